@@ -66,7 +66,7 @@ struct TicketAccessTests {
         let (ticket, files, maria, joao) = try Self.acmeTicket(harness)
         let hidden = IntakeHarness.agent("agent-x", administrator: false, permissions: ["tickets.work", "tickets.link_customer"])
         let seeing = IntakeHarness.agent("agent-y", administrator: false)
-        var integration = IntakeHarness.agent("erp-key", administrator: false)
+        var integration = IntakeHarness.agent("erp-key", administrator: false, permissions: ["tickets.read", "tickets.work"])
         integration.kind = .integration
         harness.workflow.hide(ticket.id, from: "agent-x")
         harness.workflow.hide(ticket.id, from: "erp-key")
@@ -249,6 +249,42 @@ struct TicketAccessTests {
         #expect(try harness.client.call(IntakeV1.Intake.getTicket, get, options: other).id == ticket.id)
     }
 
+    @Test("an integration key without tickets.work (a read-only key) opens, replies, cancels and edits the directory nowhere: PERMISSION_DENIED, nothing stored; with it, it opens",
+          arguments: TestEngines.all)
+    func readOnlyIntegration(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
+        func key(_ permissions: [String]) -> CallOptions {
+            var principal = IntakeHarness.agent("erp-key", administrator: false, permissions: permissions)
+            principal.kind = .integration
+            return harness.options(principal)
+        }
+        let readOnly = key(["tickets.read"])
+        var open = IntakeHarness.request(acme)
+        open.contactID = maria.id
+        let opened = try #require(try harness.client.call(IntakeV1.Intake.openTicket, open, options: key(["tickets.read", "tickets.work"])).ticket)
+        let before = try Stored(harness)
+        #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.openTicket, open, options: readOnly) }?.code == .permissionDenied)
+        var reply = IntakeV1.ReplyRequest()
+        reply.ticket = opened.id
+        reply.text = "pela chave"
+        #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.reply, reply, options: readOnly) }?.code == .permissionDenied)
+        var cancel = IntakeV1.CancelTicketRequest()
+        cancel.ticket = opened.id
+        #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.cancelTicket, cancel, options: readOnly) }?.code == .permissionDenied)
+        var contact = IntakeV1.Contact()
+        contact.organizationID = acme.id
+        contact.name = "Novo"
+        contact.email = "novo@acme.example"
+        #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.addContact, contact, options: readOnly) }?.code == .permissionDenied)
+        var organization = IntakeV1.Organization()
+        organization.name = "Outra"
+        #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.createOrganization, organization, options: readOnly) }?.code == .permissionDenied)
+        #expect(try Stored(harness) == before)
+        #expect(try harness.count("contacts") == 1 && harness.count("organizations") == 1)
+    }
+
     @Test("a ticket an integration key opened, before workflow has it: that key may touch it as the registering agent may (read, download, upload, add files, reply), recorded in intake only (no registered_by_agent, none in TicketOpened); another key, and an agent with the key's id, get FAILED_PRECONDITION; once workflow has it, its answer wins",
           arguments: TestEngines.all)
     func justOpenedByIntegration(engine: DatabaseEngine) throws {
@@ -256,7 +292,7 @@ struct TicketAccessTests {
         let acme = try harness.organization("Acme", taxID: "11222333000181")
         let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
         func integration(_ id: String) -> CallOptions {
-            var principal = IntakeHarness.agent(id, administrator: false)
+            var principal = IntakeHarness.agent(id, administrator: false, permissions: ["tickets.read", "tickets.work"])
             principal.kind = .integration
             return harness.options(principal)
         }

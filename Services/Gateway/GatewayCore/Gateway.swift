@@ -207,6 +207,8 @@ public final class Gateway: Sendable {
                 context.idempotencyKey = key
             }
             try authenticate(request, route: route, into: &context)
+            if let permission = route.permission { try context.require(permission) }
+            if let permission = route.keyPermission, context.apiKey != nil { try context.require(permission) }
             if let subject = context.user?.id ?? context.apiKey?.id {
                 let decision = userLimiter.take("u:" + subject)
                 exchange.rateDecision = decision
@@ -234,6 +236,7 @@ public final class Gateway: Sendable {
         response.addHeader("X-Request-Id", exchange.requestID)
         response.addHeader("X-Content-Type-Options", "nosniff")
         if response.header("Cache-Control") == nil { response.addHeader("Cache-Control", "no-store") }
+        Self.addSecurityHeaders(&response)
         if request.method == "HEAD" {
             response.body = []
             response.source?.close()
@@ -252,6 +255,19 @@ public final class Gateway: Sendable {
                                                  "request.id": exchange.requestID, "client.address": request.clientAddress])
         }
         return response
+    }
+
+    /// What every answer carries unless its route set its own (the portal's page and assets send
+    /// their Content-Security-Policy, downloads `sandbox`): nothing of an API answer may run,
+    /// load or be framed, and no address leaks in a `Referer`.
+    static let apiSecurityHeaders: [(String, String)] = [
+        ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "no-referrer"),
+    ]
+
+    static func addSecurityHeaders(_ response: inout HTTPResponse) {
+        for (name, value) in apiSecurityHeaders where response.header(name) == nil { response.addHeader(name, value) }
     }
 
     /// Finds the caller: `Authorization: Bearer` (API key or token) or the session cookie; checks

@@ -84,8 +84,10 @@ enum AuthRoutes {
                 var phone: String?
                 var representative_id: String?
             }
-            let invite = try request.decode(Invite.self)
+            // Who may invite at all is decided before the request is read.
             let principal = try context.requirePrincipal()
+            guard principal.administrator || (principal.organizationAdmin && context.user != nil) else { throw APIError.forbidden }
+            let invite = try request.decode(Invite.self)
             guard invite.email.contains("@"), invite.email.count <= 254 else {
                 throw APIError.invalid("email", "invalid_format", pt: "E-mail inválido.", en: "Invalid e-mail.")
             }

@@ -8,6 +8,9 @@ import RPCTransport
 /// ticket view and list compose intake's and workflow's parts; attachments stream.
 enum DomainRoutes {
     typealias B = RPCBinding
+    /// The permission of the routes that change tickets (every agent role; not customers, not a
+    /// read-only integration key): checked here before the call and again by the service.
+    static let work = "tickets.work"
 
     static func register(in router: inout Router) {
         time(&router)
@@ -65,17 +68,17 @@ enum DomainRoutes {
         typealias W = WorkflowV1.Workflow
         router.add(B.route("GET", "/v1/versions", "workflow", W.listVersions, query: ["include_delivered": "include_delivered"]))
         router.add(B.route("POST", "/v1/versions", "workflow", W.putVersion))
-        router.add(B.route("POST", "/v1/tickets/{id}/plan", "workflow", W.planTicket, path: ["id": "ticket_id"]))
-        router.add(B.route("POST", "/v1/tickets/{id}/development-plan", "workflow", W.setDevelopmentPlan, path: ["id": "ticket_id"]))
+        router.add(B.route("POST", "/v1/tickets/{id}/plan", "workflow", W.planTicket, path: ["id": "ticket_id"]).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/development-plan", "workflow", W.setDevelopmentPlan, path: ["id": "ticket_id"]).requiring(work))
         router.add(B.route("POST", "/v1/versions/{id}/deliver", "workflow", W.deliverVersion, path: ["id": "version_id"]))
         router.add(B.route("DELETE", "/v1/versions/{id}", "workflow", W.deleteVersion, path: ["id": "version_id"]))
         router.add(B.route("GET", "/v1/backlog", "workflow", W.listBacklog,
                            query: ["page_size": "page_size", "page": "page", "stage": "stages", "version": "version_id", "product": "product"]))
         router.add(B.route("GET", "/v1/step-sequences", "workflow", W.listStepSequences))
         router.add(B.route("POST", "/v1/step-sequences", "workflow", W.putStepSequence))
-        router.add(B.route("POST", "/v1/tickets/{id}/fields", "workflow", W.setTicketFields, path: ["id": "ticket_id"]))
-        router.add(B.route("POST", "/v1/tickets/{id}/steps", "workflow", W.startSteps, path: ["id": "ticket_id"]))
-        router.add(B.route("POST", "/v1/tickets/{id}/steps/advance", "workflow", W.advanceStep, path: ["id": "ticket_id"]))
+        router.add(B.route("POST", "/v1/tickets/{id}/fields", "workflow", W.setTicketFields, path: ["id": "ticket_id"]).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/steps", "workflow", W.startSteps, path: ["id": "ticket_id"]).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/steps/advance", "workflow", W.advanceStep, path: ["id": "ticket_id"]).requiring(work))
     }
 
     /// `GET /v1/reports/metrics`: workflow's `GetMetrics`, with the dashboard's filters `group`,
@@ -119,7 +122,7 @@ enum DomainRoutes {
     // MARK: tickets
 
     static func tickets(_ router: inout Router) {
-        let open = B.route("POST", "/v1/tickets", "intake", IntakeV1.Intake.openTicket, status: 201)
+        let open = B.route("POST", "/v1/tickets", "intake", IntakeV1.Intake.openTicket, status: 201).requiringOfKeys(work)
         // The JSON body, or the same as a multipart form with the files, streamed (TicketForm).
         router.add(open.streamingBodies(when: Gateway.isForm, asForm: true) { request, context in
             TicketForm(request, context, field: "ticket", send: open.handler)
@@ -131,7 +134,7 @@ enum DomainRoutes {
                                    "stage": "filter.stages"]))
         router.add(B.route("GET", "/v1/tickets/counts", "workflow", WorkflowV1.Workflow.countByStage,
                            query: ["group_id": "filter.group_id", "agent_id": "filter.agent_id", "product": "filter.product"]))
-        router.add(B.route("POST", "/v1/tickets/bulk", "workflow", WorkflowV1.Workflow.bulkAction))
+        router.add(B.route("POST", "/v1/tickets/bulk", "workflow", WorkflowV1.Workflow.bulkAction).requiring(work))
         // The view: intake's part and workflow's part, each as the caller may see it (cached per caller).
         router.add("GET", "/v1/tickets/{id}", TicketViewRoute.handle)
         router.add(B.route("GET", "/v1/tickets/{id}/history", "workflow", WorkflowV1.Workflow.getHistory, path: ["id": "ticket_id"]))
@@ -139,43 +142,47 @@ enum DomainRoutes {
         router.add(B.route("GET", "/v1/tickets/{id}/related", "workflow", WorkflowV1.Workflow.listRelated, path: ["id": "ticket_id"]))
         router.add(B.route("GET", "/v1/tickets/{id}/versions", "workflow", WorkflowV1.Workflow.listTextVersions,
                            path: ["id": "ticket_id"], query: ["field": "field"]))
-        router.add(B.route("GET", "/v1/tickets/{id}/deliveries", "notification", NotificationV1.Notification.listDeliveries,
-                           path: ["id": "ticket_id"], query: ["state": "state", "limit": "limit"]))
+        router.add(TicketVisibility.gate(B.route("GET", "/v1/tickets/{id}/deliveries", "notification", NotificationV1.Notification.listDeliveries,
+                                                 path: ["id": "ticket_id"], query: ["state": "state", "limit": "limit"])))
     }
 
     static func ticketActions(_ router: inout Router) {
         let id = ["id": "ticket"]
         let wid = ["id": "ticket_id"]
         // The JSON body, or a multipart form (`reply` JSON and files) as for the open (TicketForm).
-        let reply = B.route("POST", "/v1/tickets/{id}/replies", "intake", IntakeV1.Intake.reply, path: id, status: 201)
+        let reply = B.route("POST", "/v1/tickets/{id}/replies", "intake", IntakeV1.Intake.reply, path: id, status: 201).requiringOfKeys(work)
         router.add(reply.streamingBodies(when: Gateway.isForm, asForm: true) { request, context in
             TicketForm(request, context, field: "reply", send: reply.handler)
         })
-        router.add(B.route("POST", "/v1/tickets/{id}/cancel", "intake", IntakeV1.Intake.cancelTicket, path: id))
-        router.add(B.route("POST", "/v1/tickets/{id}/contact", "intake", IntakeV1.Intake.changeTicketContact, path: id))
+        router.add(B.route("POST", "/v1/tickets/{id}/cancel", "intake", IntakeV1.Intake.cancelTicket, path: id).requiringOfKeys(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/contact", "intake", IntakeV1.Intake.changeTicketContact, path: id).requiringOfKeys(work))
         router.add(B.route("POST", "/v1/tickets/{id}/move", "workflow", WorkflowV1.Workflow.moveTicket, path: wid))
-        router.add(B.route("POST", "/v1/tickets/{id}/status", "workflow", WorkflowV1.Workflow.setStageStatus, path: wid))
-        router.add(B.route("POST", "/v1/tickets/{id}/reclassify", "workflow", WorkflowV1.Workflow.reclassify, path: wid))
-        router.add(B.route("POST", "/v1/tickets/{id}/access-level", "workflow", WorkflowV1.Workflow.setAccessLevel, path: wid))
-        router.add(B.route("POST", "/v1/tickets/{id}/take", "workflow", WorkflowV1.Workflow.takeTicket, path: wid))
-        router.add(B.route("POST", "/v1/tickets/{id}/transfer", "workflow", WorkflowV1.Workflow.transferTicket, path: wid))
-        router.add(B.route("POST", "/v1/tickets/{id}/send-back", "workflow", WorkflowV1.Workflow.sendBack, path: wid))
-        router.add(B.route("POST", "/v1/tickets/{id}/read", "workflow", WorkflowV1.Workflow.markMessagesRead, path: wid))
-        router.add(B.route("POST", "/v1/tickets/{id}/customer-messages", "workflow", WorkflowV1.Workflow.logCustomerMessage, path: wid, status: 201))
-        router.add(B.route("POST", "/v1/tickets/{id}/schedule", "workflow", WorkflowV1.Workflow.scheduleTicket, path: wid))
+        router.add(B.route("POST", "/v1/tickets/{id}/status", "workflow", WorkflowV1.Workflow.setStageStatus, path: wid).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/reclassify", "workflow", WorkflowV1.Workflow.reclassify, path: wid).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/access-level", "workflow", WorkflowV1.Workflow.setAccessLevel, path: wid).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/take", "workflow", WorkflowV1.Workflow.takeTicket, path: wid).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/transfer", "workflow", WorkflowV1.Workflow.transferTicket, path: wid).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/send-back", "workflow", WorkflowV1.Workflow.sendBack, path: wid).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/read", "workflow", WorkflowV1.Workflow.markMessagesRead, path: wid).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/customer-messages", "workflow", WorkflowV1.Workflow.logCustomerMessage, path: wid, status: 201).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/schedule", "workflow", WorkflowV1.Workflow.scheduleTicket, path: wid).requiring(work))
         // Workflow's entry with its files put on the ticket by intake first (DiscussionRoute); JSON or multipart like replies.
-        router.add(DiscussionRoute.route)
+        router.add(DiscussionRoute.route.requiring(work))
         router.add(B.route("POST", "/v1/tickets/{id}/discussion/{entry}/publishable", "workflow", WorkflowV1.Workflow.markPublishable,
-                           path: ["id": "ticket_id", "entry": "entry_id"]))
-        router.add(B.route("POST", "/v1/tickets/{id}/solution", "workflow", WorkflowV1.Workflow.setSolution, path: wid))
+                           path: ["id": "ticket_id", "entry": "entry_id"]).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/solution", "workflow", WorkflowV1.Workflow.setSolution, path: wid).requiring(work))
         // Customers accept or reject the proposed solution of a ticket that awaits it (any flow).
         router.add(B.route("POST", "/v1/tickets/{id}/solution/answer", "workflow", WorkflowV1.Workflow.answerSolution, path: wid))
-        router.add(B.route("POST", "/v1/tickets/{id}/request", "workflow", WorkflowV1.Workflow.amendRequest, path: wid))
-        router.add(B.route("POST", "/v1/tickets/{id}/links", "workflow", WorkflowV1.Workflow.linkTickets, path: wid, status: 201))
-        router.add(B.route("POST", "/v1/tickets/{id}/time-entries", "workflow", WorkflowV1.Workflow.addTimeEntry, path: wid, status: 201))
-        router.add(B.route("POST", "/v1/tickets/{id}/articles", "knowledge", KnowledgeV1.Knowledge.linkArticleToTicket, path: wid, status: 201))
-        router.add(B.route("POST", "/v1/tickets/{id}/email", "notification", NotificationV1.Notification.sendTicketEmail, path: wid, status: 201))
-        router.add(B.route("POST", "/v1/tickets/{id}/faq-request", "knowledge", KnowledgeV1.Knowledge.requestFaq, path: wid, status: 201))
+        router.add(B.route("POST", "/v1/tickets/{id}/request", "workflow", WorkflowV1.Workflow.amendRequest, path: wid).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/links", "workflow", WorkflowV1.Workflow.linkTickets, path: wid, status: 201).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/time-entries", "workflow", WorkflowV1.Workflow.addTimeEntry, path: wid, status: 201).requiring(work))
+        // Knowledge and notification do not know who may see a ticket now: workflow is asked first.
+        router.add(TicketVisibility.gate(B.route("POST", "/v1/tickets/{id}/articles", "knowledge", KnowledgeV1.Knowledge.linkArticleToTicket,
+                                                 path: wid, status: 201).requiring(work)))
+        router.add(TicketVisibility.gate(B.route("POST", "/v1/tickets/{id}/email", "notification", NotificationV1.Notification.sendTicketEmail,
+                                                 path: wid, status: 201).requiring(work)))
+        router.add(TicketVisibility.gate(B.route("POST", "/v1/tickets/{id}/faq-request", "knowledge", KnowledgeV1.Knowledge.requestFaq,
+                                                 path: wid, status: 201).requiring(work)))
         router.add(B.route("GET", "/v1/time-totals", "workflow", WorkflowV1.Workflow.timeTotals,
                            query: ["group_by": "group_by", "from_ms": "from_ms", "to_ms": "to_ms", "organization_id": "organization_id",
                                    "agent_id": "agent_id"]))
@@ -237,9 +244,11 @@ enum DomainRoutes {
     // MARK: notification
 
     static func notification(_ router: inout Router) {
-        router.add(B.route("GET", "/v1/deliveries", "notification", NotificationV1.Notification.listDeliveries,
-                           query: ["ticket_id": "ticket_id", "recipient": "recipient", "state": "state", "limit": "limit",
-                                   "newest_first": "newest_first"]))
+        // A ticket named is asked of workflow first; by recipient, the rows of hidden tickets are left out.
+        let deliveries = B.route("GET", "/v1/deliveries", "notification", NotificationV1.Notification.listDeliveries,
+                                 query: ["ticket_id": "ticket_id", "recipient": "recipient", "state": "state", "limit": "limit",
+                                         "newest_first": "newest_first"])
+        router.add(TicketVisibility.gate(TicketVisibility.filterDeliveries(deliveries), query: "ticket_id"))
         router.add(B.route("GET", "/v1/deliveries/stats", "notification", NotificationV1.Notification.getStats))
         router.add(B.route("POST", "/v1/deliveries/retry", "notification", NotificationV1.Notification.retryDeadLetters))
         router.add(B.route("POST", "/v1/deliveries/{id}/replay", "notification", NotificationV1.Notification.replayDelivery, path: ["id": "delivery_id"]))
@@ -274,28 +283,28 @@ enum DomainRoutes {
     // MARK: customers (intake's directory) and intake's configuration
 
     static func directory(_ router: inout Router) {
-        router.add(B.route("POST", "/v1/organizations", "intake", IntakeV1.Intake.createOrganization, status: 201))
+        router.add(B.route("POST", "/v1/organizations", "intake", IntakeV1.Intake.createOrganization, status: 201).requiringOfKeys(work))
         router.add(B.route("GET", "/v1/organizations", "intake", IntakeV1.Intake.listOrganizations,
                            query: ["name_prefix": "name_prefix", "kind": "kind", "include_inactive": "include_inactive",
                                    "page_size": "page_size", "page_token": "page_token"]))
         router.add(B.route("GET", "/v1/organizations/{id}", "intake", IntakeV1.Intake.getOrganization, path: ["id": "organization_id"]))
-        router.add(B.route("POST", "/v1/organizations/{id}", "intake", IntakeV1.Intake.updateOrganization, path: ["id": "id"]))
-        router.add(B.route("POST", "/v1/organizations/{id}/contacts", "intake", IntakeV1.Intake.addContact, path: ["id": "organization_id"], status: 201))
+        router.add(B.route("POST", "/v1/organizations/{id}", "intake", IntakeV1.Intake.updateOrganization, path: ["id": "id"]).requiringOfKeys(work))
+        router.add(B.route("POST", "/v1/organizations/{id}/contacts", "intake", IntakeV1.Intake.addContact, path: ["id": "organization_id"], status: 201).requiringOfKeys(work))
         router.add(B.route("GET", "/v1/organizations/{id}/contacts", "intake", IntakeV1.Intake.listContacts, path: ["id": "organization_id"],
                            query: ["include_inactive": "include_inactive", "authorized_only": "authorized_only"]))
-        router.add(B.route("POST", "/v1/contacts/{id}", "intake", IntakeV1.Intake.updateContact, path: ["id": "id"]))
+        router.add(B.route("POST", "/v1/contacts/{id}", "intake", IntakeV1.Intake.updateContact, path: ["id": "id"]).requiringOfKeys(work))
         router.add(ContactSignIns.following(B.route("POST", "/v1/contacts/{id}/active", "intake", IntakeV1.Intake.setContactActive,
-                                                    path: ["id": "contact_id"])))
-        router.add(B.route("DELETE", "/v1/contacts/{id}", "intake", IntakeV1.Intake.deleteContact, path: ["id": "contact_id"]))
-        router.add(B.route("POST", "/v1/representatives", "intake", IntakeV1.Intake.createRepresentative, status: 201))
+                                                    path: ["id": "contact_id"])).requiringOfKeys(work))
+        router.add(B.route("DELETE", "/v1/contacts/{id}", "intake", IntakeV1.Intake.deleteContact, path: ["id": "contact_id"]).requiringOfKeys(work))
+        router.add(B.route("POST", "/v1/representatives", "intake", IntakeV1.Intake.createRepresentative, status: 201).requiringOfKeys(work))
         router.add(B.route("GET", "/v1/representatives/{id}", "intake", IntakeV1.Intake.getRepresentative, path: ["id": "representative_id"]))
-        router.add(B.route("POST", "/v1/representatives/{id}", "intake", IntakeV1.Intake.updateRepresentative, path: ["id": "id"]))
+        router.add(B.route("POST", "/v1/representatives/{id}", "intake", IntakeV1.Intake.updateRepresentative, path: ["id": "id"]).requiringOfKeys(work))
         router.add(B.route("GET", "/v1/representatives/{id}/organizations", "intake", IntakeV1.Intake.listRepresentativeOrganizations,
                            path: ["id": "representative_id"], query: ["include_inactive": "include_inactive"]))
         router.add(B.route("GET", "/v1/representatives/{id}/contacts", "intake", IntakeV1.Intake.listRepresentativeContacts,
                            path: ["id": "representative_id"], query: ["include_inactive": "include_inactive"]))
         router.add(B.route("POST", "/v1/representatives/{id}/contacts", "intake", IntakeV1.Intake.addRepresentativeContact,
-                           path: ["id": "representative_id"], status: 201))
+                           path: ["id": "representative_id"], status: 201).requiringOfKeys(work))
         router.add(B.route("GET", "/v1/customers", "intake", IntakeV1.Intake.lookupCustomers, query: ["q": "query", "limit": "limit"]))
         router.add(B.route("GET", "/v1/channels", "intake", IntakeV1.Intake.listChannels, query: ["include_inactive": "include_inactive"]))
         router.add(B.route("POST", "/v1/channels", "intake", IntakeV1.Intake.putChannel))

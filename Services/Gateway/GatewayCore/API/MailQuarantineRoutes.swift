@@ -18,12 +18,14 @@ enum MailQuarantineRoutes {
     typealias API = IntakeV1.Intake
 
     static func register(in router: inout Router) {
+        // Agents who work tickets, checked here first (`tickets.work`) and again by intake.
+        let work = DomainRoutes.work
         router.add(B.route("GET", "/v1/mail-quarantine", "intake", API.listQuarantinedMail,
-                           query: ["include_resolved": "include_resolved", "page_size": "page_size", "page_token": "page_token"]))
-        router.add(B.route("GET", "/v1/mail-quarantine/{id}", "intake", API.getQuarantinedMail, path: ["id": "id"]))
-        router.add("GET", "/v1/mail-quarantine/{id}/raw", raw)
-        router.add(B.route("POST", "/v1/mail-quarantine/{id}/reprocess", "intake", API.reprocessQuarantinedMail, path: ["id": "id"]))
-        router.add(B.route("POST", "/v1/mail-quarantine/{id}/discard", "intake", API.discardQuarantinedMail, path: ["id": "id"]))
+                           query: ["include_resolved": "include_resolved", "page_size": "page_size", "page_token": "page_token"]).requiring(work))
+        router.add(B.route("GET", "/v1/mail-quarantine/{id}", "intake", API.getQuarantinedMail, path: ["id": "id"]).requiring(work))
+        router.add(Route("GET", "/v1/mail-quarantine/{id}/raw", raw).requiring(work))
+        router.add(B.route("POST", "/v1/mail-quarantine/{id}/reprocess", "intake", API.reprocessQuarantinedMail, path: ["id": "id"]).requiring(work))
+        router.add(B.route("POST", "/v1/mail-quarantine/{id}/discard", "intake", API.discardQuarantinedMail, path: ["id": "id"]).requiring(work))
     }
 
     /// The raw message byte-exact, as a download that a browser never renders.

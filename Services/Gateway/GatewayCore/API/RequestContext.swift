@@ -39,6 +39,12 @@ public struct RequestContext: Sendable {
         guard try requirePrincipal().administrator else { throw APIError.forbidden }
     }
 
+    /// 401 without a principal; 403 unless it holds `permission` (administrators hold every one).
+    public func require(_ permission: String) throws {
+        let principal = try requirePrincipal()
+        guard principal.administrator || principal.permissions.contains(permission) else { throw APIError.forbidden }
+    }
+
     /// Call options carrying the signed principal, request id and idempotency key.
     public func callOptions(timeoutMilliseconds: Int = 10_000) -> CallOptions {
         // The signed principal's entries (made once per caller), then this request's id.

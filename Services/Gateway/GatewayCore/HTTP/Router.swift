@@ -14,6 +14,16 @@ public struct Route: Sendable {
     /// `POST /v1/tickets`: how metrics and logs name the route (made once, not per request).
     public private(set) var name: String
     public var access: RouteAccess
+    /// The permission the caller's principal must hold (administrators hold every one), checked
+    /// by the gateway before the route runs (403 otherwise): e.g. `tickets.work` on the routes
+    /// that change tickets, so a customer or a read-only API key is refused before its request
+    /// is read. The owning service checks it again.
+    public var permission: String?
+    /// The permission an API key must hold to call the route (403 otherwise), when people are
+    /// decided by the services alone (a customer replies, opens, edits their company's contacts
+    /// without it): e.g. `tickets.work` on opening, replying, cancelling and intake's directory
+    /// writes, so a read-only key changes nothing. The owning service checks it again.
+    public var keyPermission: String?
     public var handler: @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse
     /// The RPC this route is, when it is a plain binding.
     public var binding: RPCBinding?
@@ -43,6 +53,20 @@ public struct Route: Sendable {
         segments = template.split(separator: "/").map { part in
             part.hasPrefix("{") && part.hasSuffix("}") ? .parameter(String(part.dropFirst().dropLast())) : .literal(String(part))
         }
+    }
+
+    /// This route, refused (403) to callers whose principal lacks `permission`.
+    public func requiring(_ permission: String) -> Route {
+        var route = self
+        route.permission = permission
+        return route
+    }
+
+    /// This route, refused (403) to API keys that lack `permission`.
+    public func requiringOfKeys(_ permission: String) -> Route {
+        var route = self
+        route.keyPermission = permission
+        return route
     }
 
     /// This route with its request bodies streaming into `consumer` as they arrive (only those

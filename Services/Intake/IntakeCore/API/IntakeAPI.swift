@@ -11,36 +11,43 @@ enum IntakeAPI {
         @Sendable func caller(_ context: ServerContext) throws -> Caller {
             Caller(try principals.require(context), calling: context)
         }
+        /// The caller of a method that changes tickets or the directory: an integration's key
+        /// needs `tickets.work` (``Caller/requireIntegrationMayWrite()``).
+        @Sendable func writer(_ context: ServerContext) throws -> Caller {
+            let who = try caller(context)
+            try who.requireIntegrationMayWrite()
+            return who
+        }
 
         // Directory.
-        router.register(API.createOrganization) { request, context in try intake.createOrganization(request, caller: caller(context)) }
-        router.register(API.updateOrganization) { request, context in try intake.updateOrganization(request, caller: caller(context)) }
+        router.register(API.createOrganization) { request, context in try intake.createOrganization(request, caller: writer(context)) }
+        router.register(API.updateOrganization) { request, context in try intake.updateOrganization(request, caller: writer(context)) }
         router.register(API.getOrganization) { request, context in try intake.getOrganization(request.organizationID, caller: caller(context)) }
-        router.register(API.addContact) { request, context in try intake.addContact(request, caller: caller(context)) }
-        router.register(API.updateContact) { request, context in try intake.updateContact(request, caller: caller(context)) }
+        router.register(API.addContact) { request, context in try intake.addContact(request, caller: writer(context)) }
+        router.register(API.updateContact) { request, context in try intake.updateContact(request, caller: writer(context)) }
         router.register(API.setContactActive) { request, context in
-            try intake.setContactActive(request.contactID, active: request.active, caller: caller(context))
+            try intake.setContactActive(request.contactID, active: request.active, caller: writer(context))
         }
         router.register(API.deleteContact) { request, context in
-            try intake.deleteContact(request.contactID, caller: caller(context))
+            try intake.deleteContact(request.contactID, caller: writer(context))
             return IntakeV1.DeleteContactResponse()
         }
         router.register(API.listContacts) { request, context in try intake.listContacts(request, caller: caller(context)) }
-        router.register(API.createRepresentative) { request, context in try intake.createRepresentative(request, caller: caller(context)) }
+        router.register(API.createRepresentative) { request, context in try intake.createRepresentative(request, caller: writer(context)) }
         router.register(API.lookupCustomers) { request, context in try intake.lookupCustomers(request, caller: caller(context)) }
         router.register(API.listOrganizations) { request, context in try intake.listOrganizations(request, caller: caller(context)) }
         router.register(API.getRepresentative) { request, context in
             try intake.getRepresentative(request.representativeID, caller: caller(context))
         }
-        router.register(API.updateRepresentative) { request, context in try intake.updateRepresentative(request, caller: caller(context)) }
+        router.register(API.updateRepresentative) { request, context in try intake.updateRepresentative(request, caller: writer(context)) }
         router.register(API.listRepresentativeOrganizations) { request, context in
             try intake.representativeOrganizations(request, caller: caller(context))
         }
         router.register(API.addRepresentativeContact) { request, context in
-            try intake.addRepresentativeContact(request, caller: caller(context))
+            try intake.addRepresentativeContact(request, caller: writer(context))
         }
         router.register(API.updateRepresentativeContact) { request, context in
-            try intake.updateRepresentativeContact(request, caller: caller(context))
+            try intake.updateRepresentativeContact(request, caller: writer(context))
         }
         router.register(API.listRepresentativeContacts) { request, context in
             try intake.representativeContacts(request, caller: caller(context))
@@ -52,7 +59,7 @@ enum IntakeAPI {
             // commit's writer answers once the batch committed. No RPC worker waits for it.
             router.registerCompleting(API.openTicket) { request, context, respond in
                 let who: Caller
-                do { who = try caller(context) } catch {
+                do { who = try writer(context) } catch {
                     respond(.failure(error))
                     return
                 }
@@ -61,20 +68,20 @@ enum IntakeAPI {
             }
         } else {
             router.register(API.openTicket) { request, context in
-                try intake.openTicket(request, caller: caller(context), idempotencyKey: context.idempotencyKey)
+                try intake.openTicket(request, caller: writer(context), idempotencyKey: context.idempotencyKey)
             }
         }
         router.register(API.getTicket) { request, context in try intake.getTicket(request.ticket, caller: caller(context)) }
         router.register(API.reply) { request, context in
             var request = request
             // Only the e-mail channel (a service) records the Message-ID of a reply.
-            let who = try caller(context)
+            let who = try writer(context)
             if !who.isService { request.emailMessageID = "" }
             return try intake.reply(request, caller: who, idempotencyKey: context.idempotencyKey)
         }
-        router.register(API.cancelTicket) { request, context in try intake.cancel(request, caller: caller(context)) }
+        router.register(API.cancelTicket) { request, context in try intake.cancel(request, caller: writer(context)) }
         router.register(API.changeTicketContact) { request, context in
-            try intake.changeContact(request, caller: caller(context))
+            try intake.changeContact(request, caller: writer(context))
         }
 
         // Attachments.
@@ -98,7 +105,7 @@ enum IntakeAPI {
             }, caller: who, isCancelled: { context.isCancelled }, completion: respond)
         }
         router.register(API.addFiles) { request, context in
-            try intake.addFiles(request, caller: caller(context), idempotencyKey: context.idempotencyKey)
+            try intake.addFiles(request, caller: writer(context), idempotencyKey: context.idempotencyKey)
         }
         router.registerStreaming(API.downloadAttachment) { requests, responses, context in
             let who = try caller(context)

@@ -60,6 +60,19 @@ public struct Caller: Sendable {
         guard isStaffOrSystem else { throw Denied.staffOnly }
     }
 
+    /// The permission an integration's key needs to change tickets or the directory (every
+    /// agent role of the gateway holds it).
+    public static let workPermission = "tickets.work"
+
+    /// Throws `PERMISSION_DENIED` for an integration whose key lacks ``workPermission``: it
+    /// reads what staff read (within workflow's reach) but opens, replies, cancels and edits the
+    /// directory only with it. Every other caller passes (each operation checks the rest).
+    public func requireIntegrationMayWrite() throws {
+        guard principal.kind != .integration || has(permission: Self.workPermission) else {
+            throw RPCError(.permissionDenied, "chave de integração sem \(Self.workPermission) / integration key without \(Self.workPermission)")
+        }
+    }
+
     /// Throws `PERMISSION_DENIED` unless the caller configures the system.
     public func requireAdministrator() throws {
         guard isAdministrator else {

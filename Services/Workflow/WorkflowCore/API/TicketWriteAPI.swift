@@ -39,7 +39,7 @@ extension WorkflowAPI {
             }
         }
         router.register(WorkflowV1.Workflow.setStageStatus) { request, context in
-            try api.write(context, request) { actor, tx in
+            try api.work(context, request) { actor, tx in
                 guard Self.statuses.contains(request.status) else {
                     throw RPCError(.invalidArgument, "status inválido / invalid status", violations: [FieldViolation(
                         field: "status", reason: "invalid", pt: "Use: \(Self.statuses.sorted().joined(separator: ", "))",
@@ -61,7 +61,7 @@ extension WorkflowAPI {
             }
         }
         router.register(WorkflowV1.Workflow.reclassify) { request, context in
-            try api.write(context, request) { actor, tx in
+            try api.work(context, request) { actor, tx in
                 guard !request.reason.trimmingCharacters(in: .whitespaces).isEmpty else {
                     throw RPCError(.invalidArgument, "informe o motivo / give the reason", violations: [
                         FieldViolation(field: "reason", reason: "required", pt: "Por que mudar?", en: "Why change it?")])
@@ -79,7 +79,7 @@ extension WorkflowAPI {
             }
         }
         router.register(WorkflowV1.Workflow.setAccessLevel) { request, context in
-            try api.write(context, request) { actor, tx in
+            try api.work(context, request) { actor, tx in
                 try actor.requireStaff()
                 guard actor.isChefe || actor.kind == .service else {
                     throw RPCError(.permissionDenied, "somente chefes mudam o nível de acesso / only chefes change the access level")
@@ -97,13 +97,13 @@ extension WorkflowAPI {
             }
         }
         router.register(WorkflowV1.Workflow.takeTicket) { request, context in
-            try api.write(context, request) { actor, tx in try api.view(tx, try api.take(tx, request.ticketID, actor), actor) }
+            try api.work(context, request) { actor, tx in try api.view(tx, try api.take(tx, request.ticketID, actor), actor) }
         }
         router.register(WorkflowV1.Workflow.transferTicket) { request, context in
-            try api.write(context, request) { actor, tx in try api.view(tx, try api.transfer(tx, request, actor), actor) }
+            try api.work(context, request) { actor, tx in try api.view(tx, try api.transfer(tx, request, actor), actor) }
         }
         router.register(WorkflowV1.Workflow.sendBack) { request, context in
-            try api.write(context, request) { actor, tx in
+            try api.work(context, request) { actor, tx in
                 guard !request.justification.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                     throw RPCError(.invalidArgument, "justificativa obrigatória para devolver / a justification is required", violations: [
                         FieldViolation(field: "justification", reason: "required", pt: "Explique por que devolve.", en: "Explain why.")])
@@ -118,13 +118,13 @@ extension WorkflowAPI {
             }
         }
         router.register(WorkflowV1.Workflow.markMessagesRead) { request, context in
-            try api.write(context, request) { actor, tx in
+            try api.work(context, request) { actor, tx in
                 let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
                 return try api.view(tx, try lifecycle.markRead(tx, ticket, actor: actor), actor)
             }
         }
         router.register(WorkflowV1.Workflow.logCustomerMessage) { request, context in
-            try api.write(context, request) { actor, tx in
+            try api.work(context, request) { actor, tx in
                 try actor.requireStaff()
                 var ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
                 let kind = request.kind.isEmpty ? "voicemail" : request.kind
@@ -137,7 +137,7 @@ extension WorkflowAPI {
             }
         }
         router.register(WorkflowV1.Workflow.scheduleTicket) { request, context in
-            try api.write(context, request) { actor, tx in
+            try api.work(context, request) { actor, tx in
                 guard request.scheduledForMs > 0 else {
                     throw RPCError(.invalidArgument, "data obrigatória / a date is required", violations: [
                         FieldViolation(field: "scheduled_for_ms", reason: "required", pt: "Informe a data.", en: "Give the date.")])
@@ -152,18 +152,19 @@ extension WorkflowAPI {
         router.register(WorkflowV1.Workflow.addDiscussion) { request, context in
             if request.validateOnly {
                 return try api.read(context) { actor, tx in
+                    try actor.requireWork()
                     _ = try api.discussionTicket(tx, request, actor, forUpdate: false)
                     return WorkflowV1.AddDiscussionResponse()
                 }
             }
-            return try api.write(context, request) { actor, tx in
+            return try api.work(context, request) { actor, tx in
                 var response = WorkflowV1.AddDiscussionResponse()
                 response.entry = try api.addDiscussion(tx, request, actor).entry
                 return response
             }
         }
         router.register(WorkflowV1.Workflow.markPublishable) { request, context in
-            try api.write(context, request) { actor, tx in
+            try api.work(context, request) { actor, tx in
                 try actor.requireStaff()
                 let ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
                 var response = WorkflowV1.AddDiscussionResponse()
@@ -173,14 +174,14 @@ extension WorkflowAPI {
         }
         for (method, field) in [(WorkflowV1.Workflow.setSolution, "solution"), (WorkflowV1.Workflow.amendRequest, "request")] {
             router.register(method) { request, context in
-                try api.write(context, request) { actor, tx in
+                try api.work(context, request) { actor, tx in
                     let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
                     return try api.view(tx, try lifecycle.setText(tx, ticket, field: field, text: request.text, actor: actor), actor)
                 }
             }
         }
         router.register(WorkflowV1.Workflow.linkTickets) { request, context in
-            try api.write(context, request) { actor, tx in
+            try api.work(context, request) { actor, tx in
                 try actor.requireStaff()
                 guard request.ticketID != request.otherTicketID else {
                     throw RPCError(.invalidArgument, "uma ocorrência não se liga a si mesma / a ticket cannot link to itself")
@@ -199,7 +200,7 @@ extension WorkflowAPI {
             let ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
             return try lifecycle.move(tx, ticket, to: request.toStage, trigger: .customer, actor: actor, note: request.note, publicNote: request.publicNote)
         }
-        try actor.requireStaff()
+        try actor.requireWork()
         let ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
         do {
             try lifecycle.requireCanAct(tx, ticket, actor)
@@ -296,6 +297,8 @@ extension WorkflowAPI {
 
     /// Bulk actions: each ticket in its own transaction, each recorded in its own history.
     func bulk(_ request: WorkflowV1.BulkActionRequest, _ context: ServerContext) throws -> WorkflowV1.BulkActionResponse {
+        // Staff who may change tickets, before the request is checked.
+        try read(context) { actor, _ in try actor.requireWork() }
         let actions = [request.transfer != nil, request.move != nil, request.note != nil].filter { $0 }.count
         guard actions == 1 else {
             throw RPCError(.invalidArgument, "escolha uma ação / choose exactly one action", violations: [

@@ -28,6 +28,16 @@ struct WorkflowAPI: Sendable {
         try Idempotent.write(database, context, request) { tx in try body(try actor(context, tx), tx) }
     }
 
+    /// Runs a staff change of tickets (``write(_:_:_:)``) once the caller is known to be staff
+    /// who may change them (``Actor/requireWork()``): refused before the request is even checked.
+    func work<Request: ProtoMessage, Response: ProtoMessage>(_ context: ServerContext, _ request: Request,
+                                                              _ body: (Actor, any SQLExecutor) throws -> Response) throws -> Response {
+        try write(context, request) { actor, tx in
+            try actor.requireWork()
+            return try body(actor, tx)
+        }
+    }
+
     /// The full view of a ticket for `actor` (customers: public entries and the public stage).
     func view(_ tx: any SQLExecutor, _ ticket: TicketRecord, _ actor: Actor) throws -> WorkflowV1.TicketView {
         var view = WorkflowV1.TicketView()

@@ -24,6 +24,13 @@ public struct Actor: Sendable {
     /// signed them, from intake).
     public var organizationIDs: [String]
     public var permissions: Set<String>
+    /// An integration's API key (kind ``Kind/agent`` otherwise): changes tickets only with
+    /// ``workPermission`` (``requireWork()``).
+    public var isIntegration = false
+
+    /// The permission to change tickets (take, move, write, transfer…): every agent role of the
+    /// gateway holds it; an integration's key only when it was given it.
+    public static let workPermission = "tickets.work"
 
     public init(kind: Kind, id: String, name: String, email: String = "", level: Int32 = 0, isChefe: Bool = false,
                 isAdministrator: Bool = false, organizationID: String = "", organizationIDs: [String]? = nil, permissions: Set<String> = []) {
@@ -80,6 +87,7 @@ public struct Actor: Sendable {
             var actor = Actor(kind: .agent, id: principal.id, name: principal.displayName, email: principal.email,
                               level: principal.accessLevel, isChefe: principal.chefe, isAdministrator: principal.administrator,
                               permissions: Set(principal.permissions))
+            actor.isIntegration = principal.kind == .integration
             if let row = try tx.queryOne("SELECT name, email, max_access_level, active, is_chefe, role FROM agents WHERE id = ?",
                                          [.text(principal.id)]) {
                 guard row.i("active") != 0 else {
@@ -105,6 +113,13 @@ public struct Actor: Sendable {
     /// - Throws: `PERMISSION_DENIED` unless the actor is staff (agent or service).
     public func requireStaff() throws {
         guard isStaff else { throw RPCError(.permissionDenied, "somente a equipe de suporte / support staff only") }
+    }
+
+    /// - Throws: `PERMISSION_DENIED` unless the actor is staff who may change tickets: agents and
+    ///   services, and integrations whose key holds ``workPermission`` (a read-only key is refused).
+    public func requireWork() throws {
+        try requireStaff()
+        if isIntegration { try require(Self.workPermission) }
     }
 
     /// - Throws: `PERMISSION_DENIED` unless the actor has `permission` (administrators have all).

@@ -43,10 +43,8 @@ extension TimeAPI {
                     """, [.text(request.ticketID)]) else {
                     throw RPCError(.notFound, "ocorrência não encontrada / ticket not found")
                 }
-                let level = try ticket.optionalInt("access_level") ?? 0
-                if caller.kind == .agent && !caller.administrator && level > Int64(caller.accessLevel) && ticket.optionalText("agent_id") != caller.id {
-                    throw RPCError(.notFound, "ocorrência não encontrada / ticket not found")
-                }
+                // Agents and integrations alike: up to their level, or what they hold.
+                try api.requireVisibleTicket(tx, request.ticketID, caller)
                 var response = WorkflowV1.GetTicketSLAResponse()
                 response.ticketID = request.ticketID
                 response.plan = try ticket.text("plan")

@@ -111,7 +111,7 @@ enum AdvanceSteps {
             }
         }
         router.register(WorkflowV1.Workflow.setTicketFields) { request, context in
-            try api.write(context, request) { actor, tx in
+            try api.work(context, request) { actor, tx in
                 let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
                 try setFields(tx, ticket.id, request.fields)
                 let at = lifecycle.now()
@@ -121,13 +121,13 @@ enum AdvanceSteps {
             }
         }
         router.register(WorkflowV1.Workflow.startSteps) { request, context in
-            try api.write(context, request) { actor, tx in
+            try api.work(context, request) { actor, tx in
                 let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
                 return try api.view(tx, try start(tx, ticket, type: request.ticketType, actor: actor, lifecycle: lifecycle), actor)
             }
         }
         router.register(WorkflowV1.Workflow.advanceStep) { request, context in
-            try api.write(context, request) { actor, tx in
+            try api.work(context, request) { actor, tx in
                 let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
                 let sequence = try steps(tx, ticket.ticketType)
                 guard ticket.stepPosition >= 0, ticket.stepPosition < sequence.count else {

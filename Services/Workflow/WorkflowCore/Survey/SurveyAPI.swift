@@ -21,7 +21,9 @@ extension TimeAPI {
             if !customer { _ = try api.staff(context) }
             let now = api.time.clock()
             return try api.database.read { tx in
-                try api.time.survey.ticketSurvey(tx, ticketID: request.ticketID, organizationID: customer ? caller.organizationID : nil, at: now)
+                // Who may not see the ticket learns nothing, not even that it has no survey yet.
+                try api.requireVisibleTicket(tx, request.ticketID, caller)
+                return try api.time.survey.ticketSurvey(tx, ticketID: request.ticketID, organizationID: customer ? caller.organizationID : nil, at: now)
             }
         }
         router.register(WorkflowV1.WorkflowTime.getSurveyResults) { request, context in

@@ -78,7 +78,7 @@ public final class TicketLifecycle: Sendable {
     /// The ticket `id` when `actor` may act on it: the holder, a member of the holding group when
     /// no agent holds it, the holder's chefe, or an administrator; always within what they may see.
     public func loadActionable(_ tx: any SQLExecutor, _ id: String, actor: Actor) throws -> TicketRecord {
-        try actor.requireStaff()
+        try actor.requireWork()
         let ticket = try loadVisible(tx, id, actor: actor, forUpdate: true)
         try requireCanAct(tx, ticket, actor)
         return ticket

@@ -21,7 +21,7 @@ enum TimeEntries {
 
     static func register(_ router: inout RPCRouter, api: WorkflowAPI) {
         router.register(WorkflowV1.Workflow.addTimeEntry) { request, context in
-            try api.write(context, request) { actor, tx in
+            try api.work(context, request) { actor, tx in
                 guard actor.kind == .agent else { throw RPCError(.permissionDenied, "somente agentes / agents only") }
                 var violations: [FieldViolation] = []
                 if request.minutes <= 0 || request.minutes > 24 * 60 {

@@ -1,0 +1,68 @@
+import Foundation
+import Messages
+import RPC
+
+/// Routes about one ticket served by a service that does not know who may see that ticket now
+/// (knowledge's article links and FAQ requests, notification's delivery log and on-demand e-mail:
+/// a delivery keeps the level the ticket had when it was planned, and a ticket raised to a
+/// confidential level later would still show its e-mails to agents below it). Workflow, which
+/// owns the ticket's level and holder, is asked first as the caller (`GetTicket`): a ticket it
+/// hides from them answers 404, as a missing one, before the service is called.
+enum TicketVisibility {
+    /// `route`, run only when workflow shows the caller the ticket named by the path's `{id}`,
+    /// or, with `query`, by that query argument when one is given.
+    static func gate(_ route: Route, query: String? = nil) -> Route {
+        var gated = route
+        let run = route.handler
+        gated.handler = { request, context in
+            let ticketID = query.map { request.query[$0] ?? "" } ?? request.parameter("id")
+            if !ticketID.isEmpty {
+                var ask = WorkflowV1.GetTicketRequest()
+                ask.ticketID = ticketID
+                _ = try context.call("workflow", WorkflowV1.Workflow.getTicket, ask)
+            }
+            return try run(request, context)
+        }
+        return gated
+    }
+
+    /// `route` (an answer `{"deliveries": [...]}`), with the rows of tickets workflow hides from
+    /// the caller left out, for callers who are not administrators: a delivery keeps the level
+    /// its ticket had when it was planned, so a search by recipient would otherwise show the
+    /// e-mails of a ticket raised since above the caller's level. One `GetTicket` per ticket
+    /// named (the log of an address names few; the portal's searches are administrators').
+    static func filterDeliveries(_ route: Route) -> Route {
+        var filtered = route
+        let run = route.handler
+        filtered.handler = { request, context in
+            let response = try run(request, context)
+            guard response.status == 200, context.principal?.administrator == false,
+                  var object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
+                  let rows = object["deliveries"] as? [[String: Any]] else { return response }
+            var visible: [String: Bool] = [:]
+            var kept: [[String: Any]] = []
+            for row in rows {
+                guard let ticketID = row["ticket_id"] as? String, !ticketID.isEmpty else { kept.append(row); continue }
+                let seen = try visible[ticketID] ?? sees(ticketID, context)
+                visible[ticketID] = seen
+                if seen { kept.append(row) }
+            }
+            guard kept.count < rows.count else { return response }
+            object["deliveries"] = kept
+            return .json(object)
+        }
+        return filtered
+    }
+
+    /// Whether workflow shows the caller ticket `ticketID` (hidden or missing: false).
+    static func sees(_ ticketID: String, _ context: RequestContext) throws -> Bool {
+        var ask = WorkflowV1.GetTicketRequest()
+        ask.ticketID = ticketID
+        do {
+            _ = try context.call("workflow", WorkflowV1.Workflow.getTicket, ask)
+            return true
+        } catch let error as RPCError where error.code == .notFound || error.code == .permissionDenied {
+            return false
+        }
+    }
+}

@@ -8,13 +8,17 @@ import TestSupport
 /// (`GATEWAY_HTTP_INLINE_*`), served at `GET /v1/file-limits` and read by the portal and `ocorre`.
 @Suite("Files of replies from every client; the inline-file limits served are the ones applied", .serialized)
 struct ReplyFilesTests {
-    /// A ticket opened by the seeded customer (JSON, no files).
+    /// A ticket opened by the seeded customer (JSON, no files), once workflow has it; its id.
     static func openTicket(_ gateway: GatewayHarness, _ seeded: TicketFlowTests.Seeded, subject: String = "Pedido não grava") throws -> String {
         let opened = try gateway.request("POST", "/v1/tickets", json: [
             "subject": subject, "request": "Ao gravar o pedido a tela congela.", "category": "PROBLEMA", "priority": "NORMAL",
             "product": "ERP", "module": "Vendas", "organization_id": seeded.organizationID], bearer: seeded.maria)
         #expect(opened.status == 201, "\(opened.text)")
-        return try #require((opened.json["ticket"] as? [String: Any])?["id"] as? String, "\(opened.text)")
+        let id = try #require((opened.json["ticket"] as? [String: Any])?["id"] as? String, "\(opened.text)")
+        // Workflow learns of it by event: routes about the ticket that ask workflow first (its
+        // discussion, the gateway's visibility gate) find it once workflow has it.
+        #expect(waitFor(30) { (try? gateway.request("GET", "/v1/tickets/\(id)", bearer: seeded.admin).json["workflow"] as? [String: Any]) != nil })
+        return id
     }
 
     /// Intake's `UploadAttachment` calls made by the gateway so far.

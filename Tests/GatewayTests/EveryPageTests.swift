@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite("Every page of the portal in a real headless browser: labelled, keyboard-usable, Portuguese then English, escaped", .serialized)
+struct EveryPageTests {
+    /// What a page could run if it assigned HTML: the test fails when `window.__xss` is ever set.
+    static let markup = "<img src=x onerror=window.__xss=1>"
+
+    @Test("administrator, agent and customer (and signed out) visit every route in pt-BR and in English: every field, button, link and image named, one h1, the html lang, nothing out of the Tab order, the focus outline kept, the main form's button reached with Tab and activated with Space and Enter, no Portuguese left in English, and the seeded markup shown as text, never run")
+    func everyPage() throws {
+        try PortalBrowser.requireChromium()
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        func created(_ response: GatewayHarness.Response, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+            #expect(response.status == 201 || response.status == 200, "\(response.text)", sourceLocation: sourceLocation)
+            return (response.json["id"] as? String) ?? ""
+        }
+        // Names, subjects and titles carrying markup, in neutral words (the English check takes
+        // the seeded data out of the text).
+        let subject = "Ticket 7 \(Self.markup)"
+        let request = "Steps: 1, 2, 3 \(Self.markup)"
+        let title = "Article 9 \(Self.markup)"
+        let group = "Group 3 \(Self.markup)"
+        let agent = "Agent 5 \(Self.markup)"
+        let entry = "Entry 4 \(Self.markup)"
+        _ = try created(try gateway.request("POST", "/v1/groups", json: ["group": ["id": "g-markup", "name": group, "active": true]], bearer: seeded.admin))
+        _ = try created(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-markup", "name": agent, "email": "agent5@suporte.example",
+                                                                                   "max_access_level": 1, "active": true]], bearer: seeded.admin))
+        let articleID = try created(try gateway.request("POST", "/v1/knowledge/articles", json: [
+            "kind": "ARTICLE", "title": title, "body_markdown": "Body 9 \(Self.markup)", "product": "ERP", "module": "Fiscal",
+            "visibility": "VISIBILITY_CUSTOMERS", "state": "PUBLISHED"], bearer: seeded.admin))
+        let opened = try gateway.request("POST", "/v1/tickets", json: [
+            "subject": subject, "request": request, "category": "PROBLEMA", "priority": "ALTA", "product": "ERP", "module": "Fiscal",
+            "organization_id": seeded.organizationID], headers: ["Idempotency-Key": "every-page-1"], bearer: seeded.maria)
+        #expect(opened.status == 201, "\(opened.text)")
+        let ticketID = try #require((opened.json["ticket"] as? [String: Any])?["id"] as? String, "\(opened.text)")
+        #expect(try waitFor { try gateway.request("GET", "/v1/tickets?stage=", bearer: seeded.ana).text.contains(ticketID) })
+        #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/take", bearer: seeded.ana).status == 200)
+        #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/discussion", json: ["is_public": true, "text": entry], bearer: seeded.ana).status == 201)
+
+        // The data the pages show as it was typed (names from TicketFlowTests.seed among them, and
+        // workflow's default calendar, a record the administrator renames).
+        let data = [subject, request, title, group, agent, entry, "Body 9 \(Self.markup)", Self.markup, "Nível 1", "Acme", "Maria", "Ana Admin", "Ana",
+                    "Nota fiscal rejeitada com erro 539", "Confira o CNPJ do destinatário e transmita de novo.", "ERP", "Fiscal",
+                    "Padrão (São Paulo, seg–sex 08–18)"]
+        let result = try PortalBrowser.run("every_page.py", gateway, [ticketID, articleID], environment: [
+            "PORTAL_ADMIN": "\(GatewayHarness.adminEmail):\(GatewayHarness.adminPassword)",
+            "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)",
+            "PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)",
+            "PORTAL_DATA": String(decoding: try JSONSerialization.data(withJSONObject: data), as: UTF8.self)])
+        #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
+        #expect(result.output.hasPrefix("OK"))
+    }
+}

@@ -39,10 +39,14 @@ struct EveryPageTests {
         #expect(try waitFor { try gateway.request("GET", "/v1/tickets?stage=", bearer: seeded.ana).text.contains(ticketID) })
         #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/take", bearer: seeded.ana).status == 200)
         #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/discussion", json: ["is_public": true, "text": entry], bearer: seeded.ana).status == 201)
+        // Solved and the customer told: her page has the accept/reject form, the agent's the FAQ request.
+        let solution = "Solution 6 \(Self.markup)"
+        #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/solution", json: ["text": solution], bearer: seeded.ana).status == 200)
+        #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/status", json: ["status": "cliente_informado"], bearer: seeded.ana).status == 200)
 
         // The data the pages show as it was typed (names from TicketFlowTests.seed among them, and
         // workflow's default calendar, a record the administrator renames).
-        let data = [subject, request, title, group, agent, entry, "Body 9 \(Self.markup)", Self.markup, "Nível 1", "Acme", "Maria", "Ana Admin", "Ana",
+        let data = [subject, request, title, group, agent, entry, solution, "Body 9 \(Self.markup)", Self.markup, "Nível 1", "Acme", "Maria", "Ana Admin", "Ana",
                     "Nota fiscal rejeitada com erro 539", "Confira o CNPJ do destinatário e transmita de novo.", "ERP", "Fiscal",
                     "Padrão (São Paulo, seg–sex 08–18)"]
         let result = try PortalBrowser.run("every_page.py", gateway, [ticketID, articleID], environment: [

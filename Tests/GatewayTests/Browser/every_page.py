@@ -383,6 +383,10 @@ try:
             found.append(f"{role} printed ticket: {printed}")
         if MARKUP not in printed["h1"][0] if printed["h1"] else True:
             found.append(f"{role} ticket page: the subject's markup is not shown as text ({printed['h1']})")
+        # The seeded state: solved, the customer told (her page asks her to accept or reject).
+        expected = "verdict-form" if role == "customer" else "faq-request-form"
+        if not driver.find_elements(By.ID, expected):
+            found.append(f"{role} ticket page: no #{expected} (the seeded state is not drawn)")
         driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
         audited.append(f"{role} print /t/{ticket_id}")
         # English, switched with the header's button, then every route again.

@@ -44,12 +44,27 @@ struct EveryPageTests {
         #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/solution", json: ["text": solution], bearer: seeded.ana).status == 200)
         #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/status", json: ["status": "cliente_informado"], bearer: seeded.ana).status == 200)
 
+        // A mail from an unknown sender, held in quarantine.
+        let mailSubject = "Mail 8 \(Self.markup)"
+        let mail = """
+            From: Sender 8 <sender8@example.net>
+            To: suporte@suporte.example
+            Subject: \(mailSubject)
+            Message-ID: <mail-8@example.net>
+            Date: Sat, 28 Nov 2026 10:00:00 -0300
+            Content-Type: text/plain; charset=utf-8
+
+            Body 8 \(Self.markup)
+            """.replacingOccurrences(of: "\n", with: "\r\n")
+        let (_, held) = try MailQuarantineRouteTests.deliver(mail, deployment)
+        let mailID = try #require(held["quarantine_id"] as? String, "\(held)")
+
         // The data the pages show as it was typed (names from TicketFlowTests.seed among them, and
         // workflow's default calendar, a record the administrator renames).
-        let data = [subject, request, title, group, agent, entry, solution, "Body 9 \(Self.markup)", Self.markup, "Nível 1", "Acme", "Maria", "Ana Admin", "Ana",
+        let data = [subject, request, title, group, agent, entry, solution, mailSubject, "Body 8 \(Self.markup)", "Sender 8", "Body 9 \(Self.markup)", Self.markup, "Nível 1", "Acme", "Maria", "Ana Admin", "Ana",
                     "Nota fiscal rejeitada com erro 539", "Confira o CNPJ do destinatário e transmita de novo.", "ERP", "Fiscal",
                     "Padrão (São Paulo, seg–sex 08–18)"]
-        let result = try PortalBrowser.run("every_page.py", gateway, [ticketID, articleID], environment: [
+        let result = try PortalBrowser.run("every_page.py", gateway, [ticketID, articleID, mailID], environment: [
             "PORTAL_ADMIN": "\(GatewayHarness.adminEmail):\(GatewayHarness.adminPassword)",
             "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)",
             "PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)",

@@ -129,6 +129,9 @@ function stageName(name, code) {
 }
 // A service's own words in the page's language: `field_pt` / `field_en` of `entry` (labels of
 // channels and custom fields, texts of the support policy), the other language when one is empty.
+// A service's text written "português / English" in one string (intake's reasons for a held
+// e-mail): the part in the page's language; a text not made of exactly two such parts, whole.
+const ownPart = (text) => { const parts = String(text || '').split(' / '); return parts.length === 2 ? parts[lang === 'en' ? 1 : 0] : String(text || ''); };
 const bilingual = (entry, field) => (lang === 'en' ? entry[field + '_en'] || entry[field + '_pt'] : entry[field + '_pt'] || entry[field + '_en']) || '';
 
 function el(tag, attributes, ...children) {
@@ -403,7 +406,10 @@ function renderNav() {
 
 async function route() {
   routeSerial += 1;
-  document.getElementById('lang').textContent = lang === 'en' ? 'Português' : 'English';
+  // The switch names the other language in that language (and says so to screen readers).
+  const other = document.getElementById('lang');
+  other.textContent = lang === 'en' ? 'Português' : 'English';
+  other.lang = lang === 'en' ? 'pt-BR' : 'en';
   document.documentElement.lang = lang;
   document.getElementById('nav').setAttribute('aria-label', t('mainNav'));
   const hash = location.hash.replace(/^#/, '');

@@ -13,11 +13,11 @@ with JavaScript in the page:
 - in English, no Portuguese UI text is left: the page's own translation tables (every pt-BR text
   whose English differs) and a list of common words, in the visible text and in aria-label,
   title and placeholder attributes; the seeded data (PORTAL_DATA, a JSON list) is taken out first;
-- escaping: the seeded names, subjects and titles carry <img src=x onerror=window.__xss=1>, and
+- escaping: the seeded names, subjects, titles and a held e-mail carry <img src=x onerror=window.__xss=1>, and
   window.__xss is never set, no <img src="x"> exists; the ticket page shows the markup as text.
 The ticket page is also checked as printed (print media): its heading stays, forms are hidden.
 Every problem on every page is collected and printed before failing.
-Usage: every_page.py BASE_URL SCREENSHOT_DIR TICKET_ID ARTICLE_ID  (prints "OK <pages audited>")
+Usage: every_page.py BASE_URL SCREENSHOT_DIR TICKET_ID ARTICLE_ID QUARANTINED_MAIL_ID  (prints "OK <pages audited>")
 (credentials in PORTAL_ADMIN / PORTAL_AGENT / PORTAL_CUSTOMER as email:password)."""
 import json
 import os
@@ -31,7 +31,7 @@ from selenium.webdriver.support import expected_conditions as EC
 
 from portal_browser import Portal
 
-base, shots, ticket_id, article_id = sys.argv[1:5]
+base, shots, ticket_id, article_id, mail_id = sys.argv[1:6]
 people = {role: os.environ["PORTAL_" + role.upper()].split(":", 1) for role in ("admin", "agent", "customer")}
 data = json.loads(os.environ.get("PORTAL_DATA", "[]"))
 MARKUP = "<img src=x onerror=window.__xss=1>"
@@ -318,7 +318,7 @@ def routes(role):
         if driver.execute_script("return kbCanEdit()"):
             found += ["/base/novo", "/base/editar/" + article_id, "/base/fila", "/base/sinonimos"]
     if "/correio" in pages:
-        found.append("/correio?resolvidas=1")
+        found += ["/correio?resolvidas=1", "/correio/" + mail_id]
     return found
 
 

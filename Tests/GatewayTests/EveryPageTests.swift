@@ -7,7 +7,7 @@ struct EveryPageTests {
     /// What a page could run if it assigned HTML: the test fails when `window.__xss` is ever set.
     static let markup = "<img src=x onerror=window.__xss=1>"
 
-    @Test("administrator, agent and customer (and signed out) visit every route in pt-BR and in English: every field, button, link and image named, one h1, the html lang, nothing out of the Tab order, the focus outline kept, the main form's button reached with Tab and activated with Space and Enter, no Portuguese left in English, and the seeded markup shown as text, never run")
+    @Test("administrator, agent, customer, representative (and signed out) visit every route in pt-BR and in English: every field, button, link and image named, one h1, the html lang, nothing out of the Tab order, the focus outline kept, the main form's button reached with Tab and activated with Space and Enter, no Portuguese left in English, and the seeded markup shown as text, never run")
     func everyPage() throws {
         try PortalBrowser.requireChromium()
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
@@ -44,6 +44,20 @@ struct EveryPageTests {
         #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/solution", json: ["text": solution], bearer: seeded.ana).status == 200)
         #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/status", json: ["status": "cliente_informado"], bearer: seeded.ana).status == 200)
 
+        // A representative's person (Acme and an organization whose name carries markup).
+        let organization = "Org 1 \(Self.markup)"
+        let other = try created(try gateway.request("POST", "/v1/organizations", json: [
+            "name": organization, "tax_id": "45321098000117", "kind": "ORGANIZATION_CUSTOMER", "active": true], bearer: seeded.admin))
+        _ = try created(try gateway.request("POST", "/v1/organizations/\(other)/contacts", json: [
+            "name": "Contact 1", "email": "contact1@example.net", "authorized": true], bearer: seeded.admin))
+        let representative = try created(try gateway.request("POST", "/v1/representatives", json: [
+            "name": "Reseller 1", "email": "reseller1@example.net", "active": true, "organization_ids": [seeded.organizationID, other]], bearer: seeded.admin))
+        let person = try created(try gateway.request("POST", "/v1/representatives/\(representative)/contacts", json: [
+            "name": "Rep 1", "email": "rep1@example.net", "active": true], bearer: seeded.admin))
+        _ = try created(try gateway.request("POST", "/v1/users", json: [
+            "email": "rep1@example.net", "display_name": "Rep 1", "role": "representative", "password": seeded.password,
+            "representative_id": representative, "contact_id": person], bearer: seeded.admin))
+
         // A mail from an unknown sender, held in quarantine.
         let mailSubject = "Mail 8 \(Self.markup)"
         let mail = """
@@ -61,15 +75,25 @@ struct EveryPageTests {
 
         // The data the pages show as it was typed (names from TicketFlowTests.seed among them, and
         // workflow's default calendar, a record the administrator renames).
-        let data = [subject, request, title, group, agent, entry, solution, mailSubject, "Body 8 \(Self.markup)", "Sender 8", "Body 9 \(Self.markup)", Self.markup, "Nível 1", "Acme", "Maria", "Ana Admin", "Ana",
+        let data = [subject, request, title, group, agent, entry, solution, mailSubject, "Body 8 \(Self.markup)", "Sender 8", organization, "Contact 1", "Reseller 1", "Rep 1", "Body 9 \(Self.markup)", Self.markup, "Nível 1", "Acme", "Maria", "Ana Admin", "Ana",
                     "Nota fiscal rejeitada com erro 539", "Confira o CNPJ do destinatário e transmita de novo.", "ERP", "Fiscal",
                     "Padrão (São Paulo, seg–sex 08–18)"]
         let result = try PortalBrowser.run("every_page.py", gateway, [ticketID, articleID, mailID], environment: [
             "PORTAL_ADMIN": "\(GatewayHarness.adminEmail):\(GatewayHarness.adminPassword)",
             "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)",
             "PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)",
+            "PORTAL_REPRESENTATIVE": "rep1@example.net:\(seeded.password)",
             "PORTAL_DATA": String(decoding: try JSONSerialization.data(withJSONObject: data), as: UTF8.self)])
         #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
         #expect(result.output.hasPrefix("OK"))
+        // Every role walked its pages in both languages, sub-pages and opened forms among them.
+        let audited = Set(result.output.split(separator: "\n").map(String.init))
+        for state in ["signed out pt-BR sign-in", "signed out en password reset", "admin pt-BR /equipe (.edit-member opened)", "admin en /prazos",
+                      "admin en /notificacoes?pessoa=maria@acme.com.br", "admin pt-BR /base/sinonimos", "agent en /correio/\(mailID)",
+                      "agent pt-BR /painel", "customer en /t/\(ticketID)", "customer pt-BR /contatos", "representative en /nova",
+                      "representative print /t/\(ticketID)"] {
+            #expect(audited.contains(state), "\(state) was not audited")
+        }
+        #expect(Int(PortalBrowser.value(String(result.output.prefix { $0 != "\n" }))) ?? 0 >= 100, "\(result.output)")
     }
 }

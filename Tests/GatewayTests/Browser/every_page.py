@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Every page of the portal, as administrator, agent and customer (and signed out), in headless
-Chromium, in Portuguese and then in English (switched with the header's button). On each page,
+"""Every page of the portal, as administrator, agent, customer and representative (and signed
+out), in headless Chromium, in Portuguese and then in English (switched with the header's button). On each page,
 with JavaScript in the page:
 - every visible input, select and textarea has an accessible name (label[for], a wrapping label,
   aria-label or aria-labelledby), every visible button and link has text or aria-label, every img
@@ -17,8 +17,8 @@ with JavaScript in the page:
   window.__xss is never set, no <img src="x"> exists; the ticket page shows the markup as text.
 The ticket page is also checked as printed (print media): its heading stays, forms are hidden.
 Every problem on every page is collected and printed before failing.
-Usage: every_page.py BASE_URL SCREENSHOT_DIR TICKET_ID ARTICLE_ID QUARANTINED_MAIL_ID  (prints "OK <pages audited>")
-(credentials in PORTAL_ADMIN / PORTAL_AGENT / PORTAL_CUSTOMER as email:password)."""
+Usage: every_page.py BASE_URL SCREENSHOT_DIR TICKET_ID ARTICLE_ID QUARANTINED_MAIL_ID  (prints "OK <count>", then each page state audited)
+(credentials in PORTAL_ADMIN / PORTAL_AGENT / PORTAL_CUSTOMER / PORTAL_REPRESENTATIVE as email:password)."""
 import json
 import os
 import sys
@@ -32,7 +32,8 @@ from selenium.webdriver.support import expected_conditions as EC
 from portal_browser import Portal
 
 base, shots, ticket_id, article_id, mail_id = sys.argv[1:6]
-people = {role: os.environ["PORTAL_" + role.upper()].split(":", 1) for role in ("admin", "agent", "customer")}
+ROLES = ("admin", "agent", "customer", "representative")
+people = {role: os.environ["PORTAL_" + role.upper()].split(":", 1) for role in ROLES}
 data = json.loads(os.environ.get("PORTAL_DATA", "[]"))
 MARKUP = "<img src=x onerror=window.__xss=1>"
 
@@ -309,7 +310,7 @@ def routes(role):
     """Every route the signed-in person has: the built-in ones, every page the scripts add that
     this person sees (PAGES), and the sub-pages reached from them."""
     pages = driver.execute_script("return PAGES.filter((p) => p.visible()).map((p) => p.path)")
-    staff = role != "customer"
+    staff = role in ("admin", "agent")
     found = ["/", "/nova", "/t/" + ticket_id] + (["/painel"] if staff else []) + pages
     if "/base" in pages:
         found.append("/base/artigo/" + article_id)
@@ -317,6 +318,8 @@ def routes(role):
             found += ["/base/autoatendimento"]
         if driver.execute_script("return kbCanEdit()"):
             found += ["/base/novo", "/base/editar/" + article_id, "/base/fila", "/base/sinonimos"]
+    if "/notificacoes" in pages:
+        found.append("/notificacoes?pessoa=" + people["customer"][0])
     if "/correio" in pages:
         found += ["/correio?resolvidas=1", "/correio/" + mail_id]
     return found
@@ -366,7 +369,7 @@ try:
     driver.get(base + "/portal/")
     driver.execute_script("localStorage.setItem('ocorrencias.lang', 'pt-BR')")
 
-    for role in ("admin", "agent", "customer"):
+    for role in ROLES:
         portal.sign_in(*people[role])
         own = routes(role)
         for route in own:
@@ -384,8 +387,8 @@ try:
         if MARKUP not in printed["h1"][0] if printed["h1"] else True:
             found.append(f"{role} ticket page: the subject's markup is not shown as text ({printed['h1']})")
         # The seeded state: solved, the customer told (her page asks her to accept or reject).
-        expected = "verdict-form" if role == "customer" else "faq-request-form"
-        if not driver.find_elements(By.ID, expected):
+        expected = {"customer": "verdict-form", "admin": "faq-request-form", "agent": "faq-request-form"}.get(role)
+        if expected and not driver.find_elements(By.ID, expected):
             found.append(f"{role} ticket page: no #{expected} (the seeded state is not drawn)")
         driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
         audited.append(f"{role} print /t/{ticket_id}")
@@ -402,5 +405,7 @@ try:
             print("  " + line)
         sys.exit(1)
     print("OK", len(audited))
+    for where in audited:
+        print(where)
 finally:
     driver.quit()

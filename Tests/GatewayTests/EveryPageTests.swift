@@ -31,7 +31,21 @@ struct EveryPageTests {
         let articleID = try created(try gateway.request("POST", "/v1/knowledge/articles", json: [
             "kind": "ARTICLE", "title": title, "body_markdown": "Body 9 \(Self.markup)", "product": "ERP", "module": "Fiscal",
             "visibility": "VISIBILITY_CUSTOMERS", "state": "PUBLISHED"], bearer: seeded.admin))
+        // A custom field of problems (asked on the new ticket, answered on the seeded one), a
+        // version and a step sequence of the backlog, a role.
+        let fieldLabels = ["Field 1 \(Self.markup)", "Field 1 (en) \(Self.markup)", "Choice 1 \(Self.markup)"]
+        _ = try created(try gateway.request("POST", "/v1/custom-fields", json: [
+            "key": "field_1", "label_pt": fieldLabels[0], "label_en": fieldLabels[1], "kind": "FIELD_CHOICE", "category": "PROBLEMA",
+            "choices": [fieldLabels[2]], "active": true, "position": 1], bearer: seeded.admin))
+        let version = "Version 2 \(Self.markup)"
+        _ = try created(try gateway.request("POST", "/v1/versions", json: [
+            "version": ["name": version, "target_date_ms": Int(Date().addingTimeInterval(30 * 86_400).timeIntervalSince1970 * 1000)]], bearer: seeded.admin))
+        let step = "Step 3 \(Self.markup)"
+        _ = try created(try gateway.request("POST", "/v1/step-sequences", json: [
+            "ticket_type": "type-3", "steps": [["name": step, "group_id": "n1"]]], bearer: seeded.admin))
+        _ = try created(try gateway.request("POST", "/v1/roles", json: ["role": ["name": "role-4", "permissions": ["tickets.transfer_any"]]], bearer: seeded.admin))
         let opened = try gateway.request("POST", "/v1/tickets", json: [
+            "custom_fields": [["key": "field_1", "value": fieldLabels[2]]],
             "subject": subject, "request": request, "category": "PROBLEMA", "priority": "ALTA", "product": "ERP", "module": "Fiscal",
             "organization_id": seeded.organizationID], headers: ["Idempotency-Key": "every-page-1"], bearer: seeded.maria)
         #expect(opened.status == 201, "\(opened.text)")
@@ -75,9 +89,10 @@ struct EveryPageTests {
 
         // The data the pages show as it was typed (names from TicketFlowTests.seed among them, and
         // workflow's default calendar, a record the administrator renames).
-        let data = [subject, request, title, group, agent, entry, solution, mailSubject, "Body 8 \(Self.markup)", "Sender 8", organization, "Contact 1", "Reseller 1", "Rep 1", "Body 9 \(Self.markup)", Self.markup, "Nível 1", "Acme", "Maria", "Ana Admin", "Ana",
-                    "Nota fiscal rejeitada com erro 539", "Confira o CNPJ do destinatário e transmita de novo.", "ERP", "Fiscal",
-                    "Padrão (São Paulo, seg–sex 08–18)"]
+        let data = [subject, request, title, group, agent, entry, solution, mailSubject, "Body 8 \(Self.markup)", "Sender 8", organization,
+                    version, step, "type-3", "role-4", "Contact 1", "Reseller 1", "Rep 1", "Body 9 \(Self.markup)", Self.markup, "Nível 1", "Acme",
+                    "Maria", "Ana Admin", "Ana", "Nota fiscal rejeitada com erro 539", "Confira o CNPJ do destinatário e transmita de novo.",
+                    "ERP", "Fiscal", "Padrão (São Paulo, seg–sex 08–18)"] + fieldLabels
         let result = try PortalBrowser.run("every_page.py", gateway, [ticketID, articleID, mailID], environment: [
             "PORTAL_ADMIN": "\(GatewayHarness.adminEmail):\(GatewayHarness.adminPassword)",
             "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)",
@@ -88,7 +103,9 @@ struct EveryPageTests {
         #expect(result.output.hasPrefix("OK"))
         // Every role walked its pages in both languages, sub-pages and opened forms among them.
         let audited = Set(result.output.split(separator: "\n").map(String.init))
-        for state in ["signed out pt-BR sign-in", "signed out en password reset", "admin pt-BR /equipe (.edit-member opened)", "admin en /prazos",
+        for state in ["signed out pt-BR sign-in", "signed out en password reset", "admin pt-BR /equipe (.edit-member opened)", "admin en /perfis (.acc-edit-role opened)",
+                      "admin pt-BR /cadastros (.edit-field opened)", "admin en /desenvolvimento (.blg-edit-version opened)",
+                      "admin pt-BR /desenvolvimento (.blg-edit-sequence opened)", "admin en /prazos",
                       "admin en /notificacoes?pessoa=maria@acme.com.br", "admin pt-BR /base/sinonimos", "agent en /correio/\(mailID)",
                       "agent pt-BR /painel", "customer en /t/\(ticketID)", "customer pt-BR /contatos", "representative en /nova",
                       "representative print /t/\(ticketID)"] {

@@ -21,8 +21,10 @@ Usage: every_page.py BASE_URL SCREENSHOT_DIR TICKET_ID ARTICLE_ID QUARANTINED_MA
 (credentials in PORTAL_ADMIN / PORTAL_AGENT / PORTAL_CUSTOMER / PORTAL_REPRESENTATIVE as email:password)."""
 import json
 import os
+import re
 import sys
 import time
+import urllib.request
 
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -177,12 +179,25 @@ return { problems, seen: `${fields} fields, ${actions} buttons and links, h1 "${
 """
 
 # The [Portuguese, English] tables the scripts define as top-level consts (not properties of
-# window): gathered by name, those that exist.
+# window): every `const NAME =` of the portal's scripts, kept when each of its values is a pair of
+# texts (CATEGORIES, SHIPPED_STAGES, QUARANTINE_STATES...).
+def script_consts():
+    page = urllib.request.urlopen(base + "/portal/", timeout=10).read().decode()
+    names = set()
+    for src in re.findall(r'<script src="([^"]+)"', page):
+        names.update(re.findall(r"^const ([A-Z][A-Z0-9_]*) = ", urllib.request.urlopen(base + src, timeout=10).read().decode(), re.M))
+    return sorted(names)
+
+
+TABLE_NAMES = script_consts()
 LABEL_TABLES = r"""
-const names = ['CATEGORIES', 'PRIORITIES', 'INTAKE_STATUSES', 'STAGE_STATUSES', 'SHIPPED_STAGES', 'DEADLINE_STAGES', 'DEADLINE_WEEKDAYS',
-  'BLG_STAGES', 'QUARANTINE_REASONS', 'BOUNCE_STATES', 'NOTIFY_EVENTS'];
 window.__labelTables = {};
-for (const name of names) { try { window.__labelTables[name] = eval(name); } catch (e) { /* not defined */ } }
+for (const name of arguments[0]) {
+  let value;
+  try { value = eval(name); } catch (e) { continue; }
+  const values = value && typeof value === 'object' && !Array.isArray(value) ? Object.values(value) : [];
+  if (values.length && values.every((v) => Array.isArray(v) && v.length === 2 && v.every((s) => typeof s === 'string'))) window.__labelTables[name] = value;
+}
 """
 
 
@@ -274,7 +289,7 @@ def audit(role, route, lang, url=None, keys=True, name=None):
     except Exception:
         found.append(f"{where}: the page did not settle: " + driver.find_element(By.TAG_NAME, "main").text[:200])
         return
-    driver.execute_script(LABEL_TABLES)
+    driver.execute_script(LABEL_TABLES, TABLE_NAMES)
     check(where, lang, keys)
     if name and lang == "pt-BR":
         portal.shot(name)
@@ -347,9 +362,12 @@ def canary():
     driver.execute_script("localStorage.setItem('ocorrencias.lang', 'en')")
     driver.get(base + "/portal/")
     wait.until(settled)
-    driver.execute_script(LABEL_TABLES)
+    driver.execute_script(LABEL_TABLES, TABLE_NAMES)
     driver.execute_script(CANARY)
     problems = "\n".join(driver.execute_script(AUDIT, "pt-BR", data, True, COMMON_WORDS)["problems"])
+    found_tables = driver.execute_script("return Object.keys(window.__labelTables)")
+    for table in ("CATEGORIES", "PRIORITIES", "SHIPPED_STAGES", "SHIPPED_CUSTOMER_STAGES", "QUARANTINE_STATES", "DEADLINE_WEEKDAYS"):
+        assert table in found_tables, f"the table {table} is not read: {found_tables}"
     for expected in ("field without an accessible name: input#canary-field", "button or link without text or aria-label: button#canary-button",
                      "img without alt", "2 visible h1", 'html lang is "en"', "tabindex=-1 on a", "focus outline removed without a replacement: a:focus",
                      "window.__xss is set", 'Portuguese left in English: "Salvar"', '"Excluir"', 'id "canary-button" on 2 elements',

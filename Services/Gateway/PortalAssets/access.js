@@ -51,10 +51,10 @@ Object.assign(TEXT.en, {
   acc_permissionText: {
     'directory.manage': 'Manage the team in workflow\'s directory: agents, groups and members, roles and transfer destinations. Whoever has it can give themselves any permission.',
     'routing.manage': 'Routing rules for new tickets, each category\'s starting confidentiality level and step sequences.',
-    'product.decide': 'Accept or deny in Análise produto, even without holding the ticket; versions and the development backlog.',
+    'product.decide': 'Accept or deny in Product analysis, even without holding the ticket; versions and the development backlog.',
     'tickets.transfer_any': 'Transfer tickets to any agent or group, beyond the transfer destinations.',
     'tickets.act_any': 'Act on unheld tickets of any group and on tickets held by another agent.',
-    'tickets.link_customer': 'Change the contact or representative of a ticket the person holds (or a subordinate holds, for a chefe).',
+    'tickets.link_customer': 'Change the contact or representative of a ticket the person holds (or a subordinate holds, for a supervisor).',
   },
   acc_agents: 'Agents: role and transfer destinations',
   acc_agentsIntro: 'By default an agent transfers to the groups they are a member of and to those groups\' members. The destinations listed here add to that (a listed group includes its members; * is anyone). Holders of the tickets.transfer_any permission transfer to anyone. With no destination ticked, the default applies.',
@@ -63,7 +63,7 @@ Object.assign(TEXT.en, {
   acc_administrator: 'administrator', acc_change: 'Change', acc_changeOf: 'Change {name}', acc_agentTitle: '{name}\'s role and destinations',
   acc_destinations: 'Transfer destinations beyond the default', acc_destGroups: 'Groups', acc_destAgents: 'Agents', acc_saveAgent: 'Save',
   acc_agentSaved: '{name}\'s role and destinations saved.', acc_noAgents: 'No active agent in workflow.', acc_groupMembers: '{group} and members',
-  acc_levels: 'Confidentiality per category', acc_levelsIntro: 'The confidentiality level each new ticket of the category starts at. An agent sees tickets up to their maximum level (0 = the whole team sees them). Tickets already open keep their level; a chefe changes it on the ticket.',
+  acc_levels: 'Confidentiality per category', acc_levelsIntro: 'The confidentiality level each new ticket of the category starts at. An agent sees tickets up to their maximum level (0 = the whole team sees them). Tickets already open keep their level; a supervisor changes it on the ticket.',
   acc_level: 'Starting level', acc_levelOf: 'Starting level of {category}', acc_seenBy: 'Agents who see them', acc_seenByValue: '{count} of {total}', acc_default: '(default)',
   acc_saveLevel: 'Save', acc_saveLevelOf: 'Save the level of {category}', acc_levelSaved: 'New {category} tickets start at level {level}.',
 });
@@ -195,7 +195,7 @@ function accReach(state, agent) {
 
 // The active agents with their role and reach; "Alterar" draws the form changing both.
 function accAgentsSection(state) {
-  const slot = el('section', { id: 'acc-agent-slot', 'aria-labelledby': 'acc-agent-title' });
+  const slot = el('div', { id: 'acc-agent-slot' });
   const rows = state.agents.filter((agent) => agent.active).map((agent) => el('tr', { 'data-agent': agent.id },
     el('th', { scope: 'row', text: agent.name || agent.id }),
     el('td', { text: (agent.group_ids || []).map(state.groupName).join(', ') }),

@@ -26,7 +26,7 @@ Object.assign(TEXT.en, {
   invite: 'Invite', inviteColleague: 'Invite a colleague', inviteSent: 'Invitation sent to {email}.', deactivate: 'Deactivate',
   reactivate: 'Reactivate', deactivated: '{name} was deactivated.', reactivated: '{name} was reactivated.', noContactsYet: 'No contacts yet.',
   roles: { customer_contact: 'Customer contact', customer_admin: 'Company administrator', representative: 'Representative', agent: 'Agent',
-    chefe: 'Chefe', admin: 'Administrator' },
+    chefe: 'Supervisor', admin: 'Administrator' },
 });
 
 // A role's name in the page's language (`roles` above; team.js adds the staff's), or the role.

@@ -53,7 +53,7 @@ Object.assign(TEXT.en, {
   blgStepOf: '{n}/{count} {name}', blgStepDone: 'done ({count})', blgPlan: 'Plan', blgPlanIn: 'Version for {code}', blgPlanOf: 'Plan {code} in the chosen version',
   blgPlanned: '{code} planned in version {version}.', blgSteps: 'Steps', blgDetails: 'Details', blgDetailsOf: 'Planning and steps of {code}', blgNextPage: 'Next page', blgFirstPage: 'First page',
   blgTarget: 'Target date', blgPlannedItems: 'Planned items', blgDeliveredAt: 'Delivered on', blgDeliver: 'Deliver', blgDeliverOf: 'Deliver version {name}',
-  blgConfirmDeliver: 'Deliver version {name}? Its items still in development are finished and their customers see “Entregue na versão {name}”.',
+  blgConfirmDeliver: 'Deliver version {name}? Its items still in development are finished and their customers are told they were delivered in version {name}.',
   blgDelivered: 'Version {name} delivered: {count} ticket(s) finished.', blgDeliveredNone: 'Version {name} delivered: no item of it was in development.',
   blgVersions: 'Versions', blgVersionsIntro: 'Planned monthly by product management. Delivering a version finishes its items still in development.',
   blgNoVersions: 'No versions.', blgNewVersion: 'New version', blgEditVersion: 'Edit version {name}', blgVersionName: 'Version name', blgSaveVersion: 'Save version',
@@ -75,8 +75,7 @@ Object.assign(TEXT.en, {
 });
 
 // The stages the backlog lists (workflow's ListBacklog), with their names.
-const BLG_STAGES = { analise_produto: ['Análise produto', 'Product analysis'], para_desenvolver: ['Para desenvolver', 'To develop'],
-  em_desenvolvimento: ['Em desenvolvimento', 'In development'] };
+const BLG_STAGES = Object.fromEntries(['analise_produto', 'para_desenvolver', 'em_desenvolvimento'].map((code) => [code, SHIPPED_STAGES[code]]));
 
 // Whether the signed-in person holds `permission`: administrators hold all; the gateway's
 // principal, or the role workflow's directory gives the agent (`self.permissions`).
@@ -216,7 +215,7 @@ function blgRow(state, row, openVersions, status) {
   return el('tr', { 'data-ticket': row.ticket_id },
     el('td', {}, el('a', { href: '#/t/' + encodeURIComponent(row.ticket_id), text: code })), el('td', { text: row.subject || '' }),
     el('td', { text: row.product || '' }), el('td', { text: label(CATEGORIES, row.category) }), el('td', { text: label(PRIORITIES, row.priority) }),
-    el('td', {}, el('span', { class: 'badge', text: row.stage_name || label(BLG_STAGES, row.stage) })),
+    el('td', {}, el('span', { class: 'badge', text: stageName(row.stage_name, row.stage) })),
     el('td', { class: 'blg-effort', text: Number(row.estimated_effort_hours || 0) ? String(row.estimated_effort_hours) : '' }),
     el('td', { class: 'blg-step', text: blgStepText(row) }), actions);
 }

@@ -133,7 +133,7 @@ function catalogEntriesSection(list, entries, status, change) {
   const rows = entries.map((entry) => el('tr', { 'data-key': entry.key, 'data-active': String(!!entry.active) },
     el('td', {}, el('code', { text: entry.key }),
       entry.built_in ? [' ', el('span', { class: 'badge built-in', title: t('catalogBuiltInHint'), text: t('catalogBuiltIn') })] : null),
-    el('td', { text: entry.label_pt }), el('td', { text: entry.label_en }),
+    el('td', { lang: 'pt-BR', text: entry.label_pt }), el('td', { lang: 'en', text: entry.label_en }),
     list === 'origin' ? el('td', { text: kindName(entry.origin_kind) }) : null,
     el('td', { text: String(entry.position || 0) }),
     el('td', { class: 'entry-state', text: t(entry.active ? 'catalogActive' : 'catalogInactive') }),
@@ -153,8 +153,8 @@ function catalogEntriesSection(list, entries, status, change) {
   const title = el('h3', { id: `catalog-${list}-form-title`, text: t(about.create) });
   const input = (field, attributes) => el('input', Object.assign({ name: field, id: `catalog-${list}-${field.replace('_', '-')}`, autocomplete: 'off' }, attributes));
   const key = input('key', { maxlength: 40, 'aria-describedby': `catalog-${list}-key-hint` });
-  const labelPt = input('label_pt', { maxlength: 200, required: true });
-  const labelEn = input('label_en', { maxlength: 200 });
+  const labelPt = input('label_pt', { maxlength: 200, required: true, lang: 'pt-BR' });
+  const labelEn = input('label_en', { maxlength: 200, lang: 'en' });
   const next = entries.reduce((most, entry) => Math.max(most, entry.position || 0), 0) + 1;
   const position = input('position', { type: 'number', min: 0, value: next });
   const kind = list === 'origin' ? el('select', { name: 'origin_kind', id: `catalog-${list}-kind` },
@@ -223,8 +223,8 @@ function catalogFieldsSection(fields, status, change) {
 
   const title = el('h3', { id: 'catalog-field-form-title', text: t('catalogNewField') });
   const input = (field, attributes) => el('input', Object.assign({ name: field, id: `catalog-field-${field.replace('_', '-')}`, autocomplete: 'off' }, attributes));
-  const labelPt = input('label_pt', { maxlength: 200, required: true });
-  const labelEn = input('label_en', { maxlength: 200 });
+  const labelPt = input('label_pt', { maxlength: 200, required: true, lang: 'pt-BR' });
+  const labelEn = input('label_en', { maxlength: 200, lang: 'en' });
   const key = input('key', { maxlength: 60, 'aria-describedby': 'catalog-field-key-hint' });
   const kind = el('select', { name: 'kind', id: 'catalog-field-kind' }, catalogFieldKinds.map(([value, textKey]) => el('option', { value, text: t(textKey) })));
   const choices = el('textarea', { name: 'choices', id: 'catalog-field-choices', rows: 4, 'aria-describedby': 'catalog-field-choices-hint' });
@@ -296,12 +296,12 @@ function catalogPolicySection(policy, status, change) {
   const byCategory = Object.fromEntries((policy.categories || []).map((d) => [d.category, d]));
   // One texts pair (pt, en) named `name`, ids `catalog-policy-<id>-pt` / `-en`.
   const pair = (id, name, entry) => el('fieldset', { class: 'grid-fields' }, el('legend', { text: name }),
-    el('label', {}, tf('catalogInPortuguese', { name }), el('textarea', { id: `catalog-policy-${id}-pt`, name: `${id}-pt`, rows: 2, maxlength: 4000 },
+    el('label', {}, tf('catalogInPortuguese', { name }), el('textarea', { id: `catalog-policy-${id}-pt`, name: `${id}-pt`, lang: 'pt-BR', rows: 2, maxlength: 4000 },
       (entry && entry.text_pt) || '')),
-    el('label', {}, tf('catalogInEnglish', { name }), el('textarea', { id: `catalog-policy-${id}-en`, name: `${id}-en`, rows: 2, maxlength: 4000 },
+    el('label', {}, tf('catalogInEnglish', { name }), el('textarea', { id: `catalog-policy-${id}-en`, name: `${id}-en`, lang: 'en', rows: 2, maxlength: 4000 },
       (entry && entry.text_en) || '')));
   const tips = (language, text) => el('label', {}, tf(language === 'pt' ? 'catalogInPortuguese' : 'catalogInEnglish', { name: t('catalogWritingTips') }),
-    el('textarea', { id: `catalog-policy-tips-${language}`, name: `tips-${language}`, rows: 4, maxlength: 8000 }, text || ''));
+    el('textarea', { id: `catalog-policy-tips-${language}`, name: `tips-${language}`, lang: language === 'pt' ? 'pt-BR' : 'en', rows: 4, maxlength: 8000 }, text || ''));
   form.append(
     el('h3', { text: t('catalogPriorityDefinitions') }),
     ...Object.keys(PRIORITIES).map((priority) => pair(`priority-${priority}`, label(PRIORITIES, priority), byPriority[priority])),

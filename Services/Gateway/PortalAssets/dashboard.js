@@ -261,27 +261,27 @@ function breakdownRows(rows, name, limit) {
 }
 
 // Average time per stage: business hours and wall clock, with the exits in the table.
-function stageTimeSection(rows, stageName) {
+function stageTimeSection(rows, stageOf) {
   const shown = (rows || []).filter((r) => Number(r.exits || 0) > 0);
   if (!shown.length) return chartSection('stage-time-chart', t('stageTime'), el('p', { class: 'muted', text: t('noData') }), null);
   const unit = durationUnit(Math.max(...shown.flatMap((r) => [Number(r.avg_business_ms || 0), Number(r.avg_wall_ms || 0)])));
   const chart = barChart('stage-time-chart', t('stageTime'), t('stageTimeDesc'),
-    shown.map((r) => ({ label: stageName(r), values: [Number(r.avg_business_ms || 0), Number(r.avg_wall_ms || 0)] })),
+    shown.map((r) => ({ label: stageOf(r), values: [Number(r.avg_business_ms || 0), Number(r.avg_wall_ms || 0)] })),
     [t('businessTime'), t('wallTime')], (v) => inUnit(v, unit));
   const table = dataTable('stage-time-table', t('numbers'), [t('stageTime'), t('exits'), t('businessTime'), t('wallTime')],
-    shown.map((r) => [stageName(r), number(r.exits), duration(r.avg_business_ms), duration(r.avg_wall_ms)]));
+    shown.map((r) => [stageOf(r), number(r.exits), duration(r.avg_business_ms), duration(r.avg_wall_ms)]));
   return chartSection('stage-time-chart', t('stageTime'), chart, table);
 }
 
 // Open tickets now per stage, with their ages in the table.
-function backlogSection(rows, stageName) {
+function backlogSection(rows, stageOf) {
   const shown = (rows || []).filter((r) => Number(r.count || 0) > 0);
   if (!shown.length) return chartSection('backlog-chart', t('backlog'), el('p', { class: 'muted', text: t('noData') }), null);
   const chart = barChart('backlog-chart', t('backlog'), t('backlogDesc'),
-    shown.map((r) => ({ label: stageName(r), values: [Number(r.count)] })), [t('tickets')]);
+    shown.map((r) => ({ label: stageOf(r), values: [Number(r.count)] })), [t('tickets')]);
   const ages = TEXT[lang] && TEXT[lang].ages ? TEXT[lang].ages : TEXT['pt-BR'].ages;
   const table = dataTable('backlog-table', t('numbers'), [t('backlog'), t('total')].concat(ages),
-    shown.map((r) => [stageName(r), number(r.count)].concat(ages.map((_, i) => number((r.by_age || [])[i])))));
+    shown.map((r) => [stageOf(r), number(r.count)].concat(ages.map((_, i) => number((r.by_age || [])[i])))));
   return chartSection('backlog-chart', t('backlog'), chart, table);
 }
 
@@ -386,7 +386,7 @@ async function panelPage() {
     filtered.length ? api('GET', `/v1/reports/metrics?${periodQuery}`).catch(() => null) : null,
   ]);
   // Names for the keys workflow reports: stages as workflow names them, groups by id.
-  const stageName = (row) => row.stage_name || row.stage;
+  const rowStage = (row) => stageName(row.stage_name, row.stage);
   const groupNames = {};
   ((groups && groups.groups) || []).forEach((g) => { groupNames[g.id] = g.name; });
   const groupName = (id) => (id ? groupNames[id] || id : t('noGroup'));
@@ -404,7 +404,7 @@ async function panelPage() {
   if (counts instanceof Error) {
     parts.push(el('h2', { text: t('byStage') }), errorBox(counts));
   } else {
-    const rows = (counts.counts || []).map((c) => ({ label: c.stage_name || c.stage, value: Number(c.count) }));
+    const rows = (counts.counts || []).map((c) => ({ label: stageName(c.stage_name, c.stage), value: Number(c.count) }));
     parts.push(countSection('stage-chart', t('byStage'), t('byStage'), rows));
   }
   if (metrics instanceof Error) {
@@ -430,8 +430,8 @@ async function panelPage() {
   parts.push(countSection('product-chart', t('topProducts'), t('topProductsDesc'),
     breakdownRows(metrics.by_product, (key) => key || t('noProduct'), 10)));
   parts.push(countSection('group-chart', t('byGroup'), t('byGroupDesc'), breakdownRows(metrics.by_group, groupName)));
-  parts.push(stageTimeSection(metrics.stage_time, stageName));
-  parts.push(backlogSection(metrics.backlog, stageName));
+  parts.push(stageTimeSection(metrics.stage_time, rowStage));
+  parts.push(backlogSection(metrics.backlog, rowStage));
   if (surveyBy) parts.push(satisfactionSection(distribution, average));
   else parts.push(chartSection('satisfaction-chart', t('satisfaction'), el('p', { class: 'muted', text: t('noDistribution') }), null));
   show(...parts);

@@ -74,7 +74,7 @@ Object.assign(TEXT.en, {
   deadlineFirstResponse: 'First response', deadlineNextResponse: 'Next response', deadlineResolution: 'Resolution',
   deadlineHoursPart: 'Hours', deadlineMinutesPart: 'Minutes', deadlineNoTarget: 'no target', deadlineTargetsHint: 'Zero hours and zero minutes: no target.',
   deadlineWarning: 'Warning at (% of the target)', deadlinePauseStages: 'Stages that pause the clock',
-  deadlinePauseHint: 'Aguardando cliente, Pendente and Validação cliente always pause.', deadlineAllPlans: 'all',
+  deadlinePauseHint: 'Waiting on the customer, Pending and Customer validation always pause.', deadlineAllPlans: 'all',
   deadlineNewSLA: 'New SLA policy', deadlineEditSLA: 'Edit policy {plan} · {priority}', deadlineSaveSLA: 'Save SLA policy',
   deadlineSLASaved: 'SLA policy {plan} · {priority} saved.', deadlineSLADeleted: 'SLA policy {plan} · {priority} deleted.',
   deadlineConfirmSLADelete: 'Delete policy {plan} · {priority}? Its tickets move to the next policy that applies.',
@@ -85,8 +85,8 @@ Object.assign(TEXT.en, {
   deadlineReminder: 'Reminder (days before; 0 = none)', deadlineReminderShort: 'Reminder', deadlineReminderValue: '{days} day(s) before', deadlineNoReminder: 'no reminder',
   deadlineToStage: 'Target stage', deadlineOutcome: 'Outcome', deadlineActive: 'Active', deadlineInactive: 'Inactive', deadlineActiveLabel: 'Active (replaces the stage\'s active policy)',
   deadlinePreset: 'Preset', deadlineFromPreset: 'Create from a preset', deadlineInstallPreset: 'Install preset',
-  deadlinePresetPadrao: 'Default: 10 days in Aguardando cliente → Finished for inactivity, reminder 2 days before',
-  deadlinePresetTotvs: 'TOTVS: Pendente 7 days → Validação cliente 5 days → Fechado; Resolvido → Fechado after 5 days',
+  deadlinePresetPadrao: 'Default: 10 days Waiting on the customer → Finished for inactivity, reminder 2 days before',
+  deadlinePresetTotvs: 'TOTVS: Pending 7 days → Customer validation 5 days → Closed; Resolved → Closed after 5 days',
   deadlineConfirmPreset: 'Installing the preset replaces every current inactivity policy. Go on?', deadlinePresetInstalled: 'Preset {preset} installed.',
   deadlineNewInactivity: 'New inactivity policy', deadlineEditInactivity: 'Edit policy {id}', deadlineSaveInactivity: 'Save inactivity policy',
   deadlineInactivitySaved: 'Inactivity policy {id} saved.', deadlineInactivityDeleted: 'Inactivity policy {id} deleted.',
@@ -98,12 +98,7 @@ const DEADLINE_WEEKDAYS = { 0: ['Domingo', 'Sunday'], 1: ['Segunda', 'Monday'], 
   4: ['Quinta', 'Thursday'], 5: ['Sexta', 'Friday'], 6: ['Sábado', 'Saturday'] };
 const DEADLINE_WEEK_ORDER = [1, 2, 3, 4, 5, 6, 0];
 // The shipped flows' stages (padrao and totvs), offered as suggestions; any stage code is accepted.
-const DEADLINE_STAGES = { aguardando_atendimento: ['Aguardando atendimento', 'Awaiting service'], em_atendimento: ['Em atendimento', 'In service'],
-  aguardando_cliente: ['Aguardando cliente', 'Waiting on the customer'], diagnostico_tecnico: ['Diagnóstico técnico', 'Technical diagnosis'],
-  analise_produto: ['Análise produto', 'Product analysis'], para_desenvolver: ['Para desenvolver', 'To develop'],
-  em_desenvolvimento: ['Em desenvolvimento', 'In development'], pendente: ['Pendente', 'Pending'],
-  validacao_cliente: ['Validação cliente', 'Customer validation'], resolvido: ['Resolvido', 'Resolved'],
-  finalizado: ['Finalizado', 'Finished'], fechado: ['Fechado', 'Closed'], cancelado: ['Cancelado', 'Cancelled'] };
+const DEADLINE_STAGES = SHIPPED_STAGES;
 const DEADLINE_FINAL_STAGES = ['finalizado', 'fechado', 'cancelado'];
 const DEADLINE_OUTCOMES = ['inatividade', 'resolvida'];
 const DEADLINE_PRESETS = { padrao: 'deadlinePresetPadrao', totvs: 'deadlinePresetTotvs' };
@@ -468,7 +463,7 @@ function deadlineInactivitySection(state) {
     };
     const days = Number(policy.days || 0), reminder = Number(policy.reminder_days_before || 0);
     return el('tr', { 'data-inactivity': policy.id },
-      el('td', { text: policy.id }), el('td', { text: deadlineStageName(policy.stage) }),
+      el('td', {}, el('code', { text: policy.id })), el('td', { text: deadlineStageName(policy.stage) }),
       el('td', { class: 'deadline-term', text: tf(policy.business_days ? 'deadlineBusinessDaysValue' : 'deadlineCalendarDaysValue', { days }) }),
       el('td', { text: reminder ? tf('deadlineReminderValue', { days: reminder }) : t('deadlineNoReminder') }),
       el('td', { text: `${deadlineStageName(policy.to_stage)}${policy.outcome ? ` (${policy.outcome})` : ''}` }),

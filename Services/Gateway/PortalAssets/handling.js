@@ -33,7 +33,7 @@ Object.assign(TEXT.en, {
   handlingAccessHint: 'Only staff with an equal or higher access level see the ticket (0 = the whole team).', handlingSetLevel: 'Change confidentiality',
   handlingTime: 'Log time', handlingMinutes: 'Time (minutes)', handlingMode: 'How', handlingRemote: 'Remote', handlingPhone: 'Phone',
   handlingOnSite: 'On site', handlingWhen: 'When', handlingLogTime: 'Log',
-  handlingContact: 'Change the contact', handlingContactHint: 'Only while the ticket is open, by whoever works it (or their chefe) with the permission to link customers.',
+  handlingContact: 'Change the contact', handlingContactHint: 'Only while the ticket is open, by whoever works it (or their supervisor) with the permission to link customers.',
   handlingNewContact: 'New contact', handlingChangeContact: 'Change contact',
   handlingRelated: 'Related tickets', handlingLinked: 'Linked to this one', handlingSameCustomer: 'Others of the same customer',
   handlingLinkTo: 'Link to', handlingLinkNote: 'Why they are linked (optional)', handlingLink: 'Link', handlingNoRelated: 'None.',

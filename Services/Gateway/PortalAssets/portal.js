@@ -4,7 +4,7 @@
 
 const TEXT = {
   'pt-BR': {
-    brand: 'Ocorrências', login: 'Entrar', email: 'E-mail', password: 'Senha', logout: 'Sair', dashboard: 'Minhas ocorrências',
+    brand: 'Ocorrências', mainNav: 'Principal', login: 'Entrar', email: 'E-mail', password: 'Senha', logout: 'Sair', dashboard: 'Minhas ocorrências',
     queue: 'Fila', newTicket: 'Nova ocorrência', subject: 'Assunto', description: 'Descrição', category: 'Categoria',
     priority: 'Prioridade', product: 'Produto', module: 'Módulo', submit: 'Enviar', state: 'Situação', lastInteraction: 'Última interação',
     code: 'Código', suggestions: 'Artigos que podem resolver', faq: 'Perguntas frequentes desta categoria', attachments: 'Anexos',
@@ -50,7 +50,7 @@ const TEXT = {
     nextPage: 'Próxima página', firstPage: 'Primeira página', cardsThisPage: 'Os números acima contam as ocorrências desta página.', holder: 'Com', registeredBy: 'Registrada por',
   },
   en: {
-    brand: 'Ocorrências', login: 'Sign in', email: 'E-mail', password: 'Password', logout: 'Sign out', dashboard: 'My tickets',
+    brand: 'Ocorrências', mainNav: 'Main', login: 'Sign in', email: 'E-mail', password: 'Password', logout: 'Sign out', dashboard: 'My tickets',
     queue: 'Queue', newTicket: 'New ticket', subject: 'Subject', description: 'Description', category: 'Category',
     priority: 'Priority', product: 'Product', module: 'Module', submit: 'Submit', state: 'State', lastInteraction: 'Last interaction',
     code: 'Code', suggestions: 'Articles that may solve it', faq: 'Frequent questions of this category', attachments: 'Attachments',
@@ -104,6 +104,16 @@ const STAGE_STATUSES = { solucionado_nao_informado: ['Solucionado, cliente não 
   cliente_informado: ['Cliente informado', 'Customer told'], solucao_confirmada: ['Solução confirmada', 'Solution confirmed'],
   agendado: ['Agendado', 'Scheduled'], pendente: ['Pendente', 'Pending'], paralisado: ['Paralisado', 'On hold'] };
 const PRIORITIES = { BAIXA: ['Baixa', 'Low'], NORMAL: ['Normal', 'Normal'], ALTA: ['Alta', 'High'], URGENTE: ['Urgente', 'Urgent'] };
+// The stages of the shipped flows (workflow's FlowPresets: padrao and totvs) by code, and the
+// names customers see of some of them. Workflow names stages in Portuguese; see stageName.
+const SHIPPED_STAGES = { aguardando_atendimento: ['Aguardando atendimento', 'Awaiting service'], em_atendimento: ['Em atendimento', 'In service'],
+  aguardando_cliente: ['Aguardando cliente', 'Waiting on the customer'], diagnostico_tecnico: ['Diagnóstico técnico', 'Technical diagnosis'],
+  analise_produto: ['Análise produto', 'Product analysis'], para_desenvolver: ['Para desenvolver', 'To develop'],
+  em_desenvolvimento: ['Em desenvolvimento', 'In development'], pendente: ['Pendente', 'Pending'],
+  validacao_cliente: ['Validação cliente', 'Customer validation'], resolvido: ['Resolvido', 'Resolved'],
+  finalizado: ['Finalizado', 'Finished'], fechado: ['Fechado', 'Closed'], cancelado: ['Cancelado', 'Cancelled'] };
+const SHIPPED_CUSTOMER_STAGES = { aguardando_resposta: ['Aguardando sua resposta', 'Awaiting your answer'], em_analise: ['Em análise', 'Under review'],
+  aguardando_validacao: ['Aguardando sua validação', 'Awaiting your validation'] };
 
 let lang = localStorage.getItem('ocorrencias.lang') || 'pt-BR';
 let me = null;
@@ -111,8 +121,19 @@ const t = (key) => (TEXT[lang] && TEXT[lang][key]) || TEXT['pt-BR'][key] || key;
 // A text with {name} placeholders filled from `values` (as text: the result goes through textContent).
 const tf = (key, values) => t(key).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
 const label = (table, key) => (table[key] ? table[key][lang === 'en' ? 1 : 0] : key);
+// A stage as workflow names it (`name`, Portuguese; else its `code`) in the page's language: a
+// shipped flow's stage by its name or code, any other (a flow configured here) as named.
+function stageName(name, code) {
+  if (lang !== 'en') return name || code || '';
+  const shipped = Object.values(SHIPPED_STAGES).concat(Object.values(SHIPPED_CUSTOMER_STAGES)).find(([pt]) => pt === name);
+  if (shipped) return shipped[1];
+  return SHIPPED_STAGES[code] && (!name || name === SHIPPED_STAGES[code][0]) ? SHIPPED_STAGES[code][1] : name || code || '';
+}
 // A service's own words in the page's language: `field_pt` / `field_en` of `entry` (labels of
 // channels and custom fields, texts of the support policy), the other language when one is empty.
+// A service's text written "português / English" in one string (intake's reasons for a held
+// e-mail): the part in the page's language; a text not made of exactly two such parts, whole.
+const ownPart = (text) => { const parts = String(text || '').split(' / '); return parts.length === 2 ? parts[lang === 'en' ? 1 : 0] : String(text || ''); };
 const bilingual = (entry, field) => (lang === 'en' ? entry[field + '_en'] || entry[field + '_pt'] : entry[field + '_pt'] || entry[field + '_en']) || '';
 
 function el(tag, attributes, ...children) {
@@ -387,8 +408,12 @@ function renderNav() {
 
 async function route() {
   routeSerial += 1;
-  document.getElementById('lang').textContent = lang === 'en' ? 'Português' : 'English';
+  // The switch names the other language in that language (and says so to screen readers).
+  const other = document.getElementById('lang');
+  other.textContent = lang === 'en' ? 'Português' : 'English';
+  other.lang = lang === 'en' ? 'pt-BR' : 'en';
   document.documentElement.lang = lang;
+  document.getElementById('nav').setAttribute('aria-label', t('mainNav'));
   const hash = location.hash.replace(/^#/, '');
   const params = new URLSearchParams(hash.includes('token=') ? hash : '');
   if (location.pathname.endsWith('/pesquisa')) return surveyPage(params.get('token') || '');
@@ -525,7 +550,7 @@ function ticketTable(rows, id, withSLA, withOrganization) {
       el('td', {}, el('a', { href: '#/t/' + encodeURIComponent(row.ticket_id), text: row.code || row.ticket_id })),
       el('td', { text: row.subject }),
       withOrganization ? el('td', { class: 'organization', text: row.organization_name || row.organization_id }) : null,
-      el('td', {}, el('span', { class: 'badge', text: row.stage_name || row.stage })),
+      el('td', {}, el('span', { class: 'badge', text: stageName(row.stage_name, row.stage) })),
       el('td', { text: label(PRIORITIES, row.priority) }),
       el('td', { text: when(row.last_interaction_at_ms) }),
       withSLA ? el('td', { class: 'holder', text: [row.holder && row.holder.agent_name, row.holder && row.holder.group_name].filter(Boolean).join(' · ') }) : null,
@@ -563,7 +588,7 @@ async function dashboardPage() {
     const list = await api('GET', '/v1/tickets?' + query.toString());
     const rows = list.tickets || [];
     const byState = {};
-    rows.forEach((row) => { const key = row.stage_name || row.stage; byState[key] = (byState[key] || 0) + 1; });
+    rows.forEach((row) => { const key = stageName(row.stage_name, row.stage); byState[key] = (byState[key] || 0) + 1; });
     show(el('h1', { text: t('dashboard') }),
       el('div', { class: 'cards' }, Object.entries(byState).map(([state, count]) => el('div', { class: 'card' }, el('strong', { text: count }), state))),
       // The cards count this page's tickets: say so when there are more.
@@ -950,7 +975,7 @@ async function ticketPage(id, visit = ticketVisit()) {
   const workflow = view.workflow || null;
   const row = (workflow && workflow.row) || {};
   // Until workflow's part arrives, intake's own status ("open", "cancelled", "finished"), named.
-  const stage = (workflow && (workflow.customer_stage_name || row.stage_name)) || label(INTAKE_STATUSES, intake.status || '') || '';
+  const stage = (workflow && stageName(workflow.customer_stage_name || row.stage_name, row.stage)) || label(INTAKE_STATUSES, intake.status || '') || '';
   const entries = [];
   (intake.messages || []).forEach((m) => entries.push({ at: m.created_at_ms, who: (m.author && m.author.name) || '', text: m.text, kind: 'customer',
     files: m.attachments || [] }));
@@ -1052,7 +1077,7 @@ async function ticketPage(id, visit = ticketVisit()) {
     const take = el('button', { type: 'button', id: 'take', text: t('take'), onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/take`) });
     const moves = el('select', { name: 'to_stage', id: 'move-stage' });
     api('GET', `/v1/tickets/${encodeURIComponent(id)}/moves`).then((m) => (m.moves || []).forEach((move) =>
-      moves.append(el('option', { value: move.to_stage, text: move.stage_name || move.to_stage })))).catch(() => null);
+      moves.append(el('option', { value: move.to_stage, text: stageName(move.stage_name, move.to_stage) })))).catch(() => null);
     const move = el('form', { id: 'move-form' },
       el('label', {}, t('move'), moves),
       el('label', {}, t('note'), el('input', { name: 'note' })),
@@ -1168,7 +1193,7 @@ async function queuePage() {
   const choice = (name, entries) => el('select', { name, id: `queue-${name}` }, el('option', { value: '', text: t('all') }),
     entries.map(([value, text]) => el('option', { value, selected: keep(name) === value, text })));
   const filters = el('form', { id: 'queue-filters', class: 'row', 'aria-label': t('filters') },
-    el('label', {}, t('stage'), choice('stage', (counts.counts || []).map((c) => [c.stage, `${c.stage_name || c.stage} (${c.count || 0})`]))),
+    el('label', {}, t('stage'), choice('stage', (counts.counts || []).map((c) => [c.stage, `${stageName(c.stage_name, c.stage)} (${c.count || 0})`]))),
     el('label', {}, t('priority'), choice('priority', Object.keys(PRIORITIES).map((key) => [key, label(PRIORITIES, key)]))),
     el('label', {}, t('category'), choice('category', Object.keys(CATEGORIES).map((key) => [key, label(CATEGORIES, key)]))),
     el('label', {}, t('group'), choice('group_id', (groups.groups || []).map((g) => [g.id, g.name]))),

@@ -50,7 +50,7 @@ async function quarantinePage(resolved) {
       (page.messages || []).forEach((m) => body.append(el('tr', { 'data-id': m.id },
         el('td', { text: when(m.received_at) }), el('td', { text: m.from_address || '—' }),
         el('td', {}, el('a', { href: `#/correio/${encodeURIComponent(m.id)}`, text: m.subject || '(sem assunto / no subject)' })),
-        el('td', { text: label(QUARANTINE_KINDS, m.kind) }), el('td', { text: m.reason || '' }),
+        el('td', { text: label(QUARANTINE_KINDS, m.kind) }), el('td', { text: ownPart(m.reason) }),
         el('td', { text: label(BOUNCE_STATES, m.bounce_status || 'BOUNCE_NONE') }),
         resolved ? el('td', { text: label(QUARANTINE_STATES, m.status) }) : null)));
       token = page.next_page_token || '';
@@ -70,7 +70,7 @@ async function quarantinedMailPage(id) {
   const status = el('div', { id: 'quarantine-status' });
   const facts = el('table', { id: 'quarantine-facts' }, el('tbody', {},
     [[t('mqReceived'), when(mail.received_at)], [t('mqSender'), mail.from_address || '—'], [t('mqKind'), label(QUARANTINE_KINDS, mail.kind)],
-      [t('mqStatus'), label(QUARANTINE_STATES, mail.status)], [t('reason'), mail.reason || ''], [t('mqSize'), `${mail.size_bytes || 0} B`],
+      [t('mqStatus'), label(QUARANTINE_STATES, mail.status)], [t('reason'), ownPart(mail.reason)], [t('mqSize'), `${mail.size_bytes || 0} B`],
       [t('mqAnswer'), [label(BOUNCE_STATES, mail.bounce_status || 'BOUNCE_NONE'), mail.bounce_note, mail.bounce_error].filter(Boolean).join(' · ')],
       [t('mqOutcome'), [mail.resolution, mail.ticket_code].filter(Boolean).join(' · ')]]
       .map(([k, v]) => el('tr', {}, el('th', { text: k }), el('td', { text: v || '—' })))));
@@ -91,7 +91,7 @@ async function quarantinedMailPage(id) {
         if (file) request.replacement_raw = await base64(file);
         const result = await api('POST', `/v1/mail-quarantine/${encodeURIComponent(id)}/reprocess`, request);
         if (result.mail && result.mail.status === 'QUARANTINE_REPROCESSED') return quarantinedMailPage(id);
-        status.replaceChildren(el('p', { class: 'error', role: 'alert', text: `${result.outcome}: ${(result.mail && result.mail.reason) || ''}` }));
+        status.replaceChildren(el('p', { class: 'error', role: 'alert', text: `${result.outcome}: ${ownPart(result.mail && result.mail.reason)}` }));
       } catch (error) { status.replaceChildren(errorBox(error)); }
     });
     const discard = el('form', { id: 'quarantine-discard' },

@@ -44,8 +44,8 @@ Object.assign(TEXT.en, {
   routingTitle: 'Routing', routingIntro: 'Each new ticket goes to the group of the first rule (in order) whose filled-in fields match it; an empty field matches any value.',
   position: 'Order', plan: 'Plan', anyValue: '(any)', deleteRule: 'Delete', deleteRuleOf: 'Delete rule {position} ({group})',
   newRule: 'New rule', addRule: 'Add rule', ruleAdded: 'Rule added.', ruleDeleted: 'Rule deleted.', noRules: 'No rules: new tickets get no group.', accessLevelHint: 'Up to which confidentiality level the person sees (0 = public only).',
-  editMember: 'Change', editMemberOf: 'Change {name}', editTitle: 'Change {name}', chefeOf: 'Chefe (supervisor)', noChefe: '(no chefe)',
-  save: 'Save', cancelEdit: 'Cancel', memberChanged: '{name}\'s details were changed.', chefeColumn: 'Chefe',
+  editMember: 'Change', editMemberOf: 'Change {name}', editTitle: 'Change {name}', chefeOf: 'Supervisor', noChefe: '(no supervisor)',
+  save: 'Save', cancelEdit: 'Cancel', memberChanged: '{name}\'s details were changed.', chefeColumn: 'Supervisor',
   agentChangeFailed: '{name}\'s sign-in was changed, but their agent record failed; save again to retry.',
   rename: 'Rename', renameGroup: 'New name for {group}', groupRenamed: 'The group is now called {name}.',
   deactivateGroup: 'Deactivate', reactivateGroup: 'Reactivate', deactivateGroupOf: 'Deactivate group {group}', reactivateGroupOf: 'Reactivate group {group}',
@@ -77,7 +77,7 @@ async function teamPage(who, notice) {
   if (notice) status.append(el('p', { class: 'ok', text: notice }));
   const change = changer(status, who);
   // The form changing one member, drawn here when the member's "Alterar" is pressed.
-  const editSlot = el('section', { id: 'member-edit', 'aria-labelledby': 'edit-title' });
+  const editSlot = el('div', { id: 'member-edit' });
   const stateText = (user) => t({ active: 'accessActive', invited: 'accessInvited', disabled: 'accessDisabled' }[user.status] || 'accessNone');
   const shown = (users.users || []).filter((user) => who === 'todos' || (who === 'clientes') !== STAFF_ROLES.includes(user.role))
     .sort((a, b) => (a.display_name || a.email).localeCompare(b.display_name || b.email, 'pt-BR'));

@@ -293,7 +293,8 @@ try:
     Select(driver.find_element(By.ID, "move-stage")).select_by_value("resolvido")
     driver.find_element(By.CSS_SELECTOR, '#move-form input[name="public_note"]').send_keys("Nota transmitida; confirme, por favor.")
     driver.find_element(By.CSS_SELECTOR, '#move-form button[type="submit"]').click()
-    wait.until(lambda d: "Resolvido" in d.find_element(By.ID, "ticket-stage").text)
+    # The page is in English (the customer's switch is kept): workflow's stage in English too.
+    wait.until(lambda d: "Resolved" in d.find_element(By.ID, "ticket-stage").text)
     # The agent's dashboard: tickets by stage as an SVG chart drawn by the page.
     driver.find_element(By.ID, "nav-panel").click()
     chart = wait.until(EC.presence_of_element_located((By.ID, "stage-chart")))

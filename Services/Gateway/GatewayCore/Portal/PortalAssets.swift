@@ -57,10 +57,10 @@ Object.assign(TEXT.en, {
   acc_permissionText: {
     'directory.manage': 'Manage the team in workflow\'s directory: agents, groups and members, roles and transfer destinations. Whoever has it can give themselves any permission.',
     'routing.manage': 'Routing rules for new tickets, each category\'s starting confidentiality level and step sequences.',
-    'product.decide': 'Accept or deny in Análise produto, even without holding the ticket; versions and the development backlog.',
+    'product.decide': 'Accept or deny in Product analysis, even without holding the ticket; versions and the development backlog.',
     'tickets.transfer_any': 'Transfer tickets to any agent or group, beyond the transfer destinations.',
     'tickets.act_any': 'Act on unheld tickets of any group and on tickets held by another agent.',
-    'tickets.link_customer': 'Change the contact or representative of a ticket the person holds (or a subordinate holds, for a chefe).',
+    'tickets.link_customer': 'Change the contact or representative of a ticket the person holds (or a subordinate holds, for a supervisor).',
   },
   acc_agents: 'Agents: role and transfer destinations',
   acc_agentsIntro: 'By default an agent transfers to the groups they are a member of and to those groups\' members. The destinations listed here add to that (a listed group includes its members; * is anyone). Holders of the tickets.transfer_any permission transfer to anyone. With no destination ticked, the default applies.',
@@ -69,7 +69,7 @@ Object.assign(TEXT.en, {
   acc_administrator: 'administrator', acc_change: 'Change', acc_changeOf: 'Change {name}', acc_agentTitle: '{name}\'s role and destinations',
   acc_destinations: 'Transfer destinations beyond the default', acc_destGroups: 'Groups', acc_destAgents: 'Agents', acc_saveAgent: 'Save',
   acc_agentSaved: '{name}\'s role and destinations saved.', acc_noAgents: 'No active agent in workflow.', acc_groupMembers: '{group} and members',
-  acc_levels: 'Confidentiality per category', acc_levelsIntro: 'The confidentiality level each new ticket of the category starts at. An agent sees tickets up to their maximum level (0 = the whole team sees them). Tickets already open keep their level; a chefe changes it on the ticket.',
+  acc_levels: 'Confidentiality per category', acc_levelsIntro: 'The confidentiality level each new ticket of the category starts at. An agent sees tickets up to their maximum level (0 = the whole team sees them). Tickets already open keep their level; a supervisor changes it on the ticket.',
   acc_level: 'Starting level', acc_levelOf: 'Starting level of {category}', acc_seenBy: 'Agents who see them', acc_seenByValue: '{count} of {total}', acc_default: '(default)',
   acc_saveLevel: 'Save', acc_saveLevelOf: 'Save the level of {category}', acc_levelSaved: 'New {category} tickets start at level {level}.',
 });
@@ -201,7 +201,7 @@ function accReach(state, agent) {
 
 // The active agents with their role and reach; "Alterar" draws the form changing both.
 function accAgentsSection(state) {
-  const slot = el('section', { id: 'acc-agent-slot', 'aria-labelledby': 'acc-agent-title' });
+  const slot = el('div', { id: 'acc-agent-slot' });
   const rows = state.agents.filter((agent) => agent.active).map((agent) => el('tr', { 'data-agent': agent.id },
     el('th', { scope: 'row', text: agent.name || agent.id }),
     el('td', { text: (agent.group_ids || []).map(state.groupName).join(', ') }),
@@ -328,7 +328,7 @@ Object.assign(TEXT.en, {
   invite: 'Invite', inviteColleague: 'Invite a colleague', inviteSent: 'Invitation sent to {email}.', deactivate: 'Deactivate',
   reactivate: 'Reactivate', deactivated: '{name} was deactivated.', reactivated: '{name} was reactivated.', noContactsYet: 'No contacts yet.',
   roles: { customer_contact: 'Customer contact', customer_admin: 'Company administrator', representative: 'Representative', agent: 'Agent',
-    chefe: 'Chefe', admin: 'Administrator' },
+    chefe: 'Supervisor', admin: 'Administrator' },
 });
 
 // A role's name in the page's language (`roles` above; team.js adds the staff's), or the role.
@@ -496,7 +496,7 @@ Object.assign(TEXT.en, {
   blgStepOf: '{n}/{count} {name}', blgStepDone: 'done ({count})', blgPlan: 'Plan', blgPlanIn: 'Version for {code}', blgPlanOf: 'Plan {code} in the chosen version',
   blgPlanned: '{code} planned in version {version}.', blgSteps: 'Steps', blgDetails: 'Details', blgDetailsOf: 'Planning and steps of {code}', blgNextPage: 'Next page', blgFirstPage: 'First page',
   blgTarget: 'Target date', blgPlannedItems: 'Planned items', blgDeliveredAt: 'Delivered on', blgDeliver: 'Deliver', blgDeliverOf: 'Deliver version {name}',
-  blgConfirmDeliver: 'Deliver version {name}? Its items still in development are finished and their customers see “Entregue na versão {name}”.',
+  blgConfirmDeliver: 'Deliver version {name}? Its items still in development are finished and their customers are told they were delivered in version {name}.',
   blgDelivered: 'Version {name} delivered: {count} ticket(s) finished.', blgDeliveredNone: 'Version {name} delivered: no item of it was in development.',
   blgVersions: 'Versions', blgVersionsIntro: 'Planned monthly by product management. Delivering a version finishes its items still in development.',
   blgNoVersions: 'No versions.', blgNewVersion: 'New version', blgEditVersion: 'Edit version {name}', blgVersionName: 'Version name', blgSaveVersion: 'Save version',
@@ -518,8 +518,7 @@ Object.assign(TEXT.en, {
 });
 
 // The stages the backlog lists (workflow's ListBacklog), with their names.
-const BLG_STAGES = { analise_produto: ['Análise produto', 'Product analysis'], para_desenvolver: ['Para desenvolver', 'To develop'],
-  em_desenvolvimento: ['Em desenvolvimento', 'In development'] };
+const BLG_STAGES = Object.fromEntries(['analise_produto', 'para_desenvolver', 'em_desenvolvimento'].map((code) => [code, SHIPPED_STAGES[code]]));
 
 // Whether the signed-in person holds `permission`: administrators hold all; the gateway's
 // principal, or the role workflow's directory gives the agent (`self.permissions`).
@@ -659,7 +658,7 @@ function blgRow(state, row, openVersions, status) {
   return el('tr', { 'data-ticket': row.ticket_id },
     el('td', {}, el('a', { href: '#/t/' + encodeURIComponent(row.ticket_id), text: code })), el('td', { text: row.subject || '' }),
     el('td', { text: row.product || '' }), el('td', { text: label(CATEGORIES, row.category) }), el('td', { text: label(PRIORITIES, row.priority) }),
-    el('td', {}, el('span', { class: 'badge', text: row.stage_name || label(BLG_STAGES, row.stage) })),
+    el('td', {}, el('span', { class: 'badge', text: stageName(row.stage_name, row.stage) })),
     el('td', { class: 'blg-effort', text: Number(row.estimated_effort_hours || 0) ? String(row.estimated_effort_hours) : '' }),
     el('td', { class: 'blg-step', text: blgStepText(row) }), actions);
 }
@@ -1050,7 +1049,7 @@ function catalogEntriesSection(list, entries, status, change) {
   const rows = entries.map((entry) => el('tr', { 'data-key': entry.key, 'data-active': String(!!entry.active) },
     el('td', {}, el('code', { text: entry.key }),
       entry.built_in ? [' ', el('span', { class: 'badge built-in', title: t('catalogBuiltInHint'), text: t('catalogBuiltIn') })] : null),
-    el('td', { text: entry.label_pt }), el('td', { text: entry.label_en }),
+    el('td', { lang: 'pt-BR', text: entry.label_pt }), el('td', { lang: 'en', text: entry.label_en }),
     list === 'origin' ? el('td', { text: kindName(entry.origin_kind) }) : null,
     el('td', { text: String(entry.position || 0) }),
     el('td', { class: 'entry-state', text: t(entry.active ? 'catalogActive' : 'catalogInactive') }),
@@ -1070,8 +1069,8 @@ function catalogEntriesSection(list, entries, status, change) {
   const title = el('h3', { id: `catalog-${list}-form-title`, text: t(about.create) });
   const input = (field, attributes) => el('input', Object.assign({ name: field, id: `catalog-${list}-${field.replace('_', '-')}`, autocomplete: 'off' }, attributes));
   const key = input('key', { maxlength: 40, 'aria-describedby': `catalog-${list}-key-hint` });
-  const labelPt = input('label_pt', { maxlength: 200, required: true });
-  const labelEn = input('label_en', { maxlength: 200 });
+  const labelPt = input('label_pt', { maxlength: 200, required: true, lang: 'pt-BR' });
+  const labelEn = input('label_en', { maxlength: 200, lang: 'en' });
   const next = entries.reduce((most, entry) => Math.max(most, entry.position || 0), 0) + 1;
   const position = input('position', { type: 'number', min: 0, value: next });
   const kind = list === 'origin' ? el('select', { name: 'origin_kind', id: `catalog-${list}-kind` },
@@ -1140,8 +1139,8 @@ function catalogFieldsSection(fields, status, change) {
 
   const title = el('h3', { id: 'catalog-field-form-title', text: t('catalogNewField') });
   const input = (field, attributes) => el('input', Object.assign({ name: field, id: `catalog-field-${field.replace('_', '-')}`, autocomplete: 'off' }, attributes));
-  const labelPt = input('label_pt', { maxlength: 200, required: true });
-  const labelEn = input('label_en', { maxlength: 200 });
+  const labelPt = input('label_pt', { maxlength: 200, required: true, lang: 'pt-BR' });
+  const labelEn = input('label_en', { maxlength: 200, lang: 'en' });
   const key = input('key', { maxlength: 60, 'aria-describedby': 'catalog-field-key-hint' });
   const kind = el('select', { name: 'kind', id: 'catalog-field-kind' }, catalogFieldKinds.map(([value, textKey]) => el('option', { value, text: t(textKey) })));
   const choices = el('textarea', { name: 'choices', id: 'catalog-field-choices', rows: 4, 'aria-describedby': 'catalog-field-choices-hint' });
@@ -1213,12 +1212,12 @@ function catalogPolicySection(policy, status, change) {
   const byCategory = Object.fromEntries((policy.categories || []).map((d) => [d.category, d]));
   // One texts pair (pt, en) named `name`, ids `catalog-policy-<id>-pt` / `-en`.
   const pair = (id, name, entry) => el('fieldset', { class: 'grid-fields' }, el('legend', { text: name }),
-    el('label', {}, tf('catalogInPortuguese', { name }), el('textarea', { id: `catalog-policy-${id}-pt`, name: `${id}-pt`, rows: 2, maxlength: 4000 },
+    el('label', {}, tf('catalogInPortuguese', { name }), el('textarea', { id: `catalog-policy-${id}-pt`, name: `${id}-pt`, lang: 'pt-BR', rows: 2, maxlength: 4000 },
       (entry && entry.text_pt) || '')),
-    el('label', {}, tf('catalogInEnglish', { name }), el('textarea', { id: `catalog-policy-${id}-en`, name: `${id}-en`, rows: 2, maxlength: 4000 },
+    el('label', {}, tf('catalogInEnglish', { name }), el('textarea', { id: `catalog-policy-${id}-en`, name: `${id}-en`, lang: 'en', rows: 2, maxlength: 4000 },
       (entry && entry.text_en) || '')));
   const tips = (language, text) => el('label', {}, tf(language === 'pt' ? 'catalogInPortuguese' : 'catalogInEnglish', { name: t('catalogWritingTips') }),
-    el('textarea', { id: `catalog-policy-tips-${language}`, name: `tips-${language}`, rows: 4, maxlength: 8000 }, text || ''));
+    el('textarea', { id: `catalog-policy-tips-${language}`, name: `tips-${language}`, lang: language === 'pt' ? 'pt-BR' : 'en', rows: 4, maxlength: 8000 }, text || ''));
   form.append(
     el('h3', { text: t('catalogPriorityDefinitions') }),
     ...Object.keys(PRIORITIES).map((priority) => pair(`priority-${priority}`, label(PRIORITIES, priority), byPriority[priority])),
@@ -1505,27 +1504,27 @@ function breakdownRows(rows, name, limit) {
 }
 
 // Average time per stage: business hours and wall clock, with the exits in the table.
-function stageTimeSection(rows, stageName) {
+function stageTimeSection(rows, stageOf) {
   const shown = (rows || []).filter((r) => Number(r.exits || 0) > 0);
   if (!shown.length) return chartSection('stage-time-chart', t('stageTime'), el('p', { class: 'muted', text: t('noData') }), null);
   const unit = durationUnit(Math.max(...shown.flatMap((r) => [Number(r.avg_business_ms || 0), Number(r.avg_wall_ms || 0)])));
   const chart = barChart('stage-time-chart', t('stageTime'), t('stageTimeDesc'),
-    shown.map((r) => ({ label: stageName(r), values: [Number(r.avg_business_ms || 0), Number(r.avg_wall_ms || 0)] })),
+    shown.map((r) => ({ label: stageOf(r), values: [Number(r.avg_business_ms || 0), Number(r.avg_wall_ms || 0)] })),
     [t('businessTime'), t('wallTime')], (v) => inUnit(v, unit));
   const table = dataTable('stage-time-table', t('numbers'), [t('stageTime'), t('exits'), t('businessTime'), t('wallTime')],
-    shown.map((r) => [stageName(r), number(r.exits), duration(r.avg_business_ms), duration(r.avg_wall_ms)]));
+    shown.map((r) => [stageOf(r), number(r.exits), duration(r.avg_business_ms), duration(r.avg_wall_ms)]));
   return chartSection('stage-time-chart', t('stageTime'), chart, table);
 }
 
 // Open tickets now per stage, with their ages in the table.
-function backlogSection(rows, stageName) {
+function backlogSection(rows, stageOf) {
   const shown = (rows || []).filter((r) => Number(r.count || 0) > 0);
   if (!shown.length) return chartSection('backlog-chart', t('backlog'), el('p', { class: 'muted', text: t('noData') }), null);
   const chart = barChart('backlog-chart', t('backlog'), t('backlogDesc'),
-    shown.map((r) => ({ label: stageName(r), values: [Number(r.count)] })), [t('tickets')]);
+    shown.map((r) => ({ label: stageOf(r), values: [Number(r.count)] })), [t('tickets')]);
   const ages = TEXT[lang] && TEXT[lang].ages ? TEXT[lang].ages : TEXT['pt-BR'].ages;
   const table = dataTable('backlog-table', t('numbers'), [t('backlog'), t('total')].concat(ages),
-    shown.map((r) => [stageName(r), number(r.count)].concat(ages.map((_, i) => number((r.by_age || [])[i])))));
+    shown.map((r) => [stageOf(r), number(r.count)].concat(ages.map((_, i) => number((r.by_age || [])[i])))));
   return chartSection('backlog-chart', t('backlog'), chart, table);
 }
 
@@ -1630,7 +1629,7 @@ async function panelPage() {
     filtered.length ? api('GET', `/v1/reports/metrics?${periodQuery}`).catch(() => null) : null,
   ]);
   // Names for the keys workflow reports: stages as workflow names them, groups by id.
-  const stageName = (row) => row.stage_name || row.stage;
+  const rowStage = (row) => stageName(row.stage_name, row.stage);
   const groupNames = {};
   ((groups && groups.groups) || []).forEach((g) => { groupNames[g.id] = g.name; });
   const groupName = (id) => (id ? groupNames[id] || id : t('noGroup'));
@@ -1648,7 +1647,7 @@ async function panelPage() {
   if (counts instanceof Error) {
     parts.push(el('h2', { text: t('byStage') }), errorBox(counts));
   } else {
-    const rows = (counts.counts || []).map((c) => ({ label: c.stage_name || c.stage, value: Number(c.count) }));
+    const rows = (counts.counts || []).map((c) => ({ label: stageName(c.stage_name, c.stage), value: Number(c.count) }));
     parts.push(countSection('stage-chart', t('byStage'), t('byStage'), rows));
   }
   if (metrics instanceof Error) {
@@ -1674,8 +1673,8 @@ async function panelPage() {
   parts.push(countSection('product-chart', t('topProducts'), t('topProductsDesc'),
     breakdownRows(metrics.by_product, (key) => key || t('noProduct'), 10)));
   parts.push(countSection('group-chart', t('byGroup'), t('byGroupDesc'), breakdownRows(metrics.by_group, groupName)));
-  parts.push(stageTimeSection(metrics.stage_time, stageName));
-  parts.push(backlogSection(metrics.backlog, stageName));
+  parts.push(stageTimeSection(metrics.stage_time, rowStage));
+  parts.push(backlogSection(metrics.backlog, rowStage));
   if (surveyBy) parts.push(satisfactionSection(distribution, average));
   else parts.push(chartSection('satisfaction-chart', t('satisfaction'), el('p', { class: 'muted', text: t('noDistribution') }), null));
   show(...parts);
@@ -1758,7 +1757,7 @@ Object.assign(TEXT.en, {
   deadlineFirstResponse: 'First response', deadlineNextResponse: 'Next response', deadlineResolution: 'Resolution',
   deadlineHoursPart: 'Hours', deadlineMinutesPart: 'Minutes', deadlineNoTarget: 'no target', deadlineTargetsHint: 'Zero hours and zero minutes: no target.',
   deadlineWarning: 'Warning at (% of the target)', deadlinePauseStages: 'Stages that pause the clock',
-  deadlinePauseHint: 'Aguardando cliente, Pendente and Validação cliente always pause.', deadlineAllPlans: 'all',
+  deadlinePauseHint: 'Waiting on the customer, Pending and Customer validation always pause.', deadlineAllPlans: 'all',
   deadlineNewSLA: 'New SLA policy', deadlineEditSLA: 'Edit policy {plan} · {priority}', deadlineSaveSLA: 'Save SLA policy',
   deadlineSLASaved: 'SLA policy {plan} · {priority} saved.', deadlineSLADeleted: 'SLA policy {plan} · {priority} deleted.',
   deadlineConfirmSLADelete: 'Delete policy {plan} · {priority}? Its tickets move to the next policy that applies.',
@@ -1769,8 +1768,8 @@ Object.assign(TEXT.en, {
   deadlineReminder: 'Reminder (days before; 0 = none)', deadlineReminderShort: 'Reminder', deadlineReminderValue: '{days} day(s) before', deadlineNoReminder: 'no reminder',
   deadlineToStage: 'Target stage', deadlineOutcome: 'Outcome', deadlineActive: 'Active', deadlineInactive: 'Inactive', deadlineActiveLabel: 'Active (replaces the stage\'s active policy)',
   deadlinePreset: 'Preset', deadlineFromPreset: 'Create from a preset', deadlineInstallPreset: 'Install preset',
-  deadlinePresetPadrao: 'Default: 10 days in Aguardando cliente → Finished for inactivity, reminder 2 days before',
-  deadlinePresetTotvs: 'TOTVS: Pendente 7 days → Validação cliente 5 days → Fechado; Resolvido → Fechado after 5 days',
+  deadlinePresetPadrao: 'Default: 10 days Waiting on the customer → Finished for inactivity, reminder 2 days before',
+  deadlinePresetTotvs: 'TOTVS: Pending 7 days → Customer validation 5 days → Closed; Resolved → Closed after 5 days',
   deadlineConfirmPreset: 'Installing the preset replaces every current inactivity policy. Go on?', deadlinePresetInstalled: 'Preset {preset} installed.',
   deadlineNewInactivity: 'New inactivity policy', deadlineEditInactivity: 'Edit policy {id}', deadlineSaveInactivity: 'Save inactivity policy',
   deadlineInactivitySaved: 'Inactivity policy {id} saved.', deadlineInactivityDeleted: 'Inactivity policy {id} deleted.',
@@ -1782,12 +1781,7 @@ const DEADLINE_WEEKDAYS = { 0: ['Domingo', 'Sunday'], 1: ['Segunda', 'Monday'], 
   4: ['Quinta', 'Thursday'], 5: ['Sexta', 'Friday'], 6: ['Sábado', 'Saturday'] };
 const DEADLINE_WEEK_ORDER = [1, 2, 3, 4, 5, 6, 0];
 // The shipped flows' stages (padrao and totvs), offered as suggestions; any stage code is accepted.
-const DEADLINE_STAGES = { aguardando_atendimento: ['Aguardando atendimento', 'Awaiting service'], em_atendimento: ['Em atendimento', 'In service'],
-  aguardando_cliente: ['Aguardando cliente', 'Waiting on the customer'], diagnostico_tecnico: ['Diagnóstico técnico', 'Technical diagnosis'],
-  analise_produto: ['Análise produto', 'Product analysis'], para_desenvolver: ['Para desenvolver', 'To develop'],
-  em_desenvolvimento: ['Em desenvolvimento', 'In development'], pendente: ['Pendente', 'Pending'],
-  validacao_cliente: ['Validação cliente', 'Customer validation'], resolvido: ['Resolvido', 'Resolved'],
-  finalizado: ['Finalizado', 'Finished'], fechado: ['Fechado', 'Closed'], cancelado: ['Cancelado', 'Cancelled'] };
+const DEADLINE_STAGES = SHIPPED_STAGES;
 const DEADLINE_FINAL_STAGES = ['finalizado', 'fechado', 'cancelado'];
 const DEADLINE_OUTCOMES = ['inatividade', 'resolvida'];
 const DEADLINE_PRESETS = { padrao: 'deadlinePresetPadrao', totvs: 'deadlinePresetTotvs' };
@@ -2152,7 +2146,7 @@ function deadlineInactivitySection(state) {
     };
     const days = Number(policy.days || 0), reminder = Number(policy.reminder_days_before || 0);
     return el('tr', { 'data-inactivity': policy.id },
-      el('td', { text: policy.id }), el('td', { text: deadlineStageName(policy.stage) }),
+      el('td', {}, el('code', { text: policy.id })), el('td', { text: deadlineStageName(policy.stage) }),
       el('td', { class: 'deadline-term', text: tf(policy.business_days ? 'deadlineBusinessDaysValue' : 'deadlineCalendarDaysValue', { days }) }),
       el('td', { text: reminder ? tf('deadlineReminderValue', { days: reminder }) : t('deadlineNoReminder') }),
       el('td', { text: `${deadlineStageName(policy.to_stage)}${policy.outcome ? ` (${policy.outcome})` : ''}` }),
@@ -2248,7 +2242,7 @@ Object.assign(TEXT.en, {
   handlingAccessHint: 'Only staff with an equal or higher access level see the ticket (0 = the whole team).', handlingSetLevel: 'Change confidentiality',
   handlingTime: 'Log time', handlingMinutes: 'Time (minutes)', handlingMode: 'How', handlingRemote: 'Remote', handlingPhone: 'Phone',
   handlingOnSite: 'On site', handlingWhen: 'When', handlingLogTime: 'Log',
-  handlingContact: 'Change the contact', handlingContactHint: 'Only while the ticket is open, by whoever works it (or their chefe) with the permission to link customers.',
+  handlingContact: 'Change the contact', handlingContactHint: 'Only while the ticket is open, by whoever works it (or their supervisor) with the permission to link customers.',
   handlingNewContact: 'New contact', handlingChangeContact: 'Change contact',
   handlingRelated: 'Related tickets', handlingLinked: 'Linked to this one', handlingSameCustomer: 'Others of the same customer',
   handlingLinkTo: 'Link to', handlingLinkNote: 'Why they are linked (optional)', handlingLink: 'Link', handlingNoRelated: 'None.',
@@ -2955,8 +2949,8 @@ Object.assign(TEXT.en, {
   notifyPlaceholders: 'Placeholders of this kind', notifySaveTemplate: 'Save template', notifyTemplateSaved: 'Template {kind} ({locale}) saved.',
   notifyCustomized: 'Customized by an administrator.', notifyBuiltIn: 'The system\'s built-in template.',
   notifyRules: 'Who hears of each event', notifyRulesIntro: 'Who each kind of event\'s e-mails go to. A kind edited here wins over the rules file (NOTIFICATION_RULES_FILE) or the defaults, on every instance, for the events that follow; Reset to default goes back to the file. Webhooks get the events they chose, whatever the audience here.',
-  notifyAudienceShort: { customer: 'customer', holder: 'holder', chefe: 'chefe', copies: 'copies' },
-  notifyAudienceLegend: 'customer: the ticket\'s contact (or the company\'s e-mail) · holder: the agent holding the ticket, or the group\'s mailbox when no agent holds it · chefe: the holder\'s chefe · copies: the addresses copied on a transfer.',
+  notifyAudienceShort: { customer: 'customer', holder: 'holder', chefe: 'supervisor', copies: 'copies' },
+  notifyAudienceLegend: 'customer: the ticket\'s contact (or the company\'s e-mail) · holder: the agent holding the ticket, or the group\'s mailbox when no agent holds it · supervisor: the holder\'s supervisor · copies: the addresses copied on a transfer.',
   notifyRuleOrigin: 'Origin', notifyRuleDefault: 'Rules file or default', notifyRuleEdited: 'Edited by {who} on {when}', notifyDefaultIs: 'Default: {audiences}',
   notifyAudienceOf: '{audience} receives {kind}', notifyRuleSave: 'Save', notifyRuleSaveOf: 'Save the audience of {kind}', notifyRuleSaved: 'Audience of {kind} saved.',
   notifyRuleReset: 'Reset to default', notifyRuleResetOf: 'Reset the audience of {kind} to the default', notifyConfirmReset: 'Take {kind} back to the rules file\'s or default audience ({audiences})?',
@@ -2974,7 +2968,7 @@ Object.assign(TEXT.en, {
   notifyPreviousUntil: 'the previous secret also signs until {when}',
   notifyRotated: 'New secret of webhook {url}. Copy it now: it will not be shown again.',
   notifyAudiences: 'Audience', notifyNobody: '(nobody by e-mail)', notifyMailboxes: 'Groups\' mailboxes (when a group holds the ticket without an agent)', notifyGroup: 'Group',
-  notifyAudienceNames: { customer: 'customer (contact)', holder: 'holder (agent or the group\'s mailbox)', chefe: 'the holder\'s chefe', copies: 'the transfer\'s copies' },
+  notifyAudienceNames: { customer: 'customer (contact)', holder: 'holder (agent or the group\'s mailbox)', chefe: 'the holder\'s supervisor', copies: 'the transfer\'s copies' },
   notifySubscriptions: 'Subscriptions', notifySubscriptionsIntro: 'Each person (e-mail or id) may stop, or start again, receiving a kind of event (* = all; the kind\'s entry wins over *). With no entry they receive what the rules give them.',
   notifyRemoveSwitch: 'Delete', notifyRemoveSwitchOf: 'Delete the {kind} entry of {person}', notifySwitchRemoved: 'Entry deleted: {person} · {kind}.',
   notifyPerson: 'Person (e-mail or id)', notifyShowPerson: 'Show', notifyNoSwitches: 'No entries: this person receives every notice the rules give them.',
@@ -3414,7 +3408,7 @@ label.check { display: flex; gap: .5rem; align-items: center; font-weight: 400; 
 
 const TEXT = {
   'pt-BR': {
-    brand: 'Ocorrências', login: 'Entrar', email: 'E-mail', password: 'Senha', logout: 'Sair', dashboard: 'Minhas ocorrências',
+    brand: 'Ocorrências', mainNav: 'Principal', login: 'Entrar', email: 'E-mail', password: 'Senha', logout: 'Sair', dashboard: 'Minhas ocorrências',
     queue: 'Fila', newTicket: 'Nova ocorrência', subject: 'Assunto', description: 'Descrição', category: 'Categoria',
     priority: 'Prioridade', product: 'Produto', module: 'Módulo', submit: 'Enviar', state: 'Situação', lastInteraction: 'Última interação',
     code: 'Código', suggestions: 'Artigos que podem resolver', faq: 'Perguntas frequentes desta categoria', attachments: 'Anexos',
@@ -3460,7 +3454,7 @@ const TEXT = {
     nextPage: 'Próxima página', firstPage: 'Primeira página', cardsThisPage: 'Os números acima contam as ocorrências desta página.', holder: 'Com', registeredBy: 'Registrada por',
   },
   en: {
-    brand: 'Ocorrências', login: 'Sign in', email: 'E-mail', password: 'Password', logout: 'Sign out', dashboard: 'My tickets',
+    brand: 'Ocorrências', mainNav: 'Main', login: 'Sign in', email: 'E-mail', password: 'Password', logout: 'Sign out', dashboard: 'My tickets',
     queue: 'Queue', newTicket: 'New ticket', subject: 'Subject', description: 'Description', category: 'Category',
     priority: 'Priority', product: 'Product', module: 'Module', submit: 'Submit', state: 'State', lastInteraction: 'Last interaction',
     code: 'Code', suggestions: 'Articles that may solve it', faq: 'Frequent questions of this category', attachments: 'Attachments',
@@ -3514,6 +3508,16 @@ const STAGE_STATUSES = { solucionado_nao_informado: ['Solucionado, cliente não 
   cliente_informado: ['Cliente informado', 'Customer told'], solucao_confirmada: ['Solução confirmada', 'Solution confirmed'],
   agendado: ['Agendado', 'Scheduled'], pendente: ['Pendente', 'Pending'], paralisado: ['Paralisado', 'On hold'] };
 const PRIORITIES = { BAIXA: ['Baixa', 'Low'], NORMAL: ['Normal', 'Normal'], ALTA: ['Alta', 'High'], URGENTE: ['Urgente', 'Urgent'] };
+// The stages of the shipped flows (workflow's FlowPresets: padrao and totvs) by code, and the
+// names customers see of some of them. Workflow names stages in Portuguese; see stageName.
+const SHIPPED_STAGES = { aguardando_atendimento: ['Aguardando atendimento', 'Awaiting service'], em_atendimento: ['Em atendimento', 'In service'],
+  aguardando_cliente: ['Aguardando cliente', 'Waiting on the customer'], diagnostico_tecnico: ['Diagnóstico técnico', 'Technical diagnosis'],
+  analise_produto: ['Análise produto', 'Product analysis'], para_desenvolver: ['Para desenvolver', 'To develop'],
+  em_desenvolvimento: ['Em desenvolvimento', 'In development'], pendente: ['Pendente', 'Pending'],
+  validacao_cliente: ['Validação cliente', 'Customer validation'], resolvido: ['Resolvido', 'Resolved'],
+  finalizado: ['Finalizado', 'Finished'], fechado: ['Fechado', 'Closed'], cancelado: ['Cancelado', 'Cancelled'] };
+const SHIPPED_CUSTOMER_STAGES = { aguardando_resposta: ['Aguardando sua resposta', 'Awaiting your answer'], em_analise: ['Em análise', 'Under review'],
+  aguardando_validacao: ['Aguardando sua validação', 'Awaiting your validation'] };
 
 let lang = localStorage.getItem('ocorrencias.lang') || 'pt-BR';
 let me = null;
@@ -3521,8 +3525,19 @@ const t = (key) => (TEXT[lang] && TEXT[lang][key]) || TEXT['pt-BR'][key] || key;
 // A text with {name} placeholders filled from `values` (as text: the result goes through textContent).
 const tf = (key, values) => t(key).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
 const label = (table, key) => (table[key] ? table[key][lang === 'en' ? 1 : 0] : key);
+// A stage as workflow names it (`name`, Portuguese; else its `code`) in the page's language: a
+// shipped flow's stage by its name or code, any other (a flow configured here) as named.
+function stageName(name, code) {
+  if (lang !== 'en') return name || code || '';
+  const shipped = Object.values(SHIPPED_STAGES).concat(Object.values(SHIPPED_CUSTOMER_STAGES)).find(([pt]) => pt === name);
+  if (shipped) return shipped[1];
+  return SHIPPED_STAGES[code] && (!name || name === SHIPPED_STAGES[code][0]) ? SHIPPED_STAGES[code][1] : name || code || '';
+}
 // A service's own words in the page's language: `field_pt` / `field_en` of `entry` (labels of
 // channels and custom fields, texts of the support policy), the other language when one is empty.
+// A service's text written "português / English" in one string (intake's reasons for a held
+// e-mail): the part in the page's language; a text not made of exactly two such parts, whole.
+const ownPart = (text) => { const parts = String(text || '').split(' / '); return parts.length === 2 ? parts[lang === 'en' ? 1 : 0] : String(text || ''); };
 const bilingual = (entry, field) => (lang === 'en' ? entry[field + '_en'] || entry[field + '_pt'] : entry[field + '_pt'] || entry[field + '_en']) || '';
 
 function el(tag, attributes, ...children) {
@@ -3797,8 +3812,12 @@ function renderNav() {
 
 async function route() {
   routeSerial += 1;
-  document.getElementById('lang').textContent = lang === 'en' ? 'Português' : 'English';
+  // The switch names the other language in that language (and says so to screen readers).
+  const other = document.getElementById('lang');
+  other.textContent = lang === 'en' ? 'Português' : 'English';
+  other.lang = lang === 'en' ? 'pt-BR' : 'en';
   document.documentElement.lang = lang;
+  document.getElementById('nav').setAttribute('aria-label', t('mainNav'));
   const hash = location.hash.replace(/^#/, '');
   const params = new URLSearchParams(hash.includes('token=') ? hash : '');
   if (location.pathname.endsWith('/pesquisa')) return surveyPage(params.get('token') || '');
@@ -3935,7 +3954,7 @@ function ticketTable(rows, id, withSLA, withOrganization) {
       el('td', {}, el('a', { href: '#/t/' + encodeURIComponent(row.ticket_id), text: row.code || row.ticket_id })),
       el('td', { text: row.subject }),
       withOrganization ? el('td', { class: 'organization', text: row.organization_name || row.organization_id }) : null,
-      el('td', {}, el('span', { class: 'badge', text: row.stage_name || row.stage })),
+      el('td', {}, el('span', { class: 'badge', text: stageName(row.stage_name, row.stage) })),
       el('td', { text: label(PRIORITIES, row.priority) }),
       el('td', { text: when(row.last_interaction_at_ms) }),
       withSLA ? el('td', { class: 'holder', text: [row.holder && row.holder.agent_name, row.holder && row.holder.group_name].filter(Boolean).join(' · ') }) : null,
@@ -3973,7 +3992,7 @@ async function dashboardPage() {
     const list = await api('GET', '/v1/tickets?' + query.toString());
     const rows = list.tickets || [];
     const byState = {};
-    rows.forEach((row) => { const key = row.stage_name || row.stage; byState[key] = (byState[key] || 0) + 1; });
+    rows.forEach((row) => { const key = stageName(row.stage_name, row.stage); byState[key] = (byState[key] || 0) + 1; });
     show(el('h1', { text: t('dashboard') }),
       el('div', { class: 'cards' }, Object.entries(byState).map(([state, count]) => el('div', { class: 'card' }, el('strong', { text: count }), state))),
       // The cards count this page's tickets: say so when there are more.
@@ -4360,7 +4379,7 @@ async function ticketPage(id, visit = ticketVisit()) {
   const workflow = view.workflow || null;
   const row = (workflow && workflow.row) || {};
   // Until workflow's part arrives, intake's own status ("open", "cancelled", "finished"), named.
-  const stage = (workflow && (workflow.customer_stage_name || row.stage_name)) || label(INTAKE_STATUSES, intake.status || '') || '';
+  const stage = (workflow && stageName(workflow.customer_stage_name || row.stage_name, row.stage)) || label(INTAKE_STATUSES, intake.status || '') || '';
   const entries = [];
   (intake.messages || []).forEach((m) => entries.push({ at: m.created_at_ms, who: (m.author && m.author.name) || '', text: m.text, kind: 'customer',
     files: m.attachments || [] }));
@@ -4462,7 +4481,7 @@ async function ticketPage(id, visit = ticketVisit()) {
     const take = el('button', { type: 'button', id: 'take', text: t('take'), onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/take`) });
     const moves = el('select', { name: 'to_stage', id: 'move-stage' });
     api('GET', `/v1/tickets/${encodeURIComponent(id)}/moves`).then((m) => (m.moves || []).forEach((move) =>
-      moves.append(el('option', { value: move.to_stage, text: move.stage_name || move.to_stage })))).catch(() => null);
+      moves.append(el('option', { value: move.to_stage, text: stageName(move.stage_name, move.to_stage) })))).catch(() => null);
     const move = el('form', { id: 'move-form' },
       el('label', {}, t('move'), moves),
       el('label', {}, t('note'), el('input', { name: 'note' })),
@@ -4578,7 +4597,7 @@ async function queuePage() {
   const choice = (name, entries) => el('select', { name, id: `queue-${name}` }, el('option', { value: '', text: t('all') }),
     entries.map(([value, text]) => el('option', { value, selected: keep(name) === value, text })));
   const filters = el('form', { id: 'queue-filters', class: 'row', 'aria-label': t('filters') },
-    el('label', {}, t('stage'), choice('stage', (counts.counts || []).map((c) => [c.stage, `${c.stage_name || c.stage} (${c.count || 0})`]))),
+    el('label', {}, t('stage'), choice('stage', (counts.counts || []).map((c) => [c.stage, `${stageName(c.stage_name, c.stage)} (${c.count || 0})`]))),
     el('label', {}, t('priority'), choice('priority', Object.keys(PRIORITIES).map((key) => [key, label(PRIORITIES, key)]))),
     el('label', {}, t('category'), choice('category', Object.keys(CATEGORIES).map((key) => [key, label(CATEGORIES, key)]))),
     el('label', {}, t('group'), choice('group_id', (groups.groups || []).map((g) => [g.id, g.name]))),
@@ -4695,7 +4714,7 @@ async function quarantinePage(resolved) {
       (page.messages || []).forEach((m) => body.append(el('tr', { 'data-id': m.id },
         el('td', { text: when(m.received_at) }), el('td', { text: m.from_address || '—' }),
         el('td', {}, el('a', { href: `#/correio/${encodeURIComponent(m.id)}`, text: m.subject || '(sem assunto / no subject)' })),
-        el('td', { text: label(QUARANTINE_KINDS, m.kind) }), el('td', { text: m.reason || '' }),
+        el('td', { text: label(QUARANTINE_KINDS, m.kind) }), el('td', { text: ownPart(m.reason) }),
         el('td', { text: label(BOUNCE_STATES, m.bounce_status || 'BOUNCE_NONE') }),
         resolved ? el('td', { text: label(QUARANTINE_STATES, m.status) }) : null)));
       token = page.next_page_token || '';
@@ -4715,7 +4734,7 @@ async function quarantinedMailPage(id) {
   const status = el('div', { id: 'quarantine-status' });
   const facts = el('table', { id: 'quarantine-facts' }, el('tbody', {},
     [[t('mqReceived'), when(mail.received_at)], [t('mqSender'), mail.from_address || '—'], [t('mqKind'), label(QUARANTINE_KINDS, mail.kind)],
-      [t('mqStatus'), label(QUARANTINE_STATES, mail.status)], [t('reason'), mail.reason || ''], [t('mqSize'), `${mail.size_bytes || 0} B`],
+      [t('mqStatus'), label(QUARANTINE_STATES, mail.status)], [t('reason'), ownPart(mail.reason)], [t('mqSize'), `${mail.size_bytes || 0} B`],
       [t('mqAnswer'), [label(BOUNCE_STATES, mail.bounce_status || 'BOUNCE_NONE'), mail.bounce_note, mail.bounce_error].filter(Boolean).join(' · ')],
       [t('mqOutcome'), [mail.resolution, mail.ticket_code].filter(Boolean).join(' · ')]]
       .map(([k, v]) => el('tr', {}, el('th', { text: k }), el('td', { text: v || '—' })))));
@@ -4736,7 +4755,7 @@ async function quarantinedMailPage(id) {
         if (file) request.replacement_raw = await base64(file);
         const result = await api('POST', `/v1/mail-quarantine/${encodeURIComponent(id)}/reprocess`, request);
         if (result.mail && result.mail.status === 'QUARANTINE_REPROCESSED') return quarantinedMailPage(id);
-        status.replaceChildren(el('p', { class: 'error', role: 'alert', text: `${result.outcome}: ${(result.mail && result.mail.reason) || ''}` }));
+        status.replaceChildren(el('p', { class: 'error', role: 'alert', text: `${result.outcome}: ${ownPart(result.mail && result.mail.reason)}` }));
       } catch (error) { status.replaceChildren(errorBox(error)); }
     });
     const discard = el('form', { id: 'quarantine-discard' },
@@ -4810,8 +4829,8 @@ Object.assign(TEXT.en, {
   routingTitle: 'Routing', routingIntro: 'Each new ticket goes to the group of the first rule (in order) whose filled-in fields match it; an empty field matches any value.',
   position: 'Order', plan: 'Plan', anyValue: '(any)', deleteRule: 'Delete', deleteRuleOf: 'Delete rule {position} ({group})',
   newRule: 'New rule', addRule: 'Add rule', ruleAdded: 'Rule added.', ruleDeleted: 'Rule deleted.', noRules: 'No rules: new tickets get no group.', accessLevelHint: 'Up to which confidentiality level the person sees (0 = public only).',
-  editMember: 'Change', editMemberOf: 'Change {name}', editTitle: 'Change {name}', chefeOf: 'Chefe (supervisor)', noChefe: '(no chefe)',
-  save: 'Save', cancelEdit: 'Cancel', memberChanged: '{name}\'s details were changed.', chefeColumn: 'Chefe',
+  editMember: 'Change', editMemberOf: 'Change {name}', editTitle: 'Change {name}', chefeOf: 'Supervisor', noChefe: '(no supervisor)',
+  save: 'Save', cancelEdit: 'Cancel', memberChanged: '{name}\'s details were changed.', chefeColumn: 'Supervisor',
   agentChangeFailed: '{name}\'s sign-in was changed, but their agent record failed; save again to retry.',
   rename: 'Rename', renameGroup: 'New name for {group}', groupRenamed: 'The group is now called {name}.',
   deactivateGroup: 'Deactivate', reactivateGroup: 'Reactivate', deactivateGroupOf: 'Deactivate group {group}', reactivateGroupOf: 'Reactivate group {group}',
@@ -4843,7 +4862,7 @@ async function teamPage(who, notice) {
   if (notice) status.append(el('p', { class: 'ok', text: notice }));
   const change = changer(status, who);
   // The form changing one member, drawn here when the member's "Alterar" is pressed.
-  const editSlot = el('section', { id: 'member-edit', 'aria-labelledby': 'edit-title' });
+  const editSlot = el('div', { id: 'member-edit' });
   const stateText = (user) => t({ active: 'accessActive', invited: 'accessInvited', disabled: 'accessDisabled' }[user.status] || 'accessNone');
   const shown = (users.users || []).filter((user) => who === 'todos' || (who === 'clientes') !== STAFF_ROLES.includes(user.role))
     .sort((a, b) => (a.display_name || a.email).localeCompare(b.display_name || b.email, 'pt-BR'));

@@ -164,6 +164,8 @@ struct TicketFlowTests {
         #expect(replied.status == 0, "\(replied.error)")
         let searched = try GatewayHarness.run(BuildProducts.executable("ocorre"), ["kb", "search", "nota", "fiscal"], environment: cliEnvironment)
         #expect(searched.status == 0 && searched.output.contains("Nota fiscal rejeitada"), "\(searched.output) \(searched.error)")
+        // A table people read: translated headers, the kind named, no raw field dump (score, snippet).
+        #expect(searched.output.contains("TÍTULO") && searched.output.contains("FAQ") && !searched.output.contains("SCORE"), "\(searched.output)")
         let cliFiles = try TemporaryDirectory()
         let screenshot = Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
         try screenshot.write(to: URL(fileURLWithPath: cliFiles.path + "/tela boleto.png"))

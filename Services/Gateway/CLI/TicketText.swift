@@ -22,6 +22,25 @@ enum TicketText {
         return Ocorre.table(headers: headers, rows: rows, empty: pt ? "(nenhuma ocorrência)" : "(no tickets)")
     }
 
+    /// A knowledge search's hits as a table (kind, title, product / module, id), best first, then
+    /// the typo corrections the search applied.
+    static func searchHits(_ answer: [String: Any], _ language: DisplayLanguage) -> String {
+        let pt = language == .portuguese
+        let hits = answer["hits"] as? [[String: Any]] ?? []
+        let kinds: [String: (String, String)] = ["FAQ": ("FAQ", "FAQ"), "TIP": ("Dica", "Tip"), "ARTICLE": ("Artigo", "Article")]
+        let headers = pt ? ["TIPO", "TÍTULO", "PRODUTO / MÓDULO", "ID"] : ["KIND", "TITLE", "PRODUCT / MODULE", "ID"]
+        let rows = hits.map { hit -> [String] in
+            let kind = hit["forum_entry"] as? Bool == true ? (pt ? "Fórum" : "Forum")
+                : kinds[text(hit["kind"])].map { pt ? $0.0 : $0.1 } ?? text(hit["kind"])
+            let place = [text(hit["product"]), text(hit["module"])].filter { !$0.isEmpty }.joined(separator: " / ")
+            return [kind, text(hit["title"]), place, text(hit["id"])]
+        }
+        var out = Ocorre.table(headers: headers, rows: rows, empty: pt ? "(nada encontrado)" : "(nothing found)")
+        let corrections = (answer["corrections"] as? [String] ?? []).filter { !$0.isEmpty }
+        if !corrections.isEmpty { out += (pt ? "\nCorrigido: " : "\nCorrected: ") + corrections.joined(separator: ", ") }
+        return out
+    }
+
     /// A ticket as the gateway's view composes it (intake's part and workflow's part).
     static func view(_ answer: [String: Any], _ language: DisplayLanguage) -> String {
         let pt = language == .portuguese

@@ -210,7 +210,7 @@ enum Tickets {
         let query = arguments.dropFirst().joined(separator: " ").addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? ""
         let answer = try Ocorre.http(options, "GET", "/v1/knowledge/search?q=\(query)")
         if options.json { try Ocorre.show(answer, options) } else {
-            print(Ocorre.table(answer["results"] as? [[String: Any]] ?? answer["hits"] as? [[String: Any]] ?? []))
+            print(TicketText.searchHits(answer, TicketText.language(options)))
         }
     }
 }

@@ -173,10 +173,7 @@ final class ClientConnection: @unchecked Sendable {
             // other call on it: refuse this call alone, before sending (the exact size is only
             // worked out for a payload near the limit).
             if payload.count > maxFrameSize - Self.frameSizeMargin, case let size = frame.serializedBytes().count, size > maxFrameSize {
-                if let entry = stateLock.withLock({ pending.removeValue(forKey: callID) }), case .unary(_, _, let completion) = entry {
-                    completion(.failure(RPCError.requestTooLarge(bytes: size, limit: maxFrameSize)))
-                }
-                return nil
+                return failUnsent(callID, RPCError.requestTooLarge(bytes: size, limit: maxFrameSize))
             }
             written = write(frame)
         case .stream(let messages):
@@ -186,12 +183,18 @@ final class ClientConnection: @unchecked Sendable {
             written = write(frames)
         }
         if !written {
-            if let entry = stateLock.withLock({ pending.removeValue(forKey: callID) }), case .unary(_, _, let completion) = entry {
-                completion(.failure(RPCError(.unavailable, "falha ao enviar / send failed", metadata: [TransportMetadata.sent: "false"])))
-            }
-            return nil
+            return failUnsent(callID, RPCError(.unavailable, "falha ao enviar / send failed", metadata: [TransportMetadata.sent: "false"]))
         }
         return callID
+    }
+
+    /// Completes the unary call `callID`, which was not sent, with `error`; returns nil (the
+    /// "not sent" answer of ``startUnary(method:request:metadata:deadline:completion:)``).
+    private func failUnsent(_ callID: UInt64, _ error: RPCError) -> UInt64? {
+        if let entry = stateLock.withLock({ pending.removeValue(forKey: callID) }), case .unary(_, _, let completion) = entry {
+            completion(.failure(error))
+        }
+        return nil
     }
 
     /// Opens a streaming call. For a client-streaming call, `leading` requests (at most the

@@ -16,11 +16,7 @@ enum TicketVisibility {
         let run = route.handler
         gated.handler = { request, context in
             let ticketID = query.map { request.query[$0] ?? "" } ?? request.parameter("id")
-            if !ticketID.isEmpty {
-                var ask = WorkflowV1.GetTicketRequest()
-                ask.ticketID = ticketID
-                _ = try context.call("workflow", WorkflowV1.Workflow.getTicket, ask)
-            }
+            if !ticketID.isEmpty { try askWorkflow(ticketID, context) }
             return try run(request, context)
         }
         return gated
@@ -56,13 +52,19 @@ enum TicketVisibility {
 
     /// Whether workflow shows the caller ticket `ticketID` (hidden or missing: false).
     static func sees(_ ticketID: String, _ context: RequestContext) throws -> Bool {
-        var ask = WorkflowV1.GetTicketRequest()
-        ask.ticketID = ticketID
         do {
-            _ = try context.call("workflow", WorkflowV1.Workflow.getTicket, ask)
+            try askWorkflow(ticketID, context)
             return true
         } catch let error as RPCError where error.code == .notFound || error.code == .permissionDenied {
             return false
         }
+    }
+
+    /// Workflow's `GetTicket` of `ticketID` as the caller: throws what workflow answers when it
+    /// hides the ticket from them (or has none).
+    private static func askWorkflow(_ ticketID: String, _ context: RequestContext) throws {
+        var ask = WorkflowV1.GetTicketRequest()
+        ask.ticketID = ticketID
+        _ = try context.call("workflow", WorkflowV1.Workflow.getTicket, ask)
     }
 }

@@ -62,11 +62,6 @@ extension IntakeContext {
     private struct ReceivedUpload {
         let file: String?
         let rows: @Sendable (any SQLExecutor) throws -> CommonV1.AttachmentRef
-
-        init(file: String?, rows: @escaping @Sendable (any SQLExecutor) throws -> CommonV1.AttachmentRef) {
-            self.file = file
-            self.rows = rows
-        }
     }
 
     /// Removes the file of an upload whose recording transaction failed (refused, cancelled, or

@@ -110,7 +110,7 @@ enum AuthorizationPolicy {
         // Intake's directory and configuration.
         "POST /v1/organizations": .staff, "GET /v1/organizations": .staff, "GET /v1/organizations/{id}": .ticketParty, "POST /v1/organizations/{id}": .staff,
         "POST /v1/organizations/{id}/contacts": .directory, "GET /v1/organizations/{id}/contacts": .directory,
-        "POST /v1/contacts/{id}": .directory, "DELETE /v1/contacts/{id}": .directory, "POST /v1/contacts/{id}/active": .directory,
+        "GET /v1/contacts/{id}": .directory, "POST /v1/contacts/{id}": .directory, "DELETE /v1/contacts/{id}": .directory, "POST /v1/contacts/{id}/active": .directory,
         "POST /v1/representatives": .staff, "GET /v1/representatives/{id}": .staff, "POST /v1/representatives/{id}": .staff,
         "GET /v1/representatives/{id}/organizations": .staff, "GET /v1/representatives/{id}/contacts": .staff,
         "POST /v1/representatives/{id}/contacts": .staff, "GET /v1/customers": .staff,

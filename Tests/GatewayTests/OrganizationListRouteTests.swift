@@ -18,6 +18,10 @@ struct OrganizationListRouteTests {
             let created = try gateway.request("POST", "/v1/organizations", json: ["name": name, "tax_id": taxID, "kind": kind, "active": active],
                                               bearer: seeded.admin)
             #expect(created.status == 201, "\(created.text)")
+            // A new organization is active; it is deactivated by an update.
+            if !active, let id = created.json["id"] as? String {
+                #expect(try gateway.request("POST", "/v1/organizations/\(id)", json: ["active": false], bearer: seeded.admin).status == 200)
+            }
         }
         func names(_ query: String) throws -> (names: [String], next: String) {
             let listed = try gateway.request("GET", "/v1/organizations" + query, bearer: seeded.admin)

@@ -45,6 +45,12 @@ struct DirectoryTests {
         #expect(acme.taxID == "12ABC34501DE35")
         let second = try harness.organization("Beta Comércio", taxID: "11.222.333/0001-81")
         #expect(second.code == "C000002")
+        // A new organization is active whatever `active` says (proto3 cannot tell it from "not given").
+        var unsaid = IntakeV1.Organization()
+        unsaid.name = "Gama Serviços"
+        unsaid.kind = .organizationCustomer
+        unsaid.taxID = "04252011000110"
+        #expect(try harness.client.call(IntakeV1.Intake.createOrganization, unsaid, options: harness.staff).active)
         let duplicate = rpcError { _ = try harness.organization("Outra", taxID: "12ABC34501DE35") }
         #expect(duplicate?.code == .alreadyExists)
 

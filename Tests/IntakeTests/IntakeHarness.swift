@@ -110,7 +110,11 @@ final class IntakeHarness: @unchecked Sendable {
         value.code = code
         value.plan = "premium"
         value.accountOwnerAgentID = "agent-owner"
-        return try client.call(IntakeV1.Intake.createOrganization, value, options: staff)
+        let created = try client.call(IntakeV1.Intake.createOrganization, value, options: staff)
+        guard !active else { return created }
+        var inactive = created
+        inactive.active = false
+        return try client.call(IntakeV1.Intake.updateOrganization, inactive, options: staff)
     }
 
     func contact(_ organization: IntakeV1.Organization, _ name: String, email: String, authorized: Bool = true,

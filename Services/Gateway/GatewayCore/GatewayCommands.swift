@@ -32,8 +32,8 @@ public enum GatewayCommands {
         }
     }
 
-    /// `gateway routes`: every route as JSON, with the RPC each plain binding calls
-    /// (input of scripts/gateway-openapi/generate.py).
+    /// `gateway routes`: every route as JSON, with the RPC each plain binding calls (to compare
+    /// with `docs/openapi.yaml`, or to start a new route's entry from).
     static func printRoutes() {
         let routes = Gateway.makeRouter().routes.map { route -> [String: Any] in
             var item: [String: Any] = ["method": route.method, "template": route.template,

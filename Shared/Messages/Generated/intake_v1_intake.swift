@@ -152,6 +152,12 @@ extension IntakeV1 {
         public init() {}
     }
 
+    public struct GetContactRequest: Sendable, Hashable {
+        public var contactID: String = ""
+
+        public init() {}
+    }
+
     public struct LookupCustomersRequest: Sendable, Hashable {
         /// A customer code, a name prefix, a CPF/CNPJ (punctuation ignored) or an e-mail address.
         public var query: String = ""
@@ -857,6 +863,21 @@ extension IntakeV1.DeleteContactResponse: ProtoMessage {
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__DeleteContactResponse>) {
+    }
+}
+
+extension IntakeV1.GetContactRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__GetContactRequest
+    public static var protoName: String { "ocorrencias.intake.v1.GetContactRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__GetContactRequest(); ocorrencias__intake__v1__get_contact_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__GetContactRequest>) { ocorrencias__intake__v1__get_contact_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__GetContactRequest, arena: inout ProtoArena) {
+        if !self.contactID.isEmpty { c.contact_id = arena.cString(self.contactID) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__GetContactRequest>) {
+        self.contactID = _ProtoRuntime.string(c.pointee.contact_id)
     }
 }
 
@@ -2029,6 +2050,11 @@ extension IntakeV1 {
             path: "/ocorrencias.intake.v1.Intake/UpdateContact",
             clientStreaming: false,
             serverStreaming: false)
+        /// One contact (staff, or the company's administrator for their own company's).
+        public static let getContact = RPCMethod<IntakeV1.GetContactRequest, IntakeV1.Contact>(
+            path: "/ocorrencias.intake.v1.Intake/GetContact",
+            clientStreaming: false,
+            serverStreaming: false)
         public static let setContactActive = RPCMethod<IntakeV1.UpdateContactStatusRequest, IntakeV1.Contact>(
             path: "/ocorrencias.intake.v1.Intake/SetContactActive",
             clientStreaming: false,
@@ -2177,6 +2203,6 @@ extension IntakeV1 {
             path: "/ocorrencias.intake.v1.Intake/DiscardQuarantinedMail",
             clientStreaming: false,
             serverStreaming: false)
-        public static let methods: [RPCMethodInfo] = [createOrganization.info, updateOrganization.info, getOrganization.info, addContact.info, updateContact.info, setContactActive.info, deleteContact.info, listContacts.info, createRepresentative.info, lookupCustomers.info, listOrganizations.info, getRepresentative.info, updateRepresentative.info, listRepresentativeOrganizations.info, addRepresentativeContact.info, updateRepresentativeContact.info, listRepresentativeContacts.info, openTicket.info, getTicket.info, uploadAttachment.info, downloadAttachment.info, addFiles.info, reply.info, cancelTicket.info, changeTicketContact.info, listChannels.info, putChannel.info, listOrigins.info, putOrigin.info, listCustomFields.info, putCustomField.info, getSupportPolicy.info, putSupportPolicy.info, getFileLimits.info, listQuarantinedMail.info, getQuarantinedMail.info, downloadQuarantinedMail.info, reprocessQuarantinedMail.info, discardQuarantinedMail.info]
+        public static let methods: [RPCMethodInfo] = [createOrganization.info, updateOrganization.info, getOrganization.info, addContact.info, updateContact.info, getContact.info, setContactActive.info, deleteContact.info, listContacts.info, createRepresentative.info, lookupCustomers.info, listOrganizations.info, getRepresentative.info, updateRepresentative.info, listRepresentativeOrganizations.info, addRepresentativeContact.info, updateRepresentativeContact.info, listRepresentativeContacts.info, openTicket.info, getTicket.info, uploadAttachment.info, downloadAttachment.info, addFiles.info, reply.info, cancelTicket.info, changeTicketContact.info, listChannels.info, putChannel.info, listOrigins.info, putOrigin.info, listCustomFields.info, putCustomField.info, getSupportPolicy.info, putSupportPolicy.info, getFileLimits.info, listQuarantinedMail.info, getQuarantinedMail.info, downloadQuarantinedMail.info, reprocessQuarantinedMail.info, discardQuarantinedMail.info]
     }
 }

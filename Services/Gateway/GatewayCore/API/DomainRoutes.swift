@@ -288,17 +288,21 @@ enum DomainRoutes {
                            query: ["name_prefix": "name_prefix", "kind": "kind", "include_inactive": "include_inactive",
                                    "page_size": "page_size", "page_token": "page_token"]))
         router.add(B.route("GET", "/v1/organizations/{id}", "intake", IntakeV1.Intake.getOrganization, path: ["id": "organization_id"]))
-        router.add(B.route("POST", "/v1/organizations/{id}", "intake", IntakeV1.Intake.updateOrganization, path: ["id": "id"]).requiringOfKeys(work))
+        router.add(MergedUpdate.route("/v1/organizations/{id}", "intake", read: IntakeV1.Intake.getOrganization, readField: "organization_id",
+                                      update: IntakeV1.Intake.updateOrganization).requiringOfKeys(work))
         router.add(B.route("POST", "/v1/organizations/{id}/contacts", "intake", IntakeV1.Intake.addContact, path: ["id": "organization_id"], status: 201).requiringOfKeys(work))
         router.add(B.route("GET", "/v1/organizations/{id}/contacts", "intake", IntakeV1.Intake.listContacts, path: ["id": "organization_id"],
                            query: ["include_inactive": "include_inactive", "authorized_only": "authorized_only"]))
-        router.add(B.route("POST", "/v1/contacts/{id}", "intake", IntakeV1.Intake.updateContact, path: ["id": "id"]).requiringOfKeys(work))
+        router.add(B.route("GET", "/v1/contacts/{id}", "intake", IntakeV1.Intake.getContact, path: ["id": "contact_id"]))
+        router.add(MergedUpdate.route("/v1/contacts/{id}", "intake", read: IntakeV1.Intake.getContact, readField: "contact_id",
+                                      update: IntakeV1.Intake.updateContact).requiringOfKeys(work))
         router.add(ContactSignIns.following(B.route("POST", "/v1/contacts/{id}/active", "intake", IntakeV1.Intake.setContactActive,
                                                     path: ["id": "contact_id"])).requiringOfKeys(work))
         router.add(B.route("DELETE", "/v1/contacts/{id}", "intake", IntakeV1.Intake.deleteContact, path: ["id": "contact_id"]).requiringOfKeys(work))
         router.add(B.route("POST", "/v1/representatives", "intake", IntakeV1.Intake.createRepresentative, status: 201).requiringOfKeys(work))
         router.add(B.route("GET", "/v1/representatives/{id}", "intake", IntakeV1.Intake.getRepresentative, path: ["id": "representative_id"]))
-        router.add(B.route("POST", "/v1/representatives/{id}", "intake", IntakeV1.Intake.updateRepresentative, path: ["id": "id"]).requiringOfKeys(work))
+        router.add(MergedUpdate.route("/v1/representatives/{id}", "intake", read: IntakeV1.Intake.getRepresentative, readField: "representative_id",
+                                      update: IntakeV1.Intake.updateRepresentative).requiringOfKeys(work))
         router.add(B.route("GET", "/v1/representatives/{id}/organizations", "intake", IntakeV1.Intake.listRepresentativeOrganizations,
                            path: ["id": "representative_id"], query: ["include_inactive": "include_inactive"]))
         router.add(B.route("GET", "/v1/representatives/{id}/contacts", "intake", IntakeV1.Intake.listRepresentativeContacts,

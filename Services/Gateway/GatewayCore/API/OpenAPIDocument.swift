@@ -5935,7 +5935,7 @@ paths:
     post:
       operationId: post_v1_organizations_id
       tags: [Intake]
-      summary: "intake `UpdateOrganization`: request `ocorrencias.intake.v1.Organization`, answer `ocorrencias.intake.v1.Organization` (as JSON, .proto field names)"
+      summary: "intake `UpdateOrganization`: request `ocorrencias.intake.v1.Organization`, answer `ocorrencias.intake.v1.Organization` (as JSON, .proto field names). Fields left out of the body keep their values (the gateway reads the record and sends it whole, with the body's fields over it); `\"\"`, `false` or `[]` clears a field."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -6075,10 +6075,42 @@ paths:
         required: true
         schema:
           type: string
+    get:
+      operationId: get_v1_contacts_id
+      tags: [Intake]
+      summary: "intake `GetContact`: request `ocorrencias.intake.v1.GetContactRequest`, answer `ocorrencias.intake.v1.Contact` (as JSON, .proto field names)"
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.Contact
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.Contact as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
     post:
       operationId: post_v1_contacts_id
       tags: [Intake]
-      summary: "intake `UpdateContact`: request `ocorrencias.intake.v1.Contact`, answer `ocorrencias.intake.v1.Contact` (as JSON, .proto field names)"
+      summary: "intake `UpdateContact`: request `ocorrencias.intake.v1.Contact`, answer `ocorrencias.intake.v1.Contact` (as JSON, .proto field names). Fields left out of the body keep their values (the gateway reads the record and sends it whole, with the body's fields over it); `\"\"`, `false` or `[]` clears a field."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -6286,7 +6318,7 @@ paths:
     post:
       operationId: post_v1_representatives_id
       tags: [Intake]
-      summary: "intake `UpdateRepresentative`: request `ocorrencias.intake.v1.Representative`, answer `ocorrencias.intake.v1.Representative` (as JSON, .proto field names)"
+      summary: "intake `UpdateRepresentative`: request `ocorrencias.intake.v1.Representative`, answer `ocorrencias.intake.v1.Representative` (as JSON, .proto field names). Fields left out of the body keep their values (the gateway reads the record and sends it whole, with the body's fields over it); `\"\"`, `false` or `[]` clears a field."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:

@@ -25,6 +25,7 @@ enum IntakeAPI {
         router.register(API.getOrganization) { request, context in try intake.getOrganization(request.organizationID, caller: caller(context)) }
         router.register(API.addContact) { request, context in try intake.addContact(request, caller: writer(context)) }
         router.register(API.updateContact) { request, context in try intake.updateContact(request, caller: writer(context)) }
+        router.register(API.getContact) { request, context in try intake.getContact(request.contactID, caller: caller(context)) }
         router.register(API.setContactActive) { request, context in
             try intake.setContactActive(request.contactID, active: request.active, caller: writer(context))
         }

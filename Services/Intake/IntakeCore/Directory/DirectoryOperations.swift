@@ -6,13 +6,16 @@ import Storage
 /// The customer directory's operations, with their validation and permission rules.
 extension IntakeContext {
     /// Creates an organization (staff only). The tax id must be a valid CPF or CNPJ; a person's
-    /// must be a CPF, a company's a CNPJ.
+    /// must be a CPF, a company's a CNPJ. A new organization is active, like a new contact or
+    /// representative (`active` cannot be told apart from "not given" on the wire); an update
+    /// deactivates it.
     /// - Throws: `INVALID_ARGUMENT` naming each bad field; `ALREADY_EXISTS` for a taken code or tax id.
     public func createOrganization(_ request: IntakeV1.Organization, caller: Caller) throws -> IntakeV1.Organization {
         try caller.requireStaff()
         var value = try validatedOrganization(request)
         value.id = Self.newID()
         value.createdAtMs = Self.now()
+        value.active = true
         do {
             return try database.write { tx in
                 var stored = value
@@ -150,6 +153,16 @@ extension IntakeContext {
             try publishDirectoryChange(tx, kind: "contact", id: value.id, organizationID: value.organizationID, caller: caller)
         }
         return value
+    }
+
+    /// One contact, for those who may change it: staff, or their company's administrator.
+    /// - Throws: `NOT_FOUND`; `PERMISSION_DENIED` for other callers, as `UpdateContact`.
+    public func getContact(_ id: String, caller: Caller) throws -> IntakeV1.Contact {
+        guard let contact = try database.read({ try DirectoryStore.contact($0, id: id) }) else {
+            throw RPCError(.notFound, "contato não encontrado / contact not found")
+        }
+        try requireContactManager(caller, organizationID: contact.organizationID)
+        return contact
     }
 
     /// Deletes a contact never linked to a ticket, publishing `DirectoryChanged` as a

@@ -23,6 +23,7 @@ typedef struct Ocorrencias__Intake__V1__GetOrganizationRequest Ocorrencias__Inta
 typedef struct Ocorrencias__Intake__V1__UpdateContactStatusRequest Ocorrencias__Intake__V1__UpdateContactStatusRequest;
 typedef struct Ocorrencias__Intake__V1__DeleteContactRequest Ocorrencias__Intake__V1__DeleteContactRequest;
 typedef struct Ocorrencias__Intake__V1__DeleteContactResponse Ocorrencias__Intake__V1__DeleteContactResponse;
+typedef struct Ocorrencias__Intake__V1__GetContactRequest Ocorrencias__Intake__V1__GetContactRequest;
 typedef struct Ocorrencias__Intake__V1__LookupCustomersRequest Ocorrencias__Intake__V1__LookupCustomersRequest;
 typedef struct Ocorrencias__Intake__V1__LookupCustomersResponse Ocorrencias__Intake__V1__LookupCustomersResponse;
 typedef struct Ocorrencias__Intake__V1__ListOrganizationsRequest Ocorrencias__Intake__V1__ListOrganizationsRequest;
@@ -273,6 +274,16 @@ struct  Ocorrencias__Intake__V1__DeleteContactResponse
 #define OCORRENCIAS__INTAKE__V1__DELETE_CONTACT_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__delete_contact_response__descriptor) \
      }
+
+
+struct  Ocorrencias__Intake__V1__GetContactRequest
+{
+  ProtobufCMessage base;
+  char *contact_id;
+};
+#define OCORRENCIAS__INTAKE__V1__GET_CONTACT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__get_contact_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Intake__V1__LookupCustomersRequest
@@ -1319,6 +1330,25 @@ Ocorrencias__Intake__V1__DeleteContactResponse *
 void   ocorrencias__intake__v1__delete_contact_response__free_unpacked
                      (Ocorrencias__Intake__V1__DeleteContactResponse *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__GetContactRequest methods */
+void   ocorrencias__intake__v1__get_contact_request__init
+                     (Ocorrencias__Intake__V1__GetContactRequest         *message);
+size_t ocorrencias__intake__v1__get_contact_request__get_packed_size
+                     (const Ocorrencias__Intake__V1__GetContactRequest   *message);
+size_t ocorrencias__intake__v1__get_contact_request__pack
+                     (const Ocorrencias__Intake__V1__GetContactRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__get_contact_request__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__GetContactRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__GetContactRequest *
+       ocorrencias__intake__v1__get_contact_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__get_contact_request__free_unpacked
+                     (Ocorrencias__Intake__V1__GetContactRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Intake__V1__LookupCustomersRequest methods */
 void   ocorrencias__intake__v1__lookup_customers_request__init
                      (Ocorrencias__Intake__V1__LookupCustomersRequest         *message);
@@ -2197,6 +2227,9 @@ typedef void (*Ocorrencias__Intake__V1__DeleteContactRequest_Closure)
 typedef void (*Ocorrencias__Intake__V1__DeleteContactResponse_Closure)
                  (const Ocorrencias__Intake__V1__DeleteContactResponse *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__GetContactRequest_Closure)
+                 (const Ocorrencias__Intake__V1__GetContactRequest *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Intake__V1__LookupCustomersRequest_Closure)
                  (const Ocorrencias__Intake__V1__LookupCustomersRequest *message,
                   void *closure_data);
@@ -2359,6 +2392,10 @@ struct Ocorrencias__Intake__V1__Intake_Service
                          const Ocorrencias__Intake__V1__Contact *input,
                          Ocorrencias__Intake__V1__Contact_Closure closure,
                          void *closure_data);
+  void (*get_contact)(Ocorrencias__Intake__V1__Intake_Service *service,
+                      const Ocorrencias__Intake__V1__GetContactRequest *input,
+                      Ocorrencias__Intake__V1__Contact_Closure closure,
+                      void *closure_data);
   void (*set_contact_active)(Ocorrencias__Intake__V1__Intake_Service *service,
                              const Ocorrencias__Intake__V1__UpdateContactStatusRequest *input,
                              Ocorrencias__Intake__V1__Contact_Closure closure,
@@ -2508,6 +2545,7 @@ void ocorrencias__intake__v1__intake__init (Ocorrencias__Intake__V1__Intake_Serv
       function_prefix__ ## get_organization,\
       function_prefix__ ## add_contact,\
       function_prefix__ ## update_contact,\
+      function_prefix__ ## get_contact,\
       function_prefix__ ## set_contact_active,\
       function_prefix__ ## delete_contact,\
       function_prefix__ ## list_contacts,\
@@ -2562,6 +2600,10 @@ void ocorrencias__intake__v1__intake__update_contact(ProtobufCService *service,
                                                      const Ocorrencias__Intake__V1__Contact *input,
                                                      Ocorrencias__Intake__V1__Contact_Closure closure,
                                                      void *closure_data);
+void ocorrencias__intake__v1__intake__get_contact(ProtobufCService *service,
+                                                  const Ocorrencias__Intake__V1__GetContactRequest *input,
+                                                  Ocorrencias__Intake__V1__Contact_Closure closure,
+                                                  void *closure_data);
 void ocorrencias__intake__v1__intake__set_contact_active(ProtobufCService *service,
                                                          const Ocorrencias__Intake__V1__UpdateContactStatusRequest *input,
                                                          Ocorrencias__Intake__V1__Contact_Closure closure,
@@ -2713,6 +2755,7 @@ extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__get_organizatio
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__update_contact_status_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__delete_contact_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__delete_contact_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__get_contact_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__lookup_customers_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__lookup_customers_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_organizations_request__descriptor;

@@ -322,6 +322,51 @@ void   ocorrencias__intake__v1__delete_contact_response__free_unpacked
   assert(message->base.descriptor == &ocorrencias__intake__v1__delete_contact_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__intake__v1__get_contact_request__init
+                     (Ocorrencias__Intake__V1__GetContactRequest         *message)
+{
+  static const Ocorrencias__Intake__V1__GetContactRequest init_value = OCORRENCIAS__INTAKE__V1__GET_CONTACT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__get_contact_request__get_packed_size
+                     (const Ocorrencias__Intake__V1__GetContactRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__get_contact_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__get_contact_request__pack
+                     (const Ocorrencias__Intake__V1__GetContactRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__get_contact_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__get_contact_request__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__GetContactRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__get_contact_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__GetContactRequest *
+       ocorrencias__intake__v1__get_contact_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__GetContactRequest *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__get_contact_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__get_contact_request__free_unpacked
+                     (Ocorrencias__Intake__V1__GetContactRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__get_contact_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__intake__v1__lookup_customers_request__init
                      (Ocorrencias__Intake__V1__LookupCustomersRequest         *message)
 {
@@ -2903,6 +2948,44 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__delete_contact_respons
   ocorrencias__intake__v1__delete_contact_response__field_indices_by_name,
   0,  ocorrencias__intake__v1__delete_contact_response__number_ranges,
   (ProtobufCMessageInit) ocorrencias__intake__v1__delete_contact_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__get_contact_request__field_descriptors[1] =
+{
+  {
+    "contact_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__GetContactRequest, contact_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__get_contact_request__field_indices_by_name[] = {
+  0,   /* field[0] = contact_id */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__get_contact_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__get_contact_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.GetContactRequest",
+  "GetContactRequest",
+  "Ocorrencias__Intake__V1__GetContactRequest",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__GetContactRequest),
+  1,
+  ocorrencias__intake__v1__get_contact_request__field_descriptors,
+  ocorrencias__intake__v1__get_contact_request__field_indices_by_name,
+  1,  ocorrencias__intake__v1__get_contact_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__get_contact_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor ocorrencias__intake__v1__lookup_customers_request__field_descriptors[2] =
@@ -6647,13 +6730,14 @@ const ProtobufCEnumDescriptor ocorrencias__intake__v1__bounce_status__descriptor
   ocorrencias__intake__v1__bounce_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_descriptors[39] =
+static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_descriptors[40] =
 {
   { "CreateOrganization", &ocorrencias__intake__v1__organization__descriptor, &ocorrencias__intake__v1__organization__descriptor },
   { "UpdateOrganization", &ocorrencias__intake__v1__organization__descriptor, &ocorrencias__intake__v1__organization__descriptor },
   { "GetOrganization", &ocorrencias__intake__v1__get_organization_request__descriptor, &ocorrencias__intake__v1__organization__descriptor },
   { "AddContact", &ocorrencias__intake__v1__contact__descriptor, &ocorrencias__intake__v1__contact__descriptor },
   { "UpdateContact", &ocorrencias__intake__v1__contact__descriptor, &ocorrencias__intake__v1__contact__descriptor },
+  { "GetContact", &ocorrencias__intake__v1__get_contact_request__descriptor, &ocorrencias__intake__v1__contact__descriptor },
   { "SetContactActive", &ocorrencias__intake__v1__update_contact_status_request__descriptor, &ocorrencias__intake__v1__contact__descriptor },
   { "DeleteContact", &ocorrencias__intake__v1__delete_contact_request__descriptor, &ocorrencias__intake__v1__delete_contact_response__descriptor },
   { "ListContacts", &ocorrencias__intake__v1__list_contacts_request__descriptor, &ocorrencias__intake__v1__list_contacts_response__descriptor },
@@ -6691,44 +6775,45 @@ static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_d
 };
 const unsigned ocorrencias__intake__v1__intake__method_indices_by_name[] = {
   3,        /* AddContact */
-  21,        /* AddFiles */
-  14,        /* AddRepresentativeContact */
-  23,        /* CancelTicket */
-  24,        /* ChangeTicketContact */
+  22,        /* AddFiles */
+  15,        /* AddRepresentativeContact */
+  24,        /* CancelTicket */
+  25,        /* ChangeTicketContact */
   0,        /* CreateOrganization */
-  8,        /* CreateRepresentative */
-  6,        /* DeleteContact */
-  38,        /* DiscardQuarantinedMail */
-  20,        /* DownloadAttachment */
-  36,        /* DownloadQuarantinedMail */
-  33,        /* GetFileLimits */
+  9,        /* CreateRepresentative */
+  7,        /* DeleteContact */
+  39,        /* DiscardQuarantinedMail */
+  21,        /* DownloadAttachment */
+  37,        /* DownloadQuarantinedMail */
+  5,        /* GetContact */
+  34,        /* GetFileLimits */
   2,        /* GetOrganization */
-  35,        /* GetQuarantinedMail */
-  11,        /* GetRepresentative */
-  31,        /* GetSupportPolicy */
-  18,        /* GetTicket */
-  25,        /* ListChannels */
-  7,        /* ListContacts */
-  29,        /* ListCustomFields */
-  10,        /* ListOrganizations */
-  27,        /* ListOrigins */
-  34,        /* ListQuarantinedMail */
-  16,        /* ListRepresentativeContacts */
-  13,        /* ListRepresentativeOrganizations */
-  9,        /* LookupCustomers */
-  17,        /* OpenTicket */
-  26,        /* PutChannel */
-  30,        /* PutCustomField */
-  28,        /* PutOrigin */
-  32,        /* PutSupportPolicy */
-  22,        /* Reply */
-  37,        /* ReprocessQuarantinedMail */
-  5,        /* SetContactActive */
+  36,        /* GetQuarantinedMail */
+  12,        /* GetRepresentative */
+  32,        /* GetSupportPolicy */
+  19,        /* GetTicket */
+  26,        /* ListChannels */
+  8,        /* ListContacts */
+  30,        /* ListCustomFields */
+  11,        /* ListOrganizations */
+  28,        /* ListOrigins */
+  35,        /* ListQuarantinedMail */
+  17,        /* ListRepresentativeContacts */
+  14,        /* ListRepresentativeOrganizations */
+  10,        /* LookupCustomers */
+  18,        /* OpenTicket */
+  27,        /* PutChannel */
+  31,        /* PutCustomField */
+  29,        /* PutOrigin */
+  33,        /* PutSupportPolicy */
+  23,        /* Reply */
+  38,        /* ReprocessQuarantinedMail */
+  6,        /* SetContactActive */
   4,        /* UpdateContact */
   1,        /* UpdateOrganization */
-  12,        /* UpdateRepresentative */
-  15,        /* UpdateRepresentativeContact */
-  19         /* UploadAttachment */
+  13,        /* UpdateRepresentative */
+  16,        /* UpdateRepresentativeContact */
+  20         /* UploadAttachment */
 };
 const ProtobufCServiceDescriptor ocorrencias__intake__v1__intake__descriptor =
 {
@@ -6737,7 +6822,7 @@ const ProtobufCServiceDescriptor ocorrencias__intake__v1__intake__descriptor =
   "Intake",
   "Ocorrencias__Intake__V1__Intake",
   "ocorrencias.intake.v1",
-  39,
+  40,
   ocorrencias__intake__v1__intake__method_descriptors,
   ocorrencias__intake__v1__intake__method_indices_by_name
 };
@@ -6781,13 +6866,21 @@ void ocorrencias__intake__v1__intake__update_contact(ProtobufCService *service,
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
   service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void ocorrencias__intake__v1__intake__get_contact(ProtobufCService *service,
+                                                  const Ocorrencias__Intake__V1__GetContactRequest *input,
+                                                  Ocorrencias__Intake__V1__Contact_Closure closure,
+                                                  void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void ocorrencias__intake__v1__intake__set_contact_active(ProtobufCService *service,
                                                          const Ocorrencias__Intake__V1__UpdateContactStatusRequest *input,
                                                          Ocorrencias__Intake__V1__Contact_Closure closure,
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__delete_contact(ProtobufCService *service,
                                                      const Ocorrencias__Intake__V1__DeleteContactRequest *input,
@@ -6795,7 +6888,7 @@ void ocorrencias__intake__v1__intake__delete_contact(ProtobufCService *service,
                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_contacts(ProtobufCService *service,
                                                     const Ocorrencias__Intake__V1__ListContactsRequest *input,
@@ -6803,7 +6896,7 @@ void ocorrencias__intake__v1__intake__list_contacts(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__create_representative(ProtobufCService *service,
                                                             const Ocorrencias__Intake__V1__Representative *input,
@@ -6811,7 +6904,7 @@ void ocorrencias__intake__v1__intake__create_representative(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__lookup_customers(ProtobufCService *service,
                                                        const Ocorrencias__Intake__V1__LookupCustomersRequest *input,
@@ -6819,7 +6912,7 @@ void ocorrencias__intake__v1__intake__lookup_customers(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_organizations(ProtobufCService *service,
                                                          const Ocorrencias__Intake__V1__ListOrganizationsRequest *input,
@@ -6827,7 +6920,7 @@ void ocorrencias__intake__v1__intake__list_organizations(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__get_representative(ProtobufCService *service,
                                                          const Ocorrencias__Intake__V1__RepresentativeRequest *input,
@@ -6835,7 +6928,7 @@ void ocorrencias__intake__v1__intake__get_representative(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__update_representative(ProtobufCService *service,
                                                             const Ocorrencias__Intake__V1__Representative *input,
@@ -6843,7 +6936,7 @@ void ocorrencias__intake__v1__intake__update_representative(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_representative_organizations(ProtobufCService *service,
                                                                         const Ocorrencias__Intake__V1__RepresentativeRequest *input,
@@ -6851,7 +6944,7 @@ void ocorrencias__intake__v1__intake__list_representative_organizations(Protobuf
                                                                         void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__add_representative_contact(ProtobufCService *service,
                                                                  const Ocorrencias__Intake__V1__RepresentativeContact *input,
@@ -6859,7 +6952,7 @@ void ocorrencias__intake__v1__intake__add_representative_contact(ProtobufCServic
                                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__update_representative_contact(ProtobufCService *service,
                                                                     const Ocorrencias__Intake__V1__RepresentativeContact *input,
@@ -6867,7 +6960,7 @@ void ocorrencias__intake__v1__intake__update_representative_contact(ProtobufCSer
                                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_representative_contacts(ProtobufCService *service,
                                                                    const Ocorrencias__Intake__V1__RepresentativeRequest *input,
@@ -6875,7 +6968,7 @@ void ocorrencias__intake__v1__intake__list_representative_contacts(ProtobufCServ
                                                                    void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__open_ticket(ProtobufCService *service,
                                                   const Ocorrencias__Intake__V1__OpenTicketRequest *input,
@@ -6883,7 +6976,7 @@ void ocorrencias__intake__v1__intake__open_ticket(ProtobufCService *service,
                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__get_ticket(ProtobufCService *service,
                                                  const Ocorrencias__Intake__V1__GetTicketRequest *input,
@@ -6891,7 +6984,7 @@ void ocorrencias__intake__v1__intake__get_ticket(ProtobufCService *service,
                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__upload_attachment(ProtobufCService *service,
                                                         const Ocorrencias__Intake__V1__UploadAttachmentRequest *input,
@@ -6899,7 +6992,7 @@ void ocorrencias__intake__v1__intake__upload_attachment(ProtobufCService *servic
                                                         void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__download_attachment(ProtobufCService *service,
                                                           const Ocorrencias__Intake__V1__DownloadAttachmentRequest *input,
@@ -6907,7 +7000,7 @@ void ocorrencias__intake__v1__intake__download_attachment(ProtobufCService *serv
                                                           void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__add_files(ProtobufCService *service,
                                                 const Ocorrencias__Intake__V1__AddFilesRequest *input,
@@ -6915,7 +7008,7 @@ void ocorrencias__intake__v1__intake__add_files(ProtobufCService *service,
                                                 void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__reply(ProtobufCService *service,
                                             const Ocorrencias__Intake__V1__ReplyRequest *input,
@@ -6923,7 +7016,7 @@ void ocorrencias__intake__v1__intake__reply(ProtobufCService *service,
                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__cancel_ticket(ProtobufCService *service,
                                                     const Ocorrencias__Intake__V1__CancelTicketRequest *input,
@@ -6931,7 +7024,7 @@ void ocorrencias__intake__v1__intake__cancel_ticket(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__change_ticket_contact(ProtobufCService *service,
                                                             const Ocorrencias__Intake__V1__ChangeTicketContactRequest *input,
@@ -6939,7 +7032,7 @@ void ocorrencias__intake__v1__intake__change_ticket_contact(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_channels(ProtobufCService *service,
                                                     const Ocorrencias__Intake__V1__ListEntriesRequest *input,
@@ -6947,7 +7040,7 @@ void ocorrencias__intake__v1__intake__list_channels(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__put_channel(ProtobufCService *service,
                                                   const Ocorrencias__Intake__V1__ListEntry *input,
@@ -6955,7 +7048,7 @@ void ocorrencias__intake__v1__intake__put_channel(ProtobufCService *service,
                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_origins(ProtobufCService *service,
                                                    const Ocorrencias__Intake__V1__ListEntriesRequest *input,
@@ -6963,7 +7056,7 @@ void ocorrencias__intake__v1__intake__list_origins(ProtobufCService *service,
                                                    void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__put_origin(ProtobufCService *service,
                                                  const Ocorrencias__Intake__V1__ListEntry *input,
@@ -6971,7 +7064,7 @@ void ocorrencias__intake__v1__intake__put_origin(ProtobufCService *service,
                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_custom_fields(ProtobufCService *service,
                                                          const Ocorrencias__Intake__V1__ListCustomFieldsRequest *input,
@@ -6979,7 +7072,7 @@ void ocorrencias__intake__v1__intake__list_custom_fields(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__put_custom_field(ProtobufCService *service,
                                                        const Ocorrencias__Intake__V1__CustomField *input,
@@ -6987,7 +7080,7 @@ void ocorrencias__intake__v1__intake__put_custom_field(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__get_support_policy(ProtobufCService *service,
                                                          const Ocorrencias__Intake__V1__GetSupportPolicyRequest *input,
@@ -6995,7 +7088,7 @@ void ocorrencias__intake__v1__intake__get_support_policy(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__put_support_policy(ProtobufCService *service,
                                                          const Ocorrencias__Intake__V1__SupportPolicy *input,
@@ -7003,7 +7096,7 @@ void ocorrencias__intake__v1__intake__put_support_policy(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__get_file_limits(ProtobufCService *service,
                                                       const Ocorrencias__Intake__V1__GetFileLimitsRequest *input,
@@ -7011,7 +7104,7 @@ void ocorrencias__intake__v1__intake__get_file_limits(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_quarantined_mail(ProtobufCService *service,
                                                             const Ocorrencias__Intake__V1__ListQuarantinedMailRequest *input,
@@ -7019,7 +7112,7 @@ void ocorrencias__intake__v1__intake__list_quarantined_mail(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__get_quarantined_mail(ProtobufCService *service,
                                                            const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
@@ -7027,7 +7120,7 @@ void ocorrencias__intake__v1__intake__get_quarantined_mail(ProtobufCService *ser
                                                            void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 36, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__download_quarantined_mail(ProtobufCService *service,
                                                                 const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
@@ -7035,7 +7128,7 @@ void ocorrencias__intake__v1__intake__download_quarantined_mail(ProtobufCService
                                                                 void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 36, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 37, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__reprocess_quarantined_mail(ProtobufCService *service,
                                                                  const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
@@ -7043,7 +7136,7 @@ void ocorrencias__intake__v1__intake__reprocess_quarantined_mail(ProtobufCServic
                                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 37, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 38, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__discard_quarantined_mail(ProtobufCService *service,
                                                                const Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest *input,
@@ -7051,7 +7144,7 @@ void ocorrencias__intake__v1__intake__discard_quarantined_mail(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 38, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 39, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__init (Ocorrencias__Intake__V1__Intake_Service *service,
                                             Ocorrencias__Intake__V1__Intake_ServiceDestroy destroy)

@@ -44,17 +44,6 @@ struct LongTicketTests {
         return (items, pages)
     }
 
-    /// An administrator's principal, for the services' own ports.
-    static var administrator: AuthV1.Principal {
-        var principal = AuthV1.Principal()
-        principal.kind = .agent
-        principal.id = "A-direct"
-        principal.displayName = "Direct administrator"
-        principal.administrator = true
-        principal.chefe = true
-        return principal
-    }
-
     @Test("customer replies adding up past the 4 MiB frame: intake's and workflow's GetTicket answer the newest page (within 1 MiB) with the older count and cursor; GET /v1/tickets/{id} answers for the customer and the agent; the conversation route pages back to the first reply, in order",
           arguments: TestEngines.all)
     func longReplies(engine: DatabaseEngine) throws {
@@ -107,7 +96,7 @@ struct LongTicketTests {
         ask.messagesLimit = 3
         let older = try intake.client.call(IntakeV1.Intake.getTicket, ask, options: intake.options)
         #expect(older.messages.map(\.text) == Array(replies[(Self.itemCount - ticket.messages.count - 3)..<(Self.itemCount - ticket.messages.count)]))
-        let workflow = gateway.direct("workflow", as: Self.administrator)
+        let workflow = gateway.direct("workflow", as: GatewayHarness.administrator)
         defer { workflow.client.close() }
         var view = WorkflowV1.GetTicketRequest()
         view.ticketID = ticketID

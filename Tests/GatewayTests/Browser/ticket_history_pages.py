@@ -23,11 +23,7 @@ driver, wait, shot = portal.driver, portal.wait, portal.shot
 
 
 def open_ticket_page():
-    url = f"{base}/portal/#/t/{ticket}"
-    if driver.current_url == url:
-        driver.refresh()
-    else:
-        driver.get(url)
+    portal.open_ticket(ticket)
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#history .entry")))
 
 

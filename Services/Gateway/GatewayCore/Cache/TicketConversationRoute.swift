@@ -32,22 +32,24 @@ enum TicketConversationRoute {
             ask.ticket = id
             ask.messagesLimit = limit
             ask.messagesBefore = messagesBefore
-            let ticket = try part("intake", IntakeV1.Intake.getTicket, ask, context)
-            answer["messages"] = ticket["messages"] ?? [Any]()
-            answer["older_messages"] = ticket["older_messages"] ?? 0
-            answer["messages_before"] = ticket["messages_before"] ?? ""
+            take("messages", from: try part("intake", IntakeV1.Intake.getTicket, ask, context), into: &answer)
         }
         if both || !discussionBefore.isEmpty {
             var ask = WorkflowV1.GetTicketRequest()
             ask.ticketID = id
             ask.discussionLimit = limit
             ask.discussionBefore = discussionBefore
-            let view = try part("workflow", WorkflowV1.Workflow.getTicket, ask, context)
-            answer["discussion"] = view["discussion"] ?? [Any]()
-            answer["older_discussion"] = view["older_discussion"] ?? 0
-            answer["discussion_before"] = view["discussion_before"] ?? ""
+            take("discussion", from: try part("workflow", WorkflowV1.Workflow.getTicket, ask, context), into: &answer)
         }
         return .json(answer)
+    }
+
+    /// A list's page out of a service's answer: the items, how many older ones were left out and
+    /// the cursor that asks for them (absent from the answer when 0, "" or empty).
+    static func take(_ list: String, from part: [String: Any], into answer: inout [String: Any]) {
+        answer[list] = part[list] ?? [Any]()
+        answer["older_\(list)"] = part["older_\(list)"] ?? 0
+        answer["\(list)_before"] = part["\(list)_before"] ?? ""
     }
 
     /// One service's answer as JSON values.

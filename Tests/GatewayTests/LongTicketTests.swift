@@ -84,24 +84,38 @@ struct LongTicketTests {
             #expect(olderEntries.pages.allSatisfy { $0 <= 7 }, "\(who): limit honoured: \(olderEntries.pages)")
         }
 
+        // The view cache keeps the newest pages only: a new reply drops them (the view answers it
+        // last, one more counted), and an older page's cursor still reads the same page.
+        let cached = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.maria).json["intake"] as? [String: Any] ?? [:]
+        let cursor = cached["messages_before"] as? String ?? ""
+        let olderPage = try gateway.request("GET", "/v1/tickets/\(ticketID)/conversation?messages_before=\(cursor)", bearer: seeded.maria).text
+        #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/replies", json: ["text": "Mais uma"], bearer: seeded.maria).status == 201)
+        let after = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.maria).json["intake"] as? [String: Any] ?? [:]
+        let afterMessages = after["messages"] as? [[String: Any]] ?? []
+        #expect(afterMessages.last?["text"] as? String == "Mais uma" && afterMessages.count + (after["older_messages"] as? Int ?? 0) == replies.count + 1)
+        #expect(try gateway.request("GET", "/v1/tickets/\(ticketID)/conversation?messages_before=\(cursor)", bearer: seeded.maria).text == olderPage)
+
         // The services' own RPCs: a page within the byte budget, the older ones counted.
         let intake = gateway.intakeAsAdministrator()
         defer { intake.client.close() }
         var ask = IntakeV1.GetTicketRequest()
         ask.ticket = ticketID
         let ticket = try intake.client.call(IntakeV1.Intake.getTicket, ask, options: intake.options)
-        #expect(ticket.messages.count < Self.itemCount && ticket.messages.count + Int(ticket.olderMessages) == Self.itemCount)
+        #expect(ticket.messages.count < Self.itemCount && ticket.messages.count + Int(ticket.olderMessages) == Self.itemCount + 1)
         #expect(ticket.messages.map(\.text.utf8.count).reduce(0, +) <= 1 << 20, "one page within 1 MiB")
         ask.messagesBefore = ticket.messagesBefore
         ask.messagesLimit = 3
         let older = try intake.client.call(IntakeV1.Intake.getTicket, ask, options: intake.options)
-        #expect(older.messages.map(\.text) == Array(replies[(Self.itemCount - ticket.messages.count - 3)..<(Self.itemCount - ticket.messages.count)]))
+        let all = replies + ["Mais uma"]
+        #expect(older.messages.map(\.text) == Array(all[(all.count - ticket.messages.count - 3)..<(all.count - ticket.messages.count)]))
         let workflow = gateway.direct("workflow", as: GatewayHarness.administrator)
         defer { workflow.client.close() }
         var view = WorkflowV1.GetTicketRequest()
         view.ticketID = ticketID
-        let answered = try workflow.client.call(WorkflowV1.Workflow.getTicket, view, options: workflow.options)
-        #expect(answered.discussion.count + Int(answered.olderDiscussion) == Self.itemCount && !answered.discussionBefore.isEmpty)
+        #expect(try waitFor(30) {
+            let answered = try workflow.client.call(WorkflowV1.Workflow.getTicket, view, options: workflow.options)
+            return answered.discussion.count + Int(answered.olderDiscussion) == Self.itemCount + 1 && !answered.discussionBefore.isEmpty
+        })
         // A cursor the service did not make, a negative limit: INVALID_ARGUMENT naming the field.
         let bad = try gateway.request("GET", "/v1/tickets/\(ticketID)/conversation?messages_before=nope", bearer: seeded.ana)
         #expect(bad.status == 400 && bad.text.contains("messages_before"), "\(bad.text)")

@@ -75,7 +75,8 @@ enum AuthorizationPolicy {
         "POST /v1/tickets/{id}/fields": .work, "POST /v1/tickets/{id}/steps": .work, "POST /v1/tickets/{id}/steps/advance": .work,
         // Tickets.
         "POST /v1/tickets": .signedIn, "GET /v1/tickets": .signedIn, "GET /v1/tickets/search": .staff, "GET /v1/tickets/counts": .staff,
-        "POST /v1/tickets/bulk": .work, "GET /v1/tickets/{id}": .ticketParty, "GET /v1/tickets/{id}/history": .ticketParty,
+        "POST /v1/tickets/bulk": .work, "GET /v1/tickets/{id}": .ticketParty, "GET /v1/tickets/{id}/conversation": .ticketParty,
+        "GET /v1/tickets/{id}/history": .ticketParty,
         "GET /v1/tickets/{id}/moves": .ticketParty, "GET /v1/tickets/{id}/related": .staff, "GET /v1/tickets/{id}/versions": .staff,
         "GET /v1/tickets/{id}/deliveries": .staff,
         "POST /v1/tickets/{id}/replies": .ticketParty, "POST /v1/tickets/{id}/cancel": .ticketParty,

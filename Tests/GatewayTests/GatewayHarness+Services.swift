@@ -23,15 +23,20 @@ extension GatewayHarness {
         return direct("workflow", as: ana)
     }
 
-    /// Intake, as a staff administrator (``direct(_:as:)``): what an intake client or an
-    /// integration does.
-    func intakeAsAdministrator() -> (client: RPCClient, options: CallOptions) {
+    /// A staff administrator's principal, for a service's own port.
+    static var administrator: AuthV1.Principal {
         var administrator = AuthV1.Principal()
         administrator.kind = .agent
         administrator.id = "A-direct"
         administrator.displayName = "Direct administrator"
         administrator.administrator = true
         administrator.chefe = true
-        return direct("intake", as: administrator)
+        return administrator
+    }
+
+    /// Intake, as a staff administrator (``direct(_:as:)``): what an intake client or an
+    /// integration does.
+    func intakeAsAdministrator() -> (client: RPCClient, options: CallOptions) {
+        direct("intake", as: Self.administrator)
     }
 }

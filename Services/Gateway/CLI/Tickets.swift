@@ -29,7 +29,7 @@ enum Tickets {
             }
         case "show":
             guard arguments.count > 1 else { throw Ocorre.Failure(description: "uso / usage: ocorre tickets show ID", status: 2) }
-            let answer = try Ocorre.http(options, "GET", "/v1/tickets/\(pathSegment(arguments[1]))")
+            let answer = try wholeConversation(options, try Ocorre.http(options, "GET", "/v1/tickets/\(pathSegment(arguments[1]))"))
             if options.json { try Ocorre.show(answer, options) } else { print(TicketText.view(answer, TicketText.language(options))) }
         case "open":
             var body: [String: Any] = [:]
@@ -102,13 +102,58 @@ enum Tickets {
             }
         case "history":
             guard arguments.count > 1 else { throw Ocorre.Failure(description: "uso / usage: ocorre tickets history ID", status: 2) }
-            let answer = try Ocorre.http(options, "GET", "/v1/tickets/\(try ticketID(options, arguments[1]))/history")
+            // Every page, oldest first (the route answers the newest page and a cursor to the older).
+            let path = "/v1/tickets/\(try ticketID(options, arguments[1]))/history?limit=\(pageLimit)"
+            var answer = try Ocorre.http(options, "GET", path)
+            answer["entries"] = try olderPages(options, answer["entries"], before: answer["before"], key: "entries", cursorKey: "before") {
+                path + "&before=" + $0
+            }
+            answer["older_entries"] = 0
+            answer["before"] = ""
             if options.json { try Ocorre.show(answer, options) } else {
                 print(TicketText.history(answer["entries"] as? [[String: Any]] ?? [], TicketText.language(options)))
             }
         default:
             throw Ocorre.Failure(description: Ocorre.usage, status: 2)
         }
+    }
+
+    /// Items asked per page when reading every page (the services' most).
+    static let pageLimit = 200
+
+    /// A ticket view (`GET /v1/tickets/{id}`) with the whole of its two long lists: the view holds
+    /// the newest page of intake's messages and of workflow's discussion; the older pages are read
+    /// from `GET /v1/tickets/{id}/conversation` until none is left, so `show` prints (and `--json`
+    /// answers) the whole history, with no older item left out.
+    static func wholeConversation(_ options: Ocorre.Options, _ view: [String: Any]) throws -> [String: Any] {
+        guard let id = (view["intake"] as? [String: Any])?["id"] as? String, !id.isEmpty else { return view }
+        var whole = view
+        for (part, list) in [("intake", "messages"), ("workflow", "discussion")] {
+            guard var answer = whole[part] as? [String: Any] else { continue }
+            answer[list] = try olderPages(options, answer[list], before: answer["\(list)_before"], key: list, cursorKey: "\(list)_before") {
+                "/v1/tickets/\(pathSegment(id))/conversation?limit=\(pageLimit)&\(list)_before=\($0)"
+            }
+            answer["older_\(list)"] = 0
+            answer["\(list)_before"] = ""
+            whole[part] = answer
+        }
+        return whole
+    }
+
+    /// `items` (a page, oldest first) preceded by every older page: each read from the path made
+    /// of the previous page's cursor (`before`, then each page's `cursorKey`), until a page comes without one.
+    static func olderPages(_ options: Ocorre.Options, _ items: Any?, before: Any?, key: String, cursorKey: String,
+                           path: (String) -> String) throws -> [Any] {
+        var all = items as? [Any] ?? []
+        var cursor = before as? String ?? ""
+        while !cursor.isEmpty {
+            let page = try Ocorre.http(options, "GET", path(cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? cursor))
+            let older = page[key] as? [Any] ?? []
+            guard !older.isEmpty else { break }
+            all = older + all
+            cursor = page[cursorKey] as? String ?? ""
+        }
+        return all
     }
 
     /// The ticket's id for workflow's routes, which take ids only: a code (`2026-000123`) is

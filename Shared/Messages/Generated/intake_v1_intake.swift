@@ -340,8 +340,15 @@ extension IntakeV1 {
         /// workflow owns the stages.
         public var status: String = ""
         public var emailMessageID: String = ""
+        /// The newest page of the ticket's messages, oldest first (by their place on the ticket): see
+        /// GetTicketRequest.messages_limit. Every answer carrying a Ticket holds one page at most.
         public var messages: [IntakeV1.TicketMessage] = []
         public var cancelReason: String = ""
+        /// How many messages older than `messages` were left out (0: `messages` starts at the first).
+        public var olderMessages: Int32 = 0
+        /// When some were left out: the cursor that asks for them (GetTicketRequest.messages_before);
+        /// "" otherwise.
+        public var messagesBefore: String = ""
 
         public init() {}
     }
@@ -357,6 +364,14 @@ extension IntakeV1 {
     public struct GetTicketRequest: Sendable, Hashable {
         /// The ticket id or its code ("2026-000123").
         public var ticket: String = ""
+        /// Paging of `Ticket.messages`: at most this many of the newest messages (before
+        /// `messages_before` when given). 0 means the default, 50; at most 200. Whatever the number, a
+        /// page stops before its messages pass 1 MiB (it always holds at least one), so the answer fits
+        /// one RPC frame however long the ticket's conversation. Negative: INVALID_ARGUMENT.
+        public var messagesLimit: Int32 = 0
+        /// A previous answer's `Ticket.messages_before`: only messages older than the ones it came with.
+        /// A cursor intake did not make: INVALID_ARGUMENT (`messages_before`).
+        public var messagesBefore: String = ""
 
         public init() {}
     }
@@ -1273,6 +1288,8 @@ extension IntakeV1.Ticket: ProtoMessage {
             c.messages = arena.messages(self.messages)
         }
         if !self.cancelReason.isEmpty { c.cancel_reason = arena.cString(self.cancelReason) }
+        c.older_messages = self.olderMessages
+        if !self.messagesBefore.isEmpty { c.messages_before = arena.cString(self.messagesBefore) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__Ticket>) {
@@ -1310,6 +1327,8 @@ extension IntakeV1.Ticket: ProtoMessage {
             self.messages = []
         }
         self.cancelReason = _ProtoRuntime.string(c.pointee.cancel_reason)
+        self.olderMessages = c.pointee.older_messages
+        self.messagesBefore = _ProtoRuntime.string(c.pointee.messages_before)
     }
 }
 
@@ -1338,10 +1357,14 @@ extension IntakeV1.GetTicketRequest: ProtoMessage {
 
     public func _fill(_ c: inout Ocorrencias__Intake__V1__GetTicketRequest, arena: inout ProtoArena) {
         if !self.ticket.isEmpty { c.ticket = arena.cString(self.ticket) }
+        c.messages_limit = self.messagesLimit
+        if !self.messagesBefore.isEmpty { c.messages_before = arena.cString(self.messagesBefore) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__GetTicketRequest>) {
         self.ticket = _ProtoRuntime.string(c.pointee.ticket)
+        self.messagesLimit = c.pointee.messages_limit
+        self.messagesBefore = _ProtoRuntime.string(c.pointee.messages_before)
     }
 }
 

@@ -380,6 +380,13 @@ extension WorkflowV1 {
         /// "cliente_informado" (the customer was told the solution). The customer answers with
         /// AnswerSolution.
         public var awaitingAcceptance: Bool = false
+        /// `discussion` holds the newest page of the entries the caller may see, oldest first (by their
+        /// place on the ticket): see GetTicketRequest.discussion_limit. Every answer carrying a
+        /// TicketView holds one page at most. How many entries older than it were left out (0: it starts
+        /// at the first), and, when some were, the cursor that asks for them
+        /// (GetTicketRequest.discussion_before); "" otherwise.
+        public var olderDiscussion: Int32 = 0
+        public var discussionBefore: String = ""
 
         public init() {}
     }
@@ -388,6 +395,14 @@ extension WorkflowV1 {
         public var ticketID: String = ""
         /// Record in the history that the agent viewed the ticket from a queue.
         public var fromQueue: Bool = false
+        /// Paging of `TicketView.discussion`: at most this many of the newest entries (before
+        /// `discussion_before` when given). 0 means the default, 50; at most 200. Whatever the number, a
+        /// page stops before its entries pass 1 MiB (it always holds at least one), so the answer fits
+        /// one RPC frame however long the discussion. Negative: INVALID_ARGUMENT.
+        public var discussionLimit: Int32 = 0
+        /// A previous answer's `TicketView.discussion_before`: only entries older than the ones it came
+        /// with. A cursor workflow did not make: INVALID_ARGUMENT (`discussion_before`).
+        public var discussionBefore: String = ""
 
         public init() {}
     }
@@ -708,14 +723,22 @@ extension WorkflowV1 {
         public init() {}
     }
 
+    /// Paged like the discussion (GetTicketRequest.discussion_limit): the newest `limit` entries
+    /// (default 50, at most 200, within 1 MiB) before the cursor `before` (a previous answer's
+    /// `before`), oldest first by time and place.
     public struct GetHistoryRequest: Sendable, Hashable {
         public var ticketID: String = ""
+        public var limit: Int32 = 0
+        public var before: String = ""
 
         public init() {}
     }
 
     public struct GetHistoryResponse: Sendable, Hashable {
         public var entries: [WorkflowV1.HistoryEntry] = []
+        /// How many entries older than `entries` were left out, and the cursor that asks for them ("" when none).
+        public var olderEntries: Int32 = 0
+        public var before: String = ""
 
         public init() {}
     }
@@ -1816,6 +1839,8 @@ extension WorkflowV1.TicketView: ProtoMessage {
             c.fields = entries
         }
         c.awaiting_acceptance = (self.awaitingAcceptance ? 1 : 0)
+        c.older_discussion = self.olderDiscussion
+        if !self.discussionBefore.isEmpty { c.discussion_before = arena.cString(self.discussionBefore) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketView>) {
@@ -1864,6 +1889,8 @@ extension WorkflowV1.TicketView: ProtoMessage {
             self.fields = [:]
         }
         self.awaitingAcceptance = (c.pointee.awaiting_acceptance != 0)
+        self.olderDiscussion = c.pointee.older_discussion
+        self.discussionBefore = _ProtoRuntime.string(c.pointee.discussion_before)
     }
 }
 
@@ -1876,11 +1903,15 @@ extension WorkflowV1.GetTicketRequest: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Workflow__V1__GetTicketRequest, arena: inout ProtoArena) {
         if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
         c.from_queue = (self.fromQueue ? 1 : 0)
+        c.discussion_limit = self.discussionLimit
+        if !self.discussionBefore.isEmpty { c.discussion_before = arena.cString(self.discussionBefore) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetTicketRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.fromQueue = (c.pointee.from_queue != 0)
+        self.discussionLimit = c.pointee.discussion_limit
+        self.discussionBefore = _ProtoRuntime.string(c.pointee.discussion_before)
     }
 }
 
@@ -2640,10 +2671,14 @@ extension WorkflowV1.GetHistoryRequest: ProtoMessage {
 
     public func _fill(_ c: inout Ocorrencias__Workflow__V1__GetHistoryRequest, arena: inout ProtoArena) {
         if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        c.limit = self.limit
+        if !self.before.isEmpty { c.before = arena.cString(self.before) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetHistoryRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.limit = c.pointee.limit
+        self.before = _ProtoRuntime.string(c.pointee.before)
     }
 }
 
@@ -2658,6 +2693,8 @@ extension WorkflowV1.GetHistoryResponse: ProtoMessage {
             c.n_entries = self.entries.count
             c.entries = arena.messages(self.entries)
         }
+        c.older_entries = self.olderEntries
+        if !self.before.isEmpty { c.before = arena.cString(self.before) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetHistoryResponse>) {
@@ -2666,6 +2703,8 @@ extension WorkflowV1.GetHistoryResponse: ProtoMessage {
         } else {
             self.entries = []
         }
+        self.olderEntries = c.pointee.older_entries
+        self.before = _ProtoRuntime.string(c.pointee.before)
     }
 }
 

@@ -44,6 +44,15 @@ class Portal:
         self.driver.find_element(By.ID, "login-submit").click()
         self.wait.until(EC.presence_of_element_located((By.ID, "logout")))
 
+    def open_ticket(self, ticket):
+        """The ticket's page, read again (not from the page's state) when it is the one shown."""
+        url = f"{self.base}/portal/#/t/{ticket}"
+        if self.driver.current_url == url:
+            self.driver.refresh()
+        else:
+            self.driver.get(url)
+        self.wait.until(EC.presence_of_element_located((By.ID, "ticket-title")))
+
     def sign_out(self):
         self.driver.find_element(By.ID, "logout").click()
         self.wait.until(EC.presence_of_element_located((By.ID, "email")))

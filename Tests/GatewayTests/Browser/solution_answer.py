@@ -29,12 +29,7 @@ sign_in, sign_out = portal.sign_in, portal.sign_out
 
 
 def open_ticket_page():
-    url = f"{base}/portal/#/t/{ticket}"
-    if driver.current_url == url:
-        driver.refresh()
-    else:
-        driver.get(url)
-    wait.until(EC.presence_of_element_located((By.ID, "ticket-title")))
+    portal.open_ticket(ticket)
 
 
 def text_of(element_id):

@@ -137,7 +137,9 @@ enum DomainRoutes {
         router.add(B.route("POST", "/v1/tickets/bulk", "workflow", WorkflowV1.Workflow.bulkAction).requiring(work))
         // The view: intake's part and workflow's part, each as the caller may see it (cached per caller).
         router.add("GET", "/v1/tickets/{id}", TicketViewRoute.handle)
-        router.add(B.route("GET", "/v1/tickets/{id}/history", "workflow", WorkflowV1.Workflow.getHistory, path: ["id": "ticket_id"]))
+        router.add("GET", "/v1/tickets/{id}/conversation", TicketConversationRoute.handle)
+        router.add(B.route("GET", "/v1/tickets/{id}/history", "workflow", WorkflowV1.Workflow.getHistory, path: ["id": "ticket_id"],
+                           query: ["limit": "limit", "before": "before"]))
         router.add(B.route("GET", "/v1/tickets/{id}/moves", "workflow", WorkflowV1.Workflow.listAllowedMoves, path: ["id": "ticket_id"]))
         router.add(B.route("GET", "/v1/tickets/{id}/related", "workflow", WorkflowV1.Workflow.listRelated, path: ["id": "ticket_id"]))
         router.add(B.route("GET", "/v1/tickets/{id}/versions", "workflow", WorkflowV1.Workflow.listTextVersions,

@@ -2288,6 +2288,7 @@ paths:
       operationId: get_v1_tickets_id
       tags: [Tickets]
       summary: "A ticket as the caller may see it: intake's part (request, contact, messages, attachments) and workflow's (stage, assignment, discussion, solution)"
+      description: "intake.messages and workflow.discussion hold the newest page of each list (50 items by default, within 1 MiB); intake.older_messages and workflow.older_discussion say how many older ones were left out, intake.messages_before and workflow.discussion_before are the cursors that read them with GET /v1/tickets/{id}/conversation. Cached per caller (the newest pages only)."
       parameters:
         - name: from_queue
           in: query
@@ -2321,6 +2322,58 @@ paths:
           $ref: '#/components/responses/E501'
         '503':
           $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/conversation:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_tickets_id_conversation
+      tags: [Tickets]
+      summary: "Older pages of a ticket's customer messages (intake) and discussion (workflow), as the caller may see them (customers: public entries)"
+      description: "Each list is read when its cursor is given (both newest pages when neither is): the view's (or a previous page's) messages_before and discussion_before. Items oldest first; never cached."
+      parameters:
+        - name: messages_before
+          in: query
+          required: false
+          description: "intake.messages_before of the view, or messages_before of a previous page"
+          schema:
+            type: string
+        - name: discussion_before
+          in: query
+          required: false
+          description: "workflow.discussion_before of the view, or discussion_before of a previous page"
+          schema:
+            type: string
+        - name: limit
+          in: query
+          required: false
+          description: "items per list (0 or absent: 50; at most 200; a page also stops at 1 MiB)"
+          schema:
+            type: integer
+      responses:
+        '200':
+          description: TicketConversationPage
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/TicketConversationPage'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/tickets/{id}/history:
     parameters:
       - name: id
@@ -2332,6 +2385,20 @@ paths:
       operationId: get_v1_tickets_id_history
       tags: [Workflow]
       summary: "workflow `GetHistory`: request `ocorrencias.workflow.v1.GetHistoryRequest`, answer `ocorrencias.workflow.v1.GetHistoryResponse` (as JSON, .proto field names)"
+      description: "The newest page (50 entries by default, within 1 MiB), oldest first; older_entries says how many older ones were left out and before is the cursor that reads them."
+      parameters:
+        - name: limit
+          in: query
+          required: false
+          description: "entries per page (0 or absent: 50; at most 200)"
+          schema:
+            type: integer
+        - name: before
+          in: query
+          required: false
+          description: "before of a previous page"
+          schema:
+            type: string
       responses:
         '200':
           description: ocorrencias.workflow.v1.GetHistoryResponse
@@ -8026,6 +8093,15 @@ components:
         intake: {type: object, description: intake's Ticket as JSON}
         workflow: {type: [object, 'null'], description: "workflow's TicketView as JSON (null for a moment after opening, and while workflow cannot be reached)"}
         workflow_unavailable: {type: boolean, description: "present and true when workflow could not be reached or answer in time: the view holds intake's part alone (not cached)"}
+    TicketConversationPage:
+      type: object
+      properties:
+        messages: {type: array, items: {type: object}, description: "intake's TicketMessages, oldest first (when messages_before was given)"}
+        older_messages: {type: integer, description: "messages older than these left out"}
+        messages_before: {type: string, description: "the cursor of the next older page (empty: none)"}
+        discussion: {type: array, items: {type: object}, description: "workflow's DiscussionEntries, oldest first (when discussion_before was given)"}
+        older_discussion: {type: integer, description: "entries older than these left out"}
+        discussion_before: {type: string, description: "the cursor of the next older page (empty: none)"}
     AttachmentRef:
       type: object
       properties:

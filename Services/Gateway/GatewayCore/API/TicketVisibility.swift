@@ -65,6 +65,8 @@ enum TicketVisibility {
     private static func askWorkflow(_ ticketID: String, _ context: RequestContext) throws {
         var ask = WorkflowV1.GetTicketRequest()
         ask.ticketID = ticketID
+        // Only whether it answers matters: one discussion entry is enough.
+        ask.discussionLimit = 1
         _ = try context.call("workflow", WorkflowV1.Workflow.getTicket, ask)
     }
 }

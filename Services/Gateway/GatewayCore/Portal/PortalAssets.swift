@@ -3451,6 +3451,7 @@ const TEXT = {
     registerTicket: 'Registrar ocorrência', registerFor: 'Cliente que entrou em contato', customerSearch: 'Buscar cliente',
     customerSearchHint: 'Nome, código, CNPJ/CPF ou e-mail de um contato.', customersFound: '{count} organização(ões) encontrada(s).',
     noCustomerFound: 'Nenhum cliente ativo encontrado.', group: 'Grupo', searchText: 'Texto', onlyMine: 'Só as minhas',
+    showEarlier: 'Mostrar anteriores', showEarlierHint: 'Há entradas anteriores a estas no histórico.',
     nextPage: 'Próxima página', firstPage: 'Primeira página', cardsThisPage: 'Os números acima contam as ocorrências desta página.', holder: 'Com', registeredBy: 'Registrada por',
   },
   en: {
@@ -3497,6 +3498,7 @@ const TEXT = {
     registerTicket: 'Register a ticket', registerFor: 'Customer who got in touch', customerSearch: 'Find the customer',
     customerSearchHint: 'Name, code, CNPJ/CPF or a contact\'s e-mail.', customersFound: '{count} organization(s) found.',
     noCustomerFound: 'No active customer found.', group: 'Group', searchText: 'Text', onlyMine: 'Only mine',
+    showEarlier: 'Show earlier', showEarlierHint: 'The history has entries before these.',
     nextPage: 'Next page', firstPage: 'First page', cardsThisPage: 'The figures above count this page\'s tickets.', holder: 'Held by', registeredBy: 'Registered by',
   },
 };
@@ -4371,6 +4373,56 @@ function ticketVisit() {
   };
 }
 
+// A ticket's history as the page shows it: intake's customer messages and workflow's discussion
+// merged by time. Each service answers its newest page (GET /v1/tickets/{id}), saying how many
+// older items it left out and the cursor that asks for them (GET /v1/tickets/{id}/conversation).
+// Only entries from the newest list's cut onwards are shown, so the history never skips one
+// list's items between two shown of the other; `loadEarlier` reads the next page of the list(s)
+// whose cut is the newest, `loadAll` every page (for printing).
+function ticketConversation(ticketId, intake, workflow) {
+  const lists = {
+    messages: { items: intake.messages || [], older: Number(intake.older_messages || 0), before: intake.messages_before || '',
+      at: (m) => Number(m.created_at_ms) },
+    discussion: { items: (workflow && workflow.discussion) || [], older: Number((workflow && workflow.older_discussion) || 0),
+      before: (workflow && workflow.discussion_before) || '', at: (d) => Number(d.added_at_ms) },
+  };
+  const cut = (list) => (list.older > 0 && list.items.length ? Math.min(...list.items.map(list.at)) : -Infinity);
+  const horizon = () => Math.max(...Object.values(lists).map(cut));
+  const read = async (key, limit) => {
+    const list = lists[key];
+    const page = await api('GET', `/v1/tickets/${encodeURIComponent(ticketId)}/conversation?${key}_before=${encodeURIComponent(list.before)}`
+      + (limit ? `&limit=${limit}` : ''));
+    list.items = (page[key] || []).concat(list.items);
+    list.older = Number(page[`older_${key}`] || 0);
+    list.before = page[`${key}_before`] || '';
+    if (!list.before) list.older = 0;
+  };
+  return {
+    entries() {
+      const from = horizon();
+      const entries = [];
+      lists.messages.items.forEach((m) => entries.push({ at: m.created_at_ms, who: (m.author && m.author.name) || '', text: m.text, kind: 'customer',
+        files: m.attachments || [] }));
+      lists.discussion.items.forEach((d) => {
+        if (d.kind === 'customer_reply') return; // already among intake's messages
+        entries.push({ at: d.added_at_ms, who: d.author_name, text: d.text, kind: d.kind, internal: !d.is_public, files: d.attachments || [],
+          entryId: d.entry_id, publishable: !!d.publishable });
+      });
+      return entries.filter((e) => Number(e.at) >= from).sort((a, b) => Number(a.at) - Number(b.at));
+    },
+    hasEarlier() { return Object.values(lists).some((list) => list.older > 0); },
+    async loadEarlier() {
+      const from = horizon();
+      await Promise.all(Object.keys(lists).filter((key) => lists[key].older > 0 && cut(lists[key]) >= from).map((key) => read(key)));
+    },
+    async loadAll() {
+      while (this.hasEarlier()) {
+        await Promise.all(Object.keys(lists).filter((key) => lists[key].older > 0).map((key) => read(key, 200)));
+      }
+    },
+  };
+}
+
 async function ticketPage(id, visit = ticketVisit()) {
   show(el('p', { text: t('loading') }));
   let view;
@@ -4380,15 +4432,9 @@ async function ticketPage(id, visit = ticketVisit()) {
   const row = (workflow && workflow.row) || {};
   // Until workflow's part arrives, intake's own status ("open", "cancelled", "finished"), named.
   const stage = (workflow && stageName(workflow.customer_stage_name || row.stage_name, row.stage)) || label(INTAKE_STATUSES, intake.status || '') || '';
-  const entries = [];
-  (intake.messages || []).forEach((m) => entries.push({ at: m.created_at_ms, who: (m.author && m.author.name) || '', text: m.text, kind: 'customer',
-    files: m.attachments || [] }));
-  ((workflow && workflow.discussion) || []).forEach((d) => {
-    if (d.kind === 'customer_reply') return; // already among intake's messages
-    entries.push({ at: d.added_at_ms, who: d.author_name, text: d.text, kind: d.kind, internal: !d.is_public, files: d.attachments || [],
-      entryId: d.entry_id, publishable: !!d.publishable });
-  });
-  entries.sort((a, b) => Number(a.at) - Number(b.at));
+  // The history a page at a time (ticketConversation): the newest of intake's messages and
+  // workflow's discussion, older ones on "Mostrar anteriores"; printing reads every page first.
+  const conversation = ticketConversation(intake.id || id, intake, workflow);
   const status = el('div', { id: 'action-status' });
   // The page drawn again after an action: the same visit (what the action cannot change is not read again).
   const reload = () => ticketPage(id, visit);
@@ -4410,20 +4456,42 @@ async function ticketPage(id, visit = ticketVisit()) {
   const allFiles = (intake.attachments || []).concat(...(intake.messages || []).map((m) => m.attachments || []))
     .filter((a, index, list) => list.findIndex((b) => b.id === a.id) === index);
   const attachments = allFiles.map((a) => el('li', {}, attachmentLink(a)));
+  const history = el('div', { id: 'history', tabindex: '-1' });
+  const earlier = el('button', { type: 'button', id: 'show-earlier', class: 'secondary', 'aria-controls': 'history',
+    title: t('showEarlierHint'), text: t('showEarlier') });
+  earlier.addEventListener('click', async () => {
+    earlier.disabled = true;
+    try {
+      await conversation.loadEarlier();
+      status.replaceChildren();
+    } catch (error) { status.replaceChildren(errorBox(error)); }
+    earlier.disabled = false;
+    drawHistory();
+    // Keyboard users stay on the button while there is more; else on the history they asked for.
+    (earlier.hidden ? history : earlier).focus();
+  });
 
   const page = [
     el('h1', { id: 'ticket-title' }, el('span', { class: 'muted', text: (intake.code || id) + ' · ' }), intake.subject || row.subject || ''),
     view.workflow_unavailable ? el('p', { id: 'workflow-unavailable', class: 'error', role: 'alert', text: t('workflowUnavailable') }) : null,
     el('p', {}, el('span', { class: 'badge', id: 'ticket-stage', text: stage }), ' ', el('span', { class: 'muted', text: `${t('opened')} ${when(intake.opened_at_ms)}` }),
-      ' ', el('button', { type: 'button', class: 'secondary', text: t('print'), onclick: () => window.print() })),
+      ' ', el('button', { type: 'button', class: 'secondary', id: 'print-ticket', text: t('print'), onclick: async () => {
+        try { await conversation.loadAll(); } catch (error) { return status.replaceChildren(errorBox(error)); }
+        drawHistory();
+        window.print();
+      } })),
     ticketFacts(intake, row, await channelLabels()),
     el('h2', { text: t('request') }), el('p', { id: 'ticket-request', text: intake.request || (workflow && workflow.request) || '' }),
     technicalFacts(intake), await customFieldFacts(intake, visit),
     attachments.length ? el('div', {}, el('h2', { text: t('attachments') }), el('ul', {}, attachments)) : null,
     workflow && workflow.solution ? el('div', {}, el('h2', { text: t('solution') }), el('p', { id: 'ticket-solution', text: workflow.solution })) : null,
     verdict, survey,
-    el('h2', { text: t('history') }),
-    el('div', { id: 'history' }, entries.map((e) => el('div', { class: 'entry' + (e.internal ? ' internal' : ''), 'data-entry': e.entryId || null },
+    el('h2', { text: t('history') }), earlier, history,
+    status,
+  ];
+  // One entry of the history.
+  function historyEntry(e) {
+    return el('div', { class: 'entry' + (e.internal ? ' internal' : ''), 'data-entry': e.entryId || null },
       el('div', { class: 'meta', text: [when(e.at), e.who || '', (t('entryKinds') || {})[e.kind] || e.kind, e.internal ? t('internalMark') : '',
         e.publishable ? t('publishableMark') : ''].filter(Boolean).join(' · ') }), el('p', { text: e.text }),
       e.files && e.files.length ? el('ul', { class: 'entry-files', 'aria-label': t('attachments') }, e.files.map((a) => el('li', {}, attachmentLink(a)))) : null,
@@ -4431,9 +4499,15 @@ async function ticketPage(id, visit = ticketVisit()) {
       // there); internal entries are not offered.
       !isCustomer() && e.entryId && !e.internal && !e.publishable ? el('button', { type: 'button', class: 'link mark-publishable', text: t('markPublishable'),
         'aria-label': tf('markPublishableOf', { who: e.who || '' }),
-        onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/discussion/${encodeURIComponent(e.entryId)}/publishable`, {}) }) : null))),
-    status,
-  ];
+        onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/discussion/${encodeURIComponent(e.entryId)}/publishable`, {}) }) : null);
+  }
+  // The entries loaded so far that nothing older is missing between (see ticketConversation),
+  // and the button while there are earlier ones.
+  function drawHistory() {
+    history.replaceChildren(...conversation.entries().map(historyEntry));
+    earlier.hidden = !conversation.hasEarlier();
+  }
+  drawHistory();
 
   if (isCustomer()) {
     // The reply: text, files or both (small files inside the reply, larger ones uploaded first),

@@ -72,7 +72,7 @@ enum IntakeAPI {
                 try intake.openTicket(request, caller: writer(context), idempotencyKey: context.idempotencyKey)
             }
         }
-        router.register(API.getTicket) { request, context in try intake.getTicket(request.ticket, caller: caller(context)) }
+        router.register(API.getTicket) { request, context in try intake.getTicket(request, caller: caller(context)) }
         router.register(API.reply) { request, context in
             var request = request
             // Only the e-mail channel (a service) records the Message-ID of a reply.

@@ -12,10 +12,20 @@ extension IntakeContext {
     /// organization gets `NOT_FOUND`, exactly as for a ticket that does not exist; customers and
     /// representatives get no internal file (`AttachmentRef.internal`). An agent gets it only when
     /// workflow lets them see the ticket (``requireTicketAccess(_:caller:)``), else `NOT_FOUND` too.
+    /// Its messages come a page at a time (`messages_limit`, `messages_before`: ``TicketPage``).
     public func getTicket(_ reference: String, caller: Caller) throws -> IntakeV1.Ticket {
+        var request = IntakeV1.GetTicketRequest()
+        request.ticket = reference
+        return try getTicket(request, caller: caller)
+    }
+
+    /// ``getTicket(_:caller:)`` for a request: its ticket, with the page of messages it asks for.
+    public func getTicket(_ request: IntakeV1.GetTicketRequest, caller: Caller) throws -> IntakeV1.Ticket {
+        let page = try TicketPage(limit: request.messagesLimit, before: request.messagesBefore, keys: 1,
+                                  limitField: "messages_limit", beforeField: "messages_before")
         let (ticket, complete) = try database.read { tx in
-            let ticket = try visibleTicket(tx, reference, caller: caller)
-            return (ticket, try TicketStore.complete(tx, ticket, includeInternal: caller.isStaffOrSystem))
+            let ticket = try visibleTicket(tx, request.ticket, caller: caller)
+            return (ticket, try TicketStore.complete(tx, ticket, includeInternal: caller.isStaffOrSystem, page: page))
         }
         // Asked after the read, outside its transaction: no connection waits on workflow.
         try requireTicketAccess(ticket, caller: caller)

@@ -1,5 +1,6 @@
 import Foundation
 import Messages
+import ServiceKit
 import Storage
 
 /// SQL of tickets and their messages. A ticket row keeps the columns intake queries by and a
@@ -39,11 +40,15 @@ enum TicketStore {
     /// were listed then.
     static let attachmentOrder = "position, created_at, id"
 
-    /// The ticket with its attachments and messages, as `GetTicket` returns it.
-    /// - Parameter includeInternal: Lists internal files too (`AttachmentRef.internal`): for
-    ///   staff only. Without it (customers, representatives, and every answer that does not
-    ///   know its reader is staff) they are left out, as if they did not exist.
-    static func complete(_ tx: any SQLExecutor, _ base: IntakeV1.Ticket, includeInternal: Bool = false) throws -> IntakeV1.Ticket {
+    /// The ticket with its attachments and a page of its messages, as `GetTicket` returns it.
+    /// - Parameters:
+    ///   - includeInternal: Lists internal files too (`AttachmentRef.internal`): for staff only.
+    ///     Without it (customers, representatives, and every answer that does not know its reader
+    ///     is staff) they are left out, as if they did not exist.
+    ///   - page: Which messages (by their place, `seq`): the newest page unless the caller asked
+    ///     for older ones; `older_messages` and `messages_before` say what was left out.
+    static func complete(_ tx: any SQLExecutor, _ base: IntakeV1.Ticket, includeInternal: Bool = false,
+                         page: TicketPage = TicketPage()) throws -> IntakeV1.Ticket {
         var ticket = base
         let attachments = try tx.query("""
             SELECT id, sha256, file_name, content_type, size_bytes, message_id, internal FROM attachments
@@ -54,12 +59,16 @@ enum TicketStore {
             byMessage[try row.text("message_id"), default: []].append(try IntakeContext.attachmentRef(row))
         }
         ticket.attachments = byMessage[""] ?? []
-        ticket.messages = try tx.query("SELECT snapshot FROM ticket_messages WHERE ticket_id = ? ORDER BY seq",
-                                       [.text(ticket.id)]).map { row in
-            var message = try IntakeV1.TicketMessage(serializedBytes: try row.blob("snapshot"))
+        let messages = try page.read(tx, from: "FROM ticket_messages WHERE ticket_id = ?", [.text(ticket.id)], columns: "seq, snapshot",
+                                     keyColumns: ["seq"]) { row in
+            let snapshot = try row.blob("snapshot")
+            var message = try IntakeV1.TicketMessage(serializedBytes: snapshot)
             message.attachments = byMessage[message.id] ?? []
-            return message
+            return (message, [try row.int("seq")], snapshot.count + 256 * message.attachments.count)
         }
+        ticket.messages = messages.items
+        ticket.olderMessages = messages.older
+        ticket.messagesBefore = messages.before
         return ticket
     }
 
@@ -112,11 +121,14 @@ enum TicketStore {
         try tx.queryOne("SELECT registered_by_integration FROM tickets WHERE id = ?", [.text(ticketID)])?.text("registered_by_integration") ?? ""
     }
 
-    /// What a ticket row keeps of `ticket`: the message without its attachments and messages, encoded.
+    /// What a ticket row keeps of `ticket`: the message without its attachments and messages
+    /// (nor the paging of a page of them), encoded.
     static func snapshot(_ ticket: IntakeV1.Ticket) -> [UInt8] {
         var snapshot = ticket
         snapshot.attachments = []
         snapshot.messages = []
+        snapshot.olderMessages = 0
+        snapshot.messagesBefore = ""
         return snapshot.serializedBytes()
     }
 
@@ -138,12 +150,9 @@ enum TicketStore {
 
     /// Rewrites a ticket's status, contact and snapshot after a change.
     static func save(_ tx: any SQLExecutor, _ ticket: IntakeV1.Ticket) throws {
-        var snapshot = ticket
-        snapshot.attachments = []
-        snapshot.messages = []
         try tx.execute("UPDATE tickets SET status = ?, contact_id = ?, representative_id = ?, snapshot = ? WHERE id = ?",
                        [.text(ticket.status), .text(ticket.contact?.id ?? ""), .text(ticket.representative?.id ?? ""),
-                        .blob(snapshot.serializedBytes()), .text(ticket.id)])
+                        .blob(snapshot(ticket)), .text(ticket.id)])
         try tx.execute("UPDATE contacts SET linked = 1 WHERE id = ? AND linked = 0", [.text(ticket.contact?.id ?? "")])
     }
 

@@ -1,6 +1,7 @@
 import Messages
 import RPC
 import RPCTransport
+import ServiceKit
 import Storage
 
 extension WorkflowAPI {
@@ -21,6 +22,8 @@ extension WorkflowAPI {
             }
         }
         router.register(WorkflowV1.Workflow.getTicket) { request, context in
+            let page = try TicketPage(limit: request.discussionLimit, before: request.discussionBefore, keys: 1,
+                                      limitField: "discussion_limit", beforeField: "discussion_before")
             if request.fromQueue {
                 // Viewing from a queue is recorded in the history.
                 return try api.database.write { tx in
@@ -29,11 +32,11 @@ extension WorkflowAPI {
                     if actor.kind == .agent {
                         try api.lifecycle.record(tx, ticket.id, "view", new: "fila", actor: actor, at: api.lifecycle.now())
                     }
-                    return try api.view(tx, ticket, actor)
+                    return try api.view(tx, ticket, actor, discussion: page)
                 }
             }
             return try api.read(context) { actor, tx in
-                try api.view(tx, try api.lifecycle.loadVisible(tx, request.ticketID, actor: actor), actor)
+                try api.view(tx, try api.lifecycle.loadVisible(tx, request.ticketID, actor: actor), actor, discussion: page)
             }
         }
         router.register(WorkflowV1.Workflow.listQueue) { request, context in
@@ -53,17 +56,24 @@ extension WorkflowAPI {
             try api.read(context) { actor, tx in try api.queries.search(tx, request, actor: actor) }
         }
         router.register(WorkflowV1.Workflow.getHistory) { request, context in
-            try api.read(context) { actor, tx in
+            // Listed by time, then place (`ticket_history.seq`): the page's key is both.
+            let page = try TicketPage(limit: request.limit, before: request.before, keys: 2, limitField: "limit", beforeField: "before")
+            return try api.read(context) { actor, tx in
                 try actor.requireStaff()
                 let ticket = try api.lifecycle.loadVisible(tx, request.ticketID, actor: actor)
-                var response = WorkflowV1.GetHistoryResponse()
-                response.entries = try tx.query("SELECT * FROM ticket_history WHERE ticket_id = ? ORDER BY at, seq", [.text(ticket.id)]).map { row in
+                let entries = try page.read(tx, from: "FROM ticket_history WHERE ticket_id = ?", [.text(ticket.id)], columns: "*",
+                                            keyColumns: ["at", "seq"]) { row in
                     var entry = WorkflowV1.HistoryEntry()
                     entry.kind = row.s("kind"); entry.oldValue = row.s("old_value"); entry.newValue = row.s("new_value")
                     entry.note = row.s("note"); entry.actorID = row.s("actor_id"); entry.actorName = row.s("actor_name")
                     entry.atMs = row.i("at")
-                    return entry
+                    let size = entry.oldValue.utf8.count + entry.newValue.utf8.count + entry.note.utf8.count + entry.actorName.utf8.count + 96
+                    return (entry, [row.i("at"), row.i("seq")], size)
                 }
+                var response = WorkflowV1.GetHistoryResponse()
+                response.entries = entries.items
+                response.olderEntries = entries.older
+                response.before = entries.before
                 return response
             }
         }

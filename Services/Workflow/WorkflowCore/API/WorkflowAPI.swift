@@ -38,8 +38,9 @@ struct WorkflowAPI: Sendable {
         }
     }
 
-    /// The full view of a ticket for `actor` (customers: public entries and the public stage).
-    func view(_ tx: any SQLExecutor, _ ticket: TicketRecord, _ actor: Actor) throws -> WorkflowV1.TicketView {
+    /// The full view of a ticket for `actor` (customers: public entries and the public stage),
+    /// with a page of its discussion: the newest unless `discussion` asks for older entries.
+    func view(_ tx: any SQLExecutor, _ ticket: TicketRecord, _ actor: Actor, discussion page: TicketPage = TicketPage()) throws -> WorkflowV1.TicketView {
         var view = WorkflowV1.TicketView()
         view.row = queries.row(ticket, for: actor)
         view.request = ticket.request
@@ -77,8 +78,9 @@ struct WorkflowAPI: Sendable {
             }
             view.fields = try AdvanceSteps.fields(tx, ticket.id)
         }
-        let entries = try tx.query("SELECT * FROM discussion_entries WHERE ticket_id = ? ORDER BY seq", [.text(ticket.id)])
-        let entryMessages = Set(entries.map { $0.s("message_id") }.filter { !$0.isEmpty })
+        // Every entry's files belong to it, listed or not; the ticket's own are the others.
+        let entryMessages = Set(try tx.query("SELECT DISTINCT message_id FROM discussion_entries WHERE ticket_id = ? AND message_id <> ''",
+                                             [.text(ticket.id)]).map { $0.s("message_id") })
         let attachments = try tx.query("SELECT * FROM ticket_attachments WHERE ticket_id = ? ORDER BY added_at, position, attachment_id", [.text(ticket.id)])
         func attachment(_ row: Row) -> CommonV1.AttachmentRef {
             var ref = CommonV1.AttachmentRef()
@@ -94,12 +96,16 @@ struct WorkflowAPI: Sendable {
             let message = row.s("message_id")
             if entryMessages.contains(message) { byMessage[message, default: []].append(attachment(row)) } else { view.attachments.append(attachment(row)) }
         }
-        // Customers: public entries only.
-        view.discussion = entries.filter { actor.isStaff || $0.i("is_public") != 0 }.map { row in
+        // Customers: public entries only (also in what the page counts).
+        let discussion = try page.read(tx, from: "FROM discussion_entries WHERE ticket_id = ?" + (actor.isStaff ? "" : " AND is_public = 1"),
+                                       [.text(ticket.id)], columns: "*", keyColumns: ["seq"]) { row in
             var entry = TicketLifecycle.entry(row)
             entry.attachments = byMessage[row.s("message_id")] ?? []
-            return entry
+            return (entry, [row.i("seq")], entry.text.utf8.count + entry.authorName.utf8.count + 128 + 256 * entry.attachments.count)
         }
+        view.discussion = discussion.items
+        view.olderDiscussion = discussion.older
+        view.discussionBefore = discussion.before
         return view
     }
 }

@@ -586,13 +586,26 @@ struct  Ocorrencias__Intake__V1__Ticket
    */
   char *status;
   char *email_message_id;
+  /*
+   * The newest page of the ticket's messages, oldest first (by their place on the ticket): see
+   * GetTicketRequest.messages_limit. Every answer carrying a Ticket holds one page at most.
+   */
   size_t n_messages;
   Ocorrencias__Intake__V1__TicketMessage **messages;
   char *cancel_reason;
+  /*
+   * How many messages older than `messages` were left out (0: `messages` starts at the first).
+   */
+  int32_t older_messages;
+  /*
+   * When some were left out: the cursor that asks for them (GetTicketRequest.messages_before);
+   * "" otherwise.
+   */
+  char *messages_before;
 };
 #define OCORRENCIAS__INTAKE__V1__TICKET__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__ticket__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, OCORRENCIAS__COMMON__V1__PRIORITY__PRIORITY_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0,NULL, 0,NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, OCORRENCIAS__COMMON__V1__PRIORITY__PRIORITY_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0,NULL, 0,NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Intake__V1__OpenTicketResponse
@@ -616,10 +629,22 @@ struct  Ocorrencias__Intake__V1__GetTicketRequest
    * The ticket id or its code ("2026-000123").
    */
   char *ticket;
+  /*
+   * Paging of `Ticket.messages`: at most this many of the newest messages (before
+   * `messages_before` when given). 0 means the default, 50; at most 200. Whatever the number, a
+   * page stops before its messages pass 1 MiB (it always holds at least one), so the answer fits
+   * one RPC frame however long the ticket's conversation. Negative: INVALID_ARGUMENT.
+   */
+  int32_t messages_limit;
+  /*
+   * A previous answer's `Ticket.messages_before`: only messages older than the ones it came with.
+   * A cursor intake did not make: INVALID_ARGUMENT (`messages_before`).
+   */
+  char *messages_before;
 };
 #define OCORRENCIAS__INTAKE__V1__GET_TICKET_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__get_ticket_request__descriptor) \
-    , (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 /*

@@ -751,10 +751,19 @@ struct  Ocorrencias__Workflow__V1__TicketView
    * AnswerSolution.
    */
   protobuf_c_boolean awaiting_acceptance;
+  /*
+   * `discussion` holds the newest page of the entries the caller may see, oldest first (by their
+   * place on the ticket): see GetTicketRequest.discussion_limit. Every answer carrying a
+   * TicketView holds one page at most. How many entries older than it were left out (0: it starts
+   * at the first), and, when some were, the cursor that asks for them
+   * (GetTicketRequest.discussion_before); "" otherwise.
+   */
+  int32_t older_discussion;
+  char *discussion_before;
 };
 #define OCORRENCIAS__WORKFLOW__V1__TICKET_VIEW__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__ticket_view__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0,NULL, 0 }
+    , NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0,NULL, 0, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Workflow__V1__GetTicketRequest
@@ -765,10 +774,22 @@ struct  Ocorrencias__Workflow__V1__GetTicketRequest
    * Record in the history that the agent viewed the ticket from a queue.
    */
   protobuf_c_boolean from_queue;
+  /*
+   * Paging of `TicketView.discussion`: at most this many of the newest entries (before
+   * `discussion_before` when given). 0 means the default, 50; at most 200. Whatever the number, a
+   * page stops before its entries pass 1 MiB (it always holds at least one), so the answer fits
+   * one RPC frame however long the discussion. Negative: INVALID_ARGUMENT.
+   */
+  int32_t discussion_limit;
+  /*
+   * A previous answer's `TicketView.discussion_before`: only entries older than the ones it came
+   * with. A cursor workflow did not make: INVALID_ARGUMENT (`discussion_before`).
+   */
+  char *discussion_before;
 };
 #define OCORRENCIAS__WORKFLOW__V1__GET_TICKET_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__get_ticket_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -1286,14 +1307,21 @@ struct  Ocorrencias__Workflow__V1__HistoryEntry
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
 
 
+/*
+ * Paged like the discussion (GetTicketRequest.discussion_limit): the newest `limit` entries
+ * (default 50, at most 200, within 1 MiB) before the cursor `before` (a previous answer's
+ * `before`), oldest first by time and place.
+ */
 struct  Ocorrencias__Workflow__V1__GetHistoryRequest
 {
   ProtobufCMessage base;
   char *ticket_id;
+  int32_t limit;
+  char *before;
 };
 #define OCORRENCIAS__WORKFLOW__V1__GET_HISTORY_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__get_history_request__descriptor) \
-    , (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Workflow__V1__GetHistoryResponse
@@ -1301,10 +1329,15 @@ struct  Ocorrencias__Workflow__V1__GetHistoryResponse
   ProtobufCMessage base;
   size_t n_entries;
   Ocorrencias__Workflow__V1__HistoryEntry **entries;
+  /*
+   * How many entries older than `entries` were left out, and the cursor that asks for them ("" when none).
+   */
+  int32_t older_entries;
+  char *before;
 };
 #define OCORRENCIAS__WORKFLOW__V1__GET_HISTORY_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__get_history_response__descriptor) \
-    , 0,NULL }
+    , 0,NULL, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Workflow__V1__LinkTicketsRequest

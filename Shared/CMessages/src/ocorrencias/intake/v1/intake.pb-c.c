@@ -4015,7 +4015,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__ticket_message__descri
   (ProtobufCMessageInit) ocorrencias__intake__v1__ticket_message__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__intake__v1__ticket__field_descriptors[22] =
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__ticket__field_descriptors[24] =
 {
   {
     "id",
@@ -4281,6 +4281,30 @@ static const ProtobufCFieldDescriptor ocorrencias__intake__v1__ticket__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "older_messages",
+    23,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__Ticket, older_messages),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "messages_before",
+    24,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__Ticket, messages_before),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__intake__v1__ticket__field_indices_by_name[] = {
   16,   /* field[16] = attachments */
@@ -4294,7 +4318,9 @@ static const unsigned ocorrencias__intake__v1__ticket__field_indices_by_name[] =
   19,   /* field[19] = email_message_id */
   0,   /* field[0] = id */
   20,   /* field[20] = messages */
+  23,   /* field[23] = messages_before */
   11,   /* field[11] = module */
+  22,   /* field[22] = older_messages */
   17,   /* field[17] = opened_at_ms */
   2,   /* field[2] = organization */
   7,   /* field[7] = origin */
@@ -4309,7 +4335,7 @@ static const unsigned ocorrencias__intake__v1__ticket__field_indices_by_name[] =
 static const ProtobufCIntRange ocorrencias__intake__v1__ticket__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 22 }
+  { 0, 24 }
 };
 const ProtobufCMessageDescriptor ocorrencias__intake__v1__ticket__descriptor =
 {
@@ -4319,7 +4345,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__ticket__descriptor =
   "Ocorrencias__Intake__V1__Ticket",
   "ocorrencias.intake.v1",
   sizeof(Ocorrencias__Intake__V1__Ticket),
-  22,
+  24,
   ocorrencias__intake__v1__ticket__field_descriptors,
   ocorrencias__intake__v1__ticket__field_indices_by_name,
   1,  ocorrencias__intake__v1__ticket__number_ranges,
@@ -4377,7 +4403,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__open_ticket_response__
   (ProtobufCMessageInit) ocorrencias__intake__v1__open_ticket_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__intake__v1__get_ticket_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__get_ticket_request__field_descriptors[3] =
 {
   {
     "ticket",
@@ -4391,14 +4417,40 @@ static const ProtobufCFieldDescriptor ocorrencias__intake__v1__get_ticket_reques
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "messages_limit",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__GetTicketRequest, messages_limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "messages_before",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__GetTicketRequest, messages_before),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__intake__v1__get_ticket_request__field_indices_by_name[] = {
+  2,   /* field[2] = messages_before */
+  1,   /* field[1] = messages_limit */
   0,   /* field[0] = ticket */
 };
 static const ProtobufCIntRange ocorrencias__intake__v1__get_ticket_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor ocorrencias__intake__v1__get_ticket_request__descriptor =
 {
@@ -4408,7 +4460,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__get_ticket_request__de
   "Ocorrencias__Intake__V1__GetTicketRequest",
   "ocorrencias.intake.v1",
   sizeof(Ocorrencias__Intake__V1__GetTicketRequest),
-  1,
+  3,
   ocorrencias__intake__v1__get_ticket_request__field_descriptors,
   ocorrencias__intake__v1__get_ticket_request__field_indices_by_name,
   1,  ocorrencias__intake__v1__get_ticket_request__number_ranges,

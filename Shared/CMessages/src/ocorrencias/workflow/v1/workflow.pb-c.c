@@ -6969,7 +6969,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__fields_
   (ProtobufCMessageInit) ocorrencias__workflow__v1__ticket_view__fields_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_view__field_descriptors[28] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_view__field_descriptors[30] =
 {
   {
     "row",
@@ -7307,6 +7307,30 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_view__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "older_discussion",
+    29,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, older_discussion),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "discussion_before",
+    30,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, discussion_before),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__ticket_view__field_indices_by_name[] = {
   17,   /* field[17] = attachments */
@@ -7315,11 +7339,13 @@ static const unsigned ocorrencias__workflow__v1__ticket_view__field_indices_by_n
   6,   /* field[6] = contact */
   3,   /* field[3] = customer_stage_name */
   16,   /* field[16] = discussion */
+  29,   /* field[29] = discussion_before */
   19,   /* field[19] = estimated_effort_hours */
   26,   /* field[26] = fields */
   15,   /* field[15] = finished_at_ms */
   14,   /* field[14] = first_response_at_ms */
   9,   /* field[9] = flow */
+  28,   /* field[28] = older_discussion */
   4,   /* field[4] = outcome */
   18,   /* field[18] = plan */
   20,   /* field[20] = promised_delivery_ms */
@@ -7341,7 +7367,7 @@ static const unsigned ocorrencias__workflow__v1__ticket_view__field_indices_by_n
 static const ProtobufCIntRange ocorrencias__workflow__v1__ticket_view__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 28 }
+  { 0, 30 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__descriptor =
 {
@@ -7351,14 +7377,14 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__descrip
   "Ocorrencias__Workflow__V1__TicketView",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__TicketView),
-  28,
+  30,
   ocorrencias__workflow__v1__ticket_view__field_descriptors,
   ocorrencias__workflow__v1__ticket_view__field_indices_by_name,
   1,  ocorrencias__workflow__v1__ticket_view__number_ranges,
   (ProtobufCMessageInit) ocorrencias__workflow__v1__ticket_view__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_ticket_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_ticket_request__field_descriptors[4] =
 {
   {
     "ticket_id",
@@ -7384,15 +7410,41 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_ticket_requ
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "discussion_limit",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__GetTicketRequest, discussion_limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "discussion_before",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__GetTicketRequest, discussion_before),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__get_ticket_request__field_indices_by_name[] = {
+  3,   /* field[3] = discussion_before */
+  2,   /* field[2] = discussion_limit */
   1,   /* field[1] = from_queue */
   0,   /* field[0] = ticket_id */
 };
 static const ProtobufCIntRange ocorrencias__workflow__v1__get_ticket_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_ticket_request__descriptor =
 {
@@ -7402,7 +7454,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_ticket_request__
   "Ocorrencias__Workflow__V1__GetTicketRequest",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__GetTicketRequest),
-  2,
+  4,
   ocorrencias__workflow__v1__get_ticket_request__field_descriptors,
   ocorrencias__workflow__v1__get_ticket_request__field_indices_by_name,
   1,  ocorrencias__workflow__v1__get_ticket_request__number_ranges,
@@ -9677,7 +9729,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__history_entry__descr
   (ProtobufCMessageInit) ocorrencias__workflow__v1__history_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_history_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_history_request__field_descriptors[3] =
 {
   {
     "ticket_id",
@@ -9691,14 +9743,40 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_history_req
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "limit",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__GetHistoryRequest, limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "before",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__GetHistoryRequest, before),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__get_history_request__field_indices_by_name[] = {
+  2,   /* field[2] = before */
+  1,   /* field[1] = limit */
   0,   /* field[0] = ticket_id */
 };
 static const ProtobufCIntRange ocorrencias__workflow__v1__get_history_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_history_request__descriptor =
 {
@@ -9708,14 +9786,14 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_history_request_
   "Ocorrencias__Workflow__V1__GetHistoryRequest",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__GetHistoryRequest),
-  1,
+  3,
   ocorrencias__workflow__v1__get_history_request__field_descriptors,
   ocorrencias__workflow__v1__get_history_request__field_indices_by_name,
   1,  ocorrencias__workflow__v1__get_history_request__number_ranges,
   (ProtobufCMessageInit) ocorrencias__workflow__v1__get_history_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_history_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_history_response__field_descriptors[3] =
 {
   {
     "entries",
@@ -9729,14 +9807,40 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_history_res
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "older_entries",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__GetHistoryResponse, older_entries),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "before",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__GetHistoryResponse, before),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__get_history_response__field_indices_by_name[] = {
+  2,   /* field[2] = before */
   0,   /* field[0] = entries */
+  1,   /* field[1] = older_entries */
 };
 static const ProtobufCIntRange ocorrencias__workflow__v1__get_history_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_history_response__descriptor =
 {
@@ -9746,7 +9850,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_history_response
   "Ocorrencias__Workflow__V1__GetHistoryResponse",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__GetHistoryResponse),
-  1,
+  3,
   ocorrencias__workflow__v1__get_history_response__field_descriptors,
   ocorrencias__workflow__v1__get_history_response__field_indices_by_name,
   1,  ocorrencias__workflow__v1__get_history_response__number_ranges,

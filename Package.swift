@@ -105,7 +105,7 @@ let package = Package(
         .executableTarget(name: "CodecFuzz", dependencies: ["Messages", "RPC", "TestSupport"], path: "Tests/Benchmarks/CodecFuzz", swiftSettings: strict),
 
         // MARK: Tests
-        .target(name: "TestSupport", dependencies: ["Storage", "Messages", "CSystem"], path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["Storage", "Messages", "CSystem", "RPC", "RPCTransport", "ServiceKit", "Observability"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "MessagesTests", dependencies: ["Messages", "TestSupport"], path: "Tests/MessagesTests", swiftSettings: strict),
         .testTarget(name: "RPCTests", dependencies: ["RPC", "Messages", "RPCTransport", "Observability", "CSystem"], path: "Tests/RPCTests", swiftSettings: strict),
         .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],

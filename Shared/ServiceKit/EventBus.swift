@@ -23,9 +23,12 @@ public enum EventRouting {
     /// - Intake's `CustomerReplied` and `TicketCancelledByCustomer` go to workflow (and the
     ///   gateway's feed); notification hears of them from workflow's `CustomerActionApplied`,
     ///   which carries the holder workflow had when it applied them.
+    /// - Workflow's `TicketAccessLevelChanged` is for notification (the ticket's current level
+    ///   for its delivery log and pending e-mails) and the gateway's feed (its view cache).
     public static let eventSubscribers: [String: [String]] = [
         "ocorrencias.workflow.v1.TicketRouted": ["notification"],
         "ocorrencias.workflow.v1.CustomerActionApplied": ["notification"],
+        "ocorrencias.workflow.v1.TicketAccessLevelChanged": ["notification", "gateway"],
         "ocorrencias.intake.v1.CustomerReplied": ["workflow", "gateway"],
         "ocorrencias.intake.v1.TicketCancelledByCustomer": ["workflow", "gateway"],
     ]

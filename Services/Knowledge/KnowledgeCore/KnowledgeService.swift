@@ -18,7 +18,7 @@ public enum KnowledgeService {
         let knowledge = try KnowledgeBase(
             database: runtime.database,
             articleURLBase: runtime.configuration.environment["KNOWLEDGE_ARTICLE_URL_BASE"] ?? "/kb/artigos")
-        register(knowledge, principals: runtime.principals, router: &router)
+        register(knowledge, principals: runtime.principals, tickets: TicketAccessCheck(runtime: runtime), router: &router)
         var consumer = EventConsumer(consumer: "knowledge", batched: true)
         consumer.on(WorkflowV1.PublishableAnswerMarked.self) { event, _, tx in
             try knowledge.enqueuePublishableAnswer(event, tx)
@@ -28,9 +28,23 @@ public enum KnowledgeService {
     }
 
     /// Registers every `Knowledge` method over `knowledge`, verifying each call's principal.
-    public static func register(_ knowledge: KnowledgeBase, principals: PrincipalSigner, router: inout RPCRouter) {
+    ///
+    /// The methods about one ticket (`RequestFaq` naming a ticket, `LinkArticleToTicket`) first
+    /// ask workflow through `tickets` whether the caller may see it (``TicketAccessCheck``:
+    /// agents, chefes, customers and integration keys; services and administrators are trusted):
+    /// `NOT_FOUND`, as for a missing ticket, and nothing recorded when it is hidden from them.
+    /// `RecordTicketSubmitted` is not checked: it only counts a deflection, right after the
+    /// ticket was opened (workflow may not have it yet), and shows nothing of the ticket.
+    public static func register(_ knowledge: KnowledgeBase, principals: PrincipalSigner, tickets: TicketAccessCheck,
+                                router: inout RPCRouter) {
         typealias K = KnowledgeV1.Knowledge
         @Sendable func caller(_ context: ServerContext) throws -> Caller { Caller(try principals.require(context)) }
+        /// The caller, once workflow said they may see `ticketID`.
+        @Sendable func caller(_ context: ServerContext, seeing ticketID: String) throws -> Caller {
+            let caller = try caller(context)
+            try tickets.require(ticketID, caller: caller.principal, context: context)
+            return caller
+        }
         router.register(K.createArticle) { request, context in try knowledge.createArticle(request, caller: caller(context)) }
         router.register(K.updateArticle) { request, context in try knowledge.updateArticle(request, caller: caller(context)) }
         router.register(K.getArticle) { request, context in try knowledge.getArticle(request, caller: caller(context)) }
@@ -56,13 +70,15 @@ public enum KnowledgeService {
         router.register(K.vote) { request, context in try knowledge.vote(request, caller: caller(context)) }
         router.register(K.deflectionReport) { request, context in try knowledge.deflectionReport(request, caller: caller(context)) }
         router.register(K.requestFaq) { request, context in
-            try knowledge.requestFaq(request, caller: caller(context), idempotencyKey: context.idempotencyKey)
+            try knowledge.requestFaq(request, caller: caller(context, seeing: request.ticketID), idempotencyKey: context.idempotencyKey)
         }
         router.register(K.listEditorQueue) { request, context in try knowledge.listEditorQueue(request, caller: caller(context)) }
         router.register(K.approveQueueItem) { request, context in try knowledge.approveQueueItem(request, caller: caller(context)) }
         router.register(K.rejectQueueItem) { request, context in try knowledge.rejectQueueItem(request, caller: caller(context)) }
         router.register(K.listForum) { request, context in try knowledge.listForum(request, caller: caller(context)) }
         router.register(K.getForumEntry) { request, context in try knowledge.getForumEntry(request, caller: caller(context)) }
-        router.register(K.linkArticleToTicket) { request, context in try knowledge.linkArticleToTicket(request, caller: caller(context)) }
+        router.register(K.linkArticleToTicket) { request, context in
+            try knowledge.linkArticleToTicket(request, caller: caller(context, seeing: request.ticketID))
+        }
     }
 }

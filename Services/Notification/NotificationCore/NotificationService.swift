@@ -71,7 +71,8 @@ public enum NotificationService {
         // Deliveries are claimed by the event's own transaction and handed to their lanes once
         // it committed (``ClaimingDatabase``); the coordinator is woken only for rows left queued.
         consumer.register(in: &router, database: ClaimingDatabase(base: runtime.database, dispatcher: dispatcher), logger: runtime.logger)
-        NotificationAPI(runtime: runtime, planner: planner, dispatcher: dispatcher, secrets: secrets).register(in: &router)
+        NotificationAPI(runtime: runtime, planner: planner, dispatcher: dispatcher, secrets: secrets,
+                        tickets: TicketAccessCheck(runtime: runtime)).register(in: &router)
         runtime.addBackground(dispatcher)
         runtime.addBackground(DeliveryPruner(database: runtime.database, settings: settings, logger: runtime.logger))
         runtime.addBackground(publisher.relay(runtime: runtime))
@@ -152,6 +153,11 @@ enum EventHandlers {
         onWorkflowEvent(WorkflowV1.SLAWarning.self, EventInterpreter.facts)
         onWorkflowEvent(WorkflowV1.SLABreached.self, EventInterpreter.facts)
         onWorkflowEvent(WorkflowV1.SurveyAnswered.self, EventInterpreter.facts)
+        // Nobody is told of a level change; the ticket's current level is kept, and e-mails still
+        // queued to recipients below a raised level are withheld (``RaisedAccessLevel``).
+        consumer.on(WorkflowV1.TicketAccessLevelChanged.self) { event, _, tx in
+            try RaisedAccessLevel.apply(tx, event)
+        }
     }
 }
 

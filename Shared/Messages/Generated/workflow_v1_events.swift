@@ -207,6 +207,23 @@ extension WorkflowV1 {
 
         public init() {}
     }
+
+    /// The ticket's confidentiality level changed (SetAccessLevel). Published for notification (and
+    /// the gateway's feed) only (EventRouting.eventSubscribers): notification keeps each ticket's
+    /// current level, so its delivery log hides a ticket's e-mails from agents below a level raised
+    /// after they were planned, and e-mails still queued to recipients below it are not sent.
+    public struct TicketAccessLevelChanged: Sendable, Hashable {
+        /// The ticket as it is after the change (its access_level is the new one).
+        public var ticket: WorkflowV1.TicketSummary? = nil
+        public var oldLevel: Int32 = 0
+        public var newLevel: Int32 = 0
+        public var actorID: String = ""
+        public var actorName: String = ""
+        public var reason: String = ""
+        public var changedAtMs: Int64 = 0
+
+        public init() {}
+    }
 }
 
 extension WorkflowV1.Holder: ProtoMessage {
@@ -599,5 +616,32 @@ extension WorkflowV1.PublishableAnswerMarked: ProtoMessage {
         self.answer = _ProtoRuntime.string(c.pointee.answer)
         self.agentID = _ProtoRuntime.string(c.pointee.agent_id)
         self.markedAtMs = c.pointee.marked_at_ms
+    }
+}
+
+extension WorkflowV1.TicketAccessLevelChanged: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__TicketAccessLevelChanged
+    public static var protoName: String { "ocorrencias.workflow.v1.TicketAccessLevelChanged" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__TicketAccessLevelChanged(); ocorrencias__workflow__v1__ticket_access_level_changed__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__TicketAccessLevelChanged>) { ocorrencias__workflow__v1__ticket_access_level_changed__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__TicketAccessLevelChanged, arena: inout ProtoArena) {
+        if let value = self.ticket { c.ticket = arena.message(value) }
+        c.old_level = self.oldLevel
+        c.new_level = self.newLevel
+        if !self.actorID.isEmpty { c.actor_id = arena.cString(self.actorID) }
+        if !self.actorName.isEmpty { c.actor_name = arena.cString(self.actorName) }
+        if !self.reason.isEmpty { c.reason = arena.cString(self.reason) }
+        c.changed_at_ms = self.changedAtMs
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketAccessLevelChanged>) {
+        self.ticket = c.pointee.ticket.map { WorkflowV1.TicketSummary(_c: $0) }
+        self.oldLevel = c.pointee.old_level
+        self.newLevel = c.pointee.new_level
+        self.actorID = _ProtoRuntime.string(c.pointee.actor_id)
+        self.actorName = _ProtoRuntime.string(c.pointee.actor_name)
+        self.reason = _ProtoRuntime.string(c.pointee.reason)
+        self.changedAtMs = c.pointee.changed_at_ms
     }
 }

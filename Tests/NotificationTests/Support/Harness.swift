@@ -17,6 +17,9 @@ final class NotificationHarness: @unchecked Sendable {
     let host: ServiceHost
     let client: RPCClient
     let settings: NotificationSettings
+    /// Workflow's stand-in at `WORKFLOW_ADDRESSES`: answers `GetTicketHolder` (every ticket visible
+    /// to everyone unless a test hides one) and refuses events, so `EmailSent` stays in the outbox.
+    let workflow: FakeWorkflow
 
     /// A service on `engine` sending e-mail to a fresh SMTP sink that writes each message it
     /// receives into `mailDirectory` (read with `ReceivedMail.all(in:)`).
@@ -46,11 +49,12 @@ final class NotificationHarness: @unchecked Sendable {
         directory = try TemporaryDirectory(prefix: "notification-test")
         secret = DeploymentSecret(bytes: Array(secretText.utf8))
         self.settings = settings
+        workflow = try FakeWorkflow(secret: secretText)
         var environment = [
             "OCORRENCIAS_DATA_DIR": directory.path, "OCORRENCIAS_SECRET": secretText,
             "NOTIFICATION_PORT": String(try FreePort.next()),
-            // Nobody listens there: EmailSent events stay in the outbox, where tests read them.
-            "WORKFLOW_ADDRESSES": "127.0.0.1:1",
+            // The stand-in takes no events: EmailSent events stay in the outbox, where tests read them.
+            "WORKFLOW_ADDRESSES": workflow.address,
         ]
         environment.merge(extra) { _, new in new }
         if engine == .postgres {

@@ -2,12 +2,14 @@ import Foundation
 import Messages
 import RPC
 
-/// Routes about one ticket served by a service that does not know who may see that ticket now
-/// (knowledge's article links and FAQ requests, notification's delivery log and on-demand e-mail:
-/// a delivery keeps the level the ticket had when it was planned, and a ticket raised to a
-/// confidential level later would still show its e-mails to agents below it). Workflow, which
-/// owns the ticket's level and holder, is asked first as the caller (`GetTicket`): a ticket it
-/// hides from them answers 404, as a missing one, before the service is called.
+/// Routes about one ticket served by a service that does not own it (knowledge's article links
+/// and FAQ requests, notification's delivery log and on-demand e-mail). Workflow, which owns the
+/// ticket's level and holder, is asked first as the caller (`GetTicketHolder`, one indexed row,
+/// not `GetTicket`'s whole ticket): a ticket it hides from them answers 404, as a missing one,
+/// before the service is called. Knowledge and notification check the same again themselves
+/// (`ServiceKit/TicketAccessCheck.swift`, for calls that do not come through these routes, and
+/// notification's log by each ticket's current level); this gate answers the same earlier, and
+/// its log filter also covers tickets notification cached before it kept their level.
 enum TicketVisibility {
     /// `route`, run only when workflow shows the caller the ticket named by the path's `{id}`,
     /// or, with `query`, by that query argument when one is given.
@@ -25,7 +27,7 @@ enum TicketVisibility {
     /// `route` (an answer `{"deliveries": [...]}`), with the rows of tickets workflow hides from
     /// the caller left out, for callers who are not administrators: a delivery keeps the level
     /// its ticket had when it was planned, so a search by recipient would otherwise show the
-    /// e-mails of a ticket raised since above the caller's level. One `GetTicket` per ticket
+    /// e-mails of a ticket raised since above the caller's level. One `GetTicketHolder` per ticket
     /// named (the log of an address names few; the portal's searches are administrators').
     static func filterDeliveries(_ route: Route) -> Route {
         var filtered = route
@@ -60,13 +62,11 @@ enum TicketVisibility {
         }
     }
 
-    /// Workflow's `GetTicket` of `ticketID` as the caller: throws what workflow answers when it
-    /// hides the ticket from them (or has none).
+    /// Workflow's `GetTicketHolder` of `ticketID` as the caller: throws what workflow answers when
+    /// it hides the ticket from them (or has none).
     private static func askWorkflow(_ ticketID: String, _ context: RequestContext) throws {
-        var ask = WorkflowV1.GetTicketRequest()
+        var ask = WorkflowV1.GetTicketHolderRequest()
         ask.ticketID = ticketID
-        // Only whether it answers matters: one discussion entry is enough.
-        ask.discussionLimit = 1
-        _ = try context.call("workflow", WorkflowV1.Workflow.getTicket, ask)
+        _ = try context.call("workflow", WorkflowV1.Workflow.getTicketHolder, ask)
     }
 }

@@ -106,12 +106,12 @@ extension IntakeContext {
     /// Intake acting as itself (sees every ticket in workflow).
     static let intakePrincipal = PrincipalSigner.service("intake")
 
-    /// A ticket the caller may not see: the same answer as a missing one.
-    static let ticketNotFound = RPCError(.notFound, "ocorrência não encontrada / ticket not found")
+    /// A ticket the caller may not see: the same answer as a missing one (knowledge's and
+    /// notification's, ``TicketAccessCheck``).
+    static let ticketNotFound = TicketAccessCheck.ticketNotFound
 
     /// Workflow cannot be reached: nothing is allowed without its answer.
-    static let workflowUnavailable = RPCError(.unavailable,
-                                              "o workflow não respondeu; tente de novo / workflow did not answer; try again")
+    static let workflowUnavailable = TicketAccessCheck.workflowUnavailable
 
     /// A caller who may see the ticket but not act on it, showing the customer something.
     static let mayNotAct = RPCError(.permissionDenied,

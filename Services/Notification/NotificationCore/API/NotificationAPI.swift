@@ -11,6 +11,9 @@ struct NotificationAPI: Sendable {
     let planner: DeliveryPlanner
     let dispatcher: DeliveryDispatcher
     let secrets: SecretBox
+    /// Asks workflow whether a caller may see the ticket a call is about (``TicketAccessCheck``):
+    /// `SendTicketEmail` and `ListDeliveries` by ticket answer `NOT_FOUND` when it is hidden.
+    let tickets: TicketAccessCheck
 
     var database: any Database { runtime.database }
 
@@ -267,6 +270,10 @@ struct NotificationAPI: Sendable {
 
     func sendTicketEmail(_ request: NotificationV1.SendTicketEmailRequest, _ context: ServerContext) throws -> NotificationV1.SendTicketEmailResponse {
         let caller = try runtime.principals.require(context)
+        // A ticket hidden from the caller is NOT_FOUND before anything else (as the gateway's
+        // route answers); workflow's current level of it counts below (it may have been raised
+        // since the last event notification saw).
+        let current = try tickets.require(request.ticketID, caller: caller, context: context)?.accessLevel ?? 0
         try Access.requireAgent(caller)
         guard !request.ticketID.isEmpty else { throw Access.required("ticket_id", "Informe a ocorrência.", "Ticket is required.") }
         guard !request.to.isEmpty else { throw Access.required("to", "Informe os destinatários.", "Recipients are required.") }
@@ -308,7 +315,7 @@ struct NotificationAPI: Sendable {
         let eventID = "manual:" + (context.idempotencyKey ?? UUID().uuidString.lowercased())
         let response = try Idempotent.write(database, context, request) { tx -> NotificationV1.SendTicketEmailResponse in
             let summary = try TicketCache.load(tx, ticketID: request.ticketID)
-            let level = max(request.accessLevel, summary?.accessLevel ?? 0)
+            let level = max(request.accessLevel, summary?.accessLevel ?? 0, current)
             guard Access.level(caller) >= level else {
                 throw RPCError(.permissionDenied, "nível de acesso insuficiente / access level too low")
             }
@@ -393,12 +400,18 @@ struct NotificationAPI: Sendable {
 
     func listDeliveries(_ request: NotificationV1.ListDeliveriesRequest, _ context: ServerContext) throws -> NotificationV1.ListDeliveriesResponse {
         let caller = try runtime.principals.require(context)
+        try tickets.require(request.ticketID, caller: caller, context: context)
         try Access.requireAgent(caller)
         guard !request.ticketID.isEmpty || !request.recipient.isEmpty || Access.isAdministrator(caller) else {
             throw Access.required("ticket_id", "Informe a ocorrência ou o destinatário.", "Ticket or recipient is required.")
         }
+        // Below the caller's level both when planned and now (a ticket raised since).
         var conditions = ["access_level <= ?"]
         var params: [SQLValue] = [.integer(Int64(Access.level(caller)))]
+        if !Access.isAdministrator(caller) {
+            conditions.append(TicketCache.currentLevelFilter)
+            params.append(.integer(Int64(Access.level(caller))))
+        }
         if !request.ticketID.isEmpty { conditions.append("ticket_id = ?"); params.append(.text(request.ticketID)) }
         if !request.recipient.isEmpty {
             conditions.append("recipient = ?")

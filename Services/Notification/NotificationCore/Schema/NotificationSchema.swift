@@ -106,6 +106,12 @@ public enum NotificationSchema {
             ALTER TABLE notification_webhooks ADD COLUMN previous_secret TEXT NOT NULL DEFAULT '';
             ALTER TABLE notification_webhooks ADD COLUMN previous_until BIGINT NOT NULL DEFAULT 0;
             """),
+        // Each ticket's current confidentiality level (workflow's latest summary, and its
+        // TicketAccessLevelChanged): the delivery log hides a ticket's rows from callers below
+        // it, whatever the level was when they were planned. Tickets cached before: 0 until
+        // workflow's next event about them (each row's own level still applies).
+        Migration(version: 10, name: "ticket's current access level",
+                  sql: "ALTER TABLE notification_tickets ADD COLUMN access_level INTEGER NOT NULL DEFAULT 0"),
     ]
 
     /// An edited kind's audiences (comma-separated; empty: nobody by e-mail); a group's mailbox

@@ -367,13 +367,25 @@ public final class TicketLifecycle: Sendable {
         return updated
     }
 
-    /// Changes the ticket's confidentiality level.
+    /// Changes the ticket's confidentiality level; a level that differs from the old one is
+    /// published (`TicketAccessLevelChanged`, for notification's delivery log and pending e-mails).
     @discardableResult
     public func setAccessLevel(_ tx: any SQLExecutor, _ ticket: TicketRecord, level: Int32, reason: String, actor: Actor) throws -> TicketRecord {
         let at = now()
         try touch(tx, ticket.id, "access_level = ?", [.integer(Int64(level))], at: at)
         try record(tx, ticket.id, "access_level", old: String(ticket.accessLevel), new: String(level), note: reason, actor: actor, at: at)
         let updated = try load(tx, ticket.id)
+        if level != ticket.accessLevel {
+            var changed = WorkflowV1.TicketAccessLevelChanged()
+            changed.ticket = summary(updated)
+            changed.oldLevel = ticket.accessLevel
+            changed.newLevel = level
+            changed.actorID = actor.id
+            changed.actorName = actor.name
+            changed.reason = reason
+            changed.changedAtMs = at
+            try publish(tx, changed, updated)
+        }
         try notify(tx, .accessLevelChanged(old: ticket.accessLevel, new: level), updated, at: at)
         return updated
     }

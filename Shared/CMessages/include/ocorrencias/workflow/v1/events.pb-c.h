@@ -32,6 +32,7 @@ typedef struct Ocorrencias__Workflow__V1__SLAWarning Ocorrencias__Workflow__V1__
 typedef struct Ocorrencias__Workflow__V1__SLABreached Ocorrencias__Workflow__V1__SLABreached;
 typedef struct Ocorrencias__Workflow__V1__SurveyAnswered Ocorrencias__Workflow__V1__SurveyAnswered;
 typedef struct Ocorrencias__Workflow__V1__PublishableAnswerMarked Ocorrencias__Workflow__V1__PublishableAnswerMarked;
+typedef struct Ocorrencias__Workflow__V1__TicketAccessLevelChanged Ocorrencias__Workflow__V1__TicketAccessLevelChanged;
 
 
 /* --- enums --- */
@@ -345,6 +346,31 @@ struct  Ocorrencias__Workflow__V1__PublishableAnswerMarked
     , NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
 
 
+/*
+ * The ticket's confidentiality level changed (SetAccessLevel). Published for notification (and
+ * the gateway's feed) only (EventRouting.eventSubscribers): notification keeps each ticket's
+ * current level, so its delivery log hides a ticket's e-mails from agents below a level raised
+ * after they were planned, and e-mails still queued to recipients below it are not sent.
+ */
+struct  Ocorrencias__Workflow__V1__TicketAccessLevelChanged
+{
+  ProtobufCMessage base;
+  /*
+   * The ticket as it is after the change (its access_level is the new one).
+   */
+  Ocorrencias__Workflow__V1__TicketSummary *ticket;
+  int32_t old_level;
+  int32_t new_level;
+  char *actor_id;
+  char *actor_name;
+  char *reason;
+  int64_t changed_at_ms;
+};
+#define OCORRENCIAS__WORKFLOW__V1__TICKET_ACCESS_LEVEL_CHANGED__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__ticket_access_level_changed__descriptor) \
+    , NULL, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
 /* Ocorrencias__Workflow__V1__Holder methods */
 void   ocorrencias__workflow__v1__holder__init
                      (Ocorrencias__Workflow__V1__Holder         *message);
@@ -630,6 +656,25 @@ Ocorrencias__Workflow__V1__PublishableAnswerMarked *
 void   ocorrencias__workflow__v1__publishable_answer_marked__free_unpacked
                      (Ocorrencias__Workflow__V1__PublishableAnswerMarked *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__TicketAccessLevelChanged methods */
+void   ocorrencias__workflow__v1__ticket_access_level_changed__init
+                     (Ocorrencias__Workflow__V1__TicketAccessLevelChanged         *message);
+size_t ocorrencias__workflow__v1__ticket_access_level_changed__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TicketAccessLevelChanged   *message);
+size_t ocorrencias__workflow__v1__ticket_access_level_changed__pack
+                     (const Ocorrencias__Workflow__V1__TicketAccessLevelChanged   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__ticket_access_level_changed__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TicketAccessLevelChanged   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__TicketAccessLevelChanged *
+       ocorrencias__workflow__v1__ticket_access_level_changed__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__ticket_access_level_changed__free_unpacked
+                     (Ocorrencias__Workflow__V1__TicketAccessLevelChanged *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Ocorrencias__Workflow__V1__Holder_Closure)
@@ -677,6 +722,9 @@ typedef void (*Ocorrencias__Workflow__V1__SurveyAnswered_Closure)
 typedef void (*Ocorrencias__Workflow__V1__PublishableAnswerMarked_Closure)
                  (const Ocorrencias__Workflow__V1__PublishableAnswerMarked *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__TicketAccessLevelChanged_Closure)
+                 (const Ocorrencias__Workflow__V1__TicketAccessLevelChanged *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -699,6 +747,7 @@ extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__slawarning__d
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__slabreached__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__survey_answered__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__publishable_answer_marked__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_access_level_changed__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -682,6 +682,51 @@ void   ocorrencias__workflow__v1__publishable_answer_marked__free_unpacked
   assert(message->base.descriptor == &ocorrencias__workflow__v1__publishable_answer_marked__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__workflow__v1__ticket_access_level_changed__init
+                     (Ocorrencias__Workflow__V1__TicketAccessLevelChanged         *message)
+{
+  static const Ocorrencias__Workflow__V1__TicketAccessLevelChanged init_value = OCORRENCIAS__WORKFLOW__V1__TICKET_ACCESS_LEVEL_CHANGED__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__ticket_access_level_changed__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TicketAccessLevelChanged *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_access_level_changed__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__ticket_access_level_changed__pack
+                     (const Ocorrencias__Workflow__V1__TicketAccessLevelChanged *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_access_level_changed__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__ticket_access_level_changed__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TicketAccessLevelChanged *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_access_level_changed__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__TicketAccessLevelChanged *
+       ocorrencias__workflow__v1__ticket_access_level_changed__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__TicketAccessLevelChanged *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__ticket_access_level_changed__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__ticket_access_level_changed__free_unpacked
+                     (Ocorrencias__Workflow__V1__TicketAccessLevelChanged *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_access_level_changed__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__holder__field_descriptors[7] =
 {
   {
@@ -2251,6 +2296,122 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__publishable_answer_m
   ocorrencias__workflow__v1__publishable_answer_marked__field_indices_by_name,
   1,  ocorrencias__workflow__v1__publishable_answer_marked__number_ranges,
   (ProtobufCMessageInit) ocorrencias__workflow__v1__publishable_answer_marked__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_access_level_changed__field_descriptors[7] =
+{
+  {
+    "ticket",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketAccessLevelChanged, ticket),
+    &ocorrencias__workflow__v1__ticket_summary__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "old_level",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketAccessLevelChanged, old_level),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "new_level",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketAccessLevelChanged, new_level),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "actor_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketAccessLevelChanged, actor_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "actor_name",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketAccessLevelChanged, actor_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketAccessLevelChanged, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "changed_at_ms",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketAccessLevelChanged, changed_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__ticket_access_level_changed__field_indices_by_name[] = {
+  3,   /* field[3] = actor_id */
+  4,   /* field[4] = actor_name */
+  6,   /* field[6] = changed_at_ms */
+  2,   /* field[2] = new_level */
+  1,   /* field[1] = old_level */
+  5,   /* field[5] = reason */
+  0,   /* field[0] = ticket */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__ticket_access_level_changed__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_access_level_changed__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.TicketAccessLevelChanged",
+  "TicketAccessLevelChanged",
+  "Ocorrencias__Workflow__V1__TicketAccessLevelChanged",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__TicketAccessLevelChanged),
+  7,
+  ocorrencias__workflow__v1__ticket_access_level_changed__field_descriptors,
+  ocorrencias__workflow__v1__ticket_access_level_changed__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__ticket_access_level_changed__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__ticket_access_level_changed__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue ocorrencias__workflow__v1__sla_target__enum_values_by_number[4] =

@@ -1,5 +1,4 @@
 import Foundation
-import IntakeCore
 import Messages
 import Observability
 import RPC
@@ -7,7 +6,8 @@ import RPCTransport
 import ServiceKit
 import Synchronization
 
-/// A small workflow stand-in for intake's tests: a real RPC server answering
+/// A small workflow stand-in for the tests of services that ask workflow about tickets (intake,
+/// notification): a real RPC server answering
 /// `Workflow/GetTicketHolder` as workflow does (the real method is tested by workflow's own tests,
 /// and against the real deployment in `GatewayTests.IntakeTicketAccessTests`):
 ///
@@ -21,11 +21,16 @@ import Synchronization
 ///
 /// Events delivered to it are answered `UNAVAILABLE`, so intake's outbox keeps them for the tests
 /// to read (as when nothing listens).
-final class FakeWorkflow: Sendable {
+public final class FakeWorkflow: Sendable {
     /// One `GetTicketHolder` call: which ticket, asked by whom.
-    struct Question: Sendable, Equatable {
-        let ticketID: String
-        let principalID: String
+    public struct Question: Sendable, Equatable {
+        public let ticketID: String
+        public let principalID: String
+
+        public init(ticketID: String, principalID: String) {
+            self.ticketID = ticketID
+            self.principalID = principalID
+        }
     }
 
     final class State: Sendable {
@@ -39,15 +44,15 @@ final class FakeWorkflow: Sendable {
         let questions = Mutex<[Question]>([])
     }
 
-    let server: RPCServer
+    public let server: RPCServer
     let state = State()
 
     /// Ticket ids asked about, in order.
-    var asked: [String] { state.questions.withLock { $0.map(\.ticketID) } }
+    public var asked: [String] { state.questions.withLock { $0.map(\.ticketID) } }
     /// Every question, in order.
-    var questions: [Question] { state.questions.withLock { $0 } }
+    public var questions: [Question] { state.questions.withLock { $0 } }
 
-    init(secret: String) throws {
+    public init(secret: String) throws {
         let signer = PrincipalSigner(secret: DeploymentSecret(bytes: Array(secret.utf8)))
         var router = RPCRouter()
         let state = self.state
@@ -79,10 +84,10 @@ final class FakeWorkflow: Sendable {
     deinit { server.shutdown(gracePeriodMilliseconds: 0) }
 
     /// `127.0.0.1:port`, for `WORKFLOW_ADDRESSES`.
-    var address: String { "127.0.0.1:\(server.port)" }
+    public var address: String { "127.0.0.1:\(server.port)" }
 
     /// An open ticket held by nobody, in the first stage.
-    static let openTicket: WorkflowV1.GetTicketHolderResponse = {
+    public static let openTicket: WorkflowV1.GetTicketHolderResponse = {
         var response = WorkflowV1.GetTicketHolderResponse()
         response.open = true
         response.stage = "aguardando_atendimento"
@@ -92,7 +97,7 @@ final class FakeWorkflow: Sendable {
 
     /// Workflow's answer: `agent` holds the ticket; `callerMayLink` is what workflow says of the
     /// caller's right to link customers (from its own directory roles). Workflow knows every ticket.
-    func holds(_ agent: String, chefe: String = "chefe-1", open: Bool = true, callerMayLink: Bool = false) {
+    public func holds(_ agent: String, chefe: String = "chefe-1", open: Bool = true, callerMayLink: Bool = false) {
         var holder = WorkflowV1.Holder()
         holder.agentID = agent
         holder.chefeAgentID = chefe
@@ -107,30 +112,30 @@ final class FakeWorkflow: Sendable {
     }
 
     /// Whether workflow has received no ticket at all (every question is `NOT_FOUND`).
-    func knowsNoTicket(_ value: Bool) { state.knowsNoTicket.withLock { $0 = value } }
+    public func knowsNoTicket(_ value: Bool) { state.knowsNoTicket.withLock { $0 = value } }
 
     /// Workflow has not received `ticketID` (yet).
-    func forget(_ ticketID: String) { _ = state.unknown.withLock { $0.insert(ticketID) } }
+    public func forget(_ ticketID: String) { _ = state.unknown.withLock { $0.insert(ticketID) } }
 
     /// Workflow received `ticketID` (again).
-    func learn(_ ticketID: String) { _ = state.unknown.withLock { $0.remove(ticketID) } }
+    public func learn(_ ticketID: String) { _ = state.unknown.withLock { $0.remove(ticketID) } }
 
     /// `agentID` may not see `ticketID` (every ticket when `nil`).
-    func hide(_ ticketID: String? = nil, from agentID: String) {
+    public func hide(_ ticketID: String? = nil, from agentID: String) {
         _ = state.hidden.withLock { $0.insert("\(agentID)|\(ticketID ?? "*")") }
     }
 
     /// `agentID` may see `ticketID` but not act on it (every ticket when `nil`): workflow answers
     /// `caller_may_act` false to them.
-    func seeOnly(_ ticketID: String? = nil, by agentID: String) {
+    public func seeOnly(_ ticketID: String? = nil, by agentID: String) {
         _ = state.seeOnly.withLock { $0.insert("\(agentID)|\(ticketID ?? "*")") }
     }
 
     /// `agentID` may see `ticketID` again (every ticket when `nil`).
-    func show(_ ticketID: String? = nil, to agentID: String) {
+    public func show(_ ticketID: String? = nil, to agentID: String) {
         _ = state.hidden.withLock { $0.remove("\(agentID)|\(ticketID ?? "*")") }
     }
 
     /// Forgets the questions asked so far.
-    func clearQuestions() { state.questions.withLock { $0.removeAll() } }
+    public func clearQuestions() { state.questions.withLock { $0.removeAll() } }
 }

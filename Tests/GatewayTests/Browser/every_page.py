@@ -105,9 +105,11 @@ for (const e of document.querySelectorAll('[aria-labelledby], [aria-describedby]
     if (!document.getElementById(id)) problems.push(`${describe(e)} refers to a missing id "${id}"`);
   }
 }
-// Out of the Tab order: only the main region, focused by script when a page is drawn.
+// Out of the Tab order: no interactive element. Regions focused by script (the main region when a
+// page is drawn, a ticket's history after "Show earlier") may carry tabindex=-1.
+const interactive = 'a[href], button, input, select, textarea, summary, [contenteditable]';
 for (const e of document.querySelectorAll('[tabindex]')) {
-  if (Number(e.getAttribute('tabindex')) < 0 && e.id !== 'main') problems.push('tabindex=-1 on ' + describe(e));
+  if (Number(e.getAttribute('tabindex')) < 0 && e.matches(interactive)) problems.push('tabindex=-1 on ' + describe(e));
   if (Number(e.getAttribute('tabindex')) > 0) problems.push('positive tabindex on ' + describe(e));
 }
 // Focus outlines: a rule that removes the outline must give a replacement (box-shadow or border).

@@ -222,7 +222,7 @@ async function customerPage(id, notice = custTakeNotice()) {
   }
   show(el('h1', { text: organization.name }), el('p', { class: 'row' }, el('a', { href: '#/clientes', id: 'cust-back', text: t('custBack') }),
     el('a', { href: '#/?organization_id=' + encodeURIComponent(id), id: 'cust-tickets', text: t('custTickets') })),
-  status, facts, ...details, ...contactsSection(organization, contacts.contacts || [], users, writer, status, act, redraw));
+  status, facts, ...contactsSection(organization, contacts.contacts || [], users, writer, status, act, redraw), ...details);
 }
 
 // The organization's contacts (the shared table, account.js) with what the caller may do on each

@@ -99,6 +99,7 @@ try:
     wait.until(lambda d: "CNPJ/CPF" in text("org-new-errors"))
     assert driver.find_element(By.ID, "org-new-tax-id").get_attribute("aria-invalid") == "true"
     assert "dígitos verificadores" in text("org-new-errors"), text("org-new-errors")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'end'})", driver.find_element(By.ID, "org-new-errors"))
     shot("75-admin-customer-refused")
     fill("org-new-tax-id", "04.252.011/0001-10")
     driver.find_element(By.ID, "org-new-submit").click()
@@ -151,6 +152,7 @@ try:
     wait.until(lambda d: "carla@paoquente.com.br" in text("cust-status"))
     wait.until(lambda d: contact_row("carla@paoquente.com.br").find_element(By.CLASS_NAME, "access").text == "Convidado")
     assert not contact_row("carla@paoquente.com.br").find_elements(By.CLASS_NAME, "invite")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", driver.find_element(By.ID, "cust-facts"))
     shot("76-admin-customer-contacts")
 
     # In English the page speaks English.

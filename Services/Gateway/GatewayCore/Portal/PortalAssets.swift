@@ -1463,7 +1463,7 @@ async function customerPage(id, notice = custTakeNotice()) {
   }
   show(el('h1', { text: organization.name }), el('p', { class: 'row' }, el('a', { href: '#/clientes', id: 'cust-back', text: t('custBack') }),
     el('a', { href: '#/?organization_id=' + encodeURIComponent(id), id: 'cust-tickets', text: t('custTickets') })),
-  status, facts, ...details, ...contactsSection(organization, contacts.contacts || [], users, writer, status, act, redraw));
+  status, facts, ...contactsSection(organization, contacts.contacts || [], users, writer, status, act, redraw), ...details);
 }
 
 // The organization's contacts (the shared table, account.js) with what the caller may do on each
@@ -3635,7 +3635,7 @@ addPage({
 body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }
 .top { display: flex; gap: 1rem; align-items: center; padding: .6rem 1.2rem; background: #fff; border-bottom: 1px solid var(--line); }
 .brand { font-weight: 700; color: var(--accent); text-decoration: none; }
-nav { display: flex; gap: .8rem; flex: 1; }
+nav { display: flex; flex-wrap: wrap; gap: .2rem .8rem; flex: 1; }
 nav a { color: var(--fg); }
 main { max-width: 980px; margin: 1.2rem auto; padding: 0 1rem; }
 h1 { font-size: 1.4rem; margin: .2rem 0 1rem; }
@@ -3649,6 +3649,7 @@ button { padding: .45rem 1rem; border-radius: 4px; border: 1px solid var(--accen
 button.secondary { background: #fff; color: var(--accent); }
 button.link { background: none; border: 0; color: var(--accent); padding: 0; text-decoration: underline; }
 :focus-visible { outline: 3px solid #f0b400; outline-offset: 2px; }
+[aria-invalid="true"] { border-color: var(--danger); box-shadow: 0 0 0 1px var(--danger); }
 table { width: 100%; border-collapse: collapse; background: #fff; border: 1px solid var(--line); }
 th, td { text-align: left; padding: .45rem .6rem; border-bottom: 1px solid var(--line); }
 th { font-size: .85rem; color: var(--muted); }

@@ -27,12 +27,7 @@ customer = os.environ["PORTAL_CUSTOMER"].split(":", 1)
 
 portal = Portal(base, shots)
 driver, wait, shot = portal.driver, portal.wait, portal.shot
-sign_in, sign_out = portal.sign_in, portal.sign_out
-
-
-def text(element_id):
-    found = driver.find_elements(By.ID, element_id)
-    return found[0].text if found else ""
+sign_in, sign_out, text = portal.sign_in, portal.sign_out, portal.text
 
 
 def heading():
@@ -193,9 +188,7 @@ try:
     sign_out()
     print("OK", organization)
 except Exception:
-    main = driver.find_elements(By.ID, "main")
-    print(f"failed at {driver.current_url}: {main[0].text if main else driver.page_source[:2000]}", file=sys.stderr)
-    shot("failure-customers-page")
+    portal.report_failure("customers-page")
     raise
 finally:
     driver.quit()

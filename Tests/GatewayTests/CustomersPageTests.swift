@@ -29,7 +29,7 @@ struct CustomersPageTests {
         return (id, try #require(contact.json["id"] as? String))
     }
 
-    @Test("an administrator finds Acme by name and CNPJ, creates an organization with a CNPJ (a wrong one refused beside its field), adds two contacts, changes its plan keeping every other field, changes and deactivates a contact, invites the other, is refused deleting a contact a ticket names, and opens Acme's tickets in the queue; an agent reads and edits without sign-ins; a customer gets no page")
+    @Test("an administrator pages through 51 organizations, finds Acme by name and CNPJ, creates an organization with a CNPJ (a wrong one refused beside its field), adds two contacts, changes its plan keeping every other field, changes and deactivates a contact, invites the other, is refused deleting a contact a ticket names, and opens Acme's tickets in the queue; an agent reads and edits without sign-ins; a customer gets no page")
     func administratorManagesCustomers() throws {
         try PortalBrowser.requireChromium()
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
@@ -41,6 +41,12 @@ struct CustomersPageTests {
         let (beta, paulo) = try Self.otherOrganization(gateway, admin: seeded.admin)
         let betaTicket = try Self.registerTicket(gateway, admin: seeded.admin, organization: beta, contact: paulo, subject: "Pedido da Beta")
         #expect(try waitFor { try gateway.request("GET", "/v1/tickets?page_size=50", bearer: seeded.admin).text.contains(betaTicket.id) })
+        // 51 organizations: the list's second page of 50 holds the last prospect.
+        for number in 1...49 {
+            let prospect = try gateway.request("POST", "/v1/organizations", json: [
+                "name": String(format: "Prospect %02d", number), "kind": "ORGANIZATION_PROSPECT", "active": true], bearer: seeded.admin)
+            #expect(prospect.status == 201, "\(prospect.text)")
+        }
 
         let result = try PortalBrowser.run("customers_page.py", gateway, [acmeCode, betaTicket.code], environment: [
             "PORTAL_ADMIN": "\(GatewayHarness.adminEmail):\(GatewayHarness.adminPassword)",
@@ -62,7 +68,8 @@ struct CustomersPageTests {
         #expect(organization["kind"] as? String == "ORGANIZATION_CUSTOMER" && organization["active"] as? Bool == true, "\(organization)")
         let everyOne = try #require(try gateway.request("GET", "/v1/organizations?include_inactive=true", bearer: seeded.admin)
             .json["organizations"] as? [[String: Any]])
-        #expect(everyOne.map { $0["name"] as? String ?? "?" }.sorted() == ["Acme", "Beta Sistemas", "Padaria Pão Quente Ltda"], "\(everyOne)")
+        #expect(everyOne.map { $0["name"] as? String ?? "?" }.filter { !$0.hasPrefix("Prospect") }.sorted() == ["Acme", "Beta Sistemas", "Padaria Pão Quente Ltda"],
+                "\(everyOne)")
         let contacts = try #require(try gateway.request("GET", "/v1/organizations/\(id)/contacts?include_inactive=true", bearer: seeded.admin)
             .json["contacts"] as? [[String: Any]])
         let carla = try #require(contacts.first { $0["email"] as? String == "carla@paoquente.com.br" }, "\(contacts)")

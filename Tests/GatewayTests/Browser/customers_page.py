@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """The staff's customer directory (#/clientes) in headless Chromium: a customer gets no link and
-#/clientes shows her own tickets; the administrator finds Acme by name and by its CNPJ (shown
-formatted), creates an organization (an invalid CNPJ refused first, beside its field, nothing
-stored), adds two contacts (one without e-mail or phone refused, beside the e-mail), changes the
+#/clientes shows her own tickets; the administrator pages through the organizations (50 a page),
+finds Acme by name and by its CNPJ (shown formatted), creates an organization (an invalid CNPJ
+refused first, beside its field, nothing stored), adds two contacts (one without e-mail or phone refused, beside the e-mail), changes the
 organization's plan (the other fields kept), deactivates one contact, invites the other (its
 sign-in then "Convidado"), cannot delete Acme's contact a ticket names (intake's reason shown) and
 follows Acme's link to the queue narrowed to its tickets; an agent reads and edits but has no
@@ -74,6 +74,13 @@ try:
     assert heading() == "Clientes"
     assert organization_row("Acme").find_element(By.CLASS_NAME, "tax-id").text == "11.222.333/0001-81"
     shot("74-admin-customers")
+    # Pages of 50 by name: the 51st organization is on the next page, and back.
+    assert not organization_row("Prospect 49") and not driver.find_elements(By.ID, "customers-first")
+    driver.find_element(By.ID, "customers-next").click()
+    wait.until(lambda d: organization_row("Prospect 49") is not None and organization_row("Acme") is None)
+    assert not driver.find_elements(By.ID, "customers-next")
+    driver.find_element(By.ID, "customers-first").click()
+    wait.until(lambda d: organization_row("Acme") is not None)
     # Found by its CNPJ as people type it, and by the start of its name.
     search("11.222.333/0001-81")
     wait.until(lambda d: organization_row("Acme") is not None)

@@ -4,7 +4,7 @@
 finds Acme by name and by its CNPJ (shown formatted), creates an organization (an invalid CNPJ
 refused first, beside its field, nothing stored), adds two contacts (one without e-mail or phone refused, beside the e-mail), changes the
 organization's plan (the other fields kept), deactivates one contact, invites the other (its
-sign-in then "Convidado"), cannot delete Acme's contact a ticket names (intake's reason shown) and
+sign-in then "Convidado"), deactivates the organization (listed then with the inactive ones only), cannot delete Acme's contact a ticket names (intake's reason shown) and
 follows Acme's link to the queue narrowed to its tickets; an agent reads and edits but has no
 invitations nor sign-ins.
 Usage: customers_page.py BASE_URL SCREENSHOT_DIR ACME_TICKET_CODE OTHER_TICKET_CODE
@@ -164,9 +164,19 @@ try:
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.ID, "contacts-title").text == "Contatos")
 
-    # Acme: Maria is named by a ticket, so intake refuses deleting her and the page says why.
+    # The organization deactivated: listed again only with the inactive ones.
+    driver.find_element(By.ID, "cust-toggle-active").click()
+    wait.until(lambda d: "desativada" in text("cust-status"))
+    assert text("cust-state").startswith("Inativa"), text("cust-state")
     driver.find_element(By.ID, "cust-back").click()
     wait.until(lambda d: organization_row("Acme") is not None)
+    assert organization_row("Padaria Pão Quente Ltda") is None
+    driver.find_element(By.ID, "cust-inactive").click()
+    driver.find_element(By.ID, "cust-search-submit").click()
+    wait.until(lambda d: organization_row("Padaria Pão Quente Ltda") is not None)
+    assert organization_row("Padaria Pão Quente Ltda").find_element(By.CLASS_NAME, "state").text == "Inativa"
+
+    # Acme: Maria is named by a ticket, so intake refuses deleting her and the page says why.
     organization_row("Acme").find_element(By.TAG_NAME, "a").click()
     wait.until(lambda d: heading() == "Acme" and contact_row("maria@acme.com.br") is not None)
     contact_row("maria@acme.com.br").find_element(By.CLASS_NAME, "delete-contact").click()
@@ -187,7 +197,7 @@ try:
     # An agent reads and edits the directory, without sign-ins or invitations.
     sign_in(*agent)
     wait.until(EC.element_to_be_clickable((By.ID, "nav-customers"))).click()
-    wait.until(lambda d: organization_row("Padaria Pão Quente Ltda") is not None)
+    wait.until(lambda d: organization_row("Acme") is not None)
     driver.get(base + "/portal/#/clientes/" + organization)
     wait.until(lambda d: contact_row("carla@paoquente.com.br") is not None)
     assert driver.find_elements(By.ID, "org-edit-form") and driver.find_elements(By.ID, "contact-new-form")

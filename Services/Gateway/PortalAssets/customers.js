@@ -1,9 +1,9 @@
 'use strict';
 // The support staff's customer directory (#/clientes): intake's organizations found by code, name,
 // CPF/CNPJ or a contact's e-mail, or paged through by name, and a form creating one; an
-// organization's page (#/clientes/{id}) with its record edited whole (intake's update replaces
-// every field, so the form sends them all), deactivated or reactivated, a link to its tickets in
-// the queue, and its contacts: added, edited, deactivated or reactivated, deleted (intake refuses a
+// organization's page (#/clientes/{id}) with its record edited (the gateway lays the fields sent
+// over the stored record: the form sends every field it shows, the (de)activation `active` alone),
+// deactivated or reactivated, a link to its tickets in the queue, and its contacts: added, edited, deactivated or reactivated, deleted (intake refuses a
 // contact a ticket names, and the page shows why) and, for administrators, invited to sign in with
 // their sign-in's state. Intake and the gateway decide who may do what; the page leaves out what
 // the caller cannot use (sign-ins and invitations are the administrators') and shows a refusal's
@@ -134,7 +134,8 @@ async function customersPage(query) {
 
 // The form of an organization's record (`organization`, or a new one when null): name, CPF/CNPJ,
 // kind, plan and what it includes, e-mail and account owner (an active agent, or the one it has).
-// `submit(body, fail)` gets every field; `fail(error)` shows the refusal beside the fields.
+// `submit(body, fail)` gets every field of the form (an emptied one as "", which clears it);
+// `fail(error)` shows the refusal beside the fields.
 function organizationForm(prefix, organization, agents, submitText, submit) {
   const o = organization || { kind: 'ORGANIZATION_CUSTOMER' };
   const id = (name) => `${prefix}-${name.replace(/_/g, '-')}`;
@@ -192,12 +193,6 @@ async function customerPage(id, notice = custTakeNotice()) {
   if (notice) status.append(el('p', { class: 'ok', text: notice }));
   const redraw = (done) => customerPage(id, done);
   const act = changeThen(status, redraw);
-  // The whole record with `changes`: intake's update replaces every field.
-  const record = (changes) => {
-    const whole = Object.assign({}, organization, changes);
-    delete whole.created_at_ms;
-    return whole;
-  };
   const owner = (agents.agents || []).find((agent) => agent.id === organization.account_owner_agent_id);
   const facts = el('dl', { class: 'facts', id: 'cust-facts' },
     el('dt', { text: t('code') }), el('dd', { text: organization.code || '' }),
@@ -210,12 +205,12 @@ async function customerPage(id, notice = custTakeNotice()) {
       writer ? el('button', { type: 'button', class: 'link', id: 'cust-toggle-active',
         'aria-label': tf(organization.active ? 'custDeactivateOf' : 'custReactivateOf', { name: organization.name }),
         text: t(organization.active ? 'deactivate' : 'reactivate'),
-        onclick: () => act(() => api('POST', '/v1/organizations/' + encodeURIComponent(id), record({ active: !organization.active })),
+        onclick: () => act(() => api('POST', '/v1/organizations/' + encodeURIComponent(id), { active: !organization.active }),
           tf(organization.active ? 'custDeactivated' : 'custReactivated', { name: organization.name })) }) : null));
   let details = [el('p', { class: 'muted', id: 'cust-read-only', text: t('custReadOnly') })];
   if (writer) {
     const { form, errors } = organizationForm('org-edit', organization, agents.agents || [], t('save'), (body, fail) => {
-      api('POST', '/v1/organizations/' + encodeURIComponent(id), record(body)).then((saved) => redraw(tf('custSaved', { name: saved.name })), fail);
+      api('POST', '/v1/organizations/' + encodeURIComponent(id), body).then((saved) => redraw(tf('custSaved', { name: saved.name })), fail);
     });
     form.setAttribute('aria-labelledby', 'org-edit-title');
     details = [el('h2', { id: 'org-edit-title', text: t('custDetails') }), form, errors];
@@ -234,9 +229,7 @@ function contactsSection(organization, contacts, users, writer, status, act, red
     el('button', { type: 'button', class: 'link edit-contact', 'aria-label': tf('custEditOf', { name: contact.name }), text: t('custEdit'),
       onclick: () => {
         const { form, errors } = contactForm('contact-edit', contact, t('save'), (body, fail) => {
-          api('POST', '/v1/contacts/' + encodeURIComponent(contact.id),
-            Object.assign({ id: contact.id, organization_id: organization.id, active: contact.active }, body))
-            .then((saved) => redraw(tf('custContactSaved', { name: saved.name })), fail);
+          api('POST', '/v1/contacts/' + encodeURIComponent(contact.id), body).then((saved) => redraw(tf('custContactSaved', { name: saved.name })), fail);
         }, () => editSlot.replaceChildren());
         form.setAttribute('aria-labelledby', 'contact-edit-title');
         editSlot.replaceChildren(el('h3', { id: 'contact-edit-title', text: tf('custEditContact', { name: contact.name }) }), form, errors);

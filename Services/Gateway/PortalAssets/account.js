@@ -35,6 +35,48 @@ const roleName = (role) => (TEXT[lang].roles || {})[role] || role;
 // A company's administrator (not a representative's person) manages its contacts.
 const isCompanyAdmin = () => isCustomer() && !isRepresentative() && !!me.principal.organization_admin;
 
+// A sign-in's state in words (Ativo, Convidado, Bloqueado; Sem acesso without one).
+const signInText = (user) => !user ? t('accessNone')
+  : t({ active: 'accessActive', invited: 'accessInvited', disabled: 'accessDisabled' }[user.status] || 'accessNone');
+
+// The sign-ins of `users` (GET /v1/users) by the intake contact each one is.
+const signInsByContact = (users) => Object.fromEntries((users || []).filter((user) => user.contact_id).map((user) => [user.contact_id, user]));
+
+// The table of an organization's contacts (the company administrator's #/contatos, the staff's
+// #/clientes/{id}): name, e-mail, phone, state, authorized, administrator, the sign-in when the
+// caller may read them (`signIns` by contact id; null leaves the column out) and the buttons
+// `actions(contact, user)` gives (nulls skipped).
+function contactsTable(contacts, signIns, actions) {
+  const rows = contacts.map((contact) => {
+    const user = signIns ? signIns[contact.id] : null;
+    return el('tr', { 'data-contact': contact.id, 'data-email': contact.email || '', class: contact.active ? null : 'inactive' },
+      el('td', { class: 'name', text: contact.name }), el('td', { text: contact.email || '' }), el('td', { text: contact.phone || '' }),
+      el('td', { class: 'state', text: t(contact.active ? 'contactActive' : 'contactInactive') }),
+      el('td', { text: t(contact.authorized ? 'yes' : 'no') }), el('td', { text: t(contact.admin ? 'yes' : 'no') }),
+      signIns ? el('td', { class: 'access', text: signInText(user) }) : null,
+      el('td', { class: 'actions' }, actions(contact, user).filter(Boolean).flatMap((button) => [button, ' '])));
+  });
+  const headers = [t('name'), t('email'), t('phone'), t('state'), t('authorizedShort'), t('adminShort')]
+    .concat(signIns ? [t('access')] : []).concat([t('actions')]);
+  return rowsTable('contacts', headers, rows, 'contacts-empty', t('noContactsYet'));
+}
+
+// The button inviting `contact` to sign in (POST /v1/invitations naming it; `extra`: the rest of
+// an administrator's invitation, organization and role), run through `act` (changeThen).
+const inviteButton = (contact, act, extra) => el('button', { type: 'button', class: 'invite', 'aria-label': `${t('invite')} ${contact.name}`,
+  text: t('invite'), onclick: () => act(() => api('POST', '/v1/invitations',
+    Object.assign({ email: contact.email, display_name: contact.name, contact_id: contact.id }, extra)), tf('inviteSent', { email: contact.email })) });
+
+// The button deactivating or reactivating `contact`, run through `act` (changeThen). The gateway
+// blocks a deactivated contact's sign-in (its sessions end) and unblocks it when it is reactivated.
+function activeToggle(contact, act) {
+  const active = !contact.active;
+  return el('button', { type: 'button', class: 'link toggle-active', 'aria-label': `${t(active ? 'reactivate' : 'deactivate')} ${contact.name}`,
+    text: t(active ? 'reactivate' : 'deactivate'),
+    onclick: () => act(() => api('POST', `/v1/contacts/${encodeURIComponent(contact.id)}/active`, { active }),
+      tf(active ? 'reactivated' : 'deactivated', { name: contact.name })) });
+}
+
 function accountPage() {
   const user = me.user || {};
   const status = el('div', { id: 'password-status' });
@@ -82,43 +124,14 @@ async function contactsPage(notice) {
       api('GET', '/v1/users'),
     ]);
   } catch (error) { show(el('h1', { text: t('contacts') }), errorBox(error)); return; }
-  const byContact = {};
-  for (const user of users.users || []) if (user.contact_id) byContact[user.contact_id] = user;
+  const byContact = signInsByContact(users.users);
   const status = el('div', { id: 'contacts-status', role: 'status' });
   if (notice) status.append(el('p', { class: 'ok', text: notice }));
-  const act = async (work, done) => {
-    try {
-      await work();
-      contactsPage(done);
-    } catch (error) { status.replaceChildren(errorBox(error)); }
-  };
-  const accessText = (user) => !user ? t('accessNone')
-    : t({ active: 'accessActive', invited: 'accessInvited', disabled: 'accessDisabled' }[user.status] || 'accessNone');
-  const rows = (contacts.contacts || []).map((contact) => {
-    const user = byContact[contact.id];
-    const actions = el('td', { class: 'actions' });
-    if (contact.active && !user && contact.email) {
-      actions.append(el('button', { type: 'button', class: 'invite', 'aria-label': `${t('invite')} ${contact.name}`, text: t('invite'),
-        onclick: () => act(() => api('POST', '/v1/invitations', { email: contact.email, display_name: contact.name, contact_id: contact.id }),
-          tf('inviteSent', { email: contact.email })) }));
-    }
-    // Not one's own contact: the administrator would lock themselves out. The gateway blocks a
-    // deactivated contact's sign-in (its sessions end) and unblocks it when it is reactivated.
-    if (contact.id !== me.principal.id) {
-      const active = !contact.active;
-      actions.append(el('button', { type: 'button', class: 'link toggle-active', 'aria-label': `${t(active ? 'reactivate' : 'deactivate')} ${contact.name}`,
-        text: t(active ? 'reactivate' : 'deactivate'),
-        onclick: () => act(() => api('POST', `/v1/contacts/${encodeURIComponent(contact.id)}/active`, { active }),
-          tf(active ? 'reactivated' : 'deactivated', { name: contact.name })) }));
-    }
-    return el('tr', { 'data-contact': contact.id, 'data-email': contact.email || '' },
-      el('td', { text: contact.name }), el('td', { text: contact.email || '' }), el('td', { text: contact.phone || '' }),
-      el('td', { text: t(contact.active ? 'contactActive' : 'contactInactive') }),
-      el('td', { text: t(contact.authorized ? 'yes' : 'no') }), el('td', { text: t(contact.admin ? 'yes' : 'no') }),
-      el('td', { class: 'access', text: accessText(user) }), actions);
-  });
-  const headers = [t('name'), t('email'), t('phone'), t('state'), t('authorizedShort'), t('adminShort'), t('access'), t('actions')];
-  const table = rowsTable('contacts', headers, rows, undefined, t('noContactsYet'));
+  const act = changeThen(status, contactsPage);
+  // Not one's own contact: the administrator would lock themselves out.
+  const table = contactsTable(contacts.contacts || [], byContact, (contact, user) => [
+    contact.active && !user && contact.email ? inviteButton(contact, act) : null,
+    contact.id !== me.principal.id ? activeToggle(contact, act) : null]);
   const form = el('form', { id: 'invite-form', 'aria-labelledby': 'invite-title' },
     el('label', {}, t('name'), el('input', { name: 'display_name', id: 'invite-name', required: true, maxlength: 200, autocomplete: 'off' })),
     el('label', {}, t('email'), el('input', { type: 'email', name: 'email', id: 'invite-email', required: true, maxlength: 254, autocomplete: 'off' })),

@@ -6,7 +6,7 @@
 // policy's texts (priority definitions, category explanations, writing tips, pt-BR and en) the
 // Nova ocorrência page shows. Intake validates every save: a refused one stores nothing and its
 // per-field errors appear under the form, which keeps what was typed. Loaded after portal.js and
-// team.js and built from their helpers (el, api, show, t, tf, errorBox, rowsTable, bilingual,
+// team.js and built from their helpers (el, api, show, t, tf, errorBox, formRefused, rowsTable, bilingual,
 // label, CATEGORIES, PRIORITIES, isAdministrator); its link and path are added with addPage.
 
 Object.assign(TEXT['pt-BR'], {
@@ -69,21 +69,6 @@ const catalogLists = {
   origin: { path: '/v1/origins', title: 'catalogOrigins', intro: 'catalogOriginsIntro', create: 'catalogNewOrigin', change: 'catalogEditOrigin' },
 };
 
-// Shows a refused save under its form: intake's message and per-field reasons (errorBox), each
-// field named by its label on the form, and each named control marked invalid (aria-invalid)
-// until the next save.
-function catalogRefused(form, errors, error) {
-  form.querySelectorAll('[aria-invalid]').forEach((control) => control.removeAttribute('aria-invalid'));
-  const details = (error.details || []).map((detail) => {
-    const control = form.querySelector(`[name="${CSS.escape(detail.field)}"]`);
-    if (!control) return detail;
-    control.setAttribute('aria-invalid', 'true');
-    const caption = control.closest('label') && control.closest('label').firstChild;
-    return Object.assign({}, detail, { field: caption && caption.nodeType === Node.TEXT_NODE ? caption.textContent : detail.field });
-  });
-  errors.replaceChildren(errorBox({ message: error.message, details }));
-}
-
 // The page: intake's four parts read at once, each section drawn with its own status line;
 // `notice` ({ section, text }) is the outcome of the change that drew it again.
 async function catalogPage(notice) {
@@ -106,7 +91,7 @@ async function catalogPage(notice) {
       await work();
       await catalogPage({ section, text: done });
     } catch (error) {
-      if (form) catalogRefused(form, errors, error);
+      if (form) formRefused(form, errors, error);
       else statuses[section].replaceChildren(errorBox(error));
     }
   };
@@ -187,7 +172,7 @@ function catalogEntriesSection(list, entries, status, change) {
       label_en: labelEn.value.trim(), position: Number(position.value || 0), active: editing ? !!editing.active : true };
     if (kind) entry.origin_kind = kind.value;
     if (!editing && entries.some((other) => other.key === entry.key)) {
-      return catalogRefused(form, errors, { message: tf('catalogKeyTaken', { key: entry.key }), details: [] });
+      return formRefused(form, errors, { message: tf('catalogKeyTaken', { key: entry.key }), details: [] });
     }
     // Intake refuses the save as a whole; its reasons go under this form, what was typed stays.
     change(list, form, errors)(() => api('POST', about.path, entry), tf('catalogEntrySaved', { name: entry.label_pt || entry.key }));
@@ -279,7 +264,7 @@ function catalogFieldsSection(fields, status, change) {
     };
     if (category.value) field.category = category.value;
     if (!editing && fields.some((other) => other.key === field.key)) {
-      return catalogRefused(form, errors, { message: tf('catalogKeyTaken', { key: field.key }), details: [] });
+      return formRefused(form, errors, { message: tf('catalogKeyTaken', { key: field.key }), details: [] });
     }
     // A refused save (intake's reasons, e.g. a list with no choices) shows under this form.
     save(() => api('POST', '/v1/custom-fields', field), tf('catalogFieldSaved', { name: field.label_pt || field.key }));

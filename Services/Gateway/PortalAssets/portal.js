@@ -48,6 +48,7 @@ const TEXT = {
     customerSearchHint: 'Nome, código, CNPJ/CPF ou e-mail de um contato.', customersFound: '{count} organização(ões) encontrada(s).',
     noCustomerFound: 'Nenhum cliente ativo encontrado.', group: 'Grupo', searchText: 'Texto', onlyMine: 'Só as minhas',
     showEarlier: 'Mostrar anteriores', showEarlierHint: 'Há entradas anteriores a estas no histórico.',
+    queueOfOrganization: 'Só as ocorrências de {name}.', queueEveryOrganization: 'Ver as de todas as organizações',
     nextPage: 'Próxima página', firstPage: 'Primeira página', cardsThisPage: 'Os números acima contam as ocorrências desta página.', holder: 'Com', registeredBy: 'Registrada por',
   },
   en: {
@@ -95,6 +96,7 @@ const TEXT = {
     customerSearchHint: 'Name, code, CNPJ/CPF or a contact\'s e-mail.', customersFound: '{count} organization(s) found.',
     noCustomerFound: 'No active customer found.', group: 'Group', searchText: 'Text', onlyMine: 'Only mine',
     showEarlier: 'Show earlier', showEarlierHint: 'The history has entries before these.',
+    queueOfOrganization: 'Only {name}\'s tickets.', queueEveryOrganization: 'See every organization\'s',
     nextPage: 'Next page', firstPage: 'First page', cardsThisPage: 'The figures above count this page\'s tickets.', holder: 'Held by', registeredBy: 'Registered by',
   },
 };
@@ -350,6 +352,21 @@ function errorBox(error) {
   return box;
 }
 
+// Shows a refused save under its form (`errors`): the service's message and per-field reasons
+// (errorBox), each field named by its label on the form, and each named control marked invalid
+// (aria-invalid) until the next save. The form keeps what was typed.
+function formRefused(form, errors, error) {
+  form.querySelectorAll('[aria-invalid]').forEach((control) => control.removeAttribute('aria-invalid'));
+  const details = (error.details || []).map((detail) => {
+    const control = form.querySelector(`[name="${CSS.escape(detail.field)}"]`);
+    if (!control) return detail;
+    control.setAttribute('aria-invalid', 'true');
+    const caption = control.closest('label') && control.closest('label').firstChild;
+    return Object.assign({}, detail, { field: caption && caption.nodeType === Node.TEXT_NODE ? caption.textContent : detail.field });
+  });
+  errors.replaceChildren(errorBox({ message: error.message, details }));
+}
+
 function show(...nodes) {
   const main = document.getElementById('main');
   // Optional parts are null when absent: skip them (replaceChildren would print "null").
@@ -561,13 +578,13 @@ function ticketTable(rows, id, withSLA, withOrganization) {
 }
 
 // Links to the first page (when not on it) and the next one (when there is one) of a listing
-// whose address is '#/?<params>': the filters stay, the cursor changes. Ids `<prefix>-first` and
-// `<prefix>-next`.
-function pageLinks(params, nextCursor, prefix) {
+// whose address is '<path>?<params>' ('#/' unless given): the filters stay, the cursor changes.
+// Ids `<prefix>-first` and `<prefix>-next`.
+function pageLinks(params, nextCursor, prefix, path = '#/') {
   const page = (cursor) => {
     const next = new URLSearchParams(params);
     if (cursor) next.set('cursor', cursor); else next.delete('cursor');
-    return '#/?' + next.toString();
+    return path + '?' + next.toString();
   };
   return el('p', { class: 'row' }, params.get('cursor') ? el('a', { href: page(''), id: `${prefix}-first`, text: t('firstPage') }) : null,
     nextCursor ? el('a', { href: page(nextCursor), id: `${prefix}-next`, text: t('nextPage') }) : null);
@@ -882,6 +899,20 @@ function representativePickers(status) {
   return { fields, organization, contact };
 }
 
+// The organizations intake's lookup finds for `query` (a code, a name's start, a CPF/CNPJ or a
+// contact's e-mail; `GET /v1/customers`, at most `limit` of each kind), active or not, by name:
+// a contact found names its organization, fetched when not among the matches.
+async function findOrganizations(query, limit) {
+  const found = await api('GET', `/v1/customers?limit=${limit}&q=${encodeURIComponent(query)}`);
+  const byId = {};
+  for (const o of found.organizations || []) byId[o.id] = o;
+  const missing = [...new Set((found.contacts || []).map((c) => c.organization_id).filter((id) => id && !byId[id]))];
+  for (const o of await Promise.all(missing.map((id) => api('GET', '/v1/organizations/' + encodeURIComponent(id)).catch(() => null)))) {
+    if (o) byId[o.id] = o;
+  }
+  return Object.values(byId).sort((a, b) => a.name.localeCompare(b.name, 'pt-BR'));
+}
+
 // An agent registering a call or message for a customer: the organization found by code, name,
 // CNPJ/CPF or a contact's e-mail (intake's lookup), one of its contacts authorized to open
 // tickets, and the channel it came through (intake's list; phone by default). Intake records the
@@ -897,15 +928,7 @@ function agentPickers(status) {
       const query = search.value.trim();
       if (query.length < 2) return;
       try {
-        const found = await api('GET', `/v1/customers?limit=20&q=${encodeURIComponent(query)}`);
-        const byId = {};
-        for (const o of found.organizations || []) if (o.active) byId[o.id] = o;
-        // A contact found by e-mail names its organization: fetched when not among the matches.
-        const missing = [...new Set((found.contacts || []).map((c) => c.organization_id).filter((id) => id && !byId[id]))];
-        for (const o of await Promise.all(missing.map((id) => api('GET', '/v1/organizations/' + encodeURIComponent(id)).catch(() => null)))) {
-          if (o && o.active) byId[o.id] = o;
-        }
-        const list = Object.values(byId).sort((a, b) => a.name.localeCompare(b.name, 'pt-BR'));
+        const list = (await findOrganizations(query, 20)).filter((o) => o.active);
         organization.replaceChildren(el('option', { value: '', text: t('chooseOrganization') }),
           ...list.map((o) => el('option', { value: o.id, text: [o.name, o.code, o.tax_id].filter(Boolean).join(' · ') })));
         searchNote.textContent = list.length ? tf('customersFound', { count: list.length }) : t('noCustomerFound');
@@ -1262,8 +1285,11 @@ async function queuePage() {
   const params = new URLSearchParams(location.hash.split('?')[1] || '');
   const keep = (name) => params.get(name) || '';
   show(el('h1', { text: t('queue') }), el('p', { text: t('loading') }));
-  // Stages with their names and open counts (workflow's CountByStage), groups for the filter.
-  const [counts, groups] = await Promise.all([api('GET', '/v1/tickets/counts').catch(() => ({})), api('GET', '/v1/groups').catch(() => ({}))]);
+  // Stages with their names and open counts (workflow's CountByStage), groups for the filter, and
+  // the organization the queue is narrowed to (from its page on #/clientes), named.
+  const organizationID = keep('organization_id');
+  const [counts, groups, organization] = await Promise.all([api('GET', '/v1/tickets/counts').catch(() => ({})), api('GET', '/v1/groups').catch(() => ({})),
+    organizationID ? api('GET', '/v1/organizations/' + encodeURIComponent(organizationID)).catch(() => ({ id: organizationID })) : null]);
   const choice = (name, entries) => el('select', { name, id: `queue-${name}` }, el('option', { value: '', text: t('all') }),
     entries.map(([value, text]) => el('option', { value, selected: keep(name) === value, text })));
   const filters = el('form', { id: 'queue-filters', class: 'row', 'aria-label': t('filters') },
@@ -1274,22 +1300,29 @@ async function queuePage() {
     el('label', {}, t('sla'), choice('sla_state', [['breached', t('slaBreached')], ['at_risk', t('slaAtRisk')], ['paused', t('slaPaused')], ['on_track', t('slaOnTime')]])),
     el('label', {}, t('searchText'), el('input', { type: 'search', name: 'text', id: 'queue-text', value: keep('text') })),
     el('label', { class: 'row' }, el('input', { type: 'checkbox', name: 'mine', id: 'queue-mine', checked: keep('mine') === 'true' }), t('onlyMine')),
+    organization ? el('input', { type: 'hidden', name: 'organization_id', value: organization.id }) : null,
     el('button', { type: 'submit', id: 'queue-filter', text: t('filters') }));
-  const names = ['stage', 'priority', 'category', 'group_id', 'sla_state', 'text'];
+  // Only this organization's tickets, kept by the filters; a link lists every organization's again.
+  const everyOrganization = new URLSearchParams(params);
+  everyOrganization.delete('organization_id');
+  everyOrganization.delete('cursor');
+  const organizationNote = organization ? el('p', { id: 'queue-organization' }, tf('queueOfOrganization', { name: organization.name || organization.id }), ' ',
+    el('a', { href: '#/?' + everyOrganization.toString(), id: 'queue-every-organization', text: t('queueEveryOrganization') })) : null;
+  const names = ['stage', 'priority', 'category', 'group_id', 'sla_state', 'text', 'organization_id'];
   filters.addEventListener('submit', (e) => {
     e.preventDefault();
     const query = new URLSearchParams();
-    for (const name of names) if (filters.elements[name].value.trim()) query.set(name, filters.elements[name].value.trim());
+    for (const name of names) if (filters.elements[name] && filters.elements[name].value.trim()) query.set(name, filters.elements[name].value.trim());
     if (filters.elements.mine.checked) query.set('mine', 'true');
     location.hash = '#/?' + query.toString();
   });
-  show(el('h1', { text: t('queue') }), filters, el('p', { text: t('loading') }));
+  show(el('h1', { text: t('queue') }), filters, organizationNote, el('p', { text: t('loading') }));
   try {
     const query = new URLSearchParams({ page_size: '50' });
     for (const name of names.concat(['mine', 'cursor'])) if (keep(name)) query.set(name, keep(name));
     const list = await api('GET', '/v1/tickets?' + query.toString());
-    show(el('h1', { text: t('queue') }), filters, ticketTable(list.tickets || [], 'queue', true, true), pageLinks(params, list.next_cursor, 'queue'));
-  } catch (error) { show(el('h1', { text: t('queue') }), filters, errorBox(error)); }
+    show(el('h1', { text: t('queue') }), filters, organizationNote, ticketTable(list.tickets || [], 'queue', true, true), pageLinks(params, list.next_cursor, 'queue'));
+  } catch (error) { show(el('h1', { text: t('queue') }), filters, organizationNote, errorBox(error)); }
 }
 
 // ---------------------------------------------------------------- agent dashboard: dashboard.js

@@ -78,7 +78,6 @@ async function teamPage(who, notice) {
   const change = changer(status, who);
   // The form changing one member, drawn here when the member's "Alterar" is pressed.
   const editSlot = el('div', { id: 'member-edit' });
-  const stateText = (user) => t({ active: 'accessActive', invited: 'accessInvited', disabled: 'accessDisabled' }[user.status] || 'accessNone');
   const shown = (users.users || []).filter((user) => who === 'todos' || (who === 'clientes') !== STAFF_ROLES.includes(user.role))
     .sort((a, b) => (a.display_name || a.email).localeCompare(b.display_name || b.email, 'pt-BR'));
   const rows = shown.map((user) => {
@@ -105,7 +104,7 @@ async function teamPage(who, notice) {
       el('td', { text: own ? `${name} ${t('youMarker')}` : name }), el('td', { text: user.email }),
       el('td', { text: roleName(user.role) }), el('td', { class: 'groups', text: (agentGroups[user.agent_id] || []).join(', ') }),
       el('td', { class: 'chefe', text: ((agentsById[(agentsById[user.agent_id] || {}).chefe_agent_id] || {}).name) || '' }),
-      el('td', { text: (user.access_level || 0) >= 2147483647 ? t('allLevels') : String(user.access_level || 0) }), el('td', { class: 'access', text: stateText(user) }), actions);
+      el('td', { text: (user.access_level || 0) >= 2147483647 ? t('allLevels') : String(user.access_level || 0) }), el('td', { class: 'access', text: signInText(user) }), actions);
   });
   const filter = el('label', {}, t('showWho'), el('select', { id: 'team-filter', onchange: (event) => { location.hash = `#/equipe?quem=${event.target.value}`; } },
     [['equipe', 'whoTeam'], ['clientes', 'whoCustomers'], ['todos', 'whoEveryone']]

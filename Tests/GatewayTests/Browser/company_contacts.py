@@ -132,10 +132,7 @@ try:
     sign_in(JOAO, SECOND)
     print("OK", contact)
 except Exception:
-    # What the page showed when a step failed, for the test's failure message.
-    main = driver.find_elements(By.ID, "main")
-    print(f"failed at {driver.current_url}: {main[0].text if main else driver.page_source[:2000]}", file=sys.stderr)
-    shot("failure-company-contacts")
+    portal.report_failure("company-contacts")
     raise
 finally:
     driver.quit()

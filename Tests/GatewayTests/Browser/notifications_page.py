@@ -36,12 +36,7 @@ GOOD_SUBJECT = "[{{code}}] Recebemos seu pedido: {{subject}}"
 
 portal = Portal(base, shots)
 driver, wait, shot = portal.driver, portal.wait, portal.shot
-sign_in, sign_out = portal.sign_in, portal.sign_out
-
-
-def text(element_id):
-    found = driver.find_elements(By.ID, element_id)
-    return found[0].text if found else ""
+sign_in, sign_out, text = portal.sign_in, portal.sign_out, portal.text
 
 
 def webhook_row():

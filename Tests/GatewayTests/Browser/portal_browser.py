@@ -3,6 +3,7 @@ chromedriver (no download), a patient wait, screenshots named portal-<name>.png,
 and out through the portal's login form. The test scripts beside this file import it."""
 import json
 import os
+import sys
 
 from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
@@ -30,6 +31,18 @@ class Portal:
 
     def shot(self, name):
         self.driver.save_screenshot(os.path.join(self.shots, f"portal-{name}.png"))
+
+    def text(self, element_id):
+        """The text of the element with `element_id`, or "" while there is none."""
+        found = self.driver.find_elements(By.ID, element_id)
+        return found[0].text if found else ""
+
+    def report_failure(self, name):
+        """What the page showed when a step failed (on stderr, for the test's failure message) and
+        a screenshot `portal-failure-<name>.png`."""
+        main = self.driver.find_elements(By.ID, "main")
+        print(f"failed at {self.driver.current_url}: {main[0].text if main else self.driver.page_source[:2000]}", file=sys.stderr)
+        self.shot("failure-" + name)
 
     def read(self, path):
         """GET `path` on the API with the page's session (as the signed-in person), as JSON."""

@@ -37,8 +37,13 @@ def filter_by(**choices):
         else:
             Select(driver.find_element(By.ID, f"queue-{name}")).select_by_value(value)
     before = driver.execute_script("return location.hash")
+    shown = driver.find_elements(By.ID, "queue")
     driver.find_element(By.ID, "queue-filter").click()
     wait.until(lambda d: d.execute_script("return location.hash") != before)
+    # The address changes at once, the page is drawn again on the next hashchange: the list read
+    # must not be the one shown before the click (gone once the page redraws).
+    if shown:
+        wait.until(EC.staleness_of(shown[0]))
     return codes()
 
 

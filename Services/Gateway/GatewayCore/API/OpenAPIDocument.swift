@@ -2060,6 +2060,12 @@ paths:
           required: false
           schema:
             type: string
+        - name: organization_id
+          in: query
+          required: false
+          description: "agents: only this organization's tickets (the portal's link from an organization's page on #/clientes)"
+          schema:
+            type: string
         - name: mine
           in: query
           required: false

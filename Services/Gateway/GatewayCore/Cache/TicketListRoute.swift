@@ -13,7 +13,7 @@ import RPC
 /// ticket view's rules (exact principal in the key, settle window, TTL, feed health).
 enum TicketListRoute {
     /// The query arguments that shape the answer, in a fixed order (the cache key).
-    static let arguments = ["stage", "priority", "category", "group_id", "agent_id", "product", "module", "text",
+    static let arguments = ["stage", "priority", "category", "group_id", "agent_id", "organization_id", "product", "module", "text",
                             "mine", "sla_state", "open_only", "page_size", "cursor", "newest_first"]
 
     static func handle(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
@@ -50,8 +50,8 @@ enum TicketListRoute {
         }
         var filter: [String: Any] = [:]
         if let stages { filter["stages"] = stages }
-        for (argument, field) in [("group_id", "group_id"), ("agent_id", "agent_id"), ("product", "product"), ("module", "module"),
-                                  ("text", "text"), ("sla_state", "sla_state")] {
+        for (argument, field) in [("group_id", "group_id"), ("agent_id", "agent_id"), ("organization_id", "organization_id"), ("product", "product"),
+                                  ("module", "module"), ("text", "text"), ("sla_state", "sla_state")] {
             if let value = request.query[argument] { filter[field] = value }
         }
         // Switches: only "true" turns them on (the agent's own tickets; open ones only).

@@ -337,6 +337,48 @@ const roleName = (role) => (TEXT[lang].roles || {})[role] || role;
 // A company's administrator (not a representative's person) manages its contacts.
 const isCompanyAdmin = () => isCustomer() && !isRepresentative() && !!me.principal.organization_admin;
 
+// A sign-in's state in words (Ativo, Convidado, Bloqueado; Sem acesso without one).
+const signInText = (user) => !user ? t('accessNone')
+  : t({ active: 'accessActive', invited: 'accessInvited', disabled: 'accessDisabled' }[user.status] || 'accessNone');
+
+// The sign-ins of `users` (GET /v1/users) by the intake contact each one is.
+const signInsByContact = (users) => Object.fromEntries((users || []).filter((user) => user.contact_id).map((user) => [user.contact_id, user]));
+
+// The table of an organization's contacts (the company administrator's #/contatos, the staff's
+// #/clientes/{id}): name, e-mail, phone, state, authorized, administrator, the sign-in when the
+// caller may read them (`signIns` by contact id; null leaves the column out) and the buttons
+// `actions(contact, user)` gives (nulls skipped).
+function contactsTable(contacts, signIns, actions) {
+  const rows = contacts.map((contact) => {
+    const user = signIns ? signIns[contact.id] : null;
+    return el('tr', { 'data-contact': contact.id, 'data-email': contact.email || '', class: contact.active ? null : 'inactive' },
+      el('td', { class: 'name', text: contact.name }), el('td', { text: contact.email || '' }), el('td', { text: contact.phone || '' }),
+      el('td', { class: 'state', text: t(contact.active ? 'contactActive' : 'contactInactive') }),
+      el('td', { text: t(contact.authorized ? 'yes' : 'no') }), el('td', { text: t(contact.admin ? 'yes' : 'no') }),
+      signIns ? el('td', { class: 'access', text: signInText(user) }) : null,
+      el('td', { class: 'actions' }, actions(contact, user).filter(Boolean).flatMap((button) => [button, ' '])));
+  });
+  const headers = [t('name'), t('email'), t('phone'), t('state'), t('authorizedShort'), t('adminShort')]
+    .concat(signIns ? [t('access')] : []).concat([t('actions')]);
+  return rowsTable('contacts', headers, rows, 'contacts-empty', t('noContactsYet'));
+}
+
+// The button inviting `contact` to sign in (POST /v1/invitations naming it; `extra`: the rest of
+// an administrator's invitation, organization and role), run through `act` (changeThen).
+const inviteButton = (contact, act, extra) => el('button', { type: 'button', class: 'invite', 'aria-label': `${t('invite')} ${contact.name}`,
+  text: t('invite'), onclick: () => act(() => api('POST', '/v1/invitations',
+    Object.assign({ email: contact.email, display_name: contact.name, contact_id: contact.id }, extra)), tf('inviteSent', { email: contact.email })) });
+
+// The button deactivating or reactivating `contact`, run through `act` (changeThen). The gateway
+// blocks a deactivated contact's sign-in (its sessions end) and unblocks it when it is reactivated.
+function activeToggle(contact, act) {
+  const active = !contact.active;
+  return el('button', { type: 'button', class: 'link toggle-active', 'aria-label': `${t(active ? 'reactivate' : 'deactivate')} ${contact.name}`,
+    text: t(active ? 'reactivate' : 'deactivate'),
+    onclick: () => act(() => api('POST', `/v1/contacts/${encodeURIComponent(contact.id)}/active`, { active }),
+      tf(active ? 'reactivated' : 'deactivated', { name: contact.name })) });
+}
+
 function accountPage() {
   const user = me.user || {};
   const status = el('div', { id: 'password-status' });
@@ -384,43 +426,14 @@ async function contactsPage(notice) {
       api('GET', '/v1/users'),
     ]);
   } catch (error) { show(el('h1', { text: t('contacts') }), errorBox(error)); return; }
-  const byContact = {};
-  for (const user of users.users || []) if (user.contact_id) byContact[user.contact_id] = user;
+  const byContact = signInsByContact(users.users);
   const status = el('div', { id: 'contacts-status', role: 'status' });
   if (notice) status.append(el('p', { class: 'ok', text: notice }));
-  const act = async (work, done) => {
-    try {
-      await work();
-      contactsPage(done);
-    } catch (error) { status.replaceChildren(errorBox(error)); }
-  };
-  const accessText = (user) => !user ? t('accessNone')
-    : t({ active: 'accessActive', invited: 'accessInvited', disabled: 'accessDisabled' }[user.status] || 'accessNone');
-  const rows = (contacts.contacts || []).map((contact) => {
-    const user = byContact[contact.id];
-    const actions = el('td', { class: 'actions' });
-    if (contact.active && !user && contact.email) {
-      actions.append(el('button', { type: 'button', class: 'invite', 'aria-label': `${t('invite')} ${contact.name}`, text: t('invite'),
-        onclick: () => act(() => api('POST', '/v1/invitations', { email: contact.email, display_name: contact.name, contact_id: contact.id }),
-          tf('inviteSent', { email: contact.email })) }));
-    }
-    // Not one's own contact: the administrator would lock themselves out. The gateway blocks a
-    // deactivated contact's sign-in (its sessions end) and unblocks it when it is reactivated.
-    if (contact.id !== me.principal.id) {
-      const active = !contact.active;
-      actions.append(el('button', { type: 'button', class: 'link toggle-active', 'aria-label': `${t(active ? 'reactivate' : 'deactivate')} ${contact.name}`,
-        text: t(active ? 'reactivate' : 'deactivate'),
-        onclick: () => act(() => api('POST', `/v1/contacts/${encodeURIComponent(contact.id)}/active`, { active }),
-          tf(active ? 'reactivated' : 'deactivated', { name: contact.name })) }));
-    }
-    return el('tr', { 'data-contact': contact.id, 'data-email': contact.email || '' },
-      el('td', { text: contact.name }), el('td', { text: contact.email || '' }), el('td', { text: contact.phone || '' }),
-      el('td', { text: t(contact.active ? 'contactActive' : 'contactInactive') }),
-      el('td', { text: t(contact.authorized ? 'yes' : 'no') }), el('td', { text: t(contact.admin ? 'yes' : 'no') }),
-      el('td', { class: 'access', text: accessText(user) }), actions);
-  });
-  const headers = [t('name'), t('email'), t('phone'), t('state'), t('authorizedShort'), t('adminShort'), t('access'), t('actions')];
-  const table = rowsTable('contacts', headers, rows, undefined, t('noContactsYet'));
+  const act = changeThen(status, contactsPage);
+  // Not one's own contact: the administrator would lock themselves out.
+  const table = contactsTable(contacts.contacts || [], byContact, (contact, user) => [
+    contact.active && !user && contact.email ? inviteButton(contact, act) : null,
+    contact.id !== me.principal.id ? activeToggle(contact, act) : null]);
   const form = el('form', { id: 'invite-form', 'aria-labelledby': 'invite-title' },
     el('label', {}, t('name'), el('input', { name: 'display_name', id: 'invite-name', required: true, maxlength: 200, autocomplete: 'off' })),
     el('label', {}, t('email'), el('input', { type: 'email', name: 'email', id: 'invite-email', required: true, maxlength: 254, autocomplete: 'off' })),
@@ -922,7 +935,7 @@ addPage({
 // policy's texts (priority definitions, category explanations, writing tips, pt-BR and en) the
 // Nova ocorrência page shows. Intake validates every save: a refused one stores nothing and its
 // per-field errors appear under the form, which keeps what was typed. Loaded after portal.js and
-// team.js and built from their helpers (el, api, show, t, tf, errorBox, rowsTable, bilingual,
+// team.js and built from their helpers (el, api, show, t, tf, errorBox, formRefused, rowsTable, bilingual,
 // label, CATEGORIES, PRIORITIES, isAdministrator); its link and path are added with addPage.
 
 Object.assign(TEXT['pt-BR'], {
@@ -985,21 +998,6 @@ const catalogLists = {
   origin: { path: '/v1/origins', title: 'catalogOrigins', intro: 'catalogOriginsIntro', create: 'catalogNewOrigin', change: 'catalogEditOrigin' },
 };
 
-// Shows a refused save under its form: intake's message and per-field reasons (errorBox), each
-// field named by its label on the form, and each named control marked invalid (aria-invalid)
-// until the next save.
-function catalogRefused(form, errors, error) {
-  form.querySelectorAll('[aria-invalid]').forEach((control) => control.removeAttribute('aria-invalid'));
-  const details = (error.details || []).map((detail) => {
-    const control = form.querySelector(`[name="${CSS.escape(detail.field)}"]`);
-    if (!control) return detail;
-    control.setAttribute('aria-invalid', 'true');
-    const caption = control.closest('label') && control.closest('label').firstChild;
-    return Object.assign({}, detail, { field: caption && caption.nodeType === Node.TEXT_NODE ? caption.textContent : detail.field });
-  });
-  errors.replaceChildren(errorBox({ message: error.message, details }));
-}
-
 // The page: intake's four parts read at once, each section drawn with its own status line;
 // `notice` ({ section, text }) is the outcome of the change that drew it again.
 async function catalogPage(notice) {
@@ -1022,7 +1020,7 @@ async function catalogPage(notice) {
       await work();
       await catalogPage({ section, text: done });
     } catch (error) {
-      if (form) catalogRefused(form, errors, error);
+      if (form) formRefused(form, errors, error);
       else statuses[section].replaceChildren(errorBox(error));
     }
   };
@@ -1103,7 +1101,7 @@ function catalogEntriesSection(list, entries, status, change) {
       label_en: labelEn.value.trim(), position: Number(position.value || 0), active: editing ? !!editing.active : true };
     if (kind) entry.origin_kind = kind.value;
     if (!editing && entries.some((other) => other.key === entry.key)) {
-      return catalogRefused(form, errors, { message: tf('catalogKeyTaken', { key: entry.key }), details: [] });
+      return formRefused(form, errors, { message: tf('catalogKeyTaken', { key: entry.key }), details: [] });
     }
     // Intake refuses the save as a whole; its reasons go under this form, what was typed stays.
     change(list, form, errors)(() => api('POST', about.path, entry), tf('catalogEntrySaved', { name: entry.label_pt || entry.key }));
@@ -1195,7 +1193,7 @@ function catalogFieldsSection(fields, status, change) {
     };
     if (category.value) field.category = category.value;
     if (!editing && fields.some((other) => other.key === field.key)) {
-      return catalogRefused(form, errors, { message: tf('catalogKeyTaken', { key: field.key }), details: [] });
+      return formRefused(form, errors, { message: tf('catalogKeyTaken', { key: field.key }), details: [] });
     }
     // A refused save (intake's reasons, e.g. a list with no choices) shows under this form.
     save(() => api('POST', '/v1/custom-fields', field), tf('catalogFieldSaved', { name: field.label_pt || field.key }));
@@ -1239,6 +1237,297 @@ function catalogPolicySection(policy, status, change) {
 }
 
 addPage({ path: '/cadastros', visible: isAdministrator, nav: { id: 'nav-catalog', text: 'catalogTitle' }, render: () => catalogPage() });
+"""#),
+        "customers.js": ("text/javascript; charset=utf-8", #"""
+'use strict';
+// The support staff's customer directory (#/clientes): intake's organizations found by code, name,
+// CPF/CNPJ or a contact's e-mail, or paged through by name, and a form creating one; an
+// organization's page (#/clientes/{id}) with its record edited (the gateway lays the fields sent
+// over the stored record: the form sends every field it shows, the (de)activation `active` alone),
+// deactivated or reactivated, a link to its tickets in the queue, and its contacts: added, edited, deactivated or reactivated, deleted (intake refuses a
+// contact a ticket names, and the page shows why) and, for administrators, invited to sign in with
+// their sign-in's state. Intake and the gateway decide who may do what; the page leaves out what
+// the caller cannot use (sign-ins and invitations are the administrators') and shows a refusal's
+// reasons beside the form's fields. Loaded after portal.js, account.js and team.js and built from
+// their helpers (el, api, show, t, tf, errorBox, formRefused, changeThen, rowsTable, pageLinks,
+// findOrganizations, contactsTable, inviteButton, activeToggle, signInsByContact,
+// isAdministrator); its link and paths are added with addPage.
+
+Object.assign(TEXT['pt-BR'], {
+  custTitle: 'Clientes', custIntro: 'As organizações atendidas, seus contatos e quem deles entra no portal.',
+  custIncludeInactive: 'Incluir inativas', custTaxId: 'CNPJ/CPF', custKind: 'Tipo', custPlanIncludes: 'O que o plano inclui',
+  custAccountOwner: 'Responsável pela conta', custNoOwner: '(nenhum)', custEmail: 'E-mail da organização',
+  custEmailHint: 'Usado quando um contato não tem e-mail.', custTaxIdHint: 'CNPJ (14 caracteres) ou CPF (11 dígitos), com ou sem pontuação; pessoa física usa CPF.',
+  custActive: 'Ativa', custInactive: 'Inativa', custNoneFound: 'Nenhuma organização encontrada.', custAll: 'Todas as organizações, por nome.',
+  custFoundFor: 'Organizações encontradas para "{query}".', custClearSearch: 'Limpar a busca',
+  custNew: 'Nova organização', custCreate: 'Criar organização', custCreated: 'Organização {name} criada.',
+  custDetails: 'Dados da organização', custSaved: 'Dados de {name} salvos.', custCreatedAt: 'Cadastrada em',
+  custDeactivateOf: 'Desativar a organização {name}', custReactivateOf: 'Reativar a organização {name}',
+  custDeactivated: 'A organização {name} foi desativada.', custReactivated: 'A organização {name} foi reativada.',
+  custTickets: 'Ocorrências desta organização', custBack: 'Voltar aos clientes', custReadOnly: 'Você pode consultar o cadastro, mas não alterá-lo.',
+  custContacts: 'Contatos', custContactsIntro: 'Contatos autorizados abrem e acompanham ocorrências; o administrador da empresa cuida dos contatos dela. Um contato ligado a uma ocorrência não pode ser excluído: desative-o.',
+  custInviteHint: 'Convidar envia ao contato autorizado um e-mail para ele definir a senha.',
+  custNewContact: 'Novo contato', custAddContact: 'Adicionar contato', custContactAdded: 'Contato {name} adicionado.',
+  custAuthorized: 'Autorizado a abrir ocorrências', custCompanyAdmin: 'Administrador da empresa',
+  custEdit: 'Alterar', custEditOf: 'Alterar {name}', custEditContact: 'Alterar o contato {name}', custContactSaved: 'Contato {name} salvo.',
+  custDelete: 'Excluir', custDeleteOf: 'Excluir {name}', custConfirmDelete: 'Excluir o contato {name}? Só é possível se nenhuma ocorrência o citar.',
+  custDeleted: 'Contato {name} excluído.',
+});
+Object.assign(TEXT.en, {
+  custTitle: 'Customers', custIntro: 'The organizations served, their contacts and which of them sign in to the portal.',
+  custIncludeInactive: 'Include inactive ones', custTaxId: 'CNPJ/CPF', custKind: 'Kind', custPlanIncludes: 'What the plan includes',
+  custAccountOwner: 'Account owner', custNoOwner: '(none)', custEmail: 'Organization e-mail',
+  custEmailHint: 'Used when a contact has no e-mail.', custTaxIdHint: 'CNPJ (14 characters) or CPF (11 digits), with or without punctuation; a person has a CPF.',
+  custActive: 'Active', custInactive: 'Inactive', custNoneFound: 'No organization found.', custAll: 'Every organization, by name.',
+  custFoundFor: 'Organizations found for "{query}".', custClearSearch: 'Clear the search',
+  custNew: 'New organization', custCreate: 'Create organization', custCreated: 'Organization {name} created.',
+  custDetails: 'Organization details', custSaved: '{name}\'s details saved.', custCreatedAt: 'Registered on',
+  custDeactivateOf: 'Deactivate organization {name}', custReactivateOf: 'Reactivate organization {name}',
+  custDeactivated: 'Organization {name} was deactivated.', custReactivated: 'Organization {name} was reactivated.',
+  custTickets: 'This organization\'s tickets', custBack: 'Back to customers', custReadOnly: 'You may read the directory, not change it.',
+  custContacts: 'Contacts', custContactsIntro: 'Authorized contacts open and follow tickets; the company\'s administrator manages its contacts. A contact a ticket names cannot be deleted: deactivate it.',
+  custInviteHint: 'Inviting e-mails the authorized contact a link to choose a password.',
+  custNewContact: 'New contact', custAddContact: 'Add contact', custContactAdded: 'Contact {name} added.',
+  custAuthorized: 'Authorized to open tickets', custCompanyAdmin: 'Company administrator',
+  custEdit: 'Change', custEditOf: 'Change {name}', custEditContact: 'Change contact {name}', custContactSaved: 'Contact {name} saved.',
+  custDelete: 'Delete', custDeleteOf: 'Delete {name}', custConfirmDelete: 'Delete contact {name}? Only possible while no ticket names them.',
+  custDeleted: 'Contact {name} deleted.',
+});
+
+// Intake's kinds of organization (OrganizationKind), in the page's language.
+const ORGANIZATION_KINDS = { ORGANIZATION_CUSTOMER: ['Cliente', 'Customer'], ORGANIZATION_PROSPECT: ['Prospect', 'Prospect'],
+  ORGANIZATION_SUPPLIER: ['Fornecedor', 'Supplier'], ORGANIZATION_PERSON: ['Pessoa física', 'Person'] };
+
+// Staff read the directory; changing it takes `tickets.work` (every staff role has it; intake
+// checks again).
+const custCanRead = () => !!me && !isCustomer();
+const custCanWrite = () => custCanRead() && (me.principal.permissions || []).includes('tickets.work');
+
+// A CPF (000.000.000-00) or CNPJ (00.000.000/0000-00, letters allowed in the first 12) as people
+// write it; anything else as stored.
+function taxIdText(taxId) {
+  const value = String(taxId || '');
+  if (/^\d{11}$/.test(value)) return value.replace(/^(\d{3})(\d{3})(\d{3})(\d{2})$/, '$1.$2.$3-$4');
+  if (/^[0-9A-Z]{12}\d{2}$/.test(value)) return value.replace(/^(.{2})(.{3})(.{3})(.{4})(.{2})$/, '$1.$2.$3/$4-$5');
+  return value;
+}
+
+// The notice the next drawing of a page shows (set before an address change redraws it).
+let custNotice = null;
+const custTakeNotice = () => { const notice = custNotice; custNotice = null; return notice; };
+
+// ---------------------------------------------------------------- the list (#/clientes)
+
+async function customersPage(query) {
+  const params = new URLSearchParams(query.replace(/^\?/, ''));
+  const words = (params.get('q') || '').trim();
+  const inactive = params.get('inativas') === '1';
+  show(el('h1', { text: t('custTitle') }), el('p', { text: t('loading') }));
+  let organizations, next = '', agents;
+  try {
+    let listed;
+    [listed, agents] = await Promise.all([
+      words ? findOrganizations(words, 50).then((found) => ({ organizations: found.filter((o) => inactive || o.active) }))
+        : api('GET', '/v1/organizations?' + new URLSearchParams(Object.assign({ page_size: '50', include_inactive: String(inactive) },
+          params.get('cursor') ? { page_token: params.get('cursor') } : {})).toString()),
+      custCanWrite() ? api('GET', '/v1/agents').catch(() => ({ agents: [] })) : { agents: [] }]);
+    organizations = listed.organizations || [];
+    next = listed.next_page_token || '';
+  } catch (error) { show(el('h1', { text: t('custTitle') }), errorBox(error)); return; }
+  const search = el('form', { id: 'cust-search', role: 'search', class: 'row', 'aria-label': t('customerSearch') },
+    el('label', {}, t('customerSearch'), el('input', { type: 'search', name: 'q', id: 'cust-q', value: words, maxlength: 200,
+      autocomplete: 'off', 'aria-describedby': 'cust-q-hint' })),
+    el('label', { class: 'check' }, el('input', { type: 'checkbox', name: 'inativas', id: 'cust-inactive', checked: inactive }), t('custIncludeInactive')),
+    el('button', { type: 'submit', id: 'cust-search-submit', class: 'secondary', text: t('search') }),
+    el('p', { class: 'muted', id: 'cust-q-hint', text: t('customerSearchHint') }));
+  search.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const next = new URLSearchParams();
+    if (search.elements.q.value.trim()) next.set('q', search.elements.q.value.trim());
+    if (search.elements.inativas.checked) next.set('inativas', '1');
+    location.hash = '#/clientes?' + next.toString();
+  });
+  const status = el('div', { id: 'cust-status', role: 'status' });
+  const notice = custTakeNotice();
+  if (notice) status.append(el('p', { class: 'ok', text: notice }));
+  const rows = organizations.map((o) => el('tr', { 'data-organization': o.id, class: o.active ? null : 'inactive' },
+    el('td', {}, el('a', { href: '#/clientes/' + encodeURIComponent(o.id), text: o.code || o.id })),
+    el('td', { class: 'name', text: o.name }), el('td', { class: 'tax-id', text: taxIdText(o.tax_id) }),
+    el('td', { text: label(ORGANIZATION_KINDS, o.kind) }), el('td', { text: o.plan || '' }),
+    el('td', { class: 'state', text: t(o.active ? 'custActive' : 'custInactive') })));
+  const table = rowsTable('customers', [t('code'), t('name'), t('custTaxId'), t('custKind'), t('plan'), t('state')], rows, 'customers-empty', t('custNoneFound'));
+  const scope = words ? el('p', { class: 'muted', id: 'cust-scope' }, tf('custFoundFor', { query: words }), ' ',
+    el('a', { href: '#/clientes' + (inactive ? '?inativas=1' : ''), text: t('custClearSearch') })) : el('p', { class: 'muted', id: 'cust-scope', text: t('custAll') });
+  let creation = [];
+  if (custCanWrite()) {
+    const { form, errors } = organizationForm('org-new', null, agents.agents || [], t('custCreate'), (body, fail) => {
+      api('POST', '/v1/organizations', Object.assign(body, { active: true })).then((created) => {
+        custNotice = tf('custCreated', { name: created.name });
+        location.hash = '#/clientes/' + encodeURIComponent(created.id);
+      }, fail);
+    });
+    creation = [el('h2', { id: 'org-new-title', text: t('custNew') }), form, errors];
+    form.setAttribute('aria-labelledby', 'org-new-title');
+  }
+  show(el('h1', { text: t('custTitle') }), el('p', { class: 'muted', text: t('custIntro') }), search, status, scope, table,
+    words ? null : pageLinks(params, next, 'customers', '#/clientes'), ...creation);
+}
+
+// The form of an organization's record (`organization`, or a new one when null): name, CPF/CNPJ,
+// kind, plan and what it includes, e-mail and account owner (an active agent, or the one it has).
+// `submit(body, fail)` gets every field of the form (an emptied one as "", which clears it);
+// `fail(error)` shows the refusal beside the fields.
+function organizationForm(prefix, organization, agents, submitText, submit) {
+  const o = organization || { kind: 'ORGANIZATION_CUSTOMER' };
+  const id = (name) => `${prefix}-${name.replace(/_/g, '-')}`;
+  const text = (name, caption, attributes) => el('label', {}, caption,
+    el('input', Object.assign({ name, id: id(name), value: o[name] || '', autocomplete: 'off' }, attributes)));
+  const owners = agents.filter((agent) => agent.active || agent.id === o.account_owner_agent_id);
+  if (o.account_owner_agent_id && !owners.some((agent) => agent.id === o.account_owner_agent_id)) owners.push({ id: o.account_owner_agent_id });
+  const form = el('form', { id: `${prefix}-form` },
+    text('name', t('name'), { required: true, maxlength: 200 }),
+    el('label', {}, t('custTaxId'), el('input', { name: 'tax_id', id: id('tax_id'), value: taxIdText(o.tax_id), maxlength: 18, autocomplete: 'off',
+      'aria-describedby': id('tax-hint') })),
+    el('p', { class: 'muted', id: id('tax-hint'), text: t('custTaxIdHint') }),
+    el('label', {}, t('custKind'), el('select', { name: 'kind', id: id('kind') },
+      Object.keys(ORGANIZATION_KINDS).map((kind) => el('option', { value: kind, text: label(ORGANIZATION_KINDS, kind), selected: kind === o.kind })))),
+    text('plan', t('plan'), { maxlength: 120 }),
+    el('label', {}, t('custPlanIncludes'), el('textarea', { name: 'plan_includes', id: id('plan_includes'), maxlength: 2000, rows: 3, text: o.plan_includes || '' })),
+    text('email', t('custEmail'), { type: 'email', maxlength: 254, 'aria-describedby': id('email-hint') }),
+    el('p', { class: 'muted', id: id('email-hint'), text: t('custEmailHint') }),
+    el('label', {}, t('custAccountOwner'), el('select', { name: 'account_owner_agent_id', id: id('owner') },
+      [el('option', { value: '', text: t('custNoOwner') })].concat(owners.map((agent) =>
+        el('option', { value: agent.id, text: agent.name || agent.id, selected: agent.id === o.account_owner_agent_id }))))),
+    el('button', { type: 'submit', id: `${prefix}-submit`, text: submitText }));
+  const errors = el('div', { id: `${prefix}-errors` });
+  const button = form.querySelector('button[type=submit]');
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const fields = form.elements;
+    const body = {};
+    for (const name of ['name', 'tax_id', 'kind', 'plan', 'plan_includes', 'email', 'account_owner_agent_id']) body[name] = fields[name].value.trim();
+    button.disabled = true;
+    submit(body, (error) => { button.disabled = false; formRefused(form, errors, error); });
+  });
+  return { form, errors };
+}
+
+// ---------------------------------------------------------------- an organization (#/clientes/{id})
+
+async function customerPage(id, notice = custTakeNotice()) {
+  show(el('h1', { text: t('custTitle') }), el('p', { text: t('loading') }));
+  const admin = isAdministrator();
+  let organization, contacts, agents, users;
+  try {
+    [organization, contacts, agents, users] = await Promise.all([
+      api('GET', '/v1/organizations/' + encodeURIComponent(id)),
+      api('GET', `/v1/organizations/${encodeURIComponent(id)}/contacts?include_inactive=true`),
+      api('GET', '/v1/agents?include_inactive=true').catch(() => ({ agents: [] })),
+      // Sign-ins are the administrators' to read (and to give: invitations).
+      admin ? api('GET', '/v1/users') : null]);
+  } catch (error) {
+    show(el('h1', { text: t('custTitle') }), el('p', {}, el('a', { href: '#/clientes', text: t('custBack') })), errorBox(error));
+    return;
+  }
+  const writer = custCanWrite();
+  const status = el('div', { id: 'cust-status', role: 'status' });
+  if (notice) status.append(el('p', { class: 'ok', text: notice }));
+  const redraw = (done) => customerPage(id, done);
+  const act = changeThen(status, redraw);
+  const owner = (agents.agents || []).find((agent) => agent.id === organization.account_owner_agent_id);
+  const facts = el('dl', { class: 'facts', id: 'cust-facts' },
+    el('dt', { text: t('code') }), el('dd', { text: organization.code || '' }),
+    el('dt', { text: t('custTaxId') }), el('dd', { text: taxIdText(organization.tax_id) }),
+    el('dt', { text: t('custKind') }), el('dd', { text: label(ORGANIZATION_KINDS, organization.kind) }),
+    el('dt', { text: t('plan') }), el('dd', { text: organization.plan || '' }),
+    el('dt', { text: t('custAccountOwner') }), el('dd', { text: owner ? owner.name : organization.account_owner_agent_id || '' }),
+    el('dt', { text: t('custCreatedAt') }), el('dd', { text: when(organization.created_at_ms) }),
+    el('dt', { text: t('state') }), el('dd', { id: 'cust-state' }, t(organization.active ? 'custActive' : 'custInactive'), ' ',
+      writer ? el('button', { type: 'button', class: 'link', id: 'cust-toggle-active',
+        'aria-label': tf(organization.active ? 'custDeactivateOf' : 'custReactivateOf', { name: organization.name }),
+        text: t(organization.active ? 'deactivate' : 'reactivate'),
+        onclick: () => act(() => api('POST', '/v1/organizations/' + encodeURIComponent(id), { active: !organization.active }),
+          tf(organization.active ? 'custDeactivated' : 'custReactivated', { name: organization.name })) }) : null));
+  let details = [el('p', { class: 'muted', id: 'cust-read-only', text: t('custReadOnly') })];
+  if (writer) {
+    const { form, errors } = organizationForm('org-edit', organization, agents.agents || [], t('save'), (body, fail) => {
+      api('POST', '/v1/organizations/' + encodeURIComponent(id), body).then((saved) => redraw(tf('custSaved', { name: saved.name })), fail);
+    });
+    form.setAttribute('aria-labelledby', 'org-edit-title');
+    details = [el('h2', { id: 'org-edit-title', text: t('custDetails') }), form, errors];
+  }
+  show(el('h1', { text: organization.name }), el('p', { class: 'row' }, el('a', { href: '#/clientes', id: 'cust-back', text: t('custBack') }),
+    el('a', { href: '#/?organization_id=' + encodeURIComponent(id), id: 'cust-tickets', text: t('custTickets') })),
+  status, facts, ...contactsSection(organization, contacts.contacts || [], users, writer, status, act, redraw), ...details);
+}
+
+// The organization's contacts (the shared table, account.js) with what the caller may do on each
+// row, the form changing one (opened by its row's button) and the form adding one.
+function contactsSection(organization, contacts, users, writer, status, act, redraw) {
+  const editSlot = el('div', { id: 'contact-edit' });
+  const signIns = users ? signInsByContact(users.users) : null;
+  const table = contactsTable(contacts, signIns, (contact, user) => !writer ? [] : [
+    el('button', { type: 'button', class: 'link edit-contact', 'aria-label': tf('custEditOf', { name: contact.name }), text: t('custEdit'),
+      onclick: () => {
+        const { form, errors } = contactForm('contact-edit', contact, t('save'), (body, fail) => {
+          api('POST', '/v1/contacts/' + encodeURIComponent(contact.id), body).then((saved) => redraw(tf('custContactSaved', { name: saved.name })), fail);
+        }, () => editSlot.replaceChildren());
+        form.setAttribute('aria-labelledby', 'contact-edit-title');
+        editSlot.replaceChildren(el('h3', { id: 'contact-edit-title', text: tf('custEditContact', { name: contact.name }) }), form, errors);
+        form.querySelector('input').focus();
+      } }),
+    // Invitations are the administrators' (the gateway refuses anyone else); intake's contact must
+    // be active and authorized, and the sign-in is the company's administrator's when it is one.
+    signIns && !user && contact.active && contact.authorized && contact.email
+      ? inviteButton(contact, act, { organization_id: organization.id, role: contact.admin ? 'customer_admin' : 'customer_contact' }) : null,
+    activeToggle(contact, act),
+    el('button', { type: 'button', class: 'link delete-contact', 'aria-label': tf('custDeleteOf', { name: contact.name }), text: t('custDelete'),
+      onclick: () => {
+        if (!confirm(tf('custConfirmDelete', { name: contact.name }))) return;
+        act(() => api('DELETE', '/v1/contacts/' + encodeURIComponent(contact.id)), tf('custDeleted', { name: contact.name }));
+      } })]);
+  const parts = [el('h2', { id: 'contacts-title', text: t('custContacts') }), el('p', { class: 'muted', text: t('custContactsIntro') }),
+    signIns && writer ? el('p', { class: 'muted', text: t('custInviteHint') }) : null, table, editSlot];
+  if (writer) {
+    const { form, errors } = contactForm('contact-new', null, t('custAddContact'), (body, fail) => {
+      api('POST', `/v1/organizations/${encodeURIComponent(organization.id)}/contacts`, Object.assign({ organization_id: organization.id, active: true }, body))
+        .then((added) => redraw(tf('custContactAdded', { name: added.name })), fail);
+    });
+    form.setAttribute('aria-labelledby', 'contact-new-title');
+    parts.push(el('h3', { id: 'contact-new-title', text: t('custNewContact') }), form, errors);
+  }
+  return parts;
+}
+
+// The form of a contact (`contact`, or a new one when null): name, e-mail, phone, authorized to
+// open tickets (new ones are), the company's administrator. `submit(body, fail)` as for
+// organizationForm; `cancel`, when given, adds a button closing the form.
+function contactForm(prefix, contact, submitText, submit, cancel) {
+  const c = contact || { authorized: true };
+  const form = el('form', { id: `${prefix}-form` },
+    el('label', {}, t('name'), el('input', { name: 'name', id: `${prefix}-name`, required: true, maxlength: 200, value: c.name || '', autocomplete: 'off' })),
+    el('label', {}, t('email'), el('input', { type: 'email', name: 'email', id: `${prefix}-email`, maxlength: 254, value: c.email || '', autocomplete: 'off' })),
+    el('label', {}, t('phone'), el('input', { type: 'tel', name: 'phone', id: `${prefix}-phone`, maxlength: 40, value: c.phone || '', autocomplete: 'off' })),
+    el('label', { class: 'check' }, el('input', { type: 'checkbox', name: 'authorized', id: `${prefix}-authorized`, checked: !!c.authorized }), t('custAuthorized')),
+    el('label', { class: 'check' }, el('input', { type: 'checkbox', name: 'admin', id: `${prefix}-admin`, checked: !!c.admin }), t('custCompanyAdmin')),
+    el('div', { class: 'row' }, el('button', { type: 'submit', id: `${prefix}-submit`, text: submitText }),
+      cancel ? el('button', { type: 'button', class: 'secondary', text: t('cancelEdit'), onclick: cancel }) : null));
+  const errors = el('div', { id: `${prefix}-errors` });
+  const button = form.querySelector('button[type=submit]');
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const fields = form.elements;
+    button.disabled = true;
+    submit({ name: fields.name.value.trim(), email: fields.email.value.trim(), phone: fields.phone.value.trim(),
+      authorized: fields.authorized.checked, admin: fields.admin.checked }, (error) => { button.disabled = false; formRefused(form, errors, error); });
+  });
+  return { form, errors };
+}
+
+addPage({
+  path: '/clientes', visible: custCanRead, nav: { id: 'nav-customers', text: 'custTitle' },
+  render: (rest) => (rest.startsWith('/') ? customerPage(decodeURIComponent(rest.slice(1).split('?')[0])) : customersPage(rest)),
+});
 """#),
         "dashboard.js": ("text/javascript; charset=utf-8", #"""
 // Ocorrências portal: the agents' dashboard. Charts are SVG drawn here from workflow's numbers
@@ -2403,6 +2692,7 @@ function handlingRelated(id, act, visit) {
 <script src="/assets/knowledge.js" defer></script>
 <script src="/assets/handling.js" defer></script>
 <script src="/assets/catalog.js" defer></script>
+<script src="/assets/customers.js" defer></script>
 <script src="/assets/notifications.js" defer></script>
 <script src="/assets/deadlines.js" defer></script>
 <script src="/assets/access.js" defer></script>
@@ -3338,7 +3628,7 @@ addPage({
 body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }
 .top { display: flex; gap: 1rem; align-items: center; padding: .6rem 1.2rem; background: #fff; border-bottom: 1px solid var(--line); }
 .brand { font-weight: 700; color: var(--accent); text-decoration: none; }
-nav { display: flex; gap: .8rem; flex: 1; }
+nav { display: flex; flex-wrap: wrap; gap: .2rem .8rem; flex: 1; }
 nav a { color: var(--fg); }
 main { max-width: 980px; margin: 1.2rem auto; padding: 0 1rem; }
 h1 { font-size: 1.4rem; margin: .2rem 0 1rem; }
@@ -3352,6 +3642,7 @@ button { padding: .45rem 1rem; border-radius: 4px; border: 1px solid var(--accen
 button.secondary { background: #fff; color: var(--accent); }
 button.link { background: none; border: 0; color: var(--accent); padding: 0; text-decoration: underline; }
 :focus-visible { outline: 3px solid #f0b400; outline-offset: 2px; }
+[aria-invalid="true"] { border-color: var(--danger); box-shadow: 0 0 0 1px var(--danger); }
 table { width: 100%; border-collapse: collapse; background: #fff; border: 1px solid var(--line); }
 th, td { text-align: left; padding: .45rem .6rem; border-bottom: 1px solid var(--line); }
 th { font-size: .85rem; color: var(--muted); }
@@ -3452,6 +3743,7 @@ const TEXT = {
     customerSearchHint: 'Nome, código, CNPJ/CPF ou e-mail de um contato.', customersFound: '{count} organização(ões) encontrada(s).',
     noCustomerFound: 'Nenhum cliente ativo encontrado.', group: 'Grupo', searchText: 'Texto', onlyMine: 'Só as minhas',
     showEarlier: 'Mostrar anteriores', showEarlierHint: 'Há entradas anteriores a estas no histórico.',
+    queueOfOrganization: 'Só as ocorrências de {name}.', queueEveryOrganization: 'Ver as de todas as organizações',
     nextPage: 'Próxima página', firstPage: 'Primeira página', cardsThisPage: 'Os números acima contam as ocorrências desta página.', holder: 'Com', registeredBy: 'Registrada por',
   },
   en: {
@@ -3499,6 +3791,7 @@ const TEXT = {
     customerSearchHint: 'Name, code, CNPJ/CPF or a contact\'s e-mail.', customersFound: '{count} organization(s) found.',
     noCustomerFound: 'No active customer found.', group: 'Group', searchText: 'Text', onlyMine: 'Only mine',
     showEarlier: 'Show earlier', showEarlierHint: 'The history has entries before these.',
+    queueOfOrganization: 'Only {name}\'s tickets.', queueEveryOrganization: 'See every organization\'s',
     nextPage: 'Next page', firstPage: 'First page', cardsThisPage: 'The figures above count this page\'s tickets.', holder: 'Held by', registeredBy: 'Registered by',
   },
 };
@@ -3754,6 +4047,21 @@ function errorBox(error) {
   return box;
 }
 
+// Shows a refused save under its form (`errors`): the service's message and per-field reasons
+// (errorBox), each field named by its label on the form, and each named control marked invalid
+// (aria-invalid) until the next save. The form keeps what was typed.
+function formRefused(form, errors, error) {
+  form.querySelectorAll('[aria-invalid]').forEach((control) => control.removeAttribute('aria-invalid'));
+  const details = (error.details || []).map((detail) => {
+    const control = form.querySelector(`[name="${CSS.escape(detail.field)}"]`);
+    if (!control) return detail;
+    control.setAttribute('aria-invalid', 'true');
+    const caption = control.closest('label') && control.closest('label').firstChild;
+    return Object.assign({}, detail, { field: caption && caption.nodeType === Node.TEXT_NODE ? caption.textContent : detail.field });
+  });
+  errors.replaceChildren(errorBox({ message: error.message, details }));
+}
+
 function show(...nodes) {
   const main = document.getElementById('main');
   // Optional parts are null when absent: skip them (replaceChildren would print "null").
@@ -3965,13 +4273,13 @@ function ticketTable(rows, id, withSLA, withOrganization) {
 }
 
 // Links to the first page (when not on it) and the next one (when there is one) of a listing
-// whose address is '#/?<params>': the filters stay, the cursor changes. Ids `<prefix>-first` and
-// `<prefix>-next`.
-function pageLinks(params, nextCursor, prefix) {
+// whose address is '<path>?<params>' ('#/' unless given): the filters stay, the cursor changes.
+// Ids `<prefix>-first` and `<prefix>-next`.
+function pageLinks(params, nextCursor, prefix, path = '#/') {
   const page = (cursor) => {
     const next = new URLSearchParams(params);
     if (cursor) next.set('cursor', cursor); else next.delete('cursor');
-    return '#/?' + next.toString();
+    return path + '?' + next.toString();
   };
   return el('p', { class: 'row' }, params.get('cursor') ? el('a', { href: page(''), id: `${prefix}-first`, text: t('firstPage') }) : null,
     nextCursor ? el('a', { href: page(nextCursor), id: `${prefix}-next`, text: t('nextPage') }) : null);
@@ -4286,6 +4594,20 @@ function representativePickers(status) {
   return { fields, organization, contact };
 }
 
+// The organizations intake's lookup finds for `query` (a code, a name's start, a CPF/CNPJ or a
+// contact's e-mail; `GET /v1/customers`, at most `limit` of each kind), active or not, by name:
+// a contact found names its organization, fetched when not among the matches.
+async function findOrganizations(query, limit) {
+  const found = await api('GET', `/v1/customers?limit=${limit}&q=${encodeURIComponent(query)}`);
+  const byId = {};
+  for (const o of found.organizations || []) byId[o.id] = o;
+  const missing = [...new Set((found.contacts || []).map((c) => c.organization_id).filter((id) => id && !byId[id]))];
+  for (const o of await Promise.all(missing.map((id) => api('GET', '/v1/organizations/' + encodeURIComponent(id)).catch(() => null)))) {
+    if (o) byId[o.id] = o;
+  }
+  return Object.values(byId).sort((a, b) => a.name.localeCompare(b.name, 'pt-BR'));
+}
+
 // An agent registering a call or message for a customer: the organization found by code, name,
 // CNPJ/CPF or a contact's e-mail (intake's lookup), one of its contacts authorized to open
 // tickets, and the channel it came through (intake's list; phone by default). Intake records the
@@ -4301,15 +4623,7 @@ function agentPickers(status) {
       const query = search.value.trim();
       if (query.length < 2) return;
       try {
-        const found = await api('GET', `/v1/customers?limit=20&q=${encodeURIComponent(query)}`);
-        const byId = {};
-        for (const o of found.organizations || []) if (o.active) byId[o.id] = o;
-        // A contact found by e-mail names its organization: fetched when not among the matches.
-        const missing = [...new Set((found.contacts || []).map((c) => c.organization_id).filter((id) => id && !byId[id]))];
-        for (const o of await Promise.all(missing.map((id) => api('GET', '/v1/organizations/' + encodeURIComponent(id)).catch(() => null)))) {
-          if (o && o.active) byId[o.id] = o;
-        }
-        const list = Object.values(byId).sort((a, b) => a.name.localeCompare(b.name, 'pt-BR'));
+        const list = (await findOrganizations(query, 20)).filter((o) => o.active);
         organization.replaceChildren(el('option', { value: '', text: t('chooseOrganization') }),
           ...list.map((o) => el('option', { value: o.id, text: [o.name, o.code, o.tax_id].filter(Boolean).join(' · ') })));
         searchNote.textContent = list.length ? tf('customersFound', { count: list.length }) : t('noCustomerFound');
@@ -4666,8 +4980,11 @@ async function queuePage() {
   const params = new URLSearchParams(location.hash.split('?')[1] || '');
   const keep = (name) => params.get(name) || '';
   show(el('h1', { text: t('queue') }), el('p', { text: t('loading') }));
-  // Stages with their names and open counts (workflow's CountByStage), groups for the filter.
-  const [counts, groups] = await Promise.all([api('GET', '/v1/tickets/counts').catch(() => ({})), api('GET', '/v1/groups').catch(() => ({}))]);
+  // Stages with their names and open counts (workflow's CountByStage), groups for the filter, and
+  // the organization the queue is narrowed to (from its page on #/clientes), named.
+  const organizationID = keep('organization_id');
+  const [counts, groups, organization] = await Promise.all([api('GET', '/v1/tickets/counts').catch(() => ({})), api('GET', '/v1/groups').catch(() => ({})),
+    organizationID ? api('GET', '/v1/organizations/' + encodeURIComponent(organizationID)).catch(() => ({ id: organizationID })) : null]);
   const choice = (name, entries) => el('select', { name, id: `queue-${name}` }, el('option', { value: '', text: t('all') }),
     entries.map(([value, text]) => el('option', { value, selected: keep(name) === value, text })));
   const filters = el('form', { id: 'queue-filters', class: 'row', 'aria-label': t('filters') },
@@ -4678,22 +4995,29 @@ async function queuePage() {
     el('label', {}, t('sla'), choice('sla_state', [['breached', t('slaBreached')], ['at_risk', t('slaAtRisk')], ['paused', t('slaPaused')], ['on_track', t('slaOnTime')]])),
     el('label', {}, t('searchText'), el('input', { type: 'search', name: 'text', id: 'queue-text', value: keep('text') })),
     el('label', { class: 'row' }, el('input', { type: 'checkbox', name: 'mine', id: 'queue-mine', checked: keep('mine') === 'true' }), t('onlyMine')),
+    organization ? el('input', { type: 'hidden', name: 'organization_id', value: organization.id }) : null,
     el('button', { type: 'submit', id: 'queue-filter', text: t('filters') }));
-  const names = ['stage', 'priority', 'category', 'group_id', 'sla_state', 'text'];
+  // Only this organization's tickets, kept by the filters; a link lists every organization's again.
+  const everyOrganization = new URLSearchParams(params);
+  everyOrganization.delete('organization_id');
+  everyOrganization.delete('cursor');
+  const organizationNote = organization ? el('p', { id: 'queue-organization' }, tf('queueOfOrganization', { name: organization.name || organization.id }), ' ',
+    el('a', { href: '#/?' + everyOrganization.toString(), id: 'queue-every-organization', text: t('queueEveryOrganization') })) : null;
+  const names = ['stage', 'priority', 'category', 'group_id', 'sla_state', 'text', 'organization_id'];
   filters.addEventListener('submit', (e) => {
     e.preventDefault();
     const query = new URLSearchParams();
-    for (const name of names) if (filters.elements[name].value.trim()) query.set(name, filters.elements[name].value.trim());
+    for (const name of names) if (filters.elements[name] && filters.elements[name].value.trim()) query.set(name, filters.elements[name].value.trim());
     if (filters.elements.mine.checked) query.set('mine', 'true');
     location.hash = '#/?' + query.toString();
   });
-  show(el('h1', { text: t('queue') }), filters, el('p', { text: t('loading') }));
+  show(el('h1', { text: t('queue') }), filters, organizationNote, el('p', { text: t('loading') }));
   try {
     const query = new URLSearchParams({ page_size: '50' });
     for (const name of names.concat(['mine', 'cursor'])) if (keep(name)) query.set(name, keep(name));
     const list = await api('GET', '/v1/tickets?' + query.toString());
-    show(el('h1', { text: t('queue') }), filters, ticketTable(list.tickets || [], 'queue', true, true), pageLinks(params, list.next_cursor, 'queue'));
-  } catch (error) { show(el('h1', { text: t('queue') }), filters, errorBox(error)); }
+    show(el('h1', { text: t('queue') }), filters, organizationNote, ticketTable(list.tickets || [], 'queue', true, true), pageLinks(params, list.next_cursor, 'queue'));
+  } catch (error) { show(el('h1', { text: t('queue') }), filters, organizationNote, errorBox(error)); }
 }
 
 // ---------------------------------------------------------------- agent dashboard: dashboard.js
@@ -4937,7 +5261,6 @@ async function teamPage(who, notice) {
   const change = changer(status, who);
   // The form changing one member, drawn here when the member's "Alterar" is pressed.
   const editSlot = el('div', { id: 'member-edit' });
-  const stateText = (user) => t({ active: 'accessActive', invited: 'accessInvited', disabled: 'accessDisabled' }[user.status] || 'accessNone');
   const shown = (users.users || []).filter((user) => who === 'todos' || (who === 'clientes') !== STAFF_ROLES.includes(user.role))
     .sort((a, b) => (a.display_name || a.email).localeCompare(b.display_name || b.email, 'pt-BR'));
   const rows = shown.map((user) => {
@@ -4964,7 +5287,7 @@ async function teamPage(who, notice) {
       el('td', { text: own ? `${name} ${t('youMarker')}` : name }), el('td', { text: user.email }),
       el('td', { text: roleName(user.role) }), el('td', { class: 'groups', text: (agentGroups[user.agent_id] || []).join(', ') }),
       el('td', { class: 'chefe', text: ((agentsById[(agentsById[user.agent_id] || {}).chefe_agent_id] || {}).name) || '' }),
-      el('td', { text: (user.access_level || 0) >= 2147483647 ? t('allLevels') : String(user.access_level || 0) }), el('td', { class: 'access', text: stateText(user) }), actions);
+      el('td', { text: (user.access_level || 0) >= 2147483647 ? t('allLevels') : String(user.access_level || 0) }), el('td', { class: 'access', text: signInText(user) }), actions);
   });
   const filter = el('label', {}, t('showWho'), el('select', { id: 'team-filter', onchange: (event) => { location.hash = `#/equipe?quem=${event.target.value}`; } },
     [['equipe', 'whoTeam'], ['clientes', 'whoCustomers'], ['todos', 'whoEveryone']]

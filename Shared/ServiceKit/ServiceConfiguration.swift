@@ -86,7 +86,23 @@ public struct ServiceConfiguration: Sendable {
         } else {
             instanceID = port == 0 ? UUID().uuidString : "\(ProcessInfo.processInfo.hostName):\(port)"
         }
+        try Self.checkNumbers(environment, prefix: prefix)
         limits = RPCLimits(environment: environment)
+    }
+
+    /// Refuses a malformed value of the numeric variables read leniently below ServiceKit
+    /// (``RPCLimits``, ``Storage/DatabaseConfiguration``), so that a typo stops the start
+    /// instead of leaving the default in place (``EnvironmentSettings``).
+    static func checkNumbers(_ environment: [String: String], prefix: String) throws {
+        let settings = EnvironmentSettings(environment)
+        let positive = 1...(1 << 40)
+        for name in ["MAX_FRAME_BYTES", "MAX_IN_FLIGHT", "MAX_CONNECTIONS", "IDLE_TIMEOUT_MS", "FRAME_TIMEOUT_MS", "AUTH_TIMEOUT_MS",
+                     "DEFAULT_TIMEOUT_MS", "MAX_TIMEOUT_MS"] {
+            _ = try settings.integer("OCORRENCIAS_RPC_\(name)", in: positive)
+        }
+        _ = try settings.integer("\(prefix)_DATABASE_POOL_SIZE", in: 1...1_024)
+        _ = try settings.integer("\(prefix)_SQLITE_CACHE_KIB", in: positive)
+        _ = try settings.integer("\(prefix)_SQLITE_CHECKPOINT_PAGES", in: 0...(1 << 40))
     }
 
     /// Whether `arguments` (the process's, program name first) ask for the usage: `--help`,
@@ -138,7 +154,7 @@ public struct ServiceConfiguration: Sendable {
     public func deploymentSecret() throws -> DeploymentSecret {
         if let secret = try DeploymentSecret.fromEnvironment(environment) { return secret }
         let path = (dataDirectory as NSString).appendingPathComponent("secret")
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        try createDataDirectory()
         if !FileManager.default.fileExists(atPath: path) {
             let text = Digest.hex(DeploymentSecret.randomBytes(32))
             // Write to a temporary file and link it into place: two services starting at once
@@ -152,6 +168,26 @@ public struct ServiceConfiguration: Sendable {
             throw ConfigurationError("cannot read the secret at \(path)")
         }
         return secret
+    }
+}
+
+extension ServiceConfiguration {
+    /// Creates the data directory when missing.
+    /// - Throws: ``ConfigurationError`` naming it when it is a file or cannot be created.
+    func createDataDirectory() throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: dataDirectory, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw ConfigurationError("OCORRENCIAS_DATA_DIR '\(dataDirectory)' é um arquivo, não um diretório / is a file, not a directory")
+            }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        } catch {
+            let reason = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError)?.localizedDescription ?? error.localizedDescription
+            throw ConfigurationError("não foi possível criar o diretório de dados / cannot create the data directory OCORRENCIAS_DATA_DIR '\(dataDirectory)': \(reason)")
+        }
     }
 }
 

@@ -35,6 +35,8 @@ public struct MailMessage: Sendable {
     public var autoSubmitted = ""
     public var precedence = ""
     public var returnPath = ""
+    /// `X-Autoreply` / `X-Autorespond` as `Name: value`, empty when absent (``automaticReason``).
+    public var autoReply = ""
 
     private static let initialized = Mutex(false)
 
@@ -58,6 +60,7 @@ public struct MailMessage: Sendable {
         autoSubmitted = string(cgmime_header(message, "Auto-Submitted")).trimmingCharacters(in: .whitespaces)
         precedence = string(cgmime_header(message, "Precedence")).trimmingCharacters(in: .whitespaces)
         returnPath = string(cgmime_header(message, "Return-Path")).trimmingCharacters(in: .whitespaces)
+        autoReply = Self.autoReplyHeader { string(cgmime_header(message, $0)) }
         let from = cgmime_addresses(message, 0)
         fromAddress = cgmime_address_count(from) > 0 ? string(cgmime_address_email(from, 0)).lowercased() : ""
         fromName = cgmime_address_count(from) > 0 ? string(cgmime_address_name(from, 0)) : ""

@@ -245,7 +245,7 @@ extension IntakeContext {
     /// are left out, as if they did not exist: the page is filled from the rows after them.
     public func listQuarantined(_ request: IntakeV1.ListQuarantinedMailRequest, caller: Caller) throws -> IntakeV1.ListQuarantinedMailResponse {
         try Self.requireMailStaff(caller)
-        let size = request.pageSize <= 0 ? 50 : min(Int(request.pageSize), 500)
+        let size = try PageSize.resolve(request.pageSize, field: "page_size", default: 50, maximum: 500)
         var after: (Int64, String)?
         if !request.pageToken.isEmpty {
             let parts = request.pageToken.split(separator: ".", maxSplits: 1)

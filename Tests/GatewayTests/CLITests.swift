@@ -76,6 +76,28 @@ struct CLITests {
         #expect(try Self.ocorre(["whoami"], deployment, config: config).status != 0)
     }
 
+    @Test("ocorre call takes a method as ocorre methods prints it (its full path) as well as SERVICE/Method; a mistyped one is refused listing the service's methods; a built-in one by full path asks which service")
+    func callByPath() throws {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let config = deployment.gateway.directory.path + "/ocorre.json"
+        let login = try Self.ocorre(["login", "--email", GatewayHarness.adminEmail, "--password-stdin"], deployment, config: config,
+                                    input: GatewayHarness.adminPassword + "\n")
+        #expect(login.status == 0, "\(login.error)")
+        let created = try Self.ocorre(["post", "/v1/api-keys", #"{"name": "cli", "role": "administrator"}"#, "--json"], deployment, config: config)
+        let key = try #require((try JSONSerialization.jsonObject(with: Data(created.output.utf8)) as? [String: Any])?["key"] as? String)
+        let listed = try Self.ocorre(["methods", "intake"], deployment, config: config, extra: ["OCORRE_API_KEY": key])
+        #expect(listed.output.contains("/ocorrencias.intake.v1.Intake/LookupCustomers"), "\(listed.output)")
+        for target in ["intake/LookupCustomers", "/ocorrencias.intake.v1.Intake/LookupCustomers"] {
+            let call = try Self.ocorre(["call", target, #"{"query": "Acme"}"#, "--json"], deployment, config: config, extra: ["OCORRE_API_KEY": key])
+            #expect(call.status == 0 && call.output.contains("organizations"), "\(target): \(call.error)")
+        }
+        let typo = try Self.ocorre(["call", "intake/LookupCustomer", "{}"], deployment, config: config, extra: ["OCORRE_API_KEY": key])
+        #expect(typo.status == 2 && typo.error.contains("method not found") && typo.error.contains("/ocorrencias.intake.v1.Intake/LookupCustomers"),
+                "\(typo.error)")
+        let builtin = try Self.ocorre(["call", "/ocorrencias.rpc.v1.Health/Check", "{}"], deployment, config: config, extra: ["OCORRE_API_KEY": key])
+        #expect(builtin.status == 2 && builtin.error.contains("intake/Check"), "\(builtin.error)")
+    }
+
     @Test("ocorre tickets reply --attach (repeated, or a comma list) sends small files inside the reply up to the served limits (8 files of 256 KiB, 2 MiB: intake takes them) and uploads a larger one first; all download byte-exact; a reply needs text or a file",
           arguments: TestEngines.all)
     func replyWithFiles(engine: DatabaseEngine) throws {

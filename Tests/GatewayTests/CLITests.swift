@@ -194,6 +194,13 @@ struct CLITests {
         let customer = try ReplyFilesTests.ocorre(["tickets", "show", ticketID], gateway, token: seeded.maria)
         #expect(customer.status == 0 && customer.output.contains("Pedido não grava") && !customer.output.contains("Verificar o log"),
                 "\(customer.output)")
+        // A text typed with CRLF line ends (a Windows integration's) is indented line by line.
+        let crlf = try gateway.request("POST", "/v1/tickets", json: [
+            "subject": "Quebra de linha Windows", "request": "Linha um\r\nLinha dois", "category": "PROBLEMA", "priority": "NORMAL",
+            "product": "ERP", "organization_id": seeded.organizationID], bearer: seeded.maria)
+        let crlfID = try #require((crlf.json["ticket"] as? [String: Any])?["id"] as? String, "\(crlf.text)")
+        let crlfShow = try ReplyFilesTests.ocorre(["tickets", "show", crlfID], gateway, token: seeded.maria)
+        #expect(crlfShow.output.contains("  Linha um\n  Linha dois"), "\(crlfShow.output.debugDescription)")
         let english = try ReplyFilesTests.ocorre(["tickets", "show", code, "--lang", "en"], gateway, token: seeded.ana)
         for expected in ["Category: Problem", "Priority: Normal", "Holder: Ana (Nível 1)", "Request:", "[internal]"] {
             #expect(english.output.contains(expected), "missing \(expected) in\n\(english.output)")

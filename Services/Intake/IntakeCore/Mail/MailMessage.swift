@@ -26,7 +26,7 @@ public struct MailMessage: Sendable {
     public var subject: String
     public var inReplyTo: String
     public var references: String
-    /// The plain-text body; from the HTML part, converted, when there is no text part.
+    /// The plain-text body (LF line ends); from the HTML part, converted, when there is no text part.
     public var text: String
     public var html: String
     public var attachments: [Attachment]
@@ -105,7 +105,10 @@ public struct MailMessage: Sendable {
             attachments.append(Attachment(fileName: name, contentType: type, bytes: content))
         }
         self.html = html.joined(separator: "\n")
-        let plainText = plain.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+        // Line ends as LF: GMime keeps a quoted-printable body's CRLF ("\r\n" is one Swift Character,
+        // which a split on "\n" does not see).
+        let plainText = plain.joined(separator: "\n").replacingOccurrences(of: "\r\n", with: "\n")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
         text = plainText.isEmpty ? HTMLText.plainText(self.html) : plainText
         self.attachments = attachments
     }

@@ -90,9 +90,9 @@ public struct ServiceConfiguration: Sendable {
         limits = RPCLimits(environment: environment)
     }
 
-    /// Refuses a malformed value of the numeric variables read leniently below ServiceKit
-    /// (``RPCLimits``, ``Storage/DatabaseConfiguration``), so that a typo stops the start
-    /// instead of leaving the default in place (``EnvironmentSettings``).
+    /// Refuses a malformed value of the variables read leniently below ServiceKit (``RPCLimits``,
+    /// ``Storage/DatabaseConfiguration``, the `<SERVICE>_ADDRESSES` lists), so that a typo stops
+    /// the start instead of leaving the default in place or no peer to call (``EnvironmentSettings``).
     static func checkNumbers(_ environment: [String: String], prefix: String) throws {
         let settings = EnvironmentSettings(environment)
         let positive = 1...(1 << 40)
@@ -103,6 +103,16 @@ public struct ServiceConfiguration: Sendable {
         _ = try settings.integer("\(prefix)_DATABASE_POOL_SIZE", in: 1...1_024)
         _ = try settings.integer("\(prefix)_SQLITE_CACHE_KIB", in: positive)
         _ = try settings.integer("\(prefix)_SQLITE_CHECKPOINT_PAGES", in: 0...(1 << 40))
+        // `INTAKE_ADDRESSES=intake` (no port) used to leave no instance to call: a service that
+        // started and failed every call to that peer.
+        for service in defaultPorts.keys.sorted() {
+            let name = "\(environmentPrefix(service))_ADDRESSES"
+            guard let text = settings.text(name) else { continue }
+            let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            if let bad = items.first(where: { Endpoint($0) == nil }) ?? (items.isEmpty ? text : nil) {
+                throw ConfigurationError("\(name) inválido / invalid: '\(bad)' (host:porta,host:porta / host:port,host:port)")
+            }
+        }
     }
 
     /// Whether `arguments` (the process's, program name first) ask for the usage: `--help`,

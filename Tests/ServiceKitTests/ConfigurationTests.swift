@@ -73,5 +73,10 @@ struct ConfigurationTests {
         #expect(refusal(["INTAKE_SQLITE_CHECKPOINT_PAGES": "-1"]).contains("INTAKE_SQLITE_CHECKPOINT_PAGES"))
         // Another service's variables are that service's business.
         #expect(refusal(["WORKFLOW_DATABASE_POOL_SIZE": "many"]).isEmpty)
+        // Where the other services are: every item a host:port.
+        #expect(refusal(["WORKFLOW_ADDRESSES": "workflow:7102, 10.0.0.2:7102", "GATEWAY_ADDRESSES": ":7100"]).isEmpty)
+        #expect(refusal(["WORKFLOW_ADDRESSES": "workflow"]).contains("WORKFLOW_ADDRESSES inválido / invalid: 'workflow'"))
+        #expect(refusal(["KNOWLEDGE_ADDRESSES": "knowledge:7104,knowledge2"]).contains("'knowledge2'"))
+        #expect(refusal(["INTAKE_ADDRESSES": ","]).contains("INTAKE_ADDRESSES"))
     }
 }

@@ -68,6 +68,7 @@ struct ExecutablesTests {
             ("workflow", ["WORKFLOW_FLOW": "tovts"], 1, "WORKFLOW_FLOW inválido / invalid: 'tovts' (fluxos / flows: padrao, totvs)"),
             ("notification", ["NOTIFICATION_SMTP_STARTTLS": "ture"], 1, "NOTIFICATION_SMTP_STARTTLS inválido"),
             ("intake", ["OCORRENCIAS_RPC_MAX_FRAME_BYTES": "4MB"], 2, "OCORRENCIAS_RPC_MAX_FRAME_BYTES inválido"),
+            ("gateway", ["INTAKE_ADDRESSES": "intake"], 2, "INTAKE_ADDRESSES inválido / invalid: 'intake'"),
             ("intake", ["INTAKE_DATABASE_URL": "mysql://intake@db/intake"], 1, "must start with postgres://"),
             ("intake", ["INTAKE_DATABASE_URL": "postgres://intake:x@127.0.0.1:1/intake"], 1, "cannot connect to PostgreSQL"),
             ("knowledge", ["OCORRENCIAS_DATA_DIR": file], 1, "é um arquivo, não um diretório / is a file, not a directory"),

@@ -13,14 +13,24 @@ struct CLITests {
         return try GatewayHarness.run(BuildProducts.executable("ocorre"), arguments, environment: environment, input: input)
     }
 
+    /// Signs the administrator in with `ocorre login` (the token kept in `config`) and makes an
+    /// administrator API key for the RPC port with the CLI's generic POST; the key.
+    static func adminKey(_ deployment: ProxyTests.Deployment, config: String) throws -> String {
+        let login = try ocorre(["login", "--email", GatewayHarness.adminEmail, "--password-stdin"], deployment, config: config,
+                               input: GatewayHarness.adminPassword + "\n")
+        #expect(login.status == 0, "\(login.error)")
+        #expect(login.output.contains("administrator"))
+        let created = try ocorre(["post", "/v1/api-keys", #"{"name": "cli", "role": "administrator"}"#, "--json"], deployment, config: config)
+        #expect(created.status == 0, "\(created.error)")
+        return try #require((try JSONSerialization.jsonObject(with: Data(created.output.utf8)) as? [String: Any])?["key"] as? String)
+    }
+
     @Test("login, whoami, health as a table and as JSON, methods and call through reflection with an API key, streaming methods included")
     func commands() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let config = deployment.gateway.directory.path + "/ocorre.json"
-        let login = try Self.ocorre(["login", "--email", GatewayHarness.adminEmail, "--password-stdin"], deployment, config: config,
-                                    input: GatewayHarness.adminPassword + "\n")
-        #expect(login.status == 0, "\(login.error)")
-        #expect(login.output.contains("administrator"))
+        // An API key for the RPC port, created with the CLI's generic POST.
+        let key = try Self.adminKey(deployment, config: config)
         let whoami = try Self.ocorre(["whoami", "--json"], deployment, config: config)
         let me = try JSONSerialization.jsonObject(with: Data(whoami.output.utf8)) as? [String: Any]
         #expect((me?["user"] as? [String: Any])?["email"] as? String == GatewayHarness.adminEmail)
@@ -30,11 +40,6 @@ struct CLITests {
         #expect(health.output.contains("SERVICE") && health.output.contains("intake") && health.output.contains("SERVING"))
         let healthJSON = try Self.ocorre(["health", "--json"], deployment, config: config)
         #expect(((try JSONSerialization.jsonObject(with: Data(healthJSON.output.utf8)) as? [String: Any])?["status"] as? String) == "ready")
-
-        // An API key for the RPC port, created with the CLI's generic POST.
-        let created = try Self.ocorre(["post", "/v1/api-keys", #"{"name": "cli", "role": "administrator"}"#, "--json"], deployment, config: config)
-        #expect(created.status == 0, "\(created.error)")
-        let key = try #require((try JSONSerialization.jsonObject(with: Data(created.output.utf8)) as? [String: Any])?["key"] as? String)
 
         let methods = try Self.ocorre(["methods", "intake"], deployment, config: config, extra: ["OCORRE_API_KEY": key])
         #expect(methods.status == 0, "\(methods.error)")
@@ -80,11 +85,7 @@ struct CLITests {
     func callByPath() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let config = deployment.gateway.directory.path + "/ocorre.json"
-        let login = try Self.ocorre(["login", "--email", GatewayHarness.adminEmail, "--password-stdin"], deployment, config: config,
-                                    input: GatewayHarness.adminPassword + "\n")
-        #expect(login.status == 0, "\(login.error)")
-        let created = try Self.ocorre(["post", "/v1/api-keys", #"{"name": "cli", "role": "administrator"}"#, "--json"], deployment, config: config)
-        let key = try #require((try JSONSerialization.jsonObject(with: Data(created.output.utf8)) as? [String: Any])?["key"] as? String)
+        let key = try Self.adminKey(deployment, config: config)
         let listed = try Self.ocorre(["methods", "intake"], deployment, config: config, extra: ["OCORRE_API_KEY": key])
         #expect(listed.output.contains("/ocorrencias.intake.v1.Intake/LookupCustomers"), "\(listed.output)")
         for target in ["intake/LookupCustomers", "/ocorrencias.intake.v1.Intake/LookupCustomers"] {

@@ -67,21 +67,21 @@ public struct ServiceConfiguration: Sendable {
         host = flags["host"] ?? environment["OCORRENCIAS_HOST"] ?? "127.0.0.1"
         let portText = flags["port"] ?? environment["\(prefix)_PORT"]
         if let portText {
-            guard let port = Int(portText), (0..<65536).contains(port) else { throw ConfigurationError("invalid port \(portText)") }
+            guard let port = Int(portText), (0..<65536).contains(port) else { throw ConfigurationError("porta inválida / invalid port \(portText)") }
             self.port = port
         } else {
             port = Self.defaultPorts[serviceName] ?? 0
         }
         dataDirectory = flags["data-dir"] ?? environment["OCORRENCIAS_DATA_DIR"] ?? "./data"
         let levelText = flags["log-level"] ?? environment["OCORRENCIAS_LOG_LEVEL"] ?? "info"
-        guard let level = Logger.Level(name: levelText) else { throw ConfigurationError("invalid log level \(levelText)") }
+        guard let level = Logger.Level(name: levelText) else { throw ConfigurationError("nível de log inválido / invalid log level \(levelText)") }
         logLevel = level
         let workersText = flags["workers"] ?? environment["\(prefix)_WORKERS"] ?? "16"
-        guard let workers = Int(workersText), workers > 0, workers <= 1024 else { throw ConfigurationError("invalid worker count \(workersText)") }
+        guard let workers = Int(workersText), workers > 0, workers <= 1024 else { throw ConfigurationError("número de workers inválido / invalid worker count \(workersText)") }
         self.workers = workers
         let instanceText = flags["instance-id"] ?? environment["OCORRENCIAS_INSTANCE_ID"]
         if let instanceText {
-            guard !instanceText.isEmpty, instanceText.count <= 200 else { throw ConfigurationError("invalid instance id \(instanceText)") }
+            guard !instanceText.isEmpty, instanceText.count <= 200 else { throw ConfigurationError("nome de instância inválido / invalid instance id \(instanceText)") }
             instanceID = instanceText
         } else {
             instanceID = port == 0 ? UUID().uuidString : "\(ProcessInfo.processInfo.hostName):\(port)"

@@ -55,7 +55,7 @@ public struct MailBounce: Sendable {
         bounce.password = environment["INTAKE_SMTP_PASSWORD"] ?? ""
         func number(_ name: String, minimum: Double) throws -> Double? {
             guard let text = environment[name], !text.isEmpty else { return nil }
-            guard let value = Double(text), value.isFinite, value >= minimum else { throw ConfigurationError("invalid \(name)=\(text)") }
+            guard let value = Double(text), value.isFinite, value >= minimum else { throw ConfigurationError("\(name) inválido / invalid: '\(text)'") }
             return value
         }
         if let value = try number("INTAKE_BOUNCE_MAX_ATTEMPTS", minimum: 1) { bounce.maxAttempts = Int(value) }

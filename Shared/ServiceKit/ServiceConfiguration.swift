@@ -67,26 +67,52 @@ public struct ServiceConfiguration: Sendable {
         host = flags["host"] ?? environment["OCORRENCIAS_HOST"] ?? "127.0.0.1"
         let portText = flags["port"] ?? environment["\(prefix)_PORT"]
         if let portText {
-            guard let port = Int(portText), (0..<65536).contains(port) else { throw ConfigurationError("invalid port \(portText)") }
+            guard let port = Int(portText), (0..<65536).contains(port) else { throw ConfigurationError("porta inválida / invalid port \(portText)") }
             self.port = port
         } else {
             port = Self.defaultPorts[serviceName] ?? 0
         }
         dataDirectory = flags["data-dir"] ?? environment["OCORRENCIAS_DATA_DIR"] ?? "./data"
         let levelText = flags["log-level"] ?? environment["OCORRENCIAS_LOG_LEVEL"] ?? "info"
-        guard let level = Logger.Level(name: levelText) else { throw ConfigurationError("invalid log level \(levelText)") }
+        guard let level = Logger.Level(name: levelText) else { throw ConfigurationError("nível de log inválido / invalid log level \(levelText)") }
         logLevel = level
         let workersText = flags["workers"] ?? environment["\(prefix)_WORKERS"] ?? "16"
-        guard let workers = Int(workersText), workers > 0, workers <= 1024 else { throw ConfigurationError("invalid worker count \(workersText)") }
+        guard let workers = Int(workersText), workers > 0, workers <= 1024 else { throw ConfigurationError("número de workers inválido / invalid worker count \(workersText)") }
         self.workers = workers
         let instanceText = flags["instance-id"] ?? environment["OCORRENCIAS_INSTANCE_ID"]
         if let instanceText {
-            guard !instanceText.isEmpty, instanceText.count <= 200 else { throw ConfigurationError("invalid instance id \(instanceText)") }
+            guard !instanceText.isEmpty, instanceText.count <= 200 else { throw ConfigurationError("nome de instância inválido / invalid instance id \(instanceText)") }
             instanceID = instanceText
         } else {
             instanceID = port == 0 ? UUID().uuidString : "\(ProcessInfo.processInfo.hostName):\(port)"
         }
+        try Self.checkNumbers(environment, prefix: prefix)
         limits = RPCLimits(environment: environment)
+    }
+
+    /// Refuses a malformed value of the variables read leniently below ServiceKit (``RPCLimits``,
+    /// ``Storage/DatabaseConfiguration``, the `<SERVICE>_ADDRESSES` lists), so that a typo stops
+    /// the start instead of leaving the default in place or no peer to call (``EnvironmentSettings``).
+    static func checkNumbers(_ environment: [String: String], prefix: String) throws {
+        let settings = EnvironmentSettings(environment)
+        let positive = 1...(1 << 40)
+        for name in ["MAX_FRAME_BYTES", "MAX_IN_FLIGHT", "MAX_CONNECTIONS", "IDLE_TIMEOUT_MS", "FRAME_TIMEOUT_MS", "AUTH_TIMEOUT_MS",
+                     "DEFAULT_TIMEOUT_MS", "MAX_TIMEOUT_MS"] {
+            _ = try settings.integer("OCORRENCIAS_RPC_\(name)", in: positive)
+        }
+        _ = try settings.integer("\(prefix)_DATABASE_POOL_SIZE", in: 1...1_024)
+        _ = try settings.integer("\(prefix)_SQLITE_CACHE_KIB", in: positive)
+        _ = try settings.integer("\(prefix)_SQLITE_CHECKPOINT_PAGES", in: 0...(1 << 40))
+        // `INTAKE_ADDRESSES=intake` (no port) used to leave no instance to call: a service that
+        // started and failed every call to that peer.
+        for service in defaultPorts.keys.sorted() {
+            let name = "\(environmentPrefix(service))_ADDRESSES"
+            guard let text = settings.text(name) else { continue }
+            let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            if let bad = items.first(where: { Endpoint($0) == nil }) ?? (items.isEmpty ? text : nil) {
+                throw ConfigurationError("\(name) inválido / invalid: '\(bad)' (host:porta,host:porta / host:port,host:port)")
+            }
+        }
     }
 
     /// Whether `arguments` (the process's, program name first) ask for the usage: `--help`,
@@ -138,7 +164,7 @@ public struct ServiceConfiguration: Sendable {
     public func deploymentSecret() throws -> DeploymentSecret {
         if let secret = try DeploymentSecret.fromEnvironment(environment) { return secret }
         let path = (dataDirectory as NSString).appendingPathComponent("secret")
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        try createDataDirectory()
         if !FileManager.default.fileExists(atPath: path) {
             let text = Digest.hex(DeploymentSecret.randomBytes(32))
             // Write to a temporary file and link it into place: two services starting at once
@@ -152,6 +178,26 @@ public struct ServiceConfiguration: Sendable {
             throw ConfigurationError("cannot read the secret at \(path)")
         }
         return secret
+    }
+}
+
+extension ServiceConfiguration {
+    /// Creates the data directory when missing.
+    /// - Throws: ``ConfigurationError`` naming it when it is a file or cannot be created.
+    func createDataDirectory() throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: dataDirectory, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw ConfigurationError("OCORRENCIAS_DATA_DIR '\(dataDirectory)' é um arquivo, não um diretório / is a file, not a directory")
+            }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        } catch {
+            let reason = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError)?.localizedDescription ?? error.localizedDescription
+            throw ConfigurationError("não foi possível criar o diretório de dados / cannot create the data directory OCORRENCIAS_DATA_DIR '\(dataDirectory)': \(reason)")
+        }
     }
 }
 

@@ -34,6 +34,26 @@ struct BadInputTests {
         #expect(try gateway.request("GET", "/v1/agents/z", bearer: seeded.admin).status == 404, "nothing stored")
     }
 
+    @Test("every list route reads its size the same way: a negative limit or page size is 400 naming the parameter (it was taken as the default on most routes and refused on one), 0 is the default, a huge one is capped")
+    func pageSizes() throws {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let routes = ["/v1/tickets?page_size=", "/v1/tickets/search?q=nota&limit=", "/v1/backlog?page_size=", "/v1/deliveries?limit=",
+                      "/v1/email-suppressions?limit=", "/v1/customers?q=a&limit=", "/v1/organizations?page_size=",
+                      "/v1/mail-quarantine?page_size=", "/v1/knowledge/articles?limit="]
+        for route in routes {
+            let field = String(route.split(separator: "?")[1].split(separator: "&").last!.dropLast())
+            let negative = try gateway.request("GET", route + "-1", bearer: seeded.admin)
+            #expect(negative.status == 400 && Self.detail(negative)["field"] as? String == field, "\(route)-1: \(negative.status) \(negative.text.prefix(300))")
+            #expect((Self.detail(negative)["message_en"] as? String)?.isEmpty == false, "\(route)-1: \(negative.text.prefix(300))")
+            for size in ["0", "1", "99999999"] where !(route.hasPrefix("/v1/knowledge") && size == "99999999") {
+                let answer = try gateway.request("GET", route + size, bearer: seeded.admin)
+                #expect(answer.status == 200, "\(route)\(size): \(answer.status) \(answer.text.prefix(300))")
+            }
+        }
+    }
+
     @Test("the gateway's own routes: an API key's unknown role is refused (not read as agent), an access level outside 0…2147483647 is refused for keys and sign-ins, and a missing or mistyped field has a message in both languages")
     func ownRoutes() throws {
         let gateway = try GatewayHarness(engine: .sqlite)

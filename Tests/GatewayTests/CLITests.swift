@@ -13,14 +13,24 @@ struct CLITests {
         return try GatewayHarness.run(BuildProducts.executable("ocorre"), arguments, environment: environment, input: input)
     }
 
+    /// Signs the administrator in with `ocorre login` (the token kept in `config`) and makes an
+    /// administrator API key for the RPC port with the CLI's generic POST; the key.
+    static func adminKey(_ deployment: ProxyTests.Deployment, config: String) throws -> String {
+        let login = try ocorre(["login", "--email", GatewayHarness.adminEmail, "--password-stdin"], deployment, config: config,
+                               input: GatewayHarness.adminPassword + "\n")
+        #expect(login.status == 0, "\(login.error)")
+        #expect(login.output.contains("administrator"))
+        let created = try ocorre(["post", "/v1/api-keys", #"{"name": "cli", "role": "administrator"}"#, "--json"], deployment, config: config)
+        #expect(created.status == 0, "\(created.error)")
+        return try #require((try JSONSerialization.jsonObject(with: Data(created.output.utf8)) as? [String: Any])?["key"] as? String)
+    }
+
     @Test("login, whoami, health as a table and as JSON, methods and call through reflection with an API key, streaming methods included")
     func commands() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let config = deployment.gateway.directory.path + "/ocorre.json"
-        let login = try Self.ocorre(["login", "--email", GatewayHarness.adminEmail, "--password-stdin"], deployment, config: config,
-                                    input: GatewayHarness.adminPassword + "\n")
-        #expect(login.status == 0, "\(login.error)")
-        #expect(login.output.contains("administrator"))
+        // An API key for the RPC port, created with the CLI's generic POST.
+        let key = try Self.adminKey(deployment, config: config)
         let whoami = try Self.ocorre(["whoami", "--json"], deployment, config: config)
         let me = try JSONSerialization.jsonObject(with: Data(whoami.output.utf8)) as? [String: Any]
         #expect((me?["user"] as? [String: Any])?["email"] as? String == GatewayHarness.adminEmail)
@@ -30,11 +40,6 @@ struct CLITests {
         #expect(health.output.contains("SERVICE") && health.output.contains("intake") && health.output.contains("SERVING"))
         let healthJSON = try Self.ocorre(["health", "--json"], deployment, config: config)
         #expect(((try JSONSerialization.jsonObject(with: Data(healthJSON.output.utf8)) as? [String: Any])?["status"] as? String) == "ready")
-
-        // An API key for the RPC port, created with the CLI's generic POST.
-        let created = try Self.ocorre(["post", "/v1/api-keys", #"{"name": "cli", "role": "administrator"}"#, "--json"], deployment, config: config)
-        #expect(created.status == 0, "\(created.error)")
-        let key = try #require((try JSONSerialization.jsonObject(with: Data(created.output.utf8)) as? [String: Any])?["key"] as? String)
 
         let methods = try Self.ocorre(["methods", "intake"], deployment, config: config, extra: ["OCORRE_API_KEY": key])
         #expect(methods.status == 0, "\(methods.error)")
@@ -74,6 +79,24 @@ struct CLITests {
         #expect(badKey.status != 0)
         #expect(try Self.ocorre(["logout"], deployment, config: config).status == 0)
         #expect(try Self.ocorre(["whoami"], deployment, config: config).status != 0)
+    }
+
+    @Test("ocorre call takes a method as ocorre methods prints it (its full path) as well as SERVICE/Method; a mistyped one is refused listing the service's methods; a built-in one by full path asks which service")
+    func callByPath() throws {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let config = deployment.gateway.directory.path + "/ocorre.json"
+        let key = try Self.adminKey(deployment, config: config)
+        let listed = try Self.ocorre(["methods", "intake"], deployment, config: config, extra: ["OCORRE_API_KEY": key])
+        #expect(listed.output.contains("/ocorrencias.intake.v1.Intake/LookupCustomers"), "\(listed.output)")
+        for target in ["intake/LookupCustomers", "/ocorrencias.intake.v1.Intake/LookupCustomers"] {
+            let call = try Self.ocorre(["call", target, #"{"query": "Acme"}"#, "--json"], deployment, config: config, extra: ["OCORRE_API_KEY": key])
+            #expect(call.status == 0 && call.output.contains("organizations"), "\(target): \(call.error)")
+        }
+        let typo = try Self.ocorre(["call", "intake/LookupCustomer", "{}"], deployment, config: config, extra: ["OCORRE_API_KEY": key])
+        #expect(typo.status == 2 && typo.error.contains("method not found") && typo.error.contains("/ocorrencias.intake.v1.Intake/LookupCustomers"),
+                "\(typo.error)")
+        let builtin = try Self.ocorre(["call", "/ocorrencias.rpc.v1.Health/Check", "{}"], deployment, config: config, extra: ["OCORRE_API_KEY": key])
+        #expect(builtin.status == 2 && builtin.error.contains("intake/Check"), "\(builtin.error)")
     }
 
     @Test("ocorre tickets reply --attach (repeated, or a comma list) sends small files inside the reply up to the served limits (8 files of 256 KiB, 2 MiB: intake takes them) and uploads a larger one first; all download byte-exact; a reply needs text or a file",
@@ -172,6 +195,13 @@ struct CLITests {
         let customer = try ReplyFilesTests.ocorre(["tickets", "show", ticketID], gateway, token: seeded.maria)
         #expect(customer.status == 0 && customer.output.contains("Pedido não grava") && !customer.output.contains("Verificar o log"),
                 "\(customer.output)")
+        // A text typed with CRLF line ends (a Windows integration's) is indented line by line.
+        let crlf = try gateway.request("POST", "/v1/tickets", json: [
+            "subject": "Quebra de linha Windows", "request": "Linha um\r\nLinha dois", "category": "PROBLEMA", "priority": "NORMAL",
+            "product": "ERP", "organization_id": seeded.organizationID], bearer: seeded.maria)
+        let crlfID = try #require((crlf.json["ticket"] as? [String: Any])?["id"] as? String, "\(crlf.text)")
+        let crlfShow = try ReplyFilesTests.ocorre(["tickets", "show", crlfID], gateway, token: seeded.maria)
+        #expect(crlfShow.output.contains("  Linha um\n  Linha dois"), "\(crlfShow.output.debugDescription)")
         let english = try ReplyFilesTests.ocorre(["tickets", "show", code, "--lang", "en"], gateway, token: seeded.ana)
         for expected in ["Category: Problem", "Priority: Normal", "Holder: Ana (Nível 1)", "Request:", "[internal]"] {
             #expect(english.output.contains(expected), "missing \(expected) in\n\(english.output)")

@@ -42,9 +42,9 @@ struct ReplyFilesTests {
     }
 
     @Test("the defaults and GATEWAY_HTTP_INLINE_* / GATEWAY_HTTP_MAX_UPLOAD_BYTES make one set of limits; a budget takes files in order until the size, count or bytes run out")
-    func limitsAndBudget() {
+    func limitsAndBudget() throws {
         #expect(HTTPServerConfiguration().inlineFiles == InlineFileLimits(fileBytes: 256 << 10, maxFiles: 8, maxBytes: 2 << 20, uploadBytes: 100 << 20))
-        let configured = HTTPServerConfiguration(environment: ["GATEWAY_HTTP_INLINE_FILE_BYTES": "1000", "GATEWAY_HTTP_INLINE_MAX_FILES": "2",
+        let configured = try HTTPServerConfiguration(environment: ["GATEWAY_HTTP_INLINE_FILE_BYTES": "1000", "GATEWAY_HTTP_INLINE_MAX_FILES": "2",
                                                                "GATEWAY_HTTP_INLINE_MAX_BYTES": "1800", "GATEWAY_HTTP_MAX_UPLOAD_BYTES": "5000000"])
         let limits = configured.inlineFiles
         #expect(limits == InlineFileLimits(fileBytes: 1000, maxFiles: 2, maxBytes: 1800, uploadBytes: 5_000_000))
@@ -55,7 +55,7 @@ struct ReplyFilesTests {
         let taken = [1000, 1001, 801, 800, 1].map { budget.take($0) }
         #expect(taken == [true, false, false, true, false])
         #expect(budget.files == 2 && budget.bytes == 1800)
-        #expect(!HTTPServerConfiguration(environment: ["GATEWAY_HTTP_INLINE_FILE_BYTES": "0"]).inlineFiles.budget().fits(0))
+        #expect(try !HTTPServerConfiguration(environment: ["GATEWAY_HTTP_INLINE_FILE_BYTES": "0"]).inlineFiles.budget().fits(0))
     }
 
     @Test("GET /v1/file-limits serves the gateway's configured limits (signed-in callers only); the multipart open, the multipart reply and `ocorre tickets reply --attach` decide with them: files over the size, or past the count or bytes, are uploaded first; all download byte-exact",

@@ -171,6 +171,16 @@ struct WorkflowTimeRoutesTests {
             #expect(metrics.text.contains("ocorrencias_outbox_oldest_age_seconds{service=\"\(service)\"} "), "\(service)")
         }
         #expect(metrics.text.contains("# TYPE ocorrencias_outbox_pending gauge"))
+        for service in ["intake", "workflow", "notification", "knowledge", "gateway"] {
+            #expect(metrics.text.contains("ocorrencias_service_up{service=\"\(service)\"} 1"), "\(service)")
+        }
+        // A stopped service says so: up 0, and no lag series of its own.
+        let notification = try #require(deployment.services.first { $0.name == "notification" })
+        #expect(notification.stop() == 0)
+        let down = try gateway.request("GET", "/metrics", bearer: admin)
+        #expect(down.text.contains("ocorrencias_service_up{service=\"notification\"} 0") && down.text.contains("ocorrencias_service_up{service=\"intake\"} 1"),
+                "\(down.text.split(separator: "\n").filter { $0.contains("service_up") })")
+        #expect(!down.text.contains("ocorrencias_outbox_pending{service=\"notification\"}"))
     }
 
     @Test("the metrics report filters by group, product and holder (?group= &product= &agent=); a bad value is 400 naming the parameter",

@@ -14,7 +14,9 @@ struct IntakeSettingsTests {
         #expect(set.groupCommit == false && set.groupCommitGatherMicroseconds == 0 && set.relayPollMilliseconds == 3_600_000)
         for (name, value) in [("INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS", "100001"), ("INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS", "-1"),
                               ("INTAKE_RELAY_POLL_MILLISECONDS", "0"), ("INTAKE_RELAY_POLL_MILLISECONDS", "soon")] {
-            #expect(throws: ConfigurationError.self, "\(name)=\(value)") { try IntakeSettings(environment: [name: value], dataDirectory: "/d") }
+            let error = #expect(throws: ConfigurationError.self, "\(name)=\(value)") { try IntakeSettings(environment: [name: value], dataDirectory: "/d") }
+            // Named, with its value, in Portuguese and English.
+            #expect(error?.description.hasPrefix("\(name) inválido / invalid: '") == true, "\(error?.description ?? "")")
         }
     }
 

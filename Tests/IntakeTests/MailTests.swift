@@ -34,6 +34,9 @@ struct MailParsingTests {
         #expect(mail.attachments.count == 1)
         #expect(mail.attachments.first?.fileName == "relatório.pdf" && mail.attachments.first?.contentType == "application/pdf")
         #expect(mail.attachments.first?.bytes == (try Fixtures.bytes("thunderbird-attachment.bin")))
+        // GMime keeps the CRLF of a quoted-printable body; the ticket's text has plain line ends
+        // (else a CLI, an export or a quote trimmer splitting on "\n" sees one long line).
+        #expect(!mail.text.contains("\r") && mail.text.contains("\n"), "\(mail.text.debugDescription)")
     }
 
     @Test("Outlook: HTML-only latin-1 quoted-printable body becomes text; base64 latin-1 subject")

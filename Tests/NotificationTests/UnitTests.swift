@@ -1,6 +1,7 @@
 import Foundation
 import Messages
 @testable import NotificationCore
+import ServiceKit
 import Testing
 import TestSupport
 
@@ -183,6 +184,13 @@ struct ConfigurationTests {
         #expect(throws: NotificationConfigurationError.self) {
             _ = try NotificationSettings(environment: ["NOTIFICATION_GATHER_MS": "-1"])
         }
+        // A mistyped switch is refused too, instead of reading as "off" (no STARTTLS required).
+        #expect(throws: ConfigurationError.self) {
+            _ = try NotificationSettings(environment: ["NOTIFICATION_SMTP_STARTTLS": "ture"])
+        }
+        #expect(try NotificationSettings(environment: ["NOTIFICATION_SMTP_STARTTLS": "ON"]).smtpStartTLS)
+        // Links in e-mails go to the portal (the gateway's HTTP port), not to its RPC port.
+        #expect(try NotificationSettings(environment: [:]).portalURL == "http://127.0.0.1:8080")
     }
 
     @Test("A rules file overrides the kinds it names and keeps the other defaults")

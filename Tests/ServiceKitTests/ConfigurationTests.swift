@@ -40,4 +40,43 @@ struct ConfigurationTests {
         }
         #expect(message(["--port"]) == "--port needs a value")
     }
+
+    @Test("a malformed number or switch in the environment is refused, naming the variable, its value and what it takes; unset and empty mean the default")
+    func environmentSettings() throws {
+        let settings = EnvironmentSettings(["PORT": "8081", "EMPTY": "", "TYPO": "80a", "BIG": "70000", "ON": "Yes", "OFF": "0", "BAD": "ture"])
+        #expect(try settings.integer("PORT", in: 0...65_535) == 8081)
+        #expect(try settings.integer("EMPTY", in: 0...65_535) == nil && settings.integer("UNSET", in: 0...1) == nil)
+        for name in ["TYPO", "BIG"] {
+            let error = #expect(throws: ConfigurationError.self) { try settings.integer(name, in: 0...65_535) }
+            let text = error?.description ?? ""
+            #expect(text.contains(name) && text.contains("inválido / invalid") && text.contains("0 a / to 65535"), "\(text)")
+        }
+        #expect(try settings.flag("ON") == true && settings.flag("OFF") == false && settings.flag("UNSET") == nil)
+        let error = #expect(throws: ConfigurationError.self) { try settings.flag("BAD") }
+        #expect(error?.description.contains("BAD inválido / invalid: 'ture'") == true)
+    }
+
+    @Test("the RPC limits and the database's numeric settings, read below ServiceKit, are checked too: a typo stops the start")
+    func lowerLevelNumbers() throws {
+        func refusal(_ environment: [String: String]) -> String {
+            do {
+                _ = try ServiceConfiguration(serviceName: "intake", arguments: ["intake"], environment: environment)
+                return ""
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(refusal(["OCORRENCIAS_RPC_MAX_FRAME_BYTES": "4194304", "INTAKE_DATABASE_POOL_SIZE": "8"]).isEmpty)
+        #expect(refusal(["OCORRENCIAS_RPC_MAX_FRAME_BYTES": "4MB"]).contains("OCORRENCIAS_RPC_MAX_FRAME_BYTES"))
+        #expect(refusal(["OCORRENCIAS_RPC_DEFAULT_TIMEOUT_MS": "0"]).contains("OCORRENCIAS_RPC_DEFAULT_TIMEOUT_MS"))
+        #expect(refusal(["INTAKE_DATABASE_POOL_SIZE": "many"]).contains("INTAKE_DATABASE_POOL_SIZE"))
+        #expect(refusal(["INTAKE_SQLITE_CHECKPOINT_PAGES": "-1"]).contains("INTAKE_SQLITE_CHECKPOINT_PAGES"))
+        // Another service's variables are that service's business.
+        #expect(refusal(["WORKFLOW_DATABASE_POOL_SIZE": "many"]).isEmpty)
+        // Where the other services are: every item a host:port.
+        #expect(refusal(["WORKFLOW_ADDRESSES": "workflow:7102, 10.0.0.2:7102", "GATEWAY_ADDRESSES": ":7100"]).isEmpty)
+        #expect(refusal(["WORKFLOW_ADDRESSES": "workflow"]).contains("WORKFLOW_ADDRESSES inválido / invalid: 'workflow'"))
+        #expect(refusal(["KNOWLEDGE_ADDRESSES": "knowledge:7104,knowledge2"]).contains("'knowledge2'"))
+        #expect(refusal(["INTAKE_ADDRESSES": ","]).contains("INTAKE_ADDRESSES"))
+    }
 }

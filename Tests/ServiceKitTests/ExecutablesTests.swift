@@ -56,6 +56,37 @@ struct ExecutablesTests {
         #expect(text.contains("invalid port notaport"))
     }
 
+    @Test("a bad setting stops the service at once with a non-zero status and a message naming it, before it serves anything: malformed numbers and switches, an unknown flow, a misnamed or unreachable database, a data directory that is a file, the example's placeholder secret")
+    func badSettings() throws {
+        let directory = try TemporaryDirectory()
+        let file = directory.file("not-a-directory")
+        FileManager.default.createFile(atPath: file, contents: Data())
+        let cases: [(service: String, environment: [String: String], status: Int32, expected: String)] = [
+            ("gateway", ["GATEWAY_HTTP_PORT": "80a"], 1, "GATEWAY_HTTP_PORT inválido / invalid: '80a'"),
+            ("gateway", ["GATEWAY_RPC_PROXY_PORT": "7l90"], 1, "GATEWAY_RPC_PROXY_PORT inválido"),
+            ("workflow", ["WORKFLOW_TIMER_POLL_MS": "5s"], 1, "WORKFLOW_TIMER_POLL_MS inválido"),
+            ("workflow", ["WORKFLOW_FLOW": "tovts"], 1, "WORKFLOW_FLOW inválido / invalid: 'tovts' (fluxos / flows: padrao, totvs)"),
+            ("notification", ["NOTIFICATION_SMTP_STARTTLS": "ture"], 1, "NOTIFICATION_SMTP_STARTTLS inválido"),
+            ("intake", ["OCORRENCIAS_RPC_MAX_FRAME_BYTES": "4MB"], 2, "OCORRENCIAS_RPC_MAX_FRAME_BYTES inválido"),
+            ("gateway", ["INTAKE_ADDRESSES": "intake"], 2, "INTAKE_ADDRESSES inválido / invalid: 'intake'"),
+            ("intake", ["INTAKE_DATABASE_URL": "mysql://intake@db/intake"], 1, "must start with postgres://"),
+            ("intake", ["INTAKE_DATABASE_URL": "postgres://intake:x@127.0.0.1:1/intake"], 1, "cannot connect to PostgreSQL"),
+            ("knowledge", ["OCORRENCIAS_DATA_DIR": file], 1, "é um arquivo, não um diretório / is a file, not a directory"),
+            ("knowledge", ["OCORRENCIAS_SECRET": "change-me-0000000000000000000000000000000000000000000000000000000000"], 1,
+             "OCORRENCIAS_SECRET ainda é o exemplo"),
+        ]
+        for (service, environment, status, expected) in cases {
+            var variables = ["OCORRENCIAS_DATA_DIR": directory.path, "OCORRENCIAS_SECRET": "bad-settings-secret-0123456789"]
+            variables.merge(environment) { $1 }
+            let started = Date()
+            let run = try ChildProcess.run(BuildProducts.executable(service).path, ["--port", "0"],
+                                           environment: ChildProcess.inheritedEnvironment(adding: variables), output: .null)
+            #expect(run.status == status && run.errorText.contains(expected), "\(service) \(environment): \(run.status) \(run.errorText)")
+            #expect(!run.errorText.contains("\"ready\""), "\(service) \(environment) started: \(run.errorText)")
+            #expect(Date().timeIntervalSince(started) < 20)
+        }
+    }
+
     @Test("`<service> --help` (or -h, help) prints how to run it, its commands, flags and variables, and exits 0 without starting; the service's own commands are listed")
     func help() throws {
         for (service, own) in [("intake", "ingest-mail"), ("gateway", "create-admin"), ("workflow", "backup")] {

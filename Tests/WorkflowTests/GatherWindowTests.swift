@@ -10,15 +10,16 @@ import TestSupport
 /// transaction (off by default; docs/WORKFLOW.md, "Configuration").
 @Suite("Workflow: the event deliveries' gather window")
 struct GatherWindowTests {
-    @Test("off unless set to 1–1000 ms")
-    func setting() {
-        #expect(WorkflowService.gatherWindow([:]) == 0)
-        #expect(WorkflowService.gatherWindow(["WORKFLOW_GATHER_MS": "0"]) == 0)
-        #expect(WorkflowService.gatherWindow(["WORKFLOW_GATHER_MS": "5"]) == 0.005)
-        #expect(WorkflowService.gatherWindow(["WORKFLOW_GATHER_MS": "1000"]) == 1)
-        #expect(WorkflowService.gatherWindow(["WORKFLOW_GATHER_MS": "1001"]) == 0)
-        #expect(WorkflowService.gatherWindow(["WORKFLOW_GATHER_MS": "-3"]) == 0)
-        #expect(WorkflowService.gatherWindow(["WORKFLOW_GATHER_MS": "5ms"]) == 0)
+    @Test("off unless set to 1–1000 ms; anything else stops the start, naming the variable")
+    func setting() throws {
+        #expect(try WorkflowService.gatherWindow([:]) == 0)
+        #expect(try WorkflowService.gatherWindow(["WORKFLOW_GATHER_MS": "0"]) == 0)
+        #expect(try WorkflowService.gatherWindow(["WORKFLOW_GATHER_MS": "5"]) == 0.005)
+        #expect(try WorkflowService.gatherWindow(["WORKFLOW_GATHER_MS": "1000"]) == 1)
+        for bad in ["1001", "-3", "5ms"] {
+            let error = #expect(throws: ConfigurationError.self) { try WorkflowService.gatherWindow(["WORKFLOW_GATHER_MS": bad]) }
+            #expect(error?.description.contains("WORKFLOW_GATHER_MS") == true && error?.description.contains(bad) == true)
+        }
     }
 
     @Test("with a window, concurrent deliveries of openings are all applied once", arguments: TestEngines.all)

@@ -27,6 +27,10 @@ import TestSupport
         do { try body(); return nil } catch let error as RPCError { return error.code } catch { return .unknown }
     }
 
+    func rpcErrorOf(_ body: () throws -> Void) -> RPCError? {
+        do { try body(); return nil } catch { return error as? RPCError }
+    }
+
     @Test(arguments: TestEngines.all)
     func journeyThroughTheAPI(engine: DatabaseEngine) throws {
         let database = try ScratchDatabase(engine).open(migrations: WorkflowTimeMigrations.all)
@@ -134,6 +138,11 @@ import TestSupport
         var results = WorkflowV1.SurveyResultsRequest()
         results.groupBy = "agent"
         #expect(try client.call(method.getSurveyResults, results, options: agent).rows.map(\.key) == ["ana"])
+        // An unknown grouping names the field, with an English text that is English.
+        results.groupBy = "agente"
+        let grouping = try #require(rpcErrorOf { _ = try client.call(method.getSurveyResults, results, options: agent) })
+        #expect(grouping.violations.map(\.field) == ["group_by"] && grouping.violations.first?.descriptionEN.hasSuffix("category or organization") == true,
+                "\(grouping.violations)")
 
         var metrics = WorkflowV1.GetMetricsRequest()
         metrics.fromDay = "2027-02-01"

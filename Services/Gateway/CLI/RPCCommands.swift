@@ -38,15 +38,24 @@ extension Ocorre {
         if options.json { try show(rows, options) } else { print(table(rows, columns: ["method", "request", "response", "streaming"])) }
     }
 
-    /// `call intake/OpenTicket '{"subject": "..."}'`: finds the method by reflection, encodes
+    /// `call intake/OpenTicket '{"subject": "..."}'` (or the method's full path, as `methods` prints
+    /// it: `/ocorrencias.intake.v1.Intake/OpenTicket`): finds the method by reflection, encodes
     /// the JSON with the request's descriptor, calls it through the gateway and prints the answer.
     /// Streaming methods too: see ``requests(_:clientStreaming:)`` and ``stream(_:_:requests:responseType:_:_:)``.
     static func call(_ options: Options, _ arguments: [String]) throws {
         guard let target = arguments.first, let slash = target.firstIndex(of: "/") else {
             throw Failure(description: "uso / usage: ocorre call SERVICE/METHOD '{json}'", status: 2)
         }
-        let service = String(target[..<slash])
-        let methodName = String(target[target.index(after: slash)...])
+        var service = String(target[..<slash])
+        var methodName = String(target[target.index(after: slash)...])
+        // The full path, as `ocorre methods` prints it: /ocorrencias.intake.v1.Intake/LookupCustomers.
+        if target.hasPrefix("/"), let owner = Gateway.service(ofMethod: target) {
+            guard owner != "rpc" else {
+                let name = target.split(separator: "/").last.map(String.init) ?? target
+                throw Failure(description: "\(target) existe em todo serviço; diga qual / exists in every service; say which: ocorre call intake/\(name)", status: 2)
+            }
+            (service, methodName) = (owner, target)
+        }
         let json = try callInput(arguments.count > 1 ? arguments[1] : "{}")
         let client = try rpcClient(options)
         defer { client.close() }

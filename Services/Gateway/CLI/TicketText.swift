@@ -192,6 +192,7 @@ enum TicketText {
 
     static func indented(_ text: String, by spaces: Int = 2) -> [String] {
         let pad = String(repeating: " ", count: spaces)
-        return text.split(separator: "\n", omittingEmptySubsequences: false).map { pad + $0 }
+        // "\r\n" is one Character: texts stored with CRLF are indented line by line too.
+        return text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map { pad + $0 }
     }
 }

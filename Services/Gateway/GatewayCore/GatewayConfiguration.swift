@@ -1,3 +1,5 @@
+import ServiceKit
+
 /// The gateway's own settings, read from the environment (the service-wide ones, such as the
 /// RPC port and data directory, come from ``ServiceKit/ServiceConfiguration``).
 ///
@@ -42,28 +44,36 @@ public struct GatewayConfiguration: Sendable {
 
     public init() {}
 
-    public init(environment: [String: String]) {
+    /// Reads the `GATEWAY_*` variables over the defaults.
+    /// - Throws: ``ServiceKit/ConfigurationError`` naming a malformed variable (``EnvironmentSettings``):
+    ///   the gateway refuses to start rather than run on a default nobody chose.
+    public init(environment: [String: String]) throws {
         self.init()
-        http = HTTPServerConfiguration(environment: environment)
-        func int(_ name: String, _ fallback: Int) -> Int { environment[name].flatMap(Int.init) ?? fallback }
-        if let text = environment["GATEWAY_RPC_PROXY_PORT"] {
-            proxyPort = (text == "off" || text.isEmpty) ? nil : Int(text)
+        http = try HTTPServerConfiguration(environment: environment)
+        let settings = EnvironmentSettings(environment)
+        func read(_ name: String, _ range: ClosedRange<Int>, _ value: inout Int) throws {
+            if let number = try settings.integer(name, in: range) { value = number }
         }
-        cookieSecure = environment["GATEWAY_COOKIE_SECURE"] != "0"
-        sessionSeconds = int("GATEWAY_SESSION_SECONDS", sessionSeconds)
-        tokenSeconds = int("GATEWAY_TOKEN_SECONDS", tokenSeconds)
-        rateLimitUser = int("GATEWAY_RATE_LIMIT_USER", rateLimitUser)
-        rateLimitIP = int("GATEWAY_RATE_LIMIT_IP", rateLimitIP)
-        rateLimitWindowSeconds = max(1, int("GATEWAY_RATE_LIMIT_WINDOW_SECONDS", rateLimitWindowSeconds))
-        switch environment["GATEWAY_RATE_LIMIT_SHARED"] {
-        case "1": sharedRateLimits = true
-        case "0": sharedRateLimits = false
-        default: sharedRateLimits = nil
+        if let text = settings.text("GATEWAY_RPC_PROXY_PORT"), text.lowercased() == "off" {
+            proxyPort = nil
+        } else if let port = try settings.integer("GATEWAY_RPC_PROXY_PORT", in: 0...65_535) {
+            proxyPort = port
         }
-        loginMaxFailures = int("GATEWAY_LOGIN_MAX_FAILURES", loginMaxFailures)
-        sessionRevocationCheckMilliseconds = max(0, int("GATEWAY_SESSION_REVOCATION_CHECK_MS", sessionRevocationCheckMilliseconds))
-        exposeTokens = environment["GATEWAY_EXPOSE_TOKENS"] == "1"
-        publicURL = environment["GATEWAY_PUBLIC_URL"] ?? "http://127.0.0.1:\(http.port)"
-        viewCache = ViewCacheConfiguration(environment: environment)
+        if let secure = try settings.flag("GATEWAY_COOKIE_SECURE") { cookieSecure = secure }
+        try read("GATEWAY_SESSION_SECONDS", 60...(366 * 86_400), &sessionSeconds)
+        try read("GATEWAY_TOKEN_SECONDS", 60...(3_660 * 86_400), &tokenSeconds)
+        try read("GATEWAY_RATE_LIMIT_USER", 1...(1 << 40), &rateLimitUser)
+        try read("GATEWAY_RATE_LIMIT_IP", 1...(1 << 40), &rateLimitIP)
+        try read("GATEWAY_RATE_LIMIT_WINDOW_SECONDS", 1...86_400, &rateLimitWindowSeconds)
+        if let text = settings.text("GATEWAY_RATE_LIMIT_SHARED"), text.lowercased() == "auto" {
+            sharedRateLimits = nil
+        } else {
+            sharedRateLimits = try settings.flag("GATEWAY_RATE_LIMIT_SHARED")
+        }
+        try read("GATEWAY_LOGIN_MAX_FAILURES", 1...1_000_000, &loginMaxFailures)
+        try read("GATEWAY_SESSION_REVOCATION_CHECK_MS", 0...3_600_000, &sessionRevocationCheckMilliseconds)
+        exposeTokens = try settings.flag("GATEWAY_EXPOSE_TOKENS") ?? false
+        publicURL = settings.text("GATEWAY_PUBLIC_URL") ?? "http://127.0.0.1:\(http.port)"
+        viewCache = try ViewCacheConfiguration(environment: environment)
     }
 }

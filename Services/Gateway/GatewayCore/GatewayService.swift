@@ -15,9 +15,9 @@ public enum GatewayService {
     static let proxyServer = Mutex<RPCServer?>(nil)
 
     /// Starts the HTTP server and the public RPC port; they stop with the service.
-    /// - Throws: when a port cannot be bound.
+    /// - Throws: when a port cannot be bound, or a `GATEWAY_*` variable is malformed.
     public static func register(runtime: ServiceRuntime, router: inout RPCRouter) throws {
-        let configuration = GatewayConfiguration(environment: runtime.configuration.environment)
+        let configuration = try GatewayConfiguration(environment: runtime.configuration.environment)
         let gateway = Gateway(runtime: runtime, configuration: configuration)
         let http = HTTPServer(configuration: configuration.http, logger: runtime.logger,
                               tooLarge: { _ in APIError.tooLarge.response }, streaming: gateway.bodyStreaming,

@@ -92,29 +92,29 @@ public struct IntakeSettings: Sendable {
                   ?? (dataDirectory as NSString).appendingPathComponent("attachments"))
         func number(_ name: String) throws -> Int64? {
             guard let text = environment[name], !text.isEmpty else { return nil }
-            guard let value = Int64(text), value >= 0 else { throw ConfigurationError("invalid \(name)=\(text)") }
+            guard let value = Int64(text), value >= 0 else { throw ConfigurationError("\(name) inválido / invalid: '\(text)'") }
             return value
         }
         if let value = try number("INTAKE_MAX_FILE_BYTES") { maxFileBytes = value }
         if let value = try number("INTAKE_MAX_TICKET_BYTES") { maxTicketBytes = value }
         if let value = try number("INTAKE_INLINE_CONTENT_BYTES") {
-            guard value <= 16 << 20 else { throw ConfigurationError("invalid INTAKE_INLINE_CONTENT_BYTES=\(value) (at most 16777216)") }
+            guard value <= 16 << 20 else { throw ConfigurationError("INTAKE_INLINE_CONTENT_BYTES inválido / invalid: '\(value)' (no máximo / at most 16777216)") }
             inlineContentMaxBytes = value
         }
         if let value = try number("INTAKE_SQLITE_RECENT_SUBMISSIONS_MAX") {
-            guard value >= 1 else { throw ConfigurationError("invalid INTAKE_SQLITE_RECENT_SUBMISSIONS_MAX=0") }
+            guard value >= 1 else { throw ConfigurationError("INTAKE_SQLITE_RECENT_SUBMISSIONS_MAX inválido / invalid: '0'") }
             recentSubmissionsMax = Int(value)
         }
         if let value = try number("INTAKE_OPEN_FILES_MAX_COUNT") {
-            guard value <= 1_000 else { throw ConfigurationError("invalid INTAKE_OPEN_FILES_MAX_COUNT=\(value) (at most 1000)") }
+            guard value <= 1_000 else { throw ConfigurationError("INTAKE_OPEN_FILES_MAX_COUNT inválido / invalid: '\(value)' (no máximo / at most 1000)") }
             openFilesMaxCount = Int(value)
         }
         if let value = try number("INTAKE_OPEN_FILES_MAX_BYTES") {
-            guard value <= 7 << 19 else { throw ConfigurationError("invalid INTAKE_OPEN_FILES_MAX_BYTES=\(value) (at most 3670016)") }
+            guard value <= 7 << 19 else { throw ConfigurationError("INTAKE_OPEN_FILES_MAX_BYTES inválido / invalid: '\(value)' (no máximo / at most 3670016)") }
             openFilesMaxBytes = value
         }
         if let value = try number("INTAKE_MAX_MAIL_BYTES") {
-            guard value >= 1024 else { throw ConfigurationError("invalid INTAKE_MAX_MAIL_BYTES=\(value) (at least 1024)") }
+            guard value >= 1024 else { throw ConfigurationError("INTAKE_MAX_MAIL_BYTES inválido / invalid: '\(value)' (ao menos / at least 1024)") }
             maxMailBytes = value
         }
         if let text = environment["INTAKE_TICKET_CODE_TIME_ZONE"], !text.isEmpty {
@@ -125,43 +125,43 @@ public struct IntakeSettings: Sendable {
             switch text.lowercased() {
             case "1", "true", "yes": forbidSupplierTickets = true
             case "0", "false", "no": forbidSupplierTickets = false
-            default: throw ConfigurationError("invalid INTAKE_FORBID_SUPPLIER_TICKETS=\(text)")
+            default: throw ConfigurationError("INTAKE_FORBID_SUPPLIER_TICKETS inválido / invalid: '\(text)'")
             }
         }
         func seconds(_ name: String) throws -> Double? {
             guard let text = environment[name], !text.isEmpty else { return nil }
-            guard let value = Double(text), value >= 0, value.isFinite else { throw ConfigurationError("invalid \(name)=\(text)") }
+            guard let value = Double(text), value >= 0, value.isFinite else { throw ConfigurationError("\(name) inválido / invalid: '\(text)'") }
             return value
         }
         if let value = try seconds("INTAKE_PENDING_UPLOAD_MAX_AGE_SECONDS") { pendingUploadMaxAgeMilliseconds = Int64(value * 1000) }
         if let value = try seconds("INTAKE_GC_INTERVAL_SECONDS") { garbageCollectionIntervalSeconds = value }
         if let value = try seconds("INTAKE_ORPHAN_SCAN_INTERVAL_SECONDS") { orphanScanIntervalSeconds = value }
         if let value = try number("INTAKE_GC_BATCH") {
-            guard value > 0 else { throw ConfigurationError("invalid INTAKE_GC_BATCH=0") }
+            guard value > 0 else { throw ConfigurationError("INTAKE_GC_BATCH inválido / invalid: '0'") }
             garbageCollectionBatchSize = Int(value)
         }
         if let text = environment["INTAKE_GROUP_COMMIT"], !text.isEmpty {
             switch text.lowercased() {
             case "1", "true", "yes": groupCommit = true
             case "0", "false", "no": groupCommit = false
-            default: throw ConfigurationError("invalid INTAKE_GROUP_COMMIT=\(text)")
+            default: throw ConfigurationError("INTAKE_GROUP_COMMIT inválido / invalid: '\(text)'")
             }
         }
         sqliteBackgroundCheckpoint = try Self.backgroundCheckpoint(environment)
         if let value = try number("INTAKE_SQLITE_CHECKPOINT_EVERY_OPENS") {
-            guard value >= 1 else { throw ConfigurationError("invalid INTAKE_SQLITE_CHECKPOINT_EVERY_OPENS=0") }
+            guard value >= 1 else { throw ConfigurationError("INTAKE_SQLITE_CHECKPOINT_EVERY_OPENS inválido / invalid: '0'") }
             sqliteCheckpointEveryOpens = Int(value)
         }
         if let value = try number("INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS") {
-            guard value <= 100_000 else { throw ConfigurationError("invalid INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS=\(value) (at most 100000)") }
+            guard value <= 100_000 else { throw ConfigurationError("INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS inválido / invalid: '\(value)' (no máximo / at most 100000)") }
             groupCommitGatherMicroseconds = Int(value)
         }
         if let value = try number("INTAKE_WORKFLOW_ACCESS_CACHE_MILLISECONDS") {
-            guard value <= 60_000 else { throw ConfigurationError("invalid INTAKE_WORKFLOW_ACCESS_CACHE_MILLISECONDS=\(value) (at most 60000)") }
+            guard value <= 60_000 else { throw ConfigurationError("INTAKE_WORKFLOW_ACCESS_CACHE_MILLISECONDS inválido / invalid: '\(value)' (no máximo / at most 60000)") }
             workflowAccessCacheMilliseconds = value
         }
         if let value = try number("INTAKE_RELAY_POLL_MILLISECONDS") {
-            guard value >= 1 && value <= 3_600_000 else { throw ConfigurationError("invalid INTAKE_RELAY_POLL_MILLISECONDS=\(value)") }
+            guard value >= 1 && value <= 3_600_000 else { throw ConfigurationError("INTAKE_RELAY_POLL_MILLISECONDS inválido / invalid: '\(value)'") }
             relayPollMilliseconds = Int(value)
         }
     }
@@ -172,7 +172,7 @@ public struct IntakeSettings: Sendable {
         switch text.lowercased() {
         case "1", "true", "yes": return true
         case "0", "false", "no": return false
-        default: throw ConfigurationError("invalid INTAKE_SQLITE_BACKGROUND_CHECKPOINT=\(text)")
+        default: throw ConfigurationError("INTAKE_SQLITE_BACKGROUND_CHECKPOINT inválido / invalid: '\(text)'")
         }
     }
 }

@@ -22,15 +22,15 @@ public enum WorkflowService {
     }
 
     /// How long a delivery of events waits for concurrent deliveries before one transaction
-    /// applies them all (``EventConsumer/gatherWindow``): `WORKFLOW_GATHER_MS`, 1–1000 ms; unset,
-    /// zero or malformed: no wait (the default). A window makes fewer, larger transactions (less
+    /// applies them all (``EventConsumer/gatherWindow``): `WORKFLOW_GATHER_MS`, 1–1000 ms; unset
+    /// or zero: no wait (the default). A window makes fewer, larger transactions (less
     /// of workflow's CPU per event: commits, full-text segments, inbox claims and metric counters
     /// are per transaction) at the cost of that wait before a ticket is in workflow; measured
     /// end to end, intake's relay then spent about as much more as workflow saved
     /// (docs/BENCHMARKS-workflow.md), so it is off unless a deployment asks for it.
-    public static func gatherWindow(_ environment: [String: String]) -> TimeInterval {
-        guard let ms = environment["WORKFLOW_GATHER_MS"].flatMap(Int.init), (1...1_000).contains(ms) else { return 0 }
-        return Double(ms) / 1000
+    /// - Throws: ``ServiceKit/ConfigurationError`` for anything but a whole number from 0 to 1000.
+    public static func gatherWindow(_ environment: [String: String]) throws -> TimeInterval {
+        Double(try EnvironmentSettings(environment).integer("WORKFLOW_GATHER_MS", in: 0...1_000) ?? 0) / 1000
     }
 
     /// Options of the workflow core.
@@ -55,12 +55,16 @@ public enum WorkflowService {
     @discardableResult
     public static func register(runtime: ServiceRuntime, router: inout RPCRouter, options: Options = Options()) throws -> TicketLifecycle {
         var options = options
-        let time = options.time ? WorkflowTimeWiring.prepare(runtime: runtime, options: &options) : nil
+        let time = options.time ? try WorkflowTimeWiring.prepare(runtime: runtime, options: &options) : nil
         let flows = try runtime.database.write { tx in
             try FlowStore.seed(tx)
             return try FlowStore.load(tx)
         }
         let flowName = options.defaultFlow ?? runtime.configuration.environment["WORKFLOW_FLOW"] ?? FlowPresets.standard.name
+        // A mistyped WORKFLOW_FLOW stops the start instead of quietly opening tickets in another flow.
+        guard options.defaultFlow != nil || flows[flowName] != nil else {
+            throw ConfigurationError("WORKFLOW_FLOW inválido / invalid: '\(flowName)' (fluxos / flows: \(flows.keys.sorted().joined(separator: ", ")))")
+        }
         let lifecycle = TicketLifecycle(flows: flows, defaultFlow: flowName, publisher: EventPublisher(source: "workflow"),
                                         observers: options.observers, now: options.now, surveyLink: options.surveyLink)
         // A delivery's events in one transaction (one commit instead of one per event). On
@@ -80,7 +84,7 @@ public enum WorkflowService {
                 }
             }
         }
-        consumer.gatherWindow = gatherWindow(runtime.configuration.environment)
+        consumer.gatherWindow = try gatherWindow(runtime.configuration.environment)
         consumer.register(in: &router, database: runtime.database, logger: runtime.logger)
 
         let api = WorkflowAPI(database: runtime.database, principals: runtime.principals, lifecycle: lifecycle,

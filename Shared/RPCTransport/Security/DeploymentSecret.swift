@@ -15,17 +15,21 @@ public struct DeploymentSecret: Sendable, Hashable {
     /// Reads `OCORRENCIAS_SECRET` (text, at least 16 characters) or the file named by
     /// `OCORRENCIAS_SECRET_FILE`.
     /// - Returns: `nil` when neither is set.
-    /// - Throws: when the file cannot be read or the secret is too short.
+    /// - Throws: when the file cannot be read, the secret is too short, or it is still the
+    ///   placeholder of `deploy/ocorrencias.env.example` (`change-me…`: anyone who read the
+    ///   example could call the services).
     public static func fromEnvironment(_ environment: [String: String]) throws -> DeploymentSecret? {
-        if let text = environment["OCORRENCIAS_SECRET"], !text.isEmpty {
+        func checked(_ text: String) throws -> DeploymentSecret {
             guard text.utf8.count >= 16 else { throw SecretError.tooShort }
+            guard !text.lowercased().hasPrefix("change-me") else { throw SecretError.placeholder }
             return DeploymentSecret(bytes: Array(text.utf8))
+        }
+        if let text = environment["OCORRENCIAS_SECRET"], !text.isEmpty {
+            return try checked(text)
         }
         if let path = environment["OCORRENCIAS_SECRET_FILE"], !path.isEmpty {
             guard let data = FileManager.default.contents(atPath: path) else { throw SecretError.unreadable(path) }
-            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard text.utf8.count >= 16 else { throw SecretError.tooShort }
-            return DeploymentSecret(bytes: Array(text.utf8))
+            return try checked(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
         }
         return nil
     }
@@ -73,11 +77,14 @@ public struct DeploymentSecret: Sendable, Hashable {
     public enum SecretError: Error, CustomStringConvertible {
         case tooShort
         case unreadable(String)
+        case placeholder
 
         public var description: String {
             switch self {
-            case .tooShort: "OCORRENCIAS_SECRET must have at least 16 characters"
-            case .unreadable(let path): "cannot read OCORRENCIAS_SECRET_FILE at \(path)"
+            case .tooShort: "OCORRENCIAS_SECRET precisa de ao menos 16 caracteres / must have at least 16 characters"
+            case .unreadable(let path): "não foi possível ler / cannot read OCORRENCIAS_SECRET_FILE at \(path)"
+            case .placeholder:
+                "OCORRENCIAS_SECRET ainda é o exemplo (change-me…); gere um / is still the example's placeholder; make one: head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n'"
             }
         }
     }

@@ -1,3 +1,5 @@
+import ServiceKit
+
 /// Settings of the ticket view cache (docs/GATEWAY.md, "View cache").
 ///
 /// | setting | environment | default |
@@ -16,14 +18,19 @@ public struct ViewCacheConfiguration: Sendable {
 
     public init() {}
 
-    public init(environment: [String: String]) {
+    /// Reads the `GATEWAY_VIEW_CACHE_*` variables over the defaults.
+    /// - Throws: ``ServiceKit/ConfigurationError`` naming a malformed variable (``EnvironmentSettings``).
+    public init(environment: [String: String]) throws {
         self.init()
-        func int(_ name: String, _ fallback: Int) -> Int { environment[name].flatMap { Int($0) }.map { max(0, $0) } ?? fallback }
-        ttlMilliseconds = int("GATEWAY_VIEW_CACHE_TTL_MS", ttlMilliseconds)
-        maxBytes = int("GATEWAY_VIEW_CACHE_MAX_BYTES", maxBytes)
-        maxLagMilliseconds = int("GATEWAY_VIEW_CACHE_MAX_LAG_MS", maxLagMilliseconds)
-        silenceMilliseconds = int("GATEWAY_VIEW_CACHE_SILENCE_MS", silenceMilliseconds)
-        settleMilliseconds = int("GATEWAY_VIEW_CACHE_SETTLE_MS", settleMilliseconds)
+        let settings = EnvironmentSettings(environment)
+        func read(_ name: String, _ value: inout Int) throws {
+            if let number = try settings.integer(name, in: 0...(1 << 40)) { value = number }
+        }
+        try read("GATEWAY_VIEW_CACHE_TTL_MS", &ttlMilliseconds)
+        try read("GATEWAY_VIEW_CACHE_MAX_BYTES", &maxBytes)
+        try read("GATEWAY_VIEW_CACHE_MAX_LAG_MS", &maxLagMilliseconds)
+        try read("GATEWAY_VIEW_CACHE_SILENCE_MS", &silenceMilliseconds)
+        try read("GATEWAY_VIEW_CACHE_SETTLE_MS", &settleMilliseconds)
     }
 
     /// False when the TTL or the memory bound is 0.

@@ -40,6 +40,13 @@ public final class HTTPServer: @unchecked Sendable {
     /// The listening socket (-1 when stopped) and its accepting thread's end.
     private var listener: Int32 = -1
     private let acceptorState = Acceptor.State()
+    /// Requests begun and not yet completed (headers read, answer not yet sent): ``stop()`` waits
+    /// for them.
+    let requestsInProgress = Atomic(0)
+    /// Set by ``stop()``: answers carry `Connection: close` while the server drains.
+    let draining = Atomic(false)
+    /// The longest ``stop()`` waits for requests in progress before closing their connections.
+    static let drainSeconds = 10.0
 
     public init(configuration: HTTPServerConfiguration, logger: Logger,
                 tooLarge: @escaping @Sendable (HTTPRequest) -> HTTPResponse, streaming: HTTPBodyStreaming? = nil,
@@ -63,7 +70,7 @@ public final class HTTPServer: @unchecked Sendable {
         }
         let context = Unmanaged.passUnretained(self).toOpaque()
         let started = cmhd_start(UInt32(configuration.threads), UInt32(configuration.maxConnections), UInt32(configuration.timeoutSeconds),
-                                 configuration.maxHeaderBytes, Callbacks.access, context, Callbacks.completed, nil)
+                                 configuration.maxHeaderBytes, Callbacks.access, context, Callbacks.completed, context)
         guard let started else {
             close(socket)
             throw HTTPServerError(description: "cannot start the HTTP server on \(configuration.host):\(configuration.port)")
@@ -78,7 +85,10 @@ public final class HTTPServer: @unchecked Sendable {
         logger.notice("http listening", ["address": "\(configuration.host):\(boundPort)", "threads": String(configuration.threads)])
     }
 
-    /// Stops accepting, closes connections and joins the threads.
+    /// Stops accepting, lets the requests in progress finish (their handlers run to the end and
+    /// their answers, marked `Connection: close`, are sent; at most ``drainSeconds``), then closes
+    /// the connections and joins the threads. Closing at once used to drop the answer of a
+    /// request whose handler had already done its work (an open written, the client never told).
     public func stop() {
         if listener >= 0 {
             // Wakes the accepting thread (its `accept` fails), then waits for it to end before the
@@ -89,6 +99,9 @@ public final class HTTPServer: @unchecked Sendable {
             close(listener)
             listener = -1
         }
+        draining.store(true, ordering: .sequentiallyConsistent)
+        let deadline = Date().addingTimeInterval(Self.drainSeconds)
+        while requestsInProgress.load(ordering: .sequentiallyConsistent) > 0 && Date() < deadline { usleep(5_000) }
         if let daemon {
             MHD_stop_daemon(daemon)
             self.daemon = nil
@@ -197,8 +210,9 @@ public final class HTTPServer: @unchecked Sendable {
             return sink.write(part: part, offset: offset, UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size)) ? yes : no
         }
 
-        static let completed: MHD_RequestCompletedCallback = { _, _, state, _ in
+        static let completed: MHD_RequestCompletedCallback = { cls, _, state, _ in
             guard let state, let pointer = state.pointee else { return }
+            if let cls { Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().requestsInProgress.subtract(1, ordering: .sequentiallyConsistent) }
             let pending = Unmanaged<Pending>.fromOpaque(pointer).takeUnretainedValue()
             // A streamed body that never reached its end (the client went away, timed out).
             pending.closeForm()
@@ -216,6 +230,7 @@ public final class HTTPServer: @unchecked Sendable {
             // First call: only headers are known.
             let pending = Pending()
             state.pointee = Unmanaged.passRetained(pending).toOpaque()
+            requestsInProgress.add(1, ordering: .sequentiallyConsistent)
             if let streaming, let method, let url, strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0,
                streaming.streams(String(cString: method), String(cString: url), cmhd_header(connection, "Content-Type").map { String(cString: $0) }) {
                 switch streaming.begin(makeRequest(connection: connection, url: url, method: method, body: [])) {
@@ -392,7 +407,10 @@ public final class HTTPServer: @unchecked Sendable {
 
     private func send(_ response: HTTPResponse, on connection: OpaquePointer) -> Bool {
         var headerBytes: [CChar] = []
-        for (name, value) in response.headers {
+        var headers = response.headers
+        // While stopping, the client does not keep the connection for a next request.
+        if draining.load(ordering: .relaxed) { headers.append(("Connection", "close")) }
+        for (name, value) in headers {
             // Header values never carry CR/LF (response splitting); bytes, not Foundation's
             // string search, as this runs for every header of every answer.
             headerBytes.append(contentsOf: name.utf8CString)

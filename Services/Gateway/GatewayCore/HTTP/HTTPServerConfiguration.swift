@@ -1,3 +1,5 @@
+import ServiceKit
+
 /// Where the gateway's HTTP server listens and how much it accepts.
 ///
 /// | setting | environment | default |
@@ -61,21 +63,26 @@ public struct HTTPServerConfiguration: Sendable {
     }
 
     /// Reads the `GATEWAY_HTTP_*` variables over the defaults.
-    public init(environment: [String: String]) {
+    /// - Throws: ``ServiceKit/ConfigurationError`` naming a malformed variable (``EnvironmentSettings``).
+    public init(environment: [String: String]) throws {
         self.init()
-        host = environment["GATEWAY_HTTP_HOST"] ?? environment["OCORRENCIAS_HOST"] ?? host
-        func int(_ name: String, _ fallback: Int) -> Int { environment[name].flatMap(Int.init) ?? fallback }
-        port = int("GATEWAY_HTTP_PORT", port)
-        threads = max(1, int("GATEWAY_HTTP_THREADS", threads))
-        maxBodyBytes = int("GATEWAY_HTTP_MAX_BODY_BYTES", maxBodyBytes)
-        maxUploadBytes = int("GATEWAY_HTTP_MAX_UPLOAD_BYTES", maxUploadBytes)
-        inlineFileBytes = max(0, int("GATEWAY_HTTP_INLINE_FILE_BYTES", inlineFileBytes))
-        maxInlineFiles = max(0, int("GATEWAY_HTTP_INLINE_MAX_FILES", maxInlineFiles))
-        maxInlineBytes = max(0, int("GATEWAY_HTTP_INLINE_MAX_BYTES", maxInlineBytes))
-        transferSeconds = max(1, int("GATEWAY_HTTP_TRANSFER_SECONDS", transferSeconds))
-        maxHeaderBytes = int("GATEWAY_HTTP_MAX_HEADER_BYTES", maxHeaderBytes)
-        maxConnections = int("GATEWAY_HTTP_MAX_CONNECTIONS", maxConnections)
-        timeoutSeconds = int("GATEWAY_HTTP_TIMEOUT_SECONDS", timeoutSeconds)
-        discardBodyMaxBytes = max(0, int("GATEWAY_HTTP_DISCARD_MAX_BYTES", discardBodyMaxBytes))
+        let settings = EnvironmentSettings(environment)
+        host = settings.text("GATEWAY_HTTP_HOST") ?? settings.text("OCORRENCIAS_HOST") ?? host
+        let bytes = 0...(1 << 40)
+        func read(_ name: String, _ range: ClosedRange<Int>, _ value: inout Int) throws {
+            if let number = try settings.integer(name, in: range) { value = number }
+        }
+        try read("GATEWAY_HTTP_PORT", 0...65_535, &port)
+        try read("GATEWAY_HTTP_THREADS", 1...1_024, &threads)
+        try read("GATEWAY_HTTP_MAX_BODY_BYTES", 1...(1 << 40), &maxBodyBytes)
+        try read("GATEWAY_HTTP_MAX_UPLOAD_BYTES", 1...(1 << 40), &maxUploadBytes)
+        try read("GATEWAY_HTTP_INLINE_FILE_BYTES", bytes, &inlineFileBytes)
+        try read("GATEWAY_HTTP_INLINE_MAX_FILES", 0...1_000, &maxInlineFiles)
+        try read("GATEWAY_HTTP_INLINE_MAX_BYTES", bytes, &maxInlineBytes)
+        try read("GATEWAY_HTTP_TRANSFER_SECONDS", 1...604_800, &transferSeconds)
+        try read("GATEWAY_HTTP_MAX_HEADER_BYTES", 1_024...(16 << 20), &maxHeaderBytes)
+        try read("GATEWAY_HTTP_MAX_CONNECTIONS", 1...1_000_000, &maxConnections)
+        try read("GATEWAY_HTTP_TIMEOUT_SECONDS", 0...86_400, &timeoutSeconds)
+        try read("GATEWAY_HTTP_DISCARD_MAX_BYTES", bytes, &discardBodyMaxBytes)
     }
 }

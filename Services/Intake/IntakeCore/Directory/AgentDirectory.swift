@@ -16,7 +16,7 @@ extension IntakeContext {
     public func listOrganizations(_ request: IntakeV1.ListOrganizationsRequest, caller: Caller) throws
         -> IntakeV1.ListOrganizationsResponse {
         try caller.requireStaff()
-        let pageSize = request.pageSize <= 0 ? 50 : min(Int(request.pageSize), 500)
+        let pageSize = try PageSize.resolve(request.pageSize, field: "page_size", default: 50, maximum: 500)
         let after = try request.pageToken.isEmpty ? nil : OrganizationCursor(token: request.pageToken)
         return try database.read { tx in
             var conditions: [String] = []

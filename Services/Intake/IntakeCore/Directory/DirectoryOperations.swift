@@ -203,7 +203,7 @@ extension IntakeContext {
     /// Finds customers by code, name prefix, CPF/CNPJ or e-mail (staff only).
     public func lookupCustomers(_ request: IntakeV1.LookupCustomersRequest, caller: Caller) throws -> IntakeV1.LookupCustomersResponse {
         try caller.requireStaff()
-        let limit = request.limit <= 0 ? 20 : min(Int(request.limit), 200)
+        let limit = try PageSize.resolve(request.limit, field: "limit", default: 20, maximum: 200)
         return try database.read { try DirectoryStore.lookup($0, query: request.query, limit: limit) }
     }
 

@@ -6,9 +6,9 @@ import ServiceKit
 /// pt-BR and English, with the reason, sent through the configured SMTP server with libcurl.
 /// (The MTA-pipe path needs none: the MTA bounces on the exit status.)
 ///
-/// Never answered, so two automatic systems cannot loop (RFC 3834): messages with
-/// `Auto-Submitted` other than `no`, `Precedence: bulk/junk/list`, a null sender
-/// (`Return-Path: <>`), or a sender like `mailer-daemon@`, `postmaster@`, `no-reply@`.
+/// Never answered, so two automatic systems cannot loop (RFC 3834): automatic messages
+/// (``MailMessage/automaticReason``: `Auto-Submitted` other than `no`, `Precedence: bulk/junk/list`,
+/// `X-Autoreply`, a null sender, `mailer-daemon@`, a delivery report, ...) and senders like `no-reply@`.
 ///
 /// Nor is our own address (`INTAKE_BOUNCE_FROM`, with or without a `+tag`) ever answered, and
 /// one sender gets at most `INTAKE_BOUNCE_LIMIT_PER_HOUR` answers an hour.
@@ -55,7 +55,7 @@ public struct MailBounce: Sendable {
         bounce.password = environment["INTAKE_SMTP_PASSWORD"] ?? ""
         func number(_ name: String, minimum: Double) throws -> Double? {
             guard let text = environment[name], !text.isEmpty else { return nil }
-            guard let value = Double(text), value.isFinite, value >= minimum else { throw ConfigurationError("invalid \(name)=\(text)") }
+            guard let value = Double(text), value.isFinite, value >= minimum else { throw ConfigurationError("\(name) inválido / invalid: '\(text)'") }
             return value
         }
         if let value = try number("INTAKE_BOUNCE_MAX_ATTEMPTS", minimum: 1) { bounce.maxAttempts = Int(value) }
@@ -84,12 +84,9 @@ public struct MailBounce: Sendable {
 
     /// Whether `mail` may be answered (see the type's rules).
     public static func mayAnswer(_ mail: MailMessage) -> Bool {
-        let auto = mail.autoSubmitted.lowercased()
-        if !auto.isEmpty && auto != "no" { return false }
-        if ["bulk", "junk", "list"].contains(mail.precedence.lowercased()) { return false }
-        if mail.returnPath.replacingOccurrences(of: " ", with: "") == "<>" { return false }
+        if mail.automaticReason != nil { return false }
         let local = mail.fromAddress.split(separator: "@").first.map { $0.lowercased() } ?? ""
-        if local.isEmpty || ["mailer-daemon", "postmaster", "no-reply", "noreply", "do-not-reply"].contains(local) { return false }
+        if local.isEmpty || ["no-reply", "noreply", "do-not-reply"].contains(local) { return false }
         return IntakeContext.looksLikeEmail(mail.fromAddress)
     }
 

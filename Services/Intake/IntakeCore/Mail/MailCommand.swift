@@ -13,6 +13,8 @@ import Storage
 /// 0 taken in (opened, replied or a duplicate) or, for a message that cannot be parsed,
 /// `quarantined` (kept for agents, see ``IntakeContext/receive(raw:source:tokens:settings:bounce:)``),
 /// or `held` (the sender is an authorized contact of several organizations: an agent chooses),
+/// or `automatic` (an out-of-office, a delivery report, a list's mail: ``MailMessage/automaticReason``;
+/// held for agents, neither a ticket nor a reply, bounced by nobody),
 /// 67 `EX_NOUSER` rejected (unknown or foreign sender: the MTA bounces it with the reason; the
 /// message is also held for agents), 65 `EX_DATAERR` empty input, or `unreadable` (GMime cannot
 /// parse it but a sender could be read: the MTA bounces it; held) or `too_large` (over
@@ -72,6 +74,9 @@ public enum MailCommand {
             case .rejected(let reason) where receipt.unparsable:
                 // Kept for agents: the MTA must not bounce it (we could not read who sent it).
                 finish(0, ["outcome": "quarantined", "reason": reason, "quarantine_id": receipt.quarantineID ?? ""])
+            case .rejected(let reason) where receipt.automatic:
+                // An out-of-office or a delivery report: kept for agents, bounced by nobody (no loop).
+                finish(0, answered(receipt, ["outcome": "automatic", "reason": reason, "quarantine_id": receipt.quarantineID ?? ""]))
             case .held(let reason):
                 // Kept for an agent to choose the organization: nothing for the MTA to do.
                 finish(0, ["outcome": "held", "reason": reason, "quarantine_id": receipt.quarantineID ?? ""])

@@ -108,5 +108,6 @@ extension MailMessage {
         autoSubmitted = value("Auto-Submitted")
         precedence = value("Precedence")
         returnPath = value("Return-Path")
+        autoReply = Self.autoReplyHeader(value)
     }
 }

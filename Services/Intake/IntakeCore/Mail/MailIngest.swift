@@ -209,20 +209,36 @@ extension IntakeContext {
         return Caller(principal)
     }
 
-    /// The reply without the quoted previous message: lines starting with `>` and everything after
-    /// a "On ... wrote:" / "Em ... escreveu:" / Outlook "-----Original Message-----" marker.
+    /// The reply without the quoted previous message: lines starting with `>` and everything
+    /// from the first marker of a quoted message on:
+    /// - an attribution "On ... wrote:" / "Em ... escreveu:" (Gmail, Apple Mail, Thunderbird),
+    ///   also when the client wrapped it over two lines (Gmail does past ~76 characters);
+    /// - Outlook's "-----Original Message-----" / "-----Mensagem original-----";
+    /// - Outlook's header block "From:" / "De:" followed by "Sent:" / "Enviado:" / "Date:" /
+    ///   "Data:" (with or without the `____` line above it, in English or Portuguese).
+    /// When nothing is left (a reply typed below the quote), the whole text is kept. Lines end
+    /// in LF or CRLF (mail bodies come with either).
     static func withoutQuotedText(_ text: String) -> String {
+        // "\r\n" is one Character: split on it too, or a CRLF body is one long line.
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        func lower(_ index: Int) -> String {
+            index < lines.count ? lines[index].trimmingCharacters(in: .whitespaces).lowercased() : ""
+        }
+        func isAttributionEnd(_ line: String) -> Bool { line.hasSuffix("wrote:") || line.hasSuffix("escreveu:") }
+        func startsAttribution(_ line: String) -> Bool { line.hasPrefix("on ") || line.hasPrefix("em ") }
         var kept: [Substring] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.hasPrefix(">") { continue }
-            let lower = trimmed.lowercased()
-            if (lower.hasPrefix("em ") && lower.hasSuffix("escreveu:")) || (lower.hasPrefix("on ") && lower.hasSuffix("wrote:"))
-                || lower.hasPrefix("-----original message-----") || lower.hasPrefix("-----mensagem original-----")
-                || (lower.hasPrefix("de:") && kept.contains(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix("___") })) {
+        for index in lines.indices {
+            let line = lower(index)
+            if line.hasPrefix(">") { continue }
+            if startsAttribution(line) && (isAttributionEnd(line) || (!lower(index + 1).hasPrefix(">") && isAttributionEnd(lower(index + 1)))) {
                 break
             }
-            kept.append(line)
+            if line.hasPrefix("-----original message-----") || line.hasPrefix("-----mensagem original-----") { break }
+            if line.hasPrefix("from:") || line.hasPrefix("de:") {
+                let next = lower(index + 1)
+                if ["sent:", "enviado:", "enviada:", "date:", "data:"].contains(where: { next.hasPrefix($0) }) { break }
+            }
+            kept.append(lines[index])
         }
         while let last = kept.last, last.trimmingCharacters(in: .whitespaces).isEmpty || last.trimmingCharacters(in: .whitespaces).hasPrefix("___") {
             kept.removeLast()

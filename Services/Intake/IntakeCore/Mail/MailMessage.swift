@@ -26,7 +26,7 @@ public struct MailMessage: Sendable {
     public var subject: String
     public var inReplyTo: String
     public var references: String
-    /// The plain-text body; from the HTML part, converted, when there is no text part.
+    /// The plain-text body (LF line ends); from the HTML part, converted, when there is no text part.
     public var text: String
     public var html: String
     public var attachments: [Attachment]
@@ -35,6 +35,8 @@ public struct MailMessage: Sendable {
     public var autoSubmitted = ""
     public var precedence = ""
     public var returnPath = ""
+    /// `X-Autoreply` / `X-Autorespond` as `Name: value`, empty when absent (``automaticReason``).
+    public var autoReply = ""
 
     private static let initialized = Mutex(false)
 
@@ -58,6 +60,7 @@ public struct MailMessage: Sendable {
         autoSubmitted = string(cgmime_header(message, "Auto-Submitted")).trimmingCharacters(in: .whitespaces)
         precedence = string(cgmime_header(message, "Precedence")).trimmingCharacters(in: .whitespaces)
         returnPath = string(cgmime_header(message, "Return-Path")).trimmingCharacters(in: .whitespaces)
+        autoReply = Self.autoReplyHeader { string(cgmime_header(message, $0)) }
         let from = cgmime_addresses(message, 0)
         fromAddress = cgmime_address_count(from) > 0 ? string(cgmime_address_email(from, 0)).lowercased() : ""
         fromName = cgmime_address_count(from) > 0 ? string(cgmime_address_name(from, 0)) : ""
@@ -102,7 +105,10 @@ public struct MailMessage: Sendable {
             attachments.append(Attachment(fileName: name, contentType: type, bytes: content))
         }
         self.html = html.joined(separator: "\n")
-        let plainText = plain.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+        // Line ends as LF: GMime keeps a quoted-printable body's CRLF ("\r\n" is one Swift Character,
+        // which a split on "\n" does not see).
+        let plainText = plain.joined(separator: "\n").replacingOccurrences(of: "\r\n", with: "\n")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
         text = plainText.isEmpty ? HTMLText.plainText(self.html) : plainText
         self.attachments = attachments
     }

@@ -64,7 +64,7 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
         guard let url = environment["INTAKE_IMAP_URL"], !url.isEmpty else { return nil }
         func seconds(_ name: String, _ fallback: String) throws -> Double {
             let text = environment[name].flatMap { $0.isEmpty ? nil : $0 } ?? fallback
-            guard let value = Double(text), value > 0, value.isFinite else { throw ConfigurationError("invalid \(name)=\(text)") }
+            guard let value = Double(text), value > 0, value.isFinite else { throw ConfigurationError("\(name) inválido / invalid: '\(text)'") }
             return value
         }
         let poller = MailPoller(intake: intake, mailbox: IMAPMailbox(url: url, user: environment["INTAKE_IMAP_USER"] ?? "",
@@ -75,11 +75,11 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
         switch (environment["INTAKE_IMAP_IDLE"] ?? "").lowercased() {
         case "", "1", "true", "yes": poller.useIdle = true
         case "0", "false", "no": poller.useIdle = false
-        case let text: throw ConfigurationError("invalid INTAKE_IMAP_IDLE=\(text)")
+        case let text: throw ConfigurationError("INTAKE_IMAP_IDLE inválido / invalid: '\(text)'")
         }
         poller.processedFolder = environment["INTAKE_IMAP_PROCESSED_FOLDER"] ?? ""
         if let text = environment["INTAKE_IMAP_MAX_FAILURES"], !text.isEmpty {
-            guard let value = Int(text), value > 0 else { throw ConfigurationError("invalid INTAKE_IMAP_MAX_FAILURES=\(text)") }
+            guard let value = Int(text), value > 0 else { throw ConfigurationError("INTAKE_IMAP_MAX_FAILURES inválido / invalid: '\(text)'") }
             poller.maxFailures = value
         }
         return poller

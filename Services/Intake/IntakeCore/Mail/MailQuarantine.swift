@@ -15,6 +15,9 @@ public struct MailReceipt: Sendable, Equatable {
     /// Whether the rejection is answered (nil: no bounce configured, or unparsable without a
     /// readable sender).
     public var bounce: MailBounceQueue.Decision?
+    /// Held because a program sent it (``MailMessage/automaticReason``): nobody is answered, by
+    /// intake or by the MTA.
+    public var automatic = false
     /// An unparsable or oversized message whose sender could be read and may be answered:
     /// that address (the MTA pipe exits so that the MTA bounces it).
     public var readableSender = ""
@@ -69,8 +72,15 @@ extension IntakeContext {
         }
         let outcome: MailOutcome
         var kind = IntakeV1.QuarantineKind.quarantineRejected
+        // An out-of-office, a delivery report or a list's mail opens and answers nothing: held
+        // for agents (who may still reprocess it), never answered (MailBounce.mayAnswer).
+        let automatic = mail.automaticReason
         do {
-            outcome = try ingest(mail, tokens: tokens, settings: mailSettings)
+            if let automatic {
+                outcome = .rejected(reason: "mensagem automática (\(automatic)): não abre nem responde ocorrência / automatic message (\(automatic)): opens or answers no ticket")
+            } else {
+                outcome = try ingest(mail, tokens: tokens, settings: mailSettings)
+            }
         } catch let error as RPCError where Self.permanentMailErrors.contains(error.code) {
             outcome = .rejected(reason: error.message)
             kind = .quarantineFailed
@@ -85,7 +95,9 @@ extension IntakeContext {
         let (id, decision) = try database.write { tx in
             try hold(tx, raw: raw, mail: mail, kind: kind, source: source, reason: reason, bounce: answer, tokens: tokens)
         }
-        return MailReceipt(outcome: outcome, quarantineID: id, bounce: decision)
+        var receipt = MailReceipt(outcome: outcome, quarantineID: id, bounce: decision)
+        receipt.automatic = automatic != nil
+        return receipt
     }
 
     /// Holds a message whose intake kept failing (not a refusal: e.g. the attachment store
@@ -233,7 +245,7 @@ extension IntakeContext {
     /// are left out, as if they did not exist: the page is filled from the rows after them.
     public func listQuarantined(_ request: IntakeV1.ListQuarantinedMailRequest, caller: Caller) throws -> IntakeV1.ListQuarantinedMailResponse {
         try Self.requireMailStaff(caller)
-        let size = request.pageSize <= 0 ? 50 : min(Int(request.pageSize), 500)
+        let size = try PageSize.resolve(request.pageSize, field: "page_size", default: 50, maximum: 500)
         var after: (Int64, String)?
         if !request.pageToken.isEmpty {
             let parts = request.pageToken.split(separator: ".", maxSplits: 1)

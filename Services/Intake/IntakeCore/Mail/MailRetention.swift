@@ -50,7 +50,7 @@ enum MailRetention {
     /// - Throws: ``ConfigurationError`` for a malformed value.
     static func retention(_ environment: [String: String]) throws -> Int64 {
         guard let text = environment["INTAKE_MAIL_RETENTION_DAYS"], !text.isEmpty else { return 90 * 86_400_000 }
-        guard let days = Double(text), days >= 0, days.isFinite else { throw ConfigurationError("invalid INTAKE_MAIL_RETENTION_DAYS=\(text)") }
+        guard let days = Double(text), days >= 0, days.isFinite else { throw ConfigurationError("INTAKE_MAIL_RETENTION_DAYS inválido / invalid: '\(text)'") }
         return Int64(days * 86_400_000)
     }
 

@@ -38,14 +38,14 @@ public struct TicketCodeTimeZone: Sendable {
             let parts = trimmed.dropFirst().split(separator: ":", omittingEmptySubsequences: false)
             guard parts.count == 2, parts[0].count == 2, parts[1].count == 2,
                   let hours = Int(parts[0]), let minutes = Int(parts[1]), hours <= 14, minutes < 60 else {
-                throw ConfigurationError("invalid INTAKE_TICKET_CODE_TIME_ZONE=\(text) (±HH:MM or an IANA name such as America/Sao_Paulo)")
+                throw ConfigurationError("INTAKE_TICKET_CODE_TIME_ZONE inválido / invalid: '\(text)' (±HH:MM ou um nome IANA como / or an IANA name such as America/Sao_Paulo)")
             }
             let seconds = (hours * 3600 + minutes * 60) * (sign == "-" ? -1 : 1)
             self.init(rule: .fixed(seconds: seconds), name: trimmed)
             return
         }
         guard !trimmed.isEmpty, let zone = TimeZone(identifier: trimmed) else {
-            throw ConfigurationError("invalid INTAKE_TICKET_CODE_TIME_ZONE=\(text) (±HH:MM or an IANA name such as America/Sao_Paulo)")
+            throw ConfigurationError("INTAKE_TICKET_CODE_TIME_ZONE inválido / invalid: '\(text)' (±HH:MM ou um nome IANA como / or an IANA name such as America/Sao_Paulo)")
         }
         self.init(rule: .named(zone), name: trimmed)
     }

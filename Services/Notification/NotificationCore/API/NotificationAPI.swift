@@ -418,7 +418,7 @@ struct NotificationAPI: Sendable {
             params.append(.text(request.recipient.contains("@") ? EmailAddress.normalized(request.recipient) : request.recipient))
         }
         if !request.state.isEmpty { conditions.append("state = ?"); params.append(.text(request.state)) }
-        let limit = request.limit > 0 ? min(Int(request.limit), 1_000) : 200
+        let limit = try PageSize.resolve(request.limit, field: "limit", default: 200, maximum: 1_000)
         params.append(.integer(Int64(limit)))
         var response = NotificationV1.ListDeliveriesResponse()
         response.deliveries = try database.read { tx in
@@ -452,7 +452,7 @@ struct NotificationAPI: Sendable {
 
     func listDeadLetters(_ request: NotificationV1.ListDeadLettersRequest, _ context: ServerContext) throws -> NotificationV1.ListDeadLettersResponse {
         try Access.requireAdministrator(try runtime.principals.require(context))
-        let limit = request.limit > 0 ? min(Int(request.limit), 1_000) : 100
+        let limit = try PageSize.resolve(request.limit, field: "limit", default: 100, maximum: 1_000)
         var after: (Int64, String) = (Int64.min, "")
         if !request.pageToken.isEmpty {
             let parts = request.pageToken.split(separator: "|", maxSplits: 1).map(String.init)
@@ -531,8 +531,7 @@ struct NotificationAPI: Sendable {
 
     func listSuppressions(_ request: NotificationV1.ListSuppressionsRequest, _ context: ServerContext) throws -> NotificationV1.ListSuppressionsResponse {
         try Access.requireAgent(try runtime.principals.require(context))
-        guard request.limit >= 0 else { throw Access.invalid("limit", "O limite não pode ser negativo.", "Limit cannot be negative.") }
-        let limit = request.limit == 0 ? 100 : min(Int(request.limit), 1_000)
+        let limit = try PageSize.resolve(request.limit, field: "limit", default: 100, maximum: 1_000)
         var response = NotificationV1.ListSuppressionsResponse()
         try database.read { tx in
             if !request.address.isEmpty {

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceKit
 
 /// How the notification service sends: the SMTP relay, the sender identity, timeouts, retries and
 /// worker isolation. Read from the environment (see docs/NOTIFICATION.md); every value has a default
@@ -27,8 +28,9 @@ public struct NotificationSettings: Sendable {
     /// Domain of Message-IDs and of the `Reply-To` address (`<replyLocalPart>+<token>@<mailDomain>`).
     public var mailDomain: String = "ocorrencias.local"
     public var replyLocalPart: String = "suporte"
-    /// Base address of the portal, used in links inside messages.
-    public var portalURL: String = "http://127.0.0.1:7100"
+    /// Base address of the portal (the gateway's HTTP port, not its RPC port 7100), used in links
+    /// inside messages (`{{portal_url}}`); deployments set it to `GATEWAY_PUBLIC_URL`.
+    public var portalURL: String = "http://127.0.0.1:8080"
     /// Time allowed to connect, and for a whole send.
     public var connectTimeoutMilliseconds: Int = 5_000
     public var sendTimeoutMilliseconds: Int = 30_000
@@ -87,7 +89,8 @@ public struct NotificationSettings: Sendable {
     public init() {}
 
     /// Reads `NOTIFICATION_*` variables over the defaults.
-    /// - Throws: ``NotificationConfigurationError`` naming a malformed variable.
+    /// - Throws: ``NotificationConfigurationError`` naming a malformed variable (``ServiceKit/ConfigurationError``
+    ///   for a malformed switch).
     public init(environment: [String: String]) throws {
         self.init()
         func text(_ name: String) -> String? { environment["NOTIFICATION_\(name)"].flatMap { $0.isEmpty ? nil : $0 } }
@@ -98,12 +101,13 @@ public struct NotificationSettings: Sendable {
             }
             return number
         }
-        func bool(_ name: String) -> Bool? { text(name).map { ["1", "true", "yes", "on"].contains($0.lowercased()) } }
+        // A switch typed wrong (`ture`) stops the start rather than reading as off.
+        func bool(_ name: String) throws -> Bool? { try EnvironmentSettings(environment).flag("NOTIFICATION_\(name)") }
         if let v = text("SMTP_URL") { smtpURL = v }
-        if let v = bool("SMTP_STARTTLS") { smtpStartTLS = v }
+        if let v = try bool("SMTP_STARTTLS") { smtpStartTLS = v }
         if let v = text("SMTP_USER") { smtpUser = v }
         if let v = text("SMTP_PASSWORD") { smtpPassword = v }
-        if let v = bool("SMTP_INSECURE_TLS") { smtpInsecureTLS = v }
+        if let v = try bool("SMTP_INSECURE_TLS") { smtpInsecureTLS = v }
         if let v = text("SMTP_CA_FILE") { smtpCAFile = v }
         if let v = text("MAIL_FROM") { fromAddress = v }
         if let v = text("MAIL_FROM_NAME") { fromName = v }

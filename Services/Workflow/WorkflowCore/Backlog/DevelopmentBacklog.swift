@@ -162,7 +162,7 @@ enum DevelopmentBacklog {
                 try actor.requireStaff()
                 let (condition, params) = try backlogCondition(request)
                 let visibility = Visibility.predicate(actor)
-                let size = TicketQueries.pageSize(request.pageSize)
+                let size = try TicketQueries.pageSize(request.pageSize)
                 let offset = max(0, Int(request.page)) * size
                 let records = try tx.query(TicketRecord.select + " WHERE " + condition + " AND " + visibility.sql + " ORDER BY " + orderSQL
                                            + " LIMIT \(size + 1) OFFSET \(offset)", params + visibility.params).ticketRecords

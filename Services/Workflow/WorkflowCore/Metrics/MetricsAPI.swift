@@ -49,7 +49,7 @@ extension TimeAPI {
             let caller = try api.staff(context)
             guard let request = try requests.receive() else { return nil }
             let level = caller.kind == .agent && !caller.administrator ? caller.accessLevel : Int32.max
-            let pageSize = Int(request.pageSize <= 0 ? 1000 : min(request.pageSize, 10_000))
+            let pageSize = try PageSize.resolve(request.pageSize, field: "page_size", default: 1_000, maximum: 10_000)
             let to = request.toMs == 0 ? Int64.max : request.toMs
             let filter = try TimeAPI.filter(groupID: request.groupID, product: request.product, agentID: request.agentID)
             var cursor: MetricsExport.Cursor?

@@ -13,7 +13,7 @@ extension TicketQueries {
             params += [.integer(cursor.time), .text(cursor.id)]
         }
         let direction = request.newestFirst ? "DESC" : "ASC"
-        let size = Self.pageSize(request.pageSize)
+        let size = try Self.pageSize(request.pageSize)
         let sql = TicketRecord.select + " WHERE " + clauses.joined(separator: " AND ")
             + " ORDER BY t.opened_at \(direction), t.id \(direction) LIMIT \(size + 1)"
         return (sql, params, size)

@@ -80,8 +80,9 @@ public struct TicketQueries: Sendable {
         return response
     }
 
-    static func pageSize(_ requested: Int32) -> Int {
-        requested <= 0 ? 50 : min(Int(requested), maxPageSize)
+    /// A list's page size: 0 the default (50), at most ``maxPageSize``; negative refused (``RPC/PageSize``).
+    static func pageSize(_ requested: Int32, field: String = "page_size") throws -> Int {
+        try PageSize.resolve(requested, field: field, default: 50, maximum: maxPageSize)
     }
 
     /// Counts per stage (for dashboards) under the same filters and access rules.
@@ -146,7 +147,7 @@ public struct TicketQueries: Sendable {
             clauses.append("(t.last_interaction_at, t.id) < (?, ?)")
             params += [.integer(cursor.time), .text(cursor.id)]
         }
-        let size = Self.pageSize(request.pageSize)
+        let size = try Self.pageSize(request.pageSize)
         let records = try tx.query(TicketRecord.select + " WHERE " + clauses.joined(separator: " AND ")
                                    + " ORDER BY t.last_interaction_at DESC, t.id DESC LIMIT \(size + 1)", params).ticketRecords
         var response = WorkflowV1.ListTicketsResponse()
@@ -164,7 +165,7 @@ public struct TicketQueries: Sendable {
     public func search(_ tx: any SQLExecutor, _ request: WorkflowV1.SearchTicketsRequest, actor: Actor) throws -> WorkflowV1.ListTicketsResponse {
         try actor.requireStaff()
         var (clauses, params) = try conditions(request.filter, actor: actor, tx: tx)
-        let limit = request.limit <= 0 ? 50 : min(Int(request.limit), Self.maxPageSize)
+        let limit = try Self.pageSize(request.limit, field: "limit")
         var score = "0"
         var scoreParams: [SQLValue] = []
         if !request.sameSubjectAs.isEmpty {

@@ -31,7 +31,7 @@ extension TimeAPI {
             let names: [String: SurveyGrouping] = ["agent": .agent, "group": .group, "product": .product, "module": .module,
                                                    "category": .category, "organization": .organization]
             guard let grouping = names[request.groupBy] else {
-                throw TimeAPI.invalid("group_by", ["use agent, group, product, module, category ou organization"])
+                throw TimeAPI.invalid("group_by", ["use agent, group, product, module, category ou organization / use agent, group, product, module, category or organization"])
             }
             let to = request.toMs == 0 ? Int64.max : request.toMs
             var response = WorkflowV1.SurveyResultsResponse()

@@ -110,11 +110,12 @@ public final class LifecycleSeam: TicketCoreSeam {
 /// Builds the time half for ``WorkflowService/register(runtime:router:options:)``.
 public enum WorkflowTimeWiring {
     /// Creates ``WorkflowTime`` for this runtime and adds its observer and survey links to `options`.
-    public static func prepare(runtime: ServiceRuntime, options: inout WorkflowService.Options) -> (WorkflowTime, LifecycleSeam) {
+    /// - Throws: ``ServiceKit/ConfigurationError`` for a malformed `WORKFLOW_*` time setting.
+    public static func prepare(runtime: ServiceRuntime, options: inout WorkflowService.Options) throws -> (WorkflowTime, LifecycleSeam) {
         let seam = LifecycleSeam()
         let logger = runtime.logger
         let time = WorkflowTime(database: runtime.database, secret: runtime.secret, core: seam,
-                                configuration: .fromEnvironment(runtime.configuration.environment), clock: options.now,
+                                configuration: try .fromEnvironment(runtime.configuration.environment), clock: options.now,
                                 onTimerError: { timer, error in
                                     logger.warning("timer failed", ["timer.id": timer?.id ?? "", "timer.kind": timer?.kind ?? "",
                                                                     "ticket.id": timer?.ticketID ?? "", "error": "\(error)"])

@@ -39,24 +39,26 @@ public final class WorkflowTime: Sendable {
 
         public init() {}
 
-        /// Reads the settings above from the environment; unset or malformed values keep the defaults.
-        public static func fromEnvironment(_ environment: [String: String]) -> Configuration {
+        /// Reads the settings above from the environment; unset ones keep the defaults.
+        /// - Throws: ``ServiceKit/ConfigurationError`` naming a malformed variable (``EnvironmentSettings``).
+        public static func fromEnvironment(_ environment: [String: String]) throws -> Configuration {
             var configuration = Configuration()
-            if let seconds = environment["WORKFLOW_DAY_SECONDS"].flatMap(Int64.init), seconds > 0 {
-                configuration.dayLength = .seconds(seconds)
+            let settings = EnvironmentSettings(environment)
+            if let seconds = try settings.integer("WORKFLOW_DAY_SECONDS", in: 1...86_400) {
+                configuration.dayLength = .seconds(Int64(seconds))
             }
-            if let url = environment["WORKFLOW_SURVEY_URL"], !url.isEmpty { configuration.surveyBaseURL = url }
-            if let days = environment["WORKFLOW_SURVEY_VALIDITY_DAYS"].flatMap(Int64.init), days > 0 {
-                configuration.surveyValidity = .seconds(days * 86_400)
+            if let url = settings.text("WORKFLOW_SURVEY_URL") { configuration.surveyBaseURL = url }
+            if let days = try settings.integer("WORKFLOW_SURVEY_VALIDITY_DAYS", in: 1...3_660) {
+                configuration.surveyValidity = .seconds(Int64(days) * 86_400)
             }
-            if let ms = environment["WORKFLOW_TIMER_POLL_MS"].flatMap(Int64.init), ms > 0 {
-                configuration.scheduler.pollInterval = .milliseconds(ms)
+            if let ms = try settings.integer("WORKFLOW_TIMER_POLL_MS", in: 1...86_400_000) {
+                configuration.scheduler.pollInterval = .milliseconds(Int64(ms))
             }
-            if let limit = environment["WORKFLOW_SLA_INLINE_RECOMPUTE_LIMIT"].flatMap(Int.init), limit >= 0 {
+            if let limit = try settings.integer("WORKFLOW_SLA_INLINE_RECOMPUTE_LIMIT", in: 0...1_000_000) {
                 configuration.slaInlineRecomputeLimit = limit
             }
-            if let ms = environment["WORKFLOW_TIMER_LEASE_MS"].flatMap(Int64.init), ms > 0 {
-                configuration.scheduler.leaseDuration = .milliseconds(ms)
+            if let ms = try settings.integer("WORKFLOW_TIMER_LEASE_MS", in: 1...86_400_000) {
+                configuration.scheduler.leaseDuration = .milliseconds(Int64(ms))
             }
             return configuration
         }

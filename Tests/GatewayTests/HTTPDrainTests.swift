@@ -1,0 +1,45 @@
+import Foundation
+@testable import GatewayCore
+import Observability
+import Synchronization
+import Testing
+
+/// SIGTERM stops the gateway's HTTP server: requests already being answered finish (their
+/// writes done, their answers sent) before the connections close.
+@Suite("HTTP server: stopping lets requests in progress finish", .serialized)
+struct HTTPDrainTests {
+    @Test("a request whose handler is still running when the server stops gets its answer, with Connection: close; a new connection is refused")
+    func inProgressFinishes() throws {
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.threads = 2
+        let entered = Mutex(false)
+        let server = HTTPServer(configuration: configuration, logger: Logger(service: "test", level: .error),
+                                tooLarge: { _ in HTTPResponse.text("", status: 413) }) { _ in
+            entered.withLock { $0 = true }
+            usleep(800_000)  // a handler waiting for an RPC call (an open being written)
+            return HTTPResponse.text("gravado")
+        }
+        try server.start()
+        let port = server.port
+        let fd = try HTTPWorkerSpreadTests.connect(port)
+        defer { close(fd) }
+        let request = Array("GET /slow HTTP/1.1\r\nHost: test\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        let deadline = Date().addingTimeInterval(5)
+        while !entered.withLock({ $0 }) && Date() < deadline { usleep(1_000) }
+        let stopped = Thread { server.stop() }
+        stopped.start()
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { break }
+            received += buffer[0..<count]
+        }
+        let answer = String(decoding: received, as: UTF8.self)
+        #expect(answer.hasPrefix("HTTP/1.1 200") && answer.hasSuffix("gravado"), "\(answer.debugDescription)")
+        #expect(answer.lowercased().contains("connection: close"), "\(answer.debugDescription)")
+        #expect(throws: HTTPServerError.self) { close(try HTTPWorkerSpreadTests.connect(port)) }
+    }
+}

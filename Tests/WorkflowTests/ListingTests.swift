@@ -79,6 +79,12 @@ struct ListingTests {
         filter.module = "Folha"
         filter.text = "FÉRIAS"
         #expect(try queue(harness, filter) == ["t07"])
+        // A search with no word in it (emoji, punctuation) finds nothing; it does not list everything.
+        filter = WorkflowV1.TicketFilter()
+        filter.text = "🚀 !!"
+        #expect(try queue(harness, filter) == [])
+        filter.text = "   "
+        #expect(try queue(harness, filter).count == 12, "blank text is no filter")
         var counts = WorkflowV1.CountByStageRequest()
         let all1 = try harness.call(WorkflowV1.Workflow.countByStage, counts, as: WorkflowHarness.admin()).counts
         #expect(all1.map(\.stage) == ["aguardando_atendimento", "em_atendimento"] && all1.map(\.count) == [10, 2])
@@ -123,6 +129,9 @@ struct ListingTests {
         request = WorkflowV1.ListCustomerTicketsRequest()
         request.text = "nota 6"
         #expect(try harness.call(WorkflowV1.Workflow.listCustomerTickets, request, as: customer).tickets.map(\.ticketID) == ["t06"])
+        request.text = "🚀"
+        #expect(try harness.call(WorkflowV1.Workflow.listCustomerTickets, request, as: customer).tickets.isEmpty)
+        request.text = "nota 6"
         #expect(harness.failure(WorkflowV1.Workflow.listCustomerTickets, request, as: Self.ana)?.code == .permissionDenied)
     }
 

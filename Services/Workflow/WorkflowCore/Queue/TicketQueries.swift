@@ -43,6 +43,8 @@ public struct TicketQueries: Sendable {
             let text = try TextIndex.condition(tx, words: words, match: .allWords, fields: [.subject, .request], ordered: true)
             clauses.append(text.sql)
             params += text.params
+        } else if Self.asksForText(filter.text) {
+            clauses.append("1 = 0")
         }
         if !filter.slaState.isEmpty {
             // "on_time" is how listing rows name on_track (TicketRow.sla_state).
@@ -78,6 +80,12 @@ public struct TicketQueries: Sendable {
             response.nextCursor = Cursor(time: last.openedAt, id: last.id).encoded
         }
         return response
+    }
+
+    /// True when `text` says something (not blank) that has no searchable word (only emoji or
+    /// punctuation): such a search matches nothing, rather than being dropped and listing all.
+    static func asksForText(_ text: String) -> Bool {
+        !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
     }
 
     /// A list's page size: 0 the default (50), at most ``maxPageSize``; negative refused (``RPC/PageSize``).
@@ -141,6 +149,8 @@ public struct TicketQueries: Sendable {
             let text = try TextIndex.condition(tx, words: words, match: .allWords, fields: TextIndex.customerFields, ordered: true)
             clauses.append(text.sql)
             params += text.params
+        } else if Self.asksForText(request.text) {
+            clauses.append("1 = 0")
         }
         if !request.cursor.isEmpty {
             let cursor = try Cursor.decode(request.cursor)

@@ -10,7 +10,9 @@
 // reasons beside the form's fields. Loaded after portal.js, account.js and team.js and built from
 // their helpers (el, api, show, t, tf, errorBox, formRefused, changeThen, rowsTable, pageLinks,
 // findOrganizations, contactsTable, inviteButton, activeToggle, signInsByContact,
-// isAdministrator); its link and paths are added with addPage.
+// isAdministrator); its link and paths are added with addPage. Also an organization's
+// representatives (listed, created, linked, unlinked, (de)activated) and a representative's page
+// (#/representantes/{id}) with its own people.
 
 Object.assign(TEXT['pt-BR'], {
   custTitle: 'Clientes', custIntro: 'As organizações atendidas, seus contatos e quem deles entra no portal.',
@@ -430,10 +432,7 @@ async function representativePage(id, notice = custTakeNotice()) {
           editSlot.replaceChildren(el('h3', { id: 'rep-contact-edit-title', text: tf('custEditContact', { name: contact.name }) }), form, errors);
           form.querySelector('input').focus();
         } }), ' ',
-      el('button', { type: 'button', class: 'link toggle-active', 'aria-label': `${t(contact.active ? 'deactivate' : 'reactivate')} ${contact.name}`,
-        text: t(contact.active ? 'deactivate' : 'reactivate'),
-        onclick: () => act(() => api('POST', '/v1/representative-contacts/' + encodeURIComponent(contact.id), { active: !contact.active }),
-          tf(contact.active ? 'deactivated' : 'reactivated', { name: contact.name })) })) : null));
+      activeToggle(contact, act, (active) => api('POST', '/v1/representative-contacts/' + encodeURIComponent(contact.id), { active }))) : null));
   const headers = [t('name'), t('email'), t('phone'), t('state')].concat(writer ? [t('actions')] : []);
   const parts = [el('h2', { id: 'rep-contacts-title', text: t('repContacts') }), el('p', { class: 'muted', text: t('repContactsIntro') }),
     rowsTable('rep-contacts', headers, rows, 'rep-contacts-empty', t('repNoContacts')), editSlot];

@@ -21,31 +21,15 @@ agent = os.environ["PORTAL_AGENT"].split(":", 1)
 
 portal = Portal(base, shots)
 driver, wait, shot = portal.driver, portal.wait, portal.shot
-sign_in, sign_out, text = portal.sign_in, portal.sign_out, portal.text
-
-
-def heading():
-    return driver.find_element(By.TAG_NAME, "h1").text
+sign_in, sign_out, text, heading, fill = portal.sign_in, portal.sign_out, portal.text, portal.heading, portal.fill
 
 
 def representative_row(name):
-    for row in driver.find_elements(By.CSS_SELECTOR, "#representatives tbody tr"):
-        if row.find_element(By.CLASS_NAME, "name").text == name:
-            return row
-    return None
+    return portal.row_named("representatives", name)
 
 
 def person_row(name):
-    for row in driver.find_elements(By.CSS_SELECTOR, "#rep-contacts tbody tr"):
-        if row.find_element(By.CLASS_NAME, "name").text == name:
-            return row
-    return None
-
-
-def fill(element_id, value):
-    field = driver.find_element(By.ID, element_id)
-    field.clear()
-    field.send_keys(value)
+    return portal.row_named("rep-contacts", name)
 
 
 def find_and_link(query, name):

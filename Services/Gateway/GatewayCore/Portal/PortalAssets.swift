@@ -371,11 +371,12 @@ const inviteButton = (contact, act, extra) => el('button', { type: 'button', cla
 
 // The button deactivating or reactivating `contact`, run through `act` (changeThen). The gateway
 // blocks a deactivated contact's sign-in (its sessions end) and unblocks it when it is reactivated.
-function activeToggle(contact, act) {
+// `change(active)`, when given, sends the change instead (a representative's person).
+function activeToggle(contact, act, change) {
   const active = !contact.active;
   return el('button', { type: 'button', class: 'link toggle-active', 'aria-label': `${t(active ? 'reactivate' : 'deactivate')} ${contact.name}`,
     text: t(active ? 'reactivate' : 'deactivate'),
-    onclick: () => act(() => api('POST', `/v1/contacts/${encodeURIComponent(contact.id)}/active`, { active }),
+    onclick: () => act(() => (change ? change(active) : api('POST', `/v1/contacts/${encodeURIComponent(contact.id)}/active`, { active })),
       tf(active ? 'reactivated' : 'deactivated', { name: contact.name })) });
 }
 
@@ -1251,7 +1252,9 @@ addPage({ path: '/cadastros', visible: isAdministrator, nav: { id: 'nav-catalog'
 // reasons beside the form's fields. Loaded after portal.js, account.js and team.js and built from
 // their helpers (el, api, show, t, tf, errorBox, formRefused, changeThen, rowsTable, pageLinks,
 // findOrganizations, contactsTable, inviteButton, activeToggle, signInsByContact,
-// isAdministrator); its link and paths are added with addPage.
+// isAdministrator); its link and paths are added with addPage. Also an organization's
+// representatives (listed, created, linked, unlinked, (de)activated) and a representative's page
+// (#/representantes/{id}) with its own people.
 
 Object.assign(TEXT['pt-BR'], {
   custTitle: 'Clientes', custIntro: 'As organizações atendidas, seus contatos e quem deles entra no portal.',
@@ -1671,10 +1674,7 @@ async function representativePage(id, notice = custTakeNotice()) {
           editSlot.replaceChildren(el('h3', { id: 'rep-contact-edit-title', text: tf('custEditContact', { name: contact.name }) }), form, errors);
           form.querySelector('input').focus();
         } }), ' ',
-      el('button', { type: 'button', class: 'link toggle-active', 'aria-label': `${t(contact.active ? 'deactivate' : 'reactivate')} ${contact.name}`,
-        text: t(contact.active ? 'deactivate' : 'reactivate'),
-        onclick: () => act(() => api('POST', '/v1/representative-contacts/' + encodeURIComponent(contact.id), { active: !contact.active }),
-          tf(contact.active ? 'deactivated' : 'reactivated', { name: contact.name })) })) : null));
+      activeToggle(contact, act, (active) => api('POST', '/v1/representative-contacts/' + encodeURIComponent(contact.id), { active }))) : null));
   const headers = [t('name'), t('email'), t('phone'), t('state')].concat(writer ? [t('actions')] : []);
   const parts = [el('h2', { id: 'rep-contacts-title', text: t('repContacts') }), el('p', { class: 'muted', text: t('repContactsIntro') }),
     rowsTable('rep-contacts', headers, rows, 'rep-contacts-empty', t('repNoContacts')), editSlot];

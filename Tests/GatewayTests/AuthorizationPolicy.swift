@@ -115,6 +115,8 @@ enum AuthorizationPolicy {
         "POST /v1/representatives": .staff, "GET /v1/representatives/{id}": .staff, "POST /v1/representatives/{id}": .staff,
         "GET /v1/representatives/{id}/organizations": .staff, "GET /v1/representatives/{id}/contacts": .staff,
         "POST /v1/representatives/{id}/contacts": .staff, "GET /v1/customers": .staff,
+        "GET /v1/representative-contacts/{id}": .staff, "POST /v1/representative-contacts/{id}": .staff,
+        "GET /v1/organizations/{id}/representatives": .staff,
         "GET /v1/channels": .signedIn, "POST /v1/channels": .admin, "GET /v1/origins": .signedIn, "POST /v1/origins": .admin,
         "GET /v1/custom-fields": .signedIn, "POST /v1/custom-fields": .admin, "GET /v1/support-policy": .signedIn,
         "POST /v1/support-policy": .admin,

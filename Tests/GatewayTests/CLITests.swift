@@ -255,4 +255,33 @@ struct CLITests {
         let expired = try ReplyFilesTests.ocorre(["tickets", "list"], gateway, token: "expirado")
         #expect(expired.status == 1 && expired.error.contains("401") && expired.error.contains("ocorre login"), "\(expired.error)")
     }
+
+    @Test("ocorre tickets show names the channel and the origin by their labels from intake's lists (GET /v1/channels, /v1/origins) in the chosen language, as renamed there, not by their keys")
+    func channelAndOriginLabels() throws {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let (beta, paulo) = try CustomersPageTests.otherOrganization(gateway, admin: seeded.admin)
+        let opened = try gateway.request("POST", "/v1/tickets", json: [
+            "subject": "Registrado por telefone", "request": "Cliente ligou.", "category": "DUVIDA", "priority": "NORMAL",
+            "product": "ERP", "organization_id": beta, "contact_id": paulo, "channel": "phone", "origin": "customer"], bearer: seeded.admin)
+        #expect(opened.status == 201, "\(opened.text)")
+        let code = try #require((opened.json["ticket"] as? [String: Any])?["code"] as? String, "\(opened.text)")
+        let id = try #require((opened.json["ticket"] as? [String: Any])?["id"] as? String, "\(opened.text)")
+        #expect(try waitFor { try gateway.request("GET", "/v1/tickets?stage=", bearer: seeded.ana).text.contains(id) })
+
+        let portuguese = try ReplyFilesTests.ocorre(["tickets", "show", code], gateway, token: seeded.ana)
+        #expect(portuguese.status == 0, "\(portuguese.error)")
+        #expect(portuguese.output.contains("Canal: Telefone\n") && portuguese.output.contains("Origem: Cliente\n"), "\(portuguese.output)")
+        let english = try ReplyFilesTests.ocorre(["tickets", "show", code, "--lang", "en"], gateway, token: seeded.ana)
+        #expect(english.output.contains("Channel: Phone\n") && english.output.contains("Origin: Customer\n"), "\(english.output)")
+        #expect(!english.output.contains("Channel: phone") && !portuguese.output.contains("Canal: phone"))
+        // Renamed in intake's list: the CLI follows.
+        let renamed = try gateway.request("POST", "/v1/channels", json: [
+            "key": "phone", "label_pt": "Telefone fixo", "label_en": "Landline", "active": true, "position": 3], bearer: seeded.admin)
+        #expect(renamed.status == 200, "\(renamed.text)")
+        #expect(try ReplyFilesTests.ocorre(["tickets", "show", code], gateway, token: seeded.ana).output.contains("Canal: Telefone fixo\n"))
+        #expect(try ReplyFilesTests.ocorre(["tickets", "show", code], gateway, token: seeded.ana, language: "en").output
+            .contains("Channel: Landline\n"))
+    }
 }

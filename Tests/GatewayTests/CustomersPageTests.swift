@@ -89,6 +89,44 @@ struct CustomersPageTests {
         #expect(try gateway.request("GET", "/v1/customers?q=Padaria", bearer: seeded.maria).status == 403)
     }
 
+    @Test("on Acme's page an administrator creates a representative (a bad e-mail refused beside its field), links an existing one found by name, sees its other organization, deactivates the first, unlinks the second and links it again by id, and on the representative's page adds a person, changes their phone and deactivates them; an agent sees the section")
+    func administratorManagesRepresentatives() throws {
+        try PortalBrowser.requireChromium()
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let (beta, _) = try Self.otherOrganization(gateway, admin: seeded.admin)
+        let norte = try gateway.request("POST", "/v1/representatives", json: [
+            "name": "Revenda Norte", "email": "contato@revendanorte.com.br", "active": true, "organization_ids": [beta]], bearer: seeded.admin)
+        #expect(norte.status == 201, "\(norte.text)")
+        let norteID = try #require(norte.json["id"] as? String)
+
+        let result = try PortalBrowser.run("customers_representatives.py", gateway, [seeded.organizationID, norteID], environment: [
+            "PORTAL_ADMIN": "\(GatewayHarness.adminEmail):\(GatewayHarness.adminPassword)",
+            "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
+        #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
+        #expect(result.output.hasPrefix("OK"))
+
+        // What the pages did is stored: Revenda Sul inactive, acting for Acme only, with its
+        // person as changed; Revenda Norte acting for Beta and Acme again; nothing from the refusal.
+        let sulID = PortalBrowser.value(result.output)
+        let sul = try gateway.request("GET", "/v1/representatives/\(sulID)", bearer: seeded.admin).json
+        #expect(sul["name"] as? String == "Revenda Sul" && sul["email"] as? String == "contato@revendasul.com.br"
+                    && sul["phone"] as? String == "+55 51 4000-0000" && sul["active"] as? Bool == false, "\(sul)")
+        #expect(sul["organization_ids"] as? [String] == [seeded.organizationID], "\(sul)")
+        let norteNow = try gateway.request("GET", "/v1/representatives/\(norteID)", bearer: seeded.admin).json
+        #expect(Set(norteNow["organization_ids"] as? [String] ?? []) == [beta, seeded.organizationID] && norteNow["active"] as? Bool == true,
+                "\(norteNow)")
+        let every = try gateway.request("GET", "/v1/organizations/\(seeded.organizationID)/representatives?include_inactive=true", bearer: seeded.admin)
+        #expect((every.json["representatives"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String } == ["Revenda Norte", "Revenda Sul"],
+                "\(every.text)")
+        let people = try #require(try gateway.request("GET", "/v1/representatives/\(sulID)/contacts?include_inactive=true", bearer: seeded.admin)
+            .json["contacts"] as? [[String: Any]])
+        #expect(people.count == 1, "\(people)")
+        #expect(people.first?["name"] as? String == "Rui Lima" && people.first?["email"] as? String == "rui@revendasul.com.br"
+                    && people.first?["phone"] as? String == "+55 51 4000-1111" && people.first?["active"] as? Bool == false, "\(people)")
+    }
+
     @Test("the queue narrowed to one organization lists its tickets only, with the other filters; a customer's list ignores it", arguments: TestEngines.all)
     func queueByOrganization(engine: DatabaseEngine) throws {
         let deployment = try ProxyTests.Deployment(engine: engine)

@@ -93,7 +93,7 @@ struct EveryPageTests {
                     version, step, "type-3", "role-4", "Contact 1", "Reseller 1", "Rep 1", "Body 9 \(Self.markup)", Self.markup, "Nível 1", "Acme",
                     "Maria", "Ana Admin", "Ana", "Nota fiscal rejeitada com erro 539", "Confira o CNPJ do destinatário e transmita de novo.",
                     "ERP", "Fiscal", "Padrão (São Paulo, seg–sex 08–18)"] + fieldLabels
-        let result = try PortalBrowser.run("every_page.py", gateway, [ticketID, articleID, mailID, other], environment: [
+        let result = try PortalBrowser.run("every_page.py", gateway, [ticketID, articleID, mailID, other, representative], environment: [
             "PORTAL_ADMIN": "\(GatewayHarness.adminEmail):\(GatewayHarness.adminPassword)",
             "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)",
             "PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)",
@@ -109,7 +109,8 @@ struct EveryPageTests {
                       "admin en /notificacoes?pessoa=maria@acme.com.br", "admin pt-BR /base/sinonimos", "agent en /correio/\(mailID)",
                       "agent pt-BR /painel", "customer en /t/\(ticketID)", "customer pt-BR /contatos", "representative en /nova",
                       "representative print /t/\(ticketID)", "admin pt-BR /clientes", "agent en /clientes?q=Org&inativas=1",
-                      "admin pt-BR /clientes/\(other) (.edit-contact opened)", "agent en /clientes/\(other)", "admin en /?organization_id=\(other)"] {
+                      "admin pt-BR /clientes/\(other) (.edit-contact opened)", "agent en /clientes/\(other)", "admin en /?organization_id=\(other)",
+                      "admin pt-BR /representantes/\(representative) (.edit-contact opened)", "agent en /representantes/\(representative)"] {
             #expect(audited.contains(state), "\(state) was not audited")
         }
         #expect(Int(PortalBrowser.value(String(result.output.prefix { $0 != "\n" }))) ?? 0 >= 100, "\(result.output)")

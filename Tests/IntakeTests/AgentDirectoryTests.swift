@@ -2,6 +2,7 @@ import Foundation
 import IntakeCore
 import Messages
 import RPC
+import RPCTransport
 import Storage
 import Testing
 import TestSupport
@@ -149,5 +150,66 @@ struct AgentDirectoryTests {
             as [() throws -> Void] {
             #expect(rpcError(call)?.code == .permissionDenied)
         }
+    }
+    @Test("an organization's representatives, by name with the organizations they act for; inactive ones only when asked; staff only; one representative contact read",
+          arguments: TestEngines.all)
+    func organizationRepresentatives(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let beta = try harness.organization("Beta", taxID: "", kind: .organizationProspect)
+        let gama = try harness.organization("Gama", taxID: "", kind: .organizationProspect, active: false)
+        func representative(_ name: String, _ organizations: [String], active: Bool = true) throws -> IntakeV1.Representative {
+            var draft = IntakeV1.Representative()
+            draft.name = name
+            draft.active = active
+            draft.organizationIDs = organizations
+            return try harness.client.call(IntakeV1.Intake.createRepresentative, draft, options: harness.staff)
+        }
+        let sul = try representative("Revenda Sul", [acme.id, gama.id])
+        let consultor = try representative("Ângela Consultoria", [acme.id, beta.id])
+        let parada = try representative("Revenda Parada", [acme.id], active: false)
+        _ = try representative("Só Beta", [beta.id])
+        if parada.active {
+            var off = parada
+            off.active = false
+            _ = try harness.client.call(IntakeV1.Intake.updateRepresentative, off, options: harness.staff)
+        }
+
+        func listed(_ organization: String, inactive: Bool = false, options: CallOptions? = nil) throws
+            -> IntakeV1.ListOrganizationRepresentativesResponse {
+            var request = IntakeV1.ListOrganizationRepresentativesRequest()
+            request.organizationID = organization
+            request.includeInactive = inactive
+            return try harness.client.call(IntakeV1.Intake.listOrganizationRepresentatives, request, options: options ?? harness.staff)
+        }
+        let active = try listed(acme.id)
+        #expect(active.representatives.map(\.id) == [consultor.id, sul.id])
+        #expect(active.representatives.first?.organizationIDs.sorted() == [acme.id, beta.id].sorted())
+        // Every organization named, inactive Gama too, by name.
+        #expect(active.organizations.map(\.name) == ["Acme", "Beta", "Gama"])
+        #expect(try listed(acme.id, inactive: true).representatives.map(\.name) == ["Ângela Consultoria", "Revenda Parada", "Revenda Sul"])
+        #expect(try listed(gama.id).representatives.map(\.id) == [sul.id])
+        let none = try harness.organization("Delta", taxID: "", kind: .organizationProspect)
+        let empty = try listed(none.id)
+        #expect(empty.representatives.isEmpty && empty.organizations.map(\.id) == [none.id])
+        #expect(rpcError { _ = try listed("missing") }?.code == .notFound)
+
+        // One of a representative's people, read by id.
+        var person = IntakeV1.RepresentativeContact()
+        person.representativeID = sul.id
+        person.name = "Rui"
+        person.email = "rui@sul.example"
+        let added = try harness.client.call(IntakeV1.Intake.addRepresentativeContact, person, options: harness.staff)
+        var get = IntakeV1.GetRepresentativeContactRequest()
+        get.contactID = added.id
+        #expect(try harness.client.call(IntakeV1.Intake.getRepresentativeContact, get, options: harness.staff) == added)
+        get.contactID = "missing"
+        #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.getRepresentativeContact, get, options: harness.staff) }?.code == .notFound)
+
+        // Customers reach neither.
+        let customer = harness.options(IntakeHarness.customer(try harness.contact(acme, "Cris", email: "cris@acme.example", admin: true), admin: true))
+        #expect(rpcError { _ = try listed(acme.id, options: customer) }?.code == .permissionDenied)
+        get.contactID = added.id
+        #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.getRepresentativeContact, get, options: customer) }?.code == .permissionDenied)
     }
 }

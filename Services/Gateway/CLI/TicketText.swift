@@ -41,8 +41,9 @@ enum TicketText {
         return out
     }
 
-    /// A ticket as the gateway's view composes it (intake's part and workflow's part).
-    static func view(_ answer: [String: Any], _ language: DisplayLanguage) -> String {
+    /// A ticket as the gateway's view composes it (intake's part and workflow's part); its channel
+    /// and origin by their `labels` (their keys when the lists could not be read).
+    static func view(_ answer: [String: Any], _ language: DisplayLanguage, labels: ListLabels = ListLabels()) -> String {
         let pt = language == .portuguese
         let intake = answer["intake"] as? [String: Any] ?? [:]
         let workflow = answer["workflow"] as? [String: Any]
@@ -74,7 +75,8 @@ enum TicketText {
         field("Responsável", "Holder", holder(row["holder"]))
         let product = [text(row["product"] ?? intake["product"]), text(row["module"] ?? intake["module"])].filter { !$0.isEmpty }
         field("Produto / módulo", "Product / module", product.joined(separator: " / "))
-        field("Canal", "Channel", text(workflow?["channel"] ?? intake["channel"]))
+        field("Canal", "Channel", labels.channel(workflow?["channel"] ?? intake["channel"], language))
+        field("Origem", "Origin", labels.origin(intake["origin"], language))
         field("Aberta em", "Opened", date(row["opened_at_ms"] ?? intake["opened_at_ms"], language))
         field("Última interação", "Last interaction", date(row["last_interaction_at_ms"], language))
         field("Finalizada em", "Finished", date(workflow?["finished_at_ms"], language))

@@ -30,7 +30,9 @@ enum Tickets {
         case "show":
             guard arguments.count > 1 else { throw Ocorre.Failure(description: "uso / usage: ocorre tickets show ID", status: 2) }
             let answer = try wholeConversation(options, try Ocorre.http(options, "GET", "/v1/tickets/\(pathSegment(arguments[1]))"))
-            if options.json { try Ocorre.show(answer, options) } else { print(TicketText.view(answer, TicketText.language(options))) }
+            if options.json { try Ocorre.show(answer, options) } else {
+                print(TicketText.view(answer, TicketText.language(options), labels: ListLabels.read(options)))
+            }
         case "open":
             var body: [String: Any] = [:]
             // Flags named after what people say; fields named as in intake's OpenTicketRequest.

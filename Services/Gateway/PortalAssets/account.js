@@ -69,11 +69,12 @@ const inviteButton = (contact, act, extra) => el('button', { type: 'button', cla
 
 // The button deactivating or reactivating `contact`, run through `act` (changeThen). The gateway
 // blocks a deactivated contact's sign-in (its sessions end) and unblocks it when it is reactivated.
-function activeToggle(contact, act) {
+// `change(active)`, when given, sends the change instead (a representative's person).
+function activeToggle(contact, act, change) {
   const active = !contact.active;
   return el('button', { type: 'button', class: 'link toggle-active', 'aria-label': `${t(active ? 'reactivate' : 'deactivate')} ${contact.name}`,
     text: t(active ? 'reactivate' : 'deactivate'),
-    onclick: () => act(() => api('POST', `/v1/contacts/${encodeURIComponent(contact.id)}/active`, { active }),
+    onclick: () => act(() => (change ? change(active) : api('POST', `/v1/contacts/${encodeURIComponent(contact.id)}/active`, { active })),
       tf(active ? 'reactivated' : 'deactivated', { name: contact.name })) });
 }
 

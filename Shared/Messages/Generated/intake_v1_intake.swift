@@ -224,6 +224,31 @@ extension IntakeV1 {
         public init() {}
     }
 
+    public struct GetRepresentativeContactRequest: Sendable, Hashable {
+        public var contactID: String = ""
+
+        public init() {}
+    }
+
+    /// The representatives acting for one organization (staff only).
+    public struct ListOrganizationRepresentativesRequest: Sendable, Hashable {
+        public var organizationID: String = ""
+        /// Inactive representatives too (by default only active ones).
+        public var includeInactive: Bool = false
+
+        public init() {}
+    }
+
+    public struct ListOrganizationRepresentativesResponse: Sendable, Hashable {
+        /// By name, then id.
+        public var representatives: [IntakeV1.Representative] = []
+        /// Every organization these representatives act for, the asked one included (active or not),
+        /// by name: a page names them without reading each.
+        public var organizations: [IntakeV1.Organization] = []
+
+        public init() {}
+    }
+
     /// The contacts of one organization, by name: staff; the organization's administrator; a
     /// representative's person for an organization the representative acts for (checked in the
     /// directory), e.g. to name the ticket's contact when opening one.
@@ -1062,6 +1087,69 @@ extension IntakeV1.ListRepresentativeContactsResponse: ProtoMessage {
             self.contacts = (0..<c.pointee.n_contacts).map { (_items[$0].map { IntakeV1.RepresentativeContact(_c: $0) } ?? IntakeV1.RepresentativeContact()) }
         } else {
             self.contacts = []
+        }
+    }
+}
+
+extension IntakeV1.GetRepresentativeContactRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__GetRepresentativeContactRequest
+    public static var protoName: String { "ocorrencias.intake.v1.GetRepresentativeContactRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__GetRepresentativeContactRequest(); ocorrencias__intake__v1__get_representative_contact_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__GetRepresentativeContactRequest>) { ocorrencias__intake__v1__get_representative_contact_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__GetRepresentativeContactRequest, arena: inout ProtoArena) {
+        if !self.contactID.isEmpty { c.contact_id = arena.cString(self.contactID) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__GetRepresentativeContactRequest>) {
+        self.contactID = _ProtoRuntime.string(c.pointee.contact_id)
+    }
+}
+
+extension IntakeV1.ListOrganizationRepresentativesRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest
+    public static var protoName: String { "ocorrencias.intake.v1.ListOrganizationRepresentativesRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest(); ocorrencias__intake__v1__list_organization_representatives_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest>) { ocorrencias__intake__v1__list_organization_representatives_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest, arena: inout ProtoArena) {
+        if !self.organizationID.isEmpty { c.organization_id = arena.cString(self.organizationID) }
+        c.include_inactive = (self.includeInactive ? 1 : 0)
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest>) {
+        self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
+        self.includeInactive = (c.pointee.include_inactive != 0)
+    }
+}
+
+extension IntakeV1.ListOrganizationRepresentativesResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse
+    public static var protoName: String { "ocorrencias.intake.v1.ListOrganizationRepresentativesResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse(); ocorrencias__intake__v1__list_organization_representatives_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse>) { ocorrencias__intake__v1__list_organization_representatives_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse, arena: inout ProtoArena) {
+        if !self.representatives.isEmpty {
+            c.n_representatives = self.representatives.count
+            c.representatives = arena.messages(self.representatives)
+        }
+        if !self.organizations.isEmpty {
+            c.n_organizations = self.organizations.count
+            c.organizations = arena.messages(self.organizations)
+        }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse>) {
+        if c.pointee.n_representatives > 0, let _items = c.pointee.representatives {
+            self.representatives = (0..<c.pointee.n_representatives).map { (_items[$0].map { IntakeV1.Representative(_c: $0) } ?? IntakeV1.Representative()) }
+        } else {
+            self.representatives = []
+        }
+        if c.pointee.n_organizations > 0, let _items = c.pointee.organizations {
+            self.organizations = (0..<c.pointee.n_organizations).map { (_items[$0].map { IntakeV1.Organization(_c: $0) } ?? IntakeV1.Organization()) }
+        } else {
+            self.organizations = []
         }
     }
 }
@@ -2130,6 +2218,16 @@ extension IntakeV1 {
             path: "/ocorrencias.intake.v1.Intake/ListRepresentativeContacts",
             clientStreaming: false,
             serverStreaming: false)
+        /// One person of a representative.
+        public static let getRepresentativeContact = RPCMethod<IntakeV1.GetRepresentativeContactRequest, IntakeV1.RepresentativeContact>(
+            path: "/ocorrencias.intake.v1.Intake/GetRepresentativeContact",
+            clientStreaming: false,
+            serverStreaming: false)
+        /// The representatives acting for an organization.
+        public static let listOrganizationRepresentatives = RPCMethod<IntakeV1.ListOrganizationRepresentativesRequest, IntakeV1.ListOrganizationRepresentativesResponse>(
+            path: "/ocorrencias.intake.v1.Intake/ListOrganizationRepresentatives",
+            clientStreaming: false,
+            serverStreaming: false)
         /// Opening and reading tickets.
         public static let openTicket = RPCMethod<IntakeV1.OpenTicketRequest, IntakeV1.OpenTicketResponse>(
             path: "/ocorrencias.intake.v1.Intake/OpenTicket",
@@ -2226,6 +2324,6 @@ extension IntakeV1 {
             path: "/ocorrencias.intake.v1.Intake/DiscardQuarantinedMail",
             clientStreaming: false,
             serverStreaming: false)
-        public static let methods: [RPCMethodInfo] = [createOrganization.info, updateOrganization.info, getOrganization.info, addContact.info, updateContact.info, getContact.info, setContactActive.info, deleteContact.info, listContacts.info, createRepresentative.info, lookupCustomers.info, listOrganizations.info, getRepresentative.info, updateRepresentative.info, listRepresentativeOrganizations.info, addRepresentativeContact.info, updateRepresentativeContact.info, listRepresentativeContacts.info, openTicket.info, getTicket.info, uploadAttachment.info, downloadAttachment.info, addFiles.info, reply.info, cancelTicket.info, changeTicketContact.info, listChannels.info, putChannel.info, listOrigins.info, putOrigin.info, listCustomFields.info, putCustomField.info, getSupportPolicy.info, putSupportPolicy.info, getFileLimits.info, listQuarantinedMail.info, getQuarantinedMail.info, downloadQuarantinedMail.info, reprocessQuarantinedMail.info, discardQuarantinedMail.info]
+        public static let methods: [RPCMethodInfo] = [createOrganization.info, updateOrganization.info, getOrganization.info, addContact.info, updateContact.info, getContact.info, setContactActive.info, deleteContact.info, listContacts.info, createRepresentative.info, lookupCustomers.info, listOrganizations.info, getRepresentative.info, updateRepresentative.info, listRepresentativeOrganizations.info, addRepresentativeContact.info, updateRepresentativeContact.info, listRepresentativeContacts.info, getRepresentativeContact.info, listOrganizationRepresentatives.info, openTicket.info, getTicket.info, uploadAttachment.info, downloadAttachment.info, addFiles.info, reply.info, cancelTicket.info, changeTicketContact.info, listChannels.info, putChannel.info, listOrigins.info, putOrigin.info, listCustomFields.info, putCustomField.info, getSupportPolicy.info, putSupportPolicy.info, getFileLimits.info, listQuarantinedMail.info, getQuarantinedMail.info, downloadQuarantinedMail.info, reprocessQuarantinedMail.info, discardQuarantinedMail.info]
     }
 }

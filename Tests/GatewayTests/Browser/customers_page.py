@@ -27,29 +27,16 @@ customer = os.environ["PORTAL_CUSTOMER"].split(":", 1)
 
 portal = Portal(base, shots)
 driver, wait, shot = portal.driver, portal.wait, portal.shot
-sign_in, sign_out, text = portal.sign_in, portal.sign_out, portal.text
-
-
-def heading():
-    return driver.find_element(By.TAG_NAME, "h1").text
+sign_in, sign_out, text, heading, fill = portal.sign_in, portal.sign_out, portal.text, portal.heading, portal.fill
 
 
 def organization_row(name):
-    for row in driver.find_elements(By.CSS_SELECTOR, "#customers tbody tr"):
-        if row.find_element(By.CLASS_NAME, "name").text == name:
-            return row
-    return None
+    return portal.row_named("customers", name)
 
 
 def contact_row(email):
     found = driver.find_elements(By.CSS_SELECTOR, f"#contacts tbody tr[data-email='{email}']")
     return found[0] if found else None
-
-
-def fill(element_id, value):
-    field = driver.find_element(By.ID, element_id)
-    field.clear()
-    field.send_keys(value)
 
 
 def search(words):

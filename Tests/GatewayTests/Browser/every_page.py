@@ -17,7 +17,7 @@ with JavaScript in the page:
   window.__xss is never set, no <img src="x"> exists; the ticket page shows the markup as text.
 The ticket page is also checked as printed (print media): its heading stays, forms are hidden.
 Every problem on every page is collected and printed before failing.
-Usage: every_page.py BASE_URL SCREENSHOT_DIR TICKET_ID ARTICLE_ID QUARANTINED_MAIL_ID ORGANIZATION_ID  (prints "OK <count>", then each page state audited)
+Usage: every_page.py BASE_URL SCREENSHOT_DIR TICKET_ID ARTICLE_ID QUARANTINED_MAIL_ID ORGANIZATION_ID REPRESENTATIVE_ID  (prints "OK <count>", then each page state audited)
 (credentials in PORTAL_ADMIN / PORTAL_AGENT / PORTAL_CUSTOMER / PORTAL_REPRESENTATIVE as email:password)."""
 import json
 import os
@@ -33,7 +33,7 @@ from selenium.webdriver.support import expected_conditions as EC
 
 from portal_browser import Portal
 
-base, shots, ticket_id, article_id, mail_id, organization_id = sys.argv[1:7]
+base, shots, ticket_id, article_id, mail_id, organization_id, representative_id = sys.argv[1:8]
 ROLES = ("admin", "agent", "customer", "representative")
 people = {role: os.environ["PORTAL_" + role.upper()].split(":", 1) for role in ROLES}
 data = json.loads(os.environ.get("PORTAL_DATA", "[]"))
@@ -281,7 +281,7 @@ found = []
 # Per route, the buttons that open a form on the page (the first one shown is pressed).
 OPENED = {"/equipe": [".edit-member"], "/perfis": [".acc-edit-role", ".acc-change-agent"], "/cadastros": [".edit-entry", ".edit-field"],
           "/prazos": [".deadline-edit"], "/desenvolvimento": [".blg-edit-version", ".blg-edit-sequence"],
-          "/clientes/" + organization_id: [".edit-contact"]}
+          "/clientes/" + organization_id: [".edit-contact"], "/representantes/" + representative_id: [".edit-contact"]}
 
 
 def audit(role, route, lang, url=None, keys=True, name=None):
@@ -341,7 +341,8 @@ def routes(role):
     if "/correio" in pages:
         found += ["/correio?resolvidas=1", "/correio/" + mail_id]
     if "/clientes" in pages:
-        found += ["/clientes?q=Org&inativas=1", "/clientes/" + organization_id, "/?organization_id=" + organization_id]
+        found += ["/clientes?q=Org&inativas=1", "/clientes/" + organization_id, "/?organization_id=" + organization_id,
+                  "/representantes/" + representative_id]
     return found
 
 

@@ -37,6 +37,23 @@ class Portal:
         found = self.driver.find_elements(By.ID, element_id)
         return found[0].text if found else ""
 
+    def heading(self):
+        """The page's h1 text."""
+        return self.driver.find_element(By.TAG_NAME, "h1").text
+
+    def fill(self, element_id, value):
+        """Types `value` into the field with `element_id`, replacing what it held."""
+        field = self.driver.find_element(By.ID, element_id)
+        field.clear()
+        field.send_keys(value)
+
+    def row_named(self, table_id, name):
+        """The row of table `table_id` whose cell of class `name` reads `name`, or None."""
+        for row in self.driver.find_elements(By.CSS_SELECTOR, f"#{table_id} tbody tr"):
+            if row.find_element(By.CLASS_NAME, "name").text == name:
+                return row
+        return None
+
     def report_failure(self, name):
         """What the page showed when a step failed (on stderr, for the test's failure message) and
         a screenshot `portal-failure-<name>.png`."""

@@ -311,6 +311,12 @@ enum DomainRoutes {
                            path: ["id": "representative_id"], query: ["include_inactive": "include_inactive"]))
         router.add(B.route("POST", "/v1/representatives/{id}/contacts", "intake", IntakeV1.Intake.addRepresentativeContact,
                            path: ["id": "representative_id"], status: 201).requiringOfKeys(work))
+        router.add(B.route("GET", "/v1/representative-contacts/{id}", "intake", IntakeV1.Intake.getRepresentativeContact,
+                           path: ["id": "contact_id"]))
+        router.add(MergedUpdate.route("/v1/representative-contacts/{id}", "intake", read: IntakeV1.Intake.getRepresentativeContact,
+                                      readField: "contact_id", update: IntakeV1.Intake.updateRepresentativeContact).requiringOfKeys(work))
+        router.add(B.route("GET", "/v1/organizations/{id}/representatives", "intake", IntakeV1.Intake.listOrganizationRepresentatives,
+                           path: ["id": "organization_id"], query: ["include_inactive": "include_inactive"]))
         router.add(B.route("GET", "/v1/customers", "intake", IntakeV1.Intake.lookupCustomers, query: ["q": "query", "limit": "limit"]))
         router.add(B.route("GET", "/v1/channels", "intake", IntakeV1.Intake.listChannels, query: ["include_inactive": "include_inactive"]))
         router.add(B.route("POST", "/v1/channels", "intake", IntakeV1.Intake.putChannel))

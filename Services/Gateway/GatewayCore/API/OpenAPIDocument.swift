@@ -6564,6 +6564,133 @@ paths:
           $ref: '#/components/responses/E501'
         '503':
           $ref: '#/components/responses/E503'
+  /v1/representative-contacts/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_representative_contacts_id
+      tags: [Intake]
+      summary: "intake `GetRepresentativeContact`: request `ocorrencias.intake.v1.GetRepresentativeContactRequest`, answer `ocorrencias.intake.v1.RepresentativeContact` (as JSON, .proto field names)"
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.RepresentativeContact
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.RepresentativeContact as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_representative_contacts_id
+      tags: [Intake]
+      summary: "intake `UpdateRepresentativeContact`: request `ocorrencias.intake.v1.RepresentativeContact`, answer `ocorrencias.intake.v1.RepresentativeContact` (as JSON, .proto field names). Fields left out of the body keep their values (the gateway reads the record and sends it whole, with the body's fields over it); `\"\"`, `false` or `[]` clears a field."
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.intake.v1.RepresentativeContact as JSON'
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.RepresentativeContact
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.RepresentativeContact as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/organizations/{id}/representatives:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_organizations_id_representatives
+      tags: [Intake]
+      summary: "intake `ListOrganizationRepresentatives`: request `ocorrencias.intake.v1.ListOrganizationRepresentativesRequest`, answer `ocorrencias.intake.v1.ListOrganizationRepresentativesResponse` (as JSON, .proto field names). Staff only; inactive representatives only with `include_inactive=true`; `organizations` names every organization they act for."
+      parameters:
+        - name: include_inactive
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.ListOrganizationRepresentativesResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.ListOrganizationRepresentativesResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/customers:
     get:
       operationId: get_v1_customers

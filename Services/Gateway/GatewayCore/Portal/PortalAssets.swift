@@ -371,11 +371,12 @@ const inviteButton = (contact, act, extra) => el('button', { type: 'button', cla
 
 // The button deactivating or reactivating `contact`, run through `act` (changeThen). The gateway
 // blocks a deactivated contact's sign-in (its sessions end) and unblocks it when it is reactivated.
-function activeToggle(contact, act) {
+// `change(active)`, when given, sends the change instead (a representative's person).
+function activeToggle(contact, act, change) {
   const active = !contact.active;
   return el('button', { type: 'button', class: 'link toggle-active', 'aria-label': `${t(active ? 'reactivate' : 'deactivate')} ${contact.name}`,
     text: t(active ? 'reactivate' : 'deactivate'),
-    onclick: () => act(() => api('POST', `/v1/contacts/${encodeURIComponent(contact.id)}/active`, { active }),
+    onclick: () => act(() => (change ? change(active) : api('POST', `/v1/contacts/${encodeURIComponent(contact.id)}/active`, { active })),
       tf(active ? 'reactivated' : 'deactivated', { name: contact.name })) });
 }
 
@@ -1251,7 +1252,9 @@ addPage({ path: '/cadastros', visible: isAdministrator, nav: { id: 'nav-catalog'
 // reasons beside the form's fields. Loaded after portal.js, account.js and team.js and built from
 // their helpers (el, api, show, t, tf, errorBox, formRefused, changeThen, rowsTable, pageLinks,
 // findOrganizations, contactsTable, inviteButton, activeToggle, signInsByContact,
-// isAdministrator); its link and paths are added with addPage.
+// isAdministrator); its link and paths are added with addPage. Also an organization's
+// representatives (listed, created, linked, unlinked, (de)activated) and a representative's page
+// (#/representantes/{id}) with its own people.
 
 Object.assign(TEXT['pt-BR'], {
   custTitle: 'Clientes', custIntro: 'As organizações atendidas, seus contatos e quem deles entra no portal.',
@@ -1272,6 +1275,19 @@ Object.assign(TEXT['pt-BR'], {
   custEdit: 'Alterar', custEditOf: 'Alterar {name}', custEditContact: 'Alterar o contato {name}', custContactSaved: 'Contato {name} salvo.',
   custDelete: 'Excluir', custDeleteOf: 'Excluir {name}', custConfirmDelete: 'Excluir o contato {name}? Só é possível se nenhuma ocorrência o citar.',
   custDeleted: 'Contato {name} excluído.',
+  repTitle: 'Representantes', repIntro: 'Revendas e consultores que abrem ocorrências em nome desta organização.',
+  repOthers: 'Também representa', repNoneYet: 'Nenhum representante age por esta organização.',
+  repNew: 'Novo representante', repCreate: 'Criar representante', repCreated: 'Representante {name} criado.',
+  repLink: 'Vincular um representante existente', repFind: 'Representante (nome, e-mail ou id)', repFindHint: 'Busca como a dos clientes; um id encontra o representante pelo id.',
+  repNoneFound: 'Nenhum representante encontrado.', repLinkOf: 'Vincular {name}', repLinked: 'Representante {name} vinculado a {organization}.',
+  repAlreadyLinked: 'já vinculado', repUnlink: 'Desvincular', repUnlinkOf: 'Desvincular {name} desta organização',
+  repUnlinked: 'Representante {name} desvinculado de {organization}.',
+  repDeactivateOf: 'Desativar o representante {name}', repReactivateOf: 'Reativar o representante {name}',
+  repDeactivated: 'O representante {name} foi desativado.', repReactivated: 'O representante {name} foi reativado.',
+  repOpen: 'Representante {name}', repOrganizations: 'Organizações representadas', repNoOrganizations: 'Nenhuma organização.',
+  repDetails: 'Dados do representante', repSaved: 'Dados de {name} salvos.',
+  repContacts: 'Contatos do representante', repContactsIntro: 'As pessoas do representante; com um acesso, abrem ocorrências pelas organizações representadas.',
+  repNoContacts: 'Nenhum contato.', repNewContact: 'Novo contato do representante',
 });
 Object.assign(TEXT.en, {
   custTitle: 'Customers', custIntro: 'The organizations served, their contacts and which of them sign in to the portal.',
@@ -1292,6 +1308,19 @@ Object.assign(TEXT.en, {
   custEdit: 'Change', custEditOf: 'Change {name}', custEditContact: 'Change contact {name}', custContactSaved: 'Contact {name} saved.',
   custDelete: 'Delete', custDeleteOf: 'Delete {name}', custConfirmDelete: 'Delete contact {name}? Only possible while no ticket names them.',
   custDeleted: 'Contact {name} deleted.',
+  repTitle: 'Representatives', repIntro: 'Resellers and consultants who open tickets on behalf of this organization.',
+  repOthers: 'Also represents', repNoneYet: 'No representative acts for this organization.',
+  repNew: 'New representative', repCreate: 'Create representative', repCreated: 'Representative {name} created.',
+  repLink: 'Link an existing representative', repFind: 'Representative (name, e-mail or id)', repFindHint: 'Searches like the customers\' search; an id finds the representative by id.',
+  repNoneFound: 'No representative found.', repLinkOf: 'Link {name}', repLinked: 'Representative {name} linked to {organization}.',
+  repAlreadyLinked: 'already linked', repUnlink: 'Unlink', repUnlinkOf: 'Unlink {name} from this organization',
+  repUnlinked: 'Representative {name} unlinked from {organization}.',
+  repDeactivateOf: 'Deactivate representative {name}', repReactivateOf: 'Reactivate representative {name}',
+  repDeactivated: 'Representative {name} was deactivated.', repReactivated: 'Representative {name} was reactivated.',
+  repOpen: 'Representative {name}', repOrganizations: 'Organizations represented', repNoOrganizations: 'No organization.',
+  repDetails: 'Representative details', repSaved: '{name}\'s details saved.',
+  repContacts: 'Representative\'s contacts', repContactsIntro: 'The representative\'s people; with a sign-in they open tickets for the organizations represented.',
+  repNoContacts: 'No contact.', repNewContact: 'New contact of the representative',
 });
 
 // Intake's kinds of organization (OrganizationKind), in the page's language.
@@ -1417,14 +1446,15 @@ function organizationForm(prefix, organization, agents, submitText, submit) {
 async function customerPage(id, notice = custTakeNotice()) {
   show(el('h1', { text: t('custTitle') }), el('p', { text: t('loading') }));
   const admin = isAdministrator();
-  let organization, contacts, agents, users;
+  let organization, contacts, agents, users, representatives;
   try {
-    [organization, contacts, agents, users] = await Promise.all([
+    [organization, contacts, agents, users, representatives] = await Promise.all([
       api('GET', '/v1/organizations/' + encodeURIComponent(id)),
       api('GET', `/v1/organizations/${encodeURIComponent(id)}/contacts?include_inactive=true`),
       api('GET', '/v1/agents?include_inactive=true').catch(() => ({ agents: [] })),
       // Sign-ins are the administrators' to read (and to give: invitations).
-      admin ? api('GET', '/v1/users') : null]);
+      admin ? api('GET', '/v1/users') : null,
+      api('GET', `/v1/organizations/${encodeURIComponent(id)}/representatives?include_inactive=true`)]);
   } catch (error) {
     show(el('h1', { text: t('custTitle') }), el('p', {}, el('a', { href: '#/clientes', text: t('custBack') })), errorBox(error));
     return;
@@ -1458,7 +1488,8 @@ async function customerPage(id, notice = custTakeNotice()) {
   }
   show(el('h1', { text: organization.name }), el('p', { class: 'row' }, el('a', { href: '#/clientes', id: 'cust-back', text: t('custBack') }),
     el('a', { href: '#/?organization_id=' + encodeURIComponent(id), id: 'cust-tickets', text: t('custTickets') })),
-  status, facts, ...contactsSection(organization, contacts.contacts || [], users, writer, status, act, redraw), ...details);
+  status, facts, ...contactsSection(organization, contacts.contacts || [], users, writer, status, act, redraw),
+  ...representativesSection(organization, representatives, writer, act, redraw), ...details);
 }
 
 // The organization's contacts (the shared table, account.js) with what the caller may do on each
@@ -1501,15 +1532,16 @@ function contactsSection(organization, contacts, users, writer, status, act, red
 
 // The form of a contact (`contact`, or a new one when null): name, e-mail, phone, authorized to
 // open tickets (new ones are), the company's administrator. `submit(body, fail)` as for
-// organizationForm; `cancel`, when given, adds a button closing the form.
-function contactForm(prefix, contact, submitText, submit, cancel) {
+// organizationForm; `cancel`, when given, adds a button closing the form. `access: false` leaves
+// out the two checkboxes (a representative, or one of its people: name, e-mail and phone only).
+function contactForm(prefix, contact, submitText, submit, cancel, { access = true } = {}) {
   const c = contact || { authorized: true };
   const form = el('form', { id: `${prefix}-form` },
     el('label', {}, t('name'), el('input', { name: 'name', id: `${prefix}-name`, required: true, maxlength: 200, value: c.name || '', autocomplete: 'off' })),
     el('label', {}, t('email'), el('input', { type: 'email', name: 'email', id: `${prefix}-email`, maxlength: 254, value: c.email || '', autocomplete: 'off' })),
     el('label', {}, t('phone'), el('input', { type: 'tel', name: 'phone', id: `${prefix}-phone`, maxlength: 40, value: c.phone || '', autocomplete: 'off' })),
-    el('label', { class: 'check' }, el('input', { type: 'checkbox', name: 'authorized', id: `${prefix}-authorized`, checked: !!c.authorized }), t('custAuthorized')),
-    el('label', { class: 'check' }, el('input', { type: 'checkbox', name: 'admin', id: `${prefix}-admin`, checked: !!c.admin }), t('custCompanyAdmin')),
+    access ? el('label', { class: 'check' }, el('input', { type: 'checkbox', name: 'authorized', id: `${prefix}-authorized`, checked: !!c.authorized }), t('custAuthorized')) : null,
+    access ? el('label', { class: 'check' }, el('input', { type: 'checkbox', name: 'admin', id: `${prefix}-admin`, checked: !!c.admin }), t('custCompanyAdmin')) : null,
     el('div', { class: 'row' }, el('button', { type: 'submit', id: `${prefix}-submit`, text: submitText }),
       cancel ? el('button', { type: 'button', class: 'secondary', text: t('cancelEdit'), onclick: cancel }) : null));
   const errors = el('div', { id: `${prefix}-errors` });
@@ -1518,11 +1550,156 @@ function contactForm(prefix, contact, submitText, submit, cancel) {
     event.preventDefault();
     const fields = form.elements;
     button.disabled = true;
-    submit({ name: fields.name.value.trim(), email: fields.email.value.trim(), phone: fields.phone.value.trim(),
-      authorized: fields.authorized.checked, admin: fields.admin.checked }, (error) => { button.disabled = false; formRefused(form, errors, error); });
+    const body = { name: fields.name.value.trim(), email: fields.email.value.trim(), phone: fields.phone.value.trim() };
+    if (access) Object.assign(body, { authorized: fields.authorized.checked, admin: fields.admin.checked });
+    submit(body, (error) => { button.disabled = false; formRefused(form, errors, error); });
   });
   return { form, errors };
 }
+
+// ---------------------------------------------------------------- representatives
+
+// A representative's (de)activation (the gateway lays `active` alone over the record), run
+// through `act` (changeThen).
+const representativeToggle = (representative, act) => el('button', { type: 'button', class: 'link toggle-representative',
+  'aria-label': tf(representative.active ? 'repDeactivateOf' : 'repReactivateOf', { name: representative.name }),
+  text: t(representative.active ? 'deactivate' : 'reactivate'),
+  onclick: () => act(() => api('POST', '/v1/representatives/' + encodeURIComponent(representative.id), { active: !representative.active }),
+    tf(representative.active ? 'repDeactivated' : 'repReactivated', { name: representative.name })) });
+
+// Sets the organizations `representativeId` acts for to `change(current ids)`, from the record
+// as stored now (another agent may have changed it since the page was drawn).
+async function changeRepresented(representativeId, change) {
+  const path = '/v1/representatives/' + encodeURIComponent(representativeId);
+  const current = await api('GET', path);
+  return api('POST', path, { organization_ids: change(current.organization_ids || []) });
+}
+
+// Links to organizations by name (`named`: id → organization, from the listing).
+const organizationLinks = (ids, named) => ids.flatMap((other, index) => [index ? ', ' : null,
+  el('a', { href: '#/clientes/' + encodeURIComponent(other), text: (named[other] && named[other].name) || other })]);
+
+// The organization's representatives (GET /v1/organizations/{id}/representatives, inactive ones
+// too) with the other organizations each acts for, and, for writers: (de)activate, unlink from
+// this organization, a form creating one for it and a search linking an existing one.
+function representativesSection(organization, listing, writer, act, redraw) {
+  const named = {};
+  for (const o of listing.organizations || []) named[o.id] = o;
+  const representatives = listing.representatives || [];
+  const rows = representatives.map((r) => el('tr', { 'data-representative': r.id, class: r.active ? null : 'inactive' },
+    el('td', { class: 'name' }, el('a', { href: '#/representantes/' + encodeURIComponent(r.id), 'aria-label': tf('repOpen', { name: r.name }), text: r.name })),
+    el('td', { text: r.email || '' }), el('td', { text: r.phone || '' }),
+    el('td', { class: 'state', text: t(r.active ? 'contactActive' : 'contactInactive') }),
+    el('td', { class: 'others' }, organizationLinks((r.organization_ids || []).filter((other) => other !== organization.id), named)),
+    writer ? el('td', { class: 'actions' }, representativeToggle(r, act), ' ',
+      el('button', { type: 'button', class: 'link unlink-representative', 'aria-label': tf('repUnlinkOf', { name: r.name }), text: t('repUnlink'),
+        onclick: () => act(() => changeRepresented(r.id, (ids) => ids.filter((other) => other !== organization.id)),
+          tf('repUnlinked', { name: r.name, organization: organization.name })) })) : null));
+  const headers = [t('name'), t('email'), t('phone'), t('state'), t('repOthers')].concat(writer ? [t('actions')] : []);
+  const parts = [el('h2', { id: 'representatives-title', text: t('repTitle') }), el('p', { class: 'muted', text: t('repIntro') }),
+    rowsTable('representatives', headers, rows, 'representatives-empty', t('repNoneYet'))];
+  if (!writer) return parts;
+  const { form, errors } = contactForm('rep-new', null, t('repCreate'), (body, fail) => {
+    api('POST', '/v1/representatives', Object.assign(body, { active: true, organization_ids: [organization.id] }))
+      .then((created) => redraw(tf('repCreated', { name: created.name })), fail);
+  }, null, { access: false });
+  form.setAttribute('aria-labelledby', 'rep-new-title');
+  const found = el('div', { id: 'rep-found', role: 'status' });
+  const search = el('form', { id: 'rep-find', role: 'search', class: 'row', 'aria-labelledby': 'rep-link-title' },
+    el('label', {}, t('repFind'), el('input', { type: 'search', name: 'q', id: 'rep-q', required: true, maxlength: 200, autocomplete: 'off',
+      'aria-describedby': 'rep-q-hint' })),
+    el('button', { type: 'submit', id: 'rep-find-submit', class: 'secondary', text: t('search') }),
+    el('p', { class: 'muted', id: 'rep-q-hint', text: t('repFindHint') }));
+  search.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const query = search.elements.q.value.trim();
+    let candidates;
+    try {
+      const [byLookup, byId] = await Promise.all([api('GET', '/v1/customers?limit=20&q=' + encodeURIComponent(query)),
+        api('GET', '/v1/representatives/' + encodeURIComponent(query)).catch(() => null)]);
+      candidates = (byId ? [byId] : []).concat((byLookup.representatives || []).filter((r) => !byId || r.id !== byId.id));
+    } catch (error) { found.replaceChildren(errorBox(error)); return; }
+    found.replaceChildren(candidates.length ? el('ul', { id: 'rep-candidates' }, candidates.map((r) => el('li', { 'data-representative': r.id },
+      [r.name, r.email].filter(Boolean).join(' · '), ' ',
+      (r.organization_ids || []).includes(organization.id) ? el('span', { class: 'muted', text: t('repAlreadyLinked') })
+        : el('button', { type: 'button', class: 'link link-representative', 'aria-label': tf('repLinkOf', { name: r.name }), text: t('link'),
+          onclick: () => act(() => changeRepresented(r.id, (ids) => ids.concat([organization.id])),
+            tf('repLinked', { name: r.name, organization: organization.name })) }))))
+      : el('p', { class: 'muted', id: 'rep-none-found', text: t('repNoneFound') }));
+  });
+  parts.push(el('h3', { id: 'rep-new-title', text: t('repNew') }), form, errors,
+    el('h3', { id: 'rep-link-title', text: t('repLink') }), search, found);
+  return parts;
+}
+
+// A representative (#/representantes/{id}): its details (edited by writers), the organizations it
+// acts for, and its own people, added, edited, deactivated or reactivated.
+async function representativePage(id, notice = custTakeNotice()) {
+  show(el('h1', { text: t('repTitle') }), el('p', { text: t('loading') }));
+  const path = '/v1/representatives/' + encodeURIComponent(id);
+  let representative, organizations, contacts;
+  try {
+    [representative, organizations, contacts] = await Promise.all([api('GET', path),
+      api('GET', path + '/organizations?include_inactive=true'), api('GET', path + '/contacts?include_inactive=true')]);
+  } catch (error) {
+    show(el('h1', { text: t('repTitle') }), el('p', {}, el('a', { href: '#/clientes', text: t('custBack') })), errorBox(error));
+    return;
+  }
+  const writer = custCanWrite();
+  const status = el('div', { id: 'cust-status', role: 'status' });
+  if (notice) status.append(el('p', { class: 'ok', text: notice }));
+  const redraw = (done) => representativePage(id, done);
+  const act = changeThen(status, redraw);
+  const named = {};
+  for (const o of organizations.organizations || []) named[o.id] = o;
+  const facts = el('dl', { class: 'facts', id: 'rep-facts' },
+    el('dt', { text: t('email') }), el('dd', { text: representative.email || '' }),
+    el('dt', { text: t('phone') }), el('dd', { text: representative.phone || '' }),
+    el('dt', { text: t('state') }), el('dd', { id: 'rep-state' }, t(representative.active ? 'contactActive' : 'contactInactive'), ' ',
+      writer ? representativeToggle(representative, act) : null),
+    el('dt', { text: t('repOrganizations') }), el('dd', { id: 'rep-organizations' },
+      (organizations.organizations || []).length ? organizationLinks(organizations.organizations.map((o) => o.id), named) : t('repNoOrganizations')));
+  const editSlot = el('div', { id: 'rep-contact-edit' });
+  const rows = (contacts.contacts || []).map((contact) => el('tr', { 'data-contact': contact.id, class: contact.active ? null : 'inactive' },
+    el('td', { class: 'name', text: contact.name }), el('td', { text: contact.email || '' }), el('td', { text: contact.phone || '' }),
+    el('td', { class: 'state', text: t(contact.active ? 'contactActive' : 'contactInactive') }),
+    writer ? el('td', { class: 'actions' },
+      el('button', { type: 'button', class: 'link edit-contact', 'aria-label': tf('custEditOf', { name: contact.name }), text: t('custEdit'),
+        onclick: () => {
+          const { form, errors } = contactForm('rep-contact-edit', contact, t('save'), (body, fail) => {
+            api('POST', '/v1/representative-contacts/' + encodeURIComponent(contact.id), body)
+              .then((saved) => redraw(tf('custContactSaved', { name: saved.name })), fail);
+          }, () => editSlot.replaceChildren(), { access: false });
+          form.setAttribute('aria-labelledby', 'rep-contact-edit-title');
+          editSlot.replaceChildren(el('h3', { id: 'rep-contact-edit-title', text: tf('custEditContact', { name: contact.name }) }), form, errors);
+          form.querySelector('input').focus();
+        } }), ' ',
+      activeToggle(contact, act, (active) => api('POST', '/v1/representative-contacts/' + encodeURIComponent(contact.id), { active }))) : null));
+  const headers = [t('name'), t('email'), t('phone'), t('state')].concat(writer ? [t('actions')] : []);
+  const parts = [el('h2', { id: 'rep-contacts-title', text: t('repContacts') }), el('p', { class: 'muted', text: t('repContactsIntro') }),
+    rowsTable('rep-contacts', headers, rows, 'rep-contacts-empty', t('repNoContacts')), editSlot];
+  if (writer) {
+    const added = contactForm('rep-contact-new', null, t('custAddContact'), (body, fail) => {
+      api('POST', path + '/contacts', Object.assign(body, { representative_id: id, active: true }))
+        .then((contact) => redraw(tf('custContactAdded', { name: contact.name })), fail);
+    }, null, { access: false });
+    added.form.setAttribute('aria-labelledby', 'rep-contact-new-title');
+    const edited = contactForm('rep-edit', representative, t('save'), (body, fail) => {
+      api('POST', path, body).then((saved) => redraw(tf('repSaved', { name: saved.name })), fail);
+    }, null, { access: false });
+    edited.form.setAttribute('aria-labelledby', 'rep-edit-title');
+    parts.push(el('h3', { id: 'rep-contact-new-title', text: t('repNewContact') }), added.form, added.errors,
+      el('h2', { id: 'rep-edit-title', text: t('repDetails') }), edited.form, edited.errors);
+  }
+  show(el('h1', { text: representative.name }), el('p', { class: 'row' }, el('a', { href: '#/clientes', id: 'cust-back', text: t('custBack') })),
+    status, facts, ...parts);
+}
+
+// #/representantes alone: the customers' list, where representatives are reached from.
+addPage({ path: '/representantes', visible: custCanRead, render: (rest) => {
+  const id = decodeURIComponent(rest.replace(/^\//, '').split('?')[0]);
+  return id ? representativePage(id) : customersPage('');
+} });
 
 addPage({
   path: '/clientes', visible: custCanRead, nav: { id: 'nav-customers', text: 'custTitle' },

@@ -53,6 +53,12 @@ enum IntakeAPI {
         router.register(API.listRepresentativeContacts) { request, context in
             try intake.representativeContacts(request, caller: caller(context))
         }
+        router.register(API.getRepresentativeContact) { request, context in
+            try intake.getRepresentativeContact(request.contactID, caller: caller(context))
+        }
+        router.register(API.listOrganizationRepresentatives) { request, context in
+            try intake.organizationRepresentatives(request, caller: caller(context))
+        }
 
         // Tickets.
         if intake.opensWithoutBlocking {

@@ -95,6 +95,35 @@ extension IntakeContext {
         }
     }
 
+    /// The representatives acting for an organization, by name (only active ones unless
+    /// `includeInactive`), with every organization they act for so a page can name them.
+    /// - Throws: `PERMISSION_DENIED` for customers; `NOT_FOUND` for an unknown organization.
+    public func organizationRepresentatives(_ request: IntakeV1.ListOrganizationRepresentativesRequest, caller: Caller) throws
+        -> IntakeV1.ListOrganizationRepresentativesResponse {
+        try caller.requireStaff()
+        return try database.read { tx in
+            guard try DirectoryStore.organization(tx, id: request.organizationID) != nil else {
+                throw RPCError(.notFound, "organização não encontrada / organization not found")
+            }
+            var response = IntakeV1.ListOrganizationRepresentativesResponse()
+            response.representatives = try DirectoryStore.representatives(tx, organizationID: request.organizationID,
+                                                                           includeInactive: request.includeInactive)
+            let named = Set(response.representatives.flatMap(\.organizationIDs)).union([request.organizationID])
+            response.organizations = try named.compactMap { try DirectoryStore.organization(tx, id: $0) }
+                .sorted { (DirectoryStore.foldKey($0.name), $0.id) < (DirectoryStore.foldKey($1.name), $1.id) }
+            return response
+        }
+    }
+
+    /// One person of a representative (staff only).
+    public func getRepresentativeContact(_ id: String, caller: Caller) throws -> IntakeV1.RepresentativeContact {
+        try caller.requireStaff()
+        guard let value = try database.read({ try DirectoryStore.representativeContact($0, id: id) }) else {
+            throw RPCError(.notFound, "contato não encontrado / contact not found")
+        }
+        return value
+    }
+
     /// Adds a person of a representative (staff only).
     public func addRepresentativeContact(_ request: IntakeV1.RepresentativeContact, caller: Caller) throws
         -> IntakeV1.RepresentativeContact {

@@ -17,6 +17,16 @@ extension DirectoryStore {
         }
     }
 
+    /// The representatives acting for `organizationID`, by name then id.
+    static func representatives(_ tx: any SQLExecutor, organizationID: String, includeInactive: Bool) throws
+        -> [IntakeV1.Representative] {
+        try tx.query("""
+            SELECT r.id, r.name, r.email, r.phone, r.active FROM representative_organizations o
+            JOIN representatives r ON r.id = o.representative_id
+            WHERE o.organization_id = ?\(includeInactive ? "" : " AND r.active = 1") ORDER BY r.name_key, r.id
+            """, [.text(organizationID)]).map { try representative(tx, $0) }
+    }
+
     static let representativeContactColumns = "id, representative_id, name, email, phone, active, created_at"
 
     static func representativeContact(_ row: Row) throws -> IntakeV1.RepresentativeContact {

@@ -105,6 +105,10 @@ enum IntakeSchema {
             DROP INDEX attachments_ticket;
             CREATE INDEX attachments_ticket ON attachments (ticket_id) WHERE ticket_id IS NOT NULL;
             """),
+        // An organization's representatives (ListOrganizationRepresentatives) are found by
+        // `organization_id`; the primary key leads with `representative_id`.
+        Migration(version: 31, name: "representative_organizations_organization",
+                  sql: "CREATE INDEX representative_organizations_organization ON representative_organizations (organization_id)"),
     ]
 
     /// Migration 28: `ticket_messages.seq` (1, 2, … per ticket) and `tickets.last_message_seq`,

@@ -31,6 +31,9 @@ typedef struct Ocorrencias__Intake__V1__ListOrganizationsResponse Ocorrencias__I
 typedef struct Ocorrencias__Intake__V1__RepresentativeContact Ocorrencias__Intake__V1__RepresentativeContact;
 typedef struct Ocorrencias__Intake__V1__RepresentativeRequest Ocorrencias__Intake__V1__RepresentativeRequest;
 typedef struct Ocorrencias__Intake__V1__ListRepresentativeContactsResponse Ocorrencias__Intake__V1__ListRepresentativeContactsResponse;
+typedef struct Ocorrencias__Intake__V1__GetRepresentativeContactRequest Ocorrencias__Intake__V1__GetRepresentativeContactRequest;
+typedef struct Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest;
+typedef struct Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse;
 typedef struct Ocorrencias__Intake__V1__ListContactsRequest Ocorrencias__Intake__V1__ListContactsRequest;
 typedef struct Ocorrencias__Intake__V1__ListContactsResponse Ocorrencias__Intake__V1__ListContactsResponse;
 typedef struct Ocorrencias__Intake__V1__CustomFieldValue Ocorrencias__Intake__V1__CustomFieldValue;
@@ -401,6 +404,53 @@ struct  Ocorrencias__Intake__V1__ListRepresentativeContactsResponse
 #define OCORRENCIAS__INTAKE__V1__LIST_REPRESENTATIVE_CONTACTS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__list_representative_contacts_response__descriptor) \
     , 0,NULL }
+
+
+struct  Ocorrencias__Intake__V1__GetRepresentativeContactRequest
+{
+  ProtobufCMessage base;
+  char *contact_id;
+};
+#define OCORRENCIAS__INTAKE__V1__GET_REPRESENTATIVE_CONTACT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__get_representative_contact_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+/*
+ * The representatives acting for one organization (staff only).
+ */
+struct  Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest
+{
+  ProtobufCMessage base;
+  char *organization_id;
+  /*
+   * Inactive representatives too (by default only active ones).
+   */
+  protobuf_c_boolean include_inactive;
+};
+#define OCORRENCIAS__INTAKE__V1__LIST_ORGANIZATION_REPRESENTATIVES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__list_organization_representatives_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse
+{
+  ProtobufCMessage base;
+  /*
+   * By name, then id.
+   */
+  size_t n_representatives;
+  Ocorrencias__Intake__V1__Representative **representatives;
+  /*
+   * Every organization these representatives act for, the asked one included (active or not),
+   * by name: a page names them without reading each.
+   */
+  size_t n_organizations;
+  Ocorrencias__Intake__V1__Organization **organizations;
+};
+#define OCORRENCIAS__INTAKE__V1__LIST_ORGANIZATION_REPRESENTATIVES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__list_organization_representatives_response__descriptor) \
+    , 0,NULL, 0,NULL }
 
 
 /*
@@ -1507,6 +1557,63 @@ Ocorrencias__Intake__V1__ListRepresentativeContactsResponse *
 void   ocorrencias__intake__v1__list_representative_contacts_response__free_unpacked
                      (Ocorrencias__Intake__V1__ListRepresentativeContactsResponse *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__GetRepresentativeContactRequest methods */
+void   ocorrencias__intake__v1__get_representative_contact_request__init
+                     (Ocorrencias__Intake__V1__GetRepresentativeContactRequest         *message);
+size_t ocorrencias__intake__v1__get_representative_contact_request__get_packed_size
+                     (const Ocorrencias__Intake__V1__GetRepresentativeContactRequest   *message);
+size_t ocorrencias__intake__v1__get_representative_contact_request__pack
+                     (const Ocorrencias__Intake__V1__GetRepresentativeContactRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__get_representative_contact_request__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__GetRepresentativeContactRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__GetRepresentativeContactRequest *
+       ocorrencias__intake__v1__get_representative_contact_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__get_representative_contact_request__free_unpacked
+                     (Ocorrencias__Intake__V1__GetRepresentativeContactRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest methods */
+void   ocorrencias__intake__v1__list_organization_representatives_request__init
+                     (Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest         *message);
+size_t ocorrencias__intake__v1__list_organization_representatives_request__get_packed_size
+                     (const Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest   *message);
+size_t ocorrencias__intake__v1__list_organization_representatives_request__pack
+                     (const Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__list_organization_representatives_request__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest *
+       ocorrencias__intake__v1__list_organization_representatives_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__list_organization_representatives_request__free_unpacked
+                     (Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse methods */
+void   ocorrencias__intake__v1__list_organization_representatives_response__init
+                     (Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse         *message);
+size_t ocorrencias__intake__v1__list_organization_representatives_response__get_packed_size
+                     (const Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse   *message);
+size_t ocorrencias__intake__v1__list_organization_representatives_response__pack
+                     (const Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__list_organization_representatives_response__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse *
+       ocorrencias__intake__v1__list_organization_representatives_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__list_organization_representatives_response__free_unpacked
+                     (Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Intake__V1__ListContactsRequest methods */
 void   ocorrencias__intake__v1__list_contacts_request__init
                      (Ocorrencias__Intake__V1__ListContactsRequest         *message);
@@ -2276,6 +2383,15 @@ typedef void (*Ocorrencias__Intake__V1__RepresentativeRequest_Closure)
 typedef void (*Ocorrencias__Intake__V1__ListRepresentativeContactsResponse_Closure)
                  (const Ocorrencias__Intake__V1__ListRepresentativeContactsResponse *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__GetRepresentativeContactRequest_Closure)
+                 (const Ocorrencias__Intake__V1__GetRepresentativeContactRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest_Closure)
+                 (const Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse_Closure)
+                 (const Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Intake__V1__ListContactsRequest_Closure)
                  (const Ocorrencias__Intake__V1__ListContactsRequest *message,
                   void *closure_data);
@@ -2469,6 +2585,14 @@ struct Ocorrencias__Intake__V1__Intake_Service
                                        const Ocorrencias__Intake__V1__RepresentativeRequest *input,
                                        Ocorrencias__Intake__V1__ListRepresentativeContactsResponse_Closure closure,
                                        void *closure_data);
+  void (*get_representative_contact)(Ocorrencias__Intake__V1__Intake_Service *service,
+                                     const Ocorrencias__Intake__V1__GetRepresentativeContactRequest *input,
+                                     Ocorrencias__Intake__V1__RepresentativeContact_Closure closure,
+                                     void *closure_data);
+  void (*list_organization_representatives)(Ocorrencias__Intake__V1__Intake_Service *service,
+                                            const Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest *input,
+                                            Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse_Closure closure,
+                                            void *closure_data);
   void (*open_ticket)(Ocorrencias__Intake__V1__Intake_Service *service,
                       const Ocorrencias__Intake__V1__OpenTicketRequest *input,
                       Ocorrencias__Intake__V1__OpenTicketResponse_Closure closure,
@@ -2583,6 +2707,8 @@ void ocorrencias__intake__v1__intake__init (Ocorrencias__Intake__V1__Intake_Serv
       function_prefix__ ## add_representative_contact,\
       function_prefix__ ## update_representative_contact,\
       function_prefix__ ## list_representative_contacts,\
+      function_prefix__ ## get_representative_contact,\
+      function_prefix__ ## list_organization_representatives,\
       function_prefix__ ## open_ticket,\
       function_prefix__ ## get_ticket,\
       function_prefix__ ## upload_attachment,\
@@ -2677,6 +2803,14 @@ void ocorrencias__intake__v1__intake__list_representative_contacts(ProtobufCServ
                                                                    const Ocorrencias__Intake__V1__RepresentativeRequest *input,
                                                                    Ocorrencias__Intake__V1__ListRepresentativeContactsResponse_Closure closure,
                                                                    void *closure_data);
+void ocorrencias__intake__v1__intake__get_representative_contact(ProtobufCService *service,
+                                                                 const Ocorrencias__Intake__V1__GetRepresentativeContactRequest *input,
+                                                                 Ocorrencias__Intake__V1__RepresentativeContact_Closure closure,
+                                                                 void *closure_data);
+void ocorrencias__intake__v1__intake__list_organization_representatives(ProtobufCService *service,
+                                                                        const Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest *input,
+                                                                        Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse_Closure closure,
+                                                                        void *closure_data);
 void ocorrencias__intake__v1__intake__open_ticket(ProtobufCService *service,
                                                   const Ocorrencias__Intake__V1__OpenTicketRequest *input,
                                                   Ocorrencias__Intake__V1__OpenTicketResponse_Closure closure,
@@ -2788,6 +2922,9 @@ extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_organizati
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__representative_contact__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__representative_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_representative_contacts_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__get_representative_contact_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_organization_representatives_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_organization_representatives_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_contacts_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_contacts_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__custom_field_value__descriptor;

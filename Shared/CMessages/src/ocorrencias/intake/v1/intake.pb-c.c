@@ -682,6 +682,141 @@ void   ocorrencias__intake__v1__list_representative_contacts_response__free_unpa
   assert(message->base.descriptor == &ocorrencias__intake__v1__list_representative_contacts_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__intake__v1__get_representative_contact_request__init
+                     (Ocorrencias__Intake__V1__GetRepresentativeContactRequest         *message)
+{
+  static const Ocorrencias__Intake__V1__GetRepresentativeContactRequest init_value = OCORRENCIAS__INTAKE__V1__GET_REPRESENTATIVE_CONTACT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__get_representative_contact_request__get_packed_size
+                     (const Ocorrencias__Intake__V1__GetRepresentativeContactRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__get_representative_contact_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__get_representative_contact_request__pack
+                     (const Ocorrencias__Intake__V1__GetRepresentativeContactRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__get_representative_contact_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__get_representative_contact_request__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__GetRepresentativeContactRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__get_representative_contact_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__GetRepresentativeContactRequest *
+       ocorrencias__intake__v1__get_representative_contact_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__GetRepresentativeContactRequest *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__get_representative_contact_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__get_representative_contact_request__free_unpacked
+                     (Ocorrencias__Intake__V1__GetRepresentativeContactRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__get_representative_contact_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__intake__v1__list_organization_representatives_request__init
+                     (Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest         *message)
+{
+  static const Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest init_value = OCORRENCIAS__INTAKE__V1__LIST_ORGANIZATION_REPRESENTATIVES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__list_organization_representatives_request__get_packed_size
+                     (const Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_organization_representatives_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__list_organization_representatives_request__pack
+                     (const Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_organization_representatives_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__list_organization_representatives_request__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_organization_representatives_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest *
+       ocorrencias__intake__v1__list_organization_representatives_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__list_organization_representatives_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__list_organization_representatives_request__free_unpacked
+                     (Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_organization_representatives_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__intake__v1__list_organization_representatives_response__init
+                     (Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse         *message)
+{
+  static const Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse init_value = OCORRENCIAS__INTAKE__V1__LIST_ORGANIZATION_REPRESENTATIVES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__list_organization_representatives_response__get_packed_size
+                     (const Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_organization_representatives_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__list_organization_representatives_response__pack
+                     (const Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_organization_representatives_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__list_organization_representatives_response__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_organization_representatives_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse *
+       ocorrencias__intake__v1__list_organization_representatives_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__list_organization_representatives_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__list_organization_representatives_response__free_unpacked
+                     (Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_organization_representatives_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__intake__v1__list_contacts_request__init
                      (Ocorrencias__Intake__V1__ListContactsRequest         *message)
 {
@@ -3447,6 +3582,146 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_representative_co
   ocorrencias__intake__v1__list_representative_contacts_response__field_indices_by_name,
   1,  ocorrencias__intake__v1__list_representative_contacts_response__number_ranges,
   (ProtobufCMessageInit) ocorrencias__intake__v1__list_representative_contacts_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__get_representative_contact_request__field_descriptors[1] =
+{
+  {
+    "contact_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__GetRepresentativeContactRequest, contact_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__get_representative_contact_request__field_indices_by_name[] = {
+  0,   /* field[0] = contact_id */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__get_representative_contact_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__get_representative_contact_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.GetRepresentativeContactRequest",
+  "GetRepresentativeContactRequest",
+  "Ocorrencias__Intake__V1__GetRepresentativeContactRequest",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__GetRepresentativeContactRequest),
+  1,
+  ocorrencias__intake__v1__get_representative_contact_request__field_descriptors,
+  ocorrencias__intake__v1__get_representative_contact_request__field_indices_by_name,
+  1,  ocorrencias__intake__v1__get_representative_contact_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__get_representative_contact_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__list_organization_representatives_request__field_descriptors[2] =
+{
+  {
+    "organization_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest, organization_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "include_inactive",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest, include_inactive),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__list_organization_representatives_request__field_indices_by_name[] = {
+  1,   /* field[1] = include_inactive */
+  0,   /* field[0] = organization_id */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__list_organization_representatives_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_organization_representatives_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.ListOrganizationRepresentativesRequest",
+  "ListOrganizationRepresentativesRequest",
+  "Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest),
+  2,
+  ocorrencias__intake__v1__list_organization_representatives_request__field_descriptors,
+  ocorrencias__intake__v1__list_organization_representatives_request__field_indices_by_name,
+  1,  ocorrencias__intake__v1__list_organization_representatives_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__list_organization_representatives_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__list_organization_representatives_response__field_descriptors[2] =
+{
+  {
+    "representatives",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse, n_representatives),
+    offsetof(Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse, representatives),
+    &ocorrencias__intake__v1__representative__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "organizations",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse, n_organizations),
+    offsetof(Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse, organizations),
+    &ocorrencias__intake__v1__organization__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__list_organization_representatives_response__field_indices_by_name[] = {
+  1,   /* field[1] = organizations */
+  0,   /* field[0] = representatives */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__list_organization_representatives_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_organization_representatives_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.ListOrganizationRepresentativesResponse",
+  "ListOrganizationRepresentativesResponse",
+  "Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse),
+  2,
+  ocorrencias__intake__v1__list_organization_representatives_response__field_descriptors,
+  ocorrencias__intake__v1__list_organization_representatives_response__field_indices_by_name,
+  1,  ocorrencias__intake__v1__list_organization_representatives_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__list_organization_representatives_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor ocorrencias__intake__v1__list_contacts_request__field_descriptors[4] =
@@ -6782,7 +7057,7 @@ const ProtobufCEnumDescriptor ocorrencias__intake__v1__bounce_status__descriptor
   ocorrencias__intake__v1__bounce_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_descriptors[40] =
+static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_descriptors[42] =
 {
   { "CreateOrganization", &ocorrencias__intake__v1__organization__descriptor, &ocorrencias__intake__v1__organization__descriptor },
   { "UpdateOrganization", &ocorrencias__intake__v1__organization__descriptor, &ocorrencias__intake__v1__organization__descriptor },
@@ -6802,6 +7077,8 @@ static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_d
   { "AddRepresentativeContact", &ocorrencias__intake__v1__representative_contact__descriptor, &ocorrencias__intake__v1__representative_contact__descriptor },
   { "UpdateRepresentativeContact", &ocorrencias__intake__v1__representative_contact__descriptor, &ocorrencias__intake__v1__representative_contact__descriptor },
   { "ListRepresentativeContacts", &ocorrencias__intake__v1__representative_request__descriptor, &ocorrencias__intake__v1__list_representative_contacts_response__descriptor },
+  { "GetRepresentativeContact", &ocorrencias__intake__v1__get_representative_contact_request__descriptor, &ocorrencias__intake__v1__representative_contact__descriptor },
+  { "ListOrganizationRepresentatives", &ocorrencias__intake__v1__list_organization_representatives_request__descriptor, &ocorrencias__intake__v1__list_organization_representatives_response__descriptor },
   { "OpenTicket", &ocorrencias__intake__v1__open_ticket_request__descriptor, &ocorrencias__intake__v1__open_ticket_response__descriptor },
   { "GetTicket", &ocorrencias__intake__v1__get_ticket_request__descriptor, &ocorrencias__intake__v1__ticket__descriptor },
   { "UploadAttachment", &ocorrencias__intake__v1__upload_attachment_request__descriptor, &ocorrencias__common__v1__attachment_ref__descriptor },
@@ -6827,45 +7104,47 @@ static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_d
 };
 const unsigned ocorrencias__intake__v1__intake__method_indices_by_name[] = {
   3,        /* AddContact */
-  22,        /* AddFiles */
+  24,        /* AddFiles */
   15,        /* AddRepresentativeContact */
-  24,        /* CancelTicket */
-  25,        /* ChangeTicketContact */
+  26,        /* CancelTicket */
+  27,        /* ChangeTicketContact */
   0,        /* CreateOrganization */
   9,        /* CreateRepresentative */
   7,        /* DeleteContact */
-  39,        /* DiscardQuarantinedMail */
-  21,        /* DownloadAttachment */
-  37,        /* DownloadQuarantinedMail */
+  41,        /* DiscardQuarantinedMail */
+  23,        /* DownloadAttachment */
+  39,        /* DownloadQuarantinedMail */
   5,        /* GetContact */
-  34,        /* GetFileLimits */
+  36,        /* GetFileLimits */
   2,        /* GetOrganization */
-  36,        /* GetQuarantinedMail */
+  38,        /* GetQuarantinedMail */
   12,        /* GetRepresentative */
-  32,        /* GetSupportPolicy */
-  19,        /* GetTicket */
-  26,        /* ListChannels */
+  18,        /* GetRepresentativeContact */
+  34,        /* GetSupportPolicy */
+  21,        /* GetTicket */
+  28,        /* ListChannels */
   8,        /* ListContacts */
-  30,        /* ListCustomFields */
+  32,        /* ListCustomFields */
+  19,        /* ListOrganizationRepresentatives */
   11,        /* ListOrganizations */
-  28,        /* ListOrigins */
-  35,        /* ListQuarantinedMail */
+  30,        /* ListOrigins */
+  37,        /* ListQuarantinedMail */
   17,        /* ListRepresentativeContacts */
   14,        /* ListRepresentativeOrganizations */
   10,        /* LookupCustomers */
-  18,        /* OpenTicket */
-  27,        /* PutChannel */
-  31,        /* PutCustomField */
-  29,        /* PutOrigin */
-  33,        /* PutSupportPolicy */
-  23,        /* Reply */
-  38,        /* ReprocessQuarantinedMail */
+  20,        /* OpenTicket */
+  29,        /* PutChannel */
+  33,        /* PutCustomField */
+  31,        /* PutOrigin */
+  35,        /* PutSupportPolicy */
+  25,        /* Reply */
+  40,        /* ReprocessQuarantinedMail */
   6,        /* SetContactActive */
   4,        /* UpdateContact */
   1,        /* UpdateOrganization */
   13,        /* UpdateRepresentative */
   16,        /* UpdateRepresentativeContact */
-  20         /* UploadAttachment */
+  22         /* UploadAttachment */
 };
 const ProtobufCServiceDescriptor ocorrencias__intake__v1__intake__descriptor =
 {
@@ -6874,7 +7153,7 @@ const ProtobufCServiceDescriptor ocorrencias__intake__v1__intake__descriptor =
   "Intake",
   "Ocorrencias__Intake__V1__Intake",
   "ocorrencias.intake.v1",
-  40,
+  42,
   ocorrencias__intake__v1__intake__method_descriptors,
   ocorrencias__intake__v1__intake__method_indices_by_name
 };
@@ -7022,13 +7301,29 @@ void ocorrencias__intake__v1__intake__list_representative_contacts(ProtobufCServ
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
   service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void ocorrencias__intake__v1__intake__get_representative_contact(ProtobufCService *service,
+                                                                 const Ocorrencias__Intake__V1__GetRepresentativeContactRequest *input,
+                                                                 Ocorrencias__Intake__V1__RepresentativeContact_Closure closure,
+                                                                 void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__intake__v1__intake__list_organization_representatives(ProtobufCService *service,
+                                                                        const Ocorrencias__Intake__V1__ListOrganizationRepresentativesRequest *input,
+                                                                        Ocorrencias__Intake__V1__ListOrganizationRepresentativesResponse_Closure closure,
+                                                                        void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void ocorrencias__intake__v1__intake__open_ticket(ProtobufCService *service,
                                                   const Ocorrencias__Intake__V1__OpenTicketRequest *input,
                                                   Ocorrencias__Intake__V1__OpenTicketResponse_Closure closure,
                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__get_ticket(ProtobufCService *service,
                                                  const Ocorrencias__Intake__V1__GetTicketRequest *input,
@@ -7036,7 +7331,7 @@ void ocorrencias__intake__v1__intake__get_ticket(ProtobufCService *service,
                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__upload_attachment(ProtobufCService *service,
                                                         const Ocorrencias__Intake__V1__UploadAttachmentRequest *input,
@@ -7044,7 +7339,7 @@ void ocorrencias__intake__v1__intake__upload_attachment(ProtobufCService *servic
                                                         void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__download_attachment(ProtobufCService *service,
                                                           const Ocorrencias__Intake__V1__DownloadAttachmentRequest *input,
@@ -7052,7 +7347,7 @@ void ocorrencias__intake__v1__intake__download_attachment(ProtobufCService *serv
                                                           void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__add_files(ProtobufCService *service,
                                                 const Ocorrencias__Intake__V1__AddFilesRequest *input,
@@ -7060,7 +7355,7 @@ void ocorrencias__intake__v1__intake__add_files(ProtobufCService *service,
                                                 void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__reply(ProtobufCService *service,
                                             const Ocorrencias__Intake__V1__ReplyRequest *input,
@@ -7068,7 +7363,7 @@ void ocorrencias__intake__v1__intake__reply(ProtobufCService *service,
                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__cancel_ticket(ProtobufCService *service,
                                                     const Ocorrencias__Intake__V1__CancelTicketRequest *input,
@@ -7076,7 +7371,7 @@ void ocorrencias__intake__v1__intake__cancel_ticket(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__change_ticket_contact(ProtobufCService *service,
                                                             const Ocorrencias__Intake__V1__ChangeTicketContactRequest *input,
@@ -7084,7 +7379,7 @@ void ocorrencias__intake__v1__intake__change_ticket_contact(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_channels(ProtobufCService *service,
                                                     const Ocorrencias__Intake__V1__ListEntriesRequest *input,
@@ -7092,7 +7387,7 @@ void ocorrencias__intake__v1__intake__list_channels(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__put_channel(ProtobufCService *service,
                                                   const Ocorrencias__Intake__V1__ListEntry *input,
@@ -7100,7 +7395,7 @@ void ocorrencias__intake__v1__intake__put_channel(ProtobufCService *service,
                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_origins(ProtobufCService *service,
                                                    const Ocorrencias__Intake__V1__ListEntriesRequest *input,
@@ -7108,7 +7403,7 @@ void ocorrencias__intake__v1__intake__list_origins(ProtobufCService *service,
                                                    void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__put_origin(ProtobufCService *service,
                                                  const Ocorrencias__Intake__V1__ListEntry *input,
@@ -7116,7 +7411,7 @@ void ocorrencias__intake__v1__intake__put_origin(ProtobufCService *service,
                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_custom_fields(ProtobufCService *service,
                                                          const Ocorrencias__Intake__V1__ListCustomFieldsRequest *input,
@@ -7124,7 +7419,7 @@ void ocorrencias__intake__v1__intake__list_custom_fields(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__put_custom_field(ProtobufCService *service,
                                                        const Ocorrencias__Intake__V1__CustomField *input,
@@ -7132,7 +7427,7 @@ void ocorrencias__intake__v1__intake__put_custom_field(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__get_support_policy(ProtobufCService *service,
                                                          const Ocorrencias__Intake__V1__GetSupportPolicyRequest *input,
@@ -7140,7 +7435,7 @@ void ocorrencias__intake__v1__intake__get_support_policy(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__put_support_policy(ProtobufCService *service,
                                                          const Ocorrencias__Intake__V1__SupportPolicy *input,
@@ -7148,7 +7443,7 @@ void ocorrencias__intake__v1__intake__put_support_policy(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__get_file_limits(ProtobufCService *service,
                                                       const Ocorrencias__Intake__V1__GetFileLimitsRequest *input,
@@ -7156,7 +7451,7 @@ void ocorrencias__intake__v1__intake__get_file_limits(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 36, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_quarantined_mail(ProtobufCService *service,
                                                             const Ocorrencias__Intake__V1__ListQuarantinedMailRequest *input,
@@ -7164,7 +7459,7 @@ void ocorrencias__intake__v1__intake__list_quarantined_mail(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 37, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__get_quarantined_mail(ProtobufCService *service,
                                                            const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
@@ -7172,7 +7467,7 @@ void ocorrencias__intake__v1__intake__get_quarantined_mail(ProtobufCService *ser
                                                            void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 36, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 38, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__download_quarantined_mail(ProtobufCService *service,
                                                                 const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
@@ -7180,7 +7475,7 @@ void ocorrencias__intake__v1__intake__download_quarantined_mail(ProtobufCService
                                                                 void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 37, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 39, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__reprocess_quarantined_mail(ProtobufCService *service,
                                                                  const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
@@ -7188,7 +7483,7 @@ void ocorrencias__intake__v1__intake__reprocess_quarantined_mail(ProtobufCServic
                                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 38, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 40, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__discard_quarantined_mail(ProtobufCService *service,
                                                                const Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest *input,
@@ -7196,7 +7491,7 @@ void ocorrencias__intake__v1__intake__discard_quarantined_mail(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 39, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 41, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__init (Ocorrencias__Intake__V1__Intake_Service *service,
                                             Ocorrencias__Intake__V1__Intake_ServiceDestroy destroy)

@@ -292,7 +292,11 @@ public struct MetricsRecorder: Sendable {
                      openedBacklog: (stage: String, openedDay: Int)? = nil) {
         let local = calendar.localDay(of: at)
         sums.add(Self.keys(d), day: Int64(local.dayNumber), month: Int64(local.year * 12 + local.month - 1), deltas)
-        if let openedBacklog { sums.addBacklog(stage: openedBacklog.stage, openedDay: Int64(openedBacklog.openedDay), 1) }
+        if let openedBacklog {
+            sums.addBacklog(stage: openedBacklog.stage, openedDay: Int64(openedBacklog.openedDay), 1)
+            // An opening: the ticket's cohort row counts it (``CohortCounters``).
+            sums.addCohort([(CohortCounters.key(openedDay: Int64(openedBacklog.openedDay), d), [1] + Array(repeating: 0, count: Counter.allCases.count - 1))], [])
+        }
     }
 
     /// Applies `event` of `ticketID` at `at` in the caller's transaction.
@@ -314,6 +318,9 @@ public struct MetricsRecorder: Sendable {
         }
         guard let fact = try tx.queryOne("SELECT * FROM wf_metric_tickets WHERE ticket_id = ?", [.text(ticketID)]) else { return }
         let d = try dimensions(fact)
+        // The ticket's cohort share before the event; each case changes `after` as it changes the fact row.
+        let before = try CohortShare(fact: fact, dimensions: d)
+        var after = before
         switch event {
         case .opened:
             return
@@ -347,12 +354,17 @@ public struct MetricsRecorder: Sendable {
             if isOpen { try backlog(tx, stage: stage, openedDay: openedDay, delta: 1) }
             if wasOpen && !isOpen { try add(tx, at: at, d, [.finished: 1]) }
             if !wasOpen && isOpen { try add(tx, at: at, d, [.reopened: 1]) }
+            after.isOpen = isOpen
+            if !wasOpen && isOpen { after.reopens += 1 }
+            try cohortChange(tx, ticketID: ticketID, from: before, to: after, stay: (previous, spent, business))
         case .firstResponse(let wall, let business, let met):
             guard fact["first_response_wall_ms"].isNull else { return }
             try tx.execute("""
                 UPDATE wf_metric_tickets SET first_response_wall_ms = ?, first_response_business_ms = ?, first_response_met = ? WHERE ticket_id = ?
                 """, [.integer(wall), .integer(business), .integer(met ? 1 : 0), .text(ticketID)])
             try add(tx, at: at, d, [.frCount: 1, .frWall: wall, .frBusiness: business, .frMet: met ? 1 : 0])
+            after.firstResponse = (wall, business, met ? 1 : 0)
+            try cohortChange(tx, ticketID: ticketID, from: before, to: after)
         case .resolved(let wall, let business, let met):
             // A reopened ticket's earlier resolution is replaced in the ticket row; each
             // resolution counts on the day it happened.
@@ -360,11 +372,18 @@ public struct MetricsRecorder: Sendable {
                 UPDATE wf_metric_tickets SET resolution_wall_ms = ?, resolution_business_ms = ?, resolution_met = ? WHERE ticket_id = ?
                 """, [.integer(wall), .integer(business), .integer(met ? 1 : 0), .text(ticketID)])
             try add(tx, at: at, d, [.resCount: 1, .resWall: wall, .resBusiness: business, .resMet: met ? 1 : 0])
+            after.resolution = (wall, business, met ? 1 : 0)
+            try cohortChange(tx, ticketID: ticketID, from: before, to: after)
         case .transferred(let pingPong, let group, let agent):
             try tx.execute("""
                 UPDATE wf_metric_tickets SET transfers = transfers + 1, ping_pongs = ping_pongs + ?, group_id = ?, agent_id = ? WHERE ticket_id = ?
                 """, [.integer(pingPong ? 1 : 0), .text(group), .text(agent), .text(ticketID)])
             try add(tx, at: at, d, [.transfers: 1, .pingPongs: pingPong ? 1 : 0])
+            after.transfers += 1
+            after.pingPongs += pingPong ? 1 : 0
+            after.dimensions.groupID = group
+            after.dimensions.agentID = agent
+            try cohortChange(tx, ticketID: ticketID, from: before, to: after)
         case .reclassified(let new):
             try tx.execute("""
                 UPDATE wf_metric_tickets SET organization_id = ?, category = ?, product = ?, module = ?, priority = ?, plan = ?,
@@ -378,10 +397,14 @@ public struct MetricsRecorder: Sendable {
                 try add(tx, at: openedAt, d, [.opened: -1])
                 try add(tx, at: openedAt, new, [.opened: 1])
             }
+            after.dimensions = new
+            try cohortChange(tx, ticketID: ticketID, from: before, to: after)
         case .surveyAnswered(let score):
             guard fact["survey_score"].isNull else { return }
             try tx.execute("UPDATE wf_metric_tickets SET survey_score = ? WHERE ticket_id = ?", [.integer(Int64(score)), .text(ticketID)])
             try add(tx, at: at, d, [.surveyCount: 1, .surveySum: Int64(score)])
+            after.survey = Int64(score)
+            try cohortChange(tx, ticketID: ticketID, from: before, to: after)
         }
     }
 
@@ -450,6 +473,8 @@ public struct MetricsRecorder: Sendable {
         }
         if let openedBacklog {
             batch.add(sql[2], [.text(openedBacklog.stage), .integer(Int64(openedBacklog.openedDay)), counterShard.value, .integer(1)])
+            // An opening: the ticket's cohort row counts it (``CohortCounters``).
+            batch.add(sql[3], CohortCounters.key(openedDay: Int64(openedBacklog.openedDay), d).values + [counterShard.value, .integer(1)])
         }
         return batch
     }
@@ -463,7 +488,8 @@ public struct MetricsRecorder: Sendable {
         var sharded: Bool
     }
 
-    /// Statement texts by shape (a handful), built once: daily, monthly, then the backlog's.
+    /// Statement texts by shape (a handful), built once: daily, monthly, then the backlog's and
+    /// the cohort's opening (``CohortCounters``).
     private static let counterStatements = Mutex<[CounterShape: [String]]>([:])
 
     static func counterSQL(_ shape: CounterShape) -> [String] {
@@ -493,6 +519,7 @@ public struct MetricsRecorder: Sendable {
                 INSERT INTO wf_metric_backlog (stage, opened_day, shard, open_count) \(rows("\(text), \(number), \(number), \(number)", 1))
                 ON CONFLICT (stage, opened_day\(conflictShard)) DO UPDATE SET open_count = wf_metric_backlog.open_count + excluded.open_count
                 """)
+            statements.append(CohortCounters.openingSQL(condition: shape.condition))
         }
         counterStatements.withLock { $0[shape] = statements }
         return statements

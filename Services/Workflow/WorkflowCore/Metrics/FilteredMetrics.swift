@@ -50,15 +50,17 @@ public struct MetricsFilter: Sendable, Hashable {
     }
 }
 
-/// A filtered report, read from the per-ticket facts (`wf_metric_tickets`,
-/// `wf_metric_stage_time`) instead of the daily rollups, which are kept per single dimension.
+/// A filtered report: the **cohort** of tickets opened in the period that match the filter,
+/// instead of the daily rollups (events per day, kept per single dimension).
 ///
-/// The report covers the **cohort** of tickets opened in the period that match the filter:
-/// totals and breakdowns are those tickets' figures as they stand now (finished, first response
+/// Totals and breakdowns are those tickets' figures as they stand now (finished, first response
 /// and resolution times, SLA met, reopenings, transfers, survey score); time per stage is their
-/// completed stays; the backlog is the matching tickets open now. Each query seeks one of the
-/// indexes of migration 180 (`(group_id | product | agent_id, is_open, opened_day)`), so the rows
-/// read are the matching tickets of the period, not the whole table.
+/// completed stays; the backlog is the matching tickets open now. The period's whole months are
+/// read from the cohort counters (``CohortCounters``, migration 190) when the filter is by group
+/// and/or product; the rest — ragged days, a holder filter, an agent's own tickets above their
+/// level — from the per-ticket facts (`wf_metric_tickets`, `wf_metric_stage_time`) through the
+/// indexes of migration 180 (`(group_id | product | agent_id, is_open, opened_day)`), which also
+/// serve the backlog (``cohortPlan(from:to:filter:)``).
 ///
 /// ```swift
 /// let march = try database.read { tx in

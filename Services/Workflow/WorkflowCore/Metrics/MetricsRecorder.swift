@@ -58,6 +58,9 @@ public enum MetricsEvent: Sendable, Hashable {
 ///   whole months from the monthly table and the ragged ends from the daily one, so a month's
 ///   report reads a few hundred rows whatever the number of tickets.
 /// - `wf_metric_daily_stage`: per day × stage: time spent in the stage by tickets leaving it.
+/// - `wf_metric_cohort` and `wf_metric_cohort_stage`: per opening month × current group ×
+///   product × …: the sums of the tickets' facts, for filtered reports (``CohortCounters``); each
+///   event moves the ticket's share (``cohortChange(_:ticketID:from:to:stay:)``).
 ///
 /// Days are local days of `calendar`'s time zone (São Paulo by default).
 public struct MetricsRecorder: Sendable {

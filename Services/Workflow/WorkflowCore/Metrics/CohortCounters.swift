@@ -225,12 +225,23 @@ struct CohortShare: Equatable {
 }
 
 extension MetricsRecorder {
+    /// Runs `update` (an event's change to the ticket's fact row) and the cohort writes of
+    /// ``cohortChange(_:ticketID:from:to:stay:into:)`` together: one statement on PostgreSQL.
+    func factUpdate(_ tx: any SQLExecutor, ticketID: String, _ update: String, _ params: [SQLValue],
+                     from before: CohortShare, to after: CohortShare) throws {
+        var batch = WriteBatch()
+        batch.add(update, params)
+        try cohortChange(tx, ticketID: ticketID, from: before, to: after, into: &batch)
+        try batch.run(tx)
+    }
+
     /// Moves a ticket's cohort share from `before` to `after` (an event's change to its fact row)
     /// and adds `stay` (a completed stay in a stage) to its stage row; when the event moved the
-    /// ticket to another row, its recorded stays move with it. Into the transaction's sums inside
-    /// ``summingCounters(_:_:)``, else written at once.
+    /// ticket to another row, its recorded stays move with it (read here, before `batch` runs).
+    /// Into the transaction's sums inside ``summingCounters(_:_:)``, else added to `batch`, which
+    /// the caller runs with its own independent writes (one statement on PostgreSQL).
     func cohortChange(_ tx: any SQLExecutor, ticketID: String, from before: CohortShare, to after: CohortShare,
-                      stay: (stage: String, wall: Int64, business: Int64)? = nil) throws {
+                      stay: (stage: String, wall: Int64, business: Int64)? = nil, into batch: inout WriteBatch) throws {
         let old = before.key, new = after.key
         var rows: [(CohortCounters.Key, [Int64])] = []
         if old == new {
@@ -251,7 +262,8 @@ extension MetricsRecorder {
         }
         guard !rows.isEmpty || !stages.isEmpty else { return }
         if let sums = Self.pendingSums { return sums.addCohort(rows, stages) }
-        var batch = CohortCounters.statements(rows, stages, shard: .integer(tx.engine == .postgres ? Self.threadShard() : 0))
-        try batch.run(tx)
+        for statement in CohortCounters.statements(rows, stages, shard: .integer(tx.engine == .postgres ? Self.threadShard() : 0)).statements {
+            batch.add(statement.sql, statement.params)
+        }
     }
 }

@@ -164,6 +164,17 @@ public enum CohortCounters {
             wall_ms = wf_metric_cohort_stage.wall_ms + excluded.wall_ms, business_ms = wf_metric_cohort_stage.business_ms + excluded.business_ms
         """
 
+    /// Adds a ticket's recorded stays (`wf_metric_stage_time`), times the sign (−1 or 1), to the
+    /// stage rows of a key: parameters group, month, product, access level, shard, sign, ticket.
+    static let stayMove = """
+        INSERT INTO wf_metric_cohort_stage (\(stageKeyColumns), exits, wall_ms, business_ms)
+        SELECT CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), s.stage, CAST(? AS BIGINT),
+               s.entries * m.sign, s.wall_ms * m.sign, s.business_ms * m.sign
+        FROM wf_metric_stage_time s, (SELECT CAST(? AS BIGINT) AS sign) AS m WHERE s.ticket_id = ?
+        ON CONFLICT (\(stageKeyColumns)) DO UPDATE SET exits = wf_metric_cohort_stage.exits + excluded.exits,
+            wall_ms = wf_metric_cohort_stage.wall_ms + excluded.wall_ms, business_ms = wf_metric_cohort_stage.business_ms + excluded.business_ms
+        """
+
     /// An opening's row: `opened` + 1 only. With `condition` (PostgreSQL, inside a guarded
     /// statement) the row is inserted only when the condition holds (typed placeholders).
     static func openingSQL(condition: String?) -> String {
@@ -237,9 +248,10 @@ extension MetricsRecorder {
 
     /// Moves a ticket's cohort share from `before` to `after` (an event's change to its fact row)
     /// and adds `stay` (a completed stay in a stage) to its stage row; when the event moved the
-    /// ticket to another row, its recorded stays move with it (read here, before `batch` runs).
-    /// Into the transaction's sums inside ``summingCounters(_:_:)``, else added to `batch`, which
-    /// the caller runs with its own independent writes (one statement on PostgreSQL).
+    /// ticket to another row, its recorded stays move with it. Into the transaction's sums inside
+    /// ``summingCounters(_:_:)`` (the stays read here), else added to `batch`, which the caller
+    /// runs with its own independent writes (one statement on PostgreSQL; the stays moved by
+    /// ``CohortCounters/stayMove``, read by the database, not here).
     func cohortChange(_ tx: any SQLExecutor, ticketID: String, from before: CohortShare, to after: CohortShare,
                       stay: (stage: String, wall: Int64, business: Int64)? = nil, into batch: inout WriteBatch) throws {
         let old = before.key, new = after.key
@@ -253,7 +265,8 @@ extension MetricsRecorder {
         }
         var stages: [(CohortCounters.StageKey, [Int64])] = []
         if let stay { stages.append((new.stage(stay.stage), [1, stay.wall, stay.business])) }
-        if old.stage("") != new.stage("") {
+        let movesStays = old.stage("") != new.stage("")
+        if movesStays, Self.pendingSums != nil {
             for row in try tx.query("SELECT stage, entries, wall_ms, business_ms FROM wf_metric_stage_time WHERE ticket_id = ?", [.text(ticketID)]) {
                 let stage = try row.text("stage"), values = [try row.int("entries"), try row.int("wall_ms"), try row.int("business_ms")]
                 stages.append((old.stage(stage), values.map { -$0 }))
@@ -262,8 +275,16 @@ extension MetricsRecorder {
         }
         guard !rows.isEmpty || !stages.isEmpty else { return }
         if let sums = Self.pendingSums { return sums.addCohort(rows, stages) }
-        for statement in CohortCounters.statements(rows, stages, shard: .integer(tx.engine == .postgres ? Self.threadShard() : 0)).statements {
+        let shard = SQLValue.integer(tx.engine == .postgres ? Self.threadShard() : 0)
+        for statement in CohortCounters.statements(rows, stages, shard: shard).statements {
             batch.add(statement.sql, statement.params)
+        }
+        if movesStays {
+            for (key, sign) in [(old, Int64(-1)), (new, 1)].sorted(by: { $0.0 < $1.0 }) {
+                let row = key.stage("")
+                batch.add(CohortCounters.stayMove, [.text(row.groupID), .integer(row.month), .text(row.product), .integer(row.accessLevel), shard,
+                                                    .integer(sign), .text(ticketID)])
+            }
         }
     }
 }

@@ -9,9 +9,9 @@ import Testing
 import TestSupport
 @testable import WorkflowCore
 
-/// Metrics filtered by group, product and holder (issue #7): read from the per-ticket facts,
-/// they give exactly the figures of the matching tickets; without a filter the rollups answer as
-/// before.
+/// Metrics filtered by group, product and holder (issue #7): read from the cohort counters and
+/// the per-ticket facts (``CohortCountersTests`` pins that the two agree), they give exactly the
+/// figures of the matching tickets; without a filter the rollups answer as before.
 @Suite struct FilteredMetricsTests {
     let metrics = MetricsRecorder()
     let minute: Int64 = 60_000

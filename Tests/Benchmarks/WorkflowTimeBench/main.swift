@@ -1,9 +1,9 @@
 // Loads N tickets (default 1,000,000) of realistic metrics facts into the workflow time tables on
 // SQLite and PostgreSQL, then measures a month's metrics report (p50/p95), a month's CSV export and
 // the cost of one SLA recomputation; and the month's report filtered by group, product or holder
-// (read from the per-ticket facts). Prints figures; asserts nothing. See docs/BENCHMARKS-workflow-time.md.
+// (cohort counters for whole months, per-ticket facts otherwise). Prints figures; asserts nothing. See docs/BENCHMARKS-workflow-time.md.
 //   swift build -c release --product workflow-time-bench
-//   .build/release/workflow-time-bench [--tickets 1000000] [--engine sqlite|postgres|both] [--runs 50]
+//   .build/release/workflow-time-bench [--tickets 1000000] [--engine sqlite|postgres|both] [--runs 50] [--write-events 2000]
 import Foundation
 import Storage
 import TestSupport
@@ -21,6 +21,7 @@ let engines: [DatabaseEngine] = {
     }
 }()
 let runs = option("--runs").flatMap(Int.init) ?? 50
+let writeEvents = option("--write-events").flatMap(Int.init) ?? 2000
 
 extension SplitMix64 {
     /// True `percent` times in a hundred.
@@ -183,12 +184,20 @@ for engine in engines {
     let scratch = try ScratchDatabase(engine)
     // Loaded before migration 180, which then runs as an upgrade would (the filtered report's
     // indexes; on SQLite the stage-time table rebuilt WITHOUT ROWID), timed.
-    let loaded = try scratch.open(migrations: WorkflowTimeMigrations.all)
+    // (and before 190, which backfills the cohort counters from the loaded facts, when the build has it).
+    let loaded = try scratch.open(migrations: WorkflowTimeMigrations.all.filter { $0.version < 190 })
     try load(loaded)
     loaded.close()
     let upgradeStart = Date()
-    let database = try scratch.open(migrations: WorkflowTimeMigrations.all + [MetricsQuery.filterMigration])
+    try scratch.open(migrations: WorkflowTimeMigrations.all.filter { $0.version < 190 } + [MetricsQuery.filterMigration]).close()
+    // Then 190 (when the build has it: the same source measures the code before it).
+    let later = WorkflowTimeMigrations.all.filter { $0.version >= 190 }
     print(String(format: "  migration 180 on the loaded tables (upgrade): %.1f s", Date().timeIntervalSince(upgradeStart)))
+    // Migration 190 then backfills the cohort counters the filtered report reads (timed).
+    let backfillStart = Date()
+    let database = try scratch.open(migrations: WorkflowTimeMigrations.all + [MetricsQuery.filterMigration])
+    print(String(format: "  migrations %@ (cohort counters' backfill, upgrade): %.1f s", later.map { String($0.version) }.joined(separator: ", "),
+                 Date().timeIntervalSince(backfillStart)))
     if engine == .postgres { try database.write { tx in _ = try tx.execute("ANALYZE") } }
     let open = try database.read { tx in try tx.scalar("SELECT COUNT(*) FROM wf_metric_tickets WHERE is_open = 1") }
     print("  open tickets: \(open)")
@@ -226,7 +235,8 @@ for engine in engines {
         print(String(format: "    %@: p50 %.2f ms", name, percentile(Array(times.dropFirst(5)), 0.5)))
     }
 
-    // A month's report filtered by group, product, holder (issue 7): from the per-ticket facts.
+    // A month's report filtered by group, product, holder (issue 7): group and product from the
+    // cohort counters (migration 190), the holder from the per-ticket facts.
     let filters: [(String, MetricsFilter)] = [
         ("group g3", MetricsFilter(groupID: "g3")),
         ("product RM", MetricsFilter(product: "RM")),
@@ -313,5 +323,35 @@ for engine in engines {
     }
     print(String(format: "  SLA recompute (20 events, in its own transaction): p50 %.2f ms, p95 %.2f ms",
                  percentile(latencies, 0.5), percentile(latencies, 0.95)))
+
+    // The write side: ticket events on open tickets of May, one per transaction, as an agent's
+    // moves are (a stage change, a transfer to another group, finishing), with everything
+    // `MetricsRecorder` maintains (rollups, backlog, stage time, and the cohort counters when
+    // the build has them). Last, as it changes the data.
+    let writeTickets = try database.read { tx in
+        try tx.query("SELECT ticket_id, group_id FROM wf_metric_tickets WHERE is_open = 1 AND opened_day >= ? AND opened_day < ? ORDER BY ticket_id LIMIT ?",
+                     [.integer(Int64(LocalDay(2027, 5, 1).dayNumber)), .integer(Int64(LocalDay(2027, 6, 1).dayNumber)), .integer(Int64(writeEvents))])
+            .map { (try $0.text("ticket_id"), try $0.text("group_id")) }
+    }
+    let recorder = MetricsRecorder()
+    var eventTimes: [String: [Double]] = [:]
+    for (index, (ticketID, group)) in writeTickets.enumerated() {
+        let at = end + Int64(index) * minute
+        let events: [(String, MetricsEvent)] = [
+            ("stage change", .stageChanged("aguardando_cliente")),
+            ("transfer to another group", .transferred(pingPong: false, groupID: group == "g0" ? "g1" : "g0", agentID: "a1")),
+            ("finish", .stageChanged("finalizado")),
+        ]
+        for (offset, (name, event)) in events.enumerated() {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try database.write { tx in try recorder.onTicketEvent(tx, ticketID: ticketID, event, at: at + Int64(offset) * 1000) }
+            eventTimes[name, default: []].append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e3)
+        }
+    }
+    for name in ["stage change", "transfer to another group", "finish"] {
+        let times = eventTimes[name] ?? [0]
+        print(String(format: "  ticket event, %@ (%d tickets, one per transaction): p50 %.0f µs, p95 %.0f µs, mean %.0f µs", name, times.count,
+                     percentile(times, 0.5), percentile(times, 0.95), times.reduce(0, +) / Double(times.count)))
+    }
     database.close()
 }

@@ -35,8 +35,11 @@ final class CounterSums: @unchecked Sendable {
     private(set) var daily: [Row: [Int64]] = [:]
     private(set) var monthly: [Row: [Int64]] = [:]
     private(set) var backlog: [BacklogRow: Int64] = [:]
+    /// Rows of `wf_metric_cohort` and `wf_metric_cohort_stage` (``CohortCounters``).
+    private(set) var cohort: [CohortCounters.Key: [Int64]] = [:]
+    private(set) var cohortStage: [CohortCounters.StageKey: [Int64]] = [:]
 
-    var isEmpty: Bool { daily.isEmpty && monthly.isEmpty && backlog.isEmpty }
+    var isEmpty: Bool { daily.isEmpty && monthly.isEmpty && backlog.isEmpty && cohort.isEmpty && cohortStage.isEmpty }
 
     /// PostgreSQL: whether an opening of this transaction already wrote its counters in its own
     /// statement (``MetricsRecorder/openingWrites(_:ticketID:_:stage:at:into:)``).
@@ -63,6 +66,12 @@ final class CounterSums: @unchecked Sendable {
 
     func addBacklog(stage: String, openedDay: Int64, _ delta: Int64) {
         backlog[BacklogRow(stage: stage, openedDay: openedDay), default: 0] += delta
+    }
+
+    /// Adds cohort rows' deltas (every counter) and cohort stage rows' (exits, wall, business).
+    func addCohort(_ rows: [(CohortCounters.Key, [Int64])], _ stages: [(CohortCounters.StageKey, [Int64])]) {
+        for (key, deltas) in rows { Self.accumulate(deltas, into: &cohort[key, default: Self.zeros]) }
+        for (key, deltas) in stages { Self.accumulate(deltas, into: &cohortStage[key, default: [0, 0, 0]]) }
     }
 
     /// The upserts that apply the sums: per table, rows grouped by the counters they change and
@@ -103,6 +112,8 @@ final class CounterSums: @unchecked Sendable {
                 }
             }
         }
+        let cohortBatch = CohortCounters.statements(cohort.map { ($0.key, $0.value) }, cohortStage.map { ($0.key, $0.value) }, shard: shard)
+        for statement in cohortBatch.statements { batch.add(statement.sql, statement.params) }
         for row in backlog.keys.sorted() where backlog[row]! != 0 {
             let conflict = sharded ? ", shard" : ""
             batch.add("""

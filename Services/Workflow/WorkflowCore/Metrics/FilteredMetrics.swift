@@ -50,15 +50,17 @@ public struct MetricsFilter: Sendable, Hashable {
     }
 }
 
-/// A filtered report, read from the per-ticket facts (`wf_metric_tickets`,
-/// `wf_metric_stage_time`) instead of the daily rollups, which are kept per single dimension.
+/// A filtered report: the **cohort** of tickets opened in the period that match the filter,
+/// instead of the daily rollups (events per day, kept per single dimension).
 ///
-/// The report covers the **cohort** of tickets opened in the period that match the filter:
-/// totals and breakdowns are those tickets' figures as they stand now (finished, first response
+/// Totals and breakdowns are those tickets' figures as they stand now (finished, first response
 /// and resolution times, SLA met, reopenings, transfers, survey score); time per stage is their
-/// completed stays; the backlog is the matching tickets open now. Each query seeks one of the
-/// indexes of migration 180 (`(group_id | product | agent_id, is_open, opened_day)`), so the rows
-/// read are the matching tickets of the period, not the whole table.
+/// completed stays; the backlog is the matching tickets open now. The period's whole months are
+/// read from the cohort counters (``CohortCounters``, migration 190) when the filter is by group
+/// and/or product; the rest — ragged days, a holder filter, an agent's own tickets above their
+/// level — from the per-ticket facts (`wf_metric_tickets`, `wf_metric_stage_time`) through the
+/// indexes of migration 180 (`(group_id | product | agent_id, is_open, opened_day)`), which also
+/// serve the backlog (``cohortPlan(from:to:filter:)``).
 ///
 /// ```swift
 /// let march = try database.read { tx in
@@ -118,48 +120,136 @@ extension MetricsQuery {
                 base.params + [.integer(Int64(from.dayNumber)), .integer(Int64(to.dayNumber))])
     }
 
+    /// Where a filtered report's cohort is read from: the counters of ``CohortCounters`` for the
+    /// whole months of the period (when the filter names no holder), and the tickets' facts for
+    /// the rest — the ragged days before the first and after the last whole month, and, for an
+    /// agent below administrator, the tickets above their level that they hold (the counters
+    /// count tickets by level; ``MetricsFilter/visibleTo`` also lets a holder see their own).
+    /// The two parts never hold the same ticket, so their sums add up to the scan's.
+    struct CohortPlan {
+        /// `wf_metric_cohort(_stage)` alias `c`: the condition and its parameters; `nil`: none.
+        var counters: (sql: String, params: [SQLValue])?
+        /// Predicates over `wf_metric_tickets` alias `t`, each read apart (with its index).
+        var scans: [(sql: String, params: [SQLValue])] = []
+    }
+
+    static func cohortPlan(from: LocalDay, to: LocalDay, filter: MetricsFilter) -> CohortPlan {
+        let months = wholeMonths(from: from, to: to)
+        // The holder's filter reads its index (a holder's month is a few hundred tickets).
+        guard filter.agentID.isEmpty, let months else { return CohortPlan(scans: [cohort(from, to, filter)]) }
+        var conditions: [String] = ["c.month >= ? AND c.month < ?"]
+        var params: [SQLValue] = [.integer(Int64(months.first.year * 12 + months.first.month - 1)),
+                                  .integer(Int64(months.end.year * 12 + months.end.month - 1))]
+        for (column, value) in [("group_id", filter.groupID), ("product", filter.product)] where !value.isEmpty {
+            conditions.append("c.\(column) = ?")
+            params.append(.text(value))
+        }
+        var plan = CohortPlan(counters: nil)
+        if let visible = filter.visibleTo {
+            conditions.append("c.access_level <= ?")
+            params.append(.integer(Int64(visible.level)))
+            // Their own tickets above their level, in the whole months (the holder's index, when they have an id).
+            var held = MetricsFilter(groupID: filter.groupID, product: filter.product, agentID: visible.agentID).predicate()
+            if visible.agentID.isEmpty { held.sql += " AND t.agent_id = ''" }
+            held.sql += " AND t.access_level > ? AND t.is_open IN (0, 1) AND t.opened_day >= ? AND t.opened_day < ?"
+            held.params += [.integer(Int64(visible.level)), .integer(Int64(months.first.dayNumber)), .integer(Int64(months.end.dayNumber))]
+            plan.scans.append(held)
+        }
+        plan.counters = (conditions.joined(separator: " AND "), params)
+        if from < months.first { plan.scans.append(cohort(from, months.first, filter)) }
+        if months.end < to { plan.scans.append(cohort(months.end, to, filter)) }
+        return plan
+    }
+
+    /// The whole calendar months inside `[from, to)`: the first one's first day and the day after
+    /// the last one (`nil` when there is none).
+    static func wholeMonths(from: LocalDay, to: LocalDay) -> (first: LocalDay, end: LocalDay)? {
+        var first = LocalDay(from.year, from.month, 1)
+        if first < from { first = first.adding(days: 32); first = LocalDay(first.year, first.month, 1) }
+        let end = LocalDay(to.year, to.month, 1)
+        return first < end ? (first, end) : nil
+    }
+
     /// The totals of the tickets opened in `[from, to)` that match `filter`, and their breakdowns:
-    /// sums per (category, product, module, group) in one query, added up here into the totals
-    /// and each breakdown (most opened first, then by key, as the rollup path orders them).
+    /// sums per (category, product, module, group) in one query — from the cohort counters and
+    /// the tickets of ``cohortPlan(from:to:filter:)`` — added up here into the totals and
+    /// each breakdown (most opened first, then by key, as the rollup path orders them).
     public static func cohortTotals(_ tx: any SQLExecutor, from: LocalDay, to: LocalDay, filter: MetricsFilter) throws
         -> (MetricTotals, [Breakdown: [(key: String, totals: MetricTotals)]]) {
-        let predicate = cohort(from, to, filter)
+        let plan = cohortPlan(from: from, to: to, filter: filter)
+        var parts: [String] = [], params: [SQLValue] = []
+        if let counters = plan.counters {
+            parts.append("""
+                SELECT c.category AS category, c.product AS product, c.module AS module, c.group_id AS group_id, \(Self.counterColumns("c"))
+                FROM wf_metric_cohort c WHERE \(counters.sql)
+                """)
+            params += counters.params
+        }
+        for scan in plan.scans {
+            parts.append("""
+                SELECT t.category AS category, t.product AS product, t.module AS module, t.group_id AS group_id,
+                       COUNT(*) AS opened, SUM(1 - t.is_open) AS finished, SUM(t.reopens) AS reopened,
+                       COUNT(t.first_response_wall_ms) AS fr_count, SUM(t.first_response_wall_ms) AS fr_wall_ms,
+                       SUM(t.first_response_business_ms) AS fr_business_ms, SUM(t.first_response_met) AS fr_met,
+                       COUNT(t.resolution_wall_ms) AS res_count, SUM(t.resolution_wall_ms) AS res_wall_ms,
+                       SUM(t.resolution_business_ms) AS res_business_ms, SUM(t.resolution_met) AS res_met,
+                       SUM(t.transfers) AS transfers, SUM(t.ping_pongs) AS ping_pongs,
+                       COUNT(t.survey_score) AS survey_count, SUM(t.survey_score) AS survey_sum
+                FROM wf_metric_tickets t WHERE \(scan.sql)
+                GROUP BY t.category, t.product, t.module, t.group_id
+                """)
+            params += scan.params
+        }
+        // A key whose tickets all moved away keeps a counter row at zero: left out, as the scan finds no ticket.
         let rows = try tx.query("""
-            SELECT t.category AS category, t.product AS product, t.module AS module, t.group_id AS group_id,
-                   COUNT(*) AS opened, SUM(1 - t.is_open) AS finished, SUM(t.reopens) AS reopened,
-                   COUNT(t.first_response_wall_ms) AS fr_count, SUM(t.first_response_wall_ms) AS fr_wall_ms,
-                   SUM(t.first_response_business_ms) AS fr_business_ms, SUM(t.first_response_met) AS fr_met,
-                   COUNT(t.resolution_wall_ms) AS res_count, SUM(t.resolution_wall_ms) AS res_wall_ms,
-                   SUM(t.resolution_business_ms) AS res_business_ms, SUM(t.resolution_met) AS res_met,
-                   SUM(t.transfers) AS transfers, SUM(t.ping_pongs) AS ping_pongs,
-                   COUNT(t.survey_score) AS survey_count, SUM(t.survey_score) AS survey_sum
-            FROM wf_metric_tickets t WHERE \(predicate.sql)
-            GROUP BY t.category, t.product, t.module, t.group_id
-            """, predicate.params)
+            SELECT category, product, module, group_id, \(sums) FROM (\(parts.joined(separator: "\nUNION ALL\n"))) AS r
+            GROUP BY category, product, module, group_id HAVING SUM(opened) > 0
+            """, params)
         var total = MetricTotals()
-        var sums: [Breakdown: [String: MetricTotals]] = [:]
+        var grouped: [Breakdown: [String: MetricTotals]] = [:]
         for row in rows {
             let part = try totals(row)
             total.add(part)
             let keys: [(Breakdown, String)] = [(.category, String(try row.int("category"))), (.product, try row.text("product")),
                                                (.module, try row.text("module")), (.group, try row.text("group_id"))]
-            for (breakdown, key) in keys { sums[breakdown, default: [:]][key, default: MetricTotals()].add(part) }
+            for (breakdown, key) in keys { grouped[breakdown, default: [:]][key, default: MetricTotals()].add(part) }
         }
-        let ordered = sums.mapValues { byKey in
+        let ordered = grouped.mapValues { byKey in
             byKey.map { (key: $0.key, totals: $0.value) }.sorted { ($1.totals.opened, $0.key) < ($0.totals.opened, $1.key) }
         }
         return (total, ordered)
     }
 
+    /// The counter columns of alias `alias`, named as themselves.
+    private static func counterColumns(_ alias: String) -> String {
+        MetricsRecorder.Counter.allCases.map { "\(alias).\($0.rawValue) AS \($0.rawValue)" }.joined(separator: ", ")
+    }
+
     /// Completed stays per stage of the tickets opened in `[from, to)` that match `filter`
-    /// (``StageTime``: exits are stays left).
+    /// (``StageTime``: exits are stays left), from the cohort stage counters and the tickets of
+    /// ``cohortPlan(from:to:filter:)``.
     public static func cohortStageTime(_ tx: any SQLExecutor, from: LocalDay, to: LocalDay, filter: MetricsFilter) throws -> [StageTime] {
-        let predicate = cohort(from, to, filter)
+        let plan = cohortPlan(from: from, to: to, filter: filter)
+        var parts: [String] = [], params: [SQLValue] = []
+        if let counters = plan.counters {
+            parts.append("""
+                SELECT c.stage AS stage, c.exits AS exits, c.wall_ms AS wall, c.business_ms AS business
+                FROM wf_metric_cohort_stage c WHERE \(counters.sql)
+                """)
+            params += counters.params
+        }
+        for scan in plan.scans {
+            parts.append("""
+                SELECT s.stage AS stage, SUM(s.entries) AS exits, SUM(s.wall_ms) AS wall, SUM(s.business_ms) AS business
+                FROM wf_metric_tickets t JOIN wf_metric_stage_time s ON s.ticket_id = t.ticket_id
+                WHERE \(scan.sql) GROUP BY s.stage
+                """)
+            params += scan.params
+        }
         return try tx.query("""
-            SELECT s.stage AS stage, SUM(s.entries) AS exits, SUM(s.wall_ms) AS wall, SUM(s.business_ms) AS business
-            FROM wf_metric_tickets t JOIN wf_metric_stage_time s ON s.ticket_id = t.ticket_id
-            WHERE \(predicate.sql) GROUP BY s.stage ORDER BY s.stage
-            """, predicate.params).map { row in
+            SELECT stage, SUM(exits) AS exits, SUM(wall) AS wall, SUM(business) AS business FROM (\(parts.joined(separator: "\nUNION ALL\n"))) AS r
+            GROUP BY stage HAVING SUM(exits) > 0 ORDER BY stage
+            """, params).map { row in
             let exits = try row.int("exits")
             return StageTime(stage: try row.text("stage"), exits: exits, averageWallMs: exits == 0 ? 0 : try row.int("wall") / exits,
                              averageBusinessMs: exits == 0 ? 0 : try row.int("business") / exits)

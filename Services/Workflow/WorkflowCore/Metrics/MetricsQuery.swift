@@ -93,11 +93,8 @@ public enum MetricsQuery {
     /// Rows of dimension `dim` covering days `[from, to)`: whole months from `wf_metric_monthly`,
     /// the days before the first and after the last whole month from `wf_metric_daily`.
     static func source(dim: String, from: LocalDay, to: LocalDay) -> (sql: String, params: [SQLValue]) {
-        var firstMonth = LocalDay(from.year, from.month, 1)
-        if firstMonth < from { firstMonth = firstMonth.adding(days: 32); firstMonth = LocalDay(firstMonth.year, firstMonth.month, 1) }
-        let lastMonth = LocalDay(to.year, to.month, 1)
         let params: [SQLValue]
-        if firstMonth < lastMonth {
+        if case let (firstMonth, lastMonth)? = wholeMonths(from: from, to: to) {
             params = [.text(dim), .integer(Int64(firstMonth.year * 12 + firstMonth.month - 1)), .integer(Int64(lastMonth.year * 12 + lastMonth.month - 1)),
                       .text(dim), .integer(Int64(from.dayNumber)), .integer(Int64(firstMonth.dayNumber)),
                       .text(dim), .integer(Int64(lastMonth.dayNumber)), .integer(Int64(to.dayNumber))]

@@ -58,6 +58,9 @@ public enum MetricsEvent: Sendable, Hashable {
 ///   whole months from the monthly table and the ragged ends from the daily one, so a month's
 ///   report reads a few hundred rows whatever the number of tickets.
 /// - `wf_metric_daily_stage`: per day × stage: time spent in the stage by tickets leaving it.
+/// - `wf_metric_cohort` and `wf_metric_cohort_stage`: per opening month × current group ×
+///   product × …: the sums of the tickets' facts, for filtered reports (``CohortCounters``); each
+///   event moves the ticket's share (``cohortChange(_:ticketID:from:to:stay:into:)``).
 ///
 /// Days are local days of `calendar`'s time zone (São Paulo by default).
 public struct MetricsRecorder: Sendable {
@@ -292,7 +295,11 @@ public struct MetricsRecorder: Sendable {
                      openedBacklog: (stage: String, openedDay: Int)? = nil) {
         let local = calendar.localDay(of: at)
         sums.add(Self.keys(d), day: Int64(local.dayNumber), month: Int64(local.year * 12 + local.month - 1), deltas)
-        if let openedBacklog { sums.addBacklog(stage: openedBacklog.stage, openedDay: Int64(openedBacklog.openedDay), 1) }
+        if let openedBacklog {
+            sums.addBacklog(stage: openedBacklog.stage, openedDay: Int64(openedBacklog.openedDay), 1)
+            // An opening: the ticket's cohort row counts it (``CohortCounters``).
+            sums.addCohort([(CohortCounters.key(openedDay: Int64(openedBacklog.openedDay), d), [1] + Array(repeating: 0, count: Counter.allCases.count - 1))], [])
+        }
     }
 
     /// Applies `event` of `ticketID` at `at` in the caller's transaction.
@@ -314,6 +321,9 @@ public struct MetricsRecorder: Sendable {
         }
         guard let fact = try tx.queryOne("SELECT * FROM wf_metric_tickets WHERE ticket_id = ?", [.text(ticketID)]) else { return }
         let d = try dimensions(fact)
+        // The ticket's cohort share before the event; each case changes `after` as it changes the fact row.
+        let before = try CohortShare(fact: fact, dimensions: d)
+        var after = before
         switch event {
         case .opened:
             return
@@ -323,25 +333,32 @@ public struct MetricsRecorder: Sendable {
             let entered = try fact.int("stage_entered_at")
             let spent = max(0, at - entered)
             let business = calendar.businessMillis(from: entered, to: at)
-            try tx.execute("""
+            // The stay, its day's sums, the fact row and the cohort rows: independent writes, one
+            // statement on PostgreSQL (``WriteBatch``).
+            var batch = WriteBatch()
+            batch.add("""
                 INSERT INTO wf_metric_stage_time (ticket_id, stage, wall_ms, business_ms, entries) VALUES (?, ?, ?, ?, 1)
                 ON CONFLICT (ticket_id, stage) DO UPDATE SET wall_ms = wf_metric_stage_time.wall_ms + excluded.wall_ms,
                                                             business_ms = wf_metric_stage_time.business_ms + excluded.business_ms,
                                                             entries = wf_metric_stage_time.entries + 1
                 """, [.text(ticketID), .text(previous), .integer(spent), .integer(business)])
             let stageShard = shard(tx)
-            try tx.execute("""
+            batch.add("""
                 INSERT INTO wf_metric_daily_stage (day, stage, shard, exits, wall_ms, business_ms) VALUES (?, ?, ?, 1, ?, ?)
                 ON CONFLICT (day, stage\(stageShard.conflict)) DO UPDATE SET exits = wf_metric_daily_stage.exits + 1,
                                                        wall_ms = wf_metric_daily_stage.wall_ms + excluded.wall_ms,
                                                        business_ms = wf_metric_daily_stage.business_ms + excluded.business_ms
                 """, [.integer(Int64(day(at))), .text(previous), stageShard.value, .integer(spent), .integer(business)])
             let wasOpen = try fact.bool("is_open"), isOpen = !finalStages.contains(stage)
-            try tx.execute("""
+            batch.add("""
                 UPDATE wf_metric_tickets SET stage = ?, stage_entered_at = ?, is_open = ?, finished_at = ?, reopens = reopens + ?
                 WHERE ticket_id = ?
                 """, [.text(stage), .integer(at), .integer(isOpen ? 1 : 0), isOpen ? .null : .integer(at),
                       .integer(!wasOpen && isOpen ? 1 : 0), .text(ticketID)])
+            after.isOpen = isOpen
+            if !wasOpen && isOpen { after.reopens += 1 }
+            try cohortChange(tx, ticketID: ticketID, from: before, to: after, stay: (previous, spent, business), into: &batch)
+            try batch.run(tx)
             let openedDay = Int(try fact.int("opened_day"))
             if wasOpen { try backlog(tx, stage: previous, openedDay: openedDay, delta: -1) }
             if isOpen { try backlog(tx, stage: stage, openedDay: openedDay, delta: 1) }
@@ -349,29 +366,36 @@ public struct MetricsRecorder: Sendable {
             if !wasOpen && isOpen { try add(tx, at: at, d, [.reopened: 1]) }
         case .firstResponse(let wall, let business, let met):
             guard fact["first_response_wall_ms"].isNull else { return }
-            try tx.execute("""
+            after.firstResponse = (wall, business, met ? 1 : 0)
+            try factUpdate(tx, ticketID: ticketID, """
                 UPDATE wf_metric_tickets SET first_response_wall_ms = ?, first_response_business_ms = ?, first_response_met = ? WHERE ticket_id = ?
-                """, [.integer(wall), .integer(business), .integer(met ? 1 : 0), .text(ticketID)])
+                """, [.integer(wall), .integer(business), .integer(met ? 1 : 0), .text(ticketID)], from: before, to: after)
             try add(tx, at: at, d, [.frCount: 1, .frWall: wall, .frBusiness: business, .frMet: met ? 1 : 0])
         case .resolved(let wall, let business, let met):
             // A reopened ticket's earlier resolution is replaced in the ticket row; each
             // resolution counts on the day it happened.
-            try tx.execute("""
+            after.resolution = (wall, business, met ? 1 : 0)
+            try factUpdate(tx, ticketID: ticketID, """
                 UPDATE wf_metric_tickets SET resolution_wall_ms = ?, resolution_business_ms = ?, resolution_met = ? WHERE ticket_id = ?
-                """, [.integer(wall), .integer(business), .integer(met ? 1 : 0), .text(ticketID)])
+                """, [.integer(wall), .integer(business), .integer(met ? 1 : 0), .text(ticketID)], from: before, to: after)
             try add(tx, at: at, d, [.resCount: 1, .resWall: wall, .resBusiness: business, .resMet: met ? 1 : 0])
         case .transferred(let pingPong, let group, let agent):
-            try tx.execute("""
+            after.transfers += 1
+            after.pingPongs += pingPong ? 1 : 0
+            after.dimensions.groupID = group
+            after.dimensions.agentID = agent
+            try factUpdate(tx, ticketID: ticketID, """
                 UPDATE wf_metric_tickets SET transfers = transfers + 1, ping_pongs = ping_pongs + ?, group_id = ?, agent_id = ? WHERE ticket_id = ?
-                """, [.integer(pingPong ? 1 : 0), .text(group), .text(agent), .text(ticketID)])
+                """, [.integer(pingPong ? 1 : 0), .text(group), .text(agent), .text(ticketID)], from: before, to: after)
             try add(tx, at: at, d, [.transfers: 1, .pingPongs: pingPong ? 1 : 0])
         case .reclassified(let new):
-            try tx.execute("""
+            after.dimensions = new
+            try factUpdate(tx, ticketID: ticketID, """
                 UPDATE wf_metric_tickets SET organization_id = ?, category = ?, product = ?, module = ?, priority = ?, plan = ?,
                     group_id = ?, agent_id = ?, access_level = ? WHERE ticket_id = ?
                 """, [.text(new.organizationID), .integer(Int64(new.category)), .text(new.product), .text(new.module),
                       .integer(Int64(new.priority)), .text(new.plan), .text(new.groupID), .text(new.agentID),
-                      .integer(Int64(new.accessLevel)), .text(ticketID)])
+                      .integer(Int64(new.accessLevel)), .text(ticketID)], from: before, to: after)
             // Volume follows the classification: the opening moves to the new category/product/module.
             if (d.category, d.product, d.module, d.groupID) != (new.category, new.product, new.module, new.groupID) {
                 let openedAt = try fact.int("opened_at")
@@ -380,7 +404,9 @@ public struct MetricsRecorder: Sendable {
             }
         case .surveyAnswered(let score):
             guard fact["survey_score"].isNull else { return }
-            try tx.execute("UPDATE wf_metric_tickets SET survey_score = ? WHERE ticket_id = ?", [.integer(Int64(score)), .text(ticketID)])
+            after.survey = Int64(score)
+            try factUpdate(tx, ticketID: ticketID, "UPDATE wf_metric_tickets SET survey_score = ? WHERE ticket_id = ?", [.integer(Int64(score)), .text(ticketID)],
+                           from: before, to: after)
             try add(tx, at: at, d, [.surveyCount: 1, .surveySum: Int64(score)])
         }
     }
@@ -450,6 +476,8 @@ public struct MetricsRecorder: Sendable {
         }
         if let openedBacklog {
             batch.add(sql[2], [.text(openedBacklog.stage), .integer(Int64(openedBacklog.openedDay)), counterShard.value, .integer(1)])
+            // An opening: the ticket's cohort row counts it (``CohortCounters``).
+            batch.add(sql[3], CohortCounters.key(openedDay: Int64(openedBacklog.openedDay), d).values + [counterShard.value, .integer(1)])
         }
         return batch
     }
@@ -463,7 +491,8 @@ public struct MetricsRecorder: Sendable {
         var sharded: Bool
     }
 
-    /// Statement texts by shape (a handful), built once: daily, monthly, then the backlog's.
+    /// Statement texts by shape (a handful), built once: daily, monthly, then the backlog's and
+    /// the cohort's opening (``CohortCounters``).
     private static let counterStatements = Mutex<[CounterShape: [String]]>([:])
 
     static func counterSQL(_ shape: CounterShape) -> [String] {
@@ -493,6 +522,7 @@ public struct MetricsRecorder: Sendable {
                 INSERT INTO wf_metric_backlog (stage, opened_day, shard, open_count) \(rows("\(text), \(number), \(number), \(number)", 1))
                 ON CONFLICT (stage, opened_day\(conflictShard)) DO UPDATE SET open_count = wf_metric_backlog.open_count + excluded.open_count
                 """)
+            statements.append(CohortCounters.openingSQL(condition: shape.condition))
         }
         counterStatements.withLock { $0[shape] = statements }
         return statements

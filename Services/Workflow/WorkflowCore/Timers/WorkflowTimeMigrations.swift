@@ -10,6 +10,8 @@ public enum WorkflowTimeMigrations {
             // SLA policies and calendars cached in memory per configuration version (Config/ConfigVersion.swift).
             + [ConfigVersion.migration(version: 160, name: "time_config_version", tables: ["wf_sla_policies", "wf_calendars", "wf_calendar_days"]),
                // Inactivity policies join that cache (an opening reads none of the three tables).
-               ConfigVersion.migration(version: 161, name: "time_config_version_inactivity", tables: ["wf_inactivity_policies"])]
+               ConfigVersion.migration(version: 161, name: "time_config_version_inactivity", tables: ["wf_inactivity_policies"]),
+               // The filtered report's cohort counters, kept by every metrics event (Metrics/CohortCounters.swift).
+               CohortCounters.migration]
     }
 }

@@ -17,6 +17,8 @@ import RPCTransport
 /// | instances of another service | | `<SERVICE>_ADDRESSES` (`host:port,host:port`) | `127.0.0.1:<its default port>` |
 /// | worker threads | `--workers` | `<SERVICE>_WORKERS` | 16 |
 /// | instance name | `--instance-id` | `OCORRENCIAS_INSTANCE_ID` | `<hostname>:<port>` |
+/// | idempotency keys kept | | `OCORRENCIAS_IDEMPOTENCY_RETENTION_HOURS` | 168 |
+/// | inbox entries kept | | `OCORRENCIAS_INBOX_RETENTION_DAYS` | 30 |
 public struct ServiceConfiguration: Sendable {
     public var serviceName: String
     public var host: String
@@ -31,6 +33,8 @@ public struct ServiceConfiguration: Sendable {
     /// chosen by the system).
     public var instanceID: String
     public var limits: RPCLimits
+    /// How long idempotency keys and inbox entries are kept (``StorageRetention``).
+    public var retention: StorageRetention.Settings
     public var environment: [String: String]
 
     /// Default RPC ports of the services, also used to find each other on one machine.
@@ -88,6 +92,7 @@ public struct ServiceConfiguration: Sendable {
         }
         try Self.checkNumbers(environment, prefix: prefix)
         limits = RPCLimits(environment: environment)
+        retention = try StorageRetention.Settings(environment: environment)
     }
 
     /// Refuses a malformed value of the variables read leniently below ServiceKit (``RPCLimits``,

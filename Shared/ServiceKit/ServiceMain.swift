@@ -82,6 +82,7 @@ public enum ServiceMain {
         }
         registerOutboxStats(in: &router, database: database)
         registerEventFeed(in: &router, runtime: runtime)
+        runtime.addBackground(StorageRetention(database: database, settings: configuration.retention, logger: logger))
         try setup(runtime, &router)
         var serverConfiguration = ServerConfiguration(serviceName: configuration.serviceName, secret: secret)
         serverConfiguration.host = configuration.host

@@ -74,10 +74,17 @@ public enum IdempotencyStore {
     }
 
     /// Forgets keys created before `cutoff`; a retry after that runs the call again.
+    /// - Parameter limit: At most this many keys (oldest first) in this call; nil: all of them.
     /// - Returns: The number of keys removed.
     @discardableResult
-    public static func prune(_ executor: any SQLExecutor, olderThan cutoff: Date) throws -> Int {
-        try executor.execute("DELETE FROM storage_idempotency WHERE created_at < ?", [.timestamp(cutoff)])
+    public static func prune(_ executor: any SQLExecutor, olderThan cutoff: Date, limit: Int? = nil) throws -> Int {
+        guard let limit else {
+            return try executor.execute("DELETE FROM storage_idempotency WHERE created_at < ?", [.timestamp(cutoff)])
+        }
+        return try executor.execute("""
+            DELETE FROM storage_idempotency WHERE (scope, idem_key) IN (
+                SELECT scope, idem_key FROM storage_idempotency WHERE created_at < ? ORDER BY created_at LIMIT ?)
+            """, [.timestamp(cutoff), .integer(Int64(limit))])
     }
 
     /// Forgets keys older than `retention` (e.g. `.seconds(86_400)` for the usual 24-hour window).

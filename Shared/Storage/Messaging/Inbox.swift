@@ -61,10 +61,17 @@ public enum Inbox {
     /// - Important: An event redelivered after its entry was pruned is applied again. Keep entries
     ///   far longer than the longest redelivery delay (relay backoff plus downtime); days, not
     ///   minutes.
+    /// - Parameter limit: At most this many entries (oldest first) in this call; nil: all of them.
     /// - Returns: The number of entries removed.
     @discardableResult
-    public static func prune(_ executor: any SQLExecutor, olderThan cutoff: Date) throws -> Int {
-        try executor.execute("DELETE FROM storage_inbox WHERE processed_at < ?", [.timestamp(cutoff)])
+    public static func prune(_ executor: any SQLExecutor, olderThan cutoff: Date, limit: Int? = nil) throws -> Int {
+        guard let limit else {
+            return try executor.execute("DELETE FROM storage_inbox WHERE processed_at < ?", [.timestamp(cutoff)])
+        }
+        return try executor.execute("""
+            DELETE FROM storage_inbox WHERE (consumer, event_id) IN (
+                SELECT consumer, event_id FROM storage_inbox WHERE processed_at < ? ORDER BY processed_at LIMIT ?)
+            """, [.timestamp(cutoff), .integer(Int64(limit))])
     }
 
     /// Forgets entries older than `retention` (see ``prune(_:olderThan:)``).

@@ -54,14 +54,19 @@ public final class KnowledgeBase: Sendable {
 
     // MARK: Articles
 
-    public func createArticle(_ request: KnowledgeV1.CreateArticleRequest, caller: Caller) throws -> KnowledgeV1.Article {
+    /// Creates an article (editors). An `idempotency-key` makes a retry answer the first call's
+    /// article instead of a second one.
+    public func createArticle(_ request: KnowledgeV1.CreateArticleRequest, caller: Caller, idempotencyKey: String? = nil) throws
+        -> KnowledgeV1.Article {
         try caller.require(.editor)
         let input = try ArticleInput(kind: request.kind, title: request.title, bodyMarkdown: request.bodyMarkdown, product: request.product,
                                      module: request.module, category: request.category, tags: request.tags,
                                      visibility: request.visibility, state: request.state).validated()
-        let record = try database.write { try ArticleStore.create($0, input, author: caller.principal) }
+        let article = try Idempotent.write(database, key: idempotencyKey, scope: "knowledge.CreateArticle|\(caller.principal.id)", request) {
+            try ArticleStore.create($0, input, author: caller.principal).message()
+        }
         cache.refreshAfterWrite(database)
-        return record.message()
+        return article
     }
 
     public func updateArticle(_ request: KnowledgeV1.UpdateArticleRequest, caller: Caller) throws -> KnowledgeV1.Article {

@@ -45,7 +45,9 @@ public enum KnowledgeService {
             try tickets.require(ticketID, caller: caller.principal, context: context)
             return caller
         }
-        router.register(K.createArticle) { request, context in try knowledge.createArticle(request, caller: caller(context)) }
+        router.register(K.createArticle) { request, context in
+            try knowledge.createArticle(request, caller: caller(context), idempotencyKey: context.idempotencyKey)
+        }
         router.register(K.updateArticle) { request, context in try knowledge.updateArticle(request, caller: caller(context)) }
         router.register(K.getArticle) { request, context in try knowledge.getArticle(request, caller: caller(context)) }
         router.register(K.listArticleVersions) { request, context in try knowledge.listArticleVersions(request, caller: caller(context)) }

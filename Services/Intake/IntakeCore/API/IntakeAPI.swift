@@ -20,10 +20,10 @@ enum IntakeAPI {
         }
 
         // Directory.
-        router.register(API.createOrganization) { request, context in try intake.createOrganization(request, caller: writer(context)) }
+        router.register(API.createOrganization) { request, context in try intake.createOrganization(request, caller: writer(context), idempotencyKey: context.idempotencyKey) }
         router.register(API.updateOrganization) { request, context in try intake.updateOrganization(request, caller: writer(context)) }
         router.register(API.getOrganization) { request, context in try intake.getOrganization(request.organizationID, caller: caller(context)) }
-        router.register(API.addContact) { request, context in try intake.addContact(request, caller: writer(context)) }
+        router.register(API.addContact) { request, context in try intake.addContact(request, caller: writer(context), idempotencyKey: context.idempotencyKey) }
         router.register(API.updateContact) { request, context in try intake.updateContact(request, caller: writer(context)) }
         router.register(API.getContact) { request, context in try intake.getContact(request.contactID, caller: caller(context)) }
         router.register(API.setContactActive) { request, context in
@@ -34,7 +34,7 @@ enum IntakeAPI {
             return IntakeV1.DeleteContactResponse()
         }
         router.register(API.listContacts) { request, context in try intake.listContacts(request, caller: caller(context)) }
-        router.register(API.createRepresentative) { request, context in try intake.createRepresentative(request, caller: writer(context)) }
+        router.register(API.createRepresentative) { request, context in try intake.createRepresentative(request, caller: writer(context), idempotencyKey: context.idempotencyKey) }
         router.register(API.lookupCustomers) { request, context in try intake.lookupCustomers(request, caller: caller(context)) }
         router.register(API.listOrganizations) { request, context in try intake.listOrganizations(request, caller: caller(context)) }
         router.register(API.getRepresentative) { request, context in
@@ -45,7 +45,7 @@ enum IntakeAPI {
             try intake.representativeOrganizations(request, caller: caller(context))
         }
         router.register(API.addRepresentativeContact) { request, context in
-            try intake.addRepresentativeContact(request, caller: writer(context))
+            try intake.addRepresentativeContact(request, caller: writer(context), idempotencyKey: context.idempotencyKey)
         }
         router.register(API.updateRepresentativeContact) { request, context in
             try intake.updateRepresentativeContact(request, caller: writer(context))

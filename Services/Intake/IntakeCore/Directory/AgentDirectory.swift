@@ -1,6 +1,7 @@
 import Foundation
 import Messages
 import RPC
+import ServiceKit
 import Storage
 
 /// The directory as agents browse and maintain it: organizations page by page, representatives
@@ -124,8 +125,9 @@ extension IntakeContext {
         return value
     }
 
-    /// Adds a person of a representative (staff only).
-    public func addRepresentativeContact(_ request: IntakeV1.RepresentativeContact, caller: Caller) throws
+    /// Adds a person of a representative (staff only). An `idempotency-key` makes a retry answer
+    /// the first call's person.
+    public func addRepresentativeContact(_ request: IntakeV1.RepresentativeContact, caller: Caller, idempotencyKey: String? = nil) throws
         -> IntakeV1.RepresentativeContact {
         try caller.requireStaff()
         var value = try validatedRepresentativeContact(request)
@@ -133,7 +135,7 @@ extension IntakeContext {
         value.createdAtMs = Self.now()
         if request.id.isEmpty { value.active = true }
         let stored = value
-        return try database.write { tx in
+        return try Idempotent.write(database, key: idempotencyKey, scope: "intake.AddRepresentativeContact|\(caller.id)", request) { tx in
             guard try DirectoryStore.representative(tx, id: stored.representativeID) != nil else {
                 var violations = Violations()
                 violations.notFound("representative_id")

@@ -1,6 +1,7 @@
 import Foundation
 import Messages
 import RPC
+import ServiceKit
 import Storage
 
 /// The customer directory's operations, with their validation and permission rules.
@@ -9,15 +10,17 @@ extension IntakeContext {
     /// must be a CPF, a company's a CNPJ. A new organization is active, like a new contact or
     /// representative (`active` cannot be told apart from "not given" on the wire); an update
     /// deactivates it.
+    /// An `idempotency-key` makes a retry answer the first call's organization (an integration
+    /// syncing its customers may retry after a timeout without a second organization).
     /// - Throws: `INVALID_ARGUMENT` naming each bad field; `ALREADY_EXISTS` for a taken code or tax id.
-    public func createOrganization(_ request: IntakeV1.Organization, caller: Caller) throws -> IntakeV1.Organization {
+    public func createOrganization(_ request: IntakeV1.Organization, caller: Caller, idempotencyKey: String? = nil) throws -> IntakeV1.Organization {
         try caller.requireStaff()
         var value = try validatedOrganization(request)
         value.id = Self.newID()
         value.createdAtMs = Self.now()
         value.active = true
         do {
-            return try database.write { tx in
+            return try Idempotent.write(database, key: idempotencyKey, scope: "intake.CreateOrganization|\(caller.id)", request) { tx in
                 var stored = value
                 if stored.code.isEmpty {
                     stored.code = String(format: "C%06lld", try DirectoryStore.nextCounter(tx, "organization"))
@@ -107,13 +110,14 @@ extension IntakeContext {
     }
 
     /// Adds a contact: staff for any organization, a company's administrator for their own.
-    public func addContact(_ request: IntakeV1.Contact, caller: Caller) throws -> IntakeV1.Contact {
+    /// An `idempotency-key` makes a retry answer the first call's contact.
+    public func addContact(_ request: IntakeV1.Contact, caller: Caller, idempotencyKey: String? = nil) throws -> IntakeV1.Contact {
         try requireContactManager(caller, organizationID: request.organizationID)
         var value = try validatedContact(request)
         value.id = Self.newID()
         value.createdAtMs = Self.now()
         if request.id.isEmpty && !request.active { value.active = true }
-        return try database.write { tx in
+        return try Idempotent.write(database, key: idempotencyKey, scope: "intake.AddContact|\(caller.id)", request) { tx in
             guard try DirectoryStore.organization(tx, id: value.organizationID) != nil else {
                 var violations = Violations()
                 violations.notFound("organization_id")
@@ -187,13 +191,15 @@ extension IntakeContext {
     }
 
     /// Creates a representative and the organizations they open tickets for (staff only).
-    public func createRepresentative(_ request: IntakeV1.Representative, caller: Caller) throws -> IntakeV1.Representative {
+    /// An `idempotency-key` makes a retry answer the first call's representative.
+    public func createRepresentative(_ request: IntakeV1.Representative, caller: Caller, idempotencyKey: String? = nil) throws
+        -> IntakeV1.Representative {
         try caller.requireStaff()
         var value = try validatedRepresentative(request)
         value.id = Self.newID()
         if request.id.isEmpty { value.active = true }
         let stored = value
-        return try database.write { tx in
+        return try Idempotent.write(database, key: idempotencyKey, scope: "intake.CreateRepresentative|\(caller.id)", request) { tx in
             try Self.requireOrganizations(tx, stored.organizationIDs)
             try DirectoryStore.insert(tx, stored, createdAt: Self.now())
             return stored

@@ -60,7 +60,13 @@ extension Ocorre {
         let client = try rpcClient(options)
         defer { client.close() }
         let builtin = ["Check", "ListMethods", "Echo", "EchoStream"].contains(methodName)
-        let methods = try listMethods(client, service: builtin ? service : nil)
+        var methods = try listMethods(client, service: builtin ? service : nil)
+        if !builtin && !methods.contains(where: { Gateway.service(ofMethod: $0.name) == service }) {
+            // The gateway lists the methods of the services that answered it: none of this one's
+            // means it is down or unknown, which its own listing says (UNAVAILABLE, NOT_FOUND)
+            // rather than "method not found".
+            methods = try listMethods(client, service: service)
+        }
         let candidates = methods.filter { info in
             let path = info.name
             let matchesService = Gateway.service(ofMethod: path) == service || builtin

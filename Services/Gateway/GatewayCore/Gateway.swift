@@ -349,8 +349,22 @@ public final class Gateway: Sendable {
             return bytes
         } catch let error as RPCError {
             metrics.recordCall(method: path, code: error.code.rawValue, nanoseconds: MonotonicClock.nanoseconds() - start)
-            throw error
+            throw unreachable(service, path: path, error, requestID: options.metadata[MetadataKey.requestID])
         }
+    }
+
+    /// A service that cannot be reached (or did not answer in time), as the caller is told:
+    /// same status, a message naming the service instead of the transport's (which named an
+    /// internal address and port, `cannot connect to 10.0.0.7:7101: Connection refused`, and
+    /// not the service); the transport's text goes to the log with the request id.
+    func unreachable(_ service: String, path: String, _ error: RPCError, requestID: String?) -> RPCError {
+        guard error.code == .unavailable || error.code == .deadlineExceeded else { return error }
+        runtime.logger.warning("service call failed: \(error)", ["peer.service": service, "rpc.method": path, "request.id": requestID ?? ""])
+        var named = error
+        named.message = error.code == .unavailable
+            ? "serviço \(service) indisponível no momento; tente de novo em instantes / the \(service) service is unavailable right now; try again shortly"
+            : "o serviço \(service) não respondeu a tempo; tente de novo em instantes / the \(service) service did not answer in time; try again shortly"
+        return named
     }
 
     /// Which service owns a method: `/ocorrencias.intake.v1.Intake/OpenTicket` → `intake`.

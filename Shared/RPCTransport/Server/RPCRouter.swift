@@ -140,7 +140,7 @@ public struct RPCRouter: Sendable {
         switch result {
         case .success(let response): .success(response.serializedBytes())
         case .failure(let error as RPCError): .failure(error)
-        case .failure: .failure(RPCError(.internal, "erro interno / internal error"))
+        case .failure(let error): .failure(RPCError.internalError(cause: error))
         }
     }
 

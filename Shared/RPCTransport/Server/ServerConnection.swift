@@ -348,7 +348,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         do { return .success(try body()) } catch let error as RPCError {
             return .failure(error)
         } catch {
-            return .failure(RPCError(.internal, "erro interno / internal error"))
+            return .failure(RPCError.internalError(cause: error))
         }
     }
 
@@ -388,7 +388,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         guard let call else { return }
         call.state.cancel()
         call.stream?.interrupt(error)
-        logCall(call, callID: callID, code: error.code)
+        logCall(call, callID: callID, code: error.code, cause: error.metadata[RPCError.causeKey])
     }
 
     /// Sends the final RESPONSE of a call, unless it was cancelled or expired meanwhile. Any thread.
@@ -429,21 +429,27 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         if write { flush() }
         guard let call else { return }
         if case .failure(let error) = outcome { call.stream?.interrupt(error) }
-        logCall(call, callID: callID, code: outcome.errorCode)
+        var cause: String?
+        if case .failure(let error) = outcome { cause = error.metadata[RPCError.causeKey] }
+        logCall(call, callID: callID, code: outcome.errorCode, cause: cause)
         server.callFinished(connection: self)
     }
 
-    private func logCall(_ call: ActiveCall, callID: UInt64, code: RPCStatusCode) {
+    /// - Parameter cause: what a handler threw that is not an ``RPCError`` (``RPCError/causeKey``),
+    ///   logged as `error` so that an `INTERNAL` answer says why in the log.
+    private func logCall(_ call: ActiveCall, callID: UInt64, code: RPCStatusCode, cause: String? = nil) {
         let elapsed = MonotonicNanos.now() &- call.startedAt
         call.series?.record(code: code.rawValue, nanoseconds: elapsed)
         let level: Logger.Level = code == .ok ? .info : (code == .internal || code == .unknown ? .error : .notice)
         guard server.logger.isEnabled(level) else { return }
-        server.logger.log(level, "call finished", [
+        var fields = [
             "rpc.method": call.method, "rpc.call_id": String(callID),
             "request.id": call.requestID ?? server.requestID(connection: id, call: callID),
             "rpc.status": code.name, "duration_us": String(elapsed / 1_000), "connection.id": String(id),
             "caller": callerName,
-        ])
+        ]
+        if let cause { fields["error"] = cause }
+        server.logger.log(level, "call finished", fields)
     }
 
     private func respond(callID: UInt64, error: RPCError) {

@@ -326,7 +326,8 @@ struct MailBounceTests {
         #expect(text.contains("In-Reply-To: <m1@desconhecido.example>\r\n"))
         #expect(text.contains("Auto-Submitted: auto-replied\r\n"))
         #expect(text.contains("Subject: =?UTF-8?B?"), "a non-ASCII subject is RFC 2047 encoded")
-        #expect(text.contains("Motivo: remetente desconhecido / unknown sender"))
+        // Each language's paragraph with its own half of the reason.
+        #expect(text.contains("Motivo: remetente desconhecido\r\n") && text.contains("Reason: unknown sender\r\n"))
         #expect(text.contains("Água no servidor"))
         // Parsed back by GMime, the subject reads as written.
         let parsed = try MailMessage(raw: Array(text.utf8))

@@ -99,10 +99,7 @@ public struct APIError: Error, Sendable {
 
     /// Messages are written "português / English": split them for the two fields.
     static func split(_ message: String) -> (String, String) {
-        if let range = message.range(of: " / ") {
-            return (String(message[..<range.lowerBound]), String(message[range.upperBound...]))
-        }
-        return (message, message)
+        BilingualText.split(message)
     }
 
     /// The JSON response.

@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import RPC
 import ServiceKit
 
 /// Answers a rejected e-mail taken from the IMAP mailbox: a short message to its sender, in
@@ -101,15 +102,17 @@ public struct MailBounce: Sendable {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
         let original = "<\(mail.messageID)>"
+        // Reasons are "português / English": each language's paragraph gets its own half.
+        let (reasonPT, reasonEN) = BilingualText.split(reason)
         let body = """
             Sua mensagem "\(subject)" não foi registrada como ocorrência.
-            Motivo: \(reason)
+            Motivo: \(reasonPT)
 
             Se você é cliente, escreva do e-mail cadastrado na sua empresa ou abra a ocorrência
             pelo portal.
 
             Your message "\(subject)" was not registered as a ticket.
-            Reason: \(reason)
+            Reason: \(reasonEN)
 
             If you are a customer, write from the address registered for your company or open
             the ticket in the portal.

@@ -59,10 +59,7 @@ struct TimeAPI: Sendable {
     /// English": each violation carries the two halves apart, and the message is every
     /// Portuguese half, then " / ", then every English half (the form callers split).
     static func invalid(_ field: String, _ problems: [String]) -> RPCError {
-        let halves = problems.map { problem -> (pt: String, en: String) in
-            guard let range = problem.range(of: " / ") else { return (problem, problem) }
-            return (String(problem[..<range.lowerBound]), String(problem[range.upperBound...]))
-        }
+        let halves = problems.map(BilingualText.split)
         return RPCError(.invalidArgument, halves.map(\.pt).joined(separator: "; ") + " / " + halves.map(\.en).joined(separator: "; "),
                         violations: halves.map { FieldViolation(field: field, reason: "invalid", pt: $0.pt, en: $0.en) })
     }

@@ -130,7 +130,9 @@ public struct ServiceConfiguration: Sendable {
     /// they stand for (docs/CONFIGURATION.md), in Portuguese and English.
     /// - Parameter commands: the service's own commands, one line each after the name
     ///   (`ingest-mail [--data-dir D]   …`).
-    public static func usage(serviceName name: String, commands: [String] = []) -> String {
+    /// - Parameter settings: the service's own variables worth naming there (`variable`, its
+    ///   default and meaning), listed after the shared ones.
+    public static func usage(serviceName name: String, commands: [String] = [], settings: [(variable: String, value: String)] = []) -> String {
         let prefix = environmentPrefix(name)
         let port = defaultPorts[name].map(String.init) ?? "?"
         let lines = ["uso / usage:",
@@ -140,12 +142,13 @@ public struct ServiceConfiguration: Sendable {
                      "  \(name) backup --to DIR [--data-dir D]   copia os dados em funcionamento / copies its data while it runs (docs/DEPLOYMENT.md)"]
             + commands.map { "  \(name) \($0)" }
             + ["", "opções e variáveis / flags and environment (flags win; docs/CONFIGURATION.md, docs/\(name.uppercased()).md):"]
-            + [("--host", "OCORRENCIAS_HOST", "127.0.0.1"), ("--port", "\(prefix)_PORT", port), ("--data-dir", "OCORRENCIAS_DATA_DIR", "./data"),
+            + ([("--host", "OCORRENCIAS_HOST", "127.0.0.1"), ("--port", "\(prefix)_PORT", port), ("--data-dir", "OCORRENCIAS_DATA_DIR", "./data"),
                ("--log-level", "OCORRENCIAS_LOG_LEVEL", "info (debug, info, notice, warning, error, critical)"),
                ("--workers", "\(prefix)_WORKERS", "16"), ("--instance-id", "OCORRENCIAS_INSTANCE_ID", "<hostname>:<port>"),
                ("", "\(prefix)_DATABASE_URL", "postgres://… (else <data-dir>/\(name).sqlite)"),
                ("", "OCORRENCIAS_SECRET_FILE", "or OCORRENCIAS_SECRET (else <data-dir>/secret)"),
-               ("", "<SERVICE>_ADDRESSES", "host:port,… of the other services")].map { flag, variable, value in
+               ("", "<SERVICE>_ADDRESSES", "host:port,… of the other services")]
+            + settings.map { ("", $0.variable, $0.value) }).map { flag, variable, value in
                 "  " + flag.padding(toLength: 16, withPad: " ", startingAt: 0) + variable.padding(toLength: 29, withPad: " ", startingAt: 0) + value
             }
         return lines.joined(separator: "\n") + "\n"

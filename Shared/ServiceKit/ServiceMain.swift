@@ -22,14 +22,16 @@ public enum ServiceMain {
     /// - Parameter databaseTuning: The service's own defaults for its database configuration
     ///   (e.g. ``DatabaseConfiguration/tunedForWrites()``), applied to what the environment gave;
     ///   identity by default.
-    /// - Parameter commands: the service's own commands for `--help` (``ServiceConfiguration/usage(serviceName:commands:)``).
+    /// - Parameter commands: the service's own commands for `--help` (``ServiceConfiguration/usage(serviceName:commands:settings:)``).
+    /// - Parameter settings: the service's own variables `--help` names (the gateway's HTTP and integration ports).
     public static func run(name: String, migrations: [Migration],
                            databaseTuning: (DatabaseConfiguration) -> DatabaseConfiguration = { $0 },
                            backupFiles: ServiceBackup.Files? = nil, commands: [String] = [],
+                           settings: [(variable: String, value: String)] = [],
                            setup: (ServiceRuntime, inout RPCRouter) throws -> Void) -> Never {
         let arguments = CommandLine.arguments
         if ServiceConfiguration.asksForHelp(arguments) {
-            print(ServiceConfiguration.usage(serviceName: name, commands: commands), terminator: "")
+            print(ServiceConfiguration.usage(serviceName: name, commands: commands, settings: settings), terminator: "")
             exit(0)
         }
         if arguments.count > 1, arguments[1] == "healthcheck" {

@@ -223,7 +223,7 @@ struct AuthTests {
         _ = try gateway.token("joao@acme.com.br", "Cafe-Forte-2026!")
     }
 
-    @Test("create-admin refuses a weak password and needs --password-stdin")
+    @Test("create-admin refuses a weak password, needs --password-stdin and refuses a flag it does not know (a mistyped --agent-id was ignored)")
     func createAdminPolicy() throws {
         let directory = try TemporaryDirectory()
         let environment = ["OCORRENCIAS_DATA_DIR": directory.path, "GATEWAY_PWHASH": "minimal"]
@@ -233,6 +233,10 @@ struct AuthTests {
         #expect(weak.error.contains("password"))
         let missing = try GatewayHarness.run(BuildProducts.executable("gateway"), ["create-admin", "--email", "a@b.com"], environment: environment)
         #expect(missing.status == 2)
+        let typo = try GatewayHarness.run(BuildProducts.executable("gateway"), ["create-admin", "--email", "a@b.com", "--agentid", "A-ana", "--password-stdin"],
+                                          environment: environment, input: "Adm1n-Passw0rd!\n")
+        #expect(typo.status == 2 && typo.error.contains("unknown flag --agentid"), "\(typo.error)")
+        #expect(!FileManager.default.fileExists(atPath: directory.path + "/gateway.sqlite"), "nothing created")
     }
 
     @Test("on a terminal, create-admin asks for the password with a prompt and does not echo it; one line is enough")

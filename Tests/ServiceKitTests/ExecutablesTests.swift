@@ -99,6 +99,12 @@ struct ExecutablesTests {
                     #expect(text.contains(expected), "\(service) \(flag): missing \(expected) in\n\(text)")
                 }
                 #expect(!run.errorText.contains("needs a value"), "\(run.errorText)")
+                if service == "gateway" {
+                    // Its HTTP and integration ports, and every flag of create-admin.
+                    for expected in ["GATEWAY_HTTP_PORT", "GATEWAY_RPC_PROXY_PORT", "7190", "--agent-id ID"] {
+                        #expect(text.contains(expected), "gateway \(flag): missing \(expected) in\n\(text)")
+                    }
+                }
             }
         }
     }

@@ -63,7 +63,13 @@ public enum GatewayCommands {
                 passwordFromStdin = true
                 index += 1
             } else if argument.hasPrefix("--"), index + 1 < arguments.count {
-                flags[String(argument.dropFirst(2))] = arguments[index + 1]
+                let name = String(argument.dropFirst(2))
+                // A mistyped flag (`--agentid`) used to be ignored: an administrator without
+                // the agent link asked for.
+                guard ["email", "name", "agent-id", "data-dir"].contains(name) else {
+                    throw ConfigurationError("unknown flag \(argument) (create-admin --email E --password-stdin [--name N] [--agent-id ID] [--data-dir D])")
+                }
+                flags[name] = arguments[index + 1]
                 index += 2
             } else {
                 throw ConfigurationError("unexpected argument \(argument)")

@@ -178,9 +178,15 @@ public struct ServiceConfiguration: Sendable {
             // Write to a temporary file and link it into place: two services starting at once
             // agree on one secret.
             let temporary = path + ".\(getpid())"
-            _ = FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+            let written = FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+            let reason = written ? nil : String(cString: strerror(errno))
             _ = link(temporary, path)
             unlink(temporary)
+            // A read-only or full data directory: say so, rather than "cannot read
+            // OCORRENCIAS_SECRET_FILE", a variable nobody set.
+            if let reason, !FileManager.default.fileExists(atPath: path) {
+                throw ConfigurationError("não foi possível gravar o segredo gerado em / cannot write the generated deployment secret to \(path): \(reason) (OCORRENCIAS_DATA_DIR somente leitura ou cheio? / read-only or full? or set OCORRENCIAS_SECRET)")
+            }
         }
         guard let secret = try DeploymentSecret.fromEnvironment(["OCORRENCIAS_SECRET_FILE": path]) else {
             throw ConfigurationError("cannot read the secret at \(path)")

@@ -1,6 +1,7 @@
 import Foundation
 import ServiceKit
 import Testing
+import TestSupport
 
 @Suite("Service configuration")
 struct ConfigurationTests {
@@ -78,5 +79,17 @@ struct ConfigurationTests {
         #expect(refusal(["WORKFLOW_ADDRESSES": "workflow"]).contains("WORKFLOW_ADDRESSES inválido / invalid: 'workflow'"))
         #expect(refusal(["KNOWLEDGE_ADDRESSES": "knowledge:7104,knowledge2"]).contains("'knowledge2'"))
         #expect(refusal(["INTAKE_ADDRESSES": ","]).contains("INTAKE_ADDRESSES"))
+    }
+
+    @Test("a data directory where the generated secret cannot be written says so, not 'cannot read OCORRENCIAS_SECRET_FILE'")
+    func unwritableSecret() throws {
+        let directory = try TemporaryDirectory()
+        // The secret's temporary file cannot be created (a directory holds its name): as in a
+        // read-only or full data directory, which root's tests cannot make with permissions.
+        try FileManager.default.createDirectory(atPath: directory.path + "/secret.\(getpid())", withIntermediateDirectories: false)
+        let configuration = try ServiceConfiguration(serviceName: "intake", arguments: ["intake"], environment: ["OCORRENCIAS_DATA_DIR": directory.path])
+        let error = #expect(throws: ConfigurationError.self) { try configuration.deploymentSecret() }
+        let text = error?.description ?? ""
+        #expect(text.contains("cannot write the generated deployment secret to \(directory.path)/secret") && !text.contains("SECRET_FILE"), "\(text)")
     }
 }

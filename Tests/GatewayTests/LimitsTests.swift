@@ -1,4 +1,6 @@
 import Foundation
+import RPC
+import Messages
 import Storage
 import Testing
 import TestSupport
@@ -66,6 +68,20 @@ struct LimitsTests {
         let throttled = try gateway.request("POST", "/v1/auth/tokens", json: ["email": "victim@example.com", "password": "guess-guess-1"])
         #expect(throttled.status == 429)
         #expect(throttled.errorCode == "LOGIN_THROTTLED")
+    }
+
+    @Test("the RPC port's rate limit per key answers RESOURCE_EXHAUSTED saying how long to wait (the reset was in metadata, which never reaches the caller)")
+    func rpcPortRateLimit() throws {
+        let gateway = try GatewayHarness(engine: .sqlite, extra: ["GATEWAY_RATE_LIMIT_USER": "3"])
+        let created = try gateway.request("POST", "/v1/api-keys", json: ["name": "ERP", "role": "agent"], bearer: try gateway.adminToken())
+        let key = try #require(created.json["key"] as? String, "\(created.text)")
+        let client = ProxyTests.client(port: gateway.proxyPort, key: key)
+        defer { client.close() }
+        for _ in 0..<3 { #expect(try client.call(RpcV1.Health.check, RpcV1.HealthCheckRequest()).status == .serving) }
+        let error = #expect(throws: RPCError.self) { try client.call(RpcV1.Health.check, RpcV1.HealthCheckRequest()) }
+        #expect(error?.code == .resourceExhausted)
+        let message = error?.message ?? ""
+        #expect(message.range(of: #"tente de novo em \d+ s / rate limit exceeded; try again in \d+ s$"#, options: .regularExpression) != nil, "\(message)")
     }
 
     @Test("/healthz, /readyz without services behind, /metrics for administrators, Idempotency-Key validated")

@@ -68,8 +68,10 @@ public final class RPCProxy: Sendable {
         }
         let decision = gateway.userLimiter.take("u:" + record.id)
         guard decision.allowed else {
-            throw RPCError(.resourceExhausted, "limite de requisições excedido / rate limit exceeded",
-                           metadata: ["ratelimit-reset": String(decision.reset)])
+            // The wait is in the message: an error's metadata does not travel with its status,
+            // so the `ratelimit-reset` entry this used to carry never reached the caller.
+            throw RPCError(.resourceExhausted,
+                           "limite de requisições excedido; tente de novo em \(decision.reset) s / rate limit exceeded; try again in \(decision.reset) s")
         }
         let method = context.method
         guard let service = Gateway.service(ofMethod: method) else {

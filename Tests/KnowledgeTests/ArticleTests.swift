@@ -79,23 +79,14 @@ struct ArticleTests {
     @Test("a create retried with the same idempotency key answers the first article and stores one", arguments: TestEngines.all)
     func idempotentCreate(engine: DatabaseEngine) throws {
         let kb = try Fixtures.knowledgeBase(engine)
-        var request = KnowledgeV1.CreateArticleRequest()
-        request.kind = .article
-        request.title = "Como cancelar uma NF-e"
-        request.bodyMarkdown = "Abra **Fiscal > Cancelamento**."
-        request.product = "erp"
-        request.category = "duvida"
-        request.visibility = .customers
-        request.state = .published
-        let first = try kb.createArticle(request, caller: Fixtures.editor, idempotencyKey: "cms-42")
-        let retried = try kb.createArticle(request, caller: Fixtures.editor, idempotencyKey: "cms-42")
+        let (title, body) = ("Como cancelar uma NF-e", "Abra **Fiscal > Cancelamento**.")
+        let first = try Fixtures.article(kb, title, body, idempotencyKey: "cms-42")
+        let retried = try Fixtures.article(kb, title, body, idempotencyKey: "cms-42")
         #expect(retried.id == first.id && retried.version == 1)
-        var other = request
-        other.title = "Como inutilizar uma NF-e"
-        let error = #expect(throws: RPCError.self) { try kb.createArticle(other, caller: Fixtures.editor, idempotencyKey: "cms-42") }
+        let error = #expect(throws: RPCError.self) { try Fixtures.article(kb, "Como inutilizar uma NF-e", body, idempotencyKey: "cms-42") }
         #expect(error?.code == .failedPrecondition)
         #expect(try kb.database.read { try $0.query("SELECT id FROM kb_articles", []).count } == 1)
-        #expect(try kb.createArticle(request, caller: Fixtures.editor).id != first.id, "without a key, a second article")
+        #expect(try Fixtures.article(kb, title, body).id != first.id, "without a key, a second article")
     }
 
     @Test("invalid articles are refused with the offending fields", arguments: TestEngines.all)

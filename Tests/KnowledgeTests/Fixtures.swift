@@ -28,7 +28,8 @@ enum Fixtures {
     @discardableResult
     static func article(_ kb: KnowledgeBase, _ title: String, _ body: String, kind: KnowledgeV1.ArticleKind = .article,
                         product: String = "erp", module: String = "fiscal", category: String = "duvida", tags: [String] = [],
-                        visibility: KnowledgeV1.Visibility = .customers, state: KnowledgeV1.ArticleState = .published) throws -> KnowledgeV1.Article {
+                        visibility: KnowledgeV1.Visibility = .customers, state: KnowledgeV1.ArticleState = .published,
+                        idempotencyKey: String? = nil) throws -> KnowledgeV1.Article {
         var request = KnowledgeV1.CreateArticleRequest()
         request.kind = kind
         request.title = title
@@ -39,7 +40,7 @@ enum Fixtures {
         request.tags = tags
         request.visibility = visibility
         request.state = state
-        return try kb.createArticle(request, caller: editor)
+        return try kb.createArticle(request, caller: editor, idempotencyKey: idempotencyKey)
     }
 
     static func search(_ kb: KnowledgeBase, _ query: String, caller: Caller = customer, product: String = "", module: String = "") throws -> [String] {

@@ -78,13 +78,7 @@ public enum IdempotencyStore {
     /// - Returns: The number of keys removed.
     @discardableResult
     public static func prune(_ executor: any SQLExecutor, olderThan cutoff: Date, limit: Int? = nil) throws -> Int {
-        guard let limit else {
-            return try executor.execute("DELETE FROM storage_idempotency WHERE created_at < ?", [.timestamp(cutoff)])
-        }
-        return try executor.execute("""
-            DELETE FROM storage_idempotency WHERE (scope, idem_key) IN (
-                SELECT scope, idem_key FROM storage_idempotency WHERE created_at < ? ORDER BY created_at LIMIT ?)
-            """, [.timestamp(cutoff), .integer(Int64(limit))])
+        try OldRows.delete(executor, table: "storage_idempotency", key: "scope, idem_key", time: "created_at", before: cutoff, limit: limit)
     }
 
     /// Forgets keys older than `retention` (e.g. `.seconds(86_400)` for the usual 24-hour window).

@@ -65,13 +65,7 @@ public enum Inbox {
     /// - Returns: The number of entries removed.
     @discardableResult
     public static func prune(_ executor: any SQLExecutor, olderThan cutoff: Date, limit: Int? = nil) throws -> Int {
-        guard let limit else {
-            return try executor.execute("DELETE FROM storage_inbox WHERE processed_at < ?", [.timestamp(cutoff)])
-        }
-        return try executor.execute("""
-            DELETE FROM storage_inbox WHERE (consumer, event_id) IN (
-                SELECT consumer, event_id FROM storage_inbox WHERE processed_at < ? ORDER BY processed_at LIMIT ?)
-            """, [.timestamp(cutoff), .integer(Int64(limit))])
+        try OldRows.delete(executor, table: "storage_inbox", key: "consumer, event_id", time: "processed_at", before: cutoff, limit: limit)
     }
 
     /// Forgets entries older than `retention` (see ``prune(_:olderThan:)``).

@@ -9,18 +9,21 @@ import Storage
 ///
 /// ```swift
 /// router.register(IntakeV1.Intake.openTicket) { request, context in
-///     try Idempotent.write(database, context, request) { tx in try open(request, tx) }
+///     try Idempotent.write(database, context, caller: principal.id, request) { tx in try open(request, tx) }
 /// }
 /// ```
 public enum Idempotent {
-    /// Runs `body` in a write transaction, keyed by the call's `idempotency-key` when it has one
-    /// (scoped by the method).
+    /// Runs `body` in a write transaction, keyed by the call's `idempotency-key` when it has one,
+    /// scoped by the method and the caller (`caller`: the verified principal's id). A replay
+    /// does not run `body`, so its checks of the caller do not run either: keys are one
+    /// caller's, and another caller who sends the same key and request gets an effect of their
+    /// own (or their own refusal), never the first caller's stored answer.
     /// - Throws: `FAILED_PRECONDITION` when the key was used for a different request.
     public static func write<Request: ProtoMessage, Response: ProtoMessage>(
-        _ database: any Database, _ context: ServerContext, _ request: Request,
+        _ database: any Database, _ context: ServerContext, caller: String, _ request: Request,
         _ body: (any SQLExecutor) throws -> Response
     ) throws -> Response {
-        try write(database, key: context.idempotencyKey, scope: context.method, request, body)
+        try write(database, key: context.idempotencyKey, scope: "\(context.method)|\(caller)", request, body)
     }
 
     /// Runs `body` in a write transaction, keyed by `key` within `scope` when there is a key

@@ -21,6 +21,29 @@ struct HandoffTests {
         return request
     }
 
+    @Test("an idempotency key is its caller's: another agent sending the same key and request is checked and refused, not answered the first agent's view",
+          arguments: TestEngines.all)
+    func idempotencyKeyPerCaller(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        try harness.deliver(WorkflowHarness.opened("t1"), key: "t1")
+        try harness.take("t1", as: Self.ana)
+        let move = Self.transfer("t1", agent: "bruno", note: "Você conhece esse cliente")
+        let first = try harness.call(WorkflowV1.Workflow.transferTicket, move, as: Self.ana, idempotencyKey: "transfer-1")
+        #expect(first.row?.holder?.agentID == "bruno")
+        // Ana's retry gets her first answer, with no second transfer.
+        let retried = try harness.call(WorkflowV1.Workflow.transferTicket, move, as: Self.ana, idempotencyKey: "transfer-1")
+        #expect(retried.serializedBytes() == first.serializedBytes() && retried.transferCount == 1)
+        // Carla (not the holder) with Ana's key and request: her own refusal. Before, the key
+        // was the method's alone and she got Ana's stored view of the ticket, unchecked.
+        var failure: RPCError?
+        do { _ = try harness.call(WorkflowV1.Workflow.transferTicket, move, as: Self.carla, idempotencyKey: "transfer-1") } catch let error as RPCError {
+            failure = error
+        }
+        #expect(failure?.code == .permissionDenied || failure?.code == .notFound, "\(String(describing: failure))")
+        #expect(try harness.published(WorkflowV1.Transferred.self, ticket: "t1").count == 1)
+    }
+
     @Test("repasse only to allowed destinations, with a note and copies; devolver needs a justification; ping-pong from the third transfer", arguments: TestEngines.all)
     func transfers(engine: DatabaseEngine) throws {
         let harness = try WorkflowHarness(engine)

@@ -312,8 +312,8 @@ struct NotificationAPI: Sendable {
         // The stored message is written to the database in pieces from those files (never whole
         // in memory) and streamed from there while sent.
         let spooled = files
-        let eventID = "manual:" + (context.idempotencyKey ?? UUID().uuidString.lowercased())
-        let response = try Idempotent.write(database, context, request) { tx -> NotificationV1.SendTicketEmailResponse in
+        let eventID = "manual:" + (context.idempotencyKey.map { "\(caller.id):\($0)" } ?? UUID().uuidString.lowercased())
+        let response = try Idempotent.write(database, context, caller: caller.id, request) { tx -> NotificationV1.SendTicketEmailResponse in
             let summary = try TicketCache.load(tx, ticketID: request.ticketID)
             let level = max(request.accessLevel, summary?.accessLevel ?? 0, current)
             guard Access.level(caller) >= level else {
@@ -353,7 +353,8 @@ struct NotificationAPI: Sendable {
     }
 
     func sendAccountEmail(_ request: NotificationV1.SendAccountEmailRequest, _ context: ServerContext) throws -> NotificationV1.SendAccountEmailResponse {
-        try Access.requireAdministrator(try runtime.principals.require(context))
+        let caller = try runtime.principals.require(context)
+        try Access.requireAdministrator(caller)
         let kind: String
         switch request.kind {
         case "invitation": kind = "Invitation"
@@ -364,8 +365,8 @@ struct NotificationAPI: Sendable {
         guard let link = URLComponents(string: request.link), ["http", "https"].contains(link.scheme ?? ""), link.host != nil else {
             throw Access.invalid("link", "Informe o link de uso único.", "The one-time link is required.")
         }
-        let eventID = "account:" + (context.idempotencyKey ?? UUID().uuidString.lowercased())
-        let response = try Idempotent.write(database, context, request) { tx -> NotificationV1.SendAccountEmailResponse in
+        let eventID = "account:" + (context.idempotencyKey.map { "\(caller.id):\($0)" } ?? UUID().uuidString.lowercased())
+        let response = try Idempotent.write(database, context, caller: caller.id, request) { tx -> NotificationV1.SendAccountEmailResponse in
             guard let (template, _) = try TemplateStore().template(tx, kind: kind, locale: request.locale) else {
                 throw RPCError(.internal, "modelo ausente / template missing")
             }

@@ -22,10 +22,12 @@ struct WorkflowAPI: Sendable {
         try database.read { tx in try body(try actor(context, tx), tx) }
     }
 
-    /// Runs a mutation with the caller, once per idempotency key.
+    /// Runs a mutation with the caller, once per idempotency key of that caller (a replay
+    /// answers the caller's own first call; another caller's key of the same name is another key).
     func write<Request: ProtoMessage, Response: ProtoMessage>(_ context: ServerContext, _ request: Request,
                                                                _ body: (Actor, any SQLExecutor) throws -> Response) throws -> Response {
-        try Idempotent.write(database, context, request) { tx in try body(try actor(context, tx), tx) }
+        let caller = try principals.require(context)
+        return try Idempotent.write(database, context, caller: caller.id, request) { tx in try body(try Actor.resolve(caller, tx), tx) }
     }
 
     /// Runs a staff change of tickets (``write(_:_:_:)``) once the caller is known to be staff

@@ -25,17 +25,10 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
         self.metadata = metadata
     }
 
-    /// Metadata key holding, on the `INTERNAL` error a server answers for any other error a
-    /// handler threw, that error's text: the server logs it with the call (`error`), and it never
+    /// Metadata key holding, on the error a server answers for any other error a handler threw
+    /// (``HandlerErrorTranslation/answer(for:)``), that error's text: the server logs it with the call (`error`), and it never
     /// travels (metadata is not sent with a status), so nothing of it reaches the caller.
     public static let causeKey = "server.cause"
-
-    /// The `INTERNAL` error answered for `cause`, an error that is not an ``RPCError`` (a full
-    /// disk, a database that went away): "erro interno / internal error" to the caller, the
-    /// cause kept under ``causeKey`` for the server's log.
-    public static func internalError(cause: any Error) -> RPCError {
-        RPCError(.internal, "erro interno / internal error", metadata: [causeKey: String(describing: cause)])
-    }
 
     /// Metadata key set to "true" on the error of a call whose request was refused before it
     /// left the client because its frame would pass the frame limit (`OCORRENCIAS_RPC_MAX_FRAME_BYTES`):

@@ -347,7 +347,7 @@ public struct EventConsumer: Sendable {
         /// Reports, in a partial delivery's answer, that `envelope` (at `index`) was not applied.
         let recordFailure = { @Sendable (index: Int, envelope: EventsV1.EventEnvelope, error: any Error,
                                          response: inout EventsV1.DeliverEventsResponse) in
-            let status = (error as? RPCError) ?? RPCError(.internal, "erro interno / internal error")
+            let status = HandlerErrorTranslation.answer(for: error)
             var failure = EventsV1.DeliveryFailure()
             failure.index = Int32(index)
             failure.code = status.code.rawValue

@@ -65,6 +65,7 @@ public enum ServiceMain {
     public static func start(configuration: ServiceConfiguration, migrations: [Migration], logger: Logger,
                              databaseTuning: (DatabaseConfiguration) -> DatabaseConfiguration = { $0 },
                              setup: (ServiceRuntime, inout RPCRouter) throws -> Void) throws -> ServiceHost {
+        _ = StorageErrorAnswers.registered
         try configuration.createDataDirectory()
         let secret = try configuration.deploymentSecret()
         let databaseConfiguration = databaseTuning(DatabaseConfiguration.fromEnvironment(

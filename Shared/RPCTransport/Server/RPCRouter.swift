@@ -135,12 +135,12 @@ public struct RPCRouter: Sendable {
     }
 
     /// What a completing handler's result answers: the response encoded, its ``RPCError``, or
-    /// `INTERNAL` for any other error.
+    /// for any other error ``HandlerErrorTranslation/answer(for:)`` (`INTERNAL` unless translated).
     private static func answer<Response: ProtoMessage>(_ result: Result<Response, any Error>) -> Result<[UInt8], RPCError> {
         switch result {
         case .success(let response): .success(response.serializedBytes())
         case .failure(let error as RPCError): .failure(error)
-        case .failure(let error): .failure(RPCError.internalError(cause: error))
+        case .failure(let error): .failure(HandlerErrorTranslation.answer(for: error))
         }
     }
 

@@ -348,7 +348,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         do { return .success(try body()) } catch let error as RPCError {
             return .failure(error)
         } catch {
-            return .failure(RPCError.internalError(cause: error))
+            return .failure(HandlerErrorTranslation.answer(for: error))
         }
     }
 

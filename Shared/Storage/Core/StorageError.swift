@@ -74,6 +74,23 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether the database cannot take work right now, for a reason that passes without the
+    /// request changing: unreachable or restarting (``Kind/connection``, PostgreSQL class `57P`),
+    /// no free connection in time (``Kind/timeout``), locked (``Kind/busy``), closed (the process is
+    /// stopping), or out of room (SQLite `SQLITE_FULL`, PostgreSQL class `53`: disk full, out of
+    /// memory, too many connections). Services answer these `UNAVAILABLE` (the gateway: 503)
+    /// rather than `INTERNAL`.
+    public var isUnavailable: Bool {
+        switch kind {
+        case .connection, .timeout, .busy, .closed: return true
+        default: break
+        }
+        guard let code else { return false }
+        // A SQLSTATE has five characters (`53100`); SQLite's (extended) codes at most four digits.
+        if code.count == 5 { return code.hasPrefix("53") || code.hasPrefix("57P") }
+        return Int32(code).map { $0 & 0xff == 13 } ?? false   // SQLITE_FULL
+    }
+
     public var description: String {
         var text = "StorageError.\(kind.rawValue): \(message)"
         if let code { text += " [code \(code)]" }

@@ -1,0 +1,66 @@
+import Foundation
+import Messages
+import Observability
+import RPC
+import RPCTransport
+import ServiceKit
+import Storage
+import Synchronization
+import Testing
+import TestSupport
+
+/// A service whose database cannot take work (unreachable, busy, full disk) answers
+/// `UNAVAILABLE` (503 at the gateway, retried by callers), not `INTERNAL` (500 "erro interno").
+@Suite("Storage errors as a service answers them")
+struct StorageErrorAnswersTests {
+    static let failing = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Failing", clientStreaming: false, serverStreaming: false)
+
+    @Test("unreachable, busy or full: UNAVAILABLE naming the database, the cause in the log; another storage error stays INTERNAL")
+    func answers() throws {
+        let errors: [StorageError] = [
+            StorageError(.connection, "cannot connect to PostgreSQL at postgres://…"),
+            StorageError(.timeout, "no free connection within 5 s"),
+            StorageError(.other, "database or disk is full", sql: "COMMIT", code: "13"),
+            StorageError(.other, "could not extend file: No space left on device", code: "53100"),
+            StorageError(.uniqueViolation, "UNIQUE constraint failed", code: "2067"),
+        ]
+        let lines = Mutex<[String]>([])
+        let directory = try TemporaryDirectory()
+        let configuration = try ServiceConfiguration(serviceName: "knowledge", arguments: ["test"], environment: [
+            "OCORRENCIAS_DATA_DIR": directory.path, "OCORRENCIAS_SECRET": "storage-error-answers-0123456789", "KNOWLEDGE_PORT": String(try FreePort.next())])
+        let host = try ServiceMain.start(configuration: configuration, migrations: [],
+                                         logger: Logger(service: "knowledge", level: .info, sink: LogSink { line in lines.withLock { $0.append(line) } })) { _, router in
+            router.register(Self.failing) { request, _ in throw errors[Int(request.payload.first ?? 0)] }
+        }
+        defer { host.stop() }
+        var client = ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: host.port)],
+                                         secret: DeploymentSecret(bytes: Array("storage-error-answers-0123456789".utf8)))
+        client.maxAttempts = 1
+        let rpc = RPCClient(configuration: client)
+        defer { rpc.close() }
+        var codes: [RPCStatusCode] = []
+        for index in errors.indices {
+            var request = RpcV1.EchoRequest()
+            request.payload = [UInt8(index)]
+            do { _ = try rpc.call(Self.failing, request) } catch let error as RPCError {
+                codes.append(error.code)
+                #expect(!error.message.contains("PostgreSQL") && !error.message.contains("disk"), "the cause is not sent: \(error.message)")
+                if error.code == .unavailable { #expect(error.message == "banco de dados indisponível no momento / the database is unavailable right now") }
+            }
+        }
+        #expect(codes == [.unavailable, .unavailable, .unavailable, .unavailable, .internal])
+        let deadline = Date(timeIntervalSinceNow: 5)
+        while lines.withLock({ $0.filter { $0.contains("/test.Test/Failing") }.count }) < errors.count, Date() < deadline { usleep(10_000) }
+        let logged = lines.withLock { $0.filter { $0.contains("/test.Test/Failing") } }
+        #expect(logged.contains { $0.contains("\"rpc.status\":\"UNAVAILABLE\"") && $0.contains("database or disk is full") }, "\(logged)")
+    }
+
+    @Test("which storage errors mean 'cannot take work right now'")
+    func classification() {
+        #expect(StorageError(.busy, "locked").isUnavailable && StorageError(.closed, "closed").isUnavailable)
+        #expect(StorageError(.other, "full", code: "13").isUnavailable, "SQLITE_FULL")
+        #expect(StorageError(.other, "cannot connect now", code: "57P03").isUnavailable && StorageError(.other, "too many", code: "53300").isUnavailable)
+        #expect(!StorageError(.other, "readonly", code: "8").isUnavailable && !StorageError(.syntax, "near x").isUnavailable)
+        #expect(!StorageError(.commitOutcomeUnknown, "?").isUnavailable, "an unknown outcome is not safe to call unavailable")
+    }
+}

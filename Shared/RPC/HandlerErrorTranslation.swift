@@ -21,6 +21,12 @@ public enum HandlerErrorTranslation {
         for translate in translations.withLock({ $0 }) {
             if var answer = translate(error) {
                 answer.metadata[RPCError.causeKey] = cause
+                if answer.code == .unavailable && !answer.handlerStarted {
+                    answer.violations.append(FieldViolation(
+                        field: "", reason: RPCError.handlerStartedReason,
+                        pt: "O serviço já tinha começado a chamada: repita-a só com chave de idempotência.",
+                        en: "The service had started the call: repeat it only with an idempotency key."))
+                }
                 return answer
             }
         }

@@ -30,6 +30,16 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
     /// travels (metadata is not sent with a status), so nothing of it reaches the caller.
     public static let causeKey = "server.cause"
 
+    /// The reason of the one violation marking an `UNAVAILABLE` a handler answered after it had
+    /// started (``HandlerErrorTranslation``: its database went away mid-call): unlike the
+    /// transport's `UNAVAILABLE` (draining, not ready), the call may have done part of its work,
+    /// so clients repeat it only with an idempotency key. A violation, since it travels on the
+    /// wire (metadata does not).
+    public static let handlerStartedReason = "handler_started"
+
+    /// Whether this error carries ``handlerStartedReason`` (also once read from the wire).
+    public var handlerStarted: Bool { violations.contains { $0.reason == Self.handlerStartedReason } }
+
     /// Metadata key set to "true" on the error of a call whose request was refused before it
     /// left the client because its frame would pass the frame limit (`OCORRENCIAS_RPC_MAX_FRAME_BYTES`):
     /// a server reading such a frame closes the whole connection, every other call on it included.

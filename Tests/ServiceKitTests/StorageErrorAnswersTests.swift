@@ -55,6 +55,31 @@ struct StorageErrorAnswersTests {
         #expect(logged.contains { $0.contains("\"rpc.status\":\"UNAVAILABLE\"") && $0.contains("database or disk is full") }, "\(logged)")
     }
 
+    @Test("the client repeats such an answer only with an idempotency key: the handler had started and may have done part of its work")
+    func notRetriedWithoutKey() throws {
+        let runs = Atomic<Int>(0)
+        let directory = try TemporaryDirectory()
+        let configuration = try ServiceConfiguration(serviceName: "knowledge", arguments: ["test"], environment: [
+            "OCORRENCIAS_DATA_DIR": directory.path, "OCORRENCIAS_SECRET": "storage-error-answers-0123456789", "KNOWLEDGE_PORT": String(try FreePort.next())])
+        let host = try ServiceMain.start(configuration: configuration, migrations: [], logger: Logger(service: "knowledge", level: .critical)) { _, router in
+            router.register(Self.failing) { _, _ in
+                runs.wrappingAdd(1, ordering: .relaxed)
+                throw StorageError(.busy, "database is locked")
+            }
+        }
+        defer { host.stop() }
+        var client = ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: host.port)],
+                                         secret: DeploymentSecret(bytes: Array("storage-error-answers-0123456789".utf8)))
+        client.maxAttempts = 3
+        let rpc = RPCClient(configuration: client)
+        defer { rpc.close() }
+        let plain = #expect(throws: RPCError.self) { try rpc.call(Self.failing, RpcV1.EchoRequest()) }
+        #expect(plain?.code == .unavailable && plain?.handlerStarted == true)
+        #expect(runs.load(ordering: .relaxed) == 1, "not repeated without a key")
+        _ = #expect(throws: RPCError.self) { try rpc.call(Self.failing, RpcV1.EchoRequest(), options: CallOptions(idempotencyKey: "k-1")) }
+        #expect(runs.load(ordering: .relaxed) == 4, "repeated with one")
+    }
+
     @Test("which storage errors mean 'cannot take work right now'")
     func classification() {
         #expect(StorageError(.busy, "locked").isUnavailable && StorageError(.closed, "closed").isUnavailable)

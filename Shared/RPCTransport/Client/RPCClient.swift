@@ -147,6 +147,8 @@ public final class RPCClient: @unchecked Sendable {
     static func isRetrySafe(_ error: RPCError, idempotent: Bool) -> Bool {
         guard error.code == .unavailable else { return false }
         if error.metadata[TransportMetadata.sent] == "false" { return true }
+        // A handler that had started (its database went away mid-call) may have done part of it.
+        if error.handlerStarted { return idempotent }
         // UNAVAILABLE from a server always means "not started" (docs/PROTOCOL.md).
         if error.metadata[TransportMetadata.sent] == nil { return true }
         return idempotent

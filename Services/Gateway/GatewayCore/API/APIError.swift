@@ -74,8 +74,10 @@ public struct APIError: Error, Sendable {
         if status == 500 {
             self.init(status: 500, code: "INTERNAL", pt: "Erro interno.", en: "Internal error.")
         } else {
+            // The handler-started marker is for RPC clients' retries; HTTP says it by 503 alone.
             self.init(status: status, code: error.code.name, pt: pt, en: en,
-                      details: error.violations.map { Detail(field: $0.field, reason: $0.reason, pt: $0.descriptionPT, en: $0.descriptionEN) })
+                      details: error.violations.filter { $0.reason != RPCError.handlerStartedReason }
+                          .map { Detail(field: $0.field, reason: $0.reason, pt: $0.descriptionPT, en: $0.descriptionEN) })
         }
         if status == 503 { headers.append(("Retry-After", "1")) }
     }

@@ -14,6 +14,22 @@ import TestSupport
 @Suite("Storage errors as a service answers them")
 struct StorageErrorAnswersTests {
     static let failing = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Failing", clientStreaming: false, serverStreaming: false)
+    static let secret = "storage-error-answers-0123456789"
+
+    /// A service serving `failing` with `handler`, and a client making up to `attempts` attempts.
+    static func start(attempts: Int, logger: Logger,
+                      _ handler: @escaping @Sendable (RpcV1.EchoRequest) throws -> RpcV1.EchoResponse) throws -> (ServiceHost, RPCClient) {
+        // Kept until the test process exits: the host outlives this function.
+        let directory = try TemporaryDirectory.untilExit(prefix: "storage-error-answers")
+        let configuration = try ServiceConfiguration(serviceName: "knowledge", arguments: ["test"], environment: [
+            "OCORRENCIAS_DATA_DIR": directory, "OCORRENCIAS_SECRET": secret, "KNOWLEDGE_PORT": String(try FreePort.next())])
+        let host = try ServiceMain.start(configuration: configuration, migrations: [], logger: logger) { _, router in
+            router.register(Self.failing) { request, _ in try handler(request) }
+        }
+        var client = ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: host.port)], secret: DeploymentSecret(bytes: Array(secret.utf8)))
+        client.maxAttempts = attempts
+        return (host, RPCClient(configuration: client))
+    }
 
     @Test("unreachable, busy or full: UNAVAILABLE naming the database, the cause in the log; another storage error stays INTERNAL")
     func answers() throws {
@@ -25,19 +41,10 @@ struct StorageErrorAnswersTests {
             StorageError(.uniqueViolation, "UNIQUE constraint failed", code: "2067"),
         ]
         let lines = Mutex<[String]>([])
-        let directory = try TemporaryDirectory()
-        let configuration = try ServiceConfiguration(serviceName: "knowledge", arguments: ["test"], environment: [
-            "OCORRENCIAS_DATA_DIR": directory.path, "OCORRENCIAS_SECRET": "storage-error-answers-0123456789", "KNOWLEDGE_PORT": String(try FreePort.next())])
-        let host = try ServiceMain.start(configuration: configuration, migrations: [],
-                                         logger: Logger(service: "knowledge", level: .info, sink: LogSink { line in lines.withLock { $0.append(line) } })) { _, router in
-            router.register(Self.failing) { request, _ in throw errors[Int(request.payload.first ?? 0)] }
+        let (host, rpc) = try Self.start(attempts: 1, logger: Logger(service: "knowledge", level: .info, sink: LogSink { line in lines.withLock { $0.append(line) } })) {
+            request in throw errors[Int(request.payload.first ?? 0)]
         }
-        defer { host.stop() }
-        var client = ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: host.port)],
-                                         secret: DeploymentSecret(bytes: Array("storage-error-answers-0123456789".utf8)))
-        client.maxAttempts = 1
-        let rpc = RPCClient(configuration: client)
-        defer { rpc.close() }
+        defer { host.stop(); rpc.close() }
         var codes: [RPCStatusCode] = []
         for index in errors.indices {
             var request = RpcV1.EchoRequest()
@@ -58,21 +65,11 @@ struct StorageErrorAnswersTests {
     @Test("the client repeats such an answer only with an idempotency key: the handler had started and may have done part of its work")
     func notRetriedWithoutKey() throws {
         let runs = Atomic<Int>(0)
-        let directory = try TemporaryDirectory()
-        let configuration = try ServiceConfiguration(serviceName: "knowledge", arguments: ["test"], environment: [
-            "OCORRENCIAS_DATA_DIR": directory.path, "OCORRENCIAS_SECRET": "storage-error-answers-0123456789", "KNOWLEDGE_PORT": String(try FreePort.next())])
-        let host = try ServiceMain.start(configuration: configuration, migrations: [], logger: Logger(service: "knowledge", level: .critical)) { _, router in
-            router.register(Self.failing) { _, _ in
-                runs.wrappingAdd(1, ordering: .relaxed)
-                throw StorageError(.busy, "database is locked")
-            }
+        let (host, rpc) = try Self.start(attempts: 3, logger: Logger(service: "knowledge", level: .critical)) { _ in
+            runs.wrappingAdd(1, ordering: .relaxed)
+            throw StorageError(.busy, "database is locked")
         }
-        defer { host.stop() }
-        var client = ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: host.port)],
-                                         secret: DeploymentSecret(bytes: Array("storage-error-answers-0123456789".utf8)))
-        client.maxAttempts = 3
-        let rpc = RPCClient(configuration: client)
-        defer { rpc.close() }
+        defer { host.stop(); rpc.close() }
         let plain = #expect(throws: RPCError.self) { try rpc.call(Self.failing, RpcV1.EchoRequest()) }
         #expect(plain?.code == .unavailable && plain?.handlerStarted == true)
         #expect(runs.load(ordering: .relaxed) == 1, "not repeated without a key")

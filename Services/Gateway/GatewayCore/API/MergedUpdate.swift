@@ -13,7 +13,9 @@ import RPCTransport
 /// integration that sends what it knows (an ERP's name, tax id and plan; an agent's level) keeps
 /// what it does not know. A field sent as `""`, `0`, `false` or `[]` is cleared. A body naming no
 /// record, or one that does not exist yet, is sent as it is (a put creates it); an update route
-/// naming a missing record in its path answers 404. Two writers at
+/// naming in its path a record the caller cannot read sends the body as it is too, so the update
+/// answers (403 to a caller who may not change it), and 404 when it finds the body incomplete.
+/// Two writers at
 /// once: the last one's record wins, as with the RPC itself (an article's merge also sends the
 /// version it read, so there a concurrent edit is refused instead).
 ///
@@ -87,20 +89,30 @@ enum MergedUpdate {
         var merged = route
         merged.handler = { request, context in
             var body = try request.jsonObject()
+            func send(_ changes: [String: Any]) throws -> HTTPResponse {
+                if let record { body[record] = changes } else { body = changes }
+                return .jsonText(try writer.callText(body, context: context), status: writer.status)
+            }
             if let record, let value = body[record], !(value is [String: Any]) {
                 return .jsonText(try writer.callText(body, context: context), status: writer.status)  // refused, naming the field
             }
             var changes = record.map { body[$0] as? [String: Any] ?? [:] } ?? body
             for (parameter, field) in path { changes[field] = request.parameter(parameter) }
             let descriptor = recordDescriptor(writer, record)
-            if let named = recordKey(changes, key, descriptor), let current = try read.read(named, !path.isEmpty, context) {
-                var whole = current.filter { ProtoJSON.hasField($0.key, in: descriptor) }
-                for (from, to) in carry where changes[to] == nil { whole[to] = current[from] }
-                for (field, value) in changes { whole[field] = value }
-                changes = whole
+            guard let named = recordKey(changes, key, descriptor) else { return try send(changes) }
+            let current: [String: Any]
+            do {
+                guard let found = try read.read(named, !path.isEmpty, context) else { return try send(changes) }
+                current = found
+            } catch let missing as RPCError where missing.code == .notFound {
+                // Missing, or hidden from the caller: the update decides who may change it (403 before
+                // 404, as without the merge); a body it finds incomplete is answered as the missing record.
+                do { return try send(changes) } catch let refusal as RPCError where refusal.code == .invalidArgument { throw missing }
             }
-            if let record { body[record] = changes } else { body = changes }
-            return .jsonText(try writer.callText(body, context: context), status: writer.status)
+            var whole = current.filter { ProtoJSON.hasField($0.key, in: descriptor) }
+            for (from, to) in carry where changes[to] == nil { whole[to] = current[from] }
+            for (field, value) in changes { whole[field] = value }
+            return try send(whole)
         }
         return merged
     }

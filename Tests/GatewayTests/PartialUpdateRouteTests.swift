@@ -117,18 +117,22 @@ struct PartialUpdateRouteTests {
         let gateway = deployment.gateway
         let admin = try TicketFlowTests.seed(gateway).admin
 
-        // A custom field relabelled alone stays required with its choices; "required" turned off by false.
+        // A custom field relabelled alone stays required with its choices and category; "required"
+        // turned off by false, the category cleared (every category, as the portal sends it).
         _ = try Self.ok(gateway, "POST", "/v1/custom-fields", ["key": "ambiente", "label_pt": "Ambiente", "label_en": "Environment",
                                                                "kind": "FIELD_CHOICE", "choices": ["produção", "homologação"], "required": true,
+                                                               "category": "PROBLEMA",
                                                                "active": true, "position": 2], bearer: admin)
         _ = try Self.ok(gateway, "POST", "/v1/custom-fields", ["key": "ambiente", "label_en": "Environment (server)"], bearer: admin)
         var field = Self.item(try Self.ok(gateway, "GET", "/v1/custom-fields?include_inactive=true", bearer: admin), "fields", "key", "ambiente")
         #expect(field["label_en"] as? String == "Environment (server)" && field["label_pt"] as? String == "Ambiente", "\(field)")
         #expect(field["kind"] as? String == "FIELD_CHOICE" && field["choices"] as? [String] == ["produção", "homologação"])
         #expect(field["required"] as? Bool == true && field["active"] as? Bool == true && field["position"] as? Int == 2)
-        _ = try Self.ok(gateway, "POST", "/v1/custom-fields", ["key": "ambiente", "required": false], bearer: admin)
+        #expect(field["category"] as? String == "PROBLEMA", "\(field)")
+        _ = try Self.ok(gateway, "POST", "/v1/custom-fields", ["key": "ambiente", "required": false, "category": "CATEGORY_UNSPECIFIED"], bearer: admin)
         field = Self.item(try Self.ok(gateway, "GET", "/v1/custom-fields?include_inactive=true", bearer: admin), "fields", "key", "ambiente")
         #expect(field["required"] as? Bool != true && field["choices"] as? [String] == ["produção", "homologação"], "\(field)")
+        #expect((field["category"] as? String ?? "CATEGORY_UNSPECIFIED") == "CATEGORY_UNSPECIFIED", "\(field)")
 
         // Channels and origins: moved alone keep their labels, kind and activity; deactivated by false.
         for path in ["/v1/channels", "/v1/origins"] {

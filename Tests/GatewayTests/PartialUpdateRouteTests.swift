@@ -44,6 +44,8 @@ struct PartialUpdateRouteTests {
         // A new agent is still created from its body alone; one without a name still refused.
         _ = try Self.ok(gateway, "POST", "/v1/agents", ["agent": ["id": "A-novo", "name": "Novo", "active": true]], bearer: admin)
         _ = try Self.ok(gateway, "POST", "/v1/agents", ["agent": ["id": "A-sem-nome", "email": "x@suporte.example"]], bearer: admin, status: 400)
+        let notRecord = try gateway.request("POST", "/v1/agents", json: ["agent": "A-ana"], bearer: admin)
+        #expect(notRecord.status == 400 && notRecord.text.contains("\"agent\""), "a record that is not an object is refused naming it: \(notRecord.text)")
 
         // Groups: renamed alone stays active; deactivated alone keeps its name.
         _ = try Self.ok(gateway, "POST", "/v1/groups", ["group": ["id": "n1", "name": "Nível 1 — fiscal"]], bearer: admin)

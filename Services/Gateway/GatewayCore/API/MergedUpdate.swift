@@ -15,9 +15,8 @@ import RPCTransport
 /// record, or one that does not exist yet, is sent as it is (a put creates it); an update route
 /// naming in its path a record the caller cannot read sends the body as it is too, so the update
 /// answers (403 to a caller who may not change it), and 404 when it finds the body incomplete.
-/// Two writers at
-/// once: the last one's record wins, as with the RPC itself (an article's merge also sends the
-/// version it read, so there a concurrent edit is refused instead).
+/// Two writers at once: the last one's record wins, as with the RPC itself (an article's merge
+/// also sends the version it read, so there a concurrent edit is refused instead).
 ///
 /// ```swift
 /// router.add(MergedUpdate.route("/v1/organizations/{id}", "intake", read: IntakeV1.Intake.getOrganization,
@@ -88,14 +87,14 @@ enum MergedUpdate {
         guard let writer = route.binding else { return route }
         var merged = route
         merged.handler = { request, context in
-            var body = try request.jsonObject()
-            func send(_ changes: [String: Any]) throws -> HTTPResponse {
-                if let record { body[record] = changes } else { body = changes }
-                return .jsonText(try writer.callText(body, context: context), status: writer.status)
+            let body = try request.jsonObject()
+            /// The update called with the body, its record replaced by `changes` when given.
+            func send(_ changes: [String: Any]?) throws -> HTTPResponse {
+                var sent = body
+                if let changes { if let record { sent[record] = changes } else { sent = changes } }
+                return .jsonText(try writer.callText(sent, context: context), status: writer.status)
             }
-            if let record, let value = body[record], !(value is [String: Any]) {
-                return .jsonText(try writer.callText(body, context: context), status: writer.status)  // refused, naming the field
-            }
+            if let record, let value = body[record], !(value is [String: Any]) { return try send(nil) }  // refused, naming the field
             var changes = record.map { body[$0] as? [String: Any] ?? [:] } ?? body
             for (parameter, field) in path { changes[field] = request.parameter(parameter) }
             let descriptor = recordDescriptor(writer, record)

@@ -23,6 +23,11 @@ info:
     Every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (per user or
     API key once authenticated, per IP address before) and `X-Request-Id`. POSTs may carry
     `Idempotency-Key`, passed to the owning service.
+
+    Updates are partial: a route that changes an existing record (`POST /v1/organizations/{id}`,
+    `POST /v1/agents` naming an agent that exists, `POST /v1/knowledge/articles/{id}`...) changes only
+    the fields the body names; fields absent from the body keep their value. `""`, `0`, `false`, `[]`
+    or an `..._UNSPECIFIED` enum clear a field. Each operation's summary says how its record is named.
 servers:
   - url: http://127.0.0.1:8080
 security:

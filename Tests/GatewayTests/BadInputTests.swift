@@ -47,7 +47,7 @@ struct BadInputTests {
             let negative = try gateway.request("GET", route + "-1", bearer: seeded.admin)
             #expect(negative.status == 400 && Self.detail(negative)["field"] as? String == field, "\(route)-1: \(negative.status) \(negative.text.prefix(300))")
             #expect((Self.detail(negative)["message_en"] as? String)?.isEmpty == false, "\(route)-1: \(negative.text.prefix(300))")
-            for size in ["0", "1", "99999999"] where !(route.hasPrefix("/v1/knowledge") && size == "99999999") {
+            for size in ["0", "1", "99999999"] {
                 let answer = try gateway.request("GET", route + size, bearer: seeded.admin)
                 #expect(answer.status == 200, "\(route)\(size): \(answer.status) \(answer.text.prefix(300))")
             }

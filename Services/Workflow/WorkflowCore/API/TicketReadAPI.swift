@@ -28,7 +28,9 @@ extension WorkflowAPI {
                 // Viewing from a queue is recorded in the history.
                 return try api.database.write { tx in
                     let actor = try api.actor(context, tx)
-                    let ticket = try api.lifecycle.loadVisible(tx, request.ticketID, actor: actor)
+                    // Locked as every writer of a history line locks it: the line's place is the
+                    // ticket's last + 1 (`(ticket_id, seq)` is unique, ``EntrySequences``).
+                    let ticket = try api.lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
                     if actor.kind == .agent {
                         try api.lifecycle.record(tx, ticket.id, "view", new: "fila", actor: actor, at: api.lifecycle.now())
                     }

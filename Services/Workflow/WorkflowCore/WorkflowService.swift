@@ -88,7 +88,7 @@ public enum WorkflowService {
         consumer.register(in: &router, database: runtime.database, logger: runtime.logger)
 
         let api = WorkflowAPI(database: runtime.database, principals: runtime.principals, lifecycle: lifecycle,
-                              queries: TicketQueries(lifecycle: lifecycle))
+                              queries: TicketQueries(lifecycle: lifecycle), maxFrameSize: runtime.configuration.limits.maxFrameSize)
         api.registerDirectory(&router)
         api.registerReads(&router)
         api.registerWrites(&router)

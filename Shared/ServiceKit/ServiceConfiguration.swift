@@ -13,7 +13,7 @@ import RPCTransport
 /// | data directory | `--data-dir` | `OCORRENCIAS_DATA_DIR` | `./data` |
 /// | log level | `--log-level` | `OCORRENCIAS_LOG_LEVEL` | `info` |
 /// | database | | `<SERVICE>_DATABASE_URL` | SQLite `<data-dir>/<service>.sqlite` |
-/// | deployment secret | | `OCORRENCIAS_SECRET` / `OCORRENCIAS_SECRET_FILE` | generated in `<data-dir>/secret` |
+/// | deployment secret | | `OCORRENCIAS_SECRET` or `OCORRENCIAS_SECRET_FILE` (not both) | generated in `<data-dir>/secret` |
 /// | instances of another service | | `<SERVICE>_ADDRESSES` (`host:port,host:port`) | `127.0.0.1:<its default port>` |
 /// | worker threads | `--workers` | `<SERVICE>_WORKERS` | 16 |
 /// | instance name | `--instance-id` | `OCORRENCIAS_INSTANCE_ID` | `<hostname>:<port>` |
@@ -91,6 +91,7 @@ public struct ServiceConfiguration: Sendable {
             instanceID = port == 0 ? UUID().uuidString : "\(ProcessInfo.processInfo.hostName):\(port)"
         }
         try Self.checkNumbers(environment, prefix: prefix)
+        do { try DeploymentSecret.checkSources(environment) } catch { throw ConfigurationError("\(error)") }
         limits = RPCLimits(environment: environment)
         retention = try StorageRetention.Settings(environment: environment)
     }
@@ -146,7 +147,7 @@ public struct ServiceConfiguration: Sendable {
                ("--log-level", "OCORRENCIAS_LOG_LEVEL", "info (debug, info, notice, warning, error, critical)"),
                ("--workers", "\(prefix)_WORKERS", "16"), ("--instance-id", "OCORRENCIAS_INSTANCE_ID", "<hostname>:<port>"),
                ("", "\(prefix)_DATABASE_URL", "postgres://… (else <data-dir>/\(name).sqlite)"),
-               ("", "OCORRENCIAS_SECRET_FILE", "or OCORRENCIAS_SECRET (else <data-dir>/secret)"),
+               ("", "OCORRENCIAS_SECRET_FILE", "or OCORRENCIAS_SECRET, not both (else <data-dir>/secret)"),
                ("", "<SERVICE>_ADDRESSES", "host:port,… of the other services")]
             + settings.map { ("", $0.variable, $0.value) }).map { flag, variable, value in
                 "  " + flag.padding(toLength: 16, withPad: " ", startingAt: 0) + variable.padding(toLength: 29, withPad: " ", startingAt: 0) + value

@@ -4,8 +4,9 @@ import Storage
 
 /// One page of a ticket's long lists (intake's messages, workflow's discussion and history): the
 /// newest items older than a cursor, at most ``limit`` of them and no more than ``byteBudget``
-/// together, so an answer that carries a page always fits one RPC frame (4 MiB) however long the
-/// ticket's conversation grew. Items are keyed by one or more integer columns (a place on the
+/// together, so an answer that carries a page always fits one RPC frame (``RPCLimits/maxFrameSize``,
+/// 4 MiB unless `OCORRENCIAS_RPC_MAX_FRAME_BYTES` says otherwise) however long the ticket's
+/// conversation grew. Items are keyed by one or more integer columns (a place on the
 /// ticket, or a time and a place) that order them completely; a page is read newest first by key
 /// (keyset paging, no offsets) and answered oldest first. The cursor that asks for the next older
 /// page is the oldest answered item's key, opaque to callers (base64url of `p1|k1|k2…`).
@@ -14,20 +15,31 @@ public struct TicketPage: Sendable, Equatable {
     public static let defaultLimit = 50
     /// The largest number a caller may ask for (larger ones are lowered to it).
     public static let maxLimit = 200
-    /// The most a page's items may add up to (as measured by each list's `size`), the first item
-    /// excepted: a page holds at least one item, and one item is far below the frame (a reply's
-    /// text is at most 100,000 characters).
-    public static let byteBudget = 1 << 20
+    /// The largest ``byteBudget``, whatever the frame.
+    public static let maxByteBudget = 1 << 20
+
+    /// The byte budget of pages answered in frames of at most `maxFrameSize` bytes: a third of the
+    /// frame (the rest of the answer, and what the items' measured `size` leaves out, get the
+    /// other two), at most ``maxByteBudget``. With the default 4 MiB frame: 1 MiB.
+    public static func byteBudget(maxFrameSize: Int) -> Int {
+        max(1, min(maxByteBudget, maxFrameSize / 3))
+    }
 
     /// At most this many items.
     public var limit: Int
     /// Only items whose key is below this one; `nil`: from the newest.
     public var before: [Int64]?
+    /// The most a page's items may add up to (as measured by each list's `size`), the first item
+    /// excepted: a page holds at least one item (a reply's text is at most 100,000 characters).
+    /// ``byteBudget(maxFrameSize:)`` of the service's frame.
+    public var byteBudget: Int
 
     /// The default page: the newest ``defaultLimit`` items.
-    public init() {
+    /// - Parameter maxFrameSize: The service's ``RPCLimits/maxFrameSize``, which the answer must fit.
+    public init(maxFrameSize: Int) {
         limit = Self.defaultLimit
         before = nil
+        byteBudget = Self.byteBudget(maxFrameSize: maxFrameSize)
     }
 
     /// The page a request asks for.
@@ -35,9 +47,10 @@ public struct TicketPage: Sendable, Equatable {
     ///   - limit: 0 for ``defaultLimit``; above ``maxLimit`` lowered to it.
     ///   - before: "" for the newest, else a cursor a previous page gave (``cursor(_:)``) with `keys` keys.
     ///   - limitField, beforeField: The request's field names, for the violations.
+    ///   - maxFrameSize: The service's ``RPCLimits/maxFrameSize``, which the answer must fit.
     /// - Throws: `INVALID_ARGUMENT` with a violation per bad field: a negative limit, a cursor not
     ///   made here.
-    public init(limit: Int32, before: String, keys: Int, limitField: String, beforeField: String) throws {
+    public init(limit: Int32, before: String, keys: Int, limitField: String, beforeField: String, maxFrameSize: Int) throws {
         var violations: [FieldViolation] = []
         if limit < 0 {
             violations.append(FieldViolation(field: limitField, reason: "invalid", pt: "Use um número positivo (0: o padrão, \(Self.defaultLimit)).",
@@ -53,6 +66,7 @@ public struct TicketPage: Sendable, Equatable {
         }
         self.limit = limit == 0 ? Self.defaultLimit : min(Int(limit), Self.maxLimit)
         self.before = decoded
+        byteBudget = Self.byteBudget(maxFrameSize: maxFrameSize)
     }
 
     /// The opaque cursor of a key.
@@ -100,7 +114,7 @@ public struct TicketPage: Sendable, Equatable {
     ///   - columns: What to select (the key columns among them).
     ///   - keyColumns: The key, most significant first; together unique within `from`.
     ///   - item: An item of a row, with its key and its size in bytes (its text and a flat
-    ///     allowance for the rest is close enough: the budget is a quarter of the frame).
+    ///     allowance for the rest is close enough: the budget is at most a third of the frame).
     public func read<Item>(_ tx: any SQLExecutor, from: String, _ values: [SQLValue], columns: String, keyColumns: [String],
                            item: (Row) throws -> (item: Item, key: [Int64], size: Int)) throws -> Result<Item> {
         var sql = "SELECT \(columns) \(from)"
@@ -116,7 +130,7 @@ public struct TicketPage: Sendable, Equatable {
         let rows = try tx.query(sql, parameters)
         for row in rows {
             let next = try item(row)
-            if !kept.isEmpty && bytes + next.size > Self.byteBudget { break }
+            if !kept.isEmpty && bytes + next.size > byteBudget { break }
             kept.append(next)
             bytes += next.size
         }

@@ -80,9 +80,9 @@ struct AccessPagesTests {
         #expect(try destinations("A-ana") == ["|n2", "A-carla|"])
         #expect(try levels()["ESTRATEGICA"] == 2)
 
-        // With nobody holding it, the role is deleted; an empty list puts Ana back on the default.
-        #expect(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-bruno", "name": "Bruno", "email": "bruno@suporte.example",
-                                                                          "max_access_level": 2, "active": true]], bearer: seeded.admin).status == 200)
+        // With nobody holding it (Bruno's role cleared by "": a put changes only the fields it
+        // names), the role is deleted; an empty list puts Ana back on the default.
+        #expect(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-bruno", "role": ""]], bearer: seeded.admin).status == 200)
         #expect(try gateway.request("DELETE", "/v1/roles/triagem", bearer: seeded.admin).status == 200)
         #expect(try roles().isEmpty)
         #expect(try gateway.request("POST", "/v1/agents/A-ana/transfer-destinations", json: ["destinations": [[String: Any]]()], bearer: seeded.admin).status == 200)

@@ -42,4 +42,24 @@ struct HTTPDrainTests {
         #expect(answer.lowercased().contains("connection: close"), "\(answer.debugDescription)")
         #expect(throws: HTTPServerError.self) { close(try HTTPWorkerSpreadTests.connect(port)) }
     }
+
+    @Test("an idle keep-alive connection, its request answered, does not hold the stop for the drain's time")
+    func idleConnectionDoesNotHoldStop() throws {
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.threads = 2
+        let server = HTTPServer(configuration: configuration, logger: Logger(service: "test", level: .error),
+                                tooLarge: { _ in HTTPResponse.text("", status: 413) }) { _ in HTTPResponse.text("ok") }
+        try server.start()
+        let fd = try HTTPWorkerSpreadTests.connect(server.port)
+        defer { close(fd) }
+        let request = Array("GET /a HTTP/1.1\r\nHost: test\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        #expect(String(decoding: buffer.prefix(max(count, 0)), as: UTF8.self).hasSuffix("ok"))
+        let started = Date()
+        server.stop()
+        #expect(Date().timeIntervalSince(started) < 2, "stop waited \(Date().timeIntervalSince(started)) s for an idle connection")
+    }
 }

@@ -101,6 +101,90 @@ struct DirectoryTests {
         #expect(try lookup("zzz").organizations.isEmpty)
     }
 
+    @Test("lookup matches the start of any word of a name, not only of the whole name: whole-name matches first, then later words, each once; accents and case ignored; a renamed or deleted person's old words no longer match", arguments: TestEngines.all)
+    func lookupByAnyWord(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Indústria Acme Silva Ltda", taxID: "11222333000181")
+        let silvaCorp = try harness.organization("Silva Comércio", taxID: "", kind: .organizationProspect)
+        let maria = try harness.contact(acme, "Maria da Silva", email: "maria@acme.example")
+        let silvio = try harness.contact(acme, "Sílvio Prado", email: "silvio@acme.example")
+        let ana = try harness.contact(acme, "Ana Silva Silveira", email: "ana@acme.example")
+        let jose = try harness.contact(acme, "José  Álvares   Souza", email: "jose@acme.example")
+        let bruno = try harness.contact(acme, "Bruno Silvestre", email: "bruno@acme.example")
+        var draft = IntakeV1.Representative()
+        draft.name = "Revenda Sul Sistemas"
+        draft.email = "contato@revenda.example"
+        draft.organizationIDs = [acme.id]
+        let representative = try harness.client.call(IntakeV1.Intake.createRepresentative, draft, options: harness.staff)
+        func lookup(_ query: String, limit: Int32 = 0) throws -> IntakeV1.LookupCustomersResponse {
+            var request = IntakeV1.LookupCustomersRequest()
+            request.query = query
+            request.limit = limit
+            return try harness.client.call(IntakeV1.Intake.lookupCustomers, request, options: harness.staff)
+        }
+        #expect(try lookup("Silva").contacts.map(\.id) == [maria.id, ana.id], "by the matched word: 'silva', then 'silva silveira'")
+        #expect(try lookup("SILV").contacts.map(\.id) == [silvio.id, maria.id, ana.id, bruno.id], "the whole name first; Ana once")
+        // Ana's two words fill the first page of three: the next page finds Bruno.
+        #expect(try lookup("silv", limit: 4).contacts.map(\.id) == [silvio.id, maria.id, ana.id, bruno.id])
+        #expect(try lookup("da sil").contacts.map(\.id) == [maria.id], "several words in their order")
+        #expect(try lookup("silva maria").contacts.isEmpty)
+        #expect(try lookup("alvares souza").contacts.map(\.id) == [jose.id])
+        #expect(try lookup("souza").contacts.map(\.id) == [jose.id])
+        #expect(try lookup("ilva").contacts.isEmpty, "the start of a word, not any part")
+        #expect(try lookup("silva").organizations.map(\.id) == [silvaCorp.id, acme.id])
+        #expect(try lookup("ltda").organizations.map(\.id) == [acme.id])
+        #expect(try lookup("sistemas").representatives.map(\.id) == [representative.id])
+        #expect(try lookup("silv", limit: 2).contacts.map(\.id) == [silvio.id, maria.id])
+        #expect(try lookup("silv", limit: 1).contacts.map(\.id) == [silvio.id])
+
+        var renamed = maria
+        renamed.name = "Maria Pereira"
+        _ = try harness.client.call(IntakeV1.Intake.updateContact, renamed, options: harness.staff)
+        #expect(try lookup("silva").contacts.map(\.id) == [ana.id])
+        #expect(try lookup("pereira").contacts.map(\.id) == [maria.id])
+        var organization = acme
+        organization.name = "Acme Indústria"
+        _ = try harness.client.call(IntakeV1.Intake.updateOrganization, organization, options: harness.staff)
+        #expect(try lookup("ltda").organizations.isEmpty)
+        #expect(try lookup("industria").organizations.map(\.id) == [acme.id])
+        var changed = representative
+        changed.name = "Revenda Norte"
+        _ = try harness.client.call(IntakeV1.Intake.updateRepresentative, changed, options: harness.staff)
+        #expect(try lookup("sistemas").representatives.isEmpty)
+        #expect(try lookup("norte").representatives.map(\.id) == [representative.id])
+        var delete = IntakeV1.DeleteContactRequest()
+        delete.contactID = jose.id
+        _ = try harness.client.call(IntakeV1.Intake.deleteContact, delete, options: harness.staff)
+        #expect(try lookup("souza").contacts.isEmpty)
+        // comercio, industria, pereira, prado, silva silveira, silveira, silvestre, norte.
+        #expect(try harness.count("directory_name_words") == 8)
+    }
+
+    @Test("names stored before the words table are found by any word once intake has migrated", arguments: TestEngines.all)
+    func lookupByAnyWordAfterUpgrade(engine: DatabaseEngine) throws {
+        let older = try OlderDatabase(engine, before: 32, prefix: "intake-name-words")
+        try older.database.write { tx in
+            try OlderDatabase.insertAcme(tx)
+            try tx.execute("""
+                INSERT INTO contacts (id, organization_id, name, name_key, email, email_key, created_at) VALUES
+                ('c2', 'o1', 'Maria da Silva', 'maria da silva', 'silva@acme.example', 'silva@acme.example', 0),
+                ('c3', 'o1', 'João Silva Santos', 'joao silva santos', 'joao@acme.example', 'joao@acme.example', 0)
+                """)
+            try tx.execute("INSERT INTO organizations (id, code, name, name_key, kind, created_at) VALUES ('o2', 'C000002', 'Grupo Silva', 'grupo silva', 1, 0)")
+            try tx.execute("INSERT INTO representatives (id, name, name_key, created_at) VALUES ('r1', 'Revenda Silva', 'revenda silva', 0)")
+        }
+        let harness = try older.harness()
+        var request = IntakeV1.LookupCustomersRequest()
+        request.query = "silva"
+        let found = try harness.client.call(IntakeV1.Intake.lookupCustomers, request, options: harness.staff)
+        #expect(found.contacts.map(\.id) == ["c2", "c3"])
+        #expect(found.organizations.map(\.id) == ["o2"])
+        #expect(found.representatives.map(\.id) == ["r1"])
+        request.query = "santos"
+        #expect(try harness.client.call(IntakeV1.Intake.lookupCustomers, request, options: harness.staff).contacts.map(\.id) == ["c3"])
+        #expect(try harness.count("directory_name_words") == 6)
+    }
+
     @Test("a contact linked to a ticket cannot be deleted, only deactivated", arguments: TestEngines.all)
     func deleteOnlyUnlinked(engine: DatabaseEngine) throws {
         let harness = try IntakeHarness(engine)

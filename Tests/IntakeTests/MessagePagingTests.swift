@@ -53,7 +53,7 @@ struct MessagePagingTests {
         for text in big { _ = try ReplyOrderTests.reply(harness, ticket.id, text, as: maria) }
         let heavy = try Self.get(harness, ticket.id, limit: 200, as: maria)
         let bytes = heavy.messages.map(\.text.utf8.count).reduce(0, +)
-        #expect(heavy.messages.count < big.count && bytes <= TicketPage.byteBudget, "\(heavy.messages.count) messages, \(bytes) bytes")
+        #expect(heavy.messages.count < big.count && bytes <= TicketPage.maxByteBudget, "\(heavy.messages.count) messages, \(bytes) bytes")
         #expect(heavy.messages.map(\.text) == Array(big.suffix(heavy.messages.count)))
         #expect(Int(heavy.olderMessages) == texts.count + 1 + big.count - heavy.messages.count)
 
@@ -64,5 +64,35 @@ struct MessagePagingTests {
         #expect(historyCursor?.violations.map(\.field) == ["messages_before"], "a cursor of another list's shape")
         let negative = rpcError { _ = try Self.get(harness, ticket.id, limit: -1, as: maria) }
         #expect(negative?.code == .invalidArgument && negative?.violations.map(\.field) == ["messages_limit"])
+    }
+
+    @Test("with OCORRENCIAS_RPC_MAX_FRAME_BYTES below the 1 MiB page budget, a page stays within a third of the frame: a ticket whose replies add up past the frame is served whole, in more pages, and its default page fits",
+          arguments: TestEngines.all)
+    func smallFrame(engine: DatabaseEngine) throws {
+        let frame = 256 << 10
+        let harness = try IntakeHarness(engine, environment: ["OCORRENCIAS_RPC_MAX_FRAME_BYTES": String(frame)])
+        #expect(TicketPage.byteBudget(maxFrameSize: frame) == frame / 3)
+        #expect(TicketPage.byteBudget(maxFrameSize: 4 << 20) == TicketPage.maxByteBudget)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = harness.options(IntakeHarness.customer(try harness.contact(acme, "Maria", email: "maria@acme.example")))
+        let ticket = try #require(try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme), options: maria).ticket)
+        // 12 replies of 30,000 characters: 360 KB, past the 256 KiB frame.
+        let texts = (0..<12).map { "Longa \($0) " + String(repeating: "z", count: 30_000) }
+        for text in texts { _ = try ReplyOrderTests.reply(harness, ticket.id, text, as: maria) }
+
+        let newest = try Self.get(harness, ticket.id, as: maria)
+        let bytes = newest.messages.map(\.text.utf8.count).reduce(0, +)
+        #expect(newest.messages.count < texts.count && bytes <= frame / 3, "\(newest.messages.count) messages, \(bytes) bytes")
+        #expect(newest.messages.count >= 2 && Int(newest.olderMessages) == texts.count - newest.messages.count)
+        var walked = newest.messages.map(\.text)
+        var page = newest
+        var pages = 1
+        while !page.messagesBefore.isEmpty {
+            page = try Self.get(harness, ticket.id, limit: 200, before: page.messagesBefore, as: maria)
+            walked = page.messages.map(\.text) + walked
+            pages += 1
+        }
+        #expect(walked == texts)
+        #expect(pages >= 4, "\(pages) pages")
     }
 }

@@ -106,8 +106,42 @@ struct SearchTests {
         }
         var request = KnowledgeV1.SearchRequest()
         request.query = "boleto"
-        request.limit = 1_000
-        #expect(throws: RPCError.self) { try kb.search(request, caller: Fixtures.customer) }
+        request.limit = -1
+        let negative = #expect(throws: RPCError.self) { try kb.search(request, caller: Fixtures.customer) }
+        #expect(negative?.code == .invalidArgument && negative?.violations.map(\.field) == ["limit"])
+    }
+
+    @Test("a limit above a list's maximum is lowered to it, as every service reads a page size (it was refused here only); 0 is the default", arguments: TestEngines.all)
+    func limitsCapped(engine: DatabaseEngine) throws {
+        let kb = try Fixtures.knowledgeBase(engine)
+        for number in 1...60 {
+            try Fixtures.article(kb, "Boleto \(number): segunda via", "Gere a segunda via do boleto \(number) em Financeiro.", kind: .faq)
+        }
+        var search = KnowledgeV1.SearchRequest()
+        search.query = "boleto"
+        search.limit = 1_000
+        #expect(try kb.search(search, caller: Fixtures.customer).hits.count == 50)
+        search.limit = 0
+        #expect(try kb.search(search, caller: Fixtures.customer).hits.count == 10)
+        var suggest = KnowledgeV1.SuggestRequest()
+        suggest.subject = "boleto"
+        suggest.limit = Int32.max
+        #expect(try kb.suggest(suggest, caller: Fixtures.customer).hits.count == 10)
+        var list = KnowledgeV1.ListArticlesRequest()
+        list.limit = 99_999_999
+        #expect(try kb.listArticles(list, caller: Fixtures.agent).articles.count == 60)
+        var faq = KnowledgeV1.ListFaqRequest()
+        faq.limit = 101
+        #expect(try kb.listFaq(faq, caller: Fixtures.customer).articles.count == 60)
+        var report = KnowledgeV1.DeflectionReportRequest()
+        report.limit = 51
+        _ = try kb.deflectionReport(report, caller: Fixtures.agent)
+        var queue = KnowledgeV1.ListEditorQueueRequest()
+        queue.limit = 201
+        _ = try kb.listEditorQueue(queue, caller: Fixtures.editor)
+        var forum = KnowledgeV1.ListForumRequest()
+        forum.limit = 101
+        _ = try kb.listForum(forum, caller: Fixtures.customer)
     }
 
     @Test("synonyms are data: a group added over the API takes effect at once", arguments: TestEngines.all)

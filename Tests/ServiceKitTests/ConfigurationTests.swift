@@ -1,4 +1,5 @@
 import Foundation
+import RPCTransport
 import ServiceKit
 import Testing
 import TestSupport
@@ -91,5 +92,29 @@ struct ConfigurationTests {
         let error = #expect(throws: ConfigurationError.self) { try configuration.deploymentSecret() }
         let text = error?.description ?? ""
         #expect(text.contains("cannot write the generated deployment secret to \(directory.path)/secret") && !text.contains("SECRET_FILE"), "\(text)")
+    }
+
+    @Test("the deployment secret given both as text (OCORRENCIAS_SECRET) and as a file (OCORRENCIAS_SECRET_FILE) is refused naming both, before anything starts; either alone, or the other empty, is fine")
+    func secretFromTwoPlaces() throws {
+        let directory = try TemporaryDirectory()
+        let file = directory.file("secret")
+        _ = FileManager.default.createFile(atPath: file, contents: Data("secret-from-the-file-0123456789\n".utf8))
+        let text = "secret-as-text-0123456789"
+        let both = ["OCORRENCIAS_SECRET": text, "OCORRENCIAS_SECRET_FILE": file]
+        for service in ["intake", "workflow", "notification", "knowledge", "gateway"] {
+            let error = #expect(throws: ConfigurationError.self) {
+                try ServiceConfiguration(serviceName: service, arguments: [service], environment: both)
+            }
+            let message = error?.description ?? ""
+            #expect(message.contains("OCORRENCIAS_SECRET e OCORRENCIAS_SECRET_FILE estão ambas definidas")
+                    && message.contains("are both set; use only one"), "\(service): \(message)")
+        }
+        #expect(throws: DeploymentSecret.SecretError.self) { try DeploymentSecret.fromEnvironment(both) }
+        let fromText = try ServiceConfiguration(serviceName: "intake", arguments: ["intake"],
+                                                environment: ["OCORRENCIAS_SECRET": text, "OCORRENCIAS_SECRET_FILE": ""])
+        #expect(try fromText.deploymentSecret() == DeploymentSecret(bytes: Array(text.utf8)))
+        let fromFile = try ServiceConfiguration(serviceName: "intake", arguments: ["intake"],
+                                                environment: ["OCORRENCIAS_SECRET": "", "OCORRENCIAS_SECRET_FILE": file])
+        #expect(try fromFile.deploymentSecret() == DeploymentSecret(bytes: Array("secret-from-the-file-0123456789".utf8)))
     }
 }

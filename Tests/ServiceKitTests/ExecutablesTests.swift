@@ -56,11 +56,13 @@ struct ExecutablesTests {
         #expect(text.contains("invalid port notaport"))
     }
 
-    @Test("a bad setting stops the service at once with a non-zero status and a message naming it, before it serves anything: malformed numbers and switches, an unknown flow, a misnamed or unreachable database, a data directory that is a file, the example's placeholder secret")
+    @Test("a bad setting stops the service at once with a non-zero status and a message naming it, before it serves anything: malformed numbers and switches, an unknown flow, a misnamed or unreachable database, a data directory that is a file, the example's placeholder secret, a secret given both as text and as a file")
     func badSettings() throws {
         let directory = try TemporaryDirectory()
         let file = directory.file("not-a-directory")
         FileManager.default.createFile(atPath: file, contents: Data())
+        let secretFile = directory.file("secret-file")
+        _ = FileManager.default.createFile(atPath: secretFile, contents: Data("bad-settings-secret-from-a-file".utf8))
         let cases: [(service: String, environment: [String: String], status: Int32, expected: String)] = [
             ("gateway", ["GATEWAY_HTTP_PORT": "80a"], 1, "GATEWAY_HTTP_PORT inválido / invalid: '80a'"),
             ("gateway", ["GATEWAY_RPC_PROXY_PORT": "7l90"], 1, "GATEWAY_RPC_PROXY_PORT inválido"),
@@ -74,6 +76,8 @@ struct ExecutablesTests {
             ("knowledge", ["OCORRENCIAS_DATA_DIR": file], 1, "é um arquivo, não um diretório / is a file, not a directory"),
             ("knowledge", ["OCORRENCIAS_SECRET": "change-me-0000000000000000000000000000000000000000000000000000000000"], 1,
              "OCORRENCIAS_SECRET ainda é o exemplo"),
+            ("workflow", ["OCORRENCIAS_SECRET_FILE": secretFile], 2, "OCORRENCIAS_SECRET e OCORRENCIAS_SECRET_FILE estão ambas definidas"),
+            ("gateway", ["OCORRENCIAS_SECRET_FILE": secretFile], 2, "are both set; use only one"),
         ]
         for (service, environment, status, expected) in cases {
             var variables = ["OCORRENCIAS_DATA_DIR": directory.path, "OCORRENCIAS_SECRET": "bad-settings-secret-0123456789"]

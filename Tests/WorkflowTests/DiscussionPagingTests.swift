@@ -118,4 +118,35 @@ struct DiscussionPagingTests {
         #expect(Set(harness.failure(WorkflowV1.Workflow.getTicket, badView, as: Self.ana)?.violations.map(\.field) ?? [])
                 == ["discussion_before", "discussion_limit"])
     }
+
+    @Test("with OCORRENCIAS_RPC_MAX_FRAME_BYTES below the 1 MiB page budget, a discussion page stays within a third of the frame: entries adding up past the frame are served whole, in more pages",
+          arguments: TestEngines.all)
+    func smallFrame(engine: DatabaseEngine) throws {
+        let frame = 256 << 10
+        let harness = try WorkflowHarness(engine, environment: ["OCORRENCIAS_RPC_MAX_FRAME_BYTES": String(frame)])
+        try harness.seedDirectory()
+        try harness.deliver(WorkflowHarness.opened("t1"), key: "t1")
+        try harness.take("t1", as: Self.ana)
+        // 12 entries of 30,000 characters: 360 KB, past the 256 KiB frame.
+        let texts = (0..<12).map { "Longa \($0) " + String(repeating: "z", count: 30_000) }
+        for text in texts {
+            var add = WorkflowV1.AddDiscussionRequest()
+            add.ticketID = "t1"
+            add.text = text
+            add.kind = "note"
+            _ = try harness.call(WorkflowV1.Workflow.addDiscussion, add, as: Self.ana)
+        }
+        let newest = try Self.view(harness, as: Self.ana)
+        let bytes = newest.discussion.map(\.text.utf8.count).reduce(0, +)
+        #expect(newest.discussion.count >= 2 && bytes <= frame / 3, "\(newest.discussion.count) entries, \(bytes) bytes")
+        var walked = newest.discussion.map(\.text)
+        var page = newest
+        var pages = 1
+        while !page.discussionBefore.isEmpty {
+            page = try Self.view(harness, limit: 200, before: page.discussionBefore, as: Self.ana)
+            walked = page.discussion.map(\.text) + walked
+            pages += 1
+        }
+        #expect(walked == texts && pages >= 4, "\(pages) pages")
+    }
 }

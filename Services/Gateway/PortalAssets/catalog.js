@@ -262,7 +262,8 @@ function catalogFieldsSection(fields, status, change) {
       kind: kind.value, product: product.value.trim(), required: required.checked, active: active.checked, position: Number(position.value || 0),
       choices: kind.value === 'FIELD_CHOICE' ? choices.value.split('\n').map((c) => c.trim()).filter(Boolean) : [],
     };
-    if (category.value) field.category = category.value;
+    // "Every category" is sent too: a save changes only the fields it names, so one left out would stay.
+    field.category = category.value || 'CATEGORY_UNSPECIFIED';
     if (!editing && fields.some((other) => other.key === field.key)) {
       return formRefused(form, errors, { message: tf('catalogKeyTaken', { key: field.key }), details: [] });
     }

@@ -60,6 +60,10 @@ public final class IntakeContext: Sendable {
     }
 
     /// What the background checkpointer has done (`nil` when it is off).
+    /// The newest page of a ticket's messages, as answers that carry the ticket list them
+    /// (``TicketPage``, within a third of the RPC frame: ``IntakeSettings/maxFrameBytes``).
+    var newestPage: TicketPage { TicketPage(maxFrameSize: settings.maxFrameBytes) }
+
     public var checkpointStatistics: WALCheckpointer.Statistics? { checkpointer?.statistics }
 
     /// What the group commit of ticket opens has done (`nil` when it is off).

@@ -35,8 +35,9 @@ public enum IntakeService {
     /// - Throws: ``ConfigurationError`` for a malformed `INTAKE_*` variable.
     @discardableResult
     public static func register(runtime: ServiceRuntime, router: inout RPCRouter) throws -> IntakeContext {
-        let settings = try IntakeSettings(environment: runtime.configuration.environment,
+        var settings = try IntakeSettings(environment: runtime.configuration.environment,
                                           dataDirectory: runtime.configuration.dataDirectory)
+        settings.maxFrameBytes = runtime.configuration.limits.maxFrameSize
         let principals = runtime.principals
         let intake = try IntakeContext(database: runtime.database, settings: settings) { ticketID, principal, options in
             var request = WorkflowV1.GetTicketHolderRequest()

@@ -1,4 +1,5 @@
 import Foundation
+import RPC
 import ServiceKit
 
 /// Intake's own settings, read from the environment at start-up (flags are ServiceKit's).
@@ -80,6 +81,10 @@ public struct IntakeSettings: Sendable {
     public var workflowAccessCacheMilliseconds: Int64 = 2_000
     /// Whose calendar year prefixes ticket codes (``TicketCodeTimeZone``; Brasília by default).
     public var ticketCodeTimeZone = TicketCodeTimeZone.brasilia
+    /// The largest RPC frame (``RPCLimits/maxFrameSize``, `OCORRENCIAS_RPC_MAX_FRAME_BYTES`): a
+    /// ticket's messages come a page at a time within a third of it (``TicketPage``). Set from the
+    /// service's configuration by whoever starts intake (``IntakeService/register(runtime:router:)``).
+    public var maxFrameBytes = RPCLimits().maxFrameSize
 
     public init(attachmentsDirectory: String) {
         self.attachmentsDirectory = attachmentsDirectory

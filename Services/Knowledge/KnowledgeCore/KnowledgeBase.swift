@@ -110,7 +110,7 @@ public final class KnowledgeBase: Sendable {
     }
 
     public func listArticles(_ request: KnowledgeV1.ListArticlesRequest, caller: Caller) throws -> KnowledgeV1.ListArticlesResponse {
-        let limit = try Self.limit(request.limit, default: 50, max: 200)
+        let limit = try PageSize.resolve(request.limit, field: "limit", default: 50, maximum: 200)
         var response = KnowledgeV1.ListArticlesResponse()
         response.articles = try database.read { tx in
             try ArticleStore.list(tx, caller: caller, product: request.product, module: request.module, category: request.category,
@@ -121,7 +121,7 @@ public final class KnowledgeBase: Sendable {
 
     /// FAQ articles and forum entries of a category/product, shown before the ticket form.
     public func listFaq(_ request: KnowledgeV1.ListFaqRequest, caller: Caller) throws -> KnowledgeV1.ListFaqResponse {
-        let limit = try Self.limit(request.limit, default: 20, max: 100)
+        let limit = try PageSize.resolve(request.limit, field: "limit", default: 20, maximum: 100)
         return try database.read { tx in
             var response = KnowledgeV1.ListFaqResponse()
             response.articles = try ArticleStore.list(tx, caller: caller, product: request.product, module: request.module,
@@ -135,7 +135,7 @@ public final class KnowledgeBase: Sendable {
     // MARK: Search
 
     public func search(_ request: KnowledgeV1.SearchRequest, caller: Caller) throws -> KnowledgeV1.SearchResponse {
-        let limit = try Self.limit(request.limit, default: 10, max: 50)
+        let limit = try PageSize.resolve(request.limit, field: "limit", default: 10, maximum: 50)
         let text = try Self.validQuery(request.query, field: "query", allowEmpty: false)
         let snapshot = try cache.current(database)
         let plan = QueryPlan.build(text, synonyms: snapshot.synonyms, vocabulary: snapshot.vocabulary, publicOnly: caller.publicOnly,
@@ -151,7 +151,7 @@ public final class KnowledgeBase: Sendable {
     /// Suggestions for a subject being typed: the last word counts as a prefix. An empty subject
     /// gets no suggestions (not an error: it is the first keystroke).
     public func suggest(_ request: KnowledgeV1.SuggestRequest, caller: Caller) throws -> KnowledgeV1.SuggestResponse {
-        let limit = try Self.limit(request.limit, default: 5, max: 10)
+        let limit = try PageSize.resolve(request.limit, field: "limit", default: 5, maximum: 10)
         let text = try Self.validQuery(request.subject, field: "subject", allowEmpty: true)
         if !request.draftID.isEmpty { try DeflectionStore.validDraft(request.draftID) }
         var response = KnowledgeV1.SuggestResponse()
@@ -279,7 +279,7 @@ public final class KnowledgeBase: Sendable {
     public func deflectionReport(_ request: KnowledgeV1.DeflectionReportRequest, caller: Caller, now: Int64? = nil) throws -> KnowledgeV1.DeflectionReportResponse {
         let now = now ?? ArticleStore.now()
         try caller.require(.agent)
-        let limit = try Self.limit(request.limit, default: 5, max: 50)
+        let limit = try PageSize.resolve(request.limit, field: "limit", default: 5, maximum: 50)
         return try database.read { tx in
             try DeflectionReport.compute(tx, product: request.product, module: request.module, from: request.fromMs,
                                          to: request.toMs == 0 ? now : request.toMs, limit: limit, now: now)
@@ -287,17 +287,6 @@ public final class KnowledgeBase: Sendable {
     }
 
     // MARK: Helpers
-
-    /// - Throws: `INVALID_ARGUMENT` for limits out of range.
-    static func limit(_ value: Int32, default defaultValue: Int, max maximum: Int) throws -> Int {
-        if value == 0 { return defaultValue }
-        guard value > 0, Int(value) <= maximum else {
-            throw RPCError(.invalidArgument, "limite inválido / invalid limit", violations: [
-                FieldViolation(field: "limit", reason: "out_of_range", pt: "Entre 1 e \(maximum).", en: "Between 1 and \(maximum)."),
-            ])
-        }
-        return Int(value)
-    }
 
     /// The query text, or `INVALID_ARGUMENT` when empty (unless allowed) or longer than
     /// ``QueryPlan/maxLength``. NUL and query syntax are not errors: the analyser treats them as

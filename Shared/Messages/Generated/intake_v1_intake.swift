@@ -159,7 +159,8 @@ extension IntakeV1 {
     }
 
     public struct LookupCustomersRequest: Sendable, Hashable {
-        /// A customer code, a name prefix, a CPF/CNPJ (punctuation ignored) or an e-mail address.
+        /// A customer code, the start of a name or of any word of it ("silva" finds "Maria da Silva";
+        /// case and accents ignored), a CPF/CNPJ (punctuation ignored) or an e-mail address.
         public var query: String = ""
         /// At most this many of each kind (default 20, at most 200).
         public var limit: Int32 = 0

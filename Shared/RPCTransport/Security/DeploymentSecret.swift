@@ -15,10 +15,11 @@ public struct DeploymentSecret: Sendable, Hashable {
     /// Reads `OCORRENCIAS_SECRET` (text, at least 16 characters) or the file named by
     /// `OCORRENCIAS_SECRET_FILE`.
     /// - Returns: `nil` when neither is set.
-    /// - Throws: when the file cannot be read, the secret is too short, or it is still the
-    ///   placeholder of `deploy/ocorrencias.env.example` (`change-me…`: anyone who read the
-    ///   example could call the services).
+    /// - Throws: when both are set (``checkSources(_:)``), the file cannot be read, the secret is
+    ///   too short, or it is still the placeholder of `deploy/ocorrencias.env.example`
+    ///   (`change-me…`: anyone who read the example could call the services).
     public static func fromEnvironment(_ environment: [String: String]) throws -> DeploymentSecret? {
+        try checkSources(environment)
         func checked(_ text: String) throws -> DeploymentSecret {
             guard text.utf8.count >= 16 else { throw SecretError.tooShort }
             guard !text.lowercased().hasPrefix("change-me") else { throw SecretError.placeholder }
@@ -32,6 +33,16 @@ public struct DeploymentSecret: Sendable, Hashable {
             return try checked(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
         }
         return nil
+    }
+
+    /// Refuses `OCORRENCIAS_SECRET` and `OCORRENCIAS_SECRET_FILE` both set (non-empty): one of
+    /// them used to win silently, so a process could run with another secret than the one its
+    /// operator changed, and every call between it and the others fail authentication.
+    /// - Throws: ``SecretError/bothSet``.
+    public static func checkSources(_ environment: [String: String]) throws {
+        if environment["OCORRENCIAS_SECRET"]?.isEmpty == false, environment["OCORRENCIAS_SECRET_FILE"]?.isEmpty == false {
+            throw SecretError.bothSet
+        }
     }
 
     /// A fresh random secret (for tests and single-machine runs).
@@ -78,11 +89,14 @@ public struct DeploymentSecret: Sendable, Hashable {
         case tooShort
         case unreadable(String)
         case placeholder
+        case bothSet
 
         public var description: String {
             switch self {
             case .tooShort: "OCORRENCIAS_SECRET precisa de ao menos 16 caracteres / must have at least 16 characters"
             case .unreadable(let path): "não foi possível ler / cannot read OCORRENCIAS_SECRET_FILE at \(path)"
+            case .bothSet:
+                "OCORRENCIAS_SECRET e OCORRENCIAS_SECRET_FILE estão ambas definidas; use só uma / are both set; use only one"
             case .placeholder:
                 "OCORRENCIAS_SECRET ainda é o exemplo (change-me…); gere um / is still the example's placeholder; make one: head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n'"
             }

@@ -4,6 +4,7 @@ and out through the portal's login form. The test scripts beside this file impor
 import json
 import os
 import sys
+import tempfile
 
 from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
@@ -56,10 +57,13 @@ class Portal:
 
     def report_failure(self, name):
         """What the page showed when a step failed (on stderr, for the test's failure message) and
-        a screenshot `portal-failure-<name>.png`."""
+        a screenshot `portal-failure-<name>.png` in the temporary directory (not among the
+        documentation's screenshots), its path printed too."""
         main = self.driver.find_elements(By.ID, "main")
         print(f"failed at {self.driver.current_url}: {main[0].text if main else self.driver.page_source[:2000]}", file=sys.stderr)
-        self.shot("failure-" + name)
+        path = os.path.join(tempfile.gettempdir(), f"portal-failure-{name}.png")
+        self.driver.save_screenshot(path)
+        print(f"screenshot: {path}", file=sys.stderr)
 
     def read(self, path):
         """GET `path` on the API with the page's session (as the signed-in person), as JSON."""

@@ -8,6 +8,8 @@ import RPCTransport
 /// ticket view and list compose intake's and workflow's parts; attachments stream.
 enum DomainRoutes {
     typealias B = RPCBinding
+    /// Puts and updates change only the fields the body names.
+    typealias M = MergedUpdate
     /// The permission of the routes that change tickets (every agent role; not customers, not a
     /// read-only integration key): checked here before the call and again by the service.
     static let work = "tickets.work"
@@ -28,15 +30,18 @@ enum DomainRoutes {
     static func time(_ router: inout Router) {
         typealias T = WorkflowV1.WorkflowTime
         router.add(B.route("GET", "/v1/calendars", "workflow", T.listCalendars))
-        router.add(B.route("POST", "/v1/calendars", "workflow", T.putCalendar))
+        router.add(M.merging(B.route("POST", "/v1/calendars", "workflow", T.putCalendar), record: "calendar", key: ["id"],
+                              read: .get("workflow", T.getCalendar, ["id": "id"], record: "calendar")))
         router.add(B.route("GET", "/v1/calendars/{id}", "workflow", T.getCalendar, path: ["id": "id"], query: ["holidays_year": "holidays_year"]))
         router.add(B.route("DELETE", "/v1/calendars/{id}", "workflow", T.deleteCalendar, path: ["id": "id"]))
         router.add(B.route("GET", "/v1/sla-policies", "workflow", T.listSLAPolicies))
-        router.add(B.route("POST", "/v1/sla-policies", "workflow", T.putSLAPolicy))
+        router.add(M.merging(B.route("POST", "/v1/sla-policies", "workflow", T.putSLAPolicy), record: "policy", key: ["plan", "priority"],
+                              read: .list("workflow", T.listSLAPolicies, items: "policies")))
         router.add(B.route("POST", "/v1/sla-policies/delete", "workflow", T.deleteSLAPolicy))
         router.add(B.route("GET", "/v1/tickets/{id}/sla", "workflow", T.getTicketSLA, path: ["id": "ticket_id"]))
         router.add(B.route("GET", "/v1/inactivity-policies", "workflow", T.listInactivityPolicies))
-        router.add(B.route("POST", "/v1/inactivity-policies", "workflow", T.putInactivityPolicy))
+        router.add(M.merging(B.route("POST", "/v1/inactivity-policies", "workflow", T.putInactivityPolicy), record: "policy", key: ["id"],
+                              read: .list("workflow", T.listInactivityPolicies, items: "policies")))
         router.add(B.route("DELETE", "/v1/inactivity-policies/{id}", "workflow", T.deleteInactivityPolicy, path: ["id": "id"]))
         router.add(B.route("POST", "/v1/inactivity-policies/presets", "workflow", T.installInactivityPreset))
         // The survey link's signed token is the authorization: no sign-in needed.
@@ -67,7 +72,8 @@ enum DomainRoutes {
         }
         typealias W = WorkflowV1.Workflow
         router.add(B.route("GET", "/v1/versions", "workflow", W.listVersions, query: ["include_delivered": "include_delivered"]))
-        router.add(B.route("POST", "/v1/versions", "workflow", W.putVersion))
+        router.add(M.merging(B.route("POST", "/v1/versions", "workflow", W.putVersion), record: "version", key: ["id"],
+                              read: .list("workflow", W.listVersions, ["include_delivered": true], items: "versions")))
         router.add(B.route("POST", "/v1/tickets/{id}/plan", "workflow", W.planTicket, path: ["id": "ticket_id"]).requiring(work))
         router.add(B.route("POST", "/v1/tickets/{id}/development-plan", "workflow", W.setDevelopmentPlan, path: ["id": "ticket_id"]).requiring(work))
         router.add(B.route("POST", "/v1/versions/{id}/deliver", "workflow", W.deliverVersion, path: ["id": "version_id"]))
@@ -225,7 +231,10 @@ enum DomainRoutes {
         router.add(B.route("POST", "/v1/knowledge/articles", "knowledge", KnowledgeV1.Knowledge.createArticle, status: 201))
         router.add(B.route("GET", "/v1/knowledge/articles/{id}", "knowledge", KnowledgeV1.Knowledge.getArticle,
                            path: ["id": "id"], query: ["draft_id": "draft_id"]))
-        router.add(B.route("POST", "/v1/knowledge/articles/{id}", "knowledge", KnowledgeV1.Knowledge.updateArticle, path: ["id": "id"]))
+        // The version read is the one the merge starts from: an edit in between is refused, not overwritten.
+        router.add(M.merging(B.route("POST", "/v1/knowledge/articles/{id}", "knowledge", KnowledgeV1.Knowledge.updateArticle, path: ["id": "id"]),
+                             key: ["id"], path: ["id": "id"], carry: ["version": "expected_version"],
+                             read: .get("knowledge", KnowledgeV1.Knowledge.getArticle, ["id": "id"])))
         router.add(B.route("GET", "/v1/knowledge/articles/{id}/versions", "knowledge", KnowledgeV1.Knowledge.listArticleVersions, path: ["id": "id"]))
         router.add(B.route("POST", "/v1/knowledge/articles/{id}/votes", "knowledge", KnowledgeV1.Knowledge.vote, path: ["id": "article_id"]))
         router.add(B.route("POST", "/v1/knowledge/drafts/{draft}/opened", "knowledge", KnowledgeV1.Knowledge.recordArticleOpened,
@@ -274,7 +283,10 @@ enum DomainRoutes {
                            path: ["id": "id"]))
         router.add(B.route("GET", "/v1/templates/{kind}", "notification", NotificationV1.Notification.getTemplate,
                            path: ["kind": "event_kind"], query: ["locale": "locale"]))
-        router.add(B.route("POST", "/v1/templates", "notification", NotificationV1.Notification.setTemplate))
+        router.add(M.merging(B.route("POST", "/v1/templates", "notification", NotificationV1.Notification.setTemplate), record: "message_template",
+                             key: ["event_kind", "locale"],
+                             read: .get("notification", NotificationV1.Notification.getTemplate, ["event_kind": "event_kind", "locale": "locale"],
+                                        record: "message_template")))
         router.add(B.route("GET", "/v1/email-suppressions", "notification", NotificationV1.Notification.listSuppressions,
                            query: ["address": "address", "limit": "limit", "after": "after"]))
         router.add(B.route("POST", "/v1/email-suppressions", "notification", NotificationV1.Notification.addSuppression, status: 201))
@@ -319,14 +331,18 @@ enum DomainRoutes {
                            path: ["id": "organization_id"], query: ["include_inactive": "include_inactive"]))
         router.add(B.route("GET", "/v1/customers", "intake", IntakeV1.Intake.lookupCustomers, query: ["q": "query", "limit": "limit"]))
         router.add(B.route("GET", "/v1/channels", "intake", IntakeV1.Intake.listChannels, query: ["include_inactive": "include_inactive"]))
-        router.add(B.route("POST", "/v1/channels", "intake", IntakeV1.Intake.putChannel))
+        router.add(M.merging(B.route("POST", "/v1/channels", "intake", IntakeV1.Intake.putChannel), key: ["key"],
+                             read: .list("intake", IntakeV1.Intake.listChannels, ["include_inactive": true], items: "entries")))
         router.add(B.route("GET", "/v1/origins", "intake", IntakeV1.Intake.listOrigins, query: ["include_inactive": "include_inactive"]))
-        router.add(B.route("POST", "/v1/origins", "intake", IntakeV1.Intake.putOrigin))
+        router.add(M.merging(B.route("POST", "/v1/origins", "intake", IntakeV1.Intake.putOrigin), key: ["key"],
+                             read: .list("intake", IntakeV1.Intake.listOrigins, ["include_inactive": true], items: "entries")))
         router.add(B.route("GET", "/v1/custom-fields", "intake", IntakeV1.Intake.listCustomFields,
                            query: ["product": "product", "category": "category", "include_inactive": "include_inactive"]))
-        router.add(B.route("POST", "/v1/custom-fields", "intake", IntakeV1.Intake.putCustomField))
+        router.add(M.merging(B.route("POST", "/v1/custom-fields", "intake", IntakeV1.Intake.putCustomField), key: ["key"],
+                             read: .list("intake", IntakeV1.Intake.listCustomFields, ["include_inactive": true], items: "fields")))
         router.add(B.route("GET", "/v1/support-policy", "intake", IntakeV1.Intake.getSupportPolicy))
-        router.add(B.route("POST", "/v1/support-policy", "intake", IntakeV1.Intake.putSupportPolicy))
+        router.add(M.merging(B.route("POST", "/v1/support-policy", "intake", IntakeV1.Intake.putSupportPolicy), key: [],
+                             read: .get("intake", IntakeV1.Intake.getSupportPolicy)))
     }
 
     // MARK: workflow's configuration
@@ -334,20 +350,23 @@ enum DomainRoutes {
     static func administration(_ router: inout Router) {
         router.add(B.route("GET", "/v1/agents", "workflow", WorkflowV1.Workflow.listAgents,
                            query: ["group_id": "group_id", "include_inactive": "include_inactive", "chefe_agent_id": "chefe_agent_id"]))
-        router.add(B.route("POST", "/v1/agents", "workflow", WorkflowV1.Workflow.putAgent))
+        router.add(M.merging(B.route("POST", "/v1/agents", "workflow", WorkflowV1.Workflow.putAgent), record: "agent", key: ["id"],
+                             read: .get("workflow", WorkflowV1.Workflow.getAgent, ["id": "agent_id"])))
         router.add(B.route("GET", "/v1/agents/{id}", "workflow", WorkflowV1.Workflow.getAgent, path: ["id": "agent_id"]))
         router.add(B.route("GET", "/v1/agents/{id}/transfer-destinations", "workflow", WorkflowV1.Workflow.listTransferDestinations,
                            path: ["id": "agent_id"]))
         router.add(B.route("POST", "/v1/agents/{id}/transfer-destinations", "workflow", WorkflowV1.Workflow.setTransferDestinations,
                            path: ["id": "agent_id"]))
         router.add(B.route("GET", "/v1/groups", "workflow", WorkflowV1.Workflow.listGroups, query: ["include_inactive": "include_inactive"]))
-        router.add(B.route("POST", "/v1/groups", "workflow", WorkflowV1.Workflow.putGroup))
+        router.add(M.merging(B.route("POST", "/v1/groups", "workflow", WorkflowV1.Workflow.putGroup), record: "group", key: ["id"],
+                             read: .list("workflow", WorkflowV1.Workflow.listGroups, ["include_inactive": true], items: "groups")))
         router.add(B.route("POST", "/v1/groups/{id}/members", "workflow", WorkflowV1.Workflow.setMembership, path: ["id": "group_id"]))
         router.add(B.route("GET", "/v1/roles", "workflow", WorkflowV1.Workflow.listRoles))
         router.add(B.route("POST", "/v1/roles", "workflow", WorkflowV1.Workflow.putRole))
         router.add(B.route("DELETE", "/v1/roles/{name}", "workflow", WorkflowV1.Workflow.deleteRole, path: ["name": "name"]))
         router.add(B.route("GET", "/v1/routing-rules", "workflow", WorkflowV1.Workflow.listRoutingRules))
-        router.add(B.route("POST", "/v1/routing-rules", "workflow", WorkflowV1.Workflow.putRoutingRule))
+        router.add(M.merging(B.route("POST", "/v1/routing-rules", "workflow", WorkflowV1.Workflow.putRoutingRule), record: "rule", key: ["id"],
+                             read: .list("workflow", WorkflowV1.Workflow.listRoutingRules, items: "rules")))
         router.add(B.route("DELETE", "/v1/routing-rules/{id}", "workflow", WorkflowV1.Workflow.deleteRoutingRule, path: ["id": "rule_id"]))
         router.add(B.route("GET", "/v1/category-access-levels", "workflow", WorkflowV1.Workflow.listCategoryAccessLevels))
         router.add(B.route("POST", "/v1/category-access-levels", "workflow", WorkflowV1.Workflow.setCategoryAccessLevel))

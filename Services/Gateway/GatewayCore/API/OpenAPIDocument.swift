@@ -23,6 +23,11 @@ info:
     Every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (per user or
     API key once authenticated, per IP address before) and `X-Request-Id`. POSTs may carry
     `Idempotency-Key`, passed to the owning service.
+
+    Updates are partial: a route that changes an existing record (`POST /v1/organizations/{id}`,
+    `POST /v1/agents` naming an agent that exists, `POST /v1/knowledge/articles/{id}`...) changes only
+    the fields the body names; fields absent from the body keep their value. `""`, `0`, `false`, `[]`
+    or an `..._UNSPECIFIED` enum clear a field. Each operation's summary says how its record is named.
 servers:
   - url: http://127.0.0.1:8080
 security:
@@ -653,7 +658,7 @@ paths:
     post:
       operationId: post_v1_calendars
       tags: [Workflow]
-      summary: "workflow `PutCalendar`: request `ocorrencias.workflow.v1.PutCalendarRequest`, answer `ocorrencias.workflow.v1.PutCalendarResponse` (as JSON, .proto field names)"
+      summary: "workflow `PutCalendar`: request `ocorrencias.workflow.v1.PutCalendarRequest`, answer `ocorrencias.workflow.v1.PutCalendarResponse` (as JSON, .proto field names). A calendar named by `calendar.id` that exists is changed: fields absent from the body keep their value (the gateway reads it with `GetCalendar` and sends it whole, with the body's fields over it); `\"\"`, `0`, `false` or `[]` clears a field. No id, or a new one: created from the body."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -806,7 +811,7 @@ paths:
     post:
       operationId: post_v1_sla_policies
       tags: [Workflow]
-      summary: "workflow `PutSLAPolicy`: request `ocorrencias.workflow.v1.PutSLAPolicyRequest`, answer `ocorrencias.workflow.v1.PutSLAPolicyResponse` (as JSON, .proto field names)"
+      summary: "workflow `PutSLAPolicy`: request `ocorrencias.workflow.v1.PutSLAPolicyRequest`, answer `ocorrencias.workflow.v1.PutSLAPolicyResponse` (as JSON, .proto field names). A policy named by `policy.plan` and `policy.priority` that exists is changed: fields absent from the body keep their value (the gateway finds it with `ListSLAPolicies` and sends it whole, with the body's fields over it); `\"\"`, `0`, `false` or `[]` clears a field."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -965,7 +970,7 @@ paths:
     post:
       operationId: post_v1_inactivity_policies
       tags: [Workflow]
-      summary: "workflow `PutInactivityPolicy`: request `ocorrencias.workflow.v1.PutInactivityPolicyRequest`, answer `ocorrencias.workflow.v1.InactivityPolicySpec` (as JSON, .proto field names)"
+      summary: "workflow `PutInactivityPolicy`: request `ocorrencias.workflow.v1.PutInactivityPolicyRequest`, answer `ocorrencias.workflow.v1.InactivityPolicySpec` (as JSON, .proto field names). A policy named by `policy.id` that exists is changed: fields absent from the body keep their value (the gateway finds it with `ListInactivityPolicies` and sends it whole, with the body's fields over it); `\"\"`, `0`, `false` or `[]` clears a field."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -1486,7 +1491,7 @@ paths:
     post:
       operationId: post_v1_versions
       tags: [Workflow]
-      summary: "workflow `PutVersion`: request `ocorrencias.workflow.v1.PutVersionRequest`, answer `ocorrencias.workflow.v1.Version` (as JSON, .proto field names)"
+      summary: "workflow `PutVersion`: request `ocorrencias.workflow.v1.PutVersionRequest`, answer `ocorrencias.workflow.v1.Version` (as JSON, .proto field names). A version named by `version.id` that exists is changed: fields absent from the body keep their value (the gateway finds it with `ListVersions` and sends it whole, with the body's fields over it); `\"\"`, `0`, `false` or `[]` clears a field."
       description: 'Creates or renames a version (`{"version": {"id"?, "name", "target_date_ms"}}`; no id: a new one). Needs product.decide.'
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
@@ -4411,7 +4416,7 @@ paths:
     post:
       operationId: post_v1_knowledge_articles_id
       tags: [Knowledge]
-      summary: "knowledge `UpdateArticle`: request `ocorrencias.knowledge.v1.UpdateArticleRequest`, answer `ocorrencias.knowledge.v1.Article` (as JSON, .proto field names)"
+      summary: "knowledge `UpdateArticle`: request `ocorrencias.knowledge.v1.UpdateArticleRequest`, answer `ocorrencias.knowledge.v1.Article` (as JSON, .proto field names). Fields absent from the body keep their value (the gateway reads the article with `GetArticle` and sends it whole, with the body's fields over it); `\"\"`, `false` or `[]` clears a field. Without `expected_version`, the version read is sent as it: an edit made in between is refused (422), not overwritten."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -5823,7 +5828,7 @@ paths:
     post:
       operationId: post_v1_templates
       tags: [Notification]
-      summary: "notification `SetTemplate`: request `ocorrencias.notification.v1.SetTemplateRequest`, answer `ocorrencias.notification.v1.SetTemplateResponse` (as JSON, .proto field names)"
+      summary: "notification `SetTemplate`: request `ocorrencias.notification.v1.SetTemplateRequest`, answer `ocorrencias.notification.v1.SetTemplateResponse` (as JSON, .proto field names). The template named by `message_template.event_kind` and `locale`: fields absent from the body keep their value, the current template's (customized or built-in; read with `GetTemplate`); `\"\"` clears a field."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -6777,7 +6782,7 @@ paths:
     post:
       operationId: post_v1_channels
       tags: [Intake]
-      summary: "intake `PutChannel`: request `ocorrencias.intake.v1.ListEntry`, answer `ocorrencias.intake.v1.ListEntry` (as JSON, .proto field names)"
+      summary: "intake `PutChannel`: request `ocorrencias.intake.v1.ListEntry`, answer `ocorrencias.intake.v1.ListEntry` (as JSON, .proto field names). A channel named by `key` that exists is changed: fields absent from the body keep their value (the gateway finds it with `ListChannels` and sends it whole, with the body's fields over it); `\"\"`, `0` or `false` clears a field."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -6859,7 +6864,7 @@ paths:
     post:
       operationId: post_v1_origins
       tags: [Intake]
-      summary: "intake `PutOrigin`: request `ocorrencias.intake.v1.ListEntry`, answer `ocorrencias.intake.v1.ListEntry` (as JSON, .proto field names)"
+      summary: "intake `PutOrigin`: request `ocorrencias.intake.v1.ListEntry`, answer `ocorrencias.intake.v1.ListEntry` (as JSON, .proto field names). An origin named by `key` that exists is changed: fields absent from the body keep their value (the gateway finds it with `ListOrigins` and sends it whole, with the body's fields over it); `\"\"`, `0` or `false` clears a field."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -6951,7 +6956,7 @@ paths:
     post:
       operationId: post_v1_custom_fields
       tags: [Intake]
-      summary: "intake `PutCustomField`: request `ocorrencias.intake.v1.CustomField`, answer `ocorrencias.intake.v1.CustomField` (as JSON, .proto field names)"
+      summary: "intake `PutCustomField`: request `ocorrencias.intake.v1.CustomField`, answer `ocorrencias.intake.v1.CustomField` (as JSON, .proto field names). A field named by `key` that exists is changed: fields absent from the body keep their value (the gateway finds it with `ListCustomFields` and sends it whole, with the body's fields over it); `\"\"`, `0`, `false` or `[]` clears a field."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -7027,7 +7032,7 @@ paths:
     post:
       operationId: post_v1_support_policy
       tags: [Intake]
-      summary: "intake `PutSupportPolicy`: request `ocorrencias.intake.v1.SupportPolicy`, answer `ocorrencias.intake.v1.SupportPolicy` (as JSON, .proto field names)"
+      summary: "intake `PutSupportPolicy`: request `ocorrencias.intake.v1.SupportPolicy`, answer `ocorrencias.intake.v1.SupportPolicy` (as JSON, .proto field names). Fields absent from the body keep their value (the gateway reads the policy with `GetSupportPolicy` and sends it whole, with the body's fields over it); `\"\"` or `[]` clears a field."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -7119,7 +7124,7 @@ paths:
     post:
       operationId: post_v1_agents
       tags: [Workflow]
-      summary: "workflow `PutAgent`: request `ocorrencias.workflow.v1.PutAgentRequest`, answer `ocorrencias.workflow.v1.Agent` (as JSON, .proto field names)"
+      summary: "workflow `PutAgent`: request `ocorrencias.workflow.v1.PutAgentRequest`, answer `ocorrencias.workflow.v1.Agent` (as JSON, .proto field names). An agent named by `agent.id` that exists is changed: fields absent from the body keep their value (the gateway reads it with `GetAgent` and sends it whole, with the body's fields over it); `\"\"`, `0`, `false` or `[]` clears a field. A new id: created from the body."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -7323,7 +7328,7 @@ paths:
     post:
       operationId: post_v1_groups
       tags: [Workflow]
-      summary: "workflow `PutGroup`: request `ocorrencias.workflow.v1.PutGroupRequest`, answer `ocorrencias.workflow.v1.Group` (as JSON, .proto field names)"
+      summary: "workflow `PutGroup`: request `ocorrencias.workflow.v1.PutGroupRequest`, answer `ocorrencias.workflow.v1.Group` (as JSON, .proto field names). A group named by `group.id` that exists is changed: fields absent from the body keep their value (the gateway finds it with `ListGroups` and sends it whole, with the body's fields over it); `\"\"` or `false` clears a field."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -7565,7 +7570,7 @@ paths:
     post:
       operationId: post_v1_routing_rules
       tags: [Workflow]
-      summary: "workflow `PutRoutingRule`: request `ocorrencias.workflow.v1.PutRoutingRuleRequest`, answer `ocorrencias.workflow.v1.RoutingRule` (as JSON, .proto field names)"
+      summary: "workflow `PutRoutingRule`: request `ocorrencias.workflow.v1.PutRoutingRuleRequest`, answer `ocorrencias.workflow.v1.RoutingRule` (as JSON, .proto field names). A rule named by `rule.id` that exists is changed: fields absent from the body keep their value (the gateway finds it with `ListRoutingRules` and sends it whole, with the body's fields over it); `\"\"`, `0` or an UNSPECIFIED enum clears a field."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:

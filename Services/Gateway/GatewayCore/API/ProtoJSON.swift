@@ -329,6 +329,13 @@ extension ProtoJSON {
         return true
     }
 
+    /// The message type of the field `name` (a message field), else nil.
+    public static func messageDescriptor(of name: String, in descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> UnsafePointer<ProtobufCMessageDescriptor>? {
+        guard let field = fields(descriptor).first(where: { String(cString: $0.name) == name }),
+              field.type.rawValue == PROTOBUF_C_TYPE_MESSAGE.rawValue else { return nil }
+        return field.descriptor.assumingMemoryBound(to: ProtobufCMessageDescriptor.self)
+    }
+
     /// True when the dotted `path` names a repeated field.
     public static func isRepeated(_ path: String, in descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> Bool {
         var current = descriptor

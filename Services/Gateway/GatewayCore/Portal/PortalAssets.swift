@@ -1192,7 +1192,8 @@ function catalogFieldsSection(fields, status, change) {
       kind: kind.value, product: product.value.trim(), required: required.checked, active: active.checked, position: Number(position.value || 0),
       choices: kind.value === 'FIELD_CHOICE' ? choices.value.split('\n').map((c) => c.trim()).filter(Boolean) : [],
     };
-    if (category.value) field.category = category.value;
+    // "Every category" is sent too: a save changes only the fields it names, so one left out would stay.
+    field.category = category.value || 'CATEGORY_UNSPECIFIED';
     if (!editing && fields.some((other) => other.key === field.key)) {
       return formRefused(form, errors, { message: tf('catalogKeyTaken', { key: field.key }), details: [] });
     }
@@ -3903,7 +3904,7 @@ const TEXT = {
     openFor: 'Você abre a ocorrência para uma organização que representa, em nome de um dos contatos dela.',
     remove: 'Remover', removeFile: 'Remover o arquivo', filesHint: 'Até {size} por arquivo; arquivos pequenos vão junto da mensagem, os maiores são enviados antes.',
     fileTooLarge: 'O arquivo {name} tem {size}; o limite é {limit}.', replyEmpty: 'Escreva a resposta ou anexe um arquivo.', sending: 'Enviando…',
-    internalFile: 'interno (só a equipe vê)', discussionEmpty: 'Escreva o texto da entrada.',
+    internalFile: 'interno, só a equipe vê', discussionEmpty: 'Escreva o texto da entrada.',
     markPublishable: 'Publicável no fórum', markPublishableOf: 'Marcar como publicável a entrada de {who}', publishableMark: 'publicável',
     internalMark: 'interno',
     requestFaq: 'Pedir FAQ aos editores', requestFaqHint: 'A pergunta e a solução desta ocorrência vão para a fila dos editores da base, que retiram os dados do cliente antes de publicar.',
@@ -3951,7 +3952,7 @@ const TEXT = {
     openFor: 'You open the ticket for an organization you represent, in the name of one of its contacts.',
     remove: 'Remove', removeFile: 'Remove the file', filesHint: 'Up to {size} per file; small files travel with the message, larger ones are uploaded first.',
     fileTooLarge: 'The file {name} has {size}; the limit is {limit}.', replyEmpty: 'Write the reply or attach a file.', sending: 'Sending…',
-    internalFile: 'internal (staff only)', discussionEmpty: 'Write the entry\'s text.',
+    internalFile: 'internal, staff only', discussionEmpty: 'Write the entry\'s text.',
     markPublishable: 'Publishable in the forum', markPublishableOf: 'Mark {who}\'s entry as publishable', publishableMark: 'publishable',
     internalMark: 'internal',
     requestFaq: 'Ask the editors for a FAQ', requestFaqHint: 'This ticket\'s question and solution go to the knowledge editors\' queue, who take the customer\'s data out before publishing.',

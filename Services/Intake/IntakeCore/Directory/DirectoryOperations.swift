@@ -185,6 +185,7 @@ extension IntakeContext {
                 throw RPCError(.failedPrecondition,
                                "contato ligado a ocorrências: apenas desative / contact linked to tickets: deactivate it instead")
             }
+            try NameWords.remove(tx, .contact, id: id)
             // Gateways end the sign-ins that followed the contact (it is nobody now).
             try publishDirectoryChange(tx, kind: "contact", id: id, organizationID: existing.organizationID, caller: caller)
         }
@@ -206,7 +207,7 @@ extension IntakeContext {
         }
     }
 
-    /// Finds customers by code, name prefix, CPF/CNPJ or e-mail (staff only).
+    /// Finds customers by code, the start of any word of their name, CPF/CNPJ or e-mail (staff only).
     public func lookupCustomers(_ request: IntakeV1.LookupCustomersRequest, caller: Caller) throws -> IntakeV1.LookupCustomersResponse {
         try caller.requireStaff()
         let limit = try PageSize.resolve(request.limit, field: "limit", default: 20, maximum: 200)

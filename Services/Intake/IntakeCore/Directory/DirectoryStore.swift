@@ -46,15 +46,18 @@ enum DirectoryStore {
                   value.taxID.isEmpty ? .null : .text(value.taxID), .integer(Int64(value.kind.rawValue)),
                   .text(value.plan), .text(value.planIncludes), SQLValue(value.active),
                   .text(value.accountOwnerAgentID), .text(value.email), .integer(value.createdAtMs)])
+        try NameWords.replace(tx, .organization, id: value.id, nameKey: foldKey(value.name))
     }
 
     static func update(_ tx: any SQLExecutor, _ value: IntakeV1.Organization) throws -> Bool {
-        try tx.execute("""
+        let updated = try tx.execute("""
             UPDATE organizations SET name = ?, name_key = ?, tax_id = ?, kind = ?, plan = ?, plan_includes = ?,
                 active = ?, account_owner_agent_id = ?, email = ? WHERE id = ?
             """, [.text(value.name), .text(foldKey(value.name)), value.taxID.isEmpty ? .null : .text(value.taxID),
                   .integer(Int64(value.kind.rawValue)), .text(value.plan), .text(value.planIncludes),
                   SQLValue(value.active), .text(value.accountOwnerAgentID), .text(value.email), .text(value.id)]) > 0
+        if updated { try NameWords.replace(tx, .organization, id: value.id, nameKey: foldKey(value.name)) }
+        return updated
     }
 
     /// The next value of a named counter, allocated in the caller's transaction. The counter row
@@ -172,6 +175,7 @@ enum DirectoryStore {
             """, [.text(value.id), .text(value.organizationID), .text(value.name), .text(foldKey(value.name)),
                   .text(value.email), .text(value.email.lowercased()), .text(value.phone), SQLValue(value.active),
                   SQLValue(value.authorized), SQLValue(value.admin), .integer(value.createdAtMs)])
+        try NameWords.replace(tx, .contact, id: value.id, nameKey: foldKey(value.name))
     }
 
     static func update(_ tx: any SQLExecutor, _ value: IntakeV1.Contact) throws {
@@ -180,9 +184,12 @@ enum DirectoryStore {
             WHERE id = ?
             """, [.text(value.name), .text(foldKey(value.name)), .text(value.email), .text(value.email.lowercased()),
                   .text(value.phone), SQLValue(value.active), SQLValue(value.authorized), SQLValue(value.admin), .text(value.id)])
+        try NameWords.replace(tx, .contact, id: value.id, nameKey: foldKey(value.name))
     }
 
     // MARK: representatives
+
+    static let representativeColumns = "id, name, email, phone, active"
 
     static func representative(_ tx: any SQLExecutor, id: String) throws -> IntakeV1.Representative? {
         guard let row = try tx.queryOne("SELECT id, name, email, phone, active FROM representatives WHERE id = ?", [.text(id)]) else {
@@ -210,6 +217,7 @@ enum DirectoryStore {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """, [.text(value.id), .text(value.name), .text(foldKey(value.name)), .text(value.email),
                   .text(value.email.lowercased()), .text(value.phone), SQLValue(value.active), .integer(createdAt)])
+        try NameWords.replace(tx, .representative, id: value.id, nameKey: foldKey(value.name))
         for organization in Set(value.organizationIDs) {
             try tx.execute("INSERT INTO representative_organizations (representative_id, organization_id) VALUES (?, ?)",
                            [.text(value.id), .text(organization)])
@@ -224,7 +232,9 @@ enum DirectoryStore {
     // MARK: lookup
 
     /// Organizations, contacts and representatives matching `query` by code, tax id, e-mail or
-    /// name prefix; every branch is an index lookup.
+    /// the start of any word of their name; every branch is an index lookup. Of each kind, those
+    /// whose whole name starts with the query come first (by name), then those with a later word
+    /// starting with it (by that word: ``NameWords``).
     static func lookup(_ tx: any SQLExecutor, query: String, limit: Int) throws -> IntakeV1.LookupCustomersResponse {
         var response = IntakeV1.LookupCustomersResponse()
         let trimmed = query.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -257,12 +267,19 @@ enum DirectoryStore {
         try addOrganizations(tx.query("""
             SELECT \(organizationColumns) FROM organizations WHERE name_key >= ? AND name_key < ? ORDER BY name_key LIMIT ?
             """, range + params))
+        try addOrganizations(NameWords.matches(tx, .organization, table: "organizations", columns: organizationColumns, key: key,
+                                               excluding: organizationIDs, limit: limit - response.organizations.count))
         response.contacts = try tx.query("""
             SELECT \(contactColumns) FROM contacts WHERE name_key >= ? AND name_key < ? ORDER BY name_key LIMIT ?
             """, range + params).map(contact)
+        response.contacts += try NameWords.matches(tx, .contact, table: "contacts", columns: contactColumns, key: key,
+                                                   excluding: Set(response.contacts.map(\.id)), limit: limit - response.contacts.count).map(contact)
         response.representatives = try tx.query("""
-            SELECT id, name, email, phone, active FROM representatives WHERE name_key >= ? AND name_key < ? ORDER BY name_key LIMIT ?
+            SELECT \(representativeColumns) FROM representatives WHERE name_key >= ? AND name_key < ? ORDER BY name_key LIMIT ?
             """, range + params).map { try representative(tx, $0) }
+        response.representatives += try NameWords.matches(tx, .representative, table: "representatives", columns: representativeColumns,
+                                                          key: key, excluding: Set(response.representatives.map(\.id)),
+                                                          limit: limit - response.representatives.count).map { try representative(tx, $0) }
         return response
     }
 }

@@ -10,6 +10,7 @@ extension DirectoryStore {
             UPDATE representatives SET name = ?, name_key = ?, email = ?, email_key = ?, phone = ?, active = ? WHERE id = ?
             """, [.text(value.name), .text(foldKey(value.name)), .text(value.email), .text(value.email.lowercased()),
                   .text(value.phone), SQLValue(value.active), .text(value.id)])
+        try NameWords.replace(tx, .representative, id: value.id, nameKey: foldKey(value.name))
         try tx.execute("DELETE FROM representative_organizations WHERE representative_id = ?", [.text(value.id)])
         for organization in Set(value.organizationIDs) {
             try tx.execute("INSERT INTO representative_organizations (representative_id, organization_id) VALUES (?, ?)",

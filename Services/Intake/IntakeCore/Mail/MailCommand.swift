@@ -30,10 +30,11 @@ import Storage
 public enum MailCommand {
     public static func run(arguments: [String]) -> Never {
         let configuration: ServiceConfiguration
-        let settings: IntakeSettings
+        var settings: IntakeSettings
         do {
             configuration = try ServiceConfiguration(serviceName: "intake", arguments: ["intake"] + arguments)
             settings = try IntakeSettings(environment: configuration.environment, dataDirectory: configuration.dataDirectory)
+            settings.maxFrameBytes = configuration.limits.maxFrameSize
         } catch {
             finish(78, ["outcome": "error", "reason": "\(error)"])
         }

@@ -109,6 +109,12 @@ enum IntakeSchema {
         // `organization_id`; the primary key leads with `representative_id`.
         Migration(version: 31, name: "representative_organizations_organization",
                   sql: "CREATE INDEX representative_organizations_organization ON representative_organizations (organization_id)"),
+        // The customer lookup matches the start of any word of a name ("Silva" finds "Maria da
+        // Silva"), not only of the whole name: each later word of a name, on (``NameWords``),
+        // filled from the names stored before. One row per word after the first of each name.
+        Migration(version: 32, name: "directory_name_words",
+                  sqlite: NameWords.migration(collate: "", withoutRowID: " WITHOUT ROWID", position: "instr"),
+                  postgres: NameWords.migration(collate: " COLLATE \"C\"", withoutRowID: "", position: "strpos")),
     ]
 
     /// Migration 28: `ticket_messages.seq` (1, 2, … per ticket) and `tickets.last_message_seq`,

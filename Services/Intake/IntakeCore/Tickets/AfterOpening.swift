@@ -22,7 +22,7 @@ extension IntakeContext {
     /// ``getTicket(_:caller:)`` for a request: its ticket, with the page of messages it asks for.
     public func getTicket(_ request: IntakeV1.GetTicketRequest, caller: Caller) throws -> IntakeV1.Ticket {
         let page = try TicketPage(limit: request.messagesLimit, before: request.messagesBefore, keys: 1,
-                                  limitField: "messages_limit", beforeField: "messages_before")
+                                  limitField: "messages_limit", beforeField: "messages_before", maxFrameSize: settings.maxFrameBytes)
         let (ticket, complete) = try database.read { tx in
             let ticket = try visibleTicket(tx, request.ticket, caller: caller)
             return (ticket, try TicketStore.complete(tx, ticket, includeInternal: caller.isStaffOrSystem, page: page))
@@ -148,7 +148,7 @@ extension IntakeContext {
             event.cancelledAtMs = Self.now()
             event.organizationID = ticket.organization?.id ?? ""
             try publisher.publish(tx, event: event, key: ticket.id)
-            return try TicketStore.complete(tx, ticket)
+            return try TicketStore.complete(tx, ticket, page: newestPage)
         }
     }
 
@@ -228,7 +228,7 @@ extension IntakeContext {
             event.changedByAgentID = caller.id
             event.changedAtMs = Self.now()
             try publisher.publish(tx, event: event, key: ticket.id)
-            return try TicketStore.complete(tx, ticket, includeInternal: true)
+            return try TicketStore.complete(tx, ticket, includeInternal: true, page: newestPage)
         }
     }
 

@@ -176,7 +176,7 @@ extension IntakeContext {
                            "chave de idempotência já usada com outro pedido / idempotency key reused with a different request")
         }
         if let storage = error as? StorageError, storage.kind == .uniqueViolation, !request.emailMessageID.isEmpty {
-            if let existing = try database.read({ tx in try TicketStore.ticket(tx, emailMessageID: request.emailMessageID).map { try TicketStore.complete(tx, $0) } }) {
+            if let existing = try database.read({ tx in try TicketStore.ticket(tx, emailMessageID: request.emailMessageID).map { try TicketStore.complete(tx, $0, page: newestPage) } }) {
                 var response = IntakeV1.OpenTicketResponse()
                 response.ticket = existing
                 response.duplicate = true
@@ -275,7 +275,7 @@ extension IntakeContext {
         if !request.emailMessageID.isEmpty, let existing = try TicketStore.ticket(tx, emailMessageID: request.emailMessageID) {
             guard caller.canSee(organizationID: existing.organization?.id ?? "") else { throw Denied.otherOrganization }
             var response = IntakeV1.OpenTicketResponse()
-            response.ticket = try TicketStore.complete(tx, existing)
+            response.ticket = try TicketStore.complete(tx, existing, page: newestPage)
             response.duplicate = true
             return response
         }
@@ -399,7 +399,7 @@ extension IntakeContext {
         case .stored(let id)?:
             if let first = try TicketStore.ticket(tx, reference: id) {
                 var response = IntakeV1.OpenTicketResponse()
-                response.ticket = try TicketStore.complete(tx, first)
+                response.ticket = try TicketStore.complete(tx, first, page: newestPage)
                 response.duplicate = true
                 return response
             }

@@ -48,7 +48,7 @@ enum TicketStore {
     ///   - page: Which messages (by their place, `seq`): the newest page unless the caller asked
     ///     for older ones; `older_messages` and `messages_before` say what was left out.
     static func complete(_ tx: any SQLExecutor, _ base: IntakeV1.Ticket, includeInternal: Bool = false,
-                         page: TicketPage = TicketPage()) throws -> IntakeV1.Ticket {
+                         page: TicketPage) throws -> IntakeV1.Ticket {
         var ticket = base
         let attachments = try tx.query("""
             SELECT id, sha256, file_name, content_type, size_bytes, message_id, internal FROM attachments

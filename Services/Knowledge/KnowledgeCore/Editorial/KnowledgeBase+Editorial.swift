@@ -62,7 +62,7 @@ extension KnowledgeBase {
 
     public func listEditorQueue(_ request: KnowledgeV1.ListEditorQueueRequest, caller: Caller) throws -> KnowledgeV1.ListEditorQueueResponse {
         try caller.require(.editor)
-        let limit = try Self.limit(request.limit, default: 50, max: 200)
+        let limit = try PageSize.resolve(request.limit, field: "limit", default: 50, maximum: 200)
         var response = KnowledgeV1.ListEditorQueueResponse()
         response.items = try database.read { try EditorQueue.list($0, status: request.status, kind: request.kind, limit: limit) }
         return response
@@ -122,7 +122,7 @@ extension KnowledgeBase {
 
     /// Reviewed forum entries (customers only ever see these).
     public func listForum(_ request: KnowledgeV1.ListForumRequest, caller: Caller) throws -> KnowledgeV1.ListForumResponse {
-        let limit = try Self.limit(request.limit, default: 20, max: 100)
+        let limit = try PageSize.resolve(request.limit, field: "limit", default: 20, maximum: 100)
         var response = KnowledgeV1.ListForumResponse()
         response.entries = try database.read { try Forum.list($0, product: request.product, module: request.module, category: request.category, limit: limit) }
         return response

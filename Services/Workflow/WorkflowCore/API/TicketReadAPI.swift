@@ -23,12 +23,14 @@ extension WorkflowAPI {
         }
         router.register(WorkflowV1.Workflow.getTicket) { request, context in
             let page = try TicketPage(limit: request.discussionLimit, before: request.discussionBefore, keys: 1,
-                                      limitField: "discussion_limit", beforeField: "discussion_before")
+                                      limitField: "discussion_limit", beforeField: "discussion_before", maxFrameSize: api.maxFrameSize)
             if request.fromQueue {
                 // Viewing from a queue is recorded in the history.
                 return try api.database.write { tx in
                     let actor = try api.actor(context, tx)
-                    let ticket = try api.lifecycle.loadVisible(tx, request.ticketID, actor: actor)
+                    // Locked as every writer of a history line locks it: the line's place is the
+                    // ticket's last + 1 (`(ticket_id, seq)` is unique, ``EntrySequences``).
+                    let ticket = try api.lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
                     if actor.kind == .agent {
                         try api.lifecycle.record(tx, ticket.id, "view", new: "fila", actor: actor, at: api.lifecycle.now())
                     }
@@ -57,7 +59,8 @@ extension WorkflowAPI {
         }
         router.register(WorkflowV1.Workflow.getHistory) { request, context in
             // Listed by time, then place (`ticket_history.seq`): the page's key is both.
-            let page = try TicketPage(limit: request.limit, before: request.before, keys: 2, limitField: "limit", beforeField: "before")
+            let page = try TicketPage(limit: request.limit, before: request.before, keys: 2, limitField: "limit", beforeField: "before",
+                                      maxFrameSize: api.maxFrameSize)
             return try api.read(context) { actor, tx in
                 try actor.requireStaff()
                 let ticket = try api.lifecycle.loadVisible(tx, request.ticketID, actor: actor)

@@ -11,6 +11,9 @@ struct WorkflowAPI: Sendable {
     let principals: PrincipalSigner
     let lifecycle: TicketLifecycle
     let queries: TicketQueries
+    /// The largest RPC frame (``RPCLimits/maxFrameSize``): pages of the discussion and the history
+    /// are kept within a third of it (``TicketPage``).
+    let maxFrameSize: Int
 
     /// The caller resolved against the directory, inside `tx`.
     func actor(_ context: ServerContext, _ tx: any SQLExecutor) throws -> Actor {
@@ -42,7 +45,8 @@ struct WorkflowAPI: Sendable {
 
     /// The full view of a ticket for `actor` (customers: public entries and the public stage),
     /// with a page of its discussion: the newest unless `discussion` asks for older entries.
-    func view(_ tx: any SQLExecutor, _ ticket: TicketRecord, _ actor: Actor, discussion page: TicketPage = TicketPage()) throws -> WorkflowV1.TicketView {
+    func view(_ tx: any SQLExecutor, _ ticket: TicketRecord, _ actor: Actor, discussion requested: TicketPage? = nil) throws -> WorkflowV1.TicketView {
+        let page = requested ?? TicketPage(maxFrameSize: maxFrameSize)
         var view = WorkflowV1.TicketView()
         view.row = queries.row(ticket, for: actor)
         view.request = ticket.request

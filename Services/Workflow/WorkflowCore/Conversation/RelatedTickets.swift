@@ -14,7 +14,9 @@ enum RelatedTickets {
         for (from, to, code) in [(a, b, codes.1), (b, a, codes.0)] {
             try tx.execute("INSERT INTO ticket_links (ticket_id, other_ticket_id, note, at, actor_id) VALUES (?, ?, ?, ?, ?)",
                            [.text(from), .text(to), .text(note), .integer(at), .text(actor.id)])
-            if try tx.queryOne("SELECT 1 AS x FROM tickets WHERE id = ?", [.text(from)]) != nil {
+            // Locked (PostgreSQL) as every writer of a history line locks its ticket: the line's
+            // place is the ticket's last + 1 (``EntrySequences``).
+            if try tx.queryOne("SELECT 1 AS x FROM tickets WHERE id = ?" + (tx.engine == .postgres ? " FOR UPDATE" : ""), [.text(from)]) != nil {
                 try lifecycle.record(tx, from, "link", new: code, note: note, actor: actor, at: at)
             }
         }

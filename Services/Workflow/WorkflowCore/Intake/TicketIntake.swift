@@ -106,6 +106,9 @@ public enum TicketIntake {
             lines.append("e", [.text(RandomID.timeOrdered()), .text(event.ticketID), .integer(event.sentAtMs), .text(old), .text(new), .text(note)])
         }
         let (cte, params) = lines.ctes
+        // Their tickets' rows locked first, in id order, by a statement of its own, as every writer
+        // of a history line locks its ticket (``TicketLifecycle/recordIfTicketExists(_:_:_:old:new:note:actor:at:)``).
+        try tx.executeDeferred("WITH \(cte) SELECT t.id FROM tickets t WHERE t.id IN (SELECT ticket_id FROM e) ORDER BY t.id FOR UPDATE OF t", params)
         try tx.executeDeferred("""
             WITH \(cte)
             INSERT INTO ticket_history (id, ticket_id, at, seq, kind, old_value, new_value, note, actor_id, actor_name)

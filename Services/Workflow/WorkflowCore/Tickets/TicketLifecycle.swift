@@ -111,7 +111,8 @@ public final class TicketLifecycle: Sendable {
             // goes through a temporary table, which cost as much again as the insert itself. Here
             // the ticket's id comes from a subquery: NULL when the ticket does not exist, and
             // `OR IGNORE` skips the row that would break NOT NULL (the key is a fresh random id,
-            // so no other constraint can be what it ignores).
+            // and the place, `(ticket_id, seq)` unique since migration 191, is read by this very
+            // statement under SQLite's single writer, so no other constraint can be what it ignores).
             try tx.execute("""
                 INSERT OR IGNORE INTO ticket_history (id, ticket_id, at, seq, kind, old_value, new_value, note, actor_id, actor_name)
                 VALUES (?, (SELECT id FROM tickets WHERE id = ?), ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM ticket_history WHERE ticket_id = ?),
@@ -120,6 +121,10 @@ public final class TicketLifecycle: Sendable {
                       .text(note), .text(actor.id), .text(actor.name)])
             return
         }
+        // The ticket's row is locked first, in a statement of its own (deferred with the insert:
+        // no round trip more), as every writer of a history line locks it: the insert, a later
+        // statement, then reads the ticket's last place with what the lock waited for committed.
+        try tx.executeDeferred(Self.lockTicketSQL, [.text(ticketID)])
         try tx.executeDeferred("""
             INSERT INTO ticket_history (id, ticket_id, at, seq, kind, old_value, new_value, note, actor_id, actor_name)
             SELECT CAST(? AS TEXT), t.id, CAST(? AS BIGINT), (SELECT COALESCE(MAX(seq), 0) + 1 FROM ticket_history WHERE ticket_id = t.id),
@@ -128,6 +133,9 @@ public final class TicketLifecycle: Sendable {
             """, [.text(RandomID.timeOrdered()), .integer(at), .text(kind), .text(old), .text(new), .text(note), .text(actor.id), .text(actor.name),
                   .text(ticketID)])
     }
+
+    /// PostgreSQL: locks a ticket's row (none when it does not exist).
+    static let lockTicketSQL = "SELECT id FROM tickets WHERE id = ? FOR UPDATE"
 
     func record(_ tx: any SQLExecutor, _ ticketID: String, _ kind: String, old: String = "", new: String = "", note: String = "",
                 actor: Actor, at: Int64) throws {

@@ -293,7 +293,8 @@ struct  Ocorrencias__Intake__V1__LookupCustomersRequest
 {
   ProtobufCMessage base;
   /*
-   * A customer code, a name prefix, a CPF/CNPJ (punctuation ignored) or an e-mail address.
+   * A customer code, the start of a name or of any word of it ("silva" finds "Maria da Silva";
+   * case and accents ignored), a CPF/CNPJ (punctuation ignored) or an e-mail address.
    */
   char *query;
   /*

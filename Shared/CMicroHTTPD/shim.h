@@ -1,8 +1,6 @@
 #pragma once
 #include <stdarg.h>
 #include <stdint.h>
-#include <stdlib.h>
-#include <stdatomic.h>
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -61,50 +59,6 @@ static inline int cmhd_accept_into(struct MHD_Daemon *daemon, int listen_fd, uns
     fcntl(fd, F_SETFD, FD_CLOEXEC);
     (void)MHD_add_connection(daemon, fd, (const struct sockaddr *)&address, length);
     return 0;
-}
-
-/// Counts a server's requests in progress (begun, not yet completed) without a counter that every
-/// worker thread writes: one counter per 64-byte line, chosen by the connection (a request is
-/// added to and taken from the same one), so workers rarely write the same cache line. A single
-/// shared counter, written twice per request by every worker, is what the SIGTERM drain first used.
-#define CMHD_IN_PROGRESS_STRIPES 32
-struct cmhd_in_progress_stripe { _Atomic long value; char padding[64 - sizeof(_Atomic long)]; };
-struct cmhd_in_progress {
-    struct cmhd_in_progress_stripe stripes[CMHD_IN_PROGRESS_STRIPES];
-    /// Set once the server stops (read by every answer, written once: a line of its own).
-    _Alignas(64) _Atomic int draining;
-};
-
-/// A zeroed counter set (NULL when out of memory); freed with `free`.
-static inline struct cmhd_in_progress *cmhd_in_progress_create(void) {
-    void *memory = NULL;
-    if (posix_memalign(&memory, 64, sizeof(struct cmhd_in_progress)) != 0) return NULL;
-    memset(memory, 0, sizeof(struct cmhd_in_progress));
-    return (struct cmhd_in_progress *)memory;
-}
-
-/// Adds `delta` (1 when a request begins, -1 when it completes) to the line of `connection`.
-static inline void cmhd_in_progress_add(struct cmhd_in_progress *counts, const void *connection, long delta) {
-    uintptr_t key = (uintptr_t)connection;
-    size_t index = (size_t)((key >> 6) ^ (key >> 12)) % CMHD_IN_PROGRESS_STRIPES;
-    atomic_fetch_add_explicit(&counts->stripes[index].value, delta, memory_order_relaxed);
-}
-
-/// The requests in progress across every line.
-static inline long cmhd_in_progress_total(struct cmhd_in_progress *counts) {
-    long total = 0;
-    for (size_t index = 0; index < CMHD_IN_PROGRESS_STRIPES; index++) {
-        total += atomic_load_explicit(&counts->stripes[index].value, memory_order_seq_cst);
-    }
-    return total;
-}
-
-static inline void cmhd_set_draining(struct cmhd_in_progress *counts) {
-    atomic_store_explicit(&counts->draining, 1, memory_order_seq_cst);
-}
-
-static inline int cmhd_is_draining(struct cmhd_in_progress *counts) {
-    return atomic_load_explicit(&counts->draining, memory_order_relaxed);
 }
 
 /// Starts a daemon without a listening socket of its own (connections come from

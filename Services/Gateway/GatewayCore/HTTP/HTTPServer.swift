@@ -40,11 +40,11 @@ public final class HTTPServer: @unchecked Sendable {
     /// The listening socket (-1 when stopped) and its accepting thread's end.
     private var listener: Int32 = -1
     private let acceptorState = Acceptor.State()
-    /// Requests begun and not yet completed (headers read, answer not yet sent), which ``stop()``
-    /// waits for, and whether it is stopping (answers then carry `Connection: close`). Counted in
-    /// C, over one cache line per group of connections: a single atomic counter written by every
-    /// HTTP thread on every request slowed cached views (docs/BENCHMARKS-gateway.md).
-    let inProgress: OpaquePointer
+    /// Requests begun and not yet completed (headers read, answer not yet sent): ``stop()`` waits
+    /// for them.
+    let requestsInProgress = Atomic(0)
+    /// Set by ``stop()``: answers carry `Connection: close` while the server drains.
+    let draining = Atomic(false)
     /// The longest ``stop()`` waits for requests in progress before closing their connections.
     static let drainSeconds = 10.0
 
@@ -56,8 +56,6 @@ public final class HTTPServer: @unchecked Sendable {
         self.logger = logger
         self.handler = handler
         self.tooLarge = tooLarge
-        guard let counts = cmhd_in_progress_create() else { fatalError("out of memory for the HTTP server's request counts") }
-        inProgress = counts
     }
 
     /// The bound port.
@@ -72,7 +70,7 @@ public final class HTTPServer: @unchecked Sendable {
         }
         let context = Unmanaged.passUnretained(self).toOpaque()
         let started = cmhd_start(UInt32(configuration.threads), UInt32(configuration.maxConnections), UInt32(configuration.timeoutSeconds),
-                                 configuration.maxHeaderBytes, Callbacks.access, context, Callbacks.completed, UnsafeMutableRawPointer(inProgress))
+                                 configuration.maxHeaderBytes, Callbacks.access, context, Callbacks.completed, context)
         guard let started else {
             close(socket)
             throw HTTPServerError(description: "cannot start the HTTP server on \(configuration.host):\(configuration.port)")
@@ -101,9 +99,9 @@ public final class HTTPServer: @unchecked Sendable {
             close(listener)
             listener = -1
         }
-        cmhd_set_draining(inProgress)
+        draining.store(true, ordering: .sequentiallyConsistent)
         let deadline = Date().addingTimeInterval(Self.drainSeconds)
-        while cmhd_in_progress_total(inProgress) > 0 && Date() < deadline { usleep(5_000) }
+        while requestsInProgress.load(ordering: .sequentiallyConsistent) > 0 && Date() < deadline { usleep(5_000) }
         if let daemon {
             MHD_stop_daemon(daemon)
             self.daemon = nil
@@ -146,10 +144,7 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
-    deinit {
-        stop()
-        free(UnsafeMutableRawPointer(inProgress))
-    }
+    deinit { stop() }
 
     /// Per-request state kept by libmicrohttpd between calls of the access handler.
     final class Pending {
@@ -215,9 +210,9 @@ public final class HTTPServer: @unchecked Sendable {
             return sink.write(part: part, offset: offset, UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size)) ? yes : no
         }
 
-        static let completed: MHD_RequestCompletedCallback = { cls, connection, state, _ in
+        static let completed: MHD_RequestCompletedCallback = { cls, _, state, _ in
             guard let state, let pointer = state.pointee else { return }
-            if let cls { cmhd_in_progress_add(OpaquePointer(cls), UnsafeRawPointer(connection), -1) }
+            if let cls { Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().requestsInProgress.subtract(1, ordering: .sequentiallyConsistent) }
             let pending = Unmanaged<Pending>.fromOpaque(pointer).takeUnretainedValue()
             // A streamed body that never reached its end (the client went away, timed out).
             pending.closeForm()
@@ -235,7 +230,7 @@ public final class HTTPServer: @unchecked Sendable {
             // First call: only headers are known.
             let pending = Pending()
             state.pointee = Unmanaged.passRetained(pending).toOpaque()
-            cmhd_in_progress_add(inProgress, UnsafeRawPointer(connection), 1)
+            requestsInProgress.add(1, ordering: .sequentiallyConsistent)
             if let streaming, let method, let url, strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0,
                streaming.streams(String(cString: method), String(cString: url), cmhd_header(connection, "Content-Type").map { String(cString: $0) }) {
                 switch streaming.begin(makeRequest(connection: connection, url: url, method: method, body: [])) {
@@ -414,7 +409,7 @@ public final class HTTPServer: @unchecked Sendable {
         var headerBytes: [CChar] = []
         var headers = response.headers
         // While stopping, the client does not keep the connection for a next request.
-        if cmhd_is_draining(inProgress) != 0 { headers.append(("Connection", "close")) }
+        if draining.load(ordering: .relaxed) { headers.append(("Connection", "close")) }
         for (name, value) in headers {
             // Header values never carry CR/LF (response splitting); bytes, not Foundation's
             // string search, as this runs for every header of every answer.

@@ -102,16 +102,10 @@ public enum ServiceMain {
         let runtime = ServiceRuntime(configuration: configuration, logger: logger, database: database, secret: secret,
                                      listeners: listeners)
         var router = RPCRouter()
-        BuiltinServices.register(in: &router, service: configuration.serviceName) {
-            do {
-                try database.ping()
-                return .serving
-            } catch {
-                return .notServing("banco de dados não responde / database does not answer: \(error)")
-            }
-        }
+        BuiltinServices.register(in: &router, service: configuration.serviceName) { StorageWriteProbe.health(of: database) }
         registerOutboxStats(in: &router, database: database)
         registerEventFeed(in: &router, runtime: runtime)
+        runtime.addBackground(try StorageWriteProbe(database: database, environment: configuration.environment, logger: logger))
         runtime.addBackground(StorageRetention(database: database, settings: configuration.retention, logger: logger))
         try setup(runtime, &router)
         var serverConfiguration = ServerConfiguration(serviceName: configuration.serviceName, secret: secret)

@@ -13,37 +13,6 @@
 // Typed wrappers for libmicrohttpd's variadic functions (Swift cannot call C variadics), plus a
 // few helpers that keep pointer juggling on the C side. Used by the gateway (GatewayCore/HTTP).
 
-/// A listening TCP socket on `host:port` (IPv4; port 0: the OS chooses), with `SO_REUSEADDR`
-/// and `SO_REUSEPORT` as libmicrohttpd's `MHD_OPTION_LISTENING_ADDRESS_REUSE` sets them, and
-/// close-on-exec; -1 with `errno` on failure.
-static inline int cmhd_listen(const char *host, uint16_t port, int backlog) {
-    struct sockaddr_in address;
-    memset(&address, 0, sizeof(address));
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    if (inet_pton(AF_INET, host, &address.sin_addr) != 1) { errno = EINVAL; return -1; }
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
-    int on = 1;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 ||
-        bind(fd, (const struct sockaddr *)&address, sizeof(address)) != 0 || listen(fd, backlog) != 0) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return -1;
-    }
-    return fd;
-}
-
-/// The local port of socket `fd` (0 when unknown).
-static inline uint16_t cmhd_socket_port(int fd) {
-    struct sockaddr_in address;
-    socklen_t length = sizeof(address);
-    if (getsockname(fd, (struct sockaddr *)&address, &length) != 0) return 0;
-    return ntohs(address.sin_port);
-}
-
 /// Waits for one connection on `listen_fd` and hands it to `daemon` (`MHD_add_connection`),
 /// which gives it to a worker of its pool chosen by the socket's number, the next one with room
 /// when that one is full. Returns 0 once handed over, `EBUSY` without accepting while the daemon

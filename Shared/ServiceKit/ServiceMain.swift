@@ -24,10 +24,14 @@ public enum ServiceMain {
     ///   identity by default.
     /// - Parameter commands: the service's own commands for `--help` (``ServiceConfiguration/usage(serviceName:commands:settings:)``).
     /// - Parameter settings: the service's own variables `--help` names (the gateway's HTTP and integration ports).
+    /// - Parameter ports: the ports the service listens on besides its RPC port (the gateway's
+    ///   HTTP and integration ports), bound with it before the database opens
+    ///   (``ServiceRuntime/listener(_:)``).
     public static func run(name: String, migrations: [Migration],
                            databaseTuning: (DatabaseConfiguration) -> DatabaseConfiguration = { $0 },
                            backupFiles: ServiceBackup.Files? = nil, commands: [String] = [],
                            settings: [(variable: String, value: String)] = [],
+                           ports: (ServiceConfiguration) throws -> [ServicePort] = { _ in [] },
                            setup: (ServiceRuntime, inout RPCRouter) throws -> Void) -> Never {
         let arguments = CommandLine.arguments
         if ServiceConfiguration.asksForHelp(arguments) {
@@ -50,7 +54,7 @@ public enum ServiceMain {
         let logger = Logger(service: name, level: configuration.logLevel)
         do {
             let host = try start(configuration: configuration, migrations: migrations, logger: logger,
-                                 databaseTuning: databaseTuning, setup: setup)
+                                 databaseTuning: databaseTuning, ports: ports, setup: setup)
             let signal = SignalWaiter.waitForTermination(signals)
             logger.notice("termination signal received", ["signal": String(signal)])
             host.stop()
@@ -62,29 +66,46 @@ public enum ServiceMain {
     }
 
     /// Starts a service in this process (tests run several this way) and returns its handle.
+    ///
+    /// In this order: its ports are bound (the RPC port and `ports`), then its database is opened
+    /// and migrated, then it serves. A port in use stops it before it touches the database (a
+    /// second instance started by mistake next to a running one must not migrate that one's
+    /// database under it); connections made while it migrates wait in the listen backlog, so a
+    /// health check meanwhile gets no answer: not ready.
     public static func start(configuration: ServiceConfiguration, migrations: [Migration], logger: Logger,
                              databaseTuning: (DatabaseConfiguration) -> DatabaseConfiguration = { $0 },
+                             ports: (ServiceConfiguration) throws -> [ServicePort] = { _ in [] },
                              setup: (ServiceRuntime, inout RPCRouter) throws -> Void) throws -> ServiceHost {
         _ = StorageErrorAnswers.registered
         try configuration.createDataDirectory()
         let secret = try configuration.deploymentSecret()
+        let listeners = try ServicePort.bind(ServicePort(name: ServicePort.rpc, host: configuration.host, port: configuration.port),
+                                             try ports(configuration))
+        do {
+            return try start(configuration: configuration, migrations: migrations, logger: logger, secret: secret,
+                             listeners: listeners, databaseTuning: databaseTuning, setup: setup)
+        } catch {
+            for listener in listeners.values { listener.close() }
+            throw error
+        }
+    }
+
+    private static func start(configuration: ServiceConfiguration, migrations: [Migration], logger: Logger,
+                              secret: DeploymentSecret, listeners: [String: ListeningSocket],
+                              databaseTuning: (DatabaseConfiguration) -> DatabaseConfiguration,
+                              setup: (ServiceRuntime, inout RPCRouter) throws -> Void) throws -> ServiceHost {
         let databaseConfiguration = databaseTuning(DatabaseConfiguration.fromEnvironment(
             service: configuration.serviceName, dataDirectory: configuration.dataDirectory, environment: configuration.environment))
         let database = try openDatabase(databaseConfiguration, migrations: migrations)
         logger.notice("database ready", ["db.engine": database.engine.rawValue,
                                          "db.location": databaseConfiguration.url == nil ? databaseConfiguration.sqlitePath : "postgres"])
-        let runtime = ServiceRuntime(configuration: configuration, logger: logger, database: database, secret: secret)
+        let runtime = ServiceRuntime(configuration: configuration, logger: logger, database: database, secret: secret,
+                                     listeners: listeners)
         var router = RPCRouter()
-        BuiltinServices.register(in: &router, service: configuration.serviceName) {
-            do {
-                try database.ping()
-                return .serving
-            } catch {
-                return .notServing("banco de dados não responde / database does not answer: \(error)")
-            }
-        }
+        BuiltinServices.register(in: &router, service: configuration.serviceName) { StorageWriteProbe.health(of: database) }
         registerOutboxStats(in: &router, database: database)
         registerEventFeed(in: &router, runtime: runtime)
+        runtime.addBackground(try StorageWriteProbe(database: database, environment: configuration.environment, logger: logger))
         runtime.addBackground(StorageRetention(database: database, settings: configuration.retention, logger: logger))
         try setup(runtime, &router)
         var serverConfiguration = ServerConfiguration(serviceName: configuration.serviceName, secret: secret)
@@ -93,7 +114,7 @@ public enum ServiceMain {
         serverConfiguration.limits = configuration.limits
         serverConfiguration.workerThreads = configuration.workers
         let server = RPCServer(configuration: serverConfiguration, router: router, logger: logger)
-        try server.start()
+        try server.start(listeningOn: runtime.listener(ServicePort.rpc))
         for service in runtime.backgroundServices { service.start() }
         // A line operators and scripts can wait for.
         logger.notice("ready", ["address": "\(configuration.host):\(server.port)"])

@@ -20,8 +20,12 @@ public final class ServiceRuntime: @unchecked Sendable {
     // Guarded by lock.
     private var clients: [String: RPCClient] = [:]
     private var background: [any BackgroundService] = []
+    private var listeners: [String: ListeningSocket]
 
-    public init(configuration: ServiceConfiguration, logger: Logger, database: any Database, secret: DeploymentSecret) {
+    /// - Parameter listeners: the ports bound before the database opened, by ``ServicePort/name``.
+    public init(configuration: ServiceConfiguration, logger: Logger, database: any Database, secret: DeploymentSecret,
+                listeners: [String: ListeningSocket] = [:]) {
+        self.listeners = listeners
         self.configuration = configuration
         self.logger = logger
         self.database = database
@@ -44,6 +48,12 @@ public final class ServiceRuntime: @unchecked Sendable {
             clients[service] = created
             return created
         }
+    }
+
+    /// The socket bound for the port named `name` (``ServicePort``) before the database opened,
+    /// handed over once; nil when none was (a server then binds its port itself).
+    public func listener(_ name: String) -> ListeningSocket? {
+        lock.withLock { listeners.removeValue(forKey: name) }
     }
 
     /// Runs `service` while the process runs; it is started after the server listens and

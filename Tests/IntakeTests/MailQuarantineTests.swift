@@ -300,6 +300,50 @@ struct MailQuarantineTests {
         #expect(opened == 0 && second["outcome"] == "opened")
     }
 
+    @Test("the answer to a reply on a cancelled ticket, sent from the registered address, does not tell the sender to write from the registered address; a stranger's still does",
+          arguments: TestEngines.all)
+    func answerToARegisteredSender(engine: DatabaseEngine) throws {
+        let sender = try MailIngestTests.MailSender(engine)
+        let harness = sender.harness
+        let bounce = MailBounce(smtpURL: "smtp://127.0.0.1:9", from: "suporte@suporte.example")
+        func raw(_ id: String, inReplyTo: String? = nil) -> [UInt8] {
+            Array(((inReplyTo.map { "In-Reply-To: <\($0)>\r\n" } ?? "") + """
+                Message-ID: <\(id)@acme.example>\r
+                From: Maria Souza <maria@acme.example>\r
+                To: suporte@suporte.example\r
+                Subject: Tela congela ao salvar o pedido\r
+                Content-Type: text/plain; charset=UTF-8\r
+                \r
+                Ainda congela.\r
+
+                """).utf8)
+        }
+        let opened = try harness.intake.receive(raw: raw("first"), source: "imap", tokens: sender.tokens, bounce: bounce)
+        guard case .opened(let ticketID, _) = opened.outcome else { Issue.record("not opened: \(opened.outcome)"); return }
+        var cancel = IntakeV1.CancelTicketRequest()
+        cancel.ticket = ticketID
+        _ = try harness.client.call(IntakeV1.Intake.cancelTicket, cancel, options: harness.options(IntakeHarness.customer(sender.maria)))
+
+        let refused = try harness.intake.receive(raw: raw("late", inReplyTo: "first@acme.example"), source: "imap",
+                                                 tokens: sender.tokens, bounce: bounce)
+        guard case .queued(let answerID) = refused.bounce else { Issue.record("not answered: \(String(describing: refused.bounce))"); return }
+        let stranger = try harness.intake.receive(raw: try Fixtures.bytes("unknown-sender.eml"), source: "imap", tokens: sender.tokens, bounce: bounce)
+        guard case .queued(let strangerID) = stranger.bounce else { Issue.record("stranger not answered"); return }
+        func text(_ id: String) throws -> String {
+            try harness.database.read { tx in
+                String(decoding: try #require(try tx.queryOne("SELECT message FROM mail_bounces WHERE id = ?", [.text(id)])).blob("message"),
+                       as: UTF8.self)
+            }
+        }
+        let answer = try text(answerID)
+        #expect(answer.contains("Motivo: ocorrência cancelada") && answer.contains("Reason: the ticket was cancelled"), "\(answer)")
+        #expect(!answer.contains("escreva do e-mail cadastrado") && !answer.contains("write from the address registered"), "\(answer)")
+        #expect(answer.contains("Seu endereço está cadastrado; se precisar, abra uma nova ocorrência pelo portal."), "\(answer)")
+        #expect(answer.contains("Your address is registered; if you need to, open a new ticket in the portal."), "\(answer)")
+        let strangerAnswer = try text(strangerID)
+        #expect(strangerAnswer.contains("escreva do e-mail cadastrado na sua empresa") && !strangerAnswer.contains("Seu endereço está cadastrado"))
+    }
+
     @Test("resolved mail and finished bounces are purged after the retention; held mail and pending bounces stay", arguments: TestEngines.all)
     func retention(engine: DatabaseEngine) throws {
         // About 0.9 s of retention, looked at every 0.2 s.

@@ -130,12 +130,14 @@ struct MailIngestTests {
         let print = (0..<30_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
         let log = Array("pedido 123: timeout ao gravar\n".utf8)
         let dump = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        /// The sender, an authorized contact of Acme.
+        let maria: IntakeV1.Contact
 
         init(_ engine: DatabaseEngine) throws {
             harness = try IntakeHarness(engine)
             tokens = ReplyToken(secret: DeploymentSecret(bytes: Array(harness.secretText.utf8)))
             let acme = try harness.organization("Acme", taxID: "11222333000181")
-            _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
+            maria = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
         }
     }
 

@@ -14,7 +14,22 @@ public enum GatewayService {
     /// The running proxy's server, for `/metrics`.
     static let proxyServer = Mutex<RPCServer?>(nil)
 
-    /// Starts the HTTP server and the public RPC port; they stop with the service.
+    /// The HTTP port and the public RPC port, bound with the service's RPC port before the
+    /// database opens (``ServiceMain``).
+    /// - Throws: when a `GATEWAY_*` variable is malformed.
+    public static func ports(_ service: ServiceConfiguration) throws -> [ServicePort] {
+        let configuration = try GatewayConfiguration(environment: service.environment)
+        var ports = [ServicePort(name: httpPort, host: configuration.http.host, port: configuration.http.port,
+                                 backlog: HTTPServer.backlog)]
+        if let port = configuration.proxyPort { ports.append(ServicePort(name: proxyPort, host: service.host, port: port)) }
+        return ports
+    }
+
+    /// Names of the gateway's ports (``ServicePort/name``).
+    static let httpPort = "http", proxyPort = "rpc-proxy"
+
+    /// Starts the HTTP server and the public RPC port (on the sockets ``ports(_:)`` bound, else
+    /// binding them now); they stop with the service.
     /// - Throws: when a port cannot be bound, or a `GATEWAY_*` variable is malformed.
     public static func register(runtime: ServiceRuntime, router: inout RPCRouter) throws {
         let configuration = try GatewayConfiguration(environment: runtime.configuration.environment)
@@ -22,11 +37,11 @@ public enum GatewayService {
         let http = HTTPServer(configuration: configuration.http, logger: runtime.logger,
                               tooLarge: { _ in APIError.tooLarge.response }, streaming: gateway.bodyStreaming,
                               handler: { gateway.handle($0) })
-        try http.start()
+        try http.start(listeningOn: runtime.listener(httpPort))
         var proxy: RPCProxy?
         if let port = configuration.proxyPort {
             let created = RPCProxy(gateway: gateway, port: port)
-            try created.start()
+            try created.start(listeningOn: runtime.listener(proxyPort))
             proxyServer.withLock { $0 = created.server }
             runtime.logger.notice("rpc proxy listening", ["address": "\(runtime.configuration.host):\(created.server.port)"])
             proxy = created

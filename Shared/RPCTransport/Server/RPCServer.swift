@@ -56,13 +56,15 @@ public final class RPCServer: @unchecked Sendable {
     /// The bound port (useful when the configuration asked for port 0).
     public var port: Int { stateLock.withLock { boundPort } }
 
-    /// Binds the socket and starts the event loops.
+    /// Binds the socket (unless `listener` was bound already) and starts the event loops.
+    /// - Parameter listener: a socket bound beforehand (``ListeningSocket``), which the server
+    ///   takes over; nil binds the configuration's host and port now.
     /// - Throws: ``RPCServerError/bindFailed(_:)`` when the address cannot be bound.
-    public func start() throws {
+    public func start(listeningOn listener: ListeningSocket? = nil) throws {
         csystem_ignore_sigpipe()
-        let fd = csystem_listen_tcp(configuration.host, Int32(configuration.port), 1024)
-        guard fd >= 0 else {
-            throw RPCServerError.bindFailed("\(configuration.host):\(configuration.port): \(String(cString: strerror(errno)))")
+        let socket = try listener ?? ListeningSocket(host: configuration.host, port: configuration.port)
+        guard let fd = socket.take() else {
+            throw RPCServerError.bindFailed("\(socket.address): the socket was already taken")
         }
         listenFD = fd
         stateLock.withLock {

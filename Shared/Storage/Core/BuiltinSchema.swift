@@ -154,5 +154,11 @@ enum BuiltinSchema {
                     seqs TEXT NOT NULL
                 )
                 """),
+        // One row a service rewrites every few seconds while its writes fail because the
+        // database cannot take work (``WriteHealth``, ``Database/probeWrite()``), to learn when
+        // it takes writes again; untouched while they succeed.
+        Migration(
+            version: 9, name: "storage_write_probe",
+            sql: "CREATE TABLE storage_write_probe (id INTEGER PRIMARY KEY, probed_at BIGINT NOT NULL)"),
     ]
 }

@@ -48,6 +48,10 @@ public protocol Database: AnyObject, Sendable {
     @discardableResult
     func read<T>(_ body: (any SQLExecutor) throws -> T) throws -> T
 
+    /// Whether the most recent write failed because the database cannot take work (kept by
+    /// ``write(_:)``; see ``WriteHealth``).
+    var writeHealth: WriteHealth { get }
+
     /// A cheap round trip (`SELECT 1`) for health checks.
     /// - Throws: ``StorageError`` when the database cannot answer.
     func ping() throws

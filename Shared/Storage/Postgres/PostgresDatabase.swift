@@ -13,6 +13,7 @@ final class PostgresDatabase: SchemaTransactionRunner, @unchecked Sendable {
     let engine: DatabaseEngine = .postgres
     private let pool: BlockingPool<PostgresConnection>
     private let retry: TransactionRetry
+    let writeHealth = WriteHealth()
     /// Advisory-lock key serializing schema migrations across processes ("OCORMIGR").
     static let migrationLockKey: Int64 = 0x4F43_4F52_4D49_4752
 
@@ -30,7 +31,7 @@ final class PostgresDatabase: SchemaTransactionRunner, @unchecked Sendable {
     deinit { close() }
 
     func write<T>(_ body: (any SQLExecutor) throws -> T) throws -> T {
-        try retry.run { try transaction(begin: "BEGIN", readOnly: false, body) }
+        try writeHealth.observe { try retry.run { try transaction(begin: "BEGIN", readOnly: false, body) } }
     }
 
     func schemaTransaction<T>(_ body: (any ScriptExecutor) throws -> T) throws -> T {

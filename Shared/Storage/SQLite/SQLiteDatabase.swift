@@ -24,6 +24,7 @@ final class SQLiteDatabase: SchemaTransactionRunner, @unchecked Sendable {
     /// nested `write` on the same thread into an error instead of a deadlock.
     private let writerThread = Atomic<UInt>(0)
     private let retry: TransactionRetry
+    let writeHealth = WriteHealth()
 
     init(configuration: DatabaseConfiguration) throws {
         self.configuration = configuration
@@ -60,7 +61,7 @@ final class SQLiteDatabase: SchemaTransactionRunner, @unchecked Sendable {
     deinit { close() }
 
     func write<T>(_ body: (any SQLExecutor) throws -> T) throws -> T {
-        try retry.run { try writeTransaction(body) }
+        try writeHealth.observe { try retry.run { try writeTransaction(body) } }
     }
 
     func schemaTransaction<T>(_ body: (any ScriptExecutor) throws -> T) throws -> T {

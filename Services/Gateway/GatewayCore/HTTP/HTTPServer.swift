@@ -1,6 +1,7 @@
 import CMicroHTTPD
 import Foundation
 import Observability
+import RPCTransport
 import Synchronization
 
 /// An HTTP/1.1 server on libmicrohttpd: an internal pool of polling threads (epoll), each
@@ -61,12 +62,18 @@ public final class HTTPServer: @unchecked Sendable {
     /// The bound port.
     public var port: Int { boundPort }
 
-    /// Binds and starts the thread pool.
+    /// Binds (unless `boundBefore` was bound already) and starts the thread pool.
+    /// - Parameter boundBefore: a socket bound beforehand (before the gateway opened its
+    ///   database), which the server takes over.
     /// - Throws: ``HTTPServerError`` when the address cannot be bound.
-    public func start() throws {
-        let socket = cmhd_listen(configuration.host, UInt16(configuration.port), Int32(Self.backlog))
-        guard socket >= 0 else {
-            throw HTTPServerError(description: "cannot listen for HTTP on \(configuration.host):\(configuration.port) (errno \(errno))")
+    public func start(listeningOn boundBefore: ListeningSocket? = nil) throws {
+        let bound: ListeningSocket
+        do { bound = try boundBefore ?? ListeningSocket(host: configuration.host, port: configuration.port, backlog: Self.backlog) } catch {
+            throw HTTPServerError(description: "cannot listen for HTTP: \(error)")
+        }
+        // The acceptor thread blocks in `accept`.
+        guard let socket = bound.take(blocking: true) else {
+            throw HTTPServerError(description: "cannot listen for HTTP on \(bound.address): the socket was already taken")
         }
         let context = Unmanaged.passUnretained(self).toOpaque()
         let started = cmhd_start(UInt32(configuration.threads), UInt32(configuration.maxConnections), UInt32(configuration.timeoutSeconds),
@@ -77,7 +84,7 @@ public final class HTTPServer: @unchecked Sendable {
         }
         daemon = started
         listener = socket
-        boundPort = Int(cmhd_socket_port(socket))
+        boundPort = bound.port
         let acceptor = Acceptor(daemon: started, socket: socket, limit: UInt32(configuration.maxConnections), state: acceptorState)
         let thread = Thread { acceptor.run() }
         thread.name = "http-accept"

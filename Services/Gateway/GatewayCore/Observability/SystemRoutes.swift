@@ -111,8 +111,11 @@ enum SystemRoutes {
         onThreads(services.count) { index in
             let service = services[index]
             if service == "gateway" {
-                let ok = (try? gateway.runtime.database.ping()) != nil
-                results.set(index, ["status": ok ? "SERVING" : "NOT_SERVING"])
+                // Its own database, as its RPC health check sees it (writes failing included).
+                switch StorageWriteProbe.health(of: gateway.runtime.database) {
+                case .serving: results.set(index, ["status": "SERVING"])
+                case .notServing(let detail): results.set(index, ["status": "NOT_SERVING", "detail": detail])
+                }
                 return
             }
             var options = CallOptions(timeoutMilliseconds: 1_000)

@@ -44,7 +44,8 @@ public final class RPCProxy: Sendable {
         server = RPCServer(configuration: configuration, router: router, logger: gateway.runtime.logger)
     }
 
-    public func start() throws { try server.start() }
+    /// Starts serving on `listener` (bound beforehand), else on the port given at init.
+    public func start(listeningOn listener: ListeningSocket? = nil) throws { try server.start(listeningOn: listener) }
     public func stop() { server.shutdown(gracePeriodMilliseconds: 2_000) }
 
     /// Checks the key on every call (a revoked key stops working at once), applies the rate

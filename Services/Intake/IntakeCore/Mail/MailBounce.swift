@@ -92,7 +92,11 @@ public struct MailBounce: Sendable {
     }
 
     /// The answer to `mail`, as an RFC 5322 message.
-    public func compose(answering mail: MailMessage, reason: String, date: Date = Date()) -> [UInt8] {
+    /// - Parameter senderRegistered: whether the sender's address is an active contact's: the
+    ///   answer then does not tell them to write from the registered address (they did; a reply
+    ///   to a cancelled ticket, say), only where to go instead.
+    public func compose(answering mail: MailMessage, reason: String, senderRegistered: Bool = false,
+                        date: Date = Date()) -> [UInt8] {
         let domain = from.split(separator: "@").last.map(String.init) ?? "intake.invalid"
         // One header line whatever the original subject held.
         let cleaned = String(mail.subject.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? " " : Character($0) }.prefix(120))
@@ -108,14 +112,12 @@ public struct MailBounce: Sendable {
             Sua mensagem "\(subject)" não foi registrada como ocorrência.
             Motivo: \(reasonPT)
 
-            Se você é cliente, escreva do e-mail cadastrado na sua empresa ou abra a ocorrência
-            pelo portal.
+            \(Self.advice(senderRegistered: senderRegistered).pt)
 
             Your message "\(subject)" was not registered as a ticket.
             Reason: \(reasonEN)
 
-            If you are a customer, write from the address registered for your company or open
-            the ticket in the portal.
+            \(Self.advice(senderRegistered: senderRegistered).en)
             """
         let lines = [
             "From: \(from)",
@@ -134,6 +136,16 @@ public struct MailBounce: Sendable {
             "",
         ]
         return Array(lines.joined(separator: "\r\n").utf8)
+    }
+
+    /// The answer's last paragraph: where to go instead. Only a sender whose address is no
+    /// active contact's is told to write from the registered one.
+    static func advice(senderRegistered: Bool) -> (pt: String, en: String) {
+        senderRegistered
+            ? ("Seu endereço está cadastrado; se precisar, abra uma nova ocorrência pelo portal.",
+               "Your address is registered; if you need to, open a new ticket in the portal.")
+            : ("Se você é cliente, escreva do e-mail cadastrado na sua empresa ou abra a ocorrência\npelo portal.",
+               "If you are a customer, write from the address registered for your company or open\nthe ticket in the portal.")
     }
 
     /// Sends the answer to `mail`'s sender at once (no queue; ``MailBounceQueue`` is the durable way).

@@ -56,10 +56,12 @@ public final class MailBounceQueue: BackgroundService, @unchecked Sendable {
             }
         }
         let id = IntakeContext.newID()
+        let registered = try DirectoryStore.contacts(tx, email: mail.fromAddress).contains(where: \.active)
+        let message = bounce.compose(answering: mail, reason: reason, senderRegistered: registered)
         try tx.execute("""
             INSERT INTO mail_bounces (id, recipient, message, status, attempts, next_attempt_at, created_at)
             VALUES (?, ?, ?, 'pending', 0, ?, ?)
-            """, [.text(id), .text(mail.fromAddress), .blob(bounce.compose(answering: mail, reason: reason)), .integer(now), .integer(now)])
+            """, [.text(id), .text(mail.fromAddress), .blob(message), .integer(now), .integer(now)])
         return .queued(id: id)
     }
 

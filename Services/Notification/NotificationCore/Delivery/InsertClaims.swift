@@ -136,6 +136,8 @@ final class ClaimingDatabase: Database, @unchecked Sendable {
 
     func read<T>(_ body: (any SQLExecutor) throws -> T) throws -> T { try base.read(body) }
 
+    var writeHealth: WriteHealth { base.writeHealth }
+
     func ping() throws { try base.ping() }
 
     func close() { base.close() }

@@ -109,6 +109,8 @@ public struct ServiceConfiguration: Sendable {
         _ = try settings.integer("\(prefix)_DATABASE_POOL_SIZE", in: 1...1_024)
         _ = try settings.integer("\(prefix)_SQLITE_CACHE_KIB", in: positive)
         _ = try settings.integer("\(prefix)_SQLITE_CHECKPOINT_PAGES", in: 0...(1 << 40))
+        // Read again by ``StorageWriteProbe`` once the database is open: refused here, before it is.
+        _ = try settings.integer("OCORRENCIAS_STORAGE_PROBE_MS", in: StorageWriteProbe.intervalRange)
         // `INTAKE_ADDRESSES=intake` (no port) used to leave no instance to call: a service that
         // started and failed every call to that peer.
         for service in defaultPorts.keys.sorted() {

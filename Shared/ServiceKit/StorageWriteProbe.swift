@@ -25,11 +25,14 @@ public final class StorageWriteProbe: BackgroundService, @unchecked Sendable {
     // Touched by the loop's thread only.
     private var reported: String?
 
+    /// The milliseconds `OCORRENCIAS_STORAGE_PROBE_MS` may say.
+    static let intervalRange = 10...600_000
+
     /// - Throws: ``ConfigurationError`` for a malformed `OCORRENCIAS_STORAGE_PROBE_MS`.
     public init(database: any Database, environment: [String: String], logger: Logger) throws {
         self.database = database
         self.logger = logger
-        let milliseconds = try EnvironmentSettings(environment).integer("OCORRENCIAS_STORAGE_PROBE_MS", in: 10...600_000) ?? 5_000
+        let milliseconds = try EnvironmentSettings(environment).integer("OCORRENCIAS_STORAGE_PROBE_MS", in: Self.intervalRange) ?? 5_000
         intervalSeconds = Double(milliseconds) / 1000
     }
 

@@ -3,7 +3,7 @@ import Messages
 import Observability
 import RPC
 import RPCTransport
-import ServiceKit
+@testable import ServiceKit
 import Storage
 import Synchronization
 import Testing
@@ -145,6 +145,10 @@ struct StorageWriteProbeTests {
         #expect(throws: ConfigurationError.self) {
             _ = try StorageWriteProbe(database: try ScratchDatabase(.sqlite).open(), environment: ["OCORRENCIAS_STORAGE_PROBE_MS": "5s"],
                                       logger: Logger(service: "test", level: .critical))
+        }
+        // Refused with the other settings, before the service opens its database.
+        #expect(throws: ConfigurationError.self) {
+            try ServiceConfiguration.checkNumbers(["OCORRENCIAS_STORAGE_PROBE_MS": "5"], prefix: "INTAKE")
         }
     }
 }

@@ -68,26 +68,17 @@ public final class StorageRetention: BackgroundService, @unchecked Sendable {
         var removed = Removed()
         if settings.idempotencySeconds > 0 {
             let cutoff = now.addingTimeInterval(-Double(settings.idempotencySeconds))
-            removed.idempotencyKeys = try inBatches(settings.batch) { limit in
-                try database.write { try IdempotencyStore.prune($0, olderThan: cutoff, limit: limit) }
+            removed.idempotencyKeys = try database.deleteInBatches(of: settings.batch) { tx, limit in
+                try IdempotencyStore.prune(tx, olderThan: cutoff, limit: limit)
             }
         }
         if settings.inboxSeconds > 0 {
             let cutoff = now.addingTimeInterval(-Double(settings.inboxSeconds))
-            removed.inboxEntries = try inBatches(settings.batch) { limit in
-                try database.write { try Inbox.prune($0, olderThan: cutoff, limit: limit) }
+            removed.inboxEntries = try database.deleteInBatches(of: settings.batch) { tx, limit in
+                try Inbox.prune(tx, olderThan: cutoff, limit: limit)
             }
         }
         return removed
-    }
-
-    private static func inBatches(_ batch: Int, _ step: (Int) throws -> Int) throws -> Int {
-        var total = 0
-        while true {
-            let deleted = try step(batch)
-            total += deleted
-            if deleted < batch { return total }
-        }
     }
 
     public func start() {

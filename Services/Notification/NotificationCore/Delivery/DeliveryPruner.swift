@@ -25,26 +25,21 @@ final class DeliveryPruner: BackgroundService, @unchecked Sendable {
     static func prune(_ database: any Database, retentionMilliseconds: Int64, batch: Int, now: Date = Date()) throws -> Int {
         guard retentionMilliseconds > 0 else { return 0 }
         let cutoff = now.addingTimeInterval(-Double(retentionMilliseconds) / 1000)
-        var total = 0
-        while true {
-            let deleted = try database.write { tx in
-                // Rows chosen (and locked on PostgreSQL, so a concurrent replay cannot requeue
-                // one whose message is being deleted), then their messages, then the rows.
-                let lock = tx.engine == .postgres ? " FOR UPDATE" : ""
-                let ids = try tx.query("""
-                    SELECT id FROM notification_deliveries
-                    WHERE created_at < ? AND state IN ('sent', 'failed', 'discarded', 'bounced') LIMIT ?\(lock)
-                    """, [.timestamp(cutoff), .integer(Int64(batch))]).map { try $0.text("id") }
-                guard !ids.isEmpty else { return 0 }
-                try PayloadChunks.delete(tx, ids: ids)
-                var deleted = 0
-                try StatementBatches.forEach(ids) { chunk, marks in
-                    deleted += try tx.execute("DELETE FROM notification_deliveries WHERE id IN (\(marks))", chunk.map(SQLValue.text))
-                }
-                return deleted
+        return try database.deleteInBatches(of: batch) { tx, batch in
+            // Rows chosen (and locked on PostgreSQL, so a concurrent replay cannot requeue
+            // one whose message is being deleted), then their messages, then the rows.
+            let lock = tx.engine == .postgres ? " FOR UPDATE" : ""
+            let ids = try tx.query("""
+                SELECT id FROM notification_deliveries
+                WHERE created_at < ? AND state IN ('sent', 'failed', 'discarded', 'bounced') LIMIT ?\(lock)
+                """, [.timestamp(cutoff), .integer(Int64(batch))]).map { try $0.text("id") }
+            guard !ids.isEmpty else { return 0 }
+            try PayloadChunks.delete(tx, ids: ids)
+            var deleted = 0
+            try StatementBatches.forEach(ids) { chunk, marks in
+                deleted += try tx.execute("DELETE FROM notification_deliveries WHERE id IN (\(marks))", chunk.map(SQLValue.text))
             }
-            total += deleted
-            if deleted < batch { return total }
+            return deleted
         }
     }
 

@@ -22,6 +22,10 @@ extension RpcV1 {
         public var code: Int32 = 0
         public var message: String = ""
         public var violations: [RpcV1.FieldViolation] = []
+        /// Trailing metadata of an error: only keys under "status." travel (status.handler_started,
+        /// status.response_too_large, status.retry_after_ms), at most 16 entries of bounded size
+        /// (docs/PROTOCOL.md, "Error metadata"). A reader older than this field skips it.
+        public var metadata: [String: String] = [:]
 
         public init() {}
     }
@@ -33,7 +37,7 @@ extension RpcV1 {
             case request = 1
             /// A further message of a streaming call, in either direction.
             case message = 2
-            /// Ends a call from the server: status, trailing metadata, the unary response payload.
+            /// Ends a call from the server: status (with an error's metadata), the unary response payload.
             case response = 3
             /// The client abandons a call.
             case cancel = 4
@@ -58,6 +62,8 @@ extension RpcV1 {
         public var kind: RpcV1.Frame.Kind = .unspecified
         public var method: String = ""
         public var timeoutMs: UInt32 = 0
+        /// REQUEST, HELLO, AUTH: request/connection metadata. Not used on RESPONSE or GOAWAY: an
+        /// error's metadata travels in status.metadata.
         public var metadata: [String: String] = [:]
         public var payload: [UInt8] = []
         public var status: RpcV1.Status? = nil
@@ -104,6 +110,19 @@ extension RpcV1.Status: ProtoMessage {
             c.n_violations = self.violations.count
             c.violations = arena.messages(self.violations)
         }
+        if !self.metadata.isEmpty {
+            let entries = arena.structPointers(Ocorrencias__Rpc__V1__Status__MetadataEntry.self, count: self.metadata.count)
+            var i = 0
+            for (key, value) in self.metadata {
+                let entry = entries[i].unsafelyUnwrapped
+                ocorrencias__rpc__v1__status__metadata_entry__init(entry)
+                entry.pointee.key = arena.cString(key)
+                entry.pointee.value = arena.cString(value)
+                i += 1
+            }
+            c.n_metadata = i
+            c.metadata = entries
+        }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Rpc__V1__Status>) {
@@ -113,6 +132,16 @@ extension RpcV1.Status: ProtoMessage {
             self.violations = (0..<c.pointee.n_violations).map { (_items[$0].map { RpcV1.FieldViolation(_c: $0) } ?? RpcV1.FieldViolation()) }
         } else {
             self.violations = []
+        }
+        if c.pointee.n_metadata > 0, let _entries = c.pointee.metadata {
+            var _map = [String: String](minimumCapacity: c.pointee.n_metadata)
+            for _i in 0..<c.pointee.n_metadata {
+                guard let _entry = _entries[_i] else { continue }
+                _map[_ProtoRuntime.string(_entry.pointee.key)] = _ProtoRuntime.string(_entry.pointee.value)
+            }
+            self.metadata = _map
+        } else {
+            self.metadata = [:]
         }
     }
 }

@@ -17,6 +17,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Ocorrencias__Rpc__V1__FieldViolation Ocorrencias__Rpc__V1__FieldViolation;
 typedef struct Ocorrencias__Rpc__V1__Status Ocorrencias__Rpc__V1__Status;
+typedef struct Ocorrencias__Rpc__V1__Status__MetadataEntry Ocorrencias__Rpc__V1__Status__MetadataEntry;
 typedef struct Ocorrencias__Rpc__V1__Frame Ocorrencias__Rpc__V1__Frame;
 typedef struct Ocorrencias__Rpc__V1__Frame__MetadataEntry Ocorrencias__Rpc__V1__Frame__MetadataEntry;
 
@@ -34,7 +35,7 @@ typedef enum _Ocorrencias__Rpc__V1__Frame__Kind {
    */
   OCORRENCIAS__RPC__V1__FRAME__KIND__MESSAGE = 2,
   /*
-   * Ends a call from the server: status, trailing metadata, the unary response payload.
+   * Ends a call from the server: status (with an error's metadata), the unary response payload.
    */
   OCORRENCIAS__RPC__V1__FRAME__KIND__RESPONSE = 3,
   /*
@@ -96,6 +97,17 @@ struct  Ocorrencias__Rpc__V1__FieldViolation
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
+struct  Ocorrencias__Rpc__V1__Status__MetadataEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  char *value;
+};
+#define OCORRENCIAS__RPC__V1__STATUS__METADATA_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__rpc__v1__status__metadata_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
 /*
  * Outcome of a call; codes and meanings are gRPC's.
  */
@@ -106,10 +118,17 @@ struct  Ocorrencias__Rpc__V1__Status
   char *message;
   size_t n_violations;
   Ocorrencias__Rpc__V1__FieldViolation **violations;
+  /*
+   * Trailing metadata of an error: only keys under "status." travel (status.handler_started,
+   * status.response_too_large, status.retry_after_ms), at most 16 entries of bounded size
+   * (docs/PROTOCOL.md, "Error metadata"). A reader older than this field skips it.
+   */
+  size_t n_metadata;
+  Ocorrencias__Rpc__V1__Status__MetadataEntry **metadata;
 };
 #define OCORRENCIAS__RPC__V1__STATUS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__rpc__v1__status__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0,NULL }
+    , 0, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL }
 
 
 struct  Ocorrencias__Rpc__V1__Frame__MetadataEntry
@@ -130,6 +149,10 @@ struct  Ocorrencias__Rpc__V1__Frame
   Ocorrencias__Rpc__V1__Frame__Kind kind;
   char *method;
   uint32_t timeout_ms;
+  /*
+   * REQUEST, HELLO, AUTH: request/connection metadata. Not used on RESPONSE or GOAWAY: an
+   * error's metadata travels in status.metadata.
+   */
   size_t n_metadata;
   Ocorrencias__Rpc__V1__Frame__MetadataEntry **metadata;
   ProtobufCBinaryData payload;
@@ -167,6 +190,9 @@ Ocorrencias__Rpc__V1__FieldViolation *
 void   ocorrencias__rpc__v1__field_violation__free_unpacked
                      (Ocorrencias__Rpc__V1__FieldViolation *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Rpc__V1__Status__MetadataEntry methods */
+void   ocorrencias__rpc__v1__status__metadata_entry__init
+                     (Ocorrencias__Rpc__V1__Status__MetadataEntry         *message);
 /* Ocorrencias__Rpc__V1__Status methods */
 void   ocorrencias__rpc__v1__status__init
                      (Ocorrencias__Rpc__V1__Status         *message);
@@ -213,6 +239,9 @@ void   ocorrencias__rpc__v1__frame__free_unpacked
 typedef void (*Ocorrencias__Rpc__V1__FieldViolation_Closure)
                  (const Ocorrencias__Rpc__V1__FieldViolation *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Rpc__V1__Status__MetadataEntry_Closure)
+                 (const Ocorrencias__Rpc__V1__Status__MetadataEntry *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Rpc__V1__Status_Closure)
                  (const Ocorrencias__Rpc__V1__Status *message,
                   void *closure_data);
@@ -230,6 +259,7 @@ typedef void (*Ocorrencias__Rpc__V1__Frame_Closure)
 
 extern const ProtobufCMessageDescriptor ocorrencias__rpc__v1__field_violation__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__rpc__v1__status__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__rpc__v1__status__metadata_entry__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__rpc__v1__frame__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__rpc__v1__frame__metadata_entry__descriptor;
 extern const ProtobufCEnumDescriptor    ocorrencias__rpc__v1__frame__kind__descriptor;

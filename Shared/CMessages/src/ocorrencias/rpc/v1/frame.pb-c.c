@@ -52,6 +52,12 @@ void   ocorrencias__rpc__v1__field_violation__free_unpacked
   assert(message->base.descriptor == &ocorrencias__rpc__v1__field_violation__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__rpc__v1__status__metadata_entry__init
+                     (Ocorrencias__Rpc__V1__Status__MetadataEntry         *message)
+{
+  static const Ocorrencias__Rpc__V1__Status__MetadataEntry init_value = OCORRENCIAS__RPC__V1__STATUS__METADATA_ENTRY__INIT;
+  *message = init_value;
+}
 void   ocorrencias__rpc__v1__status__init
                      (Ocorrencias__Rpc__V1__Status         *message)
 {
@@ -225,7 +231,58 @@ const ProtobufCMessageDescriptor ocorrencias__rpc__v1__field_violation__descript
   (ProtobufCMessageInit) ocorrencias__rpc__v1__field_violation__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__rpc__v1__status__field_descriptors[3] =
+static const ProtobufCFieldDescriptor ocorrencias__rpc__v1__status__metadata_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Rpc__V1__Status__MetadataEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Rpc__V1__Status__MetadataEntry, value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__rpc__v1__status__metadata_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange ocorrencias__rpc__v1__status__metadata_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__rpc__v1__status__metadata_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.rpc.v1.Status.MetadataEntry",
+  "MetadataEntry",
+  "Ocorrencias__Rpc__V1__Status__MetadataEntry",
+  "ocorrencias.rpc.v1",
+  sizeof(Ocorrencias__Rpc__V1__Status__MetadataEntry),
+  2,
+  ocorrencias__rpc__v1__status__metadata_entry__field_descriptors,
+  ocorrencias__rpc__v1__status__metadata_entry__field_indices_by_name,
+  1,  ocorrencias__rpc__v1__status__metadata_entry__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__rpc__v1__status__metadata_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__rpc__v1__status__field_descriptors[4] =
 {
   {
     "code",
@@ -263,16 +320,29 @@ static const ProtobufCFieldDescriptor ocorrencias__rpc__v1__status__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "metadata",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Rpc__V1__Status, n_metadata),
+    offsetof(Ocorrencias__Rpc__V1__Status, metadata),
+    &ocorrencias__rpc__v1__status__metadata_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__rpc__v1__status__field_indices_by_name[] = {
   0,   /* field[0] = code */
   1,   /* field[1] = message */
+  3,   /* field[3] = metadata */
   2,   /* field[2] = violations */
 };
 static const ProtobufCIntRange ocorrencias__rpc__v1__status__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor ocorrencias__rpc__v1__status__descriptor =
 {
@@ -282,7 +352,7 @@ const ProtobufCMessageDescriptor ocorrencias__rpc__v1__status__descriptor =
   "Ocorrencias__Rpc__V1__Status",
   "ocorrencias.rpc.v1",
   sizeof(Ocorrencias__Rpc__V1__Status),
-  3,
+  4,
   ocorrencias__rpc__v1__status__field_descriptors,
   ocorrencias__rpc__v1__status__field_indices_by_name,
   1,  ocorrencias__rpc__v1__status__number_ranges,

@@ -5,7 +5,8 @@ import Synchronization
 /// (``RPCError/causeKey``). A lower layer's errors that mean "cannot take work right now" (the
 /// database unreachable, full) are better answered `UNAVAILABLE`, which callers retry and the
 /// gateway answers 503: the layer that knows both registers a translation once
-/// (ServiceKit registers storage's).
+/// (ServiceKit registers storage's). Such an `UNAVAILABLE` is marked
+/// ``ErrorMetadata/handlerStarted``, which travels; the cause does not.
 public enum HandlerErrorTranslation {
     private static let translations = Mutex<[@Sendable (any Error) -> RPCError?]>([])
 
@@ -21,12 +22,8 @@ public enum HandlerErrorTranslation {
         for translate in translations.withLock({ $0 }) {
             if var answer = translate(error) {
                 answer.metadata[RPCError.causeKey] = cause
-                if answer.code == .unavailable && !answer.handlerStarted {
-                    answer.violations.append(FieldViolation(
-                        field: "", reason: RPCError.handlerStartedReason,
-                        pt: "O serviço já tinha começado a chamada: repita-a só com chave de idempotência.",
-                        en: "The service had started the call: repeat it only with an idempotency key."))
-                }
+                // The handler had started: the call may have done part of its work.
+                if answer.code == .unavailable { answer.metadata[ErrorMetadata.handlerStarted] = "true" }
                 return answer
             }
         }

@@ -15,7 +15,9 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
     public var code: RPCStatusCode
     public var message: String
     public var violations: [FieldViolation]
-    /// Extra metadata sent back with the status.
+    /// Metadata of the error. Only keys under ``ErrorMetadata/prefix`` (`status.`) travel with
+    /// the status, within ``ErrorMetadata``'s limits; the others stay in the process that set
+    /// them (``causeKey``, the client's `transport.*` keys).
     public var metadata: [String: String]
 
     public init(_ code: RPCStatusCode, _ message: String, violations: [FieldViolation] = [], metadata: [String: String] = [:]) {
@@ -26,19 +28,22 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Metadata key holding, on the error a server answers for any other error a handler threw
-    /// (``HandlerErrorTranslation/answer(for:)``), that error's text: the server logs it with the call (`error`), and it never
-    /// travels (metadata is not sent with a status), so nothing of it reaches the caller.
+    /// (``HandlerErrorTranslation/answer(for:)``), that error's text: the server logs it with the
+    /// call (`error`), and it never travels (it is not under ``ErrorMetadata/prefix``), so
+    /// nothing of it reaches the caller.
     public static let causeKey = "server.cause"
 
-    /// The reason of the one violation marking an `UNAVAILABLE` a handler answered after it had
-    /// started (``HandlerErrorTranslation``: its database went away mid-call): unlike the
-    /// transport's `UNAVAILABLE` (draining, not ready), the call may have done part of its work,
-    /// so clients repeat it only with an idempotency key. A violation, since it travels on the
-    /// wire (metadata does not).
-    public static let handlerStartedReason = "handler_started"
+    /// Whether this is an `UNAVAILABLE` a handler answered after it had started
+    /// (``ErrorMetadata/handlerStarted``; also once read from the wire, from a new server or an
+    /// old one's marker violation): the call may have done part of its work, so clients repeat
+    /// it only with an idempotency key.
+    public var handlerStarted: Bool { metadata[ErrorMetadata.handlerStarted] == "true" }
 
-    /// Whether this error carries ``handlerStartedReason`` (also once read from the wire).
-    public var handlerStarted: Bool { violations.contains { $0.reason == Self.handlerStartedReason } }
+    /// When the server said the caller may try again (``ErrorMetadata/retryAfterMilliseconds``),
+    /// in milliseconds; `nil` when it did not, or said something that is not a positive number.
+    public var retryAfterMilliseconds: Int? {
+        metadata[ErrorMetadata.retryAfterMilliseconds].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
+    }
 
     /// Metadata key set to "true" on the error of a call whose request was refused before it
     /// left the client because its frame would pass the frame limit (`OCORRENCIAS_RPC_MAX_FRAME_BYTES`):
@@ -53,24 +58,19 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
                  metadata: ["transport.sent": "false", requestTooLargeKey: "true"])
     }
 
-    /// The reason of the one violation that marks the error a server answers instead of a
-    /// response whose frame would pass the frame limit (the client would close the connection on
-    /// reading it); a violation, since it travels on the wire (metadata does not).
-    public static let responseTooLargeReason = "response_too_large"
-
-    /// The error of a response too large for one frame: `RESOURCE_EXHAUSTED` with one violation
-    /// (``responseTooLargeReason``) saying so in both languages.
+    /// The error a server answers instead of a response whose frame would pass its frame limit
+    /// (the client would close the connection on reading it): `RESOURCE_EXHAUSTED`, saying so in
+    /// both languages, marked ``ErrorMetadata/responseTooLarge``.
     public static func responseTooLarge(bytes: Int, limit: Int) -> RPCError {
         RPCError(.resourceExhausted,
-                 "resposta grande demais: \(bytes) bytes, o limite de um quadro é \(limit) / response too large: \(bytes) bytes, the frame limit is \(limit)",
-                 violations: [FieldViolation(field: "", reason: responseTooLargeReason,
-                                             pt: "A resposta (\(bytes) bytes) passa do limite de uma chamada (\(limit) bytes, OCORRENCIAS_RPC_MAX_FRAME_BYTES).",
-                                             en: "The answer (\(bytes) bytes) is larger than one call may carry (\(limit) bytes, OCORRENCIAS_RPC_MAX_FRAME_BYTES).")])
+                 "resposta grande demais: \(bytes) bytes, o limite de um quadro é \(limit) (OCORRENCIAS_RPC_MAX_FRAME_BYTES) / response too large: \(bytes) bytes, the frame limit is \(limit) (OCORRENCIAS_RPC_MAX_FRAME_BYTES)",
+                 metadata: [ErrorMetadata.responseTooLarge: "true"])
     }
 
-    /// Whether this is the error of ``responseTooLarge(bytes:limit:)`` (also once read from the wire).
+    /// Whether this is the error of ``responseTooLarge(bytes:limit:)`` (also once read from the
+    /// wire, from a new server or an old one's marker violation).
     public var isResponseTooLarge: Bool {
-        code == .resourceExhausted && violations.contains { $0.reason == Self.responseTooLargeReason }
+        code == .resourceExhausted && metadata[ErrorMetadata.responseTooLarge] == "true"
     }
 
     /// Whether this is the error of ``requestTooLarge(bytes:limit:)``.
@@ -84,19 +84,26 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
         return text
     }
 
-    /// The wire form of this error.
+    /// The wire form of this error: its metadata as far as it may travel (``ErrorMetadata/wire(_:)``).
     public var status: RpcV1.Status {
         var status = RpcV1.Status()
         status.code = code.rawValue
         status.message = message
         status.violations = violations.map(\.message)
+        status.metadata = ErrorMetadata.wire(metadata)
         return status
     }
 
-    /// Reads an error from a wire status; `nil` when the status is OK.
+    /// Reads an error from a wire status; `nil` when the status is OK. Keeps of its metadata only
+    /// what may travel (``ErrorMetadata/wire(_:)``), and reads an older server's marker
+    /// violations as that metadata (``LegacyStatusMarkers``).
     public init?(status: RpcV1.Status?) {
         guard let status, status.code != 0 else { return nil }
-        self.init(RPCStatusCode(code: status.code), status.message, violations: status.violations.map(FieldViolation.init))
+        let code = RPCStatusCode(code: status.code)
+        var violations = status.violations.map(FieldViolation.init)
+        var metadata = ErrorMetadata.wire(status.metadata)
+        LegacyStatusMarkers.adopt(code: code, violations: &violations, metadata: &metadata)
+        self.init(code, status.message, violations: violations, metadata: metadata)
     }
 }
 

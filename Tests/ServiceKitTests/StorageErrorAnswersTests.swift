@@ -72,6 +72,7 @@ struct StorageErrorAnswersTests {
         defer { host.stop(); rpc.close() }
         let plain = #expect(throws: RPCError.self) { try rpc.call(Self.failing, RpcV1.EchoRequest()) }
         #expect(plain?.code == .unavailable && plain?.handlerStarted == true)
+        #expect(plain?.violations.isEmpty == true && plain?.metadata == [ErrorMetadata.handlerStarted: "true"], "a marker, not a field error; the cause stays")
         #expect(runs.load(ordering: .relaxed) == 1, "not repeated without a key")
         _ = #expect(throws: RPCError.self) { try rpc.call(Self.failing, RpcV1.EchoRequest(), options: CallOptions(idempotencyKey: "k-1")) }
         #expect(runs.load(ordering: .relaxed) == 4, "repeated with one")

@@ -53,6 +53,11 @@ public struct APIError: Error, Sendable {
     /// | UNAVAILABLE, DEADLINE_EXCEEDED | 503 |
     /// | UNIMPLEMENTED | 501 |
     /// | anything else | 500 (message not passed on) |
+    ///
+    /// `details` are the error's field violations only: what the status says beyond them
+    /// (``ErrorMetadata``: a handler that had started, a response too large) is said by the
+    /// HTTP status and code. A 429 or 503 carries `Retry-After` in whole seconds, rounded up,
+    /// from the service's `status.retry_after_ms` when it sent one, else (503) 1.
     public init(_ error: RPCError) {
         if error.isRequestTooLarge {
             // Not a rate limit: the request (a JSON body under the HTTP limit, with files inside
@@ -65,8 +70,7 @@ public struct APIError: Error, Sendable {
             // with very long texts, say) is larger than one call from the service may carry.
             self.init(status: 500, code: "RESPONSE_TOO_LARGE",
                       pt: "A resposta do serviço passa do limite de uma chamada (OCORRENCIAS_RPC_MAX_FRAME_BYTES).",
-                      en: "The service's answer is larger than one call may carry (OCORRENCIAS_RPC_MAX_FRAME_BYTES).",
-                      details: error.violations.map { Detail(field: $0.field, reason: $0.reason, pt: $0.descriptionPT, en: $0.descriptionEN) })
+                      en: "The service's answer is larger than one call may carry (OCORRENCIAS_RPC_MAX_FRAME_BYTES).")
             return
         }
         let status = Self.httpStatus(for: error.code)
@@ -74,12 +78,19 @@ public struct APIError: Error, Sendable {
         if status == 500 {
             self.init(status: 500, code: "INTERNAL", pt: "Erro interno.", en: "Internal error.")
         } else {
-            // The handler-started marker is for RPC clients' retries; HTTP says it by 503 alone.
             self.init(status: status, code: error.code.name, pt: pt, en: en,
-                      details: error.violations.filter { $0.reason != RPCError.handlerStartedReason }
-                          .map { Detail(field: $0.field, reason: $0.reason, pt: $0.descriptionPT, en: $0.descriptionEN) })
+                      details: error.violations.map { Detail(field: $0.field, reason: $0.reason, pt: $0.descriptionPT, en: $0.descriptionEN) })
         }
-        if status == 503 { headers.append(("Retry-After", "1")) }
+        if let seconds = Self.retryAfterSeconds(error, status: status) { headers.append(("Retry-After", String(seconds))) }
+    }
+
+    /// The `Retry-After` of a 429 or 503 answering `error`: the service's
+    /// ``RPCError/retryAfterMilliseconds`` in whole seconds rounded up (at most a day), else 1
+    /// for a 503.
+    static func retryAfterSeconds(_ error: RPCError, status: Int) -> Int? {
+        guard status == 429 || status == 503 else { return nil }
+        if let milliseconds = error.retryAfterMilliseconds { return (min(milliseconds, 86_400_000) + 999) / 1_000 }
+        return status == 503 ? 1 : nil
     }
 
     /// The HTTP status of an RPC status code.

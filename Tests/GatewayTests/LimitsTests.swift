@@ -70,7 +70,7 @@ struct LimitsTests {
         #expect(throttled.errorCode == "LOGIN_THROTTLED")
     }
 
-    @Test("the RPC port's rate limit per key answers RESOURCE_EXHAUSTED saying how long to wait (the reset was in metadata, which never reaches the caller)")
+    @Test("the RPC port's rate limit per key answers RESOURCE_EXHAUSTED saying how long to wait, in its message for people and as status.retry_after_ms for programs")
     func rpcPortRateLimit() throws {
         let gateway = try GatewayHarness(engine: .sqlite, extra: ["GATEWAY_RATE_LIMIT_USER": "3"])
         let created = try gateway.request("POST", "/v1/api-keys", json: ["name": "ERP", "role": "agent"], bearer: try gateway.adminToken())
@@ -82,6 +82,8 @@ struct LimitsTests {
         #expect(error?.code == .resourceExhausted)
         let message = error?.message ?? ""
         #expect(message.range(of: #"tente de novo em \d+ s / rate limit exceeded; try again in \d+ s$"#, options: .regularExpression) != nil, "\(message)")
+        let wait = error?.retryAfterMilliseconds ?? 0
+        #expect((1_000...60_000).contains(wait) && wait % 1_000 == 0 && message.contains("in \(wait / 1_000) s"), "\(String(describing: error?.metadata))")
     }
 
     @Test("/healthz, /readyz without services behind, /metrics for administrators, Idempotency-Key validated")

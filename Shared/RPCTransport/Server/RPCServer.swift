@@ -96,8 +96,8 @@ public final class RPCServer: @unchecked Sendable {
         logger.notice("draining", ["grace_ms": String(grace)])
         for loop in loops { loop.stopAccepting() }
         Glibc.close(listenFD)
-        for loop in loops { loop.drainConnections() }
         let deadline = Deadline.after(milliseconds: grace)
+        for loop in loops { loop.drainConnections(until: deadline) }
         while !deadline.hasPassed && loops.contains(where: { $0.hasConnections }) {
             usleep(5_000)
         }
@@ -229,8 +229,8 @@ final class ServerLoop: EventLoopSource, @unchecked Sendable {
         runOnLoopAndWait { [self] in loop.deregister(fd: listenFD, token: listenToken) }
     }
 
-    func drainConnections() {
-        runOnLoopAndWait { [self] in for connection in connections.values { connection.beginDraining() } }
+    func drainConnections(until deadline: Deadline) {
+        runOnLoopAndWait { [self] in for connection in connections.values { connection.beginDraining(until: deadline) } }
     }
 
     func closeAll() {

@@ -50,7 +50,9 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
     private var readPaused = false
     private var broken = false
     private var calls: [UInt64: ActiveCall] = [:]
-    private var draining = false
+    /// Set when the server drains: when its grace period ends (``beginDraining(until:)``).
+    private var drainingUntil: Deadline?
+    private var draining: Bool { drainingUntil != nil }
 
     struct ActiveCall {
         let method: String
@@ -221,8 +223,8 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         let frame = withConnectionMetadata(incoming)
         let limits = server.configuration.limits
         let now = MonotonicNanos.now()
-        if lock.withLock({ draining }) {
-            respond(callID: frame.callID, error: RPCError(.unavailable, "servidor encerrando / server is draining"))
+        if let until = lock.withLock({ drainingUntil }) {
+            respond(callID: frame.callID, error: Self.drainingError("servidor encerrando / server is draining", until: until))
             return
         }
         guard let handler = server.router.handlers[frame.method] ?? server.router.fallback else {
@@ -612,18 +614,26 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         }
     }
 
-    /// Sends GOAWAY and refuses new calls; the connection closes once its calls finish.
-    func beginDraining() {
+    /// Sends GOAWAY and refuses new calls; the connection closes once its calls finish, at the
+    /// latest when the server's grace period ends (`until`).
+    func beginDraining(until: Deadline) {
         let alreadyDraining = lock.withLock { () -> Bool in
-            defer { draining = true }
+            defer { if drainingUntil == nil { drainingUntil = until } }
             return draining
         }
         if !alreadyDraining && authenticated {
             var goaway = RpcV1.Frame()
             goaway.kind = .goaway
-            goaway.status = RPCError(.unavailable, "servidor encerrando / server is shutting down").status
+            goaway.status = Self.drainingError("servidor encerrando / server is shutting down", until: until).status
             send(goaway)
         }
+    }
+
+    /// The `UNAVAILABLE` of a draining server: the call was not started, and this server is gone
+    /// when its grace period ends (`until`), which it says as ``ErrorMetadata/retryAfterMilliseconds``
+    /// (the earliest a restarted instance can answer here; another instance may answer at once).
+    static func drainingError(_ message: String, until: Deadline) -> RPCError {
+        RPCError(.unavailable, message, metadata: [ErrorMetadata.retryAfterMilliseconds: String(max(1, until.remainingMilliseconds))])
     }
 
     var inFlightCount: Int { lock.withLock { calls.count } }

@@ -13,7 +13,8 @@ import ServiceKit
 ///   `service` metadata; without it the gateway answers: health of the gateway, and reflection
 ///   listing the methods of every service behind it.
 /// - Event delivery (`ocorrencias.events.v1.*`) is internal and refused.
-/// - The same per-key rate limit as HTTP applies (`RESOURCE_EXHAUSTED` when exceeded).
+/// - The same per-key rate limit as HTTP applies (`RESOURCE_EXHAUSTED` when exceeded, with
+///   `status.retry_after_ms`).
 /// - Streaming methods (client, server and bidirectional) are forwarded as streams, message by
 ///   message under both sides' flow control, with the same checks.
 /// - Cancelling a call, unary or streaming (or its deadline passing), cancels the forwarded one.
@@ -69,10 +70,10 @@ public final class RPCProxy: Sendable {
         }
         let decision = gateway.userLimiter.take("u:" + record.id)
         guard decision.allowed else {
-            // The wait is in the message: an error's metadata does not travel with its status,
-            // so the `ratelimit-reset` entry this used to carry never reached the caller.
+            // The wait is in the message for people and in the metadata for programs.
             throw RPCError(.resourceExhausted,
-                           "limite de requisições excedido; tente de novo em \(decision.reset) s / rate limit exceeded; try again in \(decision.reset) s")
+                           "limite de requisições excedido; tente de novo em \(decision.reset) s / rate limit exceeded; try again in \(decision.reset) s",
+                           metadata: [ErrorMetadata.retryAfterMilliseconds: String(max(1, decision.reset) * 1_000)])
         }
         let method = context.method
         guard let service = Gateway.service(ofMethod: method) else {

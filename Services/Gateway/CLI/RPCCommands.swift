@@ -94,10 +94,24 @@ extension Ocorre {
             let bytes = try client.callRaw(path: method.name, payload: try ProtoJSON.encode(object, as: requestType), options: callOptions)
             try show(try ProtoJSON.decode(bytes, as: responseType), options)
         } catch let error as RPCError {
+            // With --json, scripts read the error on standard output too, metadata included.
+            if options.json { try show(errorObject(error), options) }
             var text = "\(error.code.name): \(error.message)"
             for violation in error.violations { text += "\n  - \(violation.field): \(violation.descriptionPT)" }
             throw Failure(description: text)
         }
+    }
+
+    /// A failed call as `--json` prints it, in the shape of the HTTP API's errors plus the
+    /// status's metadata (`status.handler_started`, `status.retry_after_ms`, ...; also the
+    /// client's own `transport.*` notes, e.g. whether the request was sent):
+    /// `{"error": {"code", "message", "message_en", "details": [{"field", "reason", "message", "message_en"}], "metadata": {...}}}`.
+    static func errorObject(_ error: RPCError) -> [String: Any] {
+        let (pt, en) = BilingualText.split(error.message)
+        let details: [[String: Any]] = error.violations.map {
+            ["field": $0.field, "reason": $0.reason, "message": $0.descriptionPT, "message_en": $0.descriptionEN]
+        }
+        return ["error": ["code": error.code.name, "message": pt, "message_en": en, "details": details, "metadata": error.metadata]]
     }
 
     /// The requests of a streaming call: one object for a method whose client does not stream;

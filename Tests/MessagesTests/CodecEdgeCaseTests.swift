@@ -5,23 +5,6 @@ import Glibc
 import Messages
 import Testing
 
-// Hand-built wire bytes for decoder tests (test-only helpers; the codec itself never encodes in Swift).
-private func varint(_ value: UInt64) -> [UInt8] {
-    var value = value
-    var out: [UInt8] = []
-    repeat {
-        var byte = UInt8(value & 0x7f)
-        value >>= 7
-        if value != 0 { byte |= 0x80 }
-        out.append(byte)
-    } while value != 0
-    return out
-}
-
-private func tag(_ field: Int, _ wireType: UInt64) -> [UInt8] { varint(UInt64(field) << 3 | wireType) }
-private func lengthDelimited(_ field: Int, _ bytes: [UInt8]) -> [UInt8] { tag(field, 2) + varint(UInt64(bytes.count)) + bytes }
-private func varintField(_ field: Int, _ value: UInt64) -> [UInt8] { tag(field, 0) + varint(value) }
-
 /// Field numbers of `BenchV1.CodecShapes` (Proto/ocorrencias/bench/v1/shapes.proto).
 private enum Shapes {
     static let text = 14, item = 17, rI32 = 20, rText = 33, mText = 40, cText = 50, cItem = 51

@@ -4,8 +4,8 @@ import Testing
 
 /// What of an error's metadata travels (`status.*` only, within limits), and the two wire forms of
 /// the handler-started and response-too-large markers during a rolling upgrade: an old server's
-/// marker violation read by a new client, a new server's metadata read by an old client (field 4
-/// of `Status`, unknown to it, skipped).
+/// marker violation read by a new client here; a new server's metadata read by an old client
+/// (field 4 of `Status`, unknown to it, skipped) in `MessagesTests.StatusCompatibilityTests`.
 @Suite("Error metadata on the wire")
 struct ErrorMetadataTests {
     static let legacyHandlerStarted = FieldViolation(field: "", reason: "handler_started",
@@ -80,75 +80,15 @@ struct ErrorMetadataTests {
         #expect(!exhausted.handlerStarted && !exhausted.isResponseTooLarge && exhausted.violations.count == 1)
     }
 
-    @Test("new form → old reader: the new Status is the old one's bytes plus field 4, which protobuf-c (every version's decoder) skips as an unknown field")
-    func newServerOldClient() throws {
-        var error = RPCError(.unavailable, "banco indisponível / database unavailable", metadata: [ErrorMetadata.handlerStarted: "true"])
-        error.violations = [FieldViolation(field: "contact.email", reason: "required", pt: "Obrigatório.", en: "Required.")]
-        let newBytes = error.status.serializedBytes()
-        var oldForm = error.status
-        oldForm.metadata = [:]
-        // What an old reader's definition (fields 1-3) sees: exactly what an old server sent.
-        #expect(try Self.fields(of: newBytes).contains { $0.number == 4 })
-        #expect(try Self.strip(field: 4, from: newBytes) == oldForm.serializedBytes())
-        // And the decoder skips fields it does not know: a status with fields from a later
-        // version (9, varint; 10, bytes) decodes to what this version knows of it.
-        let later = newBytes + Self.varint(9 << 3 | 0) + Self.varint(300) + Self.varint(10 << 3 | 2) + Self.varint(3) + [1, 2, 3]
-        let decoded = try RpcV1.Status(serializedBytes: later)
-        #expect(decoded.code == 14 && decoded.message == error.message && decoded.violations.count == 1)
-        #expect(decoded.metadata == [ErrorMetadata.handlerStarted: "true"])
-        // So does a Frame carrying it.
+    @Test("new form → new reader: the markers and retry-after come back from a Frame's status as they were sent (the old reader's side: MessagesTests.StatusCompatibilityTests)")
+    func newServerNewClient() throws {
         var frame = RpcV1.Frame()
         frame.kind = .response
         frame.callID = 7
-        frame.status = error.status
+        frame.status = RPCError(.unavailable, "banco indisponível / database unavailable",
+                                metadata: [ErrorMetadata.handlerStarted: "true", ErrorMetadata.retryAfterMilliseconds: "1500"]).status
         let read = try RpcV1.Frame(serializedBytes: frame.serializedBytes())
-        #expect(RPCError(status: read.status)?.handlerStarted == true && read.callID == 7)
-    }
-
-    // MARK: raw protobuf
-
-    static func varint(_ value: UInt64) -> [UInt8] {
-        var value = value, out: [UInt8] = []
-        repeat {
-            var byte = UInt8(value & 0x7F)
-            value >>= 7
-            if value != 0 { byte |= 0x80 }
-            out.append(byte)
-        } while value != 0
-        return out
-    }
-
-    struct Field { var number: UInt64; var bytes: ArraySlice<UInt8> }
-
-    /// The top-level fields of an encoded message, each with its own bytes (tag included).
-    static func fields(of bytes: [UInt8]) throws -> [Field] {
-        var fields: [Field] = []
-        var index = 0
-        func readVarint() throws -> UInt64 {
-            var value: UInt64 = 0, shift: UInt64 = 0
-            while true {
-                guard index < bytes.count else { throw RPCError(.dataLoss, "truncated") }
-                let byte = bytes[index]
-                index += 1
-                value |= UInt64(byte & 0x7F) << shift
-                if byte & 0x80 == 0 { return value }
-                shift += 7
-            }
-        }
-        while index < bytes.count {
-            let start = index
-            let tag = try readVarint()
-            switch tag & 7 {
-            case 0: _ = try readVarint()
-            case 2: index += Int(try readVarint())
-            default: throw RPCError(.dataLoss, "wire type \(tag & 7) not used here")
-            }
-            fields.append(Field(number: tag >> 3, bytes: bytes[start..<index]))
-        }
-        return fields
-    }
-
-    static func strip(field number: UInt64, from bytes: [UInt8]) throws -> [UInt8] {
-        try fields(of: bytes).filter { $0.number != number }.flatMap(\.bytes)
+        let error = try #require(RPCError(status: read.status))
+        #expect(error.handlerStarted && error.retryAfterMilliseconds == 1500 && error.violations.isEmpty && read.callID == 7)
     }
 }

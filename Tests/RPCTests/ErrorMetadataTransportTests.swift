@@ -1,4 +1,3 @@
-import CSystem
 import Foundation
 import Messages
 import Observability
@@ -91,6 +90,15 @@ struct ErrorMetadataTransportTests {
         return metadata
     }()
 
+    /// The frame a server at `port` answers to `request`, read raw off a connection authenticated with `secret`.
+    static func rawAnswer(port: Int, secret: DeploymentSecret, _ request: RpcV1.Frame) throws -> (frame: RpcV1.Frame, status: RpcV1.Status) {
+        let peer = try RawPeer(port: port)
+        #expect(peer.authenticate(secret))
+        peer.send(request)
+        let frame = try #require(peer.receive())
+        return (frame, try #require(frame.status))
+    }
+
     /// A REQUEST frame for `method` with an empty request.
     static func request(_ callID: UInt64, _ path: String, payload: [UInt8] = []) -> RpcV1.Frame {
         var frame = RpcV1.Frame()
@@ -105,11 +113,7 @@ struct ErrorMetadataTransportTests {
     @Test("a handler whose database went away mid-call: on the wire UNAVAILABLE with status.handler_started and nothing else (no violation, no server.cause); the client repeats it only with an idempotency key")
     func handlerStarted() throws {
         let failing = try FailingServer()
-        let peer = try RawPeer(port: failing.server.port)
-        #expect(peer.authenticate(failing.secret))
-        peer.send(Self.request(1, Self.midCall.path))
-        let answer = try #require(peer.receive())
-        let status = try #require(answer.status)
+        let (answer, status) = try Self.rawAnswer(port: failing.server.port, secret: failing.secret, Self.request(1, Self.midCall.path))
         #expect(answer.kind == .response && answer.callID == 1 && status.code == RPCStatusCode.unavailable.rawValue)
         #expect(status.metadata == [ErrorMetadata.handlerStarted: "true"], "\(status.metadata)")
         #expect(status.metadata[RPCError.causeKey] == nil && status.violations.isEmpty)
@@ -143,11 +147,8 @@ struct ErrorMetadataTransportTests {
         var limits = RPCLimits()
         limits.maxFrameSize = 256 << 10
         let server = try LoopbackServer(limits: limits)
-        let peer = try RawPeer(port: server.server.port)
-        #expect(peer.authenticate(server.secret))
-        peer.send(Self.request(3, TestMethods.inflate.path, payload: LoopbackTests.echoRequest([20]).serializedBytes()))
-        let answer = try #require(peer.receive())
-        let status = try #require(answer.status)
+        let (answer, status) = try Self.rawAnswer(port: server.server.port, secret: server.secret,
+                                                  Self.request(3, TestMethods.inflate.path, payload: LoopbackTests.echoRequest([20]).serializedBytes()))
         #expect(answer.callID == 3 && status.code == RPCStatusCode.resourceExhausted.rawValue)
         #expect(status.metadata == [ErrorMetadata.responseTooLarge: "true"] && status.violations.isEmpty, "\(status)")
         #expect(status.message.contains("grande demais") && status.message.contains("too large"))
@@ -156,11 +157,8 @@ struct ErrorMetadataTransportTests {
     @Test("a server sends at most 16 status.* entries of bounded size, the known ones first, never server.cause or transport.*")
     func serverSendsWithinLimits() throws {
         let failing = try FailingServer()
-        let peer = try RawPeer(port: failing.server.port)
-        #expect(peer.authenticate(failing.secret))
-        peer.send(Self.request(1, Self.flood.path))
-        let answer = try #require(peer.receive())
-        let metadata = try #require(answer.status).metadata
+        let (answer, status) = try Self.rawAnswer(port: failing.server.port, secret: failing.secret, Self.request(1, Self.flood.path))
+        let metadata = status.metadata
         #expect(metadata.count == ErrorMetadata.maxEntries && metadata[ErrorMetadata.handlerStarted] == "true", "\(metadata.count)")
         #expect(metadata.keys.allSatisfy { $0.hasPrefix("status.") } && metadata["status.huge"] == nil)
         #expect(answer.serializedBytes().count < 2_048, "\(answer.serializedBytes().count) bytes")
@@ -246,8 +244,7 @@ final class RogueServer: @unchecked Sendable {
                 let connection = accept(fd, nil, nil)
                 if connection < 0 { return }
                 Thread.detachNewThread {
-                    Self.serve(connection, secret: secret, counter: counter, answer: answer)
-                    close(connection)
+                    Self.serve(RawPeer(accepted: connection), secret: secret, counter: counter, answer: answer)
                 }
             }
         }
@@ -258,37 +255,22 @@ final class RogueServer: @unchecked Sendable {
         close(listenFD)
     }
 
-    private static func serve(_ fd: Int32, secret: DeploymentSecret, counter: Counter, answer: (RpcV1.Frame) -> RpcV1.Frame) {
-        var decoder = FrameDecoder(maxFrameSize: 8 << 20)
-        func send(_ frame: RpcV1.Frame) {
-            var bytes: [UInt8] = []
-            frame.appendLengthPrefixed(to: &bytes)
-            _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        }
-        func receive() -> RpcV1.Frame? {
-            var buffer = [UInt8](repeating: 0, count: 65536)
-            while true {
-                if let frame = try? decoder.next() { return frame }
-                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if n <= 0 { return nil }
-                decoder.append(Array(buffer[0..<n]))
-            }
-        }
+    private static func serve(_ peer: RawPeer, secret: DeploymentSecret, counter: Counter, answer: (RpcV1.Frame) -> RpcV1.Frame) {
         let serverNonce = DeploymentSecret.randomBytes(32)
         var hello = RpcV1.Frame()
         hello.kind = .hello
         hello.payload = serverNonce
-        send(hello)
-        guard let auth = receive(), auth.kind == .auth, auth.payload.count == 64 else { return }
+        peer.send(hello)
+        guard let auth = peer.receive(), auth.kind == .auth, auth.payload.count == 64 else { return }
         let clientNonce = Array(auth.payload[0..<32])
         var ok = RpcV1.Frame()
         ok.kind = .authOk
         ok.payload = secret.mac(Array("ocorrencias-rpc-v1 server".utf8), clientNonce, serverNonce)
-        send(ok)
-        while let frame = receive() {
+        peer.send(ok)
+        while let frame = peer.receive() {
             guard frame.kind == .request else { continue }
             counter.value.wrappingAdd(1, ordering: .relaxed)
-            send(answer(frame))
+            peer.send(answer(frame))
         }
     }
 }

@@ -205,6 +205,13 @@ final class RawPeer {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
+    /// The server side of a connection a test accepted itself (``RogueServer``); closed with this peer.
+    init(accepted: Int32) {
+        fd = accepted
+        var tv = timeval(tv_sec: 3, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
     deinit { close(fd) }
 
     func send(_ bytes: [UInt8]) {

@@ -84,13 +84,16 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
         return text
     }
 
-    /// The wire form of this error: its metadata as far as it may travel (``ErrorMetadata/wire(_:)``).
+    /// The wire form of this error: its metadata as far as it may travel (``ErrorMetadata/wire(_:)``),
+    /// and, for clients older than that metadata, its markers in their old form too
+    /// (``LegacyStatusMarkers``).
     public var status: RpcV1.Status {
         var status = RpcV1.Status()
         status.code = code.rawValue
         status.message = message
-        status.violations = violations.map(\.message)
         status.metadata = ErrorMetadata.wire(metadata)
+        let legacy = LegacyStatusMarkers.emit(code: code, metadata: status.metadata)
+        status.violations = (violations + legacy.filter { marker in !violations.contains { $0.field.isEmpty && $0.reason == marker.reason } }).map(\.message)
         return status
     }
 

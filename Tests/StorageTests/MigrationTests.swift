@@ -37,6 +37,23 @@ struct MigrationTests {
         #expect(builtin == 9, "the outbox (five steps), its leases, inbox, idempotency and write-probe tables are recorded too")
     }
 
+    @Test("progress names each pending migration, step of count, then how many were applied; a database up to date reports none pending",
+          arguments: TestEngines.all)
+    func progress(engine: DatabaseEngine) throws {
+        let scratch = try ScratchDatabase(engine)
+        try scratch.open(migrations: [Self.createNotes]).close()
+        var reported: [MigrationProgress] = []
+        let db = try openDatabase(scratch.configuration, migrations: [Self.createNotes, Self.seedNotes, Self.addColumn]) { reported.append($0) }
+        db.close()
+        #expect(reported == [.checking, .started(count: 2),
+                             .applying(step: 1, count: 2, migration: "service 2 seed_notes"),
+                             .applying(step: 2, count: 2, migration: "service 3 add_notes_author"),
+                             .finished(applied: 2)])
+        reported = []
+        try openDatabase(scratch.configuration, migrations: [Self.createNotes, Self.seedNotes, Self.addColumn]) { reported.append($0) }.close()
+        #expect(reported == [.checking, .started(count: 0), .finished(applied: 0)])
+    }
+
     @Test("a failing migration leaves no trace and is reported with its version", arguments: TestEngines.all)
     func failingMigration(engine: DatabaseEngine) throws {
         let scratch = try ScratchDatabase(engine)

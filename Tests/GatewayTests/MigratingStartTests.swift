@@ -22,7 +22,7 @@ struct MigratingStartTests {
         return environment
     }
 
-    @Test("knowledge stalled: `knowledge healthcheck` exits 1 NOT_SERVING naming the migration, the gateway's /readyz shows it; released: exit 0, SERVING",
+    @Test("knowledge stalled: `knowledge healthcheck` exits 1 NOT_SERVING naming the migration (`--live` 0: alive), the gateway's /readyz shows it; released: exit 0, SERVING",
           arguments: TestEngines.all)
     func serviceBehindTheGateway(engine: DatabaseEngine) throws {
         let directory = try TemporaryDirectory(prefix: "migrating-knowledge")
@@ -39,12 +39,14 @@ struct MigratingStartTests {
         }
         #expect(knowledge.waitForCaptured(.standardError, containing: "banco bloqueado, aguardando / database locked, waiting", timeout: 20),
                 "\(knowledge.capturedText(.standardError))")
-        let healthcheck = { try ChildProcess.run(BuildProducts.executable("knowledge").path, ["healthcheck"],
-                                                 environment: ChildProcess.inheritedEnvironment(adding: environment)) }
-        let waiting = try healthcheck()
+        let healthcheck = { (flags: [String]) in try ChildProcess.run(BuildProducts.executable("knowledge").path, ["healthcheck"] + flags,
+                                                                      environment: ChildProcess.inheritedEnvironment(adding: environment)) }
+        let waiting = try healthcheck([])
         #expect(waiting.status == 1)
         #expect(waiting.outputText.contains("knowledge: NOT_SERVING banco bloqueado, aguardando para aplicar a migração 1 de "), "\(waiting.outputText)")
         #expect(waiting.outputText.contains(" / database locked, waiting to apply migration 1 of "), "\(waiting.outputText)")
+        let alive = try healthcheck(["--live"])
+        #expect(alive.status == 0 && alive.outputText.contains("knowledge: NOT_SERVING banco bloqueado"), "\(alive.outputText)")
 
         let gateway = try GatewayHarness(engine: .sqlite, extra: [
             "OCORRENCIAS_SECRET": Self.secret, "KNOWLEDGE_ADDRESSES": "127.0.0.1:\(port)",
@@ -58,7 +60,7 @@ struct MigratingStartTests {
 
         lock.release()
         #expect(knowledge.waitForCaptured(.standardError, containing: "\"msg\":\"ready\"", timeout: 60), "\(knowledge.capturedText(.standardError))")
-        let serving = try healthcheck()
+        let serving = try healthcheck([])
         #expect(serving.status == 0 && serving.outputText.contains("knowledge: SERVING"), "\(serving.outputText)")
         let ready = try gateway.request("GET", "/readyz")
         #expect(((ready.json["services"] as? [String: Any])?["knowledge"] as? [String: Any])?["status"] as? String == "SERVING", "\(ready.text)")

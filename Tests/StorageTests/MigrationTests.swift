@@ -54,6 +54,27 @@ struct MigrationTests {
         #expect(reported == [.checking, .started(count: 0), .finished(applied: 0)])
     }
 
+    @Test("a migration waits for a schema lock held far longer than its busy timeout and attempts allow, saying so at every attempt, then applies",
+          arguments: TestEngines.all)
+    func waitsForTheLock(engine: DatabaseEngine) throws {
+        let scratch = try ScratchDatabase(engine)
+        let lock = try SchemaLockHolder(scratch.configuration, migrations: [Self.createNotes])
+        defer { lock.release() }
+        var configuration = scratch.configuration
+        configuration.busyTimeout = .milliseconds(50)
+        configuration.maxTransactionAttempts = 2
+        Thread { Thread.sleep(forTimeInterval: 1.5); lock.release() }.start()
+        var waits = 0
+        let started = ContinuousClock.now
+        let db = try openDatabase(configuration, migrations: [Self.createNotes, Self.seedNotes]) { progress in
+            if case .waitingForLock(step: 1, count: 1, migration: "service 2 seed_notes", cause: _) = progress { waits += 1 }
+        }
+        defer { db.close() }
+        #expect(ContinuousClock.now - started >= .seconds(1.4), "it waited for the lock")
+        #expect(waits >= 5, "\(waits) waits reported")
+        #expect(try Self.serviceHistory(db) == ["1:create_notes", "2:seed_notes"])
+    }
+
     @Test("a failing migration leaves no trace and is reported with its version", arguments: TestEngines.all)
     func failingMigration(engine: DatabaseEngine) throws {
         let scratch = try ScratchDatabase(engine)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Applies pending migrations and records them in `schema_migrations`.
 ///
 /// Each migration runs in its own schema transaction (see ``SchemaTransactionRunner``) that first
@@ -15,6 +17,9 @@ struct Migrator {
     /// Attempts of one schema transaction that fails for a passing reason other than the lock
     /// (a broken PostgreSQL connection, a serialization failure); waits for the lock never end.
     var retry = TransactionRetry(maxAttempts: 5)
+    /// The pause between two attempts at the lock (each of which waited the busy timeout
+    /// already): keeps a lock error that comes at once (a `NOWAIT` in a migration) from spinning.
+    static let lockRetryPause = 0.1
 
     /// Validates `components`, then applies whatever is pending, in order, telling `progress`.
     ///
@@ -90,6 +95,7 @@ struct Migrator {
                 return try retry.run(retrying: { $0.kind != .busy }) { try database.schemaTransaction(body) }
             } catch let error as StorageError where error.kind == .busy {
                 progress(.waitingForLock(step: step, count: count, migration: migration, cause: error.message))
+                Thread.sleep(forTimeInterval: Self.lockRetryPause)
             }
         }
     }

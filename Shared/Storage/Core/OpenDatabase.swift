@@ -33,7 +33,7 @@ public func openDatabase(_ configuration: DatabaseConfiguration, migrations: [Mi
     case .postgres: try PostgresDatabase(configuration: configuration)
     }
     do {
-        try Migrator(database: database).migrate([
+        try Migrator(database: database, retry: TransactionRetry(maxAttempts: configuration.maxTransactionAttempts)).migrate([
             .init(name: "storage", migrations: BuiltinSchema.migrations),
             .init(name: "service", migrations: migrations),
         ], progress: progress)

@@ -22,6 +22,23 @@ struct MigratingStartTests {
         return environment
     }
 
+    /// Starts `service`'s executable with its schema lock held (none of its migrations applied),
+    /// once it has said it waits for the lock.
+    static func startStalled(_ service: String, _ environment: [String: String]) throws -> (ChildProcess, SchemaLockHolder) {
+        let lock = try SchemaLockHolder(database(service, environment), migrations: [])
+        let process = try ChildProcess(BuildProducts.executable(service).path, environment: ChildProcess.inheritedEnvironment(adding: environment),
+                                       error: .capture)
+        #expect(process.waitForCaptured(.standardError, containing: "banco bloqueado, aguardando / database locked, waiting", timeout: 20),
+                "\(process.capturedText(.standardError))")
+        return (process, lock)
+    }
+
+    static func stop(_ process: ChildProcess, _ lock: SchemaLockHolder) {
+        lock.release()
+        process.terminate()
+        _ = process.waitUntilExit(timeout: 15)
+    }
+
     @Test("knowledge stalled: `knowledge healthcheck` exits 1 NOT_SERVING naming the migration (`--live` 0: alive), the gateway's /readyz shows it; released: exit 0, SERVING",
           arguments: TestEngines.all)
     func serviceBehindTheGateway(engine: DatabaseEngine) throws {
@@ -29,16 +46,8 @@ struct MigratingStartTests {
         var environment = try Self.environment("knowledge", engine, directory: directory)
         let port = try FreePort.next()
         environment["KNOWLEDGE_PORT"] = String(port)
-        let lock = try SchemaLockHolder(Self.database("knowledge", environment), migrations: [])
-        defer { lock.release() }
-        let knowledge = try ChildProcess(BuildProducts.executable("knowledge").path, environment: ChildProcess.inheritedEnvironment(adding: environment),
-                                         error: .capture)
-        defer {
-            knowledge.terminate()
-            _ = knowledge.waitUntilExit(timeout: 15)
-        }
-        #expect(knowledge.waitForCaptured(.standardError, containing: "banco bloqueado, aguardando / database locked, waiting", timeout: 20),
-                "\(knowledge.capturedText(.standardError))")
+        let (knowledge, lock) = try Self.startStalled("knowledge", environment)
+        defer { Self.stop(knowledge, lock) }
         let healthcheck = { (flags: [String]) in try ChildProcess.run(BuildProducts.executable("knowledge").path, ["healthcheck"] + flags,
                                                                       environment: ChildProcess.inheritedEnvironment(adding: environment)) }
         let waiting = try healthcheck([])
@@ -78,16 +87,8 @@ struct MigratingStartTests {
         environment["GATEWAY_HTTP_PORT"] = String(httpPort)
         environment["GATEWAY_HTTP_THREADS"] = "2"
         for service in ["INTAKE", "WORKFLOW", "NOTIFICATION", "KNOWLEDGE"] { environment["\(service)_ADDRESSES"] = "127.0.0.1:1" }
-        let lock = try SchemaLockHolder(Self.database("gateway", environment), migrations: [])
-        defer { lock.release() }
-        let gateway = try ChildProcess(BuildProducts.executable("gateway").path, environment: ChildProcess.inheritedEnvironment(adding: environment),
-                                       error: .capture)
-        defer {
-            gateway.terminate()
-            _ = gateway.waitUntilExit(timeout: 15)
-        }
-        #expect(gateway.waitForCaptured(.standardError, containing: "banco bloqueado, aguardando / database locked, waiting", timeout: 20),
-                "\(gateway.capturedText(.standardError))")
+        let (gateway, lock) = try Self.startStalled("gateway", environment)
+        defer { Self.stop(gateway, lock) }
         let get = { (path: String) in try GatewayHarness.curl(["-s", "-i", "--max-time", "5", "http://127.0.0.1:\(httpPort)\(path)"], input: Data()) }
 
         let alive = try get("/healthz")

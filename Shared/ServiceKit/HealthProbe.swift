@@ -3,11 +3,18 @@ import Messages
 import RPC
 import RPCTransport
 
-/// `<service> healthcheck [flags]`: asks a running instance (this machine, the port its flags and
-/// environment give) whether it is serving, for container health checks and scripts.
-/// Exit status 0 when it answers SERVING within two seconds, 1 otherwise.
+/// `<service> healthcheck [--live] [flags]`: asks a running instance (this machine, the port its
+/// flags and environment give) whether it is serving, for container health checks and scripts.
+/// Exit status 0 when it answers SERVING within two seconds, 1 otherwise (the reason printed:
+/// `NOT_SERVING migrando o banco de dados (migração 12 de 30: …) / …` while it migrates).
+///
+/// With `--live` (a liveness probe): 0 whenever the process answers, NOT_SERVING included (still
+/// migrating, its database failing), 1 only when it does not answer: an orchestrator that
+/// restarts on this does not kill an instance in the middle of a long migration.
 enum HealthProbe {
     static func run(name: String, arguments: [String]) -> Int32 {
+        let live = arguments.dropFirst().contains("--live")
+        let arguments = arguments.enumerated().filter { $0.offset == 0 || $0.element != "--live" }.map(\.element)
         let configuration: ServiceConfiguration
         do { configuration = try ServiceConfiguration(serviceName: name, arguments: arguments) } catch {
             FileHandle.standardError.write(Data("\(name) healthcheck: \(error)\n".utf8))
@@ -25,7 +32,7 @@ enum HealthProbe {
             let response = try client.call(RpcV1.Health.check, request, options: CallOptions(timeoutMilliseconds: 2_000))
             guard response.status == .serving else {
                 print("\(name): NOT_SERVING \(response.detail)")
-                return 1
+                return live ? 0 : 1
             }
             print("\(name): SERVING")
             return 0

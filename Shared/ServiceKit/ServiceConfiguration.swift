@@ -142,6 +142,7 @@ public struct ServiceConfiguration: Sendable {
                      "  \(name) [--host H] [--port P] [--data-dir D] [--log-level L] [--workers N] [--instance-id ID]",
                      "      serve (RPC na porta / RPC on port \(port)); SIGTERM ou Ctrl-C para / stops",
                      "  \(name) healthcheck [--port P]     a instância em execução atende? / does the running instance serve? (0 sim/yes, 1 não/no)",
+                     "  \(name) healthcheck --live [--port P]   o processo responde (mesmo migrando)? / is the process alive (even while migrating)?",
                      "  \(name) backup --to DIR [--data-dir D]   copia os dados em funcionamento / copies its data while it runs (docs/DEPLOYMENT.md)"]
             + commands.map { "  \(name) \($0)" }
             + ["", "opções e variáveis / flags and environment (flags win; docs/CONFIGURATION.md, docs/\(name.uppercased()).md):"]

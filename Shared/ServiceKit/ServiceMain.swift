@@ -33,6 +33,22 @@ public enum ServiceMain {
                            settings: [(variable: String, value: String)] = [],
                            ports: (ServiceConfiguration) throws -> [ServicePort] = { _ in [] },
                            setup: (ServiceRuntime, inout RPCRouter) throws -> Void) -> Never {
+        withoutActuallyEscaping(setup) { setup in
+            run(name: name, migrations: migrations, databaseTuning: databaseTuning, backupFiles: backupFiles,
+                commands: commands, settings: settings, ports: ports, prepare: { _ in setup })
+        }
+    }
+
+    /// ``run(name:migrations:databaseTuning:backupFiles:commands:settings:ports:setup:)`` for a
+    /// service that starts something before its database opens, to answer while it migrates
+    /// (the gateway's HTTP server: `/healthz`, `/readyz`): `prepare` runs once the ports are bound
+    /// and the RPC server answers "starting", and returns the setup to run once the database is ready.
+    public static func run(name: String, migrations: [Migration],
+                           databaseTuning: (DatabaseConfiguration) -> DatabaseConfiguration = { $0 },
+                           backupFiles: ServiceBackup.Files? = nil, commands: [String] = [],
+                           settings: [(variable: String, value: String)] = [],
+                           ports: (ServiceConfiguration) throws -> [ServicePort] = { _ in [] },
+                           prepare: (ServiceStartup) throws -> Setup) -> Never {
         let arguments = CommandLine.arguments
         if ServiceConfiguration.asksForHelp(arguments) {
             print(ServiceConfiguration.usage(serviceName: name, commands: commands, settings: settings), terminator: "")
@@ -54,7 +70,7 @@ public enum ServiceMain {
         let logger = Logger(service: name, level: configuration.logLevel)
         do {
             let host = try start(configuration: configuration, migrations: migrations, logger: logger,
-                                 databaseTuning: databaseTuning, ports: ports, setup: setup)
+                                 databaseTuning: databaseTuning, ports: ports, prepare: prepare)
             let signal = SignalWaiter.waitForTermination(signals)
             logger.notice("termination signal received", ["signal": String(signal)])
             host.stop()
@@ -67,54 +83,91 @@ public enum ServiceMain {
 
     /// Starts a service in this process (tests run several this way) and returns its handle.
     ///
-    /// In this order: its ports are bound (the RPC port and `ports`), then its database is opened
-    /// and migrated, then it serves. A port in use stops it before it touches the database (a
-    /// second instance started by mistake next to a running one must not migrate that one's
-    /// database under it); connections made while it migrates wait in the listen backlog, so a
-    /// health check meanwhile gets no answer: not ready.
+    /// In this order: its ports are bound (the RPC port and `ports`), its RPC server starts
+    /// answering, then its database is opened and migrated, then it serves. A port in use stops
+    /// it before it touches the database (a second instance started by mistake next to a running
+    /// one must not migrate that one's database under it). While it opens and migrates its
+    /// database, `Health/Check` answers `NOT_SERVING` with what it is doing ("migrando o banco de
+    /// dados (migração 12 de 30: …) / migrating the database (migration 12 of 30: …)",
+    /// ``StartupProgress``) and every other call `UNAVAILABLE`, not started (callers may repeat
+    /// it); then the same socket serves its methods. A failed migration stops it: the error is
+    /// thrown and the port closed.
     public static func start(configuration: ServiceConfiguration, migrations: [Migration], logger: Logger,
                              databaseTuning: (DatabaseConfiguration) -> DatabaseConfiguration = { $0 },
                              ports: (ServiceConfiguration) throws -> [ServicePort] = { _ in [] },
                              setup: (ServiceRuntime, inout RPCRouter) throws -> Void) throws -> ServiceHost {
-        _ = StorageErrorAnswers.registered
-        try configuration.createDataDirectory()
-        let secret = try configuration.deploymentSecret()
-        let listeners = try ServicePort.bind(ServicePort(name: ServicePort.rpc, host: configuration.host, port: configuration.port),
-                                             try ports(configuration))
-        do {
-            return try start(configuration: configuration, migrations: migrations, logger: logger, secret: secret,
-                             listeners: listeners, databaseTuning: databaseTuning, setup: setup)
-        } catch {
-            for listener in listeners.values { listener.close() }
-            throw error
+        try withoutActuallyEscaping(setup) { setup in
+            try start(configuration: configuration, migrations: migrations, logger: logger, databaseTuning: databaseTuning,
+                      ports: ports, prepare: { _ in setup })
         }
     }
 
-    private static func start(configuration: ServiceConfiguration, migrations: [Migration], logger: Logger,
-                              secret: DeploymentSecret, listeners: [String: ListeningSocket],
-                              databaseTuning: (DatabaseConfiguration) -> DatabaseConfiguration,
-                              setup: (ServiceRuntime, inout RPCRouter) throws -> Void) throws -> ServiceHost {
-        let databaseConfiguration = databaseTuning(DatabaseConfiguration.fromEnvironment(
-            service: configuration.serviceName, dataDirectory: configuration.dataDirectory, environment: configuration.environment))
-        let database = try openDatabase(databaseConfiguration, migrations: migrations)
-        logger.notice("database ready", ["db.engine": database.engine.rawValue,
-                                         "db.location": databaseConfiguration.url == nil ? databaseConfiguration.sqlitePath : "postgres"])
-        let runtime = ServiceRuntime(configuration: configuration, logger: logger, database: database, secret: secret,
-                                     listeners: listeners)
-        var router = RPCRouter()
-        BuiltinServices.register(in: &router, service: configuration.serviceName) { StorageWriteProbe.health(of: database) }
-        registerOutboxStats(in: &router, database: database)
-        registerEventFeed(in: &router, runtime: runtime)
-        runtime.addBackground(try StorageWriteProbe(database: database, environment: configuration.environment, logger: logger))
-        runtime.addBackground(StorageRetention(database: database, settings: configuration.retention, logger: logger))
-        try setup(runtime, &router)
+    /// What a service registers once its database is ready (its methods, background work).
+    public typealias Setup = (ServiceRuntime, inout RPCRouter) throws -> Void
+
+    /// ``start(configuration:migrations:logger:databaseTuning:ports:setup:)`` with a `prepare`
+    /// step before the database opens (see ``run(name:migrations:databaseTuning:backupFiles:commands:settings:ports:prepare:)``).
+    public static func start(configuration: ServiceConfiguration, migrations: [Migration], logger: Logger,
+                             databaseTuning: (DatabaseConfiguration) -> DatabaseConfiguration = { $0 },
+                             ports: (ServiceConfiguration) throws -> [ServicePort] = { _ in [] },
+                             prepare: (ServiceStartup) throws -> Setup) throws -> ServiceHost {
+        _ = StorageErrorAnswers.registered
+        try configuration.createDataDirectory()
+        let secret = try configuration.deploymentSecret()
+        var listeners = try ServicePort.bind(ServicePort(name: ServicePort.rpc, host: configuration.host, port: configuration.port),
+                                             try ports(configuration))
+        let progress = StartupProgress(logger: logger)
         var serverConfiguration = ServerConfiguration(serviceName: configuration.serviceName, secret: secret)
         serverConfiguration.host = configuration.host
         serverConfiguration.port = configuration.port
         serverConfiguration.limits = configuration.limits
         serverConfiguration.workerThreads = configuration.workers
-        let server = RPCServer(configuration: serverConfiguration, router: router, logger: logger)
-        try server.start(listeningOn: runtime.listener(ServicePort.rpc))
+        let server = RPCServer(configuration: serverConfiguration, logger: logger) { progress.reason }
+        do {
+            try server.start(listeningOn: listeners.removeValue(forKey: ServicePort.rpc))
+        } catch {
+            for listener in listeners.values { listener.close() }
+            throw error
+        }
+        let startup = ServiceStartup(configuration: configuration, logger: logger, progress: progress, listeners: listeners)
+        do {
+            let setup = try prepare(startup)
+            return try start(configuration: configuration, migrations: migrations, logger: logger, secret: secret,
+                             server: server, progress: progress, listeners: startup.remainingListeners(),
+                             databaseTuning: databaseTuning, setup: setup)
+        } catch {
+            startup.startFailed()
+            server.shutdown(gracePeriodMilliseconds: 0)
+            for listener in startup.remainingListeners().values { listener.close() }
+            throw error
+        }
+    }
+
+    private static func start(configuration: ServiceConfiguration, migrations: [Migration], logger: Logger,
+                              secret: DeploymentSecret, server: RPCServer, progress: StartupProgress,
+                              listeners: [String: ListeningSocket],
+                              databaseTuning: (DatabaseConfiguration) -> DatabaseConfiguration,
+                              setup: Setup) throws -> ServiceHost {
+        let databaseConfiguration = databaseTuning(DatabaseConfiguration.fromEnvironment(
+            service: configuration.serviceName, dataDirectory: configuration.dataDirectory, environment: configuration.environment))
+        let database = try openDatabase(databaseConfiguration, migrations: migrations, progress: progress.report)
+        logger.notice("database ready", ["db.engine": database.engine.rawValue,
+                                         "db.location": databaseConfiguration.url == nil ? databaseConfiguration.sqlitePath : "postgres"])
+        let runtime = ServiceRuntime(configuration: configuration, logger: logger, database: database, secret: secret,
+                                     listeners: listeners)
+        do {
+            var router = RPCRouter()
+            BuiltinServices.register(in: &router, service: configuration.serviceName) { StorageWriteProbe.health(of: database) }
+            registerOutboxStats(in: &router, database: database)
+            registerEventFeed(in: &router, runtime: runtime)
+            runtime.addBackground(try StorageWriteProbe(database: database, environment: configuration.environment, logger: logger))
+            runtime.addBackground(StorageRetention(database: database, settings: configuration.retention, logger: logger))
+            try setup(runtime, &router)
+            server.serve(router)
+        } catch {
+            database.close()
+            throw error
+        }
         for service in runtime.backgroundServices { service.start() }
         // A line operators and scripts can wait for.
         logger.notice("ready", ["address": "\(configuration.host):\(server.port)"])

@@ -37,6 +37,44 @@ struct MigrationTests {
         #expect(builtin == 9, "the outbox (five steps), its leases, inbox, idempotency and write-probe tables are recorded too")
     }
 
+    @Test("progress names each pending migration, step of count, then how many were applied; a database up to date reports none pending",
+          arguments: TestEngines.all)
+    func progress(engine: DatabaseEngine) throws {
+        let scratch = try ScratchDatabase(engine)
+        try scratch.open(migrations: [Self.createNotes]).close()
+        var reported: [MigrationProgress] = []
+        let db = try openDatabase(scratch.configuration, migrations: [Self.createNotes, Self.seedNotes, Self.addColumn]) { reported.append($0) }
+        db.close()
+        #expect(reported == [.checking, .started(count: 2),
+                             .applying(step: 1, count: 2, migration: "service 2 seed_notes"),
+                             .applying(step: 2, count: 2, migration: "service 3 add_notes_author"),
+                             .finished(applied: 2)])
+        reported = []
+        try openDatabase(scratch.configuration, migrations: [Self.createNotes, Self.seedNotes, Self.addColumn]) { reported.append($0) }.close()
+        #expect(reported == [.checking, .started(count: 0), .finished(applied: 0)])
+    }
+
+    @Test("a migration waits for a schema lock held far longer than its busy timeout and attempts allow, saying so at every attempt, then applies",
+          arguments: TestEngines.all)
+    func waitsForTheLock(engine: DatabaseEngine) throws {
+        let scratch = try ScratchDatabase(engine)
+        let lock = try SchemaLockHolder(scratch.configuration, migrations: [Self.createNotes])
+        defer { lock.release() }
+        var configuration = scratch.configuration
+        configuration.busyTimeout = .milliseconds(50)
+        configuration.maxTransactionAttempts = 2
+        Thread { Thread.sleep(forTimeInterval: 1.5); lock.release() }.start()
+        var waits = 0
+        let started = ContinuousClock.now
+        let db = try openDatabase(configuration, migrations: [Self.createNotes, Self.seedNotes]) { progress in
+            if case .waitingForLock(step: 1, count: 1, migration: "service 2 seed_notes", cause: _) = progress { waits += 1 }
+        }
+        defer { db.close() }
+        #expect(ContinuousClock.now - started >= .seconds(1.4), "it waited for the lock")
+        #expect(waits >= 5, "\(waits) waits reported")
+        #expect(try Self.serviceHistory(db) == ["1:create_notes", "2:seed_notes"])
+    }
+
     @Test("a failing migration leaves no trace and is reported with its version", arguments: TestEngines.all)
     func failingMigration(engine: DatabaseEngine) throws {
         let scratch = try ScratchDatabase(engine)

@@ -13,6 +13,4 @@ ServiceMain.run(name: "gateway", migrations: GatewayService.migrations,
                            (variable: "GATEWAY_HTTP_HOST", value: "OCORRENCIAS_HOST"),
                            (variable: "GATEWAY_RPC_PROXY_PORT", value: "7190 (integrações, chaves de API / integrations, API keys; off)"),
                            (variable: "GATEWAY_PUBLIC_URL", value: "http://127.0.0.1:<GATEWAY_HTTP_PORT> (links nos e-mails / links in e-mails)")],
-                ports: GatewayService.ports) { runtime, router in
-    try GatewayService.register(runtime: runtime, router: &router)
-}
+                ports: GatewayService.ports, prepare: GatewayService.prepare)

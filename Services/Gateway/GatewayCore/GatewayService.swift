@@ -28,6 +28,19 @@ public enum GatewayService {
     /// Names of the gateway's ports (``ServicePort/name``).
     static let httpPort = "http", proxyPort = "rpc-proxy"
 
+    /// Before the gateway's database opens: starts the HTTP server on the port ``ports(_:)``
+    /// bound, answering `/healthz`, `/readyz` and 503 while the database migrates
+    /// (``StartingHTTP``); returns the setup that hands it the gateway once the database is ready.
+    /// The public RPC port waits for the setup: it cannot check an API key before then.
+    /// - Throws: when the HTTP port cannot be bound, or a `GATEWAY_*` variable is malformed.
+    public static func prepare(_ startup: ServiceStartup) throws -> ServiceMain.Setup {
+        let configuration = try GatewayConfiguration(environment: startup.configuration.environment)
+        let starting = StartingHTTP(configuration: configuration, startup: startup)
+        try starting.server.start(listeningOn: startup.listener(httpPort))
+        startup.onFailedStart { starting.server.stop() }
+        return { runtime, router in try register(runtime: runtime, router: &router, configuration: configuration, starting: starting) }
+    }
+
     /// Starts the HTTP server and the public RPC port (on the sockets ``ports(_:)`` bound, else
     /// binding them now); they stop with the service.
     /// - Throws: when a port cannot be bound, or a `GATEWAY_*` variable is malformed.
@@ -38,6 +51,20 @@ public enum GatewayService {
                               tooLarge: { _ in APIError.tooLarge.response }, streaming: gateway.bodyStreaming,
                               handler: { gateway.handle($0) })
         try http.start(listeningOn: runtime.listener(httpPort))
+        try startServing(gateway, http: http, runtime: runtime, configuration: configuration)
+    }
+
+    /// ``register(runtime:router:)`` with the HTTP server ``prepare(_:)`` started.
+    static func register(runtime: ServiceRuntime, router: inout RPCRouter, configuration: GatewayConfiguration,
+                         starting: StartingHTTP) throws {
+        let gateway = Gateway(runtime: runtime, configuration: configuration)
+        try startServing(gateway, http: starting.server, runtime: runtime, configuration: configuration)
+        starting.serve(gateway)
+    }
+
+    /// The public RPC port and the gateway's background work, next to its running HTTP server.
+    private static func startServing(_ gateway: Gateway, http: HTTPServer, runtime: ServiceRuntime,
+                                     configuration: GatewayConfiguration) throws {
         var proxy: RPCProxy?
         if let port = configuration.proxyPort {
             let created = RPCProxy(gateway: gateway, port: port)

@@ -19,15 +19,19 @@ import Synchronization
 /// print("listening on", server.port)
 /// server.shutdown()        // GOAWAY, drain, close
 /// ```
+///
+/// A server may also start before its methods are ready (``init(configuration:logger:whileStarting:)``,
+/// a service migrating its database) and get them later, on the same socket (``serve(_:)``).
 public final class RPCServer: @unchecked Sendable {
     public let configuration: ServerConfiguration
-    let router: RPCRouter
     let logger: Logger
     /// Per-method call counts and latencies.
     public let metrics = RPCMetrics()
     let workers: WorkerPool
-    /// Metrics series per registered method, resolved once.
-    let series: [String: MethodSeries]
+    /// The methods served, once ``serve(_:)`` (or the initializer) gave them.
+    private let servingRoutes = AtomicLazyReference<Routes>()
+    /// What answers until then.
+    private let startingRoutes: Routes?
 
     private var loops: [ServerLoop] = []
     private var listenFD: Int32 = -1
@@ -43,15 +47,42 @@ public final class RPCServer: @unchecked Sendable {
 
     public init(configuration: ServerConfiguration, router: RPCRouter, logger: Logger) {
         self.configuration = configuration
-        self.router = router
-        router.sealForServing()
         self.logger = logger
-        var series: [String: MethodSeries] = [:]
-        for method in router.methods { series[method.path] = metrics.series(for: method.path) }
-        self.series = series
+        startingRoutes = nil
+        self.workers = WorkerPool(name: "\(configuration.serviceName)-worker", threads: configuration.workerThreads)
+        requestPrefix = Digest.hex(DeploymentSecret.randomBytes(4))
+        serve(router)
+    }
+
+    /// A server that can listen before its methods are ready: until ``serve(_:)`` hands them
+    /// over, it answers `Health/Check` `NOT_SERVING` with `whileStarting()`'s reason and every
+    /// other call `UNAVAILABLE` saying so, at once and marked as not started (clients may repeat
+    /// it, docs/PROTOCOL.md), instead of leaving connections in the listen backlog.
+    ///
+    /// ```swift
+    /// let server = RPCServer(configuration: config, logger: logger) { .init(pt: "migrando o banco", en: "migrating the database") }
+    /// try server.start(listeningOn: socket)
+    /// migrate()
+    /// server.serve(router)
+    /// ```
+    public init(configuration: ServerConfiguration, logger: Logger, whileStarting: @escaping @Sendable () -> StartingReason) {
+        self.configuration = configuration
+        self.logger = logger
+        startingRoutes = Routes.starting(whileStarting, metrics: metrics)
         self.workers = WorkerPool(name: "\(configuration.serviceName)-worker", threads: configuration.workerThreads)
         requestPrefix = Digest.hex(DeploymentSecret.randomBytes(4))
     }
+
+    /// Starts serving `router`'s methods: calls that arrive from now on, on connections open
+    /// already or new, go to them. Once only; a server given its router at init has it already.
+    public func serve(_ router: RPCRouter) {
+        router.sealForServing()
+        let routes = Routes(router: router, metrics: metrics, unknownMethod: nil)
+        precondition(servingRoutes.storeIfNil(routes) === routes, "RPCServer.serve called twice")
+    }
+
+    /// What answers a call now: the served methods, or the starting answers until then.
+    var routes: Routes { servingRoutes.load() ?? startingRoutes! }
 
     /// The bound port (useful when the configuration asked for port 0).
     public var port: Int { stateLock.withLock { boundPort } }
@@ -150,6 +181,58 @@ public final class RPCServer: @unchecked Sendable {
     }
 
     func callFinished(connection: ServerConnection) {}
+}
+
+/// Why a server that listens is not serving yet, in both languages (``RPCServer/init(configuration:logger:whileStarting:)``).
+public struct StartingReason: Sendable, Hashable {
+    public var pt: String
+    public var en: String
+
+    public init(pt: String, en: String) {
+        self.pt = pt
+        self.en = en
+    }
+
+    /// `"pt / en"`, as health answers and errors carry it.
+    public var text: String { "\(pt) / \(en)" }
+}
+
+/// A server's methods, and what it answers for a method it does not have.
+final class Routes: Sendable {
+    let router: RPCRouter
+    /// Metrics series per registered method, resolved once.
+    let series: [String: MethodSeries]
+    /// The answer to a method with no handler; nil: `UNIMPLEMENTED`.
+    let unknownMethod: (@Sendable () -> RPCError)?
+
+    init(router: RPCRouter, metrics: RPCMetrics, unknownMethod: (@Sendable () -> RPCError)?) {
+        self.router = router
+        var series: [String: MethodSeries] = [:]
+        for method in router.methods { series[method.path] = metrics.series(for: method.path) }
+        self.series = series
+        self.unknownMethod = unknownMethod
+    }
+
+    /// While starting: `Health/Check` answers `NOT_SERVING` with the reason, on the event loop;
+    /// everything else `UNAVAILABLE`.
+    static func starting(_ reason: @escaping @Sendable () -> StartingReason, metrics: RPCMetrics) -> Routes {
+        var router = RPCRouter()
+        router.register(RpcV1.Health.check, execution: .inline) { _, _ in
+            var response = RpcV1.HealthCheckResponse()
+            response.status = .notServing
+            response.detail = reason().text
+            return response
+        }
+        return Routes(router: router, metrics: metrics, unknownMethod: {
+            let now = reason()
+            return RPCError(.unavailable, "serviço iniciando, tente de novo em instantes: \(now.pt) / service starting, try again shortly: \(now.en)")
+        })
+    }
+
+    /// The answer to a call of `method`, which has no handler here.
+    func answerForUnknown(_ method: String) -> RPCError {
+        unknownMethod?() ?? RPCError(.unimplemented, "método desconhecido / unknown method \(method)")
+    }
 }
 
 /// Errors starting a server.

@@ -227,8 +227,9 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
             respond(callID: frame.callID, error: Self.drainingError("servidor encerrando / server is draining", until: until))
             return
         }
-        guard let handler = server.router.handlers[frame.method] ?? server.router.fallback else {
-            respond(callID: frame.callID, error: RPCError(.unimplemented, "método desconhecido / unknown method \(frame.method)"))
+        let routes = server.routes
+        guard let handler = routes.router.handlers[frame.method] ?? routes.router.fallback else {
+            respond(callID: frame.callID, error: routes.answerForUnknown(frame.method))
             return
         }
         var timeout = frame.timeoutMs == 0 ? limits.defaultTimeoutMilliseconds : Int(frame.timeoutMs)
@@ -249,7 +250,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         }
         let call = ActiveCall(method: frame.method, deadline: deadline, startedAt: now, state: state,
                               requestID: frame.metadata[MetadataKey.requestID], stream: stream,
-                              series: server.series[frame.method])
+                              series: routes.series[frame.method])
         let duplicate: Bool = lock.withLock {
             if calls[frame.callID] != nil { return true }
             calls[frame.callID] = call

@@ -21,7 +21,9 @@ public struct DatabaseConfiguration: Sendable {
     /// (there is always exactly one writer). Default 8.
     public var poolSize: Int
     /// SQLite: how long a statement waits for another process's lock before failing with
-    /// ``StorageError/Kind/busy``. Default 5 s.
+    /// ``StorageError/Kind/busy``. Both engines: how long one attempt of a migration waits for
+    /// the schema lock before it says so (``MigrationProgress/waitingForLock(step:count:migration:cause:)``)
+    /// and waits again. Default 5 s.
     public var busyTimeout: Duration
     /// How long ``Database/write(_:)`` or ``Database/read(_:)`` waits for a free pooled
     /// connection before throwing ``StorageError/Kind/timeout``. Default 10 s.

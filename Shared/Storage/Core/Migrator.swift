@@ -1,3 +1,5 @@
+import Foundation
+
 /// Applies pending migrations and records them in `schema_migrations`.
 ///
 /// Each migration runs in its own schema transaction (see ``SchemaTransactionRunner``) that first
@@ -12,46 +14,89 @@ struct Migrator {
     }
 
     let database: any SchemaTransactionRunner
+    /// Attempts of one schema transaction that fails for a passing reason other than the lock
+    /// (a broken PostgreSQL connection, a serialization failure); waits for the lock never end.
+    var retry = TransactionRetry(maxAttempts: 5)
+    /// The pause between two attempts at the lock (each of which waited the busy timeout
+    /// already): keeps a lock error that comes at once (a `NOWAIT` in a migration) from spinning.
+    static let lockRetryPause = 0.1
 
-    /// Validates `components`, then applies whatever is pending, in order.
+    /// Validates `components`, then applies whatever is pending, in order, telling `progress`.
+    ///
+    /// The history is read first without the lock (a read transaction, which a process holding
+    /// the lock does not block), so that the pending count is known while waiting for it; each
+    /// migration reads it again under the lock before it applies.
     /// - Throws: ``StorageError/Kind/migration`` when the history is inconsistent or a
     ///   migration fails (earlier migrations stay applied; the failed one leaves no trace).
-    func migrate(_ components: [Component]) throws {
+    func migrate(_ components: [Component], progress: (MigrationProgress) -> Void = { _ in }) throws {
         let ordered = try components.map { component in
             Component(name: component.name, migrations: try Self.validated(component))
         }
-        let applied = try database.schemaTransaction { tx -> [String: [Int: String]] in
-            try tx.executeScript(Self.historyTableSQL)
-            return try Self.history(tx)
-        }
+        progress(.checking)
+        let applied = try database.read { tx in try Self.historyIfPresent(tx, engine: database.engine) }
+        var pending: [(component: String, migration: Migration)] = []
         for component in ordered {
             for migration in component.migrations {
-                if let name = applied[component.name]?[migration.version] {
+                if let name = applied?[component.name]?[migration.version] {
                     try Self.checkName(recorded: name, migration, component: component.name)
                     continue
                 }
-                try apply(migration, component: component.name)
+                pending.append((component.name, migration))
             }
         }
+        progress(.started(count: pending.count))
+        if applied == nil {
+            let first = pending.first.map { "\($0.component) \($0.migration.version) \($0.migration.name)" } ?? "schema_migrations"
+            try locked(step: 1, count: pending.count, migration: first, progress: progress) { tx in
+                try tx.executeScript(Self.historyTableSQL)
+            }
+        }
+        var appliedHere = 0
+        for (index, item) in pending.enumerated() {
+            let label = "\(item.component) \(item.migration.version) \(item.migration.name)"
+            progress(.applying(step: index + 1, count: pending.count, migration: label))
+            if try apply(item.migration, component: item.component, label: label, step: index + 1, count: pending.count, progress: progress) {
+                appliedHere += 1
+            }
+        }
+        progress(.finished(applied: appliedHere))
     }
 
-    private func apply(_ migration: Migration, component: String) throws {
+    /// Applies `migration` unless another process did meanwhile; whether it applied it.
+    private func apply(_ migration: Migration, component: String, label: String, step: Int, count: Int,
+                       progress: (MigrationProgress) -> Void) throws -> Bool {
         let engine = database.engine
         do {
-            try database.schemaTransaction { tx in
+            return try locked(step: step, count: count, migration: label, progress: progress) { tx in
                 // Another process may have applied it while we were waiting for the lock.
                 if let row = try tx.queryOne("SELECT name FROM schema_migrations WHERE component = ? AND version = ?",
                                              [.text(component), .integer(Int64(migration.version))]) {
                     try Self.checkName(recorded: try row.text("name"), migration, component: component)
-                    return
+                    return false
                 }
                 try tx.executeScript(migration.sql(for: engine))
                 try tx.execute("INSERT INTO schema_migrations (component, version, name, applied_at) VALUES (?, ?, ?, ?)",
                                [.text(component), .integer(Int64(migration.version)), .text(migration.name), .integer(EpochMillis.now())])
+                return true
             }
         } catch let error as StorageError where error.kind != .migration {
             throw StorageError(.migration, "\(component) migration \(migration.version) '\(migration.name)' failed: \(error.message)",
                                sql: error.sql, code: error.code)
+        }
+    }
+
+    /// `body` in a schema transaction, attempted again while the schema lock is busy (each
+    /// attempt waits the engine's busy timeout, then `progress` hears of the wait) for as long
+    /// as it takes, and up to ``retry``'s attempts after other passing failures.
+    private func locked<T>(step: Int, count: Int, migration: String, progress: (MigrationProgress) -> Void,
+                           _ body: (any ScriptExecutor) throws -> T) throws -> T {
+        while true {
+            do {
+                return try retry.run(retrying: { $0.kind != .busy }) { try database.schemaTransaction(body) }
+            } catch let error as StorageError where error.kind == .busy {
+                progress(.waitingForLock(step: step, count: count, migration: migration, cause: error.message))
+                Thread.sleep(forTimeInterval: Self.lockRetryPause)
+            }
         }
     }
 
@@ -65,7 +110,13 @@ struct Migrator {
         )
         """
 
-    private static func history(_ tx: any SQLExecutor) throws -> [String: [Int: String]] {
+    /// What was applied, by component and version; nil when there is no history table yet.
+    private static func historyIfPresent(_ tx: any SQLExecutor, engine: DatabaseEngine) throws -> [String: [Int: String]]? {
+        let exists = switch engine {
+        case .sqlite: try tx.queryOne("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'", [])
+        case .postgres: try tx.queryOne("SELECT 1 WHERE to_regclass('schema_migrations') IS NOT NULL", [])
+        }
+        guard exists != nil else { return nil }
         var result: [String: [Int: String]] = [:]
         for row in try tx.query("SELECT component, version, name FROM schema_migrations", []) {
             result[try row.text("component"), default: [:]][Int(try row.int("version"))] = try row.text("name")

@@ -7,7 +7,9 @@
 /// migration is recorded in `schema_migrations` (columns `component`, `version`, `name`,
 /// `applied_at`; the service's migrations use component `service`). Safe when several processes
 /// start at once on one database: migrations are serialized by a PostgreSQL advisory lock or the
-/// SQLite write lock, and each is applied once.
+/// SQLite write lock, and each is applied once. A migration that finds the lock held waits for
+/// it as long as it takes (``MigrationProgress/waitingForLock(step:count:migration:cause:)``
+/// every busy timeout) instead of failing the start.
 ///
 /// ```swift
 /// let db = try openDatabase(.fromEnvironment(service: "workflow", dataDirectory: dataDir),
@@ -18,21 +20,23 @@
 /// - Parameters:
 ///   - configuration: Where the database is and its limits.
 ///   - migrations: The service's schema history (see ``Migration``).
+///   - progress: Told where the migrations stand (``MigrationProgress``), on the calling thread.
 /// - Returns: The open database.
 /// - Throws: ``StorageError/Kind/connection`` when it cannot be opened,
 ///   ``StorageError/Kind/migration`` when the schema cannot be brought up to date,
 ///   ``StorageError/Kind/misuse`` for an invalid configuration.
-public func openDatabase(_ configuration: DatabaseConfiguration, migrations: [Migration]) throws -> any Database {
+public func openDatabase(_ configuration: DatabaseConfiguration, migrations: [Migration],
+                         progress: (MigrationProgress) -> Void = { _ in }) throws -> any Database {
     try configuration.validate()
     let database: any SchemaTransactionRunner = switch configuration.engine {
     case .sqlite: try SQLiteDatabase(configuration: configuration)
     case .postgres: try PostgresDatabase(configuration: configuration)
     }
     do {
-        try Migrator(database: database).migrate([
+        try Migrator(database: database, retry: TransactionRetry(maxAttempts: configuration.maxTransactionAttempts)).migrate([
             .init(name: "storage", migrations: BuiltinSchema.migrations),
             .init(name: "service", migrations: migrations),
-        ])
+        ], progress: progress)
     } catch {
         database.close()
         throw error

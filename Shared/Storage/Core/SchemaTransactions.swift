@@ -8,6 +8,9 @@ protocol ScriptExecutor: SQLExecutor {
 /// What the migration runner needs from a database: a write transaction that also holds the
 /// cross-process schema lock (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: a transaction-level
 /// advisory lock), so two processes starting at once apply each migration exactly once.
+///
+/// One attempt, no retries (``Migrator`` decides): a lock another process holds for longer than
+/// the busy timeout (``DatabaseConfiguration/busyTimeout``) fails it with ``StorageError/Kind/busy``.
 protocol SchemaTransactionRunner: Database {
     func schemaTransaction<T>(_ body: (any ScriptExecutor) throws -> T) throws -> T
 }

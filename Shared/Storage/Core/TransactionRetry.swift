@@ -8,12 +8,14 @@ struct TransactionRetry {
     let maxAttempts: Int
 
     /// Runs `attempt` until it succeeds, throws a non-retryable error, or attempts run out.
-    func run<T>(_ attempt: () throws -> T) throws -> T {
+    /// - Parameter retrying: narrows which retryable errors are attempted again (the migrator
+    ///   leaves lock waits to itself).
+    func run<T>(retrying: (StorageError) -> Bool = { _ in true }, _ attempt: () throws -> T) throws -> T {
         var attemptNumber = 1
         while true {
             do {
                 return try attempt()
-            } catch let error as StorageError where error.isRetryable && attemptNumber < maxAttempts {
+            } catch let error as StorageError where error.isRetryable && retrying(error) && attemptNumber < maxAttempts {
                 Thread.sleep(forTimeInterval: Self.delay(afterAttempt: attemptNumber, kind: error.kind))
                 attemptNumber += 1
             }

@@ -14,6 +14,8 @@ final class PostgresDatabase: SchemaTransactionRunner, @unchecked Sendable {
     private let pool: BlockingPool<PostgresConnection>
     private let retry: TransactionRetry
     let writeHealth = WriteHealth()
+    /// How long a schema transaction waits for a lock (``DatabaseConfiguration/busyTimeout``).
+    private let lockTimeoutMilliseconds: Int
     /// Advisory-lock key serializing schema migrations across processes ("OCORMIGR").
     static let migrationLockKey: Int64 = 0x4F43_4F52_4D49_4752
 
@@ -24,6 +26,7 @@ final class PostgresDatabase: SchemaTransactionRunner, @unchecked Sendable {
         pool = BlockingPool(capacity: configuration.poolSize, acquireTimeout: configuration.acquireTimeout,
                             make: { try PostgresConnection(settings: settings) }, destroy: { $0.close() })
         retry = TransactionRetry(maxAttempts: configuration.maxTransactionAttempts)
+        lockTimeoutMilliseconds = Int(clamping: configuration.busyTimeout.wholeMilliseconds)
         // Connect once now so a wrong URL or a missing server is reported by openDatabase.
         try pool.withResource { _ in }
     }
@@ -34,12 +37,16 @@ final class PostgresDatabase: SchemaTransactionRunner, @unchecked Sendable {
         try writeHealth.observe { try retry.run { try transaction(begin: "BEGIN", readOnly: false, body) } }
     }
 
+    /// The lock waits of a schema transaction end after the busy timeout (`lock_timeout`, the
+    /// advisory lock's wait and the migration's own DDL's), failing it with
+    /// ``StorageError/Kind/busy``: the migrator then says it waits and tries again, and a
+    /// migration queued behind a long query does not hold up every other query on its table
+    /// meanwhile.
     func schemaTransaction<T>(_ body: (any ScriptExecutor) throws -> T) throws -> T {
-        try retry.run {
-            try transaction(begin: "BEGIN", readOnly: false) { connection in
-                try connection.execute("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))", [])
-                return try body(connection)
-            }
+        try transaction(begin: "BEGIN", readOnly: false) { connection in
+            try connection.executeScript("SET LOCAL lock_timeout = \(max(1, lockTimeoutMilliseconds))")
+            try connection.execute("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))", [])
+            return try body(connection)
         }
     }
 

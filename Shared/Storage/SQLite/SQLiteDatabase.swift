@@ -65,7 +65,7 @@ final class SQLiteDatabase: SchemaTransactionRunner, @unchecked Sendable {
     }
 
     func schemaTransaction<T>(_ body: (any ScriptExecutor) throws -> T) throws -> T {
-        try retry.run { try writeTransaction(body) }
+        try writeTransaction(body)
     }
 
     func read<T>(_ body: (any SQLExecutor) throws -> T) throws -> T {

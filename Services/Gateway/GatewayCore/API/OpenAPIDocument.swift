@@ -49,10 +49,14 @@ paths:
       operationId: get_healthz
       tags: [System]
       summary: "Liveness: the gateway and its database answer"
+      description: >-
+        200 `{"status":"ok"}` when the gateway's database answers; 200 `{"status":"starting","detail":"…"}`
+        while the gateway opens and migrates its database (alive, not ready: `/readyz` answers 503 meanwhile);
+        503 when its database does not answer.
       security: []
       responses:
         '200':
-          description: Ok
+          description: Ok (`ok`), or alive and still migrating (`starting`, with `detail`)
           content:
             application/json:
               schema:
@@ -8064,6 +8068,7 @@ components:
       type: object
       properties:
         status: {type: string}
+        detail: {type: string, description: "`/healthz` while starting: what the gateway is doing (pt-BR / en)"}
     Readiness:
       type: object
       properties:

@@ -1,0 +1,115 @@
+import Foundation
+import Storage
+import Testing
+import TestSupport
+
+/// Real executables stalled in their migrations (another connection holds the schema lock): a
+/// service's `healthcheck` and the gateway's `/readyz` say `NOT_SERVING` with the migration it
+/// waits for; the gateway stalled on its own database answers `/healthz` (alive, starting),
+/// `/readyz` (503, why) and 503 to the rest; both serve once the lock is free.
+@Suite("Executables answer while they migrate", .serialized)
+struct MigratingStartTests {
+    static let secret = "migrating-start-secret-0123456789"
+
+    /// `service`'s database configuration as the executable will read it from `environment`.
+    static func database(_ service: String, _ environment: [String: String]) -> DatabaseConfiguration {
+        DatabaseConfiguration.fromEnvironment(service: service, dataDirectory: environment["OCORRENCIAS_DATA_DIR"]!, environment: environment)
+    }
+
+    static func environment(_ service: String, _ engine: DatabaseEngine, directory: TemporaryDirectory) throws -> [String: String] {
+        var environment = ["OCORRENCIAS_DATA_DIR": directory.path, "OCORRENCIAS_SECRET": secret, "OCORRENCIAS_LOG_LEVEL": "info"]
+        if engine == .postgres { environment["\(service.uppercased())_DATABASE_URL"] = try PostgresTestServer.shared().createDatabase() }
+        return environment
+    }
+
+    /// Starts `service`'s executable with its schema lock held (none of its migrations applied),
+    /// once it has said it waits for the lock.
+    static func startStalled(_ service: String, _ environment: [String: String]) throws -> (ChildProcess, SchemaLockHolder) {
+        let lock = try SchemaLockHolder(database(service, environment), migrations: [])
+        let process = try ChildProcess(BuildProducts.executable(service).path, environment: ChildProcess.inheritedEnvironment(adding: environment),
+                                       error: .capture)
+        #expect(process.waitForCaptured(.standardError, containing: "banco bloqueado, aguardando / database locked, waiting", timeout: 20),
+                "\(process.capturedText(.standardError))")
+        return (process, lock)
+    }
+
+    static func stop(_ process: ChildProcess, _ lock: SchemaLockHolder) {
+        lock.release()
+        process.terminate()
+        _ = process.waitUntilExit(timeout: 15)
+    }
+
+    @Test("knowledge stalled: `knowledge healthcheck` exits 1 NOT_SERVING naming the migration (`--live` 0: alive), the gateway's /readyz shows it; released: exit 0, SERVING",
+          arguments: TestEngines.all)
+    func serviceBehindTheGateway(engine: DatabaseEngine) throws {
+        let directory = try TemporaryDirectory(prefix: "migrating-knowledge")
+        var environment = try Self.environment("knowledge", engine, directory: directory)
+        let port = try FreePort.next()
+        environment["KNOWLEDGE_PORT"] = String(port)
+        let (knowledge, lock) = try Self.startStalled("knowledge", environment)
+        defer { Self.stop(knowledge, lock) }
+        let healthcheck = { (flags: [String]) in try ChildProcess.run(BuildProducts.executable("knowledge").path, ["healthcheck"] + flags,
+                                                                      environment: ChildProcess.inheritedEnvironment(adding: environment)) }
+        let waiting = try healthcheck([])
+        #expect(waiting.status == 1)
+        #expect(waiting.outputText.contains("knowledge: NOT_SERVING banco bloqueado, aguardando para aplicar a migração 1 de "), "\(waiting.outputText)")
+        #expect(waiting.outputText.contains(" / database locked, waiting to apply migration 1 of "), "\(waiting.outputText)")
+        let alive = try healthcheck(["--live"])
+        #expect(alive.status == 0 && alive.outputText.contains("knowledge: NOT_SERVING banco bloqueado"), "\(alive.outputText)")
+
+        let gateway = try GatewayHarness(engine: .sqlite, extra: [
+            "OCORRENCIAS_SECRET": Self.secret, "KNOWLEDGE_ADDRESSES": "127.0.0.1:\(port)",
+            "INTAKE_ADDRESSES": "127.0.0.1:1", "WORKFLOW_ADDRESSES": "127.0.0.1:1", "NOTIFICATION_ADDRESSES": "127.0.0.1:1",
+        ], createAdmin: false)
+        let notReady = try gateway.request("GET", "/readyz")
+        #expect(notReady.status == 503)
+        let entry = (notReady.json["services"] as? [String: Any])?["knowledge"] as? [String: Any]
+        #expect(entry?["status"] as? String == "NOT_SERVING", "\(notReady.text)")
+        #expect((entry?["detail"] as? String)?.contains("aguardando para aplicar a migração 1 de ") == true, "\(notReady.text)")
+
+        lock.release()
+        #expect(knowledge.waitForCaptured(.standardError, containing: "\"msg\":\"ready\"", timeout: 60), "\(knowledge.capturedText(.standardError))")
+        let serving = try healthcheck([])
+        #expect(serving.status == 0 && serving.outputText.contains("knowledge: SERVING"), "\(serving.outputText)")
+        let ready = try gateway.request("GET", "/readyz")
+        #expect(((ready.json["services"] as? [String: Any])?["knowledge"] as? [String: Any])?["status"] as? String == "SERVING", "\(ready.text)")
+        let log = knowledge.capturedText(.standardError)
+        #expect(log.contains("\"msg\":\"database migrations started\"") && log.contains("\"msg\":\"database migrations finished\""), "\(log)")
+    }
+
+    @Test("the gateway stalled on its own database: /healthz 200 starting, /readyz 503 naming the migration, other routes 503 UNAVAILABLE with Retry-After, its RPC health NOT_SERVING; released: it serves on the same ports",
+          arguments: TestEngines.all)
+    func gatewayOwnDatabase(engine: DatabaseEngine) throws {
+        let directory = try TemporaryDirectory(prefix: "migrating-gateway")
+        var environment = try Self.environment("gateway", engine, directory: directory)
+        let httpPort = try FreePort.next()
+        environment["GATEWAY_PORT"] = String(try FreePort.next())
+        environment["GATEWAY_HTTP_PORT"] = String(httpPort)
+        environment["GATEWAY_HTTP_THREADS"] = "2"
+        for service in ["INTAKE", "WORKFLOW", "NOTIFICATION", "KNOWLEDGE"] { environment["\(service)_ADDRESSES"] = "127.0.0.1:1" }
+        let (gateway, lock) = try Self.startStalled("gateway", environment)
+        defer { Self.stop(gateway, lock) }
+        let get = { (path: String) in try GatewayHarness.curl(["-s", "-i", "--max-time", "5", "http://127.0.0.1:\(httpPort)\(path)"], input: Data()) }
+
+        let alive = try get("/healthz")
+        #expect(alive.status == 200 && alive.json["status"] as? String == "starting", "\(alive.text)")
+        #expect((alive.json["detail"] as? String)?.contains("banco bloqueado, aguardando para aplicar a migração 1 de ") == true, "\(alive.text)")
+        let notReady = try get("/readyz")
+        let entry = (notReady.json["services"] as? [String: Any])?["gateway"] as? [String: Any]
+        #expect(notReady.status == 503 && entry?["status"] as? String == "NOT_SERVING", "\(notReady.text)")
+        #expect((entry?["detail"] as? String)?.contains("database locked, waiting to apply migration 1 of ") == true, "\(notReady.text)")
+        let other = try get("/v1/me")
+        #expect(other.status == 503 && other.errorCode == "UNAVAILABLE" && other.header("Retry-After") == "1", "\(other.text)")
+        #expect(((other.json["error"] as? [String: Any])?["message_en"] as? String)?.hasPrefix("The gateway is starting (database locked") == true,
+                "\(other.text)")
+        let rpc = try ChildProcess.run(BuildProducts.executable("gateway").path, ["healthcheck"],
+                                       environment: ChildProcess.inheritedEnvironment(adding: environment))
+        #expect(rpc.status == 1 && rpc.outputText.contains("gateway: NOT_SERVING banco bloqueado"), "\(rpc.outputText)")
+
+        lock.release()
+        #expect(gateway.waitForCaptured(.standardError, containing: "\"msg\":\"ready\"", timeout: 60), "\(gateway.capturedText(.standardError))")
+        let ok = try get("/healthz")
+        #expect(ok.status == 200 && ok.json["status"] as? String == "ok", "\(ok.text)")
+        #expect(try get("/v1/me").status == 401, "served by the gateway now: authentication required")
+    }
+}

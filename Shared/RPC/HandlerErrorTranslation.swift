@@ -6,7 +6,10 @@ import Synchronization
 /// database unreachable, full) are better answered `UNAVAILABLE`, which callers retry and the
 /// gateway answers 503: the layer that knows both registers a translation once
 /// (ServiceKit registers storage's). Such an `UNAVAILABLE` is marked
-/// ``ErrorMetadata/handlerStarted``, which travels; the cause does not.
+/// ``ErrorMetadata/handlerStarted``, which travels; the cause does not. So is an `UNAVAILABLE`
+/// the handler rethrows from a call of its own that was lost after it was sent
+/// (``RPCError/sentKey`` "true": the gateway's RPC port forwarding to a service that went away
+/// mid-call, a service whose call to another did): that call may have run.
 public enum HandlerErrorTranslation {
     private static let translations = Mutex<[@Sendable (any Error) -> RPCError?]>([])
 
@@ -17,7 +20,12 @@ public enum HandlerErrorTranslation {
 
     /// What a server answers for `error`, with its text under ``RPCError/causeKey`` (never sent).
     public static func answer(for error: any Error) -> RPCError {
-        if let rpc = error as? RPCError { return rpc }
+        if var rpc = error as? RPCError {
+            if rpc.code == .unavailable && rpc.metadata[RPCError.sentKey] == "true" {
+                rpc.metadata[ErrorMetadata.handlerStarted] = "true"
+            }
+            return rpc
+        }
         let cause = String(describing: error)
         for translate in translations.withLock({ $0 }) {
             if var answer = translate(error) {

@@ -45,6 +45,13 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
         metadata[ErrorMetadata.retryAfterMilliseconds].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
     }
 
+    /// Metadata key a client sets on the `UNAVAILABLE` it makes up when a call fails in transport:
+    /// "false" when the request never left the process (a retry cannot apply it twice), "true"
+    /// when it was sent and the connection went away before the answer (it may have run). Never
+    /// travels (``ErrorMetadata/wire(_:)``); a handler that fails with a "true" one answers
+    /// ``ErrorMetadata/handlerStarted`` instead (``HandlerErrorTranslation/answer(for:)``).
+    public static let sentKey = "transport.sent"
+
     /// Metadata key set to "true" on the error of a call whose request was refused before it
     /// left the client because its frame would pass the frame limit (`OCORRENCIAS_RPC_MAX_FRAME_BYTES`):
     /// a server reading such a frame closes the whole connection, every other call on it included.
@@ -55,7 +62,7 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
     public static func requestTooLarge(bytes: Int, limit: Int) -> RPCError {
         RPCError(.resourceExhausted,
                  "pedido grande demais: \(bytes) bytes, o limite de um quadro é \(limit) / request too large: \(bytes) bytes, the frame limit is \(limit)",
-                 metadata: ["transport.sent": "false", requestTooLargeKey: "true"])
+                 metadata: [sentKey: "false", requestTooLargeKey: "true"])
     }
 
     /// The error a server answers instead of a response whose frame would pass its frame limit

@@ -129,6 +129,52 @@ struct ErrorMetadataTransportTests {
         #expect(failing.runs(of: Self.midCall) == 5, "repeated with one (3 attempts)")
     }
 
+    @Test("a handler whose own call was lost after it left (its upstream went away mid-call, as behind the gateway's RPC port) answers UNAVAILABLE marked status.handler_started: its caller repeats it only with an idempotency key")
+    func lostUpstreamCall() throws {
+        let slow = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Errors/Slow", clientStreaming: false, serverStreaming: false)
+        let relay = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Errors/Relay", clientStreaming: false, serverStreaming: false)
+        let secret = DeploymentSecret.random()
+        let entered = Atomic<Int>(0)
+        var upstreamRouter = RPCRouter()
+        upstreamRouter.register(slow) { request, _ in
+            entered.add(1, ordering: .relaxed)
+            usleep(1_500_000)
+            return RpcV1.EchoResponse()
+        }
+        let upstream = RPCServer(configuration: ServerConfiguration(serviceName: "upstream", secret: secret), router: upstreamRouter,
+                                 logger: Logger(service: "upstream", level: .critical))
+        try upstream.start()
+        var upstreamConfiguration = ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: upstream.port)], secret: secret)
+        upstreamConfiguration.maxAttempts = 1
+        let upstreamClient = RPCClient(configuration: upstreamConfiguration)
+        defer { upstreamClient.close() }
+        let relays = Atomic<Int>(0)
+        var relayRouter = RPCRouter()
+        relayRouter.register(relay) { request, _ in
+            relays.add(1, ordering: .relaxed)
+            return try upstreamClient.call(slow, request)
+        }
+        let relayServer = RPCServer(configuration: ServerConfiguration(serviceName: "relay", secret: secret), router: relayRouter,
+                                    logger: Logger(service: "relay", level: .critical))
+        try relayServer.start()
+        defer { relayServer.shutdown(gracePeriodMilliseconds: 100) }
+
+        // The upstream goes away while the relayed call runs in it (closed after a 50 ms grace).
+        Thread.detachNewThread {
+            while entered.load(ordering: .relaxed) == 0 { usleep(1_000) }
+            upstream.shutdown(gracePeriodMilliseconds: 50)
+        }
+        var configuration = ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: relayServer.port)], secret: secret)
+        configuration.maxAttempts = 3
+        let client = RPCClient(configuration: configuration)
+        defer { client.close() }
+        let error = #expect(throws: RPCError.self) { try client.call(relay, RpcV1.EchoRequest()) }
+        #expect(error?.code == .unavailable && error?.handlerStarted == true, "\(String(describing: error))")
+        #expect(error?.metadata[RPCError.sentKey] == nil, "the relay's transport facts never travel, \(String(describing: error))")
+        #expect(relays.load(ordering: .relaxed) == 1, "not repeated without a key")
+        #expect(entered.load(ordering: .relaxed) == 1)
+    }
+
     @Test("an older server's answers (marker violations with an empty field) are understood by a new client: handler_started not repeated without a key, response_too_large marked, no violation left")
     func olderServer() throws {
         let failing = try FailingServer()

@@ -6,7 +6,7 @@ import RPC
 /// Metadata keys the client sets on errors it synthesises, so the pool knows whether a retry is safe.
 enum TransportMetadata {
     /// "false" when the request never left this process: retrying cannot apply it twice.
-    static let sent = "transport.sent"
+    static let sent = RPCError.sentKey
 }
 
 /// One authenticated TCP connection to a server, multiplexing many calls.

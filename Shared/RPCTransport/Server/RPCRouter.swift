@@ -134,12 +134,12 @@ public struct RPCRouter: Sendable {
         }))
     }
 
-    /// What a completing handler's result answers: the response encoded, its ``RPCError``, or
-    /// for any other error ``HandlerErrorTranslation/answer(for:)`` (`INTERNAL` unless translated).
+    /// What a completing handler's result answers: the response encoded, or for an error
+    /// ``HandlerErrorTranslation/answer(for:)`` (its ``RPCError``, marked when it is a call of the
+    /// handler's own lost after it was sent; `INTERNAL` for any other unless translated).
     private static func answer<Response: ProtoMessage>(_ result: Result<Response, any Error>) -> Result<[UInt8], RPCError> {
         switch result {
         case .success(let response): .success(response.serializedBytes())
-        case .failure(let error as RPCError): .failure(error)
         case .failure(let error): .failure(HandlerErrorTranslation.answer(for: error))
         }
     }

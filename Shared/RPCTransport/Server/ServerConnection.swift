@@ -348,9 +348,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
     }
 
     private static func run(_ body: () throws -> [UInt8]) -> Result<[UInt8], RPCError> {
-        do { return .success(try body()) } catch let error as RPCError {
-            return .failure(error)
-        } catch {
+        do { return .success(try body()) } catch {
             return .failure(HandlerErrorTranslation.answer(for: error))
         }
     }

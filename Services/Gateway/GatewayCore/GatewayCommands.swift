@@ -40,7 +40,8 @@ public enum GatewayCommands {
                                        "authenticated": route.access == .authenticated]
             if route.method == "POST" {
                 // Whether a retry with the same Idempotency-Key gets the first answer (docs/GATEWAY.md).
-                item["idempotency"] = IdempotencyCoverage.exclusions[route.name].map { "excluded: \($0)" } ?? "enforced"
+                item["idempotency"] = IdempotencyCoverage.enforced[route.name].map { "enforced by \($0)" }
+                    ?? IdempotencyCoverage.exclusions[route.name].map { "excluded: \($0)" } ?? "unknown"
             }
             if let binding = route.binding {
                 item["service"] = binding.service

@@ -40,11 +40,42 @@ extension RequestContext {
                                      sealing: gateway.responseSeal).map(Self.decode)
     }
 
-    /// `gateway.<METHOD> <path>|<caller>` and the body's keyed fingerprint.
-    private func idempotencyScope(_ request: HTTPRequest) throws -> (String, [UInt8]) {
+    /// The request a merged update (``MergedUpdate``) sends, pinned to the call's key: the first
+    /// call stores the record it merged (`merge`, run only then), a retry with the same body
+    /// sends that same record again instead of merging over what the first call wrote (which
+    /// would be another request to the service, refused as a reused key). The owning service
+    /// then replays its answer. Without a key: `merge()`.
+    func pinned(_ request: HTTPRequest, _ merge: () throws -> [String: Any]) throws -> [String: Any] {
+        guard idempotencyKey?.isEmpty == false else { return try merge() }
+        let (scope, fingerprint) = try idempotencyScope(request, purpose: "merge")
+        let database = gateway.runtime.database
+        var stored = try Idempotent.replay(database, key: idempotencyKey, scope: scope, fingerprint: fingerprint, sealing: gateway.responseSeal)
+        if stored == nil {
+            // Merged outside the transaction (it reads the record from its service); a concurrent
+            // first call that stored its record first wins, and both send that one.
+            let merged = Array(try JSONSerialization.data(withJSONObject: try merge(), options: [.sortedKeys]))
+            stored = try Idempotent.bytes(database, key: idempotencyKey, scope: scope, fingerprint: fingerprint,
+                                          sealing: gateway.responseSeal) { _ in merged }.response
+        }
+        guard let record = try JSONSerialization.jsonObject(with: Data(stored ?? [])) as? [String: Any] else {
+            throw APIError(status: 500, code: "INTERNAL", pt: "Registro guardado inválido.", en: "Malformed stored record.")
+        }
+        return record
+    }
+
+    /// `gateway[.<purpose>].<METHOD> <path>|<caller>` and the body's keyed fingerprint: of the
+    /// JSON body with its keys sorted (the same object sent again with its keys in another
+    /// order is the same request, as a service's decoded message is), else of the bytes.
+    private func idempotencyScope(_ request: HTTPRequest, purpose: String? = nil) throws -> (String, [UInt8]) {
         let caller = try requirePrincipal().id
         let target = "\(request.method) \(request.path)"
-        return ("gateway.\(target)|\(caller)", gateway.responseSeal.fingerprint(Array(target.utf8) + [0] + request.body))
+        var body = request.body
+        if !body.isEmpty, let object = try? JSONSerialization.jsonObject(with: Data(body)),
+           let canonical = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
+            body = Array(canonical)
+        }
+        return ("gateway\(purpose.map { ".\($0)" } ?? "").\(target)|\(caller)",
+                gateway.responseSeal.fingerprint(Array(target.utf8) + [0] + body))
     }
 
     /// Status (2 bytes), whether the body is JSON (1 byte), the body.

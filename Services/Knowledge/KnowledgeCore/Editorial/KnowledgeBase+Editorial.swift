@@ -22,7 +22,11 @@ extension KnowledgeBase {
         }
         guard violations.isEmpty else { throw RPCError(.invalidArgument, "pedido de FAQ inválido / invalid FAQ request", violations: violations) }
         let sourceKey = "faq:" + (idempotencyKey.map { "\(caller.principal.id):\($0)" } ?? UUID().uuidString)
-        return try database.write { tx in
+        // The queue's source key makes one item per key; the stored answer makes a retry's
+        // answer the first one, and another request with the key `FAILED_PRECONDITION`.
+        var keyed = caller
+        keyed.idempotencyKey = idempotencyKey
+        return try write("RequestFaq", keyed, request) { tx in
             try EditorQueue.add(tx, EditorQueue.NewItem(
                 kind: .faqRequest, sourceKey: sourceKey, ticketID: request.ticketID, ticketCode: request.ticketCode,
                 organizationName: request.organizationName, contactName: request.contactName, product: request.product,

@@ -170,7 +170,6 @@ struct IdempotentRetryTests {
     }
 
     static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard !needle.isEmpty, haystack.count >= needle.count else { return false }
-        return (0...(haystack.count - needle.count)).contains { Array(haystack[$0..<($0 + needle.count)]) == needle }
+        Data(haystack).range(of: Data(needle)) != nil
     }
 }

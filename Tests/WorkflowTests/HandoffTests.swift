@@ -228,4 +228,37 @@ struct HandoffTests {
         bulk.move = WorkflowV1.MoveTicketRequest()
         #expect(harness.failure(WorkflowV1.Workflow.bulkAction, bulk, as: Self.ana)?.code == .invalidArgument, "one action only")
     }
+
+    @Test("a bulk action retried with its idempotency key replays the tickets done and runs only those that failed", arguments: TestEngines.all)
+    func bulkRetry(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        for id in ["r1", "r2", "r3"] {
+            try harness.deliver(WorkflowHarness.opened(id), key: id)
+        }
+        try harness.take("r1", as: Self.ana)
+        try harness.take("r2", as: Self.ana)
+        try harness.take("r3", as: Self.bruno)
+        var bulk = WorkflowV1.BulkActionRequest()
+        bulk.ticketIDs = ["r1", "r2", "r3"]
+        bulk.note = WorkflowV1.AddDiscussionRequest()
+        bulk.note?.text = "Queda do certificado A1"
+        bulk.note?.isPublic = true  // public: only on tickets the agent may act on
+        func notes(_ id: String) throws -> Int { try harness.ticket(id).discussion.filter { $0.text == "Queda do certificado A1" }.count }
+        let first = try harness.call(WorkflowV1.Workflow.bulkAction, bulk, as: Self.ana, idempotencyKey: "lote-1")
+        #expect(first.results.map(\.ok) == [true, true, false])
+        let again = try harness.call(WorkflowV1.Workflow.bulkAction, bulk, as: Self.ana, idempotencyKey: "lote-1")
+        #expect(again == first, "the same answer")
+        #expect(try notes("r1") == 1 && notes("r2") == 1 && notes("r3") == 0)
+        // r3 comes to ana: the retry runs it, and still only it.
+        _ = try harness.call(WorkflowV1.Workflow.transferTicket, Self.transfer("r3", agent: "ana", note: "Assuma"), as: Self.bruno)
+        let later = try harness.call(WorkflowV1.Workflow.bulkAction, bulk, as: Self.ana, idempotencyKey: "lote-1")
+        #expect(later.results.map(\.ok) == [true, true, true])
+        #expect(try notes("r1") == 1 && notes("r2") == 1 && notes("r3") == 1)
+        // The key with another request is refused before any ticket changes.
+        var other = bulk
+        other.note?.text = "Outra nota"
+        #expect(harness.failure(WorkflowV1.Workflow.bulkAction, other, as: Self.ana, idempotencyKey: "lote-1")?.code == .failedPrecondition)
+        #expect(try harness.ticket("r1").discussion.allSatisfy { $0.text != "Outra nota" })
+    }
 }

@@ -336,12 +336,13 @@ extension IntakeContext {
     /// `replacement` is a corrected message taken in instead (the stored one stays as received).
     public func reprocessQuarantined(_ id: String, organizationID: String = "", replacement: [UInt8] = [], ticketID: String = "", caller: Caller,
                                      tokens: ReplyToken, settings mailSettings: MailIngestSettings) throws -> IntakeV1.ReprocessQuarantinedMailResponse {
-        // A retry with the first call's key gets its answer (the message is resolved by then).
+        let record = try quarantined(id, caller: caller)
+        // A retry with the first call's key gets its answer (the message is resolved by then),
+        // once the caller's access is checked again.
         let fingerprint = Array("\(id)|\(organizationID)|\(ticketID)|".utf8) + replacement
         if let answer: IntakeV1.ReprocessQuarantinedMailResponse = try replayed("ReprocessQuarantinedMail", caller, fingerprint: fingerprint) {
             return answer
         }
-        let record = try quarantined(id, caller: caller)
         guard record.status == .quarantineHeld else {
             throw RPCError(.failedPrecondition, "mensagem já resolvida / message already resolved")
         }
@@ -428,14 +429,15 @@ extension IntakeContext {
     /// (the sender was told the message was not registered, which stays true).
     public func discardQuarantined(_ request: IntakeV1.DiscardQuarantinedMailRequest, caller: Caller) throws -> IntakeV1.QuarantinedMail {
         try Self.requireMailStaff(caller)
-        // A retry with the first call's key gets its answer (the message is resolved by then).
-        let fingerprint = try request.serializedBytes()
-        if let answer: IntakeV1.QuarantinedMail = try replayed("DiscardQuarantinedMail", caller, fingerprint: fingerprint) { return answer }
         var violations = Violations()
         violations.required("reason", request.reason)
         violations.maxLength("reason", request.reason, 2000)
         try violations.check()
         let record = try quarantined(request.id, caller: caller)
+        // A retry with the first call's key gets its answer (the message is resolved by then),
+        // once the caller's access is checked again.
+        let fingerprint = try request.serializedBytes()
+        if let answer: IntakeV1.QuarantinedMail = try replayed("DiscardQuarantinedMail", caller, fingerprint: fingerprint) { return answer }
         guard record.status == .quarantineHeld else {
             throw RPCError(.failedPrecondition, "mensagem já resolvida / message already resolved")
         }

@@ -56,7 +56,7 @@ let package = Package(
                 path: "Shared/RPCTransport", swiftSettings: strict),
         .target(name: "Storage", dependencies: ["CSQLite", "CSQLiteWAL", "CPostgres", "Observability"], path: "Shared/Storage", swiftSettings: strict),
         .target(name: "MailKit", dependencies: ["CCurl"], path: "Shared/MailKit", swiftSettings: strict),
-        .target(name: "ServiceKit", dependencies: ["RPCTransport", "Storage", "Messages", "RPC", "Observability"],
+        .target(name: "ServiceKit", dependencies: ["RPCTransport", "Storage", "Messages", "RPC", "Observability", "CSodium"],
                 path: "Shared/ServiceKit", swiftSettings: strict),
 
         // MARK: Services (a testable core library and a thin executable each)

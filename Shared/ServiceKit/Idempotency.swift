@@ -18,12 +18,13 @@ public enum Idempotent {
     /// does not run `body`, so its checks of the caller do not run either: keys are one
     /// caller's, and another caller who sends the same key and request gets an effect of their
     /// own (or their own refusal), never the first caller's stored answer.
+    /// - Parameter seal: seals the stored answer (answers that carry a secret, ``ResponseSeal``).
     /// - Throws: `FAILED_PRECONDITION` when the key was used for a different request.
     public static func write<Request: ProtoMessage, Response: ProtoMessage>(
-        _ database: any Database, _ context: ServerContext, caller: String, _ request: Request,
+        _ database: any Database, _ context: ServerContext, caller: String, _ request: Request, sealing seal: ResponseSeal? = nil,
         _ body: (any SQLExecutor) throws -> Response
     ) throws -> Response {
-        try write(database, key: context.idempotencyKey, scope: "\(context.method)|\(caller)", request, body)
+        try write(database, key: context.idempotencyKey, scope: "\(context.method)|\(caller)", request, sealing: seal, body)
     }
 
     /// Runs `body` in a write transaction, keyed by `key` within `scope` when there is a key
@@ -32,37 +33,77 @@ public enum Idempotent {
     /// - Throws: `INVALID_ARGUMENT` for a key over 200 bytes; `FAILED_PRECONDITION` when the key
     ///   was used for a different request.
     public static func write<Request: ProtoMessage, Response: ProtoMessage>(
-        _ database: any Database, key: String?, scope: String, _ request: Request,
+        _ database: any Database, key: String?, scope: String, _ request: Request, sealing seal: ResponseSeal? = nil,
         _ body: (any SQLExecutor) throws -> Response
     ) throws -> Response {
         guard let key, !key.isEmpty else { return try database.write { try body($0) } }
-        return try write(database, key: key, scope: scope, fingerprint: Digest.sha256(request.serializedBytes()), body)
+        // A sealed answer's request may carry a secret too: its fingerprint is keyed.
+        let bytes = try request.serializedBytes()
+        return try write(database, key: key, scope: scope, fingerprint: seal?.fingerprint(bytes) ?? Digest.sha256(bytes), sealing: seal, body)
     }
 
     /// ``write(_:key:scope:_:_:)`` with the request's fingerprint worked out by the caller (one
     /// that stands for some of the request's fields by what they name, say).
     public static func write<Response: ProtoMessage>(
-        _ database: any Database, key: String?, scope: String, fingerprint: [UInt8],
+        _ database: any Database, key: String?, scope: String, fingerprint: [UInt8], sealing seal: ResponseSeal? = nil,
         _ body: (any SQLExecutor) throws -> Response
     ) throws -> Response {
         guard let key, !key.isEmpty else {
             return try database.write { try body($0) }
         }
+        let result = try bytes(database, key: key, scope: scope, fingerprint: fingerprint, sealing: seal) { tx in try body(tx).serializedBytes() }
+        return try Response(serializedBytes: result.response)
+    }
+
+    /// The mechanism under the others, for answers that are bytes of any kind (the gateway's
+    /// own HTTP answers): `body` runs once per `(scope, key)`, its bytes are stored with its
+    /// effect (sealed when `seal` is given) and a retry gets them back (`replayed`).
+    /// - Throws: as ``write(_:key:scope:fingerprint:sealing:_:)``.
+    public static func bytes(
+        _ database: any Database, key: String?, scope: String, fingerprint: [UInt8], sealing seal: ResponseSeal? = nil,
+        _ body: (any SQLExecutor) throws -> [UInt8]
+    ) throws -> IdempotentResult {
+        guard let key, !key.isEmpty else { return IdempotentResult(response: try database.write { try body($0) }, replayed: false) }
+        try check(key)
+        do {
+            var fresh: [UInt8]?
+            let result = try database.write { tx in
+                fresh = nil
+                return try IdempotencyStore.run(tx, scope: scope, key: key, requestFingerprint: fingerprint) {
+                    let answer = try body(tx)
+                    fresh = answer
+                    return seal?.seal(answer) ?? answer
+                }
+            }
+            if !result.replayed, let fresh { return IdempotentResult(response: fresh, replayed: false) }
+            return IdempotentResult(response: try seal?.open(result.response) ?? result.response, replayed: true)
+        } catch let error as StorageError where error.kind == .idempotencyMismatch {
+            throw mismatch
+        }
+    }
+
+    /// The answer stored for `(scope, key)` by a call that committed, opened when `seal` is
+    /// given; nil when the key is unused (or its first call is still running). Lets a caller
+    /// skip work it would do before ``bytes(_:key:scope:fingerprint:sealing:_:)`` (a call to
+    /// another service) on a plain retry.
+    /// - Throws: `FAILED_PRECONDITION` when the key was used for a different request.
+    public static func replay(_ database: any Database, key: String?, scope: String, fingerprint: [UInt8],
+                              sealing seal: ResponseSeal? = nil) throws -> [UInt8]? {
+        guard let key, !key.isEmpty else { return nil }
+        try check(key)
+        guard let stored = try database.read({ try IdempotencyStore.stored($0, scope: scope, key: key) }) else { return nil }
+        guard stored.fingerprint == fingerprint else { throw mismatch }
+        return try stored.response.map { try seal?.open($0) ?? $0 }
+    }
+
+    static func check(_ key: String) throws {
         guard key.utf8.count <= 200 else {
             throw RPCError(.invalidArgument, "chave de idempotência longa demais / idempotency key too long", violations: [
                 FieldViolation(field: "idempotency-key", reason: "too_long", pt: "No máximo 200 caracteres.", en: "At most 200 characters."),
             ])
         }
-        do {
-            let result = try database.write { tx in
-                try IdempotencyStore.run(tx, scope: scope, key: key, requestFingerprint: fingerprint) {
-                    try body(tx).serializedBytes()
-                }
-            }
-            return try Response(serializedBytes: result.response)
-        } catch let error as StorageError where error.kind == .idempotencyMismatch {
-            throw RPCError(.failedPrecondition,
-                           "chave de idempotência já usada com outro pedido / idempotency key reused with a different request")
-        }
     }
+
+    static let mismatch = RPCError(.failedPrecondition,
+                                   "chave de idempotência já usada com outro pedido / idempotency key reused with a different request")
 }

@@ -127,8 +127,15 @@ struct MailQuarantineTests {
         // After the sender is added as a contact, the rejected message opens its ticket.
         _ = try harness.contact(acme, "Alguém", email: "alguem@desconhecido.example")
         get.id = held[0].id
-        let reprocessed = try harness.client.call(IntakeV1.Intake.reprocessQuarantinedMail, get, options: harness.staff)
+        // With an idempotency key: a retry gets the first answer, not "already resolved", and opens nothing more.
+        let keyed = harness.options(IntakeHarness.agent(), key: "reprocessar-1")
+        let reprocessed = try harness.client.call(IntakeV1.Intake.reprocessQuarantinedMail, get, options: keyed)
         #expect(reprocessed.outcome == "opened" && reprocessed.mail?.status == .quarantineReprocessed)
+        #expect(try harness.client.call(IntakeV1.Intake.reprocessQuarantinedMail, get, options: keyed) == reprocessed)
+        var otherOrganization = get
+        otherOrganization.organizationID = acme.id
+        #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.reprocessQuarantinedMail, otherOrganization, options: keyed) }?.code
+                    == .failedPrecondition, "the key with another request")
         #expect(reprocessed.mail?.ticketCode.hasSuffix("-000001") == true && reprocessed.mail?.resolvedBy == "agent-1")
         #expect(try harness.count("tickets") == 1)
         #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.reprocessQuarantinedMail, get, options: harness.staff) }?.code == .failedPrecondition)
@@ -138,8 +145,10 @@ struct MailQuarantineTests {
         discard.id = held[2].id
         #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.discardQuarantinedMail, discard, options: harness.staff) }?.violations.map(\.field) == ["reason"])
         discard.reason = "texto colado sem cabeçalho; a cliente abriu pelo portal"
-        let discarded = try harness.client.call(IntakeV1.Intake.discardQuarantinedMail, discard, options: harness.staff)
+        let discardKey = harness.options(IntakeHarness.agent(), key: "descartar-1")
+        let discarded = try harness.client.call(IntakeV1.Intake.discardQuarantinedMail, discard, options: discardKey)
         #expect(discarded.status == .quarantineDiscarded && discarded.resolution == discard.reason && discarded.resolvedAt > 0)
+        #expect(try harness.client.call(IntakeV1.Intake.discardQuarantinedMail, discard, options: discardKey) == discarded, "a retry: the first answer")
         #expect(try harness.quarantined().map(\.id) == [held[1].id], "only what is still held")
         #expect(try harness.quarantined(includeResolved: true).count == 3)
     }

@@ -198,21 +198,28 @@ struct HandoffTests {
         #expect(view.row?.stage == "finalizado")
     }
 
-    @Test("bulk actions apply to each selected ticket and are recorded per ticket; failures are reported per ticket", arguments: TestEngines.all)
-    func bulk(engine: DatabaseEngine) throws {
+    /// Three tickets, the first two held by ana, the third by bruno, and a bulk public note on
+    /// the three (public: only on tickets the agent may act on, so ana's fails on the third).
+    static func bulkNote(_ engine: DatabaseEngine, _ ids: [String], text: String) throws -> (WorkflowHarness, WorkflowV1.BulkActionRequest) {
         let harness = try WorkflowHarness(engine)
         try harness.seedDirectory()
-        for id in ["b1", "b2", "b3"] {
+        for id in ids {
             try harness.deliver(WorkflowHarness.opened(id), key: id)
         }
-        try harness.take("b1", as: Self.ana)
-        try harness.take("b2", as: Self.ana)
-        try harness.take("b3", as: Self.bruno)
+        try harness.take(ids[0], as: Self.ana)
+        try harness.take(ids[1], as: Self.ana)
+        try harness.take(ids[2], as: Self.bruno)
         var bulk = WorkflowV1.BulkActionRequest()
-        bulk.ticketIDs = ["b1", "b2", "b3"]
+        bulk.ticketIDs = ids
         bulk.note = WorkflowV1.AddDiscussionRequest()
-        bulk.note?.text = "Instabilidade na Sefaz SP"
+        bulk.note?.text = text
         bulk.note?.isPublic = true
+        return (harness, bulk)
+    }
+
+    @Test("bulk actions apply to each selected ticket and are recorded per ticket; failures are reported per ticket", arguments: TestEngines.all)
+    func bulk(engine: DatabaseEngine) throws {
+        var (harness, bulk) = try Self.bulkNote(engine, ["b1", "b2", "b3"], text: "Instabilidade na Sefaz SP")
         var response = try harness.call(WorkflowV1.Workflow.bulkAction, bulk, as: Self.ana)
         #expect(response.results.map(\.ok) == [true, true, false], "ana does not hold b3")
         #expect(try harness.ticket("b1").discussion.last?.text == "Instabilidade na Sefaz SP")
@@ -227,5 +234,26 @@ struct HandoffTests {
         }
         bulk.move = WorkflowV1.MoveTicketRequest()
         #expect(harness.failure(WorkflowV1.Workflow.bulkAction, bulk, as: Self.ana)?.code == .invalidArgument, "one action only")
+    }
+
+    @Test("a bulk action retried with its idempotency key replays the tickets done and runs only those that failed", arguments: TestEngines.all)
+    func bulkRetry(engine: DatabaseEngine) throws {
+        let (harness, bulk) = try Self.bulkNote(engine, ["r1", "r2", "r3"], text: "Queda do certificado A1")
+        func notes(_ id: String) throws -> Int { try harness.ticket(id).discussion.filter { $0.text == "Queda do certificado A1" }.count }
+        let first = try harness.call(WorkflowV1.Workflow.bulkAction, bulk, as: Self.ana, idempotencyKey: "lote-1")
+        #expect(first.results.map(\.ok) == [true, true, false])
+        let again = try harness.call(WorkflowV1.Workflow.bulkAction, bulk, as: Self.ana, idempotencyKey: "lote-1")
+        #expect(again == first, "the same answer")
+        #expect(try notes("r1") == 1 && notes("r2") == 1 && notes("r3") == 0)
+        // r3 comes to ana: the retry runs it, and still only it.
+        _ = try harness.call(WorkflowV1.Workflow.transferTicket, Self.transfer("r3", agent: "ana", note: "Assuma"), as: Self.bruno)
+        let later = try harness.call(WorkflowV1.Workflow.bulkAction, bulk, as: Self.ana, idempotencyKey: "lote-1")
+        #expect(later.results.map(\.ok) == [true, true, true])
+        #expect(try notes("r1") == 1 && notes("r2") == 1 && notes("r3") == 1)
+        // The key with another request is refused before any ticket changes.
+        var other = bulk
+        other.note?.text = "Outra nota"
+        #expect(harness.failure(WorkflowV1.Workflow.bulkAction, other, as: Self.ana, idempotencyKey: "lote-1")?.code == .failedPrecondition)
+        #expect(try harness.ticket("r1").discussion.allSatisfy { $0.text != "Outra nota" })
     }
 }

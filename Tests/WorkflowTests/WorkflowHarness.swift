@@ -90,9 +90,10 @@ final class WorkflowHarness: @unchecked Sendable {
     }
 
     /// The status code of a call that must fail.
-    func failure<Request, Response>(_ method: RPCMethod<Request, Response>, _ request: Request, as principal: AuthV1.Principal) -> RPCError? {
+    func failure<Request, Response>(_ method: RPCMethod<Request, Response>, _ request: Request, as principal: AuthV1.Principal,
+                                    idempotencyKey: String? = nil) -> RPCError? {
         do {
-            _ = try call(method, request, as: principal)
+            _ = try call(method, request, as: principal, idempotencyKey: idempotencyKey)
             return nil
         } catch let error as RPCError {
             return error

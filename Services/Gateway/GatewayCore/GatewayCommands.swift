@@ -38,6 +38,11 @@ public enum GatewayCommands {
         let routes = Gateway.makeRouter().routes.map { route -> [String: Any] in
             var item: [String: Any] = ["method": route.method, "template": route.template,
                                        "authenticated": route.access == .authenticated]
+            if route.method == "POST" {
+                // Whether a retry with the same Idempotency-Key gets the first answer (docs/GATEWAY.md).
+                item["idempotency"] = IdempotencyCoverage.enforced[route.name].map { "enforced by \($0)" }
+                    ?? IdempotencyCoverage.exclusions[route.name].map { "excluded: \($0)" } ?? "unknown"
+            }
             if let binding = route.binding {
                 item["service"] = binding.service
                 item["rpc"] = binding.methodPath

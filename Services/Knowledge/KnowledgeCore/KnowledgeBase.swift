@@ -69,17 +69,30 @@ public final class KnowledgeBase: Sendable {
         return article
     }
 
+    /// Runs a change once per idempotency key of `caller` (``Caller/idempotencyKey``; none:
+    /// every call), scoped by `operation` and the caller: a retry gets the first answer, the same
+    /// key with another request `FAILED_PRECONDITION` (``Idempotent``).
+    func write<Request: ProtoMessage, Response: ProtoMessage>(_ operation: String, _ caller: Caller, _ request: Request,
+                                                               _ body: (any SQLExecutor) throws -> Response) throws -> Response {
+        try Idempotent.write(database, key: caller.idempotencyKey, scope: "knowledge.\(operation)|\(caller.principal.id)", request, body)
+    }
+
     public func updateArticle(_ request: KnowledgeV1.UpdateArticleRequest, caller: Caller) throws -> KnowledgeV1.Article {
         try caller.require(.editor)
         let input = try ArticleInput(kind: request.kind, title: request.title, bodyMarkdown: request.bodyMarkdown, product: request.product,
                                      module: request.module, category: request.category, tags: request.tags,
                                      visibility: request.visibility, state: request.state).validated()
-        let (record, votes) = try database.write { tx in
+        // The version the change starts from is not part of the change: the gateway's merge
+        // sends the version it read, which a retry reads one higher (the first call's edit).
+        var change = request
+        change.expectedVersion = 0
+        let article = try write("UpdateArticle", caller, change) { tx in
             let record = try ArticleStore.update(tx, id: request.id, expectedVersion: Int(request.expectedVersion), input, editor: caller.principal)
-            return (record, try DeflectionStore.votes(tx, articleID: record.id))
+            let votes = try DeflectionStore.votes(tx, articleID: record.id)
+            return record.message(helpful: votes.0, unhelpful: votes.1)
         }
         cache.refreshAfterWrite(database)
-        return record.message(helpful: votes.0, unhelpful: votes.1)
+        return article
     }
 
     public func getArticle(_ request: KnowledgeV1.GetArticleRequest, caller: Caller) throws -> KnowledgeV1.Article {
@@ -236,7 +249,7 @@ public final class KnowledgeBase: Sendable {
 
     public func putSynonymGroup(_ request: KnowledgeV1.PutSynonymGroupRequest, caller: Caller) throws -> KnowledgeV1.SynonymGroup {
         try caller.require(.editor)
-        let group = try database.write { try SynonymStore.put($0, request.group ?? KnowledgeV1.SynonymGroup()) }
+        let group = try write("PutSynonymGroup", caller, request) { try SynonymStore.put($0, request.group ?? KnowledgeV1.SynonymGroup()) }
         cache.refreshAfterWrite(database)
         return group
     }
@@ -251,29 +264,31 @@ public final class KnowledgeBase: Sendable {
 
     public func recordArticleOpened(_ request: KnowledgeV1.RecordArticleOpenedRequest, caller: Caller) throws {
         try DeflectionStore.validDraft(request.draftID)
-        try database.write { tx in
+        _ = try write("RecordArticleOpened", caller, request) { tx in
             let record = try ArticleStore.readable(tx, id: request.articleID, caller: caller)
             try DeflectionStore.recordOpened(tx, draftID: request.draftID, article: record, actor: caller.principal.id)
+            return KnowledgeV1.RecordArticleOpenedResponse()
         }
     }
 
     public func recordTicketSubmitted(_ request: KnowledgeV1.RecordTicketSubmittedRequest, caller: Caller) throws {
         try DeflectionStore.validDraft(request.draftID)
-        try database.write { tx in
+        _ = try write("RecordTicketSubmitted", caller, request) { tx in
             try DeflectionStore.recordTicket(tx, draftID: request.draftID, ticketID: request.ticketID, actor: caller.principal.id)
+            return KnowledgeV1.RecordTicketSubmittedResponse()
         }
     }
 
     public func vote(_ request: KnowledgeV1.VoteRequest, caller: Caller) throws -> KnowledgeV1.VoteResponse {
-        let (up, down) = try database.write { tx in
+        try write("Vote", caller, request) { tx in
             _ = try ArticleStore.readable(tx, id: request.articleID, caller: caller)
-            return try DeflectionStore.vote(tx, articleID: request.articleID, voter: caller.principal.id, helpful: request.helpful,
-                                            draftID: request.draftID)
+            let (up, down) = try DeflectionStore.vote(tx, articleID: request.articleID, voter: caller.principal.id, helpful: request.helpful,
+                                                      draftID: request.draftID)
+            var response = KnowledgeV1.VoteResponse()
+            response.helpfulVotes = Int32(up)
+            response.unhelpfulVotes = Int32(down)
+            return response
         }
-        var response = KnowledgeV1.VoteResponse()
-        response.helpfulVotes = Int32(up)
-        response.unhelpfulVotes = Int32(down)
-        return response
     }
 
     public func deflectionReport(_ request: KnowledgeV1.DeflectionReportRequest, caller: Caller, now: Int64? = nil) throws -> KnowledgeV1.DeflectionReportResponse {

@@ -38,7 +38,11 @@ public enum KnowledgeService {
     public static func register(_ knowledge: KnowledgeBase, principals: PrincipalSigner, tickets: TicketAccessCheck,
                                 router: inout RPCRouter) {
         typealias K = KnowledgeV1.Knowledge
-        @Sendable func caller(_ context: ServerContext) throws -> Caller { Caller(try principals.require(context)) }
+        @Sendable func caller(_ context: ServerContext) throws -> Caller {
+            var caller = Caller(try principals.require(context))
+            caller.idempotencyKey = context.idempotencyKey
+            return caller
+        }
         /// The caller, once workflow said they may see `ticketID`.
         @Sendable func caller(_ context: ServerContext, seeing ticketID: String) throws -> Caller {
             let caller = try caller(context)

@@ -73,6 +73,17 @@ public enum IdempotencyStore {
         return IdempotentResult(response: response, replayed: true)
     }
 
+    /// What the first call with `(scope, key)` stored: its request fingerprint and its response
+    /// (nil while that call's transaction has not committed); nil when the key is unused. For
+    /// callers that must know about a replay before doing work outside the transaction (the
+    /// gateway's writes that call a service first); ``run(_:scope:key:requestFingerprint:_:)``
+    /// stays the one that decides.
+    public static func stored(_ executor: any SQLExecutor, scope: String, key: String) throws -> (fingerprint: [UInt8], response: [UInt8]?)? {
+        guard let row = try executor.queryOne("SELECT fingerprint, response FROM storage_idempotency WHERE scope = ? AND idem_key = ?",
+                                              [.text(scope), .text(key)]) else { return nil }
+        return (try row.blob("fingerprint"), try row.optionalBlob("response"))
+    }
+
     /// Forgets keys created before `cutoff`; a retry after that runs the call again.
     /// - Parameter limit: At most this many keys (oldest first) in this call; nil: all of them.
     /// - Returns: The number of keys removed.

@@ -28,6 +28,8 @@ enum AdminRoutes {
         }
         router.add("POST", "/v1/users") { request, context in
             try context.requireAdministrator()
+            // A retry is answered before the checks its first call's user would now fail (e-mail taken).
+            if let replay = try context.replay(request) { return replay }
             struct Create: Decodable {
                 var email: String
                 var display_name: String
@@ -58,13 +60,15 @@ enum AdminRoutes {
             } else if role == .representative {
                 try RepresentativePerson.check(contactID: create.contact_id, representativeID: create.representative_id, context: context)
             }
-            let user = try context.gateway.store.createUser(email: create.email, displayName: create.display_name, role: role,
-                                                            contactID: contactID, agentID: create.agent_id,
-                                                            organizationID: role == .representative ? nil : create.organization_id,
-                                                            representativeID: role == .representative ? create.representative_id : nil,
-                                                            accessLevel: create.access_level ?? 0,
-                                                            passwordHash: try context.gateway.hasher.hash(create.password))
-            return .json(["user": AuthRoutes.userJSON(user)], status: 201)
+            let hash = try context.gateway.hasher.hash(create.password)
+            return try context.once(request) { tx in
+                let user = try context.gateway.store.createUser(tx, email: create.email, displayName: create.display_name, role: role,
+                                                                contactID: contactID, agentID: create.agent_id,
+                                                                organizationID: role == .representative ? nil : create.organization_id,
+                                                                representativeID: role == .representative ? create.representative_id : nil,
+                                                                accessLevel: create.access_level ?? 0, passwordHash: hash)
+                return .json(["user": AuthRoutes.userJSON(user)], status: 201)
+            }
         }
         router.add("POST", "/v1/users/{id}") { request, context in
             try context.requireAdministrator()
@@ -75,9 +79,14 @@ enum AdminRoutes {
             user.role = role
             user.accessLevel = change.access_level ?? user.accessLevel
             user.agentID = user.agentID ?? change.agent_id.flatMap { $0.isEmpty ? nil : $0 }
-            try context.gateway.store.updateStaff(userID: user.id, displayName: user.displayName, role: role,
-                                                  accessLevel: user.accessLevel, agentID: user.agentID)
-            return .json(["user": AuthRoutes.userJSON(user)])
+            let changed = user
+            let response = try context.once(request) { tx in
+                try context.gateway.store.updateStaff(tx, userID: changed.id, displayName: changed.displayName, role: role,
+                                                      accessLevel: changed.accessLevel, agentID: changed.agentID)
+                return .json(["user": AuthRoutes.userJSON(changed)])
+            }
+            context.gateway.store.forgetSessions(userID: user.id)
+            return response
         }
         router.add("POST", "/v1/users/{id}/disable") { request, context in
             let user = try managedUser(request, context)
@@ -86,12 +95,21 @@ enum AdminRoutes {
                 throw APIError(status: 422, code: "FAILED_PRECONDITION", pt: "Você não pode desativar a sua própria conta.",
                                en: "You cannot disable your own account.")
             }
-            try context.gateway.store.setStatus(userID: user.id, status: "disabled")
-            return .noContent
+            let response = try context.once(request) { tx in
+                try context.gateway.store.setStatus(tx, userID: user.id, status: "disabled")
+                return .noContent
+            }
+            context.gateway.store.forgetSessions(userID: user.id)
+            return response
         }
         router.add("POST", "/v1/users/{id}/enable") { request, context in
-            try context.gateway.store.enable(userID: try managedUser(request, context).id)
-            return .noContent
+            let user = try managedUser(request, context)
+            let response = try context.once(request) { tx in
+                try context.gateway.store.enable(tx, userID: user.id)
+                return .noContent
+            }
+            context.gateway.store.forgetSessions(userID: user.id)
+            return response
         }
         router.add("GET", "/v1/api-keys") { _, context in
             try context.requireAdministrator()
@@ -117,11 +135,14 @@ enum AdminRoutes {
             if let problem = StaffChange.accessLevelProblem(create.access_level) {
                 throw APIError(status: 400, code: "INVALID_ARGUMENT", pt: "Dados inválidos.", en: "Invalid data.", details: [problem])
             }
-            let (key, record) = try context.gateway.store.createAPIKey(name: create.name, role: role, organizationID: create.organization_id,
-                                                                      accessLevel: create.access_level ?? 0,
-                                                                      permissions: create.permissions ?? [], createdBy: context.user?.id)
-            struct Created: Encodable { var key: String; var api_key: APIKeyRecord }
-            return .encoded(Created(key: key, api_key: record), status: 201)
+            // The key is in the answer: a retry gets it back from the sealed copy (no second key).
+            return try context.once(request) { tx in
+                let (key, record) = try context.gateway.store.createAPIKey(tx, name: create.name, role: role, organizationID: create.organization_id,
+                                                                          accessLevel: create.access_level ?? 0,
+                                                                          permissions: create.permissions ?? [], createdBy: context.user?.id)
+                struct Created: Encodable { var key: String; var api_key: APIKeyRecord }
+                return .encoded(Created(key: key, api_key: record), status: 201)
+            }
         }
         router.add("DELETE", "/v1/api-keys/{id}") { request, context in
             try context.requireAdministrator()

@@ -87,6 +87,8 @@ enum AuthRoutes {
             // Who may invite at all is decided before the request is read.
             let principal = try context.requirePrincipal()
             guard principal.administrator || (principal.organizationAdmin && context.user != nil) else { throw APIError.forbidden }
+            // A retry is answered before the checks its first call's user would now fail (e-mail taken).
+            if let replay = try context.replay(request) { return replay }
             let invite = try request.decode(Invite.self)
             guard invite.email.contains("@"), invite.email.count <= 254 else {
                 throw APIError.invalid("email", "invalid_format", pt: "E-mail inválido.", en: "Invalid e-mail.")
@@ -118,16 +120,23 @@ enum AuthRoutes {
                 try RepresentativePerson.check(contactID: invite.contact_id, representativeID: invite.representative_id, context: context)
             }
             let representative = role == .representative
-            let user = try context.gateway.store.createUser(email: invite.email, displayName: invite.display_name, role: role,
-                                                            contactID: contactID, agentID: invite.agent_id,
-                                                            organizationID: representative ? nil : organization,
-                                                            representativeID: representative ? invite.representative_id : nil,
-                                                            accessLevel: invite.access_level ?? 0, passwordHash: nil, invitedBy: context.user?.id)
-            let token = try context.gateway.store.createPasswordToken(userID: user.id, purpose: "invite", lifetimeSeconds: 7 * 24 * 3600)
-            Mailer.send(gateway: context.gateway, to: user, purpose: "invitation", token: token, context: context)
-            var body: [String: Any] = ["user": userJSON(user)]
-            if context.gateway.configuration.exposeTokens { body["token"] = token }
-            return .json(body, status: 201)
+            // The user and its link's token in one transaction with the key; the answer (which
+            // may show the token) is stored sealed, and the e-mail goes once, after the commit.
+            var invitation: (User, String)?
+            let response = try context.once(request) { tx in
+                let user = try context.gateway.store.createUser(tx, email: invite.email, displayName: invite.display_name, role: role,
+                                                                contactID: contactID, agentID: invite.agent_id,
+                                                                organizationID: representative ? nil : organization,
+                                                                representativeID: representative ? invite.representative_id : nil,
+                                                                accessLevel: invite.access_level ?? 0, passwordHash: nil, invitedBy: context.user?.id)
+                let token = try context.gateway.store.createPasswordToken(tx, userID: user.id, purpose: "invite", lifetimeSeconds: 7 * 24 * 3600)
+                invitation = (user, token)
+                var body: [String: Any] = ["user": userJSON(user)]
+                if context.gateway.configuration.exposeTokens { body["token"] = token }
+                return .json(body, status: 201)
+            }
+            if let (user, token) = invitation { Mailer.send(gateway: context.gateway, to: user, purpose: "invitation", token: token, context: context) }
+            return response
         }
     }
 

@@ -87,31 +87,47 @@ enum MergedUpdate {
         guard let writer = route.binding else { return route }
         var merged = route
         merged.handler = { request, context in
+            // With an Idempotency-Key the merged request is pinned to the key: a retry sends the
+            // first call's record again, which the service replays (docs/GATEWAY.md, "Idempotency-Key").
+            let plan = try context.pinned(request) { try mergedRequest(request, context) }
+            do {
+                return .jsonText(try writer.callText(plan["request"] as? [String: Any] ?? [:], context: context), status: writer.status)
+            } catch let refusal as RPCError where refusal.code == .invalidArgument {
+                // The record was missing (or hidden): a body the update finds incomplete is answered as that.
+                guard let missing = plan["missing"] as? String else { throw refusal }
+                throw RPCError(.notFound, missing)
+            }
+        }
+        /// The update's request (`request`): the body, its record laid over the current one when
+        /// there is one; `missing`: the read's NOT_FOUND message when the record was not found.
+        @Sendable func mergedRequest(_ request: HTTPRequest, _ context: RequestContext) throws -> [String: Any] {
             let body = try request.jsonObject()
-            /// The update called with the body, its record replaced by `changes` when given.
-            func send(_ changes: [String: Any]?) throws -> HTTPResponse {
+            /// The update's request: the body, its record replaced by `changes` when given.
+            func send(_ changes: [String: Any]?, missing: RPCError? = nil) -> [String: Any] {
                 var sent = body
                 if let changes { if let record { sent[record] = changes } else { sent = changes } }
-                return .jsonText(try writer.callText(sent, context: context), status: writer.status)
+                var plan: [String: Any] = ["request": sent]
+                if let missing { plan["missing"] = missing.message }
+                return plan
             }
-            if let record, let value = body[record], !(value is [String: Any]) { return try send(nil) }  // refused, naming the field
+            if let record, let value = body[record], !(value is [String: Any]) { return send(nil) }  // refused, naming the field
             var changes = record.map { body[$0] as? [String: Any] ?? [:] } ?? body
             for (parameter, field) in path { changes[field] = request.parameter(parameter) }
             let descriptor = recordDescriptor(writer, record)
-            guard let named = recordKey(changes, key, descriptor) else { return try send(changes) }
+            guard let named = recordKey(changes, key, descriptor) else { return send(changes) }
             let current: [String: Any]
             do {
-                guard let found = try read.read(named, !path.isEmpty, context) else { return try send(changes) }
+                guard let found = try read.read(named, !path.isEmpty, context) else { return send(changes) }
                 current = found
             } catch let missing as RPCError where missing.code == .notFound {
                 // Missing, or hidden from the caller: the update decides who may change it (403 before
                 // 404, as without the merge); a body it finds incomplete is answered as the missing record.
-                do { return try send(changes) } catch let refusal as RPCError where refusal.code == .invalidArgument { throw missing }
+                return send(changes, missing: missing)
             }
             var whole = current.filter { ProtoJSON.hasField($0.key, in: descriptor) }
             for (from, to) in carry where changes[to] == nil { whole[to] = current[from] }
             for (field, value) in changes { whole[field] = value }
-            return try send(whole)
+            return send(whole)
         }
         return merged
     }

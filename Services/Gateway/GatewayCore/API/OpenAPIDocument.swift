@@ -22,7 +22,9 @@ info:
 
     Every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (per user or
     API key once authenticated, per IP address before) and `X-Request-Id`. POSTs may carry
-    `Idempotency-Key`, passed to the owning service.
+    `Idempotency-Key`, passed to the owning service, which stores the first answer with its
+    effect: a retry with the same key and body gets it back, another body with the key is 422
+    (the parameter's description lists the routes that do not store answers by key).
 
     Updates are partial: a route that changes an existing record (`POST /v1/organizations/{id}`,
     `POST /v1/agents` naming an agent that exists, `POST /v1/knowledge/articles/{id}`...) changes only
@@ -379,6 +381,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
         '429':
           $ref: '#/components/responses/E429'
         '500':
@@ -547,6 +551,8 @@ paths:
           $ref: '#/components/responses/E404'
         '413':
           $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
         '429':
           $ref: '#/components/responses/E429'
         '500':
@@ -598,6 +604,8 @@ paths:
           $ref: '#/components/responses/E403'
         '413':
           $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
         '429':
           $ref: '#/components/responses/E429'
         '500':
@@ -7971,7 +7979,7 @@ components:
       name: Idempotency-Key
       in: header
       required: false
-      description: Makes the POST safe to retry; passed to the owning service, which keeps the first answer.
+      description: "Makes the POST safe to retry: the owning service (or the gateway, for its own users, invitations and API keys) stores the first answer with its effect, per caller, method and path, for 7 days; a retry with the same key and body gets that answer (same status and body) and no second effect, the same key with another body 422 FAILED_PRECONDITION. Answers holding a secret (an API key, an invitation token, a webhook secret) are stored sealed. Sign-in and sign-out, password changes, resets and their confirmations, invitation acceptances and raw uploads do not store answers by key (docs/GATEWAY.md, \"Idempotency-Key\", says why)."
       schema:
         type: string
         maxLength: 200
@@ -8013,7 +8021,7 @@ components:
           schema:
             $ref: '#/components/schemas/Error'
     E422:
-      description: Rejected by a rule (weak password, state does not allow it)
+      description: Rejected by a rule (weak password, state does not allow it, an Idempotency-Key reused with another body)
       content:
         application/json:
           schema:

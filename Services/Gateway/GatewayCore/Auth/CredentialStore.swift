@@ -128,20 +128,31 @@ public final class CredentialStore: Sendable {
     public func createUser(email: String, displayName: String, role: Role, contactID: String? = nil, agentID: String? = nil,
                            organizationID: String? = nil, representativeID: String? = nil, accessLevel: Int = 0, passwordHash: String?,
                            invitedBy: String? = nil, locale: String = "pt-BR") throws -> User {
+        try database.write { tx in
+            try createUser(tx, email: email, displayName: displayName, role: role, contactID: contactID, agentID: agentID,
+                           organizationID: organizationID, representativeID: representativeID, accessLevel: accessLevel,
+                           passwordHash: passwordHash, invitedBy: invitedBy, locale: locale)
+        }
+    }
+
+    /// ``createUser(email:displayName:role:contactID:agentID:organizationID:representativeID:accessLevel:passwordHash:invitedBy:locale:)``
+    /// in the caller's transaction (with the call's idempotency key, say).
+    /// - Throws: ``APIError`` 409 when the e-mail is taken.
+    public func createUser(_ tx: any SQLExecutor, email: String, displayName: String, role: Role, contactID: String? = nil, agentID: String? = nil,
+                           organizationID: String? = nil, representativeID: String? = nil, accessLevel: Int = 0, passwordHash: String?,
+                           invitedBy: String? = nil, locale: String = "pt-BR") throws -> User {
         let user = User(id: "U-" + Tokens.random(9), email: Self.normalize(email), displayName: displayName, role: role,
                         contactID: contactID, agentID: agentID, organizationID: organizationID, representativeID: representativeID,
                         accessLevel: accessLevel, status: passwordHash == nil ? "invited" : "active", locale: locale)
         let now = Self.now()
         do {
-            try database.write { tx in
-                try tx.execute("""
-                    INSERT INTO gateway_users (id, email, display_name, role, contact_id, agent_id, organization_id, representative_id,
-                      access_level, password_hash, status, locale, invited_by, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, [.text(user.id), .text(user.email), .text(displayName), .text(role.rawValue), SQLValue(contactID),
-                          SQLValue(agentID), SQLValue(organizationID), SQLValue(representativeID), .integer(Int64(accessLevel)), SQLValue(passwordHash),
-                          .text(user.status), .text(locale), SQLValue(invitedBy), .integer(now), .integer(now)])
-            }
+            try tx.execute("""
+                INSERT INTO gateway_users (id, email, display_name, role, contact_id, agent_id, organization_id, representative_id,
+                  access_level, password_hash, status, locale, invited_by, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, [.text(user.id), .text(user.email), .text(displayName), .text(role.rawValue), SQLValue(contactID),
+                      SQLValue(agentID), SQLValue(organizationID), SQLValue(representativeID), .integer(Int64(accessLevel)), SQLValue(passwordHash),
+                      .text(user.status), .text(locale), SQLValue(invitedBy), .integer(now), .integer(now)])
         } catch let error as StorageError where error.kind == .uniqueViolation {
             throw Self.emailTaken
         }
@@ -190,40 +201,57 @@ public final class CredentialStore: Sendable {
     /// record its agent id. Sessions stay; their next request sees the change here at once and on
     /// the other instances within the revocation interval.
     public func updateStaff(userID: String, displayName: String, role: Role, accessLevel: Int, agentID: String?) throws {
-        try database.write { tx in
-            try tx.execute("""
-                UPDATE gateway_users SET display_name = ?, role = ?, access_level = ?, agent_id = coalesce(agent_id, ?), updated_at = ?
-                WHERE id = ?
-                """, [.text(displayName), .text(role.rawValue), .integer(Int64(accessLevel)), SQLValue(agentID), .integer(Self.now()),
-                      .text(userID)])
-            try SessionRevocations.record(tx, userID: userID)
-        }
+        try database.write { tx in try updateStaff(tx, userID: userID, displayName: displayName, role: role, accessLevel: accessLevel, agentID: agentID) }
+        forgetSessions(userID: userID)
+    }
+
+    /// ``updateStaff(userID:displayName:role:accessLevel:agentID:)`` in the caller's transaction;
+    /// the caller then calls ``forgetSessions(userID:)`` once it committed.
+    public func updateStaff(_ tx: any SQLExecutor, userID: String, displayName: String, role: Role, accessLevel: Int, agentID: String?) throws {
+        try tx.execute("""
+            UPDATE gateway_users SET display_name = ?, role = ?, access_level = ?, agent_id = coalesce(agent_id, ?), updated_at = ?
+            WHERE id = ?
+            """, [.text(displayName), .text(role.rawValue), .integer(Int64(accessLevel)), SQLValue(agentID), .integer(Self.now()),
+                  .text(userID)])
+        try SessionRevocations.record(tx, userID: userID)
+    }
+
+    /// Drops this instance's cached sessions of `userID` (after a change to the user committed).
+    public func forgetSessions(userID: String) {
         sessionCache.removeUser(userID)
     }
 
     /// Sets a user's status; `disabled` (by an administrator: only an administrator's enable
     /// undoes it, not a contact's reactivation) also ends its sessions.
     public func setStatus(userID: String, status: String) throws {
-        try database.write { tx in
-            try tx.execute("UPDATE gateway_users SET status = ?, disabled_by = ?, updated_at = ? WHERE id = ?",
-                           [.text(status), status == "disabled" ? .text(DisabledBy.administrator.rawValue) : .null, .integer(Self.now()), .text(userID)])
-            if status == "disabled" { try tx.execute("DELETE FROM gateway_sessions WHERE user_id = ?", [.text(userID)]) }
-            try SessionRevocations.record(tx, userID: userID)
-        }
-        sessionCache.removeUser(userID)
+        try database.write { tx in try setStatus(tx, userID: userID, status: status) }
+        forgetSessions(userID: userID)
+    }
+
+    /// ``setStatus(userID:status:)`` in the caller's transaction; the caller then calls
+    /// ``forgetSessions(userID:)`` once it committed.
+    public func setStatus(_ tx: any SQLExecutor, userID: String, status: String) throws {
+        try tx.execute("UPDATE gateway_users SET status = ?, disabled_by = ?, updated_at = ? WHERE id = ?",
+                       [.text(status), status == "disabled" ? .text(DisabledBy.administrator.rawValue) : .null, .integer(Self.now()), .text(userID)])
+        if status == "disabled" { try tx.execute("DELETE FROM gateway_sessions WHERE user_id = ?", [.text(userID)]) }
+        try SessionRevocations.record(tx, userID: userID)
     }
 
     /// Lets a disabled user sign in again: `active` with a password, `invited` (the invitation
     /// link still works until it expires) without one. Other statuses are left as they are.
     public func enable(userID: String) throws {
-        try database.write { tx in
-            try tx.execute("""
-                UPDATE gateway_users SET status = CASE WHEN password_hash IS NULL THEN 'invited' ELSE 'active' END, disabled_by = NULL,
-                  updated_at = ?
-                WHERE id = ? AND status = 'disabled'
-                """, [.integer(Self.now()), .text(userID)])
-        }
-        sessionCache.removeUser(userID)
+        try database.write { tx in try enable(tx, userID: userID) }
+        forgetSessions(userID: userID)
+    }
+
+    /// ``enable(userID:)`` in the caller's transaction; the caller then calls
+    /// ``forgetSessions(userID:)`` once it committed.
+    public func enable(_ tx: any SQLExecutor, userID: String) throws {
+        try tx.execute("""
+            UPDATE gateway_users SET status = CASE WHEN password_hash IS NULL THEN 'invited' ELSE 'active' END, disabled_by = NULL,
+              updated_at = ?
+            WHERE id = ? AND status = 'disabled'
+            """, [.integer(Self.now()), .text(userID)])
     }
 
     static func user(_ row: Row) throws -> User {
@@ -298,17 +326,24 @@ public final class CredentialStore: Sendable {
     /// Creates an API key; returns the key text (shown once: `ocr_<id>_<secret>`).
     public func createAPIKey(name: String, role: Role, organizationID: String?, accessLevel: Int, permissions: [String],
                              createdBy: String?) throws -> (key: String, record: APIKeyRecord) {
+        try database.write { tx in
+            try createAPIKey(tx, name: name, role: role, organizationID: organizationID, accessLevel: accessLevel, permissions: permissions,
+                             createdBy: createdBy)
+        }
+    }
+
+    /// ``createAPIKey(name:role:organizationID:accessLevel:permissions:createdBy:)`` in the caller's transaction.
+    public func createAPIKey(_ tx: any SQLExecutor, name: String, role: Role, organizationID: String?, accessLevel: Int, permissions: [String],
+                             createdBy: String?) throws -> (key: String, record: APIKeyRecord) {
         let id = "K" + Tokens.digest(Tokens.random(8)).prefix(15)
         let secret = Tokens.random(32)
         let record = APIKeyRecord(id: id, name: name, role: role, organizationID: organizationID, accessLevel: accessLevel,
                                   permissions: permissions, createdBy: createdBy, createdAt: Self.now(), revokedAt: nil)
-        try database.write { tx in
-            try tx.execute("""
-                INSERT INTO gateway_api_keys (id, key_hash, name, role, organization_id, access_level, permissions, created_by, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, [.text(id), .text(Tokens.digest(secret)), .text(name), .text(role.rawValue), SQLValue(organizationID),
-                      .integer(Int64(accessLevel)), .text(permissions.joined(separator: " ")), SQLValue(createdBy), .integer(record.createdAt)])
-        }
+        try tx.execute("""
+            INSERT INTO gateway_api_keys (id, key_hash, name, role, organization_id, access_level, permissions, created_by, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(id), .text(Tokens.digest(secret)), .text(name), .text(role.rawValue), SQLValue(organizationID),
+                  .integer(Int64(accessLevel)), .text(permissions.joined(separator: " ")), SQLValue(createdBy), .integer(record.createdAt)])
         return ("ocr_\(id)_\(secret)", record)
     }
 
@@ -351,11 +386,14 @@ public final class CredentialStore: Sendable {
 
     /// A token for `purpose` (`reset` or `invite`) valid for `lifetimeSeconds`.
     public func createPasswordToken(userID: String, purpose: String, lifetimeSeconds: Int) throws -> String {
+        try database.write { tx in try createPasswordToken(tx, userID: userID, purpose: purpose, lifetimeSeconds: lifetimeSeconds) }
+    }
+
+    /// ``createPasswordToken(userID:purpose:lifetimeSeconds:)`` in the caller's transaction.
+    public func createPasswordToken(_ tx: any SQLExecutor, userID: String, purpose: String, lifetimeSeconds: Int) throws -> String {
         let token = Tokens.random(32)
-        try database.write { tx in
-            try tx.execute("INSERT INTO gateway_password_tokens (token_hash, user_id, purpose, expires_at) VALUES (?, ?, ?, ?)",
-                           [.text(Tokens.digest(token)), .text(userID), .text(purpose), .integer(Self.now() + Int64(lifetimeSeconds) * 1000)])
-        }
+        try tx.execute("INSERT INTO gateway_password_tokens (token_hash, user_id, purpose, expires_at) VALUES (?, ?, ?, ?)",
+                       [.text(Tokens.digest(token)), .text(userID), .text(purpose), .integer(Self.now() + Int64(lifetimeSeconds) * 1000)])
         return token
     }
 

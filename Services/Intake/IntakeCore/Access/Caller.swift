@@ -37,6 +37,8 @@ public struct Caller: Sendable {
     }
 
     public var id: String { principal.id }
+    /// The call's `idempotency-key` (none for a caller made in-process).
+    public var idempotencyKey: String? { call?.idempotencyKey }
     public var isCustomer: Bool { principal.kind == .customer }
     public var isAgent: Bool { principal.kind == .agent }
     public var isService: Bool { principal.kind == .service }

@@ -41,8 +41,10 @@ extension IntakeContext {
         stored.builtIn = BuiltInEntries.contains(list, key)
         if stored.labelEn.isEmpty { stored.labelEn = stored.labelPt }
         let value = stored
-        try database.write { tx in try CatalogStore.put(tx, list: list, value) }
-        return value
+        return try write(list == "origin" ? "PutOrigin" : "PutChannel", caller, entry) { tx in
+            try CatalogStore.put(tx, list: list, value)
+            return value
+        }
     }
 
     /// Custom fields, optionally only those that apply to a product and category.
@@ -76,8 +78,10 @@ extension IntakeContext {
         stored.key = key
         if stored.labelEn.isEmpty { stored.labelEn = stored.labelPt }
         let value = stored
-        try database.write { tx in try CatalogStore.put(tx, value) }
-        return value
+        return try write("PutCustomField", caller, field) { tx in
+            try CatalogStore.put(tx, value)
+            return value
+        }
     }
 
     /// The support policy texts (defaults until an administrator changes them).
@@ -92,8 +96,10 @@ extension IntakeContext {
     public func putSupportPolicy(_ policy: IntakeV1.SupportPolicy, caller: Caller) throws -> IntakeV1.SupportPolicy {
         try caller.requireAdministrator()
         let stored = try SupportPolicyRules.checked(policy)
-        try database.write { tx in try CatalogStore.put(tx, stored) }
-        return CatalogStore.completed(stored)
+        return try write("PutSupportPolicy", caller, policy) { tx in
+            try CatalogStore.put(tx, stored)
+            return CatalogStore.completed(stored)
+        }
     }
 }
 

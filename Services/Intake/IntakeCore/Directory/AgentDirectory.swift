@@ -65,7 +65,7 @@ extension IntakeContext {
     public func updateRepresentative(_ request: IntakeV1.Representative, caller: Caller) throws -> IntakeV1.Representative {
         try caller.requireStaff()
         let value = try validatedRepresentative(request)
-        return try database.write { tx in
+        return try write("UpdateRepresentative", caller, request) { tx in
             guard let before = try DirectoryStore.representative(tx, id: request.id) else {
                 throw RPCError(.notFound, "representante não encontrado / representative not found")
             }
@@ -151,7 +151,7 @@ extension IntakeContext {
     public func updateRepresentativeContact(_ request: IntakeV1.RepresentativeContact, caller: Caller) throws
         -> IntakeV1.RepresentativeContact {
         try caller.requireStaff()
-        return try database.write { tx in
+        return try write("UpdateRepresentativeContact", caller, request) { tx in
             guard let existing = try DirectoryStore.representativeContact(tx, id: request.id) else {
                 throw RPCError(.notFound, "contato não encontrado / contact not found")
             }

@@ -38,7 +38,7 @@ extension IntakeContext {
         try caller.requireStaff()
         let value = try validatedOrganization(request)
         do {
-            return try database.write { tx in
+            return try write("UpdateOrganization", caller, request) { tx in
                 guard var stored = try DirectoryStore.organization(tx, id: request.id) else {
                     throw RPCError(.notFound, "organização não encontrada / organization not found")
                 }
@@ -137,11 +137,12 @@ extension IntakeContext {
         var value = try validatedContact(request, organizationID: existing.organizationID)
         value.id = existing.id
         value.createdAtMs = existing.createdAtMs
-        try database.write { tx in
-            try DirectoryStore.update(tx, value)
-            try publishDirectoryChange(tx, kind: "contact", id: value.id, organizationID: value.organizationID, caller: caller)
+        let changed = value
+        return try write("UpdateContact", caller, request) { tx in
+            try DirectoryStore.update(tx, changed)
+            try publishDirectoryChange(tx, kind: "contact", id: changed.id, organizationID: changed.organizationID, caller: caller)
+            return changed
         }
-        return value
     }
 
     /// Activates or deactivates a contact.
@@ -152,11 +153,11 @@ extension IntakeContext {
         try requireContactManager(caller, organizationID: existing.organizationID)
         existing.active = active
         let value = existing
-        try database.write { tx in
+        return try write("SetContactActive", caller, fingerprint: Array("\(id)|\(active)".utf8)) { tx in
             try DirectoryStore.update(tx, value)
             try publishDirectoryChange(tx, kind: "contact", id: value.id, organizationID: value.organizationID, caller: caller)
+            return value
         }
-        return value
     }
 
     /// One contact, for those who may change it: staff, or their company's administrator.

@@ -337,6 +337,12 @@ extension IntakeContext {
     public func reprocessQuarantined(_ id: String, organizationID: String = "", replacement: [UInt8] = [], ticketID: String = "", caller: Caller,
                                      tokens: ReplyToken, settings mailSettings: MailIngestSettings) throws -> IntakeV1.ReprocessQuarantinedMailResponse {
         let record = try quarantined(id, caller: caller)
+        // A retry with the first call's key gets its answer (the message is resolved by then),
+        // once the caller's access is checked again.
+        let fingerprint = Array("\(id)|\(organizationID)|\(ticketID)|".utf8) + replacement
+        if let answer: IntakeV1.ReprocessQuarantinedMailResponse = try replayed("ReprocessQuarantinedMail", caller, fingerprint: fingerprint) {
+            return answer
+        }
         guard record.status == .quarantineHeld else {
             throw RPCError(.failedPrecondition, "mensagem já resolvida / message already resolved")
         }
@@ -391,7 +397,8 @@ extension IntakeContext {
             outcomeName = "unparsable"; reason = error.description; kind = .quarantineUnparsable
         }
         let now = Self.now()
-        try database.write { tx in
+        let outcome = outcomeName
+        return try write("ReprocessQuarantinedMail", caller, fingerprint: fingerprint) { tx in
             if let (ticketID, code) = ticket {
                 try tx.execute("""
                     UPDATE mail_quarantine SET status = 2, attempts = attempts + 1, resolved_at = ?, resolved_by = ?, resolution = ?,
@@ -405,11 +412,17 @@ extension IntakeContext {
                 try tx.execute("UPDATE mail_quarantine SET attempts = attempts + 1, reason = ?, kind = ? WHERE id = ?",
                                [.text(reason), .integer(Int64(kind.rawValue)), .text(id)])
             }
+            var response = IntakeV1.ReprocessQuarantinedMailResponse()
+            response.mail = try Self.quarantined(tx, id)
+            response.outcome = outcome
+            return response
         }
-        var response = IntakeV1.ReprocessQuarantinedMailResponse()
-        response.mail = try quarantined(id, caller: caller, checked: false)
-        response.outcome = outcomeName
-        return response
+    }
+
+    /// A held message's record read in `tx` (no access check: the caller's was made).
+    static func quarantined(_ tx: any SQLExecutor, _ id: String) throws -> IntakeV1.QuarantinedMail {
+        guard let row = try tx.queryOne("SELECT \(quarantineColumns) WHERE q.id = ?", [.text(id)]) else { throw quarantinedNotFound }
+        return try quarantinedMail(row)
     }
 
     /// Gives up on a held message, with the reason (required); a pending answer is still sent
@@ -421,15 +434,19 @@ extension IntakeContext {
         violations.maxLength("reason", request.reason, 2000)
         try violations.check()
         let record = try quarantined(request.id, caller: caller)
+        // A retry with the first call's key gets its answer (the message is resolved by then),
+        // once the caller's access is checked again.
+        let fingerprint = try request.serializedBytes()
+        if let answer: IntakeV1.QuarantinedMail = try replayed("DiscardQuarantinedMail", caller, fingerprint: fingerprint) { return answer }
         guard record.status == .quarantineHeld else {
             throw RPCError(.failedPrecondition, "mensagem já resolvida / message already resolved")
         }
-        try database.write { tx in
+        return try write("DiscardQuarantinedMail", caller, fingerprint: fingerprint) { tx in
             try tx.execute("""
                 UPDATE mail_quarantine SET status = 3, resolved_at = ?, resolved_by = ?, resolution = ? WHERE id = ? AND status = 1
                 """, [.integer(Self.now()), .text(caller.id), .text(request.reason), .text(request.id)])
+            return try Self.quarantined(tx, request.id)
         }
-        return try quarantined(request.id, caller: caller, checked: false)
     }
 }
 

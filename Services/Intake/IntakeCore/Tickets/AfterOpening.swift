@@ -127,7 +127,7 @@ extension IntakeContext {
     /// Cancels a ticket that is no longer valid and publishes `TicketCancelledByCustomer`.
     public func cancel(_ request: IntakeV1.CancelTicketRequest, caller: Caller) throws -> IntakeV1.Ticket {
         try requireTicketAccess(reference: request.ticket, caller: caller, toAct: true)
-        return try database.write { tx in
+        return try write("CancelTicket", caller, request) { tx in
             var ticket = try visibleTicket(tx, request.ticket, caller: caller)
             var violations = Violations()
             violations.maxLength("reason", request.reason, 2_000)
@@ -179,7 +179,7 @@ extension IntakeContext {
                 || caller.has(permission: "tickets.link_customer") || caller.has(permission: "link_customers") else {
             throw RPCError(.permissionDenied, "falta a permissão de vincular clientes / missing the permission to link customers")
         }
-        return try database.write { tx in
+        return try write("ChangeTicketContact", caller, request) { tx in
             var ticket = try visibleTicket(tx, request.ticket, caller: caller)
             guard ticket.status == TicketStore.open else {
                 throw RPCError(.failedPrecondition, "ocorrência cancelada / ticket cancelled")

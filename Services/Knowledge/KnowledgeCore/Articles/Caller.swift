@@ -18,6 +18,9 @@ public struct Caller: Sendable {
 
     public let principal: AuthV1.Principal
     public let role: Role
+    /// The call's `idempotency-key`: the changes made through ``KnowledgeBase/write(_:_:_:_:)``
+    /// happen once per key of this caller.
+    public var idempotencyKey: String?
 
     public init(_ principal: AuthV1.Principal) {
         self.principal = principal

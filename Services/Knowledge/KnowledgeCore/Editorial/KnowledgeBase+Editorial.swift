@@ -22,7 +22,11 @@ extension KnowledgeBase {
         }
         guard violations.isEmpty else { throw RPCError(.invalidArgument, "pedido de FAQ inválido / invalid FAQ request", violations: violations) }
         let sourceKey = "faq:" + (idempotencyKey.map { "\(caller.principal.id):\($0)" } ?? UUID().uuidString)
-        return try database.write { tx in
+        // The queue's source key makes one item per key; the stored answer makes a retry's
+        // answer the first one, and another request with the key `FAILED_PRECONDITION`.
+        var keyed = caller
+        keyed.idempotencyKey = idempotencyKey
+        return try write("RequestFaq", keyed, request) { tx in
             try EditorQueue.add(tx, EditorQueue.NewItem(
                 kind: .faqRequest, sourceKey: sourceKey, ticketID: request.ticketID, ticketCode: request.ticketCode,
                 organizationName: request.organizationName, contactName: request.contactName, product: request.product,
@@ -72,7 +76,7 @@ extension KnowledgeBase {
     /// (FAQ requests) or the forum entry (publishable answers).
     public func approveQueueItem(_ request: KnowledgeV1.ApproveQueueItemRequest, caller: Caller) throws -> KnowledgeV1.ApproveQueueItemResponse {
         try caller.require(.editor)
-        let response = try database.write { tx -> KnowledgeV1.ApproveQueueItemResponse in
+        let response = try write("ApproveQueueItem", caller, request) { tx -> KnowledgeV1.ApproveQueueItemResponse in
             guard let (item, contactEmail, organizationID) = try EditorQueue.find(tx, id: request.id) else {
                 throw RPCError(.notFound, "item da fila não encontrado / queue item not found")
             }
@@ -111,7 +115,7 @@ extension KnowledgeBase {
 
     public func rejectQueueItem(_ request: KnowledgeV1.RejectQueueItemRequest, caller: Caller) throws -> KnowledgeV1.QueueItem {
         try caller.require(.editor)
-        return try database.write { tx in
+        return try write("RejectQueueItem", caller, request) { tx in
             guard try EditorQueue.find(tx, id: request.id) != nil else {
                 throw RPCError(.notFound, "item da fila não encontrado / queue item not found")
             }
@@ -146,7 +150,7 @@ extension KnowledgeBase {
                 FieldViolation(field: "ticket_id", reason: "required", pt: "Informe o chamado.", en: "A ticket id is required."),
             ])
         }
-        return try database.write { tx in
+        return try write("LinkArticleToTicket", caller, request) { tx in
             let record = try ArticleStore.readable(tx, id: request.articleID, caller: caller)
             if let existing = try tx.queryOne("SELECT event_id, linked_at FROM kb_ticket_links WHERE ticket_id = ? AND article_id = ?",
                                               [.text(request.ticketID), .text(record.id)]) {

@@ -16,6 +16,16 @@ struct NotificationAPI: Sendable {
     let tickets: TicketAccessCheck
 
     var database: any Database { runtime.database }
+    /// Seals the stored answers of the calls that return a webhook secret (``ResponseSeal``).
+    var responseSeal: ResponseSeal { ResponseSeal(secret: runtime.secret) }
+
+    /// Runs a change once per idempotency key of the verified caller (``Idempotent``); answers
+    /// holding a secret are stored sealed (`sealed`).
+    func write<Request: ProtoMessage, Response: ProtoMessage>(_ context: ServerContext, _ request: Request, sealed: Bool = false,
+                                                               _ body: (any SQLExecutor) throws -> Response) throws -> Response {
+        try Idempotent.write(database, context, caller: try runtime.principals.require(context).id, request,
+                             sealing: sealed ? responseSeal : nil, body)
+    }
 
     func register(in router: inout RPCRouter) {
         let api = self
@@ -57,12 +67,12 @@ struct NotificationAPI: Sendable {
         try Self.requireOwnOrAdministrator(caller, person: subscription.person)
         guard !subscription.eventKind.isEmpty else { throw Access.required("subscription.event_kind", "Informe o tipo de evento.", "Event kind is required.") }
         let stored = subscription
-        try database.write { tx in
+        return try write(context, request) { tx in
             try SubscriptionStore().set(tx, person: stored.person, kind: stored.eventKind, enabled: stored.enabled)
+            var response = NotificationV1.SetSubscriptionResponse()
+            response.subscription = stored
+            return response
         }
-        var response = NotificationV1.SetSubscriptionResponse()
-        response.subscription = subscription
-        return response
     }
 
     /// Anyone may change their own switches (by id or e-mail); administrators anyone's.
@@ -142,11 +152,14 @@ struct NotificationAPI: Sendable {
         let record = WebhookRecord(id: UUID().uuidString.lowercased(), url: request.url, sealedSecret: secrets.seal(secret), eventKinds: kinds,
                                    accessLevel: max(0, request.accessLevel), internalEntries: request.internalEntries, active: true,
                                    createdAtMs: Int64(Date().timeIntervalSince1970 * 1000))
-        try database.write { tx in try WebhookStore.insert(tx, record) }
-        var response = NotificationV1.RegisterWebhookResponse()
-        response.webhook = record.message
-        if request.secret.isEmpty { response.secret = secret }
-        return response
+        // A generated secret is in the answer: a retry gets it back from a sealed copy.
+        return try write(context, request, sealed: true) { tx in
+            try WebhookStore.insert(tx, record)
+            var response = NotificationV1.RegisterWebhookResponse()
+            response.webhook = record.message
+            if request.secret.isEmpty { response.secret = secret }
+            return response
+        }
     }
 
     func listWebhooks(_ request: NotificationV1.ListWebhooksRequest, _ context: ServerContext) throws -> NotificationV1.ListWebhooksResponse {
@@ -186,15 +199,18 @@ struct NotificationAPI: Sendable {
         let sealed = secrets.seal(secret)
         let overlap = request.overlapSeconds > 0 ? request.overlapSeconds : Self.defaultSecretOverlapSeconds
         let previousUntil = request.immediately ? 0 : Int64(Date().timeIntervalSince1970 * 1000) + overlap * 1000
-        let webhook = try database.write { tx -> WebhookRecord? in
-            guard try WebhookStore.setSecret(tx, id: request.id, sealed: sealed, previousUntil: previousUntil) else { return nil }
-            return try WebhookStore.find(tx, id: request.id)
+        // The new secret is in the answer: a retry gets it back from a sealed copy (no second rotation).
+        let response = try write(context, request, sealed: true) { tx in
+            guard try WebhookStore.setSecret(tx, id: request.id, sealed: sealed, previousUntil: previousUntil),
+                  let webhook = try WebhookStore.find(tx, id: request.id) else {
+                throw RPCError(.notFound, "webhook não encontrado / webhook not found")
+            }
+            var response = NotificationV1.RotateWebhookSecretResponse()
+            response.webhook = webhook.message
+            response.secret = secret
+            return response
         }
-        guard let webhook else { throw RPCError(.notFound, "webhook não encontrado / webhook not found") }
         dispatcher.forgetWebhooks()
-        var response = NotificationV1.RotateWebhookSecretResponse()
-        response.webhook = webhook.message
-        response.secret = secret
         return response
     }
 
@@ -248,10 +264,12 @@ struct NotificationAPI: Sendable {
             }
         }
         let entry = TemplateCatalog.Entry(subject: template.subject, text: template.text, html: template.html)
-        try database.write { tx in try TemplateStore().set(tx, kind: template.eventKind, locale: template.locale, entry: entry) }
-        var response = NotificationV1.SetTemplateResponse()
-        response.messageTemplate = Self.message(kind: template.eventKind, locale: TemplateCatalog.locale(template.locale), entry, customized: true)
-        return response
+        return try write(context, request) { tx in
+            try TemplateStore().set(tx, kind: template.eventKind, locale: template.locale, entry: entry)
+            var response = NotificationV1.SetTemplateResponse()
+            response.messageTemplate = Self.message(kind: template.eventKind, locale: TemplateCatalog.locale(template.locale), entry, customized: true)
+            return response
+        }
     }
 
     static func message(kind: String, locale: String, _ entry: TemplateCatalog.Entry, customized: Bool) -> NotificationV1.Template {
@@ -445,8 +463,11 @@ struct NotificationAPI: Sendable {
             params += request.deliveryIDs.map(SQLValue.text)
         }
         let finalSQL = sql, finalParams = params
-        var response = NotificationV1.RetryDeadLettersResponse()
-        response.requeued = Int32(try database.write { try $0.execute(finalSQL, finalParams) })
+        let response = try write(context, request) { tx in
+            var response = NotificationV1.RetryDeadLettersResponse()
+            response.requeued = Int32(try tx.execute(finalSQL, finalParams))
+            return response
+        }
         dispatcher.wake()
         return response
     }
@@ -509,17 +530,18 @@ struct NotificationAPI: Sendable {
 
     func replayDelivery(_ request: NotificationV1.ReplayDeliveryRequest, _ context: ServerContext) throws -> NotificationV1.ReplayDeliveryResponse {
         try Access.requireAdministrator(try runtime.principals.require(context))
-        let delivery = try database.write { tx -> NotificationV1.Delivery? in
+        let response = try write(context, request) { tx in
             guard try tx.execute("""
                 UPDATE notification_deliveries SET state = 'queued', attempts = 0, next_attempt_at = ?
                 WHERE id = ? AND state <> 'sending' AND (channel = 'webhook' OR length(payload) > 0 OR payload_bytes > 0)
-                """, [.timestamp(Date()), .text(request.deliveryID)]) == 1 else { return nil }
-            return try DeliveryStore.find(tx, id: request.deliveryID)
+                """, [.timestamp(Date()), .text(request.deliveryID)]) == 1, let delivery = try DeliveryStore.find(tx, id: request.deliveryID) else {
+                throw RPCError(.notFound, "entrega não encontrada ou em envio / delivery not found or being sent")
+            }
+            var response = NotificationV1.ReplayDeliveryResponse()
+            response.delivery = delivery
+            return response
         }
-        guard let delivery else { throw RPCError(.notFound, "entrega não encontrada ou em envio / delivery not found or being sent") }
         dispatcher.wake()
-        var response = NotificationV1.ReplayDeliveryResponse()
-        response.delivery = delivery
         return response
     }
 
@@ -551,11 +573,12 @@ struct NotificationAPI: Sendable {
         guard !request.address.isEmpty else { throw Access.required("address", "Informe o endereço.", "Address is required.") }
         guard EmailAddress.isValid(request.address) else { throw Access.invalid("address", "Endereço inválido.", "Invalid address.") }
         guard request.note.count <= 500 else { throw Access.invalid("note", "Nota longa demais (máx. 500).", "Note too long (max 500).") }
-        var response = NotificationV1.AddSuppressionResponse()
-        response.suppression = try database.write { tx in
-            try SuppressionStore.add(tx, address: request.address, by: caller.email.isEmpty ? caller.id : caller.email, note: request.note)
+        return try write(context, request) { tx in
+            var response = NotificationV1.AddSuppressionResponse()
+            response.suppression = try SuppressionStore.add(tx, address: request.address, by: caller.email.isEmpty ? caller.id : caller.email,
+                                                            note: request.note)
+            return response
         }
-        return response
     }
 
     func removeSuppression(_ request: NotificationV1.RemoveSuppressionRequest, _ context: ServerContext) throws -> NotificationV1.RemoveSuppressionResponse {

@@ -44,13 +44,12 @@ extension NotificationAPI {
             if !audiences.contains(audience) { audiences.append(audience) }
         }
         let stored = audiences
-        let edits = try database.write { tx in
+        return try write(context, request) { tx in
             try RuleStore.putAudiences(tx, kind: kind, stored, by: editor)
-            return try RuleStore.edits(tx)
+            var response = NotificationV1.PutAudienceRuleResponse()
+            response.rule = Self.rule(kind: kind, file: planner.fileRules, edits: try RuleStore.edits(tx))
+            return response
         }
-        var response = NotificationV1.PutAudienceRuleResponse()
-        response.rule = Self.rule(kind: kind, file: planner.fileRules, edits: edits)
-        return response
     }
 
     func resetAudienceRule(_ request: NotificationV1.ResetAudienceRuleRequest,
@@ -78,13 +77,12 @@ extension NotificationAPI {
         guard EmailAddress.isValid(address) else {
             throw Access.invalid("address", "Endereço de e-mail inválido: \(address)", "Invalid e-mail address: \(address)")
         }
-        let edits = try database.write { tx in
+        return try write(context, request) { tx in
             try RuleStore.putMailbox(tx, group: group, address: address, by: editor)
-            return try RuleStore.edits(tx)
+            var response = NotificationV1.PutGroupMailboxResponse()
+            response.mailbox = Self.mailbox(group: group, file: planner.fileRules, edits: try RuleStore.edits(tx))
+            return response
         }
-        var response = NotificationV1.PutGroupMailboxResponse()
-        response.mailbox = Self.mailbox(group: group, file: planner.fileRules, edits: edits)
-        return response
     }
 
     func removeGroupMailbox(_ request: NotificationV1.RemoveGroupMailboxRequest,

@@ -2,6 +2,7 @@ import Foundation
 import Messages
 import RPC
 import RPCTransport
+import ServiceKit
 import Storage
 
 extension WorkflowAPI {
@@ -295,7 +296,11 @@ extension WorkflowAPI {
                                       attachments: attachments)
     }
 
-    /// Bulk actions: each ticket in its own transaction, each recorded in its own history.
+    /// Bulk actions: each ticket in its own transaction, each recorded in its own history. With
+    /// an idempotency key, the key is first claimed for the whole request (the same key with
+    /// another request is refused before any ticket is touched), then each ticket's change is
+    /// stored with its own result: a retry replays the tickets done and runs only those that
+    /// failed (or were not reached).
     func bulk(_ request: WorkflowV1.BulkActionRequest, _ context: ServerContext) throws -> WorkflowV1.BulkActionResponse {
         // Staff who may change tickets, before the request is checked.
         try read(context) { actor, _ in try actor.requireWork() }
@@ -307,13 +312,17 @@ extension WorkflowAPI {
         guard request.ticketIDs.count <= 500 else {
             throw RPCError(.invalidArgument, "no máximo 500 ocorrências / at most 500 tickets")
         }
+        let scope = "\(context.method)|\(try principals.require(context).id)"
+        let fingerprint = Digest.sha256(try request.serializedBytes())
+        if context.idempotencyKey?.isEmpty == false {
+            _ = try Idempotent.bytes(database, key: context.idempotencyKey, scope: scope, fingerprint: fingerprint) { _ in [] }
+        }
         var response = WorkflowV1.BulkActionResponse()
         for ticketID in request.ticketIDs {
             try context.checkCancellation()
-            var result = WorkflowV1.BulkResult()
-            result.ticketID = ticketID
             do {
-                try database.write { tx in
+                response.results.append(try Idempotent.write(database, key: context.idempotencyKey, scope: "\(scope)|\(ticketID)",
+                                                             fingerprint: fingerprint) { tx in
                     let actor = try self.actor(context, tx)
                     if var transfer = request.transfer {
                         transfer.ticketID = ticketID
@@ -325,12 +334,17 @@ extension WorkflowAPI {
                         note.ticketID = ticketID
                         _ = try self.addDiscussion(tx, note, actor)
                     }
-                }
-                result.ok = true
+                    var result = WorkflowV1.BulkResult()
+                    result.ticketID = ticketID
+                    result.ok = true
+                    return result
+                })
             } catch let error as RPCError {
+                var result = WorkflowV1.BulkResult()
+                result.ticketID = ticketID
                 result.error = error.message
+                response.results.append(result)
             }
-            response.results.append(result)
         }
         return response
     }

@@ -8,11 +8,11 @@ extension TimeAPI {
     func registerCalendars(_ router: inout RPCRouter) {
         let api = self
         router.register(WorkflowV1.WorkflowTime.putCalendar) { request, context in
-            _ = try api.configurer(context)
+            let caller = try api.configurer(context)
             let calendar = try CalendarMapping.calendar(from: request.calendar ?? WorkflowV1.CalendarSpec())
             let problems = CalendarStore.problems(calendar)
             guard problems.isEmpty else { throw TimeAPI.invalid("calendar", problems) }
-            return try api.recomputingAfter { tx, now in
+            return try api.recomputingAfter(context, request, caller: caller) { tx, now in
                 try CalendarStore.save(tx, calendar, at: now)
                 var response = WorkflowV1.PutCalendarResponse()
                 response.calendar = CalendarMapping.spec(calendar)

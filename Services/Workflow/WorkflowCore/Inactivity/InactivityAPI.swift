@@ -8,13 +8,15 @@ extension TimeAPI {
     func registerInactivity(_ router: inout RPCRouter) {
         let api = self
         router.register(WorkflowV1.WorkflowTime.putInactivityPolicy) { request, context in
-            _ = try api.configurer(context)
+            let caller = try api.configurer(context)
             let policy = InactivityMapping.policy(from: request.policy ?? WorkflowV1.InactivityPolicySpec())
             let problems = policy.problems()
             guard problems.isEmpty else { throw TimeAPI.invalid("policy", problems) }
             // An active policy replaces the stage's active one (which stays listed, inactive).
-            try api.database.write { tx in try InactivityPolicyStore.save(tx, policy, at: api.time.clock()) }
-            return InactivityMapping.spec(policy)
+            return try api.write(context, request, caller: caller) { tx in
+                try InactivityPolicyStore.save(tx, policy, at: api.time.clock())
+                return InactivityMapping.spec(policy)
+            }
         }
         router.register(WorkflowV1.WorkflowTime.deleteInactivityPolicy) { request, context in
             _ = try api.configurer(context)
@@ -29,16 +31,16 @@ extension TimeAPI {
             return response
         }
         router.register(WorkflowV1.WorkflowTime.installInactivityPreset) { request, context in
-            _ = try api.configurer(context)
+            let caller = try api.configurer(context)
             guard let preset = InactivityPresets.named(request.preset) else {
                 throw TimeAPI.invalid("preset", ["use padrao ou totvs / use padrao or totvs"])
             }
-            var response = WorkflowV1.ListInactivityPoliciesResponse()
-            response.policies = try api.database.write { tx in
+            return try api.write(context, request, caller: caller) { tx in
                 try InactivityPolicyStore.install(tx, preset, at: api.time.clock())
-                return try InactivityPolicyStore.all(tx)
-            }.map(InactivityMapping.spec)
-            return response
+                var response = WorkflowV1.ListInactivityPoliciesResponse()
+                response.policies = try InactivityPolicyStore.all(tx).map(InactivityMapping.spec)
+                return response
+            }
         }
     }
 }

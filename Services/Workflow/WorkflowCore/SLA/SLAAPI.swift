@@ -8,11 +8,11 @@ extension TimeAPI {
     func registerSLA(_ router: inout RPCRouter) {
         let api = self
         router.register(WorkflowV1.WorkflowTime.putSLAPolicy) { request, context in
-            _ = try api.configurer(context)
+            let caller = try api.configurer(context)
             let policy = SLAMapping.policy(from: request.policy ?? WorkflowV1.SLAPolicySpec())
             let problems = policy.problems()
             guard problems.isEmpty else { throw TimeAPI.invalid("policy", problems) }
-            return try api.recomputingAfter { tx, now in
+            return try api.recomputingAfter(context, request, caller: caller) { tx, now in
                 try SLAPolicyStore.save(tx, policy, at: now)
                 var response = WorkflowV1.PutSLAPolicyResponse()
                 response.policy = SLAMapping.spec(policy)
@@ -20,9 +20,9 @@ extension TimeAPI {
             }
         }
         router.register(WorkflowV1.WorkflowTime.deleteSLAPolicy) { request, context in
-            _ = try api.configurer(context)
+            let caller = try api.configurer(context)
             let plan = request.plan.isEmpty ? "*" : request.plan
-            return try api.recomputingAfter { tx, _ in
+            return try api.recomputingAfter(context, request, caller: caller) { tx, _ in
                 var response = WorkflowV1.DeletedResponse()
                 response.deleted = try SLAPolicyStore.delete(tx, plan: plan, priority: request.priority.rawValue)
                 return (response, response.deleted ? .plan(plan) : nil)
@@ -93,7 +93,7 @@ enum SLAMapping {
 
 /// An answer that tells how many open tickets an SLA configuration edit recomputed at once and
 /// how many it left to timers.
-protocol RecomputeReporting {
+protocol RecomputeReporting: ProtoMessage {
     var ticketsRecomputed: Int32 { get set }
     var ticketsQueued: Int32 { get set }
 }
@@ -119,12 +119,14 @@ extension TimeAPI {
     /// Runs an SLA configuration edit and, in its transaction, recomputes the open tickets it
     /// reaches (none when it answers no scope): inline up to the configured limit
     /// (``WorkflowTime/Configuration/slaInlineRecomputeLimit``), by timers beyond it, which the
-    /// scheduler is woken for after the commit. The answer carries the counts.
-    func recomputingAfter<Response: RecomputeReporting>(
+    /// scheduler is woken for after the commit. The answer carries the counts. Once per
+    /// idempotency key of `caller` (``write(_:_:caller:_:)``): a retry gets the first counts.
+    func recomputingAfter<Request: ProtoMessage, Response: RecomputeReporting>(
+        _ context: ServerContext, _ request: Request, caller: AuthV1.Principal,
         _ edit: (any SQLExecutor, _ now: Int64) throws -> (Response, RecomputeScope?)
     ) throws -> Response {
         let now = time.clock()
-        let response = try database.write { tx in
+        let response = try write(context, request, caller: caller) { tx in
             var (response, scope) = try edit(tx, now)
             if let scope {
                 let outcome = try time.sla.recomputeOpenTickets(tx, plan: scope.plan, now: now,

@@ -2,6 +2,7 @@ import Foundation
 import Messages
 import RPC
 import RPCTransport
+import ServiceKit
 import Storage
 
 extension TimeAPI {
@@ -9,11 +10,13 @@ extension TimeAPI {
         let api = self
         router.register(WorkflowV1.WorkflowTime.answerSurvey) { request, context in
             let now = api.time.clock()
-            var response = WorkflowV1.AnswerSurveyResponse()
-            response.ticketID = try api.database.write { tx in
-                try api.time.answerSurvey(tx, token: request.token, score: request.score, comment: request.comment, at: now)
+            // No principal: the signed token is the caller, so keys are one survey link's.
+            let caller = "survey:" + Digest.hex(Digest.sha256(Array(request.token.utf8)))
+            return try Idempotent.write(api.database, context, caller: caller, request) { tx in
+                var response = WorkflowV1.AnswerSurveyResponse()
+                response.ticketID = try api.time.answerSurvey(tx, token: request.token, score: request.score, comment: request.comment, at: now)
+                return response
             }
-            return response
         }
         router.register(WorkflowV1.WorkflowTime.getTicketSurvey) { request, context in
             let caller = try api.principals.require(context)

@@ -47,6 +47,13 @@ struct TimeAPI: Sendable {
         return caller
     }
 
+    /// Runs a configuration change once per idempotency key of `caller` (``Idempotent``): a
+    /// retry gets the first answer, the same key with another request `FAILED_PRECONDITION`.
+    func write<Request: ProtoMessage, Response: ProtoMessage>(_ context: ServerContext, _ request: Request, caller: AuthV1.Principal,
+                                                               _ body: (any SQLExecutor) throws -> Response) throws -> Response {
+        try Idempotent.write(database, context, caller: caller.id, request, body)
+    }
+
     func configurer(_ context: ServerContext) throws -> AuthV1.Principal {
         let caller = try staff(context)
         guard caller.administrator || caller.kind == .service || caller.permissions.contains("sla.configure") else {

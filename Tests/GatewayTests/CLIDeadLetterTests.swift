@@ -71,7 +71,9 @@ struct CLIDeadLetterTests {
         #expect(agentKeyCreated.status == 201, "\(agentKeyCreated.text)")
         let agentKey = try #require(agentKeyCreated.json["key"] as? String)
         let refused = try call("ListDeadLetters", "{}", key: agentKey)
-        #expect(refused.status != 0 && refused.output.isEmpty, "\(refused.output)")
+        // With --json a failed call prints its error as JSON on stdout (no deliveries), the text on stderr.
+        let refusedError = Self.object(refused.output)["error"] as? [String: Any]
+        #expect(refused.status != 0 && refusedError?["code"] as? String == "PERMISSION_DENIED", "\(refused.output)")
         #expect(refused.error.contains("PERMISSION_DENIED") || refused.error.lowercased().contains("permiss"), "\(refused.error)")
 
         // The relay comes back; one dead letter retried by id is sent, and only that one.

@@ -54,4 +54,30 @@ struct TicketHandlingPageTests {
         let ana = (totals.json["totals"] as? [[String: Any]] ?? []).first { $0["key"] as? String == "A-ana" }
         #expect(ana?["minutes"] as? Int == 30 && ana?["entries"] as? Int == 1, "\(totals.text)")
     }
+
+    @Test("What a helpdesk met on the ticket pages: no stray null, \"Salvo.\" after an action, refusals naming the field's label, the stage's own name for staff, drafts kept across redraws and Back, actions left out of print, a phone-sized page that fits, a cancel shown at once, the product required, a sign-in dialog when the session ends mid-form, and unread customer messages marked read so the ticket can be finished")
+    func helpdeskCare() throws {
+        try PortalBrowser.requireChromium()
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let cancelled = try ReplyFilesTests.openTicket(gateway, seeded, subject: "Boleto duplicado")
+        let ticket = try ReplyFilesTests.openTicket(gateway, seeded)
+
+        let result = try PortalBrowser.run("ticket_page_care.py", gateway, [ticket, cancelled], environment: [
+            "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)", "PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)"])
+        #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
+        #expect(result.output.hasPrefix("OK"))
+
+        // Stored as the pages said: the ticket finished, the other cancelled, the one sent after
+        // signing in again opened once with what was typed before the session ended.
+        let row = try gateway.request("GET", "/v1/tickets/\(ticket)", bearer: seeded.admin).json["workflow"]
+            .flatMap { ($0 as? [String: Any])?["row"] as? [String: Any] }
+        #expect(row?["stage"] as? String == "finalizado", "\(String(describing: row))")
+        let intake = try gateway.request("GET", "/v1/tickets/\(cancelled)", bearer: seeded.admin).json["intake"] as? [String: Any]
+        #expect(intake?["status"] as? String == "cancelled", "\(String(describing: intake))")
+        let list = try gateway.request("GET", "/v1/tickets?page_size=50&text=comissoes", bearer: seeded.admin)
+        let found = (list.json["tickets"] as? [[String: Any]] ?? []).filter { ($0["subject"] as? String ?? "").hasPrefix("Relatório de comissões") }
+        #expect(found.count == 1 && found.first?["ticket_id"] as? String == PortalBrowser.value(result.output), "\(list.text)")
+    }
 }

@@ -50,6 +50,10 @@ const TEXT = {
     showEarlier: 'Mostrar anteriores', showEarlierHint: 'Há entradas anteriores a estas no histórico.',
     queueOfOrganization: 'Só as ocorrências de {name}.', queueEveryOrganization: 'Ver as de todas as organizações',
     nextPage: 'Próxima página', firstPage: 'Primeira página', cardsThisPage: 'Os números acima contam as ocorrências desta página.', holder: 'Com', registeredBy: 'Registrada por',
+    unreadMessages: 'Mensagens do cliente não lidas: {count}. Marque-as como lidas depois de lê-las no histórico; a ocorrência só é concluída sem mensagens não lidas.',
+    markRead: 'Marcar como lidas',
+    sessionEndedTitle: 'Sua sessão terminou', sessionEnded: 'Entre de novo para continuar: esta página fica como está, com o que você escreveu; depois envie outra vez.',
+    draftRestored: 'Recuperamos o que você tinha escrito aqui (os anexos precisam ser escolhidos de novo).',
   },
   en: {
     brand: 'Ocorrências', mainNav: 'Main', login: 'Sign in', email: 'E-mail', password: 'Password', logout: 'Sign out', dashboard: 'My tickets',
@@ -98,6 +102,10 @@ const TEXT = {
     showEarlier: 'Show earlier', showEarlierHint: 'The history has entries before these.',
     queueOfOrganization: 'Only {name}\'s tickets.', queueEveryOrganization: 'See every organization\'s',
     nextPage: 'Next page', firstPage: 'First page', cardsThisPage: 'The figures above count this page\'s tickets.', holder: 'Held by', registeredBy: 'Registered by',
+    unreadMessages: 'Unread customer messages: {count}. Mark them read once you read them in the history; a ticket is finished only with none unread.',
+    markRead: 'Mark as read',
+    sessionEndedTitle: 'Your session ended', sessionEnded: 'Sign in again to go on: this page stays as it is, with what you wrote; then send it again.',
+    draftRestored: 'We brought back what you had written here (attachments must be chosen again).',
   },
 };
 const CATEGORIES = { PROBLEMA: ['Problema', 'Problem'], DUVIDA: ['Dúvida', 'Question'], EXIGENCIA_FISCAL: ['Exigência fiscal', 'Tax requirement'],
@@ -204,12 +212,79 @@ async function api(method, path, body, extra) {
   }
   const response = await fetch(path, options);
   const text = await response.text();
+  // The session ended under a signed-in page (expired, ended elsewhere): sign in again over it.
+  if (response.status === 401 && me && !path.startsWith('/v1/auth/')) sessionEnded();
   // A read for a page the user already left: never settles, so that page draws nothing. Writes
   // always settle (their outcome matters wherever the user is now).
   if (method === 'GET' && serial !== routeSerial) return new Promise(() => {});
   const json = text ? (() => { try { return JSON.parse(text); } catch (e) { return {}; } })() : {};
   if (!response.ok) throw new ApiError(response.status, json);
   return json;
+}
+
+// The session ended while a page was open: a sign-in form in a modal dialog over the page, which
+// is left as it is (what was typed, the files picked), so the person signs in again and sends
+// once more. Someone else signing in there starts from their own first page.
+let reSignIn = null;
+function sessionEnded() {
+  if (reSignIn) return;
+  const was = me;
+  const status = el('div', { id: 'resignin-status', role: 'alert' });
+  const form = el('form', { id: 'resignin-form' }, el('p', { text: t('sessionEnded') }),
+    el('label', {}, t('email'), el('input', { type: 'email', name: 'email', id: 'resignin-email', required: true, autocomplete: 'username',
+      value: (was && was.user && was.user.email) || '' })),
+    el('label', {}, t('password'), el('input', { type: 'password', name: 'password', id: 'resignin-password', required: true, autocomplete: 'current-password' })),
+    el('button', { type: 'submit', id: 'resignin-submit', text: t('login') }), status);
+  const dialog = el('dialog', { id: 'resignin', 'aria-labelledby': 'resignin-title' }, el('h2', { id: 'resignin-title', text: t('sessionEndedTitle') }), form);
+  // Escape would leave the page unusable behind an ended session: the dialog stays.
+  dialog.addEventListener('cancel', (event) => event.preventDefault());
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      await api('POST', '/v1/auth/login', { email: form.elements.email.value, password: form.elements.password.value });
+      me = await api('GET', '/v1/me');
+      dialog.close();
+      dialog.remove();
+      reSignIn = null;
+      const same = was && me && (was.user && me.user ? was.user.id === me.user.id : was.principal.id === me.principal.id);
+      if (!same) { location.hash = '#/'; route(); }
+    } catch (error) { status.replaceChildren(errorBox(error)); }
+  });
+  reSignIn = dialog;
+  document.body.append(dialog);
+  dialog.showModal();
+  form.elements[form.elements.email.value ? 'password' : 'email'].focus();
+}
+
+// What was typed into the named `names` of `form` kept in the tab's sessionStorage under `key`
+// (and the signed-in principal), so that leaving the page — a link, the back button, a reload, the
+// page drawn again after an action — does not lose it; put back when the form is drawn again
+// (`restored` says so). `clear()` once it is sent; signing out clears every draft. Files are
+// not kept.
+const DRAFT_PREFIX = 'ocorrencias.draft.';
+function keptDraft(form, key, names) {
+  const storeKey = `${DRAFT_PREFIX}${(me && me.principal && me.principal.id) || ''}.${key}`;
+  let saved = {};
+  try { saved = JSON.parse(sessionStorage.getItem(storeKey) || '{}') || {}; } catch (e) { saved = {}; }
+  let restored = false;
+  for (const name of names) {
+    const control = form.elements[name];
+    if (control && typeof saved[name] === 'string' && saved[name] !== control.value) { control.value = saved[name]; restored = true; }
+  }
+  const save = () => {
+    const values = {};
+    for (const name of names) if (form.elements[name] && form.elements[name].value.trim()) values[name] = form.elements[name].value;
+    try {
+      if (Object.keys(values).length) sessionStorage.setItem(storeKey, JSON.stringify(values)); else sessionStorage.removeItem(storeKey);
+    } catch (e) { /* storage full or off: nothing kept */ }
+  };
+  form.addEventListener('input', save);
+  form.addEventListener('change', save);
+  return { restored, clear: () => sessionStorage.removeItem(storeKey) };
+}
+
+function clearDrafts() {
+  Object.keys(sessionStorage).filter((key) => key.startsWith(DRAFT_PREFIX)).forEach((key) => sessionStorage.removeItem(key));
 }
 
 // ---------------------------------------------------------------- files of an open or a reply
@@ -413,7 +488,7 @@ function renderNav() {
   nav.replaceChildren();
   if (!me) return;
   if (isCustomer()) {
-    nav.append(el('a', { href: '#/', text: t('dashboard') }), el('a', { href: '#/nova', text: t('newTicket') }));
+    nav.append(el('a', { href: '#/', text: t('dashboard') }), el('a', { href: '#/nova', id: 'nav-new-ticket', text: t('newTicket') }));
   } else {
     nav.append(el('a', { href: '#/', text: t('queue') }), el('a', { href: '#/nova', id: 'nav-register', text: t('registerTicket') }),
       el('a', { href: '#/painel', id: 'nav-panel', text: t('panel') }));
@@ -456,6 +531,7 @@ async function route() {
 async function logout() {
   try { await api('POST', '/v1/auth/logout'); } catch (e) { /* already gone */ }
   me = null;
+  clearDrafts();
   location.hash = '#/';
   route();
 }
@@ -486,17 +562,26 @@ function loginPage() {
   show(el('h1', { id: 'login-title', text: t('login') }), form);
 }
 
+// The page of an invitation's or a reset's link: the password (the policy said before it is
+// typed, account.js's words) twice; a refusal names the field by its label (formRefused).
 function passwordPage(endpoint, token) {
-  const status = el('div');
-  const form = el('form', {},
-    el('label', {}, t('newPassword'), el('input', { type: 'password', name: 'password', required: true, minlength: 12, autocomplete: 'new-password' })),
-    el('button', { type: 'submit', text: t('submit') }), status);
+  const status = el('div', { id: 'set-password-status', role: 'status' });
+  const form = el('form', { id: 'set-password-form' },
+    el('label', {}, t('newPassword'), el('input', { type: 'password', name: 'password', id: 'new-password', required: true, minlength: 12,
+      autocomplete: 'new-password', 'aria-describedby': 'password-rules' })),
+    el('p', { class: 'muted', id: 'password-rules', text: t('passwordRules') }),
+    el('label', {}, t('repeatPassword'), el('input', { type: 'password', name: 'repeat', id: 'repeat-password', required: true, minlength: 12,
+      autocomplete: 'new-password' })),
+    el('button', { type: 'submit', id: 'set-password-submit', text: t('submit') }), status);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
+    if (form.elements.password.value !== form.elements.repeat.value) {
+      return formRefused(form, status, { message: t('passwordsDiffer'), details: [] });
+    }
     try {
       await api('POST', endpoint, { token, password: form.elements.password.value });
-      status.replaceChildren(el('p', { class: 'ok', text: t('passwordSet') }), el('a', { href: '/portal/', text: t('login') }));
-    } catch (error) { status.replaceChildren(errorBox(error)); }
+      status.replaceChildren(el('p', { class: 'ok', text: t('passwordSet') }), el('a', { href: '/portal/', id: 'password-sign-in', text: t('login') }));
+    } catch (error) { formRefused(form, status, error); }
   });
   show(el('h1', { text: t('choosePassword') }), form);
 }
@@ -702,13 +787,22 @@ async function newTicketPage() {
     el('label', {}, t('priority'), el('select', { name: 'priority', id: 'priority', 'aria-describedby': 'priority-help', onchange: () => explain() },
       Object.keys(PRIORITIES).map((key) => el('option', { value: key, selected: key === 'NORMAL', text: label(PRIORITIES, key) })))), priorityHelp,
     el('div', { class: 'row' },
-      el('label', {}, t('product'), el('input', { name: 'product', id: 'product', onchange: () => extra.reload(form.elements.product.value) })),
+      el('label', {}, t('product'), el('input', { name: 'product', id: 'product', required: true, maxlength: 100,
+        onchange: () => extra.reload(form.elements.product.value) })),
       el('label', {}, t('module'), el('input', { name: 'module', id: 'module' }))),
     el('label', {}, t('subject'), subject), suggestions,
     el('label', {}, t('description'), el('textarea', { name: 'request', id: 'request', required: true })),
     policy, extra.node, details.node,
     picker.node,
     el('button', { type: 'submit', id: 'ticket-submit', text: t('submit') }), status].filter((node) => node));
+  // What was typed comes back after leaving the page (keptDraft), with what depends on it.
+  const draftKept = keptDraft(form, 'new-ticket', ['category', 'priority', 'product', 'module', 'subject', 'request']);
+  if (draftKept.restored) {
+    status.replaceChildren(el('p', { class: 'muted', id: 'draft-restored', text: t('draftRestored') }));
+    explain();
+    loadFaq();
+    extra.reload(form.elements.product.value);
+  }
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const button = form.querySelector('#ticket-submit');
@@ -728,10 +822,12 @@ async function newTicketPage() {
         if (pickers.channel) values.channel = pickers.channel.value;
       }
       const opened = await api('POST', '/v1/tickets', values, { idempotencyKey: 'portal-' + draft });
+      draftKept.clear();
       if (drafting) api('POST', `/v1/knowledge/drafts/${draft}/submitted`, { ticket_id: opened.ticket.id }).catch(() => null);
       location.hash = '#/t/' + encodeURIComponent(opened.ticket.id);
     } catch (error) {
-      status.replaceChildren(errorBox(error));
+      // The refusal names each field by its label and marks it (formRefused).
+      formRefused(form, status, error);
       button.disabled = false;
     }
   });
@@ -1042,28 +1138,47 @@ function ticketConversation(ticketId, intake, workflow) {
   };
 }
 
-async function ticketPage(id, visit = ticketVisit()) {
+// `notice`: what the action that drew the page again did ("Salvo."), shown on the new page.
+async function ticketPage(id, visit = ticketVisit(), notice = '') {
   show(el('p', { text: t('loading') }));
   let view;
   try { view = await api('GET', '/v1/tickets/' + encodeURIComponent(id)); } catch (error) { return show(errorBox(error)); }
   const intake = view.intake || {};
   const workflow = view.workflow || null;
   const row = (workflow && workflow.row) || {};
-  // Until workflow's part arrives, intake's own status ("open", "cancelled", "finished"), named.
-  const stage = (workflow && stageName(workflow.customer_stage_name || row.stage_name, row.stage)) || label(INTAKE_STATUSES, intake.status || '') || '';
+  // Until workflow's part arrives, intake's own status ("open", "cancelled", "finished"), named;
+  // so too once intake closed the ticket and workflow has not caught up (a customer's cancel
+  // drawn at once). Customers read their flow's words for a stage ("Aguardando sua resposta"),
+  // the team the stage's own name.
+  const closedAtIntake = intake.status === 'cancelled' || intake.status === 'finished';
+  const workflowStage = workflow && stageName((isCustomer() && workflow.customer_stage_name) || row.stage_name, row.stage);
+  const workflowFinal = workflow && (Number(workflow.finished_at_ms || 0) > 0 || !!workflow.outcome);
+  const stage = (closedAtIntake && !workflowFinal ? label(INTAKE_STATUSES, intake.status) : workflowStage)
+    || label(INTAKE_STATUSES, intake.status || '') || '';
   // The history a page at a time (ticketConversation): the newest of intake's messages and
   // workflow's discussion, older ones on "Mostrar anteriores"; printing reads every page first.
   const conversation = ticketConversation(intake.id || id, intake, workflow);
-  const status = el('div', { id: 'action-status' });
-  // The page drawn again after an action: the same visit (what the action cannot change is not read again).
-  const reload = () => ticketPage(id, visit);
+  const status = el('div', { id: 'action-status', role: 'status' }, notice ? el('p', { class: 'ok', id: 'action-notice', text: notice }) : null);
+  // The page drawn again after an action: the same visit (what the action cannot change is not
+  // read again), saying what the action did.
+  const reload = (done = '') => ticketPage(id, visit, done);
+  // An action of a form (or a lone button): the pressed button is disabled while it goes and the
+  // page says so; a refusal names the fields by their labels on the form it came from
+  // (formRefused), and the form keeps what was typed.
   const act = async (method, path, body, changes = []) => {
+    const pressed = document.activeElement && document.activeElement.tagName === 'BUTTON' ? document.activeElement : null;
+    const form = document.activeElement && document.activeElement.form;
+    const button = pressed || (form && form.querySelector('button[type="submit"]'));
+    if (button) button.disabled = true;
+    status.replaceChildren(el('p', { class: 'muted', text: t('sending') }));
     try {
       await api(method, path, body);
       visit.forget(changes);
-      status.replaceChildren(el('p', { class: 'ok', text: t('saved') }));
-      reload();
-    } catch (error) { status.replaceChildren(errorBox(error)); }
+      reload(t('saved'));
+    } catch (error) {
+      if (form) formRefused(form, status, error); else status.replaceChildren(errorBox(error));
+      if (button) button.disabled = false;
+    }
   };
   // Customers: accepting or rejecting a proposed solution, and the survey once finished (filled below).
   const verdict = el('div', { id: 'solution-verdict' });
@@ -1135,18 +1250,20 @@ async function ticketPage(id, visit = ticketVisit()) {
     const replyFiles = filePicker(reply, { input: 'reply-file-input', drop: 'reply-drop', list: 'reply-files' });
     const replyButton = el('button', { type: 'submit', id: 'reply-submit', text: t('send') });
     reply.append(el('label', {}, t('reply'), el('textarea', { name: 'text', id: 'reply-text' })), replyFiles.node, replyButton);
+    const replyDraft = keptDraft(reply, `reply.${id}`, ['text']);
     reply.addEventListener('submit', (e) => {
       e.preventDefault();
       const text = reply.elements.text.value;
       if (!text.trim() && !replyFiles.files.length) return status.replaceChildren(errorBox(new Error(t('replyEmpty'))));
       sendWithFiles({ path: `/v1/tickets/${encodeURIComponent(id)}/replies`, body: { text }, picker: replyFiles, button: replyButton, status,
-        keyPrefix: 'portal-reply-', done: reload });
+        keyPrefix: 'portal-reply-', done: () => { replyDraft.clear(); reload(t('saved')); } });
     });
     const cancel = el('form', { id: 'cancel-form' },
-      el('label', {}, t('reason'), el('input', { name: 'reason', required: true })),
-      el('button', { type: 'submit', class: 'secondary', text: t('cancel') }));
+      el('label', {}, t('reason'), el('input', { name: 'reason', id: 'cancel-reason', required: true })),
+      el('button', { type: 'submit', id: 'cancel-submit', class: 'secondary', text: t('cancel') }));
     cancel.addEventListener('submit', (e) => { e.preventDefault(); act('POST', `/v1/tickets/${encodeURIComponent(id)}/cancel`, { reason: cancel.elements.reason.value }); });
-    const finished = workflow && (Number(workflow.finished_at_ms || 0) > 0 || workflow.outcome);
+    // Nothing to answer or cancel once either service closed the ticket.
+    const finished = workflowFinal || closedAtIntake;
     if (!finished) page.push(reply, cancel);
     // Accept / reject a proposed solution, in any flow: workflow says when the ticket awaits the
     // customer's acceptance (its flow's customer moves, or status "cliente_informado").
@@ -1205,12 +1322,13 @@ async function ticketPage(id, visit = ticketVisit()) {
     discussion.append(el('label', {}, t('discussion'), el('textarea', { name: 'text', id: 'discussion-text', required: true })),
       el('label', { class: 'row' }, el('input', { type: 'checkbox', name: 'is_public', id: 'discussion-public' }), t('isPublic')),
       discussionFiles.node, discussionButton);
+    const discussionDraft = keptDraft(discussion, `discussion.${id}`, ['text']);
     discussion.addEventListener('submit', (e) => {
       e.preventDefault();
       const text = discussion.elements.text.value;
       if (!text.trim()) return status.replaceChildren(errorBox(new Error(t('discussionEmpty'))));
       sendWithFiles({ path: `/v1/tickets/${encodeURIComponent(id)}/discussion`, body: { text, is_public: discussion.elements.is_public.checked },
-        picker: discussionFiles, button: discussionButton, status, keyPrefix: 'portal-discussion-', done: reload });
+        picker: discussionFiles, button: discussionButton, status, keyPrefix: 'portal-discussion-', done: () => { discussionDraft.clear(); reload(t('saved')); } });
     });
     const solution = el('form', { id: 'solution-form' },
       el('label', {}, t('solution'), el('textarea', { name: 'text', id: 'solution-text', required: true })),
@@ -1248,9 +1366,17 @@ async function ticketPage(id, visit = ticketVisit()) {
         status.replaceChildren(el('p', { class: 'ok', id: 'email-sent', text: t('emailSent') }));
       } catch (error) { status.replaceChildren(errorBox(error)); }
     });
-    page.push(el('h2', { text: t('actions') }), el('p', {}, take), move, statusForm, ...handlingForms(id, row, intake, act, visit), discussion, solution,
+    // Workflow finishes a ticket only once its customer messages are read: say how many are not,
+    // with the button marking them read (MarkMessagesRead).
+    const unread = Number(row.unread_messages || 0);
+    const unreadNote = unread > 0 ? el('p', { id: 'unread-messages', class: 'row' }, el('span', { text: tf('unreadMessages', { count: unread }) }),
+      el('button', { type: 'button', id: 'mark-read', class: 'secondary', text: t('markRead'),
+        onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/read`, {}) })) : null;
+    // The actions in a section of their own, left out of the printed ticket (portal.css).
+    page.push(el('section', { id: 'ticket-actions', class: 'no-print' },
+      el('h2', { text: t('actions') }), unreadNote, el('p', {}, take), move, statusForm, ...handlingForms(id, row, intake, act, visit), discussion, solution,
       el('h2', { text: t('linkArticle') }), articles, el('h2', { text: t('emailAbout') }), email,
-      workflow && workflow.solution ? faqRequestForm(id, intake, row, workflow, status) : null);
+      workflow && workflow.solution ? faqRequestForm(id, intake, row, workflow, status) : null));
   }
   show(...page);
 }

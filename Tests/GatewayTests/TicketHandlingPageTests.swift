@@ -55,7 +55,7 @@ struct TicketHandlingPageTests {
         #expect(ana?["minutes"] as? Int == 30 && ana?["entries"] as? Int == 1, "\(totals.text)")
     }
 
-    @Test("What a helpdesk met on the ticket pages: no stray null, \"Salvo.\" after an action, refusals naming the field's label, the stage's own name for staff, drafts kept across redraws and Back, actions left out of print, a phone-sized page that fits, a cancel shown at once, the product required, a sign-in dialog when the session ends mid-form, and unread customer messages marked read so the ticket can be finished")
+    @Test("What a helpdesk met on the ticket pages: the SLA targets shown, the note a move needs asked for, no stray null, \"Salvo.\" after an action, refusals naming the field's label, the stage's own name for staff, drafts kept across redraws and Back, actions left out of print, a phone-sized page that fits, a cancel shown at once, the product required, a sign-in dialog when the session ends mid-form, and unread customer messages marked read so the ticket can be finished")
     func helpdeskCare() throws {
         try PortalBrowser.requireChromium()
         let deployment = try ProxyTests.Deployment(engine: .sqlite)

@@ -54,6 +54,8 @@ const TEXT = {
     markRead: 'Marcar como lidas',
     sessionEndedTitle: 'Sua sessão terminou', sessionEnded: 'Entre de novo para continuar: esta página fica como está, com o que você escreveu; depois envie outra vez.',
     draftRestored: 'Recuperamos o que você tinha escrito aqui (os anexos precisam ser escolhidos de novo).',
+    slaDeadlines: 'Prazos (SLA)', slaFirstResponse: 'Primeira resposta', slaNextResponse: 'Próxima resposta', slaResolution: 'Resolução',
+    slaTargetMet: 'Cumprido', slaTargetLate: 'Cumprido com atraso',
   },
   en: {
     brand: 'Ocorrências', mainNav: 'Main', login: 'Sign in', email: 'E-mail', password: 'Password', logout: 'Sign out', dashboard: 'My tickets',
@@ -106,6 +108,8 @@ const TEXT = {
     markRead: 'Mark as read',
     sessionEndedTitle: 'Your session ended', sessionEnded: 'Sign in again to go on: this page stays as it is, with what you wrote; then send it again.',
     draftRestored: 'We brought back what you had written here (attachments must be chosen again).',
+    slaDeadlines: 'Deadlines (SLA)', slaFirstResponse: 'First response', slaNextResponse: 'Next response', slaResolution: 'Resolution',
+    slaTargetMet: 'Met', slaTargetLate: 'Met late',
   },
 };
 const CATEGORIES = { PROBLEMA: ['Problema', 'Problem'], DUVIDA: ['Dúvida', 'Question'], EXIGENCIA_FISCAL: ['Exigência fiscal', 'Tax requirement'],
@@ -637,6 +641,29 @@ function refreshSLABadges(now = Date.now()) {
   });
 }
 setInterval(() => refreshSLABadges(), 30000);
+
+// A ticket's SLA targets for the team (GET /v1/tickets/{id}/sla): first response, next response
+// and resolution while they apply, each with the queue's badge (a running clock counts down and
+// turns at risk, then breached, on the page) or, once stopped, met (or met late) and when.
+const SLA_TARGETS = { FIRST_RESPONSE: 'slaFirstResponse', NEXT_RESPONSE: 'slaNextResponse', RESOLUTION: 'slaResolution' };
+function ticketSLA(id) {
+  const list = el('dl', { class: 'facts', id: 'ticket-sla' });
+  const section = el('div', { hidden: true }, el('h2', { text: t('slaDeadlines') }), list);
+  api('GET', `/v1/tickets/${encodeURIComponent(id)}/sla`).then((answer) => {
+    const targets = (answer.targets || []).filter((target) => ['running', 'paused', 'met', 'breached'].includes(target.status));
+    list.replaceChildren(...targets.flatMap((target) => {
+      const stopped = Number(target.stopped_at_ms || 0);
+      const badge = stopped
+        ? el('span', { class: `badge sla ${target.status === 'met' ? 'sla-on-time' : 'sla-breached'}`, 'data-sla': target.status,
+          text: `${t(target.status === 'met' ? 'slaTargetMet' : 'slaTargetLate')} · ${when(stopped)}` })
+        : slaBadge({ sla_state: target.status === 'running' ? 'on_time' : target.status, sla_due_at_ms: target.due_at_ms, sla_warn_at_ms: target.warn_at_ms });
+      badge.dataset.target = target.target;
+      return [el('dt', { text: t(SLA_TARGETS[target.target] || target.target) }), el('dd', {}, badge)];
+    }));
+    section.hidden = targets.length === 0;
+  }).catch(() => null);
+  return section;
+}
 
 // A table `id` with `headers` and `rows`, or, without rows, a muted line `emptyId` saying `empty`.
 function rowsTable(id, headers, rows, emptyId, empty) {
@@ -1214,7 +1241,7 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
         drawHistory();
         window.print();
       } })),
-    ticketFacts(intake, row, await channelLabels()),
+    ticketFacts(intake, row, await channelLabels()), isCustomer() ? null : ticketSLA(intake.id || id),
     el('h2', { text: t('request') }), el('p', { id: 'ticket-request', text: intake.request || (workflow && workflow.request) || '' }),
     technicalFacts(intake), await customFieldFacts(intake, visit),
     attachments.length ? el('div', {}, el('h2', { text: t('attachments') }), el('ul', {}, attachments)) : null,
@@ -1289,13 +1316,26 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
     }
   } else {
     const take = el('button', { type: 'button', id: 'take', text: t('take'), onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/take`) });
+    // The allowed moves; the note or the text for the customer a move needs is asked for
+    // (required) while that move is chosen.
     const moves = el('select', { name: 'to_stage', id: 'move-stage' });
-    api('GET', `/v1/tickets/${encodeURIComponent(id)}/moves`).then((m) => (m.moves || []).forEach((move) =>
-      moves.append(el('option', { value: move.to_stage, text: stageName(move.stage_name, move.to_stage) })))).catch(() => null);
+    const moveNote = el('input', { name: 'note', id: 'move-note' });
+    const movePublicNote = el('input', { name: 'public_note', id: 'move-public-note' });
+    const askNotes = () => {
+      const chosen = moves.selectedOptions[0];
+      moveNote.required = !!(chosen && chosen.dataset.requiresNote);
+      movePublicNote.required = !!(chosen && chosen.dataset.requiresPublicNote);
+    };
+    moves.addEventListener('change', askNotes);
+    api('GET', `/v1/tickets/${encodeURIComponent(id)}/moves`).then((m) => {
+      (m.moves || []).forEach((move) => moves.append(el('option', { value: move.to_stage, text: stageName(move.stage_name, move.to_stage),
+        'data-requires-note': move.requires_note ? '1' : null, 'data-requires-public-note': move.requires_public_note ? '1' : null })));
+      askNotes();
+    }).catch(() => null);
     const move = el('form', { id: 'move-form' },
       el('label', {}, t('move'), moves),
-      el('label', {}, t('note'), el('input', { name: 'note' })),
-      el('label', {}, t('publicNote'), el('input', { name: 'public_note' })),
+      el('label', {}, t('note'), moveNote),
+      el('label', {}, t('publicNote'), movePublicNote),
       el('button', { type: 'submit', text: t('move') }));
     move.addEventListener('submit', (e) => {
       e.preventDefault();

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """What a helpdesk's people met on the ticket pages, pinned in headless Chromium.
-Ana (agent): the related tickets show no stray "null"; taking the ticket says "Salvo." on the
-page drawn again; a move without its public note is refused naming the field by its label
-("Texto para o cliente", marked invalid), not "public_note"; her badge names the stage
+Ana (agent): the ticket's SLA targets are on its page; the related tickets show no stray "null";
+taking the ticket says "Salvo." on the page drawn again; the move form asks for the text a move
+needs (required), and a blank one is refused naming the field by its label ("Texto para o
+cliente", marked invalid), not "public_note"; her badge names the stage
 ("Aguardando cliente"), not the customer's wording; a note typed in the discussion survives the
 page drawn again after another action; the printed ticket leaves the actions out.
 Maria (customer), on a phone-sized window: no page wider than the screen; her reply says
@@ -65,17 +66,25 @@ try:
     open_ticket(ticket, "transfer-form")
     related = wait.until(lambda d: (lambda text: text if "Carregando" not in text else None)(d.find_element(By.ID, "related").text))
     assert "null" not in related, related
+    # The ticket's SLA targets are on its page, with the queue's badges.
+    deadlines = wait.until(lambda d: portal.facts("ticket-sla") or None)
+    assert "Primeira resposta" in deadlines and "Resolução" in deadlines, deadlines
+    assert driver.find_elements(By.CSS_SELECTOR, "#ticket-sla dd .badge.sla"), driver.find_element(By.ID, "ticket-sla").text
     press("take")
     assert portal.facts("ticket-facts").get("Com", "").startswith("Ana")
 
     # A move that needs a text for the customer, without it: refused, the field named by its label.
     wait.until(lambda d: "aguardando_cliente" in [o.get_attribute("value") for o in Select(d.find_element(By.ID, "move-stage")).options])
     Select(driver.find_element(By.ID, "move-stage")).select_by_value("aguardando_cliente")
+    public_note = driver.find_element(By.CSS_SELECTOR, "#move-form [name=public_note]")
+    assert public_note.get_attribute("required") is not None, "the move's public note is not asked for"
+    public_note.send_keys("   ")
     driver.find_element(By.CSS_SELECTOR, "#move-form button[type=submit]").click()
     refusal = wait.until(lambda d: d.find_element(By.ID, "action-status").text or None)
     assert "Texto para o cliente" in refusal and "public_note" not in refusal, refusal
     assert driver.find_element(By.CSS_SELECTOR, "#move-form [name=public_note]").get_attribute("aria-invalid") == "true"
-    driver.find_element(By.CSS_SELECTOR, "#move-form [name=public_note]").send_keys("Maria, pode mandar o print da tela?")
+    public_note.clear()
+    public_note.send_keys("Maria, pode mandar o print da tela?")
     before = driver.find_element(By.ID, "ticket-title")
     driver.find_element(By.CSS_SELECTOR, "#move-form button[type=submit]").click()
     wait.until(EC.staleness_of(before))

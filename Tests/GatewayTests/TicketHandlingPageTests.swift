@@ -55,17 +55,24 @@ struct TicketHandlingPageTests {
         #expect(ana?["minutes"] as? Int == 30 && ana?["entries"] as? Int == 1, "\(totals.text)")
     }
 
-    @Test("What a helpdesk met on the ticket pages: the SLA targets shown, the note a move needs asked for, no stray null, \"Salvo.\" after an action, refusals naming the field's label, the stage's own name for staff, drafts kept across redraws and Back, actions left out of print, a phone-sized page that fits, a cancel shown at once, the product required, a sign-in dialog when the session ends mid-form, and unread customer messages marked read so the ticket can be finished")
+    @Test("What a helpdesk met on the ticket pages: a stale page refused an action is drawn again as the ticket is now, the SLA targets shown, the note a move needs asked for, no stray null, \"Salvo.\" after an action, refusals naming the field's label, the stage's own name for staff, drafts kept across redraws and Back, actions left out of print, a phone-sized page that fits, a cancel shown at once, the product required, a sign-in dialog when the session ends mid-form, and unread customer messages marked read so the ticket can be finished")
     func helpdeskCare() throws {
         try PortalBrowser.requireChromium()
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let gateway = deployment.gateway
         let seeded = try TicketFlowTests.seed(gateway)
+        // Bruno, another agent of Ana's group, takes a ticket while her page of it is open.
+        #expect(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-bruno", "name": "Bruno", "email": "bruno@suporte.example",
+                                                                        "max_access_level": 1, "active": true]], bearer: seeded.admin).status == 200)
+        #expect(try gateway.request("POST", "/v1/groups/n1/members", json: ["agent_id": "A-bruno", "member": true], bearer: seeded.admin).status == 200)
+        let bruno = try gateway.createUser(admin: seeded.admin, email: "bruno@suporte.example", role: "agent", agent: "A-bruno", accessLevel: 1)
+        let contested = try ReplyFilesTests.openTicket(gateway, seeded, subject: "Estoque negativo")
         let cancelled = try ReplyFilesTests.openTicket(gateway, seeded, subject: "Boleto duplicado")
         let ticket = try ReplyFilesTests.openTicket(gateway, seeded)
 
-        let result = try PortalBrowser.run("ticket_page_care.py", gateway, [ticket, cancelled], environment: [
-            "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)", "PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)"])
+        let result = try PortalBrowser.run("ticket_page_care.py", gateway, [ticket, cancelled, contested], environment: [
+            "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)", "PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)",
+            "PORTAL_OTHER_AGENT_TOKEN": bruno])
         #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
         #expect(result.output.hasPrefix("OK"))
 

@@ -13,12 +13,15 @@ the form and pressing Back; her session ends while she writes: a sign-in dialog 
 and after it the ticket is sent with what she had typed.
 Ana again: the unread customer message is counted with "Marcar como lidas", after which she
 finishes the ticket (workflow refuses while a message is unread).
-Usage: ticket_page_care.py BASE_URL SCREENSHOT_DIR TICKET_ID CANCEL_TICKET_ID (credentials in
-PORTAL_AGENT / PORTAL_CUSTOMER as email:password). Prints "OK <id of the ticket opened after the
-session ended>"."""
+Ana, her page of another ticket open while Bruno takes it: her "Assumir" is refused and the page
+is drawn again as the ticket is now (Bruno holds it), with the refusal.
+Usage: ticket_page_care.py BASE_URL SCREENSHOT_DIR TICKET_ID CANCEL_TICKET_ID CONTESTED_TICKET_ID
+(credentials in PORTAL_AGENT / PORTAL_CUSTOMER as email:password, Bruno's bearer token in
+PORTAL_OTHER_AGENT_TOKEN). Prints "OK <id of the ticket opened after the session ended>"."""
 import os
 import sys
 import time
+import urllib.request
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -26,7 +29,7 @@ from selenium.webdriver.support.ui import Select
 
 from portal_browser import Portal
 
-base, shots, ticket, cancelled = sys.argv[1:5]
+base, shots, ticket, cancelled, contested = sys.argv[1:6]
 ana = os.environ["PORTAL_AGENT"].split(":", 1)
 maria = os.environ["PORTAL_CUSTOMER"].split(":", 1)
 
@@ -175,6 +178,19 @@ try:
     driver.find_element(By.CSS_SELECTOR, "#move-form button[type=submit]").click()
     wait.until(EC.staleness_of(before))
     wait.until(lambda d: stage() == "Finalizado")
+
+    # Two agents at once: Bruno takes the ticket whose page Ana has open; her take is refused and
+    # the page shows who holds it now.
+    open_ticket(contested, "transfer-form")
+    taken = urllib.request.urlopen(urllib.request.Request(
+        f"{base}/v1/tickets/{contested}/take", data=b"{}", method="POST",
+        headers={"Authorization": "Bearer " + os.environ["PORTAL_OTHER_AGENT_TOKEN"], "Content-Type": "application/json"}))
+    assert taken.status == 200, taken.status
+    before = driver.find_element(By.ID, "ticket-title")
+    driver.find_element(By.ID, "take").click()
+    wait.until(EC.staleness_of(before))
+    wait.until(lambda d: portal.facts("ticket-facts").get("Com", "").startswith("Bruno"))
+    assert "outro responsável" in driver.find_element(By.ID, "action-status").text, driver.find_element(By.ID, "action-status").text
     print("OK", opened)
 except Exception:
     portal.report_failure("ticket-page-care")

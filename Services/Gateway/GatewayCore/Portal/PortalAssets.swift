@@ -5051,7 +5051,8 @@ function ticketConversation(ticketId, intake, workflow) {
   };
 }
 
-// `notice`: what the action that drew the page again did ("Salvo."), shown on the new page.
+// `notice`: what the action that drew the page again did ("Salvo."), or the refusal that showed
+// the page was out of date, shown on the new page.
 async function ticketPage(id, visit = ticketVisit(), notice = '') {
   show(el('p', { text: t('loading') }));
   let view;
@@ -5071,7 +5072,8 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
   // The history a page at a time (ticketConversation): the newest of intake's messages and
   // workflow's discussion, older ones on "Mostrar anteriores"; printing reads every page first.
   const conversation = ticketConversation(intake.id || id, intake, workflow);
-  const status = el('div', { id: 'action-status', role: 'status' }, notice ? el('p', { class: 'ok', id: 'action-notice', text: notice }) : null);
+  const status = el('div', { id: 'action-status', role: 'status' },
+    notice instanceof Error ? errorBox(notice) : notice ? el('p', { class: 'ok', id: 'action-notice', text: notice }) : null);
   // The page drawn again after an action: the same visit (what the action cannot change is not
   // read again), saying what the action did.
   const reload = (done = '') => ticketPage(id, visit, done);
@@ -5089,6 +5091,9 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
       visit.forget(changes);
       reload(t('saved'));
     } catch (error) {
+      // Refused by the ticket's state (someone else took it meanwhile, a move no longer allowed,
+      // unread messages): the page is drawn again as the ticket is now, with the refusal.
+      if ([403, 409, 422].includes(error.status)) return reload(error);
       if (form) formRefused(form, status, error); else status.replaceChildren(errorBox(error));
       if (button) button.disabled = false;
     }

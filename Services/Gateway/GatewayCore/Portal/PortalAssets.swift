@@ -3902,7 +3902,7 @@ const TEXT = {
     newPassword: 'Nova senha', choosePassword: 'Defina sua senha', passwordSet: 'Senha definida. Entre com ela.',
     filters: 'Filtrar', stage: 'Etapa', unread: 'Não lidas', tips: 'Dicas para escrever', priorities: 'Prioridades',
     forgot: 'Esqueci minha senha', resetSent: 'Se o e-mail estiver cadastrado, enviaremos um link.', opened: 'Aberta em',
-    all: 'Todas', actions: 'Ações', helpful: 'Resolveu meu problema',
+    all: 'Todas', allMasculine: 'Todos', actions: 'Ações', helpful: 'Resolveu meu problema',
     panel: 'Painel', byStage: 'Ocorrências por etapa', metrics: 'Métricas do mês', unavailable: 'Indisponível no momento.',
     survey: 'Pesquisa de satisfação', score: 'Nota (1 a 5)', comment: 'Comentário', thanks: 'Obrigado pela resposta!',
     proposedSolution: 'Solução proposta', acceptSolution: 'Aceitar a solução', rejectSolution: 'Rejeitar a solução',
@@ -3956,7 +3956,7 @@ const TEXT = {
     newPassword: 'New password', choosePassword: 'Choose your password', passwordSet: 'Password set. Sign in with it.',
     filters: 'Filter', stage: 'Stage', unread: 'Unread', tips: 'Writing tips', priorities: 'Priorities',
     forgot: 'I forgot my password', resetSent: 'If the address is registered, we will send a link.', opened: 'Opened on',
-    all: 'All', actions: 'Actions', helpful: 'It solved my problem',
+    all: 'All', allMasculine: 'All', actions: 'Actions', helpful: 'It solved my problem',
     panel: 'Dashboard', byStage: 'Tickets by stage', metrics: 'This month\'s metrics', unavailable: 'Unavailable right now.',
     survey: 'Satisfaction survey', score: 'Score (1 to 5)', comment: 'Comment', thanks: 'Thank you for answering!',
     proposedSolution: 'Proposed solution', acceptSolution: 'Accept the solution', rejectSolution: 'Reject the solution',
@@ -5347,14 +5347,16 @@ async function queuePage() {
   const organizationID = keep('organization_id');
   const [counts, groups, organization] = await Promise.all([api('GET', '/v1/tickets/counts').catch(() => ({})), api('GET', '/v1/groups').catch(() => ({})),
     organizationID ? api('GET', '/v1/organizations/' + encodeURIComponent(organizationID)).catch(() => ({ id: organizationID })) : null]);
-  const choice = (name, entries) => el('select', { name, id: `queue-${name}` }, el('option', { value: '', text: t('all') }),
+  // "Todas" (etapa, prioridade, categoria) or "Todos" (grupo, SLA): `all` names the first option.
+  const choice = (name, entries, all = 'all') => el('select', { name, id: `queue-${name}` }, el('option', { value: '', text: t(all) }),
     entries.map(([value, text]) => el('option', { value, selected: keep(name) === value, text })));
   const filters = el('form', { id: 'queue-filters', class: 'row', 'aria-label': t('filters') },
     el('label', {}, t('stage'), choice('stage', (counts.counts || []).map((c) => [c.stage, `${stageName(c.stage_name, c.stage)} (${c.count || 0})`]))),
     el('label', {}, t('priority'), choice('priority', Object.keys(PRIORITIES).map((key) => [key, label(PRIORITIES, key)]))),
     el('label', {}, t('category'), choice('category', Object.keys(CATEGORIES).map((key) => [key, label(CATEGORIES, key)]))),
-    el('label', {}, t('group'), choice('group_id', (groups.groups || []).map((g) => [g.id, g.name]))),
-    el('label', {}, t('sla'), choice('sla_state', [['breached', t('slaBreached')], ['at_risk', t('slaAtRisk')], ['paused', t('slaPaused')], ['on_track', t('slaOnTime')]])),
+    el('label', {}, t('group'), choice('group_id', (groups.groups || []).map((g) => [g.id, g.name]), 'allMasculine')),
+    el('label', {}, t('sla'), choice('sla_state', [['breached', t('slaBreached')], ['at_risk', t('slaAtRisk')], ['paused', t('slaPaused')], ['on_track', t('slaOnTime')]],
+      'allMasculine')),
     el('label', {}, t('searchText'), el('input', { type: 'search', name: 'text', id: 'queue-text', value: keep('text') })),
     el('label', { class: 'row' }, el('input', { type: 'checkbox', name: 'mine', id: 'queue-mine', checked: keep('mine') === 'true' }), t('onlyMine')),
     organization ? el('input', { type: 'hidden', name: 'organization_id', value: organization.id }) : null,

@@ -6,7 +6,8 @@ needs (required), and a blank one is refused naming the field by its label ("Tex
 cliente", marked invalid), not "public_note"; her badge names the stage
 ("Aguardando cliente"), not the customer's wording; a note typed in the discussion survives the
 page drawn again after another action; the printed ticket leaves the actions out.
-Maria (customer), on a phone-sized window: no page wider than the screen; her reply says
+Maria (customer), on a phone-sized window, follows a link to her ticket signed out and lands on
+it after signing in; no page is wider than the screen; her reply says
 "Salvo."; cancelling another ticket shows it cancelled at once, with no reply or cancel form
 left; a new ticket's product is required by the form; what she typed comes back after leaving
 the form and pressing Back; her session ends while she writes: a sign-in dialog over the page,
@@ -106,14 +107,20 @@ try:
     assert shown == "none", shown
     portal.sign_out()
 
-    # Maria on a phone.
+    # Maria on a phone follows a link to her ticket (as an e-mail's) signed out: after signing in,
+    # that ticket (not her first page).
     driver.set_window_size(390, 844)
-    portal.sign_in(*maria)
+    driver.get(base + "/portal/#/t/" + ticket)
+    wait.until(EC.presence_of_element_located((By.ID, "email"))).send_keys(maria[0])
+    driver.find_element(By.ID, "password").send_keys(maria[1])
+    driver.find_element(By.ID, "login-submit").click()
+    wait.until(EC.presence_of_element_located((By.ID, "reply-form")))
+    fits_the_screen("the ticket page")
+    portal.shot("92-phone-ticket")
+    driver.get(base + "/portal/#/")
     portal.listed_codes("tickets", lambda main: "Minhas ocorrências" in main)
     fits_the_screen("the dashboard")
     open_ticket(ticket, "reply-form")
-    fits_the_screen("the ticket page")
-    portal.shot("92-phone-ticket")
     driver.set_window_size(1280, 1100)
     driver.find_element(By.ID, "reply-text").send_keys("Segue o print da tela.")
     press("reply-submit")

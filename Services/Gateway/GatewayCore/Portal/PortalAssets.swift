@@ -4445,7 +4445,8 @@ function loginPage() {
     try {
       await api('POST', '/v1/auth/login', { email: form.elements.email.value, password: form.elements.password.value });
       me = null;
-      location.hash = '#/';
+      // The page asked for stays (a link from an e-mail to a ticket or an article, followed while
+      // signed out): signing out leaves '#/', so this is the first page otherwise.
       route();
     } catch (error) { status.replaceChildren(errorBox(error)); }
   });

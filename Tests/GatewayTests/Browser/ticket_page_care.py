@@ -8,7 +8,7 @@ cliente", marked invalid), not "public_note"; her badge names the stage
 page drawn again after another action; the printed ticket leaves the actions out.
 Maria (customer), on a phone-sized window, follows a link to her ticket signed out and lands on
 it after signing in; no page is wider than the screen; her reply says
-"Salvo."; cancelling another ticket shows it cancelled at once, with no reply or cancel form
+"Salvo." and keeps its lines; cancelling another ticket shows it cancelled at once, with no reply or cancel form
 left; a new ticket's product is required by the form; what she typed comes back after leaving
 the form and pressing Back; her session ends while she writes: a sign-in dialog over the page,
 and after it the ticket is sent with what she had typed.
@@ -122,8 +122,12 @@ try:
     fits_the_screen("the dashboard")
     open_ticket(ticket, "reply-form")
     driver.set_window_size(1280, 1100)
-    driver.find_element(By.ID, "reply-text").send_keys("Segue o print da tela.")
+    driver.find_element(By.ID, "reply-text").send_keys("Segue o print da tela.\nPasso 2: gravar o pedido.")
     press("reply-submit")
+    # What she wrote keeps its lines on the page (it ran into one paragraph).
+    entry = driver.find_elements(By.CSS_SELECTOR, "#history .entry > p")[-1]
+    assert entry.text == "Segue o print da tela.\nPasso 2: gravar o pedido.", repr(entry.text)
+    assert driver.execute_script("return getComputedStyle(document.getElementById('ticket-request')).whiteSpace") == "pre-wrap"
 
     # Cancelling: shown at once, nothing left to answer.
     open_ticket(cancelled, "cancel-form")

@@ -3845,6 +3845,8 @@ th { font-size: .85rem; color: var(--muted); }
 ul.files, ul.entry-files { margin: .2rem 0 0; padding-left: 1.1rem; }
 .entry { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .6rem .8rem; margin: .5rem 0; }
 .entry .meta { font-size: .8rem; color: var(--muted); }
+/* What people wrote keeps its lines (steps to reproduce, a list) and breaks a long word or link. */
+#ticket-request, #ticket-solution, .entry > p { white-space: pre-wrap; overflow-wrap: anywhere; }
 .row { display: flex; gap: .6rem; flex-wrap: wrap; align-items: end; }
 .chart-pair { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 1rem; align-items: start; }
 .chart { background: #fff; border: 1px solid var(--line); border-radius: 6px; }

@@ -11,12 +11,8 @@ struct TicketHandlingPageTests {
         let gateway = deployment.gateway
         let seeded = try TicketFlowTests.seed(gateway)
         // Bruno: a chefe in Nível 1 (Ana's group) at level 1; group Nível 2 has neither of them.
-        #expect(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-bruno", "name": "Bruno", "email": "bruno@suporte.example",
-                                                                        "max_access_level": 1, "active": true, "is_chefe": true]],
-                                    bearer: seeded.admin).status == 200)
-        #expect(try gateway.request("POST", "/v1/groups/n1/members", json: ["agent_id": "A-bruno", "member": true], bearer: seeded.admin).status == 200)
+        _ = try Self.addBruno(gateway, seeded, chefe: true)
         #expect(try gateway.request("POST", "/v1/groups", json: ["group": ["id": "n2", "name": "Nível 2", "active": true]], bearer: seeded.admin).status == 200)
-        _ = try gateway.createUser(admin: seeded.admin, email: "bruno@suporte.example", role: "chefe", agent: "A-bruno", accessLevel: 1)
         // Ana's role in workflow's directory lets her link customers; João is another authorized
         // contact of Acme; Maria has a second ticket to link.
         #expect(try gateway.request("POST", "/v1/roles", json: ["role": ["name": "vinculo", "permissions": ["tickets.link_customer"]]],
@@ -62,10 +58,7 @@ struct TicketHandlingPageTests {
         let gateway = deployment.gateway
         let seeded = try TicketFlowTests.seed(gateway)
         // Bruno, another agent of Ana's group, takes a ticket while her page of it is open.
-        #expect(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-bruno", "name": "Bruno", "email": "bruno@suporte.example",
-                                                                        "max_access_level": 1, "active": true]], bearer: seeded.admin).status == 200)
-        #expect(try gateway.request("POST", "/v1/groups/n1/members", json: ["agent_id": "A-bruno", "member": true], bearer: seeded.admin).status == 200)
-        let bruno = try gateway.createUser(admin: seeded.admin, email: "bruno@suporte.example", role: "agent", agent: "A-bruno", accessLevel: 1)
+        let bruno = try Self.addBruno(gateway, seeded, chefe: false)
         let contested = try ReplyFilesTests.openTicket(gateway, seeded, subject: "Estoque negativo")
         let cancelled = try ReplyFilesTests.openTicket(gateway, seeded, subject: "Boleto duplicado")
         let ticket = try ReplyFilesTests.openTicket(gateway, seeded)
@@ -86,5 +79,14 @@ struct TicketHandlingPageTests {
         let list = try gateway.request("GET", "/v1/tickets?page_size=50&text=comissoes", bearer: seeded.admin)
         let found = (list.json["tickets"] as? [[String: Any]] ?? []).filter { ($0["subject"] as? String ?? "").hasPrefix("Relatório de comissões") }
         #expect(found.count == 1 && found.first?["ticket_id"] as? String == PortalBrowser.value(result.output), "\(list.text)")
+    }
+
+    /// Bruno, an agent (or a chefe) of Ana's group Nível 1 at level 1, with a sign-in: its bearer token.
+    static func addBruno(_ gateway: GatewayHarness, _ seeded: TicketFlowTests.Seeded, chefe: Bool) throws -> String {
+        #expect(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-bruno", "name": "Bruno", "email": "bruno@suporte.example",
+                                                                        "max_access_level": 1, "active": true, "is_chefe": chefe]],
+                                    bearer: seeded.admin).status == 200)
+        #expect(try gateway.request("POST", "/v1/groups/n1/members", json: ["agent_id": "A-bruno", "member": true], bearer: seeded.admin).status == 200)
+        return try gateway.createUser(admin: seeded.admin, email: "bruno@suporte.example", role: chefe ? "chefe" : "agent", agent: "A-bruno", accessLevel: 1)
     }
 }

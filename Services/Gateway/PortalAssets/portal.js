@@ -835,6 +835,8 @@ async function newTicketPage() {
     event.preventDefault();
     const button = form.querySelector('#ticket-submit');
     button.disabled = true;
+    // Files may take a while to go: say so (a slow network showed a greyed button only).
+    status.replaceChildren(el('p', { class: 'muted', id: 'ticket-sending', text: t('sending') }));
     try {
       // Small files travel inside the open, larger ones are uploaded first (sendableFiles).
       const values = Object.fromEntries(['category', 'priority', 'product', 'module', 'subject', 'request'].map((k) => [k, form.elements[k].value]));
@@ -1023,6 +1025,15 @@ function representativePickers(status) {
   return { fields, organization, contact };
 }
 
+// A CPF (000.000.000-00) or CNPJ (00.000.000/0000-00, letters allowed in the first 12) as people
+// write it; anything else as stored. (customers.js's pages and the agent's customer picker.)
+function taxIdText(taxId) {
+  const value = String(taxId || '');
+  if (/^\d{11}$/.test(value)) return value.replace(/^(\d{3})(\d{3})(\d{3})(\d{2})$/, '$1.$2.$3-$4');
+  if (/^[0-9A-Z]{12}\d{2}$/.test(value)) return value.replace(/^(.{2})(.{3})(.{3})(.{4})(.{2})$/, '$1.$2.$3/$4-$5');
+  return value;
+}
+
 // The organizations intake's lookup finds for `query` (a code, a name's start, a CPF/CNPJ or a
 // contact's e-mail; `GET /v1/customers`, at most `limit` of each kind), active or not, by name:
 // a contact found names its organization, fetched when not among the matches.
@@ -1054,7 +1065,7 @@ function agentPickers(status) {
       try {
         const list = (await findOrganizations(query, 20)).filter((o) => o.active);
         organization.replaceChildren(el('option', { value: '', text: t('chooseOrganization') }),
-          ...list.map((o) => el('option', { value: o.id, text: [o.name, o.code, o.tax_id].filter(Boolean).join(' · ') })));
+          ...list.map((o) => el('option', { value: o.id, text: [o.name, o.code, taxIdText(o.tax_id)].filter(Boolean).join(' · ') })));
         searchNote.textContent = list.length ? tf('customersFound', { count: list.length }) : t('noCustomerFound');
         if (list.length === 1) organization.selectedIndex = 1;
         loadContacts();

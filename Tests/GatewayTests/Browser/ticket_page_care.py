@@ -10,7 +10,7 @@ Maria (customer), on a phone-sized window, follows a link to her ticket signed o
 it after signing in; no page is wider than the screen; her reply says
 "Salvo." and keeps its lines; cancelling another ticket shows it cancelled at once, with no reply or cancel form
 left; a new ticket's product is required by the form; what she typed comes back after leaving
-the form and pressing Back; her session ends while she writes: a sign-in dialog over the page,
+the form and pressing Back; on a slow network the form says it is sending; her session ends while she writes: a sign-in dialog over the page,
 and after it the ticket is sent with what she had typed.
 Ana again: the unread customer message is counted with "Marcar como lidas", after which she
 finishes the ticket (workflow refuses while a message is unread).
@@ -163,7 +163,12 @@ try:
     driver.find_element(By.ID, "resignin-submit").click()
     wait.until(lambda d: not d.find_elements(By.ID, "resignin"))
     assert driver.find_element(By.ID, "request").get_attribute("value") == "Desde segunda o relatório de comissões sai sem nenhuma linha."
+    # On a slow network the form says it is sending.
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": False, "latency": 1500, "downloadThroughput": -1, "uploadThroughput": -1})
     driver.find_element(By.ID, "ticket-submit").click()
+    wait.until(lambda d: d.find_elements(By.ID, "ticket-sending") and d.find_element(By.ID, "ticket-sending").text == "Enviando…")
+    driver.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
     wait.until(lambda d: "Relatório de comissões" in d.find_element(By.ID, "ticket-title").text)
     opened = driver.current_url.split("/t/")[1]
     # Sent: the draft is gone from a new form.

@@ -1333,14 +1333,6 @@ const ORGANIZATION_KINDS = { ORGANIZATION_CUSTOMER: ['Cliente', 'Customer'], ORG
 const custCanRead = () => !!me && !isCustomer();
 const custCanWrite = () => custCanRead() && (me.principal.permissions || []).includes('tickets.work');
 
-// A CPF (000.000.000-00) or CNPJ (00.000.000/0000-00, letters allowed in the first 12) as people
-// write it; anything else as stored.
-function taxIdText(taxId) {
-  const value = String(taxId || '');
-  if (/^\d{11}$/.test(value)) return value.replace(/^(\d{3})(\d{3})(\d{3})(\d{2})$/, '$1.$2.$3-$4');
-  if (/^[0-9A-Z]{12}\d{2}$/.test(value)) return value.replace(/^(.{2})(.{3})(.{3})(.{4})(.{2})$/, '$1.$2.$3/$4-$5');
-  return value;
-}
 
 // The notice the next drawing of a page shows (set before an address change redraws it).
 let custNotice = null;
@@ -1471,6 +1463,10 @@ async function customerPage(id, notice = custTakeNotice()) {
     el('dt', { text: t('custTaxId') }), el('dd', { text: taxIdText(organization.tax_id) }),
     el('dt', { text: t('custKind') }), el('dd', { text: label(ORGANIZATION_KINDS, organization.kind) }),
     el('dt', { text: t('plan') }), el('dd', { text: organization.plan || '' }),
+    // What the plan includes and the organization's e-mail, when known: an agent on the phone
+    // reads them here (they were in the edit form only).
+    ...(organization.plan_includes ? [el('dt', { text: t('custPlanIncludes') }), el('dd', { text: organization.plan_includes })] : []),
+    ...(organization.email ? [el('dt', { text: t('custEmail') }), el('dd', { text: organization.email })] : []),
     el('dt', { text: t('custAccountOwner') }), el('dd', { text: owner ? owner.name : organization.account_owner_agent_id || '' }),
     el('dt', { text: t('custCreatedAt') }), el('dd', { text: when(organization.created_at_ms) }),
     el('dt', { text: t('state') }), el('dd', { id: 'cust-state' }, t(organization.active ? 'custActive' : 'custInactive'), ' ',
@@ -4723,6 +4719,8 @@ async function newTicketPage() {
     event.preventDefault();
     const button = form.querySelector('#ticket-submit');
     button.disabled = true;
+    // Files may take a while to go: say so (a slow network showed a greyed button only).
+    status.replaceChildren(el('p', { class: 'muted', id: 'ticket-sending', text: t('sending') }));
     try {
       // Small files travel inside the open, larger ones are uploaded first (sendableFiles).
       const values = Object.fromEntries(['category', 'priority', 'product', 'module', 'subject', 'request'].map((k) => [k, form.elements[k].value]));
@@ -4911,6 +4909,15 @@ function representativePickers(status) {
   return { fields, organization, contact };
 }
 
+// A CPF (000.000.000-00) or CNPJ (00.000.000/0000-00, letters allowed in the first 12) as people
+// write it; anything else as stored. (customers.js's pages and the agent's customer picker.)
+function taxIdText(taxId) {
+  const value = String(taxId || '');
+  if (/^\d{11}$/.test(value)) return value.replace(/^(\d{3})(\d{3})(\d{3})(\d{2})$/, '$1.$2.$3-$4');
+  if (/^[0-9A-Z]{12}\d{2}$/.test(value)) return value.replace(/^(.{2})(.{3})(.{3})(.{4})(.{2})$/, '$1.$2.$3/$4-$5');
+  return value;
+}
+
 // The organizations intake's lookup finds for `query` (a code, a name's start, a CPF/CNPJ or a
 // contact's e-mail; `GET /v1/customers`, at most `limit` of each kind), active or not, by name:
 // a contact found names its organization, fetched when not among the matches.
@@ -4942,7 +4949,7 @@ function agentPickers(status) {
       try {
         const list = (await findOrganizations(query, 20)).filter((o) => o.active);
         organization.replaceChildren(el('option', { value: '', text: t('chooseOrganization') }),
-          ...list.map((o) => el('option', { value: o.id, text: [o.name, o.code, o.tax_id].filter(Boolean).join(' · ') })));
+          ...list.map((o) => el('option', { value: o.id, text: [o.name, o.code, taxIdText(o.tax_id)].filter(Boolean).join(' · ') })));
         searchNote.textContent = list.length ? tf('customersFound', { count: list.length }) : t('noCustomerFound');
         if (list.length === 1) organization.selectedIndex = 1;
         loadContacts();

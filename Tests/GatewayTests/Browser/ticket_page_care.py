@@ -11,7 +11,8 @@ it after signing in; no page is wider than the screen; her reply says
 "Salvo." and keeps its lines; cancelling another ticket shows it cancelled at once, with no reply or cancel form
 left; a new ticket's product is required by the form; what she typed comes back after leaving
 the form and pressing Back; on a slow network the form says it is sending; her session ends while she writes: a sign-in dialog over the page,
-and after it the ticket is sent with what she had typed.
+and after it the ticket is sent with what she had typed; when only a page was being read, it is
+drawn after the sign-in.
 Ana again: the unread customer message is counted with "Marcar como lidas", after which she
 finishes the ticket (workflow refuses while a message is unread).
 Ana, her page of another ticket open while Bruno takes it: her "Assumir" is refused and the page
@@ -171,6 +172,13 @@ try:
     driver.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
     wait.until(lambda d: "Relatório de comissões" in d.find_element(By.ID, "ticket-title").text)
     opened = driver.current_url.split("/t/")[1]
+    # The session ends again and she follows a link: the page drawn once she signed in again.
+    driver.delete_cookie("ocorrencias_session")
+    driver.find_element(By.CSS_SELECTOR, "#nav a[href='#/']").click()
+    wait.until(EC.visibility_of_element_located((By.ID, "resignin-password"))).send_keys(maria[1])
+    driver.find_element(By.ID, "resignin-submit").click()
+    portal.listed_codes("tickets", lambda main: "Minhas ocorrências" in main)
+    assert not driver.find_elements(By.ID, "resignin")
     # Sent: the draft is gone from a new form.
     driver.find_element(By.ID, "nav-new-ticket").click()
     wait.until(EC.presence_of_element_located((By.ID, "ticket-form")))

@@ -4101,7 +4101,7 @@ async function api(method, path, body, extra) {
   const response = await fetch(path, options);
   const text = await response.text();
   // The session ended under a signed-in page (expired, ended elsewhere): sign in again over it.
-  if (response.status === 401 && me && !path.startsWith('/v1/auth/')) sessionEnded();
+  if (response.status === 401 && me && !path.startsWith('/v1/auth/')) sessionEnded(method);
   // A read for a page the user already left: never settles, so that page draws nothing. Writes
   // always settle (their outcome matters wherever the user is now).
   if (method === 'GET' && serial !== routeSerial) return new Promise(() => {});
@@ -4112,9 +4112,12 @@ async function api(method, path, body, extra) {
 
 // The session ended while a page was open: a sign-in form in a modal dialog over the page, which
 // is left as it is (what was typed, the files picked), so the person signs in again and sends
-// once more. Someone else signing in there starts from their own first page.
+// once more. When only reads were refused (a page being drawn), the page is drawn again after
+// the sign-in. Someone else signing in there starts from their own first page.
 let reSignIn = null;
-function sessionEnded() {
+let refusedWrite = false;
+function sessionEnded(method) {
+  refusedWrite = refusedWrite || method !== 'GET';
   if (reSignIn) return;
   const was = me;
   const status = el('div', { id: 'resignin-status', role: 'alert' });
@@ -4135,7 +4138,8 @@ function sessionEnded() {
       dialog.remove();
       reSignIn = null;
       const same = was && me && (was.user && me.user ? was.user.id === me.user.id : was.principal.id === me.principal.id);
-      if (!same) { location.hash = '#/'; route(); }
+      if (!same) { location.hash = '#/'; route(); } else if (!refusedWrite) route();
+      refusedWrite = false;
     } catch (error) { status.replaceChildren(errorBox(error)); }
   });
   reSignIn = dialog;

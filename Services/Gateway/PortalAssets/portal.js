@@ -365,11 +365,14 @@ function filePicker(form, ids) {
   drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
   drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); add(e.dataTransfer.files); });
-  // A pasted screenshot comes as "image.png" every time: name it after the moment instead.
+  // A pasted screenshot comes as "image.png" every time: name it after the moment instead, on the
+  // person's clock (it was UTC: 11:57 for a capture taken at 08:57 in São Paulo).
   const pasted = (file, index) => {
     const generic = /^image\.(\w+)$/i.exec(file.name || 'image.png');
     if (!generic) return file;
-    const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
+    const now = new Date();
+    const two = (n) => String(n).padStart(2, '0');
+    const stamp = `${now.getFullYear()}${two(now.getMonth() + 1)}${two(now.getDate())}-${two(now.getHours())}${two(now.getMinutes())}${two(now.getSeconds())}`;
     return new File([file], `captura-${stamp}${index ? '-' + (index + 1) : ''}.${generic[1].toLowerCase()}`, { type: file.type });
   };
   form.addEventListener('paste', (e) => {

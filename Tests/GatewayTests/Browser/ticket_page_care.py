@@ -7,8 +7,8 @@ cliente", marked invalid), not "public_note"; her badge names the stage
 ("Aguardando cliente"), not the customer's wording; a note typed in the discussion survives the
 page drawn again after another action; the printed ticket leaves the actions out.
 Maria (customer), on a phone-sized window, follows a link to her ticket signed out and lands on
-it after signing in; no page is wider than the screen; her reply says
-"Salvo." and keeps its lines; cancelling another ticket shows it cancelled at once, with no reply or cancel form
+it after signing in; no page is wider than the screen; a pasted screenshot is named after her clock;
+her reply says "Salvo." and keeps its lines; cancelling another ticket shows it cancelled at once, with no reply or cancel form
 left; a new ticket's product is required by the form; what she typed comes back after leaving
 the form and pressing Back; on a slow network the form says it is sending; her session ends while she writes: a sign-in dialog over the page,
 and after it the ticket is sent with what she had typed; when only a page was being read, it is
@@ -123,6 +123,15 @@ try:
     fits_the_screen("the dashboard")
     open_ticket(ticket, "reply-form")
     driver.set_window_size(1280, 1100)
+    # A pasted screenshot is named after her clock (São Paulo), not UTC.
+    driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "America/Sao_Paulo"})
+    driver.execute_script(
+        "const data = new DataTransfer(); data.items.add(new File(['png'], 'image.png', {type: 'image/png'}));"
+        "document.getElementById('reply-text').dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true}));")
+    pasted = wait.until(lambda d: d.find_element(By.ID, "reply-files").text or None)
+    local_hour = driver.execute_script("return String(new Date().getHours()).padStart(2, '0')")
+    assert f"-{local_hour}" in pasted.split("captura-")[1][:11], (pasted, local_hour)
+    driver.find_element(By.CSS_SELECTOR, "#reply-files button.remove-file").click()
     driver.find_element(By.ID, "reply-text").send_keys("Segue o print da tela.\nPasso 2: gravar o pedido.")
     press("reply-submit")
     # What she wrote keeps its lines on the page (it ran into one paragraph).

@@ -98,8 +98,8 @@ try:
     driver.find_element(By.ID, "repeat-password").clear()
     driver.find_element(By.ID, "repeat-password").send_keys("joao.lima-Senha-2026")
     driver.find_element(By.ID, "set-password-submit").click()
-    refusal = wait.until(lambda d: d.find_element(By.ID, "set-password-status").text)
-    assert "Nova senha:" in refusal and "password:" not in refusal, refusal
+    refusal = wait.until(lambda d: (lambda text: text if "Nova senha:" in text else None)(d.find_element(By.ID, "set-password-status").text))
+    assert "password:" not in refusal, refusal
     assert driver.find_element(By.ID, "new-password").get_attribute("aria-invalid") == "true"
     for field in ("new-password", "repeat-password"):
         driver.find_element(By.ID, field).clear()

@@ -16,7 +16,7 @@ drawn after the sign-in.
 Ana again: the unread customer message is counted with "Marcar como lidas", after which she
 finishes the ticket (workflow refuses while a message is unread).
 Ana, her page of another ticket open while Bruno takes it: her "Assumir" is refused and the page
-is drawn again as the ticket is now (Bruno holds it), with the refusal.
+is drawn again as the ticket is now (Bruno holds it), with the refusal written as a sentence.
 Usage: ticket_page_care.py BASE_URL SCREENSHOT_DIR TICKET_ID CANCEL_TICKET_ID CONTESTED_TICKET_ID
 (credentials in PORTAL_AGENT / PORTAL_CUSTOMER as email:password, Bruno's bearer token in
 PORTAL_OTHER_AGENT_TOKEN). Prints "OK <id of the ticket opened after the session ended>"."""
@@ -223,7 +223,9 @@ try:
     driver.find_element(By.ID, "take").click()
     wait.until(EC.staleness_of(before))
     wait.until(lambda d: portal.facts("ticket-facts").get("Com", "").startswith("Bruno"))
-    assert "outro responsável" in driver.find_element(By.ID, "action-status").text, driver.find_element(By.ID, "action-status").text
+    # The service's message reads as a sentence ("a ocorrência…" from workflow).
+    assert driver.find_element(By.ID, "action-status").text.startswith("A ocorrência está com outro responsável"), \
+        driver.find_element(By.ID, "action-status").text
     print("OK", opened)
 except Exception:
     portal.report_failure("ticket-page-care")

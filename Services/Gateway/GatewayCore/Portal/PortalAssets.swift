@@ -4314,8 +4314,11 @@ function unfolding(title, load) {
   } }), body);
 }
 
+// A service's message as a sentence: services write theirs in lower case ("pedido inválido").
+const sentence = (text) => (text ? text.charAt(0).toLocaleUpperCase(lang) + text.slice(1) : text);
+
 function errorBox(error) {
-  const box = el('div', { class: 'error', role: 'alert', text: error.message });
+  const box = el('div', { class: 'error', role: 'alert', text: sentence(error.message) });
   if (error.details && error.details.length) {
     box.append(el('ul', {}, error.details.map((d) => el('li', { text: `${d.field}: ${(lang === 'en' ? d.message_en : d.message) || d.reason}` }))));
   }

@@ -11,12 +11,8 @@ struct TicketHandlingPageTests {
         let gateway = deployment.gateway
         let seeded = try TicketFlowTests.seed(gateway)
         // Bruno: a chefe in Nível 1 (Ana's group) at level 1; group Nível 2 has neither of them.
-        #expect(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-bruno", "name": "Bruno", "email": "bruno@suporte.example",
-                                                                        "max_access_level": 1, "active": true, "is_chefe": true]],
-                                    bearer: seeded.admin).status == 200)
-        #expect(try gateway.request("POST", "/v1/groups/n1/members", json: ["agent_id": "A-bruno", "member": true], bearer: seeded.admin).status == 200)
+        _ = try Self.addBruno(gateway, seeded, chefe: true)
         #expect(try gateway.request("POST", "/v1/groups", json: ["group": ["id": "n2", "name": "Nível 2", "active": true]], bearer: seeded.admin).status == 200)
-        _ = try gateway.createUser(admin: seeded.admin, email: "bruno@suporte.example", role: "chefe", agent: "A-bruno", accessLevel: 1)
         // Ana's role in workflow's directory lets her link customers; João is another authorized
         // contact of Acme; Maria has a second ticket to link.
         #expect(try gateway.request("POST", "/v1/roles", json: ["role": ["name": "vinculo", "permissions": ["tickets.link_customer"]]],
@@ -53,5 +49,44 @@ struct TicketHandlingPageTests {
         let totals = try gateway.request("GET", "/v1/time-totals?group_by=agent", bearer: seeded.admin)
         let ana = (totals.json["totals"] as? [[String: Any]] ?? []).first { $0["key"] as? String == "A-ana" }
         #expect(ana?["minutes"] as? Int == 30 && ana?["entries"] as? Int == 1, "\(totals.text)")
+    }
+
+    @Test("What a helpdesk met on the ticket pages: a stale page refused an action is drawn again as the ticket is now, the SLA targets shown, the note a move needs asked for, no stray null, \"Salvo.\" after an action, refusals naming the field's label, the stage's own name for staff, drafts kept across redraws and Back, actions left out of print, a phone-sized page that fits, a cancel shown at once, the product required, a sign-in dialog when the session ends mid-form, and unread customer messages marked read so the ticket can be finished")
+    func helpdeskCare() throws {
+        try PortalBrowser.requireChromium()
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        // Bruno, another agent of Ana's group, takes a ticket while her page of it is open.
+        let bruno = try Self.addBruno(gateway, seeded, chefe: false)
+        let contested = try ReplyFilesTests.openTicket(gateway, seeded, subject: "Estoque negativo")
+        let cancelled = try ReplyFilesTests.openTicket(gateway, seeded, subject: "Boleto duplicado")
+        let ticket = try ReplyFilesTests.openTicket(gateway, seeded)
+
+        let result = try PortalBrowser.run("ticket_page_care.py", gateway, [ticket, cancelled, contested], environment: [
+            "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)", "PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)",
+            "PORTAL_OTHER_AGENT_TOKEN": bruno])
+        #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
+        #expect(result.output.hasPrefix("OK"))
+
+        // Stored as the pages said: the ticket finished, the other cancelled, the one sent after
+        // signing in again opened once with what was typed before the session ended.
+        let row = try gateway.request("GET", "/v1/tickets/\(ticket)", bearer: seeded.admin).json["workflow"]
+            .flatMap { ($0 as? [String: Any])?["row"] as? [String: Any] }
+        #expect(row?["stage"] as? String == "finalizado", "\(String(describing: row))")
+        let intake = try gateway.request("GET", "/v1/tickets/\(cancelled)", bearer: seeded.admin).json["intake"] as? [String: Any]
+        #expect(intake?["status"] as? String == "cancelled", "\(String(describing: intake))")
+        let list = try gateway.request("GET", "/v1/tickets?page_size=50&text=comissoes", bearer: seeded.admin)
+        let found = (list.json["tickets"] as? [[String: Any]] ?? []).filter { ($0["subject"] as? String ?? "").hasPrefix("Relatório de comissões") }
+        #expect(found.count == 1 && found.first?["ticket_id"] as? String == PortalBrowser.value(result.output), "\(list.text)")
+    }
+
+    /// Bruno, an agent (or a chefe) of Ana's group Nível 1 at level 1, with a sign-in: its bearer token.
+    static func addBruno(_ gateway: GatewayHarness, _ seeded: TicketFlowTests.Seeded, chefe: Bool) throws -> String {
+        #expect(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-bruno", "name": "Bruno", "email": "bruno@suporte.example",
+                                                                        "max_access_level": 1, "active": true, "is_chefe": chefe]],
+                                    bearer: seeded.admin).status == 200)
+        #expect(try gateway.request("POST", "/v1/groups/n1/members", json: ["agent_id": "A-bruno", "member": true], bearer: seeded.admin).status == 200)
+        return try gateway.createUser(admin: seeded.admin, email: "bruno@suporte.example", role: chefe ? "chefe" : "agent", agent: "A-bruno", accessLevel: 1)
     }
 }

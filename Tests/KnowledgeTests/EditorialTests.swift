@@ -174,6 +174,8 @@ struct EditorialTests {
         #expect(event.articleID == article.id)
         #expect(event.articleTitle == "Segunda via de boleto")
         #expect(event.articleURL.hasSuffix("/\(article.id)"))
+        // By default the portal's page of the article (it was "/kb/artigos/<id>", served by nothing).
+        #expect(event.articleURL == "http://127.0.0.1:8080/portal/#/base/artigo/\(article.id)", "\(event.articleURL)")
         #expect(event.agentName == "Agente")
         #expect(envelope.source == "knowledge")
     }

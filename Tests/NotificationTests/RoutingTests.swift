@@ -107,6 +107,7 @@ struct RoutingTests {
         var breach = WorkflowV1.SLABreached()
         breach.ticket = Events.summary(ticketID: "t-sla", code: "2026-000778")
         breach.target = .resolution
+        breach.dueAtMs = 1_796_730_900_000  // 2026-12-08 11:55 UTC
         try harness.deliver([Events.envelope(transfer, key: "t-conf", accessLevel: 2), Events.envelope(breach, key: "t-sla")])
         #expect(waitFor(15) { sink.files("eml").count >= 4 })
         usleep(300_000)
@@ -117,6 +118,9 @@ struct RoutingTests {
         #expect(byRecipient["fornecedor@parceiro.example"]?.text.contains("s3cr3t") == false, "a copy never gets content above its level")
         #expect(byRecipient["fornecedor@parceiro.example"]?.html.contains("s3cr3t") == false)
         #expect(byRecipient["chefe@suporte.example"]?.headers["Subject"]?.contains("2026-000778") == true)
+        // The deadline in São Paulo's time, named (it was "2026-12-08 11:55 UTC").
+        #expect(byRecipient["chefe@suporte.example"]?.text.contains("venceu em 08/12/2026 08:55 (Horário Padrão de Brasília)") == true,
+                "\(byRecipient["chefe@suporte.example"]?.text ?? "")")
         let log = try harness.deliveries(ticketID: "t-conf")
         #expect(log.filter { $0.state == "failed" }.map(\.recipient) == ["invalid:quebrado@"])
     }
@@ -251,7 +255,7 @@ struct RoutingTests {
         #expect(mails.allSatisfy { $0.envelope.to == ["jose@cliente.example"] && ($0.headers["Subject"] ?? "").contains("2026-000555") })
         let byKind = Dictionary(uniqueKeysWithValues: mails.map { ($0.headers["X-Ocorrencias-Event"] ?? "", $0) })
         #expect(byKind["InformationRequested"]?.text.contains("Envie o XML da nota 123") == true)
-        #expect(byKind["InactivityReminder"]?.text.contains("2027-01-15") == true)
+        #expect(byKind["InactivityReminder"]?.text.contains("15/01/2027 05:00 (Horário Padrão de Brasília)") == true)
         #expect(byKind["SolutionGiven"]?.text.contains("versão 12.1") == true)
         #expect(byKind["TicketFinished"]?.text.contains("encerrada por falta de retorno") == true)
         #expect(byKind["TicketFinished"]?.html.contains("https://portal.example/pesquisa/abc") == true)

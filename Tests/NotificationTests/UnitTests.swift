@@ -191,6 +191,23 @@ struct ConfigurationTests {
         #expect(try NotificationSettings(environment: ["NOTIFICATION_SMTP_STARTTLS": "ON"]).smtpStartTLS)
         // Links in e-mails go to the portal (the gateway's HTTP port), not to its RPC port.
         #expect(try NotificationSettings(environment: [:]).portalURL == "http://127.0.0.1:8080")
+        // Dates in e-mails: São Paulo unless set; an unknown zone stops the start.
+        #expect(try NotificationSettings(environment: [:]).timeZone.identifier == "America/Sao_Paulo")
+        #expect(try NotificationSettings(environment: ["NOTIFICATION_TIME_ZONE": "America/Manaus"]).timeZone.identifier == "America/Manaus")
+        #expect(throws: NotificationConfigurationError.self) {
+            _ = try NotificationSettings(environment: ["NOTIFICATION_TIME_ZONE": "Marte/Olimpo"])
+        }
+    }
+
+    @Test("Dates in e-mails are the deployment's local time, named, in the reader's language (they were UTC)")
+    func localDates() throws {
+        let zone = try #require(TimeZone(identifier: "America/Sao_Paulo"))
+        // 2026-12-08 11:55 UTC is 08:55 in São Paulo.
+        let instant: Int64 = 1_796_730_900_000
+        #expect(EventInterpreter.localDate(instant, zone: zone, locale: "pt-BR") == "08/12/2026 08:55 (Horário Padrão de Brasília)")
+        #expect(EventInterpreter.localDate(instant, zone: zone, locale: "en") == "2026-12-08 08:55 (Brasilia Standard Time)")
+        #expect(EventInterpreter.localDate(0, zone: zone, locale: "pt-BR") == "")
+        #expect(EventInterpreter.date(instant) == "2026-12-08 11:55 UTC", "webhooks keep UTC")
     }
 
     @Test("A rules file overrides the kinds it names and keeps the other defaults")

@@ -200,6 +200,17 @@ struct DirectoryAndIntakeTests {
         #expect(view.solution.hasPrefix("Ajuste a chave de acesso."))
         #expect(view.discussion.last?.kind == "article")
         #expect(try harness.published(WorkflowV1.SolutionGiven.self, ticket: "t1").first?.0.articleID == "kb-1")
+        // A second article keeps the solution already there and adds its link after it (it used
+        // to replace an agent's solution); the same article again changes nothing.
+        var second = article
+        second.articleID = "kb-2"
+        second.articleTitle = "Série reiniciada"
+        second.articleText = "Outro texto."
+        second.articleURL = "https://kb.example/540"
+        try harness.deliver(second, key: "t1", source: "knowledge")
+        try harness.deliver(second, key: "t1", source: "knowledge")
+        view = try harness.ticket("t1")
+        #expect(view.solution == "Ajuste a chave de acesso.\n\nhttps://kb.example/539\n\nArtigo: Série reiniciada — https://kb.example/540", "\(view.solution)")
 
         let kinds = try harness.history("t1").map(\.kind)
         #expect(kinds.contains("contact") && kinds.contains("email") && kinds.contains("text"))

@@ -179,6 +179,10 @@ import TestSupport
         #expect(Set(lines.map { $0.prefix(4) }).count == 52)
         #expect(lines[0].contains("'=cmd|' /C calc'!A0"))
         #expect(lines[1].contains("\"org, \"\"quoted\"\"\""))
+        // Category and priority by name, as the API writes them (a spreadsheet read "1" and "0").
+        let cells = lines[0].components(separatedBy: ",")
+        #expect(cells[MetricsExport.columns.firstIndex(of: "category")!] == "PROBLEMA", "\(lines[0])")
+        #expect(cells[MetricsExport.columns.firstIndex(of: "priority")!] == "PRIORITY_UNSPECIFIED", "\(lines[0])")
         #expect(MetricsExport.header.hasPrefix("ticket_id,opened_at,"))
     }
 }

@@ -90,14 +90,6 @@ const ORGANIZATION_KINDS = { ORGANIZATION_CUSTOMER: ['Cliente', 'Customer'], ORG
 const custCanRead = () => !!me && !isCustomer();
 const custCanWrite = () => custCanRead() && (me.principal.permissions || []).includes('tickets.work');
 
-// A CPF (000.000.000-00) or CNPJ (00.000.000/0000-00, letters allowed in the first 12) as people
-// write it; anything else as stored.
-function taxIdText(taxId) {
-  const value = String(taxId || '');
-  if (/^\d{11}$/.test(value)) return value.replace(/^(\d{3})(\d{3})(\d{3})(\d{2})$/, '$1.$2.$3-$4');
-  if (/^[0-9A-Z]{12}\d{2}$/.test(value)) return value.replace(/^(.{2})(.{3})(.{3})(.{4})(.{2})$/, '$1.$2.$3/$4-$5');
-  return value;
-}
 
 // The notice the next drawing of a page shows (set before an address change redraws it).
 let custNotice = null;
@@ -228,6 +220,10 @@ async function customerPage(id, notice = custTakeNotice()) {
     el('dt', { text: t('custTaxId') }), el('dd', { text: taxIdText(organization.tax_id) }),
     el('dt', { text: t('custKind') }), el('dd', { text: label(ORGANIZATION_KINDS, organization.kind) }),
     el('dt', { text: t('plan') }), el('dd', { text: organization.plan || '' }),
+    // What the plan includes and the organization's e-mail, when known: an agent on the phone
+    // reads them here (they were in the edit form only).
+    ...(organization.plan_includes ? [el('dt', { text: t('custPlanIncludes') }), el('dd', { text: organization.plan_includes })] : []),
+    ...(organization.email ? [el('dt', { text: t('custEmail') }), el('dd', { text: organization.email })] : []),
     el('dt', { text: t('custAccountOwner') }), el('dd', { text: owner ? owner.name : organization.account_owner_agent_id || '' }),
     el('dt', { text: t('custCreatedAt') }), el('dd', { text: when(organization.created_at_ms) }),
     el('dt', { text: t('state') }), el('dd', { id: 'cust-state' }, t(organization.active ? 'custActive' : 'custInactive'), ' ',

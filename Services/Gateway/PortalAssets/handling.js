@@ -172,7 +172,8 @@ function handlingRelated(id, act, visit) {
       linked.length ? ticketTable(linked, 'related-linked', false, false) : el('p', { class: 'muted', text: t('handlingNoRelated') }),
       el('h3', { text: t('handlingSameCustomer') }),
       others.length ? ticketTable(others, 'related-customer', false, false) : el('p', { class: 'muted', text: t('handlingNoRelated') }),
-      candidates.length ? link : null);
+      // (replaceChildren prints a null as the text "null": the form only when there is one.)
+      ...(candidates.length ? [link] : []));
   }).catch((error) => section.replaceChildren(errorBox(error)));
   return section;
 }

@@ -16,7 +16,7 @@ const TEXT = {
     newPassword: 'Nova senha', choosePassword: 'Defina sua senha', passwordSet: 'Senha definida. Entre com ela.',
     filters: 'Filtrar', stage: 'Etapa', unread: 'Não lidas', tips: 'Dicas para escrever', priorities: 'Prioridades',
     forgot: 'Esqueci minha senha', resetSent: 'Se o e-mail estiver cadastrado, enviaremos um link.', opened: 'Aberta em',
-    all: 'Todas', actions: 'Ações', helpful: 'Resolveu meu problema',
+    all: 'Todas', allMasculine: 'Todos', actions: 'Ações', helpful: 'Resolveu meu problema',
     panel: 'Painel', byStage: 'Ocorrências por etapa', metrics: 'Métricas do mês', unavailable: 'Indisponível no momento.',
     survey: 'Pesquisa de satisfação', score: 'Nota (1 a 5)', comment: 'Comentário', thanks: 'Obrigado pela resposta!',
     proposedSolution: 'Solução proposta', acceptSolution: 'Aceitar a solução', rejectSolution: 'Rejeitar a solução',
@@ -50,6 +50,12 @@ const TEXT = {
     showEarlier: 'Mostrar anteriores', showEarlierHint: 'Há entradas anteriores a estas no histórico.',
     queueOfOrganization: 'Só as ocorrências de {name}.', queueEveryOrganization: 'Ver as de todas as organizações',
     nextPage: 'Próxima página', firstPage: 'Primeira página', cardsThisPage: 'Os números acima contam as ocorrências desta página.', holder: 'Com', registeredBy: 'Registrada por',
+    unreadMessages: 'Mensagens do cliente não lidas: {count}. Marque-as como lidas depois de lê-las no histórico; a ocorrência só é concluída sem mensagens não lidas.',
+    markRead: 'Marcar como lidas',
+    sessionEndedTitle: 'Sua sessão terminou', sessionEnded: 'Entre de novo para continuar: esta página fica como está, com o que você escreveu; depois envie outra vez.',
+    draftRestored: 'Recuperamos o que você tinha escrito aqui (os anexos precisam ser escolhidos de novo).',
+    slaDeadlines: 'Prazos (SLA)', slaFirstResponse: 'Primeira resposta', slaNextResponse: 'Próxima resposta', slaResolution: 'Resolução',
+    slaTargetMet: 'Cumprido', slaTargetLate: 'Cumprido com atraso',
   },
   en: {
     brand: 'Ocorrências', mainNav: 'Main', login: 'Sign in', email: 'E-mail', password: 'Password', logout: 'Sign out', dashboard: 'My tickets',
@@ -64,7 +70,7 @@ const TEXT = {
     newPassword: 'New password', choosePassword: 'Choose your password', passwordSet: 'Password set. Sign in with it.',
     filters: 'Filter', stage: 'Stage', unread: 'Unread', tips: 'Writing tips', priorities: 'Priorities',
     forgot: 'I forgot my password', resetSent: 'If the address is registered, we will send a link.', opened: 'Opened on',
-    all: 'All', actions: 'Actions', helpful: 'It solved my problem',
+    all: 'All', allMasculine: 'All', actions: 'Actions', helpful: 'It solved my problem',
     panel: 'Dashboard', byStage: 'Tickets by stage', metrics: 'This month\'s metrics', unavailable: 'Unavailable right now.',
     survey: 'Satisfaction survey', score: 'Score (1 to 5)', comment: 'Comment', thanks: 'Thank you for answering!',
     proposedSolution: 'Proposed solution', acceptSolution: 'Accept the solution', rejectSolution: 'Reject the solution',
@@ -98,6 +104,12 @@ const TEXT = {
     showEarlier: 'Show earlier', showEarlierHint: 'The history has entries before these.',
     queueOfOrganization: 'Only {name}\'s tickets.', queueEveryOrganization: 'See every organization\'s',
     nextPage: 'Next page', firstPage: 'First page', cardsThisPage: 'The figures above count this page\'s tickets.', holder: 'Held by', registeredBy: 'Registered by',
+    unreadMessages: 'Unread customer messages: {count}. Mark them read once you read them in the history; a ticket is finished only with none unread.',
+    markRead: 'Mark as read',
+    sessionEndedTitle: 'Your session ended', sessionEnded: 'Sign in again to go on: this page stays as it is, with what you wrote; then send it again.',
+    draftRestored: 'We brought back what you had written here (attachments must be chosen again).',
+    slaDeadlines: 'Deadlines (SLA)', slaFirstResponse: 'First response', slaNextResponse: 'Next response', slaResolution: 'Resolution',
+    slaTargetMet: 'Met', slaTargetLate: 'Met late',
   },
 };
 const CATEGORIES = { PROBLEMA: ['Problema', 'Problem'], DUVIDA: ['Dúvida', 'Question'], EXIGENCIA_FISCAL: ['Exigência fiscal', 'Tax requirement'],
@@ -204,12 +216,83 @@ async function api(method, path, body, extra) {
   }
   const response = await fetch(path, options);
   const text = await response.text();
+  // The session ended under a signed-in page (expired, ended elsewhere): sign in again over it.
+  if (response.status === 401 && me && !path.startsWith('/v1/auth/')) sessionEnded(method);
   // A read for a page the user already left: never settles, so that page draws nothing. Writes
   // always settle (their outcome matters wherever the user is now).
   if (method === 'GET' && serial !== routeSerial) return new Promise(() => {});
   const json = text ? (() => { try { return JSON.parse(text); } catch (e) { return {}; } })() : {};
   if (!response.ok) throw new ApiError(response.status, json);
   return json;
+}
+
+// The session ended while a page was open: a sign-in form in a modal dialog over the page, which
+// is left as it is (what was typed, the files picked), so the person signs in again and sends
+// once more. When only reads were refused (a page being drawn), the page is drawn again after
+// the sign-in. Someone else signing in there starts from their own first page.
+let reSignIn = null;
+let refusedWrite = false;
+function sessionEnded(method) {
+  refusedWrite = refusedWrite || method !== 'GET';
+  if (reSignIn) return;
+  const was = me;
+  const status = el('div', { id: 'resignin-status', role: 'alert' });
+  const form = el('form', { id: 'resignin-form' }, el('p', { text: t('sessionEnded') }),
+    el('label', {}, t('email'), el('input', { type: 'email', name: 'email', id: 'resignin-email', required: true, autocomplete: 'username',
+      value: (was && was.user && was.user.email) || '' })),
+    el('label', {}, t('password'), el('input', { type: 'password', name: 'password', id: 'resignin-password', required: true, autocomplete: 'current-password' })),
+    el('button', { type: 'submit', id: 'resignin-submit', text: t('login') }), status);
+  const dialog = el('dialog', { id: 'resignin', 'aria-labelledby': 'resignin-title' }, el('h2', { id: 'resignin-title', text: t('sessionEndedTitle') }), form);
+  // Escape would leave the page unusable behind an ended session: the dialog stays.
+  dialog.addEventListener('cancel', (event) => event.preventDefault());
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      await api('POST', '/v1/auth/login', { email: form.elements.email.value, password: form.elements.password.value });
+      me = await api('GET', '/v1/me');
+      dialog.close();
+      dialog.remove();
+      reSignIn = null;
+      const same = was && me && (was.user && me.user ? was.user.id === me.user.id : was.principal.id === me.principal.id);
+      if (!same) { location.hash = '#/'; route(); } else if (!refusedWrite) route();
+      refusedWrite = false;
+    } catch (error) { status.replaceChildren(errorBox(error)); }
+  });
+  reSignIn = dialog;
+  document.body.append(dialog);
+  dialog.showModal();
+  form.elements[form.elements.email.value ? 'password' : 'email'].focus();
+}
+
+// What was typed into the named `names` of `form` kept in the tab's sessionStorage under `key`
+// (and the signed-in principal), so that leaving the page — a link, the back button, a reload, the
+// page drawn again after an action — does not lose it; put back when the form is drawn again
+// (`restored` says so). `clear()` once it is sent; signing out clears every draft. Files are
+// not kept.
+const DRAFT_PREFIX = 'ocorrencias.draft.';
+function keptDraft(form, key, names) {
+  const storeKey = `${DRAFT_PREFIX}${(me && me.principal && me.principal.id) || ''}.${key}`;
+  let saved = {};
+  try { saved = JSON.parse(sessionStorage.getItem(storeKey) || '{}') || {}; } catch (e) { saved = {}; }
+  let restored = false;
+  for (const name of names) {
+    const control = form.elements[name];
+    if (control && typeof saved[name] === 'string' && saved[name] !== control.value) { control.value = saved[name]; restored = true; }
+  }
+  const save = () => {
+    const values = {};
+    for (const name of names) if (form.elements[name] && form.elements[name].value.trim()) values[name] = form.elements[name].value;
+    try {
+      if (Object.keys(values).length) sessionStorage.setItem(storeKey, JSON.stringify(values)); else sessionStorage.removeItem(storeKey);
+    } catch (e) { /* storage full or off: nothing kept */ }
+  };
+  form.addEventListener('input', save);
+  form.addEventListener('change', save);
+  return { restored, clear: () => sessionStorage.removeItem(storeKey) };
+}
+
+function clearDrafts() {
+  Object.keys(sessionStorage).filter((key) => key.startsWith(DRAFT_PREFIX)).forEach((key) => sessionStorage.removeItem(key));
 }
 
 // ---------------------------------------------------------------- files of an open or a reply
@@ -282,11 +365,14 @@ function filePicker(form, ids) {
   drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
   drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); add(e.dataTransfer.files); });
-  // A pasted screenshot comes as "image.png" every time: name it after the moment instead.
+  // A pasted screenshot comes as "image.png" every time: name it after the moment instead, on the
+  // person's clock (it was UTC: 11:57 for a capture taken at 08:57 in São Paulo).
   const pasted = (file, index) => {
     const generic = /^image\.(\w+)$/i.exec(file.name || 'image.png');
     if (!generic) return file;
-    const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
+    const now = new Date();
+    const two = (n) => String(n).padStart(2, '0');
+    const stamp = `${now.getFullYear()}${two(now.getMonth() + 1)}${two(now.getDate())}-${two(now.getHours())}${two(now.getMinutes())}${two(now.getSeconds())}`;
     return new File([file], `captura-${stamp}${index ? '-' + (index + 1) : ''}.${generic[1].toLowerCase()}`, { type: file.type });
   };
   form.addEventListener('paste', (e) => {
@@ -344,8 +430,11 @@ function unfolding(title, load) {
   } }), body);
 }
 
+// A service's message as a sentence: services write theirs in lower case ("pedido inválido").
+const sentence = (text) => (text ? text.charAt(0).toLocaleUpperCase(lang) + text.slice(1) : text);
+
 function errorBox(error) {
-  const box = el('div', { class: 'error', role: 'alert', text: error.message });
+  const box = el('div', { class: 'error', role: 'alert', text: sentence(error.message) });
   if (error.details && error.details.length) {
     box.append(el('ul', {}, error.details.map((d) => el('li', { text: `${d.field}: ${(lang === 'en' ? d.message_en : d.message) || d.reason}` }))));
   }
@@ -413,7 +502,7 @@ function renderNav() {
   nav.replaceChildren();
   if (!me) return;
   if (isCustomer()) {
-    nav.append(el('a', { href: '#/', text: t('dashboard') }), el('a', { href: '#/nova', text: t('newTicket') }));
+    nav.append(el('a', { href: '#/', text: t('dashboard') }), el('a', { href: '#/nova', id: 'nav-new-ticket', text: t('newTicket') }));
   } else {
     nav.append(el('a', { href: '#/', text: t('queue') }), el('a', { href: '#/nova', id: 'nav-register', text: t('registerTicket') }),
       el('a', { href: '#/painel', id: 'nav-panel', text: t('panel') }));
@@ -456,6 +545,7 @@ async function route() {
 async function logout() {
   try { await api('POST', '/v1/auth/logout'); } catch (e) { /* already gone */ }
   me = null;
+  clearDrafts();
   location.hash = '#/';
   route();
 }
@@ -479,24 +569,34 @@ function loginPage() {
     try {
       await api('POST', '/v1/auth/login', { email: form.elements.email.value, password: form.elements.password.value });
       me = null;
-      location.hash = '#/';
+      // The page asked for stays (a link from an e-mail to a ticket or an article, followed while
+      // signed out): signing out leaves '#/', so this is the first page otherwise.
       route();
     } catch (error) { status.replaceChildren(errorBox(error)); }
   });
   show(el('h1', { id: 'login-title', text: t('login') }), form);
 }
 
+// The page of an invitation's or a reset's link: the password (the policy said before it is
+// typed, account.js's words) twice; a refusal names the field by its label (formRefused).
 function passwordPage(endpoint, token) {
-  const status = el('div');
-  const form = el('form', {},
-    el('label', {}, t('newPassword'), el('input', { type: 'password', name: 'password', required: true, minlength: 12, autocomplete: 'new-password' })),
-    el('button', { type: 'submit', text: t('submit') }), status);
+  const status = el('div', { id: 'set-password-status', role: 'status' });
+  const form = el('form', { id: 'set-password-form' },
+    el('label', {}, t('newPassword'), el('input', { type: 'password', name: 'password', id: 'new-password', required: true, minlength: 12,
+      autocomplete: 'new-password', 'aria-describedby': 'password-rules' })),
+    el('p', { class: 'muted', id: 'password-rules', text: t('passwordRules') }),
+    el('label', {}, t('repeatPassword'), el('input', { type: 'password', name: 'repeat', id: 'repeat-password', required: true, minlength: 12,
+      autocomplete: 'new-password' })),
+    el('button', { type: 'submit', id: 'set-password-submit', text: t('submit') }), status);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
+    if (form.elements.password.value !== form.elements.repeat.value) {
+      return formRefused(form, status, { message: t('passwordsDiffer'), details: [] });
+    }
     try {
       await api('POST', endpoint, { token, password: form.elements.password.value });
-      status.replaceChildren(el('p', { class: 'ok', text: t('passwordSet') }), el('a', { href: '/portal/', text: t('login') }));
-    } catch (error) { status.replaceChildren(errorBox(error)); }
+      status.replaceChildren(el('p', { class: 'ok', text: t('passwordSet') }), el('a', { href: '/portal/', id: 'password-sign-in', text: t('login') }));
+    } catch (error) { formRefused(form, status, error); }
   });
   show(el('h1', { text: t('choosePassword') }), form);
 }
@@ -552,6 +652,29 @@ function refreshSLABadges(now = Date.now()) {
   });
 }
 setInterval(() => refreshSLABadges(), 30000);
+
+// A ticket's SLA targets for the team (GET /v1/tickets/{id}/sla): first response, next response
+// and resolution while they apply, each with the queue's badge (a running clock counts down and
+// turns at risk, then breached, on the page) or, once stopped, met (or met late) and when.
+const SLA_TARGETS = { FIRST_RESPONSE: 'slaFirstResponse', NEXT_RESPONSE: 'slaNextResponse', RESOLUTION: 'slaResolution' };
+function ticketSLA(id) {
+  const list = el('dl', { class: 'facts', id: 'ticket-sla' });
+  const section = el('div', { hidden: true }, el('h2', { text: t('slaDeadlines') }), list);
+  api('GET', `/v1/tickets/${encodeURIComponent(id)}/sla`).then((answer) => {
+    const targets = (answer.targets || []).filter((target) => ['running', 'paused', 'met', 'breached'].includes(target.status));
+    list.replaceChildren(...targets.flatMap((target) => {
+      const stopped = Number(target.stopped_at_ms || 0);
+      const badge = stopped
+        ? el('span', { class: `badge sla ${target.status === 'met' ? 'sla-on-time' : 'sla-breached'}`, 'data-sla': target.status,
+          text: `${t(target.status === 'met' ? 'slaTargetMet' : 'slaTargetLate')} · ${when(stopped)}` })
+        : slaBadge({ sla_state: target.status === 'running' ? 'on_time' : target.status, sla_due_at_ms: target.due_at_ms, sla_warn_at_ms: target.warn_at_ms });
+      badge.dataset.target = target.target;
+      return [el('dt', { text: t(SLA_TARGETS[target.target] || target.target) }), el('dd', {}, badge)];
+    }));
+    section.hidden = targets.length === 0;
+  }).catch(() => null);
+  return section;
+}
 
 // A table `id` with `headers` and `rows`, or, without rows, a muted line `emptyId` saying `empty`.
 function rowsTable(id, headers, rows, emptyId, empty) {
@@ -702,17 +825,28 @@ async function newTicketPage() {
     el('label', {}, t('priority'), el('select', { name: 'priority', id: 'priority', 'aria-describedby': 'priority-help', onchange: () => explain() },
       Object.keys(PRIORITIES).map((key) => el('option', { value: key, selected: key === 'NORMAL', text: label(PRIORITIES, key) })))), priorityHelp,
     el('div', { class: 'row' },
-      el('label', {}, t('product'), el('input', { name: 'product', id: 'product', onchange: () => extra.reload(form.elements.product.value) })),
+      el('label', {}, t('product'), el('input', { name: 'product', id: 'product', required: true, maxlength: 100,
+        onchange: () => extra.reload(form.elements.product.value) })),
       el('label', {}, t('module'), el('input', { name: 'module', id: 'module' }))),
     el('label', {}, t('subject'), subject), suggestions,
     el('label', {}, t('description'), el('textarea', { name: 'request', id: 'request', required: true })),
     policy, extra.node, details.node,
     picker.node,
     el('button', { type: 'submit', id: 'ticket-submit', text: t('submit') }), status].filter((node) => node));
+  // What was typed comes back after leaving the page (keptDraft), with what depends on it.
+  const draftKept = keptDraft(form, 'new-ticket', ['category', 'priority', 'product', 'module', 'subject', 'request']);
+  if (draftKept.restored) {
+    status.replaceChildren(el('p', { class: 'muted', id: 'draft-restored', text: t('draftRestored') }));
+    explain();
+    loadFaq();
+    extra.reload(form.elements.product.value);
+  }
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const button = form.querySelector('#ticket-submit');
     button.disabled = true;
+    // Files may take a while to go: say so (a slow network showed a greyed button only).
+    status.replaceChildren(el('p', { class: 'muted', id: 'ticket-sending', text: t('sending') }));
     try {
       // Small files travel inside the open, larger ones are uploaded first (sendableFiles).
       const values = Object.fromEntries(['category', 'priority', 'product', 'module', 'subject', 'request'].map((k) => [k, form.elements[k].value]));
@@ -728,10 +862,12 @@ async function newTicketPage() {
         if (pickers.channel) values.channel = pickers.channel.value;
       }
       const opened = await api('POST', '/v1/tickets', values, { idempotencyKey: 'portal-' + draft });
+      draftKept.clear();
       if (drafting) api('POST', `/v1/knowledge/drafts/${draft}/submitted`, { ticket_id: opened.ticket.id }).catch(() => null);
       location.hash = '#/t/' + encodeURIComponent(opened.ticket.id);
     } catch (error) {
-      status.replaceChildren(errorBox(error));
+      // The refusal names each field by its label and marks it (formRefused).
+      formRefused(form, status, error);
       button.disabled = false;
     }
   });
@@ -899,6 +1035,15 @@ function representativePickers(status) {
   return { fields, organization, contact };
 }
 
+// A CPF (000.000.000-00) or CNPJ (00.000.000/0000-00, letters allowed in the first 12) as people
+// write it; anything else as stored. (customers.js's pages and the agent's customer picker.)
+function taxIdText(taxId) {
+  const value = String(taxId || '');
+  if (/^\d{11}$/.test(value)) return value.replace(/^(\d{3})(\d{3})(\d{3})(\d{2})$/, '$1.$2.$3-$4');
+  if (/^[0-9A-Z]{12}\d{2}$/.test(value)) return value.replace(/^(.{2})(.{3})(.{3})(.{4})(.{2})$/, '$1.$2.$3/$4-$5');
+  return value;
+}
+
 // The organizations intake's lookup finds for `query` (a code, a name's start, a CPF/CNPJ or a
 // contact's e-mail; `GET /v1/customers`, at most `limit` of each kind), active or not, by name:
 // a contact found names its organization, fetched when not among the matches.
@@ -930,7 +1075,7 @@ function agentPickers(status) {
       try {
         const list = (await findOrganizations(query, 20)).filter((o) => o.active);
         organization.replaceChildren(el('option', { value: '', text: t('chooseOrganization') }),
-          ...list.map((o) => el('option', { value: o.id, text: [o.name, o.code, o.tax_id].filter(Boolean).join(' · ') })));
+          ...list.map((o) => el('option', { value: o.id, text: [o.name, o.code, taxIdText(o.tax_id)].filter(Boolean).join(' · ') })));
         searchNote.textContent = list.length ? tf('customersFound', { count: list.length }) : t('noCustomerFound');
         if (list.length === 1) organization.selectedIndex = 1;
         loadContacts();
@@ -1042,28 +1187,52 @@ function ticketConversation(ticketId, intake, workflow) {
   };
 }
 
-async function ticketPage(id, visit = ticketVisit()) {
+// `notice`: what the action that drew the page again did ("Salvo."), or the refusal that showed
+// the page was out of date, shown on the new page.
+async function ticketPage(id, visit = ticketVisit(), notice = '') {
   show(el('p', { text: t('loading') }));
   let view;
   try { view = await api('GET', '/v1/tickets/' + encodeURIComponent(id)); } catch (error) { return show(errorBox(error)); }
   const intake = view.intake || {};
   const workflow = view.workflow || null;
   const row = (workflow && workflow.row) || {};
-  // Until workflow's part arrives, intake's own status ("open", "cancelled", "finished"), named.
-  const stage = (workflow && stageName(workflow.customer_stage_name || row.stage_name, row.stage)) || label(INTAKE_STATUSES, intake.status || '') || '';
+  // Until workflow's part arrives, intake's own status ("open", "cancelled", "finished"), named;
+  // so too once intake closed the ticket and workflow has not caught up (a customer's cancel
+  // drawn at once). Customers read their flow's words for a stage ("Aguardando sua resposta"),
+  // the team the stage's own name.
+  const closedAtIntake = intake.status === 'cancelled' || intake.status === 'finished';
+  const workflowStage = workflow && stageName((isCustomer() && workflow.customer_stage_name) || row.stage_name, row.stage);
+  const workflowFinal = workflow && (Number(workflow.finished_at_ms || 0) > 0 || !!workflow.outcome);
+  const stage = (closedAtIntake && !workflowFinal ? label(INTAKE_STATUSES, intake.status) : workflowStage)
+    || label(INTAKE_STATUSES, intake.status || '') || '';
   // The history a page at a time (ticketConversation): the newest of intake's messages and
   // workflow's discussion, older ones on "Mostrar anteriores"; printing reads every page first.
   const conversation = ticketConversation(intake.id || id, intake, workflow);
-  const status = el('div', { id: 'action-status' });
-  // The page drawn again after an action: the same visit (what the action cannot change is not read again).
-  const reload = () => ticketPage(id, visit);
+  const status = el('div', { id: 'action-status', role: 'status' },
+    notice instanceof Error ? errorBox(notice) : notice ? el('p', { class: 'ok', id: 'action-notice', text: notice }) : null);
+  // The page drawn again after an action: the same visit (what the action cannot change is not
+  // read again), saying what the action did.
+  const reload = (done = '') => ticketPage(id, visit, done);
+  // An action of a form (or a lone button): the pressed button is disabled while it goes and the
+  // page says so; a refusal names the fields by their labels on the form it came from
+  // (formRefused), and the form keeps what was typed.
   const act = async (method, path, body, changes = []) => {
+    const pressed = document.activeElement && document.activeElement.tagName === 'BUTTON' ? document.activeElement : null;
+    const form = document.activeElement && document.activeElement.form;
+    const button = pressed || (form && form.querySelector('button[type="submit"]'));
+    if (button) button.disabled = true;
+    status.replaceChildren(el('p', { class: 'muted', text: t('sending') }));
     try {
       await api(method, path, body);
       visit.forget(changes);
-      status.replaceChildren(el('p', { class: 'ok', text: t('saved') }));
-      reload();
-    } catch (error) { status.replaceChildren(errorBox(error)); }
+      reload(t('saved'));
+    } catch (error) {
+      // Refused by the ticket's state (someone else took it meanwhile, a move no longer allowed,
+      // unread messages): the page is drawn again as the ticket is now, with the refusal.
+      if ([403, 409, 422].includes(error.status)) return reload(error);
+      if (form) formRefused(form, status, error); else status.replaceChildren(errorBox(error));
+      if (button) button.disabled = false;
+    }
   };
   // Customers: accepting or rejecting a proposed solution, and the survey once finished (filled below).
   const verdict = el('div', { id: 'solution-verdict' });
@@ -1099,7 +1268,7 @@ async function ticketPage(id, visit = ticketVisit()) {
         drawHistory();
         window.print();
       } })),
-    ticketFacts(intake, row, await channelLabels()),
+    ticketFacts(intake, row, await channelLabels()), isCustomer() ? null : ticketSLA(intake.id || id),
     el('h2', { text: t('request') }), el('p', { id: 'ticket-request', text: intake.request || (workflow && workflow.request) || '' }),
     technicalFacts(intake), await customFieldFacts(intake, visit),
     attachments.length ? el('div', {}, el('h2', { text: t('attachments') }), el('ul', {}, attachments)) : null,
@@ -1135,18 +1304,20 @@ async function ticketPage(id, visit = ticketVisit()) {
     const replyFiles = filePicker(reply, { input: 'reply-file-input', drop: 'reply-drop', list: 'reply-files' });
     const replyButton = el('button', { type: 'submit', id: 'reply-submit', text: t('send') });
     reply.append(el('label', {}, t('reply'), el('textarea', { name: 'text', id: 'reply-text' })), replyFiles.node, replyButton);
+    const replyDraft = keptDraft(reply, `reply.${id}`, ['text']);
     reply.addEventListener('submit', (e) => {
       e.preventDefault();
       const text = reply.elements.text.value;
       if (!text.trim() && !replyFiles.files.length) return status.replaceChildren(errorBox(new Error(t('replyEmpty'))));
       sendWithFiles({ path: `/v1/tickets/${encodeURIComponent(id)}/replies`, body: { text }, picker: replyFiles, button: replyButton, status,
-        keyPrefix: 'portal-reply-', done: reload });
+        keyPrefix: 'portal-reply-', done: () => { replyDraft.clear(); reload(t('saved')); } });
     });
     const cancel = el('form', { id: 'cancel-form' },
-      el('label', {}, t('reason'), el('input', { name: 'reason', required: true })),
-      el('button', { type: 'submit', class: 'secondary', text: t('cancel') }));
+      el('label', {}, t('reason'), el('input', { name: 'reason', id: 'cancel-reason', required: true })),
+      el('button', { type: 'submit', id: 'cancel-submit', class: 'secondary', text: t('cancel') }));
     cancel.addEventListener('submit', (e) => { e.preventDefault(); act('POST', `/v1/tickets/${encodeURIComponent(id)}/cancel`, { reason: cancel.elements.reason.value }); });
-    const finished = workflow && (Number(workflow.finished_at_ms || 0) > 0 || workflow.outcome);
+    // Nothing to answer or cancel once either service closed the ticket.
+    const finished = workflowFinal || closedAtIntake;
     if (!finished) page.push(reply, cancel);
     // Accept / reject a proposed solution, in any flow: workflow says when the ticket awaits the
     // customer's acceptance (its flow's customer moves, or status "cliente_informado").
@@ -1172,13 +1343,26 @@ async function ticketPage(id, visit = ticketVisit()) {
     }
   } else {
     const take = el('button', { type: 'button', id: 'take', text: t('take'), onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/take`) });
+    // The allowed moves; the note or the text for the customer a move needs is asked for
+    // (required) while that move is chosen.
     const moves = el('select', { name: 'to_stage', id: 'move-stage' });
-    api('GET', `/v1/tickets/${encodeURIComponent(id)}/moves`).then((m) => (m.moves || []).forEach((move) =>
-      moves.append(el('option', { value: move.to_stage, text: stageName(move.stage_name, move.to_stage) })))).catch(() => null);
+    const moveNote = el('input', { name: 'note', id: 'move-note' });
+    const movePublicNote = el('input', { name: 'public_note', id: 'move-public-note' });
+    const askNotes = () => {
+      const chosen = moves.selectedOptions[0];
+      moveNote.required = !!(chosen && chosen.dataset.requiresNote);
+      movePublicNote.required = !!(chosen && chosen.dataset.requiresPublicNote);
+    };
+    moves.addEventListener('change', askNotes);
+    api('GET', `/v1/tickets/${encodeURIComponent(id)}/moves`).then((m) => {
+      (m.moves || []).forEach((move) => moves.append(el('option', { value: move.to_stage, text: stageName(move.stage_name, move.to_stage),
+        'data-requires-note': move.requires_note ? '1' : null, 'data-requires-public-note': move.requires_public_note ? '1' : null })));
+      askNotes();
+    }).catch(() => null);
     const move = el('form', { id: 'move-form' },
       el('label', {}, t('move'), moves),
-      el('label', {}, t('note'), el('input', { name: 'note' })),
-      el('label', {}, t('publicNote'), el('input', { name: 'public_note' })),
+      el('label', {}, t('note'), moveNote),
+      el('label', {}, t('publicNote'), movePublicNote),
       el('button', { type: 'submit', text: t('move') }));
     move.addEventListener('submit', (e) => {
       e.preventDefault();
@@ -1205,12 +1389,13 @@ async function ticketPage(id, visit = ticketVisit()) {
     discussion.append(el('label', {}, t('discussion'), el('textarea', { name: 'text', id: 'discussion-text', required: true })),
       el('label', { class: 'row' }, el('input', { type: 'checkbox', name: 'is_public', id: 'discussion-public' }), t('isPublic')),
       discussionFiles.node, discussionButton);
+    const discussionDraft = keptDraft(discussion, `discussion.${id}`, ['text']);
     discussion.addEventListener('submit', (e) => {
       e.preventDefault();
       const text = discussion.elements.text.value;
       if (!text.trim()) return status.replaceChildren(errorBox(new Error(t('discussionEmpty'))));
       sendWithFiles({ path: `/v1/tickets/${encodeURIComponent(id)}/discussion`, body: { text, is_public: discussion.elements.is_public.checked },
-        picker: discussionFiles, button: discussionButton, status, keyPrefix: 'portal-discussion-', done: reload });
+        picker: discussionFiles, button: discussionButton, status, keyPrefix: 'portal-discussion-', done: () => { discussionDraft.clear(); reload(t('saved')); } });
     });
     const solution = el('form', { id: 'solution-form' },
       el('label', {}, t('solution'), el('textarea', { name: 'text', id: 'solution-text', required: true })),
@@ -1248,9 +1433,17 @@ async function ticketPage(id, visit = ticketVisit()) {
         status.replaceChildren(el('p', { class: 'ok', id: 'email-sent', text: t('emailSent') }));
       } catch (error) { status.replaceChildren(errorBox(error)); }
     });
-    page.push(el('h2', { text: t('actions') }), el('p', {}, take), move, statusForm, ...handlingForms(id, row, intake, act, visit), discussion, solution,
+    // Workflow finishes a ticket only once its customer messages are read: say how many are not,
+    // with the button marking them read (MarkMessagesRead).
+    const unread = Number(row.unread_messages || 0);
+    const unreadNote = unread > 0 ? el('p', { id: 'unread-messages', class: 'row' }, el('span', { text: tf('unreadMessages', { count: unread }) }),
+      el('button', { type: 'button', id: 'mark-read', class: 'secondary', text: t('markRead'),
+        onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/read`, {}) })) : null;
+    // The actions in a section of their own, left out of the printed ticket (portal.css).
+    page.push(el('section', { id: 'ticket-actions', class: 'no-print' },
+      el('h2', { text: t('actions') }), unreadNote, el('p', {}, take), move, statusForm, ...handlingForms(id, row, intake, act, visit), discussion, solution,
       el('h2', { text: t('linkArticle') }), articles, el('h2', { text: t('emailAbout') }), email,
-      workflow && workflow.solution ? faqRequestForm(id, intake, row, workflow, status) : null);
+      workflow && workflow.solution ? faqRequestForm(id, intake, row, workflow, status) : null));
   }
   show(...page);
 }
@@ -1290,14 +1483,16 @@ async function queuePage() {
   const organizationID = keep('organization_id');
   const [counts, groups, organization] = await Promise.all([api('GET', '/v1/tickets/counts').catch(() => ({})), api('GET', '/v1/groups').catch(() => ({})),
     organizationID ? api('GET', '/v1/organizations/' + encodeURIComponent(organizationID)).catch(() => ({ id: organizationID })) : null]);
-  const choice = (name, entries) => el('select', { name, id: `queue-${name}` }, el('option', { value: '', text: t('all') }),
+  // "Todas" (etapa, prioridade, categoria) or "Todos" (grupo, SLA): `all` names the first option.
+  const choice = (name, entries, all = 'all') => el('select', { name, id: `queue-${name}` }, el('option', { value: '', text: t(all) }),
     entries.map(([value, text]) => el('option', { value, selected: keep(name) === value, text })));
   const filters = el('form', { id: 'queue-filters', class: 'row', 'aria-label': t('filters') },
     el('label', {}, t('stage'), choice('stage', (counts.counts || []).map((c) => [c.stage, `${stageName(c.stage_name, c.stage)} (${c.count || 0})`]))),
     el('label', {}, t('priority'), choice('priority', Object.keys(PRIORITIES).map((key) => [key, label(PRIORITIES, key)]))),
     el('label', {}, t('category'), choice('category', Object.keys(CATEGORIES).map((key) => [key, label(CATEGORIES, key)]))),
-    el('label', {}, t('group'), choice('group_id', (groups.groups || []).map((g) => [g.id, g.name]))),
-    el('label', {}, t('sla'), choice('sla_state', [['breached', t('slaBreached')], ['at_risk', t('slaAtRisk')], ['paused', t('slaPaused')], ['on_track', t('slaOnTime')]])),
+    el('label', {}, t('group'), choice('group_id', (groups.groups || []).map((g) => [g.id, g.name]), 'allMasculine')),
+    el('label', {}, t('sla'), choice('sla_state', [['breached', t('slaBreached')], ['at_risk', t('slaAtRisk')], ['paused', t('slaPaused')], ['on_track', t('slaOnTime')]],
+      'allMasculine')),
     el('label', {}, t('searchText'), el('input', { type: 'search', name: 'text', id: 'queue-text', value: keep('text') })),
     el('label', { class: 'row' }, el('input', { type: 'checkbox', name: 'mine', id: 'queue-mine', checked: keep('mine') === 'true' }), t('onlyMine')),
     organization ? el('input', { type: 'hidden', name: 'organization_id', value: organization.id }) : null,

@@ -20,10 +20,14 @@ public final class KnowledgeBase: Sendable {
     let publisher: EventPublisher
     /// Base of the article links sent in events (`<base>/<id>`).
     public let articleURLBase: String
+    /// The portal's page of an article on a gateway with the default address (`scripts/start` and
+    /// the compose file point it at `GATEWAY_PUBLIC_URL`). It was `/kb/artigos`, a path nothing
+    /// serves, so the link in a ticket's solution and in the customer's e-mail led nowhere.
+    public static let defaultArticleURLBase = "http://127.0.0.1:8080/portal/#/base/artigo"
 
     /// - Parameter articleURLBase: where the portal shows an article (`KNOWLEDGE_ARTICLE_URL_BASE`).
     public convenience init(database: any Database, publisher: EventPublisher = EventPublisher(source: "knowledge"),
-                articleURLBase: String = "/kb/artigos", cacheCheckInterval: TimeInterval = 1) throws {
+                articleURLBase: String = KnowledgeBase.defaultArticleURLBase, cacheCheckInterval: TimeInterval = 1) throws {
         try self.init(database: database, publisher: publisher, articleURLBase: articleURLBase, cacheCheckInterval: cacheCheckInterval,
                       inMemoryIndex: true)
     }
@@ -31,7 +35,7 @@ public final class KnowledgeBase: Sendable {
     /// - Parameter inMemoryIndex: `false` answers every query with the database's own engine
     ///   (what happens before the index is built; tests of that path).
     init(database: any Database, publisher: EventPublisher = EventPublisher(source: "knowledge"),
-         articleURLBase: String = "/kb/artigos", cacheCheckInterval: TimeInterval = 1, inMemoryIndex: Bool) throws {
+         articleURLBase: String = KnowledgeBase.defaultArticleURLBase, cacheCheckInterval: TimeInterval = 1, inMemoryIndex: Bool) throws {
         self.database = database
         self.publisher = publisher
         self.articleURLBase = articleURLBase

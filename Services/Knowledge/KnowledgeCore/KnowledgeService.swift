@@ -6,8 +6,9 @@ import Storage
 
 /// The knowledge service: its schema and the RPC methods and background work it registers.
 ///
-/// Configuration (environment): `KNOWLEDGE_ARTICLE_URL_BASE` (default `/kb/artigos`), the base of
-/// article links sent in `ArticleLinkedToTicket`; the database engine comes from
+/// Configuration (environment): `KNOWLEDGE_ARTICLE_URL_BASE` (default
+/// ``KnowledgeBase/defaultArticleURLBase``, the portal's article page), the base of article links
+/// sent in `ArticleLinkedToTicket` (they reach the customer in the ticket's solution and its e-mail); the database engine comes from
 /// `KNOWLEDGE_DATABASE_URL` (SQLite FTS5 when unset, PostgreSQL text search when set).
 public enum KnowledgeService {
     /// Versioned migrations of the knowledge database (appended to, never edited).
@@ -17,7 +18,8 @@ public enum KnowledgeService {
     public static func register(runtime: ServiceRuntime, router: inout RPCRouter) throws {
         let knowledge = try KnowledgeBase(
             database: runtime.database,
-            articleURLBase: runtime.configuration.environment["KNOWLEDGE_ARTICLE_URL_BASE"] ?? "/kb/artigos")
+            articleURLBase: runtime.configuration.environment["KNOWLEDGE_ARTICLE_URL_BASE"].flatMap { $0.isEmpty ? nil : $0 }
+                ?? KnowledgeBase.defaultArticleURLBase)
         register(knowledge, principals: runtime.principals, tickets: TicketAccessCheck(runtime: runtime), router: &router)
         var consumer = EventConsumer(consumer: "knowledge", batched: true)
         consumer.on(WorkflowV1.PublishableAnswerMarked.self) { event, _, tx in

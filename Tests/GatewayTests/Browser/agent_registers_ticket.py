@@ -32,6 +32,9 @@ try:
     assert "ESTRATEGICA" in categories, categories
     driver.find_element(By.ID, "customer-search").send_keys("Acm")
     wait.until(lambda d: Select(d.find_element(By.ID, "organization")).first_selected_option.text.startswith("Acme"))
+    # The CNPJ as people write it (it was shown as stored, 11222333000181).
+    found = Select(driver.find_element(By.ID, "organization")).first_selected_option.text
+    assert "11.222.333/0001-81" in found, found
     wait.until(lambda d: Select(d.find_element(By.ID, "contact")).first_selected_option.text.startswith("Maria"))
     wait.until(lambda d: len(Select(d.find_element(By.ID, "channel")).options) > 1)
     channels = [o.text for o in Select(driver.find_element(By.ID, "channel")).options]

@@ -47,6 +47,9 @@ def invitation_link(seconds=30):
                 if part.get_content_type() == "text/plain":
                     found = re.search(r"https?://\S+/portal/convite#token=[\w-]+", part.get_content())
                     if found:
+                        # The e-mail names the company he is invited to (it read "portal de suporte de ." once).
+                        assert message["Subject"] == "Convite para o portal de suporte de Acme", message["Subject"]
+                        assert "portal de suporte de Acme." in part.get_content(), part.get_content()
                         return found.group(0)
         time.sleep(0.5)
     raise AssertionError(f"no invitation e-mail to {JOAO} in {sink}: {os.listdir(sink)}")
@@ -84,9 +87,24 @@ try:
     sign_out()
 
     # The invitation's link: he chooses a password, signs in and sees the company's tickets.
+    # The page says the policy before he types, wants the password twice, and names a refused
+    # field by its label (not "password").
     driver.get(invitation_link())
-    wait.until(EC.presence_of_element_located((By.NAME, "password"))).send_keys(FIRST)
-    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait.until(EC.presence_of_element_located((By.ID, "new-password"))).send_keys("joao.lima-Senha-2026")
+    assert "12 caracteres" in driver.find_element(By.ID, "password-rules").text
+    driver.find_element(By.ID, "repeat-password").send_keys("joao.lima-Senha-2027")
+    driver.find_element(By.ID, "set-password-submit").click()
+    wait.until(lambda d: "não são iguais" in d.find_element(By.ID, "set-password-status").text)
+    driver.find_element(By.ID, "repeat-password").clear()
+    driver.find_element(By.ID, "repeat-password").send_keys("joao.lima-Senha-2026")
+    driver.find_element(By.ID, "set-password-submit").click()
+    refusal = wait.until(lambda d: (lambda text: text if "Nova senha:" in text else None)(d.find_element(By.ID, "set-password-status").text))
+    assert "password:" not in refusal, refusal
+    assert driver.find_element(By.ID, "new-password").get_attribute("aria-invalid") == "true"
+    for field in ("new-password", "repeat-password"):
+        driver.find_element(By.ID, field).clear()
+        driver.find_element(By.ID, field).send_keys(FIRST)
+    driver.find_element(By.ID, "set-password-submit").click()
     wait.until(lambda d: "Senha definida" in d.find_element(By.ID, "main").text)
     sign_in(JOAO, FIRST)
     wait.until(EC.presence_of_element_located((By.ID, "new-ticket")))

@@ -97,6 +97,9 @@ try:
     organization = driver.current_url.split("#/clientes/")[1]
     facts = portal.facts("cust-facts")
     assert facts["CNPJ/CPF"] == "04.252.011/0001-10" and facts["Plano"] == "basico" and facts["Responsável pela conta"] == "Ana", facts
+    # What the plan includes and the e-mail are read on the page, not only in the edit form.
+    assert facts.get("O que o plano inclui") == "Suporte em horário comercial e uma visita por mês", facts
+    assert facts.get("E-mail da organização") == "financeiro@paoquente.com.br", facts
 
     # Two contacts: one with neither e-mail nor phone is refused first, beside the e-mail.
     fill("contact-new-name", "Carla Dias")

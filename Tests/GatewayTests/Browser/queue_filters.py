@@ -51,6 +51,9 @@ try:
     portal.sign_in(*agent)
     wait.until(EC.presence_of_element_located((By.ID, "queue")))
     stages = [o.text for o in Select(driver.find_element(By.ID, "queue-stage")).options]
+    # Each filter's first choice agrees with its name: "Todas" as etapa, "Todos" as grupo and SLA.
+    firsts = {name: Select(driver.find_element(By.ID, f"queue-{name}")).options[0].text for name in ("stage", "priority", "group_id", "sla_state")}
+    assert firsts == {"stage": "Todas", "priority": "Todas", "group_id": "Todos", "sla_state": "Todos"}, firsts
     assert any(s.startswith("Aguardando atendimento (") for s in stages) and any(s.startswith("Em atendimento (1)") for s in stages), stages
     first = codes()
     assert len(first) == 50, len(first)

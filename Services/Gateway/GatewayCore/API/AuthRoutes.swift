@@ -135,7 +135,16 @@ enum AuthRoutes {
                 if context.gateway.configuration.exposeTokens { body["token"] = token }
                 return .json(body, status: 201)
             }
-            if let (user, token) = invitation { Mailer.send(gateway: context.gateway, to: user, purpose: "invitation", token: token, context: context) }
+            if let (user, token) = invitation {
+                // The e-mail names the company the person is invited for ("portal de suporte de Acme").
+                var organizationName = ""
+                if role.isCustomer, let organization {
+                    var lookup = IntakeV1.GetOrganizationRequest()
+                    lookup.organizationID = organization
+                    organizationName = (try? context.call("intake", IntakeV1.Intake.getOrganization, lookup))?.name ?? ""
+                }
+                Mailer.send(gateway: context.gateway, to: user, purpose: "invitation", token: token, organizationName: organizationName, context: context)
+            }
             return response
         }
     }
@@ -222,11 +231,13 @@ enum AuthRoutes {
 /// `SendAccountEmail`, with the one-time link. A failure is logged, never shown to the caller
 /// (the reset answer must not reveal whether the address exists).
 enum Mailer {
-    static func send(gateway: Gateway, to user: User, purpose: String, token: String, context: RequestContext) {
+    /// `organizationName`: the customer's company an invitation names (`{{organization_name}}`).
+    static func send(gateway: Gateway, to user: User, purpose: String, token: String, organizationName: String = "", context: RequestContext) {
         var request = NotificationV1.SendAccountEmailRequest()
         request.kind = purpose
         request.to = user.email
         request.name = user.displayName
+        request.organizationName = organizationName
         let base = gateway.configuration.publicURL
         let path = purpose == "invitation" ? "/portal/convite" : "/portal/nova-senha"
         request.link = "\(base)\(path)#token=\(token)"

@@ -390,7 +390,7 @@ struct NotificationAPI: Sendable {
             }
             let rendered = TemplateRenderer.render(template, variables: [
                 "name": request.name, "organization_name": request.organizationName, "link": request.link,
-                "expires_at": EventInterpreter.date(request.expiresAtMs),
+                "expires_at": EventInterpreter.localDate(request.expiresAtMs, zone: planner.settings.timeZone, locale: request.locale),
             ], code: "")
             let recipient = EmailAddress.normalized(request.to)
             let id = MessageIdentity.deliveryID(eventID: eventID, recipient: recipient, channel: DeliveryChannel.email.rawValue)

@@ -31,6 +31,9 @@ public struct NotificationSettings: Sendable {
     /// Base address of the portal (the gateway's HTTP port, not its RPC port 7100), used in links
     /// inside messages (`{{portal_url}}`); deployments set it to `GATEWAY_PUBLIC_URL`.
     public var portalURL: String = "http://127.0.0.1:8080"
+    /// The time zone dates are written in inside e-mails (SLA deadlines, reminders, a link's
+    /// expiry), named after them; webhooks keep UTC.
+    public var timeZone: TimeZone = TimeZone(identifier: "America/Sao_Paulo") ?? .gmt
     /// Time allowed to connect, and for a whole send.
     public var connectTimeoutMilliseconds: Int = 5_000
     public var sendTimeoutMilliseconds: Int = 30_000
@@ -114,6 +117,12 @@ public struct NotificationSettings: Sendable {
         if let v = text("MAIL_DOMAIN") { mailDomain = v }
         if let v = text("REPLY_LOCAL_PART") { replyLocalPart = v }
         if let v = text("PORTAL_URL") { portalURL = v }
+        if let v = text("TIME_ZONE") {
+            guard let zone = TimeZone(identifier: v) else {
+                throw NotificationConfigurationError("NOTIFICATION_TIME_ZONE inválido / invalid: \(v)")
+            }
+            timeZone = zone
+        }
         if let v = try int("CONNECT_TIMEOUT_MS", 1...600_000) { connectTimeoutMilliseconds = v }
         if let v = try int("SEND_TIMEOUT_MS", 1...3_600_000) { sendTimeoutMilliseconds = v }
         if let v = try int("WEBHOOK_TIMEOUT_MS", 1...600_000) { webhookTimeoutMilliseconds = v }

@@ -70,6 +70,9 @@ struct DeliveryPlanner: Sendable {
             var variables = facts.variables(forLevel: recipient.level)
             variables["recipient_name"] = recipient.name
             variables["portal_url"] = settings.portalURL
+            for (key, ms) in facts.instants where variables[key] != nil {
+                variables[key] = EventInterpreter.localDate(ms, zone: settings.timeZone, locale: facts.locale)
+            }
             let rendered = TemplateRenderer.render(template, variables: variables, code: facts.code)
             let mime = MIMEMessage(from: sender, fromHeader: senderHeader,
                                    to: [MailAddress(name: recipient.name, email: recipient.email)],

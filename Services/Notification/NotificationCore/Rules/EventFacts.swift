@@ -34,6 +34,9 @@ struct EventFacts: Sendable {
     var variables: [String: String] = [:]
     /// Keys of ``variables`` hidden from recipients below ``accessLevel``.
     var sensitiveKeys: Set<String> = []
+    /// The instants (epoch ms) of ``variables`` that are dates (`due_at`): webhooks get the UTC
+    /// text, an e-mail the deployment's time zone in its reader's language (``EventInterpreter/localDate``).
+    var instants: [String: Int64] = [:]
 
     /// The values a recipient at `level` may see.
     func variables(forLevel level: Int32) -> [String: String] {
@@ -80,6 +83,12 @@ struct EventFacts: Sendable {
         sensitiveKeys.insert("subject")
     }
 
+    /// A date variable: the UTC text, and the instant for e-mails.
+    mutating func setDate(_ key: String, _ ms: Int64) {
+        variables[key] = EventInterpreter.date(ms)
+        instants[key] = ms
+    }
+
     mutating func setSensitive(_ key: String, _ value: String) {
         variables[key] = value
         sensitiveKeys.insert(key)
@@ -113,6 +122,22 @@ enum EventInterpreter {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
         return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+    }
+
+    /// An instant as an e-mail's reader reads it: in `zone` (`NOTIFICATION_TIME_ZONE`), named,
+    /// "08/12/2026 08:55 (Horário Padrão de Brasília)" for Portuguese, "2026-12-08 08:55 (Brasilia
+    /// Standard Time)" for English. (A helpdesk in São Paulo read SLA deadlines three hours off in UTC.)
+    static func localDate(_ ms: Int64, zone: TimeZone, locale: String) -> String {
+        guard ms > 0 else { return "" }
+        let english = DisplayLanguage(code: locale) == .english
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = zone
+        formatter.dateFormat = english ? "yyyy-MM-dd HH:mm" : "dd/MM/yyyy HH:mm"
+        let date = Date(timeIntervalSince1970: Double(ms) / 1000)
+        let name = zone.localizedName(for: zone.isDaylightSavingTime(for: date) ? .daylightSaving : .standard,
+                                      locale: Locale(identifier: english ? "en" : "pt_BR")) ?? zone.identifier
+        return "\(formatter.string(from: date)) (\(name))"
     }
 
     static func slaTarget(_ target: WorkflowV1.SlaTarget) -> String {
@@ -261,7 +286,7 @@ enum EventInterpreter {
         var facts = EventFacts(kind: "InactivityReminder", envelope: envelope)
         facts.apply(event.ticket)
         facts.variables["policy"] = event.policy
-        facts.variables["due_at"] = date(event.actionDueAtMs)
+        facts.setDate("due_at", event.actionDueAtMs)
         return facts
     }
 
@@ -269,7 +294,7 @@ enum EventInterpreter {
         var facts = EventFacts(kind: "SLAWarning", envelope: envelope)
         facts.apply(event.ticket)
         facts.variables["target"] = slaTarget(event.target)
-        facts.variables["due_at"] = date(event.dueAtMs)
+        facts.setDate("due_at", event.dueAtMs)
         facts.variables["percent_elapsed"] = String(event.percentElapsed)
         return facts
     }
@@ -278,7 +303,7 @@ enum EventInterpreter {
         var facts = EventFacts(kind: "SLABreached", envelope: envelope)
         facts.apply(event.ticket)
         facts.variables["target"] = slaTarget(event.target)
-        facts.variables["due_at"] = date(event.dueAtMs)
+        facts.setDate("due_at", event.dueAtMs)
         return facts
     }
 

@@ -67,7 +67,15 @@ public enum TicketIntake {
             let actor = Actor(kind: .agent, id: event.agentID, name: event.agentName)
             let link = "\(event.articleTitle) — \(event.articleURL)"
             ticket = try lifecycle.addEntry(tx, ticket, kind: "article", isPublic: true, text: "Artigo: \(link)", actor: actor).ticket
-            ticket = try lifecycle.setText(tx, ticket, field: "solution", text: event.articleText + "\n\n" + event.articleURL, actor: actor)
+            // The article becomes the solution of a ticket without one; a solution already written
+            // (an agent's, an earlier article's) stays, with this article's link added after it:
+            // linking used to replace it.
+            let current = ticket.solution.trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = current.isEmpty ? event.articleText + "\n\n" + event.articleURL
+                : !event.articleURL.isEmpty && current.contains(event.articleURL) ? ticket.solution : current + "\n\nArtigo: " + link
+            if text != ticket.solution {
+                ticket = try lifecycle.setText(tx, ticket, field: "solution", text: text, actor: actor)
+            }
             var solution = WorkflowV1.SolutionGiven()
             solution.ticket = lifecycle.summary(ticket)
             solution.text = ticket.solution

@@ -1,4 +1,5 @@
 import Foundation
+import Messages
 import Storage
 
 /// Sums over a period, from `wf_metric_daily`.
@@ -250,10 +251,22 @@ public enum MetricsExport {
         var csv = ""
         // Filtered here rather than in SQL so pages stay on the (opened_at, ticket_id) index.
         for row in rows where (try row.int("access_level")) <= Int64(maxAccessLevel) {
-            csv += row.values.dropLast().map(field).joined(separator: ",") + "\r\n"
+            csv += row.values.dropLast().enumerated().map { field(named($1, column: $0)) }.joined(separator: ",") + "\r\n"
         }
         let next = rows.count < limit ? nil : try rows.last.map { Cursor(openedAt: try $0.int("opened_at"), ticketID: try $0.text("ticket_id")) }
         return (csv, rows.count, next)
+    }
+
+    static let categoryColumn = columns.firstIndex(of: "category") ?? -1
+    static let priorityColumn = columns.firstIndex(of: "priority") ?? -1
+
+    /// The category and priority (stored as the enums' numbers) by their `.proto` names, as the
+    /// API and the queue's CSV write them (`PROBLEMA`, `URGENTE`): a spreadsheet read "1" and "3".
+    static func named(_ value: SQLValue, column: Int) -> SQLValue {
+        guard case .integer(let number) = value, let raw = Int32(exactly: number) else { return value }
+        if column == categoryColumn, let category = CommonV1.Category(rawValue: raw) { return .text(category.protoName) }
+        if column == priorityColumn, let priority = CommonV1.Priority(rawValue: raw) { return .text(priority.protoName) }
+        return value
     }
 
     /// One CSV field (``CSVCell``: RFC 4180 quoting, formulas kept from running in a spreadsheet).

@@ -359,7 +359,8 @@ extension NotificationV1 {
     }
 
     public struct SendAccountEmailRequest: Sendable, Hashable {
-        /// "invitation" or "password_reset".
+        /// "invitation" (a customer's, naming organization_name), "staff_invitation" (anyone else's:
+        /// names the deployment's sender, NOTIFICATION_MAIL_FROM_NAME) or "password_reset".
         public var kind: String = ""
         public var to: String = ""
         public var name: String = ""

@@ -136,14 +136,7 @@ enum AuthRoutes {
                 return .json(body, status: 201)
             }
             if let (user, token) = invitation {
-                // The e-mail names the company the person is invited for ("portal de suporte de Acme").
-                var organizationName = ""
-                if role.isCustomer, let organization {
-                    var lookup = IntakeV1.GetOrganizationRequest()
-                    lookup.organizationID = organization
-                    organizationName = (try? context.call("intake", IntakeV1.Intake.getOrganization, lookup))?.name ?? ""
-                }
-                Mailer.send(gateway: context.gateway, to: user, purpose: "invitation", token: token, organizationName: organizationName, context: context)
+                Mailer.sendInvitation(gateway: context.gateway, to: user, token: token, context: context)
             }
             return response
         }
@@ -231,6 +224,21 @@ enum AuthRoutes {
 /// `SendAccountEmail`, with the one-time link. A failure is logged, never shown to the caller
 /// (the reset answer must not reveal whether the address exists).
 enum Mailer {
+    /// An invitation's e-mail: a customer's names the company it is for ("portal de suporte de
+    /// Acme", purpose `invitation`); anyone else's (agents, chefes, administrators,
+    /// representatives: no customer company) is a `staff_invitation`, which names the deployment.
+    static func sendInvitation(gateway: Gateway, to user: User, token: String, context: RequestContext) {
+        guard user.role.isCustomer, let organization = user.organizationID else {
+            send(gateway: gateway, to: user, purpose: "staff_invitation", token: token, context: context)
+            return
+        }
+        var lookup = IntakeV1.GetOrganizationRequest()
+        lookup.organizationID = organization
+        let organizationName = (try? context.call("intake", IntakeV1.Intake.getOrganization, lookup))?.name ?? ""
+        send(gateway: gateway, to: user, purpose: "invitation", token: token, organizationName: organizationName, context: context)
+    }
+
+    /// `purpose`: `invitation`, `staff_invitation` or `password_reset` (notification's kinds).
     /// `organizationName`: the customer's company an invitation names (`{{organization_name}}`).
     static func send(gateway: Gateway, to user: User, purpose: String, token: String, organizationName: String = "", context: RequestContext) {
         var request = NotificationV1.SendAccountEmailRequest()
@@ -239,9 +247,10 @@ enum Mailer {
         request.name = user.displayName
         request.organizationName = organizationName
         let base = gateway.configuration.publicURL
-        let path = purpose == "invitation" ? "/portal/convite" : "/portal/nova-senha"
+        let invitation = purpose.hasSuffix("invitation")
+        let path = invitation ? "/portal/convite" : "/portal/nova-senha"
         request.link = "\(base)\(path)#token=\(token)"
-        request.expiresAtMs = CredentialStore.now() + (purpose == "invitation" ? 7 * 24 * 3_600_000 : 3_600_000)
+        request.expiresAtMs = CredentialStore.now() + (invitation ? 7 * 24 * 3_600_000 : 3_600_000)
         request.locale = user.locale
         var options = CallOptions(timeoutMilliseconds: 5_000, metadata: gateway.signer.metadata(for: PrincipalSigner.service("gateway")))
         options.metadata[MetadataKey.requestID] = context.requestID

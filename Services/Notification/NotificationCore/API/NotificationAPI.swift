@@ -376,8 +376,10 @@ struct NotificationAPI: Sendable {
         let kind: String
         switch request.kind {
         case "invitation": kind = "Invitation"
+        case "staff_invitation": kind = "StaffInvitation"
         case "password_reset": kind = "PasswordReset"
-        default: throw Access.invalid("kind", "Tipo deve ser invitation ou password_reset.", "Kind must be invitation or password_reset.")
+        default: throw Access.invalid("kind", "Tipo deve ser invitation, staff_invitation ou password_reset.",
+                                      "Kind must be invitation, staff_invitation or password_reset.")
         }
         guard EmailAddress.isValid(request.to) else { throw Access.invalid("to", "Endereço inválido.", "Invalid address.") }
         guard let link = URLComponents(string: request.link), ["http", "https"].contains(link.scheme ?? ""), link.host != nil else {
@@ -389,7 +391,7 @@ struct NotificationAPI: Sendable {
                 throw RPCError(.internal, "modelo ausente / template missing")
             }
             let rendered = TemplateRenderer.render(template, variables: [
-                "name": request.name, "organization_name": request.organizationName, "link": request.link,
+                "name": request.name, "organization_name": request.organizationName, "team_name": planner.settings.fromName, "link": request.link,
                 "expires_at": EventInterpreter.localDate(request.expiresAtMs, zone: planner.settings.timeZone, locale: request.locale),
             ], code: "")
             let recipient = EmailAddress.normalized(request.to)

@@ -704,7 +704,8 @@ struct  Ocorrencias__Notification__V1__SendAccountEmailRequest
 {
   ProtobufCMessage base;
   /*
-   * "invitation" or "password_reset".
+   * "invitation" (a customer's, naming organization_name), "staff_invitation" (anyone else's:
+   * names the deployment's sender, NOTIFICATION_MAIL_FROM_NAME) or "password_reset".
    */
   char *kind;
   char *to;

@@ -66,7 +66,7 @@ enum AuthorizationPolicy {
         "GET /v1/tickets/{id}/sla": .staff,
         "GET /v1/inactivity-policies": .staff, "POST /v1/inactivity-policies": .admin, "DELETE /v1/inactivity-policies/{id}": .admin,
         "POST /v1/inactivity-policies/presets": .admin,
-        "POST /v1/surveys/answer": .everyone, "GET /v1/tickets/{id}/survey": .ticketParty, "GET /v1/surveys/results": .staff,
+        "POST /v1/surveys/answer": .everyone, "GET /v1/surveys/about": .everyone, "GET /v1/tickets/{id}/survey": .ticketParty, "GET /v1/surveys/results": .staff,
         "GET /v1/reports/metrics": .staff, "GET /v1/reports/metrics.csv": .staff, "GET /v1/tickets/export.csv": .staff,
         // Development backlog and steps.
         "GET /v1/versions": .staff, "POST /v1/versions": .admin, "POST /v1/tickets/{id}/plan": .work,

@@ -19,6 +19,7 @@ const TEXT = {
     all: 'Todas', allMasculine: 'Todos', actions: 'Ações', helpful: 'Resolveu meu problema',
     panel: 'Painel', byStage: 'Ocorrências por etapa', metrics: 'Métricas do mês', unavailable: 'Indisponível no momento.',
     survey: 'Pesquisa de satisfação', score: 'Nota (1 a 5)', comment: 'Comentário', thanks: 'Obrigado pela resposta!',
+    surveyFinished: 'Encerrada em', surveyAnswered: 'Esta pesquisa já foi respondida. Obrigado!',
     proposedSolution: 'Solução proposta', acceptSolution: 'Aceitar a solução', rejectSolution: 'Rejeitar a solução',
     rejectReason: 'Por que a solução não resolve? (obrigatório para rejeitar)',
     stageStatus: 'Status na etapa', setStatus: 'Definir status', statusNone: '(nenhum)', yourAnswer: 'Sua avaliação', sla: 'SLA',
@@ -73,6 +74,7 @@ const TEXT = {
     all: 'All', allMasculine: 'All', actions: 'Actions', helpful: 'It solved my problem',
     panel: 'Dashboard', byStage: 'Tickets by stage', metrics: 'This month\'s metrics', unavailable: 'Unavailable right now.',
     survey: 'Satisfaction survey', score: 'Score (1 to 5)', comment: 'Comment', thanks: 'Thank you for answering!',
+    surveyFinished: 'Closed on', surveyAnswered: 'This survey was already answered. Thank you!',
     proposedSolution: 'Proposed solution', acceptSolution: 'Accept the solution', rejectSolution: 'Reject the solution',
     rejectReason: 'Why does the solution not solve it? (required to reject)',
     stageStatus: 'Status in the stage', setStatus: 'Set status', statusNone: '(none)', yourAnswer: 'Your rating', sla: 'SLA',
@@ -1542,9 +1544,18 @@ function surveyForm(token, id, done) {
   return form;
 }
 
-function surveyPage(token) {
-  show(el('h1', { text: t('survey') }),
-    surveyForm(token, 'survey-form', () => show(el('h1', { text: t('survey') }), el('p', { class: 'ok', text: t('thanks') }))));
+// The page the e-mail's link opens: which ticket the survey is about (code, subject, when it was
+// finished: all the link's token reveals), then the form; an answered or expired survey says so.
+async function surveyPage(token) {
+  const heading = el('h1', { text: t('survey') });
+  const thanks = () => show(heading, el('p', { class: 'ok', text: t('thanks') }));
+  try {
+    const about = await api('GET', `/v1/surveys/about?token=${encodeURIComponent(token)}`);
+    const ticket = el('p', { id: 'survey-ticket' }, el('strong', { text: about.code || '' }), ` — ${about.subject || ''}`);
+    const finished = el('p', { id: 'survey-finished', class: 'muted', text: `${t('surveyFinished')} ${when(about.finished_at_ms)}` });
+    if (about.answered) return show(heading, ticket, finished, el('p', { id: 'survey-answered', text: t('surveyAnswered') }));
+    show(heading, ticket, finished, surveyForm(token, 'survey-form', thanks));
+  } catch (error) { show(heading, errorBox(error)); }
 }
 
 // ---------------------------------------------------------------- start

@@ -250,6 +250,27 @@ extension WorkflowV1 {
         public init() {}
     }
 
+    /// What the anonymous survey page (reached from the e-mail's link) shows about its ticket: only
+    /// enough for the person to recognize it, nothing a holder of the link should not learn.
+    public struct GetSurveyByTokenRequest: Sendable, Hashable {
+        /// The token at the end of the survey link.
+        public var token: String = ""
+
+        public init() {}
+    }
+
+    public struct SurveyByToken: Sendable, Hashable {
+        /// The ticket's code and subject.
+        public var code: String = ""
+        public var subject: String = ""
+        /// When the ticket was finished (solved), which opened the survey.
+        public var finishedAtMs: Int64 = 0
+        public var expiresAtMs: Int64 = 0
+        public var answered: Bool = false
+
+        public init() {}
+    }
+
     /// The satisfaction survey of one finished ticket, for the signed-in customer's ticket page.
     public struct GetTicketSurveyRequest: Sendable, Hashable {
         public var ticketID: String = ""
@@ -988,6 +1009,44 @@ extension WorkflowV1.AnswerSurveyResponse: ProtoMessage {
     }
 }
 
+extension WorkflowV1.GetSurveyByTokenRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__GetSurveyByTokenRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.GetSurveyByTokenRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__GetSurveyByTokenRequest(); ocorrencias__workflow__v1__get_survey_by_token_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__GetSurveyByTokenRequest>) { ocorrencias__workflow__v1__get_survey_by_token_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__GetSurveyByTokenRequest, arena: inout ProtoArena) {
+        if !self.token.isEmpty { c.token = arena.cString(self.token) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetSurveyByTokenRequest>) {
+        self.token = _ProtoRuntime.string(c.pointee.token)
+    }
+}
+
+extension WorkflowV1.SurveyByToken: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__SurveyByToken
+    public static var protoName: String { "ocorrencias.workflow.v1.SurveyByToken" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__SurveyByToken(); ocorrencias__workflow__v1__survey_by_token__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__SurveyByToken>) { ocorrencias__workflow__v1__survey_by_token__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__SurveyByToken, arena: inout ProtoArena) {
+        if !self.code.isEmpty { c.code = arena.cString(self.code) }
+        if !self.subject.isEmpty { c.subject = arena.cString(self.subject) }
+        c.finished_at_ms = self.finishedAtMs
+        c.expires_at_ms = self.expiresAtMs
+        c.answered = (self.answered ? 1 : 0)
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SurveyByToken>) {
+        self.code = _ProtoRuntime.string(c.pointee.code)
+        self.subject = _ProtoRuntime.string(c.pointee.subject)
+        self.finishedAtMs = c.pointee.finished_at_ms
+        self.expiresAtMs = c.pointee.expires_at_ms
+        self.answered = (c.pointee.answered != 0)
+    }
+}
+
 extension WorkflowV1.GetTicketSurveyRequest: ProtoMessage {
     public typealias _CStruct = Ocorrencias__Workflow__V1__GetTicketSurveyRequest
     public static var protoName: String { "ocorrencias.workflow.v1.GetTicketSurveyRequest" }
@@ -1408,6 +1467,11 @@ extension WorkflowV1 {
             path: "/ocorrencias.workflow.v1.WorkflowTime/GetTicketSurvey",
             clientStreaming: false,
             serverStreaming: false)
+        /// Anonymous: the signed token is the authorization (PERMISSION_DENIED when bad or expired).
+        public static let getSurveyByToken = RPCMethod<WorkflowV1.GetSurveyByTokenRequest, WorkflowV1.SurveyByToken>(
+            path: "/ocorrencias.workflow.v1.WorkflowTime/GetSurveyByToken",
+            clientStreaming: false,
+            serverStreaming: false)
         public static let getSurveyResults = RPCMethod<WorkflowV1.SurveyResultsRequest, WorkflowV1.SurveyResultsResponse>(
             path: "/ocorrencias.workflow.v1.WorkflowTime/GetSurveyResults",
             clientStreaming: false,
@@ -1426,6 +1490,6 @@ extension WorkflowV1 {
             path: "/ocorrencias.workflow.v1.WorkflowTime/ExportMetricsReport",
             clientStreaming: false,
             serverStreaming: true)
-        public static let methods: [RPCMethodInfo] = [putCalendar.info, getCalendar.info, listCalendars.info, deleteCalendar.info, putSLAPolicy.info, deleteSLAPolicy.info, listSLAPolicies.info, getTicketSLA.info, putInactivityPolicy.info, deleteInactivityPolicy.info, listInactivityPolicies.info, installInactivityPreset.info, answerSurvey.info, getTicketSurvey.info, getSurveyResults.info, getMetrics.info, exportMetrics.info, exportMetricsReport.info]
+        public static let methods: [RPCMethodInfo] = [putCalendar.info, getCalendar.info, listCalendars.info, deleteCalendar.info, putSLAPolicy.info, deleteSLAPolicy.info, listSLAPolicies.info, getTicketSLA.info, putInactivityPolicy.info, deleteInactivityPolicy.info, listInactivityPolicies.info, installInactivityPreset.info, answerSurvey.info, getTicketSurvey.info, getSurveyByToken.info, getSurveyResults.info, getMetrics.info, exportMetrics.info, exportMetricsReport.info]
     }
 }

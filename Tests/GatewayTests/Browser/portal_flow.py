@@ -436,9 +436,10 @@ try:
     wait.until(lambda d: "grupo=" not in d.current_url and d.find_elements(By.ID, "metric-cards"))
     assert not driver.find_elements(By.ID, "filter-note")
     sign_out()
-    # The survey page of the e-mailed link (anonymous: the signed token is the authorization).
+    # The survey page of the e-mailed link (anonymous: the signed token is the authorization); a
+    # forged one is refused (SurveyPageTests follows a real link).
     driver.get(base + "/portal/pesquisa#token=example")
-    wait.until(EC.presence_of_element_located((By.ID, "survey-form")))
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "main .error")))
     shot("12-survey-link")
     print("OK", ticket)
 except Exception:

@@ -46,6 +46,8 @@ enum DomainRoutes {
         router.add(B.route("POST", "/v1/inactivity-policies/presets", "workflow", T.installInactivityPreset))
         // The survey link's signed token is the authorization: no sign-in needed.
         router.add(B.route("POST", "/v1/surveys/answer", "workflow", T.answerSurvey, access: .anonymous))
+        // What the survey page shows about its ticket (code, subject, finished at), by the same token.
+        router.add(B.route("GET", "/v1/surveys/about", "workflow", T.getSurveyByToken, query: ["token": "token"], access: .anonymous))
         // The survey of a finished ticket: its customers get the token to answer it on the ticket page.
         router.add(B.route("GET", "/v1/tickets/{id}/survey", "workflow", T.getTicketSurvey, path: ["id": "ticket_id"]))
         router.add(B.route("GET", "/v1/surveys/results", "workflow", T.getSurveyResults,

@@ -1148,6 +1148,39 @@ paths:
           $ref: '#/components/responses/E501'
         '503':
           $ref: '#/components/responses/E503'
+  /v1/surveys/about:
+    get:
+      operationId: get_v1_surveys_about
+      tags: [Workflow]
+      summary: "workflow `GetSurveyByToken`: request `ocorrencias.workflow.v1.GetSurveyByTokenRequest`, answer `ocorrencias.workflow.v1.SurveyByToken` (as JSON, .proto field names)"
+      description: "The anonymous survey page's ticket: code, subject, when it was finished, whether answered. The survey link's signed token is the authorization (403 when bad or expired)."
+      security: []
+      parameters:
+        - name: token
+          in: query
+          required: true
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.SurveyByToken
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.SurveyByToken as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/tickets/{id}/survey:
     parameters:
       - name: id

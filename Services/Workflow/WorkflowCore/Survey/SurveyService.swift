@@ -190,6 +190,29 @@ public struct SurveyService: Sendable {
         return (Int32(try row.int("score")), row.optionalText("comment") ?? "", try row.int("answered_at"))
     }
 
+    /// What the anonymous survey page shows about the ticket the link names: its code, subject,
+    /// when it was finished and whether the survey was answered — nothing else, since whoever
+    /// holds the link (a forwarded e-mail) sees it.
+    /// - Throws: `PERMISSION_DENIED` (bad or expired link), `NOT_FOUND` (no survey).
+    public func byToken(_ tx: any SQLExecutor, token: String, at now: Int64) throws -> WorkflowV1.SurveyByToken {
+        guard let ticketID = verify(token, now: now) else {
+            throw RPCError(.permissionDenied, "link de pesquisa inválido ou expirado / invalid or expired survey link")
+        }
+        guard let row = try tx.queryOne("SELECT finished_at, expires_at, answered_at FROM wf_surveys WHERE ticket_id = ?",
+                                        [.text(ticketID)]) else {
+            throw RPCError(.notFound, "pesquisa não encontrada / survey not found")
+        }
+        var about = WorkflowV1.SurveyByToken()
+        if let summary = try core.summary(tx, ticketID: ticketID) {
+            about.code = summary.code
+            about.subject = summary.subject
+        }
+        about.finishedAtMs = try row.int("finished_at")
+        about.expiresAtMs = try row.int("expires_at")
+        about.answered = try row.optionalInt("answered_at") != nil
+        return about
+    }
+
     /// The survey of `ticketID` for its page. A customer (`organizationID` set) must belong to the
     /// ticket's organization and gets the token while the survey is open; staff (`nil`) see the
     /// answer only.

@@ -46,6 +46,8 @@ typedef struct Ocorrencias__Workflow__V1__ListInactivityPoliciesResponse Ocorren
 typedef struct Ocorrencias__Workflow__V1__InstallInactivityPresetRequest Ocorrencias__Workflow__V1__InstallInactivityPresetRequest;
 typedef struct Ocorrencias__Workflow__V1__AnswerSurveyRequest Ocorrencias__Workflow__V1__AnswerSurveyRequest;
 typedef struct Ocorrencias__Workflow__V1__AnswerSurveyResponse Ocorrencias__Workflow__V1__AnswerSurveyResponse;
+typedef struct Ocorrencias__Workflow__V1__GetSurveyByTokenRequest Ocorrencias__Workflow__V1__GetSurveyByTokenRequest;
+typedef struct Ocorrencias__Workflow__V1__SurveyByToken Ocorrencias__Workflow__V1__SurveyByToken;
 typedef struct Ocorrencias__Workflow__V1__GetTicketSurveyRequest Ocorrencias__Workflow__V1__GetTicketSurveyRequest;
 typedef struct Ocorrencias__Workflow__V1__TicketSurvey Ocorrencias__Workflow__V1__TicketSurvey;
 typedef struct Ocorrencias__Workflow__V1__SurveyResultsRequest Ocorrencias__Workflow__V1__SurveyResultsRequest;
@@ -483,6 +485,43 @@ struct  Ocorrencias__Workflow__V1__AnswerSurveyResponse
 #define OCORRENCIAS__WORKFLOW__V1__ANSWER_SURVEY_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__answer_survey_response__descriptor) \
     , (char *)protobuf_c_empty_string }
+
+
+/*
+ * What the anonymous survey page (reached from the e-mail's link) shows about its ticket: only
+ * enough for the person to recognize it, nothing a holder of the link should not learn.
+ */
+struct  Ocorrencias__Workflow__V1__GetSurveyByTokenRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The token at the end of the survey link.
+   */
+  char *token;
+};
+#define OCORRENCIAS__WORKFLOW__V1__GET_SURVEY_BY_TOKEN_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__get_survey_by_token_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__SurveyByToken
+{
+  ProtobufCMessage base;
+  /*
+   * The ticket's code and subject.
+   */
+  char *code;
+  char *subject;
+  /*
+   * When the ticket was finished (solved), which opened the survey.
+   */
+  int64_t finished_at_ms;
+  int64_t expires_at_ms;
+  protobuf_c_boolean answered;
+};
+#define OCORRENCIAS__WORKFLOW__V1__SURVEY_BY_TOKEN__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__survey_by_token__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0 }
 
 
 /*
@@ -1275,6 +1314,44 @@ Ocorrencias__Workflow__V1__AnswerSurveyResponse *
 void   ocorrencias__workflow__v1__answer_survey_response__free_unpacked
                      (Ocorrencias__Workflow__V1__AnswerSurveyResponse *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__GetSurveyByTokenRequest methods */
+void   ocorrencias__workflow__v1__get_survey_by_token_request__init
+                     (Ocorrencias__Workflow__V1__GetSurveyByTokenRequest         *message);
+size_t ocorrencias__workflow__v1__get_survey_by_token_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__GetSurveyByTokenRequest   *message);
+size_t ocorrencias__workflow__v1__get_survey_by_token_request__pack
+                     (const Ocorrencias__Workflow__V1__GetSurveyByTokenRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__get_survey_by_token_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__GetSurveyByTokenRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__GetSurveyByTokenRequest *
+       ocorrencias__workflow__v1__get_survey_by_token_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__get_survey_by_token_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__GetSurveyByTokenRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__SurveyByToken methods */
+void   ocorrencias__workflow__v1__survey_by_token__init
+                     (Ocorrencias__Workflow__V1__SurveyByToken         *message);
+size_t ocorrencias__workflow__v1__survey_by_token__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SurveyByToken   *message);
+size_t ocorrencias__workflow__v1__survey_by_token__pack
+                     (const Ocorrencias__Workflow__V1__SurveyByToken   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__survey_by_token__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SurveyByToken   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__SurveyByToken *
+       ocorrencias__workflow__v1__survey_by_token__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__survey_by_token__free_unpacked
+                     (Ocorrencias__Workflow__V1__SurveyByToken *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Workflow__V1__GetTicketSurveyRequest methods */
 void   ocorrencias__workflow__v1__get_ticket_survey_request__init
                      (Ocorrencias__Workflow__V1__GetTicketSurveyRequest         *message);
@@ -1611,6 +1688,12 @@ typedef void (*Ocorrencias__Workflow__V1__AnswerSurveyRequest_Closure)
 typedef void (*Ocorrencias__Workflow__V1__AnswerSurveyResponse_Closure)
                  (const Ocorrencias__Workflow__V1__AnswerSurveyResponse *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__GetSurveyByTokenRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__GetSurveyByTokenRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__SurveyByToken_Closure)
+                 (const Ocorrencias__Workflow__V1__SurveyByToken *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Workflow__V1__GetTicketSurveyRequest_Closure)
                  (const Ocorrencias__Workflow__V1__GetTicketSurveyRequest *message,
                   void *closure_data);
@@ -1713,6 +1796,10 @@ struct Ocorrencias__Workflow__V1__WorkflowTime_Service
                             const Ocorrencias__Workflow__V1__GetTicketSurveyRequest *input,
                             Ocorrencias__Workflow__V1__TicketSurvey_Closure closure,
                             void *closure_data);
+  void (*get_survey_by_token)(Ocorrencias__Workflow__V1__WorkflowTime_Service *service,
+                              const Ocorrencias__Workflow__V1__GetSurveyByTokenRequest *input,
+                              Ocorrencias__Workflow__V1__SurveyByToken_Closure closure,
+                              void *closure_data);
   void (*get_survey_results)(Ocorrencias__Workflow__V1__WorkflowTime_Service *service,
                              const Ocorrencias__Workflow__V1__SurveyResultsRequest *input,
                              Ocorrencias__Workflow__V1__SurveyResultsResponse_Closure closure,
@@ -1751,6 +1838,7 @@ void ocorrencias__workflow__v1__workflow_time__init (Ocorrencias__Workflow__V1__
       function_prefix__ ## install_inactivity_preset,\
       function_prefix__ ## answer_survey,\
       function_prefix__ ## get_ticket_survey,\
+      function_prefix__ ## get_survey_by_token,\
       function_prefix__ ## get_survey_results,\
       function_prefix__ ## get_metrics,\
       function_prefix__ ## export_metrics,\
@@ -1811,6 +1899,10 @@ void ocorrencias__workflow__v1__workflow_time__get_ticket_survey(ProtobufCServic
                                                                  const Ocorrencias__Workflow__V1__GetTicketSurveyRequest *input,
                                                                  Ocorrencias__Workflow__V1__TicketSurvey_Closure closure,
                                                                  void *closure_data);
+void ocorrencias__workflow__v1__workflow_time__get_survey_by_token(ProtobufCService *service,
+                                                                   const Ocorrencias__Workflow__V1__GetSurveyByTokenRequest *input,
+                                                                   Ocorrencias__Workflow__V1__SurveyByToken_Closure closure,
+                                                                   void *closure_data);
 void ocorrencias__workflow__v1__workflow_time__get_survey_results(ProtobufCService *service,
                                                                   const Ocorrencias__Workflow__V1__SurveyResultsRequest *input,
                                                                   Ocorrencias__Workflow__V1__SurveyResultsResponse_Closure closure,
@@ -1859,6 +1951,8 @@ extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_inactivi
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__install_inactivity_preset_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__answer_survey_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__answer_survey_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_survey_by_token_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__survey_by_token__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_ticket_survey_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_survey__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__survey_results_request__descriptor;

@@ -1312,6 +1312,96 @@ void   ocorrencias__workflow__v1__answer_survey_response__free_unpacked
   assert(message->base.descriptor == &ocorrencias__workflow__v1__answer_survey_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__workflow__v1__get_survey_by_token_request__init
+                     (Ocorrencias__Workflow__V1__GetSurveyByTokenRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__GetSurveyByTokenRequest init_value = OCORRENCIAS__WORKFLOW__V1__GET_SURVEY_BY_TOKEN_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__get_survey_by_token_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__GetSurveyByTokenRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_survey_by_token_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__get_survey_by_token_request__pack
+                     (const Ocorrencias__Workflow__V1__GetSurveyByTokenRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_survey_by_token_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__get_survey_by_token_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__GetSurveyByTokenRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_survey_by_token_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__GetSurveyByTokenRequest *
+       ocorrencias__workflow__v1__get_survey_by_token_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__GetSurveyByTokenRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__get_survey_by_token_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__get_survey_by_token_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__GetSurveyByTokenRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_survey_by_token_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__survey_by_token__init
+                     (Ocorrencias__Workflow__V1__SurveyByToken         *message)
+{
+  static const Ocorrencias__Workflow__V1__SurveyByToken init_value = OCORRENCIAS__WORKFLOW__V1__SURVEY_BY_TOKEN__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__survey_by_token__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SurveyByToken *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__survey_by_token__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__survey_by_token__pack
+                     (const Ocorrencias__Workflow__V1__SurveyByToken *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__survey_by_token__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__survey_by_token__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SurveyByToken *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__survey_by_token__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__SurveyByToken *
+       ocorrencias__workflow__v1__survey_by_token__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__SurveyByToken *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__survey_by_token__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__survey_by_token__free_unpacked
+                     (Ocorrencias__Workflow__V1__SurveyByToken *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__survey_by_token__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__workflow__v1__get_ticket_survey_request__init
                      (Ocorrencias__Workflow__V1__GetTicketSurveyRequest         *message)
 {
@@ -3524,6 +3614,134 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__answer_survey_respon
   (ProtobufCMessageInit) ocorrencias__workflow__v1__answer_survey_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_survey_by_token_request__field_descriptors[1] =
+{
+  {
+    "token",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__GetSurveyByTokenRequest, token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__get_survey_by_token_request__field_indices_by_name[] = {
+  0,   /* field[0] = token */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__get_survey_by_token_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_survey_by_token_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.GetSurveyByTokenRequest",
+  "GetSurveyByTokenRequest",
+  "Ocorrencias__Workflow__V1__GetSurveyByTokenRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__GetSurveyByTokenRequest),
+  1,
+  ocorrencias__workflow__v1__get_survey_by_token_request__field_descriptors,
+  ocorrencias__workflow__v1__get_survey_by_token_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__get_survey_by_token_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__get_survey_by_token_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__survey_by_token__field_descriptors[5] =
+{
+  {
+    "code",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SurveyByToken, code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "subject",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SurveyByToken, subject),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "finished_at_ms",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SurveyByToken, finished_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expires_at_ms",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SurveyByToken, expires_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "answered",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SurveyByToken, answered),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__survey_by_token__field_indices_by_name[] = {
+  4,   /* field[4] = answered */
+  0,   /* field[0] = code */
+  3,   /* field[3] = expires_at_ms */
+  2,   /* field[2] = finished_at_ms */
+  1,   /* field[1] = subject */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__survey_by_token__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__survey_by_token__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.SurveyByToken",
+  "SurveyByToken",
+  "Ocorrencias__Workflow__V1__SurveyByToken",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__SurveyByToken),
+  5,
+  ocorrencias__workflow__v1__survey_by_token__field_descriptors,
+  ocorrencias__workflow__v1__survey_by_token__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__survey_by_token__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__survey_by_token__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_ticket_survey_request__field_descriptors[1] =
 {
   {
@@ -4668,7 +4886,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__csv_chunk__descripto
   (ProtobufCMessageInit) ocorrencias__workflow__v1__csv_chunk__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow_time__method_descriptors[18] =
+static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow_time__method_descriptors[19] =
 {
   { "PutCalendar", &ocorrencias__workflow__v1__put_calendar_request__descriptor, &ocorrencias__workflow__v1__put_calendar_response__descriptor },
   { "GetCalendar", &ocorrencias__workflow__v1__get_calendar_request__descriptor, &ocorrencias__workflow__v1__get_calendar_response__descriptor },
@@ -4684,6 +4902,7 @@ static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow_time_
   { "InstallInactivityPreset", &ocorrencias__workflow__v1__install_inactivity_preset_request__descriptor, &ocorrencias__workflow__v1__list_inactivity_policies_response__descriptor },
   { "AnswerSurvey", &ocorrencias__workflow__v1__answer_survey_request__descriptor, &ocorrencias__workflow__v1__answer_survey_response__descriptor },
   { "GetTicketSurvey", &ocorrencias__workflow__v1__get_ticket_survey_request__descriptor, &ocorrencias__workflow__v1__ticket_survey__descriptor },
+  { "GetSurveyByToken", &ocorrencias__workflow__v1__get_survey_by_token_request__descriptor, &ocorrencias__workflow__v1__survey_by_token__descriptor },
   { "GetSurveyResults", &ocorrencias__workflow__v1__survey_results_request__descriptor, &ocorrencias__workflow__v1__survey_results_response__descriptor },
   { "GetMetrics", &ocorrencias__workflow__v1__get_metrics_request__descriptor, &ocorrencias__workflow__v1__get_metrics_response__descriptor },
   { "ExportMetrics", &ocorrencias__workflow__v1__export_metrics_request__descriptor, &ocorrencias__workflow__v1__csv_chunk__descriptor },
@@ -4694,11 +4913,12 @@ const unsigned ocorrencias__workflow__v1__workflow_time__method_indices_by_name[
   3,        /* DeleteCalendar */
   9,        /* DeleteInactivityPolicy */
   5,        /* DeleteSLAPolicy */
-  16,        /* ExportMetrics */
-  17,        /* ExportMetricsReport */
+  17,        /* ExportMetrics */
+  18,        /* ExportMetricsReport */
   1,        /* GetCalendar */
-  15,        /* GetMetrics */
-  14,        /* GetSurveyResults */
+  16,        /* GetMetrics */
+  14,        /* GetSurveyByToken */
+  15,        /* GetSurveyResults */
   7,        /* GetTicketSLA */
   13,        /* GetTicketSurvey */
   11,        /* InstallInactivityPreset */
@@ -4716,7 +4936,7 @@ const ProtobufCServiceDescriptor ocorrencias__workflow__v1__workflow_time__descr
   "WorkflowTime",
   "Ocorrencias__Workflow__V1__WorkflowTime",
   "ocorrencias.workflow.v1",
-  18,
+  19,
   ocorrencias__workflow__v1__workflow_time__method_descriptors,
   ocorrencias__workflow__v1__workflow_time__method_indices_by_name
 };
@@ -4832,13 +5052,21 @@ void ocorrencias__workflow__v1__workflow_time__get_ticket_survey(ProtobufCServic
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
   service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void ocorrencias__workflow__v1__workflow_time__get_survey_by_token(ProtobufCService *service,
+                                                                   const Ocorrencias__Workflow__V1__GetSurveyByTokenRequest *input,
+                                                                   Ocorrencias__Workflow__V1__SurveyByToken_Closure closure,
+                                                                   void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void ocorrencias__workflow__v1__workflow_time__get_survey_results(ProtobufCService *service,
                                                                   const Ocorrencias__Workflow__V1__SurveyResultsRequest *input,
                                                                   Ocorrencias__Workflow__V1__SurveyResultsResponse_Closure closure,
                                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow_time__get_metrics(ProtobufCService *service,
                                                            const Ocorrencias__Workflow__V1__GetMetricsRequest *input,
@@ -4846,7 +5074,7 @@ void ocorrencias__workflow__v1__workflow_time__get_metrics(ProtobufCService *ser
                                                            void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow_time__export_metrics(ProtobufCService *service,
                                                               const Ocorrencias__Workflow__V1__ExportMetricsRequest *input,
@@ -4854,7 +5082,7 @@ void ocorrencias__workflow__v1__workflow_time__export_metrics(ProtobufCService *
                                                               void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow_time__export_metrics_report(ProtobufCService *service,
                                                                      const Ocorrencias__Workflow__V1__GetMetricsRequest *input,
@@ -4862,7 +5090,7 @@ void ocorrencias__workflow__v1__workflow_time__export_metrics_report(ProtobufCSe
                                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow_time__init (Ocorrencias__Workflow__V1__WorkflowTime_Service *service,
                                                      Ocorrencias__Workflow__V1__WorkflowTime_ServiceDestroy destroy)

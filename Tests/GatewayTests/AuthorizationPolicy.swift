@@ -59,6 +59,7 @@ enum AuthorizationPolicy {
         "POST /v1/auth/logout": .signedIn, "GET /v1/me": .signedIn, "POST /v1/me/password": .signedIn,
         "POST /v1/invitations": .companyAdmin, "GET /v1/users": .companyAdmin, "POST /v1/users": .admin, "POST /v1/users/{id}": .admin,
         "POST /v1/users/{id}/disable": .companyAdmin, "POST /v1/users/{id}/enable": .companyAdmin,
+        "POST /v1/users/{id}/resend-invitation": .companyAdmin,
         "GET /v1/api-keys": .admin, "POST /v1/api-keys": .admin, "DELETE /v1/api-keys/{id}": .admin,
         // Workflow's time.
         "GET /v1/calendars": .staff, "POST /v1/calendars": .admin, "GET /v1/calendars/{id}": .staff, "DELETE /v1/calendars/{id}": .admin,

@@ -42,4 +42,73 @@ struct InvitationMailTests {
         #expect(Self.subjects(sink, to: "jose@acme.com.br") == ["Convite para o portal de suporte de Acme"])
         #expect(!sink.messages().contains { $0.contains("suporte de .") || $0.contains("suporte de \r\n") })
     }
+
+    @Test("a pending invitation resent: a new link, the old one spent, a second e-mail, once per Idempotency-Key; refused with 409 once the password is set; a company's administrator only for its contacts",
+          arguments: TestEngines.all)
+    func resend(engine: DatabaseEngine) throws {
+        try #require(SMTPSink.isAvailable, "python3 and the SMTP sink script are needed")
+        let sink = try SMTPSink()
+        defer { sink.stop() }
+        let deployment = try ProxyTests.Deployment(engine: engine, serviceEnvironment: ["NOTIFICATION_SMTP_URL": sink.url])
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let invited = try gateway.request("POST", "/v1/invitations", json: ["email": "novo.agente@suporte.example", "display_name": "Novo",
+                                                                            "role": "agent"], bearer: seeded.admin)
+        #expect(invited.status == 201, "\(invited.text)")
+        let userID = try #require((invited.json["user"] as? [String: Any])?["id"] as? String)
+        let first = try #require(invited.json["token"] as? String)
+        #expect(waitFor(20) { Self.subjects(sink, to: "novo.agente@suporte.example").count == 1 })
+
+        // A customer's administrator may not resend a staff member's invitation.
+        #expect(try gateway.request("POST", "/v1/users/\(userID)/resend-invitation", bearer: seeded.maria).status == 403)
+        let resent = try gateway.request("POST", "/v1/users/\(userID)/resend-invitation", headers: ["Idempotency-Key": "reenvio-1"],
+                                         bearer: seeded.admin)
+        #expect(resent.status == 200, "\(resent.text)")
+        let second = try #require(resent.json["token"] as? String)
+        #expect(second != first)
+        // A retry with the same key: the same answer, no third link, no third e-mail.
+        let retried = try gateway.request("POST", "/v1/users/\(userID)/resend-invitation", headers: ["Idempotency-Key": "reenvio-1"],
+                                          bearer: seeded.admin)
+        #expect(retried.status == 200 && retried.json["token"] as? String == second, "\(retried.text)")
+        #expect(waitFor(20) { Self.subjects(sink, to: "novo.agente@suporte.example").count == 2 })
+        usleep(500_000)
+        #expect(Self.subjects(sink, to: "novo.agente@suporte.example").count == 2)
+
+        // The first link no longer works; the new one does; then there is nothing to resend.
+        let password = "Senha-Nova-Forte-2026"
+        let old = try gateway.request("POST", "/v1/invitations/accept", json: ["token": first, "password": password])
+        #expect(old.status == 400 && old.text.contains("token"), "\(old.text)")
+        #expect(try gateway.request("POST", "/v1/invitations/accept", json: ["token": second, "password": password]).status == 204)
+        let refused = try gateway.request("POST", "/v1/users/\(userID)/resend-invitation", bearer: seeded.admin)
+        #expect(refused.status == 409 && refused.errorCode == "INVITATION_NOT_PENDING", "\(refused.text)")
+        #expect(refused.text.contains("já definiu a senha"), "\(refused.text)")
+        #expect(Self.subjects(sink, to: "novo.agente@suporte.example").count == 2)
+        #expect(try gateway.request("POST", "/v1/users/nao-existe/resend-invitation", bearer: seeded.admin).status == 404)
+    }
+
+    @Test("in the browser: the company's administrator resends her colleague's invitation from the contacts page, the administrator an agent's from the team page; the new e-mailed link works, the first does not")
+    func resendInBrowser() throws {
+        try PortalBrowser.requireChromium()
+        try #require(SMTPSink.isAvailable, "python3 and the SMTP sink script are needed")
+        let sink = try SMTPSink()
+        defer { sink.stop() }
+        let deployment = try ProxyTests.Deployment(engine: .sqlite, serviceEnvironment: ["NOTIFICATION_SMTP_URL": sink.url])
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let contact = try gateway.request("POST", "/v1/invitations", json: ["email": "jose@acme.com.br", "display_name": "José"], bearer: seeded.maria)
+        #expect(contact.status == 201, "\(contact.text)")
+        let first = try #require(contact.json["token"] as? String)
+        let agent = try gateway.request("POST", "/v1/invitations", json: ["email": "novo.agente@suporte.example", "display_name": "Novo",
+                                                                          "role": "agent"], bearer: seeded.admin)
+        #expect(agent.status == 201, "\(agent.text)")
+        let result = try PortalBrowser.run("resend_invitation.py", gateway, [sink.directory, "jose@acme.com.br", "novo.agente@suporte.example"],
+                                           environment: ["PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)",
+                                                         "PORTAL_ADMIN": "\(GatewayHarness.adminEmail):\(GatewayHarness.adminPassword)"])
+        #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
+        #expect(result.output.hasPrefix("OK"))
+        let newest = PortalBrowser.value(result.output)
+        let password = "Senha-Nova-Forte-2026"
+        #expect(try gateway.request("POST", "/v1/invitations/accept", json: ["token": first, "password": password]).status == 400)
+        #expect(try gateway.request("POST", "/v1/invitations/accept", json: ["token": newest, "password": password]).status == 204)
+    }
 }

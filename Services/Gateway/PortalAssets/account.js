@@ -12,6 +12,7 @@ Object.assign(TEXT['pt-BR'], {
   phone: 'Telefone', access: 'Acesso', accessActive: 'Ativo', accessInvited: 'Convidado', accessDisabled: 'Bloqueado', accessNone: 'Sem acesso',
   contactActive: 'Ativo', contactInactive: 'Inativo', authorizedShort: 'Autorizado', adminShort: 'Administrador', yes: 'Sim', no: 'Não',
   invite: 'Convidar', inviteColleague: 'Convidar um colega', inviteSent: 'Convite enviado para {email}.', deactivate: 'Desativar',
+  resendInvite: 'Reenviar convite', resendInviteOf: 'Reenviar o convite de {name}', inviteResent: 'Convite reenviado para {email}; o link anterior deixou de valer.',
   reactivate: 'Reativar', deactivated: '{name} foi desativado.', reactivated: '{name} foi reativado.', noContactsYet: 'Nenhum contato cadastrado.',
   roles: { customer_contact: 'Contato do cliente', customer_admin: 'Administrador da empresa', representative: 'Representante', agent: 'Agente',
     chefe: 'Chefe', admin: 'Administrador' },
@@ -24,6 +25,7 @@ Object.assign(TEXT.en, {
   phone: 'Phone', access: 'Sign-in', accessActive: 'Active', accessInvited: 'Invited', accessDisabled: 'Blocked', accessNone: 'None',
   contactActive: 'Active', contactInactive: 'Inactive', authorizedShort: 'Authorized', adminShort: 'Administrator', yes: 'Yes', no: 'No',
   invite: 'Invite', inviteColleague: 'Invite a colleague', inviteSent: 'Invitation sent to {email}.', deactivate: 'Deactivate',
+  resendInvite: 'Resend invitation', resendInviteOf: 'Resend the invitation of {name}', inviteResent: 'Invitation sent again to {email}; the earlier link no longer works.',
   reactivate: 'Reactivate', deactivated: '{name} was deactivated.', reactivated: '{name} was reactivated.', noContactsYet: 'No contacts yet.',
   roles: { customer_contact: 'Customer contact', customer_admin: 'Company administrator', representative: 'Representative', agent: 'Agent',
     chefe: 'Supervisor', admin: 'Administrator' },
@@ -66,6 +68,13 @@ function contactsTable(contacts, signIns, actions) {
 const inviteButton = (contact, act, extra) => el('button', { type: 'button', class: 'invite', 'aria-label': `${t('invite')} ${contact.name}`,
   text: t('invite'), onclick: () => act(() => api('POST', '/v1/invitations',
     Object.assign({ email: contact.email, display_name: contact.name, contact_id: contact.id }, extra)), tf('inviteSent', { email: contact.email })) });
+
+// The button sending `user`'s pending invitation again (a sign-in still `invited`; null
+// otherwise): POST /v1/users/{id}/resend-invitation makes a new link, spends the earlier one and
+// e-mails it; run through `act` (changeThen, or the team page's changer).
+const resendButton = (user, name, act) => !user || user.status !== 'invited' ? null
+  : el('button', { type: 'button', class: 'link resend-invite', 'aria-label': tf('resendInviteOf', { name }), text: t('resendInvite'),
+    onclick: () => act(() => api('POST', `/v1/users/${encodeURIComponent(user.id)}/resend-invitation`), tf('inviteResent', { email: user.email })) });
 
 // The button deactivating or reactivating `contact`, run through `act` (changeThen). The gateway
 // blocks a deactivated contact's sign-in (its sessions end) and unblocks it when it is reactivated.
@@ -132,6 +141,7 @@ async function contactsPage(notice) {
   // Not one's own contact: the administrator would lock themselves out.
   const table = contactsTable(contacts.contacts || [], byContact, (contact, user) => [
     contact.active && !user && contact.email ? inviteButton(contact, act) : null,
+    contact.active ? resendButton(user, contact.name, act) : null,
     contact.id !== me.principal.id ? activeToggle(contact, act) : null]);
   const form = el('form', { id: 'invite-form', 'aria-labelledby': 'invite-title' },
     el('label', {}, t('name'), el('input', { name: 'display_name', id: 'invite-name', required: true, maxlength: 200, autocomplete: 'off' })),

@@ -9,7 +9,7 @@
 // the caller cannot use (sign-ins and invitations are the administrators') and shows a refusal's
 // reasons beside the form's fields. Loaded after portal.js, account.js and team.js and built from
 // their helpers (el, api, show, t, tf, errorBox, formRefused, changeThen, rowsTable, pageLinks,
-// findOrganizations, contactsTable, inviteButton, activeToggle, signInsByContact,
+// findOrganizations, contactsTable, inviteButton, resendButton, activeToggle, signInsByContact,
 // isAdministrator); its link and paths are added with addPage. Also an organization's
 // representatives (listed, created, linked, unlinked, (de)activated) and a representative's page
 // (#/representantes/{id}) with its own people.
@@ -265,6 +265,7 @@ function contactsSection(organization, contacts, users, writer, status, act, red
     // be active and authorized, and the sign-in is the company's administrator's when it is one.
     signIns && !user && contact.active && contact.authorized && contact.email
       ? inviteButton(contact, act, { organization_id: organization.id, role: contact.admin ? 'customer_admin' : 'customer_contact' }) : null,
+    signIns && contact.active ? resendButton(user, contact.name, act) : null,
     activeToggle(contact, act),
     el('button', { type: 'button', class: 'link delete-contact', 'aria-label': tf('custDeleteOf', { name: contact.name }), text: t('custDelete'),
       onclick: () => {

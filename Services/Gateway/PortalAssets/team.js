@@ -93,6 +93,9 @@ async function teamPage(who, notice) {
           editSlot.querySelector('input').focus();
         } }), ' ');
     }
+    // A pending invitation (no password chosen yet) can be sent again: a new link, the old one spent.
+    const resend = resendButton(user, name, change);
+    if (resend) actions.append(resend, ' ');
     if (!own) {
       const blocking = user.status !== 'disabled';
       actions.append(el('button', { type: 'button', class: 'link toggle-access', 'aria-label': `${t(blocking ? 'block' : 'unblock')} ${name}`,

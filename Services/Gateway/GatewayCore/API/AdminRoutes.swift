@@ -13,6 +13,31 @@ enum AdminRoutes {
         return user
     }
 
+    /// A pending invitation sent again: a new one-time link (7 days), the earlier ones no longer
+    /// valid, and the e-mail once more (after the commit, not on a retry with the same key).
+    /// Administrators any user, a company's administrator its contacts. 409 when the person
+    /// already chose a password (or the sign-in is disabled): there is no invitation to resend.
+    static func resendInvitation(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        if let replay = try context.replay(request) { return replay }
+        let user = try managedUser(request, context)
+        let hasPassword = try context.gateway.store.userWithHash(email: user.email)?.1 != nil
+        guard user.status == "invited", !hasPassword else {
+            throw APIError(status: 409, code: "INVITATION_NOT_PENDING",
+                           pt: "Não há convite pendente: esta pessoa já definiu a senha (ou o acesso está desativado). Para uma senha esquecida, use \"Esqueci minha senha\".",
+                           en: "No pending invitation: this person already set a password (or the sign-in is disabled). For a forgotten password, use \"Forgot my password\".")
+        }
+        var token: String?
+        let response = try context.once(request) { tx in
+            let renewed = try context.gateway.store.renewInvitationToken(tx, userID: user.id, lifetimeSeconds: 7 * 24 * 3600)
+            token = renewed
+            var body: [String: Any] = ["user": AuthRoutes.userJSON(user)]
+            if context.gateway.configuration.exposeTokens { body["token"] = renewed }
+            return .json(body)
+        }
+        if let token { Mailer.sendInvitation(gateway: context.gateway, to: user, token: token, context: context) }
+        return response
+    }
+
     static func register(in router: inout Router) {
         router.add("GET", "/v1/users") { _, context in
             let principal = try context.requirePrincipal()
@@ -110,6 +135,9 @@ enum AdminRoutes {
             }
             context.gateway.store.forgetSessions(userID: user.id)
             return response
+        }
+        router.add("POST", "/v1/users/{id}/resend-invitation") { request, context in
+            try resendInvitation(request, context)
         }
         router.add("GET", "/v1/api-keys") { _, context in
             try context.requireAdministrator()

@@ -15,6 +15,7 @@ enum IdempotencyCoverage {
         "POST /v1/users/{id}": "gateway (users)",
         "POST /v1/users/{id}/disable": "gateway (users)",
         "POST /v1/users/{id}/enable": "gateway (users)",
+        "POST /v1/users/{id}/resend-invitation": "gateway (password tokens)",
         "POST /v1/api-keys": "gateway (API keys)",
         "POST /v1/calendars": "workflow.PutCalendar",
         "POST /v1/sla-policies": "workflow.PutSLAPolicy",

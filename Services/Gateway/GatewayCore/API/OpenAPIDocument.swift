@@ -557,6 +557,44 @@ paths:
           $ref: '#/components/responses/E429'
         '500':
           $ref: '#/components/responses/E500'
+  /v1/users/{id}/resend-invitation:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_users_id_resend_invitation
+      tags: [Users]
+      summary: "Sends a pending invitation again: a new one-time link (7 days), the earlier ones no longer valid, and the e-mail; administrators any user, a company's administrator its contacts. 409 INVITATION_NOT_PENDING when the person already set a password"
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      responses:
+        '200':
+          description: The user (and `token` when the deployment exposes tokens, in tests)
+          content:
+            application/json:
+              schema:
+                type: object
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
   /v1/api-keys:
     get:
       operationId: get_v1_api_keys

@@ -397,6 +397,14 @@ public final class CredentialStore: Sendable {
         return token
     }
 
+    /// A new invitation token for `userID`, its unused earlier ones spent in the same transaction
+    /// (a resent invitation: only the newest link works).
+    public func renewInvitationToken(_ tx: any SQLExecutor, userID: String, lifetimeSeconds: Int) throws -> String {
+        try tx.execute("UPDATE gateway_password_tokens SET used_at = ? WHERE user_id = ? AND purpose = 'invite' AND used_at IS NULL",
+                       [.integer(Self.now()), .text(userID)])
+        return try createPasswordToken(tx, userID: userID, purpose: "invite", lifetimeSeconds: lifetimeSeconds)
+    }
+
     /// Uses a token once and sets the password in the same transaction; returns the user id, or
     /// `nil` when the token is unknown, used or expired.
     public func consumePasswordToken(_ token: String, newHash: String) throws -> String? {

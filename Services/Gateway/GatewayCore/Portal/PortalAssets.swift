@@ -314,6 +314,7 @@ Object.assign(TEXT['pt-BR'], {
   phone: 'Telefone', access: 'Acesso', accessActive: 'Ativo', accessInvited: 'Convidado', accessDisabled: 'Bloqueado', accessNone: 'Sem acesso',
   contactActive: 'Ativo', contactInactive: 'Inativo', authorizedShort: 'Autorizado', adminShort: 'Administrador', yes: 'Sim', no: 'Não',
   invite: 'Convidar', inviteColleague: 'Convidar um colega', inviteSent: 'Convite enviado para {email}.', deactivate: 'Desativar',
+  resendInvite: 'Reenviar convite', resendInviteOf: 'Reenviar o convite de {name}', inviteResent: 'Convite reenviado para {email}; o link anterior deixou de valer.',
   reactivate: 'Reativar', deactivated: '{name} foi desativado.', reactivated: '{name} foi reativado.', noContactsYet: 'Nenhum contato cadastrado.',
   roles: { customer_contact: 'Contato do cliente', customer_admin: 'Administrador da empresa', representative: 'Representante', agent: 'Agente',
     chefe: 'Chefe', admin: 'Administrador' },
@@ -326,6 +327,7 @@ Object.assign(TEXT.en, {
   phone: 'Phone', access: 'Sign-in', accessActive: 'Active', accessInvited: 'Invited', accessDisabled: 'Blocked', accessNone: 'None',
   contactActive: 'Active', contactInactive: 'Inactive', authorizedShort: 'Authorized', adminShort: 'Administrator', yes: 'Yes', no: 'No',
   invite: 'Invite', inviteColleague: 'Invite a colleague', inviteSent: 'Invitation sent to {email}.', deactivate: 'Deactivate',
+  resendInvite: 'Resend invitation', resendInviteOf: 'Resend the invitation of {name}', inviteResent: 'Invitation sent again to {email}; the earlier link no longer works.',
   reactivate: 'Reactivate', deactivated: '{name} was deactivated.', reactivated: '{name} was reactivated.', noContactsYet: 'No contacts yet.',
   roles: { customer_contact: 'Customer contact', customer_admin: 'Company administrator', representative: 'Representative', agent: 'Agent',
     chefe: 'Supervisor', admin: 'Administrator' },
@@ -368,6 +370,13 @@ function contactsTable(contacts, signIns, actions) {
 const inviteButton = (contact, act, extra) => el('button', { type: 'button', class: 'invite', 'aria-label': `${t('invite')} ${contact.name}`,
   text: t('invite'), onclick: () => act(() => api('POST', '/v1/invitations',
     Object.assign({ email: contact.email, display_name: contact.name, contact_id: contact.id }, extra)), tf('inviteSent', { email: contact.email })) });
+
+// The button sending `user`'s pending invitation again (a sign-in still `invited`; null
+// otherwise): POST /v1/users/{id}/resend-invitation makes a new link, spends the earlier one and
+// e-mails it; run through `act` (changeThen, or the team page's changer).
+const resendButton = (user, name, act) => !user || user.status !== 'invited' ? null
+  : el('button', { type: 'button', class: 'link resend-invite', 'aria-label': tf('resendInviteOf', { name }), text: t('resendInvite'),
+    onclick: () => act(() => api('POST', `/v1/users/${encodeURIComponent(user.id)}/resend-invitation`), tf('inviteResent', { email: user.email })) });
 
 // The button deactivating or reactivating `contact`, run through `act` (changeThen). The gateway
 // blocks a deactivated contact's sign-in (its sessions end) and unblocks it when it is reactivated.
@@ -434,6 +443,7 @@ async function contactsPage(notice) {
   // Not one's own contact: the administrator would lock themselves out.
   const table = contactsTable(contacts.contacts || [], byContact, (contact, user) => [
     contact.active && !user && contact.email ? inviteButton(contact, act) : null,
+    contact.active ? resendButton(user, contact.name, act) : null,
     contact.id !== me.principal.id ? activeToggle(contact, act) : null]);
   const form = el('form', { id: 'invite-form', 'aria-labelledby': 'invite-title' },
     el('label', {}, t('name'), el('input', { name: 'display_name', id: 'invite-name', required: true, maxlength: 200, autocomplete: 'off' })),
@@ -1252,7 +1262,7 @@ addPage({ path: '/cadastros', visible: isAdministrator, nav: { id: 'nav-catalog'
 // the caller cannot use (sign-ins and invitations are the administrators') and shows a refusal's
 // reasons beside the form's fields. Loaded after portal.js, account.js and team.js and built from
 // their helpers (el, api, show, t, tf, errorBox, formRefused, changeThen, rowsTable, pageLinks,
-// findOrganizations, contactsTable, inviteButton, activeToggle, signInsByContact,
+// findOrganizations, contactsTable, inviteButton, resendButton, activeToggle, signInsByContact,
 // isAdministrator); its link and paths are added with addPage. Also an organization's
 // representatives (listed, created, linked, unlinked, (de)activated) and a representative's page
 // (#/representantes/{id}) with its own people.
@@ -1508,6 +1518,7 @@ function contactsSection(organization, contacts, users, writer, status, act, red
     // be active and authorized, and the sign-in is the company's administrator's when it is one.
     signIns && !user && contact.active && contact.authorized && contact.email
       ? inviteButton(contact, act, { organization_id: organization.id, role: contact.admin ? 'customer_admin' : 'customer_contact' }) : null,
+    signIns && contact.active ? resendButton(user, contact.name, act) : null,
     activeToggle(contact, act),
     el('button', { type: 'button', class: 'link delete-contact', 'aria-label': tf('custDeleteOf', { name: contact.name }), text: t('custDelete'),
       onclick: () => {
@@ -5671,6 +5682,9 @@ async function teamPage(who, notice) {
           editSlot.querySelector('input').focus();
         } }), ' ');
     }
+    // A pending invitation (no password chosen yet) can be sent again: a new link, the old one spent.
+    const resend = resendButton(user, name, change);
+    if (resend) actions.append(resend, ' ');
     if (!own) {
       const blocking = user.status !== 'disabled';
       actions.append(el('button', { type: 'button', class: 'link toggle-access', 'aria-label': `${t(blocking ? 'block' : 'unblock')} ${name}`,

@@ -1747,6 +1747,10 @@ Object.assign(TEXT['pt-BR'], {
   filteredNote: 'Com filtro, os números são das ocorrências abertas no período que atendem ao filtro (grupo, produto e responsável de agora), '
     + 'com o que já aconteceu com elas; sem filtro, contam os fatos pelo dia em que aconteceram. Em aberto: as que atendem ao filtro agora.',
   noDistribution: 'A distribuição das notas não está disponível com mais de um filtro; a média está no resumo.',
+  basisFiltered: 'Com filtro, cada ocorrência conta pela categoria, produto, módulo e grupo que tem agora.',
+  basisClassification: 'Cada ocorrência conta pela classificação que tem agora: corrigir a categoria, o produto ou o módulo a move.',
+  basisEventCategory: 'Cada primeira resposta e cada resolução contam na categoria que a ocorrência tinha naquele momento; uma correção depois não as move.',
+  basisGroup: 'Cada ocorrência conta no grupo que a recebeu (distribuição ou quem a assumiu); um repasse para outro grupo não a move.',
 });
 Object.assign(TEXT.en, {
   period: 'Period', thisMonth: 'This month', lastMonth: 'Last month', last90: 'Last 90 days', customPeriod: 'Other period',
@@ -1774,6 +1778,10 @@ Object.assign(TEXT.en, {
   filteredNote: 'With a filter, the figures are those of the tickets opened in the period that match it (their current group, product and holder), '
     + 'with what has happened to them so far; without, events count on the day they happened. Open: the tickets matching the filter now.',
   noDistribution: 'The score distribution is not available with more than one filter; the average is in the summary.',
+  basisFiltered: 'With a filter, each ticket counts under the category, product, module and group it has now.',
+  basisClassification: 'Each ticket counts under the classification it has now: correcting its category, product or module moves it.',
+  basisEventCategory: 'Each first response and each resolution counts under the category the ticket had at that moment; a later correction does not move it.',
+  basisGroup: 'Each ticket counts under the group that received it (assignment or take); a transfer to another group does not move it.',
 });
 
 const PERIODS = ['este-mes', 'mes-passado', '90-dias', 'personalizado'];
@@ -1924,9 +1932,13 @@ function dataTable(id, caption, headers, rows) {
 }
 
 // A titled section: heading, chart and table side by side.
-function chartSection(id, title, chart, table) {
+// `basis` (optional): what the chart counts a ticket under (its category now, or when a response
+// happened), shown under the title so two charts that differ say why.
+function chartSection(id, title, chart, table, basis) {
   return el('section', { class: 'chart-section', id: `${id}-section`, 'aria-labelledby': `${id}-heading` },
-    el('h2', { id: `${id}-heading`, text: title }), el('div', { class: 'chart-pair' }, chart, table));
+    el('h2', { id: `${id}-heading`, text: title }),
+    basis ? el('p', { class: 'muted chart-basis', id: `${id}-basis`, text: basis }) : null,
+    el('div', { class: 'chart-pair' }, chart, table));
 }
 
 // Workflow's metrics key categories by the enum's number ("1"); survey results may use the name.
@@ -1946,11 +1958,11 @@ function summaryCards(totals, surveyAnswers) {
     el('strong', { text: value }), t(key === 'opened' ? 'openedCount' : key))));
 }
 
-function responseTimesSection(metrics) {
+function responseTimesSection(metrics, basis) {
   const rows = [{ key: t('allCategories'), totals: metrics.totals || {} }]
     .concat((metrics.by_category || []).map((r) => ({ key: categoryName(r.key), totals: r.totals || {} })))
     .filter((r) => Number(r.totals.first_responses || 0) + Number(r.totals.resolutions || 0) > 0);
-  if (!rows.length) return chartSection('time-chart', t('responseTimes'), el('p', { class: 'muted', text: t('noData') }), null);
+  if (!rows.length) return chartSection('time-chart', t('responseTimes'), el('p', { class: 'muted', text: t('noData') }), null, basis);
   const max = Math.max(...rows.flatMap((r) => [Number(r.totals.avg_first_response_business_ms || 0), Number(r.totals.avg_resolution_business_ms || 0)]));
   const unit = durationUnit(max);
   const chart = barChart('time-chart', t('responseTimes'), t('responseTimesDesc'),
@@ -1961,14 +1973,14 @@ function responseTimesSection(metrics) {
       `${t('resolution')} (${t('businessTime')})`, `${t('resolution')} (${t('wallTime')})`],
     rows.map((r) => [r.key, duration(r.totals.avg_first_response_business_ms), duration(r.totals.avg_first_response_wall_ms),
       duration(r.totals.avg_resolution_business_ms), duration(r.totals.avg_resolution_wall_ms)]));
-  return chartSection('time-chart', t('responseTimes'), chart, table);
+  return chartSection('time-chart', t('responseTimes'), chart, table, basis);
 }
 
-function countSection(id, title, description, rows) {
-  if (!rows.length) return chartSection(id, title, el('p', { class: 'muted', text: t('noData') }), null);
+function countSection(id, title, description, rows, basis) {
+  if (!rows.length) return chartSection(id, title, el('p', { class: 'muted', text: t('noData') }), null, basis);
   const chart = barChart(id, title, description, rows.map((r) => ({ label: r.label, values: [r.value] })), [t('tickets')]);
   const table = dataTable(`${id.replace('-chart', '')}-table`, t('numbers'), [title, t('tickets')], rows.map((r) => [r.label, number(r.value)]));
-  return chartSection(id, title, chart, table);
+  return chartSection(id, title, chart, table, basis);
 }
 
 // Tickets opened in the period per key of a breakdown (group, product...), the `limit` largest.
@@ -2140,13 +2152,18 @@ async function panelPage() {
   parts.push(el('h2', { id: 'summary-heading', text: [t('summary'), periodTitle(period, range)].concat(filterTitle ? [filterTitle] : []).join(' · ') }));
   if (filtered.length) parts.push(el('p', { class: 'muted', id: 'filter-note', text: t('filteredNote') }));
   parts.push(summaryCards(totals, surveys && !filtered.length ? answered : null));
-  parts.push(responseTimesSection(metrics));
-  parts.push(countSection('category-chart', t('errorTypes'), t('errorTypesDesc'), breakdownRows(metrics.by_category, categoryName)));
+  // Workflow's counters (MetricsRecorder): an opening follows a corrected classification, a first
+  // response or resolution stays with the category of its moment, a transfer leaves the opening
+  // with its first group; filtered reports (the cohort counters) read every ticket as it is now.
+  const basis = (key) => t(filtered.length ? 'basisFiltered' : key);
+  parts.push(responseTimesSection(metrics, basis('basisEventCategory')));
+  parts.push(countSection('category-chart', t('errorTypes'), t('errorTypesDesc'), breakdownRows(metrics.by_category, categoryName),
+    basis('basisClassification')));
   parts.push(countSection('module-chart', t('topModules'), t('topModulesDesc'),
-    breakdownRows(metrics.by_module, (key) => key || t('noModule'), 10)));
+    breakdownRows(metrics.by_module, (key) => key || t('noModule'), 10), basis('basisClassification')));
   parts.push(countSection('product-chart', t('topProducts'), t('topProductsDesc'),
-    breakdownRows(metrics.by_product, (key) => key || t('noProduct'), 10)));
-  parts.push(countSection('group-chart', t('byGroup'), t('byGroupDesc'), breakdownRows(metrics.by_group, groupName)));
+    breakdownRows(metrics.by_product, (key) => key || t('noProduct'), 10), basis('basisClassification')));
+  parts.push(countSection('group-chart', t('byGroup'), t('byGroupDesc'), breakdownRows(metrics.by_group, groupName), basis('basisGroup')));
   parts.push(stageTimeSection(metrics.stage_time, rowStage));
   parts.push(backlogSection(metrics.backlog, rowStage));
   if (surveyBy) parts.push(satisfactionSection(distribution, average));

@@ -1,0 +1,56 @@
+#!/usr/bin/python3
+"""The metrics dashboard says what each chart counts a ticket under, in headless Chromium: the
+response times by the category of the moment, the categories, modules and products by the
+classification now, the groups by the group that received the ticket; with a filter, everything
+as it is now; in pt-BR and in English. Usage: dashboard_basis.py BASE_URL SCREENSHOT_DIR
+(credentials in PORTAL_AGENT as email:password)."""
+import os
+import sys
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+
+from portal_browser import Portal
+
+base, shots = sys.argv[1], sys.argv[2]
+agent = os.environ["PORTAL_AGENT"].split(":", 1)
+portal = Portal(base, shots)
+driver, wait, shot = portal.driver, portal.wait, portal.shot
+CHARTS = ("time-chart", "category-chart", "module-chart", "product-chart", "group-chart")
+
+
+def bases(query):
+    driver.get(f"{base}/portal/#/painel?{query}")
+    driver.refresh()
+    wait.until(lambda d: all(d.find_elements(By.ID, f"{c}-basis") for c in CHARTS))
+    return {c: portal.text(f"{c}-basis") for c in CHARTS}
+
+
+try:
+    portal.sign_in(*agent)
+    if driver.find_element(By.ID, "lang").text == "Português":  # the page is in English: pt-BR first
+        driver.find_element(By.ID, "lang").click()
+        wait.until(lambda d: d.find_element(By.ID, "lang").text == "English")
+    shown = bases("periodo=90-dias")
+    assert "categoria que a ocorrência tinha naquele momento" in shown["time-chart"], shown
+    for chart in ("category-chart", "module-chart", "product-chart"):
+        assert "classificação que tem agora" in shown[chart], shown
+    assert "repasse para outro grupo não a move" in shown["group-chart"], shown
+    # The two category charts say different things, as they count differently.
+    assert shown["time-chart"] != shown["category-chart"]
+    shot("dashboard-basis")
+    filtered = bases("periodo=90-dias&grupo=n1")
+    assert all(text.startswith("Com filtro, cada ocorrência conta pela categoria") for text in filtered.values()), filtered
+    driver.find_element(By.ID, "lang").click()
+    wait.until(lambda d: d.find_element(By.ID, "lang").text == "Português")
+    english = bases("periodo=90-dias")
+    assert "the category the ticket had at that moment" in english["time-chart"], english
+    assert "the classification it has now" in english["category-chart"], english
+    assert "a transfer to another group does not move it" in english["group-chart"], english
+    driver.find_element(By.ID, "lang").click()
+    print("OK")
+except Exception:
+    portal.report_failure("dashboard-basis")
+    raise
+finally:
+    driver.quit()

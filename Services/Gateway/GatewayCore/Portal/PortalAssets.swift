@@ -3905,6 +3905,8 @@ a.button { display: inline-block; padding: .45rem 1rem; border-radius: 4px; back
 .kb-list > li { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .6rem .8rem; margin: .5rem 0; }
 .kb-list > li p { margin: .2rem 0 0; }
 .kb-body { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .4rem 1rem; }
+.markdown p { margin: .3rem 0; }
+.markdown code { background: #f0f2f6; padding: 0 .2rem; border-radius: 3px; }
 .kb-body pre { background: #f0f2f6; padding: .6rem; overflow-x: auto; }
 .badge.internal { background: #fbe3e1; color: var(--danger); }
 label.check { display: flex; gap: .5rem; align-items: center; font-weight: 400; }
@@ -4330,6 +4332,42 @@ function renderedMarkdown(html) {
     return el(node.tagName.toLowerCase(), {}, children);
   };
   return el('div', { class: 'kb-body' }, Array.from(parsed.body.childNodes, copy).filter(Boolean));
+}
+
+// A solution's Markdown (plain text from workflow), drawn as a safe subset: paragraphs, line
+// breaks, **bold**, *italic*, lists (- or 1.), `inline code` and [links](https://…) to http(s)
+// only. Every piece of the text becomes a text node (so it is escaped by construction: `<img
+// onerror>` reads as those characters); no HTML is ever parsed or assigned. A link to any other
+// scheme (javascript:, data:) stays as its literal text.
+const MARKDOWN_INLINE = /`([^`\n]+)`|\*\*(.+?)\*\*|\*([^*\n]+)\*|\[([^\]\n]+)\]\(([^)\s]+)\)/g;
+function markdownInline(text) {
+  const nodes = [];
+  let last = 0;
+  for (const match of text.matchAll(MARKDOWN_INLINE)) {
+    const [whole, code, bold, italic, label, href] = match;
+    if (match.index > last) nodes.push(text.slice(last, match.index));
+    if (code !== undefined) nodes.push(el('code', { text: code }));
+    else if (bold !== undefined) nodes.push(el('strong', {}, markdownInline(bold)));
+    else if (italic !== undefined) nodes.push(el('em', {}, markdownInline(italic)));
+    else if (/^https?:\/\/[^\s]+$/i.test(href)) nodes.push(el('a', { href, rel: 'nofollow noopener noreferrer', target: '_blank' }, markdownInline(label)));
+    else nodes.push(whole);
+    last = match.index + whole.length;
+  }
+  if (last < text.length) nodes.push(text.slice(last));
+  return nodes;
+}
+function markdownText(text, attributes) {
+  const LIST_ITEM = /^\s*(?:[-*+]|\d+[.)])\s+/;
+  const blocks = String(text || '').replace(/\r\n?/g, '\n').split(/\n\s*\n/).filter((block) => block.trim());
+  const drawn = blocks.map((block) => {
+    const lines = block.split('\n');
+    if (lines.every((line) => LIST_ITEM.test(line))) {
+      const ordered = /^\s*\d/.test(lines[0]);
+      return el(ordered ? 'ol' : 'ul', {}, lines.map((line) => el('li', {}, markdownInline(line.replace(LIST_ITEM, '')))));
+    }
+    return el('p', {}, lines.flatMap((line, i) => (i ? [el('br', {}), ...markdownInline(line)] : markdownInline(line))));
+  });
+  return el('div', Object.assign({ class: 'markdown' }, attributes), drawn);
 }
 
 // A list item whose title (a button) shows and hides what `load` draws, loaded once.
@@ -5186,7 +5224,7 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
     el('h2', { text: t('request') }), el('p', { id: 'ticket-request', text: intake.request || (workflow && workflow.request) || '' }),
     technicalFacts(intake), await customFieldFacts(intake, visit),
     attachments.length ? el('div', {}, el('h2', { text: t('attachments') }), el('ul', {}, attachments)) : null,
-    workflow && workflow.solution ? el('div', {}, el('h2', { text: t('solution') }), el('p', { id: 'ticket-solution', text: workflow.solution })) : null,
+    workflow && workflow.solution ? el('div', {}, el('h2', { text: t('solution') }), markdownText(workflow.solution, { id: 'ticket-solution' })) : null,
     verdict, survey,
     el('h2', { text: t('history') }), earlier, history,
     status,
@@ -5195,7 +5233,9 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
   function historyEntry(e) {
     return el('div', { class: 'entry' + (e.internal ? ' internal' : ''), 'data-entry': e.entryId || null },
       el('div', { class: 'meta', text: [when(e.at), e.who || '', (t('entryKinds') || {})[e.kind] || e.kind, e.internal ? t('internalMark') : '',
-        e.publishable ? t('publishableMark') : ''].filter(Boolean).join(' · ') }), el('p', { text: e.text }),
+        e.publishable ? t('publishableMark') : ''].filter(Boolean).join(' · ') }),
+      // A solution is written in Markdown (drawn as its safe subset); other entries as typed.
+      e.kind === 'solution' || e.kind === 'possible_solution' ? markdownText(e.text) : el('p', { text: e.text }),
       e.files && e.files.length ? el('ul', { class: 'entry-files', 'aria-label': t('attachments') }, e.files.map((a) => el('li', {}, attachmentLink(a)))) : null,
       // Staff send a public answer to the knowledge editors' queue for the forum (anonymised
       // there); internal entries are not offered.

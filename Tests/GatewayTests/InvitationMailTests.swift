@@ -17,15 +17,21 @@ struct InvitationMailTests {
         }
     }
 
-    @Test("an agent's, a chefe's and an administrator's invitation names the support team; a customer's names the company")
-    func staffInvitationReadsProperly() throws {
+    /// A deployment whose notification sends to a fresh SMTP sink (`environment`: more of the
+    /// services' variables), seeded as ``TicketFlowTests/seed(_:)``.
+    static func deployment(_ engine: DatabaseEngine, _ environment: [String: String] = [:]) throws
+        -> (SMTPSink, ProxyTests.Deployment, TicketFlowTests.Seeded) {
         try #require(SMTPSink.isAvailable, "python3 and the SMTP sink script are needed")
         let sink = try SMTPSink()
+        let deployment = try ProxyTests.Deployment(engine: engine, serviceEnvironment: environment.merging(["NOTIFICATION_SMTP_URL": sink.url]) { a, _ in a })
+        return (sink, deployment, try TicketFlowTests.seed(deployment.gateway))
+    }
+
+    @Test("an agent's, a chefe's and an administrator's invitation names the support team; a customer's names the company")
+    func staffInvitationReadsProperly() throws {
+        let (sink, deployment, seeded) = try Self.deployment(.sqlite, ["NOTIFICATION_MAIL_FROM_NAME": "Central de TI"])
         defer { sink.stop() }
-        let deployment = try ProxyTests.Deployment(engine: .sqlite, serviceEnvironment: ["NOTIFICATION_SMTP_URL": sink.url,
-                                                                                         "NOTIFICATION_MAIL_FROM_NAME": "Central de TI"])
         let gateway = deployment.gateway
-        let seeded = try TicketFlowTests.seed(gateway)
         for (email, role) in [("novo.agente@suporte.example", "agent"), ("nova.chefe@suporte.example", "chefe"),
                               ("novo.admin@suporte.example", "administrator")] {
             let invited = try gateway.request("POST", "/v1/invitations", json: ["email": email, "display_name": "Pessoa", "role": role],
@@ -46,12 +52,9 @@ struct InvitationMailTests {
     @Test("a pending invitation resent: a new link, the old one spent, a second e-mail, once per Idempotency-Key; refused with 409 once the password is set; a company's administrator only for its contacts",
           arguments: TestEngines.all)
     func resend(engine: DatabaseEngine) throws {
-        try #require(SMTPSink.isAvailable, "python3 and the SMTP sink script are needed")
-        let sink = try SMTPSink()
+        let (sink, deployment, seeded) = try Self.deployment(engine)
         defer { sink.stop() }
-        let deployment = try ProxyTests.Deployment(engine: engine, serviceEnvironment: ["NOTIFICATION_SMTP_URL": sink.url])
         let gateway = deployment.gateway
-        let seeded = try TicketFlowTests.seed(gateway)
         let invited = try gateway.request("POST", "/v1/invitations", json: ["email": "novo.agente@suporte.example", "display_name": "Novo",
                                                                             "role": "agent"], bearer: seeded.admin)
         #expect(invited.status == 201, "\(invited.text)")
@@ -89,12 +92,9 @@ struct InvitationMailTests {
     @Test("in the browser: the company's administrator resends her colleague's invitation from the contacts page, the administrator an agent's from the team page; the new e-mailed link works, the first does not")
     func resendInBrowser() throws {
         try PortalBrowser.requireChromium()
-        try #require(SMTPSink.isAvailable, "python3 and the SMTP sink script are needed")
-        let sink = try SMTPSink()
+        let (sink, deployment, seeded) = try Self.deployment(.sqlite)
         defer { sink.stop() }
-        let deployment = try ProxyTests.Deployment(engine: .sqlite, serviceEnvironment: ["NOTIFICATION_SMTP_URL": sink.url])
         let gateway = deployment.gateway
-        let seeded = try TicketFlowTests.seed(gateway)
         let contact = try gateway.request("POST", "/v1/invitations", json: ["email": "jose@acme.com.br", "display_name": "José"], bearer: seeded.maria)
         #expect(contact.status == 201, "\(contact.text)")
         let first = try #require(contact.json["token"] as? String)

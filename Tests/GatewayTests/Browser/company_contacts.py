@@ -5,10 +5,6 @@ where he chooses a password; he signs in, sees the company's tickets and changes
 "Minha conta"; she deactivates him (his sign-in is refused) and reactivates him (it works again).
 Usage: company_contacts.py BASE_URL SCREENSHOT_DIR SINK_DIR (the administrator's credentials in
 PORTAL_CUSTOMER as email:password). Prints "OK <contact id>"."""
-import email
-import email.policy
-import glob
-import json
 import os
 import re
 import sys
@@ -19,7 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from portal_browser import Portal
+from portal_browser import Portal, sink_mails
 
 base, shots, sink = sys.argv[1], sys.argv[2], sys.argv[3]
 admin = os.environ["PORTAL_CUSTOMER"].split(":", 1)
@@ -37,20 +33,13 @@ def invitation_link(seconds=30):
     """The link of the invitation e-mail sent to JOAO, once the sink has stored it."""
     limit = time.time() + seconds
     while time.time() < limit:
-        for envelope in sorted(glob.glob(os.path.join(sink, "*.json"))):
-            with open(envelope) as f:
-                if JOAO not in json.load(f).get("to", []):
-                    continue
-            with open(envelope[:-5] + ".eml", "rb") as f:
-                message = email.message_from_bytes(f.read(), policy=email.policy.default)
-            for part in message.walk():
-                if part.get_content_type() == "text/plain":
-                    found = re.search(r"https?://\S+/portal/convite#token=[\w-]+", part.get_content())
-                    if found:
-                        # The e-mail names the company he is invited to (it read "portal de suporte de ." once).
-                        assert message["Subject"] == "Convite para o portal de suporte de Acme", message["Subject"]
-                        assert "portal de suporte de Acme." in part.get_content(), part.get_content()
-                        return found.group(0)
+        for message, text in sink_mails(sink, JOAO):
+            found = re.search(r"https?://\S+/portal/convite#token=[\w-]+", text)
+            if found:
+                # The e-mail names the company he is invited to (it read "portal de suporte de ." once).
+                assert message["Subject"] == "Convite para o portal de suporte de Acme", message["Subject"]
+                assert "portal de suporte de Acme." in text, text
+                return found.group(0)
         time.sleep(0.5)
     raise AssertionError(f"no invitation e-mail to {JOAO} in {sink}: {os.listdir(sink)}")
 

@@ -1,6 +1,9 @@
 """What every portal browser test shares: headless Chromium driven by Selenium with Debian's
 chromedriver (no download), a patient wait, screenshots named portal-<name>.png, and signing in
 and out through the portal's login form. The test scripts beside this file import it."""
+import email
+import email.policy
+import glob
 import json
 import os
 import sys
@@ -12,6 +15,23 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
+
+
+def sink_mails(sink, address):
+    """The messages the SMTP sink stored in folder `sink` for envelope recipient `address`, oldest
+    first, each as (message, its text/plain part)."""
+    found = []
+    for envelope in sorted(glob.glob(os.path.join(sink, "*.json")), key=lambda p: int(os.path.basename(p)[:-5])):
+        with open(envelope) as f:
+            if address not in json.load(f).get("to", []):
+                continue
+        with open(envelope[:-5] + ".eml", "rb") as f:
+            message = email.message_from_bytes(f.read(), policy=email.policy.default)
+        for part in message.walk():
+            if part.get_content_type() == "text/plain":
+                found.append((message, part.get_content()))
+                break
+    return found
 
 
 class Portal:

@@ -5,10 +5,6 @@ clicks it and reads that it went; the administrator finds the same button on the
 invited agent. Usage: resend_invitation.py BASE_URL SCREENSHOT_DIR SINK_DIR CONTACT_EMAIL
 AGENT_EMAIL (credentials in PORTAL_CUSTOMER / PORTAL_ADMIN as email:password). Prints "OK <token>"
 with the token of the newest invitation e-mail to CONTACT_EMAIL."""
-import email
-import email.policy
-import glob
-import json
 import os
 import re
 import sys
@@ -17,7 +13,7 @@ import time
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
-from portal_browser import Portal
+from portal_browser import Portal, sink_mails
 
 base, shots, sink, contact, agent = sys.argv[1:6]
 customer = os.environ["PORTAL_CUSTOMER"].split(":", 1)
@@ -27,20 +23,9 @@ driver, wait, shot = portal.driver, portal.wait, portal.shot
 
 
 def links(address):
-    """The invitation links e-mailed to `address`, oldest first."""
-    found = []
-    for envelope in sorted(glob.glob(os.path.join(sink, "*.json")), key=lambda p: int(os.path.basename(p)[:-5])):
-        with open(envelope) as f:
-            if address not in json.load(f).get("to", []):
-                continue
-        with open(envelope[:-5] + ".eml", "rb") as f:
-            message = email.message_from_bytes(f.read(), policy=email.policy.default)
-        for part in message.walk():
-            if part.get_content_type() == "text/plain":
-                match = re.search(r"/portal/convite#token=([\w-]+)", part.get_content())
-                if match:
-                    found.append(match.group(1))
-    return found
+    """The tokens of the invitation links e-mailed to `address`, oldest first."""
+    found = (re.search(r"/portal/convite#token=([\w-]+)", text) for _, text in sink_mails(sink, address))
+    return [match.group(1) for match in found if match]
 
 
 def until(condition, what, seconds=30):

@@ -104,6 +104,13 @@ import TestSupport
         // T2's opening moved to Protheus/category 2 when reclassified.
         #expect(report.byProduct.map { "\($0.key)=\($0.totals.opened)" }.sorted() == ["Protheus=1", "RM=1"])
         #expect(report.byCategory.map { "\($0.key)=\($0.totals.opened)" }.sorted() == ["1=1", "2=1"])
+        // What the dashboard's captions say (docs/GATEWAY.md): T2's first response and resolution
+        // stay with category 1, the one it had then, while its opening followed it to category 2;
+        // T1's transfer to n2 left its opening with n1 (T2's reclassification moved its to n2).
+        let byCategory = Dictionary(uniqueKeysWithValues: report.byCategory.map { ($0.key, $0.totals) })
+        #expect(byCategory["1"]?.firstResponses == 2 && byCategory["1"]?.resolutions == 2 && byCategory["1"]?.opened == 1)
+        #expect((byCategory["2"]?.firstResponses ?? 0) == 0 && (byCategory["2"]?.resolutions ?? 0) == 0 && byCategory["2"]?.opened == 1)
+        #expect(report.byGroup.map { "\($0.key)=\($0.totals.opened)" }.sorted() == ["n1=1", "n2=1"])
         #expect(report.byModule.count == 2)
         // Time per stage: T1 10 min in the queue then 4 h 50 min in em_atendimento; T2 17 h 45 min... in the queue.
         let stages = Dictionary(uniqueKeysWithValues: report.stageTime.map { ($0.stage, $0) })

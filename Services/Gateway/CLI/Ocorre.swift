@@ -12,41 +12,120 @@ import RPCTransport
 /// (`OCORRE_API_KEY`), `--token` (`OCORRE_TOKEN`, else the one `login` saved), `--json`.
 enum Ocorre {
     static let usage = """
-    uso / usage: ocorre [--url URL] [--rpc HOST:PORT] [--api-key KEY] [--token TOKEN] [--json] COMMAND
+    uso / usage: ocorre [--url URL] [--rpc HOST:PORT] [--api-key KEY] [--token TOKEN] [--lang pt|en] [--json] COMMAND
 
       login --email EMAIL [--password-stdin]   entra e guarda um token / signs in and keeps a token
       logout                                   sai / signs out
       whoami                                   quem sou / who am I
       health                                   prontidão de cada serviço / readiness of every service
       methods [SERVICE]                        métodos RPC (reflexão) / RPC methods (reflection)
+      describe SERVICE/METHOD | MESSAGE        campos da requisição e da resposta / the request's and answer's fields
       call SERVICE/METHOD '{json}'             chama qualquer método / calls any method (gateway RPC port, API key);
                                                com streaming / streaming: '[{json}, ...]' ou / or - (JSON Lines na entrada / on stdin)
       tickets list [--stage S[,S]] [--priority P] [--category C] [--text T] [--product P] [--agent ID] [--group ID]
                    [--sla breached|at_risk|paused|on_track] [--mine] [--open-only] [--page-size N] [--cursor C]
-              | show ID | open --subject S --description D --category C --priority P --product P [--module M] [--attach FILE]...
+              | show ID | open --subject S --description D --category C --priority P --product P [--module M]
+                             [--organization ID --contact ID] [--channel K] [--origin K] [--attach FILE]...
               | reply ID [--text T] [--attach FILE]... | move ID --stage S [--note T] [--public-note T]
               | take ID | read ID | history ID
               | transfer ID (--agent ID | --group ID) [--note T] | solve ID --text T | cancel ID --reason T
               | discuss ID --text T [--public] [--attach FILE]...
-                                               entrada da equipe na discussão (interna sem --public) /
-                                               staff's discussion entry (internal without --public)
-                                               move --public-note: texto ao cliente (pedir informação, negar) /
-                                               text for the customer (asking for information, a denial);
-                                               read: mensagens do cliente lidas / customer's messages read
-                                               --attach repete-se (ou FILE,FILE) / repeats (or FILE,FILE): arquivos pequenos
-                                               vão na chamada, os maiores antes / small files go inside, larger ones first
       kb search TEXT                           busca na base de conhecimento / searches the knowledge base
       get PATH | post PATH '{json}'            qualquer rota HTTP / any HTTP route
+      help [COMMAND]                           ajuda de um comando / a command's help (ou / or COMMAND --help)
 
-    Tabelas e fichas em português; --lang en (ou OCORRE_LANG=en) em inglês; --json para scripts.
-    Tables and ticket pages in Portuguese; --lang en (or OCORRE_LANG=en) for English; --json for scripts.
+    --idempotency-key K (post, tickets open/reply/..., call): repetir com a mesma chave não repete o efeito /
+                        a retry with the same key has no second effect.
+    Tabelas e fichas em português; --lang en (ou OCORRE_LANG=en) em inglês; --json para scripts (erros também, na saída).
+    Tables and ticket pages in Portuguese; --lang en (or OCORRE_LANG=en) for English; --json for scripts (errors too, on stdout).
+    Saída / exit: 0 ok; 1 recusado ou falhou / refused or failed; 2 uso (antes de qualquer chamada) / usage (before any call);
+    3 health: nem todos prontos / not every service ready.
     """
 
+    /// Each command's own help (`ocorre help tickets`, `ocorre tickets --help`).
+    static let commandHelp: [String: String] = [
+        "login": """
+        uso / usage: ocorre [--url URL] login --email EMAIL [--password-stdin]
+          Pede a senha (sem eco) ou a lê da entrada com --password-stdin; guarda o token e o endereço em
+          ~/.config/ocorre/config.json (0600; OCORRE_CONFIG muda). Os comandos seguintes usam esse endereço.
+          Asks the password (not echoed) or reads it from stdin with --password-stdin; keeps the token and the
+          address in ~/.config/ocorre/config.json (0600; OCORRE_CONFIG overrides). Later commands use that address.
+        """,
+        "logout": "uso / usage: ocorre logout\n  Encerra o token salvo e apaga o arquivo / ends the saved token and removes the file.",
+        "whoami": "uso / usage: ocorre whoami [--json]\n  O usuário e o principal do token / the token's user and principal.",
+        "health": """
+        uso / usage: ocorre health [--json]
+          Prontidão de cada serviço (GET /readyz); saída 3 quando algum não está pronto.
+          Readiness of every service (GET /readyz); exit 3 when one is not ready.
+        """,
+        "methods": """
+        uso / usage: ocorre [--rpc HOST:PORT] --api-key KEY methods [SERVICE] [--json]
+          Os métodos da porta RPC do gateway (reflexão), com os nomes completos que call e describe aceitam.
+          The methods behind the gateway's RPC port (reflection), with the full names call and describe take.
+        """,
+        "describe": """
+        uso / usage: ocorre --api-key KEY describe SERVICE/METHOD [--json]
+                     ocorre describe ocorrencias.intake.v1.OpenTicketRequest [--json]
+          Os campos da requisição e da resposta do método, e de cada mensagem dentro delas, com os valores de cada enum.
+          The fields of the method's request and answer, and of every message inside them, with each enum's values.
+        """,
+        "call": """
+        uso / usage: ocorre [--rpc HOST:PORT] --api-key KEY call SERVICE/METHOD '{json}' [--idempotency-key K] [--json]
+          SERVICE/METHOD (intake/LookupCustomers) ou o nome completo / or the full name (/ocorrencias.intake.v1.Intake/LookupCustomers).
+          Nomes de campo do .proto (ocorre describe SERVICE/METHOD); enums por nome; bytes em base64.
+          .proto field names (ocorre describe SERVICE/METHOD); enums by name; bytes as base64.
+          Streaming: '[{json}, {json}]' ou / or - (JSON Lines na entrada / on stdin); cada resposta numa linha com --json /
+          each answer on a line with --json. Erro: saída 1, com --json também na saída padrão / error: exit 1, with --json on stdout too.
+        """,
+        "tickets": """
+        uso / usage: ocorre tickets SUBCOMMAND
+          list [--stage S[,S]] [--priority P] [--category C] [--text T] [--product P] [--module M] [--agent ID] [--group ID]
+               [--sla breached|at_risk|paused|on_track] [--mine] [--open-only] [--page-size N] [--cursor C]
+                                    a fila (equipe) ou as suas ocorrências (clientes); --cursor da próxima página /
+                                    the queue (staff) or your tickets (customers); --cursor of the next page
+          show ID                   a ocorrência inteira / the whole ticket (ID: id ou código / id or code 2026-000123)
+          open --subject S --description D --category C --priority P --product P [--module M] [--attach FILE]...
+               [--organization ID --contact ID] [--channel K] [--origin K]
+                                    equipe e integrações: --organization e --contact do cliente /
+                                    staff and integrations: the customer's --organization and --contact
+          reply ID [--text T] [--attach FILE]...
+                                    a mensagem do cliente (a equipe escreve ao cliente com discuss --public) /
+                                    the customer's message (staff write to the customer with discuss --public)
+          discuss ID --text T [--public] [--attach FILE]...
+                                    entrada da equipe na discussão, interna sem --public / staff's entry, internal without --public
+          move ID --stage S [--note T] [--public-note T]
+                                    --public-note: texto ao cliente (pedir informação, negar) / text for the customer;
+                                    quais movimentos / which moves: ocorre get /v1/tickets/ID/moves
+          take ID | read ID | history ID | transfer ID (--agent ID | --group ID) [--note T] | solve ID --text T
+          cancel ID --reason T      o cliente desiste / the customer gives the ticket up
+          --attach repete-se (ou FILE,FILE): arquivos pequenos vão na chamada, os maiores antes /
+          --attach repeats (or FILE,FILE): small files go inside the call, larger ones are uploaded first.
+          Prioridades e categorias como se fala / priorities and categories as people say them: alta, Urgente, "exigência fiscal".
+        """,
+        "kb": """
+        uso / usage: ocorre kb search TEXT [--json]
+          Busca na base de conhecimento (tipo, título, produto / módulo, id) / searches the knowledge base.
+        """,
+        "get": """
+        uso / usage: ocorre get PATH [--json] | ocorre post PATH '{json}' [--idempotency-key K] [--json]
+          Qualquer rota da API HTTP (docs/openapi.yaml, GET /openapi.yaml) com o token salvo ou --api-key.
+          Any route of the HTTP API (docs/openapi.yaml, GET /openapi.yaml) with the saved token or --api-key.
+        """,
+    ]
+
+    /// The help of `command` (its own when it has one, else the whole usage).
+    static func help(_ command: String?) -> String {
+        guard let command else { return usage }
+        return commandHelp[command == "post" ? "get" : command] ?? usage
+    }
+
     struct Options {
-        var url = ProcessInfo.processInfo.environment["OCORRE_URL"] ?? "http://127.0.0.1:8080"
+        /// `--url`, else `OCORRE_URL`; nil: the address `login` saved, else `http://127.0.0.1:8080`.
+        var url = ProcessInfo.processInfo.environment["OCORRE_URL"].flatMap { $0.isEmpty ? nil : $0 }
         var rpc = ProcessInfo.processInfo.environment["OCORRE_RPC"] ?? "127.0.0.1:7190"
-        var apiKey = ProcessInfo.processInfo.environment["OCORRE_API_KEY"]
-        var token = ProcessInfo.processInfo.environment["OCORRE_TOKEN"]
+        // An empty variable is an unset one (`OCORRE_API_KEY= ocorre ...`).
+        var apiKey = ProcessInfo.processInfo.environment["OCORRE_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        var token = ProcessInfo.processInfo.environment["OCORRE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         var json = false
         var flags: [String: String] = [:]
         /// Every value of a flag given more than once (`--attach a --attach b`), in order.
@@ -55,17 +134,31 @@ enum Ocorre {
         var positional: [String] = []
     }
 
+    /// A command that failed: `description` goes to standard error, `status` is the exit status
+    /// (1 a refused or failed call, 2 a usage error found before any call, 3 `health` not ready).
     struct Failure: Error, CustomStringConvertible {
         var description: String
         var status: Int32 = 1
+        /// With `--json`, printed on standard output too: the API's error as it came, or a failed
+        /// RPC in the same shape (``errorObject(_:)``), so a script piping into `jq` reads why.
+        /// (Kept serialized: an error is `Sendable`.)
+        var errorJSON: Data? = nil
+
+        init(description: String, status: Int32 = 1, errorJSON: [String: Any]? = nil) {
+            self.description = description
+            self.status = status
+            self.errorJSON = errorJSON.flatMap { try? JSONSerialization.data(withJSONObject: $0) }
+        }
     }
 
     static func main(_ arguments: [String]) -> Int32 {
         var options = Options()
         var index = 0
+        var wantsHelp = false
         let valueFlags: Set<String> = ["url", "rpc", "api-key", "token", "email", "state", "subject", "description", "category",
                                        "priority", "text", "stage", "service", "limit", "product", "module", "idempotency-key", "attach",
-                                       "lang", "page-size", "cursor", "agent", "group", "note", "public-note", "reason", "sla"]
+                                       "lang", "page-size", "cursor", "agent", "group", "note", "public-note", "reason", "sla",
+                                       "organization", "contact", "channel", "origin"]
         while index < arguments.count {
             let argument = arguments[index]
             if argument.hasPrefix("--") {
@@ -89,8 +182,7 @@ enum Ocorre {
                 case "json": options.json = true
                 case "password-stdin", "public", "mine", "open-only": options.switches.insert(name)
                 case "help":
-                    print(usage)
-                    return 0
+                    wantsHelp = true
                 default:
                     return fail(Failure(description: "opção desconhecida / unknown option \(argument)\n\(usage)", status: 2))
                 }
@@ -100,8 +192,13 @@ enum Ocorre {
             options.positional.append(argument)
             index += 1
         }
+        // `--help` or `-h` anywhere: the command's own help (`ocorre tickets --help`), exit 0.
+        if wantsHelp || options.positional.contains("-h") {
+            print(help(options.positional.first.flatMap { $0 == "-h" || $0 == "help" ? nil : $0 }))
+            return 0
+        }
         guard let command = options.positional.first else {
-            print(usage)
+            FileHandle.standardError.write(Data((usage + "\n").utf8))
             return 2
         }
         let rest = Array(options.positional.dropFirst())
@@ -113,19 +210,24 @@ enum Ocorre {
             case "health": try health(options)
             case "methods": try methods(options, service: rest.first)
             case "call": try call(options, rest)
+            case "describe": try describe(options, rest)
             case "tickets": try Tickets.run(options, rest)
             case "kb": try Tickets.knowledge(options, rest)
             case "get":
-                guard let path = rest.first else { throw Failure(description: usage, status: 2) }
+                guard let path = rest.first else { throw Failure(description: help("get"), status: 2) }
                 try show(try http(options, "GET", path), options)
             case "post":
-                guard let path = rest.first else { throw Failure(description: usage, status: 2) }
+                guard let path = rest.first else { throw Failure(description: help("get"), status: 2) }
                 try show(try http(options, "POST", path, body: try parseJSON(rest.count > 1 ? rest[1] : "{}")), options)
-            case "help", "-h": print(usage)
+            case "help": print(help(rest.first))
             default: throw Failure(description: "comando desconhecido / unknown command \(command)\n\(usage)", status: 2)
             }
             return 0
         } catch {
+            let error = (error as? RPCError).map(rpcFailure) ?? error
+            if options.json, let data = (error as? Failure)?.errorJSON, let object = try? JSONSerialization.jsonObject(with: data) {
+                try? show(object, options)
+            }
             return fail(error)
         }
     }
@@ -157,7 +259,9 @@ enum Ocorre {
         guard let token = answer["token"] as? String else { throw Failure(description: "resposta sem token / no token in the answer") }
         let path = configPath
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let data = try JSONSerialization.data(withJSONObject: ["url": options.url, "token": token], options: [.sortedKeys])
+        // The address signed in to, also when it came from the saved file (a second `login`
+        // without --url keeps signing in where the first one did).
+        let data = try JSONSerialization.data(withJSONObject: ["url": baseURL(options), "token": token], options: [.sortedKeys])
         _ = FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600])
         if options.json { try show(["status": "signed_in", "user": answer["user"] ?? [:]], options) } else {
             let user = answer["user"] as? [String: Any] ?? [:]
@@ -173,13 +277,19 @@ enum Ocorre {
 
     // MARK: HTTP
 
+    /// The gateway's address: `--url` or `OCORRE_URL`, else the one `login` saved, else
+    /// `http://127.0.0.1:8080`.
+    static func baseURL(_ options: Options) -> String {
+        options.url ?? savedConfig()["url"] ?? "http://127.0.0.1:8080"
+    }
+
     /// Calls a route of the gateway with the saved token; non-2xx answers become failures with
     /// the API's message.
     /// - Parameter file: sent as the raw body, streamed from disk (an attachment upload).
     static func http(_ options: Options, _ method: String, _ path: String, body: Any? = nil, file: URL? = nil,
                      authenticated: Bool = true) throws -> [String: Any] {
         let saved = savedConfig()
-        let base = options.url == "http://127.0.0.1:8080" ? (saved["url"] ?? options.url) : options.url
+        let base = baseURL(options)
         guard let url = URL(string: base + path) else { throw Failure(description: "URL inválida / invalid URL \(base + path)", status: 2) }
         var request = URLRequest(url: url, timeoutInterval: 30)
         request.httpMethod = method
@@ -190,7 +300,9 @@ enum Ocorre {
             request.httpBody = try JSONSerialization.data(withJSONObject: body)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
-        if method == "POST" { request.setValue(UUID().uuidString, forHTTPHeaderField: "Idempotency-Key") }
+        // --idempotency-key: a script retrying a write passes the same key each time and gets the
+        // first answer again, with no second effect (docs/GATEWAY.md, "Idempotency-Key").
+        if method == "POST" { request.setValue(options.flags["idempotency-key"] ?? UUID().uuidString, forHTTPHeaderField: "Idempotency-Key") }
         let box = ResultBox()
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpShouldSetCookies = false
@@ -208,7 +320,9 @@ enum Ocorre {
         }
         let (data, response, error) = box.wait()
         session.finishTasksAndInvalidate()
-        if let error { throw Failure(description: "não foi possível falar com o gateway / cannot reach the gateway: \(error.localizedDescription)") }
+        if let error {
+            throw Failure(description: "não foi possível falar com o gateway em / cannot reach the gateway at \(base) (--url, OCORRE_URL): \(error.localizedDescription)")
+        }
         guard let response else { throw Failure(description: "sem resposta / no answer") }
         let object: [String: Any]
         if let data, !data.isEmpty {
@@ -230,7 +344,7 @@ enum Ocorre {
                 // An expired or revoked token (bearer tokens last GATEWAY_TOKEN_SECONDS, 30 days).
                 text += "\n  entre de novo / sign in again: ocorre login --email EMAIL"
             }
-            throw Failure(description: text)
+            throw Failure(description: text, errorJSON: object["error"] != nil ? object : nil)
         }
         return object
     }
@@ -276,7 +390,11 @@ enum Ocorre {
             // A list inside an object prints as a table; anything else as key: value lines.
             if dictionary.count <= 2, let (key, list) = dictionary.first(where: { $0.value is [[String: Any]] }), let rows = list as? [[String: Any]] {
                 print(table(rows))
-                _ = key
+                // The other member (a next page's cursor or token) after the table, not dropped.
+                for other in dictionary.keys.sorted() where other != key {
+                    let value = flat(dictionary[other]!)
+                    if !value.isEmpty { print("\n\(other): \(value)") }
+                }
                 return
             }
             for key in dictionary.keys.sorted() { print("\(key): \(flat(dictionary[key]!))") }
@@ -289,11 +407,20 @@ enum Ocorre {
 
     static func flat(_ value: Any) -> String {
         if let text = value as? String { return text }
+        if isBoolean(value) { return (value as? Bool) == true ? "true" : "false" }
         if let dictionary = value as? [String: Any] {
             return dictionary.keys.sorted().map { "\($0)=\(flat(dictionary[$0]!))" }.joined(separator: " ")
         }
         if let array = value as? [Any] { return array.map(flat).joined(separator: ", ") }
         return "\(value)"
+    }
+
+    /// Whether a decoded JSON value is a boolean (JSONSerialization gives NSNumbers: `true` must
+    /// not print as `1`).
+    static func isBoolean(_ value: Any) -> Bool {
+        if type(of: value) == Bool.self { return true }
+        guard let number = value as? NSNumber else { return false }
+        return String(cString: number.objCType) == "c"
     }
 
     /// A plain-text table with the union of the rows' keys as columns.
@@ -305,18 +432,18 @@ enum Ocorre {
         return table(headers: columns.map { $0.uppercased() }, rows: rows.map { row in columns.map { flat(row[$0] ?? "") } })
     }
 
-    /// A plain-text table: each cell on one line and cut at 60 characters, columns as wide as
-    /// their widest cell.
-    static func table(headers: [String], rows: [[String]], empty: String = "(nenhum / none)") -> String {
+    /// A plain-text table: each cell on one line and cut at `maxWidth` columns (60; nil: never
+    /// cut, for values people copy such as method names), columns as wide as their widest cell in
+    /// terminal columns (``String/displayWidth``: accents, emoji and East Asian text line up).
+    static func table(headers: [String], rows: [[String]], empty: String = "(nenhum / none)", maxWidth: Int? = 60) -> String {
         guard !rows.isEmpty else { return empty }
         let cells = rows.map { row in row.map { cell in
-            let line = cell.replacingOccurrences(of: "\n", with: " ")
-            return line.count > 60 ? String(line.prefix(59)) + "…" : line
+            let line = cell.replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " ")
+            return maxWidth.map { line.truncated(toWidth: $0) } ?? line
         } }
-        let widths = headers.indices.map { i in max(headers[i].count, cells.map { $0[i].count }.max() ?? 0) }
+        let widths = headers.indices.map { i in max(headers[i].displayWidth, cells.map { $0[i].displayWidth }.max() ?? 0) }
         func line(_ values: [String]) -> String {
-            values.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
-                .joined(separator: "  ").trimmingTrailingSpaces()
+            values.enumerated().map { $0.element.padded(toWidth: widths[$0.offset]) }.joined(separator: "  ").trimmingTrailingSpaces()
         }
         return ([line(headers), line(widths.map { String(repeating: "-", count: $0) })] + cells.map(line)).joined(separator: "\n")
     }
@@ -324,8 +451,7 @@ enum Ocorre {
     // MARK: health
 
     static func health(_ options: Options) throws {
-        let saved = savedConfig()
-        let base = options.url == "http://127.0.0.1:8080" ? (saved["url"] ?? options.url) : options.url
+        let base = baseURL(options)
         guard let url = URL(string: base + "/readyz") else { throw Failure(description: "URL inválida / invalid URL", status: 2) }
         let box = ResultBox()
         let session = URLSession(configuration: .ephemeral)
@@ -334,23 +460,30 @@ enum Ocorre {
         }.resume()
         let (data, response, error) = box.wait()
         session.finishTasksAndInvalidate()
-        if let error { throw Failure(description: "gateway inacessível / gateway unreachable: \(error.localizedDescription)") }
+        if let error {
+            throw Failure(description: "não foi possível falar com o gateway em / cannot reach the gateway at \(base) (--url, OCORRE_URL): \(error.localizedDescription)")
+        }
         let object = (data.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }) ?? [:]
         if options.json {
             try show(object, options)
         } else {
             let services = object["services"] as? [String: [String: Any]] ?? [:]
-            let rows = services.keys.sorted().map { name -> [String: Any] in
-                ["service": name, "status": services[name]?["status"] ?? "?", "detail": services[name]?["detail"] ?? ""]
+            let pt = TicketText.language(options) == .portuguese
+            let rows = services.keys.sorted().map { name -> [String] in
+                [name, TicketText.text(services[name]?["status"]).nonEmpty ?? "?", TicketText.text(services[name]?["detail"])]
             }
-            print(table(rows, columns: ["service", "status", "detail"]))
-            print("\n\(object["status"] as? String == "ready" ? "pronto / ready" : "NÃO pronto / NOT ready")")
+            print(table(headers: pt ? ["SERVIÇO", "SITUAÇÃO", "DETALHE"] : ["SERVICE", "STATUS", "DETAIL"], rows: rows))
+            let ready = object["status"] as? String == "ready"
+            print("\n" + (pt ? (ready ? "pronto" : "NÃO pronto") : (ready ? "ready" : "NOT ready")))
         }
         if response?.statusCode != 200 { throw Failure(description: "nem todos os serviços estão prontos / not every service is ready", status: 3) }
     }
 }
 
 extension String {
+    /// The text, nil when empty.
+    var nonEmpty: String? { isEmpty ? nil : self }
+
     /// The text without the spaces at its end (a table's last column is not padded).
     func trimmingTrailingSpaces() -> String {
         var text = self

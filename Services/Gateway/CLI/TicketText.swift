@@ -117,11 +117,24 @@ enum TicketText {
         let pt = language == .portuguese
         let headers = pt ? ["QUANDO", "QUEM", "O QUÊ", "DE", "PARA", "NOTA"] : ["WHEN", "WHO", "WHAT", "FROM", "TO", "NOTE"]
         let rows = entries.map { entry in
-            [date(entry["at_ms"], language), text(entry["actor_name"]), text(entry["kind"]), text(entry["old_value"]),
+            [date(entry["at_ms"], language), text(entry["actor_name"]), named(entry["kind"], historyKinds, language), text(entry["old_value"]),
              text(entry["new_value"]), text(entry["note"])]
         }
         return Ocorre.table(headers: headers, rows: rows, empty: pt ? "(sem histórico)" : "(no history)")
     }
+
+    /// What each kind of workflow's history line is called (`ticket_history.kind`); a kind not
+    /// listed shows as it is.
+    static let historyKinds: [String: (String, String)] = [
+        "opened": ("Aberta", "Opened"), "email": ("E-mail", "E-mail"), "holder": ("Responsável", "Holder"), "stage": ("Etapa", "Stage"),
+        "status": ("Situação", "Status"), "priority": ("Prioridade", "Priority"), "category": ("Categoria", "Category"),
+        "access_level": ("Nível de acesso", "Access level"), "attachment": ("Arquivo", "File"), "contact": ("Contato", "Contact"),
+        "discussion": ("Discussão", "Discussion"), "fields": ("Campos", "Fields"), "fila": ("Fila", "Queue"),
+        "inactivity": ("Inatividade", "Inactivity"), "link": ("Vínculo", "Link"), "plan": ("Planejamento", "Plan"),
+        "read": ("Leitura", "Read"), "schedule": ("Agendamento", "Schedule"), "service_type": ("Tipo de atendimento", "Service type"),
+        "step": ("Passo", "Step"), "text": ("Texto", "Text"), "time": ("Tempo", "Time"), "version": ("Versão", "Version"),
+        "view": ("Visualização", "View"),
+    ]
 
     // MARK: values
 

@@ -5,7 +5,7 @@ import Messages
 /// `ocorre tickets ...` and `ocorre kb ...`: the ticket routes of the HTTP API.
 enum Tickets {
     static func run(_ options: Ocorre.Options, _ arguments: [String]) throws {
-        guard let sub = arguments.first else { throw Ocorre.Failure(description: Ocorre.usage, status: 2) }
+        guard let sub = arguments.first else { throw Ocorre.Failure(description: Ocorre.help("tickets"), status: 2) }
         switch sub {
         case "list":
             var query: [String] = []
@@ -36,7 +36,9 @@ enum Tickets {
         case "open":
             var body: [String: Any] = [:]
             // Flags named after what people say; fields named as in intake's OpenTicketRequest.
-            for (flag, field) in [("subject", "subject"), ("description", "request"), ("product", "product"), ("module", "module")] {
+            // Staff and integrations open for a customer: its organization and contact (a customer's own are filled by intake).
+            for (flag, field) in [("subject", "subject"), ("description", "request"), ("product", "product"), ("module", "module"),
+                                  ("organization", "organization_id"), ("contact", "contact_id"), ("channel", "channel"), ("origin", "origin")] {
                 if let value = options.flags[flag] { body[field] = value }
             }
             // Typed as people say them, as `list` takes them.
@@ -44,7 +46,16 @@ enum Tickets {
                 if let value = options.flags[field] { body[field] = try enumName(field, field, value) }
             }
             for (key, value) in try files(options) { body[key] = value }
-            try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets", body: body), options)
+            let answer = try flagged(openFlags) { try Ocorre.http(options, "POST", "/v1/tickets", body: body) }
+            if options.json { return try Ocorre.show(answer, options) }
+            // One line: the code to use next, the subject; the id and files for scripts that read text.
+            let ticket = answer["ticket"] as? [String: Any] ?? [:]
+            let pt = TicketText.language(options) == .portuguese
+            let opened = answer["duplicate"] as? Bool == true
+                ? (pt ? "já aberta há pouco (a mesma; nada novo)" : "already opened moments ago (the same one; nothing new)")
+                : (pt ? "aberta" : "opened")
+            print("\(TicketText.text(ticket["code"])): \(opened) · \(TicketText.text(ticket["subject"]))  id \(TicketText.text(ticket["id"]))")
+            printFiles(ticket["attachments"], pt)
         case "reply":
             // A reply with files needs no text (intake's ReplyRequest).
             guard arguments.count > 1, options.flags["text"] != nil || options.flags["attach"] != nil else {
@@ -52,7 +63,14 @@ enum Tickets {
             }
             var body: [String: Any] = ["text": options.flags["text"] ?? ""]
             for (key, value) in try files(options) { body[key] = value }
-            try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets/\(pathSegment(arguments[1]))/replies", body: body), options)
+            let answer = try flagged(["text": "--text", "attachment_ids": "--attach", "files": "--attach"]) {
+                try Ocorre.http(options, "POST", "/v1/tickets/\(pathSegment(arguments[1]))/replies", body: body)
+            }
+            if options.json { return try Ocorre.show(answer, options) }
+            let message = answer["message"] as? [String: Any] ?? [:]
+            let pt = TicketText.language(options) == .portuguese
+            print("\(arguments[1]): \(pt ? "resposta enviada" : "reply sent")  id \(TicketText.text(message["id"]))")
+            printFiles(message["attachments"], pt)
         case "discuss":
             // An agent's discussion entry: internal unless --public; text required, files like a reply's.
             guard arguments.count > 1, let text = options.flags["text"] else {
@@ -71,7 +89,10 @@ enum Tickets {
             for (flag, field) in [("note", "note"), ("public-note", "public_note")] {
                 if let value = options.flags[flag] { body[field] = value }
             }
-            try changed(options, try Ocorre.http(options, "POST", "/v1/tickets/\(try ticketID(options, arguments[1]))/move", body: body))
+            let id = try ticketID(options, arguments[1])
+            try changed(options, try flagged(["to_stage": "--stage", "note": "--note", "public_note": "--public-note"]) {
+                try Ocorre.http(options, "POST", "/v1/tickets/\(id)/move", body: body)
+            })
         case "read":
             // The customer's messages read: workflow refuses to transfer or solve while some are unread.
             guard arguments.count > 1 else { throw Ocorre.Failure(description: "uso / usage: ocorre tickets read ID", status: 2) }
@@ -116,7 +137,7 @@ enum Tickets {
                 print(TicketText.history(answer["entries"] as? [[String: Any]] ?? [], TicketText.language(options)))
             }
         default:
-            throw Ocorre.Failure(description: Ocorre.usage, status: 2)
+            throw Ocorre.Failure(description: "subcomando desconhecido / unknown subcommand \(sub)\n" + Ocorre.help("tickets"), status: 2)
         }
     }
 
@@ -201,7 +222,10 @@ enum Tickets {
     static func enumName(_ flag: String, _ argument: String, _ typed: String) throws -> String {
         let name = argument == "priority" ? CommonV1.Priority(protoName: typed)?.protoName : CommonV1.Category(protoName: typed)?.protoName
         guard let name, !name.hasSuffix("UNSPECIFIED") else {
-            throw Ocorre.Failure(description: "--\(flag): valor desconhecido / unknown value \(typed)", status: 2)
+            let accepted = argument == "priority" ? CommonV1.Priority.allCases.filter { $0 != .unspecified }.map { $0.label() }
+                : CommonV1.Category.allCases.filter { $0 != .unspecified }.map { $0.label() }
+            throw Ocorre.Failure(description: "--\(flag): valor desconhecido / unknown value \(typed); aceitos / accepted: "
+                                 + accepted.joined(separator: ", "), status: 2)
         }
         return name
     }
@@ -250,11 +274,38 @@ enum Tickets {
         return fields
     }
 
+    /// The request fields `tickets open` fills from its flags, by flag.
+    static let openFlags = ["subject": "--subject", "request": "--description", "category": "--category", "priority": "--priority",
+                            "product": "--product", "module": "--module", "organization_id": "--organization", "contact_id": "--contact",
+                            "channel": "--channel", "origin": "--origin", "attachment_ids": "--attach", "files": "--attach"]
+
+    /// Runs `call`; a refusal naming request fields the command filled from flags says the flag
+    /// beside each field (`- request (--description): Campo obrigatório.`), so people know what to type.
+    static func flagged(_ flags: [String: String], _ call: () throws -> [String: Any]) throws -> [String: Any] {
+        do {
+            return try call()
+        } catch var failure as Ocorre.Failure {
+            for (field, flag) in flags.sorted(by: { $0.key.count > $1.key.count }) {
+                failure.description = failure.description.replacingOccurrences(of: "\n  - \(field):", with: "\n  - \(field) (\(flag)):")
+                failure.description = failure.description.replacingOccurrences(of: "\n  - \(field)[", with: "\n  - (\(flag)) \(field)[")
+            }
+            throw failure
+        }
+    }
+
+    /// The files an open or a reply stored, one line each (name, size, id).
+    static func printFiles(_ files: Any?, _ pt: Bool) {
+        for file in files as? [[String: Any]] ?? [] {
+            print("  📎 \(TicketText.text(file["file_name"])) (\(TicketText.size(file["size_bytes"])))  id \(TicketText.text(file["id"]))")
+        }
+    }
+
     static func knowledge(_ options: Ocorre.Options, _ arguments: [String]) throws {
         guard arguments.first == "search", arguments.count > 1 else {
             throw Ocorre.Failure(description: "uso / usage: ocorre kb search TEXT", status: 2)
         }
-        let query = arguments.dropFirst().joined(separator: " ").addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? ""
+        // Every character but letters and digits encoded: "C++ & Delphi" is one query, not "C  " and a stray parameter.
+        let query = arguments.dropFirst().joined(separator: " ").addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         let answer = try Ocorre.http(options, "GET", "/v1/knowledge/search?q=\(query)")
         if options.json { try Ocorre.show(answer, options) } else {
             print(TicketText.searchHits(answer, TicketText.language(options)))

@@ -1,0 +1,157 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `ocorre` as a support agent, a developer and an ERP integrator use it, following only its help
+/// and docs/GATEWAY.md: each test pins a defect found that way (see the commit messages).
+@Suite("ocorre as people use it: sign-in address, tables, help, describe, errors for scripts, opening for a customer", .serialized)
+struct CLIUsageTests {
+    /// Terminal columns as a terminal shows the test's texts: the emoji and CJK used here take 2,
+    /// a combining accent 0, everything else 1 (the CLI's own rule is `String.displayWidth`).
+    static func columns(_ text: String) -> Int {
+        text.unicodeScalars.reduce(0) { total, scalar in
+            if scalar.value == 0x301 || scalar.value == 0xFE0F { return total }
+            if "🧾☕🥖日本語テスト".unicodeScalars.contains(scalar) { return total + 2 }
+            return total + 1
+        }
+    }
+
+    @Test("a second ocorre login without --url keeps signing in where the first did (it saved the default address, so every later command went to 127.0.0.1:8080); an unreachable gateway is named in the error; whoami prints booleans as true/false")
+    func loginKeepsTheAddress() throws {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let config = deployment.gateway.directory.path + "/ocorre-login.json"
+        let url = "http://127.0.0.1:\(deployment.gateway.httpPort)"
+        func run(_ arguments: [String], input: String = "") throws -> (status: Int32, output: String, error: String) {
+            // OCORRE_URL empty: unset, as on a developer's machine.
+            try GatewayHarness.run(BuildProducts.executable("ocorre"), arguments, environment: ["OCORRE_CONFIG": config, "OCORRE_URL": ""],
+                                   input: input)
+        }
+        let first = try run(["--url", url, "login", "--email", GatewayHarness.adminEmail, "--password-stdin"], input: GatewayHarness.adminPassword)
+        #expect(first.status == 0, "\(first.error)")
+        let again = try run(["login", "--email", GatewayHarness.adminEmail, "--password-stdin"], input: GatewayHarness.adminPassword)
+        #expect(again.status == 0, "\(again.error)")
+        let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as? [String: String]
+        #expect(saved?["url"] == url, "\(saved ?? [:])")
+        let whoami = try run(["whoami"])
+        #expect(whoami.status == 0 && whoami.output.contains("administrator=true") && !whoami.output.contains("administrator=1"),
+                "\(whoami.output) \(whoami.error)")
+        let nobody = try run(["--url", "http://127.0.0.1:1", "whoami"])
+        #expect(nobody.status == 1 && nobody.error.contains("http://127.0.0.1:1"), "\(nobody.error)")
+    }
+
+    @Test("tables line up in terminal columns with accents, emoji and East Asian text, and never cut a letter off a subject that fits; health and methods speak Portuguese or English; methods never cuts the names call takes; describe shows a method's fields and enum values")
+    func tablesAndReflection() throws {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        // Each subject by a word of its own and its last word (nothing cut off).
+        let subjects = [("emitida", "Nota fiscal não é emitida 🧾 após atualização"), ("pão", "Ação: café ☕ e pão 🥖 — São João 日本語テスト"),
+                        ("decomposto", "Cafe\u{301} decomposto e combinação")]
+        for (_, subject) in subjects { _ = try ReplyFilesTests.openTicket(gateway, seeded, subject: subject) }
+        let list = try ReplyFilesTests.ocorre(["tickets", "list"], gateway, token: seeded.maria)
+        #expect(list.status == 0, "\(list.error)")
+        let lines = list.output.split(separator: "\n").map(String.init)
+        for (word, subject) in subjects {
+            let row = try #require(lines.first { $0.contains(word) }, "\(subject) in\n\(list.output)")
+            let last = String(subject.split(separator: " ").last!)
+            #expect(row.contains(last + " "), "whole subject \(subject) in\n\(row)")
+            // The next column (the stage) starts where the header's does.
+            let stage = try #require(row.range(of: "  Aguardando"))
+            let header = try #require(lines.first?.range(of: "ETAPA"))
+            #expect(Self.columns(String(row[..<stage.lowerBound])) + 2 == Self.columns(String(lines[0][..<header.lowerBound])), "\(list.output)")
+        }
+
+        let config = gateway.directory.path + "/ocorre.json"
+        let key = try CLITests.adminKey(deployment, config: config)
+        let health = try CLITests.ocorre(["health"], deployment, config: config)
+        #expect(health.status == 0 && health.output.contains("SERVIÇO") && health.output.contains("pronto"), "\(health.output)")
+        let healthEN = try CLITests.ocorre(["health", "--lang", "en"], deployment, config: config)
+        #expect(healthEN.output.contains("SERVICE") && healthEN.output.contains("ready"), "\(healthEN.output)")
+
+        let methods = try CLITests.ocorre(["methods"], deployment, config: config, extra: ["OCORRE_API_KEY": key])
+        #expect(methods.status == 0 && methods.output.hasPrefix("MÉTODO"), "\(methods.error)")
+        #expect(methods.output.contains("/ocorrencias.notification.v1.Notification/RotateWebhookSecret ") && !methods.output.contains("…"),
+                "\(methods.output)")
+        let describe = try CLITests.ocorre(["describe", "intake/OpenTicket"], deployment, config: config, extra: ["OCORRE_API_KEY": key])
+        #expect(describe.status == 0, "\(describe.error)")
+        for expected in ["/ocorrencias.intake.v1.Intake/OpenTicket", "ocorrencias.intake.v1.OpenTicketRequest", "organization_id",
+                         "PROBLEMA, DUVIDA", "lista de ocorrencias.intake.v1.OpenTicketFile", "ocorrencias.intake.v1.OpenTicketFile\n"] {
+            #expect(describe.output.contains(expected), "missing \(expected) in\n\(describe.output)")
+        }
+        let described = try CLITests.ocorre(["describe", "ocorrencias.rpc.v1.EchoRequest", "--json"], deployment, config: config)
+        let messages = (try? JSONSerialization.jsonObject(with: Data(described.output.utf8)) as? [String: Any])?["messages"] as? [[String: Any]]
+        #expect((messages?.first?["fields"] as? [[String: Any]])?.first?["type"] as? String == "bytes (base64)", "\(described.output)")
+        let unknown = try CLITests.ocorre(["describe", "ocorrencias.intake.v1.Nope"], deployment, config: config)
+        #expect(unknown.status == 2, "\(unknown.error)")
+    }
+
+    @Test("errors for scripts and people: --json prints the API's or the RPC's error on standard output (exit 1); a call's JSON that does not fit the request is a usage error (exit 2) naming the field; an empty OCORRE_API_KEY is no key; each command has its --help; kb search sends C++ & Delphi as one query")
+    func errorsAndHelp() throws {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let config = gateway.directory.path + "/ocorre.json"
+        let key = try CLITests.adminKey(deployment, config: config)
+
+        let refused = try CLITests.ocorre(["post", "/v1/knowledge/articles", #"{"visibility": "PUBLIC"}"#, "--json"], deployment, config: config)
+        #expect(refused.status == 1, "\(refused.error)")
+        let error = (try? JSONSerialization.jsonObject(with: Data(refused.output.utf8)) as? [String: Any])?["error"] as? [String: Any]
+        #expect(error?["code"] as? String == "INVALID_ARGUMENT" && (error?["details"] as? [[String: Any]])?.first?["field"] as? String == "visibility",
+                "\(refused.output)")
+        let wrongType = try CLITests.ocorre(["call", "intake/OpenTicket", #"{"subject": 5}"#, "--json"], deployment, config: config,
+                                            extra: ["OCORRE_API_KEY": key])
+        #expect(wrongType.status == 2 && wrongType.error.contains("subject"), "\(wrongType.error)")
+        let local = (try? JSONSerialization.jsonObject(with: Data(wrongType.output.utf8)) as? [String: Any])?["error"] as? [String: Any]
+        #expect((local?["details"] as? [[String: Any]])?.first?["field"] as? String == "subject", "\(wrongType.output)")
+        let denied = try CLITests.ocorre(["methods", "--json"], deployment, config: config, extra: ["OCORRE_API_KEY": "ocr_x_y"])
+        #expect(denied.status == 1 && denied.output.contains("UNAUTHENTICATED"), "\(denied.output) \(denied.error)")
+        let emptyKey = try CLITests.ocorre(["call", "intake/Check"], deployment, config: config, extra: ["OCORRE_API_KEY": ""])
+        #expect(emptyKey.status == 2 && emptyKey.error.contains("--api-key"), "\(emptyKey.error)")
+
+        for (arguments, expected) in [(["tickets", "--help"], "--organization"), (["help", "call"], "--idempotency-key"),
+                                      (["describe", "-h"], "SERVICE/METHOD"), (["--help"], "Saída / exit")] {
+            let help = try CLITests.ocorre(arguments, deployment, config: config)
+            #expect(help.status == 0 && help.output.contains(expected), "\(arguments): \(help.output)")
+        }
+        let bare = try CLITests.ocorre([], deployment, config: config)
+        #expect(bare.status == 2 && bare.error.contains("uso / usage") && bare.output.isEmpty, "\(bare.output)")
+
+        #expect(try gateway.request("POST", "/v1/knowledge/articles", json: [
+            "kind": "FAQ", "title": "Exportar para C++ & Delphi", "body_markdown": "Use o exportador.", "product": "ERP",
+            "visibility": "VISIBILITY_CUSTOMERS", "state": "PUBLISHED"], bearer: seeded.admin).status == 201)
+        let found = try ReplyFilesTests.ocorre(["kb", "search", "C++ & Delphi"], gateway, token: seeded.maria)
+        #expect(found.status == 0 && found.output.contains("Exportar para C++ & Delphi"), "\(found.output) \(found.error)")
+    }
+
+    @Test("staff and integrations open a ticket for a customer with --organization and --contact (a refusal names the flags beside the fields); an unknown category lists the accepted ones; open and reply print one line with the code; --idempotency-key makes a retried open answer the first ticket; history names its kinds")
+    func openForCustomer() throws {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let me = try gateway.request("GET", "/v1/me", bearer: seeded.maria).json["user"] as? [String: Any]
+        let contact = try #require(me?["contact_id"] as? String)
+
+        let missing = try ReplyFilesTests.ocorre(["tickets", "open", "--subject", "Pelo telefone", "--category", "problema", "--priority", "alta"],
+                                                 gateway, token: seeded.ana)
+        #expect(missing.status == 1 && missing.error.contains("organization_id (--organization)") && missing.error.contains("request (--description)"),
+                "\(missing.error)")
+        let category = try ReplyFilesTests.ocorre(["tickets", "open", "--category", "sugestao"], gateway, token: seeded.ana)
+        #expect(category.status == 2 && category.error.contains("Sugestão de melhoria"), "\(category.error)")
+
+        let open = ["tickets", "open", "--subject", "Pelo telefone", "--description", "Cliente ligou.", "--category", "problema",
+                    "--priority", "alta", "--product", "ERP", "--organization", seeded.organizationID, "--contact", contact,
+                    "--idempotency-key", "cli-open-1"]
+        let opened = try ReplyFilesTests.ocorre(open, gateway, token: seeded.ana)
+        #expect(opened.status == 0, "\(opened.error)")
+        let line = opened.output.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(line.contains(": aberta · Pelo telefone") && !opened.output.contains("cancel_reason"), "\(opened.output)")
+        let code = String(line.prefix { $0 != ":" })
+        let retried = try ReplyFilesTests.ocorre(open + ["--json"], gateway, token: seeded.ana)
+        let ticket = (try? JSONSerialization.jsonObject(with: Data(retried.output.utf8)) as? [String: Any])?["ticket"] as? [String: Any]
+        #expect(ticket?["code"] as? String == code, "\(retried.output) \(retried.error)")
+
+        let reply = try ReplyFilesTests.ocorre(["tickets", "reply", code, "--text", "Segue o print."], gateway, token: seeded.maria)
+        #expect(reply.status == 0 && reply.output.hasPrefix("\(code): resposta enviada"), "\(reply.output) \(reply.error)")
+        #expect(waitFor(30) { (try? ReplyFilesTests.ocorre(["tickets", "history", code], gateway, token: seeded.ana).output.contains("Aberta")) == true })
+    }
+}

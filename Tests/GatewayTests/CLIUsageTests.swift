@@ -16,6 +16,12 @@ struct CLIUsageTests {
         }
     }
 
+    /// A SQLite deployment behind the gateway, seeded as `TicketFlowTests` does (Ana, Maria, Acme).
+    static func seeded() throws -> (ProxyTests.Deployment, GatewayHarness, TicketFlowTests.Seeded) {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        return (deployment, deployment.gateway, try TicketFlowTests.seed(deployment.gateway))
+    }
+
     @Test("a second ocorre login without --url keeps signing in where the first did (it saved the default address, so every later command went to 127.0.0.1:8080); an unreachable gateway is named in the error; whoami prints booleans as true/false")
     func loginKeepsTheAddress() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
@@ -41,9 +47,7 @@ struct CLIUsageTests {
 
     @Test("tables line up in terminal columns with accents, emoji and East Asian text, and never cut a letter off a subject that fits; health and methods speak Portuguese or English; methods never cuts the names call takes; describe shows a method's fields and enum values")
     func tablesAndReflection() throws {
-        let deployment = try ProxyTests.Deployment(engine: .sqlite)
-        let gateway = deployment.gateway
-        let seeded = try TicketFlowTests.seed(gateway)
+        let (deployment, gateway, seeded) = try Self.seeded()
         // Each subject by a word of its own and its last word (nothing cut off).
         let subjects = [("emitida", "Nota fiscal não é emitida 🧾 após atualização"), ("pão", "Ação: café ☕ e pão 🥖 — São João 日本語テスト"),
                         ("decomposto", "Cafe\u{301} decomposto e combinação")]
@@ -87,9 +91,7 @@ struct CLIUsageTests {
 
     @Test("errors for scripts and people: --json prints the API's or the RPC's error on standard output (exit 1); a call's JSON that does not fit the request is a usage error (exit 2) naming the field; an empty OCORRE_API_KEY is no key; each command has its --help; kb search sends C++ & Delphi as one query")
     func errorsAndHelp() throws {
-        let deployment = try ProxyTests.Deployment(engine: .sqlite)
-        let gateway = deployment.gateway
-        let seeded = try TicketFlowTests.seed(gateway)
+        let (deployment, gateway, seeded) = try Self.seeded()
         let config = gateway.directory.path + "/ocorre.json"
         let key = try CLITests.adminKey(deployment, config: config)
 
@@ -113,6 +115,10 @@ struct CLIUsageTests {
             let help = try CLITests.ocorre(arguments, deployment, config: config)
             #expect(help.status == 0 && help.output.contains(expected), "\(arguments): \(help.output)")
         }
+        // A path typed without its slash; a list flag's bad value named by its flag.
+        #expect(try CLITests.ocorre(["get", "v1/me"], deployment, config: config).status == 0)
+        let pageSize = try ReplyFilesTests.ocorre(["tickets", "list", "--page-size", "muitas"], gateway, token: seeded.ana)
+        #expect(pageSize.status == 1 && pageSize.error.contains("page_size (--page-size)"), "\(pageSize.error)")
         let bare = try CLITests.ocorre([], deployment, config: config)
         #expect(bare.status == 2 && bare.error.contains("uso / usage") && bare.output.isEmpty, "\(bare.output)")
 
@@ -125,9 +131,8 @@ struct CLIUsageTests {
 
     @Test("staff and integrations open a ticket for a customer with --organization and --contact (a refusal names the flags beside the fields); an unknown category lists the accepted ones; open and reply print one line with the code; --idempotency-key makes a retried open answer the first ticket; history names its kinds")
     func openForCustomer() throws {
-        let deployment = try ProxyTests.Deployment(engine: .sqlite)
-        let gateway = deployment.gateway
-        let seeded = try TicketFlowTests.seed(gateway)
+        let (deployment, gateway, seeded) = try Self.seeded()
+        defer { withExtendedLifetime(deployment) {} }  // its services run while it lives
         let me = try gateway.request("GET", "/v1/me", bearer: seeded.maria).json["user"] as? [String: Any]
         let contact = try #require(me?["contact_id"] as? String)
 

@@ -290,6 +290,8 @@ enum Ocorre {
                      authenticated: Bool = true) throws -> [String: Any] {
         let saved = savedConfig()
         let base = baseURL(options)
+        // `ocorre get v1/me` as `/v1/me`.
+        let path = path.hasPrefix("/") ? path : "/" + path
         guard let url = URL(string: base + path) else { throw Failure(description: "URL inválida / invalid URL \(base + path)", status: 2) }
         var request = URLRequest(url: url, timeoutInterval: 30)
         request.httpMethod = method

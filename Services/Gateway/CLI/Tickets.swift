@@ -19,7 +19,10 @@ enum Tickets {
             // Agents: only the tickets they hold; only open ones.
             if options.switches.contains("mine") { query.append("mine=true") }
             if options.switches.contains("open-only") { query.append("open_only=true") }
-            let answer = try Ocorre.http(options, "GET", "/v1/tickets" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
+            let answer = try flagged(["page_size": "--page-size", "cursor": "--cursor", "sla_state": "--sla", "stage": "--stage",
+                                      "agent_id": "--agent", "group_id": "--group"]) {
+                try Ocorre.http(options, "GET", "/v1/tickets" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
+            }
             if options.json { try Ocorre.show(answer, options) } else {
                 let language = TicketText.language(options)
                 print(TicketText.list(answer["tickets"] as? [[String: Any]] ?? [], language))

@@ -107,6 +107,13 @@ struct CLIUsageTests {
         #expect((local?["details"] as? [[String: Any]])?.first?["field"] as? String == "subject", "\(wrongType.output)")
         let denied = try CLITests.ocorre(["methods", "--json"], deployment, config: config, extra: ["OCORRE_API_KEY": "ocr_x_y"])
         #expect(denied.status == 1 && denied.output.contains("UNAUTHENTICATED"), "\(denied.output) \(denied.error)")
+        // A refused key over HTTP is not cured by signing in: the hint says so.
+        let revoked = try ReplyFilesTests.ocorre(["tickets", "list"], gateway, token: "")
+        #expect(revoked.status == 1 && revoked.error.contains("ocorre login"), "\(revoked.error)")
+        let refusedKey = try GatewayHarness.run(BuildProducts.executable("ocorre"), ["tickets", "list"], environment: [
+            "OCORRE_URL": "http://127.0.0.1:\(gateway.httpPort)", "OCORRE_API_KEY": "ocr_x_y", "OCORRE_CONFIG": config + ".none"])
+        #expect(refusedKey.status == 1 && refusedKey.error.contains("API key was refused") && !refusedKey.error.contains("ocorre login"),
+                "\(refusedKey.error)")
         let emptyKey = try CLITests.ocorre(["call", "intake/Check"], deployment, config: config, extra: ["OCORRE_API_KEY": ""])
         #expect(emptyKey.status == 2 && emptyKey.error.contains("--api-key"), "\(emptyKey.error)")
 

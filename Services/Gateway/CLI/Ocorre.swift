@@ -343,8 +343,13 @@ enum Ocorre {
                 text += "\n  - \(detail["field"] ?? ""): \(detail["message"] ?? detail["reason"] ?? "")"
             }
             if response.statusCode == 401 && authenticated {
-                // An expired or revoked token (bearer tokens last GATEWAY_TOKEN_SECONDS, 30 days).
-                text += "\n  entre de novo / sign in again: ocorre login --email EMAIL"
+                if options.token == nil && options.apiKey != nil {
+                    // An API key is not renewed by signing in: it was revoked, or mistyped.
+                    text += "\n  a chave de API (--api-key, OCORRE_API_KEY) foi recusada: revogada ou incorreta / the API key was refused: revoked or mistyped"
+                } else {
+                    // An expired or revoked token (bearer tokens last GATEWAY_TOKEN_SECONDS, 30 days).
+                    text += "\n  entre de novo / sign in again: ocorre login --email EMAIL"
+                }
             }
             throw Failure(description: text, errorJSON: object["error"] != nil ? object : nil)
         }

@@ -162,6 +162,11 @@ struct CLIUsageTests {
         let ticket = (try? JSONSerialization.jsonObject(with: Data(retried.output.utf8)) as? [String: Any])?["ticket"] as? [String: Any]
         #expect(ticket?["code"] as? String == code, "\(retried.output) \(retried.error)")
 
+        // The ticket page shows the agent the SLA's targets (the view's row carries none), the customer not.
+        #expect(waitFor(30) { (try? ReplyFilesTests.ocorre(["tickets", "show", code], gateway, token: seeded.ana).output
+                    .contains("SLA solução: em curso, prazo ")) == true })
+        let customerPage = try ReplyFilesTests.ocorre(["tickets", "show", code], gateway, token: seeded.maria)
+        #expect(customerPage.status == 0 && !customerPage.output.contains("SLA"), "\(customerPage.output)")
         let reply = try ReplyFilesTests.ocorre(["tickets", "reply", code, "--text", "Segue o print."], gateway, token: seeded.maria)
         #expect(reply.status == 0 && reply.output.hasPrefix("\(code): resposta enviada"), "\(reply.output) \(reply.error)")
         #expect(waitFor(30) { (try? ReplyFilesTests.ocorre(["tickets", "history", code], gateway, token: seeded.ana).output.contains("Aberta")) == true })

@@ -34,7 +34,10 @@ enum Tickets {
             guard arguments.count > 1 else { throw Ocorre.Failure(description: "uso / usage: ocorre tickets show ID", status: 2) }
             let answer = try wholeConversation(options, try Ocorre.http(options, "GET", "/v1/tickets/\(pathSegment(arguments[1]))"))
             if options.json { try Ocorre.show(answer, options) } else {
-                print(TicketText.view(answer, TicketText.language(options), labels: ListLabels.read(options)))
+                // The SLA's targets for staff (customers are refused it: shown without).
+                let id = TicketText.text((answer["intake"] as? [String: Any])?["id"])
+                let sla = answer["workflow"] is [String: Any] && !id.isEmpty ? try? Ocorre.http(options, "GET", "/v1/tickets/\(pathSegment(id))/sla") : nil
+                print(TicketText.view(answer, TicketText.language(options), labels: ListLabels.read(options), sla: sla))
             }
         case "open":
             var body: [String: Any] = [:]

@@ -147,6 +147,9 @@ struct CLIUsageTests {
                                                  gateway, token: seeded.ana)
         #expect(missing.status == 1 && missing.error.contains("organization_id (--organization)") && missing.error.contains("request (--description)"),
                 "\(missing.error)")
+        // Both halves of the message name the fields (the Portuguese one used to stop at "ocorrência inválida").
+        #expect(missing.error.contains("ocorrência inválida: organization_id") && missing.error.contains("invalid ticket: organization_id"),
+                "\(missing.error)")
         let category = try ReplyFilesTests.ocorre(["tickets", "open", "--category", "sugestao"], gateway, token: seeded.ana)
         #expect(category.status == 2 && category.error.contains("Sugestão de melhoria"), "\(category.error)")
 

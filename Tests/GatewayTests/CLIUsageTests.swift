@@ -174,4 +174,23 @@ struct CLIUsageTests {
         #expect(reply.status == 0 && reply.output.hasPrefix("\(code): resposta enviada"), "\(reply.output) \(reply.error)")
         #expect(waitFor(30) { (try? ReplyFilesTests.ocorre(["tickets", "history", code], gateway, token: seeded.ana).output.contains("Aberta")) == true })
     }
+
+    @Test("a download keeps a file's non-ASCII name for every client: an ASCII filename (accents folded) and RFC 6266's filename*=UTF-8'' (it was the raw UTF-8 bytes in filename alone, read as Latin-1)")
+    func downloadName() throws {
+        let (deployment, gateway, seeded) = try Self.seeded()
+        defer { withExtendedLifetime(deployment) {} }
+        let opened = try gateway.request("POST", "/v1/tickets", json: [
+            "subject": "Relatório", "request": "Segue.", "category": "DUVIDA", "priority": "NORMAL", "product": "ERP",
+            "files": [["file_name": "relatório de ação (v2).txt", "data": Data("ok".utf8).base64EncodedString()],
+                      ["file_name": "plain-name.txt", "data": Data("ok".utf8).base64EncodedString()]]], bearer: seeded.maria)
+        let files = try #require((opened.json["ticket"] as? [String: Any])?["attachments"] as? [[String: Any]], "\(opened.text)")
+        var dispositions: [String] = []
+        for file in files {
+            let download = try gateway.request("GET", "/v1/attachments/\(file["id"] as? String ?? "")", bearer: seeded.maria)
+            #expect(download.status == 200 && download.text == "ok")
+            dispositions.append(download.header("Content-Disposition") ?? "")
+        }
+        #expect(dispositions == ["attachment; filename=\"relatorio de acao (v2).txt\"; filename*=UTF-8''relat%C3%B3rio%20de%20a%C3%A7%C3%A3o%20%28v2%29.txt",
+                                 "attachment; filename=\"plain-name.txt\""], "\(dispositions)")
+    }
 }

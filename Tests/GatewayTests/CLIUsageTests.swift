@@ -122,6 +122,9 @@ struct CLIUsageTests {
             let help = try CLITests.ocorre(arguments, deployment, config: config)
             #expect(help.status == 0 && help.output.contains(expected), "\(arguments): \(help.output)")
         }
+        // An answer that is not JSON (a CSV export) prints as it came, ready for `> file.csv`.
+        let csv = try CLITests.ocorre(["get", "/v1/tickets/export.csv"], deployment, config: config)
+        #expect(csv.status == 0 && csv.output.hasPrefix("code,subject,"), "\(csv.output.prefix(200))")
         // A path typed without its slash; a list flag's bad value named by its flag.
         #expect(try CLITests.ocorre(["get", "v1/me"], deployment, config: config).status == 0)
         let pageSize = try ReplyFilesTests.ocorre(["tickets", "list", "--page-size", "muitas"], gateway, token: seeded.ana)

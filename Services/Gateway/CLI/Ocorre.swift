@@ -331,7 +331,7 @@ enum Ocorre {
             if let parsed = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
                 object = parsed
             } else {
-                object = ["text": String(decoding: data, as: UTF8.self)]
+                object = [rawBody: String(decoding: data, as: UTF8.self)]
             }
         } else {
             object = [:]
@@ -339,6 +339,10 @@ enum Ocorre {
         guard (200..<300).contains(response.statusCode) else {
             let error = object["error"] as? [String: Any] ?? [:]
             var text = "\(response.statusCode) \(error["code"] ?? ""): \(error["message"] ?? "") / \(error["message_en"] ?? "")"
+            if error.isEmpty {
+                // Not the API's JSON (a proxy in front of the gateway, a wrong --url): what came, shortened.
+                text = "\(response.statusCode): " + String((object[rawBody] as? String ?? "").prefix(500))
+            }
             for detail in error["details"] as? [[String: Any]] ?? [] {
                 text += "\n  - \(detail["field"] ?? ""): \(detail["message"] ?? detail["reason"] ?? "")"
             }
@@ -387,7 +391,15 @@ enum Ocorre {
 
     // MARK: output
 
+    /// The member holding an answer that is not JSON (`ocorre get /v1/tickets/export.csv`,
+    /// `/openapi.yaml`), printed as it came, with or without `--json`, so it can be redirected to a file.
+    static let rawBody = "\u{0}body"
+
     static func show(_ object: Any, _ options: Options) throws {
+        if let raw = (object as? [String: Any]).flatMap({ $0.count == 1 ? $0[rawBody] as? String : nil }) {
+            FileHandle.standardOutput.write(Data(raw.utf8))
+            return
+        }
         if options.json {
             let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))

@@ -153,8 +153,13 @@ struct CLIUsageTests {
         // Both halves of the message name the fields (the Portuguese one used to stop at "ocorrência inválida").
         #expect(missing.error.contains("ocorrência inválida: organization_id") && missing.error.contains("invalid ticket: organization_id"),
                 "\(missing.error)")
-        let category = try ReplyFilesTests.ocorre(["tickets", "open", "--category", "sugestao"], gateway, token: seeded.ana)
+        let category = try ReplyFilesTests.ocorre(["tickets", "open", "--category", "melhoria"], gateway, token: seeded.ana)
         #expect(category.status == 2 && category.error.contains("Sugestão de melhoria"), "\(category.error)")
+        // The start of one name is enough; the start of several is not.
+        let ambiguous = try ReplyFilesTests.ocorre(["tickets", "list", "--category", "es"], gateway, token: seeded.ana)
+        #expect(ambiguous.status == 2, "\(ambiguous.error)")
+        let started = try ReplyFilesTests.ocorre(["tickets", "list", "--category", "sugestao", "--priority", "urg"], gateway, token: seeded.ana)
+        #expect(started.status == 0, "\(started.error)")
 
         let open = ["tickets", "open", "--subject", "Pelo telefone", "--description", "Cliente ligou.", "--category", "problema",
                     "--priority", "alta", "--product", "ERP", "--organization", seeded.organizationID, "--contact", contact,

@@ -222,18 +222,26 @@ enum Tickets {
     }
 
     /// A priority or category as people type it (`alta`, `Urgente`, `exigência fiscal`,
-    /// `EXIGENCIA_FISCAL`) as the API names it (`ALTA`); an unknown one is a usage error (exit 2)
-    /// before any call.
+    /// `EXIGENCIA_FISCAL`, `sugestao`) as the API names it (`ALTA`); an unknown or ambiguous one is
+    /// a usage error (exit 2) before any call, listing the accepted names.
     /// - Parameter argument: `priority` or `category`.
     static func enumName(_ flag: String, _ argument: String, _ typed: String) throws -> String {
-        let name = argument == "priority" ? CommonV1.Priority(protoName: typed)?.protoName : CommonV1.Category(protoName: typed)?.protoName
-        guard let name, !name.hasSuffix("UNSPECIFIED") else {
-            let accepted = argument == "priority" ? CommonV1.Priority.allCases.filter { $0 != .unspecified }.map { $0.label() }
-                : CommonV1.Category.allCases.filter { $0 != .unspecified }.map { $0.label() }
-            throw Ocorre.Failure(description: "--\(flag): valor desconhecido / unknown value \(typed); aceitos / accepted: "
-                                 + accepted.joined(separator: ", "), status: 2)
+        let values: [(name: String, labels: [String])] = argument == "priority"
+            ? CommonV1.Priority.allCases.filter { $0 != .unspecified }.map { ($0.protoName, [$0.protoName, $0.label(.portuguese), $0.label(.english)]) }
+            : CommonV1.Category.allCases.filter { $0 != .unspecified }.map { ($0.protoName, [$0.protoName, $0.label(.portuguese), $0.label(.english)]) }
+        // Case, accents, spaces and underscores ignored; the start of one name is enough
+        // (`sugestao` for "Sugestão de melhoria", `exigencia`), when it is the start of one only.
+        func key(_ text: String) -> String {
+            text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil).filter { $0.isLetter || $0.isNumber }
         }
-        return name
+        let typedKey = key(typed)
+        let exact = values.filter { $0.labels.contains { key($0) == typedKey } }
+        let started = typedKey.count >= 3 ? values.filter { $0.labels.contains { key($0).hasPrefix(typedKey) } } : []
+        guard let match = exact.first ?? (started.count == 1 ? started.first : nil) else {
+            throw Ocorre.Failure(description: "--\(flag): valor desconhecido / unknown value \(typed); aceitos / accepted: "
+                                 + values.map { $0.labels[1] }.joined(separator: ", "), status: 2)
+        }
+        return match.name
     }
 
     /// The `--attach` files of an open, a reply or a discussion entry as the API takes them: small ones inside the

@@ -178,6 +178,11 @@ struct CLIUsageTests {
                     .contains("SLA solução: em curso, prazo ")) == true })
         let customerPage = try ReplyFilesTests.ocorre(["tickets", "show", code], gateway, token: seeded.maria)
         #expect(customerPage.status == 0 && !customerPage.output.contains("SLA"), "\(customerPage.output)")
+        // A stage typed by its name, as the page shows it, for a move and for a list.
+        let moved = try ReplyFilesTests.ocorre(["tickets", "move", code, "--stage", "Em Atendimento"], gateway, token: seeded.ana)
+        #expect(moved.status == 0 && moved.output.contains("\(code) · Em atendimento"), "\(moved.output) \(moved.error)")
+        #expect(waitFor(10) { (try? ReplyFilesTests.ocorre(["tickets", "list", "--stage", "em atendimento"], gateway, token: seeded.ana)
+                    .output.contains(code)) == true })
         let reply = try ReplyFilesTests.ocorre(["tickets", "reply", code, "--text", "Segue o print."], gateway, token: seeded.maria)
         #expect(reply.status == 0 && reply.output.hasPrefix("\(code): resposta enviada"), "\(reply.output) \(reply.error)")
         #expect(waitFor(30) { (try? ReplyFilesTests.ocorre(["tickets", "history", code], gateway, token: seeded.ana).output.contains("Aberta")) == true })

@@ -13,7 +13,8 @@ enum Tickets {
             for (flag, argument) in [("stage", "stage"), ("state", "stage"), ("priority", "priority"), ("category", "category"),
                                      ("text", "text"), ("product", "product"), ("module", "module"), ("agent", "agent_id"),
                                      ("group", "group_id"), ("sla", "sla_state"), ("page-size", "page_size"), ("cursor", "cursor")] {
-                guard let value = options.flags[flag] else { continue }
+                guard var value = options.flags[flag] else { continue }
+                if argument == "stage" { value = try value.split(separator: ",").map { try stageKey(options, String($0)) }.joined(separator: ",") }
                 query.append("\(argument)=\(try queryValue(flag, argument, value))")
             }
             // Agents: only the tickets they hold; only open ones.
@@ -91,11 +92,11 @@ enum Tickets {
             }
             // Some moves need a note (an agent's cancel) or a text for the customer (asking for
             // information, a denial): workflow says which (`GET /v1/tickets/{id}/moves`).
-            var body: [String: Any] = ["to_stage": stage]
+            let id = try ticketID(options, arguments[1])
+            var body: [String: Any] = ["to_stage": try stageKey(options, stage, moves: id)]
             for (flag, field) in [("note", "note"), ("public-note", "public_note")] {
                 if let value = options.flags[flag] { body[field] = value }
             }
-            let id = try ticketID(options, arguments[1])
             try changed(options, try flagged(["to_stage": "--stage", "note": "--note", "public_note": "--public-note"]) {
                 try Ocorre.http(options, "POST", "/v1/tickets/\(id)/move", body: body)
             })
@@ -286,6 +287,29 @@ enum Tickets {
         if !ids.isEmpty { fields["attachment_ids"] = ids }
         if !inline.isEmpty { fields["files"] = inline }
         return fields
+    }
+
+    /// A stage as workflow keys it (`em_atendimento`) from what people type: the key itself, or
+    /// a stage's name (`"Em atendimento"`, case and accents ignored). For a move the names are
+    /// those of the ticket's allowed moves (`GET /v1/tickets/{id}/moves`); for a list, of the
+    /// stages that hold tickets (`GET /v1/tickets/counts`), read only when the value is not
+    /// written as a key. A name that matches none is sent as typed (workflow answers for it).
+    static func stageKey(_ options: Ocorre.Options, _ typed: String, moves ticketID: String? = nil) throws -> String {
+        let trimmed = typed.trimmingCharacters(in: .whitespaces)
+        let looksLikeKey = trimmed.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "_" }
+        if looksLikeKey && ticketID == nil { return trimmed }
+        let answer = ticketID.map { (try? Ocorre.http(options, "GET", "/v1/tickets/\($0)/moves")) ?? [:] }
+            ?? ((try? Ocorre.http(options, "GET", "/v1/tickets/counts")) ?? [:])
+        let rows = (answer["moves"] ?? answer["counts"]) as? [[String: Any]] ?? []
+        func key(_ text: String) -> String {
+            text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil).filter { $0.isLetter || $0.isNumber }
+        }
+        let wanted = key(trimmed)
+        for row in rows {
+            let stage = TicketText.text(row["to_stage"] ?? row["stage"])
+            if stage == trimmed || key(stage) == wanted || key(TicketText.text(row["stage_name"])) == wanted { return stage }
+        }
+        return trimmed
     }
 
     /// The request fields `tickets open` fills from its flags, by flag.

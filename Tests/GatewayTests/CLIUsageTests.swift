@@ -129,6 +129,10 @@ struct CLIUsageTests {
         #expect(try CLITests.ocorre(["get", "v1/me"], deployment, config: config).status == 0)
         let pageSize = try ReplyFilesTests.ocorre(["tickets", "list", "--page-size", "muitas"], gateway, token: seeded.ana)
         #expect(pageSize.status == 1 && pageSize.error.contains("page_size (--page-size)"), "\(pageSize.error)")
+        // A mistyped option: the closest one, then the command's own help (not the whole usage).
+        let typo = try CLITests.ocorre(["tickets", "open", "--subject", "S", "--atach", "a.png"], deployment, config: config)
+        #expect(typo.status == 2 && typo.error.contains("did you mean --attach?") && typo.error.contains("ocorre tickets SUBCOMMAND")
+                && !typo.error.contains("kb search"), "\(typo.error)")
         let bare = try CLITests.ocorre([], deployment, config: config)
         #expect(bare.status == 2 && bare.error.contains("uso / usage") && bare.output.isEmpty, "\(bare.output)")
 

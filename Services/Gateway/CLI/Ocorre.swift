@@ -113,6 +113,20 @@ enum Ocorre {
         """,
     ]
 
+    /// Levenshtein distance between two option names (a typo's closest option).
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var previous = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return a.isEmpty ? b.count : previous[b.count]
+    }
+
     /// The help of `command` (its own when it has one, else the whole usage).
     static func help(_ command: String?) -> String {
         guard let command else { return usage }
@@ -184,7 +198,13 @@ enum Ocorre {
                 case "help":
                     wantsHelp = true
                 default:
-                    return fail(Failure(description: "opção desconhecida / unknown option \(argument)\n\(usage)", status: 2))
+                    // The closest option by spelling (`--atach` → `--attach`), then the command's own help.
+                    let known = valueFlags.union(["json", "password-stdin", "public", "mine", "open-only", "help"])
+                    let near: [(flag: String, distance: Int)] = known.sorted().map { ($0, editDistance($0, name)) }.filter { $0.distance <= 2 }
+                    let closest: String? = near.min { $0.distance < $1.distance }?.flag
+                    let hint = closest.map { " — quis dizer / did you mean --\($0)?" } ?? ""
+                    return fail(Failure(description: "opção desconhecida / unknown option \(argument)\(hint)\n\(help(options.positional.first))",
+                                        status: 2))
                 }
                 index += 1
                 continue

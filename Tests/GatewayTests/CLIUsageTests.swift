@@ -41,6 +41,9 @@ struct CLIUsageTests {
         let whoami = try run(["whoami"])
         #expect(whoami.status == 0 && whoami.output.contains("administrator=true") && !whoami.output.contains("administrator=1"),
                 "\(whoami.output) \(whoami.error)")
+        // --json says what logout did, as every other command answers something a script can read.
+        let logout = try run(["logout", "--json"])
+        #expect(logout.status == 0 && logout.output.contains("signed_out"), "\(logout.output)")
         let nobody = try run(["--url", "http://127.0.0.1:1", "whoami"])
         #expect(nobody.status == 1 && nobody.error.contains("http://127.0.0.1:1"), "\(nobody.error)")
     }

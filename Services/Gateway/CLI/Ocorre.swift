@@ -292,7 +292,7 @@ enum Ocorre {
     static func logout(_ options: Options) throws {
         _ = try? http(options, "POST", "/v1/auth/logout")
         try? FileManager.default.removeItem(atPath: configPath)
-        if !options.json { print("Saiu / signed out") }
+        if options.json { try show(["status": "signed_out"], options) } else { print("Saiu / signed out") }
     }
 
     // MARK: HTTP

@@ -37,7 +37,7 @@ struct CLITests {
 
         let health = try Self.ocorre(["health"], deployment, config: config)
         #expect(health.status == 0, "\(health.error)")
-        #expect(health.output.contains("SERVICE") && health.output.contains("intake") && health.output.contains("SERVING"))
+        #expect(health.output.contains("SERVIÇO") && health.output.contains("intake") && health.output.contains("SERVING"))
         let healthJSON = try Self.ocorre(["health", "--json"], deployment, config: config)
         #expect(((try JSONSerialization.jsonObject(with: Data(healthJSON.output.utf8)) as? [String: Any])?["status"] as? String) == "ready")
 
@@ -210,7 +210,7 @@ struct CLITests {
         #expect(englishList.output.hasPrefix("CODE") && englishList.output.contains("LAST INTERACTION"), "\(englishList.output)")
         // The history as a table; a transfer without a destination is a usage error, sent nowhere.
         let history = try ReplyFilesTests.ocorre(["tickets", "history", code], gateway, token: seeded.ana)
-        #expect(history.status == 0 && history.output.hasPrefix("QUANDO") && history.output.contains("opened")
+        #expect(history.status == 0 && history.output.hasPrefix("QUANDO") && history.output.contains("Aberta") && !history.output.contains("opened")
                 && history.output.contains("Ana"), "\(history.output) \(history.error)")
         // A discussion entry by code too (workflow's route takes the id: the CLI resolves it).
         let discussed = try ReplyFilesTests.ocorre(["tickets", "discuss", code, "--text", "Entrada pelo código."], gateway, token: seeded.ana)

@@ -16,6 +16,13 @@ struct LimitsTests {
         #expect(announced.errorCode == "PAYLOAD_TOO_LARGE")
         let chunked = try gateway.request("POST", "/v1/auth/login", body: big, headers: ["Transfer-Encoding": "chunked"])
         #expect(chunked.status == 413)
+        // Refused from its headers, still answered as every request is: a request id to quote,
+        // the address's rate-limit window, the security headers (they used to be missing).
+        for refused in [announced, chunked] {
+            #expect(refused.header("X-Request-Id")?.isEmpty == false && refused.header("RateLimit-Limit") != nil
+                    && refused.header("RateLimit-Remaining") != nil && refused.header("X-Content-Type-Options") == "nosniff"
+                    && refused.header("Cache-Control") == "no-store" && refused.header("X-Frame-Options") == "DENY", "\(refused.headers)")
+        }
         let header = try gateway.request("GET", "/healthz", headers: ["X-Filler": String(repeating: "a", count: 40_000)], conform: false)
         #expect(header.status == 431)
         let garbage = try gateway.request("POST", "/v1/auth/login", body: Data("{nope".utf8))

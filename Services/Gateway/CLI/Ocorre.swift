@@ -12,41 +12,134 @@ import RPCTransport
 /// (`OCORRE_API_KEY`), `--token` (`OCORRE_TOKEN`, else the one `login` saved), `--json`.
 enum Ocorre {
     static let usage = """
-    uso / usage: ocorre [--url URL] [--rpc HOST:PORT] [--api-key KEY] [--token TOKEN] [--json] COMMAND
+    uso / usage: ocorre [--url URL] [--rpc HOST:PORT] [--api-key KEY] [--token TOKEN] [--lang pt|en] [--json] COMMAND
 
       login --email EMAIL [--password-stdin]   entra e guarda um token / signs in and keeps a token
       logout                                   sai / signs out
       whoami                                   quem sou / who am I
       health                                   prontidão de cada serviço / readiness of every service
       methods [SERVICE]                        métodos RPC (reflexão) / RPC methods (reflection)
+      describe SERVICE/METHOD | MESSAGE        campos da requisição e da resposta / the request's and answer's fields
       call SERVICE/METHOD '{json}'             chama qualquer método / calls any method (gateway RPC port, API key);
                                                com streaming / streaming: '[{json}, ...]' ou / or - (JSON Lines na entrada / on stdin)
       tickets list [--stage S[,S]] [--priority P] [--category C] [--text T] [--product P] [--agent ID] [--group ID]
                    [--sla breached|at_risk|paused|on_track] [--mine] [--open-only] [--page-size N] [--cursor C]
-              | show ID | open --subject S --description D --category C --priority P --product P [--module M] [--attach FILE]...
+              | show ID | open --subject S --description D --category C --priority P --product P [--module M]
+                             [--organization ID --contact ID] [--channel K] [--origin K] [--attach FILE]...
               | reply ID [--text T] [--attach FILE]... | move ID --stage S [--note T] [--public-note T]
               | take ID | read ID | history ID
               | transfer ID (--agent ID | --group ID) [--note T] | solve ID --text T | cancel ID --reason T
               | discuss ID --text T [--public] [--attach FILE]...
-                                               entrada da equipe na discussão (interna sem --public) /
-                                               staff's discussion entry (internal without --public)
-                                               move --public-note: texto ao cliente (pedir informação, negar) /
-                                               text for the customer (asking for information, a denial);
-                                               read: mensagens do cliente lidas / customer's messages read
-                                               --attach repete-se (ou FILE,FILE) / repeats (or FILE,FILE): arquivos pequenos
-                                               vão na chamada, os maiores antes / small files go inside, larger ones first
       kb search TEXT                           busca na base de conhecimento / searches the knowledge base
       get PATH | post PATH '{json}'            qualquer rota HTTP / any HTTP route
+      help [COMMAND]                           ajuda de um comando / a command's help (ou / or COMMAND --help)
 
-    Tabelas e fichas em português; --lang en (ou OCORRE_LANG=en) em inglês; --json para scripts.
-    Tables and ticket pages in Portuguese; --lang en (or OCORRE_LANG=en) for English; --json for scripts.
+    --idempotency-key K (post, tickets open/reply/..., call): repetir com a mesma chave não repete o efeito /
+                        a retry with the same key has no second effect.
+    Tabelas e fichas em português; --lang en (ou OCORRE_LANG=en) em inglês; --json para scripts (erros também, na saída).
+    Tables and ticket pages in Portuguese; --lang en (or OCORRE_LANG=en) for English; --json for scripts (errors too, on stdout).
+    Saída / exit: 0 ok; 1 recusado ou falhou / refused or failed; 2 uso (antes de qualquer chamada) / usage (before any call);
+    3 health: nem todos prontos / not every service ready.
     """
 
+    /// Each command's own help (`ocorre help tickets`, `ocorre tickets --help`).
+    static let commandHelp: [String: String] = [
+        "login": """
+        uso / usage: ocorre [--url URL] login --email EMAIL [--password-stdin]
+          Pede a senha (sem eco) ou a lê da entrada com --password-stdin; guarda o token e o endereço em
+          ~/.config/ocorre/config.json (0600; OCORRE_CONFIG muda). Os comandos seguintes usam esse endereço.
+          Asks the password (not echoed) or reads it from stdin with --password-stdin; keeps the token and the
+          address in ~/.config/ocorre/config.json (0600; OCORRE_CONFIG overrides). Later commands use that address.
+        """,
+        "logout": "uso / usage: ocorre logout\n  Encerra o token salvo e apaga o arquivo / ends the saved token and removes the file.",
+        "whoami": "uso / usage: ocorre whoami [--json]\n  O usuário e o principal do token / the token's user and principal.",
+        "health": """
+        uso / usage: ocorre health [--json]
+          Prontidão de cada serviço (GET /readyz); saída 3 quando algum não está pronto.
+          Readiness of every service (GET /readyz); exit 3 when one is not ready.
+        """,
+        "methods": """
+        uso / usage: ocorre [--rpc HOST:PORT] --api-key KEY methods [SERVICE] [--json]
+          Os métodos da porta RPC do gateway (reflexão), com os nomes completos que call e describe aceitam.
+          The methods behind the gateway's RPC port (reflection), with the full names call and describe take.
+        """,
+        "describe": """
+        uso / usage: ocorre --api-key KEY describe SERVICE/METHOD [--json]
+                     ocorre describe ocorrencias.intake.v1.OpenTicketRequest [--json]
+          Os campos da requisição e da resposta do método, e de cada mensagem dentro delas, com os valores de cada enum.
+          The fields of the method's request and answer, and of every message inside them, with each enum's values.
+        """,
+        "call": """
+        uso / usage: ocorre [--rpc HOST:PORT] --api-key KEY call SERVICE/METHOD '{json}' [--idempotency-key K] [--json]
+          SERVICE/METHOD (intake/LookupCustomers) ou o nome completo / or the full name (/ocorrencias.intake.v1.Intake/LookupCustomers).
+          Nomes de campo do .proto (ocorre describe SERVICE/METHOD); enums por nome; bytes em base64.
+          .proto field names (ocorre describe SERVICE/METHOD); enums by name; bytes as base64.
+          Streaming: '[{json}, {json}]' ou / or - (JSON Lines na entrada / on stdin); cada resposta numa linha com --json /
+          each answer on a line with --json. Erro: saída 1, com --json também na saída padrão / error: exit 1, with --json on stdout too.
+        """,
+        "tickets": """
+        uso / usage: ocorre tickets SUBCOMMAND
+          list [--stage S[,S]] [--priority P] [--category C] [--text T] [--product P] [--module M] [--agent ID] [--group ID]
+               [--sla breached|at_risk|paused|on_track] [--mine] [--open-only] [--page-size N] [--cursor C]
+                                    a fila (equipe) ou as suas ocorrências (clientes); --cursor da próxima página /
+                                    the queue (staff) or your tickets (customers); --cursor of the next page
+          show ID                   a ocorrência inteira / the whole ticket (ID: id ou código / id or code 2026-000123)
+          open --subject S --description D --category C --priority P --product P [--module M] [--attach FILE]...
+               [--organization ID --contact ID] [--channel K] [--origin K]
+                                    equipe e integrações: --organization e --contact do cliente /
+                                    staff and integrations: the customer's --organization and --contact
+          reply ID [--text T] [--attach FILE]...
+                                    a mensagem do cliente (a equipe escreve ao cliente com discuss --public) /
+                                    the customer's message (staff write to the customer with discuss --public)
+          discuss ID --text T [--public] [--attach FILE]...
+                                    entrada da equipe na discussão, interna sem --public / staff's entry, internal without --public
+          move ID --stage S [--note T] [--public-note T]
+                                    --public-note: texto ao cliente (pedir informação, negar) / text for the customer;
+                                    quais movimentos / which moves: ocorre get /v1/tickets/ID/moves
+          take ID | read ID | history ID | transfer ID (--agent ID | --group ID) [--note T] | solve ID --text T
+          cancel ID --reason T      o cliente desiste / the customer gives the ticket up
+          --attach repete-se (ou FILE,FILE): arquivos pequenos vão na chamada, os maiores antes /
+          --attach repeats (or FILE,FILE): small files go inside the call, larger ones are uploaded first.
+          Prioridades e categorias como se fala / priorities and categories as people say them: alta, Urgente, "exigência fiscal".
+        """,
+        "kb": """
+        uso / usage: ocorre kb search TEXT [--json]
+          Busca na base de conhecimento (tipo, título, produto / módulo, id) / searches the knowledge base.
+        """,
+        "get": """
+        uso / usage: ocorre get PATH [--json] | ocorre post PATH '{json}' [--idempotency-key K] [--json]
+          Qualquer rota da API HTTP (docs/openapi.yaml, GET /openapi.yaml) com o token salvo ou --api-key.
+          Any route of the HTTP API (docs/openapi.yaml, GET /openapi.yaml) with the saved token or --api-key.
+        """,
+    ]
+
+    /// Levenshtein distance between two option names (a typo's closest option).
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var previous = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return a.isEmpty ? b.count : previous[b.count]
+    }
+
+    /// The help of `command` (its own when it has one, else the whole usage).
+    static func help(_ command: String?) -> String {
+        guard let command else { return usage }
+        return commandHelp[command == "post" ? "get" : command] ?? usage
+    }
+
     struct Options {
-        var url = ProcessInfo.processInfo.environment["OCORRE_URL"] ?? "http://127.0.0.1:8080"
+        /// `--url`, else `OCORRE_URL`; nil: the address `login` saved, else `http://127.0.0.1:8080`.
+        var url = ProcessInfo.processInfo.environment["OCORRE_URL"].flatMap { $0.isEmpty ? nil : $0 }
         var rpc = ProcessInfo.processInfo.environment["OCORRE_RPC"] ?? "127.0.0.1:7190"
-        var apiKey = ProcessInfo.processInfo.environment["OCORRE_API_KEY"]
-        var token = ProcessInfo.processInfo.environment["OCORRE_TOKEN"]
+        // An empty variable is an unset one (`OCORRE_API_KEY= ocorre ...`).
+        var apiKey = ProcessInfo.processInfo.environment["OCORRE_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        var token = ProcessInfo.processInfo.environment["OCORRE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         var json = false
         var flags: [String: String] = [:]
         /// Every value of a flag given more than once (`--attach a --attach b`), in order.
@@ -55,17 +148,31 @@ enum Ocorre {
         var positional: [String] = []
     }
 
+    /// A command that failed: `description` goes to standard error, `status` is the exit status
+    /// (1 a refused or failed call, 2 a usage error found before any call, 3 `health` not ready).
     struct Failure: Error, CustomStringConvertible {
         var description: String
         var status: Int32 = 1
+        /// With `--json`, printed on standard output too: the API's error as it came, or a failed
+        /// RPC in the same shape (``errorObject(_:)``), so a script piping into `jq` reads why.
+        /// (Kept serialized: an error is `Sendable`.)
+        var errorJSON: Data? = nil
+
+        init(description: String, status: Int32 = 1, errorJSON: [String: Any]? = nil) {
+            self.description = description
+            self.status = status
+            self.errorJSON = errorJSON.flatMap { try? JSONSerialization.data(withJSONObject: $0) }
+        }
     }
 
     static func main(_ arguments: [String]) -> Int32 {
         var options = Options()
         var index = 0
+        var wantsHelp = false
         let valueFlags: Set<String> = ["url", "rpc", "api-key", "token", "email", "state", "subject", "description", "category",
                                        "priority", "text", "stage", "service", "limit", "product", "module", "idempotency-key", "attach",
-                                       "lang", "page-size", "cursor", "agent", "group", "note", "public-note", "reason", "sla"]
+                                       "lang", "page-size", "cursor", "agent", "group", "note", "public-note", "reason", "sla",
+                                       "organization", "contact", "channel", "origin"]
         while index < arguments.count {
             let argument = arguments[index]
             if argument.hasPrefix("--") {
@@ -89,10 +196,15 @@ enum Ocorre {
                 case "json": options.json = true
                 case "password-stdin", "public", "mine", "open-only": options.switches.insert(name)
                 case "help":
-                    print(usage)
-                    return 0
+                    wantsHelp = true
                 default:
-                    return fail(Failure(description: "opção desconhecida / unknown option \(argument)\n\(usage)", status: 2))
+                    // The closest option by spelling (`--atach` → `--attach`), then the command's own help.
+                    let known = valueFlags.union(["json", "password-stdin", "public", "mine", "open-only", "help"])
+                    let near: [(flag: String, distance: Int)] = known.sorted().map { ($0, editDistance($0, name)) }.filter { $0.distance <= 2 }
+                    let closest: String? = near.min { $0.distance < $1.distance }?.flag
+                    let hint = closest.map { " — quis dizer / did you mean --\($0)?" } ?? ""
+                    return fail(Failure(description: "opção desconhecida / unknown option \(argument)\(hint)\n\(help(options.positional.first))",
+                                        status: 2))
                 }
                 index += 1
                 continue
@@ -100,8 +212,13 @@ enum Ocorre {
             options.positional.append(argument)
             index += 1
         }
+        // `--help` or `-h` anywhere: the command's own help (`ocorre tickets --help`), exit 0.
+        if wantsHelp || options.positional.contains("-h") {
+            print(help(options.positional.first.flatMap { $0 == "-h" || $0 == "help" ? nil : $0 }))
+            return 0
+        }
         guard let command = options.positional.first else {
-            print(usage)
+            FileHandle.standardError.write(Data((usage + "\n").utf8))
             return 2
         }
         let rest = Array(options.positional.dropFirst())
@@ -113,19 +230,24 @@ enum Ocorre {
             case "health": try health(options)
             case "methods": try methods(options, service: rest.first)
             case "call": try call(options, rest)
+            case "describe": try describe(options, rest)
             case "tickets": try Tickets.run(options, rest)
             case "kb": try Tickets.knowledge(options, rest)
             case "get":
-                guard let path = rest.first else { throw Failure(description: usage, status: 2) }
+                guard let path = rest.first else { throw Failure(description: help("get"), status: 2) }
                 try show(try http(options, "GET", path), options)
             case "post":
-                guard let path = rest.first else { throw Failure(description: usage, status: 2) }
+                guard let path = rest.first else { throw Failure(description: help("get"), status: 2) }
                 try show(try http(options, "POST", path, body: try parseJSON(rest.count > 1 ? rest[1] : "{}")), options)
-            case "help", "-h": print(usage)
+            case "help": print(help(rest.first))
             default: throw Failure(description: "comando desconhecido / unknown command \(command)\n\(usage)", status: 2)
             }
             return 0
         } catch {
+            let error = (error as? RPCError).map(rpcFailure) ?? error
+            if options.json, let data = (error as? Failure)?.errorJSON, let object = try? JSONSerialization.jsonObject(with: data) {
+                try? show(object, options)
+            }
             return fail(error)
         }
     }
@@ -157,7 +279,9 @@ enum Ocorre {
         guard let token = answer["token"] as? String else { throw Failure(description: "resposta sem token / no token in the answer") }
         let path = configPath
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let data = try JSONSerialization.data(withJSONObject: ["url": options.url, "token": token], options: [.sortedKeys])
+        // The address signed in to, also when it came from the saved file (a second `login`
+        // without --url keeps signing in where the first one did).
+        let data = try JSONSerialization.data(withJSONObject: ["url": baseURL(options), "token": token], options: [.sortedKeys])
         _ = FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600])
         if options.json { try show(["status": "signed_in", "user": answer["user"] ?? [:]], options) } else {
             let user = answer["user"] as? [String: Any] ?? [:]
@@ -168,10 +292,16 @@ enum Ocorre {
     static func logout(_ options: Options) throws {
         _ = try? http(options, "POST", "/v1/auth/logout")
         try? FileManager.default.removeItem(atPath: configPath)
-        if !options.json { print("Saiu / signed out") }
+        if options.json { try show(["status": "signed_out"], options) } else { print("Saiu / signed out") }
     }
 
     // MARK: HTTP
+
+    /// The gateway's address: `--url` or `OCORRE_URL`, else the one `login` saved, else
+    /// `http://127.0.0.1:8080`.
+    static func baseURL(_ options: Options) -> String {
+        options.url ?? savedConfig()["url"] ?? "http://127.0.0.1:8080"
+    }
 
     /// Calls a route of the gateway with the saved token; non-2xx answers become failures with
     /// the API's message.
@@ -179,7 +309,9 @@ enum Ocorre {
     static func http(_ options: Options, _ method: String, _ path: String, body: Any? = nil, file: URL? = nil,
                      authenticated: Bool = true) throws -> [String: Any] {
         let saved = savedConfig()
-        let base = options.url == "http://127.0.0.1:8080" ? (saved["url"] ?? options.url) : options.url
+        let base = baseURL(options)
+        // `ocorre get v1/me` as `/v1/me`.
+        let path = path.hasPrefix("/") ? path : "/" + path
         guard let url = URL(string: base + path) else { throw Failure(description: "URL inválida / invalid URL \(base + path)", status: 2) }
         var request = URLRequest(url: url, timeoutInterval: 30)
         request.httpMethod = method
@@ -190,7 +322,9 @@ enum Ocorre {
             request.httpBody = try JSONSerialization.data(withJSONObject: body)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
-        if method == "POST" { request.setValue(UUID().uuidString, forHTTPHeaderField: "Idempotency-Key") }
+        // --idempotency-key: a script retrying a write passes the same key each time and gets the
+        // first answer again, with no second effect (docs/GATEWAY.md, "Idempotency-Key").
+        if method == "POST" { request.setValue(options.flags["idempotency-key"] ?? UUID().uuidString, forHTTPHeaderField: "Idempotency-Key") }
         let box = ResultBox()
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpShouldSetCookies = false
@@ -208,14 +342,16 @@ enum Ocorre {
         }
         let (data, response, error) = box.wait()
         session.finishTasksAndInvalidate()
-        if let error { throw Failure(description: "não foi possível falar com o gateway / cannot reach the gateway: \(error.localizedDescription)") }
+        if let error {
+            throw Failure(description: "não foi possível falar com o gateway em / cannot reach the gateway at \(base) (--url, OCORRE_URL): \(error.localizedDescription)")
+        }
         guard let response else { throw Failure(description: "sem resposta / no answer") }
         let object: [String: Any]
         if let data, !data.isEmpty {
             if let parsed = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
                 object = parsed
             } else {
-                object = ["text": String(decoding: data, as: UTF8.self)]
+                object = [rawBody: String(decoding: data, as: UTF8.self)]
             }
         } else {
             object = [:]
@@ -223,14 +359,23 @@ enum Ocorre {
         guard (200..<300).contains(response.statusCode) else {
             let error = object["error"] as? [String: Any] ?? [:]
             var text = "\(response.statusCode) \(error["code"] ?? ""): \(error["message"] ?? "") / \(error["message_en"] ?? "")"
+            if error.isEmpty {
+                // Not the API's JSON (a proxy in front of the gateway, a wrong --url): what came, shortened.
+                text = "\(response.statusCode): " + String((object[rawBody] as? String ?? "").prefix(500))
+            }
             for detail in error["details"] as? [[String: Any]] ?? [] {
                 text += "\n  - \(detail["field"] ?? ""): \(detail["message"] ?? detail["reason"] ?? "")"
             }
             if response.statusCode == 401 && authenticated {
-                // An expired or revoked token (bearer tokens last GATEWAY_TOKEN_SECONDS, 30 days).
-                text += "\n  entre de novo / sign in again: ocorre login --email EMAIL"
+                if options.token == nil && options.apiKey != nil {
+                    // An API key is not renewed by signing in: it was revoked, or mistyped.
+                    text += "\n  a chave de API (--api-key, OCORRE_API_KEY) foi recusada: revogada ou incorreta / the API key was refused: revoked or mistyped"
+                } else {
+                    // An expired or revoked token (bearer tokens last GATEWAY_TOKEN_SECONDS, 30 days).
+                    text += "\n  entre de novo / sign in again: ocorre login --email EMAIL"
+                }
             }
-            throw Failure(description: text)
+            throw Failure(description: text, errorJSON: object["error"] != nil ? object : nil)
         }
         return object
     }
@@ -266,7 +411,15 @@ enum Ocorre {
 
     // MARK: output
 
+    /// The member holding an answer that is not JSON (`ocorre get /v1/tickets/export.csv`,
+    /// `/openapi.yaml`), printed as it came, with or without `--json`, so it can be redirected to a file.
+    static let rawBody = "\u{0}body"
+
     static func show(_ object: Any, _ options: Options) throws {
+        if let raw = (object as? [String: Any]).flatMap({ $0.count == 1 ? $0[rawBody] as? String : nil }) {
+            FileHandle.standardOutput.write(Data(raw.utf8))
+            return
+        }
         if options.json {
             let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
@@ -276,7 +429,11 @@ enum Ocorre {
             // A list inside an object prints as a table; anything else as key: value lines.
             if dictionary.count <= 2, let (key, list) = dictionary.first(where: { $0.value is [[String: Any]] }), let rows = list as? [[String: Any]] {
                 print(table(rows))
-                _ = key
+                // The other member (a next page's cursor or token) after the table, not dropped.
+                for other in dictionary.keys.sorted() where other != key {
+                    let value = flat(dictionary[other]!)
+                    if !value.isEmpty { print("\n\(other): \(value)") }
+                }
                 return
             }
             for key in dictionary.keys.sorted() { print("\(key): \(flat(dictionary[key]!))") }
@@ -289,11 +446,20 @@ enum Ocorre {
 
     static func flat(_ value: Any) -> String {
         if let text = value as? String { return text }
+        if isBoolean(value) { return (value as? Bool) == true ? "true" : "false" }
         if let dictionary = value as? [String: Any] {
             return dictionary.keys.sorted().map { "\($0)=\(flat(dictionary[$0]!))" }.joined(separator: " ")
         }
         if let array = value as? [Any] { return array.map(flat).joined(separator: ", ") }
         return "\(value)"
+    }
+
+    /// Whether a decoded JSON value is a boolean (JSONSerialization gives NSNumbers: `true` must
+    /// not print as `1`).
+    static func isBoolean(_ value: Any) -> Bool {
+        if type(of: value) == Bool.self { return true }
+        guard let number = value as? NSNumber else { return false }
+        return String(cString: number.objCType) == "c"
     }
 
     /// A plain-text table with the union of the rows' keys as columns.
@@ -305,18 +471,18 @@ enum Ocorre {
         return table(headers: columns.map { $0.uppercased() }, rows: rows.map { row in columns.map { flat(row[$0] ?? "") } })
     }
 
-    /// A plain-text table: each cell on one line and cut at 60 characters, columns as wide as
-    /// their widest cell.
-    static func table(headers: [String], rows: [[String]], empty: String = "(nenhum / none)") -> String {
+    /// A plain-text table: each cell on one line and cut at `maxWidth` columns (60; nil: never
+    /// cut, for values people copy such as method names), columns as wide as their widest cell in
+    /// terminal columns (``String/displayWidth``: accents, emoji and East Asian text line up).
+    static func table(headers: [String], rows: [[String]], empty: String = "(nenhum / none)", maxWidth: Int? = 60) -> String {
         guard !rows.isEmpty else { return empty }
         let cells = rows.map { row in row.map { cell in
-            let line = cell.replacingOccurrences(of: "\n", with: " ")
-            return line.count > 60 ? String(line.prefix(59)) + "…" : line
+            let line = cell.replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " ")
+            return maxWidth.map { line.truncated(toWidth: $0) } ?? line
         } }
-        let widths = headers.indices.map { i in max(headers[i].count, cells.map { $0[i].count }.max() ?? 0) }
+        let widths = headers.indices.map { i in max(headers[i].displayWidth, cells.map { $0[i].displayWidth }.max() ?? 0) }
         func line(_ values: [String]) -> String {
-            values.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
-                .joined(separator: "  ").trimmingTrailingSpaces()
+            values.enumerated().map { $0.element.padded(toWidth: widths[$0.offset]) }.joined(separator: "  ").trimmingTrailingSpaces()
         }
         return ([line(headers), line(widths.map { String(repeating: "-", count: $0) })] + cells.map(line)).joined(separator: "\n")
     }
@@ -324,8 +490,7 @@ enum Ocorre {
     // MARK: health
 
     static func health(_ options: Options) throws {
-        let saved = savedConfig()
-        let base = options.url == "http://127.0.0.1:8080" ? (saved["url"] ?? options.url) : options.url
+        let base = baseURL(options)
         guard let url = URL(string: base + "/readyz") else { throw Failure(description: "URL inválida / invalid URL", status: 2) }
         let box = ResultBox()
         let session = URLSession(configuration: .ephemeral)
@@ -334,23 +499,30 @@ enum Ocorre {
         }.resume()
         let (data, response, error) = box.wait()
         session.finishTasksAndInvalidate()
-        if let error { throw Failure(description: "gateway inacessível / gateway unreachable: \(error.localizedDescription)") }
+        if let error {
+            throw Failure(description: "não foi possível falar com o gateway em / cannot reach the gateway at \(base) (--url, OCORRE_URL): \(error.localizedDescription)")
+        }
         let object = (data.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }) ?? [:]
         if options.json {
             try show(object, options)
         } else {
             let services = object["services"] as? [String: [String: Any]] ?? [:]
-            let rows = services.keys.sorted().map { name -> [String: Any] in
-                ["service": name, "status": services[name]?["status"] ?? "?", "detail": services[name]?["detail"] ?? ""]
+            let pt = TicketText.language(options) == .portuguese
+            let rows = services.keys.sorted().map { name -> [String] in
+                [name, TicketText.text(services[name]?["status"]).nonEmpty ?? "?", TicketText.text(services[name]?["detail"])]
             }
-            print(table(rows, columns: ["service", "status", "detail"]))
-            print("\n\(object["status"] as? String == "ready" ? "pronto / ready" : "NÃO pronto / NOT ready")")
+            print(table(headers: pt ? ["SERVIÇO", "SITUAÇÃO", "DETALHE"] : ["SERVICE", "STATUS", "DETAIL"], rows: rows))
+            let ready = object["status"] as? String == "ready"
+            print("\n" + (pt ? (ready ? "pronto" : "NÃO pronto") : (ready ? "ready" : "NOT ready")))
         }
         if response?.statusCode != 200 { throw Failure(description: "nem todos os serviços estão prontos / not every service is ready", status: 3) }
     }
 }
 
 extension String {
+    /// The text, nil when empty.
+    var nonEmpty: String? { isEmpty ? nil : self }
+
     /// The text without the spaces at its end (a table's last column is not padded).
     func trimmingTrailingSpaces() -> String {
         var text = self

@@ -31,11 +31,21 @@ extension Ocorre {
         let client = try rpcClient(options)
         defer { client.close() }
         let methods = try listMethods(client, service: service)
-        let rows: [[String: Any]] = methods.map {
-            ["method": $0.name, "request": $0.requestType, "response": $0.responseType,
-             "streaming": $0.clientStreaming || $0.serverStreaming ? "yes" : "no"]
+        if options.json {
+            try show(methods.map { ["method": $0.name, "request": $0.requestType, "response": $0.responseType,
+                                    "streaming": $0.clientStreaming || $0.serverStreaming ? "yes" : "no",
+                                    "client_streaming": $0.clientStreaming, "server_streaming": $0.serverStreaming] }, options)
+            return
         }
-        if options.json { try show(rows, options) } else { print(table(rows, columns: ["method", "request", "response", "streaming"])) }
+        // Names are never cut: they are what `call` and `describe` take.
+        let pt = TicketText.language(options) == .portuguese
+        let rows = methods.map { info -> [String] in
+            let streaming = info.clientStreaming && info.serverStreaming ? (pt ? "ambos" : "both")
+                : info.clientStreaming ? (pt ? "envio" : "client") : info.serverStreaming ? (pt ? "resposta" : "server") : (pt ? "não" : "no")
+            return [info.name, info.requestType, info.responseType, streaming]
+        }
+        print(table(headers: pt ? ["MÉTODO", "REQUISIÇÃO", "RESPOSTA", "STREAMING"] : ["METHOD", "REQUEST", "RESPONSE", "STREAMING"],
+                    rows: rows, maxWidth: nil))
     }
 
     /// `call intake/OpenTicket '{"subject": "..."}'` (or the method's full path, as `methods` prints
@@ -43,9 +53,29 @@ extension Ocorre {
     /// the JSON with the request's descriptor, calls it through the gateway and prints the answer.
     /// Streaming methods too: see ``requests(_:clientStreaming:)`` and ``stream(_:_:requests:responseType:_:_:)``.
     static func call(_ options: Options, _ arguments: [String]) throws {
-        guard let target = arguments.first, let slash = target.firstIndex(of: "/") else {
+        guard let target = arguments.first, target.contains("/") else {
             throw Failure(description: "uso / usage: ocorre call SERVICE/METHOD '{json}'", status: 2)
         }
+        let json = try callInput(arguments.count > 1 ? arguments[1] : "{}")
+        let client = try rpcClient(options)
+        defer { client.close() }
+        try call(client, target, json, options)
+    }
+
+    /// A refused or failed RPC (of `call`, `methods`, `describe`) as the command's failure: the
+    /// status and message, each field violation on a line; with `--json` also on standard output,
+    /// metadata included (``errorObject(_:)``).
+    static func rpcFailure(_ error: RPCError) -> Failure {
+        var text = "\(error.code.name): \(error.message)"
+        for violation in error.violations { text += "\n  - \(violation.field): \(violation.descriptionPT)" }
+        return Failure(description: text, errorJSON: errorObject(error))
+    }
+
+    /// A method named `SERVICE/Method` or by its full path (`/ocorrencias.intake.v1.Intake/OpenTicket`),
+    /// found by the gateway's reflection; `builtin` for the methods every service has (health,
+    /// reflection, echo), called with the service in the `service` metadata.
+    static func resolveMethod(_ client: RPCClient, _ target: String) throws -> (method: RpcV1.MethodInfo, service: String, builtin: Bool) {
+        guard let slash = target.firstIndex(of: "/") else { throw Failure(description: "SERVICE/METHOD", status: 2) }
         var service = String(target[..<slash])
         var methodName = String(target[target.index(after: slash)...])
         // The full path, as `ocorre methods` prints it: /ocorrencias.intake.v1.Intake/LookupCustomers.
@@ -56,9 +86,6 @@ extension Ocorre {
             }
             (service, methodName) = (owner, target)
         }
-        let json = try callInput(arguments.count > 1 ? arguments[1] : "{}")
-        let client = try rpcClient(options)
-        defer { client.close() }
         let builtin = ["Check", "ListMethods", "Echo", "EchoStream"].contains(methodName)
         var methods = try listMethods(client, service: builtin ? service : nil)
         if !builtin && !methods.contains(where: { Gateway.service(ofMethod: $0.name) == service }) {
@@ -76,30 +103,38 @@ extension Ocorre {
             let known = methods.filter { Gateway.service(ofMethod: $0.name) == service }.map { "  " + $0.name }.joined(separator: "\n")
             throw Failure(description: "método não encontrado / method not found: \(target)\n\(known)", status: 2)
         }
+        return (method, service, builtin)
+    }
+
+    static func call(_ client: RPCClient, _ target: String, _ json: Any, _ options: Options) throws {
+        let (method, service, builtin) = try resolveMethod(client, target)
         var callOptions = CallOptions(timeoutMilliseconds: 30_000)
         if builtin { callOptions.metadata[MetadataKey.service] = service }
         if let key = options.flags["idempotency-key"] { callOptions.metadata[MetadataKey.idempotencyKey] = key }
         let requestType = try ProtoJSON.descriptor(named: method.requestType)
         let responseType = try ProtoJSON.descriptor(named: method.responseType)
+        // The JSON is encoded before anything is sent: a field that does not fit the request
+        // message is the caller's mistake, told as a usage error (exit 2) naming the field.
+        let payloads: [[UInt8]]
         do {
             if method.clientStreaming || method.serverStreaming {
-                try stream(client, method, requests: try requests(json, clientStreaming: method.clientStreaming).map {
-                    try ProtoJSON.encode($0, as: requestType)
-                }, responseType: responseType, callOptions, options)
-                return
+                payloads = try requests(json, clientStreaming: method.clientStreaming).map { try ProtoJSON.encode($0, as: requestType) }
+            } else {
+                guard let object = json as? [String: Any] else {
+                    throw Failure(description: "a requisição deve ser um objeto JSON / the request must be a JSON object", status: 2)
+                }
+                payloads = [try ProtoJSON.encode(object, as: requestType)]
             }
-            guard let object = json as? [String: Any] else {
-                throw Failure(description: "a requisição deve ser um objeto JSON / the request must be a JSON object", status: 2)
-            }
-            let bytes = try client.callRaw(path: method.name, payload: try ProtoJSON.encode(object, as: requestType), options: callOptions)
-            try show(try ProtoJSON.decode(bytes, as: responseType), options)
-        } catch let error as RPCError {
-            // With --json, scripts read the error on standard output too, metadata included.
-            if options.json { try show(errorObject(error), options) }
-            var text = "\(error.code.name): \(error.message)"
-            for violation in error.violations { text += "\n  - \(violation.field): \(violation.descriptionPT)" }
-            throw Failure(description: text)
+        } catch let failure as ProtoJSON.Failure {
+            let error = RPCError(.invalidArgument, "requisição inválida / invalid request", violations: [
+                FieldViolation(field: failure.field, reason: "invalid", pt: failure.pt, en: failure.en)])
+            throw Failure(description: failure.description, status: 2, errorJSON: errorObject(error))
         }
+        if method.clientStreaming || method.serverStreaming {
+            return try stream(client, method, requests: payloads, responseType: responseType, callOptions, options)
+        }
+        let bytes = try client.callRaw(path: method.name, payload: payloads[0], options: callOptions)
+        try show(try ProtoJSON.decode(bytes, as: responseType), options)
     }
 
     /// A failed call as `--json` prints it, in the shape of the HTTP API's errors plus the

@@ -43,7 +43,10 @@ enum TicketText {
 
     /// A ticket as the gateway's view composes it (intake's part and workflow's part); its channel
     /// and origin by their `labels` (their keys when the lists could not be read).
-    static func view(_ answer: [String: Any], _ language: DisplayLanguage, labels: ListLabels = ListLabels()) -> String {
+    /// - Parameter sla: workflow's `GetTicketSLAResponse` (`GET /v1/tickets/{id}/sla`, staff only):
+    ///   each running, paused, met or breached target with its due time.
+    static func view(_ answer: [String: Any], _ language: DisplayLanguage, labels: ListLabels = ListLabels(),
+                     sla targets: [String: Any]? = nil) -> String {
         let pt = language == .portuguese
         let intake = answer["intake"] as? [String: Any] ?? [:]
         let workflow = answer["workflow"] as? [String: Any]
@@ -84,6 +87,14 @@ enum TicketText {
         field("SLA", "SLA", [sla(row["sla_state"], language), due.isEmpty ? "" : (pt ? "prazo \(due)" : "due \(due)")]
             .filter { !$0.isEmpty }.joined(separator: ", "))
 
+        for target in targets?["targets"] as? [[String: Any]] ?? [] where text(target["status"]) != "inactive" {
+            let due = date(target["due_at_ms"], language)
+            let state = named(target["status"], ["running": ("em curso", "running"), "paused": ("pausado", "paused"),
+                                                 "met": ("cumprido", "met"), "breached": ("estourado", "breached")], language)
+            field("SLA " + named(target["target"], slaTargets, .portuguese), "SLA " + named(target["target"], slaTargets, .english),
+                  [state, due.isEmpty ? "" : (pt ? "prazo \(due)" : "due \(due)")].filter { !$0.isEmpty }.joined(separator: ", "))
+        }
+
         let request = text(workflow?["request"] ?? intake["request"])
         if !request.isEmpty { lines += ["", pt ? "Solicitação:" : "Request:"] + indented(request) }
         let solution = text(workflow?["solution"])
@@ -117,11 +128,29 @@ enum TicketText {
         let pt = language == .portuguese
         let headers = pt ? ["QUANDO", "QUEM", "O QUÊ", "DE", "PARA", "NOTA"] : ["WHEN", "WHO", "WHAT", "FROM", "TO", "NOTE"]
         let rows = entries.map { entry in
-            [date(entry["at_ms"], language), text(entry["actor_name"]), text(entry["kind"]), text(entry["old_value"]),
+            [date(entry["at_ms"], language), text(entry["actor_name"]), named(entry["kind"], historyKinds, language), text(entry["old_value"]),
              text(entry["new_value"]), text(entry["note"])]
         }
         return Ocorre.table(headers: headers, rows: rows, empty: pt ? "(sem histórico)" : "(no history)")
     }
+
+    static let slaTargets: [String: (String, String)] = [
+        "FIRST_RESPONSE": ("primeira resposta", "first response"), "NEXT_RESPONSE": ("próxima resposta", "next response"),
+        "RESOLUTION": ("solução", "resolution"),
+    ]
+
+    /// What each kind of workflow's history line is called (`ticket_history.kind`); a kind not
+    /// listed shows as it is.
+    static let historyKinds: [String: (String, String)] = [
+        "opened": ("Aberta", "Opened"), "email": ("E-mail", "E-mail"), "holder": ("Responsável", "Holder"), "stage": ("Etapa", "Stage"),
+        "status": ("Situação", "Status"), "priority": ("Prioridade", "Priority"), "category": ("Categoria", "Category"),
+        "access_level": ("Nível de acesso", "Access level"), "attachment": ("Arquivo", "File"), "contact": ("Contato", "Contact"),
+        "discussion": ("Discussão", "Discussion"), "fields": ("Campos", "Fields"), "fila": ("Fila", "Queue"),
+        "inactivity": ("Inatividade", "Inactivity"), "link": ("Vínculo", "Link"), "plan": ("Planejamento", "Plan"),
+        "read": ("Leitura", "Read"), "schedule": ("Agendamento", "Schedule"), "service_type": ("Tipo de atendimento", "Service type"),
+        "step": ("Passo", "Step"), "text": ("Texto", "Text"), "time": ("Tempo", "Time"), "version": ("Versão", "Version"),
+        "view": ("Visualização", "View"),
+    ]
 
     // MARK: values
 

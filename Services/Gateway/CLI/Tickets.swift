@@ -5,7 +5,7 @@ import Messages
 /// `ocorre tickets ...` and `ocorre kb ...`: the ticket routes of the HTTP API.
 enum Tickets {
     static func run(_ options: Ocorre.Options, _ arguments: [String]) throws {
-        guard let sub = arguments.first else { throw Ocorre.Failure(description: Ocorre.usage, status: 2) }
+        guard let sub = arguments.first else { throw Ocorre.Failure(description: Ocorre.help("tickets"), status: 2) }
         switch sub {
         case "list":
             var query: [String] = []
@@ -13,13 +13,17 @@ enum Tickets {
             for (flag, argument) in [("stage", "stage"), ("state", "stage"), ("priority", "priority"), ("category", "category"),
                                      ("text", "text"), ("product", "product"), ("module", "module"), ("agent", "agent_id"),
                                      ("group", "group_id"), ("sla", "sla_state"), ("page-size", "page_size"), ("cursor", "cursor")] {
-                guard let value = options.flags[flag] else { continue }
+                guard var value = options.flags[flag] else { continue }
+                if argument == "stage" { value = try value.split(separator: ",").map { try stageKey(options, String($0)) }.joined(separator: ",") }
                 query.append("\(argument)=\(try queryValue(flag, argument, value))")
             }
             // Agents: only the tickets they hold; only open ones.
             if options.switches.contains("mine") { query.append("mine=true") }
             if options.switches.contains("open-only") { query.append("open_only=true") }
-            let answer = try Ocorre.http(options, "GET", "/v1/tickets" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
+            let answer = try flagged(["page_size": "--page-size", "cursor": "--cursor", "sla_state": "--sla", "stage": "--stage",
+                                      "agent_id": "--agent", "group_id": "--group"]) {
+                try Ocorre.http(options, "GET", "/v1/tickets" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
+            }
             if options.json { try Ocorre.show(answer, options) } else {
                 let language = TicketText.language(options)
                 print(TicketText.list(answer["tickets"] as? [[String: Any]] ?? [], language))
@@ -31,12 +35,17 @@ enum Tickets {
             guard arguments.count > 1 else { throw Ocorre.Failure(description: "uso / usage: ocorre tickets show ID", status: 2) }
             let answer = try wholeConversation(options, try Ocorre.http(options, "GET", "/v1/tickets/\(pathSegment(arguments[1]))"))
             if options.json { try Ocorre.show(answer, options) } else {
-                print(TicketText.view(answer, TicketText.language(options), labels: ListLabels.read(options)))
+                // The SLA's targets for staff (customers are refused it: shown without).
+                let id = TicketText.text((answer["intake"] as? [String: Any])?["id"])
+                let sla = answer["workflow"] is [String: Any] && !id.isEmpty ? try? Ocorre.http(options, "GET", "/v1/tickets/\(pathSegment(id))/sla") : nil
+                print(TicketText.view(answer, TicketText.language(options), labels: ListLabels.read(options), sla: sla))
             }
         case "open":
             var body: [String: Any] = [:]
             // Flags named after what people say; fields named as in intake's OpenTicketRequest.
-            for (flag, field) in [("subject", "subject"), ("description", "request"), ("product", "product"), ("module", "module")] {
+            // Staff and integrations open for a customer: its organization and contact (a customer's own are filled by intake).
+            for (flag, field) in [("subject", "subject"), ("description", "request"), ("product", "product"), ("module", "module"),
+                                  ("organization", "organization_id"), ("contact", "contact_id"), ("channel", "channel"), ("origin", "origin")] {
                 if let value = options.flags[flag] { body[field] = value }
             }
             // Typed as people say them, as `list` takes them.
@@ -44,7 +53,16 @@ enum Tickets {
                 if let value = options.flags[field] { body[field] = try enumName(field, field, value) }
             }
             for (key, value) in try files(options) { body[key] = value }
-            try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets", body: body), options)
+            let answer = try flagged(openFlags) { try Ocorre.http(options, "POST", "/v1/tickets", body: body) }
+            if options.json { return try Ocorre.show(answer, options) }
+            // One line: the code to use next, the subject; the id and files for scripts that read text.
+            let ticket = answer["ticket"] as? [String: Any] ?? [:]
+            let pt = TicketText.language(options) == .portuguese
+            let opened = answer["duplicate"] as? Bool == true
+                ? (pt ? "já aberta há pouco (a mesma; nada novo)" : "already opened moments ago (the same one; nothing new)")
+                : (pt ? "aberta" : "opened")
+            print("\(TicketText.text(ticket["code"])): \(opened) · \(TicketText.text(ticket["subject"]))  id \(TicketText.text(ticket["id"]))")
+            printFiles(ticket["attachments"], pt)
         case "reply":
             // A reply with files needs no text (intake's ReplyRequest).
             guard arguments.count > 1, options.flags["text"] != nil || options.flags["attach"] != nil else {
@@ -52,7 +70,14 @@ enum Tickets {
             }
             var body: [String: Any] = ["text": options.flags["text"] ?? ""]
             for (key, value) in try files(options) { body[key] = value }
-            try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets/\(pathSegment(arguments[1]))/replies", body: body), options)
+            let answer = try flagged(["text": "--text", "attachment_ids": "--attach", "files": "--attach"]) {
+                try Ocorre.http(options, "POST", "/v1/tickets/\(pathSegment(arguments[1]))/replies", body: body)
+            }
+            if options.json { return try Ocorre.show(answer, options) }
+            let message = answer["message"] as? [String: Any] ?? [:]
+            let pt = TicketText.language(options) == .portuguese
+            print("\(arguments[1]): \(pt ? "resposta enviada" : "reply sent")  id \(TicketText.text(message["id"]))")
+            printFiles(message["attachments"], pt)
         case "discuss":
             // An agent's discussion entry: internal unless --public; text required, files like a reply's.
             guard arguments.count > 1, let text = options.flags["text"] else {
@@ -67,11 +92,14 @@ enum Tickets {
             }
             // Some moves need a note (an agent's cancel) or a text for the customer (asking for
             // information, a denial): workflow says which (`GET /v1/tickets/{id}/moves`).
-            var body: [String: Any] = ["to_stage": stage]
+            let id = try ticketID(options, arguments[1])
+            var body: [String: Any] = ["to_stage": try stageKey(options, stage, moves: id)]
             for (flag, field) in [("note", "note"), ("public-note", "public_note")] {
                 if let value = options.flags[flag] { body[field] = value }
             }
-            try changed(options, try Ocorre.http(options, "POST", "/v1/tickets/\(try ticketID(options, arguments[1]))/move", body: body))
+            try changed(options, try flagged(["to_stage": "--stage", "note": "--note", "public_note": "--public-note"]) {
+                try Ocorre.http(options, "POST", "/v1/tickets/\(id)/move", body: body)
+            })
         case "read":
             // The customer's messages read: workflow refuses to transfer or solve while some are unread.
             guard arguments.count > 1 else { throw Ocorre.Failure(description: "uso / usage: ocorre tickets read ID", status: 2) }
@@ -116,7 +144,7 @@ enum Tickets {
                 print(TicketText.history(answer["entries"] as? [[String: Any]] ?? [], TicketText.language(options)))
             }
         default:
-            throw Ocorre.Failure(description: Ocorre.usage, status: 2)
+            throw Ocorre.Failure(description: "subcomando desconhecido / unknown subcommand \(sub)\n" + Ocorre.help("tickets"), status: 2)
         }
     }
 
@@ -195,15 +223,26 @@ enum Tickets {
     }
 
     /// A priority or category as people type it (`alta`, `Urgente`, `exigência fiscal`,
-    /// `EXIGENCIA_FISCAL`) as the API names it (`ALTA`); an unknown one is a usage error (exit 2)
-    /// before any call.
+    /// `EXIGENCIA_FISCAL`, `sugestao`) as the API names it (`ALTA`); an unknown or ambiguous one is
+    /// a usage error (exit 2) before any call, listing the accepted names.
     /// - Parameter argument: `priority` or `category`.
     static func enumName(_ flag: String, _ argument: String, _ typed: String) throws -> String {
-        let name = argument == "priority" ? CommonV1.Priority(protoName: typed)?.protoName : CommonV1.Category(protoName: typed)?.protoName
-        guard let name, !name.hasSuffix("UNSPECIFIED") else {
-            throw Ocorre.Failure(description: "--\(flag): valor desconhecido / unknown value \(typed)", status: 2)
+        let values: [(name: String, labels: [String])] = argument == "priority"
+            ? CommonV1.Priority.allCases.filter { $0 != .unspecified }.map { ($0.protoName, [$0.protoName, $0.label(.portuguese), $0.label(.english)]) }
+            : CommonV1.Category.allCases.filter { $0 != .unspecified }.map { ($0.protoName, [$0.protoName, $0.label(.portuguese), $0.label(.english)]) }
+        // Case, accents, spaces and underscores ignored; the start of one name is enough
+        // (`sugestao` for "Sugestão de melhoria", `exigencia`), when it is the start of one only.
+        func key(_ text: String) -> String {
+            text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil).filter { $0.isLetter || $0.isNumber }
         }
-        return name
+        let typedKey = key(typed)
+        let exact = values.filter { $0.labels.contains { key($0) == typedKey } }
+        let started = typedKey.count >= 3 ? values.filter { $0.labels.contains { key($0).hasPrefix(typedKey) } } : []
+        guard let match = exact.first ?? (started.count == 1 ? started.first : nil) else {
+            throw Ocorre.Failure(description: "--\(flag): valor desconhecido / unknown value \(typed); aceitos / accepted: "
+                                 + values.map { $0.labels[1] }.joined(separator: ", "), status: 2)
+        }
+        return match.name
     }
 
     /// The `--attach` files of an open, a reply or a discussion entry as the API takes them: small ones inside the
@@ -250,11 +289,61 @@ enum Tickets {
         return fields
     }
 
+    /// A stage as workflow keys it (`em_atendimento`) from what people type: the key itself, or
+    /// a stage's name (`"Em atendimento"`, case and accents ignored). For a move the names are
+    /// those of the ticket's allowed moves (`GET /v1/tickets/{id}/moves`); for a list, of the
+    /// stages that hold tickets (`GET /v1/tickets/counts`), read only when the value is not
+    /// written as a key. A name that matches none is sent as typed (workflow answers for it).
+    static func stageKey(_ options: Ocorre.Options, _ typed: String, moves ticketID: String? = nil) throws -> String {
+        let trimmed = typed.trimmingCharacters(in: .whitespaces)
+        let looksLikeKey = trimmed.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "_" }
+        if looksLikeKey && ticketID == nil { return trimmed }
+        let answer = ticketID.map { (try? Ocorre.http(options, "GET", "/v1/tickets/\($0)/moves")) ?? [:] }
+            ?? ((try? Ocorre.http(options, "GET", "/v1/tickets/counts")) ?? [:])
+        let rows = (answer["moves"] ?? answer["counts"]) as? [[String: Any]] ?? []
+        func key(_ text: String) -> String {
+            text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil).filter { $0.isLetter || $0.isNumber }
+        }
+        let wanted = key(trimmed)
+        for row in rows {
+            let stage = TicketText.text(row["to_stage"] ?? row["stage"])
+            if stage == trimmed || key(stage) == wanted || key(TicketText.text(row["stage_name"])) == wanted { return stage }
+        }
+        return trimmed
+    }
+
+    /// The request fields `tickets open` fills from its flags, by flag.
+    static let openFlags = ["subject": "--subject", "request": "--description", "category": "--category", "priority": "--priority",
+                            "product": "--product", "module": "--module", "organization_id": "--organization", "contact_id": "--contact",
+                            "channel": "--channel", "origin": "--origin", "attachment_ids": "--attach", "files": "--attach"]
+
+    /// Runs `call`; a refusal naming request fields the command filled from flags says the flag
+    /// beside each field (`- request (--description): Campo obrigatório.`), so people know what to type.
+    static func flagged(_ flags: [String: String], _ call: () throws -> [String: Any]) throws -> [String: Any] {
+        do {
+            return try call()
+        } catch var failure as Ocorre.Failure {
+            for (field, flag) in flags.sorted(by: { $0.key.count > $1.key.count }) {
+                failure.description = failure.description.replacingOccurrences(of: "\n  - \(field):", with: "\n  - \(field) (\(flag)):")
+                failure.description = failure.description.replacingOccurrences(of: "\n  - \(field)[", with: "\n  - (\(flag)) \(field)[")
+            }
+            throw failure
+        }
+    }
+
+    /// The files an open or a reply stored, one line each (name, size, id).
+    static func printFiles(_ files: Any?, _ pt: Bool) {
+        for file in files as? [[String: Any]] ?? [] {
+            print("  📎 \(TicketText.text(file["file_name"])) (\(TicketText.size(file["size_bytes"])))  id \(TicketText.text(file["id"]))")
+        }
+    }
+
     static func knowledge(_ options: Ocorre.Options, _ arguments: [String]) throws {
         guard arguments.first == "search", arguments.count > 1 else {
             throw Ocorre.Failure(description: "uso / usage: ocorre kb search TEXT", status: 2)
         }
-        let query = arguments.dropFirst().joined(separator: " ").addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? ""
+        // Every character but letters and digits encoded: "C++ & Delphi" is one query, not "C  " and a stray parameter.
+        let query = arguments.dropFirst().joined(separator: " ").addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         let answer = try Ocorre.http(options, "GET", "/v1/knowledge/search?q=\(query)")
         if options.json { try Ocorre.show(answer, options) } else {
             print(TicketText.searchHits(answer, TicketText.language(options)))

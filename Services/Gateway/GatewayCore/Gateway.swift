@@ -222,6 +222,16 @@ public final class Gateway: Sendable {
         }
     }
 
+    /// A body refused from its headers by the HTTP server (413: announced over the limit, or a
+    /// chunked one past it), answered like every other request: `X-Request-Id`, the IP's
+    /// `RateLimit-*` (the request counts against its address), the security headers, metrics and
+    /// the access log. (It used to go out bare: no request id to quote, no rate-limit headers.)
+    public func refuseTooLarge(_ request: HTTPRequest) -> HTTPResponse {
+        var exchange = Exchange(gateway: self, request: request)
+        exchange.rateDecision = ipLimiter.take("ip:" + request.clientAddress)
+        return complete(exchange, request, APIError.tooLarge.response)
+    }
+
     /// An error as the JSON answer clients get.
     func errorResponse(_ error: any Error, _ exchange: Exchange) -> HTTPResponse {
         switch error {

@@ -48,7 +48,7 @@ public enum GatewayService {
         let configuration = try GatewayConfiguration(environment: runtime.configuration.environment)
         let gateway = Gateway(runtime: runtime, configuration: configuration)
         let http = HTTPServer(configuration: configuration.http, logger: runtime.logger,
-                              tooLarge: { _ in APIError.tooLarge.response }, streaming: gateway.bodyStreaming,
+                              tooLarge: { gateway.refuseTooLarge($0) }, streaming: gateway.bodyStreaming,
                               handler: { gateway.handle($0) })
         try http.start(listeningOn: runtime.listener(httpPort))
         try startServing(gateway, http: http, runtime: runtime, configuration: configuration)

@@ -1,3 +1,4 @@
+import Foundation
 import Messages
 import RPC
 import RPCTransport
@@ -24,12 +25,27 @@ final class AttachmentDownload: HTTPBodySource, @unchecked Sendable {
         }
         let reference = first?.attachment ?? CommonV1.AttachmentRef()
         let type = reference.contentType.isEmpty ? "application/octet-stream" : reference.contentType
-        let safeName = reference.fileName.filter { $0.isLetter || $0.isNumber || "._- ".contains($0) }
         return HTTPResponse(status: 200, headers: [("Content-Type", type),
-                                                   ("Content-Disposition", "attachment; filename=\"\(safeName)\""),
+                                                   ("Content-Disposition", Self.disposition(reference.fileName)),
                                                    ("Content-Security-Policy", "sandbox")],
                             source: AttachmentDownload(stream: stream, first: first?.data ?? [], ended: first == nil),
                             length: first == nil ? 0 : reference.sizeBytes)
+    }
+
+    /// `attachment` with the file's name twice (RFC 6266): `filename="…"` in ASCII for old
+    /// clients (accents folded, "relatório.pdf" → "relatorio.pdf", other characters `_`) and
+    /// `filename*=UTF-8''…` percent-encoded, the name as stored, which browsers, `curl -J` and
+    /// HTTP libraries prefer. (Before, only `filename` carried the raw UTF-8 bytes, which header
+    /// parsers read as Latin-1: "aplicaÃ§Ã£o".)
+    static func disposition(_ fileName: String) -> String {
+        let kept = fileName.filter { $0.isLetter || $0.isNumber || "._- ()".contains($0) }
+        let ascii = String(kept.folding(options: .diacriticInsensitive, locale: nil).map { $0.isASCII ? $0 : "_" })
+        var value = "attachment; filename=\"\(ascii.isEmpty ? "arquivo" : ascii)\""
+        let unreserved = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+        if kept != ascii, let encoded = kept.addingPercentEncoding(withAllowedCharacters: unreserved) {
+            value += "; filename*=UTF-8''\(encoded)"
+        }
+        return value
     }
 
     private let stream: ResponseStream<IntakeV1.DownloadAttachmentChunk>

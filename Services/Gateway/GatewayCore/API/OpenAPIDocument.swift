@@ -8297,6 +8297,7 @@ components:
     ApiKeyCreate:
       type: object
       required: [name]
+      description: "role defaults to agent (a staff key with that role's permissions; an unknown role is 400), access_level to 0 (tickets above level 0 are hidden from it), permissions to the role's. Methods for administrators only (notification ResealSecrets, dead letters, API keys) need role administrator. The key (ocr_<id>_<secret>) is in the answer once."
       properties:
         name: {type: string}
         role: {type: string}

@@ -38,7 +38,8 @@ final class StartingHTTP: Sendable {
                 return serving.streaming.begin(request)
             })
         server = HTTPServer(configuration: configuration.http, logger: startup.logger,
-                            tooLarge: { _ in APIError.tooLarge.response }, streaming: streaming,
+                            tooLarge: { request in target.ready.load()?.gateway.refuseTooLarge(request) ?? APIError.tooLarge.response },
+                            streaming: streaming,
                             handler: { request in
                                 target.ready.load()?.gateway.handle(request) ?? Self.answer(request, progress.reason)
                             })

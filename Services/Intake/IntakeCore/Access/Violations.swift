@@ -33,10 +33,13 @@ struct Violations {
 
     var isEmpty: Bool { items.isEmpty }
 
-    /// Throws `INVALID_ARGUMENT` with every violation, when there is any.
+    /// Throws `INVALID_ARGUMENT` with every violation, when there is any; the fields are named
+    /// in both halves of the message ("ocorrência inválida: product / invalid ticket: product"),
+    /// not only after the English one, where a reader of the Portuguese half never saw them.
     func check(_ what: String = "pedido inválido / invalid request") throws {
         guard !items.isEmpty else { return }
         let fields = items.map(\.field).joined(separator: ", ")
-        throw RPCError(.invalidArgument, "\(what): \(fields)", violations: items)
+        let (pt, en) = BilingualText.split(what)
+        throw RPCError(.invalidArgument, pt == en ? "\(what): \(fields)" : "\(pt): \(fields) / \(en): \(fields)", violations: items)
     }
 }

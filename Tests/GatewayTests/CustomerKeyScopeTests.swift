@@ -1,0 +1,96 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+import Storage
+import Testing
+import TestSupport
+
+/// An API key created with a customer's role (`customer_contact`, `customer_admin`) and an
+/// organization acts as a customer of that organization, on the HTTP API and on the gateway's
+/// RPC port: it never reads another company's tickets, the queue or the metrics. (It used to be
+/// signed as an integration, which workflow and intake treat as staff: every company's tickets at
+/// the key's level, 0 by default.)
+@Suite("API keys with a customer's role reach only their organization", .serialized)
+struct CustomerKeyScopeTests {
+    @Test("another company's customer key gets no ticket of Acme (HTTP and RPC port), no queue, no metrics; Acme's own key lists Acme's ticket",
+          arguments: TestEngines.all)
+    func customerKeyScope(engine: DatabaseEngine) throws {
+        var databases: [String: String] = [:]
+        if engine == .postgres {
+            for name in ["INTAKE", "WORKFLOW", "NOTIFICATION", "KNOWLEDGE"] {
+                databases["\(name)_DATABASE_URL"] = try PostgresTestServer.shared().createDatabase()
+            }
+        }
+        let deployment = try ProxyTests.Deployment(engine: engine, serviceEnvironment: databases)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        func ok(_ response: GatewayHarness.Response, _ status: Int = 200, sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(response.status == status, "\(response.text)", sourceLocation: sourceLocation)
+        }
+        let opened = try gateway.request("POST", "/v1/tickets", json: [
+            "subject": "Balanço sigiloso da Acme", "request": "Os valores do balanço não batem.", "category": "PROBLEMA", "priority": "NORMAL",
+            "product": "ERP", "module": "Contábil", "organization_id": seeded.organizationID], bearer: seeded.maria)
+        ok(opened, 201)
+        let ticketID = try #require((opened.json["ticket"] as? [String: Any])?["id"] as? String, "\(opened.text)")
+        #expect(try waitFor { try gateway.request("GET", "/v1/tickets?stage=", bearer: seeded.ana).text.contains(ticketID) })
+
+        func key(_ name: String, role: String, organization: String) throws -> String {
+            let created = try gateway.request("POST", "/v1/api-keys", json: ["name": name, "role": role, "organization_id": organization],
+                                              bearer: seeded.admin)
+            ok(created, 201)
+            return try #require(created.json["key"] as? String, "\(created.text)")
+        }
+        let (_, betaID) = try gateway.createOutsider(admin: seeded.admin, email: "gestor@beta.example")
+        for role in ["customer_contact", "customer_admin"] {
+            let beta = try key("Beta ERP \(role)", role: role, organization: betaID)
+            // HTTP: the ticket, the list, the metrics.
+            let ticket = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: beta)
+            #expect([403, 404].contains(ticket.status), "\(role): \(ticket.status) \(ticket.text)")
+            #expect(!ticket.text.contains("sigiloso"))
+            let list = try gateway.request("GET", "/v1/tickets?stage=", bearer: beta)
+            #expect(!list.text.contains(ticketID) && !list.text.contains("sigiloso"), "\(role): \(list.text)")
+            let metrics = try gateway.request("GET", "/v1/reports/metrics?from_day=2026-01-01&to_day=2028-01-01", bearer: beta)
+            #expect(metrics.status == 403, "\(role): \(metrics.status) \(metrics.text)")
+
+            // The RPC port, straight to workflow and intake.
+            let proxy = ProxyTests.client(port: gateway.proxyPort, key: beta)
+            defer { proxy.close() }
+            func code(_ body: () throws -> Void) -> RPCStatusCode? {
+                do { try body(); return nil } catch let error as RPCError { return error.code } catch { return .unknown }
+            }
+            var get = WorkflowV1.GetTicketRequest()
+            get.ticketID = ticketID
+            #expect([.notFound, .permissionDenied].contains(code { _ = try proxy.call(WorkflowV1.Workflow.getTicket, get) }), "\(role)")
+            var holder = WorkflowV1.GetTicketHolderRequest()
+            holder.ticketID = ticketID
+            #expect([.notFound, .permissionDenied].contains(code { _ = try proxy.call(WorkflowV1.Workflow.getTicketHolder, holder) }), "\(role)")
+            var intakeGet = IntakeV1.GetTicketRequest()
+            intakeGet.ticket = ticketID
+            #expect([.notFound, .permissionDenied].contains(code { _ = try proxy.call(IntakeV1.Intake.getTicket, intakeGet) }), "\(role)")
+            if let queue = try? proxy.call(WorkflowV1.Workflow.listQueue, WorkflowV1.ListQueueRequest()) {
+                #expect(!queue.tickets.contains { $0.ticketID == ticketID }, "\(role): the queue shows Acme's ticket")
+            }
+            if let customers = try? proxy.call(WorkflowV1.Workflow.listCustomerTickets, WorkflowV1.ListCustomerTicketsRequest()) {
+                #expect(!customers.tickets.contains { $0.ticketID == ticketID }, "\(role): Acme's ticket among Beta's")
+            }
+            var metricsAsk = WorkflowV1.GetMetricsRequest()
+            (metricsAsk.fromDay, metricsAsk.toDay) = ("2026-01-01", "2028-01-01")
+            #expect(code { _ = try proxy.call(WorkflowV1.WorkflowTime.getMetrics, metricsAsk) } == .permissionDenied, "\(role)")
+        }
+
+        // Acme's own customer key sees Acme's ticket in its list, as Acme's contacts do.
+        let acme = try key("Acme ERP", role: "customer_contact", organization: seeded.organizationID)
+        let proxy = ProxyTests.client(port: gateway.proxyPort, key: acme)
+        defer { proxy.close() }
+        let own = try proxy.call(WorkflowV1.Workflow.listCustomerTickets, WorkflowV1.ListCustomerTicketsRequest())
+        #expect(own.tickets.contains { $0.ticketID == ticketID })
+
+        // A customer key needs its organization; a representative's key is refused (it would act
+        // for no organization).
+        let orphan = try gateway.request("POST", "/v1/api-keys", json: ["name": "sem empresa", "role": "customer_contact"], bearer: seeded.admin)
+        #expect(orphan.status == 400, "\(orphan.text)")
+        let representative = try gateway.request("POST", "/v1/api-keys", json: ["name": "revenda", "role": "representative"], bearer: seeded.admin)
+        #expect(representative.status == 400, "\(representative.text)")
+    }
+}

@@ -48,6 +48,23 @@ struct AuthTests {
         #expect(try gateway.request("GET", "/v1/users").status == 401)
     }
 
+    @Test("login CSRF: a sign-in sent as another site's HTML form can send it (text/plain JSON, url-encoded, multipart) is 415 and sets no cookie; as application/json it signs in")
+    func crossSiteFormSignIn() throws {
+        let gateway = try GatewayHarness(engine: .sqlite)
+        let credentials = #"{"email":"\#(GatewayHarness.adminEmail)","password":"\#(GatewayHarness.adminPassword)","x":"="}"#
+        for type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", nil] {
+            let forged = try gateway.request("POST", "/v1/auth/login", body: Data(credentials.utf8),
+                                             headers: type.map { ["Content-Type": $0] } ?? [:])
+            #expect(forged.status == 415, "\(type ?? "no type"): \(forged.text)")
+            #expect(forged.errorCode == "UNSUPPORTED_MEDIA_TYPE")
+            #expect(forged.cookie("ocorrencias_session") == nil)
+        }
+        let signedIn = try gateway.request("POST", "/v1/auth/login", body: Data(credentials.utf8),
+                                           headers: ["Content-Type": "application/json; charset=utf-8"])
+        #expect(signedIn.status == 200, "\(signedIn.text)")
+        #expect(signedIn.cookie("ocorrencias_session") != nil)
+    }
+
     @Test("a password set any way ends every other one-time link of the user: a second reset link after the first was used, and a reset link after a password change, are refused", arguments: TestEngines.all)
     func oneTimeLinksEndWithThePassword(engine: DatabaseEngine) throws {
         let gateway = try GatewayHarness(engine: engine)

@@ -65,6 +65,23 @@ struct AuthTests {
         #expect(signedIn.cookie("ocorrencias_session") != nil)
     }
 
+    @Test("guesses of the current password on POST /v1/me/password count with the sign-ins: a stolen session gets 5 tries, then 429 even with the right password")
+    func currentPasswordGuessesAreThrottled() throws {
+        let gateway = try GatewayHarness(engine: .sqlite)
+        let token = try gateway.adminToken()
+        for guess in 1...5 {
+            let wrong = try gateway.request("POST", "/v1/me/password", json: ["current_password": "palpite-\(guess)", "new_password": "Senha-Do-Atacante-2"],
+                                            bearer: token)
+            #expect(wrong.status == 403, "\(wrong.text)")
+        }
+        let throttled = try gateway.request("POST", "/v1/me/password", json: ["current_password": GatewayHarness.adminPassword,
+                                                                               "new_password": "Senha-Do-Atacante-2"], bearer: token)
+        #expect(throttled.status == 429, "\(throttled.text)")
+        #expect(throttled.errorCode == "LOGIN_THROTTLED")
+        // Nothing changed: the password is the old one (signing in is throttled too, for now).
+        #expect(try gateway.request("POST", "/v1/auth/tokens", json: ["email": GatewayHarness.adminEmail, "password": "Senha-Do-Atacante-2"]).status == 429)
+    }
+
     @Test("a password set any way ends every other one-time link of the user: a second reset link after the first was used, and a reset link after a password change, are refused", arguments: TestEngines.all)
     func oneTimeLinksEndWithThePassword(engine: DatabaseEngine) throws {
         let gateway = try GatewayHarness(engine: engine)

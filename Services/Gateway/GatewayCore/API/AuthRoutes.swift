@@ -44,10 +44,15 @@ enum AuthRoutes {
         router.add("POST", "/v1/me/password") { request, context in
             struct Change: Decodable { var current_password: String; var new_password: String }
             let change = try request.decode(Change.self)
-            guard let user = context.user, let (_, hash) = try context.gateway.store.userWithHash(email: user.email), let hash,
+            guard let user = context.user else { throw APIError.forbidden }
+            // Guesses of the current password (a stolen session learning the password that
+            // outlives it) count with the sign-ins of the same e-mail and address.
+            let attempt = try admitAttempt(email: CredentialStore.normalize(user.email), request, gateway: context.gateway)
+            guard let (_, hash) = try context.gateway.store.userWithHash(email: user.email), let hash,
                   context.gateway.hasher.verify(change.current_password, against: hash) else {
                 throw APIError(status: 403, code: "WRONG_PASSWORD", pt: "Senha atual incorreta.", en: "Current password is wrong.")
             }
+            try context.gateway.throttle.succeeded(attempt)
             try context.gateway.policy.check(change.new_password, email: user.email)
             try context.gateway.store.setPassword(userID: user.id, hash: try context.gateway.hasher.hash(change.new_password))
             var response = HTTPResponse.noContent
@@ -153,14 +158,7 @@ enum AuthRoutes {
         }
         let email = CredentialStore.normalize(credentials.email)
         // Counted before the password is checked, so concurrent guesses cannot pass together.
-        let attempt: LoginThrottle.Attempt
-        switch try gateway.throttle.begin(email: email, address: request.clientAddress) {
-        case .allowed(let allowed):
-            attempt = allowed
-        case .refused(let wait):
-            throw APIError(status: 429, code: "LOGIN_THROTTLED", pt: "Muitas tentativas de entrada; aguarde e tente novamente.",
-                           en: "Too many sign-in attempts; wait and try again.", headers: [("Retry-After", String(max(1, wait)))])
-        }
+        let attempt = try admitAttempt(email: email, request, gateway: gateway)
         let found = try gateway.store.userWithHash(email: email)
         let hash = found?.1 ?? dummy
         let matches = gateway.hasher.verify(credentials.password, against: hash)
@@ -178,6 +176,18 @@ enum AuthRoutes {
         }
         try gateway.throttle.succeeded(attempt)
         return admitted
+    }
+
+    /// One password check of `email` from the request's address, counted by the login
+    /// throttle (a failure until ``LoginThrottle/succeeded(_:)``); 429 `LOGIN_THROTTLED` past it.
+    static func admitAttempt(email: String, _ request: HTTPRequest, gateway: Gateway) throws -> LoginThrottle.Attempt {
+        switch try gateway.throttle.begin(email: email, address: request.clientAddress) {
+        case .allowed(let allowed):
+            return allowed
+        case .refused(let wait):
+            throw APIError(status: 429, code: "LOGIN_THROTTLED", pt: "Muitas tentativas de entrada; aguarde e tente novamente.",
+                           en: "Too many sign-in attempts; wait and try again.", headers: [("Retry-After", String(max(1, wait)))])
+        }
     }
 
     /// 401: a wrong e-mail or password, and every refusal that must not say more (a disabled or

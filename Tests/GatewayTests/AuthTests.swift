@@ -1,4 +1,5 @@
 import Foundation
+import RPCTransport
 import Storage
 import Testing
 import TestSupport
@@ -80,6 +81,35 @@ struct AuthTests {
         #expect(throttled.errorCode == "LOGIN_THROTTLED")
         // Nothing changed: the password is the old one (signing in is throttled too, for now).
         #expect(try gateway.request("POST", "/v1/auth/tokens", json: ["email": GatewayHarness.adminEmail, "password": "Senha-Do-Atacante-2"]).status == 429)
+    }
+
+    @Test("a reset asked for a registered address answers as soon as an unknown one, its e-mail queued after the answer: with notification silent (a listener that never answers), both are 202 well within the 5 s the e-mail's call may take")
+    func resetAnswersBeforeTheEmail() throws {
+        let silent = try ListeningSocket(host: "127.0.0.1", port: 0)
+        defer { silent.close() }
+        // Connections are accepted and counted, never answered.
+        let listener = try #require(silent.take(blocking: true))
+        final class Count: @unchecked Sendable {
+            let lock = NSLock()
+            var value = 0
+        }
+        let connections = Count()
+        Thread.detachNewThread {
+            while accept(listener, nil, nil) >= 0 { connections.lock.withLock { connections.value += 1 } }
+        }
+        let gateway = try GatewayHarness(engine: .sqlite, extra: ["GATEWAY_EXPOSE_TOKENS": "0",
+                                                                   "NOTIFICATION_ADDRESSES": "127.0.0.1:\(silent.port)"])
+        #expect(connections.lock.withLock { connections.value } == 0)
+        for email in ["nobody@example.com", GatewayHarness.adminEmail, GatewayHarness.adminEmail] {
+            let start = Date()
+            let reset = try gateway.request("POST", "/v1/auth/password-reset", json: ["email": email])
+            let seconds = Date().timeIntervalSince(start)
+            #expect(reset.status == 202)
+            #expect(reset.json["token"] == nil)
+            #expect(seconds < 1.5, "\(email): \(seconds) s")
+        }
+        // The e-mail is still asked of notification, after the answers.
+        #expect(waitFor(10) { connections.lock.withLock { connections.value } > 0 })
     }
 
     @Test("a password set any way ends every other one-time link of the user: a second reset link after the first was used, and a reset link after a password change, are refused", arguments: TestEngines.all)

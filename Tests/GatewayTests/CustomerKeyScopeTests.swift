@@ -77,6 +77,15 @@ struct CustomerKeyScopeTests {
             var metricsAsk = WorkflowV1.GetMetricsRequest()
             (metricsAsk.fromDay, metricsAsk.toDay) = ("2026-01-01", "2028-01-01")
             #expect(code { _ = try proxy.call(WorkflowV1.WorkflowTime.getMetrics, metricsAsk) } == .permissionDenied, "\(role)")
+
+            // Its own company's directory: a key is no contact of it, so it manages none (over
+            // HTTP the gateway refuses keys without tickets.work first).
+            var contact = IntakeV1.Contact()
+            (contact.organizationID, contact.name, contact.email, contact.active, contact.authorized) = (betaID, "Intruso", "intruso@beta.example", true, true)
+            #expect(code { _ = try proxy.call(IntakeV1.Intake.addContact, contact) } == .permissionDenied, "\(role)")
+            let added = try gateway.request("POST", "/v1/organizations/\(betaID)/contacts",
+                                            json: ["name": "Intruso", "email": "intruso@beta.example", "authorized": true], bearer: beta)
+            #expect(added.status == 403, "\(role): \(added.text)")
         }
 
         // Acme's own customer key sees Acme's ticket in its list, as Acme's contacts do.

@@ -16,29 +16,14 @@ struct CustomerKeyScopeTests {
     @Test("another company's customer key gets no ticket of Acme (HTTP and RPC port), no queue, no metrics; Acme's own key lists Acme's ticket",
           arguments: TestEngines.all)
     func customerKeyScope(engine: DatabaseEngine) throws {
-        var databases: [String: String] = [:]
-        if engine == .postgres {
-            for name in ["INTAKE", "WORKFLOW", "NOTIFICATION", "KNOWLEDGE"] {
-                databases["\(name)_DATABASE_URL"] = try PostgresTestServer.shared().createDatabase()
-            }
-        }
-        let deployment = try ProxyTests.Deployment(engine: engine, serviceEnvironment: databases)
-        let gateway = deployment.gateway
-        let seeded = try TicketFlowTests.seed(gateway)
-        func ok(_ response: GatewayHarness.Response, _ status: Int = 200, sourceLocation: SourceLocation = #_sourceLocation) {
-            #expect(response.status == status, "\(response.text)", sourceLocation: sourceLocation)
-        }
-        let opened = try gateway.request("POST", "/v1/tickets", json: [
-            "subject": "Balanço sigiloso da Acme", "request": "Os valores do balanço não batem.", "category": "PROBLEMA", "priority": "NORMAL",
-            "product": "ERP", "module": "Contábil", "organization_id": seeded.organizationID], bearer: seeded.maria)
-        ok(opened, 201)
-        let ticketID = try #require((opened.json["ticket"] as? [String: Any])?["id"] as? String, "\(opened.text)")
-        #expect(try waitFor { try gateway.request("GET", "/v1/tickets?stage=", bearer: seeded.ana).text.contains(ticketID) })
+        let setup = try SeededDeployment(engine: engine)
+        let (gateway, seeded) = (setup.gateway, setup.seeded)
+        let ticketID = try setup.openTicket(subject: "Balanço sigiloso da Acme", request: "Os valores do balanço não batem.", module: "Contábil")
 
         func key(_ name: String, role: String, organization: String) throws -> String {
             let created = try gateway.request("POST", "/v1/api-keys", json: ["name": name, "role": role, "organization_id": organization],
                                               bearer: seeded.admin)
-            ok(created, 201)
+            setup.ok(created, 201)
             return try #require(created.json["key"] as? String, "\(created.text)")
         }
         let (_, betaID) = try gateway.createOutsider(admin: seeded.admin, email: "gestor@beta.example")

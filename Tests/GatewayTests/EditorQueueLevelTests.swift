@@ -11,38 +11,23 @@ struct EditorQueueLevelTests {
     @Test("an FAQ asked from a level-1 ticket: a level-0 editor's queue leaves it out and approving it is 404; a level-1 editor and the administrator see it",
           arguments: TestEngines.all)
     func queueByLevel(engine: DatabaseEngine) throws {
-        var databases: [String: String] = [:]
-        if engine == .postgres {
-            for name in ["INTAKE", "WORKFLOW", "NOTIFICATION", "KNOWLEDGE"] {
-                databases["\(name)_DATABASE_URL"] = try PostgresTestServer.shared().createDatabase()
-            }
-        }
-        let deployment = try ProxyTests.Deployment(engine: engine, serviceEnvironment: databases)
-        let gateway = deployment.gateway
-        let seeded = try TicketFlowTests.seed(gateway)
-        func ok(_ response: GatewayHarness.Response, _ status: Int = 200, sourceLocation: SourceLocation = #_sourceLocation) {
-            #expect(response.status == status, "\(response.text)", sourceLocation: sourceLocation)
-        }
-        ok(try gateway.request("POST", "/v1/category-access-levels", json: ["category": "PROBLEMA", "access_level": 1], bearer: seeded.admin))
+        let setup = try SeededDeployment(engine: engine)
+        let (gateway, seeded) = (setup.gateway, setup.seeded)
+        setup.ok(try gateway.request("POST", "/v1/category-access-levels", json: ["category": "PROBLEMA", "access_level": 1], bearer: seeded.admin))
         for (id, level) in [("A-edu", 0), ("A-lia", 1)] {
-            ok(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": id, "name": id, "email": "\(id)@suporte.example",
+            setup.ok(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": id, "name": id, "email": "\(id)@suporte.example",
                                                                           "max_access_level": level, "active": true]], bearer: seeded.admin))
         }
         let low = try gateway.createUser(admin: seeded.admin, email: "edu@suporte.example", role: "knowledge_editor", agent: "A-edu", accessLevel: 0)
         let high = try gateway.createUser(admin: seeded.admin, email: "lia@suporte.example", role: "knowledge_editor", agent: "A-lia", accessLevel: 1)
-        let opened = try gateway.request("POST", "/v1/tickets", json: [
-            "subject": "Fusão sigilosa", "request": "Como consolidar o balanço da fusão sigilosa?", "category": "PROBLEMA", "priority": "NORMAL",
-            "product": "ERP", "module": "Contábil", "organization_id": seeded.organizationID], bearer: seeded.maria)
-        ok(opened, 201)
-        let ticketID = try #require((opened.json["ticket"] as? [String: Any])?["id"] as? String, "\(opened.text)")
-        #expect(try waitFor { try gateway.request("GET", "/v1/tickets?stage=", bearer: seeded.ana).text.contains(ticketID) })
-        ok(try gateway.request("POST", "/v1/tickets/\(ticketID)/faq-request", json: [
+        let ticketID = try setup.openTicket(subject: "Fusão sigilosa", request: "Como consolidar o balanço da fusão sigilosa?", module: "Contábil")
+        setup.ok(try gateway.request("POST", "/v1/tickets/\(ticketID)/faq-request", json: [
             "request_text": "Como consolidar o balanço da fusão sigilosa?", "solution_text": "Use a consolidação do módulo contábil."],
                                bearer: seeded.ana), 201)
 
         func queue(_ bearer: String) throws -> [[String: Any]] {
             let listed = try gateway.request("GET", "/v1/knowledge/queue", bearer: bearer)
-            ok(listed)
+            setup.ok(listed)
             return listed.json["items"] as? [[String: Any]] ?? []
         }
         let all = try queue(seeded.admin)
@@ -57,6 +42,6 @@ struct EditorQueueLevelTests {
         let rejected = try gateway.request("POST", "/v1/knowledge/queue/\(itemID)/reject", json: ["reason": "não"], bearer: low)
         #expect(rejected.status == 404, "\(rejected.text)")
         // Still pending: the level-1 editor reviews it.
-        ok(try gateway.request("POST", "/v1/knowledge/queue/\(itemID)/reject", json: ["reason": "fica interno"], bearer: high))
+        setup.ok(try gateway.request("POST", "/v1/knowledge/queue/\(itemID)/reject", json: ["reason": "fica interno"], bearer: high))
     }
 }

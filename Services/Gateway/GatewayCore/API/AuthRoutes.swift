@@ -140,15 +140,20 @@ enum AuthRoutes {
                 try RepresentativePerson.check(contactID: invite.contact_id, representativeID: invite.representative_id, context: context)
             }
             let representative = role == .representative
+            // Only an administrator gives a sign-in staff fields; a company's administrator's
+            // invitation carries none (an agent id would make the contact that agent if the user
+            // were ever made staff).
+            let agentID = principal.administrator ? invite.agent_id : nil
+            let accessLevel = principal.administrator ? invite.access_level ?? 0 : 0
             // The user and its link's token in one transaction with the key; the answer (which
             // may show the token) is stored sealed, and the e-mail goes once, after the commit.
             var invitation: (User, String)?
             let response = try context.once(request) { tx in
                 let user = try context.gateway.store.createUser(tx, email: invite.email, displayName: invite.display_name, role: role,
-                                                                contactID: contactID, agentID: invite.agent_id,
+                                                                contactID: contactID, agentID: agentID,
                                                                 organizationID: representative ? nil : organization,
                                                                 representativeID: representative ? invite.representative_id : nil,
-                                                                accessLevel: invite.access_level ?? 0, passwordHash: nil, invitedBy: context.user?.id)
+                                                                accessLevel: accessLevel, passwordHash: nil, invitedBy: context.user?.id)
                 let token = try context.gateway.store.createPasswordToken(tx, userID: user.id, purpose: "invite", lifetimeSeconds: 7 * 24 * 3600)
                 invitation = (user, token)
                 var body: [String: Any] = ["user": userJSON(user)]

@@ -9,7 +9,7 @@ import TestSupport
 /// included.)
 @Suite("Metrics exports respect an API key's access level", .serialized)
 struct MetricsKeyLevelTests {
-    @Test("a ticket at level 1: a level-0 agent key's metrics.csv and filtered report leave it out; Ana (level 1) sees it", arguments: TestEngines.all)
+    @Test("a ticket at level 1: a level-0 agent key's metrics.csv and filtered report leave it out; Ana (level 1) sees it; both CSV exports stream (chunked)", arguments: TestEngines.all)
     func metricsByLevel(engine: DatabaseEngine) throws {
         let setup = try SeededDeployment(engine: engine)
         let (gateway, seeded) = (setup.gateway, setup.seeded)
@@ -25,6 +25,14 @@ struct MetricsKeyLevelTests {
         let anaCSV = try gateway.request("GET", csvPath, bearer: seeded.ana)
         setup.ok(anaCSV)
         #expect(anaCSV.text.contains(ticketID), "\(anaCSV.text)")
+        // Both CSV exports are relayed as workflow sends them (the gateway holds a chunk, not a
+        // whole export with no row cap): chunked, without a length.
+        let queueCSV = try gateway.request("GET", "/v1/tickets/export.csv", bearer: seeded.ana)
+        setup.ok(queueCSV)
+        #expect(queueCSV.text.hasPrefix("code,subject,") && queueCSV.text.contains("Auditoria fiscal"), "\(queueCSV.text)")
+        for csv in [anaCSV, queueCSV] {
+            #expect(csv.header("Transfer-Encoding")?.lowercased() == "chunked" && csv.header("Content-Length") == nil, "\(csv.headers)")
+        }
         let keyCSV = try gateway.request("GET", csvPath, bearer: key)
         setup.ok(keyCSV)
         #expect(!keyCSV.text.contains(ticketID), "\(keyCSV.text)")

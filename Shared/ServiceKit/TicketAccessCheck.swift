@@ -67,6 +67,30 @@ public struct TicketAccessCheck: Sendable {
         }
     }
 
+    /// The `items` whose ticket (`ticketID`; none: kept) `caller` may see, in order: one question
+    /// to workflow per distinct ticket (a page of a list the caller asked for), none for a trusted
+    /// caller.
+    /// - Throws: as ``require(_:caller:context:)``, except that a hidden ticket leaves its items out.
+    public func visible<Item>(_ items: [Item], ticketID: (Item) -> String, caller: AuthV1.Principal,
+                              context: ServerContext) throws -> [Item] {
+        guard !Self.trusts(caller) else { return items }
+        var seen: [String: Bool] = [:]
+        return try items.filter { item in
+            let id = ticketID(item)
+            guard !id.isEmpty else { return true }
+            if let known = seen[id] { return known }
+            let shown: Bool
+            do {
+                try require(id, caller: caller, context: context)
+                shown = true
+            } catch let error as RPCError where error.code == .notFound {
+                shown = false
+            }
+            seen[id] = shown
+            return shown
+        }
+    }
+
     /// A ticket the caller may not see: the same answer as a missing one.
     public static let ticketNotFound = RPCError(.notFound, "ocorrência não encontrada / ticket not found")
 

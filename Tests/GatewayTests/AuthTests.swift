@@ -1,4 +1,5 @@
 import Foundation
+import RPCTransport
 import Storage
 import Testing
 import TestSupport
@@ -46,6 +47,94 @@ struct AuthTests {
         #expect(try gateway.request("GET", "/v1/users", bearer: token).status == 200)
         #expect(try gateway.request("GET", "/v1/users", bearer: "not-a-token").status == 401)
         #expect(try gateway.request("GET", "/v1/users").status == 401)
+    }
+
+    @Test("login CSRF: a sign-in sent as another site's HTML form can send it (text/plain JSON, url-encoded, multipart) is 415 and sets no cookie; as application/json it signs in")
+    func crossSiteFormSignIn() throws {
+        let gateway = try GatewayHarness(engine: .sqlite)
+        let credentials = #"{"email":"\#(GatewayHarness.adminEmail)","password":"\#(GatewayHarness.adminPassword)","x":"="}"#
+        for type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", nil] {
+            let forged = try gateway.request("POST", "/v1/auth/login", body: Data(credentials.utf8),
+                                             headers: type.map { ["Content-Type": $0] } ?? [:])
+            #expect(forged.status == 415, "\(type ?? "no type"): \(forged.text)")
+            #expect(forged.errorCode == "UNSUPPORTED_MEDIA_TYPE")
+            #expect(forged.cookie("ocorrencias_session") == nil)
+        }
+        let signedIn = try gateway.request("POST", "/v1/auth/login", body: Data(credentials.utf8),
+                                           headers: ["Content-Type": "application/json; charset=utf-8"])
+        #expect(signedIn.status == 200, "\(signedIn.text)")
+        #expect(signedIn.cookie("ocorrencias_session") != nil)
+    }
+
+    @Test("guesses of the current password on POST /v1/me/password count with the sign-ins: a stolen session gets 5 tries, then 429 even with the right password")
+    func currentPasswordGuessesAreThrottled() throws {
+        let gateway = try GatewayHarness(engine: .sqlite)
+        let token = try gateway.adminToken()
+        for guess in 1...5 {
+            let wrong = try gateway.request("POST", "/v1/me/password", json: ["current_password": "palpite-\(guess)", "new_password": "Senha-Do-Atacante-2"],
+                                            bearer: token)
+            #expect(wrong.status == 403, "\(wrong.text)")
+        }
+        let throttled = try gateway.request("POST", "/v1/me/password", json: ["current_password": GatewayHarness.adminPassword,
+                                                                               "new_password": "Senha-Do-Atacante-2"], bearer: token)
+        #expect(throttled.status == 429, "\(throttled.text)")
+        #expect(throttled.errorCode == "LOGIN_THROTTLED")
+        // Nothing changed: the password is the old one (signing in is throttled too, for now).
+        #expect(try gateway.request("POST", "/v1/auth/tokens", json: ["email": GatewayHarness.adminEmail, "password": "Senha-Do-Atacante-2"]).status == 429)
+    }
+
+    @Test("a reset asked for a registered address answers as soon as an unknown one, its e-mail queued after the answer: with notification silent (a listener that never answers), both are 202 well within the 5 s the e-mail's call may take")
+    func resetAnswersBeforeTheEmail() throws {
+        let silent = try ListeningSocket(host: "127.0.0.1", port: 0)
+        defer { silent.close() }
+        // Connections are accepted and counted, never answered.
+        let listener = try #require(silent.take(blocking: true))
+        final class Count: @unchecked Sendable {
+            let lock = NSLock()
+            var value = 0
+        }
+        let connections = Count()
+        Thread.detachNewThread {
+            while accept(listener, nil, nil) >= 0 { connections.lock.withLock { connections.value += 1 } }
+        }
+        let gateway = try GatewayHarness(engine: .sqlite, extra: ["GATEWAY_EXPOSE_TOKENS": "0",
+                                                                   "NOTIFICATION_ADDRESSES": "127.0.0.1:\(silent.port)"])
+        #expect(connections.lock.withLock { connections.value } == 0)
+        for email in ["nobody@example.com", GatewayHarness.adminEmail, GatewayHarness.adminEmail] {
+            let start = Date()
+            let reset = try gateway.request("POST", "/v1/auth/password-reset", json: ["email": email])
+            let seconds = Date().timeIntervalSince(start)
+            #expect(reset.status == 202)
+            #expect(reset.json["token"] == nil)
+            #expect(seconds < 1.5, "\(email): \(seconds) s")
+        }
+        // The e-mail is still asked of notification, after the answers.
+        #expect(waitFor(10) { connections.lock.withLock { connections.value } > 0 })
+    }
+
+    @Test("a password set any way ends every other one-time link of the user: a second reset link after the first was used, and a reset link after a password change, are refused", arguments: TestEngines.all)
+    func oneTimeLinksEndWithThePassword(engine: DatabaseEngine) throws {
+        let gateway = try GatewayHarness(engine: engine)
+        func resetLink() throws -> String {
+            let reset = try gateway.request("POST", "/v1/auth/password-reset", json: ["email": GatewayHarness.adminEmail])
+            #expect(reset.status == 202)
+            return try #require(reset.json["token"] as? String)
+        }
+        // Two links asked for (one leaked, say, from an old mailbox); the first one is used.
+        let (first, second) = (try resetLink(), try resetLink())
+        #expect(try gateway.request("POST", "/v1/auth/password-reset/confirm", json: ["token": first, "password": "Nova-Senha-Forte-1"]).status == 204)
+        let reused = try gateway.request("POST", "/v1/auth/password-reset/confirm", json: ["token": second, "password": "Senha-Do-Atacante-2"])
+        #expect(reused.status == 400, "\(reused.text)")
+        _ = try gateway.token(GatewayHarness.adminEmail, "Nova-Senha-Forte-1")
+
+        // A link asked for before the owner changed their password while signed in.
+        let third = try resetLink()
+        let token = try gateway.token(GatewayHarness.adminEmail, "Nova-Senha-Forte-1")
+        #expect(try gateway.request("POST", "/v1/me/password", json: ["current_password": "Nova-Senha-Forte-1", "new_password": "Outra-Senha-Forte-3"],
+                                    bearer: token).status == 204)
+        let stale = try gateway.request("POST", "/v1/auth/password-reset/confirm", json: ["token": third, "password": "Senha-Do-Atacante-2"])
+        #expect(stale.status == 400, "\(stale.text)")
+        _ = try gateway.token(GatewayHarness.adminEmail, "Outra-Senha-Forte-3")
     }
 
     @Test("customers: a company administrator invites a contact, who sets a strong password; roles limit what each sees", arguments: TestEngines.all)

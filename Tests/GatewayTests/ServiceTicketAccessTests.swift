@@ -17,33 +17,18 @@ struct ServiceTicketAccessTests {
     @Test("a ticket at level 1: agent Bia (level 0) and a level-0 integration key get NOT_FOUND from knowledge's and notification's ticket calls and nothing is recorded; Ana (level 1) is served; raised to 2, Ana's log by recipient no longer shows its e-mail",
           arguments: TestEngines.all)
     func confidentialTicket(engine: DatabaseEngine) throws {
-        var databases: [String: String] = [:]
-        if engine == .postgres {
-            for name in ["INTAKE", "WORKFLOW", "NOTIFICATION", "KNOWLEDGE"] {
-                databases["\(name)_DATABASE_URL"] = try PostgresTestServer.shared().createDatabase()
-            }
-        }
-        let deployment = try ProxyTests.Deployment(engine: engine, serviceEnvironment: databases)
-        let gateway = deployment.gateway
-        let seeded = try TicketFlowTests.seed(gateway)
-        func ok(_ response: GatewayHarness.Response, _ status: Int = 200, sourceLocation: SourceLocation = #_sourceLocation) {
-            #expect(response.status == status, "\(response.text)", sourceLocation: sourceLocation)
-        }
+        let setup = try SeededDeployment(engine: engine)
+        let (gateway, seeded) = (setup.gateway, setup.seeded)
         // PROBLEMA tickets open at level 1 (Ana's); Bia is at level 0.
-        ok(try gateway.request("POST", "/v1/category-access-levels", json: ["category": "PROBLEMA", "access_level": 1], bearer: seeded.admin))
-        ok(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-bia", "name": "Bia", "email": "bia@suporte.example",
+        setup.ok(try gateway.request("POST", "/v1/category-access-levels", json: ["category": "PROBLEMA", "access_level": 1], bearer: seeded.admin))
+        setup.ok(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-bia", "name": "Bia", "email": "bia@suporte.example",
                                                                       "max_access_level": 0, "active": true]], bearer: seeded.admin))
         let article = try gateway.request("POST", "/v1/knowledge/articles", json: [
             "kind": "FAQ", "title": "Folha de pagamento com valores errados", "body_markdown": "Recalcule a folha.",
             "product": "ERP", "module": "RH", "visibility": "VISIBILITY_CUSTOMERS", "state": "PUBLISHED"], bearer: seeded.admin)
-        ok(article, 201)
+        setup.ok(article, 201)
         let articleID = try #require(article.json["id"] as? String, "\(article.text)")
-        let opened = try gateway.request("POST", "/v1/tickets", json: [
-            "subject": "Folha de pagamento", "request": "Os valores da folha não batem.", "category": "PROBLEMA", "priority": "NORMAL",
-            "product": "ERP", "module": "RH", "organization_id": seeded.organizationID], bearer: seeded.maria)
-        ok(opened, 201)
-        let ticketID = try #require((opened.json["ticket"] as? [String: Any])?["id"] as? String, "\(opened.text)")
-        #expect(try waitFor { try gateway.request("GET", "/v1/tickets?stage=", bearer: seeded.ana).text.contains(ticketID) })
+        let ticketID = try setup.openTicket(subject: "Folha de pagamento", request: "Os valores da folha não batem.", module: "RH")
 
         let secret = DeploymentSecret(bytes: Array(gateway.environment["OCORRENCIAS_SECRET"]!.utf8))
         func client(_ service: String) -> RPCClient {
@@ -94,7 +79,7 @@ struct ServiceTicketAccessTests {
         let created = try gateway.request("POST", "/v1/api-keys", json: [
             "name": "ERP", "role": "agent", "access_level": 0,
             "permissions": ["tickets.read", "knowledge.read", "knowledge.read_internal"]], bearer: seeded.admin)
-        ok(created, 201)
+        setup.ok(created, 201)
         let key = try #require(created.json["key"] as? String)
         let proxy = ProxyTests.client(port: gateway.proxyPort, key: key)
         defer { proxy.close() }
@@ -131,7 +116,7 @@ struct ServiceTicketAccessTests {
 
         // The ticket is raised to level 2: notification hears of it from workflow's event, and
         // Ana's log by recipient (no ticket named, so workflow is not asked) no longer shows it.
-        ok(try gateway.request("POST", "/v1/tickets/\(ticketID)/access-level", json: ["access_level": 2, "reason": "diretoria"],
+        setup.ok(try gateway.request("POST", "/v1/tickets/\(ticketID)/access-level", json: ["access_level": 2, "reason": "diretoria"],
                                bearer: seeded.admin))
         #expect(waitFor(15) {
             (try? notification.call(NotificationV1.Notification.listDeliveries, byRecipient, options: asAna).deliveries.map(\.id).contains(sent.id)) == false

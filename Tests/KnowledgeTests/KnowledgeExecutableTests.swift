@@ -105,7 +105,14 @@ struct KnowledgeExecutableTests {
         deliver.events = [envelope, envelope]
         let delivered = try client.call(EventsV1.EventSink.deliver, deliver)
         #expect(delivered.accepted == 1 && delivered.duplicates == 1)
-        let queue = try client.call(K.listEditorQueue, KnowledgeV1.ListEditorQueueRequest(), options: editor)
+        // Read as a service (trusted): an editor's list asks workflow, which is not running here,
+        // whether they may see each item's ticket (EditorQueueLevelTests) and fails closed.
+        #expect((#expect(throws: RPCError.self) { try client.call(K.listEditorQueue, KnowledgeV1.ListEditorQueueRequest(), options: editor) })?
+            .code == .unavailable)
+        var service = AuthV1.Principal()
+        service.kind = .service
+        service.id = "gateway"
+        let queue = try client.call(K.listEditorQueue, KnowledgeV1.ListEditorQueueRequest(), options: CallOptions(metadata: signer.metadata(for: service)))
         #expect(queue.items.map(\.question) == ["Como reemitir boleto?"])
         #expect(process.stop() == 0)
     }

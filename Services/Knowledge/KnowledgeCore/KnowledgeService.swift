@@ -35,6 +35,7 @@ public enum KnowledgeService {
     /// ask workflow through `tickets` whether the caller may see it (``TicketAccessCheck``:
     /// agents, chefes, customers and integration keys; services and administrators are trusted):
     /// `NOT_FOUND`, as for a missing ticket, and nothing recorded when it is hidden from them.
+    /// The editors' queue lists and reviews only items of tickets the caller may see.
     /// `RecordTicketSubmitted` is not checked: it only counts a deflection, right after the
     /// ticket was opened (workflow may not have it yet), and shows nothing of the ticket.
     public static func register(_ knowledge: KnowledgeBase, principals: PrincipalSigner, tickets: TicketAccessCheck,
@@ -80,9 +81,21 @@ public enum KnowledgeService {
         router.register(K.requestFaq) { request, context in
             try knowledge.requestFaq(request, caller: caller(context, seeing: request.ticketID), idempotencyKey: context.idempotencyKey)
         }
-        router.register(K.listEditorQueue) { request, context in try knowledge.listEditorQueue(request, caller: caller(context)) }
-        router.register(K.approveQueueItem) { request, context in try knowledge.approveQueueItem(request, caller: caller(context)) }
-        router.register(K.rejectQueueItem) { request, context in try knowledge.rejectQueueItem(request, caller: caller(context)) }
+        // The editors' queue holds tickets' texts: an editor lists and reviews only the items of
+        // tickets they may see (an FAQ asked from a confidential ticket stays with editors at
+        // its level).
+        router.register(K.listEditorQueue) { request, context in
+            let caller = try caller(context)
+            var response = try knowledge.listEditorQueue(request, caller: caller)
+            response.items = try tickets.visible(response.items, ticketID: \.ticketID, caller: caller.principal, context: context)
+            return response
+        }
+        router.register(K.approveQueueItem) { request, context in
+            try knowledge.approveQueueItem(request, caller: caller(context, seeing: try knowledge.queueItemTicketID(request.id)))
+        }
+        router.register(K.rejectQueueItem) { request, context in
+            try knowledge.rejectQueueItem(request, caller: caller(context, seeing: try knowledge.queueItemTicketID(request.id)))
+        }
         router.register(K.listForum) { request, context in try knowledge.listForum(request, caller: caller(context)) }
         router.register(K.getForumEntry) { request, context in try knowledge.getForumEntry(request, caller: caller(context)) }
         router.register(K.linkArticleToTicket) { request, context in

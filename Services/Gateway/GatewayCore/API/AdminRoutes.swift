@@ -160,6 +160,15 @@ enum AdminRoutes {
             guard let role = create.role.map(Role.init(rawValue:)) ?? .agent else {
                 throw APIError.invalid("role", "invalid_value", pt: "Papel desconhecido.", en: "Unknown role.")
             }
+            // A customer's key acts for its organization only (``APIKeyRecord/principal``); a
+            // representative's would act for none (its organizations are asked per person).
+            if role == .representative {
+                throw APIError.invalid("role", "invalid_value", pt: "Chaves não podem ter o papel de representante.",
+                                       en: "Keys cannot have the representative role.")
+            }
+            if role.isCustomer && (create.organization_id ?? "").isEmpty {
+                throw APIError.invalid("organization_id", "required", pt: "Informe a organização.", en: "Organization is required.")
+            }
             if let problem = StaffChange.accessLevelProblem(create.access_level) {
                 throw APIError(status: 400, code: "INVALID_ARGUMENT", pt: "Dados inválidos.", en: "Invalid data.", details: [problem])
             }

@@ -8,8 +8,7 @@ import RPCTransport
 /// body); the rest is read from intake while the HTTP body is sent, in chunks of
 /// ``AttachmentUpload/chunkBytes`` (with the call's flow-control window, at most ≈ 4 MiB of one
 /// download is in the gateway at a time).
-final class AttachmentDownload: HTTPBodySource, @unchecked Sendable {
-
+enum AttachmentDownload {
     /// The answer: headers from the attachment's description, the body streamed.
     static func response(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
         var ask = IntakeV1.DownloadAttachmentRequest()
@@ -28,7 +27,7 @@ final class AttachmentDownload: HTTPBodySource, @unchecked Sendable {
         return HTTPResponse(status: 200, headers: [("Content-Type", type),
                                                    ("Content-Disposition", Self.disposition(reference.fileName)),
                                                    ("Content-Security-Policy", "sandbox")],
-                            source: AttachmentDownload(stream: stream, first: first?.data ?? [], ended: first == nil),
+                            source: StreamedChunks(stream: stream, first: first?.data ?? [], ended: first == nil) { $0.data },
                             length: first == nil ? 0 : reference.sizeBytes)
     }
 
@@ -46,38 +45,5 @@ final class AttachmentDownload: HTTPBodySource, @unchecked Sendable {
             value += "; filename*=UTF-8''\(encoded)"
         }
         return value
-    }
-
-    private let stream: ResponseStream<IntakeV1.DownloadAttachmentChunk>
-    // Touched only by the server thread sending the body, one call at a time.
-    private var chunk: [UInt8]
-    private var offset = 0
-    private var ended: Bool
-
-    init(stream: ResponseStream<IntakeV1.DownloadAttachmentChunk>, first: [UInt8], ended: Bool) {
-        self.stream = stream
-        chunk = first
-        self.ended = ended
-    }
-
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        while offset == chunk.count {
-            guard !ended, let next = try stream.receive() else {
-                ended = true
-                return 0
-            }
-            chunk = next.data
-            offset = 0
-        }
-        let count = min(buffer.count, chunk.count - offset)
-        chunk.withUnsafeBytes { bytes in
-            buffer.baseAddress!.copyMemory(from: bytes.baseAddress! + offset, byteCount: count)
-        }
-        offset += count
-        return count
-    }
-
-    func close() {
-        if !ended { stream.cancel() }
     }
 }

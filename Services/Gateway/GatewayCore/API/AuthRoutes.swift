@@ -14,7 +14,7 @@ enum AuthRoutes {
     static func register(in router: inout Router) {
         router.add("POST", "/v1/auth/login", access: .anonymous) { request, context in
             let gateway = context.gateway
-            let user = try signIn(request, gateway: gateway)
+            let user = try signIn(request, gateway: gateway, requireJSON: true)
             let (token, session) = try gateway.store.createSession(user: user, kind: "cookie", lifetimeSeconds: gateway.configuration.sessionSeconds,
                                                                    clientAddress: request.clientAddress)
             var response = HTTPResponse.json(["user": userJSON(user), "csrf_token": session.csrfToken, "expires_at": session.expiresAt])
@@ -44,10 +44,15 @@ enum AuthRoutes {
         router.add("POST", "/v1/me/password") { request, context in
             struct Change: Decodable { var current_password: String; var new_password: String }
             let change = try request.decode(Change.self)
-            guard let user = context.user, let (_, hash) = try context.gateway.store.userWithHash(email: user.email), let hash,
+            guard let user = context.user else { throw APIError.forbidden }
+            // Guesses of the current password (a stolen session learning the password that
+            // outlives it) count with the sign-ins of the same e-mail and address.
+            let attempt = try admitAttempt(email: CredentialStore.normalize(user.email), request, gateway: context.gateway)
+            guard let (_, hash) = try context.gateway.store.userWithHash(email: user.email), let hash,
                   context.gateway.hasher.verify(change.current_password, against: hash) else {
                 throw APIError(status: 403, code: "WRONG_PASSWORD", pt: "Senha atual incorreta.", en: "Current password is wrong.")
             }
+            try context.gateway.throttle.succeeded(attempt)
             try context.gateway.policy.check(change.new_password, email: user.email)
             try context.gateway.store.setPassword(userID: user.id, hash: try context.gateway.hasher.hash(change.new_password))
             var response = HTTPResponse.noContent
@@ -59,11 +64,26 @@ enum AuthRoutes {
             let ask = try request.decode(Ask.self)
             var body: [String: Any] = ["status": "sent_if_registered"]
             if let (user, _) = try context.gateway.store.userWithHash(email: ask.email), user.status != "disabled" {
-                let token = try context.gateway.store.createPasswordToken(userID: user.id, purpose: "reset", lifetimeSeconds: 3600)
-                Mailer.send(gateway: context.gateway, to: user, purpose: "password_reset", token: token, context: context)
-                if context.gateway.configuration.exposeTokens { body["token"] = token }
+                if context.gateway.configuration.exposeTokens {
+                    let token = try context.gateway.store.createPasswordToken(userID: user.id, purpose: "reset", lifetimeSeconds: 3600)
+                    Mailer.send(gateway: context.gateway, to: user, purpose: "password_reset", token: token, context: context)
+                    body["token"] = token
+                } else {
+                    // The link is made and mailed after the answer: a registered address must not
+                    // answer later than an unknown one (a write and notification's call would say
+                    // which addresses exist).
+                    Mailer.queue.async {
+                        do {
+                            let token = try context.gateway.store.createPasswordToken(userID: user.id, purpose: "reset", lifetimeSeconds: 3600)
+                            Mailer.send(gateway: context.gateway, to: user, purpose: "password_reset", token: token, context: context)
+                        } catch {
+                            context.gateway.runtime.logger.warning("password reset link not made: \(error)",
+                                                                   ["user.id": user.id, "request.id": context.requestID])
+                        }
+                    }
+                }
             }
-            // The same answer whether or not the address is registered.
+            // The same answer, in the same time, whether or not the address is registered.
             return .json(body, status: 202)
         }
         router.add("POST", "/v1/auth/password-reset/confirm", access: .anonymous) { request, context in
@@ -120,15 +140,20 @@ enum AuthRoutes {
                 try RepresentativePerson.check(contactID: invite.contact_id, representativeID: invite.representative_id, context: context)
             }
             let representative = role == .representative
+            // Only an administrator gives a sign-in staff fields; a company's administrator's
+            // invitation carries none (an agent id would make the contact that agent if the user
+            // were ever made staff).
+            let agentID = principal.administrator ? invite.agent_id : nil
+            let accessLevel = principal.administrator ? invite.access_level ?? 0 : 0
             // The user and its link's token in one transaction with the key; the answer (which
             // may show the token) is stored sealed, and the e-mail goes once, after the commit.
             var invitation: (User, String)?
             let response = try context.once(request) { tx in
                 let user = try context.gateway.store.createUser(tx, email: invite.email, displayName: invite.display_name, role: role,
-                                                                contactID: contactID, agentID: invite.agent_id,
+                                                                contactID: contactID, agentID: agentID,
                                                                 organizationID: representative ? nil : organization,
                                                                 representativeID: representative ? invite.representative_id : nil,
-                                                                accessLevel: invite.access_level ?? 0, passwordHash: nil, invitedBy: context.user?.id)
+                                                                accessLevel: accessLevel, passwordHash: nil, invitedBy: context.user?.id)
                 let token = try context.gateway.store.createPasswordToken(tx, userID: user.id, purpose: "invite", lifetimeSeconds: 7 * 24 * 3600)
                 invitation = (user, token)
                 var body: [String: Any] = ["user": userJSON(user)]
@@ -143,18 +168,19 @@ enum AuthRoutes {
     }
 
     /// Checks e-mail and password with throttling; the same time and answer for unknown e-mails.
-    static func signIn(_ request: HTTPRequest, gateway: Gateway) throws -> User {
+    /// - Parameter requireJSON: The body must come as `application/json` (the portal's sign-in,
+    ///   which sets cookies): an HTML form of another site can send JSON-looking text
+    ///   (`enctype="text/plain"`) but not that type, so it cannot sign the browser in to an
+    ///   account of the attacker's (login CSRF). 415 otherwise, before the attempt is counted.
+    static func signIn(_ request: HTTPRequest, gateway: Gateway, requireJSON: Bool = false) throws -> User {
         let credentials = try request.decode(Credentials.self)
+        if requireJSON, !Gateway.hasPrefixIgnoringASCIICase(request.header("content-type") ?? "", "application/json") {
+            throw APIError(status: 415, code: "UNSUPPORTED_MEDIA_TYPE", pt: "Envie o corpo como application/json.",
+                           en: "Send the body as application/json.")
+        }
         let email = CredentialStore.normalize(credentials.email)
         // Counted before the password is checked, so concurrent guesses cannot pass together.
-        let attempt: LoginThrottle.Attempt
-        switch try gateway.throttle.begin(email: email, address: request.clientAddress) {
-        case .allowed(let allowed):
-            attempt = allowed
-        case .refused(let wait):
-            throw APIError(status: 429, code: "LOGIN_THROTTLED", pt: "Muitas tentativas de entrada; aguarde e tente novamente.",
-                           en: "Too many sign-in attempts; wait and try again.", headers: [("Retry-After", String(max(1, wait)))])
-        }
+        let attempt = try admitAttempt(email: email, request, gateway: gateway)
         let found = try gateway.store.userWithHash(email: email)
         let hash = found?.1 ?? dummy
         let matches = gateway.hasher.verify(credentials.password, against: hash)
@@ -172,6 +198,18 @@ enum AuthRoutes {
         }
         try gateway.throttle.succeeded(attempt)
         return admitted
+    }
+
+    /// One password check of `email` from the request's address, counted by the login
+    /// throttle (a failure until ``LoginThrottle/succeeded(_:)``); 429 `LOGIN_THROTTLED` past it.
+    static func admitAttempt(email: String, _ request: HTTPRequest, gateway: Gateway) throws -> LoginThrottle.Attempt {
+        switch try gateway.throttle.begin(email: email, address: request.clientAddress) {
+        case .allowed(let allowed):
+            return allowed
+        case .refused(let wait):
+            throw APIError(status: 429, code: "LOGIN_THROTTLED", pt: "Muitas tentativas de entrada; aguarde e tente novamente.",
+                           en: "Too many sign-in attempts; wait and try again.", headers: [("Retry-After", String(max(1, wait)))])
+        }
     }
 
     /// 401: a wrong e-mail or password, and every refusal that must not say more (a disabled or
@@ -237,6 +275,10 @@ enum Mailer {
         let organizationName = (try? context.call("intake", IntakeV1.Intake.getOrganization, lookup))?.name ?? ""
         send(gateway: gateway, to: user, purpose: "invitation", token: token, organizationName: organizationName, context: context)
     }
+
+    /// Where password-reset links are made and mailed after the answer, one at a time (a slow
+    /// notification delays the e-mails, never the answers, and holds one thread).
+    static let queue = DispatchQueue(label: "gateway-account-mail")
 
     /// `purpose`: `invitation`, `staff_invitation` or `password_reset` (notification's kinds).
     /// `organizationName`: the customer's company an invitation names (`{{organization_name}}`).

@@ -121,10 +121,17 @@ enum DomainRoutes {
 
     /// A CSV file from a stream of `CsvChunk`s (bounded by the call's deadline).
     static func csv(_ stream: ResponseStream<WorkflowV1.CsvChunk>, name: String) throws -> HTTPResponse {
-        var body: [UInt8] = []
-        while let chunk = try stream.receive() { body += Array(chunk.text.utf8) }
+        // Relayed as workflow sends it (the gateway holds one chunk, not the export: an export
+        // has no row cap); the first chunk is awaited, so a refusal is still a JSON error.
+        let first: WorkflowV1.CsvChunk?
+        do { first = try stream.receive() } catch {
+            stream.cancel()
+            throw error
+        }
         return HTTPResponse(status: 200, headers: [("Content-Type", "text/csv; charset=utf-8"),
-                                                   ("Content-Disposition", "attachment; filename=\"\(name)\"")], body: body)
+                                                   ("Content-Disposition", "attachment; filename=\"\(name)\"")],
+                            source: StreamedChunks(stream: stream, first: Array((first?.text ?? "").utf8), ended: first == nil) { Array($0.text.utf8) },
+                            length: first == nil ? 0 : nil)
     }
 
     // MARK: tickets

@@ -131,7 +131,7 @@ paths:
       operationId: post_v1_auth_login
       tags: [Auth]
       summary: "Portal sign-in: sets the session cookie (HttpOnly, SameSite=Strict) and the CSRF cookie"
-      description: "Customers and representatives sign in only while intake says their person (contact, representative's person) is active: 403 CONTACT_INACTIVE otherwise, 503 CONTACT_UNVERIFIED when intake does not answer (docs/GATEWAY.md, \"Sign-ins follow intake\")."
+      description: "Customers and representatives sign in only while intake says their person (contact, representative's person) is active: 403 CONTACT_INACTIVE otherwise, 503 CONTACT_UNVERIFIED when intake does not answer (docs/GATEWAY.md, \"Sign-ins follow intake\"). The body must be sent as application/json (415 UNSUPPORTED_MEDIA_TYPE otherwise): another site's form cannot sign a browser in to the attacker's account (login CSRF)."
       security: []
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
@@ -156,6 +156,8 @@ paths:
           $ref: '#/components/responses/E403'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '429':
           $ref: '#/components/responses/E429'
         '500':
@@ -8087,6 +8089,12 @@ components:
             $ref: '#/components/schemas/Error'
     E413:
       description: Body too large
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/Error'
+    E415:
+      description: The body's Content-Type is not the one the operation takes
       content:
         application/json:
           schema:

@@ -193,8 +193,16 @@ public final class CredentialStore: Sendable {
                            [.text(hash), .integer(Self.now()), .text(userID)])
             try tx.execute("DELETE FROM gateway_sessions WHERE user_id = ?", [.text(userID)])
             try SessionRevocations.record(tx, userID: userID)
+            try Self.endPasswordTokens(tx, userID: userID)
         }
         sessionCache.removeUser(userID)
+    }
+
+    /// Uses up every one-time link (reset, invitation) the user still has: a password set one way
+    /// ends the others, so a link read from an old mailbox cannot set it again.
+    static func endPasswordTokens(_ tx: any SQLExecutor, userID: String) throws {
+        try tx.execute("UPDATE gateway_password_tokens SET used_at = ? WHERE user_id = ? AND used_at IS NULL",
+                       [.integer(now()), .text(userID)])
     }
 
     /// Changes a member of the team's name, role, access level, and gives one without an agent
@@ -413,7 +421,7 @@ public final class CredentialStore: Sendable {
             guard let row = try tx.queryOne("SELECT user_id, expires_at, used_at FROM gateway_password_tokens WHERE token_hash = ?", [.text(hash)]),
                   try row.optionalInt("used_at") == nil, try row.int("expires_at") > Self.now() else { return nil }
             let userID = try row.text("user_id")
-            try tx.execute("UPDATE gateway_password_tokens SET used_at = ? WHERE token_hash = ?", [.integer(Self.now()), .text(hash)])
+            try Self.endPasswordTokens(tx, userID: userID)
             try tx.execute("UPDATE gateway_users SET password_hash = ?, status = CASE WHEN status = 'invited' THEN 'active' ELSE status END, updated_at = ? WHERE id = ?",
                            [.text(newHash), .integer(Self.now()), .text(userID)])
             try tx.execute("DELETE FROM gateway_sessions WHERE user_id = ?", [.text(userID)])

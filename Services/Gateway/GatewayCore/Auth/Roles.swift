@@ -108,10 +108,14 @@ public struct APIKeyRecord: Sendable, Codable, Equatable {
     public var createdAt: Int64
     public var revokedAt: Int64?
 
-    /// The principal of calls made with this key: an integration with the key's own permissions.
+    /// The principal of calls made with this key: an integration with the key's own permissions;
+    /// a key made with a customer's role is a customer of its organization instead (kind
+    /// `customer`), so every service holds it to that organization's tickets and their public
+    /// entries. As an integration it was staff to workflow and intake: every company's tickets at
+    /// the key's level.
     public var principal: AuthV1.Principal {
         var p = AuthV1.Principal()
-        p.kind = .integration
+        p.kind = role.isCustomer || role == .representative ? .customer : .integration
         p.id = id
         p.displayName = name
         p.organizationID = organizationID ?? ""

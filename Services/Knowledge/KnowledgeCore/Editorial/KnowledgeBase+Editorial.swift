@@ -72,6 +72,12 @@ extension KnowledgeBase {
         return response
     }
 
+    /// The ticket a queue item came from (`""` for an unknown item or one from no ticket), so
+    /// the caller's right to see it can be checked before the item is reviewed.
+    public func queueItemTicketID(_ id: String) throws -> String {
+        try database.read { tx in try EditorQueue.find(tx, id: id)?.0.ticketID ?? "" }
+    }
+
     /// Approves a queue item: anonymises its question and answer, then creates the FAQ article
     /// (FAQ requests) or the forum entry (publishable answers).
     public func approveQueueItem(_ request: KnowledgeV1.ApproveQueueItemRequest, caller: Caller) throws -> KnowledgeV1.ApproveQueueItemResponse {

@@ -48,7 +48,7 @@ extension TimeAPI {
         router.registerStreaming(WorkflowV1.WorkflowTime.exportMetrics) { requests, responses, context in
             let caller = try api.staff(context)
             guard let request = try requests.receive() else { return nil }
-            let level = caller.kind == .agent && !caller.administrator ? caller.accessLevel : Int32.max
+            let level = TimeAPI.levelCap(caller) ?? Int32.max
             let pageSize = try PageSize.resolve(request.pageSize, field: "page_size", default: 1_000, maximum: 10_000)
             let to = request.toMs == 0 ? Int64.max : request.toMs
             let filter = try TimeAPI.filter(groupID: request.groupID, product: request.product, agentID: request.agentID)
@@ -83,13 +83,20 @@ extension TimeAPI {
             throw TimeAPI.invalid("from_day", ["período inválido (AAAA-MM-DD, início < fim) / invalid period (YYYY-MM-DD, from < to)"])
         }
         var filter = try Self.filter(groupID: request.groupID, product: request.product, agentID: request.agentID)
-        if caller.kind == .agent && !caller.administrator { filter.visibleTo = (caller.accessLevel, caller.id) }
+        if let level = Self.levelCap(caller) { filter.visibleTo = (level, caller.id) }
         let now = time.clock()
         return try database.read { tx in try MetricsQuery.report(tx, from: from, to: to, now: now, filter: filter) }
     }
 }
 
 extension TimeAPI {
+    /// The highest access level whose tickets `caller`'s metrics may name or count: an agent's or
+    /// an integration key's own (a key is staff held to its level, as ``Actor`` holds it);
+    /// `nil` (every level) for administrators and services.
+    static func levelCap(_ caller: AuthV1.Principal) -> Int32? {
+        (caller.kind == .agent || caller.kind == .integration) && !caller.administrator ? caller.accessLevel : nil
+    }
+
     /// The filter of a metrics request: each value up to 200 bytes and without control
     /// characters, else INVALID_ARGUMENT naming its field.
     static func filter(groupID: String, product: String, agentID: String) throws -> MetricsFilter {

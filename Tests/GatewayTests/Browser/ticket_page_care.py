@@ -85,7 +85,8 @@ try:
     assert public_note.get_attribute("required") is not None, "the move's public note is not asked for"
     public_note.send_keys("   ")
     driver.find_element(By.CSS_SELECTOR, "#move-form button[type=submit]").click()
-    refusal = wait.until(lambda d: d.find_element(By.ID, "action-status").text or None)
+    # "Enviando…" shows while the move is on its way (a loaded machine leaves it there a while).
+    refusal = wait.until(lambda d: (lambda text: text if text and text != "Enviando…" else None)(d.find_element(By.ID, "action-status").text))
     assert "Texto para o cliente" in refusal and "public_note" not in refusal, refusal
     assert driver.find_element(By.CSS_SELECTOR, "#move-form [name=public_note]").get_attribute("aria-invalid") == "true"
     public_note.clear()

@@ -14,6 +14,8 @@ public final class ServiceRuntime: @unchecked Sendable {
     /// Signs and verifies principals with ``secret``; one per runtime, so that what it
     /// verified once is not verified again (``PrincipalSigner/principal(of:)``).
     public let principals: PrincipalSigner
+    /// Seals stored answers that hold a secret (``ResponseSeal``), its key derived once from ``secret``.
+    public let responseSeal: ResponseSeal
     /// Events this instance's relay hands to watchers (``EventFeed``, `EventFeed/Watch`).
     public let eventFeed = EventFeed()
     private let lock = ConditionLock()
@@ -31,6 +33,7 @@ public final class ServiceRuntime: @unchecked Sendable {
         self.database = database
         self.secret = secret
         principals = PrincipalSigner(secret: secret)
+        responseSeal = ResponseSeal(secret: secret)
     }
 
     public var serviceName: String { configuration.serviceName }

@@ -26,8 +26,8 @@ public final class Gateway: Sendable {
     public let metrics = GatewayMetrics()
     public let signer: PrincipalSigner
     /// Seals the stored answers of the gateway's own writes and keys their request fingerprints
-    /// (``RequestContext/once(_:_:)``).
-    let responseSeal: ResponseSeal
+    /// (``RequestContext/once(_:_:)``): the runtime's, derived once.
+    var responseSeal: ResponseSeal { runtime.responseSeal }
     /// The signed principals of recent callers (each signed once, not per call).
     let signedPrincipals: SignedPrincipals
     /// The organizations each representative acts for (from intake, cached).
@@ -70,7 +70,6 @@ public final class Gateway: Sendable {
         userLimiter = RateLimiter(limit: configuration.rateLimitUser, windowSeconds: configuration.rateLimitWindowSeconds, shared: counter)
         ipLimiter = RateLimiter(limit: configuration.rateLimitIP, windowSeconds: configuration.rateLimitWindowSeconds, shared: counter)
         signer = PrincipalSigner(secret: runtime.secret)
-        responseSeal = ResponseSeal(secret: runtime.secret)
         signedPrincipals = SignedPrincipals(signer: signer)
         router = Self.makeRouter()
         // Only services with addresses (a client needs one; without, the first call fails as before).

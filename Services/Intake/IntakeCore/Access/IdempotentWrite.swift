@@ -18,14 +18,17 @@ extension IntakeContext {
     /// changes whose checks would refuse a retry (a message already resolved): nil when the
     /// key is unused. The same key with another request: `FAILED_PRECONDITION`.
     func replayed<Response: ProtoMessage>(_ operation: String, _ caller: Caller, fingerprint: [UInt8]) throws -> Response? {
-        try Idempotent.replay(database, key: caller.idempotencyKey, scope: "intake.\(operation)|\(caller.id)",
+        try Idempotent.replay(database, key: caller.idempotencyKey, scope: Self.scope(operation, caller),
                               fingerprint: Digest.sha256(fingerprint)).map { try Response(serializedBytes: $0) }
     }
 
     /// ``write(_:_:_:_:)`` for a request given as its parts (`fingerprint`: their bytes).
     func write<Response: ProtoMessage>(_ operation: String, _ caller: Caller, fingerprint: [UInt8],
                                        _ body: (any SQLExecutor) throws -> Response) throws -> Response {
-        try Idempotent.write(database, key: caller.idempotencyKey, scope: "intake.\(operation)|\(caller.id)",
+        try Idempotent.write(database, key: caller.idempotencyKey, scope: Self.scope(operation, caller),
                              fingerprint: Digest.sha256(fingerprint), body)
     }
+
+    /// Where `caller`'s keys for `operation` live: one caller's, one operation's.
+    private static func scope(_ operation: String, _ caller: Caller) -> String { "intake.\(operation)|\(caller.id)" }
 }

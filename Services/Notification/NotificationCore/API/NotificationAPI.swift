@@ -16,15 +16,12 @@ struct NotificationAPI: Sendable {
     let tickets: TicketAccessCheck
 
     var database: any Database { runtime.database }
-    /// Seals the stored answers of the calls that return a webhook secret (``ResponseSeal``).
-    var responseSeal: ResponseSeal { ResponseSeal(secret: runtime.secret) }
-
     /// Runs a change once per idempotency key of the verified caller (``Idempotent``); answers
     /// holding a secret are stored sealed (`sealed`).
     func write<Request: ProtoMessage, Response: ProtoMessage>(_ context: ServerContext, _ request: Request, sealed: Bool = false,
                                                                _ body: (any SQLExecutor) throws -> Response) throws -> Response {
         try Idempotent.write(database, context, caller: try runtime.principals.require(context).id, request,
-                             sealing: sealed ? responseSeal : nil, body)
+                             sealing: sealed ? runtime.responseSeal : nil, body)
     }
 
     func register(in router: inout RPCRouter) {

@@ -85,6 +85,7 @@ struct MigratingStartTests {
         let httpPort = try FreePort.next()
         environment["GATEWAY_PORT"] = String(try FreePort.next())
         environment["GATEWAY_HTTP_PORT"] = String(httpPort)
+        environment["GATEWAY_RPC_PROXY_PORT"] = String(try FreePort.next())
         environment["GATEWAY_HTTP_THREADS"] = "2"
         for service in ["INTAKE", "WORKFLOW", "NOTIFICATION", "KNOWLEDGE"] { environment["\(service)_ADDRESSES"] = "127.0.0.1:1" }
         let (gateway, lock) = try Self.startStalled("gateway", environment)

@@ -16,6 +16,13 @@ public final class ServiceProcess: Sendable {
         self.port = try port ?? FreePort.next()
         var environment = environment
         environment["\(name.uppercased())_PORT"] = String(self.port)
+        if name == "gateway" {
+            // The gateway's other listeners default to fixed ports (8080, 7190); two gateways of
+            // concurrent suites must never race for them.
+            for variable in ["GATEWAY_HTTP_PORT", "GATEWAY_RPC_PROXY_PORT"] where environment[variable] == nil {
+                environment[variable] = String(try FreePort.next())
+            }
+        }
         process = try ChildProcess(BuildProducts.executable(name).path, environment: ChildProcess.inheritedEnvironment(adding: environment),
                                    error: .capture)
         guard waitForOutput(containing: "\"msg\":\"ready\"", timeout: timeout) else {

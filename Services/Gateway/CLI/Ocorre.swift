@@ -89,8 +89,10 @@ enum Ocorre {
                                     equipe e integrações: --organization e --contact do cliente /
                                     staff and integrations: the customer's --organization and --contact
           reply ID [--text T] [--attach FILE]...
-                                    a mensagem do cliente (a equipe escreve ao cliente com discuss --public) /
-                                    the customer's message (staff write to the customer with discuss --public)
+                                    cliente: a sua mensagem; equipe: a resposta pública ao cliente (como no portal;
+                                    o mesmo que discuss --public, --text obrigatório) /
+                                    customer: your message; staff: the public answer to the customer (as in the portal;
+                                    the same as discuss --public, --text required)
           discuss ID --text T [--public] [--attach FILE]...
                                     entrada da equipe na discussão, interna sem --public / staff's entry, internal without --public
           move ID --stage S [--note T] [--public-note T]

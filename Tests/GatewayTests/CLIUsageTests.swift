@@ -146,7 +146,7 @@ struct CLIUsageTests {
         #expect(found.status == 0 && found.output.contains("Exportar para C++ & Delphi"), "\(found.output) \(found.error)")
     }
 
-    @Test("staff and integrations open a ticket for a customer with --organization and --contact (a refusal names the flags beside the fields); an unknown category lists the accepted ones; open and reply print one line with the code; --idempotency-key makes a retried open answer the first ticket; history names its kinds")
+    @Test("staff and integrations open a ticket for a customer with --organization and --contact (a refusal names the flags beside the fields; an integration key's open is on the api channel, not phone); an unknown category lists the accepted ones; open and reply print one line with the code; --idempotency-key makes a retried open answer the first ticket; history names its kinds")
     func openForCustomer() throws {
         let (deployment, gateway, seeded) = try Self.seeded()
         defer { withExtendedLifetime(deployment) {} }  // its services run while it lives
@@ -193,6 +193,19 @@ struct CLIUsageTests {
         let reply = try ReplyFilesTests.ocorre(["tickets", "reply", code, "--text", "Segue o print."], gateway, token: seeded.maria)
         #expect(reply.status == 0 && reply.output.hasPrefix("\(code): resposta enviada"), "\(reply.output) \(reply.error)")
         #expect(waitFor(30) { (try? ReplyFilesTests.ocorre(["tickets", "history", code], gateway, token: seeded.ana).output.contains("Aberta")) == true })
+
+        // An integration key's open naming no channel came through the API (it was recorded as "phone").
+        let key = try #require(try gateway.request("POST", "/v1/api-keys", json: ["name": "erp"], bearer: seeded.admin).json["key"] as? String)
+        let byKey = try ReplyFilesTests.ocorre(["tickets", "open", "--subject", "Pelo ERP", "--description", "Nota rejeitada.", "--category", "problema",
+                                                "--priority", "normal", "--product", "ERP", "--organization", seeded.organizationID,
+                                                "--contact", contact, "--json"], gateway, token: key)
+        let keyTicket = (try? JSONSerialization.jsonObject(with: Data(byKey.output.utf8)) as? [String: Any])?["ticket"] as? [String: Any]
+        #expect(byKey.status == 0 && keyTicket?["channel"] as? String == "api", "\(byKey.output) \(byKey.error)")
+        let keyCode = keyTicket?["code"] as? String ?? ""
+        // (Ana sees it once workflow has it.)
+        #expect(waitFor(30) { (try? ReplyFilesTests.ocorre(["tickets", "show", keyCode], gateway, token: seeded.ana).output
+                    .contains("Canal: Integração (API)\n")) == true },
+                "\((try? ReplyFilesTests.ocorre(["tickets", "show", keyCode], gateway, token: seeded.ana)).map { $0.output + $0.error } ?? "")")
     }
 
     @Test("a download keeps a file's non-ASCII name for every client: an ASCII filename (accents folded) and RFC 6266's filename*=UTF-8'' (it was the raw UTF-8 bytes in filename alone, read as Latin-1)")

@@ -48,6 +48,31 @@ struct CLIUsageTests {
         #expect(nobody.status == 1 && nobody.error.contains("http://127.0.0.1:1"), "\(nobody.error)")
     }
 
+    @Test("without --rpc or OCORRE_RPC the RPC commands call the gateway's host (--url's, or the saved login's) on port 7190, not 127.0.0.1:7190, and a failure names the address called; --rpc still wins")
+    func rpcFollowsTheURL() throws {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let config = deployment.gateway.directory.path + "/ocorre-rpc.json"
+        func run(_ arguments: [String], input: String = "") throws -> (status: Int32, output: String, error: String) {
+            // Both unset, as on a developer's machine; a key that no gateway knows.
+            try GatewayHarness.run(BuildProducts.executable("ocorre"), arguments,
+                                   environment: ["OCORRE_CONFIG": config, "OCORRE_URL": "", "OCORRE_RPC": "", "OCORRE_API_KEY": "ocr_x_y"],
+                                   input: input)
+        }
+        // --url's host (TEST-NET-1, where nothing answers): the RPC port there, named in the error.
+        let byURL = try run(["--url", "https://192.0.2.1:8443", "methods"])
+        #expect(byURL.status == 1 && byURL.error.contains("192.0.2.1:7190") && !byURL.error.contains("127.0.0.1:7190"), "\(byURL.error)")
+        // The saved login's address: signed in at "localhost", the RPC commands go to localhost:7190.
+        let login = try run(["--url", "http://localhost:\(deployment.gateway.httpPort)", "login", "--email", GatewayHarness.adminEmail,
+                             "--password-stdin"], input: GatewayHarness.adminPassword)
+        #expect(login.status == 0, "\(login.error)")
+        let bySavedLogin = try run(["methods"])
+        #expect(bySavedLogin.status == 1 && bySavedLogin.error.contains("localhost:7190"), "\(bySavedLogin.error)")
+        // --rpc (and OCORRE_RPC) still name the port: the deployment's own, where the key is refused.
+        let explicit = try run(["--url", "https://192.0.2.1:8443", "--rpc", "127.0.0.1:\(deployment.gateway.proxyPort)", "methods"])
+        #expect(explicit.status == 1 && explicit.error.contains("127.0.0.1:\(deployment.gateway.proxyPort)")
+                && !explicit.error.contains("192.0.2.1"), "\(explicit.error)")
+    }
+
     @Test("tables line up in terminal columns with accents, emoji and East Asian text, and never cut a letter off a subject that fits; health and methods speak Portuguese or English; methods never cuts the names call takes; describe shows a method's fields and enum values")
     func tablesAndReflection() throws {
         let (deployment, gateway, seeded) = try Self.seeded()

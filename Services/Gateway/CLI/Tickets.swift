@@ -294,7 +294,8 @@ enum Tickets {
             let url = URL(fileURLWithPath: path)
             let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? Int.max
             guard size <= limits.uploadBytes else {
-                throw Ocorre.Failure(description: "\(path): \(size) bytes; o limite é / the limit is \(limits.uploadBytes)", status: 2)
+                throw Ocorre.Failure(description: "\(path): \(ByteCount.stated(size)); o limite é / the limit is \(ByteCount.stated(limits.uploadBytes))",
+                                     status: 2)
             }
             if budget.fits(size), let data = try? Data(contentsOf: url), data.count == size, budget.take(size) {
                 inline.append(["file_name": url.lastPathComponent, "data": data.base64EncodedString()])

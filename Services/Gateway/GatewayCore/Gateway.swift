@@ -228,7 +228,7 @@ public final class Gateway: Sendable {
     public func refuseTooLarge(_ request: HTTPRequest) -> HTTPResponse {
         var exchange = Exchange(gateway: self, request: request)
         exchange.rateDecision = ipLimiter.take("ip:" + request.clientAddress)
-        return complete(exchange, request, APIError.tooLarge.response)
+        return complete(exchange, request, APIError.tooLarge(bodyLimit: configuration.http.maxBodyBytes).response)
     }
 
     /// An error as the JSON answer clients get.

@@ -250,11 +250,8 @@ public final class Gateway: Sendable {
         response.addHeader("X-Content-Type-Options", "nosniff")
         if response.header("Cache-Control") == nil { response.addHeader("Cache-Control", "no-store") }
         Self.addSecurityHeaders(&response)
-        if request.method == "HEAD" {
-            response.body = []
-            response.source?.close()
-            response.source = nil
-        }
+        // Headers only, stating the GET's length (not libmicrohttpd's `Content-Length: 0` of an emptied body).
+        if request.method == "HEAD" { response = response.withoutBody() }
         let seconds = Double(MonotonicClock.nanoseconds() - exchange.start) / 1e9
         var errorCode: String?
         if response.status >= 400, let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],

@@ -50,6 +50,19 @@ struct MigratingHealthTests {
         return environment
     }
 
+    /// knowledge on `engine` with two of the five migrations applied and the schema lock held
+    /// before it starts, and a logger keeping its lines.
+    static func locked(_ engine: DatabaseEngine) throws
+        -> (ServiceConfiguration, DatabaseConfiguration, SchemaLockHolder, LogLines, Logger) {
+        let environment = try Self.environment(engine)
+        let configuration = try ServiceConfiguration(serviceName: "knowledge", arguments: ["test"], environment: environment)
+        let database = DatabaseConfiguration.fromEnvironment(service: "knowledge", dataDirectory: configuration.dataDirectory,
+                                                             environment: environment)
+        let lock = try SchemaLockHolder(database, migrations: Array(Self.migrations.prefix(2)))
+        let log = LogLines()
+        return (configuration, database, lock, log, Logger(service: "knowledge", level: .info, sink: LogSink { line in log.append(line) }))
+    }
+
     static func client(port: Int) -> RPCClient {
         var client = ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], secret: DeploymentSecret(bytes: Array(secret.utf8)))
         client.callerName = "test"
@@ -60,15 +73,8 @@ struct MigratingHealthTests {
     @Test("stalled on the schema lock: NOT_SERVING with the migration it waits for, other calls UNAVAILABLE at once and not started; released: migrated, serving on the same port, the log timing it",
           arguments: TestEngines.all)
     func stalledMigration(engine: DatabaseEngine) throws {
-        let environment = try Self.environment(engine)
-        let configuration = try ServiceConfiguration(serviceName: "knowledge", arguments: ["test"], environment: environment)
-        let database = DatabaseConfiguration.fromEnvironment(service: "knowledge", dataDirectory: configuration.dataDirectory,
-                                                             environment: environment)
-        // Two of the five applied already; the lock held before the service starts.
-        let lock = try SchemaLockHolder(database, migrations: Array(Self.migrations.prefix(2)))
+        let (configuration, _, lock, log, logger) = try Self.locked(engine)
         defer { lock.release() }
-        let log = LogLines()
-        let logger = Logger(service: "knowledge", level: .info, sink: LogSink { line in log.append(line) })
         let outcome = Outcome()
         Thread {
             outcome.set(Result {
@@ -124,14 +130,8 @@ struct MigratingHealthTests {
     @Test("a schema lock held past the migration lock wait fails the start, naming the holder (the pid on SQLite, the session on PostgreSQL), and closes the port; the migrations before it stay",
           arguments: TestEngines.all)
     func lockWaitRunsOut(engine: DatabaseEngine) throws {
-        let environment = try Self.environment(engine)
-        let configuration = try ServiceConfiguration(serviceName: "knowledge", arguments: ["test"], environment: environment)
-        let database = DatabaseConfiguration.fromEnvironment(service: "knowledge", dataDirectory: configuration.dataDirectory,
-                                                             environment: environment)
-        let lock = try SchemaLockHolder(database, migrations: Array(Self.migrations.prefix(2)))
+        let (configuration, database, lock, log, logger) = try Self.locked(engine)
         defer { lock.release() }
-        let log = LogLines()
-        let logger = Logger(service: "knowledge", level: .info, sink: LogSink { line in log.append(line) })
         let started = ContinuousClock.now
         let failure = #expect(throws: StorageError.self) {
             _ = try ServiceMain.start(configuration: configuration, migrations: Self.migrations, logger: logger,

@@ -155,9 +155,12 @@ public struct ServiceConfiguration: Sendable {
                ("--workers", "\(prefix)_WORKERS", "16"), ("--instance-id", "OCORRENCIAS_INSTANCE_ID", "<hostname>:<port>"),
                ("", "\(prefix)_DATABASE_URL", "postgres://… (else <data-dir>/\(name).sqlite)"),
                ("", "OCORRENCIAS_SECRET_FILE", "or OCORRENCIAS_SECRET, not both (else <data-dir>/secret)"),
-               ("", "<SERVICE>_ADDRESSES", "host:port,… of the other services")]
+               ("", "<SERVICE>_ADDRESSES", "host:port,… of the other services"),
+               ("", "\(prefix)_MIGRATION_LOCK_WAIT_SECONDS", "600 (or OCORRENCIAS_…; 0: for ever)")]
             + settings.map { ("", $0.variable, $0.value) }).map { flag, variable, value in
-                "  " + flag.padding(toLength: 16, withPad: " ", startingAt: 0) + variable.padding(toLength: 29, withPad: " ", startingAt: 0) + value
+                // A longer name than the column keeps all of it, and a space.
+                "  " + flag.padding(toLength: 16, withPad: " ", startingAt: 0)
+                    + variable.padding(toLength: max(29, variable.count + 1), withPad: " ", startingAt: 0) + value
             }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -99,8 +99,8 @@ struct ProxyCancelTests {
 
         let cancelledAt = Date()
         call.cancel()
-        let seen = try #require(slow.probe.cancelled(within: 10), "the service's handler never saw the cancellation")
-        #expect(seen.timeIntervalSince(cancelledAt) < 5)
+        let seen = try #require(slow.probe.cancelled(within: 20), "the service's handler never saw the cancellation")
+        #expect(seen.timeIntervalSince(cancelledAt) < 15, "long before the call's 30 s deadline")
         let result = outcome.withLock { $0 }
         if case .failure(let error)? = result { #expect(error.code == .cancelled) } else { Issue.record("expected CANCELLED, got \(String(describing: result))") }
 

@@ -20,8 +20,10 @@ import Synchronization
 /// the child bound it: the child then failed with "Address already in use".
 public enum FreePort {
     private static let first = 20_000, count = 12_000
-    /// Reservations kept at once; older ones are released (their servers have long bound them).
-    private static let held = 1_000
+    /// Reservations kept at once (one descriptor each; CI may allow only 1024 per process); older
+    /// ones are released: the suite hands out a few ports a second, so a server has had a minute
+    /// or so to bind its port by then.
+    private static let held = 128
     private static let cursor = Atomic<Int>(Int.random(in: 0..<12_000))
     private static let reservations = Mutex<[Int32]>([])
 

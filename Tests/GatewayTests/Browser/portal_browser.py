@@ -51,7 +51,8 @@ class Portal:
                      "--disable-dev-shm-usage"):
             options.add_argument(flag)
         self.driver = self._start(options)
-        self.wait = WebDriverWait(self.driver, 20,
+        # 30 s: many browsers and services share a CI runner's two cores; a wait ends when its condition holds.
+        self.wait = WebDriverWait(self.driver, 30,
                                   ignored_exceptions=(StaleElementReferenceException, NoSuchElementException))
 
     @staticmethod

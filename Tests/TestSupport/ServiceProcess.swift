@@ -9,8 +9,10 @@ public final class ServiceProcess: Sendable {
     public let process: ChildProcess
 
     /// Starts `.build/<config>/<name>` with `environment` added to the process environment.
-    /// - Throws: when the binary is missing or does not print its "ready" line within `timeout`.
-    public init(name: String, environment: [String: String], port: Int? = nil, timeout: TimeInterval = 20) throws {
+    /// - Throws: when the binary is missing or does not print its "ready" line within `timeout`
+    ///   (60 s: migrating a PostgreSQL database while the whole suite runs on two cores can take
+    ///   a while; a process that exits early ends the wait at once).
+    public init(name: String, environment: [String: String], port: Int? = nil, timeout: TimeInterval = 60) throws {
         self.name = name
         self.port = try port ?? FreePort.next()
         var environment = environment

@@ -261,7 +261,8 @@ struct OutboxRelayTests {
         let dbA = try scratch.open(), dbB = try scratch.open()
         defer { dbA.close(); dbB.close() }
         try Self.enqueue(dbA, [("e1", "k"), ("e2", "k"), ("e3", "k")])
-        let lease = RelayConfiguration(leaseDuration: .seconds(1))
+        // 3 s: B's first round must come while A's lease holds, also on a loaded machine.
+        let lease = RelayConfiguration(leaseDuration: .seconds(3))
         let stuck = DispatchSemaphore(value: 0)
         let entered = DispatchSemaphore(value: 0)
         let relayA = OutboxRelay(database: dbA, name: "a", configuration: lease) { _ in
@@ -279,7 +280,7 @@ struct OutboxRelayTests {
         }.start()
         entered.wait()
         #expect(try relayB.runOnce() == 0, "the key is leased by A")
-        Thread.sleep(forTimeInterval: 1.1)
+        Thread.sleep(forTimeInterval: 3.1)
         #expect(try relayB.runOnce() == 3, "A's lease expired")
         #expect(deliveredByB.current == ["e1", "e2", "e3"])
         stuck.signal()

@@ -126,10 +126,28 @@ class Portal:
 
     def sign_in(self, email, password):
         self.driver.get(self.base + "/portal/")
-        self.wait.until(EC.presence_of_element_located((By.ID, "email"))).send_keys(email)
-        self.driver.find_element(By.ID, "password").send_keys(password)
-        self.driver.find_element(By.ID, "login-submit").click()
+        self.submit_login(email, password)
         self.wait.until(EC.presence_of_element_located((By.ID, "logout")))
+
+    def submit_login(self, email, password):
+        """Fills the sign-in form the page shows and submits it. The page may draw the form again
+        meanwhile (a navigation by hash while signed out draws it once more when its session check
+        answers, which a loaded machine delays): the form is then filled again, never half in the
+        old one and half in the new one."""
+        def submitted(driver):
+            try:
+                fields = [(driver.find_element(By.ID, "email"), email), (driver.find_element(By.ID, "password"), password)]
+                for field, value in fields:
+                    if field.get_attribute("value") != value:
+                        field.clear()
+                        field.send_keys(value)
+                if any(field.get_attribute("value") != value for field, value in fields):
+                    return False
+                driver.find_element(By.ID, "login-submit").click()
+                return True
+            except (StaleElementReferenceException, NoSuchElementException):
+                return False
+        self.wait.until(submitted)
 
     def open_ticket(self, ticket):
         """The ticket's page, read again (not from the page's state) when it is the one shown."""

@@ -150,12 +150,17 @@ class Portal:
         self.wait.until(submitted)
 
     def open_ticket(self, ticket):
-        """The ticket's page, read again (not from the page's state) when it is the one shown."""
+        """The ticket's page, read again (not from the page's state) when it is the one shown. A
+        ticket page shown before (another ticket's, or this one's before the refresh) is waited
+        out: a navigation by hash redraws the page a moment after the browser says it is done."""
         url = f"{self.base}/portal/#/t/{ticket}"
+        shown = self.driver.find_elements(By.ID, "ticket-title")
         if self.driver.current_url == url:
             self.driver.refresh()
         else:
             self.driver.get(url)
+        if shown:
+            self.wait.until(EC.staleness_of(shown[0]))
         self.wait.until(EC.presence_of_element_located((By.ID, "ticket-title")))
 
     def sign_out(self):

@@ -46,13 +46,7 @@ sign_in, sign_out = portal.sign_in, portal.sign_out
 
 
 def open_ticket_page(ticket):
-    # The same URL with only a hash does not load the page again: refresh it then.
-    url = f"{base}/portal/#/t/{ticket}"
-    if driver.current_url == url:
-        driver.refresh()
-    else:
-        driver.get(url)
-    wait.until(EC.presence_of_element_located((By.ID, "ticket-title")))
+    portal.open_ticket(ticket)
 
 
 def file_base64(path):

@@ -63,11 +63,18 @@ final class WorkflowHarness: @unchecked Sendable {
         return principal
     }
 
-    static func agent(_ id: String) -> AuthV1.Principal {
+    /// The access levels ``seedDirectory()`` (and LinkCustomersTests' dora) give the agents.
+    static let seededLevels: [String: Int32] = ["chefe": 2, "ana": 1, "bruno": 0, "carla": 3, "pm": 1, "dora": 1]
+
+    /// An agent signed as the gateway signs them: with the level of their sign-in, which matches
+    /// their agent record (workflow holds them to the lower of the two, ``Actor``); 0 for an
+    /// agent the directory does not know.
+    static func agent(_ id: String, level: Int32? = nil) -> AuthV1.Principal {
         var principal = AuthV1.Principal()
         principal.kind = .agent
         principal.id = id
         principal.displayName = id
+        principal.accessLevel = level ?? seededLevels[id] ?? 0
         return principal
     }
 
@@ -186,11 +193,12 @@ final class WorkflowHarness: @unchecked Sendable {
         role.role?.name = "produto"
         role.role?.permissions = ["product.decide"]
         _ = try call(WorkflowV1.Workflow.putRole, role, as: admin)
-        try agent("chefe", level: 2, isChefe: true)
-        try agent("ana", level: 1, chefe: "chefe")
-        try agent("bruno", level: 0, chefe: "chefe")
-        try agent("carla", level: 3)
-        try agent("pm", level: 1, role: "produto")
+        let levels = Self.seededLevels
+        try agent("chefe", level: levels["chefe"]!, isChefe: true)
+        try agent("ana", level: levels["ana"]!, chefe: "chefe")
+        try agent("bruno", level: levels["bruno"]!, chefe: "chefe")
+        try agent("carla", level: levels["carla"]!)
+        try agent("pm", level: levels["pm"]!, role: "produto")
         for (id, name) in [("n1", "Nível 1"), ("n2", "Nível 2"), ("produto", "Produto")] {
             var group = WorkflowV1.PutGroupRequest()
             group.group = WorkflowV1.Group()

@@ -13,17 +13,8 @@ import WorkflowCore
 /// agent record's — and replays of stored idempotent answers that check the caller again.
 @Suite("Workflow: one access level everywhere; replays check access again")
 struct AccessRuleTests {
-    static func putAgent(_ harness: WorkflowHarness, _ id: String, level: Int32, active: Bool = true, chefe: String = "chefe") throws {
-        var agent = WorkflowV1.Agent()
-        agent.id = id
-        agent.name = id.capitalized
-        agent.email = "\(id)@suporte.example"
-        agent.maxAccessLevel = level
-        agent.active = active
-        agent.chefeAgentID = chefe
-        var request = WorkflowV1.PutAgentRequest()
-        request.agent = agent
-        _ = try harness.call(WorkflowV1.Workflow.putAgent, request, as: WorkflowHarness.admin())
+    static func putAgent(_ harness: WorkflowHarness, _ id: String, level: Int32, active: Bool = true) throws {
+        try harness.putAgent(id, level: level, chefe: "chefe", active: active)
     }
 
     static func setLevel(_ harness: WorkflowHarness, _ ticketID: String, _ level: Int32) throws {
@@ -45,12 +36,7 @@ struct AccessRuleTests {
                                                      options: CallOptions(timeoutMilliseconds: 10_000, metadata: harness.signer.metadata(for: principal)))
         var csv = ""
         while let chunk = try stream.receive() { csv += chunk.text }
-        var metrics = WorkflowV1.GetMetricsRequest()
-        let day = DateFormatter()
-        day.dateFormat = "yyyy-MM-dd"
-        day.timeZone = TimeZone(identifier: "America/Sao_Paulo")
-        metrics.fromDay = day.string(from: Date().addingTimeInterval(-86_400))
-        metrics.toDay = day.string(from: Date().addingTimeInterval(2 * 86_400))
+        let metrics = WorkflowHarness.metricsAroundToday()
         return ["view": harness.failure(WorkflowV1.Workflow.getTicket, get, as: principal) == nil,
                 "sla": harness.failure(WorkflowV1.WorkflowTime.getTicketSLA, sla, as: principal) == nil,
                 "csv": csv.contains("\r\n\(ticketID),"),

@@ -17,12 +17,7 @@ import TestSupport
     let secret = DeploymentSecret(bytes: Array("workflow-metrics-level-test-secret".utf8))
 
     func options(_ id: String, level: Int32, admin: Bool = false) -> CallOptions {
-        var p = AuthV1.Principal()
-        p.kind = .agent
-        p.id = id
-        p.administrator = admin
-        p.accessLevel = level
-        return CallOptions(timeoutMilliseconds: 10_000, metadata: PrincipalSigner(secret: secret).metadata(for: p))
+        agentOptions(secret, id: id, level: level, admin: admin)
     }
 
     static func dims(_ organization: String, product: String, module: String = "Folha", group: String, agent: String = "",
@@ -40,15 +35,9 @@ import TestSupport
         var configuration = WorkflowTime.Configuration()
         configuration.surveyBaseURL = "https://s.example/p/"
         let time = WorkflowTime(database: database, secret: secret, configuration: configuration, clock: clock.function)
-        var router = RPCRouter()
-        time.register(router: &router, principals: PrincipalSigner(secret: secret))
-        var serverConfiguration = ServerConfiguration(serviceName: "workflow", secret: secret)
-        serverConfiguration.port = 0
-        let server = RPCServer(configuration: serverConfiguration, router: router, logger: Logger(service: "workflow", level: .critical))
-        try server.start()
-        defer { server.shutdown(gracePeriodMilliseconds: 100) }
-        let client = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: server.port)], secret: secret))
-        defer { client.close() }
+        let api = try TimeAPIServer(time, secret: secret)
+        defer { withExtendedLifetime(api) {} }
+        let client = api.client
 
         func at(_ when: String, _ body: (any SQLExecutor) throws -> Void) throws {
             clock.set(sp(when))

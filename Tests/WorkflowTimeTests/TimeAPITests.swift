@@ -39,15 +39,9 @@ import TestSupport
         var configuration = WorkflowTime.Configuration()
         configuration.surveyBaseURL = "https://s.example/p/"
         let time = WorkflowTime(database: database, secret: secret, configuration: configuration, clock: clock.function)
-        var router = RPCRouter()
-        time.register(router: &router, principals: PrincipalSigner(secret: secret))
-        var serverConfiguration = ServerConfiguration(serviceName: "workflow", secret: secret)
-        serverConfiguration.port = 0
-        let server = RPCServer(configuration: serverConfiguration, router: router, logger: Logger(service: "workflow", level: .critical))
-        try server.start()
-        defer { server.shutdown(gracePeriodMilliseconds: 100) }
-        let client = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: server.port)], secret: secret))
-        defer { client.close() }
+        let api = try TimeAPIServer(time, secret: secret)
+        defer { withExtendedLifetime(api) {} }
+        let client = api.client
         let admin = principal(.agent, admin: true, level: 9)
         let agent = principal(.agent, level: 1)
         let method = WorkflowV1.WorkflowTime.self
@@ -207,15 +201,9 @@ import TestSupport
         let database = try ScratchDatabase(.sqlite).open(migrations: WorkflowTimeMigrations.all)
         defer { database.close() }
         let time = WorkflowTime(database: database, secret: secret)
-        var router = RPCRouter()
-        time.register(router: &router, principals: PrincipalSigner(secret: secret))
-        var serverConfiguration = ServerConfiguration(serviceName: "workflow", secret: secret)
-        serverConfiguration.port = 0
-        let server = RPCServer(configuration: serverConfiguration, router: router, logger: Logger(service: "workflow", level: .critical))
-        try server.start()
-        defer { server.shutdown(gracePeriodMilliseconds: 100) }
-        let client = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: server.port)], secret: secret))
-        defer { client.close() }
+        let api = try TimeAPIServer(time, secret: secret)
+        defer { withExtendedLifetime(api) {} }
+        let client = api.client
         var p = AuthV1.Principal()
         p.kind = .agent
         p.id = "ana"

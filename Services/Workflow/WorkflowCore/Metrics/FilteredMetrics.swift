@@ -152,24 +152,11 @@ extension MetricsQuery {
     /// ``filteredBacklog(_:now:filter:calendar:)`` of those tickets.
     public static func visibleBacklog(_ tx: any SQLExecutor, now: Int64, visibleTo: (level: Int32, agentID: String),
                                       calendar: BusinessCalendar = .default) throws -> [BacklogRow] {
-        let today = Int64(calendar.localDay(of: now).dayNumber)
-        let hidden = try tx.query("""
-            SELECT t.stage AS stage, COUNT(*) AS total,
-                   SUM(CASE WHEN t.opened_day >= ? THEN 1 ELSE 0 END) AS a0,
-                   SUM(CASE WHEN t.opened_day < ? AND t.opened_day >= ? THEN 1 ELSE 0 END) AS a1,
-                   SUM(CASE WHEN t.opened_day < ? AND t.opened_day >= ? THEN 1 ELSE 0 END) AS a2,
-                   SUM(CASE WHEN t.opened_day < ? AND t.opened_day >= ? THEN 1 ELSE 0 END) AS a3,
-                   SUM(CASE WHEN t.opened_day < ? THEN 1 ELSE 0 END) AS a4
-            FROM wf_metric_tickets t
-            WHERE t.is_open = 1 AND t.access_level > 0 AND t.access_level > ? AND (t.agent_id <> ? OR t.agent_id = '')
-            GROUP BY t.stage
-            """, [.integer(today), .integer(today), .integer(today - 2), .integer(today - 2), .integer(today - 6),
-                  .integer(today - 6), .integer(today - 29), .integer(today - 29),
-                  .integer(Int64(visibleTo.level)), .text(visibleTo.agentID)])
+        let hidden = try openTickets(tx, now: now, calendar: calendar,
+                                     where: "t.is_open = 1 AND t.access_level > 0 AND t.access_level > ? AND (t.agent_id <> ? OR t.agent_id = '')",
+                                     [.integer(Int64(visibleTo.level)), .text(visibleTo.agentID)])
         var less: [String: (count: Int64, byAge: [Int64])] = [:]
-        for row in hidden {
-            less[try row.text("stage")] = (try row.int("total"), try ["a0", "a1", "a2", "a3", "a4"].map { try row.int($0) })
-        }
+        for row in hidden { less[row.stage] = (row.count, row.byAge) }
         return try backlog(tx, now: now, calendar: calendar).compactMap { row in
             guard let minus = less[row.stage] else { return row }
             let left = BacklogRow(stage: row.stage, count: row.count - minus.count, byAge: zip(row.byAge, minus.byAge).map { $0 - $1 })
@@ -315,8 +302,15 @@ extension MetricsQuery {
 
     /// The matching tickets open at `now`, per stage and age (the ages of ``backlog(_:now:calendar:)``).
     public static func filteredBacklog(_ tx: any SQLExecutor, now: Int64, filter: MetricsFilter, calendar: BusinessCalendar = .default) throws -> [BacklogRow] {
-        let today = Int64(calendar.localDay(of: now).dayNumber)
         let predicate = filter.predicate()
+        return try openTickets(tx, now: now, calendar: calendar, where: "\(predicate.sql) AND t.is_open = 1", predicate.params)
+    }
+
+    /// The tickets of `wf_metric_tickets` alias `t` matching `condition` (with `params`), per
+    /// stage and age at `now` (the ages of ``backlog(_:now:calendar:)``), by stage.
+    private static func openTickets(_ tx: any SQLExecutor, now: Int64, calendar: BusinessCalendar, where condition: String,
+                                    _ params: [SQLValue]) throws -> [BacklogRow] {
+        let today = Int64(calendar.localDay(of: now).dayNumber)
         return try tx.query("""
             SELECT t.stage AS stage, COUNT(*) AS total,
                    SUM(CASE WHEN t.opened_day >= ? THEN 1 ELSE 0 END) AS a0,
@@ -324,9 +318,9 @@ extension MetricsQuery {
                    SUM(CASE WHEN t.opened_day < ? AND t.opened_day >= ? THEN 1 ELSE 0 END) AS a2,
                    SUM(CASE WHEN t.opened_day < ? AND t.opened_day >= ? THEN 1 ELSE 0 END) AS a3,
                    SUM(CASE WHEN t.opened_day < ? THEN 1 ELSE 0 END) AS a4
-            FROM wf_metric_tickets t WHERE \(predicate.sql) AND t.is_open = 1 GROUP BY t.stage ORDER BY t.stage
+            FROM wf_metric_tickets t WHERE \(condition) GROUP BY t.stage ORDER BY t.stage
             """, [.integer(today), .integer(today), .integer(today - 2), .integer(today - 2), .integer(today - 6),
-                  .integer(today - 6), .integer(today - 29), .integer(today - 29)] + predicate.params).map { row in
+                  .integer(today - 6), .integer(today - 29), .integer(today - 29)] + params).map { row in
             BacklogRow(stage: try row.text("stage"), count: try row.int("total"),
                        byAge: try ["a0", "a1", "a2", "a3", "a4"].map { try row.int($0) })
         }

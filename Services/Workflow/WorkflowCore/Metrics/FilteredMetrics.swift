@@ -140,9 +140,13 @@ extension MetricsQuery {
     }
 
     /// Migration 192: the open tickets above level 0, for ``visibleBacklog(_:now:visibleTo:calendar:)``
-    /// (partial: a ticket at level 0, the usual case, adds no entry to it).
+    /// (partial: a ticket at level 0, the usual case, adds no entry to it); and the cohort
+    /// counters by month, for a viewer's report without a group or product (their keys start
+    /// with the group; a counter's update changes neither column, so events do not touch it).
     public static let confidentialMigration = Migration(version: 192, name: "time_metric_confidential", sql: """
         CREATE INDEX wf_metric_tickets_confidential ON wf_metric_tickets (is_open, access_level) WHERE access_level > 0;
+        CREATE INDEX wf_metric_cohort_month ON wf_metric_cohort (month, access_level);
+        CREATE INDEX wf_metric_cohort_stage_month ON wf_metric_cohort_stage (month, access_level);
         """)
 
     /// The backlog of the tickets a viewer held to a level may see: the backlog rollup (every

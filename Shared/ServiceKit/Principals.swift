@@ -51,14 +51,19 @@ public struct PrincipalSigner: Sendable {
         acceptsUndated = ["1", "true", "yes"].contains(environment[Self.acceptUndatedSetting]?.lowercased() ?? "")
     }
 
-    /// The two metadata entries that carry `principal`, dated now (valid for ``lifetimeMilliseconds``).
+    /// The two metadata entries that carry `principal`, dated now to the minute (valid for
+    /// ``lifetimeMilliseconds`` from the minute's start): one caller's signatures within a minute
+    /// are the same texts, which services verify once (``VerifiedPrincipals``), whoever signs.
     public func metadata(for principal: AuthV1.Principal) -> [String: String] {
         var dated = principal
         let now = clock()
-        dated.issuedAtMs = now
-        dated.expiresAtMs = now + lifetimeMilliseconds
+        dated.issuedAtMs = now - now % Self.dateGranularityMilliseconds
+        dated.expiresAtMs = dated.issuedAtMs + lifetimeMilliseconds
         return signed(dated.serializedBytes())
     }
+
+    /// Signatures are dated to the minute.
+    public static let dateGranularityMilliseconds: Int64 = 60_000
 
     /// The two metadata entries that carry the principal encoded as `bytes`, as they are (their
     /// dates, if any, included): for tests that need an undated or a stale principal.

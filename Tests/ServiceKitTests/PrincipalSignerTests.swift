@@ -57,6 +57,9 @@ extension PrincipalSignerTests {
         let metadata = signer.metadata(for: Self.principal())
         let signed = try AuthV1.Principal(serializedBytes: Array(try #require(Data(base64Encoded: metadata[MetadataKey.principal] ?? ""))))
         #expect(signed.issuedAtMs == start && signed.expiresAtMs == start + signer.lifetimeMilliseconds)
+        // Dated to the minute: within it, the same texts (verified once by a service); then new ones.
+        #expect(Self.signer(at: start + 59_999).metadata(for: Self.principal()) == metadata)
+        #expect(Self.signer(at: start + 60_000).metadata(for: Self.principal()) != metadata)
         // Read back by services whose clocks say other times (each its own cache, and one shared).
         let last = start + signer.lifetimeMilliseconds + signer.skewMilliseconds
         let kept = Self.signer(at: start)

@@ -69,7 +69,7 @@ public final class Gateway: Sendable {
         let counter = shared ? SharedRateCounter(database: runtime.database) : nil
         userLimiter = RateLimiter(limit: configuration.rateLimitUser, windowSeconds: configuration.rateLimitWindowSeconds, shared: counter)
         ipLimiter = RateLimiter(limit: configuration.rateLimitIP, windowSeconds: configuration.rateLimitWindowSeconds, shared: counter)
-        signer = PrincipalSigner(secret: runtime.secret)
+        signer = runtime.principals
         signedPrincipals = SignedPrincipals(signer: signer)
         router = Self.makeRouter()
         // Only services with addresses (a client needs one; without, the first call fails as before).

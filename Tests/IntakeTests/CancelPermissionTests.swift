@@ -11,29 +11,6 @@ import TestSupport
 /// administrators and staff; a colleague reads it (and answers it) but does not cancel it.
 @Suite("Cancelling: the ticket's own people, the company's administrators and staff", .serialized)
 struct CancelPermissionTests {
-    /// A representative (its own name and e-mail) acting for `organization`, signed in as one of its people.
-    static func representative(_ harness: IntakeHarness, _ name: String, person: String, for organization: IntakeV1.Organization) throws
-        -> (options: CallOptions, personID: String) {
-        var draft = IntakeV1.Representative()
-        draft.name = name
-        draft.email = "contato@\(person).example"
-        draft.organizationIDs = [organization.id]
-        let representative = try harness.client.call(IntakeV1.Intake.createRepresentative, draft, options: harness.staff)
-        var contact = IntakeV1.RepresentativeContact()
-        contact.representativeID = representative.id
-        contact.name = person
-        contact.email = "\(person)@\(person).example"
-        let added = try harness.client.call(IntakeV1.Intake.addRepresentativeContact, contact, options: harness.staff)
-        var principal = AuthV1.Principal()
-        principal.kind = .customer
-        principal.id = added.id
-        principal.displayName = added.name
-        principal.email = added.email
-        principal.representativeID = representative.id
-        principal.representedOrganizationIDs = [organization.id]
-        return (harness.options(principal), added.id)
-    }
-
     @Test("the ticket's contact, the representative who opened it, a company administrator and staff cancel; a plain colleague and another representative read it but get PERMISSION_DENIED (pt-BR / en) and nothing changes",
           arguments: TestEngines.all)
     func whoMayCancel(engine: DatabaseEngine) throws {
@@ -45,8 +22,8 @@ struct CancelPermissionTests {
         let asMaria = harness.options(IntakeHarness.customer(maria))
         let asJoao = harness.options(IntakeHarness.customer(joao))
         let asAna = harness.options(IntakeHarness.customer(ana, admin: true))
-        let (paula, paulaID) = try Self.representative(harness, "Revenda Sul", person: "paula", for: acme)
-        let rui = try Self.representative(harness, "Consultoria Norte", person: "rui", for: acme).options
+        let (paula, paulaID) = try harness.representativePerson(for: acme)
+        let rui = try harness.representativePerson(for: acme, name: "Consultoria Norte", domain: "norte.example", person: "Rui").options
 
         func open(_ subject: String, as options: CallOptions, contact: IntakeV1.Contact? = nil) throws -> IntakeV1.Ticket {
             var request = IntakeHarness.request(acme, subject: subject)
@@ -105,7 +82,7 @@ struct CancelPermissionTests {
         let beta = try harness.organization("Beta", taxID: "12ABC34501DE35")
         let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
         let chefe = try harness.contact(beta, "Chefe Beta", email: "chefe@beta.example", admin: true)
-        let paula = try Self.representative(harness, "Revenda Sul", person: "paula", for: acme).options
+        let paula = try harness.representative(for: acme)
         var request = IntakeHarness.request(acme)
         request.contactID = maria.id
         let ticket = try #require(try harness.client.call(IntakeV1.Intake.openTicket, request, options: paula).ticket)

@@ -84,7 +84,7 @@ struct CustomerTicketPageTests {
         #expect(try gateway.request("POST", "/v1/tickets/\(other)/cancel", json: ["reason": "Duplicado"], bearer: seeded.seeded.maria).status == 200)
     }
 
-    @Test("in the browser: João, a colleague, reads Carla's ticket without a cancel button, which Carla and Maria (the company's administrator) get; Carla's reply with three files, while workflow's database is write-locked (its view lags), shows Em atendimento at once and lists her files as she chose them (a large one in the middle), grouped under her reply with their sizes")
+    @Test("in the browser: João, a colleague, reads Carla's ticket without a cancel button, which Carla and Maria (the company's administrator) get; Carla's reply with three files, while workflow's database is write-locked (its view lags), shows Em atendimento at once and lists her files as she chose them (a large one in the middle), grouped under her reply with their sizes; Ana finishes an Exigência fiscal as solved by configuration from the move form, no reclassification")
     func customerTicketPage() throws {
         try PortalBrowser.requireChromium()
         let seeded = try SeededDeployment(engine: .sqlite)
@@ -99,9 +99,13 @@ struct CustomerTicketPageTests {
         }
         let workflowDatabase = seeded.deployment.directory.path + "/workflow.sqlite"
         try #require(FileManager.default.fileExists(atPath: workflowDatabase))
-        let result = try PortalBrowser.run("customer_ticket_page.py", gateway, [people.ticket, workflowDatabase] + paths, environment: [
+        // An Exigência fiscal Ana holds, to be finished as solved by configuration.
+        let fiscal = try seeded.openTicket(subject: "Nova regra do ICMS-ST", request: "A partir de janeiro a substituição tributária muda.",
+                                           category: "EXIGENCIA_FISCAL", module: "Fiscal")
+        #expect(try gateway.request("POST", "/v1/tickets/\(fiscal)/take", json: [:], bearer: seeded.seeded.ana).status == 200)
+        let result = try PortalBrowser.run("customer_ticket_page.py", gateway, [people.ticket, workflowDatabase] + paths + [fiscal], environment: [
             "PORTAL_CUSTOMER": "carla@acme.com.br:\(seeded.seeded.password)", "PORTAL_COLLEAGUE": "joao@acme.com.br:\(seeded.seeded.password)",
-            "PORTAL_ADMIN_CONTACT": "maria@acme.com.br:\(seeded.seeded.password)"])
+            "PORTAL_ADMIN_CONTACT": "maria@acme.com.br:\(seeded.seeded.password)", "PORTAL_AGENT": "ana@suporte.example:\(seeded.seeded.password)"])
         #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
         #expect(result.output.hasPrefix("OK"))
         // Stored in the order chosen, whatever travelled inside the reply.
@@ -109,5 +113,9 @@ struct CustomerTicketPageTests {
         let messages = (view.json["intake"] as? [String: Any])?["messages"] as? [[String: Any]] ?? []
         #expect((messages.last?["attachments"] as? [[String: Any]] ?? []).compactMap { $0["file_name"] as? String }
                 == ["a-primeiro.txt", "b-grande.bin", "c-ultimo.txt"], "\(messages)")
+        // Finished as solved by configuration, still an Exigência fiscal.
+        let finished = try gateway.request("GET", "/v1/tickets/\(fiscal)", bearer: seeded.seeded.admin).json["workflow"] as? [String: Any] ?? [:]
+        #expect(finished["outcome"] as? String == "resolvida_configuracao", "\(finished)")
+        #expect((finished["row"] as? [String: Any])?["category"] as? String == "EXIGENCIA_FISCAL", "\(finished)")
     }
 }

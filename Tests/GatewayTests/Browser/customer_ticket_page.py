@@ -8,9 +8,12 @@ size (uploaded apart) and another small one, while workflow's SQLite database is
 for 0.8 s (workflow still answers views, but applies the reply's event only after that: its view
 lags, as under load): the page drawn after "Salvo." already says "Em atendimento", and the files
 are listed under her reply in the order she chose them, each with its size.
-Usage: customer_ticket_page.py BASE_URL SCREENSHOT_DIR TICKET_ID WORKFLOW_SQLITE FILE_A FILE_B FILE_C
-(credentials in PORTAL_CUSTOMER (Carla), PORTAL_COLLEAGUE (João), PORTAL_ADMIN_CONTACT (Maria) as
-email:password). Prints "OK"."""
+Ana (agent), on an Exigência fiscal she holds that was solved by configuring the system: the move
+form offers "Finalizado — resolvida por configuração", asks for the text for the customer, and
+finishes the ticket without reclassifying it.
+Usage: customer_ticket_page.py BASE_URL SCREENSHOT_DIR TICKET_ID WORKFLOW_SQLITE FILE_A FILE_B FILE_C FISCAL_TICKET_ID
+(credentials in PORTAL_CUSTOMER (Carla), PORTAL_COLLEAGUE (João), PORTAL_ADMIN_CONTACT (Maria),
+PORTAL_AGENT (Ana) as email:password). Prints "OK"."""
 import os
 import sqlite3
 import sys
@@ -18,11 +21,14 @@ import threading
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select
 
 from portal_browser import Portal
 
 base, shots, ticket, workflow_db = sys.argv[1:5]
 chosen = sys.argv[5:8]
+fiscal = sys.argv[8]
+ana = os.environ["PORTAL_AGENT"].split(":", 1)
 carla = os.environ["PORTAL_CUSTOMER"].split(":", 1)
 joao = os.environ["PORTAL_COLLEAGUE"].split(":", 1)
 maria = os.environ["PORTAL_ADMIN_CONTACT"].split(":", 1)
@@ -87,6 +93,22 @@ try:
     sizes = [s.text for s in mine[0].find_elements(By.CSS_SELECTOR, ".file-size")]
     assert sizes[0] == "(9 B)" and sizes[1].endswith("KiB)") and sizes[1].startswith("(293"), sizes
     portal.shot("94-reply-files-in-order")
+    portal.sign_out()
+
+    # Ana finishes an Exigência fiscal solved by configuration: the form offers that way to finish.
+    portal.sign_in(*ana)
+    portal.open_ticket(fiscal)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#move-stage option[value="finalizado"]'))
+    option = driver.find_element(By.CSS_SELECTOR, '#move-stage option[value="finalizado"]')
+    assert option.text == "Finalizado — resolvida por configuração", option.text
+    Select(driver.find_element(By.ID, "move-stage")).select_by_value("finalizado")
+    public_note = driver.find_element(By.CSS_SELECTOR, "#move-form [name=public_note]")
+    assert public_note.get_attribute("required") is not None, "the text for the customer is not asked for"
+    public_note.send_keys("Configuramos a nova regra do ICMS-ST no cadastro de tributos.")
+    before = driver.find_element(By.ID, "ticket-title")
+    driver.find_element(By.CSS_SELECTOR, "#move-form button[type=submit]").click()
+    wait.until(EC.staleness_of(before))
+    wait.until(lambda d: d.find_element(By.ID, "ticket-stage").text == "Finalizado")
     print("OK")
 except Exception:
     portal.report_failure("customer-ticket-page")

@@ -4049,6 +4049,12 @@ const SHIPPED_STAGES = { aguardando_atendimento: ['Aguardando atendimento', 'Awa
   em_desenvolvimento: ['Em desenvolvimento', 'In development'], pendente: ['Pendente', 'Pending'],
   validacao_cliente: ['Validação cliente', 'Customer validation'], resolvido: ['Resolvido', 'Resolved'],
   finalizado: ['Finalizado', 'Finished'], fechado: ['Fechado', 'Closed'], cancelado: ['Cancelado', 'Cancelled'] };
+// How a ticket ended (workflow's outcome keys, as the move that finishes it records them); the
+// move form names a finishing move by its stage and outcome ("Finalizado — resolvida por
+// configuração"), so two ways to finish a ticket read apart.
+const OUTCOMES = { resolvida: ['resolvida', 'resolved'], resolvida_configuracao: ['resolvida por configuração', 'solved by configuration'],
+  negada: ['negada', 'denied'], nao_necessita_atuacao: ['não necessita atuação', 'no action needed'],
+  cancelada_cliente: ['cancelada pelo cliente', 'cancelled by the customer'], inatividade: ['inatividade', 'inactivity'] };
 const SHIPPED_CUSTOMER_STAGES = { aguardando_resposta: ['Aguardando sua resposta', 'Awaiting your answer'], em_analise: ['Em análise', 'Under review'],
   aguardando_validacao: ['Aguardando sua validação', 'Awaiting your validation'] };
 
@@ -5334,7 +5340,8 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
     };
     moves.addEventListener('change', askNotes);
     api('GET', `/v1/tickets/${encodeURIComponent(id)}/moves`).then((m) => {
-      (m.moves || []).forEach((move) => moves.append(el('option', { value: move.to_stage, text: stageName(move.stage_name, move.to_stage),
+      (m.moves || []).forEach((move) => moves.append(el('option', { value: move.to_stage,
+        text: stageName(move.stage_name, move.to_stage) + (move.outcome ? ` — ${label(OUTCOMES, move.outcome)}` : ''), 'data-outcome': move.outcome || null,
         'data-requires-note': move.requires_note ? '1' : null, 'data-requires-public-note': move.requires_public_note ? '1' : null })));
       askNotes();
     }).catch(() => null);

@@ -97,6 +97,12 @@ struct CustomerTicketPageTests {
             try data.write(to: URL(fileURLWithPath: files.path + "/" + name))
             paths.append(files.path + "/" + name)
         }
+        // Ana's public message with a file: listed under her message, before Carla's reply.
+        let entry = try gateway.request("POST", "/v1/tickets/\(people.ticket)/discussion", json: [
+            "text": "Segue o roteiro para gerar o log.", "is_public": true,
+            "files": [["file_name": "roteiro.txt", "content_type": "text/plain", "data": Data("1. Abra o pedido.\n".utf8).base64EncodedString()]]],
+                                        bearer: seeded.seeded.ana)
+        #expect(entry.status == 201, "\(entry.text)")
         let workflowDatabase = seeded.deployment.directory.path + "/workflow.sqlite"
         try #require(FileManager.default.fileExists(atPath: workflowDatabase))
         // An Exigência fiscal Ana holds, to be finished as solved by configuration.

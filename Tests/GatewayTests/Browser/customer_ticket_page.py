@@ -7,7 +7,8 @@ resposta"). She replies with three files chosen in this order: a small one, one 
 size (uploaded apart) and another small one, while workflow's SQLite database is write-locked
 for 0.8 s (workflow still answers views, but applies the reply's event only after that: its view
 lags, as under load): the page drawn after "Salvo." already says "Em atendimento", and the files
-are listed under her reply in the order she chose them, each with its size.
+are listed under her reply in the order she chose them, each with its size (Ana's earlier message's
+file under Ana's message, before it).
 Ana (agent), on an Exigência fiscal she holds that was solved by configuring the system: the move
 form offers "Finalizado — resolvida por configuração", asks for the text for the customer, and
 finishes the ticket without reclassifying it.
@@ -85,10 +86,13 @@ try:
     # The state her reply produces, at once: no longer waiting for her.
     assert stage() == "Em atendimento", stage()
 
-    # Her reply's files, grouped under it, in the order she chose them, with their sizes.
+    # Her reply's files, grouped under it, in the order she chose them, with their sizes; Ana's
+    # earlier message's file under Ana's message, before it (oldest first); the open had none.
     groups = driver.find_elements(By.CSS_SELECTOR, "#ticket-attachments .attachment-group")
-    mine = [g for g in groups if g.find_element(By.TAG_NAME, "h3").text.startswith("Resposta de ")]
-    assert len(mine) == 1, [g.text for g in groups]
+    titles = [g.find_element(By.TAG_NAME, "h3").text for g in groups]
+    assert len(groups) == 2 and titles[0].startswith("Mensagem de Ana") and titles[1].startswith("Resposta de "), titles
+    assert [a.text for a in groups[0].find_elements(By.CSS_SELECTOR, "a[data-attachment]")] == ["roteiro.txt"], groups[0].text
+    mine = groups[1:]
     assert [a.text for a in mine[0].find_elements(By.CSS_SELECTOR, "a[data-attachment]")] == names, mine[0].text
     sizes = [s.text for s in mine[0].find_elements(By.CSS_SELECTOR, ".file-size")]
     assert sizes[0] == "(9 B)" and sizes[1].endswith("KiB)") and sizes[1].startswith("(293"), sizes

@@ -3925,7 +3925,7 @@ const TEXT = {
     queue: 'Fila', newTicket: 'Nova ocorrência', subject: 'Assunto', description: 'Descrição', category: 'Categoria',
     priority: 'Prioridade', product: 'Produto', module: 'Módulo', submit: 'Enviar', state: 'Situação', lastInteraction: 'Última interação',
     code: 'Código', suggestions: 'Artigos que podem resolver', faq: 'Perguntas frequentes desta categoria', attachments: 'Anexos',
-    openingFiles: 'Na abertura', messageFiles: 'Resposta de {who} · {when}',
+    openingFiles: 'Na abertura', messageFiles: 'Resposta de {who} · {when}', entryFiles: 'Mensagem de {who} · {when}',
     dropHere: 'Arraste arquivos para cá, cole-os ou escolha-os', reply: 'Responder', send: 'Enviar resposta', cancel: 'Cancelar ocorrência',
     reason: 'Motivo', history: 'Histórico', request: 'Solicitação', solution: 'Solução', take: 'Assumir', move: 'Mover',
     note: 'Nota interna', publicNote: 'Texto para o cliente', discussion: 'Discussão', isPublic: 'Visível ao cliente', add: 'Adicionar',
@@ -3981,7 +3981,7 @@ const TEXT = {
     queue: 'Queue', newTicket: 'New ticket', subject: 'Subject', description: 'Description', category: 'Category',
     priority: 'Priority', product: 'Product', module: 'Module', submit: 'Submit', state: 'State', lastInteraction: 'Last interaction',
     code: 'Code', suggestions: 'Articles that may solve it', faq: 'Frequent questions of this category', attachments: 'Attachments',
-    openingFiles: 'With the request', messageFiles: 'Reply from {who} · {when}',
+    openingFiles: 'With the request', messageFiles: 'Reply from {who} · {when}', entryFiles: 'Message from {who} · {when}',
     dropHere: 'Drag files here, paste them or choose them', reply: 'Reply', send: 'Send reply', cancel: 'Cancel ticket',
     reason: 'Reason', history: 'History', request: 'Request', solution: 'Solution', take: 'Take', move: 'Move',
     note: 'Internal note', publicNote: 'Text for the customer', discussion: 'Discussion', isPublic: 'Visible to the customer', add: 'Add',
@@ -5212,16 +5212,23 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
   // A file's download link; an internal one (listed to staff only) says so.
   const attachmentLink = (a) => el('span', {}, el('a', { href: '/v1/attachments/' + encodeURIComponent(a.id), 'data-attachment': a.id, text: a.file_name }),
     a.internal ? el('span', { class: 'muted internal-file', text: ` (${t('internalFile')})` }) : null);
-  // Every file of the ticket, grouped: the open's (and those staff put on the ticket), then each
-  // message's, oldest first; within a group in the order the open or the message lists them (the
-  // order the person chose), each with its name and size (also shown on the message below).
+  // Every file of the ticket, grouped by the message that brought it: the open's, then each
+  // customer message's and each team entry's (workflow's discussion lists an entry's files, which
+  // intake keeps as the ticket's own), oldest first; within a group in the order the open or the
+  // message lists them (the order the person chose), each with its name and size (also shown on
+  // the message in the history below).
   const fileItem = (a) => el('li', {}, attachmentLink(a), el('span', { class: 'muted file-size', text: ` (${byteSize(a.size_bytes || 0)})` }));
-  const fileGroup = (title, files, messageId) => (files.length
-    ? el('section', { class: 'attachment-group', 'data-message': messageId || null }, el('h3', { text: title }), el('ul', {}, files.map(fileItem)))
-    : null);
-  const attachmentGroups = [fileGroup(t('openingFiles'), intake.attachments || [], '')].concat((intake.messages || []).map((m) =>
-    fileGroup(tf('messageFiles', { who: (m.author && m.author.name) || '', when: when(m.created_at_ms) }), m.attachments || [], m.id)))
-    .filter(Boolean);
+  const fileGroup = (title, files, key) => el('section', { class: 'attachment-group', 'data-message': key || null },
+    el('h3', { text: title }), el('ul', {}, files.map(fileItem)));
+  const teamEntries = ((workflow && workflow.discussion) || []).filter((d) => d.kind !== 'customer_reply' && (d.attachments || []).length);
+  const onEntries = new Set(teamEntries.flatMap((d) => d.attachments.map((a) => a.id)));
+  const opening = (intake.attachments || []).filter((a) => !onEntries.has(a.id));
+  const attachmentGroups = (opening.length ? [fileGroup(t('openingFiles'), opening, '')] : []).concat(
+    (intake.messages || []).filter((m) => (m.attachments || []).length).map((m) => ({ at: Number(m.created_at_ms),
+      node: fileGroup(tf('messageFiles', { who: (m.author && m.author.name) || '', when: when(m.created_at_ms) }), m.attachments, m.id) }))
+      .concat(teamEntries.map((d) => ({ at: Number(d.added_at_ms),
+        node: fileGroup(tf('entryFiles', { who: d.author_name || '', when: when(d.added_at_ms) }), d.attachments, d.entry_id) })))
+      .sort((a, b) => a.at - b.at).map((group) => group.node));
   const history = el('div', { id: 'history', tabindex: '-1' });
   const earlier = el('button', { type: 'button', id: 'show-earlier', class: 'secondary', 'aria-controls': 'history',
     title: t('showEarlierHint'), text: t('showEarlier') });

@@ -85,7 +85,7 @@ enum ReplySettling {
         // The reply is among the newest entries (a page of a few: entries may be long).
         request.discussionLimit = 5
         let payload = request.serializedBytes()
-        var pause = 10
+        var pause = 5
         while true {
             options.timeoutMilliseconds = max(1, remaining())
             do {
@@ -100,7 +100,7 @@ enum ReplySettling {
             let left = remaining()
             guard left > 0 else { return false }
             usleep(UInt32(min(pause, left)) * 1_000)
-            pause = min(pause * 2, 100)
+            pause = min(pause + 5, 25)
         }
     }
 

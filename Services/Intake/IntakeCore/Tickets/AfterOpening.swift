@@ -51,9 +51,12 @@ extension IntakeContext {
             // file is another request; uploaded files count by what they are, not by their ids.
             let fingerprint = idempotencyKey?.isEmpty == false
                 ? try idempotencyFingerprint(request, ids: request.attachmentIDs) { $0.attachmentIDs = $1 } : []
-            return try Idempotent.write(database, key: idempotencyKey, scope: "intake.Reply|\(caller.id)", fingerprint: fingerprint) { tx in
+            let answer = try Idempotent.write(database, key: idempotencyKey, scope: "intake.Reply|\(caller.id)", fingerprint: fingerprint) { tx in
                 try replying(tx, request, files: files, caller: caller)
             }
+            // CustomerReplied goes out now, not at the relay's next idle poll.
+            nudgeRelay()
+            return answer
         } catch let error as StorageError where error.kind == .uniqueViolation && !request.emailMessageID.isEmpty {
             // The same e-mail stored by another process meanwhile (PostgreSQL): its message.
             guard let existing = try database.read({ try TicketStore.message($0, emailMessageID: request.emailMessageID) }) else { throw error }
@@ -128,6 +131,7 @@ extension IntakeContext {
     /// Everyone who reads the ticket does not cancel it: ``requireMayCancel(_:caller:)``.
     public func cancel(_ request: IntakeV1.CancelTicketRequest, caller: Caller) throws -> IntakeV1.Ticket {
         try requireTicketAccess(reference: request.ticket, caller: caller, toAct: true)
+        defer { nudgeRelay() }
         return try write("CancelTicket", caller, request) { tx in
             var ticket = try visibleTicket(tx, request.ticket, caller: caller)
             try requireMayCancel(ticket, caller: caller)

@@ -107,7 +107,7 @@ let package = Package(
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["Storage", "Messages", "CSystem", "RPC", "RPCTransport", "ServiceKit", "Observability"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "MessagesTests", dependencies: ["Messages", "TestSupport"], path: "Tests/MessagesTests", swiftSettings: strict),
-        .testTarget(name: "RPCTests", dependencies: ["RPC", "Messages", "RPCTransport", "Observability", "CSystem"], path: "Tests/RPCTests", swiftSettings: strict),
+        .testTarget(name: "RPCTests", dependencies: ["RPC", "Messages", "RPCTransport", "Observability", "CSystem", "TestSupport"], path: "Tests/RPCTests", swiftSettings: strict),
         .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
                     path: "Tests/ServiceKitTests", swiftSettings: strict),
         .testTarget(name: "KnowledgeTests", dependencies: ["KnowledgeCore", "GatewayCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage"],

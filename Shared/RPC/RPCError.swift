@@ -62,8 +62,15 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
     public static func requestTooLarge(bytes: Int, limit: Int) -> RPCError {
         RPCError(.resourceExhausted,
                  "pedido grande demais: \(bytes) bytes, o limite de um quadro é \(limit) / request too large: \(bytes) bytes, the frame limit is \(limit)",
-                 metadata: [sentKey: "false", requestTooLargeKey: "true"])
+                 metadata: [sentKey: "false", requestTooLargeKey: "true", frameLimitKey: String(limit)])
     }
+
+    /// Metadata key of ``requestTooLarge(bytes:limit:)``: the frame limit passed, in bytes (local,
+    /// like ``requestTooLargeKey``), so an HTTP answer can state it.
+    public static let frameLimitKey = "transport.frame_limit_bytes"
+
+    /// The frame limit a ``requestTooLarge(bytes:limit:)`` error passed, when it says.
+    public var frameLimitBytes: Int? { isRequestTooLarge ? metadata[Self.frameLimitKey].flatMap { Int($0) } : nil }
 
     /// The error a server answers instead of a response whose frame would pass its frame limit
     /// (the client would close the connection on reading it): `RESOURCE_EXHAUSTED`, saying so in

@@ -17,15 +17,24 @@ public enum Idempotent {
     /// scoped by the method and the caller (`caller`: the verified principal's id). A replay
     /// does not run `body`, so its checks of the caller do not run either: keys are one
     /// caller's, and another caller who sends the same key and request gets an effect of their
-    /// own (or their own refusal), never the first caller's stored answer.
+    /// own (or their own refusal), never the first caller's stored answer. What the caller may
+    /// reach can change between the first call and a retry (a level lowered, an agent disabled,
+    /// a ticket made confidential): `replayCheck` runs in the replay's transaction before the
+    /// stored answer is given back, and what it throws is the answer instead.
     /// - Parameter seal: seals the stored answer (answers that carry a secret, ``ResponseSeal``).
+    /// - Parameter replayCheck: the caller's access checked again on a replay (not on a first call).
     /// - Throws: `FAILED_PRECONDITION` when the key was used for a different request.
     public static func write<Request: ProtoMessage, Response: ProtoMessage>(
         _ database: any Database, _ context: ServerContext, caller: String, _ request: Request, sealing seal: ResponseSeal? = nil,
-        _ body: (any SQLExecutor) throws -> Response
+        replayCheck: ReplayCheck? = nil, _ body: (any SQLExecutor) throws -> Response
     ) throws -> Response {
-        try write(database, key: context.idempotencyKey, scope: "\(context.method)|\(caller)", request, sealing: seal, body)
+        try write(database, key: context.idempotencyKey, scope: "\(context.method)|\(caller)", request, sealing: seal,
+                  replayCheck: replayCheck, body)
     }
+
+    /// What a replay checks again before it answers (``write(_:_:caller:_:sealing:replayCheck:_:)``):
+    /// runs in the replay's transaction; throws the refusal.
+    public typealias ReplayCheck = (any SQLExecutor) throws -> Void
 
     /// Runs `body` in a write transaction, keyed by `key` within `scope` when there is a key
     /// (nil or empty: no key): the first response is stored with the effect and a retry with
@@ -34,24 +43,26 @@ public enum Idempotent {
     ///   was used for a different request.
     public static func write<Request: ProtoMessage, Response: ProtoMessage>(
         _ database: any Database, key: String?, scope: String, _ request: Request, sealing seal: ResponseSeal? = nil,
-        _ body: (any SQLExecutor) throws -> Response
+        replayCheck: ReplayCheck? = nil, _ body: (any SQLExecutor) throws -> Response
     ) throws -> Response {
         guard let key, !key.isEmpty else { return try database.write { try body($0) } }
         // A sealed answer's request may carry a secret too: its fingerprint is keyed.
         let bytes = try request.serializedBytes()
-        return try write(database, key: key, scope: scope, fingerprint: seal?.fingerprint(bytes) ?? Digest.sha256(bytes), sealing: seal, body)
+        return try write(database, key: key, scope: scope, fingerprint: seal?.fingerprint(bytes) ?? Digest.sha256(bytes), sealing: seal,
+                         replayCheck: replayCheck, body)
     }
 
     /// ``write(_:key:scope:_:_:)`` with the request's fingerprint worked out by the caller (one
     /// that stands for some of the request's fields by what they name, say).
     public static func write<Response: ProtoMessage>(
         _ database: any Database, key: String?, scope: String, fingerprint: [UInt8], sealing seal: ResponseSeal? = nil,
-        _ body: (any SQLExecutor) throws -> Response
+        replayCheck: ReplayCheck? = nil, _ body: (any SQLExecutor) throws -> Response
     ) throws -> Response {
         guard let key, !key.isEmpty else {
             return try database.write { try body($0) }
         }
-        let result = try bytes(database, key: key, scope: scope, fingerprint: fingerprint, sealing: seal) { tx in try body(tx).serializedBytes() }
+        let result = try bytes(database, key: key, scope: scope, fingerprint: fingerprint, sealing: seal,
+                               replayCheck: replayCheck) { tx in try body(tx).serializedBytes() }
         return try Response(serializedBytes: result.response)
     }
 
@@ -61,7 +72,7 @@ public enum Idempotent {
     /// - Throws: as ``write(_:key:scope:fingerprint:sealing:_:)``.
     public static func bytes(
         _ database: any Database, key: String?, scope: String, fingerprint: [UInt8], sealing seal: ResponseSeal? = nil,
-        _ body: (any SQLExecutor) throws -> [UInt8]
+        replayCheck: ReplayCheck? = nil, _ body: (any SQLExecutor) throws -> [UInt8]
     ) throws -> IdempotentResult {
         guard let key, !key.isEmpty else { return IdempotentResult(response: try database.write { try body($0) }, replayed: false) }
         try check(key)
@@ -69,11 +80,13 @@ public enum Idempotent {
             var fresh: [UInt8]?
             let result = try database.write { tx in
                 fresh = nil
-                return try IdempotencyStore.run(tx, scope: scope, key: key, requestFingerprint: fingerprint) {
+                let result = try IdempotencyStore.run(tx, scope: scope, key: key, requestFingerprint: fingerprint) {
                     let answer = try body(tx)
                     fresh = answer
                     return seal?.seal(answer) ?? answer
                 }
+                if result.replayed { try replayCheck?(tx) }
+                return result
             }
             if !result.replayed, let fresh { return IdempotentResult(response: fresh, replayed: false) }
             return IdempotentResult(response: try seal?.open(result.response) ?? result.response, replayed: true)

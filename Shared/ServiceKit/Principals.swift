@@ -9,6 +9,14 @@ import RPCTransport
 /// base64 of `ocorrencias.auth.v1.Principal`, and `principal-signature` = hex HMAC-SHA256 of those
 /// bytes with the deployment secret. Services never trust a principal without a valid signature.
 ///
+/// Every signature is dated: ``metadata(for:)`` sets the principal's `issued_at_ms` and
+/// `expires_at_ms` (``lifetimeMilliseconds`` later), and ``principal(of:)`` refuses one whose
+/// dates are past (or ahead of this clock) by more than ``skewMilliseconds``, with
+/// `UNAUTHENTICATED`, as a forged one. A principal captured off the service network (which is not
+/// encrypted) is then worth minutes, not forever. Undated principals (signed by a release before
+/// the dates) are refused unless ``acceptsUndated`` (`OCORRENCIAS_PRINCIPAL_ACCEPT_UNDATED=1`, for
+/// the one rolling upgrade to this release). The principal a handler gets has the dates cleared.
+///
 /// ```swift
 /// var metadata = PrincipalSigner(secret: secret).metadata(for: principal)
 /// // in a handler:
@@ -19,19 +27,51 @@ public struct PrincipalSigner: Sendable {
     /// Principals this signer (and its copies) verified already (``principal(of:)``).
     let verified: VerifiedPrincipals
     static let label = Array("ocorrencias-principal-v1".utf8)
+    /// How long a signature stays valid (15 minutes: longer than the longest call, 600 s, so a
+    /// principal passed on from a call in progress is still valid at the service it reaches).
+    public var lifetimeMilliseconds: Int64 = 15 * 60_000
+    /// How far the dates may be off this host's clock (hosts' clocks differ a little).
+    public var skewMilliseconds: Int64 = 60_000
+    /// Whether principals without dates (an older release's signer) are accepted.
+    public var acceptsUndated = false
+    /// Now, in Unix epoch milliseconds (tests move it).
+    public var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// The setting that lets undated principals in during a rolling upgrade.
+    public static let acceptUndatedSetting = "OCORRENCIAS_PRINCIPAL_ACCEPT_UNDATED"
 
     public init(secret: DeploymentSecret) {
         self.secret = secret
         verified = VerifiedPrincipals()
     }
 
-    /// The two metadata entries that carry `principal`.
-    public func metadata(for principal: AuthV1.Principal) -> [String: String] {
-        metadata(forEncoded: principal.serializedBytes())
+    /// A signer whose ``acceptsUndated`` follows `environment` (``acceptUndatedSetting``: `1` or `true`).
+    public init(secret: DeploymentSecret, environment: [String: String]) {
+        self.init(secret: secret)
+        acceptsUndated = ["1", "true", "yes"].contains(environment[Self.acceptUndatedSetting]?.lowercased() ?? "")
     }
 
-    /// The two metadata entries that carry the principal encoded as `bytes`.
+    /// The two metadata entries that carry `principal`, dated now to the minute (valid for
+    /// ``lifetimeMilliseconds`` from the minute's start): one caller's signatures within a minute
+    /// are the same texts, which services verify once (``VerifiedPrincipals``), whoever signs.
+    public func metadata(for principal: AuthV1.Principal) -> [String: String] {
+        var dated = principal
+        let now = clock()
+        dated.issuedAtMs = now - now % Self.dateGranularityMilliseconds
+        dated.expiresAtMs = dated.issuedAtMs + lifetimeMilliseconds
+        return signed(dated.serializedBytes())
+    }
+
+    /// Signatures are dated to the minute.
+    public static let dateGranularityMilliseconds: Int64 = 60_000
+
+    /// The two metadata entries that carry the principal encoded as `bytes`, as they are (their
+    /// dates, if any, included): for tests that need an undated or a stale principal.
     public func metadata(forEncoded bytes: [UInt8]) -> [String: String] {
+        signed(bytes)
+    }
+
+    private func signed(_ bytes: [UInt8]) -> [String: String] {
         [MetadataKey.principal: Data(bytes).base64EncodedString(),
          MetadataKey.principalSignature: Digest.hex(secret.mac(Self.label, bytes))]
     }
@@ -39,13 +79,15 @@ public struct PrincipalSigner: Sendable {
     /// The principal of a call, `nil` when the call carries none.
     ///
     /// The same two metadata texts verified before (by this signer or a copy) give the principal
-    /// they gave then without checking the HMAC again (``VerifiedPrincipals``).
-    /// - Throws: `UNAUTHENTICATED` when a principal is present but its signature is wrong.
+    /// they gave then without checking the HMAC again (``VerifiedPrincipals``); their dates are
+    /// checked every time. The principal is answered with its dates cleared.
+    /// - Throws: `UNAUTHENTICATED` when a principal is present but its signature is wrong, or it
+    ///   expired (or is undated, unless ``acceptsUndated``).
     public func principal(of metadata: [String: String]) throws -> AuthV1.Principal? {
         guard let encoded = metadata[MetadataKey.principal], !encoded.isEmpty else { return nil }
         if let signature = metadata[MetadataKey.principalSignature],
            let known = verified.principal(encoded: encoded, signature: signature) {
-            return known
+            return try current(known)
         }
         guard let data = Data(base64Encoded: encoded), let signature = metadata[MetadataKey.principalSignature],
               let mac = Self.unhex(signature), secret.verify(mac, Self.label, Array(data)) else {
@@ -56,7 +98,26 @@ public struct PrincipalSigner: Sendable {
             throw RPCError(.unauthenticated, "identidade do chamador inválida / invalid caller identity")
         }
         verified.remember(principal, encoded: encoded, signature: signature)
-        return principal
+        return try current(principal)
+    }
+
+    /// `principal` without its dates, when they hold now.
+    /// - Throws: `UNAUTHENTICATED` for an expired, future-dated or (unless ``acceptsUndated``) undated one.
+    func current(_ principal: AuthV1.Principal) throws -> AuthV1.Principal {
+        if principal.issuedAtMs == 0 && principal.expiresAtMs == 0 {
+            guard acceptsUndated else {
+                throw RPCError(.unauthenticated, "identidade do chamador sem validade / caller identity without an expiry")
+            }
+            return principal
+        }
+        let now = clock()
+        guard principal.issuedAtMs <= now + skewMilliseconds, now <= principal.expiresAtMs + skewMilliseconds else {
+            throw RPCError(.unauthenticated, "identidade do chamador expirada / caller identity expired")
+        }
+        var plain = principal
+        plain.issuedAtMs = 0
+        plain.expiresAtMs = 0
+        return plain
     }
 
     /// The principal of a call that must act on someone's behalf.

@@ -2,6 +2,7 @@ import Foundation
 import Observability
 import RPC
 import RPCTransport
+import Storage
 
 /// How a service process is configured: flags win over environment variables, which win over
 /// defaults. Every setting is listed in docs/CONFIGURATION.md.
@@ -19,6 +20,7 @@ import RPCTransport
 /// | instance name | `--instance-id` | `OCORRENCIAS_INSTANCE_ID` | `<hostname>:<port>` |
 /// | idempotency keys kept | | `OCORRENCIAS_IDEMPOTENCY_RETENTION_HOURS` | 168 |
 /// | inbox entries kept | | `OCORRENCIAS_INBOX_RETENTION_DAYS` | 30 |
+/// | wait for a held migration lock | | `<SERVICE>_MIGRATION_LOCK_WAIT_SECONDS`, else `OCORRENCIAS_MIGRATION_LOCK_WAIT_SECONDS` | 600 (0: for ever) |
 public struct ServiceConfiguration: Sendable {
     public var serviceName: String
     public var host: String
@@ -109,6 +111,8 @@ public struct ServiceConfiguration: Sendable {
         _ = try settings.integer("\(prefix)_DATABASE_POOL_SIZE", in: 1...1_024)
         _ = try settings.integer("\(prefix)_SQLITE_CACHE_KIB", in: positive)
         _ = try settings.integer("\(prefix)_SQLITE_CHECKPOINT_PAGES", in: 0...(1 << 40))
+        _ = try settings.integer("\(prefix)_MIGRATION_LOCK_WAIT_SECONDS", in: DatabaseConfiguration.migrationLockWaitRange)
+        _ = try settings.integer("OCORRENCIAS_MIGRATION_LOCK_WAIT_SECONDS", in: DatabaseConfiguration.migrationLockWaitRange)
         // Read again by ``StorageWriteProbe`` once the database is open: refused here, before it is.
         _ = try settings.integer("OCORRENCIAS_STORAGE_PROBE_MS", in: StorageWriteProbe.intervalRange)
         // `INTAKE_ADDRESSES=intake` (no port) used to leave no instance to call: a service that
@@ -151,9 +155,12 @@ public struct ServiceConfiguration: Sendable {
                ("--workers", "\(prefix)_WORKERS", "16"), ("--instance-id", "OCORRENCIAS_INSTANCE_ID", "<hostname>:<port>"),
                ("", "\(prefix)_DATABASE_URL", "postgres://… (else <data-dir>/\(name).sqlite)"),
                ("", "OCORRENCIAS_SECRET_FILE", "or OCORRENCIAS_SECRET, not both (else <data-dir>/secret)"),
-               ("", "<SERVICE>_ADDRESSES", "host:port,… of the other services")]
+               ("", "<SERVICE>_ADDRESSES", "host:port,… of the other services"),
+               ("", "\(prefix)_MIGRATION_LOCK_WAIT_SECONDS", "600 (or OCORRENCIAS_…; 0: for ever)")]
             + settings.map { ("", $0.variable, $0.value) }).map { flag, variable, value in
-                "  " + flag.padding(toLength: 16, withPad: " ", startingAt: 0) + variable.padding(toLength: 29, withPad: " ", startingAt: 0) + value
+                // A longer name than the column keeps all of it, and a space.
+                "  " + flag.padding(toLength: 16, withPad: " ", startingAt: 0)
+                    + variable.padding(toLength: max(29, variable.count + 1), withPad: " ", startingAt: 0) + value
             }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -129,7 +129,7 @@ public enum ServiceMain {
             for listener in listeners.values { listener.close() }
             throw error
         }
-        let startup = ServiceStartup(configuration: configuration, logger: logger, progress: progress, listeners: listeners)
+        let startup = ServiceStartup(configuration: configuration, logger: logger, secret: secret, progress: progress, listeners: listeners)
         do {
             let setup = try prepare(startup)
             return try start(configuration: configuration, migrations: migrations, logger: logger, secret: secret,

@@ -32,7 +32,7 @@ public final class ServiceRuntime: @unchecked Sendable {
         self.logger = logger
         self.database = database
         self.secret = secret
-        principals = PrincipalSigner(secret: secret)
+        principals = PrincipalSigner(secret: secret, environment: configuration.environment)
         responseSeal = ResponseSeal(secret: secret)
     }
 

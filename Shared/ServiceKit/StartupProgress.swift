@@ -89,14 +89,18 @@ public final class StartupProgress: Sendable {
 public final class ServiceStartup: Sendable {
     public let configuration: ServiceConfiguration
     public let logger: Logger
+    /// The deployment secret (for a server the service starts here).
+    public let secret: DeploymentSecret
     /// Where the start stands; ``StartupProgress/reason`` is what to answer meanwhile.
     public let progress: StartupProgress
     private let listeners: Mutex<[String: ListeningSocket]>
     private let cleanups = Mutex<[@Sendable () -> Void]>([])
 
-    init(configuration: ServiceConfiguration, logger: Logger, progress: StartupProgress, listeners: [String: ListeningSocket]) {
+    init(configuration: ServiceConfiguration, logger: Logger, secret: DeploymentSecret, progress: StartupProgress,
+         listeners: [String: ListeningSocket]) {
         self.configuration = configuration
         self.logger = logger
+        self.secret = secret
         self.progress = progress
         self.listeners = Mutex(listeners)
     }

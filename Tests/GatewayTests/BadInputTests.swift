@@ -20,6 +20,8 @@ struct BadInputTests {
         let big = try gateway.request("POST", "/v1/tickets", json: ["subject": subject, "request": "x", "category": "DUVIDA", "priority": "BAIXA"],
                                       bearer: seeded.maria)
         #expect(big.status == 413 && big.errorCode == "PAYLOAD_TOO_LARGE", "\(big.status) \(big.text.prefix(300))")
+        // The limit passed is one call's frame (4 MiB by default), stated.
+        LimitsTests.expectLimit(big, 4 << 20, "4 MiB", reason: "request_too_large")
         let open = try gateway.request("POST", "/v1/tickets", json: ["subject": "Depois do grande", "request": "x", "category": "DUVIDA",
                                                                      "priority": "BAIXA", "product": "ERP"], bearer: seeded.maria)
         #expect(open.status == 201, "\(open.text)")

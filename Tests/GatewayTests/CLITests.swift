@@ -258,6 +258,43 @@ struct CLITests {
         #expect(expired.status == 1 && expired.error.contains("401") && expired.error.contains("ocorre login"), "\(expired.error)")
     }
 
+    @Test("an agent's ocorre tickets reply is the public answer to the customer (a public discussion entry, as the portal's agent page sends), not a message recorded as the customer's; a staff reply without --text is refused naming --text; a customer's reply stays intake's customer reply", arguments: TestEngines.all)
+    func staffReplyIsPublicAnswer(engine: DatabaseEngine) throws {
+        let deployment = try ProxyTests.Deployment(engine: engine)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let ticketID = try ReplyFilesTests.openTicket(gateway, seeded, subject: "Boleto sem código de barras")
+        #expect(try ReplyFilesTests.ocorre(["tickets", "take", ticketID], gateway, token: seeded.ana).status == 0)
+        let files = try TemporaryDirectory()
+        let file = files.path + "/passo-a-passo.txt"
+        try Data("1. Abra o boleto.".utf8).write(to: URL(fileURLWithPath: file))
+
+        let answer = "Olá Maria, reemita o boleto pela tela de cobrança."
+        let reply = try ReplyFilesTests.ocorre(["tickets", "reply", ticketID, "--text", answer, "--attach", file], gateway, token: seeded.ana)
+        #expect(reply.status == 0 && reply.output.contains("resposta ao cliente enviada") && reply.output.contains("passo-a-passo.txt"),
+                "\(reply.output) \(reply.error)")
+        // The customer sees it as the team's public entry, with its file; intake has no message of hers with that text.
+        let view = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.maria).json
+        let discussion = (view["workflow"] as? [String: Any])?["discussion"] as? [[String: Any]] ?? []
+        let entry = try #require(discussion.first { $0["text"] as? String == answer }, "\(view)")
+        #expect(entry["is_public"] as? Bool == true && (entry["author_name"] as? String)?.hasPrefix("Ana") == true, "\(entry)")
+        #expect((entry["attachments"] as? [[String: Any]])?.first?["file_name"] as? String == "passo-a-passo.txt", "\(entry)")
+        let messages = (view["intake"] as? [String: Any])?["messages"] as? [[String: Any]] ?? []
+        #expect(!messages.contains { $0["text"] as? String == answer }, "recorded as the customer's message: \(messages)")
+        // Nothing unread for the agent: it was not a customer message.
+        let row = (try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana).json["workflow"] as? [String: Any])?["row"] as? [String: Any]
+        #expect((row?["unread_messages"] as? Int ?? 0) == 0, "\(row ?? [:])")
+
+        // Staff need a text (workflow's rule for an entry): refused naming --text, no file stored.
+        let bare = try ReplyFilesTests.ocorre(["tickets", "reply", ticketID, "--attach", file], gateway, token: seeded.ana)
+        #expect(bare.status == 1 && bare.error.contains("--text"), "\(bare.output) \(bare.error)")
+        // A customer's reply is still hers, recorded by intake.
+        let customer = try ReplyFilesTests.ocorre(["tickets", "reply", ticketID, "--text", "Obrigada!"], gateway, token: seeded.maria)
+        #expect(customer.status == 0 && customer.output.contains("resposta enviada"), "\(customer.output) \(customer.error)")
+        let after = (try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.maria).json["intake"] as? [String: Any])?["messages"]
+        #expect((after as? [[String: Any]] ?? []).contains { $0["text"] as? String == "Obrigada!" }, "\(after ?? [])")
+    }
+
     @Test("ocorre tickets show names the channel and the origin by their labels from intake's lists (GET /v1/channels, /v1/origins) in the chosen language, as renamed there, not by their keys")
     func channelAndOriginLabels() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite)

@@ -48,6 +48,31 @@ struct CLIUsageTests {
         #expect(nobody.status == 1 && nobody.error.contains("http://127.0.0.1:1"), "\(nobody.error)")
     }
 
+    @Test("without --rpc or OCORRE_RPC the RPC commands call the gateway's host (--url's, or the saved login's) on port 7190, not 127.0.0.1:7190, and a failure names the address called; --rpc still wins")
+    func rpcFollowsTheURL() throws {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let config = deployment.gateway.directory.path + "/ocorre-rpc.json"
+        func run(_ arguments: [String], input: String = "") throws -> (status: Int32, output: String, error: String) {
+            // Both unset, as on a developer's machine; a key that no gateway knows.
+            try GatewayHarness.run(BuildProducts.executable("ocorre"), arguments,
+                                   environment: ["OCORRE_CONFIG": config, "OCORRE_URL": "", "OCORRE_RPC": "", "OCORRE_API_KEY": "ocr_x_y"],
+                                   input: input)
+        }
+        // --url's host (TEST-NET-1, where nothing answers): the RPC port there, named in the error.
+        let byURL = try run(["--url", "https://192.0.2.1:8443", "methods"])
+        #expect(byURL.status == 1 && byURL.error.contains("192.0.2.1:7190") && !byURL.error.contains("127.0.0.1:7190"), "\(byURL.error)")
+        // The saved login's address: signed in at "localhost", the RPC commands go to localhost:7190.
+        let login = try run(["--url", "http://localhost:\(deployment.gateway.httpPort)", "login", "--email", GatewayHarness.adminEmail,
+                             "--password-stdin"], input: GatewayHarness.adminPassword)
+        #expect(login.status == 0, "\(login.error)")
+        let bySavedLogin = try run(["methods"])
+        #expect(bySavedLogin.status == 1 && bySavedLogin.error.contains("localhost:7190"), "\(bySavedLogin.error)")
+        // --rpc (and OCORRE_RPC) still name the port: the deployment's own, where the key is refused.
+        let explicit = try run(["--url", "https://192.0.2.1:8443", "--rpc", "127.0.0.1:\(deployment.gateway.proxyPort)", "methods"])
+        #expect(explicit.status == 1 && explicit.error.contains("127.0.0.1:\(deployment.gateway.proxyPort)")
+                && !explicit.error.contains("192.0.2.1"), "\(explicit.error)")
+    }
+
     @Test("tables line up in terminal columns with accents, emoji and East Asian text, and never cut a letter off a subject that fits; health and methods speak Portuguese or English; methods never cuts the names call takes; describe shows a method's fields and enum values")
     func tablesAndReflection() throws {
         let (deployment, gateway, seeded) = try Self.seeded()
@@ -146,7 +171,7 @@ struct CLIUsageTests {
         #expect(found.status == 0 && found.output.contains("Exportar para C++ & Delphi"), "\(found.output) \(found.error)")
     }
 
-    @Test("staff and integrations open a ticket for a customer with --organization and --contact (a refusal names the flags beside the fields); an unknown category lists the accepted ones; open and reply print one line with the code; --idempotency-key makes a retried open answer the first ticket; history names its kinds")
+    @Test("staff and integrations open a ticket for a customer with --organization and --contact (a refusal names the flags beside the fields; an integration key's open is on the api channel, not phone); an unknown category lists the accepted ones; open and reply print one line with the code; --idempotency-key makes a retried open answer the first ticket; history names its kinds")
     func openForCustomer() throws {
         let (deployment, gateway, seeded) = try Self.seeded()
         defer { withExtendedLifetime(deployment) {} }  // its services run while it lives
@@ -193,6 +218,19 @@ struct CLIUsageTests {
         let reply = try ReplyFilesTests.ocorre(["tickets", "reply", code, "--text", "Segue o print."], gateway, token: seeded.maria)
         #expect(reply.status == 0 && reply.output.hasPrefix("\(code): resposta enviada"), "\(reply.output) \(reply.error)")
         #expect(waitFor(30) { (try? ReplyFilesTests.ocorre(["tickets", "history", code], gateway, token: seeded.ana).output.contains("Aberta")) == true })
+
+        // An integration key's open naming no channel came through the API (it was recorded as "phone").
+        let key = try #require(try gateway.request("POST", "/v1/api-keys", json: ["name": "erp"], bearer: seeded.admin).json["key"] as? String)
+        let byKey = try ReplyFilesTests.ocorre(["tickets", "open", "--subject", "Pelo ERP", "--description", "Nota rejeitada.", "--category", "problema",
+                                                "--priority", "normal", "--product", "ERP", "--organization", seeded.organizationID,
+                                                "--contact", contact, "--json"], gateway, token: key)
+        let keyTicket = (try? JSONSerialization.jsonObject(with: Data(byKey.output.utf8)) as? [String: Any])?["ticket"] as? [String: Any]
+        #expect(byKey.status == 0 && keyTicket?["channel"] as? String == "api", "\(byKey.output) \(byKey.error)")
+        let keyCode = keyTicket?["code"] as? String ?? ""
+        // (Ana sees it once workflow has it.)
+        #expect(waitFor(30) { (try? ReplyFilesTests.ocorre(["tickets", "show", keyCode], gateway, token: seeded.ana).output
+                    .contains("Canal: Integração (API)\n")) == true },
+                "\((try? ReplyFilesTests.ocorre(["tickets", "show", keyCode], gateway, token: seeded.ana)).map { $0.output + $0.error } ?? "")")
     }
 
     @Test("a download keeps a file's non-ASCII name for every client: an ASCII filename (accents folded) and RFC 6266's filename*=UTF-8'' (it was the raw UTF-8 bytes in filename alone, read as Latin-1)")

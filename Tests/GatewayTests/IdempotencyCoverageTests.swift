@@ -32,9 +32,9 @@ struct IdempotencyCoverageTests {
         }
     }
 
-    @Test("the retry test's routes are enforced ones; docs/GATEWAY.md names every exclusion")
+    @Test("the retry tests' routes are enforced ones; docs/GATEWAY.md names every exclusion")
     func testedAndDocumented() throws {
-        for item in IdempotentRetryTests.cases {
+        for item in IdempotentRetryTests.cases + IdempotentRetryConfigurationTests.cases() {
             #expect(IdempotencyCoverage.enforced[item.route] != nil, "\(item.route)")
         }
         var url = URL(fileURLWithPath: #filePath)

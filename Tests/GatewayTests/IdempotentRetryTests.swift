@@ -16,6 +16,13 @@ struct IdempotentRetryTests {
         var article = ""
         var webhook = ""
         var staff = ""
+        // IdempotentRetryConfigurationTests' (TicketFlowTests.seed's people and what they made).
+        var admin = ""
+        var maria = ""
+        var ticket = ""
+        var queueItems: [String] = []
+        var delivery = ""
+        var survey = ""
     }
 
     /// One route: its name (`POST <template>`, as in the route table), the path for the seed,
@@ -27,11 +34,20 @@ struct IdempotentRetryTests {
         var first: [String: Any]
         var other: [String: Any]
         var status: Int
+        /// A route whose answer's array (or number; `a.b` reaches into objects) counts the effect.
         var count: (path: String, items: String)?
         /// The answer's field holding a secret that must not be stored in clear.
         var secret: String?
         /// How many items the first call adds to the list (nil: not known, a preset's policies).
         var adds: Int? = 1
+        /// A route reading what a put changes: between the first call and its retry, `other` is
+        /// sent without a key, and after the retry this reads as it did then (the retry did not
+        /// put `first` back).
+        var state: String? = nil
+        /// Where `other` goes for the 422 check when the request lives in the path (nil: `path`).
+        var otherPath: ((Seed) -> String)? = nil
+        /// Who calls (nil: the administrator, `admin`).
+        var caller: ((Seed) -> String)? = nil
     }
 
     /// Working hours Monday to Friday, 8:00–18:00.
@@ -98,29 +114,7 @@ struct IdempotentRetryTests {
         let admin = try gateway.adminToken()
         let seed = try Self.seed(gateway, admin: admin)
 
-        var secrets: [String] = []
-        for (index, item) in Self.cases.enumerated() {
-            let key = "retry-\(index)-\(UUID().uuidString)"
-            let path = item.path(seed)
-            let before = try item.count.map { try Self.count(gateway, $0, admin) }
-            let first = try gateway.request("POST", path, json: item.first, headers: ["Idempotency-Key": key], bearer: admin)
-            #expect(first.status == item.status, "\(item.route): \(first.text)")
-            let afterFirst = try item.count.map { try Self.count(gateway, $0, admin) }
-            if let before, let afterFirst {
-                #expect(item.adds.map { afterFirst == before + $0 } ?? true, "\(item.route): the first call's effect")
-            }
-            let again = try gateway.request("POST", path, json: item.first, headers: ["Idempotency-Key": key], bearer: admin)
-            #expect(again.status == first.status, "\(item.route): \(again.text)")
-            #expect(again.body == first.body, "\(item.route): the retry's answer differs:\n\(first.text)\n\(again.text)")
-            if let afterFirst { #expect(try Self.count(gateway, item.count!, admin) == afterFirst, "\(item.route): no second effect") }
-            let other = try gateway.request("POST", path, json: item.other, headers: ["Idempotency-Key": key], bearer: admin)
-            #expect(other.status == 422 && other.errorCode == "FAILED_PRECONDITION", "\(item.route): \(other.status) \(other.text)")
-            if let field = item.secret {
-                let secret = try #require(first.json[field] as? String, "\(item.route): \(first.text)")
-                #expect(again.json[field] as? String == secret)
-                secrets.append(secret)
-            }
-        }
+        let secrets = try Self.check(Self.cases, seed: seed, gateway: gateway, admin: admin)
         // Another caller's same key is another key: their own effect.
         let key = "shared-\(UUID().uuidString)"
         let other = try gateway.createUser(admin: admin, email: "outro.admin@example.com", role: "administrator")
@@ -145,6 +139,47 @@ struct IdempotentRetryTests {
         }
     }
 
+    /// Each case with a fresh key: the first call, its retry (same status and body, no second
+    /// effect), the same key with another body (422); the secrets answered.
+    static func check(_ cases: [Case], seed: Seed, gateway: GatewayHarness, admin: String) throws -> [String] {
+        var secrets: [String] = []
+        for (index, item) in cases.enumerated() {
+            let key = "retry-\(index)-\(UUID().uuidString)"
+            let path = item.path(seed), bearer = item.caller?(seed) ?? admin
+            let before = try item.count.map { try Self.count(gateway, $0, admin) }
+            let first = try gateway.request("POST", path, json: item.first, headers: ["Idempotency-Key": key], bearer: bearer)
+            #expect(first.status == item.status, "\(item.route): \(first.text)")
+            let afterFirst = try item.count.map { try Self.count(gateway, $0, admin) }
+            if let before, let afterFirst {
+                #expect(item.adds.map { afterFirst == before + $0 } ?? true, "\(item.route): the first call's effect (\(before) → \(afterFirst))")
+            }
+            var between: GatewayHarness.Response?
+            if let state = item.state {
+                let changed = try gateway.request("POST", path, json: item.other, bearer: bearer)
+                #expect(changed.status == item.status, "\(item.route), without a key: \(changed.text)")
+                between = try gateway.request("GET", state, bearer: admin)
+                #expect(between?.status == 200, "\(state): \(between?.text ?? "")")
+            }
+            let beforeRetry = try item.count.map { try Self.count(gateway, $0, admin) }
+            let again = try gateway.request("POST", path, json: item.first, headers: ["Idempotency-Key": key], bearer: bearer)
+            #expect(again.status == first.status, "\(item.route): \(again.text)")
+            #expect(again.body == first.body, "\(item.route): the retry's answer differs:\n\(first.text)\n\(again.text)")
+            if let beforeRetry { #expect(try Self.count(gateway, item.count!, admin) == beforeRetry, "\(item.route): no second effect") }
+            if let state = item.state, let between {
+                let now = try gateway.request("GET", state, bearer: admin)
+                #expect(now.body == between.body, "\(item.route): the retry put its body again:\n\(between.text)\n\(now.text)")
+            }
+            let other = try gateway.request("POST", item.otherPath?(seed) ?? path, json: item.other, headers: ["Idempotency-Key": key], bearer: bearer)
+            #expect(other.status == 422 && other.errorCode == "FAILED_PRECONDITION", "\(item.route): \(other.status) \(other.text)")
+            if let field = item.secret {
+                let secret = try #require(first.json[field] as? String, "\(item.route): \(first.text)")
+                #expect(again.json[field] as? String == secret)
+                secrets.append(secret)
+            }
+        }
+        return secrets
+    }
+
     static func seed(_ gateway: GatewayHarness, admin: String) throws -> Seed {
         var seed = Seed()
         let organization = try gateway.request("POST", "/v1/organizations", json: ["name": "Alfa", "tax_id": "11444777000161", "kind": "ORGANIZATION_CUSTOMER", "active": true],
@@ -166,7 +201,9 @@ struct IdempotentRetryTests {
     static func count(_ gateway: GatewayHarness, _ list: (path: String, items: String), _ admin: String) throws -> Int {
         let answer = try gateway.request("GET", list.path, bearer: admin)
         #expect(answer.status == 200, "\(list.path): \(answer.text)")
-        return (answer.json[list.items] as? [Any])?.count ?? 0
+        var value: Any? = answer.json
+        for name in list.items.split(separator: ".") { value = (value as? [String: Any])?[String(name)] }
+        return (value as? [Any])?.count ?? (value as? NSNumber)?.intValue ?? 0
     }
 
     static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {

@@ -71,6 +71,8 @@ struct IntakeFileLimitsTests {
         let tooLarge = try gateway.request("POST", "/v1/attachments?file_name=grande.bin", body: AttachmentStreamTests.file(bytes: 5_001, seed: 1),
                                            bearer: seeded.maria)
         #expect(tooLarge.status == 413 && tooLarge.errorCode == "PAYLOAD_TOO_LARGE", "\(tooLarge.text)")
+        // The limit applied (intake's, not the gateway's 100 MiB), stated.
+        LimitsTests.expectLimit(tooLarge, 5_000, "4.9 KiB", reason: "file_too_large")
         #expect(try ReplyFilesTests.uploads(gateway, admin: seeded.admin) == before, "refused before calling intake")
 
         // 1,500 bytes: inside the call by the gateway's own limits (256 KiB), over intake's 1,000.

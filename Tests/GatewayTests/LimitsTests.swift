@@ -1,4 +1,5 @@
 import Foundation
+import GatewayCore
 import RPC
 import Messages
 import Storage
@@ -23,6 +24,8 @@ struct LimitsTests {
                     && refused.header("RateLimit-Remaining") != nil && refused.header("X-Content-Type-Options") == "nosniff"
                     && refused.header("Cache-Control") == "no-store" && refused.header("X-Frame-Options") == "DENY", "\(refused.headers)")
         }
+        // Each states the limit, in the messages and the detail, in bytes and in binary units.
+        for refused in [announced, chunked] { Self.expectLimit(refused, 4096, "4 KiB", reason: "body_too_large") }
         let header = try gateway.request("GET", "/healthz", headers: ["X-Filler": String(repeating: "a", count: 40_000)], conform: false)
         #expect(header.status == 431)
         let garbage = try gateway.request("POST", "/v1/auth/login", body: Data("{nope".utf8))
@@ -36,6 +39,41 @@ struct LimitsTests {
         #expect(try gateway.request("GET", "/v1/nothing-here", conform: false).status == 404)
     }
 
+    /// A 413 that states its limit: `limit` bytes and `human` ("4 KiB") in both messages and in
+    /// the detail (`limit_bytes`, `limit`, its own messages), with `reason`.
+    static func expectLimit(_ response: GatewayHarness.Response, _ limit: Int, _ human: String, reason: String,
+                            sourceLocation: SourceLocation = #_sourceLocation) {
+        let error = response.json["error"] as? [String: Any] ?? [:]
+        let detail = (error["details"] as? [[String: Any]])?.first ?? [:]
+        let stated = "\(limit) bytes (\(human))"
+        let statedPT = "\(limit) bytes (\(human.replacingOccurrences(of: ".", with: ",")))"
+        #expect(response.status == 413 && error["code"] as? String == "PAYLOAD_TOO_LARGE", "\(response.text)", sourceLocation: sourceLocation)
+        #expect((error["message"] as? String)?.contains(statedPT) == true && (error["message_en"] as? String)?.contains(stated) == true,
+                "\(response.text)", sourceLocation: sourceLocation)
+        #expect(detail["field"] as? String == "body" && detail["reason"] as? String == reason && detail["limit_bytes"] as? Int == limit
+                && detail["limit"] as? String == human && (detail["message"] as? String)?.contains(statedPT) == true
+                && (detail["message_en"] as? String)?.contains(stated) == true, "\(response.text)", sourceLocation: sourceLocation)
+    }
+
+    @Test("ByteCount states sizes in binary units: whole when exact, else one decimal (a comma in Portuguese)")
+    func byteCounts() {
+        #expect(ByteCount.text(0) == "0 B" && ByteCount.text(1023) == "1023 B" && ByteCount.text(1024) == "1 KiB")
+        #expect(ByteCount.text(100 << 20) == "100 MiB" && ByteCount.text(10 << 20) == "10 MiB" && ByteCount.text(3 << 30) == "3 GiB")
+        #expect(ByteCount.text(5_000) == "4.9 KiB" && ByteCount.text(5_000, portuguese: true) == "4,9 KiB")
+        #expect(ByteCount.text(1_000_000) == "976.6 KiB" && ByteCount.text(1536 << 10) == "1.5 MiB")
+        #expect(ByteCount.stated(4096) == "4096 bytes (4 KiB)")
+    }
+
+    @Test("ocorre prints a 413's limit: the messages and the detail, in bytes and binary units")
+    func cliStatesTheLimit() throws {
+        let gateway = try GatewayHarness(engine: .sqlite, extra: ["GATEWAY_HTTP_MAX_BODY_BYTES": "4096"])
+        let body = "{\"email\": \"\(String(repeating: "a", count: 10_000))@b.c\", \"password\": \"x\"}"
+        let refused = try ReplyFilesTests.ocorre(["post", "/v1/auth/tokens", body], gateway, token: "")
+        #expect(refused.status == 1 && refused.error.contains("413 PAYLOAD_TOO_LARGE") && refused.error.contains("limite de 4096 bytes (4 KiB)")
+                && refused.error.contains("limit of 4096 bytes (4 KiB)") && refused.error.contains("- body: Limite: 4096 bytes (4 KiB)"),
+                "\(refused.error)")
+    }
+
     @Test("connections beyond the limit are refused; idle ones are closed after the timeout")
     func connectionLimitAndTimeout() throws {
         let gateway = try GatewayHarness(engine: .sqlite, extra: ["GATEWAY_HTTP_MAX_CONNECTIONS": "2", "GATEWAY_HTTP_THREADS": "1",
@@ -46,8 +84,8 @@ struct LimitsTests {
         // listen backlog) instead of being served.
         let waiting = try GatewayHarness.curl(["-s", "-i", "--max-time", "1", "http://127.0.0.1:\(gateway.httpPort)/healthz"], input: Data())
         #expect(waiting.status == 0)
-        // The idle connections time out (2 s) and the gateway serves again.
-        sleep(3)
+        // The idle connections time out (2 s) and the gateway serves again: this request waits in
+        // the backlog until then (up to curl's 20 s; a fixed 3 s sleep was too short under load).
         #expect(try gateway.request("GET", "/healthz").status == 200)
         for connection in held { connection.hangUp() }
     }

@@ -1,4 +1,7 @@
 import Foundation
+import Messages
+import RPC
+import RPCTransport
 import Storage
 import Testing
 import TestSupport
@@ -6,7 +9,9 @@ import TestSupport
 /// Real executables stalled in their migrations (another connection holds the schema lock): a
 /// service's `healthcheck` and the gateway's `/readyz` say `NOT_SERVING` with the migration it
 /// waits for; the gateway stalled on its own database answers `/healthz` (alive, starting),
-/// `/readyz` (503, why) and 503 to the rest; both serve once the lock is free.
+/// `/readyz` (503, why) and 503 to the rest, its integration RPC port health `NOT_SERVING` and
+/// `UNAVAILABLE` to the rest; both serve once the lock is free. A lock held past
+/// `<SERVICE>_MIGRATION_LOCK_WAIT_SECONDS` fails the start, naming its holder.
 @Suite("Executables answer while they migrate", .serialized)
 struct MigratingStartTests {
     static let secret = "migrating-start-secret-0123456789"
@@ -25,11 +30,17 @@ struct MigratingStartTests {
     /// Starts `service`'s executable with its schema lock held (none of its migrations applied),
     /// once it has said it waits for the lock.
     static func startStalled(_ service: String, _ environment: [String: String]) throws -> (ChildProcess, SchemaLockHolder) {
+        let (process, lock) = try startLocked(service, environment)
+        #expect(process.waitForCaptured(.standardError, containing: "banco bloqueado, aguardando / database locked, waiting", timeout: 20),
+                "\(process.capturedText(.standardError))")
+        return (process, lock)
+    }
+
+    /// Starts `service`'s executable with its schema lock held (none of its migrations applied).
+    static func startLocked(_ service: String, _ environment: [String: String]) throws -> (ChildProcess, SchemaLockHolder) {
         let lock = try SchemaLockHolder(database(service, environment), migrations: [])
         let process = try ChildProcess(BuildProducts.executable(service).path, environment: ChildProcess.inheritedEnvironment(adding: environment),
                                        error: .capture)
-        #expect(process.waitForCaptured(.standardError, containing: "banco bloqueado, aguardando / database locked, waiting", timeout: 20),
-                "\(process.capturedText(.standardError))")
         return (process, lock)
     }
 
@@ -77,7 +88,31 @@ struct MigratingStartTests {
         #expect(log.contains("\"msg\":\"database migrations started\"") && log.contains("\"msg\":\"database migrations finished\""), "\(log)")
     }
 
-    @Test("the gateway stalled on its own database: /healthz 200 starting, /readyz 503 naming the migration, other routes 503 UNAVAILABLE with Retry-After, its RPC health NOT_SERVING; released: it serves on the same ports",
+    @Test("knowledge with KNOWLEDGE_MIGRATION_LOCK_WAIT_SECONDS=1 and its lock held: the start gives up at the first wait past it, exit 1, the log naming the lock's holder",
+          arguments: TestEngines.all)
+    func lockWaitRunsOut(engine: DatabaseEngine) throws {
+        let directory = try TemporaryDirectory(prefix: "migrating-lock-wait")
+        var environment = try Self.environment("knowledge", engine, directory: directory)
+        environment["KNOWLEDGE_PORT"] = String(try FreePort.next())
+        environment["KNOWLEDGE_MIGRATION_LOCK_WAIT_SECONDS"] = "1"
+        environment["OCORRENCIAS_MIGRATION_LOCK_WAIT_SECONDS"] = "0"
+        let (knowledge, lock) = try Self.startLocked("knowledge", environment)
+        defer { Self.stop(knowledge, lock) }
+        // One busy timeout (5 s) per attempt: the first attempt, ending past 1 s, gives up.
+        let ended = knowledge.waitUntilExit(timeout: 30)
+        #expect(ended?.status == 1, "\(String(describing: ended)) \(knowledge.capturedText(.standardError))")
+        let log = knowledge.capturedText(.standardError)
+        let failed = log.split(separator: "\n").first { $0.contains("start-up failed") }.map(String.init) ?? ""
+        #expect(failed.contains("database locked: migration 1 of ") && failed.contains(" gave up after "), "\(log)")
+        switch engine {
+        case .sqlite:
+            #expect(failed.contains("held by pid \(getpid()) ("), "the test holds it: \(failed)")
+        case .postgres:
+            #expect(failed.contains("held by PostgreSQL pid ") && failed.contains("application_name 'ocorrencias-knowledge'"), "\(failed)")
+        }
+    }
+
+    @Test("the gateway stalled on its own database: /healthz 200 starting, /readyz 503 naming the migration, other routes 503 UNAVAILABLE with Retry-After, its RPC health NOT_SERVING, its integration port NOT_SERVING and UNAVAILABLE with status.retry_after_ms; released: it serves on the same ports, checking keys",
           arguments: TestEngines.all)
     func gatewayOwnDatabase(engine: DatabaseEngine) throws {
         let directory = try TemporaryDirectory(prefix: "migrating-gateway")
@@ -107,10 +142,34 @@ struct MigratingStartTests {
                                        environment: ChildProcess.inheritedEnvironment(adding: environment))
         #expect(rpc.status == 1 && rpc.outputText.contains("gateway: NOT_SERVING banco bloqueado"), "\(rpc.outputText)")
 
+        // The integration port answers too (no key can be checked yet): health NOT_SERVING with
+        // the migration, other calls UNAVAILABLE at once, not started, with a retry hint.
+        let integration = ProxyTests.client(port: Int(environment["GATEWAY_RPC_PROXY_PORT"]!)!, key: "ocor_not-checked-yet")
+        defer { integration.close() }
+        let health = try integration.call(RpcV1.Health.check, RpcV1.HealthCheckRequest())
+        #expect(health.status == .notServing && health.detail.contains("banco bloqueado, aguardando para aplicar a migração 1 de "), "\(health)")
+        #expect(health.detail.contains(" / database locked, waiting to apply migration 1 of "), "\(health)")
+        let asked = ContinuousClock.now
+        let refused = #expect(throws: RPCError.self) {
+            try integration.call(IntakeV1.Intake.listChannels, IntakeV1.ListEntriesRequest())
+        }
+        #expect(ContinuousClock.now - asked < .seconds(2), "answered at once")
+        #expect(refused?.code == .unavailable && refused?.handlerStarted == false, "\(String(describing: refused))")
+        #expect(refused?.retryAfterMilliseconds == 1_000, "\(String(describing: refused))")
+        #expect(refused?.message.contains("service starting, try again shortly: database locked, waiting to apply migration 1 of ") == true,
+                "\(String(describing: refused))")
+
         lock.release()
         #expect(gateway.waitForCaptured(.standardError, containing: "\"msg\":\"ready\"", timeout: 60), "\(gateway.capturedText(.standardError))")
         let ok = try get("/healthz")
         #expect(ok.status == 200 && ok.json["status"] as? String == "ok", "\(ok.text)")
         #expect(try get("/v1/me").status == 401, "served by the gateway now: authentication required")
+        // The same connection, let in unchecked while starting: now its key is checked on every call.
+        let unchecked = #expect(throws: RPCError.self) { try integration.call(RpcV1.Health.check, RpcV1.HealthCheckRequest()) }
+        #expect(unchecked?.code == .unauthenticated, "\(String(describing: unchecked))")
+        let fresh = ProxyTests.client(port: Int(environment["GATEWAY_RPC_PROXY_PORT"]!)!, key: "ocor_not-checked-yet")
+        defer { fresh.close() }
+        let refusedNow = #expect(throws: RPCError.self) { try fresh.call(RpcV1.Health.check, RpcV1.HealthCheckRequest()) }
+        #expect(refusedNow?.code == .unauthenticated, "a new connection with a bad key is refused now: \(String(describing: refusedNow))")
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 @testable import GatewayCore
 import RPCTransport
 import Testing
+import TestSupport
 
 /// How browsers cache the portal (`PortalCatalog`, `PortalRoutes`): the shell page is revalidated
 /// on every load (ETag, 304), and names each asset with its content version, which is cached for a
@@ -114,6 +115,29 @@ struct PortalCachingTests {
         }
         #expect(try gateway.request("GET", "/assets/nada.js?v=000000000000", conform: false).status == 404)
         #expect(try gateway.request("GET", "/assets/index.html", conform: false).status == 404, "the shell only at the portal's pages")
+    }
+
+    @Test("on the wire, a 304 and a HEAD state the page's own Content-Length (once; libmicrohttpd used to say 0) and send no body: the next request on the connection is answered next")
+    func notModifiedLength() throws {
+        let gateway = try GatewayHarness(engine: .sqlite)
+        let page = try gateway.request("GET", "/portal/", conform: false)
+        let etag = try #require(page.header("ETag"))
+        let connection = try RawConnection(port: gateway.httpPort, timeoutSeconds: 10)
+        let requests = "GET /portal/ HTTP/1.1\r\nHost: x\r\nIf-None-Match: \(etag)\r\n\r\n"
+            + "HEAD /portal/ HTTP/1.1\r\nHost: x\r\n\r\n"
+            + "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        #expect(connection.send(Array(requests.utf8)))
+        let text = String(decoding: try #require(connection.readToEnd()), as: UTF8.self)
+        // Three answers in a row: the first two are header blocks alone (no body between them).
+        let answers = text.components(separatedBy: "\r\n\r\n")
+        #expect(answers.count >= 3 && answers[0].hasPrefix("HTTP/1.1 304") && answers[1].hasPrefix("HTTP/1.1 200")
+                && answers[2].hasPrefix("HTTP/1.1 200"), "\(text.prefix(3000))")
+        for answer in answers.prefix(2) {
+            let lengths = answer.components(separatedBy: "\r\n").filter { $0.lowercased().hasPrefix("content-length:") }
+            #expect(lengths == ["Content-Length: \(page.body.count)"], "\(answer)")
+        }
+        // The third answer's body (the health status) ends the connection: nothing else came.
+        #expect(answers.count == 4 && answers[3].contains("status"), "\(text.suffix(500))")
     }
 
     @Test("headless Chromium: every asset loaded with its version and run; on the next visit the assets come from its cache and the page is asked for again")

@@ -74,7 +74,7 @@ struct RepresentativeEventTests {
         // The second refuses the view promptly (its entry would live 120 s), no longer lists the
         // ticket and signs only Acme (its list of organizations would live 30 s).
         var status = 0
-        #expect(try waitFor(5) {
+        #expect(try waitFor(15) {
             status = try second.request("GET", "/v1/tickets/\(betaTicket)", bearer: rui).status
             return status == 404
         }, "still \(status)")

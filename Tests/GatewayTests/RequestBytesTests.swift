@@ -3,6 +3,7 @@ import Foundation
 import Messages
 import ServiceKit
 import RPCTransport
+import Synchronization
 import Testing
 
 @Suite("Per-request work on bytes answers as the String and Foundation versions did")
@@ -44,9 +45,11 @@ struct RequestBytesTests {
         #expect(request.header("X-Ü") == "b")
     }
 
-    @Test("a principal signed once answers what the signer answers; another principal is signed anew")
+    @Test("a principal signed once answers what the signer answers; another principal is signed anew; a signature a minute old is made again, dated then")
     func signedPrincipals() throws {
-        let signer = PrincipalSigner(secret: DeploymentSecret.random())
+        let clock = Mutex<Int64>(1_800_000_000_000)
+        var signer = PrincipalSigner(secret: DeploymentSecret.random())
+        signer.clock = { clock.withLock { $0 } }
         let cache = SignedPrincipals(signer: signer, limit: 2)
         var first = AuthV1.Principal()
         first.id = "u-1"
@@ -58,5 +61,13 @@ struct RequestBytesTests {
                 #expect(try signer.principal(of: cache.metadata(for: principal)) == principal)
             }
         }
+        let kept = cache.metadata(for: first)
+        clock.withLock { $0 += cache.refreshMilliseconds - 1 }
+        #expect(cache.metadata(for: first) == kept)
+        clock.withLock { $0 += 1 }
+        let renewed = cache.metadata(for: first)
+        #expect(renewed != kept && renewed == signer.metadata(for: first))
+        // What was kept still verifies until it expires; the renewed one a minute longer.
+        #expect(try signer.principal(of: kept) == first)
     }
 }

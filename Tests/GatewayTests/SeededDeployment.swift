@@ -11,8 +11,9 @@ struct SeededDeployment {
     let seeded: TicketFlowTests.Seeded
     var gateway: GatewayHarness { deployment.gateway }
 
-    init(engine: DatabaseEngine) throws {
-        var databases: [String: String] = [:]
+    /// - Parameter serviceEnvironment: extra settings of the four services (e.g. `WORKFLOW_FLOW`).
+    init(engine: DatabaseEngine, serviceEnvironment: [String: String] = [:]) throws {
+        var databases = serviceEnvironment
         if engine == .postgres {
             for name in ["INTAKE", "WORKFLOW", "NOTIFICATION", "KNOWLEDGE"] {
                 databases["\(name)_DATABASE_URL"] = try PostgresTestServer.shared().createDatabase()

@@ -29,7 +29,7 @@ struct ServiceDownAnswersTests {
         #expect(error["message_en"] as? String == "the intake service is unavailable right now; try again shortly")
         #expect(!answer.text.contains(address))
         #expect(answer.header("Retry-After") == "1")
-        #expect(gateway.process.waitForOutput(containing: "\"request.id\":\"down-1\"", timeout: 5) && gateway.process.log.contains(address),
+        #expect(gateway.process.waitForOutput(containing: "\"request.id\":\"down-1\"", timeout: 20) && gateway.process.log.contains(address),
                 "the log keeps the cause")
 
         let client = ProxyTests.client(port: gateway.proxyPort, key: key)

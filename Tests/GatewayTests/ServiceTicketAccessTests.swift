@@ -124,4 +124,29 @@ struct ServiceTicketAccessTests {
         #expect(code { _ = try notification.call(NotificationV1.Notification.listDeliveries, byTicket, options: asAna) } == .notFound)
         #expect(try notification.call(NotificationV1.Notification.listDeliveries, byRecipient, options: asAdmin).deliveries.map(\.id).contains(sent.id))
     }
+
+    @Test("the delivery log asks workflow once per request: for an agent notification asks (its TicketAccessCheck) and the gateway not, by path or by ticket_id; for an administrator, whom notification trusts, the gateway's gate asks; a missing ticket is 404 for both")
+    func deliveryLogAsksOnce() throws {
+        let setup = try SeededDeployment(engine: .sqlite)
+        let (gateway, seeded) = (setup.gateway, setup.seeded)
+        let ticketID = try setup.openTicket(subject: "Nota fiscal rejeitada", request: "Rejeição 539.", module: "Fiscal")
+        /// The gateway's own `GetTicketHolder` calls so far (notification's are counted by
+        /// NotificationTests' `TicketAccessTests.hiddenTicket`: one per call for an agent, none for an administrator).
+        func asked() throws -> Double {
+            ViewCacheTests.counter(try gateway.request("GET", "/metrics", bearer: seeded.admin).text, "gateway_rpc_client_calls_total",
+                                   ["Workflow/GetTicketHolder\""])
+        }
+        for path in ["/v1/tickets/\(ticketID)/deliveries", "/v1/deliveries?ticket_id=\(ticketID)"] {
+            var before = try asked()
+            setup.ok(try gateway.request("GET", path, bearer: seeded.ana))
+            #expect(try asked() == before, "\(path): the gateway asked workflow for an agent, whom notification asks about")
+            before = try asked()
+            setup.ok(try gateway.request("GET", path, bearer: seeded.admin))
+            #expect(try asked() == before + 1, "\(path): an administrator is asked about once, by the gateway")
+        }
+        for path in ["/v1/tickets/sem-ocorrencia/deliveries", "/v1/deliveries?ticket_id=sem-ocorrencia"] {
+            #expect(try gateway.request("GET", path, bearer: seeded.ana).status == 404, "\(path)")
+            #expect(try gateway.request("GET", path, bearer: seeded.admin).status == 404, "\(path)")
+        }
+    }
 }

@@ -129,7 +129,7 @@ struct ViewCacheTests {
         #expect(publicReply.status == 201, "\(publicReply.text)")
         #expect(try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.maria).text.contains("Resposta pública 1"))
         // Cached again for both, still apart.
-        #expect(try waitFor(5) {
+        #expect(try waitFor {
             let customer = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.maria)
             let agent = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)
             return !customer.text.contains("Nota interna 1") && Self.discussion(agent).contains("Nota interna 1")

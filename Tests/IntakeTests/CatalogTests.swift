@@ -12,7 +12,7 @@ struct CatalogTests {
     func channels(engine: DatabaseEngine) throws {
         let harness = try IntakeHarness(engine)
         let list = try harness.client.call(IntakeV1.Intake.listChannels, IntakeV1.ListEntriesRequest(), options: harness.staff)
-        #expect(list.entries.map(\.key) == ["portal", "email", "phone", "whatsapp", "skype", "chat", "internal"])
+        #expect(list.entries.map(\.key) == ["portal", "email", "phone", "whatsapp", "skype", "chat", "internal", "api"])
         let origins = try harness.client.call(IntakeV1.Intake.listOrigins, IntakeV1.ListEntriesRequest(), options: harness.staff)
         #expect(origins.entries.map(\.key) == ["customer", "representative", "internal"])
         var entry = IntakeV1.ListEntry()
@@ -40,7 +40,7 @@ struct CatalogTests {
     func builtInEntries(engine: DatabaseEngine) throws {
         let harness = try IntakeHarness(engine)
         let channels = try harness.client.call(IntakeV1.Intake.listChannels, IntakeV1.ListEntriesRequest(), options: harness.staff).entries
-        #expect(channels.filter(\.builtIn).map(\.key) == ["portal", "email", "phone"])
+        #expect(channels.filter(\.builtIn).map(\.key) == ["portal", "email", "phone", "api"])
         let origins = try harness.client.call(IntakeV1.Intake.listOrigins, IntakeV1.ListEntriesRequest(), options: harness.staff).entries
         #expect(origins.filter(\.builtIn).map(\.key) == ["customer", "representative"])
 
@@ -64,6 +64,66 @@ struct CatalogTests {
         let renamed = try harness.client.call(IntakeV1.Intake.listChannels, IntakeV1.ListEntriesRequest(), options: harness.staff).entries
         #expect(renamed.first { $0.key == "portal" }?.labelPt == "Portal do cliente")
         #expect(renamed.first { $0.key == "whatsapp" }?.builtIn == false)
+    }
+
+    @Test("an open or a reply naming no channel gets the sender's: the portal for a customer, phone for staff's open, and for an integration key the built-in api channel (Integração (API)), never phone or portal; one it names is kept",
+          arguments: TestEngines.all)
+    func defaultChannels(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
+        var integration = IntakeHarness.agent("erp-key", administrator: true, permissions: ["tickets.read", "tickets.work"])
+        integration.kind = .integration
+        let erp = harness.options(integration)
+        let api = try #require(try harness.client.call(IntakeV1.Intake.listChannels, IntakeV1.ListEntriesRequest(), options: harness.staff)
+            .entries.first { $0.key == "api" })
+        #expect(api.labelPt == "Integração (API)" && api.labelEn == "Integration (API)" && api.active && api.builtIn)
+
+        var request = IntakeHarness.request(acme)
+        request.contactID = maria.id
+        let byIntegration = try #require(try harness.client.call(IntakeV1.Intake.openTicket, request, options: erp).ticket)
+        #expect(byIntegration.channel == "api")
+        request.subject = "Pelo telefone"
+        #expect(try harness.client.call(IntakeV1.Intake.openTicket, request, options: harness.staff).ticket?.channel == "phone")
+        request.subject = "Pelo portal"
+        let customer = harness.options(IntakeHarness.customer(maria))
+        #expect(try harness.client.call(IntakeV1.Intake.openTicket, request, options: customer).ticket?.channel == "portal")
+        request.subject = "Pelo WhatsApp, via integração"
+        request.channel = "whatsapp"
+        #expect(try harness.client.call(IntakeV1.Intake.openTicket, request, options: erp).ticket?.channel == "whatsapp")
+
+        var reply = IntakeV1.ReplyRequest()
+        reply.ticket = byIntegration.id
+        reply.text = "Retorno do ERP."
+        #expect(try harness.client.call(IntakeV1.Intake.reply, reply, options: erp).message?.channel == "api")
+        reply.text = "Resposta da Maria."
+        #expect(try harness.client.call(IntakeV1.Intake.reply, reply, options: customer).message?.channel == "portal")
+
+        // Built in: renamed at will, never deactivated (every integration's open would be refused).
+        var off = api
+        off.active = false
+        #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.putChannel, off, options: harness.staff) }?
+            .violations.map { "\($0.field):\($0.reason)" } == ["active:built_in"])
+    }
+
+    @Test("migration 33 adds the api channel last to an older database's list; an administrator's own api entry keeps its labels and place and is active again",
+          arguments: TestEngines.all)
+    func integrationChannelMigration(engine: DatabaseEngine) throws {
+        let plain = try OlderDatabase(engine, before: 33, prefix: "intake-api-channel")
+        try plain.database.write { tx in
+            try tx.execute("INSERT INTO list_entries (list, key, label_pt, label_en, position) VALUES ('channel', '0800', 'Telefone 0800', '0800', 12)")
+        }
+        let migrated = try plain.harness()
+        let channels = try migrated.client.call(IntakeV1.Intake.listChannels, IntakeV1.ListEntriesRequest(), options: migrated.staff).entries
+        #expect(channels.last?.key == "api" && channels.last?.position == 13 && channels.last?.builtIn == true, "\(channels.map(\.key))")
+
+        let own = try OlderDatabase(engine, before: 33, prefix: "intake-api-channel-own")
+        try own.database.write { tx in
+            try tx.execute("INSERT INTO list_entries (list, key, label_pt, label_en, active, position) VALUES ('channel', 'api', 'ERP', 'ERP', 0, 2)")
+        }
+        let kept = try own.harness()
+        let entries = try kept.client.call(IntakeV1.Intake.listChannels, IntakeV1.ListEntriesRequest(), options: kept.staff).entries
+        #expect(entries.filter { $0.key == "api" }.map { "\($0.labelPt) \($0.position) \($0.active)" } == ["ERP 2 true"], "\(entries)")
     }
 
     @Test("two instances on one database: a channel or a required field changed through one is applied by the other's next open (catalog cache)",

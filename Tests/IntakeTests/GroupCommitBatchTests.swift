@@ -221,9 +221,11 @@ struct GroupCommitBatchTests {
         let commits = GroupCommit(database: db, gatherMicroseconds: 100_000)
         let outcomes = Mutex<[Int: Result<Int64, RPCError>]>([:])
         let group = DispatchGroup()
-        // The first open runs alone and slowly, so the next seven queue behind it and form one batch.
+        // The first open runs alone and is held until the next seven have queued behind it (a fixed
+        // 300 ms was not always enough on a loaded machine), so they form one batch.
+        let gate = DispatchSemaphore(value: 0)
         group.enter()
-        commits.submit({ _ in usleep(300_000); return 0 }) { _ in group.leave() }
+        commits.submit({ _ in gate.wait(); return 0 }) { _ in group.leave() }
         let limit = Date().addingTimeInterval(10)
         while commits.statistics.running < 1 && Date() < limit { usleep(2_000) }
         for index in 1...7 {
@@ -240,6 +242,7 @@ struct GroupCommitBatchTests {
                 group.leave()
             }
         }
+        gate.signal()
         group.wait()
         let results = outcomes.withLock { $0 }
         let numbers = (1...7).compactMap { try? results[$0]?.get() }
@@ -270,13 +273,15 @@ struct GroupCommitBatchTests {
             return group
         }
         // A slow open alone with three queued behind it (so four are expected next), then a
-        // fourth: a batch of four, and the writer expects four again.
-        let held = DispatchGroup()
+        // fourth: a batch of four, and the writer expects four again. The slow open is held until
+        // the three have queued (a fixed 200 ms was not always enough on a loaded machine).
+        let held = DispatchGroup(), gate = DispatchSemaphore(value: 0)
         held.enter()
-        commits.submit({ _ in usleep(200_000); return 0 }) { _ in held.leave() }
+        commits.submit({ _ in gate.wait(); return 0 }) { _ in held.leave() }
         let limit = Date().addingTimeInterval(10)
         while commits.statistics.running < 1 && Date() < limit { usleep(2_000) }
         let first = submitRound(3)
+        gate.signal()
         held.wait()
         let fourth = submitRound(1)
         first.wait()
@@ -294,15 +299,16 @@ struct GroupCommitBatchTests {
 
         // Two opens where four are expected: they run together once the window (from the first) passed.
         let short = GroupCommit(database: db, gatherMicroseconds: 300_000)
-        let shortHeld = DispatchGroup()
+        let shortHeld = DispatchGroup(), shortGate = DispatchSemaphore(value: 0)
         shortHeld.enter()
-        short.submit({ _ in usleep(200_000); return 0 }) { _ in shortHeld.leave() }
+        short.submit({ _ in shortGate.wait(); return 0 }) { _ in shortHeld.leave() }
         while short.statistics.running < 1 && Date() < limit { usleep(2_000) }
         let queued = DispatchGroup()
         for _ in 0..<4 {
             queued.enter()
             short.submit({ _ in 0 }) { _ in queued.leave() }
         }
+        shortGate.signal()
         shortHeld.wait()
         queued.wait()
         let pair = DispatchGroup()

@@ -89,11 +89,11 @@ struct ImapTests {
         #expect(try MailMessage(raw: inbox.fetch(uid)).messageID == "4f2a9c1e-7b3d-4e55-9a1c-2d8e6f0b1a77@acme.example")
         try inbox.setFlags(uid, "\\Flagged", add: true)
         #expect(try inbox.search("FLAGGED") == [uid])
-        #expect(waitFor(5) { dovecot.logins == 1 }, "9 commands, one login (got \(dovecot.logins))")
+        #expect(waitFor { dovecot.logins == 1 }, "9 commands, one login (got \(dovecot.logins))")
         // The server ends the session (as on its idle timeout): the next command reconnects.
         try dovecot.kickAll()
         #expect(try inbox.search("ALL").count == 1)
-        #expect(waitFor(5) { dovecot.logins == 2 })
+        #expect(waitFor { dovecot.logins == 2 })
     }
 
     @Test("a message that keeps failing (the attachment store is broken) is held as failed after the bounded rounds, the mail after it still comes in, and it opens its ticket when reprocessed after the fix",
@@ -121,7 +121,7 @@ struct ImapTests {
         let held = try #require(try harness.quarantined().first)
         #expect(held.kind == .quarantineFailed && held.bounceStatus == .bounceNone && held.reason.contains("internal failure"))
         let inbox = IMAPMailbox(url: dovecot.url, user: dovecot.user, password: dovecot.password)
-        #expect(try waitFor(5) { try inbox.search("FLAGGED").count == 1 && inbox.unseen().isEmpty })
+        #expect(try waitFor { try inbox.search("FLAGGED").count == 1 && inbox.unseen().isEmpty })
 
         try FileManager.default.removeItem(atPath: temporary)
         try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)

@@ -73,6 +73,9 @@ struct ConfigurationTests {
         #expect(refusal(["OCORRENCIAS_RPC_DEFAULT_TIMEOUT_MS": "0"]).contains("OCORRENCIAS_RPC_DEFAULT_TIMEOUT_MS"))
         #expect(refusal(["INTAKE_DATABASE_POOL_SIZE": "many"]).contains("INTAKE_DATABASE_POOL_SIZE"))
         #expect(refusal(["INTAKE_SQLITE_CHECKPOINT_PAGES": "-1"]).contains("INTAKE_SQLITE_CHECKPOINT_PAGES"))
+        #expect(refusal(["INTAKE_MIGRATION_LOCK_WAIT_SECONDS": "0", "OCORRENCIAS_MIGRATION_LOCK_WAIT_SECONDS": "900"]).isEmpty)
+        #expect(refusal(["INTAKE_MIGRATION_LOCK_WAIT_SECONDS": "10m"]).contains("INTAKE_MIGRATION_LOCK_WAIT_SECONDS inválido / invalid: '10m'"))
+        #expect(refusal(["OCORRENCIAS_MIGRATION_LOCK_WAIT_SECONDS": "-5"]).contains("OCORRENCIAS_MIGRATION_LOCK_WAIT_SECONDS"))
         // Another service's variables are that service's business.
         #expect(refusal(["WORKFLOW_DATABASE_POOL_SIZE": "many"]).isEmpty)
         // Where the other services are: every item a host:port.

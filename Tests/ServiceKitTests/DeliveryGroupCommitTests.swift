@@ -136,7 +136,7 @@ struct DeliveryGroupCommitTests {
 
     @Test("with a gather window, calls arriving one after the other within it are applied together")
     func gatherWindowCollectsCallsThatArriveLater() throws {
-        // Four calls 20 ms apart: without a window each runs alone; with a 2 s window (and a
+        // Four calls 20 ms apart: without a window each runs alone; with a 10 s window (and a
         // target of 4 events) the first waits for the other three and runs them as one group.
         let without = Seen()
         let plain = Self.runSpaced(DeliveryGroupCommit<Int, String>(), calls: 4, spacing: 20_000, seen: without)
@@ -144,13 +144,14 @@ struct DeliveryGroupCommitTests {
         #expect(without.all == [[0], [1], [2], [3]])
 
         let with = Seen()
-        let groups = DeliveryGroupCommit<Int, String>(gather: 2, gatherEvents: 4)
+        let groups = DeliveryGroupCommit<Int, String>(gather: 10, gatherEvents: 4)
         let started = Date()
         let gathered = Self.runSpaced(groups, calls: 4, spacing: 20_000, seen: with)
         #expect(gathered == [0: "group:0", 1: "group:1", 2: "group:2", 3: "group:3"])
         #expect(with.all == [[0, 1, 2, 3]])
-        // The group ran when it reached its target, not at the end of the window.
-        #expect(Date().timeIntervalSince(started) < 1.5)
+        // The group ran when it reached its target, not at the end of the window (a window far
+        // longer than a loaded machine's delays, so the bound cannot be missed by them).
+        #expect(Date().timeIntervalSince(started) < 5)
         #expect(groups.counts == .init(groups: 1, groupedCalls: 4, failedGroups: 0))
     }
 
@@ -162,11 +163,13 @@ struct DeliveryGroupCommitTests {
         let answers = Self.runSpaced(groups, calls: 1, spacing: 0, seen: seen)
         let waited = Date().timeIntervalSince(started)
         #expect(answers == [0: "alone:0"])
-        #expect(waited >= 0.09 && waited < 1.0, "waited \(waited) s")
-        // A call as large as the target does not wait.
+        #expect(waited >= 0.09 && waited < 3, "waited \(waited) s")
+        // A call as large as the target does not wait (for a window long enough that no delay of
+        // a loaded machine is mistaken for waiting).
+        let patient = DeliveryGroupCommit<Int, String>(gather: 10, gatherEvents: 64)
         let large = Date()
-        _ = try groups.run(7, events: 64, group: { $0.map { "group:\($0)" } }, alone: { "alone:\($0)" })
-        #expect(Date().timeIntervalSince(large) < 0.09)
+        _ = try patient.run(7, events: 64, group: { $0.map { "group:\($0)" } }, alone: { "alone:\($0)" })
+        #expect(Date().timeIntervalSince(large) < 5)
     }
 
     // MARK: Through EventSink/Deliver on SQLite

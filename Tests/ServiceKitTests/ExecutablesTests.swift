@@ -99,7 +99,8 @@ struct ExecutablesTests {
                 #expect(run.status == 0, "\(service) \(flag): \(run.errorText)")
                 let text = run.outputText
                 for expected in ["uso / usage:", "\(service) healthcheck", "\(service) backup --to DIR", "\(service) \(own)",
-                                 "--port", "\(service.uppercased())_PORT", "OCORRENCIAS_DATA_DIR", "\(service.uppercased())_DATABASE_URL"] {
+                                 "--port", "\(service.uppercased())_PORT", "OCORRENCIAS_DATA_DIR", "\(service.uppercased())_DATABASE_URL",
+                                 "\(service.uppercased())_MIGRATION_LOCK_WAIT_SECONDS 600"] {
                     #expect(text.contains(expected), "\(service) \(flag): missing \(expected) in\n\(text)")
                 }
                 #expect(!run.errorText.contains("needs a value"), "\(run.errorText)")

@@ -50,6 +50,19 @@ struct MigratingHealthTests {
         return environment
     }
 
+    /// knowledge on `engine` with two of the five migrations applied and the schema lock held
+    /// before it starts, and a logger keeping its lines.
+    static func locked(_ engine: DatabaseEngine) throws
+        -> (ServiceConfiguration, DatabaseConfiguration, SchemaLockHolder, LogLines, Logger) {
+        let environment = try Self.environment(engine)
+        let configuration = try ServiceConfiguration(serviceName: "knowledge", arguments: ["test"], environment: environment)
+        let database = DatabaseConfiguration.fromEnvironment(service: "knowledge", dataDirectory: configuration.dataDirectory,
+                                                             environment: environment)
+        let lock = try SchemaLockHolder(database, migrations: Array(Self.migrations.prefix(2)))
+        let log = LogLines()
+        return (configuration, database, lock, log, Logger(service: "knowledge", level: .info, sink: LogSink { line in log.append(line) }))
+    }
+
     static func client(port: Int) -> RPCClient {
         var client = ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], secret: DeploymentSecret(bytes: Array(secret.utf8)))
         client.callerName = "test"
@@ -60,15 +73,8 @@ struct MigratingHealthTests {
     @Test("stalled on the schema lock: NOT_SERVING with the migration it waits for, other calls UNAVAILABLE at once and not started; released: migrated, serving on the same port, the log timing it",
           arguments: TestEngines.all)
     func stalledMigration(engine: DatabaseEngine) throws {
-        let environment = try Self.environment(engine)
-        let configuration = try ServiceConfiguration(serviceName: "knowledge", arguments: ["test"], environment: environment)
-        let database = DatabaseConfiguration.fromEnvironment(service: "knowledge", dataDirectory: configuration.dataDirectory,
-                                                             environment: environment)
-        // Two of the five applied already; the lock held before the service starts.
-        let lock = try SchemaLockHolder(database, migrations: Array(Self.migrations.prefix(2)))
+        let (configuration, _, lock, log, logger) = try Self.locked(engine)
         defer { lock.release() }
-        let log = LogLines()
-        let logger = Logger(service: "knowledge", level: .info, sink: LogSink { line in log.append(line) })
         let outcome = Outcome()
         Thread {
             outcome.set(Result {
@@ -119,6 +125,48 @@ struct MigratingHealthTests {
         let finished = try #require(log.first(containing: "database migrations finished"))
         #expect(finished.contains("\"applied\":\"3\"") && finished.contains("\"duration_ms\":"), "\(finished)")
         #expect(log.first(containing: "database migration applied")?.contains("service 3 thing_names") == true)
+    }
+
+    @Test("a schema lock held past the migration lock wait fails the start, naming the holder (the pid on SQLite, the session on PostgreSQL), and closes the port; the migrations before it stay",
+          arguments: TestEngines.all)
+    func lockWaitRunsOut(engine: DatabaseEngine) throws {
+        let (configuration, database, lock, log, logger) = try Self.locked(engine)
+        defer { lock.release() }
+        let started = ContinuousClock.now
+        let failure = #expect(throws: StorageError.self) {
+            _ = try ServiceMain.start(configuration: configuration, migrations: Self.migrations, logger: logger,
+                                      databaseTuning: { given in
+                                          var tuned = given
+                                          tuned.busyTimeout = .milliseconds(200)
+                                          tuned.migrationLockWait = .milliseconds(700)
+                                          return tuned
+                                      }) { _, _ in }
+        }
+        let took = ContinuousClock.now - started
+        let message = failure?.message ?? ""
+        #expect(failure?.kind == .migration, "\(String(describing: failure))")
+        #expect(message.hasPrefix("banco bloqueado: a migração 1 de 3 (service 3 thing_names) desistiu após "), "\(message)")
+        #expect(message.contains(" s esperando o bloqueio do esquema, mantido por "), "\(message)")
+        #expect(message.contains(" / database locked: migration 1 of 3 (service 3 thing_names) gave up after "), "\(message)")
+        #expect(message.contains(" s waiting for the schema lock, held by "), "\(message)")
+        switch engine {
+        case .sqlite:
+            #expect(message.contains("held by pid \(getpid()) ("), "this process holds it: \(message)")
+        case .postgres:
+            #expect(message.contains("held by PostgreSQL pid ") && message.contains("application_name 'ocorrencias-knowledge'")
+                    && message.contains("'idle in transaction'"), "\(message)")
+        }
+        #expect(took >= .milliseconds(700) && took < .seconds(10), "\(took)")
+        #expect(log.first(containing: "banco bloqueado, aguardando / database locked, waiting") != nil, "it said it waited first")
+        let socket = try ListeningSocket(host: "127.0.0.1", port: configuration.port)
+        socket.close()
+        lock.release()
+        let opened = try openDatabase(database, migrations: [])
+        defer { opened.close() }
+        let versions = try opened.read { tx in
+            try tx.query("SELECT version FROM schema_migrations WHERE component = 'service' ORDER BY version").map { try $0.int("version") }
+        }
+        #expect(versions == [1, 2])
     }
 
     @Test("a failed migration ends the start with the migration's error and closes the port; the migrations before it stay",

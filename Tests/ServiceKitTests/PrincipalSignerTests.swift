@@ -38,6 +38,57 @@ struct PrincipalSignerTests {
     }
 }
 
+extension PrincipalSignerTests {
+    /// A signer whose clock reads `now` (Unix ms).
+    static func signer(at now: Int64, secret: String = "segredo-de-teste-numero-1") -> PrincipalSigner {
+        var signer = PrincipalSigner(secret: DeploymentSecret(bytes: Array(secret.utf8)))
+        signer.clock = { now }
+        return signer
+    }
+
+    static func code(_ body: () throws -> Any?) -> RPCStatusCode? {
+        do { _ = try body(); return nil } catch let error as RPCError { return error.code } catch { return .unknown }
+    }
+
+    @Test("a signature is dated: valid for its lifetime plus the skew, then UNAUTHENTICATED (also once kept); one dated ahead beyond the skew too; the principal comes back without its dates")
+    func expiry() throws {
+        let start: Int64 = 1_800_000_000_000
+        let signer = Self.signer(at: start)
+        let metadata = signer.metadata(for: Self.principal())
+        let signed = try AuthV1.Principal(serializedBytes: Array(try #require(Data(base64Encoded: metadata[MetadataKey.principal] ?? ""))))
+        #expect(signed.issuedAtMs == start && signed.expiresAtMs == start + signer.lifetimeMilliseconds)
+        // Dated to the minute: within it, the same texts (verified once by a service); then new ones.
+        #expect(Self.signer(at: start + 59_999).metadata(for: Self.principal()) == metadata)
+        #expect(Self.signer(at: start + 60_000).metadata(for: Self.principal()) != metadata)
+        // Read back by services whose clocks say other times (each its own cache, and one shared).
+        let last = start + signer.lifetimeMilliseconds + signer.skewMilliseconds
+        let kept = Self.signer(at: start)
+        #expect(try kept.principal(of: metadata) == Self.principal())
+        for (now, valid) in [(start - signer.skewMilliseconds, true), (last, true), (last + 1, false), (start + 86_400_000, false),
+                             (start - signer.skewMilliseconds - 1, false)] {
+            var at = Self.signer(at: now)
+            #expect((Self.code { try at.principal(of: metadata) } == nil) == valid, "\(now - start)")
+            at = kept
+            at.clock = { now }
+            #expect((Self.code { try at.principal(of: metadata) } == nil) == valid, "kept \(now - start)")
+            if !valid { #expect(Self.code { try at.principal(of: metadata) } == .unauthenticated) }
+        }
+    }
+
+    @Test("an undated principal (an older release's signer) is UNAUTHENTICATED unless the rolling-upgrade setting lets it in")
+    func undated() throws {
+        let signer = Self.signer(at: 1_800_000_000_000)
+        let undated = signer.metadata(forEncoded: Self.principal().serializedBytes())
+        #expect(Self.code { try signer.principal(of: undated) } == .unauthenticated)
+        let secret = DeploymentSecret(bytes: Array("segredo-de-teste-numero-1".utf8))
+        let upgrading = PrincipalSigner(secret: secret, environment: [PrincipalSigner.acceptUndatedSetting: "1"])
+        #expect(upgrading.acceptsUndated)
+        #expect(try upgrading.principal(of: undated) == Self.principal())
+        #expect(!PrincipalSigner(secret: secret, environment: [:]).acceptsUndated)
+        #expect(!PrincipalSigner(secret: secret, environment: [PrincipalSigner.acceptUndatedSetting: "0"]).acceptsUndated)
+    }
+}
+
 @Suite("Verified principals kept")
 struct VerifiedPrincipalsTests {
     static let secret = DeploymentSecret(bytes: Array("segredo-de-teste-numero-1".utf8))

@@ -97,14 +97,14 @@ struct StorageWriteProbeTests {
         let health = try service.health
         #expect(health.status == .notServing && health.detail.contains("the database takes no writes") && health.detail.contains("busy"),
                 "\(health)")
-        #expect(try waitFor(5) { service.logged("database takes no writes") })
+        #expect(try waitFor { service.logged("database takes no writes") })
         Thread.sleep(forTimeInterval: 0.4)
         #expect(try service.health.status == .notServing, "the probes fail while the lock is held")
 
         release.signal()
         released.wait()
-        #expect(try waitFor(5) { try service.health.status == .serving }, "the probe's write commits")
-        #expect(try waitFor(5) { service.logged("database takes writes again") })
+        #expect(try waitFor { try service.health.status == .serving }, "the probe's write commits")
+        #expect(try waitFor { service.logged("database takes writes again") })
         #expect(try service.host.runtime.database.read { try $0.queryOne("SELECT COUNT(*) AS n FROM storage_write_probe")?.int("n") } == 1)
     }
 
@@ -136,7 +136,7 @@ struct StorageWriteProbeTests {
 
         try refuseConnections(false)
         #expect(try waitFor(10) { try service.health.status == .serving }, "the probe's write commits")
-        #expect(try waitFor(5) { service.logged("database takes writes again") })
+        #expect(try waitFor { service.logged("database takes writes again") })
         try service.insert("after")
     }
 

@@ -18,6 +18,36 @@ struct ConfigurationTests {
         #expect(intake.sqlitePath == "/var/lib/o/intake.sqlite")
     }
 
+    @Test("the migration lock wait: 10 minutes unless <SERVICE>_ or OCORRENCIAS_MIGRATION_LOCK_WAIT_SECONDS says (the service's wins; 0: for ever)")
+    func migrationLockWait() {
+        func wait(_ environment: [String: String]) -> Duration? {
+            DatabaseConfiguration.fromEnvironment(service: "intake", dataDirectory: "/d", environment: environment).migrationLockWait
+        }
+        #expect(wait([:]) == .seconds(600))
+        #expect(wait(["OCORRENCIAS_MIGRATION_LOCK_WAIT_SECONDS": "30"]) == .seconds(30))
+        #expect(wait(["OCORRENCIAS_MIGRATION_LOCK_WAIT_SECONDS": "30", "INTAKE_MIGRATION_LOCK_WAIT_SECONDS": "90"]) == .seconds(90))
+        #expect(wait(["OCORRENCIAS_MIGRATION_LOCK_WAIT_SECONDS": "30", "INTAKE_MIGRATION_LOCK_WAIT_SECONDS": ""]) == .seconds(30), "empty: unset")
+        #expect(wait(["INTAKE_MIGRATION_LOCK_WAIT_SECONDS": "0", "OCORRENCIAS_MIGRATION_LOCK_WAIT_SECONDS": "30"]) == nil)
+        #expect(wait(["WORKFLOW_MIGRATION_LOCK_WAIT_SECONDS": "5"]) == .seconds(600), "another service's")
+    }
+
+    @Test("the holder of a SQLite file's write lock is read from /proc/locks: the -shm file's byte 120 (WAL) or the RESERVED byte")
+    func sqliteLockHolders() {
+        let shm = SQLiteLockHolders.FileID(major: 0xfd, minor: 1, inode: 777), file = SQLiteLockHolders.FileID(major: 0xfd, minor: 1, inode: 776)
+        let text = """
+            1: POSIX  ADVISORY  READ 10 fd:01:777 128 128
+            2: POSIX  ADVISORY  WRITE 4242 fd:01:777 120 120
+            2: -> POSIX  ADVISORY  WRITE 5151 fd:01:777 120 120
+            3: POSIX  ADVISORY  WRITE 6161 fd:01:776 1073741825 1073741825
+            4: OFDLCK ADVISORY  WRITE -1 fd:01:777 120 120
+            5: POSIX  ADVISORY  WRITE 7171 fd:01:999 0 EOF
+            6: FLOCK  ADVISORY  WRITE 8181 fd:01:777 0 EOF
+            """
+        #expect(SQLiteLockHolders.holders(in: text, of: [(shm, 120), (file, SQLiteLockHolders.reservedByte)]) == [4242, 6161])
+        #expect(SQLiteLockHolders.holders(in: text, of: [(shm, 121)]).isEmpty)
+        #expect(SQLiteLockHolders.describe(databasePath: "/no/such/file.sqlite", locks: text) == nil)
+    }
+
     @Test("SQLite writer tuning comes from the environment or tunedForWrites, and reaches the writer connection")
     func sqliteWriterTuning() throws {
         let plain = DatabaseConfiguration.fromEnvironment(service: "intake", dataDirectory: "/d", environment: [:])

@@ -23,7 +23,7 @@ struct OutboxRelayTests {
         let delivered = Locked<[String]>([])
         let failOnce = Locked<Set<String>>(["a1"])
         let relay = OutboxRelay(database: db, name: "test",
-                                configuration: RelayConfiguration(backoffBase: .milliseconds(600), backoffMax: .milliseconds(600))) { event in
+                                configuration: RelayConfiguration(backoffBase: .seconds(2), backoffMax: .seconds(2))) { event in
             if failOnce.withLock({ $0.remove(event.id) }) != nil { throw InjectedFailure() }
             delivered.withLock { $0.append(event.id) }
         }
@@ -38,7 +38,7 @@ struct OutboxRelayTests {
         #expect(stats.pending == 3 && stats.retrying == 1)
         #expect((stats.oldestCreatedAt ?? now) <= now - 1_900)
         #expect(try db.read { try $0.scalar("SELECT last_error FROM storage_outbox WHERE event_id = 'a1'") } == "injected failure")
-        Thread.sleep(forTimeInterval: 0.65)
+        Thread.sleep(forTimeInterval: 2.05)  // past a1's backoff (1-2 s: long enough that a loaded machine's checks above fit in it)
         #expect(try relay.runOnce() == 3)
         #expect(delivered.current == ["b1", "b2", "a1", "a2", "a3"])
         #expect(try relay.pending() == 0)
@@ -131,7 +131,8 @@ struct OutboxRelayTests {
         let isDown = Locked<Bool>(true)
         let callsToDown = Locked<Int>(0)
         let delivered = Locked<[String]>([])
-        let configuration = RelayConfiguration(batchSize: 2, deliveryConcurrency: 1, unreachableBackoffMax: .milliseconds(400),
+        // The rest lasts 1-2 s (jittered): the three rounds below fit in it on a loaded machine too.
+        let configuration = RelayConfiguration(batchSize: 2, deliveryConcurrency: 1, unreachableBackoffMax: .seconds(2),
                                                isUnreachable: { $0 is Unreachable })
         let relay = OutboxRelay(database: db, name: "test", configuration: configuration) { event in
             if event.key.hasPrefix("down|") {
@@ -156,11 +157,11 @@ struct OutboxRelayTests {
         }
         #expect(untouched == 4, "d3 to d6 were never claimed nor written")
         // Due again: one more failing call, then, back up, the backlog goes out in order.
-        Thread.sleep(forTimeInterval: 0.45)
+        Thread.sleep(forTimeInterval: 2.05)
         #expect(try relay.runOnce() == 0)
         #expect(callsToDown.current == 2)
         isDown.withLock { $0 = false }
-        Thread.sleep(forTimeInterval: 0.45)
+        Thread.sleep(forTimeInterval: 2.05)
         while try relay.runOnce() > 0 {}
         #expect(delivered.current == ["u1", "u2", "u3", "d1", "d2", "d3", "d4", "d5", "d6"])
         #expect(try relay.pending() == 0)
@@ -260,7 +261,8 @@ struct OutboxRelayTests {
         let dbA = try scratch.open(), dbB = try scratch.open()
         defer { dbA.close(); dbB.close() }
         try Self.enqueue(dbA, [("e1", "k"), ("e2", "k"), ("e3", "k")])
-        let lease = RelayConfiguration(leaseDuration: .seconds(1))
+        // 3 s: B's first round must come while A's lease holds, also on a loaded machine.
+        let lease = RelayConfiguration(leaseDuration: .seconds(3))
         let stuck = DispatchSemaphore(value: 0)
         let entered = DispatchSemaphore(value: 0)
         let relayA = OutboxRelay(database: dbA, name: "a", configuration: lease) { _ in
@@ -278,7 +280,7 @@ struct OutboxRelayTests {
         }.start()
         entered.wait()
         #expect(try relayB.runOnce() == 0, "the key is leased by A")
-        Thread.sleep(forTimeInterval: 1.1)
+        Thread.sleep(forTimeInterval: 3.1)
         #expect(try relayB.runOnce() == 3, "A's lease expired")
         #expect(deliveredByB.current == ["e1", "e2", "e3"])
         stuck.signal()
@@ -330,11 +332,11 @@ struct OutboxRelayTests {
         Thread.sleep(forTimeInterval: 0.05)  // the first poll found nothing; now it sleeps 30 s
         try Self.enqueue(db, [("x", "k")])
         relay.wake()
-        let deadline = Date(timeIntervalSinceNow: 5)
+        let deadline = Date(timeIntervalSinceNow: 20)
         while delivered.current == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
         let stopStarted = Date()
         relay.stop()
-        #expect(Date().timeIntervalSince(stopStarted) < 2, "stop interrupts the poll wait")
+        #expect(Date().timeIntervalSince(stopStarted) < 10, "stop interrupts the 30 s poll wait")
         relay.stop()
         #expect(delivered.current == 1)
     }

@@ -89,7 +89,7 @@ struct TransactionTests {
         try db.write { tx throws in
             try tx.execute("INSERT INTO accounts (id, email) VALUES (?, ?)", [1, "a@example.com"])
             // The write transaction is still open: another thread reads meanwhile.
-            let seen = onOtherThread(timeout: 5) { try db.read { try $0.scalar("SELECT COUNT(*) FROM accounts") } }
+            let seen = onOtherThread(timeout: 20) { try db.read { try $0.scalar("SELECT COUNT(*) FROM accounts") } }
             #expect(try seen?.get() == 0, "a reader must neither block on the writer nor see uncommitted rows")
         }
         #expect(try db.read { try $0.scalar("SELECT COUNT(*) FROM accounts") } == 1)

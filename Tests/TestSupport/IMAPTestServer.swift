@@ -72,8 +72,8 @@ public final class IMAPTestServer: @unchecked Sendable {
         chmod(root, 0o755)
         if isRoot { try Self.chownToNobody("\(root)/mail"); try Self.chownToNobody("\(root)/home") }
         dovecot = try ChildProcess("/usr/sbin/dovecot", ["-F", "-c", "\(root)/dovecot.conf"])
-        // Ready when the port accepts connections.
-        let limit = Date().addingTimeInterval(10)
+        // Ready when the port accepts connections (30 s on a loaded machine; ends if dovecot exits).
+        let limit = Date().addingTimeInterval(30)
         while !Self.accepts(port) {
             guard Date() < limit, dovecot.isRunning else {
                 throw TestSupportError("dovecot did not start: \((try? String(contentsOfFile: "\(root)/dovecot.log", encoding: .utf8)) ?? "")")

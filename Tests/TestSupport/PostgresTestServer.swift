@@ -144,7 +144,7 @@ public final class PostgresTestServer: @unchecked Sendable {
     private static func startOnFreePort(binaries: String, directory: String) throws -> Int {
         var lastError: (any Error)?
         for _ in 0..<5 {
-            let candidate = try Command.freePort()
+            let candidate = try FreePort.next()
             try writeSettings(dataDirectory: "\(directory)/data", socketDirectory: directory, port: candidate)
             do {
                 try runAsPostgres("\(binaries)/pg_ctl", [

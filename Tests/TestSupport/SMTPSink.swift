@@ -32,7 +32,7 @@ public final class SMTPSink: Sendable {
         self.port = try port ?? FreePort.next()
         process = try ChildProcess("/usr/bin/python3", [Self.script, "--port", String(self.port), "--dir", self.directory] + options,
                                    output: .capture, error: .capture)
-        guard process.waitForCaptured(.standardOutput, containing: "ready", timeout: 15) else {
+        guard process.waitForCaptured(.standardOutput, containing: "ready", timeout: 30) else {  // ends at once if it exits
             process.kill()
             process.waitForEndOfCapture(timeout: 2)
             throw TestSupportError("smtp_sink.py did not start: \(process.capturedText(.standardOutput))\(process.capturedText(.standardError))")

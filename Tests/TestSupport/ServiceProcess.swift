@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// A service executable started for real by a test, on a loopback port chosen by the OS.
 ///
@@ -10,8 +9,10 @@ public final class ServiceProcess: Sendable {
     public let process: ChildProcess
 
     /// Starts `.build/<config>/<name>` with `environment` added to the process environment.
-    /// - Throws: when the binary is missing or does not print its "ready" line within `timeout`.
-    public init(name: String, environment: [String: String], port: Int? = nil, timeout: TimeInterval = 20) throws {
+    /// - Throws: when the binary is missing or does not print its "ready" line within `timeout`
+    ///   (60 s: migrating a PostgreSQL database while the whole suite runs on two cores can take
+    ///   a while; a process that exits early ends the wait at once).
+    public init(name: String, environment: [String: String], port: Int? = nil, timeout: TimeInterval = 60) throws {
         self.name = name
         self.port = try port ?? FreePort.next()
         var environment = environment
@@ -73,39 +74,4 @@ public enum BuildProducts {
     }
 
     public static func executable(_ name: String) -> URL { directory.appendingPathComponent(name) }
-}
-
-/// Loopback ports the OS says are free.
-/// Loopback ports for test servers.
-///
-/// Ports come from 20000–31999, below Linux's ephemeral range (32768–60999): a port chosen here
-/// can then not be taken by another test's outgoing connection between the moment it is chosen
-/// and the moment the server binds it (which made services fail with "Address already in use"
-/// when many suites ran at once). Each port is handed out once per test process, starting at a
-/// random offset so that other processes (the Python deployment scripts) rarely pick the same.
-public enum FreePort {
-    private static let first = 20_000, count = 12_000
-    private static let cursor = Atomic<Int>(Int.random(in: 0..<12_000))
-
-    public static func next() throws -> Int {
-        for _ in 0..<count {
-            let port = first + cursor.add(1, ordering: .relaxed).oldValue % count
-            if isFree(port) { return port }
-        }
-        throw ServiceProcessError(description: "no free port")
-    }
-
-    /// Whether `port` can be bound on 127.0.0.1 right now.
-    static func isFree(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-    }
 }

@@ -15,9 +15,9 @@ struct EntrySearchTests {
     static func load(_ harness: WorkflowHarness) throws {
         try harness.seedDirectory()
         try harness.deliver(WorkflowHarness.opened("s1", subject: "Integração bancária falha", request: "O arquivo de retorno não é lido",
-                                                   openedAt: 1_790_000_000_000), key: "s1")
+                                                   openedAt: 1_922_352_800_000), key: "s1")
         try harness.deliver(WorkflowHarness.opened("s2", subject: "Banco não conecta", request: "Sem resposta do servidor",
-                                                   openedAt: 1_790_000_060_000), key: "s2")
+                                                   openedAt: 1_922_352_860_000), key: "s2")
         try harness.take("s1", as: Self.ana)
         for (text, isPublic) in [("Banco Itaú mudou o leiaute CNAB", true), ("Senha do cofre trocada pelo gerente", false),
                                  ("Reprocessar a remessa amanhã", true)] {

@@ -19,11 +19,11 @@ struct FullTextSearchTests {
         level.accessLevel = 3
         _ = try harness.call(WorkflowV1.Workflow.setCategoryAccessLevel, level, as: WorkflowHarness.admin())
         try harness.deliver(WorkflowHarness.opened("f1", subject: "Nota Fiscal Eletrônica rejeitada", request: "Erro 539 ao transmitir a NF-e",
-                                                   openedAt: 1_790_000_000_000), key: "f1")
+                                                   openedAt: 1_922_352_800_000), key: "f1")
         try harness.deliver(WorkflowHarness.opened("f2", module: "Folha", subject: "Cálculo de FÉRIAS", request: "A folha de pagamento diverge",
-                                                   openedAt: 1_790_000_060_000), key: "f2")
+                                                   openedAt: 1_922_352_860_000), key: "f2")
         try harness.deliver(WorkflowHarness.opened("f3", organization: "org-2", category: .estrategica, subject: "Nota fiscal de serviço",
-                                                   request: "A prefeitura recusa o XML", openedAt: 1_790_000_120_000), key: "f3")
+                                                   request: "A prefeitura recusa o XML", openedAt: 1_922_352_920_000), key: "f3")
         try harness.take("f1", as: Self.ana)
         for (text, isPublic) in [("Reenvie o lote com o certificado renovado", true), ("Cliente usa certificado vencido; avisar o comercial", false)] {
             var note = WorkflowV1.AddDiscussionRequest()
@@ -99,7 +99,7 @@ struct FullTextSearchTests {
         var reply = IntakeV1.CustomerReplied()
         reply.ticketID = "f2"
         reply.text = "Segue a planilha de rescisão"
-        reply.repliedAtMs = 1_790_000_600_000
+        reply.repliedAtMs = 1_922_353_400_000
         try harness.deliver(reply, key: "f2")
         #expect(try search(harness, "rescisao") == ["f2"])
         #expect(try customer(harness, text: "planilha") == ["f2"])
@@ -123,7 +123,7 @@ struct FullTextSearchTests {
         var reply = IntakeV1.CustomerReplied()
         reply.ticketID = "d2"
         reply.text = "Segue a planilha de rescisão"
-        reply.repliedAtMs = 1_790_000_600_000
+        reply.repliedAtMs = 1_922_353_400_000
         let envelopes = [
             WorkflowHarness.envelope(WorkflowHarness.opened("d1", subject: "Nota Fiscal rejeitada", request: "Erro 539 no lote"), key: "d1"),
             WorkflowHarness.envelope(WorkflowHarness.opened("d2", subject: "Cálculo de férias", request: "A folha diverge"), key: "d2"),

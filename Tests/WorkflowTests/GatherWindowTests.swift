@@ -36,7 +36,7 @@ struct GatherWindowTests {
         DispatchQueue.concurrentPerform(iterations: calls) { call in
             let envelopes = (0..<perCall).map { index -> EventsV1.EventEnvelope in
                 let id = "GW\(call)-\(index)"
-                return WorkflowHarness.envelope(WorkflowHarness.opened(id, openedAt: 1_790_000_000_000), key: id)
+                return WorkflowHarness.envelope(WorkflowHarness.opened(id, openedAt: 1_922_352_800_000), key: id)
             }
             do {
                 let response = try harness.deliver(envelopes)

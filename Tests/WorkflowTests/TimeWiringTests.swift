@@ -56,13 +56,7 @@ struct TimeWiringTests {
         #expect(try harness.call(WorkflowV1.WorkflowTime.answerSurvey, answer, as: PrincipalsForTests.service).ticketID == "t1")
         #expect(harness.failure(WorkflowV1.WorkflowTime.answerSurvey, answer, as: PrincipalsForTests.service)?.code == .alreadyExists)
 
-        var metrics = WorkflowV1.GetMetricsRequest()
-        let day = DateFormatter()
-        day.dateFormat = "yyyy-MM-dd"
-        day.timeZone = TimeZone(identifier: "America/Sao_Paulo")
-        metrics.fromDay = day.string(from: Date().addingTimeInterval(-86_400))
-        metrics.toDay = day.string(from: Date().addingTimeInterval(2 * 86_400))
-        let totals = try harness.call(WorkflowV1.WorkflowTime.getMetrics, metrics, as: WorkflowHarness.admin()).totals
+        let totals = try harness.call(WorkflowV1.WorkflowTime.getMetrics, WorkflowHarness.metricsAroundToday(), as: WorkflowHarness.admin()).totals
         #expect(totals?.opened == 1 && totals?.finished == 1 && totals?.surveys == 1)
     }
 

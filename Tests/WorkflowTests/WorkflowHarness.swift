@@ -63,11 +63,18 @@ final class WorkflowHarness: @unchecked Sendable {
         return principal
     }
 
-    static func agent(_ id: String) -> AuthV1.Principal {
+    /// The access levels ``seedDirectory()`` (and LinkCustomersTests' dora) give the agents.
+    static let seededLevels: [String: Int32] = ["chefe": 2, "ana": 1, "bruno": 0, "carla": 3, "pm": 1, "dora": 1]
+
+    /// An agent signed as the gateway signs them: with the level of their sign-in, which matches
+    /// their agent record (workflow holds them to the lower of the two, ``Actor``); 0 for an
+    /// agent the directory does not know.
+    static func agent(_ id: String, level: Int32? = nil) -> AuthV1.Principal {
         var principal = AuthV1.Principal()
         principal.kind = .agent
         principal.id = id
         principal.displayName = id
+        principal.accessLevel = level ?? seededLevels[id] ?? 0
         return principal
     }
 
@@ -163,34 +170,49 @@ final class WorkflowHarness: @unchecked Sendable {
                               openedAt: openedAt > 0 ? openedAt : Int64(Date().timeIntervalSince1970 * 1000))
     }
 
+    /// Writes agent `id`'s record (`PutAgent` as the administrator).
+    func putAgent(_ id: String, level: Int32, chefe: String = "", isChefe: Bool = false, role: String = "", active: Bool = true) throws {
+        var agent = WorkflowV1.Agent()
+        agent.id = id
+        agent.name = id.capitalized
+        agent.email = "\(id)@suporte.example"
+        agent.maxAccessLevel = level
+        agent.active = active
+        agent.chefeAgentID = chefe
+        agent.isChefe = isChefe
+        agent.role = role
+        var request = WorkflowV1.PutAgentRequest()
+        request.agent = agent
+        _ = try call(WorkflowV1.Workflow.putAgent, request, as: Self.admin())
+    }
+
+    /// A metrics request from yesterday to the day after tomorrow (São Paulo days): every
+    /// ticket a test opens now.
+    static func metricsAroundToday() -> WorkflowV1.GetMetricsRequest {
+        var metrics = WorkflowV1.GetMetricsRequest()
+        let day = DateFormatter()
+        day.dateFormat = "yyyy-MM-dd"
+        day.timeZone = TimeZone(identifier: "America/Sao_Paulo")
+        metrics.fromDay = day.string(from: Date().addingTimeInterval(-86_400))
+        metrics.toDay = day.string(from: Date().addingTimeInterval(2 * 86_400))
+        return metrics
+    }
+
     /// A directory with groups "n1" (agents ana, bruno) and "n2" (carla), a chefe "chefe" over ana
     /// and bruno, a product manager "pm", and a routing rule sending "premium" plans to n2.
     func seedDirectory() throws {
         let admin = Self.admin()
-        func agent(_ id: String, level: Int32, chefe: String = "", isChefe: Bool = false, role: String = "") throws {
-            var agent = WorkflowV1.Agent()
-            agent.id = id
-            agent.name = id.capitalized
-            agent.email = "\(id)@suporte.example"
-            agent.maxAccessLevel = level
-            agent.active = true
-            agent.chefeAgentID = chefe
-            agent.isChefe = isChefe
-            agent.role = role
-            var request = WorkflowV1.PutAgentRequest()
-            request.agent = agent
-            _ = try call(WorkflowV1.Workflow.putAgent, request, as: admin)
-        }
         var role = WorkflowV1.PutRoleRequest()
         role.role = WorkflowV1.Role()
         role.role?.name = "produto"
         role.role?.permissions = ["product.decide"]
         _ = try call(WorkflowV1.Workflow.putRole, role, as: admin)
-        try agent("chefe", level: 2, isChefe: true)
-        try agent("ana", level: 1, chefe: "chefe")
-        try agent("bruno", level: 0, chefe: "chefe")
-        try agent("carla", level: 3)
-        try agent("pm", level: 1, role: "produto")
+        let levels = Self.seededLevels
+        try putAgent("chefe", level: levels["chefe"]!, isChefe: true)
+        try putAgent("ana", level: levels["ana"]!, chefe: "chefe")
+        try putAgent("bruno", level: levels["bruno"]!, chefe: "chefe")
+        try putAgent("carla", level: levels["carla"]!)
+        try putAgent("pm", level: levels["pm"]!, role: "produto")
         for (id, name) in [("n1", "Nível 1"), ("n2", "Nível 2"), ("produto", "Produto")] {
             var group = WorkflowV1.PutGroupRequest()
             group.group = WorkflowV1.Group()

@@ -183,12 +183,7 @@ import TestSupport
     // MARK: over RPC
 
     func principal(admin: Bool, level: Int32, id: String = "ana") -> CallOptions {
-        var p = AuthV1.Principal()
-        p.kind = .agent
-        p.id = id
-        p.administrator = admin
-        p.accessLevel = level
-        return CallOptions(timeoutMilliseconds: 10_000, metadata: PrincipalSigner(secret: secret).metadata(for: p))
+        agentOptions(secret, id: id, level: level, admin: admin)
     }
 
     @Test("GetMetrics, ExportMetricsReport and ExportMetrics honour group_id, product and agent_id; a bad filter is INVALID_ARGUMENT on its field",
@@ -199,15 +194,9 @@ import TestSupport
         try record(database)
         let clock = SimulatedClock(sp("2027-04-05 09:00"))
         let time = WorkflowTime(database: database, secret: secret, configuration: WorkflowTime.Configuration(), clock: clock.function)
-        var router = RPCRouter()
-        time.register(router: &router, principals: PrincipalSigner(secret: secret))
-        var serverConfiguration = ServerConfiguration(serviceName: "workflow", secret: secret)
-        serverConfiguration.port = 0
-        let server = RPCServer(configuration: serverConfiguration, router: router, logger: Logger(service: "workflow", level: .critical))
-        try server.start()
-        defer { server.shutdown(gracePeriodMilliseconds: 100) }
-        let client = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: server.port)], secret: secret))
-        defer { client.close() }
+        let api = try TimeAPIServer(time, secret: secret)
+        defer { withExtendedLifetime(api) {} }
+        let client = api.client
         let method = WorkflowV1.WorkflowTime.self
         let admin = principal(admin: true, level: 9), agent = principal(admin: false, level: 1)
 

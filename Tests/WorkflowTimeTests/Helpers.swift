@@ -1,7 +1,42 @@
 import Foundation
 import Messages
+import Observability
+import RPCTransport
+import ServiceKit
 import Storage
 @testable import WorkflowCore
+
+/// Call options signed for an agent `id` at `level` (an administrator when `admin`), with `secret`.
+func agentOptions(_ secret: DeploymentSecret, id: String, level: Int32, admin: Bool = false) -> CallOptions {
+    var p = AuthV1.Principal()
+    p.kind = .agent
+    p.id = id
+    p.administrator = admin
+    p.accessLevel = level
+    return CallOptions(timeoutMilliseconds: 10_000, metadata: PrincipalSigner(secret: secret).metadata(for: p))
+}
+
+/// `time`'s `WorkflowTime` RPC service on a loopback port (real TCP, deployment handshake) and a
+/// client of it; both closed when this goes.
+final class TimeAPIServer {
+    let server: RPCServer
+    let client: RPCClient
+
+    init(_ time: WorkflowTime, secret: DeploymentSecret) throws {
+        var router = RPCRouter()
+        time.register(router: &router, principals: PrincipalSigner(secret: secret))
+        var configuration = ServerConfiguration(serviceName: "workflow", secret: secret)
+        configuration.port = 0
+        server = RPCServer(configuration: configuration, router: router, logger: Logger(service: "workflow", level: .critical))
+        try server.start()
+        client = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: server.port)], secret: secret))
+    }
+
+    deinit {
+        client.close()
+        server.shutdown(gracePeriodMilliseconds: 100)
+    }
+}
 
 /// Events of `type` published to notification (one outbox row per subscriber), oldest first.
 func publishedEvents<Event: ProtoMessage>(_ database: any Database, _ type: Event.Type, ticketID: String? = nil) throws -> [Event] {

@@ -8,11 +8,15 @@ import RPC
 import RPCTransport
 
 /// The commands of `ocorre`. Global options: `--url` (`OCORRE_URL`, default
-/// `http://127.0.0.1:8080`), `--rpc` (`OCORRE_RPC`, default `127.0.0.1:7190`), `--api-key`
+/// `http://127.0.0.1:8080`), `--rpc` (`OCORRE_RPC`, default the gateway's host on port 7190), `--api-key`
 /// (`OCORRE_API_KEY`), `--token` (`OCORRE_TOKEN`, else the one `login` saved), `--json`.
 enum Ocorre {
     static let usage = """
     uso / usage: ocorre [--url URL] [--rpc HOST:PORT] [--api-key KEY] [--token TOKEN] [--lang pt|en] [--json] COMMAND
+
+      --url: o gateway / the gateway (OCORRE_URL; senão o do login / else the login's; senão / else http://127.0.0.1:8080)
+      --rpc: a porta RPC do gateway / the gateway's RPC port (OCORRE_RPC; senão o host de --url na porta 7190 /
+             else --url's host on port 7190)
 
       login --email EMAIL [--password-stdin]   entra e guarda um token / signs in and keeps a token
       logout                                   sai / signs out
@@ -62,6 +66,8 @@ enum Ocorre {
         uso / usage: ocorre [--rpc HOST:PORT] --api-key KEY methods [SERVICE] [--json]
           Os métodos da porta RPC do gateway (reflexão), com os nomes completos que call e describe aceitam.
           The methods behind the gateway's RPC port (reflection), with the full names call and describe take.
+          Sem --rpc nem OCORRE_RPC: o host do gateway (--url, OCORRE_URL ou o do login) na porta 7190.
+          Without --rpc or OCORRE_RPC: the gateway's host (--url, OCORRE_URL or the login's) on port 7190.
         """,
         "describe": """
         uso / usage: ocorre --api-key KEY describe SERVICE/METHOD [--json]
@@ -89,8 +95,10 @@ enum Ocorre {
                                     equipe e integrações: --organization e --contact do cliente /
                                     staff and integrations: the customer's --organization and --contact
           reply ID [--text T] [--attach FILE]...
-                                    a mensagem do cliente (a equipe escreve ao cliente com discuss --public) /
-                                    the customer's message (staff write to the customer with discuss --public)
+                                    cliente: a sua mensagem; equipe: a resposta pública ao cliente (como no portal;
+                                    o mesmo que discuss --public, --text obrigatório) /
+                                    customer: your message; staff: the public answer to the customer (as in the portal;
+                                    the same as discuss --public, --text required)
           discuss ID --text T [--public] [--attach FILE]...
                                     entrada da equipe na discussão, interna sem --public / staff's entry, internal without --public
           move ID --stage S [--note T] [--public-note T]
@@ -136,7 +144,8 @@ enum Ocorre {
     struct Options {
         /// `--url`, else `OCORRE_URL`; nil: the address `login` saved, else `http://127.0.0.1:8080`.
         var url = ProcessInfo.processInfo.environment["OCORRE_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        var rpc = ProcessInfo.processInfo.environment["OCORRE_RPC"] ?? "127.0.0.1:7190"
+        /// `--rpc`, else `OCORRE_RPC`; nil: the gateway's host on port 7190 (``rpcAddress(_:)``).
+        var rpc = ProcessInfo.processInfo.environment["OCORRE_RPC"].flatMap { $0.isEmpty ? nil : $0 }
         // An empty variable is an unset one (`OCORRE_API_KEY= ocorre ...`).
         var apiKey = ProcessInfo.processInfo.environment["OCORRE_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         var token = ProcessInfo.processInfo.environment["OCORRE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
@@ -244,7 +253,7 @@ enum Ocorre {
             }
             return 0
         } catch {
-            let error = (error as? RPCError).map(rpcFailure) ?? error
+            let error = (error as? RPCError).map { rpcFailure($0, address: rpcAddress(options)) } ?? error
             if options.json, let data = (error as? Failure)?.errorJSON, let object = try? JSONSerialization.jsonObject(with: data) {
                 try? show(object, options)
             }
@@ -301,6 +310,19 @@ enum Ocorre {
     /// `http://127.0.0.1:8080`.
     static func baseURL(_ options: Options) -> String {
         options.url ?? savedConfig()["url"] ?? "http://127.0.0.1:8080"
+    }
+
+    /// The port the gateway's RPC proxy listens on by default (`GATEWAY_PROXY_PORT`).
+    static let defaultRPCPort = 7190
+
+    /// The gateway's RPC port (`methods`, `call`, `describe`): `--rpc` or `OCORRE_RPC`, else the
+    /// host of the gateway's address (``baseURL(_:)``: `--url`, `OCORRE_URL`, the saved login's)
+    /// on port 7190, so `--url https://suporte.example:8443` alone reaches `suporte.example:7190`.
+    static func rpcAddress(_ options: Options) -> String {
+        if let rpc = options.rpc { return rpc }
+        let host = URLComponents(string: baseURL(options))?.host.flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
+        // An IPv6 literal keeps its brackets out of the host (Endpoint splits at the last colon).
+        return "\(host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host):\(defaultRPCPort)"
     }
 
     /// Calls a route of the gateway with the saved token; non-2xx answers become failures with

@@ -12,7 +12,8 @@ extension Ocorre {
         guard let key = options.apiKey else {
             throw Failure(description: "a porta RPC do gateway pede uma chave de API (--api-key ou OCORRE_API_KEY) / the gateway's RPC port needs an API key", status: 2)
         }
-        guard let endpoint = Endpoint(options.rpc) else { throw Failure(description: "endereço inválido / invalid address \(options.rpc)", status: 2) }
+        let address = rpcAddress(options)
+        guard let endpoint = Endpoint(address) else { throw Failure(description: "endereço inválido / invalid address \(address) (--rpc, OCORRE_RPC)", status: 2) }
         var configuration = ClientConfiguration(endpoints: [endpoint], secret: .random())
         configuration.apiKey = key
         configuration.callerName = "ocorre"
@@ -64,10 +65,14 @@ extension Ocorre {
 
     /// A refused or failed RPC (of `call`, `methods`, `describe`) as the command's failure: the
     /// status and message, each field violation on a line; with `--json` also on standard output,
-    /// metadata included (``errorObject(_:)``).
-    static func rpcFailure(_ error: RPCError) -> Failure {
+    /// metadata included (``errorObject(_:)``). A port not reached, or a key it refused, names the
+    /// address called (`address`, ``rpcAddress(_:)``): the wrong gateway is the likely cause.
+    static func rpcFailure(_ error: RPCError, address: String) -> Failure {
         var text = "\(error.code.name): \(error.message)"
         for violation in error.violations { text += "\n  - \(violation.field): \(violation.descriptionPT)" }
+        if [.unavailable, .deadlineExceeded, .unauthenticated].contains(error.code) {
+            text += "\n  porta RPC do gateway / the gateway's RPC port: \(address) (--rpc, OCORRE_RPC; senão / else --url's host:\(defaultRPCPort))"
+        }
         return Failure(description: text, errorJSON: errorObject(error))
     }
 

@@ -70,12 +70,28 @@ enum Tickets {
             }
             var body: [String: Any] = ["text": options.flags["text"] ?? ""]
             for (key, value) in try files(options) { body[key] = value }
+            let pt = TicketText.language(options) == .portuguese
+            if try signedInAsStaff(options) {
+                // Staff answer the customer as the portal's agent page does: a public discussion
+                // entry (workflow's AddDiscussion, files put on the ticket by intake first), not
+                // intake's customer reply, which would record the text as the customer's message.
+                // (Workflow requires its text: refused naming --text, with no file stored.)
+                body["is_public"] = true
+                let id = try ticketID(options, arguments[1])
+                let answer = try flagged(["text": "--text", "attachment_ids": "--attach", "files": "--attach"]) {
+                    try Ocorre.http(options, "POST", "/v1/tickets/\(id)/discussion", body: body)
+                }
+                if options.json { return try Ocorre.show(answer, options) }
+                let entry = answer["entry"] as? [String: Any] ?? [:]
+                print("\(arguments[1]): \(pt ? "resposta ao cliente enviada" : "reply to the customer sent")  id \(TicketText.text(entry["entry_id"]))")
+                printFiles(entry["attachments"], pt)
+                return
+            }
             let answer = try flagged(["text": "--text", "attachment_ids": "--attach", "files": "--attach"]) {
                 try Ocorre.http(options, "POST", "/v1/tickets/\(pathSegment(arguments[1]))/replies", body: body)
             }
             if options.json { return try Ocorre.show(answer, options) }
             let message = answer["message"] as? [String: Any] ?? [:]
-            let pt = TicketText.language(options) == .portuguese
             print("\(arguments[1]): \(pt ? "resposta enviada" : "reply sent")  id \(TicketText.text(message["id"]))")
             printFiles(message["attachments"], pt)
         case "discuss":
@@ -146,6 +162,14 @@ enum Tickets {
         default:
             throw Ocorre.Failure(description: "subcomando desconhecido / unknown subcommand \(sub)\n" + Ocorre.help("tickets"), status: 2)
         }
+    }
+
+    /// Whether the signed-in user is support staff (`GET /v1/me`: principal kind `agent`, every
+    /// staff role). An integration key (kind `integration`) and customers are not: their reply
+    /// stays intake's customer reply.
+    static func signedInAsStaff(_ options: Ocorre.Options) throws -> Bool {
+        let me = try Ocorre.http(options, "GET", "/v1/me")
+        return (me["principal"] as? [String: Any])?["kind"] as? String == "agent"
     }
 
     /// Items asked per page when reading every page (the services' most).
@@ -266,7 +290,8 @@ enum Tickets {
         }
         let sizes = paths.map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? Int.max }
         for (path, size) in zip(paths, sizes) where size > limits.uploadBytes {
-            throw Ocorre.Failure(description: "\(path): \(size) bytes; o limite é / the limit is \(limits.uploadBytes)", status: 2)
+            throw Ocorre.Failure(description: "\(path): \(ByteCount.stated(size)); o limite é / the limit is \(ByteCount.stated(limits.uploadBytes))",
+                                 status: 2)
         }
         // Uploaded files come first on the ticket, then those inside the call: only a tail of
         // the list goes inside, so the ticket lists them in the order given.

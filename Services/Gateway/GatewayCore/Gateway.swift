@@ -69,7 +69,7 @@ public final class Gateway: Sendable {
         let counter = shared ? SharedRateCounter(database: runtime.database) : nil
         userLimiter = RateLimiter(limit: configuration.rateLimitUser, windowSeconds: configuration.rateLimitWindowSeconds, shared: counter)
         ipLimiter = RateLimiter(limit: configuration.rateLimitIP, windowSeconds: configuration.rateLimitWindowSeconds, shared: counter)
-        signer = PrincipalSigner(secret: runtime.secret)
+        signer = runtime.principals
         signedPrincipals = SignedPrincipals(signer: signer)
         router = Self.makeRouter()
         // Only services with addresses (a client needs one; without, the first call fails as before).
@@ -228,7 +228,7 @@ public final class Gateway: Sendable {
     public func refuseTooLarge(_ request: HTTPRequest) -> HTTPResponse {
         var exchange = Exchange(gateway: self, request: request)
         exchange.rateDecision = ipLimiter.take("ip:" + request.clientAddress)
-        return complete(exchange, request, APIError.tooLarge.response)
+        return complete(exchange, request, APIError.tooLarge(bodyLimit: configuration.http.maxBodyBytes).response)
     }
 
     /// An error as the JSON answer clients get.
@@ -250,11 +250,8 @@ public final class Gateway: Sendable {
         response.addHeader("X-Content-Type-Options", "nosniff")
         if response.header("Cache-Control") == nil { response.addHeader("Cache-Control", "no-store") }
         Self.addSecurityHeaders(&response)
-        if request.method == "HEAD" {
-            response.body = []
-            response.source?.close()
-            response.source = nil
-        }
+        // Headers only, stating the GET's length (not libmicrohttpd's `Content-Length: 0` of an emptied body).
+        if request.method == "HEAD" { response = response.withoutBody() }
         let seconds = Double(MonotonicClock.nanoseconds() - exchange.start) / 1e9
         var errorCode: String?
         if response.status >= 400, let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],

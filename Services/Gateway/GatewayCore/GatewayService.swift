@@ -30,15 +30,26 @@ public enum GatewayService {
 
     /// Before the gateway's database opens: starts the HTTP server on the port ``ports(_:)``
     /// bound, answering `/healthz`, `/readyz` and 503 while the database migrates
-    /// (``StartingHTTP``); returns the setup that hands it the gateway once the database is ready.
-    /// The public RPC port waits for the setup: it cannot check an API key before then.
-    /// - Throws: when the HTTP port cannot be bound, or a `GATEWAY_*` variable is malformed.
+    /// (``StartingHTTP``), and the public RPC port, answering `Health/Check` `NOT_SERVING` and
+    /// `UNAVAILABLE` meanwhile (it cannot check an API key before then; ``RPCProxy``); returns
+    /// the setup that hands both the gateway once the database is ready.
+    /// - Throws: when a port cannot be bound, or a `GATEWAY_*` variable is malformed.
     public static func prepare(_ startup: ServiceStartup) throws -> ServiceMain.Setup {
         let configuration = try GatewayConfiguration(environment: startup.configuration.environment)
         let starting = StartingHTTP(configuration: configuration, startup: startup)
         try starting.server.start(listeningOn: startup.listener(httpPort))
         startup.onFailedStart { starting.server.stop() }
-        return { runtime, router in try register(runtime: runtime, router: &router, configuration: configuration, starting: starting) }
+        var proxy: RPCProxy?
+        if let port = configuration.proxyPort {
+            let progress = startup.progress
+            let created = RPCProxy(service: startup.configuration, secret: startup.secret, logger: startup.logger, port: port) { progress.reason }
+            try created.start(listeningOn: startup.listener(proxyPort))
+            startup.onFailedStart { created.stop() }
+            proxy = created
+        }
+        return { [proxy] runtime, router in
+            try register(runtime: runtime, router: &router, configuration: configuration, starting: starting, proxy: proxy)
+        }
     }
 
     /// Starts the HTTP server and the public RPC port (on the sockets ``ports(_:)`` bound, else
@@ -51,27 +62,29 @@ public enum GatewayService {
                               tooLarge: { gateway.refuseTooLarge($0) }, streaming: gateway.bodyStreaming,
                               handler: { gateway.handle($0) })
         try http.start(listeningOn: runtime.listener(httpPort))
-        try startServing(gateway, http: http, runtime: runtime, configuration: configuration)
-    }
-
-    /// ``register(runtime:router:)`` with the HTTP server ``prepare(_:)`` started.
-    static func register(runtime: ServiceRuntime, router: inout RPCRouter, configuration: GatewayConfiguration,
-                         starting: StartingHTTP) throws {
-        let gateway = Gateway(runtime: runtime, configuration: configuration)
-        try startServing(gateway, http: starting.server, runtime: runtime, configuration: configuration)
-        starting.serve(gateway)
-    }
-
-    /// The public RPC port and the gateway's background work, next to its running HTTP server.
-    private static func startServing(_ gateway: Gateway, http: HTTPServer, runtime: ServiceRuntime,
-                                     configuration: GatewayConfiguration) throws {
         var proxy: RPCProxy?
         if let port = configuration.proxyPort {
             let created = RPCProxy(gateway: gateway, port: port)
             try created.start(listeningOn: runtime.listener(proxyPort))
-            proxyServer.withLock { $0 = created.server }
-            runtime.logger.notice("rpc proxy listening", ["address": "\(runtime.configuration.host):\(created.server.port)"])
             proxy = created
+        }
+        startServing(gateway, http: http, proxy: proxy, runtime: runtime)
+    }
+
+    /// ``register(runtime:router:)`` with the HTTP server and the proxy ``prepare(_:)`` started.
+    static func register(runtime: ServiceRuntime, router: inout RPCRouter, configuration: GatewayConfiguration,
+                         starting: StartingHTTP, proxy: RPCProxy?) throws {
+        let gateway = Gateway(runtime: runtime, configuration: configuration)
+        proxy?.serve(gateway)
+        startServing(gateway, http: starting.server, proxy: proxy, runtime: runtime)
+        starting.serve(gateway)
+    }
+
+    /// The gateway's background work, next to its running HTTP server and proxy.
+    private static func startServing(_ gateway: Gateway, http: HTTPServer, proxy: RPCProxy?, runtime: ServiceRuntime) {
+        if let proxy {
+            proxyServer.withLock { $0 = proxy.server }
+            runtime.logger.notice("rpc proxy listening", ["address": "\(runtime.configuration.host):\(proxy.server.port)"])
         }
         runtime.addBackground(Servers(http: http, proxy: proxy))
         runtime.addBackground(gateway.contactSignIns)

@@ -1138,7 +1138,8 @@ function agentPickers(status) {
     }, 250);
   });
   const channel = el('select', { name: 'channel', id: 'channel' });
-  channels().then((entries) => channel.replaceChildren(...entries.filter((e) => e.active && e.key !== 'portal')
+  // Not the portal's nor the integrations' (api): an agent registers what came another way.
+  channels().then((entries) => channel.replaceChildren(...entries.filter((e) => e.active && e.key !== 'portal' && e.key !== 'api')
     .map((e) => el('option', { value: e.key, selected: e.key === 'phone', text: bilingual(e, 'label') || e.key }))));
   const fields = el('fieldset', { id: 'registered-for' }, el('legend', { text: t('registerFor') }),
     el('label', {}, t('customerSearch'), search), searchNote,

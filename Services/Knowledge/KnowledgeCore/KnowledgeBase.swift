@@ -75,10 +75,21 @@ public final class KnowledgeBase: Sendable {
 
     /// Runs a change once per idempotency key of `caller` (``Caller/idempotencyKey``; none:
     /// every call), scoped by `operation` and the caller: a retry gets the first answer, the same
-    /// key with another request `FAILED_PRECONDITION` (``Idempotent``).
+    /// key with another request `FAILED_PRECONDITION` (``Idempotent``). The caller's role and a
+    /// ticket the request names are checked before (a retry included, see
+    /// ``KnowledgeService/register(_:principals:tickets:router:)``); `replayCheck` adds what
+    /// only the database knows (``readable(_:by:)``), run again before an answer is replayed.
     func write<Request: ProtoMessage, Response: ProtoMessage>(_ operation: String, _ caller: Caller, _ request: Request,
+                                                               replayCheck: Idempotent.ReplayCheck? = nil,
                                                                _ body: (any SQLExecutor) throws -> Response) throws -> Response {
-        try Idempotent.write(database, key: caller.idempotencyKey, scope: "knowledge.\(operation)|\(caller.principal.id)", request, body)
+        try Idempotent.write(database, key: caller.idempotencyKey, scope: "knowledge.\(operation)|\(caller.principal.id)", request,
+                             replayCheck: replayCheck, body)
+    }
+
+    /// A replay's check that `caller` may still read article `articleID` (it may have become
+    /// internal or a draft since the first call): `NOT_FOUND` otherwise, as for a missing one.
+    func readable(_ articleID: String, by caller: Caller) -> Idempotent.ReplayCheck {
+        { tx in _ = try ArticleStore.readable(tx, id: articleID, caller: caller) }
     }
 
     public func updateArticle(_ request: KnowledgeV1.UpdateArticleRequest, caller: Caller) throws -> KnowledgeV1.Article {
@@ -268,7 +279,7 @@ public final class KnowledgeBase: Sendable {
 
     public func recordArticleOpened(_ request: KnowledgeV1.RecordArticleOpenedRequest, caller: Caller) throws {
         try DeflectionStore.validDraft(request.draftID)
-        _ = try write("RecordArticleOpened", caller, request) { tx in
+        _ = try write("RecordArticleOpened", caller, request, replayCheck: readable(request.articleID, by: caller)) { tx in
             let record = try ArticleStore.readable(tx, id: request.articleID, caller: caller)
             try DeflectionStore.recordOpened(tx, draftID: request.draftID, article: record, actor: caller.principal.id)
             return KnowledgeV1.RecordArticleOpenedResponse()
@@ -284,7 +295,7 @@ public final class KnowledgeBase: Sendable {
     }
 
     public func vote(_ request: KnowledgeV1.VoteRequest, caller: Caller) throws -> KnowledgeV1.VoteResponse {
-        try write("Vote", caller, request) { tx in
+        try write("Vote", caller, request, replayCheck: readable(request.articleID, by: caller)) { tx in
             _ = try ArticleStore.readable(tx, id: request.articleID, caller: caller)
             let (up, down) = try DeflectionStore.vote(tx, articleID: request.articleID, voter: caller.principal.id, helpful: request.helpful,
                                                       draftID: request.draftID)

@@ -42,6 +42,13 @@ extension AuthV1 {
         /// represents, whose tickets they see. `organization_id` is then empty.
         public var representativeID: String = ""
         public var representedOrganizationIDs: [String] = []
+        /// When the signer signed this principal and until when services accept it (Unix epoch
+        /// milliseconds), set by `PrincipalSigner` on every signature: a principal captured off the
+        /// service network is refused with UNAUTHENTICATED once it expires (a few minutes; services
+        /// allow a small clock skew). Zero: signed by a release before these fields (refused unless
+        /// `OCORRENCIAS_PRINCIPAL_ACCEPT_UNDATED` is set during a rolling upgrade).
+        public var issuedAtMs: Int64 = 0
+        public var expiresAtMs: Int64 = 0
 
         public init() {}
     }
@@ -73,6 +80,8 @@ extension AuthV1.Principal: ProtoMessage {
             c.n_represented_organization_ids = self.representedOrganizationIDs.count
             c.represented_organization_ids = arena.cStrings(self.representedOrganizationIDs)
         }
+        c.issued_at_ms = self.issuedAtMs
+        c.expires_at_ms = self.expiresAtMs
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Auth__V1__Principal>) {
@@ -97,5 +106,7 @@ extension AuthV1.Principal: ProtoMessage {
         } else {
             self.representedOrganizationIDs = []
         }
+        self.issuedAtMs = c.pointee.issued_at_ms
+        self.expiresAtMs = c.pointee.expires_at_ms
     }
 }

@@ -57,7 +57,8 @@ public final class RPCServer: @unchecked Sendable {
     /// A server that can listen before its methods are ready: until ``serve(_:)`` hands them
     /// over, it answers `Health/Check` `NOT_SERVING` with `whileStarting()`'s reason and every
     /// other call `UNAVAILABLE` saying so, at once and marked as not started (clients may repeat
-    /// it, docs/PROTOCOL.md), instead of leaving connections in the listen backlog.
+    /// it, docs/PROTOCOL.md; `status.retry_after_ms` 1000 suggests when), instead of leaving
+    /// connections in the listen backlog.
     ///
     /// ```swift
     /// let server = RPCServer(configuration: config, logger: logger) { .init(pt: "migrando o banco", en: "migrating the database") }
@@ -214,7 +215,7 @@ final class Routes: Sendable {
     }
 
     /// While starting: `Health/Check` answers `NOT_SERVING` with the reason, on the event loop;
-    /// everything else `UNAVAILABLE`.
+    /// everything else `UNAVAILABLE` with ``ErrorMetadata/retryAfterMilliseconds`` (``startingRetryAfterMilliseconds``).
     static func starting(_ reason: @escaping @Sendable () -> StartingReason, metrics: RPCMetrics) -> Routes {
         var router = RPCRouter()
         router.register(RpcV1.Health.check, execution: .inline) { _, _ in
@@ -225,9 +226,13 @@ final class Routes: Sendable {
         }
         return Routes(router: router, metrics: metrics, unknownMethod: {
             let now = reason()
-            return RPCError(.unavailable, "serviço iniciando, tente de novo em instantes: \(now.pt) / service starting, try again shortly: \(now.en)")
+            return RPCError(.unavailable, "serviço iniciando, tente de novo em instantes: \(now.pt) / service starting, try again shortly: \(now.en)",
+                            metadata: [ErrorMetadata.retryAfterMilliseconds: String(startingRetryAfterMilliseconds)])
         })
     }
+
+    /// The wait a starting server suggests to callers (as the gateway's HTTP `Retry-After: 1`).
+    static let startingRetryAfterMilliseconds = 1_000
 
     /// The answer to a call of `method`, which has no handler here.
     func answerForUnknown(_ method: String) -> RPCError {

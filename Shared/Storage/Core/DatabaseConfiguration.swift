@@ -25,6 +25,16 @@ public struct DatabaseConfiguration: Sendable {
     /// the schema lock before it says so (``MigrationProgress/waitingForLock(step:count:migration:cause:)``)
     /// and waits again. Default 5 s.
     public var busyTimeout: Duration
+    /// Both engines: how long one migration waits in all for the schema lock (attempts of
+    /// ``busyTimeout`` each, so it gives up at the first attempt that ends past it) before the
+    /// start fails with ``StorageError/Kind/migration`` naming the lock's holder when it can be
+    /// known. `nil`: it waits for ever. Default 10 minutes: longer than any one migration of
+    /// another instance starting next to it takes, short enough that a lock nobody releases (a
+    /// forgotten `BEGIN` in a `sqlite3` or `psql` shell) fails the start loudly, where a
+    /// supervisor shows it, instead of leaving the service `NOT_SERVING` for good.
+    /// Environment: `<SERVICE>_MIGRATION_LOCK_WAIT_SECONDS`, else
+    /// `OCORRENCIAS_MIGRATION_LOCK_WAIT_SECONDS` (`0`: for ever).
+    public var migrationLockWait: Duration? = DatabaseConfiguration.defaultMigrationLockWait
     /// How long ``Database/write(_:)`` or ``Database/read(_:)`` waits for a free pooled
     /// connection before throwing ``StorageError/Kind/timeout``. Default 10 s.
     public var acquireTimeout: Duration
@@ -57,6 +67,17 @@ public struct DatabaseConfiguration: Sendable {
     /// and writes every page it changes there too. It only serves rollbacks inside a transaction,
     /// so durability is the same. `false`: SQLite's default (a file).
     public var sqliteWriterTempStoreInMemory = false
+
+    /// ``migrationLockWait``'s default: 10 minutes.
+    public static let defaultMigrationLockWait = Duration.seconds(600)
+    /// The seconds `*_MIGRATION_LOCK_WAIT_SECONDS` may say (up to a week; 0: no limit).
+    public static let migrationLockWaitRange = 0...604_800
+
+    /// The variables setting ``migrationLockWait`` for `service`, the first set winning:
+    /// `<SERVICE>_MIGRATION_LOCK_WAIT_SECONDS`, then `OCORRENCIAS_MIGRATION_LOCK_WAIT_SECONDS`.
+    public static func migrationLockWaitVariables(service: String) -> [String] {
+        ["\(environmentPrefix(for: service))_MIGRATION_LOCK_WAIT_SECONDS", "OCORRENCIAS_MIGRATION_LOCK_WAIT_SECONDS"]
+    }
 
     /// Creates a configuration; every limit has a default.
     public init(
@@ -99,7 +120,8 @@ public struct DatabaseConfiguration: Sendable {
     ///
     /// Reads `<SERVICE>_DATABASE_URL` (for example `INTAKE_DATABASE_URL`; the service name is
     /// upper-cased and every character other than a letter or digit becomes `_`) and the optional
-    /// `<SERVICE>_DATABASE_POOL_SIZE`. Without a URL the database is `<dataDirectory>/<service>.sqlite`.
+    /// `<SERVICE>_DATABASE_POOL_SIZE`, the SQLite tuning and the migration lock wait
+    /// (``migrationLockWait``). Without a URL the database is `<dataDirectory>/<service>.sqlite`.
     /// An empty URL counts as unset.
     ///
     /// - Parameters:
@@ -126,6 +148,15 @@ public struct DatabaseConfiguration: Sendable {
         }
         if let pages = environment["\(prefix)_SQLITE_CHECKPOINT_PAGES"].flatMap(Int.init), pages >= 0 {
             configuration.sqliteCheckpointPages = pages
+        }
+        // Malformed values are refused by ServiceKit before the database opens; here the first
+        // variable set wins.
+        for name in migrationLockWaitVariables(service: service) {
+            guard let text = environment[name], !text.isEmpty else { continue }
+            if let seconds = Int(text.trimmingCharacters(in: .whitespaces)), migrationLockWaitRange.contains(seconds) {
+                configuration.migrationLockWait = seconds == 0 ? nil : .seconds(seconds)
+            }
+            break
         }
         return configuration
     }

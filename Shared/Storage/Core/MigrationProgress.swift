@@ -13,7 +13,7 @@ public enum MigrationProgress: Sendable, Equatable {
     /// Migration `step` of `count` waits for the schema lock: another process holds it (another
     /// instance migrating, a long transaction on SQLite, a long query on a table the migration
     /// alters on PostgreSQL). Reported again at every failed attempt (one per busy timeout);
-    /// the migration waits as long as it takes.
+    /// the migration waits up to ``DatabaseConfiguration/migrationLockWait``, then fails.
     case waitingForLock(step: Int, count: Int, migration: String, cause: String)
     /// Every pending migration was applied (`applied` of them: fewer than were pending when
     /// another process applied some meanwhile).

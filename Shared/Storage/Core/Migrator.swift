@@ -15,8 +15,11 @@ struct Migrator {
 
     let database: any SchemaTransactionRunner
     /// Attempts of one schema transaction that fails for a passing reason other than the lock
-    /// (a broken PostgreSQL connection, a serialization failure); waits for the lock never end.
+    /// (a broken PostgreSQL connection, a serialization failure).
     var retry = TransactionRetry(maxAttempts: 5)
+    /// How long one migration waits in all for the schema lock before giving up
+    /// (``DatabaseConfiguration/migrationLockWait``); nil: for ever.
+    var lockWait: Duration? = nil
     /// The pause between two attempts at the lock (each of which waited the busy timeout
     /// already): keeps a lock error that comes at once (a `NOWAIT` in a migration) from spinning.
     static let lockRetryPause = 0.1
@@ -86,18 +89,35 @@ struct Migrator {
     }
 
     /// `body` in a schema transaction, attempted again while the schema lock is busy (each
-    /// attempt waits the engine's busy timeout, then `progress` hears of the wait) for as long
-    /// as it takes, and up to ``retry``'s attempts after other passing failures.
+    /// attempt waits the engine's busy timeout, then `progress` hears of the wait) until
+    /// ``lockWait`` has passed (for ever without one), and up to ``retry``'s attempts after
+    /// other passing failures.
+    /// - Throws: ``StorageError/Kind/migration`` naming the lock's holder when the wait ran out.
     private func locked<T>(step: Int, count: Int, migration: String, progress: (MigrationProgress) -> Void,
                            _ body: (any ScriptExecutor) throws -> T) throws -> T {
+        let started = ContinuousClock.now
         while true {
             do {
                 return try retry.run(retrying: { $0.kind != .busy }) { try database.schemaTransaction(body) }
             } catch let error as StorageError where error.kind == .busy {
+                if let lockWait, ContinuousClock.now - started >= lockWait {
+                    throw Self.gaveUp(step: step, count: count, migration: migration, waited: ContinuousClock.now - started,
+                                      holder: database.schemaLockHolder(), cause: error)
+                }
                 progress(.waitingForLock(step: step, count: count, migration: migration, cause: error.message))
                 Thread.sleep(forTimeInterval: Self.lockRetryPause)
             }
         }
+    }
+
+    /// The error of a migration that waited ``lockWait`` for the schema lock in vain.
+    static func gaveUp(step: Int, count: Int, migration: String, waited: Duration, holder: String?, cause: StorageError) -> StorageError {
+        let seconds = waited.components.seconds
+        let holderPT = holder ?? "um processo que não foi possível identificar", holderEN = holder ?? "a process that could not be identified"
+        return StorageError(.migration,
+                            "banco bloqueado: a migração \(step) de \(count) (\(migration)) desistiu após \(seconds) s esperando o bloqueio do esquema, mantido por \(holderPT); libere-o ou aumente o prazo (<SERVIÇO>_MIGRATION_LOCK_WAIT_SECONDS, OCORRENCIAS_MIGRATION_LOCK_WAIT_SECONDS) / "
+                            + "database locked: migration \(step) of \(count) (\(migration)) gave up after \(seconds) s waiting for the schema lock, held by \(holderEN); free it or raise the limit (<SERVICE>_MIGRATION_LOCK_WAIT_SECONDS, OCORRENCIAS_MIGRATION_LOCK_WAIT_SECONDS) [\(cause.message)]",
+                            code: cause.code)
     }
 
     private static let historyTableSQL = """

@@ -8,8 +8,9 @@
 /// `applied_at`; the service's migrations use component `service`). Safe when several processes
 /// start at once on one database: migrations are serialized by a PostgreSQL advisory lock or the
 /// SQLite write lock, and each is applied once. A migration that finds the lock held waits for
-/// it as long as it takes (``MigrationProgress/waitingForLock(step:count:migration:cause:)``
-/// every busy timeout) instead of failing the start.
+/// it (``MigrationProgress/waitingForLock(step:count:migration:cause:)`` every busy timeout)
+/// up to ``DatabaseConfiguration/migrationLockWait`` (10 minutes by default), then fails the
+/// start naming the lock's holder when it can be known.
 ///
 /// ```swift
 /// let db = try openDatabase(.fromEnvironment(service: "workflow", dataDirectory: dataDir),
@@ -33,7 +34,8 @@ public func openDatabase(_ configuration: DatabaseConfiguration, migrations: [Mi
     case .postgres: try PostgresDatabase(configuration: configuration)
     }
     do {
-        try Migrator(database: database, retry: TransactionRetry(maxAttempts: configuration.maxTransactionAttempts)).migrate([
+        try Migrator(database: database, retry: TransactionRetry(maxAttempts: configuration.maxTransactionAttempts),
+                     lockWait: configuration.migrationLockWait).migrate([
             .init(name: "storage", migrations: BuiltinSchema.migrations),
             .init(name: "service", migrations: migrations),
         ], progress: progress)

@@ -13,4 +13,8 @@ protocol ScriptExecutor: SQLExecutor {
 /// the busy timeout (``DatabaseConfiguration/busyTimeout``) fails it with ``StorageError/Kind/busy``.
 protocol SchemaTransactionRunner: Database {
     func schemaTransaction<T>(_ body: (any ScriptExecutor) throws -> T) throws -> T
+
+    /// Who holds the schema lock now, for the message of a start that gave up waiting for it
+    /// ("PostgreSQL pid 4242 (application_name 'psql', …)"); nil when it cannot be told.
+    func schemaLockHolder() -> String?
 }

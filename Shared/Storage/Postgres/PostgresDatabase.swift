@@ -54,6 +54,29 @@ final class PostgresDatabase: SchemaTransactionRunner, @unchecked Sendable {
         try retry.run { try transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", readOnly: true, body) }
     }
 
+    /// The sessions holding the migrations' advisory lock (`pg_locks` joined with
+    /// `pg_stat_activity`): "PostgreSQL pid 4242 (application_name 'psql', user 'ops', client
+    /// 10.0.0.7, 'idle in transaction' for 812 s)". Nil when none holds it (a migration's DDL
+    /// waiting for a table lock instead: the error's cause says so) or it cannot be read.
+    func schemaLockHolder() -> String? {
+        let (high, low) = (Self.migrationLockKey >> 32, Self.migrationLockKey & 0xFFFF_FFFF)
+        let rows = try? read { tx in
+            try tx.query("""
+                SELECT a.pid AS pid, COALESCE(a.application_name, '') AS application, COALESCE(a.usename, '') AS username,
+                       COALESCE(host(a.client_addr), 'local') AS client, COALESCE(a.state, '') AS state,
+                       CAST(COALESCE(EXTRACT(EPOCH FROM now() - a.xact_start), 0) AS BIGINT) AS seconds
+                FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                WHERE l.locktype = 'advisory' AND l.granted AND l.classid = \(high) AND l.objid = \(low) AND l.objsubid = 1
+                ORDER BY a.pid
+                """, []).map { row in
+                "PostgreSQL pid \(try row.int("pid")) (application_name '\(try row.text("application"))', user '\(try row.text("username"))', "
+                    + "client \(try row.text("client")), '\(try row.text("state"))' for \(try row.int("seconds")) s)"
+            }
+        }
+        guard let rows, !rows.isEmpty else { return nil }
+        return rows.joined(separator: "; ")
+    }
+
     func ping() throws {
         _ = try read { try $0.scalar("SELECT 1") }
     }

@@ -68,6 +68,11 @@ final class SQLiteDatabase: SchemaTransactionRunner, @unchecked Sendable {
         try writeTransaction(body)
     }
 
+    /// The processes holding the file's write lock, from `/proc/locks` (``SQLiteLockHolders``).
+    func schemaLockHolder() -> String? {
+        configuration.sqlitePath == ":memory:" ? nil : SQLiteLockHolders.describe(databasePath: configuration.sqlitePath)
+    }
+
     func read<T>(_ body: (any SQLExecutor) throws -> T) throws -> T {
         try retry.run {
             guard let readers else { return try writeTransaction(body, begin: "BEGIN DEFERRED") }

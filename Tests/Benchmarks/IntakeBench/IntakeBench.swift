@@ -134,7 +134,9 @@ enum IntakeBench {
         configuration.connectionsPerEndpoint = options.clients
         configuration.defaultTimeoutMilliseconds = 30_000
         let client = RPCClient(configuration: configuration)
-        let signer = PrincipalSigner(secret: DeploymentSecret(bytes: Array(secret.utf8)))
+        // The callers are signed once for every run: valid a day (the default lifetime is 15 minutes).
+        var signer = PrincipalSigner(secret: DeploymentSecret(bytes: Array(secret.utf8)))
+        signer.lifetimeMilliseconds = 86_400_000
         var agent = AuthV1.Principal()
         agent.kind = .agent
         agent.id = "bench-agent"

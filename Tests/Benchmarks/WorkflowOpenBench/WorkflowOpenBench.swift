@@ -201,7 +201,10 @@ enum WorkflowOpenBench {
         clientConfiguration.callerName = "intake"
         let client = RPCClient(configuration: clientConfiguration)
         defer { client.close() }
-        let metadata = PrincipalSigner(secret: DeploymentSecret(bytes: Array(secret.utf8))).metadata(for: principal())
+        // Signed once for the whole run: valid a day (a principal's default lifetime is 15 minutes).
+        var signer = PrincipalSigner(secret: DeploymentSecret(bytes: Array(secret.utf8)))
+        signer.lifetimeMilliseconds = 86_400_000
+        let metadata = signer.metadata(for: principal())
         let call = CallOptions(timeoutMilliseconds: 30_000, metadata: metadata)
         try seed(client, call)
         let probe = try url.map { try PostgresProbe(url: $0) }

@@ -38,7 +38,7 @@ try:
     wait.until(lambda d: Select(d.find_element(By.ID, "contact")).first_selected_option.text.startswith("Maria"))
     wait.until(lambda d: len(Select(d.find_element(By.ID, "channel")).options) > 1)
     channels = [o.text for o in Select(driver.find_element(By.ID, "channel")).options]
-    assert "Portal" not in channels and Select(driver.find_element(By.ID, "channel")).first_selected_option.get_attribute("value") == "phone", channels
+    assert "Portal" not in channels and "Integração (API)" not in channels and Select(driver.find_element(By.ID, "channel")).first_selected_option.get_attribute("value") == "phone", channels
     Select(driver.find_element(By.ID, "channel")).select_by_value("whatsapp")
     Select(driver.find_element(By.ID, "category")).select_by_value("DUVIDA")
     driver.find_element(By.ID, "product").send_keys("ERP")

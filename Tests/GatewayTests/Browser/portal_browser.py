@@ -8,9 +8,10 @@ import json
 import os
 import sys
 import tempfile
+import time
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -34,6 +35,9 @@ def sink_mails(sink, address):
     return found
 
 
+LOADING = ("Carregando", "Loading…")
+
+
 class Portal:
     """One browser on the portal at `base`, saving screenshots into `shots`."""
 
@@ -46,9 +50,38 @@ class Portal:
         for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1100",
                      "--disable-dev-shm-usage"):
             options.add_argument(flag)
-        self.driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-        self.wait = WebDriverWait(self.driver, 20,
+        self.driver = self._start(options)
+        # 30 s: many browsers and services share a CI runner's two cores; a wait ends when its condition holds.
+        self.wait = WebDriverWait(self.driver, 30,
                                   ignored_exceptions=(StaleElementReferenceException, NoSuchElementException))
+
+    @staticmethod
+    def _start(options, attempts=3):
+        """Chromium under chromedriver, started again when the start fails: chromedriver listens on
+        a port Selenium found free a moment before (someone may take it first), and a loaded
+        machine can miss Chromium's start-up deadline. What fails after the start is not retried."""
+        for attempt in range(attempts):
+            try:
+                return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+            except WebDriverException as error:
+                if attempt == attempts - 1:
+                    raise
+                print(f"chromium did not start ({error.msg}); again", file=sys.stderr)
+                time.sleep(1)
+
+    def settled(self, seconds=60):
+        """Waits until the page shows no "Enviando…" / "Sending…" note: what the last click sent has
+        been answered. Reloading the page before that (to read what the action changed) could
+        cancel the request in the browser before it left, most likely for a large upload on a
+        loaded machine."""
+        sending = ("Enviando…", "Sending…")
+        WebDriverWait(self.driver, seconds, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(
+            lambda d: not any(note in d.find_element(By.TAG_NAME, "body").text for note in sending))
+
+    def loaded(self):
+        """Waits until the page's main part no longer says "Carregando…" / "Loading…" (a page shows
+        its frame, e.g. its filters, before the data it reads has arrived)."""
+        self.wait.until(lambda d: not any(note in d.find_element(By.TAG_NAME, "main").text for note in LOADING))
 
     def shot(self, name):
         self.driver.save_screenshot(os.path.join(self.shots, f"portal-{name}.png"))
@@ -77,11 +110,11 @@ class Portal:
 
     def report_failure(self, name):
         """What the page showed when a step failed (on stderr, for the test's failure message) and
-        a screenshot `portal-failure-<name>.png` in the temporary directory (not among the
+        a screenshot `portal-failure-<name>-<pid>.png` in the temporary directory (not among the
         documentation's screenshots), its path printed too."""
         main = self.driver.find_elements(By.ID, "main")
         print(f"failed at {self.driver.current_url}: {main[0].text if main else self.driver.page_source[:2000]}", file=sys.stderr)
-        path = os.path.join(tempfile.gettempdir(), f"portal-failure-{name}.png")
+        path = os.path.join(tempfile.gettempdir(), f"portal-failure-{name}-{os.getpid()}.png")  # one per run: runs side by side keep theirs
         self.driver.save_screenshot(path)
         print(f"screenshot: {path}", file=sys.stderr)
 
@@ -93,18 +126,41 @@ class Portal:
 
     def sign_in(self, email, password):
         self.driver.get(self.base + "/portal/")
-        self.wait.until(EC.presence_of_element_located((By.ID, "email"))).send_keys(email)
-        self.driver.find_element(By.ID, "password").send_keys(password)
-        self.driver.find_element(By.ID, "login-submit").click()
+        self.submit_login(email, password)
         self.wait.until(EC.presence_of_element_located((By.ID, "logout")))
 
+    def submit_login(self, email, password):
+        """Fills the sign-in form the page shows and submits it. The page may draw the form again
+        meanwhile (a navigation by hash while signed out draws it once more when its session check
+        answers, which a loaded machine delays): the form is then filled again, never half in the
+        old one and half in the new one."""
+        def submitted(driver):
+            try:
+                fields = [(driver.find_element(By.ID, "email"), email), (driver.find_element(By.ID, "password"), password)]
+                for field, value in fields:
+                    if field.get_attribute("value") != value:
+                        field.clear()
+                        field.send_keys(value)
+                if any(field.get_attribute("value") != value for field, value in fields):
+                    return False
+                driver.find_element(By.ID, "login-submit").click()
+                return True
+            except (StaleElementReferenceException, NoSuchElementException):
+                return False
+        self.wait.until(submitted)
+
     def open_ticket(self, ticket):
-        """The ticket's page, read again (not from the page's state) when it is the one shown."""
+        """The ticket's page, read again (not from the page's state) when it is the one shown. A
+        ticket page shown before (another ticket's, or this one's before the refresh) is waited
+        out: a navigation by hash redraws the page a moment after the browser says it is done."""
         url = f"{self.base}/portal/#/t/{ticket}"
+        shown = self.driver.find_elements(By.ID, "ticket-title")
         if self.driver.current_url == url:
             self.driver.refresh()
         else:
             self.driver.get(url)
+        if shown:
+            self.wait.until(EC.staleness_of(shown[0]))
         self.wait.until(EC.presence_of_element_located((By.ID, "ticket-title")))
 
     def sign_out(self):
@@ -117,7 +173,7 @@ class Portal:
         redraws meanwhile). An empty list when the page shows no table."""
         def read(driver):
             main = driver.find_element(By.TAG_NAME, "main").text
-            if "Carregando" in main or not ready(main):
+            if any(note in main for note in LOADING) or not ready(main):
                 return False
             try:
                 return [a.text for a in driver.find_elements(By.CSS_SELECTOR, f"#{table_id} tbody tr td:first-child a")] or ["(none)"]

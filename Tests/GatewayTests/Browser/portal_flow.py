@@ -46,13 +46,7 @@ sign_in, sign_out = portal.sign_in, portal.sign_out
 
 
 def open_ticket_page(ticket):
-    # The same URL with only a hash does not load the page again: refresh it then.
-    url = f"{base}/portal/#/t/{ticket}"
-    if driver.current_url == url:
-        driver.refresh()
-    else:
-        driver.get(url)
-    wait.until(EC.presence_of_element_located((By.ID, "ticket-title")))
+    portal.open_ticket(ticket)
 
 
 def file_base64(path):
@@ -80,6 +74,8 @@ def history_text():
 
 
 def history_contains(text, reload_ticket=None, seconds=20):
+    if reload_ticket:
+        portal.settled()  # a reload must not cut the request that adds the text
     limit = time.time() + seconds
     while time.time() < limit:
         if text in history_text():
@@ -141,6 +137,7 @@ try:
         driver.get(base + "/portal/#/?")
         driver.refresh()
         wait.until(EC.presence_of_element_located((By.ID, "queue-filters")))
+        portal.loaded()  # the filters are drawn before the list has arrived
     assert ticket in driver.page_source, "ticket not in the queue"
     # The SLA badge of the row: on time, with its due time.
     def sla_badge():
@@ -170,8 +167,7 @@ try:
     assert badge.get_attribute("data-sla") == "on_time" and "vence em" in badge.text, badge.text
     open_ticket_page(ticket)
     driver.find_element(By.ID, "take").click()
-    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#action-status")))
-    time.sleep(0.5)
+    portal.settled()  # taken before the page is read again (a reload would cut the request)
     open_ticket_page(ticket)
     # First an internal note with a file pasted into its form: staff-only evidence.
     driver.find_element(By.ID, "discussion-text").send_keys("Evidência só para a equipe.")
@@ -270,6 +266,7 @@ try:
     # The agent records the solution.
     driver.find_element(By.ID, "solution-text").send_keys("CNPJ do destinatário corrigido; nota transmitida.")
     driver.find_element(By.ID, "solution-submit").click()
+    portal.settled()
     limit = time.time() + 20
     while time.time() < limit:
         open_ticket_page(ticket)
@@ -308,6 +305,7 @@ try:
     assert driver.find_elements(By.ID, "reject-solution"), "no reject button"
     shot("9-customer-verdict")
     accept.click()
+    portal.settled()
     limit = time.time() + 20
     while not driver.find_elements(By.ID, "ticket-survey-form") and time.time() < limit:
         time.sleep(0.5)
@@ -331,6 +329,7 @@ try:
     # opened its ticket in the month before.
     driver.get(base + "/portal/#/painel?periodo=90-dias")
     wait.until(EC.presence_of_element_located((By.ID, "period")))
+    portal.loaded()  # the period picker is drawn before the figures have arrived
     limit = time.time() + 20
     while time.time() < limit:
         if all(driver.find_elements(By.ID, i) for i in ("time-chart", "category-chart", "module-chart", "satisfaction-chart")):
@@ -338,6 +337,7 @@ try:
         time.sleep(1)
         driver.refresh()
         wait.until(EC.presence_of_element_located((By.ID, "period")))
+        portal.loaded()
     for chart_id in ("stage-chart", "time-chart", "category-chart", "module-chart", "satisfaction-chart"):
         chart = driver.find_element(By.ID, chart_id)
         assert chart.get_attribute("role") == "img", chart_id

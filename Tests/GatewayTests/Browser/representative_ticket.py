@@ -89,6 +89,7 @@ try:
     while time.time() < limit:
         driver.get(base + "/portal/#/?")
         driver.refresh()
+        portal.listed_codes("tickets", lambda main: "Minhas ocorrências" in main)  # drawn, not still loading
         rows = driver.find_elements(By.CSS_SELECTOR, f'#tickets tr[data-ticket="{ticket}"] td.organization')
         if rows and organization_name in rows[0].text:
             break

@@ -42,6 +42,7 @@ def text_of(element_id):
 
 
 def until(condition, what, seconds=20):
+    portal.settled()  # the page is read again only once what the click sent was answered
     limit = time.time() + seconds
     while time.time() < limit:
         if condition():

@@ -113,9 +113,7 @@ try:
     # that ticket (not her first page).
     driver.set_window_size(390, 844)
     driver.get(base + "/portal/#/t/" + ticket)
-    wait.until(EC.presence_of_element_located((By.ID, "email"))).send_keys(maria[0])
-    driver.find_element(By.ID, "password").send_keys(maria[1])
-    driver.find_element(By.ID, "login-submit").click()
+    portal.submit_login(*maria)  # the sign-out's form is drawn again for this address meanwhile
     wait.until(EC.presence_of_element_located((By.ID, "reply-form")))
     fits_the_screen("the ticket page")
     portal.shot("92-phone-ticket")

@@ -15,7 +15,7 @@ final class PythonPeer: Sendable {
         self.directory = directory
         process = try ChildProcess(Self.python, ["\(Self.supportDirectory)/\(script)", "--port", String(self.port)] + arguments,
                                    output: .capture, error: .capture)
-        guard process.waitForCaptured(.standardOutput, containing: "ready", timeout: 15) else {
+        guard process.waitForCaptured(.standardOutput, containing: "ready", timeout: 30) else {  // ends at once if it exits
             process.kill()
             process.waitForEndOfCapture(timeout: 2)
             throw TestSupportError("\(script) did not start: \(process.capturedText(.standardOutput))\(process.capturedText(.standardError))")

@@ -23,21 +23,28 @@ PG_BIN = os.environ.get("OCORRENCIAS_PG_BIN", "/usr/lib/postgresql/15/bin")
 
 
 def free_port():
-    """A loopback port from 20000-31999, below Linux's ephemeral range, so no outgoing connection
-    can take it before the service binds it (see Tests/TestSupport FreePort)."""
+    """A loopback port from 20000-31999, below Linux's ephemeral range, kept reserved for as long as
+    this process lives, as Tests/TestSupport FreePort does: a socket stays bound to it (without
+    SO_REUSEADDR while probing, so the port is skipped when anyone is bound to it; with it
+    afterwards, so the service still binds it, also after a restart). Until the service has bound
+    it, another process probing for ports sees it taken and no outgoing connection gets it."""
     global _next_port
     for _ in range(12000):
         _next_port = (_next_port + 1) % 12000
         port = 20000 + _next_port
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        except OSError:
+            s.close()
+            continue
+        _reserved.append(s)
         return port
     raise RuntimeError("no free port")
 
 
+_reserved = []
 _next_port = random.randrange(12000)
 
 _PR_SET_PDEATHSIG = 1

@@ -21,12 +21,16 @@ public struct APIError: Error, Sendable {
         public var reason: String
         public var messagePT: String?
         public var messageEN: String?
+        /// A limit the value passed, in bytes (a 413's): answered as `limit_bytes` and, in binary
+        /// units, `limit` (`"100 MiB"`).
+        public var limitBytes: Int?
 
-        public init(field: String, reason: String, pt: String? = nil, en: String? = nil) {
+        public init(field: String, reason: String, pt: String? = nil, en: String? = nil, limitBytes: Int? = nil) {
             self.field = field
             self.reason = reason
             self.messagePT = pt
             self.messageEN = en
+            self.limitBytes = limitBytes
         }
     }
 
@@ -62,7 +66,7 @@ public struct APIError: Error, Sendable {
         if error.isRequestTooLarge {
             // Not a rate limit: the request (a JSON body under the HTTP limit, with files inside
             // it, say) is larger than one call to the service may be.
-            self = .tooLarge
+            self = error.frameLimitBytes.map { Self.tooLarge(frameLimit: $0) } ?? .tooLarge
             return
         }
         if error.isResponseTooLarge {
@@ -122,6 +126,10 @@ public struct APIError: Error, Sendable {
             var item: [String: Any] = ["field": detail.field, "reason": detail.reason]
             if let pt = detail.messagePT { item["message"] = pt }
             if let en = detail.messageEN { item["message_en"] = en }
+            if let limit = detail.limitBytes {
+                item["limit_bytes"] = limit
+                item["limit"] = ByteCount.text(limit)
+            }
             return item
         }
         var response = HTTPResponse.json(["error": error], status: status)
@@ -143,8 +151,42 @@ public struct APIError: Error, Sendable {
                                                  pt: "Formato de corpo não aceito nesta rota.", en: "Body format not accepted on this route.")
     public static let malformedForm = APIError(status: 400, code: "INVALID_FORM", pt: "Formulário (multipart/form-data) malformado.",
                                                en: "Malformed form (multipart/form-data).")
+    /// 413 without a known limit (none of the gateway's own answers: each states its limit).
     public static let tooLarge = APIError(status: 413, code: "PAYLOAD_TOO_LARGE", pt: "O corpo da requisição é grande demais.",
                                           en: "The request body is too large.")
+
+    /// 413 for a request body over `limit` bytes (`GATEWAY_HTTP_MAX_BODY_BYTES`, or a form's JSON
+    /// field): the message and the detail (`field`, reason `body_too_large`, `limit_bytes`,
+    /// `limit`) state the limit in bytes and in binary units, so a client can say it.
+    public static func tooLarge(bodyLimit limit: Int, field: String = "body") -> APIError {
+        tooLarge(limit, field: field, reason: "body_too_large",
+                 pt: "O corpo da requisição passa do limite de \(ByteCount.stated(limit, portuguese: true)).",
+                 en: "The request body is larger than the limit of \(ByteCount.stated(limit)).")
+    }
+
+    /// 413 for a file over `limit` bytes (`GATEWAY_HTTP_MAX_UPLOAD_BYTES`, lowered to intake's),
+    /// stated as ``tooLarge(bodyLimit:field:)`` does, reason `file_too_large`.
+    public static func tooLarge(fileLimit limit: Int) -> APIError {
+        tooLarge(limit, field: "body", reason: "file_too_large",
+                 pt: "O arquivo passa do limite de \(ByteCount.stated(limit, portuguese: true)).",
+                 en: "The file is larger than the limit of \(ByteCount.stated(limit)).")
+    }
+
+    /// 413 for a request that fits the HTTP limit but not one call to the service
+    /// (`OCORRENCIAS_RPC_MAX_FRAME_BYTES`: files inside a JSON body, say), reason `request_too_large`.
+    public static func tooLarge(frameLimit limit: Int) -> APIError {
+        tooLarge(limit, field: "body", reason: "request_too_large",
+                 pt: "A requisição passa do limite de uma chamada ao serviço, \(ByteCount.stated(limit, portuguese: true)) "
+                     + "(OCORRENCIAS_RPC_MAX_FRAME_BYTES); envie os arquivos antes (POST /v1/attachments).",
+                 en: "The request is larger than one call to the service may be, \(ByteCount.stated(limit)) "
+                     + "(OCORRENCIAS_RPC_MAX_FRAME_BYTES); upload the files first (POST /v1/attachments).")
+    }
+
+    private static func tooLarge(_ limit: Int, field: String, reason: String, pt: String, en: String) -> APIError {
+        APIError(status: 413, code: "PAYLOAD_TOO_LARGE", pt: pt, en: en, details: [
+            Detail(field: field, reason: reason, pt: "Limite: \(ByteCount.stated(limit, portuguese: true)).",
+                   en: "Limit: \(ByteCount.stated(limit)).", limitBytes: limit)])
+    }
 
     public static func invalid(_ field: String, _ reason: String, pt: String, en: String) -> APIError {
         APIError(status: 400, code: "INVALID_ARGUMENT", pt: pt, en: en, details: [Detail(field: field, reason: reason, pt: pt, en: en)])

@@ -104,9 +104,5 @@ final class AttachmentUpload: RequestBodyConsumer {
         return message
     }
 
-    static func tooLarge(_ limit: Int) -> APIError {
-        APIError(status: 413, code: "PAYLOAD_TOO_LARGE", pt: "O arquivo passa do limite de \(limit) bytes.",
-                 en: "The file is larger than the limit of \(limit) bytes.",
-                 details: [APIError.Detail(field: "body", reason: "file_too_large", pt: "Limite: \(limit) bytes.", en: "Limit: \(limit) bytes.")])
-    }
+    static func tooLarge(_ limit: Int) -> APIError { .tooLarge(fileLimit: limit) }
 }

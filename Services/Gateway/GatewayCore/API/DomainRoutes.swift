@@ -159,8 +159,9 @@ enum DomainRoutes {
         router.add(B.route("GET", "/v1/tickets/{id}/related", "workflow", WorkflowV1.Workflow.listRelated, path: ["id": "ticket_id"]))
         router.add(B.route("GET", "/v1/tickets/{id}/versions", "workflow", WorkflowV1.Workflow.listTextVersions,
                            path: ["id": "ticket_id"], query: ["field": "field"]))
+        // Notification asks workflow itself (TicketAccessCheck): the gate asks only for the callers it trusts.
         router.add(TicketVisibility.gate(B.route("GET", "/v1/tickets/{id}/deliveries", "notification", NotificationV1.Notification.listDeliveries,
-                                                 path: ["id": "ticket_id"], query: ["state": "state", "limit": "limit"])))
+                                                 path: ["id": "ticket_id"], query: ["state": "state", "limit": "limit"]), serviceAsks: true))
     }
 
     static func ticketActions(_ router: inout Router) {
@@ -270,7 +271,7 @@ enum DomainRoutes {
         let deliveries = B.route("GET", "/v1/deliveries", "notification", NotificationV1.Notification.listDeliveries,
                                  query: ["ticket_id": "ticket_id", "recipient": "recipient", "state": "state", "limit": "limit",
                                          "newest_first": "newest_first"])
-        router.add(TicketVisibility.gate(TicketVisibility.filterDeliveries(deliveries), query: "ticket_id"))
+        router.add(TicketVisibility.gate(TicketVisibility.filterDeliveries(deliveries), query: "ticket_id", serviceAsks: true))
         router.add(B.route("GET", "/v1/deliveries/stats", "notification", NotificationV1.Notification.getStats))
         router.add(B.route("POST", "/v1/deliveries/retry", "notification", NotificationV1.Notification.retryDeadLetters))
         router.add(B.route("POST", "/v1/deliveries/{id}/replay", "notification", NotificationV1.Notification.replayDelivery, path: ["id": "delivery_id"]))

@@ -8094,7 +8094,13 @@ components:
           schema:
             $ref: '#/components/schemas/Error'
     E413:
-      description: Body too large
+      description: >-
+        Body too large. The messages state the limit passed in bytes and in binary units
+        ("passa do limite de 10485760 bytes (10 MiB)"), and so does the one detail: field `body`,
+        reason `body_too_large` (`GATEWAY_HTTP_MAX_BODY_BYTES`, or a form's JSON field, named as
+        the field), `file_too_large` (the upload limit, `GET /v1/file-limits` `max_upload_bytes`) or
+        `request_too_large` (one call to the service, `OCORRENCIAS_RPC_MAX_FRAME_BYTES`), with
+        `limit_bytes` and `limit`.
       content:
         application/json:
           schema:
@@ -8157,6 +8163,8 @@ components:
                   reason: {type: string}
                   message: {type: string}
                   message_en: {type: string}
+                  limit_bytes: {type: integer, description: "A 413's limit passed, in bytes"}
+                  limit: {type: string, description: "The same limit in binary units (`100 MiB`, `4.9 KiB`)", examples: [100 MiB]}
     Ok:
       type: object
       properties:

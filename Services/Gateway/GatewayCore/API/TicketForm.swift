@@ -79,7 +79,7 @@ final class TicketForm: RequestBodyConsumer {
             try file.write(bytes)
         } else if inJSON {
             jsonField!.append(contentsOf: bytes)
-            guard jsonField!.count <= jsonLimit else { throw APIError.tooLarge }
+            guard jsonField!.count <= jsonLimit else { throw APIError.tooLarge(bodyLimit: jsonLimit, field: field) }
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Messages
 import RPC
+import ServiceKit
 
 /// Routes about one ticket served by a service that does not own it (knowledge's article links
 /// and FAQ requests, notification's delivery log and on-demand e-mail). Workflow, which owns the
@@ -13,12 +14,21 @@ import RPC
 enum TicketVisibility {
     /// `route`, run only when workflow shows the caller the ticket named by the path's `{id}`,
     /// or, with `query`, by that query argument when one is given.
-    static func gate(_ route: Route, query: String? = nil) -> Route {
+    ///
+    /// `serviceAsks`: the service behind the route asks workflow itself, first, for every caller
+    /// it does not trust (``TicketAccessCheck/require(_:caller:context:)``: notification's
+    /// `ListDeliveries`), answering `NOT_FOUND` for a hidden ticket as this gate does. The gate
+    /// then asks only for the callers the service trusts (administrators, services), whom it
+    /// still answers 404 for a ticket that does not exist: workflow is asked **once** per request
+    /// whoever calls (before 2026-12-01 an agent's delivery log asked twice, three times by
+    /// `ticket_id`; `ServiceTicketAccessTests.deliveryLogAsksOnce`).
+    static func gate(_ route: Route, query: String? = nil, serviceAsks: Bool = false) -> Route {
         var gated = route
         let run = route.handler
         gated.handler = { request, context in
             let ticketID = query.map { request.query[$0] ?? "" } ?? request.parameter("id")
-            if !ticketID.isEmpty { try askWorkflow(ticketID, context) }
+            let serviceAsksThisCaller = serviceAsks && !(context.principal.map(TicketAccessCheck.trusts) ?? false)
+            if !ticketID.isEmpty && !serviceAsksThisCaller { try askWorkflow(ticketID, context) }
             return try run(request, context)
         }
         return gated
@@ -28,7 +38,9 @@ enum TicketVisibility {
     /// the caller left out, for callers who are not administrators: a delivery keeps the level
     /// its ticket had when it was planned, so a search by recipient would otherwise show the
     /// e-mails of a ticket raised since above the caller's level. One `GetTicketHolder` per ticket
-    /// named (the log of an address names few; the portal's searches are administrators').
+    /// named (the log of an address names few; the portal's searches are administrators'). The
+    /// ticket the request names (`ticket_id`) was asked about already (by the service or the
+    /// gate): its rows are kept without asking again.
     static func filterDeliveries(_ route: Route) -> Route {
         var filtered = route
         let run = route.handler
@@ -38,6 +50,7 @@ enum TicketVisibility {
                   var object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
                   let rows = object["deliveries"] as? [[String: Any]] else { return response }
             var visible: [String: Bool] = [:]
+            if let named = request.query["ticket_id"], !named.isEmpty { visible[named] = true }
             var kept: [[String: Any]] = []
             for row in rows {
                 guard let ticketID = row["ticket_id"] as? String, !ticketID.isEmpty else { kept.append(row); continue }

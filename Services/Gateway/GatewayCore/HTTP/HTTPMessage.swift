@@ -141,6 +141,37 @@ public struct HTTPResponse: Sendable {
     /// 204 No Content.
     public static var noContent: HTTPResponse { HTTPResponse(status: 204) }
 
+    /// 304 Not Modified standing for a representation of `length` bytes: headers only, with
+    /// `Content-Length: length`, the 200's (RFC 9110 §8.6 allows only that value on a 304).
+    ///
+    /// libmicrohttpd 0.9.75 writes a `Content-Length` on every 304, from the response's size, and
+    /// never sends a 304's body: an empty response said `Content-Length: 0`, which a cache may take
+    /// for the stored response's new length. A header of our own cannot replace it (with
+    /// `MHD_RF_INSANITY_HEADER_CONTENT_LENGTH` both go out; `MHD_RF_HEAD_ONLY_RESPONSE`, which
+    /// would omit it, is libmicrohttpd 1.0's), and a response of unknown size gets
+    /// `Transfer-Encoding: chunked` instead; so the 304 is given the 200's size and no bytes
+    /// (``NoBody``, never read).
+    public static func notModified(length: Int) -> HTTPResponse {
+        HTTPResponse(status: 304, headers: [], source: NoBody(), length: Int64(length))
+    }
+
+    /// This answer for a HEAD request: the same status and headers, with the length of the body
+    /// the GET would send (libmicrohttpd sends a HEAD's headers only and states `Content-Length`
+    /// from the response's size, so an emptied body said `Content-Length: 0`); a streamed body of
+    /// unknown size stays unknown (`Transfer-Encoding: chunked`, as for the GET). A streamed
+    /// body's source is closed here.
+    public func withoutBody() -> HTTPResponse {
+        source?.close()
+        return HTTPResponse(status: status, headers: headers, source: NoBody(), length: source == nil ? Int64(body.count) : sourceLength)
+    }
+
+    /// The body of ``notModified(length:)`` and ``withoutBody()``: libmicrohttpd never reads a
+    /// 304's or a HEAD's body; were it asked, it would end at once.
+    final class NoBody: HTTPBodySource {
+        func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int { 0 }
+        func close() {}
+    }
+
     /// The first value of header `name` (case-insensitive).
     public func header(_ name: String) -> String? {
         headers.first { Self.asciiCaseInsensitiveEqual($0.0, name) }?.1

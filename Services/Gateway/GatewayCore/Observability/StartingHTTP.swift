@@ -38,7 +38,10 @@ final class StartingHTTP: Sendable {
                 return serving.streaming.begin(request)
             })
         server = HTTPServer(configuration: configuration.http, logger: startup.logger,
-                            tooLarge: { request in target.ready.load()?.gateway.refuseTooLarge(request) ?? APIError.tooLarge.response },
+                            tooLarge: { request in
+                                target.ready.load()?.gateway.refuseTooLarge(request)
+                                    ?? APIError.tooLarge(bodyLimit: configuration.http.maxBodyBytes).response
+                            },
                             streaming: streaming,
                             handler: { request in
                                 target.ready.load()?.gateway.handle(request) ?? Self.answer(request, progress.reason)

@@ -1748,6 +1748,9 @@ Object.assign(TEXT['pt-BR'], {
     + 'com o que já aconteceu com elas; sem filtro, contam os fatos pelo dia em que aconteceram. Em aberto: as que atendem ao filtro agora.',
   noDistribution: 'A distribuição das notas não está disponível com mais de um filtro; a média está no resumo.',
   basisFiltered: 'Com filtro, cada ocorrência conta pela categoria, produto, módulo e grupo que tem agora.',
+  levelNote: 'Os números são das ocorrências que você pode ver (até o seu nível de acesso, e as suas): as abertas no período, '
+    + 'com o que já aconteceu com elas. Em aberto: as que você pode ver agora.',
+  basisVisible: 'Cada ocorrência conta pela categoria, produto, módulo e grupo que tem agora.',
   basisClassification: 'Cada ocorrência conta pela classificação que tem agora: corrigir a categoria, o produto ou o módulo a move.',
   basisEventCategory: 'Cada primeira resposta e cada resolução contam na categoria que a ocorrência tinha naquele momento; uma correção depois não as move.',
   basisGroup: 'Cada ocorrência conta no grupo que a recebeu (distribuição ou quem a assumiu); um repasse para outro grupo não a move.',
@@ -1779,6 +1782,9 @@ Object.assign(TEXT.en, {
     + 'with what has happened to them so far; without, events count on the day they happened. Open: the tickets matching the filter now.',
   noDistribution: 'The score distribution is not available with more than one filter; the average is in the summary.',
   basisFiltered: 'With a filter, each ticket counts under the category, product, module and group it has now.',
+  levelNote: 'The figures are those of the tickets you may see (up to your access level, and your own): those opened in the period, '
+    + 'with what has happened to them so far. Open: those you may see now.',
+  basisVisible: 'Each ticket counts under the category, product, module and group it has now.',
   basisClassification: 'Each ticket counts under the classification it has now: correcting its category, product or module moves it.',
   basisEventCategory: 'Each first response and each resolution counts under the category the ticket had at that moment; a later correction does not move it.',
   basisGroup: 'Each ticket counts under the group that received it (assignment or take); a transfer to another group does not move it.',
@@ -2150,12 +2156,16 @@ async function panelPage() {
   const average = answered ? distribution.reduce((sum, n, i) => sum + n * (i + 1), 0) / answered : Number(totals.avg_survey_score || 0);
   const filterTitle = filtered.map((f) => `${t(f.label)}: ${filterNames[f.api](chosen[f.param])}`).join(' · ');
   parts.push(el('h2', { id: 'summary-heading', text: [t('summary'), periodTitle(period, range)].concat(filterTitle ? [filterTitle] : []).join(' · ') }));
+  // Below administrator workflow counts only the tickets the viewer may see, read as a filtered
+  // report reads them (the tickets opened in the period, as they are now), filter or not.
+  const visibleOnly = filtered.length > 0 || !isAdministrator();
   if (filtered.length) parts.push(el('p', { class: 'muted', id: 'filter-note', text: t('filteredNote') }));
+  else if (visibleOnly) parts.push(el('p', { class: 'muted', id: 'level-note', text: t('levelNote') }));
   parts.push(summaryCards(totals, surveys && !filtered.length ? answered : null));
   // Workflow's counters (MetricsRecorder): an opening follows a corrected classification, a first
   // response or resolution stays with the category of its moment, a transfer leaves the opening
   // with its first group; filtered reports (the cohort counters) read every ticket as it is now.
-  const basis = (key) => t(filtered.length ? 'basisFiltered' : key);
+  const basis = (key) => t(filtered.length ? 'basisFiltered' : visibleOnly ? 'basisVisible' : key);
   parts.push(responseTimesSection(metrics, basis('basisEventCategory')));
   parts.push(countSection('category-chart', t('errorTypes'), t('errorTypesDesc'), breakdownRows(metrics.by_category, categoryName),
     basis('basisClassification')));
@@ -5055,7 +5065,8 @@ function agentPickers(status) {
     }, 250);
   });
   const channel = el('select', { name: 'channel', id: 'channel' });
-  channels().then((entries) => channel.replaceChildren(...entries.filter((e) => e.active && e.key !== 'portal')
+  // Not the portal's nor the integrations' (api): an agent registers what came another way.
+  channels().then((entries) => channel.replaceChildren(...entries.filter((e) => e.active && e.key !== 'portal' && e.key !== 'api')
     .map((e) => el('option', { value: e.key, selected: e.key === 'phone', text: bilingual(e, 'label') || e.key }))));
   const fields = el('fieldset', { id: 'registered-for' }, el('legend', { text: t('registerFor') }),
     el('label', {}, t('customerSearch'), search), searchNote,

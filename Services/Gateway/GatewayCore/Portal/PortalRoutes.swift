@@ -43,11 +43,11 @@ enum PortalRoutes {
     }
 
     /// The shell page, revalidated on every load: 304 without a body when `ifNoneMatch` names
-    /// its ETag (or is `*`).
+    /// its ETag (or is `*`), stating the page's own length (``HTTPResponse/notModified(length:)``).
     static func shell(_ file: PortalCatalog.File, ifNoneMatch: String?) -> HTTPResponse {
         let etag = "\"\(file.version)\""
         var response = ifNoneMatch.map { matches($0, etag) } == true
-            ? HTTPResponse(status: 304)
+            ? HTTPResponse.notModified(length: file.bytes.count)
             : HTTPResponse(status: 200, headers: [("Content-Type", file.contentType)], body: file.bytes)
         response.headers += securityHeaders
         response.addHeader("ETag", etag)

@@ -4,6 +4,7 @@ import Observability
 import RPC
 import RPCTransport
 import ServiceKit
+import Synchronization
 
 /// The gateway's public RPC port: the services' binary protocol, authenticated with an
 /// integration API key instead of the deployment secret, each call forwarded to the service that
@@ -19,20 +20,43 @@ import ServiceKit
 ///   message under both sides' flow control, with the same checks.
 /// - Cancelling a call, unary or streaming (or its deadline passing), cancels the forwarded one.
 public final class RPCProxy: Sendable {
-    let gateway: Gateway
     public let server: RPCServer
+    private let keys: KeyAuthenticator
 
     /// Metadata key carrying the authenticated key's id to the forwarding handler.
     static let keyIDKey = "gateway-api-key-id"
 
-    public init(gateway: Gateway, port: Int) {
-        self.gateway = gateway
-        var configuration = ServerConfiguration(serviceName: "gateway-rpc", secret: gateway.runtime.secret)
-        configuration.host = gateway.runtime.configuration.host
+    /// A proxy serving `gateway` at once (start it with ``start(listeningOn:)``).
+    public convenience init(gateway: Gateway, port: Int) {
+        let runtime = gateway.runtime
+        self.init(service: runtime.configuration, secret: runtime.secret, logger: runtime.logger, port: port) {
+            StartingReason(pt: "preparando o serviço", en: "preparing the service")
+        }
+        serve(gateway)
+    }
+
+    /// A proxy that listens before the gateway is ready (its database migrating): until
+    /// ``serve(_:)``, a connection whose AUTH frame carries an API key is let in unchecked (no
+    /// key can be checked yet), `Health/Check` answers `NOT_SERVING` with `whileStarting()`'s
+    /// reason and every other call `UNAVAILABLE` with `status.retry_after_ms`, as a service
+    /// does while it migrates (``RPCServer/init(configuration:logger:whileStarting:)``), instead
+    /// of leaving callers in the listen backlog. Nothing is forwarded before then, and every call
+    /// checks its key again once it serves, so a connection let in unchecked gains nothing.
+    init(service: ServiceConfiguration, secret: DeploymentSecret, logger: Logger, port: Int,
+         whileStarting: @escaping @Sendable () -> StartingReason) {
+        keys = KeyAuthenticator(logger: logger)
+        var configuration = ServerConfiguration(serviceName: "gateway-rpc", secret: secret)
+        configuration.host = service.host
         configuration.port = port
-        configuration.limits = gateway.runtime.configuration.limits
-        configuration.workerThreads = gateway.runtime.configuration.workers
-        configuration.authenticator = KeyAuthenticator(store: gateway.store, logger: gateway.runtime.logger)
+        configuration.limits = service.limits
+        configuration.workerThreads = service.workers
+        configuration.authenticator = keys
+        server = RPCServer(configuration: configuration, logger: logger, whileStarting: whileStarting)
+    }
+
+    /// From now on keys are checked against `gateway`'s credentials and calls forwarded; once.
+    func serve(_ gateway: Gateway) {
+        _ = keys.store.storeIfNil(gateway.store)
         var router = RPCRouter()
         router.registerFallback { [gateway] payload, context in
             try Self.forward(gateway: gateway, payload: Array(payload), context: context)
@@ -42,10 +66,10 @@ public final class RPCProxy: Sendable {
                 try Self.forwardStream(gateway: gateway, info: info, requests: requests, responses: responses, context: context)
             }
         }
-        server = RPCServer(configuration: configuration, router: router, logger: gateway.runtime.logger)
+        server.serve(router)
     }
 
-    /// Starts serving on `listener` (bound beforehand), else on the port given at init.
+    /// Starts listening on `listener` (bound beforehand), else on the port given at init.
     public func start(listeningOn listener: ListeningSocket? = nil) throws { try server.start(listeningOn: listener) }
     public func stop() { server.shutdown(gracePeriodMilliseconds: 2_000) }
 
@@ -195,13 +219,22 @@ public final class RPCProxy: Sendable {
     }
 }
 
-/// Accepts connections whose AUTH frame carries a valid, unrevoked API key in `api-key`.
-struct KeyAuthenticator: ConnectionAuthenticator {
-    let store: CredentialStore
+/// Accepts connections whose AUTH frame carries a valid, unrevoked API key in `api-key`; before
+/// the gateway's credentials are there (``RPCProxy/serve(_:)``), any non-empty key, unchecked
+/// (see ``RPCProxy/init(service:secret:logger:port:whileStarting:)``).
+final class KeyAuthenticator: ConnectionAuthenticator {
+    let store = AtomicLazyReference<CredentialStore>()
     let logger: Logger
 
+    init(logger: Logger) { self.logger = logger }
+
     func authenticate(metadata: [String: String], payload: [UInt8], peer: String) -> [String: String]? {
-        guard let key = metadata[MetadataKey.apiKey], let record = try? store.verifyAPIKey(key) else { return nil }
+        guard let key = metadata[MetadataKey.apiKey], !key.isEmpty else { return nil }
+        guard let store = store.load() else {
+            logger.debug("rpc proxy connection let in while the gateway starts", ["peer": peer])
+            return [MetadataKey.apiKey: key]
+        }
+        guard let record = try? store.verifyAPIKey(key) else { return nil }
         logger.info("rpc proxy connection authenticated", ["api_key.id": record.id, "peer": peer])
         return [MetadataKey.apiKey: key, RPCProxy.keyIDKey: record.id]
     }

@@ -42,15 +42,17 @@ public struct Caller: Sendable {
     public var isCustomer: Bool { principal.kind == .customer }
     public var isAgent: Bool { principal.kind == .agent }
     public var isService: Bool { principal.kind == .service }
+    /// An integration API key (principal kind integration).
+    public var isIntegration: Bool { principal.kind == .integration }
     /// Internal staff: may choose the Estratégica category and open for any customer.
     public var isInternalStaff: Bool { isAgent || isService }
     /// Staff or an internal system (integration API key).
-    public var isStaffOrSystem: Bool { isAgent || isService || principal.kind == .integration }
+    public var isStaffOrSystem: Bool { isAgent || isService || isIntegration }
     public var isAdministrator: Bool { principal.administrator || isService }
     /// Staff whose reach over tickets workflow decides (access levels, holder): agents and
     /// integrations that are not administrators. Services and administrators see every ticket;
     /// customers and representatives are checked against intake's own directory.
-    public var needsWorkflowAccess: Bool { (isAgent || principal.kind == .integration) && !isAdministrator }
+    public var needsWorkflowAccess: Bool { (isAgent || isIntegration) && !isAdministrator }
 
     /// Whether the caller holds `permission` (both spellings in use are accepted).
     public func has(permission: String) -> Bool {

@@ -11,6 +11,8 @@ enum BuiltInEntries {
     static let emailChannel = "email"
     /// A staff member's open that names no channel.
     static let phoneChannel = "phone"
+    /// An integration key's open or reply that names no channel ("Integração (API)"; migration 33).
+    static let integrationChannel = "api"
     /// An open without a representative that names no origin.
     static let customerOrigin = "customer"
     /// An open with a representative that names no origin.
@@ -18,9 +20,19 @@ enum BuiltInEntries {
 
     /// The built-in keys of each list ("channel", "origin").
     static let keys: [String: Set<String>] = [
-        "channel": [portalChannel, emailChannel, phoneChannel],
+        "channel": [portalChannel, emailChannel, phoneChannel, integrationChannel],
         "origin": [customerOrigin, representativeOrigin],
     ]
+
+    /// The channel of an open (`opening`) or a reply whose request names none, by who sends it:
+    /// a customer's (and a representative's) is the portal's; an integration key's is `api`
+    /// (never a channel it did not come through: it was `phone` for opens and `portal` for
+    /// replies before 2026-12-01); staff's open is a call taken (`phone`), their reply the portal's.
+    static func defaultChannel(for caller: Caller, opening: Bool) -> String {
+        if caller.isCustomer { return portalChannel }
+        if caller.isIntegration { return integrationChannel }
+        return opening ? phoneChannel : portalChannel
+    }
 
     /// The origin kind each built-in origin keeps.
     static let originKinds: [String: CommonV1.Origin] = [customerOrigin: .customer, representativeOrigin: .representative]

@@ -115,6 +115,17 @@ enum IntakeSchema {
         Migration(version: 32, name: "directory_name_words",
                   sqlite: NameWords.migration(collate: "", withoutRowID: " WITHOUT ROWID", position: "instr"),
                   postgres: NameWords.migration(collate: " COLLATE \"C\"", withoutRowID: "", position: "strpos")),
+        // The built-in channel of integration keys (``BuiltInEntries/integrationChannel``): an
+        // integration's open or reply that names no channel came through the API, not by phone.
+        // Added last among the channels unless an administrator already made an `api` entry
+        // (its labels and place are kept); active either way, as every built-in entry is.
+        Migration(version: 33, name: "catalog_integration_channel", sql: """
+            INSERT INTO list_entries (list, key, label_pt, label_en, position, origin_kind)
+                SELECT 'channel', 'api', 'Integração (API)', 'Integration (API)', last_channel.position, 0
+                FROM (SELECT COALESCE(MAX(position), 0) + 1 AS position FROM list_entries WHERE list = 'channel') AS last_channel
+                WHERE NOT EXISTS (SELECT 1 FROM list_entries WHERE list = 'channel' AND key = 'api');
+            UPDATE list_entries SET active = 1 WHERE list = 'channel' AND key = 'api';
+            """),
     ]
 
     /// Migration 28: `ticket_messages.seq` (1, 2, … per ticket) and `tickets.last_message_seq`,

@@ -81,7 +81,7 @@ extension IntakeContext {
             violations.add("text", "required", pt: "Escreva a resposta ou anexe um arquivo.", en: "Write the reply or attach a file.")
         }
         violations.maxLength("text", text, 100_000)
-        let channel = request.channel.isEmpty ? BuiltInEntries.portalChannel : request.channel.lowercased()
+        let channel = request.channel.isEmpty ? BuiltInEntries.defaultChannel(for: caller, opening: false) : request.channel.lowercased()
         if try CatalogStore.activeEntry(tx, list: "channel", key: channel) == nil {
             violations.add("channel", "unknown_channel", pt: "Canal não cadastrado ou inativo.", en: "Unknown or inactive channel.")
         }

@@ -262,7 +262,7 @@ extension IntakeContext {
 
     /// The channel key of a ticket of `request`: the one named, or the caller's usual one.
     static func openingChannel(_ request: IntakeV1.OpenTicketRequest, caller: Caller) -> String {
-        request.channel.isEmpty ? (caller.isCustomer ? BuiltInEntries.portalChannel : BuiltInEntries.phoneChannel) : request.channel.lowercased()
+        request.channel.isEmpty ? BuiltInEntries.defaultChannel(for: caller, opening: true) : request.channel.lowercased()
     }
 
     /// The origin key of a ticket of `request`: the one named, or by who opens it.

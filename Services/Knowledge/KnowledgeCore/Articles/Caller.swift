@@ -18,7 +18,7 @@ public struct Caller: Sendable {
 
     public let principal: AuthV1.Principal
     public let role: Role
-    /// The call's `idempotency-key`: the changes made through ``KnowledgeBase/write(_:_:_:_:)``
+    /// The call's `idempotency-key`: the changes made through ``KnowledgeBase/write(_:_:_:replayCheck:_:)``
     /// happen once per key of this caller.
     public var idempotencyKey: String?
 

@@ -156,7 +156,7 @@ extension KnowledgeBase {
                 FieldViolation(field: "ticket_id", reason: "required", pt: "Informe o chamado.", en: "A ticket id is required."),
             ])
         }
-        return try write("LinkArticleToTicket", caller, request) { tx in
+        return try write("LinkArticleToTicket", caller, request, replayCheck: readable(request.articleID, by: caller)) { tx in
             let record = try ArticleStore.readable(tx, id: request.articleID, caller: caller)
             if let existing = try tx.queryOne("SELECT event_id, linked_at FROM kb_ticket_links WHERE ticket_id = ? AND article_id = ?",
                                               [.text(request.ticketID), .text(record.id)]) {

@@ -321,8 +321,10 @@ extension WorkflowAPI {
         for ticketID in request.ticketIDs {
             try context.checkCancellation()
             do {
+                // A retry replays a ticket done only while the caller may still see it.
+                let replayCheck: Idempotent.ReplayCheck = { tx in _ = try self.lifecycle.loadVisible(tx, ticketID, actor: try self.actor(context, tx)) }
                 response.results.append(try Idempotent.write(database, key: context.idempotencyKey, scope: "\(scope)|\(ticketID)",
-                                                             fingerprint: fingerprint) { tx in
+                                                             fingerprint: fingerprint, replayCheck: replayCheck) { tx in
                     let actor = try self.actor(context, tx)
                     if var transfer = request.transfer {
                         transfer.ticketID = ticketID

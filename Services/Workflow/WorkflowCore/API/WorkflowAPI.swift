@@ -27,10 +27,30 @@ struct WorkflowAPI: Sendable {
 
     /// Runs a mutation with the caller, once per idempotency key of that caller (a replay
     /// answers the caller's own first call; another caller's key of the same name is another key).
+    /// A replay answers only while the caller may still reach what the request names
+    /// (``replayCheck(_:_:)``).
     func write<Request: ProtoMessage, Response: ProtoMessage>(_ context: ServerContext, _ request: Request,
                                                                _ body: (Actor, any SQLExecutor) throws -> Response) throws -> Response {
         let caller = try principals.require(context)
-        return try Idempotent.write(database, context, caller: caller.id, request) { tx in try body(try Actor.resolve(caller, tx), tx) }
+        return try Idempotent.write(database, context, caller: caller.id, request, replayCheck: replayCheck(caller, request)) { tx in
+            try body(try Actor.resolve(caller, tx), tx)
+        }
+    }
+
+    /// What a replayed answer checks again, in the replay's transaction: the caller resolved
+    /// against the directory as now (a disabled agent: `PERMISSION_DENIED`; the level as now),
+    /// and every ticket the request names (``TicketsNamed``) still visible to them (`NOT_FOUND`,
+    /// as for a ticket that does not exist, when a level was lowered or the ticket made
+    /// confidential since the first call). Visible, not actionable: the first call may itself
+    /// have handed the ticket on.
+    func replayCheck<Request: ProtoMessage>(_ caller: AuthV1.Principal, _ request: Request) -> Idempotent.ReplayCheck {
+        let lifecycle = self.lifecycle
+        return { tx in
+            let actor = try Actor.resolve(caller, tx)
+            for ticketID in TicketsNamed.ids(in: request) where !ticketID.isEmpty {
+                _ = try lifecycle.loadVisible(tx, ticketID, actor: actor)
+            }
+        }
     }
 
     /// Runs a staff change of tickets (``write(_:_:_:)``) once the caller is known to be staff

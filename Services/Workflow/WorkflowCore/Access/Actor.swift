@@ -4,8 +4,12 @@ import Storage
 
 /// Who is acting, resolved from the signed principal and the staff directory.
 ///
-/// For agents the directory is authoritative when it knows them (maximum level, chefe flag,
-/// active, role permissions); an agent the directory does not know keeps what the gateway signed.
+/// For agents the directory is authoritative when it knows them (chefe flag, active, role
+/// permissions); an agent the directory does not know keeps what the gateway signed. The access
+/// level is the **lower** of the two: the gateway's sign-in and workflow's agent record are set
+/// apart by an administrator (or by a change saved in one and not yet in the other), and the
+/// safe reading of two levels is the smaller; metrics, SLA and surveys use the same one
+/// (``TicketCoreSeam/caller(_:_:)``).
 public struct Actor: Sendable {
     public enum Kind: String, Sendable { case agent, customer, service }
 
@@ -95,7 +99,7 @@ public struct Actor: Sendable {
                 }
                 actor.name = row.s("name")
                 actor.email = row.s("email")
-                actor.level = Int32(row.i("max_access_level"))
+                actor.level = min(principal.accessLevel, Int32(clamping: row.i("max_access_level")))
                 actor.isChefe = row.i("is_chefe") != 0
                 let role = row.s("role")
                 if !role.isEmpty {

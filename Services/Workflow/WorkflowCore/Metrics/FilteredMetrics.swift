@@ -102,22 +102,70 @@ extension MetricsQuery {
 
     /// Everything for days `[from, to)` plus the backlog at `now`: from the rollups without a
     /// filter, from the matching tickets' facts with one (see ``MetricsFilter``).
+    ///
+    /// A viewer held to a level (``MetricsFilter/visibleTo``) never gets the rollups, which sum
+    /// every ticket, confidential ones included: their report, filtered or not, is the cohort of
+    /// the tickets they may see (at or below their level, or held by them) — the counters of
+    /// ``CohortCounters`` up to their level for whole months, the tickets' facts for the rest —
+    /// and the backlog of those tickets (``visibleBacklog(_:now:visibleTo:calendar:)``).
     public static func report(_ tx: any SQLExecutor, from: LocalDay, to: LocalDay, now: Int64, filter: MetricsFilter,
                               calendar: BusinessCalendar = .default) throws -> MetricsReport {
-        if filter.isEmpty { return try report(tx, from: from, to: to, now: now) }
+        if filter.isEmpty && filter.visibleTo == nil { return try report(tx, from: from, to: to, now: now) }
         let (totals, breakdowns) = try cohortTotals(tx, from: from, to: to, filter: filter)
+        let backlog: [BacklogRow]
+        if filter.isEmpty, let visibleTo = filter.visibleTo {
+            backlog = try visibleBacklog(tx, now: now, visibleTo: visibleTo, calendar: calendar)
+        } else {
+            backlog = try filteredBacklog(tx, now: now, filter: filter, calendar: calendar)
+        }
         return MetricsReport(fromDay: from, toDay: to, totals: totals,
                              byCategory: breakdowns[.category] ?? [], byProduct: breakdowns[.product] ?? [],
                              byModule: breakdowns[.module] ?? [], byGroup: breakdowns[.group] ?? [],
                              stageTime: try cohortStageTime(tx, from: from, to: to, filter: filter),
-                             backlog: try filteredBacklog(tx, now: now, filter: filter, calendar: calendar))
+                             backlog: backlog)
     }
 
-    /// The cohort predicate: the filter, and opened in `[from, to)`.
+    /// The cohort predicate: the filter, and opened in `[from, to)`. Without a dimension to seek
+    /// by, the opening time bounds the read too (the `(opened_at, ticket_id)` index; a local day
+    /// lies within a day of the UTC one), so a viewer's ragged days do not read every ticket.
     private static func cohort(_ from: LocalDay, _ to: LocalDay, _ filter: MetricsFilter) -> (sql: String, params: [SQLValue]) {
         let base = filter.predicate()
-        return (base.sql + " AND t.is_open IN (0, 1) AND t.opened_day >= ? AND t.opened_day < ?",
-                base.params + [.integer(Int64(from.dayNumber)), .integer(Int64(to.dayNumber))])
+        var sql = base.sql + " AND t.is_open IN (0, 1) AND t.opened_day >= ? AND t.opened_day < ?"
+        var params = base.params + [.integer(Int64(from.dayNumber)), .integer(Int64(to.dayNumber))]
+        if filter.isEmpty {
+            sql += " AND t.opened_at >= ? AND t.opened_at < ?"
+            params += [.integer(Int64(from.dayNumber - 1) * 86_400_000), .integer(Int64(to.dayNumber + 1) * 86_400_000)]
+        }
+        return (sql, params)
+    }
+
+    /// Migration 192: the open tickets above level 0, for ``visibleBacklog(_:now:visibleTo:calendar:)``
+    /// (partial: a ticket at level 0, the usual case, adds no entry to it); and the cohort
+    /// counters by month, for a viewer's report without a group or product (their keys start
+    /// with the group; a counter's update changes neither column, so events do not touch it).
+    public static let confidentialMigration = Migration(version: 192, name: "time_metric_confidential", sql: """
+        CREATE INDEX wf_metric_tickets_confidential ON wf_metric_tickets (is_open, access_level) WHERE access_level > 0;
+        CREATE INDEX wf_metric_cohort_month ON wf_metric_cohort (month, access_level);
+        CREATE INDEX wf_metric_cohort_stage_month ON wf_metric_cohort_stage (month, access_level);
+        """)
+
+    /// The backlog of the tickets a viewer held to a level may see: the backlog rollup (every
+    /// open ticket) less the open tickets above their level that they do not hold, read through
+    /// the partial index of ``confidentialMigration`` (few: confidential tickets are the exception).
+    /// The rollup and the tickets' facts change together, so the difference is exactly the
+    /// ``filteredBacklog(_:now:filter:calendar:)`` of those tickets.
+    public static func visibleBacklog(_ tx: any SQLExecutor, now: Int64, visibleTo: (level: Int32, agentID: String),
+                                      calendar: BusinessCalendar = .default) throws -> [BacklogRow] {
+        let hidden = try openTickets(tx, now: now, calendar: calendar,
+                                     where: "t.is_open = 1 AND t.access_level > 0 AND t.access_level > ? AND (t.agent_id <> ? OR t.agent_id = '')",
+                                     [.integer(Int64(visibleTo.level)), .text(visibleTo.agentID)])
+        var less: [String: (count: Int64, byAge: [Int64])] = [:]
+        for row in hidden { less[row.stage] = (row.count, row.byAge) }
+        return try backlog(tx, now: now, calendar: calendar).compactMap { row in
+            guard let minus = less[row.stage] else { return row }
+            let left = BacklogRow(stage: row.stage, count: row.count - minus.count, byAge: zip(row.byAge, minus.byAge).map { $0 - $1 })
+            return left.count > 0 ? left : nil
+        }
     }
 
     /// Where a filtered report's cohort is read from: the counters of ``CohortCounters`` for the
@@ -258,8 +306,15 @@ extension MetricsQuery {
 
     /// The matching tickets open at `now`, per stage and age (the ages of ``backlog(_:now:calendar:)``).
     public static func filteredBacklog(_ tx: any SQLExecutor, now: Int64, filter: MetricsFilter, calendar: BusinessCalendar = .default) throws -> [BacklogRow] {
-        let today = Int64(calendar.localDay(of: now).dayNumber)
         let predicate = filter.predicate()
+        return try openTickets(tx, now: now, calendar: calendar, where: "\(predicate.sql) AND t.is_open = 1", predicate.params)
+    }
+
+    /// The tickets of `wf_metric_tickets` alias `t` matching `condition` (with `params`), per
+    /// stage and age at `now` (the ages of ``backlog(_:now:calendar:)``), by stage.
+    private static func openTickets(_ tx: any SQLExecutor, now: Int64, calendar: BusinessCalendar, where condition: String,
+                                    _ params: [SQLValue]) throws -> [BacklogRow] {
+        let today = Int64(calendar.localDay(of: now).dayNumber)
         return try tx.query("""
             SELECT t.stage AS stage, COUNT(*) AS total,
                    SUM(CASE WHEN t.opened_day >= ? THEN 1 ELSE 0 END) AS a0,
@@ -267,9 +322,9 @@ extension MetricsQuery {
                    SUM(CASE WHEN t.opened_day < ? AND t.opened_day >= ? THEN 1 ELSE 0 END) AS a2,
                    SUM(CASE WHEN t.opened_day < ? AND t.opened_day >= ? THEN 1 ELSE 0 END) AS a3,
                    SUM(CASE WHEN t.opened_day < ? THEN 1 ELSE 0 END) AS a4
-            FROM wf_metric_tickets t WHERE \(predicate.sql) AND t.is_open = 1 GROUP BY t.stage ORDER BY t.stage
+            FROM wf_metric_tickets t WHERE \(condition) GROUP BY t.stage ORDER BY t.stage
             """, [.integer(today), .integer(today), .integer(today - 2), .integer(today - 2), .integer(today - 6),
-                  .integer(today - 6), .integer(today - 29), .integer(today - 29)] + predicate.params).map { row in
+                  .integer(today - 6), .integer(today - 29), .integer(today - 29)] + params).map { row in
             BacklogRow(stage: try row.text("stage"), count: try row.int("total"),
                        byAge: try ["a0", "a1", "a2", "a3", "a4"].map { try row.int($0) })
         }

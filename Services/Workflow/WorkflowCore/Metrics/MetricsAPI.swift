@@ -75,9 +75,10 @@ extension TimeAPI {
 
 extension TimeAPI {
     /// The report `request` asks for: from the rollups without a filter, from the matching
-    /// tickets' facts with one (``MetricsFilter``). A filtered report reads ticket rows, so an
-    /// agent below administrator counts only tickets they may see (as ``Visibility`` and the
-    /// ticket facts' export); the unfiltered rollups are sums over every ticket, as before.
+    /// tickets' facts with one (``MetricsFilter``). A caller held to a level (agents, chefes and
+    /// integration keys below administrator, at the level ``staff(_:)`` resolved) counts only
+    /// the tickets they may see, filtered or not (as ``Visibility`` and the ticket facts'
+    /// export): the rollups, sums over every ticket, are for administrators and services.
     func report(_ request: WorkflowV1.GetMetricsRequest, caller: AuthV1.Principal) throws -> MetricsReport {
         guard let from = LocalDay(iso: request.fromDay), let to = LocalDay(iso: request.toDay), from < to else {
             throw TimeAPI.invalid("from_day", ["período inválido (AAAA-MM-DD, início < fim) / invalid period (YYYY-MM-DD, from < to)"])

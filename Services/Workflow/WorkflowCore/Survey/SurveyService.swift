@@ -242,16 +242,30 @@ public struct SurveyService: Sendable {
     // MARK: Results
 
     /// Answers given in `[from, to)`, grouped by `grouping`, most answers first.
-    public func results(_ tx: any SQLExecutor, by grouping: SurveyGrouping, from: Int64, to: Int64) throws -> [SurveyResult] {
+    /// - Parameter visibleTo: below administrator, the caller's level and id: only the answers
+    ///   of tickets at or below the level or held by them count (``MetricsFilter/visibleTo``,
+    ///   from the tickets' metrics facts); nil: every answer.
+    public func results(_ tx: any SQLExecutor, by grouping: SurveyGrouping, from: Int64, to: Int64,
+                        visibleTo: (level: Int32, agentID: String)? = nil) throws -> [SurveyResult] {
         let column = grouping.rawValue  // from a closed enum, never from input
+        var visible = ""
+        var params: [SQLValue] = [.integer(from), .integer(to)]
+        if let visibleTo {
+            // A ticket without its metrics row (recorded at the opening) has no level to hold against them.
+            visible = """
+                 AND NOT EXISTS (SELECT 1 FROM wf_metric_tickets t WHERE t.ticket_id = wf_surveys.ticket_id
+                                 AND t.access_level > ? AND (t.agent_id <> ? OR t.agent_id = ''))
+                """
+            params += [.integer(Int64(visibleTo.level)), .text(visibleTo.agentID)]
+        }
         let rows = try tx.query("""
             SELECT \(column) AS key, COUNT(*) AS answers, AVG(score) AS average,
                    SUM(CASE WHEN score = 1 THEN 1 ELSE 0 END) AS s1, SUM(CASE WHEN score = 2 THEN 1 ELSE 0 END) AS s2,
                    SUM(CASE WHEN score = 3 THEN 1 ELSE 0 END) AS s3, SUM(CASE WHEN score = 4 THEN 1 ELSE 0 END) AS s4,
                    SUM(CASE WHEN score = 5 THEN 1 ELSE 0 END) AS s5
-            FROM wf_surveys WHERE answered_at >= ? AND answered_at < ?
+            FROM wf_surveys WHERE answered_at >= ? AND answered_at < ?\(visible)
             GROUP BY \(column) ORDER BY COUNT(*) DESC, \(column)
-            """, [.integer(from), .integer(to)])
+            """, params)
         return try rows.map { row in
             let key: String
             if case .integer(let number) = row["key"] { key = String(number) } else { key = row.optionalText("key") ?? "" }

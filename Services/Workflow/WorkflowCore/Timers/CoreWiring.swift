@@ -87,6 +87,14 @@ public final class LifecycleSeam: TicketCoreSeam {
         return lifecycle.summary(try lifecycle.load(tx, ticketID))
     }
 
+    /// The principal with the level ticket views hold them to (``Actor/resolve(_:_:)``).
+    public func caller(_ tx: any SQLExecutor, _ principal: AuthV1.Principal) throws -> AuthV1.Principal {
+        guard principal.kind == .agent || principal.kind == .integration else { return principal }
+        var held = principal
+        held.accessLevel = try Actor.resolve(principal, tx).level
+        return held
+    }
+
     /// Moves the ticket along its flow's timer transition, as the system, when it is still in the
     /// stage the countdown started in; does nothing when it moved on, and records a history line
     /// when its flow has no such move.

@@ -39,12 +39,21 @@ struct TimeAPI: Sendable {
 
     var database: any Database { time.database }
 
+    /// The calling member of staff, held to the access level ticket views hold them to
+    /// (``TicketCoreSeam/caller(_:_:)``: the lower of the signed level and the agent record's).
+    /// - Throws: `PERMISSION_DENIED` for a customer or an inactive agent.
     func staff(_ context: ServerContext) throws -> AuthV1.Principal {
         let caller = try principals.require(context)
         guard caller.kind == .agent || caller.kind == .service || caller.kind == .integration || caller.administrator else {
             throw RPCError(.permissionDenied, "apenas a equipe de suporte / support staff only")
         }
-        return caller
+        return try held(caller)
+    }
+
+    /// `caller` as the ticket core's directory holds them (``TicketCoreSeam/caller(_:_:)``).
+    func held(_ caller: AuthV1.Principal) throws -> AuthV1.Principal {
+        guard caller.kind == .agent || caller.kind == .integration else { return caller }
+        return try database.read { tx in try time.core.caller(tx, caller) }
     }
 
     /// Runs a configuration change once per idempotency key of `caller` (``Idempotent``): a

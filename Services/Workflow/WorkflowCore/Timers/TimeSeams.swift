@@ -15,6 +15,17 @@ public protocol TicketCoreSeam: Sendable {
     /// must still check that it is in `action.fromStage` and do nothing otherwise (a concurrent
     /// change may have moved it).
     func performInactivityAction(_ tx: any SQLExecutor, ticketID: String, action: InactivityAction, at: Int64) throws
+
+    /// `principal` held to what the core's staff directory says of them: the access level the
+    /// time API's figures and tickets are capped at is the one ticket views use (``Actor``: the
+    /// lower of the signed level and the agent record's). Throws as ``Actor/resolve(_:_:)`` does
+    /// (an inactive agent: `PERMISSION_DENIED`).
+    func caller(_ tx: any SQLExecutor, _ principal: AuthV1.Principal) throws -> AuthV1.Principal
+}
+
+extension TicketCoreSeam {
+    /// Without a staff directory (the time components alone), the signed principal as it is.
+    public func caller(_ tx: any SQLExecutor, _ principal: AuthV1.Principal) throws -> AuthV1.Principal { principal }
 }
 
 /// A stand-in core for tests and for running the time components alone: summaries carry only the

@@ -73,6 +73,8 @@ public final class WorkflowTime: Sendable {
     public let scheduler: TimerScheduler
     /// The clock the components use (epoch ms).
     public let clock: @Sendable () -> Int64
+    /// The ticket core (the time API holds callers to the level it knows, ``TicketCoreSeam/caller(_:_:)``).
+    public let core: any TicketCoreSeam
 
     public init(database: any Database, secret: DeploymentSecret, core: any TicketCoreSeam = MinimalTicketCore(),
                 configuration: Configuration = Configuration(), publisher: EventPublisher = EventPublisher(source: "workflow"),
@@ -81,6 +83,7 @@ public final class WorkflowTime: Sendable {
         self.database = database
         self.configuration = configuration
         self.clock = clock
+        self.core = core
         sla = SLAEngine(clock: SLAClock(stopStages: configuration.slaStopStages), publisher: publisher, core: core)
         var inactivity = InactivityEngine(dayLength: configuration.dayLength, publisher: publisher, core: core)
         inactivity.config = sla.config  // one configuration cache for both engines

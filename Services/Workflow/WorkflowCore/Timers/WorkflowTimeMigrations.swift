@@ -12,6 +12,8 @@ public enum WorkflowTimeMigrations {
                // Inactivity policies join that cache (an opening reads none of the three tables).
                ConfigVersion.migration(version: 161, name: "time_config_version_inactivity", tables: ["wf_inactivity_policies"]),
                // The filtered report's cohort counters, kept by every metrics event (Metrics/CohortCounters.swift).
-               CohortCounters.migration]
+               CohortCounters.migration,
+               // Open tickets above level 0: a level-held viewer's backlog (Metrics/FilteredMetrics.swift).
+               MetricsQuery.confidentialMigration]
     }
 }

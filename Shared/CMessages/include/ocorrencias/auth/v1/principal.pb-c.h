@@ -87,10 +87,19 @@ struct  Ocorrencias__Auth__V1__Principal
   char *representative_id;
   size_t n_represented_organization_ids;
   char **represented_organization_ids;
+  /*
+   * When the signer signed this principal and until when services accept it (Unix epoch
+   * milliseconds), set by `PrincipalSigner` on every signature: a principal captured off the
+   * service network is refused with UNAUTHENTICATED once it expires (a few minutes; services
+   * allow a small clock skew). Zero: signed by a release before these fields (refused unless
+   * `OCORRENCIAS_PRINCIPAL_ACCEPT_UNDATED` is set during a rolling upgrade).
+   */
+  int64_t issued_at_ms;
+  int64_t expires_at_ms;
 };
 #define OCORRENCIAS__AUTH__V1__PRINCIPAL__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__auth__v1__principal__descriptor) \
-    , OCORRENCIAS__AUTH__V1__PRINCIPAL__KIND__KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+    , OCORRENCIAS__AUTH__V1__PRINCIPAL__KIND__KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0 }
 
 
 /* Ocorrencias__Auth__V1__Principal methods */

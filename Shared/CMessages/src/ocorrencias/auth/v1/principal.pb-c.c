@@ -86,7 +86,7 @@ const ProtobufCEnumDescriptor ocorrencias__auth__v1__principal__kind__descriptor
   ocorrencias__auth__v1__principal__kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__auth__v1__principal__field_descriptors[13] =
+static const ProtobufCFieldDescriptor ocorrencias__auth__v1__principal__field_descriptors[15] =
 {
   {
     "kind",
@@ -244,6 +244,30 @@ static const ProtobufCFieldDescriptor ocorrencias__auth__v1__principal__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "issued_at_ms",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Auth__V1__Principal, issued_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expires_at_ms",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Auth__V1__Principal, expires_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__auth__v1__principal__field_indices_by_name[] = {
   5,   /* field[5] = access_level */
@@ -251,7 +275,9 @@ static const unsigned ocorrencias__auth__v1__principal__field_indices_by_name[] 
   6,   /* field[6] = chefe */
   2,   /* field[2] = display_name */
   9,   /* field[9] = email */
+  14,   /* field[14] = expires_at_ms */
   1,   /* field[1] = id */
+  13,   /* field[13] = issued_at_ms */
   0,   /* field[0] = kind */
   10,   /* field[10] = locale */
   4,   /* field[4] = organization_admin */
@@ -263,7 +289,7 @@ static const unsigned ocorrencias__auth__v1__principal__field_indices_by_name[] 
 static const ProtobufCIntRange ocorrencias__auth__v1__principal__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor ocorrencias__auth__v1__principal__descriptor =
 {
@@ -273,7 +299,7 @@ const ProtobufCMessageDescriptor ocorrencias__auth__v1__principal__descriptor =
   "Ocorrencias__Auth__V1__Principal",
   "ocorrencias.auth.v1",
   sizeof(Ocorrencias__Auth__V1__Principal),
-  13,
+  15,
   ocorrencias__auth__v1__principal__field_descriptors,
   ocorrencias__auth__v1__principal__field_indices_by_name,
   1,  ocorrencias__auth__v1__principal__number_ranges,

@@ -47,7 +47,7 @@ struct FiscalConfigurationFinishTests {
         #expect(!history.contains { $0.kind == "category" }, "not reclassified")
     }
 
-    @Test("migration 192 adds the move to a padrao flow stored before it, once, after its last move; a fresh database gets it from the seed",
+    @Test("migration 193 adds the move to a padrao flow stored before it, once, after its last move; a fresh database gets it from the seed",
           arguments: TestEngines.all)
     func addedToAStoredFlow(engine: DatabaseEngine) throws {
         let data = try TemporaryDirectory()
@@ -64,10 +64,10 @@ struct FiscalConfigurationFinishTests {
             let harness = try WorkflowHarness(engine, environment: environment)
             let seeded = try rows(harness.database)
             #expect(seeded.count == 1 && seeded[0].hasSuffix(" em_atendimento 3"), "\(seeded)")
-            // As a database seeded before the move existed: without it, migration 192 not applied.
+            // As a database seeded before the move existed: without it, migration 193 not applied.
             last = try harness.database.write { tx in
                 try tx.execute("DELETE FROM flow_transitions WHERE flow = 'padrao' AND outcome = 'resolvida_configuracao'")
-                try tx.execute("DELETE FROM schema_migrations WHERE component = 'service' AND version = 192")
+                try tx.execute("DELETE FROM schema_migrations WHERE component = 'service' AND version = 193")
                 return try tx.queryOne("SELECT MAX(position) AS m FROM flow_transitions WHERE flow = 'padrao'")?.i("m") ?? -1
             }
         }

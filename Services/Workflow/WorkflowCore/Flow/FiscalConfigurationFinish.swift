@@ -21,7 +21,7 @@ enum FiscalConfigurationFinish {
     /// Appends the move to a `padrao` flow seeded before it existed (``FlowStore/seed(_:)`` never
     /// touches a flow already in the tables), after its last move, unless a move to Finalizado
     /// with this outcome is there already. A database without the flow gets it from the seed.
-    static let migration = Migration(version: 192, name: "padrao_fiscal_requirement_solved_by_configuration", sql: """
+    static let migration = Migration(version: 193, name: "padrao_fiscal_requirement_solved_by_configuration", sql: """
         INSERT INTO flow_transitions (flow, position, from_stage, to_stage, trigger_kind, categories, outcome,
             requires_note, requires_public_note, permission, after_days, label)
         SELECT 'padrao', (SELECT COALESCE(MAX(position), -1) + 1 FROM flow_transitions WHERE flow = 'padrao'),

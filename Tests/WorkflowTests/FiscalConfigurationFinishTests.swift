@@ -43,6 +43,8 @@ struct FiscalConfigurationFinishTests {
         #expect(try harness.published(WorkflowV1.TicketFinished.self, ticket: "f1").map(\.0.outcome) == ["resolvida_configuracao"])
         let customer = try harness.ticket("f1", as: WorkflowHarness.customer("maria", organization: "org-1"))
         #expect(customer.publicNote == "Configuramos a nova regra do ICMS-ST no cadastro de tributos.")
+        #expect(customer.discussion.contains { $0.kind == "solution" && $0.isPublic && $0.text.hasPrefix("Configuramos") },
+                "the text is the ticket's solution entry, as for resolvida")
         let history = try harness.history("f1")
         #expect(!history.contains { $0.kind == "category" }, "not reclassified")
     }

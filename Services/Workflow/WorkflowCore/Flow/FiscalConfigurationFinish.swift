@@ -14,6 +14,12 @@ enum FiscalConfigurationFinish {
     static let outcome = "resolvida_configuracao"
     static let label = "resolvida por configuração"
 
+    /// Whether a finish with `outcome` solved the ticket (`resolvida`, or solved by configuration):
+    /// its text for the customer is the solution entry, and a recorded solution is announced.
+    static func solves(_ outcome: String) -> Bool {
+        outcome == "resolvida" || outcome == self.outcome
+    }
+
     /// The move of the shipped `padrao` flow.
     static let transition = Transition("em_atendimento", "finalizado", categories: [.exigenciaFiscal], outcome: outcome,
                                        requiresPublicNote: true, label: label)

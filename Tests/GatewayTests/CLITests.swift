@@ -119,13 +119,15 @@ struct CLITests {
         let prints = try (0..<8).map { try write("print \($0).png", 256 << 10, seed: UInt64(10 + $0)) }
         let dump = try write("dump.bin", (256 << 10) + 1, seed: 30)
         let before = try ReplyFilesTests.uploads(gateway, admin: seeded.admin)
-        let arguments = ["tickets", "reply", ticketID, "--json", "--attach", prints[0...3].joined(separator: ","), "--attach", dump]
+        // The dump first: the files after the last upload travel inside the reply (uploads are
+        // listed first, so ocorre uploads every file before one it must upload).
+        let arguments = ["tickets", "reply", ticketID, "--json", "--attach", dump, "--attach", prints[0...3].joined(separator: ",")]
             + prints[4...].flatMap { ["--attach", $0] }
         let reply = try ReplyFilesTests.ocorre(arguments, gateway, token: seeded.maria)
         #expect(reply.status == 0, "\(reply.error)")
         #expect(try ReplyFilesTests.uploads(gateway, admin: seeded.admin) == before + 1, "only dump.bin is uploaded")
         let attachments = try ReplyFilesTests.replyAttachments(reply.output)
-        // Uploaded files first, then the ones inside the reply in order.
+        // In the order given.
         #expect(attachments.compactMap { $0["file_name"] as? String } == ["dump.bin"] + (0..<8).map { "print \($0).png" }, "\(attachments)")
         for attachment in attachments {
             let id = try #require(attachment["id"] as? String)

@@ -1,4 +1,5 @@
 import Foundation
+import Messages
 import Storage
 import Testing
 import TestSupport
@@ -47,6 +48,55 @@ struct InvitationMailTests {
         }
         #expect(Self.subjects(sink, to: "jose@acme.com.br") == ["Convite para o portal de suporte de Acme"])
         #expect(!sink.messages().contains { $0.contains("suporte de .") || $0.contains("suporte de \r\n") })
+    }
+
+    @Test("a representative's person's invitation says what a representative does there (opens tickets for the customers represented), in Portuguese, and in English for an English reader; not the staff's wording")
+    func representativeInvitationReadsAsSuch() throws {
+        let (sink, deployment, seeded) = try Self.deployment(.sqlite, ["NOTIFICATION_MAIL_FROM_NAME": "Central de TI"])
+        defer { sink.stop() }
+        let gateway = deployment.gateway
+        let representative = try gateway.request("POST", "/v1/representatives", json: [
+            "name": "Revenda Sul", "email": "contato@revendasul.com.br", "active": true, "organization_ids": [seeded.organizationID]],
+                                                 bearer: seeded.admin)
+        #expect(representative.status == 201, "\(representative.text)")
+        let representativeID = try #require(representative.json["id"] as? String)
+        let person = try gateway.request("POST", "/v1/representatives/\(representativeID)/contacts", json: [
+            "name": "Rui", "email": "rui@revendasul.com.br", "active": true], bearer: seeded.admin)
+        #expect(person.status == 201, "\(person.text)")
+        let invited = try gateway.request("POST", "/v1/invitations", json: [
+            "email": "rui@revendasul.com.br", "display_name": "Rui", "role": "representative", "representative_id": representativeID,
+            "contact_id": try #require(person.json["id"] as? String)], bearer: seeded.admin)
+        #expect(invited.status == 201, "\(invited.text)")
+        // The English template, as notification sends it to a reader whose locale is English.
+        let (client, options) = gateway.direct("notification", as: GatewayHarness.administrator)
+        defer { client.close() }
+        var english = NotificationV1.SendAccountEmailRequest()
+        english.kind = "representative_invitation"
+        english.to = "paula@revendasul.com.br"
+        english.name = "Paula"
+        english.link = "http://127.0.0.1:8080/portal/convite#token=abc"
+        english.expiresAtMs = Int64(Date().timeIntervalSince1970 * 1000) + 86_400_000
+        english.locale = "en"
+        _ = try client.call(NotificationV1.Notification.sendAccountEmail, english, options: options)
+        #expect(waitFor(20) { sink.messages().count >= 2 })
+
+        let mails = try NotificationsPageTests.mails(in: sink.directory)
+        func mail(to address: String) -> [String: Any]? {
+            mails.first { (($0["envelope"] as? [String: Any])?["to"] as? [String] ?? []).contains(address) }
+        }
+        let rui = try #require(mail(to: "rui@revendasul.com.br"), "\(mails)")
+        let ruiSubject = (rui["headers"] as? [String: Any])?["Subject"] as? String ?? ""
+        let ruiText = rui["text"] as? String ?? ""
+        #expect(ruiSubject == "Convite para o portal de ocorrências como representante (Central de TI)", "\(ruiSubject)")
+        #expect(ruiText.contains("Olá, Rui.") && ruiText.contains("como representante: por ele você abre ocorrências em nome dos clientes que representa"),
+                "\(ruiText)")
+        #expect(ruiText.contains("/portal/convite#token=") && !ruiText.contains("equipe de suporte"), "\(ruiText)")
+        let paula = try #require(mail(to: "paula@revendasul.com.br"), "\(mails)")
+        let paulaText = paula["text"] as? String ?? ""
+        #expect((paula["headers"] as? [String: Any])?["Subject"] as? String == "Invitation to the ticket portal as a representative (Central de TI)")
+        #expect(paulaText.contains("Hello Paula,") && paulaText.contains("you open tickets on behalf of the customers you represent")
+                && !paulaText.contains("support team"), "\(paulaText)")
+        #expect(!sink.messages().contains { $0.contains("X-Ocorrencias-Event: StaffInvitation") })
     }
 
     @Test("a pending invitation resent: a new link, the old one spent, a second e-mail, once per Idempotency-Key; refused with 409 once the password is set; a company's administrator only for its contacts",

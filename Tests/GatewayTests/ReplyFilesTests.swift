@@ -56,6 +56,15 @@ struct ReplyFilesTests {
         #expect(taken == [true, false, false, true, false])
         #expect(budget.files == 2 && budget.bytes == 1800)
         #expect(try !HTTPServerConfiguration(environment: ["GATEWAY_HTTP_INLINE_FILE_BYTES": "0"]).inlineFiles.budget().fits(0))
+
+        // The files inside a call keeping the order given: the longest tail that fits (uploads
+        // are listed first). Small files before a large one are uploaded with it.
+        #expect(limits.inlineTail([1000, 1001, 800, 10]) == 2)
+        #expect(limits.inlineTail([10, 20]) == 0 && limits.inlineTail([]) == 0)
+        #expect(limits.inlineTail([10, 20, 30]) == 1, "past the count")
+        #expect(limits.inlineTail([900, 900, 901]) == 2, "past the bytes: 900 + 901 > 1800")
+        #expect(limits.inlineTail([10, 1001]) == 2, "the last file must be uploaded: nothing inside")
+        #expect(try HTTPServerConfiguration(environment: ["GATEWAY_HTTP_INLINE_FILE_BYTES": "0"]).inlineFiles.inlineTail([0, 0]) == 2)
     }
 
     @Test("GET /v1/file-limits serves the gateway's configured limits (signed-in callers only); the multipart open, the multipart reply and `ocorre tickets reply --attach` decide with them: files over the size, or past the count or bytes, are uploaded first; all download byte-exact",
@@ -80,7 +89,9 @@ struct ReplyFilesTests {
             try data.write(to: URL(fileURLWithPath: files.path + "/" + name))
             return files.path + "/" + name
         }
-        // In order: 1000 B inside; 1001 B over the size; 800 B inside (1800 B together); 10 B past the count.
+        // In order: 1000 B, then 1001 B over the size: both uploaded (uploads are listed first, so
+        // the files before an upload are uploaded too); 800 B and 10 B inside (within the count
+        // and the bytes).
         let paths = try [write("a.bin", 1000, seed: 1), write("b.bin", 1001, seed: 2), write("c.bin", 800, seed: 3), write("d.bin", 10, seed: 4)]
         func byteExact(_ attachments: [[String: Any]], sourceLocation: SourceLocation = #_sourceLocation) throws {
             #expect(Set(attachments.compactMap { $0["file_name"] as? String }) == Set(contents.keys), "\(attachments)", sourceLocation: sourceLocation)
@@ -102,7 +113,7 @@ struct ReplyFilesTests {
         for path in paths { arguments += ["-F", "files=@\(path);type=application/octet-stream"] }
         let form = try GatewayHarness.curl(arguments + ["http://127.0.0.1:\(gateway.httpPort)/v1/tickets"], input: Data())
         #expect(form.status == 201, "\(form.text)")
-        #expect(try Self.uploads(gateway, admin: seeded.admin) == before + 2, "b.bin and d.bin uploaded, a.bin and c.bin inside")
+        #expect(try Self.uploads(gateway, admin: seeded.admin) == before + 2, "a.bin (before b.bin) and b.bin uploaded, c.bin and d.bin inside")
         try byteExact(((form.json["ticket"] as? [String: Any])?["attachments"] as? [[String: Any]]) ?? [])
 
         // `ocorre tickets reply --attach`, repeated: the same decision from the served limits.
@@ -111,7 +122,7 @@ struct ReplyFilesTests {
         let reply = try Self.ocorre(["tickets", "reply", ticketID, "--text", "Seguem os arquivos.", "--json"] + paths.flatMap { ["--attach", $0] },
                                     gateway, token: seeded.maria)
         #expect(reply.status == 0, "\(reply.error)")
-        #expect(try Self.uploads(gateway, admin: seeded.admin) == before + 2, "b.bin and d.bin uploaded, a.bin and c.bin inside")
+        #expect(try Self.uploads(gateway, admin: seeded.admin) == before + 2, "a.bin (before b.bin) and b.bin uploaded, c.bin and d.bin inside")
         try byteExact(try Self.replyAttachments(reply.output))
 
         // The reply route's multipart form (curl -F): the gateway decides the same way.
@@ -124,12 +135,12 @@ struct ReplyFilesTests {
         let formReply = try replyForm(["reply={\"text\":\"Pelo formulário.\"};type=application/json"]
                                       + paths.map { "files=@\($0);type=application/octet-stream" })
         #expect(formReply.status == 201, "\(formReply.text)")
-        #expect(try Self.uploads(gateway, admin: seeded.admin) == before + 2, "b.bin and d.bin uploaded, a.bin and c.bin inside")
+        #expect(try Self.uploads(gateway, admin: seeded.admin) == before + 2, "a.bin (before b.bin) and b.bin uploaded, c.bin and d.bin inside")
         let formMessage = try #require(formReply.json["message"] as? [String: Any], "\(formReply.text)")
         #expect(formMessage["text"] as? String == "Pelo formulário.")
-        // Uploaded files first, then the small ones, each in form order.
+        // In form order.
         let formFiles = try #require(formMessage["attachments"] as? [[String: Any]])
-        #expect(formFiles.compactMap { $0["file_name"] as? String } == ["b.bin", "d.bin", "a.bin", "c.bin"])
+        #expect(formFiles.compactMap { $0["file_name"] as? String } == ["a.bin", "b.bin", "c.bin", "d.bin"])
         try byteExact(formFiles)
         let noReply = try replyForm(["files=@\(paths[0])"])
         #expect(noReply.status == 400 && noReply.text.contains("\"reply\""), "\(noReply.text)")

@@ -37,15 +37,22 @@ extension IntakeHarness {
 
     /// A representative acting for `organization`, signed in as one of its contacts.
     func representative(for organization: IntakeV1.Organization) throws -> CallOptions {
+        try representativePerson(for: organization).options
+    }
+
+    /// A representative `name` (e-mail at `domain`) acting for `organization`, and its person
+    /// `person` signed in: the call options and the person's id.
+    func representativePerson(for organization: IntakeV1.Organization, name: String = "Revenda Sul", domain: String = "revenda.example",
+                              person: String = "Paula Reis") throws -> (options: CallOptions, personID: String) {
         var draft = IntakeV1.Representative()
-        draft.name = "Revenda Sul"
-        draft.email = "contato@revenda.example"
+        draft.name = name
+        draft.email = "contato@\(domain)"
         draft.organizationIDs = [organization.id]
         let representative = try client.call(IntakeV1.Intake.createRepresentative, draft, options: staff)
         var contact = IntakeV1.RepresentativeContact()
         contact.representativeID = representative.id
-        contact.name = "Paula Reis"
-        contact.email = "paula@revenda.example"
+        contact.name = person
+        contact.email = "\(person.split(separator: " ")[0].lowercased())@\(domain)"
         let paula = try client.call(IntakeV1.Intake.addRepresentativeContact, contact, options: staff)
         var principal = AuthV1.Principal()
         principal.kind = .customer
@@ -54,7 +61,7 @@ extension IntakeHarness {
         principal.email = paula.email
         principal.representativeID = representative.id
         principal.representedOrganizationIDs = [organization.id]
-        return options(principal)
+        return (options(principal), paula.id)
     }
 }
 

@@ -341,6 +341,34 @@ struct OutboxRelayTests {
         #expect(delivered.current == 1)
     }
 
+    @Test("nudge ends the idle poll wait: a commit's events go out at once, not 30 s later; without it they wait",
+          arguments: TestEngines.all)
+    func nudgeEndsTheIdleWait(engine: DatabaseEngine) throws {
+        let db = try ScratchDatabase(engine).open()
+        defer { db.close() }
+        let delivered = Locked(0)
+        let relay = OutboxRelay(database: db, name: "nudged", configuration: RelayConfiguration(pollInterval: .seconds(30))) { _ in
+            delivered.withLock { $0 += 1 }
+        }
+        relay.start()
+        defer { relay.stop() }
+        Thread.sleep(forTimeInterval: 0.05)  // the first poll found nothing; now it sleeps 30 s
+        for expected in 1...3 {
+            try Self.enqueue(db, [("n\(expected)", "k")])
+            let started = Date()
+            relay.nudge()
+            let deadline = Date(timeIntervalSinceNow: 5)
+            while delivered.current < expected && Date() < deadline { Thread.sleep(forTimeInterval: 0.002) }
+            #expect(delivered.current == expected && Date().timeIntervalSince(started) < 2, "event \(expected) went out on the nudge")
+        }
+        // Not nudged, once the relay is idle again (a round after a busy one looks once more):
+        // the event waits for the poll interval.
+        Thread.sleep(forTimeInterval: 0.1)
+        try Self.enqueue(db, [("quiet", "k")])
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(delivered.current == 3)
+    }
+
     @Test("the polling thread deletes a round's delivered rows in the next round's claim: the same key's next event is not held by them, and stop leaves no delivered row behind",
           arguments: TestEngines.all)
     func deliveredRowsDeletedByTheNextClaim(engine: DatabaseEngine) throws {

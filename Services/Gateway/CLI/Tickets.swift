@@ -288,16 +288,18 @@ enum Tickets {
         guard let limits = InlineFileLimits(json: answer) else {
             throw Ocorre.Failure(description: "resposta inesperada de / unexpected answer from /v1/file-limits: \(answer)")
         }
-        var budget = limits.budget()
+        let sizes = paths.map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? Int.max }
+        for (path, size) in zip(paths, sizes) where size > limits.uploadBytes {
+            throw Ocorre.Failure(description: "\(path): \(ByteCount.stated(size)); o limite é / the limit is \(ByteCount.stated(limits.uploadBytes))",
+                                 status: 2)
+        }
+        // Uploaded files come first on the ticket, then those inside the call: only a tail of
+        // the list goes inside, so the ticket lists them in the order given.
+        let firstInline = limits.inlineTail(sizes)
         var ids: [String] = [], inline: [[String: Any]] = []
-        for path in paths {
+        for (index, path) in paths.enumerated() {
             let url = URL(fileURLWithPath: path)
-            let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? Int.max
-            guard size <= limits.uploadBytes else {
-                throw Ocorre.Failure(description: "\(path): \(ByteCount.stated(size)); o limite é / the limit is \(ByteCount.stated(limits.uploadBytes))",
-                                     status: 2)
-            }
-            if budget.fits(size), let data = try? Data(contentsOf: url), data.count == size, budget.take(size) {
+            if index >= firstInline, let data = try? Data(contentsOf: url), data.count == sizes[index] {
                 inline.append(["file_name": url.lastPathComponent, "data": data.base64EncodedString()])
                 continue
             }

@@ -20,6 +20,7 @@ import ServiceKit
 /// | address people use to reach the portal (links in e-mails) | `GATEWAY_PUBLIC_URL` | `http://127.0.0.1:8080` |
 /// | Argon2id cost (`interactive`, or `minimal` for tests) | `GATEWAY_PWHASH` | `interactive` |
 /// | ticket view cache | `GATEWAY_VIEW_CACHE_*` | see ``ViewCacheConfiguration`` |
+/// | longest a reply's answer waits for workflow's view to show it (0: no wait) | `GATEWAY_REPLY_SETTLE_MS` | 2000 |
 public struct GatewayConfiguration: Sendable {
     public var http = HTTPServerConfiguration()
     public var proxyPort: Int? = 7190
@@ -41,6 +42,9 @@ public struct GatewayConfiguration: Sendable {
     public var services = ["intake", "workflow", "notification", "knowledge"]
     /// The ticket view cache.
     public var viewCache = ViewCacheConfiguration()
+    /// How long `POST /v1/tickets/{id}/replies` waits, at most, for workflow's view to show the
+    /// reply before answering (``ReplySettling``); 0 answers at once.
+    public var replySettleMilliseconds = 2_000
 
     public init() {}
 
@@ -75,5 +79,6 @@ public struct GatewayConfiguration: Sendable {
         exposeTokens = try settings.flag("GATEWAY_EXPOSE_TOKENS") ?? false
         publicURL = settings.text("GATEWAY_PUBLIC_URL") ?? "http://127.0.0.1:\(http.port)"
         viewCache = try ViewCacheConfiguration(environment: environment)
+        try read("GATEWAY_REPLY_SETTLE_MS", 0...30_000, &replySettleMilliseconds)
     }
 }

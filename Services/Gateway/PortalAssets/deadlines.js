@@ -466,7 +466,7 @@ function deadlineInactivitySection(state) {
       el('td', {}, el('code', { text: policy.id })), el('td', { text: deadlineStageName(policy.stage) }),
       el('td', { class: 'deadline-term', text: tf(policy.business_days ? 'deadlineBusinessDaysValue' : 'deadlineCalendarDaysValue', { days }) }),
       el('td', { text: reminder ? tf('deadlineReminderValue', { days: reminder }) : t('deadlineNoReminder') }),
-      el('td', { text: `${deadlineStageName(policy.to_stage)}${policy.outcome ? ` (${policy.outcome})` : ''}` }),
+      el('td', { text: `${deadlineStageName(policy.to_stage)}${policy.outcome ? ` (${label(OUTCOMES, policy.outcome)})` : ''}` }),
       el('td', { text: policy.business_days ? state.calendarName(policy.calendar_id) : '' }),
       el('td', { class: 'deadline-active', text: t(policy.active ? 'deadlineActive' : 'deadlineInactive') }),
       state.editable ? deadlineRowActions(policy.id, () => open(policy), remove) : null);

@@ -118,7 +118,8 @@ Object.assign(TEXT.en, {
 });
 
 // The event kinds notification plans (docs/NOTIFICATION.md, "Events in"): webhooks and
-// subscriptions name them; each has an e-mail template. The last three are templates only.
+// subscriptions name them; each has an e-mail template. NOTIFY_TEMPLATE_KINDS adds the templates
+// of e-mails sent on demand (no event).
 const NOTIFY_EVENT_KINDS = {
   TicketOpened: ['Ocorrência aberta', 'Ticket opened'], TicketRouted: ['Ocorrência na fila', 'Ticket routed'],
   CustomerReplied: ['Resposta do cliente', 'Customer replied'], TicketCancelledByCustomer: ['Cancelada pelo cliente', 'Cancelled by the customer'],
@@ -128,7 +129,9 @@ const NOTIFY_EVENT_KINDS = {
   SLAWarning: ['Alerta de SLA', 'SLA warning'], SLABreached: ['SLA estourado', 'SLA breached'], SurveyAnswered: ['Pesquisa respondida', 'Survey answered'],
 };
 const NOTIFY_TEMPLATE_KINDS = Object.assign({}, NOTIFY_EVENT_KINDS, {
-  TicketEmail: ['E-mail avulso sobre a ocorrência', 'E-mail about a ticket'], Invitation: ['Convite', 'Invitation'], PasswordReset: ['Redefinição de senha', 'Password reset'],
+  TicketEmail: ['E-mail avulso sobre a ocorrência', 'E-mail about a ticket'], Invitation: ['Convite', 'Invitation'],
+  StaffInvitation: ['Convite da equipe', 'Staff invitation'], RepresentativeInvitation: ['Convite de representante', 'Representative invitation'],
+  PasswordReset: ['Redefinição de senha', 'Password reset'],
 });
 const notifyKindName = (kind) => (kind === '*' ? t('notifyAllEvents') : label(NOTIFY_TEMPLATE_KINDS, kind));
 const notifyStateName = (state) => t('notifyStates')[state] || state;

@@ -4,6 +4,7 @@ import RPC
 import RPCTransport
 import ServiceKit
 import Storage
+import Synchronization
 
 /// Everything intake's operations share: the database, settings, the attachment store, the
 /// event publisher and the way to reach workflow. Operations take a ``Caller`` rather than an RPC
@@ -36,6 +37,21 @@ public final class IntakeContext: Sendable {
     let ticketHolder: @Sendable (String, AuthV1.Principal, CallOptions) throws -> WorkflowV1.GetTicketHolderResponse
     /// Workflow's recent grants of tickets to agents (``TicketAccessCache``).
     let accessCache: TicketAccessCache
+    /// The service's outbox relay, nudged after a reply or a cancellation commits
+    /// (``nudgeRelay()``); `nil` until ``IntakeService`` attaches it (and in-process tests).
+    private let relay = Mutex<OutboxRelay?>(nil)
+
+    /// Lets a customer's reply or cancellation reach workflow without waiting for the relay's
+    /// idle poll (200 ms): the gateway answers a reply once workflow shows it (docs/GATEWAY.md,
+    /// "Reading your own reply"). Busy rounds still batch (``OutboxRelay/nudge()``).
+    public func attach(relay outbox: OutboxRelay) {
+        relay.withLock { $0 = outbox }
+    }
+
+    /// Nudges the attached relay: events were just committed.
+    func nudgeRelay() {
+        relay.withLock { $0 }?.nudge()
+    }
 
     public init(database: any Database, settings: IntakeSettings,
                 ticketHolder: @escaping @Sendable (String, AuthV1.Principal, CallOptions) throws -> WorkflowV1.GetTicketHolderResponse) throws {

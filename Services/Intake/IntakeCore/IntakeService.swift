@@ -58,7 +58,9 @@ public enum IntakeService {
         consumer.register(in: &router, database: runtime.database, logger: runtime.logger)
         var relay = RelayConfiguration()
         if let milliseconds = settings.relayPollMilliseconds { relay.pollInterval = .milliseconds(milliseconds) }
-        runtime.addBackground(EventPublisher(source: "intake").relay(runtime: runtime, configuration: relay))
+        let outbox = EventPublisher(source: "intake").relay(runtime: runtime, configuration: relay)
+        intake.attach(relay: outbox)
+        runtime.addBackground(outbox)
         runtime.addBackground(GroupCommitReport(intake: intake, logger: runtime.logger))
         if settings.garbageCollectionIntervalSeconds > 0 {
             runtime.addBackground(PeriodicSweep.garbageCollector(intake: intake, logger: runtime.logger))

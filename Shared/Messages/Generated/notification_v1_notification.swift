@@ -359,8 +359,10 @@ extension NotificationV1 {
     }
 
     public struct SendAccountEmailRequest: Sendable, Hashable {
-        /// "invitation" (a customer's, naming organization_name), "staff_invitation" (anyone else's:
-        /// names the deployment's sender, NOTIFICATION_MAIL_FROM_NAME) or "password_reset".
+        /// "invitation" (a customer's, naming organization_name), "staff_invitation" (staff's: names
+        /// the deployment's sender, NOTIFICATION_MAIL_FROM_NAME), "representative_invitation" (a
+        /// representative's person's: names the deployment too, says they open tickets for the
+        /// customers they represent) or "password_reset".
         public var kind: String = ""
         public var to: String = ""
         public var name: String = ""

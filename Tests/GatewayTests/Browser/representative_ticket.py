@@ -2,7 +2,8 @@
 """A representative's person opens a ticket in the portal, in headless Chromium: the new-ticket
 form offers the organizations the representative acts for and, once one is chosen, that
 organization's contacts authorized to open tickets; the ticket opens for the chosen organization
-and contact. Usage: representative_ticket.py BASE_URL SCREENSHOT_DIR ORGANIZATION_NAME CONTACT_NAME
+and contact, and its page offers the representative the cancel button (the one who opened it may
+cancel it). Usage: representative_ticket.py BASE_URL SCREENSHOT_DIR ORGANIZATION_NAME CONTACT_NAME
 (credentials in PORTAL_REPRESENTATIVE as email:password). Prints "OK <ticket id>"."""
 import os
 import sys
@@ -78,6 +79,9 @@ try:
     title = wait.until(EC.presence_of_element_located((By.ID, "ticket-title")))
     assert "<b>nota</b>" in title.text, title.text  # shown as text, not markup
     ticket = driver.execute_script("return decodeURIComponent(location.hash.slice(4))")
+    # The representative who opened it may cancel it: the form is offered (intake's rule).
+    wait.until(lambda d: d.find_elements(By.ID, "reply-form"))
+    assert driver.find_elements(By.ID, "cancel-form"), "the representative who opened the ticket is not offered the cancel button"
     time.sleep(0.5)
     shot("22-representative-ticket")
     # The dashboard lists it with its organization (a column for representatives only).

@@ -263,11 +263,14 @@ enum AuthRoutes {
 /// (the reset answer must not reveal whether the address exists).
 enum Mailer {
     /// An invitation's e-mail: a customer's names the company it is for ("portal de suporte de
-    /// Acme", purpose `invitation`); anyone else's (agents, chefes, administrators,
-    /// representatives: no customer company) is a `staff_invitation`, which names the deployment.
+    /// Acme", purpose `invitation`); a representative's person's says what a representative does
+    /// there (opens tickets for the customers represented; `representative_invitation`); staff's
+    /// (agents, chefes, administrators: no customer company) is a `staff_invitation`, naming the
+    /// support team. The last two name the deployment (its sender name).
     static func sendInvitation(gateway: Gateway, to user: User, token: String, context: RequestContext) {
         guard user.role.isCustomer, let organization = user.organizationID else {
-            send(gateway: gateway, to: user, purpose: "staff_invitation", token: token, context: context)
+            let purpose = user.role == .representative ? "representative_invitation" : "staff_invitation"
+            send(gateway: gateway, to: user, purpose: purpose, token: token, context: context)
             return
         }
         var lookup = IntakeV1.GetOrganizationRequest()
@@ -280,7 +283,8 @@ enum Mailer {
     /// notification delays the e-mails, never the answers, and holds one thread).
     static let queue = DispatchQueue(label: "gateway-account-mail")
 
-    /// `purpose`: `invitation`, `staff_invitation` or `password_reset` (notification's kinds).
+    /// `purpose`: `invitation`, `staff_invitation`, `representative_invitation` or `password_reset`
+    /// (notification's kinds).
     /// `organizationName`: the customer's company an invitation names (`{{organization_name}}`).
     static func send(gateway: Gateway, to user: User, purpose: String, token: String, organizationName: String = "", context: RequestContext) {
         var request = NotificationV1.SendAccountEmailRequest()

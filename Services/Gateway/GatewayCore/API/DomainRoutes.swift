@@ -168,7 +168,9 @@ enum DomainRoutes {
         let id = ["id": "ticket"]
         let wid = ["id": "ticket_id"]
         // The JSON body, or a multipart form (`reply` JSON and files) as for the open (TicketForm).
-        let reply = B.route("POST", "/v1/tickets/{id}/replies", "intake", IntakeV1.Intake.reply, path: id, status: 201).requiringOfKeys(work)
+        // Answered once workflow's view shows the reply (ReplySettling), at most GATEWAY_REPLY_SETTLE_MS.
+        let reply = ReplySettling.waiting(B.route("POST", "/v1/tickets/{id}/replies", "intake", IntakeV1.Intake.reply, path: id, status: 201)
+            .requiringOfKeys(work))
         router.add(reply.streamingBodies(when: Gateway.isForm, asForm: true) { request, context in
             TicketForm(request, context, field: "reply", send: reply.handler)
         })

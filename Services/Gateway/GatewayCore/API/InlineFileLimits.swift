@@ -58,6 +58,20 @@ public struct InlineFileLimits: Sendable, Equatable {
     /// A fresh allowance for one open or reply.
     public func budget() -> Budget { Budget(limits: self) }
 
+    /// Which files of one open or reply (their `sizes`, in the order the person chose them) go
+    /// inside the call so that the ticket lists them in that order: intake puts the uploaded
+    /// ones (`attachment_ids`) first and the inline ones (`files`) after them, so only a tail
+    /// of the list may go inside. The longest tail that fits one call's allowance, taken from
+    /// the end; every file before it is uploaded (small ones too).
+    /// - Returns: the index of the first file sent inside (`sizes.count`: none).
+    public func inlineTail(_ sizes: [Int]) -> Int {
+        var budget = budget()
+        var first = sizes.count
+        // Counted from the end: the tail's files are the same whichever way they are counted.
+        while first > 0, budget.take(sizes[first - 1]) { first -= 1 }
+        return first
+    }
+
     /// The answer of `GET /v1/file-limits` (field names as in docs/openapi.yaml `FileLimits`).
     public var json: [String: Any] {
         ["inline_file_bytes": fileBytes, "max_inline_files": maxFiles, "max_inline_bytes": maxBytes, "max_upload_bytes": uploadBytes]

@@ -2706,7 +2706,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_replies
       tags: [Intake]
-      summary: "intake `Reply`: request `ocorrencias.intake.v1.ReplyRequest`, answer `ocorrencias.intake.v1.ReplyResponse` (as JSON, .proto field names). Files as for an open: small ones (see GET /v1/file-limits) inside the reply as `files`, larger ones uploaded first with POST /v1/attachments and named in `attachment_ids`; or a multipart form with the JSON in `reply` and the files, decided the same way by the gateway; a reply with files needs no text"
+      summary: "intake `Reply`: request `ocorrencias.intake.v1.ReplyRequest`, answer `ocorrencias.intake.v1.ReplyResponse` (as JSON, .proto field names). Files as for an open: small ones (see GET /v1/file-limits) inside the reply as `files`, larger ones uploaded first with POST /v1/attachments and named in `attachment_ids`; or a multipart form with the JSON in `reply` and the files, decided the same way by the gateway (only the files after the last upload inside, so the message lists them in the order given); a reply with files needs no text. Answered once workflow's view shows the reply, for at most GATEWAY_REPLY_SETTLE_MS (2 s): a view read right after shows the state the reply produced"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2732,6 +2732,12 @@ paths:
       responses:
         '201':
           description: ocorrencias.intake.v1.ReplyResponse
+          headers:
+            X-Reply-Applied:
+              description: '1 when workflow''s view showed the reply before the answer; 0 when the wait (GATEWAY_REPLY_SETTLE_MS) ran out or workflow could not be asked (the reply is stored either way)'
+              schema:
+                type: string
+                enum: ['0', '1']
           content:
             application/json:
               schema:

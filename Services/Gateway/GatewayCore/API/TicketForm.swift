@@ -13,8 +13,13 @@ import Foundation
 /// - a larger one is relayed to intake as an attachment while it arrives (``AttachmentUpload``)
 ///   and its id added to `attachment_ids`.
 ///
-/// The ticket (or message) lists uploaded files first, then the small ones, each group in form
-/// order. The whole form is bounded by ``HTTPServerConfiguration/maxUploadBytes``, the JSON field
+/// The ticket (or message) lists the files in form order. Intake lists uploaded files first, then
+/// the ones inside the call, so only the small files after the last upload go inside: a file that
+/// must be uploaded has the small files held before it uploaded first (``startUpload()``), and a
+/// small file past the inline count or bytes has the earliest held ones uploaded to make room
+/// (``makeRoom(for:)``), which is as many uploads as before. The same choice as
+/// ``InlineFileLimits/inlineTail(_:)`` (`ocorre`) and the portal's `sendableFiles`.
+/// The whole form is bounded by ``HTTPServerConfiguration/maxUploadBytes``, the JSON field
 /// by ``HTTPServerConfiguration/maxBodyBytes``. Files uploaded before a refusal stay unlinked and
 /// intake's garbage collection removes them; small files of a refused call are never stored.
 ///
@@ -69,7 +74,7 @@ final class TicketForm: RequestBodyConsumer {
         if offset == 0 { try begin(part) }
         if held != nil {
             held!.bytes.append(contentsOf: bytes)
-            if !fitsInline(held!.bytes.count) { try startUpload() }
+            if try !makeRoom(for: held!.bytes.count) { try startUpload() }
         } else if let file {
             try file.write(bytes)
         } else if inJSON {
@@ -113,7 +118,7 @@ final class TicketForm: RequestBodyConsumer {
         if let name = part.fileName, !name.isEmpty {
             let contentType = part.contentType ?? "application/octet-stream"
             held = HeldFile(name: name, contentType: contentType)
-            if !fitsInline(0) { try startUpload() }
+            if try !makeRoom(for: 0) { try startUpload() }
         } else if part.name == field {
             guard jsonField == nil else {
                 throw APIError.invalid(field, "duplicate", pt: "O campo \"\(field)\" veio mais de uma vez.", en: "The \"\(field)\" field came more than once.")
@@ -126,15 +131,38 @@ final class TicketForm: RequestBodyConsumer {
         }
     }
 
-    /// Whether the held file, at `size` bytes, may still travel inside the open.
-    private func fitsInline(_ size: Int) -> Bool {
-        budget.fits(size)
+    /// Whether the held file, at `size` bytes, may still travel inside the call. A file small
+    /// enough for a call of its own, held while the allowance is used up by earlier ones, makes
+    /// room by uploading the earliest of them, in order (uploads are listed first).
+    private func makeRoom(for size: Int) throws -> Bool {
+        guard budget.limits.budget().fits(size) else { return false }
+        while !budget.fits(size), !inline.isEmpty {
+            let earliest = inline.removeFirst()
+            uploaded.append(try upload(earliest))
+            budget = budget.limits.budget()
+            for file in inline { _ = budget.take(file.bytes.count) }
+        }
+        return budget.fits(size)
     }
 
-    /// The held file outgrew the open: it becomes an upload, starting with what was held.
+    /// Uploads a small file held in memory; its attachment id.
+    private func upload(_ file: HeldFile) throws -> String {
+        let upload = try AttachmentUpload(fileName: file.name, contentType: file.contentType, announcedBytes: file.bytes.count, ticketID: "", context)
+        try file.bytes.withUnsafeBytes { try upload.write($0) }
+        return try upload.finishReference().id
+    }
+
+    /// The held file outgrew the open: it becomes an upload, starting with what was held. The small
+    /// files held before it are uploaded first, in order (intake lists uploads before the files
+    /// inside the call), and the inline allowance starts again for the files after it.
     private func startUpload() throws {
         guard let current = held else { return }
         held = nil
+        for earlier in inline { uploaded.append(try upload(earlier)) }
+        if !inline.isEmpty {
+            inline = []
+            budget = budget.limits.budget()
+        }
         let upload = try AttachmentUpload(fileName: current.name, contentType: current.contentType, announcedBytes: nil, ticketID: "", context)
         file = upload
         try current.bytes.withUnsafeBytes { try upload.write($0) }

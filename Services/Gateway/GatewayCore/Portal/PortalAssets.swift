@@ -2650,7 +2650,7 @@ function deadlineInactivitySection(state) {
       el('td', {}, el('code', { text: policy.id })), el('td', { text: deadlineStageName(policy.stage) }),
       el('td', { class: 'deadline-term', text: tf(policy.business_days ? 'deadlineBusinessDaysValue' : 'deadlineCalendarDaysValue', { days }) }),
       el('td', { text: reminder ? tf('deadlineReminderValue', { days: reminder }) : t('deadlineNoReminder') }),
-      el('td', { text: `${deadlineStageName(policy.to_stage)}${policy.outcome ? ` (${policy.outcome})` : ''}` }),
+      el('td', { text: `${deadlineStageName(policy.to_stage)}${policy.outcome ? ` (${label(OUTCOMES, policy.outcome)})` : ''}` }),
       el('td', { text: policy.business_days ? state.calendarName(policy.calendar_id) : '' }),
       el('td', { class: 'deadline-active', text: t(policy.active ? 'deadlineActive' : 'deadlineInactive') }),
       state.editable ? deadlineRowActions(policy.id, () => open(policy), remove) : null);
@@ -3489,7 +3489,8 @@ Object.assign(TEXT.en, {
 });
 
 // The event kinds notification plans (docs/NOTIFICATION.md, "Events in"): webhooks and
-// subscriptions name them; each has an e-mail template. The last three are templates only.
+// subscriptions name them; each has an e-mail template. NOTIFY_TEMPLATE_KINDS adds the templates
+// of e-mails sent on demand (no event).
 const NOTIFY_EVENT_KINDS = {
   TicketOpened: ['Ocorrência aberta', 'Ticket opened'], TicketRouted: ['Ocorrência na fila', 'Ticket routed'],
   CustomerReplied: ['Resposta do cliente', 'Customer replied'], TicketCancelledByCustomer: ['Cancelada pelo cliente', 'Cancelled by the customer'],
@@ -3499,7 +3500,9 @@ const NOTIFY_EVENT_KINDS = {
   SLAWarning: ['Alerta de SLA', 'SLA warning'], SLABreached: ['SLA estourado', 'SLA breached'], SurveyAnswered: ['Pesquisa respondida', 'Survey answered'],
 };
 const NOTIFY_TEMPLATE_KINDS = Object.assign({}, NOTIFY_EVENT_KINDS, {
-  TicketEmail: ['E-mail avulso sobre a ocorrência', 'E-mail about a ticket'], Invitation: ['Convite', 'Invitation'], PasswordReset: ['Redefinição de senha', 'Password reset'],
+  TicketEmail: ['E-mail avulso sobre a ocorrência', 'E-mail about a ticket'], Invitation: ['Convite', 'Invitation'],
+  StaffInvitation: ['Convite da equipe', 'Staff invitation'], RepresentativeInvitation: ['Convite de representante', 'Representative invitation'],
+  PasswordReset: ['Redefinição de senha', 'Password reset'],
 });
 const notifyKindName = (kind) => (kind === '*' ? t('notifyAllEvents') : label(NOTIFY_TEMPLATE_KINDS, kind));
 const notifyStateName = (state) => t('notifyStates')[state] || state;
@@ -3932,6 +3935,7 @@ const TEXT = {
     queue: 'Fila', newTicket: 'Nova ocorrência', subject: 'Assunto', description: 'Descrição', category: 'Categoria',
     priority: 'Prioridade', product: 'Produto', module: 'Módulo', submit: 'Enviar', state: 'Situação', lastInteraction: 'Última interação',
     code: 'Código', suggestions: 'Artigos que podem resolver', faq: 'Perguntas frequentes desta categoria', attachments: 'Anexos',
+    openingFiles: 'Na abertura', messageFiles: 'Resposta de {who} · {when}', entryFiles: 'Mensagem de {who} · {when}',
     dropHere: 'Arraste arquivos para cá, cole-os ou escolha-os', reply: 'Responder', send: 'Enviar resposta', cancel: 'Cancelar ocorrência',
     reason: 'Motivo', history: 'Histórico', request: 'Solicitação', solution: 'Solução', take: 'Assumir', move: 'Mover',
     note: 'Nota interna', publicNote: 'Texto para o cliente', discussion: 'Discussão', isPublic: 'Visível ao cliente', add: 'Adicionar',
@@ -3987,6 +3991,7 @@ const TEXT = {
     queue: 'Queue', newTicket: 'New ticket', subject: 'Subject', description: 'Description', category: 'Category',
     priority: 'Priority', product: 'Product', module: 'Module', submit: 'Submit', state: 'State', lastInteraction: 'Last interaction',
     code: 'Code', suggestions: 'Articles that may solve it', faq: 'Frequent questions of this category', attachments: 'Attachments',
+    openingFiles: 'With the request', messageFiles: 'Reply from {who} · {when}', entryFiles: 'Message from {who} · {when}',
     dropHere: 'Drag files here, paste them or choose them', reply: 'Reply', send: 'Send reply', cancel: 'Cancel ticket',
     reason: 'Reason', history: 'History', request: 'Request', solution: 'Solution', take: 'Take', move: 'Move',
     note: 'Internal note', publicNote: 'Text for the customer', discussion: 'Discussion', isPublic: 'Visible to the customer', add: 'Add',
@@ -4054,6 +4059,12 @@ const SHIPPED_STAGES = { aguardando_atendimento: ['Aguardando atendimento', 'Awa
   em_desenvolvimento: ['Em desenvolvimento', 'In development'], pendente: ['Pendente', 'Pending'],
   validacao_cliente: ['Validação cliente', 'Customer validation'], resolvido: ['Resolvido', 'Resolved'],
   finalizado: ['Finalizado', 'Finished'], fechado: ['Fechado', 'Closed'], cancelado: ['Cancelado', 'Cancelled'] };
+// How a ticket ended (workflow's outcome keys, as the move that finishes it records them); the
+// move form names a finishing move by its stage and outcome ("Finalizado — resolvida por
+// configuração"), so two ways to finish a ticket read apart.
+const OUTCOMES = { resolvida: ['resolvida', 'resolved'], resolvida_configuracao: ['resolvida por configuração', 'solved by configuration'],
+  negada: ['negada', 'denied'], nao_necessita_atuacao: ['não necessita atuação', 'no action needed'],
+  cancelada_cliente: ['cancelada pelo cliente', 'cancelled by the customer'], inatividade: ['inatividade', 'inactivity'] };
 const SHIPPED_CUSTOMER_STAGES = { aguardando_resposta: ['Aguardando sua resposta', 'Awaiting your answer'], em_analise: ['Em análise', 'Under review'],
   aguardando_validacao: ['Aguardando sua validação', 'Awaiting your validation'] };
 
@@ -4245,7 +4256,10 @@ function byteSize(bytes) {
 
 // The files of an open or a reply as the API takes them: small ones inside the call (`files`,
 // base64: one call, one transaction at intake), the others uploaded first with
-// POST /v1/attachments and named by id (`attachment_ids`), by the gateway's limits.
+// POST /v1/attachments and named by id (`attachment_ids`), by the gateway's limits. The ticket
+// lists uploaded files before the ones inside the call, so only the longest tail of the list that
+// fits the call's allowance goes inside (as the gateway's multipart form and `ocorre` decide,
+// InlineFileLimits.inlineTail): the files stay in the order the person chose them.
 async function sendableFiles(files) {
   const limits = await fileLimits();
   for (const file of files) {
@@ -4253,12 +4267,18 @@ async function sendableFiles(files) {
       throw new Error(tf('fileTooLarge', { name: file.name, size: byteSize(file.size), limit: byteSize(limits.max_upload_bytes) }));
     }
   }
+  let firstInline = files.length, inlineBytes = 0;
+  while (firstInline > 0) {
+    const size = files[firstInline - 1].size;
+    if (limits.inline_file_bytes <= 0 || size > limits.inline_file_bytes || files.length - firstInline >= limits.max_inline_files
+      || inlineBytes + size > limits.max_inline_bytes) break;
+    inlineBytes += size;
+    firstInline -= 1;
+  }
   const attachmentIDs = [], inline = [];
-  let inlineBytes = 0;
-  for (const file of files) {
-    if (file.size <= limits.inline_file_bytes && inline.length < limits.max_inline_files && inlineBytes + file.size <= limits.max_inline_bytes) {
+  for (const [index, file] of files.entries()) {
+    if (index >= firstInline) {
       inline.push({ file_name: file.name, content_type: file.type || 'application/octet-stream', data: await base64(file) });
-      inlineBytes += file.size;
       continue;
     }
     const ref = await api('POST', '/v1/attachments?file_name=' + encodeURIComponent(file.name), file);
@@ -5203,10 +5223,23 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
   // A file's download link; an internal one (listed to staff only) says so.
   const attachmentLink = (a) => el('span', {}, el('a', { href: '/v1/attachments/' + encodeURIComponent(a.id), 'data-attachment': a.id, text: a.file_name }),
     a.internal ? el('span', { class: 'muted internal-file', text: ` (${t('internalFile')})` }) : null);
-  // Every file of the ticket: the open's, then each message's (also shown on the message below).
-  const allFiles = (intake.attachments || []).concat(...(intake.messages || []).map((m) => m.attachments || []))
-    .filter((a, index, list) => list.findIndex((b) => b.id === a.id) === index);
-  const attachments = allFiles.map((a) => el('li', {}, attachmentLink(a)));
+  // Every file of the ticket, grouped by the message that brought it: the open's, then each
+  // customer message's and each team entry's (workflow's discussion lists an entry's files, which
+  // intake keeps as the ticket's own), oldest first; within a group in the order the open or the
+  // message lists them (the order the person chose), each with its name and size (also shown on
+  // the message in the history below).
+  const fileItem = (a) => el('li', {}, attachmentLink(a), el('span', { class: 'muted file-size', text: ` (${byteSize(a.size_bytes || 0)})` }));
+  const fileGroup = (title, files, key) => el('section', { class: 'attachment-group', 'data-message': key || null },
+    el('h3', { text: title }), el('ul', {}, files.map(fileItem)));
+  const teamEntries = ((workflow && workflow.discussion) || []).filter((d) => d.kind !== 'customer_reply' && (d.attachments || []).length);
+  const onEntries = new Set(teamEntries.flatMap((d) => d.attachments.map((a) => a.id)));
+  const opening = (intake.attachments || []).filter((a) => !onEntries.has(a.id));
+  const attachmentGroups = (opening.length ? [fileGroup(t('openingFiles'), opening, '')] : []).concat(
+    (intake.messages || []).filter((m) => (m.attachments || []).length).map((m) => ({ at: Number(m.created_at_ms),
+      node: fileGroup(tf('messageFiles', { who: (m.author && m.author.name) || '', when: when(m.created_at_ms) }), m.attachments, m.id) }))
+      .concat(teamEntries.map((d) => ({ at: Number(d.added_at_ms),
+        node: fileGroup(tf('entryFiles', { who: d.author_name || '', when: when(d.added_at_ms) }), d.attachments, d.entry_id) })))
+      .sort((a, b) => a.at - b.at).map((group) => group.node));
   const history = el('div', { id: 'history', tabindex: '-1' });
   const earlier = el('button', { type: 'button', id: 'show-earlier', class: 'secondary', 'aria-controls': 'history',
     title: t('showEarlierHint'), text: t('showEarlier') });
@@ -5234,7 +5267,7 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
     ticketFacts(intake, row, await channelLabels()), isCustomer() ? null : ticketSLA(intake.id || id),
     el('h2', { text: t('request') }), el('p', { id: 'ticket-request', text: intake.request || (workflow && workflow.request) || '' }),
     technicalFacts(intake), await customFieldFacts(intake, visit),
-    attachments.length ? el('div', {}, el('h2', { text: t('attachments') }), el('ul', {}, attachments)) : null,
+    attachmentGroups.length ? el('div', { id: 'ticket-attachments' }, el('h2', { text: t('attachments') }), attachmentGroups) : null,
     workflow && workflow.solution ? el('div', {}, el('h2', { text: t('solution') }), markdownText(workflow.solution, { id: 'ticket-solution' })) : null,
     verdict, survey,
     el('h2', { text: t('history') }), earlier, history,
@@ -5281,9 +5314,14 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
       el('label', {}, t('reason'), el('input', { name: 'reason', id: 'cancel-reason', required: true })),
       el('button', { type: 'submit', id: 'cancel-submit', class: 'secondary', text: t('cancel') }));
     cancel.addEventListener('submit', (e) => { e.preventDefault(); act('POST', `/v1/tickets/${encodeURIComponent(id)}/cancel`, { reason: cancel.elements.reason.value }); });
-    // Nothing to answer or cancel once either service closed the ticket.
+    // Nothing to answer or cancel once either service closed the ticket. Cancelling is offered
+    // only to whom intake lets cancel: the ticket's contact, its representative's people and the
+    // company's administrators (a colleague reads and answers it).
     const finished = workflowFinal || closedAtIntake;
-    if (!finished) page.push(reply, cancel);
+    const mayCancel = isRepresentative()
+      ? !!(intake.representative && intake.representative.id && intake.representative.id === me.principal.representative_id)
+      : !!(intake.contact && intake.contact.id === me.principal.id) || !!me.principal.organization_admin;
+    if (!finished) page.push(reply, mayCancel ? cancel : null);
     // Accept / reject a proposed solution, in any flow: workflow says when the ticket awaits the
     // customer's acceptance (its flow's customer moves, or status "cliente_informado").
     if (workflow && workflow.awaiting_acceptance) {
@@ -5320,7 +5358,8 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
     };
     moves.addEventListener('change', askNotes);
     api('GET', `/v1/tickets/${encodeURIComponent(id)}/moves`).then((m) => {
-      (m.moves || []).forEach((move) => moves.append(el('option', { value: move.to_stage, text: stageName(move.stage_name, move.to_stage),
+      (m.moves || []).forEach((move) => moves.append(el('option', { value: move.to_stage,
+        text: stageName(move.stage_name, move.to_stage) + (move.outcome ? ` — ${label(OUTCOMES, move.outcome)}` : ''), 'data-outcome': move.outcome || null,
         'data-requires-note': move.requires_note ? '1' : null, 'data-requires-public-note': move.requires_public_note ? '1' : null })));
       askNotes();
     }).catch(() => null);

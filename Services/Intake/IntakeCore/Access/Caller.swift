@@ -102,6 +102,8 @@ enum Denied {
     static let staffOnly = RPCError(.permissionDenied, "apenas a equipe de suporte / support staff only")
     static let otherOrganization = RPCError(.permissionDenied,
                                             "sem acesso a outra organização / no access to another organization")
+    static let notTheTicketsOwn = RPCError(.permissionDenied,
+                                           "apenas o contato da ocorrência, o representante que a abriu, os administradores da empresa ou a equipe de suporte podem cancelá-la / only the ticket's contact, the representative who opened it, the company's administrators or support staff may cancel it")
     static let notAuthorized = RPCError(.permissionDenied,
                                         "contato não autorizado a abrir ocorrências / contact not authorized to open tickets")
 }

@@ -51,9 +51,12 @@ extension IntakeContext {
             // file is another request; uploaded files count by what they are, not by their ids.
             let fingerprint = idempotencyKey?.isEmpty == false
                 ? try idempotencyFingerprint(request, ids: request.attachmentIDs) { $0.attachmentIDs = $1 } : []
-            return try Idempotent.write(database, key: idempotencyKey, scope: "intake.Reply|\(caller.id)", fingerprint: fingerprint) { tx in
+            let answer = try Idempotent.write(database, key: idempotencyKey, scope: "intake.Reply|\(caller.id)", fingerprint: fingerprint) { tx in
                 try replying(tx, request, files: files, caller: caller)
             }
+            // CustomerReplied goes out now, not at the relay's next idle poll.
+            nudgeRelay()
+            return answer
         } catch let error as StorageError where error.kind == .uniqueViolation && !request.emailMessageID.isEmpty {
             // The same e-mail stored by another process meanwhile (PostgreSQL): its message.
             guard let existing = try database.read({ try TicketStore.message($0, emailMessageID: request.emailMessageID) }) else { throw error }
@@ -125,10 +128,13 @@ extension IntakeContext {
     }
 
     /// Cancels a ticket that is no longer valid and publishes `TicketCancelledByCustomer`.
+    /// Everyone who reads the ticket does not cancel it: ``requireMayCancel(_:caller:)``.
     public func cancel(_ request: IntakeV1.CancelTicketRequest, caller: Caller) throws -> IntakeV1.Ticket {
         try requireTicketAccess(reference: request.ticket, caller: caller, toAct: true)
+        defer { nudgeRelay() }
         return try write("CancelTicket", caller, request) { tx in
             var ticket = try visibleTicket(tx, request.ticket, caller: caller)
+            try requireMayCancel(ticket, caller: caller)
             var violations = Violations()
             violations.maxLength("reason", request.reason, 2_000)
             try violations.check()
@@ -150,6 +156,20 @@ extension IntakeContext {
             try publisher.publish(tx, event: event, key: ticket.id)
             return try TicketStore.complete(tx, ticket, page: newestPage)
         }
+    }
+
+    /// Throws `PERMISSION_DENIED` unless `caller` may cancel `ticket` (one they already see):
+    /// staff (agents and integrations workflow lets act, services), the ticket's own contact,
+    /// a company administrator (`organization_admin`) of its organization, and the people of the
+    /// ticket's representative (the one who opened it, or whom an agent named since). Another
+    /// contact of the company reads and answers the ticket, but does not cancel a colleague's;
+    /// neither does a representative who is not the ticket's.
+    func requireMayCancel(_ ticket: IntakeV1.Ticket, caller: Caller) throws {
+        guard caller.isCustomer else { return }
+        let allowed = caller.isRepresentative
+            ? ticket.representative.map { !$0.id.isEmpty && $0.id == caller.principal.representativeID } ?? false
+            : ticket.contact?.id == caller.id || caller.principal.organizationAdmin
+        guard allowed else { throw Denied.notTheTicketsOwn }
     }
 
     /// Changes a ticket's contact and/or representative. Allowed only while the ticket is open

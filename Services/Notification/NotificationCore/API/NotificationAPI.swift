@@ -374,9 +374,10 @@ struct NotificationAPI: Sendable {
         switch request.kind {
         case "invitation": kind = "Invitation"
         case "staff_invitation": kind = "StaffInvitation"
+        case "representative_invitation": kind = "RepresentativeInvitation"
         case "password_reset": kind = "PasswordReset"
-        default: throw Access.invalid("kind", "Tipo deve ser invitation, staff_invitation ou password_reset.",
-                                      "Kind must be invitation, staff_invitation or password_reset.")
+        default: throw Access.invalid("kind", "Tipo deve ser invitation, staff_invitation, representative_invitation ou password_reset.",
+                                      "Kind must be invitation, staff_invitation, representative_invitation or password_reset.")
         }
         guard EmailAddress.isValid(request.to) else { throw Access.invalid("to", "Endereço inválido.", "Invalid address.") }
         guard let link = URLComponents(string: request.link), ["http", "https"].contains(link.scheme ?? ""), link.host != nil else {

@@ -263,6 +263,7 @@ enum EventInterpreter {
     static func outcome(_ key: String, locale: String) -> String {
         let labels: [String: (String, String)] = [
             "resolvida": ("resolvida", "resolved"),
+            "resolvida_configuracao": ("resolvida por configuração", "solved by configuration"),
             "negada": ("negada", "denied"),
             "cancelada_cliente": ("cancelada a seu pedido", "cancelled at your request"),
             "nao_necessita_atuacao": ("sem necessidade de atuação", "no action needed"),

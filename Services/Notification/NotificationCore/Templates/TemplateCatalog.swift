@@ -56,6 +56,8 @@ enum TemplateCatalog {
                             text: "Olá, {{name}}.\n\nVocê foi convidado a acessar o portal de suporte de {{organization_name}}.\nUse este link (válido uma vez, até {{expires_at}}):\n{{link}}"),
         "StaffInvitation": Entry(subject: "Convite para a equipe de suporte ({{team_name}})",
                                  text: "Olá, {{name}}.\n\nVocê foi convidado a participar da equipe de suporte ({{team_name}}) no portal de ocorrências.\nUse este link (válido uma vez, até {{expires_at}}):\n{{link}}"),
+        "RepresentativeInvitation": Entry(subject: "Convite para o portal de ocorrências como representante ({{team_name}})",
+                                          text: "Olá, {{name}}.\n\nVocê foi convidado a acessar o portal de ocorrências ({{team_name}}) como representante: por ele você abre ocorrências em nome dos clientes que representa, acompanha e responde as que abriu.\nUse este link (válido uma vez, até {{expires_at}}):\n{{link}}"),
         "PasswordReset": Entry(subject: "Redefinição de senha",
                                text: "Olá, {{name}}.\n\nPara definir uma nova senha, use este link (válido uma vez, até {{expires_at}}):\n{{link}}\n\nSe não pediu, ignore esta mensagem."),
     ]
@@ -94,6 +96,8 @@ enum TemplateCatalog {
                             text: "Hello {{name}},\n\nYou were invited to the support portal of {{organization_name}}.\nUse this link (valid once, until {{expires_at}}):\n{{link}}"),
         "StaffInvitation": Entry(subject: "Invitation to the support team ({{team_name}})",
                                  text: "Hello {{name}},\n\nYou were invited to join the support team ({{team_name}}) on the ticket portal.\nUse this link (valid once, until {{expires_at}}):\n{{link}}"),
+        "RepresentativeInvitation": Entry(subject: "Invitation to the ticket portal as a representative ({{team_name}})",
+                                          text: "Hello {{name}},\n\nYou were invited to the ticket portal ({{team_name}}) as a representative: there you open tickets on behalf of the customers you represent, and follow and answer the ones you opened.\nUse this link (valid once, until {{expires_at}}):\n{{link}}"),
         "PasswordReset": Entry(subject: "Password reset",
                                text: "Hello {{name}},\n\nTo set a new password, use this link (valid once, until {{expires_at}}):\n{{link}}\n\nIf you did not ask for it, ignore this message."),
     ]

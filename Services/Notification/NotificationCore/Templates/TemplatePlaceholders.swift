@@ -33,9 +33,10 @@ enum TemplatePlaceholders {
         switch kind {
         case "TicketEmail": ["code", "subject", "text", "sender_name"]
         case "Invitation", "PasswordReset": ["name", "organization_name", "link", "expires_at"]
-        // An invitation without a customer company (agents, chefes, administrators, representatives):
-        // `team_name` is the deployment's sender name (NOTIFICATION_MAIL_FROM_NAME).
-        case "StaffInvitation": ["name", "team_name", "link", "expires_at"]
+        // An invitation without a customer company (agents, chefes, administrators; a
+        // representative's person has their own wording): `team_name` is the deployment's sender
+        // name (NOTIFICATION_MAIL_FROM_NAME).
+        case "StaffInvitation", "RepresentativeInvitation": ["name", "team_name", "link", "expires_at"]
         default: eventNames[kind].map { ticket + $0 } ?? []
         }
     }

@@ -8,7 +8,9 @@ public enum FlowPresets {
     static let productCategories: Set<CommonV1.Category> = [.exigenciaFiscal, .necessidade, .sugestaoMelhoria, .estrategica]
 
     /// "padrao": Problema through Diagnóstico técnico; Dúvida finished from Em atendimento;
-    /// requests through Análise produto (accept or deny with a reason shown to the customer).
+    /// requests through Análise produto (accept or deny with a reason shown to the customer); an
+    /// Exigência fiscal met by configuring the system is finished from Em atendimento too
+    /// (``FiscalConfigurationFinish``), with the text telling the customer what was configured.
     public static let standard = StageFlow(
         name: "padrao",
         stages: [
@@ -32,6 +34,7 @@ public enum FlowPresets {
             Transition("diagnostico_tecnico", "para_desenvolver", categories: [.problema], label: "enviar para desenvolvimento"),
             Transition("diagnostico_tecnico", "finalizado", categories: [.problema], outcome: "resolvida", label: "concluir"),
             Transition("em_atendimento", "finalizado", categories: [.duvida, .problema], outcome: "resolvida", label: "concluir"),
+            FiscalConfigurationFinish.transition,
             Transition("em_atendimento", "analise_produto", categories: productCategories, label: "enviar para análise de produto"),
             Transition("analise_produto", "para_desenvolver", categories: productCategories, permission: "product.decide", label: "aceitar"),
             Transition("analise_produto", "finalizado", categories: productCategories, outcome: "negada", requiresPublicNote: true,

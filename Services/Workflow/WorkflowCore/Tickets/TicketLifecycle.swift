@@ -282,7 +282,8 @@ public final class TicketLifecycle: Sendable {
             updated = try addEntry(tx, updated, kind: "note", isPublic: false, text: note, actor: actor, at: at).ticket
         }
         if !publicNote.isEmpty {
-            let kind = target == flow.waitingStage ? "request_info" : outcome == "negada" ? "denial" : outcome == "resolvida" ? "solution" : "note"
+            let kind = target == flow.waitingStage ? "request_info" : outcome == "negada" ? "denial"
+                : FiscalConfigurationFinish.solves(outcome) ? "solution" : "note"
             updated = try addEntry(tx, updated, kind: kind, isPublic: true, text: publicNote, actor: actor, at: at).ticket
         }
 
@@ -306,7 +307,7 @@ public final class TicketLifecycle: Sendable {
         }
         try notify(tx, .stageChanged(from: ticket.stage, to: target, trigger: trigger, outcome: outcome), updated, at: at)
         if destination.isFinal {
-            if outcome == "resolvida" && !updated.solution.isEmpty {
+            if FiscalConfigurationFinish.solves(outcome) && !updated.solution.isEmpty {
                 var solution = WorkflowV1.SolutionGiven()
                 solution.ticket = summary(updated)
                 solution.text = updated.solution

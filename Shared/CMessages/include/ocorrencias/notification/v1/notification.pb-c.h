@@ -704,8 +704,10 @@ struct  Ocorrencias__Notification__V1__SendAccountEmailRequest
 {
   ProtobufCMessage base;
   /*
-   * "invitation" (a customer's, naming organization_name), "staff_invitation" (anyone else's:
-   * names the deployment's sender, NOTIFICATION_MAIL_FROM_NAME) or "password_reset".
+   * "invitation" (a customer's, naming organization_name), "staff_invitation" (staff's: names
+   * the deployment's sender, NOTIFICATION_MAIL_FROM_NAME), "representative_invitation" (a
+   * representative's person's: names the deployment too, says they open tickets for the
+   * customers they represent) or "password_reset".
    */
   char *kind;
   char *to;

@@ -74,6 +74,44 @@ struct AccessRuleTests {
         #expect(harness.failure(WorkflowV1.Workflow.getTicket, get, as: WorkflowHarness.agent("ana"))?.code == .permissionDenied)
     }
 
+    @Test("a directory or configuration write's retry replays its answer only while the caller still holds the permission the first call needed (directory.manage, routing.manage), as the role is now",
+          arguments: TestEngines.all)
+    func replaysCheckThePermission(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        var role = WorkflowV1.PutRoleRequest()
+        role.role = WorkflowV1.Role()
+        role.role?.name = "gestao"
+        role.role?.permissions = ["directory.manage", "routing.manage"]
+        _ = try harness.call(WorkflowV1.Workflow.putRole, role, as: WorkflowHarness.admin())
+        try harness.putAgent("carla", level: 3, role: "gestao")
+        let carla = WorkflowHarness.agent("carla")
+        var put = WorkflowV1.PutAgentRequest()
+        put.agent = WorkflowV1.Agent()
+        put.agent?.id = "edu"
+        put.agent?.name = "Edu"
+        put.agent?.email = "edu@suporte.example"
+        put.agent?.active = true
+        var level = WorkflowV1.SetCategoryAccessLevelRequest()
+        level.category = .duvida
+        level.accessLevel = 1
+
+        // Holding both: the retries are the first answers.
+        let first = try harness.call(WorkflowV1.Workflow.putAgent, put, as: carla, idempotencyKey: "d1")
+        #expect(try harness.call(WorkflowV1.Workflow.putAgent, put, as: carla, idempotencyKey: "d1") == first)
+        _ = try harness.call(WorkflowV1.Workflow.setCategoryAccessLevel, level, as: carla, idempotencyKey: "r1")
+        _ = try harness.call(WorkflowV1.Workflow.setCategoryAccessLevel, level, as: carla, idempotencyKey: "r1")
+
+        // Her role no longer grants them: each retry is refused as a first call would be.
+        try harness.putAgent("carla", level: 3)
+        #expect(harness.failure(WorkflowV1.Workflow.putAgent, put, as: carla, idempotencyKey: "d1")?.code == .permissionDenied)
+        #expect(harness.failure(WorkflowV1.Workflow.setCategoryAccessLevel, level, as: carla, idempotencyKey: "r1")?.code == .permissionDenied)
+
+        // Given back: the same keys replay again (nothing was stored or done by the refusals).
+        try harness.putAgent("carla", level: 3, role: "gestao")
+        #expect(try harness.call(WorkflowV1.Workflow.putAgent, put, as: carla, idempotencyKey: "d1") == first)
+    }
+
     @Test("a retry with the first call's idempotency key replays its answer only while the caller may still see the ticket: not after the ticket was made confidential, the agent's level lowered or the agent disabled; a bulk action's tickets the same",
           arguments: TestEngines.all)
     func replaysCheckAccess(engine: DatabaseEngine) throws {

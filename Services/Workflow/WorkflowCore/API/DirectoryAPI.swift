@@ -9,8 +9,7 @@ extension WorkflowAPI {
     func registerDirectory(_ router: inout RPCRouter) {
         let api = self
         router.register(WorkflowV1.Workflow.putAgent) { request, context in
-            try api.write(context, request) { actor, tx in
-                try actor.require("directory.manage")
+            try api.write(context, request, requiring: "directory.manage") { actor, tx in
                 return try StaffDirectory.putAgent(tx, request.agent ?? WorkflowV1.Agent(), at: api.lifecycle.now())
             }
         }
@@ -29,8 +28,7 @@ extension WorkflowAPI {
             }
         }
         router.register(WorkflowV1.Workflow.putGroup) { request, context in
-            try api.write(context, request) { actor, tx in
-                try actor.require("directory.manage")
+            try api.write(context, request, requiring: "directory.manage") { actor, tx in
                 return try StaffDirectory.putGroup(tx, request.group ?? WorkflowV1.Group(), at: api.lifecycle.now())
             }
         }
@@ -43,8 +41,7 @@ extension WorkflowAPI {
             }
         }
         router.register(WorkflowV1.Workflow.setMembership) { request, context in
-            try api.write(context, request) { actor, tx in
-                try actor.require("directory.manage")
+            try api.write(context, request, requiring: "directory.manage") { actor, tx in
                 var response = WorkflowV1.SetMembershipResponse()
                 response.group = try StaffDirectory.setMembership(tx, groupID: request.groupID, agentID: request.agentID,
                                                                   member: request.member, at: api.lifecycle.now())
@@ -52,8 +49,7 @@ extension WorkflowAPI {
             }
         }
         router.register(WorkflowV1.Workflow.putRole) { request, context in
-            try api.write(context, request) { actor, tx in
-                try actor.require("directory.manage")
+            try api.write(context, request, requiring: "directory.manage") { actor, tx in
                 return try StaffDirectory.putRole(tx, request.role ?? WorkflowV1.Role(), at: api.lifecycle.now())
             }
         }
@@ -67,15 +63,13 @@ extension WorkflowAPI {
             }
         }
         router.register(WorkflowV1.Workflow.deleteRole) { request, context in
-            try api.write(context, request) { actor, tx in
-                try actor.require("directory.manage")
+            try api.write(context, request, requiring: "directory.manage") { actor, tx in
                 try StaffDirectory.deleteRole(tx, name: request.name)
                 return WorkflowV1.Empty()
             }
         }
         router.register(WorkflowV1.Workflow.setTransferDestinations) { request, context in
-            try api.write(context, request) { actor, tx in
-                try actor.require("directory.manage")
+            try api.write(context, request, requiring: "directory.manage") { actor, tx in
                 return try StaffDirectory.setDestinations(tx, agentID: request.agentID, request.destinations)
             }
         }
@@ -92,8 +86,7 @@ extension WorkflowAPI {
             }
         }
         router.register(WorkflowV1.Workflow.putRoutingRule) { request, context in
-            try api.write(context, request) { actor, tx in
-                try actor.require("routing.manage")
+            try api.write(context, request, requiring: "routing.manage") { actor, tx in
                 var rule = request.rule ?? WorkflowV1.RoutingRule()
                 guard !rule.groupID.isEmpty else {
                     throw RPCError(.invalidArgument, "regra sem grupo / rule without a group", violations: [
@@ -113,8 +106,7 @@ extension WorkflowAPI {
             }
         }
         router.register(WorkflowV1.Workflow.deleteRoutingRule) { request, context in
-            try api.write(context, request) { actor, tx in
-                try actor.require("routing.manage")
+            try api.write(context, request, requiring: "routing.manage") { actor, tx in
                 try tx.execute("DELETE FROM routing_rules WHERE id = ?", [.text(request.ruleID)])
                 return WorkflowV1.Empty()
             }
@@ -136,8 +128,7 @@ extension WorkflowAPI {
             }
         }
         router.register(WorkflowV1.Workflow.setCategoryAccessLevel) { request, context in
-            try api.write(context, request) { actor, tx in
-                try actor.require("routing.manage")
+            try api.write(context, request, requiring: "routing.manage") { actor, tx in
                 try CategoryAccessLevels.set(tx, category: request.category, level: request.accessLevel)
                 return WorkflowV1.Empty()
             }

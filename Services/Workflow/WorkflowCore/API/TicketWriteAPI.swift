@@ -80,11 +80,13 @@ extension WorkflowAPI {
             }
         }
         router.register(WorkflowV1.Workflow.setAccessLevel) { request, context in
-            try api.work(context, request) { actor, tx in
-                try actor.requireStaff()
+            // Only chefes (and services): checked again before a retry is answered (``WorkflowAPI/write(_:_:gate:_:)``).
+            try api.write(context, request, gate: { actor in
+                try actor.requireWork()
                 guard actor.isChefe || actor.kind == .service else {
                     throw RPCError(.permissionDenied, "somente chefes mudam o nível de acesso / only chefes change the access level")
                 }
+            }) { actor, tx in
                 guard request.accessLevel >= 0, request.accessLevel <= actor.level else {
                     throw RPCError(.invalidArgument, "nível acima do seu / level above yours", violations: [
                         FieldViolation(field: "access_level", reason: "above_own", pt: "No máximo \(actor.level).", en: "At most \(actor.level).")])

@@ -27,40 +27,54 @@ struct WorkflowAPI: Sendable {
 
     /// Runs a mutation with the caller, once per idempotency key of that caller (a replay
     /// answers the caller's own first call; another caller's key of the same name is another key).
-    /// A replay answers only while the caller may still reach what the request names
-    /// (``replayCheck(_:_:)``).
+    /// `gate` is what the caller must be allowed to do it (a permission, ``Actor/requireWork()``):
+    /// it runs before `body` on a first call and again on a replay, which answers only while the
+    /// caller still passes it and may still reach what the request names (``replayCheck(_:_:gate:)``).
     func write<Request: ProtoMessage, Response: ProtoMessage>(_ context: ServerContext, _ request: Request,
+                                                               gate: @escaping Gate = { _ in },
                                                                _ body: (Actor, any SQLExecutor) throws -> Response) throws -> Response {
         let caller = try principals.require(context)
-        return try Idempotent.write(database, context, caller: caller.id, request, replayCheck: replayCheck(caller, request)) { tx in
-            try body(try Actor.resolve(caller, tx), tx)
+        return try Idempotent.write(database, context, caller: caller.id, request, replayCheck: replayCheck(caller, request, gate: gate)) { tx in
+            let actor = try Actor.resolve(caller, tx)
+            try gate(actor)
+            return try body(actor, tx)
         }
     }
 
+    /// ``write(_:_:gate:_:)`` for a change that needs `permission` (`directory.manage`…; administrators
+    /// hold every one), checked again on a replay.
+    func write<Request: ProtoMessage, Response: ProtoMessage>(_ context: ServerContext, _ request: Request, requiring permission: String,
+                                                               _ body: (Actor, any SQLExecutor) throws -> Response) throws -> Response {
+        try write(context, request, gate: { try $0.require(permission) }, body)
+    }
+
+    /// What the caller must be allowed before a write runs or its stored answer replays: throws the refusal.
+    typealias Gate = @Sendable (Actor) throws -> Void
+
     /// What a replayed answer checks again, in the replay's transaction: the caller resolved
-    /// against the directory as now (a disabled agent: `PERMISSION_DENIED`; the level as now),
-    /// and every ticket the request names (``TicketsNamed``) still visible to them (`NOT_FOUND`,
-    /// as for a ticket that does not exist, when a level was lowered or the ticket made
-    /// confidential since the first call). Visible, not actionable: the first call may itself
-    /// have handed the ticket on.
-    func replayCheck<Request: ProtoMessage>(_ caller: AuthV1.Principal, _ request: Request) -> Idempotent.ReplayCheck {
+    /// against the directory as now (a disabled agent: `PERMISSION_DENIED`; the level and the
+    /// role's permissions as now), the write's `gate` (a permission since taken away:
+    /// `PERMISSION_DENIED`), and every ticket the request names (``TicketsNamed``) still visible
+    /// to them (`NOT_FOUND`, as for a ticket that does not exist, when a level was lowered or the
+    /// ticket made confidential since the first call). Visible, not actionable: the first call
+    /// may itself have handed the ticket on.
+    func replayCheck<Request: ProtoMessage>(_ caller: AuthV1.Principal, _ request: Request, gate: @escaping Gate = { _ in }) -> Idempotent.ReplayCheck {
         let lifecycle = self.lifecycle
         return { tx in
             let actor = try Actor.resolve(caller, tx)
+            try gate(actor)
             for ticketID in TicketsNamed.ids(in: request) where !ticketID.isEmpty {
                 _ = try lifecycle.loadVisible(tx, ticketID, actor: actor)
             }
         }
     }
 
-    /// Runs a staff change of tickets (``write(_:_:_:)``) once the caller is known to be staff
-    /// who may change them (``Actor/requireWork()``): refused before the request is even checked.
+    /// Runs a staff change of tickets (``write(_:_:gate:_:)``) once the caller is known to be staff
+    /// who may change them (``Actor/requireWork()``): refused before the request is even checked,
+    /// and on a replay too (an integration key's work permission since taken away).
     func work<Request: ProtoMessage, Response: ProtoMessage>(_ context: ServerContext, _ request: Request,
                                                               _ body: (Actor, any SQLExecutor) throws -> Response) throws -> Response {
-        try write(context, request) { actor, tx in
-            try actor.requireWork()
-            return try body(actor, tx)
-        }
+        try write(context, request, gate: { try $0.requireWork() }, body)
     }
 
     /// The full view of a ticket for `actor` (customers: public entries and the public stage),

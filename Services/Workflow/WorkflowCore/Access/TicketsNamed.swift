@@ -1,5 +1,5 @@
 /// The tickets a request names by id, for checks that must cover whatever a request is about
-/// (``WorkflowAPI/replayCheck(_:_:)``): the values of its fields `ticket_id`, `other_ticket_id`
+/// (``WorkflowAPI/replayCheck(_:_:gate:)``): the values of its fields `ticket_id`, `other_ticket_id`
 /// and `ticket_ids`, as the generated messages call them (`ticketID`, `otherTicketID`,
 /// `ticketIDs`), read by reflection so a new request naming a ticket is covered without a list
 /// to keep. Only top-level fields: a nested message's ticket is its own request's business.

@@ -58,8 +58,7 @@ enum DevelopmentBacklog {
     static func register(_ router: inout RPCRouter, api: WorkflowAPI) {
         let lifecycle = api.lifecycle
         router.register(WorkflowV1.Workflow.putVersion) { request, context in
-            try api.write(context, request) { actor, tx in
-                try actor.require("product.decide")
+            try api.write(context, request, requiring: "product.decide") { actor, tx in
                 var version = request.version ?? WorkflowV1.Version()
                 guard !version.name.trimmingCharacters(in: .whitespaces).isEmpty, version.targetDateMs > 0 else {
                     throw RPCError(.invalidArgument, "versão inválida / invalid version", violations: [
@@ -87,8 +86,7 @@ enum DevelopmentBacklog {
             }
         }
         router.register(WorkflowV1.Workflow.setDevelopmentPlan) { request, context in
-            try api.write(context, request) { actor, tx in
-                try actor.require("product.decide")
+            try api.write(context, request, requiring: "product.decide") { actor, tx in
                 guard request.estimatedEffortHours >= 0 else {
                     throw RPCError(.invalidArgument, "esforço negativo / negative effort", violations: [
                         FieldViolation(field: "estimated_effort_hours", reason: "negative", pt: "Informe horas ≥ 0.", en: "Give hours ≥ 0.")])
@@ -104,8 +102,7 @@ enum DevelopmentBacklog {
             }
         }
         router.register(WorkflowV1.Workflow.planTicket) { request, context in
-            try api.write(context, request) { actor, tx in
-                try actor.require("product.decide")
+            try api.write(context, request, requiring: "product.decide") { actor, tx in
                 try lockVersion(tx, request.versionID, exclusive: false)
                 let version = try self.version(tx, request.versionID)
                 guard version.deliveredAtMs == 0 else {
@@ -124,8 +121,7 @@ enum DevelopmentBacklog {
             }
         }
         router.register(WorkflowV1.Workflow.deliverVersion) { request, context in
-            try api.write(context, request) { actor, tx in
-                try actor.require("product.decide")
+            try api.write(context, request, requiring: "product.decide") { actor, tx in
                 var version = try self.version(tx, request.versionID)
                 guard version.deliveredAtMs == 0 else {
                     throw RPCError(.failedPrecondition, "versão já entregue / version already delivered")
@@ -146,8 +142,7 @@ enum DevelopmentBacklog {
             }
         }
         router.register(WorkflowV1.Workflow.deleteVersion) { request, context in
-            try api.write(context, request) { actor, tx in
-                try actor.require("product.decide")
+            try api.write(context, request, requiring: "product.decide") { actor, tx in
                 try lockVersion(tx, request.versionID, exclusive: true)
                 let version = try self.version(tx, request.versionID)
                 guard version.plannedItems == 0 else { throw plannedItemsRefusal(version.plannedItems) }

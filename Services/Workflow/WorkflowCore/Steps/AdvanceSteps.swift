@@ -57,8 +57,7 @@ enum AdvanceSteps {
     static func register(_ router: inout RPCRouter, api: WorkflowAPI) {
         let lifecycle = api.lifecycle
         router.register(WorkflowV1.Workflow.putStepSequence) { request, context in
-            try api.write(context, request) { actor, tx in
-                try actor.require("routing.manage")
+            try api.write(context, request, requiring: "routing.manage") { actor, tx in
                 var violations: [FieldViolation] = []
                 if request.ticketType.isEmpty {
                     violations.append(FieldViolation(field: "ticket_type", reason: "required", pt: "Informe o tipo.", en: "Give the type."))

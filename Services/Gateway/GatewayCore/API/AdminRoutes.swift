@@ -18,8 +18,9 @@ enum AdminRoutes {
     /// Administrators any user, a company's administrator its contacts. 409 when the person
     /// already chose a password (or the sign-in is disabled): there is no invitation to resend.
     static func resendInvitation(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
-        if let replay = try context.replay(request) { return replay }
+        // Who may resend is decided before a retry is answered: the stored answer may hold the link's token.
         let user = try managedUser(request, context)
+        if let replay = try context.replay(request) { return replay }
         let hasPassword = try context.gateway.store.userWithHash(email: user.email)?.1 != nil
         guard user.status == "invited", !hasPassword else {
             throw APIError(status: 409, code: "INVITATION_NOT_PENDING",

@@ -42,6 +42,24 @@ struct TicketAccessTests {
         #expect(Self.code { _ = try harness.client.call(NotificationV1.Notification.listDeliveries, byTicket, options: agent) } == .unavailable)
     }
 
+    @Test("SendTicketEmail retried with its idempotency key replays the first delivery only while the caller's level still reaches the e-mail's: lowered since, PERMISSION_DENIED and nothing more stored",
+          arguments: TestEngines.all)
+    func replayChecksTheLevel(engine: DatabaseEngine) throws {
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: 1))
+        var email = TicketEmails.request("t-level", code: "2026-000710", subject: "Resumo", body: "Segue.")
+        email.accessLevel = 1
+        func send(level: Int32) throws -> NotificationV1.SendTicketEmailResponse {
+            var options = harness.options(NotificationHarness.agent(level: level))
+            options.metadata[MetadataKey.idempotencyKey] = "envio-1"
+            return try harness.client.call(NotificationV1.Notification.sendTicketEmail, email, options: options)
+        }
+        let first = try #require(try send(level: 1).delivery)
+        #expect(try send(level: 1).delivery?.id == first.id)
+        // The same agent signed at level 0 now: refused, as a first call of hers would be.
+        #expect(Self.code { _ = try send(level: 0) } == .permissionDenied)
+        #expect(try harness.deliveries(ticketID: "t-level").count == 1)
+    }
+
     @Test("A level raised after e-mails were planned: agents below it no longer see them (by ticket or recipient); queued e-mails to other than the customer and the holder are discarded with the reason; the event twice changes nothing more",
           arguments: TestEngines.all)
     func raisedLevel(engine: DatabaseEngine) throws {

@@ -328,12 +328,20 @@ struct NotificationAPI: Sendable {
         // in memory) and streamed from there while sent.
         let spooled = files
         let eventID = "manual:" + (context.idempotencyKey.map { "\(caller.id):\($0)" } ?? UUID().uuidString.lowercased())
-        let response = try Idempotent.write(database, context, caller: caller.id, request) { tx -> NotificationV1.SendTicketEmailResponse in
+        // The e-mail's level (the request's, the ticket's as last seen and as workflow has it now):
+        // above the caller's, refused; checked again before a retry is answered from the stored
+        // answer (the caller's level may have been lowered since).
+        let allowed: (any SQLExecutor) throws -> (WorkflowV1.TicketSummary?, Int32) = { tx in
             let summary = try TicketCache.load(tx, ticketID: request.ticketID)
             let level = max(request.accessLevel, summary?.accessLevel ?? 0, current)
             guard Access.level(caller) >= level else {
                 throw RPCError(.permissionDenied, "nível de acesso insuficiente / access level too low")
             }
+            return (summary, level)
+        }
+        let response = try Idempotent.write(database, context, caller: caller.id, request,
+                                            replayCheck: { tx in _ = try allowed(tx) }) { tx -> NotificationV1.SendTicketEmailResponse in
+            let (summary, level) = try allowed(tx)
             let code = request.ticketCode.isEmpty ? (summary?.code ?? "") : request.ticketCode
             let locale = request.locale.isEmpty ? (summary?.locale ?? "") : request.locale
             guard let (template, _) = try TemplateStore().template(tx, kind: "TicketEmail", locale: locale) else {

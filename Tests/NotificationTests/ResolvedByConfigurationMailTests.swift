@@ -21,13 +21,8 @@ struct ResolvedByConfigurationMailTests {
     @Test("TicketFinished as resolvida_configuracao: the customer's mail (pt-BR and en) names the outcome, carries the text and the survey link; the webhook gets outcome and outcome_key",
           arguments: TestEngines.all)
     func finishedMailAndWebhook(engine: DatabaseEngine) throws {
-        let mailDirectory = try TemporaryDirectory(prefix: "sink")
-        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
-        let secret = "receiver-secret-0123456789abcdef"
-        let hooks = try TemporaryDirectory(prefix: "hooks")
-        let receiver = try PythonPeer.webhook(directory: hooks.path, secret: secret)
-        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
-        _ = try WebhookAndConfidentialityTests.register(harness, url: receiver.url, secret: secret, kinds: ["TicketFinished"])
+        let peers = try WebhookAndConfidentialityTests.MailAndWebhook(engine, kinds: ["TicketFinished"])
+        let (mailDirectory, sink, hooks, receiver, harness) = (peers.mailDirectory, peers.sink, peers.hooks, peers.receiver, peers.harness)
         var envelopes: [EventsV1.EventEnvelope] = []
         for (id, code, locale) in [("t-cfg-pt", "2026-000701", "pt-BR"), ("t-cfg-en", "2026-000702", "en-US")] {
             var finished = WorkflowV1.TicketFinished()

@@ -22,6 +22,22 @@ struct WebhookAndConfidentialityTests {
                                                     options: harness.options(NotificationHarness.administrator())).webhook)
     }
 
+    /// An SMTP sink and a signed webhook receiver registered for `kinds`, with a harness sending to them.
+    struct MailAndWebhook {
+        let mailDirectory: TemporaryDirectory, sink: PythonPeer, hooks: TemporaryDirectory, receiver: PythonPeer
+        let harness: NotificationHarness
+
+        init(_ engine: DatabaseEngine, kinds: [String]) throws {
+            mailDirectory = try TemporaryDirectory(prefix: "sink")
+            sink = try PythonPeer.smtp(directory: mailDirectory.path)
+            let secret = "receiver-secret-0123456789abcdef"
+            hooks = try TemporaryDirectory(prefix: "hooks")
+            receiver = try PythonPeer.webhook(directory: hooks.path, secret: secret)
+            harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+            _ = try WebhookAndConfidentialityTests.register(harness, url: receiver.url, secret: secret, kinds: kinds)
+        }
+    }
+
     @Test("A webhook receiver that fails twice then recovers gets one verified, signed POST; replay sends it again with the same delivery id",
           arguments: TestEngines.all)
     func signedWebhookRetriesAndReplay(engine: DatabaseEngine) throws {
@@ -63,13 +79,8 @@ struct WebhookAndConfidentialityTests {
     @Test("Messages larger than what a claim loads (a 300 KiB request): the e-mail is uploaded from its stored pieces and the webhook gets its whole body, signed",
           arguments: TestEngines.all)
     func largeMessages(engine: DatabaseEngine) throws {
-        let mailDirectory = try TemporaryDirectory(prefix: "sink")
-        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
-        let secret = "receiver-secret-0123456789abcdef"
-        let hooks = try TemporaryDirectory(prefix: "hooks")
-        let receiver = try PythonPeer.webhook(directory: hooks.path, secret: secret)
-        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
-        _ = try Self.register(harness, url: receiver.url, secret: secret, kinds: ["TicketOpened"])
+        let peers = try MailAndWebhook(engine, kinds: ["TicketOpened"])
+        let (mailDirectory, sink, hooks, receiver, harness) = (peers.mailDirectory, peers.sink, peers.hooks, peers.receiver, peers.harness)
         let line = "O relatório de notas fiscais de março não fecha com o livro de saídas (ação pendente).\n"
         let request = String(repeating: line, count: 300 * 1_024 / line.utf8.count + 1)
         let event = Events.opened(ticketID: "t-big", request: request)

@@ -84,7 +84,8 @@ extension WorkflowV1 {
         public var toStage: String = ""
         public var actorID: String = ""
         public var actorName: String = ""
-        /// Outcome when finishing ("resolvida", "negada", "nao_necessita_atuacao", "inatividade").
+        /// Outcome when finishing ("resolvida", "resolvida_configuracao", "negada", "nao_necessita_atuacao",
+        /// "inatividade").
         public var outcome: String = ""
         /// Text shown to the customer (e.g. the reason a request was denied).
         public var publicNote: String = ""
@@ -151,7 +152,8 @@ extension WorkflowV1 {
     /// The ticket finished (Finalizado or Cancelado), including by inactivity.
     public struct TicketFinished: Sendable, Hashable {
         public var ticket: WorkflowV1.TicketSummary? = nil
-        /// "resolvida", "negada", "cancelada_cliente", "nao_necessita_atuacao", "inatividade".
+        /// "resolvida", "resolvida_configuracao", "negada", "cancelada_cliente", "nao_necessita_atuacao",
+        /// "inatividade".
         public var outcome: String = ""
         public var publicNote: String = ""
         /// Signed link to the satisfaction survey (empty when no survey applies).

@@ -347,7 +347,8 @@ extension WorkflowV1 {
         public var request: String = ""
         public var solution: String = ""
         public var customerStageName: String = ""
-        /// "resolvida", "negada", "cancelada_cliente", "nao_necessita_atuacao", "inatividade".
+        /// "resolvida", "resolvida_configuracao", "negada", "cancelada_cliente", "nao_necessita_atuacao",
+        /// "inatividade".
         public var outcome: String = ""
         public var publicNote: String = ""
         public var contact: CommonV1.PersonRef? = nil

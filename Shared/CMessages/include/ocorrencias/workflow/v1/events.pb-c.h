@@ -153,7 +153,8 @@ struct  Ocorrencias__Workflow__V1__StageChanged
   char *actor_id;
   char *actor_name;
   /*
-   * Outcome when finishing ("resolvida", "negada", "nao_necessita_atuacao", "inatividade").
+   * Outcome when finishing ("resolvida", "resolvida_configuracao", "negada", "nao_necessita_atuacao",
+   * "inatividade").
    */
   char *outcome;
   /*
@@ -260,7 +261,8 @@ struct  Ocorrencias__Workflow__V1__TicketFinished
   ProtobufCMessage base;
   Ocorrencias__Workflow__V1__TicketSummary *ticket;
   /*
-   * "resolvida", "negada", "cancelada_cliente", "nao_necessita_atuacao", "inatividade".
+   * "resolvida", "resolvida_configuracao", "negada", "cancelada_cliente", "nao_necessita_atuacao",
+   * "inatividade".
    */
   char *outcome;
   char *public_note;

@@ -706,7 +706,8 @@ struct  Ocorrencias__Workflow__V1__TicketView
   char *solution;
   char *customer_stage_name;
   /*
-   * "resolvida", "negada", "cancelada_cliente", "nao_necessita_atuacao", "inatividade".
+   * "resolvida", "resolvida_configuracao", "negada", "cancelada_cliente", "nao_necessita_atuacao",
+   * "inatividade".
    */
   char *outcome;
   char *public_note;

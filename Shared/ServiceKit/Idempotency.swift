@@ -47,7 +47,7 @@ public enum Idempotent {
     ) throws -> Response {
         guard let key, !key.isEmpty else { return try database.write { try body($0) } }
         // A sealed answer's request may carry a secret too: its fingerprint is keyed.
-        let bytes = try request.serializedBytes()
+        let bytes = request.serializedBytes()
         return try write(database, key: key, scope: scope, fingerprint: seal?.fingerprint(bytes) ?? Digest.sha256(bytes), sealing: seal,
                          replayCheck: replayCheck, body)
     }

@@ -11,7 +11,7 @@ extension IntakeContext {
     /// (``Idempotent``).
     func write<Request: ProtoMessage, Response: ProtoMessage>(_ operation: String, _ caller: Caller, _ request: Request,
                                                                _ body: (any SQLExecutor) throws -> Response) throws -> Response {
-        try write(operation, caller, fingerprint: try request.serializedBytes(), body)
+        try write(operation, caller, fingerprint: request.serializedBytes(), body)
     }
 
     /// The answer a committed first call with `caller`'s key stored for `operation`, for the

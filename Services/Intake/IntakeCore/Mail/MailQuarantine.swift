@@ -436,7 +436,7 @@ extension IntakeContext {
         let record = try quarantined(request.id, caller: caller)
         // A retry with the first call's key gets its answer (the message is resolved by then),
         // once the caller's access is checked again.
-        let fingerprint = try request.serializedBytes()
+        let fingerprint = request.serializedBytes()
         if let answer: IntakeV1.QuarantinedMail = try replayed("DiscardQuarantinedMail", caller, fingerprint: fingerprint) { return answer }
         guard record.status == .quarantineHeld else {
             throw RPCError(.failedPrecondition, "mensagem já resolvida / message already resolved")

@@ -315,7 +315,7 @@ extension WorkflowAPI {
             throw RPCError(.invalidArgument, "no máximo 500 ocorrências / at most 500 tickets")
         }
         let scope = "\(context.method)|\(try principals.require(context).id)"
-        let fingerprint = Digest.sha256(try request.serializedBytes())
+        let fingerprint = Digest.sha256(request.serializedBytes())
         if context.idempotencyKey?.isEmpty == false {
             _ = try Idempotent.bytes(database, key: context.idempotencyKey, scope: scope, fingerprint: fingerprint) { _ in [] }
         }

@@ -104,15 +104,19 @@ public struct ServiceConfiguration: Sendable {
     static func checkNumbers(_ environment: [String: String], prefix: String) throws {
         let settings = EnvironmentSettings(environment)
         let positive = 1...(1 << 40)
-        for name in ["MAX_FRAME_BYTES", "MAX_IN_FLIGHT", "MAX_CONNECTIONS", "IDLE_TIMEOUT_MS", "FRAME_TIMEOUT_MS", "AUTH_TIMEOUT_MS",
-                     "DEFAULT_TIMEOUT_MS", "MAX_TIMEOUT_MS"] {
-            _ = try settings.integer("OCORRENCIAS_RPC_\(name)", in: positive)
+        for name in ["OCORRENCIAS_RPC_MAX_FRAME_BYTES", "OCORRENCIAS_RPC_MAX_IN_FLIGHT", "OCORRENCIAS_RPC_MAX_CONNECTIONS",
+                     "OCORRENCIAS_RPC_IDLE_TIMEOUT_MS", "OCORRENCIAS_RPC_FRAME_TIMEOUT_MS", "OCORRENCIAS_RPC_AUTH_TIMEOUT_MS",
+                     "OCORRENCIAS_RPC_DEFAULT_TIMEOUT_MS", "OCORRENCIAS_RPC_MAX_TIMEOUT_MS"] {
+            _ = try settings.integer(name, in: positive)
         }
         _ = try settings.integer("\(prefix)_DATABASE_POOL_SIZE", in: 1...1_024)
         _ = try settings.integer("\(prefix)_SQLITE_CACHE_KIB", in: positive)
         _ = try settings.integer("\(prefix)_SQLITE_CHECKPOINT_PAGES", in: 0...(1 << 40))
         _ = try settings.integer("\(prefix)_MIGRATION_LOCK_WAIT_SECONDS", in: DatabaseConfiguration.migrationLockWaitRange)
         _ = try settings.integer("OCORRENCIAS_MIGRATION_LOCK_WAIT_SECONDS", in: DatabaseConfiguration.migrationLockWaitRange)
+        // Read by ``EventBus/relay(runtime:configuration:)``, which cannot throw: a typo used to
+        // leave the default in place silently.
+        _ = try settings.integer("OCORRENCIAS_RELAY_ROUND_MS", in: 0...60_000)
         // Read again by ``StorageWriteProbe`` once the database is open: refused here, before it is.
         _ = try settings.integer("OCORRENCIAS_STORAGE_PROBE_MS", in: StorageWriteProbe.intervalRange)
         // `INTAKE_ADDRESSES=intake` (no port) used to leave no instance to call: a service that

@@ -76,6 +76,9 @@ struct ConfigurationTests {
         #expect(refusal(["INTAKE_MIGRATION_LOCK_WAIT_SECONDS": "0", "OCORRENCIAS_MIGRATION_LOCK_WAIT_SECONDS": "900"]).isEmpty)
         #expect(refusal(["INTAKE_MIGRATION_LOCK_WAIT_SECONDS": "10m"]).contains("INTAKE_MIGRATION_LOCK_WAIT_SECONDS inválido / invalid: '10m'"))
         #expect(refusal(["OCORRENCIAS_MIGRATION_LOCK_WAIT_SECONDS": "-5"]).contains("OCORRENCIAS_MIGRATION_LOCK_WAIT_SECONDS"))
+        // The relay's round interval used to fall back to 10 ms on a typo, silently.
+        #expect(refusal(["OCORRENCIAS_RELAY_ROUND_MS": "0"]).isEmpty)
+        #expect(refusal(["OCORRENCIAS_RELAY_ROUND_MS": "10ms"]).contains("OCORRENCIAS_RELAY_ROUND_MS inválido / invalid: '10ms'"))
         // Another service's variables are that service's business.
         #expect(refusal(["WORKFLOW_DATABASE_POOL_SIZE": "many"]).isEmpty)
         // Where the other services are: every item a host:port.

@@ -96,58 +96,60 @@ public struct NotificationSettings: Sendable {
     ///   for a malformed switch).
     public init(environment: [String: String]) throws {
         self.init()
-        func text(_ name: String) -> String? { environment["NOTIFICATION_\(name)"].flatMap { $0.isEmpty ? nil : $0 } }
+        // Whole names, not `NOTIFICATION_` + a suffix: a search for a variable finds where it is
+        // read, and ConfigurationDocsTests finds it to check docs/CONFIGURATION.md names it.
+        func text(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         func int(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
             guard let value = text(name) else { return nil }
             guard let number = Int(value), range.contains(number) else {
-                throw NotificationConfigurationError("NOTIFICATION_\(name) inválido / invalid: \(value)")
+                throw NotificationConfigurationError("\(name) inválido / invalid: \(value)")
             }
             return number
         }
         // A switch typed wrong (`ture`) stops the start rather than reading as off.
-        func bool(_ name: String) throws -> Bool? { try EnvironmentSettings(environment).flag("NOTIFICATION_\(name)") }
-        if let v = text("SMTP_URL") { smtpURL = v }
-        if let v = try bool("SMTP_STARTTLS") { smtpStartTLS = v }
-        if let v = text("SMTP_USER") { smtpUser = v }
-        if let v = text("SMTP_PASSWORD") { smtpPassword = v }
-        if let v = try bool("SMTP_INSECURE_TLS") { smtpInsecureTLS = v }
-        if let v = text("SMTP_CA_FILE") { smtpCAFile = v }
-        if let v = text("MAIL_FROM") { fromAddress = v }
-        if let v = text("MAIL_FROM_NAME") { fromName = v }
-        if let v = text("MAIL_DOMAIN") { mailDomain = v }
-        if let v = text("REPLY_LOCAL_PART") { replyLocalPart = v }
-        if let v = text("PORTAL_URL") { portalURL = v }
-        if let v = text("TIME_ZONE") {
+        func bool(_ name: String) throws -> Bool? { try EnvironmentSettings(environment).flag(name) }
+        if let v = text("NOTIFICATION_SMTP_URL") { smtpURL = v }
+        if let v = try bool("NOTIFICATION_SMTP_STARTTLS") { smtpStartTLS = v }
+        if let v = text("NOTIFICATION_SMTP_USER") { smtpUser = v }
+        if let v = text("NOTIFICATION_SMTP_PASSWORD") { smtpPassword = v }
+        if let v = try bool("NOTIFICATION_SMTP_INSECURE_TLS") { smtpInsecureTLS = v }
+        if let v = text("NOTIFICATION_SMTP_CA_FILE") { smtpCAFile = v }
+        if let v = text("NOTIFICATION_MAIL_FROM") { fromAddress = v }
+        if let v = text("NOTIFICATION_MAIL_FROM_NAME") { fromName = v }
+        if let v = text("NOTIFICATION_MAIL_DOMAIN") { mailDomain = v }
+        if let v = text("NOTIFICATION_REPLY_LOCAL_PART") { replyLocalPart = v }
+        if let v = text("NOTIFICATION_PORTAL_URL") { portalURL = v }
+        if let v = text("NOTIFICATION_TIME_ZONE") {
             guard let zone = TimeZone(identifier: v) else {
                 throw NotificationConfigurationError("NOTIFICATION_TIME_ZONE inválido / invalid: \(v)")
             }
             timeZone = zone
         }
-        if let v = try int("CONNECT_TIMEOUT_MS", 1...600_000) { connectTimeoutMilliseconds = v }
-        if let v = try int("SEND_TIMEOUT_MS", 1...3_600_000) { sendTimeoutMilliseconds = v }
-        if let v = try int("WEBHOOK_TIMEOUT_MS", 1...600_000) { webhookTimeoutMilliseconds = v }
+        if let v = try int("NOTIFICATION_CONNECT_TIMEOUT_MS", 1...600_000) { connectTimeoutMilliseconds = v }
+        if let v = try int("NOTIFICATION_SEND_TIMEOUT_MS", 1...3_600_000) { sendTimeoutMilliseconds = v }
+        if let v = try int("NOTIFICATION_WEBHOOK_TIMEOUT_MS", 1...600_000) { webhookTimeoutMilliseconds = v }
         // Set but empty is meaningful here (nothing blocked), unlike the other variables.
         if let v = environment["NOTIFICATION_WEBHOOK_BLOCKED_NETWORKS"] { webhookBlockedNetworks = try BlockedNetworks(parsing: v) }
-        if let v = try int("MAX_ATTEMPTS", 1...1_000) { retry.maxAttempts = v }
-        if let v = try int("BACKOFF_BASE_MS", 1...86_400_000) { retry.baseMilliseconds = v }
-        if let v = try int("BACKOFF_MAX_MS", 1...86_400_000) { retry.maxMilliseconds = v }
-        if let v = try int("LANE_CONCURRENCY", 1...64) { laneConcurrency = v }
-        if let v = try int("POLL_MS", 1...60_000) { pollIntervalMilliseconds = v }
-        if let v = try int("LEASE_MS", 300...3_600_000) { leaseMilliseconds = v }
-        if let v = try int("CLAIM_BATCH", 1...1_000) { claimBatch = v }
-        if let v = try int("RECORD_BACKLOG", 16...1_000_000) { recordBacklog = v }
-        if let v = try int("GATHER_MS", 0...1_000) { gatherMilliseconds = v }
-        if let v = try int("RETENTION_DAYS", 0...36_500) { retentionMilliseconds = Int64(v) * 86_400_000 }
-        if let v = try int("PRUNE_INTERVAL_MS", 1_000...86_400_000) { pruneIntervalMilliseconds = v }
-        if let v = try int("PRUNE_BATCH", 1...100_000) { pruneBatch = v }
-        if let v = try int("ATTACHMENT_MAX_BYTES", 0...1 << 30) { attachmentMaxBytes = v }
-        if let v = text("BOUNCE_IMAP_URL") { bounceIMAPURL = v }
-        if let v = text("BOUNCE_IMAP_USER") { bounceIMAPUser = v }
-        if let v = text("BOUNCE_IMAP_PASSWORD") { bounceIMAPPassword = v }
-        if let v = text("BOUNCE_IMAP_CA_FILE") { bounceIMAPCAFile = v }
-        if let v = try int("BOUNCE_POLL_MS", 100...86_400_000) { bouncePollMilliseconds = v }
-        if let v = text("BOUNCE_PROCESSED_FOLDER") { bounceProcessedFolder = v }
-        if let v = try int("CRASH_AFTER_ACCEPTED", 0...1_000_000) { crashAfterAcceptedSends = v }
+        if let v = try int("NOTIFICATION_MAX_ATTEMPTS", 1...1_000) { retry.maxAttempts = v }
+        if let v = try int("NOTIFICATION_BACKOFF_BASE_MS", 1...86_400_000) { retry.baseMilliseconds = v }
+        if let v = try int("NOTIFICATION_BACKOFF_MAX_MS", 1...86_400_000) { retry.maxMilliseconds = v }
+        if let v = try int("NOTIFICATION_LANE_CONCURRENCY", 1...64) { laneConcurrency = v }
+        if let v = try int("NOTIFICATION_POLL_MS", 1...60_000) { pollIntervalMilliseconds = v }
+        if let v = try int("NOTIFICATION_LEASE_MS", 300...3_600_000) { leaseMilliseconds = v }
+        if let v = try int("NOTIFICATION_CLAIM_BATCH", 1...1_000) { claimBatch = v }
+        if let v = try int("NOTIFICATION_RECORD_BACKLOG", 16...1_000_000) { recordBacklog = v }
+        if let v = try int("NOTIFICATION_GATHER_MS", 0...1_000) { gatherMilliseconds = v }
+        if let v = try int("NOTIFICATION_RETENTION_DAYS", 0...36_500) { retentionMilliseconds = Int64(v) * 86_400_000 }
+        if let v = try int("NOTIFICATION_PRUNE_INTERVAL_MS", 1_000...86_400_000) { pruneIntervalMilliseconds = v }
+        if let v = try int("NOTIFICATION_PRUNE_BATCH", 1...100_000) { pruneBatch = v }
+        if let v = try int("NOTIFICATION_ATTACHMENT_MAX_BYTES", 0...1 << 30) { attachmentMaxBytes = v }
+        if let v = text("NOTIFICATION_BOUNCE_IMAP_URL") { bounceIMAPURL = v }
+        if let v = text("NOTIFICATION_BOUNCE_IMAP_USER") { bounceIMAPUser = v }
+        if let v = text("NOTIFICATION_BOUNCE_IMAP_PASSWORD") { bounceIMAPPassword = v }
+        if let v = text("NOTIFICATION_BOUNCE_IMAP_CA_FILE") { bounceIMAPCAFile = v }
+        if let v = try int("NOTIFICATION_BOUNCE_POLL_MS", 100...86_400_000) { bouncePollMilliseconds = v }
+        if let v = text("NOTIFICATION_BOUNCE_PROCESSED_FOLDER") { bounceProcessedFolder = v }
+        if let v = try int("NOTIFICATION_CRASH_AFTER_ACCEPTED", 0...1_000_000) { crashAfterAcceptedSends = v }
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import GatewayCore
 import ServiceKit
 import Testing
@@ -37,5 +38,19 @@ struct GatewayConfigurationTests {
         #expect(configuration.publicURL == "http://127.0.0.1:18080")
         let shared = try GatewayConfiguration(environment: ["GATEWAY_RATE_LIMIT_SHARED": "1", "GATEWAY_RPC_PROXY_PORT": "17190"])
         #expect(shared.sharedRateLimits == true && shared.proxyPort == 17190)
+    }
+
+    @Test("the rate limits default to 600 requests a minute per user or API key and 1200 per IP address, as docs/CONFIGURATION.md and docs/GATEWAY.md say")
+    func rateLimitDefaults() throws {
+        let configuration = try GatewayConfiguration(environment: [:])
+        #expect(configuration.rateLimitUser == 600 && configuration.rateLimitIP == 1200 && configuration.rateLimitWindowSeconds == 60)
+        #expect(configuration.loginMaxFailures == 5)
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let index = try String(contentsOf: root.appendingPathComponent("docs/CONFIGURATION.md"), encoding: .utf8)
+        let guide = try String(contentsOf: root.appendingPathComponent("docs/GATEWAY.md"), encoding: .utf8)
+        for (variable, value) in [("GATEWAY_RATE_LIMIT_USER", 600), ("GATEWAY_RATE_LIMIT_IP", 1200), ("GATEWAY_RATE_LIMIT_WINDOW_SECONDS", 60)] {
+            #expect(index.contains("| `\(variable)` | \(value) |"), "docs/CONFIGURATION.md: \(variable)")
+            #expect(guide.contains("| `\(variable)` | \(value) |"), "docs/GATEWAY.md: \(variable)")
+        }
     }
 }

@@ -106,6 +106,7 @@ struct LimitsTests {
         let limited = try gateway.request("GET", "/v1/me", bearer: token)
         #expect(limited.header("Retry-After") != nil)
         #expect(limited.header("RateLimit-Limit") == "3")
+        Self.expectRateLimited(limited)
 
         for _ in 0..<3 {
             #expect(try gateway.request("POST", "/v1/auth/tokens", json: ["email": "victim@example.com", "password": "guess-guess-1"]).status == 401)
@@ -113,6 +114,29 @@ struct LimitsTests {
         let throttled = try gateway.request("POST", "/v1/auth/tokens", json: ["email": "victim@example.com", "password": "guess-guess-1"])
         #expect(throttled.status == 429)
         #expect(throttled.errorCode == "LOGIN_THROTTLED")
+    }
+
+    /// A 429 `RATE_LIMITED` as docs/GATEWAY.md ("Rate limits") describes it: `Retry-After` in
+    /// whole seconds within the window, the message in Portuguese and in English.
+    static func expectRateLimited(_ response: GatewayHarness.Response, window: Int = 60, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(response.status == 429, sourceLocation: sourceLocation)
+        #expect(response.errorCode == "RATE_LIMITED", "\(response.text)", sourceLocation: sourceLocation)
+        let wait = Int(response.header("Retry-After") ?? "") ?? -1
+        #expect((1...window).contains(wait), "Retry-After: \(response.header("Retry-After") ?? "none")", sourceLocation: sourceLocation)
+        let error = response.json["error"] as? [String: Any] ?? [:]
+        #expect(error["message"] as? String == "Muitas requisições; tente novamente em instantes.", sourceLocation: sourceLocation)
+        #expect(error["message_en"] as? String == "Too many requests; try again shortly.", sourceLocation: sourceLocation)
+    }
+
+    @Test("the per-IP limit (GATEWAY_RATE_LIMIT_IP) counts anonymous requests, sign-ins included, and answers 429 RATE_LIMITED with Retry-After and the message in pt-BR and English")
+    func ipRateLimit() throws {
+        let gateway = try GatewayHarness(engine: .sqlite, extra: ["GATEWAY_RATE_LIMIT_IP": "3"], createAdmin: false)
+        for _ in 0..<2 { #expect(try gateway.request("GET", "/healthz").status == 200) }
+        let signIn = try gateway.request("POST", "/v1/auth/tokens", json: ["email": "nobody@example.com", "password": "guess-guess-1"])
+        #expect(signIn.status == 401)
+        let refused = try gateway.request("POST", "/v1/auth/tokens", json: ["email": "nobody@example.com", "password": "guess-guess-1"])
+        Self.expectRateLimited(refused)
+        #expect(refused.header("RateLimit-Limit") == "3" && refused.header("RateLimit-Remaining") == "0")
     }
 
     @Test("the RPC port's rate limit per key answers RESOURCE_EXHAUSTED saying how long to wait, in its message for people and as status.retry_after_ms for programs")

@@ -146,7 +146,7 @@ public struct ServiceConfiguration: Sendable {
     public static func usage(serviceName name: String, commands: [String] = [], settings: [(variable: String, value: String)] = []) -> String {
         let prefix = environmentPrefix(name)
         let port = defaultPorts[name].map(String.init) ?? "?"
-        let lines = ["uso / usage:",
+        let lines = ["\(name) \(BuildInfo.version)", "uso / usage:",
                      "  \(name) [--host H] [--port P] [--data-dir D] [--log-level L] [--workers N] [--instance-id ID]",
                      "      serve (RPC na porta / RPC on port \(port)); SIGTERM ou Ctrl-C para / stops",
                      "  \(name) healthcheck [--port P]     a instância em execução atende? / does the running instance serve? (0 sim/yes, 1 não/no)",

@@ -114,8 +114,10 @@ public enum ServiceMain {
         _ = StorageErrorAnswers.registered
         try configuration.createDataDirectory()
         let secret = try configuration.deploymentSecret()
-        var listeners = try ServicePort.bind(ServicePort(name: ServicePort.rpc, host: configuration.host, port: configuration.port),
-                                             try ports(configuration))
+        let servicePorts = [ServicePort(name: ServicePort.rpc, host: configuration.host, port: configuration.port)] + (try ports(configuration))
+        var listeners = try ServicePort.bind(servicePorts[0], Array(servicePorts.dropFirst()))
+        // As bound (a port 0 asked for is the one the system gave): `rpc=127.0.0.1:7100 http=…`.
+        let boundPorts = servicePorts.map { "\($0.name)=\($0.host):\(listeners[$0.name]?.port ?? $0.port)" }.joined(separator: " ")
         let progress = StartupProgress(logger: logger)
         var serverConfiguration = ServerConfiguration(serviceName: configuration.serviceName, secret: secret)
         serverConfiguration.host = configuration.host
@@ -133,7 +135,7 @@ public enum ServiceMain {
         do {
             let setup = try prepare(startup)
             return try start(configuration: configuration, migrations: migrations, logger: logger, secret: secret,
-                             server: server, progress: progress, listeners: startup.remainingListeners(),
+                             server: server, progress: progress, listeners: startup.remainingListeners(), boundPorts: boundPorts,
                              databaseTuning: databaseTuning, setup: setup)
         } catch {
             startup.startFailed()
@@ -145,14 +147,17 @@ public enum ServiceMain {
 
     private static func start(configuration: ServiceConfiguration, migrations: [Migration], logger: Logger,
                               secret: DeploymentSecret, server: RPCServer, progress: StartupProgress,
-                              listeners: [String: ListeningSocket],
+                              listeners: [String: ListeningSocket], boundPorts: String,
                               databaseTuning: (DatabaseConfiguration) -> DatabaseConfiguration,
                               setup: Setup) throws -> ServiceHost {
         let databaseConfiguration = databaseTuning(DatabaseConfiguration.fromEnvironment(
             service: configuration.serviceName, dataDirectory: configuration.dataDirectory, environment: configuration.environment))
         let database = try openDatabase(databaseConfiguration, migrations: migrations, progress: progress.report)
-        logger.notice("database ready", ["db.engine": database.engine.rawValue,
-                                         "db.location": databaseConfiguration.url == nil ? databaseConfiguration.sqlitePath : "postgres"])
+        // Where the data is, never a password (``DatabaseConfiguration/location``).
+        let databaseFields = ["db.engine": database.engine.rawValue, "db.location": databaseConfiguration.location,
+                              "db.schema": (try? schemaVersions(database)) ?? "unknown",
+                              "db.migrations_applied": String(progress.appliedMigrations)]
+        logger.notice("database ready", databaseFields)
         let runtime = ServiceRuntime(configuration: configuration, logger: logger, database: database, secret: secret,
                                      listeners: listeners)
         do {
@@ -169,9 +174,19 @@ public enum ServiceMain {
             throw error
         }
         for service in runtime.backgroundServices { service.start() }
-        // A line operators and scripts can wait for.
-        logger.notice("ready", ["address": "\(configuration.host):\(server.port)"])
+        // A line operators and scripts can wait for, saying what runs: the release, every port,
+        // the database and its schema (docs/DEPLOYMENT.md, "Logs at start-up").
+        logger.notice("ready", databaseFields.merging(["address": "\(configuration.host):\(server.port)", "version": BuildInfo.version,
+                                                       "ports": boundPorts]) { $1 })
         return ServiceHost(runtime: runtime, server: server)
+    }
+
+    /// The latest migration applied of each schema component, `service 42, storage 3`.
+    static func schemaVersions(_ database: any Database) throws -> String {
+        try database.read { tx in
+            try tx.query("SELECT component, MAX(version) AS version FROM schema_migrations GROUP BY component ORDER BY component")
+                .map { "\(try $0.text("component")) \(try $0.int("version"))" }.joined(separator: ", ")
+        }
     }
 }
 

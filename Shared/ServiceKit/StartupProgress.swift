@@ -21,6 +21,7 @@ public final class StartupProgress: Sendable {
         var migrationsStarted: ContinuousClock.Instant?
         var lastWaitLogged: ContinuousClock.Instant?
         var applying: (label: String, since: ContinuousClock.Instant)?
+        var applied = 0
     }
 
     private let logger: Logger
@@ -37,6 +38,9 @@ public final class StartupProgress: Sendable {
 
     /// Why the service does not serve yet.
     public var reason: StartingReason { state.withLock { $0.reason } }
+
+    /// Migrations this start applied (0 when the schema was current).
+    public var appliedMigrations: Int { state.withLock { $0.applied } }
 
     /// Takes in where the migrations stand: updates ``reason`` and logs.
     public func report(_ progress: MigrationProgress) {
@@ -70,6 +74,7 @@ public final class StartupProgress: Sendable {
                     lines.append((.info, "database migration applied", ["migration": previous.label, "duration_ms": Self.milliseconds(now - previous.since)]))
                 }
                 state.applying = nil
+                state.applied = applied
                 let took = state.migrationsStarted.map { now - $0 } ?? .zero
                 lines.append((.notice, "database migrations finished", ["applied": String(applied), "duration_ms": Self.milliseconds(took)]))
                 state.reason = Self.preparing

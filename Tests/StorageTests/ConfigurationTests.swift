@@ -96,6 +96,14 @@ struct ConfigurationTests {
     func redaction() {
         #expect(DatabaseConfiguration.redacted("postgres://u:s3cret@h:5432/db") == "postgres://u:***@h:5432/db")
         #expect(DatabaseConfiguration.redacted("postgres://u@h/db") == "postgres://u@h/db")
+        // A password with an unencoded `@`, `/` or `?` is hidden whole, not up to its first one.
+        #expect(DatabaseConfiguration.redacted("postgres://u:p@ss/w?rd@h:5432/db") == "postgres://u:***@h:5432/db")
+        // libpq also takes the password as a query parameter.
+        #expect(DatabaseConfiguration.redacted("postgresql://h/db?user=u&password=s3cret&sslmode=require")
+                == "postgresql://h/db?user=u&password=***&sslmode=require")
+        #expect(DatabaseConfiguration.redacted("/var/lib/data.sqlite") == "/var/lib/data.sqlite")
+        #expect(DatabaseConfiguration(url: "postgres://u:s3cret@h/db", sqlitePath: "x").location == "postgres://u:***@h/db")
+        #expect(DatabaseConfiguration(sqlitePath: "/d/intake.sqlite").location == "/d/intake.sqlite")
     }
 
     @Test("an in-memory SQLite database works for quick tests")

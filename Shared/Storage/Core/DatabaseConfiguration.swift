@@ -183,13 +183,27 @@ public struct DatabaseConfiguration: Sendable {
         }
     }
 
-    /// `url` with any password replaced by `***`, safe for logs and error messages.
-    static func redacted(_ url: String) -> String {
-        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@") else {
-            return url
+    /// `url` with any password replaced by `***`, safe for logs and error messages: the one after
+    /// the user name (up to the last `@`, so a password with an unencoded `@`, `/` or `?` is
+    /// hidden whole; when in doubt more is hidden, never less) and a `password=` query parameter
+    /// (libpq takes both).
+    public static func redacted(_ url: String) -> String {
+        guard let scheme = url.range(of: "://") else { return url }
+        var head = String(url[..<scheme.upperBound])
+        var rest = url[scheme.upperBound...]
+        if let at = rest.lastIndex(of: "@") {
+            let user = rest[..<at]
+            head += user.firstIndex(of: ":").map { String(user[...$0]) + "***" } ?? String(user)
+            rest = rest[at...]
         }
-        let credentials = url[scheme.upperBound..<at]
-        guard let colon = credentials.firstIndex(of: ":") else { return url }
-        return String(url[..<credentials.index(after: colon)]) + "***" + String(url[at...])
+        guard let query = rest.firstIndex(of: "?") else { return head + rest }
+        let parameters = rest[rest.index(after: query)...].split(separator: "&", omittingEmptySubsequences: false).map { parameter in
+            parameter.lowercased().hasPrefix("password=") ? "password=***" : String(parameter)
+        }
+        return head + rest[...query] + parameters.joined(separator: "&")
     }
+
+    /// Where the data lives, safe for logs: the SQLite file, or the PostgreSQL URL without its
+    /// password (``redacted(_:)``).
+    public var location: String { url.map(Self.redacted) ?? sqlitePath }
 }

@@ -197,7 +197,8 @@ enum AuthRoutes {
             throw refusal
         }
         try gateway.throttle.succeeded(attempt)
-        return admitted
+        // The first administrator's agent record, made where `create-admin` could not.
+        return AdministratorAgent.linked(admitted, gateway: gateway)
     }
 
     /// One password check of `email` from the request's address, counted by the login

@@ -224,6 +224,20 @@ public final class CredentialStore: Sendable {
         try SessionRevocations.record(tx, userID: userID)
     }
 
+    /// Links a sign-in that has no agent record to workflow's agent `agentID` (``AdministratorAgent``);
+    /// one that has one keeps it. Whether it was linked now.
+    @discardableResult
+    public func linkAgent(userID: String, agentID: String) throws -> Bool {
+        let linked = try database.write { tx in
+            let changed = try tx.execute("UPDATE gateway_users SET agent_id = ?, updated_at = ? WHERE id = ? AND agent_id IS NULL",
+                                         [.text(agentID), .integer(Self.now()), .text(userID)])
+            if changed > 0 { try SessionRevocations.record(tx, userID: userID) }
+            return changed > 0
+        }
+        forgetSessions(userID: userID)
+        return linked
+    }
+
     /// Drops this instance's cached sessions of `userID` (after a change to the user committed).
     public func forgetSessions(userID: String) {
         sessionCache.removeUser(userID)

@@ -117,31 +117,12 @@ struct GroupCommitBatchTests {
     @Test("every open the real process acknowledged from its batches is there after kill -9", arguments: TestEngines.all)
     func acknowledgedOpensSurviveKill(engine: DatabaseEngine) throws {
         let intake = try KillableIntake(engine)
-        let (organization, customers, staff) = (intake.organization, intake.customers, intake.staff)
-        let rpc = intake.client()
+        let (organization, staff) = (intake.organization, intake.staff)
 
         // Eight clients open tickets until the process is killed; keep what was acknowledged.
-        let acknowledged = Mutex<[IntakeV1.Ticket]>([])
-        let group = DispatchGroup()
-        for index in 0..<8 {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                var round = 0
-                while true {
-                    let request = IntakeHarness.request(organization, subject: "Assunto \(index)-\(round)")
-                    guard let ticket = try? rpc.call(IntakeV1.Intake.openTicket, request, options: customers[index]).ticket else { return }
-                    acknowledged.withLock { $0.append(ticket) }
-                    round += 1
-                }
-            }.start()
-        }
-        let limit = Date().addingTimeInterval(20)
-        while acknowledged.withLock({ $0.count }) < 200 && Date() < limit { usleep(5_000) }
-        intake.kill()
-        group.wait()
-        rpc.close()
-        let opened = acknowledged.withLock { $0 }
+        let opened = intake.openUntilKilled { index, round in
+            IntakeHarness.request(organization, subject: "Assunto \(index)-\(round)")
+        }.map(\.ticket)
         #expect(opened.count >= 200)
         #expect(Set(opened.map(\.code)).count == opened.count, "codes unique")
 

@@ -81,6 +81,9 @@ final class DeliveryGroupCommit<Request: Sendable, Response: Sendable>: @uncheck
 
     var counts: Statistics { condition.withLock { statistics } }
 
+    /// Calls waiting for a leader to take them (tests wait on it instead of sleeping).
+    var waitingCount: Int { condition.withLock { waiting.count } }
+
     /// Runs `request` together with the calls waiting beside it, or alone.
     /// - Parameters:
     ///   - events: The request's number of events (groups stay within ``maxEvents``).

@@ -106,7 +106,9 @@ struct AuthTests {
             let seconds = Date().timeIntervalSince(start)
             #expect(reset.status == 202)
             #expect(reset.json["token"] == nil)
-            #expect(seconds < 1.5, "\(email): \(seconds) s")
+            // Waiting for the e-mail's call would take its whole 5 s; 4 s leaves a loaded machine
+            // room for the reset's own write without blurring that line.
+            #expect(seconds < 4, "\(email): \(seconds) s")
         }
         // The e-mail is still asked of notification, after the answers.
         #expect(waitFor(10) { connections.lock.withLock { connections.value } > 0 })

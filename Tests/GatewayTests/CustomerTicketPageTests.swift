@@ -54,7 +54,9 @@ struct CustomerTicketPageTests {
     @Test("over HTTP: a colleague's cancel is 403 with intake's reason in pt-BR and en, the ticket stays open; its contact and the company's administrator cancel; a reply made while workflow lags is answered once workflow's view shows it (X-Reply-Applied: 1), and the view read right after is in Em atendimento",
           arguments: TestEngines.all)
     func cancelAndReplyOverHTTP(engine: DatabaseEngine) throws {
-        let seeded = try SeededDeployment(engine: engine)
+        // The reply waits for workflow's view up to 10 s (2 s by default): what workflow needs
+        // after its pause to show the reply is not then cut short on a loaded machine.
+        let seeded = try SeededDeployment(engine: engine, gatewayEnvironment: ["GATEWAY_REPLY_SETTLE_MS": "10000"])
         let gateway = seeded.gateway
         let people = try Self.people(gateway, seeded.seeded)
         let other = try Self.openTicket(gateway, seeded.seeded, as: people.carla, subject: "Boleto duplicado")
@@ -73,7 +75,7 @@ struct CustomerTicketPageTests {
         let reply = try gateway.request("POST", "/v1/tickets/\(people.ticket)/replies", json: ["text": "Segue o log."], bearer: people.carla)
         let waited = Date().timeIntervalSince(started)
         #expect(reply.status == 201 && reply.header("X-Reply-Applied") == "1", "\(reply.status) \(reply.headers) \(reply.text)")
-        #expect(waited >= 0.5 && waited < 2.5, "answered after \(waited) s")
+        #expect(waited >= 0.5 && waited < 10, "answered after \(waited) s: once the view showed it, not at the end of the wait")
         let after = try gateway.request("GET", "/v1/tickets/\(people.ticket)", bearer: people.carla)
         let workflow = after.json["workflow"] as? [String: Any] ?? [:]
         #expect((workflow["row"] as? [String: Any])?["stage"] as? String == "em_atendimento", "\(after.text.prefix(1500))")

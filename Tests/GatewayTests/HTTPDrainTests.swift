@@ -14,10 +14,14 @@ struct HTTPDrainTests {
         configuration.port = 0
         configuration.threads = 2
         let entered = Mutex(false)
+        // The handler waits (as for an RPC call, an open being written) until the test lets it
+        // go, once the stop is draining: a fixed 800 ms handler could end before a loaded
+        // machine's stop began, and its answer then lacked Connection: close.
+        let release = DispatchSemaphore(value: 0)
         let server = HTTPServer(configuration: configuration, logger: Logger(service: "test", level: .error),
                                 tooLarge: { _ in HTTPResponse.text("", status: 413) }) { _ in
             entered.withLock { $0 = true }
-            usleep(800_000)  // a handler waiting for an RPC call (an open being written)
+            _ = release.wait(timeout: .now() + 20)
             return HTTPResponse.text("gravado")
         }
         try server.start()
@@ -30,6 +34,9 @@ struct HTTPDrainTests {
         while !entered.withLock({ $0 }) && Date() < deadline { usleep(1_000) }
         let stopped = Thread { server.stop() }
         stopped.start()
+        let draining = Date().addingTimeInterval(20)
+        while !server.draining.load(ordering: .sequentiallyConsistent) && Date() < draining { usleep(1_000) }
+        release.signal()
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {

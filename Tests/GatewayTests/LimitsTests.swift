@@ -77,14 +77,15 @@ struct LimitsTests {
     @Test("connections beyond the limit are refused; idle ones are closed after the timeout")
     func connectionLimitAndTimeout() throws {
         let gateway = try GatewayHarness(engine: .sqlite, extra: ["GATEWAY_HTTP_MAX_CONNECTIONS": "2", "GATEWAY_HTTP_THREADS": "1",
-                                                                  "GATEWAY_HTTP_TIMEOUT_SECONDS": "2"])
+                                                                  "GATEWAY_HTTP_TIMEOUT_SECONDS": "5"])
         let held = [try RawConnection(port: gateway.httpPort), try RawConnection(port: gateway.httpPort)]
         usleep(200_000)
         // Both slots taken by idle connections: the next request waits unanswered (in the
-        // listen backlog) instead of being served.
+        // listen backlog) instead of being served. (The idle timeout is 5 s, not 2 s, so that
+        // starting curl on a loaded machine cannot take longer than the slots stay taken.)
         let waiting = try GatewayHarness.curl(["-s", "-i", "--max-time", "1", "http://127.0.0.1:\(gateway.httpPort)/healthz"], input: Data())
         #expect(waiting.status == 0)
-        // The idle connections time out (2 s) and the gateway serves again: this request waits in
+        // The idle connections time out (5 s) and the gateway serves again: this request waits in
         // the backlog until then (up to curl's 20 s; a fixed 3 s sleep was too short under load).
         #expect(try gateway.request("GET", "/healthz").status == 200)
         for connection in held { connection.hangUp() }

@@ -153,7 +153,8 @@ struct MigratingStartTests {
         let refused = #expect(throws: RPCError.self) {
             try integration.call(IntakeV1.Intake.listChannels, IntakeV1.ListEntriesRequest())
         }
-        #expect(ContinuousClock.now - asked < .seconds(2), "answered at once")
+        // At once, not at the call's 10 s deadline; 5 s leaves a loaded machine room.
+        #expect(ContinuousClock.now - asked < .seconds(5), "answered at once")
         #expect(refused?.code == .unavailable && refused?.handlerStarted == false, "\(String(describing: refused))")
         #expect(refused?.retryAfterMilliseconds == 1_000, "\(String(describing: refused))")
         #expect(refused?.message.contains("service starting, try again shortly: database locked, waiting to apply migration 1 of ") == true,

@@ -154,7 +154,13 @@ struct ProxyCancelTests {
         organization.active = true
         let call = client.start(path: IntakeV1.Intake.createOrganization.path, payload: organization.serializedBytes(),
                                 options: CallOptions(timeoutMilliseconds: 30_000)) { _ in }
-        Thread.sleep(forTimeInterval: 1)  // the call reaches intake and waits there for the lock
+        // The call has to reach intake before the CANCEL does: a CANCEL the gateway gets before it
+        // has forwarded the call never reaches intake, which then logs nothing. Nothing outside
+        // intake's process shows that the call arrived (it logs a call when it ends), so this stays
+        // a pause, sized to the window: intake's write waits for the lock up to its busy timeout
+        // (5 s) on each of its 5 attempts, about 25 s, and the CANCEL must come within it. 3 s
+        // (not 1 s) gives a loaded machine time to forward and stays far inside the window.
+        Thread.sleep(forTimeInterval: 3)
         call.cancel()
         // Intake logs the call as CANCELLED when the CANCEL arrives, while the lock is still held.
         let cancelled = intake.waitForOutput(containing: "\"rpc.status\":\"CANCELLED\"", timeout: 20)

@@ -52,9 +52,13 @@ struct ImapTests {
         let processed = IMAPMailbox(url: dovecot.url.replacingOccurrences(of: "/INBOX", with: "/Processadas"),
                                     user: dovecot.user, password: dovecot.password)
         #expect(try inbox.supportsIdle())
-        // The folder is created by the first round; give the poller time to enter IDLE.
+        // The folder is created by the first round; then the poller connects, polls once more and
+        // enters IDLE. Wait for that state instead of a fixed pause (a second was not always
+        // enough on a loaded machine); the server looks at the mailbox when IDLE starts, so mail
+        // delivered from here on is reported through IDLE.
+        let poller = try #require(harness.mailPoller)
         #expect(waitFor(10) { (try? processed.search("ALL")) != nil })
-        Thread.sleep(forTimeInterval: 1)
+        try #require(waitFor(30) { poller.isIdling }, "the poller never entered IDLE")
 
         try dovecot.deliver(Fixtures.bytes("thunderbird-new-ticket.eml"))
         #expect(try waitFor(10) { try harness.count("tickets") == 1 }, "taken in through IDLE, long before the next poll")

@@ -4,6 +4,7 @@ import RPC
 import RPCTransport
 import ServiceKit
 import Storage
+import Synchronization
 import TestSupport
 
 /// The real `intake` executable (group commit on) on its own data directory, or its own
@@ -66,6 +67,37 @@ final class KillableIntake {
 
     /// `kill -9`.
     func kill() { process.stop(signal: SIGKILL) }
+
+    /// An open the process acknowledged: its ticket, the client thread (0–7) and that client's round.
+    typealias Acknowledged = (ticket: IntakeV1.Ticket, index: Int, round: Int)
+
+    /// Eight clients (one per customer, each on a thread of its own) open tickets, client `index`'s
+    /// round `round` with `request(index, round)`, until the process is killed (`kill -9`) once
+    /// `count` opens were acknowledged or 20 s passed. Returns the acknowledged opens.
+    func openUntilKilled(after count: Int = 200,
+                         _ request: @escaping @Sendable (_ index: Int, _ round: Int) -> IntakeV1.OpenTicketRequest) -> [Acknowledged] {
+        let rpc = client()
+        let acknowledged = Mutex<[Acknowledged]>([])
+        let group = DispatchGroup()
+        for (index, customer) in customers.enumerated() {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                var round = 0
+                while true {
+                    guard let ticket = try? rpc.call(IntakeV1.Intake.openTicket, request(index, round), options: customer).ticket else { return }
+                    acknowledged.withLock { $0.append((ticket, index, round)) }
+                    round += 1
+                }
+            }.start()
+        }
+        let limit = Date().addingTimeInterval(20)
+        while acknowledged.withLock({ $0.count }) < count && Date() < limit { usleep(5_000) }
+        kill()
+        group.wait()
+        rpc.close()
+        return acknowledged.withLock { $0 }
+    }
 
     /// Starts the process again on the same storage and port.
     func restart() throws { process = try ServiceProcess(name: "intake", environment: environment, port: port) }

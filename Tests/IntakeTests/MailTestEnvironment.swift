@@ -1,3 +1,5 @@
+import IntakeCore
+@testable import ServiceKit
 import TestSupport
 
 extension IMAPTestServer {
@@ -14,4 +16,10 @@ extension IMAPTestServer {
         }
         return environment.merging(extra) { $1 }
     }
+}
+
+extension IntakeHarness {
+    /// The IMAP poller this intake runs (`INTAKE_IMAP_URL` set), found among its background
+    /// services: tests wait on its state (``MailPoller/isIdling``) instead of sleeping.
+    var mailPoller: MailPoller? { host.runtime.backgroundServices.lazy.compactMap { $0 as? MailPoller }.first }
 }

@@ -329,35 +329,17 @@ struct OpenWithFilesTests {
     @Test("every open with files the real process acknowledged is there after kill -9, its files byte-exact", arguments: TestEngines.all)
     func acknowledgedOpensWithFilesSurviveKill(engine: DatabaseEngine) throws {
         let intake = try KillableIntake(engine)
-        let (organization, customers, staff) = (intake.organization, intake.customers, intake.staff)
-        let rpc = intake.client()
+        let (organization, staff) = (intake.organization, intake.staff)
         @Sendable func bytes(_ index: Int, _ round: Int, _ file: Int) -> [UInt8] {
             randomBytes(2_000 + 37 * file + round % 50, seed: UInt64(index * 1_000_000 + round * 10 + file))
         }
 
         // Eight clients open tickets with one or two files until the process is killed.
-        let acknowledged = Mutex<[(ticket: IntakeV1.Ticket, index: Int, round: Int)]>([])
-        let group = DispatchGroup()
-        for index in 0..<8 {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                var round = 0
-                while true {
-                    var request = IntakeHarness.request(organization, subject: "Assunto \(index)-\(round)")
-                    request.files = (0..<(1 + round % 2)).map { openFile("f\($0).bin", bytes(index, round, $0)) }
-                    guard let ticket = try? rpc.call(IntakeV1.Intake.openTicket, request, options: customers[index]).ticket else { return }
-                    acknowledged.withLock { $0.append((ticket, index, round)) }
-                    round += 1
-                }
-            }.start()
+        let opened = intake.openUntilKilled { index, round in
+            var request = IntakeHarness.request(organization, subject: "Assunto \(index)-\(round)")
+            request.files = (0..<(1 + round % 2)).map { openFile("f\($0).bin", bytes(index, round, $0)) }
+            return request
         }
-        let limit = Date().addingTimeInterval(20)
-        while acknowledged.withLock({ $0.count }) < 200 && Date() < limit { usleep(5_000) }
-        intake.kill()
-        group.wait()
-        rpc.close()
-        let opened = acknowledged.withLock { $0 }
         #expect(opened.count >= 100)
 
         try intake.restart()

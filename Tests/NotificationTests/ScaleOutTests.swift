@@ -11,6 +11,14 @@ import TestSupport
 /// database): claims in batches (SKIP LOCKED on PostgreSQL) with renewed leases.
 @Suite("Notification: two instances over one database", .serialized)
 struct ScaleOutTests {
+    /// The delivery lease. It is the mechanism under test (the survivor takes a killed instance's
+    /// claims over when their leases run out), so it stays a time, not a gate. It is renewed every
+    /// third of it: a live instance whose coordinator is starved on a loaded machine for longer
+    /// than two thirds of it loses its claims to the other one, which then sends them again and
+    /// breaks "every message once". 2 s left only 1.3 s of such slack; 6 s leaves 4 s, at the
+    /// price of about 4 s more waiting after the kill (the take-over wait below allows 40 s).
+    static let leaseMilliseconds = 6_000
+
     final class Instances: @unchecked Sendable {
         let data: TemporaryDirectory
         let databaseURL: String?
@@ -26,7 +34,8 @@ struct ScaleOutTests {
             var environment = [
                 "OCORRENCIAS_DATA_DIR": data.path, "OCORRENCIAS_SECRET": secretText,
                 "NOTIFICATION_SMTP_URL": "smtp://127.0.0.1:\(smtpPort)", "NOTIFICATION_MAIL_DOMAIN": "suporte.example",
-                "NOTIFICATION_POLL_MS": "50", "NOTIFICATION_LEASE_MS": "2000", "NOTIFICATION_CLAIM_BATCH": "4",
+                "NOTIFICATION_POLL_MS": "50", "NOTIFICATION_LEASE_MS": String(ScaleOutTests.leaseMilliseconds),
+                "NOTIFICATION_CLAIM_BATCH": "4",
                 "WORKFLOW_ADDRESSES": "127.0.0.1:1",
             ]
             if let databaseURL { environment["NOTIFICATION_DATABASE_URL"] = databaseURL }
@@ -111,7 +120,7 @@ struct ScaleOutTests {
         }
         print("\(engine): A killed with \(inFlight) deliveries claimed")
 
-        // B takes over A's claims once their leases (2 s) expire, and finishes everything.
+        // B takes over A's claims once their leases (6 s) expire, and finishes everything.
         #expect(waitFor(40) {
             guard let stats = try? instances.stats(clientB) else { return false }
             return stats.sent == 100 && stats.queued == 0 && stats.sending == 0

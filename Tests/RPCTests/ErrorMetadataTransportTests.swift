@@ -135,10 +135,14 @@ struct ErrorMetadataTransportTests {
         let relay = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Errors/Relay", clientStreaming: false, serverStreaming: false)
         let secret = DeploymentSecret.random()
         let entered = Atomic<Int>(0)
+        // The upstream's handler holds its call until the test has its answer (at most 30 s), so
+        // the call is surely still running when the upstream goes away: a fixed 1.5 s handler
+        // could finish first on a loaded machine, and the relay would then answer OK.
+        let release = DispatchSemaphore(value: 0)
         var upstreamRouter = RPCRouter()
         upstreamRouter.register(slow) { request, _ in
             entered.add(1, ordering: .relaxed)
-            usleep(1_500_000)
+            _ = release.wait(timeout: .now() + 30)
             return RpcV1.EchoResponse()
         }
         let upstream = RPCServer(configuration: ServerConfiguration(serviceName: "upstream", secret: secret), router: upstreamRouter,
@@ -168,6 +172,7 @@ struct ErrorMetadataTransportTests {
         configuration.maxAttempts = 3
         let client = RPCClient(configuration: configuration)
         defer { client.close() }
+        defer { release.signal() }  // first: lets the upstream's shutdown finish
         let error = #expect(throws: RPCError.self) { try client.call(relay, RpcV1.EchoRequest()) }
         #expect(error?.code == .unavailable && error?.handlerStarted == true, "\(String(describing: error))")
         #expect(error?.metadata[RPCError.sentKey] == nil, "the relay's transport facts never travel, \(String(describing: error))")

@@ -332,7 +332,8 @@ struct LoopbackTests {
         peer.send([0, 0, 0, 100, 1, 2])
         #expect(peer.isClosedByServer())
         let elapsed = Date().timeIntervalSince(start)
-        #expect(elapsed >= 0.15 && elapsed < 2.5)
+        // The 200 ms limit, not the default 10 s one (a loaded machine may close it late).
+        #expect(elapsed >= 0.15 && elapsed < 5, "closed after \(elapsed) s")
     }
 
     @Test("draining mid-call: the call in flight finishes, new calls are refused, then the server stops")

@@ -106,7 +106,9 @@ struct MigratingHealthTests {
         #expect(refused?.message.hasPrefix("serviço iniciando, tente de novo em instantes: banco bloqueado") == true, "\(String(describing: refused))")
         #expect(refused?.message.contains(" / service starting, try again shortly: database locked, waiting to apply migration 1 of 3") == true,
                 "\(String(describing: refused))")
-        #expect(took < .seconds(1), "answered at once: \(took)")
+        // At once, not after the migration (held until the test releases the lock) nor at the
+        // call's 10 s deadline; 5 s leaves a loaded machine room.
+        #expect(took < .seconds(5), "answered at once: \(took)")
         #expect(outcome.value == nil, "still migrating")
         #expect(log.first(containing: "database migrations started")?.contains("\"pending\":\"3\"") == true)
         #expect(log.first(containing: "banco bloqueado, aguardando / database locked, waiting") != nil)

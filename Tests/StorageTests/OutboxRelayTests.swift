@@ -352,18 +352,20 @@ struct OutboxRelayTests {
         }
         relay.start()
         defer { relay.stop() }
-        Thread.sleep(forTimeInterval: 0.05)  // the first poll found nothing; now it sleeps 30 s
+        // Each event is committed while the relay sleeps its 30 s poll wait (waited for, not a
+        // fixed pause: a loaded machine's relay may still be in its first or follow-up round).
         for expected in 1...3 {
+            try #require(waitFor(10) { relay.isIdle }, "the relay never went idle")
             try Self.enqueue(db, [("n\(expected)", "k")])
             let started = Date()
             relay.nudge()
-            let deadline = Date(timeIntervalSinceNow: 5)
+            let deadline = Date(timeIntervalSinceNow: 15)
             while delivered.current < expected && Date() < deadline { Thread.sleep(forTimeInterval: 0.002) }
-            #expect(delivered.current == expected && Date().timeIntervalSince(started) < 2, "event \(expected) went out on the nudge")
+            #expect(delivered.current == expected && Date().timeIntervalSince(started) < 15, "event \(expected) went out on the nudge, not after 30 s")
         }
         // Not nudged, once the relay is idle again (a round after a busy one looks once more):
         // the event waits for the poll interval.
-        Thread.sleep(forTimeInterval: 0.1)
+        try #require(waitFor(10) { relay.isIdle }, "the relay never went idle")
         try Self.enqueue(db, [("quiet", "k")])
         Thread.sleep(forTimeInterval: 0.3)
         #expect(delivered.current == 3)

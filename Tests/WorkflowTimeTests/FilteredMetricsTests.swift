@@ -189,14 +189,10 @@ import TestSupport
     @Test("GetMetrics, ExportMetricsReport and ExportMetrics honour group_id, product and agent_id; a bad filter is INVALID_ARGUMENT on its field",
           arguments: TestEngines.all)
     func overRPC(engine: DatabaseEngine) throws {
-        let database = try ScratchDatabase(engine).open(migrations: Self.migrations)
-        defer { database.close() }
-        try record(database)
-        let clock = SimulatedClock(sp("2027-04-05 09:00"))
-        let time = WorkflowTime(database: database, secret: secret, configuration: WorkflowTime.Configuration(), clock: clock.function)
-        let api = try TimeAPIServer(time, secret: secret)
-        defer { withExtendedLifetime(api) {} }
-        let client = api.client
+        let fixture = try TimeAPIFixture(engine, secret: secret, at: "2027-04-05 09:00", migrations: Self.migrations)
+        defer { withExtendedLifetime(fixture) {} }
+        try record(fixture.database)
+        let client = fixture.client
         let method = WorkflowV1.WorkflowTime.self
         let admin = principal(admin: true, level: 9), agent = principal(admin: false, level: 1)
 

@@ -4,6 +4,7 @@ import Observability
 import RPCTransport
 import ServiceKit
 import Storage
+import TestSupport
 @testable import WorkflowCore
 
 /// Call options signed for an agent `id` at `level` (an administrator when `admin`), with `secret`.
@@ -35,6 +36,39 @@ final class TimeAPIServer {
     deinit {
         client.close()
         server.shutdown(gracePeriodMilliseconds: 100)
+    }
+}
+
+/// The set-up of the tests that drive `WorkflowTime` over its RPC service: a scratch database on
+/// `engine` with `migrations`, a simulated clock at `start` (São Paulo time, see `sp`), a
+/// `WorkflowTime` on both (survey links under ``surveyBaseURL``) and its service on a loopback
+/// port with a client. The service stops, then the database closes, when this goes.
+final class TimeAPIFixture {
+    static let surveyBaseURL = "https://s.example/p/"
+    let database: any Database
+    let clock: SimulatedClock
+    let time: WorkflowTime
+    private var server: TimeAPIServer?
+
+    init(_ engine: DatabaseEngine, secret: DeploymentSecret, at start: String,
+         migrations: [Migration] = WorkflowTimeMigrations.all) throws {
+        database = try ScratchDatabase(engine).open(migrations: migrations)
+        clock = SimulatedClock(sp(start))
+        var configuration = WorkflowTime.Configuration()
+        configuration.surveyBaseURL = Self.surveyBaseURL
+        time = WorkflowTime(database: database, secret: secret, configuration: configuration, clock: clock.function)
+        server = try TimeAPIServer(time, secret: secret)
+    }
+
+    /// A client of the service (real TCP, deployment handshake).
+    var client: RPCClient { server!.client }
+
+    /// The survey token in `link`, a link made under ``surveyBaseURL``.
+    static func surveyToken(_ link: String) -> String { String(link.dropFirst(surveyBaseURL.count)) }
+
+    deinit {
+        server = nil
+        database.close()
     }
 }
 

@@ -29,15 +29,9 @@ import TestSupport
     @Test("a level-0 agent's unfiltered report, its CSV and the survey results count no ticket above their level (one made confidential later included) but the one they hold; the administrator's count them all",
           arguments: TestEngines.all)
     func confidentialTicketsLeftOut(engine: DatabaseEngine) throws {
-        let database = try ScratchDatabase(engine).open(migrations: WorkflowTimeMigrations.all)
-        defer { database.close() }
-        let clock = SimulatedClock(sp("2027-02-05 10:00"))
-        var configuration = WorkflowTime.Configuration()
-        configuration.surveyBaseURL = "https://s.example/p/"
-        let time = WorkflowTime(database: database, secret: secret, configuration: configuration, clock: clock.function)
-        let api = try TimeAPIServer(time, secret: secret)
-        defer { withExtendedLifetime(api) {} }
-        let client = api.client
+        let fixture = try TimeAPIFixture(engine, secret: secret, at: "2027-02-05 10:00")
+        defer { withExtendedLifetime(fixture) {} }
+        let database = fixture.database, clock = fixture.clock, time = fixture.time, client = fixture.client
 
         func at(_ when: String, _ body: (any SQLExecutor) throws -> Void) throws {
             clock.set(sp(when))
@@ -45,7 +39,7 @@ import TestSupport
         }
         func answer(_ link: String, _ score: Int32) throws {
             try database.write { tx in
-                _ = try time.answerSurvey(tx, token: String(link.dropFirst("https://s.example/p/".count)), score: score, comment: "", at: clock.now)
+                _ = try time.answerSurvey(tx, token: TimeAPIFixture.surveyToken(link), score: score, comment: "", at: clock.now)
             }
         }
         // Seen by everyone: V1 (finished, surveyed 3), V2 (open).

@@ -33,15 +33,9 @@ import TestSupport
 
     @Test(arguments: TestEngines.all)
     func journeyThroughTheAPI(engine: DatabaseEngine) throws {
-        let database = try ScratchDatabase(engine).open(migrations: WorkflowTimeMigrations.all)
-        defer { database.close() }
-        let clock = SimulatedClock(sp("2027-02-05 16:00"))
-        var configuration = WorkflowTime.Configuration()
-        configuration.surveyBaseURL = "https://s.example/p/"
-        let time = WorkflowTime(database: database, secret: secret, configuration: configuration, clock: clock.function)
-        let api = try TimeAPIServer(time, secret: secret)
-        defer { withExtendedLifetime(api) {} }
-        let client = api.client
+        let fixture = try TimeAPIFixture(engine, secret: secret, at: "2027-02-05 16:00")
+        defer { withExtendedLifetime(fixture) {} }
+        let database = fixture.database, clock = fixture.clock, time = fixture.time, client = fixture.client
         let admin = principal(.agent, admin: true, level: 9)
         let agent = principal(.agent, level: 1)
         let method = WorkflowV1.WorkflowTime.self
@@ -124,7 +118,7 @@ import TestSupport
         let link = try database.write { tx in try time.stageChanged(tx, ticketID: "T1", to: "finalizado", at: clock.now) }
         #expect(link == time.surveyLink(ticketID: "T1", finishedAt: clock.now))
         var answer = WorkflowV1.AnswerSurveyRequest()
-        answer.token = String(link.dropFirst("https://s.example/p/".count))
+        answer.token = TimeAPIFixture.surveyToken(link)
         answer.score = 5
         answer.comment = "Resolvido, obrigado"
         #expect(try client.call(method.answerSurvey, answer, options: CallOptions(timeoutMilliseconds: 5000)).ticketID == "T1")

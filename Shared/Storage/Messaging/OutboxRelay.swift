@@ -142,6 +142,13 @@ public final class OutboxRelay: @unchecked Sendable {
     public var deliveredCount: Int { delivered.load(ordering: .relaxed) }
     /// Deliveries by this relay that threw, since it was created.
     public var failedCount: Int { failed.load(ordering: .relaxed) }
+    /// Whether the polling thread is sleeping the idle poll interval now, having found nothing
+    /// (tests wait for it instead of sleeping).
+    public var isIdle: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return idle
+    }
 
     // MARK: Lifecycle
 

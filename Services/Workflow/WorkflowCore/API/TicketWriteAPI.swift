@@ -287,7 +287,13 @@ extension WorkflowAPI {
         return ticket
     }
 
+    /// Longest discussion entry's text, as intake's longest reply (3,000,000 characters were stored).
+    static let maxDiscussionText = 100_000
+
     func addDiscussion(_ tx: any SQLExecutor, _ request: WorkflowV1.AddDiscussionRequest, _ actor: Actor) throws -> (entry: WorkflowV1.DiscussionEntry, ticket: TicketRecord) {
+        if let long = FieldViolation.length(of: request.text, "text", limit: Self.maxDiscussionText) {
+            throw RPCError(.invalidArgument, "entrada inválida: text / invalid entry: text", violations: [long])
+        }
         let ticket = try discussionTicket(tx, request, actor, forUpdate: true)
         // The entry's files go under a message id of its own, by which the view lists them on it.
         let messageID = request.attachments.isEmpty ? "" : RandomID.timeOrdered()

@@ -1,4 +1,5 @@
 import Foundation
+@testable import GatewayCore
 import Storage
 import Testing
 import TestSupport
@@ -98,5 +99,46 @@ struct BadInputTests {
         // The connection was not dropped: other calls to intake answer at once.
         #expect(try gateway.request("GET", "/v1/file-limits", bearer: seeded.maria).status == 200)
         #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/replies", json: ["text": "curta"], bearer: seeded.maria).status == 201)
+    }
+
+    @Test("an error about a query argument names the argument the caller sent, not the request message's field (filter.priorities[0], query, version_id); a malformed number or switch in the query is 400 naming it instead of being taken as 0 or false")
+    func queryArgumentNames() throws {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        // Argument → the field the error must name (each was named by the proto's field before).
+        let cases: [(String, String)] = [
+            ("/v1/tickets?priority=NOPE", "priority"), ("/v1/tickets?category=ALTA,NOPE", "category"),
+            ("/v1/tickets?mine=1", "mine"), ("/v1/tickets?open_only=yes", "open_only"),
+            ("/v1/tickets/search?q=nota&mode=NOPE", "mode"), ("/v1/backlog?version=v1&page_size=x", "page_size"),
+            ("/v1/reports/metrics.csv?from_ms=ontem", "from_ms"), ("/v1/reports/metrics.csv?to_ms=1e3", "to_ms"),
+            ("/v1/time-totals?from_ms=abc", "from_ms"),
+            // Workflow's period check names the day that is wrong (a bad to_day was refused on from_day).
+            ("/v1/reports/metrics?from_day=2026-01-01&to_day=ontem", "to_day"), ("/v1/reports/metrics?from_day=ontem&to_day=2026-01-02", "from_day"),
+            ("/v1/reports/metrics?from_day=2026-02-01&to_day=2026-01-01", "to_day"),
+            // A stage no flow has was an empty list ("no tickets there"); now refused, naming `stage`.
+            ("/v1/tickets?stage=em_atendimento,nova", "stage"), ("/v1/tickets/search?q=nota&stage=nova", "stage"),
+            ("/v1/tickets/export.csv?stage=nova", "stage")]
+        for (route, field) in cases {
+            let answer = try gateway.request("GET", route, bearer: seeded.admin)
+            #expect(answer.status == 400 && Self.detail(answer)["field"] as? String == field, "\(route): \(answer.status) \(answer.text.prefix(300))")
+            #expect((Self.detail(answer)["message"] as? String)?.isEmpty == false && (Self.detail(answer)["message_en"] as? String)?.isEmpty == false,
+                    "\(route): \(answer.text.prefix(300))")
+            #expect(!answer.text.contains("filter."), "\(route): \(answer.text.prefix(300))")
+        }
+        // A customer's list maps `stage` to another message's field (public stage keys): the same name comes back.
+        let customer = try gateway.request("GET", "/v1/tickets?page_size=-1", bearer: seeded.maria)
+        #expect(customer.status == 400 && Self.detail(customer)["field"] as? String == "page_size", "\(customer.text)")
+        let customerStage = try gateway.request("GET", "/v1/tickets?stage=diagnostico_tecnico", bearer: seeded.maria)
+        #expect(customerStage.status == 400 && Self.detail(customerStage)["field"] as? String == "stage", "\(customerStage.text)")
+        #expect((Self.detail(customerStage)["message_en"] as? String)?.contains("em_atendimento") == true, "the known keys are listed: \(customerStage.text)")
+        for (route, token) in [("/v1/tickets?stage=em_atendimento,diagnostico_tecnico", seeded.admin), ("/v1/tickets?stage=em_atendimento", seeded.maria),
+                               ("/v1/tickets/export.csv?stage=finalizado", seeded.admin)] {
+            #expect(try gateway.request("GET", route, bearer: token).status == 200, "\(route)")
+        }
+        // A body field keeps its name on a route that reads a body.
+        let body = try gateway.request("POST", "/v1/organizations", json: ["name": 5], bearer: seeded.admin)
+        #expect(Self.detail(body)["field"] as? String == "name", "\(body.text)")
+        #expect(try gateway.request("GET", "/v1/tickets?mine=true&open_only=false&newest_first=true", bearer: seeded.admin).status == 200)
     }
 }

@@ -141,4 +141,33 @@ struct BadInputTests {
         #expect(Self.detail(body)["field"] as? String == "name", "\(body.text)")
         #expect(try gateway.request("GET", "/v1/tickets?mine=true&open_only=false&newest_first=true", bearer: seeded.admin).status == 200)
     }
+
+    @Test("a JSON body that names a member twice in one object (top level, nested, in a multipart form's JSON field) is 400 INVALID_JSON naming it and stores nothing, on the direct reader's routes and on the others; one that does not is taken")
+    func duplicateKeys() throws {
+        func duplicate(_ text: String) -> String? { JSONDuplicateKeys.first(in: Array(text.utf8)) }
+        #expect(duplicate(#"{"a": {"b": 1, "b": 2}}"#) == "a.b")
+        #expect(duplicate(#"{"a": 1, "\u0061": 2}"#) == "a")
+        #expect(duplicate(#"{"files": [{"n": "x"}, {"n": "y", "n": "z"}]}"#) == "files[1].n")
+        #expect(duplicate(#"{"a": "b,\"a\": 1", "b": [1, 2, {"a": 1}], "c": {"a": 2}}"#) == nil)
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let twice = Data(#"{"name": "Primeira", "kind": "ORGANIZATION_CUSTOMER", "name": "Segunda"}"#.utf8)
+        let organization = try gateway.request("POST", "/v1/organizations", body: twice, headers: ["Content-Type": "application/json"], bearer: seeded.admin)
+        #expect(organization.status == 400 && organization.errorCode == "INVALID_JSON" && Self.detail(organization)["field"] as? String == "name",
+                "\(organization.status) \(organization.text)")
+        #expect(Self.detail(organization)["reason"] as? String == "duplicate_key" && Self.detail(organization)["message_en"] is String)
+        let listed = try gateway.request("GET", "/v1/organizations?name_prefix=Segunda", bearer: seeded.admin)
+        #expect(!listed.text.contains("Segunda") && !listed.text.contains("Primeira"), "nothing stored: \(listed.text)")
+        let nested = Data(#"{"agent": {"id": "A-dup", "name": "Um", "name": "Dois"}}"#.utf8)
+        let agent = try gateway.request("POST", "/v1/agents", body: nested, headers: ["Content-Type": "application/json"], bearer: seeded.admin)
+        #expect(agent.status == 400 && Self.detail(agent)["field"] as? String == "agent.name", "\(agent.text)")
+        #expect(try gateway.request("GET", "/v1/agents/A-dup", bearer: seeded.admin).status == 404, "nothing stored")
+        // The gateway's own routes (Decodable bodies) too.
+        let key = Data(#"{"name": "erp", "role": "agent", "role": "administrator"}"#.utf8)
+        let made = try gateway.request("POST", "/v1/api-keys", body: key, headers: ["Content-Type": "application/json"], bearer: seeded.admin)
+        #expect(made.status == 400 && Self.detail(made)["field"] as? String == "role", "\(made.text)")
+        let once = Data(#"{"name": "Terceira", "kind": "ORGANIZATION_CUSTOMER", "tax_id": "11444777000161"}"#.utf8)
+        #expect(try gateway.request("POST", "/v1/organizations", body: once, headers: ["Content-Type": "application/json"], bearer: seeded.admin).status == 201)
+    }
 }

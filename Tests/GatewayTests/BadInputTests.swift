@@ -170,4 +170,39 @@ struct BadInputTests {
         let once = Data(#"{"name": "Terceira", "kind": "ORGANIZATION_CUSTOMER", "tax_id": "11444777000161"}"#.utf8)
         #expect(try gateway.request("POST", "/v1/organizations", body: once, headers: ["Content-Type": "application/json"], bearer: seeded.admin).status == 201)
     }
+
+    @Test("a text over its limit is 400 too_long naming the field and stores nothing: an agent's and a group's name, a sign-in's display name, an API key's name (refused as missing before), a discussion entry (3,000,000 characters were stored)")
+    func longTexts() throws {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let long = String(repeating: "x", count: 201)
+        func expectTooLong(_ answer: GatewayHarness.Response, _ field: String, reason: String = "too_long", sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(answer.status == 400 && Self.detail(answer)["field"] as? String == field && Self.detail(answer)["reason"] as? String == reason,
+                    "\(answer.status) \(answer.text.prefix(300))", sourceLocation: sourceLocation)
+            #expect((Self.detail(answer)["message"] as? String)?.isEmpty == false && (Self.detail(answer)["message_en"] as? String)?.isEmpty == false,
+                    sourceLocation: sourceLocation)
+        }
+        expectTooLong(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-longo", "name": long, "active": true]], bearer: seeded.admin), "agent.name")
+        #expect(try gateway.request("GET", "/v1/agents/A-longo", bearer: seeded.admin).status == 404, "nothing stored")
+        expectTooLong(try gateway.request("POST", "/v1/groups", json: ["group": ["id": "g-longo", "name": long, "active": true]], bearer: seeded.admin), "group.name")
+        #expect(try !gateway.request("GET", "/v1/groups", bearer: seeded.admin).text.contains("g-longo"), "nothing stored")
+        expectTooLong(try gateway.request("POST", "/v1/users", json: ["email": "longo@suporte.example", "display_name": long, "role": "agent",
+                                                                     "password": "Agente-Fiscal-2026!"], bearer: seeded.admin), "display_name", reason: "invalid_value")
+        #expect(try !gateway.request("GET", "/v1/users", bearer: seeded.admin).text.contains("longo@suporte.example"), "nothing stored")
+        expectTooLong(try gateway.request("POST", "/v1/api-keys", json: ["name": long], bearer: seeded.admin), "name")
+        let blank = try gateway.request("POST", "/v1/api-keys", json: ["name": "  "], bearer: seeded.admin)
+        #expect(blank.status == 400 && Self.detail(blank)["reason"] as? String == "required", "\(blank.text)")
+
+        let opened = try gateway.request("POST", "/v1/tickets", json: ["subject": "Texto longo", "request": "x", "category": "DUVIDA", "priority": "BAIXA",
+                                                                       "product": "ERP"], bearer: seeded.maria)
+        let ticketID = try #require((opened.json["ticket"] as? [String: Any])?["id"] as? String, "\(opened.text)")
+        #expect(try waitFor { try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.admin).json["workflow"] is [String: Any] })
+        let huge = String(repeating: "d", count: 100_001)
+        expectTooLong(try gateway.request("POST", "/v1/tickets/\(ticketID)/discussion", json: ["text": huge], bearer: seeded.admin), "text")
+        let view = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.admin)
+        #expect(!view.text.contains("ddddddddddddddddddddddddd"), "nothing stored")
+        #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/discussion", json: ["text": String(repeating: "d", count: 100_000)],
+                                    bearer: seeded.admin).status == 201)
+    }
 }

@@ -171,7 +171,7 @@ struct BadInputTests {
         #expect(try gateway.request("POST", "/v1/organizations", body: once, headers: ["Content-Type": "application/json"], bearer: seeded.admin).status == 201)
     }
 
-    @Test("a text over its limit is 400 too_long naming the field and stores nothing: an agent's and a group's name, a sign-in's display name, an API key's name (refused as missing before), a discussion entry (3,000,000 characters were stored)")
+    @Test("a text over its limit is 400 too_long naming the field and stores nothing: an agent's and a group's name, a sign-in's display name, an API key's name (refused as missing before), a discussion entry (3,000,000 characters were stored), a transfer's and a time entry's note, a solution, a routing rule's product, a channel's label, a webhook's address, a template's subject")
     func longTexts() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let gateway = deployment.gateway
@@ -204,5 +204,25 @@ struct BadInputTests {
         #expect(!view.text.contains("ddddddddddddddddddddddddd"), "nothing stored")
         #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/discussion", json: ["text": String(repeating: "d", count: 100_000)],
                                     bearer: seeded.admin).status == 201)
+
+        // The other free texts of workflow's writes, and intake's and notification's configuration.
+        #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/take", json: [:], bearer: seeded.admin).status == 200)
+        let note = String(repeating: "n", count: 4_001)
+        expectTooLong(try gateway.request("POST", "/v1/tickets/\(ticketID)/transfer", json: ["to_group_id": "n1", "note": note], bearer: seeded.admin), "note")
+        expectTooLong(try gateway.request("POST", "/v1/tickets/\(ticketID)/time-entries", json: ["minutes": 5, "note": note], bearer: seeded.admin), "note")
+        expectTooLong(try gateway.request("POST", "/v1/tickets/\(ticketID)/solution", json: ["text": String(repeating: "s", count: 100_001)],
+                                          bearer: seeded.admin), "text")
+        let after = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.admin)
+        #expect(!after.text.contains("nnnnnnnnnnnnnnnnnnnn") && !after.text.contains("ssssssssssssssssssss"), "nothing stored")
+        expectTooLong(try gateway.request("POST", "/v1/routing-rules", json: ["rule": ["id": "r-longa", "position": 7, "group_id": "n1", "product": long]],
+                                          bearer: seeded.admin), "rule.product")
+        #expect(try !gateway.request("GET", "/v1/routing-rules", bearer: seeded.admin).text.contains("r-longa"), "nothing stored")
+        expectTooLong(try gateway.request("POST", "/v1/channels", json: ["key": "longo", "label_pt": long], bearer: seeded.admin), "label_pt")
+        #expect(try !gateway.request("GET", "/v1/channels?include_inactive=true", bearer: seeded.admin).text.contains("longo"), "nothing stored")
+        expectTooLong(try gateway.request("POST", "/v1/webhooks", json: ["url": "https://erp.example/" + String(repeating: "w", count: 2_048),
+                                                                         "event_kinds": ["TicketOpened"]], bearer: seeded.admin), "url")
+        expectTooLong(try gateway.request("POST", "/v1/templates", json: ["message_template": ["event_kind": "TicketOpened", "locale": "pt-BR",
+                                                                                               "subject": String(repeating: "t", count: 999), "text": "t"]],
+                                          bearer: seeded.admin), "message_template.subject")
     }
 }

@@ -49,29 +49,32 @@ struct QueryArgumentNames: Sendable {
         return nil
     }
 
-    /// `error` with its fields (and the field names quoted in its texts) as the caller sent them.
+    /// `error` with its fields (and the field names quoted in its message) as the caller sent them.
     func renamed(_ error: RPCError, _ request: HTTPRequest) -> RPCError {
         var renamed = error
-        for index in renamed.violations.indices {
-            let field = renamed.violations[index].field
-            guard let name = callerName(of: field, in: request) else { continue }
-            renamed.violations[index].field = name
-            renamed.message = Self.replacingWord(field, with: name, in: renamed.message)
-        }
+        var texts = [error.message]
+        rename(&renamed.violations, \.field, texts: &texts, request)
+        renamed.message = texts[0]
         return renamed
     }
 
-    /// `error` with its details' fields (and the field names quoted in its texts) as the caller sent them.
+    /// `error` with its details' fields (and the field names quoted in its messages) as the caller sent them.
     func renamed(_ error: APIError, _ request: HTTPRequest) -> APIError {
         var renamed = error
-        for index in renamed.details.indices {
-            let field = renamed.details[index].field
-            guard let name = callerName(of: field, in: request) else { continue }
-            renamed.details[index].field = name
-            renamed.messagePT = Self.replacingWord(field, with: name, in: renamed.messagePT)
-            renamed.messageEN = Self.replacingWord(field, with: name, in: renamed.messageEN)
-        }
+        var texts = [error.messagePT, error.messageEN]
+        rename(&renamed.details, \.field, texts: &texts, request)
+        (renamed.messagePT, renamed.messageEN) = (texts[0], texts[1])
         return renamed
+    }
+
+    /// Renames the `field` of each item that a query argument fed, and the name in `texts`.
+    private func rename<Item>(_ items: inout [Item], _ field: WritableKeyPath<Item, String>, texts: inout [String], _ request: HTTPRequest) {
+        for index in items.indices {
+            let old = items[index][keyPath: field]
+            guard let name = callerName(of: old, in: request) else { continue }
+            items[index][keyPath: field] = name
+            texts = texts.map { Self.replacingWord(old, with: name, in: $0) }
+        }
     }
 
     /// `text` with `word` replaced where it stands alone (not inside a longer identifier).

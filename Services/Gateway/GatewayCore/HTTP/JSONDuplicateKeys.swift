@@ -42,23 +42,39 @@ enum JSONDuplicateKeys {
                 return nil
             default:
                 // A number, true, false or null: up to the next delimiter.
+                let start = index
                 while index < bytes.count, !",]} \n\r\t".utf8.contains(bytes[index]) { index += 1 }
+                // Always forward, even on a text that is not JSON (a stray `}` in an array).
+                if index == start { index += 1 }
                 return nil
+            }
+        }
+
+        /// What comes next inside an object or array, after spaces.
+        enum Step { case end, comma, item }
+
+        /// Consumes a `closing` bracket (`.end`) or a comma (`.comma`); `.item` before a member
+        /// or value; nil at the end of the text.
+        mutating func step(closing: Character) -> Step? {
+            skipSpace()
+            guard index < bytes.count else { return nil }
+            switch bytes[index] {
+            case UInt8(ascii: closing.unicodeScalars.first!):
+                index += 1
+                return .end
+            case UInt8(ascii: ","):
+                index += 1
+                return .comma
+            default: return .item
             }
         }
 
         mutating func object(path: String) -> String? {
             index += 1
             var names = Set<String>()
-            while true {
-                skipSpace()
-                guard index < bytes.count else { return nil }
-                if bytes[index] == UInt8(ascii: "}") {
-                    index += 1
-                    return nil
-                }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
+            while let step = step(closing: "}") {
+                guard step == .item else {
+                    if step == .end { return nil }
                     continue
                 }
                 guard let name = string() else { return nil }
@@ -69,25 +85,20 @@ enum JSONDuplicateKeys {
                 index += 1
                 if let found = value(path: member) { return found }
             }
+            return nil
         }
 
         mutating func array(path: String) -> String? {
             index += 1
             var position = 0
-            while true {
-                skipSpace()
-                guard index < bytes.count else { return nil }
-                if bytes[index] == UInt8(ascii: "]") {
-                    index += 1
-                    return nil
+            while let step = step(closing: "]") {
+                switch step {
+                case .end: return nil
+                case .comma: position += 1
+                case .item: if let found = value(path: "\(path)[\(position)]") { return found }
                 }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
-                    position += 1
-                    continue
-                }
-                if let found = value(path: "\(path)[\(position)]") { return found }
             }
+            return nil
         }
 
         /// A string at `index` (its quotes included), escapes read; nil when malformed.

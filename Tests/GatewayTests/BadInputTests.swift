@@ -1,4 +1,5 @@
 import Foundation
+@testable import GatewayCore
 import Storage
 import Testing
 import TestSupport
@@ -98,5 +99,130 @@ struct BadInputTests {
         // The connection was not dropped: other calls to intake answer at once.
         #expect(try gateway.request("GET", "/v1/file-limits", bearer: seeded.maria).status == 200)
         #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/replies", json: ["text": "curta"], bearer: seeded.maria).status == 201)
+    }
+
+    @Test("an error about a query argument names the argument the caller sent, not the request message's field (filter.priorities[0], query, version_id); a malformed number or switch in the query is 400 naming it instead of being taken as 0 or false")
+    func queryArgumentNames() throws {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        // Argument → the field the error must name (each was named by the proto's field before).
+        let cases: [(String, String)] = [
+            ("/v1/tickets?priority=NOPE", "priority"), ("/v1/tickets?category=ALTA,NOPE", "category"),
+            ("/v1/tickets?mine=1", "mine"), ("/v1/tickets?open_only=yes", "open_only"),
+            ("/v1/tickets/search?q=nota&mode=NOPE", "mode"), ("/v1/backlog?version=v1&page_size=x", "page_size"),
+            ("/v1/reports/metrics.csv?from_ms=ontem", "from_ms"), ("/v1/reports/metrics.csv?to_ms=1e3", "to_ms"),
+            ("/v1/time-totals?from_ms=abc", "from_ms"),
+            // Workflow's period check names the day that is wrong (a bad to_day was refused on from_day).
+            ("/v1/reports/metrics?from_day=2026-01-01&to_day=ontem", "to_day"), ("/v1/reports/metrics?from_day=ontem&to_day=2026-01-02", "from_day"),
+            ("/v1/reports/metrics?from_day=2026-02-01&to_day=2026-01-01", "to_day"),
+            // A stage no flow has was an empty list ("no tickets there"); now refused, naming `stage`.
+            ("/v1/tickets?stage=em_atendimento,nova", "stage"), ("/v1/tickets/search?q=nota&stage=nova", "stage"),
+            ("/v1/tickets/export.csv?stage=nova", "stage")]
+        for (route, field) in cases {
+            let answer = try gateway.request("GET", route, bearer: seeded.admin)
+            #expect(answer.status == 400 && Self.detail(answer)["field"] as? String == field, "\(route): \(answer.status) \(answer.text.prefix(300))")
+            #expect((Self.detail(answer)["message"] as? String)?.isEmpty == false && (Self.detail(answer)["message_en"] as? String)?.isEmpty == false,
+                    "\(route): \(answer.text.prefix(300))")
+            #expect(!answer.text.contains("filter."), "\(route): \(answer.text.prefix(300))")
+        }
+        // A customer's list maps `stage` to another message's field (public stage keys): the same name comes back.
+        let customer = try gateway.request("GET", "/v1/tickets?page_size=-1", bearer: seeded.maria)
+        #expect(customer.status == 400 && Self.detail(customer)["field"] as? String == "page_size", "\(customer.text)")
+        let customerStage = try gateway.request("GET", "/v1/tickets?stage=diagnostico_tecnico", bearer: seeded.maria)
+        #expect(customerStage.status == 400 && Self.detail(customerStage)["field"] as? String == "stage", "\(customerStage.text)")
+        #expect((Self.detail(customerStage)["message_en"] as? String)?.contains("em_atendimento") == true, "the known keys are listed: \(customerStage.text)")
+        for (route, token) in [("/v1/tickets?stage=em_atendimento,diagnostico_tecnico", seeded.admin), ("/v1/tickets?stage=em_atendimento", seeded.maria),
+                               ("/v1/tickets/export.csv?stage=finalizado", seeded.admin)] {
+            #expect(try gateway.request("GET", route, bearer: token).status == 200, "\(route)")
+        }
+        // A body field keeps its name on a route that reads a body.
+        let body = try gateway.request("POST", "/v1/organizations", json: ["name": 5], bearer: seeded.admin)
+        #expect(Self.detail(body)["field"] as? String == "name", "\(body.text)")
+        #expect(try gateway.request("GET", "/v1/tickets?mine=true&open_only=false&newest_first=true", bearer: seeded.admin).status == 200)
+    }
+
+    @Test("a JSON body that names a member twice in one object (top level, nested, in a multipart form's JSON field) is 400 INVALID_JSON naming it and stores nothing, on the direct reader's routes and on the others; one that does not is taken")
+    func duplicateKeys() throws {
+        func duplicate(_ text: String) -> String? { JSONDuplicateKeys.first(in: Array(text.utf8)) }
+        #expect(duplicate(#"{"a": {"b": 1, "b": 2}}"#) == "a.b")
+        #expect(duplicate(#"{"a": 1, "\u0061": 2}"#) == "a")
+        #expect(duplicate(#"{"files": [{"n": "x"}, {"n": "y", "n": "z"}]}"#) == "files[1].n")
+        #expect(duplicate(#"{"a": "b,\"a\": 1", "b": [1, 2, {"a": 1}], "c": {"a": 2}}"#) == nil)
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let twice = Data(#"{"name": "Primeira", "kind": "ORGANIZATION_CUSTOMER", "name": "Segunda"}"#.utf8)
+        let organization = try gateway.request("POST", "/v1/organizations", body: twice, headers: ["Content-Type": "application/json"], bearer: seeded.admin)
+        #expect(organization.status == 400 && organization.errorCode == "INVALID_JSON" && Self.detail(organization)["field"] as? String == "name",
+                "\(organization.status) \(organization.text)")
+        #expect(Self.detail(organization)["reason"] as? String == "duplicate_key" && Self.detail(organization)["message_en"] is String)
+        let listed = try gateway.request("GET", "/v1/organizations?name_prefix=Segunda", bearer: seeded.admin)
+        #expect(!listed.text.contains("Segunda") && !listed.text.contains("Primeira"), "nothing stored: \(listed.text)")
+        let nested = Data(#"{"agent": {"id": "A-dup", "name": "Um", "name": "Dois"}}"#.utf8)
+        let agent = try gateway.request("POST", "/v1/agents", body: nested, headers: ["Content-Type": "application/json"], bearer: seeded.admin)
+        #expect(agent.status == 400 && Self.detail(agent)["field"] as? String == "agent.name", "\(agent.text)")
+        #expect(try gateway.request("GET", "/v1/agents/A-dup", bearer: seeded.admin).status == 404, "nothing stored")
+        // The gateway's own routes (Decodable bodies) too.
+        let key = Data(#"{"name": "erp", "role": "agent", "role": "administrator"}"#.utf8)
+        let made = try gateway.request("POST", "/v1/api-keys", body: key, headers: ["Content-Type": "application/json"], bearer: seeded.admin)
+        #expect(made.status == 400 && Self.detail(made)["field"] as? String == "role", "\(made.text)")
+        let once = Data(#"{"name": "Terceira", "kind": "ORGANIZATION_CUSTOMER", "tax_id": "11444777000161"}"#.utf8)
+        #expect(try gateway.request("POST", "/v1/organizations", body: once, headers: ["Content-Type": "application/json"], bearer: seeded.admin).status == 201)
+    }
+
+    @Test("a text over its limit is 400 too_long naming the field and stores nothing: an agent's and a group's name, a sign-in's display name, an API key's name (refused as missing before), a discussion entry (3,000,000 characters were stored), a transfer's and a time entry's note, a solution, a routing rule's product, a channel's label, a webhook's address, a template's subject")
+    func longTexts() throws {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let long = String(repeating: "x", count: 201)
+        func expectTooLong(_ answer: GatewayHarness.Response, _ field: String, reason: String = "too_long", sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(answer.status == 400 && Self.detail(answer)["field"] as? String == field && Self.detail(answer)["reason"] as? String == reason,
+                    "\(answer.status) \(answer.text.prefix(300))", sourceLocation: sourceLocation)
+            #expect((Self.detail(answer)["message"] as? String)?.isEmpty == false && (Self.detail(answer)["message_en"] as? String)?.isEmpty == false,
+                    sourceLocation: sourceLocation)
+        }
+        expectTooLong(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-longo", "name": long, "active": true]], bearer: seeded.admin), "agent.name")
+        #expect(try gateway.request("GET", "/v1/agents/A-longo", bearer: seeded.admin).status == 404, "nothing stored")
+        expectTooLong(try gateway.request("POST", "/v1/groups", json: ["group": ["id": "g-longo", "name": long, "active": true]], bearer: seeded.admin), "group.name")
+        #expect(try !gateway.request("GET", "/v1/groups", bearer: seeded.admin).text.contains("g-longo"), "nothing stored")
+        expectTooLong(try gateway.request("POST", "/v1/users", json: ["email": "longo@suporte.example", "display_name": long, "role": "agent",
+                                                                     "password": "Agente-Fiscal-2026!"], bearer: seeded.admin), "display_name", reason: "invalid_value")
+        #expect(try !gateway.request("GET", "/v1/users", bearer: seeded.admin).text.contains("longo@suporte.example"), "nothing stored")
+        expectTooLong(try gateway.request("POST", "/v1/api-keys", json: ["name": long], bearer: seeded.admin), "name")
+        let blank = try gateway.request("POST", "/v1/api-keys", json: ["name": "  "], bearer: seeded.admin)
+        #expect(blank.status == 400 && Self.detail(blank)["reason"] as? String == "required", "\(blank.text)")
+
+        let opened = try gateway.request("POST", "/v1/tickets", json: ["subject": "Texto longo", "request": "x", "category": "DUVIDA", "priority": "BAIXA",
+                                                                       "product": "ERP"], bearer: seeded.maria)
+        let ticketID = try #require((opened.json["ticket"] as? [String: Any])?["id"] as? String, "\(opened.text)")
+        #expect(try waitFor { try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.admin).json["workflow"] is [String: Any] })
+        let huge = String(repeating: "d", count: 100_001)
+        expectTooLong(try gateway.request("POST", "/v1/tickets/\(ticketID)/discussion", json: ["text": huge], bearer: seeded.admin), "text")
+        let view = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.admin)
+        #expect(!view.text.contains("ddddddddddddddddddddddddd"), "nothing stored")
+        #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/discussion", json: ["text": String(repeating: "d", count: 100_000)],
+                                    bearer: seeded.admin).status == 201)
+
+        // The other free texts of workflow's writes, and intake's and notification's configuration.
+        #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/take", json: [:], bearer: seeded.admin).status == 200)
+        let note = String(repeating: "n", count: 4_001)
+        expectTooLong(try gateway.request("POST", "/v1/tickets/\(ticketID)/transfer", json: ["to_group_id": "n1", "note": note], bearer: seeded.admin), "note")
+        expectTooLong(try gateway.request("POST", "/v1/tickets/\(ticketID)/time-entries", json: ["minutes": 5, "note": note], bearer: seeded.admin), "note")
+        expectTooLong(try gateway.request("POST", "/v1/tickets/\(ticketID)/solution", json: ["text": String(repeating: "s", count: 100_001)],
+                                          bearer: seeded.admin), "text")
+        let after = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.admin)
+        #expect(!after.text.contains("nnnnnnnnnnnnnnnnnnnn") && !after.text.contains("ssssssssssssssssssss"), "nothing stored")
+        expectTooLong(try gateway.request("POST", "/v1/routing-rules", json: ["rule": ["id": "r-longa", "position": 7, "group_id": "n1", "product": long]],
+                                          bearer: seeded.admin), "rule.product")
+        #expect(try !gateway.request("GET", "/v1/routing-rules", bearer: seeded.admin).text.contains("r-longa"), "nothing stored")
+        expectTooLong(try gateway.request("POST", "/v1/channels", json: ["key": "longo", "label_pt": long], bearer: seeded.admin), "label_pt")
+        #expect(try !gateway.request("GET", "/v1/channels?include_inactive=true", bearer: seeded.admin).text.contains("longo"), "nothing stored")
+        expectTooLong(try gateway.request("POST", "/v1/webhooks", json: ["url": "https://erp.example/" + String(repeating: "w", count: 2_048),
+                                                                         "event_kinds": ["TicketOpened"]], bearer: seeded.admin), "url")
+        expectTooLong(try gateway.request("POST", "/v1/templates", json: ["message_template": ["event_kind": "TicketOpened", "locale": "pt-BR",
+                                                                                               "subject": String(repeating: "t", count: 999), "text": "t"]],
+                                          bearer: seeded.admin), "message_template.subject")
     }
 }

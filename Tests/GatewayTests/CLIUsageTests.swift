@@ -48,6 +48,42 @@ struct CLIUsageTests {
         #expect(nobody.status == 1 && nobody.error.contains("http://127.0.0.1:1"), "\(nobody.error)")
     }
 
+    @Test("settings are checked before any call (exit 2 naming them): a damaged saved login is said to be damaged (it was taken as no login, and the command called 127.0.0.1:8080), a --url that is not http(s) and an unknown --lang are refused; logout keeps the address, so the next command asks to sign in again at the same gateway")
+    func settingsBeforeCalls() throws {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let config = deployment.gateway.directory.path + "/ocorre-settings.json"
+        let url = "http://127.0.0.1:\(deployment.gateway.httpPort)"
+        func run(_ arguments: [String], input: String = "", language: String = "") throws -> (status: Int32, output: String, error: String) {
+            try GatewayHarness.run(BuildProducts.executable("ocorre"), arguments, environment: ["OCORRE_CONFIG": config, "OCORRE_URL": "", "OCORRE_LANG": language],
+                                   input: input)
+        }
+        func login() throws {
+            let signed = try run(["--url", url, "login", "--email", GatewayHarness.adminEmail, "--password-stdin"], input: GatewayHarness.adminPassword)
+            #expect(signed.status == 0, "\(signed.error)")
+        }
+        try login()
+        try Data("{corrompido".utf8).write(to: URL(fileURLWithPath: config))
+        let damaged = try run(["whoami"])
+        #expect(damaged.status == 2 && damaged.error.contains(config) && damaged.error.contains("ocorre login") && !damaged.error.contains("8080"),
+                "\(damaged.error)")
+        try login()  // login writes it anew
+        #expect(try run(["whoami"]).status == 0)
+        for arguments in [["--url", "ftp://suporte", "whoami"], ["--url", "suporte:8080", "whoami"]] {
+            let refused = try run(arguments)
+            #expect(refused.status == 2 && refused.error.contains("--url"), "\(arguments): \(refused.error)")
+        }
+        let language = try run(["--lang", "xx", "whoami"])
+        #expect(language.status == 2 && language.error.contains("--lang"), "\(language.error)")
+        #expect(try run(["whoami"], language: "klingon").status == 2)
+        #expect(try run(["--lang", "en", "whoami"]).status == 0)
+        #expect(try run(["logout"]).status == 0)
+        let after = try run(["whoami"])
+        #expect(after.status == 1 && after.error.contains("401") && after.error.contains("ocorre login") && !after.error.contains("8080"),
+                "the saved address is kept: \(after.error)")
+        let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as? [String: String]
+        #expect(saved == ["url": url], "\(saved ?? [:])")
+    }
+
     @Test("without --rpc or OCORRE_RPC the RPC commands call the gateway's host (--url's, or the saved login's) on port 7190, not 127.0.0.1:7190, and a failure names the address called; --rpc still wins")
     func rpcFollowsTheURL() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite)

@@ -247,7 +247,8 @@ struct BacklogStepsExportTests {
                 data += chunk.text
                 chunks += 1
             }
-            #expect(chunks > 2, "streamed in pieces")
+            // The header rides with the first 1,000 rows, the other 250 follow.
+            #expect(chunks >= 2, "streamed in pieces")
             return data.components(separatedBy: "\r\n").filter { !$0.isEmpty }
         }
         let all = try export(as: WorkflowHarness.admin())
@@ -261,6 +262,20 @@ struct BacklogStepsExportTests {
         #expect(bruno.count == 1_250 && !bruno.contains { $0.hasPrefix("2026-x0007,") })
         #expect(throws: RPCError.self) {
             _ = try export(as: WorkflowHarness.customer("maria", organization: "org-1"))
+        }
+        // A filter refused (a stage no flow has) is the call's error before any chunk, not a
+        // header alone and then an error (the gateway answered 200 with an empty CSV).
+        var unknown = WorkflowV1.ExportQueueRequest()
+        var filter = WorkflowV1.TicketFilter()
+        filter.stages = ["nova"]
+        unknown.filter = filter
+        let refused = try harness.client.serverStream(WorkflowV1.Workflow.exportQueue, unknown,
+                                                      options: CallOptions(timeoutMilliseconds: 30_000, metadata: harness.signer.metadata(for: WorkflowHarness.admin())))
+        do {
+            _ = try refused.receive()
+            Issue.record("an unknown stage was exported")
+        } catch let error as RPCError {
+            #expect(error.code == .invalidArgument && error.violations.map(\.field) == ["filter.stages"], "\(error)")
         }
     }
 }

@@ -232,6 +232,7 @@ enum Ocorre {
         }
         let rest = Array(options.positional.dropFirst())
         do {
+            try preflight(options, command: command)
             switch command {
             case "login": try login(options)
             case "logout": try logout(options)
@@ -300,7 +301,14 @@ enum Ocorre {
 
     static func logout(_ options: Options) throws {
         _ = try? http(options, "POST", "/v1/auth/logout")
+        // The token goes, the address stays: the next command asks to sign in again at the same
+        // gateway (it called http://127.0.0.1:8080 and said no gateway answered there), and so
+        // does a later `login` without --url.
+        let url = savedConfig()["url"]
         try? FileManager.default.removeItem(atPath: configPath)
+        if let url, let data = try? JSONSerialization.data(withJSONObject: ["url": url], options: [.sortedKeys]) {
+            _ = FileManager.default.createFile(atPath: configPath, contents: data, attributes: [.posixPermissions: 0o600])
+        }
         if options.json { try show(["status": "signed_out"], options) } else { print("Saiu / signed out") }
     }
 

@@ -71,8 +71,9 @@ enum AdminRoutes {
             guard let role = Role(rawValue: create.role) else {
                 throw APIError.invalid("role", "invalid_value", pt: "Papel desconhecido.", en: "Unknown role.")
             }
-            if let problem = StaffChange.accessLevelProblem(create.access_level) {
-                throw APIError(status: 400, code: "INVALID_ARGUMENT", pt: "Dados inválidos.", en: "Invalid data.", details: [problem])
+            let problems = [StaffChange.accessLevelProblem(create.access_level), StaffChange.displayNameProblem(create.display_name)].compactMap { $0 }
+            if !problems.isEmpty {
+                throw APIError(status: 400, code: "INVALID_ARGUMENT", pt: "Dados inválidos.", en: "Invalid data.", details: problems)
             }
             if role.isCustomer && (create.organization_id ?? "").isEmpty {
                 throw APIError.invalid("organization_id", "required", pt: "Informe a organização.", en: "Organization is required.")
@@ -154,8 +155,12 @@ enum AdminRoutes {
                 var permissions: [String]?
             }
             let create = try request.decode(Create.self)
-            guard !create.name.isEmpty, create.name.count <= 100 else {
+            guard !create.name.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw APIError.invalid("name", "required", pt: "Informe um nome.", en: "Name is required.")
+            }
+            // A long name was refused as a missing one ("Informe um nome").
+            guard create.name.count <= 100 else {
+                throw APIError.invalid("name", "too_long", pt: "No máximo 100 caracteres.", en: "At most 100 characters.")
             }
             // An unknown role is refused, not read as `agent`: a key's permissions follow its role.
             guard let role = create.role.map(Role.init(rawValue:)) ?? .agent else {

@@ -55,8 +55,8 @@ enum DomainRoutes {
         router.add(metricsReport())
         router.add("GET", "/v1/reports/metrics.csv") { request, context in
             var ask = WorkflowV1.ExportMetricsRequest()
-            ask.fromMs = Int64(request.query["from_ms"] ?? "") ?? 0
-            ask.toMs = Int64(request.query["to_ms"] ?? "") ?? 0
+            ask.fromMs = try queryMilliseconds(request, "from_ms")
+            ask.toMs = try queryMilliseconds(request, "to_ms")
             (ask.groupID, ask.product, ask.agentID) = try metricsFilters(request)
             let stream = try context.gateway.runtime.client(for: "workflow").serverStream(T.exportMetrics, ask, options: context.callOptions(timeoutMilliseconds: 120_000))
             return try csv(stream, name: "metricas.csv")
@@ -68,9 +68,12 @@ enum DomainRoutes {
             filter.groupID = request.query["group_id"] ?? ""
             filter.agentID = request.query["agent_id"] ?? ""
             ask.filter = filter
-            let stream = try context.gateway.runtime.client(for: "workflow").serverStream(WorkflowV1.Workflow.exportQueue, ask,
-                                                                                          options: context.callOptions(timeoutMilliseconds: 120_000))
-            return try csv(stream, name: "ocorrencias.csv")
+            // Workflow's violations name `filter.stages`…: the caller sent `stage`.
+            return try QueryArgumentNames(["stage": "filter.stages", "group_id": "filter.group_id", "agent_id": "filter.agent_id"]).naming(request) {
+                let stream = try context.gateway.runtime.client(for: "workflow").serverStream(WorkflowV1.Workflow.exportQueue, ask,
+                                                                                              options: context.callOptions(timeoutMilliseconds: 120_000))
+                return try csv(stream, name: "ocorrencias.csv")
+            }
         }
         typealias W = WorkflowV1.Workflow
         router.add(B.route("GET", "/v1/versions", "workflow", W.listVersions, query: ["include_delivered": "include_delivered"]))
@@ -117,6 +120,18 @@ enum DomainRoutes {
             values.append(value)
         }
         return (values[0], values[1], values[2])
+    }
+
+    /// The milliseconds since 1970 in the query argument `name` (absent or empty: 0).
+    /// - Throws: 400 naming the argument when it is not one (`from_ms=ontem` used to be taken as 0: no bound).
+    static func queryMilliseconds(_ request: HTTPRequest, _ name: String) throws -> Int64 {
+        let text = request.query[name] ?? ""
+        if text.isEmpty { return 0 }
+        guard let value = Int64(text) else {
+            throw APIError.invalid(name, "invalid_number", pt: "\(name) deve ser um número inteiro (milissegundos desde 1970).",
+                                   en: "\(name) must be a whole number (milliseconds since 1970).")
+        }
+        return value
     }
 
     /// A CSV file from a stream of `CsvChunk`s (bounded by the call's deadline).

@@ -55,8 +55,11 @@ public struct RPCBinding: Sendable {
             if readsBody, binding.takesBodyAlone(request), let payload = ProtoJSON.encodeDirect(request.body, as: binding.requestDescriptor.pointer) {
                 return .jsonText(try binding.callText(payload: payload, context: context), status: status)
             }
-            let json = try binding.requestJSON(request, readsBody: readsBody)
-            return .jsonText(try binding.callText(json, context: context), status: status)
+            // Errors about a query argument name it as the caller sent it (CallerFieldNames).
+            return try QueryArgumentNames(binding.query, readsBody: readsBody).naming(request) {
+                let json = try binding.requestJSON(request, readsBody: readsBody)
+                return .jsonText(try binding.callText(json, context: context), status: status)
+            }
         }
         route.binding = bound
         return route

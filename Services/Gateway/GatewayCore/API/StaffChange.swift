@@ -13,6 +13,14 @@ struct StaffChange: Decodable {
 
     /// What is wrong with an access level given to a sign-in or an API key (the principal's
     /// `access_level` is an int32); nil when it is absent or fits.
+    /// A sign-in's name: not blank, at most 200 characters (a new user's too: `POST /v1/users`
+    /// stored a name of 200,000 characters).
+    static func displayNameProblem(_ name: String?) -> APIError.Detail? {
+        guard let name, name.trimmingCharacters(in: .whitespaces).isEmpty || name.count > 200 else { return nil }
+        return .init(field: "display_name", reason: "invalid_value", pt: "Informe um nome de até 200 caracteres.",
+                     en: "Give a name of up to 200 characters.")
+    }
+
     static func accessLevelProblem(_ level: Int?) -> APIError.Detail? {
         guard let level, level < 0 || level > Int(Int32.max) else { return nil }
         return .init(field: "access_level", reason: "out_of_range", pt: "Nível entre 0 e 2147483647.", en: "Level between 0 and 2147483647.")
@@ -27,10 +35,7 @@ struct StaffChange: Decodable {
                            en: "Only members of the team are changed here.")
         }
         var details: [APIError.Detail] = []
-        if let name = display_name, name.trimmingCharacters(in: .whitespaces).isEmpty || name.count > 200 {
-            details.append(.init(field: "display_name", reason: "invalid_value", pt: "Informe um nome de até 200 caracteres.",
-                                 en: "Give a name of up to 200 characters."))
-        }
+        if let problem = Self.displayNameProblem(display_name) { details.append(problem) }
         let role = role.map { Role(rawValue: $0) } ?? user.role
         if role.map(Self.staffRoles.contains) != true {
             details.append(.init(field: "role", reason: "invalid_value", pt: "Papel da equipe desconhecido.", en: "Unknown staff role."))

@@ -91,6 +91,9 @@ final class TicketForm: RequestBodyConsumer {
         guard var object = (try? JSONSerialization.jsonObject(with: Data(jsonField))) as? [String: Any] else {
             throw APIError.invalid(field, "invalid_json", pt: "O campo \"\(field)\" não é um objeto JSON.", en: "The \"\(field)\" field is not a JSON object.")
         }
+        if let member = JSONDuplicateKeys.first(in: jsonField) {
+            throw APIError.invalid("\(field).\(member)", "duplicate_key", pt: "Campo repetido: envie-o uma vez só.", en: "Repeated field: send it once.")
+        }
         object["attachment_ids"] = ((object["attachment_ids"] as? [Any]) ?? []) + uploaded
         if !inline.isEmpty {
             // `bytes` fields are base64 in the JSON the route reads (ProtoJSON).

@@ -39,6 +39,10 @@ enum TicketListRoute {
     /// Asks workflow for the page, written as JSON text straight from its answer.
     static func list(_ request: HTTPRequest, _ principal: AuthV1.Principal, _ context: RequestContext) throws -> [UInt8] {
         var json: [String: Any] = [:]
+        // Switches: `true` or `false` (`mine=1` used to be taken as false without a word).
+        for switchName in ["mine", "open_only", "newest_first"] where !["", "true", "false"].contains(request.query[switchName] ?? "") {
+            throw APIError.invalid(switchName, "invalid_boolean", pt: "Use true ou false.", en: "Use true or false.")
+        }
         if let size = request.query["page_size"] { json["page_size"] = size }
         if let cursor = request.query["cursor"] { json["cursor"] = cursor }
         let stages = request.query["stage"].map { $0.split(separator: ",").map(String.init) }
@@ -46,7 +50,7 @@ enum TicketListRoute {
             if let stages { json["stages"] = stages }
             if let text = request.query["text"] { json["text"] = text }
             if let product = request.query["product"] { json["product"] = product }
-            return try context.callJSONText("workflow", WorkflowV1.Workflow.listCustomerTickets, json)
+            return try customerNames.naming(request) { try context.callJSONText("workflow", WorkflowV1.Workflow.listCustomerTickets, json) }
         }
         var filter: [String: Any] = [:]
         if let stages { filter["stages"] = stages }
@@ -60,6 +64,14 @@ enum TicketListRoute {
         if let categories = request.query["category"] { filter["categories"] = categories.split(separator: ",").map(String.init) }
         json["filter"] = filter
         if request.query["newest_first"] == "true" { json["newest_first"] = true }
-        return try context.callJSONText("workflow", WorkflowV1.Workflow.listQueue, json)
+        return try queueNames.naming(request) { try context.callJSONText("workflow", WorkflowV1.Workflow.listQueue, json) }
     }
+
+    /// The request fields the arguments fill, so an error names the argument the caller sent
+    /// (`stage`, not `filter.stages[0]`).
+    static let customerNames = QueryArgumentNames(["stage": "stages"])
+    static let queueNames = QueryArgumentNames([
+        "stage": "filter.stages", "priority": "filter.priorities", "category": "filter.categories", "group_id": "filter.group_id",
+        "agent_id": "filter.agent_id", "organization_id": "filter.organization_id", "product": "filter.product", "module": "filter.module",
+        "text": "filter.text", "sla_state": "filter.sla_state", "mine": "filter.mine", "open_only": "filter.open_only"])
 }

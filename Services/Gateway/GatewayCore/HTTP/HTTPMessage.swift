@@ -53,14 +53,24 @@ public struct HTTPRequest: Sendable {
     public func parameter(_ name: String) -> String { pathParameters[name] ?? "" }
 
     /// The body decoded as a JSON object.
-    /// - Throws: ``APIError`` 400 `invalid_json` when the body is not a JSON object.
+    /// - Throws: ``APIError`` 400 `INVALID_JSON` when the body is not a JSON object, or names a
+    ///   member twice in one object (``JSONDuplicateKeys``).
     public func jsonObject() throws -> [String: Any] {
         if body.isEmpty { return [:] }
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
             throw APIError(status: 400, code: "INVALID_JSON", pt: "O corpo não é um objeto JSON válido.",
                            en: "The body is not a valid JSON object.")
         }
+        try refuseDuplicateKeys()
         return object
+    }
+
+    /// 400 `INVALID_JSON` naming the first member the (valid) JSON body names twice in one object.
+    func refuseDuplicateKeys() throws {
+        guard let member = JSONDuplicateKeys.first(in: body) else { return }
+        throw APIError(status: 400, code: "INVALID_JSON", pt: "O corpo repete o campo \(member).", en: "The body repeats the field \(member).",
+                       details: [.init(field: member, reason: "duplicate_key", pt: "Campo repetido: envie-o uma vez só.",
+                                       en: "Repeated field: send it once.")])
     }
 
     /// The body decoded into `T`.
@@ -69,6 +79,7 @@ public struct HTTPRequest: Sendable {
         if !body.isEmpty, (try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])) == nil {
             throw APIError(status: 400, code: "INVALID_JSON", pt: "O corpo não é JSON válido.", en: "The body is not valid JSON.")
         }
+        try refuseDuplicateKeys()
         do { return try JSONDecoder().decode(T.self, from: Data(body.isEmpty ? Array("{}".utf8) : body)) } catch let error as DecodingError {
             var field = ""
             var reason = "invalid"
@@ -88,6 +99,7 @@ public struct HTTPRequest: Sendable {
         } catch {
             throw APIError(status: 400, code: "INVALID_JSON", pt: "O corpo não é JSON válido.", en: "The body is not valid JSON.")
         }
+        try refuseDuplicateKeys()
     }
 }
 

@@ -22,6 +22,9 @@ extension IntakeContext {
                            en: "Use 1 to 40 letters, digits, '-' or '_'.")
         }
         violations.required("label_pt", entry.labelPt)
+        // A label is a name on a form and a ticket page (150,000 characters were stored).
+        violations.maxLength("label_pt", entry.labelPt, 200)
+        violations.maxLength("label_en", entry.labelEn, 200)
         if list == "origin" && entry.originKind == .unspecified {
             violations.add("origin_kind", "required", pt: "Informe se é cliente, representante ou interno.",
                            en: "Choose customer, representative or internal.")

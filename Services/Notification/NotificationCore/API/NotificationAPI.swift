@@ -126,6 +126,10 @@ struct NotificationAPI: Sendable {
 
     func registerWebhook(_ request: NotificationV1.RegisterWebhookRequest, _ context: ServerContext) throws -> NotificationV1.RegisterWebhookResponse {
         try Access.requireAdministrator(try runtime.principals.require(context))
+        // An address of 150,000 characters was registered and called.
+        guard request.url.utf8.count <= 2_048 else {
+            throw Access.invalid("url", "No máximo 2048 caracteres.", "At most 2048 characters.", reason: "too_long")
+        }
         guard let url = URLComponents(string: request.url), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
               !(url.host ?? "").isEmpty else {
             throw Access.invalid("url", "Informe um endereço http(s) válido.", "A valid http(s) URL is required.")
@@ -253,6 +257,13 @@ struct NotificationAPI: Sendable {
         }
         guard !template.subject.isEmpty else { throw Access.required("message_template.subject", "Informe o assunto.", "Subject is required.") }
         guard !template.text.isEmpty else { throw Access.required("message_template.text", "Informe o texto.", "Text is required.") }
+        // A subject is one header line (150,000 characters were stored); a body, an e-mail's text.
+        for (field, part, limit) in [("message_template.subject", template.subject, 998), ("message_template.text", template.text, 100_000),
+                                     ("message_template.html", template.html, 200_000)] {
+            if let long = FieldViolation.length(of: part, field, limit: limit) {
+                throw RPCError(.invalidArgument, "\(long.descriptionPT) / \(long.descriptionEN)", violations: [long])
+            }
+        }
         // A template that would not render (a name the kind never fills, a `{{` left open) is
         // refused before anything is stored.
         for (field, part) in [("message_template.subject", template.subject), ("message_template.text", template.text), ("message_template.html", template.html)] {

@@ -88,6 +88,8 @@ extension WorkflowAPI {
         router.register(WorkflowV1.Workflow.putRoutingRule) { request, context in
             try api.write(context, request, requiring: "routing.manage") { actor, tx in
                 var rule = request.rule ?? WorkflowV1.RoutingRule()
+                try TextLimits.check([(rule.id, "rule.id", StaffDirectory.maxIDLength), (rule.product, "rule.product", TextLimits.name),
+                                      (rule.module, "rule.module", TextLimits.name), (rule.plan, "rule.plan", TextLimits.name)])
                 guard !rule.groupID.isEmpty else {
                     throw RPCError(.invalidArgument, "regra sem grupo / rule without a group", violations: [
                         FieldViolation(field: "rule.group_id", reason: "required", pt: "Informe o grupo.", en: "Give the group.")])

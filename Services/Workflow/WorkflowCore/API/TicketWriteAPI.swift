@@ -46,6 +46,7 @@ extension WorkflowAPI {
                         field: "status", reason: "invalid", pt: "Use: \(Self.statuses.sorted().joined(separator: ", "))",
                         en: "Use: \(Self.statuses.sorted().joined(separator: ", "))")])
                 }
+                try TextLimits.check([(request.reason, "reason", TextLimits.note)])
                 if request.status == "paralisado" && request.reason.trimmingCharacters(in: .whitespaces).isEmpty {
                     throw RPCError(.invalidArgument, "informe o motivo da paralisação / give the reason", violations: [
                         FieldViolation(field: "reason", reason: "required", pt: "Quem ou o que a ocorrência aguarda.", en: "Who or what it waits on.")])
@@ -57,12 +58,14 @@ extension WorkflowAPI {
         }
         router.register(WorkflowV1.Workflow.answerSolution) { request, context in
             try api.write(context, request) { actor, tx in
+                try TextLimits.check([(request.reason, "reason", TextLimits.note)])
                 let ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
                 return try api.view(tx, try lifecycle.answerSolution(tx, ticket, accept: request.accept, reason: request.reason, actor: actor), actor)
             }
         }
         router.register(WorkflowV1.Workflow.reclassify) { request, context in
             try api.work(context, request) { actor, tx in
+                try TextLimits.check([(request.reason, "reason", TextLimits.note)])
                 guard !request.reason.trimmingCharacters(in: .whitespaces).isEmpty else {
                     throw RPCError(.invalidArgument, "informe o motivo / give the reason", violations: [
                         FieldViolation(field: "reason", reason: "required", pt: "Por que mudar?", en: "Why change it?")])
@@ -87,6 +90,7 @@ extension WorkflowAPI {
                     throw RPCError(.permissionDenied, "somente chefes mudam o nível de acesso / only chefes change the access level")
                 }
             }) { actor, tx in
+                try TextLimits.check([(request.reason, "reason", TextLimits.note)])
                 guard request.accessLevel >= 0, request.accessLevel <= actor.level else {
                     throw RPCError(.invalidArgument, "nível acima do seu / level above yours", violations: [
                         FieldViolation(field: "access_level", reason: "above_own", pt: "No máximo \(actor.level).", en: "At most \(actor.level).")])
@@ -107,6 +111,7 @@ extension WorkflowAPI {
         }
         router.register(WorkflowV1.Workflow.sendBack) { request, context in
             try api.work(context, request) { actor, tx in
+                try TextLimits.check([(request.justification, "justification", TextLimits.note)])
                 guard !request.justification.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                     throw RPCError(.invalidArgument, "justificativa obrigatória para devolver / a justification is required", violations: [
                         FieldViolation(field: "justification", reason: "required", pt: "Explique por que devolve.", en: "Explain why.")])
@@ -129,6 +134,7 @@ extension WorkflowAPI {
         router.register(WorkflowV1.Workflow.logCustomerMessage) { request, context in
             try api.work(context, request) { actor, tx in
                 try actor.requireStaff()
+                try TextLimits.check([(request.text, "text", TextLimits.text), (request.kind, "kind", TextLimits.name)])
                 var ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
                 let kind = request.kind.isEmpty ? "voicemail" : request.kind
                 let author = Actor(kind: .customer, id: ticket.contact.id, name: ticket.contact.name, organizationID: ticket.organizationID)
@@ -141,6 +147,7 @@ extension WorkflowAPI {
         }
         router.register(WorkflowV1.Workflow.scheduleTicket) { request, context in
             try api.work(context, request) { actor, tx in
+                try TextLimits.check([(request.note, "note", TextLimits.note)])
                 guard request.scheduledForMs > 0 else {
                     throw RPCError(.invalidArgument, "data obrigatória / a date is required", violations: [
                         FieldViolation(field: "scheduled_for_ms", reason: "required", pt: "Informe a data.", en: "Give the date.")])
@@ -178,6 +185,7 @@ extension WorkflowAPI {
         for (method, field) in [(WorkflowV1.Workflow.setSolution, "solution"), (WorkflowV1.Workflow.amendRequest, "request")] {
             router.register(method) { request, context in
                 try api.work(context, request) { actor, tx in
+                    try TextLimits.check([(request.text, "text", TextLimits.text)])
                     let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
                     return try api.view(tx, try lifecycle.setText(tx, ticket, field: field, text: request.text, actor: actor), actor)
                 }
@@ -186,6 +194,7 @@ extension WorkflowAPI {
         router.register(WorkflowV1.Workflow.linkTickets) { request, context in
             try api.work(context, request) { actor, tx in
                 try actor.requireStaff()
+                try TextLimits.check([(request.note, "note", TextLimits.note)])
                 guard request.ticketID != request.otherTicketID else {
                     throw RPCError(.invalidArgument, "uma ocorrência não se liga a si mesma / a ticket cannot link to itself")
                 }
@@ -199,6 +208,7 @@ extension WorkflowAPI {
     }
 
     func move(_ tx: any SQLExecutor, _ request: WorkflowV1.MoveTicketRequest, _ actor: Actor) throws -> TicketRecord {
+        try TextLimits.check([(request.note, "note", TextLimits.note), (request.publicNote, "public_note", TextLimits.text)])
         if actor.kind == .customer {
             let ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
             return try lifecycle.move(tx, ticket, to: request.toStage, trigger: .customer, actor: actor, note: request.note, publicNote: request.publicNote)
@@ -240,6 +250,7 @@ extension WorkflowAPI {
     }
 
     func transfer(_ tx: any SQLExecutor, _ request: WorkflowV1.TransferTicketRequest, _ actor: Actor) throws -> TicketRecord {
+        try TextLimits.check([(request.note, "note", TextLimits.note)])
         guard !request.toAgentID.isEmpty || !request.toGroupID.isEmpty else {
             throw RPCError(.invalidArgument, "informe o destino / give the destination", violations: [
                 FieldViolation(field: "to_agent_id", reason: "required", pt: "Agente ou grupo de destino.", en: "Destination agent or group.")])
@@ -288,6 +299,8 @@ extension WorkflowAPI {
     }
 
     func addDiscussion(_ tx: any SQLExecutor, _ request: WorkflowV1.AddDiscussionRequest, _ actor: Actor) throws -> (entry: WorkflowV1.DiscussionEntry, ticket: TicketRecord) {
+        // 3,000,000 characters were stored.
+        try TextLimits.check([(request.text, "text", TextLimits.text)])
         let ticket = try discussionTicket(tx, request, actor, forUpdate: true)
         // The entry's files go under a message id of its own, by which the view lists them on it.
         let messageID = request.attachments.isEmpty ? "" : RandomID.timeOrdered()

@@ -6,6 +6,11 @@ import Storage
 /// The staff directory: agents, groups, membership, who supervises whom, roles and the
 /// destinations each agent may transfer tickets to.
 public enum StaffDirectory {
+    /// Longest id (an agent's, a group's), name and e-mail address the directory keeps.
+    public static let maxIDLength = 100
+    public static let maxNameLength = 200
+    public static let maxEmailLength = 320
+
     // MARK: Agents
 
     public static func putAgent(_ tx: any SQLExecutor, _ agent: WorkflowV1.Agent, at: Int64) throws -> WorkflowV1.Agent {
@@ -14,6 +19,11 @@ public enum StaffDirectory {
         if agent.name.trimmingCharacters(in: .whitespaces).isEmpty {
             violations.append(FieldViolation(field: "agent.name", reason: "required", pt: "Informe o nome.", en: "Give the name."))
         }
+        // Limits: a name of 200,000 characters was stored and sent with every ticket that named its holder.
+        violations += [FieldViolation.length(of: agent.id, "agent.id", limit: maxIDLength),
+                       FieldViolation.length(of: agent.name, "agent.name", limit: maxNameLength),
+                       FieldViolation.length(of: agent.email, "agent.email", limit: maxEmailLength),
+                       FieldViolation.length(of: agent.role, "agent.role", limit: maxIDLength)].compactMap { $0 }
         if agent.maxAccessLevel < 0 {
             violations.append(FieldViolation(field: "agent.max_access_level", reason: "negative", pt: "Nível negativo.", en: "Negative level."))
         }
@@ -91,6 +101,9 @@ public enum StaffDirectory {
             throw RPCError(.invalidArgument, "grupo inválido / invalid group", violations: [
                 FieldViolation(field: "group", reason: "required", pt: "Informe id e nome.", en: "Give the id and the name.")])
         }
+        let long = [FieldViolation.length(of: group.id, "group.id", limit: maxIDLength),
+                    FieldViolation.length(of: group.name, "group.name", limit: maxNameLength)].compactMap { $0 }
+        guard long.isEmpty else { throw RPCError(.invalidArgument, "grupo inválido / invalid group", violations: long) }
         if !group.active {
             // New tickets would be routed to a group nobody works: the rules change first.
             let positions = try tx.query("SELECT position FROM routing_rules WHERE group_id = ? ORDER BY position", [.text(group.id)])

@@ -80,8 +80,15 @@ extension TimeAPI {
     /// the tickets they may see, filtered or not (as ``Visibility`` and the ticket facts'
     /// export): the rollups, sums over every ticket, are for administrators and services.
     func report(_ request: WorkflowV1.GetMetricsRequest, caller: AuthV1.Principal) throws -> MetricsReport {
-        guard let from = LocalDay(iso: request.fromDay), let to = LocalDay(iso: request.toDay), from < to else {
-            throw TimeAPI.invalid("from_day", ["período inválido (AAAA-MM-DD, início < fim) / invalid period (YYYY-MM-DD, from < to)"])
+        // Each refusal names the field that is wrong (a bad `to_day` was refused on `from_day`).
+        guard let from = LocalDay(iso: request.fromDay) else {
+            throw TimeAPI.invalid("from_day", ["dia inválido: use AAAA-MM-DD / invalid day: use YYYY-MM-DD"])
+        }
+        guard let to = LocalDay(iso: request.toDay) else {
+            throw TimeAPI.invalid("to_day", ["dia inválido: use AAAA-MM-DD / invalid day: use YYYY-MM-DD"])
+        }
+        guard from < to else {
+            throw TimeAPI.invalid("to_day", ["o fim deve ser depois do início (from_day) / the end must be after the start (from_day)"])
         }
         var filter = try Self.filter(groupID: request.groupID, product: request.product, agentID: request.agentID)
         if let level = Self.levelCap(caller) { filter.visibleTo = (level, caller.id) }

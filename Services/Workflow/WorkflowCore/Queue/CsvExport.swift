@@ -24,11 +24,13 @@ enum CsvExport {
         router.registerStreaming(WorkflowV1.Workflow.exportQueue) { requests, writer, context in
             guard let request = try requests.receive() else { return nil }
             var chunk = WorkflowV1.CsvChunk()
-            chunk.text = header.joined(separator: ",") + "\r\n"
+            // The header goes with the first rows, once the filter has been read: a filter refused
+            // (an unknown stage, a bad SLA state) is the call's error, not a 200 with the header
+            // alone and an error cut into the download after it.
+            var head = header.joined(separator: ",") + "\r\n"
             var cursor = ""
             // Check the caller before writing anything.
             _ = try api.read(context) { actor, _ in try actor.requireStaff() }
-            try writer.send(chunk)
             repeat {
                 try context.checkCancellation()
                 var page = WorkflowV1.ListQueueRequest()
@@ -52,10 +54,11 @@ enum CsvExport {
                     pages += 1
                     if cursor.isEmpty { break }
                 }
-                if !text.isEmpty {
-                    chunk.text = text
+                if !text.isEmpty || !head.isEmpty {
+                    chunk.text = head + text
                     chunk.rows = rows
                     try writer.send(chunk)
+                    head = ""
                 }
             } while !cursor.isEmpty
             return nil

@@ -13,6 +13,22 @@ public struct TicketQueries: Sendable {
         self.lifecycle = lifecycle
     }
 
+    /// The flows, the default one first, then by key: the known stages are listed in a stable order.
+    var flowsInOrder: [StageFlow] {
+        lifecycle.flows.sorted { ($0.key != lifecycle.defaultFlow ? 1 : 0, $0.key) < ($1.key != lifecycle.defaultFlow ? 1 : 0, $1.key) }.map(\.value)
+    }
+
+    /// Refuses a stage key no flow has (`stage=nova` for `novo`), naming `field`: it used to
+    /// filter everything out, an empty list that read as "no tickets there".
+    func requireKnownStages(_ stages: [String], known: [String], field: String) throws {
+        guard let unknown = stages.first(where: { !known.contains($0) }) else { return }
+        var keys: [String] = []
+        for key in known where !keys.contains(key) { keys.append(key) }
+        throw RPCError(.invalidArgument, "etapa desconhecida / unknown stage", violations: [
+            FieldViolation(field: field, reason: "unknown_stage", pt: "Etapa \(unknown) desconhecida: use \(keys.joined(separator: ", ")).",
+                           en: "Unknown stage \(unknown): use \(keys.joined(separator: ", ")).")])
+    }
+
     /// WHERE clauses and parameters for `filter` seen by `actor` (tickets alias `t`).
     func conditions(_ filter: WorkflowV1.TicketFilter?, actor: Actor, tx: any SQLExecutor) throws -> (clauses: [String], params: [SQLValue]) {
         let visibility = Visibility.predicate(actor)
@@ -23,6 +39,7 @@ public struct TicketQueries: Sendable {
             clauses.append("\(column) IN (\(placeholders(values.count)))")
             params += values
         }
+        try requireKnownStages(filter.stages, known: flowsInOrder.flatMap { $0.stages.map(\.key) }, field: "filter.stages")
         list("t.stage", filter.stages.map { .text($0) })
         list("t.priority", filter.priorities.map { .integer(Int64($0.rawValue)) })
         list("t.category", filter.categories.map { .integer(Int64($0.rawValue)) })
@@ -124,6 +141,7 @@ public struct TicketQueries: Sendable {
         }
         let own = Visibility.organizations(actor)
         var clauses = [own.sql], params: [SQLValue] = own.params
+        try requireKnownStages(request.stages, known: flowsInOrder.flatMap { $0.stages.map(\.customerStage) }, field: "stages")
         if !request.stages.isEmpty {
             // Public stage keys → every internal stage shown as one of them.
             var internalKeys = Set<String>()

@@ -34,6 +34,7 @@ enum TimeEntries {
                 if !modes.contains(request.mode) {
                     violations.append(FieldViolation(field: "mode", reason: "invalid", pt: "Use remote, phone ou on_site.", en: "Use remote, phone or on_site."))
                 }
+                if let long = FieldViolation.length(of: request.note, "note", limit: TextLimits.note) { violations.append(long) }
                 guard violations.isEmpty else { throw RPCError(.invalidArgument, "apontamento inválido / invalid time entry", violations: violations) }
                 let ticket = try api.lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
                 let now = api.lifecycle.now()

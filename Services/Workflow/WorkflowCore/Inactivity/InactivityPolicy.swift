@@ -1,3 +1,5 @@
+import Messages
+
 /// A declarative inactivity rule: after `days` in `stage` without the customer acting, move the
 /// ticket to `toStage` with `outcome`, optionally reminding the customer `reminderDaysBefore`
 /// days before.
@@ -44,6 +46,16 @@ public struct InactivityPolicy: Sendable, Hashable, Codable {
             problems.append("lembrete deve ser antes do prazo / reminder must come before the deadline")
         }
         return problems
+    }
+
+    /// Why `outcome` is refused (pt-BR / English), naming the accepted values; `nil` when it is
+    /// empty (a move to an open stage records none) or one of ``TicketOutcome``'s keys. Checked on
+    /// writes only: a policy stored before the check keeps loading and running with its outcome
+    /// (docs/WORKFLOW.md).
+    public func outcomeProblem() -> String? {
+        guard !outcome.isEmpty, TicketOutcome(rawValue: outcome) == nil else { return nil }
+        let accepted = TicketOutcome.keys.joined(separator: ", ")
+        return "desfecho desconhecido: \(outcome) (aceitos: \(accepted), ou vazio) / unknown outcome: \(outcome) (accepted: \(accepted), or empty)"
     }
 }
 

@@ -8,14 +8,15 @@ import Testing
 import TestSupport
 @testable import WorkflowCore
 
-/// An inactivity policy's outcome is one of the known keys (TicketOutcome) or empty: anything
+/// An inactivity policy's outcome is one of the known keys (TicketOutcome) but
+/// `resolvida_configuracao` (it always carries the text saying what was configured), or empty: anything
 /// else is refused naming `policy.outcome` and the accepted values, nothing stored; policies
 /// stored before the check still load and run as they are (migration 196 only normalises a known
 /// key's case and spaces), over real TCP on both engines.
 @Suite struct InactivityOutcomeTests {
     let secret = DeploymentSecret(bytes: Array("workflow-inactivity-outcome-test-secret".utf8))
 
-    @Test("an unknown outcome is INVALID_ARGUMENT on policy.outcome listing the accepted keys, with the policy's other problems, and nothing is stored; a known one or none is saved",
+    @Test("an unknown outcome (or resolvida_configuracao) is INVALID_ARGUMENT on policy.outcome listing the accepted keys, with the policy's other problems, and nothing is stored; a known one or none is saved",
           arguments: TestEngines.all)
     func validated(engine: DatabaseEngine) throws {
         let database = try ScratchDatabase(engine).open(migrations: WorkflowTimeMigrations.all)
@@ -47,8 +48,13 @@ import TestSupport
         let error = try #require(refused)
         #expect(error.code == .invalidArgument && error.violations.map(\.field) == ["policy.outcome"], "\(error)")
         let reason = error.violations.first?.descriptionPT ?? ""
-        #expect(reason.contains("encerrada por inatividade") && TicketOutcome.keys.allSatisfy { reason.contains($0) }, "\(reason)")
-        #expect(error.violations.first?.descriptionEN.contains("accepted: resolvida, resolvida_configuracao") == true)
+        #expect(reason.contains("encerrada por inatividade") && InactivityPolicy.acceptedOutcomes.allSatisfy { reason.contains($0) }, "\(reason)")
+        #expect(error.violations.first?.descriptionEN
+            .contains("accepted: resolvida, negada, cancelada_cliente, nao_necessita_atuacao, inatividade, or empty") == true)
+        // Solved by configuration always carries the text saying what was configured: no timer finishes so.
+        refused = nil
+        do { try put("resolvida_configuracao") } catch { refused = error as? RPCError }
+        #expect(refused?.violations.map(\.field) == ["policy.outcome"])
         // Every problem at once: the days under `policy`, the outcome under `policy.outcome`.
         do { try put("Fechada", days: 0) } catch { refused = error as? RPCError }
         #expect(refused?.violations.map(\.field) == ["policy", "policy.outcome"], "\(String(describing: refused))")

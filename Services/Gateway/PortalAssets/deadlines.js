@@ -500,9 +500,10 @@ function deadlineInactivityForm(state, policy, cancel) {
   const reminder = el('input', { type: 'number', name: 'reminder_days_before', id: 'deadline-inactivity-reminder', min: 0, step: 1, required: true,
     value: Number(spec.reminder_days_before || 0) });
   const to = el('input', { name: 'to_stage', id: 'deadline-inactivity-to', required: true, list: 'deadline-stage-list', maxlength: 64, autocomplete: 'off', value: spec.to_stage || '' });
-  // Workflow accepts a known outcome or none (INVALID_ARGUMENT policy.outcome otherwise): a choice,
-  // named as the ticket pages name them; a policy stored before that check keeps its own value.
-  const known = Object.keys(OUTCOMES);
+  // Workflow accepts a known outcome or none (INVALID_ARGUMENT policy.outcome otherwise), but not
+  // resolvida_configuracao, which always carries the text saying what was configured (a timer has
+  // none): a choice, named as the ticket pages name them; a policy stored before that check keeps its own value.
+  const known = Object.keys(OUTCOMES).filter((key) => key !== 'resolvida_configuracao');
   const outcome = el('select', { name: 'outcome', id: 'deadline-inactivity-outcome' },
     el('option', { value: '', text: t('deadlineNoOutcome'), selected: !spec.outcome }),
     known.concat(spec.outcome && !known.includes(spec.outcome) ? [spec.outcome] : [])

@@ -46,8 +46,8 @@ extension TimeAPI {
 
 enum InactivityMapping {
     /// Refuses `policy` (INVALID_ARGUMENT, nothing stored) for its ``InactivityPolicy/problems()``
-    /// (field `policy`) and an outcome that is not one of ``TicketOutcome``'s keys (field
-    /// `policy.outcome`, naming the accepted ones), all at once.
+    /// (field `policy`) and an outcome that is not one of ``InactivityPolicy/acceptedOutcomes``
+    /// (field `policy.outcome`, naming the accepted ones), all at once.
     static func check(_ policy: InactivityPolicy) throws {
         var violations = policy.problems().map(BilingualText.split).map { FieldViolation(field: "policy", reason: "invalid", pt: $0.pt, en: $0.en) }
         if let problem = policy.outcomeProblem() {

@@ -4,6 +4,7 @@ import Observability
 import RPCTransport
 import ServiceKit
 import Storage
+import TestSupport
 @testable import WorkflowCore
 
 /// Call options signed for an agent `id` at `level` (an administrator when `admin`), with `secret`.
@@ -36,6 +37,33 @@ final class TimeAPIServer {
         client.close()
         server.shutdown(gracePeriodMilliseconds: 100)
     }
+}
+
+/// A scratch database of workflow's time half on `engine`, a `WorkflowTime` on it with a simulated
+/// clock, and its RPC service over real TCP (``TimeAPIServer``): what the metrics and policy
+/// suites set up; the database is closed when this goes.
+final class TimeAPIFixture {
+    let database: any Database
+    let clock: SimulatedClock
+    let time: WorkflowTime
+    let api: TimeAPIServer
+    var client: RPCClient { api.client }
+
+    init(_ engine: DatabaseEngine, secret: DeploymentSecret, startingAt start: String,
+         configuration: WorkflowTime.Configuration = WorkflowTime.Configuration()) throws {
+        database = try ScratchDatabase(engine).open(migrations: WorkflowTimeMigrations.all)
+        clock = SimulatedClock(sp(start))
+        time = WorkflowTime(database: database, secret: secret, configuration: configuration, clock: clock.function)
+        api = try TimeAPIServer(time, secret: secret)
+    }
+
+    /// Sets the clock to `when` (São Paulo time, as ``sp(_:_:)``) and runs `body` in a write.
+    func at(_ when: String, _ body: (any SQLExecutor) throws -> Void) throws {
+        clock.set(sp(when))
+        try database.write(body)
+    }
+
+    deinit { database.close() }
 }
 
 /// Events of `type` published to notification (one outbox row per subscriber), oldest first.

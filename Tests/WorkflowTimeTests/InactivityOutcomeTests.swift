@@ -19,13 +19,9 @@ import TestSupport
     @Test("an unknown outcome (or resolvida_configuracao) is INVALID_ARGUMENT on policy.outcome listing the accepted keys, with the policy's other problems, and nothing is stored; a known one or none is saved",
           arguments: TestEngines.all)
     func validated(engine: DatabaseEngine) throws {
-        let database = try ScratchDatabase(engine).open(migrations: WorkflowTimeMigrations.all)
-        defer { database.close() }
-        let clock = SimulatedClock(sp("2027-02-05 16:00"))
-        let time = WorkflowTime(database: database, secret: secret, configuration: WorkflowTime.Configuration(), clock: clock.function)
-        let api = try TimeAPIServer(time, secret: secret)
-        defer { withExtendedLifetime(api) {} }
-        let client = api.client
+        let fixture = try TimeAPIFixture(engine, secret: secret, startingAt: "2027-02-05 16:00")
+        defer { withExtendedLifetime(fixture) {} }
+        let client = fixture.client
         let admin = agentOptions(secret, id: "root", level: 9, admin: true)
         let method = WorkflowV1.WorkflowTime.self
         func put(_ outcome: String, days: Int32 = 10, id: String = "espera-10d") throws {

@@ -29,20 +29,11 @@ import TestSupport
     @Test("a level-0 agent's unfiltered report, its CSV and the survey results count no ticket above their level (one made confidential later included) but the one they hold; the administrator's count them all",
           arguments: TestEngines.all)
     func confidentialTicketsLeftOut(engine: DatabaseEngine) throws {
-        let database = try ScratchDatabase(engine).open(migrations: WorkflowTimeMigrations.all)
-        defer { database.close() }
-        let clock = SimulatedClock(sp("2027-02-05 10:00"))
         var configuration = WorkflowTime.Configuration()
         configuration.surveyBaseURL = "https://s.example/p/"
-        let time = WorkflowTime(database: database, secret: secret, configuration: configuration, clock: clock.function)
-        let api = try TimeAPIServer(time, secret: secret)
-        defer { withExtendedLifetime(api) {} }
-        let client = api.client
-
-        func at(_ when: String, _ body: (any SQLExecutor) throws -> Void) throws {
-            clock.set(sp(when))
-            try database.write(body)
-        }
+        let fixture = try TimeAPIFixture(engine, secret: secret, startingAt: "2027-02-05 10:00", configuration: configuration)
+        defer { withExtendedLifetime(fixture) {} }
+        let (database, clock, time, client, at) = (fixture.database, fixture.clock, fixture.time, fixture.client, fixture.at)
         func answer(_ link: String, _ score: Int32) throws {
             try database.write { tx in
                 _ = try time.answerSurvey(tx, token: String(link.dropFirst("https://s.example/p/".count)), score: score, comment: "", at: clock.now)

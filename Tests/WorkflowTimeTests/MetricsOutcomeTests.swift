@@ -29,17 +29,9 @@ import TestSupport
     @Test("by_outcome: the administrator's unfiltered report counts each finishing under its outcome (a reopened ticket's two), a level-0 agent's and a filtered report the tickets finished now by their outcome, whole months and ragged days alike; each adds up to totals.finished; labels in Portuguese; a confidential reclassification moves the ticket out of the agent's rows; the report CSV has the section",
           arguments: TestEngines.all)
     func breakdown(engine: DatabaseEngine) throws {
-        let database = try ScratchDatabase(engine).open(migrations: WorkflowTimeMigrations.all)
-        defer { database.close() }
-        let clock = SimulatedClock(sp("2027-02-05 10:00"))
-        let time = WorkflowTime(database: database, secret: secret, configuration: WorkflowTime.Configuration(), clock: clock.function)
-        let api = try TimeAPIServer(time, secret: secret)
-        defer { withExtendedLifetime(api) {} }
-        let client = api.client
-        func at(_ when: String, _ body: (any SQLExecutor) throws -> Void) throws {
-            clock.set(sp(when))
-            try database.write(body)
-        }
+        let fixture = try TimeAPIFixture(engine, secret: secret, startingAt: "2027-02-05 10:00")
+        defer { withExtendedLifetime(fixture) {} }
+        let (clock, time, client, at) = (fixture.clock, fixture.time, fixture.client, fixture.at)
         func finish(_ id: String, _ when: String, _ stage: String, _ outcome: String) throws {
             try at(when) { tx in _ = try time.stageChanged(tx, ticketID: id, to: stage, outcome: outcome, at: clock.now) }
         }

@@ -144,7 +144,7 @@ struct CLITests {
         #expect(missing.status == 2 && missing.error.contains("nao-existe.txt"), "\(missing.error)")
     }
 
-    @Test("ocorre tickets list and show read as people read them: Portuguese headers, names for priorities and categories, dates, the holder, the request and the discussion; take, history, discuss and solve by code; --lang en in English; filters (priority, text, --mine, --open-only, --sla) reach the route; an unknown priority is a usage error; move --public-note asks the customer, read marks their answer read; open takes typed priorities and categories")
+    @Test("ocorre tickets list and show read as people read them: Portuguese headers, names for priorities and categories, dates, the holder, the request and the discussion; take, history, discuss and solve by code; --lang en in English; filters (priority, text, --mine, --open-only, --sla) reach the route; an unknown priority is a usage error; move --public-note asks the customer, read marks their answer read; a finished ticket shows its outcome (Desfecho: resolvida / Outcome: resolved); open takes typed priorities and categories")
     func readableTickets() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let gateway = deployment.gateway
@@ -243,6 +243,11 @@ struct CLITests {
         let read = try ReplyFilesTests.ocorre(["tickets", "read", code], gateway, token: seeded.ana)
         #expect(read.status == 0 && read.output.hasPrefix(code), "\(read.output) \(read.error)")
         #expect(try ReplyFilesTests.ocorre(["tickets", "show", code, "--json"], gateway, token: seeded.ana).output.contains("\"unread_messages\" : 0"))
+        // Finished, the ticket says how it ended, in the portal's words, to the agent and to the customer.
+        let finish = try ReplyFilesTests.ocorre(["tickets", "move", code, "--stage", "finalizado"], gateway, token: seeded.ana)
+        #expect(finish.status == 0, "\(finish.output) \(finish.error)")
+        #expect(try waitFor { try ReplyFilesTests.ocorre(["tickets", "show", code], gateway, token: seeded.ana).output.contains("Desfecho: resolvida") })
+        #expect(try ReplyFilesTests.ocorre(["tickets", "show", code, "--lang", "en"], gateway, token: seeded.maria).output.contains("Outcome: resolved"))
 
         // An open takes priorities and categories as people type them, as the list does.
         let typed = try ReplyFilesTests.ocorre(["tickets", "open", "--subject", "Dúvida digitada", "--description", "Como emito a segunda via?",

@@ -124,6 +124,11 @@ struct CustomerTicketPageTests {
         // Finished as solved by configuration, still an Exigência fiscal.
         let finished = try gateway.request("GET", "/v1/tickets/\(fiscal)", bearer: seeded.seeded.admin).json["workflow"] as? [String: Any] ?? [:]
         #expect(finished["outcome"] as? String == "resolvida_configuracao", "\(finished)")
+        // How it ended, as the customer reads it too (TicketOutcome's label, the portal's words).
+        #expect(finished["outcome_label"] as? String == "resolvida por configuração", "\(finished)")
+        let customers = try gateway.request("GET", "/v1/tickets/\(fiscal)", bearer: seeded.seeded.maria).json["workflow"] as? [String: Any] ?? [:]
+        #expect(customers["outcome"] as? String == "resolvida_configuracao" && customers["outcome_label"] as? String == "resolvida por configuração",
+                "\(customers)")
         #expect((finished["row"] as? [String: Any])?["category"] as? String == "EXIGENCIA_FISCAL", "\(finished)")
     }
 }

@@ -257,7 +257,7 @@ struct RoutingTests {
         #expect(byKind["InformationRequested"]?.text.contains("Envie o XML da nota 123") == true)
         #expect(byKind["InactivityReminder"]?.text.contains("15/01/2027 05:00 (Horário Padrão de Brasília)") == true)
         #expect(byKind["SolutionGiven"]?.text.contains("versão 12.1") == true)
-        #expect(byKind["TicketFinished"]?.text.contains("encerrada por falta de retorno") == true)
+        #expect(byKind["TicketFinished"]?.text.contains("encerrada (sem retorno do cliente)") == true)
         #expect(byKind["TicketFinished"]?.html.contains("https://portal.example/pesquisa/abc") == true)
     }
 }

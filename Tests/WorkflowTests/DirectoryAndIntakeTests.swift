@@ -1,6 +1,7 @@
 import Foundation
 import Messages
 import RPC
+import RPCTransport
 import Storage
 import Testing
 import TestSupport
@@ -145,7 +146,7 @@ struct DirectoryAndIntakeTests {
         #expect(view.discussion.last?.attachments.map(\.fileName) == ["quarto.png", "quinto.png"])
     }
 
-    @Test("customer replies, cancellation, attachments, contact changes, e-mails sent and linked articles are applied", arguments: TestEngines.all)
+    @Test("customer replies, cancellation (its outcome and label in the view, the rows and the queue CSV), attachments, contact changes, e-mails sent and linked articles are applied", arguments: TestEngines.all)
     func otherEvents(engine: DatabaseEngine) throws {
         let harness = try WorkflowHarness(engine)
         try harness.seedDirectory()
@@ -224,6 +225,20 @@ struct DirectoryAndIntakeTests {
         #expect(view.outcome == "cancelada_cliente")
         let finished = try harness.published(WorkflowV1.TicketFinished.self, ticket: "t1")
         #expect(finished.map(\.0.outcome) == ["cancelada_cliente"])
+        // How it ended reads the same for the customer and the team (TicketOutcome), in the view and the rows.
+        let customerView = try harness.ticket("t1", as: WorkflowHarness.customer("contact-org-1", organization: "org-1"))
+        #expect(view.outcomeLabel == "cancelada pelo cliente" && customerView.outcomeLabel == "cancelada pelo cliente", "\(customerView)")
+        #expect(view.row?.outcome == "cancelada_cliente" && customerView.row?.outcome == "cancelada_cliente")
+        var stages = WorkflowV1.TicketFilter()
+        stages.stages = ["cancelado"]
+        var cancelled = WorkflowV1.ExportQueueRequest()
+        cancelled.filter = stages
+        let stream = try harness.client.serverStream(WorkflowV1.Workflow.exportQueue, cancelled,
+                                                     options: CallOptions(timeoutMilliseconds: 30_000, metadata: harness.signer.metadata(for: WorkflowHarness.admin())))
+        var csv = ""
+        while let chunk = try stream.receive() { csv += chunk.text }
+        let lines = csv.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        #expect(lines.first?.hasSuffix(",ping_pong,outcome") == true && lines.count == 2 && lines[1].hasSuffix(",cancelada pelo cliente"), "\(csv)")
     }
 }
 

@@ -260,7 +260,7 @@ import TestSupport
         // The history moves tickets between rows: transfers, corrections, reopenings, cancellations and surveys.
         #expect(steps.contains { if case .transferred = $0.event { true } else { false } })
         #expect(steps.contains { if case .reclassified = $0.event { true } else { false } })
-        #expect(steps.contains { if case .stageChanged("cancelado") = $0.event { true } else { false } })
+        #expect(steps.contains { if case .stageChanged("cancelado", _) = $0.event { true } else { false } })
         #expect(steps.contains { if case .surveyAnswered = $0.event { true } else { false } })
         try record(database, steps, seed: 12)
         let reopened = try database.read { tx in try tx.queryOne("SELECT COUNT(*) AS n FROM wf_metric_tickets WHERE reopens > 0")?.int("n") ?? 0 }

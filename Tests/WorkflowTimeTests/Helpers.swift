@@ -41,8 +41,9 @@ final class TimeAPIServer {
 
 /// The set-up of the tests that drive `WorkflowTime` over its RPC service: a scratch database on
 /// `engine` with `migrations`, a simulated clock at `start` (São Paulo time, see `sp`), a
-/// `WorkflowTime` on both (survey links under ``surveyBaseURL``) and its service on a loopback
-/// port with a client. The service stops, then the database closes, when this goes.
+/// `WorkflowTime` on both (survey links under ``surveyBaseURL`` unless `configuration` says
+/// otherwise) and its service on a loopback port with a client. The service stops, then the
+/// database closes, when this goes.
 final class TimeAPIFixture {
     static let surveyBaseURL = "https://s.example/p/"
     let database: any Database
@@ -51,13 +52,19 @@ final class TimeAPIFixture {
     private var server: TimeAPIServer?
 
     init(_ engine: DatabaseEngine, secret: DeploymentSecret, at start: String,
-         migrations: [Migration] = WorkflowTimeMigrations.all) throws {
+         migrations: [Migration] = WorkflowTimeMigrations.all,
+         configuration: WorkflowTime.Configuration = TimeAPIFixture.defaultConfiguration) throws {
         database = try ScratchDatabase(engine).open(migrations: migrations)
         clock = SimulatedClock(sp(start))
-        var configuration = WorkflowTime.Configuration()
-        configuration.surveyBaseURL = Self.surveyBaseURL
         time = WorkflowTime(database: database, secret: secret, configuration: configuration, clock: clock.function)
         server = try TimeAPIServer(time, secret: secret)
+    }
+
+    /// The configuration the fixture uses unless told otherwise: survey links under ``surveyBaseURL``.
+    static var defaultConfiguration: WorkflowTime.Configuration {
+        var configuration = WorkflowTime.Configuration()
+        configuration.surveyBaseURL = surveyBaseURL
+        return configuration
     }
 
     /// A client of the service (real TCP, deployment handshake).
@@ -65,6 +72,12 @@ final class TimeAPIFixture {
 
     /// The survey token in `link`, a link made under ``surveyBaseURL``.
     static func surveyToken(_ link: String) -> String { String(link.dropFirst(surveyBaseURL.count)) }
+
+    /// Sets the clock to `when` (São Paulo time, as ``sp(_:_:)``) and runs `body` in a write.
+    func at(_ when: String, _ body: (any SQLExecutor) throws -> Void) throws {
+        clock.set(sp(when))
+        try database.write(body)
+    }
 
     deinit {
         server = nil

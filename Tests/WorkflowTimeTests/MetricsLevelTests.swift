@@ -31,12 +31,7 @@ import TestSupport
     func confidentialTicketsLeftOut(engine: DatabaseEngine) throws {
         let fixture = try TimeAPIFixture(engine, secret: secret, at: "2027-02-05 10:00")
         defer { withExtendedLifetime(fixture) {} }
-        let database = fixture.database, clock = fixture.clock, time = fixture.time, client = fixture.client
-
-        func at(_ when: String, _ body: (any SQLExecutor) throws -> Void) throws {
-            clock.set(sp(when))
-            try database.write(body)
-        }
+        let (database, clock, time, client, at) = (fixture.database, fixture.clock, fixture.time, fixture.client, fixture.at)
         func answer(_ link: String, _ score: Int32) throws {
             try database.write { tx in
                 _ = try time.answerSurvey(tx, token: TimeAPIFixture.surveyToken(link), score: score, comment: "", at: clock.now)

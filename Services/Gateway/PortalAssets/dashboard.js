@@ -37,6 +37,9 @@ Object.assign(TEXT['pt-BR'], {
   basisClassification: 'Cada ocorrência conta pela classificação que tem agora: corrigir a categoria, o produto ou o módulo a move.',
   basisEventCategory: 'Cada primeira resposta e cada resolução contam na categoria que a ocorrência tinha naquele momento; uma correção depois não as move.',
   basisGroup: 'Cada ocorrência conta no grupo que a recebeu (distribuição ou quem a assumiu); um repasse para outro grupo não a move.',
+  byOutcome: 'Concluídas por desfecho', byOutcomeCaption: 'Ocorrências concluídas no período, por desfecho', outcomeColumn: 'Desfecho',
+  noOutcome: '(sem desfecho)',
+  basisFinishedDay: 'Cada conclusão conta no dia em que aconteceu, pelo desfecho com que a ocorrência foi concluída; somam as concluídas do resumo.',
 });
 Object.assign(TEXT.en, {
   period: 'Period', thisMonth: 'This month', lastMonth: 'Last month', last90: 'Last 90 days', customPeriod: 'Other period',
@@ -71,6 +74,9 @@ Object.assign(TEXT.en, {
   basisClassification: 'Each ticket counts under the classification it has now: correcting its category, product or module moves it.',
   basisEventCategory: 'Each first response and each resolution counts under the category the ticket had at that moment; a later correction does not move it.',
   basisGroup: 'Each ticket counts under the group that received it (assignment or take); a transfer to another group does not move it.',
+  byOutcome: 'Finished by outcome', byOutcomeCaption: 'Tickets finished in the period, by outcome', outcomeColumn: 'Outcome',
+  noOutcome: '(no outcome)',
+  basisFinishedDay: 'Each finishing counts on the day it happened, under the outcome the ticket finished with; they add up to the summary\'s finished.',
 });
 
 const PERIODS = ['este-mes', 'mes-passado', '90-dias', 'personalizado'];
@@ -291,6 +297,19 @@ function stageTimeSection(rows, stageOf) {
   return chartSection('stage-time-chart', t('stageTime'), chart, table);
 }
 
+// Finished tickets by how they ended (workflow's by_outcome, adding up to the summary's finished
+// card), a small table; outcomes named as the ticket pages name them (OUTCOMES, portal.js).
+function outcomeSection(rows, basis) {
+  const shown = (rows || []).filter((r) => Number(r.finished || 0) > 0);
+  const body = shown.length
+    ? dataTable('outcome-table', t('byOutcomeCaption'), [t('outcomeColumn'), t('finished')],
+      shown.map((r) => [r.outcome ? label(OUTCOMES, r.outcome) : t('noOutcome'), number(r.finished)]))
+    : el('p', { class: 'muted', text: t('noData') });
+  return el('section', { class: 'chart-section', id: 'outcome-section', 'aria-labelledby': 'outcome-heading' },
+    el('h2', { id: 'outcome-heading', text: t('byOutcome') }),
+    basis ? el('p', { class: 'muted chart-basis', id: 'outcome-basis', text: basis }) : null, body);
+}
+
 // Open tickets now per stage, with their ages in the table.
 function backlogSection(rows, stageOf) {
   const shown = (rows || []).filter((r) => Number(r.count || 0) > 0);
@@ -449,6 +468,7 @@ async function panelPage() {
   // response or resolution stays with the category of its moment, a transfer leaves the opening
   // with its first group; filtered reports (the cohort counters) read every ticket as it is now.
   const basis = (key) => t(filtered.length ? 'basisFiltered' : visibleOnly ? 'basisVisible' : key);
+  parts.push(outcomeSection(metrics.by_outcome, basis('basisFinishedDay')));
   parts.push(responseTimesSection(metrics, basis('basisEventCategory')));
   parts.push(countSection('category-chart', t('errorTypes'), t('errorTypesDesc'), breakdownRows(metrics.by_category, categoryName),
     basis('basisClassification')));

@@ -43,7 +43,7 @@ Object.assign(TEXT['pt-BR'], {
   deadlinePolicyId: 'Identificador', deadlineDays: 'Dias', deadlineBusinessDays: 'Contar dias úteis (do calendário)', deadlineTerm: 'Prazo',
   deadlineCalendarDaysValue: '{days} dia(s) corridos', deadlineBusinessDaysValue: '{days} dia(s) úteis',
   deadlineReminder: 'Lembrete (dias antes; 0 = sem lembrete)', deadlineReminderShort: 'Lembrete', deadlineReminderValue: '{days} dia(s) antes', deadlineNoReminder: 'sem lembrete',
-  deadlineToStage: 'Etapa de destino', deadlineOutcome: 'Desfecho', deadlineActive: 'Ativa', deadlineInactive: 'Inativa', deadlineActiveLabel: 'Ativa (substitui a política ativa da etapa)',
+  deadlineToStage: 'Etapa de destino', deadlineOutcome: 'Desfecho', deadlineNoOutcome: '(nenhum: a etapa de destino não conclui)', deadlineActive: 'Ativa', deadlineInactive: 'Inativa', deadlineActiveLabel: 'Ativa (substitui a política ativa da etapa)',
   deadlinePreset: 'Modelo', deadlineFromPreset: 'Criar a partir de um modelo', deadlineInstallPreset: 'Instalar modelo',
   deadlinePresetPadrao: 'Padrão: 10 dias em Aguardando cliente → Finalizado por inatividade, lembrete 2 dias antes',
   deadlinePresetTotvs: 'TOTVS: Pendente 7 dias → Validação cliente 5 dias → Fechado; Resolvido → Fechado em 5 dias',
@@ -83,7 +83,7 @@ Object.assign(TEXT.en, {
   deadlinePolicyId: 'Identifier', deadlineDays: 'Days', deadlineBusinessDays: 'Count business days (of the calendar)', deadlineTerm: 'Term',
   deadlineCalendarDaysValue: '{days} calendar day(s)', deadlineBusinessDaysValue: '{days} business day(s)',
   deadlineReminder: 'Reminder (days before; 0 = none)', deadlineReminderShort: 'Reminder', deadlineReminderValue: '{days} day(s) before', deadlineNoReminder: 'no reminder',
-  deadlineToStage: 'Target stage', deadlineOutcome: 'Outcome', deadlineActive: 'Active', deadlineInactive: 'Inactive', deadlineActiveLabel: 'Active (replaces the stage\'s active policy)',
+  deadlineToStage: 'Target stage', deadlineOutcome: 'Outcome', deadlineNoOutcome: '(none: the target stage does not finish)', deadlineActive: 'Active', deadlineInactive: 'Inactive', deadlineActiveLabel: 'Active (replaces the stage\'s active policy)',
   deadlinePreset: 'Preset', deadlineFromPreset: 'Create from a preset', deadlineInstallPreset: 'Install preset',
   deadlinePresetPadrao: 'Default: 10 days Waiting on the customer → Finished for inactivity, reminder 2 days before',
   deadlinePresetTotvs: 'TOTVS: Pending 7 days → Customer validation 5 days → Closed; Resolved → Closed after 5 days',
@@ -100,7 +100,6 @@ const DEADLINE_WEEK_ORDER = [1, 2, 3, 4, 5, 6, 0];
 // The shipped flows' stages (padrao and totvs), offered as suggestions; any stage code is accepted.
 const DEADLINE_STAGES = SHIPPED_STAGES;
 const DEADLINE_FINAL_STAGES = ['finalizado', 'fechado', 'cancelado'];
-const DEADLINE_OUTCOMES = ['inatividade', 'resolvida'];
 const DEADLINE_PRESETS = { padrao: 'deadlinePresetPadrao', totvs: 'deadlinePresetTotvs' };
 // "HH:MM" from 00:00 to 24:00 (workflow's intervals end at most at midnight, minute 1440).
 const DEADLINE_CLOCK_PATTERN = '([01][0-9]|2[0-3]):[0-5][0-9]|24:00';
@@ -193,7 +192,6 @@ async function deadlinePage(notice) {
   state.stages = Array.from(stageCodes).filter(Boolean);
   const lists = el('div', { hidden: true },
     el('datalist', { id: 'deadline-stage-list' }, state.stages.map((code) => el('option', { value: code, label: deadlineStageName(code) }))),
-    el('datalist', { id: 'deadline-outcome-list' }, DEADLINE_OUTCOMES.map((outcome) => el('option', { value: outcome }))),
     el('datalist', { id: 'deadline-zone-list' }, (Intl.supportedValuesOf ? Intl.supportedValuesOf('timeZone') : ['America/Sao_Paulo'])
       .map((zone) => el('option', { value: zone }))));
   show(el('h1', { text: t('deadlineTitle') }), el('p', { class: 'muted', text: t('deadlineIntro') }),
@@ -502,7 +500,14 @@ function deadlineInactivityForm(state, policy, cancel) {
   const reminder = el('input', { type: 'number', name: 'reminder_days_before', id: 'deadline-inactivity-reminder', min: 0, step: 1, required: true,
     value: Number(spec.reminder_days_before || 0) });
   const to = el('input', { name: 'to_stage', id: 'deadline-inactivity-to', required: true, list: 'deadline-stage-list', maxlength: 64, autocomplete: 'off', value: spec.to_stage || '' });
-  const outcome = el('input', { name: 'outcome', id: 'deadline-inactivity-outcome', list: 'deadline-outcome-list', maxlength: 64, autocomplete: 'off', value: spec.outcome || '' });
+  // Workflow accepts a known outcome or none (INVALID_ARGUMENT policy.outcome otherwise), but not
+  // resolvida_configuracao, which always carries the text saying what was configured (a timer has
+  // none): a choice, named as the ticket pages name them; a policy stored before that check keeps its own value.
+  const known = Object.keys(OUTCOMES).filter((key) => key !== 'resolvida_configuracao');
+  const outcome = el('select', { name: 'outcome', id: 'deadline-inactivity-outcome' },
+    el('option', { value: '', text: t('deadlineNoOutcome'), selected: !spec.outcome }),
+    known.concat(spec.outcome && !known.includes(spec.outcome) ? [spec.outcome] : [])
+      .map((key) => el('option', { value: key, selected: key === spec.outcome, text: label(OUTCOMES, key) })));
   const calendar = deadlineCalendarChoice(state, 'deadline-inactivity-calendar', spec.calendar_id || '');
   const active = el('input', { type: 'checkbox', name: 'active', id: 'deadline-inactivity-active', checked: !!spec.active });
   const { form, status, submit } = deadlineFormFrame('deadline-inactivity-form',
@@ -515,7 +520,7 @@ function deadlineInactivityForm(state, policy, cancel) {
     event.preventDefault();
     const id = editing ? spec.id : deadlineNewId(`${stage.value.trim()}-${days.value}d`, state.inactivity.map((p) => p.id), 'inatividade');
     const body = { policy: { id, stage: stage.value.trim(), days: Number(days.value), business_days: business.checked,
-      reminder_days_before: Number(reminder.value), to_stage: to.value.trim(), outcome: outcome.value.trim(), calendar_id: calendar.value, active: active.checked } };
+      reminder_days_before: Number(reminder.value), to_stage: to.value.trim(), outcome: outcome.value, calendar_id: calendar.value, active: active.checked } };
     deadlineSave(status, submit, () => api('POST', '/v1/inactivity-policies', body), () => tf('deadlineInactivitySaved', { id }));
   });
   return form;

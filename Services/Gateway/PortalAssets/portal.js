@@ -132,12 +132,15 @@ const SHIPPED_STAGES = { aguardando_atendimento: ['Aguardando atendimento', 'Awa
   em_desenvolvimento: ['Em desenvolvimento', 'In development'], pendente: ['Pendente', 'Pending'],
   validacao_cliente: ['Validação cliente', 'Customer validation'], resolvido: ['Resolvido', 'Resolved'],
   finalizado: ['Finalizado', 'Finished'], fechado: ['Fechado', 'Closed'], cancelado: ['Cancelado', 'Cancelled'] };
-// How a ticket ended (workflow's outcome keys, as the move that finishes it records them); the
-// move form names a finishing move by its stage and outcome ("Finalizado — resolvida por
-// configuração"), so two ways to finish a ticket read apart.
+// How a ticket ended (workflow's outcome keys, as the move that finishes it records them), one
+// wording for the customer's page, the team's, the dashboard and the e-mails: the copy of
+// `TicketOutcome` (Shared/Messages/Labels/TicketOutcome.swift), pinned to it by GatewayTests'
+// OutcomeLabelsTests. The move form names a finishing move by its stage and outcome ("Finalizado —
+// resolvida por configuração"), so two ways to finish a ticket read apart; a finished ticket's
+// stage reads the same way.
 const OUTCOMES = { resolvida: ['resolvida', 'resolved'], resolvida_configuracao: ['resolvida por configuração', 'solved by configuration'],
-  negada: ['negada', 'denied'], nao_necessita_atuacao: ['não necessita atuação', 'no action needed'],
-  cancelada_cliente: ['cancelada pelo cliente', 'cancelled by the customer'], inatividade: ['inatividade', 'inactivity'] };
+  negada: ['negada', 'denied'], cancelada_cliente: ['cancelada pelo cliente', 'cancelled by the customer'],
+  nao_necessita_atuacao: ['sem necessidade de atuação', 'no action needed'], inatividade: ['sem retorno do cliente', 'no answer from the customer'] };
 const SHIPPED_CUSTOMER_STAGES = { aguardando_resposta: ['Aguardando sua resposta', 'Awaiting your answer'], em_analise: ['Em análise', 'Under review'],
   aguardando_validacao: ['Aguardando sua validação', 'Awaiting your validation'] };
 
@@ -1259,8 +1262,10 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
   const closedAtIntake = intake.status === 'cancelled' || intake.status === 'finished';
   const workflowStage = workflow && stageName((isCustomer() && workflow.customer_stage_name) || row.stage_name, row.stage);
   const workflowFinal = workflow && (Number(workflow.finished_at_ms || 0) > 0 || !!workflow.outcome);
-  const stage = (closedAtIntake && !workflowFinal ? label(INTAKE_STATUSES, intake.status) : workflowStage)
-    || label(INTAKE_STATUSES, intake.status || '') || '';
+  // A finished ticket says how it ended, as the move form named the move ("Finalizado —
+  // resolvida por configuração"); workflow clears the outcome when a ticket reopens.
+  const stage = ((closedAtIntake && !workflowFinal ? label(INTAKE_STATUSES, intake.status) : workflowStage)
+    || label(INTAKE_STATUSES, intake.status || '') || '') + (workflowFinal && workflow.outcome ? ` — ${label(OUTCOMES, workflow.outcome)}` : '');
   // The history a page at a time (ticketConversation): the newest of intake's messages and
   // workflow's discussion, older ones on "Mostrar anteriores"; printing reads every page first.
   const conversation = ticketConversation(intake.id || id, intake, workflow);

@@ -321,6 +321,9 @@ extension WorkflowV1 {
         public var stepPosition: Int32 = 0
         public var stepName: String = ""
         public var stepCount: Int32 = 0
+        /// How the ticket ended (TicketView.outcome's keys; "" while open): staff listings (ListQueue,
+        /// the queue's CSV export) and customers' alike.
+        public var outcome: String = ""
 
         public init() {}
     }
@@ -388,6 +391,10 @@ extension WorkflowV1 {
         /// (GetTicketRequest.discussion_before); "" otherwise.
         public var olderDiscussion: Int32 = 0
         public var discussionBefore: String = ""
+        /// How `outcome` reads, in Portuguese ("resolvida por configuração"; the key itself when workflow
+        /// does not know it, "" while open): the one wording of every reader (Messages' TicketOutcome:
+        /// the portal, the CLI, notification's e-mails), for customers and staff alike.
+        public var outcomeLabel: String = ""
 
         public init() {}
     }
@@ -1714,6 +1721,7 @@ extension WorkflowV1.TicketRow: ProtoMessage {
         c.step_position = self.stepPosition
         if !self.stepName.isEmpty { c.step_name = arena.cString(self.stepName) }
         c.step_count = self.stepCount
+        if !self.outcome.isEmpty { c.outcome = arena.cString(self.outcome) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketRow>) {
@@ -1746,6 +1754,7 @@ extension WorkflowV1.TicketRow: ProtoMessage {
         self.stepPosition = c.pointee.step_position
         self.stepName = _ProtoRuntime.string(c.pointee.step_name)
         self.stepCount = c.pointee.step_count
+        self.outcome = _ProtoRuntime.string(c.pointee.outcome)
     }
 }
 
@@ -1842,6 +1851,7 @@ extension WorkflowV1.TicketView: ProtoMessage {
         c.awaiting_acceptance = (self.awaitingAcceptance ? 1 : 0)
         c.older_discussion = self.olderDiscussion
         if !self.discussionBefore.isEmpty { c.discussion_before = arena.cString(self.discussionBefore) }
+        if !self.outcomeLabel.isEmpty { c.outcome_label = arena.cString(self.outcomeLabel) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketView>) {
@@ -1892,6 +1902,7 @@ extension WorkflowV1.TicketView: ProtoMessage {
         self.awaitingAcceptance = (c.pointee.awaiting_acceptance != 0)
         self.olderDiscussion = c.pointee.older_discussion
         self.discussionBefore = _ProtoRuntime.string(c.pointee.discussion_before)
+        self.outcomeLabel = _ProtoRuntime.string(c.pointee.outcome_label)
     }
 }
 

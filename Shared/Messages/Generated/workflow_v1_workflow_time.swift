@@ -369,6 +369,18 @@ extension WorkflowV1 {
         public init() {}
     }
 
+    /// Finished tickets by how they ended (TicketView.outcome's keys), as the report counts them
+    /// (MetricTotals.finished): the rows add up to it.
+    public struct OutcomeRow: Sendable, Hashable {
+        public var outcome: String = ""
+        /// How the outcome reads, in Portuguese (Messages' TicketOutcome; the key when unknown, "" for
+        /// tickets finished without one).
+        public var outcomeLabel: String = ""
+        public var finished: Int64 = 0
+
+        public init() {}
+    }
+
     public struct GetMetricsRequest: Sendable, Hashable {
         /// First day included and first day excluded, "YYYY-MM-DD".
         public var fromDay: String = ""
@@ -392,6 +404,10 @@ extension WorkflowV1 {
         public var byGroup: [WorkflowV1.MetricsBreakdownRow] = []
         public var stageTime: [WorkflowV1.StageTimeRow] = []
         public var backlog: [WorkflowV1.BacklogStageRow] = []
+        /// `totals.finished` by outcome, most finished first: without a filter, the finishings of the
+        /// period by the day they happened (as `totals.finished`); with one, or for a viewer held to a
+        /// level, the period's cohort's tickets finished now, by the outcome they finished with.
+        public var byOutcome: [WorkflowV1.OutcomeRow] = []
 
         public init() {}
     }
@@ -1271,6 +1287,25 @@ extension WorkflowV1.BacklogStageRow: ProtoMessage {
     }
 }
 
+extension WorkflowV1.OutcomeRow: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__OutcomeRow
+    public static var protoName: String { "ocorrencias.workflow.v1.OutcomeRow" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__OutcomeRow(); ocorrencias__workflow__v1__outcome_row__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__OutcomeRow>) { ocorrencias__workflow__v1__outcome_row__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__OutcomeRow, arena: inout ProtoArena) {
+        if !self.outcome.isEmpty { c.outcome = arena.cString(self.outcome) }
+        if !self.outcomeLabel.isEmpty { c.outcome_label = arena.cString(self.outcomeLabel) }
+        c.finished = self.finished
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__OutcomeRow>) {
+        self.outcome = _ProtoRuntime.string(c.pointee.outcome)
+        self.outcomeLabel = _ProtoRuntime.string(c.pointee.outcome_label)
+        self.finished = c.pointee.finished
+    }
+}
+
 extension WorkflowV1.GetMetricsRequest: ProtoMessage {
     public typealias _CStruct = Ocorrencias__Workflow__V1__GetMetricsRequest
     public static var protoName: String { "ocorrencias.workflow.v1.GetMetricsRequest" }
@@ -1326,6 +1361,10 @@ extension WorkflowV1.GetMetricsResponse: ProtoMessage {
             c.n_backlog = self.backlog.count
             c.backlog = arena.messages(self.backlog)
         }
+        if !self.byOutcome.isEmpty {
+            c.n_by_outcome = self.byOutcome.count
+            c.by_outcome = arena.messages(self.byOutcome)
+        }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetMetricsResponse>) {
@@ -1359,6 +1398,11 @@ extension WorkflowV1.GetMetricsResponse: ProtoMessage {
             self.backlog = (0..<c.pointee.n_backlog).map { (_items[$0].map { WorkflowV1.BacklogStageRow(_c: $0) } ?? WorkflowV1.BacklogStageRow()) }
         } else {
             self.backlog = []
+        }
+        if c.pointee.n_by_outcome > 0, let _items = c.pointee.by_outcome {
+            self.byOutcome = (0..<c.pointee.n_by_outcome).map { (_items[$0].map { WorkflowV1.OutcomeRow(_c: $0) } ?? WorkflowV1.OutcomeRow()) }
+        } else {
+            self.byOutcome = []
         }
     }
 }

@@ -11,7 +11,8 @@ are listed under her reply in the order she chose them, each with its size (Ana'
 file under Ana's message, before it).
 Ana (agent), on an Exigência fiscal she holds that was solved by configuring the system: the move
 form offers "Finalizado — resolvida por configuração", asks for the text for the customer, and
-finishes the ticket without reclassifying it.
+finishes the ticket without reclassifying it; the page then reads "Finalizado — resolvida por
+configuração", and Maria (the ticket's contact) reads the same outcome on her page.
 Usage: customer_ticket_page.py BASE_URL SCREENSHOT_DIR TICKET_ID WORKFLOW_SQLITE FILE_A FILE_B FILE_C FISCAL_TICKET_ID
 (credentials in PORTAL_CUSTOMER (Carla), PORTAL_COLLEAGUE (João), PORTAL_ADMIN_CONTACT (Maria),
 PORTAL_AGENT (Ana) as email:password). Prints "OK"."""
@@ -112,7 +113,12 @@ try:
     before = driver.find_element(By.ID, "ticket-title")
     driver.find_element(By.CSS_SELECTOR, "#move-form button[type=submit]").click()
     wait.until(EC.staleness_of(before))
-    wait.until(lambda d: d.find_element(By.ID, "ticket-stage").text == "Finalizado")
+    # The finished ticket says how it ended, to the team and to the customer, in the same words.
+    wait.until(lambda d: d.find_element(By.ID, "ticket-stage").text == "Finalizado — resolvida por configuração")
+    portal.sign_out()
+    portal.sign_in(*maria)
+    portal.open_ticket(fiscal)
+    wait.until(lambda d: d.find_element(By.ID, "ticket-stage").text.endswith(" — resolvida por configuração"))
     print("OK")
 except Exception:
     portal.report_failure("customer-ticket-page")

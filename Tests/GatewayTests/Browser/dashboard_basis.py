@@ -2,7 +2,8 @@
 """The metrics dashboard says what each chart counts a ticket under, in headless Chromium: the
 response times by the category of the moment, the categories, modules and products by the
 classification now, the groups by the group that received the ticket; with a filter, everything
-as it is now; in pt-BR and in English. Usage: dashboard_basis.py BASE_URL SCREENSHOT_DIR
+as it is now; finished tickets by outcome in a small table (a ticket cancelled as needing no
+action: "sem necessidade de atuação" / "no action needed"); in pt-BR and in English. Usage: dashboard_basis.py BASE_URL SCREENSHOT_DIR
 (credentials in PORTAL_AGENT as email:password)."""
 import os
 import sys
@@ -38,6 +39,11 @@ try:
     assert "repasse para outro grupo não a move" in shown["group-chart"], shown
     # The two category charts say different things, as they count differently.
     assert shown["time-chart"] != shown["category-chart"]
+    # Finished tickets by outcome: a small table, the outcome named as the ticket pages name it.
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#outcome-table tbody tr"))
+    rows = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#outcome-table tbody tr")]
+    assert "sem necessidade de atuação 1" in rows, rows
+    assert "cada conclusão conta no dia em que aconteceu" in portal.text("outcome-basis").lower(), portal.text("outcome-basis")
     shot("dashboard-basis")
     filtered = bases("periodo=90-dias&grupo=n1")
     assert all(text.startswith("Com filtro, cada ocorrência conta pela categoria") for text in filtered.values()), filtered
@@ -47,6 +53,7 @@ try:
     assert "the category the ticket had at that moment" in english["time-chart"], english
     assert "the classification it has now" in english["category-chart"], english
     assert "a transfer to another group does not move it" in english["group-chart"], english
+    assert "no action needed 1" in [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#outcome-table tbody tr")]
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.ID, "lang").text == "English")
     # An agent (below administrator) sees figures of the tickets they may see, counted as a

@@ -1022,7 +1022,7 @@ paths:
     post:
       operationId: post_v1_inactivity_policies
       tags: [Workflow]
-      summary: "workflow `PutInactivityPolicy`: request `ocorrencias.workflow.v1.PutInactivityPolicyRequest`, answer `ocorrencias.workflow.v1.InactivityPolicySpec` (as JSON, .proto field names). A policy named by `policy.id` that exists is changed: fields absent from the body keep their value (the gateway finds it with `ListInactivityPolicies` and sends it whole, with the body's fields over it); `\"\"`, `0`, `false` or `[]` clears a field."
+      summary: "workflow `PutInactivityPolicy`: request `ocorrencias.workflow.v1.PutInactivityPolicyRequest`, answer `ocorrencias.workflow.v1.InactivityPolicySpec` (as JSON, .proto field names). A policy named by `policy.id` that exists is changed: fields absent from the body keep their value (the gateway finds it with `ListInactivityPolicies` and sends it whole, with the body's fields over it); `\"\"`, `0`, `false` or `[]` clears a field. policy.outcome is one of resolvida, negada, cancelada_cliente, nao_necessita_atuacao, inatividade or empty (a move to an open stage); anything else (resolvida_configuracao included) is 400 with details[].field = policy.outcome naming the accepted values. Policies stored before that check still load and run."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -1352,7 +1352,7 @@ paths:
             application/json:
               schema:
                 type: object
-                description: 'ocorrencias.workflow.v1.GetMetricsResponse as JSON'
+                description: 'ocorrencias.workflow.v1.GetMetricsResponse as JSON. by_outcome: [{outcome, outcome_label, finished}], totals.finished by how the tickets ended (most first; they add up to it): without a filter the finishings of the period by day, with one (or below administrator) the cohort finished now'
         '400':
           $ref: '#/components/responses/E400'
         '401':
@@ -1377,7 +1377,7 @@ paths:
     get:
       operationId: get_v1_reports_metrics_csv
       tags: [Workflow]
-      summary: "Metrics of tickets opened in [from_ms, to_ms) as CSV (workflow-time ExportMetrics, streamed)"
+      summary: "Metrics of tickets opened in [from_ms, to_ms) as CSV (workflow-time ExportMetrics, streamed); the last column, outcome, is how a finished ticket ended (the key)"
       parameters:
         - name: from_ms
           in: query
@@ -1438,7 +1438,7 @@ paths:
     get:
       operationId: get_v1_tickets_export_csv
       tags: [Workflow]
-      summary: "The queue as CSV (workflow ExportQueue, streamed)"
+      summary: "The queue as CSV (workflow ExportQueue, streamed); the last column, outcome, says how a finished ticket ended (its Portuguese label, empty while open)"
       parameters:
         - name: stage
           in: query
@@ -8336,7 +8336,7 @@ components:
       type: object
       properties:
         intake: {type: object, description: intake's Ticket as JSON}
-        workflow: {type: [object, 'null'], description: "workflow's TicketView as JSON (null for a moment after opening, and while workflow cannot be reached)"}
+        workflow: {type: [object, 'null'], description: "workflow's TicketView as JSON (null for a moment after opening, and while workflow cannot be reached). A finished ticket's outcome: outcome (the key: resolvida, resolvida_configuracao, negada, cancelada_cliente, nao_necessita_atuacao, inatividade) and outcome_label (how it reads in Portuguese: resolvida, resolvida por configuração, negada, cancelada pelo cliente, sem necessidade de atuação, sem retorno do cliente; the key when unknown), for customers and staff alike; row.outcome in listings"}
         workflow_unavailable: {type: boolean, description: "present and true when workflow could not be reached or answer in time: the view holds intake's part alone (not cached)"}
     TicketConversationPage:
       type: object

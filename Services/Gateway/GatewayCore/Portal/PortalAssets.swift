@@ -1754,6 +1754,9 @@ Object.assign(TEXT['pt-BR'], {
   basisClassification: 'Cada ocorrência conta pela classificação que tem agora: corrigir a categoria, o produto ou o módulo a move.',
   basisEventCategory: 'Cada primeira resposta e cada resolução contam na categoria que a ocorrência tinha naquele momento; uma correção depois não as move.',
   basisGroup: 'Cada ocorrência conta no grupo que a recebeu (distribuição ou quem a assumiu); um repasse para outro grupo não a move.',
+  byOutcome: 'Concluídas por desfecho', byOutcomeCaption: 'Ocorrências concluídas no período, por desfecho', outcomeColumn: 'Desfecho',
+  noOutcome: '(sem desfecho)',
+  basisFinishedDay: 'Cada conclusão conta no dia em que aconteceu, pelo desfecho com que a ocorrência foi concluída; somam as concluídas do resumo.',
 });
 Object.assign(TEXT.en, {
   period: 'Period', thisMonth: 'This month', lastMonth: 'Last month', last90: 'Last 90 days', customPeriod: 'Other period',
@@ -1788,6 +1791,9 @@ Object.assign(TEXT.en, {
   basisClassification: 'Each ticket counts under the classification it has now: correcting its category, product or module moves it.',
   basisEventCategory: 'Each first response and each resolution counts under the category the ticket had at that moment; a later correction does not move it.',
   basisGroup: 'Each ticket counts under the group that received it (assignment or take); a transfer to another group does not move it.',
+  byOutcome: 'Finished by outcome', byOutcomeCaption: 'Tickets finished in the period, by outcome', outcomeColumn: 'Outcome',
+  noOutcome: '(no outcome)',
+  basisFinishedDay: 'Each finishing counts on the day it happened, under the outcome the ticket finished with; they add up to the summary\'s finished.',
 });
 
 const PERIODS = ['este-mes', 'mes-passado', '90-dias', 'personalizado'];
@@ -2008,6 +2014,19 @@ function stageTimeSection(rows, stageOf) {
   return chartSection('stage-time-chart', t('stageTime'), chart, table);
 }
 
+// Finished tickets by how they ended (workflow's by_outcome, adding up to the summary's finished
+// card), a small table; outcomes named as the ticket pages name them (OUTCOMES, portal.js).
+function outcomeSection(rows, basis) {
+  const shown = (rows || []).filter((r) => Number(r.finished || 0) > 0);
+  const body = shown.length
+    ? dataTable('outcome-table', t('byOutcomeCaption'), [t('outcomeColumn'), t('finished')],
+      shown.map((r) => [r.outcome ? label(OUTCOMES, r.outcome) : t('noOutcome'), number(r.finished)]))
+    : el('p', { class: 'muted', text: t('noData') });
+  return el('section', { class: 'chart-section', id: 'outcome-section', 'aria-labelledby': 'outcome-heading' },
+    el('h2', { id: 'outcome-heading', text: t('byOutcome') }),
+    basis ? el('p', { class: 'muted chart-basis', id: 'outcome-basis', text: basis }) : null, body);
+}
+
 // Open tickets now per stage, with their ages in the table.
 function backlogSection(rows, stageOf) {
   const shown = (rows || []).filter((r) => Number(r.count || 0) > 0);
@@ -2166,6 +2185,7 @@ async function panelPage() {
   // response or resolution stays with the category of its moment, a transfer leaves the opening
   // with its first group; filtered reports (the cohort counters) read every ticket as it is now.
   const basis = (key) => t(filtered.length ? 'basisFiltered' : visibleOnly ? 'basisVisible' : key);
+  parts.push(outcomeSection(metrics.by_outcome, basis('basisFinishedDay')));
   parts.push(responseTimesSection(metrics, basis('basisEventCategory')));
   parts.push(countSection('category-chart', t('errorTypes'), t('errorTypesDesc'), breakdownRows(metrics.by_category, categoryName),
     basis('basisClassification')));
@@ -2227,7 +2247,7 @@ Object.assign(TEXT['pt-BR'], {
   deadlinePolicyId: 'Identificador', deadlineDays: 'Dias', deadlineBusinessDays: 'Contar dias úteis (do calendário)', deadlineTerm: 'Prazo',
   deadlineCalendarDaysValue: '{days} dia(s) corridos', deadlineBusinessDaysValue: '{days} dia(s) úteis',
   deadlineReminder: 'Lembrete (dias antes; 0 = sem lembrete)', deadlineReminderShort: 'Lembrete', deadlineReminderValue: '{days} dia(s) antes', deadlineNoReminder: 'sem lembrete',
-  deadlineToStage: 'Etapa de destino', deadlineOutcome: 'Desfecho', deadlineActive: 'Ativa', deadlineInactive: 'Inativa', deadlineActiveLabel: 'Ativa (substitui a política ativa da etapa)',
+  deadlineToStage: 'Etapa de destino', deadlineOutcome: 'Desfecho', deadlineNoOutcome: '(nenhum: a etapa de destino não conclui)', deadlineActive: 'Ativa', deadlineInactive: 'Inativa', deadlineActiveLabel: 'Ativa (substitui a política ativa da etapa)',
   deadlinePreset: 'Modelo', deadlineFromPreset: 'Criar a partir de um modelo', deadlineInstallPreset: 'Instalar modelo',
   deadlinePresetPadrao: 'Padrão: 10 dias em Aguardando cliente → Finalizado por inatividade, lembrete 2 dias antes',
   deadlinePresetTotvs: 'TOTVS: Pendente 7 dias → Validação cliente 5 dias → Fechado; Resolvido → Fechado em 5 dias',
@@ -2267,7 +2287,7 @@ Object.assign(TEXT.en, {
   deadlinePolicyId: 'Identifier', deadlineDays: 'Days', deadlineBusinessDays: 'Count business days (of the calendar)', deadlineTerm: 'Term',
   deadlineCalendarDaysValue: '{days} calendar day(s)', deadlineBusinessDaysValue: '{days} business day(s)',
   deadlineReminder: 'Reminder (days before; 0 = none)', deadlineReminderShort: 'Reminder', deadlineReminderValue: '{days} day(s) before', deadlineNoReminder: 'no reminder',
-  deadlineToStage: 'Target stage', deadlineOutcome: 'Outcome', deadlineActive: 'Active', deadlineInactive: 'Inactive', deadlineActiveLabel: 'Active (replaces the stage\'s active policy)',
+  deadlineToStage: 'Target stage', deadlineOutcome: 'Outcome', deadlineNoOutcome: '(none: the target stage does not finish)', deadlineActive: 'Active', deadlineInactive: 'Inactive', deadlineActiveLabel: 'Active (replaces the stage\'s active policy)',
   deadlinePreset: 'Preset', deadlineFromPreset: 'Create from a preset', deadlineInstallPreset: 'Install preset',
   deadlinePresetPadrao: 'Default: 10 days Waiting on the customer → Finished for inactivity, reminder 2 days before',
   deadlinePresetTotvs: 'TOTVS: Pending 7 days → Customer validation 5 days → Closed; Resolved → Closed after 5 days',
@@ -2284,7 +2304,6 @@ const DEADLINE_WEEK_ORDER = [1, 2, 3, 4, 5, 6, 0];
 // The shipped flows' stages (padrao and totvs), offered as suggestions; any stage code is accepted.
 const DEADLINE_STAGES = SHIPPED_STAGES;
 const DEADLINE_FINAL_STAGES = ['finalizado', 'fechado', 'cancelado'];
-const DEADLINE_OUTCOMES = ['inatividade', 'resolvida'];
 const DEADLINE_PRESETS = { padrao: 'deadlinePresetPadrao', totvs: 'deadlinePresetTotvs' };
 // "HH:MM" from 00:00 to 24:00 (workflow's intervals end at most at midnight, minute 1440).
 const DEADLINE_CLOCK_PATTERN = '([01][0-9]|2[0-3]):[0-5][0-9]|24:00';
@@ -2377,7 +2396,6 @@ async function deadlinePage(notice) {
   state.stages = Array.from(stageCodes).filter(Boolean);
   const lists = el('div', { hidden: true },
     el('datalist', { id: 'deadline-stage-list' }, state.stages.map((code) => el('option', { value: code, label: deadlineStageName(code) }))),
-    el('datalist', { id: 'deadline-outcome-list' }, DEADLINE_OUTCOMES.map((outcome) => el('option', { value: outcome }))),
     el('datalist', { id: 'deadline-zone-list' }, (Intl.supportedValuesOf ? Intl.supportedValuesOf('timeZone') : ['America/Sao_Paulo'])
       .map((zone) => el('option', { value: zone }))));
   show(el('h1', { text: t('deadlineTitle') }), el('p', { class: 'muted', text: t('deadlineIntro') }),
@@ -2686,7 +2704,14 @@ function deadlineInactivityForm(state, policy, cancel) {
   const reminder = el('input', { type: 'number', name: 'reminder_days_before', id: 'deadline-inactivity-reminder', min: 0, step: 1, required: true,
     value: Number(spec.reminder_days_before || 0) });
   const to = el('input', { name: 'to_stage', id: 'deadline-inactivity-to', required: true, list: 'deadline-stage-list', maxlength: 64, autocomplete: 'off', value: spec.to_stage || '' });
-  const outcome = el('input', { name: 'outcome', id: 'deadline-inactivity-outcome', list: 'deadline-outcome-list', maxlength: 64, autocomplete: 'off', value: spec.outcome || '' });
+  // Workflow accepts a known outcome or none (INVALID_ARGUMENT policy.outcome otherwise), but not
+  // resolvida_configuracao, which always carries the text saying what was configured (a timer has
+  // none): a choice, named as the ticket pages name them; a policy stored before that check keeps its own value.
+  const known = Object.keys(OUTCOMES).filter((key) => key !== 'resolvida_configuracao');
+  const outcome = el('select', { name: 'outcome', id: 'deadline-inactivity-outcome' },
+    el('option', { value: '', text: t('deadlineNoOutcome'), selected: !spec.outcome }),
+    known.concat(spec.outcome && !known.includes(spec.outcome) ? [spec.outcome] : [])
+      .map((key) => el('option', { value: key, selected: key === spec.outcome, text: label(OUTCOMES, key) })));
   const calendar = deadlineCalendarChoice(state, 'deadline-inactivity-calendar', spec.calendar_id || '');
   const active = el('input', { type: 'checkbox', name: 'active', id: 'deadline-inactivity-active', checked: !!spec.active });
   const { form, status, submit } = deadlineFormFrame('deadline-inactivity-form',
@@ -2699,7 +2724,7 @@ function deadlineInactivityForm(state, policy, cancel) {
     event.preventDefault();
     const id = editing ? spec.id : deadlineNewId(`${stage.value.trim()}-${days.value}d`, state.inactivity.map((p) => p.id), 'inatividade');
     const body = { policy: { id, stage: stage.value.trim(), days: Number(days.value), business_days: business.checked,
-      reminder_days_before: Number(reminder.value), to_stage: to.value.trim(), outcome: outcome.value.trim(), calendar_id: calendar.value, active: active.checked } };
+      reminder_days_before: Number(reminder.value), to_stage: to.value.trim(), outcome: outcome.value, calendar_id: calendar.value, active: active.checked } };
     deadlineSave(status, submit, () => api('POST', '/v1/inactivity-policies', body), () => tf('deadlineInactivitySaved', { id }));
   });
   return form;
@@ -4059,12 +4084,15 @@ const SHIPPED_STAGES = { aguardando_atendimento: ['Aguardando atendimento', 'Awa
   em_desenvolvimento: ['Em desenvolvimento', 'In development'], pendente: ['Pendente', 'Pending'],
   validacao_cliente: ['Validação cliente', 'Customer validation'], resolvido: ['Resolvido', 'Resolved'],
   finalizado: ['Finalizado', 'Finished'], fechado: ['Fechado', 'Closed'], cancelado: ['Cancelado', 'Cancelled'] };
-// How a ticket ended (workflow's outcome keys, as the move that finishes it records them); the
-// move form names a finishing move by its stage and outcome ("Finalizado — resolvida por
-// configuração"), so two ways to finish a ticket read apart.
+// How a ticket ended (workflow's outcome keys, as the move that finishes it records them), one
+// wording for the customer's page, the team's, the dashboard and the e-mails: the copy of
+// `TicketOutcome` (Shared/Messages/Labels/TicketOutcome.swift), pinned to it by GatewayTests'
+// OutcomeLabelsTests. The move form names a finishing move by its stage and outcome ("Finalizado —
+// resolvida por configuração"), so two ways to finish a ticket read apart; a finished ticket's
+// stage reads the same way.
 const OUTCOMES = { resolvida: ['resolvida', 'resolved'], resolvida_configuracao: ['resolvida por configuração', 'solved by configuration'],
-  negada: ['negada', 'denied'], nao_necessita_atuacao: ['não necessita atuação', 'no action needed'],
-  cancelada_cliente: ['cancelada pelo cliente', 'cancelled by the customer'], inatividade: ['inatividade', 'inactivity'] };
+  negada: ['negada', 'denied'], cancelada_cliente: ['cancelada pelo cliente', 'cancelled by the customer'],
+  nao_necessita_atuacao: ['sem necessidade de atuação', 'no action needed'], inatividade: ['sem retorno do cliente', 'no answer from the customer'] };
 const SHIPPED_CUSTOMER_STAGES = { aguardando_resposta: ['Aguardando sua resposta', 'Awaiting your answer'], em_analise: ['Em análise', 'Under review'],
   aguardando_validacao: ['Aguardando sua validação', 'Awaiting your validation'] };
 
@@ -5186,8 +5214,10 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
   const closedAtIntake = intake.status === 'cancelled' || intake.status === 'finished';
   const workflowStage = workflow && stageName((isCustomer() && workflow.customer_stage_name) || row.stage_name, row.stage);
   const workflowFinal = workflow && (Number(workflow.finished_at_ms || 0) > 0 || !!workflow.outcome);
-  const stage = (closedAtIntake && !workflowFinal ? label(INTAKE_STATUSES, intake.status) : workflowStage)
-    || label(INTAKE_STATUSES, intake.status || '') || '';
+  // A finished ticket says how it ended, as the move form named the move ("Finalizado —
+  // resolvida por configuração"); workflow clears the outcome when a ticket reopens.
+  const stage = ((closedAtIntake && !workflowFinal ? label(INTAKE_STATUSES, intake.status) : workflowStage)
+    || label(INTAKE_STATUSES, intake.status || '') || '') + (workflowFinal && workflow.outcome ? ` — ${label(OUTCOMES, workflow.outcome)}` : '');
   // The history a page at a time (ticketConversation): the newest of intake's messages and
   // workflow's discussion, older ones on "Mostrar anteriores"; printing reads every page first.
   const conversation = ticketConversation(intake.id || id, intake, workflow);

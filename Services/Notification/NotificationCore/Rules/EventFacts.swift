@@ -259,18 +259,10 @@ enum EventInterpreter {
         return facts
     }
 
-    /// How an outcome key reads to the customer, per locale (unknown keys as they are).
+    /// How an outcome key reads, per locale: the shared wording of ``TicketOutcome`` (the
+    /// portal's and the CLI's too); unknown keys as they are.
     static func outcome(_ key: String, locale: String) -> String {
-        let labels: [String: (String, String)] = [
-            "resolvida": ("resolvida", "resolved"),
-            "resolvida_configuracao": ("resolvida por configuração", "solved by configuration"),
-            "negada": ("negada", "denied"),
-            "cancelada_cliente": ("cancelada a seu pedido", "cancelled at your request"),
-            "nao_necessita_atuacao": ("sem necessidade de atuação", "no action needed"),
-            "inatividade": ("encerrada por falta de retorno", "closed for lack of an answer"),
-        ]
-        guard let label = labels[key] else { return key }
-        return TemplateCatalog.locale(locale) == "en" ? label.1 : label.0
+        TicketOutcome.label(key, TemplateCatalog.locale(locale) == "en" ? .english : .portuguese)
     }
 
     static func facts(_ event: WorkflowV1.TicketFinished, _ envelope: EventsV1.EventEnvelope) -> EventFacts {

@@ -88,6 +88,7 @@ struct WorkflowAPI: Sendable {
         let stage = lifecycle.flow(of: ticket).stage(ticket.stage)
         view.customerStageName = stage?.customerName ?? ticket.stage
         view.outcome = ticket.outcome
+        view.outcomeLabel = TicketOutcome.label(ticket.outcome)
         view.publicNote = ticket.publicNote
         view.contact = ticket.contact
         if !ticket.representative.id.isEmpty { view.representative = ticket.representative }

@@ -10,8 +10,7 @@ extension TimeAPI {
         router.register(WorkflowV1.WorkflowTime.putInactivityPolicy) { request, context in
             let caller = try api.configurer(context)
             let policy = InactivityMapping.policy(from: request.policy ?? WorkflowV1.InactivityPolicySpec())
-            let problems = policy.problems()
-            guard problems.isEmpty else { throw TimeAPI.invalid("policy", problems) }
+            try InactivityMapping.check(policy)
             // An active policy replaces the stage's active one (which stays listed, inactive).
             return try api.write(context, request, caller: caller) { tx in
                 try InactivityPolicyStore.save(tx, policy, at: api.time.clock())
@@ -46,6 +45,20 @@ extension TimeAPI {
 }
 
 enum InactivityMapping {
+    /// Refuses `policy` (INVALID_ARGUMENT, nothing stored) for its ``InactivityPolicy/problems()``
+    /// (field `policy`) and an outcome that is not one of ``InactivityPolicy/acceptedOutcomes``
+    /// (field `policy.outcome`, naming the accepted ones), all at once.
+    static func check(_ policy: InactivityPolicy) throws {
+        var violations = policy.problems().map(BilingualText.split).map { FieldViolation(field: "policy", reason: "invalid", pt: $0.pt, en: $0.en) }
+        if let problem = policy.outcomeProblem() {
+            let halves = BilingualText.split(problem)
+            violations.append(FieldViolation(field: "policy.outcome", reason: "unknown", pt: halves.pt, en: halves.en))
+        }
+        guard !violations.isEmpty else { return }
+        throw RPCError(.invalidArgument, violations.map(\.descriptionPT).joined(separator: "; ") + " / " + violations.map(\.descriptionEN).joined(separator: "; "),
+                       violations: violations)
+    }
+
     static func spec(_ policy: InactivityPolicy) -> WorkflowV1.InactivityPolicySpec {
         var spec = WorkflowV1.InactivityPolicySpec()
         spec.id = policy.id

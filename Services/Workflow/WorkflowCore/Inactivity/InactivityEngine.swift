@@ -62,6 +62,13 @@ public struct InactivityEngine: Sendable {
                 at BIGINT NOT NULL
             );
             """),
+        // Outcomes are checked on writes from here on (InactivityPolicy.outcomeProblem): a stored
+        // outcome that is a known key but for case or spaces ("Inatividade ") becomes the key; any
+        // other stored value is kept and still loads and runs as it is (a tolerant read).
+        Migration(version: 196, name: "inactivity_outcome_keys", sql: """
+            UPDATE wf_inactivity_policies SET outcome = LOWER(TRIM(outcome))
+            WHERE outcome <> LOWER(TRIM(outcome)) AND LOWER(TRIM(outcome)) IN (\(TicketOutcome.keys.map { "'\($0)'" }.joined(separator: ", ")));
+            """),
     ]
 
     struct Payload: Codable {

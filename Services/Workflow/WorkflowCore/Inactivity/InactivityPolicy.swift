@@ -1,3 +1,5 @@
+import Messages
+
 /// A declarative inactivity rule: after `days` in `stage` without the customer acting, move the
 /// ticket to `toStage` with `outcome`, optionally reminding the customer `reminderDaysBefore`
 /// days before.
@@ -44,6 +46,20 @@ public struct InactivityPolicy: Sendable, Hashable, Codable {
             problems.append("lembrete deve ser antes do prazo / reminder must come before the deadline")
         }
         return problems
+    }
+
+    /// The outcomes a policy may record: ``TicketOutcome``'s keys but `resolvida_configuracao`,
+    /// which always carries the text saying what was configured (a timer has none to give).
+    public static let acceptedOutcomes = TicketOutcome.allCases.filter { $0 != .resolvidaConfiguracao }.map(\.rawValue)
+
+    /// Why `outcome` is refused (pt-BR / English), naming the accepted values; `nil` when it is
+    /// empty (a move to an open stage records none) or one of ``acceptedOutcomes``. Checked on
+    /// writes only: a policy stored before the check keeps loading and running with its outcome
+    /// (docs/WORKFLOW.md).
+    public func outcomeProblem() -> String? {
+        guard !outcome.isEmpty, !Self.acceptedOutcomes.contains(outcome) else { return nil }
+        let accepted = Self.acceptedOutcomes.joined(separator: ", ")
+        return "desfecho desconhecido: \(outcome) (aceitos: \(accepted), ou vazio) / unknown outcome: \(outcome) (accepted: \(accepted), or empty)"
     }
 }
 

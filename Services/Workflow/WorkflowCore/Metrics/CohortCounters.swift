@@ -106,6 +106,22 @@ public enum CohortCounters {
         }
     }
 
+    /// A row of `wf_metric_cohort_outcome` (without its shard): the finished tickets of a
+    /// group × opening month × product × access level that ended with `outcome` (migration 194).
+    struct OutcomeKey: Hashable, Comparable {
+        var groupID: String
+        var month: Int64
+        var product: String
+        var accessLevel: Int64
+        var outcome: String
+
+        static func < (a: OutcomeKey, b: OutcomeKey) -> Bool {
+            (a.groupID, a.month, a.product, a.accessLevel, a.outcome) < (b.groupID, b.month, b.product, b.accessLevel, b.outcome)
+        }
+
+        var values: [SQLValue] { [.text(groupID), .integer(month), .text(product), .integer(accessLevel), .text(outcome)] }
+    }
+
     /// A row of `wf_metric_cohort_stage` (without its shard).
     struct StageKey: Hashable, Comparable {
         var groupID: String
@@ -134,14 +150,19 @@ public enum CohortCounters {
     }
 
     /// Upserts adding `deltas` (every counter, in ``MetricsRecorder/Counter`` order) to `rows`,
-    /// in key order, one statement per row (a handful of texts, each prepared once).
-    static func statements(_ rows: [(Key, [Int64])], _ stages: [(StageKey, [Int64])], shard: SQLValue) -> WriteBatch {
+    /// in key order, one statement per row (a handful of texts, each prepared once); then the
+    /// stage rows and the outcome rows (finished tickets) likewise.
+    static func statements(_ rows: [(Key, [Int64])], _ stages: [(StageKey, [Int64])], outcomes: [(OutcomeKey, Int64)] = [],
+                           shard: SQLValue) -> WriteBatch {
         var batch = WriteBatch()
         for (key, deltas) in rows.sorted(by: { $0.0 < $1.0 }) where deltas.contains(where: { $0 != 0 }) {
             batch.add(upsert, key.values + [shard] + deltas.map { .integer($0) })
         }
         for (key, deltas) in stages.sorted(by: { $0.0 < $1.0 }) where deltas.contains(where: { $0 != 0 }) {
             batch.add(stageUpsert, key.values + [shard] + deltas.map { .integer($0) })
+        }
+        for (key, delta) in outcomes.sorted(by: { $0.0 < $1.0 }) where delta != 0 {
+            batch.add(outcomeUpsert, key.values + [shard, .integer(delta)])
         }
         return batch
     }
@@ -157,6 +178,13 @@ public enum CohortCounters {
             ON CONFLICT (\(keyColumns)) DO UPDATE SET \(counters.map { "\($0) = wf_metric_cohort.\($0) + excluded.\($0)" }.joined(separator: ", "))
             """
     }()
+
+    private static let outcomeKeyColumns = "group_id, month, product, access_level, outcome, shard"
+
+    static let outcomeUpsert = """
+        INSERT INTO wf_metric_cohort_outcome (\(outcomeKeyColumns), finished) VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (\(outcomeKeyColumns)) DO UPDATE SET finished = wf_metric_cohort_outcome.finished + excluded.finished
+        """
 
     static let stageUpsert = """
         INSERT INTO wf_metric_cohort_stage (\(stageKeyColumns), exits, wall_ms, business_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -205,6 +233,8 @@ struct CohortShare: Equatable {
     var transfers: Int64
     var pingPongs: Int64
     var survey: Int64?
+    /// How it ended, while finished (`wf_metric_tickets.outcome`, migration 194).
+    var outcome: String
 
     init(fact row: Row, dimensions: TicketDimensions) throws {
         openedDay = try row.int("opened_day")
@@ -220,11 +250,19 @@ struct CohortShare: Equatable {
         transfers = try row.int("transfers")
         pingPongs = try row.int("ping_pongs")
         survey = try row.optionalInt("survey_score")
+        outcome = row.optionalText("outcome") ?? ""
     }
 
-    static func == (a: CohortShare, b: CohortShare) -> Bool { a.key == b.key && a.counters == b.counters }
+    static func == (a: CohortShare, b: CohortShare) -> Bool { a.key == b.key && a.counters == b.counters && a.outcomeKey == b.outcomeKey }
 
     var key: CohortCounters.Key { CohortCounters.key(openedDay: openedDay, dimensions) }
+
+    /// The outcome row this ticket counts one finished ticket in; `nil` while open.
+    var outcomeKey: CohortCounters.OutcomeKey? {
+        guard !isOpen else { return nil }
+        let key = self.key
+        return CohortCounters.OutcomeKey(groupID: key.groupID, month: key.month, product: key.product, accessLevel: key.accessLevel, outcome: outcome)
+    }
 
     /// The counters, in ``MetricsRecorder/Counter`` order.
     var counters: [Int64] {
@@ -273,10 +311,17 @@ extension MetricsRecorder {
                 stages.append((new.stage(stage), values))
             }
         }
-        guard !rows.isEmpty || !stages.isEmpty else { return }
-        if let sums = Self.pendingSums { return sums.addCohort(rows, stages) }
+        // The finished ticket's outcome row: left when it reopens, moved with its group, product,
+        // level or outcome.
+        var outcomes: [(CohortCounters.OutcomeKey, Int64)] = []
+        if before.outcomeKey != after.outcomeKey {
+            if let old = before.outcomeKey { outcomes.append((old, -1)) }
+            if let new = after.outcomeKey { outcomes.append((new, 1)) }
+        }
+        guard !rows.isEmpty || !stages.isEmpty || !outcomes.isEmpty else { return }
+        if let sums = Self.pendingSums { return sums.addCohort(rows, stages, outcomes: outcomes) }
         let shard = SQLValue.integer(tx.engine == .postgres ? Self.threadShard() : 0)
-        for statement in CohortCounters.statements(rows, stages, shard: shard).statements {
+        for statement in CohortCounters.statements(rows, stages, outcomes: outcomes, shard: shard).statements {
             batch.add(statement.sql, statement.params)
         }
         if movesStays {

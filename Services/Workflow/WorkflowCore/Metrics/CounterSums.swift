@@ -38,8 +38,10 @@ final class CounterSums: @unchecked Sendable {
     /// Rows of `wf_metric_cohort` and `wf_metric_cohort_stage` (``CohortCounters``).
     private(set) var cohort: [CohortCounters.Key: [Int64]] = [:]
     private(set) var cohortStage: [CohortCounters.StageKey: [Int64]] = [:]
+    /// Rows of `wf_metric_cohort_outcome`: finished tickets per outcome.
+    private(set) var cohortOutcome: [CohortCounters.OutcomeKey: Int64] = [:]
 
-    var isEmpty: Bool { daily.isEmpty && monthly.isEmpty && backlog.isEmpty && cohort.isEmpty && cohortStage.isEmpty }
+    var isEmpty: Bool { daily.isEmpty && monthly.isEmpty && backlog.isEmpty && cohort.isEmpty && cohortStage.isEmpty && cohortOutcome.isEmpty }
 
     /// PostgreSQL: whether an opening of this transaction already wrote its counters in its own
     /// statement (``MetricsRecorder/openingWrites(_:ticketID:_:stage:at:into:)``).
@@ -69,9 +71,11 @@ final class CounterSums: @unchecked Sendable {
     }
 
     /// Adds cohort rows' deltas (every counter) and cohort stage rows' (exits, wall, business).
-    func addCohort(_ rows: [(CohortCounters.Key, [Int64])], _ stages: [(CohortCounters.StageKey, [Int64])]) {
+    func addCohort(_ rows: [(CohortCounters.Key, [Int64])], _ stages: [(CohortCounters.StageKey, [Int64])],
+                   outcomes: [(CohortCounters.OutcomeKey, Int64)] = []) {
         for (key, deltas) in rows { Self.accumulate(deltas, into: &cohort[key, default: Self.zeros]) }
         for (key, deltas) in stages { Self.accumulate(deltas, into: &cohortStage[key, default: [0, 0, 0]]) }
+        for (key, delta) in outcomes { cohortOutcome[key, default: 0] += delta }
     }
 
     /// The upserts that apply the sums: per table, rows grouped by the counters they change and
@@ -112,7 +116,8 @@ final class CounterSums: @unchecked Sendable {
                 }
             }
         }
-        let cohortBatch = CohortCounters.statements(cohort.map { ($0.key, $0.value) }, cohortStage.map { ($0.key, $0.value) }, shard: shard)
+        let cohortBatch = CohortCounters.statements(cohort.map { ($0.key, $0.value) }, cohortStage.map { ($0.key, $0.value) },
+                                                    outcomes: cohortOutcome.map { ($0.key, $0.value) }, shard: shard)
         for statement in cohortBatch.statements { batch.add(statement.sql, statement.params) }
         for row in backlog.keys.sorted() where backlog[row]! != 0 {
             let conflict = sharded ? ", shard" : ""

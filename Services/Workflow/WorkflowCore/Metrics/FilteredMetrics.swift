@@ -122,7 +122,7 @@ extension MetricsQuery {
                              byCategory: breakdowns[.category] ?? [], byProduct: breakdowns[.product] ?? [],
                              byModule: breakdowns[.module] ?? [], byGroup: breakdowns[.group] ?? [],
                              stageTime: try cohortStageTime(tx, from: from, to: to, filter: filter),
-                             backlog: backlog)
+                             backlog: backlog, byOutcome: try cohortOutcomes(tx, from: from, to: to, filter: filter))
     }
 
     /// The cohort predicate: the filter, and opened in `[from, to)`. Without a dimension to seek

@@ -35,6 +35,13 @@ extension TimeAPI {
                 row.avgBusinessMs = $0.averageBusinessMs
                 return row
             }
+            response.byOutcome = report.byOutcome.map {
+                var row = WorkflowV1.OutcomeRow()
+                row.outcome = $0.outcome
+                row.outcomeLabel = TicketOutcome.label($0.outcome)
+                row.finished = $0.finished
+                return row
+            }
             response.backlog = report.backlog.map {
                 var row = WorkflowV1.BacklogStageRow()
                 row.stage = $0.stage

@@ -64,10 +64,14 @@ public struct MetricsReport: Sendable, Hashable {
     public var byGroup: [(key: String, totals: MetricTotals)]
     public var stageTime: [StageTime]
     public var backlog: [BacklogRow]
+    /// `totals.finished` by outcome, most first (``MetricsQuery/outcomes(_:from:to:)``,
+    /// ``MetricsQuery/cohortOutcomes(_:from:to:filter:)``).
+    public var byOutcome: [(outcome: String, finished: Int64)] = []
 
     public static func == (lhs: MetricsReport, rhs: MetricsReport) -> Bool {
         lhs.totals == rhs.totals && lhs.stageTime == rhs.stageTime && lhs.backlog == rhs.backlog
             && lhs.byCategory.map(\.key) == rhs.byCategory.map(\.key)
+            && lhs.byOutcome.map(\.outcome) == rhs.byOutcome.map(\.outcome) && lhs.byOutcome.map(\.finished) == rhs.byOutcome.map(\.finished)
     }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(totals) }
@@ -165,7 +169,8 @@ public enum MetricsQuery {
                       byProduct: try totals(tx, from: from, to: to, by: .product),
                       byModule: try totals(tx, from: from, to: to, by: .module),
                       byGroup: try totals(tx, from: from, to: to, by: .group),
-                      stageTime: try stageTime(tx, from: from, to: to), backlog: try backlog(tx, now: now))
+                      stageTime: try stageTime(tx, from: from, to: to), backlog: try backlog(tx, now: now),
+                      byOutcome: try outcomes(tx, from: from, to: to))
     }
 
     static func totals(_ row: Row) throws -> MetricTotals {
@@ -223,6 +228,8 @@ public enum MetricsExport {
         "ticket_id", "opened_at", "organization_id", "category", "product", "module", "priority", "plan", "group_id", "agent_id",
         "stage", "finished_at", "first_response_wall_ms", "first_response_business_ms", "first_response_met",
         "resolution_wall_ms", "resolution_business_ms", "resolution_met", "transfers", "ping_pongs", "reopens", "survey_score",
+        // How it ended (the key, `resolvida_configuracao`; empty while open): last, so earlier columns keep their places.
+        "outcome",
     ]
 
     /// The header line.
@@ -299,6 +306,11 @@ extension MetricsExport {
         lines.append(line("total", "", report.totals))
         for (section, rows) in [("category", report.byCategory), ("product", report.byProduct), ("module", report.byModule), ("group", report.byGroup)] {
             for row in rows { lines.append(line(section, row.key, row.totals)) }
+        }
+        lines.append("")
+        lines.append("section,outcome,outcome_label,finished")
+        for row in report.byOutcome {
+            lines.append("outcome,\(field(.text(row.outcome))),\(field(.text(TicketOutcome.label(row.outcome)))),\(row.finished)")
         }
         lines.append("")
         lines.append("section,stage,exits,avg_wall_ms,avg_business_ms")

@@ -33,8 +33,9 @@ public struct TicketDimensions: Sendable, Hashable, Codable {
 /// A fact metrics are updated with, as it happens.
 public enum MetricsEvent: Sendable, Hashable {
     case opened(TicketDimensions, stage: String)
-    /// The ticket entered `stage`; final stages finish it, leaving one reopens it.
-    case stageChanged(String)
+    /// The ticket entered `stage`; final stages finish it (`outcome`: how it ended, the ticket's
+    /// `outcome` key), leaving one reopens it.
+    case stageChanged(String, outcome: String = "")
     /// The first public answer: wall time since opening and business time (pauses excluded).
     case firstResponse(wallMillis: Int64, businessMillis: Int64, met: Bool)
     /// The ticket finished: wall and business time to resolution, and whether its SLA was met.
@@ -292,9 +293,9 @@ public struct MetricsRecorder: Sendable {
 
     /// Adds `deltas` (and an open ticket in the backlog of `openedBacklog`) to `sums`.
     private func sum(into sums: CounterSums, at: Int64, _ d: TicketDimensions, _ deltas: [Counter: Int64],
-                     openedBacklog: (stage: String, openedDay: Int)? = nil) {
+                     openedBacklog: (stage: String, openedDay: Int)? = nil, outcome: String? = nil) {
         let local = calendar.localDay(of: at)
-        sums.add(Self.keys(d), day: Int64(local.dayNumber), month: Int64(local.year * 12 + local.month - 1), deltas)
+        sums.add(Self.keys(d, outcome: outcome), day: Int64(local.dayNumber), month: Int64(local.year * 12 + local.month - 1), deltas)
         if let openedBacklog {
             sums.addBacklog(stage: openedBacklog.stage, openedDay: Int64(openedBacklog.openedDay), 1)
             // An opening: the ticket's cohort row counts it (``CohortCounters``).
@@ -327,7 +328,7 @@ public struct MetricsRecorder: Sendable {
         switch event {
         case .opened:
             return
-        case .stageChanged(let stage):
+        case .stageChanged(let stage, let outcome):
             let previous = try fact.text("stage")
             guard previous != stage else { return }
             let entered = try fact.int("stage_entered_at")
@@ -350,19 +351,23 @@ public struct MetricsRecorder: Sendable {
                                                        business_ms = wf_metric_daily_stage.business_ms + excluded.business_ms
                 """, [.integer(Int64(day(at))), .text(previous), stageShard.value, .integer(spent), .integer(business)])
             let wasOpen = try fact.bool("is_open"), isOpen = !finalStages.contains(stage)
+            // How it ended while finished (migration 194); "" once open again.
+            let ended = isOpen ? "" : outcome
             batch.add("""
-                UPDATE wf_metric_tickets SET stage = ?, stage_entered_at = ?, is_open = ?, finished_at = ?, reopens = reopens + ?
+                UPDATE wf_metric_tickets SET stage = ?, stage_entered_at = ?, is_open = ?, finished_at = ?, reopens = reopens + ?, outcome = ?
                 WHERE ticket_id = ?
                 """, [.text(stage), .integer(at), .integer(isOpen ? 1 : 0), isOpen ? .null : .integer(at),
-                      .integer(!wasOpen && isOpen ? 1 : 0), .text(ticketID)])
+                      .integer(!wasOpen && isOpen ? 1 : 0), .text(ended), .text(ticketID)])
             after.isOpen = isOpen
+            after.outcome = ended
             if !wasOpen && isOpen { after.reopens += 1 }
             try cohortChange(tx, ticketID: ticketID, from: before, to: after, stay: (previous, spent, business), into: &batch)
             try batch.run(tx)
             let openedDay = Int(try fact.int("opened_day"))
             if wasOpen { try backlog(tx, stage: previous, openedDay: openedDay, delta: -1) }
             if isOpen { try backlog(tx, stage: stage, openedDay: openedDay, delta: 1) }
-            if wasOpen && !isOpen { try add(tx, at: at, d, [.finished: 1]) }
+            // A finishing also counts under its outcome (dimension `outcome`, the report's by_outcome).
+            if wasOpen && !isOpen { try add(tx, at: at, d, [.finished: 1], outcome: ended) }
             if !wasOpen && isOpen { try add(tx, at: at, d, [.reopened: 1]) }
         case .firstResponse(let wall, let business, let met):
             guard fact["first_response_wall_ms"].isNull else { return }
@@ -444,10 +449,11 @@ public struct MetricsRecorder: Sendable {
         try add(tx, at: at, d, [.opened: 1], openedBacklog: (stage, day(at)))
     }
 
+    /// With `outcome` (a finishing), the deltas also go to that outcome's row of dimension `outcome`.
     private func add(_ tx: any SQLExecutor, at: Int64, _ d: TicketDimensions, _ deltas: [Counter: Int64],
-                     openedBacklog: (stage: String, openedDay: Int)? = nil) throws {
-        if let sums = Self.pendingSums { return sum(into: sums, at: at, d, deltas, openedBacklog: openedBacklog) }
-        var batch = counters(tx, at: at, d, deltas, openedBacklog: openedBacklog)
+                     openedBacklog: (stage: String, openedDay: Int)? = nil, outcome: String? = nil) throws {
+        if let sums = Self.pendingSums { return sum(into: sums, at: at, d, deltas, openedBacklog: openedBacklog, outcome: outcome) }
+        var batch = counters(tx, at: at, d, deltas, openedBacklog: openedBacklog, outcome: outcome)
         try batch.run(tx)
     }
 
@@ -455,9 +461,10 @@ public struct MetricsRecorder: Sendable {
     /// condition, e.g. on a CTE of the same statement) each upsert inserts its rows only when the
     /// condition holds.
     private func counters(_ tx: any SQLExecutor, at: Int64, _ d: TicketDimensions, _ deltas: [Counter: Int64],
-                          openedBacklog: (stage: String, openedDay: Int)? = nil, onlyIf condition: String? = nil) -> WriteBatch {
+                          openedBacklog: (stage: String, openedDay: Int)? = nil, onlyIf condition: String? = nil,
+                          outcome: String? = nil) -> WriteBatch {
         let counters = Counter.allCases.filter { deltas[$0] != nil }
-        let keys = Self.keys(d)
+        let keys = Self.keys(d, outcome: outcome)
         let sql = Self.counterSQL(CounterShape(counters: counters.map(\.rawValue), rows: keys.count, backlog: openedBacklog != nil,
                                                condition: condition, sharded: tx.engine == .postgres))
         let values: [SQLValue] = counters.map { .integer(deltas[$0]!) }
@@ -528,8 +535,12 @@ public struct MetricsRecorder: Sendable {
         return statements
     }
 
-    /// The rows of `wf_metric_daily` a ticket with `d` adds to.
-    static func keys(_ d: TicketDimensions) -> [(String, String)] {
-        [("all", ""), ("category", String(d.category)), ("product", d.product), ("module", d.module), ("group", d.groupID)]
+    /// The rows of `wf_metric_daily` a ticket with `d` adds to; a finishing (`outcome` given) also
+    /// adds to its outcome's row of dimension `outcome` (migration 194), which only finishings
+    /// write (its `finished` sums are the report's by_outcome).
+    static func keys(_ d: TicketDimensions, outcome: String? = nil) -> [(String, String)] {
+        let keys = [("all", ""), ("category", String(d.category)), ("product", d.product), ("module", d.module), ("group", d.groupID)]
+        guard let outcome else { return keys }
+        return keys + [("outcome", outcome)]
     }
 }

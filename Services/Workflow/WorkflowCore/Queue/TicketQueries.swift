@@ -266,6 +266,7 @@ public struct TicketQueries: Sendable {
         row.openedAtMs = ticket.openedAt
         row.lastInteractionAtMs = ticket.lastInteractionAt
         row.contactName = ticket.contact.name
+        row.outcome = ticket.outcome
         let stage = lifecycle.flow(of: ticket).stage(ticket.stage)
         if actor.kind == .customer {
             row.stage = stage?.customerStage ?? ticket.stage

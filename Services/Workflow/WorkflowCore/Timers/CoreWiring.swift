@@ -19,8 +19,8 @@ public struct WorkflowTimeObserver: TicketObserver, OpeningWriter {
         switch change {
         case .opened:
             try time.ticketOpened(tx, ticketID: ticket.id, dimensions: Self.dimensions(ticket), stage: ticket.stage, at: at)
-        case .stageChanged(_, let to, _, _):
-            try time.stageChanged(tx, ticketID: ticket.id, to: to, at: at)
+        case .stageChanged(_, let to, _, let outcome):
+            try time.stageChanged(tx, ticketID: ticket.id, to: to, outcome: outcome, at: at)
         case .agentPublicResponse:
             try time.agentResponded(tx, ticketID: ticket.id, at: at)
         case .customerReplied:

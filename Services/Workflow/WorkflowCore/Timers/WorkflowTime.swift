@@ -143,17 +143,18 @@ public final class WorkflowTime: Sendable {
         }
     }
 
-    /// The ticket entered `stage`. Entering a final stage records the resolution and opens the
-    /// survey. - Returns: the survey link when the ticket finished (else `""`).
+    /// The ticket entered `stage` (with `outcome` when the stage is final: how it ended, for the
+    /// metrics' breakdown by outcome). Entering a final stage records the resolution and opens
+    /// the survey. - Returns: the survey link when the ticket finished (else `""`).
     @discardableResult
-    public func stageChanged(_ tx: any SQLExecutor, ticketID: String, to stage: String, at: Int64) throws -> String {
+    public func stageChanged(_ tx: any SQLExecutor, ticketID: String, to stage: String, outcome: String = "", at: Int64) throws -> String {
         // The SLA and inactivity engines share one configuration cache: one version check for both.
-        try ConfigVersion.scoped(try ConfigVersion.read(tx)) { try applyStageChange(tx, ticketID: ticketID, to: stage, at: at) }
+        try ConfigVersion.scoped(try ConfigVersion.read(tx)) { try applyStageChange(tx, ticketID: ticketID, to: stage, outcome: outcome, at: at) }
     }
 
-    private func applyStageChange(_ tx: any SQLExecutor, ticketID: String, to stage: String, at: Int64) throws -> String {
+    private func applyStageChange(_ tx: any SQLExecutor, ticketID: String, to stage: String, outcome: String, at: Int64) throws -> String {
         let computed = try sla.onTicketEvent(tx, ticketID: ticketID, .stageChanged(stage), at: at)
-        try metrics.onTicketEvent(tx, ticketID: ticketID, .stageChanged(stage), at: at)
+        try metrics.onTicketEvent(tx, ticketID: ticketID, .stageChanged(stage, outcome: outcome), at: at)
         try inactivity.onStageEntered(tx, ticketID: ticketID, stage: stage, at: at)
         guard configuration.finalStages.contains(stage) else { return "" }
         if let resolution = computed.target(.resolution), let start = resolution.startedAt {

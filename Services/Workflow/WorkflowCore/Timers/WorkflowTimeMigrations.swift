@@ -14,6 +14,8 @@ public enum WorkflowTimeMigrations {
                // The filtered report's cohort counters, kept by every metrics event (Metrics/CohortCounters.swift).
                CohortCounters.migration,
                // Open tickets above level 0: a level-held viewer's backlog (Metrics/FilteredMetrics.swift).
-               MetricsQuery.confidentialMigration]
+               MetricsQuery.confidentialMigration,
+               // Finished tickets by outcome: the tickets' outcome, cohort outcome counters, rollup rows (Metrics/OutcomeMetrics.swift).
+               MetricsQuery.outcomeMigration]
     }
 }

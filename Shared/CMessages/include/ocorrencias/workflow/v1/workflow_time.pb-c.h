@@ -57,6 +57,7 @@ typedef struct Ocorrencias__Workflow__V1__MetricTotals Ocorrencias__Workflow__V1
 typedef struct Ocorrencias__Workflow__V1__MetricsBreakdownRow Ocorrencias__Workflow__V1__MetricsBreakdownRow;
 typedef struct Ocorrencias__Workflow__V1__StageTimeRow Ocorrencias__Workflow__V1__StageTimeRow;
 typedef struct Ocorrencias__Workflow__V1__BacklogStageRow Ocorrencias__Workflow__V1__BacklogStageRow;
+typedef struct Ocorrencias__Workflow__V1__OutcomeRow Ocorrencias__Workflow__V1__OutcomeRow;
 typedef struct Ocorrencias__Workflow__V1__GetMetricsRequest Ocorrencias__Workflow__V1__GetMetricsRequest;
 typedef struct Ocorrencias__Workflow__V1__GetMetricsResponse Ocorrencias__Workflow__V1__GetMetricsResponse;
 typedef struct Ocorrencias__Workflow__V1__ExportMetricsRequest Ocorrencias__Workflow__V1__ExportMetricsRequest;
@@ -679,6 +680,26 @@ struct  Ocorrencias__Workflow__V1__BacklogStageRow
     , (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string }
 
 
+/*
+ * Finished tickets by how they ended (TicketView.outcome's keys), as the report counts them
+ * (MetricTotals.finished): the rows add up to it.
+ */
+struct  Ocorrencias__Workflow__V1__OutcomeRow
+{
+  ProtobufCMessage base;
+  char *outcome;
+  /*
+   * How the outcome reads, in Portuguese (Messages' TicketOutcome; the key when unknown, "" for
+   * tickets finished without one).
+   */
+  char *outcome_label;
+  int64_t finished;
+};
+#define OCORRENCIAS__WORKFLOW__V1__OUTCOME_ROW__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__outcome_row__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
 struct  Ocorrencias__Workflow__V1__GetMetricsRequest
 {
   ProtobufCMessage base;
@@ -718,10 +739,17 @@ struct  Ocorrencias__Workflow__V1__GetMetricsResponse
   Ocorrencias__Workflow__V1__StageTimeRow **stage_time;
   size_t n_backlog;
   Ocorrencias__Workflow__V1__BacklogStageRow **backlog;
+  /*
+   * `totals.finished` by outcome, most finished first: without a filter, the finishings of the
+   * period by the day they happened (as `totals.finished`); with one, or for a viewer held to a
+   * level, the period's cohort's tickets finished now, by the outcome they finished with.
+   */
+  size_t n_by_outcome;
+  Ocorrencias__Workflow__V1__OutcomeRow **by_outcome;
 };
 #define OCORRENCIAS__WORKFLOW__V1__GET_METRICS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__get_metrics_response__descriptor) \
-    , NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
+    , NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
 
 
 struct  Ocorrencias__Workflow__V1__ExportMetricsRequest
@@ -1523,6 +1551,25 @@ Ocorrencias__Workflow__V1__BacklogStageRow *
 void   ocorrencias__workflow__v1__backlog_stage_row__free_unpacked
                      (Ocorrencias__Workflow__V1__BacklogStageRow *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__OutcomeRow methods */
+void   ocorrencias__workflow__v1__outcome_row__init
+                     (Ocorrencias__Workflow__V1__OutcomeRow         *message);
+size_t ocorrencias__workflow__v1__outcome_row__get_packed_size
+                     (const Ocorrencias__Workflow__V1__OutcomeRow   *message);
+size_t ocorrencias__workflow__v1__outcome_row__pack
+                     (const Ocorrencias__Workflow__V1__OutcomeRow   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__outcome_row__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__OutcomeRow   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__OutcomeRow *
+       ocorrencias__workflow__v1__outcome_row__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__outcome_row__free_unpacked
+                     (Ocorrencias__Workflow__V1__OutcomeRow *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Workflow__V1__GetMetricsRequest methods */
 void   ocorrencias__workflow__v1__get_metrics_request__init
                      (Ocorrencias__Workflow__V1__GetMetricsRequest         *message);
@@ -1720,6 +1767,9 @@ typedef void (*Ocorrencias__Workflow__V1__StageTimeRow_Closure)
                   void *closure_data);
 typedef void (*Ocorrencias__Workflow__V1__BacklogStageRow_Closure)
                  (const Ocorrencias__Workflow__V1__BacklogStageRow *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__OutcomeRow_Closure)
+                 (const Ocorrencias__Workflow__V1__OutcomeRow *message,
                   void *closure_data);
 typedef void (*Ocorrencias__Workflow__V1__GetMetricsRequest_Closure)
                  (const Ocorrencias__Workflow__V1__GetMetricsRequest *message,
@@ -1962,6 +2012,7 @@ extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__metric_totals
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__metrics_breakdown_row__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__stage_time_row__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__backlog_stage_row__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__outcome_row__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_metrics_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_metrics_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__export_metrics_request__descriptor;

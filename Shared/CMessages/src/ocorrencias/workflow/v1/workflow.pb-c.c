@@ -6374,7 +6374,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__status_info__descrip
   (ProtobufCMessageInit) ocorrencias__workflow__v1__status_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_row__field_descriptors[29] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_row__field_descriptors[30] =
 {
   {
     "ticket_id",
@@ -6724,6 +6724,18 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_row__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "outcome",
+    30,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, outcome),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__ticket_row__field_indices_by_name[] = {
   12,   /* field[12] = access_level */
@@ -6737,6 +6749,7 @@ static const unsigned ocorrencias__workflow__v1__ticket_row__field_indices_by_na
   13,   /* field[13] = opened_at_ms */
   3,   /* field[3] = organization_id */
   4,   /* field[4] = organization_name */
+  29,   /* field[29] = outcome */
   16,   /* field[16] = ping_pong */
   6,   /* field[6] = priority */
   7,   /* field[7] = product */
@@ -6759,7 +6772,7 @@ static const unsigned ocorrencias__workflow__v1__ticket_row__field_indices_by_na
 static const ProtobufCIntRange ocorrencias__workflow__v1__ticket_row__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 29 }
+  { 0, 30 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_row__descriptor =
 {
@@ -6769,7 +6782,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_row__descript
   "Ocorrencias__Workflow__V1__TicketRow",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__TicketRow),
-  29,
+  30,
   ocorrencias__workflow__v1__ticket_row__field_descriptors,
   ocorrencias__workflow__v1__ticket_row__field_indices_by_name,
   1,  ocorrencias__workflow__v1__ticket_row__number_ranges,
@@ -6969,7 +6982,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__fields_
   (ProtobufCMessageInit) ocorrencias__workflow__v1__ticket_view__fields_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_view__field_descriptors[30] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_view__field_descriptors[31] =
 {
   {
     "row",
@@ -7331,6 +7344,18 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_view__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "outcome_label",
+    31,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, outcome_label),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__ticket_view__field_indices_by_name[] = {
   17,   /* field[17] = attachments */
@@ -7347,6 +7372,7 @@ static const unsigned ocorrencias__workflow__v1__ticket_view__field_indices_by_n
   9,   /* field[9] = flow */
   28,   /* field[28] = older_discussion */
   4,   /* field[4] = outcome */
+  30,   /* field[30] = outcome_label */
   18,   /* field[18] = plan */
   20,   /* field[20] = promised_delivery_ms */
   5,   /* field[5] = public_note */
@@ -7367,7 +7393,7 @@ static const unsigned ocorrencias__workflow__v1__ticket_view__field_indices_by_n
 static const ProtobufCIntRange ocorrencias__workflow__v1__ticket_view__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 30 }
+  { 0, 31 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__descriptor =
 {
@@ -7377,7 +7403,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__descrip
   "Ocorrencias__Workflow__V1__TicketView",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__TicketView),
-  30,
+  31,
   ocorrencias__workflow__v1__ticket_view__field_descriptors,
   ocorrencias__workflow__v1__ticket_view__field_indices_by_name,
   1,  ocorrencias__workflow__v1__ticket_view__number_ranges,

@@ -1807,6 +1807,51 @@ void   ocorrencias__workflow__v1__backlog_stage_row__free_unpacked
   assert(message->base.descriptor == &ocorrencias__workflow__v1__backlog_stage_row__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__workflow__v1__outcome_row__init
+                     (Ocorrencias__Workflow__V1__OutcomeRow         *message)
+{
+  static const Ocorrencias__Workflow__V1__OutcomeRow init_value = OCORRENCIAS__WORKFLOW__V1__OUTCOME_ROW__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__outcome_row__get_packed_size
+                     (const Ocorrencias__Workflow__V1__OutcomeRow *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__outcome_row__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__outcome_row__pack
+                     (const Ocorrencias__Workflow__V1__OutcomeRow *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__outcome_row__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__outcome_row__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__OutcomeRow *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__outcome_row__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__OutcomeRow *
+       ocorrencias__workflow__v1__outcome_row__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__OutcomeRow *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__outcome_row__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__outcome_row__free_unpacked
+                     (Ocorrencias__Workflow__V1__OutcomeRow *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__outcome_row__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__workflow__v1__get_metrics_request__init
                      (Ocorrencias__Workflow__V1__GetMetricsRequest         *message)
 {
@@ -4526,6 +4571,70 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__backlog_stage_row__d
   (ProtobufCMessageInit) ocorrencias__workflow__v1__backlog_stage_row__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__outcome_row__field_descriptors[3] =
+{
+  {
+    "outcome",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__OutcomeRow, outcome),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "outcome_label",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__OutcomeRow, outcome_label),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "finished",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__OutcomeRow, finished),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__outcome_row__field_indices_by_name[] = {
+  2,   /* field[2] = finished */
+  0,   /* field[0] = outcome */
+  1,   /* field[1] = outcome_label */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__outcome_row__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__outcome_row__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.OutcomeRow",
+  "OutcomeRow",
+  "Ocorrencias__Workflow__V1__OutcomeRow",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__OutcomeRow),
+  3,
+  ocorrencias__workflow__v1__outcome_row__field_descriptors,
+  ocorrencias__workflow__v1__outcome_row__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__outcome_row__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__outcome_row__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_metrics_request__field_descriptors[5] =
 {
   {
@@ -4616,7 +4725,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_metrics_request_
   (ProtobufCMessageInit) ocorrencias__workflow__v1__get_metrics_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_metrics_response__field_descriptors[7] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_metrics_response__field_descriptors[8] =
 {
   {
     "totals",
@@ -4702,12 +4811,25 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_metrics_res
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "by_outcome",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__GetMetricsResponse, n_by_outcome),
+    offsetof(Ocorrencias__Workflow__V1__GetMetricsResponse, by_outcome),
+    &ocorrencias__workflow__v1__outcome_row__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__get_metrics_response__field_indices_by_name[] = {
   6,   /* field[6] = backlog */
   1,   /* field[1] = by_category */
   4,   /* field[4] = by_group */
   3,   /* field[3] = by_module */
+  7,   /* field[7] = by_outcome */
   2,   /* field[2] = by_product */
   5,   /* field[5] = stage_time */
   0,   /* field[0] = totals */
@@ -4715,7 +4837,7 @@ static const unsigned ocorrencias__workflow__v1__get_metrics_response__field_ind
 static const ProtobufCIntRange ocorrencias__workflow__v1__get_metrics_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_metrics_response__descriptor =
 {
@@ -4725,7 +4847,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_metrics_response
   "Ocorrencias__Workflow__V1__GetMetricsResponse",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__GetMetricsResponse),
-  7,
+  8,
   ocorrencias__workflow__v1__get_metrics_response__field_descriptors,
   ocorrencias__workflow__v1__get_metrics_response__field_indices_by_name,
   1,  ocorrencias__workflow__v1__get_metrics_response__number_ranges,

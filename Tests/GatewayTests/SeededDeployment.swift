@@ -11,15 +11,17 @@ struct SeededDeployment {
     let seeded: TicketFlowTests.Seeded
     var gateway: GatewayHarness { deployment.gateway }
 
-    /// - Parameter serviceEnvironment: extra settings of the four services (e.g. `WORKFLOW_FLOW`).
-    init(engine: DatabaseEngine, serviceEnvironment: [String: String] = [:]) throws {
+    /// - Parameters:
+    ///   - serviceEnvironment: extra settings of the four services (e.g. `WORKFLOW_FLOW`).
+    ///   - gatewayEnvironment: extra settings of the gateway (e.g. `GATEWAY_REPLY_SETTLE_MS`).
+    init(engine: DatabaseEngine, serviceEnvironment: [String: String] = [:], gatewayEnvironment: [String: String] = [:]) throws {
         var databases = serviceEnvironment
         if engine == .postgres {
             for name in ["INTAKE", "WORKFLOW", "NOTIFICATION", "KNOWLEDGE"] {
                 databases["\(name)_DATABASE_URL"] = try PostgresTestServer.shared().createDatabase()
             }
         }
-        deployment = try ProxyTests.Deployment(engine: engine, serviceEnvironment: databases)
+        deployment = try ProxyTests.Deployment(engine: engine, serviceEnvironment: databases, gatewayEnvironment: gatewayEnvironment)
         seeded = try TicketFlowTests.seed(deployment.gateway)
     }
 

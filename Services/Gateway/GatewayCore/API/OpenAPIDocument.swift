@@ -2734,7 +2734,7 @@ paths:
           description: ocorrencias.intake.v1.ReplyResponse
           headers:
             X-Reply-Applied:
-              description: '1 when workflow''s view showed the reply before the answer; 0 when the wait (GATEWAY_REPLY_SETTLE_MS) ran out or workflow could not be asked (the reply is stored either way)'
+              description: '1 when workflow''s view showed the reply before the answer; 0 when the wait (GATEWAY_REPLY_SETTLE_MS) ran out or workflow could not be asked, and at once when workflow does not know the ticket yet (a reply right after the open: the view then has no workflow part and lists the reply in intake''s); the reply is stored either way'
               schema:
                 type: string
                 enum: ['0', '1']

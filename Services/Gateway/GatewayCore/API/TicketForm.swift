@@ -154,7 +154,7 @@ final class TicketForm: RequestBodyConsumer {
         let own = ((object["file_positions"] as? [Any]) ?? []).compactMap { ($0 as? NSNumber)?.intValue ?? ($0 as? Int) }
         // (The JSON's own, even wrong: intake judges them.)
         var positions = own.isEmpty ? Array(ownUploads..<(ownUploads + ownFiles)) : own
-        for (index, inside) in carried.enumerated() where inside { positions.append(ownUploads + ownFiles + index) }
+        positions += InlineFileLimits.positions(carried).map { ownUploads + ownFiles + $0 }
         return positions.isEmpty ? nil : positions
     }
 

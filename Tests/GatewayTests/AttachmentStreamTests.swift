@@ -176,7 +176,7 @@ struct AttachmentStreamTests {
                 == before.components(separatedBy: "\"id\"").count)
     }
 
-    @Test("a form's small files travel inside the open (one OpenTicket, no upload); a file over the inline size, the small files before it, and files past the form's inline count, are uploaded first; all are listed byte-exact in form order; a refused open stores none of its small files",
+    @Test("a form's small files travel inside the open (one OpenTicket, no upload) wherever they stand, placed by file_positions; only a file over the inline size and files past the form's inline count are uploaded; all are listed byte-exact in form order; a refused open stores none of its small files",
           arguments: TestEngines.all)
     func smallFilesInsideTheOpen(engine: DatabaseEngine) throws {
         let attachments = try TemporaryDirectory()
@@ -221,23 +221,24 @@ struct AttachmentStreamTests {
             }
         }
 
-        // Two small files and one just over 256 KiB: the small one after it rides inside the open;
-        // the one before it is uploaded too, so the ticket lists them in form order (intake lists
-        // uploads before the files inside the call).
+        // Two small files and one just over 256 KiB between them: both small ones ride inside the
+        // open, which places them (file_positions), so the ticket lists them in form order with
+        // only the large one uploaded (before 2026-12-01 the small one before it was uploaded too:
+        // intake listed uploads first).
         let small = try [write("print.png", AttachmentStreamTests.file(bytes: 40_000, seed: 21)),
                          write("log.txt", Data("Pedido 123: timeout ao gravar\n".utf8))]
         let large = try write("dump.bin", AttachmentStreamTests.file(bytes: (256 << 10) + 8, seed: 22))
         var (uploadsBefore, opensBefore) = (try uploads(), try opens())
         let mixed = try form(["ticket=\(json);type=application/json", small[0], large, small[1]])
         #expect(mixed.status == 201, "\(mixed.text)")
-        #expect(try uploads() == uploadsBefore + 2, "the file over the inline size and the small one before it are uploaded")
+        #expect(try uploads() == uploadsBefore + 1, "only the file over the inline size is uploaded")
         #expect(try opens() == opensBefore + 1)
         let mixedFiles = try listed(mixed)
         #expect(mixedFiles.compactMap { $0["file_name"] as? String } == ["print.png", "dump.bin", "log.txt"])
         try byteExact(mixedFiles)
 
-        // Ten small files: eight inside the open (the form's inline count), two uploaded: the
-        // first two, each making room for a later one, so they stay in form order.
+        // Ten small files: eight inside the open (the form's inline count), the last two uploaded,
+        // listed in form order all the same.
         let many = try (0..<10).map { try write("nota-\($0).xml", Data("<nfe numero=\"\($0)\"/>".utf8)) }
         (uploadsBefore, opensBefore) = (try uploads(), try opens())
         let manyOpened = try form(["ticket=\(json);type=application/json"] + many)

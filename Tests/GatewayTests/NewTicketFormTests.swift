@@ -4,7 +4,7 @@ import TestSupport
 
 @Suite("The customer's new ticket form in a real headless browser", .serialized)
 struct NewTicketFormTests {
-    @Test("the form explains the category and priority from the support policy, asks the product's custom fields and the technical details; the ticket page shows them to the customer and the agent")
+    @Test("the form explains the category and priority from the support policy, asks the product's custom fields and the technical details; the ticket page shows them to the customer and the agent; files chosen small, large, small are listed in that order with only the large one uploaded (file_positions)")
     func newTicketFormCarriesDetailsAndCustomFields() throws {
         try PortalBrowser.requireChromium()
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
@@ -20,7 +20,12 @@ struct NewTicketFormTests {
             let created = try gateway.request("POST", "/v1/custom-fields", json: field, bearer: seeded.admin)
             #expect(created.status == 200, "\(created.text)")
         }
-        let result = try PortalBrowser.run("new_ticket_form.py", gateway, environment: [
+        // Small, over the served inline size (256 KiB), small: the open carries both small ones and
+        // places them (before positions the first small one was uploaded with the large one).
+        let chosen = [("a-log.txt", Data("FIS001: timeout no fechamento\n".utf8)), ("b-dump.bin", AttachmentStreamTests.file(bytes: 300_000, seed: 11)),
+                      ("c-tela.png", AttachmentStreamTests.file(bytes: 20_000, seed: 12))]
+        for (name, data) in chosen { try data.write(to: URL(fileURLWithPath: gateway.directory.path + "/" + name)) }
+        let result = try PortalBrowser.run("new_ticket_form.py", gateway, chosen.map { gateway.directory.path + "/" + $0.0 }, environment: [
             "PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)",
             "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
         #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
@@ -38,6 +43,14 @@ struct NewTicketFormTests {
         let custom = (intake["custom_fields"] as? [[String: Any]] ?? []).map { "\($0["key"] ?? "")=\($0["value"] ?? "")" }
         #expect(Set(custom) == ["regime=Lucro real", "contingencia=true"], "\(custom)")
         #expect(intake["priority"] as? String == "URGENTE" && intake["category"] as? String == "PROBLEMA")
+        let attachments = ((intake["ticket"] as? [String: Any])?["attachments"] ?? intake["attachments"]) as? [[String: Any]] ?? []
+        #expect(attachments.compactMap { $0["file_name"] as? String } == chosen.map(\.0), "\(attachments)")
+        for (name, data) in chosen {
+            let id = try #require(attachments.first { $0["file_name"] as? String == name }?["id"] as? String, "\(name)")
+            #expect(try gateway.request("GET", "/v1/attachments/\(id)", bearer: seeded.ana).body == data, "\(name)")
+        }
+        let metrics = try gateway.request("GET", "/metrics", bearer: seeded.admin).text
+        #expect(ViewCacheTests.counter(metrics, "gateway_rpc_client_calls_total", ["Intake/UploadAttachment\""]) == 1, "only the large file uploaded")
     }
 
     @Test("an agent registers a customer's WhatsApp message on the portal: customer found by name, contact and channel chosen; intake records the agent")

@@ -65,9 +65,17 @@ struct ReplyFilesTests {
         #expect(limits.inlineTail([900, 900, 901]) == 2, "past the bytes: 900 + 901 > 1800")
         #expect(limits.inlineTail([10, 1001]) == 2, "the last file must be uploaded: nothing inside")
         #expect(try HTTPServerConfiguration(environment: ["GATEWAY_HTTP_INLINE_FILE_BYTES": "0"]).inlineFiles.inlineTail([0, 0]) == 2)
+
+        // An open places its files (file_positions): each that fits what is left goes inside
+        // wherever it stands; the positions are their indices (the uploads take the rest).
+        #expect(limits.placed([1000, 1001, 800, 10]) == [true, false, true, false], "over the size; then past the count")
+        #expect(limits.placed([10, 1001, 20]) == [true, false, true], "a small file before a large one is not uploaded")
+        #expect(limits.placed([900, 901, 900]) == [true, false, true], "past the bytes: 900 + 901 > 1800, 900 + 900 fits")
+        #expect(InlineFileLimits.positions([true, false, true, false]) == [0, 2])
+        #expect(InlineFileLimits.positions([false, false]).isEmpty)
     }
 
-    @Test("GET /v1/file-limits serves the gateway's configured limits (signed-in callers only); the multipart open, the multipart reply and `ocorre tickets reply --attach` decide with them: files over the size, or past the count or bytes, are uploaded first; all download byte-exact",
+    @Test("GET /v1/file-limits serves the gateway's configured limits (signed-in callers only); the multipart open, `ocorre tickets open --attach`, the multipart reply and `ocorre tickets reply --attach` decide with them: files over the size, or past the count or bytes, are uploaded (for a reply the small ones before them too; an open places its files); all download byte-exact, listed in the order given",
           arguments: TestEngines.all)
     func servedLimitsAreApplied(engine: DatabaseEngine) throws {
         let deployment = try ProxyTests.Deployment(engine: engine, gatewayEnvironment: [
@@ -89,9 +97,10 @@ struct ReplyFilesTests {
             try data.write(to: URL(fileURLWithPath: files.path + "/" + name))
             return files.path + "/" + name
         }
-        // In order: 1000 B, then 1001 B over the size: both uploaded (uploads are listed first, so
-        // the files before an upload are uploaded too); 800 B and 10 B inside (within the count
-        // and the bytes).
+        // In order: 1000 B, then 1001 B over the size, 800 B and 10 B. A reply uploads a.bin and
+        // b.bin (uploads are listed first, so the files before an upload are uploaded too) and
+        // carries c.bin and d.bin (within the count and the bytes). An open places its files:
+        // a.bin and c.bin inside (1,800 B, the bytes), b.bin (the size) and d.bin (the count) uploaded.
         let paths = try [write("a.bin", 1000, seed: 1), write("b.bin", 1001, seed: 2), write("c.bin", 800, seed: 3), write("d.bin", 10, seed: 4)]
         func byteExact(_ attachments: [[String: Any]], sourceLocation: SourceLocation = #_sourceLocation) throws {
             #expect(Set(attachments.compactMap { $0["file_name"] as? String }) == Set(contents.keys), "\(attachments)", sourceLocation: sourceLocation)
@@ -113,8 +122,23 @@ struct ReplyFilesTests {
         for path in paths { arguments += ["-F", "files=@\(path);type=application/octet-stream"] }
         let form = try GatewayHarness.curl(arguments + ["http://127.0.0.1:\(gateway.httpPort)/v1/tickets"], input: Data())
         #expect(form.status == 201, "\(form.text)")
-        #expect(try Self.uploads(gateway, admin: seeded.admin) == before + 2, "a.bin (before b.bin) and b.bin uploaded, c.bin and d.bin inside")
-        try byteExact(((form.json["ticket"] as? [String: Any])?["attachments"] as? [[String: Any]]) ?? [])
+        #expect(try Self.uploads(gateway, admin: seeded.admin) == before + 2, "b.bin and d.bin uploaded, a.bin and c.bin inside")
+        let formOpened = ((form.json["ticket"] as? [String: Any])?["attachments"] as? [[String: Any]]) ?? []
+        #expect(formOpened.compactMap { $0["file_name"] as? String } == ["a.bin", "b.bin", "c.bin", "d.bin"])
+        try byteExact(formOpened)
+
+        // `ocorre tickets open --attach` places its files too: a small, a large and a small file
+        // cost one upload (before positions: two, the small one before the large uploaded too).
+        before = try Self.uploads(gateway, admin: seeded.admin)
+        let three = [paths[0], paths[1], paths[3]]
+        let opened = try Self.ocorre(["tickets", "open", "--subject", "Tela congela", "--description", "Seguem os arquivos.",
+                                      "--category", "PROBLEMA", "--product", "ERP", "--json"] + three.flatMap { ["--attach", $0] },
+                                     gateway, token: seeded.maria)
+        #expect(opened.status == 0, "\(opened.error)")
+        #expect(try Self.uploads(gateway, admin: seeded.admin) == before + 1, "only b.bin uploaded")
+        let openedAnswer = (try? JSONSerialization.jsonObject(with: Data(opened.output.utf8))) as? [String: Any] ?? [:]
+        let openedFiles = ((openedAnswer["ticket"] as? [String: Any])?["attachments"] as? [[String: Any]]) ?? []
+        #expect(openedFiles.compactMap { $0["file_name"] as? String } == ["a.bin", "b.bin", "d.bin"], "\(opened.output.prefix(2000))")
 
         // `ocorre tickets reply --attach`, repeated: the same decision from the served limits.
         let ticketID = try Self.openTicket(gateway, seeded)

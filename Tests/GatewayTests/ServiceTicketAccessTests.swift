@@ -149,4 +149,58 @@ struct ServiceTicketAccessTests {
             #expect(try gateway.request("GET", path, bearer: seeded.admin).status == 404, "\(path)")
         }
     }
+
+    @Test("POST /v1/tickets/{id}/articles, /email and /faq-request ask workflow once per request: for an agent knowledge and notification ask (their TicketAccessCheck) and the gateway not; for an administrator the gateway's gate asks; a missing ticket is 404 for both; a ticket raised above the agent's level is 404 for her and nothing is recorded",
+          arguments: TestEngines.all)
+    func ticketWritesAskOnce(engine: DatabaseEngine) throws {
+        let setup = try SeededDeployment(engine: engine)
+        let (gateway, seeded) = (setup.gateway, setup.seeded)
+        let articles = try gateway.request("GET", "/v1/knowledge/articles?limit=1", bearer: seeded.admin)
+        let articleID = try #require(((articles.json["articles"] as? [[String: Any]])?.first)?["id"] as? String, "\(articles.text)")
+        let ticketID = try setup.openTicket(subject: "Boleto não registra", request: "O banco recusa o boleto gerado.", module: "Financeiro")
+        /// The gateway's own `GetTicketHolder` calls so far (knowledge's and notification's are
+        /// theirs: `TicketAccessCheck`, one per call for an agent, none for an administrator).
+        func asked() throws -> Double {
+            ViewCacheTests.counter(try gateway.request("GET", "/metrics", bearer: seeded.admin).text, "gateway_rpc_client_calls_total",
+                                   ["Workflow/GetTicketHolder\""])
+        }
+        let writes: [(path: String, body: [String: Any])] = [
+            ("articles", ["article_id": articleID]),
+            ("email", ["to": ["maria@acme.com.br"], "subject": "Sobre o boleto", "body": "Estamos verificando com o banco."]),
+            ("faq-request", ["request_text": "Como registrar o boleto no banco?", "solution_text": "Atualize o convênio do banco."]),
+        ]
+        for write in writes {
+            let path = "/v1/tickets/\(ticketID)/\(write.path)"
+            var before = try asked()
+            setup.ok(try gateway.request("POST", path, json: write.body, bearer: seeded.ana), 201)
+            #expect(try asked() == before, "\(path): the gateway asked workflow for an agent, whom the service asks about")
+            before = try asked()
+            setup.ok(try gateway.request("POST", path, json: write.body, bearer: seeded.admin), 201)
+            #expect(try asked() == before + 1, "\(path): an administrator is asked about once, by the gateway")
+            for bearer in [seeded.ana, seeded.admin] {
+                let missing = try gateway.request("POST", "/v1/tickets/sem-ocorrencia/\(write.path)", json: write.body, bearer: bearer)
+                #expect(missing.status == 404, "\(write.path): \(missing.text)")
+            }
+        }
+
+        // Raised above Ana's level (1): each write is 404 for her, as a missing ticket, and
+        // nothing more is recorded (the editors' queue and the e-mail log as the administrator sees them).
+        func recorded() throws -> (faq: Int, emails: Int) {
+            let queue = try gateway.request("GET", "/v1/knowledge/queue", bearer: seeded.admin).json["items"] as? [[String: Any]] ?? []
+            let log = try gateway.request("GET", "/v1/tickets/\(ticketID)/deliveries", bearer: seeded.admin).json["deliveries"] as? [[String: Any]] ?? []
+            return (queue.filter { $0["ticket_id"] as? String == ticketID }.count,
+                    log.filter { $0["event_kind"] as? String == "TicketEmail" }.count)
+        }
+        setup.ok(try gateway.request("POST", "/v1/tickets/\(ticketID)/access-level", json: ["access_level": 2, "reason": "diretoria"],
+                                     bearer: seeded.admin))
+        let before = try recorded()
+        #expect(before.emails == 2 && before.faq >= 1, "\(before)")
+        for write in writes {
+            let hidden = try gateway.request("POST", "/v1/tickets/\(ticketID)/\(write.path)", json: write.body, bearer: seeded.ana)
+            #expect(hidden.status == 404, "\(write.path): \(hidden.text)")
+            #expect(!hidden.text.contains("boleto"), "\(write.path): \(hidden.text)")
+        }
+        let after = try recorded()
+        #expect(after.faq == before.faq && after.emails == before.emails, "\(before) → \(after)")
+    }
 }

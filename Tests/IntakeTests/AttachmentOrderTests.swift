@@ -66,6 +66,43 @@ struct AttachmentOrderTests {
         #expect(try harness.positions(later) == [10, 11, 12])
     }
 
+    @Test("file_positions places an open's own files among its uploads (small ones before, between and after two uploads of one millisecond): the answer, GetTicket, TicketOpened and the rows list them where placed, with and without group commit; positions that are not one distinct place per file are INVALID_ARGUMENT and store nothing",
+          arguments: TestEngines.all, [true, false])
+    func openPlacesItsFiles(engine: DatabaseEngine, groupCommit: Bool) throws {
+        let harness = try IntakeHarness(engine, environment: ["INTAKE_GROUP_COMMIT": groupCommit ? "true" : "false"])
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = harness.options(IntakeHarness.customer(try harness.contact(acme, "Maria", email: "maria@acme.example")))
+        let uploads = try harness.uploadsInOneMillisecond(2, prefix: "grande", as: maria)
+        var request = IntakeHarness.request(acme)
+        request.attachmentIDs = uploads.map(\.id)
+        request.files = [openFile("a.txt", [1, 2, 3]), openFile("c.txt", [4, 5]), openFile("e.txt", [6])]
+
+        // Not one distinct place per file below the number of files (5): refused, nothing stored.
+        for bad: [UInt32] in [[0, 2], [0, 2, 4, 1], [0, 0, 4], [0, 2, 5]] {
+            request.filePositions = bad
+            let error = rpcError { _ = try harness.client.call(IntakeV1.Intake.openTicket, request, options: maria) }
+            #expect(error?.code == .invalidArgument && error?.violations.map(\.field) == ["file_positions"], "\(bad): \(String(describing: error))")
+        }
+        #expect(try harness.database.read { try $0.scalar("SELECT COUNT(*) AS n FROM tickets").integerValue } == 0)
+        #expect(try harness.database.read { try $0.scalar("SELECT COUNT(*) AS n FROM attachments WHERE ticket_id IS NOT NULL").integerValue } == 0)
+
+        request.filePositions = [0, 2, 4]
+        let opened = try #require(try harness.client.call(IntakeV1.Intake.openTicket, request, options: maria).ticket)
+        let expected = ["a.txt", uploads[0].fileName, "c.txt", uploads[1].fileName, "e.txt"]
+        #expect(opened.attachments.map(\.fileName) == expected, "the answer")
+        #expect(try harness.getTicket(opened.id, as: maria).attachments == opened.attachments, "GetTicket")
+        #expect(try harness.events(IntakeV1.TicketOpened.self).first?.attachments == opened.attachments, "TicketOpened")
+        #expect(try harness.positions(opened.attachments) == Array(0..<5))
+
+        // Without positions: the uploads first, then the open's own files (as before the field).
+        let more = try harness.uploadsInOneMillisecond(1, prefix: "outro", as: maria)
+        var plain = IntakeHarness.request(acme, subject: "Sem posições")
+        plain.attachmentIDs = more.map(\.id)
+        plain.files = [openFile("b.txt", [7])]
+        let unplaced = try #require(try harness.client.call(IntakeV1.Intake.openTicket, plain, options: maria).ticket)
+        #expect(unplaced.attachments.map(\.fileName) == [more[0].fileName, "b.txt"])
+    }
+
     @Test("an open in a group-commit batch with only its own files writes their positions with the batch's rows",
           arguments: TestEngines.all)
     func batchedOpenKeepsTheGivenOrder(engine: DatabaseEngine) throws {

@@ -311,8 +311,16 @@ extension IntakeV1 {
         /// must be sent with UploadAttachment and named in attachment_ids; both may be mixed in one open.
         /// Errors are INVALID_ARGUMENT with a violation per field: `files[2].data` (file_too_large),
         /// `files[2].file_name` (required, too_long), `files` (too_many_files, files_too_large).
-        /// The ticket lists them like uploaded files (attachment_ids first, then these, in order).
+        /// The ticket lists them like uploaded files (attachment_ids first, then these, in order),
+        /// unless file_positions says otherwise.
         public var files: [IntakeV1.OpenTicketFile] = []
+        /// Where each of `files` goes among the ticket's files (0-based, counting the attachments named
+        /// in attachment_ids and these): file_positions[i] is the place of files[i]; the uploads take
+        /// the places left, in the order named. Empty: uploads first, then `files` (as before). So a
+        /// client keeps the order a person chose without uploading the small files that come before a
+        /// large one (the gateway's multipart open sets it). One per file, distinct, each below the
+        /// number of files; else INVALID_ARGUMENT `file_positions` (invalid).
+        public var filePositions: [UInt32] = []
 
         public init() {}
     }
@@ -1254,6 +1262,10 @@ extension IntakeV1.OpenTicketRequest: ProtoMessage {
             c.n_files = self.files.count
             c.files = arena.messages(self.files)
         }
+        if !self.filePositions.isEmpty {
+            c.n_file_positions = self.filePositions.count
+            c.file_positions = arena.array(self.filePositions)
+        }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__OpenTicketRequest>) {
@@ -1284,6 +1296,11 @@ extension IntakeV1.OpenTicketRequest: ProtoMessage {
             self.files = (0..<c.pointee.n_files).map { (_items[$0].map { IntakeV1.OpenTicketFile(_c: $0) } ?? IntakeV1.OpenTicketFile()) }
         } else {
             self.files = []
+        }
+        if c.pointee.n_file_positions > 0, let _items = c.pointee.file_positions {
+            self.filePositions = Array(UnsafeBufferPointer(start: _items, count: c.pointee.n_file_positions))
+        } else {
+            self.filePositions = []
         }
     }
 }

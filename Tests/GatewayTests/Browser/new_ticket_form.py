@@ -2,9 +2,10 @@
 """The customer's "Nova ocorrência" form in headless Chromium: the support policy's explanation of
 the chosen category and definition of the chosen priority (Estratégica is not offered), the
 custom fields of the product and category appearing as the product is typed, the technical
-details support asks for; then the ticket page shows what was given (facts, details, custom
-fields), to the customer and to the agent.
-Usage: new_ticket_form.py BASE_URL SCREENSHOT_DIR  (prints "OK <ticket id>")
+details support asks for, and files chosen in order (FILE...: the caller checks how they went and
+their order); then the ticket page shows what was given (facts, details, custom fields), to the
+customer and to the agent.
+Usage: new_ticket_form.py BASE_URL SCREENSHOT_DIR [FILE...]  (prints "OK <ticket id>")
 (credentials in PORTAL_CUSTOMER / PORTAL_AGENT as email:password)."""
 import os
 import sys
@@ -17,6 +18,7 @@ from selenium.webdriver.support.ui import Select
 from portal_browser import Portal
 
 base, shots = sys.argv[1:3]
+files = sys.argv[3:]
 customer = os.environ["PORTAL_CUSTOMER"].split(":", 1)
 agent = os.environ["PORTAL_AGENT"].split(":", 1)
 
@@ -69,6 +71,10 @@ try:
     driver.find_element(By.ID, "details-previous_version").send_keys("12.1.2210")
     Select(driver.find_element(By.ID, "details-affected_users")).select_by_visible_text("Todos os usuários")
     driver.find_element(By.ID, "details-steps_to_reproduce").send_keys("Abrir FIS001, período 10/2026, Processar.")
+    # The files, chosen one at a time.
+    for path in files:
+        driver.find_element(By.ID, "file-input").send_keys(path)
+    wait.until(lambda d: all(os.path.basename(path) in d.find_element(By.ID, "files").text for path in files))
     shot("33-customer-new-ticket-details")
     driver.find_element(By.ID, "ticket-submit").click()
     wait.until(EC.presence_of_element_located((By.ID, "ticket-title")))

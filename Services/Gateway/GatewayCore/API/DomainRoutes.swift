@@ -155,7 +155,7 @@ enum DomainRoutes {
         let open = B.route("POST", "/v1/tickets", "intake", IntakeV1.Intake.openTicket, status: 201).requiringOfKeys(work)
         // The JSON body, or the same as a multipart form with the files, streamed (TicketForm).
         router.add(open.streamingBodies(when: Gateway.isForm, asForm: true) { request, context in
-            TicketForm(request, context, field: "ticket", send: open.handler)
+            TicketForm(request, context, field: "ticket", placesFiles: true, send: open.handler)
         })
         // The list: a customer's organization's tickets, or an agent's queue (cached per caller and page).
         router.add("GET", "/v1/tickets", TicketListRoute.handle)
@@ -211,13 +211,14 @@ enum DomainRoutes {
         router.add(B.route("POST", "/v1/tickets/{id}/request", "workflow", WorkflowV1.Workflow.amendRequest, path: wid).requiring(work))
         router.add(B.route("POST", "/v1/tickets/{id}/links", "workflow", WorkflowV1.Workflow.linkTickets, path: wid, status: 201).requiring(work))
         router.add(B.route("POST", "/v1/tickets/{id}/time-entries", "workflow", WorkflowV1.Workflow.addTimeEntry, path: wid, status: 201).requiring(work))
-        // Knowledge and notification do not know who may see a ticket now: workflow is asked first.
+        // Knowledge and notification do not own the ticket: workflow is asked first, once per
+        // request (by the service for the callers it does not trust, else by the gate).
         router.add(TicketVisibility.gate(B.route("POST", "/v1/tickets/{id}/articles", "knowledge", KnowledgeV1.Knowledge.linkArticleToTicket,
-                                                 path: wid, status: 201).requiring(work)))
+                                                 path: wid, status: 201).requiring(work), serviceAsks: true))
         router.add(TicketVisibility.gate(B.route("POST", "/v1/tickets/{id}/email", "notification", NotificationV1.Notification.sendTicketEmail,
-                                                 path: wid, status: 201).requiring(work)))
+                                                 path: wid, status: 201).requiring(work), serviceAsks: true))
         router.add(TicketVisibility.gate(B.route("POST", "/v1/tickets/{id}/faq-request", "knowledge", KnowledgeV1.Knowledge.requestFaq,
-                                                 path: wid, status: 201).requiring(work)))
+                                                 path: wid, status: 201).requiring(work), serviceAsks: true))
         router.add(B.route("GET", "/v1/time-totals", "workflow", WorkflowV1.Workflow.timeTotals,
                            query: ["group_by": "group_by", "from_ms": "from_ms", "to_ms": "to_ms", "organization_id": "organization_id",
                                    "agent_id": "agent_id"]))

@@ -72,6 +72,23 @@ public struct InlineFileLimits: Sendable, Equatable {
         return first
     }
 
+    /// Which files of an open (their `sizes`, in the order the person chose them) go inside the
+    /// call when the call places its files (`OpenTicketRequest.file_positions`, ``positions(_:)``):
+    /// each one that fits what is left of the allowance, wherever it stands; the others are
+    /// uploaded. Replies and entries have no positions: ``inlineTail(_:)``.
+    /// - Returns: for each file, whether it goes inside the call.
+    public func placed(_ sizes: [Int]) -> [Bool] {
+        var budget = budget()
+        return sizes.map { budget.take($0) }
+    }
+
+    /// `file_positions` of an open's files chosen in order, `inside[i]` saying whether file `i`
+    /// goes inside the call: the place of each one that does (its index); the uploads take the
+    /// places left, in order. Empty when none goes inside.
+    public static func positions(_ inside: [Bool]) -> [Int] {
+        inside.indices.filter { inside[$0] }
+    }
+
     /// The answer of `GET /v1/file-limits` (field names as in docs/openapi.yaml `FileLimits`).
     public var json: [String: Any] {
         ["inline_file_bytes": fileBytes, "max_inline_files": maxFiles, "max_inline_bytes": maxBytes, "max_upload_bytes": uploadBytes]

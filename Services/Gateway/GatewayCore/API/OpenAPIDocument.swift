@@ -2052,7 +2052,7 @@ paths:
     post:
       operationId: post_v1_tickets
       tags: [Intake]
-      summary: "intake `OpenTicket`: request `ocorrencias.intake.v1.OpenTicketRequest`, answer `ocorrencias.intake.v1.OpenTicketResponse` (as JSON, .proto field names); or a multipart form with the same JSON in `ticket` and the files: small ones (GET /v1/file-limits: GATEWAY_HTTP_INLINE_FILE_BYTES, 256 KiB, 8 files, 2 MiB) travel inside the open, larger ones are relayed to intake as attachments while they arrive"
+      summary: "intake `OpenTicket`: request `ocorrencias.intake.v1.OpenTicketRequest`, answer `ocorrencias.intake.v1.OpenTicketResponse` (as JSON, .proto field names); or a multipart form with the same JSON in `ticket` and the files: small ones (GET /v1/file-limits: GATEWAY_HTTP_INLINE_FILE_BYTES, 256 KiB, 8 files, 2 MiB) travel inside the open wherever they stand (the gateway sets file_positions so the ticket lists the files in form order), larger ones are relayed to intake as attachments while they arrive"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2061,7 +2061,7 @@ paths:
           application/json:
             schema:
               type: object
-              description: 'ocorrencias.intake.v1.OpenTicketRequest as JSON (small files may come in `files`, each with file_name, content_type and base64 data)'
+              description: 'ocorrencias.intake.v1.OpenTicketRequest as JSON (small files may come in `files`, each with file_name, content_type and base64 data; `file_positions`, one per file, places each among the ticket''s files, the attachment_ids taking the places left in order; absent: attachment_ids first, then files)'
           multipart/form-data:
             schema:
               type: object
@@ -2069,7 +2069,7 @@ paths:
               properties:
                 ticket:
                   type: string
-                  description: 'ocorrencias.intake.v1.OpenTicketRequest as JSON; small files are added to its files, uploaded ones to its attachment_ids'
+                  description: 'ocorrencias.intake.v1.OpenTicketRequest as JSON; small files are added to its files, uploaded ones to its attachment_ids, and file_positions is set so the ticket lists them in form order (after the files the JSON names itself)'
                 files:
                   type: array
                   items:
@@ -2734,7 +2734,7 @@ paths:
           description: ocorrencias.intake.v1.ReplyResponse
           headers:
             X-Reply-Applied:
-              description: '1 when workflow''s view showed the reply before the answer; 0 when the wait (GATEWAY_REPLY_SETTLE_MS) ran out or workflow could not be asked (the reply is stored either way)'
+              description: '1 when workflow''s view showed the reply before the answer; 0 when the wait (GATEWAY_REPLY_SETTLE_MS) ran out or workflow could not be asked, and at once when workflow does not know the ticket yet (a reply right after the open: the view then has no workflow part and lists the reply in intake''s); the reply is stored either way'
               schema:
                 type: string
                 enum: ['0', '1']

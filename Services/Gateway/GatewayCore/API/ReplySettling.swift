@@ -21,6 +21,13 @@ import RPCTransport
 /// both from the event). Workflow not reached, refusing, or still behind when the time is up:
 /// the reply's answer goes out as it is (the reply is stored either way); `X-Reply-Applied: 0`
 /// says so, `1` that workflow's view shows the reply.
+///
+/// A ticket workflow does not know (`NOT_FOUND`: its opening not applied yet, as for a reply sent
+/// right after the open, or hidden from the caller) is answered at once, `X-Reply-Applied: 0`:
+/// the view read next has no workflow part (`"workflow": null`), so nothing of it can be stale —
+/// the page shows intake's part, whose messages list the reply, and the ticket's status from
+/// intake. Waiting could only add workflow's part, and only if its opening came within the
+/// budget; a hidden ticket never does (before 2026-12-01 both waited the whole budget).
 enum ReplySettling {
     /// The header saying whether workflow's view showed the reply when the answer was sent.
     static let header = "X-Reply-Applied"
@@ -92,7 +99,9 @@ enum ReplySettling {
                 let bytes = try context.gateway.forward(service: "workflow", path: WorkflowV1.Workflow.getTicket.path, payload: payload, options: options)
                 if shows(try WorkflowV1.TicketView(serializedBytes: bytes), mark) { return true }
             } catch let error as RPCError where error.code == .notFound {
-                // Workflow has not received the ticket itself yet: its events come in order.
+                // Workflow does not know the ticket (yet): the next view shows intake's part
+                // alone, which lists the reply; nothing to wait for.
+                return false
             } catch {
                 // Unreachable, refusing or too slow: the answer goes out as it is.
                 return false

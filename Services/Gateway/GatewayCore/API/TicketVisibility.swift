@@ -7,21 +7,25 @@ import ServiceKit
 /// and FAQ requests, notification's delivery log and on-demand e-mail). Workflow, which owns the
 /// ticket's level and holder, is asked first as the caller (`GetTicketHolder`, one indexed row,
 /// not `GetTicket`'s whole ticket): a ticket it hides from them answers 404, as a missing one,
-/// before the service is called. Knowledge and notification check the same again themselves
+/// before the service is called. Knowledge and notification check the same themselves
 /// (`ServiceKit/TicketAccessCheck.swift`, for calls that do not come through these routes, and
-/// notification's log by each ticket's current level); this gate answers the same earlier, and
-/// its log filter also covers tickets notification cached before it kept their level.
+/// notification's log by each ticket's current level), so on every gated route the gate leaves
+/// the question to them for the callers they ask about (`serviceAsks`) and asks only for the
+/// others; its log filter also covers tickets notification cached before it kept their level.
 enum TicketVisibility {
     /// `route`, run only when workflow shows the caller the ticket named by the path's `{id}`,
     /// or, with `query`, by that query argument when one is given.
     ///
-    /// `serviceAsks`: the service behind the route asks workflow itself, first, for every caller
-    /// it does not trust (``TicketAccessCheck/require(_:caller:context:)``: notification's
-    /// `ListDeliveries`), answering `NOT_FOUND` for a hidden ticket as this gate does. The gate
-    /// then asks only for the callers the service trusts (administrators, services), whom it
-    /// still answers 404 for a ticket that does not exist: workflow is asked **once** per request
-    /// whoever calls (before 2026-12-01 an agent's delivery log asked twice, three times by
-    /// `ticket_id`; `ServiceTicketAccessTests.deliveryLogAsksOnce`).
+    /// `serviceAsks`: the service behind the route asks workflow itself, first, before it reads
+    /// or stores anything, for every caller it does not trust
+    /// (``TicketAccessCheck/require(_:caller:context:)``: notification's `ListDeliveries` and
+    /// `SendTicketEmail`, knowledge's `LinkArticleToTicket` and `RequestFaq`), answering
+    /// `NOT_FOUND` for a hidden ticket as this gate does. The gate then asks only for the callers
+    /// the service trusts (administrators, services), whom it still answers 404 for a ticket that
+    /// does not exist: workflow is asked **once** per request whoever calls (before 2026-12-01 an
+    /// agent's delivery log asked twice, three times by `ticket_id`, and `/articles`, `/email`,
+    /// `/faq-request` twice; `ServiceTicketAccessTests.deliveryLogAsksOnce`,
+    /// `ServiceTicketAccessTests.ticketWritesAskOnce`).
     static func gate(_ route: Route, query: String? = nil, serviceAsks: Bool = false) -> Route {
         var gated = route
         let run = route.handler

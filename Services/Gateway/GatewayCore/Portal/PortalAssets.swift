@@ -4284,29 +4284,41 @@ function byteSize(bytes) {
 
 // The files of an open or a reply as the API takes them: small ones inside the call (`files`,
 // base64: one call, one transaction at intake), the others uploaded first with
-// POST /v1/attachments and named by id (`attachment_ids`), by the gateway's limits. The ticket
-// lists uploaded files before the ones inside the call, so only the longest tail of the list that
-// fits the call's allowance goes inside (as the gateway's multipart form and `ocorre` decide,
-// InlineFileLimits.inlineTail): the files stay in the order the person chose them.
-async function sendableFiles(files) {
+// POST /v1/attachments and named by id (`attachment_ids`), by the gateway's limits. The files stay
+// in the order the person chose them. An open (`placing`) says where each file inside the call
+// goes (`file_positions`), so every small file that fits the allowance goes inside wherever it
+// stands (InlineFileLimits.placed). A reply or entry has no positions: the ticket lists uploaded
+// files before the ones inside the call, so only the longest tail of the list that fits the call's
+// allowance goes inside (as the gateway's multipart form and `ocorre` decide, InlineFileLimits.inlineTail).
+async function sendableFiles(files, placing = false) {
   const limits = await fileLimits();
   for (const file of files) {
     if (file.size > limits.max_upload_bytes) {
       throw new Error(tf('fileTooLarge', { name: file.name, size: byteSize(file.size), limit: byteSize(limits.max_upload_bytes) }));
     }
   }
-  let firstInline = files.length, inlineBytes = 0;
-  while (firstInline > 0) {
-    const size = files[firstInline - 1].size;
-    if (limits.inline_file_bytes <= 0 || size > limits.inline_file_bytes || files.length - firstInline >= limits.max_inline_files
-      || inlineBytes + size > limits.max_inline_bytes) break;
+  // Whether one more file of `size` fits the call's allowance, `count` files of `bytes` in it so far.
+  const fits = (size, count, bytes) => limits.inline_file_bytes > 0 && size <= limits.inline_file_bytes
+    && count < limits.max_inline_files && bytes + size <= limits.max_inline_bytes;
+  const inside = files.map(() => false);
+  let count = 0, inlineBytes = 0;
+  // Placing: in order, each that fits. Otherwise from the end while they fit (the tail).
+  const order = placing ? files.map((_, index) => index) : files.map((_, index) => files.length - 1 - index);
+  for (const index of order) {
+    const size = files[index].size;
+    if (!fits(size, count, inlineBytes)) {
+      if (placing) continue;
+      break;
+    }
+    inside[index] = true;
+    count += 1;
     inlineBytes += size;
-    firstInline -= 1;
   }
-  const attachmentIDs = [], inline = [];
+  const attachmentIDs = [], inline = [], positions = [];
   for (const [index, file] of files.entries()) {
-    if (index >= firstInline) {
+    if (inside[index]) {
       inline.push({ file_name: file.name, content_type: file.type || 'application/octet-stream', data: await base64(file) });
+      positions.push(index);
       continue;
     }
     const ref = await api('POST', '/v1/attachments?file_name=' + encodeURIComponent(file.name), file);
@@ -4314,6 +4326,7 @@ async function sendableFiles(files) {
   }
   const body = { attachment_ids: attachmentIDs };
   if (inline.length) body.files = inline;
+  if (placing && inline.length) body.file_positions = positions;
   return body;
 }
 
@@ -4858,9 +4871,9 @@ async function newTicketPage() {
     // Files may take a while to go: say so (a slow network showed a greyed button only).
     status.replaceChildren(el('p', { class: 'muted', id: 'ticket-sending', text: t('sending') }));
     try {
-      // Small files travel inside the open, larger ones are uploaded first (sendableFiles).
+      // Small files travel inside the open wherever they stand, larger ones are uploaded first (sendableFiles).
       const values = Object.fromEntries(['category', 'priority', 'product', 'module', 'subject', 'request'].map((k) => [k, form.elements[k].value]));
-      Object.assign(values, await sendableFiles(picker.files));
+      Object.assign(values, await sendableFiles(picker.files, true));
       values.channel = 'portal';
       const given = details.values();
       if (Object.keys(given).length) values.details = given;

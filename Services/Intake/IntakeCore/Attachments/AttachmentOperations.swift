@@ -303,9 +303,10 @@ extension IntakeContext {
     /// Inserts attachment rows for stored contents (one `INSERT` for all of them): pending
     /// uploads (`ticketID` nil), files put on a ticket as it is opened, or files of a reply
     /// (`messageID`, the reply's message), at positions `firstPosition`, `firstPosition + 1`, … in
-    /// the order of `refs`.
+    /// the order of `refs`, or at `positions` (one per ref) when given.
     func insertAttachments(_ tx: any SQLExecutor, _ refs: [CommonV1.AttachmentRef], uploaderID: String, organizationID: String,
-                           ticketID: String?, createdAt: Int64? = nil, messageID: String? = nil, firstPosition: Int64 = 0) throws {
+                           ticketID: String?, createdAt: Int64? = nil, messageID: String? = nil, firstPosition: Int64 = 0,
+                           positions: [Int64]? = nil) throws {
         guard !refs.isEmpty else { return }
         let now = createdAt ?? Self.now()
         let width = Self.attachmentColumnCount + (messageID == nil ? 0 : 1)
@@ -315,7 +316,7 @@ extension IntakeContext {
         values.reserveCapacity(refs.count * width)
         for (index, ref) in refs.enumerated() {
             values += Self.attachmentValues(ref, uploaderID: uploaderID, organizationID: organizationID, ticketID: ticketID, createdAt: now,
-                                            position: firstPosition + Int64(index))
+                                            position: positions?[index] ?? firstPosition + Int64(index))
             if let messageID { values.append(.text(messageID)) }
         }
         let columns = Self.attachmentColumns + (messageID == nil ? "" : ", message_id")
@@ -396,27 +397,29 @@ extension IntakeContext {
     /// of `refs`: the ticket (or message) lists its files by position, so in the order the open
     /// or reply named them whenever they were uploaded (two uploads in one millisecond have ids
     /// in random order, ``RandomID``).
+    /// - Parameter positions: One position per ref instead (an open placing its own files,
+    ///   ``FilePositions``).
     /// - Parameter addToTicketTotal: Adds their size to the ticket's `attachment_bytes`; a
     ///   ticket being opened writes its total with its row instead.
     func link(_ tx: any SQLExecutor, _ refs: [CommonV1.AttachmentRef], ticketID: String, organizationID: String, messageID: String,
-              firstPosition: Int64 = 0, addToTicketTotal: Bool = true) throws {
+              firstPosition: Int64 = 0, positions: [Int64]? = nil, addToTicketTotal: Bool = true) throws {
         guard !refs.isEmpty else { return }
         // A later open of the same group-commit batch naming one of them finds it used.
         (tx as? OpenBatch)?.claim(refs.map(\.id))
         // In statements of at most 256 files (three parameters each), well within either engine's limit.
         for start in stride(from: 0, to: refs.count, by: 256) {
             let chunk = refs[start..<min(start + 256, refs.count)]
-            let first = firstPosition + Int64(start)
+            func place(_ index: Int) -> Int64 { positions?[index] ?? firstPosition + Int64(index) }
             let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
             var values: [SQLValue] = [.text(ticketID), .text(organizationID), .text(messageID)]
             let position: String
             if chunk.count == 1 {
                 position = "?"
-                values.append(.integer(first))
+                values.append(.integer(place(start)))
             } else {
                 // (Typed: PostgreSQL would take a CASE of untyped parameters for text.)
                 position = "CASE id" + String(repeating: " WHEN ? THEN CAST(? AS BIGINT)", count: chunk.count) + " END"
-                for (index, ref) in chunk.enumerated() { values += [.text(ref.id), .integer(first + Int64(index))] }
+                for (offset, ref) in chunk.enumerated() { values += [.text(ref.id), .integer(place(start + offset))] }
             }
             let updated = try tx.execute("""
                 UPDATE attachments SET ticket_id = ?, organization_id = ?, message_id = ?, position = \(position)

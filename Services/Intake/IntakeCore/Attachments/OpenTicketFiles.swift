@@ -124,13 +124,14 @@ extension IntakeContext {
     ///     (an open writes its total with the ticket's row instead).
     ///   - firstPosition: Where the files added by this call start among the ticket's (or
     ///     message's) files: 0 for an open or reply, after the ticket's own files for ``addFiles(_:caller:idempotencyKey:)``.
+    ///   - positions: One position per file instead (an open placing its files, ``FilePositions``).
     func store(_ files: OpenTicketFiles, ticketID: String, organizationID: String, caller: Caller,
                after uploaded: [CommonV1.AttachmentRef], messageID: String? = nil, firstPosition: Int64 = 0,
-               _ tx: any SQLExecutor) throws {
+               positions: [Int64]? = nil, _ tx: any SQLExecutor) throws {
         guard !files.isEmpty else { return }
         try storeContents(tx, files.files.map { ($0.ref.sha256, $0.ref.sizeBytes, $0.bytes) })
         try insertAttachments(tx, files.refs, uploaderID: caller.id, organizationID: organizationID, ticketID: ticketID,
-                              messageID: messageID, firstPosition: firstPosition + Int64(uploaded.count))
+                              messageID: messageID, firstPosition: firstPosition + Int64(uploaded.count), positions: positions)
         if messageID != nil { try addAttachmentBytes(tx, ticketID: ticketID, files.totalBytes) }
     }
 }

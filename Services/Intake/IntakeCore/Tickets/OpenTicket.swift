@@ -366,9 +366,15 @@ extension IntakeContext {
                                               alsoBytes: files.totalBytes, totalField: request.attachmentIDs.isEmpty ? "files" : nil,
                                               violations: &violations)
         for violation in files.violations { violations.add(violation) }
-        // Uploaded files first, then the request's own, each in the order given: their positions
-        // on the ticket, by which GetTicket lists them.
-        let attachments = uploaded + files.refs
+        // Uploaded files first, then the request's own, each in the order given, unless the
+        // request places its own (file_positions): their positions on the ticket, by which
+        // GetTicket lists them.
+        // (Checked against what the request names; an open with another violation is refused anyway.)
+        let positions = FilePositions(uploads: Set(request.attachmentIDs).count, files: request.files.count, requested: request.filePositions)
+        if positions == nil { FilePositions.violation(into: &violations) }
+        let placed = positions.flatMap { $0.uploads.count == uploaded.count && $0.files.count == files.files.count ? $0 : nil }
+            ?? FilePositions(uploads: uploaded.count, files: files.files.count, requested: [])!
+        let attachments = placed.ordered(uploaded, files.refs)
         try violations.check("ocorrência inválida / invalid ticket")
         guard let organization, let contact, let origin else { throw RPCError(.internal, "validation incomplete") }
 
@@ -448,11 +454,11 @@ extension IntakeContext {
                               contents: files.files.map { OpenBatch.DeferredContent(sha256: $0.ref.sha256, sizeBytes: $0.ref.sizeBytes, bytes: $0.bytes) },
                               attachments: files.files.enumerated().map { index, file in
                                   Self.attachmentValues(file.ref, uploaderID: caller.id, organizationID: organization.id, ticketID: ticket.id,
-                                                        createdAt: now, position: Int64(uploaded.count + index))
+                                                        createdAt: now, position: placed.files[index])
                               },
                               links: uploaded.enumerated().map { index, ref in
                                   OpenBatch.DeferredLink(attachmentID: ref.id, ticketID: ticket.id, organizationID: organization.id,
-                                                         position: Int64(index))
+                                                         position: placed.uploads[index])
                               })
             if !files.isEmpty && batch.existingContents == nil { batch.existingContents = { [self] in try ensureStored($0, $1) } }
             if !read.contactLinked { try TicketStore.markLinked(tx, contactID: contact.id) }
@@ -467,8 +473,9 @@ extension IntakeContext {
         } else {
             try TicketStore.insert(tx, ticket, submissionHash: hash, attachmentBytes: attachments.reduce(0) { $0 + $1.sizeBytes },
                                    contactLinked: read.contactLinked, registeredByIntegration: Self.registeringIntegration(caller))
-            try link(tx, uploaded, ticketID: ticket.id, organizationID: organization.id, messageID: "", addToTicketTotal: false)
-            try store(files, ticketID: ticket.id, organizationID: organization.id, caller: caller, after: uploaded, tx)
+            try link(tx, uploaded, ticketID: ticket.id, organizationID: organization.id, messageID: "", positions: placed.uploads,
+                     addToTicketTotal: false)
+            try store(files, ticketID: ticket.id, organizationID: organization.id, caller: caller, after: uploaded, positions: placed.files, tx)
             try publisher.publish(tx, event: Self.openedEvent(ticket, origin: origin), key: ticket.id, id: eventID, keyIsNew: true)
         }
 

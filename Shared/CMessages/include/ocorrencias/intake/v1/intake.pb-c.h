@@ -551,14 +551,25 @@ struct  Ocorrencias__Intake__V1__OpenTicketRequest
    * must be sent with UploadAttachment and named in attachment_ids; both may be mixed in one open.
    * Errors are INVALID_ARGUMENT with a violation per field: `files[2].data` (file_too_large),
    * `files[2].file_name` (required, too_long), `files` (too_many_files, files_too_large).
-   * The ticket lists them like uploaded files (attachment_ids first, then these, in order).
+   * The ticket lists them like uploaded files (attachment_ids first, then these, in order),
+   * unless file_positions says otherwise.
    */
   size_t n_files;
   Ocorrencias__Intake__V1__OpenTicketFile **files;
+  /*
+   * Where each of `files` goes among the ticket's files (0-based, counting the attachments named
+   * in attachment_ids and these): file_positions[i] is the place of files[i]; the uploads take
+   * the places left, in the order named. Empty: uploads first, then `files` (as before). So a
+   * client keeps the order a person chose without uploading the small files that come before a
+   * large one (the gateway's multipart open sets it). One per file, distinct, each below the
+   * number of files; else INVALID_ARGUMENT `file_positions` (invalid).
+   */
+  size_t n_file_positions;
+  uint32_t *file_positions;
 };
 #define OCORRENCIAS__INTAKE__V1__OPEN_TICKET_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__open_ticket_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, OCORRENCIAS__COMMON__V1__PRIORITY__PRIORITY_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, OCORRENCIAS__COMMON__V1__PRIORITY__PRIORITY_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL }
 
 
 /*

@@ -3890,7 +3890,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__custom_field_value__de
   (ProtobufCMessageInit) ocorrencias__intake__v1__custom_field_value__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__intake__v1__open_ticket_request__field_descriptors[16] =
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__open_ticket_request__field_descriptors[17] =
 {
   {
     "organization_id",
@@ -4084,6 +4084,18 @@ static const ProtobufCFieldDescriptor ocorrencias__intake__v1__open_ticket_reque
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "file_positions",
+    17,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Ocorrencias__Intake__V1__OpenTicketRequest, n_file_positions),
+    offsetof(Ocorrencias__Intake__V1__OpenTicketRequest, file_positions),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__intake__v1__open_ticket_request__field_indices_by_name[] = {
   13,   /* field[13] = attachment_ids */
@@ -4093,6 +4105,7 @@ static const unsigned ocorrencias__intake__v1__open_ticket_request__field_indice
   12,   /* field[12] = custom_fields */
   11,   /* field[11] = details */
   14,   /* field[14] = email_message_id */
+  16,   /* field[16] = file_positions */
   15,   /* field[15] = files */
   8,   /* field[8] = module */
   0,   /* field[0] = organization_id */
@@ -4106,7 +4119,7 @@ static const unsigned ocorrencias__intake__v1__open_ticket_request__field_indice
 static const ProtobufCIntRange ocorrencias__intake__v1__open_ticket_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 16 }
+  { 0, 17 }
 };
 const ProtobufCMessageDescriptor ocorrencias__intake__v1__open_ticket_request__descriptor =
 {
@@ -4116,7 +4129,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__open_ticket_request__d
   "Ocorrencias__Intake__V1__OpenTicketRequest",
   "ocorrencias.intake.v1",
   sizeof(Ocorrencias__Intake__V1__OpenTicketRequest),
-  16,
+  17,
   ocorrencias__intake__v1__open_ticket_request__field_descriptors,
   ocorrencias__intake__v1__open_ticket_request__field_indices_by_name,
   1,  ocorrencias__intake__v1__open_ticket_request__number_ranges,

@@ -10,7 +10,7 @@ import TestSupport
 /// name an agent nobody could have created yet.
 @Suite("First administrator")
 struct FirstAdministratorTests {
-    @Test("every service started, create-admin without --agent-id, sign in: the administrator is workflow's agent of its own id, takes a customer's ticket and the ticket shows its name and e-mail; signing in again makes no second agent",
+    @Test("every service started, create-admin without --agent-id, sign in: the administrator is workflow's agent of its own id, takes a customer's ticket and the ticket shows its name and e-mail, raises its access level as a chefe; signing in again makes no second agent",
           arguments: TestEngines.all)
     func readmeBootstrap(engine: DatabaseEngine) throws {
         let deployment = try ProxyTests.Deployment(engine: engine)
@@ -24,7 +24,7 @@ struct FirstAdministratorTests {
         let agent = try gateway.request("GET", "/v1/agents/\(userID)", bearer: admin)
         #expect(agent.status == 200, "\(agent.text)")
         #expect(agent.json["name"] as? String == "Ana Admin" && agent.json["email"] as? String == GatewayHarness.adminEmail, "\(agent.text)")
-        #expect(agent.json["active"] as? Bool == true, "\(agent.text)")
+        #expect(agent.json["active"] as? Bool == true && agent.json["is_chefe"] as? Bool == true, "\(agent.text)")
         #expect(((try gateway.request("GET", "/v1/me", bearer: admin).json["principal"] as? [String: Any])?["id"] as? String) == userID)
 
         // The administrator works a customer's ticket (the seed signs in again: still one agent).
@@ -39,6 +39,9 @@ struct FirstAdministratorTests {
         let holder = try #require(((view.json["workflow"] as? [String: Any])?["row"] as? [String: Any])?["holder"] as? [String: Any], "\(view.text)")
         #expect(holder["agent_id"] as? String == userID, "\(holder)")
         #expect(holder["agent_name"] as? String == "Ana Admin" && holder["agent_email"] as? String == GatewayHarness.adminEmail, "\(holder)")
+        // Still a chefe with its agent record: it raises the ticket's access level (a chefe's change).
+        let raised = try gateway.request("POST", "/v1/tickets/\(ticket)/access-level", json: ["access_level": 3, "reason": "diretoria"], bearer: admin)
+        #expect(raised.status == 200, "\(raised.text)")
         let agents = try gateway.request("GET", "/v1/agents", bearer: admin).json["agents"] as? [[String: Any]] ?? []
         #expect(agents.filter { $0["email"] as? String == GatewayHarness.adminEmail }.count == 1, "\(agents)")
     }

@@ -74,6 +74,24 @@ struct AccessRuleTests {
         #expect(harness.failure(WorkflowV1.Workflow.getTicket, get, as: WorkflowHarness.agent("ana"))?.code == .permissionDenied)
     }
 
+    @Test("an administrator with an agent record that does not say chefe (as the gateway made them at a first sign-in) still does a chefe's work: changes a ticket's access level",
+          arguments: TestEngines.all)
+    func administratorIsAChefe(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        try harness.deliver(WorkflowHarness.opened("c1"), key: "c1")
+        try harness.putAgent("admin", level: 9)
+        var set = WorkflowV1.SetAccessLevelRequest()
+        set.ticketID = "c1"
+        set.accessLevel = 2
+        set.reason = "Diretoria"
+        #expect(try harness.call(WorkflowV1.Workflow.setAccessLevel, set, as: WorkflowHarness.admin()).row?.accessLevel == 2)
+        // An agent whose record says the same is not one.
+        try harness.putAgent("ana", level: 9)
+        set.accessLevel = 1
+        #expect(harness.failure(WorkflowV1.Workflow.setAccessLevel, set, as: WorkflowHarness.agent("ana", level: 9))?.code == .permissionDenied)
+    }
+
     @Test("a directory or configuration write's retry replays its answer only while the caller still holds the permission the first call needed (directory.manage, routing.manage), as the role is now",
           arguments: TestEngines.all)
     func replaysCheckThePermission(engine: DatabaseEngine) throws {

@@ -13,7 +13,7 @@ import ServiceKit
 ///
 /// The record's id is the sign-in's own id (`U-…`), the id its principal carried already, so
 /// tickets it took before are its agent's. Made as the gateway (a service principal), with the
-/// sign-in's name, e-mail and access level; an existing record of that id is kept as it is. When
+/// sign-in's name, e-mail and access level, as a chefe; an existing record of that id is kept as it is. When
 /// workflow does not answer the sign-in goes on without it and the next one tries again.
 enum AdministratorAgent {
     /// `user` as it signs in: linked to its agent record when it is an administrator without one
@@ -36,6 +36,9 @@ enum AdministratorAgent {
                 agent.email = user.email
                 agent.maxAccessLevel = Int32(clamping: user.accessLevel)
                 agent.active = true
+                // An administrator is a chefe (as the gateway signs it): workflow's record must say
+                // so, since the directory is authoritative for the flag of the agents it knows.
+                agent.isChefe = true
                 var put = WorkflowV1.PutAgentRequest()
                 put.agent = agent
                 _ = try workflow.call(WorkflowV1.Workflow.putAgent, put, options: options)

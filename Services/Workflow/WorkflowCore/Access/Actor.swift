@@ -100,7 +100,8 @@ public struct Actor: Sendable {
                 actor.name = row.s("name")
                 actor.email = row.s("email")
                 actor.level = min(principal.accessLevel, Int32(clamping: row.i("max_access_level")))
-                actor.isChefe = row.i("is_chefe") != 0
+                // An administrator is always a chefe, whatever its agent record says.
+                actor.isChefe = row.i("is_chefe") != 0 || principal.administrator
                 let role = row.s("role")
                 if !role.isEmpty {
                     for permission in try tx.query("SELECT permission FROM role_permissions WHERE role = ?", [.text(role)]) {

@@ -395,7 +395,10 @@ function accountPage() {
   const input = (name, label, autocomplete) => el('label', {}, label,
     el('input', { type: 'password', name, id: name, required: true, autocomplete, minlength: name === 'current_password' ? null : 12,
       'aria-describedby': name === 'current_password' ? null : 'password-rules' }));
+  // The account's address, unseen, beside the passwords: a password manager knows whose password
+  // it saves (Chrome warned of a password form without one).
   const form = el('form', { id: 'password-form', 'aria-labelledby': 'password-title' },
+    el('input', { type: 'email', name: 'username', autocomplete: 'username', value: user.email || '', readonly: true, hidden: true }),
     input('current_password', t('currentPassword'), 'current-password'),
     input('new_password', t('newPassword'), 'new-password'),
     input('repeat_password', t('repeatPassword'), 'new-password'),
@@ -578,7 +581,8 @@ async function blgPage(params, notice, openTicket) {
   try {
     [backlog, versions, sequences, agents, groups, self] = await Promise.all([api('GET', '/v1/backlog?' + query.toString()),
       api('GET', '/v1/versions?include_delivered=true'), api('GET', '/v1/step-sequences'), api('GET', '/v1/agents'), api('GET', '/v1/groups'),
-      api('GET', `/v1/agents/${encodeURIComponent(me.principal.id)}`).catch(() => ({}))]);
+      // The agent's own permissions; a sign-in that is no agent (the administrator) has none to read.
+      me.user && !me.user.agent_id ? {} : api('GET', `/v1/agents/${encodeURIComponent(me.principal.id)}`).catch(() => ({}))]);
   } catch (error) { show(el('h1', { text: t('blgTitle') }), errorBox(error)); return; }
   const state = { params, openTicket, rows: backlog.tickets || [], next: backlog.next_cursor || '', page, versions: versions.versions || [],
     sequences: sequences.sequences || [], agents: agents.agents || [], groups: groups.groups || [],
@@ -2895,6 +2899,8 @@ function handlingRelated(id, act, visit) {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Ocorrências</title>
+<!-- No icon of its own: without this line every page asked for /favicon.ico and logged its 404. -->
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/portal.css">
 <script src="/assets/portal.js" defer></script>
 <script src="/assets/dashboard.js" defer></script>

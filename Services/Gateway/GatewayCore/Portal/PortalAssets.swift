@@ -3908,8 +3908,11 @@ details > summary { cursor: pointer; font-weight: 600; }
 fieldset { border: 1px solid var(--line); border-radius: 6px; display: grid; gap: .6rem; min-width: 0; }
 /* Nothing in a form or fieldset is wider than it (a file input's own width overflowed a phone). */
 form > *, fieldset > * { min-width: 0; }
-.drop label { grid-template-columns: minmax(0, 1fr); }
 input[type="file"] { max-width: 100%; min-width: 0; }
+/* A select is as wide as its longest option (a preset described in a sentence): a label's column
+   and the select in it are never wider than the form (they widened a phone's page to 782 px). */
+label { grid-template-columns: minmax(0, 1fr); }
+select { max-width: 100%; }
 /* A ticket's code (2026-000001) is not broken at its hyphen. */
 td:first-child > a[href^="#/t/"] { white-space: nowrap; }
 /* A phone: the navigation under the brand, and a wide table scrolls by itself, not the page. */

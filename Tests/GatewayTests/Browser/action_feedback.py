@@ -41,11 +41,13 @@ def console(where, *expected):
     problems.extend(f"{where}: {problem}" for problem in portal.console_problems((SIGNED_OUT,) + expected))
 
 
-def outcome_in_view():
-    """The ticket page's outcome text when it has the focus and is inside the window, else None."""
+def focused_in_view(element_id="action-status"):
+    """The text of the element `element_id` (the ticket page's outcome) when it has the focus and
+    is inside the window, else None."""
     return driver.execute_script(
-        "const s = document.getElementById('action-status'); if (!s) return null; const r = s.getBoundingClientRect();"
-        "return document.activeElement === s && r.top >= 0 && r.bottom <= window.innerHeight && s.innerText.trim() ? s.innerText.trim() : null")
+        "const s = document.getElementById(arguments[0]); if (!s) return null; const r = s.getBoundingClientRect();"
+        "return document.activeElement === s && r.top >= 0 && r.bottom <= window.innerHeight && s.innerText.trim() ? s.innerText.trim() : null",
+        element_id)
 
 
 def suggestion():
@@ -121,7 +123,7 @@ try:
     take = wait.until(EC.element_to_be_clickable((By.ID, "take")))
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", take)
     take.click()
-    assert wait.until(lambda d: outcome_in_view()) == "Salvo."
+    assert wait.until(lambda d: focused_in_view()) == "Salvo."
     # Nobody passed her the ticket: the send-back is refused. Pressed as Safari presses (the
     # button never focused; the focus still in the discussion's text), the refusal is the
     # send-back's: its justification stays, the outcome in view.
@@ -133,7 +135,7 @@ try:
     shown = driver.find_element(By.ID, "ticket-title")
     driver.execute_script("arguments[0].click()", driver.find_element(By.ID, "send-back-submit"))
     wait.until(EC.staleness_of(shown))
-    refusal = wait.until(lambda d: outcome_in_view())
+    refusal = wait.until(lambda d: focused_in_view())
     assert refusal != "Salvo." and "Enviando" not in refusal, refusal
     wait.until(lambda d: d.find_element(By.ID, "send-back-justification").get_attribute("value") == justification)
     assert driver.find_element(By.ID, "discussion-text").get_attribute("value") == "Rascunho da discussão"
@@ -152,9 +154,7 @@ try:
     submit = driver.find_element(By.ID, "member-submit")
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", submit)
     submit.click()
-    refusal = wait.until(lambda d: d.execute_script(
-        "const s = document.getElementById('team-status'); const r = s.getBoundingClientRect();"
-        "return document.activeElement === s && r.top >= 0 && r.bottom <= window.innerHeight && s.innerText.trim() ? s.innerText.trim() : null"))
+    refusal = wait.until(lambda d: focused_in_view("team-status"))
     assert "Já existe um usuário com esse e-mail." in refusal and "E-mail: já está em uso por outro usuário" in refusal, refusal
     assert "taken" not in refusal, refusal
     assert driver.find_element(By.ID, "member-email").get_attribute("aria-invalid") == "true"

@@ -496,7 +496,11 @@ const sentence = (text) => (text ? text.charAt(0).toLocaleUpperCase(lang) + text
 function errorBox(error) {
   const box = el('div', { class: 'error', role: 'alert', text: sentence(error.message) });
   if (error.details && error.details.length) {
-    box.append(el('ul', {}, error.details.map((d) => el('li', { text: `${d.field}: ${(lang === 'en' ? d.message_en : d.message) || d.reason}` }))));
+    // A detail names its field (formRefused puts the form's label there), unless it names none.
+    box.append(el('ul', {}, error.details.map((d) => {
+      const message = (lang === 'en' ? d.message_en : d.message) || d.reason;
+      return el('li', { text: d.field ? `${d.field}: ${message}` : message });
+    })));
   }
   return box;
 }
@@ -1286,6 +1290,10 @@ function ticketConversation(ticketId, intake, workflow) {
   };
 }
 
+// A refusal by the ticket's state shown on the page drawn again: its details say what about the
+// ticket, not which API field ("ticket_id: Marque as mensagens como lidas." read as code).
+const ticketRefusal = (error) => errorBox({ message: error.message, details: (error.details || []).map((d) => Object.assign({}, d, { field: '' })) });
+
 // `notice`: what the action that drew the page again did ("Salvo."), or the refusal that showed
 // the page was out of date, shown on the new page.
 async function ticketPage(id, visit = ticketVisit(), notice = '') {
@@ -1308,7 +1316,7 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
   // workflow's discussion, older ones on "Mostrar anteriores"; printing reads every page first.
   const conversation = ticketConversation(intake.id || id, intake, workflow);
   const status = el('div', { id: 'action-status', role: 'status' },
-    notice instanceof Error ? errorBox(notice) : notice ? el('p', { class: 'ok', id: 'action-notice', text: notice }) : null);
+    notice instanceof Error ? ticketRefusal(notice) : notice ? el('p', { class: 'ok', id: 'action-notice', text: notice }) : null);
   // The page drawn again after an action: the same visit (what the action cannot change is not
   // read again), saying what the action did.
   const reload = (done = '') => ticketPage(id, visit, done);

@@ -7,7 +7,8 @@
 - an agent's action on a ticket (taking it) draws the page again with its outcome focused and in
   view (the page jumped to its top, the outcome far below); a refused send-back pressed the way
   Safari presses buttons (no focus on the button; the focus in another form's field) keeps the
-  justification typed and shows the refusal in view (the text was lost on the redraw);
+  justification typed and shows the refusal in view (the text was lost on the redraw), naming no
+  API field ("ticket_id: Marque as mensagens como lidas.");
 - an administrator adding a member with a taken address sees the refusal in view, the field named
   by its label and marked (it read "email: taken", above the screen);
 - an administrator's pages fit a 390 px phone (a long select's options widened two of them) and
@@ -137,6 +138,8 @@ try:
     wait.until(EC.staleness_of(shown))
     refusal = wait.until(lambda d: focused_in_view())
     assert refusal != "Salvo." and "Enviando" not in refusal, refusal
+    # The refusal is about the ticket (its unread message), said in words, not "ticket_id: ...".
+    assert "não lida" in refusal and "ticket_id" not in refusal, refusal
     wait.until(lambda d: d.find_element(By.ID, "send-back-justification").get_attribute("value") == justification)
     assert driver.find_element(By.ID, "discussion-text").get_attribute("value") == "Rascunho da discussão"
     portal.shot("feedback-refused-send-back")

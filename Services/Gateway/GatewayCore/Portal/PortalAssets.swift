@@ -5608,18 +5608,24 @@ async function queuePage() {
 
 // The survey form: a score 1–5 and a comment, sent with the signed token to /v1/surveys/answer.
 function surveyForm(token, id, done) {
-  const status = el('div');
+  const status = el('div', { id: `${id}-status`, role: 'status' });
   const scores = el('fieldset', {}, el('legend', { text: t('score') }),
     [1, 2, 3, 4, 5].map((n) => el('label', { class: 'row' }, el('input', { type: 'radio', name: 'score', value: n, id: `${id}-score-${n}`, required: true }), String(n))));
-  const form = el('form', { id }, scores,
-    el('label', {}, t('comment'), el('textarea', { name: 'comment', id: `${id}-comment` })),
-    el('button', { type: 'submit', id: `${id}-submit`, text: t('submit') }), status);
+  const button = el('button', { type: 'submit', id: `${id}-submit`, text: t('submit') });
+  const form = el('form', { id }, scores, el('label', {}, t('comment'), el('textarea', { name: 'comment', id: `${id}-comment` })), button, status);
+  // Sent once: the button waits while the answer goes (a second press answered a survey already
+  // answered and showed that refusal under the thanks).
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
+    button.disabled = true;
+    status.replaceChildren(el('p', { class: 'muted', text: t('sending') }));
     try {
       await api('POST', '/v1/surveys/answer', { token, score: Number(form.elements.score.value), comment: form.elements.comment.value });
       done();
-    } catch (error) { status.replaceChildren(errorBox(error)); }
+    } catch (error) {
+      status.replaceChildren(errorBox(error));
+      button.disabled = false;
+    }
   });
   return form;
 }

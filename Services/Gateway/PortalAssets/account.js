@@ -93,7 +93,10 @@ function accountPage() {
   const input = (name, label, autocomplete) => el('label', {}, label,
     el('input', { type: 'password', name, id: name, required: true, autocomplete, minlength: name === 'current_password' ? null : 12,
       'aria-describedby': name === 'current_password' ? null : 'password-rules' }));
+  // The account's address, unseen, beside the passwords: a password manager knows whose password
+  // it saves (Chrome warned of a password form without one).
   const form = el('form', { id: 'password-form', 'aria-labelledby': 'password-title' },
+    el('input', { type: 'email', name: 'username', autocomplete: 'username', value: user.email || '', readonly: true, hidden: true }),
     input('current_password', t('currentPassword'), 'current-password'),
     input('new_password', t('newPassword'), 'new-password'),
     input('repeat_password', t('repeatPassword'), 'new-password'),

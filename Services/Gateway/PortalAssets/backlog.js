@@ -111,7 +111,8 @@ async function blgPage(params, notice, openTicket) {
   try {
     [backlog, versions, sequences, agents, groups, self] = await Promise.all([api('GET', '/v1/backlog?' + query.toString()),
       api('GET', '/v1/versions?include_delivered=true'), api('GET', '/v1/step-sequences'), api('GET', '/v1/agents'), api('GET', '/v1/groups'),
-      api('GET', `/v1/agents/${encodeURIComponent(me.principal.id)}`).catch(() => ({}))]);
+      // The agent's own permissions; a sign-in that is no agent (the administrator) has none to read.
+      me.user && !me.user.agent_id ? {} : api('GET', `/v1/agents/${encodeURIComponent(me.principal.id)}`).catch(() => ({}))]);
   } catch (error) { show(el('h1', { text: t('blgTitle') }), errorBox(error)); return; }
   const state = { params, openTicket, rows: backlog.tickets || [], next: backlog.next_cursor || '', page, versions: versions.versions || [],
     sequences: sequences.sequences || [], agents: agents.agents || [], groups: groups.groups || [],

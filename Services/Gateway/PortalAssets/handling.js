@@ -47,7 +47,8 @@ async function handlingDestinations() {
 }
 
 // The forms for a ticket `id` whose workflow row is `row` and intake part `intake`;
-// `act(method, path, body, changes)` sends one, shows the outcome and draws the page again.
+// `act(method, path, body, { changes, event })` sends one from its submit event, shows the outcome
+// and draws the page again.
 // What no action here changes (the destinations, the organization's contacts) is read once per
 // visit of the page (`visit`, portal.js's ticketVisit); the related tickets again after a link.
 function handlingForms(id, row, intake, act, visit) {
@@ -68,7 +69,7 @@ function handlingForms(id, row, intake, act, visit) {
     event.preventDefault();
     const [kind, target] = destination.value.split(/:(.*)/);
     act('POST', path('transfer'), { [kind === 'group' ? 'to_group_id' : 'to_agent_id']: target, note: transfer.elements.note.value,
-      copy_to: list(transfer.elements.copy_to.value) });
+      copy_to: list(transfer.elements.copy_to.value) }, { event });
   });
 
   const sendBack = el('form', { id: 'send-back-form', 'aria-labelledby': 'send-back-title' },
@@ -77,7 +78,7 @@ function handlingForms(id, row, intake, act, visit) {
     el('button', { type: 'submit', id: 'send-back-submit', class: 'secondary', text: t('handlingSendBack') }));
   sendBack.addEventListener('submit', (event) => {
     event.preventDefault();
-    act('POST', path('send-back'), { justification: sendBack.elements.justification.value });
+    act('POST', path('send-back'), { justification: sendBack.elements.justification.value }, { event });
   });
 
   const choice = (name, table, current) => el('select', { name, id: `reclassify-${name}` },
@@ -93,7 +94,7 @@ function handlingForms(id, row, intake, act, visit) {
     event.preventDefault();
     const fields = reclassify.elements;
     act('POST', path('reclassify'), { category: fields.category.value, priority: fields.priority.value, service_type: fields.service_type.value,
-      reason: fields.reason.value });
+      reason: fields.reason.value }, { event });
   });
 
   const level = el('form', { id: 'access-level-form', 'aria-labelledby': 'access-level-title' },
@@ -104,7 +105,7 @@ function handlingForms(id, row, intake, act, visit) {
     el('button', { type: 'submit', id: 'access-level-submit', class: 'secondary', text: t('handlingSetLevel') }));
   level.addEventListener('submit', (event) => {
     event.preventDefault();
-    act('POST', path('access-level'), { access_level: Number(level.elements.access_level.value), reason: level.elements.reason.value });
+    act('POST', path('access-level'), { access_level: Number(level.elements.access_level.value), reason: level.elements.reason.value }, { event });
   });
 
   const now = new Date(Date.now() - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 16);
@@ -122,7 +123,7 @@ function handlingForms(id, row, intake, act, visit) {
     event.preventDefault();
     const fields = time.elements;
     act('POST', path('time-entries'), { minutes: Number(fields.minutes.value), mode: fields.mode.value, service_type: fields.service_type.value,
-      note: fields.note.value, worked_at_ms: fields.worked_at.value ? new Date(fields.worked_at.value).getTime() : 0 });
+      note: fields.note.value, worked_at_ms: fields.worked_at.value ? new Date(fields.worked_at.value).getTime() : 0 }, { event });
   });
 
   // Intake's contacts of the ticket's organization: the authorized, active ones may be chosen.
@@ -138,7 +139,7 @@ function handlingForms(id, row, intake, act, visit) {
     el('button', { type: 'submit', id: 'contact-submit', class: 'secondary', text: t('handlingChangeContact') }));
   contact.addEventListener('submit', (event) => {
     event.preventDefault();
-    act('POST', path('contact'), { contact_id: contacts.value });
+    act('POST', path('contact'), { contact_id: contacts.value }, { event });
   });
 
   // Chefes and administrators change the confidentiality level (workflow refuses anyone else).
@@ -166,7 +167,8 @@ function handlingRelated(id, act, visit) {
       el('button', { type: 'submit', id: 'link-submit', class: 'secondary', text: t('handlingLink') }));
     link.addEventListener('submit', (event) => {
       event.preventDefault();
-      act('POST', `/v1/tickets/${encodeURIComponent(id)}/links`, { other_ticket_id: other.value, note: link.elements.note.value }, ['related']);
+      act('POST', `/v1/tickets/${encodeURIComponent(id)}/links`, { other_ticket_id: other.value, note: link.elements.note.value },
+        { changes: ['related'], event });
     });
     section.replaceChildren(el('h3', { text: t('handlingLinked') }),
       linked.length ? ticketTable(linked, 'related-linked', false, false) : el('p', { class: 'muted', text: t('handlingNoRelated') }),

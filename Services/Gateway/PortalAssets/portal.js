@@ -17,6 +17,7 @@ const TEXT = {
     newPassword: 'Nova senha', choosePassword: 'Defina sua senha', passwordSet: 'Senha definida. Entre com ela.',
     filters: 'Filtrar', stage: 'Etapa', unread: 'Não lidas', tips: 'Dicas para escrever', priorities: 'Prioridades',
     forgot: 'Esqueci minha senha', resetSent: 'Se o e-mail estiver cadastrado, enviaremos um link.', opened: 'Aberta em',
+    forgotNeedsEmail: 'Informe seu e-mail acima para receber o link de nova senha.',
     all: 'Todas', allMasculine: 'Todos', actions: 'Ações', helpful: 'Resolveu meu problema',
     panel: 'Painel', byStage: 'Ocorrências por etapa', metrics: 'Métricas do mês', unavailable: 'Indisponível no momento.',
     survey: 'Pesquisa de satisfação', score: 'Nota (1 a 5)', comment: 'Comentário', thanks: 'Obrigado pela resposta!',
@@ -73,6 +74,7 @@ const TEXT = {
     newPassword: 'New password', choosePassword: 'Choose your password', passwordSet: 'Password set. Sign in with it.',
     filters: 'Filter', stage: 'Stage', unread: 'Unread', tips: 'Writing tips', priorities: 'Priorities',
     forgot: 'I forgot my password', resetSent: 'If the address is registered, we will send a link.', opened: 'Opened on',
+    forgotNeedsEmail: 'Type your e-mail above to get the link for a new password.',
     all: 'All', allMasculine: 'All', actions: 'Actions', helpful: 'It solved my problem',
     panel: 'Dashboard', byStage: 'Tickets by stage', metrics: 'This month\'s metrics', unavailable: 'Unavailable right now.',
     survey: 'Satisfaction survey', score: 'Score (1 to 5)', comment: 'Comment', thanks: 'Thank you for answering!',
@@ -427,7 +429,7 @@ async function sendWithFiles({ path, body, picker, button, status, keyPrefix, do
     status.replaceChildren(el('p', { class: 'ok', text: t('saved') }));
     done();
   } catch (error) {
-    status.replaceChildren(errorBox(error));
+    announce(status, errorBox(error));
     button.disabled = false;
   }
 }
@@ -489,15 +491,18 @@ function markdownText(text, attributes) {
   return el('div', Object.assign({ class: 'markdown' }, attributes), drawn);
 }
 
-// A list item whose title (a button) shows and hides what `load` draws, loaded once.
+// A list item whose title (a button) shows and hides what `load` draws, loaded once; a failed
+// load shows its error there, and the next press tries again (and shows what it gets).
 function unfolding(title, load) {
   const body = el('div', { class: 'unfolded', hidden: true });
   return el('li', {}, el('button', { type: 'button', class: 'link', 'aria-expanded': 'false', text: title, onclick: async (event) => {
+    const button = event.currentTarget;
+    const opening = body.hidden || !body.dataset.loaded;
     if (!body.dataset.loaded) {
       try { body.replaceChildren(await load()); body.dataset.loaded = '1'; } catch (error) { body.replaceChildren(errorBox(error)); }
     }
-    body.hidden = !body.hidden;
-    event.target.setAttribute('aria-expanded', String(!body.hidden));
+    body.hidden = !opening;
+    button.setAttribute('aria-expanded', String(opening));
   } }), body);
 }
 
@@ -507,9 +512,21 @@ const sentence = (text) => (text ? text.charAt(0).toLocaleUpperCase(lang) + text
 function errorBox(error) {
   const box = el('div', { class: 'error', role: 'alert', text: sentence(error.message) });
   if (error.details && error.details.length) {
-    box.append(el('ul', {}, error.details.map((d) => el('li', { text: `${d.field}: ${(lang === 'en' ? d.message_en : d.message) || d.reason}` }))));
+    // A detail names its field (formRefused puts the form's label there), unless it names none.
+    box.append(el('ul', {}, error.details.map((d) => {
+      const message = (lang === 'en' ? d.message_en : d.message) || d.reason;
+      return el('li', { text: d.field ? `${d.field}: ${message}` : message });
+    })));
   }
   return box;
+}
+
+// Shows `nodes` (an action's outcome) in `status` and moves the focus there: in view where the
+// person was working, not off screen above a long page, and read out next.
+function announce(status, ...nodes) {
+  status.replaceChildren(...nodes);
+  status.tabIndex = -1;
+  status.focus();
 }
 
 // Shows a refused save under its form (`errors`): the service's message and per-field reasons
@@ -527,6 +544,22 @@ function formRefused(form, errors, error) {
   errors.replaceChildren(errorBox({ message: error.message, details }));
 }
 
+// What was typed into `form`'s text fields (text areas and the inputs that take text, numbers or
+// dates; never a password) by id, and putting it back into the fields of those ids on the page
+// drawn again after a refusal (an input event tells keptDraft).
+const TYPED_INPUTS = new Set(['text', 'search', 'email', 'tel', 'url', 'number', 'date', 'datetime-local', 'time']);
+const typedValues = (form) => Array.from(form.elements)
+  .filter((field) => field.id && (field.tagName === 'TEXTAREA' || (field.tagName === 'INPUT' && TYPED_INPUTS.has(field.type))))
+  .map((field) => [field.id, field.value]);
+function restoreTyped(typed) {
+  for (const [id, value] of typed) {
+    const field = document.getElementById(id);
+    if (!field || !value) continue;
+    field.value = value;
+    field.dispatchEvent(new Event('input', { bubbles: true }));
+  }
+}
+
 function show(...nodes) {
   const main = document.getElementById('main');
   // Optional parts are null when absent: skip them (replaceChildren would print "null").
@@ -541,12 +574,13 @@ const keyFromName = (name, separator, most) => name.normalize('NFD').replace(/[\
 
 // A change made on an administration page: `work()`, then `redraw(...args)`, where `done` is the
 // notice, or a function of the answer giving the redraw's arguments; a refusal shows the
-// service's error (with its fields) in `status`, and nothing is redrawn.
+// service's error (with its fields) in `status`, focused (a form far below the status showed
+// nothing where it was pressed), and nothing is redrawn.
 const changeThen = (status, redraw) => async (work, done) => {
   try {
     const answer = await work();
     redraw(...[].concat(typeof done === 'function' ? done(answer) : done));
-  } catch (error) { status.replaceChildren(errorBox(error)); }
+  } catch (error) { announce(status, errorBox(error)); }
 };
 
 function newId() {
@@ -624,16 +658,24 @@ async function logout() {
 // ---------------------------------------------------------------- sign-in and passwords
 
 function loginPage() {
-  const status = el('div');
+  const status = el('div', { id: 'login-status', role: 'status' });
   const form = el('form', { id: 'login-form', 'aria-labelledby': 'login-title' },
     el('label', {}, t('email'), el('input', { type: 'email', name: 'email', id: 'email', required: true, autocomplete: 'username' })),
     el('label', {}, t('password'), el('input', { type: 'password', name: 'password', id: 'password', required: true, autocomplete: 'current-password' })),
     el('button', { type: 'submit', id: 'login-submit', text: t('login') }), status,
-    el('button', { type: 'button', class: 'link', text: t('forgot'), onclick: async () => {
-      const email = form.elements.email.value;
-      if (!email) return;
+    el('button', { type: 'button', class: 'link', id: 'forgot-password', text: t('forgot'), onclick: async () => {
+      const field = form.elements.email;
+      const email = field.value.trim();
+      // Without an address (or with one that is not an address) the link cannot go anywhere: say
+      // so at the field, which keeps the focus (the press did nothing before).
+      if (!email || !field.checkValidity()) {
+        field.setAttribute('aria-invalid', 'true');
+        status.replaceChildren(el('div', { class: 'error', role: 'alert', id: 'forgot-needs-email', text: t('forgotNeedsEmail') }));
+        return field.focus();
+      }
+      field.removeAttribute('aria-invalid');
       await api('POST', '/v1/auth/password-reset', { email }).catch(() => null);
-      status.replaceChildren(el('p', { class: 'ok', text: t('resetSent') }));
+      status.replaceChildren(el('p', { class: 'ok', id: 'reset-sent', text: t('resetSent') }));
     } }));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -872,18 +914,23 @@ async function newTicketPage() {
         const result = await api('GET', `/v1/knowledge/suggest?limit=5${draftQuery}&subject=${encodeURIComponent(subject.value)}`);
         const hits = result.hits || [];
         suggestions.hidden = hits.length === 0;
-        suggestions.replaceChildren(el('strong', { text: t('suggestions') }), el('ul', {}, hits.map((hit) => el('li', {},
-          el('button', { type: 'button', class: 'link suggestion', text: hit.title, onclick: async () => {
+        // Each suggestion unfolds its answer under it once, and folds it again (unfolding): a second
+        // click no longer appended the article twice, and a failed read says so there.
+        suggestions.replaceChildren(el('strong', { text: t('suggestions') }), el('ul', {}, hits.map((hit) => {
+          const item = unfolding(hit.title, async () => {
             if (hit.forum_entry) {
               // An answered question from the forum: question and answer, no article to count.
-              const entry = await api('GET', `/v1/knowledge/forum/${encodeURIComponent(hit.id)}`).catch(() => null);
-              if (entry) suggestions.append(el('div', { class: 'entry forum-entry' }, el('strong', { text: entry.question }), el('p', { text: entry.answer || hit.snippet })));
-              return;
+              const entry = await api('GET', `/v1/knowledge/forum/${encodeURIComponent(hit.id)}`);
+              return el('div', { class: 'entry forum-entry' }, el('strong', { text: entry.question }), el('p', { text: entry.answer || hit.snippet }));
             }
             if (drafting) api('POST', `/v1/knowledge/drafts/${draft}/opened`, { article_id: hit.id }).catch(() => null);
-            const article = await api('GET', `/v1/knowledge/articles/${encodeURIComponent(hit.id)}?${draftQuery.slice(1)}`).catch(() => null);
-            if (article) suggestions.append(el('div', { class: 'entry' }, el('strong', { text: article.title }), renderedMarkdown(article.body_html)));
-          } }), ' ', el('span', { class: 'muted', text: hit.snippet })))));
+            const article = await api('GET', `/v1/knowledge/articles/${encodeURIComponent(hit.id)}?${draftQuery.slice(1)}`);
+            return el('div', { class: 'entry' }, el('strong', { text: article.title }), renderedMarkdown(article.body_html));
+          });
+          item.firstChild.classList.add('suggestion');
+          item.firstChild.after(' ', el('span', { class: 'muted', text: hit.snippet }));
+          return item;
+        })));
       } catch (e) { suggestions.hidden = true; }
     }, 250);
   });
@@ -1259,6 +1306,10 @@ function ticketConversation(ticketId, intake, workflow) {
   };
 }
 
+// A refusal by the ticket's state shown on the page drawn again: its details say what about the
+// ticket, not which API field ("ticket_id: Marque as mensagens como lidas." read as code).
+const ticketRefusal = (error) => errorBox({ message: error.message, details: (error.details || []).map((d) => Object.assign({}, d, { field: '' })) });
+
 // `notice`: what the action that drew the page again did ("Salvo."), or the refusal that showed
 // the page was out of date, shown on the new page.
 async function ticketPage(id, visit = ticketVisit(), notice = '') {
@@ -1283,17 +1334,20 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
   // workflow's discussion, older ones on "Mostrar anteriores"; printing reads every page first.
   const conversation = ticketConversation(intake.id || id, intake, workflow);
   const status = el('div', { id: 'action-status', role: 'status' },
-    notice instanceof Error ? errorBox(notice) : notice ? el('p', { class: 'ok', id: 'action-notice', text: notice }) : null);
+    notice instanceof Error ? ticketRefusal(notice) : notice ? el('p', { class: 'ok', id: 'action-notice', text: notice }) : null);
   // The page drawn again after an action: the same visit (what the action cannot change is not
   // read again), saying what the action did.
   const reload = (done = '') => ticketPage(id, visit, done);
-  // An action of a form (or a lone button): the pressed button is disabled while it goes and the
-  // page says so; a refusal names the fields by their labels on the form it came from
-  // (formRefused), and the form keeps what was typed.
-  const act = async (method, path, body, changes = []) => {
-    const pressed = document.activeElement && document.activeElement.tagName === 'BUTTON' ? document.activeElement : null;
-    const form = document.activeElement && document.activeElement.form;
-    const button = pressed || (form && form.querySelector('button[type="submit"]'));
+  // An action of a form (or a lone button), sent from its `event` (the form's submit or the
+  // button's click: Safari does not focus a clicked button, so the page never guesses from the
+  // focus): the pressed button is disabled while it goes and the page says so; a refusal names
+  // the fields by their labels on the form it came from (formRefused), and the form keeps what
+  // was typed. `changes`: what the action changes of the visit's reads (ticketVisit).
+  const act = async (method, path, body, { changes = [], event = null } = {}) => {
+    const source = event ? (event.type === 'submit' ? event.target : event.currentTarget) : null;
+    const form = source && (source.tagName === 'FORM' ? source : source.form) || null;
+    const button = (event && event.submitter) || (source && source.tagName === 'BUTTON' ? source : null)
+      || (form && form.querySelector('button[type="submit"]'));
     if (button) button.disabled = true;
     status.replaceChildren(el('p', { class: 'muted', text: t('sending') }));
     try {
@@ -1302,9 +1356,15 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
       reload(t('saved'));
     } catch (error) {
       // Refused by the ticket's state (someone else took it meanwhile, a move no longer allowed,
-      // unread messages): the page is drawn again as the ticket is now, with the refusal.
-      if ([403, 409, 422].includes(error.status)) return reload(error);
+      // unread messages): the page is drawn again as the ticket is now, with the refusal, and
+      // what was typed on the refused form put back in its fields (a justification, a note).
+      if ([403, 409, 422].includes(error.status)) {
+        const typed = form ? typedValues(form) : [];
+        await reload(error);
+        return restoreTyped(typed);
+      }
       if (form) formRefused(form, status, error); else status.replaceChildren(errorBox(error));
+      announce(status, ...status.childNodes);
       if (button) button.disabled = false;
     }
   };
@@ -1376,7 +1436,7 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
       // there); internal entries are not offered.
       !isCustomer() && e.entryId && !e.internal && !e.publishable ? el('button', { type: 'button', class: 'link mark-publishable', text: t('markPublishable'),
         'aria-label': tf('markPublishableOf', { who: e.who || '' }),
-        onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/discussion/${encodeURIComponent(e.entryId)}/publishable`, {}) }) : null);
+        onclick: (event) => act('POST', `/v1/tickets/${encodeURIComponent(id)}/discussion/${encodeURIComponent(e.entryId)}/publishable`, {}, { event }) }) : null);
   }
   // The entries loaded so far that nothing older is missing between (see ticketConversation),
   // and the button while there are earlier ones.
@@ -1397,14 +1457,14 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
     reply.addEventListener('submit', (e) => {
       e.preventDefault();
       const text = reply.elements.text.value;
-      if (!text.trim() && !replyFiles.files.length) return status.replaceChildren(errorBox(new Error(t('replyEmpty'))));
+      if (!text.trim() && !replyFiles.files.length) return announce(status, errorBox(new Error(t('replyEmpty'))));
       sendWithFiles({ path: `/v1/tickets/${encodeURIComponent(id)}/replies`, body: { text }, picker: replyFiles, button: replyButton, status,
         keyPrefix: 'portal-reply-', done: () => { replyDraft.clear(); reload(t('saved')); } });
     });
     const cancel = el('form', { id: 'cancel-form' },
       el('label', {}, t('reason'), el('input', { name: 'reason', id: 'cancel-reason', required: true })),
       el('button', { type: 'submit', id: 'cancel-submit', class: 'secondary', text: t('cancel') }));
-    cancel.addEventListener('submit', (e) => { e.preventDefault(); act('POST', `/v1/tickets/${encodeURIComponent(id)}/cancel`, { reason: cancel.elements.reason.value }); });
+    cancel.addEventListener('submit', (e) => { e.preventDefault(); act('POST', `/v1/tickets/${encodeURIComponent(id)}/cancel`, { reason: cancel.elements.reason.value }, { event: e }); });
     // Nothing to answer or cancel once either service closed the ticket. Cancelling is offered
     // only to whom intake lets cancel: the ticket's contact, its representative's people and the
     // company's administrators (a colleague reads and answers it).
@@ -1416,13 +1476,13 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
     // Accept / reject a proposed solution, in any flow: workflow says when the ticket awaits the
     // customer's acceptance (its flow's customer moves, or status "cliente_informado").
     if (workflow && workflow.awaiting_acceptance) {
-      const answer = (accept) => act('POST', `/v1/tickets/${encodeURIComponent(id)}/solution/answer`, { accept, reason: reason.value });
+      const answer = (accept, event) => act('POST', `/v1/tickets/${encodeURIComponent(id)}/solution/answer`, { accept, reason: reason.value }, { event });
       const reason = el('textarea', { name: 'reason', id: 'reject-reason' });
       verdict.replaceChildren(el('h2', { text: t('proposedSolution') }),
         el('form', { id: 'verdict-form' },
-          el('button', { type: 'button', id: 'accept-solution', text: t('acceptSolution'), onclick: () => answer(true) }),
+          el('button', { type: 'button', id: 'accept-solution', text: t('acceptSolution'), onclick: (event) => answer(true, event) }),
           el('label', {}, t('rejectReason'), reason),
-          el('button', { type: 'button', class: 'secondary', id: 'reject-solution', text: t('rejectSolution'), onclick: () => answer(false) })));
+          el('button', { type: 'button', class: 'secondary', id: 'reject-solution', text: t('rejectSolution'), onclick: (event) => answer(false, event) })));
     }
     // The satisfaction survey of a finished ticket, answered here by the signed-in customer.
     if (finished) {
@@ -1431,12 +1491,12 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
           survey.replaceChildren(el('h2', { text: t('survey') }),
             el('p', { id: 'survey-answer' }, `${t('yourAnswer')}: ${answer.score}/5`, answer.comment ? ` — ${answer.comment}` : ''));
         } else if (answer.token) {
-          survey.replaceChildren(el('h2', { text: t('survey') }), surveyForm(answer.token, 'ticket-survey-form', reload));
+          survey.replaceChildren(el('h2', { text: t('survey') }), surveyForm(answer.token, 'ticket-survey-form', () => reload(t('thanks'))));
         }
       }).catch(() => null);
     }
   } else {
-    const take = el('button', { type: 'button', id: 'take', text: t('take'), onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/take`) });
+    const take = el('button', { type: 'button', id: 'take', text: t('take'), onclick: (event) => act('POST', `/v1/tickets/${encodeURIComponent(id)}/take`, undefined, { event }) });
     // The allowed moves; the note or the text for the customer a move needs is asked for
     // (required) while that move is chosen.
     const moves = el('select', { name: 'to_stage', id: 'move-stage' });
@@ -1461,7 +1521,8 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
       el('button', { type: 'submit', text: t('move') }));
     move.addEventListener('submit', (e) => {
       e.preventDefault();
-      act('POST', `/v1/tickets/${encodeURIComponent(id)}/move`, { to_stage: moves.value, note: move.elements.note.value, public_note: move.elements.public_note.value });
+      act('POST', `/v1/tickets/${encodeURIComponent(id)}/move`, { to_stage: moves.value, note: move.elements.note.value, public_note: move.elements.public_note.value },
+        { event: e });
     });
     const current = (row.status && row.status.status) || '';
     const statusSelect = el('select', { name: 'status', id: 'status-select' }, el('option', { value: '', text: t('statusNone') }),
@@ -1474,7 +1535,7 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
       el('button', { type: 'submit', id: 'status-submit', class: 'secondary', text: t('setStatus') }));
     statusForm.addEventListener('submit', (e) => {
       e.preventDefault();
-      act('POST', `/v1/tickets/${encodeURIComponent(id)}/status`, { status: statusSelect.value, reason: statusForm.elements.reason.value });
+      act('POST', `/v1/tickets/${encodeURIComponent(id)}/status`, { status: statusSelect.value, reason: statusForm.elements.reason.value }, { event: e });
     });
     // A discussion entry with files, picked, dropped or pasted as in the customer's reply; an
     // internal entry's files are internal (customers never see them).
@@ -1488,14 +1549,17 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
     discussion.addEventListener('submit', (e) => {
       e.preventDefault();
       const text = discussion.elements.text.value;
-      if (!text.trim()) return status.replaceChildren(errorBox(new Error(t('discussionEmpty'))));
+      if (!text.trim()) return announce(status, errorBox(new Error(t('discussionEmpty'))));
       sendWithFiles({ path: `/v1/tickets/${encodeURIComponent(id)}/discussion`, body: { text, is_public: discussion.elements.is_public.checked },
         picker: discussionFiles, button: discussionButton, status, keyPrefix: 'portal-discussion-', done: () => { discussionDraft.clear(); reload(t('saved')); } });
     });
     const solution = el('form', { id: 'solution-form' },
       el('label', {}, t('solution'), el('textarea', { name: 'text', id: 'solution-text', required: true })),
       el('button', { type: 'submit', id: 'solution-submit', text: t('setSolution') }));
-    solution.addEventListener('submit', (e) => { e.preventDefault(); act('POST', `/v1/tickets/${encodeURIComponent(id)}/solution`, { text: solution.elements.text.value }); });
+    solution.addEventListener('submit', (e) => {
+      e.preventDefault();
+      act('POST', `/v1/tickets/${encodeURIComponent(id)}/solution`, { text: solution.elements.text.value }, { event: e });
+    });
     const hits = el('ul', { id: 'article-hits' });
     const articles = el('form', { id: 'article-form', 'aria-label': t('linkArticle') },
       el('label', {}, t('searchArticles'), el('input', { name: 'q', id: 'article-query', required: true })),
@@ -1508,7 +1572,7 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
         const linkable = (found.hits || []).filter((hit) => !hit.forum_entry);
         hits.replaceChildren(...linkable.map((hit) => el('li', { class: 'row' }, el('span', { text: hit.title }),
           el('button', { type: 'button', class: 'article-link', 'data-article': hit.id, text: t('link'),
-            onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/articles`, { article_id: hit.id }) }))));
+            onclick: (event) => act('POST', `/v1/tickets/${encodeURIComponent(id)}/articles`, { article_id: hit.id }, { event }) }))));
         if (!linkable.length) hits.replaceChildren(el('li', { class: 'muted', text: t('none') }));
       } catch (error) { status.replaceChildren(errorBox(error)); }
     });
@@ -1533,7 +1597,7 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
     const unread = Number(row.unread_messages || 0);
     const unreadNote = unread > 0 ? el('p', { id: 'unread-messages', class: 'row' }, el('span', { text: tf('unreadMessages', { count: unread }) }),
       el('button', { type: 'button', id: 'mark-read', class: 'secondary', text: t('markRead'),
-        onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/read`, {}) })) : null;
+        onclick: (event) => act('POST', `/v1/tickets/${encodeURIComponent(id)}/read`, {}, { event }) })) : null;
     // The actions in a section of their own, left out of the printed ticket (portal.css).
     page.push(el('section', { id: 'ticket-actions', class: 'no-print' },
       el('h2', { text: t('actions') }), unreadNote, el('p', {}, take), move, statusForm, ...handlingForms(id, row, intake, act, visit), discussion, solution,
@@ -1541,6 +1605,9 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
       workflow && workflow.solution ? faqRequestForm(id, intake, row, workflow, status) : null));
   }
   show(...page);
+  // Drawn again after an action: its outcome ("Salvo.", or the refusal) is focused, so it is in
+  // view where the person was working (not the top of the page) and read out next.
+  if (notice) announce(status, ...status.childNodes);
 }
 
 // An agent's request for a FAQ from a solved ticket: its question and solution (editable here)
@@ -1621,18 +1688,24 @@ async function queuePage() {
 
 // The survey form: a score 1–5 and a comment, sent with the signed token to /v1/surveys/answer.
 function surveyForm(token, id, done) {
-  const status = el('div');
+  const status = el('div', { id: `${id}-status`, role: 'status' });
   const scores = el('fieldset', {}, el('legend', { text: t('score') }),
     [1, 2, 3, 4, 5].map((n) => el('label', { class: 'row' }, el('input', { type: 'radio', name: 'score', value: n, id: `${id}-score-${n}`, required: true }), String(n))));
-  const form = el('form', { id }, scores,
-    el('label', {}, t('comment'), el('textarea', { name: 'comment', id: `${id}-comment` })),
-    el('button', { type: 'submit', id: `${id}-submit`, text: t('submit') }), status);
+  const button = el('button', { type: 'submit', id: `${id}-submit`, text: t('submit') });
+  const form = el('form', { id }, scores, el('label', {}, t('comment'), el('textarea', { name: 'comment', id: `${id}-comment` })), button, status);
+  // Sent once: the button waits while the answer goes (a second press answered a survey already
+  // answered and showed that refusal under the thanks).
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
+    button.disabled = true;
+    status.replaceChildren(el('p', { class: 'muted', text: t('sending') }));
     try {
       await api('POST', '/v1/surveys/answer', { token, score: Number(form.elements.score.value), comment: form.elements.comment.value });
       done();
-    } catch (error) { status.replaceChildren(errorBox(error)); }
+    } catch (error) {
+      status.replaceChildren(errorBox(error));
+      button.disabled = false;
+    }
   });
   return form;
 }

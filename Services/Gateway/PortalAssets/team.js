@@ -253,14 +253,19 @@ function memberForm(groups, status, who) {
           agent_id: agentId || undefined }, { idempotencyKey: newId() });
         created = { email, agentId };
       }
-    } catch (error) { status.replaceChildren(errorBox(error)); return; }
+    } catch (error) {
+      // The fields named by their labels on this form and marked; the refusal in view (announce).
+      formRefused(form, status, error);
+      announce(status, ...status.childNodes);
+      return;
+    }
     try {
       if (works) {
         await api('POST', '/v1/agents', { agent: { id: agentId, name, email, max_access_level: level, active: true, is_chefe: role === 'chefe' } });
         if (fields.group.value) await setMembership(fields.group.value, agentId, true);
       }
     } catch (error) {
-      status.replaceChildren(el('p', { class: 'error', role: 'alert', text: tf('agentFailed', { name }) }), errorBox(error));
+      announce(status, el('p', { class: 'error', role: 'alert', text: tf('agentFailed', { name }) }), errorBox(error));
       return;
     }
     teamPage(who, tf('memberAdded', { name }));

@@ -50,6 +50,8 @@ class Portal:
         for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1100",
                      "--disable-dev-shm-usage"):
             options.add_argument(flag)
+        # The console's messages, read with console_problems().
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         self.driver = self._start(options)
         # 30 s: many browsers and services share a CI runner's two cores; a wait ends when its condition holds.
         self.wait = WebDriverWait(self.driver, 30,
@@ -77,6 +79,20 @@ class Portal:
         sending = ("Enviando…", "Sending…")
         WebDriverWait(self.driver, seconds, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(
             lambda d: not any(note in d.find_element(By.TAG_NAME, "body").text for note in sending))
+
+    def console_problems(self, expected=()):
+        """What the browser's console said since the last call that a person's page should not:
+        errors (a script's, a request refused or not found) and Chromium's DOM warnings, less the
+        ones whose text contains one of `expected` (a refusal the test provokes, the session check's
+        401 while signed out)."""
+        problems = []
+        for entry in self.driver.get_log("browser"):
+            message = entry.get("message", "")
+            if entry.get("level") != "SEVERE" and "[DOM]" not in message:
+                continue
+            if not any(text in message for text in expected):
+                problems.append(f"{entry.get('level')} {message}")
+        return problems
 
     def loaded(self):
         """Waits until the page's main part no longer says "Carregando…" / "Loading…" (a page shows

@@ -59,7 +59,7 @@ try:
     Select(driver.find_element(By.ID, "team-filter")).select_by_value("equipe")
     wait.until(lambda d: row(agent[0]) is not None)
 
-    # A weak password: refused by the gateway's policy, the field named, nothing created.
+    # A weak password: refused by the gateway's policy, the field named by its label, nothing created.
     driver.find_element(By.ID, "member-name").send_keys("Carlos Souza")
     driver.find_element(By.ID, "member-email").send_keys("carlos@suporte.example")
     Select(driver.find_element(By.ID, "member-role")).select_by_value("agent")
@@ -69,7 +69,10 @@ try:
     Select(driver.find_element(By.ID, "member-group")).select_by_visible_text("Nível 1")
     driver.find_element(By.ID, "member-password").send_keys("carlos123456")
     driver.find_element(By.ID, "member-submit").click()
-    wait.until(lambda d: "password" in status_text())
+    # The field named by its label on the form and marked (it read "password: ...").
+    wait.until(lambda d: "Senha inicial:" in status_text())
+    assert "password" not in status_text(), status_text()
+    assert driver.find_element(By.ID, "member-password").get_attribute("aria-invalid") == "true"
     assert row("carlos@suporte.example") is None
     password = driver.find_element(By.ID, "member-password")
     password.clear()

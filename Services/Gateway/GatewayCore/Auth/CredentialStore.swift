@@ -161,7 +161,8 @@ public final class CredentialStore: Sendable {
 
     /// 409: a user with that e-mail exists.
     public static let emailTaken = APIError(status: 409, code: "ALREADY_EXISTS", pt: "Já existe um usuário com esse e-mail.",
-                                            en: "A user with that e-mail already exists.", details: [.init(field: "email", reason: "taken")])
+                                            en: "A user with that e-mail already exists.",
+                                            details: [.init(field: "email", reason: "taken", pt: "já está em uso por outro usuário", en: "already used by another user")])
 
     /// The user and password hash for `email`.
     public func userWithHash(email: String) throws -> (User, String?)? {

@@ -395,7 +395,10 @@ function accountPage() {
   const input = (name, label, autocomplete) => el('label', {}, label,
     el('input', { type: 'password', name, id: name, required: true, autocomplete, minlength: name === 'current_password' ? null : 12,
       'aria-describedby': name === 'current_password' ? null : 'password-rules' }));
+  // The account's address, unseen, beside the passwords: a password manager knows whose password
+  // it saves (Chrome warned of a password form without one).
   const form = el('form', { id: 'password-form', 'aria-labelledby': 'password-title' },
+    el('input', { type: 'email', name: 'username', autocomplete: 'username', value: user.email || '', readonly: true, hidden: true }),
     input('current_password', t('currentPassword'), 'current-password'),
     input('new_password', t('newPassword'), 'new-password'),
     input('repeat_password', t('repeatPassword'), 'new-password'),
@@ -578,7 +581,8 @@ async function blgPage(params, notice, openTicket) {
   try {
     [backlog, versions, sequences, agents, groups, self] = await Promise.all([api('GET', '/v1/backlog?' + query.toString()),
       api('GET', '/v1/versions?include_delivered=true'), api('GET', '/v1/step-sequences'), api('GET', '/v1/agents'), api('GET', '/v1/groups'),
-      api('GET', `/v1/agents/${encodeURIComponent(me.principal.id)}`).catch(() => ({}))]);
+      // The agent's own permissions; a sign-in that is no agent (the administrator) has none to read.
+      me.user && !me.user.agent_id ? {} : api('GET', `/v1/agents/${encodeURIComponent(me.principal.id)}`).catch(() => ({}))]);
   } catch (error) { show(el('h1', { text: t('blgTitle') }), errorBox(error)); return; }
   const state = { params, openTicket, rows: backlog.tickets || [], next: backlog.next_cursor || '', page, versions: versions.versions || [],
     sequences: sequences.sequences || [], agents: agents.agents || [], groups: groups.groups || [],
@@ -2782,7 +2786,8 @@ async function handlingDestinations() {
 }
 
 // The forms for a ticket `id` whose workflow row is `row` and intake part `intake`;
-// `act(method, path, body, changes)` sends one, shows the outcome and draws the page again.
+// `act(method, path, body, { changes, event })` sends one from its submit event, shows the outcome
+// and draws the page again.
 // What no action here changes (the destinations, the organization's contacts) is read once per
 // visit of the page (`visit`, portal.js's ticketVisit); the related tickets again after a link.
 function handlingForms(id, row, intake, act, visit) {
@@ -2803,7 +2808,7 @@ function handlingForms(id, row, intake, act, visit) {
     event.preventDefault();
     const [kind, target] = destination.value.split(/:(.*)/);
     act('POST', path('transfer'), { [kind === 'group' ? 'to_group_id' : 'to_agent_id']: target, note: transfer.elements.note.value,
-      copy_to: list(transfer.elements.copy_to.value) });
+      copy_to: list(transfer.elements.copy_to.value) }, { event });
   });
 
   const sendBack = el('form', { id: 'send-back-form', 'aria-labelledby': 'send-back-title' },
@@ -2812,7 +2817,7 @@ function handlingForms(id, row, intake, act, visit) {
     el('button', { type: 'submit', id: 'send-back-submit', class: 'secondary', text: t('handlingSendBack') }));
   sendBack.addEventListener('submit', (event) => {
     event.preventDefault();
-    act('POST', path('send-back'), { justification: sendBack.elements.justification.value });
+    act('POST', path('send-back'), { justification: sendBack.elements.justification.value }, { event });
   });
 
   const choice = (name, table, current) => el('select', { name, id: `reclassify-${name}` },
@@ -2828,7 +2833,7 @@ function handlingForms(id, row, intake, act, visit) {
     event.preventDefault();
     const fields = reclassify.elements;
     act('POST', path('reclassify'), { category: fields.category.value, priority: fields.priority.value, service_type: fields.service_type.value,
-      reason: fields.reason.value });
+      reason: fields.reason.value }, { event });
   });
 
   const level = el('form', { id: 'access-level-form', 'aria-labelledby': 'access-level-title' },
@@ -2839,7 +2844,7 @@ function handlingForms(id, row, intake, act, visit) {
     el('button', { type: 'submit', id: 'access-level-submit', class: 'secondary', text: t('handlingSetLevel') }));
   level.addEventListener('submit', (event) => {
     event.preventDefault();
-    act('POST', path('access-level'), { access_level: Number(level.elements.access_level.value), reason: level.elements.reason.value });
+    act('POST', path('access-level'), { access_level: Number(level.elements.access_level.value), reason: level.elements.reason.value }, { event });
   });
 
   const now = new Date(Date.now() - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 16);
@@ -2857,7 +2862,7 @@ function handlingForms(id, row, intake, act, visit) {
     event.preventDefault();
     const fields = time.elements;
     act('POST', path('time-entries'), { minutes: Number(fields.minutes.value), mode: fields.mode.value, service_type: fields.service_type.value,
-      note: fields.note.value, worked_at_ms: fields.worked_at.value ? new Date(fields.worked_at.value).getTime() : 0 });
+      note: fields.note.value, worked_at_ms: fields.worked_at.value ? new Date(fields.worked_at.value).getTime() : 0 }, { event });
   });
 
   // Intake's contacts of the ticket's organization: the authorized, active ones may be chosen.
@@ -2873,7 +2878,7 @@ function handlingForms(id, row, intake, act, visit) {
     el('button', { type: 'submit', id: 'contact-submit', class: 'secondary', text: t('handlingChangeContact') }));
   contact.addEventListener('submit', (event) => {
     event.preventDefault();
-    act('POST', path('contact'), { contact_id: contacts.value });
+    act('POST', path('contact'), { contact_id: contacts.value }, { event });
   });
 
   // Chefes and administrators change the confidentiality level (workflow refuses anyone else).
@@ -2901,7 +2906,8 @@ function handlingRelated(id, act, visit) {
       el('button', { type: 'submit', id: 'link-submit', class: 'secondary', text: t('handlingLink') }));
     link.addEventListener('submit', (event) => {
       event.preventDefault();
-      act('POST', `/v1/tickets/${encodeURIComponent(id)}/links`, { other_ticket_id: other.value, note: link.elements.note.value }, ['related']);
+      act('POST', `/v1/tickets/${encodeURIComponent(id)}/links`, { other_ticket_id: other.value, note: link.elements.note.value },
+        { changes: ['related'], event });
     });
     section.replaceChildren(el('h3', { text: t('handlingLinked') }),
       linked.length ? ticketTable(linked, 'related-linked', false, false) : el('p', { class: 'muted', text: t('handlingNoRelated') }),
@@ -2920,6 +2926,8 @@ function handlingRelated(id, act, visit) {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Ocorrências</title>
+<!-- No icon of its own: without this line every page asked for /favicon.ico and logged its 404. -->
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/portal.css">
 <script src="/assets/portal.js" defer></script>
 <script src="/assets/dashboard.js" defer></script>
@@ -3927,8 +3935,11 @@ details > summary { cursor: pointer; font-weight: 600; }
 fieldset { border: 1px solid var(--line); border-radius: 6px; display: grid; gap: .6rem; min-width: 0; }
 /* Nothing in a form or fieldset is wider than it (a file input's own width overflowed a phone). */
 form > *, fieldset > * { min-width: 0; }
-.drop label { grid-template-columns: minmax(0, 1fr); }
 input[type="file"] { max-width: 100%; min-width: 0; }
+/* A select is as wide as its longest option (a preset described in a sentence): a label's column
+   and the select in it are never wider than the form (they widened a phone's page to 782 px). */
+label { grid-template-columns: minmax(0, 1fr); }
+select { max-width: 100%; }
 /* A ticket's code (2026-000001) is not broken at its hyphen. */
 td:first-child > a[href^="#/t/"] { white-space: nowrap; }
 /* A phone: the navigation under the brand, and a wide table scrolls by itself, not the page. */
@@ -3969,6 +3980,7 @@ const TEXT = {
     newPassword: 'Nova senha', choosePassword: 'Defina sua senha', passwordSet: 'Senha definida. Entre com ela.',
     filters: 'Filtrar', stage: 'Etapa', unread: 'Não lidas', tips: 'Dicas para escrever', priorities: 'Prioridades',
     forgot: 'Esqueci minha senha', resetSent: 'Se o e-mail estiver cadastrado, enviaremos um link.', opened: 'Aberta em',
+    forgotNeedsEmail: 'Informe seu e-mail acima para receber o link de nova senha.',
     all: 'Todas', allMasculine: 'Todos', actions: 'Ações', helpful: 'Resolveu meu problema',
     panel: 'Painel', byStage: 'Ocorrências por etapa', metrics: 'Métricas do mês', unavailable: 'Indisponível no momento.',
     survey: 'Pesquisa de satisfação', score: 'Nota (1 a 5)', comment: 'Comentário', thanks: 'Obrigado pela resposta!',
@@ -4025,6 +4037,7 @@ const TEXT = {
     newPassword: 'New password', choosePassword: 'Choose your password', passwordSet: 'Password set. Sign in with it.',
     filters: 'Filter', stage: 'Stage', unread: 'Unread', tips: 'Writing tips', priorities: 'Priorities',
     forgot: 'I forgot my password', resetSent: 'If the address is registered, we will send a link.', opened: 'Opened on',
+    forgotNeedsEmail: 'Type your e-mail above to get the link for a new password.',
     all: 'All', allMasculine: 'All', actions: 'Actions', helpful: 'It solved my problem',
     panel: 'Dashboard', byStage: 'Tickets by stage', metrics: 'This month\'s metrics', unavailable: 'Unavailable right now.',
     survey: 'Satisfaction survey', score: 'Score (1 to 5)', comment: 'Comment', thanks: 'Thank you for answering!',
@@ -4379,7 +4392,7 @@ async function sendWithFiles({ path, body, picker, button, status, keyPrefix, do
     status.replaceChildren(el('p', { class: 'ok', text: t('saved') }));
     done();
   } catch (error) {
-    status.replaceChildren(errorBox(error));
+    announce(status, errorBox(error));
     button.disabled = false;
   }
 }
@@ -4441,15 +4454,18 @@ function markdownText(text, attributes) {
   return el('div', Object.assign({ class: 'markdown' }, attributes), drawn);
 }
 
-// A list item whose title (a button) shows and hides what `load` draws, loaded once.
+// A list item whose title (a button) shows and hides what `load` draws, loaded once; a failed
+// load shows its error there, and the next press tries again (and shows what it gets).
 function unfolding(title, load) {
   const body = el('div', { class: 'unfolded', hidden: true });
   return el('li', {}, el('button', { type: 'button', class: 'link', 'aria-expanded': 'false', text: title, onclick: async (event) => {
+    const button = event.currentTarget;
+    const opening = body.hidden || !body.dataset.loaded;
     if (!body.dataset.loaded) {
       try { body.replaceChildren(await load()); body.dataset.loaded = '1'; } catch (error) { body.replaceChildren(errorBox(error)); }
     }
-    body.hidden = !body.hidden;
-    event.target.setAttribute('aria-expanded', String(!body.hidden));
+    body.hidden = !opening;
+    button.setAttribute('aria-expanded', String(opening));
   } }), body);
 }
 
@@ -4459,9 +4475,21 @@ const sentence = (text) => (text ? text.charAt(0).toLocaleUpperCase(lang) + text
 function errorBox(error) {
   const box = el('div', { class: 'error', role: 'alert', text: sentence(error.message) });
   if (error.details && error.details.length) {
-    box.append(el('ul', {}, error.details.map((d) => el('li', { text: `${d.field}: ${(lang === 'en' ? d.message_en : d.message) || d.reason}` }))));
+    // A detail names its field (formRefused puts the form's label there), unless it names none.
+    box.append(el('ul', {}, error.details.map((d) => {
+      const message = (lang === 'en' ? d.message_en : d.message) || d.reason;
+      return el('li', { text: d.field ? `${d.field}: ${message}` : message });
+    })));
   }
   return box;
+}
+
+// Shows `nodes` (an action's outcome) in `status` and moves the focus there: in view where the
+// person was working, not off screen above a long page, and read out next.
+function announce(status, ...nodes) {
+  status.replaceChildren(...nodes);
+  status.tabIndex = -1;
+  status.focus();
 }
 
 // Shows a refused save under its form (`errors`): the service's message and per-field reasons
@@ -4479,6 +4507,22 @@ function formRefused(form, errors, error) {
   errors.replaceChildren(errorBox({ message: error.message, details }));
 }
 
+// What was typed into `form`'s text fields (text areas and the inputs that take text, numbers or
+// dates; never a password) by id, and putting it back into the fields of those ids on the page
+// drawn again after a refusal (an input event tells keptDraft).
+const TYPED_INPUTS = new Set(['text', 'search', 'email', 'tel', 'url', 'number', 'date', 'datetime-local', 'time']);
+const typedValues = (form) => Array.from(form.elements)
+  .filter((field) => field.id && (field.tagName === 'TEXTAREA' || (field.tagName === 'INPUT' && TYPED_INPUTS.has(field.type))))
+  .map((field) => [field.id, field.value]);
+function restoreTyped(typed) {
+  for (const [id, value] of typed) {
+    const field = document.getElementById(id);
+    if (!field || !value) continue;
+    field.value = value;
+    field.dispatchEvent(new Event('input', { bubbles: true }));
+  }
+}
+
 function show(...nodes) {
   const main = document.getElementById('main');
   // Optional parts are null when absent: skip them (replaceChildren would print "null").
@@ -4493,12 +4537,13 @@ const keyFromName = (name, separator, most) => name.normalize('NFD').replace(/[\
 
 // A change made on an administration page: `work()`, then `redraw(...args)`, where `done` is the
 // notice, or a function of the answer giving the redraw's arguments; a refusal shows the
-// service's error (with its fields) in `status`, and nothing is redrawn.
+// service's error (with its fields) in `status`, focused (a form far below the status showed
+// nothing where it was pressed), and nothing is redrawn.
 const changeThen = (status, redraw) => async (work, done) => {
   try {
     const answer = await work();
     redraw(...[].concat(typeof done === 'function' ? done(answer) : done));
-  } catch (error) { status.replaceChildren(errorBox(error)); }
+  } catch (error) { announce(status, errorBox(error)); }
 };
 
 function newId() {
@@ -4576,16 +4621,24 @@ async function logout() {
 // ---------------------------------------------------------------- sign-in and passwords
 
 function loginPage() {
-  const status = el('div');
+  const status = el('div', { id: 'login-status', role: 'status' });
   const form = el('form', { id: 'login-form', 'aria-labelledby': 'login-title' },
     el('label', {}, t('email'), el('input', { type: 'email', name: 'email', id: 'email', required: true, autocomplete: 'username' })),
     el('label', {}, t('password'), el('input', { type: 'password', name: 'password', id: 'password', required: true, autocomplete: 'current-password' })),
     el('button', { type: 'submit', id: 'login-submit', text: t('login') }), status,
-    el('button', { type: 'button', class: 'link', text: t('forgot'), onclick: async () => {
-      const email = form.elements.email.value;
-      if (!email) return;
+    el('button', { type: 'button', class: 'link', id: 'forgot-password', text: t('forgot'), onclick: async () => {
+      const field = form.elements.email;
+      const email = field.value.trim();
+      // Without an address (or with one that is not an address) the link cannot go anywhere: say
+      // so at the field, which keeps the focus (the press did nothing before).
+      if (!email || !field.checkValidity()) {
+        field.setAttribute('aria-invalid', 'true');
+        status.replaceChildren(el('div', { class: 'error', role: 'alert', id: 'forgot-needs-email', text: t('forgotNeedsEmail') }));
+        return field.focus();
+      }
+      field.removeAttribute('aria-invalid');
       await api('POST', '/v1/auth/password-reset', { email }).catch(() => null);
-      status.replaceChildren(el('p', { class: 'ok', text: t('resetSent') }));
+      status.replaceChildren(el('p', { class: 'ok', id: 'reset-sent', text: t('resetSent') }));
     } }));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -4824,18 +4877,23 @@ async function newTicketPage() {
         const result = await api('GET', `/v1/knowledge/suggest?limit=5${draftQuery}&subject=${encodeURIComponent(subject.value)}`);
         const hits = result.hits || [];
         suggestions.hidden = hits.length === 0;
-        suggestions.replaceChildren(el('strong', { text: t('suggestions') }), el('ul', {}, hits.map((hit) => el('li', {},
-          el('button', { type: 'button', class: 'link suggestion', text: hit.title, onclick: async () => {
+        // Each suggestion unfolds its answer under it once, and folds it again (unfolding): a second
+        // click no longer appended the article twice, and a failed read says so there.
+        suggestions.replaceChildren(el('strong', { text: t('suggestions') }), el('ul', {}, hits.map((hit) => {
+          const item = unfolding(hit.title, async () => {
             if (hit.forum_entry) {
               // An answered question from the forum: question and answer, no article to count.
-              const entry = await api('GET', `/v1/knowledge/forum/${encodeURIComponent(hit.id)}`).catch(() => null);
-              if (entry) suggestions.append(el('div', { class: 'entry forum-entry' }, el('strong', { text: entry.question }), el('p', { text: entry.answer || hit.snippet })));
-              return;
+              const entry = await api('GET', `/v1/knowledge/forum/${encodeURIComponent(hit.id)}`);
+              return el('div', { class: 'entry forum-entry' }, el('strong', { text: entry.question }), el('p', { text: entry.answer || hit.snippet }));
             }
             if (drafting) api('POST', `/v1/knowledge/drafts/${draft}/opened`, { article_id: hit.id }).catch(() => null);
-            const article = await api('GET', `/v1/knowledge/articles/${encodeURIComponent(hit.id)}?${draftQuery.slice(1)}`).catch(() => null);
-            if (article) suggestions.append(el('div', { class: 'entry' }, el('strong', { text: article.title }), renderedMarkdown(article.body_html)));
-          } }), ' ', el('span', { class: 'muted', text: hit.snippet })))));
+            const article = await api('GET', `/v1/knowledge/articles/${encodeURIComponent(hit.id)}?${draftQuery.slice(1)}`);
+            return el('div', { class: 'entry' }, el('strong', { text: article.title }), renderedMarkdown(article.body_html));
+          });
+          item.firstChild.classList.add('suggestion');
+          item.firstChild.after(' ', el('span', { class: 'muted', text: hit.snippet }));
+          return item;
+        })));
       } catch (e) { suggestions.hidden = true; }
     }, 250);
   });
@@ -5211,6 +5269,10 @@ function ticketConversation(ticketId, intake, workflow) {
   };
 }
 
+// A refusal by the ticket's state shown on the page drawn again: its details say what about the
+// ticket, not which API field ("ticket_id: Marque as mensagens como lidas." read as code).
+const ticketRefusal = (error) => errorBox({ message: error.message, details: (error.details || []).map((d) => Object.assign({}, d, { field: '' })) });
+
 // `notice`: what the action that drew the page again did ("Salvo."), or the refusal that showed
 // the page was out of date, shown on the new page.
 async function ticketPage(id, visit = ticketVisit(), notice = '') {
@@ -5235,17 +5297,20 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
   // workflow's discussion, older ones on "Mostrar anteriores"; printing reads every page first.
   const conversation = ticketConversation(intake.id || id, intake, workflow);
   const status = el('div', { id: 'action-status', role: 'status' },
-    notice instanceof Error ? errorBox(notice) : notice ? el('p', { class: 'ok', id: 'action-notice', text: notice }) : null);
+    notice instanceof Error ? ticketRefusal(notice) : notice ? el('p', { class: 'ok', id: 'action-notice', text: notice }) : null);
   // The page drawn again after an action: the same visit (what the action cannot change is not
   // read again), saying what the action did.
   const reload = (done = '') => ticketPage(id, visit, done);
-  // An action of a form (or a lone button): the pressed button is disabled while it goes and the
-  // page says so; a refusal names the fields by their labels on the form it came from
-  // (formRefused), and the form keeps what was typed.
-  const act = async (method, path, body, changes = []) => {
-    const pressed = document.activeElement && document.activeElement.tagName === 'BUTTON' ? document.activeElement : null;
-    const form = document.activeElement && document.activeElement.form;
-    const button = pressed || (form && form.querySelector('button[type="submit"]'));
+  // An action of a form (or a lone button), sent from its `event` (the form's submit or the
+  // button's click: Safari does not focus a clicked button, so the page never guesses from the
+  // focus): the pressed button is disabled while it goes and the page says so; a refusal names
+  // the fields by their labels on the form it came from (formRefused), and the form keeps what
+  // was typed. `changes`: what the action changes of the visit's reads (ticketVisit).
+  const act = async (method, path, body, { changes = [], event = null } = {}) => {
+    const source = event ? (event.type === 'submit' ? event.target : event.currentTarget) : null;
+    const form = source && (source.tagName === 'FORM' ? source : source.form) || null;
+    const button = (event && event.submitter) || (source && source.tagName === 'BUTTON' ? source : null)
+      || (form && form.querySelector('button[type="submit"]'));
     if (button) button.disabled = true;
     status.replaceChildren(el('p', { class: 'muted', text: t('sending') }));
     try {
@@ -5254,9 +5319,15 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
       reload(t('saved'));
     } catch (error) {
       // Refused by the ticket's state (someone else took it meanwhile, a move no longer allowed,
-      // unread messages): the page is drawn again as the ticket is now, with the refusal.
-      if ([403, 409, 422].includes(error.status)) return reload(error);
+      // unread messages): the page is drawn again as the ticket is now, with the refusal, and
+      // what was typed on the refused form put back in its fields (a justification, a note).
+      if ([403, 409, 422].includes(error.status)) {
+        const typed = form ? typedValues(form) : [];
+        await reload(error);
+        return restoreTyped(typed);
+      }
       if (form) formRefused(form, status, error); else status.replaceChildren(errorBox(error));
+      announce(status, ...status.childNodes);
       if (button) button.disabled = false;
     }
   };
@@ -5328,7 +5399,7 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
       // there); internal entries are not offered.
       !isCustomer() && e.entryId && !e.internal && !e.publishable ? el('button', { type: 'button', class: 'link mark-publishable', text: t('markPublishable'),
         'aria-label': tf('markPublishableOf', { who: e.who || '' }),
-        onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/discussion/${encodeURIComponent(e.entryId)}/publishable`, {}) }) : null);
+        onclick: (event) => act('POST', `/v1/tickets/${encodeURIComponent(id)}/discussion/${encodeURIComponent(e.entryId)}/publishable`, {}, { event }) }) : null);
   }
   // The entries loaded so far that nothing older is missing between (see ticketConversation),
   // and the button while there are earlier ones.
@@ -5349,14 +5420,14 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
     reply.addEventListener('submit', (e) => {
       e.preventDefault();
       const text = reply.elements.text.value;
-      if (!text.trim() && !replyFiles.files.length) return status.replaceChildren(errorBox(new Error(t('replyEmpty'))));
+      if (!text.trim() && !replyFiles.files.length) return announce(status, errorBox(new Error(t('replyEmpty'))));
       sendWithFiles({ path: `/v1/tickets/${encodeURIComponent(id)}/replies`, body: { text }, picker: replyFiles, button: replyButton, status,
         keyPrefix: 'portal-reply-', done: () => { replyDraft.clear(); reload(t('saved')); } });
     });
     const cancel = el('form', { id: 'cancel-form' },
       el('label', {}, t('reason'), el('input', { name: 'reason', id: 'cancel-reason', required: true })),
       el('button', { type: 'submit', id: 'cancel-submit', class: 'secondary', text: t('cancel') }));
-    cancel.addEventListener('submit', (e) => { e.preventDefault(); act('POST', `/v1/tickets/${encodeURIComponent(id)}/cancel`, { reason: cancel.elements.reason.value }); });
+    cancel.addEventListener('submit', (e) => { e.preventDefault(); act('POST', `/v1/tickets/${encodeURIComponent(id)}/cancel`, { reason: cancel.elements.reason.value }, { event: e }); });
     // Nothing to answer or cancel once either service closed the ticket. Cancelling is offered
     // only to whom intake lets cancel: the ticket's contact, its representative's people and the
     // company's administrators (a colleague reads and answers it).
@@ -5368,13 +5439,13 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
     // Accept / reject a proposed solution, in any flow: workflow says when the ticket awaits the
     // customer's acceptance (its flow's customer moves, or status "cliente_informado").
     if (workflow && workflow.awaiting_acceptance) {
-      const answer = (accept) => act('POST', `/v1/tickets/${encodeURIComponent(id)}/solution/answer`, { accept, reason: reason.value });
+      const answer = (accept, event) => act('POST', `/v1/tickets/${encodeURIComponent(id)}/solution/answer`, { accept, reason: reason.value }, { event });
       const reason = el('textarea', { name: 'reason', id: 'reject-reason' });
       verdict.replaceChildren(el('h2', { text: t('proposedSolution') }),
         el('form', { id: 'verdict-form' },
-          el('button', { type: 'button', id: 'accept-solution', text: t('acceptSolution'), onclick: () => answer(true) }),
+          el('button', { type: 'button', id: 'accept-solution', text: t('acceptSolution'), onclick: (event) => answer(true, event) }),
           el('label', {}, t('rejectReason'), reason),
-          el('button', { type: 'button', class: 'secondary', id: 'reject-solution', text: t('rejectSolution'), onclick: () => answer(false) })));
+          el('button', { type: 'button', class: 'secondary', id: 'reject-solution', text: t('rejectSolution'), onclick: (event) => answer(false, event) })));
     }
     // The satisfaction survey of a finished ticket, answered here by the signed-in customer.
     if (finished) {
@@ -5383,12 +5454,12 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
           survey.replaceChildren(el('h2', { text: t('survey') }),
             el('p', { id: 'survey-answer' }, `${t('yourAnswer')}: ${answer.score}/5`, answer.comment ? ` — ${answer.comment}` : ''));
         } else if (answer.token) {
-          survey.replaceChildren(el('h2', { text: t('survey') }), surveyForm(answer.token, 'ticket-survey-form', reload));
+          survey.replaceChildren(el('h2', { text: t('survey') }), surveyForm(answer.token, 'ticket-survey-form', () => reload(t('thanks'))));
         }
       }).catch(() => null);
     }
   } else {
-    const take = el('button', { type: 'button', id: 'take', text: t('take'), onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/take`) });
+    const take = el('button', { type: 'button', id: 'take', text: t('take'), onclick: (event) => act('POST', `/v1/tickets/${encodeURIComponent(id)}/take`, undefined, { event }) });
     // The allowed moves; the note or the text for the customer a move needs is asked for
     // (required) while that move is chosen.
     const moves = el('select', { name: 'to_stage', id: 'move-stage' });
@@ -5413,7 +5484,8 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
       el('button', { type: 'submit', text: t('move') }));
     move.addEventListener('submit', (e) => {
       e.preventDefault();
-      act('POST', `/v1/tickets/${encodeURIComponent(id)}/move`, { to_stage: moves.value, note: move.elements.note.value, public_note: move.elements.public_note.value });
+      act('POST', `/v1/tickets/${encodeURIComponent(id)}/move`, { to_stage: moves.value, note: move.elements.note.value, public_note: move.elements.public_note.value },
+        { event: e });
     });
     const current = (row.status && row.status.status) || '';
     const statusSelect = el('select', { name: 'status', id: 'status-select' }, el('option', { value: '', text: t('statusNone') }),
@@ -5426,7 +5498,7 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
       el('button', { type: 'submit', id: 'status-submit', class: 'secondary', text: t('setStatus') }));
     statusForm.addEventListener('submit', (e) => {
       e.preventDefault();
-      act('POST', `/v1/tickets/${encodeURIComponent(id)}/status`, { status: statusSelect.value, reason: statusForm.elements.reason.value });
+      act('POST', `/v1/tickets/${encodeURIComponent(id)}/status`, { status: statusSelect.value, reason: statusForm.elements.reason.value }, { event: e });
     });
     // A discussion entry with files, picked, dropped or pasted as in the customer's reply; an
     // internal entry's files are internal (customers never see them).
@@ -5440,14 +5512,17 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
     discussion.addEventListener('submit', (e) => {
       e.preventDefault();
       const text = discussion.elements.text.value;
-      if (!text.trim()) return status.replaceChildren(errorBox(new Error(t('discussionEmpty'))));
+      if (!text.trim()) return announce(status, errorBox(new Error(t('discussionEmpty'))));
       sendWithFiles({ path: `/v1/tickets/${encodeURIComponent(id)}/discussion`, body: { text, is_public: discussion.elements.is_public.checked },
         picker: discussionFiles, button: discussionButton, status, keyPrefix: 'portal-discussion-', done: () => { discussionDraft.clear(); reload(t('saved')); } });
     });
     const solution = el('form', { id: 'solution-form' },
       el('label', {}, t('solution'), el('textarea', { name: 'text', id: 'solution-text', required: true })),
       el('button', { type: 'submit', id: 'solution-submit', text: t('setSolution') }));
-    solution.addEventListener('submit', (e) => { e.preventDefault(); act('POST', `/v1/tickets/${encodeURIComponent(id)}/solution`, { text: solution.elements.text.value }); });
+    solution.addEventListener('submit', (e) => {
+      e.preventDefault();
+      act('POST', `/v1/tickets/${encodeURIComponent(id)}/solution`, { text: solution.elements.text.value }, { event: e });
+    });
     const hits = el('ul', { id: 'article-hits' });
     const articles = el('form', { id: 'article-form', 'aria-label': t('linkArticle') },
       el('label', {}, t('searchArticles'), el('input', { name: 'q', id: 'article-query', required: true })),
@@ -5460,7 +5535,7 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
         const linkable = (found.hits || []).filter((hit) => !hit.forum_entry);
         hits.replaceChildren(...linkable.map((hit) => el('li', { class: 'row' }, el('span', { text: hit.title }),
           el('button', { type: 'button', class: 'article-link', 'data-article': hit.id, text: t('link'),
-            onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/articles`, { article_id: hit.id }) }))));
+            onclick: (event) => act('POST', `/v1/tickets/${encodeURIComponent(id)}/articles`, { article_id: hit.id }, { event }) }))));
         if (!linkable.length) hits.replaceChildren(el('li', { class: 'muted', text: t('none') }));
       } catch (error) { status.replaceChildren(errorBox(error)); }
     });
@@ -5485,7 +5560,7 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
     const unread = Number(row.unread_messages || 0);
     const unreadNote = unread > 0 ? el('p', { id: 'unread-messages', class: 'row' }, el('span', { text: tf('unreadMessages', { count: unread }) }),
       el('button', { type: 'button', id: 'mark-read', class: 'secondary', text: t('markRead'),
-        onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/read`, {}) })) : null;
+        onclick: (event) => act('POST', `/v1/tickets/${encodeURIComponent(id)}/read`, {}, { event }) })) : null;
     // The actions in a section of their own, left out of the printed ticket (portal.css).
     page.push(el('section', { id: 'ticket-actions', class: 'no-print' },
       el('h2', { text: t('actions') }), unreadNote, el('p', {}, take), move, statusForm, ...handlingForms(id, row, intake, act, visit), discussion, solution,
@@ -5493,6 +5568,9 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
       workflow && workflow.solution ? faqRequestForm(id, intake, row, workflow, status) : null));
   }
   show(...page);
+  // Drawn again after an action: its outcome ("Salvo.", or the refusal) is focused, so it is in
+  // view where the person was working (not the top of the page) and read out next.
+  if (notice) announce(status, ...status.childNodes);
 }
 
 // An agent's request for a FAQ from a solved ticket: its question and solution (editable here)
@@ -5573,18 +5651,24 @@ async function queuePage() {
 
 // The survey form: a score 1–5 and a comment, sent with the signed token to /v1/surveys/answer.
 function surveyForm(token, id, done) {
-  const status = el('div');
+  const status = el('div', { id: `${id}-status`, role: 'status' });
   const scores = el('fieldset', {}, el('legend', { text: t('score') }),
     [1, 2, 3, 4, 5].map((n) => el('label', { class: 'row' }, el('input', { type: 'radio', name: 'score', value: n, id: `${id}-score-${n}`, required: true }), String(n))));
-  const form = el('form', { id }, scores,
-    el('label', {}, t('comment'), el('textarea', { name: 'comment', id: `${id}-comment` })),
-    el('button', { type: 'submit', id: `${id}-submit`, text: t('submit') }), status);
+  const button = el('button', { type: 'submit', id: `${id}-submit`, text: t('submit') });
+  const form = el('form', { id }, scores, el('label', {}, t('comment'), el('textarea', { name: 'comment', id: `${id}-comment` })), button, status);
+  // Sent once: the button waits while the answer goes (a second press answered a survey already
+  // answered and showed that refusal under the thanks).
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
+    button.disabled = true;
+    status.replaceChildren(el('p', { class: 'muted', text: t('sending') }));
     try {
       await api('POST', '/v1/surveys/answer', { token, score: Number(form.elements.score.value), comment: form.elements.comment.value });
       done();
-    } catch (error) { status.replaceChildren(errorBox(error)); }
+    } catch (error) {
+      status.replaceChildren(errorBox(error));
+      button.disabled = false;
+    }
   });
   return form;
 }
@@ -5992,14 +6076,19 @@ function memberForm(groups, status, who) {
           agent_id: agentId || undefined }, { idempotencyKey: newId() });
         created = { email, agentId };
       }
-    } catch (error) { status.replaceChildren(errorBox(error)); return; }
+    } catch (error) {
+      // The fields named by their labels on this form and marked; the refusal in view (announce).
+      formRefused(form, status, error);
+      announce(status, ...status.childNodes);
+      return;
+    }
     try {
       if (works) {
         await api('POST', '/v1/agents', { agent: { id: agentId, name, email, max_access_level: level, active: true, is_chefe: role === 'chefe' } });
         if (fields.group.value) await setMembership(fields.group.value, agentId, true);
       }
     } catch (error) {
-      status.replaceChildren(el('p', { class: 'error', role: 'alert', text: tf('agentFailed', { name }) }), errorBox(error));
+      announce(status, el('p', { class: 'error', role: 'alert', text: tf('agentFailed', { name }) }), errorBox(error));
       return;
     }
     teamPage(who, tf('memberAdded', { name }));

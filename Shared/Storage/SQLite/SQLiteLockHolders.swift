@@ -19,11 +19,22 @@ enum SQLiteLockHolders {
     /// "pid 4242 (sqlite3)", one per holder joined by "; "; nil when none is found.
     /// - Parameter locks: the text of `/proc/locks` (read when not given).
     static func describe(databasePath: String, locks: String? = nil) -> String? {
-        guard let text = locks ?? (try? String(contentsOfFile: "/proc/locks", encoding: .utf8)) else { return nil }
         var targets: [(file: FileID, byte: UInt64)] = []
         if let shm = fileID(databasePath + "-shm") { targets.append((shm, walWriteLockByte)) }
         if let database = fileID(databasePath) { targets.append((database, reservedByte)) }
-        let pids = holders(in: text, of: targets)
+        var pids: [Int] = []
+        if let locks {
+            pids = holders(in: locks, of: targets)
+        } else {
+            // `/proc/locks` is a listing the kernel pages out per read: locks taken or freed between
+            // two reads can shift it so that a line is skipped. Each snapshot is read whole, and
+            // a few are taken before concluding nobody is found.
+            for attempt in 0..<3 where pids.isEmpty {
+                if attempt > 0 { usleep(20_000) }
+                guard let text = procLocks() else { return nil }
+                pids = holders(in: text, of: targets)
+            }
+        }
         guard !pids.isEmpty else { return nil }
         return pids.map { pid in
             let name = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -50,6 +61,23 @@ enum SQLiteLockHolders {
             }
         }
         return pids
+    }
+
+    /// The text of `/proc/locks`, read in reads of 1 MiB (each a consistent page of the kernel's
+    /// list, the whole list on any machine this runs on); nil without `/proc`.
+    static func procLocks() -> String? {
+        let descriptor = open("/proc/locks", O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            bytes.append(contentsOf: buffer[0..<count])
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The device and inode of the file at `path`; nil when it does not exist.

@@ -33,6 +33,17 @@ extension IntakeHarness {
     }
 }
 
+/// Calls `call` with positions that are not one distinct place per file of a call naming two
+/// uploads and carrying three files (too few, too many, repeated, past the last place): each is
+/// INVALID_ARGUMENT on `file_positions` alone.
+func refusesBadPositions(_ call: ([UInt32]) throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) {
+    for bad: [UInt32] in [[0, 2], [0, 2, 4, 1], [0, 0, 4], [0, 2, 5]] {
+        let error = rpcError { try call(bad) }
+        #expect(error?.code == .invalidArgument && error?.violations.map(\.field) == ["file_positions"], "\(bad): \(String(describing: error))",
+                sourceLocation: sourceLocation)
+    }
+}
+
 @Suite("A ticket's files are listed in the order the open or reply gave them", .serialized)
 struct AttachmentOrderTests {
     @Test("uploads recorded in one millisecond and named in the reverse of id order, then files inside the open: the answer, GetTicket and TicketOpened list them as given; files added later come after them",
@@ -78,10 +89,9 @@ struct AttachmentOrderTests {
         request.files = [openFile("a.txt", [1, 2, 3]), openFile("c.txt", [4, 5]), openFile("e.txt", [6])]
 
         // Not one distinct place per file below the number of files (5): refused, nothing stored.
-        for bad: [UInt32] in [[0, 2], [0, 2, 4, 1], [0, 0, 4], [0, 2, 5]] {
+        refusesBadPositions { bad in
             request.filePositions = bad
-            let error = rpcError { _ = try harness.client.call(IntakeV1.Intake.openTicket, request, options: maria) }
-            #expect(error?.code == .invalidArgument && error?.violations.map(\.field) == ["file_positions"], "\(bad): \(String(describing: error))")
+            _ = try harness.client.call(IntakeV1.Intake.openTicket, request, options: maria)
         }
         #expect(try harness.database.read { try $0.scalar("SELECT COUNT(*) AS n FROM tickets").integerValue } == 0)
         #expect(try harness.database.read { try $0.scalar("SELECT COUNT(*) AS n FROM attachments WHERE ticket_id IS NOT NULL").integerValue } == 0)
@@ -186,10 +196,9 @@ struct AttachmentOrderTests {
         request.files = [openFile("a.txt", [1, 2, 3]), openFile("c.txt", [4, 5]), openFile("e.txt", [6])]
 
         // Not one distinct place per file below the number of files (5): refused, nothing stored.
-        for bad: [UInt32] in [[0, 2], [0, 2, 4, 1], [0, 0, 4], [0, 2, 5]] {
+        refusesBadPositions { bad in
             request.filePositions = bad
-            let error = rpcError { _ = try harness.client.call(IntakeV1.Intake.reply, request, options: maria) }
-            #expect(error?.code == .invalidArgument && error?.violations.map(\.field) == ["file_positions"], "\(bad): \(String(describing: error))")
+            _ = try harness.client.call(IntakeV1.Intake.reply, request, options: maria)
         }
         #expect(try harness.count("ticket_messages") == 0)
         #expect(try harness.count("attachments WHERE ticket_id IS NOT NULL") == 0)
@@ -224,10 +233,9 @@ struct AttachmentOrderTests {
         request.attachmentIDs = uploads.map(\.id)
         request.files = [openFile("a.txt", [1, 2, 3]), openFile("c.txt", [4, 5]), openFile("e.txt", [6])]
 
-        for bad: [UInt32] in [[0, 2], [0, 2, 4, 1], [0, 0, 4], [0, 2, 5]] {
+        refusesBadPositions { bad in
             request.filePositions = bad
-            let error = rpcError { _ = try harness.client.call(IntakeV1.Intake.addFiles, request, options: harness.staff) }
-            #expect(error?.code == .invalidArgument && error?.violations.map(\.field) == ["file_positions"], "\(bad): \(String(describing: error))")
+            _ = try harness.client.call(IntakeV1.Intake.addFiles, request, options: harness.staff)
         }
         #expect(try harness.count("attachments WHERE ticket_id IS NOT NULL") == 1, "the open's file alone")
         #expect(try harness.events(IntakeV1.AttachmentAdded.self).isEmpty)

@@ -13,7 +13,7 @@ struct BrowserTests {
         try WorkflowTimeRoutesTests.configureSLA(deployment.gateway, admin: seeded.admin)
         let file = deployment.gateway.directory.path + "/erro-539.txt"
         try Data("log da transmissão: erro 539\n".utf8).write(to: URL(fileURLWithPath: file))
-        // The reply's files: a small XML, an export over the inline size (uploaded first) and a
+        // The reply's files: a small XML, an export over the inline size (the only one uploaded) and a
         // screenshot the page pastes.
         let replyFiles = [("nota 539.xml", Data("<nfeProc><NFe><infNFe Id=\"NFe539\"/></NFe></nfeProc>\n".utf8)),
                           ("exportacao.csv", AttachmentStreamTests.file(bytes: 300_000, seed: 7)),
@@ -42,11 +42,12 @@ struct BrowserTests {
             return Set(items.compactMap { $0["kind"] as? String }) == ["FAQ_REQUEST", "PUBLISHABLE_ANSWER"]
                 && items.contains { $0["note"] as? String == "Erro comum depois da troca de certificado." }
         })
-        // The small files travelled inside the open and the reply, but for the XML chosen before
-        // the reply's 300,000-byte export (over the served inline size): both were uploaded first,
-        // so the reply lists its files in the order chosen. All byte-exact.
+        // The small files travelled inside the open and the reply, the XML chosen before the
+        // reply's 300,000-byte export (over the served inline size) too, placed before it
+        // (file_positions): only the export was uploaded, and the reply lists its files in the
+        // order chosen (before positions the XML was uploaded too: two uploads). All byte-exact.
         let metrics = try deployment.gateway.request("GET", "/metrics", bearer: seeded.admin).text
-        #expect(ViewCacheTests.counter(metrics, "gateway_rpc_client_calls_total", ["Intake/UploadAttachment\""]) == 2)
+        #expect(ViewCacheTests.counter(metrics, "gateway_rpc_client_calls_total", ["Intake/UploadAttachment\""]) == 1)
         let view = try deployment.gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)
         let intake = try #require(view.json["intake"] as? [String: Any])
         let attachments = try #require(((intake["ticket"] as? [String: Any])?["attachments"] ?? intake["attachments"]) as? [[String: Any]], "\(view.text)")

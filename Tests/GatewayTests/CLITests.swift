@@ -119,8 +119,8 @@ struct CLITests {
         let prints = try (0..<8).map { try write("print \($0).png", 256 << 10, seed: UInt64(10 + $0)) }
         let dump = try write("dump.bin", (256 << 10) + 1, seed: 30)
         let before = try ReplyFilesTests.uploads(gateway, admin: seeded.admin)
-        // The dump first: the files after the last upload travel inside the reply (uploads are
-        // listed first, so ocorre uploads every file before one it must upload).
+        // The dump first: every print that fits the allowance travels inside the reply, placed
+        // after it (file_positions).
         let arguments = ["tickets", "reply", ticketID, "--json", "--attach", dump, "--attach", prints[0...3].joined(separator: ",")]
             + prints[4...].flatMap { ["--attach", $0] }
         let reply = try ReplyFilesTests.ocorre(arguments, gateway, token: seeded.maria)

@@ -86,7 +86,7 @@ struct CustomerTicketPageTests {
         #expect(try gateway.request("POST", "/v1/tickets/\(other)/cancel", json: ["reason": "Duplicado"], bearer: seeded.seeded.maria).status == 200)
     }
 
-    @Test("in the browser: João, a colleague, reads Carla's ticket without a cancel button, which Carla and Maria (the company's administrator) get; Carla's reply with three files, while workflow's database is write-locked (its view lags), shows Em atendimento at once and lists her files as she chose them (a large one in the middle), grouped under her reply with their sizes; Ana finishes an Exigência fiscal as solved by configuration from the move form, no reclassification")
+    @Test("in the browser: João, a colleague, reads Carla's ticket without a cancel button, which Carla and Maria (the company's administrator) get; Carla's reply with three files, while workflow's database is write-locked (its view lags), shows Em atendimento at once and lists her files as she chose them (a large one in the middle, the only one uploaded: the small ones placed inside the reply), grouped under her reply with their sizes; Ana finishes an Exigência fiscal as solved by configuration from the move form, no reclassification")
     func customerTicketPage() throws {
         try PortalBrowser.requireChromium()
         let seeded = try SeededDeployment(engine: .sqlite)
@@ -111,11 +111,15 @@ struct CustomerTicketPageTests {
         let fiscal = try seeded.openTicket(subject: "Nova regra do ICMS-ST", request: "A partir de janeiro a substituição tributária muda.",
                                            category: "EXIGENCIA_FISCAL", module: "Fiscal")
         #expect(try gateway.request("POST", "/v1/tickets/\(fiscal)/take", json: [:], bearer: seeded.seeded.ana).status == 200)
+        let uploadsBefore = try ReplyFilesTests.uploads(gateway, admin: seeded.seeded.admin)
         let result = try PortalBrowser.run("customer_ticket_page.py", gateway, [people.ticket, workflowDatabase] + paths + [fiscal], environment: [
             "PORTAL_CUSTOMER": "carla@acme.com.br:\(seeded.seeded.password)", "PORTAL_COLLEAGUE": "joao@acme.com.br:\(seeded.seeded.password)",
             "PORTAL_ADMIN_CONTACT": "maria@acme.com.br:\(seeded.seeded.password)", "PORTAL_AGENT": "ana@suporte.example:\(seeded.seeded.password)"])
         #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
         #expect(result.output.hasPrefix("OK"))
+        // The portal places the reply's files (file_positions): only b-grande.bin is uploaded
+        // (before, a-primeiro.txt was uploaded too, to come before it).
+        #expect(try ReplyFilesTests.uploads(gateway, admin: seeded.seeded.admin) == uploadsBefore + 1, "only b-grande.bin uploaded")
         // Stored in the order chosen, whatever travelled inside the reply.
         let view = try gateway.request("GET", "/v1/tickets/\(people.ticket)", bearer: seeded.seeded.admin)
         let messages = (view.json["intake"] as? [String: Any])?["messages"] as? [[String: Any]] ?? []

@@ -28,7 +28,7 @@ struct DiscussionFilesRouteTests {
         ((view.json["workflow"] as? [String: Any])?["discussion"] as? [[String: Any]])?.first { $0["text"] as? String == text }
     }
 
-    @Test("an agent's public entry with files (JSON `files` and `attachment_ids`, multipart, `ocorre tickets discuss --attach`) lists them to the customer, who downloads them byte-exact; an internal entry's file is in no customer listing and downloads as 404; bad input is 400 by field, a customer 403, an agent who may not answer in public 403, too large 413, none storing a file")
+    @Test("an agent's public entry with files (JSON `files` and `attachment_ids`, multipart, `ocorre tickets discuss --attach`) lists them to the customer, who downloads them byte-exact; an internal entry's file is in no customer listing and downloads as 404; bad input is 400 by field, a customer 403, an agent who may not answer in public 403, too large 413, none storing a file; small, large, small files make one upload, listed as chosen (file_positions)")
     func entriesWithFiles() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite, gatewayEnvironment: [
             "GATEWAY_HTTP_INLINE_FILE_BYTES": "1000", "GATEWAY_HTTP_MAX_UPLOAD_BYTES": "200000"])
@@ -135,5 +135,18 @@ struct DiscussionFilesRouteTests {
         #expect(tooLarge.status == 413, "\(tooLarge.text)")
         #expect(Set(Self.listed(try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)).compactMap { $0["id"] as? String }).count == 6,
                 "no file of a refused entry was stored")
+
+        // Small, large (over the inline size), small: one upload, the small ones inside the call
+        // placed around it (file_positions to intake's AddFiles), listed on the entry as chosen.
+        try Data("a".utf8).write(to: URL(fileURLWithPath: files.path + "/a.txt"))
+        try AttachmentStreamTests.file(bytes: 5_000, seed: 11).write(to: URL(fileURLWithPath: files.path + "/b.bin"))
+        try Data("c".utf8).write(to: URL(fileURLWithPath: files.path + "/c.txt"))
+        let before = try ReplyFilesTests.uploads(gateway, admin: seeded.admin)
+        let placed = try form(["discussion={\"text\":\"Três arquivos.\",\"is_public\":false};type=application/json"]
+                              + ["a.txt", "b.bin", "c.txt"].map { "files=@\(files.path)/\($0);type=application/octet-stream" }, as: seeded.ana)
+        #expect(placed.status == 201, "\(placed.text)")
+        #expect(try ReplyFilesTests.uploads(gateway, admin: seeded.admin) == before + 1, "only b.bin uploaded")
+        #expect(((placed.json["entry"] as? [String: Any])?["attachments"] as? [[String: Any]])?.compactMap { $0["file_name"] as? String }
+                == ["a.txt", "b.bin", "c.txt"], "\(placed.text)")
     }
 }

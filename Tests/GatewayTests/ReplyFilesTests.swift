@@ -57,17 +57,9 @@ struct ReplyFilesTests {
         #expect(budget.files == 2 && budget.bytes == 1800)
         #expect(try !HTTPServerConfiguration(environment: ["GATEWAY_HTTP_INLINE_FILE_BYTES": "0"]).inlineFiles.budget().fits(0))
 
-        // The files inside a call keeping the order given: the longest tail that fits (uploads
-        // are listed first). Small files before a large one are uploaded with it.
-        #expect(limits.inlineTail([1000, 1001, 800, 10]) == 2)
-        #expect(limits.inlineTail([10, 20]) == 0 && limits.inlineTail([]) == 0)
-        #expect(limits.inlineTail([10, 20, 30]) == 1, "past the count")
-        #expect(limits.inlineTail([900, 900, 901]) == 2, "past the bytes: 900 + 901 > 1800")
-        #expect(limits.inlineTail([10, 1001]) == 2, "the last file must be uploaded: nothing inside")
-        #expect(try HTTPServerConfiguration(environment: ["GATEWAY_HTTP_INLINE_FILE_BYTES": "0"]).inlineFiles.inlineTail([0, 0]) == 2)
-
-        // An open places its files (file_positions): each that fits what is left goes inside
+        // A call places its files (file_positions): each that fits what is left goes inside
         // wherever it stands; the positions are their indices (the uploads take the rest).
+        #expect(try HTTPServerConfiguration(environment: ["GATEWAY_HTTP_INLINE_FILE_BYTES": "0"]).inlineFiles.placed([0, 0]) == [false, false])
         #expect(limits.placed([1000, 1001, 800, 10]) == [true, false, true, false], "over the size; then past the count")
         #expect(limits.placed([10, 1001, 20]) == [true, false, true], "a small file before a large one is not uploaded")
         #expect(limits.placed([900, 901, 900]) == [true, false, true], "past the bytes: 900 + 901 > 1800, 900 + 900 fits")
@@ -75,7 +67,7 @@ struct ReplyFilesTests {
         #expect(InlineFileLimits.positions([false, false]).isEmpty)
     }
 
-    @Test("GET /v1/file-limits serves the gateway's configured limits (signed-in callers only); the multipart open, `ocorre tickets open --attach`, the multipart reply and `ocorre tickets reply --attach` decide with them: files over the size, or past the count or bytes, are uploaded (for a reply the small ones before them too; an open places its files); all download byte-exact, listed in the order given",
+    @Test("GET /v1/file-limits serves the gateway's configured limits (signed-in callers only); the multipart open, `ocorre tickets open --attach`, the multipart reply and `ocorre tickets reply --attach` decide with them: files over the size, or past the count or bytes, are uploaded, the small ones before them placed inside the call (file_positions); a reply of small, large, small files makes one upload; all download byte-exact, listed in the order given",
           arguments: TestEngines.all)
     func servedLimitsAreApplied(engine: DatabaseEngine) throws {
         let deployment = try ProxyTests.Deployment(engine: engine, gatewayEnvironment: [
@@ -97,10 +89,9 @@ struct ReplyFilesTests {
             try data.write(to: URL(fileURLWithPath: files.path + "/" + name))
             return files.path + "/" + name
         }
-        // In order: 1000 B, then 1001 B over the size, 800 B and 10 B. A reply uploads a.bin and
-        // b.bin (uploads are listed first, so the files before an upload are uploaded too) and
-        // carries c.bin and d.bin (within the count and the bytes). An open places its files:
-        // a.bin and c.bin inside (1,800 B, the bytes), b.bin (the size) and d.bin (the count) uploaded.
+        // In order: 1000 B, then 1001 B over the size, 800 B and 10 B. An open or reply places
+        // its files: a.bin and c.bin inside (1,800 B, the bytes), b.bin (the size) and d.bin (the
+        // count) uploaded.
         let paths = try [write("a.bin", 1000, seed: 1), write("b.bin", 1001, seed: 2), write("c.bin", 800, seed: 3), write("d.bin", 10, seed: 4)]
         func byteExact(_ attachments: [[String: Any]], sourceLocation: SourceLocation = #_sourceLocation) throws {
             #expect(Set(attachments.compactMap { $0["file_name"] as? String }) == Set(contents.keys), "\(attachments)", sourceLocation: sourceLocation)
@@ -146,7 +137,8 @@ struct ReplyFilesTests {
         let reply = try Self.ocorre(["tickets", "reply", ticketID, "--text", "Seguem os arquivos.", "--json"] + paths.flatMap { ["--attach", $0] },
                                     gateway, token: seeded.maria)
         #expect(reply.status == 0, "\(reply.error)")
-        #expect(try Self.uploads(gateway, admin: seeded.admin) == before + 2, "a.bin (before b.bin) and b.bin uploaded, c.bin and d.bin inside")
+        #expect(try Self.uploads(gateway, admin: seeded.admin) == before + 2, "b.bin and d.bin uploaded, a.bin and c.bin inside")
+        #expect(try Self.replyAttachments(reply.output).compactMap { $0["file_name"] as? String } == ["a.bin", "b.bin", "c.bin", "d.bin"])
         try byteExact(try Self.replyAttachments(reply.output))
 
         // The reply route's multipart form (curl -F): the gateway decides the same way.
@@ -159,13 +151,29 @@ struct ReplyFilesTests {
         let formReply = try replyForm(["reply={\"text\":\"Pelo formulário.\"};type=application/json"]
                                       + paths.map { "files=@\($0);type=application/octet-stream" })
         #expect(formReply.status == 201, "\(formReply.text)")
-        #expect(try Self.uploads(gateway, admin: seeded.admin) == before + 2, "a.bin (before b.bin) and b.bin uploaded, c.bin and d.bin inside")
+        #expect(try Self.uploads(gateway, admin: seeded.admin) == before + 2, "b.bin and d.bin uploaded, a.bin and c.bin inside")
         let formMessage = try #require(formReply.json["message"] as? [String: Any], "\(formReply.text)")
         #expect(formMessage["text"] as? String == "Pelo formulário.")
         // In form order.
         let formFiles = try #require(formMessage["attachments"] as? [[String: Any]])
         #expect(formFiles.compactMap { $0["file_name"] as? String } == ["a.bin", "b.bin", "c.bin", "d.bin"])
         try byteExact(formFiles)
+
+        // Small, large, small: one upload (before positions: two, the small one before the large
+        // uploaded too for the order's sake), listed as chosen; so for `ocorre tickets reply`.
+        before = try Self.uploads(gateway, admin: seeded.admin)
+        let smallLargeSmall = try replyForm(["reply={\"text\":\"Três arquivos.\"};type=application/json"]
+                                            + three.map { "files=@\($0);type=application/octet-stream" })
+        #expect(smallLargeSmall.status == 201, "\(smallLargeSmall.text)")
+        #expect(try Self.uploads(gateway, admin: seeded.admin) == before + 1, "only b.bin uploaded")
+        let placedFiles = ((smallLargeSmall.json["message"] as? [String: Any])?["attachments"] as? [[String: Any]]) ?? []
+        #expect(placedFiles.compactMap { $0["file_name"] as? String } == ["a.bin", "b.bin", "d.bin"], "\(smallLargeSmall.text)")
+        before = try Self.uploads(gateway, admin: seeded.admin)
+        let cliThree = try Self.ocorre(["tickets", "reply", ticketID, "--text", "Três arquivos.", "--json"] + three.flatMap { ["--attach", $0] },
+                                       gateway, token: seeded.maria)
+        #expect(cliThree.status == 0, "\(cliThree.error)")
+        #expect(try Self.uploads(gateway, admin: seeded.admin) == before + 1, "only b.bin uploaded")
+        #expect(try Self.replyAttachments(cliThree.output).compactMap { $0["file_name"] as? String } == ["a.bin", "b.bin", "d.bin"])
         let noReply = try replyForm(["files=@\(paths[0])"])
         #expect(noReply.status == 400 && noReply.text.contains("\"reply\""), "\(noReply.text)")
         let wrongField = try replyForm(["ticket={}"])

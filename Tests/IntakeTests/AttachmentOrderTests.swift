@@ -33,6 +33,17 @@ extension IntakeHarness {
     }
 }
 
+/// Calls `call` with positions that are not one distinct place per file of a call naming two
+/// uploads and carrying three files (too few, too many, repeated, past the last place): each is
+/// INVALID_ARGUMENT on `file_positions` alone.
+func refusesBadPositions(_ call: ([UInt32]) throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) {
+    for bad: [UInt32] in [[0, 2], [0, 2, 4, 1], [0, 0, 4], [0, 2, 5]] {
+        let error = rpcError { try call(bad) }
+        #expect(error?.code == .invalidArgument && error?.violations.map(\.field) == ["file_positions"], "\(bad): \(String(describing: error))",
+                sourceLocation: sourceLocation)
+    }
+}
+
 @Suite("A ticket's files are listed in the order the open or reply gave them", .serialized)
 struct AttachmentOrderTests {
     @Test("uploads recorded in one millisecond and named in the reverse of id order, then files inside the open: the answer, GetTicket and TicketOpened list them as given; files added later come after them",
@@ -78,10 +89,9 @@ struct AttachmentOrderTests {
         request.files = [openFile("a.txt", [1, 2, 3]), openFile("c.txt", [4, 5]), openFile("e.txt", [6])]
 
         // Not one distinct place per file below the number of files (5): refused, nothing stored.
-        for bad: [UInt32] in [[0, 2], [0, 2, 4, 1], [0, 0, 4], [0, 2, 5]] {
+        refusesBadPositions { bad in
             request.filePositions = bad
-            let error = rpcError { _ = try harness.client.call(IntakeV1.Intake.openTicket, request, options: maria) }
-            #expect(error?.code == .invalidArgument && error?.violations.map(\.field) == ["file_positions"], "\(bad): \(String(describing: error))")
+            _ = try harness.client.call(IntakeV1.Intake.openTicket, request, options: maria)
         }
         #expect(try harness.database.read { try $0.scalar("SELECT COUNT(*) AS n FROM tickets").integerValue } == 0)
         #expect(try harness.database.read { try $0.scalar("SELECT COUNT(*) AS n FROM attachments WHERE ticket_id IS NOT NULL").integerValue } == 0)
@@ -169,6 +179,74 @@ struct AttachmentOrderTests {
         #expect(read.attachments.isEmpty)
         #expect(try harness.events(IntakeV1.CustomerReplied.self).last?.attachments == message.attachments, "CustomerReplied")
         #expect(try harness.positions(message.attachments) == Array(0..<8))
+    }
+
+    @Test("file_positions places a reply's own files among its uploads (small ones before, between and after two uploads of one millisecond): the answer, GetTicket, CustomerReplied and the rows list them where placed; positions that are not one distinct place per file are INVALID_ARGUMENT and store nothing",
+          arguments: TestEngines.all)
+    func replyPlacesItsFiles(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = harness.options(IntakeHarness.customer(try harness.contact(acme, "Maria", email: "maria@acme.example")))
+        let ticket = try #require(try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme), options: maria).ticket)
+        let uploads = try harness.uploadsInOneMillisecond(2, prefix: "grande", as: maria)
+        var request = IntakeV1.ReplyRequest()
+        request.ticket = ticket.id
+        request.text = "Seguem"
+        request.attachmentIDs = uploads.map(\.id)
+        request.files = [openFile("a.txt", [1, 2, 3]), openFile("c.txt", [4, 5]), openFile("e.txt", [6])]
+
+        // Not one distinct place per file below the number of files (5): refused, nothing stored.
+        refusesBadPositions { bad in
+            request.filePositions = bad
+            _ = try harness.client.call(IntakeV1.Intake.reply, request, options: maria)
+        }
+        #expect(try harness.count("ticket_messages") == 0)
+        #expect(try harness.count("attachments WHERE ticket_id IS NOT NULL") == 0)
+        #expect(try harness.events(IntakeV1.CustomerReplied.self).isEmpty)
+
+        request.filePositions = [0, 2, 4]
+        let message = try #require(try harness.client.call(IntakeV1.Intake.reply, request, options: maria).message)
+        let expected = ["a.txt", uploads[0].fileName, "c.txt", uploads[1].fileName, "e.txt"]
+        #expect(message.attachments.map(\.fileName) == expected, "the answer")
+        #expect(try harness.getTicket(ticket.id, as: maria).messages.first { $0.id == message.id }?.attachments == message.attachments, "GetTicket")
+        #expect(try harness.events(IntakeV1.CustomerReplied.self).last?.attachments == message.attachments, "CustomerReplied")
+        #expect(try harness.positions(message.attachments) == Array(0..<5))
+
+        // Without positions: the uploads first, then the reply's own files (as before the field).
+        let more = try harness.uploadsInOneMillisecond(1, prefix: "outro", as: maria)
+        let unplaced = try harness.reply(ticket.id, text: "Sem posições", files: [openFile("b.txt", [7])], uploads: more.map(\.id), as: maria)
+        #expect(unplaced.attachments.map(\.fileName) == [more[0].fileName, "b.txt"])
+    }
+
+    @Test("file_positions places an AddFiles call's own files among its uploads, all after the files the ticket has: the answer, GetTicket, AttachmentAdded and the rows list them where placed; positions that are not one distinct place per file are INVALID_ARGUMENT and store nothing",
+          arguments: TestEngines.all)
+    func addFilesPlacesItsFiles(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = harness.options(IntakeHarness.customer(try harness.contact(acme, "Maria", email: "maria@acme.example")))
+        var open = IntakeHarness.request(acme)
+        open.files = [openFile("inicial.txt", [9])]
+        let ticket = try #require(try harness.client.call(IntakeV1.Intake.openTicket, open, options: maria).ticket)
+        let uploads = try harness.uploadsInOneMillisecond(2, prefix: "grande", as: harness.staff)
+        var request = IntakeV1.AddFilesRequest()
+        request.ticket = ticket.id
+        request.attachmentIDs = uploads.map(\.id)
+        request.files = [openFile("a.txt", [1, 2, 3]), openFile("c.txt", [4, 5]), openFile("e.txt", [6])]
+
+        refusesBadPositions { bad in
+            request.filePositions = bad
+            _ = try harness.client.call(IntakeV1.Intake.addFiles, request, options: harness.staff)
+        }
+        #expect(try harness.count("attachments WHERE ticket_id IS NOT NULL") == 1, "the open's file alone")
+        #expect(try harness.events(IntakeV1.AttachmentAdded.self).isEmpty)
+
+        request.filePositions = [0, 2, 4]
+        let added = try harness.client.call(IntakeV1.Intake.addFiles, request, options: harness.staff).attachments
+        let expected = ["a.txt", uploads[0].fileName, "c.txt", uploads[1].fileName, "e.txt"]
+        #expect(added.map(\.fileName) == expected, "the answer")
+        #expect(try harness.getTicket(ticket.id, as: maria).attachments.map(\.fileName) == ["inicial.txt"] + expected, "GetTicket")
+        #expect(try harness.events(IntakeV1.AttachmentAdded.self).map { $0.attachment?.id ?? "" } == added.map(\.id), "AttachmentAdded")
+        #expect(try harness.positions(added) == Array(1..<6))
     }
 
     @Test("attachments stored before positions existed (migration 22) keep the order they were listed in; files added afterwards come after them",

@@ -52,7 +52,7 @@ enum Tickets {
             for field in ["category", "priority"] {
                 if let value = options.flags[field] { body[field] = try enumName(field, field, value) }
             }
-            for (key, value) in try files(options, placing: true) { body[key] = value }
+            for (key, value) in try files(options) { body[key] = value }
             let answer = try flagged(openFlags) { try Ocorre.http(options, "POST", "/v1/tickets", body: body) }
             if options.json { return try Ocorre.show(answer, options) }
             // One line: the code to use next, the subject; the id and files for scripts that read text.
@@ -274,10 +274,10 @@ enum Tickets {
     /// (streamed from disk) and named in `attachment_ids`, decided by the gateway's own limits
     /// (`GET /v1/file-limits`, read when there are files). `--attach` repeats; a value that is not
     /// a file is split at commas (`--attach a.png,log.txt`).
-    /// - Parameter placing: An open: every small file that fits the call's allowance goes inside
-    ///   wherever it stands and `file_positions` places it (``InlineFileLimits/placed(_:)``);
-    ///   otherwise only the tail that fits goes inside (``InlineFileLimits/inlineTail(_:)``).
-    static func files(_ options: Ocorre.Options, placing: Bool = false) throws -> [String: Any] {
+    /// Every small file that fits the call's allowance goes inside wherever it stands and
+    /// `file_positions` places it (``InlineFileLimits/placed(_:)``), so the files are listed in
+    /// the order given and only the others are uploaded.
+    static func files(_ options: Ocorre.Options) throws -> [String: Any] {
         var paths: [String] = []
         for value in options.lists["attach"] ?? [] {
             if FileManager.default.fileExists(atPath: value) { paths.append(value); continue }
@@ -296,10 +296,7 @@ enum Tickets {
             throw Ocorre.Failure(description: "\(path): \(ByteCount.stated(size)); o limite é / the limit is \(ByteCount.stated(limits.uploadBytes))",
                                  status: 2)
         }
-        // Without positions uploaded files come first on the ticket, then those inside the call:
-        // only a tail of the list goes inside, so the ticket lists them in the order given.
-        let firstInline = limits.inlineTail(sizes)
-        let fits = placing ? limits.placed(sizes) : sizes.indices.map { $0 >= firstInline }
+        let fits = limits.placed(sizes)
         var ids: [String] = [], inline: [[String: Any]] = [], carried: [Bool] = []
         for (index, path) in paths.enumerated() {
             let url = URL(fileURLWithPath: path)
@@ -319,7 +316,7 @@ enum Tickets {
         var fields: [String: Any] = [:]
         if !ids.isEmpty { fields["attachment_ids"] = ids }
         if !inline.isEmpty { fields["files"] = inline }
-        if placing && !inline.isEmpty { fields["file_positions"] = InlineFileLimits.positions(carried) }
+        if !inline.isEmpty { fields["file_positions"] = InlineFileLimits.positions(carried) }
         return fields
     }
 

@@ -332,15 +332,13 @@ function byteSize(bytes) {
   return `${n} B`;
 }
 
-// The files of an open or a reply as the API takes them: small ones inside the call (`files`,
-// base64: one call, one transaction at intake), the others uploaded first with
+// The files of an open, a reply or a discussion entry as the API takes them: small ones inside
+// the call (`files`, base64: one call, one transaction at intake), the others uploaded first with
 // POST /v1/attachments and named by id (`attachment_ids`), by the gateway's limits. The files stay
-// in the order the person chose them. An open (`placing`) says where each file inside the call
-// goes (`file_positions`), so every small file that fits the allowance goes inside wherever it
-// stands (InlineFileLimits.placed). A reply or entry has no positions: the ticket lists uploaded
-// files before the ones inside the call, so only the longest tail of the list that fits the call's
-// allowance goes inside (as the gateway's multipart form and `ocorre` decide, InlineFileLimits.inlineTail).
-async function sendableFiles(files, placing = false) {
+// in the order the person chose them: the call says where each file inside it goes
+// (`file_positions`), so every small file that fits the allowance goes inside wherever it stands
+// (as the gateway's multipart form and `ocorre` decide, InlineFileLimits.placed).
+async function sendableFiles(files) {
   const limits = await fileLimits();
   for (const file of files) {
     if (file.size > limits.max_upload_bytes) {
@@ -352,14 +350,10 @@ async function sendableFiles(files, placing = false) {
     && count < limits.max_inline_files && bytes + size <= limits.max_inline_bytes;
   const inside = files.map(() => false);
   let count = 0, inlineBytes = 0;
-  // Placing: in order, each that fits. Otherwise from the end while they fit (the tail).
-  const order = placing ? files.map((_, index) => index) : files.map((_, index) => files.length - 1 - index);
-  for (const index of order) {
-    const size = files[index].size;
-    if (!fits(size, count, inlineBytes)) {
-      if (placing) continue;
-      break;
-    }
+  // In order, each that fits what is left.
+  for (const [index, file] of files.entries()) {
+    const size = file.size;
+    if (!fits(size, count, inlineBytes)) continue;
     inside[index] = true;
     count += 1;
     inlineBytes += size;
@@ -376,7 +370,7 @@ async function sendableFiles(files, placing = false) {
   }
   const body = { attachment_ids: attachmentIDs };
   if (inline.length) body.files = inline;
-  if (placing && inline.length) body.file_positions = positions;
+  if (inline.length) body.file_positions = positions;
   return body;
 }
 
@@ -968,7 +962,7 @@ async function newTicketPage() {
     try {
       // Small files travel inside the open wherever they stand, larger ones are uploaded first (sendableFiles).
       const values = Object.fromEntries(['category', 'priority', 'product', 'module', 'subject', 'request'].map((k) => [k, form.elements[k].value]));
-      Object.assign(values, await sendableFiles(picker.files, true));
+      Object.assign(values, await sendableFiles(picker.files));
       values.channel = 'portal';
       const given = details.values();
       if (Object.keys(given).length) values.details = given;

@@ -447,12 +447,19 @@ extension IntakeV1 {
         /// The files are internal (AttachmentRef.internal): what an internal entry's files are. An
         /// upload already internal stays internal when named here with `internal` false.
         public var `internal`: Bool = false
+        /// Where each of `files` goes among the files added by this call, as
+        /// OpenTicketRequest.file_positions (0-based, counting the attachments named in attachment_ids
+        /// and these; the uploads take the places left, in the order named; empty: uploads first, then
+        /// `files`); all of them after the files the ticket has. The gateway's multipart discussion
+        /// entry sets it. One per file, distinct, each below the number of files; else
+        /// INVALID_ARGUMENT `file_positions` (invalid).
+        public var filePositions: [UInt32] = []
 
         public init() {}
     }
 
     public struct AddFilesResponse: Sendable, Hashable {
-        /// `attachment_ids` first, then `files`, each in the order given.
+        /// `attachment_ids` first, then `files`, each in the order given (unless file_positions places them).
         public var attachments: [CommonV1.AttachmentRef] = []
 
         public init() {}
@@ -497,8 +504,14 @@ extension IntakeV1 {
         /// `files[2].file_name` (required, too_long), `files` (too_many_files, files_too_large,
         /// ticket_too_large when no attachment_ids are named).
         /// The message lists them like uploaded files (attachment_ids first, then these, in order), and
-        /// so does the CustomerReplied event.
+        /// so does the CustomerReplied event, unless file_positions says otherwise.
         public var files: [IntakeV1.OpenTicketFile] = []
+        /// Where each of `files` goes among the message's files, as OpenTicketRequest.file_positions
+        /// (0-based, counting the attachments named in attachment_ids and these; the uploads take the
+        /// places left, in the order named; empty: uploads first, then `files`). The gateway's multipart
+        /// reply sets it, so only large files are uploaded. One per file, distinct, each below the
+        /// number of files; else INVALID_ARGUMENT `file_positions` (invalid).
+        public var filePositions: [UInt32] = []
 
         public init() {}
     }
@@ -1518,6 +1531,10 @@ extension IntakeV1.AddFilesRequest: ProtoMessage {
             c.files = arena.messages(self.files)
         }
         c.internal = (self.`internal` ? 1 : 0)
+        if !self.filePositions.isEmpty {
+            c.n_file_positions = self.filePositions.count
+            c.file_positions = arena.array(self.filePositions)
+        }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__AddFilesRequest>) {
@@ -1533,6 +1550,11 @@ extension IntakeV1.AddFilesRequest: ProtoMessage {
             self.files = []
         }
         self.`internal` = (c.pointee.internal != 0)
+        if c.pointee.n_file_positions > 0, let _items = c.pointee.file_positions {
+            self.filePositions = Array(UnsafeBufferPointer(start: _items, count: c.pointee.n_file_positions))
+        } else {
+            self.filePositions = []
+        }
     }
 }
 
@@ -1613,6 +1635,10 @@ extension IntakeV1.ReplyRequest: ProtoMessage {
             c.n_files = self.files.count
             c.files = arena.messages(self.files)
         }
+        if !self.filePositions.isEmpty {
+            c.n_file_positions = self.filePositions.count
+            c.file_positions = arena.array(self.filePositions)
+        }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ReplyRequest>) {
@@ -1629,6 +1655,11 @@ extension IntakeV1.ReplyRequest: ProtoMessage {
             self.files = (0..<c.pointee.n_files).map { (_items[$0].map { IntakeV1.OpenTicketFile(_c: $0) } ?? IntakeV1.OpenTicketFile()) }
         } else {
             self.files = []
+        }
+        if c.pointee.n_file_positions > 0, let _items = c.pointee.file_positions {
+            self.filePositions = Array(UnsafeBufferPointer(start: _items, count: c.pointee.n_file_positions))
+        } else {
+            self.filePositions = []
         }
     }
 }

@@ -5,8 +5,9 @@ import Messages
 /// them. The JSON is workflow's `AddDiscussionRequest` (`text`, `is_public`, `kind`,
 /// `publishable`) plus the files, the same two ways as `POST /v1/tickets/{id}/replies`:
 /// `attachment_ids` of earlier uploads (`POST /v1/attachments`) and small files inside the call
-/// (`files`, base64), or a `multipart/form-data` body with a `discussion` JSON field and the
-/// files (``TicketForm``, the reply's mechanism, deciding with ``InlineFileLimits``).
+/// (`files`, base64, placed among the uploads by `file_positions` as intake's `AddFiles` takes
+/// it), or a `multipart/form-data` body with a `discussion` JSON field and the files
+/// (``TicketForm``, the reply's mechanism, deciding with ``InlineFileLimits``).
 ///
 /// With files, three calls; intake stores the files because it owns them and enforces who reads them:
 /// 1. workflow checks the entry (`validate_only`: staff, text, a ticket the agent sees and, for
@@ -44,6 +45,7 @@ enum DiscussionRoute {
         }
         let attachmentIDs = entry.removeValue(forKey: "attachment_ids")
         let files = entry.removeValue(forKey: "files")
+        let positions = entry.removeValue(forKey: "file_positions")
         if !isEmptyList(attachmentIDs) || !isEmptyList(files) {
             // Workflow checks the entry before intake stores its files (no text, a ticket the
             // agent may not answer in public: refused with nothing stored).
@@ -53,6 +55,7 @@ enum DiscussionRoute {
             var add: [String: Any] = ["ticket": ticket, "internal": !((entry["is_public"] as? Bool) ?? false)]
             if let attachmentIDs { add["attachment_ids"] = attachmentIDs }
             if let files { add["files"] = files }
+            if let positions { add["file_positions"] = positions }
             entry["attachments"] = try context.callJSON("intake", IntakeV1.Intake.addFiles, add)["attachments"] ?? []
         }
         return .jsonText(try context.callJSONText("workflow", WorkflowV1.Workflow.addDiscussion, entry), status: 201)

@@ -155,7 +155,7 @@ enum DomainRoutes {
         let open = B.route("POST", "/v1/tickets", "intake", IntakeV1.Intake.openTicket, status: 201).requiringOfKeys(work)
         // The JSON body, or the same as a multipart form with the files, streamed (TicketForm).
         router.add(open.streamingBodies(when: Gateway.isForm, asForm: true) { request, context in
-            TicketForm(request, context, field: "ticket", placesFiles: true, send: open.handler)
+            TicketForm(request, context, field: "ticket", send: open.handler)
         })
         // The list: a customer's organization's tickets, or an agent's queue (cached per caller and page).
         router.add("GET", "/v1/tickets", TicketListRoute.handle)

@@ -58,31 +58,17 @@ public struct InlineFileLimits: Sendable, Equatable {
     /// A fresh allowance for one open or reply.
     public func budget() -> Budget { Budget(limits: self) }
 
-    /// Which files of one open or reply (their `sizes`, in the order the person chose them) go
-    /// inside the call so that the ticket lists them in that order: intake puts the uploaded
-    /// ones (`attachment_ids`) first and the inline ones (`files`) after them, so only a tail
-    /// of the list may go inside. The longest tail that fits one call's allowance, taken from
-    /// the end; every file before it is uploaded (small ones too).
-    /// - Returns: the index of the first file sent inside (`sizes.count`: none).
-    public func inlineTail(_ sizes: [Int]) -> Int {
-        var budget = budget()
-        var first = sizes.count
-        // Counted from the end: the tail's files are the same whichever way they are counted.
-        while first > 0, budget.take(sizes[first - 1]) { first -= 1 }
-        return first
-    }
-
-    /// Which files of an open (their `sizes`, in the order the person chose them) go inside the
-    /// call when the call places its files (`OpenTicketRequest.file_positions`, ``positions(_:)``):
-    /// each one that fits what is left of the allowance, wherever it stands; the others are
-    /// uploaded. Replies and entries have no positions: ``inlineTail(_:)``.
+    /// Which files of an open, reply or discussion entry (their `sizes`, in the order the person
+    /// chose them) go inside the call, which places them (`file_positions` of intake's
+    /// `OpenTicketRequest`, `ReplyRequest`, `AddFilesRequest`, ``positions(_:)``): each one that
+    /// fits what is left of the allowance, wherever it stands; the others are uploaded.
     /// - Returns: for each file, whether it goes inside the call.
     public func placed(_ sizes: [Int]) -> [Bool] {
         var budget = budget()
         return sizes.map { budget.take($0) }
     }
 
-    /// `file_positions` of an open's files chosen in order, `inside[i]` saying whether file `i`
+    /// `file_positions` of a call's files chosen in order, `inside[i]` saying whether file `i`
     /// goes inside the call: the place of each one that does (its index); the uploads take the
     /// places left, in order. Empty when none goes inside.
     public static func positions(_ inside: [Bool]) -> [Int] {

@@ -2706,7 +2706,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_replies
       tags: [Intake]
-      summary: "intake `Reply`: request `ocorrencias.intake.v1.ReplyRequest`, answer `ocorrencias.intake.v1.ReplyResponse` (as JSON, .proto field names). Files as for an open: small ones (see GET /v1/file-limits) inside the reply as `files`, larger ones uploaded first with POST /v1/attachments and named in `attachment_ids`; or a multipart form with the JSON in `reply` and the files, decided the same way by the gateway (only the files after the last upload inside, so the message lists them in the order given); a reply with files needs no text. Answered once workflow's view shows the reply, for at most GATEWAY_REPLY_SETTLE_MS (2 s): a view read right after shows the state the reply produced"
+      summary: "intake `Reply`: request `ocorrencias.intake.v1.ReplyRequest`, answer `ocorrencias.intake.v1.ReplyResponse` (as JSON, .proto field names). Files as for an open: small ones (see GET /v1/file-limits) inside the reply as `files`, larger ones uploaded first with POST /v1/attachments and named in `attachment_ids`; or a multipart form with the JSON in `reply` and the files, decided the same way by the gateway (every small file inside wherever it stands, the gateway setting file_positions so the message lists the files in form order); a reply with files needs no text. Answered once workflow's view shows the reply, for at most GATEWAY_REPLY_SETTLE_MS (2 s): a view read right after shows the state the reply produced"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2715,7 +2715,7 @@ paths:
           application/json:
             schema:
               type: object
-              description: 'ocorrencias.intake.v1.ReplyRequest as JSON (small files may come in `files`, each with file_name, content_type and base64 data; uploaded ones in `attachment_ids`)'
+              description: 'ocorrencias.intake.v1.ReplyRequest as JSON (small files may come in `files`, each with file_name, content_type and base64 data; uploaded ones in `attachment_ids`; `file_positions`, one per file, places each among the message''s files, the attachment_ids taking the places left in order; absent: attachment_ids first, then files)'
           multipart/form-data:
             schema:
               type: object
@@ -2723,7 +2723,7 @@ paths:
               properties:
                 reply:
                   type: string
-                  description: 'ocorrencias.intake.v1.ReplyRequest as JSON; small files (GET /v1/file-limits) are added to its files, larger ones are relayed to intake as attachments while they arrive and added to its attachment_ids'
+                  description: 'ocorrencias.intake.v1.ReplyRequest as JSON; small files (GET /v1/file-limits) are added to its files, larger ones are relayed to intake as attachments while they arrive and added to its attachment_ids, and file_positions is set so the message lists them in form order (after the files the JSON names itself)'
                 files:
                   type: array
                   items:
@@ -3375,7 +3375,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_discussion
       tags: [Workflow]
-      summary: "An agent's discussion entry (workflow `AddDiscussion`, answer `ocorrencias.workflow.v1.AddDiscussionResponse` as JSON) with files as a reply has them: small ones (see GET /v1/file-limits) inside the call as `files`, larger ones uploaded first with POST /v1/attachments and named in `attachment_ids`; or a multipart form with the JSON in `discussion` and the files, decided the same way by the gateway. Workflow checks the entry first (text; a ticket the agent sees and, for a public entry, may act on), so a refused entry stores no file; then intake (`AddFiles`) puts the files on the ticket, internal for an internal entry (`is_public` false): customers never see or download those (404); then the entry is added. An entry that still fails after its files were stored leaves them on the ticket as its own files, visible only as their flag allows. Staff only (403)."
+      summary: "An agent's discussion entry (workflow `AddDiscussion`, answer `ocorrencias.workflow.v1.AddDiscussionResponse` as JSON) with files as a reply has them: small ones (see GET /v1/file-limits) inside the call as `files`, larger ones uploaded first with POST /v1/attachments and named in `attachment_ids`; or a multipart form with the JSON in `discussion` and the files, decided the same way by the gateway (file_positions set, passed on to intake's AddFiles, so the entry lists them in form order). Workflow checks the entry first (text; a ticket the agent sees and, for a public entry, may act on), so a refused entry stores no file; then intake (`AddFiles`) puts the files on the ticket, internal for an internal entry (`is_public` false): customers never see or download those (404); then the entry is added. An entry that still fails after its files were stored leaves them on the ticket as its own files, visible only as their flag allows. Staff only (403)."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -3384,7 +3384,7 @@ paths:
           application/json:
             schema:
               type: object
-              description: 'ocorrencias.workflow.v1.AddDiscussionRequest as JSON (`text`, `is_public`, `kind`, `publishable`; not `attachments`, which the gateway fills from intake), plus small files in `files` (each with file_name, content_type and base64 data) and uploaded ones in `attachment_ids`'
+              description: 'ocorrencias.workflow.v1.AddDiscussionRequest as JSON (`text`, `is_public`, `kind`, `publishable`; not `attachments`, which the gateway fills from intake), plus small files in `files` (each with file_name, content_type and base64 data), uploaded ones in `attachment_ids` and `file_positions` (as AddFilesRequest: one place per file among the entry''s files)'
               properties:
                 text:
                   type: string

@@ -13,17 +13,11 @@ import Foundation
 /// - a larger one is relayed to intake as an attachment while it arrives (``AttachmentUpload``)
 ///   and its id added to `attachment_ids`.
 ///
-/// The ticket (or message) lists the files in form order.
-/// - An open (`placesFiles`) says where each file inside the call goes
-///   (`OpenTicketRequest.file_positions`), so every small file that fits the allowance goes
-///   inside wherever it stands and only the others are uploaded: a small file before a large one
-///   is not uploaded for the order's sake.
-/// - A reply or entry has no positions: intake lists uploaded files first, then the ones inside
-///   the call, so only the small files after the last upload go inside: a file that must be
-///   uploaded has the small files held before it uploaded first (``startUpload()``), and a small
-///   file past the inline count or bytes has the earliest held ones uploaded to make room
-///   (``makeRoom(for:)``), which is as many uploads as before. The same choice as
-///   ``InlineFileLimits/inlineTail(_:)`` (`ocorre`) and the portal's `sendableFiles`.
+/// The ticket (or message) lists the files in form order: the call says where each file inside
+/// it goes (`file_positions` of intake's `OpenTicketRequest`, `ReplyRequest` and
+/// `AddFilesRequest`), so every small file that fits the allowance goes inside wherever it stands
+/// and only the others are uploaded: a small file before a large one is not uploaded for the
+/// order's sake (``InlineFileLimits/placed(_:)``, as `ocorre` and the portal's `sendableFiles`).
 /// The whole form is bounded by ``HTTPServerConfiguration/maxUploadBytes``, the JSON field
 /// by ``HTTPServerConfiguration/maxBodyBytes``. Files uploaded before a refusal stay unlinked and
 /// intake's garbage collection removes them; small files of a refused call are never stored.
@@ -55,25 +49,20 @@ final class TicketForm: RequestBodyConsumer {
     private var inJSON = false
     private var uploaded: [String] = []
     private var inline: [HeldFile] = []
-    /// Whether the call places its files (`file_positions`: the open).
-    private let placesFiles: Bool
     /// For each file of the form in order: whether it went inside the call (else uploaded).
     private var carried: [Bool] = []
-    /// What is left of the open's inline allowance.
+    /// What is left of the call's inline allowance.
     private var budget: InlineFileLimits.Budget
     private var total = 0
 
     /// - Parameters:
     ///   - field: the name of the form field holding the JSON request (`ticket`, `reply`, `discussion`).
-    ///   - placesFiles: the call takes `file_positions` (intake's `OpenTicket`): small files go
-    ///     inside wherever they stand in the form.
     ///   - send: the JSON route's handler, called with the JSON and the files added to it.
-    init(_ request: HTTPRequest, _ context: RequestContext, field: String, placesFiles: Bool = false,
+    init(_ request: HTTPRequest, _ context: RequestContext, field: String,
          send: @escaping @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse) {
         self.request = request
         self.context = context
         self.field = field
-        self.placesFiles = placesFiles
         self.send = send
         limit = context.gateway.configuration.http.maxUploadBytes
         jsonLimit = context.gateway.configuration.http.maxBodyBytes
@@ -86,7 +75,8 @@ final class TicketForm: RequestBodyConsumer {
         if offset == 0 { try begin(part) }
         if held != nil {
             held!.bytes.append(contentsOf: bytes)
-            if try !makeRoom(for: held!.bytes.count) { try startUpload() }
+            // Inside while it fits what is left of the allowance, wherever it stands (the call places it).
+            if !budget.fits(held!.bytes.count) { try startUpload() }
         } else if let file {
             try file.write(bytes)
         } else if inJSON {
@@ -106,7 +96,7 @@ final class TicketForm: RequestBodyConsumer {
         if let member = JSONDuplicateKeys.first(in: jsonField) {
             throw APIError.invalid("\(field).\(member)", "duplicate_key", pt: "Campo repetido: envie-o uma vez só.", en: "Repeated field: send it once.")
         }
-        if placesFiles, let positions = Self.positions(of: object, carried: carried) { object["file_positions"] = positions }
+        if let positions = Self.positions(of: object, carried: carried) { object["file_positions"] = positions }
         object["attachment_ids"] = ((object["attachment_ids"] as? [Any]) ?? []) + uploaded
         if !inline.isEmpty {
             // `bytes` fields are base64 in the JSON the route reads (ProtoJSON).
@@ -134,7 +124,7 @@ final class TicketForm: RequestBodyConsumer {
         if let name = part.fileName, !name.isEmpty {
             let contentType = part.contentType ?? "application/octet-stream"
             held = HeldFile(name: name, contentType: contentType)
-            if try !makeRoom(for: 0) { try startUpload() }
+            if !budget.fits(0) { try startUpload() }
         } else if part.name == field {
             guard jsonField == nil else {
                 throw APIError.invalid(field, "duplicate", pt: "O campo \"\(field)\" veio mais de uma vez.", en: "The \"\(field)\" field came more than once.")
@@ -161,41 +151,10 @@ final class TicketForm: RequestBodyConsumer {
         return positions.isEmpty ? nil : positions
     }
 
-    /// Whether the held file, at `size` bytes, may still travel inside the call. An open places
-    /// its files: it goes inside when it fits what is left of the allowance. Otherwise a file
-    /// small enough for a call of its own, held while the allowance is used up by earlier ones,
-    /// makes room by uploading the earliest of them, in order (uploads are listed first).
-    private func makeRoom(for size: Int) throws -> Bool {
-        if placesFiles { return budget.fits(size) }
-        guard budget.limits.budget().fits(size) else { return false }
-        while !budget.fits(size), !inline.isEmpty {
-            let earliest = inline.removeFirst()
-            uploaded.append(try upload(earliest))
-            budget = budget.limits.budget()
-            for file in inline { _ = budget.take(file.bytes.count) }
-        }
-        return budget.fits(size)
-    }
-
-    /// Uploads a small file held in memory; its attachment id.
-    private func upload(_ file: HeldFile) throws -> String {
-        let upload = try AttachmentUpload(fileName: file.name, contentType: file.contentType, announcedBytes: file.bytes.count, ticketID: "", context)
-        try file.bytes.withUnsafeBytes { try upload.write($0) }
-        return try upload.finishReference().id
-    }
-
-    /// The held file outgrew the call: it becomes an upload, starting with what was held. Unless
-    /// the call places its files, the small files held before it are uploaded first, in order
-    /// (intake lists uploads before the files inside the call), and the inline allowance starts
-    /// again for the files after it.
+    /// The held file outgrew the call: it becomes an upload, starting with what was held.
     private func startUpload() throws {
         guard let current = held else { return }
         held = nil
-        if !placesFiles && !inline.isEmpty {
-            for earlier in inline { uploaded.append(try upload(earlier)) }
-            inline = []
-            budget = budget.limits.budget()
-        }
         let upload = try AttachmentUpload(fileName: current.name, contentType: current.contentType, announcedBytes: nil, ticketID: "", context)
         file = upload
         try current.bytes.withUnsafeBytes { try upload.write($0) }

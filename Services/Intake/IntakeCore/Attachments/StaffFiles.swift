@@ -7,7 +7,8 @@ import Storage
 /// Files staff put on an existing ticket outside any reply: an agent's discussion entry's files.
 extension IntakeContext {
     /// Puts `request.attachment_ids` (the caller's pending uploads) and `request.files` (small
-    /// files inside the call, ``OpenTicketFiles``) on a ticket, after the files it has, in one
+    /// files inside the call, ``OpenTicketFiles``) on a ticket, after the files it has (in the
+    /// order named, or where `request.file_positions` places them, ``FilePositions``), in one
     /// transaction, and publishes an `AttachmentAdded` for each. With `request.internal` every
     /// file becomes internal (`AttachmentRef.internal`); an upload already internal stays so.
     ///
@@ -42,19 +43,22 @@ extension IntakeContext {
         }
         let uploaded = try filesToAdd(tx, attachmentIDs: request.attachmentIDs, files: files, sent: !request.files.isEmpty, caller: caller,
                                       ticketID: ticket.id, violations: &violations)
+        let positions = FilePositions.placing(named: Set(request.attachmentIDs).count, sent: request.files.count, requested: request.filePositions,
+                                              uploaded: uploaded.count, carried: files.files.count, violations: &violations)
         try violations.check("arquivos inválidos / invalid files")
         guard ticket.status != TicketStore.cancelled else {
             throw RPCError(.failedPrecondition, "ocorrência cancelada / ticket cancelled")
         }
         let organizationID = ticket.organization?.id ?? ""
-        // After the files the ticket has (its own, not its replies').
+        // After the files the ticket has (its own, not its replies'), placed as the request asks.
         let next = try tx.queryOne("""
             SELECT COALESCE(MAX(position) + 1, 0) AS next FROM attachments WHERE ticket_id = ? AND message_id = ''
             """, [.text(ticket.id)])?.int("next") ?? 0
-        try link(tx, uploaded, ticketID: ticket.id, organizationID: organizationID, messageID: "", firstPosition: next)
+        let placed = positions.after(next)
+        try link(tx, uploaded, ticketID: ticket.id, organizationID: organizationID, messageID: "", positions: placed.uploads)
         try store(files, ticketID: ticket.id, organizationID: organizationID, caller: caller, after: uploaded, messageID: "",
-                  firstPosition: next, tx)
-        var attachments = uploaded + files.refs
+                  positions: placed.files, tx)
+        var attachments = placed.ordered(uploaded, files.refs)
         for index in attachments.indices where request.`internal` { attachments[index].`internal` = true }
         try markInternal(tx, attachments.filter(\.`internal`))
         let at = Self.now()

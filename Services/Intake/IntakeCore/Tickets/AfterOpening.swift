@@ -38,8 +38,8 @@ extension IntakeContext {
     /// and taken in again it answers the stored message with its files, as `GetTicket` lists
     /// them (also when another process stored it at the same moment). The files carried in
     /// `request.files` are checked and hashed before the transaction and stored in it, on the
-    /// ticket and the new message, after the uploads named in `attachment_ids`; a refused reply
-    /// stores none of them.
+    /// ticket and the new message, after the uploads named in `attachment_ids` or where
+    /// `request.file_positions` places them (``FilePositions``); a refused reply stores none of them.
     /// - Parameter idempotencyKey: A retry with the same key (and the same request, files
     ///   included) answers the first reply byte for byte and stores nothing; the same key with
     ///   another request is `FAILED_PRECONDITION`. Keys are per caller.
@@ -87,6 +87,8 @@ extension IntakeContext {
         }
         let uploaded = try filesToAdd(tx, attachmentIDs: request.attachmentIDs, files: files, sent: !request.files.isEmpty, caller: caller,
                                       ticketID: ticket.id, violations: &violations)
+        let placed = FilePositions.placing(named: Set(request.attachmentIDs).count, sent: request.files.count, requested: request.filePositions,
+                                           uploaded: uploaded.count, carried: files.files.count, violations: &violations)
         try violations.check("resposta inválida / invalid reply")
         // A reply to a finished ticket still goes to workflow, which decides about reopening it.
         guard ticket.status != TicketStore.cancelled else {
@@ -103,12 +105,13 @@ extension IntakeContext {
         message.createdAtMs = Self.now()
         try TicketStore.insert(tx, message: message, ticketID: ticket.id, sequence: sequence, emailMessageID: request.emailMessageID)
         let organizationID = ticket.organization?.id ?? ""
-        try link(tx, uploaded, ticketID: ticket.id, organizationID: organizationID, messageID: message.id)
+        try link(tx, uploaded, ticketID: ticket.id, organizationID: organizationID, messageID: message.id, positions: placed.uploads)
         try store(files, ticketID: ticket.id, organizationID: organizationID, caller: caller, after: uploaded,
-                  messageID: message.id, tx)
-        // Uploaded files first, then the request's own, each in the order given: their
-        // positions on the message, by which GetTicket lists them.
-        let attachments = uploaded + files.refs
+                  messageID: message.id, positions: placed.files, tx)
+        // Uploaded files first, then the request's own, each in the order given, unless the
+        // request places its own (file_positions): their positions on the message, by which
+        // GetTicket lists them.
+        let attachments = placed.ordered(uploaded, files.refs)
         message.attachments = attachments
 
         var event = IntakeV1.CustomerReplied()

@@ -370,10 +370,8 @@ extension IntakeContext {
         // request places its own (file_positions): their positions on the ticket, by which
         // GetTicket lists them.
         // (Checked against what the request names; an open with another violation is refused anyway.)
-        let positions = FilePositions(uploads: Set(request.attachmentIDs).count, files: request.files.count, requested: request.filePositions)
-        if positions == nil { FilePositions.violation(into: &violations) }
-        let placed = positions.flatMap { $0.uploads.count == uploaded.count && $0.files.count == files.files.count ? $0 : nil }
-            ?? FilePositions(uploads: uploaded.count, files: files.files.count, requested: [])!
+        let placed = FilePositions.placing(named: Set(request.attachmentIDs).count, sent: request.files.count, requested: request.filePositions,
+                                           uploaded: uploaded.count, carried: files.files.count, violations: &violations)
         let attachments = placed.ordered(uploaded, files.refs)
         try violations.check("ocorrência inválida / invalid ticket")
         guard let organization, let contact, let origin else { throw RPCError(.internal, "validation incomplete") }

@@ -767,17 +767,27 @@ struct  Ocorrencias__Intake__V1__AddFilesRequest
    * upload already internal stays internal when named here with `internal` false.
    */
   protobuf_c_boolean internal;
+  /*
+   * Where each of `files` goes among the files added by this call, as
+   * OpenTicketRequest.file_positions (0-based, counting the attachments named in attachment_ids
+   * and these; the uploads take the places left, in the order named; empty: uploads first, then
+   * `files`); all of them after the files the ticket has. The gateway's multipart discussion
+   * entry sets it. One per file, distinct, each below the number of files; else
+   * INVALID_ARGUMENT `file_positions` (invalid).
+   */
+  size_t n_file_positions;
+  uint32_t *file_positions;
 };
 #define OCORRENCIAS__INTAKE__V1__ADD_FILES_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__add_files_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0 }
+    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0, 0,NULL }
 
 
 struct  Ocorrencias__Intake__V1__AddFilesResponse
 {
   ProtobufCMessage base;
   /*
-   * `attachment_ids` first, then `files`, each in the order given.
+   * `attachment_ids` first, then `files`, each in the order given (unless file_positions places them).
    */
   size_t n_attachments;
   Ocorrencias__Common__V1__AttachmentRef **attachments;
@@ -845,14 +855,23 @@ struct  Ocorrencias__Intake__V1__ReplyRequest
    * `files[2].file_name` (required, too_long), `files` (too_many_files, files_too_large,
    * ticket_too_large when no attachment_ids are named).
    * The message lists them like uploaded files (attachment_ids first, then these, in order), and
-   * so does the CustomerReplied event.
+   * so does the CustomerReplied event, unless file_positions says otherwise.
    */
   size_t n_files;
   Ocorrencias__Intake__V1__OpenTicketFile **files;
+  /*
+   * Where each of `files` goes among the message's files, as OpenTicketRequest.file_positions
+   * (0-based, counting the attachments named in attachment_ids and these; the uploads take the
+   * places left, in the order named; empty: uploads first, then `files`). The gateway's multipart
+   * reply sets it, so only large files are uploaded. One per file, distinct, each below the
+   * number of files; else INVALID_ARGUMENT `file_positions` (invalid).
+   */
+  size_t n_file_positions;
+  uint32_t *file_positions;
 };
 #define OCORRENCIAS__INTAKE__V1__REPLY_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__reply_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL }
 
 
 struct  Ocorrencias__Intake__V1__ReplyResponse

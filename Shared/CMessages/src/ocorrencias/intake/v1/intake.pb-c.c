@@ -4871,7 +4871,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__upload_attachment_requ
   (ProtobufCMessageInit) ocorrencias__intake__v1__upload_attachment_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__intake__v1__add_files_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__add_files_request__field_descriptors[5] =
 {
   {
     "ticket",
@@ -4921,9 +4921,22 @@ static const ProtobufCFieldDescriptor ocorrencias__intake__v1__add_files_request
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "file_positions",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Ocorrencias__Intake__V1__AddFilesRequest, n_file_positions),
+    offsetof(Ocorrencias__Intake__V1__AddFilesRequest, file_positions),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__intake__v1__add_files_request__field_indices_by_name[] = {
   1,   /* field[1] = attachment_ids */
+  4,   /* field[4] = file_positions */
   2,   /* field[2] = files */
   3,   /* field[3] = internal */
   0,   /* field[0] = ticket */
@@ -4931,7 +4944,7 @@ static const unsigned ocorrencias__intake__v1__add_files_request__field_indices_
 static const ProtobufCIntRange ocorrencias__intake__v1__add_files_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor ocorrencias__intake__v1__add_files_request__descriptor =
 {
@@ -4941,7 +4954,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__add_files_request__des
   "Ocorrencias__Intake__V1__AddFilesRequest",
   "ocorrencias.intake.v1",
   sizeof(Ocorrencias__Intake__V1__AddFilesRequest),
-  4,
+  5,
   ocorrencias__intake__v1__add_files_request__field_descriptors,
   ocorrencias__intake__v1__add_files_request__field_indices_by_name,
   1,  ocorrencias__intake__v1__add_files_request__number_ranges,
@@ -5101,7 +5114,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__download_attachment_ch
   (ProtobufCMessageInit) ocorrencias__intake__v1__download_attachment_chunk__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__intake__v1__reply_request__field_descriptors[6] =
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__reply_request__field_descriptors[7] =
 {
   {
     "ticket",
@@ -5175,11 +5188,24 @@ static const ProtobufCFieldDescriptor ocorrencias__intake__v1__reply_request__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "file_positions",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Ocorrencias__Intake__V1__ReplyRequest, n_file_positions),
+    offsetof(Ocorrencias__Intake__V1__ReplyRequest, file_positions),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__intake__v1__reply_request__field_indices_by_name[] = {
   2,   /* field[2] = attachment_ids */
   3,   /* field[3] = channel */
   4,   /* field[4] = email_message_id */
+  6,   /* field[6] = file_positions */
   5,   /* field[5] = files */
   1,   /* field[1] = text */
   0,   /* field[0] = ticket */
@@ -5187,7 +5213,7 @@ static const unsigned ocorrencias__intake__v1__reply_request__field_indices_by_n
 static const ProtobufCIntRange ocorrencias__intake__v1__reply_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor ocorrencias__intake__v1__reply_request__descriptor =
 {
@@ -5197,7 +5223,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__reply_request__descrip
   "Ocorrencias__Intake__V1__ReplyRequest",
   "ocorrencias.intake.v1",
   sizeof(Ocorrencias__Intake__V1__ReplyRequest),
-  6,
+  7,
   ocorrencias__intake__v1__reply_request__field_descriptors,
   ocorrencias__intake__v1__reply_request__field_indices_by_name,
   1,  ocorrencias__intake__v1__reply_request__number_ranges,

@@ -160,7 +160,8 @@ function deadlineNewId(name, taken, fallback) {
 }
 
 // Runs a save; on success draws the page again with the notice `done(answer)`, on refusal shows
-// workflow's reasons in `status` (beside the form, which keeps what was typed, or the list).
+// workflow's reasons in `status` (beside the form, which keeps what was typed, or the list), the
+// button's form's fields named by their labels and marked (formRefused).
 async function deadlineSave(status, button, work, done) {
   if (button) button.disabled = true;
   status.replaceChildren();
@@ -168,7 +169,7 @@ async function deadlineSave(status, button, work, done) {
     const answer = await work();
     deadlinePage(done(answer || {}));
   } catch (error) {
-    status.replaceChildren(errorBox(error));
+    if (button && button.form) formRefused(button.form, status, error); else status.replaceChildren(errorBox(error));
     if (button) button.disabled = false;
   }
 }

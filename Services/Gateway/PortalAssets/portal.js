@@ -529,17 +529,31 @@ function announce(status, ...nodes) {
   status.focus();
 }
 
+// The caption a person sees for a form's control: the legend of its fieldset when the name is a
+// group of boxes (event_kinds), else its label's own text (before or after the control).
+function fieldCaption(form, control) {
+  const fieldset = control.closest('fieldset');
+  if (fieldset && fieldset.querySelector('legend') && form.querySelectorAll(`[name="${CSS.escape(control.name)}"]`).length > 1) {
+    return fieldset.querySelector('legend').textContent.trim();
+  }
+  const label = control.closest('label') || (control.id && form.querySelector(`label[for="${CSS.escape(control.id)}"]`));
+  const caption = label && Array.from(label.childNodes).find((node) => node.nodeType === Node.TEXT_NODE && node.textContent.trim());
+  return caption ? caption.textContent.trim() : '';
+}
+
 // Shows a refused save under its form (`errors`): the service's message and per-field reasons
 // (errorBox), each field named by its label on the form, and each named control marked invalid
-// (aria-invalid) until the next save. The form keeps what was typed.
+// (aria-invalid) until the next save. A field the service names by its path in the request
+// ("message_template.subject") is the form's control of the last part ("subject"). The form
+// keeps what was typed.
 function formRefused(form, errors, error) {
   form.querySelectorAll('[aria-invalid]').forEach((control) => control.removeAttribute('aria-invalid'));
   const details = (error.details || []).map((detail) => {
-    const control = form.querySelector(`[name="${CSS.escape(detail.field)}"]`);
+    const names = detail.field ? [detail.field, detail.field.split('.').pop()] : [];
+    const control = names.map((name) => form.querySelector(`[name="${CSS.escape(name)}"]`)).find(Boolean);
     if (!control) return detail;
-    control.setAttribute('aria-invalid', 'true');
-    const caption = control.closest('label') && control.closest('label').firstChild;
-    return Object.assign({}, detail, { field: caption && caption.nodeType === Node.TEXT_NODE ? caption.textContent : detail.field });
+    form.querySelectorAll(`[name="${CSS.escape(control.name)}"]`).forEach((named) => named.setAttribute('aria-invalid', 'true'));
+    return Object.assign({}, detail, { field: fieldCaption(form, control) || detail.field });
   });
   errors.replaceChildren(errorBox({ message: error.message, details }));
 }
@@ -575,12 +589,16 @@ const keyFromName = (name, separator, most) => name.normalize('NFD').replace(/[\
 // A change made on an administration page: `work()`, then `redraw(...args)`, where `done` is the
 // notice, or a function of the answer giving the redraw's arguments; a refusal shows the
 // service's error (with its fields) in `status`, focused (a form far below the status showed
-// nothing where it was pressed), and nothing is redrawn.
-const changeThen = (status, redraw) => async (work, done) => {
+// nothing where it was pressed), and nothing is redrawn. Given the `form` the change came from,
+// the refusal names its fields by their labels and marks them (formRefused).
+const changeThen = (status, redraw) => async (work, done, form) => {
   try {
     const answer = await work();
     redraw(...[].concat(typeof done === 'function' ? done(answer) : done));
-  } catch (error) { announce(status, errorBox(error)); }
+  } catch (error) {
+    if (form) formRefused(form, status, error); else status.replaceChildren(errorBox(error));
+    announce(status, ...status.childNodes);
+  }
 };
 
 function newId() {

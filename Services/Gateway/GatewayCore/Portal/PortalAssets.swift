@@ -176,7 +176,7 @@ function accRoleForm(state, role, reset) {
       return;
     }
     const permissions = Array.from(form.querySelectorAll('input[name=permission]:checked'), (box) => box.value);
-    changeThen(status, accRender)(() => api('POST', '/v1/roles', { role: { name, permissions } }), tf('acc_roleSaved', { name }));
+    changeThen(status, accRender)(() => api('POST', '/v1/roles', { role: { name, permissions } }), tf('acc_roleSaved', { name }), form);
   });
   return [el('h3', { id: 'acc-role-title', text: title }), form];
 }
@@ -262,7 +262,7 @@ function accAgentForm(state, agent, close) {
         delete record.group_ids; delete record.permissions; delete record.transfer_destinations;
         await api('POST', '/v1/agents', { agent: record });
       }
-    }, tf('acc_agentSaved', { name }));
+    }, tf('acc_agentSaved', { name }), form);
   });
   return form;
 }
@@ -458,7 +458,7 @@ async function contactsPage(notice) {
     const fields = form.elements;
     const body = { display_name: fields.display_name.value.trim(), email: fields.email.value.trim() };
     if (fields.phone.value.trim()) body.phone = fields.phone.value.trim();
-    act(() => api('POST', '/v1/invitations', body), tf('inviteSent', { email: body.email }));
+    act(() => api('POST', '/v1/invitations', body), tf('inviteSent', { email: body.email }), form);
   });
   show(el('h1', { text: t('contacts') }), el('p', { class: 'muted', text: t('contactsIntro') }), status, table,
     el('h2', { id: 'invite-title', text: t('inviteColleague') }), form);
@@ -2368,7 +2368,8 @@ function deadlineNewId(name, taken, fallback) {
 }
 
 // Runs a save; on success draws the page again with the notice `done(answer)`, on refusal shows
-// workflow's reasons in `status` (beside the form, which keeps what was typed, or the list).
+// workflow's reasons in `status` (beside the form, which keeps what was typed, or the list), the
+// button's form's fields named by their labels and marked (formRefused).
 async function deadlineSave(status, button, work, done) {
   if (button) button.disabled = true;
   status.replaceChildren();
@@ -2376,7 +2377,7 @@ async function deadlineSave(status, button, work, done) {
     const answer = await work();
     deadlinePage(done(answer || {}));
   } catch (error) {
-    status.replaceChildren(errorBox(error));
+    if (button && button.form) formRefused(button.form, status, error); else status.replaceChildren(errorBox(error));
     if (button) button.disabled = false;
   }
 }
@@ -3019,7 +3020,7 @@ async function integrationsPage(notice, secret) {
     try {
       const created = await api('POST', '/v1/api-keys', body);
       integrationsPage(tf('keyCreated', { name: body.name }), created.key);
-    } catch (error) { status.replaceChildren(errorBox(error)); }
+    } catch (error) { formRefused(form, status, error); }
   });
   show(el('h1', { text: t('integrations') }), el('p', { class: 'muted', text: t('integrationsIntro') }), status, table,
     el('h2', { id: 'key-title', text: t('newKey') }), form);
@@ -3367,7 +3368,7 @@ async function kbSynonymsPage(notice) {
   if (notice) status.append(el('p', { class: 'ok', text: notice }));
   const terms = (text) => text.split(',').map((term) => term.trim()).filter(Boolean);
   const change = changeThen(status, kbSynonymsPage);
-  const save = (group, done) => change(() => api('POST', '/v1/knowledge/synonyms', { group }), done);
+  const save = (group, done, form) => change(() => api('POST', '/v1/knowledge/synonyms', { group }), done, form);
   const rows = (list.groups || []).map((group) => {
     const joined = (group.terms || []).join(', ');
     const field = el('input', { value: joined, 'aria-label': tf('kbTermsOf', { terms: joined }), class: 'kb-terms', autocomplete: 'off' });
@@ -3381,7 +3382,7 @@ async function kbSynonymsPage(notice) {
   const create = el('form', { id: 'kb-synonym-new', 'aria-labelledby': 'kb-synonym-new-title' },
     el('label', {}, t('kbTerms'), el('input', { name: 'terms', id: 'kb-new-terms', required: true, autocomplete: 'off' })),
     el('button', { type: 'submit', text: t('kbAddGroup') }));
-  create.addEventListener('submit', (event) => { event.preventDefault(); save({ terms: terms(create.elements.terms.value) }, t('kbGroupSaved')); });
+  create.addEventListener('submit', (event) => { event.preventDefault(); save({ terms: terms(create.elements.terms.value) }, t('kbGroupSaved'), create); });
   show(el('p', {}, el('a', { href: '#/base', text: t('kbBack') })), el('h1', { text: t('kbSynonyms') }), el('p', { class: 'muted', text: t('kbSynonymsIntro') }), status,
     rows.length ? el('ul', { id: 'kb-synonyms', class: 'kb-list' }, rows) : el('p', { class: 'muted', id: 'kb-synonyms-empty', text: t('kbNoSynonyms') }),
     el('h2', { id: 'kb-synonym-new-title', text: t('kbNewGroup') }), create);
@@ -3642,7 +3643,7 @@ function notifyWebhooksSection(hooks, deliveries, redraw) {
       internal_entries: fields.internal_entries.checked,
       event_kinds: Array.from(form.querySelectorAll('input[name=event_kinds]:checked'), (box) => box.value) };
     change(() => api('POST', '/v1/webhooks', body), (answer) => (answer.secret
-      ? [tf('notifyWebhookCreatedSecret', { url: body.url }), answer.secret] : tf('notifyWebhookCreated', { url: body.url })));
+      ? [tf('notifyWebhookCreatedSecret', { url: body.url }), answer.secret] : tf('notifyWebhookCreated', { url: body.url })), form);
   });
   return [el('h2', { id: 'notify-webhooks-title', text: t('notifyWebhooks') }), el('p', { class: 'muted', text: t('notifyWebhooksIntro') }), table,
     el('h3', { id: 'notify-webhook-title', text: t('notifyNewWebhook') }), form];
@@ -3687,7 +3688,7 @@ function notifyTemplatesSection() {
       await api('POST', '/v1/templates', { message_template: template });
       origin.textContent = t('notifyCustomized');
       box.replaceChildren(el('p', { class: 'ok', text: tf('notifyTemplateSaved', { kind: kind.value, locale: locale.value }) }));
-    } catch (error) { box.replaceChildren(errorBox(error)); }
+    } catch (error) { formRefused(form, box, error); }
   });
   load();
   return [el('h2', { id: 'notify-templates-title', text: t('notifyTemplates') }), el('p', { class: 'muted', text: t('notifyTemplatesIntro') }), form];
@@ -3760,7 +3761,7 @@ function notifyMailboxesPart(mailboxes, groups, redraw) {
     event.preventDefault();
     const group = form.elements.group_id.value.trim();
     const address = form.elements.address.value.trim();
-    change(() => api('POST', `/v1/group-mailboxes/${encodeURIComponent(group)}`, { address }), () => tf('notifyMailboxSaved', { group: groupName(group), address }));
+    change(() => api('POST', `/v1/group-mailboxes/${encodeURIComponent(group)}`, { address }), () => tf('notifyMailboxSaved', { group: groupName(group), address }), form);
   });
   return [el('h3', { id: 'notify-mailboxes-title', text: t('notifyMailboxes') }),
     rowsTable('notify-mailboxes', [t('notifyGroup'), t('notifyAddress'), t('notifyRuleOrigin'), t('actions')], rows, 'notify-mailboxes-empty', t('notifyNoMailboxes')),
@@ -3783,8 +3784,8 @@ function notifyRuleChangesPart(changes) {
 function notifySubscriptionsSection(person, switches, redraw) {
   const box = el('div', { id: 'notify-rule-status', role: 'status' });
   const change = changeThen(box, redraw);
-  const save = (who, kind, enabled) => change(() => api('POST', '/v1/subscriptions', { subscription: { person: who, event_kind: kind, enabled } }),
-    () => [tf('notifySwitchSaved', { person: who, kind: notifyKindName(kind) }), undefined, who]);
+  const save = (who, kind, enabled, form) => change(() => api('POST', '/v1/subscriptions', { subscription: { person: who, event_kind: kind, enabled } }),
+    () => [tf('notifySwitchSaved', { person: who, kind: notifyKindName(kind) }), undefined, who], form);
   const remove = (who, kind) => change(() => api('DELETE', `/v1/subscriptions?person=${encodeURIComponent(who)}&event_kind=${encodeURIComponent(kind)}`),
     () => tf('notifySwitchRemoved', { person: who, kind: notifyKindName(kind) }));
   const lookup = el('form', { id: 'notify-person-form', class: 'row', 'aria-label': t('notifyPerson') },
@@ -3817,7 +3818,7 @@ function notifySubscriptionsSection(person, switches, redraw) {
     el('button', { type: 'submit', id: 'notify-rule-submit', text: t('notifySetSwitch') }), box);
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    save(form.elements.person.value.trim(), form.elements.event_kind.value, form.elements.enabled.value === 'true');
+    save(form.elements.person.value.trim(), form.elements.event_kind.value, form.elements.enabled.value === 'true', form);
   });
   return [el('h2', { id: 'notify-subscriptions-title', text: t('notifySubscriptions') }), el('p', { class: 'muted', text: t('notifySubscriptionsIntro') }), lookup, table,
     el('h3', { id: 'notify-rule-title', text: t('notifyNewSwitch') }), form];
@@ -3858,7 +3859,7 @@ function notifyLogSection(stats, dead, suppressions, redraw) {
   suppress.addEventListener('submit', (event) => {
     event.preventDefault();
     const address = suppress.elements.address.value.trim();
-    change(() => api('POST', '/v1/email-suppressions', { address, note: suppress.elements.note.value }), () => tf('notifySuppressed', { address }));
+    change(() => api('POST', '/v1/email-suppressions', { address, note: suppress.elements.note.value }), () => tf('notifySuppressed', { address }), suppress);
   });
   return [el('h2', { id: 'notify-log-title', text: t('notifyLog') }), cards, box,
     el('h3', { text: t('notifyDead') }), el('p', {}, retryAll), deadTable,
@@ -4492,17 +4493,31 @@ function announce(status, ...nodes) {
   status.focus();
 }
 
+// The caption a person sees for a form's control: the legend of its fieldset when the name is a
+// group of boxes (event_kinds), else its label's own text (before or after the control).
+function fieldCaption(form, control) {
+  const fieldset = control.closest('fieldset');
+  if (fieldset && fieldset.querySelector('legend') && form.querySelectorAll(`[name="${CSS.escape(control.name)}"]`).length > 1) {
+    return fieldset.querySelector('legend').textContent.trim();
+  }
+  const label = control.closest('label') || (control.id && form.querySelector(`label[for="${CSS.escape(control.id)}"]`));
+  const caption = label && Array.from(label.childNodes).find((node) => node.nodeType === Node.TEXT_NODE && node.textContent.trim());
+  return caption ? caption.textContent.trim() : '';
+}
+
 // Shows a refused save under its form (`errors`): the service's message and per-field reasons
 // (errorBox), each field named by its label on the form, and each named control marked invalid
-// (aria-invalid) until the next save. The form keeps what was typed.
+// (aria-invalid) until the next save. A field the service names by its path in the request
+// ("message_template.subject") is the form's control of the last part ("subject"). The form
+// keeps what was typed.
 function formRefused(form, errors, error) {
   form.querySelectorAll('[aria-invalid]').forEach((control) => control.removeAttribute('aria-invalid'));
   const details = (error.details || []).map((detail) => {
-    const control = form.querySelector(`[name="${CSS.escape(detail.field)}"]`);
+    const names = detail.field ? [detail.field, detail.field.split('.').pop()] : [];
+    const control = names.map((name) => form.querySelector(`[name="${CSS.escape(name)}"]`)).find(Boolean);
     if (!control) return detail;
-    control.setAttribute('aria-invalid', 'true');
-    const caption = control.closest('label') && control.closest('label').firstChild;
-    return Object.assign({}, detail, { field: caption && caption.nodeType === Node.TEXT_NODE ? caption.textContent : detail.field });
+    form.querySelectorAll(`[name="${CSS.escape(control.name)}"]`).forEach((named) => named.setAttribute('aria-invalid', 'true'));
+    return Object.assign({}, detail, { field: fieldCaption(form, control) || detail.field });
   });
   errors.replaceChildren(errorBox({ message: error.message, details }));
 }
@@ -4538,12 +4553,16 @@ const keyFromName = (name, separator, most) => name.normalize('NFD').replace(/[\
 // A change made on an administration page: `work()`, then `redraw(...args)`, where `done` is the
 // notice, or a function of the answer giving the redraw's arguments; a refusal shows the
 // service's error (with its fields) in `status`, focused (a form far below the status showed
-// nothing where it was pressed), and nothing is redrawn.
-const changeThen = (status, redraw) => async (work, done) => {
+// nothing where it was pressed), and nothing is redrawn. Given the `form` the change came from,
+// the refusal names its fields by their labels and marks them (formRefused).
+const changeThen = (status, redraw) => async (work, done, form) => {
   try {
     const answer = await work();
     redraw(...[].concat(typeof done === 'function' ? done(answer) : done));
-  } catch (error) { announce(status, errorBox(error)); }
+  } catch (error) {
+    if (form) formRefused(form, status, error); else status.replaceChildren(errorBox(error));
+    announce(status, ...status.childNodes);
+  }
 };
 
 function newId() {
@@ -5971,7 +5990,7 @@ function routingSection(rules, groups, groupNames, change) {
     const fields = form.elements;
     const rule = { position: Number(fields.position.value), group_id: fields.group_id.value };
     for (const name of ['plan', 'product', 'module', 'category', 'priority']) if (fields[name].value.trim()) rule[name] = fields[name].value.trim();
-    change(() => api('POST', '/v1/routing-rules', { rule }), t('ruleAdded'));
+    change(() => api('POST', '/v1/routing-rules', { rule }), t('ruleAdded'), form);
   });
   return [el('h2', { id: 'routing-title', text: t('routingTitle') }), el('p', { class: 'muted', text: t('routingIntro') }), table,
     el('h3', { id: 'rule-title', text: t('newRule') }), form];
@@ -6032,7 +6051,7 @@ function groupsSection(groups, agents, change) {
     if (!name) return;
     // A readable id from the name (accents and punctuation dropped), unique with a short suffix.
     const id = `${keyFromName(name, '-', 40) || 'grupo'}-${newId().slice(0, 6)}`;
-    change(() => api('POST', '/v1/groups', { group: { id, name, active: true } }), tf('groupCreated', { name }));
+    change(() => api('POST', '/v1/groups', { group: { id, name, active: true } }), tf('groupCreated', { name }), create);
   });
   return [el('h2', { id: 'groups-title', text: t('groupsTitle') }), el('p', { class: 'muted', text: t('groupsIntro') }), table,
     el('h3', { id: 'group-title', text: t('newGroup') }), create];

@@ -11,7 +11,7 @@ const TEXT = {
     openingFiles: 'Na abertura', messageFiles: 'Resposta de {who} · {when}', entryFiles: 'Mensagem de {who} · {when}',
     dropHere: 'Arraste arquivos para cá, cole-os ou escolha-os', reply: 'Responder', send: 'Enviar resposta', cancel: 'Cancelar ocorrência',
     reason: 'Motivo', history: 'Histórico', request: 'Solicitação', solution: 'Solução', take: 'Assumir', move: 'Mover',
-    note: 'Nota interna', publicNote: 'Texto para o cliente', discussion: 'Discussão', isPublic: 'Visível ao cliente', add: 'Adicionar',
+    note: 'Nota interna', publicNote: 'Texto para o cliente', noteRequired: '(obrigatória)', publicNoteRequired: '(obrigatório)', discussion: 'Discussão', isPublic: 'Visível ao cliente', add: 'Adicionar',
     setSolution: 'Registrar solução', print: 'Imprimir', none: 'Nenhuma ocorrência.', loading: 'Carregando…', saved: 'Salvo.',
     workflowUnavailable: 'A situação, o atendimento e a discussão desta ocorrência estão temporariamente indisponíveis; o que você enviou está guardado. Tente de novo em instantes.',
     newPassword: 'Nova senha', choosePassword: 'Defina sua senha', passwordSet: 'Senha definida. Entre com ela.',
@@ -68,7 +68,7 @@ const TEXT = {
     openingFiles: 'With the request', messageFiles: 'Reply from {who} · {when}', entryFiles: 'Message from {who} · {when}',
     dropHere: 'Drag files here, paste them or choose them', reply: 'Reply', send: 'Send reply', cancel: 'Cancel ticket',
     reason: 'Reason', history: 'History', request: 'Request', solution: 'Solution', take: 'Take', move: 'Move',
-    note: 'Internal note', publicNote: 'Text for the customer', discussion: 'Discussion', isPublic: 'Visible to the customer', add: 'Add',
+    note: 'Internal note', publicNote: 'Text for the customer', noteRequired: '(required)', publicNoteRequired: '(required)', discussion: 'Discussion', isPublic: 'Visible to the customer', add: 'Add',
     setSolution: 'Record solution', print: 'Print', none: 'No tickets.', loading: 'Loading…', saved: 'Saved.',
     workflowUnavailable: 'This ticket\'s stage, handling and discussion are temporarily unavailable; what you sent is stored. Try again in a moment.',
     newPassword: 'New password', choosePassword: 'Choose your password', passwordSet: 'Password set. Sign in with it.',
@@ -1516,14 +1516,18 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
   } else {
     const take = el('button', { type: 'button', id: 'take', text: t('take'), onclick: (event) => act('POST', `/v1/tickets/${encodeURIComponent(id)}/take`, undefined, { event }) });
     // The allowed moves; the note or the text for the customer a move needs is asked for
-    // (required) while that move is chosen.
+    // (required, and its label says so) while that move is chosen.
     const moves = el('select', { name: 'to_stage', id: 'move-stage' });
     const moveNote = el('input', { name: 'note', id: 'move-note' });
     const movePublicNote = el('input', { name: 'public_note', id: 'move-public-note' });
+    const noteCaption = document.createTextNode(t('note'));
+    const publicNoteCaption = document.createTextNode(t('publicNote'));
     const askNotes = () => {
       const chosen = moves.selectedOptions[0];
       moveNote.required = !!(chosen && chosen.dataset.requiresNote);
       movePublicNote.required = !!(chosen && chosen.dataset.requiresPublicNote);
+      noteCaption.textContent = moveNote.required ? `${t('note')} ${t('noteRequired')}` : t('note');
+      publicNoteCaption.textContent = movePublicNote.required ? `${t('publicNote')} ${t('publicNoteRequired')}` : t('publicNote');
     };
     moves.addEventListener('change', askNotes);
     api('GET', `/v1/tickets/${encodeURIComponent(id)}/moves`).then((m) => {
@@ -1534,8 +1538,8 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
     }).catch(() => null);
     const move = el('form', { id: 'move-form' },
       el('label', {}, t('move'), moves),
-      el('label', {}, t('note'), moveNote),
-      el('label', {}, t('publicNote'), movePublicNote),
+      el('label', {}, noteCaption, moveNote),
+      el('label', {}, publicNoteCaption, movePublicNote),
       el('button', { type: 'submit', text: t('move') }));
     move.addEventListener('submit', (e) => {
       e.preventDefault();

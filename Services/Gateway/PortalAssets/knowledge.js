@@ -233,7 +233,8 @@ async function kbEditorPage(id) {
         location.hash = kbArticleHref(created.id);
       }
     } catch (error) {
-      status.replaceChildren(error.code === 'FAILED_PRECONDITION' ? el('p', { class: 'error', role: 'alert', text: t('kbStale') }) : errorBox(error));
+      if (error.code === 'FAILED_PRECONDITION') status.replaceChildren(el('p', { class: 'error', role: 'alert', text: t('kbStale') }));
+      else formRefused(form, status, error);
     }
   });
   show(el('p', {}, el('a', { href: id ? kbArticleHref(id) : '#/base', text: t('kbBack') })),

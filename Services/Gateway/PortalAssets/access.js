@@ -170,7 +170,7 @@ function accRoleForm(state, role, reset) {
       return;
     }
     const permissions = Array.from(form.querySelectorAll('input[name=permission]:checked'), (box) => box.value);
-    changeThen(status, accRender)(() => api('POST', '/v1/roles', { role: { name, permissions } }), tf('acc_roleSaved', { name }));
+    changeThen(status, accRender)(() => api('POST', '/v1/roles', { role: { name, permissions } }), tf('acc_roleSaved', { name }), form);
   });
   return [el('h3', { id: 'acc-role-title', text: title }), form];
 }
@@ -256,7 +256,7 @@ function accAgentForm(state, agent, close) {
         delete record.group_ids; delete record.permissions; delete record.transfer_destinations;
         await api('POST', '/v1/agents', { agent: record });
       }
-    }, tf('acc_agentSaved', { name }));
+    }, tf('acc_agentSaved', { name }), form);
   });
   return form;
 }

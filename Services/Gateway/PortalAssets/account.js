@@ -156,7 +156,7 @@ async function contactsPage(notice) {
     const fields = form.elements;
     const body = { display_name: fields.display_name.value.trim(), email: fields.email.value.trim() };
     if (fields.phone.value.trim()) body.phone = fields.phone.value.trim();
-    act(() => api('POST', '/v1/invitations', body), tf('inviteSent', { email: body.email }));
+    act(() => api('POST', '/v1/invitations', body), tf('inviteSent', { email: body.email }), form);
   });
   show(el('h1', { text: t('contacts') }), el('p', { class: 'muted', text: t('contactsIntro') }), status, table,
     el('h2', { id: 'invite-title', text: t('inviteColleague') }), form);

@@ -445,7 +445,9 @@ async function panelPage() {
     parts.push(countSection('stage-chart', t('byStage'), t('byStage'), rows));
   }
   if (metrics instanceof Error) {
-    parts.push(el('h2', { text: t('summary') }), el('p', { class: 'muted', id: 'metrics-unavailable', text: t('unavailable') }));
+    // The gateway's reason, when it gave one (an answer without one carries only its status).
+    const reason = metrics instanceof ApiError && metrics.message !== String(metrics.status) ? sentence(metrics.message) : '';
+    parts.push(el('h2', { text: t('summary') }), el('p', { class: 'muted', id: 'metrics-unavailable', text: [t('unavailable'), reason].filter(Boolean).join(' ') }));
     return show(...parts);
   }
   const totals = metrics.totals || {};

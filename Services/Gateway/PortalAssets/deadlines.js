@@ -13,7 +13,7 @@
 // errorBox, rowsTable, PRIORITIES, isAdministrator); its link and path are added with addPage.
 
 Object.assign(TEXT['pt-BR'], {
-  deadlineTitle: 'Prazos', deadlineIntro: 'Horário de atendimento, metas de SLA e encerramento por inatividade, como o workflow os aplica. Salvar um calendário ou uma política de SLA recalcula os prazos das ocorrências abertas.',
+  deadlineTitle: 'Prazos', deadlineIntro: 'Horário de atendimento, metas de SLA e encerramento por inatividade, como valem para as ocorrências. Salvar um calendário ou uma política de SLA recalcula os prazos das ocorrências abertas.',
   deadlineReadOnly: 'Somente leitura: apenas administradores alteram os prazos.',
   deadlineCalendars: 'Calendários (horário de atendimento)', deadlineCalendarsIntro: 'Os prazos de SLA contam só o tempo dentro destes horários; os feriados não contam. Um calendário em uso por uma política não é excluído; o padrão é editado, nunca excluído.',
   deadlineTimeZone: 'Fuso horário', deadlineWeekly: 'Horário por dia da semana', deadlineWorkingHours: 'Horário', deadlineHolidays: 'Feriados',
@@ -53,7 +53,7 @@ Object.assign(TEXT['pt-BR'], {
   deadlineConfirmInactivityDelete: 'Excluir a política de inatividade {id}?', deadlineNoInactivity: 'Nenhuma política: nenhuma ocorrência é encerrada por inatividade.',
 });
 Object.assign(TEXT.en, {
-  deadlineTitle: 'Deadlines', deadlineIntro: 'Business hours, SLA targets and closing after inactivity, as workflow applies them. Saving a calendar or an SLA policy recomputes the deadlines of open tickets.',
+  deadlineTitle: 'Deadlines', deadlineIntro: 'Business hours, SLA targets and closing after inactivity, as they apply to tickets. Saving a calendar or an SLA policy recomputes the deadlines of open tickets.',
   deadlineReadOnly: 'Read only: only administrators change the deadlines.',
   deadlineCalendars: 'Calendars (business hours)', deadlineCalendarsIntro: 'SLA deadlines count only the time within these hours; holidays do not count. A calendar a policy uses is not deleted; the default one is edited, never deleted.',
   deadlineTimeZone: 'Time zone', deadlineWeekly: 'Hours per weekday', deadlineWorkingHours: 'Hours', deadlineHolidays: 'Holidays',
@@ -160,7 +160,8 @@ function deadlineNewId(name, taken, fallback) {
 }
 
 // Runs a save; on success draws the page again with the notice `done(answer)`, on refusal shows
-// workflow's reasons in `status` (beside the form, which keeps what was typed, or the list).
+// workflow's reasons in `status` (beside the form, which keeps what was typed, or the list), the
+// button's form's fields named by their labels and marked (formRefused).
 async function deadlineSave(status, button, work, done) {
   if (button) button.disabled = true;
   status.replaceChildren();
@@ -168,7 +169,7 @@ async function deadlineSave(status, button, work, done) {
     const answer = await work();
     deadlinePage(done(answer || {}));
   } catch (error) {
-    status.replaceChildren(errorBox(error));
+    if (button && button.form) formRefused(button.form, status, error); else status.replaceChildren(errorBox(error));
     if (button) button.disabled = false;
   }
 }

@@ -61,7 +61,7 @@ async function integrationsPage(notice, secret) {
     try {
       const created = await api('POST', '/v1/api-keys', body);
       integrationsPage(tf('keyCreated', { name: body.name }), created.key);
-    } catch (error) { status.replaceChildren(errorBox(error)); }
+    } catch (error) { formRefused(form, status, error); }
   });
   show(el('h1', { text: t('integrations') }), el('p', { class: 'muted', text: t('integrationsIntro') }), status, table,
     el('h2', { id: 'key-title', text: t('newKey') }), form);

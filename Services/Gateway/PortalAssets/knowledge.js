@@ -233,7 +233,8 @@ async function kbEditorPage(id) {
         location.hash = kbArticleHref(created.id);
       }
     } catch (error) {
-      status.replaceChildren(error.code === 'FAILED_PRECONDITION' ? el('p', { class: 'error', role: 'alert', text: t('kbStale') }) : errorBox(error));
+      if (error.code === 'FAILED_PRECONDITION') status.replaceChildren(el('p', { class: 'error', role: 'alert', text: t('kbStale') }));
+      else formRefused(form, status, error);
     }
   });
   show(el('p', {}, el('a', { href: id ? kbArticleHref(id) : '#/base', text: t('kbBack') })),
@@ -337,7 +338,7 @@ async function kbSynonymsPage(notice) {
   if (notice) status.append(el('p', { class: 'ok', text: notice }));
   const terms = (text) => text.split(',').map((term) => term.trim()).filter(Boolean);
   const change = changeThen(status, kbSynonymsPage);
-  const save = (group, done) => change(() => api('POST', '/v1/knowledge/synonyms', { group }), done);
+  const save = (group, done, form) => change(() => api('POST', '/v1/knowledge/synonyms', { group }), done, form);
   const rows = (list.groups || []).map((group) => {
     const joined = (group.terms || []).join(', ');
     const field = el('input', { value: joined, 'aria-label': tf('kbTermsOf', { terms: joined }), class: 'kb-terms', autocomplete: 'off' });
@@ -351,7 +352,7 @@ async function kbSynonymsPage(notice) {
   const create = el('form', { id: 'kb-synonym-new', 'aria-labelledby': 'kb-synonym-new-title' },
     el('label', {}, t('kbTerms'), el('input', { name: 'terms', id: 'kb-new-terms', required: true, autocomplete: 'off' })),
     el('button', { type: 'submit', text: t('kbAddGroup') }));
-  create.addEventListener('submit', (event) => { event.preventDefault(); save({ terms: terms(create.elements.terms.value) }, t('kbGroupSaved')); });
+  create.addEventListener('submit', (event) => { event.preventDefault(); save({ terms: terms(create.elements.terms.value) }, t('kbGroupSaved'), create); });
   show(el('p', {}, el('a', { href: '#/base', text: t('kbBack') })), el('h1', { text: t('kbSynonyms') }), el('p', { class: 'muted', text: t('kbSynonymsIntro') }), status,
     rows.length ? el('ul', { id: 'kb-synonyms', class: 'kb-list' }, rows) : el('p', { class: 'muted', id: 'kb-synonyms-empty', text: t('kbNoSynonyms') }),
     el('h2', { id: 'kb-synonym-new-title', text: t('kbNewGroup') }), create);

@@ -238,7 +238,7 @@ function notifyWebhooksSection(hooks, deliveries, redraw) {
       internal_entries: fields.internal_entries.checked,
       event_kinds: Array.from(form.querySelectorAll('input[name=event_kinds]:checked'), (box) => box.value) };
     change(() => api('POST', '/v1/webhooks', body), (answer) => (answer.secret
-      ? [tf('notifyWebhookCreatedSecret', { url: body.url }), answer.secret] : tf('notifyWebhookCreated', { url: body.url })));
+      ? [tf('notifyWebhookCreatedSecret', { url: body.url }), answer.secret] : tf('notifyWebhookCreated', { url: body.url })), form);
   });
   return [el('h2', { id: 'notify-webhooks-title', text: t('notifyWebhooks') }), el('p', { class: 'muted', text: t('notifyWebhooksIntro') }), table,
     el('h3', { id: 'notify-webhook-title', text: t('notifyNewWebhook') }), form];
@@ -283,7 +283,7 @@ function notifyTemplatesSection() {
       await api('POST', '/v1/templates', { message_template: template });
       origin.textContent = t('notifyCustomized');
       box.replaceChildren(el('p', { class: 'ok', text: tf('notifyTemplateSaved', { kind: kind.value, locale: locale.value }) }));
-    } catch (error) { box.replaceChildren(errorBox(error)); }
+    } catch (error) { formRefused(form, box, error); }
   });
   load();
   return [el('h2', { id: 'notify-templates-title', text: t('notifyTemplates') }), el('p', { class: 'muted', text: t('notifyTemplatesIntro') }), form];
@@ -356,7 +356,7 @@ function notifyMailboxesPart(mailboxes, groups, redraw) {
     event.preventDefault();
     const group = form.elements.group_id.value.trim();
     const address = form.elements.address.value.trim();
-    change(() => api('POST', `/v1/group-mailboxes/${encodeURIComponent(group)}`, { address }), () => tf('notifyMailboxSaved', { group: groupName(group), address }));
+    change(() => api('POST', `/v1/group-mailboxes/${encodeURIComponent(group)}`, { address }), () => tf('notifyMailboxSaved', { group: groupName(group), address }), form);
   });
   return [el('h3', { id: 'notify-mailboxes-title', text: t('notifyMailboxes') }),
     rowsTable('notify-mailboxes', [t('notifyGroup'), t('notifyAddress'), t('notifyRuleOrigin'), t('actions')], rows, 'notify-mailboxes-empty', t('notifyNoMailboxes')),
@@ -379,8 +379,8 @@ function notifyRuleChangesPart(changes) {
 function notifySubscriptionsSection(person, switches, redraw) {
   const box = el('div', { id: 'notify-rule-status', role: 'status' });
   const change = changeThen(box, redraw);
-  const save = (who, kind, enabled) => change(() => api('POST', '/v1/subscriptions', { subscription: { person: who, event_kind: kind, enabled } }),
-    () => [tf('notifySwitchSaved', { person: who, kind: notifyKindName(kind) }), undefined, who]);
+  const save = (who, kind, enabled, form) => change(() => api('POST', '/v1/subscriptions', { subscription: { person: who, event_kind: kind, enabled } }),
+    () => [tf('notifySwitchSaved', { person: who, kind: notifyKindName(kind) }), undefined, who], form);
   const remove = (who, kind) => change(() => api('DELETE', `/v1/subscriptions?person=${encodeURIComponent(who)}&event_kind=${encodeURIComponent(kind)}`),
     () => tf('notifySwitchRemoved', { person: who, kind: notifyKindName(kind) }));
   const lookup = el('form', { id: 'notify-person-form', class: 'row', 'aria-label': t('notifyPerson') },
@@ -413,7 +413,7 @@ function notifySubscriptionsSection(person, switches, redraw) {
     el('button', { type: 'submit', id: 'notify-rule-submit', text: t('notifySetSwitch') }), box);
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    save(form.elements.person.value.trim(), form.elements.event_kind.value, form.elements.enabled.value === 'true');
+    save(form.elements.person.value.trim(), form.elements.event_kind.value, form.elements.enabled.value === 'true', form);
   });
   return [el('h2', { id: 'notify-subscriptions-title', text: t('notifySubscriptions') }), el('p', { class: 'muted', text: t('notifySubscriptionsIntro') }), lookup, table,
     el('h3', { id: 'notify-rule-title', text: t('notifyNewSwitch') }), form];
@@ -454,7 +454,7 @@ function notifyLogSection(stats, dead, suppressions, redraw) {
   suppress.addEventListener('submit', (event) => {
     event.preventDefault();
     const address = suppress.elements.address.value.trim();
-    change(() => api('POST', '/v1/email-suppressions', { address, note: suppress.elements.note.value }), () => tf('notifySuppressed', { address }));
+    change(() => api('POST', '/v1/email-suppressions', { address, note: suppress.elements.note.value }), () => tf('notifySuppressed', { address }), suppress);
   });
   return [el('h2', { id: 'notify-log-title', text: t('notifyLog') }), cards, box,
     el('h3', { text: t('notifyDead') }), el('p', {}, retryAll), deadTable,

@@ -11,7 +11,7 @@ const TEXT = {
     openingFiles: 'Na abertura', messageFiles: 'Resposta de {who} · {when}', entryFiles: 'Mensagem de {who} · {when}',
     dropHere: 'Arraste arquivos para cá, cole-os ou escolha-os', reply: 'Responder', send: 'Enviar resposta', cancel: 'Cancelar ocorrência',
     reason: 'Motivo', history: 'Histórico', request: 'Solicitação', solution: 'Solução', take: 'Assumir', move: 'Mover',
-    note: 'Nota interna', publicNote: 'Texto para o cliente', discussion: 'Discussão', isPublic: 'Visível ao cliente', add: 'Adicionar',
+    note: 'Nota interna', publicNote: 'Texto para o cliente', noteRequired: '(obrigatória)', publicNoteRequired: '(obrigatório)', discussion: 'Discussão', isPublic: 'Visível ao cliente', add: 'Adicionar',
     setSolution: 'Registrar solução', print: 'Imprimir', none: 'Nenhuma ocorrência.', loading: 'Carregando…', saved: 'Salvo.',
     workflowUnavailable: 'A situação, o atendimento e a discussão desta ocorrência estão temporariamente indisponíveis; o que você enviou está guardado. Tente de novo em instantes.',
     newPassword: 'Nova senha', choosePassword: 'Defina sua senha', passwordSet: 'Senha definida. Entre com ela.',
@@ -68,7 +68,7 @@ const TEXT = {
     openingFiles: 'With the request', messageFiles: 'Reply from {who} · {when}', entryFiles: 'Message from {who} · {when}',
     dropHere: 'Drag files here, paste them or choose them', reply: 'Reply', send: 'Send reply', cancel: 'Cancel ticket',
     reason: 'Reason', history: 'History', request: 'Request', solution: 'Solution', take: 'Take', move: 'Move',
-    note: 'Internal note', publicNote: 'Text for the customer', discussion: 'Discussion', isPublic: 'Visible to the customer', add: 'Add',
+    note: 'Internal note', publicNote: 'Text for the customer', noteRequired: '(required)', publicNoteRequired: '(required)', discussion: 'Discussion', isPublic: 'Visible to the customer', add: 'Add',
     setSolution: 'Record solution', print: 'Print', none: 'No tickets.', loading: 'Loading…', saved: 'Saved.',
     workflowUnavailable: 'This ticket\'s stage, handling and discussion are temporarily unavailable; what you sent is stored. Try again in a moment.',
     newPassword: 'New password', choosePassword: 'Choose your password', passwordSet: 'Password set. Sign in with it.',
@@ -523,17 +523,31 @@ function announce(status, ...nodes) {
   status.focus();
 }
 
+// The caption a person sees for a form's control: the legend of its fieldset when the name is a
+// group of boxes (event_kinds), else its label's own text (before or after the control).
+function fieldCaption(form, control) {
+  const fieldset = control.closest('fieldset');
+  if (fieldset && fieldset.querySelector('legend') && form.querySelectorAll(`[name="${CSS.escape(control.name)}"]`).length > 1) {
+    return fieldset.querySelector('legend').textContent.trim();
+  }
+  const label = control.closest('label') || (control.id && form.querySelector(`label[for="${CSS.escape(control.id)}"]`));
+  const caption = label && Array.from(label.childNodes).find((node) => node.nodeType === Node.TEXT_NODE && node.textContent.trim());
+  return caption ? caption.textContent.trim() : '';
+}
+
 // Shows a refused save under its form (`errors`): the service's message and per-field reasons
 // (errorBox), each field named by its label on the form, and each named control marked invalid
-// (aria-invalid) until the next save. The form keeps what was typed.
+// (aria-invalid) until the next save. A field the service names by its path in the request
+// ("message_template.subject") is the form's control of the last part ("subject"). The form
+// keeps what was typed.
 function formRefused(form, errors, error) {
   form.querySelectorAll('[aria-invalid]').forEach((control) => control.removeAttribute('aria-invalid'));
   const details = (error.details || []).map((detail) => {
-    const control = form.querySelector(`[name="${CSS.escape(detail.field)}"]`);
+    const names = detail.field ? [detail.field, detail.field.split('.').pop()] : [];
+    const control = names.map((name) => form.querySelector(`[name="${CSS.escape(name)}"]`)).find(Boolean);
     if (!control) return detail;
-    control.setAttribute('aria-invalid', 'true');
-    const caption = control.closest('label') && control.closest('label').firstChild;
-    return Object.assign({}, detail, { field: caption && caption.nodeType === Node.TEXT_NODE ? caption.textContent : detail.field });
+    form.querySelectorAll(`[name="${CSS.escape(control.name)}"]`).forEach((named) => named.setAttribute('aria-invalid', 'true'));
+    return Object.assign({}, detail, { field: fieldCaption(form, control) || detail.field });
   });
   errors.replaceChildren(errorBox({ message: error.message, details }));
 }
@@ -569,12 +583,16 @@ const keyFromName = (name, separator, most) => name.normalize('NFD').replace(/[\
 // A change made on an administration page: `work()`, then `redraw(...args)`, where `done` is the
 // notice, or a function of the answer giving the redraw's arguments; a refusal shows the
 // service's error (with its fields) in `status`, focused (a form far below the status showed
-// nothing where it was pressed), and nothing is redrawn.
-const changeThen = (status, redraw) => async (work, done) => {
+// nothing where it was pressed), and nothing is redrawn. Given the `form` the change came from,
+// the refusal names its fields by their labels and marks them (formRefused).
+const changeThen = (status, redraw) => async (work, done, form) => {
   try {
     const answer = await work();
     redraw(...[].concat(typeof done === 'function' ? done(answer) : done));
-  } catch (error) { announce(status, errorBox(error)); }
+  } catch (error) {
+    if (form) formRefused(form, status, error); else status.replaceChildren(errorBox(error));
+    announce(status, ...status.childNodes);
+  }
 };
 
 function newId() {
@@ -1492,14 +1510,18 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
   } else {
     const take = el('button', { type: 'button', id: 'take', text: t('take'), onclick: (event) => act('POST', `/v1/tickets/${encodeURIComponent(id)}/take`, undefined, { event }) });
     // The allowed moves; the note or the text for the customer a move needs is asked for
-    // (required) while that move is chosen.
+    // (required, and its label says so) while that move is chosen.
     const moves = el('select', { name: 'to_stage', id: 'move-stage' });
     const moveNote = el('input', { name: 'note', id: 'move-note' });
     const movePublicNote = el('input', { name: 'public_note', id: 'move-public-note' });
+    const noteCaption = document.createTextNode(t('note'));
+    const publicNoteCaption = document.createTextNode(t('publicNote'));
     const askNotes = () => {
       const chosen = moves.selectedOptions[0];
       moveNote.required = !!(chosen && chosen.dataset.requiresNote);
       movePublicNote.required = !!(chosen && chosen.dataset.requiresPublicNote);
+      noteCaption.textContent = moveNote.required ? `${t('note')} ${t('noteRequired')}` : t('note');
+      publicNoteCaption.textContent = movePublicNote.required ? `${t('publicNote')} ${t('publicNoteRequired')}` : t('publicNote');
     };
     moves.addEventListener('change', askNotes);
     api('GET', `/v1/tickets/${encodeURIComponent(id)}/moves`).then((m) => {
@@ -1510,8 +1532,8 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
     }).catch(() => null);
     const move = el('form', { id: 'move-form' },
       el('label', {}, t('move'), moves),
-      el('label', {}, t('note'), moveNote),
-      el('label', {}, t('publicNote'), movePublicNote),
+      el('label', {}, noteCaption, moveNote),
+      el('label', {}, publicNoteCaption, movePublicNote),
       el('button', { type: 'submit', text: t('move') }));
     move.addEventListener('submit', (e) => {
       e.preventDefault();

@@ -92,7 +92,7 @@ async function quarantinedMailPage(id) {
         const result = await api('POST', `/v1/mail-quarantine/${encodeURIComponent(id)}/reprocess`, request);
         if (result.mail && result.mail.status === 'QUARANTINE_REPROCESSED') return quarantinedMailPage(id);
         status.replaceChildren(el('p', { class: 'error', role: 'alert', text: `${result.outcome}: ${ownPart(result.mail && result.mail.reason)}` }));
-      } catch (error) { status.replaceChildren(errorBox(error)); }
+      } catch (error) { formRefused(takeIn, status, error); }
     });
     const discard = el('form', { id: 'quarantine-discard' },
       el('label', {}, t('mqDiscardReason'), el('input', { name: 'reason', id: 'quarantine-discard-reason', required: true, maxlength: 2000 })),
@@ -102,7 +102,7 @@ async function quarantinedMailPage(id) {
       try {
         await api('POST', `/v1/mail-quarantine/${encodeURIComponent(id)}/discard`, { reason: discard.elements.reason.value });
         quarantinedMailPage(id);
-      } catch (error) { status.replaceChildren(errorBox(error)); }
+      } catch (error) { formRefused(discard, status, error); }
     });
     actions.push(el('h2', { text: t('mqTakeIn') }), takeIn, el('h2', { text: t('mqDiscard') }), discard);
   }

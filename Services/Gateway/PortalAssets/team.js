@@ -148,7 +148,7 @@ function routingSection(rules, groups, groupNames, change) {
     const fields = form.elements;
     const rule = { position: Number(fields.position.value), group_id: fields.group_id.value };
     for (const name of ['plan', 'product', 'module', 'category', 'priority']) if (fields[name].value.trim()) rule[name] = fields[name].value.trim();
-    change(() => api('POST', '/v1/routing-rules', { rule }), t('ruleAdded'));
+    change(() => api('POST', '/v1/routing-rules', { rule }), t('ruleAdded'), form);
   });
   return [el('h2', { id: 'routing-title', text: t('routingTitle') }), el('p', { class: 'muted', text: t('routingIntro') }), table,
     el('h3', { id: 'rule-title', text: t('newRule') }), form];
@@ -209,7 +209,7 @@ function groupsSection(groups, agents, change) {
     if (!name) return;
     // A readable id from the name (accents and punctuation dropped), unique with a short suffix.
     const id = `${keyFromName(name, '-', 40) || 'grupo'}-${newId().slice(0, 6)}`;
-    change(() => api('POST', '/v1/groups', { group: { id, name, active: true } }), tf('groupCreated', { name }));
+    change(() => api('POST', '/v1/groups', { group: { id, name, active: true } }), tf('groupCreated', { name }), create);
   });
   return [el('h2', { id: 'groups-title', text: t('groupsTitle') }), el('p', { class: 'muted', text: t('groupsIntro') }), table,
     el('h3', { id: 'group-title', text: t('newGroup') }), create];

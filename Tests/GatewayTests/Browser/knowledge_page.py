@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The knowledge base page (#/base) in headless Chromium. Ana (an agent) finds the internal article
 and gets no editor's tools; the administrator (an editor) approves the FAQ request in the editors'
-queue, writes an article (21 tags refused first, the field named), edits it, and has a stale save
+queue, writes an article (21 tags refused first, the field named by its label), edits it, and has a stale save
 refused after someone else saved; Maria (a customer) searches, sees the public articles only,
 reads one and says it helped.
 Usage: knowledge_page.py BASE_URL SCREENSHOT_DIR
@@ -23,6 +23,10 @@ customer = os.environ["PORTAL_CUSTOMER"].split(":", 1)
 portal = Portal(base, shots)
 driver, wait, shot = portal.driver, portal.wait, portal.shot
 sign_in, sign_out = portal.sign_in, portal.sign_out
+
+
+def d_text(element_id):
+    return driver.find_element(By.ID, element_id).text
 
 
 def main_text():
@@ -80,7 +84,10 @@ try:
     tags = driver.find_element(By.ID, "kb-tags")
     tags.send_keys(", ".join(f"t{i}" for i in range(21)))
     driver.find_element(By.ID, "kb-save").click()
-    wait.until(lambda d: "tags" in d.find_element(By.ID, "kb-form-status").text)
+    # The refusal names the field by its label, not its API name, and marks it.
+    wait.until(lambda d: "Etiquetas (separadas por vírgulas):" in d.find_element(By.ID, "kb-form-status").text)
+    assert "tags:" not in d_text("kb-form-status"), d_text("kb-form-status")
+    assert tags.get_attribute("aria-invalid") == "true"
     tags.clear()
     tags.send_keys("boleto, banco")
     shot("51-kb-editor")
@@ -158,7 +165,8 @@ try:
     groups = len(driver.find_elements(By.CSS_SELECTOR, "#kb-synonyms > li"))
     terms.send_keys("bloqueto")
     driver.find_element(By.CSS_SELECTOR, "#kb-synonym-new button[type='submit']").click()
-    wait.until(lambda d: "group.terms" in d.find_element(By.ID, "kb-synonyms-status").text)
+    wait.until(lambda d: "Termos (separados por vírgulas):" in d.find_element(By.ID, "kb-synonyms-status").text)
+    assert "group.terms" not in d_text("kb-synonyms-status") and terms.get_attribute("aria-invalid") == "true", d_text("kb-synonyms-status")
     assert len(driver.find_elements(By.CSS_SELECTOR, "#kb-synonyms > li")) == groups, "a refused group is not stored"
     terms = driver.find_element(By.ID, "kb-new-terms")
     terms.clear()

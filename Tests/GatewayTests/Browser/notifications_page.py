@@ -3,7 +3,7 @@
 
 setup: an agent gets no link and no page; the administrator sees the rules, registers a webhook
 for "Ocorrência aberta" at RECEIVER_URL (an ftp address and then no events are refused first,
-each error shown next to the form) and gets its generated secret once; edits the pt-BR subject of
+each error shown next to the form, naming the field by its label and marking it) and gets its generated secret once; edits the pt-BR subject of
 the TicketOpened template (placeholders listed), then a subject naming an unknown placeholder is
 refused with the service's reason; switches SLA warnings off for Ana, switches every kind off for
 her and deletes that entry; lifts a suppressed address and queues the dead deliveries again.
@@ -43,6 +43,11 @@ def webhook_row():
     found = [r for r in driver.find_elements(By.CSS_SELECTOR, "#notify-webhooks tbody tr[data-webhook]")
              if r.find_element(By.CLASS_NAME, "notify-url").text == receiver]
     return found[0] if found else None
+
+
+def invalid(element_id):
+    """Whether the refused form marked the field (aria-invalid)."""
+    return driver.find_element(By.ID, element_id).get_attribute("aria-invalid") == "true"
 
 
 def scroll_to(element_id):
@@ -93,10 +98,15 @@ def setup():
 
     # Refused: an address that is not http(s), then no events; nothing is listed.
     submit_webhook(receiver.replace("http://", "ftp://"), [])
-    wait.until(lambda d: "url:" in text("notify-webhook-status"))
+    # Each refusal names the field by its label (no API field name) and marks it invalid.
+    wait.until(lambda d: "Endereço (URL):" in text("notify-webhook-status"))
+    assert "url:" not in text("notify-webhook-status"), text("notify-webhook-status")
+    assert invalid("notify-webhook-url") and not invalid("notify-event-TicketOpened")
     submit_webhook(receiver, [])
-    wait.until(lambda d: "event_kinds:" in text("notify-webhook-status"))
+    wait.until(lambda d: "Eventos:" in text("notify-webhook-status"))
     assert "Informe os tipos de evento" in text("notify-webhook-status"), text("notify-webhook-status")
+    assert "event_kinds" not in text("notify-webhook-status"), text("notify-webhook-status")
+    assert invalid("notify-event-TicketOpened") and not invalid("notify-webhook-url")
     assert driver.find_elements(By.ID, "notify-webhooks-empty"), "a refused webhook is not listed"
     # Registered for opened tickets, with no secret given: the service's secret is shown once.
     submit_webhook(receiver, ["TicketOpened"])
@@ -119,7 +129,8 @@ def setup():
     assert text("notify-template-origin") == "Personalizado por um administrador."
     # A subject naming a placeholder the kind does not fill is refused, with the reason.
     set_subject("[{{code}}] Recebemos: {{assunto}}")
-    wait.until(lambda d: "message_template.subject:" in text("notify-template-status"))
+    wait.until(lambda d: "Assunto:" in text("notify-template-status"))
+    assert "message_template" not in text("notify-template-status") and invalid("notify-template-subject"), text("notify-template-status")
     assert "{{assunto}}" in text("notify-template-status"), text("notify-template-status")
     scroll_to("notify-templates-title")
     shot("46-admin-notifications-template-refused")
@@ -213,7 +224,8 @@ def rules_and_mailboxes():
 
     assert driver.find_elements(By.ID, "notify-mailboxes-empty"), "no mailboxes yet"
     save_mailbox("grp-n1", "fila-n1@@suporte")
-    wait.until(lambda d: "address:" in text("notify-mailbox-status"))
+    wait.until(lambda d: "Endereço:" in text("notify-mailbox-status"))
+    assert "address:" not in text("notify-mailbox-status") and invalid("notify-mailbox-address"), text("notify-mailbox-status")
     assert "Endereço de e-mail inválido" in text("notify-mailbox-status"), text("notify-mailbox-status")
     assert driver.find_elements(By.ID, "notify-mailboxes-empty"), "a refused mailbox is not listed"
     scroll_to("notify-mailboxes-title")

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """What a helpdesk's people met on the ticket pages, pinned in headless Chromium.
 Ana (agent): the ticket's SLA targets are on its page; the related tickets show no stray "null";
-taking the ticket says "Salvo." on the page drawn again; the move form asks for the text a move
-needs (required), and a blank one is refused naming the field by its label ("Texto para o
+taking the ticket says "Salvo." on the page drawn again; the move form asks for the note or text a
+move needs (required, its label saying "(obrigatória)" / "(obrigatório)"), and a blank one is refused naming the field by its label ("Texto para o
 cliente", marked invalid), not "public_note"; her badge names the stage
 ("Aguardando cliente"), not the customer's wording; a note typed in the discussion survives the
 page drawn again after another action; the printed ticket leaves the actions out.
@@ -78,11 +78,21 @@ try:
     press("take")
     assert portal.facts("ticket-facts").get("Com", "").startswith("Ana")
 
+    # The label of a note a move needs says it is required, while that move is chosen.
+    def move_label(name):
+        return driver.find_element(By.CSS_SELECTOR, f"#move-form [name={name}]").find_element(By.XPATH, "./ancestor::label").text.strip()
+
+    wait.until(lambda d: "cancelado" in [o.get_attribute("value") for o in Select(d.find_element(By.ID, "move-stage")).options])
+    Select(driver.find_element(By.ID, "move-stage")).select_by_value("cancelado")
+    assert move_label("note") == "Nota interna (obrigatória)", move_label("note")
+    assert move_label("public_note") == "Texto para o cliente", move_label("public_note")
     # A move that needs a text for the customer, without it: refused, the field named by its label.
     wait.until(lambda d: "aguardando_cliente" in [o.get_attribute("value") for o in Select(d.find_element(By.ID, "move-stage")).options])
     Select(driver.find_element(By.ID, "move-stage")).select_by_value("aguardando_cliente")
     public_note = driver.find_element(By.CSS_SELECTOR, "#move-form [name=public_note]")
     assert public_note.get_attribute("required") is not None, "the move's public note is not asked for"
+    assert move_label("public_note") == "Texto para o cliente (obrigatório)", move_label("public_note")
+    assert move_label("note") == "Nota interna", move_label("note")
     public_note.send_keys("   ")
     driver.find_element(By.CSS_SELECTOR, "#move-form button[type=submit]").click()
     # "Enviando…" shows while the move is on its way (a loaded machine leaves it there a while).

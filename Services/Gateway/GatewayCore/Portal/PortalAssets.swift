@@ -176,7 +176,7 @@ function accRoleForm(state, role, reset) {
       return;
     }
     const permissions = Array.from(form.querySelectorAll('input[name=permission]:checked'), (box) => box.value);
-    changeThen(status, accRender)(() => api('POST', '/v1/roles', { role: { name, permissions } }), tf('acc_roleSaved', { name }));
+    changeThen(status, accRender)(() => api('POST', '/v1/roles', { role: { name, permissions } }), tf('acc_roleSaved', { name }), form);
   });
   return [el('h3', { id: 'acc-role-title', text: title }), form];
 }
@@ -262,7 +262,7 @@ function accAgentForm(state, agent, close) {
         delete record.group_ids; delete record.permissions; delete record.transfer_destinations;
         await api('POST', '/v1/agents', { agent: record });
       }
-    }, tf('acc_agentSaved', { name }));
+    }, tf('acc_agentSaved', { name }), form);
   });
   return form;
 }
@@ -458,7 +458,7 @@ async function contactsPage(notice) {
     const fields = form.elements;
     const body = { display_name: fields.display_name.value.trim(), email: fields.email.value.trim() };
     if (fields.phone.value.trim()) body.phone = fields.phone.value.trim();
-    act(() => api('POST', '/v1/invitations', body), tf('inviteSent', { email: body.email }));
+    act(() => api('POST', '/v1/invitations', body), tf('inviteSent', { email: body.email }), form);
   });
   show(el('h1', { text: t('contacts') }), el('p', { class: 'muted', text: t('contactsIntro') }), status, table,
     el('h2', { id: 'invite-title', text: t('inviteColleague') }), form);
@@ -2166,7 +2166,9 @@ async function panelPage() {
     parts.push(countSection('stage-chart', t('byStage'), t('byStage'), rows));
   }
   if (metrics instanceof Error) {
-    parts.push(el('h2', { text: t('summary') }), el('p', { class: 'muted', id: 'metrics-unavailable', text: t('unavailable') }));
+    // The gateway's reason, when it gave one (an answer without one carries only its status).
+    const reason = metrics instanceof ApiError && metrics.message !== String(metrics.status) ? sentence(metrics.message) : '';
+    parts.push(el('h2', { text: t('summary') }), el('p', { class: 'muted', id: 'metrics-unavailable', text: [t('unavailable'), reason].filter(Boolean).join(' ') }));
     return show(...parts);
   }
   const totals = metrics.totals || {};
@@ -2221,7 +2223,7 @@ async function panelPage() {
 // errorBox, rowsTable, PRIORITIES, isAdministrator); its link and path are added with addPage.
 
 Object.assign(TEXT['pt-BR'], {
-  deadlineTitle: 'Prazos', deadlineIntro: 'Horário de atendimento, metas de SLA e encerramento por inatividade, como o workflow os aplica. Salvar um calendário ou uma política de SLA recalcula os prazos das ocorrências abertas.',
+  deadlineTitle: 'Prazos', deadlineIntro: 'Horário de atendimento, metas de SLA e encerramento por inatividade, como valem para as ocorrências. Salvar um calendário ou uma política de SLA recalcula os prazos das ocorrências abertas.',
   deadlineReadOnly: 'Somente leitura: apenas administradores alteram os prazos.',
   deadlineCalendars: 'Calendários (horário de atendimento)', deadlineCalendarsIntro: 'Os prazos de SLA contam só o tempo dentro destes horários; os feriados não contam. Um calendário em uso por uma política não é excluído; o padrão é editado, nunca excluído.',
   deadlineTimeZone: 'Fuso horário', deadlineWeekly: 'Horário por dia da semana', deadlineWorkingHours: 'Horário', deadlineHolidays: 'Feriados',
@@ -2261,7 +2263,7 @@ Object.assign(TEXT['pt-BR'], {
   deadlineConfirmInactivityDelete: 'Excluir a política de inatividade {id}?', deadlineNoInactivity: 'Nenhuma política: nenhuma ocorrência é encerrada por inatividade.',
 });
 Object.assign(TEXT.en, {
-  deadlineTitle: 'Deadlines', deadlineIntro: 'Business hours, SLA targets and closing after inactivity, as workflow applies them. Saving a calendar or an SLA policy recomputes the deadlines of open tickets.',
+  deadlineTitle: 'Deadlines', deadlineIntro: 'Business hours, SLA targets and closing after inactivity, as they apply to tickets. Saving a calendar or an SLA policy recomputes the deadlines of open tickets.',
   deadlineReadOnly: 'Read only: only administrators change the deadlines.',
   deadlineCalendars: 'Calendars (business hours)', deadlineCalendarsIntro: 'SLA deadlines count only the time within these hours; holidays do not count. A calendar a policy uses is not deleted; the default one is edited, never deleted.',
   deadlineTimeZone: 'Time zone', deadlineWeekly: 'Hours per weekday', deadlineWorkingHours: 'Hours', deadlineHolidays: 'Holidays',
@@ -2368,7 +2370,8 @@ function deadlineNewId(name, taken, fallback) {
 }
 
 // Runs a save; on success draws the page again with the notice `done(answer)`, on refusal shows
-// workflow's reasons in `status` (beside the form, which keeps what was typed, or the list).
+// workflow's reasons in `status` (beside the form, which keeps what was typed, or the list), the
+// button's form's fields named by their labels and marked (formRefused).
 async function deadlineSave(status, button, work, done) {
   if (button) button.disabled = true;
   status.replaceChildren();
@@ -2376,7 +2379,7 @@ async function deadlineSave(status, button, work, done) {
     const answer = await work();
     deadlinePage(done(answer || {}));
   } catch (error) {
-    status.replaceChildren(errorBox(error));
+    if (button && button.form) formRefused(button.form, status, error); else status.replaceChildren(errorBox(error));
     if (button) button.disabled = false;
   }
 }
@@ -3019,7 +3022,7 @@ async function integrationsPage(notice, secret) {
     try {
       const created = await api('POST', '/v1/api-keys', body);
       integrationsPage(tf('keyCreated', { name: body.name }), created.key);
-    } catch (error) { status.replaceChildren(errorBox(error)); }
+    } catch (error) { formRefused(form, status, error); }
   });
   show(el('h1', { text: t('integrations') }), el('p', { class: 'muted', text: t('integrationsIntro') }), status, table,
     el('h2', { id: 'key-title', text: t('newKey') }), form);
@@ -3263,7 +3266,8 @@ async function kbEditorPage(id) {
         location.hash = kbArticleHref(created.id);
       }
     } catch (error) {
-      status.replaceChildren(error.code === 'FAILED_PRECONDITION' ? el('p', { class: 'error', role: 'alert', text: t('kbStale') }) : errorBox(error));
+      if (error.code === 'FAILED_PRECONDITION') status.replaceChildren(el('p', { class: 'error', role: 'alert', text: t('kbStale') }));
+      else formRefused(form, status, error);
     }
   });
   show(el('p', {}, el('a', { href: id ? kbArticleHref(id) : '#/base', text: t('kbBack') })),
@@ -3367,7 +3371,7 @@ async function kbSynonymsPage(notice) {
   if (notice) status.append(el('p', { class: 'ok', text: notice }));
   const terms = (text) => text.split(',').map((term) => term.trim()).filter(Boolean);
   const change = changeThen(status, kbSynonymsPage);
-  const save = (group, done) => change(() => api('POST', '/v1/knowledge/synonyms', { group }), done);
+  const save = (group, done, form) => change(() => api('POST', '/v1/knowledge/synonyms', { group }), done, form);
   const rows = (list.groups || []).map((group) => {
     const joined = (group.terms || []).join(', ');
     const field = el('input', { value: joined, 'aria-label': tf('kbTermsOf', { terms: joined }), class: 'kb-terms', autocomplete: 'off' });
@@ -3381,7 +3385,7 @@ async function kbSynonymsPage(notice) {
   const create = el('form', { id: 'kb-synonym-new', 'aria-labelledby': 'kb-synonym-new-title' },
     el('label', {}, t('kbTerms'), el('input', { name: 'terms', id: 'kb-new-terms', required: true, autocomplete: 'off' })),
     el('button', { type: 'submit', text: t('kbAddGroup') }));
-  create.addEventListener('submit', (event) => { event.preventDefault(); save({ terms: terms(create.elements.terms.value) }, t('kbGroupSaved')); });
+  create.addEventListener('submit', (event) => { event.preventDefault(); save({ terms: terms(create.elements.terms.value) }, t('kbGroupSaved'), create); });
   show(el('p', {}, el('a', { href: '#/base', text: t('kbBack') })), el('h1', { text: t('kbSynonyms') }), el('p', { class: 'muted', text: t('kbSynonymsIntro') }), status,
     rows.length ? el('ul', { id: 'kb-synonyms', class: 'kb-list' }, rows) : el('p', { class: 'muted', id: 'kb-synonyms-empty', text: t('kbNoSynonyms') }),
     el('h2', { id: 'kb-synonym-new-title', text: t('kbNewGroup') }), create);
@@ -3642,7 +3646,7 @@ function notifyWebhooksSection(hooks, deliveries, redraw) {
       internal_entries: fields.internal_entries.checked,
       event_kinds: Array.from(form.querySelectorAll('input[name=event_kinds]:checked'), (box) => box.value) };
     change(() => api('POST', '/v1/webhooks', body), (answer) => (answer.secret
-      ? [tf('notifyWebhookCreatedSecret', { url: body.url }), answer.secret] : tf('notifyWebhookCreated', { url: body.url })));
+      ? [tf('notifyWebhookCreatedSecret', { url: body.url }), answer.secret] : tf('notifyWebhookCreated', { url: body.url })), form);
   });
   return [el('h2', { id: 'notify-webhooks-title', text: t('notifyWebhooks') }), el('p', { class: 'muted', text: t('notifyWebhooksIntro') }), table,
     el('h3', { id: 'notify-webhook-title', text: t('notifyNewWebhook') }), form];
@@ -3687,7 +3691,7 @@ function notifyTemplatesSection() {
       await api('POST', '/v1/templates', { message_template: template });
       origin.textContent = t('notifyCustomized');
       box.replaceChildren(el('p', { class: 'ok', text: tf('notifyTemplateSaved', { kind: kind.value, locale: locale.value }) }));
-    } catch (error) { box.replaceChildren(errorBox(error)); }
+    } catch (error) { formRefused(form, box, error); }
   });
   load();
   return [el('h2', { id: 'notify-templates-title', text: t('notifyTemplates') }), el('p', { class: 'muted', text: t('notifyTemplatesIntro') }), form];
@@ -3760,7 +3764,7 @@ function notifyMailboxesPart(mailboxes, groups, redraw) {
     event.preventDefault();
     const group = form.elements.group_id.value.trim();
     const address = form.elements.address.value.trim();
-    change(() => api('POST', `/v1/group-mailboxes/${encodeURIComponent(group)}`, { address }), () => tf('notifyMailboxSaved', { group: groupName(group), address }));
+    change(() => api('POST', `/v1/group-mailboxes/${encodeURIComponent(group)}`, { address }), () => tf('notifyMailboxSaved', { group: groupName(group), address }), form);
   });
   return [el('h3', { id: 'notify-mailboxes-title', text: t('notifyMailboxes') }),
     rowsTable('notify-mailboxes', [t('notifyGroup'), t('notifyAddress'), t('notifyRuleOrigin'), t('actions')], rows, 'notify-mailboxes-empty', t('notifyNoMailboxes')),
@@ -3783,8 +3787,8 @@ function notifyRuleChangesPart(changes) {
 function notifySubscriptionsSection(person, switches, redraw) {
   const box = el('div', { id: 'notify-rule-status', role: 'status' });
   const change = changeThen(box, redraw);
-  const save = (who, kind, enabled) => change(() => api('POST', '/v1/subscriptions', { subscription: { person: who, event_kind: kind, enabled } }),
-    () => [tf('notifySwitchSaved', { person: who, kind: notifyKindName(kind) }), undefined, who]);
+  const save = (who, kind, enabled, form) => change(() => api('POST', '/v1/subscriptions', { subscription: { person: who, event_kind: kind, enabled } }),
+    () => [tf('notifySwitchSaved', { person: who, kind: notifyKindName(kind) }), undefined, who], form);
   const remove = (who, kind) => change(() => api('DELETE', `/v1/subscriptions?person=${encodeURIComponent(who)}&event_kind=${encodeURIComponent(kind)}`),
     () => tf('notifySwitchRemoved', { person: who, kind: notifyKindName(kind) }));
   const lookup = el('form', { id: 'notify-person-form', class: 'row', 'aria-label': t('notifyPerson') },
@@ -3817,7 +3821,7 @@ function notifySubscriptionsSection(person, switches, redraw) {
     el('button', { type: 'submit', id: 'notify-rule-submit', text: t('notifySetSwitch') }), box);
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    save(form.elements.person.value.trim(), form.elements.event_kind.value, form.elements.enabled.value === 'true');
+    save(form.elements.person.value.trim(), form.elements.event_kind.value, form.elements.enabled.value === 'true', form);
   });
   return [el('h2', { id: 'notify-subscriptions-title', text: t('notifySubscriptions') }), el('p', { class: 'muted', text: t('notifySubscriptionsIntro') }), lookup, table,
     el('h3', { id: 'notify-rule-title', text: t('notifyNewSwitch') }), form];
@@ -3858,7 +3862,7 @@ function notifyLogSection(stats, dead, suppressions, redraw) {
   suppress.addEventListener('submit', (event) => {
     event.preventDefault();
     const address = suppress.elements.address.value.trim();
-    change(() => api('POST', '/v1/email-suppressions', { address, note: suppress.elements.note.value }), () => tf('notifySuppressed', { address }));
+    change(() => api('POST', '/v1/email-suppressions', { address, note: suppress.elements.note.value }), () => tf('notifySuppressed', { address }), suppress);
   });
   return [el('h2', { id: 'notify-log-title', text: t('notifyLog') }), cards, box,
     el('h3', { text: t('notifyDead') }), el('p', {}, retryAll), deadTable,
@@ -3974,7 +3978,7 @@ const TEXT = {
     openingFiles: 'Na abertura', messageFiles: 'Resposta de {who} · {when}', entryFiles: 'Mensagem de {who} · {when}',
     dropHere: 'Arraste arquivos para cá, cole-os ou escolha-os', reply: 'Responder', send: 'Enviar resposta', cancel: 'Cancelar ocorrência',
     reason: 'Motivo', history: 'Histórico', request: 'Solicitação', solution: 'Solução', take: 'Assumir', move: 'Mover',
-    note: 'Nota interna', publicNote: 'Texto para o cliente', discussion: 'Discussão', isPublic: 'Visível ao cliente', add: 'Adicionar',
+    note: 'Nota interna', publicNote: 'Texto para o cliente', noteRequired: '(obrigatória)', publicNoteRequired: '(obrigatório)', discussion: 'Discussão', isPublic: 'Visível ao cliente', add: 'Adicionar',
     setSolution: 'Registrar solução', print: 'Imprimir', none: 'Nenhuma ocorrência.', loading: 'Carregando…', saved: 'Salvo.',
     workflowUnavailable: 'A situação, o atendimento e a discussão desta ocorrência estão temporariamente indisponíveis; o que você enviou está guardado. Tente de novo em instantes.',
     newPassword: 'Nova senha', choosePassword: 'Defina sua senha', passwordSet: 'Senha definida. Entre com ela.',
@@ -4031,7 +4035,7 @@ const TEXT = {
     openingFiles: 'With the request', messageFiles: 'Reply from {who} · {when}', entryFiles: 'Message from {who} · {when}',
     dropHere: 'Drag files here, paste them or choose them', reply: 'Reply', send: 'Send reply', cancel: 'Cancel ticket',
     reason: 'Reason', history: 'History', request: 'Request', solution: 'Solution', take: 'Take', move: 'Move',
-    note: 'Internal note', publicNote: 'Text for the customer', discussion: 'Discussion', isPublic: 'Visible to the customer', add: 'Add',
+    note: 'Internal note', publicNote: 'Text for the customer', noteRequired: '(required)', publicNoteRequired: '(required)', discussion: 'Discussion', isPublic: 'Visible to the customer', add: 'Add',
     setSolution: 'Record solution', print: 'Print', none: 'No tickets.', loading: 'Loading…', saved: 'Saved.',
     workflowUnavailable: 'This ticket\'s stage, handling and discussion are temporarily unavailable; what you sent is stored. Try again in a moment.',
     newPassword: 'New password', choosePassword: 'Choose your password', passwordSet: 'Password set. Sign in with it.',
@@ -4486,17 +4490,31 @@ function announce(status, ...nodes) {
   status.focus();
 }
 
+// The caption a person sees for a form's control: the legend of its fieldset when the name is a
+// group of boxes (event_kinds), else its label's own text (before or after the control).
+function fieldCaption(form, control) {
+  const fieldset = control.closest('fieldset');
+  if (fieldset && fieldset.querySelector('legend') && form.querySelectorAll(`[name="${CSS.escape(control.name)}"]`).length > 1) {
+    return fieldset.querySelector('legend').textContent.trim();
+  }
+  const label = control.closest('label') || (control.id && form.querySelector(`label[for="${CSS.escape(control.id)}"]`));
+  const caption = label && Array.from(label.childNodes).find((node) => node.nodeType === Node.TEXT_NODE && node.textContent.trim());
+  return caption ? caption.textContent.trim() : '';
+}
+
 // Shows a refused save under its form (`errors`): the service's message and per-field reasons
 // (errorBox), each field named by its label on the form, and each named control marked invalid
-// (aria-invalid) until the next save. The form keeps what was typed.
+// (aria-invalid) until the next save. A field the service names by its path in the request
+// ("message_template.subject") is the form's control of the last part ("subject"). The form
+// keeps what was typed.
 function formRefused(form, errors, error) {
   form.querySelectorAll('[aria-invalid]').forEach((control) => control.removeAttribute('aria-invalid'));
   const details = (error.details || []).map((detail) => {
-    const control = form.querySelector(`[name="${CSS.escape(detail.field)}"]`);
+    const names = detail.field ? [detail.field, detail.field.split('.').pop()] : [];
+    const control = names.map((name) => form.querySelector(`[name="${CSS.escape(name)}"]`)).find(Boolean);
     if (!control) return detail;
-    control.setAttribute('aria-invalid', 'true');
-    const caption = control.closest('label') && control.closest('label').firstChild;
-    return Object.assign({}, detail, { field: caption && caption.nodeType === Node.TEXT_NODE ? caption.textContent : detail.field });
+    form.querySelectorAll(`[name="${CSS.escape(control.name)}"]`).forEach((named) => named.setAttribute('aria-invalid', 'true'));
+    return Object.assign({}, detail, { field: fieldCaption(form, control) || detail.field });
   });
   errors.replaceChildren(errorBox({ message: error.message, details }));
 }
@@ -4532,12 +4550,16 @@ const keyFromName = (name, separator, most) => name.normalize('NFD').replace(/[\
 // A change made on an administration page: `work()`, then `redraw(...args)`, where `done` is the
 // notice, or a function of the answer giving the redraw's arguments; a refusal shows the
 // service's error (with its fields) in `status`, focused (a form far below the status showed
-// nothing where it was pressed), and nothing is redrawn.
-const changeThen = (status, redraw) => async (work, done) => {
+// nothing where it was pressed), and nothing is redrawn. Given the `form` the change came from,
+// the refusal names its fields by their labels and marks them (formRefused).
+const changeThen = (status, redraw) => async (work, done, form) => {
   try {
     const answer = await work();
     redraw(...[].concat(typeof done === 'function' ? done(answer) : done));
-  } catch (error) { announce(status, errorBox(error)); }
+  } catch (error) {
+    if (form) formRefused(form, status, error); else status.replaceChildren(errorBox(error));
+    announce(status, ...status.childNodes);
+  }
 };
 
 function newId() {
@@ -5455,14 +5477,18 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
   } else {
     const take = el('button', { type: 'button', id: 'take', text: t('take'), onclick: (event) => act('POST', `/v1/tickets/${encodeURIComponent(id)}/take`, undefined, { event }) });
     // The allowed moves; the note or the text for the customer a move needs is asked for
-    // (required) while that move is chosen.
+    // (required, and its label says so) while that move is chosen.
     const moves = el('select', { name: 'to_stage', id: 'move-stage' });
     const moveNote = el('input', { name: 'note', id: 'move-note' });
     const movePublicNote = el('input', { name: 'public_note', id: 'move-public-note' });
+    const noteCaption = document.createTextNode(t('note'));
+    const publicNoteCaption = document.createTextNode(t('publicNote'));
     const askNotes = () => {
       const chosen = moves.selectedOptions[0];
       moveNote.required = !!(chosen && chosen.dataset.requiresNote);
       movePublicNote.required = !!(chosen && chosen.dataset.requiresPublicNote);
+      noteCaption.textContent = moveNote.required ? `${t('note')} ${t('noteRequired')}` : t('note');
+      publicNoteCaption.textContent = movePublicNote.required ? `${t('publicNote')} ${t('publicNoteRequired')}` : t('publicNote');
     };
     moves.addEventListener('change', askNotes);
     api('GET', `/v1/tickets/${encodeURIComponent(id)}/moves`).then((m) => {
@@ -5473,8 +5499,8 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
     }).catch(() => null);
     const move = el('form', { id: 'move-form' },
       el('label', {}, t('move'), moves),
-      el('label', {}, t('note'), moveNote),
-      el('label', {}, t('publicNote'), movePublicNote),
+      el('label', {}, noteCaption, moveNote),
+      el('label', {}, publicNoteCaption, movePublicNote),
       el('button', { type: 'submit', text: t('move') }));
     move.addEventListener('submit', (e) => {
       e.preventDefault();
@@ -5788,7 +5814,7 @@ async function quarantinedMailPage(id) {
         const result = await api('POST', `/v1/mail-quarantine/${encodeURIComponent(id)}/reprocess`, request);
         if (result.mail && result.mail.status === 'QUARANTINE_REPROCESSED') return quarantinedMailPage(id);
         status.replaceChildren(el('p', { class: 'error', role: 'alert', text: `${result.outcome}: ${ownPart(result.mail && result.mail.reason)}` }));
-      } catch (error) { status.replaceChildren(errorBox(error)); }
+      } catch (error) { formRefused(takeIn, status, error); }
     });
     const discard = el('form', { id: 'quarantine-discard' },
       el('label', {}, t('mqDiscardReason'), el('input', { name: 'reason', id: 'quarantine-discard-reason', required: true, maxlength: 2000 })),
@@ -5798,7 +5824,7 @@ async function quarantinedMailPage(id) {
       try {
         await api('POST', `/v1/mail-quarantine/${encodeURIComponent(id)}/discard`, { reason: discard.elements.reason.value });
         quarantinedMailPage(id);
-      } catch (error) { status.replaceChildren(errorBox(error)); }
+      } catch (error) { formRefused(discard, status, error); }
     });
     actions.push(el('h2', { text: t('mqTakeIn') }), takeIn, el('h2', { text: t('mqDiscard') }), discard);
   }
@@ -5965,7 +5991,7 @@ function routingSection(rules, groups, groupNames, change) {
     const fields = form.elements;
     const rule = { position: Number(fields.position.value), group_id: fields.group_id.value };
     for (const name of ['plan', 'product', 'module', 'category', 'priority']) if (fields[name].value.trim()) rule[name] = fields[name].value.trim();
-    change(() => api('POST', '/v1/routing-rules', { rule }), t('ruleAdded'));
+    change(() => api('POST', '/v1/routing-rules', { rule }), t('ruleAdded'), form);
   });
   return [el('h2', { id: 'routing-title', text: t('routingTitle') }), el('p', { class: 'muted', text: t('routingIntro') }), table,
     el('h3', { id: 'rule-title', text: t('newRule') }), form];
@@ -6026,7 +6052,7 @@ function groupsSection(groups, agents, change) {
     if (!name) return;
     // A readable id from the name (accents and punctuation dropped), unique with a short suffix.
     const id = `${keyFromName(name, '-', 40) || 'grupo'}-${newId().slice(0, 6)}`;
-    change(() => api('POST', '/v1/groups', { group: { id, name, active: true } }), tf('groupCreated', { name }));
+    change(() => api('POST', '/v1/groups', { group: { id, name, active: true } }), tf('groupCreated', { name }), create);
   });
   return [el('h2', { id: 'groups-title', text: t('groupsTitle') }), el('p', { class: 'muted', text: t('groupsIntro') }), table,
     el('h3', { id: 'group-title', text: t('newGroup') }), create];

@@ -99,7 +99,6 @@ public struct HTTPRequest: Sendable {
         } catch {
             throw APIError(status: 400, code: "INVALID_JSON", pt: "O corpo não é JSON válido.", en: "The body is not valid JSON.")
         }
-        try refuseDuplicateKeys()
     }
 }
 

@@ -20,11 +20,7 @@ struct Violations {
     }
 
     mutating func maxLength(_ field: String, _ value: String, _ limit: Int) {
-        // A character is at least one UTF-8 byte: within the limit in bytes, within it in
-        // characters, without walking the text's grapheme clusters.
-        if value.utf8.count > limit && value.count > limit {
-            add(field, "too_long", pt: "No máximo \(limit) caracteres.", en: "At most \(limit) characters.")
-        }
+        if let long = FieldViolation.length(of: value, field, limit: limit) { add(long) }
     }
 
     mutating func notFound(_ field: String) {

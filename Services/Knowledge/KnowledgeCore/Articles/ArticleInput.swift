@@ -47,8 +47,8 @@ struct ArticleInput: Sendable {
             violations.append(FieldViolation(field: "visibility", reason: "required", pt: "Escolha público ou interno.",
                                              en: "Choose public or internal."))
         }
-        for (field, value) in [("product", input.product), ("module", input.module), ("category", input.category)] where value.count > 80 {
-            violations.append(FieldViolation(field: field, reason: "too_long", pt: "No máximo 80 caracteres.", en: "At most 80 characters."))
+        for (field, value) in [("product", input.product), ("module", input.module), ("category", input.category)] {
+            if let long = FieldViolation.length(of: value, field, limit: 80) { violations.append(long) }
         }
         if input.tags.count > 20 || input.tags.contains(where: { $0.count > 40 || $0.contains("|") }) {
             violations.append(FieldViolation(field: "tags", reason: "invalid", pt: "Até 20 etiquetas de até 40 caracteres, sem '|'.",

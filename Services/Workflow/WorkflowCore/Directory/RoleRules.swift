@@ -41,9 +41,8 @@ extension StaffDirectory {
         let name = role.name
         if name.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             violations.append(FieldViolation(field: "role.name", reason: "required", pt: "Informe o nome.", en: "Give the name."))
-        } else if name.count > maxRoleNameLength {
-            violations.append(FieldViolation(field: "role.name", reason: "too_long", pt: "No máximo \(maxRoleNameLength) caracteres.",
-                                             en: "At most \(maxRoleNameLength) characters."))
+        } else if let long = FieldViolation.length(of: name, "role.name", limit: maxRoleNameLength) {
+            violations.append(long)
         } else if name != name.trimmingCharacters(in: .whitespacesAndNewlines) || name.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) }) {
             violations.append(FieldViolation(field: "role.name", reason: "invalid_format", pt: "Sem espaços nas pontas nem caracteres de controle.",
                                              en: "No spaces around it and no control characters."))

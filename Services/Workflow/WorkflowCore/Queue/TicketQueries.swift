@@ -20,7 +20,10 @@ public struct TicketQueries: Sendable {
 
     /// Refuses a stage key no flow has (`stage=nova` for `novo`), naming `field`: it used to
     /// filter everything out, an empty list that read as "no tickets there".
-    func requireKnownStages(_ stages: [String], known: [String], field: String) throws {
+    /// `known` is only worked out when `stages` names any (a listing without a stage filter pays nothing).
+    func requireKnownStages(_ stages: [String], known: @autoclosure () -> [String], field: String) throws {
+        guard !stages.isEmpty else { return }
+        let known = known()
         guard let unknown = stages.first(where: { !known.contains($0) }) else { return }
         var keys: [String] = []
         for key in known where !keys.contains(key) { keys.append(key) }

@@ -155,10 +155,8 @@ public struct SurveyService: Sendable {
                 FieldViolation(field: "score", reason: "out_of_range", pt: "A nota vai de 1 a 5.", en: "The score goes from 1 to 5."),
             ])
         }
-        guard comment.count <= 4000 else {
-            throw RPCError(.invalidArgument, "comentário longo demais / comment too long", violations: [
-                FieldViolation(field: "comment", reason: "too_long", pt: "No máximo 4000 caracteres.", en: "At most 4000 characters."),
-            ])
+        if let long = FieldViolation.length(of: comment, "comment", limit: 4000) {
+            throw RPCError(.invalidArgument, "comentário longo demais / comment too long", violations: [long])
         }
         guard let ticketID = verify(token, now: now) else {
             throw RPCError(.permissionDenied, "link de pesquisa inválido ou expirado / invalid or expired survey link")

@@ -168,4 +168,30 @@ func at(_ text: String, _ event: SLAEvent) -> TimedSLAEvent { TimedSLAEvent(sp(t
         #expect(reopened.target(.resolution)!.elapsedMillis == 3 * hour * 1000)
         #expect(local(reopened.target(.resolution)!.dueAt!) == "2027-03-04 14:00")
     }
+
+    /// TOTVS-like Resolvido stops resolution; the customer's reply there (or a rejected solution,
+    /// reported as a reply) reopens the work before the move back, so the reply arrives while the
+    /// ticket is still stopped. It must still open a next-response cycle, counted from the reopening.
+    @Test func replyThatReopensAStoppedTicketStartsNextResponse() throws {
+        let solved = [
+            opened("2027-03-01 09:00"),
+            at("2027-03-01 09:30", .agentResponse),
+            at("2027-03-01 10:00", .stageChanged("resolvido")),
+        ]
+        let reopened = solved + [at("2027-03-01 11:00", .customerReply), at("2027-03-01 11:00", .stageChanged("em_atendimento"))]
+        let next = try #require(compute(reopened, now: "2027-03-01 12:00").target(.nextResponse))
+        #expect(next.cycle == 1 && next.status == .running)
+        #expect(next.elapsedMillis == hour * 1000)
+        #expect(next.dueAt.map { local($0) } == "2027-03-01 15:00")
+        // The agent answers: the cycle is met.
+        let answered = compute(reopened + [at("2027-03-01 13:00", .agentResponse)], now: "2027-03-01 14:00")
+        #expect(answered.target(.nextResponse)!.status == .met)
+        // A reply to a ticket that stays finished owes nothing...
+        let closed = [opened("2027-03-01 09:00"), at("2027-03-01 09:30", .agentResponse), at("2027-03-01 10:00", .stageChanged("finalizado")),
+                      at("2027-03-01 11:00", .customerReply)]
+        #expect(compute(closed, now: "2027-03-02 11:00").target(.nextResponse)!.status == .inactive)
+        // ...and one the agent answered before reopening owes nothing after it either.
+        let answeredFirst = closed + [at("2027-03-01 11:30", .agentResponse), at("2027-03-01 12:00", .stageChanged("em_atendimento"))]
+        #expect(compute(answeredFirst, now: "2027-03-01 13:00").target(.nextResponse)!.status == .inactive)
+    }
 }

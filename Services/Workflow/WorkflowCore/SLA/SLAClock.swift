@@ -73,7 +73,9 @@ public struct SLAComputation: Sendable, Hashable {
 /// - Pause stages (the policy's, always including Aguardando cliente) stop every clock; final
 ///   stages (``stopStages``) stop resolution, and reopening continues it.
 /// - First response stops at the first public agent answer (or when the ticket finishes);
-///   each customer reply after it starts a next-response cycle, stopped by the next answer.
+///   each customer reply after it starts a next-response cycle, stopped by the next answer. A
+///   reply while resolution is stopped (Resolvido, a final stage) starts one when the ticket
+///   reopens, from the reopening, unless an agent answered it first.
 ///
 /// ```swift
 /// let sla = SLAClock().compute(events, now: now, policy: { plan, priority in policies[plan, priority] },
@@ -125,6 +127,10 @@ public struct SLAClock: Sendable {
         var stage = "", calendarOverride = "", openedAt: Int64?
         var firstResponseAt: Int64?, finishedAt: Int64?
         var cycles: [(start: Int64, end: Int64?)] = []
+        // A customer reply while resolution is stopped, not answered yet: it opens a
+        // next-response cycle if the ticket reopens (the core reports a reply, or a rejected
+        // solution, before the move back to work that it causes).
+        var replyWhileStopped = false
         for event in events {
             var changesSegment = false
             switch event.event {
@@ -137,15 +143,20 @@ public struct SLAClock: Sendable {
                     if finishedAt == nil { finishedAt = event.at }
                     if let last = cycles.last, last.end == nil { cycles[cycles.count - 1].end = event.at }
                 } else {
+                    if finishedAt != nil, replyWhileStopped, firstResponseAt != nil { cycles.append((event.at, nil)) }
                     finishedAt = nil
+                    replyWhileStopped = false
                 }
             case .calendarChanged(let c):
                 calendarOverride = c; changesSegment = true
             case .agentResponse:
                 if firstResponseAt == nil { firstResponseAt = event.at }
                 if let last = cycles.last, last.end == nil { cycles[cycles.count - 1].end = event.at }
+                replyWhileStopped = false
             case .customerReply:
-                if firstResponseAt != nil, finishedAt == nil, cycles.last.map({ $0.end != nil }) ?? true {
+                if finishedAt != nil {
+                    replyWhileStopped = true
+                } else if firstResponseAt != nil, cycles.last.map({ $0.end != nil }) ?? true {
                     cycles.append((event.at, nil))
                 }
             case .priorityChanged, .planChanged:

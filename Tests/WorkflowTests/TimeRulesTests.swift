@@ -1,0 +1,75 @@
+import Foundation
+import Messages
+import RPC
+import Storage
+import Testing
+import TestSupport
+import WorkflowCore
+
+/// SLA clocks and the metrics made from them, through the real service with a simulated clock:
+/// what a customer's answer in a stopped stage owes, and when a ticket counts as answered and
+/// resolved.
+@Suite("Workflow: time rules through the service (reopening from Resolvido, resolution and first-response metrics)")
+struct TimeRulesTests {
+    static let ana = WorkflowHarness.agent("ana")
+    static let maria = WorkflowHarness.customer("maria", organization: "org-1")
+
+    func harness(_ engine: DatabaseEngine, clock: ManualClock, flow: String = "padrao") throws -> WorkflowHarness {
+        var options = WorkflowService.Options()
+        options.now = { clock.now }
+        let harness = try WorkflowHarness(engine, options: options, environment: ["WORKFLOW_TIMER_POLL_MS": "50", "WORKFLOW_FLOW": flow])
+        try harness.seedDirectory()
+        return harness
+    }
+
+    func open(_ harness: WorkflowHarness, _ id: String, at time: String, clock: ManualClock) throws {
+        clock.set(saoPaulo(time))
+        try harness.deliver(WorkflowHarness.opened(id, openedAt: saoPaulo(time)), key: id)
+    }
+
+    func target(_ harness: WorkflowHarness, _ id: String, _ kind: WorkflowV1.SlaTarget) throws -> WorkflowV1.SLATargetStatus? {
+        var request = WorkflowV1.GetTicketSLARequest()
+        request.ticketID = id
+        return try harness.call(WorkflowV1.WorkflowTime.getTicketSLA, request, as: WorkflowHarness.admin()).targets.first { $0.target == kind }
+    }
+
+    func fact(_ harness: WorkflowHarness, _ id: String) throws -> Row? {
+        try harness.database.read { tx in try tx.queryOne("SELECT * FROM wf_metric_tickets WHERE ticket_id = ?", [.text(id)]) }
+    }
+
+    /// The customer rejects the solution in Resolvido (a stopped stage) or writes there: the
+    /// ticket reopens to Em atendimento and the agents owe an answer within the next-response
+    /// target (built-in normal: 4 business hours), counted from the reopening.
+    @Test("a reply or a rejection in Resolvido reopens with a next-response clock", arguments: TestEngines.all)
+    func reopeningFromResolvidoOwesAnAnswer(engine: DatabaseEngine) throws {
+        let clock = ManualClock(saoPaulo("2027-03-01 09:00"))  // a Monday
+        let harness = try self.harness(engine, clock: clock, flow: "totvs")
+        for id in ["rejected", "replied"] {
+            try open(harness, id, at: "2027-03-01 09:00", clock: clock)
+            clock.set(saoPaulo("2027-03-01 09:10"))
+            try harness.take(id, as: Self.ana)
+            clock.set(saoPaulo("2027-03-01 10:00"))
+            try harness.move(id, to: "resolvido", publicNote: "Corrigido no pacote 3.", as: Self.ana)
+        }
+        clock.set(saoPaulo("2027-03-01 11:00"))
+        var answer = WorkflowV1.AnswerSolutionRequest()
+        answer.ticketID = "rejected"
+        answer.reason = "Ainda falha ao transmitir."
+        _ = try harness.call(WorkflowV1.Workflow.answerSolution, answer, as: Self.maria)
+        var reply = IntakeV1.CustomerReplied()
+        reply.ticketID = "replied"
+        reply.messageID = "m1"
+        reply.text = "Continua com erro."
+        reply.repliedAtMs = clock.now
+        try harness.deliver(reply, key: "replied")
+        clock.set(saoPaulo("2027-03-01 12:00"))
+        for id in ["rejected", "replied"] {
+            #expect(try harness.ticket(id).row?.stage == "em_atendimento")
+            let next = try #require(try target(harness, id, .nextResponse))
+            #expect(next.status == "running" && next.cycle == 1, "\(id): \(next)")
+            #expect(next.dueAtMs == saoPaulo("2027-03-01 15:00"), "\(id)")
+        }
+        try harness.move("rejected", to: "resolvido", publicNote: "Agora no pacote 4.", as: Self.ana)
+        #expect(try target(harness, "rejected", .nextResponse)?.status == "met")
+    }
+}

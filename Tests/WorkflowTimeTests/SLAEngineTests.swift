@@ -138,6 +138,45 @@ import TestSupport
         #expect(try publishedEvents(database, WorkflowV1.SLAWarning.self).map(\.target) == [.resolution])
     }
 
+    /// A customer reply is recorded at the instant the customer wrote (intake's `replied_at_ms`),
+    /// which can be earlier than what the ticket's SLA already knows when the event comes late
+    /// (workflow restarted, a queue backlog). The reply takes its place in the history, but the
+    /// SLA is not recomputed as of that earlier instant: later events stay counted, and a warning
+    /// the timer already sent is neither withdrawn nor sent a second time.
+    @Test(arguments: TestEngines.all)
+    func aLateEventNeverTurnsTheClockBack(engine: DatabaseEngine) throws {
+        let (database, sla, scheduler, clock) = try setUp(engine)
+        defer { database.close() }
+        try database.write { tx in
+            try sla.onTicketEvent(tx, ticketID: "L", .opened(plan: "basico", priority: 2, stage: "em_atendimento", calendarID: ""),
+                                  at: sp("2027-03-01 09:00"))
+            try sla.onTicketEvent(tx, ticketID: "L", .agentResponse, at: sp("2027-03-01 09:10"))
+        }
+        // Resolution 16 h, warning at 80% (12 h 48 min): Monday 9 h + Tuesday 3 h 48 min → Tue 11:48.
+        clock.set(sp("2027-03-02 11:48"))
+        #expect(try scheduler.runOnce() == 1)
+        #expect(try publishedEvents(database, WorkflowV1.SLAWarning.self).map(\.target) == [.resolution])
+        // The agent writes at 11:50; the customer's reply of 11:30 is delivered only at 11:55.
+        try database.write { tx in
+            try sla.onTicketEvent(tx, ticketID: "L", .agentResponse, at: sp("2027-03-02 11:50"))
+            try sla.onTicketEvent(tx, ticketID: "L", .customerReply, at: sp("2027-03-02 11:30"))
+        }
+        let targets = try database.read { tx in try sla.storedTargets(tx, ticketID: "L") }
+        // The reply of 11:30 was answered at 11:50: its cycle is met, not running.
+        let next = try #require(targets.first { $0.kind == .nextResponse })
+        #expect(next.status == .met && next.elapsedMillis == 20 * 60_000 && next.stoppedAt == sp("2027-03-02 11:50"), "\(next)")
+        // Resolution counted to 11:50 (the latest instant the SLA knew), not back to 11:30.
+        let resolution = try #require(targets.first { $0.kind == .resolution })
+        #expect(resolution.status == .running && resolution.elapsedMillis == (12 * 60 + 50) * 60_000)
+        clock.set(sp("2027-03-02 12:00"))
+        try scheduler.runOnce()
+        #expect(try publishedEvents(database, WorkflowV1.SLAWarning.self).map(\.target) == [.resolution], "warned once")
+        let notices = try database.read { tx in
+            try tx.query("SELECT withdrawn_at FROM wf_sla_notices WHERE ticket_id = 'L'").map { $0["withdrawn_at"].isNull }
+        }
+        #expect(notices == [true], "the warning stays sent, never withdrawn")
+    }
+
     /// Ticket events and timer recomputations of one ticket from several threads at once (as
     /// the timer thread and RPC workers do) serialize on the ticket: no lost or conflicting writes.
     @Test(arguments: TestEngines.all)

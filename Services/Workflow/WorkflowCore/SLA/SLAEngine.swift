@@ -105,7 +105,7 @@ public struct SLAEngine: Sendable {
     @discardableResult
     public func onTicketEvent(_ tx: any SQLExecutor, ticketID: String, _ event: SLAEvent, at: Int64) throws -> SLAComputation {
         if case .opened = event, let computed = try openingWithRow(tx, ticketID: ticketID, event, at: at) { return computed }
-        let fresh = try lock(tx, ticketID: ticketID)
+        let (fresh, computedAt) = try lockReadingComputedAt(tx, ticketID: ticketID)
         // A ticket whose SLA row was created just now has no SLA history, targets, notices or
         // timer yet (they are written only under that row's lock), so none is read or cleared.
         var history = fresh ? [] : try self.history(tx, ticketID: ticketID, withSeq: true)
@@ -116,7 +116,12 @@ public struct SLAEngine: Sendable {
         writes.add("INSERT INTO wf_sla_events (ticket_id, seq, at, kind, detail) VALUES (?, ?, ?, ?, ?)",
                    [.text(ticketID), .integer(seq), .integer(at), .text(event.kind), .text(detail)])
         history.append((seq, TimedSLAEvent(at, event)))
-        return try recompute(tx, ticketID: ticketID, history: history.map(\.event), now: at, fresh: fresh, writes: writes)
+        // The event takes its place in the history at `at`, but the SLA is brought up to the
+        // latest instant it was computed at when that is later (an event reported late, e.g. a
+        // customer reply delivered after workflow restarted): computing as of `at` would leave
+        // out the events after it and withdraw notices already sent, which would then go out again.
+        return try recompute(tx, ticketID: ticketID, history: history.map(\.event), now: max(at, computedAt ?? at), fresh: fresh,
+                             writes: writes)
     }
 
     /// A ticket's opening when its SLA row is new: the row is inserted with the computed plan,
@@ -320,15 +325,24 @@ public struct SLAEngine: Sendable {
     /// - Returns: whether the ticket's SLA row was created now (then this transaction holds it,
     ///   and the ticket has no SLA history yet).
     private func lock(_ tx: any SQLExecutor, ticketID: String) throws -> Bool {
+        try lockReadingComputedAt(tx, ticketID: ticketID, read: false).fresh
+    }
+
+    /// ``lock(_:ticketID:)``, also reading (with `read`) the instant the ticket's SLA was last
+    /// computed at (`updated_at`; `nil` for a fresh ticket): on PostgreSQL in the locking read.
+    private func lockReadingComputedAt(_ tx: any SQLExecutor, ticketID: String, read: Bool = true) throws -> (fresh: Bool, computedAt: Int64?) {
         let inserted = try tx.execute("""
             INSERT INTO wf_sla_tickets (ticket_id, plan, priority, stage, version, updated_at) VALUES (?, '*', 0, '', 0, 0)
             ON CONFLICT (ticket_id) DO NOTHING
             """, [.text(ticketID)]) > 0
         // A row this transaction inserted is invisible to others until commit: already ours.
-        if !inserted && tx.engine == .postgres {
-            _ = try tx.query("SELECT version FROM wf_sla_tickets WHERE ticket_id = ? FOR UPDATE", [.text(ticketID)])
+        guard !inserted else { return (true, nil) }
+        if tx.engine == .postgres {
+            let row = try tx.queryOne("SELECT updated_at FROM wf_sla_tickets WHERE ticket_id = ? FOR UPDATE", [.text(ticketID)])
+            return (false, try row?.optionalInt("updated_at"))
         }
-        return inserted
+        guard read else { return (false, nil) }
+        return (false, try tx.queryOne("SELECT updated_at FROM wf_sla_tickets WHERE ticket_id = ?", [.text(ticketID)])?.optionalInt("updated_at"))
     }
 
     /// Stores the computed SLA: directly, or into `writes` for a fresh ticket (whose row was

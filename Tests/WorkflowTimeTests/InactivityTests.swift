@@ -142,6 +142,78 @@ let day: Int64 = 86_400_000
         #expect(try database.read { tx in try InactivityPolicyStore.active(tx, stage: "aguardando_cliente") }?.id == "other")
     }
 
+    /// An administrator lengthens the policy while a ticket already waits: the countdown follows
+    /// the policy as it is when its timers fire, counted from the stage entry, so the ticket is
+    /// neither reminded nor closed "sem retorno do cliente" at the old, shorter deadline.
+    @Test(arguments: TestEngines.all)
+    func aLengthenedPolicyDoesNotCloseWaitingTicketsEarly(engine: DatabaseEngine) throws {
+        let (database, inactivity, scheduler, clock) = try setUp(engine, preset: InactivityPresets.padrao)
+        defer { database.close() }
+        let start = clock.now
+        try database.write { tx in try inactivity.onStageEntered(tx, ticketID: "A", stage: "aguardando_cliente", at: start) }
+        clock.set(start + day)
+        try database.write { tx in
+            var longer = InactivityPresets.padrao[0]
+            longer.days = 20
+            try InactivityPolicyStore.save(tx, longer, at: clock.now)
+        }
+        for offset in [8, 10] {
+            clock.set(start + Int64(offset) * day)
+            try scheduler.runOnce()
+        }
+        #expect(try actions(database).isEmpty, "not closed at the old 10 days")
+        #expect(try publishedEvents(database, WorkflowV1.InactivityReminder.self).isEmpty, "not reminded at the old 8 days")
+        clock.set(start + 18 * day)
+        try scheduler.runOnce()
+        let reminders = try publishedEvents(database, WorkflowV1.InactivityReminder.self)
+        #expect(reminders.map(\.actionDueAtMs) == [start + 20 * day])
+        clock.set(start + 20 * day - 1)
+        try scheduler.runOnce()
+        #expect(try actions(database).isEmpty)
+        clock.set(start + 20 * day)
+        try scheduler.runOnce()
+        #expect(try actions(database) == ["A:finalizado:inatividade"])
+        #expect(try publishedEvents(database, WorkflowV1.InactivityReminder.self).count == 1)
+    }
+
+    /// A new policy for the stage (another id) replaces the active one while tickets wait: they
+    /// are closed under the new policy, from their stage entry, instead of never; a stage left
+    /// without an active policy closes nothing.
+    @Test(arguments: TestEngines.all)
+    func aReplacedPolicyStillClosesWaitingTickets(engine: DatabaseEngine) throws {
+        let (database, inactivity, scheduler, clock) = try setUp(engine, preset: InactivityPresets.padrao + InactivityPresets.totvs)
+        defer { database.close() }
+        let start = clock.now
+        try database.write { tx in
+            try inactivity.onStageEntered(tx, ticketID: "A", stage: "aguardando_cliente", at: start)
+            try inactivity.onStageEntered(tx, ticketID: "P", stage: "pendente", at: start)
+        }
+        clock.set(start + day)
+        try database.write { tx in
+            try InactivityPolicyStore.save(tx, InactivityPolicy(id: "aguardando-15d", stage: "aguardando_cliente", days: 15, reminderDaysBefore: 3,
+                                                                toStage: "finalizado", outcome: "inatividade"), at: clock.now)
+            var off = InactivityPresets.totvs[0]
+            off.active = false
+            try InactivityPolicyStore.save(tx, off, at: clock.now)
+        }
+        for offset in 2...11 {
+            clock.set(start + Int64(offset) * day)
+            try scheduler.runOnce()
+        }
+        #expect(try actions(database).isEmpty)
+        clock.set(start + 12 * day)
+        try scheduler.runOnce()
+        let reminders = try publishedEvents(database, WorkflowV1.InactivityReminder.self)
+        #expect(reminders.map { "\($0.ticket?.ticketID ?? ""):\($0.policy)" } == ["A:aguardando-15d"])
+        #expect(reminders.first?.actionDueAtMs == start + 15 * day)
+        for offset in 13...40 {
+            clock.set(start + Int64(offset) * day)
+            try scheduler.runOnce()
+        }
+        #expect(try actions(database) == ["A:finalizado:inatividade"], "A closed at 15 days; P, whose policy was switched off, never")
+        #expect(try database.read { tx in try tx.scalar("SELECT at FROM wf_inactivity_actions WHERE ticket_id = 'A'", []) } == .integer(start + 15 * day))
+    }
+
     /// Durations are configuration: with a 100 ms "day", the real scheduler thread finishes the ticket.
     @Test(arguments: TestEngines.all)
     func shortDaysWithTheRealSchedulerThread(engine: DatabaseEngine) throws {

@@ -137,32 +137,57 @@ public struct InactivityEngine: Sendable {
     }
 
     func fireReminder(_ timer: TimerRecord, _ tx: any SQLExecutor, now: Int64) throws {
-        guard let payload = try current(timer, tx) else { return }
+        guard let countdown = try current(timer, tx), let reminder = countdown.reminder else { return }
+        guard reminder <= now else { return try reschedule(tx, timer, at: reminder, countdown, now: now) }
         var event = WorkflowV1.InactivityReminder()
         var summary = try core.summary(tx, ticketID: timer.ticketID) ?? WorkflowV1.TicketSummary()
         if summary.ticketID.isEmpty { summary.ticketID = timer.ticketID }
         event.ticket = summary
-        event.policy = payload.policyID
-        event.actionDueAtMs = payload.actionDueAt
+        event.policy = countdown.policy.id
+        event.actionDueAtMs = countdown.action
         try publisher.publish(tx, event: event, key: timer.ticketID, accessLevel: summary.accessLevel)
     }
 
     func fireAction(_ timer: TimerRecord, _ tx: any SQLExecutor, now: Int64) throws {
-        guard let payload = try current(timer, tx),
-              let policy = try InactivityPolicyStore.get(tx, id: payload.policyID), policy.active else { return }
+        guard let countdown = try current(timer, tx) else { return }
+        guard countdown.action <= now else { return try reschedule(tx, timer, at: countdown.action, countdown, now: now) }
+        let policy = countdown.policy
         try core.performInactivityAction(tx, ticketID: timer.ticketID,
-                                         action: InactivityAction(policyID: policy.id, fromStage: payload.stage,
+                                         action: InactivityAction(policyID: policy.id, fromStage: policy.stage,
                                                                   toStage: policy.toStage, outcome: policy.outcome), at: now)
     }
 
-    /// The payload when the timer is still current (same stage entry), else `nil`.
-    private func current(_ timer: TimerRecord, _ tx: any SQLExecutor) throws -> Payload? {
+    /// A countdown as the stage's policy says **now**: the active policy of the stage the timer
+    /// was set in and its deadlines counted from the ticket's entry into that stage. A policy
+    /// edited while tickets wait (longer, or replaced by another) is what their timers follow,
+    /// not the one in force when they entered.
+    struct Countdown {
+        var policy: InactivityPolicy
+        var reminder: Int64?
+        var action: Int64
+    }
+
+    /// The countdown when the timer is still current (same stage entry, and the stage still has
+    /// an active policy), else `nil`.
+    private func current(_ timer: TimerRecord, _ tx: any SQLExecutor) throws -> Countdown? {
         // Locked, so a concurrent stage change waits for this timer (or makes it stale) on PostgreSQL.
         let lock = tx.engine == .postgres ? " FOR UPDATE" : ""
-        guard let row = try tx.queryOne("SELECT stage, version FROM wf_inactivity_tickets WHERE ticket_id = ?" + lock, [.text(timer.ticketID)]),
+        guard let row = try tx.queryOne("SELECT stage, entered_at, version FROM wf_inactivity_tickets WHERE ticket_id = ?" + lock,
+                                        [.text(timer.ticketID)]),
               try row.int("version") == timer.generation else { return nil }
         let payload = try JSONDecoder().decode(Payload.self, from: Data(timer.payload.utf8))
-        return try row.text("stage") == payload.stage ? payload : nil
+        guard try row.text("stage") == payload.stage,
+              let policy = try config.snapshot(tx).activeInactivityPolicy(stage: payload.stage) else { return nil }
+        let (reminder, action) = try deadlines(tx, policy: policy, from: try row.int("entered_at"))
+        return Countdown(policy: policy, reminder: reminder, action: action)
+    }
+
+    /// Sets `timer` again for `dueAt` (same kind and generation): the policy now puts it later.
+    private func reschedule(_ tx: any SQLExecutor, _ timer: TimerRecord, at dueAt: Int64, _ countdown: Countdown, now: Int64) throws {
+        let payload = Payload(policyID: countdown.policy.id, stage: countdown.policy.stage, actionDueAt: countdown.action)
+        try TimerStore.schedule(tx, ticketID: timer.ticketID, kind: timer.kind, dueAt: dueAt,
+                                payload: String(decoding: try JSONEncoder().encode(payload), as: UTF8.self),
+                                generation: timer.generation, now: now)
     }
 
     private func schedule(_ tx: any SQLExecutor, ticketID: String, policy: InactivityPolicy, from: Int64, version: Int64) throws {

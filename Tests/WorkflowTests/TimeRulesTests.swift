@@ -72,4 +72,28 @@ struct TimeRulesTests {
         try harness.move("rejected", to: "resolvido", publicNote: "Agora no pacote 4.", as: Self.ana)
         #expect(try target(harness, "rejected", .nextResponse)?.status == "met")
     }
+
+    /// In the TOTVS-like flow resolution stops at Resolvido and the ticket closes days later
+    /// (acceptance or the automatic close): the wall time to resolution ends where the business
+    /// time and the SLA end, at Resolvido, not at the close.
+    @Test("wall and business time to resolution end at the same instant", arguments: TestEngines.all)
+    func resolutionWallTimeEndsWhereTheClockStopped(engine: DatabaseEngine) throws {
+        let clock = ManualClock(saoPaulo("2027-03-01 09:00"))
+        let harness = try self.harness(engine, clock: clock, flow: "totvs")
+        try open(harness, "t1", at: "2027-03-01 09:00", clock: clock)
+        clock.set(saoPaulo("2027-03-01 09:10"))
+        try harness.take("t1", as: Self.ana)
+        clock.set(saoPaulo("2027-03-01 11:00"))
+        try harness.move("t1", to: "resolvido", publicNote: "Corrigido no pacote 3.", as: Self.ana)
+        clock.set(saoPaulo("2027-03-04 16:00"))
+        var answer = WorkflowV1.AnswerSolutionRequest()
+        answer.ticketID = "t1"
+        answer.accept = true
+        _ = try harness.call(WorkflowV1.Workflow.answerSolution, answer, as: Self.maria)
+        #expect(try harness.ticket("t1").row?.stage == "fechado")
+        let row = try #require(try fact(harness, "t1"))
+        #expect(try row.optionalInt("resolution_business_ms") == 2 * 3_600_000)
+        #expect(try row.optionalInt("resolution_wall_ms") == 2 * 3_600_000, "09:00 → 11:00, not → Thursday 16:00")
+        #expect(try target(harness, "t1", .resolution)?.stoppedAtMs == saoPaulo("2027-03-01 11:00"))
+    }
 }

@@ -158,7 +158,10 @@ public final class WorkflowTime: Sendable {
         try inactivity.onStageEntered(tx, ticketID: ticketID, stage: stage, at: at)
         guard configuration.finalStages.contains(stage) else { return "" }
         if let resolution = computed.target(.resolution), let start = resolution.startedAt {
-            try metrics.onTicketEvent(tx, ticketID: ticketID, .resolved(wallMillis: at - start, businessMillis: resolution.elapsedMillis,
+            // Wall time to where the resolution clock stopped, like its business time: Resolvido
+            // in the TOTVS-like flow, days before the close that finishes the ticket.
+            let wall = (resolution.stoppedAt ?? at) - start
+            try metrics.onTicketEvent(tx, ticketID: ticketID, .resolved(wallMillis: wall, businessMillis: resolution.elapsedMillis,
                                                                         met: resolution.status != .breached), at: at)
         }
         try recordFirstResponse(tx, ticketID: ticketID, computed, at: at)

@@ -96,4 +96,26 @@ struct TimeRulesTests {
         #expect(try row.optionalInt("resolution_wall_ms") == 2 * 3_600_000, "09:00 → 11:00, not → Thursday 16:00")
         #expect(try target(harness, "t1", .resolution)?.stoppedAtMs == saoPaulo("2027-03-01 11:00"))
     }
+
+    /// A ticket that finishes without any public answer (cancelled by an agent with an internal
+    /// note, or by the customer) stops its first-response clock, but nobody answered it: the
+    /// metrics count no first response, and one given after a reopening is the one counted.
+    @Test("a ticket finished unanswered counts no first response", arguments: TestEngines.all)
+    func finishingUnansweredIsNoFirstResponse(engine: DatabaseEngine) throws {
+        let clock = ManualClock(saoPaulo("2027-03-01 09:00"))
+        let harness = try self.harness(engine, clock: clock)
+        try open(harness, "dup", at: "2027-03-01 09:00", clock: clock)
+        clock.set(saoPaulo("2027-03-01 09:30"))
+        try harness.take("dup", as: Self.ana)
+        clock.set(saoPaulo("2027-03-01 10:00"))
+        try harness.move("dup", to: "cancelado", note: "Duplicada de 2026-t0.", as: Self.ana)
+        #expect(try target(harness, "dup", .firstResponse)?.status == "met", "the SLA clock stops")
+        let row = try #require(try fact(harness, "dup"))
+        #expect(row["first_response_wall_ms"].isNull && row["first_response_business_ms"].isNull && row["first_response_met"].isNull)
+        var request = WorkflowV1.GetMetricsRequest()
+        request.fromDay = "2027-03-01"
+        request.toDay = "2027-03-02"
+        let report = try harness.call(WorkflowV1.WorkflowTime.getMetrics, request, as: WorkflowHarness.admin())
+        #expect(report.totals?.finished == 1 && report.totals?.firstResponses == 0)
+    }
 }

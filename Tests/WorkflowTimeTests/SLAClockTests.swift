@@ -194,4 +194,18 @@ func at(_ text: String, _ event: SLAEvent) -> TimedSLAEvent { TimedSLAEvent(sp(t
         let answeredFirst = closed + [at("2027-03-01 11:30", .agentResponse), at("2027-03-01 12:00", .stageChanged("em_atendimento"))]
         #expect(compute(answeredFirst, now: "2027-03-01 13:00").target(.nextResponse)!.status == .inactive)
     }
+
+    /// Finishing a ticket nobody answered stops its first-response clock there; a public answer
+    /// written afterwards, while it is finished, does not become its first response (it would
+    /// move the stop to that later instant). After a reopening, the next answer is.
+    @Test func anAnswerAfterFinishingUnansweredIsNoFirstResponse() throws {
+        let cancelled = [opened("2027-03-01 09:00"), at("2027-03-01 10:00", .stageChanged("cancelado"))]
+        let late = compute(cancelled + [at("2027-03-02 09:00", .agentResponse)], now: "2027-03-02 10:00")
+        let first = try #require(late.target(.firstResponse))
+        #expect(first.stopped && first.stoppedAt == sp("2027-03-01 10:00") && first.elapsedMillis == hour * 1000)
+        let reopened = compute(cancelled + [at("2027-03-02 09:00", .stageChanged("em_atendimento")), at("2027-03-02 09:30", .agentResponse)],
+                               now: "2027-03-02 10:00")
+        let answered = try #require(reopened.target(.firstResponse))
+        #expect(answered.stoppedAt == sp("2027-03-02 09:30") && answered.elapsedMillis == 90 * 60_000)
+    }
 }

@@ -150,7 +150,9 @@ public struct SLAClock: Sendable {
             case .calendarChanged(let c):
                 calendarOverride = c; changesSegment = true
             case .agentResponse:
-                if firstResponseAt == nil { firstResponseAt = event.at }
+                // A public answer after the ticket finished (unanswered) is not its first response:
+                // the finish stopped that clock; one given after a reopening is.
+                if firstResponseAt == nil, finishedAt == nil { firstResponseAt = event.at }
                 if let last = cycles.last, last.end == nil { cycles[cycles.count - 1].end = event.at }
                 replyWhileStopped = false
             case .customerReply:

@@ -164,7 +164,8 @@ public final class WorkflowTime: Sendable {
             try metrics.onTicketEvent(tx, ticketID: ticketID, .resolved(wallMillis: wall, businessMillis: resolution.elapsedMillis,
                                                                         met: resolution.status != .breached), at: at)
         }
-        try recordFirstResponse(tx, ticketID: ticketID, computed, at: at)
+        // No first response here: finishing stops the SLA's first-response clock, but a ticket
+        // nobody answered has no first response to count (agentResponded records the real one).
         let d = try dimensions(tx, ticketID: ticketID)
         return try survey.onFinished(tx, ticketID: ticketID, dimensions: SurveyDimensions(
             agentID: d.agentID, groupID: d.groupID, product: d.product, module: d.module, category: d.category,
@@ -174,7 +175,7 @@ public final class WorkflowTime: Sendable {
     /// An agent answered the customer publicly.
     public func agentResponded(_ tx: any SQLExecutor, ticketID: String, at: Int64) throws {
         let computed = try sla.onTicketEvent(tx, ticketID: ticketID, .agentResponse, at: at)
-        try recordFirstResponse(tx, ticketID: ticketID, computed, at: at)
+        try recordFirstResponse(tx, ticketID: ticketID, computed, answeredAt: at)
     }
 
     /// The customer wrote: stops inactivity countdowns and starts a next-response cycle.
@@ -225,10 +226,12 @@ public final class WorkflowTime: Sendable {
 
     // MARK: Internals
 
-    private func recordFirstResponse(_ tx: any SQLExecutor, ticketID: String, _ computed: SLAComputation, at: Int64) throws {
-        guard let first = computed.target(.firstResponse), first.stopped, let start = first.startedAt, let stop = first.stoppedAt else { return }
-        try metrics.onTicketEvent(tx, ticketID: ticketID, .firstResponse(wallMillis: stop - start, businessMillis: first.elapsedMillis,
-                                                                         met: first.status != .breached), at: at)
+    /// The first-response metric when the answer at `answeredAt` is what stopped the ticket's
+    /// first-response clock (the metrics keep only the first one recorded).
+    private func recordFirstResponse(_ tx: any SQLExecutor, ticketID: String, _ computed: SLAComputation, answeredAt: Int64) throws {
+        guard let first = computed.target(.firstResponse), first.stopped, let start = first.startedAt, first.stoppedAt == answeredAt else { return }
+        try metrics.onTicketEvent(tx, ticketID: ticketID, .firstResponse(wallMillis: answeredAt - start, businessMillis: first.elapsedMillis,
+                                                                         met: first.status != .breached), at: answeredAt)
     }
 
     func dimensions(_ tx: any SQLExecutor, ticketID: String) throws -> TicketDimensions {

@@ -195,6 +195,25 @@ func at(_ text: String, _ event: SLAEvent) -> TimedSLAEvent { TimedSLAEvent(sp(t
         #expect(compute(answeredFirst, now: "2027-03-01 13:00").target(.nextResponse)!.status == .inactive)
     }
 
+    /// A policy without a target (0) for first response or resolution still measures the time:
+    /// the metrics take their business time from here, so it must not read 0 while the wall time
+    /// says hours. Such a target is never late and sends nothing.
+    @Test func aTargetOfZeroStillMeasuresTime() throws {
+        let none = SLAPolicy(firstResponseSeconds: 0, nextResponseSeconds: 0, resolutionSeconds: 0)
+        let history = [
+            opened("2027-03-01 09:00"),
+            at("2027-03-01 11:00", .agentResponse),
+            at("2027-03-01 12:00", .stageChanged("aguardando_cliente")),
+            at("2027-03-02 09:00", .stageChanged("em_atendimento")),
+            at("2027-03-02 10:00", .stageChanged("finalizado")),
+        ]
+        let sla = SLAClock().compute(history, now: sp("2027-03-03 09:00"), policy: { _, _ in none }, calendar: { _ in .default })
+        let first = try #require(sla.target(.firstResponse)), resolution = try #require(sla.target(.resolution))
+        #expect(first.status == .inactive && first.stopped && first.elapsedMillis == 2 * hour * 1000)
+        #expect(resolution.status == .inactive && resolution.stopped && resolution.elapsedMillis == 4 * hour * 1000, "3 h Monday + 1 h Tuesday")
+        #expect(first.dueAt == nil && resolution.dueAt == nil && !first.noticeDue && !resolution.noticeDue && sla.nextDeadline == nil)
+    }
+
     /// Finishing a ticket nobody answered stops its first-response clock there; a public answer
     /// written afterwards, while it is finished, does not become its first response (it would
     /// move the stop to that later instant). After a reopening, the next answer is.

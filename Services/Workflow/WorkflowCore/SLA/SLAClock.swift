@@ -185,7 +185,6 @@ public struct SLAClock: Sendable {
             var state = SLATargetState(kind: kind, cycle: cycle, targetMillis: target, elapsedMillis: 0, status: .inactive,
                                        stopped: stoppedAt != nil, startedAt: start, stoppedAt: stoppedAt,
                                        dueAt: nil, warnAt: nil, warned: false)
-            guard target > 0 else { return state }
             let warnTarget = max(1, target * Int64(policy.warningPercent) / 100)
             let end = stoppedAt ?? now
             var elapsed: Int64 = 0
@@ -193,15 +192,17 @@ public struct SLAClock: Sendable {
                 let a = max(segment.start, start), b = min(segment.end, end)
                 guard b > a else { continue }
                 let millis = segment.calendar.businessMillis(from: a, to: b)
-                if state.warnAt == nil, elapsed + millis >= warnTarget {
+                if target > 0, state.warnAt == nil, elapsed + millis >= warnTarget {
                     state.warnAt = segment.calendar.adding(millis: warnTarget - elapsed, to: a)
                 }
-                if state.dueAt == nil, elapsed + millis >= target {
+                if target > 0, state.dueAt == nil, elapsed + millis >= target {
                     state.dueAt = segment.calendar.adding(millis: target - elapsed, to: a)
                 }
                 elapsed += millis
             }
+            // Without a target the time is still measured (the metrics' business time), never late.
             state.elapsedMillis = elapsed
+            guard target > 0 else { return state }
             state.warned = elapsed >= warnTarget
             if stoppedAt != nil {
                 state.status = elapsed <= target ? .met : .breached

@@ -145,6 +145,40 @@ func local(_ instant: Int64, _ calendar: BusinessCalendar = .default) -> String 
         #expect(sp("2027-03-15 08:00", ny) - sp("2027-03-12 08:00", ny) == (3 * 24 - 1) * 3_600_000)
     }
 
+    /// Other zones, read with Foundation rather than the calendar's own arithmetic: Manaus
+    /// (UTC−4, no DST) counts its own hours for a ticket opened in São Paulo time; New York's
+    /// 23- and 25-hour days count their real length; a business-days countdown that starts on a
+    /// DST day keeps the wall time of day.
+    @Test func otherZonesAndDaylightSavingDays() throws {
+        func wall(_ instant: Int64, _ zone: String) -> String {
+            let formatter = DateFormatter()
+            formatter.dateFormat = "yyyy-MM-dd HH:mm"
+            formatter.timeZone = TimeZone(identifier: zone)
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            return formatter.string(from: Date(timeIntervalSince1970: Double(instant) / 1000))
+        }
+        let manaus = BusinessCalendar(id: "am", name: "Manaus", timeZone: TimeZone(identifier: "America/Manaus")!)
+        // 18:30 in São Paulo is 17:30 in Manaus: 30 min that day, 30 min the next morning.
+        let due = manaus.adding(minutes: 60, to: sp("2027-03-03 18:30"))
+        #expect(wall(due, "America/Manaus") == "2027-03-04 08:30" && wall(due, "America/Sao_Paulo") == "2027-03-04 09:30")
+        #expect(manaus.businessMinutes(from: sp("2027-03-03 18:30"), to: due) == 60)
+        var ny = BusinessCalendar(id: "ny", name: "NY", timeZone: TimeZone(identifier: "America/New_York")!, weekly: .always, nationalHolidays: false)
+        #expect(ny.businessMinutes(from: ny.instant(of: LocalDay(2027, 3, 14), minute: 0), to: ny.instant(of: LocalDay(2027, 3, 15), minute: 0)) == 23 * 60)
+        #expect(ny.businessMinutes(from: ny.instant(of: LocalDay(2027, 11, 7), minute: 0), to: ny.instant(of: LocalDay(2027, 11, 8), minute: 0)) == 25 * 60)
+        // A night shift 22:00–06:00 across the fall-back night is 9 real hours.
+        ny.weekly = WeeklyHours(days: Array(repeating: [DayInterval(0, to: 6), DayInterval(22, to: 24)], count: 7))
+        #expect(ny.businessMinutes(from: ny.instant(of: LocalDay(2027, 11, 6), minute: 22 * 60), to: ny.instant(of: LocalDay(2027, 11, 7), minute: 6 * 60)) == 9 * 60)
+        // Business days from a DST day keep the wall time (10:00 → 10:00), both ways.
+        ny.weekly = .always
+        let spring = try #require(DateFormatter.wallInstant("2027-03-14 10:00", zone: "America/New_York"))
+        #expect(wall(ny.adding(businessDays: 1, to: spring), "America/New_York") == "2027-03-15 10:00")
+        let fall = try #require(DateFormatter.wallInstant("2027-11-07 10:00", zone: "America/New_York"))
+        #expect(wall(ny.adding(businessDays: 2, to: fall), "America/New_York") == "2027-11-09 10:00")
+        // And into a DST day.
+        let before = try #require(DateFormatter.wallInstant("2027-03-13 10:00", zone: "America/New_York"))
+        #expect(wall(ny.adding(businessDays: 1, to: before), "America/New_York") == "2027-03-14 10:00")
+    }
+
     @Test func addingAndCountingAgree() {
         var generator = SplitMix64(state: 42)
         for _ in 0..<300 {
@@ -197,5 +231,16 @@ func local(_ instant: Int64, _ calendar: BusinessCalendar = .default) -> String 
         #expect(error.violations.map(\.descriptionEN).last == "Saturday: the interval 23:00–25:00 is outside the day (00:00 to 24:00)")
         #expect(error.message.hasPrefix("segunda-feira: o intervalo 13:00–12:30 termina antes de começar; quarta-feira:"))
         #expect(error.message.contains(" / Monday: the interval 13:00–12:30 ends before it starts; Wednesday:"))
+    }
+}
+
+extension DateFormatter {
+    /// The instant of wall time "yyyy-MM-dd HH:mm" in `zone`, by Foundation.
+    static func wallInstant(_ text: String, zone: String) -> Int64? {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        formatter.timeZone = TimeZone(identifier: zone)
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        return formatter.date(from: text).map { Int64($0.timeIntervalSince1970 * 1000) }
     }
 }

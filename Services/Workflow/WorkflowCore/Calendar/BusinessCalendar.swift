@@ -145,7 +145,12 @@ public struct BusinessCalendar: Hashable, Sendable {
 
     /// The instant of `minute` minutes after local midnight of `day` (1440 = next midnight).
     public func instant(of day: LocalDay, minute: Int) -> Int64 {
-        let wall = Int64(day.dayNumber) * Self.dayMillis + Int64(minute) * 60_000
+        instant(of: day, millisOfDay: Int64(minute) * 60_000)
+    }
+
+    /// The instant of wall time `millisOfDay` after local midnight of `day`.
+    func instant(of day: LocalDay, millisOfDay: Int64) -> Int64 {
+        let wall = Int64(day.dayNumber) * Self.dayMillis + millisOfDay
         let guess = wall - offsetMillis(at: wall)
         return wall - offsetMillis(at: guess)
     }
@@ -223,7 +228,8 @@ public struct BusinessCalendar: Hashable, Sendable {
     /// without working hours (weekends, holidays).
     public func adding(businessDays days: Int, to from: Int64) -> Int64 {
         let start = localDay(of: from)
-        let timeOfDay = from - instant(of: start, minute: 0)
+        // The wall time of day (not the time since midnight: a DST day is 23 or 25 hours long).
+        let timeOfDay = from + offsetMillis(at: from) - Int64(start.dayNumber) * Self.dayMillis
         var day = start
         var left = days
         var guardDays = 0
@@ -232,7 +238,7 @@ public struct BusinessCalendar: Hashable, Sendable {
             guardDays += 1
             if isBusinessDay(day) { left -= 1 }
         }
-        return instant(of: day, minute: 0) + timeOfDay
+        return instant(of: day, millisOfDay: timeOfDay)
     }
 
     public static func == (lhs: BusinessCalendar, rhs: BusinessCalendar) -> Bool {

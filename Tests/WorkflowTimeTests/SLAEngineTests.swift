@@ -175,6 +175,12 @@ import TestSupport
             try tx.query("SELECT withdrawn_at FROM wf_sla_notices WHERE ticket_id = 'L'").map { $0["withdrawn_at"].isNull }
         }
         #expect(notices == [true], "the warning stays sent, never withdrawn")
+        // An edit recomputing on an instance whose clock lags five minutes does not either.
+        try database.write { tx in try sla.recompute(tx, ticketID: "L", now: sp("2027-03-02 11:40")) }
+        clock.set(sp("2027-03-02 12:05"))
+        try scheduler.runOnce()
+        #expect(try publishedEvents(database, WorkflowV1.SLAWarning.self).count == 1)
+        #expect(try database.read { tx in try sla.storedTargets(tx, ticketID: "L") }.first { $0.kind == .resolution }?.warnAt != nil)
     }
 
     /// Ticket events and timer recomputations of one ticket from several threads at once (as

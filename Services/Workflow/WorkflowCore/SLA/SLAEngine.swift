@@ -190,8 +190,10 @@ public struct SLAEngine: Sendable {
     /// reschedules its timer. Call it after editing policies or calendars, too.
     @discardableResult
     public func recompute(_ tx: any SQLExecutor, ticketID: String, now: Int64) throws -> SLAComputation {
-        let fresh = try lock(tx, ticketID: ticketID)
-        return try recompute(tx, ticketID: ticketID, history: try self.history(tx, ticketID: ticketID), now: now, fresh: fresh)
+        // Never before the instant it was last computed at (an instance whose clock lags).
+        let (fresh, computedAt) = try lockReadingComputedAt(tx, ticketID: ticketID)
+        return try recompute(tx, ticketID: ticketID, history: try self.history(tx, ticketID: ticketID), now: max(now, computedAt ?? now),
+                             fresh: fresh)
     }
 
     /// ``recompute(_:ticketID:now:)`` under the lock already taken, with the history read.
@@ -233,11 +235,13 @@ public struct SLAEngine: Sendable {
     /// The handler of `"sla"` timers: recomputes at the firing instant (ignores stale timers).
     public func fire(_ timer: TimerRecord, _ tx: any SQLExecutor, now: Int64) throws {
         let fresh = try lock(tx, ticketID: timer.ticketID)
-        let version = try tx.scalar("SELECT version FROM wf_sla_tickets WHERE ticket_id = ?", [.text(timer.ticketID)])
-        guard version.integerValue == timer.generation else { return }  // the ticket moved on
+        let row = try tx.queryOne("SELECT version, updated_at FROM wf_sla_tickets WHERE ticket_id = ?", [.text(timer.ticketID)])
+        guard let row, try row.int("version") == timer.generation else { return }  // the ticket moved on
         // The timer only brings the stored SLA, its notices and its next timer up to date; the
-        // computation itself is for callers of the entry points.
-        _ = try recompute(tx, ticketID: timer.ticketID, history: try history(tx, ticketID: timer.ticketID), now: now, fresh: fresh)
+        // computation itself is for callers of the entry points. Never before the instant it was
+        // last computed at (this instance's clock may lag the one that computed it).
+        _ = try recompute(tx, ticketID: timer.ticketID, history: try history(tx, ticketID: timer.ticketID),
+                          now: max(now, try row.int("updated_at")), fresh: fresh)
     }
 
     /// Registers ``fire(_:_:now:)`` for `"sla"` timers.

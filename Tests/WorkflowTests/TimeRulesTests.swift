@@ -9,15 +9,16 @@ import WorkflowCore
 /// SLA clocks and the metrics made from them, through the real service with a simulated clock:
 /// what a customer's answer in a stopped stage owes, and when a ticket counts as answered and
 /// resolved.
-@Suite("Workflow: time rules through the service (reopening from Resolvido, resolution and first-response metrics)")
+@Suite("Workflow: time rules through the service (reopening from Resolvido, resolution and first-response metrics, inactivity outcomes)")
 struct TimeRulesTests {
     static let ana = WorkflowHarness.agent("ana")
     static let maria = WorkflowHarness.customer("maria", organization: "org-1")
 
-    func harness(_ engine: DatabaseEngine, clock: ManualClock, flow: String = "padrao") throws -> WorkflowHarness {
+    func harness(_ engine: DatabaseEngine, clock: ManualClock, flow: String = "padrao", daySeconds: Int = 86_400) throws -> WorkflowHarness {
         var options = WorkflowService.Options()
         options.now = { clock.now }
-        let harness = try WorkflowHarness(engine, options: options, environment: ["WORKFLOW_TIMER_POLL_MS": "50", "WORKFLOW_FLOW": flow])
+        let harness = try WorkflowHarness(engine, options: options, environment: ["WORKFLOW_TIMER_POLL_MS": "50", "WORKFLOW_FLOW": flow,
+                                                                                  "WORKFLOW_DAY_SECONDS": String(daySeconds)])
         try harness.seedDirectory()
         return harness
     }
@@ -117,5 +118,37 @@ struct TimeRulesTests {
         request.toDay = "2027-03-02"
         let report = try harness.call(WorkflowV1.WorkflowTime.getMetrics, request, as: WorkflowHarness.admin())
         #expect(report.totals?.finished == 1 && report.totals?.firstResponses == 0)
+    }
+
+    /// The inactivity policies are data once seeded from the flows: a policy's outcome is the one
+    /// the close records (the ticket, TicketFinished, the metrics' by_outcome), not the flow's
+    /// timer transition's; a policy without one keeps the transition's ("inatividade", "sem
+    /// retorno do cliente").
+    @Test("an inactivity close records the policy's outcome", arguments: TestEngines.all)
+    func inactivityCloseRecordsThePolicysOutcome(engine: DatabaseEngine) throws {
+        let clock = ManualClock(saoPaulo("2027-03-01 09:00"))
+        let harness = try self.harness(engine, clock: clock, daySeconds: 1)
+        func policy(_ outcome: String) throws {
+            var request = WorkflowV1.PutInactivityPolicyRequest()
+            request.policy = WorkflowV1.InactivityPolicySpec()
+            request.policy?.id = "espera-\(outcome.isEmpty ? "sem" : outcome)"
+            request.policy?.stage = "aguardando_cliente"
+            request.policy?.days = 2
+            request.policy?.toStage = "finalizado"
+            request.policy?.outcome = outcome
+            request.policy?.active = true
+            _ = try harness.call(WorkflowV1.WorkflowTime.putInactivityPolicy, request, as: WorkflowHarness.admin())
+        }
+        for (id, outcome, time) in [("t1", "nao_necessita_atuacao", "09:00"), ("t2", "", "09:10")] {
+            try policy(outcome)
+            try open(harness, id, at: "2027-03-01 \(time)", clock: clock)
+            try harness.take(id, as: Self.ana)
+            try harness.move(id, to: "aguardando_cliente", publicNote: "Envie o XML, por favor.", as: Self.ana)
+            clock.set(saoPaulo("2027-03-01 \(time)") + 3_000)  // two one-second "days" later
+            #expect(try waitFor(20) { try harness.ticket(id).row?.stage == "finalizado" })
+        }
+        #expect(try harness.ticket("t1").outcome == "nao_necessita_atuacao")
+        #expect(try harness.published(WorkflowV1.TicketFinished.self, ticket: "t1").first?.0.outcome == "nao_necessita_atuacao")
+        #expect(try harness.ticket("t2").outcome == "inatividade", "no outcome in the policy: the flow's")
     }
 }

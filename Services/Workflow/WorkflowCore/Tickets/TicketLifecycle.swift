@@ -230,12 +230,14 @@ public final class TicketLifecycle: Sendable {
     // MARK: - Stages
 
     /// Moves `ticket` to `target` along a transition of its flow.
+    /// - Parameter outcome: recorded instead of the transition's when the destination is final
+    ///   and it is not empty (an inactivity policy's outcome, whose policy is data).
     /// - Throws: `FAILED_PRECONDITION` naming the allowed moves when no transition fits, or when
     ///   unread customer messages block concluding; `PERMISSION_DENIED` when the transition needs a
     ///   permission the actor lacks; `INVALID_ARGUMENT` when a required note is missing.
     @discardableResult
     public func move(_ tx: any SQLExecutor, _ ticket: TicketRecord, to target: String, trigger: TransitionTrigger, actor: Actor,
-                     note: String = "", publicNote: String = "", enforceUnreadGuard: Bool = true) throws -> TicketRecord {
+                     note: String = "", publicNote: String = "", enforceUnreadGuard: Bool = true, outcome override: String = "") throws -> TicketRecord {
         let flow = self.flow(of: ticket)
         let available = flow.moves(from: ticket.stage, trigger: trigger, category: ticket.category)
         let candidates = available.filter { $0.to == target }
@@ -268,7 +270,7 @@ public final class TicketLifecycle: Sendable {
         }
         let at = now()
         let wasFinal = flow.stage(ticket.stage)?.isFinal ?? !ticket.isOpen
-        let outcome = destination.isFinal ? transition.outcome : ""
+        let outcome = destination.isFinal ? (override.isEmpty ? transition.outcome : override) : ""
         try touch(tx, ticket.id, """
             stage = ?, stage_since = ?, is_open = ?, outcome = ?, public_note = ?, finished_at = ?, reopen_count = reopen_count + ?,
             status = '', status_reason = '', status_by_id = '', status_by_name = '', status_at = 0

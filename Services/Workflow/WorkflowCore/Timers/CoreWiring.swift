@@ -96,8 +96,8 @@ public final class LifecycleSeam: TicketCoreSeam {
     }
 
     /// Moves the ticket along its flow's timer transition, as the system, when it is still in the
-    /// stage the countdown started in; does nothing when it moved on, and records a history line
-    /// when its flow has no such move.
+    /// stage the countdown started in, recording the policy's outcome when it names one; does
+    /// nothing when it moved on, and records a history line when its flow has no such move.
     public func performInactivityAction(_ tx: any SQLExecutor, ticketID: String, action: InactivityAction, at: Int64) throws {
         guard let lifecycle = bound,
               try tx.queryOne("SELECT id FROM tickets WHERE id = ?", [.text(ticketID)]) != nil else { return }
@@ -111,7 +111,8 @@ public final class LifecycleSeam: TicketCoreSeam {
                                  actor: .system, at: at)
             return
         }
-        try lifecycle.move(tx, ticket, to: action.toStage, trigger: .timer, actor: .system)
+        // The policy's outcome (data since the policies were seeded), else the transition's.
+        try lifecycle.move(tx, ticket, to: action.toStage, trigger: .timer, actor: .system, outcome: action.outcome)
     }
 }
 

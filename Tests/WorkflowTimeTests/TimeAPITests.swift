@@ -190,6 +190,54 @@ import TestSupport
         #expect(policies.filter { $0.stage == "pendente" }.map { "\($0.id):\($0.active)" }.sorted() == ["dup:true", "pendente-7d:false"])
     }
 
+    /// A policy naming a calendar that does not exist (a typo through the API or the CLI) would
+    /// have its deadlines silently counted on the default calendar: refused on
+    /// `policy.calendar_id`, nothing stored; the default ("" or padrao) and saved calendars pass.
+    @Test("SLA and inactivity policies naming an unknown calendar are INVALID_ARGUMENT on policy.calendar_id, nothing stored",
+          arguments: TestEngines.all)
+    func policiesNameExistingCalendars(engine: DatabaseEngine) throws {
+        let fixture = try TimeAPIFixture(engine, secret: secret, at: "2027-02-05 16:00")
+        defer { withExtendedLifetime(fixture) {} }
+        let client = fixture.client, admin = principal(.agent, admin: true, level: 9)
+        let method = WorkflowV1.WorkflowTime.self
+        func sla(_ calendar: String) throws {
+            var request = WorkflowV1.PutSLAPolicyRequest()
+            request.policy = WorkflowV1.SLAPolicySpec()
+            request.policy?.plan = "basico"
+            request.policy?.firstResponseMinutes = 60
+            request.policy?.calendarID = calendar
+            _ = try client.call(method.putSLAPolicy, request, options: admin)
+        }
+        func inactivity(_ calendar: String) throws {
+            var request = WorkflowV1.PutInactivityPolicyRequest()
+            request.policy = WorkflowV1.InactivityPolicySpec()
+            request.policy?.id = "espera"
+            request.policy?.stage = "aguardando_cliente"
+            request.policy?.days = 5
+            request.policy?.businessDays = true
+            request.policy?.toStage = "finalizado"
+            request.policy?.calendarID = calendar
+            request.policy?.active = true
+            _ = try client.call(method.putInactivityPolicy, request, options: admin)
+        }
+        for put in [sla, inactivity] {
+            let error = try #require(rpcErrorOf { try put("porto-alegre") })
+            #expect(error.code == .invalidArgument && error.violations.map(\.field) == ["policy.calendar_id"], "\(error)")
+            #expect(error.violations.first?.descriptionPT == "calendário desconhecido: porto-alegre")
+        }
+        #expect(try client.call(method.listSLAPolicies, WorkflowV1.ListSLAPoliciesRequest(), options: admin).policies.isEmpty)
+        #expect(try client.call(method.listInactivityPolicies, WorkflowV1.ListInactivityPoliciesRequest(), options: admin).policies.isEmpty)
+        var calendar = WorkflowV1.PutCalendarRequest()
+        calendar.calendar = CalendarMapping.spec(BusinessCalendar(id: "porto-alegre", name: "Porto Alegre",
+                                                                  timeZone: TimeZone(identifier: "America/Sao_Paulo")!))
+        _ = try client.call(method.putCalendar, calendar, options: admin)
+        for id in ["", "padrao", "porto-alegre"] {
+            try sla(id)
+            try inactivity(id)
+        }
+        #expect(try client.call(method.listSLAPolicies, WorkflowV1.ListSLAPoliciesRequest(), options: admin).policies.map(\.calendarID) == ["porto-alegre"])
+    }
+
     @Test("a signed principal past its expiry (or undated) is refused with UNAUTHENTICATED by the service, over real TCP; a fresh one answers")
     func expiredPrincipal() throws {
         let database = try ScratchDatabase(.sqlite).open(migrations: WorkflowTimeMigrations.all)

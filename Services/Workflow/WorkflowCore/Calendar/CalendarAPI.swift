@@ -75,6 +75,18 @@ extension TimeAPI {
     }
 }
 
+extension TimeAPI {
+    /// Refuses a policy naming a calendar that does not exist (`INVALID_ARGUMENT` on `field`):
+    /// deadlines would silently follow the default calendar (São Paulo, 08–18) instead. Checked
+    /// in the policy's write transaction, as ``CalendarStore/users(_:id:)`` is in a deletion, so a
+    /// calendar deleted meanwhile cannot be named. `""` and `padrao` always exist.
+    static func requireCalendar(_ tx: any SQLExecutor, id: String, field: String) throws {
+        guard try CalendarStore.load(tx, id: id) == nil else { return }
+        throw RPCError(.invalidArgument, "calendário desconhecido: \(id) / unknown calendar: \(id)", violations: [
+            FieldViolation(field: field, reason: "unknown", pt: "calendário desconhecido: \(id)", en: "unknown calendar: \(id)")])
+    }
+}
+
 /// Converts calendars between their proto and Swift forms.
 enum CalendarMapping {
     static func spec(_ calendar: BusinessCalendar) -> WorkflowV1.CalendarSpec {

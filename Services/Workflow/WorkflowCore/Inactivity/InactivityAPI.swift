@@ -13,6 +13,7 @@ extension TimeAPI {
             try InactivityMapping.check(policy)
             // An active policy replaces the stage's active one (which stays listed, inactive).
             return try api.write(context, request, caller: caller) { tx in
+                try TimeAPI.requireCalendar(tx, id: policy.calendarID, field: "policy.calendar_id")
                 try InactivityPolicyStore.save(tx, policy, at: api.time.clock())
                 return InactivityMapping.spec(policy)
             }

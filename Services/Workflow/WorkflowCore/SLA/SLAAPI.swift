@@ -13,6 +13,7 @@ extension TimeAPI {
             let problems = policy.problems()
             guard problems.isEmpty else { throw TimeAPI.invalid("policy", problems) }
             return try api.recomputingAfter(context, request, caller: caller) { tx, now in
+                try TimeAPI.requireCalendar(tx, id: policy.calendarID, field: "policy.calendar_id")
                 try SLAPolicyStore.save(tx, policy, at: now)
                 var response = WorkflowV1.PutSLAPolicyResponse()
                 response.policy = SLAMapping.spec(policy)

@@ -151,4 +151,32 @@ struct TimeRulesTests {
         #expect(try harness.published(WorkflowV1.TicketFinished.self, ticket: "t1").first?.0.outcome == "nao_necessita_atuacao")
         #expect(try harness.ticket("t2").outcome == "inatividade", "no outcome in the policy: the flow's")
     }
+
+    /// A reply that reaches workflow a millisecond before the close is due wins: the countdown
+    /// is cancelled with the move back to work, and the timer thread, past the deadline, closes
+    /// nothing (no "sem retorno do cliente", no TicketFinished).
+    @Test("a reply just before the inactivity deadline keeps the ticket open", arguments: TestEngines.all)
+    func aReplyJustBeforeTheCloseWins(engine: DatabaseEngine) throws {
+        let clock = ManualClock(saoPaulo("2027-03-01 09:00"))
+        let harness = try self.harness(engine, clock: clock, daySeconds: 1)
+        try open(harness, "t1", at: "2027-03-01 09:00", clock: clock)
+        try harness.take("t1", as: Self.ana)
+        try harness.move("t1", to: "aguardando_cliente", publicNote: "Envie o XML, por favor.", as: Self.ana)
+        // The seeded policy: 10 one-second "days"; the reply comes at 9.999 s.
+        clock.set(saoPaulo("2027-03-01 09:00") + 9_999)
+        var reply = IntakeV1.CustomerReplied()
+        reply.ticketID = "t1"
+        reply.messageID = "m1"
+        reply.text = "Segue o XML."
+        reply.repliedAtMs = clock.now
+        try harness.deliver(reply, key: "t1")
+        clock.set(saoPaulo("2027-03-01 09:00") + 60_000)
+        Thread.sleep(forTimeInterval: 0.5)  // ten polls of the timer thread
+        #expect(try harness.ticket("t1").row?.stage == "em_atendimento")
+        #expect(try harness.published(WorkflowV1.TicketFinished.self, ticket: "t1").isEmpty)
+        let pending = try harness.database.read { tx in
+            try tx.query("SELECT kind FROM wf_timers WHERE ticket_id = 't1' AND state = 'pending' AND kind LIKE 'inactivity.%'")
+        }
+        #expect(pending.isEmpty, "no countdown left")
+    }
 }

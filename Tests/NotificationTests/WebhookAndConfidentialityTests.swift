@@ -149,4 +149,51 @@ struct WebhookAndConfidentialityTests {
         #expect(trusted.count == 3)
         #expect(trusted.allSatisfy { $0.0.verified })
     }
+
+    @Test("""
+          A transfer's note (an internal entry in workflow) never reaches the customer, even when the rules add them to \
+          Transferred, nor a webhook without internal_entries; the holder, an entitled webhook and the transfer's copies read it
+          """, arguments: TestEngines.all)
+    func transferNoteIsInternal(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        let secret = "receiver-secret-0123456789abcdef"
+        let publicHooks = try TemporaryDirectory(prefix: "hooks-public")
+        let trustedHooks = try TemporaryDirectory(prefix: "hooks-trusted")
+        let publicReceiver = try PythonPeer.webhook(directory: publicHooks.path, secret: secret)
+        let trustedReceiver = try PythonPeer.webhook(directory: trustedHooks.path, secret: secret)
+        var rules = NotificationRules.defaults
+        // An administrator tells customers of transfers (and names the customer twice: as a copy too).
+        rules.audiences["Transferred"] = [.copies, .holder, .customer]
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port), rules: rules)
+        _ = try Self.register(harness, url: publicReceiver.url, secret: secret, kinds: ["Transferred"], level: 0)
+        _ = try Self.register(harness, url: trustedReceiver.url, secret: secret, kinds: ["Transferred"], level: 0, internalEntries: true)
+
+        var transfer = WorkflowV1.Transferred()
+        transfer.ticket = Events.summary(ticketID: "t-note", code: "2026-000950")
+        var to = WorkflowV1.Holder()
+        to.agentID = "agent-2"
+        to.agentName = "Bruno"
+        to.agentEmail = "bruno@suporte.example"
+        transfer.to = to
+        transfer.note = "cliente difícil, não comentar"
+        transfer.copyTo = ["fornecedor@parceiro.example", "JOSE@cliente.example"]
+        transfer.actorName = "Ana"
+        try harness.deliver([Events.envelope(transfer, key: "t-note")])
+        #expect(waitFor(15) { sink.files("eml").count == 3 && publicReceiver.files("json").count == 1 && trustedReceiver.files("json").count == 1 })
+        usleep(300_000)
+        let mails = try ReceivedMail.all(in: mailDirectory.path)
+        let byRecipient = Dictionary(uniqueKeysWithValues: mails.map { ($0.envelope.to.joined(separator: ",").lowercased(), $0) })
+        #expect(Set(byRecipient.keys) == ["bruno@suporte.example", "fornecedor@parceiro.example", "jose@cliente.example"])
+        let customer = try #require(byRecipient["jose@cliente.example"])
+        #expect(!customer.text.contains("não comentar") && !customer.html.contains("não comentar"), "\(customer.text)")
+        #expect(customer.text.contains("(conteúdo confidencial / confidential content)"))
+        #expect(byRecipient["bruno@suporte.example"]?.text.contains("não comentar") == true, "the new holder reads the note")
+        #expect(byRecipient["fornecedor@parceiro.example"]?.text.contains("não comentar") == true, "the transfer's copies are sent its note")
+        let publicData = try #require(try ReceivedWebhook.all(in: publicHooks.path).first?.1["data"] as? [String: Any])
+        #expect(publicData["text"] as? String == "(conteúdo confidencial / confidential content)")
+        #expect(publicData["actor_name"] as? String == "Ana")
+        let trustedData = try #require(try ReceivedWebhook.all(in: trustedHooks.path).first?.1["data"] as? [String: Any])
+        #expect(trustedData["text"] as? String == "cliente difícil, não comentar")
+    }
 }

@@ -33,6 +33,33 @@ struct ReliabilityTests {
         #expect(envelopes.allSatisfy { UUID(uuidString: $0.id) != nil && $0.key == "t-451" && $0.source == "notification" })
     }
 
+    @Test("""
+          A relay refusing a recipient (550 5.1.1): failed at the first attempt with the relay's answer in the log and an \
+          EmailSent failed, not retried; the other recipients of the event get theirs
+          """, arguments: TestEngines.all)
+    func refusedRecipient(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path, extra: ["--reject-rcpt", "chefe@"])
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        var breach = WorkflowV1.SLABreached()
+        breach.ticket = Events.summary(ticketID: "t-550", code: "2026-000550")
+        breach.target = .resolution
+        breach.dueAtMs = 1_796_730_900_000
+        try harness.deliver([Events.envelope(breach, key: "t-550")])
+        #expect(waitFor(15) {
+            Set((try? harness.deliveries(ticketID: "t-550").map(\.state)) ?? []) == ["sent", "failed"]
+        })
+        usleep(500_000)
+        let log = try harness.deliveries(ticketID: "t-550")
+        let refused = try #require(log.first { $0.recipient == "chefe@suporte.example" })
+        #expect(refused.state == "failed" && refused.attempts == 1, "\(refused)")
+        // The relay's reason, not the "221 Bye" that ended the session after it.
+        #expect(refused.serverAnswer.hasPrefix("550 5.1.1 no such user"), "\(refused.serverAnswer)")
+        #expect(log.first { $0.recipient == "ana@suporte.example" }?.state == "sent")
+        #expect(sink.files("eml").count == 1)
+        #expect(try harness.emailSentEvents().filter { $0.ticketID == "t-550" }.map(\.outcome).sorted() == ["failed", "sent"])
+    }
+
     @Test("With no SMTP server a delivery goes dead after N attempts; the operator's retry sends it once the server is back",
           arguments: TestEngines.all)
     func deadLetters(engine: DatabaseEngine) throws {

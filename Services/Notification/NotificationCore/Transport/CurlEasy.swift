@@ -11,6 +11,9 @@ final class CurlExchange {
     var response: [UInt8] = []
     /// The last line the server sent (an SMTP reply, an HTTP status or header line), trimmed.
     var lastLine: [UInt8] = []
+    /// The last line that began with a 4xx or 5xx code (an SMTP refusal), trimmed: after a
+    /// refusal libcurl ends the session, so ``lastLine`` is the `221` answer to its `QUIT`.
+    var lastRefusal: [UInt8] = []
     /// Networks this transfer may not connect to (webhooks: ``CurlCallbacks/openSocket(_:_:_:)``).
     var blocked: BlockedNetworks?
     /// The first address refused because it was in ``blocked``.
@@ -69,6 +72,10 @@ enum CurlCallbacks {
             // Only the last line is kept (the final reply): no string per line.
             exchange.lastLine.removeAll(keepingCapacity: true)
             exchange.lastLine.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+            if end - start >= 3, bytes[start] == 0x34 || bytes[start] == 0x35,
+               (0x30...0x39).contains(bytes[start + 1]), (0x30...0x39).contains(bytes[start + 2]) {
+                exchange.lastRefusal = exchange.lastLine
+            }
         }
         return n
     }

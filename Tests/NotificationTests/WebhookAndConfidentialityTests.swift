@@ -196,4 +196,36 @@ struct WebhookAndConfidentialityTests {
         let trustedData = try #require(try ReceivedWebhook.all(in: trustedHooks.path).first?.1["data"] as? [String: Any])
         #expect(trustedData["text"] as? String == "cliente difícil, não comentar")
     }
+
+    @Test("""
+          A receiver that answers 200 and then stalls its body, or sends 200 MB of it, is called once: its status is the \
+          answer (was: the timeout retried it until dead); the log says the answer was cut
+          """, arguments: TestEngines.all)
+    func answerBodiesDoNotDecide(engine: DatabaseEngine) throws {
+        let secret = "receiver-secret-0123456789abcdef"
+        var settings = NotificationHarness.settings(smtpPort: try FreePort.next())
+        settings.webhookTimeoutMilliseconds = 1_500
+        let harness = try NotificationHarness(engine: engine, settings: settings)
+        var receivers: [(String, TemporaryDirectory, PythonPeer)] = []
+        for body in ["stall", "huge"] {
+            let hooks = try TemporaryDirectory(prefix: "hooks-\(body)")
+            let receiver = try PythonPeer.webhook(directory: hooks.path, secret: secret, body: body)
+            _ = try Self.register(harness, url: receiver.url, secret: secret, kinds: ["TicketOpened"])
+            receivers.append((body, hooks, receiver))
+        }
+        let event = Events.opened(ticketID: "t-answers")
+        let started = Date()
+        try harness.deliver([Events.envelope(event, key: event.ticketID)])
+        #expect(waitFor(20) {
+            (try? harness.deliveries(ticketID: "t-answers").filter { $0.channel == "webhook" }.map(\.state)) == ["sent", "sent"]
+        })
+        // Retries (were: a timeout each, then 50–400 ms) would have called the receivers again by now.
+        usleep(1_500_000)
+        for (body, _, receiver) in receivers { #expect(receiver.files("json").count == 1, "\(body)") }
+        let log = try harness.deliveries(ticketID: "t-answers").filter { $0.channel == "webhook" }
+        #expect(log.allSatisfy { $0.attempts == 1 && $0.serverAnswer.hasPrefix("HTTP 200") }, "\(log.map(\.serverAnswer))")
+        #expect(log.contains { $0.serverAnswer.contains("answer cut at 4096 bytes") }, "\(log.map(\.serverAnswer))")
+        #expect(Date().timeIntervalSince(started) < 15)
+        for (_, _, receiver) in receivers { receiver.stop() }
+    }
 }

@@ -21,6 +21,9 @@ final class CurlExchange {
     /// Whether a socket was made for an address outside ``blocked`` (then a failed transfer is
     /// that address's failure, not the block's).
     var allowedAddress = false
+    /// Whether the response body was cut at ``responseLimit`` (the transfer then ends with
+    /// `CURLE_WRITE_ERROR`, the status line already read).
+    var responseCut = false
     static let responseLimit = 4_096
 }
 
@@ -54,6 +57,12 @@ enum CurlCallbacks {
         let room = max(0, CurlExchange.responseLimit - exchange.response.count)
         if room > 0 {
             exchange.response += UnsafeRawBufferPointer(start: buffer, count: min(n, room)).map { $0 }
+        }
+        // Past the limit the rest is not read: the status line is the answer, and a receiver
+        // streaming a huge (or endless) body would otherwise hold the transfer until its timeout.
+        if n > room {
+            exchange.responseCut = true
+            return 0
         }
         return n
     }

@@ -157,24 +157,32 @@ public struct NotificationSettings: Sendable {
 /// delivery that keeps failing transiently becomes a dead letter.
 public struct RetryPolicy: Sendable {
     /// Attempts in total, counting the first; the last transient failure makes it `dead`.
-    public var maxAttempts: Int = 8
+    /// 16 by default: with the default backoff the retries span 19–38 minutes, so a relay or
+    /// receiver down for a restart or a maintenance window does not make every message of it a
+    /// dead letter (with 8, the retries were over after 1–2 minutes and the 5-minute cap was
+    /// never reached).
+    public var maxAttempts: Int = 16
     public var baseMilliseconds: Int = 1_000
     public var maxMilliseconds: Int = 300_000
 
-    public init(maxAttempts: Int = 8, baseMilliseconds: Int = 1_000, maxMilliseconds: Int = 300_000) {
+    public init(maxAttempts: Int = 16, baseMilliseconds: Int = 1_000, maxMilliseconds: Int = 300_000) {
         self.maxAttempts = maxAttempts
         self.baseMilliseconds = baseMilliseconds
         self.maxMilliseconds = maxMilliseconds
     }
 
     /// Delay before attempt `attempts + 1`, after `attempts` failed: half fixed, half random,
-    /// of `base × 2^(attempts-1)` capped at `max`.
+    /// of ``ceilingMilliseconds(afterAttempts:)``.
     public func delayMilliseconds(afterAttempts attempts: Int) -> Int {
-        let exponent = min(max(attempts - 1, 0), 30)
-        let ceiling = min(maxMilliseconds, baseMilliseconds.multipliedReportingOverflow(by: 1 << exponent).overflow
-                          ? maxMilliseconds : baseMilliseconds << exponent)
-        let half = max(ceiling / 2, 1)
+        let half = max(ceilingMilliseconds(afterAttempts: attempts) / 2, 1)
         return half + Int.random(in: 0...half)
+    }
+
+    /// The longest delay after `attempts` failed: `base × 2^(attempts-1)` capped at `max`.
+    public func ceilingMilliseconds(afterAttempts attempts: Int) -> Int {
+        let exponent = min(max(attempts - 1, 0), 30)
+        return min(maxMilliseconds, baseMilliseconds.multipliedReportingOverflow(by: 1 << exponent).overflow
+                   ? maxMilliseconds : baseMilliseconds << exponent)
     }
 }
 

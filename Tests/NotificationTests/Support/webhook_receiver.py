@@ -2,13 +2,14 @@
 """A webhook receiver for notification tests and benchmarks: verifies the signature of each POST.
 
 Usage: /usr/bin/python3 webhook_receiver.py --port N --secret S [--dir DIR] [--fail-first N]
-           [--body ok|stall|huge]
+           [--body ok|stall|huge] [--redirect URL]
 
 Checks that X-Ocorrencias-Signature holds "sha256=" + hex(HMAC-SHA256(secret, timestamp + "." + body))
 (one of its comma-separated signatures, as during a secret rotation's overlap).
 A bad signature is answered 401. --fail-first N answers 503 to the first N requests.
 --body stall answers an accepted request "200" announcing a 1 MB body, sends 100 bytes of it and
-then nothing more; --body huge sends a 200 MB body as fast as the client reads it.
+then nothing more; --body huge sends a 200 MB body as fast as the client reads it;
+--redirect URL answers it "307 Temporary Redirect" to URL.
 Stores each accepted request as DIR/<seq>.json: {"headers": {...}, "body": <parsed JSON>,
 "verified": true}. Prints "ready <port>" once listening.
 """
@@ -31,6 +32,7 @@ def main():
     parser.add_argument("--dir", default="")
     parser.add_argument("--fail-first", type=int, default=0)
     parser.add_argument("--body", choices=["ok", "stall", "huge"], default="ok")
+    parser.add_argument("--redirect", default="")
     args = parser.parse_args()
     if args.dir:
         os.makedirs(args.dir, exist_ok=True)
@@ -77,6 +79,12 @@ def main():
                 with open(path + ".tmp", "w") as f:
                     json.dump(record, f)
                 os.rename(path + ".tmp", path + ".json")
+            if args.redirect:
+                self.send_response(307)
+                self.send_header("Location", args.redirect)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if args.body == "ok":
                 return self.answer(200, "ok")
             self.send_response(200)

@@ -60,6 +60,31 @@ struct ReliabilityTests {
         #expect(try harness.emailSentEvents().filter { $0.ticketID == "t-550" }.map(\.outcome).sorted() == ["failed", "sent"])
     }
 
+    @Test("""
+          A relay slower than NOTIFICATION_SEND_TIMEOUT_MS to answer a message: the attempt is retried with the same bytes \
+          and Message-ID, so the copies a slow relay kept anyway share one Message-ID (why the default is 10 minutes)
+          """, arguments: TestEngines.all)
+    func relaySlowerThanTheTimeout(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path, extra: ["--answer-delay-ms", "1500"])
+        var settings = NotificationHarness.settings(smtpPort: sink.port)
+        settings.sendTimeoutMilliseconds = 600
+        settings.retry = RetryPolicy(maxAttempts: 2, baseMilliseconds: 50, maxMilliseconds: 100)
+        let harness = try NotificationHarness(engine: engine, settings: settings)
+        let event = Events.opened(ticketID: "t-slow")
+        try harness.deliver([Events.envelope(event, key: event.ticketID)])
+        #expect(waitFor(15) { (try? harness.deliveries(ticketID: "t-slow").first?.state) == "dead" })
+        let row = try #require(try harness.deliveries(ticketID: "t-slow").first)
+        #expect(row.attempts == 2 && row.serverAnswer.contains("(server response timeout)"), "\(row.serverAnswer)")
+        // The relay had kept each copy when the service gave up on it: the second attempt went
+        // on a new connection (libcurl kept the first one, still waiting for the relay's late
+        // answer, and the retry timed out on it without reaching the relay).
+        #expect(waitFor(5) { sink.files("eml").count == 2 }, "\(sink.files("eml"))")
+        let mails = try ReceivedMail.all(in: mailDirectory.path)
+        #expect(Set(mails.compactMap { $0.headers["Message-ID"] }) == ["<\(row.messageID)>"])
+        #expect(Set(mails.map(\.text)).count == 1)
+    }
+
     @Test("With no SMTP server a delivery goes dead after N attempts; the operator's retry sends it once the server is back",
           arguments: TestEngines.all)
     func deadLetters(engine: DatabaseEngine) throws {

@@ -110,6 +110,13 @@ struct UnitTests {
         #expect(try NotificationSettings(environment: [:]).retry.maxAttempts == policy.maxAttempts)
     }
 
+    @Test("A relay has RFC 5321's 10 minutes to answer a message by default (was 30 s, then sent again)")
+    func defaultSendTimeout() throws {
+        #expect(NotificationSettings().sendTimeoutMilliseconds == 600_000)
+        #expect(try NotificationSettings(environment: [:]).sendTimeoutMilliseconds == 600_000)
+        #expect(try NotificationSettings(environment: ["NOTIFICATION_SEND_TIMEOUT_MS": "30000"]).sendTimeoutMilliseconds == 30_000)
+    }
+
     @Test("Delivery ids and Message-IDs are deterministic per (event, recipient, channel)")
     func identities() {
         let a = MessageIdentity.deliveryID(eventID: "e1", recipient: "x@y.example", channel: "email")

@@ -36,7 +36,11 @@ public struct NotificationSettings: Sendable {
     public var timeZone: TimeZone = TimeZone(identifier: "America/Sao_Paulo") ?? .gmt
     /// Time allowed to connect, and for a whole send.
     public var connectTimeoutMilliseconds: Int = 5_000
-    public var sendTimeoutMilliseconds: Int = 30_000
+    /// 10 minutes by default: RFC 5321 (4.5.3.2.6) gives the relay 10 minutes to answer the
+    /// message's end, because a client that gives up earlier sends again a message the relay
+    /// has already taken (was 30 s: a relay scanning a large message for longer got it twice or
+    /// more, each copy to the recipient, and the delivery could still end `dead`).
+    public var sendTimeoutMilliseconds: Int = 600_000
     /// Time allowed for a webhook POST.
     public var webhookTimeoutMilliseconds: Int = 10_000
     /// Networks webhooks may not reach (loopback, link-local, `0.0.0.0` by default): refused at

@@ -212,6 +212,19 @@ package final class CurlEasy {
         return Result(code: code, responseCode: response, message: message)
     }
 
+    /// Shuts down the connection the last transfer left in libcurl's cache, if any, so it is
+    /// never used again (libcurl finds it dead and opens another). Called after a failed
+    /// transfer, while the handle is still in its multi handle (once taken out, libcurl no
+    /// longer names the connection): libcurl 7.88 keeps an SMTP connection whose answer to the
+    /// message's end timed out, and gave the next message that session, still waiting for the
+    /// relay's late answer to the previous one — the new message's commands were answered with
+    /// the old one's replies, or timed out in turn without reaching the relay.
+    func shutDownKeptConnection() {
+        var socket: curl_socket_t = CURL_SOCKET_BAD
+        guard ccurl_getinfo_socket(handle, CURLINFO_ACTIVESOCKET, &socket) == CURLE_OK, socket != CURL_SOCKET_BAD else { return }
+        _ = shutdown(socket, Int32(SHUT_RDWR))
+    }
+
     /// A curl_slist from strings; free with `curl_slist_free_all`.
     static func list(_ items: [String]) -> UnsafeMutablePointer<curl_slist>? {
         var list: UnsafeMutablePointer<curl_slist>?
@@ -234,7 +247,18 @@ package struct CurlTransfer {
     }
 
     /// Runs the transfer to its end on this thread (`curl_easy_perform`).
-    func run() -> SendOutcome { complete(curl_easy_perform(curl.handle)) }
+    func run() -> SendOutcome {
+        let code = curl_easy_perform(curl.handle)
+        ended(code)
+        return complete(code)
+    }
+
+    /// The transfer ended with `code` and its handle is still where it ran (before
+    /// `curl_multi_remove_handle`): a failed transfer's connection is not reused
+    /// (``CurlEasy/shutDownKeptConnection()``).
+    func ended(_ code: CURLcode) {
+        if code != CURLE_OK { curl.shutDownKeptConnection() }
+    }
 
     /// The outcome of the transfer, which ended with `code`.
     func complete(_ code: CURLcode) -> SendOutcome { outcome(curl.finish(code)) }

@@ -38,6 +38,28 @@ struct WebhookAndConfidentialityTests {
         }
     }
 
+    /// An SMTP sink and two signed webhook receivers: one registered without `internal_entries`
+    /// (`public`), one with them (`trusted`), with a harness sending to them under `rules`.
+    struct MailAndTwoWebhooks {
+        let mailDirectory: TemporaryDirectory, sink: PythonPeer
+        let publicHooks: TemporaryDirectory, trustedHooks: TemporaryDirectory, publicReceiver: PythonPeer, trustedReceiver: PythonPeer
+        let harness: NotificationHarness
+
+        init(_ engine: DatabaseEngine, rules: NotificationRules, publicKinds: [String], trustedKinds: [String], trustedLevel: Int32) throws {
+            mailDirectory = try TemporaryDirectory(prefix: "sink")
+            sink = try PythonPeer.smtp(directory: mailDirectory.path)
+            let secret = "receiver-secret-0123456789abcdef"
+            publicHooks = try TemporaryDirectory(prefix: "hooks-public")
+            trustedHooks = try TemporaryDirectory(prefix: "hooks-trusted")
+            publicReceiver = try PythonPeer.webhook(directory: publicHooks.path, secret: secret)
+            trustedReceiver = try PythonPeer.webhook(directory: trustedHooks.path, secret: secret)
+            harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port), rules: rules)
+            _ = try WebhookAndConfidentialityTests.register(harness, url: publicReceiver.url, secret: secret, kinds: publicKinds, level: 0)
+            _ = try WebhookAndConfidentialityTests.register(harness, url: trustedReceiver.url, secret: secret, kinds: trustedKinds,
+                                                            level: trustedLevel, internalEntries: true)
+        }
+    }
+
     @Test("A webhook receiver that fails twice then recovers gets one verified, signed POST; replay sends it again with the same delivery id",
           arguments: TestEngines.all)
     func signedWebhookRetriesAndReplay(engine: DatabaseEngine) throws {
@@ -105,19 +127,12 @@ struct WebhookAndConfidentialityTests {
 
     @Test("Internal entries and content above a level never reach customers or unentitled webhooks", arguments: TestEngines.all)
     func confidentiality(engine: DatabaseEngine) throws {
-        let mailDirectory = try TemporaryDirectory(prefix: "sink")
-        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
-        let secret = "receiver-secret-0123456789abcdef"
-        let publicHooks = try TemporaryDirectory(prefix: "hooks-public")
-        let trustedHooks = try TemporaryDirectory(prefix: "hooks-trusted")
-        let publicReceiver = try PythonPeer.webhook(directory: publicHooks.path, secret: secret)
-        let trustedReceiver = try PythonPeer.webhook(directory: trustedHooks.path, secret: secret)
         var rules = NotificationRules.defaults
         // Even a rule that sends discussion entries to customers cannot leak internal ones.
         rules.audiences["DiscussionAdded"] = [.customer]
-        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port), rules: rules)
-        _ = try Self.register(harness, url: publicReceiver.url, secret: secret, kinds: ["DiscussionAdded"], level: 0)
-        _ = try Self.register(harness, url: trustedReceiver.url, secret: secret, kinds: ["*"], level: 5, internalEntries: true)
+        let peers = try MailAndTwoWebhooks(engine, rules: rules, publicKinds: ["DiscussionAdded"], trustedKinds: ["*"], trustedLevel: 5)
+        let (mailDirectory, sink, harness) = (peers.mailDirectory, peers.sink, peers.harness)
+        let (publicHooks, trustedHooks, publicReceiver, trustedReceiver) = (peers.publicHooks, peers.trustedHooks, peers.publicReceiver, peers.trustedReceiver)
 
         var internalNote = WorkflowV1.DiscussionAdded()
         internalNote.ticket = Events.summary(ticketID: "t-open")
@@ -155,19 +170,12 @@ struct WebhookAndConfidentialityTests {
           Transferred, nor a webhook without internal_entries; the holder, an entitled webhook and the transfer's copies read it
           """, arguments: TestEngines.all)
     func transferNoteIsInternal(engine: DatabaseEngine) throws {
-        let mailDirectory = try TemporaryDirectory(prefix: "sink")
-        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
-        let secret = "receiver-secret-0123456789abcdef"
-        let publicHooks = try TemporaryDirectory(prefix: "hooks-public")
-        let trustedHooks = try TemporaryDirectory(prefix: "hooks-trusted")
-        let publicReceiver = try PythonPeer.webhook(directory: publicHooks.path, secret: secret)
-        let trustedReceiver = try PythonPeer.webhook(directory: trustedHooks.path, secret: secret)
         var rules = NotificationRules.defaults
         // An administrator tells customers of transfers (and names the customer twice: as a copy too).
         rules.audiences["Transferred"] = [.copies, .holder, .customer]
-        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port), rules: rules)
-        _ = try Self.register(harness, url: publicReceiver.url, secret: secret, kinds: ["Transferred"], level: 0)
-        _ = try Self.register(harness, url: trustedReceiver.url, secret: secret, kinds: ["Transferred"], level: 0, internalEntries: true)
+        let peers = try MailAndTwoWebhooks(engine, rules: rules, publicKinds: ["Transferred"], trustedKinds: ["Transferred"], trustedLevel: 0)
+        let (mailDirectory, sink, harness) = (peers.mailDirectory, peers.sink, peers.harness)
+        let (publicHooks, trustedHooks, publicReceiver, trustedReceiver) = (peers.publicHooks, peers.trustedHooks, peers.publicReceiver, peers.trustedReceiver)
 
         var transfer = WorkflowV1.Transferred()
         transfer.ticket = Events.summary(ticketID: "t-note", code: "2026-000950")

@@ -70,6 +70,41 @@ struct AdministrationAPITests {
         #expect(invitation?.placeholders == ["name", "organization_name", "link", "expires_at"])
     }
 
+    @Test("A webhook or a subscription switch naming an unknown event kind (a misspelt one never matches an event) is refused naming the field; nothing stored",
+          arguments: TestEngines.all)
+    func unknownEventKinds(engine: DatabaseEngine) throws {
+        let harness = try Self.harness(engine)
+        let admin = harness.options(NotificationHarness.administrator())
+        var webhook = NotificationV1.RegisterWebhookRequest()
+        webhook.url = "https://hooks.example/ocorrencias"
+        webhook.eventKinds = ["TicketOpened", " ", "ticketopened"]
+        let refused = SuppressionTests.rpcError { _ = try harness.client.call(NotificationV1.Notification.registerWebhook, webhook, options: admin) }
+        #expect(refused?.code == .invalidArgument && refused?.violations.first?.field == "event_kinds[2]", "\(String(describing: refused))")
+        #expect(refused?.violations.first?.descriptionPT.hasPrefix("Tipo de evento desconhecido: ticketopened") == true)
+        #expect(try harness.client.call(NotificationV1.Notification.listWebhooks, NotificationV1.ListWebhooksRequest(), options: admin).webhooks.isEmpty)
+        webhook.eventKinds = ["*"]
+        _ = try harness.client.call(NotificationV1.Notification.registerWebhook, webhook, options: admin)
+        webhook.eventKinds = ["SLABreached", "TicketFinished"]
+        _ = try harness.client.call(NotificationV1.Notification.registerWebhook, webhook, options: admin)
+
+        // A customer who turns off "TicketOpen" would still be mailed: refused, nothing stored.
+        var request = NotificationV1.SetSubscriptionRequest()
+        var subscription = NotificationV1.Subscription()
+        subscription.eventKind = "TicketOpen"
+        request.subscription = subscription
+        let customer = harness.options(NotificationHarness.customer())
+        let switchRefused = SuppressionTests.rpcError { _ = try harness.client.call(NotificationV1.Notification.setSubscription, request, options: customer) }
+        #expect(switchRefused?.violations.first?.field == "subscription.event_kind", "\(String(describing: switchRefused))")
+        var list = NotificationV1.ListSubscriptionsRequest()
+        list.person = "jose@cliente.example"
+        #expect(try harness.client.call(NotificationV1.Notification.listSubscriptions, list, options: admin).subscriptions.isEmpty)
+        for kind in ["TicketOpened", "*"] {
+            request.subscription?.eventKind = kind
+            _ = try harness.client.call(NotificationV1.Notification.setSubscription, request, options: customer)
+        }
+        #expect(try harness.client.call(NotificationV1.Notification.listSubscriptions, list, options: admin).subscriptions.count == 2)
+    }
+
     @Test("A webhook registered without a secret gets one generated, returned once and stored sealed; a given secret is not echoed; a short one is refused",
           arguments: TestEngines.all)
     func generatedWebhookSecret(engine: DatabaseEngine) throws {

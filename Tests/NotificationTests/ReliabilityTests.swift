@@ -33,6 +33,58 @@ struct ReliabilityTests {
         #expect(envelopes.allSatisfy { UUID(uuidString: $0.id) != nil && $0.key == "t-451" && $0.source == "notification" })
     }
 
+    @Test("""
+          A relay refusing a recipient (550 5.1.1): failed at the first attempt with the relay's answer in the log and an \
+          EmailSent failed, not retried; the other recipients of the event get theirs
+          """, arguments: TestEngines.all)
+    func refusedRecipient(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path, extra: ["--reject-rcpt", "chefe@"])
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        var breach = WorkflowV1.SLABreached()
+        breach.ticket = Events.summary(ticketID: "t-550", code: "2026-000550")
+        breach.target = .resolution
+        breach.dueAtMs = 1_796_730_900_000
+        try harness.deliver([Events.envelope(breach, key: "t-550")])
+        #expect(waitFor(15) {
+            Set((try? harness.deliveries(ticketID: "t-550").map(\.state)) ?? []) == ["sent", "failed"]
+        })
+        usleep(500_000)
+        let log = try harness.deliveries(ticketID: "t-550")
+        let refused = try #require(log.first { $0.recipient == "chefe@suporte.example" })
+        #expect(refused.state == "failed" && refused.attempts == 1, "\(refused)")
+        // The relay's reason, not the "221 Bye" that ended the session after it.
+        #expect(refused.serverAnswer.hasPrefix("550 5.1.1 no such user"), "\(refused.serverAnswer)")
+        #expect(log.first { $0.recipient == "ana@suporte.example" }?.state == "sent")
+        #expect(sink.files("eml").count == 1)
+        #expect(try harness.emailSentEvents().filter { $0.ticketID == "t-550" }.map(\.outcome).sorted() == ["failed", "sent"])
+    }
+
+    @Test("""
+          A relay slower than NOTIFICATION_SEND_TIMEOUT_MS to answer a message: the attempt is retried with the same bytes \
+          and Message-ID, so the copies a slow relay kept anyway share one Message-ID (why the default is 10 minutes)
+          """, arguments: TestEngines.all)
+    func relaySlowerThanTheTimeout(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path, extra: ["--answer-delay-ms", "1500"])
+        var settings = NotificationHarness.settings(smtpPort: sink.port)
+        settings.sendTimeoutMilliseconds = 600
+        settings.retry = RetryPolicy(maxAttempts: 2, baseMilliseconds: 50, maxMilliseconds: 100)
+        let harness = try NotificationHarness(engine: engine, settings: settings)
+        let event = Events.opened(ticketID: "t-slow")
+        try harness.deliver([Events.envelope(event, key: event.ticketID)])
+        #expect(waitFor(15) { (try? harness.deliveries(ticketID: "t-slow").first?.state) == "dead" })
+        let row = try #require(try harness.deliveries(ticketID: "t-slow").first)
+        #expect(row.attempts == 2 && row.serverAnswer.contains("(server response timeout)"), "\(row.serverAnswer)")
+        // The relay had kept each copy when the service gave up on it: the second attempt went
+        // on a new connection (libcurl kept the first one, still waiting for the relay's late
+        // answer, and the retry timed out on it without reaching the relay).
+        #expect(waitFor(5) { sink.files("eml").count == 2 }, "\(sink.files("eml"))")
+        let mails = try ReceivedMail.all(in: mailDirectory.path)
+        #expect(Set(mails.compactMap { $0.headers["Message-ID"] }) == ["<\(row.messageID)>"])
+        #expect(Set(mails.map(\.text)).count == 1)
+    }
+
     @Test("With no SMTP server a delivery goes dead after N attempts; the operator's retry sends it once the server is back",
           arguments: TestEngines.all)
     func deadLetters(engine: DatabaseEngine) throws {

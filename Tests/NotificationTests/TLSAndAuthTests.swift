@@ -66,4 +66,28 @@ struct TLSAndAuthTests {
         #expect(waitFor(15) { (try? harness.deliveries(ticketID: "t-smtps").first?.state) == "sent" })
         #expect(sink.files("eml").count == 1)
     }
+
+    @Test("""
+          A relay that demands AUTH or STARTTLS the service was not set up for (530 to MAIL FROM) is the relay's \
+          configuration: retried, not failed for good at the first attempt
+          """, arguments: TestEngines.all)
+    func relayDemandsAreRetried(engine: DatabaseEngine) throws {
+        let certificates = try TemporaryDirectory(prefix: "tls")
+        let (cert, key) = try Self.certificate(in: certificates)
+        for (name, extra) in [("auth", ["--auth", "relay:s3nha-forte"]), ("starttls", ["--starttls", "\(cert),\(key)"])] {
+            let mailDirectory = try TemporaryDirectory(prefix: "sink")
+            let sink = try PythonPeer.smtp(directory: mailDirectory.path, extra: extra)
+            var settings = NotificationHarness.settings(smtpPort: sink.port)
+            settings.retry = RetryPolicy(maxAttempts: 3, baseMilliseconds: 50, maxMilliseconds: 100)
+            let harness = try NotificationHarness(engine: engine, settings: settings)
+            let event = Events.opened(ticketID: "t-530-\(name)")
+            try harness.deliver([Events.envelope(event, key: event.ticketID)])
+            #expect(waitFor(15) { (try? harness.deliveries(ticketID: event.ticketID).first?.state) == "dead" }, "\(name)")
+            let row = try #require(try harness.deliveries(ticketID: event.ticketID).first)
+            #expect(row.attempts == 3, "\(name)")
+            // The relay's own words (was the "221 Bye" that ended the session after the refusal).
+            #expect(row.serverAnswer.hasPrefix("530 "), "\(name): \(row.serverAnswer)")
+            #expect(sink.files("eml").isEmpty)
+        }
+    }
 }

@@ -185,4 +185,56 @@ struct TemplateAndOnDemandTests {
         #expect(reset.headers["Subject"] == "Password reset")
         #expect(reset.html.contains("https://portal.example/senha/xyz789"))
     }
+
+    @Test("""
+          CR/LF in names, subjects and organization names never make a header (no Bcc, no extra recipient); pt-BR \
+          accents in From, To and Subject are RFC 2047 words Python decodes; links keep their query, escaped in HTML
+          """, arguments: TestEngines.all)
+    func headerInjection(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        var settings = NotificationHarness.settings(smtpPort: sink.port)
+        settings.fromName = "Suporte Ocorrências – Açaí \"SP\""
+        let harness = try NotificationHarness(engine: engine, settings: settings)
+        let injected = "\r\nBcc: intruso@evil.example\r\nX-Injected: sim"
+        var account = NotificationV1.SendAccountEmailRequest()
+        account.kind = "invitation"
+        account.to = "novo@cliente.example"
+        account.name = "Zé Ninguém" + injected
+        account.organizationName = "Ação & Cia" + injected
+        account.link = "https://portal.example/portal/convite#token=abc&next=1"
+        account.expiresAtMs = 1_800_000_000_000
+        _ = try harness.client.call(NotificationV1.Notification.sendAccountEmail, account, options: harness.options(PrincipalSigner.service("gateway")))
+        _ = try harness.client.call(NotificationV1.Notification.sendTicketEmail,
+                                    TicketEmails.request("t-inj", code: "2026-000404", subject: "Olá" + injected, body: "<b>negrito</b>\nfim"),
+                                    options: harness.options(NotificationHarness.agent()))
+        var opened = Events.opened(ticketID: "t-inj-open", subject: "Nota\nBcc: intruso@evil.example")
+        opened.contact = Events.person("contact-9", "Conceição" + injected, "maria@cliente.example")
+        try harness.deliver([Events.envelope(opened, key: opened.ticketID)])
+        #expect(waitFor(15) { sink.files("eml").count == 3 })
+        usleep(200_000)
+        let mails = try ReceivedMail.all(in: mailDirectory.path)
+        try #require(mails.count == 3)
+        #expect(Set(mails.flatMap(\.envelope.to)) == ["novo@cliente.example", "jose@cliente.example", "maria@cliente.example"])
+        for mail in mails {
+            #expect(mail.defects.isEmpty && mail.all_ascii && mail.crlf_only, "\(mail.file)")
+            #expect(mail.headers["Bcc"] == nil && mail.headers["X-Injected"] == nil, "\(mail.headers)")
+            #expect(mail.headers["From"] == "\"Suporte Ocorrências – Açaí \\\"SP\\\"\" <suporte@suporte.example>", "\(mail.headers["From"] ?? "")")
+            #expect(!mail.text.isEmpty && !mail.html.isEmpty)
+        }
+        let invitation = try #require(mails.first { $0.envelope.to == ["novo@cliente.example"] })
+        #expect(invitation.headers["Subject"] == "Convite para o portal de suporte de Ação & Cia Bcc: intruso@evil.example X-Injected: sim")
+        // (Python's modern parser puts a space between adjacent encoded words of a display name,
+        // which RFC 2047 says to ignore: only the start of the name is compared.)
+        #expect(invitation.headers["To"]?.hasPrefix("\"Zé Ninguém Bcc:") == true, "\(invitation.headers["To"] ?? "")")
+        #expect(invitation.headers["To"]?.hasSuffix("<novo@cliente.example>") == true)
+        #expect(invitation.text.contains("https://portal.example/portal/convite#token=abc&next=1"))
+        #expect(invitation.html.contains("https://portal.example/portal/convite#token=abc&amp;next=1"))
+        let agents = try #require(mails.first { $0.envelope.to == ["jose@cliente.example"] })
+        #expect(agents.headers["Subject"]?.hasPrefix("[2026-000404] Olá Bcc: intruso@evil.example X-Injected: sim") == true, "\(agents.headers["Subject"] ?? "")")
+        #expect(agents.html.contains("&lt;b&gt;negrito&lt;/b&gt;<br>fim"), "\(agents.html)")
+        let opening = try #require(mails.first { $0.envelope.to == ["maria@cliente.example"] })
+        #expect(opening.headers["Subject"] == "[2026-000123] Ocorrência registrada: Nota Bcc: intruso@evil.example")
+        #expect(opening.headers["To"]?.hasPrefix("\"Conceição Bcc:") == true)
+    }
 }

@@ -98,6 +98,25 @@ struct UnitTests {
         }
     }
 
+    @Test("The default retries outlast a 15-minute relay outage (were over after 1–2 minutes), reaching the 5-minute cap")
+    func defaultRetryHorizon() throws {
+        let policy = RetryPolicy()
+        // The shortest the retries can take (each delay at least half its ceiling), and the longest.
+        let shortest = (1..<policy.maxAttempts).reduce(0) { $0 + policy.ceilingMilliseconds(afterAttempts: $1) / 2 }
+        let longest = (1..<policy.maxAttempts).reduce(0) { $0 + policy.ceilingMilliseconds(afterAttempts: $1) }
+        #expect(shortest >= 15 * 60_000, "\(shortest) ms")
+        #expect(longest <= 45 * 60_000, "\(longest) ms")
+        #expect(policy.ceilingMilliseconds(afterAttempts: policy.maxAttempts - 1) == policy.maxMilliseconds)
+        #expect(try NotificationSettings(environment: [:]).retry.maxAttempts == policy.maxAttempts)
+    }
+
+    @Test("A relay has RFC 5321's 10 minutes to answer a message by default (was 30 s, then sent again)")
+    func defaultSendTimeout() throws {
+        #expect(NotificationSettings().sendTimeoutMilliseconds == 600_000)
+        #expect(try NotificationSettings(environment: [:]).sendTimeoutMilliseconds == 600_000)
+        #expect(try NotificationSettings(environment: ["NOTIFICATION_SEND_TIMEOUT_MS": "30000"]).sendTimeoutMilliseconds == 30_000)
+    }
+
     @Test("Delivery ids and Message-IDs are deterministic per (event, recipient, channel)")
     func identities() {
         let a = MessageIdentity.deliveryID(eventID: "e1", recipient: "x@y.example", channel: "email")

@@ -146,4 +146,27 @@ struct WebhookAddressTests {
         try open.deliver([Events.envelope(Events.opened(ticketID: "t-open"), key: "t-open")])
         #expect(waitFor(15) { receiver.files("json").count == 1 })
     }
+
+    @Test("A receiver redirecting (307) to an internal address is not followed: the delivery fails at once with the answer, the target gets nothing",
+          arguments: TestEngines.all)
+    func redirectsNotFollowed(engine: DatabaseEngine) throws {
+        let secret = "receiver-secret-0123456789abcdef"
+        let internalHooks = try TemporaryDirectory(prefix: "hooks-internal")
+        let internalReceiver = try PythonPeer.webhook(directory: internalHooks.path, secret: secret)
+        let hooks = try TemporaryDirectory(prefix: "hooks-redirect")
+        let receiver = try PythonPeer.webhook(directory: hooks.path, secret: secret, redirect: internalReceiver.url)
+        // The receivers listen on loopback: nothing blocked, so only the redirect rule is tried.
+        let harness = try Self.harness(engine, blocked: .none)
+        var register = Self.request(receiver.url)
+        register.secret = secret
+        _ = try harness.client.call(NotificationV1.Notification.registerWebhook, register, options: harness.options(NotificationHarness.administrator()))
+        let event = Events.opened(ticketID: "t-redirect")
+        try harness.deliver([Events.envelope(event, key: event.ticketID)])
+        #expect(waitFor(15) { (try? harness.deliveries(ticketID: "t-redirect").first { $0.channel == "webhook" }?.state) == "failed" })
+        let row = try #require(try harness.deliveries(ticketID: "t-redirect").first { $0.channel == "webhook" })
+        #expect(row.attempts == 1 && row.serverAnswer.hasPrefix("HTTP 307"), "\(row.serverAnswer)")
+        usleep(300_000)
+        #expect(receiver.files("json").count == 1)
+        #expect(internalReceiver.files("json").isEmpty, "the redirect's target got nothing")
+    }
 }

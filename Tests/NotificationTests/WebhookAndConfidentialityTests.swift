@@ -38,6 +38,28 @@ struct WebhookAndConfidentialityTests {
         }
     }
 
+    /// An SMTP sink and two signed webhook receivers: one registered without `internal_entries`
+    /// (`public`), one with them (`trusted`), with a harness sending to them under `rules`.
+    struct MailAndTwoWebhooks {
+        let mailDirectory: TemporaryDirectory, sink: PythonPeer
+        let publicHooks: TemporaryDirectory, trustedHooks: TemporaryDirectory, publicReceiver: PythonPeer, trustedReceiver: PythonPeer
+        let harness: NotificationHarness
+
+        init(_ engine: DatabaseEngine, rules: NotificationRules, publicKinds: [String], trustedKinds: [String], trustedLevel: Int32) throws {
+            mailDirectory = try TemporaryDirectory(prefix: "sink")
+            sink = try PythonPeer.smtp(directory: mailDirectory.path)
+            let secret = "receiver-secret-0123456789abcdef"
+            publicHooks = try TemporaryDirectory(prefix: "hooks-public")
+            trustedHooks = try TemporaryDirectory(prefix: "hooks-trusted")
+            publicReceiver = try PythonPeer.webhook(directory: publicHooks.path, secret: secret)
+            trustedReceiver = try PythonPeer.webhook(directory: trustedHooks.path, secret: secret)
+            harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port), rules: rules)
+            _ = try WebhookAndConfidentialityTests.register(harness, url: publicReceiver.url, secret: secret, kinds: publicKinds, level: 0)
+            _ = try WebhookAndConfidentialityTests.register(harness, url: trustedReceiver.url, secret: secret, kinds: trustedKinds,
+                                                            level: trustedLevel, internalEntries: true)
+        }
+    }
+
     @Test("A webhook receiver that fails twice then recovers gets one verified, signed POST; replay sends it again with the same delivery id",
           arguments: TestEngines.all)
     func signedWebhookRetriesAndReplay(engine: DatabaseEngine) throws {
@@ -105,19 +127,12 @@ struct WebhookAndConfidentialityTests {
 
     @Test("Internal entries and content above a level never reach customers or unentitled webhooks", arguments: TestEngines.all)
     func confidentiality(engine: DatabaseEngine) throws {
-        let mailDirectory = try TemporaryDirectory(prefix: "sink")
-        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
-        let secret = "receiver-secret-0123456789abcdef"
-        let publicHooks = try TemporaryDirectory(prefix: "hooks-public")
-        let trustedHooks = try TemporaryDirectory(prefix: "hooks-trusted")
-        let publicReceiver = try PythonPeer.webhook(directory: publicHooks.path, secret: secret)
-        let trustedReceiver = try PythonPeer.webhook(directory: trustedHooks.path, secret: secret)
         var rules = NotificationRules.defaults
         // Even a rule that sends discussion entries to customers cannot leak internal ones.
         rules.audiences["DiscussionAdded"] = [.customer]
-        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port), rules: rules)
-        _ = try Self.register(harness, url: publicReceiver.url, secret: secret, kinds: ["DiscussionAdded"], level: 0)
-        _ = try Self.register(harness, url: trustedReceiver.url, secret: secret, kinds: ["*"], level: 5, internalEntries: true)
+        let peers = try MailAndTwoWebhooks(engine, rules: rules, publicKinds: ["DiscussionAdded"], trustedKinds: ["*"], trustedLevel: 5)
+        let (mailDirectory, sink, harness) = (peers.mailDirectory, peers.sink, peers.harness)
+        let (publicHooks, trustedHooks, publicReceiver, trustedReceiver) = (peers.publicHooks, peers.trustedHooks, peers.publicReceiver, peers.trustedReceiver)
 
         var internalNote = WorkflowV1.DiscussionAdded()
         internalNote.ticket = Events.summary(ticketID: "t-open")
@@ -148,5 +163,77 @@ struct WebhookAndConfidentialityTests {
         let trusted = try ReceivedWebhook.all(in: trustedHooks.path)
         #expect(trusted.count == 3)
         #expect(trusted.allSatisfy { $0.0.verified })
+    }
+
+    @Test("""
+          A transfer's note (an internal entry in workflow) never reaches the customer, even when the rules add them to \
+          Transferred, nor a webhook without internal_entries; the holder, an entitled webhook and the transfer's copies read it
+          """, arguments: TestEngines.all)
+    func transferNoteIsInternal(engine: DatabaseEngine) throws {
+        var rules = NotificationRules.defaults
+        // An administrator tells customers of transfers (and names the customer twice: as a copy too).
+        rules.audiences["Transferred"] = [.copies, .holder, .customer]
+        let peers = try MailAndTwoWebhooks(engine, rules: rules, publicKinds: ["Transferred"], trustedKinds: ["Transferred"], trustedLevel: 0)
+        let (mailDirectory, sink, harness) = (peers.mailDirectory, peers.sink, peers.harness)
+        let (publicHooks, trustedHooks, publicReceiver, trustedReceiver) = (peers.publicHooks, peers.trustedHooks, peers.publicReceiver, peers.trustedReceiver)
+
+        var transfer = WorkflowV1.Transferred()
+        transfer.ticket = Events.summary(ticketID: "t-note", code: "2026-000950")
+        var to = WorkflowV1.Holder()
+        to.agentID = "agent-2"
+        to.agentName = "Bruno"
+        to.agentEmail = "bruno@suporte.example"
+        transfer.to = to
+        transfer.note = "cliente difícil, não comentar"
+        transfer.copyTo = ["fornecedor@parceiro.example", "JOSE@cliente.example"]
+        transfer.actorName = "Ana"
+        try harness.deliver([Events.envelope(transfer, key: "t-note")])
+        #expect(waitFor(15) { sink.files("eml").count == 3 && publicReceiver.files("json").count == 1 && trustedReceiver.files("json").count == 1 })
+        usleep(300_000)
+        let mails = try ReceivedMail.all(in: mailDirectory.path)
+        let byRecipient = Dictionary(uniqueKeysWithValues: mails.map { ($0.envelope.to.joined(separator: ",").lowercased(), $0) })
+        #expect(Set(byRecipient.keys) == ["bruno@suporte.example", "fornecedor@parceiro.example", "jose@cliente.example"])
+        let customer = try #require(byRecipient["jose@cliente.example"])
+        #expect(!customer.text.contains("não comentar") && !customer.html.contains("não comentar"), "\(customer.text)")
+        #expect(customer.text.contains("(conteúdo confidencial / confidential content)"))
+        #expect(byRecipient["bruno@suporte.example"]?.text.contains("não comentar") == true, "the new holder reads the note")
+        #expect(byRecipient["fornecedor@parceiro.example"]?.text.contains("não comentar") == true, "the transfer's copies are sent its note")
+        let publicData = try #require(try ReceivedWebhook.all(in: publicHooks.path).first?.1["data"] as? [String: Any])
+        #expect(publicData["text"] as? String == "(conteúdo confidencial / confidential content)")
+        #expect(publicData["actor_name"] as? String == "Ana")
+        let trustedData = try #require(try ReceivedWebhook.all(in: trustedHooks.path).first?.1["data"] as? [String: Any])
+        #expect(trustedData["text"] as? String == "cliente difícil, não comentar")
+    }
+
+    @Test("""
+          A receiver that answers 200 and then stalls its body, or sends 200 MB of it, is called once: its status is the \
+          answer (was: the timeout retried it until dead); the log says the answer was cut
+          """, arguments: TestEngines.all)
+    func answerBodiesDoNotDecide(engine: DatabaseEngine) throws {
+        let secret = "receiver-secret-0123456789abcdef"
+        var settings = NotificationHarness.settings(smtpPort: try FreePort.next())
+        settings.webhookTimeoutMilliseconds = 1_500
+        let harness = try NotificationHarness(engine: engine, settings: settings)
+        var receivers: [(String, TemporaryDirectory, PythonPeer)] = []
+        for body in ["stall", "huge"] {
+            let hooks = try TemporaryDirectory(prefix: "hooks-\(body)")
+            let receiver = try PythonPeer.webhook(directory: hooks.path, secret: secret, body: body)
+            _ = try Self.register(harness, url: receiver.url, secret: secret, kinds: ["TicketOpened"])
+            receivers.append((body, hooks, receiver))
+        }
+        let event = Events.opened(ticketID: "t-answers")
+        let started = Date()
+        try harness.deliver([Events.envelope(event, key: event.ticketID)])
+        #expect(waitFor(20) {
+            (try? harness.deliveries(ticketID: "t-answers").filter { $0.channel == "webhook" }.map(\.state)) == ["sent", "sent"]
+        })
+        // Retries (were: a timeout each, then 50–400 ms) would have called the receivers again by now.
+        usleep(1_500_000)
+        for (body, _, receiver) in receivers { #expect(receiver.files("json").count == 1, "\(body)") }
+        let log = try harness.deliveries(ticketID: "t-answers").filter { $0.channel == "webhook" }
+        #expect(log.allSatisfy { $0.attempts == 1 && $0.serverAnswer.hasPrefix("HTTP 200") }, "\(log.map(\.serverAnswer))")
+        #expect(log.contains { $0.serverAnswer.contains("answer cut at 4096 bytes") }, "\(log.map(\.serverAnswer))")
+        #expect(Date().timeIntervalSince(started) < 15)
+        for (_, _, receiver) in receivers { receiver.stop() }
     }
 }

@@ -28,10 +28,13 @@ final class PythonPeer: Sendable {
                        arguments: ["--dir", directory, "--fail-first", String(failFirst)] + extra)
     }
 
-    /// A webhook receiver verifying signatures with `secret` (503 to the first `failFirst`).
-    static func webhook(directory: String, secret: String, failFirst: Int = 0) throws -> PythonPeer {
+    /// A webhook receiver verifying signatures with `secret` (503 to the first `failFirst`);
+    /// `body`: how it answers an accepted request (`ok`; `stall`: 200, then a body that stops;
+    /// `huge`: 200 and 200 MB); `redirect`: answers it 307 to that URL instead.
+    static func webhook(directory: String, secret: String, failFirst: Int = 0, body: String = "ok", redirect: String = "") throws -> PythonPeer {
         try PythonPeer(script: "webhook_receiver.py", directory: directory,
-                       arguments: ["--dir", directory, "--secret", secret, "--fail-first", String(failFirst)])
+                       arguments: ["--dir", directory, "--secret", secret, "--fail-first", String(failFirst), "--body", body,
+                                   "--redirect", redirect])
     }
 
     var url: String { "http://127.0.0.1:\(port)/hook" }

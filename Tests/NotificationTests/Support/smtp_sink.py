@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """A real SMTP server for notification tests and benchmarks (Debian's python3-aiosmtpd).
 
-Usage: /usr/bin/python3 smtp_sink.py --port N [--dir DIR] [--fail-first N] [--delay-ms MS]
+Usage: /usr/bin/python3 smtp_sink.py --port N [--dir DIR] [--fail-first N] [--delay-ms MS] [--answer-delay-ms MS]
            [--auth USER:PASSWORD] [--starttls CERT,KEY | --implicit-tls CERT,KEY]
 
 Stores each accepted message as DIR/<seq>.eml with DIR/<seq>.json (envelope sender, recipients).
 --fail-first N answers "451 4.3.0 try again later" to the first N messages, then accepts.
+--answer-delay-ms MS stores an accepted message, then waits MS before answering (a relay that
+took the message and is slow to say so: a client that gives up sends it again).
 --reject-rcpt TEXT answers "550 5.1.1 no such user" to every recipient containing TEXT.
 --auth requires AUTH (PLAIN/LOGIN) with these credentials; --starttls requires STARTTLS before
 MAIL; --implicit-tls speaks TLS from the first byte (smtps).
@@ -26,8 +28,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Handler:
-    def __init__(self, directory, fail_first, delay_ms, reject_rcpt=""):
+    def __init__(self, directory, fail_first, delay_ms, reject_rcpt="", answer_delay_ms=0):
         self.reject_rcpt = reject_rcpt
+        self.answer_delay_ms = answer_delay_ms
         self.rejected = 0
         self.directory = directory
         self.fail_first = fail_first
@@ -66,6 +69,8 @@ class Handler:
             with open(base + ".json", "w") as f:
                 json.dump({"from": envelope.mail_from, "to": envelope.rcpt_tos}, f)
             os.rename(base + ".tmp", base + ".eml")
+        if self.answer_delay_ms:
+            await asyncio.sleep(self.answer_delay_ms / 1000)
         return "250 2.0.0 OK queued as %d" % number
 
 
@@ -75,6 +80,7 @@ def main():
     parser.add_argument("--dir", default="")
     parser.add_argument("--fail-first", type=int, default=0)
     parser.add_argument("--delay-ms", type=int, default=0)
+    parser.add_argument("--answer-delay-ms", type=int, default=0)
     parser.add_argument("--reject-rcpt", default="")
     parser.add_argument("--auth", default="")
     parser.add_argument("--starttls", default="")
@@ -82,7 +88,7 @@ def main():
     args = parser.parse_args()
     if args.dir:
         os.makedirs(args.dir, exist_ok=True)
-    handler = Handler(args.dir, args.fail_first, args.delay_ms, args.reject_rcpt)
+    handler = Handler(args.dir, args.fail_first, args.delay_ms, args.reject_rcpt, args.answer_delay_ms)
     options = {}
     if args.auth:
         user, password = args.auth.split(":", 1)

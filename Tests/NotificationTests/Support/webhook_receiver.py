@@ -2,10 +2,14 @@
 """A webhook receiver for notification tests and benchmarks: verifies the signature of each POST.
 
 Usage: /usr/bin/python3 webhook_receiver.py --port N --secret S [--dir DIR] [--fail-first N]
+           [--body ok|stall|huge] [--redirect URL]
 
 Checks that X-Ocorrencias-Signature holds "sha256=" + hex(HMAC-SHA256(secret, timestamp + "." + body))
 (one of its comma-separated signatures, as during a secret rotation's overlap).
 A bad signature is answered 401. --fail-first N answers 503 to the first N requests.
+--body stall answers an accepted request "200" announcing a 1 MB body, sends 100 bytes of it and
+then nothing more; --body huge sends a 200 MB body as fast as the client reads it;
+--redirect URL answers it "307 Temporary Redirect" to URL.
 Stores each accepted request as DIR/<seq>.json: {"headers": {...}, "body": <parsed JSON>,
 "verified": true}. Prints "ready <port>" once listening.
 """
@@ -17,6 +21,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -26,6 +31,8 @@ def main():
     parser.add_argument("--secret", required=True)
     parser.add_argument("--dir", default="")
     parser.add_argument("--fail-first", type=int, default=0)
+    parser.add_argument("--body", choices=["ok", "stall", "huge"], default="ok")
+    parser.add_argument("--redirect", default="")
     args = parser.parse_args()
     if args.dir:
         os.makedirs(args.dir, exist_ok=True)
@@ -72,7 +79,29 @@ def main():
                 with open(path + ".tmp", "w") as f:
                     json.dump(record, f)
                 os.rename(path + ".tmp", path + ".json")
-            self.answer(200, "ok")
+            if args.redirect:
+                self.send_response(307)
+                self.send_header("Location", args.redirect)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if args.body == "ok":
+                return self.answer(200, "ok")
+            self.send_response(200)
+            self.send_header("Content-Length", str(1_000_000 if args.body == "stall" else 200_000_000))
+            self.end_headers()
+            try:
+                if args.body == "stall":
+                    self.wfile.write(b"x" * 100)
+                    self.wfile.flush()
+                    time.sleep(60)
+                else:
+                    chunk = b"y" * 65536
+                    for _ in range(200_000_000 // 65536):
+                        self.wfile.write(chunk)
+            except OSError:
+                pass
+            self.close_connection = True
 
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True

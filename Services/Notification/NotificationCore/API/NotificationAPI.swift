@@ -62,7 +62,8 @@ struct NotificationAPI: Sendable {
         guard var subscription = request.subscription else { throw Access.required("subscription", "Informe a assinatura.", "Subscription is required.") }
         if subscription.person.isEmpty { subscription.person = caller.email.isEmpty ? caller.id : caller.email }
         try Self.requireOwnOrAdministrator(caller, person: subscription.person)
-        guard !subscription.eventKind.isEmpty else { throw Access.required("subscription.event_kind", "Informe o tipo de evento.", "Event kind is required.") }
+        // A misspelt kind would be stored and never apply: the person would still be mailed.
+        _ = try Self.knownKind(subscription.eventKind, field: "subscription.event_kind", wildcard: true)
         let stored = subscription
         return try write(context, request) { tx in
             try SubscriptionStore().set(tx, person: stored.person, kind: stored.eventKind, enabled: stored.enabled)
@@ -147,6 +148,10 @@ struct NotificationAPI: Sendable {
         let kinds = request.eventKinds.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard !kinds.isEmpty, kinds.allSatisfy({ !$0.contains(",") }) else {
             throw Access.required("event_kinds", "Informe os tipos de evento.", "Event kinds are required.")
+        }
+        // A misspelt kind would be stored and never match an event: the receiver would wait for nothing.
+        for (index, kind) in request.eventKinds.enumerated() where !kind.trimmingCharacters(in: .whitespaces).isEmpty {
+            _ = try Self.knownKind(kind.trimmingCharacters(in: .whitespaces), field: "event_kinds[\(index)]", wildcard: true)
         }
         // No secret given: one is generated and returned once (as RotateWebhookSecret does).
         let secret = request.secret.isEmpty ? SecretBox.randomSecret() : request.secret

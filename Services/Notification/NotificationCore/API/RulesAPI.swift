@@ -118,13 +118,15 @@ extension NotificationAPI {
         return caller.email.isEmpty ? caller.id : caller.email
     }
 
-    /// `kind` when it is an event kind notification plans; else the field's error.
-    static func knownKind(_ kind: String) throws -> String {
-        guard !kind.isEmpty else { throw Access.required("event_kind", "Informe o tipo de evento.", "Event kind is required.") }
-        guard TemplatePlaceholders.eventNames[kind] != nil else {
-            let known = TemplatePlaceholders.eventNames.keys.sorted().joined(separator: ", ")
-            throw Access.invalid("event_kind", "Tipo de evento desconhecido: \(kind) (conhecidos: \(known)).",
-                                 "Unknown event kind: \(kind) (known: \(known)).")
+    /// `kind` when it is an event kind notification plans (or `*`, every kind, when `wildcard`);
+    /// else the error of `field`. Audience rules, webhooks and subscriptions name kinds alike: a
+    /// misspelt one ("ticketopened") would be stored and never match an event.
+    static func knownKind(_ kind: String, field: String = "event_kind", wildcard: Bool = false) throws -> String {
+        guard !kind.isEmpty else { throw Access.required(field, "Informe o tipo de evento.", "Event kind is required.") }
+        guard TemplatePlaceholders.eventNames[kind] != nil || (wildcard && kind == "*") else {
+            let known = (wildcard ? ["*"] : []) + TemplatePlaceholders.eventNames.keys.sorted()
+            throw Access.invalid(field, "Tipo de evento desconhecido: \(kind) (conhecidos: \(known.joined(separator: ", "))).",
+                                 "Unknown event kind: \(kind) (known: \(known.joined(separator: ", "))).")
         }
         return kind
     }

@@ -36,7 +36,11 @@ public struct NotificationSettings: Sendable {
     public var timeZone: TimeZone = TimeZone(identifier: "America/Sao_Paulo") ?? .gmt
     /// Time allowed to connect, and for a whole send.
     public var connectTimeoutMilliseconds: Int = 5_000
-    public var sendTimeoutMilliseconds: Int = 30_000
+    /// 10 minutes by default: RFC 5321 (4.5.3.2.6) gives the relay 10 minutes to answer the
+    /// message's end, because a client that gives up earlier sends again a message the relay
+    /// has already taken (was 30 s: a relay scanning a large message for longer got it twice or
+    /// more, each copy to the recipient, and the delivery could still end `dead`).
+    public var sendTimeoutMilliseconds: Int = 600_000
     /// Time allowed for a webhook POST.
     public var webhookTimeoutMilliseconds: Int = 10_000
     /// Networks webhooks may not reach (loopback, link-local, `0.0.0.0` by default): refused at
@@ -157,24 +161,32 @@ public struct NotificationSettings: Sendable {
 /// delivery that keeps failing transiently becomes a dead letter.
 public struct RetryPolicy: Sendable {
     /// Attempts in total, counting the first; the last transient failure makes it `dead`.
-    public var maxAttempts: Int = 8
+    /// 16 by default: with the default backoff the retries span 19–38 minutes, so a relay or
+    /// receiver down for a restart or a maintenance window does not make every message of it a
+    /// dead letter (with 8, the retries were over after 1–2 minutes and the 5-minute cap was
+    /// never reached).
+    public var maxAttempts: Int = 16
     public var baseMilliseconds: Int = 1_000
     public var maxMilliseconds: Int = 300_000
 
-    public init(maxAttempts: Int = 8, baseMilliseconds: Int = 1_000, maxMilliseconds: Int = 300_000) {
+    public init(maxAttempts: Int = 16, baseMilliseconds: Int = 1_000, maxMilliseconds: Int = 300_000) {
         self.maxAttempts = maxAttempts
         self.baseMilliseconds = baseMilliseconds
         self.maxMilliseconds = maxMilliseconds
     }
 
     /// Delay before attempt `attempts + 1`, after `attempts` failed: half fixed, half random,
-    /// of `base × 2^(attempts-1)` capped at `max`.
+    /// of ``ceilingMilliseconds(afterAttempts:)``.
     public func delayMilliseconds(afterAttempts attempts: Int) -> Int {
-        let exponent = min(max(attempts - 1, 0), 30)
-        let ceiling = min(maxMilliseconds, baseMilliseconds.multipliedReportingOverflow(by: 1 << exponent).overflow
-                          ? maxMilliseconds : baseMilliseconds << exponent)
-        let half = max(ceiling / 2, 1)
+        let half = max(ceilingMilliseconds(afterAttempts: attempts) / 2, 1)
         return half + Int.random(in: 0...half)
+    }
+
+    /// The longest delay after `attempts` failed: `base × 2^(attempts-1)` capped at `max`.
+    public func ceilingMilliseconds(afterAttempts attempts: Int) -> Int {
+        let exponent = min(max(attempts - 1, 0), 30)
+        return min(maxMilliseconds, baseMilliseconds.multipliedReportingOverflow(by: 1 << exponent).overflow
+                   ? maxMilliseconds : baseMilliseconds << exponent)
     }
 }
 

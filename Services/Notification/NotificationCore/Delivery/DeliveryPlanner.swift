@@ -67,7 +67,7 @@ struct DeliveryPlanner: Sendable {
                 continue
             }
             guard let template = snapshot.template(kind: facts.kind, locale: facts.locale) else { continue }
-            var variables = facts.variables(forLevel: recipient.level)
+            var variables = facts.variables(forLevel: recipient.level, readsInternal: recipient.audience != .customer)
             variables["recipient_name"] = recipient.name
             variables["portal_url"] = settings.portalURL
             for (key, ms) in facts.instants where variables[key] != nil {
@@ -107,7 +107,8 @@ struct DeliveryPlanner: Sendable {
             let json = JSONWriter.object([
                 "delivery_id": .string(id), "event_id": .string(facts.eventID), "event": .string(facts.kind),
                 "occurred_at_ms": .integer(facts.occurredAtMs), "ticket_id": .string(facts.ticketID), "code": .string(facts.code),
-                "access_level": .integer(Int64(facts.accessLevel)), "internal": .bool(facts.isInternal), "data": .object(facts.variables),
+                "access_level": .integer(Int64(facts.accessLevel)), "internal": .bool(facts.isInternal),
+                "data": .object(facts.variables(forLevel: webhook.accessLevel, readsInternal: webhook.internalEntries)),
             ])
             let row = NewDelivery(id: id, eventID: facts.eventID, recipient: "webhook:\(webhook.id)", channel: .webhook, eventKind: facts.kind,
                                   ticketID: facts.ticketID, lane: "webhook|" + Self.host(of: webhook.url), target: webhook.url,

@@ -159,6 +159,7 @@ final class SendLane: @unchecked Sendable {
                           _ free: inout [CurlEasy]) {
         for (handle, code) in ended {
             guard let running = active.removeValue(forKey: handle) else { continue }
+            running.transfer.ended(code)
             multi.remove(running.transfer.curl)
             free.append(running.transfer.curl)
             complete(running, code: code)

@@ -34,18 +34,31 @@ struct EventFacts: Sendable {
     var variables: [String: String] = [:]
     /// Keys of ``variables`` hidden from recipients below ``accessLevel``.
     var sensitiveKeys: Set<String> = []
+    /// Keys of ``variables`` that are internal content whatever the level (a transfer's note,
+    /// which workflow keeps as an internal entry): hidden from the customer and from webhooks
+    /// not registered with `internal_entries`, as internal discussion entries are.
+    var internalKeys: Set<String> = []
     /// The instants (epoch ms) of ``variables`` that are dates (`due_at`): webhooks get the UTC
     /// text, an e-mail the deployment's time zone in its reader's language (``EventInterpreter/localDate``).
     var instants: [String: Int64] = [:]
 
-    /// The values a recipient at `level` may see.
-    func variables(forLevel level: Int32) -> [String: String] {
-        guard level < accessLevel else { return variables }
+    /// The values a recipient at `level` may see; `readsInternal`: whether it may read internal
+    /// content (``internalKeys``): agents and entitled webhooks, never the customer.
+    func variables(forLevel level: Int32, readsInternal: Bool = true) -> [String: String] {
+        let hideSensitive = level < accessLevel, hideInternal = !readsInternal && !internalKeys.isEmpty
+        guard hideSensitive || hideInternal else { return variables }
         var visible = variables
-        for key in sensitiveKeys where visible[key] != nil {
-            visible[key] = "(conteúdo confidencial / confidential content)"
-        }
+        for key in hideSensitive ? sensitiveKeys : [] where visible[key] != nil { visible[key] = Self.hiddenText }
+        for key in hideInternal ? internalKeys : [] where visible[key] != nil { visible[key] = Self.hiddenText }
         return visible
+    }
+
+    static let hiddenText = "(conteúdo confidencial / confidential content)"
+
+    /// A value that is internal content (``internalKeys``), and sensitive too.
+    mutating func setInternal(_ key: String, _ value: String) {
+        setSensitive(key, value)
+        internalKeys.insert(key)
     }
 
     init(kind: String, envelope: EventsV1.EventEnvelope) {
@@ -227,7 +240,8 @@ enum EventInterpreter {
         facts.variables["from_name"] = event.from.map { $0.agentName.isEmpty ? $0.groupName : $0.agentName } ?? ""
         facts.variables["actor_name"] = event.actorName
         facts.variables["sent_back"] = event.sentBack ? "sim / yes" : ""
-        facts.setSensitive("text", event.note)
+        // Workflow keeps the note as an internal `transfer` entry: never the customer's.
+        facts.setInternal("text", event.note)
         facts.copies = event.copyTo
         return facts
     }

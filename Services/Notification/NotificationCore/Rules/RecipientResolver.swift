@@ -10,6 +10,8 @@ struct PlannedRecipient: Sendable, Equatable {
     var email: String
     /// The highest confidentiality level this recipient may read.
     var level: Int32
+    /// The audience that named the address (`customer` when any of those that named it is:
+    /// internal content stays out of the message, ``EventFacts/internalKeys``).
     var audience: NotificationRules.Audience
     /// Set when nothing can be sent; the row is recorded as `failed` with this answer.
     var failure: String?
@@ -72,6 +74,8 @@ struct RecipientResolver {
         for recipient in planned {
             if let index = seen[recipient.key] {
                 if recipient.level > unique[index].level { unique[index].level = recipient.level }
+                // The customer among them: internal content stays out of their message.
+                if recipient.audience == .customer { unique[index].audience = .customer }
                 continue
             }
             seen[recipient.key] = unique.count

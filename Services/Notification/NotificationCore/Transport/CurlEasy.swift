@@ -11,6 +11,9 @@ final class CurlExchange {
     var response: [UInt8] = []
     /// The last line the server sent (an SMTP reply, an HTTP status or header line), trimmed.
     var lastLine: [UInt8] = []
+    /// The last line that began with a 4xx or 5xx code (an SMTP refusal), trimmed: after a
+    /// refusal libcurl ends the session, so ``lastLine`` is the `221` answer to its `QUIT`.
+    var lastRefusal: [UInt8] = []
     /// Networks this transfer may not connect to (webhooks: ``CurlCallbacks/openSocket(_:_:_:)``).
     var blocked: BlockedNetworks?
     /// The first address refused because it was in ``blocked``.
@@ -18,6 +21,9 @@ final class CurlExchange {
     /// Whether a socket was made for an address outside ``blocked`` (then a failed transfer is
     /// that address's failure, not the block's).
     var allowedAddress = false
+    /// Whether the response body was cut at ``responseLimit`` (the transfer then ends with
+    /// `CURLE_WRITE_ERROR`, the status line already read).
+    var responseCut = false
     static let responseLimit = 4_096
 }
 
@@ -52,6 +58,12 @@ enum CurlCallbacks {
         if room > 0 {
             exchange.response += UnsafeRawBufferPointer(start: buffer, count: min(n, room)).map { $0 }
         }
+        // Past the limit the rest is not read: the status line is the answer, and a receiver
+        // streaming a huge (or endless) body would otherwise hold the transfer until its timeout.
+        if n > room {
+            exchange.responseCut = true
+            return 0
+        }
         return n
     }
 
@@ -69,6 +81,10 @@ enum CurlCallbacks {
             // Only the last line is kept (the final reply): no string per line.
             exchange.lastLine.removeAll(keepingCapacity: true)
             exchange.lastLine.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+            if end - start >= 3, bytes[start] == 0x34 || bytes[start] == 0x35,
+               (0x30...0x39).contains(bytes[start + 1]), (0x30...0x39).contains(bytes[start + 2]) {
+                exchange.lastRefusal = exchange.lastLine
+            }
         }
         return n
     }
@@ -196,6 +212,19 @@ package final class CurlEasy {
         return Result(code: code, responseCode: response, message: message)
     }
 
+    /// Shuts down the connection the last transfer left in libcurl's cache, if any, so it is
+    /// never used again (libcurl finds it dead and opens another). Called after a failed
+    /// transfer, while the handle is still in its multi handle (once taken out, libcurl no
+    /// longer names the connection): libcurl 7.88 keeps an SMTP connection whose answer to the
+    /// message's end timed out, and gave the next message that session, still waiting for the
+    /// relay's late answer to the previous one — the new message's commands were answered with
+    /// the old one's replies, or timed out in turn without reaching the relay.
+    func shutDownKeptConnection() {
+        var socket: curl_socket_t = CURL_SOCKET_BAD
+        guard ccurl_getinfo_socket(handle, CURLINFO_ACTIVESOCKET, &socket) == CURLE_OK, socket != CURL_SOCKET_BAD else { return }
+        _ = shutdown(socket, Int32(SHUT_RDWR))
+    }
+
     /// A curl_slist from strings; free with `curl_slist_free_all`.
     static func list(_ items: [String]) -> UnsafeMutablePointer<curl_slist>? {
         var list: UnsafeMutablePointer<curl_slist>?
@@ -218,7 +247,18 @@ package struct CurlTransfer {
     }
 
     /// Runs the transfer to its end on this thread (`curl_easy_perform`).
-    func run() -> SendOutcome { complete(curl_easy_perform(curl.handle)) }
+    func run() -> SendOutcome {
+        let code = curl_easy_perform(curl.handle)
+        ended(code)
+        return complete(code)
+    }
+
+    /// The transfer ended with `code` and its handle is still where it ran (before
+    /// `curl_multi_remove_handle`): a failed transfer's connection is not reused
+    /// (``CurlEasy/shutDownKeptConnection()``).
+    func ended(_ code: CURLcode) {
+        if code != CURLE_OK { curl.shutDownKeptConnection() }
+    }
 
     /// The outcome of the transfer, which ended with `code`.
     func complete(_ code: CURLcode) -> SendOutcome { outcome(curl.finish(code)) }

@@ -58,7 +58,9 @@ package struct SMTPSender {
             // The handle keeps its options for the next message, but not this list.
             _ = ccurl_setopt_slist(curl.handle, CURLOPT_MAIL_RCPT, nil)
             curl_slist_free_all(rcpt)
-            return Self.outcome(result, lastLine: String(decoding: exchange.lastLine, as: UTF8.self))
+            // A refusal is the relay's reason, not the `221 Bye` that ended the session after it.
+            let line = result.code != CURLE_OK && !exchange.lastRefusal.isEmpty ? exchange.lastRefusal : exchange.lastLine
+            return Self.outcome(result, lastLine: String(decoding: line, as: UTF8.self))
         }
     }
 
@@ -69,6 +71,11 @@ package struct SMTPSender {
         // Refused credentials or TLS are the relay's configuration, not the message's fault: retry.
         if result.code == CURLE_LOGIN_DENIED || result.code == CURLE_USE_SSL_FAILED { return .transient(detail) }
         switch result.responseCode {
+        // So are a relay's demands for them (RFC 4954: 530 authentication required — also
+        // Postfix's "Must issue a STARTTLS command first" —, 534 mechanism too weak, 538
+        // encryption required): a relay set up without credentials or TLS answered MAIL FROM
+        // with 530 and every e-mail failed for good at its first attempt.
+        case 530, 534, 538: return .transient(detail)
         case 400..<500: return .transient(detail)
         case 500..<600: return .permanent(detail)
         default: return .transient(detail)

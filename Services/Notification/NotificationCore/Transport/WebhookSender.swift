@@ -81,20 +81,33 @@ package struct WebhookSender {
         })
         return CurlTransfer(curl: curl) { result in
             curl_slist_free_all(headers)
-            let bodyText = String(decoding: exchange.response.prefix(200), as: UTF8.self)
-            guard result.code == CURLE_OK else {
-                // An address in a blocked network stays blocked: failed at once, not retried.
-                if let address = exchange.refusedAddress, !exchange.allowedAddress {
-                    return .permanent(Self.blockedReason(address))
-                }
-                return .transient(result.message)
+            return Self.outcome(result, exchange: exchange)
+        }
+    }
+
+    /// What a POST's end means for the delivery. The receiver's status line is its answer: once
+    /// one arrived, a body cut at ``CurlExchange/responseLimit``, or one that stalled until the
+    /// timeout or broke off, does not change it (a 2xx followed by an endless body was retried
+    /// until dead, the receiver called again each time).
+    static func outcome(_ result: CurlEasy.Result, exchange: CurlExchange) -> SendOutcome {
+        let bodyText = String(decoding: exchange.response.prefix(200), as: UTF8.self)
+        guard result.code == CURLE_OK || result.responseCode >= 200 else {
+            // An address in a blocked network stays blocked: failed at once, not retried.
+            if let address = exchange.refusedAddress, !exchange.allowedAddress {
+                return .permanent(Self.blockedReason(address))
             }
-            let answer = "HTTP \(result.responseCode)" + (bodyText.isEmpty ? "" : " \(bodyText)")
-            switch result.responseCode {
-            case 200..<300: return .accepted(answer)
-            case 408, 425, 429, 500..<600: return .transient(answer)
-            default: return .permanent(answer)
-            }
+            return .transient(result.message)
+        }
+        var answer = "HTTP \(result.responseCode)" + (bodyText.isEmpty ? "" : " \(bodyText)")
+        if exchange.responseCut {
+            answer += " (resposta cortada em \(CurlExchange.responseLimit) bytes / answer cut at \(CurlExchange.responseLimit) bytes)"
+        } else if result.code != CURLE_OK {
+            answer += " (\(result.message))"
+        }
+        switch result.responseCode {
+        case 200..<300: return .accepted(answer)
+        case 408, 425, 429, 500..<600: return .transient(answer)
+        default: return .permanent(answer)
         }
     }
 }

@@ -17,12 +17,14 @@ struct LateReplyTests {
     static let ana = WorkflowHarness.agent("ana")
     static let start = saoPaulo("2027-03-01 09:00")  // a Monday
 
-    func harness(_ engine: DatabaseEngine, clock: ManualClock, flow: String = "padrao") throws -> WorkflowHarness {
+    func harness(_ engine: DatabaseEngine, clock: ManualClock, flow: String = "padrao", environment: [String: String] = [:],
+                 seed: Bool = true) throws -> WorkflowHarness {
         var options = WorkflowService.Options()
         options.now = { clock.now }
-        let harness = try WorkflowHarness(engine, options: options, environment: ["WORKFLOW_TIMER_POLL_MS": "50", "WORKFLOW_FLOW": flow,
-                                                                                  "WORKFLOW_DAY_SECONDS": "1"])
-        try harness.seedDirectory()
+        let harness = try WorkflowHarness(engine, options: options, environment: [
+            "WORKFLOW_TIMER_POLL_MS": "50", "WORKFLOW_FLOW": flow, "WORKFLOW_DAY_SECONDS": "1",
+        ].merging(environment) { $1 })
+        if seed { try harness.seedDirectory() }
         return harness
     }
 
@@ -259,5 +261,76 @@ struct LateReplyTests {
         #expect(report.totals?.finished == 2 && report.totals?.reopened == 2)
         #expect(outcomes(report, "totvs") == ["inatividade": 1, "resolvida": 1])
         #expect(try metrics(harness, group: "n1").totals?.finished == 0)
+    }
+
+    /// A vendor's flow without a reply move from its waiting stage (a reply in time there only
+    /// stops the countdown, for good): the ticket goes back into that stage, its outcome cleared,
+    /// with no new countdown and no `InformationRequested` (nobody asked anything).
+    @Test("a flow without a reply move: the ticket goes back to the waiting stage, with no countdown", arguments: TestEngines.all)
+    func withoutAReplyMoveBackToTheWaitingStage(engine: DatabaseEngine) throws {
+        let clock = ManualClock(Self.start)
+        let (harness, data) = try vendorFlow(engine, clock: clock,
+                                             "DELETE FROM flow_transitions WHERE flow = 'padrao' AND from_stage = 'aguardando_cliente' AND trigger_kind = 'customer_reply'")
+        defer { withExtendedLifetime(data) {} }
+        try openAndAsk(harness, "t1", clock: clock)
+        try close(harness, "t1", at: Self.start + 30_000, clock: clock)
+        clock.set(saoPaulo("2027-03-01 09:05"))
+        try harness.deliver(Self.reply("t1", writtenAt: Self.start + 20_000), key: "t1")
+        let view = try harness.ticket("t1")
+        #expect(view.row?.stage == "aguardando_cliente" && view.outcome == "" && view.row?.unreadMessages == 1)
+        let line = try #require(try reopenings(harness, "t1").first)
+        #expect(line.oldValue == "finalizado" && line.newValue == "aguardando_cliente" && line.note.hasPrefix("resposta do cliente"))
+        #expect(try harness.published(WorkflowV1.InformationRequested.self, ticket: "t1").count == 1, "only the agent's question")
+        let countdowns = try harness.database.read { tx in
+            try tx.query("SELECT kind FROM wf_timers WHERE ticket_id = 't1' AND state = 'pending' AND kind LIKE 'inactivity.%'")
+        }
+        #expect(countdowns.isEmpty, "the reply stopped the countdown the reopening started")
+        clock.set(saoPaulo("2027-03-01 10:00"))
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(try harness.ticket("t1").row?.stage == "aguardando_cliente", "not closed again")
+        let next = try #require(try target(harness, "t1", .nextResponse))
+        #expect(next.cycle == 1 && next.status == "paused", "owed, paused in the waiting stage: \(next)")
+        #expect(outcomes(try metrics(harness), "fallback") == ["inatividade": 1])
+    }
+
+    /// Only the close the ticket is still in is undone: once an agent reopened it (a vendor's
+    /// "reabrir" move) and finished it again, a reply written before the automatic close finds
+    /// the agent's finish and leaves it.
+    @Test("a close followed by an agent's reopening and finish is not undone", arguments: TestEngines.all)
+    func aLaterFinishIsNotUndone(engine: DatabaseEngine) throws {
+        let clock = ManualClock(Self.start)
+        let (harness, data) = try vendorFlow(engine, clock: clock, """
+            INSERT INTO flow_transitions (flow, position, from_stage, to_stage, trigger_kind, categories, outcome, requires_note,
+                requires_public_note, permission, after_days, label)
+            VALUES ('padrao', 999, 'finalizado', 'em_atendimento', 'agent', '', '', 0, 0, '', 0, 'reabrir')
+            """)
+        defer { withExtendedLifetime(data) {} }
+        try openAndAsk(harness, "t1", clock: clock)
+        try close(harness, "t1", at: Self.start + 30_000, clock: clock)
+        clock.set(saoPaulo("2027-03-01 09:02"))
+        try harness.move("t1", to: "em_atendimento", as: Self.ana)
+        try harness.move("t1", to: "finalizado", publicNote: "Resolvido por telefone.", as: Self.ana)
+        clock.set(saoPaulo("2027-03-01 09:05"))
+        try harness.deliver(Self.reply("t1", writtenAt: Self.start + 20_000), key: "t1")
+        let view = try harness.ticket("t1")
+        #expect(view.row?.stage == "finalizado" && view.outcome == "resolvida")
+        #expect(try reopenings(harness, "t1").isEmpty)
+        let report = try metrics(harness)
+        #expect(report.totals?.finished == 2 && report.totals?.reopened == 1)
+        #expect(outcomes(report, "agent's finish") == ["inatividade": 1, "resolvida": 1])
+    }
+
+    /// A service whose padrao flow a vendor edited (`change`, SQL on the flow's rows; flows are
+    /// read at the start): the rows are changed through a first start, then the service is
+    /// started again on the same database (in the data directory returned, kept by the caller).
+    func vendorFlow(_ engine: DatabaseEngine, clock: ManualClock, _ change: String) throws -> (WorkflowHarness, TemporaryDirectory) {
+        let data = try TemporaryDirectory()
+        var environment = ["OCORRENCIAS_DATA_DIR": data.path]
+        if engine == .postgres { environment["WORKFLOW_DATABASE_URL"] = try PostgresTestServer.shared().createDatabase() }
+        do {
+            let first = try harness(engine, clock: clock, environment: environment, seed: false)
+            try first.database.write { tx in try tx.execute(change) }
+        }
+        return (try self.harness(engine, clock: clock, environment: environment), data)
     }
 }

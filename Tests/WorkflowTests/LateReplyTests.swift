@@ -69,12 +69,13 @@ struct LateReplyTests {
         return try harness.call(WorkflowV1.WorkflowTime.getTicketSLA, request, as: WorkflowHarness.admin()).targets.first { $0.target == kind }
     }
 
-    func metrics(_ harness: WorkflowHarness, from: String = "2027-03-01", to: String = "2027-03-02", group: String = "") throws -> WorkflowV1.GetMetricsResponse {
+    func metrics(_ harness: WorkflowHarness, from: String = "2027-03-01", to: String = "2027-03-02", group: String = "",
+                 as viewer: AuthV1.Principal = WorkflowHarness.admin()) throws -> WorkflowV1.GetMetricsResponse {
         var request = WorkflowV1.GetMetricsRequest()
         request.fromDay = from
         request.toDay = to
         request.groupID = group
-        return try harness.call(WorkflowV1.WorkflowTime.getMetrics, request, as: WorkflowHarness.admin())
+        return try harness.call(WorkflowV1.WorkflowTime.getMetrics, request, as: viewer)
     }
 
     /// The report's `by_outcome` as key → finished, after checking it adds up to `finished`.
@@ -147,6 +148,8 @@ struct LateReplyTests {
             let cohort = try metrics(harness, from: from, to: to, group: "n1")
             #expect(cohort.totals?.finished == 0 && outcomes(cohort, "reopened, n1 \(from)").isEmpty)
         }
+        let held = try metrics(harness, as: Self.ana)  // an agent's report: the cohort they may see
+        #expect(held.totals?.finished == 0 && outcomes(held, "reopened, agent").isEmpty)
         let fact = try #require(try harness.database.read { tx in try tx.queryOne("SELECT * FROM wf_metric_tickets WHERE ticket_id = 't1'") })
         #expect(try fact.int("is_open") == 1 && fact.int("reopens") == 1 && fact.text("outcome") == "")
 
@@ -163,6 +166,7 @@ struct LateReplyTests {
             let cohort = try metrics(harness, from: from, to: to, group: "n1")
             #expect(cohort.totals?.finished == 1 && outcomes(cohort, "finished again, n1 \(from)") == ["resolvida": 1])
         }
+        #expect(outcomes(try metrics(harness, as: Self.ana), "finished again, agent") == ["resolvida": 1])
     }
 
     /// A reply written after the close (the customer answered a finished ticket) keeps today's

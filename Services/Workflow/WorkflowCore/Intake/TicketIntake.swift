@@ -365,11 +365,15 @@ public enum TicketIntake {
     }
 
     /// A customer reply: a public entry, an unread message for the holder, and, when the ticket
-    /// waits on the customer, the move back to the agent.
+    /// waits on the customer, the move back to the agent. A reply written before the inactivity
+    /// close the ticket is still in (delivered late) reopens it instead
+    /// (``TicketLifecycle/reopenAfterLateReply(_:_:close:actor:at:)``); one written after a close
+    /// is only added to the finished ticket's discussion.
     static func customerReplied(_ tx: any SQLExecutor, _ event: IntakeV1.CustomerReplied, _ lifecycle: TicketLifecycle) throws {
         guard var ticket = try? lifecycle.load(tx, event.ticketID, forUpdate: true) else { return }
         let actor = Actor(kind: .customer, id: event.author?.id ?? "", name: event.author?.name ?? "", organizationID: ticket.organizationID)
         let at = event.repliedAtMs > 0 ? event.repliedAtMs : lifecycle.now()
+        let close = try lifecycle.inactivityClose(tx, ticket).flatMap { $0.isUndone(byReplyWrittenAt: at) ? $0 : nil }
         for (position, attachment) in event.attachments.enumerated() {
             try insertAttachment(tx, ticket.id, attachment, messageID: event.messageID, at: at, position: position)
         }
@@ -377,10 +381,14 @@ public enum TicketIntake {
                                         messageID: event.messageID, at: at, attachments: event.attachments).ticket
         try lifecycle.touch(tx, ticket.id, "unread_count = unread_count + 1", [], at: at)
         ticket = try lifecycle.load(tx, ticket.id)
-        try lifecycle.notify(tx, .customerReplied, ticket, at: at)
-        let flow = lifecycle.flow(of: ticket)
-        if let back = flow.moves(from: ticket.stage, trigger: .customerReply, category: ticket.category).first {
-            ticket = try lifecycle.move(tx, ticket, to: back.to, trigger: .customerReply, actor: actor)
+        if let close, let reopened = try lifecycle.reopenAfterLateReply(tx, ticket, close: close, actor: actor, at: lifecycle.now()) {
+            ticket = reopened
+        } else {
+            try lifecycle.notify(tx, .customerReplied, ticket, at: at)
+            let flow = lifecycle.flow(of: ticket)
+            if let back = flow.moves(from: ticket.stage, trigger: .customerReply, category: ticket.category).first {
+                ticket = try lifecycle.move(tx, ticket, to: back.to, trigger: .customerReply, actor: actor)
+            }
         }
         try publishApplied(tx, ticket, lifecycle) { $0.reply = event }
     }

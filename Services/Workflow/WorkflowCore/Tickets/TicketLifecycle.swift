@@ -268,17 +268,31 @@ public final class TicketLifecycle: Sendable {
         if destination.isFinal && trigger == .agent && enforceUnreadGuard && ticket.unreadCount > 0 {
             throw unreadError(ticket)
         }
-        let at = now()
-        let wasFinal = flow.stage(ticket.stage)?.isFinal ?? !ticket.isOpen
         let outcome = destination.isFinal ? (override.isEmpty ? transition.outcome : override) : ""
+        return try changeStage(tx, ticket, to: destination, trigger: trigger, actor: actor,
+                               historyNote: [transition.label, note].filter { !$0.isEmpty }.joined(separator: ": "),
+                               note: note, publicNote: publicNote, outcome: outcome, at: now())
+    }
+
+    /// Moves `ticket` into `destination` once the move is decided (``move(_:_:to:trigger:actor:note:publicNote:enforceUnreadGuard:outcome:)``
+    /// checked it against the flow; ``reopenAfterLateReply(_:_:close:writtenAt:actor:at:)`` undoes
+    /// an inactivity close): the ticket row, the history line (`historyNote`), the entries of
+    /// `note` and `publicNote`, the events (`StageChanged`, `InformationRequested` into the
+    /// waiting stage unless `requestsInformation` is false, `SolutionGiven` and `TicketFinished`
+    /// into a final one) and the observers (`.stageChanged`, then `.finished` or, out of a final
+    /// stage, `.reopened`).
+    func changeStage(_ tx: any SQLExecutor, _ ticket: TicketRecord, to destination: StageDefinition, trigger: TransitionTrigger, actor: Actor,
+                     historyNote: String, note: String, publicNote: String, outcome: String, requestsInformation: Bool = true,
+                     at: Int64) throws -> TicketRecord {
+        let flow = self.flow(of: ticket), target = destination.key
+        let wasFinal = flow.stage(ticket.stage)?.isFinal ?? !ticket.isOpen
         try touch(tx, ticket.id, """
             stage = ?, stage_since = ?, is_open = ?, outcome = ?, public_note = ?, finished_at = ?, reopen_count = reopen_count + ?,
             status = '', status_reason = '', status_by_id = '', status_by_name = '', status_at = 0
             """, [.text(target), .integer(at), SQLValue(!destination.isFinal), .text(outcome),
                   .text(publicNote.isEmpty ? (destination.isFinal ? "" : ticket.publicNote) : publicNote),
                   .integer(destination.isFinal ? at : 0), .integer(wasFinal && !destination.isFinal ? 1 : 0)], at: at)
-        try record(tx, ticket.id, "stage", old: ticket.stage, new: target, note: [transition.label, note].filter { !$0.isEmpty }.joined(separator: ": "),
-                   actor: actor, at: at)
+        try record(tx, ticket.id, "stage", old: ticket.stage, new: target, note: historyNote, actor: actor, at: at)
         var updated = try load(tx, ticket.id)
         if !note.isEmpty {
             updated = try addEntry(tx, updated, kind: "note", isPublic: false, text: note, actor: actor, at: at).ticket
@@ -299,7 +313,7 @@ public final class TicketLifecycle: Sendable {
         changed.publicNote = publicNote
         changed.changedAtMs = at
         try publish(tx, changed, updated)
-        if target == flow.waitingStage {
+        if target == flow.waitingStage && requestsInformation {
             var requested = WorkflowV1.InformationRequested()
             requested.ticket = summary(updated)
             requested.text = publicNote

@@ -17,6 +17,9 @@ public enum TicketChange: Sendable, Hashable {
     case statusChanged(old: String, new: String)
     case accessLevelChanged(old: Int32, new: Int32)
     /// The customer wrote (before any stage change the reply causes, which comes as its own change).
+    /// A reply that undoes an inactivity close (``TicketLifecycle/reopenAfterLateReply(_:_:close:actor:at:)``)
+    /// is reported at its delivery, and after the reopening when that goes back into the stage it
+    /// was written in (whose countdown it stops).
     case customerReplied
     /// An agent wrote a public entry; `first` is true for the ticket's first public response.
     case agentPublicResponse(first: Bool)

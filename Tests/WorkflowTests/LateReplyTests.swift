@@ -219,10 +219,11 @@ struct LateReplyTests {
         #expect(try harness.ticket("t1").discussion.filter { $0.kind == "customer_reply" }.count == 1, "the inbox skips the retry")
         let next = try #require(try target(harness, "t1", .nextResponse))
         #expect(next.status == "running" && next.cycle == 1 && next.dueAtMs == saoPaulo("2027-03-01 13:05"), "from the first delivery: \(next)")
-        // A copy under another event id finds the ticket open: no second reopening (the copy is
-        // a second entry of the discussion, as any reply delivered twice under two ids is).
+        // A copy under another event id is recognised by its message id: no second entry, no
+        // second reopening (ReplyOnceTests).
         _ = try harness.deliver([WorkflowHarness.envelope(reply, key: "t1")])
         let view = try harness.ticket("t1")
+        #expect(view.discussion.filter { $0.kind == "customer_reply" }.count == 1, "the copy under another id adds nothing")
         #expect(view.row?.stage == "em_atendimento" && view.outcome == "")
         #expect(try reopenings(harness, "t1").count == 1)
         #expect(try harness.published(WorkflowV1.StageChanged.self, ticket: "t1").filter { $0.0.fromStage == "finalizado" }.count == 1)

@@ -368,9 +368,11 @@ public enum TicketIntake {
     /// waits on the customer, the move back to the agent. A reply written before the inactivity
     /// close the ticket is still in (delivered late) reopens it instead
     /// (``TicketLifecycle/reopenAfterLateReply(_:_:close:actor:at:)``); one written after a close
-    /// is only added to the finished ticket's discussion.
+    /// is only added to the finished ticket's discussion. A reply is applied once, by intake's
+    /// message id (``AppliedReplies``): a copy under another event id changes nothing.
     static func customerReplied(_ tx: any SQLExecutor, _ event: IntakeV1.CustomerReplied, _ lifecycle: TicketLifecycle) throws {
-        guard var ticket = try? lifecycle.load(tx, event.ticketID, forUpdate: true) else { return }
+        guard var ticket = try? lifecycle.load(tx, event.ticketID, forUpdate: true),
+              try AppliedReplies.claim(tx, ticketID: ticket.id, messageID: event.messageID, at: lifecycle.now()) else { return }
         let actor = Actor(kind: .customer, id: event.author?.id ?? "", name: event.author?.name ?? "", organizationID: ticket.organizationID)
         let at = event.repliedAtMs > 0 ? event.repliedAtMs : lifecycle.now()
         let close = try lifecycle.inactivityClose(tx, ticket).flatMap { $0.isUndone(byReplyWrittenAt: at) ? $0 : nil }

@@ -107,6 +107,11 @@ enum AdminRoutes {
             user.accessLevel = change.access_level ?? user.accessLevel
             user.agentID = user.agentID ?? change.agent_id.flatMap { $0.isEmpty ? nil : $0 }
             let changed = user
+            // The agent record the gateway made for an administrator takes the new level first (503, nothing changed, when workflow fails).
+            if change.access_level != nil {
+                if let replay = try context.replay(request) { return replay }
+                try AdministratorAgent.follow(changed, accessLevel: changed.accessLevel, gateway: context.gateway)
+            }
             let response = try context.once(request) { tx in
                 try context.gateway.store.updateStaff(tx, userID: changed.id, displayName: changed.displayName, role: role,
                                                       accessLevel: changed.accessLevel, agentID: changed.agentID)
@@ -122,6 +127,8 @@ enum AdminRoutes {
                 throw APIError(status: 422, code: "FAILED_PRECONDITION", pt: "Você não pode desativar a sua própria conta.",
                                en: "You cannot disable your own account.")
             }
+            if let replay = try context.replay(request) { return replay }
+            try AdministratorAgent.follow(user, active: false, gateway: context.gateway)
             let response = try context.once(request) { tx in
                 try context.gateway.store.setStatus(tx, userID: user.id, status: "disabled")
                 return .noContent
@@ -131,6 +138,10 @@ enum AdminRoutes {
         }
         router.add("POST", "/v1/users/{id}/enable") { request, context in
             let user = try managedUser(request, context)
+            if user.status == "disabled" {
+                if let replay = try context.replay(request) { return replay }
+                try AdministratorAgent.follow(user, active: true, gateway: context.gateway)
+            }
             let response = try context.once(request) { tx in
                 try context.gateway.store.enable(tx, userID: user.id)
                 return .noContent

@@ -460,7 +460,7 @@ paths:
       operationId: post_v1_users_id
       tags: [Users]
       summary: "Changes a member of the team's name, role or access level (administrators)"
-      description: "Only staff sign-ins (agent, chefe, knowledge_editor, administrator) are changed, and only to a staff role; a customer's or representative's sign-in is 422. Taking away one's own administrator role is 422. agent_id is kept when the sign-in has one and set otherwise (an administrator made an agent). The person's sessions stay; their next request acts with the new role and level. Workflow's agent record (its level, chefe) is changed apart, with POST /v1/agents."
+      description: "Only staff sign-ins (agent, chefe, knowledge_editor, administrator) are changed, and only to a staff role; a customer's or representative's sign-in is 422. Taking away one's own administrator role is 422. agent_id is kept when the sign-in has one and set otherwise (an administrator made an agent). The person's sessions stay; their next request acts with the new role and level. Workflow's agent record (its level, chefe) is changed apart, with POST /v1/agents, except the one the gateway made for an administrator at its first sign-in (agent_id = the user's id): a new access_level is written to it first, and when workflow does not answer the change is refused with 503 AGENT_NOT_UPDATED, nothing changed."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -495,6 +495,8 @@ paths:
           $ref: '#/components/responses/E429'
         '500':
           $ref: '#/components/responses/E500'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/users/{id}/disable:
     parameters:
       - name: id
@@ -506,6 +508,7 @@ paths:
       operationId: post_v1_users_id_disable
       tags: [Users]
       summary: "Disables a user and ends its sessions (not your own account)"
+      description: "An administrator's agent record made by the gateway (agent_id = the user's id) is deactivated in workflow first (/enable reactivates it); when workflow does not answer, 503 AGENT_NOT_UPDATED and nothing changes."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       responses:
@@ -527,6 +530,8 @@ paths:
           $ref: '#/components/responses/E429'
         '500':
           $ref: '#/components/responses/E500'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/users/{id}/enable:
     parameters:
       - name: id
@@ -559,6 +564,8 @@ paths:
           $ref: '#/components/responses/E429'
         '500':
           $ref: '#/components/responses/E500'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/users/{id}/resend-invitation:
     parameters:
       - name: id

@@ -22,7 +22,7 @@ enum AdministratorAgent {
     static func linked(_ user: User, gateway: Gateway) -> User {
         guard user.role == .administrator, user.agentID == nil else { return user }
         let agentID = user.id
-        let options = CallOptions(timeoutMilliseconds: 3_000, metadata: gateway.signer.metadata(for: PrincipalSigner.service("gateway")))
+        let options = callOptions(gateway)
         let workflow = gateway.runtime.client(for: "workflow")
         do {
             var lookup = WorkflowV1.GetAgentRequest()
@@ -53,5 +53,10 @@ enum AdministratorAgent {
                                            ["user.id": user.id])
             return user
         }
+    }
+
+    /// Workflow calls made as the gateway (a service principal), 3 s each.
+    static func callOptions(_ gateway: Gateway) -> CallOptions {
+        CallOptions(timeoutMilliseconds: 3_000, metadata: gateway.signer.metadata(for: PrincipalSigner.service("gateway")))
     }
 }

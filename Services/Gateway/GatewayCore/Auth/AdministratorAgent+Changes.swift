@@ -1,0 +1,66 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+import ServiceKit
+
+/// The agent record the gateway made for an administrator (``AdministratorAgent``, id = the
+/// sign-in's own) follows the sign-in's later changes: its access level (`POST /v1/users/{id}`)
+/// and whether it is active (`POST /v1/users/{id}/disable`, `/enable`). Before, workflow kept the
+/// level of the first sign-in and held the agent to the lower of the two, so a raised level did
+/// nothing in workflow, and a disabled administrator stayed an active agent there (routed to,
+/// offered as a transfer destination).
+///
+/// Workflow is changed first (`GetAgent`, then `PutAgent` with only those fields changed: its
+/// name, groups, chefe and role stay as workflow has them), then the gateway's own change is
+/// committed. When workflow does not answer, the route refuses with 503
+/// `AGENT_NOT_UPDATED` and changes nothing in the gateway: the caller tries again. (A gateway
+/// write failing after workflow's leaves workflow ahead; the retry writes the same values.) A
+/// record workflow no longer has is not made again here; an agent record linked by hand
+/// (`agent_id` naming another id) is workflow's to manage (`POST /v1/agents`), as before.
+extension AdministratorAgent {
+    /// Whether `user`'s agent record is the one the gateway made for it.
+    static func owns(_ user: User) -> Bool {
+        user.agentID != nil && user.agentID == user.id
+    }
+
+    /// Brings `user`'s gateway-made agent record to `accessLevel` and `active` (each `nil`:
+    /// unchanged), before the gateway commits the same change. Nothing for other users.
+    /// - Throws: 503 `AGENT_NOT_UPDATED` when workflow does not answer or refuses.
+    static func follow(_ user: User, accessLevel: Int? = nil, active: Bool? = nil, gateway: Gateway) throws {
+        guard owns(user), let agentID = user.agentID else { return }
+        let options = callOptions(gateway)
+        let workflow = gateway.runtime.client(for: "workflow")
+        do {
+            var lookup = WorkflowV1.GetAgentRequest()
+            lookup.agentID = agentID
+            var agent: WorkflowV1.Agent
+            do {
+                agent = try workflow.call(WorkflowV1.Workflow.getAgent, lookup, options: options)
+            } catch let error as RPCError where error.code == .notFound {
+                gateway.runtime.logger.warning("administrator's workflow agent missing; not made again", ["user.id": user.id, "agent.id": agentID])
+                return
+            }
+            let level = accessLevel.map { Int32(clamping: $0) } ?? agent.maxAccessLevel
+            let isActive = active ?? agent.active
+            guard agent.maxAccessLevel != level || agent.active != isActive else { return }
+            agent.maxAccessLevel = level
+            agent.active = isActive
+            var put = WorkflowV1.PutAgentRequest()
+            put.agent = agent
+            _ = try workflow.call(WorkflowV1.Workflow.putAgent, put, options: options)
+            gateway.runtime.logger.notice("administrator's workflow agent updated",
+                                          ["user.id": user.id, "agent.id": agentID, "access_level": String(level), "active": String(isActive)])
+        } catch {
+            gateway.runtime.logger.warning("administrator's workflow agent not updated; change refused: \(error)", ["user.id": user.id])
+            throw notUpdated
+        }
+    }
+
+    /// 503: the change needs workflow's agent record changed too, and workflow did not answer.
+    static let notUpdated = APIError(
+        status: 503, code: "AGENT_NOT_UPDATED",
+        pt: "Não foi possível atualizar o registro de atendente desta pessoa no workflow; nada foi alterado. Tente novamente em instantes.",
+        en: "This person's agent record in workflow could not be updated; nothing was changed. Try again shortly.",
+        headers: [("Retry-After", "1")])
+}

@@ -28,7 +28,7 @@ struct LimitsTests {
         for refused in [announced, chunked] { Self.expectLimit(refused, 4096, "4 KiB", reason: "body_too_large") }
         let header = try gateway.request("GET", "/healthz", headers: ["X-Filler": String(repeating: "a", count: 40_000)], conform: false)
         #expect(header.status == 431)
-        let garbage = try gateway.request("POST", "/v1/auth/login", body: Data("{nope".utf8))
+        let garbage = try gateway.request("POST", "/v1/auth/login", body: Data("{nope".utf8), headers: ["Content-Type": "application/json"])
         #expect(garbage.status == 400)
         let error = try #require(garbage.json["error"] as? [String: Any])
         #expect(error["code"] as? String == "INVALID_JSON")

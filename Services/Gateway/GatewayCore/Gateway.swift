@@ -110,6 +110,7 @@ public final class Gateway: Sendable {
         var response: HTTPResponse
         do {
             let (route, context) = try admit(&request, &exchange)
+            try JSONBodies.check(request, route: route)
             response = try route.handler(request, context)
             viewCacheAfterRequest(method: request.method, route: route, parameters: request.pathParameters, status: response.status)
         } catch {

@@ -14,7 +14,7 @@ enum AuthRoutes {
     static func register(in router: inout Router) {
         router.add("POST", "/v1/auth/login", access: .anonymous) { request, context in
             let gateway = context.gateway
-            let user = try signIn(request, gateway: gateway, requireJSON: true)
+            let user = try signIn(request, gateway: gateway)
             let (token, session) = try gateway.store.createSession(user: user, kind: "cookie", lifetimeSeconds: gateway.configuration.sessionSeconds,
                                                                    clientAddress: request.clientAddress)
             var response = HTTPResponse.json(["user": userJSON(user), "csrf_token": session.csrfToken, "expires_at": session.expiresAt])
@@ -168,16 +168,12 @@ enum AuthRoutes {
     }
 
     /// Checks e-mail and password with throttling; the same time and answer for unknown e-mails.
-    /// - Parameter requireJSON: The body must come as `application/json` (the portal's sign-in,
-    ///   which sets cookies): an HTML form of another site can send JSON-looking text
-    ///   (`enctype="text/plain"`) but not that type, so it cannot sign the browser in to an
-    ///   account of the attacker's (login CSRF). 415 otherwise, before the attempt is counted.
-    static func signIn(_ request: HTTPRequest, gateway: Gateway, requireJSON: Bool = false) throws -> User {
+    /// A body not sent as `application/json` never gets here (``JSONBodies``: 415 before the
+    /// route runs, so before the attempt is counted): an HTML form of another site can send
+    /// JSON-looking text (`enctype="text/plain"`) but not that type, so it cannot sign the browser
+    /// in to an account of the attacker's (login CSRF).
+    static func signIn(_ request: HTTPRequest, gateway: Gateway) throws -> User {
         let credentials = try request.decode(Credentials.self)
-        if requireJSON, !Gateway.hasPrefixIgnoringASCIICase(request.header("content-type") ?? "", "application/json") {
-            throw APIError(status: 415, code: "UNSUPPORTED_MEDIA_TYPE", pt: "Envie o corpo como application/json.",
-                           en: "Send the body as application/json.")
-        }
         let email = CredentialStore.normalize(credentials.email)
         // Counted before the password is checked, so concurrent guesses cannot pass together.
         let attempt = try admitAttempt(email: email, request, gateway: gateway)

@@ -20,6 +20,12 @@ info:
     NOT_FOUND 404, ALREADY_EXISTS/ABORTED 409, FAILED_PRECONDITION 422, RESOURCE_EXHAUSTED 429,
     UNAVAILABLE/DEADLINE_EXCEEDED 503, UNIMPLEMENTED 501.
 
+    A write's JSON body must be sent as `application/json` (parameters allowed) or an
+    `application/...+json` type: with no `Content-Type`, `text/plain`, a form type or any other,
+    a non-empty body is 415 `UNSUPPORTED_MEDIA_TYPE` (detail field `Content-Type`) and nothing is
+    done. Multipart forms are taken where the operation lists `multipart/form-data`, and
+    `POST /v1/attachments` takes raw bytes of any type.
+
     Every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (per user or
     API key once authenticated, per IP address before) and `X-Request-Id`. POSTs may carry
     `Idempotency-Key`, passed to the owning service, which stores the first answer with its
@@ -194,6 +200,8 @@ paths:
           $ref: '#/components/responses/E403'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '429':
           $ref: '#/components/responses/E429'
         '500':
@@ -218,6 +226,8 @@ paths:
           $ref: '#/components/responses/E403'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '429':
           $ref: '#/components/responses/E429'
         '500':
@@ -264,6 +274,8 @@ paths:
           $ref: '#/components/responses/E403'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -295,6 +307,8 @@ paths:
           $ref: '#/components/responses/E400'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '429':
           $ref: '#/components/responses/E429'
         '500':
@@ -320,6 +334,8 @@ paths:
           $ref: '#/components/responses/E400'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -347,6 +363,8 @@ paths:
           $ref: '#/components/responses/E400'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -383,6 +401,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -441,6 +461,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -489,6 +511,8 @@ paths:
           $ref: '#/components/responses/E404'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -524,6 +548,8 @@ paths:
           $ref: '#/components/responses/E404'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -558,6 +584,8 @@ paths:
           $ref: '#/components/responses/E404'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -598,6 +626,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -651,6 +681,8 @@ paths:
           $ref: '#/components/responses/E403'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -677,6 +709,8 @@ paths:
           $ref: '#/components/responses/E403'
         '404':
           $ref: '#/components/responses/E404'
+        '415':
+          $ref: '#/components/responses/E415'
         '429':
           $ref: '#/components/responses/E429'
         '500':
@@ -747,6 +781,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -824,6 +860,8 @@ paths:
           $ref: '#/components/responses/E404'
         '409':
           $ref: '#/components/responses/E409'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -900,6 +938,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -944,6 +984,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -1059,6 +1101,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -1098,6 +1142,8 @@ paths:
           $ref: '#/components/responses/E404'
         '409':
           $ref: '#/components/responses/E409'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -1142,6 +1188,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -1185,6 +1233,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -1529,6 +1579,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -1614,6 +1666,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -1665,6 +1719,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -1705,6 +1761,8 @@ paths:
           $ref: '#/components/responses/E404'
         '409':
           $ref: '#/components/responses/E409'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -1755,6 +1813,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -1895,6 +1955,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -1945,6 +2007,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -1995,6 +2059,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -2045,6 +2111,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -2102,6 +2170,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -2370,6 +2440,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -2762,6 +2834,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -2812,6 +2886,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -2862,6 +2938,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -2912,6 +2990,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -2962,6 +3042,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -3012,6 +3094,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -3062,6 +3146,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -3112,6 +3198,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -3162,6 +3250,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -3212,6 +3302,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -3262,6 +3354,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -3312,6 +3406,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -3362,6 +3458,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -3450,6 +3548,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -3505,6 +3605,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -3555,6 +3657,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -3605,6 +3709,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -3655,6 +3761,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -3705,6 +3813,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -3755,6 +3865,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -3805,6 +3917,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -3855,6 +3969,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -3905,6 +4021,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -4456,6 +4574,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -4544,6 +4664,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -4633,6 +4755,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -4683,6 +4807,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -4733,6 +4859,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -4891,6 +5019,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -4941,6 +5071,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -5017,6 +5149,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -5056,6 +5190,8 @@ paths:
           $ref: '#/components/responses/E404'
         '409':
           $ref: '#/components/responses/E409'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -5192,6 +5328,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -5242,6 +5380,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -5324,6 +5464,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -5368,6 +5510,8 @@ paths:
           $ref: '#/components/responses/E404'
         '409':
           $ref: '#/components/responses/E409'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -5453,6 +5597,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -5486,6 +5632,8 @@ paths:
           $ref: '#/components/responses/E404'
         '409':
           $ref: '#/components/responses/E409'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -5537,6 +5685,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -5570,6 +5720,8 @@ paths:
           $ref: '#/components/responses/E404'
         '409':
           $ref: '#/components/responses/E409'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -5646,6 +5798,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -5685,6 +5839,8 @@ paths:
           $ref: '#/components/responses/E404'
         '409':
           $ref: '#/components/responses/E409'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -5736,6 +5892,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -5828,6 +5986,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -5867,6 +6027,8 @@ paths:
           $ref: '#/components/responses/E404'
         '409':
           $ref: '#/components/responses/E409'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -5956,6 +6118,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -6059,6 +6223,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -6141,6 +6307,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -6191,6 +6359,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -6316,6 +6486,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -6348,6 +6520,8 @@ paths:
           $ref: '#/components/responses/E404'
         '409':
           $ref: '#/components/responses/E409'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -6398,6 +6572,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -6442,6 +6618,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -6524,6 +6702,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -6657,6 +6837,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -6739,6 +6921,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -6910,6 +7094,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -6992,6 +7178,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -7084,6 +7272,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -7160,6 +7350,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -7252,6 +7444,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -7374,6 +7568,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -7456,6 +7652,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -7506,6 +7704,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -7582,6 +7782,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -7622,6 +7824,8 @@ paths:
           $ref: '#/components/responses/E404'
         '409':
           $ref: '#/components/responses/E409'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -7698,6 +7902,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -7737,6 +7943,8 @@ paths:
           $ref: '#/components/responses/E404'
         '409':
           $ref: '#/components/responses/E409'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -7814,6 +8022,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -7991,6 +8201,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':
@@ -8041,6 +8253,8 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
         '422':
           $ref: '#/components/responses/E422'
         '429':

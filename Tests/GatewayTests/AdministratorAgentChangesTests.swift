@@ -25,6 +25,18 @@ struct AdministratorAgentChangesTests {
         return users.first { $0["id"] as? String == id }
     }
 
+    /// A second administrator (level 2), created and signed in once (its agent record made); its id.
+    func secondAdministrator(_ gateway: GatewayHarness, admin: String) throws -> String {
+        let created = try gateway.request("POST", "/v1/users", json: [
+            "email": Self.secondEmail, "display_name": "Bia Admin", "role": "administrator", "password": Self.secondPassword,
+            "access_level": 2], bearer: admin)
+        #expect(created.status == 201, "\(created.text)")
+        let id = try #require((created.json["user"] as? [String: Any])?["id"] as? String)
+        _ = try gateway.token(Self.secondEmail, Self.secondPassword)
+        #expect(try agent(gateway, id, bearer: admin)["max_access_level"] as? Int == 2, "made at its first sign-in")
+        return id
+    }
+
     @Test("a level change reaches the administrator's agent record; disabling and enabling it deactivate and reactivate the agent",
           arguments: TestEngines.all)
     func levelAndActivityFollow(engine: DatabaseEngine) throws {
@@ -45,13 +57,7 @@ struct AdministratorAgentChangesTests {
         #expect(record["max_access_level"] as? Int == 4 && record["is_chefe"] as? Bool == true && record["active"] as? Bool == true, "\(record)")
 
         // A second administrator signs in (its record made), is disabled, then enabled again.
-        let created = try gateway.request("POST", "/v1/users", json: [
-            "email": Self.secondEmail, "display_name": "Bia Admin", "role": "administrator", "password": Self.secondPassword,
-            "access_level": 2], bearer: admin)
-        #expect(created.status == 201, "\(created.text)")
-        let secondID = try #require((created.json["user"] as? [String: Any])?["id"] as? String)
-        _ = try gateway.token(Self.secondEmail, Self.secondPassword)
-        #expect(try agent(gateway, secondID, bearer: admin)["max_access_level"] as? Int == 2)
+        let secondID = try secondAdministrator(gateway, admin: admin)
         #expect(try gateway.request("POST", "/v1/users/\(secondID)/disable", bearer: admin).status == 204)
         #expect(try agent(gateway, secondID, bearer: admin)["active"] as? Bool == false, "a disabled administrator is no active agent")
         #expect(try gateway.request("POST", "/v1/users/\(secondID)/enable", bearer: admin).status == 204)
@@ -65,12 +71,7 @@ struct AdministratorAgentChangesTests {
         let deployment = try ProxyTests.Deployment(engine: engine)
         let gateway = deployment.gateway
         let admin = try gateway.adminToken()
-        let created = try gateway.request("POST", "/v1/users", json: [
-            "email": Self.secondEmail, "display_name": "Bia Admin", "role": "administrator", "password": Self.secondPassword,
-            "access_level": 2], bearer: admin)
-        let secondID = try #require((created.json["user"] as? [String: Any])?["id"] as? String, "\(created.text)")
-        _ = try gateway.token(Self.secondEmail, Self.secondPassword)
-        #expect(try agent(gateway, secondID, bearer: admin)["id"] as? String == secondID)
+        let secondID = try secondAdministrator(gateway, admin: admin)
 
         let workflow = try #require(deployment.services.first { $0.name == "workflow" })
         _ = workflow.stop()

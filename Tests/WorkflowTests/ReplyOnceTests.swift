@@ -15,17 +15,23 @@ struct ReplyOnceTests {
     static let ana = WorkflowHarness.agent("ana")
     static let start = LateReplyTests.start
 
+    /// Ticket `t1` taken and waiting on the customer (LateReplyTests' set-up), and a reply to it
+    /// written a minute later (message `m1`).
+    func waitingForReply(_ engine: DatabaseEngine) throws -> (LateReplyTests, ManualClock, WorkflowHarness, IntakeV1.CustomerReplied) {
+        let late = LateReplyTests()
+        let clock = ManualClock(Self.start)
+        let harness = try late.harness(engine, clock: clock)
+        try late.openAndAsk(harness, "t1", clock: clock)
+        return (late, clock, harness, LateReplyTests.reply("t1", writtenAt: Self.start + 60_000))
+    }
+
     /// The ticket waits on the customer; the reply comes, the agent answers it (the next-response
     /// cycle it opened is met), then a copy of the reply comes under another event id: nothing
     /// changes — one entry, one unread message, still cycle 1 and met, one move back to Em
     /// atendimento, one `CustomerActionApplied`. A different reply (another message id) still counts.
     @Test("a copy of a reply under another event id adds nothing", arguments: TestEngines.all)
     func copyUnderAnotherEventIDChangesNothing(engine: DatabaseEngine) throws {
-        let late = LateReplyTests()
-        let clock = ManualClock(Self.start)
-        let harness = try late.harness(engine, clock: clock)
-        try late.openAndAsk(harness, "t1", clock: clock)
-        let reply = LateReplyTests.reply("t1", writtenAt: Self.start + 60_000)
+        let (late, clock, harness, reply) = try waitingForReply(engine)
         clock.set(Self.start + 60_000)
         _ = try harness.deliver(reply, key: "t1", id: "event-1")
         clock.set(Self.start + 120_000)
@@ -68,11 +74,7 @@ struct ReplyOnceTests {
     /// one entry too: the claim is taken inside the transaction, before anything is written.
     @Test("two copies in one delivery give one entry", arguments: TestEngines.all)
     func copiesInOneDelivery(engine: DatabaseEngine) throws {
-        let late = LateReplyTests()
-        let clock = ManualClock(Self.start)
-        let harness = try late.harness(engine, clock: clock)
-        try late.openAndAsk(harness, "t1", clock: clock)
-        let reply = LateReplyTests.reply("t1", writtenAt: Self.start + 60_000)
+        let (late, _, harness, reply) = try waitingForReply(engine)
         _ = try harness.deliver([WorkflowHarness.envelope(reply, key: "t1"), WorkflowHarness.envelope(reply, key: "t1")])
         let view = try harness.ticket("t1")
         #expect(view.discussion.filter { $0.kind == "customer_reply" }.count == 1)

@@ -11,6 +11,29 @@ struct ValueRoundTripTests {
             """)
     ]
 
+    @Test("PostgreSQL: a text value holding NUL is refused before it is sent, after values of every kind; the next statement binds as before")
+    func postgresTextWithNUL() throws {
+        guard PostgresTestServer.isEnabled else { return }
+        let db = try ScratchDatabase(.postgres).open(migrations: Self.schema)
+        defer { db.close() }
+        #expect {
+            try db.write { tx in
+                _ = try tx.execute("INSERT INTO samples (id, i, r, t, b, flag) VALUES (?, ?, ?, ?, ?, ?)",
+                                   [1, .integer(.min), .real(-0.0), .blob([1, 2]), .text("a\u{0}b"), nil])
+            }
+        } throws: { error in
+            (error as? StorageError)?.kind == .misuse && "\(error)".contains("parameter 5")
+        }
+        // Many values in one statement (one buffer for all of them), empty and long ones side by side.
+        let long = String(repeating: "ç", count: 5000)
+        var values: [SQLValue] = []
+        for id in 0..<200 { values += [.integer(Int64(id)), .integer(Int64(id) * -7), .real(Double(id) / 3), .text(id % 2 == 0 ? "" : long), .blob(id % 3 == 0 ? [] : [UInt8(id % 256), 0]), nil] }
+        let marks = Array(repeating: "(?, ?, ?, ?, ?, ?)", count: 200).joined(separator: ", ")
+        try db.write { tx in _ = try tx.execute("INSERT INTO samples (id, i, r, t, b, flag) VALUES \(marks)", values) }
+        let rows = try db.read { try $0.query("SELECT id, i, r, t, b, flag FROM samples ORDER BY id") }
+        #expect(rows.map(\.values) == (0..<200).map { Array(values[($0 * 6)..<($0 * 6 + 6)]) })
+    }
+
     @Test("every value type round-trips, including unicode, binary and NULL", arguments: TestEngines.all)
     func roundTrip(engine: DatabaseEngine) throws {
         let db = try ScratchDatabase(engine).open(migrations: Self.schema)

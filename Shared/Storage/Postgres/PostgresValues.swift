@@ -14,51 +14,91 @@ enum PostgresValues {
     private static let int4OID: Oid = 23, oidOID: Oid = 26, float4OID: Oid = 700, float8OID: Oid = 701
     private static let numericOID: Oid = 1700
 
-    /// Parameter arrays for `PQexecPrepared`, allocated with `malloc`; call ``deallocate()``.
+    /// Parameter arrays for `PQexecPrepared`; call ``deallocate()``. Every value is copied into
+    /// one `malloc`ed buffer (text NUL-terminated, blobs as they are) instead of one allocation per
+    /// value: a group-commit batch of intake binds ≈ 1,800 values per statement.
     struct Parameters {
         let values: UnsafeMutablePointer<UnsafePointer<CChar>?>
         let lengths: UnsafeMutablePointer<Int32>
         let formats: UnsafeMutablePointer<Int32>
         /// The number of parameters.
         let count: Int
+        private let buffer: UnsafeMutableRawPointer
 
         init(_ params: [SQLValue], sql: String) throws {
             count = params.count
-            values = .allocate(capacity: max(1, count))
-            lengths = .allocate(capacity: max(1, count))
-            formats = .allocate(capacity: max(1, count))
+            // Sizes first: integers and reals as text (at most 24 bytes), text and blobs as they are.
+            var size = 1
+            for value in params {
+                switch value {
+                case .null: break
+                case .integer: size += 21
+                case .real: size += 32
+                case .text(let string): size += string.utf8.count + 1
+                case .blob(let bytes): size += bytes.count
+                }
+            }
+            let buffer = malloc(size)!
+            var offset = 0
+            let values = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: max(1, count))
+            let lengths = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, count))
+            let formats = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, count))
+            /// Copies `bytes` (and a NUL when `terminated`) at `offset`; false when text holds a NUL.
+            func append<C: Collection>(_ bytes: C, terminated: Bool) -> Bool where C.Element == UInt8 {
+                let target = (buffer + offset).assumingMemoryBound(to: UInt8.self)
+                let copied = bytes.withContiguousStorageIfAvailable { source -> Int in
+                    guard let base = source.baseAddress, source.count > 0 else { return 0 }
+                    target.update(from: base, count: source.count)
+                    return source.count
+                } ?? {
+                    var index = 0
+                    for byte in bytes { target[index] = byte; index += 1 }
+                    return index
+                }()
+                if terminated {
+                    if memchr(target, 0, copied) != nil { return false }
+                    target[copied] = 0
+                    offset += copied + 1
+                } else {
+                    offset += copied
+                }
+                return true
+            }
             for (index, value) in params.enumerated() {
                 lengths[index] = 0
                 formats[index] = 0
+                let start = UnsafePointer((buffer + offset).assumingMemoryBound(to: CChar.self))
                 switch value {
                 case .null:
                     values[index] = nil
+                    continue
                 case .integer(let number):
-                    values[index] = UnsafePointer(strdup(String(number)))
+                    _ = append(String(number).utf8, terminated: true)
                 case .real(let number):
-                    values[index] = UnsafePointer(strdup(Self.text(for: number)))
+                    _ = append(Self.text(for: number).utf8, terminated: true)
                 case .text(let string):
-                    if string.utf8.contains(0) {
-                        for earlier in 0..<index { free(UnsafeMutablePointer(mutating: values[earlier])) }
+                    var string = string
+                    guard string.withUTF8({ append($0, terminated: true) }) else {
+                        free(buffer)
                         values.deallocate(); lengths.deallocate(); formats.deallocate()
                         throw StorageError(.misuse, "parameter \(index + 1): PostgreSQL text cannot contain the NUL character; use a blob", sql: sql)
                     }
-                    values[index] = UnsafePointer(strdup(string))
                 case .blob(let bytes):
-                    // Non-NULL even when empty: a NULL pointer would mean SQL NULL.
-                    let copy = malloc(max(1, bytes.count))!
-                    bytes.withUnsafeBytes { buffer in
-                        if let base = buffer.baseAddress { copy.copyMemory(from: base, byteCount: buffer.count) }
-                    }
-                    values[index] = UnsafePointer(copy.assumingMemoryBound(to: CChar.self))
+                    // Non-NULL even when empty (a NULL pointer would mean SQL NULL): the buffer's address.
+                    _ = append(bytes, terminated: false)
                     lengths[index] = Int32(clamping: bytes.count)
                     formats[index] = 1
                 }
+                values[index] = start
             }
+            self.buffer = buffer
+            self.values = values
+            self.lengths = lengths
+            self.formats = formats
         }
 
         func deallocate() {
-            for index in 0..<count { free(UnsafeMutablePointer(mutating: values[index])) }
+            free(buffer)
             values.deallocate()
             lengths.deallocate()
             formats.deallocate()

@@ -163,6 +163,11 @@ enum IntakeBench {
             principal.organizationID = organization.id
             principals.append(CallOptions(metadata: signer.metadata(for: principal)))
         }
+        // `INTAKE_BENCH_PG_SQL`: statements run on the migrated database before the runs (schema
+        // changes tried without a migration, e.g. `ALTER TABLE storage_outbox SET (fillfactor = 100)`).
+        if let postgresURL, let sql = ProcessInfo.processInfo.environment["INTAKE_BENCH_PG_SQL"], !sql.isEmpty {
+            try PostgresAdmin.execute(url: postgresURL, sql)
+        }
         return Service(process: process, client: client, directory: directory, postgresURL: postgresURL,
                        organization: organization, principals: principals)
     }
@@ -185,6 +190,7 @@ enum IntakeBench {
             let threadsBefore = threadCPUSeconds(pid)
             let openedBefore = try ticketCount(engine, directory: service.directory.path, url: service.postgresURL)
             let backendsBefore = service.postgresURL.map { postgresBackends(database: databaseName($0)) } ?? [:]
+            let walBefore = try service.postgresURL.map(walPosition)
             let organization = service.organization, principals = service.principals, client = service.client
             let plain = try measureInFlight(options, callers: callers) { caller, n, done in
                 let payload = request(organization, caller, n).serializedBytes()
@@ -201,6 +207,7 @@ enum IntakeBench {
             let busiest = busiestThread(threadsBefore, threadCPUSeconds(pid))
             let backendCPUUsed = service.postgresURL.map { backendCPU(from: backendsBefore, to: postgresBackends(database: databaseName($0))) }
             let opened = try ticketCount(engine, directory: service.directory.path, url: service.postgresURL) - openedBefore
+            let walAfter = try service.postgresURL.map(walPosition)
             if rowBytes == 0 {
                 // The size of the row intake writes per ticket, to insert the same in the raw loop.
                 let probe = try openDatabase(engine == .sqlite
@@ -217,7 +224,9 @@ enum IntakeBench {
                          label, plain, serverCPU * 1e6 / Double(max(1, opened)), busiest * 1e6 / Double(max(1, opened)),
                          clientCPU * 1e6 / Double(max(1, opened))))
             if let backendCPUUsed {
-                print(String(format: "[%@] PostgreSQL backends' CPU per open: %.0f µs", label, backendCPUUsed * 1e6 / Double(max(1, opened))))
+                print(String(format: "[%@] PostgreSQL backends' CPU per open: %.0f µs; WAL %.0f bytes per open", label, backendCPUUsed * 1e6 / Double(max(1, opened)),
+                             Double((walAfter ?? 0) - (walBefore ?? 0)) / Double(max(1, opened))))
+                if ProcessInfo.processInfo.environment["INTAKE_BENCH_PG_STATS"] == "1", let url = service.postgresURL { try printPostgresStats(url: url) }
             }
             // Counts that do not depend on how busy the machine is: what the intake process asked the
             // kernel for per open (all its threads; the relay's share included).
@@ -706,6 +715,7 @@ enum IntakeBench {
         defer { unlink(script) }
         let database = databaseName(url)
         let before = postgresBackends(database: database)
+        let walBefore = try walPosition(url)
         let pgbench = try ChildProcess("/usr/bin/pgbench", ["-n", "-f", script, "-c", String(clients), "-j", "2", "-T", String(Int(seconds.rounded(.up))), url],
                                        output: .capture)
         // The backends' CPU, sampled while pgbench runs (they exit with it).
@@ -736,7 +746,41 @@ enum IntakeBench {
         }
         let transactions = output.split(separator: "\n").first(where: { $0.contains("number of transactions actually processed") })
             .flatMap { Double($0.split(separator: ":").last?.trimmingCharacters(in: .whitespaces).split(separator: "/").first ?? "") }
+        let walBytes = Double(try walPosition(url) - walBefore)
+        print(String(format: "   (pgbench: WAL %.0f bytes per insert)", walBytes / max(1, transactions ?? tps * seconds)))
         return (tps, backendCPU(from: before, to: seen) / max(1, transactions ?? tps * seconds))
+    }
+
+    /// The cluster's current WAL position in bytes (`pg_current_wal_lsn()`), to count the WAL a run wrote.
+    static func walPosition(_ url: String) throws -> Int64 {
+        let database = try openDatabase(DatabaseConfiguration(url: url, sqlitePath: ""), migrations: [])
+        defer { database.close() }
+        return try database.read { try $0.queryOne("SELECT CAST(pg_current_wal_lsn() - '0/0' AS BIGINT) AS b")?.int("b") ?? 0 }
+    }
+
+    /// `INTAKE_BENCH_PG_STATS=1`: the rows each table gained, each index's scans, and the
+    /// average stored size of the new tickets' and outbox rows (which indexes a run uses, how wide
+    /// its rows are).
+    static func printPostgresStats(url: String) throws {
+        let database = try openDatabase(DatabaseConfiguration(url: url, sqlitePath: ""), migrations: [])
+        defer { database.close() }
+        try database.read { tx in
+            for row in try tx.query("SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE n_tup_ins + n_tup_upd > 0 ORDER BY relname") {
+                print("   table \(try row.text("relname")): \(try row.int("n_tup_ins")) inserted, \(try row.int("n_tup_upd")) updated (\(try row.int("n_tup_hot_upd")) HOT)")
+            }
+            for row in try tx.query("SELECT relname, indexrelname, idx_scan, idx_tup_read FROM pg_stat_user_indexes ORDER BY relname, indexrelname") {
+                print("   index \(try row.text("relname")).\(try row.text("indexrelname")): \(try row.int("idx_scan")) scans, \(try row.int("idx_tup_read")) entries read")
+            }
+            if let row = try tx.queryOne("SELECT AVG(pg_column_size(t.*)) AS r, AVG(pg_column_size(snapshot)) AS s FROM tickets t") {
+                print(String(format: "   tickets row %.0f bytes (snapshot %.0f)", try row.double("r"), try row.double("s")))
+            }
+            if let row = try tx.queryOne("SELECT AVG(pg_column_size(o.*)) AS r, AVG(pg_column_size(payload)) AS p, COUNT(*) AS n FROM storage_outbox o") {
+                print(String(format: "   storage_outbox row %.0f bytes (payload %.0f), %d rows", try row.double("r"), try row.double("p"), try row.int("n")))
+            }
+            for row in try tx.query("SELECT relname, pg_relation_size(oid) AS b FROM pg_class WHERE relname IN ('tickets', 'storage_outbox') OR relname LIKE 'tickets%' OR relname LIKE 'storage_outbox%' ORDER BY relname") {
+                print("   size \(try row.text("relname")): \(try row.int("b") / 1024) KiB")
+            }
+        }
     }
 
     /// Customer lookups (code, name prefix, tax id, e-mail) with `lookupContacts` contacts over

@@ -149,13 +149,26 @@ enum DirectoryStore {
 
     /// A row of ``forOpeningStatement(organizationID:contactID:lockContact:)``, parsed.
     static func opening(_ row: Row) throws -> Opening {
+        var organizations: [String: IntakeV1.Organization] = [:]
+        return try opening(row, organizations: &organizations)
+    }
+
+    /// ``opening(_:)`` for the rows of one statement (one snapshot), parsing each organization
+    /// once: `organizations` keeps those parsed, by id (a batch's opens mostly share theirs).
+    static func opening(_ row: Row, organizations: inout [String: IntakeV1.Organization]) throws -> Opening {
         // Split by position: both tables have an `id`.
         func part(_ range: Range<Int>) -> Row {
             Row(columns: Array(openingNames[range]), values: Array(row.values[range]))
         }
         let contactRow = part(openingOrganizationCount..<openingColumns.count)
-        return (try organization(part(0..<openingOrganizationCount)), try contact(contactRow), try contactRow.bool("linked"),
-                try row.int("catalog_version"))
+        let organization: IntakeV1.Organization
+        if case .text(let id) = row.values[0], let parsed = organizations[id] {
+            organization = parsed
+        } else {
+            organization = try self.organization(part(0..<openingOrganizationCount))
+            if case .text(let id) = row.values[0] { organizations[id] = organization }
+        }
+        return (organization, try contact(contactRow), try contactRow.bool("linked"), try row.int("catalog_version"))
     }
 
     static func isLinked(_ tx: any SQLExecutor, contactID: String) throws -> Bool {

@@ -230,13 +230,14 @@ final class OpenBatch: SQLExecutor {
                 byPair[Submission(contactID: contactID, hash: organizationID)] = row
             }
             batch.openings.reserveCapacity(openings.count)
+            var organizations: [String: IntakeV1.Organization] = [:]
             for read in reads.joined() {
                 guard case .opening(let organizationID, let contactID) = read, !organizationID.isEmpty, !contactID.isEmpty else { continue }
                 let pair = Submission(contactID: contactID, hash: organizationID)
                 if batch.openings[pair] != nil {
                     batch.openings[pair]!.remaining += 1
                 } else {
-                    batch.openings[pair] = (try byPair[pair].map(DirectoryStore.opening), 1)
+                    batch.openings[pair] = (try byPair[pair].map { try DirectoryStore.opening($0, organizations: &organizations) }, 1)
                 }
             }
         }

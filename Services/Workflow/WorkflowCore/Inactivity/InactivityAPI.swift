@@ -11,17 +11,18 @@ extension TimeAPI {
             let caller = try api.configurer(context)
             let policy = InactivityMapping.policy(from: request.policy ?? WorkflowV1.InactivityPolicySpec())
             try InactivityMapping.check(policy)
-            // An active policy replaces the stage's active one (which stays listed, inactive).
+            // An active policy replaces the stage's active one (which stays listed, inactive); the
+            // tickets waiting in the stage get their countdowns re-planned in the same transaction.
             return try api.write(context, request, caller: caller) { tx in
                 try TimeAPI.requireCalendar(tx, id: policy.calendarID, field: "policy.calendar_id")
-                try InactivityPolicyStore.save(tx, policy, at: api.time.clock())
+                try api.time.inactivity.savePolicy(tx, policy, at: api.time.clock())
                 return InactivityMapping.spec(policy)
             }
         }
         router.register(WorkflowV1.WorkflowTime.deleteInactivityPolicy) { request, context in
             _ = try api.configurer(context)
             var response = WorkflowV1.DeletedResponse()
-            response.deleted = try api.database.write { tx in try InactivityPolicyStore.delete(tx, id: request.id) }
+            response.deleted = try api.database.write { tx in try api.time.inactivity.deletePolicy(tx, id: request.id, at: api.time.clock()) }
             return response
         }
         router.register(WorkflowV1.WorkflowTime.listInactivityPolicies) { _, context in
@@ -36,7 +37,7 @@ extension TimeAPI {
                 throw TimeAPI.invalid("preset", ["use padrao ou totvs / use padrao or totvs"])
             }
             return try api.write(context, request, caller: caller) { tx in
-                try InactivityPolicyStore.install(tx, preset, at: api.time.clock())
+                try api.time.inactivity.installPreset(tx, preset, at: api.time.clock())
                 var response = WorkflowV1.ListInactivityPoliciesResponse()
                 response.policies = try InactivityPolicyStore.all(tx).map(InactivityMapping.spec)
                 return response

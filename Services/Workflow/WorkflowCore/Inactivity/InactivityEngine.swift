@@ -69,12 +69,22 @@ public struct InactivityEngine: Sendable {
             UPDATE wf_inactivity_policies SET outcome = LOWER(TRIM(outcome))
             WHERE outcome <> LOWER(TRIM(outcome)) AND LOWER(TRIM(outcome)) IN (\(TicketOutcome.keys.map { "'\($0)'" }.joined(separator: ", ")));
             """),
+        // A customer's activity stops the countdown of the stage entry; a policy edit re-plans
+        // only the entries still waiting (InactivityEngine+Replan.swift). Entries written before
+        // count as waiting: a policy edit restarts a countdown the customer had stopped in a
+        // stage the ticket did not leave (from that activity).
+        Migration(version: 198, name: "inactivity_customer_acted", sql: """
+            ALTER TABLE wf_inactivity_tickets ADD COLUMN customer_acted INTEGER NOT NULL DEFAULT 0;
+            """),
     ]
 
     struct Payload: Codable {
         var policyID: String
         var stage: String
         var actionDueAt: Int64
+        /// The close no earlier than this (a policy edit's minimum notice, ``InactivityEngine/replan(_:stages:now:)``);
+        /// absent for a countdown started by a stage entry.
+        var notBefore: Int64? = nil
     }
 
     // MARK: Lifecycle hooks
@@ -109,8 +119,12 @@ public struct InactivityEngine: Sendable {
     /// The customer wrote: the countdown stops (the core usually moves the ticket on, which starts
     /// the next stage's policy, if any).
     public func onCustomerActivity(_ tx: any SQLExecutor, ticketID: String, at: Int64) throws {
-        let stage = try tx.queryOne("SELECT stage FROM wf_inactivity_tickets WHERE ticket_id = ?", [.text(ticketID)])?.optionalText("stage") ?? ""
-        _ = try bump(tx, ticketID: ticketID, stage: stage, at: at)
+        // A new version of the same stage entry, marked stopped (a policy edit re-plans none).
+        try tx.execute("""
+            INSERT INTO wf_inactivity_tickets (ticket_id, stage, entered_at, version, customer_acted) VALUES (?, '', ?, 1, 1)
+            ON CONFLICT (ticket_id) DO UPDATE SET entered_at = excluded.entered_at, version = wf_inactivity_tickets.version + 1,
+                                                  customer_acted = 1
+            """, [.text(ticketID), .integer(at)])
         try TimerStore.cancelAll(tx, ticketID: ticketID, kindPrefix: "inactivity.")
     }
 
@@ -144,13 +158,13 @@ public struct InactivityEngine: Sendable {
         if summary.ticketID.isEmpty { summary.ticketID = timer.ticketID }
         event.ticket = summary
         event.policy = countdown.policy.id
-        event.actionDueAtMs = countdown.action
+        event.actionDueAtMs = countdown.close
         try publisher.publish(tx, event: event, key: timer.ticketID, accessLevel: summary.accessLevel)
     }
 
     func fireAction(_ timer: TimerRecord, _ tx: any SQLExecutor, now: Int64) throws {
         guard let countdown = try current(timer, tx) else { return }
-        guard countdown.action <= now else { return try reschedule(tx, timer, at: countdown.action, countdown, now: now) }
+        guard countdown.close <= now else { return try reschedule(tx, timer, at: countdown.close, countdown, now: now) }
         let policy = countdown.policy
         try core.performInactivityAction(tx, ticketID: timer.ticketID,
                                          action: InactivityAction(policyID: policy.id, fromStage: policy.stage,
@@ -165,6 +179,10 @@ public struct InactivityEngine: Sendable {
         var policy: InactivityPolicy
         var reminder: Int64?
         var action: Int64
+        /// The minimum notice a policy edit gave (``Payload/notBefore``), if any.
+        var notBefore: Int64?
+        /// When the ticket is closed: the policy's deadline, or the notice's end when later.
+        var close: Int64 { max(action, notBefore ?? action) }
     }
 
     /// The countdown when the timer is still current (same stage entry, and the stage still has
@@ -179,12 +197,13 @@ public struct InactivityEngine: Sendable {
         guard try row.text("stage") == payload.stage,
               let policy = try config.snapshot(tx).activeInactivityPolicy(stage: payload.stage) else { return nil }
         let (reminder, action) = try deadlines(tx, policy: policy, from: try row.int("entered_at"))
-        return Countdown(policy: policy, reminder: reminder, action: action)
+        return Countdown(policy: policy, reminder: reminder, action: action, notBefore: payload.notBefore)
     }
 
     /// Sets `timer` again for `dueAt` (same kind and generation): the policy now puts it later.
     private func reschedule(_ tx: any SQLExecutor, _ timer: TimerRecord, at dueAt: Int64, _ countdown: Countdown, now: Int64) throws {
-        let payload = Payload(policyID: countdown.policy.id, stage: countdown.policy.stage, actionDueAt: countdown.action)
+        let payload = Payload(policyID: countdown.policy.id, stage: countdown.policy.stage, actionDueAt: countdown.close,
+                              notBefore: countdown.notBefore)
         try TimerStore.schedule(tx, ticketID: timer.ticketID, kind: timer.kind, dueAt: dueAt,
                                 payload: String(decoding: try JSONEncoder().encode(payload), as: UTF8.self),
                                 generation: timer.generation, now: now)
@@ -209,7 +228,7 @@ public struct InactivityEngine: Sendable {
     private static let bumpSQL = """
         INSERT INTO wf_inactivity_tickets (ticket_id, stage, entered_at, version) VALUES (?, ?, ?, 1)
         ON CONFLICT (ticket_id) DO UPDATE SET stage = excluded.stage, entered_at = excluded.entered_at,
-                                              version = wf_inactivity_tickets.version + 1
+                                              version = wf_inactivity_tickets.version + 1, customer_acted = 0
         RETURNING version
         """
 

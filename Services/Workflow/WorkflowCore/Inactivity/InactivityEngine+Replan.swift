@@ -63,13 +63,16 @@ extension InactivityEngine {
                     """, [.text(stage)])
                 continue
             }
+            // Locked on PostgreSQL: a stage change or reply of one of them waits for the edit, so
+            // no countdown it starts meanwhile is replaced by one for the entry it ended.
+            let lock = tx.engine == .postgres ? " FOR UPDATE OF t" : ""
             let waiting = try tx.query("""
                 SELECT t.ticket_id, t.entered_at, t.version, a.due_at AS action_due, r.due_at AS reminder_due
                 FROM wf_inactivity_tickets t
                 LEFT JOIN wf_timers a ON a.ticket_id = t.ticket_id AND a.kind = ? AND a.state = 'pending' AND a.generation = t.version
                 LEFT JOIN wf_timers r ON r.ticket_id = t.ticket_id AND r.kind = ? AND r.state = 'pending' AND r.generation = t.version
                 WHERE t.stage = ? AND t.customer_acted = 0
-                """, [.text(Self.actionKind), .text(Self.reminderKind), .text(stage)])
+                """ + lock, [.text(Self.actionKind), .text(Self.reminderKind), .text(stage)])
             for row in waiting {
                 try replan(tx, ticketID: try row.text("ticket_id"), entry: try row.int("entered_at"), version: try row.int("version"),
                            pendingClose: try row.optionalInt("action_due"), reminderPending: try row.optionalInt("reminder_due") != nil,

@@ -46,6 +46,19 @@ extension InactivityTests {
         #expect(try actions(database).isEmpty)
         var reminders = try publishedEvents(database, WorkflowV1.InactivityReminder.self)
         #expect(reminders.map { "\($0.ticket?.ticketID ?? ""):\($0.actionDueAtMs - t0)" } == ["B:\(100 * tenth)", "A:\(102 * tenth)"])
+        // Saving the policy again unchanged (a tenth of a day later) moves nothing and reminds no one again.
+        func pendingDue() throws -> [String] {
+            try database.read { tx in try ["A", "B", "E", "F"].flatMap { try TimerStore.pending(tx, ticketID: $0) }.map { "\($0.ticketID):\($0.kind):\($0.dueAt)" } }
+        }
+        let before = try pendingDue()
+        at(93)
+        try database.write { tx in
+            let same = try #require(try InactivityPolicyStore.active(tx, stage: "aguardando_cliente"))
+            try inactivity.savePolicy(tx, same, at: clock.now)
+        }
+        try scheduler.runOnce()
+        #expect(try pendingDue() == before)
+        #expect(try publishedEvents(database, WorkflowV1.InactivityReminder.self).count == 2)
         at(100)
         try scheduler.runOnce()
         #expect(try actions(database) == ["B:finalizado:inatividade"], "B at its old deadline, earlier than the notice's end")

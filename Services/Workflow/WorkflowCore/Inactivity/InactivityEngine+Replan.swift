@@ -88,8 +88,7 @@ extension InactivityEngine {
         let (reminder, action) = try deadlines(tx, policy: policy, from: entry)
         let earliest = min(now + minimumNotice(policy), pendingClose ?? .max)
         let close = max(action, earliest)
-        let payload = String(decoding: try JSONEncoder().encode(Payload(policyID: policy.id, stage: policy.stage, actionDueAt: close,
-                                                                        notBefore: close > action ? close : nil)), as: UTF8.self)
+        let payload = try Payload(policyID: policy.id, stage: policy.stage, actionDueAt: close, notBefore: close > action ? close : nil).json()
         try TimerStore.schedule(tx, ticketID: ticketID, kind: Self.actionKind, dueAt: close, payload: payload, generation: version, now: now)
         guard let reminder, reminder > now || reminderPending || pendingClose != close else {
             return try TimerStore.cancel(tx, ticketID: ticketID, kind: Self.reminderKind)

@@ -85,6 +85,9 @@ public struct InactivityEngine: Sendable {
         /// The close no earlier than this (a policy edit's minimum notice, ``InactivityEngine/replan(_:stages:now:)``);
         /// absent for a countdown started by a stage entry.
         var notBefore: Int64? = nil
+
+        /// The timer payload's text.
+        func json() throws -> String { String(decoding: try JSONEncoder().encode(self), as: UTF8.self) }
     }
 
     // MARK: Lifecycle hooks
@@ -205,7 +208,7 @@ public struct InactivityEngine: Sendable {
         let payload = Payload(policyID: countdown.policy.id, stage: countdown.policy.stage, actionDueAt: countdown.close,
                               notBefore: countdown.notBefore)
         try TimerStore.schedule(tx, ticketID: timer.ticketID, kind: timer.kind, dueAt: dueAt,
-                                payload: String(decoding: try JSONEncoder().encode(payload), as: UTF8.self),
+                                payload: try payload.json(),
                                 generation: timer.generation, now: now)
     }
 
@@ -221,7 +224,7 @@ public struct InactivityEngine: Sendable {
     func timers(_ tx: any SQLExecutor, ticketID: String, policy: InactivityPolicy, from: Int64,
                         version: Int64) throws -> [(kind: String, dueAt: Int64, payload: String)] {
         let (reminder, action) = try deadlines(tx, policy: policy, from: from)
-        let payload = String(decoding: try JSONEncoder().encode(Payload(policyID: policy.id, stage: policy.stage, actionDueAt: action)), as: UTF8.self)
+        let payload = try Payload(policyID: policy.id, stage: policy.stage, actionDueAt: action).json()
         return [(Self.actionKind, action, payload)] + (reminder.map { [(Self.reminderKind, $0, payload)] } ?? [])
     }
 

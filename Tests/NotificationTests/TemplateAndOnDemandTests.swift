@@ -156,7 +156,10 @@ struct TemplateAndOnDemandTests {
         }
     }
 
-    @Test("Account e-mails for the gateway: invitation with its one-time link; only services or administrators ask", arguments: TestEngines.all)
+    @Test("""
+          Account e-mails for the gateway: invitation with its one-time link, Reply-To the support mailbox; only services or \
+          administrators ask
+          """, arguments: TestEngines.all)
     func accountEmail(engine: DatabaseEngine) throws {
         let (mailDirectory, sink, harness) = try NotificationHarness.withSMTPSink(engine)
         var request = NotificationV1.SendAccountEmailRequest()
@@ -180,10 +183,51 @@ struct TemplateAndOnDemandTests {
         let mails = try ReceivedMail.all(in: mailDirectory.path)
         let invitation = try #require(mails.first { $0.text.contains("convite/abc123") })
         #expect(invitation.headers["Subject"] == "Convite para o portal de suporte de Cliente Ltda")
-        #expect(invitation.headers["Reply-To"] == nil)
+        // About no ticket: replies go to the support mailbox (was: no Reply-To, so they went to the
+        // envelope sender, which may be the bounce mailbox nobody reads).
+        #expect(invitation.headers["Reply-To"] == "<suporte@suporte.example>")
         let reset = try #require(mails.first { $0.text.contains("senha/xyz789") })
         #expect(reset.headers["Subject"] == "Password reset")
+        #expect(reset.headers["Reply-To"] == "<suporte@suporte.example>")
         #expect(reset.html.contains("https://portal.example/senha/xyz789"))
+    }
+
+    @Test("""
+          NOTIFICATION_REPLY_TO (a no-reply address) is the Reply-To of every e-mail about no ticket; ticket e-mails keep \
+          their signed reply address
+          """)
+    func configuredReplyTo() throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        var settings = try NotificationSettings(environment: ["NOTIFICATION_REPLY_TO": "nao-responda@suporte.example"])
+        let base = NotificationHarness.settings(smtpPort: sink.port)
+        (settings.smtpURL, settings.mailDomain, settings.fromAddress) = (base.smtpURL, base.mailDomain, base.fromAddress)
+        let harness = try NotificationHarness(engine: .sqlite, settings: settings)
+        let gateway = PrincipalSigner.service("gateway")
+        for kind in ["invitation", "staff_invitation", "representative_invitation", "password_reset"] {
+            var request = NotificationV1.SendAccountEmailRequest()
+            request.kind = kind
+            request.to = "novo@cliente.example"
+            request.name = "Márcia"
+            request.organizationName = "Cliente Ltda"
+            request.link = "https://portal.example/\(kind)/abc123"
+            request.expiresAtMs = 1_800_000_000_000
+            _ = try harness.client.call(NotificationV1.Notification.sendAccountEmail, request, options: harness.options(gateway))
+        }
+        let event = Events.opened(ticketID: "t-reply")
+        try harness.deliver([Events.envelope(event, key: event.ticketID)])
+        #expect(waitFor(15) { sink.files("eml").count == 5 })
+        usleep(200_000)
+        let mails = try ReceivedMail.all(in: mailDirectory.path)
+        let ticketMail = try #require(mails.first { $0.headers["X-Ocorrencias-Event"] == "TicketOpened" })
+        #expect(ticketMail.headers["Reply-To"]?.hasPrefix("<suporte+") == true, "\(ticketMail.headers)")
+        let account = mails.filter { $0.headers["X-Ocorrencias-Event"] != "TicketOpened" }
+        #expect(account.count == 4)
+        #expect(account.allSatisfy { $0.headers["Reply-To"] == "<nao-responda@suporte.example>" }, "\(account.map(\.headers))")
+        // A malformed address stops the start instead of going out in every header.
+        #expect(throws: NotificationConfigurationError.self) {
+            _ = try NotificationSettings(environment: ["NOTIFICATION_REPLY_TO": "não é endereço"])
+        }
     }
 
     @Test("""

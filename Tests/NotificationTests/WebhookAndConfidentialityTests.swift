@@ -167,7 +167,7 @@ struct WebhookAndConfidentialityTests {
 
     @Test("""
           A transfer's note (an internal entry in workflow) never reaches the customer, even when the rules add them to \
-          Transferred, nor a webhook without internal_entries; the holder, an entitled webhook and the transfer's copies read it
+          Transferred, nor a webhook without internal_entries, nor the transfer's copies; the holder and an entitled webhook read it
           """, arguments: TestEngines.all)
     func transferNoteIsInternal(engine: DatabaseEngine) throws {
         var rules = NotificationRules.defaults
@@ -185,7 +185,8 @@ struct WebhookAndConfidentialityTests {
         to.agentEmail = "bruno@suporte.example"
         transfer.to = to
         transfer.note = "cliente difícil, não comentar"
-        transfer.copyTo = ["fornecedor@parceiro.example", "JOSE@cliente.example"]
+        // The holder copied too (the rules name copies first): still the holder, who reads the note.
+        transfer.copyTo = ["fornecedor@parceiro.example", "JOSE@cliente.example", "Bruno@suporte.example"]
         transfer.actorName = "Ana"
         try harness.deliver([Events.envelope(transfer, key: "t-note")])
         #expect(waitFor(15) { sink.files("eml").count == 3 && publicReceiver.files("json").count == 1 && trustedReceiver.files("json").count == 1 })
@@ -197,7 +198,12 @@ struct WebhookAndConfidentialityTests {
         #expect(!customer.text.contains("não comentar") && !customer.html.contains("não comentar"), "\(customer.text)")
         #expect(customer.text.contains("(conteúdo confidencial / confidential content)"))
         #expect(byRecipient["bruno@suporte.example"]?.text.contains("não comentar") == true, "the new holder reads the note")
-        #expect(byRecipient["fornecedor@parceiro.example"]?.text.contains("não comentar") == true, "the transfer's copies are sent its note")
+        // Copies are addresses the transferring agent typed (a supplier, a manager at the customer):
+        // nobody vouched for them, so the internal note stays in the team (was: mailed to them).
+        let copy = try #require(byRecipient["fornecedor@parceiro.example"])
+        #expect(!copy.text.contains("não comentar") && !copy.html.contains("não comentar"), "\(copy.text)")
+        #expect(copy.text.contains("(conteúdo confidencial / confidential content)"))
+        #expect(copy.text.contains("Bruno"), "a copy is still told of the transfer")
         let publicData = try #require(try ReceivedWebhook.all(in: publicHooks.path).first?.1["data"] as? [String: Any])
         #expect(publicData["text"] as? String == "(conteúdo confidencial / confidential content)")
         #expect(publicData["actor_name"] as? String == "Ana")

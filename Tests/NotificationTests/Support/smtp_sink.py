@@ -9,6 +9,9 @@ Stores each accepted message as DIR/<seq>.eml with DIR/<seq>.json (envelope send
 --answer-delay-ms MS stores an accepted message, then waits MS before answering (a relay that
 took the message and is slow to say so: a client that gives up sends it again).
 --reject-rcpt TEXT answers "550 5.1.1 no such user" to every recipient containing TEXT.
+--defer-rcpt TEXT:N answers "450 4.2.1 mailbox busy, try later" to the first N recipients containing TEXT.
+--refuse-sessions N greets the first N connections with "554 5.3.2 ..." and closes them (RFC 5321
+3.1: a server refusing the session, not a message).
 --auth requires AUTH (PLAIN/LOGIN) with these credentials; --starttls requires STARTTLS before
 MAIL; --implicit-tls speaks TLS from the first byte (smtps).
 Without --dir it only counts. Prints "ready <port>" on stdout once listening; prints the count
@@ -24,12 +27,32 @@ import sys
 import threading
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+
+class RefusingSMTP(SMTP):
+    """Greets with 554 and closes while the handler still has sessions to refuse."""
+
+    async def _handle_client(self):
+        if self.event_handler.refuse_session():
+            await self.push("554 5.3.2 servidor ocupado, tente mais tarde / server busy, try later")
+            self.transport.close()
+            return
+        await super()._handle_client()
+
+
+class RefusingController(Controller):
+    def factory(self):
+        return RefusingSMTP(self.handler, **self.SMTP_kwargs)
 
 
 class Handler:
-    def __init__(self, directory, fail_first, delay_ms, reject_rcpt="", answer_delay_ms=0):
+    def __init__(self, directory, fail_first, delay_ms, reject_rcpt="", answer_delay_ms=0, defer_rcpt="", refuse_sessions=0):
         self.reject_rcpt = reject_rcpt
+        self.defer_text, _, deferrals = defer_rcpt.partition(":")
+        self.deferrals = int(deferrals or 0)
+        self.refusals = refuse_sessions
+        self.refused_sessions = 0
         self.answer_delay_ms = answer_delay_ms
         self.rejected = 0
         self.directory = directory
@@ -39,6 +62,17 @@ class Handler:
         self.accepted = 0
         self.lock = threading.Lock()
 
+    def refuse_session(self):
+        with self.lock:
+            if self.refused_sessions >= self.refusals:
+                return False
+            self.refused_sessions += 1
+            count = self.refused_sessions
+        if self.directory:
+            with open(os.path.join(self.directory, "refused-sessions.count"), "w") as f:
+                f.write(str(count))
+        return True
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.reject_rcpt and self.reject_rcpt in address:
             with self.lock:
@@ -47,6 +81,12 @@ class Handler:
                 with open(os.path.join(self.directory, "rejected.count"), "w") as f:
                     f.write(str(self.rejected))
             return "550 5.1.1 no such user"
+        if self.defer_text and self.defer_text in address:
+            with self.lock:
+                defer = self.deferrals > 0
+                self.deferrals -= 1
+            if defer:
+                return "450 4.2.1 mailbox busy, try later"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
@@ -82,13 +122,16 @@ def main():
     parser.add_argument("--delay-ms", type=int, default=0)
     parser.add_argument("--answer-delay-ms", type=int, default=0)
     parser.add_argument("--reject-rcpt", default="")
+    parser.add_argument("--defer-rcpt", default="")
+    parser.add_argument("--refuse-sessions", type=int, default=0)
     parser.add_argument("--auth", default="")
     parser.add_argument("--starttls", default="")
     parser.add_argument("--implicit-tls", default="")
     args = parser.parse_args()
     if args.dir:
         os.makedirs(args.dir, exist_ok=True)
-    handler = Handler(args.dir, args.fail_first, args.delay_ms, args.reject_rcpt, args.answer_delay_ms)
+    handler = Handler(args.dir, args.fail_first, args.delay_ms, args.reject_rcpt, args.answer_delay_ms, args.defer_rcpt,
+                      args.refuse_sessions)
     options = {}
     if args.auth:
         user, password = args.auth.split(":", 1)
@@ -108,7 +151,7 @@ def main():
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(cert, key)
         options.update(ssl_context=context)
-    controller = Controller(handler, hostname="127.0.0.1", port=args.port, decode_data=False, **options)
+    controller = RefusingController(handler, hostname="127.0.0.1", port=args.port, decode_data=False, **options)
     controller.start()
     print("ready %d" % args.port, flush=True)
     done = threading.Event()

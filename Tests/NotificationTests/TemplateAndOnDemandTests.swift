@@ -185,10 +185,10 @@ struct TemplateAndOnDemandTests {
         #expect(invitation.headers["Subject"] == "Convite para o portal de suporte de Cliente Ltda")
         // About no ticket: replies go to the support mailbox (was: no Reply-To, so they went to the
         // envelope sender, which may be the bounce mailbox nobody reads).
-        #expect(invitation.headers["Reply-To"] == "<suporte@suporte.example>")
+        #expect(invitation.headers["Reply-To"] == "suporte@suporte.example")
         let reset = try #require(mails.first { $0.text.contains("senha/xyz789") })
         #expect(reset.headers["Subject"] == "Password reset")
-        #expect(reset.headers["Reply-To"] == "<suporte@suporte.example>")
+        #expect(reset.headers["Reply-To"] == "suporte@suporte.example")
         #expect(reset.html.contains("https://portal.example/senha/xyz789"))
     }
 
@@ -220,10 +220,10 @@ struct TemplateAndOnDemandTests {
         usleep(200_000)
         let mails = try ReceivedMail.all(in: mailDirectory.path)
         let ticketMail = try #require(mails.first { $0.headers["X-Ocorrencias-Event"] == "TicketOpened" })
-        #expect(ticketMail.headers["Reply-To"]?.hasPrefix("<suporte+") == true, "\(ticketMail.headers)")
+        #expect(ticketMail.headers["Reply-To"]?.hasPrefix("suporte+") == true, "\(ticketMail.headers)")
         let account = mails.filter { $0.headers["X-Ocorrencias-Event"] != "TicketOpened" }
         #expect(account.count == 4)
-        #expect(account.allSatisfy { $0.headers["Reply-To"] == "<nao-responda@suporte.example>" }, "\(account.map(\.headers))")
+        #expect(account.allSatisfy { $0.headers["Reply-To"] == "nao-responda@suporte.example" }, "\(account.map(\.headers))")
         // A malformed address stops the start instead of going out in every header.
         #expect(throws: NotificationConfigurationError.self) {
             _ = try NotificationSettings(environment: ["NOTIFICATION_REPLY_TO": "não é endereço"])

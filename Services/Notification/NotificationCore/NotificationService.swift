@@ -45,7 +45,8 @@ public enum NotificationService {
                                                     rules: NotificationRules) throws -> DeliveryDispatcher {
         AllocatorTuning.apply()
         let publisher = EventPublisher(source: "notification")
-        let identity = MessageIdentity(secret: runtime.secret, domain: settings.mailDomain, replyLocalPart: settings.replyLocalPart)
+        let identity = MessageIdentity(secret: runtime.secret, domain: settings.mailDomain, replyLocalPart: settings.replyLocalPart,
+                                       noTicketReplyTo: settings.noTicketReplyTo)
         let planner = DeliveryPlanner(rules: rules, settings: settings, identity: identity, publisher: publisher)
         let secrets = try SecretBox.load(environment: runtime.configuration.environment,
                                          dataDirectory: runtime.configuration.dataDirectory)

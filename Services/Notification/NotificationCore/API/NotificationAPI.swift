@@ -421,6 +421,7 @@ struct NotificationAPI: Sendable {
             let messageID = planner.identity.messageID(deliveryID: id, ticketID: "")
             let mime = MIMEMessage(from: MailAddress(name: planner.settings.fromName, email: planner.settings.fromAddress),
                                    to: [MailAddress(name: request.name, email: request.to)],
+                                   replyTo: planner.identity.replyTo(token: nil),
                                    subject: rendered.subject, text: rendered.text, html: rendered.html,
                                    messageID: messageID, date: Date(),
                                    extraHeaders: [("Auto-Submitted", "auto-generated"), ("X-Ocorrencias-Event", kind)])

@@ -28,6 +28,15 @@ public struct NotificationSettings: Sendable {
     /// Domain of Message-IDs and of the `Reply-To` address (`<replyLocalPart>+<token>@<mailDomain>`).
     public var mailDomain: String = "ocorrencias.local"
     public var replyLocalPart: String = "suporte"
+    /// The `Reply-To` of e-mails about no ticket (invitations, password resets), which carry no
+    /// signed reply address: `NOTIFICATION_REPLY_TO`, else the support mailbox
+    /// `<replyLocalPart>@<mailDomain>` (replies reach the team through intake, never the envelope
+    /// sender's mailbox, which may be the bounce mailbox). A deployment that wants no replies
+    /// names its no-reply address here.
+    public var replyTo: String = ""
+
+    /// ``replyTo`` as it applies (the support mailbox when not set).
+    var noTicketReplyTo: String { replyTo.isEmpty ? "\(replyLocalPart)@\(mailDomain)" : replyTo }
     /// Base address of the portal (the gateway's HTTP port, not its RPC port 7100), used in links
     /// inside messages (`{{portal_url}}`); deployments set it to `GATEWAY_PUBLIC_URL`.
     public var portalURL: String = "http://127.0.0.1:8080"
@@ -122,6 +131,10 @@ public struct NotificationSettings: Sendable {
         if let v = text("NOTIFICATION_MAIL_FROM_NAME") { fromName = v }
         if let v = text("NOTIFICATION_MAIL_DOMAIN") { mailDomain = v }
         if let v = text("NOTIFICATION_REPLY_LOCAL_PART") { replyLocalPart = v }
+        if let v = text("NOTIFICATION_REPLY_TO") {
+            guard EmailAddress.isValid(v) else { throw NotificationConfigurationError("NOTIFICATION_REPLY_TO inválido / invalid: \(v)") }
+            replyTo = v
+        }
         if let v = text("NOTIFICATION_PORTAL_URL") { portalURL = v }
         if let v = text("NOTIFICATION_TIME_ZONE") {
             guard let zone = TimeZone(identifier: v) else {

@@ -9,6 +9,8 @@ struct MessageIdentity: Sendable {
     let secret: DeploymentSecret
     let domain: String
     let replyLocalPart: String
+    /// The `Reply-To` of mail about no ticket (``NotificationSettings/noTicketReplyTo``).
+    let noTicketReplyTo: String
 
     /// 32 hex characters of SHA-256 over the triple.
     static func deliveryID(eventID: String, recipient: String, channel: String) -> String {
@@ -45,13 +47,14 @@ struct MessageIdentity: Sendable {
         return "n.\(deliveryID).\(token)@\(domain)"
     }
 
-    /// `suporte+<token>@domain`, or nil when the mail is about no ticket.
-    func replyTo(ticketID: String) -> String? {
+    /// `suporte+<token>@domain`, or ``noTicketReplyTo`` when the mail is about no ticket: every
+    /// e-mail says where replies go.
+    func replyTo(ticketID: String) -> String {
         replyTo(token: token(ticketID))
     }
 
-    func replyTo(token: String?) -> String? {
-        token.map { "\(replyLocalPart)+\($0)@\(domain)" }
+    func replyTo(token: String?) -> String {
+        token.map { "\(replyLocalPart)+\($0)@\(domain)" } ?? noTicketReplyTo
     }
 
     /// The ticket's signed reply token; nil for no ticket or an id with characters an address

@@ -67,7 +67,7 @@ struct DeliveryPlanner: Sendable {
                 continue
             }
             guard let template = snapshot.template(kind: facts.kind, locale: facts.locale) else { continue }
-            var variables = facts.variables(forLevel: recipient.level, readsInternal: recipient.audience != .customer)
+            var variables = facts.variables(forLevel: recipient.level, readsInternal: recipient.readsInternal)
             variables["recipient_name"] = recipient.name
             variables["portal_url"] = settings.portalURL
             for (key, ms) in facts.instants where variables[key] != nil {

@@ -17,6 +17,12 @@ struct PlannedRecipient: Sendable, Equatable {
     var failure: String?
     /// Person id for subscription checks (may be empty).
     var personID: String = ""
+
+    /// Whether internal content (``EventFacts/internalKeys``: a transfer's note) may reach this
+    /// recipient: the team only (holder, chefe). Never the customer, nor a transfer's copies —
+    /// addresses the transferring agent typed (a supplier, someone at the customer), which
+    /// nobody vouched for.
+    var readsInternal: Bool { audience == .holder || audience == .chefe }
 }
 
 /// Applies the rules to an event: audiences → people → addresses, minus unsubscribed people and
@@ -74,8 +80,11 @@ struct RecipientResolver {
         for recipient in planned {
             if let index = seen[recipient.key] {
                 if recipient.level > unique[index].level { unique[index].level = recipient.level }
-                // The customer among them: internal content stays out of their message.
-                if recipient.audience == .customer { unique[index].audience = .customer }
+                // The customer among them: internal content stays out of their message; else a
+                // team audience (holder, chefe) over a copy: the holder copied still reads it.
+                if recipient.audience == .customer || (unique[index].audience == .copies && recipient.readsInternal) {
+                    if unique[index].audience != .customer { unique[index].audience = recipient.audience }
+                }
                 continue
             }
             seen[recipient.key] = unique.count

@@ -29,3 +29,7 @@ static inline CURLMcode ccurl_multi_setopt_long(CURLM *m, CURLMoption o, long v)
 static inline CURLcode ccurl_setopt_opensocket_function(CURL *c, curl_socket_t (*f)(void *, curlsocktype, struct curl_sockaddr *)) {
     return curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, f);
 }
+/* Lets an SMTP transfer go on when some of its recipients are refused (RCPT TO answered 4xx/5xx):
+   the message goes to the others, and fails only when every recipient was refused. Option 290 is
+   CURLOPT_MAIL_RCPT_ALLLOWFAILS in libcurl 7.69–8.1 (sic) and CURLOPT_MAIL_RCPT_ALLOWFAILS from 8.2. */
+static inline CURLcode ccurl_setopt_allow_refused_recipients(CURL *c, long v) { return curl_easy_setopt(c, (CURLoption)290, v); }

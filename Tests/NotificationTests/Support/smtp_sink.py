@@ -53,6 +53,7 @@ class Handler:
         self.deferrals = int(deferrals or 0)
         self.refusals = refuse_sessions
         self.refused_sessions = 0
+        self.armed = False
         self.answer_delay_ms = answer_delay_ms
         self.rejected = 0
         self.directory = directory
@@ -64,7 +65,8 @@ class Handler:
 
     def refuse_session(self):
         with self.lock:
-            if self.refused_sessions >= self.refusals:
+            # Not the controller's own check that the server is up (its connection at start).
+            if not self.armed or self.refused_sessions >= self.refusals:
                 return False
             self.refused_sessions += 1
             count = self.refused_sessions
@@ -153,6 +155,7 @@ def main():
         options.update(ssl_context=context)
     controller = RefusingController(handler, hostname="127.0.0.1", port=args.port, decode_data=False, **options)
     controller.start()
+    handler.armed = True
     print("ready %d" % args.port, flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -243,7 +243,8 @@ enum DeliveryClaims {
     /// What ``recordAll(_:_:instance:retry:publisher:)`` writes for `outcome`: the state,
     /// the answer kept (at most 1,000 characters) and the next attempt.
     static func decide(_ claimed: ClaimedDelivery, outcome: SendOutcome, retry: RetryPolicy, now: Date) -> (DeliveryState, String, Date) {
-        let (state, answer, next): (DeliveryState, String, Date) = switch outcome {
+        let (state, answer, next): (DeliveryState, String, Date) = switch outcome.main {
+        case .someRefused: (.failed, "", now)  // never: `main` is not one
         case .accepted(let answer): (.sent, answer, now)
         case .permanent(let answer): (.failed, answer, now)
         case .transient(let answer):
@@ -305,13 +306,27 @@ enum DeliveryClaims {
             }
         }
         var events: [(event: NotificationV1.EmailSent, key: String, accessLevel: Int32)] = []
-        let result = decided.map { claimed, decision, at -> (ClaimedDelivery, (DeliveryState, String)?) in
+        var result: [(ClaimedDelivery, (DeliveryState, String)?)] = []
+        result.reserveCapacity(decided.count)
+        for ((claimed, decision, at), (_, outcome, _)) in zip(decided, sends) {
             let (state, answer, _) = decision
-            guard written.contains(claimed.id) else { return (claimed, nil) }
-            if state != .queued, claimed.channel == DeliveryChannel.email.rawValue, !claimed.ticketID.isEmpty {
-                events.append((emailSent(claimed, state: state, answer: answer, now: at), claimed.ticketID, 0))
+            guard written.contains(claimed.id) else {
+                result.append((claimed, nil))
+                continue
             }
-            return (claimed, (state, answer))
+            // Recipients the relay refused: rows of their own; this one keeps the others.
+            var kept = claimed
+            if !outcome.refused.isEmpty {
+                let split = try RecipientRefusals.split(tx, claimed, outcome.refused, retry: retry, now: at)
+                kept = split.kept
+                for (child, childState, childAnswer) in split.children where childState != .queued && !child.ticketID.isEmpty {
+                    events.append((emailSent(child, state: childState, answer: childAnswer, now: at), child.ticketID, 0))
+                }
+            }
+            if state != .queued, claimed.channel == DeliveryChannel.email.rawValue, !claimed.ticketID.isEmpty {
+                events.append((emailSent(kept, state: state, answer: answer, now: at), claimed.ticketID, 0))
+            }
+            result.append((claimed, (state, answer)))
         }
         // As `publishAll` does (one multi-row outbox insert per statement size), with ids taken
         // for the whole batch at once (``EventIDs``). Nobody reads what these statements answer:

@@ -393,7 +393,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
 
     /// A delivery's send ended (its lane's thread): the result goes to the recorder.
     private func finish(_ claimed: ClaimedDelivery, _ outcome: SendOutcome, nanoseconds: Int) {
-        if claimed.channel == DeliveryChannel.email.rawValue, case .accepted = outcome, settings.crashAfterAcceptedSends > 0,
+        if claimed.channel == DeliveryChannel.email.rawValue, case .accepted = outcome.main, settings.crashAfterAcceptedSends > 0,
            acceptedSends.add(1, ordering: .relaxed).newValue == settings.crashAfterAcceptedSends {
             // Test hook: die in the window between the server's acceptance and our record.
             logger.critical("crash hook: exiting after an accepted send", ["notification.delivery": claimed.id])

@@ -14,6 +14,16 @@ final class CurlExchange {
     /// The last line that began with a 4xx or 5xx code (an SMTP refusal), trimmed: after a
     /// refusal libcurl ends the session, so ``lastLine`` is the `221` answer to its `QUIT`.
     var lastRefusal: [UInt8] = []
+    /// Replies (SMTP: a reply's last line) counted so far in this transfer.
+    var replies = 0
+    /// Which of them (0: the first) held ``lastRefusal``: on a new connection, 0 is the
+    /// server's greeting.
+    var refusalReply = -1
+    /// Whether ``replyLines`` is kept (an e-mail to several recipients, whose answers to each
+    /// `RCPT TO` are read from it): off, no line is copied.
+    var keepsReplies = false
+    /// The last line of each reply, in order (while ``keepsReplies``).
+    var replyLines: [[UInt8]] = []
     /// Networks this transfer may not connect to (webhooks: ``CurlCallbacks/openSocket(_:_:_:)``).
     var blocked: BlockedNetworks?
     /// The first address refused because it was in ``blocked``.
@@ -81,9 +91,17 @@ enum CurlCallbacks {
             // Only the last line is kept (the final reply): no string per line.
             exchange.lastLine.removeAll(keepingCapacity: true)
             exchange.lastLine.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
-            if end - start >= 3, bytes[start] == 0x34 || bytes[start] == 0x35,
+            if end - start >= 3, (0x30...0x39).contains(bytes[start]),
                (0x30...0x39).contains(bytes[start + 1]), (0x30...0x39).contains(bytes[start + 2]) {
-                exchange.lastRefusal = exchange.lastLine
+                if bytes[start] == 0x34 || bytes[start] == 0x35 {
+                    exchange.lastRefusal = exchange.lastLine
+                    exchange.refusalReply = exchange.replies
+                }
+                // `250-…` continues a reply; `250 …` (or `250`) ends it.
+                if end - start == 3 || bytes[start + 3] != 0x2d {
+                    exchange.replies += 1
+                    if exchange.keepsReplies { exchange.replyLines.append(exchange.lastLine) }
+                }
             }
         }
         return n
@@ -161,6 +179,8 @@ package final class CurlEasy {
         var responseCode: Int
         /// libcurl's error text; empty when the transfer succeeded (`code` is `CURLE_OK`).
         var message: String
+        /// Connections the transfer opened (0: it reused one).
+        var connects: Int = 0
     }
 
     /// What the options left on the handle were set for (see ``prepare(_:profile:configure:each:)``).
@@ -209,7 +229,7 @@ package final class CurlEasy {
             message = String(cString: errorBuffer)
             if message.isEmpty { message = String(cString: curl_easy_strerror(code)) }
         }
-        return Result(code: code, responseCode: response, message: message)
+        return Result(code: code, responseCode: response, message: message, connects: connects)
     }
 
     /// Shuts down the connection the last transfer left in libcurl's cache, if any, so it is

@@ -33,12 +33,16 @@ package struct SMTPSender {
         let exchange = CurlExchange()
         exchange.upload = message
         exchange.more = more
+        // With several recipients the relay's answer to each RCPT TO is read from the replies.
+        exchange.keepsReplies = recipients.count > 1
         let rcpt = CurlEasy.list(recipients.map { "<\($0)>" })
         curl.prepare(exchange, profile: profile, configure: { handle in
             _ = ccurl_setopt_string(handle, CURLOPT_URL, settings.smtpURL)
             _ = ccurl_setopt_long(handle, CURLOPT_UPLOAD, 1)
             _ = ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, settings.connectTimeoutMilliseconds)
             _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, settings.sendTimeoutMilliseconds)
+            // A refused recipient does not stop the message to the others (``RecipientReplies``).
+            _ = ccurl_setopt_allow_refused_recipients(handle, 1)
             if settings.smtpStartTLS { _ = ccurl_setopt_long(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue)) }
             if !settings.smtpCAFile.isEmpty { _ = ccurl_setopt_string(handle, CURLOPT_CAINFO, settings.smtpCAFile) }
             if settings.smtpInsecureTLS {
@@ -60,13 +64,23 @@ package struct SMTPSender {
             curl_slist_free_all(rcpt)
             // A refusal is the relay's reason, not the `221 Bye` that ended the session after it.
             let line = result.code != CURLE_OK && !exchange.lastRefusal.isEmpty ? exchange.lastRefusal : exchange.lastLine
-            return Self.outcome(result, lastLine: String(decoding: line, as: UTF8.self))
+            // On a new connection the first reply is the server's greeting.
+            let greetingRefused = result.code != CURLE_OK && result.connects > 0 && exchange.refusalReply == 0
+            let outcome = Self.outcome(result, lastLine: String(decoding: line, as: UTF8.self), greetingRefused: greetingRefused)
+            guard exchange.keepsReplies, !greetingRefused,
+                  let answers = RecipientReplies.answers(exchange.replyLines, recipients: recipients.count) else { return outcome }
+            return RecipientReplies.outcome(outcome, recipients: recipients, answers: answers)
         }
     }
 
     /// What a transfer's end means for the message: accepted, worth retrying, or refused.
-    static func outcome(_ result: CurlEasy.Result, lastLine answer: String) -> SendOutcome {
+    /// - Parameter greetingRefused: the refusal was the server's greeting (RFC 5321 3.1: a `554`
+    ///   there refuses the session, not this message: retried, like a `421`).
+    static func outcome(_ result: CurlEasy.Result, lastLine answer: String, greetingRefused: Bool = false) -> SendOutcome {
         if result.code == CURLE_OK { return .accepted(answer.isEmpty ? "\(result.responseCode)" : answer) }
+        if greetingRefused {
+            return .transient("\(answer) (sessão recusada / session refused: \(result.message))")
+        }
         let detail = answer.isEmpty ? result.message : "\(answer) (\(result.message))"
         // Refused credentials or TLS are the relay's configuration, not the message's fault: retry.
         if result.code == CURLE_LOGIN_DENIED || result.code == CURLE_USE_SSL_FAILED { return .transient(detail) }

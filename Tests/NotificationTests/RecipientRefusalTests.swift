@@ -21,6 +21,31 @@ struct RecipientRefusalTests {
                                 options: harness.options(NotificationHarness.agent())).delivery
     }
 
+    @Test("Each RCPT TO's answer is read from a transfer's replies: before DATA's 354, or all refused after MAIL FROM's 250")
+    func recipientAnswersFromReplies() {
+        func lines(_ texts: [String]) -> [[UInt8]] { texts.map { Array($0.utf8) } }
+        // A new connection, one of three refused, then DATA and the message's end.
+        let sent = lines(["220 relay ESMTP", "250 HELP", "250 OK", "250 OK", "550 5.1.1 no such user", "250 OK",
+                          "354 End data with <CR><LF>.<CR><LF>", "250 2.0.0 OK queued as 7"])
+        #expect(RecipientReplies.answers(sent, recipients: 3) == ["250 OK", "550 5.1.1 no such user", "250 OK"])
+        // A kept connection, every recipient refused, with and without the QUIT's 221.
+        let refused = lines(["250 OK", "550 5.1.1 no such user", "450 4.2.1 busy"])
+        #expect(RecipientReplies.answers(refused, recipients: 2) == ["550 5.1.1 no such user", "450 4.2.1 busy"])
+        #expect(RecipientReplies.answers(refused + lines(["221 Bye"]), recipients: 2) == ["550 5.1.1 no such user", "450 4.2.1 busy"])
+        // MAIL FROM refused: no recipient was asked.
+        #expect(RecipientReplies.answers(lines(["220 relay", "250 HELP", "550 5.7.1 sender refused", "221 Bye"]), recipients: 2) == nil)
+        #expect(RecipientReplies.answers(lines(["421 4.3.2 shutting down"]), recipients: 2) == nil)
+        // What the answers make of the message.
+        let recipients = ["a@x.example", "b@x.example"]
+        #expect(RecipientReplies.outcome(.accepted("250 queued"), recipients: recipients, answers: ["250 OK", "250 OK"]) == .accepted("250 queued"))
+        #expect(RecipientReplies.outcome(.accepted("250 queued"), recipients: recipients, answers: ["250 OK", "550 no"])
+                == .someRefused(.accepted("250 queued"), refused: [RecipientRefusal(address: "b@x.example", answer: "550 no")]))
+        #expect(RecipientReplies.outcome(.permanent("x"), recipients: recipients, answers: ["550 no", "553 bad"])
+                == .permanent("a@x.example: 550 no; b@x.example: 553 bad"))
+        #expect(RecipientReplies.outcome(.permanent("x"), recipients: recipients, answers: ["550 no", "450 busy"])
+                == .someRefused(.transient("b@x.example: 450 busy"), refused: [RecipientRefusal(address: "a@x.example", answer: "550 no")]))
+    }
+
     @Test("""
           A copy the relay refuses (550): the e-mail reaches the accepted recipients, and the refused address gets a row of \
           its own, failed with the relay's reason, not retried; the e-mail's row says whom it reached

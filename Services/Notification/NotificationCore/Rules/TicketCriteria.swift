@@ -61,28 +61,30 @@ struct TicketCriteria: Sendable, Equatable {
     /// twice are kept once. - Parameter field: the filter's path in the request (`filter`).
     init(checking message: NotificationV1.TicketFilter?, field: String = "filter") throws {
         guard let message else { return }
-        let categoryNames = CommonV1.Category.allCases.filter { $0 != .unspecified }.map(\.protoName).joined(separator: ", ")
-        let priorityNames = CommonV1.Priority.allCases.filter { $0 != .unspecified }.map(\.protoName).joined(separator: ", ")
-        try Self.checkCount(message.categories.count, "\(field).categories")
-        for (index, category) in message.categories.enumerated() {
-            guard category != .unspecified else {
-                throw Access.invalid("\(field).categories[\(index)]", "Categoria desconhecida ou não informada (use \(categoryNames)).",
-                                     "Unknown or unspecified category (use \(categoryNames)).")
-            }
-            if !categories.contains(category) { categories.append(category) }
-        }
-        try Self.checkCount(message.priorities.count, "\(field).priorities")
-        for (index, priority) in message.priorities.enumerated() {
-            guard priority != .unspecified else {
-                throw Access.invalid("\(field).priorities[\(index)]", "Prioridade desconhecida ou não informada (use \(priorityNames)).",
-                                     "Unknown or unspecified priority (use \(priorityNames)).")
-            }
-            if !priorities.contains(priority) { priorities.append(priority) }
-        }
+        categories = try Self.known(message.categories, "\(field).categories", what: ("Categoria", "category"))
+        priorities = try Self.known(message.priorities, "\(field).priorities", what: ("Prioridade", "priority"))
         products = try Self.texts(message.products, "\(field).products", what: ("o produto", "product"), key: Self.key)
         modules = try Self.texts(message.modules, "\(field).modules", what: ("o módulo", "module"), key: Self.key)
         organizationIDs = try Self.texts(message.organizationIDs, "\(field).organization_ids", what: ("a organização", "organization"),
                                          key: { $0 })
+    }
+
+    /// The values of a category or priority list, each kept once; the unspecified value (what
+    /// an unknown number reads as) is refused, naming the known ones.
+    private static func known<Value: LabelledEnum & RawRepresentable>(_ values: [Value], _ field: String,
+                                                                     what: (pt: String, en: String)) throws -> [Value]
+    where Value.RawValue == Int32 {
+        try checkCount(values.count, field)
+        let names = Value.allCases.filter { $0.rawValue != 0 }.map(\.protoName).joined(separator: ", ")
+        var kept: [Value] = []
+        for (index, value) in values.enumerated() {
+            guard value.rawValue != 0 else {
+                throw Access.invalid("\(field)[\(index)]", "\(what.pt) desconhecida ou não informada (use \(names)).",
+                                     "Unknown or unspecified \(what.en) (use \(names)).")
+            }
+            if !kept.contains(value) { kept.append(value) }
+        }
+        return kept
     }
 
     private static func checkCount(_ count: Int, _ field: String) throws {

@@ -153,6 +153,36 @@ struct TicketFilterTests {
         #expect(waitFor(10) { receiver.files("json").count == 3 })
     }
 
+    @Test("The fiscal team hears of every new Exigência fiscal ticket: TicketRouted to the holder (the fiscal group's mailbox) filtered by category, other categories mail nobody",
+          arguments: TestEngines.all)
+    func fiscalTeamHearsOfNewTaxTickets(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        defer { sink.stop() }
+        var rules = NotificationRules.defaults
+        rules.groupAddresses = ["grp-fiscal": "fiscal@suporte.example"]
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port), rules: rules)
+        _ = try Self.putRule(harness, "TicketRouted", ["holder"], filter: Self.filter(categories: [.exigenciaFiscal]))
+        func routed(_ ticketID: String, code: String, category: CommonV1.Category) -> EventsV1.EventEnvelope {
+            var summary = Events.summary(ticketID: ticketID, code: code)
+            summary.category = category
+            var queue = WorkflowV1.Holder()
+            queue.groupID = "grp-fiscal"
+            queue.groupName = "Fiscal"
+            summary.holder = queue
+            var event = WorkflowV1.TicketRouted()
+            event.ticket = summary
+            return Events.envelope(event, key: ticketID)
+        }
+        #expect(try harness.deliver([routed("t-tax", code: "2026-000731", category: .exigenciaFiscal),
+                                     routed("t-question", code: "2026-000732", category: .duvida)]).accepted == 2)
+        #expect(waitFor(20) { sink.files("eml").count >= 1 })
+        let mails = try ReceivedMail.all(in: mailDirectory.path)
+        #expect(mails.map(\.envelope.to) == [["fiscal@suporte.example"]] && (mails.first?.headers["Subject"] ?? "").contains("2026-000731"),
+                "\(mails.map(\.headers))")
+        #expect(try harness.deliveries(ticketID: "t-question").isEmpty)
+    }
+
     @Test("An organization filter (a key account), with products ignoring case and AND across lists: only that organization's matching tickets reach the rule's audience and the webhook",
           arguments: TestEngines.all)
     func organizationFilter(engine: DatabaseEngine) throws {

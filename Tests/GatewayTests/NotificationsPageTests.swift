@@ -39,6 +39,9 @@ struct NotificationsPageTests {
         #expect(webhooks.count == 1, "\(webhooks)")
         let webhook = try #require(webhooks.first)
         #expect(webhook["url"] as? String == receiverURL && webhook["event_kinds"] as? [String] == ["TicketOpened"], "\(webhook)")
+        // Only for Problema tickets of product "erp", as ticked and typed on the page.
+        let webhookFilter = webhook["filter"] as? [String: Any]
+        #expect(webhookFilter?["categories"] as? [String] == ["PROBLEMA"] && webhookFilter?["products"] as? [String] == ["erp"], "\(webhook)")
         let webhookID = try #require(webhook["id"] as? String)
         let template = try gateway.request("GET", "/v1/templates/TicketOpened?locale=pt-BR", bearer: admin).json["message_template"] as? [String: Any]
         #expect(template?["subject"] as? String == "[{{code}}] Recebemos seu pedido: {{subject}}" && template?["customized"] as? Bool == true,
@@ -56,6 +59,9 @@ struct NotificationsPageTests {
         let byKind = Dictionary(uniqueKeysWithValues: (rules["rules"] as? [[String: Any]] ?? []).map { ($0["event_kind"] as? String ?? "", $0) })
         #expect(byKind["SLABreached"]?["audiences"] as? [String] == ["customer", "chefe"] && byKind["SLABreached"]?["customized"] as? Bool == true
                 && byKind["SLABreached"]?["updated_by"] as? String == GatewayHarness.adminEmail, "\(String(describing: byKind["SLABreached"]))")
+        #expect((byKind["SLABreached"]?["filter"] as? [String: Any])?["priorities"] as? [String] == ["URGENTE"],
+                "only Urgente tickets: \(String(describing: byKind["SLABreached"]))")
+        #expect(byKind["TicketOpened"]?["filter"] == nil)
         #expect(byKind["StageChanged"]?["customized"] as? Bool != true && (byKind["StageChanged"]?["audiences"] as? [String] ?? []).isEmpty,
                 "\(String(describing: byKind["StageChanged"]))")
         #expect(byKind["TicketOpened"]?["audiences"] as? [String] == ["customer"] && byKind["TicketOpened"]?["customized"] as? Bool != true)
@@ -76,11 +82,26 @@ struct NotificationsPageTests {
         #expect(unknownAudience.status == 400 && field(unknownAudience) == "audiences", "\(unknownAudience.text)")
         let badMailbox = try gateway.request("POST", "/v1/group-mailboxes/grp-n1", json: ["address": "n1@"], bearer: admin)
         #expect(badMailbox.status == 400 && field(badMailbox) == "address", "\(badMailbox.text)")
+        // A filter's unknown priority name (the gateway reads the enum) or unspecified category
+        // (notification refuses it), and a blank product on a webhook: 400 naming the field.
+        let unknownPriority = try gateway.request("POST", "/v1/notification-rules/SLABreached",
+                                                  json: ["audiences": ["chefe"], "filter": ["priorities": ["URGENTE", "SUPERURGENTE"]]], bearer: admin)
+        #expect(unknownPriority.status == 400 && field(unknownPriority) == "filter.priorities[1]", "\(unknownPriority.text)")
+        let unspecified = try gateway.request("POST", "/v1/notification-rules/SLABreached",
+                                              json: ["audiences": ["chefe"], "filter": ["categories": ["CATEGORY_UNSPECIFIED"]]], bearer: admin)
+        #expect(unspecified.status == 400 && field(unspecified) == "filter.categories[0]", "\(unspecified.text)")
+        #expect(unspecified.text.contains("Categoria desconhecida"), "\(unspecified.text)")
+        let blankProduct = try gateway.request("POST", "/v1/webhooks", json: ["url": "https://hooks.example/x", "event_kinds": ["*"],
+                                                                             "filter": ["products": [" "]]], bearer: admin)
+        #expect(blankProduct.status == 400 && field(blankProduct) == "filter.products[0]", "\(blankProduct.text)")
         #expect(try gateway.request("POST", "/v1/notification-rules/SLABreached", json: ["audiences": ["holder"]], bearer: seeded.ana).status == 403)
         #expect(try gateway.request("DELETE", "/v1/group-mailboxes/grp-n1", bearer: seeded.ana).status == 403)
         #expect(try gateway.request("POST", "/v1/webhooks/\(webhookID)/secret", json: [:], bearer: seeded.ana).status == 403)
         let after = try gateway.request("GET", "/v1/notification-rules", bearer: admin).json
-        #expect((after["rules"] as? [[String: Any]])?.first { $0["event_kind"] as? String == "SLABreached" }?["audiences"] as? [String] == ["customer", "chefe"])
+        let breachRule = (after["rules"] as? [[String: Any]])?.first { $0["event_kind"] as? String == "SLABreached" }
+        #expect(breachRule?["audiences"] as? [String] == ["customer", "chefe"]
+                && (breachRule?["filter"] as? [String: Any])?["priorities"] as? [String] == ["URGENTE"], "\(String(describing: breachRule))")
+        #expect(try gateway.request("GET", "/v1/webhooks", bearer: admin).json["webhooks"].map { ($0 as? [Any])?.count } == 1)
         #expect((after["group_mailboxes"] as? [[String: Any]])?.map { $0["address"] as? String } == ["fila-n1@suporte.example"])
         #expect((after["recent_changes"] as? [[String: Any]])?.count == 4)
 

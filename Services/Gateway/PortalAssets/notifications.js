@@ -4,7 +4,8 @@
 // receive, their signing secret shown once, deactivated; their recent deliveries, a failed one
 // sent again), e-mail templates per kind and language (the placeholders the kind fills listed; a
 // template that would not render is refused by the service, with its reason next to the form),
-// who hears of each event (each kind's audiences ticked and saved, or reset to the rules file's;
+// who hears of each event (each kind's audiences ticked and saved, optionally only for some
+// tickets — categories, priorities, products, modules, organizations —, or reset to the rules file's;
 // the groups' mailboxes set and removed; the last edits), the people's switches per event kind
 // (subscriptions: set, turned over, deleted), and the delivery log: counts per state,
 // dead deliveries retried, suppressed addresses listed and lifted. Loaded after portal.js,
@@ -28,7 +29,7 @@ Object.assign(TEXT['pt-BR'], {
   notifyKind: 'Tipo', notifyLanguage: 'Idioma', notifySubject: 'Assunto', notifyText: 'Texto', notifyHtml: 'HTML (opcional)',
   notifyPlaceholders: 'Marcadores deste tipo', notifySaveTemplate: 'Salvar modelo', notifyTemplateSaved: 'Modelo {kind} ({locale}) salvo.',
   notifyCustomized: 'Personalizado por um administrador.', notifyBuiltIn: 'Modelo padrão do sistema.',
-  notifyRules: 'Quem recebe cada evento', notifyRulesIntro: 'A quem vão os e-mails de cada tipo de evento. Um tipo alterado aqui vale sobre o arquivo de regras (NOTIFICATION_RULES_FILE) ou o padrão, em todas as instâncias, para os eventos seguintes; Restaurar padrão volta ao arquivo. Os webhooks recebem os eventos que escolheram, com ou sem público aqui.',
+  notifyRules: 'Quem recebe cada evento', notifyRulesIntro: 'A quem vão os e-mails de cada tipo de evento. Um tipo alterado aqui vale sobre o arquivo de regras (NOTIFICATION_RULES_FILE) ou o padrão, em todas as instâncias, para os eventos seguintes; Restaurar padrão volta ao arquivo. Com um filtro (Só para as ocorrências), o público vale só para as ocorrências que batem com ele: as outras desse tipo não geram e-mail. Os webhooks recebem os eventos que escolheram, com ou sem público aqui.',
   notifyAudienceShort: { customer: 'cliente', holder: 'responsável', chefe: 'chefe', copies: 'cópias' },
   notifyAudienceLegend: 'cliente: o contato da ocorrência (ou o e-mail da empresa) · responsável: o agente com a ocorrência, ou a caixa do grupo quando nenhum agente a tem · chefe: o chefe do responsável · cópias: os endereços em cópia de um repasse.',
   notifyRuleOrigin: 'Origem', notifyRuleDefault: 'Arquivo de regras ou padrão', notifyRuleEdited: 'Alterado por {who} em {when}', notifyDefaultIs: 'Padrão: {audiences}',
@@ -80,7 +81,7 @@ Object.assign(TEXT.en, {
   notifyKind: 'Kind', notifyLanguage: 'Language', notifySubject: 'Subject', notifyText: 'Text', notifyHtml: 'HTML (optional)',
   notifyPlaceholders: 'Placeholders of this kind', notifySaveTemplate: 'Save template', notifyTemplateSaved: 'Template {kind} ({locale}) saved.',
   notifyCustomized: 'Customized by an administrator.', notifyBuiltIn: 'The system\'s built-in template.',
-  notifyRules: 'Who hears of each event', notifyRulesIntro: 'Who each kind of event\'s e-mails go to. A kind edited here wins over the rules file (NOTIFICATION_RULES_FILE) or the defaults, on every instance, for the events that follow; Reset to default goes back to the file. Webhooks get the events they chose, whatever the audience here.',
+  notifyRules: 'Who hears of each event', notifyRulesIntro: 'Who each kind of event\'s e-mails go to. A kind edited here wins over the rules file (NOTIFICATION_RULES_FILE) or the defaults, on every instance, for the events that follow; Reset to default goes back to the file. With a filter (Only for tickets), the audience applies only to the tickets matching it: the others of that kind send no e-mail. Webhooks get the events they chose, whatever the audience here.',
   notifyAudienceShort: { customer: 'customer', holder: 'holder', chefe: 'supervisor', copies: 'copies' },
   notifyAudienceLegend: 'customer: the ticket\'s contact (or the company\'s e-mail) · holder: the agent holding the ticket, or the group\'s mailbox when no agent holds it · supervisor: the holder\'s supervisor · copies: the addresses copied on a transfer.',
   notifyRuleOrigin: 'Origin', notifyRuleDefault: 'Rules file or default', notifyRuleEdited: 'Edited by {who} on {when}', notifyDefaultIs: 'Default: {audiences}',
@@ -117,6 +118,20 @@ Object.assign(TEXT.en, {
   notifyReasons: { bounce: 'bounce', manual: 'administrator' },
 });
 
+// Which tickets a rule or a webhook applies to (its filter).
+Object.assign(TEXT['pt-BR'], {
+  notifyFilter: 'Só para as ocorrências', notifyEveryTicket: 'Todas as ocorrências',
+  notifyFilterHelp: 'Vazio: qualquer valor. Valores de campos diferentes precisam todos bater (E); dentro de um campo, basta um (OU). Produtos, módulos e organizações separados por vírgula.',
+  notifyFilterCategories: 'Categorias', notifyFilterPriorities: 'Prioridades', notifyFilterProducts: 'Produtos', notifyFilterModules: 'Módulos',
+  notifyFilterOrganizations: 'Organizações (id)', notifyFilterOf: 'Filtro de {kind}',
+});
+Object.assign(TEXT.en, {
+  notifyFilter: 'Only for tickets', notifyEveryTicket: 'Every ticket',
+  notifyFilterHelp: 'Empty: any value. Values of different fields must all match (AND); within a field, one is enough (OR). Products, modules and organizations separated by commas.',
+  notifyFilterCategories: 'Categories', notifyFilterPriorities: 'Priorities', notifyFilterProducts: 'Products', notifyFilterModules: 'Modules',
+  notifyFilterOrganizations: 'Organizations (id)', notifyFilterOf: 'Filter of {kind}',
+});
+
 // The event kinds notification plans (docs/NOTIFICATION.md, "Events in"): webhooks and
 // subscriptions name them; each has an e-mail template. NOTIFY_TEMPLATE_KINDS adds the templates
 // of e-mails sent on demand (no event).
@@ -141,14 +156,16 @@ const notifyStateBadge = (state) => el('span', { class: `badge notify-state noti
 // `person` is the person whose subscriptions are shown (`?pessoa=` in the address).
 async function notifyPage(person, notice, secret) {
   show(el('p', { text: t('loading') }));
-  let webhooks, rules, stats, dead, suppressions, switches, groups;
+  let webhooks, rules, stats, dead, suppressions, switches, groups, organizations;
   try {
-    [webhooks, rules, stats, dead, suppressions, switches, groups] = await Promise.all([api('GET', '/v1/webhooks'), api('GET', '/v1/notification-rules'),
+    [webhooks, rules, stats, dead, suppressions, switches, groups, organizations] = await Promise.all([api('GET', '/v1/webhooks'), api('GET', '/v1/notification-rules'),
       api('GET', '/v1/deliveries/stats'),
       api('GET', '/v1/deliveries?state=dead&limit=100'), api('GET', '/v1/email-suppressions?limit=200'),
       person ? api('GET', '/v1/subscriptions?person=' + encodeURIComponent(person)) : Promise.resolve({}),
       // Group names for the mailboxes (workflow's; the page works without them).
-      api('GET', '/v1/groups?include_inactive=true').catch(() => ({}))]);
+      api('GET', '/v1/groups?include_inactive=true').catch(() => ({})),
+      // Organizations offered (and named) in the filters (intake's; the page works without them).
+      api('GET', '/v1/organizations?page_size=200').catch(() => ({}))]);
   } catch (error) { show(el('h1', { text: t('notifyTitle') }), errorBox(error)); return; }
   // Each webhook's ten most recent deliveries (its recipient is "webhook:<id>").
   const hooks = webhooks.webhooks || [];
@@ -164,8 +181,8 @@ async function notifyPage(person, notice, secret) {
     notifyPage(who === undefined ? person : who, done, newSecret);
   };
   show(el('h1', { text: t('notifyTitle') }), el('p', { class: 'muted', text: t('notifyIntro') }), status,
-    ...notifyWebhooksSection(hooks, deliveries, redraw), ...notifyTemplatesSection(),
-    ...notifyRulesSection(rules, groups.groups || [], redraw), ...notifySubscriptionsSection(person, switches.subscriptions || [], redraw), ...notifyLogSection(stats, dead.deliveries || [], suppressions.suppressions || [], redraw));
+    ...notifyWebhooksSection(hooks, deliveries, organizations.organizations || [], redraw), ...notifyTemplatesSection(),
+    ...notifyRulesSection(rules, groups.groups || [], organizations.organizations || [], redraw), ...notifySubscriptionsSection(person, switches.subscriptions || [], redraw), ...notifyLogSection(stats, dead.deliveries || [], suppressions.suppressions || [], redraw));
 }
 
 
@@ -185,9 +202,54 @@ function notifyDeliveriesTable(id, rows, change, withRecipient) {
   `${id}-empty`, t('notifyNoDeliveries'));
 }
 
+// A filter's fields (the API's TicketFilter): categories and priorities ticked, products,
+// modules and organizations typed, comma-separated (organizations offered from intake's list).
+// `prefix` names the fieldset and its controls; `filter` fills them.
+function notifyFilterFields(prefix, filter, organizations) {
+  const chosen = filter || {};
+  const checks = (list, table) => el('div', { class: 'row', role: 'group', 'aria-label': t(list === 'categories' ? 'notifyFilterCategories' : 'notifyFilterPriorities') },
+    Object.keys(table).map((value) => el('label', { class: 'check' },
+      el('input', { type: 'checkbox', name: list, value, id: `${prefix}-${list}-${value}`, checked: (chosen[list] || []).includes(value) }), label(table, value))));
+  const typed = (name, text, list) => el('label', {}, t(text), el('input', { name, id: `${prefix}-${name}`, value: (chosen[name] || []).join(', '),
+    autocomplete: 'off', maxlength: 2000, list }));
+  return el('fieldset', { class: 'notify-filter', id: prefix }, el('legend', { text: t('notifyFilter') }),
+    el('p', { class: 'muted', text: t('notifyFilterHelp') }),
+    el('p', { class: 'notify-filter-label', text: t('notifyFilterCategories') }), checks('categories', CATEGORIES),
+    el('p', { class: 'notify-filter-label', text: t('notifyFilterPriorities') }), checks('priorities', PRIORITIES),
+    typed('products', 'notifyFilterProducts'), typed('modules', 'notifyFilterModules'),
+    typed('organization_ids', 'notifyFilterOrganizations', `${prefix}-organization-list`),
+    el('datalist', { id: `${prefix}-organization-list` }, organizations.map((organization) => el('option', { value: organization.id, label: organization.name || organization.id }))));
+}
+
+// The filter a fieldset of notifyFilterFields holds; undefined when it holds none (every ticket).
+function notifyFilterRead(fieldset) {
+  const filter = {};
+  for (const list of ['categories', 'priorities']) {
+    const values = Array.from(fieldset.querySelectorAll(`input[name=${list}]:checked`), (box) => box.value);
+    if (values.length) filter[list] = values;
+  }
+  for (const name of ['products', 'modules', 'organization_ids']) {
+    const values = fieldset.querySelector(`input[name=${name}]`).value.split(',').map((value) => value.trim()).filter(Boolean);
+    if (values.length) filter[name] = values;
+  }
+  return Object.keys(filter).length ? filter : undefined;
+}
+
+// A filter as people read it ("Prioridades: Urgente · Organizações: Acme"), or "Todas as ocorrências".
+function notifyFilterText(filter, organizations) {
+  const f = filter || {};
+  const organizationName = (id) => { const found = organizations.find((entry) => entry.id === id); return found && found.name ? found.name : id; };
+  const parts = [['notifyFilterCategories', (f.categories || []).map((value) => label(CATEGORIES, value))],
+    ['notifyFilterPriorities', (f.priorities || []).map((value) => label(PRIORITIES, value))],
+    ['notifyFilterProducts', f.products || []], ['notifyFilterModules', f.modules || []],
+    ['notifyFilterOrganizations', (f.organization_ids || []).map(organizationName)]]
+    .filter(([, values]) => values.length).map(([key, values]) => `${t(key)}: ${values.join(', ')}`);
+  return parts.join(' · ') || t('notifyEveryTicket');
+}
+
 // Webhooks: the active ones with their last delivery, their recent deliveries on request, a
 // button deactivating one, and the form registering one.
-function notifyWebhooksSection(hooks, deliveries, redraw) {
+function notifyWebhooksSection(hooks, deliveries, organizations, redraw) {
   const box = el('div', { id: 'notify-webhook-status', role: 'status' });
   const change = changeThen(box, redraw);
   const rows = hooks.map((hook, index) => {
@@ -201,7 +263,8 @@ function notifyWebhooksSection(hooks, deliveries, redraw) {
       text: t('notifyShowDeliveries'), onclick: () => { list.hidden = !list.hidden; toggle.setAttribute('aria-expanded', String(!list.hidden)); } });
     return [el('tr', { 'data-webhook': hook.id },
       el('td', {}, el('span', { class: 'notify-url', text: hook.url }), Number(hook.previous_secret_until_ms || 0) > Date.now()
-        ? el('div', { class: 'muted notify-previous-secret', text: tf('notifyPreviousUntil', { when: when(Number(hook.previous_secret_until_ms)) }) }) : null), el('td', { text: (hook.event_kinds || []).map(notifyKindName).join(', ') }),
+        ? el('div', { class: 'muted notify-previous-secret', text: tf('notifyPreviousUntil', { when: when(Number(hook.previous_secret_until_ms)) }) }) : null), el('td', {}, (hook.event_kinds || []).map(notifyKindName).join(', '),
+        el('div', { class: 'muted notify-filter-text', text: notifyFilterText(hook.filter, organizations) })),
       el('td', { text: String(hook.access_level || 0) }), el('td', { text: hook.internal_entries ? t('notifyYes') : t('notifyNo') }),
       el('td', { class: 'notify-last' }, last ? [notifyStateBadge(last.state), ' ', when(last.sent_at_ms || last.created_at_ms)] : t('notifyNever')),
       el('td', { class: 'actions' }, toggle, ' ', el('button', { type: 'button', class: 'link notify-rotate', text: t('notifyRotate'),
@@ -224,11 +287,13 @@ function notifyWebhooksSection(hooks, deliveries, redraw) {
   const events = el('fieldset', { id: 'notify-webhook-events' }, el('legend', { text: t('notifyEvents') }), el('div', { class: 'grid-fields' },
     ['*'].concat(Object.keys(NOTIFY_EVENT_KINDS)).map((kind) => el('label', { class: 'row' },
       el('input', { type: 'checkbox', name: 'event_kinds', value: kind, id: `notify-event-${kind === '*' ? 'all' : kind}` }), notifyKindName(kind)))));
+  const filterFields = notifyFilterFields('notify-webhook-filter', null, organizations);
   const form = el('form', { id: 'notify-webhook-form', 'aria-labelledby': 'notify-webhook-title' },
     el('label', {}, t('notifyUrl'), el('input', { name: 'url', id: 'notify-webhook-url', required: true, maxlength: 2000, autocomplete: 'off', inputmode: 'url' })),
     events,
     el('label', {}, t('accessLevel'), el('input', { type: 'number', name: 'access_level', id: 'notify-webhook-level', min: 0, max: 99, value: 0, required: true })),
     el('label', { class: 'row' }, el('input', { type: 'checkbox', name: 'internal_entries', id: 'notify-webhook-internal' }), t('notifyInternal')),
+    filterFields,
     el('label', {}, t('notifySecret'), el('input', { name: 'secret', id: 'notify-webhook-secret', autocomplete: 'off', maxlength: 200 })),
     el('button', { type: 'submit', id: 'notify-webhook-submit', text: t('notifyRegister') }), box);
   form.addEventListener('submit', (event) => {
@@ -236,7 +301,7 @@ function notifyWebhooksSection(hooks, deliveries, redraw) {
     const fields = form.elements;
     const body = { url: fields.url.value.trim(), secret: fields.secret.value, access_level: Number(fields.access_level.value),
       internal_entries: fields.internal_entries.checked,
-      event_kinds: Array.from(form.querySelectorAll('input[name=event_kinds]:checked'), (box) => box.value) };
+      event_kinds: Array.from(form.querySelectorAll('input[name=event_kinds]:checked'), (box) => box.value), filter: notifyFilterRead(filterFields) };
     change(() => api('POST', '/v1/webhooks', body), (answer) => (answer.secret
       ? [tf('notifyWebhookCreatedSecret', { url: body.url }), answer.secret] : tf('notifyWebhookCreated', { url: body.url })), form);
   });
@@ -294,7 +359,7 @@ const notifyAudienceList = (audiences) => (audiences || []).map((audience) => t(
 
 // Who hears of each event: per kind a checkbox per audience, saved or reset to the rules file's
 // (or the default) audiences; the groups' mailboxes set or removed; the last edits.
-function notifyRulesSection(rules, groups, redraw) {
+function notifyRulesSection(rules, groups, organizations, redraw) {
   const box = el('div', { id: 'notify-audience-status', role: 'status' });
   const change = changeThen(box, redraw);
   const names = t('notifyAudienceNames');
@@ -304,9 +369,14 @@ function notifyRulesSection(rules, groups, redraw) {
       el('input', { type: 'checkbox', name: 'audiences', value: audience, id: `notify-audience-${rule.event_kind}-${audience}`,
         checked: (rule.audiences || []).includes(audience), 'aria-label': tf('notifyAudienceOf', { audience: names[audience], kind }) }),
       t('notifyAudienceShort')[audience]));
+    // The tickets the kind's audiences apply to: the filter's text, its fields on request.
+    const filterFields = notifyFilterFields(`notify-filter-${rule.event_kind}`, rule.filter, organizations);
+    const filter = el('details', { class: 'notify-rule-filter', 'aria-label': tf('notifyFilterOf', { kind }) },
+      el('summary', { class: 'notify-filter-text', text: notifyFilterText(rule.filter, organizations) }), filterFields);
     const save = () => {
       const audiences = NOTIFY_AUDIENCES.filter((audience, index) => boxes[index].querySelector('input').checked);
-      change(() => api('POST', `/v1/notification-rules/${encodeURIComponent(rule.event_kind)}`, { audiences }), () => tf('notifyRuleSaved', { kind }));
+      change(() => api('POST', `/v1/notification-rules/${encodeURIComponent(rule.event_kind)}`, { audiences, filter: notifyFilterRead(filterFields) }),
+        () => tf('notifyRuleSaved', { kind }));
     };
     const reset = () => {
       const audiences = notifyAudienceList(rule.default_audiences);
@@ -316,6 +386,7 @@ function notifyRulesSection(rules, groups, redraw) {
     return el('tr', { 'data-kind': rule.event_kind, 'data-customized': rule.customized ? 'true' : 'false' },
       el('th', { scope: 'row', text: kind }),
       el('td', {}, el('div', { class: 'row notify-audiences', role: 'group', 'aria-label': kind }, boxes)),
+      el('td', {}, filter),
       el('td', { class: 'notify-rule-origin' }, rule.customized
         ? [tf('notifyRuleEdited', { who: rule.updated_by || '?', when: when(rule.updated_at_ms) }), el('br'),
           el('span', { class: 'muted', text: tf('notifyDefaultIs', { audiences: notifyAudienceList(rule.default_audiences) }) })]
@@ -327,7 +398,7 @@ function notifyRulesSection(rules, groups, redraw) {
   });
   return [el('h2', { id: 'notify-rules-title', text: t('notifyRules') }), el('p', { class: 'muted', text: t('notifyRulesIntro') }),
     el('p', { class: 'muted', id: 'notify-audience-legend', text: t('notifyAudienceLegend') }),
-    rowsTable('notify-rules', [t('notifyEvent'), t('notifyAudiences'), t('notifyRuleOrigin'), t('actions')], rows, 'notify-rules-empty', t('notifyNobody')), box,
+    rowsTable('notify-rules', [t('notifyEvent'), t('notifyAudiences'), t('notifyFilter'), t('notifyRuleOrigin'), t('actions')], rows, 'notify-rules-empty', t('notifyNobody')), box,
     ...notifyMailboxesPart(rules.group_mailboxes || [], groups, redraw), ...notifyRuleChangesPart(rules.recent_changes || [])];
 }
 

@@ -56,6 +56,25 @@ extension NotificationV1 {
     }
 
     /// ---------------------------------------------------------------- rules (who hears of what)
+    /// Which tickets an audience rule or a webhook applies to, besides the event kind. Each list
+    /// empty: any value; several lists set: a ticket must match every one (AND); within a list: any of
+    /// its values (OR). Unset (or every list empty): every ticket, as before filters existed. Matched
+    /// against the ticket as the event carries it (workflow's TicketSummary, intake's TicketOpened).
+    public struct TicketFilter: Sendable, Hashable {
+        /// Only these categories (CATEGORY_UNSPECIFIED is refused).
+        public var categories: [CommonV1.Category] = []
+        /// Only these priorities (PRIORITY_UNSPECIFIED is refused).
+        public var priorities: [CommonV1.Priority] = []
+        /// Only these products / modules, as tickets name them (compared ignoring case and the spaces
+        /// around them).
+        public var products: [String] = []
+        public var modules: [String] = []
+        /// Only the tickets of these organizations (their ids, as intake names them).
+        public var organizationIDs: [String] = []
+
+        public init() {}
+    }
+
     /// The audiences an event kind's e-mails go to: "customer", "holder", "chefe", "copies". An
     /// administrator's edit (PutAudienceRule, stored in notification's database) applies to its kind
     /// on every instance; a kind never edited, or reset, follows NOTIFICATION_RULES_FILE or the
@@ -70,6 +89,10 @@ extension NotificationV1 {
         /// Who made the edit that applies, and when (empty / 0 when not customized).
         public var updatedBy: String = ""
         public var updatedAtMs: Int64 = 0
+        /// The edit applies only to the tickets it matches: other tickets' events of this kind are
+        /// e-mailed to nobody (unset: every ticket). Only an edit has one (the file and the defaults
+        /// apply to every ticket).
+        public var filter: NotificationV1.TicketFilter? = nil
 
         public init() {}
     }
@@ -122,6 +145,8 @@ extension NotificationV1 {
     public struct PutAudienceRuleRequest: Sendable, Hashable {
         public var eventKind: String = ""
         public var audiences: [String] = []
+        /// Only tickets matching it are e-mailed about this kind (unset: every ticket).
+        public var filter: NotificationV1.TicketFilter? = nil
 
         public init() {}
     }
@@ -189,6 +214,8 @@ extension NotificationV1 {
         public var createdAtMs: Int64 = 0
         /// After a rotation: until when deliveries also carry the previous secret's signature (0: none).
         public var previousSecretUntilMs: Int64 = 0
+        /// Only events of tickets matching it are delivered (unset: every ticket).
+        public var filter: NotificationV1.TicketFilter? = nil
 
         public init() {}
     }
@@ -201,6 +228,8 @@ extension NotificationV1 {
         public var eventKinds: [String] = []
         public var accessLevel: Int32 = 0
         public var internalEntries: Bool = false
+        /// Only events of tickets matching it are delivered (unset: every ticket).
+        public var filter: NotificationV1.TicketFilter? = nil
 
         public init() {}
     }
@@ -715,6 +744,68 @@ extension NotificationV1.RemoveSubscriptionResponse: ProtoMessage {
     }
 }
 
+extension NotificationV1.TicketFilter: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__TicketFilter
+    public static var protoName: String { "ocorrencias.notification.v1.TicketFilter" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__TicketFilter(); ocorrencias__notification__v1__ticket_filter__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__TicketFilter>) { ocorrencias__notification__v1__ticket_filter__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__TicketFilter, arena: inout ProtoArena) {
+        if !self.categories.isEmpty {
+            c.n_categories = self.categories.count
+            let items = arena.repeatedValues(Ocorrencias__Common__V1__Category.self, count: self.categories.count)
+            for i in 0..<self.categories.count { (items + i).initialize(to: .init(rawValue: .init(truncatingIfNeeded: self.categories[i].rawValue))) }
+            c.categories = items
+        }
+        if !self.priorities.isEmpty {
+            c.n_priorities = self.priorities.count
+            let items = arena.repeatedValues(Ocorrencias__Common__V1__Priority.self, count: self.priorities.count)
+            for i in 0..<self.priorities.count { (items + i).initialize(to: .init(rawValue: .init(truncatingIfNeeded: self.priorities[i].rawValue))) }
+            c.priorities = items
+        }
+        if !self.products.isEmpty {
+            c.n_products = self.products.count
+            c.products = arena.cStrings(self.products)
+        }
+        if !self.modules.isEmpty {
+            c.n_modules = self.modules.count
+            c.modules = arena.cStrings(self.modules)
+        }
+        if !self.organizationIDs.isEmpty {
+            c.n_organization_ids = self.organizationIDs.count
+            c.organization_ids = arena.cStrings(self.organizationIDs)
+        }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__TicketFilter>) {
+        if c.pointee.n_categories > 0, let _items = c.pointee.categories {
+            self.categories = (0..<c.pointee.n_categories).map { CommonV1.Category(_protoRawValue: Int32(truncatingIfNeeded: _items[$0].rawValue)) }
+        } else {
+            self.categories = []
+        }
+        if c.pointee.n_priorities > 0, let _items = c.pointee.priorities {
+            self.priorities = (0..<c.pointee.n_priorities).map { CommonV1.Priority(_protoRawValue: Int32(truncatingIfNeeded: _items[$0].rawValue)) }
+        } else {
+            self.priorities = []
+        }
+        if c.pointee.n_products > 0, let _items = c.pointee.products {
+            self.products = (0..<c.pointee.n_products).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.products = []
+        }
+        if c.pointee.n_modules > 0, let _items = c.pointee.modules {
+            self.modules = (0..<c.pointee.n_modules).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.modules = []
+        }
+        if c.pointee.n_organization_ids > 0, let _items = c.pointee.organization_ids {
+            self.organizationIDs = (0..<c.pointee.n_organization_ids).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.organizationIDs = []
+        }
+    }
+}
+
 extension NotificationV1.AudienceRule: ProtoMessage {
     public typealias _CStruct = Ocorrencias__Notification__V1__AudienceRule
     public static var protoName: String { "ocorrencias.notification.v1.AudienceRule" }
@@ -734,6 +825,7 @@ extension NotificationV1.AudienceRule: ProtoMessage {
         }
         if !self.updatedBy.isEmpty { c.updated_by = arena.cString(self.updatedBy) }
         c.updated_at_ms = self.updatedAtMs
+        if let value = self.filter { c.filter = arena.message(value) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__AudienceRule>) {
@@ -751,6 +843,7 @@ extension NotificationV1.AudienceRule: ProtoMessage {
         }
         self.updatedBy = _ProtoRuntime.string(c.pointee.updated_by)
         self.updatedAtMs = c.pointee.updated_at_ms
+        self.filter = c.pointee.filter.map { NotificationV1.TicketFilter(_c: $0) }
     }
 }
 
@@ -865,6 +958,7 @@ extension NotificationV1.PutAudienceRuleRequest: ProtoMessage {
             c.n_audiences = self.audiences.count
             c.audiences = arena.cStrings(self.audiences)
         }
+        if let value = self.filter { c.filter = arena.message(value) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__PutAudienceRuleRequest>) {
@@ -874,6 +968,7 @@ extension NotificationV1.PutAudienceRuleRequest: ProtoMessage {
         } else {
             self.audiences = []
         }
+        self.filter = c.pointee.filter.map { NotificationV1.TicketFilter(_c: $0) }
     }
 }
 
@@ -1002,6 +1097,7 @@ extension NotificationV1.Webhook: ProtoMessage {
         c.active = (self.active ? 1 : 0)
         c.created_at_ms = self.createdAtMs
         c.previous_secret_until_ms = self.previousSecretUntilMs
+        if let value = self.filter { c.filter = arena.message(value) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__Webhook>) {
@@ -1017,6 +1113,7 @@ extension NotificationV1.Webhook: ProtoMessage {
         self.active = (c.pointee.active != 0)
         self.createdAtMs = c.pointee.created_at_ms
         self.previousSecretUntilMs = c.pointee.previous_secret_until_ms
+        self.filter = c.pointee.filter.map { NotificationV1.TicketFilter(_c: $0) }
     }
 }
 
@@ -1035,6 +1132,7 @@ extension NotificationV1.RegisterWebhookRequest: ProtoMessage {
         }
         c.access_level = self.accessLevel
         c.internal_entries = (self.internalEntries ? 1 : 0)
+        if let value = self.filter { c.filter = arena.message(value) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__RegisterWebhookRequest>) {
@@ -1047,6 +1145,7 @@ extension NotificationV1.RegisterWebhookRequest: ProtoMessage {
         }
         self.accessLevel = c.pointee.access_level
         self.internalEntries = (c.pointee.internal_entries != 0)
+        self.filter = c.pointee.filter.map { NotificationV1.TicketFilter(_c: $0) }
     }
 }
 

@@ -2,13 +2,13 @@
 """The administrators' notifications page (#/notificacoes) in headless Chromium, in two phases.
 
 setup: an agent gets no link and no page; the administrator sees the rules, registers a webhook
-for "Ocorrência aberta" at RECEIVER_URL (an ftp address and then no events are refused first,
+for "Ocorrência aberta" of Problema tickets of product "erp" (a filter) at RECEIVER_URL (an ftp address and then no events are refused first,
 each error shown next to the form, naming the field by its label and marking it) and gets its generated secret once; edits the pt-BR subject of
 the TicketOpened template (placeholders listed), then a subject naming an unknown placeholder is
 refused with the service's reason; switches SLA warnings off for Ana, switches every kind off for
 her and deletes that entry; lifts a suppressed address and queues the dead deliveries again.
 Then who hears of each event: SLA breaches go to the customer and the chefe instead of the
-holder (ticked and saved), a stage change's holder is saved and reset to the default; a group's
+holder, only for Urgente tickets (ticked, filtered and saved; the row shows the filter), a stage change's holder is saved and reset to the default; a group's
 mailbox with an invalid address is refused (the reason next to the form, nothing listed), then
 saved; the edits are listed. Last, the webhook's secret is rotated: a new one is shown once.
 Prints "OK <new secret>".
@@ -61,13 +61,20 @@ def open_page():
     wait.until(lambda d: d.find_element(By.ID, "notify-template-subject").get_attribute("value") != "")
 
 
-def submit_webhook(url, events):
+def submit_webhook(url, events, categories=(), products=""):
     field = driver.find_element(By.ID, "notify-webhook-url")
     field.clear()
     field.send_keys(url)
     for box in driver.find_elements(By.CSS_SELECTOR, "input[name=event_kinds]"):
         if box.is_selected() != (box.get_attribute("value") in events):
             box.click()
+    # Only for some tickets: categories ticked, products typed.
+    for box in driver.find_elements(By.CSS_SELECTOR, "#notify-webhook-filter input[name=categories]"):
+        if box.is_selected() != (box.get_attribute("value") in categories):
+            box.click()
+    field = driver.find_element(By.ID, "notify-webhook-filter-products")
+    field.clear()
+    field.send_keys(products)
     driver.find_element(By.ID, "notify-webhook-submit").click()
 
 
@@ -108,13 +115,15 @@ def setup():
     assert "event_kinds" not in text("notify-webhook-status"), text("notify-webhook-status")
     assert invalid("notify-event-TicketOpened") and not invalid("notify-webhook-url")
     assert driver.find_elements(By.ID, "notify-webhooks-empty"), "a refused webhook is not listed"
-    # Registered for opened tickets, with no secret given: the service's secret is shown once.
-    submit_webhook(receiver, ["TicketOpened"])
+    # Registered for opened Problema tickets of product "erp" (the test's ticket is one: PROBLEMA,
+    # "ERP"), with no secret given: the service's secret is shown once.
+    submit_webhook(receiver, ["TicketOpened"], categories=["PROBLEMA"], products=" erp ")
     wait.until(EC.presence_of_element_located((By.ID, "notify-new-secret")))
     secret = driver.find_element(By.ID, "notify-new-secret").get_attribute("value")
     assert len(secret) >= 32, secret
     row = webhook_row()
     assert row is not None and "Ocorrência aberta" in row.text and "(nenhum)" in row.text, row and row.text
+    assert row.find_element(By.CLASS_NAME, "notify-filter-text").text == "Categorias: Problema · Produtos: erp", row.text
     assert secret not in driver.find_element(By.ID, "notify-webhooks").text, "the secret is not in the list"
     shot("45-admin-notifications-webhook")
 
@@ -193,7 +202,11 @@ def rules_and_mailboxes():
     assert not driver.find_element(By.ID, "notify-audience-SLABreached-customer").is_selected()
     assert driver.find_element(By.ID, "notify-audience-TicketOpened-customer").is_selected()
     assert not driver.find_elements(By.ID, "notify-rule-reset-SLABreached"), "nothing to reset yet"
-    # SLA breaches: the customer and the chefe, no longer the holder.
+    # SLA breaches: the customer and the chefe, no longer the holder, only for Urgente tickets
+    # (the filter's fields open from the row; every ticket until now).
+    assert rule_row("SLABreached").find_element(By.CLASS_NAME, "notify-filter-text").text == "Todas as ocorrências"
+    rule_row("SLABreached").find_element(By.CSS_SELECTOR, "details.notify-rule-filter > summary").click()
+    wait.until(EC.element_to_be_clickable((By.ID, "notify-filter-SLABreached-priorities-URGENTE"))).click()
     set_audiences("SLABreached", ["customer", "chefe"])
     wait.until(lambda d: "Público de SLA estourado salvo" in text("notify-status"))
     wait.until(lambda d: rule_row("SLABreached").get_attribute("data-customized") == "true")
@@ -201,6 +214,8 @@ def rules_and_mailboxes():
     assert "Alterado por" in origin and "Padrão: responsável" in origin, origin
     assert driver.find_element(By.ID, "notify-audience-SLABreached-customer").is_selected()
     assert not driver.find_element(By.ID, "notify-audience-SLABreached-holder").is_selected()
+    assert rule_row("SLABreached").find_element(By.CLASS_NAME, "notify-filter-text").text == "Prioridades: Urgente"
+    assert rule_row("TicketOpened").find_element(By.CLASS_NAME, "notify-filter-text").text == "Todas as ocorrências"
     # A stage change's holder, saved then reset to the default (nobody) after a confirmation.
     set_audiences("StageChanged", ["holder"])
     wait.until(lambda d: rule_row("StageChanged").get_attribute("data-customized") == "true")

@@ -5527,7 +5527,7 @@ paths:
       operationId: get_v1_notification_rules
       tags: [Notification]
       summary: "notification `ListRules`: request `ocorrencias.notification.v1.ListRulesRequest`, answer `ocorrencias.notification.v1.ListRulesResponse` (as JSON, .proto field names)"
-      description: "The audiences (customer, holder, chefe, copies) each event kind's e-mails go to and the groups' mailboxes, as the notification service plans with them: administrators' edits (customized, updated_by, updated_at_ms; the mailbox's source 'administrator') over NOTIFICATION_RULES_FILE or its defaults (default_audiences; source 'file'), and the last 50 edits (recent_changes). Administrators only."
+      description: "The audiences (customer, holder, chefe, copies) each event kind's e-mails go to and the groups' mailboxes, as the notification service plans with them: administrators' edits (customized, updated_by, updated_at_ms, and the tickets the edit applies to in filter; the mailbox's source 'administrator') over NOTIFICATION_RULES_FILE or its defaults (default_audiences; source 'file'), and the last 50 edits (recent_changes; a filtered edit's value ends with its filter, e.g. 'chefe [priorities=URGENTE]'). Administrators only."
       responses:
         '200':
           description: ocorrencias.notification.v1.ListRulesResponse
@@ -5567,7 +5567,7 @@ paths:
       operationId: post_v1_notification_rules_kind
       tags: [Notification]
       summary: "notification `PutAudienceRule`: request `ocorrencias.notification.v1.PutAudienceRuleRequest`, answer `ocorrencias.notification.v1.PutAudienceRuleResponse` (as JSON, .proto field names)"
-      description: "Sets the audiences of one event kind (body: {\"audiences\": [\"holder\", \"chefe\"]}; an empty list: nobody by e-mail), stored in notification's database over NOTIFICATION_RULES_FILE or the defaults; every instance plans the events it handles after the edit with it. An unknown kind (field event_kind) or audience (field audiences) is refused (400) and nothing is stored. Administrators only; the edit is recorded (who, when)."
+      description: "Sets the audiences of one event kind (body: {\"audiences\": [\"holder\", \"chefe\"]}; an empty list: nobody by e-mail), stored in notification's database over NOTIFICATION_RULES_FILE or the defaults; every instance plans the events it handles after the edit with it. Optional filter, the tickets the edit applies to (other tickets' events of the kind are e-mailed to nobody): {\"audiences\": [\"chefe\"], \"filter\": {\"categories\": [\"EXIGENCIA_FISCAL\"], \"priorities\": [\"URGENTE\", \"ALTA\"], \"products\": [\"ERP Fiscal\"], \"modules\": [\"NF-e\"], \"organization_ids\": [\"org-9\"]}} - each list empty or absent: any value; every list given must match (AND), any value within a list (OR); products and modules ignore case. An unknown kind (field event_kind), audience (field audiences), category or priority (an unknown name, or CATEGORY_UNSPECIFIED / PRIORITY_UNSPECIFIED: field filter.categories[i] / filter.priorities[i]), an empty product, module or organization (filter.products[i], ...) or more than 100 values in a list is refused (400) and nothing is stored. Saving without filter: every ticket. Administrators only; the edit is recorded (who, when)."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -5769,6 +5769,7 @@ paths:
       operationId: post_v1_webhooks
       tags: [Notification]
       summary: "notification `RegisterWebhook`: request `ocorrencias.notification.v1.RegisterWebhookRequest`, answer `ocorrencias.notification.v1.RegisterWebhookResponse` (as JSON, .proto field names)"
+      description: "Registers a signed webhook for event kinds (event_kinds, or [\"*\"]). Optional filter, the tickets whose events it receives, as for POST /v1/notification-rules/{kind}: {\"filter\": {\"priorities\": [\"URGENTE\"], \"organization_ids\": [\"org-9\"]}} (each list empty or absent: any value; AND across lists, OR within one; an unknown or unspecified category or priority, an empty value or more than 100 values is refused, 400, field filter.<list>[i], nothing stored). GET /v1/webhooks lists each webhook's filter. Administrators only."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:

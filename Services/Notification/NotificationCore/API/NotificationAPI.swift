@@ -153,11 +153,12 @@ struct NotificationAPI: Sendable {
         for (index, kind) in request.eventKinds.enumerated() where !kind.trimmingCharacters(in: .whitespaces).isEmpty {
             _ = try Self.knownKind(kind.trimmingCharacters(in: .whitespaces), field: "event_kinds[\(index)]", wildcard: true)
         }
+        let criteria = try TicketCriteria(checking: request.filter)
         // No secret given: one is generated and returned once (as RotateWebhookSecret does).
         let secret = request.secret.isEmpty ? SecretBox.randomSecret() : request.secret
         let record = WebhookRecord(id: UUID().uuidString.lowercased(), url: request.url, sealedSecret: secrets.seal(secret), eventKinds: kinds,
                                    accessLevel: max(0, request.accessLevel), internalEntries: request.internalEntries, active: true,
-                                   createdAtMs: Int64(Date().timeIntervalSince1970 * 1000))
+                                   createdAtMs: Int64(Date().timeIntervalSince1970 * 1000), criteria: criteria)
         // A generated secret is in the answer: a retry gets it back from a sealed copy.
         return try write(context, request, sealed: true) { tx in
             try WebhookStore.insert(tx, record)

@@ -44,8 +44,9 @@ extension NotificationAPI {
             if !audiences.contains(audience) { audiences.append(audience) }
         }
         let stored = audiences
+        let filter = try TicketCriteria(checking: request.filter)
         return try write(context, request) { tx in
-            try RuleStore.putAudiences(tx, kind: kind, stored, by: editor)
+            try RuleStore.putAudiences(tx, kind: kind, stored, filter: filter, by: editor)
             var response = NotificationV1.PutAudienceRuleResponse()
             response.rule = Self.rule(kind: kind, file: planner.fileRules, edits: try RuleStore.edits(tx))
             return response
@@ -150,6 +151,7 @@ extension NotificationAPI {
             rule.customized = true
             rule.updatedBy = edit.updatedBy
             rule.updatedAtMs = edit.updatedAtMs
+            rule.filter = edits.filters[kind]?.message
         } else {
             rule.audiences = rule.defaultAudiences
         }

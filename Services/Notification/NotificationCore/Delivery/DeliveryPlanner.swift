@@ -95,10 +95,11 @@ struct DeliveryPlanner: Sendable {
         return headers
     }
 
-    /// One row per active webhook subscribed to the kind and entitled to its content.
+    /// One row per active webhook subscribed to the kind (and the ticket, when it filters) and
+    /// entitled to its content.
     func planWebhooks(_ facts: EventFacts, webhooks: [WebhookRecord], _ tx: any SQLExecutor, now: Date) throws -> Int {
         var inserted = 0
-        for webhook in webhooks where webhook.matches(kind: facts.kind) {
+        for webhook in webhooks where webhook.matches(kind: facts.kind, ticket: facts.traits) {
             // Confidentiality: content above the subscriber's level, or an internal entry it is
             // not entitled to, is not delivered at all.
             guard webhook.accessLevel >= facts.accessLevel, !facts.isInternal || webhook.internalEntries else { continue }

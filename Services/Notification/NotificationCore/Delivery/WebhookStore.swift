@@ -16,8 +16,13 @@ struct WebhookRecord: Sendable {
     var internalEntries: Bool
     var active: Bool
     var createdAtMs: Int64
+    /// The tickets whose events it receives (``TicketCriteria/none``: every ticket).
+    var criteria = TicketCriteria.none
 
     func matches(kind: String) -> Bool { eventKinds.contains(kind) || eventKinds.contains("*") }
+
+    /// Whether it receives events of `kind` about a ticket with `traits`.
+    func matches(kind: String, ticket traits: TicketTraits) -> Bool { matches(kind: kind) && criteria.matches(traits) }
 
     /// The (sealed) secrets that sign a delivery sent at `nowMs`: the current one, and within a
     /// rotation's overlap the previous one too.
@@ -35,6 +40,7 @@ struct WebhookRecord: Sendable {
         webhook.active = active
         webhook.createdAtMs = createdAtMs
         webhook.previousSecretUntilMs = sealedPreviousSecret.isEmpty ? 0 : previousUntilMs
+        webhook.filter = criteria.message
         return webhook
     }
 }
@@ -46,7 +52,8 @@ enum WebhookStore {
                       sealedPreviousSecret: try row.text("previous_secret"), previousUntilMs: try row.int("previous_until"),
                       eventKinds: try row.text("event_kinds").split(separator: ",").map(String.init),
                       accessLevel: Int32(try row.int("access_level")), internalEntries: try row.bool("internal_entries"),
-                      active: try row.bool("active"), createdAtMs: try row.int("created_at"))
+                      active: try row.bool("active"), createdAtMs: try row.int("created_at"),
+                      criteria: TicketCriteria(stored: try row.text("ticket_filter")))
     }
 
     static func active(_ executor: any SQLExecutor) throws -> [WebhookRecord] {
@@ -59,10 +66,11 @@ enum WebhookStore {
 
     static func insert(_ executor: any SQLExecutor, _ record: WebhookRecord) throws {
         try executor.execute("""
-            INSERT INTO notification_webhooks (id, url, secret, event_kinds, access_level, internal_entries, active, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO notification_webhooks (id, url, secret, event_kinds, access_level, internal_entries, active, created_at, ticket_filter)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.text(record.id), .text(record.url), .text(record.sealedSecret), .text(record.eventKinds.joined(separator: ",")),
-                  .integer(Int64(record.accessLevel)), .init(record.internalEntries), .init(record.active), .integer(record.createdAtMs)])
+                  .integer(Int64(record.accessLevel)), .init(record.internalEntries), .init(record.active), .integer(record.createdAtMs),
+                  .text(record.criteria.stored)])
     }
 
     /// Replaces the stored (sealed) secret of an active webhook; the one it replaces keeps

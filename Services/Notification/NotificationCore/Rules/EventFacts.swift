@@ -30,6 +30,8 @@ struct EventFacts: Sendable {
     var holderGroupName: String = ""
     var chefe: Person?
     var copies: [String] = []
+    /// What administrators' rules and webhooks filter on (``TicketCriteria``).
+    var traits = TicketTraits()
     /// Values for templates and webhook bodies.
     var variables: [String: String] = [:]
     /// Keys of ``variables`` hidden from recipients below ``accessLevel``.
@@ -77,6 +79,8 @@ struct EventFacts: Sendable {
         if !summary.locale.isEmpty { locale = summary.locale }
         if let contact = summary.contact { self.contact = Person(id: contact.id, name: contact.name, email: contact.email) }
         organizationEmail = summary.organizationEmail
+        traits = TicketTraits(category: summary.category, priority: summary.priority, product: summary.product, module: summary.module,
+                              organizationID: summary.organizationID)
         if let holder = summary.holder {
             if !holder.agentID.isEmpty || !holder.agentEmail.isEmpty {
                 holderAgent = Person(id: holder.agentID, name: holder.agentName, email: holder.agentEmail)
@@ -170,6 +174,8 @@ enum EventInterpreter {
         facts.code = event.code
         if let contact = event.contact { facts.contact = Person(id: contact.id, name: contact.name, email: contact.email) }
         facts.organizationEmail = event.organization?.email ?? ""
+        facts.traits = TicketTraits(category: event.category, priority: event.priority, product: event.product, module: event.module,
+                                    organizationID: event.organization?.id ?? "")
         facts.variables["code"] = event.code
         facts.variables["organization_name"] = event.organization?.name ?? ""
         facts.variables["contact_name"] = event.contact?.name ?? ""

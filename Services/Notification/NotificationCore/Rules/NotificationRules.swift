@@ -24,6 +24,11 @@ public struct NotificationRules: Sendable, Codable, Equatable {
     public var audiences: [String: [Audience]]
     /// Group id → mailbox, for tickets held by a group without an agent.
     public var groupAddresses: [String: String]
+    /// Event kind → the tickets its audiences apply to (an administrator's edit's filter); a kind
+    /// not here applies to every ticket. Not read from the file.
+    var filters: [String: TicketCriteria] = [:]
+
+    private enum CodingKeys: String, CodingKey { case audiences, groupAddresses }
 
     public init(audiences: [String: [Audience]], groupAddresses: [String: String] = [:]) {
         self.audiences = audiences
@@ -48,6 +53,13 @@ public struct NotificationRules: Sendable, Codable, Equatable {
 
     /// The audiences of `kind` (none when the rules do not mention it).
     public func audiences(of kind: String) -> [Audience] { audiences[kind] ?? [] }
+
+    /// The audiences of `kind` for an event of a ticket with `traits`: none when the kind's
+    /// filter (an administrator's edit's) does not match the ticket.
+    func audiences(of kind: String, ticket traits: TicketTraits) -> [Audience] {
+        guard let filter = filters[kind], !filter.matches(traits) else { return audiences(of: kind) }
+        return []
+    }
 
     /// Reads rules from a JSON file; kinds it does not mention keep their defaults.
     /// - Throws: ``NotificationConfigurationError`` when the file is unreadable or malformed.

@@ -34,7 +34,7 @@ struct RecipientResolver {
     func recipients(for facts: EventFacts, _ executor: any SQLExecutor,
                     isEnabled: ([String], String) throws -> Bool) throws -> [PlannedRecipient] {
         var planned: [PlannedRecipient] = []
-        for audience in rules.audiences(of: facts.kind) {
+        for audience in rules.audiences(of: facts.kind, ticket: facts.traits) {
             switch audience {
             case .customer:
                 // Internal entries never reach the customer, whatever the rules say.

@@ -20,6 +20,8 @@ enum RuleStore {
     struct Edits: Sendable, Equatable {
         /// Event kind → its audiences (empty: nobody by e-mail).
         var audiences: [String: Edit<[NotificationRules.Audience]>] = [:]
+        /// Event kind → the tickets its edited audiences apply to (absent: every ticket).
+        var filters: [String: TicketCriteria] = [:]
         /// Group id → its mailbox; an empty address means the file's mailbox no longer applies.
         var mailboxes: [String: Edit<String>] = [:]
     }
@@ -32,9 +34,12 @@ enum RuleStore {
 
     static func edits(_ tx: any SQLExecutor) throws -> Edits {
         var edits = Edits()
-        for row in try tx.query("SELECT event_kind, audiences, updated_by, updated_at FROM notification_audience_rules", []) {
-            edits.audiences[try row.text("event_kind")] = Edit(value: audiences(try row.text("audiences")),
-                                                                updatedBy: try row.text("updated_by"), updatedAtMs: try row.int("updated_at"))
+        for row in try tx.query("SELECT event_kind, audiences, updated_by, updated_at, ticket_filter FROM notification_audience_rules", []) {
+            let kind = try row.text("event_kind")
+            edits.audiences[kind] = Edit(value: audiences(try row.text("audiences")),
+                                         updatedBy: try row.text("updated_by"), updatedAtMs: try row.int("updated_at"))
+            let filter = TicketCriteria(stored: try row.text("ticket_filter"))
+            if !filter.isEmpty { edits.filters[kind] = filter }
         }
         for row in try tx.query("SELECT group_id, address, updated_by, updated_at FROM notification_group_mailboxes", []) {
             edits.mailboxes[try row.text("group_id")] = Edit(value: try row.text("address"), updatedBy: try row.text("updated_by"),
@@ -43,16 +48,18 @@ enum RuleStore {
         return edits
     }
 
-    /// Stores `kind`'s audiences (replacing an earlier edit) and records the edit.
-    static func putAudiences(_ tx: any SQLExecutor, kind: String, _ list: [NotificationRules.Audience], by person: String,
-                             now: Date = Date()) throws {
+    /// Stores `kind`'s audiences and the tickets they apply to (replacing an earlier edit) and
+    /// records the edit (the log's value: `holder,chefe`, then ` [priorities=URGENTE]` when filtered).
+    static func putAudiences(_ tx: any SQLExecutor, kind: String, _ list: [NotificationRules.Audience], filter: TicketCriteria = .none,
+                             by person: String, now: Date = Date()) throws {
         let text = list.map(\.rawValue).joined(separator: ",")
+        let stored = filter.stored
         try tx.execute("""
-            INSERT INTO notification_audience_rules (event_kind, audiences, updated_by, updated_at) VALUES (?, ?, ?, ?)
+            INSERT INTO notification_audience_rules (event_kind, audiences, updated_by, updated_at, ticket_filter) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT (event_kind) DO UPDATE SET audiences = excluded.audiences, updated_by = excluded.updated_by,
-                updated_at = excluded.updated_at
-            """, [.text(kind), .text(text), .text(person), .timestamp(now)])
-        try record(tx, .audiences, subject: kind, value: text, by: person, now: now)
+                updated_at = excluded.updated_at, ticket_filter = excluded.ticket_filter
+            """, [.text(kind), .text(text), .text(person), .timestamp(now), .text(stored)])
+        try record(tx, .audiences, subject: kind, value: stored.isEmpty ? text : "\(text) [\(stored)]", by: person, now: now)
     }
 
     /// Drops the edit of `kind`. - Returns: whether there was one (only then is it recorded).
@@ -111,11 +118,14 @@ enum RuleStore {
 
 extension NotificationRules {
     /// These rules (the file's or the defaults) with administrators' `edits` over them: an
-    /// edited kind's audiences replace the kind's; an edited mailbox replaces the group's (an
+    /// edited kind's audiences (and the tickets they apply to) replace the kind's; an edited mailbox replaces the group's (an
     /// empty one removes it).
     func applying(_ edits: RuleStore.Edits) -> NotificationRules {
         var rules = self
-        for (kind, edit) in edits.audiences { rules.audiences[kind] = edit.value }
+        for (kind, edit) in edits.audiences {
+            rules.audiences[kind] = edit.value
+            rules.filters[kind] = edits.filters[kind]
+        }
         for (group, edit) in edits.mailboxes {
             rules.groupAddresses[group] = edit.value.isEmpty ? nil : edit.value
         }

@@ -112,6 +112,12 @@ public enum NotificationSchema {
         // workflow's next event about them (each row's own level still applies).
         Migration(version: 10, name: "ticket's current access level",
                   sql: "ALTER TABLE notification_tickets ADD COLUMN access_level INTEGER NOT NULL DEFAULT 0"),
+        // Which tickets an edited audience rule and a webhook apply to (category, priority,
+        // product, module, organization; TicketCriteria's text, empty: every ticket, as before).
+        Migration(version: 11, name: "rule and webhook ticket filters", sql: """
+            ALTER TABLE notification_audience_rules ADD COLUMN ticket_filter TEXT NOT NULL DEFAULT '';
+            ALTER TABLE notification_webhooks ADD COLUMN ticket_filter TEXT NOT NULL DEFAULT '';
+            """),
     ]
 
     /// An edited kind's audiences (comma-separated; empty: nobody by e-mail); a group's mailbox

@@ -23,6 +23,7 @@ typedef struct Ocorrencias__Notification__V1__ListSubscriptionsRequest Ocorrenci
 typedef struct Ocorrencias__Notification__V1__ListSubscriptionsResponse Ocorrencias__Notification__V1__ListSubscriptionsResponse;
 typedef struct Ocorrencias__Notification__V1__RemoveSubscriptionRequest Ocorrencias__Notification__V1__RemoveSubscriptionRequest;
 typedef struct Ocorrencias__Notification__V1__RemoveSubscriptionResponse Ocorrencias__Notification__V1__RemoveSubscriptionResponse;
+typedef struct Ocorrencias__Notification__V1__TicketFilter Ocorrencias__Notification__V1__TicketFilter;
 typedef struct Ocorrencias__Notification__V1__AudienceRule Ocorrencias__Notification__V1__AudienceRule;
 typedef struct Ocorrencias__Notification__V1__GroupMailbox Ocorrencias__Notification__V1__GroupMailbox;
 typedef struct Ocorrencias__Notification__V1__RuleChange Ocorrencias__Notification__V1__RuleChange;
@@ -175,6 +176,44 @@ struct  Ocorrencias__Notification__V1__RemoveSubscriptionResponse
 
 
 /*
+ * Which tickets an audience rule or a webhook applies to, besides the event kind. Each list
+ * empty: any value; several lists set: a ticket must match every one (AND); within a list: any of
+ * its values (OR). Unset (or every list empty): every ticket, as before filters existed. Matched
+ * against the ticket as the event carries it (workflow's TicketSummary, intake's TicketOpened).
+ */
+struct  Ocorrencias__Notification__V1__TicketFilter
+{
+  ProtobufCMessage base;
+  /*
+   * Only these categories (CATEGORY_UNSPECIFIED is refused).
+   */
+  size_t n_categories;
+  Ocorrencias__Common__V1__Category *categories;
+  /*
+   * Only these priorities (PRIORITY_UNSPECIFIED is refused).
+   */
+  size_t n_priorities;
+  Ocorrencias__Common__V1__Priority *priorities;
+  /*
+   * Only these products / modules, as tickets name them (compared ignoring case and the spaces
+   * around them).
+   */
+  size_t n_products;
+  char **products;
+  size_t n_modules;
+  char **modules;
+  /*
+   * Only the tickets of these organizations (their ids, as intake names them).
+   */
+  size_t n_organization_ids;
+  char **organization_ids;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__TICKET_FILTER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__ticket_filter__descriptor) \
+    , 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
+
+
+/*
  * The audiences an event kind's e-mails go to: "customer", "holder", "chefe", "copies". An
  * administrator's edit (PutAudienceRule, stored in notification's database) applies to its kind
  * on every instance; a kind never edited, or reset, follows NOTIFICATION_RULES_FILE or the
@@ -200,10 +239,16 @@ struct  Ocorrencias__Notification__V1__AudienceRule
    */
   char *updated_by;
   int64_t updated_at_ms;
+  /*
+   * The edit applies only to the tickets it matches: other tickets' events of this kind are
+   * e-mailed to nobody (unset: every ticket). Only an edit has one (the file and the defaults
+   * apply to every ticket).
+   */
+  Ocorrencias__Notification__V1__TicketFilter *filter;
 };
 #define OCORRENCIAS__NOTIFICATION__V1__AUDIENCE_RULE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__audience_rule__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL, 0, 0,NULL, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, 0,NULL, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, NULL }
 
 
 /*
@@ -296,10 +341,14 @@ struct  Ocorrencias__Notification__V1__PutAudienceRuleRequest
   char *event_kind;
   size_t n_audiences;
   char **audiences;
+  /*
+   * Only tickets matching it are e-mailed about this kind (unset: every ticket).
+   */
+  Ocorrencias__Notification__V1__TicketFilter *filter;
 };
 #define OCORRENCIAS__NOTIFICATION__V1__PUT_AUDIENCE_RULE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__put_audience_rule_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL }
+    , (char *)protobuf_c_empty_string, 0,NULL, NULL }
 
 
 struct  Ocorrencias__Notification__V1__PutAudienceRuleResponse
@@ -411,10 +460,14 @@ struct  Ocorrencias__Notification__V1__Webhook
    * After a rotation: until when deliveries also carry the previous secret's signature (0: none).
    */
   int64_t previous_secret_until_ms;
+  /*
+   * Only events of tickets matching it are delivered (unset: every ticket).
+   */
+  Ocorrencias__Notification__V1__TicketFilter *filter;
 };
 #define OCORRENCIAS__NOTIFICATION__V1__WEBHOOK__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__webhook__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0, 0, 0, 0, NULL }
 
 
 struct  Ocorrencias__Notification__V1__RegisterWebhookRequest
@@ -430,10 +483,14 @@ struct  Ocorrencias__Notification__V1__RegisterWebhookRequest
   char **event_kinds;
   int32_t access_level;
   protobuf_c_boolean internal_entries;
+  /*
+   * Only events of tickets matching it are delivered (unset: every ticket).
+   */
+  Ocorrencias__Notification__V1__TicketFilter *filter;
 };
 #define OCORRENCIAS__NOTIFICATION__V1__REGISTER_WEBHOOK_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__register_webhook_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0, NULL }
 
 
 struct  Ocorrencias__Notification__V1__RegisterWebhookResponse
@@ -1237,6 +1294,25 @@ Ocorrencias__Notification__V1__RemoveSubscriptionResponse *
                       const uint8_t       *data);
 void   ocorrencias__notification__v1__remove_subscription_response__free_unpacked
                      (Ocorrencias__Notification__V1__RemoveSubscriptionResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__TicketFilter methods */
+void   ocorrencias__notification__v1__ticket_filter__init
+                     (Ocorrencias__Notification__V1__TicketFilter         *message);
+size_t ocorrencias__notification__v1__ticket_filter__get_packed_size
+                     (const Ocorrencias__Notification__V1__TicketFilter   *message);
+size_t ocorrencias__notification__v1__ticket_filter__pack
+                     (const Ocorrencias__Notification__V1__TicketFilter   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__ticket_filter__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__TicketFilter   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__TicketFilter *
+       ocorrencias__notification__v1__ticket_filter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__ticket_filter__free_unpacked
+                     (Ocorrencias__Notification__V1__TicketFilter *message,
                       ProtobufCAllocator *allocator);
 /* Ocorrencias__Notification__V1__AudienceRule methods */
 void   ocorrencias__notification__v1__audience_rule__init
@@ -2325,6 +2401,9 @@ typedef void (*Ocorrencias__Notification__V1__RemoveSubscriptionRequest_Closure)
 typedef void (*Ocorrencias__Notification__V1__RemoveSubscriptionResponse_Closure)
                  (const Ocorrencias__Notification__V1__RemoveSubscriptionResponse *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__TicketFilter_Closure)
+                 (const Ocorrencias__Notification__V1__TicketFilter *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Notification__V1__AudienceRule_Closure)
                  (const Ocorrencias__Notification__V1__AudienceRule *message,
                   void *closure_data);
@@ -2761,6 +2840,7 @@ extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_subs
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_subscriptions_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_subscription_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_subscription_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__ticket_filter__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__audience_rule__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__group_mailbox__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__rule_change__descriptor;

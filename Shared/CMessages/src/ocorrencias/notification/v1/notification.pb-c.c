@@ -322,6 +322,51 @@ void   ocorrencias__notification__v1__remove_subscription_response__free_unpacke
   assert(message->base.descriptor == &ocorrencias__notification__v1__remove_subscription_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__notification__v1__ticket_filter__init
+                     (Ocorrencias__Notification__V1__TicketFilter         *message)
+{
+  static const Ocorrencias__Notification__V1__TicketFilter init_value = OCORRENCIAS__NOTIFICATION__V1__TICKET_FILTER__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__ticket_filter__get_packed_size
+                     (const Ocorrencias__Notification__V1__TicketFilter *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__ticket_filter__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__ticket_filter__pack
+                     (const Ocorrencias__Notification__V1__TicketFilter *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__ticket_filter__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__ticket_filter__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__TicketFilter *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__ticket_filter__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__TicketFilter *
+       ocorrencias__notification__v1__ticket_filter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__TicketFilter *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__ticket_filter__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__ticket_filter__free_unpacked
+                     (Ocorrencias__Notification__V1__TicketFilter *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__ticket_filter__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__notification__v1__audience_rule__init
                      (Ocorrencias__Notification__V1__AudienceRule         *message)
 {
@@ -3147,7 +3192,97 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_subscript
   (ProtobufCMessageInit) ocorrencias__notification__v1__remove_subscription_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__notification__v1__audience_rule__field_descriptors[6] =
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__ticket_filter__field_descriptors[5] =
+{
+  {
+    "categories",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Ocorrencias__Notification__V1__TicketFilter, n_categories),
+    offsetof(Ocorrencias__Notification__V1__TicketFilter, categories),
+    &ocorrencias__common__v1__category__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "priorities",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Ocorrencias__Notification__V1__TicketFilter, n_priorities),
+    offsetof(Ocorrencias__Notification__V1__TicketFilter, priorities),
+    &ocorrencias__common__v1__priority__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "products",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Notification__V1__TicketFilter, n_products),
+    offsetof(Ocorrencias__Notification__V1__TicketFilter, products),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "modules",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Notification__V1__TicketFilter, n_modules),
+    offsetof(Ocorrencias__Notification__V1__TicketFilter, modules),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "organization_ids",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Notification__V1__TicketFilter, n_organization_ids),
+    offsetof(Ocorrencias__Notification__V1__TicketFilter, organization_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__ticket_filter__field_indices_by_name[] = {
+  0,   /* field[0] = categories */
+  3,   /* field[3] = modules */
+  4,   /* field[4] = organization_ids */
+  1,   /* field[1] = priorities */
+  2,   /* field[2] = products */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__ticket_filter__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__ticket_filter__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.TicketFilter",
+  "TicketFilter",
+  "Ocorrencias__Notification__V1__TicketFilter",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__TicketFilter),
+  5,
+  ocorrencias__notification__v1__ticket_filter__field_descriptors,
+  ocorrencias__notification__v1__ticket_filter__field_indices_by_name,
+  1,  ocorrencias__notification__v1__ticket_filter__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__ticket_filter__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__audience_rule__field_descriptors[7] =
 {
   {
     "event_kind",
@@ -3221,19 +3356,32 @@ static const ProtobufCFieldDescriptor ocorrencias__notification__v1__audience_ru
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "filter",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__AudienceRule, filter),
+    &ocorrencias__notification__v1__ticket_filter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__notification__v1__audience_rule__field_indices_by_name[] = {
   1,   /* field[1] = audiences */
   2,   /* field[2] = customized */
   3,   /* field[3] = default_audiences */
   0,   /* field[0] = event_kind */
+  6,   /* field[6] = filter */
   5,   /* field[5] = updated_at_ms */
   4,   /* field[4] = updated_by */
 };
 static const ProtobufCIntRange ocorrencias__notification__v1__audience_rule__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor ocorrencias__notification__v1__audience_rule__descriptor =
 {
@@ -3243,7 +3391,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__audience_rule__d
   "Ocorrencias__Notification__V1__AudienceRule",
   "ocorrencias.notification.v1",
   sizeof(Ocorrencias__Notification__V1__AudienceRule),
-  6,
+  7,
   ocorrencias__notification__v1__audience_rule__field_descriptors,
   ocorrencias__notification__v1__audience_rule__field_indices_by_name,
   1,  ocorrencias__notification__v1__audience_rule__number_ranges,
@@ -3512,7 +3660,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_rules_respo
   (ProtobufCMessageInit) ocorrencias__notification__v1__list_rules_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__notification__v1__put_audience_rule_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__put_audience_rule_request__field_descriptors[3] =
 {
   {
     "event_kind",
@@ -3538,15 +3686,28 @@ static const ProtobufCFieldDescriptor ocorrencias__notification__v1__put_audienc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "filter",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__PutAudienceRuleRequest, filter),
+    &ocorrencias__notification__v1__ticket_filter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__notification__v1__put_audience_rule_request__field_indices_by_name[] = {
   1,   /* field[1] = audiences */
   0,   /* field[0] = event_kind */
+  2,   /* field[2] = filter */
 };
 static const ProtobufCIntRange ocorrencias__notification__v1__put_audience_rule_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor ocorrencias__notification__v1__put_audience_rule_request__descriptor =
 {
@@ -3556,7 +3717,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__put_audience_rul
   "Ocorrencias__Notification__V1__PutAudienceRuleRequest",
   "ocorrencias.notification.v1",
   sizeof(Ocorrencias__Notification__V1__PutAudienceRuleRequest),
-  2,
+  3,
   ocorrencias__notification__v1__put_audience_rule_request__field_descriptors,
   ocorrencias__notification__v1__put_audience_rule_request__field_indices_by_name,
   1,  ocorrencias__notification__v1__put_audience_rule_request__number_ranges,
@@ -3842,7 +4003,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_group_mai
   (ProtobufCMessageInit) ocorrencias__notification__v1__remove_group_mailbox_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__notification__v1__webhook__field_descriptors[8] =
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__webhook__field_descriptors[9] =
 {
   {
     "id",
@@ -3940,12 +4101,25 @@ static const ProtobufCFieldDescriptor ocorrencias__notification__v1__webhook__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "filter",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__Webhook, filter),
+    &ocorrencias__notification__v1__ticket_filter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__notification__v1__webhook__field_indices_by_name[] = {
   3,   /* field[3] = access_level */
   5,   /* field[5] = active */
   6,   /* field[6] = created_at_ms */
   2,   /* field[2] = event_kinds */
+  8,   /* field[8] = filter */
   0,   /* field[0] = id */
   4,   /* field[4] = internal_entries */
   7,   /* field[7] = previous_secret_until_ms */
@@ -3954,7 +4128,7 @@ static const unsigned ocorrencias__notification__v1__webhook__field_indices_by_n
 static const ProtobufCIntRange ocorrencias__notification__v1__webhook__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor ocorrencias__notification__v1__webhook__descriptor =
 {
@@ -3964,14 +4138,14 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__webhook__descrip
   "Ocorrencias__Notification__V1__Webhook",
   "ocorrencias.notification.v1",
   sizeof(Ocorrencias__Notification__V1__Webhook),
-  8,
+  9,
   ocorrencias__notification__v1__webhook__field_descriptors,
   ocorrencias__notification__v1__webhook__field_indices_by_name,
   1,  ocorrencias__notification__v1__webhook__number_ranges,
   (ProtobufCMessageInit) ocorrencias__notification__v1__webhook__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__notification__v1__register_webhook_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__register_webhook_request__field_descriptors[6] =
 {
   {
     "url",
@@ -4033,10 +4207,23 @@ static const ProtobufCFieldDescriptor ocorrencias__notification__v1__register_we
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "filter",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__RegisterWebhookRequest, filter),
+    &ocorrencias__notification__v1__ticket_filter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__notification__v1__register_webhook_request__field_indices_by_name[] = {
   3,   /* field[3] = access_level */
   2,   /* field[2] = event_kinds */
+  5,   /* field[5] = filter */
   4,   /* field[4] = internal_entries */
   1,   /* field[1] = secret */
   0,   /* field[0] = url */
@@ -4044,7 +4231,7 @@ static const unsigned ocorrencias__notification__v1__register_webhook_request__f
 static const ProtobufCIntRange ocorrencias__notification__v1__register_webhook_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor ocorrencias__notification__v1__register_webhook_request__descriptor =
 {
@@ -4054,7 +4241,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__register_webhook
   "Ocorrencias__Notification__V1__RegisterWebhookRequest",
   "ocorrencias.notification.v1",
   sizeof(Ocorrencias__Notification__V1__RegisterWebhookRequest),
-  5,
+  6,
   ocorrencias__notification__v1__register_webhook_request__field_descriptors,
   ocorrencias__notification__v1__register_webhook_request__field_indices_by_name,
   1,  ocorrencias__notification__v1__register_webhook_request__number_ranges,

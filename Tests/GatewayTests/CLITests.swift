@@ -144,7 +144,7 @@ struct CLITests {
         #expect(missing.status == 2 && missing.error.contains("nao-existe.txt"), "\(missing.error)")
     }
 
-    @Test("ocorre tickets list and show read as people read them: Portuguese headers, names for priorities and categories, dates, the holder, the request and the discussion; take, history, discuss and solve by code; --lang en in English; filters (priority, text, --mine, --open-only, --sla) reach the route; an unknown priority is a usage error; move --public-note asks the customer, read marks their answer read; a finished ticket shows its outcome (Desfecho: resolvida / Outcome: resolved); open takes typed priorities and categories")
+    @Test("ocorre tickets list and show read as people read them: Portuguese headers, names for priorities and categories, dates, the holder, the request and the discussion; take, history, discuss and solve by code; --lang en in English; filters (priority, text, --mine, --open-only, --sla) reach the route; an unknown priority is a usage error; move --public-note asks the customer, read marks their answer read; a finished ticket shows its outcome (Desfecho: resolvida / Outcome: resolved), its JSON and the CSV export carry outcome_label and outcome_label_en; open takes typed priorities and categories")
     func readableTickets() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let gateway = deployment.gateway
@@ -248,6 +248,15 @@ struct CLITests {
         #expect(finish.status == 0, "\(finish.output) \(finish.error)")
         #expect(try waitFor { try ReplyFilesTests.ocorre(["tickets", "show", code], gateway, token: seeded.ana).output.contains("Desfecho: resolvida") })
         #expect(try ReplyFilesTests.ocorre(["tickets", "show", code, "--lang", "en"], gateway, token: seeded.maria).output.contains("Outcome: resolved"))
+        // The gateway's JSON carries both labels side by side (Portuguese first, as an error's
+        // message and message_en), the customer's too; the queue's CSV export both, last.
+        let finishedJSON = try ReplyFilesTests.ocorre(["get", "/v1/tickets/\(ticketID)", "--json"], gateway, token: seeded.maria)
+        let finishedView = (try? JSONSerialization.jsonObject(with: Data(finishedJSON.output.utf8)) as? [String: Any])?["workflow"] as? [String: Any]
+        #expect(finishedView?["outcome_label"] as? String == "resolvida" && finishedView?["outcome_label_en"] as? String == "resolved",
+                "\(finishedJSON.output)")
+        let csv = try ReplyFilesTests.ocorre(["get", "/v1/tickets/export.csv?stage=finalizado"], gateway, token: seeded.ana)
+        #expect(csv.output.split(separator: "\r\n").first?.hasSuffix(",ping_pong,outcome,outcome_en") == true
+                && csv.output.contains(",resolvida,resolved\r\n"), "\(csv.output) \(csv.error)")
 
         // An open takes priorities and categories as people type them, as the list does.
         let typed = try ReplyFilesTests.ocorre(["tickets", "open", "--subject", "Dúvida digitada", "--description", "Como emito a segunda via?",

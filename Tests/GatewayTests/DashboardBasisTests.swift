@@ -28,6 +28,7 @@ struct DashboardBasisTests {
             let report = try gateway.request("GET", "/v1/reports/metrics?from_day=\(day(-86_400))&to_day=\(day(2 * 86_400))", bearer: seeded.admin)
             let rows = report.json["by_outcome"] as? [[String: Any]] ?? []
             return rows.contains { $0["outcome"] as? String == "nao_necessita_atuacao" && $0["outcome_label"] as? String == "sem necessidade de atuação"
+                && $0["outcome_label_en"] as? String == "no action needed"
                 && "\($0["finished"] ?? "")" == "1" }
         })
         let result = try PortalBrowser.run("dashboard_basis.py", gateway, [], environment: [

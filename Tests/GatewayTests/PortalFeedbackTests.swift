@@ -7,7 +7,7 @@ import TestSupport
 /// twice, pages wider than a phone, and console errors nobody meant (Browser/action_feedback.py).
 @Suite("The portal's feedback on actions, on a phone and in the console, in a real headless browser", .serialized)
 struct PortalFeedbackTests {
-    @Test("forgot-password without an address says so at the field; a suggestion unfolds once and folds; an action's outcome is focused in view; a refused send-back (pressed as Safari does) keeps its justification and names no API field; a taken e-mail on the team page is refused in view by its label; an administrator's every page fits 390 px; the console stays clean")
+    @Test("forgot-password without an address says so at the field; a suggestion unfolds once and folds; an action's outcome is focused in view; a refused send-back (pressed as Safari does) keeps its justification and names no API field; a taken e-mail on the team page is refused in view by its label; <main> is not live and the one live region says only a redrawn page's notice, once; an administrator's every page fits 390 px; the console stays clean")
     func actionFeedback() throws {
         try PortalBrowser.requireChromium()
         let deployment = try ProxyTests.Deployment(engine: .sqlite)

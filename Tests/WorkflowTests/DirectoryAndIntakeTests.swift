@@ -146,7 +146,7 @@ struct DirectoryAndIntakeTests {
         #expect(view.discussion.last?.attachments.map(\.fileName) == ["quarto.png", "quinto.png"])
     }
 
-    @Test("customer replies, cancellation (its outcome and label in the view, the rows and the queue CSV), attachments, contact changes, e-mails sent and linked articles are applied", arguments: TestEngines.all)
+    @Test("customer replies, cancellation (its outcome and its Portuguese and English labels in the view, the rows and the queue CSV), attachments, contact changes, e-mails sent and linked articles are applied", arguments: TestEngines.all)
     func otherEvents(engine: DatabaseEngine) throws {
         let harness = try WorkflowHarness(engine)
         try harness.seedDirectory()
@@ -228,6 +228,8 @@ struct DirectoryAndIntakeTests {
         // How it ended reads the same for the customer and the team (TicketOutcome), in the view and the rows.
         let customerView = try harness.ticket("t1", as: WorkflowHarness.customer("contact-org-1", organization: "org-1"))
         #expect(view.outcomeLabel == "cancelada pelo cliente" && customerView.outcomeLabel == "cancelada pelo cliente", "\(customerView)")
+        // In English beside it, as errors carry message and message_en.
+        #expect(view.outcomeLabelEn == "cancelled by the customer" && customerView.outcomeLabelEn == "cancelled by the customer", "\(customerView)")
         #expect(view.row?.outcome == "cancelada_cliente" && customerView.row?.outcome == "cancelada_cliente")
         var stages = WorkflowV1.TicketFilter()
         stages.stages = ["cancelado"]
@@ -238,7 +240,8 @@ struct DirectoryAndIntakeTests {
         var csv = ""
         while let chunk = try stream.receive() { csv += chunk.text }
         let lines = csv.components(separatedBy: "\r\n").filter { !$0.isEmpty }
-        #expect(lines.first?.hasSuffix(",ping_pong,outcome") == true && lines.count == 2 && lines[1].hasSuffix(",cancelada pelo cliente"), "\(csv)")
+        #expect(lines.first?.hasSuffix(",ping_pong,outcome,outcome_en") == true && lines.count == 2
+                && lines[1].hasSuffix(",cancelada pelo cliente,cancelled by the customer"), "\(csv)")
     }
 }
 

@@ -26,7 +26,7 @@ import TestSupport
         Dictionary(uniqueKeysWithValues: response.byOutcome.map { ($0.outcome, $0.finished) })
     }
 
-    @Test("by_outcome: the administrator's unfiltered report counts each finishing under its outcome (a reopened ticket's two), a level-0 agent's and a filtered report the tickets finished now by their outcome, whole months and ragged days alike; each adds up to totals.finished; labels in Portuguese; a confidential reclassification moves the ticket out of the agent's rows; the report CSV has the section",
+    @Test("by_outcome: the administrator's unfiltered report counts each finishing under its outcome (a reopened ticket's two), a level-0 agent's and a filtered report the tickets finished now by their outcome, whole months and ragged days alike; each adds up to totals.finished; labels in Portuguese and in English; a confidential reclassification moves the ticket out of the agent's rows; the report CSV has the section",
           arguments: TestEngines.all)
     func breakdown(engine: DatabaseEngine) throws {
         let fixture = try TimeAPIFixture(engine, secret: secret, at: "2027-02-05 10:00")
@@ -68,6 +68,7 @@ import TestSupport
             #expect(all.byOutcome.map(\.finished).reduce(0, +) == all.totals?.finished, "\(all.totals?.finished ?? -1)")
             #expect(all.byOutcome.first?.outcome == "resolvida" && all.byOutcome.first?.outcomeLabel == "resolvida")
             #expect(all.byOutcome.first { $0.outcome == "resolvida_configuracao" }?.outcomeLabel == "resolvida por configuração")
+            #expect(all.byOutcome.first { $0.outcome == "resolvida_configuracao" }?.outcomeLabelEn == "solved by configuration")
 
             let seen = try client.call(WorkflowV1.WorkflowTime.getMetrics, request, options: ana)
             #expect(Self.outcomes(seen) == ["resolvida": 1, "negada": 1, "cancelada_cliente": 1, "nao_necessita_atuacao": 1],
@@ -91,8 +92,8 @@ import TestSupport
         let stream = try client.serverStream(WorkflowV1.WorkflowTime.exportMetricsReport, month, options: admin)
         var csv = ""
         while let chunk = try stream.receive() { csv += chunk.text }
-        #expect(csv.contains("section,outcome,outcome_label,finished\r\noutcome,resolvida,resolvida,2\r\n"), "\(csv)")
-        #expect(csv.contains("outcome,resolvida_configuracao,resolvida por configuração,1\r\n"), "\(csv)")
+        #expect(csv.contains("section,outcome,outcome_label,finished,outcome_label_en\r\noutcome,resolvida,resolvida,2,resolved\r\n"), "\(csv)")
+        #expect(csv.contains("outcome,resolvida_configuracao,resolvida por configuração,1,solved by configuration\r\n"), "\(csv)")
         // The per-ticket export's last column is the outcome key.
         var export = WorkflowV1.ExportMetricsRequest()
         export.fromMs = sp("2027-02-01 00:00")

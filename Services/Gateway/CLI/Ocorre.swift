@@ -150,6 +150,10 @@ enum Ocorre {
         var apiKey = ProcessInfo.processInfo.environment["OCORRE_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         var token = ProcessInfo.processInfo.environment["OCORRE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         var json = false
+        /// The saved login (`{"url": …, "token": …}` in `OCORRE_CONFIG`), read once per command by
+        /// ``preflight(_:command:)`` and passed along: every call of one command uses the same
+        /// address and token, however many calls it makes (`tickets show` makes three or more).
+        var saved: [String: String] = [:]
         var flags: [String: String] = [:]
         /// Every value of a flag given more than once (`--attach a --attach b`), in order.
         var lists: [String: [String]] = [:]
@@ -232,7 +236,7 @@ enum Ocorre {
         }
         let rest = Array(options.positional.dropFirst())
         do {
-            try preflight(options, command: command)
+            options.saved = try preflight(options, command: command)
             switch command {
             case "login": try login(options)
             case "logout": try logout(options)
@@ -275,12 +279,6 @@ enum Ocorre {
         return "\(home)/.config/ocorre/config.json"
     }
 
-    static func savedConfig() -> [String: String] {
-        guard let data = FileManager.default.contents(atPath: configPath),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: String] else { return [:] }
-        return object
-    }
-
     static func login(_ options: Options) throws {
         guard let email = options.flags["email"] else { throw Failure(description: "--email é obrigatório / is required", status: 2) }
         // A terminal is prompted with the typing hidden; a pipe (--password-stdin) is read whole.
@@ -304,7 +302,7 @@ enum Ocorre {
         // The token goes, the address stays: the next command asks to sign in again at the same
         // gateway (it called http://127.0.0.1:8080 and said no gateway answered there), and so
         // does a later `login` without --url.
-        let url = savedConfig()["url"]
+        let url = options.saved["url"]
         try? FileManager.default.removeItem(atPath: configPath)
         if let url, let data = try? JSONSerialization.data(withJSONObject: ["url": url], options: [.sortedKeys]) {
             _ = FileManager.default.createFile(atPath: configPath, contents: data, attributes: [.posixPermissions: 0o600])
@@ -317,7 +315,7 @@ enum Ocorre {
     /// The gateway's address: `--url` or `OCORRE_URL`, else the one `login` saved, else
     /// `http://127.0.0.1:8080`.
     static func baseURL(_ options: Options) -> String {
-        options.url ?? savedConfig()["url"] ?? "http://127.0.0.1:8080"
+        options.url ?? options.saved["url"] ?? "http://127.0.0.1:8080"
     }
 
     /// The port the gateway's RPC proxy listens on by default (`GATEWAY_PROXY_PORT`).
@@ -338,14 +336,13 @@ enum Ocorre {
     /// - Parameter file: sent as the raw body, streamed from disk (an attachment upload).
     static func http(_ options: Options, _ method: String, _ path: String, body: Any? = nil, file: URL? = nil,
                      authenticated: Bool = true) throws -> [String: Any] {
-        let saved = savedConfig()
         let base = baseURL(options)
         // `ocorre get v1/me` as `/v1/me`.
         let path = path.hasPrefix("/") ? path : "/" + path
         guard let url = URL(string: base + path) else { throw Failure(description: "URL inválida / invalid URL \(base + path)", status: 2) }
         var request = URLRequest(url: url, timeoutInterval: 30)
         request.httpMethod = method
-        if authenticated, let token = options.token ?? options.apiKey ?? saved["token"] {
+        if authenticated, let token = options.token ?? options.apiKey ?? options.saved["token"] {
             request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
         }
         if let body {

@@ -83,8 +83,10 @@ enum TicketText {
         field("Aberta em", "Opened", date(row["opened_at_ms"] ?? intake["opened_at_ms"], language))
         field("Última interação", "Last interaction", date(row["last_interaction_at_ms"], language))
         field("Finalizada em", "Finished", date(workflow?["finished_at_ms"], language))
-        // How it ended, in the portal's and the e-mails' words (TicketOutcome).
-        field("Desfecho", "Outcome", TicketOutcome.label(text(workflow?["outcome"]), language))
+        // How it ended, in the portal's and the e-mails' words: the label the gateway sent in the
+        // chosen language (outcome_label, outcome_label_en), else this CLI's copy of TicketOutcome.
+        field("Desfecho", "Outcome", text(workflow?[language == .portuguese ? "outcome_label" : "outcome_label_en"]).nonEmpty
+              ?? TicketOutcome.label(text(workflow?["outcome"]), language))
         let due = date(row["sla_due_at_ms"], language)
         field("SLA", "SLA", [sla(row["sla_state"], language), due.isEmpty ? "" : (pt ? "prazo \(due)" : "due \(due)")]
             .filter { !$0.isEmpty }.joined(separator: ", "))

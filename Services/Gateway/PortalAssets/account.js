@@ -115,7 +115,8 @@ function accountPage() {
       me = null;
       renderNav();
       loginPage();
-      document.getElementById('main').prepend(el('p', { class: 'ok', id: 'password-changed', role: 'status', text: t('passwordChanged') }));
+      document.getElementById('main').prepend(el('p', { class: 'ok', id: 'password-changed', text: t('passwordChanged') }));
+      say(t('passwordChanged'));
     } catch (error) { status.replaceChildren(errorBox(error)); }
   });
   const role = roleName(user.role) || me.principal.kind;

@@ -515,10 +515,25 @@ function errorBox(error) {
   return box;
 }
 
+// The portal's one live region for the whole page (index.html #announcer: role=status, polite,
+// outside <main>), so a screen reader hears what an action did and not every redraw: <main> is
+// not live, and a page drawn or drawn again (a list refreshed, a page after a save) is not read
+// out whole. `say` puts `text` there ('' clears it); show() says a redrawn page's notice.
+let sayTimer = 0;
+function say(text) {
+  const region = document.getElementById('announcer');
+  clearTimeout(sayTimer);
+  region.textContent = '';
+  // Set in a later task: the same words as the last time ("Salvo." twice) are a change too.
+  if (text) sayTimer = setTimeout(() => { region.textContent = text; }, 100);
+}
+
 // Shows `nodes` (an action's outcome) in `status` and moves the focus there: in view where the
-// person was working, not off screen above a long page, and read out next.
+// person was working, not off screen above a long page, and read out next (as the focus, so the
+// live region stays quiet: read twice otherwise).
 function announce(status, ...nodes) {
   status.replaceChildren(...nodes);
+  say('');
   status.tabIndex = -1;
   status.focus();
 }
@@ -573,6 +588,10 @@ function show(...nodes) {
   // Optional parts are null when absent: skip them (replaceChildren would print "null").
   main.replaceChildren(...nodes.filter((node) => node !== null && node !== undefined && node !== false));
   main.focus();
+  // <main> is not a live region: of the page drawn, only what an action did (its notice, the
+  // pages' `p.ok`) is said, through the live region; an earlier page's notice is cleared.
+  const notice = main.querySelector('p.ok');
+  say(notice ? notice.textContent : '');
 }
 
 // A readable key from a name: accents and punctuation dropped, lower case, words joined by

@@ -395,6 +395,10 @@ extension WorkflowV1 {
         /// does not know it, "" while open): the one wording of every reader (Messages' TicketOutcome:
         /// the portal, the CLI, notification's e-mails), for customers and staff alike.
         public var outcomeLabel: String = ""
+        /// The same in English ("solved by configuration"; the key when unknown, "" while open): both
+        /// languages side by side, as an error carries message and message_en and a list entry label_pt
+        /// and label_en, so each reader shows its own (Portuguese first).
+        public var outcomeLabelEn: String = ""
 
         public init() {}
     }
@@ -1852,6 +1856,7 @@ extension WorkflowV1.TicketView: ProtoMessage {
         c.older_discussion = self.olderDiscussion
         if !self.discussionBefore.isEmpty { c.discussion_before = arena.cString(self.discussionBefore) }
         if !self.outcomeLabel.isEmpty { c.outcome_label = arena.cString(self.outcomeLabel) }
+        if !self.outcomeLabelEn.isEmpty { c.outcome_label_en = arena.cString(self.outcomeLabelEn) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketView>) {
@@ -1903,6 +1908,7 @@ extension WorkflowV1.TicketView: ProtoMessage {
         self.olderDiscussion = c.pointee.older_discussion
         self.discussionBefore = _ProtoRuntime.string(c.pointee.discussion_before)
         self.outcomeLabel = _ProtoRuntime.string(c.pointee.outcome_label)
+        self.outcomeLabelEn = _ProtoRuntime.string(c.pointee.outcome_label_en)
     }
 }
 

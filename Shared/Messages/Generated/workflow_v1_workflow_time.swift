@@ -377,6 +377,8 @@ extension WorkflowV1 {
         /// tickets finished without one).
         public var outcomeLabel: String = ""
         public var finished: Int64 = 0
+        /// The same in English (TicketView.outcome_label_en's rule).
+        public var outcomeLabelEn: String = ""
 
         public init() {}
     }
@@ -1297,12 +1299,14 @@ extension WorkflowV1.OutcomeRow: ProtoMessage {
         if !self.outcome.isEmpty { c.outcome = arena.cString(self.outcome) }
         if !self.outcomeLabel.isEmpty { c.outcome_label = arena.cString(self.outcomeLabel) }
         c.finished = self.finished
+        if !self.outcomeLabelEn.isEmpty { c.outcome_label_en = arena.cString(self.outcomeLabelEn) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__OutcomeRow>) {
         self.outcome = _ProtoRuntime.string(c.pointee.outcome)
         self.outcomeLabel = _ProtoRuntime.string(c.pointee.outcome_label)
         self.finished = c.pointee.finished
+        self.outcomeLabelEn = _ProtoRuntime.string(c.pointee.outcome_label_en)
     }
 }
 

@@ -3,6 +3,8 @@
 /// every reader gets — the portal's ticket pages and dashboard, `ocorre tickets show`, the CSV
 /// exports, notification's e-mails. The wording is neutral (it names who cancelled, never "a seu
 /// pedido"), so the customer's page, the agent's page and the customer's e-mail say the same.
+/// Workflow's answers carry both languages side by side (`outcome_label`, `outcome_label_en`; the
+/// CSV exports' `outcome` and `outcome_en`), as errors carry `message` and `message_en`.
 ///
 /// The portal is JavaScript: its copy (`OUTCOMES` in `PortalAssets/portal.js`) is pinned to this
 /// table by `GatewayTests` (`OutcomeLabelsTests`).

@@ -11,6 +11,10 @@
   API field ("ticket_id: Marque as mensagens como lidas.");
 - an administrator adding a member with a taken address sees the refusal in view, the field named
   by its label and marked (it read "email: taken", above the screen);
+- screen readers hear what an action did, not every redraw: <main> is not a live region (it was,
+  so each page drawn was read out whole); the one live region (#announcer) says a redrawn page's
+  notice ("… foi adicionado à equipe") and is cleared by the next page; an outcome shown where
+  the person works is read as the focus, so the live region stays quiet then (not said twice);
 - an administrator's pages fit a 390 px phone (a long select's options widened two of them) and
   the backlog page asks nothing a non-agent sign-in lacks;
 - the browser's console stays clean throughout: no favicon 404, no failed request the page did
@@ -49,6 +53,17 @@ def focused_in_view(element_id="action-status"):
         "const s = document.getElementById(arguments[0]); if (!s) return null; const r = s.getBoundingClientRect();"
         "return document.activeElement === s && r.top >= 0 && r.bottom <= window.innerHeight && s.innerText.trim() ? s.innerText.trim() : null",
         element_id)
+
+
+def announced():
+    """What the live region for actions' outcomes (#announcer) says now (None without one)."""
+    return driver.execute_script("const a = document.getElementById('announcer'); return a ? a.textContent : null")
+
+
+def quiet_after_focus():
+    """The live region says nothing once its short delay has passed (the outcome was focused)."""
+    time.sleep(0.4)  # the region is filled 100 ms after a page is drawn (portal.js say): past that
+    return announced() == ""
 
 
 def suggestion():
@@ -125,6 +140,8 @@ try:
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", take)
     take.click()
     assert wait.until(lambda d: focused_in_view()) == "Salvo."
+    assert quiet_after_focus(), f"said twice: {announced()!r}"
+    assert driver.execute_script("return document.getElementById('main').getAttribute('aria-live')") is None, "<main> is live"
     # Nobody passed her the ticket: the send-back is refused. Pressed as Safari presses (the
     # button never focused; the focus still in the discussion's text), the refusal is the
     # send-back's: its justification stays, the outcome in view.
@@ -162,6 +179,16 @@ try:
     assert "taken" not in refusal, refusal
     assert driver.find_element(By.ID, "member-email").get_attribute("aria-invalid") == "true"
     assert driver.find_element(By.ID, "member-name").get_attribute("value") == "Ana de novo"
+    assert quiet_after_focus(), f"the refusal said twice: {announced()!r}"
+    # With a free address the member is added: the page is drawn again and only its notice is said.
+    portal.fill("member-email", "ana.de.novo@suporte.example")
+    driver.find_element(By.ID, "member-submit").click()
+    said = wait.until(lambda d: announced())
+    assert said == "Ana de novo foi adicionado à equipe e já pode entrar.", said
+    # Another page drawn: the notice is cleared, and the page itself is not said.
+    driver.get(base + "/portal/#/")
+    portal.loaded()
+    assert wait.until(lambda d: announced() == ""), announced()
     console("team page", "/v1/users - Failed to load resource")
 
     # The administrator on a phone: every page of the navigation fits, and asks nothing it lacks.

@@ -6,6 +6,8 @@ with JavaScript in the page:
   aria-label or aria-labelledby), every visible button and link has text or aria-label, every img
   has alt;
 - one visible h1, and <html lang> is "pt-BR" (then "en");
+- live regions: <main> is not one (nor inside one), none holds a heading or a form, and the one
+  for actions' outcomes (#announcer, polite) is outside <main>;
 - no interactive element is taken out of the Tab order (tabindex=-1), and no style sheet removes
   the focus outline without putting something in its place;
 - keyboard: the page's main form's primary button (else its first control) is reached with Tab
@@ -129,6 +131,15 @@ for (const sheet of document.styleSheets) {
 if (!Array.from(document.styleSheets).some((s) => { try { return Array.from(s.cssRules).some((r) => /:focus/.test(r.selectorText || '') && r.style.outlineStyle && r.style.outlineStyle !== 'none'); } catch (e) { return false; } })) {
   problems.push('no visible focus style (a :focus or :focus-visible outline) in the style sheets');
 }
+// Live regions: the page (<main>) is not one nor inside one, no live region holds a page's
+// content (a heading, a form), and the one region for actions' outcomes (#announcer, polite) is
+// outside the page: a screen reader read every page drawn out whole.
+const live = '[aria-live]:not([aria-live="off"]), [role=status], [role=alert], [role=log]';
+const page = document.getElementById('main');
+if (page && page.closest(live)) problems.push('the page is a live region: ' + describe(page.closest(live)));
+for (const region of document.querySelectorAll(live)) if (region.querySelector('h1, h2, form')) problems.push('a live region holds page content: ' + describe(region));
+const announcer = document.getElementById('announcer');
+if (!announcer || announcer.getAttribute('aria-live') !== 'polite' || (page && page.contains(announcer))) problems.push('no polite live region for actions outside the page (#announcer)');
 // Escaping: the seeded markup never ran and never became an element.
 if (window.__xss) problems.push('the seeded markup ran (window.__xss is set)');
 if (document.querySelector('img[src="x"]')) problems.push('the seeded markup became an <img>');
@@ -358,6 +369,7 @@ choice.setAttribute('aria-label', 'Choice');
 choice.append(Object.assign(document.createElement('option'), { textContent: 'Excluir' }));
 main.append(choice);
 document.getElementById('canary-field').setAttribute('aria-describedby', 'canary-nowhere');
+main.setAttribute('aria-live', 'polite');
 document.styleSheets[0].insertRule('a:focus { outline: none; }', document.styleSheets[0].cssRules.length);
 window.__xss = 1;
 """
@@ -377,7 +389,7 @@ def canary():
     for expected in ("field without an accessible name: input#canary-field", "button or link without text or aria-label: button#canary-button",
                      "img without alt", "2 visible h1", 'html lang is "en"', "tabindex=-1 on a", "focus outline removed without a replacement: a:focus",
                      "window.__xss is set", 'Portuguese left in English: "Salvar"', '"Excluir"', 'id "canary-button" on 2 elements',
-                     'refers to a missing id "canary-nowhere"'):
+                     'refers to a missing id "canary-nowhere"', "the page is a live region: main#main"):
         assert expected in problems, f"the audit misses: {expected}\n{problems}"
 
 

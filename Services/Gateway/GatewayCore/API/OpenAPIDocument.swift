@@ -1409,7 +1409,7 @@ paths:
             application/json:
               schema:
                 type: object
-                description: 'ocorrencias.workflow.v1.GetMetricsResponse as JSON. by_outcome: [{outcome, outcome_label, finished}], totals.finished by how the tickets ended (most first; they add up to it): without a filter the finishings of the period by day, with one (or below administrator) the cohort finished now'
+                description: 'ocorrencias.workflow.v1.GetMetricsResponse as JSON. by_outcome: [{outcome, outcome_label (Portuguese), outcome_label_en (English), finished}], totals.finished by how the tickets ended (most first; they add up to it): without a filter the finishings of the period by day, with one (or below administrator) the cohort finished now'
         '400':
           $ref: '#/components/responses/E400'
         '401':
@@ -1495,7 +1495,7 @@ paths:
     get:
       operationId: get_v1_tickets_export_csv
       tags: [Workflow]
-      summary: "The queue as CSV (workflow ExportQueue, streamed); the last column, outcome, says how a finished ticket ended (its Portuguese label, empty while open)"
+      summary: "The queue as CSV (workflow ExportQueue, streamed); the last two columns, outcome and outcome_en, say how a finished ticket ended (its Portuguese and its English label, empty while open)"
       parameters:
         - name: stage
           in: query
@@ -8558,7 +8558,7 @@ components:
       type: object
       properties:
         intake: {type: object, description: intake's Ticket as JSON}
-        workflow: {type: [object, 'null'], description: "workflow's TicketView as JSON (null for a moment after opening, and while workflow cannot be reached). A finished ticket's outcome: outcome (the key: resolvida, resolvida_configuracao, negada, cancelada_cliente, nao_necessita_atuacao, inatividade) and outcome_label (how it reads in Portuguese: resolvida, resolvida por configuração, negada, cancelada pelo cliente, sem necessidade de atuação, sem retorno do cliente; the key when unknown), for customers and staff alike; row.outcome in listings"}
+        workflow: {type: [object, 'null'], description: "workflow's TicketView as JSON (null for a moment after opening, and while workflow cannot be reached). A finished ticket's outcome: outcome (the key: resolvida, resolvida_configuracao, negada, cancelada_cliente, nao_necessita_atuacao, inatividade) outcome_label (how it reads in Portuguese: resolvida, resolvida por configuração, negada, cancelada pelo cliente, sem necessidade de atuação, sem retorno do cliente; the key when unknown) and outcome_label_en (the same in English: resolved, solved by configuration, denied, cancelled by the customer, no action needed, no answer from the customer), both languages side by side as an error's message and message_en, for customers and staff alike; row.outcome in listings"}
         workflow_unavailable: {type: boolean, description: "present and true when workflow could not be reached or answer in time: the view holds intake's part alone (not cached)"}
     TicketConversationPage:
       type: object

@@ -417,7 +417,8 @@ function accountPage() {
       me = null;
       renderNav();
       loginPage();
-      document.getElementById('main').prepend(el('p', { class: 'ok', id: 'password-changed', role: 'status', text: t('passwordChanged') }));
+      document.getElementById('main').prepend(el('p', { class: 'ok', id: 'password-changed', text: t('passwordChanged') }));
+      say(t('passwordChanged'));
     } catch (error) { status.replaceChildren(errorBox(error)); }
   });
   const role = roleName(user.role) || me.principal.kind;
@@ -2953,7 +2954,9 @@ function handlingRelated(id, act, visit) {
   <nav id="nav" aria-label="Principal"></nav>
   <button type="button" id="lang" class="link" aria-label="English / Português">English</button>
 </header>
-<main id="main" tabindex="-1" aria-live="polite"></main>
+<main id="main" tabindex="-1"></main>
+<!-- The one live region: what an action did ("Salvo."), said once (portal.js say); the page itself is not live. -->
+<div id="announcer" class="visually-hidden" role="status" aria-live="polite" aria-atomic="true"></div>
 <noscript>Este portal precisa de JavaScript. / This portal needs JavaScript.</noscript>
 </body>
 </html>
@@ -3978,6 +3981,8 @@ th { font-size: .85rem; color: var(--muted); }
 .error { color: var(--danger); font-weight: 600; }
 .ok { color: var(--ok); }
 .muted { color: var(--muted); }
+/* Read by screen readers, not shown: the live region of actions' outcomes (index.html #announcer). */
+.visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; border: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: .7rem; margin-bottom: 1rem; }
 .card { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .7rem; }
 .card strong { font-size: 1.5rem; display: block; }
@@ -4557,10 +4562,25 @@ function errorBox(error) {
   return box;
 }
 
+// The portal's one live region for the whole page (index.html #announcer: role=status, polite,
+// outside <main>), so a screen reader hears what an action did and not every redraw: <main> is
+// not live, and a page drawn or drawn again (a list refreshed, a page after a save) is not read
+// out whole. `say` puts `text` there ('' clears it); show() says a redrawn page's notice.
+let sayTimer = 0;
+function say(text) {
+  const region = document.getElementById('announcer');
+  clearTimeout(sayTimer);
+  region.textContent = '';
+  // Set in a later task: the same words as the last time ("Salvo." twice) are a change too.
+  if (text) sayTimer = setTimeout(() => { region.textContent = text; }, 100);
+}
+
 // Shows `nodes` (an action's outcome) in `status` and moves the focus there: in view where the
-// person was working, not off screen above a long page, and read out next.
+// person was working, not off screen above a long page, and read out next (as the focus, so the
+// live region stays quiet: read twice otherwise).
 function announce(status, ...nodes) {
   status.replaceChildren(...nodes);
+  say('');
   status.tabIndex = -1;
   status.focus();
 }
@@ -4615,6 +4635,10 @@ function show(...nodes) {
   // Optional parts are null when absent: skip them (replaceChildren would print "null").
   main.replaceChildren(...nodes.filter((node) => node !== null && node !== undefined && node !== false));
   main.focus();
+  // <main> is not a live region: of the page drawn, only what an action did (its notice, the
+  // pages' `p.ok`) is said, through the live region; an earlier page's notice is cleared.
+  const notice = main.querySelector('p.ok');
+  say(notice ? notice.textContent : '');
 }
 
 // A readable key from a name: accents and punctuation dropped, lower case, words joined by

@@ -40,6 +40,7 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
     private let lock = ConditionLock()
     // Guarded by lock.
     private var idling = false
+    private var idleMissing = false
     private var folderReady = false
     private var failures: [Int: Int] = [:]
     /// Rounds a message may fail in (an error other than a refusal, e.g. the attachment store
@@ -87,6 +88,10 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
 
     /// Whether the poller is waiting in IDLE right now (for tests and health checks).
     public var isIdling: Bool { lock.withLock { idling } }
+
+    /// Whether the server turned out to have no IDLE, so the poller polls every `interval`
+    /// instead (for tests and health checks).
+    public var pollsWithoutIdle: Bool { lock.withLock { idleMissing } }
 
     /// One round: every unseen message, in UID order.
     /// - Throws: when the mailbox cannot be listed.
@@ -176,6 +181,7 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
                         continue
                     } catch is ImapIdleConnection.Unsupported {
                         idleAvailable = false
+                        lock.withLock { idleMissing = true }
                         logger.notice("the IMAP server has no IDLE; polling every \(interval) s")
                     } catch {
                         idle = nil

@@ -89,6 +89,7 @@ struct WorkflowAPI: Sendable {
         view.customerStageName = stage?.customerName ?? ticket.stage
         view.outcome = ticket.outcome
         view.outcomeLabel = TicketOutcome.label(ticket.outcome)
+        view.outcomeLabelEn = TicketOutcome.label(ticket.outcome, .english)
         view.publicNote = ticket.publicNote
         view.contact = ticket.contact
         if !ticket.representative.id.isEmpty { view.representative = ticket.representative }

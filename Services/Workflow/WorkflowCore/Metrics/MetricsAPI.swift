@@ -39,6 +39,7 @@ extension TimeAPI {
                 var row = WorkflowV1.OutcomeRow()
                 row.outcome = $0.outcome
                 row.outcomeLabel = TicketOutcome.label($0.outcome)
+                row.outcomeLabelEn = TicketOutcome.label($0.outcome, .english)
                 row.finished = $0.finished
                 return row
             }

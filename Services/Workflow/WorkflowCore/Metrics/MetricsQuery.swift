@@ -308,9 +308,11 @@ extension MetricsExport {
             for row in rows { lines.append(line(section, row.key, row.totals)) }
         }
         lines.append("")
-        lines.append("section,outcome,outcome_label,finished")
+        // The English label last (added after the others: a reader by position keeps its columns).
+        lines.append("section,outcome,outcome_label,finished,outcome_label_en")
         for row in report.byOutcome {
-            lines.append("outcome,\(field(.text(row.outcome))),\(field(.text(TicketOutcome.label(row.outcome)))),\(row.finished)")
+            lines.append("outcome,\(field(.text(row.outcome))),\(field(.text(TicketOutcome.label(row.outcome)))),\(row.finished),"
+                         + field(.text(TicketOutcome.label(row.outcome, .english))))
         }
         lines.append("")
         lines.append("section,stage,exits,avg_wall_ms,avg_business_ms")

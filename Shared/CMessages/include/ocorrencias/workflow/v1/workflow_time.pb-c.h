@@ -694,10 +694,14 @@ struct  Ocorrencias__Workflow__V1__OutcomeRow
    */
   char *outcome_label;
   int64_t finished;
+  /*
+   * The same in English (TicketView.outcome_label_en's rule).
+   */
+  char *outcome_label_en;
 };
 #define OCORRENCIAS__WORKFLOW__V1__OUTCOME_ROW__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__outcome_row__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Workflow__V1__GetMetricsRequest

@@ -6982,7 +6982,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__fields_
   (ProtobufCMessageInit) ocorrencias__workflow__v1__ticket_view__fields_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_view__field_descriptors[31] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_view__field_descriptors[32] =
 {
   {
     "row",
@@ -7356,6 +7356,18 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_view__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "outcome_label_en",
+    32,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, outcome_label_en),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__ticket_view__field_indices_by_name[] = {
   17,   /* field[17] = attachments */
@@ -7373,6 +7385,7 @@ static const unsigned ocorrencias__workflow__v1__ticket_view__field_indices_by_n
   28,   /* field[28] = older_discussion */
   4,   /* field[4] = outcome */
   30,   /* field[30] = outcome_label */
+  31,   /* field[31] = outcome_label_en */
   18,   /* field[18] = plan */
   20,   /* field[20] = promised_delivery_ms */
   5,   /* field[5] = public_note */
@@ -7393,7 +7406,7 @@ static const unsigned ocorrencias__workflow__v1__ticket_view__field_indices_by_n
 static const ProtobufCIntRange ocorrencias__workflow__v1__ticket_view__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 31 }
+  { 0, 32 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__descriptor =
 {
@@ -7403,7 +7416,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__descrip
   "Ocorrencias__Workflow__V1__TicketView",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__TicketView),
-  31,
+  32,
   ocorrencias__workflow__v1__ticket_view__field_descriptors,
   ocorrencias__workflow__v1__ticket_view__field_indices_by_name,
   1,  ocorrencias__workflow__v1__ticket_view__number_ranges,

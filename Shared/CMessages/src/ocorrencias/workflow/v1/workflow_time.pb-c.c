@@ -4571,7 +4571,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__backlog_stage_row__d
   (ProtobufCMessageInit) ocorrencias__workflow__v1__backlog_stage_row__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__outcome_row__field_descriptors[3] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__outcome_row__field_descriptors[4] =
 {
   {
     "outcome",
@@ -4609,16 +4609,29 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__outcome_row__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "outcome_label_en",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__OutcomeRow, outcome_label_en),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__outcome_row__field_indices_by_name[] = {
   2,   /* field[2] = finished */
   0,   /* field[0] = outcome */
   1,   /* field[1] = outcome_label */
+  3,   /* field[3] = outcome_label_en */
 };
 static const ProtobufCIntRange ocorrencias__workflow__v1__outcome_row__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__outcome_row__descriptor =
 {
@@ -4628,7 +4641,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__outcome_row__descrip
   "Ocorrencias__Workflow__V1__OutcomeRow",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__OutcomeRow),
-  3,
+  4,
   ocorrencias__workflow__v1__outcome_row__field_descriptors,
   ocorrencias__workflow__v1__outcome_row__field_indices_by_name,
   1,  ocorrencias__workflow__v1__outcome_row__number_ranges,

@@ -41,8 +41,10 @@ public struct MailMessage: Sendable {
     private static let initialized = Mutex(false)
 
     /// Parses a raw RFC 5322 message.
-    /// - Throws: ``MailError/malformed`` when GMime finds no message.
+    /// - Throws: ``MailError/malformed`` when GMime finds no message, ``MailError/tooComplex(_:)``
+    ///   for a MIME or header bomb (``checkStructure(_:)``).
     public init(raw: [UInt8]) throws {
+        try Self.checkStructure(raw)
         Self.initialized.withLock { done in
             if !done { cgmime_init(); done = true }
         }
@@ -139,10 +141,12 @@ public struct MailMessage: Sendable {
 /// Why a message could not be taken in.
 public enum MailError: Error, CustomStringConvertible, Equatable {
     case malformed(String)
+    /// Over ``MailMessage/maxParts`` or ``MailMessage/maxHeaderBytes``: not read at all.
+    case tooComplex(String)
 
     public var description: String {
         switch self {
-        case .malformed(let text): return text
+        case .malformed(let text), .tooComplex(let text): return text
         }
     }
 }

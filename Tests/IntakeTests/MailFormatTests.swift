@@ -26,6 +26,70 @@ struct MailFormatTests {
         return bytes(raw + "--b--\r\n")
     }
 
+    @Test("bodies: windows-1252 under an ISO-8859-1 label, windows-1252 under a UTF-8 label, no label, an unknown label, UTF-8 under an ISO-8859-1 label; iconv for other charsets; no character dropped or replaced")
+    func bodyCharsets() throws {
+        let utf8Bytes = String(decoding: Array("ação".utf8).map { UInt16($0) }, as: UTF16.self)
+        let mail = try MailMessage(raw: Self.message([
+            ("Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit", "1 N\u{E3}o \u{93}aspas\u{94} \u{96} 10 \u{80}"),
+            ("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit", "2 Acentua\u{E7}\u{E3}o"),
+            ("Content-Type: text/plain\r\nContent-Transfer-Encoding: 8bit", "3 sem r\u{F3}tulo"),
+            ("Content-Type: text/plain; charset=x-unknown\r\nContent-Transfer-Encoding: 8bit", "4 r\u{F3}tulo desconhecido"),
+            ("Content-Type: text/plain; charset=\"ISO-8859-1\"\r\nContent-Transfer-Encoding: 8bit", "5 \(utf8Bytes)"),
+            ("Content-Type: text/plain; charset=iso-8859-15\r\nContent-Transfer-Encoding: 8bit", "6 \u{A4}"),
+            ("Content-Type: text/plain; charset=windows-1252\r\nContent-Transfer-Encoding: quoted-printable", "7 =93ok=94 nul=00fim"),
+        ]))
+        let lines = mail.text.split(separator: "\n").map(String.init)
+        #expect(lines == ["1 Não “aspas” – 10 €", "2 Acentuação", "3 sem rótulo", "4 rótulo desconhecido", "5 ação", "6 €", "7 “ok” nulfim"],
+                "\(mail.text.debugDescription)")
+    }
+
+    @Test("headers: 8-bit windows-1252 in the subject and the sender's name, RFC 2047 words labelled ISO-8859-1 holding windows-1252, words split across lines")
+    func headerCharsets() throws {
+        let raw = Self.bytes("From: Jo\u{E3}o \u{96} Fiscal <joao@acme.example>\r\nTo: suporte@suporte.example\r\n"
+            + "Subject: Nota \u{93}rejeitada\u{94} =?iso-8859-1?Q?=96_emiss=E3o?= =?utf-8?Q?Ocorr=C3=AAn?=\r\n =?utf-8?Q?cia?=\r\n"
+            + "Message-ID: <h@acme.example>\r\n\r\ncorpo\r\n")
+        let mail = try MailMessage(raw: raw)
+        #expect(mail.subject == "Nota “rejeitada” – emissãoOcorrência", "\(mail.subject.debugDescription)")
+        #expect(mail.fromName == "João – Fiscal" && mail.fromAddress == "joao@acme.example")
+    }
+
+    @Test("a forwarded message (message/rfc822) is kept whole as a .eml file named after its subject, its own parts not spilled into the mail")
+    func forwardedMessage() throws {
+        let forwarded = "From: cliente@acme.example\r\nSubject: Pedido 123: erro/timeout\r\nMessage-ID: <orig@acme.example>\r\n"
+            + "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"inner\"\r\n\r\n--inner\r\nContent-Type: text/plain\r\n\r\n"
+            + "texto encaminhado\r\n--inner\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename=\"dentro.png\"\r\n\r\nPNG\r\n--inner--\r\n"
+        let mail = try MailMessage(raw: Self.message([
+            ("Content-Type: text/plain; charset=utf-8", "Segue o e-mail do cliente."),
+            ("Content-Type: message/rfc822\r\nContent-Disposition: attachment", forwarded),
+            ("Content-Type: message/rfc822; name=\"original.eml\"", forwarded),
+        ]))
+        #expect(mail.text == "Segue o e-mail do cliente.")
+        #expect(mail.attachments.map(\.fileName) == ["Pedido 123_ erro_timeout.eml", "original.eml"])
+        #expect(mail.attachments.map(\.contentType) == ["message/rfc822", "message/rfc822"])
+        let inner = try MailMessage(raw: try #require(mail.attachments.first).bytes)
+        #expect(inner.subject == "Pedido 123: erro/timeout" && inner.text == "texto encaminhado" && inner.attachments.map(\.fileName) == ["dentro.png"])
+    }
+
+    @Test("a text file sent inline with its name (Apple Mail) is a file, not the body; text/calendar, winmail.dat and nameless parts are files with a fitting name")
+    func textFilesAndNamelessParts() throws {
+        let mail = try MailMessage(raw: Self.message([
+            ("Content-Type: text/plain; charset=utf-8", "Segue o log."),
+            ("Content-Type: text/plain; name=\"erro.log\"\r\nContent-Disposition: inline; filename=\"erro.log\"", "linha 1 do log"),
+            ("Content-Type: text/html; charset=utf-8\r\nContent-Disposition: inline; filename=\"relatorio.html\"", "<p>relatorio</p>"),
+            ("Content-Type: text/calendar; method=REQUEST; charset=utf-8", "BEGIN:VCALENDAR\r\nEND:VCALENDAR"),
+            ("Content-Type: application/ms-tnef; name=\"winmail.dat\"\r\nContent-Transfer-Encoding: base64", "VE5FRg=="),
+            ("Content-Type: image/png\r\nContent-ID: <print@acme>\r\nContent-Disposition: inline", "PNG"),
+            ("Content-Type: application/pdf; name*=UTF-8''relat%C3%B3rio%20final.pdf", "PDF"),
+        ]))
+        #expect(mail.text == "Segue o log.")
+        #expect(mail.attachments.map(\.fileName) == ["erro.log", "relatorio.html", "anexo-3.ics", "winmail.dat", "anexo-5.png", "relatório final.pdf"])
+        #expect(mail.attachments[0].bytes == Array("linha 1 do log".utf8) && mail.attachments[3].bytes == Array("TNEF".utf8))
+        // An old system naming the one part of its mail: still the body.
+        let single = try MailMessage(raw: Self.bytes("From: erp@acme.example\r\nSubject: Aviso\r\nMessage-ID: <erp-1@acme.example>\r\n"
+            + "Content-Type: text/plain; charset=iso-8859-1; name=\"aviso.txt\"\r\n\r\nNota rejeitada: duplicidade \u{96} verifique.\r\n"))
+        #expect(single.text == "Nota rejeitada: duplicidade – verifique." && single.attachments.isEmpty)
+    }
+
     /// A message of `depth` nested multiparts, the innermost holding `parts` one-byte files.
     static func nested(depth: Int, parts: Int = 0) -> [UInt8] {
         var raw = "From: Maria Souza <maria@acme.example>\r\nTo: suporte@suporte.example\r\nSubject: bomba\r\nMessage-ID: <bomba-\(depth)-\(parts)@acme.example>\r\nMIME-Version: 1.0\r\n"
@@ -61,6 +125,23 @@ struct MailFormatTests {
 
 @Suite("E-mail formats from real clients, stored", .serialized)
 struct MailFormatIngestTests {
+    @Test("a forwarded message and a text file sent inline reach the ticket as files; the body is only the customer's text", arguments: TestEngines.all)
+    func forwardedAndTextFilesOnTheTicket(engine: DatabaseEngine) throws {
+        let sender = try MailIngestTests.MailSender(engine)
+        let forwarded = "From: cliente@acme.example\r\nSubject: Pedido 123 travado\r\nMessage-ID: <orig-1@acme.example>\r\n\r\ntexto original\r\n"
+        let raw = MailFormatTests.message(subject: "Fwd: Pedido 123 travado", [
+            ("Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit", "Segue o e-mail do cliente \u{96} n\u{E3}o abre."),
+            ("Content-Type: message/rfc822\r\nContent-Disposition: attachment", forwarded),
+            ("Content-Type: text/plain; name=\"erro.log\"\r\nContent-Disposition: inline; filename=\"erro.log\"", "linha 1 do log"),
+        ])
+        let outcome = try sender.harness.intake.ingest(MailMessage(raw: raw), tokens: sender.tokens)
+        guard case .opened(let ticketID, _) = outcome else { Issue.record("not opened: \(outcome)"); return }
+        let ticket = try sender.harness.intake.getTicket(ticketID, caller: Caller(IntakeHarness.agent()))
+        #expect(ticket.request == "Segue o e-mail do cliente – não abre.")
+        #expect(ticket.attachments.map(\.fileName) == ["Pedido 123 travado.eml", "erro.log"])
+        #expect(ticket.attachments.map(\.contentType) == ["message/rfc822", "text/plain"])
+    }
+
     @Test("a MIME bomb is held as unparsable with its reason and answered; no ticket, no file stored", arguments: TestEngines.all)
     func bombHeld(engine: DatabaseEngine) throws {
         let sender = try MailIngestTests.MailSender(engine)

@@ -56,7 +56,7 @@ public struct MailMessage: Sendable {
 
         let id = string(cgmime_message_id(message)).trimmingCharacters(in: CharacterSet(charactersIn: "<> \t\r\n"))
         messageID = id.isEmpty ? "sha256-\(MailFingerprint.hex(raw))@intake.invalid" : id
-        subject = string(cgmime_subject(message)).trimmingCharacters(in: .whitespacesAndNewlines)
+        subject = MailCharset.repairC1(string(cgmime_subject(message))).trimmingCharacters(in: .whitespacesAndNewlines)
         inReplyTo = string(cgmime_header(message, "In-Reply-To"))
         references = string(cgmime_header(message, "References"))
         autoSubmitted = string(cgmime_header(message, "Auto-Submitted")).trimmingCharacters(in: .whitespaces)
@@ -65,7 +65,7 @@ public struct MailMessage: Sendable {
         autoReply = Self.autoReplyHeader { string(cgmime_header(message, $0)) }
         let from = cgmime_addresses(message, 0)
         fromAddress = cgmime_address_count(from) > 0 ? string(cgmime_address_email(from, 0)).lowercased() : ""
-        fromName = cgmime_address_count(from) > 0 ? string(cgmime_address_name(from, 0)) : ""
+        fromName = cgmime_address_count(from) > 0 ? MailCharset.repairC1(string(cgmime_address_name(from, 0))) : ""
         var recipients: [String] = []
         for which in [Int32(1), 2] {
             let list = cgmime_addresses(message, which)
@@ -91,19 +91,21 @@ public struct MailMessage: Sendable {
             let type = string(typePointer).lowercased()
             cgmime_free(typePointer)
             let fileName = string(cgmime_part_filename(part))
-            let isAttachment = cgmime_part_is_attachment(part) != 0 || (!fileName.isEmpty && !type.hasPrefix("text/"))
-                || !(type.hasPrefix("text/plain") || type.hasPrefix("text/html"))
-            if !isAttachment, let textPointer = cgmime_part_text(part) {
-                let text = String(cString: textPointer)
-                cgmime_free(textPointer)
-                if type == "text/html" { html.append(text) } else { plain.append(text) }
-                continue
-            }
             let bytes = cgmime_part_bytes(part)
             let count = Int(cgmime_bytes_length(bytes))
             let content = count == 0 ? [] : Array(UnsafeBufferPointer(start: cgmime_bytes_data(bytes), count: count))
             cgmime_bytes_free(bytes)
-            let name = fileName.isEmpty ? "anexo-\(attachments.count + 1)" + Self.extensionFor(type) : fileName
+            if !Self.isAttachment(type: type, fileName: fileName, disposedAsAttachment: cgmime_part_is_attachment(part) != 0,
+                                  onlyPart: cgmime_parts_count(parts) == 1) {
+                let text = MailCharset.decode(content, charset: string(cgmime_part_charset(part)))
+                if type == "text/html" { html.append(text) } else { plain.append(text) }
+                continue
+            }
+            var name = fileName
+            if name.isEmpty, cgmime_part_is_message(part) != 0 {
+                name = Self.fileName(subject: string(cgmime_part_message_subject(part)), extension: ".eml")
+            }
+            if name.isEmpty { name = "anexo-\(attachments.count + 1)" + Self.extensionFor(type) }
             attachments.append(Attachment(fileName: name, contentType: type, bytes: content))
         }
         self.html = html.joined(separator: "\n")
@@ -126,13 +128,38 @@ public struct MailMessage: Sendable {
             .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "<>")) }.filter { !$0.isEmpty }
     }
 
+    /// Whether a leaf part is a file rather than the body: marked `attachment`, or not plain text
+    /// or HTML (images, PDFs, a forwarded message, text/calendar), or text with a file name (Apple
+    /// Mail sends a `.txt` or `.html` file `inline` with its name; it is a file, not the body)
+    /// unless it is the message's only part (an old system naming its one body part).
+    static func isAttachment(type: String, fileName: String, disposedAsAttachment: Bool, onlyPart: Bool) -> Bool {
+        disposedAsAttachment || (!fileName.isEmpty && !onlyPart) || !(type == "text/plain" || type == "text/html")
+    }
+
+    /// A file name made of an attached message's subject (`Pedido 123 travado.eml`): characters
+    /// that file systems refuse replaced, at most 100 characters; empty when there is no subject.
+    static func fileName(subject: String, extension suffix: String) -> String {
+        let cleaned = String(subject.map { "/\\:*?\"<>|".contains($0) || $0.isNewline || ($0.asciiValue ?? 0x20) < 0x20 ? "_" : $0 })
+            .trimmingCharacters(in: .whitespaces)
+        return cleaned.isEmpty ? "" : String(cleaned.prefix(100)) + suffix
+    }
+
     static func extensionFor(_ type: String) -> String {
         switch type {
         case "image/png": return ".png"
         case "image/jpeg": return ".jpg"
         case "image/gif": return ".gif"
+        case "image/webp": return ".webp"
+        case "image/heic": return ".heic"
         case "application/pdf": return ".pdf"
-        case "message/rfc822": return ".eml"
+        case "application/zip", "application/x-zip-compressed": return ".zip"
+        case "application/xml", "text/xml": return ".xml"
+        case "application/ms-tnef", "application/vnd.ms-tnef": return ".dat"
+        case "message/rfc822", "message/global": return ".eml"
+        case "text/plain": return ".txt"
+        case "text/html": return ".html"
+        case "text/csv": return ".csv"
+        case "text/calendar": return ".ics"
         default: return ".bin"
         }
     }

@@ -151,4 +151,21 @@ struct MailFormatIngestTests {
         #expect(receipt.unparsable && receipt.quarantineID != nil && receipt.readableSender == "maria@acme.example")
         #expect(try sender.harness.count("mail_quarantine") == 1 && sender.harness.count("tickets") == 0 && sender.harness.count("attachments") == 0)
     }
+
+    @Test("a reply longer than a reply may be is cut to 100,000 characters and taken in, as a new ticket's text is, instead of refused", arguments: TestEngines.all)
+    func longReplyCut(engine: DatabaseEngine) throws {
+        let sender = try MailIngestTests.MailSender(engine)
+        let harness = sender.harness
+        guard case .opened(let ticketID, _) = try harness.intake.ingest(MailIngestTests.mail(messageID: "longo", files: []), tokens: sender.tokens) else {
+            Issue.record("not opened"); return
+        }
+        let log = String(repeating: "linha do log de erro 0123456789\n", count: 5_000)
+        let raw = "From: Maria Souza <maria@acme.example>\r\nTo: suporte@suporte.example\r\nSubject: Re: Tela congela\r\n"
+            + "Message-ID: <longo-re@acme.example>\r\nIn-Reply-To: <longo@acme.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSegue o log:\n\(log)"
+        let outcome = try harness.intake.ingest(MailMessage(raw: Array(raw.utf8)), tokens: sender.tokens)
+        guard case .replied(let repliedID, _, let messageID) = outcome else { Issue.record("not replied: \(outcome)"); return }
+        #expect(repliedID == ticketID)
+        let message = try harness.intake.getTicket(ticketID, caller: Caller(IntakeHarness.agent())).messages.first { $0.id == messageID }
+        #expect(message?.text.count == 100_000 && message?.text.hasPrefix("Segue o log:\nlinha do log") == true)
+    }
 }

@@ -82,7 +82,9 @@ extension IntakeContext {
             let caller = Self.mailCaller(author, mail: mail)
             var reply = IntakeV1.ReplyRequest()
             reply.ticket = ticket.id
-            reply.text = Self.withoutQuotedText(mail.text)
+            // Cut to what a reply may hold, as a new ticket's text is: a long log pasted in, or a
+            // thread whose quote no marker found, is still the customer's answer, not a refusal.
+            reply.text = String(Self.withoutQuotedText(mail.text).prefix(Self.maxMailText))
             reply.channel = BuiltInEntries.emailChannel
             reply.emailMessageID = mail.messageID
             do {
@@ -126,7 +128,7 @@ extension IntakeContext {
         request.priority = .normal
         request.product = mailSettings.product
         request.subject = String((mail.subject.isEmpty ? "(sem assunto)" : mail.subject).prefix(200))
-        request.request = mail.text.isEmpty ? "(mensagem sem texto / message without text)" : String(mail.text.prefix(100_000))
+        request.request = mail.text.isEmpty ? "(mensagem sem texto / message without text)" : String(mail.text.prefix(Self.maxMailText))
         request.emailMessageID = mail.messageID
         do {
             (request.files, request.attachmentIDs) = try attachments(of: mail, caller: caller)
@@ -137,6 +139,10 @@ extension IntakeContext {
             return .rejected(reason: Self.reason(error))
         }
     }
+
+    /// Characters of a mail's text kept on its ticket or reply (what `OpenTicket.request` and
+    /// `Reply.text` may hold); the rest is cut.
+    static let maxMailText = 100_000
 
     /// Why an open or reply was refused, with its field violations, for the sender's answer.
     static func reason(_ error: RPCError) -> String {

@@ -218,8 +218,11 @@ extension IntakeContext {
     /// The reply without the quoted previous message: lines starting with `>` and everything
     /// from the first marker of a quoted message on:
     /// - an attribution "On ... wrote:" / "Em ... escreveu:" (Gmail, Apple Mail, Thunderbird),
-    ///   also when the client wrapped it over two lines (Gmail does past ~76 characters);
-    /// - Outlook's "-----Original Message-----" / "-----Mensagem original-----";
+    ///   also when the client wrapped it over two lines (Gmail does past ~76 characters); it
+    ///   holds a date, so a customer's own sentence without a digit ("Em relação ao que o
+    ///   analista escreveu:") is not taken for one;
+    /// - Outlook's "-----Original Message-----" / "-----Mensagem original-----", also as mobile
+    ///   clients write it ("-------- Mensagem original --------");
     /// - Outlook's header block "From:" / "De:" followed by "Sent:" / "Enviado:" / "Date:" /
     ///   "Data:" (with or without the `____` line above it, in English or Portuguese).
     /// When nothing is left (a reply typed below the quote), the whole text is kept. Lines end
@@ -232,14 +235,22 @@ extension IntakeContext {
         }
         func isAttributionEnd(_ line: String) -> Bool { line.hasSuffix("wrote:") || line.hasSuffix("escreveu:") }
         func startsAttribution(_ line: String) -> Bool { line.hasPrefix("on ") || line.hasPrefix("em ") }
+        func hasDigit(_ text: String) -> Bool { text.contains(where: \.isNumber) }
+        func isOriginalMarker(_ line: String) -> Bool {
+            guard line.hasPrefix("-") else { return false }
+            if line.hasPrefix("-----original message-----") || line.hasPrefix("-----mensagem original-----") { return true }
+            return ["original message", "mensagem original"].contains(line.trimmingCharacters(in: CharacterSet(charactersIn: "- ")))
+        }
         var kept: [Substring] = []
         for index in lines.indices {
             let line = lower(index)
             if line.hasPrefix(">") { continue }
-            if startsAttribution(line) && (isAttributionEnd(line) || (!lower(index + 1).hasPrefix(">") && isAttributionEnd(lower(index + 1)))) {
-                break
+            if startsAttribution(line) {
+                if isAttributionEnd(line) && hasDigit(line) { break }
+                let next = lower(index + 1)
+                if !next.hasPrefix(">") && isAttributionEnd(next) && hasDigit(line + next) { break }
             }
-            if line.hasPrefix("-----original message-----") || line.hasPrefix("-----mensagem original-----") { break }
+            if isOriginalMarker(line) { break }
             if line.hasPrefix("from:") || line.hasPrefix("de:") {
                 let next = lower(index + 1)
                 if ["sent:", "enviado:", "enviada:", "date:", "data:"].contains(where: { next.hasPrefix($0) }) { break }

@@ -168,4 +168,25 @@ struct MailFormatIngestTests {
         let message = try harness.intake.getTicket(ticketID, caller: Caller(IntakeHarness.agent())).messages.first { $0.id == messageID }
         #expect(message?.text.count == 100_000 && message?.text.hasPrefix("Segue o log:\nlinha do log") == true)
     }
+
+    @Test("addresses as clients write them: the sender in another case and a display name with a comma and quotes match the contact; the reply address upper-cased by an old system still threads; a plus-addressed sender is not the contact",
+          arguments: TestEngines.all)
+    func addressSpellings(engine: DatabaseEngine) throws {
+        let sender = try MailIngestTests.MailSender(engine)
+        let intake = sender.harness.intake
+        func mail(_ id: String, from: String, to: String = "suporte@suporte.example") throws -> MailMessage {
+            try MailMessage(raw: Array("From: \(from)\r\nTo: \(to)\r\nSubject: Nota\r\nMessage-ID: <\(id)@acme.example>\r\n\r\nA nota não sai.\r\n".utf8))
+        }
+        let opened = try intake.ingest(mail("caixa", from: "\"Souza, Maria (Fiscal)\" <Maria@ACME.Example>"), tokens: sender.tokens)
+        guard case .opened(let ticketID, _) = opened else { Issue.record("not opened: \(opened)"); return }
+        #expect(try intake.getTicket(ticketID, caller: Caller(IntakeHarness.agent())).contact?.id == sender.maria.id)
+        let token = sender.tokens.token(ticketID: ticketID).uppercased()
+        let replied = try intake.ingest(mail("caixa-re", from: "MARIA@ACME.EXAMPLE", to: "SUPORTE+\(token)@SUPORTE.EXAMPLE"), tokens: sender.tokens)
+        guard case .replied(let repliedID, _, _) = replied else { Issue.record("not replied: \(replied)"); return }
+        #expect(repliedID == ticketID)
+        guard case .rejected(let reason) = try intake.ingest(mail("mais", from: "maria+nf@acme.example"), tokens: sender.tokens) else {
+            Issue.record("plus-addressed sender taken as the contact"); return
+        }
+        #expect(reason.contains("unknown sender"))
+    }
 }

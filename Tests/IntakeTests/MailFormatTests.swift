@@ -70,7 +70,7 @@ struct MailFormatTests {
         #expect(inner.subject == "Pedido 123: erro/timeout" && inner.text == "texto encaminhado" && inner.attachments.map(\.fileName) == ["dentro.png"])
     }
 
-    @Test("a text file sent inline with its name (Apple Mail) is a file, not the body; text/calendar, winmail.dat and nameless parts are files with a fitting name")
+    @Test("a text file sent inline with its name (Apple Mail) is a file, not the body; text/calendar, winmail.dat and nameless parts are files with a fitting name; 8-bit and RFC 2047 names in windows-1252 keep their characters")
     func textFilesAndNamelessParts() throws {
         let mail = try MailMessage(raw: Self.message([
             ("Content-Type: text/plain; charset=utf-8", "Segue o log."),
@@ -80,9 +80,12 @@ struct MailFormatTests {
             ("Content-Type: application/ms-tnef; name=\"winmail.dat\"\r\nContent-Transfer-Encoding: base64", "VE5FRg=="),
             ("Content-Type: image/png\r\nContent-ID: <print@acme>\r\nContent-Disposition: inline", "PNG"),
             ("Content-Type: application/pdf; name*=UTF-8''relat%C3%B3rio%20final.pdf", "PDF"),
+            ("Content-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"relat\u{F3}rio \u{96} mar\u{E7}o.pdf\"", "PDF"),
+            ("Content-Type: application/xml\r\nContent-Disposition: attachment; filename=\"=?iso-8859-1?Q?nota_n=BA_539_=96_SP.xml?=\"", "XML"),
         ]))
         #expect(mail.text == "Segue o log.")
-        #expect(mail.attachments.map(\.fileName) == ["erro.log", "relatorio.html", "anexo-3.ics", "winmail.dat", "anexo-5.png", "relatório final.pdf"])
+        #expect(mail.attachments.map(\.fileName) == ["erro.log", "relatorio.html", "anexo-3.ics", "winmail.dat", "anexo-5.png", "relatório final.pdf",
+                                                     "relatório – março.pdf", "nota nº 539 – SP.xml"])
         #expect(mail.attachments[0].bytes == Array("linha 1 do log".utf8) && mail.attachments[3].bytes == Array("TNEF".utf8))
         // An old system naming the one part of its mail: still the body.
         let single = try MailMessage(raw: Self.bytes("From: erp@acme.example\r\nSubject: Aviso\r\nMessage-ID: <erp-1@acme.example>\r\n"

@@ -90,7 +90,7 @@ public struct MailMessage: Sendable {
             let typePointer = cgmime_part_mime_type(part)
             let type = string(typePointer).lowercased()
             cgmime_free(typePointer)
-            let fileName = string(cgmime_part_filename(part))
+            let fileName = MailCharset.repairC1(string(cgmime_part_filename(part)))
             let bytes = cgmime_part_bytes(part)
             let count = Int(cgmime_bytes_length(bytes))
             let content = count == 0 ? [] : Array(UnsafeBufferPointer(start: cgmime_bytes_data(bytes), count: count))

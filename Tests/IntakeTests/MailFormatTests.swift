@@ -192,4 +192,27 @@ struct MailFormatIngestTests {
         }
         #expect(reason.contains("unknown sender"))
     }
+
+    @Test("a References header of 20,000 ids threads by its root at the cost of at most 50 lookups, once each; In-Reply-To first",
+          arguments: TestEngines.all)
+    func longReferences(engine: DatabaseEngine) throws {
+        let sender = try MailIngestTests.MailSender(engine)
+        let intake = sender.harness.intake
+        guard case .opened(let ticketID, _) = try intake.ingest(MailIngestTests.mail(messageID: "raiz", files: []), tokens: sender.tokens) else {
+            Issue.record("not opened"); return
+        }
+        let noise = (0..<20_000).map { "<ruido-\($0)@lista.example>" }
+        let raw = "From: Maria Souza <maria@acme.example>\r\nTo: suporte@suporte.example\r\nSubject: Re: Tela congela\r\n"
+            + "Message-ID: <raiz-re@acme.example>\r\nIn-Reply-To: <ruido-19999@lista.example> <ruido-19999@lista.example>\r\n"
+            + "References: <raiz@acme.example>\r\n " + noise.joined(separator: "\r\n ") + "\r\n\r\nContinua travando.\r\n"
+        let mail = try MailMessage(raw: Array(raw.utf8))
+        #expect(mail.threadingMessageIDs.count == 50)
+        #expect(mail.threadingMessageIDs.prefix(3) == ["ruido-19999@lista.example", "raiz@acme.example", "ruido-0@lista.example"])
+        #expect(mail.threadingMessageIDs.last == "ruido-19998@lista.example")
+        let clock = ContinuousClock()
+        let started = clock.now
+        guard case .replied(let repliedID, _, _) = try intake.ingest(mail, tokens: sender.tokens) else { Issue.record("not threaded"); return }
+        #expect(repliedID == ticketID)
+        #expect(clock.now - started < .seconds(3))
+    }
 }

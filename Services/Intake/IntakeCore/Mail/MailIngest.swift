@@ -160,7 +160,7 @@ extension IntakeContext {
         if let id = tokens.ticketID(in: mail.threadingText), let ticket = try TicketStore.ticket(tx, reference: id) {
             return ticket
         }
-        for referenced in mail.referencedMessageIDs {
+        for referenced in mail.threadingMessageIDs {
             if let ticket = try TicketStore.ticket(tx, emailMessageID: referenced) { return ticket }
             if let id = try tx.queryOne("SELECT ticket_id FROM ticket_messages WHERE email_message_id = ?", [.text(referenced)])?.text("ticket_id"),
                let ticket = try TicketStore.ticket(tx, reference: id) {

@@ -124,7 +124,25 @@ public struct MailMessage: Sendable {
 
     /// Message-IDs named by In-Reply-To and References, without brackets.
     public var referencedMessageIDs: [String] {
-        "\(inReplyTo) \(references)".split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" || $0 == "," })
+        Self.messageIDs(in: "\(inReplyTo) \(references)")
+    }
+
+    /// Message-IDs threading looks up (each costs two queries): at most ``maxThreadingIDs``, each
+    /// once — In-Reply-To's, then the first of References (the thread's root: the e-mail that
+    /// opened a ticket) and its last ones (the latest replies). A References header of thousands
+    /// of ids (up to the 1 MiB header limit) no longer means thousands of queries.
+    public var threadingMessageIDs: [String] {
+        let named = Self.messageIDs(in: references)
+        let kept = named.count <= Self.maxThreadingIDs ? named : Array(named.prefix(10)) + Array(named.suffix(Self.maxThreadingIDs - 10))
+        var seen = Set<String>()
+        return (Self.messageIDs(in: inReplyTo).prefix(5) + kept).filter { seen.insert($0).inserted }
+    }
+
+    /// See ``threadingMessageIDs``.
+    public static let maxThreadingIDs = 50
+
+    static func messageIDs(in text: String) -> [String] {
+        text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" || $0 == "," })
             .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "<>")) }.filter { !$0.isEmpty }
     }
 

@@ -53,6 +53,16 @@ struct MailFormatTests {
         #expect(mail.fromName == "João – Fiscal" && mail.fromAddress == "joao@acme.example")
     }
 
+    @Test("a subject whose encoded words hold line breaks and tabs is one line; a UTF-8 body's byte order mark is dropped")
+    func subjectOnOneLineAndBOM() throws {
+        let raw = Self.bytes("From: maria@acme.example\r\nSubject: =?utf-8?Q?Nota=0D=0Arejeitada=09539?= SP\r\n\t=?utf-8?B?4oCUIGZpbQ==?=\r\n"
+            + "Message-ID: <bom@acme.example>\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            + Data(Array("\u{FEFF}Em anexo o XML.".utf8)).base64EncodedString() + "\r\n")
+        let mail = try MailMessage(raw: raw)
+        #expect(mail.subject == "Nota rejeitada 539 SP — fim", "\(mail.subject.debugDescription)")
+        #expect(mail.text == "Em anexo o XML.", "\(mail.text.debugDescription)")
+    }
+
     @Test("a forwarded message (message/rfc822) is kept whole as a .eml file named after its subject, its own parts not spilled into the mail")
     func forwardedMessage() throws {
         let forwarded = "From: cliente@acme.example\r\nSubject: Pedido 123: erro/timeout\r\nMessage-ID: <orig@acme.example>\r\n"

@@ -13,7 +13,7 @@ import Foundation
 ///   dash – and € are kept instead of becoming invisible C1 control characters;
 /// - any other label iconv knows (ISO-8859-15, KOI8-R, Shift_JIS, ISO-2022-JP, …): converted by
 ///   iconv; when the bytes are not valid in it, read as above.
-/// NUL characters are dropped (PostgreSQL text cannot hold them).
+/// NUL characters are dropped (PostgreSQL text cannot hold them), and so is a leading byte order mark.
 ///
 /// ```swift
 /// MailCharset.decode([0x4E, 0xE3, 0x6F], charset: "utf-8")    // "Não" (windows-1252 after all)
@@ -31,9 +31,9 @@ enum MailCharset {
     static func decode(_ bytes: [UInt8], charset label: String) -> String {
         let name = label.trimmingCharacters(in: CharacterSet(charactersIn: "\"' \t")).lowercased()
         if !name.isEmpty && !westernLabels.contains(name), let converted = convert(bytes, from: name) {
-            return withoutNUL(repairC1(converted))
+            return tidy(repairC1(converted))
         }
-        return withoutNUL(String(validating: bytes, as: UTF8.self) ?? windows1252(bytes))
+        return tidy(String(validating: bytes, as: UTF8.self) ?? windows1252(bytes))
     }
 
     /// iconv's conversion of `bytes` from `charset`; nil when it does not know the charset or the
@@ -77,7 +77,17 @@ enum MailCharset {
         return Unicode.Scalar(mapped) ?? "\u{FFFD}"
     }
 
-    static func withoutNUL(_ text: String) -> String {
-        text.contains("\0") ? text.replacingOccurrences(of: "\0", with: "") : text
+    /// `text` without NUL characters and without a leading byte order mark (Windows editors and
+    /// some ERPs start UTF-8 text with one; it would sit invisibly before the first word).
+    static func tidy(_ text: String) -> String {
+        let text = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
+        return text.contains("\0") ? text.replacingOccurrences(of: "\0", with: "") : text
+    }
+
+    /// A header's text on one line: runs of whitespace, line breaks and control characters (an
+    /// encoded word may hold a line break or a tab) become one space; trimmed.
+    static func singleLine(_ text: String) -> String {
+        text.split(whereSeparator: { $0.isWhitespace || $0.isNewline || ($0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } ?? false) })
+            .joined(separator: " ")
     }
 }

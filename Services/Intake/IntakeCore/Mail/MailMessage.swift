@@ -56,7 +56,7 @@ public struct MailMessage: Sendable {
 
         let id = string(cgmime_message_id(message)).trimmingCharacters(in: CharacterSet(charactersIn: "<> \t\r\n"))
         messageID = id.isEmpty ? "sha256-\(MailFingerprint.hex(raw))@intake.invalid" : id
-        subject = MailCharset.repairC1(string(cgmime_subject(message))).trimmingCharacters(in: .whitespacesAndNewlines)
+        subject = MailCharset.singleLine(MailCharset.repairC1(string(cgmime_subject(message))))
         inReplyTo = string(cgmime_header(message, "In-Reply-To"))
         references = string(cgmime_header(message, "References"))
         autoSubmitted = string(cgmime_header(message, "Auto-Submitted")).trimmingCharacters(in: .whitespaces)

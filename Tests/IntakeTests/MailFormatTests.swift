@@ -133,6 +133,12 @@ struct MailFormatTests {
         // Within the limits: read as usual.
         let fine = try MailMessage(raw: Self.nested(depth: 20, parts: 400))
         #expect(fine.text == "fundo" && fine.attachments.count == 400)
+        // An HTTP trace pasted into the body and sent as a text file (not base64): thousands of
+        // Content-Type lines that are no MIME part.
+        let trace = String(repeating: "POST /api/notas HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{\"nota\": 539}\r\n\r\n", count: 2_000)
+        let traced = try MailMessage(raw: Self.message([("Content-Type: text/plain; charset=utf-8", "Segue o trace:\r\n\r\n" + trace),
+                                                        ("Content-Type: text/plain\r\nContent-Disposition: attachment; filename=\"trace.log\"", trace)]))
+        #expect(traced.text.hasPrefix("Segue o trace:") && traced.attachments.map(\.fileName) == ["trace.log"])
     }
 }
 

@@ -3,7 +3,9 @@ import Foundation
 import Synchronization
 
 /// One received e-mail, parsed by GMime: headers decoded (RFC 2047), bodies decoded
-/// (quoted-printable, base64) and converted to UTF-8 from their charset, attachments as bytes.
+/// (quoted-printable, base64) and read as text by ``MailCharset`` (their charset, or
+/// windows-1252 when it lies or is missing), attachments (forwarded messages too) as bytes.
+/// A MIME or header bomb is refused before GMime reads it (``checkStructure(_:)``).
 ///
 /// ```swift
 /// let mail = try MailMessage(raw: Array(FileHandle.standardInput.readDataToEndOfFile()))

@@ -63,10 +63,11 @@ static inline const char *cgmime_address_name(InternetAddressList *list, int ind
 
 static void cgmime_collect_leaf(GMimeObject *parent, GMimeObject *part, gpointer data) {
     (void)parent;
-    if (GMIME_IS_PART(part)) g_ptr_array_add((GPtrArray *)data, part);
+    // A forwarded message (message/rfc822) is one leaf: kept whole, not walked into.
+    if (GMIME_IS_PART(part) || GMIME_IS_MESSAGE_PART(part)) g_ptr_array_add((GPtrArray *)data, part);
 }
 
-/** Every leaf part (text and attachments) in tree order; free the array with cgmime_free_parts. */
+/** Every leaf part (text, attachments, attached messages) in tree order; free the array with cgmime_free_parts. */
 static inline GPtrArray *cgmime_leaf_parts(GMimeMessage *message) {
     GPtrArray *parts = g_ptr_array_new();
     g_mime_message_foreach(message, cgmime_collect_leaf, parts);
@@ -74,41 +75,75 @@ static inline GPtrArray *cgmime_leaf_parts(GMimeMessage *message) {
 }
 
 static inline unsigned cgmime_parts_count(GPtrArray *parts) { return parts->len; }
-static inline GMimePart *cgmime_parts_at(GPtrArray *parts, unsigned index) { return (GMimePart *)g_ptr_array_index(parts, index); }
+static inline GMimeObject *cgmime_parts_at(GPtrArray *parts, unsigned index) { return (GMimeObject *)g_ptr_array_index(parts, index); }
 static inline void cgmime_free_parts(GPtrArray *parts) { g_ptr_array_free(parts, TRUE); }
 
 /** "type/subtype" of a part, lower-case as written; free with g_free. */
-static inline char *cgmime_part_mime_type(GMimePart *part) {
-    GMimeContentType *type = g_mime_object_get_content_type((GMimeObject *)part);
+static inline char *cgmime_part_mime_type(GMimeObject *part) {
+    GMimeContentType *type = g_mime_object_get_content_type(part);
     return g_mime_content_type_get_mime_type(type);
 }
 
+/** Whether the part is an attached message (message/rfc822, message/global). */
+static inline int cgmime_part_is_message(GMimeObject *part) { return GMIME_IS_MESSAGE_PART(part) ? 1 : 0; }
+
 /** Whether the part is marked `Content-Disposition: attachment`. */
-static inline int cgmime_part_is_attachment(GMimePart *part) { return g_mime_part_is_attachment(part) ? 1 : 0; }
-
-/** The part's file name (decoded, RFC 2231/2047), or NULL. */
-static inline const char *cgmime_part_filename(GMimePart *part) { return g_mime_part_get_filename(part); }
-
-/** The part's Content-ID, or NULL. */
-static inline const char *cgmime_part_content_id(GMimePart *part) { return g_mime_part_get_content_id(part); }
-
-/** A text part's content converted to UTF-8 from its charset; free with g_free. NULL for non-text parts. */
-static inline char *cgmime_part_text(GMimePart *part) {
-    if (!GMIME_IS_TEXT_PART(part)) return NULL;
-    return g_mime_text_part_get_text((GMimeTextPart *)part);
+static inline int cgmime_part_is_attachment(GMimeObject *part) {
+    GMimeContentDisposition *disposition = g_mime_object_get_content_disposition(part);
+    return disposition && g_mime_content_disposition_is_attachment(disposition) ? 1 : 0;
 }
 
-/** A part's content with its transfer encoding (base64, quoted-printable) undone; free with
- *  g_byte_array_unref. */
-static inline GByteArray *cgmime_part_bytes(GMimePart *part) {
+/** The part's file name (decoded, RFC 2231/2047): Content-Disposition `filename`, else
+ *  Content-Type `name`; NULL when neither. */
+static inline const char *cgmime_part_filename(GMimeObject *part) {
+    if (GMIME_IS_PART(part)) return g_mime_part_get_filename((GMimePart *)part);
+    const char *name = g_mime_object_get_content_disposition_parameter(part, "filename");
+    return name ? name : g_mime_object_get_content_type_parameter(part, "name");
+}
+
+/** The Content-Type `charset` parameter as written, or NULL. */
+static inline const char *cgmime_part_charset(GMimeObject *part) {
+    return g_mime_object_get_content_type_parameter(part, "charset");
+}
+
+/** The subject of an attached message (decoded), or NULL. */
+static inline const char *cgmime_part_message_subject(GMimeObject *part) {
+    if (!GMIME_IS_MESSAGE_PART(part)) return NULL;
+    GMimeMessage *message = g_mime_message_part_get_message((GMimeMessagePart *)part);
+    return message ? g_mime_message_get_subject(message) : NULL;
+}
+
+/** A part's content: a leaf's with its transfer encoding (base64, quoted-printable) undone, an
+ *  attached message as RFC 5322 bytes; free with g_byte_array_unref. */
+static inline GByteArray *cgmime_part_bytes(GMimeObject *part) {
     GByteArray *bytes = g_byte_array_new();
-    GMimeDataWrapper *content = g_mime_part_get_content(part);
-    if (!content) return bytes;
     GMimeStream *out = g_mime_stream_mem_new_with_byte_array(bytes);
     g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(out), FALSE);
-    g_mime_data_wrapper_write_to_stream(content, out);
+    if (GMIME_IS_MESSAGE_PART(part)) {
+        GMimeMessage *message = g_mime_message_part_get_message((GMimeMessagePart *)part);
+        if (message) g_mime_object_write_to_stream((GMimeObject *)message, NULL, out);
+    } else if (GMIME_IS_PART(part)) {
+        GMimeDataWrapper *content = g_mime_part_get_content((GMimePart *)part);
+        if (content) g_mime_data_wrapper_write_to_stream(content, out);
+    }
     g_object_unref(out);
     return bytes;
+}
+
+/** `length` bytes in `charset` converted to UTF-8 (`*written` bytes, NUL-terminated; free with
+ *  g_free); NULL when iconv does not know the charset or the bytes are not valid in it (nothing
+ *  is dropped or replaced silently, unlike GMime's charset filter). */
+static inline char *cgmime_convert(const guint8 *data, size_t length, const char *charset, size_t *written) {
+    GError *error = NULL;
+    gsize out = 0;
+    char *result = g_convert((const gchar *)data, (gssize)length, "UTF-8", g_mime_charset_iconv_name(charset), NULL, &out, &error);
+    if (error) {
+        g_error_free(error);
+        g_free(result);
+        return NULL;
+    }
+    *written = out;
+    return result;
 }
 
 static inline const guint8 *cgmime_bytes_data(GByteArray *bytes) { return bytes->data; }

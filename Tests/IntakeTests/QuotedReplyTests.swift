@@ -13,6 +13,10 @@ struct QuotedReplyTests {
             "Segue o anexo.\n\nDe: Suporte <suporte@suporte.example>\nEnviado: terça-feira, 1 de dezembro de 2026 10:00\nPara: Maria\nAssunto: XML\n\nPode enviar o XML?\n",
             "Segue o anexo.\n\nFrom: Suporte <suporte@suporte.example>\nDate: Tuesday, 1 December 2026 at 10:00\nTo: Maria\n\nPode enviar o XML?\n",
             "Segue o anexo.\n-----Original Message-----\nFrom: Suporte\nPode enviar o XML?\n",
+            "Segue o anexo.\n\n-------- Mensagem original --------\nDe: Suporte <suporte@suporte.example>\nData: 01/12/2026 10:00 (GMT-03:00)\nPara: Maria\nAssunto: XML\n\nPode enviar o XML?\n",
+            "Segue o anexo.\n\n-------- Original message --------\nFrom: Suporte <suporte@suporte.example>\nDate: 12/1/26 10:00 AM (GMT-03:00)\n\nPode enviar o XML?\n",
+            "Segue o anexo.\n\nEm 1 de dez. de 2026, à(s) 10:00, Suporte <suporte@suporte.example> escreveu:\n\n> Pode enviar o XML?\n",
+            "Segue o anexo.\n\nEm 01/12/2026 10:00, Suporte escreveu:\n> Pode enviar o XML?\n",
           ])
     func trimmed(text: String) {
         #expect(IntakeContext.withoutQuotedText(text) == "Segue o anexo.")
@@ -22,6 +26,16 @@ struct QuotedReplyTests {
     func kept() {
         #expect(IntakeContext.withoutQuotedText("> só citação\n") == "> só citação")
         let text = "From: the ERP log, line 12\nOn Monday the error came back.\nIt says: rejeição 539."
+        #expect(IntakeContext.withoutQuotedText(text) == text)
+    }
+
+    @Test("a customer's own sentence that starts with 'Em' and ends with 'escreveu:' (no date in it) is not taken for an attribution",
+          arguments: [
+            "Bom dia.\nEm relação ao que o analista escreveu:\n- o erro voltou\n- a nota não sai",
+            "Bom dia.\nEm anexo o print.\nVeja o que o sistema escreveu:\nErro ao transmitir a nota.",
+            "Bom dia.\nOn the screen the system wrote:\nErro ao transmitir a nota.",
+          ])
+    func ownSentenceKept(text: String) {
         #expect(IntakeContext.withoutQuotedText(text) == text)
     }
 

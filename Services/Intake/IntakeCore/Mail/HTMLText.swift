@@ -1,15 +1,21 @@
 /// Turns an HTML-only e-mail body into readable text: drops `<head>`, `<style>` and `<script>`,
 /// breaks lines at block elements and `<br>`, decodes the common entities and collapses blank
-/// lines. Good enough for what mail clients send; not a general HTML renderer.
+/// lines. Good enough for what mail clients send; not a general HTML renderer. Linear in the
+/// length of the HTML.
 enum HTMLText {
     static func plainText(_ html: String) -> String {
         guard !html.isEmpty else { return "" }
         var output = ""
         var index = html.startIndex
         var skipUntil: String?
+        // Once no '>' follows, none follows any later '<' either: not searched again (a body
+        // of '<' without '>' would otherwise be scanned to its end once per '<').
+        var unclosed = false
         while index < html.endIndex {
             let character = html[index]
-            if character == "<", let close = html[index...].firstIndex(of: ">") {
+            let close = character == "<" && !unclosed ? html[index...].firstIndex(of: ">") : nil
+            if character == "<" && close == nil { unclosed = true }
+            if let close {
                 let tag = html[html.index(after: index)..<close].lowercased()
                 let name = String(tag.drop(while: { $0 == "/" }).prefix(while: { $0.isLetter || $0.isNumber }))
                 let closing = tag.hasPrefix("/")
@@ -38,13 +44,6 @@ enum HTMLText {
         return lines.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    static let named: [String: String] = ["amp": "&", "lt": "<", "gt": ">", "quot": "\"", "apos": "'", "nbsp": " ",
-                                          "aacute": "á", "eacute": "é", "iacute": "í", "oacute": "ó", "uacute": "ú",
-                                          "atilde": "ã", "otilde": "õ", "ccedil": "ç", "acirc": "â", "ecirc": "ê",
-                                          "ocirc": "ô", "agrave": "à", "Aacute": "Á", "Eacute": "É", "Ccedil": "Ç",
-                                          "Atilde": "Ã", "ordm": "º", "ordf": "ª", "euro": "€", "copy": "©", "hellip": "…",
-                                          "ndash": "–", "mdash": "—"]
-
     static func decodeEntities(_ text: String) -> String {
         guard text.contains("&") else { return text }
         var output = ""
@@ -58,7 +57,7 @@ enum HTMLText {
                 } else if entity.hasPrefix("#") {
                     replacement = UInt32(entity.dropFirst()).flatMap(Unicode.Scalar.init).map { String(Character($0)) }
                 } else {
-                    replacement = named[entity]
+                    replacement = named[entity].flatMap(Unicode.Scalar.init).map { String(Character($0)) }
                 }
                 if let replacement {
                     output += replacement

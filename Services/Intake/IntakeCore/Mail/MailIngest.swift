@@ -82,7 +82,9 @@ extension IntakeContext {
             let caller = Self.mailCaller(author, mail: mail)
             var reply = IntakeV1.ReplyRequest()
             reply.ticket = ticket.id
-            reply.text = Self.withoutQuotedText(mail.text)
+            // Cut to what a reply may hold, as a new ticket's text is: a long log pasted in, or a
+            // thread whose quote no marker found, is still the customer's answer, not a refusal.
+            reply.text = String(Self.withoutQuotedText(mail.text).prefix(Self.maxMailText))
             reply.channel = BuiltInEntries.emailChannel
             reply.emailMessageID = mail.messageID
             do {
@@ -126,7 +128,7 @@ extension IntakeContext {
         request.priority = .normal
         request.product = mailSettings.product
         request.subject = String((mail.subject.isEmpty ? "(sem assunto)" : mail.subject).prefix(200))
-        request.request = mail.text.isEmpty ? "(mensagem sem texto / message without text)" : String(mail.text.prefix(100_000))
+        request.request = mail.text.isEmpty ? "(mensagem sem texto / message without text)" : String(mail.text.prefix(Self.maxMailText))
         request.emailMessageID = mail.messageID
         do {
             (request.files, request.attachmentIDs) = try attachments(of: mail, caller: caller)
@@ -137,6 +139,10 @@ extension IntakeContext {
             return .rejected(reason: Self.reason(error))
         }
     }
+
+    /// Characters of a mail's text kept on its ticket or reply (what `OpenTicket.request` and
+    /// `Reply.text` may hold); the rest is cut.
+    static let maxMailText = 100_000
 
     /// Why an open or reply was refused, with its field violations, for the sender's answer.
     static func reason(_ error: RPCError) -> String {
@@ -154,7 +160,7 @@ extension IntakeContext {
         if let id = tokens.ticketID(in: mail.threadingText), let ticket = try TicketStore.ticket(tx, reference: id) {
             return ticket
         }
-        for referenced in mail.referencedMessageIDs {
+        for referenced in mail.threadingMessageIDs {
             if let ticket = try TicketStore.ticket(tx, emailMessageID: referenced) { return ticket }
             if let id = try tx.queryOne("SELECT ticket_id FROM ticket_messages WHERE email_message_id = ?", [.text(referenced)])?.text("ticket_id"),
                let ticket = try TicketStore.ticket(tx, reference: id) {
@@ -212,8 +218,11 @@ extension IntakeContext {
     /// The reply without the quoted previous message: lines starting with `>` and everything
     /// from the first marker of a quoted message on:
     /// - an attribution "On ... wrote:" / "Em ... escreveu:" (Gmail, Apple Mail, Thunderbird),
-    ///   also when the client wrapped it over two lines (Gmail does past ~76 characters);
-    /// - Outlook's "-----Original Message-----" / "-----Mensagem original-----";
+    ///   also when the client wrapped it over two lines (Gmail does past ~76 characters); it
+    ///   holds a date, so a customer's own sentence without a digit ("Em relação ao que o
+    ///   analista escreveu:") is not taken for one;
+    /// - Outlook's "-----Original Message-----" / "-----Mensagem original-----", also as mobile
+    ///   clients write it ("-------- Mensagem original --------");
     /// - Outlook's header block "From:" / "De:" followed by "Sent:" / "Enviado:" / "Date:" /
     ///   "Data:" (with or without the `____` line above it, in English or Portuguese).
     /// When nothing is left (a reply typed below the quote), the whole text is kept. Lines end
@@ -226,14 +235,22 @@ extension IntakeContext {
         }
         func isAttributionEnd(_ line: String) -> Bool { line.hasSuffix("wrote:") || line.hasSuffix("escreveu:") }
         func startsAttribution(_ line: String) -> Bool { line.hasPrefix("on ") || line.hasPrefix("em ") }
+        func hasDigit(_ text: String) -> Bool { text.contains(where: \.isNumber) }
+        func isOriginalMarker(_ line: String) -> Bool {
+            guard line.hasPrefix("-") else { return false }
+            if line.hasPrefix("-----original message-----") || line.hasPrefix("-----mensagem original-----") { return true }
+            return ["original message", "mensagem original"].contains(line.trimmingCharacters(in: CharacterSet(charactersIn: "- ")))
+        }
         var kept: [Substring] = []
         for index in lines.indices {
             let line = lower(index)
             if line.hasPrefix(">") { continue }
-            if startsAttribution(line) && (isAttributionEnd(line) || (!lower(index + 1).hasPrefix(">") && isAttributionEnd(lower(index + 1)))) {
-                break
+            if startsAttribution(line) {
+                if isAttributionEnd(line) && hasDigit(line) { break }
+                let next = lower(index + 1)
+                if !next.hasPrefix(">") && isAttributionEnd(next) && hasDigit(line + next) { break }
             }
-            if line.hasPrefix("-----original message-----") || line.hasPrefix("-----mensagem original-----") { break }
+            if isOriginalMarker(line) { break }
             if line.hasPrefix("from:") || line.hasPrefix("de:") {
                 let next = lower(index + 1)
                 if ["sent:", "enviado:", "enviada:", "date:", "data:"].contains(where: { next.hasPrefix($0) }) { break }

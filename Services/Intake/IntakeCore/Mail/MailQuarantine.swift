@@ -61,7 +61,9 @@ extension IntakeContext {
             // Still answered when a lenient reading finds a sender (the usual rules apply:
             // never an automatic message, a daemon, our own address, over the hourly limit).
             let readable = MailMessage(lenient: raw)
-            let reason = readable == nil ? error.description : Self.unreadableReason
+            // Too complex to read: that reason, which tells the sender what to change.
+            let reason: String
+            if case .tooComplex = error { reason = error.description } else { reason = readable == nil ? error.description : Self.unreadableReason }
             let (id, decision) = try database.write { tx in
                 try hold(tx, raw: raw, mail: readable, key: "sha256:\(MailFingerprint.hex(raw))", kind: .quarantineUnparsable, source: source,
                          reason: reason, bounce: bounce, tokens: tokens)

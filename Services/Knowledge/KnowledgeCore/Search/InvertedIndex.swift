@@ -351,9 +351,12 @@ struct InvertedIndex: Sendable {
     }
 
     /// BM25's inverse document frequency of a term found in `matching` of `documentCount`
-    /// documents, kept above zero so that a very common term still adds to a score.
-    private static func idf(matching: Double, of documentCount: Double) -> Double {
-        max(1e-6, log((documentCount - matching + 0.5) / (matching + 0.5)))
+    /// documents, in Lucene's form `log(1 + (N − n + 0.5) / (n + 0.5))`: always positive, so a
+    /// word most articles share still weighs its title hits over body hits. (The plain form is
+    /// negative past half the base; clamped to ~0 there, a query of such a word — "boleto" in a
+    /// small base, "nota" in a fiscal one — scored every article ~0 and ranked them by id.)
+    static func idf(matching: Double, of documentCount: Double) -> Double {
+        log(1 + (documentCount - matching + 0.5) / (matching + 0.5))
     }
 
     /// BM25's contribution of a term with weighted `frequency` in a document of `length` stems.

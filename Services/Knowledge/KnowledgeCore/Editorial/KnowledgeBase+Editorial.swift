@@ -158,6 +158,12 @@ extension KnowledgeBase {
         }
         return try write("LinkArticleToTicket", caller, request, replayCheck: readable(request.articleID, by: caller)) { tx in
             let record = try ArticleStore.readable(tx, id: request.articleID, caller: caller)
+            // Editors read drafts and archived articles, but the link puts the article's text in
+            // the ticket's solution and its page's address in the customer's e-mail.
+            guard record.state == .published else {
+                throw RPCError(.failedPrecondition, "só um artigo publicado pode ser vinculado a uma ocorrência / "
+                               + "only a published article can be linked to a ticket")
+            }
             if let existing = try tx.queryOne("SELECT event_id, linked_at FROM kb_ticket_links WHERE ticket_id = ? AND article_id = ?",
                                               [.text(request.ticketID), .text(record.id)]) {
                 var response = KnowledgeV1.LinkArticleToTicketResponse()

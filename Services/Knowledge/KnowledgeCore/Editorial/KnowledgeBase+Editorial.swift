@@ -20,6 +20,8 @@ extension KnowledgeBase {
             violations.append(FieldViolation(field: "request_text", reason: "invalid", pt: "Texto inválido ou longo demais.",
                                              en: "Invalid or too long text."))
         }
+        // The FAQ article it may become holds them: refused now rather than stuck in the queue.
+        violations += ArticleInput.labelViolations(product: request.product, module: request.module, category: request.category)
         guard violations.isEmpty else { throw RPCError(.invalidArgument, "pedido de FAQ inválido / invalid FAQ request", violations: violations) }
         let sourceKey = "faq:" + (idempotencyKey.map { "\(caller.principal.id):\($0)" } ?? UUID().uuidString)
         // The queue's source key makes one item per key; the stored answer makes a retry's

@@ -95,20 +95,35 @@ extension KnowledgeBase {
             let codes = [item.ticketCode, item.ticketID, organizationID].filter { !$0.isEmpty }
             let question = Anonymizer.anonymize(request.question.isEmpty ? item.question : request.question, names: names, codes: codes)
             let answer = Anonymizer.anonymize(request.answer.isEmpty ? item.answer : request.answer, names: names, codes: codes)
+            var violations: [FieldViolation] = []
+            if question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                violations.append(FieldViolation(field: "question", reason: "required", pt: "Informe a pergunta.", en: "A question is required."))
+            }
+            if answer.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                violations.append(FieldViolation(field: "answer", reason: "required", pt: "Informe a resposta.", en: "An answer is required."))
+            }
+            guard violations.isEmpty else {
+                throw RPCError(.invalidArgument, "pergunta e resposta são obrigatórias / question and answer are required", violations: violations)
+            }
             var response = KnowledgeV1.ApproveQueueItemResponse()
             switch item.kind {
             case .faqRequest:
-                let input = try ArticleInput(kind: .faq, title: String(question.prefix(ArticleInput.maxTitle)), bodyMarkdown: answer,
+                let input: ArticleInput
+                do {
+                    input = try ArticleInput(kind: .faq, title: String(question.prefix(ArticleInput.maxTitle)), bodyMarkdown: answer,
                                              product: item.product, module: item.module, category: item.category, tags: [],
                                              visibility: request.visibility == .unspecified ? .customers : request.visibility,
                                              state: request.publish ? .published : .draft).validated()
+                } catch var error as RPCError {
+                    // Named as this request names them (the article's title is the question, its body the answer).
+                    let names = ["title": "question", "body_markdown": "answer"]
+                    error.violations = error.violations.map { var violation = $0; violation.field = names[$0.field] ?? $0.field; return violation }
+                    throw error
+                }
                 let article = try ArticleStore.create(tx, input, author: caller.principal)
                 try EditorQueue.close(tx, id: item.id, status: .approved, reviewer: caller.principal.displayName, note: nil, articleID: article.id)
                 response.article = article.message()
             default:
-                guard !question.trimmingCharacters(in: .whitespaces).isEmpty, !answer.trimmingCharacters(in: .whitespaces).isEmpty else {
-                    throw RPCError(.invalidArgument, "pergunta e resposta são obrigatórias / question and answer are required")
-                }
                 let entry = try Forum.add(tx, queueID: item.id, question: question, answer: answer, product: item.product,
                                           module: item.module, category: item.category, approvedBy: caller.principal.displayName)
                 try EditorQueue.close(tx, id: item.id, status: .approved, reviewer: caller.principal.displayName, note: nil, forumEntryID: entry.id)

@@ -46,4 +46,63 @@ struct SearchQualityTests {
         // A real typo next to a code is still corrected.
         #expect(try Self.search(kb, "cfop 5102 mercadorai").corrections == ["mercadorai→mercadoria"])
     }
+
+    static func pluralBase(_ kb: KnowledgeBase) throws {
+        try Fixtures.article(kb, "Emissão de nota fiscal rejeitada", "A SEFAZ devolve a rejeição com o motivo.")
+        try Fixtures.article(kb, "Erro ao gerar o XML", "Confira o certificado digital.")
+        try Fixtures.article(kb, "Itens do pedido sem preço", "Cadastre a tabela de preços.")
+        try Fixtures.article(kb, "Botão de impressão desabilitado", "Falta a permissão de impressão.")
+        try Fixtures.article(kb, "Relatório mensal de vendas", "Financeiro > Relatórios.")
+        try Fixtures.article(kb, "Papel da impressora térmica", "Use bobinas de 80 mm.")
+    }
+
+    /// Plural queries and the article of the singular (pairs Snowball stems apart).
+    static let plurals = [
+        ("emissões de notas fiscais", "Emissão de nota fiscal rejeitada"), ("rejeições", "Emissão de nota fiscal rejeitada"),
+        ("erros nos XMLs", "Erro ao gerar o XML"), ("itens", "Itens do pedido sem preço"), ("botões", "Botão de impressão desabilitado"),
+        ("impressões", "Botão de impressão desabilitado"), ("relatórios mensais", "Relatório mensal de vendas"),
+        ("papéis", "Papel da impressora térmica"),
+    ]
+
+    @Test("plurals find the article written in the singular: emissões, notas fiscais, erros, XMLs, itens, botões, mensais, papéis",
+          arguments: TestEngines.all)
+    func pluralsFindSingulars(engine: DatabaseEngine) throws {
+        let kb = try Fixtures.knowledgeBase(engine)
+        try Self.pluralBase(kb)
+        for (query, title) in Self.plurals {
+            #expect(try Self.search(kb, query).hits.first?.title == title, "\(query)")
+        }
+        #expect(TextAnalyzer.indexText("úteis fáceis níveis disponíveis ordens mensagens cupons")
+                == TextAnalyzer.indexText("útil fácil nível disponível ordem mensagem cupom"))
+        // Verb forms and words Snowball already brings together are unchanged.
+        #expect(TextAnalyzer.stem("emitimos") == TextAnalyzer.stem("emitir"))
+        #expect(TextAnalyzer.stem("meses") == TextAnalyzer.stem("mes") && TextAnalyzer.stem("paises") == TextAnalyzer.stem("pais"))
+    }
+
+    @Test("articles stored by an older analysis get current stems at start, on both the index and the database engines",
+          arguments: TestEngines.all)
+    func olderStemsAreReanalysed(engine: DatabaseEngine) throws {
+        let scratch = try ScratchDatabase(engine)
+        let old = try KnowledgeBase(database: try scratch.open(migrations: KnowledgeService.migrations), cacheCheckInterval: 0)
+        try Self.pluralBase(old)
+        try old.waitForSearchIndex()
+        // As the previous analysis stored them: every plural form of the bodies and titles kept
+        // apart ("emissa" here stands for any stem a plural query no longer produces).
+        try old.database.write { tx in
+            try tx.execute("UPDATE kb_articles SET index_title = 'stale ' || index_title, index_body = 'stale'", [])
+            try tx.execute("UPDATE kb_meta SET value = 1 WHERE key = 'analyzer'", [])
+        }
+        for inMemory in [true, false] {
+            let database = try scratch.open(migrations: KnowledgeService.migrations)
+            let kb = try KnowledgeBase(database: database, cacheCheckInterval: 0, inMemoryIndex: inMemory)
+            try kb.waitForSearchIndex()
+            #expect(try kb.database.read { try $0.scalar("SELECT value FROM kb_meta WHERE key = 'analyzer'", []).integerValue }
+                    == TextAnalyzer.version)
+            #expect(try kb.database.read { try $0.query("SELECT 1 FROM kb_articles WHERE index_title LIKE 'stale%' OR index_body = 'stale'", []) }
+                .isEmpty)
+            for (query, title) in Self.plurals {
+                #expect(try Self.search(kb, query).hits.first?.title == title, "\(query), in memory: \(inMemory)")
+            }
+        }
+    }
 }

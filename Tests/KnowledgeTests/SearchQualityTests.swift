@@ -105,4 +105,33 @@ struct SearchQualityTests {
             }
         }
     }
+
+    @Test("'email' and 'e-mail', 'eSocial' and 'e-Social' find each other, also on a base seeded before these groups existed",
+          arguments: TestEngines.all)
+    func hyphenatedWordsMeet(engine: DatabaseEngine) throws {
+        let scratch = try ScratchDatabase(engine)
+        let first = try KnowledgeBase(database: try scratch.open(migrations: KnowledgeService.migrations), cacheCheckInterval: 0)
+        try Fixtures.article(first, "Como alterar o e-mail de envio da NF-e", "Em Configurações, informe o servidor SMTP.")
+        try Fixtures.article(first, "Email do contador", "Cadastre o email do escritório de contabilidade.")
+        try Fixtures.article(first, "Eventos do eSocial", "Transmita os eventos periódicos.")
+        // A base seeded by an earlier release: only the first edition of the default groups.
+        try first.database.write { tx in
+            try tx.execute("DELETE FROM kb_synonyms WHERE id NOT LIKE 'default-___'", [])
+            try tx.execute("UPDATE kb_meta SET value = 1 WHERE key = 'synonyms_seeded'", [])
+        }
+        let kb = try KnowledgeBase(database: try scratch.open(migrations: KnowledgeService.migrations), cacheCheckInterval: 0)
+        for query in ["email", "e-mail", "emails", "e-mails"] {
+            #expect(Set(try Self.search(kb, query).hits.map(\.title)) == ["Como alterar o e-mail de envio da NF-e", "Email do contador"], "\(query)")
+        }
+        #expect(try Self.search(kb, "e-Social").hits.map(\.title) == ["Eventos do eSocial"])
+        // Seeded once: a group an editor deleted does not come back at the next start.
+        let groups = try kb.listSynonyms(caller: Fixtures.agent).groups
+        let email = try #require(groups.first { $0.terms.contains("e-mail") })
+        #expect(groups.filter { $0.terms.contains("e-mail") }.count == 1)
+        var delete = KnowledgeV1.DeleteSynonymGroupRequest()
+        delete.id = email.id
+        try kb.deleteSynonymGroup(delete, caller: Fixtures.editor)
+        let restarted = try KnowledgeBase(database: try scratch.open(migrations: KnowledgeService.migrations), cacheCheckInterval: 0)
+        #expect(try restarted.listSynonyms(caller: Fixtures.agent).groups.allSatisfy { !$0.terms.contains("e-mail") })
+    }
 }

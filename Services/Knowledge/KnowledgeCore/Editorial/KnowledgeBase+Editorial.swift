@@ -168,11 +168,7 @@ extension KnowledgeBase {
     /// `ArticleLinkedToTicket` through the outbox, in the same transaction.
     public func linkArticleToTicket(_ request: KnowledgeV1.LinkArticleToTicketRequest, caller: Caller) throws -> KnowledgeV1.LinkArticleToTicketResponse {
         try caller.require(.agent)
-        guard !request.ticketID.isEmpty, request.ticketID.count <= 100, !request.ticketID.contains("\u{0}") else {
-            throw RPCError(.invalidArgument, "chamado inválido / invalid ticket id", violations: [
-                FieldViolation(field: "ticket_id", reason: "required", pt: "Informe o chamado.", en: "A ticket id is required."),
-            ])
-        }
+        try DeflectionStore.validTicket(request.ticketID)
         return try write("LinkArticleToTicket", caller, request, replayCheck: readable(request.articleID, by: caller)) { tx in
             let record = try ArticleStore.readable(tx, id: request.articleID, caller: caller)
             // Editors read drafts and archived articles, but the link puts the article's text in

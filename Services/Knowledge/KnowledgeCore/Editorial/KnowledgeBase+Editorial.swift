@@ -136,8 +136,14 @@ extension KnowledgeBase {
         return response
     }
 
+    /// Longest rejection reason (the portal's field).
+    static let maxRejectionReason = 500
+
     public func rejectQueueItem(_ request: KnowledgeV1.RejectQueueItemRequest, caller: Caller) throws -> KnowledgeV1.QueueItem {
         try caller.require(.editor)
+        if let long = FieldViolation.length(of: request.reason, "reason", limit: Self.maxRejectionReason) {
+            throw RPCError(.invalidArgument, "motivo longo demais / reason too long", violations: [long])
+        }
         return try write("RejectQueueItem", caller, request) { tx in
             guard try EditorQueue.find(tx, id: request.id) != nil else {
                 throw RPCError(.notFound, "item da fila não encontrado / queue item not found")

@@ -38,7 +38,8 @@ enum SynonymStore {
     static func put(_ tx: any SQLExecutor, _ group: KnowledgeV1.SynonymGroup) throws -> KnowledgeV1.SynonymGroup {
         let terms = group.terms.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         var violations: [FieldViolation] = []
-        if Set(terms.map { $0.lowercased() }).count < 2 {
+        // Compared as the search sees them: "Emissão" and "emissao" are one term.
+        if Set(terms.map { TextAnalyzer.analyze($0).map(\.stem) }.filter { !$0.isEmpty }).count < 2 {
             violations.append(FieldViolation(field: "group.terms", reason: "too_few", pt: "Informe ao menos dois termos diferentes.",
                                              en: "At least two different terms are needed."))
         }

@@ -40,6 +40,7 @@ public enum DefaultSynonyms {
         """
         email | e-mail
         esocial | e-social
+        nfce | nota de consumidor | nota do consumidor
         """,
     ]
 

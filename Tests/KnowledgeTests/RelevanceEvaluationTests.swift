@@ -7,10 +7,10 @@ import TestSupport
 @Suite("Relevance on the evaluation set")
 struct RelevanceEvaluationTests {
     /// Floors recorded in docs/BENCHMARKS-knowledge.md. The in-memory index ranks the same on
-    /// both engines (measured recall@5 1.000, MRR 0.960); the database engines, used until the
+    /// both engines (measured recall@5 1.000, MRR 0.980); the database engines, used until the
     /// index is built, measured SQLite 1.000 / 0.960 and PostgreSQL 0.992 / 0.935. Raise them when
     /// relevance improves; never lower them.
-    static let indexFloor = (recall: 0.98, mrr: 0.95)
+    static let indexFloor = (recall: 0.99, mrr: 0.97)
     static let floors: [DatabaseEngine: (recall: Double, mrr: Double)] = [
         .sqlite: (0.98, 0.93),
         .postgres: (0.97, 0.91),

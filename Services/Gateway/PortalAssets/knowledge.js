@@ -204,7 +204,7 @@ async function kbEditorPage(id) {
     el('label', {}, t('kbKinds'), choice('kind', KB_KINDS, article.kind, kbKindName)),
     input('title', 'kbArticleTitle', article.title, { required: true, maxlength: 200 }),
     el('label', {}, t('kbBody'), el('textarea', { name: 'body_markdown', id: 'kb-body', rows: 14, required: true, text: article.body_markdown || '' })),
-    el('div', { class: 'row' }, input('product', 'product', article.product, { maxlength: 120 }), input('module', 'module', article.module, { maxlength: 120 })),
+    el('div', { class: 'row' }, input('product', 'product', article.product, { maxlength: 100 }), input('module', 'module', article.module, { maxlength: 100 })),
     // The ticket form's category keys (its FAQ asks by them); a category written otherwise (an
     // import) is kept as it is.
     el('label', {}, t('category'), el('select', { name: 'category', id: 'kb-category-field' },

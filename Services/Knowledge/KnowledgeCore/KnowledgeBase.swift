@@ -288,14 +288,17 @@ public final class KnowledgeBase: Sendable {
 
     public func recordTicketSubmitted(_ request: KnowledgeV1.RecordTicketSubmittedRequest, caller: Caller) throws {
         try DeflectionStore.validDraft(request.draftID)
+        try DeflectionStore.validTicket(request.ticketID)
         _ = try write("RecordTicketSubmitted", caller, request) { tx in
             try DeflectionStore.recordTicket(tx, draftID: request.draftID, ticketID: request.ticketID, actor: caller.principal.id)
             return KnowledgeV1.RecordTicketSubmittedResponse()
         }
     }
 
+    /// One vote per person and article; `draft_id` is optional (a vote outside a ticket draft).
     public func vote(_ request: KnowledgeV1.VoteRequest, caller: Caller) throws -> KnowledgeV1.VoteResponse {
-        try write("Vote", caller, request, replayCheck: readable(request.articleID, by: caller)) { tx in
+        if !request.draftID.isEmpty { try DeflectionStore.validDraft(request.draftID) }
+        return try write("Vote", caller, request, replayCheck: readable(request.articleID, by: caller)) { tx in
             _ = try ArticleStore.readable(tx, id: request.articleID, caller: caller)
             let (up, down) = try DeflectionStore.vote(tx, articleID: request.articleID, voter: caller.principal.id, helpful: request.helpful,
                                                       draftID: request.draftID)

@@ -16,6 +16,17 @@ struct ArticleInput: Sendable {
 
     static let maxTitle = 200
     static let maxBody = 100_000
+    /// Product and module as long as a ticket's (intake's limit), so a FAQ asked from any ticket
+    /// can become an article (it was 80: such a request could only be rejected).
+    static let maxProduct = 100
+    static let maxCategory = 80
+
+    /// `too_long` for a product, module or category an article could not hold.
+    static func labelViolations(product: String, module: String, category: String) -> [FieldViolation] {
+        [FieldViolation.length(of: product.trimmingCharacters(in: .whitespaces), "product", limit: maxProduct),
+         FieldViolation.length(of: module.trimmingCharacters(in: .whitespaces), "module", limit: maxProduct),
+         FieldViolation.length(of: category.trimmingCharacters(in: .whitespaces), "category", limit: maxCategory)].compactMap { $0 }
+    }
 
     /// - Throws: `INVALID_ARGUMENT` listing every offending field.
     func validated() throws -> ArticleInput {
@@ -47,9 +58,7 @@ struct ArticleInput: Sendable {
             violations.append(FieldViolation(field: "visibility", reason: "required", pt: "Escolha público ou interno.",
                                              en: "Choose public or internal."))
         }
-        for (field, value) in [("product", input.product), ("module", input.module), ("category", input.category)] {
-            if let long = FieldViolation.length(of: value, field, limit: 80) { violations.append(long) }
-        }
+        violations += Self.labelViolations(product: input.product, module: input.module, category: input.category)
         if input.tags.count > 20 || input.tags.contains(where: { $0.count > 40 || $0.contains("|") }) {
             violations.append(FieldViolation(field: "tags", reason: "invalid", pt: "Até 20 etiquetas de até 40 caracteres, sem '|'.",
                                              en: "Up to 20 tags of up to 40 characters, without '|'."))

@@ -136,9 +136,13 @@ enum ArticleStore {
     private static func indexValues(_ record: ArticleRecord) -> [SQLValue] {
         let plain = MarkdownRenderer.plainText(record.bodyMarkdown)
         let summary = plain.count > 240 ? String(plain.prefix(240)) + "…" : plain
-        return [.text(MarkdownRenderer.html(record.bodyMarkdown)), .text(summary),
-                .text(TextAnalyzer.indexText(record.title + " " + record.tags.joined(separator: " "))),
-                .text(TextAnalyzer.indexText(record.bodyMarkdown))]
+        let stems = indexStems(title: record.title, tags: record.tags, body: record.bodyMarkdown)
+        return [.text(MarkdownRenderer.html(record.bodyMarkdown)), .text(summary), .text(stems.title), .text(stems.body)]
+    }
+
+    /// The stems stored with an article: `index_title` (title and tags) and `index_body`.
+    static func indexStems(title: String, tags: [String], body: String) -> (title: String, body: String) {
+        (TextAnalyzer.indexText(title + " " + tags.joined(separator: " ")), TextAnalyzer.indexText(body))
     }
 
     private static func saveVersion(_ tx: any SQLExecutor, _ record: ArticleRecord) throws {

@@ -18,6 +18,16 @@ enum DeflectionStore {
         }
     }
 
+    /// The ticket a deflection event or a link names: required, at most 100 characters.
+    static func validTicket(_ ticketID: String) throws {
+        guard !ticketID.trimmingCharacters(in: .whitespaces).isEmpty, ticketID.count <= 100, !ticketID.contains("\u{0}") else {
+            throw RPCError(.invalidArgument, "chamado inválido / invalid ticket id", violations: [
+                FieldViolation(field: "ticket_id", reason: "required", pt: "Informe a ocorrência (até 100 caracteres).",
+                               en: "A ticket id (up to 100 characters) is required."),
+            ])
+        }
+    }
+
     /// Records the articles shown to a draft (each article once per draft).
     static func recordShown(_ tx: any SQLExecutor, draftID: String, articleIDs: [String], actor: String, product: String, module: String) throws {
         let at = ArticleStore.now()

@@ -20,6 +20,8 @@ extension KnowledgeBase {
             violations.append(FieldViolation(field: "request_text", reason: "invalid", pt: "Texto inválido ou longo demais.",
                                              en: "Invalid or too long text."))
         }
+        // The FAQ article it may become holds them: refused now rather than stuck in the queue.
+        violations += ArticleInput.labelViolations(product: request.product, module: request.module, category: request.category)
         guard violations.isEmpty else { throw RPCError(.invalidArgument, "pedido de FAQ inválido / invalid FAQ request", violations: violations) }
         let sourceKey = "faq:" + (idempotencyKey.map { "\(caller.principal.id):\($0)" } ?? UUID().uuidString)
         // The queue's source key makes one item per key; the stored answer makes a retry's
@@ -93,20 +95,35 @@ extension KnowledgeBase {
             let codes = [item.ticketCode, item.ticketID, organizationID].filter { !$0.isEmpty }
             let question = Anonymizer.anonymize(request.question.isEmpty ? item.question : request.question, names: names, codes: codes)
             let answer = Anonymizer.anonymize(request.answer.isEmpty ? item.answer : request.answer, names: names, codes: codes)
+            var violations: [FieldViolation] = []
+            if question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                violations.append(FieldViolation(field: "question", reason: "required", pt: "Informe a pergunta.", en: "A question is required."))
+            }
+            if answer.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                violations.append(FieldViolation(field: "answer", reason: "required", pt: "Informe a resposta.", en: "An answer is required."))
+            }
+            guard violations.isEmpty else {
+                throw RPCError(.invalidArgument, "pergunta e resposta são obrigatórias / question and answer are required", violations: violations)
+            }
             var response = KnowledgeV1.ApproveQueueItemResponse()
             switch item.kind {
             case .faqRequest:
-                let input = try ArticleInput(kind: .faq, title: String(question.prefix(ArticleInput.maxTitle)), bodyMarkdown: answer,
+                let input: ArticleInput
+                do {
+                    input = try ArticleInput(kind: .faq, title: String(question.prefix(ArticleInput.maxTitle)), bodyMarkdown: answer,
                                              product: item.product, module: item.module, category: item.category, tags: [],
                                              visibility: request.visibility == .unspecified ? .customers : request.visibility,
                                              state: request.publish ? .published : .draft).validated()
+                } catch var error as RPCError {
+                    // Named as this request names them (the article's title is the question, its body the answer).
+                    let names = ["title": "question", "body_markdown": "answer"]
+                    error.violations = error.violations.map { var violation = $0; violation.field = names[$0.field] ?? $0.field; return violation }
+                    throw error
+                }
                 let article = try ArticleStore.create(tx, input, author: caller.principal)
                 try EditorQueue.close(tx, id: item.id, status: .approved, reviewer: caller.principal.displayName, note: nil, articleID: article.id)
                 response.article = article.message()
             default:
-                guard !question.trimmingCharacters(in: .whitespaces).isEmpty, !answer.trimmingCharacters(in: .whitespaces).isEmpty else {
-                    throw RPCError(.invalidArgument, "pergunta e resposta são obrigatórias / question and answer are required")
-                }
                 let entry = try Forum.add(tx, queueID: item.id, question: question, answer: answer, product: item.product,
                                           module: item.module, category: item.category, approvedBy: caller.principal.displayName)
                 try EditorQueue.close(tx, id: item.id, status: .approved, reviewer: caller.principal.displayName, note: nil, forumEntryID: entry.id)
@@ -119,8 +136,14 @@ extension KnowledgeBase {
         return response
     }
 
+    /// Longest rejection reason (the portal's field).
+    static let maxRejectionReason = 500
+
     public func rejectQueueItem(_ request: KnowledgeV1.RejectQueueItemRequest, caller: Caller) throws -> KnowledgeV1.QueueItem {
         try caller.require(.editor)
+        if let long = FieldViolation.length(of: request.reason, "reason", limit: Self.maxRejectionReason) {
+            throw RPCError(.invalidArgument, "motivo longo demais / reason too long", violations: [long])
+        }
         return try write("RejectQueueItem", caller, request) { tx in
             guard try EditorQueue.find(tx, id: request.id) != nil else {
                 throw RPCError(.notFound, "item da fila não encontrado / queue item not found")
@@ -151,13 +174,15 @@ extension KnowledgeBase {
     /// `ArticleLinkedToTicket` through the outbox, in the same transaction.
     public func linkArticleToTicket(_ request: KnowledgeV1.LinkArticleToTicketRequest, caller: Caller) throws -> KnowledgeV1.LinkArticleToTicketResponse {
         try caller.require(.agent)
-        guard !request.ticketID.isEmpty, request.ticketID.count <= 100, !request.ticketID.contains("\u{0}") else {
-            throw RPCError(.invalidArgument, "chamado inválido / invalid ticket id", violations: [
-                FieldViolation(field: "ticket_id", reason: "required", pt: "Informe o chamado.", en: "A ticket id is required."),
-            ])
-        }
+        try DeflectionStore.validTicket(request.ticketID)
         return try write("LinkArticleToTicket", caller, request, replayCheck: readable(request.articleID, by: caller)) { tx in
             let record = try ArticleStore.readable(tx, id: request.articleID, caller: caller)
+            // Editors read drafts and archived articles, but the link puts the article's text in
+            // the ticket's solution and its page's address in the customer's e-mail.
+            guard record.state == .published else {
+                throw RPCError(.failedPrecondition, "só um artigo publicado pode ser vinculado a uma ocorrência / "
+                               + "only a published article can be linked to a ticket")
+            }
             if let existing = try tx.queryOne("SELECT event_id, linked_at FROM kb_ticket_links WHERE ticket_id = ? AND article_id = ?",
                                               [.text(request.ticketID), .text(record.id)]) {
                 var response = KnowledgeV1.LinkArticleToTicketResponse()

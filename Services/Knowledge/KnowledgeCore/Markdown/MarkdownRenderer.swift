@@ -165,7 +165,8 @@ public enum MarkdownRenderer {
 
     private static func safeURL(_ url: String) -> String? {
         let lowered = url.lowercased()
-        guard !url.contains(where: { $0.isWhitespace || $0 == "\"" || $0 == "<" || $0 == ">" }) else { return nil }
+        // A backslash too: browsers read "/\\host" as "//host", another site.
+        guard !url.contains(where: { $0.isWhitespace || $0 == "\"" || $0 == "<" || $0 == ">" || $0 == "\\" }) else { return nil }
         if lowered.hasPrefix("https://") || lowered.hasPrefix("http://") || lowered.hasPrefix("mailto:") { return url }
         if url.hasPrefix("/") && !url.hasPrefix("//") { return url }
         return nil

@@ -93,5 +93,10 @@ public enum KnowledgeSchema {
             CREATE INDEX kb_forum_index_version ON kb_forum (index_version);
             INSERT INTO kb_meta (key, value) VALUES ('index', 0);
             """),
+        // Which `TextAnalyzer.version` produced the stored stems (1: every one before the
+        // counter); newer code analyses the articles again at start (`Reanalysis`).
+        Migration(version: 3, name: "analyzer_version", sql: """
+            INSERT INTO kb_meta (key, value) VALUES ('analyzer', 1);
+            """),
     ]
 }

@@ -19,7 +19,8 @@ struct SearchSnapshot: Sendable {
 /// Keeps the ``SearchSnapshot`` current with the database, for this instance and others
 /// writing to the same database.
 ///
-/// - At start, a background build reads every published article and forum entry.
+/// - At start, the stored stems are brought to the current analysis (``Reanalysis``), then a
+///   background build reads every published article and forum entry.
 /// - After a write in this process, the writer applies its change at once (``refreshAfterWrite(_:)``),
 ///   so its next query sees it.
 /// - Changes made by other instances are found through version counters in `kb_meta`
@@ -50,6 +51,9 @@ final class SearchCache: Sendable {
     /// Held while the index is built or updated; owns the mutable copy of the index.
     private let indexState = Mutex(IndexState())
     private let schedule = Mutex(Schedule())
+    /// Whether this process brought the stored stems to the current analysis (``Reanalysis``);
+    /// held while it does.
+    private let reanalysed = Mutex(false)
     private let queue = DispatchQueue(label: "knowledge.search-index", qos: .utility)
     /// Longest time between two checks for other instances' changes (while queries arrive).
     let checkInterval: TimeInterval
@@ -91,12 +95,24 @@ final class SearchCache: Sendable {
         try? refreshIndex(database)
     }
 
-    /// Waits until the index is built (benchmarks, tests).
+    /// Waits until the stored stems are current and the index is built (benchmarks, tests).
     func waitForIndex(_ database: any Database) throws {
+        try reanalyse(database)
         if buildsIndex, snapshot.withLock({ $0.index == nil }) { try refreshIndex(database) }
     }
 
+    /// Runs ``Reanalysis`` once per process (later calls wait for the first, then return).
+    func reanalyse(_ database: any Database) throws {
+        try reanalysed.withLock { done in
+            guard !done else { return }
+            try Reanalysis.run(database)
+            done = true
+        }
+    }
+
     private func backgroundRefresh(_ database: any Database) {
+        // Before the first build, so it reads current stems (a failure is tried again at the next check).
+        try? reanalyse(database)
         try? refreshTerms(database)
         try? refreshIndex(database)
         schedule.withLock { $0.pending = false; $0.checkedAt = Date() }

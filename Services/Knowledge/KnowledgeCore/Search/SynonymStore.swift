@@ -3,7 +3,7 @@ import Messages
 import RPC
 import Storage
 
-/// Synonym groups as data: seeded from ``DefaultSynonyms`` on first start, edited over RPC.
+/// Synonym groups as data: seeded from ``DefaultSynonyms`` (each edition once), edited over RPC.
 enum SynonymStore {
     static func list(_ tx: any SQLExecutor) throws -> [KnowledgeV1.SynonymGroup] {
         try tx.query("SELECT id, terms FROM kb_synonyms ORDER BY id", []).map { row in
@@ -14,20 +14,32 @@ enum SynonymStore {
         }
     }
 
-    /// Copies the default groups once per database.
+    /// Copies each edition of the default groups once per database (`kb_meta.synonyms_seeded`
+    /// counts the editions copied), so a group added by a later release reaches a database seeded
+    /// before it, and a default group an editor deleted never comes back.
     static func seedDefaults(_ tx: any SQLExecutor) throws {
-        guard try tx.execute("INSERT INTO kb_meta (key, value) VALUES ('synonyms_seeded', 1) ON CONFLICT (key) DO NOTHING") == 1 else { return }
-        for (index, terms) in DefaultSynonyms.groups.enumerated() {
-            try tx.execute("INSERT INTO kb_synonyms (id, terms, updated_at) VALUES (?, ?, ?)",
-                           [.text(String(format: "default-%03d", index + 1)), .text(terms.joined(separator: "|")), .integer(ArticleStore.now())])
+        try tx.execute("INSERT INTO kb_meta (key, value) VALUES ('synonyms_seeded', 0) ON CONFLICT (key) DO NOTHING")
+        let seeded = Int(try tx.scalar("SELECT value FROM kb_meta WHERE key = 'synonyms_seeded'", []).integerValue ?? 0)
+        let editions = DefaultSynonyms.editions
+        guard seeded < editions.count else { return }
+        for edition in seeded..<editions.count {
+            for (index, terms) in editions[edition].enumerated() {
+                // The first edition's ids as they always were.
+                let id = edition == 0 ? String(format: "default-%03d", index + 1) : String(format: "default-%d-%03d", edition + 1, index + 1)
+                try tx.execute("INSERT INTO kb_synonyms (id, terms, updated_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                               [.text(id), .text(terms.joined(separator: "|")), .integer(ArticleStore.now())])
+            }
         }
+        try tx.execute("UPDATE kb_meta SET value = ? WHERE key = 'synonyms_seeded' AND value < ?",
+                       [.integer(Int64(editions.count)), .integer(Int64(editions.count))])
         try bump(tx)
     }
 
     static func put(_ tx: any SQLExecutor, _ group: KnowledgeV1.SynonymGroup) throws -> KnowledgeV1.SynonymGroup {
         let terms = group.terms.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         var violations: [FieldViolation] = []
-        if Set(terms.map { $0.lowercased() }).count < 2 {
+        // Compared as the search sees them: "Emissão" and "emissao" are one term.
+        if Set(terms.map { TextAnalyzer.analyze($0).map(\.stem) }.filter { !$0.isEmpty }).count < 2 {
             violations.append(FieldViolation(field: "group.terms", reason: "too_few", pt: "Informe ao menos dois termos diferentes.",
                                              en: "At least two different terms are needed."))
         }

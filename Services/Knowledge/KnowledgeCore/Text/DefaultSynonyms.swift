@@ -1,8 +1,9 @@
 import Foundation
 
 /// The synonyms and abbreviations a new knowledge base starts with (one group per line, terms
-/// separated by `|`). They are copied into the database on first start and edited over RPC
-/// from then on (`PutSynonymGroup`, `DeleteSynonymGroup`).
+/// separated by `|`). They are copied into the database on first start (groups added by a later
+/// release at its first start) and edited over RPC from then on (`PutSynonymGroup`,
+/// `DeleteSynonymGroup`).
 public enum DefaultSynonyms {
     public static let text = """
         nf | nfe | nf-e | nota fiscal | nota fiscal eletronica
@@ -32,10 +33,26 @@ public enum DefaultSynonyms {
         sped | efd | escrituracao
         """
 
-    /// The default groups, each a list of terms.
-    public static var groups: [[String]] {
-        text.split(separator: "\n").map { line in
-            line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        }.filter { $0.count > 1 }
+    /// Groups added after the first release, one text per release (appended, never edited):
+    /// each reaches a database seeded before it once, at the next start (``SynonymStore/seedDefaults(_:)``).
+    /// The analyser drops the "e" of "e-mail" (a stop word), so the hyphenated spellings need a group.
+    public static let added = [
+        """
+        email | e-mail
+        esocial | e-social
+        nfce | nota de consumidor | nota do consumidor
+        """,
+    ]
+
+    /// The default groups by edition (the first release's ``text``, then each of ``added``), each a list of terms.
+    public static var editions: [[[String]]] {
+        ([text] + added).map { edition in
+            edition.split(separator: "\n").map { line in
+                line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            }.filter { $0.count > 1 }
+        }
     }
+
+    /// Every default group, each a list of terms.
+    public static var groups: [[String]] { editions.flatMap { $0 } }
 }

@@ -61,11 +61,48 @@ public enum TextAnalyzer {
         }
     }
 
-    /// The stem of a folded word.
+    /// Version of what ``stem(_:)`` and ``indexText(_:)`` produce. Stems are stored with each
+    /// article (`index_title`, `index_body`): when this changes, the stored ones are analysed
+    /// again at start (``Reanalysis``). 2: plurals Snowball left apart from their singular.
+    public static let version: Int64 = 2
+
+    /// The stem of a folded word. Plurals Snowball leaves apart from their singular are brought to
+    /// it first (``singular(_:)``), so `emissões`, `notas fiscais`, `erros` and `XMLs` find
+    /// `emissão`, `nota fiscal`, `erro` and `XML`.
     public static func stem(_ word: String) -> String {
         guard word.utf8.count > 2, !word.utf8.contains(where: { $0 >= 48 && $0 <= 57 }) else { return word }
+        let singular = singular(word)
+        let stemmed = snowball(singular)
+        // A short word Snowball leaves whole keeps its plural "s" ("erros", "anos", "xmls",
+        // "logins"): its singular's stem instead. Not "-ss", "-is", "-us" (país, vírus), not
+        // three letters (mês/meses already meet).
+        if stemmed == word, word.utf8.count >= 4, word.hasSuffix("s"),
+           !word.hasSuffix("ss"), !word.hasSuffix("is"), !word.hasSuffix("us") {
+            return snowball(String(word.dropLast()))
+        }
+        return stemmed
+    }
+
+    private static func snowball(_ word: String) -> String {
         let stemmed = PortugueseStemmer.shared.stem(restoreAccents(word))
         return String(decoding: stemmed.unicodeScalars.flatMap { fold($0) ?? [] }, as: UTF8.self)
+    }
+
+    /// The singular of the folded plurals whose stem Snowball leaves apart from the singular's:
+    /// `-ões` → `-ão` (emissões, botões, padrões), `-ais` → `-al` (fiscais, mensais, reais),
+    /// `-eis` → `-el` (papéis, níveis, disponíveis) or `-il` (úteis, fáceis, portáteis),
+    /// `-ens`/`-ons` → `-em`/`-om` (itens, ordens, mensagens, cupons). Anything else as it is.
+    static func singular(_ word: String) -> String {
+        let count = word.utf8.count
+        guard count >= 4 else { return word }
+        if count >= 5 && word.hasSuffix("oes") { return word.dropLast(3) + "ao" }
+        if count >= 5 && word.hasSuffix("ais") { return word.dropLast(3) + "al" }
+        if count >= 5 && word.hasSuffix("eis") {
+            let il = word.hasSuffix("uteis") || word.hasSuffix("ateis") || word.hasSuffix("ceis")
+            return word.dropLast(3) + (il ? "il" : "el")
+        }
+        if word.hasSuffix("ens") || word.hasSuffix("ons") { return word.dropLast(2) + "m" }
+        return word
     }
 
     /// The text stored in the index: stems separated by spaces.

@@ -92,10 +92,12 @@ public struct Vocabulary: Sendable {
         return false
     }
 
-    /// The most frequent word within the allowed distance of `word`, or `nil`.
+    /// The most frequent word within the allowed distance of `word`, or `nil`. A word with a
+    /// digit is a code (CFOP `5101`, NCM, rejection `5390`, version `2410`, `a3`): one digit apart
+    /// is another code, never a typo, so it is not corrected.
     public func correction(for word: String, publicOnly: Bool) -> String? {
         let bytes = Array(word.utf8)
-        guard bytes.count >= 4, bytes.count <= TextAnalyzer.maxWordLength else { return nil }
+        guard bytes.count >= 4, bytes.count <= TextAnalyzer.maxWordLength, !bytes.contains(where: { $0 >= 48 && $0 <= 57 }) else { return nil }
         let allowed = bytes.count >= 6 ? 2 : 1
         var keys = [word]
         for position in bytes.indices {

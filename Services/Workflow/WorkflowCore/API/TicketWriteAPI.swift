@@ -117,10 +117,13 @@ extension WorkflowAPI {
                         FieldViolation(field: "justification", reason: "required", pt: "Explique por que devolve.", en: "Explain why.")])
                 }
                 let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
+                guard ticket.isOpen else { throw Self.finishedError }
                 guard ticket.unreadCount == 0 else { throw lifecycle.unreadError(ticket) }
                 guard let previous = try lifecycle.previousHolder(tx, ticket) else {
                     throw RPCError(.failedPrecondition, "não há responsável anterior / there is no previous holder")
                 }
+                // Not to someone who may no longer hold it (deactivated, a level now below the ticket's, a closed group).
+                try HandoffDestination.check(tx, ticket, previous, agentField: "ticket_id", groupField: "ticket_id")
                 return try api.view(tx, try lifecycle.changeHolder(tx, ticket, to: previous, kind: .sendBack, actor: actor,
                                                                    note: request.justification), actor)
             }
@@ -232,12 +235,27 @@ extension WorkflowAPI {
         return try lifecycle.move(tx, moved, to: request.toStage, trigger: .agent, actor: actor, note: request.note, publicNote: request.publicNote)
     }
 
+    /// A hand-off or take of a finished ticket.
+    static var finishedError: RPCError {
+        RPCError(.failedPrecondition, "ocorrência encerrada / the ticket is finished",
+                 violations: [FieldViolation(field: "ticket_id", reason: "finished", pt: "A ocorrência já foi encerrada.", en: "The ticket is finished.")])
+    }
+
+    /// Takes a ticket. What the caller's view may no longer show — another agent took it first,
+    /// or it was finished (a customer's cancellation while it waited in the queue) — is
+    /// `FAILED_PRECONDITION`, checked before who may act on it (before, a group member who lost
+    /// the race got `PERMISSION_DENIED`, and a finished ticket was assigned).
     func take(_ tx: any SQLExecutor, _ ticketID: String, _ actor: Actor) throws -> TicketRecord {
         guard actor.kind == .agent else { throw RPCError(.permissionDenied, "somente agentes / agents only") }
-        let ticket = try lifecycle.loadActionable(tx, ticketID, actor: actor)
+        try actor.requireWork()
+        let ticket = try lifecycle.loadVisible(tx, ticketID, actor: actor, forUpdate: true)
+        guard ticket.isOpen else { throw Self.finishedError }
         guard ticket.agentID.isEmpty || ticket.agentID == actor.id || actor.isChefe && ticket.chefeAgentID == actor.id else {
-            throw RPCError(.failedPrecondition, "a ocorrência já está com outro agente / another agent holds the ticket")
+            throw RPCError(.failedPrecondition, "a ocorrência já está com outro agente / another agent holds the ticket",
+                           violations: [FieldViolation(field: "ticket_id", reason: "taken", pt: "Outro agente já a atende: \(ticket.agentName.isEmpty ? ticket.agentID : ticket.agentName).",
+                                                       en: "Another agent holds it: \(ticket.agentName.isEmpty ? ticket.agentID : ticket.agentName).")])
         }
+        try lifecycle.requireCanAct(tx, ticket, actor)
         var taken = ticket
         if ticket.agentID != actor.id {
             taken = try lifecycle.changeHolder(tx, ticket, to: HolderRef(agentID: actor.id, groupID: ticket.groupID), kind: .take, actor: actor)
@@ -256,28 +274,22 @@ extension WorkflowAPI {
                 FieldViolation(field: "to_agent_id", reason: "required", pt: "Agente ou grupo de destino.", en: "Destination agent or group.")])
         }
         let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
+        guard ticket.isOpen else { throw Self.finishedError }
         guard ticket.unreadCount == 0 else { throw lifecycle.unreadError(ticket) }
-        guard ticket.isOpen else { throw RPCError(.failedPrecondition, "ocorrência encerrada / the ticket is finished") }
-        var destination = HolderRef(agentID: request.toAgentID, groupID: request.toGroupID)
-        if !destination.agentID.isEmpty {
-            guard let agent = try tx.queryOne("SELECT active FROM agents WHERE id = ?", [.text(destination.agentID)]), agent.i("active") != 0 else {
-                throw RPCError(.failedPrecondition, "agente de destino inexistente ou inativo / destination agent missing or inactive")
-            }
-            if destination.groupID.isEmpty {
-                // Keep the group when the agent belongs to it; else the agent's first group.
-                let groups = try tx.query("SELECT group_id FROM group_members WHERE agent_id = ? ORDER BY group_id", [.text(destination.agentID)]).map { $0.s("group_id") }
-                destination.groupID = groups.contains(ticket.groupID) ? ticket.groupID : groups.first ?? ""
-            }
-        }
-        if !request.toGroupID.isEmpty {
-            guard let group = try tx.queryOne("SELECT active FROM staff_groups WHERE id = ?", [.text(request.toGroupID)]), group.i("active") != 0 else {
-                throw RPCError(.failedPrecondition, "grupo de destino inexistente ou inativo / destination group missing or inactive")
-            }
+        let named = HolderRef(agentID: request.toAgentID, groupID: request.toGroupID)
+        // Active, cleared for the ticket's level, and in the group named with them (before, "bruno
+        // in n2" when bruno was not in n2, and a confidential ticket shown to whoever received it).
+        try HandoffDestination.check(tx, ticket, named, member: true, agentField: "to_agent_id", groupField: "to_group_id")
+        var destination = named
+        if !destination.agentID.isEmpty && destination.groupID.isEmpty {
+            // Keep the group when the agent belongs to it; else the agent's first group.
+            let groups = try tx.query("SELECT group_id FROM group_members WHERE agent_id = ? ORDER BY group_id", [.text(destination.agentID)]).map { $0.s("group_id") }
+            destination.groupID = groups.contains(ticket.groupID) ? ticket.groupID : groups.first ?? ""
         }
         guard destination != ticket.holderRef else {
             throw RPCError(.failedPrecondition, "a ocorrência já está com esse responsável / the ticket already has that holder")
         }
-        guard try StaffDirectory.mayTransfer(tx, actor, to: HolderRef(agentID: request.toAgentID, groupID: request.toGroupID)) else {
+        guard try StaffDirectory.mayTransfer(tx, actor, to: named) else {
             throw RPCError(.permissionDenied, "sem permissão para repassar a esse destino / not allowed to transfer to that destination")
         }
         return try lifecycle.changeHolder(tx, ticket, to: destination, kind: .transfer, actor: actor, note: request.note, copyTo: request.copyTo)

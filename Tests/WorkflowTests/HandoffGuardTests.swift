@@ -60,6 +60,21 @@ struct HandoffGuardTests {
         #expect(moved.row?.holder?.agentID == "bruno" && moved.row?.holder?.groupID == "n1")
     }
 
+    @Test("a bulk action naming a ticket twice changes it once; over 500 tickets is INVALID_ARGUMENT on ticket_ids", arguments: TestEngines.all)
+    func bulkRepeatedTicket(engine: DatabaseEngine) throws {
+        let (harness, bulk) = try HandoffTests.bulkNote(engine, ["b1", "b2", "b3"], text: "Instabilidade na Sefaz SP")
+        var twice = bulk
+        twice.ticketIDs = ["b1", "b2", "b1"]
+        let response = try harness.call(WorkflowV1.Workflow.bulkAction, twice, as: Self.ana)
+        #expect(response.results.map(\.ticketID) == ["b1", "b2"] && response.results.allSatisfy(\.ok), "\(response.results)")
+        // Before: the note twice on b1.
+        #expect(try harness.ticket("b1").discussion.filter { $0.text == "Instabilidade na Sefaz SP" }.count == 1)
+        var many = bulk
+        many.ticketIDs = (0...500).map { "x\($0)" }
+        let refused = harness.failure(WorkflowV1.Workflow.bulkAction, many, as: Self.ana)
+        #expect(refused?.code == .invalidArgument && refused?.violations.first?.field == "ticket_ids", "\(String(describing: refused))")
+    }
+
     @Test("taking a ticket another agent took answers FAILED_PRECONDITION; a finished one is not taken", arguments: TestEngines.all)
     func takeOfATakenOrFinishedTicket(engine: DatabaseEngine) throws {
         let harness = try WorkflowHarness(engine)

@@ -337,7 +337,8 @@ extension WorkflowAPI {
                 FieldViolation(field: "transfer", reason: "one_action", pt: "Repasse, movimento ou nota.", en: "Transfer, move or note.")])
         }
         guard request.ticketIDs.count <= 500 else {
-            throw RPCError(.invalidArgument, "no máximo 500 ocorrências / at most 500 tickets")
+            throw RPCError(.invalidArgument, "no máximo 500 ocorrências / at most 500 tickets", violations: [
+                FieldViolation(field: "ticket_ids", reason: "too_many", pt: "No máximo 500.", en: "At most 500.")])
         }
         let scope = "\(context.method)|\(try principals.require(context).id)"
         let fingerprint = Digest.sha256(request.serializedBytes())
@@ -345,7 +346,9 @@ extension WorkflowAPI {
             _ = try Idempotent.bytes(database, key: context.idempotencyKey, scope: scope, fingerprint: fingerprint) { _ in [] }
         }
         var response = WorkflowV1.BulkActionResponse()
-        for ticketID in request.ticketIDs {
+        // A ticket named twice is changed once (before, a bulk note was added twice), answered once.
+        var seen = Set<String>()
+        for ticketID in request.ticketIDs where seen.insert(ticketID).inserted {
             try context.checkCancellation()
             do {
                 // A retry replays a ticket done only while the caller may still see it.

@@ -51,10 +51,19 @@ public final class TicketLifecycle: Sendable {
     // MARK: - Reading
 
     /// The ticket `id`, locked for update on PostgreSQL when read inside a write.
+    ///
+    /// PostgreSQL: the row is locked by a statement of its own (deferred: it goes out with the
+    /// read, no round trip more), and read with its holder's names and chefe by the next. One
+    /// `SELECT … JOIN agents … FOR UPDATE OF t` waiting for a concurrent change of the holder
+    /// re-checked only the ticket's row: it answered the new holder with the **old** statement's
+    /// join — no holder name, no chefe — so the new holder's chefe was refused
+    /// (`PERMISSION_DENIED`) and history lines lacked the names
+    /// (`ConcurrentActionsTests.transferRacingAFinish`). A statement started after the lock is
+    /// granted sees the committed change whole (READ COMMITTED).
     /// - Throws: `NOT_FOUND`.
     public func load(_ tx: any SQLExecutor, _ id: String, forUpdate: Bool = false) throws -> TicketRecord {
-        let lock = forUpdate && tx.engine == .postgres ? " FOR UPDATE OF t" : ""
-        guard let row = try tx.queryOne(TicketRecord.select + " WHERE t.id = ?" + lock, [.text(id)]) else { throw Self.ticketNotFound }
+        if forUpdate && tx.engine == .postgres { try tx.executeDeferred(Self.lockTicketSQL, [.text(id)]) }
+        guard let row = try tx.queryOne(TicketRecord.select + " WHERE t.id = ?", [.text(id)]) else { throw Self.ticketNotFound }
         return TicketRecord(row)
     }
 

@@ -380,6 +380,7 @@ public final class TicketLifecycle: Sendable {
                            serviceType: String?, reason: String, actor: Actor) throws -> TicketRecord {
         let at = now()
         var changes: [TicketChange] = []
+        if let category, category != ticket.category { try requireWayOn(ticket, as: category) }
         if let category, category != ticket.category {
             try touch(tx, ticket.id, "category = ?", [.integer(Int64(category.rawValue))], at: at)
             try record(tx, ticket.id, "category", old: ticket.category.label(), new: category.label(),
@@ -399,6 +400,25 @@ public final class TicketLifecycle: Sendable {
         let updated = try load(tx, ticket.id)
         for change in changes { try notify(tx, change, updated, at: at) }
         return updated
+    }
+
+    /// Refuses a new category that would strand `ticket` in its open stage: the stage has moves of
+    /// its own (not `*`) for the ticket's category and none for `category` — the `padrao` flow's
+    /// Diagnóstico técnico (Problema only) or Análise produto (product categories), whose tickets
+    /// reclassified otherwise could only be cancelled. Finished tickets may change (reports).
+    /// - Throws: `FAILED_PRECONDITION` on `category`, naming the stage.
+    func requireWayOn(_ ticket: TicketRecord, as category: CommonV1.Category) throws {
+        let flow = flow(of: ticket)
+        guard let stage = flow.stage(ticket.stage), !stage.isFinal else { return }
+        func hasOwnMoves(_ category: CommonV1.Category) -> Bool {
+            flow.moves(from: stage.key, trigger: .agent, category: category).contains { $0.from != "*" }
+        }
+        guard hasOwnMoves(ticket.category), !hasOwnMoves(category) else { return }
+        throw RPCError(.failedPrecondition, """
+            \(stage.name) não tem movimentos para \(category.label()): leve a ocorrência a outra etapa antes de mudar a categoria / \
+            \(stage.key) has no moves for that category: move the ticket to another stage before changing it
+            """, violations: [FieldViolation(field: "category", reason: "stage_has_no_moves",
+                                             pt: "\(stage.name) não atende \(category.label()).", en: "\(stage.key) does not serve that category.")])
     }
 
     /// Changes the ticket's confidentiality level; a level that differs from the old one is

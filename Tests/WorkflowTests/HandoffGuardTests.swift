@@ -7,7 +7,8 @@ import TestSupport
 import WorkflowCore
 
 /// Who may receive a ticket and when it may be taken: a repasse never hands a confidential
-/// ticket to an agent below its level (the holder sees what they hold), never names an agent
+/// ticket to an agent below its level (the holder sees what they hold) unless an administrator
+/// decides so, never names an agent
 /// with a group they are not in, and a take answers a ticket someone else took, or one already
 /// finished, with FAILED_PRECONDITION (the caller's view is stale), not with a permission error
 /// or an assignment of a finished ticket.
@@ -42,6 +43,12 @@ struct HandoffGuardTests {
         // And to an agent at or above it.
         let toChefe = try harness.call(WorkflowV1.Workflow.transferTicket, HandoffTests.transfer("t1", agent: "chefe"), as: WorkflowHarness.admin())
         #expect(toChefe.row?.holder?.agentID == "chefe")
+        // A chefe is held to the rule too; an administrator may decide to show it to bruno by handing it to him.
+        #expect(harness.failure(WorkflowV1.Workflow.transferTicket, HandoffTests.transfer("t1", agent: "bruno"), as: Self.chefe)?.code
+                == .failedPrecondition)
+        let toBruno = try harness.call(WorkflowV1.Workflow.transferTicket, HandoffTests.transfer("t1", agent: "bruno"), as: WorkflowHarness.admin())
+        #expect(toBruno.row?.holder?.agentID == "bruno")
+        #expect(try harness.ticket("t1", as: Self.bruno).row?.ticketID == "t1", "the holder sees what he holds")
     }
 
     @Test("a repasse naming an agent and a group the agent is not in is refused, nothing changed", arguments: TestEngines.all)

@@ -10,7 +10,9 @@ enum HandoffDestination {
     /// holder of a ticket sees it whatever its level, so handing a confidential ticket to an agent
     /// below it would show it to them — and a destination group that is missing or inactive (a
     /// queue nobody works). With `member`, the agent must belong to the group named with them.
-    static func check(_ tx: any SQLExecutor, _ ticket: TicketRecord, _ destination: HolderRef, member: Bool = false,
+    /// Administrators and services (`actor`) may hand a ticket to an agent below its level: a
+    /// deliberate decision to show it to them (the level check is the others').
+    static func check(_ tx: any SQLExecutor, _ ticket: TicketRecord, _ destination: HolderRef, member: Bool = false, by actor: Actor,
                       agentField: String, groupField: String) throws {
         if !destination.agentID.isEmpty {
             guard let agent = try tx.queryOne("SELECT active, max_access_level FROM agents WHERE id = ?", [.text(destination.agentID)]),
@@ -19,7 +21,7 @@ enum HandoffDestination {
                                violations: [FieldViolation(field: agentField, reason: "inactive", pt: "Escolha um agente ativo.",
                                                            en: "Choose an active agent.")])
             }
-            guard agent.i("max_access_level") >= Int64(ticket.accessLevel) else {
+            guard agent.i("max_access_level") >= Int64(ticket.accessLevel) || actor.isAdministrator || actor.kind == .service else {
                 throw RPCError(.failedPrecondition, """
                     o agente de destino não tem nível de acesso para esta ocorrência (nível \(ticket.accessLevel)) / \
                     the destination agent's access level is below this ticket's (level \(ticket.accessLevel))

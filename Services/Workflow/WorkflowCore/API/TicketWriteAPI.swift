@@ -123,7 +123,7 @@ extension WorkflowAPI {
                     throw RPCError(.failedPrecondition, "não há responsável anterior / there is no previous holder")
                 }
                 // Not to someone who may no longer hold it (deactivated, a level now below the ticket's, a closed group).
-                try HandoffDestination.check(tx, ticket, previous, agentField: "ticket_id", groupField: "ticket_id")
+                try HandoffDestination.check(tx, ticket, previous, by: actor, agentField: "ticket_id", groupField: "ticket_id")
                 return try api.view(tx, try lifecycle.changeHolder(tx, ticket, to: previous, kind: .sendBack, actor: actor,
                                                                    note: request.justification), actor)
             }
@@ -279,7 +279,7 @@ extension WorkflowAPI {
         let named = HolderRef(agentID: request.toAgentID, groupID: request.toGroupID)
         // Active, cleared for the ticket's level, and in the group named with them (before, "bruno
         // in n2" when bruno was not in n2, and a confidential ticket shown to whoever received it).
-        try HandoffDestination.check(tx, ticket, named, member: true, agentField: "to_agent_id", groupField: "to_group_id")
+        try HandoffDestination.check(tx, ticket, named, member: true, by: actor, agentField: "to_agent_id", groupField: "to_group_id")
         var destination = named
         if !destination.agentID.isEmpty && destination.groupID.isEmpty {
             // Keep the group when the agent belongs to it; else the agent's first group.

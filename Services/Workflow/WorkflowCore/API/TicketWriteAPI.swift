@@ -145,7 +145,9 @@ extension WorkflowAPI {
                 let at = lifecycle.now()
                 try lifecycle.touch(tx, ticket.id, "unread_count = unread_count + 1, last_interaction_at = ?", [.integer(at)], at: at)
                 try lifecycle.record(tx, ticket.id, "discussion", new: kind, note: "registrada por \(actor.name)", actor: actor, at: at)
-                return try api.view(tx, try lifecycle.load(tx, ticket.id), actor)
+                // The customer got back, as by a reply (before, a ticket waiting on them stayed
+                // there and was closed "sem retorno do cliente" although they had called).
+                return try api.view(tx, try lifecycle.customerGotBack(tx, try lifecycle.load(tx, ticket.id), actor: author, at: at), actor)
             }
         }
         router.register(WorkflowV1.Workflow.scheduleTicket) { request, context in

@@ -243,7 +243,8 @@ public final class TicketLifecycle: Sendable {
     ///   and it is not empty (an inactivity policy's outcome, whose policy is data).
     /// - Throws: `FAILED_PRECONDITION` naming the allowed moves when no transition fits, or when
     ///   unread customer messages block concluding; `PERMISSION_DENIED` when the transition needs a
-    ///   permission the actor lacks; `INVALID_ARGUMENT` when a required note is missing.
+    ///   permission the actor lacks; `INVALID_ARGUMENT` when a required note is missing. Unread
+    ///   customer messages block an agent's move into a final stage or the waiting stage.
     @discardableResult
     public func move(_ tx: any SQLExecutor, _ ticket: TicketRecord, to target: String, trigger: TransitionTrigger, actor: Actor,
                      note: String = "", publicNote: String = "", enforceUnreadGuard: Bool = true, outcome override: String = "") throws -> TicketRecord {
@@ -274,7 +275,9 @@ public final class TicketLifecycle: Sendable {
         guard let destination = flow.stage(target) else {
             throw RPCError(.failedPrecondition, "etapa desconhecida / unknown stage \(target)")
         }
-        if destination.isFinal && trigger == .agent && enforceUnreadGuard && ticket.unreadCount > 0 {
+        // Concluding, or asking the customer (into the waiting stage), over a customer message
+        // nobody read: the message may answer the question or reopen the matter.
+        if (destination.isFinal || target == flow.waitingStage) && trigger == .agent && enforceUnreadGuard && ticket.unreadCount > 0 {
             throw unreadError(ticket)
         }
         let outcome = destination.isFinal ? (override.isEmpty ? transition.outcome : override) : ""

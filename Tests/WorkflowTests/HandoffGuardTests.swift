@@ -82,6 +82,28 @@ struct HandoffGuardTests {
         #expect(refused?.code == .invalidArgument && refused?.violations.first?.field == "ticket_ids", "\(String(describing: refused))")
     }
 
+    @Test("a finished ticket takes no status and no schedule (a stale page): FAILED_PRECONDITION, nothing stored", arguments: TestEngines.all)
+    func noStatusOnAFinishedTicket(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        try harness.deliver(WorkflowHarness.opened("t1", category: .duvida), key: "t1")
+        try harness.take("t1", as: Self.ana)
+        try harness.move("t1", to: "finalizado", publicNote: "Respondido.", as: Self.ana)
+        var status = WorkflowV1.SetStageStatusRequest()
+        status.ticketID = "t1"
+        status.status = "pendente"
+        let refused = harness.failure(WorkflowV1.Workflow.setStageStatus, status, as: Self.ana)
+        #expect(refused?.code == .failedPrecondition && refused?.violations.first?.reason == "finished", "\(String(describing: refused))")
+        var schedule = WorkflowV1.ScheduleTicketRequest()
+        schedule.ticketID = "t1"
+        schedule.scheduledForMs = 1_800_000_000_000
+        #expect(harness.failure(WorkflowV1.Workflow.scheduleTicket, schedule, as: Self.ana)?.code == .failedPrecondition)
+        let view = try harness.ticket("t1")
+        // Before: status "pendente", then "agendado" with a schedule counted, on a finished ticket.
+        #expect(view.row?.status?.status ?? "" == "" && view.scheduleCount == 0, "\(String(describing: view.row?.status))")
+        #expect(try !harness.history("t1").contains { $0.kind == "status" || $0.kind == "schedule" })
+    }
+
     @Test("taking a ticket another agent took answers FAILED_PRECONDITION; a finished one is not taken", arguments: TestEngines.all)
     func takeOfATakenOrFinishedTicket(engine: DatabaseEngine) throws {
         let harness = try WorkflowHarness(engine)

@@ -52,6 +52,8 @@ extension WorkflowAPI {
                         FieldViolation(field: "reason", reason: "required", pt: "Quem ou o que a ocorrência aguarda.", en: "Who or what it waits on.")])
                 }
                 let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
+                // A status is inside a stage's work: a finished ticket has none (a stale page set one).
+                guard ticket.isOpen else { throw Self.finishedError }
                 if request.status == "agendado" && ticket.unreadCount > 0 { throw lifecycle.unreadError(ticket) }
                 return try api.view(tx, try lifecycle.setStatus(tx, ticket, status: request.status, reason: request.reason, actor: actor), actor)
             }
@@ -158,6 +160,7 @@ extension WorkflowAPI {
                         FieldViolation(field: "scheduled_for_ms", reason: "required", pt: "Informe a data.", en: "Give the date.")])
                 }
                 let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
+                guard ticket.isOpen else { throw Self.finishedError }
                 return try api.view(tx, try lifecycle.schedule(tx, ticket, at: request.scheduledForMs, note: request.note, actor: actor), actor)
             }
         }
@@ -237,7 +240,7 @@ extension WorkflowAPI {
         return try lifecycle.move(tx, moved, to: request.toStage, trigger: .agent, actor: actor, note: request.note, publicNote: request.publicNote)
     }
 
-    /// A hand-off or take of a finished ticket.
+    /// A hand-off, take, status or schedule of a finished ticket.
     static var finishedError: RPCError {
         RPCError(.failedPrecondition, "ocorrência encerrada / the ticket is finished",
                  violations: [FieldViolation(field: "ticket_id", reason: "finished", pt: "A ocorrência já foi encerrada.", en: "The ticket is finished.")])

@@ -50,7 +50,7 @@ struct AdministratorAgentChangesTests {
         let raised = try gateway.request("POST", "/v1/users/\(adminID)", json: ["access_level": 4], bearer: admin)
         #expect(raised.status == 200, "\(raised.text)")
         #expect(try agent(gateway, adminID, bearer: admin)["max_access_level"] as? Int == 4)
-        // A change without a level leaves the record alone (and needs no workflow).
+        // A change without a level keeps the record's level (its name follows: see nameAndRoleFollow).
         let renamed = try gateway.request("POST", "/v1/users/\(adminID)", json: ["display_name": "Ana Administradora"], bearer: admin)
         #expect(renamed.status == 200, "\(renamed.text)")
         let record = try agent(gateway, adminID, bearer: admin)
@@ -63,6 +63,42 @@ struct AdministratorAgentChangesTests {
         #expect(try gateway.request("POST", "/v1/users/\(secondID)/enable", bearer: admin).status == 204)
         #expect(try agent(gateway, secondID, bearer: admin)["active"] as? Bool == true)
         #expect(try user(gateway, secondID, bearer: admin)?["status"] as? String == "active")
+    }
+
+    @Test("a name or role change reaches the administrator's agent record: its name, and its chefe flag when demoted or promoted",
+          arguments: TestEngines.all)
+    func nameAndRoleFollow(engine: DatabaseEngine) throws {
+        let deployment = try ProxyTests.Deployment(engine: engine)
+        let gateway = deployment.gateway
+        let admin = try gateway.adminToken()
+        let secondID = try secondAdministrator(gateway, admin: admin)
+        #expect(try agent(gateway, secondID, bearer: admin)["name"] as? String == "Bia Admin")
+
+        // Renamed: workflow's record (whose name the history, the holder and e-mails use) says the new one.
+        // Before, it kept "Bia Admin" for good.
+        let renamed = try gateway.request("POST", "/v1/users/\(secondID)", json: ["display_name": "Beatriz Lima"], bearer: admin)
+        #expect(renamed.status == 200, "\(renamed.text)")
+        var record = try agent(gateway, secondID, bearer: admin)
+        #expect(record["name"] as? String == "Beatriz Lima" && record["max_access_level"] as? Int == 2, "\(record)")
+
+        // Demoted to agent: no longer a chefe in workflow, whose directory is authoritative for the
+        // flag (before, the former administrator kept a chefe's rights there).
+        let demoted = try gateway.request("POST", "/v1/users/\(secondID)", json: ["role": "agent"], bearer: admin)
+        #expect(demoted.status == 200, "\(demoted.text)")
+        record = try agent(gateway, secondID, bearer: admin)
+        #expect(record["is_chefe"] as? Bool != true && record["name"] as? String == "Beatriz Lima" && record["active"] as? Bool == true,
+                "\(record)")
+        // Made a chefe: a chefe again; the e-mail stays as workflow has it.
+        #expect(try gateway.request("POST", "/v1/users/\(secondID)", json: ["role": "chefe"], bearer: admin).status == 200)
+        record = try agent(gateway, secondID, bearer: admin)
+        #expect(record["is_chefe"] as? Bool == true && record["email"] as? String == Self.secondEmail, "\(record)")
+
+        // Workflow down: a rename is refused like a level change, and the gateway keeps the old name.
+        let workflow = try #require(deployment.services.first { $0.name == "workflow" })
+        _ = workflow.stop()
+        let refused = try gateway.request("POST", "/v1/users/\(secondID)", json: ["display_name": "Outra"], bearer: admin)
+        #expect(refused.status == 503 && (refused.json["error"] as? [String: Any])?["code"] as? String == "AGENT_NOT_UPDATED", "\(refused.text)")
+        #expect(try user(gateway, secondID, bearer: admin)?["display_name"] as? String == "Beatriz Lima")
     }
 
     @Test("workflow down: the level change and the disable are refused with 503 AGENT_NOT_UPDATED and nothing changes in the gateway",

@@ -164,7 +164,8 @@ struct HandoffTests {
                                 as: WorkflowHarness.customer("c1", organization: "org-1"))?.code == .permissionDenied)
     }
 
-    @Test("unread customer messages block transfer, scheduling and concluding until marked read; scheduling is counted", arguments: TestEngines.all)
+    @Test("unread customer messages block transfer, scheduling, asking the customer and concluding until marked read; scheduling is counted",
+          arguments: TestEngines.all)
     func unreadGuardAndScheduling(engine: DatabaseEngine) throws {
         let harness = try WorkflowHarness(engine)
         try harness.seedDirectory()
@@ -187,6 +188,14 @@ struct HandoffTests {
         conclude.ticketID = "t1"
         conclude.toStage = "finalizado"
         #expect(harness.failure(WorkflowV1.Workflow.moveTicket, conclude, as: Self.ana)?.code == .failedPrecondition)
+        // Nor is the customer asked for information over a message nobody read (the question may
+        // be answered already; before, the ticket then waited on the customer and closed by inactivity).
+        var ask = WorkflowV1.MoveTicketRequest()
+        ask.ticketID = "t1"
+        ask.toStage = "aguardando_cliente"
+        ask.publicNote = "Pode enviar o XML?"
+        let asked = harness.failure(WorkflowV1.Workflow.moveTicket, ask, as: Self.ana)
+        #expect(asked?.code == .failedPrecondition && asked?.violations.first?.reason == "unread_messages", "\(String(describing: asked))")
         var read = WorkflowV1.MarkMessagesReadRequest()
         read.ticketID = "t1"
         _ = try harness.call(WorkflowV1.Workflow.markMessagesRead, read, as: Self.ana)

@@ -107,10 +107,13 @@ enum AdminRoutes {
             user.accessLevel = change.access_level ?? user.accessLevel
             user.agentID = user.agentID ?? change.agent_id.flatMap { $0.isEmpty ? nil : $0 }
             let changed = user
-            // The agent record the gateway made for an administrator takes the new level first (503, nothing changed, when workflow fails).
-            if change.access_level != nil {
+            // The agent record the gateway made for an administrator takes the new level, name and
+            // role first (503, nothing changed, when workflow fails).
+            if change.access_level != nil || change.display_name != nil || change.role != nil {
                 if let replay = try context.replay(request) { return replay }
-                try AdministratorAgent.follow(changed, accessLevel: changed.accessLevel, gateway: context.gateway)
+                try AdministratorAgent.follow(changed, accessLevel: change.access_level.map { _ in changed.accessLevel },
+                                              displayName: change.display_name.map { _ in changed.displayName },
+                                              role: change.role.map { _ in role }, gateway: context.gateway)
             }
             let response = try context.once(request) { tx in
                 try context.gateway.store.updateStaff(tx, userID: changed.id, displayName: changed.displayName, role: role,

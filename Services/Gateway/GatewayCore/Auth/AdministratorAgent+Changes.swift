@@ -5,14 +5,18 @@ import RPCTransport
 import ServiceKit
 
 /// The agent record the gateway made for an administrator (``AdministratorAgent``, id = the
-/// sign-in's own) follows the sign-in's later changes: its access level (`POST /v1/users/{id}`)
-/// and whether it is active (`POST /v1/users/{id}/disable`, `/enable`). Before, workflow kept the
-/// level of the first sign-in and held the agent to the lower of the two, so a raised level did
-/// nothing in workflow, and a disabled administrator stayed an active agent there (routed to,
-/// offered as a transfer destination).
+/// sign-in's own) follows the sign-in's later changes: its access level, display name and role
+/// (`POST /v1/users/{id}`) and whether it is active (`POST /v1/users/{id}/disable`, `/enable`).
+/// Before, workflow kept the level of the first sign-in and held the agent to the lower of the
+/// two, so a raised level did nothing in workflow, and a disabled administrator stayed an active
+/// agent there (routed to, offered as a transfer destination); until 2026-12 it also kept the
+/// first name (history lines, holder names and e-mails said the old one, since workflow takes an
+/// agent's name from its record) and the chefe flag of an administrator demoted to agent (the
+/// directory being authoritative for it, the former administrator kept a chefe's rights there).
 ///
 /// Workflow is changed first (`GetAgent`, then `PutAgent` with only those fields changed: its
-/// name, groups, chefe and role stay as workflow has them), then the gateway's own change is
+/// e-mail, groups, workflow role and chefe link stay as workflow has them; the chefe flag
+/// follows the gateway role — chefes and administrators are chefes), then the gateway's own change is
 /// committed. When workflow does not answer, the route refuses with 503
 /// `AGENT_NOT_UPDATED` and changes nothing in the gateway: the caller tries again. (A gateway
 /// write failing after workflow's leaves workflow ahead; the retry writes the same values.) A
@@ -24,10 +28,12 @@ extension AdministratorAgent {
         user.agentID != nil && user.agentID == user.id
     }
 
-    /// Brings `user`'s gateway-made agent record to `accessLevel` and `active` (each `nil`:
-    /// unchanged), before the gateway commits the same change. Nothing for other users.
+    /// Brings `user`'s gateway-made agent record to `accessLevel`, `displayName`, `role` (its chefe
+    /// flag) and `active` (each `nil`: unchanged), before the gateway commits the same change.
+    /// Nothing for other users, nor when the record already says so.
     /// - Throws: 503 `AGENT_NOT_UPDATED` when workflow does not answer or refuses.
-    static func follow(_ user: User, accessLevel: Int? = nil, active: Bool? = nil, gateway: Gateway) throws {
+    static func follow(_ user: User, accessLevel: Int? = nil, displayName: String? = nil, role: Role? = nil, active: Bool? = nil,
+                       gateway: Gateway) throws {
         guard owns(user), let agentID = user.agentID else { return }
         let options = callOptions(gateway)
         let workflow = gateway.runtime.client(for: "workflow")
@@ -41,16 +47,18 @@ extension AdministratorAgent {
                 gateway.runtime.logger.warning("administrator's workflow agent missing; not made again", ["user.id": user.id, "agent.id": agentID])
                 return
             }
-            let level = accessLevel.map { Int32(clamping: $0) } ?? agent.maxAccessLevel
-            let isActive = active ?? agent.active
-            guard agent.maxAccessLevel != level || agent.active != isActive else { return }
-            agent.maxAccessLevel = level
-            agent.active = isActive
+            var changed = agent
+            changed.maxAccessLevel = accessLevel.map { Int32(clamping: $0) } ?? agent.maxAccessLevel
+            changed.active = active ?? agent.active
+            changed.name = displayName ?? agent.name
+            changed.isChefe = role.map { $0 == .chefe || $0 == .administrator } ?? agent.isChefe
+            guard changed != agent else { return }
             var put = WorkflowV1.PutAgentRequest()
-            put.agent = agent
+            put.agent = changed
             _ = try workflow.call(WorkflowV1.Workflow.putAgent, put, options: options)
             gateway.runtime.logger.notice("administrator's workflow agent updated",
-                                          ["user.id": user.id, "agent.id": agentID, "access_level": String(level), "active": String(isActive)])
+                                          ["user.id": user.id, "agent.id": agentID, "access_level": String(changed.maxAccessLevel),
+                                           "active": String(changed.active), "chefe": String(changed.isChefe)])
         } catch {
             gateway.runtime.logger.warning("administrator's workflow agent not updated; change refused: \(error)", ["user.id": user.id])
             throw notUpdated

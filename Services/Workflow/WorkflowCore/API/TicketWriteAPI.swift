@@ -52,6 +52,8 @@ extension WorkflowAPI {
                         FieldViolation(field: "reason", reason: "required", pt: "Quem ou o que a ocorrência aguarda.", en: "Who or what it waits on.")])
                 }
                 let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
+                // A status is inside a stage's work: a finished ticket has none (a stale page set one).
+                guard ticket.isOpen else { throw Self.finishedError }
                 if request.status == "agendado" && ticket.unreadCount > 0 { throw lifecycle.unreadError(ticket) }
                 return try api.view(tx, try lifecycle.setStatus(tx, ticket, status: request.status, reason: request.reason, actor: actor), actor)
             }
@@ -117,10 +119,13 @@ extension WorkflowAPI {
                         FieldViolation(field: "justification", reason: "required", pt: "Explique por que devolve.", en: "Explain why.")])
                 }
                 let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
+                guard ticket.isOpen else { throw Self.finishedError }
                 guard ticket.unreadCount == 0 else { throw lifecycle.unreadError(ticket) }
                 guard let previous = try lifecycle.previousHolder(tx, ticket) else {
                     throw RPCError(.failedPrecondition, "não há responsável anterior / there is no previous holder")
                 }
+                // Not to someone who may no longer hold it (deactivated, a level now below the ticket's, a closed group).
+                try HandoffDestination.check(tx, ticket, previous, by: actor, agentField: "ticket_id", groupField: "ticket_id")
                 return try api.view(tx, try lifecycle.changeHolder(tx, ticket, to: previous, kind: .sendBack, actor: actor,
                                                                    note: request.justification), actor)
             }
@@ -142,7 +147,9 @@ extension WorkflowAPI {
                 let at = lifecycle.now()
                 try lifecycle.touch(tx, ticket.id, "unread_count = unread_count + 1, last_interaction_at = ?", [.integer(at)], at: at)
                 try lifecycle.record(tx, ticket.id, "discussion", new: kind, note: "registrada por \(actor.name)", actor: actor, at: at)
-                return try api.view(tx, try lifecycle.load(tx, ticket.id), actor)
+                // The customer got back, as by a reply (before, a ticket waiting on them stayed
+                // there and was closed "sem retorno do cliente" although they had called).
+                return try api.view(tx, try lifecycle.customerGotBack(tx, try lifecycle.load(tx, ticket.id), actor: author, at: at), actor)
             }
         }
         router.register(WorkflowV1.Workflow.scheduleTicket) { request, context in
@@ -153,6 +160,7 @@ extension WorkflowAPI {
                         FieldViolation(field: "scheduled_for_ms", reason: "required", pt: "Informe a data.", en: "Give the date.")])
                 }
                 let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
+                guard ticket.isOpen else { throw Self.finishedError }
                 return try api.view(tx, try lifecycle.schedule(tx, ticket, at: request.scheduledForMs, note: request.note, actor: actor), actor)
             }
         }
@@ -232,12 +240,27 @@ extension WorkflowAPI {
         return try lifecycle.move(tx, moved, to: request.toStage, trigger: .agent, actor: actor, note: request.note, publicNote: request.publicNote)
     }
 
+    /// A hand-off, take, status or schedule of a finished ticket.
+    static var finishedError: RPCError {
+        RPCError(.failedPrecondition, "ocorrência encerrada / the ticket is finished",
+                 violations: [FieldViolation(field: "ticket_id", reason: "finished", pt: "A ocorrência já foi encerrada.", en: "The ticket is finished.")])
+    }
+
+    /// Takes a ticket. What the caller's view may no longer show — another agent took it first,
+    /// or it was finished (a customer's cancellation while it waited in the queue) — is
+    /// `FAILED_PRECONDITION`, checked before who may act on it (before, a group member who lost
+    /// the race got `PERMISSION_DENIED`, and a finished ticket was assigned).
     func take(_ tx: any SQLExecutor, _ ticketID: String, _ actor: Actor) throws -> TicketRecord {
         guard actor.kind == .agent else { throw RPCError(.permissionDenied, "somente agentes / agents only") }
-        let ticket = try lifecycle.loadActionable(tx, ticketID, actor: actor)
+        try actor.requireWork()
+        let ticket = try lifecycle.loadVisible(tx, ticketID, actor: actor, forUpdate: true)
+        guard ticket.isOpen else { throw Self.finishedError }
         guard ticket.agentID.isEmpty || ticket.agentID == actor.id || actor.isChefe && ticket.chefeAgentID == actor.id else {
-            throw RPCError(.failedPrecondition, "a ocorrência já está com outro agente / another agent holds the ticket")
+            throw RPCError(.failedPrecondition, "a ocorrência já está com outro agente / another agent holds the ticket",
+                           violations: [FieldViolation(field: "ticket_id", reason: "taken", pt: "Outro agente já a atende: \(ticket.agentName.isEmpty ? ticket.agentID : ticket.agentName).",
+                                                       en: "Another agent holds it: \(ticket.agentName.isEmpty ? ticket.agentID : ticket.agentName).")])
         }
+        try lifecycle.requireCanAct(tx, ticket, actor)
         var taken = ticket
         if ticket.agentID != actor.id {
             taken = try lifecycle.changeHolder(tx, ticket, to: HolderRef(agentID: actor.id, groupID: ticket.groupID), kind: .take, actor: actor)
@@ -256,28 +279,22 @@ extension WorkflowAPI {
                 FieldViolation(field: "to_agent_id", reason: "required", pt: "Agente ou grupo de destino.", en: "Destination agent or group.")])
         }
         let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
+        guard ticket.isOpen else { throw Self.finishedError }
         guard ticket.unreadCount == 0 else { throw lifecycle.unreadError(ticket) }
-        guard ticket.isOpen else { throw RPCError(.failedPrecondition, "ocorrência encerrada / the ticket is finished") }
-        var destination = HolderRef(agentID: request.toAgentID, groupID: request.toGroupID)
-        if !destination.agentID.isEmpty {
-            guard let agent = try tx.queryOne("SELECT active FROM agents WHERE id = ?", [.text(destination.agentID)]), agent.i("active") != 0 else {
-                throw RPCError(.failedPrecondition, "agente de destino inexistente ou inativo / destination agent missing or inactive")
-            }
-            if destination.groupID.isEmpty {
-                // Keep the group when the agent belongs to it; else the agent's first group.
-                let groups = try tx.query("SELECT group_id FROM group_members WHERE agent_id = ? ORDER BY group_id", [.text(destination.agentID)]).map { $0.s("group_id") }
-                destination.groupID = groups.contains(ticket.groupID) ? ticket.groupID : groups.first ?? ""
-            }
-        }
-        if !request.toGroupID.isEmpty {
-            guard let group = try tx.queryOne("SELECT active FROM staff_groups WHERE id = ?", [.text(request.toGroupID)]), group.i("active") != 0 else {
-                throw RPCError(.failedPrecondition, "grupo de destino inexistente ou inativo / destination group missing or inactive")
-            }
+        let named = HolderRef(agentID: request.toAgentID, groupID: request.toGroupID)
+        // Active, cleared for the ticket's level, and in the group named with them (before, "bruno
+        // in n2" when bruno was not in n2, and a confidential ticket shown to whoever received it).
+        try HandoffDestination.check(tx, ticket, named, member: true, by: actor, agentField: "to_agent_id", groupField: "to_group_id")
+        var destination = named
+        if !destination.agentID.isEmpty && destination.groupID.isEmpty {
+            // Keep the group when the agent belongs to it; else the agent's first group.
+            let groups = try tx.query("SELECT group_id FROM group_members WHERE agent_id = ? ORDER BY group_id", [.text(destination.agentID)]).map { $0.s("group_id") }
+            destination.groupID = groups.contains(ticket.groupID) ? ticket.groupID : groups.first ?? ""
         }
         guard destination != ticket.holderRef else {
             throw RPCError(.failedPrecondition, "a ocorrência já está com esse responsável / the ticket already has that holder")
         }
-        guard try StaffDirectory.mayTransfer(tx, actor, to: HolderRef(agentID: request.toAgentID, groupID: request.toGroupID)) else {
+        guard try StaffDirectory.mayTransfer(tx, actor, to: named) else {
             throw RPCError(.permissionDenied, "sem permissão para repassar a esse destino / not allowed to transfer to that destination")
         }
         return try lifecycle.changeHolder(tx, ticket, to: destination, kind: .transfer, actor: actor, note: request.note, copyTo: request.copyTo)
@@ -325,7 +342,8 @@ extension WorkflowAPI {
                 FieldViolation(field: "transfer", reason: "one_action", pt: "Repasse, movimento ou nota.", en: "Transfer, move or note.")])
         }
         guard request.ticketIDs.count <= 500 else {
-            throw RPCError(.invalidArgument, "no máximo 500 ocorrências / at most 500 tickets")
+            throw RPCError(.invalidArgument, "no máximo 500 ocorrências / at most 500 tickets", violations: [
+                FieldViolation(field: "ticket_ids", reason: "too_many", pt: "No máximo 500.", en: "At most 500.")])
         }
         let scope = "\(context.method)|\(try principals.require(context).id)"
         let fingerprint = Digest.sha256(request.serializedBytes())
@@ -333,7 +351,9 @@ extension WorkflowAPI {
             _ = try Idempotent.bytes(database, key: context.idempotencyKey, scope: scope, fingerprint: fingerprint) { _ in [] }
         }
         var response = WorkflowV1.BulkActionResponse()
-        for ticketID in request.ticketIDs {
+        // A ticket named twice is changed once (before, a bulk note was added twice), answered once.
+        var seen = Set<String>()
+        for ticketID in request.ticketIDs where seen.insert(ticketID).inserted {
             try context.checkCancellation()
             do {
                 // A retry replays a ticket done only while the caller may still see it.

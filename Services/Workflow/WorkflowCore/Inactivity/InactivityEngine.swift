@@ -7,7 +7,8 @@ import Storage
 ///
 /// When a ticket enters a stage with an active policy, two timers are scheduled: the reminder
 /// (`InactivityReminder` event) and the action (``TicketCoreSeam/performInactivityAction(_:ticketID:action:at:)``).
-/// Leaving the stage or a customer reply cancels both; each entry into a stage bumps the ticket's
+/// Leaving the stage or a customer reply cancels both (the agent's next public reply in the same
+/// stage starts the countdown again, ``onAgentResponse(_:ticketID:stage:at:)``); each entry into a stage bumps the ticket's
 /// version, and a timer whose version is not current any more does nothing, so a timer never acts
 /// on a ticket that moved on.
 ///
@@ -130,6 +131,26 @@ public struct InactivityEngine: Sendable {
             """, [.text(ticketID), .integer(at)])
         try TimerStore.cancelAll(tx, ticketID: ticketID, kindPrefix: "inactivity.")
     }
+
+    /// An agent answered the customer publicly while the ticket is in `stage`. When the customer
+    /// had stopped this stage's countdown (a reply in a stage its flow has no reply move from: the
+    /// ticket stayed where it was), the answer asks the customer again, so the countdown starts
+    /// again from it: a new version of the stage entry, entered at `at`, with the stage's active
+    /// policy. A countdown still running, or another stage's, is left alone.
+    public func onAgentResponse(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64) throws {
+        // Most stages have no policy: no statement at all for them.
+        guard let policy = try config.snapshot(tx).activeInactivityPolicy(stage: stage) else { return }
+        guard let version = try tx.queryOne(Self.restartSQL, [.integer(at), .text(ticketID), .text(stage)])?.i("version") else { return }
+        try TimerStore.cancelAll(tx, ticketID: ticketID, kindPrefix: "inactivity.")
+        try schedule(tx, ticketID: ticketID, policy: policy, from: at, version: version)
+    }
+
+    /// A stopped countdown of the ticket's stage started again (``onAgentResponse(_:ticketID:stage:at:)``).
+    private static let restartSQL = """
+        UPDATE wf_inactivity_tickets SET entered_at = ?, version = version + 1, customer_acted = 0
+        WHERE ticket_id = ? AND stage = ? AND customer_acted = 1
+        RETURNING version
+        """
 
     /// When the action and the reminder of `policy` fall for a countdown starting at `from`.
     public func deadlines(_ tx: any SQLExecutor, policy: InactivityPolicy, from: Int64) throws -> (reminder: Int64?, action: Int64) {

@@ -386,11 +386,7 @@ public enum TicketIntake {
         if let close, let reopened = try lifecycle.reopenAfterLateReply(tx, ticket, close: close, actor: actor, at: lifecycle.now()) {
             ticket = reopened
         } else {
-            try lifecycle.notify(tx, .customerReplied, ticket, at: at)
-            let flow = lifecycle.flow(of: ticket)
-            if let back = flow.moves(from: ticket.stage, trigger: .customerReply, category: ticket.category).first {
-                ticket = try lifecycle.move(tx, ticket, to: back.to, trigger: .customerReply, actor: actor)
-            }
+            ticket = try lifecycle.customerGotBack(tx, ticket, actor: actor, at: at)
         }
         try publishApplied(tx, ticket, lifecycle) { $0.reply = event }
     }

@@ -58,6 +58,16 @@ extension TicketLifecycle {
         return (entry, updated)
     }
 
+    /// The customer got back (a reply through intake, a message the team logged): observers hear
+    /// `.customerReplied` (SLA: a next response owed; inactivity: the countdown stops) and the
+    /// ticket takes its flow's `customer_reply` move from its stage, if any (Aguardando cliente →
+    /// Em atendimento), by `actor`. - Returns: the ticket after it.
+    func customerGotBack(_ tx: any SQLExecutor, _ ticket: TicketRecord, actor: Actor, at: Int64) throws -> TicketRecord {
+        try notify(tx, .customerReplied, ticket, at: at)
+        guard let back = flow(of: ticket).moves(from: ticket.stage, trigger: .customerReply, category: ticket.category).first else { return ticket }
+        return try move(tx, ticket, to: back.to, trigger: .customerReply, actor: actor)
+    }
+
     /// Marks an existing entry as publishable (an answer worth offering to the knowledge forum).
     public func markPublishable(_ tx: any SQLExecutor, _ ticket: TicketRecord, entryID: String, actor: Actor) throws -> WorkflowV1.DiscussionEntry {
         guard let row = try tx.queryOne("SELECT * FROM discussion_entries WHERE id = ? AND ticket_id = ?", [.text(entryID), .text(ticket.id)]) else {

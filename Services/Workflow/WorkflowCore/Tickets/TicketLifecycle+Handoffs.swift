@@ -80,14 +80,27 @@ extension TicketLifecycle {
         return parts.isEmpty ? Self.describeNone : parts.joined(separator: " / ")
     }
 
-    /// The holder before the last transfer that reached the current one (what "devolver" returns to).
+    /// Where devolver (`SendBack`) returns the ticket: the holder before the latest repasse still
+    /// standing. The repasses are replayed in order, each devolver undoing the latest one left, so
+    /// a second devolver walks one step further back (A → B → C; C devolves to B; B devolves to
+    /// A, not back to C). That repasse must be how the current holder got the ticket: its
+    /// destination agent, or, for a repasse to a group's queue, whoever took it there. `nil` when
+    /// there is none (a ticket routed to its holder, or passed on since by something else).
     public func previousHolder(_ tx: any SQLExecutor, _ ticket: TicketRecord) throws -> HolderRef? {
-        guard let row = try tx.queryOne("""
-            SELECT from_agent_id, from_group_id FROM transfers WHERE ticket_id = ? AND to_agent_id = ? AND to_group_id = ?
-            ORDER BY at DESC, id DESC LIMIT 1
-            """, [.text(ticket.id), .text(ticket.agentID), .text(ticket.groupID)]) else { return nil }
-        let holder = HolderRef(agentID: row.s("from_agent_id"), groupID: row.s("from_group_id"))
-        return holder.isEmpty ? nil : holder
+        var standing: [(from: HolderRef, to: HolderRef)] = []
+        for row in try tx.query("""
+            SELECT from_agent_id, from_group_id, to_agent_id, to_group_id, sent_back FROM transfers WHERE ticket_id = ? ORDER BY at, id
+            """, [.text(ticket.id)]) {
+            if row.i("sent_back") != 0 {
+                _ = standing.popLast()
+            } else {
+                standing.append((HolderRef(agentID: row.s("from_agent_id"), groupID: row.s("from_group_id")),
+                                 HolderRef(agentID: row.s("to_agent_id"), groupID: row.s("to_group_id"))))
+            }
+        }
+        guard let last = standing.last, !last.from.isEmpty, last.from != ticket.holderRef else { return nil }
+        let reached = last.to.agentID.isEmpty ? last.to.groupID == ticket.groupID : last.to.agentID == ticket.agentID
+        return reached ? last.from : nil
     }
 
     /// Records that a scheduling date was agreed with the customer (counted every time).

@@ -51,10 +51,19 @@ public final class TicketLifecycle: Sendable {
     // MARK: - Reading
 
     /// The ticket `id`, locked for update on PostgreSQL when read inside a write.
+    ///
+    /// PostgreSQL: the row is locked by a statement of its own (deferred: it goes out with the
+    /// read, no round trip more), and read with its holder's names and chefe by the next. One
+    /// `SELECT … JOIN agents … FOR UPDATE OF t` waiting for a concurrent change of the holder
+    /// re-checked only the ticket's row: it answered the new holder with the **old** statement's
+    /// join — no holder name, no chefe — so the new holder's chefe was refused
+    /// (`PERMISSION_DENIED`) and history lines lacked the names
+    /// (`ConcurrentActionsTests.transferRacingAFinish`). A statement started after the lock is
+    /// granted sees the committed change whole (READ COMMITTED).
     /// - Throws: `NOT_FOUND`.
     public func load(_ tx: any SQLExecutor, _ id: String, forUpdate: Bool = false) throws -> TicketRecord {
-        let lock = forUpdate && tx.engine == .postgres ? " FOR UPDATE OF t" : ""
-        guard let row = try tx.queryOne(TicketRecord.select + " WHERE t.id = ?" + lock, [.text(id)]) else { throw Self.ticketNotFound }
+        if forUpdate && tx.engine == .postgres { try tx.executeDeferred(Self.lockTicketSQL, [.text(id)]) }
+        guard let row = try tx.queryOne(TicketRecord.select + " WHERE t.id = ?", [.text(id)]) else { throw Self.ticketNotFound }
         return TicketRecord(row)
     }
 
@@ -234,7 +243,8 @@ public final class TicketLifecycle: Sendable {
     ///   and it is not empty (an inactivity policy's outcome, whose policy is data).
     /// - Throws: `FAILED_PRECONDITION` naming the allowed moves when no transition fits, or when
     ///   unread customer messages block concluding; `PERMISSION_DENIED` when the transition needs a
-    ///   permission the actor lacks; `INVALID_ARGUMENT` when a required note is missing.
+    ///   permission the actor lacks; `INVALID_ARGUMENT` when a required note is missing. Unread
+    ///   customer messages block an agent's move into a final stage or the waiting stage.
     @discardableResult
     public func move(_ tx: any SQLExecutor, _ ticket: TicketRecord, to target: String, trigger: TransitionTrigger, actor: Actor,
                      note: String = "", publicNote: String = "", enforceUnreadGuard: Bool = true, outcome override: String = "") throws -> TicketRecord {
@@ -265,7 +275,9 @@ public final class TicketLifecycle: Sendable {
         guard let destination = flow.stage(target) else {
             throw RPCError(.failedPrecondition, "etapa desconhecida / unknown stage \(target)")
         }
-        if destination.isFinal && trigger == .agent && enforceUnreadGuard && ticket.unreadCount > 0 {
+        // Concluding, or asking the customer (into the waiting stage), over a customer message
+        // nobody read: the message may answer the question or reopen the matter.
+        if (destination.isFinal || target == flow.waitingStage) && trigger == .agent && enforceUnreadGuard && ticket.unreadCount > 0 {
             throw unreadError(ticket)
         }
         let outcome = destination.isFinal ? (override.isEmpty ? transition.outcome : override) : ""
@@ -371,6 +383,7 @@ public final class TicketLifecycle: Sendable {
                            serviceType: String?, reason: String, actor: Actor) throws -> TicketRecord {
         let at = now()
         var changes: [TicketChange] = []
+        if let category, category != ticket.category { try requireWayOn(ticket, as: category) }
         if let category, category != ticket.category {
             try touch(tx, ticket.id, "category = ?", [.integer(Int64(category.rawValue))], at: at)
             try record(tx, ticket.id, "category", old: ticket.category.label(), new: category.label(),
@@ -390,6 +403,25 @@ public final class TicketLifecycle: Sendable {
         let updated = try load(tx, ticket.id)
         for change in changes { try notify(tx, change, updated, at: at) }
         return updated
+    }
+
+    /// Refuses a new category that would strand `ticket` in its open stage: the stage has moves of
+    /// its own (not `*`) for the ticket's category and none for `category` — the `padrao` flow's
+    /// Diagnóstico técnico (Problema only) or Análise produto (product categories), whose tickets
+    /// reclassified otherwise could only be cancelled. Finished tickets may change (reports).
+    /// - Throws: `FAILED_PRECONDITION` on `category`, naming the stage.
+    func requireWayOn(_ ticket: TicketRecord, as category: CommonV1.Category) throws {
+        let flow = flow(of: ticket)
+        guard let stage = flow.stage(ticket.stage), !stage.isFinal else { return }
+        func hasOwnMoves(_ category: CommonV1.Category) -> Bool {
+            flow.moves(from: stage.key, trigger: .agent, category: category).contains { $0.from != "*" }
+        }
+        guard hasOwnMoves(ticket.category), !hasOwnMoves(category) else { return }
+        throw RPCError(.failedPrecondition, """
+            \(stage.name) não tem movimentos para \(category.label()): leve a ocorrência a outra etapa antes de mudar a categoria / \
+            \(stage.key) has no moves for that category: move the ticket to another stage before changing it
+            """, violations: [FieldViolation(field: "category", reason: "stage_has_no_moves",
+                                             pt: "\(stage.name) não atende \(category.label()).", en: "\(stage.key) does not serve that category.")])
     }
 
     /// Changes the ticket's confidentiality level; a level that differs from the old one is

@@ -22,7 +22,7 @@ public struct WorkflowTimeObserver: TicketObserver, OpeningWriter {
         case .stageChanged(_, let to, _, let outcome):
             try time.stageChanged(tx, ticketID: ticket.id, to: to, outcome: outcome, at: at)
         case .agentPublicResponse:
-            try time.agentResponded(tx, ticketID: ticket.id, at: at)
+            try time.agentResponded(tx, ticketID: ticket.id, stage: ticket.stage, at: at)
         case .customerReplied:
             try time.customerReplied(tx, ticketID: ticket.id, at: at)
         case .priorityChanged(_, let new):

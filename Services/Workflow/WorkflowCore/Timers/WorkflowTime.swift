@@ -172,10 +172,16 @@ public final class WorkflowTime: Sendable {
             organizationID: d.organizationID), at: at)
     }
 
-    /// An agent answered the customer publicly.
-    public func agentResponded(_ tx: any SQLExecutor, ticketID: String, at: Int64) throws {
-        let computed = try sla.onTicketEvent(tx, ticketID: ticketID, .agentResponse, at: at)
-        try recordFirstResponse(tx, ticketID: ticketID, computed, answeredAt: at)
+    /// An agent answered the customer publicly, the ticket being in `stage` (empty: unknown).
+    /// An inactivity countdown the customer had stopped in that stage starts again
+    /// (``InactivityEngine/onAgentResponse(_:ticketID:stage:at:)``).
+    public func agentResponded(_ tx: any SQLExecutor, ticketID: String, stage: String = "", at: Int64) throws {
+        // The SLA and inactivity engines share one configuration cache: one version check for both.
+        try ConfigVersion.scoped(try ConfigVersion.read(tx)) {
+            let computed = try sla.onTicketEvent(tx, ticketID: ticketID, .agentResponse, at: at)
+            try recordFirstResponse(tx, ticketID: ticketID, computed, answeredAt: at)
+            if !stage.isEmpty { try inactivity.onAgentResponse(tx, ticketID: ticketID, stage: stage, at: at) }
+        }
     }
 
     /// The customer wrote: stops inactivity countdowns and starts a next-response cycle.

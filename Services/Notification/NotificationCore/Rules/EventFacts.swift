@@ -30,6 +30,9 @@ struct EventFacts: Sendable {
     var holderGroupName: String = ""
     var chefe: Person?
     var copies: [String] = []
+    /// The ``copies`` workflow vouched for as its agents cleared for the ticket's level
+    /// (`Transferred.agent_copy_to`): they read the transfer's note, like the holder.
+    var agentCopies: [String] = []
     /// Values for templates and webhook bodies.
     var variables: [String: String] = [:]
     /// Keys of ``variables`` hidden from recipients below ``accessLevel``.
@@ -243,6 +246,7 @@ enum EventInterpreter {
         // Workflow keeps the note as an internal `transfer` entry: never the customer's.
         facts.setInternal("text", event.note)
         facts.copies = event.copyTo
+        facts.agentCopies = event.agentCopyTo
         return facts
     }
 

@@ -144,6 +144,8 @@ const NOTIFY_EVENT_KINDS = {
   SLAWarning: ['Alerta de SLA', 'SLA warning'], SLABreached: ['SLA estourado', 'SLA breached'], SurveyAnswered: ['Pesquisa respondida', 'Survey answered'],
 };
 const NOTIFY_TEMPLATE_KINDS = Object.assign({}, NOTIFY_EVENT_KINDS, {
+  // What a transfer's copies read (the holder reads Transferred's).
+  TransferredCopy: ['Repasse (cópias)', 'Transferred (copies)'],
   TicketEmail: ['E-mail avulso sobre a ocorrência', 'E-mail about a ticket'], Invitation: ['Convite', 'Invitation'],
   StaffInvitation: ['Convite da equipe', 'Staff invitation'], RepresentativeInvitation: ['Convite de representante', 'Representative invitation'],
   PasswordReset: ['Redefinição de senha', 'Password reset'],

@@ -107,6 +107,10 @@ extension WorkflowV1 {
         public var actorName: String = ""
         public var pingPong: Bool = false
         public var transferredAtMs: Int64 = 0
+        /// The entries of copy_to (as typed) that are e-mails of active agents of the deployment whose
+        /// clearance reaches the ticket's access level (matched trimmed, case-insensitively): team
+        /// members, who may read the transfer's internal note; every other copy is external.
+        public var agentCopyTo: [String] = []
 
         public init() {}
     }
@@ -389,6 +393,10 @@ extension WorkflowV1.Transferred: ProtoMessage {
         if !self.actorName.isEmpty { c.actor_name = arena.cString(self.actorName) }
         c.ping_pong = (self.pingPong ? 1 : 0)
         c.transferred_at_ms = self.transferredAtMs
+        if !self.agentCopyTo.isEmpty {
+            c.n_agent_copy_to = self.agentCopyTo.count
+            c.agent_copy_to = arena.cStrings(self.agentCopyTo)
+        }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Transferred>) {
@@ -406,6 +414,11 @@ extension WorkflowV1.Transferred: ProtoMessage {
         self.actorName = _ProtoRuntime.string(c.pointee.actor_name)
         self.pingPong = (c.pointee.ping_pong != 0)
         self.transferredAtMs = c.pointee.transferred_at_ms
+        if c.pointee.n_agent_copy_to > 0, let _items = c.pointee.agent_copy_to {
+            self.agentCopyTo = (0..<c.pointee.n_agent_copy_to).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.agentCopyTo = []
+        }
     }
 }
 

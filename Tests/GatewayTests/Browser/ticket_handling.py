@@ -55,6 +55,9 @@ try:
     # Offered: her group and its other member; not herself, not the group she is not in.
     options = wait.until(lambda d: [o.text for o in Select(d.find_element(By.ID, "transfer-to")).options] or None)
     assert options == ["Grupo Nível 1", "Bruno"], options
+    # Next to the copy field: outside addresses get the transfer without its internal note.
+    copy_hint = driver.find_element(By.ID, driver.find_element(By.ID, "transfer-copy").get_attribute("aria-describedby"))
+    assert "sem a nota interna" in copy_hint.text, copy_hint.text
     Select(driver.find_element(By.ID, "transfer-to")).select_by_visible_text("Bruno")
     driver.find_element(By.ID, "transfer-note").send_keys("Bruno conhece o módulo de vendas.")
     driver.execute_script("document.getElementById('transfer-title').scrollIntoView()")

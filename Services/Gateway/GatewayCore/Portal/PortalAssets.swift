@@ -2753,7 +2753,9 @@ addPage({ path: '/prazos', visible: deadlineVisible, nav: { id: 'nav-deadlines',
 
 Object.assign(TEXT['pt-BR'], {
   handlingTransfer: 'Repassar', handlingTransferTo: 'Para', handlingTransferNote: 'Nota do repasse (fica no histórico interno)',
-  handlingCopyTo: 'Cópia por e-mail para (opcional, separados por vírgulas)', handlingGroupOption: 'Grupo {name}', handlingAgentOption: '{name}',
+  handlingCopyTo: 'Cópia por e-mail para (opcional, separados por vírgulas)',
+  handlingCopyHint: 'Endereços de fora da equipe recebem o aviso do repasse sem a nota interna; só agentes da equipe com nível de acesso suficiente a leem.',
+  handlingGroupOption: 'Grupo {name}', handlingAgentOption: '{name}',
   handlingGroups: 'Grupos', handlingAgents: 'Agentes', handlingSendBack: 'Devolver', handlingJustification: 'Justificativa da devolução',
   handlingSendBackHint: 'Devolve a ocorrência a quem a repassou; a justificativa é obrigatória e fica no histórico.',
   handlingReclassify: 'Reclassificar', handlingServiceType: 'Tipo de atendimento', handlingSupport: 'Suporte', handlingConsulting: 'Consultoria',
@@ -2768,7 +2770,9 @@ Object.assign(TEXT['pt-BR'], {
 });
 Object.assign(TEXT.en, {
   handlingTransfer: 'Transfer', handlingTransferTo: 'To', handlingTransferNote: 'Transfer note (kept in the internal history)',
-  handlingCopyTo: 'Copy by e-mail to (optional, comma separated)', handlingGroupOption: 'Group {name}', handlingAgentOption: '{name}',
+  handlingCopyTo: 'Copy by e-mail to (optional, comma separated)',
+  handlingCopyHint: 'Addresses outside the team get the transfer notice without its internal note; only team agents with enough access level read it.',
+  handlingGroupOption: 'Group {name}', handlingAgentOption: '{name}',
   handlingGroups: 'Groups', handlingAgents: 'Agents', handlingSendBack: 'Send back', handlingJustification: 'Why it is sent back',
   handlingSendBackHint: 'Returns the ticket to whoever transferred it; the justification is required and kept in the history.',
   handlingReclassify: 'Reclassify', handlingServiceType: 'Service type', handlingSupport: 'Support', handlingConsulting: 'Consulting',
@@ -2806,7 +2810,8 @@ function handlingForms(id, row, intake, act, visit) {
   const transfer = el('form', { id: 'transfer-form', 'aria-labelledby': 'transfer-title' },
     el('label', {}, t('handlingTransferTo'), destination),
     el('label', {}, t('handlingTransferNote'), el('textarea', { name: 'note', id: 'transfer-note', rows: 3 })),
-    el('label', {}, t('handlingCopyTo'), el('input', { name: 'copy_to', id: 'transfer-copy', autocomplete: 'off' })),
+    el('label', {}, t('handlingCopyTo'), el('input', { name: 'copy_to', id: 'transfer-copy', autocomplete: 'off', 'aria-describedby': 'transfer-copy-hint' })),
+    el('p', { class: 'muted', id: 'transfer-copy-hint', text: t('handlingCopyHint') }),
     el('button', { type: 'submit', id: 'transfer-submit', text: t('handlingTransfer') }));
   transfer.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -3555,6 +3560,8 @@ const NOTIFY_EVENT_KINDS = {
   SLAWarning: ['Alerta de SLA', 'SLA warning'], SLABreached: ['SLA estourado', 'SLA breached'], SurveyAnswered: ['Pesquisa respondida', 'Survey answered'],
 };
 const NOTIFY_TEMPLATE_KINDS = Object.assign({}, NOTIFY_EVENT_KINDS, {
+  // What a transfer's copies read (the holder reads Transferred's).
+  TransferredCopy: ['Repasse (cópias)', 'Transferred (copies)'],
   TicketEmail: ['E-mail avulso sobre a ocorrência', 'E-mail about a ticket'], Invitation: ['Convite', 'Invitation'],
   StaffInvitation: ['Convite da equipe', 'Staff invitation'], RepresentativeInvitation: ['Convite de representante', 'Representative invitation'],
   PasswordReset: ['Redefinição de senha', 'Password reset'],

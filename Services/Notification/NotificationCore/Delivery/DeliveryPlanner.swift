@@ -66,7 +66,8 @@ struct DeliveryPlanner: Sendable {
                 }
                 continue
             }
-            guard let template = snapshot.template(kind: facts.kind, locale: facts.locale) else { continue }
+            guard let template = snapshot.template(kind: TemplateCatalog.kind(facts.kind, for: recipient.audience),
+                                                   locale: facts.locale) else { continue }
             var variables = facts.variables(forLevel: recipient.level, readsInternal: recipient.readsInternal)
             variables["recipient_name"] = recipient.name
             variables["portal_url"] = settings.portalURL

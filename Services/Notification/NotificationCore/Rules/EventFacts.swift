@@ -32,6 +32,9 @@ struct EventFacts: Sendable {
     var copies: [String] = []
     /// What administrators' rules and webhooks filter on (``TicketCriteria``).
     var traits = TicketTraits()
+    /// The ``copies`` workflow vouched for as its agents cleared for the ticket's level
+    /// (`Transferred.agent_copy_to`): they read the transfer's note, like the holder.
+    var agentCopies: [String] = []
     /// Values for templates and webhook bodies.
     var variables: [String: String] = [:]
     /// Keys of ``variables`` hidden from recipients below ``accessLevel``.
@@ -249,6 +252,7 @@ enum EventInterpreter {
         // Workflow keeps the note as an internal `transfer` entry: never the customer's.
         facts.setInternal("text", event.note)
         facts.copies = event.copyTo
+        facts.agentCopies = event.agentCopyTo
         return facts
     }
 

@@ -17,12 +17,15 @@ struct PlannedRecipient: Sendable, Equatable {
     var failure: String?
     /// Person id for subscription checks (may be empty).
     var personID: String = ""
+    /// A copy workflow vouched for: one of its active agents cleared for the ticket's level
+    /// (``EventFacts/agentCopies``).
+    var agentCopy = false
 
     /// Whether internal content (``EventFacts/internalKeys``: a transfer's note) may reach this
-    /// recipient: the team only (holder, chefe). Never the customer, nor a transfer's copies —
-    /// addresses the transferring agent typed (a supplier, someone at the customer), which
-    /// nobody vouched for.
-    var readsInternal: Bool { audience == .holder || audience == .chefe }
+    /// recipient: the team only (holder, chefe, a copy that is one of workflow's agents cleared
+    /// for the ticket). Never the customer, nor the other copies — addresses the transferring
+    /// agent typed (a supplier, someone at the customer), which nobody vouched for.
+    var readsInternal: Bool { audience == .holder || audience == .chefe || (audience == .copies && agentCopy) }
 }
 
 /// Applies the rules to an event: audiences → people → addresses, minus unsubscribed people and
@@ -60,13 +63,16 @@ struct RecipientResolver {
                     planned.append(person(chefe, level: facts.accessLevel, audience: .chefe, what: "chefe"))
                 }
             case .copies:
+                let agents = Set(facts.agentCopies.map(EmailAddress.normalized))
                 for address in facts.copies {
                     let trimmed = address.trimmingCharacters(in: .whitespaces)
                     guard !trimmed.isEmpty else { continue }
-                    // Copies go to addresses nobody vouched for: level 0, so confidential content is hidden.
+                    // Copies go to addresses nobody vouched for: level 0, so confidential content is
+                    // hidden; but workflow's agents cleared for the ticket read it as the holder does.
                     if EmailAddress.isValid(trimmed) {
-                        planned.append(PlannedRecipient(key: EmailAddress.normalized(trimmed), name: "", email: trimmed,
-                                                        level: 0, audience: .copies))
+                        let key = EmailAddress.normalized(trimmed), agent = agents.contains(key)
+                        planned.append(PlannedRecipient(key: key, name: "", email: trimmed, level: agent ? facts.accessLevel : 0,
+                                                        audience: .copies, agentCopy: agent))
                     } else {
                         planned.append(PlannedRecipient(key: "invalid:\(trimmed)", name: "", email: trimmed, level: 0,
                                                         audience: .copies, failure: "endereço inválido / invalid address"))

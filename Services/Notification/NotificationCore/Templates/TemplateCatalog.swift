@@ -22,6 +22,16 @@ enum TemplateCatalog {
 
     static var kinds: [String] { Array(portuguese.keys).sorted() }
 
+    /// The template kinds an audience reads instead of the event's own: a transfer's copies are
+    /// told it went to someone else (the event's own wording says "to you", for the holder).
+    static let audienceKinds: [NotificationRules.Audience: [String: String]] = [.copies: ["Transferred": "TransferredCopy"]]
+
+    /// The template kind `audience` reads for an event of `kind` (its own unless ``audienceKinds``
+    /// names another); administrators edit each separately.
+    static func kind(_ kind: String, for audience: NotificationRules.Audience) -> String {
+        audienceKinds[audience]?[kind] ?? kind
+    }
+
     static let portuguese: [String: Entry] = [
         "TicketOpened": Entry(subject: "[{{code}}] Ocorrência registrada: {{subject}}",
                               text: "Olá, {{contact_name}}.\n\nRegistramos sua ocorrência {{code}} ({{subject}}).\nResponda a este e-mail para acrescentar informações.\n\n{{text}}"),
@@ -35,6 +45,8 @@ enum TemplateCatalog {
                                 text: "Olá, {{contact_name}}.\n\nA ocorrência {{code}} foi encerrada ({{outcome}}).\n{{text}}\n\nAvalie o atendimento: {{survey_url}}"),
         "Transferred": Entry(subject: "[{{code}}] Ocorrência repassada para você",
                              text: "A ocorrência {{code}} ({{subject}}) foi repassada por {{actor_name}} para {{holder_name}}.\n\nNota: {{text}}"),
+        "TransferredCopy": Entry(subject: "[{{code}}] Cópia: ocorrência repassada para {{holder_name}}",
+                                 text: "Você recebe esta cópia a pedido de {{actor_name}}: a ocorrência {{code}} ({{subject}}) foi repassada para {{holder_name}}.\n\nNota: {{text}}"),
         "TicketRouted": Entry(subject: "[{{code}}] Nova ocorrência na fila: {{subject}}",
                               text: "A ocorrência {{code}} ({{subject}}) de {{organization_name}} entrou na fila de {{holder_name}}."),
         "CustomerReplied": Entry(subject: "[{{code}}] Resposta do cliente",
@@ -75,6 +87,8 @@ enum TemplateCatalog {
                                 text: "Hello {{contact_name}},\n\nTicket {{code}} was closed ({{outcome}}).\n{{text}}\n\nRate our support: {{survey_url}}"),
         "Transferred": Entry(subject: "[{{code}}] Ticket transferred to you",
                              text: "Ticket {{code}} ({{subject}}) was transferred by {{actor_name}} to {{holder_name}}.\n\nNote: {{text}}"),
+        "TransferredCopy": Entry(subject: "[{{code}}] Copy: ticket transferred to {{holder_name}}",
+                                 text: "You receive this copy at the request of {{actor_name}}: ticket {{code}} ({{subject}}) was transferred to {{holder_name}}.\n\nNote: {{text}}"),
         "TicketRouted": Entry(subject: "[{{code}}] New ticket in the queue: {{subject}}",
                               text: "Ticket {{code}} ({{subject}}) from {{organization_name}} entered the queue of {{holder_name}}."),
         "CustomerReplied": Entry(subject: "[{{code}}] Customer replied",

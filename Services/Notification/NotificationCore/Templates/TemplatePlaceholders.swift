@@ -18,6 +18,7 @@ enum TemplatePlaceholders {
         "TicketRouted": ["group_name"],
         "StageChanged": ["from_stage", "to_stage", "actor_name", "outcome"],
         "Transferred": ["from_name", "actor_name", "sent_back"],
+        "TransferredCopy": ["from_name", "actor_name", "sent_back"],
         "DiscussionAdded": ["author_name", "entry_kind", "files_pt", "files_en"],
         "InformationRequested": ["actor_name"],
         "SolutionGiven": ["actor_name"],

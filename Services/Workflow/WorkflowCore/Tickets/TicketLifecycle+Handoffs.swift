@@ -54,6 +54,7 @@ extension TicketLifecycle {
             event.note = note
             event.sentBack = kind == .sendBack
             event.copyTo = copyTo
+            event.agentCopyTo = try AgentCopies.entitled(tx, copyTo: copyTo, level: updated.accessLevel)
             event.actorID = actor.id
             event.actorName = actor.name
             event.pingPong = pingPong

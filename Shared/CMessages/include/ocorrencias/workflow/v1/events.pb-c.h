@@ -188,10 +188,17 @@ struct  Ocorrencias__Workflow__V1__Transferred
   char *actor_name;
   protobuf_c_boolean ping_pong;
   int64_t transferred_at_ms;
+  /*
+   * The entries of copy_to (as typed) that are e-mails of active agents of the deployment whose
+   * clearance reaches the ticket's access level (matched trimmed, case-insensitively): team
+   * members, who may read the transfer's internal note; every other copy is external.
+   */
+  size_t n_agent_copy_to;
+  char **agent_copy_to;
 };
 #define OCORRENCIAS__WORKFLOW__V1__TRANSFERRED__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__transferred__descriptor) \
-    , NULL, NULL, NULL, (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+    , NULL, NULL, NULL, (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0,NULL }
 
 
 /*

@@ -1346,7 +1346,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__stage_changed__descr
   (ProtobufCMessageInit) ocorrencias__workflow__v1__stage_changed__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__transferred__field_descriptors[10] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__transferred__field_descriptors[11] =
 {
   {
     "ticket",
@@ -1468,10 +1468,23 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__transferred__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "agent_copy_to",
+    11,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Workflow__V1__Transferred, n_agent_copy_to),
+    offsetof(Ocorrencias__Workflow__V1__Transferred, agent_copy_to),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__transferred__field_indices_by_name[] = {
   6,   /* field[6] = actor_id */
   7,   /* field[7] = actor_name */
+  10,   /* field[10] = agent_copy_to */
   5,   /* field[5] = copy_to */
   1,   /* field[1] = from */
   3,   /* field[3] = note */
@@ -1484,7 +1497,7 @@ static const unsigned ocorrencias__workflow__v1__transferred__field_indices_by_n
 static const ProtobufCIntRange ocorrencias__workflow__v1__transferred__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__transferred__descriptor =
 {
@@ -1494,7 +1507,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__transferred__descrip
   "Ocorrencias__Workflow__V1__Transferred",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__Transferred),
-  10,
+  11,
   ocorrencias__workflow__v1__transferred__field_descriptors,
   ocorrencias__workflow__v1__transferred__field_indices_by_name,
   1,  ocorrencias__workflow__v1__transferred__number_ranges,

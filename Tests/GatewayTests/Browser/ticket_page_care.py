@@ -233,8 +233,9 @@ try:
     driver.find_element(By.ID, "take").click()
     wait.until(EC.staleness_of(before))
     wait.until(lambda d: portal.facts("ticket-facts").get("Com", "").startswith("Bruno"))
-    # The service's message reads as a sentence ("a ocorrência…" from workflow).
-    assert driver.find_element(By.ID, "action-status").text.startswith("A ocorrência está com outro responsável"), \
+    # The service's message reads as a sentence ("a ocorrência…" from workflow; a lost take race
+    # is FAILED_PRECONDITION "já está com outro agente").
+    assert driver.find_element(By.ID, "action-status").text.startswith("A ocorrência já está com outro agente"), \
         driver.find_element(By.ID, "action-status").text
     print("OK", opened)
 except Exception:

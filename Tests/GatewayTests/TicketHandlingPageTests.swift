@@ -13,9 +13,7 @@ struct TicketHandlingPageTests {
         // Bruno: a chefe in Nível 1 (Ana's group) at level 1; group Nível 2 has neither of them.
         _ = try Self.addBruno(gateway, seeded, chefe: true)
         // Caio: Nível 1 at level 0, offered until the ticket is made confidential.
-        #expect(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-caio", "name": "Caio", "email": "caio@suporte.example",
-                                                                        "max_access_level": 0, "active": true]], bearer: seeded.admin).status == 200)
-        #expect(try gateway.request("POST", "/v1/groups/n1/members", json: ["agent_id": "A-caio", "member": true], bearer: seeded.admin).status == 200)
+        try Self.addCaio(gateway, seeded)
         #expect(try gateway.request("POST", "/v1/groups", json: ["group": ["id": "n2", "name": "Nível 2", "active": true]], bearer: seeded.admin).status == 200)
         // Ana's role in workflow's directory lets her link customers; João is another authorized
         // contact of Acme; Maria has a second ticket to link.
@@ -83,6 +81,13 @@ struct TicketHandlingPageTests {
         let list = try gateway.request("GET", "/v1/tickets?page_size=50&text=comissoes", bearer: seeded.admin)
         let found = (list.json["tickets"] as? [[String: Any]] ?? []).filter { ($0["subject"] as? String ?? "").hasPrefix("Relatório de comissões") }
         #expect(found.count == 1 && found.first?["ticket_id"] as? String == PortalBrowser.value(result.output), "\(list.text)")
+    }
+
+    /// Caio, an agent of Ana's group Nível 1 at level 0 (no sign-in): below a confidential ticket.
+    static func addCaio(_ gateway: GatewayHarness, _ seeded: TicketFlowTests.Seeded) throws {
+        #expect(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-caio", "name": "Caio", "email": "caio@suporte.example",
+                                                                        "max_access_level": 0, "active": true]], bearer: seeded.admin).status == 200)
+        #expect(try gateway.request("POST", "/v1/groups/n1/members", json: ["agent_id": "A-caio", "member": true], bearer: seeded.admin).status == 200)
     }
 
     /// Bruno, an agent (or a chefe) of Ana's group Nível 1 at level 1, with a sign-in: its bearer token.

@@ -15,10 +15,7 @@ struct TransferDestinationsRouteTests {
         let gateway = deployment.gateway
         let seeded = try TicketFlowTests.seed(gateway)
         _ = try TicketHandlingPageTests.addBruno(gateway, seeded, chefe: false)
-        // Caio: Ana's group, level 0.
-        #expect(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-caio", "name": "Caio", "email": "caio@suporte.example",
-                                                                        "max_access_level": 0, "active": true]], bearer: seeded.admin).status == 200)
-        #expect(try gateway.request("POST", "/v1/groups/n1/members", json: ["agent_id": "A-caio", "member": true], bearer: seeded.admin).status == 200)
+        try TicketHandlingPageTests.addCaio(gateway, seeded)
         let ticket = try ReplyFilesTests.openTicket(gateway, seeded)
         #expect(try waitFor { try gateway.request("POST", "/v1/tickets/\(ticket)/take", json: [:], bearer: seeded.ana).status == 200 })
         func offered(_ agent: String, ticket: String?, bearer: String) throws -> [String] {

@@ -18,6 +18,15 @@ struct HandoffGuardTests {
     static let bruno = WorkflowHarness.agent("bruno")
     static let chefe = WorkflowHarness.agent("chefe")
 
+    /// Makes `ticket` confidential at level 1 (by the chefe): bruno (level 0) is below it.
+    static func confidential(_ harness: WorkflowHarness, _ ticket: String) throws {
+        var level = WorkflowV1.SetAccessLevelRequest()
+        level.ticketID = ticket
+        level.accessLevel = 1
+        level.reason = "Folha de pagamento"
+        _ = try harness.call(WorkflowV1.Workflow.setAccessLevel, level, as: Self.chefe)
+    }
+
     @Test("a repasse to an agent below the ticket's level is refused (FAILED_PRECONDITION): the agent would see it by holding it",
           arguments: TestEngines.all)
     func notBelowTheTicketsLevel(engine: DatabaseEngine) throws {
@@ -25,11 +34,7 @@ struct HandoffGuardTests {
         try harness.seedDirectory()
         try harness.deliver(WorkflowHarness.opened("t1"), key: "t1")
         try harness.take("t1", as: Self.ana)
-        var level = WorkflowV1.SetAccessLevelRequest()
-        level.ticketID = "t1"
-        level.accessLevel = 1
-        level.reason = "Folha de pagamento"
-        _ = try harness.call(WorkflowV1.Workflow.setAccessLevel, level, as: Self.chefe)
+        try Self.confidential(harness, "t1")
         let refused = harness.failure(WorkflowV1.Workflow.transferTicket, HandoffTests.transfer("t1", agent: "bruno"), as: Self.ana)
         #expect(refused?.code == .failedPrecondition, "\(String(describing: refused))")
         #expect(refused?.violations.first?.field == "to_agent_id" && refused?.violations.first?.reason == "below_access_level",
@@ -67,11 +72,7 @@ struct HandoffGuardTests {
         }
         // Level 0: everyone Ana reaches (her group n1: bruno at level 0, chefe at 2).
         #expect(try offered("t1") == (["bruno", "chefe"], ["n1"]))
-        var level = WorkflowV1.SetAccessLevelRequest()
-        level.ticketID = "t1"
-        level.accessLevel = 1
-        level.reason = "Folha de pagamento"
-        _ = try harness.call(WorkflowV1.Workflow.setAccessLevel, level, as: Self.chefe)
+        try Self.confidential(harness, "t1")
         // Level 1: bruno (0) is not offered — the transfer would refuse him —, the group still is.
         #expect(try offered("t1") == (["chefe"], ["n1"]))
         #expect(try offered("") == (["bruno", "chefe"], ["n1"]), "without a ticket: the reach alone")

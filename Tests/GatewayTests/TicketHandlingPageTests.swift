@@ -4,7 +4,7 @@ import TestSupport
 
 @Suite("The agent's handling forms on the ticket page (transfer, send back, reclassify, confidentiality, time) in a real headless browser", .serialized)
 struct TicketHandlingPageTests {
-    @Test("Ana takes and transfers a ticket to Bruno with a note; Bruno, a chefe, makes it confidential at level 1 and sends it back (a blank justification refused) with one; Ana, who gets no confidentiality form, makes it urgent, logs 30 minutes by phone, changes the contact to João and links Maria's other ticket")
+    @Test("Ana takes and transfers a ticket to Bruno with a note; Bruno, a chefe, makes it confidential at level 1 (Caio, at level 0, no longer offered) and sends it back (a blank justification refused) with one; Ana, who gets no confidentiality form, makes it urgent, logs 30 minutes by phone, changes the contact to João and links Maria's other ticket")
     func agentHandlesATicket() throws {
         try PortalBrowser.requireChromium()
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
@@ -12,6 +12,8 @@ struct TicketHandlingPageTests {
         let seeded = try TicketFlowTests.seed(gateway)
         // Bruno: a chefe in Nível 1 (Ana's group) at level 1; group Nível 2 has neither of them.
         _ = try Self.addBruno(gateway, seeded, chefe: true)
+        // Caio: Nível 1 at level 0, offered until the ticket is made confidential.
+        try Self.addCaio(gateway, seeded)
         #expect(try gateway.request("POST", "/v1/groups", json: ["group": ["id": "n2", "name": "Nível 2", "active": true]], bearer: seeded.admin).status == 200)
         // Ana's role in workflow's directory lets her link customers; João is another authorized
         // contact of Acme; Maria has a second ticket to link.
@@ -79,6 +81,13 @@ struct TicketHandlingPageTests {
         let list = try gateway.request("GET", "/v1/tickets?page_size=50&text=comissoes", bearer: seeded.admin)
         let found = (list.json["tickets"] as? [[String: Any]] ?? []).filter { ($0["subject"] as? String ?? "").hasPrefix("Relatório de comissões") }
         #expect(found.count == 1 && found.first?["ticket_id"] as? String == PortalBrowser.value(result.output), "\(list.text)")
+    }
+
+    /// Caio, an agent of Ana's group Nível 1 at level 0 (no sign-in): below a confidential ticket.
+    static func addCaio(_ gateway: GatewayHarness, _ seeded: TicketFlowTests.Seeded) throws {
+        #expect(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-caio", "name": "Caio", "email": "caio@suporte.example",
+                                                                        "max_access_level": 0, "active": true]], bearer: seeded.admin).status == 200)
+        #expect(try gateway.request("POST", "/v1/groups/n1/members", json: ["agent_id": "A-caio", "member": true], bearer: seeded.admin).status == 200)
     }
 
     /// Bruno, an agent (or a chefe) of Ana's group Nível 1 at level 1, with a sign-in: its bearer token.

@@ -18,6 +18,15 @@ struct HandoffGuardTests {
     static let bruno = WorkflowHarness.agent("bruno")
     static let chefe = WorkflowHarness.agent("chefe")
 
+    /// Makes `ticket` confidential at level 1 (by the chefe): bruno (level 0) is below it.
+    static func confidential(_ harness: WorkflowHarness, _ ticket: String) throws {
+        var level = WorkflowV1.SetAccessLevelRequest()
+        level.ticketID = ticket
+        level.accessLevel = 1
+        level.reason = "Folha de pagamento"
+        _ = try harness.call(WorkflowV1.Workflow.setAccessLevel, level, as: Self.chefe)
+    }
+
     @Test("a repasse to an agent below the ticket's level is refused (FAILED_PRECONDITION): the agent would see it by holding it",
           arguments: TestEngines.all)
     func notBelowTheTicketsLevel(engine: DatabaseEngine) throws {
@@ -25,11 +34,7 @@ struct HandoffGuardTests {
         try harness.seedDirectory()
         try harness.deliver(WorkflowHarness.opened("t1"), key: "t1")
         try harness.take("t1", as: Self.ana)
-        var level = WorkflowV1.SetAccessLevelRequest()
-        level.ticketID = "t1"
-        level.accessLevel = 1
-        level.reason = "Folha de pagamento"
-        _ = try harness.call(WorkflowV1.Workflow.setAccessLevel, level, as: Self.chefe)
+        try Self.confidential(harness, "t1")
         let refused = harness.failure(WorkflowV1.Workflow.transferTicket, HandoffTests.transfer("t1", agent: "bruno"), as: Self.ana)
         #expect(refused?.code == .failedPrecondition, "\(String(describing: refused))")
         #expect(refused?.violations.first?.field == "to_agent_id" && refused?.violations.first?.reason == "below_access_level",
@@ -49,6 +54,79 @@ struct HandoffGuardTests {
         let toBruno = try harness.call(WorkflowV1.Workflow.transferTicket, HandoffTests.transfer("t1", agent: "bruno"), as: WorkflowHarness.admin())
         #expect(toBruno.row?.holder?.agentID == "bruno")
         #expect(try harness.ticket("t1", as: Self.bruno).row?.ticketID == "t1", "the holder sees what he holds")
+    }
+
+    @Test("a ticket's transfer destinations leave out who may not receive it: an agent below its level is not offered (an administrator still gets them), the list a transfer's refusals match; a caller who does not see the ticket gets NOT_FOUND",
+          arguments: TestEngines.all)
+    func destinationsForATicket(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        try harness.deliver(WorkflowHarness.opened("t1"), key: "t1")
+        try harness.take("t1", as: Self.ana)
+        func offered(_ ticket: String, agent: String = "", as principal: AuthV1.Principal = Self.ana) throws -> (agents: [String], groups: [String]) {
+            var request = WorkflowV1.ListTransferDestinationsRequest()
+            request.agentID = agent
+            request.ticketID = ticket
+            let response = try harness.call(WorkflowV1.Workflow.listTransferDestinations, request, as: principal)
+            return (response.agents.map(\.id), response.groups.map(\.id))
+        }
+        // Level 0: everyone Ana reaches (her group n1: bruno at level 0, chefe at 2).
+        #expect(try offered("t1") == (["bruno", "chefe"], ["n1"]))
+        try Self.confidential(harness, "t1")
+        // Level 1: bruno (0) is not offered — the transfer would refuse him —, the group still is.
+        #expect(try offered("t1") == (["chefe"], ["n1"]))
+        #expect(try offered("") == (["bruno", "chefe"], ["n1"]), "without a ticket: the reach alone")
+        #expect(harness.failure(WorkflowV1.Workflow.transferTicket, HandoffTests.transfer("t1", agent: "bruno"), as: Self.ana)?
+            .violations.first?.reason == "below_access_level")
+        // Ana's destinations asked by a directory manager: the same.
+        #expect(try offered("t1", agent: "ana", as: WorkflowHarness.admin()) == (["chefe"], ["n1"]))
+        // An administrator may hand it to bruno (a deliberate decision), so is offered him.
+        #expect(try offered("t1", as: WorkflowHarness.admin()).agents.contains("bruno"))
+        // Bruno does not see the ticket: he learns nothing of it.
+        var his = WorkflowV1.ListTransferDestinationsRequest()
+        his.ticketID = "t1"
+        #expect(harness.failure(WorkflowV1.Workflow.listTransferDestinations, his, as: Self.bruno)?.code == .notFound)
+        // An inactive agent is not offered either.
+        var chefe = try harness.call(WorkflowV1.Workflow.getAgent, { var r = WorkflowV1.GetAgentRequest(); r.agentID = "chefe"; return r }(),
+                                     as: WorkflowHarness.admin())
+        chefe.active = false
+        var put = WorkflowV1.PutAgentRequest()
+        put.agent = chefe
+        _ = try harness.call(WorkflowV1.Workflow.putAgent, put, as: WorkflowHarness.admin())
+        #expect(try offered("t1") == ([], ["n1"]))
+    }
+
+    @Test("the moves offered are those a move accepts: none to a group member who does not hold the ticket, only the permission-guarded ones to a product manager who does not",
+          arguments: TestEngines.all)
+    func movesForWhoMayMake(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        try harness.deliver(WorkflowHarness.opened("t1"), key: "t1")
+        try harness.take("t1", as: Self.ana)
+        func moves(_ ticket: String, as principal: AuthV1.Principal) throws -> [WorkflowV1.AllowedMove] {
+            var request = WorkflowV1.ListAllowedMovesRequest()
+            request.ticketID = ticket
+            return try harness.call(WorkflowV1.Workflow.listAllowedMoves, request, as: principal).moves
+        }
+        let anas = try moves("t1", as: Self.ana)
+        #expect(!anas.isEmpty)
+        // Bruno, in Ana's group, sees the ticket but may not act on it: before, he was offered Ana's moves.
+        #expect(try moves("t1", as: Self.bruno).isEmpty)
+        var move = WorkflowV1.MoveTicketRequest()
+        move.ticketID = "t1"
+        move.toStage = anas[0].toStage
+        move.note = "nota"
+        move.publicNote = "texto"
+        #expect(harness.failure(WorkflowV1.Workflow.moveTicket, move, as: Self.bruno)?.code == .permissionDenied)
+        // Her chefe may act on it: the same moves.
+        #expect(try moves("t1", as: Self.chefe).map(\.toStage) == anas.map(\.toStage))
+        // In Análise produto a product manager who does not hold it is offered only the moves product.decide guards.
+        try harness.deliver(WorkflowHarness.opened("n1", category: .necessidade), key: "n1")
+        try harness.take("n1", as: Self.ana)
+        try harness.move("n1", to: "analise_produto", as: Self.ana)
+        let pms = try moves("n1", as: WorkflowHarness.agent("pm"))
+        #expect(!pms.isEmpty && pms.allSatisfy { $0.permission == "product.decide" }, "\(pms)")
+        #expect(try moves("n1", as: Self.ana).allSatisfy { $0.permission.isEmpty }, "Ana lacks product.decide")
     }
 
     @Test("a repasse naming an agent and a group the agent is not in is refused, nothing changed", arguments: TestEngines.all)

@@ -131,6 +131,10 @@ extension WorkflowV1 {
     /// empty or the caller's), or another agent's for those who manage the directory.
     public struct ListTransferDestinationsRequest: Sendable, Hashable {
         public var agentID: String = ""
+        /// When set, only the destinations that may receive this ticket (the caller must see it), as
+        /// TransferTicket and SendBack check them: no agent below its access level (unless the agent
+        /// asked about is an administrator) and no inactive agent or group.
+        public var ticketID: String = ""
 
         public init() {}
     }
@@ -1311,10 +1315,12 @@ extension WorkflowV1.ListTransferDestinationsRequest: ProtoMessage {
 
     public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListTransferDestinationsRequest, arena: inout ProtoArena) {
         if !self.agentID.isEmpty { c.agent_id = arena.cString(self.agentID) }
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListTransferDestinationsRequest>) {
         self.agentID = _ProtoRuntime.string(c.pointee.agent_id)
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
     }
 }
 

@@ -2,7 +2,8 @@
 """An agent's handling forms on the ticket page in headless Chromium: Ana takes Maria's ticket and
 transfers it to Bruno with a note (only her group's people and groups offered); Bruno sends it back
 (a blank justification refused, naming the field by its label) with a justification after raising its
-confidentiality level (he is a chefe; Ana gets no such form); Ana reclassifies it as urgent,
+confidentiality level (he is a chefe; Ana gets no such form; Caio, below the new level, is then no
+longer offered); Ana reclassifies it as urgent,
 logs 30 minutes, changes the contact to João and links Maria's other ticket; the page drawn again
 after each action does not read the transfer destinations or the contacts again, nor the related
 tickets but after the link.
@@ -52,9 +53,9 @@ try:
     open_ticket()
     driver.find_element(By.ID, "take").click()
     wait.until(lambda d: holder().startswith("Ana"))
-    # Offered: her group and its other member; not herself, not the group she is not in.
+    # Offered: her group and its other members; not herself, not the group she is not in.
     options = wait.until(lambda d: [o.text for o in Select(d.find_element(By.ID, "transfer-to")).options] or None)
-    assert options == ["Grupo Nível 1", "Bruno"], options
+    assert options == ["Grupo Nível 1", "Bruno", "Caio"], options
     # Next to the copy field: outside addresses get the transfer without its internal note.
     copy_hint = driver.find_element(By.ID, driver.find_element(By.ID, "transfer-copy").get_attribute("aria-describedby"))
     assert "sem a nota interna" in copy_hint.text, copy_hint.text
@@ -74,6 +75,9 @@ try:
     driver.find_element(By.ID, "access-level-reason").send_keys("Traz dados da folha de pagamento.")
     submit("access-level-submit")
     assert driver.find_element(By.ID, "access-level").get_attribute("value") == "1"
+    # At level 1 Caio (level 0) may not receive it: no longer offered (the list is read again).
+    options = wait.until(lambda d: [o.text for o in Select(d.find_element(By.ID, "transfer-to")).options] or None)
+    assert options == ["Grupo Nível 1", "Ana"], options
     driver.find_element(By.ID, "send-back-justification").send_keys("   ")
     driver.find_element(By.ID, "send-back-submit").click()
     # Refused, naming the field by its label on the form (not "justification").

@@ -382,7 +382,7 @@ enum DomainRoutes {
                              read: .get("workflow", WorkflowV1.Workflow.getAgent, ["id": "agent_id"])))
         router.add(B.route("GET", "/v1/agents/{id}", "workflow", WorkflowV1.Workflow.getAgent, path: ["id": "agent_id"]))
         router.add(B.route("GET", "/v1/agents/{id}/transfer-destinations", "workflow", WorkflowV1.Workflow.listTransferDestinations,
-                           path: ["id": "agent_id"]))
+                           path: ["id": "agent_id"], query: ["ticket_id": "ticket_id"]))
         router.add(B.route("POST", "/v1/agents/{id}/transfer-destinations", "workflow", WorkflowV1.Workflow.setTransferDestinations,
                            path: ["id": "agent_id"]))
         router.add(B.route("GET", "/v1/groups", "workflow", WorkflowV1.Workflow.listGroups, query: ["include_inactive": "include_inactive"]))

@@ -7507,7 +7507,14 @@ paths:
       operationId: get_v1_agents_id_transfer_destinations
       tags: [Workflow]
       summary: "workflow `ListTransferDestinations`: request `ocorrencias.workflow.v1.ListTransferDestinationsRequest`, answer `ocorrencias.workflow.v1.ListTransferDestinationsResponse` (as JSON, .proto field names)"
-      description: "Where the agent may transfer (repasse) tickets, as a transfer is checked: active agents and groups. Agents ask for their own id; another agent's needs `directory.manage`."
+      description: "Where the agent may transfer (repasse) tickets, as a transfer is checked: active agents and groups. Agents ask for their own id; another agent's needs `directory.manage`. With `ticket_id`, only the destinations that may receive that ticket, as a repasse or devolver checks them: no agent below its access level (an administrator asking for their own destinations still gets them) and no inactive agent or group."
+      parameters:
+        - name: ticket_id
+          in: query
+          required: false
+          description: "a ticket the caller sees: leave out the destinations that may not receive it"
+          schema:
+            type: string
       responses:
         '200':
           description: ocorrencias.workflow.v1.ListTransferDestinationsResponse

@@ -2786,10 +2786,12 @@ Object.assign(TEXT.en, {
   handlingLinkTo: 'Link to', handlingLinkNote: 'Why they are linked (optional)', handlingLink: 'Link', handlingNoRelated: 'None.',
 });
 
-// Where the signed-in agent may transfer to: workflow lists exactly the destinations a transfer
-// would accept (its listed ones, their groups and members, or everyone with `tickets.transfer_any`).
-async function handlingDestinations() {
-  const reach = await api('GET', `/v1/agents/${encodeURIComponent(me.principal.id)}/transfer-destinations`);
+// Where the signed-in agent may transfer ticket `id` to: workflow lists exactly the destinations a
+// transfer would accept (its listed ones, their groups and members, or everyone with
+// `tickets.transfer_any`), without those that may not receive this ticket (an agent below its
+// confidentiality level, unless the caller is an administrator).
+async function handlingDestinations(id) {
+  const reach = await api('GET', `/v1/agents/${encodeURIComponent(me.principal.id)}/transfer-destinations?ticket_id=${encodeURIComponent(id)}`);
   return { agents: reach.agents || [], groups: reach.groups || [] };
 }
 
@@ -2803,7 +2805,8 @@ function handlingForms(id, row, intake, act, visit) {
   const list = (text) => text.split(',').map((part) => part.trim()).filter(Boolean);
 
   const destination = el('select', { name: 'to', id: 'transfer-to', required: true });
-  visit.once('transfer-destinations', handlingDestinations).then(({ agents, groups }) => destination.append(
+  // Read again when the level changes (who may receive the ticket changes with it).
+  visit.once(`transfer-destinations:${row.access_level || 0}`, () => handlingDestinations(id)).then(({ agents, groups }) => destination.append(
     el('optgroup', { label: t('handlingGroups') }, groups.map((g) => el('option', { value: 'group:' + g.id, text: tf('handlingGroupOption', { name: g.name }) }))),
     el('optgroup', { label: t('handlingAgents') }, agents.map((a) => el('option', { value: 'agent:' + a.id, text: tf('handlingAgentOption', { name: a.name || a.id }) })))))
     .catch(() => null);

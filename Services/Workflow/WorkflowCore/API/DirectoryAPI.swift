@@ -76,13 +76,17 @@ extension WorkflowAPI {
         router.register(WorkflowV1.Workflow.listTransferDestinations) { request, context in
             try api.read(context) { actor, tx in
                 try actor.requireStaff()
+                // For a ticket (which the caller must see): only who may receive it (HandoffDestination).
+                let ticket = request.ticketID.isEmpty ? nil : try api.lifecycle.loadVisible(tx, request.ticketID, actor: actor)
                 guard !request.agentID.isEmpty && request.agentID != actor.id else {
-                    return try StaffDirectory.transferDestinations(tx, for: actor)
+                    return try StaffDirectory.transferDestinations(tx, for: actor, ticket: ticket)
                 }
                 try actor.require("directory.manage")
+                // Another agent's: workflow does not know whether they sign in as an administrator,
+                // so a ticket's level holds them to the rule of the others.
                 let agent = try StaffDirectory.agent(tx, request.agentID)
                 return try StaffDirectory.transferDestinations(tx, for: Actor(kind: .agent, id: agent.id, name: agent.name,
-                                                                              permissions: Set(agent.permissions)))
+                                                                              permissions: Set(agent.permissions)), ticket: ticket)
             }
         }
         router.register(WorkflowV1.Workflow.putRoutingRule) { request, context in

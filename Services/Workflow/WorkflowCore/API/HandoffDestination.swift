@@ -15,13 +15,15 @@ enum HandoffDestination {
     static func check(_ tx: any SQLExecutor, _ ticket: TicketRecord, _ destination: HolderRef, member: Bool = false, by actor: Actor,
                       agentField: String, groupField: String) throws {
         if !destination.agentID.isEmpty {
-            guard let agent = try tx.queryOne("SELECT active, max_access_level FROM agents WHERE id = ?", [.text(destination.agentID)]),
-                  agent.i("active") != 0 else {
+            let agent = try tx.queryOne("SELECT active, max_access_level FROM agents WHERE id = ?", [.text(destination.agentID)])
+            switch agentRefusal(active: (agent?.i("active") ?? 0) != 0, maxAccessLevel: agent?.i("max_access_level") ?? 0,
+                                for: ticket, by: actor) {
+            case nil: break
+            case .inactive?:
                 throw RPCError(.failedPrecondition, "agente de destino inexistente ou inativo / destination agent missing or inactive",
                                violations: [FieldViolation(field: agentField, reason: "inactive", pt: "Escolha um agente ativo.",
                                                            en: "Choose an active agent.")])
-            }
-            guard agent.i("max_access_level") >= Int64(ticket.accessLevel) || actor.isAdministrator || actor.kind == .service else {
+            case .belowAccessLevel?:
                 throw RPCError(.failedPrecondition, """
                     o agente de destino não tem nível de acesso para esta ocorrência (nível \(ticket.accessLevel)) / \
                     the destination agent's access level is below this ticket's (level \(ticket.accessLevel))
@@ -31,8 +33,8 @@ enum HandoffDestination {
             }
         }
         guard !destination.groupID.isEmpty else { return }
-        guard let group = try tx.queryOne("SELECT active FROM staff_groups WHERE id = ?", [.text(destination.groupID)]),
-              group.i("active") != 0 else {
+        let group = try tx.queryOne("SELECT active FROM staff_groups WHERE id = ?", [.text(destination.groupID)])
+        guard acceptsGroup(active: (group?.i("active") ?? 0) != 0) else {
             throw RPCError(.failedPrecondition, "grupo de destino inexistente ou inativo / destination group missing or inactive",
                            violations: [FieldViolation(field: groupField, reason: "inactive", pt: "Escolha um grupo ativo.",
                                                        en: "Choose an active group.")])
@@ -46,4 +48,21 @@ enum HandoffDestination {
                                                        en: "Choose one of the agent's groups, or the agent alone.")])
         }
     }
+
+    /// Why an agent may not receive a ticket, as ``check(_:_:_:member:by:actor:agentField:groupField:)`` refuses it.
+    enum AgentRefusal: Equatable { case inactive, belowAccessLevel }
+
+    /// The rule for a destination agent, in one place for the check and for the destinations
+    /// offered (``StaffDirectory/transferDestinations(_:for:ticket:)``): the agent must be active
+    /// (a missing one counts as inactive) and reach the ticket's level, unless `actor` (who hands
+    /// the ticket on) is an administrator or a service.
+    static func agentRefusal(active: Bool, maxAccessLevel: Int64, for ticket: TicketRecord, by actor: Actor) -> AgentRefusal? {
+        guard active else { return .inactive }
+        guard maxAccessLevel >= Int64(ticket.accessLevel) || actor.isAdministrator || actor.kind == .service else { return .belowAccessLevel }
+        return nil
+    }
+
+    /// The rule for a destination group (a missing one counts as inactive): only an active group
+    /// receives tickets — a queue nobody works would hold them.
+    static func acceptsGroup(active: Bool) -> Bool { active }
 }

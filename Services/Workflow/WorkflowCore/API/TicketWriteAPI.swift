@@ -23,9 +23,14 @@ extension WorkflowAPI {
                 let flow = lifecycle.flow(of: ticket)
                 var response = WorkflowV1.ListAllowedMovesResponse()
                 let triggers: [TransitionTrigger] = actor.kind == .customer ? [.customer] : [.agent]
-                for trigger in triggers {
+                // As `move` decides it: staff who may not change tickets (a read-only key) move
+                // nothing; staff who may not act on this ticket only along a move their permission
+                // guards (a product manager's accept or deny in Análise produto).
+                let mayWork = actor.kind == .customer || (try? actor.requireWork()) != nil
+                let mayAct = actor.kind == .customer || (try? lifecycle.requireCanAct(tx, ticket, actor)) != nil
+                for trigger in triggers where mayWork {
                     for transition in flow.moves(from: ticket.stage, trigger: trigger, category: ticket.category)
-                    where transition.permission.isEmpty || actor.has(transition.permission) {
+                    where transition.permission.isEmpty ? mayAct : actor.has(transition.permission) {
                         var move = WorkflowV1.AllowedMove()
                         move.toStage = transition.to
                         move.stageName = actor.isStaff ? flow.stage(transition.to)?.name ?? transition.to : flow.stage(transition.to)?.customerName ?? transition.to

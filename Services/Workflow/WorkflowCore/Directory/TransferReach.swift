@@ -3,7 +3,7 @@ import Storage
 
 /// Where an agent may transfer (repasse) tickets: the one rule both a transfer's check
 /// (``StaffDirectory/mayTransfer(_:_:to:)``) and the listing of destinations
-/// (``StaffDirectory/transferDestinations(_:for:)``) apply, so the portal never offers a
+/// (``StaffDirectory/transferDestinations(_:for:ticket:)``) apply, so the portal never offers a
 /// destination workflow would refuse.
 ///
 /// Administrators and holders of `tickets.transfer_any` reach everyone. Others reach the
@@ -56,14 +56,21 @@ extension StaffDirectory {
     }
 
     /// The active agents (other than `actor`) and active groups `actor` may transfer to
-    /// (``TransferReach``), by name.
-    public static func transferDestinations(_ tx: any SQLExecutor, for actor: Actor) throws -> WorkflowV1.ListTransferDestinationsResponse {
+    /// (``TransferReach``), by name. With `ticket`, only those that may receive it, by the rule
+    /// a repasse or devolver checks (``HandoffDestination``: no agent below its access level
+    /// unless `actor` is an administrator), so the portal offers no destination the call refuses.
+    public static func transferDestinations(_ tx: any SQLExecutor, for actor: Actor,
+                                     ticket: TicketRecord? = nil) throws -> WorkflowV1.ListTransferDestinationsResponse {
         let reach = try TransferReach.of(actor, tx)
         var response = WorkflowV1.ListTransferDestinationsResponse()
         response.anywhere = reach.anywhere
-        response.groups = try listGroups(tx, includeInactive: false).filter { reach.allowsGroup($0.id) }
-        response.agents = try listAgents(tx, WorkflowV1.ListAgentsRequest())
-            .filter { $0.id != actor.id && reach.allowsAgent($0.id, memberOf: Set($0.groupIDs)) }
+        response.groups = try listGroups(tx, includeInactive: false)
+            .filter { reach.allowsGroup($0.id) && HandoffDestination.acceptsGroup(active: $0.active) }
+        response.agents = try listAgents(tx, WorkflowV1.ListAgentsRequest()).filter { agent in
+            guard agent.id != actor.id && reach.allowsAgent(agent.id, memberOf: Set(agent.groupIDs)) else { return false }
+            guard let ticket else { return agent.active }
+            return HandoffDestination.agentRefusal(active: agent.active, maxAccessLevel: Int64(agent.maxAccessLevel), for: ticket, by: actor) == nil
+        }
         return response
     }
 }

@@ -345,10 +345,16 @@ struct  Ocorrencias__Workflow__V1__ListTransferDestinationsRequest
 {
   ProtobufCMessage base;
   char *agent_id;
+  /*
+   * When set, only the destinations that may receive this ticket (the caller must see it), as
+   * TransferTicket and SendBack check them: no agent below its access level (unless the agent
+   * asked about is an administrator) and no inactive agent or group.
+   */
+  char *ticket_id;
 };
 #define OCORRENCIAS__WORKFLOW__V1__LIST_TRANSFER_DESTINATIONS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_transfer_destinations_request__descriptor) \
-    , (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Workflow__V1__ListTransferDestinationsResponse

@@ -5447,7 +5447,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_agent_request__d
   (ProtobufCMessageInit) ocorrencias__workflow__v1__get_agent_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_transfer_destinations_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_transfer_destinations_request__field_descriptors[2] =
 {
   {
     "agent_id",
@@ -5461,14 +5461,27 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_transfer_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "ticket_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListTransferDestinationsRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__list_transfer_destinations_request__field_indices_by_name[] = {
   0,   /* field[0] = agent_id */
+  1,   /* field[1] = ticket_id */
 };
 static const ProtobufCIntRange ocorrencias__workflow__v1__list_transfer_destinations_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_transfer_destinations_request__descriptor =
 {
@@ -5478,7 +5491,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_transfer_destin
   "Ocorrencias__Workflow__V1__ListTransferDestinationsRequest",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__ListTransferDestinationsRequest),
-  1,
+  2,
   ocorrencias__workflow__v1__list_transfer_destinations_request__field_descriptors,
   ocorrencias__workflow__v1__list_transfer_destinations_request__field_indices_by_name,
   1,  ocorrencias__workflow__v1__list_transfer_destinations_request__number_ranges,

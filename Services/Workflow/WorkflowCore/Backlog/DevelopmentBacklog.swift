@@ -132,6 +132,10 @@ enum DevelopmentBacklog {
                 for row in try tx.query("SELECT t.id FROM tickets t WHERE t.version_id = ? AND \(HeldTicketIndexes.versionCondition) AND t.stage = ? ORDER BY t.opened_at, t.id",
                                         [.text(version.id), .text(developmentStage)]) {
                     let ticket = try lifecycle.load(tx, row.s("id"), forUpdate: true)
+                    // Listed before its lock (PostgreSQL): one that moved on while the lock waited
+                    // (cancelled, planned into another version) is left as it is now, not failing
+                    // the delivery (`BacklogStepsExportTests.deliveryRacingACancel`).
+                    guard ticket.stage == developmentStage, ticket.versionID == version.id else { continue }
                     try lifecycle.move(tx, ticket, to: finalStage, trigger: .agent, actor: actor,
                                        publicNote: "Entregue na versão \(version.name).", enforceUnreadGuard: false)
                     response.finishedTicketIDs.append(ticket.id)

@@ -64,8 +64,19 @@ extension InactivityEngine {
                 continue
             }
             // Locked on PostgreSQL: a stage change or reply of one of them waits for the edit, so
-            // no countdown it starts meanwhile is replaced by one for the entry it ended.
+            // no countdown it starts meanwhile is replaced by one for the entry it ended. The rows
+            // are locked by a statement of their own (deferred: it goes out with the read, no
+            // round trip more) and read with their timers by the next, which sees whole what a
+            // lock waited for committed (READ COMMITTED). One `SELECT … JOIN wf_timers … FOR
+            // UPDATE OF t` waiting for a reminder's transaction answered the timers as they were
+            // before it (the reminder still pending): the re-plan set it again and it went out
+            // twice (`InactivityTests.aPolicyEditWaitingForAReminderDoesNotSendItAgain`). The read
+            // keeps its lock for a ticket that entered the stage between the two statements.
             let lock = tx.engine == .postgres ? " FOR UPDATE OF t" : ""
+            if tx.engine == .postgres {
+                try tx.executeDeferred("SELECT ticket_id FROM wf_inactivity_tickets WHERE stage = ? AND customer_acted = 0 FOR UPDATE",
+                                       [.text(stage)])
+            }
             let waiting = try tx.query("""
                 SELECT t.ticket_id, t.entered_at, t.version, a.due_at AS action_due, r.due_at AS reminder_due
                 FROM wf_inactivity_tickets t

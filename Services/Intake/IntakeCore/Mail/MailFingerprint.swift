@@ -18,4 +18,34 @@ enum MailFingerprint {
         }
         return Digest.hex(hash.finish())
     }
+
+    /// Header fields added or rewritten on the way, which differ between two deliveries of the
+    /// same message (another hop, another mailbox, another spam check) and so are left out of
+    /// ``content(_:)``: trace fields (`Received`, `Return-Path`, `Delivered-To`,
+    /// `X-Original-To`), the receiving side's verdicts (`Authentication-Results`,
+    /// `Received-SPF`, `ARC-*`) and every `X-*` field (spam scores, filters, mailbox flags).
+    static func isTransportHeader(_ name: String) -> Bool {
+        let name = name.lowercased()
+        return ["received", "return-path", "delivered-to", "authentication-results", "received-spf",
+                "status", "x-status", "lines", "content-length"].contains(name)
+            || name.hasPrefix("x-") || name.hasPrefix("arc-")
+    }
+
+    /// What makes two e-mails under one Message-ID the same message: lower-case hex SHA-256 of
+    /// the header fields the sender wrote (From, Subject, Date, To, MIME headers, …: every field
+    /// but ``isTransportHeader(_:)``'s), each as `lower-case name: value` with runs of white
+    /// space read as one space (unfolded), in order, then the body bytes with CRLF read as LF.
+    /// A redelivery (more `Received` lines, another spam score, CRLF over IMAP or LF through the
+    /// MTA's pipe) has the same one; a different message reusing the id has another.
+    static func content(_ raw: [UInt8]) -> String {
+        let block = MailHeaders.block(raw)
+        var normalised: [UInt8] = []
+        for field in MailHeaders.read(raw) where !isTransportHeader(field.name) {
+            let value = field.value.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+            normalised += Array("\(field.name.lowercased()): \(value)\n".utf8)
+        }
+        normalised.append(UInt8(ascii: "\n"))
+        normalised += raw[block.count...]
+        return hex(normalised)
+    }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Messages
 import RPC
 import RPCTransport
+import Observability
 import ServiceKit
 import Storage
 
@@ -45,7 +46,8 @@ extension IntakeContext {
     ///   organization; otherwise the message is rejected (it is never appended to a foreign ticket).
     /// - Anything else opens a ticket, if the sender is an active, authorized contact of an active
     ///   organization; an unknown sender is rejected.
-    /// - The same Message-ID never creates two tickets or two replies.
+    /// - The same message (same Message-ID and content fingerprint, ``mailKey(_:_:)``) never
+    ///   creates two tickets or two replies; a different one reusing a Message-ID is new.
     /// - A new message from an authorized contact of several active organizations is `held`,
     ///   unless `organizationID` (an agent's choice when reprocessing) names one of them.
     /// - `ticketID` (an agent's choice when reprocessing mail that lost its threading) makes it a
@@ -60,18 +62,17 @@ extension IntakeContext {
             return .rejected(reason: "remetente desconhecido: \(mail.fromAddress) não é contato de nenhum cliente / unknown sender: \(mail.fromAddress) is no customer's contact")
         }
 
-        // Seen before?
-        if let known = try database.read({ tx -> MailOutcome? in
-            if let ticket = try TicketStore.ticket(tx, emailMessageID: mail.messageID) {
-                return .duplicate(ticketID: ticket.id, code: ticket.code)
-            }
-            if let row = try tx.queryOne("""
-                SELECT t.id, t.code FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.email_message_id = ?
-                """, [.text(mail.messageID)]) {
-                return .duplicate(ticketID: try row.text("id"), code: try row.text("code"))
-            }
-            return nil
-        }) { return known }
+        // Seen before? Only the same Message-ID with the same content is (a redelivery); a
+        // different message under a taken id goes on under a key of its own (``mailKey(_:_:)``).
+        let key: String
+        switch try database.read({ tx in try Self.mailKey(tx, mail) }) {
+        case .seen(let id, let code): return .duplicate(ticketID: id, code: code)
+        case .new(let fresh): key = fresh
+        }
+        if key != mail.messageID {
+            Self.mailLog.notice("different e-mail under a Message-ID already taken; taken in as a new message",
+                                ["mail.message_id": mail.messageID, "mail.key": key, "mail.from": mail.fromAddress])
+        }
 
         // A reply?
         let namedTicket = ticketID.isEmpty ? nil : try database.read { try TicketStore.ticket($0, reference: ticketID) }
@@ -86,10 +87,11 @@ extension IntakeContext {
             // thread whose quote no marker found, is still the customer's answer, not a refusal.
             reply.text = String(Self.withoutQuotedText(mail.text).prefix(Self.maxMailText))
             reply.channel = BuiltInEntries.emailChannel
-            reply.emailMessageID = mail.messageID
+            reply.emailMessageID = key
             do {
                 (reply.files, reply.attachmentIDs) = try attachments(of: mail, caller: caller)
                 let response = try self.reply(reply, caller: caller)
+                try recordFingerprint(mail, table: "ticket_messages", key: key)
                 return .replied(ticketID: ticket.id, code: ticket.code, messageID: response.message?.id ?? "")
             } catch let error as RPCError where error.code == .failedPrecondition || error.code == .invalidArgument {
                 return .rejected(reason: Self.reason(error))
@@ -129,14 +131,61 @@ extension IntakeContext {
         request.product = mailSettings.product
         request.subject = String((mail.subject.isEmpty ? "(sem assunto)" : mail.subject).prefix(200))
         request.request = mail.text.isEmpty ? "(mensagem sem texto / message without text)" : String(mail.text.prefix(Self.maxMailText))
-        request.emailMessageID = mail.messageID
+        request.emailMessageID = key
         do {
             (request.files, request.attachmentIDs) = try attachments(of: mail, caller: caller)
             let response = try openTicket(request, caller: caller)
             guard let ticket = response.ticket else { throw RPCError(.internal, "no ticket") }
+            if !response.duplicate { try recordFingerprint(mail, table: "tickets", key: key) }
             return response.duplicate ? .duplicate(ticketID: ticket.id, code: ticket.code) : .opened(ticketID: ticket.id, code: ticket.code)
         } catch let error as RPCError where [.failedPrecondition, .invalidArgument, .permissionDenied, .resourceExhausted].contains(error.code) {
             return .rejected(reason: Self.reason(error))
+        }
+    }
+
+    /// Where intake's mail channel logs what an operator should know of (a reused Message-ID).
+    static let mailLog = Logger(service: "intake")
+
+    /// Whether an e-mail was taken in before, and if not the key it is stored under.
+    enum MailKey: Equatable {
+        /// The same message (same Message-ID, same content, or a row from before fingerprints).
+        case seen(ticketID: String, code: String)
+        /// New: stored under this `email_message_id`.
+        case new(String)
+    }
+
+    /// ``MailKey`` of `mail`: a ticket or reply stored under its Message-ID whose fingerprint
+    /// (``MailMessage/contentFingerprint``) matches, or is NULL (stored before fingerprints, or
+    /// before ``recordFingerprint(_:table:key:)`` ran), makes it seen. Under a fingerprint that
+    /// differs (a system reusing one Message-ID for different messages) it is keyed
+    /// `<Message-ID>#sha256-<fingerprint>`, and seen when that key was taken. The unique
+    /// constraints on `email_message_id` still make two concurrent deliveries of one message one.
+    static func mailKey(_ tx: any SQLExecutor, _ mail: MailMessage) throws -> MailKey {
+        func taken(_ key: String) throws -> Row? {
+            try tx.queryOne("SELECT id, code, email_fingerprint FROM tickets WHERE email_message_id = ?", [.text(key)])
+                ?? tx.queryOne("""
+                    SELECT t.id, t.code, m.email_fingerprint FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id
+                    WHERE m.email_message_id = ?
+                    """, [.text(key)])
+        }
+        guard let row = try taken(mail.messageID) else { return .new(mail.messageID) }
+        let stored = row.optionalText("email_fingerprint") ?? ""
+        if stored.isEmpty || mail.contentFingerprint.isEmpty || stored == mail.contentFingerprint {
+            return .seen(ticketID: try row.text("id"), code: try row.text("code"))
+        }
+        let own = "\(mail.messageID)#sha256-\(mail.contentFingerprint)"
+        if let row = try taken(own) { return .seen(ticketID: try row.text("id"), code: try row.text("code")) }
+        return .new(own)
+    }
+
+    /// Records the fingerprint of the e-mail just stored under `key` in `table` (`tickets` or
+    /// `ticket_messages`). Its own short transaction after the open or reply: until it runs the
+    /// row matches any content, as rows from before do (a redelivery is still one message).
+    func recordFingerprint(_ mail: MailMessage, table: String, key: String) throws {
+        guard !mail.contentFingerprint.isEmpty else { return }
+        _ = try database.write { tx in
+            try tx.execute("UPDATE \(table) SET email_fingerprint = ? WHERE email_message_id = ? AND email_fingerprint IS NULL",
+                           [.text(mail.contentFingerprint), .text(key)])
         }
     }
 

@@ -21,6 +21,9 @@ public struct MailMessage: Sendable {
     /// Without angle brackets. When the message has none, one derived from its SHA-256, so the
     /// same raw message always gets the same id.
     public var messageID: String
+    /// What tells this message from a different one reusing its Message-ID, the same for every
+    /// delivery of it (``MailFingerprint/content(_:)``); empty when unknown (matches any).
+    public var contentFingerprint = ""
     public var fromAddress: String
     public var fromName: String
     /// Addresses of To, Cc and Delivered-To/X-Original-To, lower-cased.
@@ -58,6 +61,7 @@ public struct MailMessage: Sendable {
 
         let id = string(cgmime_message_id(message)).trimmingCharacters(in: CharacterSet(charactersIn: "<> \t\r\n"))
         messageID = id.isEmpty ? "sha256-\(MailFingerprint.hex(raw))@intake.invalid" : id
+        contentFingerprint = MailFingerprint.content(raw)
         subject = MailCharset.singleLine(MailCharset.repairC1(string(cgmime_subject(message))))
         inReplyTo = string(cgmime_header(message, "In-Reply-To"))
         references = string(cgmime_header(message, "References"))

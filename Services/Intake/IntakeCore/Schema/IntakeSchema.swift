@@ -126,6 +126,18 @@ enum IntakeSchema {
                 WHERE NOT EXISTS (SELECT 1 FROM list_entries WHERE list = 'channel' AND key = 'api');
             UPDATE list_entries SET active = 1 WHERE list = 'channel' AND key = 'api';
             """),
+        // The content fingerprint of the e-mail that opened a ticket or added a reply
+        // (``MailFingerprint/content(_:)``): a message counts as a duplicate only when its
+        // Message-ID and this match, so a system that reuses one Message-ID for different
+        // messages loses none. NULL (rows from before, and every non-mail row) matches any
+        // content: those keep deduplicating redeliveries as they did. The unique constraints
+        // on `email_message_id` stay: a different message under a taken id is stored under
+        // that id with its fingerprint appended (``IntakeContext/mailKey(_:_:)``). No default:
+        // no row rewritten.
+        Migration(version: 34, name: "email_content_fingerprint", sql: """
+            ALTER TABLE tickets ADD COLUMN email_fingerprint TEXT;
+            ALTER TABLE ticket_messages ADD COLUMN email_fingerprint TEXT;
+            """),
     ]
 
     /// Migration 28: `ticket_messages.seq` (1, 2, … per ticket) and `tickets.last_message_seq`,

@@ -35,6 +35,24 @@ struct ImapTests {
         #expect(try harness.events(IntakeV1.CustomerReplied.self).first?.channel == "email")
     }
 
+    @Test("through a real dovecot: a redelivery with more Received headers is one ticket, a different message reusing its Message-ID a second",
+          arguments: TestEngines.all)
+    func reusedMessageID(engine: DatabaseEngine) throws {
+        let dovecot = try IMAPTestServer()
+        defer { dovecot.stop() }
+        let harness = try IntakeHarness(engine, environment: dovecot.intakeEnvironment(interval: "0.2"))
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
+        let mailbox = IMAPMailbox(url: dovecot.url, user: dovecot.user, password: dovecot.password)
+        try dovecot.deliver(MailReusedMessageIDTests.raw(id: "fixed"))
+        #expect(try waitFor { try harness.count("tickets") == 1 && mailbox.unseen().isEmpty })
+        try dovecot.deliver(MailReusedMessageIDTests.raw(id: "fixed", trace: MailReusedMessageIDTests.transport))
+        try dovecot.deliver(MailReusedMessageIDTests.raw(id: "fixed", body: "O pedido 4712 também."))
+        #expect(try waitFor { try harness.count("tickets") == 2 && mailbox.unseen().isEmpty })
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(try harness.count("tickets") == 2)
+    }
+
     @Test("with IDLE new mail is taken in at once, moved to the processed folder; a rejected message is flagged and bounced through SMTP",
           .enabled(if: SMTPSink.isAvailable), arguments: TestEngines.all)
     func idleMoveAndBounce(engine: DatabaseEngine) throws {

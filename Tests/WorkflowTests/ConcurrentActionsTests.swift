@@ -106,4 +106,38 @@ struct ConcurrentActionsTests {
             #expect(try harness.ticket(id).transferCount == 1)
         }
     }
+
+    @Test("the same link asked twice at once, either way round: both callers get the related list, one link each way, one history line per ticket",
+          arguments: TestEngines.all)
+    func linkRacingItself(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        for index in 0..<4 {
+            let (a, b) = ("la\(index)", "lb\(index)")
+            try harness.deliver(WorkflowHarness.opened(a, organization: "org-1"), key: a)
+            try harness.deliver(WorkflowHarness.opened(b, organization: "org-2"), key: b)
+            let answers = Mutex<[[String]]>([])
+            func link(_ from: String, _ to: String) -> @Sendable () throws -> Void {
+                {
+                    var request = WorkflowV1.LinkTicketsRequest()
+                    request.ticketID = from
+                    request.otherTicketID = to
+                    request.note = "Mesmo erro"
+                    let related = try harness.call(WorkflowV1.Workflow.linkTickets, request, as: Self.ana)
+                    answers.withLock { $0.append(related.linked.map(\.ticketID)) }
+                }
+            }
+            // Even runs: the same request twice; odd runs: each ticket linked to the other.
+            let (first, second) = race(link(a, b), index % 2 == 0 ? link(a, b) : link(b, a))
+            #expect(first == nil && second == nil, "\(String(describing: first)) \(String(describing: second))")
+            let expected = index % 2 == 0 ? [[b], [b]] : [[a], [b]]
+            #expect(answers.withLock { $0 }.sorted { $0.joined() < $1.joined() } == expected)
+            for (ticket, other) in [(a, b), (b, a)] {
+                var list = WorkflowV1.ListRelatedRequest()
+                list.ticketID = ticket
+                #expect(try harness.call(WorkflowV1.Workflow.listRelated, list, as: Self.ana).linked.map(\.ticketID) == [other])
+                #expect(try harness.history(ticket).filter { $0.kind == "link" }.count == 1, "\(ticket)")
+            }
+        }
+    }
 }

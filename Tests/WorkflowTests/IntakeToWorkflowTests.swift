@@ -4,6 +4,7 @@ import RPC
 import RPCTransport
 import ServiceKit
 import Storage
+import Synchronization
 import Testing
 import TestSupport
 import WorkflowCore
@@ -80,6 +81,25 @@ struct IntakeToWorkflowTests {
         let links = try harness.call(WorkflowV1.Workflow.listRelated, list, as: WorkflowHarness.admin())
         #expect(links.linked.map(\.ticketID) == [created.ticketID])
         #expect(try harness.history(sourceID).contains { $0.kind == "link" && $0.newValue == created.code })
+        // Two retries with one key at once: intake opens one ticket for both, and the link that
+        // both then write (no ticket locked first) is made once; both callers get the same answer.
+        related.subject = "Rejeição 502 ao cancelar"
+        let retried = related
+        let answers = Mutex<[String]>([])
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { _ in
+            do {
+                let answer = try harness.call(WorkflowV1.Workflow.openRelatedTicket, retried, as: WorkflowHarness.admin(), idempotencyKey: "rel-2")
+                answers.withLock { $0.append(answer.ticketID) }
+            } catch { failures.withLock { $0.append("\(error)") } }
+        }
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
+        let raced = answers.withLock { $0 }
+        #expect(raced.count == 2 && raced.first == raced.last && raced.first != created.ticketID)
+        #expect(waitFor(20) { (try? harness.ticket(raced.first ?? "")) != nil })
+        let linked = try harness.call(WorkflowV1.Workflow.listRelated, list, as: WorkflowHarness.admin()).linked.map(\.ticketID)
+        #expect(linked.sorted() == [created.ticketID, raced.first ?? ""].sorted())
+        #expect(try harness.history(sourceID).filter { $0.kind == "link" }.count == 2, "one line per link")
         var incomplete = related
         incomplete.subject = ""
         #expect(harness.failure(WorkflowV1.Workflow.openRelatedTicket, incomplete, as: WorkflowHarness.admin())?.violations.first?.field == "subject")

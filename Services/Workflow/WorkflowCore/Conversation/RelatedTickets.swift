@@ -8,12 +8,20 @@ import Storage
 /// Links between tickets, and opening a new ticket from an existing one through intake.
 enum RelatedTickets {
     /// Links `a` and `b` both ways (idempotent); the history of both says so.
+    ///
+    /// The pair's primary key decides "already linked?": each direction is inserted with
+    /// `ON CONFLICT DO NOTHING` and only a row actually inserted gets its history line. Two
+    /// identical links at once (two retries of `openRelatedTicket` with one
+    /// idempotency key, which lock no ticket first) thus make one link and one line each, and the
+    /// later caller gets the same answer instead of a unique-key error: on PostgreSQL its insert
+    /// waits for the first transaction and then inserts nothing.
     static func link(_ tx: any SQLExecutor, _ a: String, _ b: String, codes: (String, String), note: String, actor: Actor, at: Int64,
                      lifecycle: TicketLifecycle) throws {
-        guard try tx.queryOne("SELECT 1 AS x FROM ticket_links WHERE ticket_id = ? AND other_ticket_id = ?", [.text(a), .text(b)]) == nil else { return }
         for (from, to, code) in [(a, b, codes.1), (b, a, codes.0)] {
-            try tx.execute("INSERT INTO ticket_links (ticket_id, other_ticket_id, note, at, actor_id) VALUES (?, ?, ?, ?, ?)",
-                           [.text(from), .text(to), .text(note), .integer(at), .text(actor.id)])
+            guard try tx.execute("""
+                INSERT INTO ticket_links (ticket_id, other_ticket_id, note, at, actor_id) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (ticket_id, other_ticket_id) DO NOTHING
+                """, [.text(from), .text(to), .text(note), .integer(at), .text(actor.id)]) > 0 else { continue }
             // Locked (PostgreSQL) as every writer of a history line locks its ticket: the line's
             // place is the ticket's last + 1 (``EntrySequences``).
             if try tx.queryOne("SELECT 1 AS x FROM tickets WHERE id = ?" + (tx.engine == .postgres ? " FOR UPDATE" : ""), [.text(from)]) != nil {

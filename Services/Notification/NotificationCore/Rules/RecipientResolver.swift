@@ -88,8 +88,9 @@ struct RecipientResolver {
                 if recipient.level > unique[index].level { unique[index].level = recipient.level }
                 // The customer among them: internal content stays out of their message; else a
                 // team audience (holder, chefe) over a copy: the holder copied still reads it.
-                if recipient.audience == .customer || (unique[index].audience == .copies && recipient.readsInternal) {
-                    if unique[index].audience != .customer { unique[index].audience = recipient.audience }
+                let current = unique[index].audience
+                if current != .customer, recipient.audience == .customer || current == .copies && recipient.readsInternal {
+                    unique[index].audience = recipient.audience
                 }
                 continue
             }

@@ -120,6 +120,66 @@ struct TimeRulesTests {
         #expect(report.totals?.finished == 1 && report.totals?.firstResponses == 0)
     }
 
+    /// A cancellation (by the customer, or by an agent as needing no action) finishes a ticket
+    /// but solves nothing: it counts as finished and under its outcome, and not as a resolution
+    /// (count, times, SLA met) in the report, filtered or not, nor in the ticket's facts. Before,
+    /// a duplicate cancelled in an hour halved the average time to resolution of a ticket solved
+    /// in two. A ticket cancelled after a solution (TOTVS Resolvido) keeps that resolution.
+    @Test("a cancelled ticket is finished, not resolved: no resolution time or SLA share; one cancelled after its solution keeps it",
+          arguments: TestEngines.all)
+    func cancellationIsNoResolution(engine: DatabaseEngine) throws {
+        let clock = ManualClock(saoPaulo("2027-03-01 09:00"))  // a Monday
+        let harness = try self.harness(engine, clock: clock)
+        for id in ["dup", "gone", "fixed"] { try open(harness, id, at: "2027-03-01 09:00", clock: clock) }
+        clock.set(saoPaulo("2027-03-01 09:30"))
+        try harness.take("dup", as: Self.ana)
+        try harness.take("fixed", as: Self.ana)
+        clock.set(saoPaulo("2027-03-01 10:00"))
+        try harness.move("dup", to: "cancelado", note: "Duplicada de 2026-t0.", as: Self.ana)
+        var cancel = IntakeV1.TicketCancelledByCustomer()
+        cancel.ticketID = "gone"
+        cancel.reason = "Resolvi sozinha."
+        cancel.cancelledAtMs = clock.now
+        try harness.deliver(cancel, key: "gone")
+        clock.set(saoPaulo("2027-03-01 11:00"))
+        try harness.move("fixed", to: "finalizado", publicNote: "Corrigido no pacote 3.", as: Self.ana)
+        for id in ["dup", "gone"] {
+            #expect(try harness.ticket(id).row?.stage == "cancelado", "\(id)")
+            let row = try #require(try fact(harness, id))
+            #expect(row["resolution_wall_ms"].isNull && row["resolution_business_ms"].isNull && row["resolution_met"].isNull, "\(id)")
+        }
+        #expect(try fact(harness, "fixed")?.optionalInt("resolution_wall_ms") == 2 * 3_600_000)
+        var request = WorkflowV1.GetMetricsRequest()
+        request.fromDay = "2027-03-01"
+        request.toDay = "2027-03-02"
+        let unfiltered = try harness.call(WorkflowV1.WorkflowTime.getMetrics, request, as: WorkflowHarness.admin())
+        request.groupID = "n1"
+        let filtered = try harness.call(WorkflowV1.WorkflowTime.getMetrics, request, as: WorkflowHarness.admin())
+        for (name, report) in [("unfiltered", unfiltered), ("group n1", filtered)] {
+            let totals = try #require(report.totals, "\(name)")
+            #expect(totals.finished == 3 && totals.resolutions == 1, "\(name): \(totals)")
+            #expect(totals.avgResolutionWallMs == 2 * 3_600_000 && totals.avgResolutionBusinessMs == 2 * 3_600_000, "\(name): \(totals)")
+            #expect(Dictionary(uniqueKeysWithValues: report.byOutcome.map { ($0.outcome, $0.finished) })
+                    == ["resolvida": 1, "cancelada_cliente": 1, "nao_necessita_atuacao": 1], "\(name)")
+        }
+
+        // TOTVS: solved at Resolvido (10:00), then cancelled by the customer (11:00): resolved in an hour.
+        let totvs = try self.harness(engine, clock: clock, flow: "totvs")
+        try open(totvs, "late", at: "2027-03-01 09:00", clock: clock)
+        clock.set(saoPaulo("2027-03-01 09:10"))
+        try totvs.take("late", as: Self.ana)
+        clock.set(saoPaulo("2027-03-01 10:00"))
+        try totvs.move("late", to: "resolvido", publicNote: "Corrigido no pacote 3.", as: Self.ana)
+        clock.set(saoPaulo("2027-03-01 11:00"))
+        cancel.ticketID = "late"
+        cancel.cancelledAtMs = clock.now
+        try totvs.deliver(cancel, key: "late")
+        #expect(try totvs.ticket("late").row?.stage == "cancelado")
+        #expect(try fact(totvs, "late")?.optionalInt("resolution_wall_ms") == 3_600_000)
+        request.groupID = ""
+        #expect(try totvs.call(WorkflowV1.WorkflowTime.getMetrics, request, as: WorkflowHarness.admin()).totals?.resolutions == 1)
+    }
+
     /// The inactivity policies are data once seeded from the flows: a policy's outcome is the one
     /// the close records (the ticket, TicketFinished, the metrics' by_outcome), not the flow's
     /// timer transition's; a policy without one keeps the transition's ("inatividade", "sem

@@ -172,7 +172,12 @@ function durationUnit(maxMs) {
   return { ms: 86400000, pt: 'd', en: 'd' };
 }
 const inUnit = (ms, unit) => `${number(Number(ms || 0) / unit.ms, 1)} ${lang === 'en' ? unit.en : unit.pt}`;
-const duration = (ms) => (Number(ms || 0) > 0 ? inUnit(ms, durationUnit(Number(ms))) : '—');
+// An average over `count` measurements: '—' when there is none, else the time, 0 included (an
+// answer given outside business hours took 0 business time; '—' said there was no answer).
+const averageOf = (count, ms) => (Number(count || 0) > 0 ? inUnit(ms, durationUnit(Number(ms || 0))) : '—');
+// A share of `count` cases, '—' when there is none: workflow answers 100 % SLA met (and 0 %
+// reopened) for a period with nothing measured, which the cards showed as if it were a result.
+const shareOf = (count, percent) => (Number(count || 0) > 0 ? `${number(percent, 1)} %` : '—');
 
 // Horizontal bars: rows [{label, values: [n, ...]}], one colour per series; each bar's value is
 // written beside it (format(value)). role="img" with <title> and <desc> (aria-labelledby).
@@ -243,8 +248,10 @@ const categoryName = (key) => label(CATEGORIES, /^[0-9]+$/.test(String(key)) ? (
 function summaryCards(totals, surveyAnswers) {
   const cards = [
     ['opened', number(totals.opened)], ['finished', number(totals.finished)],
-    ['avgFirstResponse', duration(totals.avg_first_response_business_ms)], ['avgResolution', duration(totals.avg_resolution_business_ms)],
-    ['slaMet', `${number(totals.sla_met_percent, 1)} %`], ['reopenRate', `${number(totals.reopen_percent, 1)} %`],
+    ['avgFirstResponse', averageOf(totals.first_responses, totals.avg_first_response_business_ms)],
+    ['avgResolution', averageOf(totals.resolutions, totals.avg_resolution_business_ms)],
+    ['slaMet', shareOf(Number(totals.first_responses || 0) + Number(totals.resolutions || 0), totals.sla_met_percent)],
+    ['reopenRate', shareOf(totals.finished, totals.reopen_percent)],
     ['avgScore', Number(totals.surveys || 0) > 0 ? `${number(totals.avg_survey_score, 1)} / 5` : '—'],
     ['answers', number(surveyAnswers !== null ? surveyAnswers : totals.surveys)],
   ];
@@ -266,8 +273,9 @@ function responseTimesSection(metrics, basis) {
   const table = dataTable('time-table', t('numbers'),
     [t('category'), `${t('firstResponse')} (${t('businessTime')})`, `${t('firstResponse')} (${t('wallTime')})`,
       `${t('resolution')} (${t('businessTime')})`, `${t('resolution')} (${t('wallTime')})`],
-    rows.map((r) => [r.key, duration(r.totals.avg_first_response_business_ms), duration(r.totals.avg_first_response_wall_ms),
-      duration(r.totals.avg_resolution_business_ms), duration(r.totals.avg_resolution_wall_ms)]));
+    rows.map((r) => [r.key, averageOf(r.totals.first_responses, r.totals.avg_first_response_business_ms),
+      averageOf(r.totals.first_responses, r.totals.avg_first_response_wall_ms),
+      averageOf(r.totals.resolutions, r.totals.avg_resolution_business_ms), averageOf(r.totals.resolutions, r.totals.avg_resolution_wall_ms)]));
   return chartSection('time-chart', t('responseTimes'), chart, table, basis);
 }
 
@@ -293,7 +301,7 @@ function stageTimeSection(rows, stageOf) {
     shown.map((r) => ({ label: stageOf(r), values: [Number(r.avg_business_ms || 0), Number(r.avg_wall_ms || 0)] })),
     [t('businessTime'), t('wallTime')], (v) => inUnit(v, unit));
   const table = dataTable('stage-time-table', t('numbers'), [t('stageTime'), t('exits'), t('businessTime'), t('wallTime')],
-    shown.map((r) => [stageOf(r), number(r.exits), duration(r.avg_business_ms), duration(r.avg_wall_ms)]));
+    shown.map((r) => [stageOf(r), number(r.exits), averageOf(r.exits, r.avg_business_ms), averageOf(r.exits, r.avg_wall_ms)]));
   return chartSection('stage-time-chart', t('stageTime'), chart, table);
 }
 

@@ -47,6 +47,13 @@ try:
     shot("dashboard-basis")
     filtered = bases("periodo=90-dias&grupo=n1")
     assert all(text.startswith("Com filtro, cada ocorrência conta pela categoria") for text in filtered.values()), filtered
+    # A filter no ticket matches: nothing measured, so no average and no share (workflow answers
+    # 100 % SLA met and 0 % reopened for an empty period, which the cards showed as results).
+    bases("periodo=90-dias&grupo=grupo-vazio")
+    cards = {card.get_attribute("data-metric"): card.find_element(By.TAG_NAME, "strong").text
+             for card in driver.find_elements(By.CSS_SELECTOR, "#metric-cards .card")}
+    assert cards["opened"] == "0", cards
+    assert all(cards[key] == "—" for key in ("avgFirstResponse", "avgResolution", "slaMet", "reopenRate", "avgScore")), cards
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.ID, "lang").text == "Português")
     english = bases("periodo=90-dias")

@@ -149,7 +149,7 @@ import TestSupport
                                      ("ana", MetricsFilter(visibleTo: (0, "ana")), 4), ("ana, group n1", MetricsFilter(groupID: "n1", visibleTo: (0, "ana")), 4)] {
             let got = try report(filter)
             #expect(got.totals.opened == Int64(seen), "\(name): \(got.totals.opened)")
-            #expect(got.byOrganization(seen), "\(name)")
+            #expect(got.groupsAddUp(to: seen), "\(name)")
             #expect(got.backlog.reduce(0) { $0 + $1.count } == Int64(seen), "\(name): \(got.backlog)")
         }
     }
@@ -157,5 +157,5 @@ import TestSupport
 
 private extension MetricsReport {
     /// Whether the groups' breakdown adds up to `opened` (the breakdowns come from the same rows).
-    func byOrganization(_ opened: Int) -> Bool { byGroup.reduce(0) { $0 + $1.totals.opened } == Int64(opened) }
+    func groupsAddUp(to opened: Int) -> Bool { byGroup.reduce(0) { $0 + $1.totals.opened } == Int64(opened) }
 }

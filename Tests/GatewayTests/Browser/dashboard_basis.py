@@ -54,6 +54,10 @@ try:
              for card in driver.find_elements(By.CSS_SELECTOR, "#metric-cards .card")}
     assert cards["opened"] == "0", cards
     assert all(cards[key] == "—" for key in ("avgFirstResponse", "avgResolution", "slaMet", "reopenRate", "avgScore")), cards
+    # The averages are business time, and their cards say so (the wall clock is in the chart's table).
+    for key in ("avgFirstResponse", "avgResolution"):
+        label = driver.find_element(By.CSS_SELECTOR, f"#metric-cards [data-metric={key}]").text
+        assert "horário útil" in label, label
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.ID, "lang").text == "Português")
     english = bases("periodo=90-dias")

@@ -93,19 +93,11 @@ function parseDay(text) {
   return dayString(date) === text ? date : null;
 }
 
-// Workflow counts metrics by the days of its default business calendar's time zone (São Paulo
-// unless an administrator changed it), whatever the browser's zone is.
-// Asked once per ten minutes, not at every change of period or filter.
-const METRICS_ZONE_FALLBACK = 'America/Sao_Paulo';
-let metricsZoneAsked = { at: 0, zone: null };
-async function metricsZone() {
-  if (metricsZoneAsked.zone && Date.now() - metricsZoneAsked.at < 600000) return metricsZoneAsked.zone;
-  const answer = await api('GET', '/v1/calendars/padrao').catch(() => null);
-  let zone = (answer && answer.calendar && answer.calendar.time_zone) || METRICS_ZONE_FALLBACK;
-  try { new Intl.DateTimeFormat('en-CA', { timeZone: zone }); } catch (error) { zone = METRICS_ZONE_FALLBACK; }
-  metricsZoneAsked = { at: Date.now(), zone };
-  return zone;
-}
+// Workflow counts metrics by the days of São Paulo (the zone of its built-in calendar, which its
+// metrics always use), whatever the browser's zone. Not the stored "padrao" calendar's zone: an
+// administrator may move that one (it sets SLA hours), and the page then counted "this month" and
+// the CSV and survey bounds in a zone workflow's days are not in.
+const METRICS_ZONE = 'America/Sao_Paulo';
 
 // The day it is now in `zone`, as a local Date at 00:00 (used only for its year, month and day).
 function zoneToday(zone) {
@@ -378,7 +370,7 @@ async function panelPage() {
   const params = new URLSearchParams(location.hash.split('?')[1] || '');
   const period = PERIODS.includes(params.get('periodo')) ? params.get('periodo') : 'este-mes';
   show(el('h1', { text: t('panel') }), el('p', { text: t('loading') }));
-  const zone = await metricsZone();
+  const zone = METRICS_ZONE;
   const range = periodRange(period, params, zone);
   const picker = el('select', { id: 'period', name: 'period' },
     PERIODS.map((p) => el('option', { value: p, selected: p === period, text: t(PERIOD_NAMES[p]) })));

@@ -105,6 +105,17 @@ import TestSupport
             #expect(csv.contains("\r\ntotal,,3,1,0,1,") && !hidden.contains { csv.contains($0) }, "\(csv)")
         }
 
+        // The per-ticket CSV lists the tickets her report counts: V1, V2 and H, the one she holds
+        // above her level (it was left out, while her report counted it); none of S1–S3.
+        var export = WorkflowV1.ExportMetricsRequest()
+        export.fromMs = sp("2027-02-01 00:00")
+        export.toMs = sp("2027-03-01 00:00")
+        let exported = try client.serverStream(WorkflowV1.WorkflowTime.exportMetrics, export, options: ana)
+        var lines = ""
+        while let chunk = try exported.receive() { lines += chunk.text }
+        let ids = lines.components(separatedBy: "\r\n").dropFirst().compactMap { $0.split(separator: ",").first.map(String.init) }
+        #expect(Set(ids) == ["V1", "V2", "H"], "\(engine): \(lines)")
+
         // Survey results: the answer of S1 (level 2, another holder) is not counted for ana.
         var results = WorkflowV1.SurveyResultsRequest()
         for grouping in ["organization", "agent", "product"] {

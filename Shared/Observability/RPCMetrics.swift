@@ -29,7 +29,9 @@ public final class RPCMetrics: Sendable {
 
     /// Prometheus exposition text: `rpc_server_calls_total` and `rpc_server_duration_seconds`.
     public func prometheusText(service: String) -> String {
-        let all = series.withLock { $0 }.sorted { $0.key < $1.key }.map { ($0.key, $0.value.snapshot()) }
+        // Label values escaped: a method name is whatever a caller sent.
+        let all = series.withLock { $0 }.sorted { $0.key < $1.key }.map { (PrometheusLabel.escape($0.key), $0.value.snapshot()) }
+        let service = PrometheusLabel.escape(service)
         var out = "# TYPE rpc_server_calls_total counter\n"
         for (method, snapshot) in all {
             for (code, count) in snapshot.counts.sorted(by: { $0.key < $1.key }) {

@@ -103,6 +103,11 @@ struct ProxyTests {
         } catch let error as RPCError {
             #expect(error.code == .unimplemented)
         }
+        // Made-up names, one with a quote and a line break: refused by the service, each counted
+        // under one `(unknown)` series; none reaches /metrics as a label of its own.
+        for path in ["/ocorrencias.intake.v1.Intake/Made1", "/ocorrencias.intake.v1.Intake/X\"} 1\nfake_series 9"] {
+            #expect(throws: RPCError.self) { _ = try client.callRaw(path: path, payload: []) }
+        }
 
         // A wrong key cannot connect; the deployment secret is not accepted there either.
         let stranger = Self.client(port: gateway.proxyPort, key: "ocr_\(keyID)_wrong")
@@ -130,6 +135,10 @@ struct ProxyTests {
 
         let metrics = try gateway.request("GET", "/metrics", bearer: admin)
         #expect(metrics.text.contains("gateway_rpc_client_calls_total{service=\"gateway\",method=\"/ocorrencias.rpc.v1.Health/Check\",code=\"OK\"}"))
+        #expect(metrics.text.contains("gateway_rpc_client_calls_total{service=\"gateway\",method=\"(unknown)\",code=\"UNIMPLEMENTED\"} 3\n"),
+                "\(metrics.text)")
+        #expect(!metrics.text.contains("Made1") && !metrics.text.contains("fake_series"))
+        #expect(PrometheusExpositionTests.validate(metrics.text).problems.isEmpty, "\(PrometheusExpositionTests.validate(metrics.text).problems)")
     }
 
     @Test("streaming calls through the public port: client-streaming upload, server-streaming download, bidirectional echo (intake answers only signed principals: the key's was signed in); a cancel reaches the service call; a revoked key stops",

@@ -120,6 +120,155 @@ struct TimeRulesTests {
         #expect(report.totals?.finished == 1 && report.totals?.firstResponses == 0)
     }
 
+    /// What counts as the first response and how long it and the resolution took, computed by
+    /// hand (padrão calendar: São Paulo, Monday–Friday 08–18): an internal note and the
+    /// customer's own reply do not stop the clock, an agent's public answer does — the one who
+    /// registered a phone ticket included (a public answer to the customer like any other) —
+    /// and a request for information is one; waiting on the customer is paused business time but
+    /// wall time; a ticket opened at 23:30 on March 31 in São Paulo (02:30 UTC on April 1) is
+    /// March's.
+    @Test("first response and resolution by hand: which entries count, business vs wall time over a weekend and a wait on the customer, the period's day in São Paulo",
+          arguments: TestEngines.all)
+    func responseAndResolutionByHand(engine: DatabaseEngine) throws {
+        let clock = ManualClock(saoPaulo("2027-03-01 09:00"))  // a Monday
+        let harness = try self.harness(engine, clock: clock)
+        func entry(_ id: String, public isPublic: Bool) throws {
+            var request = WorkflowV1.AddDiscussionRequest()
+            request.ticketID = id
+            request.isPublic = isPublic
+            request.text = isPublic ? "Verificamos o certificado." : "Nota interna: ver o certificado."
+            _ = try harness.call(WorkflowV1.Workflow.addDiscussion, request, as: Self.ana)
+        }
+        func reply(_ id: String, _ message: String) throws {
+            var reply = IntakeV1.CustomerReplied()
+            reply.ticketID = id
+            reply.messageID = message
+            reply.text = "Segue o XML."
+            reply.repliedAtMs = clock.now
+            try harness.deliver(reply, key: id)
+        }
+        // In time order. "notes": an internal note at 09:05 and the customer's reply at 09:10 stop
+        // nothing; the public answer at 09:30 does. "waits": asked for information at 10:00 (its
+        // first response), waited on the customer until 14:00, finished at 15:00: 6 h of wall
+        // time, 2 business hours (09–10, 14–15). "phone": registered by ana on the phone at 11:00,
+        // her public answer at 11:01. "weekend": Friday 17:00 → Monday 09:00, 64 h of wall time,
+        // 2 business hours (Fri 17–18, Mon 08–09). "late": 23:30 on March 31 in São Paulo.
+        try open(harness, "notes", at: "2027-03-01 09:00", clock: clock)
+        try open(harness, "waits", at: "2027-03-01 09:00", clock: clock)
+        clock.set(saoPaulo("2027-03-01 09:05"))
+        try entry("notes", public: false)
+        clock.set(saoPaulo("2027-03-01 09:10"))
+        try reply("notes", "m-notes")
+        #expect(try fact(harness, "notes")?["first_response_wall_ms"].isNull == true)
+        clock.set(saoPaulo("2027-03-01 09:30"))
+        try harness.take("notes", as: Self.ana)
+        try entry("notes", public: true)
+        clock.set(saoPaulo("2027-03-01 10:00"))
+        try harness.take("waits", as: Self.ana)
+        try harness.move("waits", to: "aguardando_cliente", publicNote: "Envie o XML da nota, por favor.", as: Self.ana)
+        clock.set(saoPaulo("2027-03-01 11:00"))
+        var phone = WorkflowHarness.opened("phone", openedAt: clock.now)
+        phone.channel = "phone"
+        phone.registeredByAgent = TicketFixtures.person("ana", name: "Ana", email: "ana@suporte.example")
+        try harness.deliver(phone, key: "phone")
+        clock.set(saoPaulo("2027-03-01 11:01"))
+        try harness.take("phone", as: Self.ana)
+        try entry("phone", public: true)
+        clock.set(saoPaulo("2027-03-01 14:00"))
+        try reply("waits", "m-waits")
+        clock.set(saoPaulo("2027-03-01 15:00"))
+        var read = WorkflowV1.MarkMessagesReadRequest()
+        read.ticketID = "waits"
+        _ = try harness.call(WorkflowV1.Workflow.markMessagesRead, read, as: Self.ana)
+        try harness.move("waits", to: "finalizado", publicNote: "Certificado renovado.", as: Self.ana)
+        try open(harness, "weekend", at: "2027-03-05 17:00", clock: clock)
+        clock.set(saoPaulo("2027-03-08 09:00"))
+        try harness.take("weekend", as: Self.ana)
+        try entry("weekend", public: true)
+        try open(harness, "late", at: "2027-03-31 23:30", clock: clock)
+
+        let minute: Int64 = 60_000
+        for (id, wall, business) in [("notes", 30 * minute, 30 * minute), ("weekend", 64 * 60 * minute, 120 * minute),
+                                     ("phone", minute, minute), ("waits", 60 * minute, 60 * minute)] {
+            let row = try #require(try fact(harness, id))
+            #expect(try row.optionalInt("first_response_wall_ms") == wall && row.optionalInt("first_response_business_ms") == business,
+                    "\(id): \(row["first_response_wall_ms"]) \(row["first_response_business_ms"])")
+        }
+        let waits = try #require(try fact(harness, "waits"))
+        #expect(try waits.optionalInt("resolution_wall_ms") == 6 * 60 * minute && waits.optionalInt("resolution_business_ms") == 2 * 60 * minute)
+        var request = WorkflowV1.GetMetricsRequest()
+        request.fromDay = "2027-03-01"
+        request.toDay = "2027-04-01"
+        let march = try #require(try harness.call(WorkflowV1.WorkflowTime.getMetrics, request, as: WorkflowHarness.admin()).totals)
+        #expect(march.opened == 5 && march.firstResponses == 4 && march.resolutions == 1, "\(march)")
+        #expect(march.avgFirstResponseWallMs == (30 + 3_840 + 1 + 60) * minute / 4, "\(march)")
+        #expect(march.avgFirstResponseBusinessMs == (30 + 120 + 1 + 60) * minute / 4, "\(march)")
+        #expect(march.avgResolutionWallMs == 6 * 60 * minute && march.avgResolutionBusinessMs == 2 * 60 * minute, "\(march)")
+        request.fromDay = "2027-04-01"
+        request.toDay = "2027-05-01"
+        #expect(try harness.call(WorkflowV1.WorkflowTime.getMetrics, request, as: WorkflowHarness.admin()).totals?.opened ?? 0 == 0)
+    }
+
+    /// A cancellation (by the customer, or by an agent as needing no action) finishes a ticket
+    /// but solves nothing: it counts as finished and under its outcome, and not as a resolution
+    /// (count, times, SLA met) in the report, filtered or not, nor in the ticket's facts. Before,
+    /// a duplicate cancelled in an hour halved the average time to resolution of a ticket solved
+    /// in two. A ticket cancelled after a solution (TOTVS Resolvido) keeps that resolution.
+    @Test("a cancelled ticket is finished, not resolved: no resolution time or SLA share; one cancelled after its solution keeps it",
+          arguments: TestEngines.all)
+    func cancellationIsNoResolution(engine: DatabaseEngine) throws {
+        let clock = ManualClock(saoPaulo("2027-03-01 09:00"))  // a Monday
+        let harness = try self.harness(engine, clock: clock)
+        for id in ["dup", "gone", "fixed"] { try open(harness, id, at: "2027-03-01 09:00", clock: clock) }
+        clock.set(saoPaulo("2027-03-01 09:30"))
+        try harness.take("dup", as: Self.ana)
+        try harness.take("fixed", as: Self.ana)
+        clock.set(saoPaulo("2027-03-01 10:00"))
+        try harness.move("dup", to: "cancelado", note: "Duplicada de 2026-t0.", as: Self.ana)
+        var cancel = IntakeV1.TicketCancelledByCustomer()
+        cancel.ticketID = "gone"
+        cancel.reason = "Resolvi sozinha."
+        cancel.cancelledAtMs = clock.now
+        try harness.deliver(cancel, key: "gone")
+        clock.set(saoPaulo("2027-03-01 11:00"))
+        try harness.move("fixed", to: "finalizado", publicNote: "Corrigido no pacote 3.", as: Self.ana)
+        for id in ["dup", "gone"] {
+            #expect(try harness.ticket(id).row?.stage == "cancelado", "\(id)")
+            let row = try #require(try fact(harness, id))
+            #expect(row["resolution_wall_ms"].isNull && row["resolution_business_ms"].isNull && row["resolution_met"].isNull, "\(id)")
+        }
+        #expect(try fact(harness, "fixed")?.optionalInt("resolution_wall_ms") == 2 * 3_600_000)
+        var request = WorkflowV1.GetMetricsRequest()
+        request.fromDay = "2027-03-01"
+        request.toDay = "2027-03-02"
+        let unfiltered = try harness.call(WorkflowV1.WorkflowTime.getMetrics, request, as: WorkflowHarness.admin())
+        request.groupID = "n1"
+        let filtered = try harness.call(WorkflowV1.WorkflowTime.getMetrics, request, as: WorkflowHarness.admin())
+        for (name, report) in [("unfiltered", unfiltered), ("group n1", filtered)] {
+            let totals = try #require(report.totals, "\(name)")
+            #expect(totals.finished == 3 && totals.resolutions == 1, "\(name): \(totals)")
+            #expect(totals.avgResolutionWallMs == 2 * 3_600_000 && totals.avgResolutionBusinessMs == 2 * 3_600_000, "\(name): \(totals)")
+            #expect(Dictionary(uniqueKeysWithValues: report.byOutcome.map { ($0.outcome, $0.finished) })
+                    == ["resolvida": 1, "cancelada_cliente": 1, "nao_necessita_atuacao": 1], "\(name)")
+        }
+
+        // TOTVS: solved at Resolvido (10:00), then cancelled by the customer (11:00): resolved in an hour.
+        let totvs = try self.harness(engine, clock: clock, flow: "totvs")
+        try open(totvs, "late", at: "2027-03-01 09:00", clock: clock)
+        clock.set(saoPaulo("2027-03-01 09:10"))
+        try totvs.take("late", as: Self.ana)
+        clock.set(saoPaulo("2027-03-01 10:00"))
+        try totvs.move("late", to: "resolvido", publicNote: "Corrigido no pacote 3.", as: Self.ana)
+        clock.set(saoPaulo("2027-03-01 11:00"))
+        cancel.ticketID = "late"
+        cancel.cancelledAtMs = clock.now
+        try totvs.deliver(cancel, key: "late")
+        #expect(try totvs.ticket("late").row?.stage == "cancelado")
+        #expect(try fact(totvs, "late")?.optionalInt("resolution_wall_ms") == 3_600_000)
+        request.groupID = ""
+        #expect(try totvs.call(WorkflowV1.WorkflowTime.getMetrics, request, as: WorkflowHarness.admin()).totals?.resolutions == 1)
+    }
+
     /// The inactivity policies are data once seeded from the flows: a policy's outcome is the one
     /// the close records (the ticket, TicketFinished, the metrics' by_outcome), not the flow's
     /// timer transition's; a policy without one keeps the transition's ("inatividade", "sem

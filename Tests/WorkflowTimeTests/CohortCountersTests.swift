@@ -141,7 +141,8 @@ import TestSupport
     func matches(_ f: Fact, _ filter: MetricsFilter) -> Bool {
         (filter.groupID.isEmpty || f.group == filter.groupID) && (filter.product.isEmpty || f.product == filter.product)
             && (filter.agentID.isEmpty || f.agent == filter.agentID)
-            && (filter.visibleTo.map { f.level <= Int64($0.level) || f.agent == $0.agentID } ?? true)
+            // As `Visibility.canSee`: a viewer without an id holds no ticket.
+            && (filter.visibleTo.map { f.level <= Int64($0.level) || (!$0.agentID.isEmpty && f.agent == $0.agentID) } ?? true)
     }
 
     /// The report of `filter` for `[from, to)`, computed ticket by ticket.

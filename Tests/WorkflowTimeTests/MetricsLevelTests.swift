@@ -105,6 +105,17 @@ import TestSupport
             #expect(csv.contains("\r\ntotal,,3,1,0,1,") && !hidden.contains { csv.contains($0) }, "\(csv)")
         }
 
+        // The per-ticket CSV lists the tickets her report counts: V1, V2 and H, the one she holds
+        // above her level (it was left out, while her report counted it); none of S1–S3.
+        var export = WorkflowV1.ExportMetricsRequest()
+        export.fromMs = sp("2027-02-01 00:00")
+        export.toMs = sp("2027-03-01 00:00")
+        let exported = try client.serverStream(WorkflowV1.WorkflowTime.exportMetrics, export, options: ana)
+        var lines = ""
+        while let chunk = try exported.receive() { lines += chunk.text }
+        let ids = lines.components(separatedBy: "\r\n").dropFirst().compactMap { $0.split(separator: ",").first.map(String.init) }
+        #expect(Set(ids) == ["V1", "V2", "H"], "\(engine): \(lines)")
+
         // Survey results: the answer of S1 (level 2, another holder) is not counted for ana.
         var results = WorkflowV1.SurveyResultsRequest()
         for grouping in ["organization", "agent", "product"] {
@@ -119,4 +130,43 @@ import TestSupport
         request.toDay = "2027-03-01"
         #expect(try client.call(WorkflowV1.WorkflowTime.getMetrics, request, options: options("ana", level: 2)).totals?.opened == 6)
     }
+
+    /// A viewer held to a level sees the tickets at or below it and those they hold; one without
+    /// an id holds none. Their report read `agent_id = ''` as "held by them", counting every
+    /// unheld ticket above their level (whole months from the holder scan, ragged days and a
+    /// filter from the facts), while their backlog and survey results left those out.
+    @Test("a viewer without an id holds no ticket: no unheld confidential ticket in their report, whole months, ragged days or filtered",
+          arguments: TestEngines.all)
+    func viewerWithoutIDHoldsNothing(engine: DatabaseEngine) throws {
+        let database = try ScratchDatabase(engine).open(migrations: WorkflowTimeMigrations.all)
+        defer { database.close() }
+        let metrics = MetricsRecorder()
+        try database.write { tx in
+            // In February (a whole month) and on March 3 (a ragged day): one open ticket each at level 0, one
+            // unheld at level 2, one at level 2 held by ana.
+            for (day, suffix) in [("2027-02-10", "feb"), ("2027-03-03", "mar")] {
+                for (id, dims) in [("public", Self.dims("acme", product: "RM", group: "n1", level: 0)),
+                                   ("secret", Self.dims("sigilo", product: "RM", group: "n1", level: 2)),
+                                   ("held", Self.dims("acme", product: "RM", group: "n1", agent: "ana", level: 2))] {
+                    try metrics.onTicketEvent(tx, ticketID: "\(id)-\(suffix)", .opened(dims, stage: "aguardando_atendimento"), at: sp("\(day) 10:00"))
+                }
+            }
+        }
+        let now = sp("2027-03-05 10:00")
+        func report(_ filter: MetricsFilter) throws -> MetricsReport {
+            try database.read { tx in try MetricsQuery.report(tx, from: LocalDay(2027, 2, 1), to: LocalDay(2027, 3, 4), now: now, filter: filter) }
+        }
+        for (name, filter, seen) in [("no id", MetricsFilter(visibleTo: (0, "")), 2), ("no id, group n1", MetricsFilter(groupID: "n1", visibleTo: (0, "")), 2),
+                                     ("ana", MetricsFilter(visibleTo: (0, "ana")), 4), ("ana, group n1", MetricsFilter(groupID: "n1", visibleTo: (0, "ana")), 4)] {
+            let got = try report(filter)
+            #expect(got.totals.opened == Int64(seen), "\(name): \(got.totals.opened)")
+            #expect(got.groupsAddUp(to: seen), "\(name)")
+            #expect(got.backlog.reduce(0) { $0 + $1.count } == Int64(seen), "\(name): \(got.backlog)")
+        }
+    }
+}
+
+private extension MetricsReport {
+    /// Whether the groups' breakdown adds up to `opened` (the breakdowns come from the same rows).
+    func groupsAddUp(to opened: Int) -> Bool { byGroup.reduce(0) { $0 + $1.totals.opened } == Int64(opened) }
 }

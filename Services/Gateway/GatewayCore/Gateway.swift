@@ -173,8 +173,10 @@ public final class Gateway: Sendable {
     struct Exchange {
         let start = MonotonicClock.nanoseconds()
         let requestID: String
-        /// The matched route's name; `<method> (unmatched)` until a route is found.
-        var routeName: String { matchedRoute ?? "\(method) (unmatched)" }
+        /// The matched route's name; `<method> (unmatched)` until a route is found, the method
+        /// as HTTP names it or `OTHER` (``GatewayMetrics/httpMethodLabel(_:)``: it labels series
+        /// in `/metrics`, where every made-up method was a series of its own).
+        var routeName: String { matchedRoute ?? "\(GatewayMetrics.httpMethodLabel(method)) (unmatched)" }
         var matchedRoute: String?
         let method: String
         /// The last rate-limit decision taken (its `RateLimit-*` headers go on the answer).

@@ -14,8 +14,8 @@ Object.assign(TEXT['pt-BR'], {
   errorTypes: 'Tipos de ocorrência (categorias)', errorTypesDesc: 'Ocorrências abertas no período por categoria.',
   topModules: 'Módulos com mais ocorrências', topModulesDesc: 'Os 10 módulos com mais ocorrências abertas no período.',
   satisfaction: 'Satisfação', satisfactionDesc: 'Respostas da pesquisa por nota (1 a 5).',
-  openedCount: 'Abertas', finished: 'Concluídas', reopenRate: 'Reabertas', slaMet: 'SLA cumprido', avgFirstResponse: 'Primeira resposta (média)',
-  avgResolution: 'Resolução (média)', avgScore: 'Satisfação média', answers: 'Respostas', transfers: 'Transferências',
+  openedCount: 'Abertas', finished: 'Concluídas', reopenRate: 'Reabertas', slaMet: 'SLA cumprido', avgFirstResponse: 'Primeira resposta (média, horário útil)',
+  avgResolution: 'Resolução (média, horário útil)', avgScore: 'Satisfação média', answers: 'Respostas', transfers: 'Transferências',
   tickets: 'Ocorrências', allCategories: 'Todas', noModule: '(sem módulo)', scoreN: 'Nota', noData: 'Sem dados no período.',
   numbers: 'Números do gráfico', average: 'Média',
   byGroup: 'Ocorrências por grupo', byGroupDesc: 'Ocorrências abertas no período por grupo de atendimento.',
@@ -51,8 +51,8 @@ Object.assign(TEXT.en, {
   errorTypes: 'Ticket types (categories)', errorTypesDesc: 'Tickets opened in the period by category.',
   topModules: 'Modules with most tickets', topModulesDesc: 'The 10 modules with most tickets opened in the period.',
   satisfaction: 'Satisfaction', satisfactionDesc: 'Survey answers by score (1 to 5).',
-  openedCount: 'Opened', finished: 'Finished', reopenRate: 'Reopened', slaMet: 'SLA met', avgFirstResponse: 'First response (average)',
-  avgResolution: 'Resolution (average)', avgScore: 'Average satisfaction', answers: 'Answers', transfers: 'Transfers',
+  openedCount: 'Opened', finished: 'Finished', reopenRate: 'Reopened', slaMet: 'SLA met', avgFirstResponse: 'First response (average, business hours)',
+  avgResolution: 'Resolution (average, business hours)', avgScore: 'Average satisfaction', answers: 'Answers', transfers: 'Transfers',
   tickets: 'Tickets', allCategories: 'All', noModule: '(no module)', scoreN: 'Score', noData: 'No data in the period.',
   numbers: 'Chart numbers', average: 'Average',
   byGroup: 'Tickets by group', byGroupDesc: 'Tickets opened in the period by support group.',
@@ -93,19 +93,11 @@ function parseDay(text) {
   return dayString(date) === text ? date : null;
 }
 
-// Workflow counts metrics by the days of its default business calendar's time zone (São Paulo
-// unless an administrator changed it), whatever the browser's zone is.
-// Asked once per ten minutes, not at every change of period or filter.
-const METRICS_ZONE_FALLBACK = 'America/Sao_Paulo';
-let metricsZoneAsked = { at: 0, zone: null };
-async function metricsZone() {
-  if (metricsZoneAsked.zone && Date.now() - metricsZoneAsked.at < 600000) return metricsZoneAsked.zone;
-  const answer = await api('GET', '/v1/calendars/padrao').catch(() => null);
-  let zone = (answer && answer.calendar && answer.calendar.time_zone) || METRICS_ZONE_FALLBACK;
-  try { new Intl.DateTimeFormat('en-CA', { timeZone: zone }); } catch (error) { zone = METRICS_ZONE_FALLBACK; }
-  metricsZoneAsked = { at: Date.now(), zone };
-  return zone;
-}
+// Workflow counts metrics by the days of São Paulo (the zone of its built-in calendar, which its
+// metrics always use), whatever the browser's zone. Not the stored "padrao" calendar's zone: an
+// administrator may move that one (it sets SLA hours), and the page then counted "this month" and
+// the CSV and survey bounds in a zone workflow's days are not in.
+const METRICS_ZONE = 'America/Sao_Paulo';
 
 // The day it is now in `zone`, as a local Date at 00:00 (used only for its year, month and day).
 function zoneToday(zone) {
@@ -172,7 +164,12 @@ function durationUnit(maxMs) {
   return { ms: 86400000, pt: 'd', en: 'd' };
 }
 const inUnit = (ms, unit) => `${number(Number(ms || 0) / unit.ms, 1)} ${lang === 'en' ? unit.en : unit.pt}`;
-const duration = (ms) => (Number(ms || 0) > 0 ? inUnit(ms, durationUnit(Number(ms))) : '—');
+// An average over `count` measurements: '—' when there is none, else the time, 0 included (an
+// answer given outside business hours took 0 business time; '—' said there was no answer).
+const averageOf = (count, ms) => (Number(count || 0) > 0 ? inUnit(ms, durationUnit(Number(ms || 0))) : '—');
+// A share of `count` cases, '—' when there is none: workflow answers 100 % SLA met (and 0 %
+// reopened) for a period with nothing measured, which the cards showed as if it were a result.
+const shareOf = (count, percent) => (Number(count || 0) > 0 ? `${number(percent, 1)} %` : '—');
 
 // Horizontal bars: rows [{label, values: [n, ...]}], one colour per series; each bar's value is
 // written beside it (format(value)). role="img" with <title> and <desc> (aria-labelledby).
@@ -243,8 +240,10 @@ const categoryName = (key) => label(CATEGORIES, /^[0-9]+$/.test(String(key)) ? (
 function summaryCards(totals, surveyAnswers) {
   const cards = [
     ['opened', number(totals.opened)], ['finished', number(totals.finished)],
-    ['avgFirstResponse', duration(totals.avg_first_response_business_ms)], ['avgResolution', duration(totals.avg_resolution_business_ms)],
-    ['slaMet', `${number(totals.sla_met_percent, 1)} %`], ['reopenRate', `${number(totals.reopen_percent, 1)} %`],
+    ['avgFirstResponse', averageOf(totals.first_responses, totals.avg_first_response_business_ms)],
+    ['avgResolution', averageOf(totals.resolutions, totals.avg_resolution_business_ms)],
+    ['slaMet', shareOf(Number(totals.first_responses || 0) + Number(totals.resolutions || 0), totals.sla_met_percent)],
+    ['reopenRate', shareOf(totals.finished, totals.reopen_percent)],
     ['avgScore', Number(totals.surveys || 0) > 0 ? `${number(totals.avg_survey_score, 1)} / 5` : '—'],
     ['answers', number(surveyAnswers !== null ? surveyAnswers : totals.surveys)],
   ];
@@ -266,8 +265,9 @@ function responseTimesSection(metrics, basis) {
   const table = dataTable('time-table', t('numbers'),
     [t('category'), `${t('firstResponse')} (${t('businessTime')})`, `${t('firstResponse')} (${t('wallTime')})`,
       `${t('resolution')} (${t('businessTime')})`, `${t('resolution')} (${t('wallTime')})`],
-    rows.map((r) => [r.key, duration(r.totals.avg_first_response_business_ms), duration(r.totals.avg_first_response_wall_ms),
-      duration(r.totals.avg_resolution_business_ms), duration(r.totals.avg_resolution_wall_ms)]));
+    rows.map((r) => [r.key, averageOf(r.totals.first_responses, r.totals.avg_first_response_business_ms),
+      averageOf(r.totals.first_responses, r.totals.avg_first_response_wall_ms),
+      averageOf(r.totals.resolutions, r.totals.avg_resolution_business_ms), averageOf(r.totals.resolutions, r.totals.avg_resolution_wall_ms)]));
   return chartSection('time-chart', t('responseTimes'), chart, table, basis);
 }
 
@@ -293,7 +293,7 @@ function stageTimeSection(rows, stageOf) {
     shown.map((r) => ({ label: stageOf(r), values: [Number(r.avg_business_ms || 0), Number(r.avg_wall_ms || 0)] })),
     [t('businessTime'), t('wallTime')], (v) => inUnit(v, unit));
   const table = dataTable('stage-time-table', t('numbers'), [t('stageTime'), t('exits'), t('businessTime'), t('wallTime')],
-    shown.map((r) => [stageOf(r), number(r.exits), duration(r.avg_business_ms), duration(r.avg_wall_ms)]));
+    shown.map((r) => [stageOf(r), number(r.exits), averageOf(r.exits, r.avg_business_ms), averageOf(r.exits, r.avg_wall_ms)]));
   return chartSection('stage-time-chart', t('stageTime'), chart, table);
 }
 
@@ -370,7 +370,7 @@ async function panelPage() {
   const params = new URLSearchParams(location.hash.split('?')[1] || '');
   const period = PERIODS.includes(params.get('periodo')) ? params.get('periodo') : 'este-mes';
   show(el('h1', { text: t('panel') }), el('p', { text: t('loading') }));
-  const zone = await metricsZone();
+  const zone = METRICS_ZONE;
   const range = periodRange(period, params, zone);
   const picker = el('select', { id: 'period', name: 'period' },
     PERIODS.map((p) => el('option', { value: p, selected: p === period, text: t(PERIOD_NAMES[p]) })));

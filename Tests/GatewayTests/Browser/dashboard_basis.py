@@ -5,8 +5,10 @@ classification now, the groups by the group that received the ticket; with a fil
 as it is now; finished tickets by outcome in a small table (a ticket cancelled as needing no
 action: "sem necessidade de atuação" / "no action needed"); in pt-BR and in English. Usage: dashboard_basis.py BASE_URL SCREENSHOT_DIR
 (credentials in PORTAL_AGENT as email:password)."""
+import datetime
 import os
 import sys
+from zoneinfo import ZoneInfo
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -32,6 +34,15 @@ try:
     if driver.find_element(By.ID, "lang").text == "Português":  # the page is in English: pt-BR first
         driver.find_element(By.ID, "lang").click()
         wait.until(lambda d: d.find_element(By.ID, "lang").text == "English")
+    # Periods are São Paulo's days, where workflow counts its metrics, even with the stored default
+    # calendar moved to Tokyo (DashboardBasisTests does it): this month's CSV starts at São Paulo's
+    # midnight of the 1st (the page took the stored calendar's zone, twelve hours off).
+    bases("periodo=este-mes")
+    sao_paulo = ZoneInfo("America/Sao_Paulo")
+    first = datetime.datetime.now(sao_paulo).date().replace(day=1)
+    start = int(datetime.datetime(first.year, first.month, 1, tzinfo=sao_paulo).timestamp() * 1000)
+    href = driver.find_element(By.ID, "export-csv").get_attribute("href")
+    assert f"from_ms={start}&" in href, (href, start)
     shown = bases("periodo=90-dias")
     assert "categoria que a ocorrência tinha naquele momento" in shown["time-chart"], shown
     for chart in ("category-chart", "module-chart", "product-chart"):
@@ -47,6 +58,17 @@ try:
     shot("dashboard-basis")
     filtered = bases("periodo=90-dias&grupo=n1")
     assert all(text.startswith("Com filtro, cada ocorrência conta pela categoria") for text in filtered.values()), filtered
+    # A filter no ticket matches: nothing measured, so no average and no share (workflow answers
+    # 100 % SLA met and 0 % reopened for an empty period, which the cards showed as results).
+    bases("periodo=90-dias&grupo=grupo-vazio")
+    cards = {card.get_attribute("data-metric"): card.find_element(By.TAG_NAME, "strong").text
+             for card in driver.find_elements(By.CSS_SELECTOR, "#metric-cards .card")}
+    assert cards["opened"] == "0", cards
+    assert all(cards[key] == "—" for key in ("avgFirstResponse", "avgResolution", "slaMet", "reopenRate", "avgScore")), cards
+    # The averages are business time, and their cards say so (the wall clock is in the chart's table).
+    for key in ("avgFirstResponse", "avgResolution"):
+        label = driver.find_element(By.CSS_SELECTOR, f"#metric-cards [data-metric={key}]").text
+        assert "horário útil" in label, label
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.ID, "lang").text == "Português")
     english = bases("periodo=90-dias")

@@ -107,7 +107,7 @@ extension Gateway {
             out += "# TYPE ocorrencias_view_cache_feed_lag_seconds gauge\n"
             for link in feed.linkStates() {
                 let lag = link.connected ? Double(link.lagMs) / 1000 : -1
-                out += "ocorrencias_view_cache_feed_lag_seconds{service=\"\(link.service)\",address=\"\(link.endpoint)\"} \(lag)\n"
+                out += "ocorrencias_view_cache_feed_lag_seconds{service=\"\(GatewayMetrics.escape(link.service))\",address=\"\(GatewayMetrics.escape(link.endpoint))\"} \(lag)\n"
             }
         }
         return out

@@ -1,4 +1,5 @@
 import Foundation
+import Messages
 import Observability
 import Synchronization
 
@@ -43,9 +44,31 @@ public final class GatewayMetrics: Sendable {
         if let errorCode { errors.withLock { $0[errorCode, default: 0] += 1 } }
     }
 
-    /// Records one RPC the gateway made.
+    /// Records one RPC the gateway made. A method no service defines (a name an integration sent
+    /// to the public port, forwarded and refused) counts under ``unknownMethod``: every name a
+    /// caller makes up was a series of its own, kept for the gateway's life, so one key could
+    /// grow `/metrics` (and the gateway's memory) without bound.
     public func recordCall(method: String, code: Int32, nanoseconds: UInt64) {
-        rpc.series(for: method).record(code: code, nanoseconds: nanoseconds)
+        rpc.series(for: Self.knownMethods.contains(method) ? method : Self.unknownMethod).record(code: code, nanoseconds: nanoseconds)
+    }
+
+    /// The `method` label of calls to a method no service defines.
+    public static let unknownMethod = "(unknown)"
+
+    /// Every method of the services' `.proto` files (and the built-in ones every server answers).
+    static let knownMethods: Set<String> = {
+        let lists: [[RPCMethodInfo]] = [
+            IntakeV1.Intake.methods, WorkflowV1.Workflow.methods, WorkflowV1.WorkflowTime.methods, KnowledgeV1.Knowledge.methods,
+            NotificationV1.Notification.methods, RpcV1.Health.methods, RpcV1.Stats.methods, RpcV1.Reflection.methods,
+            RpcV1.Echo.methods, EventsV1.EventSink.methods, EventsV1.EventFeed.methods,
+        ]
+        return Set(lists.joined().map(\.path))
+    }()
+
+    /// The `method` label of an HTTP request no route matched: the method when it is one of
+    /// HTTP's own, else `OTHER` (the request line's method is whatever the client wrote).
+    public static func httpMethodLabel(_ method: String) -> String {
+        ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"].contains(method) ? method : "OTHER"
     }
 
     /// Prometheus text exposition format 0.0.4.
@@ -55,13 +78,13 @@ public final class GatewayMetrics: Sendable {
         for (route, series) in routes {
             let (method, path) = Self.split(route)
             for (status, count) in series.counts.sorted(by: { $0.key < $1.key }) {
-                out += "gateway_http_requests_total{method=\"\(method)\",route=\"\(Self.escape(path))\",status=\"\(status)\"} \(count)\n"
+                out += "gateway_http_requests_total{method=\"\(Self.escape(method))\",route=\"\(Self.escape(path))\",status=\"\(status)\"} \(count)\n"
             }
         }
         out += "# HELP gateway_http_request_duration_seconds HTTP request latency by route.\n# TYPE gateway_http_request_duration_seconds histogram\n"
         for (route, series) in routes {
             let (method, path) = Self.split(route)
-            let labels = "method=\"\(method)\",route=\"\(Self.escape(path))\""
+            let labels = "method=\"\(Self.escape(method))\",route=\"\(Self.escape(path))\""
             var cumulative: UInt64 = 0
             for (i, bound) in RPCMetrics.bucketBounds.enumerated() {
                 cumulative += series.buckets[i]
@@ -73,7 +96,7 @@ public final class GatewayMetrics: Sendable {
         }
         out += "# HELP gateway_http_errors_total API errors answered, by code.\n# TYPE gateway_http_errors_total counter\n"
         for (code, count) in errors.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
-            out += "gateway_http_errors_total{code=\"\(code)\"} \(count)\n"
+            out += "gateway_http_errors_total{code=\"\(Self.escape(code))\"} \(count)\n"
         }
         // The shared RPC metrics name their series after servers; these are the gateway's calls out.
         out += rpc.prometheusText(service: "gateway")
@@ -88,9 +111,8 @@ public final class GatewayMetrics: Sendable {
         return (String(route[..<space]), String(route[route.index(after: space)...]))
     }
 
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-    }
+    /// A label value escaped (``PrometheusLabel/escape(_:)``: backslash, quote and line feed).
+    static func escape(_ text: String) -> String { PrometheusLabel.escape(text) }
 }
 
 /// A value guarded by an `NSLock` (a pthread mutex: contended waiters sleep instead of spinning).

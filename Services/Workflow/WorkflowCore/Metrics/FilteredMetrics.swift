@@ -43,8 +43,15 @@ public struct MetricsFilter: Sendable, Hashable {
         // Implies the holder index's condition (it leaves unheld tickets out), so both engines use it.
         if !agentID.isEmpty { parts.append("t.agent_id <> ''") }
         if let visibleTo {
-            parts.append("(t.access_level <= ? OR t.agent_id = ?)")
-            params += [.integer(Int64(visibleTo.level)), .text(visibleTo.agentID)]
+            // A viewer without an id holds no ticket: `t.agent_id = ''` counted every unheld
+            // ticket above their level (the backlog and the survey results already left them out).
+            if visibleTo.agentID.isEmpty {
+                parts.append("t.access_level <= ?")
+                params.append(.integer(Int64(visibleTo.level)))
+            } else {
+                parts.append("(t.access_level <= ? OR t.agent_id = ?)")
+                params += [.integer(Int64(visibleTo.level)), .text(visibleTo.agentID)]
+            }
         }
         return (parts.isEmpty ? "1 = 1" : parts.joined(separator: " AND "), params)
     }
@@ -196,12 +203,14 @@ extension MetricsQuery {
         if let visible = filter.visibleTo {
             conditions.append("c.access_level <= ?")
             params.append(.integer(Int64(visible.level)))
-            // Their own tickets above their level, in the whole months (the holder's index, when they have an id).
-            var held = MetricsFilter(groupID: filter.groupID, product: filter.product, agentID: visible.agentID).predicate()
-            if visible.agentID.isEmpty { held.sql += " AND t.agent_id = ''" }
-            held.sql += " AND t.access_level > ? AND t.is_open IN (0, 1) AND t.opened_day >= ? AND t.opened_day < ?"
-            held.params += [.integer(Int64(visible.level)), .integer(Int64(months.first.dayNumber)), .integer(Int64(months.end.dayNumber))]
-            plan.scans.append(held)
+            // Their own tickets above their level, in the whole months (the holder's index); a
+            // viewer without an id holds none (the unheld tickets above their level were read here).
+            if !visible.agentID.isEmpty {
+                var held = MetricsFilter(groupID: filter.groupID, product: filter.product, agentID: visible.agentID).predicate()
+                held.sql += " AND t.access_level > ? AND t.is_open IN (0, 1) AND t.opened_day >= ? AND t.opened_day < ?"
+                held.params += [.integer(Int64(visible.level)), .integer(Int64(months.first.dayNumber)), .integer(Int64(months.end.dayNumber))]
+                plan.scans.append(held)
+            }
         }
         plan.counters = (conditions.joined(separator: " AND "), params)
         if from < months.first { plan.scans.append(cohort(from, months.first, filter)) }

@@ -236,10 +236,12 @@ public enum MetricsExport {
     public static var header: String { columns.joined(separator: ",") + "\r\n" }
 
     /// Up to `limit` tickets opened in `[from, to)` (epoch ms) after `cursor`, matching `filter`'s
-    /// group, product and holder, at or below `maxAccessLevel`, as CSV lines (no header), and the
+    /// group, product and holder, at or below `maxAccessLevel` or held by `holder` (the caller's
+    /// own tickets, which their report counts too; `""`: none), as CSV lines (no header), and the
     /// cursor of the next page (`nil` at the end).
     public static func page(_ tx: any SQLExecutor, from: Int64, to: Int64, after cursor: Cursor?, limit: Int,
-                            maxAccessLevel: Int32 = Int32.max, filter: MetricsFilter = MetricsFilter()) throws -> (csv: String, rows: Int, next: Cursor?) {
+                            maxAccessLevel: Int32 = Int32.max, holder: String = "",
+                            filter: MetricsFilter = MetricsFilter()) throws -> (csv: String, rows: Int, next: Cursor?) {
         var sql = "SELECT \(columns.joined(separator: ", ")), access_level FROM wf_metric_tickets WHERE opened_at >= ? AND opened_at < ?"
         var params: [SQLValue] = [.integer(from), .integer(to)]
         // The dimensions in SQL (pages still walk the (opened_at, ticket_id) index, skipping the others).
@@ -257,7 +259,7 @@ public enum MetricsExport {
         let rows = try tx.query(sql, params)
         var csv = ""
         // Filtered here rather than in SQL so pages stay on the (opened_at, ticket_id) index.
-        for row in rows where (try row.int("access_level")) <= Int64(maxAccessLevel) {
+        for row in rows where try row.int("access_level") <= Int64(maxAccessLevel) || (!holder.isEmpty && row.s("agent_id") == holder) {
             csv += row.values.dropLast().enumerated().map { field(named($1, column: $0)) }.joined(separator: ",") + "\r\n"
         }
         let next = rows.count < limit ? nil : try rows.last.map { Cursor(openedAt: try $0.int("opened_at"), ticketID: try $0.text("ticket_id")) }

@@ -34,6 +34,10 @@ public final class WorkflowTime: Sendable {
         public var slaInlineRecomputeLimit = 500
         /// Stages where a ticket is finished.
         public var finalStages: Set<String> = ["finalizado", "cancelado", "fechado"]
+        /// Final stages that end a ticket without solving it (cancelled by the customer, or by an
+        /// agent as needing no action): entering one records no resolution in the metrics unless
+        /// the resolution clock had already stopped on a solution (``WorkflowTime/stageChanged(_:ticketID:to:outcome:at:)``).
+        public var cancelStages: Set<String> = ["cancelado"]
         /// Stages where the resolution clock stops (final stages plus solved-awaiting-close ones).
         public var slaStopStages: Set<String> = ["finalizado", "cancelado", "fechado", "resolvido"]
 
@@ -144,8 +148,9 @@ public final class WorkflowTime: Sendable {
     }
 
     /// The ticket entered `stage` (with `outcome` when the stage is final: how it ended, for the
-    /// metrics' breakdown by outcome). Entering a final stage records the resolution and opens
-    /// the survey. - Returns: the survey link when the ticket finished (else `""`).
+    /// metrics' breakdown by outcome). Entering a final stage records the resolution (a cancel
+    /// stage's only when the clock had stopped on a solution before, ``Configuration/cancelStages``)
+    /// and opens the survey. - Returns: the survey link when the ticket finished (else `""`).
     @discardableResult
     public func stageChanged(_ tx: any SQLExecutor, ticketID: String, to stage: String, outcome: String = "", at: Int64) throws -> String {
         // The SLA and inactivity engines share one configuration cache: one version check for both.
@@ -157,9 +162,13 @@ public final class WorkflowTime: Sendable {
         try metrics.onTicketEvent(tx, ticketID: ticketID, .stageChanged(stage, outcome: outcome), at: at)
         try inactivity.onStageEntered(tx, ticketID: ticketID, stage: stage, at: at)
         guard configuration.finalStages.contains(stage) else { return "" }
-        if let resolution = computed.target(.resolution), let start = resolution.startedAt {
+        if let resolution = computed.target(.resolution), let start = resolution.startedAt,
+           !(configuration.cancelStages.contains(stage) && (resolution.stoppedAt ?? at) >= at) {
             // Wall time to where the resolution clock stopped, like its business time: Resolvido
-            // in the TOTVS-like flow, days before the close that finishes the ticket.
+            // in the TOTVS-like flow, days before the close that finishes the ticket. A
+            // cancellation is no resolution (its clock stopped only because the ticket ended):
+            // counting it put a duplicate cancelled in ten minutes into the average time to
+            // resolution and the SLA met share; one cancelled after a solution (Resolvido) keeps it.
             let wall = (resolution.stoppedAt ?? at) - start
             try metrics.onTicketEvent(tx, ticketID: ticketID, .resolved(wallMillis: wall, businessMillis: resolution.elapsedMillis,
                                                                         met: resolution.status != .breached), at: at)

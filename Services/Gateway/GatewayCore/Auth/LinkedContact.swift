@@ -116,6 +116,23 @@ extension CredentialStore {
         return user.linkedContact
     }
 
+    /// The ids of the sign-ins that follow `person`, whatever their status.
+    public func signIns(of person: LinkedContact) throws -> [String] {
+        let (linked, arguments) = Self.linkedCondition(person)
+        return try database.read { tx in
+            try tx.query("SELECT id FROM gateway_users WHERE \(linked)", arguments).map { try $0.text("id") }
+        }
+    }
+
+    /// Whether one of the sign-ins that follow `person` is its company's administrator
+    /// (`customer_admin`), whatever its status.
+    public func hasCompanyAdministratorSignIn(_ person: LinkedContact) throws -> Bool {
+        let (linked, arguments) = Self.linkedCondition(person)
+        return try database.read { tx in
+            try tx.queryOne("SELECT id FROM gateway_users WHERE \(linked) AND role = 'customer_admin'", arguments) != nil
+        }
+    }
+
     /// The `WHERE` condition selecting the sign-ins that follow `person`.
     private static func linkedCondition(_ person: LinkedContact) -> (String, [SQLValue]) {
         switch person.owner {

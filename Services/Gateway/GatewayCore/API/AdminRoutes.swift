@@ -68,6 +68,7 @@ enum AdminRoutes {
                 var access_level: Int?
             }
             let create = try request.decode(Create.self)
+            try SignInAddress.check(create.email)
             guard let role = Role(rawValue: create.role) else {
                 throw APIError.invalid("role", "invalid_value", pt: "Papel desconhecido.", en: "Unknown role.")
             }

@@ -28,8 +28,14 @@ enum AuthRoutes {
                                                                    clientAddress: request.clientAddress)
             return .json(["token": token, "token_type": "Bearer", "expires_at": session.expiresAt, "user": userJSON(user)], status: 201)
         }
-        router.add("POST", "/v1/auth/logout") { _, context in
-            if let session = context.session { try context.gateway.store.deleteSession(tokenHash: session.tokenHash) }
+        router.add("POST", "/v1/auth/logout") { request, context in
+            // `?everywhere=true`: every session and token of the user (a lost laptop's CLI token,
+            // a browser left signed in), without changing the password.
+            if request.query["everywhere"] == "true", let user = context.user {
+                try context.gateway.store.endSessions(userID: user.id)
+            } else if let session = context.session {
+                try context.gateway.store.deleteSession(tokenHash: session.tokenHash)
+            }
             var response = HTTPResponse.noContent
             response.headers += context.gateway.clearedCookies()
             return response
@@ -47,7 +53,7 @@ enum AuthRoutes {
             guard let user = context.user else { throw APIError.forbidden }
             // Guesses of the current password (a stolen session learning the password that
             // outlives it) count with the sign-ins of the same e-mail and address.
-            let attempt = try admitAttempt(email: CredentialStore.normalize(user.email), request, gateway: context.gateway)
+            let attempt = try admitAttempt(email: SignInAddress.normalized(user.email), request, gateway: context.gateway)
             guard let (_, hash) = try context.gateway.store.userWithHash(email: user.email), let hash,
                   context.gateway.hasher.verify(change.current_password, against: hash) else {
                 throw APIError(status: 403, code: "WRONG_PASSWORD", pt: "Senha atual incorreta.", en: "Current password is wrong.")
@@ -110,9 +116,7 @@ enum AuthRoutes {
             // A retry is answered before the checks its first call's user would now fail (e-mail taken).
             if let replay = try context.replay(request) { return replay }
             let invite = try request.decode(Invite.self)
-            guard invite.email.contains("@"), invite.email.count <= 254 else {
-                throw APIError.invalid("email", "invalid_format", pt: "E-mail inválido.", en: "Invalid e-mail.")
-            }
+            try SignInAddress.check(invite.email)
             let role: Role
             let organization: String?
             if principal.administrator {
@@ -174,7 +178,7 @@ enum AuthRoutes {
     /// in to an account of the attacker's (login CSRF).
     static func signIn(_ request: HTTPRequest, gateway: Gateway) throws -> User {
         let credentials = try request.decode(Credentials.self)
-        let email = CredentialStore.normalize(credentials.email)
+        let email = SignInAddress.normalized(credentials.email)
         // Counted before the password is checked, so concurrent guesses cannot pass together.
         let attempt = try admitAttempt(email: email, request, gateway: gateway)
         let found = try gateway.store.userWithHash(email: email)

@@ -212,9 +212,16 @@ paths:
     post:
       operationId: post_v1_auth_logout
       tags: [Auth]
-      summary: "Ends the session (cookie sessions need X-CSRF-Token)"
+      summary: "Ends the session (cookie sessions need X-CSRF-Token); with everywhere=true every session and token of the user"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
+        - name: everywhere
+          in: query
+          required: false
+          description: "true: end every portal session and bearer token of the user, on every device (the password and API keys stay)"
+          schema:
+            type: string
+            enum: ["true", "false"]
       responses:
         '204':
           description: Done

@@ -76,8 +76,7 @@ extension CredentialStore {
             for id in ids {
                 try tx.execute("UPDATE gateway_users SET status = 'disabled', disabled_by = 'contact', updated_at = ? WHERE id = ? AND status <> 'disabled'",
                                [.integer(now), .text(id)])
-                try tx.execute("DELETE FROM gateway_sessions WHERE user_id = ?", [.text(id)])
-                try SessionRevocations.record(tx, userID: id)
+                try Self.endSessions(tx, userID: id)
             }
             return ids
         }

@@ -78,7 +78,11 @@ enum InvitedContact {
     /// that person (open tickets, reply, in their name) with another e-mail and password, so a
     /// company's administrator could speak for a colleague. 409 naming `contact_id`.
     private static func requireNoSignIn(_ contact: IntakeV1.Contact, context: RequestContext) throws {
-        let person = LinkedContact(contactID: contact.id, owner: .organization(contact.organizationID))
+        try requireNoSignIn(LinkedContact(contactID: contact.id, owner: .organization(contact.organizationID)), context: context)
+    }
+
+    /// ``requireNoSignIn(_:context:)`` for any intake person (a representative's too).
+    static func requireNoSignIn(_ person: LinkedContact, context: RequestContext) throws {
         guard try context.gateway.store.signIns(of: person).isEmpty else {
             throw APIError(status: 409, code: "ALREADY_EXISTS", pt: "Este contato já tem um acesso ao portal.",
                            en: "This contact already has a sign-in.",

@@ -383,8 +383,9 @@ enum DomainRoutes {
     static func administration(_ router: inout Router) {
         router.add(B.route("GET", "/v1/agents", "workflow", WorkflowV1.Workflow.listAgents,
                            query: ["group_id": "group_id", "include_inactive": "include_inactive", "chefe_agent_id": "chefe_agent_id"]))
-        router.add(M.merging(B.route("POST", "/v1/agents", "workflow", WorkflowV1.Workflow.putAgent), record: "agent", key: ["id"],
-                             read: .get("workflow", WorkflowV1.Workflow.getAgent, ["id": "agent_id"])))
+        // The team's sign-ins follow their agent's state (``AgentSignIns``).
+        router.add(AgentSignIns.following(M.merging(B.route("POST", "/v1/agents", "workflow", WorkflowV1.Workflow.putAgent), record: "agent",
+                                                    key: ["id"], read: .get("workflow", WorkflowV1.Workflow.getAgent, ["id": "agent_id"]))))
         router.add(B.route("GET", "/v1/agents/{id}", "workflow", WorkflowV1.Workflow.getAgent, path: ["id": "agent_id"]))
         router.add(B.route("GET", "/v1/agents/{id}/transfer-destinations", "workflow", WorkflowV1.Workflow.listTransferDestinations,
                            path: ["id": "agent_id"], query: ["ticket_id": "ticket_id"]))

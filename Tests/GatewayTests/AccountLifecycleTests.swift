@@ -54,7 +54,7 @@ struct AccountLifecycleTests {
         #expect(users.count == 2, "\(users.map { $0["email"] ?? "" })")
     }
 
-    @Test("a company's administrator deactivates or deletes neither her own contact nor another administrator's (by /active, an update or DELETE; 403, checked by the gateway from the sign-ins and by intake from the contact), and cannot add a second login to a contact that has one (hers, a colleague's: 409 naming contact_id, nothing stored); an administrator's new customer_admin marks its contact; a plain contact she deactivates, staff deactivate an administrator", arguments: TestEngines.all)
+    @Test("a company's administrator deactivates or deletes neither her own contact nor another administrator's (by /active, an update or DELETE; 403, checked by the gateway from the sign-ins and by intake from the contact), and cannot add a second login to a contact that has one (hers, a colleague's: 409 naming contact_id, nothing stored); an administrator's new customer_admin marks its contact; a customer_admin API key manages no sign-ins; a plain contact she deactivates, staff deactivate an administrator", arguments: TestEngines.all)
     func companyAdministratorsStay(engine: DatabaseEngine) throws {
         let setup = try SeededDeployment(engine: engine)
         let (gateway, seeded) = (setup.gateway, setup.seeded)
@@ -101,6 +101,20 @@ struct AccountLifecycleTests {
         }
         let emails = Set((try gateway.request("GET", "/v1/users", bearer: admin).json["users"] as? [[String: Any]] ?? []).compactMap { $0["email"] as? String })
         #expect(!emails.contains("intruso@evil.example") && !emails.contains("segundo@acme.com.br"), "\(emails)")
+
+        // A key made with the company administrator's role manages no people (it names no contact).
+        let created = try gateway.request("POST", "/v1/api-keys", json: ["name": "acme", "role": "customer_admin", "organization_id": organizationID],
+                                          bearer: admin)
+        setup.ok(created, 201)
+        let key = try #require(created.json["key"] as? String)
+        let joaoUser = try gateway.request("POST", "/v1/invitations", json: ["email": "joao@acme.com.br", "display_name": "João",
+                                                                            "contact_id": joaoContact], bearer: maria)
+        setup.ok(joaoUser, 201)
+        let joaoID = try #require((joaoUser.json["user"] as? [String: Any])?["id"] as? String)
+        #expect(try gateway.request("GET", "/v1/users", bearer: key).status == 403)
+        for action in ["disable", "enable", "resend-invitation"] {
+            #expect(try gateway.request("POST", "/v1/users/\(joaoID)/\(action)", bearer: key).status == 403, "\(action)")
+        }
 
         // What stays allowed: Maria deactivates João; support deactivates Bia, whose sign-in ends.
         setup.ok(try gateway.request("POST", "/v1/contacts/\(joaoContact)/active", json: ["active": false], bearer: maria))

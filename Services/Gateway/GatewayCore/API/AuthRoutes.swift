@@ -112,7 +112,7 @@ enum AuthRoutes {
             }
             // Who may invite at all is decided before the request is read.
             let principal = try context.requirePrincipal()
-            guard principal.administrator || (principal.organizationAdmin && context.user != nil) else { throw APIError.forbidden }
+            guard principal.administrator || AdminRoutes.companyAdministrator(principal, context) else { throw APIError.forbidden }
             // A retry is answered before the checks its first call's user would now fail (e-mail taken).
             if let replay = try context.replay(request) { return replay }
             let invite = try request.decode(Invite.self)
@@ -125,7 +125,7 @@ enum AuthRoutes {
                 if role.isCustomer && (organization ?? "").isEmpty {
                     throw APIError.invalid("organization_id", "required", pt: "Informe a organização.", en: "Organization is required.")
                 }
-            } else if principal.organizationAdmin, context.user != nil {
+            } else if AdminRoutes.companyAdministrator(principal, context) {
                 // A customer's administrator invites authorized contacts of their own company only.
                 if let asked = invite.role, asked != Role.customerContact.rawValue { throw APIError.forbidden }
                 role = .customerContact

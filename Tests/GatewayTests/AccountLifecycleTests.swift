@@ -54,6 +54,20 @@ struct AccountLifecycleTests {
         #expect(users.count == 2, "\(users.map { $0["email"] ?? "" })")
     }
 
+    @Test("a mailbox cannot be flooded with reset e-mails: past 3 unused links of the address, a reset makes and sends nothing (the same 202); once a link is used the next ask gets one again", arguments: TestEngines.all)
+    func resetLinksAreBounded(engine: DatabaseEngine) throws {
+        let gateway = try GatewayHarness(engine: engine)
+        var links: [String] = []
+        for _ in 1...6 {
+            let reset = try gateway.request("POST", "/v1/auth/password-reset", json: ["email": GatewayHarness.adminEmail])
+            #expect(reset.status == 202 && reset.json["status"] as? String == "sent_if_registered", "\(reset.text)")
+            if let token = reset.json["token"] as? String { links.append(token) }
+        }
+        #expect(links.count == 3)
+        #expect(try gateway.request("POST", "/v1/auth/password-reset/confirm", json: ["token": links[2], "password": "Nova-Senha-Forte-1"]).status == 204)
+        #expect(try gateway.request("POST", "/v1/auth/password-reset", json: ["email": GatewayHarness.adminEmail]).json["token"] != nil)
+    }
+
     @Test("a company's administrator deactivates or deletes neither her own contact nor another administrator's (by /active, an update or DELETE; 403, checked by the gateway from the sign-ins and by intake from the contact), and cannot add a second login to a contact that has one (hers, a colleague's: 409 naming contact_id, nothing stored); an administrator's new customer_admin marks its contact; a customer_admin API key manages no sign-ins; a plain contact she deactivates, staff deactivate an administrator", arguments: TestEngines.all)
     func companyAdministratorsStay(engine: DatabaseEngine) throws {
         let setup = try SeededDeployment(engine: engine)

@@ -70,17 +70,20 @@ enum AuthRoutes {
             let ask = try request.decode(Ask.self)
             var body: [String: Any] = ["status": "sent_if_registered"]
             if let (user, _) = try context.gateway.store.userWithHash(email: ask.email), user.status != "disabled" {
+                // At most ``CredentialStore/outstandingResetLimit`` unused links at once: past it
+                // nothing is made nor sent (no mailbox flooded at the per-IP rate).
                 if context.gateway.configuration.exposeTokens {
-                    let token = try context.gateway.store.createPasswordToken(userID: user.id, purpose: "reset", lifetimeSeconds: 3600)
-                    Mailer.send(gateway: context.gateway, to: user, purpose: "password_reset", token: token, context: context)
-                    body["token"] = token
+                    if let token = try context.gateway.store.createResetToken(userID: user.id) {
+                        Mailer.send(gateway: context.gateway, to: user, purpose: "password_reset", token: token, context: context)
+                        body["token"] = token
+                    }
                 } else {
                     // The link is made and mailed after the answer: a registered address must not
                     // answer later than an unknown one (a write and notification's call would say
                     // which addresses exist).
                     Mailer.queue.async {
                         do {
-                            let token = try context.gateway.store.createPasswordToken(userID: user.id, purpose: "reset", lifetimeSeconds: 3600)
+                            guard let token = try context.gateway.store.createResetToken(userID: user.id) else { return }
                             Mailer.send(gateway: context.gateway, to: user, purpose: "password_reset", token: token, context: context)
                         } catch {
                             context.gateway.runtime.logger.warning("password reset link not made: \(error)",

@@ -434,6 +434,23 @@ public final class CredentialStore: Sendable {
         return token
     }
 
+    /// How many reset links `userID` may have unused and unexpired at once: more asks within the
+    /// hour send nothing (the answer stays the same 202), so nobody can fill a person's mailbox with
+    /// reset e-mails (or notification's queue with them) at the per-IP rate limit.
+    public static let outstandingResetLimit = 3
+
+    /// A reset link (`reset`, one hour) for `userID`, or `nil` when it already has
+    /// ``outstandingResetLimit`` unused ones.
+    public func createResetToken(userID: String) throws -> String? {
+        try database.write { tx in
+            let outstanding = try tx.scalar("""
+                SELECT COUNT(*) FROM gateway_password_tokens WHERE user_id = ? AND purpose = 'reset' AND used_at IS NULL AND expires_at > ?
+                """, [.text(userID), .integer(Self.now())])
+            guard case .integer(let count) = outstanding, count < Self.outstandingResetLimit else { return nil }
+            return try createPasswordToken(tx, userID: userID, purpose: "reset", lifetimeSeconds: 3600)
+        }
+    }
+
     /// A new invitation token for `userID`, its unused earlier ones spent in the same transaction
     /// (a resent invitation: only the newest link works).
     public func renewInvitationToken(_ tx: any SQLExecutor, userID: String, lifetimeSeconds: Int) throws -> String {

@@ -314,7 +314,7 @@ struct AuthTests {
         _ = try gateway.token("joao@acme.com.br", "Cafe-Forte-2026!")
     }
 
-    @Test("create-admin refuses a weak password, needs --password-stdin and refuses a flag it does not know (a mistyped --agent-id was ignored)")
+    @Test("create-admin refuses a weak password and an address that is none, needs --password-stdin and refuses a flag it does not know (a mistyped --agent-id was ignored)")
     func createAdminPolicy() throws {
         let directory = try TemporaryDirectory()
         let environment = ["OCORRENCIAS_DATA_DIR": directory.path, "GATEWAY_PWHASH": "minimal"]
@@ -327,6 +327,12 @@ struct AuthTests {
         let typo = try GatewayHarness.run(BuildProducts.executable("gateway"), ["create-admin", "--email", "a@b.com", "--agentid", "A-ana", "--password-stdin"],
                                           environment: environment, input: "Adm1n-Passw0rd!\n")
         #expect(typo.status == 2 && typo.error.contains("unknown flag --agentid"), "\(typo.error)")
+        // An address with a blank or an invisible character is no address (SignInAddress).
+        for email in ["ana maria@b.com", "ana\u{200B}@b.com", "ana@b"] {
+            let bad = try GatewayHarness.run(BuildProducts.executable("gateway"), ["create-admin", "--email", email, "--password-stdin"],
+                                             environment: environment, input: "Adm1n-Passw0rd!\n")
+            #expect(bad.status == 1 && bad.error.contains("email"), "\(email): \(bad.error)")
+        }
         #expect(!FileManager.default.fileExists(atPath: directory.path + "/gateway.sqlite"), "nothing created")
     }
 

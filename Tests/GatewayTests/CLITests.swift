@@ -79,6 +79,18 @@ struct CLITests {
         #expect(badKey.status != 0)
         #expect(try Self.ocorre(["logout"], deployment, config: config).status == 0)
         #expect(try Self.ocorre(["whoami"], deployment, config: config).status != 0)
+
+        // `logout --everywhere` on one computer ends the token another one keeps.
+        let other = deployment.gateway.directory.path + "/ocorre-other.json"
+        for path in [config, other] {
+            let login = try Self.ocorre(["login", "--email", GatewayHarness.adminEmail, "--password-stdin"], deployment, config: path,
+                                        input: GatewayHarness.adminPassword + "\n")
+            #expect(login.status == 0, "\(login.error)")
+        }
+        #expect(try Self.ocorre(["whoami"], deployment, config: other).status == 0)
+        let everywhere = try Self.ocorre(["logout", "--everywhere"], deployment, config: config)
+        #expect(everywhere.status == 0, "\(everywhere.error)")
+        #expect(try Self.ocorre(["whoami"], deployment, config: other).status != 0)
     }
 
     @Test("ocorre call takes a method as ocorre methods prints it (its full path) as well as SERVICE/Method; a mistyped one is refused listing the service's methods; a built-in one by full path asks which service")

@@ -174,9 +174,15 @@ struct ContactSignInTests {
         }
         let unknown = try create(["email": "y@nada.com.br", "role": "customer_contact", "organization_id": "ORG-nobody", "contact_id": "C-1"])
         #expect(unknown.status == 400 && Self.field(unknown) == ("organization_id", "not_found"), "\(unknown.text)")
-        // The organization must be the contact's: Rui's contact under Acme was refused above; under his own it is fine.
+        // The organization must be the contact's: Rui's contact under Acme was refused above; under
+        // his own it is the organization's, but it has a sign-in already (one login per contact,
+        // AccountLifecycleTests); a colleague of his without one is fine.
+        let twice = try create(["email": "rui2@outra.com.br", "role": "customer_contact", "organization_id": other.organizationID,
+                                "contact_id": foreign])
+        #expect(twice.status == 409 && Self.field(twice) == ("contact_id", "has_sign_in"), "\(twice.text)")
+        let colleague = try Self.addContact(gateway, admin, other.organizationID, ["name": "Rita", "email": "rita@outra.com.br", "authorized": true])
         #expect(try create(["email": "rui2@outra.com.br", "role": "customer_contact", "organization_id": other.organizationID,
-                            "contact_id": foreign]).status == 201)
+                            "contact_id": colleague]).status == 201)
         // Without contact_id: the contact with the e-mail (made authorized), or a new authorized one.
         let ugo = try create(["email": "UGO@acme.com.br", "role": "customer_contact", "organization_id": organizationID])
         #expect(ugo.status == 201 && (ugo.json["user"] as? [String: Any])?["contact_id"] as? String == unauthorized, "\(ugo.text)")
@@ -226,6 +232,9 @@ struct ContactSignInTests {
             #expect(refused.status == 400 && Self.field(refused) == expected, "\(refused.text)")
         }
         #expect(try create(["email": "rui@sul.com.br", "role": "representative", "representative_id": sul, "contact_id": ruiID]).status == 201)
+        // One login per person: a second one for Rui is 409.
+        let second = try create(["email": "rui.2@sul.com.br", "role": "representative", "representative_id": sul, "contact_id": ruiID])
+        #expect(second.status == 409 && Self.field(second) == ("contact_id", "has_sign_in"), "\(second.text)")
         // An invitation for a representative's person goes through the same check.
         let wrongPerson = try gateway.request("POST", "/v1/invitations", json: [
             "email": "nina@norte.com.br", "display_name": "Nina", "role": "representative", "representative_id": sul, "contact_id": northern], bearer: admin)

@@ -19,7 +19,7 @@ enum Ocorre {
              else --url's host on port 7190)
 
       login --email EMAIL [--password-stdin]   entra e guarda um token / signs in and keeps a token
-      logout                                   sai / signs out
+      logout [--everywhere]                    sai (de todos os dispositivos) / signs out (everywhere)
       whoami                                   quem sou / who am I
       health                                   prontidão de cada serviço / readiness of every service
       methods [SERVICE]                        métodos RPC (reflexão) / RPC methods (reflection)
@@ -55,7 +55,7 @@ enum Ocorre {
           Asks the password (not echoed) or reads it from stdin with --password-stdin; keeps the token and the
           address in ~/.config/ocorre/config.json (0600; OCORRE_CONFIG overrides). Later commands use that address.
         """,
-        "logout": "uso / usage: ocorre logout\n  Encerra o token salvo e apaga o arquivo / ends the saved token and removes the file.",
+        "logout": "uso / usage: ocorre logout [--everywhere]\n  Encerra o token salvo e apaga o arquivo / ends the saved token and removes the file.\n  --everywhere: encerra todas as sessões e tokens da conta, em todos os dispositivos / ends every session and token of the account, on every device.",
         "whoami": "uso / usage: ocorre whoami [--json]\n  O usuário e o principal do token / the token's user and principal.",
         "health": """
         uso / usage: ocorre health [--json]
@@ -207,12 +207,12 @@ enum Ocorre {
                 }
                 switch name {
                 case "json": options.json = true
-                case "password-stdin", "public", "mine", "open-only": options.switches.insert(name)
+                case "password-stdin", "public", "mine", "open-only", "everywhere": options.switches.insert(name)
                 case "help":
                     wantsHelp = true
                 default:
                     // The closest option by spelling (`--atach` → `--attach`), then the command's own help.
-                    let known = valueFlags.union(["json", "password-stdin", "public", "mine", "open-only", "help"])
+                    let known = valueFlags.union(["json", "password-stdin", "public", "mine", "open-only", "everywhere", "help"])
                     let near: [(flag: String, distance: Int)] = known.sorted().map { ($0, editDistance($0, name)) }.filter { $0.distance <= 2 }
                     let closest: String? = near.min { $0.distance < $1.distance }?.flag
                     let hint = closest.map { " — quis dizer / did you mean --\($0)?" } ?? ""
@@ -298,7 +298,12 @@ enum Ocorre {
     }
 
     static func logout(_ options: Options) throws {
-        _ = try? http(options, "POST", "/v1/auth/logout")
+        if options.switches.contains("everywhere") {
+            // Said when it fails: the other devices' sessions would go on.
+            _ = try http(options, "POST", "/v1/auth/logout?everywhere=true")
+        } else {
+            _ = try? http(options, "POST", "/v1/auth/logout")
+        }
         // The token goes, the address stays: the next command asks to sign in again at the same
         // gateway (it called http://127.0.0.1:8080 and said no gateway answered there), and so
         // does a later `login` without --url.

@@ -192,7 +192,7 @@ public final class Gateway: Sendable {
     /// Rate limits, routing, the idempotency key and the caller: the route to run and its
     /// context, or the error to answer.
     func admit(_ request: inout HTTPRequest, _ exchange: inout Exchange) throws -> (Route, RequestContext) {
-        let ipDecision = ipLimiter.take("ip:" + request.clientAddress)
+        let ipDecision = ipLimiter.take("ip:" + ClientNetwork.key(request.clientAddress))
         exchange.rateDecision = ipDecision
         guard ipDecision.allowed else { throw APIError.rateLimited(retryAfter: ipDecision.reset) }
         switch router.match(method: request.method, path: request.path) {
@@ -230,7 +230,7 @@ public final class Gateway: Sendable {
     /// the access log. (It used to go out bare: no request id to quote, no rate-limit headers.)
     public func refuseTooLarge(_ request: HTTPRequest) -> HTTPResponse {
         var exchange = Exchange(gateway: self, request: request)
-        exchange.rateDecision = ipLimiter.take("ip:" + request.clientAddress)
+        exchange.rateDecision = ipLimiter.take("ip:" + ClientNetwork.key(request.clientAddress))
         return complete(exchange, request, APIError.tooLarge(bodyLimit: configuration.http.maxBodyBytes).response)
     }
 

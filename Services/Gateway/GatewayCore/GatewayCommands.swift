@@ -80,7 +80,8 @@ public enum GatewayCommands {
                 throw ConfigurationError("unexpected argument \(argument)")
             }
         }
-        guard let email = flags["email"], email.contains("@") else { throw ConfigurationError("--email is required") }
+        guard let email = flags["email"] else { throw ConfigurationError("--email is required") }
+        try SignInAddress.check(email)
         guard passwordFromStdin else { throw ConfigurationError("--password-stdin is required (the password is read from standard input)") }
         // On a terminal: a prompt, the typing hidden, one line; else the whole input.
         let password = PasswordPrompt.read(input: standardInput)

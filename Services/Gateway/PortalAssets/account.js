@@ -8,6 +8,8 @@ Object.assign(TEXT['pt-BR'], {
   account: 'Minha conta', accountIntro: 'Seus dados de acesso.', name: 'Nome', role: 'Papel', changePassword: 'Trocar a senha',
   currentPassword: 'Senha atual', repeatPassword: 'Repita a nova senha', passwordsDiffer: 'As duas senhas novas não são iguais.',
   passwordChanged: 'Senha alterada. Entre de novo com a nova senha.', passwordRules: 'Pelo menos 12 caracteres; evite partes do seu e-mail e senhas comuns.',
+  sessions: 'Sessões', sessionsIntro: 'Encerra todas as suas sessões e tokens, neste e em outros dispositivos (o portal em outro computador, a linha de comando). A senha continua a mesma.',
+  logoutEverywhere: 'Sair de todos os dispositivos', loggedOutEverywhere: 'Você saiu de todos os dispositivos. Entre de novo para continuar.',
   contacts: 'Contatos da empresa', contactsIntro: 'Quem da sua empresa pode abrir e acompanhar ocorrências. Convide um colega: ele recebe um e-mail para definir a senha.',
   phone: 'Telefone', access: 'Acesso', accessActive: 'Ativo', accessInvited: 'Convidado', accessDisabled: 'Bloqueado', accessNone: 'Sem acesso',
   contactActive: 'Ativo', contactInactive: 'Inativo', authorizedShort: 'Autorizado', adminShort: 'Administrador', yes: 'Sim', no: 'Não',
@@ -21,6 +23,8 @@ Object.assign(TEXT.en, {
   account: 'My account', accountIntro: 'Your sign-in details.', name: 'Name', role: 'Role', changePassword: 'Change password',
   currentPassword: 'Current password', repeatPassword: 'Repeat the new password', passwordsDiffer: 'The two new passwords differ.',
   passwordChanged: 'Password changed. Sign in again with the new password.', passwordRules: 'At least 12 characters; avoid parts of your e-mail and common passwords.',
+  sessions: 'Sessions', sessionsIntro: 'Ends all your sessions and tokens, on this and other devices (the portal on another computer, the command line). Your password stays the same.',
+  logoutEverywhere: 'Sign out everywhere', loggedOutEverywhere: 'You signed out on every device. Sign in again to go on.',
   contacts: 'Company contacts', contactsIntro: 'Who in your company may open and follow tickets. Invite a colleague: they get an e-mail to choose a password.',
   phone: 'Phone', access: 'Sign-in', accessActive: 'Active', accessInvited: 'Invited', accessDisabled: 'Blocked', accessNone: 'None',
   contactActive: 'Active', contactInactive: 'Inactive', authorizedShort: 'Authorized', adminShort: 'Administrator', yes: 'Yes', no: 'No',
@@ -90,6 +94,7 @@ function activeToggle(contact, act, change) {
 function accountPage() {
   const user = me.user || {};
   const status = el('div', { id: 'password-status' });
+  const sessions = el('div', { id: 'sessions-status', role: 'status' });
   const input = (name, label, autocomplete) => el('label', {}, label,
     el('input', { type: 'password', name, id: name, required: true, autocomplete, minlength: name === 'current_password' ? null : 12,
       'aria-describedby': name === 'current_password' ? null : 'password-rules' }));
@@ -125,7 +130,25 @@ function accountPage() {
       el('dt', { text: t('name') }), el('dd', { text: user.display_name || me.principal.display_name }),
       el('dt', { text: t('email') }), el('dd', { text: user.email || '' }),
       el('dt', { text: t('role') }), el('dd', { text: role })),
-    el('h2', { id: 'password-title', text: t('changePassword') }), form);
+    el('h2', { id: 'password-title', text: t('changePassword') }), form,
+    el('h2', { id: 'sessions-title', text: t('sessions') }), el('p', { class: 'muted', text: t('sessionsIntro') }),
+    el('button', { type: 'button', class: 'secondary', id: 'logout-everywhere', text: t('logoutEverywhere'),
+      onclick: () => logoutEverywhere(sessions) }),
+    sessions);
+}
+
+// Every session and token of the user ends (POST /v1/auth/logout?everywhere=true), this one too;
+// a refusal is shown in `status`.
+async function logoutEverywhere(status) {
+  try {
+    await api('POST', '/v1/auth/logout?everywhere=true');
+  } catch (error) { status.replaceChildren(errorBox(error)); return; }
+  me = null;
+  clearDrafts();
+  renderNav();
+  loginPage();
+  document.getElementById('main').prepend(el('p', { class: 'ok', id: 'logged-out-everywhere', text: t('loggedOutEverywhere') }));
+  say(t('loggedOutEverywhere'));
 }
 
 async function contactsPage(notice) {

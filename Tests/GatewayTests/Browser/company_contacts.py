@@ -2,7 +2,7 @@
 """A company's administrator manages its contacts in headless Chromium: she invites a colleague on
 "Contatos da empresa"; the invitation e-mail (read from the SMTP sink's folder) carries the link
 where he chooses a password; he signs in, sees the company's tickets and changes his password on
-"Minha conta"; she deactivates him (his sign-in is refused) and reactivates him (it works again).
+"Minha conta", then signs out on every device there; she deactivates him (his sign-in is refused) and reactivates him (it works again).
 Usage: company_contacts.py BASE_URL SCREENSHOT_DIR SINK_DIR (the administrator's credentials in
 PORTAL_CUSTOMER as email:password). Prints "OK <contact id>"."""
 import os
@@ -114,7 +114,12 @@ try:
     driver.find_element(By.ID, "password-submit").click()
     wait.until(EC.presence_of_element_located((By.ID, "password-changed")))
     sign_in(JOAO, SECOND)
-    sign_out()
+    # "Sair de todos os dispositivos" on the same page ends every session (this one too).
+    driver.find_element(By.ID, "nav-account").click()
+    wait.until(EC.element_to_be_clickable((By.ID, "logout-everywhere"))).click()
+    wait.until(EC.presence_of_element_located((By.ID, "logged-out-everywhere")))
+    wait.until(EC.presence_of_element_located((By.ID, "login-form")))
+    shot("26b-signed-out-everywhere")
 
     # She deactivates him: his sign-in is refused; reactivated, it works again.
     sign_in(*admin)

@@ -1,13 +1,22 @@
 import Foundation
+import Messages
 
 /// Users and API keys, for administrators (and customer administrators for their company's users).
 enum AdminRoutes {
+    /// Whether the caller is a company's administrator signed in as a person: an API key made
+    /// with the `customer_admin` role names no contact, and manages no people (as intake refuses
+    /// it the company's contacts, and the gateway its invitations).
+    static func companyAdministrator(_ principal: AuthV1.Principal, _ context: RequestContext) -> Bool {
+        principal.organizationAdmin && context.user != nil
+    }
+
     /// The user a disable or enable names, if the caller manages it: administrators any user, a
     /// company's administrator the contacts of their own company (404 unknown, 403 otherwise).
     static func managedUser(_ request: HTTPRequest, _ context: RequestContext) throws -> User {
         let principal = try context.requirePrincipal()
         guard let user = try context.gateway.store.user(id: request.parameter("id")) else { throw APIError.notFound }
-        guard principal.administrator || (principal.organizationAdmin && user.organizationID == principal.organizationID && user.role == .customerContact) else {
+        guard principal.administrator
+            || (companyAdministrator(principal, context) && user.organizationID == principal.organizationID && user.role == .customerContact) else {
             throw APIError.forbidden
         }
         return user
@@ -45,7 +54,7 @@ enum AdminRoutes {
             let users: [User]
             if principal.administrator {
                 users = try context.gateway.store.users()
-            } else if principal.organizationAdmin {
+            } else if companyAdministrator(principal, context) {
                 users = try context.gateway.store.users(organizationID: principal.organizationID)
             } else {
                 throw APIError.forbidden
@@ -68,6 +77,7 @@ enum AdminRoutes {
                 var access_level: Int?
             }
             let create = try request.decode(Create.self)
+            try SignInAddress.check(create.email)
             guard let role = Role(rawValue: create.role) else {
                 throw APIError.invalid("role", "invalid_value", pt: "Papel desconhecido.", en: "Unknown role.")
             }

@@ -28,8 +28,14 @@ enum AuthRoutes {
                                                                    clientAddress: request.clientAddress)
             return .json(["token": token, "token_type": "Bearer", "expires_at": session.expiresAt, "user": userJSON(user)], status: 201)
         }
-        router.add("POST", "/v1/auth/logout") { _, context in
-            if let session = context.session { try context.gateway.store.deleteSession(tokenHash: session.tokenHash) }
+        router.add("POST", "/v1/auth/logout") { request, context in
+            // `?everywhere=true`: every session and token of the user (a lost laptop's CLI token,
+            // a browser left signed in), without changing the password.
+            if request.query["everywhere"] == "true", let user = context.user {
+                try context.gateway.store.endSessions(userID: user.id)
+            } else if let session = context.session {
+                try context.gateway.store.deleteSession(tokenHash: session.tokenHash)
+            }
             var response = HTTPResponse.noContent
             response.headers += context.gateway.clearedCookies()
             return response
@@ -47,7 +53,7 @@ enum AuthRoutes {
             guard let user = context.user else { throw APIError.forbidden }
             // Guesses of the current password (a stolen session learning the password that
             // outlives it) count with the sign-ins of the same e-mail and address.
-            let attempt = try admitAttempt(email: CredentialStore.normalize(user.email), request, gateway: context.gateway)
+            let attempt = try admitAttempt(email: SignInAddress.normalized(user.email), request, gateway: context.gateway)
             guard let (_, hash) = try context.gateway.store.userWithHash(email: user.email), let hash,
                   context.gateway.hasher.verify(change.current_password, against: hash) else {
                 throw APIError(status: 403, code: "WRONG_PASSWORD", pt: "Senha atual incorreta.", en: "Current password is wrong.")
@@ -64,17 +70,20 @@ enum AuthRoutes {
             let ask = try request.decode(Ask.self)
             var body: [String: Any] = ["status": "sent_if_registered"]
             if let (user, _) = try context.gateway.store.userWithHash(email: ask.email), user.status != "disabled" {
+                // At most ``CredentialStore/outstandingResetLimit`` unused links at once: past it
+                // nothing is made nor sent (no mailbox flooded at the per-IP rate).
                 if context.gateway.configuration.exposeTokens {
-                    let token = try context.gateway.store.createPasswordToken(userID: user.id, purpose: "reset", lifetimeSeconds: 3600)
-                    Mailer.send(gateway: context.gateway, to: user, purpose: "password_reset", token: token, context: context)
-                    body["token"] = token
+                    if let token = try context.gateway.store.createResetToken(userID: user.id) {
+                        Mailer.send(gateway: context.gateway, to: user, purpose: "password_reset", token: token, context: context)
+                        body["token"] = token
+                    }
                 } else {
                     // The link is made and mailed after the answer: a registered address must not
                     // answer later than an unknown one (a write and notification's call would say
                     // which addresses exist).
                     Mailer.queue.async {
                         do {
-                            let token = try context.gateway.store.createPasswordToken(userID: user.id, purpose: "reset", lifetimeSeconds: 3600)
+                            guard let token = try context.gateway.store.createResetToken(userID: user.id) else { return }
                             Mailer.send(gateway: context.gateway, to: user, purpose: "password_reset", token: token, context: context)
                         } catch {
                             context.gateway.runtime.logger.warning("password reset link not made: \(error)",
@@ -106,13 +115,11 @@ enum AuthRoutes {
             }
             // Who may invite at all is decided before the request is read.
             let principal = try context.requirePrincipal()
-            guard principal.administrator || (principal.organizationAdmin && context.user != nil) else { throw APIError.forbidden }
+            guard principal.administrator || AdminRoutes.companyAdministrator(principal, context) else { throw APIError.forbidden }
             // A retry is answered before the checks its first call's user would now fail (e-mail taken).
             if let replay = try context.replay(request) { return replay }
             let invite = try request.decode(Invite.self)
-            guard invite.email.contains("@"), invite.email.count <= 254 else {
-                throw APIError.invalid("email", "invalid_format", pt: "E-mail inválido.", en: "Invalid e-mail.")
-            }
+            try SignInAddress.check(invite.email)
             let role: Role
             let organization: String?
             if principal.administrator {
@@ -121,7 +128,7 @@ enum AuthRoutes {
                 if role.isCustomer && (organization ?? "").isEmpty {
                     throw APIError.invalid("organization_id", "required", pt: "Informe a organização.", en: "Organization is required.")
                 }
-            } else if principal.organizationAdmin, context.user != nil {
+            } else if AdminRoutes.companyAdministrator(principal, context) {
                 // A customer's administrator invites authorized contacts of their own company only.
                 if let asked = invite.role, asked != Role.customerContact.rawValue { throw APIError.forbidden }
                 role = .customerContact
@@ -174,7 +181,7 @@ enum AuthRoutes {
     /// in to an account of the attacker's (login CSRF).
     static func signIn(_ request: HTTPRequest, gateway: Gateway) throws -> User {
         let credentials = try request.decode(Credentials.self)
-        let email = CredentialStore.normalize(credentials.email)
+        let email = SignInAddress.normalized(credentials.email)
         // Counted before the password is checked, so concurrent guesses cannot pass together.
         let attempt = try admitAttempt(email: email, request, gateway: gateway)
         let found = try gateway.store.userWithHash(email: email)

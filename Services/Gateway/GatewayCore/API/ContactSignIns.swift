@@ -43,7 +43,8 @@ enum ContactSignIns {
                                        en: "Your contact record cannot be checked right now; try again shortly.",
                                        headers: [("Retry-After", "5")])
 
-    /// A login whose password matched, as it may sign in now: staff as they are; a customer or
+    /// A login whose password matched, as it may sign in now: staff as their workflow agent
+    /// allows (``AgentSignIns``); a customer or
     /// representative only while intake says its person is active. The answer is applied to the
     /// stored sign-ins (``CredentialStore/follow(_:active:)``), so a sign-in disabled because of
     /// its contact signs in again once the contact is active, even if that event was missed.
@@ -52,10 +53,8 @@ enum ContactSignIns {
     ///   administrator or not yet active (the same answer as a wrong password).
     static func admit(_ user: User, gateway: Gateway) throws -> User {
         let invalid = AuthRoutes.invalidCredentials
-        guard user.signsInAsIntakePerson else {
-            guard user.status == "active" else { throw invalid }
-            return user
-        }
+        // Staff follow their workflow agent instead.
+        guard user.signsInAsIntakePerson else { return try AgentSignIns.admit(user, gateway: gateway) }
         guard user.status == "active" || (user.status == "disabled" && user.disabledBy == .contact) else { throw invalid }
         guard let person = user.linkedContact else { throw inactive }
         let active: Bool

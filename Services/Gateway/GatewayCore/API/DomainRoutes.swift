@@ -336,11 +336,16 @@ enum DomainRoutes {
         router.add(B.route("GET", "/v1/organizations/{id}/contacts", "intake", IntakeV1.Intake.listContacts, path: ["id": "organization_id"],
                            query: ["include_inactive": "include_inactive", "authorized_only": "authorized_only"]))
         router.add(B.route("GET", "/v1/contacts/{id}", "intake", IntakeV1.Intake.getContact, path: ["id": "contact_id"]))
-        router.add(MergedUpdate.route("/v1/contacts/{id}", "intake", read: IntakeV1.Intake.getContact, readField: "contact_id",
-                                      update: IntakeV1.Intake.updateContact).requiringOfKeys(work))
-        router.add(ContactSignIns.following(B.route("POST", "/v1/contacts/{id}/active", "intake", IntakeV1.Intake.setContactActive,
-                                                    path: ["id": "contact_id"])).requiringOfKeys(work))
-        router.add(B.route("DELETE", "/v1/contacts/{id}", "intake", IntakeV1.Intake.deleteContact, path: ["id": "contact_id"]).requiringOfKeys(work))
+        // A company's administrator neither deactivates nor deletes their own contact or another
+        // administrator's (``CompanyAdministrators``; intake refuses it too).
+        router.add(CompanyAdministrators.guarding(MergedUpdate.route("/v1/contacts/{id}", "intake", read: IntakeV1.Intake.getContact,
+                                                                     readField: "contact_id", update: IntakeV1.Intake.updateContact),
+                                                  removes: CompanyAdministrators.updateDeactivates).requiringOfKeys(work))
+        router.add(CompanyAdministrators.guarding(ContactSignIns.following(B.route("POST", "/v1/contacts/{id}/active", "intake",
+                                                                                   IntakeV1.Intake.setContactActive, path: ["id": "contact_id"])),
+                                                  removes: CompanyAdministrators.setsInactive).requiringOfKeys(work))
+        router.add(CompanyAdministrators.guarding(B.route("DELETE", "/v1/contacts/{id}", "intake", IntakeV1.Intake.deleteContact,
+                                                          path: ["id": "contact_id"]), removes: { _ in true }).requiringOfKeys(work))
         router.add(B.route("POST", "/v1/representatives", "intake", IntakeV1.Intake.createRepresentative, status: 201).requiringOfKeys(work))
         router.add(B.route("GET", "/v1/representatives/{id}", "intake", IntakeV1.Intake.getRepresentative, path: ["id": "representative_id"]))
         router.add(MergedUpdate.route("/v1/representatives/{id}", "intake", read: IntakeV1.Intake.getRepresentative, readField: "representative_id",
@@ -378,8 +383,9 @@ enum DomainRoutes {
     static func administration(_ router: inout Router) {
         router.add(B.route("GET", "/v1/agents", "workflow", WorkflowV1.Workflow.listAgents,
                            query: ["group_id": "group_id", "include_inactive": "include_inactive", "chefe_agent_id": "chefe_agent_id"]))
-        router.add(M.merging(B.route("POST", "/v1/agents", "workflow", WorkflowV1.Workflow.putAgent), record: "agent", key: ["id"],
-                             read: .get("workflow", WorkflowV1.Workflow.getAgent, ["id": "agent_id"])))
+        // The team's sign-ins follow their agent's state (``AgentSignIns``).
+        router.add(AgentSignIns.following(M.merging(B.route("POST", "/v1/agents", "workflow", WorkflowV1.Workflow.putAgent), record: "agent",
+                                                    key: ["id"], read: .get("workflow", WorkflowV1.Workflow.getAgent, ["id": "agent_id"]))))
         router.add(B.route("GET", "/v1/agents/{id}", "workflow", WorkflowV1.Workflow.getAgent, path: ["id": "agent_id"]))
         router.add(B.route("GET", "/v1/agents/{id}/transfer-destinations", "workflow", WorkflowV1.Workflow.listTransferDestinations,
                            path: ["id": "agent_id"], query: ["ticket_id": "ticket_id"]))

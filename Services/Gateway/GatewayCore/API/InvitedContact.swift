@@ -8,7 +8,10 @@ import Messages
 ///   tickets (400 naming `contact_id` otherwise);
 /// - none given: the organization's active contact with the invited e-mail is used, made
 ///   authorized if it was not; without one, a contact is added (name, e-mail, phone; authorized,
-///   and the company's administrator for a `customer_admin`).
+///   and the company's administrator for a `customer_admin`);
+/// - either way the contact must not have a sign-in already (409 naming `contact_id`): one
+///   person, one login. A contact given for a `customer_admin` is marked the company's
+///   administrator in intake.
 ///
 /// Intake is asked as the caller (staff, or the company's administrator for their own
 /// organization), so it checks the caller may manage the organization's contacts itself.
@@ -41,16 +44,13 @@ enum InvitedContact {
                 throw APIError.invalid("contact_id", "not_authorized", pt: "O contato não está autorizado a abrir ocorrências.",
                                        en: "The contact is not authorized to open tickets.")
             }
-            return contact.id
+            try requireNoSignIn(contact, context: context)
+            return try marked(contact, role: role, context: context).id
         }
-        let address = CredentialStore.normalize(email)
-        if var contact = contacts.first(where: { $0.active && CredentialStore.normalize($0.email) == address }) {
-            if !contact.authorized || (role == .customerAdmin && !contact.admin) {
-                contact.authorized = true
-                contact.admin = contact.admin || role == .customerAdmin
-                contact = try context.call("intake", IntakeV1.Intake.updateContact, contact)
-            }
-            return contact.id
+        let address = SignInAddress.normalized(email)
+        if let contact = contacts.first(where: { $0.active && SignInAddress.normalized($0.email) == address }) {
+            try requireNoSignIn(contact, context: context)
+            return try marked(contact, role: role, context: context).id
         }
         var contact = IntakeV1.Contact()
         contact.organizationID = organizationID
@@ -61,5 +61,33 @@ enum InvitedContact {
         contact.authorized = true
         contact.admin = role == .customerAdmin
         return try context.call("intake", IntakeV1.Intake.addContact, contact).id
+    }
+
+    /// `contact`, made authorized (and the company's administrator for a `customer_admin`
+    /// sign-in: intake keeps a company's administrators from being deactivated by another) when
+    /// it was not.
+    private static func marked(_ contact: IntakeV1.Contact, role: Role, context: RequestContext) throws -> IntakeV1.Contact {
+        guard !contact.authorized || (role == .customerAdmin && !contact.admin) else { return contact }
+        var contact = contact
+        contact.authorized = true
+        contact.admin = contact.admin || role == .customerAdmin
+        return try context.call("intake", IntakeV1.Intake.updateContact, contact)
+    }
+
+    /// One sign-in per contact: a second login linked to a contact that has one would act as
+    /// that person (open tickets, reply, in their name) with another e-mail and password, so a
+    /// company's administrator could speak for a colleague. 409 naming `contact_id`.
+    private static func requireNoSignIn(_ contact: IntakeV1.Contact, context: RequestContext) throws {
+        try requireNoSignIn(LinkedContact(contactID: contact.id, owner: .organization(contact.organizationID)), context: context)
+    }
+
+    /// ``requireNoSignIn(_:context:)`` for any intake person (a representative's too).
+    static func requireNoSignIn(_ person: LinkedContact, context: RequestContext) throws {
+        guard try context.gateway.store.signIns(of: person).isEmpty else {
+            throw APIError(status: 409, code: "ALREADY_EXISTS", pt: "Este contato já tem um acesso ao portal.",
+                           en: "This contact already has a sign-in.",
+                           details: [.init(field: "contact_id", reason: "has_sign_in", pt: "o contato já tem um acesso",
+                                           en: "the contact already has a sign-in")])
+        }
     }
 }

@@ -137,7 +137,7 @@ paths:
       operationId: post_v1_auth_login
       tags: [Auth]
       summary: "Portal sign-in: sets the session cookie (HttpOnly, SameSite=Strict) and the CSRF cookie"
-      description: "Customers and representatives sign in only while intake says their person (contact, representative's person) is active: 403 CONTACT_INACTIVE otherwise, 503 CONTACT_UNVERIFIED when intake does not answer (docs/GATEWAY.md, \"Sign-ins follow intake\"). The body must be sent as application/json (415 UNSUPPORTED_MEDIA_TYPE otherwise): another site's form cannot sign a browser in to the attacker's account (login CSRF)."
+      description: "Customers and representatives sign in only while intake says their person (contact, representative's person) is active: 403 CONTACT_INACTIVE otherwise, 503 CONTACT_UNVERIFIED when intake does not answer (docs/GATEWAY.md, \"Sign-ins follow intake\"). Agents, knowledge editors and chefes sign in only while workflow's agent record is active: 403 AGENT_INACTIVE otherwise. The body must be sent as application/json (415 UNSUPPORTED_MEDIA_TYPE otherwise): another site's form cannot sign a browser in to the attacker's account (login CSRF)."
       security: []
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
@@ -175,7 +175,7 @@ paths:
       operationId: post_v1_auth_tokens
       tags: [Auth]
       summary: "Bearer token for the CLI and scripts"
-      description: "The same checks as /v1/auth/login: 403 CONTACT_INACTIVE for a customer or representative whose intake person is inactive, 503 CONTACT_UNVERIFIED when intake does not answer."
+      description: "The same checks as /v1/auth/login: 403 CONTACT_INACTIVE for a customer or representative whose intake person is inactive, 503 CONTACT_UNVERIFIED when intake does not answer; 403 AGENT_INACTIVE for a member of the team whose workflow agent is inactive."
       security: []
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
@@ -212,9 +212,16 @@ paths:
     post:
       operationId: post_v1_auth_logout
       tags: [Auth]
-      summary: "Ends the session (cookie sessions need X-CSRF-Token)"
+      summary: "Ends the session (cookie sessions need X-CSRF-Token); with everywhere=true every session and token of the user"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
+        - name: everywhere
+          in: query
+          required: false
+          description: "true: end every portal session and bearer token of the user, on every device (the password and API keys stay)"
+          schema:
+            type: string
+            enum: ["true", "false"]
       responses:
         '204':
           description: Done
@@ -7415,7 +7422,7 @@ paths:
     post:
       operationId: post_v1_agents
       tags: [Workflow]
-      summary: "workflow `PutAgent`: request `ocorrencias.workflow.v1.PutAgentRequest`, answer `ocorrencias.workflow.v1.Agent` (as JSON, .proto field names). An agent named by `agent.id` that exists is changed: fields absent from the body keep their value (the gateway reads it with `GetAgent` and sends it whole, with the body's fields over it); `\"\"`, `0`, `false` or `[]` clears a field. A new id: created from the body."
+      summary: "workflow `PutAgent`: request `ocorrencias.workflow.v1.PutAgentRequest`, answer `ocorrencias.workflow.v1.Agent` (as JSON, .proto field names). An agent named by `agent.id` that exists is changed: fields absent from the body keep their value (the gateway reads it with `GetAgent` and sends it whole, with the body's fields over it); `\"\"`, `0`, `false` or `[]` clears a field. A new id: created from the body. The sign-ins of agents, knowledge editors and chefes linked to the agent follow its `active`: deactivated, they are disabled (`disabled_by: agent`) and their sessions end; reactivated, they are enabled again. Deactivating one's own agent is 422."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -8430,7 +8437,7 @@ components:
         agent_id: {type: string}
         organization_id: {type: string}
         representative_id: {type: string}
-        disabled_by: {type: string, enum: [administrator, contact], description: "disabled users: by an administrator (only an administrator enables it again), or because the intake contact (representative's person) is inactive (enabled again when it is reactivated)"}
+        disabled_by: {type: string, enum: [administrator, contact, agent], description: "disabled users: by an administrator (only an administrator enables it again), because the intake contact (representative's person) is inactive (enabled again when it is reactivated), or because the workflow agent (of an agent, knowledge editor or chefe) is inactive (enabled again when it is reactivated)"}
     Principal:
       type: object
       properties:

@@ -4,7 +4,8 @@ import Messages
 /// (`RepresentativeContact`), who must exist and be active when an administrator makes the
 /// login (`POST /v1/users` or `POST /v1/invitations` with role `representative`): 400 naming
 /// `representative_id` or `contact_id` (`required`, `not_found`; `inactive` for the person)
-/// otherwise. Intake is asked as the caller (it lets staff list a representative's people).
+/// otherwise, and must not have a login already (409 naming `contact_id`, `has_sign_in`). Intake
+/// is asked as the caller (it lets staff list a representative's people).
 enum RepresentativePerson {
     static func check(contactID: String?, representativeID: String?, context: RequestContext) throws {
         guard let representativeID, !representativeID.isEmpty, let contactID, !contactID.isEmpty else {
@@ -24,5 +25,7 @@ enum RepresentativePerson {
         guard person.active else {
             throw APIError.invalid("contact_id", "inactive", pt: "A pessoa do representante está inativa.", en: "The representative's person is inactive.")
         }
+        // One login per person, as for customers' contacts (409 naming contact_id).
+        try InvitedContact.requireNoSignIn(LinkedContact(contactID: contactID, owner: .representative(representativeID)), context: context)
     }
 }

@@ -137,11 +137,13 @@ public final class CredentialStore: Sendable {
 
     /// ``createUser(email:displayName:role:contactID:agentID:organizationID:representativeID:accessLevel:passwordHash:invitedBy:locale:)``
     /// in the caller's transaction (with the call's idempotency key, say).
-    /// - Throws: ``APIError`` 409 when the e-mail is taken.
+    /// - Throws: ``APIError`` 409 when the e-mail is taken, 400 when it is no address
+    ///   (``SignInAddress``).
     public func createUser(_ tx: any SQLExecutor, email: String, displayName: String, role: Role, contactID: String? = nil, agentID: String? = nil,
                            organizationID: String? = nil, representativeID: String? = nil, accessLevel: Int = 0, passwordHash: String?,
                            invitedBy: String? = nil, locale: String = "pt-BR") throws -> User {
-        let user = User(id: "U-" + Tokens.random(9), email: Self.normalize(email), displayName: displayName, role: role,
+        try SignInAddress.check(email)
+        let user = User(id: "U-" + Tokens.random(9), email: SignInAddress.normalized(email), displayName: displayName, role: role,
                         contactID: contactID, agentID: agentID, organizationID: organizationID, representativeID: representativeID,
                         accessLevel: accessLevel, status: passwordHash == nil ? "invited" : "active", locale: locale)
         let now = Self.now()
@@ -167,7 +169,7 @@ public final class CredentialStore: Sendable {
     /// The user and password hash for `email`.
     public func userWithHash(email: String) throws -> (User, String?)? {
         try database.read { tx in
-            try tx.queryOne("SELECT * FROM gateway_users WHERE email = ?", [.text(Self.normalize(email))]).map {
+            try tx.queryOne("SELECT * FROM gateway_users WHERE email = ?", [.text(SignInAddress.normalized(email))]).map {
                 (try Self.user($0), $0.optionalText("password_hash"))
             }
         }
@@ -192,10 +194,24 @@ public final class CredentialStore: Sendable {
         try database.write { tx in
             try tx.execute("UPDATE gateway_users SET password_hash = ?, status = CASE WHEN status = 'invited' THEN 'active' ELSE status END, updated_at = ? WHERE id = ?",
                            [.text(hash), .integer(Self.now()), .text(userID)])
-            try tx.execute("DELETE FROM gateway_sessions WHERE user_id = ?", [.text(userID)])
-            try SessionRevocations.record(tx, userID: userID)
+            try Self.endSessions(tx, userID: userID)
             try Self.endPasswordTokens(tx, userID: userID)
         }
+        sessionCache.removeUser(userID)
+    }
+
+    /// Ends every session (portal cookies and bearer tokens) of `userID`: here once the caller
+    /// drops them from the cache (``forgetSessions(userID:)``), on the other instances within the
+    /// revocation interval.
+    static func endSessions(_ tx: any SQLExecutor, userID: String) throws {
+        try tx.execute("DELETE FROM gateway_sessions WHERE user_id = ?", [.text(userID)])
+        try SessionRevocations.record(tx, userID: userID)
+    }
+
+    /// Signs `userID` out everywhere (`POST /v1/auth/logout?everywhere=true`): every session and
+    /// token ends; the password and API keys stay.
+    public func endSessions(userID: String) throws {
+        try database.write { tx in try Self.endSessions(tx, userID: userID) }
         sessionCache.removeUser(userID)
     }
 
@@ -285,8 +301,6 @@ public final class CredentialStore: Sendable {
              accessLevel: Int(try row.int("access_level")), status: try row.text("status"), locale: try row.text("locale"),
              disabledBy: row.optionalText("disabled_by").flatMap(DisabledBy.init(rawValue:)))
     }
-
-    static func normalize(_ email: String) -> String { email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
 
     // MARK: sessions
 
@@ -420,6 +434,23 @@ public final class CredentialStore: Sendable {
         return token
     }
 
+    /// How many reset links `userID` may have unused and unexpired at once: more asks within the
+    /// hour send nothing (the answer stays the same 202), so nobody can fill a person's mailbox with
+    /// reset e-mails (or notification's queue with them) at the per-IP rate limit.
+    public static let outstandingResetLimit = 3
+
+    /// A reset link (`reset`, one hour) for `userID`, or `nil` when it already has
+    /// ``outstandingResetLimit`` unused ones.
+    public func createResetToken(userID: String) throws -> String? {
+        try database.write { tx in
+            let outstanding = try tx.scalar("""
+                SELECT COUNT(*) FROM gateway_password_tokens WHERE user_id = ? AND purpose = 'reset' AND used_at IS NULL AND expires_at > ?
+                """, [.text(userID), .integer(Self.now())])
+            guard case .integer(let count) = outstanding, count < Self.outstandingResetLimit else { return nil }
+            return try createPasswordToken(tx, userID: userID, purpose: "reset", lifetimeSeconds: 3600)
+        }
+    }
+
     /// A new invitation token for `userID`, its unused earlier ones spent in the same transaction
     /// (a resent invitation: only the newest link works).
     public func renewInvitationToken(_ tx: any SQLExecutor, userID: String, lifetimeSeconds: Int) throws -> String {
@@ -430,17 +461,23 @@ public final class CredentialStore: Sendable {
 
     /// Uses a token once and sets the password in the same transaction; returns the user id, or
     /// `nil` when the token is unknown, used or expired.
+    ///
+    /// The token is taken by one conditional `UPDATE` before anything else: of two uses at once
+    /// (a double submit, or a link read by someone else), the second waits for the first's row
+    /// lock and then finds the token used. A read of `used_at` first, as before, let both pass on
+    /// PostgreSQL (each set its password; the last one stayed).
     public func consumePasswordToken(_ token: String, newHash: String) throws -> String? {
         let hash = Tokens.digest(token)
         let userID = try database.write { tx -> String? in
-            guard let row = try tx.queryOne("SELECT user_id, expires_at, used_at FROM gateway_password_tokens WHERE token_hash = ?", [.text(hash)]),
-                  try row.optionalInt("used_at") == nil, try row.int("expires_at") > Self.now() else { return nil }
+            let now = Self.now()
+            guard try tx.execute("UPDATE gateway_password_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+                                 [.integer(now), .text(hash), .integer(now)]) == 1,
+                  let row = try tx.queryOne("SELECT user_id FROM gateway_password_tokens WHERE token_hash = ?", [.text(hash)]) else { return nil }
             let userID = try row.text("user_id")
             try Self.endPasswordTokens(tx, userID: userID)
             try tx.execute("UPDATE gateway_users SET password_hash = ?, status = CASE WHEN status = 'invited' THEN 'active' ELSE status END, updated_at = ? WHERE id = ?",
                            [.text(newHash), .integer(Self.now()), .text(userID)])
-            try tx.execute("DELETE FROM gateway_sessions WHERE user_id = ?", [.text(userID)])
-            try SessionRevocations.record(tx, userID: userID)
+            try Self.endSessions(tx, userID: userID)
             return userID
         }
         if let userID { sessionCache.removeUser(userID) }

@@ -58,26 +58,33 @@ extension CredentialStore {
     @discardableResult
     public func follow(_ person: LinkedContact, active: Bool) throws -> [String] {
         let (linked, arguments) = Self.linkedCondition(person)
+        return try follow(linked, arguments, because: .contact, active: active)
+    }
+
+    /// Blocks or unblocks the sign-ins `condition` selects because of what they follow
+    /// (`reason`: their intake person, their workflow agent): inactive disables those not
+    /// disabled yet and ends their sessions; active enables only those disabled for `reason`.
+    /// One transaction whose conditions re-check the stored status. The users changed.
+    func follow(_ condition: String, _ arguments: [SQLValue], because reason: DisabledBy, active: Bool) throws -> [String] {
         let changed = try database.write { tx -> [String] in
             let now = Self.now()
             if active {
-                let ids = try tx.query("SELECT id FROM gateway_users WHERE \(linked) AND status = 'disabled' AND disabled_by = 'contact'",
-                                       arguments).map { try $0.text("id") }
+                let ids = try tx.query("SELECT id FROM gateway_users WHERE \(condition) AND status = 'disabled' AND disabled_by = ?",
+                                       arguments + [.text(reason.rawValue)]).map { try $0.text("id") }
                 for id in ids {
                     try tx.execute("""
                         UPDATE gateway_users SET status = CASE WHEN password_hash IS NULL THEN 'invited' ELSE 'active' END,
                           disabled_by = NULL, updated_at = ?
-                        WHERE id = ? AND status = 'disabled' AND disabled_by = 'contact'
-                        """, [.integer(now), .text(id)])
+                        WHERE id = ? AND status = 'disabled' AND disabled_by = ?
+                        """, [.integer(now), .text(id), .text(reason.rawValue)])
                 }
                 return ids
             }
-            let ids = try tx.query("SELECT id FROM gateway_users WHERE \(linked) AND status <> 'disabled'", arguments).map { try $0.text("id") }
+            let ids = try tx.query("SELECT id FROM gateway_users WHERE \(condition) AND status <> 'disabled'", arguments).map { try $0.text("id") }
             for id in ids {
-                try tx.execute("UPDATE gateway_users SET status = 'disabled', disabled_by = 'contact', updated_at = ? WHERE id = ? AND status <> 'disabled'",
-                               [.integer(now), .text(id)])
-                try tx.execute("DELETE FROM gateway_sessions WHERE user_id = ?", [.text(id)])
-                try SessionRevocations.record(tx, userID: id)
+                try tx.execute("UPDATE gateway_users SET status = 'disabled', disabled_by = ?, updated_at = ? WHERE id = ? AND status <> 'disabled'",
+                               [.text(reason.rawValue), .integer(now), .text(id)])
+                try Self.endSessions(tx, userID: id)
             }
             return ids
         }
@@ -114,6 +121,23 @@ extension CredentialStore {
                         contactID: row.optionalText("contact_id"), agentID: nil, organizationID: row.optionalText("organization_id"),
                         representativeID: row.optionalText("representative_id"), accessLevel: 0, status: "", locale: "")
         return user.linkedContact
+    }
+
+    /// The ids of the sign-ins that follow `person`, whatever their status.
+    public func signIns(of person: LinkedContact) throws -> [String] {
+        let (linked, arguments) = Self.linkedCondition(person)
+        return try database.read { tx in
+            try tx.query("SELECT id FROM gateway_users WHERE \(linked)", arguments).map { try $0.text("id") }
+        }
+    }
+
+    /// Whether one of the sign-ins that follow `person` is its company's administrator
+    /// (`customer_admin`), whatever its status.
+    public func hasCompanyAdministratorSignIn(_ person: LinkedContact) throws -> Bool {
+        let (linked, arguments) = Self.linkedCondition(person)
+        return try database.read { tx in
+            try tx.queryOne("SELECT id FROM gateway_users WHERE \(linked) AND role = 'customer_admin'", arguments) != nil
+        }
     }
 
     /// The `WHERE` condition selecting the sign-ins that follow `person`.

@@ -3,7 +3,8 @@ import Storage
 
 /// Slows down password guessing: after `maxFailures` failed sign-ins for an e-mail (or
 /// `maxFailures * 4` from one address) within `windowSeconds`, further attempts are refused with
-/// 429 until the oldest one in the window is `windowSeconds` old. A successful sign-in clears the
+/// 429 until the oldest one in the window is `windowSeconds` old. An IPv6 address counts as its
+/// /64 (``ClientNetwork``). A successful sign-in clears the
 /// e-mail's count.
 ///
 /// Attempts are rows of the gateway's database (`gateway_login_failures`, one per attempt and
@@ -44,7 +45,8 @@ public final class LoginThrottle: Sendable {
     }
 
     static func bucket(email: String) -> String { Tokens.digest("e:" + email) }
-    static func bucket(address: String) -> String { Tokens.digest("a:" + address) }
+    /// An address's bucket: its ``ClientNetwork`` (an IPv6 address's /64).
+    static func bucket(address: String) -> String { Tokens.digest("a:" + ClientNetwork.key(address)) }
 
     /// The advisory-lock class of the buckets' turns on PostgreSQL ("LT").
     static let lockClass: Int32 = 0x4C54

@@ -94,6 +94,9 @@ public enum DisabledBy: String, Sendable, Codable {
     /// Its intake contact (or representative's person) is inactive: reactivating that person
     /// enables it again (``ContactSignIns``).
     case contact
+    /// Its workflow agent record is inactive (an agent, knowledge editor or chefe): reactivating
+    /// the agent enables it again (``AgentSignIns``).
+    case agent
 }
 
 /// An integration's API key as stored (the secret part only as a digest).

@@ -137,6 +137,13 @@ extension IntakeContext {
         var value = try validatedContact(request, organizationID: existing.organizationID)
         value.id = existing.id
         value.createdAtMs = existing.createdAtMs
+        if !caller.isStaffOrSystem {
+            // Who is the company's administrator is support's decision (the gateway's sign-in
+            // role, which only an administrator sets): the company's administrator keeps the flag
+            // as it is, and deactivates neither themselves nor another administrator.
+            value.admin = existing.admin
+            if existing.active && !value.active { try Self.requireRemovable(existing, by: caller) }
+        }
         let changed = value
         return try write("UpdateContact", caller, request) { tx in
             try DirectoryStore.update(tx, changed)
@@ -151,6 +158,7 @@ extension IntakeContext {
             throw RPCError(.notFound, "contato não encontrado / contact not found")
         }
         try requireContactManager(caller, organizationID: existing.organizationID)
+        if !active && !caller.isStaffOrSystem { try Self.requireRemovable(existing, by: caller) }
         existing.active = active
         let value = existing
         return try write("SetContactActive", caller, fingerprint: Array("\(id)|\(active)".utf8)) { tx in
@@ -178,6 +186,7 @@ extension IntakeContext {
             throw RPCError(.notFound, "contato não encontrado / contact not found")
         }
         try requireContactManager(caller, organizationID: existing.organizationID)
+        if !caller.isStaffOrSystem { try Self.requireRemovable(existing, by: caller) }
         try database.write { tx in
             // `linked` is set in the transaction that links a ticket, and the delete re-checks it
             // in its own: a contact never disappears under a ticket.
@@ -224,6 +233,21 @@ extension IntakeContext {
         guard caller.isCustomer, caller.principal.organizationAdmin, caller.canSee(organizationID: organizationID) else { throw refused }
         guard let me = try database.read({ try DirectoryStore.contact($0, id: caller.id) }), me.active, me.organizationID == organizationID else {
             throw refused
+        }
+    }
+
+    /// A company's administrator deactivates or deletes the company's other contacts, not
+    /// their own contact nor another administrator's: either would end that administrator's
+    /// sign-in (the gateway follows the contact), and a company could lose its last
+    /// administrator without support knowing. Staff may.
+    /// - Throws: `PERMISSION_DENIED`.
+    static func requireRemovable(_ contact: IntakeV1.Contact, by caller: Caller) throws {
+        if contact.id == caller.id {
+            throw RPCError(.permissionDenied, "você não pode desativar o seu próprio contato; peça ao suporte / you cannot deactivate your own contact; ask support")
+        }
+        if contact.admin {
+            throw RPCError(.permissionDenied,
+                           "só o suporte desativa um administrador da empresa / only support deactivates a company's administrator")
         }
     }
 

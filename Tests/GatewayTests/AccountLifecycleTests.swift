@@ -1,0 +1,138 @@
+import Foundation
+import Storage
+import Testing
+import TestSupport
+
+/// The account lifecycle over HTTP, as an attacker tries it: signing out everywhere, a company's
+/// administrator removing an administrator (themselves included) through the contact routes or
+/// taking over a colleague's contact with a second login, and look-alike addresses.
+@Suite("Accounts: sign-out everywhere, company administrators, one login per contact, addresses", .serialized)
+struct AccountLifecycleTests {
+    @Test("POST /v1/auth/logout?everywhere=true ends every session and token of the user (the other devices' too), not the password nor API keys; a plain logout ends only its own; look-alike addresses (NFD accent, zero-width space) are one account or refused", arguments: TestEngines.all)
+    func logoutEverywhere(engine: DatabaseEngine) throws {
+        let gateway = try GatewayHarness(engine: engine)
+        let admin = try gateway.adminToken()
+        let created = try gateway.request("POST", "/v1/api-keys", json: ["name": "integração", "role": "agent"], bearer: admin)
+        #expect(created.status == 201, "\(created.text)")
+        let key = try #require(created.json["key"] as? String)
+        let laptop = try gateway.adminToken()
+        let browser = try gateway.login(GatewayHarness.adminEmail, GatewayHarness.adminPassword)
+
+        // A plain logout ends its own session only.
+        let phone = try gateway.adminToken()
+        #expect(try gateway.request("POST", "/v1/auth/logout", bearer: phone).status == 204)
+        #expect(try gateway.request("GET", "/v1/me", bearer: phone).status == 401)
+        #expect(try gateway.request("GET", "/v1/me", bearer: laptop).status == 200)
+
+        // Everywhere, from the browser (its CSRF token needed as for any unsafe method).
+        #expect(try gateway.request("POST", "/v1/auth/logout?everywhere=true", headers: browser.cookieOnly).status == 403)
+        let everywhere = try gateway.request("POST", "/v1/auth/logout?everywhere=true", headers: browser.headers)
+        #expect(everywhere.status == 204, "\(everywhere.text)")
+        #expect(everywhere.headers("set-cookie").contains { $0.hasPrefix("ocorrencias_session=;") })
+        for token in [admin, laptop] {
+            #expect(try gateway.request("GET", "/v1/me", bearer: token).status == 401)
+        }
+        #expect(try gateway.request("GET", "/v1/me", headers: browser.cookieOnly).status == 401)
+        #expect(try gateway.request("GET", "/v1/me", bearer: key).status == 200, "an API key is not a session")
+        let again = try gateway.adminToken()
+
+        // Addresses: the decomposed spelling of a taken address is taken (and signs in); an
+        // address with an invisible character is refused, and nothing is stored.
+        let composed = "jos\u{E9}@suporte.example", decomposed = "jose\u{301}@suporte.example"
+        func create(_ email: String) throws -> GatewayHarness.Response {
+            try gateway.request("POST", "/v1/users", json: ["email": email, "display_name": "José", "role": "agent",
+                                                             "password": "Agente-Fiscal-2026!"], bearer: again)
+        }
+        #expect(try create(composed).status == 201)
+        let twin = try create(decomposed)
+        #expect(twin.status == 409 && twin.errorCode == "ALREADY_EXISTS", "\(twin.text)")
+        _ = try gateway.token(decomposed, "Agente-Fiscal-2026!")
+        let hidden = try create("jose\u{200B}@suporte.example")
+        #expect(hidden.status == 400, "\(hidden.text)")
+        #expect(((hidden.json["error"] as? [String: Any])?["details"] as? [[String: Any]])?.first?["field"] as? String == "email")
+        let users = try gateway.request("GET", "/v1/users", bearer: again).json["users"] as? [[String: Any]] ?? []
+        #expect(users.count == 2, "\(users.map { $0["email"] ?? "" })")
+    }
+
+    @Test("a mailbox cannot be flooded with reset e-mails: past 3 unused links of the address, a reset makes and sends nothing (the same 202); once a link is used the next ask gets one again", arguments: TestEngines.all)
+    func resetLinksAreBounded(engine: DatabaseEngine) throws {
+        let gateway = try GatewayHarness(engine: engine)
+        var links: [String] = []
+        for _ in 1...6 {
+            let reset = try gateway.request("POST", "/v1/auth/password-reset", json: ["email": GatewayHarness.adminEmail])
+            #expect(reset.status == 202 && reset.json["status"] as? String == "sent_if_registered", "\(reset.text)")
+            if let token = reset.json["token"] as? String { links.append(token) }
+        }
+        #expect(links.count == 3)
+        #expect(try gateway.request("POST", "/v1/auth/password-reset/confirm", json: ["token": links[2], "password": "Nova-Senha-Forte-1"]).status == 204)
+        #expect(try gateway.request("POST", "/v1/auth/password-reset", json: ["email": GatewayHarness.adminEmail]).json["token"] != nil)
+    }
+
+    @Test("a company's administrator deactivates or deletes neither her own contact nor another administrator's (by /active, an update or DELETE; 403, checked by the gateway from the sign-ins and by intake from the contact), and cannot add a second login to a contact that has one (hers, a colleague's: 409 naming contact_id, nothing stored); an administrator's new customer_admin marks its contact; a customer_admin API key manages no sign-ins; a plain contact she deactivates, staff deactivate an administrator", arguments: TestEngines.all)
+    func companyAdministratorsStay(engine: DatabaseEngine) throws {
+        let setup = try SeededDeployment(engine: engine)
+        let (gateway, seeded) = (setup.gateway, setup.seeded)
+        let (admin, maria, organizationID) = (seeded.admin, seeded.maria, seeded.organizationID)
+        let mariaContact = try #require((try gateway.request("GET", "/v1/me", bearer: maria).json["principal"] as? [String: Any])?["id"] as? String)
+        func addContact(_ name: String, _ email: String, as bearer: String) throws -> String {
+            let added = try gateway.request("POST", "/v1/organizations/\(organizationID)/contacts",
+                                            json: ["name": name, "email": email, "authorized": true], bearer: bearer)
+            setup.ok(added, 201)
+            return try #require(added.json["id"] as? String, "\(added.text)")
+        }
+        // Bia: a second administrator, made by support on a contact not marked administrator.
+        let biaContact = try addContact("Bia", "bia@acme.com.br", as: admin)
+        let bia = try gateway.createUser(admin: admin, email: "bia@acme.com.br", role: "customer_admin", organization: organizationID,
+                                         contact: biaContact)
+        #expect(try gateway.request("GET", "/v1/contacts/\(biaContact)", bearer: admin).json["admin"] as? Bool == true)
+        let joaoContact = try addContact("João", "joao@acme.com.br", as: maria)
+
+        // Maria against her own contact and Bia's: every way is 403, and both still sign in.
+        func attempts(_ contact: String) throws -> [GatewayHarness.Response] {
+            [try gateway.request("POST", "/v1/contacts/\(contact)/active", json: ["active": false], bearer: maria),
+             try gateway.request("POST", "/v1/contacts/\(contact)/active", json: [String: Any](), bearer: maria),
+             try gateway.request("POST", "/v1/contacts/\(contact)", json: ["active": false], bearer: maria),
+             try gateway.request("DELETE", "/v1/contacts/\(contact)", bearer: maria)]
+        }
+        for contact in [mariaContact, biaContact] {
+            for refused in try attempts(contact) { #expect(refused.status == 403, "\(contact): \(refused.text)") }
+        }
+        // The gateway knows Bia is an administrator even when intake's flag is taken away.
+        setup.ok(try gateway.request("POST", "/v1/contacts/\(biaContact)", json: ["admin": false], bearer: admin))
+        for refused in try attempts(biaContact) { #expect(refused.status == 403, "\(refused.text)") }
+        #expect(try gateway.request("GET", "/v1/me", bearer: maria).status == 200)
+        #expect(try gateway.request("GET", "/v1/me", bearer: bia).status == 200)
+
+        // A second login on a contact that has one: Maria's own, Bia's (by Maria), Bia's (by support).
+        for (body, bearer, path) in [(["email": "intruso@evil.example", "display_name": "Intruso", "contact_id": mariaContact], maria, "/v1/invitations"),
+                                     (["email": "intruso@evil.example", "display_name": "Intruso", "contact_id": biaContact], maria, "/v1/invitations"),
+                                     (["email": "segundo@acme.com.br", "display_name": "Segundo", "contact_id": biaContact, "role": "customer_contact",
+                                       "organization_id": organizationID, "password": "Cliente-Acme-2026!"], admin, "/v1/users")] {
+            let refused = try gateway.request("POST", path, json: body, bearer: bearer)
+            #expect(refused.status == 409, "\(path): \(refused.text)")
+            let details = (refused.json["error"] as? [String: Any])?["details"] as? [[String: Any]]
+            #expect(details?.first?["field"] as? String == "contact_id" && details?.first?["reason"] as? String == "has_sign_in", "\(refused.text)")
+        }
+        let emails = Set((try gateway.request("GET", "/v1/users", bearer: admin).json["users"] as? [[String: Any]] ?? []).compactMap { $0["email"] as? String })
+        #expect(!emails.contains("intruso@evil.example") && !emails.contains("segundo@acme.com.br"), "\(emails)")
+
+        // A key made with the company administrator's role manages no people (it names no contact).
+        let created = try gateway.request("POST", "/v1/api-keys", json: ["name": "acme", "role": "customer_admin", "organization_id": organizationID],
+                                          bearer: admin)
+        setup.ok(created, 201)
+        let key = try #require(created.json["key"] as? String)
+        let joaoUser = try gateway.request("POST", "/v1/invitations", json: ["email": "joao@acme.com.br", "display_name": "João",
+                                                                            "contact_id": joaoContact], bearer: maria)
+        setup.ok(joaoUser, 201)
+        let joaoID = try #require((joaoUser.json["user"] as? [String: Any])?["id"] as? String)
+        #expect(try gateway.request("GET", "/v1/users", bearer: key).status == 403)
+        for action in ["disable", "enable", "resend-invitation"] {
+            #expect(try gateway.request("POST", "/v1/users/\(joaoID)/\(action)", bearer: key).status == 403, "\(action)")
+        }
+
+        // What stays allowed: Maria deactivates João; support deactivates Bia, whose sign-in ends.
+        setup.ok(try gateway.request("POST", "/v1/contacts/\(joaoContact)/active", json: ["active": false], bearer: maria))
+        setup.ok(try gateway.request("POST", "/v1/contacts/\(biaContact)/active", json: ["active": false], bearer: admin))
+        #expect(try gateway.request("GET", "/v1/me", bearer: bia).status == 401)
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+@testable import GatewayCore
+import Storage
+import Testing
+import TestSupport
+
+/// The account lifecycle's storage, without processes: one-time links under concurrency, one
+/// account per address whatever its Unicode spelling, and what the login throttle counts an
+/// IPv6 client as.
+@Suite("Accounts in the credential store", .serialized)
+struct AccountStoreTests {
+    @Test("a reset link used twice at once sets the password once: two uses waiting on the link's row (held by another transaction) — one wins, the other finds it used", arguments: TestEngines.all)
+    func oneTimeLinkUnderConcurrency(engine: DatabaseEngine) throws {
+        let scratch = try ScratchDatabase(engine)
+        let database = try scratch.open(migrations: CredentialStore.migrations)
+        defer { database.close() }
+        let store = CredentialStore(database: database, revocationCheckMilliseconds: 0)
+        let user = try store.createUser(email: "rita@acme.com.br", displayName: "Rita", role: .agent, passwordHash: "old")
+        let token = try store.createPasswordToken(userID: user.id, purpose: "reset", lifetimeSeconds: 3600)
+        // Another transaction holds the link's row while both uses start (on PostgreSQL a row
+        // lock; on SQLite the single writer): both must then decide after it ends.
+        let holding = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), held = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            try? database.write { tx in
+                try tx.execute("UPDATE gateway_password_tokens SET used_at = used_at WHERE token_hash = ?", [.text(Tokens.digest(token))])
+                holding.signal()
+                release.wait()
+            }
+            held.signal()
+        }
+        holding.wait()
+        final class Outcomes: @unchecked Sendable {
+            let lock = NSLock()
+            var values: [String?] = []
+        }
+        let outcomes = Outcomes()
+        let group = DispatchGroup()
+        for attempt in ["first", "second"] {
+            DispatchQueue.global().async(group: group) {
+                let used = try? store.consumePasswordToken(token, newHash: attempt)
+                outcomes.lock.withLock { outcomes.values.append(used == nil ? nil : attempt) }
+            }
+        }
+        Thread.sleep(forTimeInterval: 0.5)
+        release.signal()
+        held.wait()
+        #expect(group.wait(timeout: .now() + 30) == .success)
+        let winners = outcomes.values.compactMap { $0 }
+        #expect(outcomes.values.count == 2 && winners.count == 1, "\(outcomes.values)")
+        #expect(try store.userWithHash(email: user.email)?.1 == winners.first)
+    }
+
+    @Test("one account per address: an address spelled with a combining accent (NFD), in capitals or with blanks around is the same account as the composed one — 409 for a second, and it signs in by either; an address with a zero-width or a blank inside, or without a domain, is 400 and stores nothing", arguments: TestEngines.all)
+    func oneAccountPerAddress(engine: DatabaseEngine) throws {
+        let scratch = try ScratchDatabase(engine)
+        let database = try scratch.open(migrations: CredentialStore.migrations)
+        defer { database.close() }
+        let store = CredentialStore(database: database, revocationCheckMilliseconds: 0)
+        let composed = "jos\u{E9}@acme.com.br", decomposed = "jose\u{301}@acme.com.br"
+        #expect(composed.utf8.count != decomposed.utf8.count)
+        let jose = try store.createUser(email: composed, displayName: "José", role: .agent, passwordHash: "h")
+        for variant in [decomposed, " JOSE\u{301}@ACME.com.br ", "Jos\u{C9}@Acme.Com.Br"] {
+            #expect(throws: APIError.self, "\(variant)") {
+                try store.createUser(email: variant, displayName: "Outro José", role: .agent, passwordHash: "h")
+            }
+            #expect(try store.userWithHash(email: variant)?.0.id == jose.id, "\(variant)")
+        }
+        for bad in ["ana\u{200B}@acme.com.br", "ana maria@acme.com.br", "ana@acme", "@acme.com.br", "ana@@acme.com.br", "ana\u{202E}@acme.com.br"] {
+            do {
+                try store.createUser(email: bad, displayName: "Ana", role: .agent, passwordHash: "h")
+                Issue.record("\(bad) was accepted")
+            } catch let error as APIError {
+                #expect(error.status == 400 && error.details.first?.field == "email", "\(bad)")
+            }
+        }
+        #expect(try store.users().count == 1)
+    }
+
+    @Test("the per-address counts take an IPv6 client as its /64 (one machine draws 2^64 addresses), an IPv4-mapped address as the IPv4 one; guesses from addresses of one /64 meet the address limit together", arguments: TestEngines.all)
+    func ipv6ClientsByNetwork(engine: DatabaseEngine) throws {
+        #expect(ClientNetwork.key("192.0.2.7") == "192.0.2.7")
+        #expect(ClientNetwork.key("::ffff:192.0.2.7") == "192.0.2.7")
+        #expect(ClientNetwork.key("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == "2001:db8:1:2::/64")
+        #expect(ClientNetwork.key("2001:db8:1:2::1") == ClientNetwork.key("2001:db8:1:2:ffff::9"))
+        #expect(ClientNetwork.key("2001:db8:1:3::1") != ClientNetwork.key("2001:db8:1:2::1"))
+        #expect(ClientNetwork.key("unknown") == "unknown")
+
+        let scratch = try ScratchDatabase(engine)
+        let database = try scratch.open(migrations: CredentialStore.migrations)
+        defer { database.close() }
+        let throttle = LoginThrottle(database: database, maxFailures: 2, windowSeconds: 900)
+        // 8 guesses (the address limit: 4 × 2), each at another account from another address of the /64.
+        for guess in 0..<8 {
+            guard case .allowed = try throttle.begin(email: "conta\(guess)@acme.com.br", address: "2001:db8:1:2::\(guess + 1)") else {
+                Issue.record("guess \(guess) refused")
+                return
+            }
+        }
+        guard case .refused = try throttle.begin(email: "outra@acme.com.br", address: "2001:db8:1:2:dead:beef::1") else {
+            Issue.record("a ninth guess from the same /64 was allowed")
+            return
+        }
+        // Another /64 is another client.
+        guard case .allowed = try throttle.begin(email: "outra@acme.com.br", address: "2001:db8:1:3::1") else {
+            Issue.record("another /64 was refused")
+            return
+        }
+    }
+}

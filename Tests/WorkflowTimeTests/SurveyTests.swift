@@ -81,20 +81,20 @@ import TestSupport
         defer { database.close() }
         let now: Int64 = 1_800_000_000_000
         // Not finished: no survey.
-        #expect(try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationID: "acme", at: now) }.available == false)
+        #expect(try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationIDs: ["acme"], at: now) }.available == false)
         let url = try database.write { tx in
             try survey.onFinished(tx, ticketID: "T1", dimensions: SurveyDimensions(agentID: "ana", organizationID: "acme"), at: now)
         }
         // The ticket's customers get the link's token; another company is refused; staff get no token.
-        let open = try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationID: "acme", at: now + 1) }
+        let open = try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationIDs: ["acme"], at: now + 1) }
         #expect(open.available && !open.answered && open.expiresAtMs == now + 30 * 86_400_000)
         #expect(url.hasSuffix(open.token) && survey.verify(open.token, now: now + 1) == "T1")
-        #expect(code { _ = try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationID: "other", at: now + 1) } } == .notFound)
-        #expect(try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationID: nil, at: now + 1) }.token.isEmpty)
+        #expect(code { _ = try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationIDs: ["other"], at: now + 1) } } == .notFound)
+        #expect(try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationIDs: nil, at: now + 1) }.token.isEmpty)
         // Expired: no token. Answered: the answer, no token.
-        #expect(try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationID: "acme", at: open.expiresAtMs + 1) }.token.isEmpty)
+        #expect(try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationIDs: ["acme"], at: open.expiresAtMs + 1) }.token.isEmpty)
         try database.write { tx in try survey.answer(tx, token: open.token, score: 4, comment: "Bom", at: now + 10) }
-        let answered = try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationID: "acme", at: now + 20) }
+        let answered = try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationIDs: ["acme"], at: now + 20) }
         #expect(answered.answered && answered.score == 4 && answered.comment == "Bom" && answered.answeredAtMs == now + 10 && answered.token.isEmpty)
     }
 }

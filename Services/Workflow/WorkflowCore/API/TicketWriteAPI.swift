@@ -59,7 +59,11 @@ extension WorkflowAPI {
                 let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
                 // A status is inside a stage's work: a finished ticket has none (a stale page set one).
                 guard ticket.isOpen else { throw Self.finishedError }
-                if request.status == "agendado" && ticket.unreadCount > 0 { throw lifecycle.unreadError(ticket) }
+                // Scheduling, or telling the customer the solution (which they then accept), over a
+                // customer message nobody read: it may say the solution does not work.
+                if (request.status == "agendado" || request.status == TicketLifecycle.awaitingAcceptanceStatus) && ticket.unreadCount > 0 {
+                    throw lifecycle.unreadError(ticket)
+                }
                 return try api.view(tx, try lifecycle.setStatus(tx, ticket, status: request.status, reason: request.reason, actor: actor), actor)
             }
         }
@@ -224,7 +228,23 @@ extension WorkflowAPI {
         try TextLimits.check([(request.note, "note", TextLimits.note), (request.publicNote, "public_note", TextLimits.text)])
         if actor.kind == .customer {
             let ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
-            return try lifecycle.move(tx, ticket, to: request.toStage, trigger: .customer, actor: actor, note: request.note, publicNote: request.publicNote)
+            // A customer writes nothing internal: a note of theirs is for the team and for them
+            // alike (before 2026-12 it was stored as an internal entry they could not read back).
+            let text = [request.publicNote, request.note].filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+                .joined(separator: "\n\n")
+            // Accepting or rejecting a proposed solution is AnswerSolution's, however it is asked:
+            // a rejection needs its reason and is a message for the holder. Before 2026-12 the
+            // customer's own move back from Resolvido reopened the work without either.
+            if let moves = lifecycle.acceptanceMoves(ticket, in: ticket.stage), request.toStage == moves.accept || request.toStage == moves.reject {
+                try TextLimits.check([(text, request.publicNote.isEmpty ? "note" : "public_note", TextLimits.note)])
+                if request.toStage == moves.reject && text.isEmpty {
+                    throw RPCError(.invalidArgument, "informe o motivo da rejeição / give the reason for rejecting", violations: [
+                        FieldViolation(field: "public_note", reason: "required", pt: "Explique por que a solução não resolve.",
+                                       en: "Explain why the solution does not solve it.")])
+                }
+                return try lifecycle.answerSolution(tx, ticket, accept: request.toStage == moves.accept, reason: text, actor: actor)
+            }
+            return try lifecycle.move(tx, ticket, to: request.toStage, trigger: .customer, actor: actor, publicNote: text)
         }
         try actor.requireWork()
         let ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
@@ -310,6 +330,10 @@ extension WorkflowAPI {
     func discussionTicket(_ tx: any SQLExecutor, _ request: WorkflowV1.AddDiscussionRequest, _ actor: Actor,
                           forUpdate: Bool) throws -> TicketRecord {
         try actor.requireStaff()
+        // Here, so that `validate_only` checks them too (before 2026-12 it passed a text over the
+        // limit, the gateway put the entry's files on the ticket, then the entry was refused).
+        // 3,000,000 characters were stored; a kind of any length too.
+        try TextLimits.check([(request.text, "text", TextLimits.text), (request.kind, "kind", TextLimits.name)])
         guard !request.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw RPCError(.invalidArgument, "texto vazio / empty text", violations: [
                 FieldViolation(field: "text", reason: "required", pt: "Escreva o texto.", en: "Write the text.")])
@@ -321,8 +345,6 @@ extension WorkflowAPI {
     }
 
     func addDiscussion(_ tx: any SQLExecutor, _ request: WorkflowV1.AddDiscussionRequest, _ actor: Actor) throws -> (entry: WorkflowV1.DiscussionEntry, ticket: TicketRecord) {
-        // 3,000,000 characters were stored.
-        try TextLimits.check([(request.text, "text", TextLimits.text)])
         let ticket = try discussionTicket(tx, request, actor, forUpdate: true)
         // The entry's files go under a message id of its own, by which the view lists them on it.
         let messageID = request.attachments.isEmpty ? "" : RandomID.timeOrdered()

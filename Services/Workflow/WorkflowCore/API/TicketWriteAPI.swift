@@ -149,6 +149,12 @@ extension WorkflowAPI {
             try api.work(context, request) { actor, tx in
                 try actor.requireStaff()
                 try TextLimits.check([(request.text, "text", TextLimits.text), (request.kind, "kind", TextLimits.name)])
+                // A message with nothing in it is no customer getting back (before 2026-12 an empty
+                // one was stored, counted unread and took a waiting ticket back to the team).
+                guard !request.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                    throw RPCError(.invalidArgument, "texto vazio / empty text", violations: [
+                        FieldViolation(field: "text", reason: "required", pt: "Escreva o que o cliente disse.", en: "Write what the customer said.")])
+                }
                 var ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
                 let kind = request.kind.isEmpty ? "voicemail" : request.kind
                 let author = Actor(kind: .customer, id: ticket.contact.id, name: ticket.contact.name, organizationID: ticket.organizationID)

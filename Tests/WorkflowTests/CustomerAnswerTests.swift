@@ -67,6 +67,13 @@ import WorkflowCore
             try harness.take(id, as: Self.ana)
             try harness.move(id, to: "resolvido", publicNote: "Corrigido no pacote 3", as: Self.ana)
         }
+        // What she is offered says so: the rejection needs a text.
+        var allowed = WorkflowV1.ListAllowedMovesRequest()
+        allowed.ticketID = "a"
+        let offered = try harness.call(WorkflowV1.Workflow.listAllowedMoves, allowed, as: Self.maria).moves
+        #expect(offered.map(\.toStage).sorted() == ["em_atendimento", "fechado"])
+        #expect(offered.first { $0.toStage == "em_atendimento" }?.requiresPublicNote == true)
+        #expect(offered.first { $0.toStage == "fechado" }?.requiresPublicNote == false)
         // Before: moved back to Em atendimento with no reason, nothing for the holder to read.
         let missing = moveFailure(harness, "a", to: "em_atendimento", as: Self.maria)
         #expect(missing?.code == .invalidArgument && missing?.violations.first?.field == "public_note", "\(String(describing: missing))")

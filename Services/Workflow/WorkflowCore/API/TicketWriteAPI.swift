@@ -28,6 +28,8 @@ extension WorkflowAPI {
                 // guards (a product manager's accept or deny in Análise produto).
                 let mayWork = actor.kind == .customer || (try? actor.requireWork()) != nil
                 let mayAct = actor.kind == .customer || (try? lifecycle.requireCanAct(tx, ticket, actor)) != nil
+                // A customer's rejection of a proposed solution needs its reason (``move``: it is AnswerSolution).
+                let rejection = actor.kind == .customer ? lifecycle.acceptanceMoves(ticket, in: ticket.stage)?.reject : nil
                 for trigger in triggers where mayWork {
                     for transition in flow.moves(from: ticket.stage, trigger: trigger, category: ticket.category)
                     where transition.permission.isEmpty ? mayAct : actor.has(transition.permission) {
@@ -36,7 +38,7 @@ extension WorkflowAPI {
                         move.stageName = actor.isStaff ? flow.stage(transition.to)?.name ?? transition.to : flow.stage(transition.to)?.customerName ?? transition.to
                         move.outcome = transition.outcome
                         move.requiresNote = transition.requiresNote
-                        move.requiresPublicNote = transition.requiresPublicNote
+                        move.requiresPublicNote = transition.requiresPublicNote || transition.to == rejection
                         move.permission = transition.permission
                         response.moves.append(move)
                     }

@@ -223,4 +223,31 @@ import WorkflowCore
         #expect(try harness.published(WorkflowV1.TicketFinished.self, ticket: "t").count == 1)
         #expect(try harness.ticket("t", as: Self.maria).discussion.contains { $0.kind == "cancellation" }, "the customer reads what she wrote")
     }
+
+    @Test("accept and reject at once (two tabs): one answer wins, the other is FAILED_PRECONDITION, and the ticket holds only the winner's entry",
+          arguments: TestEngines.all)
+    func acceptAndRejectAtOnce(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine, environment: ["WORKFLOW_FLOW": "totvs"])
+        try harness.seedDirectory()
+        for index in 0..<4 {
+            let id = "r\(index)"
+            try harness.deliver(WorkflowHarness.opened(id), key: id)
+            try harness.take(id, as: Self.ana)
+            try harness.move(id, to: "resolvido", publicNote: "Corrigido no pacote 3", as: Self.ana)
+            let (accepted, rejected) = ConcurrentActionsTests().race({
+                _ = try self.answer(harness, id, accept: true, reason: "Funcionou.")
+            }, {
+                _ = try self.answer(harness, id, accept: false, reason: "Não funcionou.")
+            })
+            #expect((accepted == nil) != (rejected == nil), "exactly one answer: \(String(describing: accepted)) \(String(describing: rejected))")
+            #expect((accepted ?? rejected)?.code == .failedPrecondition)
+            let view = try harness.ticket(id, as: Self.ana)
+            let kinds = view.discussion.map(\.kind).filter { $0.hasPrefix("solution_") }
+            if accepted == nil {
+                #expect(view.row?.stage == "fechado" && kinds == ["solution_accepted"] && view.row?.unreadMessages == 0)
+            } else {
+                #expect(view.row?.stage == "em_atendimento" && kinds == ["solution_rejected"] && view.row?.unreadMessages == 1)
+            }
+        }
+    }
 }

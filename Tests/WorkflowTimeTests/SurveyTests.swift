@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Messages
 import RPC
 import RPCTransport
@@ -96,5 +97,43 @@ import TestSupport
         try database.write { tx in try survey.answer(tx, token: open.token, score: 4, comment: "Bom", at: now + 10) }
         let answered = try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationIDs: ["acme"], at: now + 20) }
         #expect(answered.answered && answered.score == 4 && answered.comment == "Bom" && answered.answeredAtMs == now + 10 && answered.token.isEmpty)
+    }
+
+    /// The same link answered from eight places at once (a double click, two devices): one answer
+    /// is stored and published, the others are `ALREADY_EXISTS`; on PostgreSQL the row's
+    /// `answered_at IS NULL` condition is evaluated again after the first commit.
+    @Test(arguments: TestEngines.all)
+    func answeredOnceUnderConcurrency(engine: DatabaseEngine) throws {
+        let database = try ScratchDatabase(engine).open(migrations: WorkflowTimeMigrations.all)
+        defer { database.close() }
+        let now: Int64 = 1_800_000_000_000
+        let url = try database.write { tx in
+            try survey.onFinished(tx, ticketID: "T1", dimensions: SurveyDimensions(agentID: "ana", organizationID: "acme"), at: now)
+        }
+        let token = String(url.dropFirst("https://s.example/p/".count))
+        let all = Self.answerAtOnce(database, survey, token: token, at: now + 10, times: 8)
+        #expect(all.filter { $0 == nil }.count == 1 && all.filter { $0 == .alreadyExists }.count == 7, "\(all)")
+        #expect(try publishedEvents(database, WorkflowV1.SurveyAnswered.self).count == 1)
+    }
+
+    /// `token` answered by `times` threads at once: each one's failure code (nil: stored).
+    static func answerAtOnce(_ database: any Database, _ survey: SurveyService, token: String, at: Int64, times: Int) -> [RPCStatusCode?] {
+        let codes = Mutex<[RPCStatusCode?]>([])
+        DispatchQueue.concurrentPerform(iterations: times) { index in
+            let code = answerCode(database, survey, token: token, score: Int32(1 + index % 5), at: at)
+            codes.withLock { $0.append(code) }
+        }
+        return codes.withLock { $0 }
+    }
+
+    static func answerCode(_ database: any Database, _ survey: SurveyService, token: String, score: Int32, at: Int64) -> RPCStatusCode? {
+        do {
+            try database.write { tx in _ = try survey.answer(tx, token: token, score: score, comment: "c", at: at) }
+            return nil
+        } catch let error as RPCError {
+            return error.code
+        } catch {
+            return .unknown
+        }
     }
 }

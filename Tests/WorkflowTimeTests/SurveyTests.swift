@@ -99,6 +99,34 @@ import TestSupport
         #expect(answered.answered && answered.score == 4 && answered.comment == "Bom" && answered.answeredAtMs == now + 10 && answered.token.isEmpty)
     }
 
+    /// A reopening closes the unanswered survey: its link (still signed valid) is refused by the
+    /// page and the answer alike, until the ticket finishes again; an answered one stays answered.
+    @Test(arguments: TestEngines.all)
+    func reopeningClosesTheSurveyUntilTheNextFinish(engine: DatabaseEngine) throws {
+        let database = try ScratchDatabase(engine).open(migrations: WorkflowTimeMigrations.all)
+        defer { database.close() }
+        let now: Int64 = 1_800_000_000_000
+        let url = try database.write { tx in
+            try survey.onFinished(tx, ticketID: "T1", dimensions: SurveyDimensions(agentID: "ana", organizationID: "acme"), at: now)
+        }
+        let token = String(url.dropFirst("https://s.example/p/".count))
+        try database.write { tx in try survey.onReopened(tx, ticketID: "T1", at: now + 100) }
+        let page = code { _ = try database.read { tx in try survey.byToken(tx, token: token, at: now + 200) } }
+        #expect(page == .failedPrecondition)
+        #expect(code { _ = try database.write { tx in try survey.answer(tx, token: token, score: 4, comment: "", at: now + 200) } } == .failedPrecondition)
+        #expect(try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationIDs: ["acme"], at: now + 200) }.token.isEmpty)
+        // Finished again (by bruno): the first link answers it, for the new finish.
+        try database.write { tx in
+            _ = try survey.onFinished(tx, ticketID: "T1", dimensions: SurveyDimensions(agentID: "bruno", organizationID: "acme"), at: now + 300)
+        }
+        #expect(try database.read { tx in try survey.byToken(tx, token: token, at: now + 400) }.answered == false)
+        try database.write { tx in _ = try survey.answer(tx, token: token, score: 4, comment: "", at: now + 400) }
+        #expect(try database.read { tx in try survey.results(tx, by: .agent, from: now, to: now + 1_000) }.map(\.key) == ["bruno"])
+        // A reopening after the answer changes nothing.
+        try database.write { tx in try survey.onReopened(tx, ticketID: "T1", at: now + 500) }
+        #expect(try database.read { tx in try survey.byToken(tx, token: token, at: now + 600) }.answered)
+    }
+
     /// The same link answered from eight places at once (a double click, two devices): one answer
     /// is stored and published, the others are `ALREADY_EXISTS`; on PostgreSQL the row's
     /// `answered_at IS NULL` condition is evaluated again after the first commit.

@@ -154,6 +154,12 @@ public struct SurveyService: Sendable {
                        [.integer(now - 1), .text(ticketID), .integer(now)])
     }
 
+    /// A link of a survey closed by a reopening (answering it, or the page about it).
+    static var reopenedError: RPCError {
+        RPCError(.failedPrecondition, "a ocorrência foi reaberta: a pesquisa volta quando ela for encerrada / the ticket was reopened: the survey comes back when it is finished",
+                 violations: [FieldViolation(field: "token", reason: "ticket_reopened", pt: "A ocorrência foi reaberta.", en: "The ticket was reopened.")])
+    }
+
     /// Records the answer of the survey `token` names and publishes `SurveyAnswered`.
     /// - Returns: the ticket id.
     /// - Throws: `INVALID_ARGUMENT` (score, comment), `PERMISSION_DENIED` (bad or expired link),
@@ -181,11 +187,7 @@ public struct SurveyService: Sendable {
             guard let row = try tx.queryOne("SELECT answered_at FROM wf_surveys WHERE ticket_id = ?", [.text(ticketID)]) else {
                 throw RPCError(.notFound, "pesquisa não encontrada / survey not found")
             }
-            if row["answered_at"].isNull {
-                throw RPCError(.failedPrecondition, "a ocorrência foi reaberta: a pesquisa volta quando ela for encerrada / the ticket was reopened: the survey comes back when it is finished",
-                               violations: [FieldViolation(field: "token", reason: "ticket_reopened", pt: "A ocorrência foi reaberta.",
-                                                           en: "The ticket was reopened.")])
-            }
+            if row["answered_at"].isNull { throw Self.reopenedError }
             throw RPCError(.alreadyExists, "pesquisa já respondida / survey already answered")
         }
         var event = WorkflowV1.SurveyAnswered()
@@ -209,7 +211,8 @@ public struct SurveyService: Sendable {
     /// What the anonymous survey page shows about the ticket the link names: its code, subject,
     /// when it was finished and whether the survey was answered — nothing else, since whoever
     /// holds the link (a forwarded e-mail) sees it.
-    /// - Throws: `PERMISSION_DENIED` (bad or expired link), `NOT_FOUND` (no survey).
+    /// - Throws: `PERMISSION_DENIED` (bad or expired link), `NOT_FOUND` (no survey),
+    ///   `FAILED_PRECONDITION` (closed: the ticket was reopened and is not finished again).
     public func byToken(_ tx: any SQLExecutor, token: String, at now: Int64) throws -> WorkflowV1.SurveyByToken {
         guard let ticketID = verify(token, now: now) else {
             throw RPCError(.permissionDenied, "link de pesquisa inválido ou expirado / invalid or expired survey link")
@@ -218,6 +221,8 @@ public struct SurveyService: Sendable {
                                         [.text(ticketID)]) else {
             throw RPCError(.notFound, "pesquisa não encontrada / survey not found")
         }
+        // A valid link whose survey closed: the ticket was reopened (``onReopened(_:ticketID:at:)``).
+        if row["answered_at"].isNull, try row.int("expires_at") < now { throw Self.reopenedError }
         var about = WorkflowV1.SurveyByToken()
         if let summary = try core.summary(tx, ticketID: ticketID) {
             about.code = summary.code

@@ -250,4 +250,25 @@ import WorkflowCore
             }
         }
     }
+
+    @Test("a vendor's customer move that requires a note: the customer's note is public and meets it (before: stored as an internal entry she could not read)",
+          arguments: TestEngines.all)
+    func customerNoteOnAVendorMove(engine: DatabaseEngine) throws {
+        let late = LateReplyTests()
+        let clock = ManualClock(LateReplyTests.start)
+        let (harness, data) = try late.vendorFlow(engine, clock: clock, """
+            INSERT INTO flow_transitions (flow, position, from_stage, to_stage, trigger_kind, categories, outcome, requires_note,
+                requires_public_note, permission, after_days, label)
+            VALUES ('padrao', 999, 'em_atendimento', 'aguardando_atendimento', 'customer', '', '', 1, 0, '', 0, 'pedir outro atendente')
+            """)
+        defer { withExtendedLifetime(data) {} }
+        try harness.deliver(WorkflowHarness.opened("t"), key: "t")
+        try harness.take("t", as: Self.ana)
+        let missing = moveFailure(harness, "t", to: "aguardando_atendimento", as: Self.maria)
+        #expect(missing?.code == .invalidArgument && missing?.violations.first?.field == "note", "\(String(describing: missing))")
+        let view = try harness.move("t", to: "aguardando_atendimento", note: "Prefiro falar com o nível 2.", as: Self.maria)
+        #expect(view.row?.stage == "aguardando_atendimento")
+        #expect(view.discussion.contains { $0.isPublic && $0.authorID == "maria" && $0.text == "Prefiro falar com o nível 2." })
+        #expect(!(try harness.ticket("t", as: Self.ana)).discussion.contains { !$0.isPublic && $0.authorID == "maria" })
+    }
 }

@@ -265,7 +265,9 @@ public final class TicketLifecycle: Sendable {
             try actor.require(candidates[0].permission)
             throw RPCError(.permissionDenied, "movimento não permitido / move not allowed")
         }
-        if transition.requiresNote && note.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        // A customer's note is public (``WorkflowAPI/move(_:_:_:)``): their text meets a move's need of one.
+        let noted = [note] + (actor.kind == .customer ? [publicNote] : [])
+        if transition.requiresNote && noted.allSatisfy({ $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {
             throw RPCError(.invalidArgument, "justificativa obrigatória / a note is required", violations: [
                 FieldViolation(field: "note", reason: "required", pt: "Escreva a justificativa.", en: "Write the justification.")])
         }

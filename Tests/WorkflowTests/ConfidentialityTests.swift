@@ -137,4 +137,41 @@ struct ConfidentialityTests {
         #expect(harness.failure(WorkflowV1.Workflow.listQueue, WorkflowV1.ListQueueRequest(), as: customer)?.code == .permissionDenied)
         #expect(harness.failure(WorkflowV1.Workflow.searchTickets, WorkflowV1.SearchTicketsRequest(), as: customer)?.code == .permissionDenied)
     }
+
+    @Test("an internal (agents-only) knowledge article linked to a ticket stays with the team: an internal entry, no solution text, no SolutionGiven; a public one is the solution",
+          arguments: TestEngines.all)
+    func internalArticleLinked(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        try harness.deliver(WorkflowHarness.opened("t1"), key: "t1")
+        try harness.take("t1", as: Self.ana)
+        var article = KnowledgeV1.ArticleLinkedToTicket()
+        article.ticketID = "t1"
+        article.articleID = "kb-int"
+        article.articleTitle = "Contorno interno da rejeição 539"
+        article.articleText = "Rode o script de correção direto na base do cliente (não informar ao cliente)."
+        article.articleURL = "https://kb.example/kb-int"
+        article.agentID = "ana"
+        article.agentName = "Ana"
+        // As knowledge publishes it: access level 1 for an internal article.
+        var envelope = WorkflowHarness.envelope(article, key: "t1", source: "knowledge")
+        envelope.accessLevel = 1
+        _ = try harness.deliver([envelope])
+        let customer = try harness.ticket("t1", as: WorkflowHarness.customer("maria", organization: "org-1"))
+        #expect(customer.solution.isEmpty, "\(customer.solution)")
+        #expect(!customer.discussion.contains { $0.kind == "article" })
+        let team = try harness.ticket("t1", as: Self.ana)
+        #expect(team.discussion.contains { $0.kind == "article" && !$0.isPublic && $0.text.contains("https://kb.example/kb-int") })
+        #expect(try harness.published(WorkflowV1.SolutionGiven.self, ticket: "t1").isEmpty, "no solution e-mail")
+        #expect(try harness.published(WorkflowV1.DiscussionAdded.self, ticket: "t1").allSatisfy { !$0.0.isPublic })
+
+        // A public article (level 0) is the solution, as before.
+        article.articleID = "kb-pub"
+        article.articleText = "Atualize o pacote 12.1.33."
+        article.articleURL = "https://kb.example/kb-pub"
+        _ = try harness.deliver([WorkflowHarness.envelope(article, key: "t1", source: "knowledge")])
+        let after = try harness.ticket("t1", as: WorkflowHarness.customer("maria", organization: "org-1"))
+        #expect(after.solution == "Atualize o pacote 12.1.33.\n\nhttps://kb.example/kb-pub")
+        #expect(try harness.published(WorkflowV1.SolutionGiven.self, ticket: "t1").map(\.0.articleID) == ["kb-pub"])
+    }
 }

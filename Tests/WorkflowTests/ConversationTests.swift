@@ -125,4 +125,29 @@ struct ConversationTests {
         let error = harness.failure(WorkflowV1.Workflow.addTimeEntry, bad, as: Self.ana)
         #expect(error?.violations.map(\.field) == ["minutes", "service_type"])
     }
+
+    @Test("an entry checked with validate_only is held to the same text limits as the entry (before: a text over the limit passed, the gateway put its files on the ticket, then the entry was refused); a kind has a limit",
+          arguments: TestEngines.all)
+    func validatedEntryLimits(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        try harness.deliver(WorkflowHarness.opened("t1"), key: "t1")
+        try harness.take("t1", as: Self.ana)
+        var add = WorkflowV1.AddDiscussionRequest()
+        add.ticketID = "t1"
+        add.validateOnly = true
+        add.text = String(repeating: "a", count: 100_001)
+        let long = harness.failure(WorkflowV1.Workflow.addDiscussion, add, as: Self.ana)
+        #expect(long?.code == .invalidArgument && long?.violations.map(\.field) == ["text"], "\(String(describing: long))")
+        add.text = "Nota"
+        add.kind = String(repeating: "k", count: 201)
+        let kind = harness.failure(WorkflowV1.Workflow.addDiscussion, add, as: Self.ana)
+        #expect(kind?.code == .invalidArgument && kind?.violations.map(\.field) == ["kind"], "\(String(describing: kind))")
+        add.validateOnly = false
+        #expect(harness.failure(WorkflowV1.Workflow.addDiscussion, add, as: Self.ana)?.code == .invalidArgument)
+        add.kind = "note"
+        add.validateOnly = true
+        #expect(harness.failure(WorkflowV1.Workflow.addDiscussion, add, as: Self.ana) == nil)
+        #expect(try harness.ticket("t1").discussion.isEmpty, "nothing stored")
+    }
 }

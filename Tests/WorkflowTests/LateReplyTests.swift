@@ -325,6 +325,50 @@ struct LateReplyTests {
         #expect(outcomes(report, "agent's finish") == ["inatividade": 1, "resolvida": 1])
     }
 
+    /// The survey opened by the inactivity close is closed while the reply has the ticket open
+    /// again (before 2026-12 it could be answered then, for the close's holder, and the next
+    /// finish opened none), and opens again, by the same link, when the ticket finishes again.
+    @Test("the close's survey is closed while the late reply has the ticket open, and answered after the next finish", arguments: TestEngines.all)
+    func surveyWaitsForTheNextFinish(engine: DatabaseEngine) throws {
+        let clock = ManualClock(Self.start)
+        let harness = try self.harness(engine, clock: clock)
+        let maria = WorkflowHarness.customer("contact-org-1", organization: "org-1")
+        func survey() throws -> WorkflowV1.TicketSurvey {
+            var request = WorkflowV1.GetTicketSurveyRequest()
+            request.ticketID = "t1"
+            return try harness.call(WorkflowV1.WorkflowTime.getTicketSurvey, request, as: maria)
+        }
+        func answer(_ token: String) -> RPCError? {
+            var request = WorkflowV1.AnswerSurveyRequest()
+            request.token = token
+            request.score = 5
+            request.comment = "Resolveram depois da minha resposta."
+            return harness.failure(WorkflowV1.WorkflowTime.answerSurvey, request, as: maria)
+        }
+        try openAndAsk(harness, "t1", clock: clock)
+        try close(harness, "t1", at: Self.start + 30_000, clock: clock)
+        let token = try survey().token
+        #expect(!token.isEmpty, "the close opened the survey")
+
+        clock.set(saoPaulo("2027-03-01 09:05"))
+        try harness.deliver(Self.reply("t1", writtenAt: Self.start + 20_000), key: "t1")
+        #expect(try harness.ticket("t1").row?.stage == "em_atendimento")
+        let closed = answer(token)
+        #expect(closed?.code == .failedPrecondition && closed?.violations.first?.reason == "ticket_reopened", "\(String(describing: closed))")
+        #expect(try survey().token.isEmpty, "the ticket page offers no survey while the ticket is open")
+
+        clock.set(saoPaulo("2027-03-01 09:10"))
+        var read = WorkflowV1.MarkMessagesReadRequest()
+        read.ticketID = "t1"
+        _ = try harness.call(WorkflowV1.Workflow.markMessagesRead, read, as: Self.ana)
+        try harness.move("t1", to: "finalizado", publicNote: "Corrigido com o XML enviado.", as: Self.ana)
+        #expect(!(try survey().token.isEmpty))
+        #expect(answer(token) == nil, "the first link answers the survey of the new finish")
+        let answered = try survey()
+        #expect(answered.answered && answered.score == 5)
+        #expect(answer(token)?.code == .alreadyExists)
+    }
+
     /// A service whose padrao flow a vendor edited (`change`, SQL on the flow's rows; flows are
     /// read at the start): the rows are changed through a first start, then the service is
     /// started again on the same database (in the data directory returned, kept by the caller).

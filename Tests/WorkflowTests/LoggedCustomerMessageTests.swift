@@ -41,4 +41,21 @@ struct LoggedCustomerMessageTests {
         let next = try late.target(harness, "t1", .nextResponse)
         #expect(next?.cycle == 1, "a response is owed to the customer: \(String(describing: next))")
     }
+
+    @Test("an empty logged message is refused and changes nothing (before: stored, counted unread, the waiting ticket taken back)", arguments: TestEngines.all)
+    func emptyMessageRefused(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        try harness.deliver(WorkflowHarness.opened("t1"), key: "t1")
+        try harness.take("t1", as: Self.ana)
+        try harness.move("t1", to: "aguardando_cliente", publicNote: "Qual a versão?", as: Self.ana)
+        var voicemail = WorkflowV1.LogCustomerMessageRequest()
+        voicemail.ticketID = "t1"
+        voicemail.text = "  \n "
+        let refused = harness.failure(WorkflowV1.Workflow.logCustomerMessage, voicemail, as: Self.ana)
+        #expect(refused?.code == .invalidArgument && refused?.violations.first?.field == "text", "\(String(describing: refused))")
+        let view = try harness.ticket("t1")
+        #expect(view.row?.stage == "aguardando_cliente" && view.row?.unreadMessages == 0)
+        #expect(!view.discussion.contains { $0.kind == "voicemail" })
+    }
 }

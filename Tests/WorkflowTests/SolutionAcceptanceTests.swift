@@ -73,7 +73,11 @@ import WorkflowCore
         #expect(try harness.history("t1").contains { $0.kind == "status" && $0.note.contains("filial 2") })
         #expect(answerFailure(harness, "t1", accept: false, reason: "de novo")?.code == .failedPrecondition, "answered once")
 
-        // Told again, the customer accepts: the solution is confirmed by her.
+        // Told again (once the holder read the rejection: a solution is not proposed over an
+        // unread message, CustomerAnswerTests), the customer accepts: confirmed by her.
+        var read = WorkflowV1.MarkMessagesReadRequest()
+        read.ticketID = "t1"
+        _ = try harness.call(WorkflowV1.Workflow.markMessagesRead, read, as: Self.ana)
         try setStatus(harness, "t1", "cliente_informado")
         view = try answer(harness, "t1", accept: true)
         #expect(view.awaitingAcceptance == false)

@@ -70,6 +70,10 @@ struct TimeRulesTests {
             #expect(next.status == "running" && next.cycle == 1, "\(id): \(next)")
             #expect(next.dueAtMs == saoPaulo("2027-03-01 15:00"), "\(id)")
         }
+        // The rejection read first: a solution is not proposed over an unread message (CustomerAnswerTests).
+        var read = WorkflowV1.MarkMessagesReadRequest()
+        read.ticketID = "rejected"
+        _ = try harness.call(WorkflowV1.Workflow.markMessagesRead, read, as: Self.ana)
         try harness.move("rejected", to: "resolvido", publicNote: "Agora no pacote 4.", as: Self.ana)
         #expect(try target(harness, "rejected", .nextResponse)?.status == "met")
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Messages
 import RPC
 import RPCTransport
@@ -81,20 +82,86 @@ import TestSupport
         defer { database.close() }
         let now: Int64 = 1_800_000_000_000
         // Not finished: no survey.
-        #expect(try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationID: "acme", at: now) }.available == false)
+        #expect(try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationIDs: ["acme"], at: now) }.available == false)
         let url = try database.write { tx in
             try survey.onFinished(tx, ticketID: "T1", dimensions: SurveyDimensions(agentID: "ana", organizationID: "acme"), at: now)
         }
         // The ticket's customers get the link's token; another company is refused; staff get no token.
-        let open = try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationID: "acme", at: now + 1) }
+        let open = try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationIDs: ["acme"], at: now + 1) }
         #expect(open.available && !open.answered && open.expiresAtMs == now + 30 * 86_400_000)
         #expect(url.hasSuffix(open.token) && survey.verify(open.token, now: now + 1) == "T1")
-        #expect(code { _ = try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationID: "other", at: now + 1) } } == .notFound)
-        #expect(try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationID: nil, at: now + 1) }.token.isEmpty)
+        #expect(code { _ = try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationIDs: ["other"], at: now + 1) } } == .notFound)
+        #expect(try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationIDs: nil, at: now + 1) }.token.isEmpty)
         // Expired: no token. Answered: the answer, no token.
-        #expect(try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationID: "acme", at: open.expiresAtMs + 1) }.token.isEmpty)
+        #expect(try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationIDs: ["acme"], at: open.expiresAtMs + 1) }.token.isEmpty)
         try database.write { tx in try survey.answer(tx, token: open.token, score: 4, comment: "Bom", at: now + 10) }
-        let answered = try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationID: "acme", at: now + 20) }
+        let answered = try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationIDs: ["acme"], at: now + 20) }
         #expect(answered.answered && answered.score == 4 && answered.comment == "Bom" && answered.answeredAtMs == now + 10 && answered.token.isEmpty)
+    }
+
+    /// A reopening closes the unanswered survey: its link (still signed valid) is refused by the
+    /// page and the answer alike, until the ticket finishes again; an answered one stays answered.
+    @Test(arguments: TestEngines.all)
+    func reopeningClosesTheSurveyUntilTheNextFinish(engine: DatabaseEngine) throws {
+        let database = try ScratchDatabase(engine).open(migrations: WorkflowTimeMigrations.all)
+        defer { database.close() }
+        let now: Int64 = 1_800_000_000_000
+        let url = try database.write { tx in
+            try survey.onFinished(tx, ticketID: "T1", dimensions: SurveyDimensions(agentID: "ana", organizationID: "acme"), at: now)
+        }
+        let token = String(url.dropFirst("https://s.example/p/".count))
+        try database.write { tx in try survey.onReopened(tx, ticketID: "T1", at: now + 100) }
+        let page = code { _ = try database.read { tx in try survey.byToken(tx, token: token, at: now + 200) } }
+        #expect(page == .failedPrecondition)
+        #expect(code { _ = try database.write { tx in try survey.answer(tx, token: token, score: 4, comment: "", at: now + 200) } } == .failedPrecondition)
+        #expect(try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationIDs: ["acme"], at: now + 200) }.token.isEmpty)
+        // Finished again (by bruno): the first link answers it, for the new finish.
+        try database.write { tx in
+            _ = try survey.onFinished(tx, ticketID: "T1", dimensions: SurveyDimensions(agentID: "bruno", organizationID: "acme"), at: now + 300)
+        }
+        #expect(try database.read { tx in try survey.byToken(tx, token: token, at: now + 400) }.answered == false)
+        try database.write { tx in _ = try survey.answer(tx, token: token, score: 4, comment: "", at: now + 400) }
+        #expect(try database.read { tx in try survey.results(tx, by: .agent, from: now, to: now + 1_000) }.map(\.key) == ["bruno"])
+        // A reopening after the answer changes nothing.
+        try database.write { tx in try survey.onReopened(tx, ticketID: "T1", at: now + 500) }
+        #expect(try database.read { tx in try survey.byToken(tx, token: token, at: now + 600) }.answered)
+    }
+
+    /// The same link answered from eight places at once (a double click, two devices): one answer
+    /// is stored and published, the others are `ALREADY_EXISTS`; on PostgreSQL the row's
+    /// `answered_at IS NULL` condition is evaluated again after the first commit.
+    @Test(arguments: TestEngines.all)
+    func answeredOnceUnderConcurrency(engine: DatabaseEngine) throws {
+        let database = try ScratchDatabase(engine).open(migrations: WorkflowTimeMigrations.all)
+        defer { database.close() }
+        let now: Int64 = 1_800_000_000_000
+        let url = try database.write { tx in
+            try survey.onFinished(tx, ticketID: "T1", dimensions: SurveyDimensions(agentID: "ana", organizationID: "acme"), at: now)
+        }
+        let token = String(url.dropFirst("https://s.example/p/".count))
+        let all = Self.answerAtOnce(database, survey, token: token, at: now + 10, times: 8)
+        #expect(all.filter { $0 == nil }.count == 1 && all.filter { $0 == .alreadyExists }.count == 7, "\(all)")
+        #expect(try publishedEvents(database, WorkflowV1.SurveyAnswered.self).count == 1)
+    }
+
+    /// `token` answered by `times` threads at once: each one's failure code (nil: stored).
+    static func answerAtOnce(_ database: any Database, _ survey: SurveyService, token: String, at: Int64, times: Int) -> [RPCStatusCode?] {
+        let codes = Mutex<[RPCStatusCode?]>([])
+        DispatchQueue.concurrentPerform(iterations: times) { index in
+            let code = answerCode(database, survey, token: token, score: Int32(1 + index % 5), at: at)
+            codes.withLock { $0.append(code) }
+        }
+        return codes.withLock { $0 }
+    }
+
+    static func answerCode(_ database: any Database, _ survey: SurveyService, token: String, score: Int32, at: Int64) -> RPCStatusCode? {
+        do {
+            try database.write { tx in _ = try survey.answer(tx, token: token, score: score, comment: "c", at: at) }
+            return nil
+        } catch let error as RPCError {
+            return error.code
+        } catch {
+            return .unknown
+        }
     }
 }

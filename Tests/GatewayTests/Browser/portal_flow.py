@@ -285,6 +285,14 @@ try:
     assert not driver.find_elements(By.CSS_SELECTOR, "#history .entry.internal .mark-publishable"), "internal entries are not offered"
     marks[0].click()
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#history .mark-publishable")) == len(marks) - 1)
+    # The customer's reply read first: a solution is not proposed over an unread message.
+    wait.until(EC.element_to_be_clickable((By.ID, "mark-read"))).click()
+    portal.settled()
+    limit = time.time() + 20
+    while time.time() < limit and driver.find_elements(By.ID, "mark-read"):
+        time.sleep(0.5)
+        open_ticket_page(ticket)
+    assert not driver.find_elements(By.ID, "mark-read"), "the reply is still unread"
     # ... and proposes it to the customer: the move to Resolvido with a text for the customer.
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, '#move-stage option[value="resolvido"]')))
     Select(driver.find_element(By.ID, "move-stage")).select_by_value("resolvido")

@@ -54,6 +54,10 @@ def until(condition, what, seconds=20):
 
 def tell_customer():
     open_ticket_page()
+    # A rejection to read first: a solution is not proposed over an unread message.
+    if driver.find_elements(By.ID, "mark-read"):
+        driver.find_element(By.ID, "mark-read").click()
+        until(lambda: not driver.find_elements(By.ID, "mark-read"), "the rejection is still unread")
     Select(driver.find_element(By.ID, "status-select")).select_by_value("cliente_informado")
     driver.find_element(By.ID, "status-submit").click()
     until(lambda: driver.find_elements(By.CSS_SELECTOR, '#ticket-status[data-status="cliente_informado"]'), "status not set")

@@ -28,6 +28,8 @@ extension WorkflowAPI {
                 // guards (a product manager's accept or deny in Análise produto).
                 let mayWork = actor.kind == .customer || (try? actor.requireWork()) != nil
                 let mayAct = actor.kind == .customer || (try? lifecycle.requireCanAct(tx, ticket, actor)) != nil
+                // A customer's rejection of a proposed solution needs its reason (``move``: it is AnswerSolution).
+                let rejection = actor.kind == .customer ? lifecycle.acceptanceMoves(ticket, in: ticket.stage)?.reject : nil
                 for trigger in triggers where mayWork {
                     for transition in flow.moves(from: ticket.stage, trigger: trigger, category: ticket.category)
                     where transition.permission.isEmpty ? mayAct : actor.has(transition.permission) {
@@ -36,7 +38,7 @@ extension WorkflowAPI {
                         move.stageName = actor.isStaff ? flow.stage(transition.to)?.name ?? transition.to : flow.stage(transition.to)?.customerName ?? transition.to
                         move.outcome = transition.outcome
                         move.requiresNote = transition.requiresNote
-                        move.requiresPublicNote = transition.requiresPublicNote
+                        move.requiresPublicNote = transition.requiresPublicNote || transition.to == rejection
                         move.permission = transition.permission
                         response.moves.append(move)
                     }
@@ -59,7 +61,11 @@ extension WorkflowAPI {
                 let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
                 // A status is inside a stage's work: a finished ticket has none (a stale page set one).
                 guard ticket.isOpen else { throw Self.finishedError }
-                if request.status == "agendado" && ticket.unreadCount > 0 { throw lifecycle.unreadError(ticket) }
+                // Scheduling, or telling the customer the solution (which they then accept), over a
+                // customer message nobody read: it may say the solution does not work.
+                if (request.status == "agendado" || request.status == TicketLifecycle.awaitingAcceptanceStatus) && ticket.unreadCount > 0 {
+                    throw lifecycle.unreadError(ticket)
+                }
                 return try api.view(tx, try lifecycle.setStatus(tx, ticket, status: request.status, reason: request.reason, actor: actor), actor)
             }
         }
@@ -145,6 +151,12 @@ extension WorkflowAPI {
             try api.work(context, request) { actor, tx in
                 try actor.requireStaff()
                 try TextLimits.check([(request.text, "text", TextLimits.text), (request.kind, "kind", TextLimits.name)])
+                // A message with nothing in it is no customer getting back (before 2026-12 an empty
+                // one was stored, counted unread and took a waiting ticket back to the team).
+                guard !request.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                    throw RPCError(.invalidArgument, "texto vazio / empty text", violations: [
+                        FieldViolation(field: "text", reason: "required", pt: "Escreva o que o cliente disse.", en: "Write what the customer said.")])
+                }
                 var ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
                 let kind = request.kind.isEmpty ? "voicemail" : request.kind
                 let author = Actor(kind: .customer, id: ticket.contact.id, name: ticket.contact.name, organizationID: ticket.organizationID)
@@ -224,7 +236,23 @@ extension WorkflowAPI {
         try TextLimits.check([(request.note, "note", TextLimits.note), (request.publicNote, "public_note", TextLimits.text)])
         if actor.kind == .customer {
             let ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
-            return try lifecycle.move(tx, ticket, to: request.toStage, trigger: .customer, actor: actor, note: request.note, publicNote: request.publicNote)
+            // A customer writes nothing internal: a note of theirs is for the team and for them
+            // alike (before 2026-12 it was stored as an internal entry they could not read back).
+            let text = [request.publicNote, request.note].filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+                .joined(separator: "\n\n")
+            // Accepting or rejecting a proposed solution is AnswerSolution's, however it is asked:
+            // a rejection needs its reason and is a message for the holder. Before 2026-12 the
+            // customer's own move back from Resolvido reopened the work without either.
+            if let moves = lifecycle.acceptanceMoves(ticket, in: ticket.stage), request.toStage == moves.accept || request.toStage == moves.reject {
+                try TextLimits.check([(text, request.publicNote.isEmpty ? "note" : "public_note", TextLimits.note)])
+                if request.toStage == moves.reject && text.isEmpty {
+                    throw RPCError(.invalidArgument, "informe o motivo da rejeição / give the reason for rejecting", violations: [
+                        FieldViolation(field: "public_note", reason: "required", pt: "Explique por que a solução não resolve.",
+                                       en: "Explain why the solution does not solve it.")])
+                }
+                return try lifecycle.answerSolution(tx, ticket, accept: request.toStage == moves.accept, reason: text, actor: actor)
+            }
+            return try lifecycle.move(tx, ticket, to: request.toStage, trigger: .customer, actor: actor, publicNote: text)
         }
         try actor.requireWork()
         let ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
@@ -310,6 +338,10 @@ extension WorkflowAPI {
     func discussionTicket(_ tx: any SQLExecutor, _ request: WorkflowV1.AddDiscussionRequest, _ actor: Actor,
                           forUpdate: Bool) throws -> TicketRecord {
         try actor.requireStaff()
+        // Here, so that `validate_only` checks them too (before 2026-12 it passed a text over the
+        // limit, the gateway put the entry's files on the ticket, then the entry was refused).
+        // 3,000,000 characters were stored; a kind of any length too.
+        try TextLimits.check([(request.text, "text", TextLimits.text), (request.kind, "kind", TextLimits.name)])
         guard !request.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw RPCError(.invalidArgument, "texto vazio / empty text", violations: [
                 FieldViolation(field: "text", reason: "required", pt: "Escreva o texto.", en: "Write the text.")])
@@ -321,8 +353,6 @@ extension WorkflowAPI {
     }
 
     func addDiscussion(_ tx: any SQLExecutor, _ request: WorkflowV1.AddDiscussionRequest, _ actor: Actor) throws -> (entry: WorkflowV1.DiscussionEntry, ticket: TicketRecord) {
-        // 3,000,000 characters were stored.
-        try TextLimits.check([(request.text, "text", TextLimits.text)])
         let ticket = try discussionTicket(tx, request, actor, forUpdate: true)
         // The entry's files go under a message id of its own, by which the view lists them on it.
         let messageID = request.attachments.isEmpty ? "" : RandomID.timeOrdered()

@@ -34,10 +34,12 @@ public enum TicketIntake {
     private static func registerOthers(_ consumer: inout EventConsumer, lifecycle: TicketLifecycle) {
         on(&consumer, IntakeV1.CustomerReplied.self) { event, tx in try customerReplied(tx, event, lifecycle) }
         on(&consumer, IntakeV1.TicketCancelledByCustomer.self) { event, tx in
-            guard let ticket = try? lifecycle.load(tx, event.ticketID, forUpdate: true), ticket.isOpen else { return }
+            guard let ticket = try? lifecycle.load(tx, event.ticketID, forUpdate: true) else { return }
             let actor = Actor(kind: .customer, id: event.by?.id ?? "", name: event.by?.name ?? "", organizationID: ticket.organizationID)
             let flow = lifecycle.flow(of: ticket)
-            guard let target = flow.moves(from: ticket.stage, trigger: .customerCancel, category: ticket.category).first?.to else { return }
+            guard ticket.isOpen, let target = flow.moves(from: ticket.stage, trigger: .customerCancel, category: ticket.category).first?.to else {
+                return try cancellationNotApplied(tx, ticket, event, actor: actor, lifecycle)
+            }
             let cancelled = try lifecycle.move(tx, ticket, to: target, trigger: .customerCancel, actor: actor, publicNote: event.reason)
             try publishApplied(tx, cancelled, lifecycle) { $0.cancellation = event }
         }
@@ -62,28 +64,44 @@ public enum TicketIntake {
         on(&consumer, IntakeV1.OrganizationPlanChanged.self) { event, tx in
             try planChanged(tx, event, lifecycle)
         }
-        on(&consumer, KnowledgeV1.ArticleLinkedToTicket.self) { event, tx in
-            guard var ticket = try? lifecycle.load(tx, event.ticketID, forUpdate: true) else { return }
-            let actor = Actor(kind: .agent, id: event.agentID, name: event.agentName)
-            let link = "\(event.articleTitle) — \(event.articleURL)"
-            ticket = try lifecycle.addEntry(tx, ticket, kind: "article", isPublic: true, text: "Artigo: \(link)", actor: actor).ticket
-            // The article becomes the solution of a ticket without one; a solution already written
-            // (an agent's, an earlier article's) stays, with this article's link added after it:
-            // linking used to replace it.
-            let current = ticket.solution.trimmingCharacters(in: .whitespacesAndNewlines)
-            let text = current.isEmpty ? event.articleText + "\n\n" + event.articleURL
-                : !event.articleURL.isEmpty && current.contains(event.articleURL) ? ticket.solution : current + "\n\nArtigo: " + link
-            if text != ticket.solution {
-                ticket = try lifecycle.setText(tx, ticket, field: "solution", text: text, actor: actor)
-            }
-            var solution = WorkflowV1.SolutionGiven()
-            solution.ticket = lifecycle.summary(ticket)
-            solution.text = ticket.solution
-            solution.articleID = event.articleID
-            solution.actorName = event.agentName
-            solution.givenAtMs = lifecycle.now()
-            try lifecycle.publish(tx, solution, ticket)
+        // The envelope's access level says whether the article is internal (knowledge: 0 public, 1 agents only).
+        consumer.on(KnowledgeV1.ArticleLinkedToTicket.self) { event, envelope, tx in
+            try OpeningGroup.flush(tx)
+            try articleLinked(tx, event, isInternal: envelope.accessLevel > 0, lifecycle)
         }
+    }
+
+    /// Knowledge's `ArticleLinkedToTicket`: an agent solved the ticket with an article. A public
+    /// article becomes the solution of a ticket without one (a solution already written — an
+    /// agent's, an earlier article's — stays, with this article's link added after it: linking
+    /// used to replace it), with a public `article` entry and `SolutionGiven` (the customer's
+    /// e-mail). An **internal** article (agents only: the envelope's access level above 0) is
+    /// for the team: an internal `article` entry with its link, the solution untouched, no
+    /// `SolutionGiven`. Before 2026-12 an internal article's text became the solution, which
+    /// the customer read on the ticket page and in the e-mail.
+    static func articleLinked(_ tx: any SQLExecutor, _ event: KnowledgeV1.ArticleLinkedToTicket, isInternal: Bool,
+                              _ lifecycle: TicketLifecycle) throws {
+        guard var ticket = try? lifecycle.load(tx, event.ticketID, forUpdate: true) else { return }
+        let actor = Actor(kind: .agent, id: event.agentID, name: event.agentName)
+        let link = "\(event.articleTitle) — \(event.articleURL)"
+        guard !isInternal else {
+            try lifecycle.addEntry(tx, ticket, kind: "article", isPublic: false, text: "Artigo interno / internal article: \(link)", actor: actor)
+            return
+        }
+        ticket = try lifecycle.addEntry(tx, ticket, kind: "article", isPublic: true, text: "Artigo: \(link)", actor: actor).ticket
+        let current = ticket.solution.trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = current.isEmpty ? event.articleText + "\n\n" + event.articleURL
+            : !event.articleURL.isEmpty && current.contains(event.articleURL) ? ticket.solution : current + "\n\nArtigo: " + link
+        if text != ticket.solution {
+            ticket = try lifecycle.setText(tx, ticket, field: "solution", text: text, actor: actor)
+        }
+        var solution = WorkflowV1.SolutionGiven()
+        solution.ticket = lifecycle.summary(ticket)
+        solution.text = ticket.solution
+        solution.articleID = event.articleID
+        solution.actorName = event.agentName
+        solution.givenAtMs = lifecycle.now()
+        try lifecycle.publish(tx, solution, ticket)
     }
 
     /// Notification's `EmailSent` events: each one's history line on its ticket ("email"), none for
@@ -389,6 +407,23 @@ public enum TicketIntake {
             ticket = try lifecycle.customerGotBack(tx, ticket, actor: actor, at: at)
         }
         try publishApplied(tx, ticket, lifecycle) { $0.reply = event }
+    }
+
+    /// A cancellation workflow cannot apply: the ticket finished before it arrived (an agent's
+    /// conclusion crossing the customer's cancel, which intake accepted while it still had the
+    /// ticket open) or its flow has no cancel move from its stage. The ticket stays as it is, but
+    /// what the customer asked is kept: a history line and, with a reason, a public
+    /// `cancellation` entry the holder has to read. Before 2026-12 the event was dropped and the
+    /// customer's reason was lost to the team. Nothing goes to notification (no "cancelled" e-mail
+    /// for a ticket that was not).
+    private static func cancellationNotApplied(_ tx: any SQLExecutor, _ ticket: TicketRecord, _ event: IntakeV1.TicketCancelledByCustomer,
+                                               actor: Actor, _ lifecycle: TicketLifecycle) throws {
+        let at = event.cancelledAtMs > 0 ? event.cancelledAtMs : lifecycle.now()
+        let why = ticket.isOpen ? "sem cancelamento nesta etapa / no cancel move from this stage" : "já encerrada / already finished"
+        try lifecycle.record(tx, ticket.id, "cancel", old: ticket.stage, new: "não aplicado", note: why, actor: actor, at: at)
+        guard !event.reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return }
+        _ = try lifecycle.addEntry(tx, ticket, kind: "cancellation", isPublic: true, text: event.reason, actor: actor, at: at)
+        try lifecycle.touch(tx, ticket.id, "unread_count = unread_count + 1", [], at: at)
     }
 
     /// Tells notification (its only subscriber) that a customer's action (set by `action`) was

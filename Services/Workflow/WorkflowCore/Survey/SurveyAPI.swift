@@ -31,7 +31,10 @@ extension TimeAPI {
             return try api.database.read { tx in
                 // Who may not see the ticket learns nothing, not even that it has no survey yet.
                 try api.requireVisibleTicket(tx, request.ticketID, caller)
-                return try api.time.survey.ticketSurvey(tx, ticketID: request.ticketID, organizationID: customer ? caller.organizationID : nil, at: now)
+                // A representative's person sees the survey of the organizations it acts for (before
+                // 2026-12 only their own: the tickets they opened for a client answered NOT_FOUND).
+                let organizations = caller.representativeID.isEmpty ? [caller.organizationID] : caller.representedOrganizationIDs
+                return try api.time.survey.ticketSurvey(tx, ticketID: request.ticketID, organizationIDs: customer ? organizations : nil, at: now)
             }
         }
         router.register(WorkflowV1.WorkflowTime.getSurveyResults) { request, context in

@@ -144,10 +144,27 @@ public struct SurveyService: Sendable {
         return link(ticketID: ticketID, finishedAt: now)
     }
 
+    /// The ticket was reopened (a reply written before an inactivity close, a vendor's move out
+    /// of a final stage): its survey, if not answered, closes until the ticket finishes again,
+    /// when ``onFinished(_:ticketID:dimensions:at:)`` renews it (its earlier links answer it
+    /// again then, about the new finish). Before 2026-12 it could be answered while the ticket
+    /// was open again, for the first finish's holder, and the second finish got no survey.
+    public func onReopened(_ tx: any SQLExecutor, ticketID: String, at now: Int64) throws {
+        try tx.execute("UPDATE wf_surveys SET expires_at = ? WHERE ticket_id = ? AND answered_at IS NULL AND expires_at >= ?",
+                       [.integer(now - 1), .text(ticketID), .integer(now)])
+    }
+
+    /// A link of a survey closed by a reopening (answering it, or the page about it).
+    static var reopenedError: RPCError {
+        RPCError(.failedPrecondition, "a ocorrência foi reaberta: a pesquisa volta quando ela for encerrada / the ticket was reopened: the survey comes back when it is finished",
+                 violations: [FieldViolation(field: "token", reason: "ticket_reopened", pt: "A ocorrência foi reaberta.", en: "The ticket was reopened.")])
+    }
+
     /// Records the answer of the survey `token` names and publishes `SurveyAnswered`.
     /// - Returns: the ticket id.
     /// - Throws: `INVALID_ARGUMENT` (score, comment), `PERMISSION_DENIED` (bad or expired link),
-    ///   `NOT_FOUND` (no survey), `ALREADY_EXISTS` (answered before).
+    ///   `NOT_FOUND` (no survey), `ALREADY_EXISTS` (answered before), `FAILED_PRECONDITION`
+    ///   (closed: the ticket was reopened and is not finished again).
     @discardableResult
     public func answer(_ tx: any SQLExecutor, token: String, score: Int32, comment: String, at now: Int64) throws -> String {
         guard (1...5).contains(score) else {
@@ -161,13 +178,16 @@ public struct SurveyService: Sendable {
         guard let ticketID = verify(token, now: now) else {
             throw RPCError(.permissionDenied, "link de pesquisa inválido ou expirado / invalid or expired survey link")
         }
+        // A link outlives a reopening (its expiry is signed in it): the row's says whether the
+        // survey is open now (``onReopened(_:ticketID:at:)``).
         let updated = try tx.execute("""
-            UPDATE wf_surveys SET answered_at = ?, score = ?, comment = ? WHERE ticket_id = ? AND answered_at IS NULL
-            """, [.integer(now), .integer(Int64(score)), .text(comment), .text(ticketID)])
+            UPDATE wf_surveys SET answered_at = ?, score = ?, comment = ? WHERE ticket_id = ? AND answered_at IS NULL AND expires_at >= ?
+            """, [.integer(now), .integer(Int64(score)), .text(comment), .text(ticketID), .integer(now)])
         guard updated == 1 else {
-            if try tx.queryOne("SELECT ticket_id FROM wf_surveys WHERE ticket_id = ?", [.text(ticketID)]) == nil {
+            guard let row = try tx.queryOne("SELECT answered_at FROM wf_surveys WHERE ticket_id = ?", [.text(ticketID)]) else {
                 throw RPCError(.notFound, "pesquisa não encontrada / survey not found")
             }
+            if row["answered_at"].isNull { throw Self.reopenedError }
             throw RPCError(.alreadyExists, "pesquisa já respondida / survey already answered")
         }
         var event = WorkflowV1.SurveyAnswered()
@@ -191,7 +211,8 @@ public struct SurveyService: Sendable {
     /// What the anonymous survey page shows about the ticket the link names: its code, subject,
     /// when it was finished and whether the survey was answered — nothing else, since whoever
     /// holds the link (a forwarded e-mail) sees it.
-    /// - Throws: `PERMISSION_DENIED` (bad or expired link), `NOT_FOUND` (no survey).
+    /// - Throws: `PERMISSION_DENIED` (bad or expired link), `NOT_FOUND` (no survey),
+    ///   `FAILED_PRECONDITION` (closed: the ticket was reopened and is not finished again).
     public func byToken(_ tx: any SQLExecutor, token: String, at now: Int64) throws -> WorkflowV1.SurveyByToken {
         guard let ticketID = verify(token, now: now) else {
             throw RPCError(.permissionDenied, "link de pesquisa inválido ou expirado / invalid or expired survey link")
@@ -200,6 +221,8 @@ public struct SurveyService: Sendable {
                                         [.text(ticketID)]) else {
             throw RPCError(.notFound, "pesquisa não encontrada / survey not found")
         }
+        // A valid link whose survey closed: the ticket was reopened (``onReopened(_:ticketID:at:)``).
+        if row["answered_at"].isNull, try row.int("expires_at") < now { throw Self.reopenedError }
         var about = WorkflowV1.SurveyByToken()
         if let summary = try core.summary(tx, ticketID: ticketID) {
             about.code = summary.code
@@ -211,17 +234,17 @@ public struct SurveyService: Sendable {
         return about
     }
 
-    /// The survey of `ticketID` for its page. A customer (`organizationID` set) must belong to the
-    /// ticket's organization and gets the token while the survey is open; staff (`nil`) see the
-    /// answer only.
+    /// The survey of `ticketID` for its page. A customer (`organizationIDs` set: their
+    /// organization, or a representative's the ones it acts for) must see the ticket's
+    /// organization and gets the token while the survey is open; staff (`nil`) see the answer only.
     /// - Throws: `NOT_FOUND` when a customer of another organization asks.
-    public func ticketSurvey(_ tx: any SQLExecutor, ticketID: String, organizationID: String?, at now: Int64) throws -> WorkflowV1.TicketSurvey {
+    public func ticketSurvey(_ tx: any SQLExecutor, ticketID: String, organizationIDs: [String]?, at now: Int64) throws -> WorkflowV1.TicketSurvey {
         var survey = WorkflowV1.TicketSurvey()
         survey.ticketID = ticketID
         guard let row = try tx.queryOne("""
             SELECT organization_id, expires_at, answered_at, score, comment FROM wf_surveys WHERE ticket_id = ?
             """, [.text(ticketID)]) else { return survey }
-        if let organizationID, try row.text("organization_id") != organizationID {
+        if let organizationIDs, !organizationIDs.contains(try row.text("organization_id")) {
             throw RPCError(.notFound, "ocorrência não encontrada / ticket not found")
         }
         survey.available = true
@@ -231,7 +254,7 @@ public struct SurveyService: Sendable {
             survey.answeredAtMs = answeredAt
             survey.score = Int32(try row.optionalInt("score") ?? 0)
             survey.comment = row.optionalText("comment") ?? ""
-        } else if organizationID != nil && now <= survey.expiresAtMs {
+        } else if organizationIDs != nil && now <= survey.expiresAtMs {
             survey.token = token(ticketID: ticketID, expiresAt: survey.expiresAtMs)
         }
         return survey

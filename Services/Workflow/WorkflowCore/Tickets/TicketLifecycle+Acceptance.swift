@@ -21,13 +21,20 @@ extension TicketLifecycle {
 
     /// Whether (and how) `ticket` awaits the customer's acceptance of a solution; `nil` when not.
     public func solutionAcceptance(_ ticket: TicketRecord) -> SolutionAcceptance? {
-        let flow = flow(of: ticket)
-        let moves = flow.moves(from: ticket.stage, trigger: .customer, category: ticket.category)
-        let accept = moves.first { flow.stage($0.to)?.isFinal == true }
-        let reject = moves.first { flow.stage($0.to).map { !$0.isFinal } ?? false }
-        if let accept, let reject { return .moves(accept: accept.to, reject: reject.to) }
+        if let moves = acceptanceMoves(ticket, in: ticket.stage) { return .moves(accept: moves.accept, reject: moves.reject) }
         if ticket.isOpen && ticket.status == Self.awaitingAcceptanceStatus { return .status }
         return nil
+    }
+
+    /// The customer moves that accept (into a final stage) and reject (back to the work) a
+    /// solution proposed in `stage` of `ticket`'s flow (the `totvs` flow's Resolvido), if it has both.
+    func acceptanceMoves(_ ticket: TicketRecord, in stage: String) -> (accept: String, reject: String)? {
+        let flow = flow(of: ticket)
+        let moves = flow.moves(from: stage, trigger: .customer, category: ticket.category)
+        let accept = moves.first { flow.stage($0.to)?.isFinal == true }
+        let reject = moves.first { flow.stage($0.to).map { !$0.isFinal } ?? false }
+        guard let accept, let reject else { return nil }
+        return (accept.to, reject.to)
     }
 
     /// The customer's answer to the proposed solution of `ticket`.
@@ -71,6 +78,15 @@ extension TicketLifecycle {
         case .moves(let acceptStage, let rejectStage):
             return try move(tx, updated, to: accept ? acceptStage : rejectStage, trigger: .customer, actor: actor)
         case .status:
+            // Told the solution while the ticket waited on them (Aguardando cliente: "did it
+            // work?"), the customer answered: the ticket comes back to the team by the flow's
+            // reply move, as with a reply. Before 2026-12 it stayed waiting, the inactivity
+            // countdown ran on, and a confirmed solution closed as "sem retorno do cliente".
+            let told = updated.status
+            if let back = flow(of: updated).moves(from: updated.stage, trigger: .customerReply, category: updated.category).first {
+                updated = try move(tx, updated, to: back.to, trigger: .customerReply, actor: actor)
+                updated.status = told  // the history's old status: the move cleared it
+            }
             return try setStatus(tx, updated, status: accept ? Self.confirmedStatus : "", reason: accept ? text : "rejeitada: \(text)", actor: actor)
         }
     }

@@ -24,8 +24,12 @@ extension TicketLifecycle {
         let staffResponse = isPublic && actor.kind == .agent
         let first = staffResponse && ticket.firstResponseAt == 0
         if isPublic {
-            try touch(tx, ticket.id, "last_interaction_at = ?, first_response_at = ?",
-                      [.integer(at), .integer(first ? at : ticket.firstResponseAt)], at: at)
+            // Never backwards: a reply delivered late carries the earlier instant it was written
+            // (before 2026-12 it put the date back behind the agent's answers since).
+            try touch(tx, ticket.id, """
+                last_interaction_at = CASE WHEN last_interaction_at > CAST(? AS BIGINT) THEN last_interaction_at ELSE CAST(? AS BIGINT) END,
+                first_response_at = ?
+                """, [.integer(at), .integer(at), .integer(first ? at : ticket.firstResponseAt)], at: at)
         }
         let updated = try load(tx, ticket.id)
         var entry = WorkflowV1.DiscussionEntry()

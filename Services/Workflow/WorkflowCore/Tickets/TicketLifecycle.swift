@@ -244,7 +244,8 @@ public final class TicketLifecycle: Sendable {
     /// - Throws: `FAILED_PRECONDITION` naming the allowed moves when no transition fits, or when
     ///   unread customer messages block concluding; `PERMISSION_DENIED` when the transition needs a
     ///   permission the actor lacks; `INVALID_ARGUMENT` when a required note is missing. Unread
-    ///   customer messages block an agent's move into a final stage or the waiting stage.
+    ///   customer messages block an agent's move into a final stage, the waiting stage or a stage
+    ///   awaiting the customer's acceptance of a solution.
     @discardableResult
     public func move(_ tx: any SQLExecutor, _ ticket: TicketRecord, to target: String, trigger: TransitionTrigger, actor: Actor,
                      note: String = "", publicNote: String = "", enforceUnreadGuard: Bool = true, outcome override: String = "") throws -> TicketRecord {
@@ -264,7 +265,9 @@ public final class TicketLifecycle: Sendable {
             try actor.require(candidates[0].permission)
             throw RPCError(.permissionDenied, "movimento não permitido / move not allowed")
         }
-        if transition.requiresNote && note.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        // A customer's note is public (``WorkflowAPI/move(_:_:_:)``): their text meets a move's need of one.
+        let noted = [note] + (actor.kind == .customer ? [publicNote] : [])
+        if transition.requiresNote && noted.allSatisfy({ $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {
             throw RPCError(.invalidArgument, "justificativa obrigatória / a note is required", violations: [
                 FieldViolation(field: "note", reason: "required", pt: "Escreva a justificativa.", en: "Write the justification.")])
         }
@@ -275,9 +278,13 @@ public final class TicketLifecycle: Sendable {
         guard let destination = flow.stage(target) else {
             throw RPCError(.failedPrecondition, "etapa desconhecida / unknown stage \(target)")
         }
-        // Concluding, or asking the customer (into the waiting stage), over a customer message
-        // nobody read: the message may answer the question or reopen the matter.
-        if (destination.isFinal || target == flow.waitingStage) && trigger == .agent && enforceUnreadGuard && ticket.unreadCount > 0 {
+        // Concluding, asking the customer (into the waiting stage) or proposing a solution (into a
+        // stage where it awaits the customer's acceptance, the `totvs` flow's Resolvido, which
+        // closes by itself) over a customer message nobody read: the message may answer the
+        // question or reopen the matter (before 2026-12 a solution proposed as the customer wrote
+        // "still failing" closed as resolved five days later, the reply unread).
+        let proposes = acceptanceMoves(ticket, in: target) != nil
+        if (destination.isFinal || target == flow.waitingStage || proposes) && trigger == .agent && enforceUnreadGuard && ticket.unreadCount > 0 {
             throw unreadError(ticket)
         }
         let outcome = destination.isFinal ? (override.isEmpty ? transition.outcome : override) : ""

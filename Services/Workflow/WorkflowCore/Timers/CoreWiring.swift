@@ -39,8 +39,10 @@ public struct WorkflowTimeObserver: TicketObserver, OpeningWriter {
             } else {
                 try time.reclassified(tx, ticketID: ticket.id, dimensions: Self.dimensions(ticket), at: at)
             }
-        case .statusChanged, .finished, .reopened:
-            break  // finishing and reopening arrive as stage changes
+        case .reopened:
+            try time.ticketReopened(tx, ticketID: ticket.id, at: at)
+        case .statusChanged, .finished:
+            break  // finishing arrives as a stage change
         }
     }
 

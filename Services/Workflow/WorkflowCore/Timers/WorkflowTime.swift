@@ -181,6 +181,12 @@ public final class WorkflowTime: Sendable {
             organizationID: d.organizationID), at: at)
     }
 
+    /// The ticket left a final stage (after its stage change was reported): its survey, not
+    /// answered yet, closes until it finishes again (``SurveyService/onReopened(_:ticketID:at:)``).
+    public func ticketReopened(_ tx: any SQLExecutor, ticketID: String, at: Int64) throws {
+        try survey.onReopened(tx, ticketID: ticketID, at: at)
+    }
+
     /// An agent answered the customer publicly, the ticket being in `stage` (empty: unknown).
     /// An inactivity countdown the customer had stopped in that stage starts again
     /// (``InactivityEngine/onAgentResponse(_:ticketID:stage:at:)``).

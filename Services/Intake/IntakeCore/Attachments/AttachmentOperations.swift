@@ -190,7 +190,8 @@ extension IntakeContext {
                 let next = try tx.queryOne("""
                     SELECT COALESCE(MAX(position) + 1, 0) AS next FROM attachments WHERE ticket_id = ? AND message_id = ''
                     """, [.text(ticket.id)])?.int("next") ?? 0
-                try link(tx, refs, ticketID: ticket.id, organizationID: (ticket.organization?.id ?? ""), messageID: "", firstPosition: next)
+                try link(tx, refs, ticketID: ticket.id, organizationID: (ticket.organization?.id ?? ""), messageID: "", firstPosition: next,
+                         totalField: "data")
                 var event = IntakeV1.AttachmentAdded()
                 event.ticketID = ticket.id
                 event.code = ticket.code
@@ -366,11 +367,7 @@ extension IntakeContext {
         var total: Int64 = 0
         if case .integer(let bytes)? = existing { total = bytes }
         total += refs.reduce(0) { $0 + $1.sizeBytes } + alsoBytes
-        if total > settings.maxTicketBytes {
-            violations.add(totalField ?? field, "ticket_too_large",
-                           pt: "Os anexos da ocorrência passariam de \(settings.maxTicketBytes) bytes.",
-                           en: "The ticket's attachments would exceed \(settings.maxTicketBytes) bytes.")
-        }
+        if total > settings.maxTicketBytes { violations.add(ticketTooLarge(totalField ?? field)) }
         return refs
     }
 
@@ -401,8 +398,11 @@ extension IntakeContext {
     ///   ``FilePositions``).
     /// - Parameter addToTicketTotal: Adds their size to the ticket's `attachment_bytes`; a
     ///   ticket being opened writes its total with its row instead.
+    /// - Parameter totalField: Where a total over the ticket's limit is reported
+    ///   (``addAttachmentBytes(_:ticketID:_:field:)``).
     func link(_ tx: any SQLExecutor, _ refs: [CommonV1.AttachmentRef], ticketID: String, organizationID: String, messageID: String,
-              firstPosition: Int64 = 0, positions: [Int64]? = nil, addToTicketTotal: Bool = true) throws {
+              firstPosition: Int64 = 0, positions: [Int64]? = nil, addToTicketTotal: Bool = true,
+              totalField: String = "attachment_ids") throws {
         guard !refs.isEmpty else { return }
         // A later open of the same group-commit batch naming one of them finds it used.
         (tx as? OpenBatch)?.claim(refs.map(\.id))
@@ -428,14 +428,38 @@ extension IntakeContext {
             if updated != chunk.count { throw RPCError(.aborted, "anexo usado ao mesmo tempo / attachment used concurrently") }
         }
         if addToTicketTotal {
-            try addAttachmentBytes(tx, ticketID: ticketID, refs.reduce(0) { $0 + $1.sizeBytes })
+            try addAttachmentBytes(tx, ticketID: ticketID, refs.reduce(0) { $0 + $1.sizeBytes }, field: totalField)
         }
     }
 
     /// Adds `bytes` of files put on an existing ticket to its `attachment_bytes` (the total its
-    /// limit is checked against; a ticket being opened writes it with its row).
-    func addAttachmentBytes(_ tx: any SQLExecutor, ticketID: String, _ bytes: Int64) throws {
-        try tx.execute("UPDATE tickets SET attachment_bytes = attachment_bytes + ? WHERE id = ?", [.integer(bytes), .text(ticketID)])
+    /// limit is checked against; a ticket being opened writes it with its row), only while the
+    /// total stays within ``IntakeSettings/maxTicketBytes``.
+    ///
+    /// The limit was checked before, on the total read without a lock
+    /// (``pendingAttachments(_:ids:field:caller:ticketID:alsoBytes:totalField:violations:)``); two
+    /// replies or uploads on one ticket at once (PostgreSQL) both passed that check on the same
+    /// old total and together went over the limit. The `UPDATE`'s own condition is evaluated on
+    /// the row as it is when the update takes its lock (after a concurrent writer committed), so
+    /// the later one is refused here instead.
+    /// - Throws: `INVALID_ARGUMENT`, `ticket_too_large` on `field`, when the total would pass the limit.
+    func addAttachmentBytes(_ tx: any SQLExecutor, ticketID: String, _ bytes: Int64, field: String) throws {
+        guard bytes > 0 else { return }
+        let updated = try tx.execute("""
+            UPDATE tickets SET attachment_bytes = attachment_bytes + CAST(? AS BIGINT)
+            WHERE id = ? AND attachment_bytes + CAST(? AS BIGINT) <= CAST(? AS BIGINT)
+            """, [.integer(bytes), .text(ticketID), .integer(bytes), .integer(settings.maxTicketBytes)])
+        guard updated == 0 else { return }
+        var violations = Violations()
+        violations.add(ticketTooLarge(field))
+        try violations.check()
+    }
+
+    /// The violation of files that would take a ticket's attachments over ``IntakeSettings/maxTicketBytes``.
+    func ticketTooLarge(_ field: String) -> FieldViolation {
+        FieldViolation(field: field, reason: "ticket_too_large",
+                       pt: "Os anexos da ocorrência passariam de \(settings.maxTicketBytes) bytes.",
+                       en: "The ticket's attachments would exceed \(settings.maxTicketBytes) bytes.")
     }
 
     /// Streams a stored attachment, byte-exact, in chunks of `chunkBytes`.

@@ -577,13 +577,26 @@ extension IntakeContext {
         let fileName = cleanFileName(name)
         violations.required(field, fileName)
         violations.maxLength(field, fileName, 255)
+        // Characters, not bytes, above: one character may carry any number of combining marks
+        // ("x" and 5,000 accents is one character of 10,001 bytes).
+        if fileName.utf8.count > fileNameMaxBytes && fileName.count <= 255 {
+            violations.add(field, "too_long", pt: "No máximo \(fileNameMaxBytes) bytes (UTF-8).", en: "At most \(fileNameMaxBytes) bytes (UTF-8).")
+        }
         return fileName
     }
 
+    /// The most bytes a file name takes in UTF-8: 255 characters of 4 bytes.
+    static let fileNameMaxBytes = 1_020
+
     /// The content type of a new file as it is stored: `application/octet-stream` when none is
-    /// given; at most 255 characters (a violation under `field`).
+    /// given; at most 255 characters, no control characters (a violation under `field`): a type
+    /// is sent back as a header (`Content-Type` of the gateway's download, a mail part's).
     static func checkedContentType(_ declared: String, field: String, into violations: inout Violations) -> String {
         violations.maxLength(field, declared, 255)
+        if declared.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+            violations.add(field, "invalid_content_type", pt: "Tipo de conteúdo com caracteres de controle.",
+                           en: "Content type with control characters.")
+        }
         return declared.isEmpty ? "application/octet-stream" : declared
     }
 
@@ -593,7 +606,11 @@ extension IntakeContext {
                        en: "The limit per file is \(limit) bytes.")
     }
 
-    /// The last path component, without control characters.
+    /// The last path component, without control characters (C0, DEL and C1) nor the invisible
+    /// characters that change how a name reads (bidirectional overrides, embeddings, isolates
+    /// and marks: "fatura\u{202E}fdp.exe" shows as "fatura" + "exe.pdf"; a zero-width space), in
+    /// Unicode's composed form (NFC: "é" typed as "e" + U+0301 is stored as "é", as other
+    /// systems write it).
     static func cleanFileName(_ name: String) -> String {
         // The usual name (printable ASCII, no path separator, no space at either end) is already
         // clean: returned without Foundation's trimming, which cost ≈ 3 µs per file.
@@ -603,8 +620,20 @@ extension IntakeContext {
             return name
         }
         let last = name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
-        return String(last.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f }.map(Character.init))
-            .trimmingCharacters(in: .whitespaces)
+        var kept = String.UnicodeScalarView()
+        kept.append(contentsOf: last.unicodeScalars.filter { !hiddenInFileNames($0.value) })
+        return String(kept).precomposedStringWithCanonicalMapping.trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Scalars ``cleanFileName(_:)`` removes: C0 controls, DEL, C1 controls, the bidirectional
+    /// formatting characters (U+061C, U+200E–U+200F, U+202A–U+202E, U+2066–U+2069) and the
+    /// zero-width space, word joiner and byte order mark (U+200B, U+2060, U+FEFF; the joiners
+    /// U+200C–U+200D stay: scripts and emoji sequences need them).
+    static func hiddenInFileNames(_ value: UInt32) -> Bool {
+        switch value {
+        case 0..<0x20, 0x7F...0x9F, 0x061C, 0x200B, 0x200E...0x200F, 0x202A...0x202E, 0x2060, 0x2066...0x2069, 0xFEFF: true
+        default: false
+        }
     }
 
     /// An announced SHA-256 is 64 hex digits; a size is not negative.

@@ -115,11 +115,12 @@ extension IntakeContext {
 
         let upload = ContentUpload(store: contents, inlineLimit: settings.inlineContentMaxBytes)
         defer { upload.abort() }
-        try upload.append(first.data)
+        // A full disk or an unwritable store is said as such (``storeFailure(_:)``), not as an internal error.
+        try Self.contentStoreCalls { try upload.append(first.data) }
         var announcedSHA = first.sha256
         var announcedSize = first.sizeBytes
         while let chunk = try next() {
-            try upload.append(chunk.data)
+            try Self.contentStoreCalls { try upload.append(chunk.data) }
             if upload.size > settings.maxFileBytes { throw tooLarge() }
             if !describedFirst && !chunk.sha256.isEmpty {
                 announcedSHA = chunk.sha256
@@ -139,7 +140,7 @@ extension IntakeContext {
             try sizeViolation.check("envio incompleto / incomplete upload")
         }
         let content: UploadedContent
-        do { content = try upload.commit(expected: announced) } catch let mismatch as ContentMismatch {
+        do { content = try Self.contentStoreCalls { try upload.commit(expected: announced) } } catch let mismatch as ContentMismatch {
             var hashViolation = Violations()
             hashViolation.add("sha256", "sha256_mismatch", pt: "O conteúdo recebido tem SHA-256 \(mismatch.actual).",
                               en: "The received content has SHA-256 \(mismatch.actual).")
@@ -532,7 +533,7 @@ extension IntakeContext {
             } else if let inline {
                 message.data = Array(inline[Int(offset)..<(Int(offset) + length)])
             } else {
-                message.data = try contents.read(ref.sha256, offset: offset, length: length)
+                message.data = try readStored(ref.sha256, offset: offset, length: length)
             }
             offset += Int64(message.data.count)
             try send(message)

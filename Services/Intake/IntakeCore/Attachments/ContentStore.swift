@@ -12,7 +12,8 @@ import Storage
 public final class ContentStore: Sendable {
     public let root: String
 
-    /// Creates `root` and its `tmp` directory; removes temporary files a crash left behind.
+    /// Creates `root` and its `tmp` directory (temporary files a crash left behind are removed by
+    /// ``removeStaleUploads(olderThanMilliseconds:)``).
     public init(root: String) throws {
         self.root = root
         try FileManager.default.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
@@ -23,12 +24,26 @@ public final class ContentStore: Sendable {
         self.root = root
     }
 
-    /// Removes leftovers of uploads cut off by a crash (call at start-up only).
-    public func removeStaleUploads() {
+    /// Removes leftovers of uploads cut off by a crash: temporary files last written more than
+    /// `age` milliseconds ago. Returns how many.
+    ///
+    /// Not every temporary file: the store may be shared by several intake processes (a shared
+    /// attachment directory, docs/DEPLOYMENT.md), and one starting up used to remove the others'
+    /// uploads in progress with its own leftovers (their rename then failed). An upload in progress
+    /// writes its file as its chunks arrive, so one unwritten for the grace period is dead.
+    @discardableResult
+    public func removeStaleUploads(olderThanMilliseconds age: Int64) -> Int {
         let directory = root + "/tmp"
+        let cutoff = Int64(Date().timeIntervalSince1970 * 1000) - age
+        var removed = 0
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
-            unlink(directory + "/" + name)
+            var info = stat()
+            let path = directory + "/" + name
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
+                  Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000 < cutoff else { continue }
+            if unlink(path) == 0 { removed += 1 }
         }
+        return removed
     }
 
     /// Where the content with hex SHA-256 `sha256` lives.

@@ -1,6 +1,7 @@
 import Foundation
 @testable import IntakeCore
 import Messages
+import Observability
 import RPC
 import RPCTransport
 import ServiceKit
@@ -208,6 +209,27 @@ struct OrphanFileTests {
         #expect(!FileManager.default.fileExists(atPath: strandedPath))
         #expect(FileManager.default.fileExists(atPath: recentPath))
         #expect(try harness.count("contents") == 0)
+    }
+
+    @Test("temporary files: at start-up and at each scan only those unwritten for the grace go; a young one (another process's upload in progress on a shared store) stays",
+          arguments: TestEngines.all)
+    func staleTemporaryFiles(engine: DatabaseEngine) throws {
+        let data = try TemporaryDirectory(prefix: "intake-temporary")
+        let temporary = data.path + "/attachments/tmp/"
+        try place(randomBytes(1_000, seed: 40), at: temporary + "crashed", secondsAgo: 2 * 86_400)
+        try place(randomBytes(1_000, seed: 41), at: temporary + "in-progress", secondsAgo: 60)
+        let harness = try IntakeHarness(engine, environment: Self.environment, dataDirectory: data.path)
+        #expect(harness.intake.contents.pendingUploads() == ["in-progress"], "another process's upload is not removed at start-up")
+        // Later, on the scan's timer: the one that stopped being written a day ago goes too.
+        setModified(temporary + "in-progress", secondsAgo: 2 * 86_400)
+        let pass = OrphanScanPass(intake: harness.intake, logger: Logger(service: "test", level: .error))
+        while try pass.round() {}
+        #expect(harness.intake.contents.pendingUploads().isEmpty)
+        // Uploads work as before.
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = harness.options(IntakeHarness.customer(try harness.contact(acme, "Maria", email: "maria@acme.example")))
+        let bytes = randomBytes(5_000, seed: 42)
+        #expect(try harness.download(try harness.upload(bytes, as: maria).id, as: maria) == bytes)
     }
 
     @Test("INTAKE_ORPHAN_SCAN_INTERVAL_SECONDS: a day by default, 0 turns it off, bad values refused; the grace is the pending-upload age, at least an hour")

@@ -46,7 +46,9 @@ public enum IntakeService {
             options.metadata.merge(principals.metadata(for: principal)) { _, signed in signed }
             return try runtime.client(for: "workflow").call(WorkflowV1.Workflow.getTicketHolder, request, options: options)
         }
-        intake.contents.removeStaleUploads()
+        // Only old ones: another process sharing the store may be receiving uploads (the rest go
+        // with the orphan scan's passes, ``OrphanScanPass``).
+        intake.contents.removeStaleUploads(olderThanMilliseconds: settings.orphanFileMinAgeMilliseconds)
         IntakeAPI.register(intake, principals: runtime.principals, in: &router)
         var consumer = EventConsumer(consumer: "intake", batched: true)
         // Workflow finished the ticket (Finalizado or Cancelado): the customer can no longer

@@ -172,10 +172,46 @@ public final class HTTPServer: @unchecked Sendable {
         /// the body is not a well-formed form (400).
         var formStopped = false
 
+        /// A field whose value libmicrohttpd announced with no bytes at offset 0, held back.
+        ///
+        /// When a piece of the body ends at a field's start, or its first bytes could still be
+        /// the boundary (`\r\n-`…), libmicrohttpd calls the iterator once with no bytes at offset
+        /// 0 and then *again* at offset 0 with the first bytes. Sinks take offset 0 as a new
+        /// field (``HTTPBodySink/write(part:offset:_:)``), so a form arriving in small pieces
+        /// (a slow or mobile client) had its JSON field refused as sent twice, and a file got an
+        /// empty twin of the same name. The empty call is passed on only when what follows is not
+        /// that field's first bytes: it was an empty value (an empty file), delivered once.
+        var emptyStart: HTTPFormPart?
+
+        /// Hands one piece of a form field to ``sink`` (see ``emptyStart``); false when the sink
+        /// stopped (or is gone).
+        func deliver(_ part: HTTPFormPart, offset: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool {
+            guard let sink else { return false }
+            if let held = emptyStart {
+                emptyStart = nil
+                let continues = offset == 0 && !bytes.isEmpty && held == part
+                if !continues && !sink.write(part: held, offset: 0, UnsafeRawBufferPointer(start: nil, count: 0)) { return false }
+            }
+            if offset == 0 && bytes.isEmpty {
+                emptyStart = part
+                return true
+            }
+            return sink.write(part: part, offset: offset, bytes)
+        }
+
         /// Ends the form parser (its last field reaches the sink).
         func closeForm() {
             if let form { MHD_destroy_post_processor(form) }
             form = nil
+        }
+
+        /// Ends the form parser of a body that arrived whole: its last field, and an empty value
+        /// still held, reach the sink. False when the sink stopped on them.
+        func finishForm() -> Bool {
+            closeForm()
+            guard let held = emptyStart else { return true }
+            emptyStart = nil
+            return sink?.write(part: held, offset: 0, UnsafeRawBufferPointer(start: nil, count: 0)) ?? false
         }
     }
 
@@ -210,11 +246,11 @@ public final class HTTPServer: @unchecked Sendable {
         static let formField: MHD_PostDataIterator = { cls, _, key, fileName, contentType, _, data, offset, size in
             guard let cls else { return no }
             let pending = Unmanaged<Pending>.fromOpaque(cls).takeUnretainedValue()
-            guard let sink = pending.sink else { return no }
+            guard pending.sink != nil else { return no }
             let part = HTTPFormPart(name: key.map { String(cString: $0) } ?? "", fileName: fileName.map { String(cString: $0) },
                                     contentType: contentType.map { String(cString: $0) })
             // A refusal is recorded by the sink, which answers it at the end.
-            return sink.write(part: part, offset: offset, UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size)) ? yes : no
+            return pending.deliver(part, offset: offset, UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size)) ? yes : no
         }
 
         static let completed: MHD_RequestCompletedCallback = { cls, _, state, _ in
@@ -308,7 +344,7 @@ public final class HTTPServer: @unchecked Sendable {
         if pending.answered { return true }
         pending.answered = true
         if let sink = pending.sink {
-            pending.closeForm()
+            if !pending.finishForm() { pending.formStopped = true }
             pending.sink = nil
             // A stopped form is malformed unless the sink refused a field (then it answers that).
             return send(pending.formStopped ? sink.malformed() : sink.finish(), on: connection)

@@ -115,11 +115,12 @@ extension IntakeContext {
 
         let upload = ContentUpload(store: contents, inlineLimit: settings.inlineContentMaxBytes)
         defer { upload.abort() }
-        try upload.append(first.data)
+        // A full disk or an unwritable store is said as such (``storeFailure(_:)``), not as an internal error.
+        try Self.contentStoreCalls { try upload.append(first.data) }
         var announcedSHA = first.sha256
         var announcedSize = first.sizeBytes
         while let chunk = try next() {
-            try upload.append(chunk.data)
+            try Self.contentStoreCalls { try upload.append(chunk.data) }
             if upload.size > settings.maxFileBytes { throw tooLarge() }
             if !describedFirst && !chunk.sha256.isEmpty {
                 announcedSHA = chunk.sha256
@@ -139,7 +140,7 @@ extension IntakeContext {
             try sizeViolation.check("envio incompleto / incomplete upload")
         }
         let content: UploadedContent
-        do { content = try upload.commit(expected: announced) } catch let mismatch as ContentMismatch {
+        do { content = try Self.contentStoreCalls { try upload.commit(expected: announced) } } catch let mismatch as ContentMismatch {
             var hashViolation = Violations()
             hashViolation.add("sha256", "sha256_mismatch", pt: "O conteúdo recebido tem SHA-256 \(mismatch.actual).",
                               en: "The received content has SHA-256 \(mismatch.actual).")
@@ -190,7 +191,8 @@ extension IntakeContext {
                 let next = try tx.queryOne("""
                     SELECT COALESCE(MAX(position) + 1, 0) AS next FROM attachments WHERE ticket_id = ? AND message_id = ''
                     """, [.text(ticket.id)])?.int("next") ?? 0
-                try link(tx, refs, ticketID: ticket.id, organizationID: (ticket.organization?.id ?? ""), messageID: "", firstPosition: next)
+                try link(tx, refs, ticketID: ticket.id, organizationID: (ticket.organization?.id ?? ""), messageID: "", firstPosition: next,
+                         totalField: "data")
                 var event = IntakeV1.AttachmentAdded()
                 event.ticketID = ticket.id
                 event.code = ticket.code
@@ -366,11 +368,7 @@ extension IntakeContext {
         var total: Int64 = 0
         if case .integer(let bytes)? = existing { total = bytes }
         total += refs.reduce(0) { $0 + $1.sizeBytes } + alsoBytes
-        if total > settings.maxTicketBytes {
-            violations.add(totalField ?? field, "ticket_too_large",
-                           pt: "Os anexos da ocorrência passariam de \(settings.maxTicketBytes) bytes.",
-                           en: "The ticket's attachments would exceed \(settings.maxTicketBytes) bytes.")
-        }
+        if total > settings.maxTicketBytes { violations.add(ticketTooLarge(totalField ?? field)) }
         return refs
     }
 
@@ -401,8 +399,11 @@ extension IntakeContext {
     ///   ``FilePositions``).
     /// - Parameter addToTicketTotal: Adds their size to the ticket's `attachment_bytes`; a
     ///   ticket being opened writes its total with its row instead.
+    /// - Parameter totalField: Where a total over the ticket's limit is reported
+    ///   (``addAttachmentBytes(_:ticketID:_:field:)``).
     func link(_ tx: any SQLExecutor, _ refs: [CommonV1.AttachmentRef], ticketID: String, organizationID: String, messageID: String,
-              firstPosition: Int64 = 0, positions: [Int64]? = nil, addToTicketTotal: Bool = true) throws {
+              firstPosition: Int64 = 0, positions: [Int64]? = nil, addToTicketTotal: Bool = true,
+              totalField: String = "attachment_ids") throws {
         guard !refs.isEmpty else { return }
         // A later open of the same group-commit batch naming one of them finds it used.
         (tx as? OpenBatch)?.claim(refs.map(\.id))
@@ -428,14 +429,38 @@ extension IntakeContext {
             if updated != chunk.count { throw RPCError(.aborted, "anexo usado ao mesmo tempo / attachment used concurrently") }
         }
         if addToTicketTotal {
-            try addAttachmentBytes(tx, ticketID: ticketID, refs.reduce(0) { $0 + $1.sizeBytes })
+            try addAttachmentBytes(tx, ticketID: ticketID, refs.reduce(0) { $0 + $1.sizeBytes }, field: totalField)
         }
     }
 
     /// Adds `bytes` of files put on an existing ticket to its `attachment_bytes` (the total its
-    /// limit is checked against; a ticket being opened writes it with its row).
-    func addAttachmentBytes(_ tx: any SQLExecutor, ticketID: String, _ bytes: Int64) throws {
-        try tx.execute("UPDATE tickets SET attachment_bytes = attachment_bytes + ? WHERE id = ?", [.integer(bytes), .text(ticketID)])
+    /// limit is checked against; a ticket being opened writes it with its row), only while the
+    /// total stays within ``IntakeSettings/maxTicketBytes``.
+    ///
+    /// The limit was checked before, on the total read without a lock
+    /// (``pendingAttachments(_:ids:field:caller:ticketID:alsoBytes:totalField:violations:)``); two
+    /// replies or uploads on one ticket at once (PostgreSQL) both passed that check on the same
+    /// old total and together went over the limit. The `UPDATE`'s own condition is evaluated on
+    /// the row as it is when the update takes its lock (after a concurrent writer committed), so
+    /// the later one is refused here instead.
+    /// - Throws: `INVALID_ARGUMENT`, `ticket_too_large` on `field`, when the total would pass the limit.
+    func addAttachmentBytes(_ tx: any SQLExecutor, ticketID: String, _ bytes: Int64, field: String) throws {
+        guard bytes > 0 else { return }
+        let updated = try tx.execute("""
+            UPDATE tickets SET attachment_bytes = attachment_bytes + CAST(? AS BIGINT)
+            WHERE id = ? AND attachment_bytes + CAST(? AS BIGINT) <= CAST(? AS BIGINT)
+            """, [.integer(bytes), .text(ticketID), .integer(bytes), .integer(settings.maxTicketBytes)])
+        guard updated == 0 else { return }
+        var violations = Violations()
+        violations.add(ticketTooLarge(field))
+        try violations.check()
+    }
+
+    /// The violation of files that would take a ticket's attachments over ``IntakeSettings/maxTicketBytes``.
+    func ticketTooLarge(_ field: String) -> FieldViolation {
+        FieldViolation(field: field, reason: "ticket_too_large",
+                       pt: "Os anexos da ocorrência passariam de \(settings.maxTicketBytes) bytes.",
+                       en: "The ticket's attachments would exceed \(settings.maxTicketBytes) bytes.")
     }
 
     /// Streams a stored attachment, byte-exact, in chunks of `chunkBytes`.
@@ -508,7 +533,7 @@ extension IntakeContext {
             } else if let inline {
                 message.data = Array(inline[Int(offset)..<(Int(offset) + length)])
             } else {
-                message.data = try contents.read(ref.sha256, offset: offset, length: length)
+                message.data = try readStored(ref.sha256, offset: offset, length: length)
             }
             offset += Int64(message.data.count)
             try send(message)
@@ -553,13 +578,26 @@ extension IntakeContext {
         let fileName = cleanFileName(name)
         violations.required(field, fileName)
         violations.maxLength(field, fileName, 255)
+        // Characters, not bytes, above: one character may carry any number of combining marks
+        // ("x" and 5,000 accents is one character of 10,001 bytes).
+        if fileName.utf8.count > fileNameMaxBytes && fileName.count <= 255 {
+            violations.add(field, "too_long", pt: "No máximo \(fileNameMaxBytes) bytes (UTF-8).", en: "At most \(fileNameMaxBytes) bytes (UTF-8).")
+        }
         return fileName
     }
 
+    /// The most bytes a file name takes in UTF-8: 255 characters of 4 bytes.
+    static let fileNameMaxBytes = 1_020
+
     /// The content type of a new file as it is stored: `application/octet-stream` when none is
-    /// given; at most 255 characters (a violation under `field`).
+    /// given; at most 255 characters, no control characters (a violation under `field`): a type
+    /// is sent back as a header (`Content-Type` of the gateway's download, a mail part's).
     static func checkedContentType(_ declared: String, field: String, into violations: inout Violations) -> String {
         violations.maxLength(field, declared, 255)
+        if declared.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+            violations.add(field, "invalid_content_type", pt: "Tipo de conteúdo com caracteres de controle.",
+                           en: "Content type with control characters.")
+        }
         return declared.isEmpty ? "application/octet-stream" : declared
     }
 
@@ -569,7 +607,11 @@ extension IntakeContext {
                        en: "The limit per file is \(limit) bytes.")
     }
 
-    /// The last path component, without control characters.
+    /// The last path component, without control characters (C0, DEL and C1) nor the invisible
+    /// characters that change how a name reads (bidirectional overrides, embeddings, isolates
+    /// and marks: "fatura\u{202E}fdp.exe" shows as "fatura" + "exe.pdf"; a zero-width space), in
+    /// Unicode's composed form (NFC: "é" typed as "e" + U+0301 is stored as "é", as other
+    /// systems write it).
     static func cleanFileName(_ name: String) -> String {
         // The usual name (printable ASCII, no path separator, no space at either end) is already
         // clean: returned without Foundation's trimming, which cost ≈ 3 µs per file.
@@ -579,8 +621,20 @@ extension IntakeContext {
             return name
         }
         let last = name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
-        return String(last.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f }.map(Character.init))
-            .trimmingCharacters(in: .whitespaces)
+        var kept = String.UnicodeScalarView()
+        kept.append(contentsOf: last.unicodeScalars.filter { !hiddenInFileNames($0.value) })
+        return String(kept).precomposedStringWithCanonicalMapping.trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Scalars ``cleanFileName(_:)`` removes: C0 controls, DEL, C1 controls, the bidirectional
+    /// formatting characters (U+061C, U+200E–U+200F, U+202A–U+202E, U+2066–U+2069) and the
+    /// zero-width space, word joiner and byte order mark (U+200B, U+2060, U+FEFF; the joiners
+    /// U+200C–U+200D stay: scripts and emoji sequences need them).
+    static func hiddenInFileNames(_ value: UInt32) -> Bool {
+        switch value {
+        case 0..<0x20, 0x7F...0x9F, 0x061C, 0x200B, 0x200E...0x200F, 0x202A...0x202E, 0x2060, 0x2066...0x2069, 0xFEFF: true
+        default: false
+        }
     }
 
     /// An announced SHA-256 is 64 hex digits; a size is not negative.

@@ -12,7 +12,8 @@ import Storage
 public final class ContentStore: Sendable {
     public let root: String
 
-    /// Creates `root` and its `tmp` directory; removes temporary files a crash left behind.
+    /// Creates `root` and its `tmp` directory (temporary files a crash left behind are removed by
+    /// ``removeStaleUploads(olderThanMilliseconds:)``).
     public init(root: String) throws {
         self.root = root
         try FileManager.default.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
@@ -23,12 +24,26 @@ public final class ContentStore: Sendable {
         self.root = root
     }
 
-    /// Removes leftovers of uploads cut off by a crash (call at start-up only).
-    public func removeStaleUploads() {
+    /// Removes leftovers of uploads cut off by a crash: temporary files last written more than
+    /// `age` milliseconds ago. Returns how many.
+    ///
+    /// Not every temporary file: the store may be shared by several intake processes (a shared
+    /// attachment directory, docs/DEPLOYMENT.md), and one starting up used to remove the others'
+    /// uploads in progress with its own leftovers (their rename then failed). An upload in progress
+    /// writes its file as its chunks arrive, so one unwritten for the grace period is dead.
+    @discardableResult
+    public func removeStaleUploads(olderThanMilliseconds age: Int64) -> Int {
         let directory = root + "/tmp"
+        let cutoff = Int64(Date().timeIntervalSince1970 * 1000) - age
+        var removed = 0
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
-            unlink(directory + "/" + name)
+            var info = stat()
+            let path = directory + "/" + name
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
+                  Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000 < cutoff else { continue }
+            if unlink(path) == 0 { removed += 1 }
         }
+        return removed
     }
 
     /// Where the content with hex SHA-256 `sha256` lives.
@@ -67,14 +82,20 @@ public final class ContentStore: Sendable {
     /// Reads `length` bytes at `offset` of a stored content.
     public func read(_ sha256: String, offset: Int64, length: Int) throws -> [UInt8] {
         let fd = open(path(of: sha256), O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ContentStoreError("conteúdo ausente / missing content \(sha256): errno \(errno)") }
+        guard fd >= 0 else {
+            let code = errno
+            throw ContentStoreError("conteúdo ausente / missing content \(sha256): errno \(code)", code: code)
+        }
         defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: length)
         var filled = 0
         while filled < length {
             let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + filled, length - filled, off_t(offset) + off_t(filled)) }
             if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw ContentStoreError("read failed: errno \(errno)") }
+            guard n >= 0 else {
+                let code = errno
+                throw ContentStoreError("read failed: errno \(code)", code: code)
+            }
             if n == 0 { break }
             filled += n
         }
@@ -95,7 +116,10 @@ public final class ContentStore: Sendable {
             self.store = store
             temporaryPath = "\(store.root)/tmp/\(UUID().uuidString)"
             fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw ContentStoreError("cannot create \(temporaryPath): errno \(errno)") }
+            guard fd >= 0 else {
+                let code = errno
+                throw ContentStoreError("cannot create \(temporaryPath): errno \(code)", code: code)
+            }
         }
 
         /// Appends bytes to the file and to the running hash.
@@ -106,7 +130,10 @@ public final class ContentStore: Sendable {
             while written < bytes.count {
                 let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
                 if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw ContentStoreError("write failed: errno \(errno)") }
+                guard n > 0 else {
+                    let code = n < 0 ? errno : ENOSPC
+                    throw ContentStoreError("write failed: errno \(code)", code: code)
+                }
                 written += n
             }
             size += Int64(bytes.count)
@@ -121,7 +148,10 @@ public final class ContentStore: Sendable {
                 abort()
                 throw ContentMismatch(actual: sha)
             }
-            guard fsync(fd) == 0 else { throw ContentStoreError("fsync failed: errno \(errno)") }
+            guard fsync(fd) == 0 else {
+                let code = errno
+                throw ContentStoreError("fsync failed: errno \(code)", code: code)
+            }
             close(fd)
             fd = -1
             finished = true
@@ -138,11 +168,19 @@ public final class ContentStore: Sendable {
                 creating.append(missing)
                 missing = (missing as NSString).deletingLastPathComponent
             }
-            if !creating.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+            // Outermost first; one made meanwhile by a concurrent upload is fine. (The upload is
+            // finished here: its temporary file goes now, abort() would leave it.)
+            for made in creating.reversed() {
+                guard mkdir(made, 0o755) != 0 else { continue }
+                let code = errno
+                guard code != EEXIST else { continue }
+                unlink(temporaryPath)
+                throw ContentStoreError("cannot create \(made): errno \(code)", code: code)
+            }
             guard rename(temporaryPath, destination) == 0 else {
                 let code = errno
                 unlink(temporaryPath)
-                throw ContentStoreError("rename failed: errno \(code)")
+                throw ContentStoreError("rename failed: errno \(code)", code: code)
             }
             // The name in its directory, and each directory made now in its parent, outlive a
             // crash before the row naming the content commits.
@@ -170,5 +208,10 @@ public struct ContentMismatch: Error {
 
 public struct ContentStoreError: Error, CustomStringConvertible {
     public var description: String
-    init(_ description: String) { self.description = description }
+    /// The `errno` of the call that failed (`ENOSPC`: the disk is full), 0 when unknown.
+    public var code: Int32
+    init(_ description: String, code: Int32 = 0) {
+        self.description = description
+        self.code = code
+    }
 }

@@ -132,6 +132,6 @@ extension IntakeContext {
         try storeContents(tx, files.files.map { ($0.ref.sha256, $0.ref.sizeBytes, $0.bytes) })
         try insertAttachments(tx, files.refs, uploaderID: caller.id, organizationID: organizationID, ticketID: ticketID,
                               messageID: messageID, firstPosition: firstPosition + Int64(uploaded.count), positions: positions)
-        if messageID != nil { try addAttachmentBytes(tx, ticketID: ticketID, files.totalBytes) }
+        if messageID != nil { try addAttachmentBytes(tx, ticketID: ticketID, files.totalBytes, field: "files") }
     }
 }

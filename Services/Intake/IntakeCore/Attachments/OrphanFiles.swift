@@ -121,6 +121,8 @@ final class OrphanScanPass: @unchecked Sendable {
     private var remaining: ArraySlice<String>?
     private var totals = IntakeContext.AdoptedOrphans()
     private var startedAt = Date()
+    /// Temporary files of dead uploads removed at this pass's start.
+    private var staleUploads = 0
 
     init(intake: IntakeContext, logger: Logger) {
         self.intake = intake
@@ -133,6 +135,8 @@ final class OrphanScanPass: @unchecked Sendable {
             remaining = intake.contents.topLevelDirectories()[...]
             totals = IntakeContext.AdoptedOrphans()
             startedAt = Date()
+            // Temporary files a crash left that were too young to go at start-up, with the same grace.
+            staleUploads = intake.contents.removeStaleUploads(olderThanMilliseconds: intake.settings.orphanFileMinAgeMilliseconds)
         }
         guard let top = remaining?.popFirst() else {
             finish()
@@ -156,8 +160,9 @@ final class OrphanScanPass: @unchecked Sendable {
     private func finish() {
         remaining = nil
         let fields = ["files": String(totals.files), "adopted": String(totals.adopted), "young": String(totals.young),
-                      "foreign": String(totals.foreign), "duration_ms": String(Int(Date().timeIntervalSince(startedAt) * 1000))]
-        if totals.adopted > 0 || totals.foreign > 0 {
+                      "foreign": String(totals.foreign), "stale_uploads": String(staleUploads),
+                      "duration_ms": String(Int(Date().timeIntervalSince(startedAt) * 1000))]
+        if totals.adopted > 0 || totals.foreign > 0 || staleUploads > 0 {
             logger.notice("content files without a row adopted for garbage collection", fields)
         } else {
             logger.info("content store scanned: every file has its row", fields)

@@ -183,13 +183,7 @@ extension IntakeContext {
     func validatedRepresentative(_ request: IntakeV1.Representative) throws -> IntakeV1.Representative {
         var violations = Violations()
         var value = request
-        value.name = value.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        value.email = value.email.trimmingCharacters(in: .whitespacesAndNewlines)
-        violations.required("name", value.name)
-        violations.maxLength("name", value.name, 200)
-        if !value.email.isEmpty && !Self.looksLikeEmail(value.email) {
-            violations.add("email", "invalid_email", pt: "E-mail inválido.", en: "Invalid e-mail address.")
-        }
+        Self.checkPerson(name: &value.name, email: &value.email, phone: value.phone, needsChannel: false, &violations)
         try violations.check()
         return value
     }

@@ -104,6 +104,9 @@ extension IntakeContext {
         message.channel = channel
         message.createdAtMs = Self.now()
         try TicketStore.insert(tx, message: message, ticketID: ticket.id, sequence: sequence, emailMessageID: request.emailMessageID)
+        // A contact who wrote on a ticket is linked to it, as its own contact is: the directory
+        // keeps them (deactivated at most), so the reply's author stays someone.
+        if caller.isCustomer && !caller.isRepresentative { try TicketStore.markLinked(tx, contactID: caller.id) }
         let organizationID = ticket.organization?.id ?? ""
         try link(tx, uploaded, ticketID: ticket.id, organizationID: organizationID, messageID: message.id, positions: placed.uploads)
         try store(files, ticketID: ticket.id, organizationID: organizationID, caller: caller, after: uploaded,

@@ -94,11 +94,12 @@ extension IntakeContext {
         [.text(contactID), .text(submissionHash), .integer(since)]
     }
 
-    /// What identifies a submission for the double-submission check.
+    /// What identifies a submission for the double-submission check: the subject as stored
+    /// (trimmed: "Erro " again is the same subject) and the text.
     static func submissionHash(_ request: IntakeV1.OpenTicketRequest) -> String {
         // SHA-256 of subject, NUL, text: hashed in place, without joining them into a new string.
         var stream = Digest.SHA256Stream()
-        for (index, part) in [request.subject, request.request].enumerated() {
+        for (index, part) in [trimmed(request.subject), request.request].enumerated() {
             if index > 0 { withUnsafeBytes(of: UInt8(0)) { stream.update($0) } }
             var text = part
             text.withUTF8 { stream.update(UnsafeRawBufferPointer($0)) }
@@ -127,6 +128,10 @@ extension IntakeContext {
                 throw Denied.otherOrganization
             }
         }
+        // Product and module without surrounding white space, as the subject is stored: custom
+        // fields (and routing) match the product, and " ERP" must not escape "ERP"'s required fields.
+        adjusted.product = Self.trimmed(adjusted.product)
+        adjusted.module = Self.trimmed(adjusted.module)
         let request = adjusted
         // The double-submission window starts from when the open was submitted, so the check a
         // PostgreSQL batch reads ahead (``openingReads``) is the very statement the open runs.

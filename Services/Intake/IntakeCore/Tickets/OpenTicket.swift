@@ -85,9 +85,10 @@ extension IntakeContext {
     }
 
     /// The double-submission check: the first ticket of the same contact with the same subject
-    /// and text since `since`.
+    /// and text since `since`, not cancelled.
     static let duplicateSQL = """
-        SELECT id FROM tickets WHERE contact_id = ? AND submission_hash = ? AND opened_at >= ? ORDER BY opened_at LIMIT 1
+        SELECT id FROM tickets WHERE contact_id = ? AND submission_hash = ? AND opened_at >= ? AND \(TicketStore.firstOfDuplicates)
+        ORDER BY opened_at LIMIT 1
         """
 
     static func duplicateParameters(contactID: String, submissionHash: String, since: Int64) -> [SQLValue] {
@@ -557,7 +558,8 @@ extension IntakeContext {
         if tx.engine == .postgres {
             let row = try tx.queryOne("""
                 WITH duplicate AS (
-                    SELECT id FROM tickets WHERE contact_id = ? AND submission_hash = ? AND opened_at >= ? ORDER BY opened_at LIMIT 1
+                    SELECT id FROM tickets WHERE contact_id = ? AND submission_hash = ? AND opened_at >= ? AND \(TicketStore.firstOfDuplicates)
+                    ORDER BY opened_at LIMIT 1
                 ), number AS (
                     INSERT INTO counters (name, last_value) SELECT CAST(? AS TEXT), 1 WHERE NOT EXISTS (SELECT 1 FROM duplicate)
                     ON CONFLICT (name) DO UPDATE SET last_value = counters.last_value + 1

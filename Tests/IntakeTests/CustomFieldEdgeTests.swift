@@ -140,3 +140,46 @@ struct CustomFieldEdgeTests {
         #expect(try harness.client.call(IntakeV1.Intake.getTicket, get, options: harness.staff).customFields.map(\.value) == ["RJ"])
     }
 }
+
+/// Lists too long to name each offending entry (found 2026-12-02: 60,000 custom field values or
+/// 40,000 upload ids made error answers of 10 MB and 6 MB, larger than an RPC frame, so callers
+/// got UNAVAILABLE after seconds of the writer's time).
+@Suite("Oversized lists in a request", .serialized)
+struct OversizedListTests {
+    @Test("more than 500 custom field values or 100 uploads named is one INVALID_ARGUMENT naming the list (with the request's other faults), for an open, a reply and AddFiles, with or without a key; nothing stored",
+          arguments: TestEngines.all)
+    func oversizedListsAreOneViolation(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let asMaria = harness.options(IntakeHarness.customer(try harness.contact(acme, "Maria", email: "maria@acme.example")))
+        var request = IntakeHarness.request(acme)
+        request.subject = ""
+        request.customFields = (0..<60_000).map { CustomFieldEdgeTests.value("k\($0)", "x") }
+        request.attachmentIDs = (0..<40_000).map { "id-\($0)" }
+        for options in [asMaria, harness.options(IntakeHarness.customer(try harness.contact(acme, "João", email: "joao@acme.example")), key: "k-1")] {
+            let error = rpcError { _ = try harness.client.call(IntakeV1.Intake.openTicket, request, options: options) }
+            #expect(error?.code == .invalidArgument)
+            #expect(error?.violations.map { "\($0.field):\($0.reason)" } == ["custom_fields:too_many", "attachment_ids:too_many", "subject:required"])
+        }
+        // At the limits, each entry is still named.
+        request.subject = "Assunto"
+        request.customFields = (0..<500).map { CustomFieldEdgeTests.value("k\($0)", "x") }
+        request.attachmentIDs = (0..<100).map { "id-\($0)" }
+        let named = rpcError { _ = try harness.client.call(IntakeV1.Intake.openTicket, request, options: asMaria) }
+        #expect(named?.violations.count == 600)
+        #expect(try harness.count("tickets") == 0)
+
+        let ticket = try #require(try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme), options: asMaria).ticket)
+        var reply = IntakeV1.ReplyRequest()
+        reply.ticket = ticket.id
+        reply.text = "Segue."
+        reply.attachmentIDs = (0..<40_000).map { "id-\($0)" }
+        for options in [asMaria, harness.options(IntakeHarness.customer(try harness.contact(acme, "Lia", email: "lia@acme.example")), key: "r-1")] {
+            let error = rpcError { _ = try harness.client.call(IntakeV1.Intake.reply, reply, options: options) }
+            #expect(error?.violations.map { "\($0.field):\($0.reason)" } == ["attachment_ids:too_many"])
+        }
+        #expect(try harness.count("ticket_messages") == 0)
+        let files = rpcError { _ = try harness.addFiles(ticket.id, uploads: reply.attachmentIDs, internal: false, as: harness.staff) }
+        #expect(files?.violations.map { "\($0.field):\($0.reason)" } == ["attachment_ids:too_many"])
+    }
+}

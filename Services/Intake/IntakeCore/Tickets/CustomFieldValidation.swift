@@ -11,6 +11,7 @@ enum CustomFieldValidation {
     static func validate(_ values: [IntakeV1.CustomFieldValue], fields: [IntakeV1.CustomField], product: String,
                          category: CommonV1.Category, requireFields: Bool = true,
                          violations: inout Violations) -> [IntakeV1.CustomFieldValue] {
+        if tooMany(values, &violations) { return [] }
         let applicable = fields.filter {
             $0.active && ($0.product.isEmpty || sameProduct($0.product, product))
                 && ($0.category == .unspecified || $0.category == category)
@@ -67,6 +68,18 @@ enum CustomFieldValidation {
             accepted.append(value)
         }
         return accepted
+    }
+
+    /// At most this many values in one request: more is no form, and naming each unknown one
+    /// would make an answer larger than an RPC frame (60,000: a 10 MB error never received).
+    static let maxValues = 500
+
+    /// Adds `too_many` on `custom_fields` and returns true when there are more than ``maxValues``.
+    static func tooMany(_ values: [IntakeV1.CustomFieldValue], _ violations: inout Violations) -> Bool {
+        guard values.count > maxValues else { return false }
+        violations.add("custom_fields", "too_many", pt: "No máximo \(maxValues) campos complementares.",
+                       en: "At most \(maxValues) custom fields.")
+        return true
     }
 
     /// Whether a field's product is the ticket's: customers type the product, so case and

@@ -134,6 +134,16 @@ extension IntakeContext {
         adjusted.product = Self.trimmed(adjusted.product)
         adjusted.module = Self.trimmed(adjusted.module)
         let request = adjusted
+        // Lists too long to name each offending entry are refused before the transaction (and
+        // before a PostgreSQL batch would read the uploads ahead), with what the request alone
+        // says is wrong.
+        var oversized = Violations()
+        let manyFields = CustomFieldValidation.tooMany(request.customFields, &oversized)
+        let manyUploads = Self.tooManyUploads(request.attachmentIDs, field: "attachment_ids", &oversized)
+        if manyFields || manyUploads {
+            for violation in Self.whatViolations(request, caller: caller) { oversized.add(violation) }
+            try oversized.check("ocorrência inválida / invalid ticket")
+        }
         // The double-submission window starts from when the open was submitted, so the check a
         // PostgreSQL batch reads ahead (``openingReads``) is the very statement the open runs.
         let submittedAt = Self.now()

@@ -58,7 +58,7 @@ struct DirectoryEdgeTests {
         #expect(try harness.count("organizations") == 4)
     }
 
-    @Test("the fields that travel on every ticket and event are bounded: phone (contacts, representatives and their people), plan, what it includes, account owner; nothing stored",
+    @Test("the fields that travel on every ticket and event are bounded: phone (contacts, representatives and their people), plan, what it includes, account owner; a representative's organizations; nothing stored",
           arguments: TestEngines.all)
     func fieldsAreBounded(engine: DatabaseEngine) throws {
         let harness = try IntakeHarness(engine)
@@ -84,6 +84,11 @@ struct DirectoryEdgeTests {
         #expect(try harness.count("contacts") == 0 && harness.count("representatives") == 0)
         #expect(try harness.client.call(IntakeV1.Intake.getOrganization, { var r = IntakeV1.GetOrganizationRequest(); r.organizationID = acme.id; return r }(),
                                         options: harness.staff).plan == "premium")
+        // A representative's organizations are bounded like every list of a request.
+        representative.phone = ""
+        representative.organizationIDs = (0..<5_001).map { "org-\($0)" }
+        #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.createRepresentative, representative, options: harness.staff) }?
+            .violations.map { "\($0.field):\($0.reason)" } == ["organization_ids:too_many"])
         // Within the limits, kept.
         contact.phone = "+55 11 5555-0000 ramal 1234"
         #expect(try harness.client.call(IntakeV1.Intake.addContact, contact, options: harness.staff).phone == "+55 11 5555-0000 ramal 1234")

@@ -180,10 +180,18 @@ extension IntakeContext {
         }
     }
 
+    /// The most organizations one representative acts for (a request's `organization_ids`).
+    static let maxRepresentedOrganizations = 5_000
+
     func validatedRepresentative(_ request: IntakeV1.Representative) throws -> IntakeV1.Representative {
         var violations = Violations()
         var value = request
         Self.checkPerson(name: &value.name, email: &value.email, phone: value.phone, needsChannel: false, &violations)
+        // Each organization is read and, when missing, named: bounded like every list of a request.
+        if value.organizationIDs.count > Self.maxRepresentedOrganizations {
+            violations.add("organization_ids", "too_many", pt: "No máximo \(Self.maxRepresentedOrganizations) organizações.",
+                           en: "At most \(Self.maxRepresentedOrganizations) organizations.")
+        }
         try violations.check()
         return value
     }

@@ -276,6 +276,14 @@ extension IntakeContext {
         return found.items
     }
 
+    /// Whether `request` is an e-mail intake took in (the e-mail channel in process, or a
+    /// service): mail has no way to carry custom fields, so their being required is waived. A
+    /// customer or agent naming the e-mail channel (and a Message-ID) over RPC is not mail taken
+    /// in: before 2026-12-02 that skipped every required field.
+    static func isMailTakenIn(_ request: IntakeV1.OpenTicketRequest, channel: String, caller: Caller) -> Bool {
+        channel == BuiltInEntries.emailChannel && !request.emailMessageID.isEmpty && (caller.isInProcess || caller.isService)
+    }
+
     /// The channel key of a ticket of `request`: the one named, or the caller's usual one.
     static func openingChannel(_ request: IntakeV1.OpenTicketRequest, caller: Caller) -> String {
         request.channel.isEmpty ? BuiltInEntries.defaultChannel(for: caller, opening: true) : request.channel.lowercased()
@@ -372,7 +380,7 @@ extension IntakeContext {
         for violation in prepared.whatViolations { violations.add(violation) }
         let customFields = CustomFieldValidation.validate(request.customFields, fields: catalog.fields,
                                                           product: request.product, category: request.category,
-                                                          requireFields: channel != BuiltInEntries.emailChannel,
+                                                          requireFields: !Self.isMailTakenIn(request, channel: channel, caller: caller),
                                                           violations: &violations)
         if !request.emailMessageID.isEmpty && !caller.isStaffOrSystem && channel != BuiltInEntries.emailChannel {
             violations.add("email_message_id", "email_channel_only", pt: "Só para o canal e-mail.", en: "E-mail channel only.")

@@ -138,3 +138,59 @@ struct DirectoryEdgeTests {
         #expect(try harness.count("contacts") == 2)
     }
 }
+
+/// A representative's person opening tickets, checked against intake's own directory on every
+/// open (the principal's list of organizations is only a claim).
+@Suite("Representatives opening tickets", .serialized)
+struct RepresentativeOpenTests {
+    @Test("a representative's person opens for a represented organization naming its contact (the ticket's representative is theirs); not with another organization's contact, not for an organization not represented (or no longer), not once the person or the representative is inactive, not for an inactive organization; nothing stored",
+          arguments: TestEngines.all)
+    func opensOnlyWhatTheDirectorySays(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let beta = try harness.organization("Beta", taxID: "12ABC34501DE35")
+        let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
+        let bia = try harness.contact(beta, "Bia", email: "bia@beta.example")
+        let (paula, paulaID) = try harness.representativePerson(for: acme)
+        func open(_ organization: IntakeV1.Organization, _ contact: IntakeV1.Contact, subject: String) -> (IntakeV1.Ticket?, RPCError?) {
+            var request = IntakeHarness.request(organization, subject: subject)
+            request.contactID = contact.id
+            var ticket: IntakeV1.Ticket?
+            let error = rpcError { ticket = try harness.client.call(IntakeV1.Intake.openTicket, request, options: paula).ticket }
+            return (ticket, error)
+        }
+        let (opened, _) = open(acme, maria, subject: "Pela revenda")
+        let representativeID = try #require(opened?.representative?.id)
+        #expect(opened?.contact?.id == maria.id && opened?.origin == "representative" && opened?.registeredByAgent == nil)
+        #expect(open(acme, bia, subject: "Contato de outra").1?.violations.map { "\($0.field):\($0.reason)" } == ["contact_id:other_organization"])
+        #expect(open(beta, bia, subject: "Não representada").1?.code == .permissionDenied)
+        let before = try harness.count("tickets")
+
+        // The representative stops acting for Acme (the person's principal still claims it).
+        var get = IntakeV1.RepresentativeRequest()
+        get.representativeID = representativeID
+        var representative = try harness.client.call(IntakeV1.Intake.getRepresentative, get, options: harness.staff)
+        representative.organizationIDs = [beta.id]
+        representative = try harness.client.call(IntakeV1.Intake.updateRepresentative, representative, options: harness.staff)
+        #expect(open(acme, maria, subject: "Depois de deixar").1?.code == .permissionDenied)
+        representative.organizationIDs = [acme.id]
+        representative.active = false
+        representative = try harness.client.call(IntakeV1.Intake.updateRepresentative, representative, options: harness.staff)
+        #expect(open(acme, maria, subject: "Representante inativo").1?.code == .permissionDenied)
+        representative.active = true
+        _ = try harness.client.call(IntakeV1.Intake.updateRepresentative, representative, options: harness.staff)
+        var person = IntakeV1.GetRepresentativeContactRequest()
+        person.contactID = paulaID
+        var paulaRecord = try harness.client.call(IntakeV1.Intake.getRepresentativeContact, person, options: harness.staff)
+        paulaRecord.active = false
+        _ = try harness.client.call(IntakeV1.Intake.updateRepresentativeContact, paulaRecord, options: harness.staff)
+        #expect(open(acme, maria, subject: "Pessoa inativa").1?.code == .permissionDenied)
+        paulaRecord.active = true
+        _ = try harness.client.call(IntakeV1.Intake.updateRepresentativeContact, paulaRecord, options: harness.staff)
+        var inactive = acme
+        inactive.active = false
+        _ = try harness.client.call(IntakeV1.Intake.updateOrganization, inactive, options: harness.staff)
+        #expect(open(acme, maria, subject: "Organização inativa").1?.code == .failedPrecondition)
+        #expect(try harness.count("tickets") == before)
+    }
+}

@@ -111,7 +111,7 @@ struct DirectoryEdgeTests {
         #expect(try lookup("ZÉ@BETA.EXAMPLE") == [composed.id])
     }
 
-    @Test("a contact who replied on a ticket is linked to it: deleting them is refused (deactivate instead), as for the ticket's own contact",
+    @Test("a contact who replied on a ticket or cancelled it is linked to it: deleting them is refused (deactivate instead), as for the ticket's own contact",
           arguments: TestEngines.all)
     func replierCannotBeDeleted(engine: DatabaseEngine) throws {
         let harness = try IntakeHarness(engine)
@@ -132,10 +132,16 @@ struct DirectoryEdgeTests {
             request.contactID = contact.id
             return rpcError { _ = try harness.client.call(IntakeV1.Intake.deleteContact, request, options: harness.staff) }
         }
+        // The company's administrator cancels Maria's ticket: linked too.
+        let ana = try harness.contact(acme, "Ana", email: "ana@acme.example", admin: true)
+        var cancel = IntakeV1.CancelTicketRequest()
+        cancel.ticket = ticket.id
+        _ = try harness.client.call(IntakeV1.Intake.cancelTicket, cancel, options: harness.options(IntakeHarness.customer(ana, admin: true)))
         #expect(delete(joao)?.code == .failedPrecondition)
         #expect(delete(maria)?.code == .failedPrecondition)
+        #expect(delete(ana)?.code == .failedPrecondition)
         #expect(delete(lia) == nil, "a colleague who never wrote is deleted")
-        #expect(try harness.count("contacts") == 2)
+        #expect(try harness.count("contacts") == 3)
     }
 }
 

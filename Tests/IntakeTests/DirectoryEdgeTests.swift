@@ -200,3 +200,39 @@ struct RepresentativeOpenTests {
         #expect(try harness.count("tickets") == before)
     }
 }
+
+/// One answer names every offending field of a directory write, those found in the database
+/// (an unknown organization or representative) with the request's own.
+@Suite("Directory writes name every fault at once", .serialized)
+struct DirectoryAllFaultsTests {
+    @Test("a contact, a representative and a representative's person with bad fields and unknown references: every field in one INVALID_ARGUMENT; nothing stored",
+          arguments: TestEngines.all)
+    func everyFaultAtOnce(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        func fields(_ body: () throws -> Void) -> Set<String> { Set(rpcError(body)?.violations.map(\.field) ?? []) }
+        var contact = IntakeV1.Contact()
+        contact.organizationID = "no-such-organization"
+        contact.email = "maria@acme.example\r\nBcc: x"
+        #expect(fields { _ = try harness.client.call(IntakeV1.Intake.addContact, contact, options: harness.staff) }
+                == ["organization_id", "name", "email"])
+        var representative = IntakeV1.Representative()
+        representative.email = "revenda@"
+        representative.organizationIDs = [acme.id, "no-such-organization"]
+        #expect(fields { _ = try harness.client.call(IntakeV1.Intake.createRepresentative, representative, options: harness.staff) }
+                == ["name", "email", "organization_ids[1]"])
+        representative.name = "Revenda Sul"
+        representative.email = "contato@revenda.example"
+        representative.organizationIDs = [acme.id]
+        var created = try harness.client.call(IntakeV1.Intake.createRepresentative, representative, options: harness.staff)
+        created.name = " "
+        created.organizationIDs = ["no-such-organization"]
+        #expect(fields { _ = try harness.client.call(IntakeV1.Intake.updateRepresentative, created, options: harness.staff) }
+                == ["name", "organization_ids[0]"])
+        var person = IntakeV1.RepresentativeContact()
+        person.representativeID = "no-such-representative"
+        #expect(fields { _ = try harness.client.call(IntakeV1.Intake.addRepresentativeContact, person, options: harness.staff) }
+                == ["representative_id", "name", "email"])
+        #expect(try harness.count("contacts") == 0 && harness.count("representative_contacts") == 0 && harness.count("representatives") == 1)
+    }
+}

@@ -115,19 +115,21 @@ extension IntakeContext {
     /// An `idempotency-key` makes a retry answer the first call's contact.
     public func addContact(_ request: IntakeV1.Contact, caller: Caller, idempotencyKey: String? = nil) throws -> IntakeV1.Contact {
         try requireContactManager(caller, organizationID: request.organizationID)
-        var value = try validatedContact(request)
+        let (checked, faults) = checkedContact(request)
+        var value = checked
         value.id = Self.newID()
         value.createdAtMs = Self.now()
         if request.id.isEmpty && !request.active { value.active = true }
+        let stored = value, found = faults
         return try Idempotent.write(database, key: idempotencyKey, scope: "intake.AddContact|\(caller.id)", request) { tx in
-            guard try DirectoryStore.organization(tx, id: value.organizationID) != nil else {
-                var violations = Violations()
+            // The request's faults and an unknown organization in one answer.
+            var violations = found
+            if !stored.organizationID.isEmpty, try DirectoryStore.organization(tx, id: stored.organizationID) == nil {
                 violations.notFound("organization_id")
-                try violations.check()
-                return value
             }
-            try DirectoryStore.insert(tx, value)
-            return value
+            try violations.check()
+            try DirectoryStore.insert(tx, stored)
+            return stored
         }
     }
 
@@ -199,12 +201,13 @@ extension IntakeContext {
     public func createRepresentative(_ request: IntakeV1.Representative, caller: Caller, idempotencyKey: String? = nil) throws
         -> IntakeV1.Representative {
         try caller.requireStaff()
-        var value = try validatedRepresentative(request)
+        let (checked, faults) = checkedRepresentative(request)
+        var value = checked
         value.id = Self.newID()
         if request.id.isEmpty { value.active = true }
-        let stored = value
+        let stored = value, found = faults
         return try Idempotent.write(database, key: idempotencyKey, scope: "intake.CreateRepresentative|\(caller.id)", request) { tx in
-            try Self.requireOrganizations(tx, stored.organizationIDs)
+            try Self.requireOrganizations(tx, stored.organizationIDs, with: found)
             try DirectoryStore.insert(tx, stored, createdAt: Self.now())
             return stored
         }
@@ -230,13 +233,20 @@ extension IntakeContext {
     }
 
     private func validatedContact(_ request: IntakeV1.Contact, organizationID: String? = nil) throws -> IntakeV1.Contact {
+        let (value, violations) = checkedContact(request, organizationID: organizationID)
+        try violations.check()
+        return value
+    }
+
+    /// The contact as stored and the request's own faults, not thrown yet (``addContact`` adds
+    /// an unknown organization, so one answer names every offending field).
+    private func checkedContact(_ request: IntakeV1.Contact, organizationID: String? = nil) -> (IntakeV1.Contact, Violations) {
         var value = request
         if let organizationID { value.organizationID = organizationID }
         var violations = Violations()
         violations.required("organization_id", value.organizationID)
         Self.checkPerson(name: &value.name, email: &value.email, phone: value.phone, &violations)
-        try violations.check()
-        return value
+        return (value, violations)
     }
 
     /// Trims a person's name and e-mail and checks them: a name of at most 200 characters, a

@@ -331,10 +331,10 @@ extension IntakeContext {
         return try row.bool("inline") || contents.contains(sha)
     }
 
-    /// At most this many uploads are named in one call (an open, a reply, `AddFiles`): more is no
-    /// form a person sends, and naming each unknown one would make an answer larger than an RPC
-    /// frame (40,000 ids: a 6 MB error the caller never received, after seconds of work).
-    static let maxNamedUploads = 100
+    /// At most this many uploads are named in one call (an open, a reply, `AddFiles`): far above
+    /// what a form sends (600 are tested), and naming each unknown one stays well inside an RPC
+    /// frame (40,000 ids made a 6 MB error the caller never received, after seconds of work).
+    static let maxNamedUploads = 1_000
 
     /// Adds `too_many` on `field` and returns true when `ids` names more than ``maxNamedUploads``.
     static func tooManyUploads(_ ids: [String], field: String, _ violations: inout Violations) -> Bool {

@@ -43,6 +43,7 @@ struct NewTicketFormTests {
         let custom = (intake["custom_fields"] as? [[String: Any]] ?? []).map { "\($0["key"] ?? "")=\($0["value"] ?? "")" }
         #expect(Set(custom) == ["regime=Lucro real", "contingencia=true"], "\(custom)")
         #expect(intake["priority"] as? String == "URGENTE" && intake["category"] as? String == "PROBLEMA")
+        #expect(intake["product"] as? String == "erp", "the product as typed, trimmed: \(intake["product"] ?? "")")
         let attachments = ((intake["ticket"] as? [String: Any])?["attachments"] ?? intake["attachments"]) as? [[String: Any]] ?? []
         #expect(attachments.compactMap { $0["file_name"] as? String } == chosen.map(\.0), "\(attachments)")
         for (name, data) in chosen {

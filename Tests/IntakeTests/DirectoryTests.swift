@@ -23,6 +23,20 @@ struct TaxIDTests {
         #expect(TaxID.parse("AB12CD34EF5602") == .cnpj("AB12CD34EF5602"))
         #expect(TaxID.parse("1234") == nil)
     }
+
+    @Test("white space in a tax id is punctuation: tabs, line breaks and the no-break space of a pasted value; letters, zeros and repeated characters as before")
+    func whiteSpaceAndEdges() {
+        #expect(TaxID.parse("529.982.247-25\t") == .cpf("52998224725"))
+        #expect(TaxID.parse("529\u{A0}982\u{A0}247\u{A0}25") == .cpf("52998224725"))
+        #expect(TaxID.parse("\n11.222.333/0001-81\r\n") == .cnpj("11222333000181"))
+        #expect(TaxID.parse(" 12 abc 345 01de 35 ") == .cnpj("12ABC34501DE35"))
+        #expect(TaxID.strip("11 222\t333/0001-81") == "11222333000181", "the lookup strips the same way")
+        // Leading zeros are part of the number, repeated digits are not issued.
+        #expect(TaxID.parse("000.000.001-91") == .cpf("00000000191"))
+        #expect(TaxID.parse("00.000.000/0000-00") == nil)
+        #expect(TaxID.parse("AA.AAA.AAA/AAAA-00") == nil, "the alphanumeric CNPJ's check digits still count")
+        #expect(TaxID.parse("１１.２２２.３３３/０００１-８１") == nil, "full-width digits are not digits here")
+    }
 }
 
 @Suite("Customer directory", .serialized)

@@ -60,6 +60,46 @@ struct DoubleSubmissionTests {
         #expect(try third.count("tickets") == 7)
     }
 
+    @Test("the subject is compared as it is stored, trimmed: the same subject with a space or a line break around it (a double click after an edit) returns the first ticket; another text does not",
+          arguments: TestEngines.all)
+    func subjectComparedAsStored(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let asMaria = harness.options(IntakeHarness.customer(try harness.contact(acme, "Maria", email: "maria@acme.example")))
+        let first = try #require(try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: "Erro na NF-e"),
+                                                         options: asMaria).ticket)
+        for subject in ["Erro na NF-e ", " Erro na NF-e", "Erro na NF-e\n"] {
+            let again = try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: subject), options: asMaria)
+            #expect(again.duplicate && again.ticket?.id == first.id, "\(subject.debugDescription)")
+        }
+        let other = try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: "Erro na NF-e", text: "Outro texto."),
+                                            options: asMaria)
+        #expect(!other.duplicate)
+        #expect(try harness.count("tickets") == 2)
+    }
+
+    @Test("a cancelled ticket is no first: the same submission after the customer cancelled it opens a new ticket, which the next repeat returns; also from SQLite's memory over its capacity",
+          arguments: TestEngines.all, ["", "1"])
+    func cancelledIsNoFirst(engine: DatabaseEngine, capacity: String) throws {
+        let harness = try IntakeHarness(engine, environment: capacity.isEmpty ? [:] : ["INTAKE_SQLITE_RECENT_SUBMISSIONS_MAX": capacity])
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let asMaria = harness.options(IntakeHarness.customer(try harness.contact(acme, "Maria", email: "maria@acme.example")))
+        let first = try #require(try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme), options: asMaria).ticket)
+        // Other tickets after it (so a capacity of 1 has evicted the first from memory).
+        for index in 0..<3 {
+            _ = try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: "Outro \(index)"), options: asMaria)
+        }
+        var cancel = IntakeV1.CancelTicketRequest()
+        cancel.ticket = first.id
+        cancel.reason = "Aberto por engano"
+        _ = try harness.client.call(IntakeV1.Intake.cancelTicket, cancel, options: asMaria)
+        let second = try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme), options: asMaria)
+        #expect(!second.duplicate && second.ticket?.id != first.id && second.ticket?.status == "open")
+        let third = try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme), options: asMaria)
+        #expect(third.duplicate && third.ticket?.id == second.ticket?.id)
+        #expect(try harness.count("tickets") == 5)
+    }
+
     @Test("a ticket opened with a file counts as the first for the same text sent again without one, alone or in a batch",
           arguments: TestEngines.all)
     func ticketWithFileIsTheFirst(engine: DatabaseEngine) throws {

@@ -199,7 +199,7 @@ struct MailIngestTests {
         #expect(try harness.count("attachments") == 4 && harness.count("contents") == contents && harness.count("tickets") == 2)
     }
 
-    @Test("a required custom field does not refuse a ticket opened by e-mail (mail cannot carry it), while the portal's open still needs it",
+    @Test("a required custom field does not refuse a ticket opened by e-mail (mail cannot carry it), while the portal's open still needs it, also when a customer or agent names the e-mail channel over RPC",
           arguments: TestEngines.all)
     func requiredCustomFieldsAndMail(engine: DatabaseEngine) throws {
         let sender = try MailSender(engine)
@@ -225,6 +225,17 @@ struct MailIngestTests {
         let error = rpcError { _ = try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme),
                                                           options: harness.options(IntakeHarness.customer(maria))) }
         #expect(error?.violations.map(\.field) == ["custom_fields.numero_nota"], "\(String(describing: error))")
+        // Naming the e-mail channel (and a Message-ID) over RPC is not mail: the field is still required,
+        // for a customer and an agent alike (before 2026-12-02 that skipped every required field).
+        var pretending = IntakeHarness.request(acme, subject: "Sem o campo")
+        pretending.channel = "email"
+        pretending.emailMessageID = "forjado@cliente.example"
+        for options in [harness.options(IntakeHarness.customer(maria)), harness.staff] {
+            pretending.contactID = maria.id
+            let refused = rpcError { _ = try harness.client.call(IntakeV1.Intake.openTicket, pretending, options: options) }
+            #expect(refused?.violations.map(\.field) == ["custom_fields.numero_nota"], "\(String(describing: refused))")
+            pretending.emailMessageID = ""
+        }
         #expect(try harness.count("tickets") == 1)
     }
 

@@ -209,11 +209,13 @@ struct OpenTicketTests {
         #expect(try harness.count("tickets") == 1)
     }
 
-    @Test("two intake instances on one database open tickets concurrently: codes unique, ordered and without gaps", arguments: TestEngines.all)
-    func twoInstancesOneDatabase(engine: DatabaseEngine) throws {
-        let first = try IntakeHarness(engine)
+    @Test("two intake instances on one database open tickets concurrently: codes unique, ordered and without gaps; with group commit, without it, and without it nor a double-submission window (no contact lock)",
+          arguments: TestEngines.all, [[:], ["INTAKE_GROUP_COMMIT": "false"], ["INTAKE_GROUP_COMMIT": "false", "INTAKE_DUPLICATE_WINDOW_SECONDS": "0"]])
+    func twoInstancesOneDatabase(engine: DatabaseEngine, settings: [String: String]) throws {
+        let first = try IntakeHarness(engine, environment: settings)
         let databaseURL = first.environment["INTAKE_DATABASE_URL"]
-        let second = try IntakeHarness(engine, databaseURL: databaseURL, dataDirectory: first.directory.path, secret: first.secretText)
+        let second = try IntakeHarness(engine, environment: settings, databaseURL: databaseURL, dataDirectory: first.directory.path,
+                                       secret: first.secretText)
         let acme = try first.organization("Acme", taxID: "11222333000181")
         let contacts = try (0..<4).map { try first.contact(acme, "Pessoa \($0)", email: "p\($0)@acme.example") }
         let codes = Mutex<[String]>([])

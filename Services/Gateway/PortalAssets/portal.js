@@ -1137,7 +1137,7 @@ function customFields(category) {
       if (product && product.trim()) query.set('product', product.trim());
       // Without a product intake lists every product's fields: keep those of no product only.
       fields = ((await api('GET', '/v1/custom-fields?' + query.toString())).fields || [])
-        .filter((f) => !f.product || f.product === (product || '').trim()).sort((a, b) => (a.position || 0) - (b.position || 0));
+        .filter((f) => !f.product || f.product.trim().toLowerCase() === (product || '').trim().toLowerCase()).sort((a, b) => (a.position || 0) - (b.position || 0));
     } catch (e) { fields = []; }
     if (ticket !== asked) return;
     const typed = Object.fromEntries(shown.map(({ field, input }) => [field.key, input.type === 'checkbox' ? input.checked : input.value]));

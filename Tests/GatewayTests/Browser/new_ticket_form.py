@@ -51,9 +51,10 @@ try:
     policy = text_of("support-policy")
     assert "Baixa: Dúvida ou ajuste" in policy and "Descreva o que aconteceu" in policy, policy
 
-    # The product's custom fields appear once it is typed (none apply to every product here).
+    # The product's custom fields appear once it is typed (none apply to every product here),
+    # whatever its case and surrounding spaces: "erp " is the fields' "ERP".
     assert not driver.find_element(By.ID, "custom-fields").is_displayed()
-    driver.find_element(By.ID, "product").send_keys("ERP")
+    driver.find_element(By.ID, "product").send_keys("erp ")
     driver.find_element(By.ID, "module").click()
     wait.until(lambda d: d.find_element(By.ID, "custom-fields").is_displayed())
     assert "Regime tributário *" in text_of("custom-fields"), text_of("custom-fields")
@@ -84,7 +85,7 @@ try:
         wait.until(EC.presence_of_element_located((By.ID, "ticket-details")))
         shown = facts("ticket-facts")
         assert shown.get("Categoria") == "Problema" and shown.get("Prioridade") == "Urgente", shown
-        assert shown.get("Produto") == "ERP / Fiscal" and shown.get("Organização") == "Acme", shown
+        assert shown.get("Produto") == "erp / Fiscal" and shown.get("Organização") == "Acme", shown
         details = facts("ticket-details")
         assert details.get("Banco de dados") == "SQL Server" and details.get("Ambiente") == "Nuvem", details
         assert details.get("Afeta") == "Todos os usuários" and details.get("Tela ou rotina (código)") == "FIS001", details

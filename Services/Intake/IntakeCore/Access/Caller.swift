@@ -37,6 +37,9 @@ public struct Caller: Sendable {
     }
 
     public var id: String { principal.id }
+    /// Made by intake itself (the e-mail channel taking in a message, a test), not signed by
+    /// anyone over RPC: what such a caller's request says of its channel is intake's own word.
+    public var isInProcess: Bool { call == nil }
     /// The call's `idempotency-key` (none for a caller made in-process).
     public var idempotencyKey: String? { call?.idempotencyKey }
     public var isCustomer: Bool { principal.kind == .customer }

@@ -18,7 +18,8 @@ extension IntakeContext {
     /// - Parameter replace: puts the replaced list into a copy of the request.
     func idempotencyFingerprint<Request: ProtoMessage>(_ request: Request, ids: [String],
                                                        replace: (inout Request, [String]) -> Void) throws -> [UInt8] {
-        guard !ids.isEmpty else { return Digest.sha256(request.serializedBytes()) }
+        // (More uploads than a call may name: refused anyway, nothing to read.)
+        guard !ids.isEmpty, ids.count <= Self.maxNamedUploads else { return Digest.sha256(request.serializedBytes()) }
         return try database.read { tx in try idempotencyFingerprint(tx, request, ids: ids, replace: replace) }
     }
 
@@ -26,7 +27,8 @@ extension IntakeContext {
     /// an open queued from the RPC event loop reads nothing there).
     func idempotencyFingerprint<Request: ProtoMessage>(_ tx: any SQLExecutor, _ request: Request, ids: [String],
                                                        replace: (inout Request, [String]) -> Void) throws -> [UInt8] {
-        guard !ids.isEmpty else { return Digest.sha256(request.serializedBytes()) }
+        // (More uploads than a call may name: refused anyway, nothing to read.)
+        guard !ids.isEmpty, ids.count <= Self.maxNamedUploads else { return Digest.sha256(request.serializedBytes()) }
         let unique = Array(Set(ids))
         let placeholders = Array(repeating: "?", count: unique.count).joined(separator: ", ")
         let files = try tx.query("SELECT id, sha256, size_bytes, content_type, file_name FROM attachments WHERE id IN (\(placeholders))",

@@ -333,6 +333,19 @@ extension IntakeContext {
         return try row.bool("inline") || contents.contains(sha)
     }
 
+    /// At most this many uploads are named in one call (an open, a reply, `AddFiles`): far above
+    /// what a form sends (600 are tested), and naming each unknown one stays well inside an RPC
+    /// frame (40,000 ids made a 6 MB error the caller never received, after seconds of work).
+    static let maxNamedUploads = 1_000
+
+    /// Adds `too_many` on `field` and returns true when `ids` names more than ``maxNamedUploads``.
+    static func tooManyUploads(_ ids: [String], field: String, _ violations: inout Violations) -> Bool {
+        guard ids.count > maxNamedUploads else { return false }
+        violations.add(field, "too_many", pt: "No máximo \(maxNamedUploads) anexos enviados antes.",
+                       en: "At most \(maxNamedUploads) uploaded files.")
+        return true
+    }
+
     /// Attachments named by `ids` that `caller` uploaded and that are on no ticket yet, checked
     /// against the ticket's total limit; every problem is added to `violations`.
     /// - Parameters:
@@ -341,6 +354,7 @@ extension IntakeContext {
     func pendingAttachments(_ tx: any SQLExecutor, ids: [String], field: String, caller: Caller, ticketID: String?,
                             alsoBytes: Int64 = 0, totalField: String? = nil,
                             violations: inout Violations) throws -> [CommonV1.AttachmentRef] {
+        if Self.tooManyUploads(ids, field: field, &violations) { return [] }
         var found: [String: CommonV1.AttachmentRef] = [:]
         if let query = Self.pendingQuery(ids: ids, uploaderID: caller.id, engine: tx.engine) {
             // One statement for all the files named (in a group-commit batch on PostgreSQL, read

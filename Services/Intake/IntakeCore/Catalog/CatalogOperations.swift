@@ -55,7 +55,7 @@ extension IntakeContext {
         let all = try database.read { try CatalogStore.customFields($0) }
         return all.filter { field in
             (request.includeInactive || field.active)
-                && (request.product.isEmpty || field.product.isEmpty || field.product == request.product)
+                && (request.product.isEmpty || field.product.isEmpty || CustomFieldValidation.sameProduct(field.product, request.product))
                 && (request.category == .unspecified || field.category == .unspecified || field.category == request.category)
         }
     }
@@ -70,15 +70,26 @@ extension IntakeContext {
                            en: "Use 1 to 60 letters, digits, '-' or '_'.")
         }
         violations.required("label_pt", field.labelPt)
+        violations.maxLength("label_pt", field.labelPt, 200)
+        violations.maxLength("label_en", field.labelEn, 200)
         if field.kind == .unspecified {
             violations.add("kind", "required", pt: "Informe o tipo do campo.", en: "Choose the field's kind.")
         }
-        if field.kind == .fieldChoice && field.choices.filter({ !$0.isEmpty }).isEmpty {
+        // Choices as a value is compared with them: trimmed (" SP" could never be chosen), each
+        // once, blanks dropped.
+        var choices: [String] = []
+        for (index, given) in field.choices.enumerated() {
+            let choice = Self.trimmed(given)
+            violations.maxLength("choices[\(index)]", choice, 200)
+            if !choice.isEmpty && !choices.contains(choice) { choices.append(choice) }
+        }
+        if field.kind == .fieldChoice && choices.isEmpty {
             violations.add("choices", "required", pt: "Informe as opções.", en: "List the choices.")
         }
         try violations.check()
         var stored = field
         stored.key = key
+        stored.choices = choices
         if stored.labelEn.isEmpty { stored.labelEn = stored.labelPt }
         let value = stored
         return try write("PutCustomField", caller, field) { tx in

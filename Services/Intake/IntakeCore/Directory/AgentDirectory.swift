@@ -64,12 +64,12 @@ extension IntakeContext {
     /// - Throws: `NOT_FOUND`; `INVALID_ARGUMENT` naming each bad field or unknown organization.
     public func updateRepresentative(_ request: IntakeV1.Representative, caller: Caller) throws -> IntakeV1.Representative {
         try caller.requireStaff()
-        let value = try validatedRepresentative(request)
+        let (value, faults) = checkedRepresentative(request)
         return try write("UpdateRepresentative", caller, request) { tx in
             guard let before = try DirectoryStore.representative(tx, id: request.id) else {
                 throw RPCError(.notFound, "representante não encontrado / representative not found")
             }
-            try Self.requireOrganizations(tx, value.organizationIDs)
+            try Self.requireOrganizations(tx, value.organizationIDs, with: faults)
             try DirectoryStore.update(tx, value)
             let after = try DirectoryStore.representative(tx, id: value.id) ?? value
             try publishRepresentativeAccess(tx, before: before, after: after, caller: caller)
@@ -130,18 +130,19 @@ extension IntakeContext {
     public func addRepresentativeContact(_ request: IntakeV1.RepresentativeContact, caller: Caller, idempotencyKey: String? = nil) throws
         -> IntakeV1.RepresentativeContact {
         try caller.requireStaff()
-        var value = try validatedRepresentativeContact(request)
+        let (checked, faults) = checkedRepresentativeContact(request)
+        var value = checked
         value.id = Self.newID()
         value.createdAtMs = Self.now()
         if request.id.isEmpty { value.active = true }
-        let stored = value
+        let stored = value, found = faults
         return try Idempotent.write(database, key: idempotencyKey, scope: "intake.AddRepresentativeContact|\(caller.id)", request) { tx in
-            guard try DirectoryStore.representative(tx, id: stored.representativeID) != nil else {
-                var violations = Violations()
+            // The request's faults and an unknown representative in one answer.
+            var violations = found
+            if !stored.representativeID.isEmpty, try DirectoryStore.representative(tx, id: stored.representativeID) == nil {
                 violations.notFound("representative_id")
-                try violations.check()
-                return stored
             }
+            try violations.check()
             try DirectoryStore.insert(tx, stored)
             return stored
         }
@@ -157,7 +158,9 @@ extension IntakeContext {
             }
             var changed = request
             changed.representativeID = existing.representativeID
-            var value = try validatedRepresentativeContact(changed)
+            let (checked, faults) = checkedRepresentativeContact(changed)
+            try faults.check()
+            var value = checked
             value.createdAtMs = existing.createdAtMs
             try DirectoryStore.update(tx, value)
             try publishRepresentativeContactAccess(tx, before: existing, after: value, caller: caller)
@@ -180,36 +183,44 @@ extension IntakeContext {
         }
     }
 
-    func validatedRepresentative(_ request: IntakeV1.Representative) throws -> IntakeV1.Representative {
+    /// The most organizations one representative acts for (a request's `organization_ids`).
+    static let maxRepresentedOrganizations = 5_000
+
+    /// The representative as stored and the request's own faults, not thrown yet: the caller's
+    /// transaction adds its unknown organizations (``requireOrganizations(_:_:with:)``), so one
+    /// answer names every offending field.
+    func checkedRepresentative(_ request: IntakeV1.Representative) -> (IntakeV1.Representative, Violations) {
         var violations = Violations()
         var value = request
-        value.name = value.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        value.email = value.email.trimmingCharacters(in: .whitespacesAndNewlines)
-        violations.required("name", value.name)
-        violations.maxLength("name", value.name, 200)
-        if !value.email.isEmpty && !Self.looksLikeEmail(value.email) {
-            violations.add("email", "invalid_email", pt: "E-mail inválido.", en: "Invalid e-mail address.")
+        Self.checkPerson(name: &value.name, email: &value.email, phone: value.phone, needsChannel: false, &violations)
+        // Each organization is read and, when missing, named: bounded like every list of a request.
+        if value.organizationIDs.count > Self.maxRepresentedOrganizations {
+            violations.add("organization_ids", "too_many", pt: "No máximo \(Self.maxRepresentedOrganizations) organizações.",
+                           en: "At most \(Self.maxRepresentedOrganizations) organizations.")
+        }
+        return (value, violations)
+    }
+
+    /// Throws `INVALID_ARGUMENT` naming the request's faults (`found`) and each of `ids` that is
+    /// no organization, together (a list over the limit is not read: `found` names it).
+    static func requireOrganizations(_ tx: any SQLExecutor, _ ids: [String], with found: Violations) throws {
+        var violations = found
+        if ids.count <= maxRepresentedOrganizations {
+            for (index, organization) in ids.enumerated() where try DirectoryStore.organization(tx, id: organization) == nil {
+                violations.notFound("organization_ids[\(index)]")
+            }
         }
         try violations.check()
-        return value
     }
 
-    /// Throws `INVALID_ARGUMENT` naming each of `ids` that is no organization.
-    static func requireOrganizations(_ tx: any SQLExecutor, _ ids: [String]) throws {
-        var missing = Violations()
-        for (index, organization) in ids.enumerated() where try DirectoryStore.organization(tx, id: organization) == nil {
-            missing.notFound("organization_ids[\(index)]")
-        }
-        try missing.check()
-    }
-
-    private func validatedRepresentativeContact(_ request: IntakeV1.RepresentativeContact) throws -> IntakeV1.RepresentativeContact {
+    /// A representative's person as stored and the request's own faults, not thrown yet (the
+    /// caller adds an unknown representative).
+    private func checkedRepresentativeContact(_ request: IntakeV1.RepresentativeContact) -> (IntakeV1.RepresentativeContact, Violations) {
         var value = request
         var violations = Violations()
         violations.required("representative_id", value.representativeID)
         Self.checkPerson(name: &value.name, email: &value.email, phone: value.phone, &violations)
-        try violations.check()
-        return value
+        return (value, violations)
     }
 }
 

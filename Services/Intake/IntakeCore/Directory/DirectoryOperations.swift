@@ -22,9 +22,7 @@ extension IntakeContext {
         do {
             return try Idempotent.write(database, key: idempotencyKey, scope: "intake.CreateOrganization|\(caller.id)", request) { tx in
                 var stored = value
-                if stored.code.isEmpty {
-                    stored.code = String(format: "C%06lld", try DirectoryStore.nextCounter(tx, "organization"))
-                }
+                if stored.code.isEmpty { stored.code = try DirectoryStore.nextOrganizationCode(tx) }
                 try DirectoryStore.insert(tx, stored)
                 return stored
             }
@@ -73,6 +71,10 @@ extension IntakeContext {
         violations.maxLength("name", value.name, 200)
         value.code = value.code.trimmingCharacters(in: .whitespaces).uppercased()
         violations.maxLength("code", value.code, 40)
+        // The plan travels on every ticket and event of the organization.
+        violations.maxLength("plan", value.plan, 100)
+        violations.maxLength("plan_includes", value.planIncludes, 10_000)
+        violations.maxLength("account_owner_agent_id", value.accountOwnerAgentID, 100)
         if value.kind == .unspecified {
             violations.add("kind", "required", pt: "Informe o tipo: cliente, prospect, fornecedor ou pessoa.",
                            en: "Choose the kind: customer, prospect, supplier or person.")
@@ -113,19 +115,21 @@ extension IntakeContext {
     /// An `idempotency-key` makes a retry answer the first call's contact.
     public func addContact(_ request: IntakeV1.Contact, caller: Caller, idempotencyKey: String? = nil) throws -> IntakeV1.Contact {
         try requireContactManager(caller, organizationID: request.organizationID)
-        var value = try validatedContact(request)
+        let (checked, faults) = checkedContact(request)
+        var value = checked
         value.id = Self.newID()
         value.createdAtMs = Self.now()
         if request.id.isEmpty && !request.active { value.active = true }
+        let stored = value, found = faults
         return try Idempotent.write(database, key: idempotencyKey, scope: "intake.AddContact|\(caller.id)", request) { tx in
-            guard try DirectoryStore.organization(tx, id: value.organizationID) != nil else {
-                var violations = Violations()
+            // The request's faults and an unknown organization in one answer.
+            var violations = found
+            if !stored.organizationID.isEmpty, try DirectoryStore.organization(tx, id: stored.organizationID) == nil {
                 violations.notFound("organization_id")
-                try violations.check()
-                return value
             }
-            try DirectoryStore.insert(tx, value)
-            return value
+            try violations.check()
+            try DirectoryStore.insert(tx, stored)
+            return stored
         }
     }
 
@@ -206,12 +210,13 @@ extension IntakeContext {
     public func createRepresentative(_ request: IntakeV1.Representative, caller: Caller, idempotencyKey: String? = nil) throws
         -> IntakeV1.Representative {
         try caller.requireStaff()
-        var value = try validatedRepresentative(request)
+        let (checked, faults) = checkedRepresentative(request)
+        var value = checked
         value.id = Self.newID()
         if request.id.isEmpty { value.active = true }
-        let stored = value
+        let stored = value, found = faults
         return try Idempotent.write(database, key: idempotencyKey, scope: "intake.CreateRepresentative|\(caller.id)", request) { tx in
-            try Self.requireOrganizations(tx, stored.organizationIDs)
+            try Self.requireOrganizations(tx, stored.organizationIDs, with: found)
             try DirectoryStore.insert(tx, stored, createdAt: Self.now())
             return stored
         }
@@ -252,18 +257,32 @@ extension IntakeContext {
     }
 
     private func validatedContact(_ request: IntakeV1.Contact, organizationID: String? = nil) throws -> IntakeV1.Contact {
+        let (value, violations) = checkedContact(request, organizationID: organizationID)
+        try violations.check()
+        return value
+    }
+
+    /// The contact as stored and the request's own faults, not thrown yet (``addContact`` adds
+    /// an unknown organization, so one answer names every offending field).
+    private func checkedContact(_ request: IntakeV1.Contact, organizationID: String? = nil) -> (IntakeV1.Contact, Violations) {
         var value = request
         if let organizationID { value.organizationID = organizationID }
         var violations = Violations()
         violations.required("organization_id", value.organizationID)
         Self.checkPerson(name: &value.name, email: &value.email, phone: value.phone, &violations)
-        try violations.check()
-        return value
+        return (value, violations)
     }
 
     /// Trims a person's name and e-mail and checks them: a name of at most 200 characters, a
-    /// valid e-mail when one is given, and an e-mail or a phone to reach them.
+    /// valid e-mail when one is given, a phone of at most 60 characters, and an e-mail or a phone
+    /// to reach them.
     static func checkPerson(name: inout String, email: inout String, phone: String, _ violations: inout Violations) {
+        checkPerson(name: &name, email: &email, phone: phone, needsChannel: true, &violations)
+    }
+
+    /// ``checkPerson(name:email:phone:_:)``; `needsChannel` false for a representative, whom
+    /// their own people stand for.
+    static func checkPerson(name: inout String, email: inout String, phone: String, needsChannel: Bool, _ violations: inout Violations) {
         name = name.trimmingCharacters(in: .whitespacesAndNewlines)
         email = email.trimmingCharacters(in: .whitespacesAndNewlines)
         violations.required("name", name)
@@ -271,13 +290,25 @@ extension IntakeContext {
         if !email.isEmpty && !looksLikeEmail(email) {
             violations.add("email", "invalid_email", pt: "E-mail inválido.", en: "Invalid e-mail address.")
         }
-        if email.isEmpty && phone.isEmpty {
+        // The phone travels on every ticket and event the person is named in.
+        violations.maxLength("phone", phone, 60)
+        if needsChannel && email.isEmpty && phone.isEmpty {
             violations.add("email", "contact_channel_required", pt: "Informe e-mail ou telefone.", en: "Enter an e-mail or a phone.")
         }
     }
 
+    /// `local@domain`: one `@`, a local part, a domain of at least two non-empty labels, at most
+    /// 254 bytes, and no white space (line breaks included), control character or one of
+    /// `<>()[],;:"\` anywhere. Addresses go as they are into mail headers (`To: <…>`) and SMTP
+    /// commands (`RCPT TO`), so a line break or a bracket in one would add headers or commands
+    /// to another's mail.
     static func looksLikeEmail(_ text: String) -> Bool {
+        guard text.utf8.count <= 254,
+              !text.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control
+                  || "<>()[],;:\"\\".unicodeScalars.contains($0) }) else { return false }
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !text.contains(" ")
+        guard parts.count == 2, !parts[0].isEmpty else { return false }
+        let labels = parts[1].split(separator: ".", omittingEmptySubsequences: false)
+        return labels.count >= 2 && labels.allSatisfy { !$0.isEmpty }
     }
 }

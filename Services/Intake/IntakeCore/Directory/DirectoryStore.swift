@@ -10,6 +10,13 @@ enum DirectoryStore {
             .lowercased().split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
     }
 
+    /// The key an e-mail address is found by (`email_key`): lower-cased, in Unicode's composed
+    /// form (NFC), so "zé@…" typed with a combining accent (as some systems send it) is the
+    /// address stored with "é".
+    static func emailKey(_ email: String) -> String {
+        email.lowercased().precomposedStringWithCanonicalMapping
+    }
+
     /// The exclusive upper bound of keys starting with `prefix`.
     static func prefixEnd(_ prefix: String) -> String { prefix + "\u{10FFFF}" }
 
@@ -58,6 +65,17 @@ enum DirectoryStore {
                   SQLValue(value.active), .text(value.accountOwnerAgentID), .text(value.email), .text(value.id)]) > 0
         if updated { try NameWords.replace(tx, .organization, id: value.id, nameKey: foldKey(value.name)) }
         return updated
+    }
+
+    /// The next generated organization code (`C000001`, `C000002`, …) that no organization has:
+    /// one given by hand that looks generated (`C000002`) is skipped, not taken again by the
+    /// counter (which would refuse every later organization without a code: the counter's step
+    /// rolls back with the refused insert).
+    static func nextOrganizationCode(_ tx: any SQLExecutor) throws -> String {
+        while true {
+            let code = String(format: "C%06lld", try nextCounter(tx, "organization"))
+            if try tx.queryOne("SELECT 1 AS taken FROM organizations WHERE code = ?", [.text(code)]) == nil { return code }
+        }
     }
 
     /// The next value of a named counter, allocated in the caller's transaction. The counter row
@@ -178,7 +196,7 @@ enum DirectoryStore {
     /// Active contacts whose e-mail is `email` (case-insensitive).
     static func contacts(_ tx: any SQLExecutor, email: String) throws -> [IntakeV1.Contact] {
         try tx.query("SELECT \(contactColumns) FROM contacts WHERE email_key = ? ORDER BY created_at",
-                     [.text(email.lowercased())]).map(contact)
+                     [.text(emailKey(email))]).map(contact)
     }
 
     static func insert(_ tx: any SQLExecutor, _ value: IntakeV1.Contact) throws {
@@ -186,7 +204,7 @@ enum DirectoryStore {
             INSERT INTO contacts (id, organization_id, name, name_key, email, email_key, phone, active, authorized, admin, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.text(value.id), .text(value.organizationID), .text(value.name), .text(foldKey(value.name)),
-                  .text(value.email), .text(value.email.lowercased()), .text(value.phone), SQLValue(value.active),
+                  .text(value.email), .text(emailKey(value.email)), .text(value.phone), SQLValue(value.active),
                   SQLValue(value.authorized), SQLValue(value.admin), .integer(value.createdAtMs)])
         try NameWords.replace(tx, .contact, id: value.id, nameKey: foldKey(value.name))
     }
@@ -195,7 +213,7 @@ enum DirectoryStore {
         try tx.execute("""
             UPDATE contacts SET name = ?, name_key = ?, email = ?, email_key = ?, phone = ?, active = ?, authorized = ?, admin = ?
             WHERE id = ?
-            """, [.text(value.name), .text(foldKey(value.name)), .text(value.email), .text(value.email.lowercased()),
+            """, [.text(value.name), .text(foldKey(value.name)), .text(value.email), .text(emailKey(value.email)),
                   .text(value.phone), SQLValue(value.active), SQLValue(value.authorized), SQLValue(value.admin), .text(value.id)])
         try NameWords.replace(tx, .contact, id: value.id, nameKey: foldKey(value.name))
     }
@@ -229,7 +247,7 @@ enum DirectoryStore {
             INSERT INTO representatives (id, name, name_key, email, email_key, phone, active, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """, [.text(value.id), .text(value.name), .text(foldKey(value.name)), .text(value.email),
-                  .text(value.email.lowercased()), .text(value.phone), SQLValue(value.active), .integer(createdAt)])
+                  .text(emailKey(value.email)), .text(value.phone), SQLValue(value.active), .integer(createdAt)])
         try NameWords.replace(tx, .representative, id: value.id, nameKey: foldKey(value.name))
         for organization in Set(value.organizationIDs) {
             try tx.execute("INSERT INTO representative_organizations (representative_id, organization_id) VALUES (?, ?)",
@@ -261,7 +279,7 @@ enum DirectoryStore {
         }
         let params: [SQLValue] = [.integer(Int64(limit))]
         if trimmed.contains("@") {
-            let email = trimmed.lowercased()
+            let email = emailKey(trimmed)
             response.contacts = try tx.query("SELECT \(contactColumns) FROM contacts WHERE email_key = ? ORDER BY name_key LIMIT ?",
                                              [.text(email)] + params).map(contact)
             response.representatives = try tx.query("SELECT id, name, email, phone, active FROM representatives WHERE email_key = ? LIMIT ?",

@@ -8,7 +8,7 @@ extension DirectoryStore {
     static func update(_ tx: any SQLExecutor, _ value: IntakeV1.Representative) throws {
         try tx.execute("""
             UPDATE representatives SET name = ?, name_key = ?, email = ?, email_key = ?, phone = ?, active = ? WHERE id = ?
-            """, [.text(value.name), .text(foldKey(value.name)), .text(value.email), .text(value.email.lowercased()),
+            """, [.text(value.name), .text(foldKey(value.name)), .text(value.email), .text(emailKey(value.email)),
                   .text(value.phone), SQLValue(value.active), .text(value.id)])
         try NameWords.replace(tx, .representative, id: value.id, nameKey: foldKey(value.name))
         try tx.execute("DELETE FROM representative_organizations WHERE representative_id = ?", [.text(value.id)])
@@ -60,14 +60,14 @@ extension DirectoryStore {
             INSERT INTO representative_contacts (id, representative_id, name, name_key, email, email_key, phone, active, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.text(value.id), .text(value.representativeID), .text(value.name), .text(foldKey(value.name)),
-                  .text(value.email), .text(value.email.lowercased()), .text(value.phone), SQLValue(value.active),
+                  .text(value.email), .text(emailKey(value.email)), .text(value.phone), SQLValue(value.active),
                   .integer(value.createdAtMs)])
     }
 
     static func update(_ tx: any SQLExecutor, _ value: IntakeV1.RepresentativeContact) throws {
         try tx.execute("""
             UPDATE representative_contacts SET name = ?, name_key = ?, email = ?, email_key = ?, phone = ?, active = ? WHERE id = ?
-            """, [.text(value.name), .text(foldKey(value.name)), .text(value.email), .text(value.email.lowercased()),
+            """, [.text(value.name), .text(foldKey(value.name)), .text(value.email), .text(emailKey(value.email)),
                   .text(value.phone), SQLValue(value.active), .text(value.id)])
     }
 }

@@ -20,9 +20,10 @@ public enum TaxID: Equatable, Sendable {
         }
     }
 
-    /// Strips `.`, `/`, `-` and spaces and upper-cases letters.
+    /// Strips `.`, `/`, `-` and white space (tabs, line breaks and the no-break space of a value
+    /// pasted from a spreadsheet included) and upper-cases letters.
     public static func strip(_ text: String) -> String {
-        String(text.uppercased().filter { !".-/ ".contains($0) })
+        String(text.uppercased().filter { !".-/".contains($0) && !$0.isWhitespace })
     }
 
     /// A valid CPF or CNPJ, or `nil`.

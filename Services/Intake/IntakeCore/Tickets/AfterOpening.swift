@@ -104,6 +104,7 @@ extension IntakeContext {
         message.channel = channel
         message.createdAtMs = Self.now()
         try TicketStore.insert(tx, message: message, ticketID: ticket.id, sequence: sequence, emailMessageID: request.emailMessageID)
+        try markActingContactLinked(tx, caller)
         let organizationID = ticket.organization?.id ?? ""
         try link(tx, uploaded, ticketID: ticket.id, organizationID: organizationID, messageID: message.id, positions: placed.uploads)
         try store(files, ticketID: ticket.id, organizationID: organizationID, caller: caller, after: uploaded,
@@ -149,6 +150,7 @@ extension IntakeContext {
             ticket.status = TicketStore.cancelled
             ticket.cancelReason = request.reason
             try TicketStore.save(tx, ticket)
+            try markActingContactLinked(tx, caller)
             var event = IntakeV1.TicketCancelledByCustomer()
             event.ticketID = ticket.id
             event.code = ticket.code
@@ -159,6 +161,13 @@ extension IntakeContext {
             try publisher.publish(tx, event: event, key: ticket.id)
             return try TicketStore.complete(tx, ticket, page: newestPage)
         }
+    }
+
+    /// A contact who wrote on a ticket or cancelled it is linked to it, as its own contact is:
+    /// the directory keeps them (deactivated at most), so the reply's author or the one who
+    /// cancelled stays someone (`DeleteContact` refuses a linked contact).
+    func markActingContactLinked(_ tx: any SQLExecutor, _ caller: Caller) throws {
+        if caller.isCustomer && !caller.isRepresentative { try TicketStore.markLinked(tx, contactID: caller.id) }
     }
 
     /// Throws `PERMISSION_DENIED` unless `caller` may cancel `ticket` (one they already see):

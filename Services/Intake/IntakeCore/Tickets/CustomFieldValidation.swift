@@ -11,8 +11,9 @@ enum CustomFieldValidation {
     static func validate(_ values: [IntakeV1.CustomFieldValue], fields: [IntakeV1.CustomField], product: String,
                          category: CommonV1.Category, requireFields: Bool = true,
                          violations: inout Violations) -> [IntakeV1.CustomFieldValue] {
+        if tooMany(values, &violations) { return [] }
         let applicable = fields.filter {
-            $0.active && ($0.product.isEmpty || $0.product == product)
+            $0.active && ($0.product.isEmpty || sameProduct($0.product, product))
                 && ($0.category == .unspecified || $0.category == category)
         }
         let byKey = Dictionary(applicable.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
@@ -41,7 +42,7 @@ enum CustomFieldValidation {
             }
             switch definition.kind {
             case .fieldNumber:
-                if Double(text) == nil || !(Double(text)!.isFinite) {
+                if !isNumber(text) {
                     violations.add(field, "not_a_number", pt: "Informe um número (use ponto decimal).",
                                    en: "Enter a number (with a decimal point).")
                 }
@@ -69,10 +70,58 @@ enum CustomFieldValidation {
         return accepted
     }
 
-    /// `YYYY-MM-DD` naming a real day.
+    /// At most this many values in one request: more is no form, and naming each unknown one
+    /// would make an answer larger than an RPC frame (60,000: a 10 MB error never received).
+    static let maxValues = 500
+
+    /// Adds `too_many` on `custom_fields` and returns true when there are more than ``maxValues``.
+    static func tooMany(_ values: [IntakeV1.CustomFieldValue], _ violations: inout Violations) -> Bool {
+        guard values.count > maxValues else { return false }
+        violations.add("custom_fields", "too_many", pt: "No máximo \(maxValues) campos complementares.",
+                       en: "At most \(maxValues) custom fields.")
+        return true
+    }
+
+    /// Whether a field's product is the ticket's: customers type the product, so case and
+    /// surrounding white space do not count ("erp " is "ERP": its required fields apply).
+    static func sameProduct(_ fieldProduct: String, _ product: String) -> Bool {
+        fieldProduct.trimmingCharacters(in: .whitespacesAndNewlines)
+            .caseInsensitiveCompare(product.trimmingCharacters(in: .whitespacesAndNewlines)) == .orderedSame
+    }
+
+    /// A finite decimal number written with a decimal point: an optional sign, digits with an
+    /// optional fraction (or a fraction alone: `.5`), an optional exponent (`1e3`), ASCII only.
+    /// Not all that `Double(_:)` reads: hexadecimal (`0x10`, `0x1p3`), `nan` and `inf` are not
+    /// numbers people type, and consumers reading the stored text would read them otherwise.
+    static func isNumber(_ text: String) -> Bool {
+        var rest = Substring(text).utf8[...]
+        func skipSign() { if let first = rest.first, first == UInt8(ascii: "+") || first == UInt8(ascii: "-") { rest = rest.dropFirst() } }
+        func digits() -> Int {
+            let count = rest.prefix(while: { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }).count
+            rest = rest.dropFirst(count)
+            return count
+        }
+        skipSign()
+        var mantissa = digits()
+        if rest.first == UInt8(ascii: ".") {
+            rest = rest.dropFirst()
+            mantissa += digits()
+        }
+        guard mantissa > 0 else { return false }
+        if let e = rest.first, e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
+            rest = rest.dropFirst()
+            skipSign()
+            guard digits() > 0 else { return false }
+        }
+        // Finite: `1e309` overflows.
+        return rest.isEmpty && Double(text)?.isFinite == true
+    }
+
+    /// `YYYY-MM-DD` naming a real day, ASCII digits only (`2026-+1-+5` is no date).
     static func isDate(_ text: String) -> Bool {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              parts.allSatisfy({ $0.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } }),
               let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
               (1...12).contains(month), day >= 1 else { return false }
         let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0

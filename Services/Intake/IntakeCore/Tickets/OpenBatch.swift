@@ -205,6 +205,7 @@ final class OpenBatch: SQLExecutor {
             let first = """
                 SELECT id FROM tickets t
                 WHERE t.contact_id = v.contact_id AND t.submission_hash = v.submission_hash AND t.opened_at >= v.since
+                    AND t.\(TicketStore.firstOfDuplicates)
                 ORDER BY t.opened_at LIMIT 1
                 """
             statements.append(("""

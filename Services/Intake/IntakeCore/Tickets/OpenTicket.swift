@@ -85,20 +85,22 @@ extension IntakeContext {
     }
 
     /// The double-submission check: the first ticket of the same contact with the same subject
-    /// and text since `since`.
+    /// and text since `since`, not cancelled.
     static let duplicateSQL = """
-        SELECT id FROM tickets WHERE contact_id = ? AND submission_hash = ? AND opened_at >= ? ORDER BY opened_at LIMIT 1
+        SELECT id FROM tickets WHERE contact_id = ? AND submission_hash = ? AND opened_at >= ? AND \(TicketStore.firstOfDuplicates)
+        ORDER BY opened_at LIMIT 1
         """
 
     static func duplicateParameters(contactID: String, submissionHash: String, since: Int64) -> [SQLValue] {
         [.text(contactID), .text(submissionHash), .integer(since)]
     }
 
-    /// What identifies a submission for the double-submission check.
+    /// What identifies a submission for the double-submission check: the subject as stored
+    /// (trimmed: "Erro " again is the same subject) and the text.
     static func submissionHash(_ request: IntakeV1.OpenTicketRequest) -> String {
         // SHA-256 of subject, NUL, text: hashed in place, without joining them into a new string.
         var stream = Digest.SHA256Stream()
-        for (index, part) in [request.subject, request.request].enumerated() {
+        for (index, part) in [trimmed(request.subject), request.request].enumerated() {
             if index > 0 { withUnsafeBytes(of: UInt8(0)) { stream.update($0) } }
             var text = part
             text.withUTF8 { stream.update(UnsafeRawBufferPointer($0)) }
@@ -127,7 +129,21 @@ extension IntakeContext {
                 throw Denied.otherOrganization
             }
         }
+        // Product and module without surrounding white space, as the subject is stored: custom
+        // fields (and routing) match the product, and " ERP" must not escape "ERP"'s required fields.
+        adjusted.product = Self.trimmed(adjusted.product)
+        adjusted.module = Self.trimmed(adjusted.module)
         let request = adjusted
+        // Lists too long to name each offending entry are refused before the transaction (and
+        // before a PostgreSQL batch would read the uploads ahead), with what the request alone
+        // says is wrong.
+        var oversized = Violations()
+        let manyFields = CustomFieldValidation.tooMany(request.customFields, &oversized)
+        let manyUploads = Self.tooManyUploads(request.attachmentIDs, field: "attachment_ids", &oversized)
+        if manyFields || manyUploads {
+            for violation in Self.whatViolations(request, caller: caller) { oversized.add(violation) }
+            try oversized.check("ocorrência inválida / invalid ticket")
+        }
         // The double-submission window starts from when the open was submitted, so the check a
         // PostgreSQL batch reads ahead (``openingReads``) is the very statement the open runs.
         let submittedAt = Self.now()
@@ -260,6 +276,14 @@ extension IntakeContext {
         return found.items
     }
 
+    /// Whether `request` is an e-mail intake took in (the e-mail channel in process, or a
+    /// service): mail has no way to carry custom fields, so their being required is waived. A
+    /// customer or agent naming the e-mail channel (and a Message-ID) over RPC is not mail taken
+    /// in: before 2026-12-02 that skipped every required field.
+    static func isMailTakenIn(_ request: IntakeV1.OpenTicketRequest, channel: String, caller: Caller) -> Bool {
+        channel == BuiltInEntries.emailChannel && !request.emailMessageID.isEmpty && (caller.isInProcess || caller.isService)
+    }
+
     /// The channel key of a ticket of `request`: the one named, or the caller's usual one.
     static func openingChannel(_ request: IntakeV1.OpenTicketRequest, caller: Caller) -> String {
         request.channel.isEmpty ? BuiltInEntries.defaultChannel(for: caller, opening: true) : request.channel.lowercased()
@@ -356,7 +380,7 @@ extension IntakeContext {
         for violation in prepared.whatViolations { violations.add(violation) }
         let customFields = CustomFieldValidation.validate(request.customFields, fields: catalog.fields,
                                                           product: request.product, category: request.category,
-                                                          requireFields: channel != BuiltInEntries.emailChannel,
+                                                          requireFields: !Self.isMailTakenIn(request, channel: channel, caller: caller),
                                                           violations: &violations)
         if !request.emailMessageID.isEmpty && !caller.isStaffOrSystem && channel != BuiltInEntries.emailChannel {
             violations.add("email_message_id", "email_channel_only", pt: "Só para o canal e-mail.", en: "E-mail channel only.")
@@ -552,7 +576,8 @@ extension IntakeContext {
         if tx.engine == .postgres {
             let row = try tx.queryOne("""
                 WITH duplicate AS (
-                    SELECT id FROM tickets WHERE contact_id = ? AND submission_hash = ? AND opened_at >= ? ORDER BY opened_at LIMIT 1
+                    SELECT id FROM tickets WHERE contact_id = ? AND submission_hash = ? AND opened_at >= ? AND \(TicketStore.firstOfDuplicates)
+                    ORDER BY opened_at LIMIT 1
                 ), number AS (
                     INSERT INTO counters (name, last_value) SELECT CAST(? AS TEXT), 1 WHERE NOT EXISTS (SELECT 1 FROM duplicate)
                     ON CONFLICT (name) DO UPDATE SET last_value = counters.last_value + 1

@@ -192,8 +192,15 @@ final class RecentSubmissions: Sendable {
         }
     }
 
-    /// The id of the first ticket of `contactID` with `hash` opened at or after `since`, confirmed
-    /// against its row.
+    /// A remembered ticket is still the first of a double submission: the same contact and
+    /// submission, in the window, not cancelled since.
+    private static let confirmSQL = """
+        SELECT 1 AS found FROM tickets WHERE id = ? AND contact_id = ? AND submission_hash = ? AND opened_at >= ?
+            AND \(TicketStore.firstOfDuplicates)
+        """
+
+    /// The id of the first ticket of `contactID` with `hash` opened at or after `since`, not
+    /// cancelled, confirmed against its row.
     func first(_ tx: any SQLExecutor, contactID: String, hash: String, since: Int64) throws -> String? {
         let (candidates, evicted) = state.withLock { state -> ([(openedAt: Int64, ticketID: String)], (after: Int64, upTo: Int64)?) in
             let candidates = state.tickets[Key(contactID: contactID, hash: hash)] ?? []
@@ -206,13 +213,13 @@ final class RecentSubmissions: Sendable {
         }
         if let evicted, let id = try tx.queryOne("""
             SELECT id FROM tickets WHERE rowid > ? AND rowid <= ? AND contact_id = ? AND submission_hash = ? AND opened_at >= ?
+                AND \(TicketStore.firstOfDuplicates)
             ORDER BY opened_at LIMIT 1
             """, [.integer(evicted.after), .integer(evicted.upTo), .text(contactID), .text(hash), .integer(since)])?.text("id") {
             return id
         }
         for candidate in candidates where candidate.openedAt >= since {
-            if try tx.queryOne("SELECT 1 AS found FROM tickets WHERE id = ? AND contact_id = ? AND submission_hash = ? AND opened_at >= ?",
-                               [.text(candidate.ticketID), .text(contactID), .text(hash), .integer(since)]) != nil {
+            if try tx.queryOne(Self.confirmSQL, [.text(candidate.ticketID), .text(contactID), .text(hash), .integer(since)]) != nil {
                 return candidate.ticketID
             }
         }

@@ -9,6 +9,9 @@ import Storage
 enum TicketStore {
     static let open = "open"
     static let cancelled = "cancelled"
+    /// The condition a ticket meets to be the first of a double submission: not cancelled (a
+    /// customer who cancelled one and sends the same again means a new one).
+    static let firstOfDuplicates = "status <> '\(cancelled)'"
     /// Workflow reported the ticket finished (`TicketFinished`).
     static let finished = "finished"
 

@@ -54,7 +54,7 @@ final class LoopbackServer: @unchecked Sendable {
     let secret: DeploymentSecret
     let probe = Probe()
 
-    init(limits: RPCLimits = RPCLimits(), workers: Int = 16, secret: DeploymentSecret = .random()) throws {
+    init(limits: RPCLimits = RPCLimits(), workers: Int = 16, secret: DeploymentSecret = .random(), eventLoops: Int = 2) throws {
         self.secret = secret
         var router = RPCRouter()
         BuiltinServices.register(in: &router, service: "test") { .serving }
@@ -177,7 +177,7 @@ final class LoopbackServer: @unchecked Sendable {
         var configuration = ServerConfiguration(serviceName: "test", secret: secret)
         configuration.limits = limits
         configuration.workerThreads = workers
-        configuration.eventLoops = 2
+        configuration.eventLoops = eventLoops
         server = RPCServer(configuration: configuration, router: router, logger: Logger(service: "test", level: .critical))
         try server.start()
     }
@@ -194,7 +194,7 @@ final class LoopbackServer: @unchecked Sendable {
 }
 
 /// A raw TCP peer that speaks frames by hand, to misbehave on purpose.
-final class RawPeer {
+final class RawPeer: @unchecked Sendable {
     let fd: Int32
     var decoder = FrameDecoder(maxFrameSize: 8 << 20)
 

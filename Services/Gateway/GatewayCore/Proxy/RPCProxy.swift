@@ -213,6 +213,11 @@ public final class RPCProxy: Sendable {
         }
     }
 
+    /// The built-ins this port passes to the service named in `service` metadata (Stats/Outbox
+    /// only to callers who may read metrics), which a service's reflection here lists.
+    static let forwardedBuiltins: Set<String> = [RpcV1.Health.check.path, RpcV1.Echo.echo.path, RpcV1.Echo.echoStream.path,
+                                                 RpcV1.Reflection.listMethods.path, RpcV1.Stats.outbox.path]
+
     /// - Parameter only: the service named in the call's `service` metadata: reflection lists its
     ///   methods alone (none named, or `gateway`: every service's).
     static func answerBuiltin(gateway: Gateway, method: String, payload: [UInt8], options: CallOptions, only: String? = nil) throws -> [UInt8] {
@@ -229,8 +234,17 @@ public final class RPCProxy: Sendable {
         case RpcV1.Reflection.listMethods.path:
             var all = RpcV1.ListMethodsResponse()
             all.service = "gateway-rpc"
-            let named = only.flatMap { $0 == "gateway" ? nil : $0 }
-            for service in gateway.configuration.services where named == nil || named == service {
+            if let named = only.flatMap({ $0 == "gateway" ? nil : $0 }) {
+                // One service's own listing, its refusal as it is (a stopped service: UNAVAILABLE),
+                // without what this port does not forward (event delivery and feeds).
+                let listed = try RpcV1.ListMethodsResponse(serializedBytes: gateway.forward(service: named, path: method, payload: payload, options: options))
+                all.service = listed.service
+                all.methods = listed.methods.filter {
+                    forwardedBuiltins.contains($0.name) || !($0.name.hasPrefix("/ocorrencias.rpc.v1.") || $0.name.hasPrefix("/ocorrencias.events.v1."))
+                }
+                return all.serializedBytes()
+            }
+            for service in gateway.configuration.services {
                 guard let bytes = try? gateway.forward(service: service, path: method, payload: payload, options: options),
                       let listed = try? RpcV1.ListMethodsResponse(serializedBytes: bytes) else { continue }
                 all.methods += listed.methods.filter {

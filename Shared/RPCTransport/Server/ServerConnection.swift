@@ -198,10 +198,14 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
     private func authenticate(_ frame: RpcV1.Frame) {
         let secret = server.configuration.secret
         if let authenticator = server.configuration.authenticator {
-            if frame.kind == .auth, let attached = authenticator.authenticate(metadata: frame.metadata, payload: frame.payload, peer: peer) {
-                connectionMetadata = attached
-                return acceptPeer(frame)
-            }
+            do {
+                if frame.kind == .auth, let attached = try authenticator.authenticate(metadata: frame.metadata, payload: frame.payload, peer: peer) {
+                    connectionMetadata = attached
+                    return acceptPeer(frame)
+                }
+            } catch let error as RPCError {
+                return rejectPeer(frame, log: "rejected peer: \(error.message)", error)
+            } catch {}
             return rejectPeer(frame, log: "rejected peer: authenticator refused it", "credencial recusada / credential refused")
         }
         if frame.kind == .auth, frame.payload.count == 2 * Handshake.nonceLength {
@@ -230,11 +234,16 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
     /// The peer did not prove itself: logged, answered `UNAUTHENTICATED` with `message`, and
     /// the connection closed.
     private func rejectPeer(_ frame: RpcV1.Frame, log: String, _ message: String) {
+        rejectPeer(frame, log: log, RPCError(.unauthenticated, message))
+    }
+
+    /// The peer was refused with `error`: logged, answered, the connection closed.
+    private func rejectPeer(_ frame: RpcV1.Frame, log: String, _ error: RPCError) {
         server.logger.warning(log, ["connection.id": String(id), "peer": peer])
         var reject = RpcV1.Frame()
         reject.kind = .response
         reject.callID = frame.callID
-        reject.status = RPCError(.unauthenticated, message).status
+        reject.status = error.status
         send(reject)
         close(reason: "unauthenticated")
     }
@@ -731,6 +740,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
             call.stream?.interrupt(RPCError(.unavailable, "conexão encerrada / connection closed"))
         }
         heldStreams.removeAll()
+        if authenticated, let attached = connectionMetadata { server.configuration.authenticator?.connectionClosed(attached: attached) }
         loop.deregister(fd: fd, token: token)
         shutdown(fd, Int32(SHUT_RDWR))
         Glibc.close(fd)

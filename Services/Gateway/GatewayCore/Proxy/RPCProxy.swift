@@ -59,6 +59,7 @@ public final class RPCProxy: Sendable {
 
     /// From now on keys are checked against `gateway`'s credentials and calls forwarded; once.
     func serve(_ gateway: Gateway) {
+        keys.perKeyLimit.store(gateway.configuration.proxyConnectionsPerKey, ordering: .relaxed)
         _ = keys.store.storeIfNil(gateway.store)
         var router = RPCRouter()
         router.registerFallback { [gateway] payload, context in
@@ -261,22 +262,52 @@ public final class RPCProxy: Sendable {
 /// Accepts connections whose AUTH frame carries a valid, unrevoked API key in `api-key`; before
 /// the gateway's credentials are there (``RPCProxy/serve(_:)``), any non-empty key, unchecked
 /// (see ``RPCProxy/init(service:secret:logger:port:whileStarting:)``).
+///
+/// One key holds at most ``perKeyLimit`` connections at once (`GATEWAY_RPC_MAX_CONNECTIONS_PER_KEY`):
+/// beyond it a connection is refused with `RESOURCE_EXHAUSTED`. Without it one key's system
+/// (a customer's, say) could hold every slot of the port, kept open by PINGs, and keep every
+/// other integration out.
 final class KeyAuthenticator: ConnectionAuthenticator {
     let store = AtomicLazyReference<CredentialStore>()
     let logger: Logger
+    let perKeyLimit = Atomic<Int>(Int.max)
+    /// Open connections per key id.
+    private let open = Mutex<[String: Int]>([:])
 
     init(logger: Logger) { self.logger = logger }
 
-    func authenticate(metadata: [String: String], payload: [UInt8], peer: String) -> [String: String]? {
+    func authenticate(metadata: [String: String], payload: [UInt8], peer: String) throws -> [String: String]? {
         guard let key = metadata[MetadataKey.apiKey], !key.isEmpty else { return nil }
         guard let store = store.load() else {
             logger.debug("rpc proxy connection let in while the gateway starts", ["peer": peer])
             return [MetadataKey.apiKey: key]
         }
         guard let record = try? store.verifyAPIKey(key) else { return nil }
+        let limit = perKeyLimit.load(ordering: .relaxed)
+        let admitted = open.withLock { open in
+            guard open[record.id, default: 0] < limit else { return false }
+            open[record.id, default: 0] += 1
+            return true
+        }
+        guard admitted else {
+            throw RPCError(.resourceExhausted,
+                           "conexões demais abertas com esta chave de API (\(limit)) / too many connections open with this API key (\(limit))",
+                           metadata: [ErrorMetadata.retryAfterMilliseconds: "1000"])
+        }
         logger.info("rpc proxy connection authenticated", ["api_key.id": record.id, "peer": peer])
         return [MetadataKey.apiKey: key, RPCProxy.keyIDKey: record.id]
     }
+
+    func connectionClosed(attached: [String: String]) {
+        guard let id = attached[RPCProxy.keyIDKey] else { return }
+        open.withLock { open in
+            let left = open[id, default: 1] - 1
+            open[id] = left > 0 ? left : nil
+        }
+    }
+
+    /// Connections open with key `id` (tests).
+    func openConnections(key id: String) -> Int { open.withLock { $0[id, default: 0] } }
 }
 
 extension Gateway {

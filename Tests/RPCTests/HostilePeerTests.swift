@@ -213,11 +213,7 @@ struct HostilePeerTests {
 }
 
 extension HostilePeerTests {
-    static func echo(_ bytes: [UInt8]) -> RpcV1.EchoRequest {
-        var request = RpcV1.EchoRequest()
-        request.payload = bytes
-        return request
-    }
+    static func echo(_ bytes: [UInt8]) -> RpcV1.EchoRequest { LoopbackTests.echoRequest(bytes) }
 
     @Test("streams waiting on their peers do not hold the worker pool: with more idle bidirectional streams and unread server streams open than there are workers, unary calls still run; past the server's stream limit a new stream is RESOURCE_EXHAUSTED, and room comes back when one ends")
     func idleStreamsDoNotHoldWorkers() throws {

@@ -311,3 +311,32 @@ extension HostilePeerTests {
         #expect(pong.kind == .pong && pong.callID == 77 && pong.payload == [1, 2, 3])
     }
 }
+
+extension HostilePeerTests {
+    @Test("a handler that stops because its deadline passed and returns as if done ends the call with DEADLINE_EXCEEDED, not OK (it raced the server's deadline tick): a client never takes work cut by the deadline, a stream cut short, for whole")
+    func streamCutByTheDeadlineIsNotWhole() throws {
+        let server = try LoopbackServer()
+        let peer = try RawPeer(port: server.server.port)
+        #expect(peer.authenticate(server.secret))
+        // The handler returns normally as soon as its deadline passed; each round raced the
+        // server's deadline tick (every 10 ms), and OK usually won. A raw peer has no deadline of
+        // its own that could fail the call first.
+        var endings: [String] = []
+        for round in 0..<12 {
+            var request = RpcV1.Frame()
+            request.kind = .request
+            request.callID = UInt64(2 * round + 1)
+            request.method = TestMethods.untilCancelled.path
+            request.payload = LoopbackTests.echoRequest([]).serializedBytes()
+            request.endStream = true
+            request.timeoutMs = 60
+            peer.send(request)
+            while let frame = peer.receive() {
+                guard frame.kind == .response, frame.callID == request.callID else { continue }
+                endings.append(frame.status.map { RPCStatusCode(rawValue: $0.code)?.name ?? "\($0.code)" } ?? "OK")
+                break
+            }
+        }
+        #expect(endings == Array(repeating: "DEADLINE_EXCEEDED", count: 12), "\(endings)")
+    }
+}

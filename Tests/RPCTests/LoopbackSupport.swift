@@ -14,6 +14,8 @@ enum TestMethods {
     static let inflate = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Inflate", clientStreaming: false, serverStreaming: false)
     /// Blocks until the test releases it, honouring cancellation.
     static let gate = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Gate", clientStreaming: false, serverStreaming: false)
+    /// Waits until its call is cancelled or expires, then returns as if done (echoes the payload).
+    static let untilCancelled = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/UntilCancelled", clientStreaming: false, serverStreaming: false)
     /// Streams a message every 10 ms until cancelled.
     static let ticker = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Ticker", clientStreaming: false, serverStreaming: true)
     /// Answered later from another thread (`registerCompleting`): echoes, or fails when `payload[0]` is 1
@@ -94,6 +96,12 @@ final class LoopbackServer: @unchecked Sendable {
                     respond(.success(response))
                 }
             }
+        }
+        router.register(TestMethods.untilCancelled) { request, context in
+            while !context.isCancelled { usleep(100) }
+            var response = RpcV1.EchoResponse()
+            response.payload = request.payload
+            return response
         }
         router.registerCompleting(TestMethods.held) { request, _, respond in
             probe.held.withLock { $0.append((request.payload, respond)) }

@@ -456,6 +456,11 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         let (call, write) = lock.withLock { () -> (ActiveCall?, Bool) in
             guard let call = calls.removeValue(forKey: callID) else { return (nil, false) }
             switch outcome {
+            case .success where call.deadline.hasPassed:
+                // A handler that stopped because its deadline passed and returned as if done (a
+                // server stream ended early): the call timed out, it did not succeed. The tick
+                // would have said so moments later; a client must not take a cut stream as whole.
+                frame.status = RPCError(.deadlineExceeded, "prazo da chamada esgotado / deadline exceeded").status
             case .success(let payload): frame.payload = payload
             case .failure(let error) where call.deadline.hasPassed && error.code == .cancelled:
                 // A handler that stopped because its deadline passed reports that, not "cancelled".

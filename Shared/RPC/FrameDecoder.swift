@@ -32,8 +32,9 @@ public enum FrameDecodingError: Error, Sendable, Hashable, CustomStringConvertib
 /// while let frame = try decoder.next() { handle(frame) }
 /// ```
 public struct FrameDecoder: Sendable {
-    /// Largest accepted frame body, in bytes.
-    public let maxFrameSize: Int
+    /// Largest accepted frame body, in bytes. A server lowers it until its peer authenticated
+    /// (the handshake's frames are small), then raises it to the configured limit.
+    public var maxFrameSize: Int
     private var buffer: [UInt8] = []
     private var readIndex = 0
 
@@ -44,8 +45,20 @@ public struct FrameDecoder: Sendable {
     /// Bytes received but not yet returned as frames.
     public var bufferedByteCount: Int { buffer.count - readIndex }
 
-    /// True while part of a frame has arrived and the rest has not (slow-loris detection).
+    /// True while bytes are buffered that were not returned as frames yet (whole frames included).
     public var hasPartialFrame: Bool { bufferedByteCount > 0 }
+
+    /// True while the frame at the front has started to arrive and is not complete: its length
+    /// prefix, or its body, is still missing bytes (slow-loris detection). Whole frames waiting
+    /// to be taken (a reader that paused) do not count.
+    public var hasIncompleteFrame: Bool {
+        let buffered = bufferedByteCount
+        guard buffered > 0 else { return false }
+        guard buffered >= 4 else { return true }
+        let length = Int(buffer[readIndex]) << 24 | Int(buffer[readIndex + 1]) << 16
+            | Int(buffer[readIndex + 2]) << 8 | Int(buffer[readIndex + 3])
+        return buffered < 4 + length
+    }
 
     /// Adds bytes read from the peer.
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {

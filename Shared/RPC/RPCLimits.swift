@@ -19,6 +19,10 @@ public struct RPCLimits: Sendable, Hashable {
     public var defaultTimeoutMilliseconds: Int = 30_000
     /// Largest deadline a caller may ask for (`OCORRENCIAS_RPC_MAX_TIMEOUT_MS`, 10 min).
     public var maxTimeoutMilliseconds: Int = 600_000
+    /// Streaming handlers running at once per server, each on a thread of its own (not the
+    /// worker pool, which a few idle streams would otherwise hold); a stream beyond it is
+    /// refused with RESOURCE_EXHAUSTED (`OCORRENCIAS_RPC_MAX_STREAMS`, 1024).
+    public var maxStreamingHandlers: Int = 1024
     public init() {}
 
     /// Defaults overridden by the `OCORRENCIAS_RPC_*` variables that are set and valid.
@@ -33,6 +37,7 @@ public struct RPCLimits: Sendable, Hashable {
         if let v = int("OCORRENCIAS_RPC_AUTH_TIMEOUT_MS") { authenticationTimeoutMilliseconds = v }
         if let v = int("OCORRENCIAS_RPC_DEFAULT_TIMEOUT_MS") { defaultTimeoutMilliseconds = v }
         if let v = int("OCORRENCIAS_RPC_MAX_TIMEOUT_MS") { maxTimeoutMilliseconds = v }
+        if let v = int("OCORRENCIAS_RPC_MAX_STREAMS") { maxStreamingHandlers = v }
     }
 }
 

@@ -106,7 +106,7 @@ public struct ServiceConfiguration: Sendable {
         let positive = 1...(1 << 40)
         for name in ["OCORRENCIAS_RPC_MAX_FRAME_BYTES", "OCORRENCIAS_RPC_MAX_IN_FLIGHT", "OCORRENCIAS_RPC_MAX_CONNECTIONS",
                      "OCORRENCIAS_RPC_IDLE_TIMEOUT_MS", "OCORRENCIAS_RPC_FRAME_TIMEOUT_MS", "OCORRENCIAS_RPC_AUTH_TIMEOUT_MS",
-                     "OCORRENCIAS_RPC_DEFAULT_TIMEOUT_MS", "OCORRENCIAS_RPC_MAX_TIMEOUT_MS"] {
+                     "OCORRENCIAS_RPC_DEFAULT_TIMEOUT_MS", "OCORRENCIAS_RPC_MAX_TIMEOUT_MS", "OCORRENCIAS_RPC_MAX_STREAMS"] {
             _ = try settings.integer(name, in: positive)
         }
         _ = try settings.integer("\(prefix)_DATABASE_POOL_SIZE", in: 1...1_024)

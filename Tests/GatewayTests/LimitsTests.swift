@@ -156,6 +156,35 @@ struct LimitsTests {
         #expect((1_000...60_000).contains(wait) && wait % 1_000 == 0 && message.contains("in \(wait / 1_000) s"), "\(String(describing: error?.metadata))")
     }
 
+    @Test("one API key holds at most GATEWAY_RPC_MAX_CONNECTIONS_PER_KEY connections on the RPC port: the next is RESOURCE_EXHAUSTED (it could fill the port's connection limit and keep every other integration out), another key still connects, a closed connection frees its place")
+    func rpcPortConnectionsPerKey() throws {
+        let gateway = try GatewayHarness(engine: .sqlite, extra: ["GATEWAY_RPC_MAX_CONNECTIONS_PER_KEY": "2"])
+        let admin = try gateway.adminToken()
+        func key(_ name: String) throws -> String {
+            let created = try gateway.request("POST", "/v1/api-keys", json: ["name": name, "role": "customer_contact", "organization_id": "org-1"],
+                                              bearer: admin)
+            return try #require(created.json["key"] as? String, "\(created.text)")
+        }
+        let (first, second) = (try key("ERP do cliente"), try key("Outro sistema"))
+        let held = [ProxyTests.client(port: gateway.proxyPort, key: first), ProxyTests.client(port: gateway.proxyPort, key: first)]
+        for client in held { #expect(try client.call(RpcV1.Health.check, RpcV1.HealthCheckRequest()).status == .serving) }
+        let third = ProxyTests.client(port: gateway.proxyPort, key: first)
+        defer { third.close() }
+        let refused = #expect(throws: RPCError.self) { try third.call(RpcV1.Health.check, RpcV1.HealthCheckRequest()) }
+        #expect(refused?.code == .resourceExhausted, "\(String(describing: refused))")
+        #expect(refused?.message.contains("too many connections open with this API key (2)") == true, "\(String(describing: refused))")
+        let other = ProxyTests.client(port: gateway.proxyPort, key: second)
+        defer { other.close() }
+        #expect(try other.call(RpcV1.Health.check, RpcV1.HealthCheckRequest()).status == .serving)
+        held[0].close()
+        #expect(waitFor {
+            let again = ProxyTests.client(port: gateway.proxyPort, key: first)
+            defer { again.close() }
+            return (try? again.call(RpcV1.Health.check, RpcV1.HealthCheckRequest()))?.status == .serving
+        })
+        held[1].close()
+    }
+
     @Test("/healthz, /readyz without services behind, /metrics for administrators, Idempotency-Key validated")
     func observability() throws {
         let gateway = try GatewayHarness(engine: .sqlite, extra: [

@@ -81,7 +81,34 @@ struct ProxyTests {
         let echoed = try client.call(RpcV1.Echo.echo, echo, options: CallOptions(metadata: [MetadataKey.service: "knowledge"]))
         #expect(echoed.payload == echo.payload)
         // Without it the gateway answers: reflection lists every service's methods.
-        _ = try client.call(RpcV1.Reflection.listMethods, RpcV1.ListMethodsRequest())
+        let everything = try client.call(RpcV1.Reflection.listMethods, RpcV1.ListMethodsRequest())
+        #expect(everything.methods.contains { $0.name == WorkflowV1.Workflow.getTicket.path })
+        // Naming a service lists its methods alone, and never the internal ones (it went to the
+        // service as it was, listing event delivery, the event feed and the built-ins).
+        let intakeOnly = try client.call(RpcV1.Reflection.listMethods, RpcV1.ListMethodsRequest(),
+                                         options: CallOptions(metadata: [MetadataKey.service: "intake"]))
+        #expect(intakeOnly.methods.contains { $0.name == IntakeV1.Intake.openTicket.path })
+        #expect(intakeOnly.service == "intake")
+        let forwarded = [RpcV1.Health.check.path, RpcV1.Echo.echo.path, RpcV1.Echo.echoStream.path, RpcV1.Reflection.listMethods.path,
+                         RpcV1.Stats.outbox.path]
+        #expect(!intakeOnly.methods.contains { !$0.name.hasPrefix("/ocorrencias.intake.v1.") && !forwarded.contains($0.name) },
+                "\(intakeOnly.methods.map(\.name))")
+        #expect(intakeOnly.methods.contains { $0.name == RpcV1.Health.check.path }, "the CLI finds `intake/Check` there")
+        // A service's outbox figures need what GET /metrics needs (an agent key has neither);
+        // other built-ins are unknown here.
+        for (path, code) in [(RpcV1.Stats.outbox.path, RPCStatusCode.permissionDenied), ("/ocorrencias.rpc.v1.Nothing/Here", .unimplemented)] {
+            do {
+                _ = try client.callRaw(path: path, payload: [], options: CallOptions(metadata: [MetadataKey.service: "intake"]))
+                Issue.record("\(path) answered an agent's key")
+            } catch let error as RPCError {
+                #expect(error.code == code, "\(path): \(error)")
+            }
+        }
+        let operations = try gateway.request("POST", "/v1/api-keys", json: ["name": "Painel", "role": "agent", "permissions": ["metrics.read"]],
+                                             bearer: admin)
+        let metricsReader = Self.client(port: gateway.proxyPort, key: try #require(operations.json["key"] as? String, "\(operations.text)"))
+        defer { metricsReader.close() }
+        _ = try metricsReader.call(RpcV1.Stats.outbox, RpcV1.OutboxStatsRequest(), options: CallOptions(metadata: [MetadataKey.service: "intake"]))
         // A domain method, forwarded to intake with the key's principal signed in (intake refuses
         // calls without a valid principal, so an answer proves it arrived signed).
         var lookup = IntakeV1.LookupCustomersRequest()

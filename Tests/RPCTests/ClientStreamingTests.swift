@@ -4,6 +4,7 @@ import RPC
 import RPCTransport
 import Synchronization
 import Testing
+import TestSupport
 
 /// Client-streaming calls sent in one write (`RPCClient.call(_:requests:)`,
 /// `StreamingCall.finish(last:)`) and handlers held back until they have a request to read.
@@ -85,40 +86,42 @@ import Testing
         #expect(String(decoding: try client.call(TestMethods.upload, requests: [Self.chunk(5)]).payload, as: UTF8.self) == "5")
     }
 
-    @Test("a completing handler that serves small calls without blocking reads a call already whole on the event loop, any other on a worker; malformed requests are still refused")
+    @Test("a completing handler that serves small calls without blocking reads a call already whole on the event loop, any other on a thread of its own (not a worker: it may wait on its peer); malformed requests are still refused")
     func inlineWhenWhole() throws {
-        // One worker, held by a gated call: only what runs on the event loop can finish.
-        let server = try LoopbackServer(workers: 1)
+        // One worker, held by a gated call, and room for one streaming handler, held by an idle
+        // echo stream: a call run on the event loop needs neither, any other is refused.
+        var limits = RPCLimits()
+        limits.maxStreamingHandlers = 1
+        let server = try LoopbackServer(limits: limits, workers: 1)
         let client = server.client(timeout: 10_000)
         let gated = client.start(path: TestMethods.gate.path, payload: [], options: CallOptions(timeoutMilliseconds: 60_000)) { _ in }
         defer { server.probe.gateOpen.store(true, ordering: .releasing) }
         while server.probe.gateEntered.load(ordering: .relaxed) == 0 { usleep(1_000) }
+        let idle = try client.streamingCall(RpcV1.Echo.echoStream)
+        #expect(waitFor { server.server.runningStreamHandlers == 1 })
 
         #expect(try client.call(TestMethods.smallInline, requests: [Self.chunk(3), Self.chunk(4)]).payload == Array("7".utf8))
-
-        // Five chunks (the handler says no), or a stream not yet whole when its first request is
-        // here: a worker reads them, once the gate lets it go.
-        let many = Mutex<[UInt8]?>(nil), streamedSum = Mutex<[UInt8]?>(nil)
-        let group = DispatchGroup()
-        DispatchQueue.global().async(group: group) {
-            let sum = try? client.call(TestMethods.smallInline, requests: (0..<5).map { _ in Self.chunk(2) }).payload
-            many.withLock { $0 = sum }
+        // Five chunks (the handler says no): not on the loop.
+        do {
+            _ = try client.call(TestMethods.smallInline, requests: (0..<5).map { _ in Self.chunk(2) })
+            Issue.record("five chunks ran on the event loop")
+        } catch let error as RPCError {
+            #expect(error.code == .resourceExhausted, "\(error)")
         }
+
+        // With the stream gone, five chunks, or a stream not yet whole when its first request is
+        // here, are read on a thread of their own while the only worker is still held.
+        idle.cancel()
+        #expect(waitFor { server.server.runningStreamHandlers == 0 })
+        #expect(try client.call(TestMethods.smallInline, requests: (0..<5).map { _ in Self.chunk(2) }).payload == Array("10".utf8))
+        // Its thread counts itself out just after the answer went: the one place is free again then.
+        #expect(waitFor { server.server.runningStreamHandlers == 0 })
         let streamed = try client.streamingCall(TestMethods.smallInline, sending: Self.chunk(1))
-        DispatchQueue.global().async(group: group) {
-            usleep(50_000)
-            let sum = try? streamed.finish(last: Self.chunk(2)).payload
-            streamedSum.withLock { $0 = sum }
-        }
-        usleep(300_000)
-        #expect(many.withLock { $0 } == nil && streamedSum.withLock { $0 } == nil)
-        server.probe.gateOpen.store(true, ordering: .releasing)
-        group.wait()
+        usleep(50_000)
+        #expect(try streamed.finish(last: Self.chunk(2)).payload == Array("3".utf8))
         gated.cancel()
-        #expect(many.withLock { $0 } == Array("10".utf8))
-        #expect(streamedSum.withLock { $0 } == Array("3".utf8))
 
-        // A malformed request goes to a worker too, whose handler refuses it.
+        // A malformed request goes to a thread of its own too, whose handler refuses it.
         let raw = try client.rawStream(path: TestMethods.smallInline.path, clientStreaming: true, first: nil)
         try raw.send([0xff, 0xff, 0xff])
         try raw.closeSend()

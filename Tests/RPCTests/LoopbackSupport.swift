@@ -14,6 +14,8 @@ enum TestMethods {
     static let inflate = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Inflate", clientStreaming: false, serverStreaming: false)
     /// Blocks until the test releases it, honouring cancellation.
     static let gate = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Gate", clientStreaming: false, serverStreaming: false)
+    /// Waits until its call is cancelled or expires, then returns as if done (echoes the payload).
+    static let untilCancelled = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/UntilCancelled", clientStreaming: false, serverStreaming: false)
     /// Streams a message every 10 ms until cancelled.
     static let ticker = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Ticker", clientStreaming: false, serverStreaming: true)
     /// Answered later from another thread (`registerCompleting`): echoes, or fails when `payload[0]` is 1
@@ -54,7 +56,7 @@ final class LoopbackServer: @unchecked Sendable {
     let secret: DeploymentSecret
     let probe = Probe()
 
-    init(limits: RPCLimits = RPCLimits(), workers: Int = 16, secret: DeploymentSecret = .random()) throws {
+    init(limits: RPCLimits = RPCLimits(), workers: Int = 16, secret: DeploymentSecret = .random(), eventLoops: Int = 2) throws {
         self.secret = secret
         var router = RPCRouter()
         BuiltinServices.register(in: &router, service: "test") { .serving }
@@ -94,6 +96,12 @@ final class LoopbackServer: @unchecked Sendable {
                     respond(.success(response))
                 }
             }
+        }
+        router.register(TestMethods.untilCancelled) { request, context in
+            while !context.isCancelled { usleep(100) }
+            var response = RpcV1.EchoResponse()
+            response.payload = request.payload
+            return response
         }
         router.registerCompleting(TestMethods.held) { request, _, respond in
             probe.held.withLock { $0.append((request.payload, respond)) }
@@ -177,7 +185,7 @@ final class LoopbackServer: @unchecked Sendable {
         var configuration = ServerConfiguration(serviceName: "test", secret: secret)
         configuration.limits = limits
         configuration.workerThreads = workers
-        configuration.eventLoops = 2
+        configuration.eventLoops = eventLoops
         server = RPCServer(configuration: configuration, router: router, logger: Logger(service: "test", level: .critical))
         try server.start()
     }
@@ -194,7 +202,7 @@ final class LoopbackServer: @unchecked Sendable {
 }
 
 /// A raw TCP peer that speaks frames by hand, to misbehave on purpose.
-final class RawPeer {
+final class RawPeer: @unchecked Sendable {
     let fd: Int32
     var decoder = FrameDecoder(maxFrameSize: 8 << 20)
 

@@ -341,10 +341,9 @@ public final class Gateway: Sendable {
                                                                                 lookup: RepresentativeDirectory.intakeLookup(self))
     }
 
+    /// A caller's `X-Request-Id`, when acceptable (``RequestIDs/accepted(_:)``).
     static func cleanRequestID(_ text: String?) -> String? {
-        guard let text, (1...100).contains(text.utf8.count),
-              text.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.:".unicodeScalars.contains($0) }) else { return nil }
-        return text
+        RequestIDs.accepted(text)
     }
 
     // MARK: calls to services

@@ -7,6 +7,7 @@ import ServiceKit
 /// |---|---|---|
 /// | HTTP server | `GATEWAY_HTTP_*` | see ``HTTPServerConfiguration`` |
 /// | public RPC port (API keys) | `GATEWAY_RPC_PROXY_PORT` (`off` disables) | `7190` |
+/// | connections one API key may hold open on that port | `GATEWAY_RPC_MAX_CONNECTIONS_PER_KEY` | 64 |
 /// | `Secure` flag on cookies | `GATEWAY_COOKIE_SECURE` | `1` |
 /// | portal session lifetime | `GATEWAY_SESSION_SECONDS` | 8 h |
 /// | bearer token lifetime | `GATEWAY_TOKEN_SECONDS` | 30 days |
@@ -24,6 +25,9 @@ import ServiceKit
 public struct GatewayConfiguration: Sendable {
     public var http = HTTPServerConfiguration()
     public var proxyPort: Int? = 7190
+    /// Connections one API key may hold open on the public RPC port: one key (a customer's
+    /// system, say) cannot fill the port's connection limit and keep the others out.
+    public var proxyConnectionsPerKey = 64
     public var cookieSecure = true
     public var sessionSeconds = 8 * 3600
     public var tokenSeconds = 30 * 24 * 3600
@@ -63,6 +67,7 @@ public struct GatewayConfiguration: Sendable {
         } else if let port = try settings.integer("GATEWAY_RPC_PROXY_PORT", in: 0...65_535) {
             proxyPort = port
         }
+        try read("GATEWAY_RPC_MAX_CONNECTIONS_PER_KEY", 1...1_000_000, &proxyConnectionsPerKey)
         if let secure = try settings.flag("GATEWAY_COOKIE_SECURE") { cookieSecure = secure }
         try read("GATEWAY_SESSION_SECONDS", 60...(366 * 86_400), &sessionSeconds)
         try read("GATEWAY_TOKEN_SECONDS", 60...(3_660 * 86_400), &tokenSeconds)

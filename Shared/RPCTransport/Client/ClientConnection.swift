@@ -96,6 +96,8 @@ final class ClientConnection: @unchecked Sendable {
             try writeFrame(auth)
             let ok = try readFrame(&decoder, deadline: deadline)
             guard ok.kind == .authOk else {
+                // A refusal that says why (too many connections with this key) is passed on.
+                if let refusal = RPCError(status: ok.status), refusal.code != .unauthenticated { throw refusal }
                 throw RPCError(.unauthenticated, "chave de API recusada / API key refused")
             }
             return

@@ -7,5 +7,15 @@
 public protocol ConnectionAuthenticator: Sendable {
     /// - Returns: metadata for every call of the connection, or `nil` to refuse it
     ///   (`UNAUTHENTICATED`, then close). Runs on the connection's event loop: keep it short.
-    func authenticate(metadata: [String: String], payload: [UInt8], peer: String) -> [String: String]?
+    /// - Throws: an ``RPCError`` to refuse it with that status instead (a credential that is
+    ///   valid but may not open another connection: `RESOURCE_EXHAUSTED`).
+    func authenticate(metadata: [String: String], payload: [UInt8], peer: String) throws -> [String: String]?
+
+    /// A connection this authenticator accepted closed; `attached` is what ``authenticate(metadata:payload:peer:)``
+    /// returned for it. Runs on the connection's event loop.
+    func connectionClosed(attached: [String: String])
+}
+
+extension ConnectionAuthenticator {
+    public func connectionClosed(attached: [String: String]) {}
 }

@@ -109,4 +109,7 @@ enum Handshake {
     static let clientLabel = Array("ocorrencias-rpc-v1 client".utf8)
     static let serverLabel = Array("ocorrencias-rpc-v1 server".utf8)
     static let nonceLength = 32
+    /// The largest frame a server reads before its peer authenticated: HELLO/AUTH carry a nonce,
+    /// a MAC, the caller's name and perhaps an API key, far below this.
+    static let maxFrameBytes = 16 << 10
 }

@@ -28,6 +28,9 @@ public final class RPCServer: @unchecked Sendable {
     /// Per-method call counts and latencies.
     public let metrics = RPCMetrics()
     let workers: WorkerPool
+    /// Where streaming handlers run (``StreamThreads``), so that streams waiting on their peers
+    /// never hold the workers unary calls need.
+    let streamThreads: StreamThreads
     /// The methods served, once ``serve(_:)`` (or the initializer) gave them.
     private let servingRoutes = AtomicLazyReference<Routes>()
     /// What answers until then.
@@ -50,6 +53,7 @@ public final class RPCServer: @unchecked Sendable {
         self.logger = logger
         startingRoutes = nil
         self.workers = WorkerPool(name: "\(configuration.serviceName)-worker", threads: configuration.workerThreads)
+        streamThreads = StreamThreads(name: "\(configuration.serviceName)-stream", limit: configuration.limits.maxStreamingHandlers)
         requestPrefix = Digest.hex(DeploymentSecret.randomBytes(4))
         serve(router)
     }
@@ -71,6 +75,7 @@ public final class RPCServer: @unchecked Sendable {
         self.logger = logger
         startingRoutes = Routes.starting(whileStarting, metrics: metrics)
         self.workers = WorkerPool(name: "\(configuration.serviceName)-worker", threads: configuration.workerThreads)
+        streamThreads = StreamThreads(name: "\(configuration.serviceName)-stream", limit: configuration.limits.maxStreamingHandlers)
         requestPrefix = Digest.hex(DeploymentSecret.randomBytes(4))
     }
 
@@ -150,6 +155,9 @@ public final class RPCServer: @unchecked Sendable {
 
     /// Open connections.
     public var openConnections: Int { connectionCount.load(ordering: .relaxed) }
+
+    /// Streaming handlers running now (``RPCLimits/maxStreamingHandlers``).
+    public var runningStreamHandlers: Int { streamThreads.count }
 
     // MARK: internal
 
@@ -261,6 +269,9 @@ final class ServerLoop: EventLoopSource, @unchecked Sendable {
     // Loop-thread state (read from other threads only through `execute`).
     private var connections: [UInt64: ServerConnection] = [:]
     private let count = Atomic<Int>(0)
+    /// This loop's connections that had not authenticated when last looked at, oldest first
+    /// (pruned every tick): the first to go when a new connection finds the server full.
+    private var unauthenticated: [UInt64] = []
 
     init(server: RPCServer, index: Int, listenFD: Int32) {
         self.server = server
@@ -275,6 +286,7 @@ final class ServerLoop: EventLoopSource, @unchecked Sendable {
         loop.setTick { [self] in
             let now = MonotonicNanos.now()
             for connection in Array(connections.values) { connection.tick(now: now) }
+            unauthenticated.removeAll { connections[$0]?.isAuthenticated != false }
         }
         loop.execute { [self] in
             listenToken = loop.register(self, fd: listenFD, events: csystem_epollin | csystem_epollexclusive)
@@ -290,7 +302,7 @@ final class ServerLoop: EventLoopSource, @unchecked Sendable {
             let fd = csystem_accept_nonblocking(listenFD)
             if fd < 0 { return }
             _ = csystem_tune_tcp(fd)
-            guard server.admitConnection() else {
+            guard server.admitConnection() || replaceUnauthenticated() else {
                 var refuse = RpcV1.Frame()
                 refuse.kind = .goaway
                 refuse.status = RPCError(.resourceExhausted, "limite de conexões atingido / too many connections").status
@@ -304,9 +316,26 @@ final class ServerLoop: EventLoopSource, @unchecked Sendable {
             let connection = ServerConnection(id: server.makeConnectionID(), fd: fd, peer: Self.peerName(fd),
                                               server: server, loop: loop)
             connections[connection.id] = connection
+            unauthenticated.append(connection.id)
             count.wrappingAdd(1, ordering: .relaxed)
             connection.start()
         }
+    }
+
+    /// At the connection limit: closes this loop's oldest connection that has not authenticated
+    /// yet and admits the new one in its place. Peers that cannot prove themselves then cannot
+    /// hold every slot (each would be closed after the authentication timeout anyway, but a
+    /// stranger opening connections faster than that kept callers of the deployment out); a
+    /// genuine peer authenticates in one round trip, long before its turn comes. False when
+    /// there is none here (every connection of this loop authenticated).
+    private func replaceUnauthenticated() -> Bool {
+        while !unauthenticated.isEmpty {
+            let id = unauthenticated.removeFirst()
+            guard let oldest = connections[id], !oldest.isAuthenticated else { continue }
+            oldest.close(reason: "not authenticated, replaced by a new connection at the connection limit")
+            return server.admitConnection()
+        }
+        return false
     }
 
     func forget(_ connection: ServerConnection) {

@@ -22,6 +22,8 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
     // Loop-thread state.
     private var decoder: FrameDecoder
     private var authenticated = false
+    /// Whether the peer proved itself (loop thread only).
+    var isAuthenticated: Bool { authenticated }
     private var serverNonce: [UInt8] = []
     private let openedAt: UInt64
     private var lastActivity: UInt64
@@ -47,7 +49,13 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
     private var writingOffset = 0
     private var corked = false
     private var writeArmed = false
-    private var readPaused = false
+    /// Reading stopped because the connection has as many calls in flight as allowed.
+    private var callsPaused = false
+    /// Reading stopped because more answers are queued than the peer takes
+    /// (``outputHighWater``): a peer that sends and never reads cannot make the server buffer
+    /// without bound (PINGs, echoes, any call).
+    private var outputPaused = false
+    private var readPaused: Bool { callsPaused || outputPaused }
     private var broken = false
     private var calls: [UInt64: ActiveCall] = [:]
     /// Set when the server drains: when its grace period ends (``beginDraining(until:)``).
@@ -76,7 +84,9 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         self.peer = peer
         self.server = server
         self.loop = loop
-        self.decoder = FrameDecoder(maxFrameSize: server.configuration.limits.maxFrameSize)
+        // Until the peer authenticated, only the handshake's small frames are read: a stranger
+        // cannot make the server hold a frame-limit's worth of bytes per connection.
+        self.decoder = FrameDecoder(maxFrameSize: min(server.configuration.limits.maxFrameSize, Handshake.maxFrameBytes))
         openedAt = MonotonicNanos.now()
         lastActivity = openedAt
     }
@@ -132,6 +142,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
 
     /// Decodes and handles buffered frames until none is complete or reading is paused.
     private func processFrames() {
+        var decodedAny = false
         while !closedOnLoop {
             if lock.withLock({ readPaused }) { break }
             let frame: RpcV1.Frame?
@@ -144,10 +155,18 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
                 return
             }
             guard let frame else { break }
+            decodedAny = true
             handle(frame)
         }
         startReadyHandlers()
-        partialFrameSince = decoder.hasPartialFrame ? (partialFrameSince ?? MonotonicNanos.now()) : nil
+        // The frame timeout runs from the first byte of the frame now at the front: a frame that
+        // completed restarts it (a busy peer whose reads keep ending mid-frame is not slow), and
+        // whole frames left unread while reading is paused are not the peer's delay.
+        if !decoder.hasIncompleteFrame {
+            partialFrameSince = nil
+        } else if decodedAny || partialFrameSince == nil {
+            partialFrameSince = MonotonicNanos.now()
+        }
     }
 
     private func handle(_ frame: RpcV1.Frame) {
@@ -163,6 +182,8 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         case .ping:
             var pong = RpcV1.Frame()
             pong.kind = .pong
+            // The same call id (docs/PROTOCOL.md): a client matches its PING's answer by it.
+            pong.callID = frame.callID
             pong.payload = frame.payload
             send(pong)
         case .pong, .unspecified: break
@@ -177,10 +198,14 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
     private func authenticate(_ frame: RpcV1.Frame) {
         let secret = server.configuration.secret
         if let authenticator = server.configuration.authenticator {
-            if frame.kind == .auth, let attached = authenticator.authenticate(metadata: frame.metadata, payload: frame.payload, peer: peer) {
-                connectionMetadata = attached
-                return acceptPeer(frame)
-            }
+            do {
+                if frame.kind == .auth, let attached = try authenticator.authenticate(metadata: frame.metadata, payload: frame.payload, peer: peer) {
+                    connectionMetadata = attached
+                    return acceptPeer(frame)
+                }
+            } catch let error as RPCError {
+                return rejectPeer(frame, log: "rejected peer: \(error.message)", error)
+            } catch {}
             return rejectPeer(frame, log: "rejected peer: authenticator refused it", "credencial recusada / credential refused")
         }
         if frame.kind == .auth, frame.payload.count == 2 * Handshake.nonceLength {
@@ -198,6 +223,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
     /// handshake).
     private func acceptPeer(_ frame: RpcV1.Frame, proof: [UInt8] = []) {
         authenticated = true
+        decoder.maxFrameSize = server.configuration.limits.maxFrameSize
         callerName = frame.metadata[MetadataKey.caller] ?? ""
         var ok = RpcV1.Frame()
         ok.kind = .authOk
@@ -208,11 +234,16 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
     /// The peer did not prove itself: logged, answered `UNAUTHENTICATED` with `message`, and
     /// the connection closed.
     private func rejectPeer(_ frame: RpcV1.Frame, log: String, _ message: String) {
+        rejectPeer(frame, log: log, RPCError(.unauthenticated, message))
+    }
+
+    /// The peer was refused with `error`: logged, answered, the connection closed.
+    private func rejectPeer(_ frame: RpcV1.Frame, log: String, _ error: RPCError) {
         server.logger.warning(log, ["connection.id": String(id), "peer": peer])
         var reject = RpcV1.Frame()
         reject.kind = .response
         reject.callID = frame.callID
-        reject.status = RPCError(.unauthenticated, message).status
+        reject.status = error.status
         send(reject)
         close(reason: "unauthenticated")
     }
@@ -249,14 +280,14 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         case .unary, .completing: break
         }
         let call = ActiveCall(method: frame.method, deadline: deadline, startedAt: now, state: state,
-                              requestID: frame.metadata[MetadataKey.requestID], stream: stream,
+                              requestID: RequestIDs.accepted(frame.metadata[MetadataKey.requestID]), stream: stream,
                               series: routes.series[frame.method])
         let duplicate: Bool = lock.withLock {
             if calls[frame.callID] != nil { return true }
             calls[frame.callID] = call
-            if calls.count >= limits.maxInFlightPerConnection && !readPaused {
-                readPaused = true
-                loop.modify(fd: fd, token: token, events: csystem_epollrdhup | (writeArmed ? csystem_epollout : 0))
+            if calls.count >= limits.maxInFlightPerConnection && !callsPaused {
+                callsPaused = true
+                loop.modify(fd: fd, token: token, events: interestLocked())
             }
             return false
         }
@@ -292,7 +323,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         case .streaming(let clientStreaming, let serverStreaming, let body):
             let stream = stream!
             let start: @Sendable () -> Void = { [self] in
-                server.workers.submit { [self] in
+                startStreamHandler(callID: callID) { [self] in
                     let outcome = Self.run { try body(stream, context) ?? [] }
                     finish(callID: callID, outcome: outcome)
                 }
@@ -306,8 +337,21 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
             }
             hold({ [self] in
                 // All of a small call here already, and the handler serves it without blocking.
-                if let inline, inline(stream) { run() } else { server.workers.submit(run) }
+                if let inline, inline(stream) { run() } else { startStreamHandler(callID: callID, run) }
             }, of: stream)
+        }
+    }
+
+    /// Runs a streaming handler on a thread of its own (``StreamThreads``): it waits on the peer
+    /// for as long as the call lasts, which must not hold a worker. Over the server's limit the
+    /// call ends with `RESOURCE_EXHAUSTED` instead.
+    private func startStreamHandler(callID: UInt64, _ work: @escaping @Sendable () -> Void) {
+        guard server.streamThreads.start(work) else {
+            finish(callID: callID, outcome: .failure(RPCError(
+                .resourceExhausted,
+                "fluxos demais em andamento neste servidor (\(server.streamThreads.limit)) / too many streams in progress on this server (\(server.streamThreads.limit))",
+                metadata: [ErrorMetadata.retryAfterMilliseconds: "1000"])))
+            return
         }
     }
 
@@ -382,6 +426,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
             frame.callID = callID
             frame.status = error.status
             frame.appendLengthPrefixed(to: &outbound)
+            pauseReadingIfBackloggedLocked()
             resumeReadingIfPossibleLocked()
             return (call, !corked)
         }
@@ -411,6 +456,11 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         let (call, write) = lock.withLock { () -> (ActiveCall?, Bool) in
             guard let call = calls.removeValue(forKey: callID) else { return (nil, false) }
             switch outcome {
+            case .success where call.deadline.hasPassed:
+                // A handler that stopped because its deadline passed and returned as if done (a
+                // server stream ended early): the call timed out, it did not succeed. The tick
+                // would have said so moments later; a client must not take a cut stream as whole.
+                frame.status = RPCError(.deadlineExceeded, "prazo da chamada esgotado / deadline exceeded").status
             case .success(let payload): frame.payload = payload
             case .failure(let error) where call.deadline.hasPassed && error.code == .cancelled:
                 // A handler that stopped because its deadline passed reports that, not "cancelled".
@@ -420,6 +470,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
             var write = false
             if !broken {
                 frame.appendLengthPrefixed(to: &outbound)
+                pauseReadingIfBackloggedLocked()
                 write = !corked && !RPCResponses.deferFlush(self)
             }
             resumeReadingIfPossibleLocked()
@@ -475,6 +526,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         let write = lock.withLock { () -> Bool in
             guard !broken else { return false }
             frame.appendLengthPrefixed(to: &outbound)
+            pauseReadingIfBackloggedLocked()
             return !corked
         }
         if write { flush() }
@@ -489,6 +541,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         let (queued, write) = lock.withLock { () -> (Bool, Bool) in
             guard !broken, calls[callID] != nil else { return (false, false) }
             frame.appendLengthPrefixed(to: &outbound)
+            pauseReadingIfBackloggedLocked()
             return (true, !corked)
         }
         if write { flush() }
@@ -544,6 +597,10 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
             lock.lock()
             if n > 0 {
                 writingOffset += n
+                if outputPaused && pendingOutputLocked <= outputHighWater / 2 {
+                    outputPaused = false
+                    resumeReadingLocked()
+                }
             } else if n < 0 && (error == EAGAIN || error == EWOULDBLOCK) {
                 if !writeArmed {
                     writeArmed = true
@@ -564,15 +621,41 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
     }
 
     private func interestLocked() -> UInt32 {
-        (readPaused ? 0 : csystem_epollin) | csystem_epollrdhup | (writeArmed ? csystem_epollout : 0)
+        // Not reading: not even the peer's half-close (level-triggered, it would wake the loop
+        // again and again while the connection waits); EPOLLHUP and EPOLLERR still come.
+        (readPaused ? 0 : csystem_epollin | csystem_epollrdhup) | (writeArmed ? csystem_epollout : 0)
     }
 
     private func resumeReadingIfPossibleLocked() {
-        guard readPaused, calls.count < server.configuration.limits.maxInFlightPerConnection else { return }
-        readPaused = false
+        guard callsPaused, calls.count < server.configuration.limits.maxInFlightPerConnection else { return }
+        callsPaused = false
+        resumeReadingLocked()
+    }
+
+    /// Bytes queued for the peer and not written yet.
+    private var pendingOutputLocked: Int { outbound.count + writing.count - writingOffset }
+
+    /// Queued output past which the connection is not read until half of it went out: one
+    /// frame's worth (the frame limit), at least 1 MiB.
+    private var outputHighWater: Int { max(server.configuration.limits.maxFrameSize, 1 << 20) }
+
+    /// Stops reading while more is queued for the peer than ``outputHighWater`` (TCP then pushes
+    /// back on a peer that sends without reading); ``writeQueuedLocked()`` reads again once half
+    /// of it went out. Deadlines still fire meanwhile.
+    private func pauseReadingIfBackloggedLocked() {
+        guard !outputPaused, !broken, pendingOutputLocked > outputHighWater else { return }
+        outputPaused = true
+        loop.modify(fd: fd, token: token, events: interestLocked())
+    }
+
+    /// Reads again unless another reason still holds reading back.
+    private func resumeReadingLocked() {
+        guard !readPaused, !broken else { return }
         loop.modify(fd: fd, token: token, events: interestLocked())
         // Frames already buffered would not wake epoll again: handle them on the loop.
         loop.execute { [self] in
+            // The peer could not send while it was not read: its frame's time starts again.
+            partialFrameSince = nil
             lock.withLock { corked = true }
             processFrames()
             lock.withLock { corked = false }
@@ -590,7 +673,8 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
             close(reason: "authentication timeout")
             return
         }
-        if let since = partialFrameSince, now &- since > UInt64(limits.frameCompletionTimeoutMilliseconds) * 1_000_000 {
+        if let since = partialFrameSince, !lock.withLock({ readPaused }),
+           now &- since > UInt64(limits.frameCompletionTimeoutMilliseconds) * 1_000_000 {
             server.logger.warning("closing connection: frame not completed in time", ["connection.id": String(id), "peer": peer])
             close(reason: "frame timeout")
             return
@@ -661,6 +745,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
             call.stream?.interrupt(RPCError(.unavailable, "conexão encerrada / connection closed"))
         }
         heldStreams.removeAll()
+        if authenticated, let attached = connectionMetadata { server.configuration.authenticator?.connectionClosed(attached: attached) }
         loop.deregister(fd: fd, token: token)
         shutdown(fd, Int32(SHUT_RDWR))
         Glibc.close(fd)

@@ -44,10 +44,10 @@ public struct ServerContext: Sendable {
         return logger
     }
 
-    /// The request id of this call: from metadata, or derived from the connection and call ids.
+    /// The request id of this call: from metadata when acceptable (``RequestIDs/accepted(_:)``),
+    /// or derived from the connection and call ids.
     public var requestID: String {
-        if let id = metadata[MetadataKey.requestID], !id.isEmpty { return id }
-        return generatedRequestID()
+        RequestIDs.accepted(metadata[MetadataKey.requestID]) ?? generatedRequestID()
     }
 
     /// The idempotency key the caller sent, if any.
@@ -72,9 +72,10 @@ public struct ServerContext: Sendable {
     /// Metadata to send on calls made while serving this one: request and trace ids travel on.
     public var outgoingMetadata: [String: String] {
         var out: [String: String] = [:]
-        for key in [MetadataKey.traceID, MetadataKey.principal, MetadataKey.principalSignature] {
+        for key in [MetadataKey.principal, MetadataKey.principalSignature] {
             if let value = metadata[key] { out[key] = value }
         }
+        if let trace = RequestIDs.accepted(metadata[MetadataKey.traceID]) { out[MetadataKey.traceID] = trace }
         out[MetadataKey.requestID] = requestID
         return out
     }

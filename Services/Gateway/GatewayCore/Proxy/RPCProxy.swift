@@ -10,9 +10,12 @@ import Synchronization
 /// integration API key instead of the deployment secret, each call forwarded to the service that
 /// owns the method (`/ocorrencias.<service>.v1.X/M` → `<service>`), signed with the key's principal.
 ///
-/// - Calls to `ocorrencias.rpc.v1.*` (health, reflection, echo) go to the service named in the
-///   `service` metadata; without it the gateway answers: health of the gateway, and reflection
-///   listing the methods of every service behind it.
+/// - Calls to `ocorrencias.rpc.v1.*` built-ins: health and echo go to the service named in the
+///   `service` metadata (without it the gateway answers: health of the gateway); reflection is
+///   the gateway's answer, listing the methods of the services behind it (of the one named, if
+///   any) without the internal ones (event delivery and feeds, built-ins); a service's outbox
+///   statistics need what `/metrics` needs over HTTP (administrator or `metrics.read`); any
+///   other built-in is `UNIMPLEMENTED`.
 /// - Event delivery (`ocorrencias.events.v1.*`) is internal and refused.
 /// - The same per-key rate limit as HTTP applies (`RESOURCE_EXHAUSTED` when exceeded, with
 ///   `status.retry_after_ms`).
@@ -56,6 +59,7 @@ public final class RPCProxy: Sendable {
 
     /// From now on keys are checked against `gateway`'s credentials and calls forwarded; once.
     func serve(_ gateway: Gateway) {
+        keys.perKeyLimit.store(gateway.configuration.proxyConnectionsPerKey, ordering: .relaxed)
         _ = keys.store.storeIfNil(gateway.store)
         var router = RPCRouter()
         router.registerFallback { [gateway] payload, context in
@@ -78,7 +82,8 @@ public final class RPCProxy: Sendable {
     static func forward(gateway: Gateway, payload: [UInt8], context: ServerContext) throws -> [UInt8] {
         let (target, options) = try authorize(gateway: gateway, context: context)
         guard let target else {
-            return try answerBuiltin(gateway: gateway, method: context.method, payload: payload, options: options)
+            return try answerBuiltin(gateway: gateway, method: context.method, payload: payload, options: options,
+                                     only: context.metadata[MetadataKey.service])
         }
         // A CANCEL from the client (or the call expiring here) cancels the forwarded call.
         return try gateway.forward(service: target, path: context.method, payload: payload, options: options, serving: context)
@@ -103,21 +108,39 @@ public final class RPCProxy: Sendable {
         guard let service = Gateway.service(ofMethod: method) else {
             throw RPCError(.unimplemented, "método desconhecido / unknown method \(method)")
         }
+        // The caller's request and trace ids only when acceptable (RequestIDs): they are logged
+        // by every process on the way.
         var options = CallOptions(deadline: context.deadline, metadata: [MetadataKey.requestID: context.requestID])
         for (k, v) in gateway.signer.metadata(for: record.principal) { options.metadata[k] = v }
         if let idempotency = context.idempotencyKey { options.metadata[MetadataKey.idempotencyKey] = idempotency }
-        if let trace = context.metadata[MetadataKey.traceID] { options.metadata[MetadataKey.traceID] = trace }
+        if let trace = RequestIDs.accepted(context.metadata[MetadataKey.traceID]) { options.metadata[MetadataKey.traceID] = trace }
         switch service {
         case "events":
             throw RPCError(.permissionDenied, "entrega de eventos é interna / event delivery is internal")
         case "rpc":
-            if let target = context.metadata[MetadataKey.service], target != "gateway" {
-                guard gateway.configuration.services.contains(target) else {
-                    throw RPCError(.notFound, "serviço desconhecido / unknown service \(target)")
+            var target: String?
+            if let named = context.metadata[MetadataKey.service], named != "gateway" {
+                guard gateway.configuration.services.contains(named) else {
+                    throw RPCError(.notFound, "serviço desconhecido / unknown service \(named)")
+                }
+                target = named
+            }
+            switch method {
+            case RpcV1.Health.check.path, RpcV1.Echo.echo.path, RpcV1.Echo.echoStream.path:
+                return (target, options)
+            case RpcV1.Reflection.listMethods.path:
+                // Answered here, without the internal methods (answerBuiltin).
+                return (nil, options)
+            case RpcV1.Stats.outbox.path where target != nil:
+                // Operational figures: what GET /metrics asks of an HTTP caller.
+                let principal = record.principal
+                guard principal.administrator || principal.permissions.contains("metrics.read") else {
+                    throw RPCError(.permissionDenied, "sem permissão para métricas / no permission for metrics")
                 }
                 return (target, options)
+            default:
+                throw RPCError(.unimplemented, "método desconhecido / unknown method \(method)")
             }
-            return (nil, options)
         default:
             guard gateway.configuration.services.contains(service) else {
                 throw RPCError(.unimplemented, "método desconhecido / unknown method \(method)")
@@ -191,7 +214,14 @@ public final class RPCProxy: Sendable {
         }
     }
 
-    static func answerBuiltin(gateway: Gateway, method: String, payload: [UInt8], options: CallOptions) throws -> [UInt8] {
+    /// The built-ins this port passes to the service named in `service` metadata (Stats/Outbox
+    /// only to callers who may read metrics), which a service's reflection here lists.
+    static let forwardedBuiltins: Set<String> = [RpcV1.Health.check.path, RpcV1.Echo.echo.path, RpcV1.Echo.echoStream.path,
+                                                 RpcV1.Reflection.listMethods.path, RpcV1.Stats.outbox.path]
+
+    /// - Parameter only: the service named in the call's `service` metadata: reflection lists its
+    ///   methods alone (none named, or `gateway`: every service's).
+    static func answerBuiltin(gateway: Gateway, method: String, payload: [UInt8], options: CallOptions, only: String? = nil) throws -> [UInt8] {
         switch method {
         case RpcV1.Health.check.path:
             var response = RpcV1.HealthCheckResponse()
@@ -205,6 +235,16 @@ public final class RPCProxy: Sendable {
         case RpcV1.Reflection.listMethods.path:
             var all = RpcV1.ListMethodsResponse()
             all.service = "gateway-rpc"
+            if let named = only.flatMap({ $0 == "gateway" ? nil : $0 }) {
+                // One service's own listing, its refusal as it is (a stopped service: UNAVAILABLE),
+                // without what this port does not forward (event delivery and feeds).
+                let listed = try RpcV1.ListMethodsResponse(serializedBytes: gateway.forward(service: named, path: method, payload: payload, options: options))
+                all.service = listed.service
+                all.methods = listed.methods.filter {
+                    forwardedBuiltins.contains($0.name) || !($0.name.hasPrefix("/ocorrencias.rpc.v1.") || $0.name.hasPrefix("/ocorrencias.events.v1."))
+                }
+                return all.serializedBytes()
+            }
             for service in gateway.configuration.services {
                 guard let bytes = try? gateway.forward(service: service, path: method, payload: payload, options: options),
                       let listed = try? RpcV1.ListMethodsResponse(serializedBytes: bytes) else { continue }
@@ -222,22 +262,52 @@ public final class RPCProxy: Sendable {
 /// Accepts connections whose AUTH frame carries a valid, unrevoked API key in `api-key`; before
 /// the gateway's credentials are there (``RPCProxy/serve(_:)``), any non-empty key, unchecked
 /// (see ``RPCProxy/init(service:secret:logger:port:whileStarting:)``).
+///
+/// One key holds at most ``perKeyLimit`` connections at once (`GATEWAY_RPC_MAX_CONNECTIONS_PER_KEY`):
+/// beyond it a connection is refused with `RESOURCE_EXHAUSTED`. Without it one key's system
+/// (a customer's, say) could hold every slot of the port, kept open by PINGs, and keep every
+/// other integration out.
 final class KeyAuthenticator: ConnectionAuthenticator {
     let store = AtomicLazyReference<CredentialStore>()
     let logger: Logger
+    let perKeyLimit = Atomic<Int>(Int.max)
+    /// Open connections per key id.
+    private let open = Mutex<[String: Int]>([:])
 
     init(logger: Logger) { self.logger = logger }
 
-    func authenticate(metadata: [String: String], payload: [UInt8], peer: String) -> [String: String]? {
+    func authenticate(metadata: [String: String], payload: [UInt8], peer: String) throws -> [String: String]? {
         guard let key = metadata[MetadataKey.apiKey], !key.isEmpty else { return nil }
         guard let store = store.load() else {
             logger.debug("rpc proxy connection let in while the gateway starts", ["peer": peer])
             return [MetadataKey.apiKey: key]
         }
         guard let record = try? store.verifyAPIKey(key) else { return nil }
+        let limit = perKeyLimit.load(ordering: .relaxed)
+        let admitted = open.withLock { open in
+            guard open[record.id, default: 0] < limit else { return false }
+            open[record.id, default: 0] += 1
+            return true
+        }
+        guard admitted else {
+            throw RPCError(.resourceExhausted,
+                           "conexões demais abertas com esta chave de API (\(limit)) / too many connections open with this API key (\(limit))",
+                           metadata: [ErrorMetadata.retryAfterMilliseconds: "1000"])
+        }
         logger.info("rpc proxy connection authenticated", ["api_key.id": record.id, "peer": peer])
         return [MetadataKey.apiKey: key, RPCProxy.keyIDKey: record.id]
     }
+
+    func connectionClosed(attached: [String: String]) {
+        guard let id = attached[RPCProxy.keyIDKey] else { return }
+        open.withLock { open in
+            let left = open[id, default: 1] - 1
+            open[id] = left > 0 ? left : nil
+        }
+    }
+
+    /// Connections open with key `id` (tests).
+    func openConnections(key id: String) -> Int { open.withLock { $0[id, default: 0] } }
 }
 
 extension Gateway {

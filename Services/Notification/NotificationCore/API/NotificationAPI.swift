@@ -337,8 +337,9 @@ struct NotificationAPI: Sendable {
         // Referenced files come from intake, read with the caller's identity, before the transaction.
         // Each is base64-encoded into a spool file as it arrives.
         if !request.attachmentRefs.isEmpty {
-            files += try IntakeAttachments(client: runtime.client(for: "intake"), metadata: runtime.principals.metadata(for: caller),
-                                           spool: spool)
+            // As the caller, within what is left of the caller's deadline, with its request and trace ids.
+            let metadata = context.outgoingMetadata.merging(runtime.principals.metadata(for: caller)) { $1 }
+            files += try IntakeAttachments(client: runtime.client(for: "intake"), metadata: metadata, spool: spool, deadline: context.deadline)
                 .fetch(request.attachmentRefs, budget: planner.settings.attachmentMaxBytes - inlineBytes)
         }
         // The stored message is written to the database in pieces from those files (never whole

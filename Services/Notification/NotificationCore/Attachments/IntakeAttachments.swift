@@ -14,6 +14,9 @@ struct IntakeAttachments {
     let metadata: [String: String]
     let spool: AttachmentSpool
     var timeoutMilliseconds = 60_000
+    /// The deadline of the call being served: a download ends with it (or after
+    /// ``timeoutMilliseconds``, if sooner), not after the caller gave up.
+    var deadline: Deadline?
     /// Bytes per chunk asked of intake.
     var chunkBytes = 256 << 10
 
@@ -46,8 +49,9 @@ struct IntakeAttachments {
         request.chunkBytes = Int32(chunkBytes)
         let stream: ResponseStream<IntakeV1.DownloadAttachmentChunk>
         do {
+            let own = Deadline.after(milliseconds: timeoutMilliseconds)
             stream = try client.serverStream(IntakeV1.Intake.downloadAttachment, request,
-                                              options: CallOptions(timeoutMilliseconds: timeoutMilliseconds, metadata: metadata))
+                                              options: CallOptions(deadline: deadline.map { min($0, own) } ?? own, metadata: metadata))
         } catch let error as RPCError {
             throw Self.translate(error, field: field)
         }
@@ -83,7 +87,9 @@ struct IntakeAttachments {
         } catch let error as RPCError {
             throw Self.translate(error, field: field)
         }
-        guard Int64(size) == stored.sizeBytes, stored.sha256.isEmpty || Digest.hex(hash.finish()) == stored.sha256.lowercased() else {
+        // Intake's first chunk names the file: a stream that ended without it is not a file.
+        guard !stored.id.isEmpty, Int64(size) == stored.sizeBytes,
+              stored.sha256.isEmpty || Digest.hex(hash.finish()) == stored.sha256.lowercased() else {
             throw RPCError(.dataLoss, "anexo corrompido / attachment content does not match its checksum: \(ref.id)")
         }
         kept = true

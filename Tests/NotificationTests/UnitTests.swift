@@ -88,6 +88,33 @@ struct UnitTests {
         }
     }
 
+    @Test("a TicketFinished without survey_url (cancelled, or its survey answered before) has no survey line, built-in (pt-BR, en) or administrator's template; with one it is there")
+    func surveyLineOnlyWithALink() throws {
+        var finished = WorkflowV1.TicketFinished()
+        var ticket = WorkflowV1.TicketSummary()
+        ticket.code = "2026-000124"
+        finished.ticket = ticket
+        finished.outcome = "cancelada_cliente"
+        finished.publicNote = "Cancelada a pedido."
+        let facts = EventInterpreter.facts(finished, EventsV1.EventEnvelope())
+        #expect(facts.variables["survey_url"] == "", "the webhook's field stays, empty")
+        for catalog in [TemplateCatalog.portuguese, TemplateCatalog.english] {
+            let rendered = TemplateRenderer.render(try #require(catalog["TicketFinished"]), variables: facts.variables, code: "2026-000124")
+            #expect(rendered.text.hasSuffix("Cancelada a pedido."), "\(rendered.text)")
+            #expect(!rendered.text.contains("Avalie") && !rendered.text.contains("Rate") && !rendered.html.contains("Avalie") && !rendered.html.contains("Rate"))
+        }
+        // An administrator's template: the lines naming it go (with the blank line before), the rest stays.
+        let custom = TemplateCatalog.Entry(subject: "Encerrada {{code}}", text: "Encerrada.\n\n  Sua opinião: {{ survey_url }}\nObrigado.",
+                                           html: "<p>Encerrada.</p>\n<p><a href=\"{{survey_url}}\">Avalie</a></p>\n<p>Obrigado.</p>")
+        let without = TemplateRenderer.render(custom, variables: facts.variables, code: "2026-000124")
+        #expect(without.text == "Encerrada.\nObrigado." && without.html == "<p>Encerrada.</p>\n<p>Obrigado.</p>", "\(without)")
+        finished.surveyURL = "https://suporte.example/pesquisa/abc"
+        let linked = EventInterpreter.facts(finished, EventsV1.EventEnvelope()).variables
+        #expect(TemplateRenderer.render(custom, variables: linked, code: "2026-000124").text == "Encerrada.\n\n  Sua opinião: https://suporte.example/pesquisa/abc\nObrigado.")
+        #expect(TemplateRenderer.render(try #require(TemplateCatalog.portuguese["TicketFinished"]), variables: linked, code: "2026-000124")
+                .text.hasSuffix("Cancelada a pedido.\n\nAvalie o atendimento: https://suporte.example/pesquisa/abc"))
+    }
+
     @Test("Backoff grows exponentially with jitter and is capped")
     func backoff() {
         let policy = RetryPolicy(maxAttempts: 5, baseMilliseconds: 100, maxMilliseconds: 1_000)

@@ -369,6 +369,58 @@ struct LateReplyTests {
         #expect(answer(token)?.code == .alreadyExists)
     }
 
+    /// A survey is offered only when there is something to rate and it can be answered: a ticket
+    /// finished again after its survey was answered carries no link in TicketFinished (before
+    /// 2026-12 it carried the answered survey's), and one reopened then cancelled does not get
+    /// back the survey its reopening closed (its link and page answer as without a survey).
+    @Test("after an answered survey the next finish carries no link; a reopened ticket that is cancelled has no survey any more", arguments: TestEngines.all)
+    func noSurveyLinkWhenAnsweredOrCancelled(engine: DatabaseEngine) throws {
+        let clock = ManualClock(Self.start)
+        let harness = try self.harness(engine, clock: clock)
+        let maria = WorkflowHarness.customer("contact-org-1", organization: "org-1")
+        func survey(_ id: String) throws -> WorkflowV1.TicketSurvey {
+            var request = WorkflowV1.GetTicketSurveyRequest()
+            request.ticketID = id
+            return try harness.call(WorkflowV1.WorkflowTime.getTicketSurvey, request, as: maria)
+        }
+        func answer(_ link: String) -> RPCError? {
+            var request = WorkflowV1.AnswerSurveyRequest()
+            request.token = String(link.dropFirst("https://suporte.example/pesquisa/".count))
+            request.score = 4
+            return harness.failure(WorkflowV1.WorkflowTime.answerSurvey, request, as: maria)
+        }
+        func links(_ id: String) throws -> [String] { try harness.published(WorkflowV1.TicketFinished.self, ticket: id).map(\.0.surveyURL) }
+        for id in ["answered", "cancelled"] { try openAndAsk(harness, id, clock: clock) }
+        try close(harness, "answered", at: Self.start + 30_000, clock: clock)
+        try close(harness, "cancelled", at: Self.start + 30_000, clock: clock)
+        let first = try #require(try links("answered").first)
+        #expect(answer(first) == nil)
+        let cancelledLink = try #require(try links("cancelled").first)
+        #expect(!cancelledLink.isEmpty)
+
+        // Replies written before the close reopen both; one is finished again, the other cancelled.
+        clock.set(saoPaulo("2027-03-01 09:05"))
+        for id in ["answered", "cancelled"] {
+            try harness.deliver(Self.reply(id, writtenAt: Self.start + 20_000, message: "m-\(id)"), key: id)
+            #expect(try harness.ticket(id).row?.stage == "em_atendimento", "\(id)")
+            var read = WorkflowV1.MarkMessagesReadRequest()
+            read.ticketID = id
+            _ = try harness.call(WorkflowV1.Workflow.markMessagesRead, read, as: Self.ana)
+        }
+        clock.set(saoPaulo("2027-03-01 09:10"))
+        try harness.move("answered", to: "finalizado", publicNote: "Corrigido com o XML enviado.", as: Self.ana)
+        try harness.move("cancelled", to: "cancelado", note: "Duplicada de outra ocorrência.", as: Self.ana)
+        #expect(try links("answered") == [first, ""])
+        #expect(try links("cancelled") == [cancelledLink, ""])
+        let kept = try survey("answered")
+        #expect(kept.answered && kept.score == 4 && kept.token.isEmpty)
+        #expect(try survey("cancelled").available == false)
+        #expect(answer(cancelledLink)?.code == .notFound)
+        // The satisfaction figures: the one answer, as before.
+        let totals = try #require(try metrics(harness).totals)
+        #expect(totals.surveys == 1 && totals.avgSurveyScore == 4, "\(totals)")
+    }
+
     /// A service whose padrao flow a vendor edited (`change`, SQL on the flow's rows; flows are
     /// read at the start): the rows are changed through a first start, then the service is
     /// started again on the same database (in the data directory returned, kept by the caller).

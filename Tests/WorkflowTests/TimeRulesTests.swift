@@ -255,6 +255,15 @@ struct TimeRulesTests {
             #expect(Dictionary(uniqueKeysWithValues: report.byOutcome.map { ($0.outcome, $0.finished) })
                     == ["resolvida": 1, "cancelada_cliente": 1, "nao_necessita_atuacao": 1], "\(name)")
         }
+        // Nothing to rate: a cancelled ticket finishes without a survey (no link in TicketFinished,
+        // none on its page); the solved one has its (before 2026-12 every finish opened one).
+        for (id, rated) in [("dup", false), ("gone", false), ("fixed", true)] {
+            let links = try harness.published(WorkflowV1.TicketFinished.self, ticket: id).map(\.0.surveyURL)
+            #expect(links.count == 1 && links.allSatisfy { $0.isEmpty != rated }, "\(id): \(links)")
+            var survey = WorkflowV1.GetTicketSurveyRequest()
+            survey.ticketID = id
+            #expect(try harness.call(WorkflowV1.WorkflowTime.getTicketSurvey, survey, as: WorkflowHarness.admin()).available == rated, "\(id)")
+        }
 
         // TOTVS: solved at Resolvido (10:00), then cancelled by the customer (11:00): resolved in an hour.
         let totvs = try self.harness(engine, clock: clock, flow: "totvs")

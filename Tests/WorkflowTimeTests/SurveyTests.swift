@@ -127,6 +127,45 @@ import TestSupport
         #expect(try database.read { tx in try survey.byToken(tx, token: token, at: now + 600) }.answered)
     }
 
+    /// A cancelled ticket has no survey: one closed by a reopening goes (its earlier link and the
+    /// ticket page answer as for a ticket without a survey), an answered one stays with its
+    /// results; the link for TicketFinished is the open survey's of that finish only — none once
+    /// the survey was answered (before 2026-12 a second finish carried the answered survey's link).
+    @Test(arguments: TestEngines.all)
+    func cancelledTicketsAndAnsweredSurveysGetNoLink(engine: DatabaseEngine) throws {
+        let database = try ScratchDatabase(engine).open(migrations: WorkflowTimeMigrations.all)
+        defer { database.close() }
+        let now: Int64 = 1_800_000_000_000
+        let dimensions = SurveyDimensions(agentID: "ana", organizationID: "acme")
+        // T1: finished, reopened (its survey closed), then cancelled.
+        let url = try database.write { tx in try survey.onFinished(tx, ticketID: "T1", dimensions: dimensions, at: now) }
+        #expect(try database.read { tx in try survey.openLink(tx, ticketID: "T1", finishedAt: now) } == url)
+        let token = String(url.dropFirst("https://s.example/p/".count))
+        try database.write { tx in
+            try survey.onReopened(tx, ticketID: "T1", at: now + 100)
+            try survey.onCancelled(tx, ticketID: "T1")
+        }
+        #expect(try database.read { tx in try survey.openLink(tx, ticketID: "T1", finishedAt: now + 200) } == "")
+        #expect(code { _ = try database.read { tx in try survey.byToken(tx, token: token, at: now + 300) } } == .notFound)
+        #expect(code { _ = try database.write { tx in try survey.answer(tx, token: token, score: 2, comment: "", at: now + 300) } } == .notFound)
+        #expect(try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T1", organizationIDs: ["acme"], at: now + 300) }.available == false)
+
+        // T2: finished and answered; finished again: no link; cancelled after a reopening: the answer stays.
+        let second = try database.write { tx in try survey.onFinished(tx, ticketID: "T2", dimensions: dimensions, at: now) }
+        try database.write { tx in _ = try survey.answer(tx, token: String(second.dropFirst("https://s.example/p/".count)), score: 5, comment: "", at: now + 10) }
+        try database.write { tx in
+            try survey.onReopened(tx, ticketID: "T2", at: now + 20)
+            #expect(try survey.onFinished(tx, ticketID: "T2", dimensions: dimensions, at: now + 30) == "")
+            #expect(try survey.openLink(tx, ticketID: "T2", finishedAt: now + 30) == "")
+            try survey.onReopened(tx, ticketID: "T2", at: now + 40)
+            try survey.onCancelled(tx, ticketID: "T2")
+        }
+        let kept = try database.read { tx in try survey.ticketSurvey(tx, ticketID: "T2", organizationIDs: ["acme"], at: now + 50) }
+        #expect(kept.available && kept.answered && kept.score == 5)
+        let results = try database.read { tx in try survey.results(tx, by: .agent, from: now, to: now + 1_000) }
+        #expect(results.map(\.key) == ["ana"] && results.first?.answers == 1 && results.first?.averageScore == 5)
+    }
+
     /// The same link answered from eight places at once (a double click, two devices): one answer
     /// is stored and published, the others are `ALREADY_EXISTS`; on PostgreSQL the row's
     /// `answered_at IS NULL` condition is evaluated again after the first commit.

@@ -40,8 +40,9 @@ public enum WorkflowService {
         public var observers: [any TicketObserver] = []
         /// The clock in epoch ms.
         public var now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
-        /// The survey link put in TicketFinished.
-        public var surveyLink: @Sendable (TicketRecord) -> String = { _ in "" }
+        /// The survey link put in TicketFinished, read in the finish's transaction after the
+        /// observers ran (empty: the finish opened no survey).
+        public var surveyLink: @Sendable (any SQLExecutor, TicketRecord) throws -> String = { _, _ in "" }
         /// The flow new tickets follow; `WORKFLOW_FLOW` in the environment, default "padrao".
         public var defaultFlow: String?
         /// Runs the time half (SLA, timers, inactivity, survey, metrics; docs/WORKFLOW-TIME.md),

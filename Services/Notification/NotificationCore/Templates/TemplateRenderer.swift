@@ -13,7 +13,18 @@ struct RenderedMessage: Sendable, Equatable {
 /// text can never inject markup; unknown names become empty. The subject always carries the
 /// ticket code (prefixed when a template forgot it).
 enum TemplateRenderer {
+    /// Placeholders whose line is left out when they are empty: `survey_url` (a ticket cancelled,
+    /// or whose survey was answered before, finishes without one, and "Avalie o atendimento: "
+    /// with nothing after it offered a survey there was not). Built-in and stored templates alike.
+    static let lineOptional = ["survey_url"]
+
     static func render(_ template: TemplateCatalog.Entry, variables: [String: String], code: String) -> RenderedMessage {
+        var template = template
+        // Only the kinds that fill the name (TicketFinished): no other template may name it.
+        for name in lineOptional where variables[name]?.isEmpty == true {
+            template.text = withoutLines(naming: name, in: template.text)
+            template.html = withoutLines(naming: name, in: template.html)
+        }
         var subject = String(decoding: fill(parsed(template.subject), variables, escaping: false), as: UTF8.self)
         // Headers are one line: every newline character becomes a space.
         if PlainText.mayHaveNewline(subject) {
@@ -32,6 +43,23 @@ enum TemplateRenderer {
             html = String(decoding: fill(parsed(template.html), variables, escaping: true, literalsEscaped: false), as: UTF8.self)
         }
         return RenderedMessage(subject: subject, text: text, html: html)
+    }
+
+    /// `template` without its lines that name `{{name}}` (spaces inside the braces allowed), and
+    /// without the blank lines right before each (the paragraph break that introduced it). A
+    /// template of one line (an HTML body written on one line) is kept whole: its placeholder
+    /// is filled empty, as any other.
+    static func withoutLines(naming name: String, in template: String) -> String {
+        guard template.contains("\n"), template.contains(name) else { return template }
+        let names = { (line: Substring) in
+            segments(String(line)).contains { if case .value(let value) = $0 { value == name } else { false } }
+        }
+        var kept: [Substring] = []
+        for line in template.split(separator: "\n", omittingEmptySubsequences: false) {
+            guard names(line) else { kept.append(line); continue }
+            while let last = kept.last, kept.count > 1, last.allSatisfy(\.isWhitespace) { kept.removeLast() }
+        }
+        return kept.joined(separator: "\n")
     }
 
     enum Segment { case literal(String), value(String) }

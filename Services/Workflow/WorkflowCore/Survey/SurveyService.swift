@@ -144,6 +144,25 @@ public struct SurveyService: Sendable {
         return link(ticketID: ticketID, finishedAt: now)
     }
 
+    /// The ticket was cancelled (ended in a cancel stage: by the customer or by the team): there
+    /// is nothing to rate, so it has no survey. A survey not answered yet — open since an earlier
+    /// finish the ticket left straight for the cancel stage, or closed by a reopening — goes, and
+    /// its earlier links then answer as for a ticket without one (`NOT_FOUND`); an answer given
+    /// before stays, with its metrics. Before 2026-12 a cancellation opened a survey like any finish.
+    public func onCancelled(_ tx: any SQLExecutor, ticketID: String) throws {
+        try tx.execute("DELETE FROM wf_surveys WHERE ticket_id = ? AND answered_at IS NULL", [.text(ticketID)])
+    }
+
+    /// The link of the survey the finish at `finishedAt` opened, for `TicketFinished.survey_url`
+    /// (read after ``onFinished(_:ticketID:dimensions:at:)`` ran): empty when that finish opened
+    /// none — the survey was already answered (before 2026-12 a second finish sent the link of an
+    /// answered survey again), or the ticket was cancelled (``onCancelled(_:ticketID:)``).
+    public func openLink(_ tx: any SQLExecutor, ticketID: String, finishedAt: Int64) throws -> String {
+        guard try tx.queryOne("SELECT 1 AS open FROM wf_surveys WHERE ticket_id = ? AND answered_at IS NULL AND finished_at = ?",
+                              [.text(ticketID), .integer(finishedAt)]) != nil else { return "" }
+        return link(ticketID: ticketID, finishedAt: finishedAt)
+    }
+
     /// The ticket was reopened (a reply written before an inactivity close, a vendor's move out
     /// of a final stage): its survey, if not answered, closes until the ticket finishes again,
     /// when ``onFinished(_:ticketID:dimensions:at:)`` renews it (its earlier links answer it

@@ -23,8 +23,10 @@ public final class TicketLifecycle: Sendable {
     let observers: [any TicketObserver]
     /// The clock (epoch ms); tests and the SLA part can inject a simulated one.
     public let now: @Sendable () -> Int64
-    /// The signed survey link put in TicketFinished (empty until the survey part provides one).
-    let surveyLink: @Sendable (TicketRecord) -> String
+    /// The signed survey link put in TicketFinished, read in the finish's transaction after the
+    /// observers ran (empty until the survey part provides one, and when the finish opened no
+    /// survey: cancelled, or answered before).
+    let surveyLink: @Sendable (any SQLExecutor, TicketRecord) throws -> String
     /// Routing rules and category levels, read once per ``ConfigVersion``.
     let routing = RoutingCache()
     /// SQLite: new tickets' rows made without `RETURNING` (``OpenedTicketRows``).
@@ -32,7 +34,7 @@ public final class TicketLifecycle: Sendable {
 
     public init(flows: [String: StageFlow], defaultFlow: String, publisher: EventPublisher = EventPublisher(source: "workflow"),
                 observers: [any TicketObserver] = [], now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
-                surveyLink: @escaping @Sendable (TicketRecord) -> String = { _ in "" }) {
+                surveyLink: @escaping @Sendable (any SQLExecutor, TicketRecord) throws -> String = { _, _ in "" }) {
         self.flows = flows
         self.defaultFlow = flows[defaultFlow] == nil ? (flows.keys.sorted().first ?? defaultFlow) : defaultFlow
         self.publisher = publisher
@@ -354,7 +356,7 @@ public final class TicketLifecycle: Sendable {
             finished.ticket = summary(updated)
             finished.outcome = outcome
             finished.publicNote = publicNote
-            finished.surveyURL = surveyLink(updated)
+            finished.surveyURL = try surveyLink(tx, updated)
             finished.finishedAtMs = at
             try publish(tx, finished, updated)
             try notify(tx, .finished(outcome: outcome), updated, at: at)

@@ -132,7 +132,7 @@ public enum WorkflowTimeWiring {
                                                                     "ticket.id": timer?.ticketID ?? "", "error": "\(error)"])
                                 })
         options.observers.append(WorkflowTimeObserver(time: time))
-        options.surveyLink = { ticket in time.surveyLink(ticketID: ticket.id, finishedAt: ticket.finishedAt) }
+        options.surveyLink = { tx, ticket in try time.finishedSurveyLink(tx, ticketID: ticket.id, finishedAt: ticket.finishedAt) }
         return (time, seam)
     }
 

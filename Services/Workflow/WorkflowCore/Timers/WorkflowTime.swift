@@ -150,7 +150,8 @@ public final class WorkflowTime: Sendable {
     /// The ticket entered `stage` (with `outcome` when the stage is final: how it ended, for the
     /// metrics' breakdown by outcome). Entering a final stage records the resolution (a cancel
     /// stage's only when the clock had stopped on a solution before, ``Configuration/cancelStages``)
-    /// and opens the survey. - Returns: the survey link when the ticket finished (else `""`).
+    /// and opens the survey unless the stage cancels the ticket (``Configuration/cancelStages``).
+    /// - Returns: the survey link when the ticket finished with one (else `""`).
     @discardableResult
     public func stageChanged(_ tx: any SQLExecutor, ticketID: String, to stage: String, outcome: String = "", at: Int64) throws -> String {
         // The SLA and inactivity engines share one configuration cache: one version check for both.
@@ -175,6 +176,11 @@ public final class WorkflowTime: Sendable {
         }
         // No first response here: finishing stops the SLA's first-response clock, but a ticket
         // nobody answered has no first response to count (agentResponded records the real one).
+        // A cancelled ticket has nothing to rate: no survey (one not answered yet goes).
+        if configuration.cancelStages.contains(stage) {
+            try survey.onCancelled(tx, ticketID: ticketID)
+            return ""
+        }
         let d = try dimensions(tx, ticketID: ticketID)
         return try survey.onFinished(tx, ticketID: ticketID, dimensions: SurveyDimensions(
             agentID: d.agentID, groupID: d.groupID, product: d.product, module: d.module, category: d.category,
@@ -235,6 +241,13 @@ public final class WorkflowTime: Sendable {
     /// The survey link of a ticket finished at `finishedAt` (no database access).
     public func surveyLink(ticketID: String, finishedAt: Int64) -> String {
         survey.link(ticketID: ticketID, finishedAt: finishedAt)
+    }
+
+    /// The link for `TicketFinished.survey_url` of a ticket that finished at `finishedAt` (its
+    /// stage change already reported): empty when that finish opened no survey — cancelled, or
+    /// answered before (``SurveyService/openLink(_:ticketID:finishedAt:)``).
+    public func finishedSurveyLink(_ tx: any SQLExecutor, ticketID: String, finishedAt: Int64) throws -> String {
+        try survey.openLink(tx, ticketID: ticketID, finishedAt: finishedAt)
     }
 
     /// Records a survey answer (once per ticket), its event and its metric. - Returns: the ticket id.

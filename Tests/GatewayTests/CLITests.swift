@@ -267,8 +267,11 @@ struct CLITests {
         #expect(finishedView?["outcome_label"] as? String == "resolvida" && finishedView?["outcome_label_en"] as? String == "resolved",
                 "\(finishedJSON.output)")
         let csv = try ReplyFilesTests.ocorre(["get", "/v1/tickets/export.csv?stage=finalizado"], gateway, token: seeded.ana)
-        #expect(csv.output.split(separator: "\r\n").first?.hasSuffix(",ping_pong,outcome,outcome_en") == true
-                && csv.output.contains(",resolvida,resolved\r\n"), "\(csv.output) \(csv.error)")
+        #expect(csv.output.split(separator: "\r\n").first?.hasSuffix(",ping_pong,outcome,outcome_en,category_en,priority_en") == true
+                && csv.output.contains(",resolvida,resolved,"), "\(csv.output) \(csv.error)")
+        // The rows of a listing carry the outcome's labels beside its key.
+        let listed = try ReplyFilesTests.ocorre(["get", "/v1/tickets?stage=finalizado", "--json"], gateway, token: seeded.ana).output
+        #expect(listed.contains("\"outcome_label_en\" : \"resolved\""), "\(listed)")
 
         // An open takes priorities and categories as people type them, as the list does.
         let typed = try ReplyFilesTests.ocorre(["tickets", "open", "--subject", "Dúvida digitada", "--description", "Como emito a segunda via?",

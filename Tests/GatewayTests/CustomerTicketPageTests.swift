@@ -86,7 +86,7 @@ struct CustomerTicketPageTests {
         #expect(try gateway.request("POST", "/v1/tickets/\(other)/cancel", json: ["reason": "Duplicado"], bearer: seeded.seeded.maria).status == 200)
     }
 
-    @Test("in the browser: João, a colleague, reads Carla's ticket without a cancel button, which Carla and Maria (the company's administrator) get; Carla's reply with three files, while workflow's database is write-locked (its view lags), shows Em atendimento at once and lists her files as she chose them (a large one in the middle, the only one uploaded: the small ones placed inside the reply), grouped under her reply with their sizes; Ana finishes an Exigência fiscal as solved by configuration from the move form, no reclassification")
+    @Test("in the browser: João, a colleague, reads Carla's ticket without a cancel button, which Carla and Maria (the company's administrator) get; Carla's reply with three files, while workflow's database is write-locked (its view lags), shows Em atendimento at once and lists her files as she chose them (a large one in the middle, the only one uploaded: the small ones placed inside the reply), grouped under her reply with their sizes; Ana finishes an Exigência fiscal as solved by configuration from the move form, no reclassification; the contact's list says how it ended, and switched to English the list and the page read \"Finished — solved by configuration\" (a Tax requirement)")
     func customerTicketPage() throws {
         try PortalBrowser.requireChromium()
         let seeded = try SeededDeployment(engine: .sqlite)

@@ -3,15 +3,17 @@ import Foundation
 import Messages
 import Testing
 
-/// The portal's outcome labels (`OUTCOMES` in portal.js, JavaScript) are a copy of
-/// ``TicketOutcome`` (Swift, shared with notification's e-mails and the CLI): one wording per
-/// outcome and language wherever people read it.
-@Suite("Gateway: the portal words every outcome as TicketOutcome does (the e-mails' and the CLI's wording)")
+/// The portal's label tables (portal.js, JavaScript) are copies of Messages' (Swift, shared with
+/// notification's e-mails, the CLI and the CSV exports): one wording per value and language
+/// wherever people read it. `OUTCOMES` copies ``TicketOutcome``, `CATEGORIES` and `PRIORITIES`
+/// the labels of `CommonV1.Category` and `CommonV1.Priority`, `SHIPPED_STAGES` and
+/// `SHIPPED_CUSTOMER_STAGES` ``ShippedStageNames``.
+@Suite("Gateway: the portal words every outcome, category, priority and shipped stage as Messages does (the e-mails' and the CLI's wording)")
 struct OutcomeLabelsTests {
-    /// `key: ['português', 'English']` pairs of the `OUTCOMES` table of the embedded portal.js.
-    static func portalOutcomes() throws -> [String: [String]] {
+    /// `key: ['português', 'English']` pairs of the table `const <name> = {…};` of the embedded portal.js.
+    static func portalTable(_ name: String) throws -> [String: [String]] {
         let script = try #require(PortalAssets.files["portal.js"]?.text)
-        let start = try #require(script.range(of: "const OUTCOMES = {"))
+        let start = try #require(script.range(of: "const \(name) = {"))
         let end = try #require(script.range(of: "};", range: start.upperBound..<script.endIndex))
         let table = String(script[start.upperBound..<end.lowerBound])
         let entry = try Regex(#"(\w+): \['([^']*)', '([^']*)'\]"#)
@@ -22,6 +24,8 @@ struct OutcomeLabelsTests {
         return found
     }
 
+    static func portalOutcomes() throws -> [String: [String]] { try portalTable("OUTCOMES") }
+
     @Test("OUTCOMES in portal.js holds every known outcome, and only those, with TicketOutcome's Portuguese and English labels")
     func portalMatchesShared() throws {
         let portal = try Self.portalOutcomes()
@@ -31,5 +35,28 @@ struct OutcomeLabelsTests {
         }
         // The wording both sides pin (notification's UnitTests pins its e-mails to the same words).
         #expect(portal["cancelada_cliente"] == ["cancelada pelo cliente", "cancelled by the customer"])
+    }
+
+    /// `table` holds every value of `E` but the unspecified one, by `.proto` name, with its labels.
+    func expectCopy<E: LabelledEnum>(_ table: [String: [String]], of type: E.Type, _ name: String) {
+        let values = E.allCases.filter { !$0.protoName.hasSuffix("_UNSPECIFIED") }
+        #expect(Set(table.keys) == Set(values.map(\.protoName)), "\(name): \(table)")
+        for value in values {
+            #expect(table[value.protoName] == [value.label(.portuguese), value.label(.english)], "\(name).\(value.protoName): \(table[value.protoName] ?? [])")
+        }
+    }
+
+    @Test("CATEGORIES and PRIORITIES in portal.js hold every category and priority with Messages' Portuguese and English labels (the portal said \"Improvement\", the CLI and the CSV \"Improvement suggestion\")")
+    func categoriesAndPriorities() throws {
+        expectCopy(try Self.portalTable("CATEGORIES"), of: CommonV1.Category.self, "CATEGORIES")
+        expectCopy(try Self.portalTable("PRIORITIES"), of: CommonV1.Priority.self, "PRIORITIES")
+    }
+
+    @Test("SHIPPED_STAGES and SHIPPED_CUSTOMER_STAGES in portal.js name the shipped stages in English as ShippedStageNames does (notification's English e-mails)")
+    func shippedStages() throws {
+        let pairs = Array(try Self.portalTable("SHIPPED_STAGES").values) + Array(try Self.portalTable("SHIPPED_CUSTOMER_STAGES").values)
+        var portal: [String: String] = [:]
+        for pair in pairs { portal[pair[0]] = pair[1] }
+        #expect(portal == ShippedStageNames.english, "\(portal)")
     }
 }

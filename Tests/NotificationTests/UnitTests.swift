@@ -211,6 +211,44 @@ struct UnitTests {
         #expect(EventInterpreter.outcome("outra", locale: "pt-BR") == "outra")
     }
 
+    @Test("An English e-mail names a shipped stage and an SLA target in English, a Portuguese one in Portuguese (the English e-mail said \"moved to Aguardando sua resposta\" and both said \"primeira resposta / first response\"); a stage of a flow configured here as workflow names it")
+    func stageAndTargetInTheReadersLanguage() throws {
+        func render(_ facts: EventFacts) throws -> RenderedMessage {
+            let catalog = TemplateCatalog.locale(facts.locale) == "en" ? TemplateCatalog.english : TemplateCatalog.portuguese
+            return TemplateRenderer.render(try #require(catalog[facts.kind]), variables: facts.variables, code: "2026-000123")
+        }
+        var ticket = WorkflowV1.TicketSummary()
+        ticket.code = "2026-000123"
+        ticket.stageName = "Aguardando cliente"
+        ticket.customerStageName = "Aguardando sua resposta"
+        var moved = WorkflowV1.StageChanged()
+        ticket.locale = "en-US"
+        moved.ticket = ticket
+        #expect(try render(EventInterpreter.facts(moved, EventsV1.EventEnvelope())).text.hasPrefix("Ticket 2026-000123 moved to Awaiting your answer."))
+        ticket.locale = "pt-BR"
+        moved.ticket = ticket
+        #expect(try render(EventInterpreter.facts(moved, EventsV1.EventEnvelope())).text.hasPrefix("A ocorrência 2026-000123 passou para Aguardando sua resposta."))
+        ticket.locale = "en"
+        ticket.customerStageName = ""
+        ticket.stageName = "Triagem fiscal"
+        moved.ticket = ticket
+        #expect(EventInterpreter.facts(moved, EventsV1.EventEnvelope()).variables["stage_name"] == "Triagem fiscal")
+
+        var warning = WorkflowV1.SLAWarning()
+        warning.target = .firstResponse
+        warning.ticket = ticket
+        let english = try render(EventInterpreter.facts(warning, EventsV1.EventEnvelope()))
+        #expect(english.subject == "[2026-000123] SLA warning: first response", "\(english.subject)")
+        ticket.locale = "pt-BR"
+        warning.ticket = ticket
+        warning.target = .resolution
+        #expect(EventInterpreter.facts(warning, EventsV1.EventEnvelope()).variables["target"] == "solução")
+        var breached = WorkflowV1.SLABreached()
+        breached.target = .nextResponse
+        breached.ticket = ticket
+        #expect(EventInterpreter.facts(breached, EventsV1.EventEnvelope()).variables["target"] == "próxima resposta")
+    }
+
     @Test("Every built-in kind has pt-BR and en templates")
     func catalog() {
         #expect(Set(TemplateCatalog.portuguese.keys) == Set(TemplateCatalog.english.keys))

@@ -146,7 +146,7 @@ struct DirectoryAndIntakeTests {
         #expect(view.discussion.last?.attachments.map(\.fileName) == ["quarto.png", "quinto.png"])
     }
 
-    @Test("customer replies, cancellation (its outcome and its Portuguese and English labels in the view, the rows and the queue CSV), attachments, contact changes, e-mails sent and linked articles are applied", arguments: TestEngines.all)
+    @Test("customer replies, cancellation (its outcome and its Portuguese and English labels in the view, the rows and the queue CSV, whose category and priority read in both languages), attachments, contact changes, e-mails sent and linked articles are applied", arguments: TestEngines.all)
     func otherEvents(engine: DatabaseEngine) throws {
         let harness = try WorkflowHarness(engine)
         try harness.seedDirectory()
@@ -231,6 +231,9 @@ struct DirectoryAndIntakeTests {
         // In English beside it, as errors carry message and message_en.
         #expect(view.outcomeLabelEn == "cancelled by the customer" && customerView.outcomeLabelEn == "cancelled by the customer", "\(customerView)")
         #expect(view.row?.outcome == "cancelada_cliente" && customerView.row?.outcome == "cancelada_cliente")
+        // Listing rows carry both labels too, so a list reads right in either language.
+        #expect(view.row?.outcomeLabel == "cancelada pelo cliente" && view.row?.outcomeLabelEn == "cancelled by the customer"
+                && customerView.row?.outcomeLabelEn == "cancelled by the customer", "\(String(describing: customerView.row))")
         var stages = WorkflowV1.TicketFilter()
         stages.stages = ["cancelado"]
         var cancelled = WorkflowV1.ExportQueueRequest()
@@ -240,8 +243,10 @@ struct DirectoryAndIntakeTests {
         var csv = ""
         while let chunk = try stream.receive() { csv += chunk.text }
         let lines = csv.components(separatedBy: "\r\n").filter { !$0.isEmpty }
-        #expect(lines.first?.hasSuffix(",ping_pong,outcome,outcome_en") == true && lines.count == 2
-                && lines[1].hasSuffix(",cancelada pelo cliente,cancelled by the customer"), "\(csv)")
+        // Category and priority in Portuguese where they stood, in English in the last two columns.
+        #expect(lines.first?.hasSuffix(",ping_pong,outcome,outcome_en,category_en,priority_en") == true && lines.count == 2
+                && lines[1].hasSuffix(",cancelada pelo cliente,cancelled by the customer,Problem,Normal")
+                && lines[1].contains(",Problema,Normal,"), "\(csv)")
     }
 }
 

@@ -120,8 +120,10 @@ const TEXT = {
     slaTargetMet: 'Met', slaTargetLate: 'Met late',
   },
 };
+// Categories and priorities as every reader names them: copies of Messages' labels (TicketLabels.swift:
+// the CLI's, the CSV exports', the e-mails'), pinned to them by GatewayTests' OutcomeLabelsTests.
 const CATEGORIES = { PROBLEMA: ['Problema', 'Problem'], DUVIDA: ['Dúvida', 'Question'], EXIGENCIA_FISCAL: ['Exigência fiscal', 'Tax requirement'],
-  NECESSIDADE: ['Necessidade', 'Need'], SUGESTAO_MELHORIA: ['Sugestão de melhoria', 'Improvement'], ESTRATEGICA: ['Estratégica', 'Strategic'] };
+  NECESSIDADE: ['Necessidade', 'Need'], SUGESTAO_MELHORIA: ['Sugestão de melhoria', 'Improvement suggestion'], ESTRATEGICA: ['Estratégica', 'Strategic'] };
 const INTAKE_STATUSES = { open: ['Aberta', 'Open'], cancelled: ['Cancelada', 'Cancelled'], finished: ['Finalizada', 'Finished'] };
 // Workflow's statuses within a stage.
 const STAGE_STATUSES = { solucionado_nao_informado: ['Solucionado, cliente não informado', 'Solved, customer not told'],
@@ -129,7 +131,9 @@ const STAGE_STATUSES = { solucionado_nao_informado: ['Solucionado, cliente não 
   agendado: ['Agendado', 'Scheduled'], pendente: ['Pendente', 'Pending'], paralisado: ['Paralisado', 'On hold'] };
 const PRIORITIES = { BAIXA: ['Baixa', 'Low'], NORMAL: ['Normal', 'Normal'], ALTA: ['Alta', 'High'], URGENTE: ['Urgente', 'Urgent'] };
 // The stages of the shipped flows (workflow's FlowPresets: padrao and totvs) by code, and the
-// names customers see of some of them. Workflow names stages in Portuguese; see stageName.
+// names customers see of some of them. Workflow names stages in Portuguese; see stageName. A copy
+// of Messages' ShippedStageNames (notification's English e-mails name stages with it), pinned to
+// it by GatewayTests' OutcomeLabelsTests.
 const SHIPPED_STAGES = { aguardando_atendimento: ['Aguardando atendimento', 'Awaiting service'], em_atendimento: ['Em atendimento', 'In service'],
   aguardando_cliente: ['Aguardando cliente', 'Waiting on the customer'], diagnostico_tecnico: ['Diagnóstico técnico', 'Technical diagnosis'],
   analise_produto: ['Análise produto', 'Product analysis'], para_desenvolver: ['Para desenvolver', 'To develop'],
@@ -838,7 +842,9 @@ function ticketTable(rows, id, withSLA, withOrganization) {
       el('td', {}, el('a', { href: '#/t/' + encodeURIComponent(row.ticket_id), text: row.code || row.ticket_id })),
       el('td', { text: row.subject }),
       withOrganization ? el('td', { class: 'organization', text: row.organization_name || row.organization_id }) : null,
-      el('td', {}, el('span', { class: 'badge', text: stageName(row.stage_name, row.stage) })),
+      // A finished ticket's stage says how it ended, as its page does ("Finalizado — resolvida").
+      el('td', {}, el('span', { class: 'badge', 'data-outcome': row.outcome || null,
+        text: stageName(row.stage_name, row.stage) + (row.outcome ? ` — ${label(OUTCOMES, row.outcome)}` : '') })),
       el('td', { text: label(PRIORITIES, row.priority) }),
       el('td', { text: when(row.last_interaction_at_ms) }),
       withSLA ? el('td', { class: 'holder', text: [row.holder && row.holder.agent_name, row.holder && row.holder.group_name].filter(Boolean).join(' · ') }) : null,

@@ -328,6 +328,10 @@ extension WorkflowV1 {
         /// How the ticket ended (TicketView.outcome's keys; "" while open): staff listings (ListQueue,
         /// the queue's CSV export) and customers' alike.
         public var outcome: String = ""
+        /// How `outcome` reads, in Portuguese and in English (TicketView.outcome_label's and
+        /// outcome_label_en's rule: Messages' TicketOutcome; the key when unknown, "" while open).
+        public var outcomeLabel: String = ""
+        public var outcomeLabelEn: String = ""
 
         public init() {}
     }
@@ -1732,6 +1736,8 @@ extension WorkflowV1.TicketRow: ProtoMessage {
         if !self.stepName.isEmpty { c.step_name = arena.cString(self.stepName) }
         c.step_count = self.stepCount
         if !self.outcome.isEmpty { c.outcome = arena.cString(self.outcome) }
+        if !self.outcomeLabel.isEmpty { c.outcome_label = arena.cString(self.outcomeLabel) }
+        if !self.outcomeLabelEn.isEmpty { c.outcome_label_en = arena.cString(self.outcomeLabelEn) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketRow>) {
@@ -1765,6 +1771,8 @@ extension WorkflowV1.TicketRow: ProtoMessage {
         self.stepName = _ProtoRuntime.string(c.pointee.step_name)
         self.stepCount = c.pointee.step_count
         self.outcome = _ProtoRuntime.string(c.pointee.outcome)
+        self.outcomeLabel = _ProtoRuntime.string(c.pointee.outcome_label)
+        self.outcomeLabelEn = _ProtoRuntime.string(c.pointee.outcome_label_en)
     }
 }
 

@@ -12,7 +12,8 @@ file under Ana's message, before it).
 Ana (agent), on an Exigência fiscal she holds that was solved by configuring the system: the move
 form offers "Finalizado — resolvida por configuração", asks for the text for the customer, and
 finishes the ticket without reclassifying it; the page then reads "Finalizado — resolvida por
-configuração", and Maria (the ticket's contact) reads the same outcome on her page.
+configuração", and Maria (the ticket's contact) reads the same outcome on her page and in her
+list, and, with the portal switched to English, "Finished — solved by configuration" in both.
 Usage: customer_ticket_page.py BASE_URL SCREENSHOT_DIR TICKET_ID WORKFLOW_SQLITE FILE_A FILE_B FILE_C FISCAL_TICKET_ID
 (credentials in PORTAL_CUSTOMER (Carla), PORTAL_COLLEAGUE (João), PORTAL_ADMIN_CONTACT (Maria),
 PORTAL_AGENT (Ana) as email:password). Prints "OK"."""
@@ -118,6 +119,20 @@ try:
     portal.sign_out()
     portal.sign_in(*maria)
     portal.open_ticket(fiscal)
+    wait.until(lambda d: d.find_element(By.ID, "ticket-stage").text.endswith(" — resolvida por configuração"))
+    # Her list says how it ended too, as the ticket page does; switched to English, both read in
+    # English (the stage of a shipped flow, the outcome, the category).
+    row_badge = f'#tickets tr[data-ticket="{fiscal}"] .badge'
+    driver.get(base + "/portal/#/")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, row_badge)
+               and d.find_element(By.CSS_SELECTOR, row_badge).text.endswith(" — resolvida por configuração"))
+    driver.find_element(By.ID, "lang").click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, row_badge)
+               and d.find_element(By.CSS_SELECTOR, row_badge).text == "Finished — solved by configuration")
+    portal.open_ticket(fiscal)
+    wait.until(lambda d: d.find_element(By.ID, "ticket-stage").text == "Finished — solved by configuration")
+    wait.until(lambda d: "Tax requirement" in d.find_element(By.ID, "ticket-facts").text)
+    driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.ID, "ticket-stage").text.endswith(" — resolvida por configuração"))
     print("OK")
 except Exception:

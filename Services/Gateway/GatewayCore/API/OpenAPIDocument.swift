@@ -1502,7 +1502,7 @@ paths:
     get:
       operationId: get_v1_tickets_export_csv
       tags: [Workflow]
-      summary: "The queue as CSV (workflow ExportQueue, streamed); the last two columns, outcome and outcome_en, say how a finished ticket ended (its Portuguese and its English label, empty while open)"
+      summary: "The queue as CSV (workflow ExportQueue, streamed); outcome and outcome_en say how a finished ticket ended (its Portuguese and its English label, empty while open); the last two columns, category_en and priority_en, are the English labels of category and priority (Portuguese)"
       parameters:
         - name: stage
           in: query
@@ -8572,7 +8572,7 @@ components:
       type: object
       properties:
         intake: {type: object, description: intake's Ticket as JSON}
-        workflow: {type: [object, 'null'], description: "workflow's TicketView as JSON (null for a moment after opening, and while workflow cannot be reached). A finished ticket's outcome: outcome (the key: resolvida, resolvida_configuracao, negada, cancelada_cliente, nao_necessita_atuacao, inatividade) outcome_label (how it reads in Portuguese: resolvida, resolvida por configuração, negada, cancelada pelo cliente, sem necessidade de atuação, sem retorno do cliente; the key when unknown) and outcome_label_en (the same in English: resolved, solved by configuration, denied, cancelled by the customer, no action needed, no answer from the customer), both languages side by side as an error's message and message_en, for customers and staff alike; row.outcome in listings"}
+        workflow: {type: [object, 'null'], description: "workflow's TicketView as JSON (null for a moment after opening, and while workflow cannot be reached). A finished ticket's outcome: outcome (the key: resolvida, resolvida_configuracao, negada, cancelada_cliente, nao_necessita_atuacao, inatividade) outcome_label (how it reads in Portuguese: resolvida, resolvida por configuração, negada, cancelada pelo cliente, sem necessidade de atuação, sem retorno do cliente; the key when unknown) and outcome_label_en (the same in English: resolved, solved by configuration, denied, cancelled by the customer, no action needed, no answer from the customer), both languages side by side as an error's message and message_en, for customers and staff alike; row.outcome in listings, with row.outcome_label and row.outcome_label_en"}
         workflow_unavailable: {type: boolean, description: "present and true when workflow could not be reached or answer in time: the view holds intake's part alone (not cached)"}
     TicketConversationPage:
       type: object

@@ -98,7 +98,9 @@ struct EventFacts: Sendable {
         variables["subject"] = summary.subject
         variables["organization_name"] = summary.organizationName
         variables["contact_name"] = summary.contact?.name ?? ""
-        variables["stage_name"] = summary.customerStageName.isEmpty ? summary.stageName : summary.customerStageName
+        // A shipped stage in the reader's language (workflow names stages in Portuguese).
+        variables["stage_name"] = ShippedStageNames.name(summary.customerStageName.isEmpty ? summary.stageName : summary.customerStageName,
+                                                         DisplayLanguage(code: locale))
         variables["holder_name"] = summary.holder.map { $0.agentName.isEmpty ? $0.groupName : $0.agentName } ?? ""
         sensitiveKeys.insert("subject")
     }
@@ -160,12 +162,14 @@ enum EventInterpreter {
         return "\(formatter.string(from: date)) (\(name))"
     }
 
-    static func slaTarget(_ target: WorkflowV1.SlaTarget) -> String {
+    /// An SLA target in the e-mail's language (it was both languages in one, in either e-mail).
+    static func slaTarget(_ target: WorkflowV1.SlaTarget, locale: String) -> String {
+        let english = DisplayLanguage(code: locale) == .english
         switch target {
-        case .firstResponse: "primeira resposta / first response"
-        case .nextResponse: "próxima resposta / next response"
-        case .resolution: "solução / resolution"
-        default: ""
+        case .firstResponse: return english ? "first response" : "primeira resposta"
+        case .nextResponse: return english ? "next response" : "próxima resposta"
+        case .resolution: return english ? "resolution" : "solução"
+        default: return ""
         }
     }
 
@@ -310,7 +314,7 @@ enum EventInterpreter {
     static func facts(_ event: WorkflowV1.SLAWarning, _ envelope: EventsV1.EventEnvelope) -> EventFacts {
         var facts = EventFacts(kind: "SLAWarning", envelope: envelope)
         facts.apply(event.ticket)
-        facts.variables["target"] = slaTarget(event.target)
+        facts.variables["target"] = slaTarget(event.target, locale: facts.locale)
         facts.setDate("due_at", event.dueAtMs)
         facts.variables["percent_elapsed"] = String(event.percentElapsed)
         return facts
@@ -319,7 +323,7 @@ enum EventInterpreter {
     static func facts(_ event: WorkflowV1.SLABreached, _ envelope: EventsV1.EventEnvelope) -> EventFacts {
         var facts = EventFacts(kind: "SLABreached", envelope: envelope)
         facts.apply(event.ticket)
-        facts.variables["target"] = slaTarget(event.target)
+        facts.variables["target"] = slaTarget(event.target, locale: facts.locale)
         facts.setDate("due_at", event.dueAtMs)
         return facts
     }

@@ -7,12 +7,14 @@ import Storage
 /// Streams the queue (same filters and access rules as ListQueue) as CSV, in keyset batches each
 /// read in its own snapshot, so an export has no row cap and holds no long transaction. Names are
 /// as people read them (category, priority, stage, and how a finished ticket ended, `outcome`:
-/// ``TicketOutcome``'s Portuguese label, empty while open; `outcome_en`, the last column, its
-/// English label, as the JSON carries both).
+/// ``TicketOutcome``'s Portuguese label, empty while open; `outcome_en`, its English label, as the
+/// JSON carries both). Category and priority read in Portuguese; their English labels are the last
+/// two columns, `category_en` and `priority_en` (appended, so columns read by position stay put).
 enum CsvExport {
     static let batch = 1_000
     static let header = ["code", "subject", "organization", "category", "priority", "product", "module", "stage", "group", "agent",
-                         "access_level", "opened_at", "last_interaction_at", "ping_pong", "outcome", "outcome_en"]
+                         "access_level", "opened_at", "last_interaction_at", "ping_pong", "outcome", "outcome_en",
+                         "category_en", "priority_en"]
 
     /// One cell (``CSVCell``: quoting, and formulas kept from running in a spreadsheet).
     static func field(_ text: String) -> String { CSVCell.text(text) }
@@ -49,7 +51,8 @@ enum CsvExport {
                         let values = [row.code, row.subject, row.organizationName, row.category.label(), row.priority.label(),
                                       row.product, row.module, row.stageName, row.holder?.groupName ?? "", row.holder?.agentName ?? "",
                                       String(row.accessLevel), iso(row.openedAtMs), iso(row.lastInteractionAtMs), row.pingPong ? "1" : "0",
-                                      TicketOutcome.label(row.outcome), TicketOutcome.label(row.outcome, .english)]
+                                      TicketOutcome.label(row.outcome), TicketOutcome.label(row.outcome, .english),
+                                      row.category.label(.english), row.priority.label(.english)]
                         text += values.map(field).joined(separator: ",") + "\r\n"
                         rows += 1
                     }

@@ -270,6 +270,8 @@ public struct TicketQueries: Sendable {
         row.lastInteractionAtMs = ticket.lastInteractionAt
         row.contactName = ticket.contact.name
         row.outcome = ticket.outcome
+        row.outcomeLabel = TicketOutcome.label(ticket.outcome)
+        row.outcomeLabelEn = TicketOutcome.label(ticket.outcome, .english)
         let stage = lifecycle.flow(of: ticket).stage(ticket.stage)
         if actor.kind == .customer {
             row.stage = stage?.customerStage ?? ticket.stage

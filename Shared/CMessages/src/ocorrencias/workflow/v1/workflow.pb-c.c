@@ -6387,7 +6387,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__status_info__descrip
   (ProtobufCMessageInit) ocorrencias__workflow__v1__status_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_row__field_descriptors[30] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_row__field_descriptors[32] =
 {
   {
     "ticket_id",
@@ -6749,6 +6749,30 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_row__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "outcome_label",
+    31,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, outcome_label),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "outcome_label_en",
+    32,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, outcome_label_en),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__ticket_row__field_indices_by_name[] = {
   12,   /* field[12] = access_level */
@@ -6763,6 +6787,8 @@ static const unsigned ocorrencias__workflow__v1__ticket_row__field_indices_by_na
   3,   /* field[3] = organization_id */
   4,   /* field[4] = organization_name */
   29,   /* field[29] = outcome */
+  30,   /* field[30] = outcome_label */
+  31,   /* field[31] = outcome_label_en */
   16,   /* field[16] = ping_pong */
   6,   /* field[6] = priority */
   7,   /* field[7] = product */
@@ -6785,7 +6811,7 @@ static const unsigned ocorrencias__workflow__v1__ticket_row__field_indices_by_na
 static const ProtobufCIntRange ocorrencias__workflow__v1__ticket_row__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 30 }
+  { 0, 32 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_row__descriptor =
 {
@@ -6795,7 +6821,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_row__descript
   "Ocorrencias__Workflow__V1__TicketRow",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__TicketRow),
-  30,
+  32,
   ocorrencias__workflow__v1__ticket_row__field_descriptors,
   ocorrencias__workflow__v1__ticket_row__field_indices_by_name,
   1,  ocorrencias__workflow__v1__ticket_row__number_ranges,

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceKit
 
 /// What a sign-in's e-mail address is stored and looked up as, and what one may be.
 ///
@@ -11,21 +12,14 @@ import Foundation
 public enum SignInAddress {
     /// The stored form of `email` (the sign-in's key, and the login throttle's).
     public static func normalized(_ email: String) -> String {
-        email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased().precomposedStringWithCanonicalMapping
+        EmailAddressRule.key(email.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
-    /// Why `email` cannot be a sign-in's address, `nil` when it can: one `@` between a
-    /// non-empty name and a domain with a dot, no blank, control or invisible character, at most
-    /// 254 bytes (RFC 5321).
+    /// Why `email` cannot be a sign-in's address, `nil` when it can: the rule of every address
+    /// the deployment keeps (``EmailAddressRule/isWellFormed(_:)``: no blank, control, invisible
+    /// character or bracket; one `@` before a dotted domain; at most 254 bytes).
     public static func problem(_ email: String) -> APIError.Detail? {
-        let address = normalized(email)
-        let parts = address.split(separator: "@", omittingEmptySubsequences: false)
-        let hidden = address.unicodeScalars.contains {
-            $0.properties.isWhitespace || $0.properties.generalCategory == .control || $0.properties.generalCategory == .format
-                || $0.properties.isDefaultIgnorableCodePoint
-        }
-        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
-              !hidden, address.utf8.count <= 254 else {
+        guard EmailAddressRule.isWellFormed(normalized(email)) else {
             return .init(field: "email", reason: "invalid_format", pt: "E-mail inválido.", en: "Invalid e-mail.")
         }
         return nil

@@ -297,18 +297,10 @@ extension IntakeContext {
         }
     }
 
-    /// `local@domain`: one `@`, a local part, a domain of at least two non-empty labels, at most
-    /// 254 bytes, and no white space (line breaks included), control character or one of
-    /// `<>()[],;:"\` anywhere. Addresses go as they are into mail headers (`To: <…>`) and SMTP
-    /// commands (`RCPT TO`), so a line break or a bracket in one would add headers or commands
-    /// to another's mail.
+    /// Whether `text` is an address intake keeps: the deployment's one rule
+    /// (``EmailAddressRule/isWellFormed(_:)``), since addresses go as they are into mail headers and
+    /// SMTP commands.
     static func looksLikeEmail(_ text: String) -> Bool {
-        guard text.utf8.count <= 254,
-              !text.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control
-                  || "<>()[],;:\"\\".unicodeScalars.contains($0) }) else { return false }
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty else { return false }
-        let labels = parts[1].split(separator: ".", omittingEmptySubsequences: false)
-        return labels.count >= 2 && labels.allSatisfy { !$0.isEmpty }
+        EmailAddressRule.isWellFormed(text)
     }
 }

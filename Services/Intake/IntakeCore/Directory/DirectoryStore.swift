@@ -1,5 +1,6 @@
 import Foundation
 import Messages
+import ServiceKit
 import Storage
 
 /// SQL of the customer directory: organizations, contacts, representatives.
@@ -14,7 +15,7 @@ enum DirectoryStore {
     /// form (NFC), so "zé@…" typed with a combining accent (as some systems send it) is the
     /// address stored with "é".
     static func emailKey(_ email: String) -> String {
-        email.lowercased().precomposedStringWithCanonicalMapping
+        EmailAddressRule.key(email)
     }
 
     /// The exclusive upper bound of keys starting with `prefix`.

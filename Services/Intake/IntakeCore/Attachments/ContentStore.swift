@@ -82,20 +82,14 @@ public final class ContentStore: Sendable {
     /// Reads `length` bytes at `offset` of a stored content.
     public func read(_ sha256: String, offset: Int64, length: Int) throws -> [UInt8] {
         let fd = open(path(of: sha256), O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let code = errno
-            throw ContentStoreError("conteúdo ausente / missing content \(sha256): errno \(code)", code: code)
-        }
+        guard fd >= 0 else { throw ContentStoreError.failed("conteúdo ausente / missing content \(sha256)") }
         defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: length)
         var filled = 0
         while filled < length {
             let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + filled, length - filled, off_t(offset) + off_t(filled)) }
             if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else {
-                let code = errno
-                throw ContentStoreError("read failed: errno \(code)", code: code)
-            }
+            guard n >= 0 else { throw ContentStoreError.failed("read failed") }
             if n == 0 { break }
             filled += n
         }
@@ -116,10 +110,7 @@ public final class ContentStore: Sendable {
             self.store = store
             temporaryPath = "\(store.root)/tmp/\(UUID().uuidString)"
             fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-            guard fd >= 0 else {
-                let code = errno
-                throw ContentStoreError("cannot create \(temporaryPath): errno \(code)", code: code)
-            }
+            guard fd >= 0 else { throw ContentStoreError.failed("cannot create \(temporaryPath)") }
         }
 
         /// Appends bytes to the file and to the running hash.
@@ -132,7 +123,7 @@ public final class ContentStore: Sendable {
                 if n < 0 && errno == EINTR { continue }
                 guard n > 0 else {
                     let code = n < 0 ? errno : ENOSPC
-                    throw ContentStoreError("write failed: errno \(code)", code: code)
+                    throw ContentStoreError.failed("write failed", code: code)
                 }
                 written += n
             }
@@ -148,10 +139,7 @@ public final class ContentStore: Sendable {
                 abort()
                 throw ContentMismatch(actual: sha)
             }
-            guard fsync(fd) == 0 else {
-                let code = errno
-                throw ContentStoreError("fsync failed: errno \(code)", code: code)
-            }
+            guard fsync(fd) == 0 else { throw ContentStoreError.failed("fsync failed") }
             close(fd)
             fd = -1
             finished = true
@@ -175,12 +163,12 @@ public final class ContentStore: Sendable {
                 let code = errno
                 guard code != EEXIST else { continue }
                 unlink(temporaryPath)
-                throw ContentStoreError("cannot create \(made): errno \(code)", code: code)
+                throw ContentStoreError.failed("cannot create \(made)", code: code)
             }
             guard rename(temporaryPath, destination) == 0 else {
                 let code = errno
                 unlink(temporaryPath)
-                throw ContentStoreError("rename failed: errno \(code)", code: code)
+                throw ContentStoreError.failed("rename failed", code: code)
             }
             // The name in its directory, and each directory made now in its parent, outlive a
             // crash before the row naming the content commits.
@@ -213,5 +201,10 @@ public struct ContentStoreError: Error, CustomStringConvertible {
     init(_ description: String, code: Int32 = 0) {
         self.description = description
         self.code = code
+    }
+
+    /// `what` failed with `code` (by default the `errno` the failing call just set).
+    static func failed(_ what: String, code: Int32 = errno) -> ContentStoreError {
+        ContentStoreError("\(what): errno \(code)", code: code)
     }
 }

@@ -235,8 +235,9 @@ final class OpenBatch: SQLExecutor {
             for read in reads.joined() {
                 guard case .opening(let organizationID, let contactID) = read, !organizationID.isEmpty, !contactID.isEmpty else { continue }
                 let pair = Submission(contactID: contactID, hash: organizationID)
-                if batch.openings[pair] != nil {
-                    batch.openings[pair]!.remaining += 1
+                // One hash of the pair per open (its two strings), not three.
+                if let index = batch.openings.index(forKey: pair) {
+                    batch.openings.values[index].remaining += 1
                 } else {
                     batch.openings[pair] = (try byPair[pair].map { try DirectoryStore.opening($0, organizations: &organizations) }, 1)
                 }
@@ -268,9 +269,9 @@ final class OpenBatch: SQLExecutor {
     /// when the batch read them ahead for it: `.some(nil)` if that statement found no row, `nil`
     /// if it was not read ahead (or every open that read it has taken it).
     func takeOpening(organizationID: String, contactID: String) -> DirectoryStore.Opening?? {
-        let pair = Submission(contactID: contactID, hash: organizationID)
-        guard let entry = openings[pair] else { return nil }
-        if entry.remaining <= 1 { openings[pair] = nil } else { openings[pair]!.remaining -= 1 }
+        guard let index = openings.index(forKey: Submission(contactID: contactID, hash: organizationID)) else { return nil }
+        let entry = openings.values[index]
+        if entry.remaining <= 1 { openings.remove(at: index) } else { openings.values[index].remaining -= 1 }
         return .some(entry.opening)
     }
 
@@ -280,7 +281,7 @@ final class OpenBatch: SQLExecutor {
     }
 
     private static func unique<T: Hashable>(_ values: [T]) -> [T] {
-        var seen = Set<T>()
+        var seen = Set<T>(minimumCapacity: values.count)
         return values.filter { seen.insert($0).inserted }
     }
 

@@ -97,6 +97,11 @@ public final class RPCProxy: Sendable {
         guard let key = context.metadata[MetadataKey.apiKey], let record = try gateway.store.verifyAPIKey(key) else {
             throw RPCError(.unauthenticated, "chave de API inválida ou revogada / invalid or revoked API key")
         }
+        do {
+            try OrganizationAccess.require(role: record.role, organizationID: record.organizationID, gateway: gateway)
+        } catch let refused as APIError {
+            throw RPCError(refused.status == 403 ? .permissionDenied : .unavailable, "\(refused.messagePT) / \(refused.messageEN)")
+        }
         let decision = gateway.userLimiter.take("u:" + record.id)
         guard decision.allowed else {
             // The wait is in the message for people and in the metadata for programs.

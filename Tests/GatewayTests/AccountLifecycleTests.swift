@@ -136,3 +136,55 @@ struct AccountLifecycleTests {
         #expect(try gateway.request("GET", "/v1/me", bearer: bia).status == 401)
     }
 }
+
+extension AccountLifecycleTests {
+    @Test("support's block binds the company: a sign-in support disabled is 403 DISABLED_BY_SUPPORT for the company's administrator to enable (also after she disables it again), support enables it; one she disabled (disabled_by company) she enables again", arguments: TestEngines.all)
+    func supportsBlockBinds(engine: DatabaseEngine) throws {
+        let setup = try SeededDeployment(engine: engine)
+        let (gateway, seeded) = (setup.gateway, setup.seeded)
+        let (admin, maria, organizationID) = (seeded.admin, seeded.maria, seeded.organizationID)
+        let added = try gateway.request("POST", "/v1/organizations/\(organizationID)/contacts",
+                                        json: ["name": "João", "email": "joao@acme.com.br", "authorized": true], bearer: admin)
+        setup.ok(added, 201)
+        _ = try gateway.createUser(admin: admin, email: "joao@acme.com.br", role: "customer_contact", organization: organizationID,
+                                   contact: try #require(added.json["id"] as? String))
+        func joao() throws -> [String: Any] {
+            let users = try gateway.request("GET", "/v1/users", bearer: maria).json["users"] as? [[String: Any]] ?? []
+            return try #require(users.first { $0["email"] as? String == "joao@acme.com.br" })
+        }
+        let id = try #require(try joao()["id"] as? String)
+        func signIn() throws -> Int {
+            try gateway.request("POST", "/v1/auth/tokens", json: ["email": "joao@acme.com.br", "password": "Us3r-Passw0rd!x"]).status
+        }
+
+        // Support disables him: Maria may not enable him, not even after disabling him herself.
+        #expect(try gateway.request("POST", "/v1/users/\(id)/disable", bearer: admin).status == 204)
+        #expect(try joao()["disabled_by"] as? String == "administrator")
+        let refused = try gateway.request("POST", "/v1/users/\(id)/enable", bearer: maria)
+        #expect(refused.status == 403 && (refused.json["error"] as? [String: Any])?["code"] as? String == "DISABLED_BY_SUPPORT", "\(refused.text)")
+        #expect(((refused.json["error"] as? [String: Any])?["message_en"] as? String)?.contains("disabled by support") == true, "\(refused.text)")
+        #expect(try gateway.request("POST", "/v1/users/\(id)/disable", bearer: maria).status == 204)
+        #expect(try joao()["disabled_by"] as? String == "administrator")
+        #expect(try gateway.request("POST", "/v1/users/\(id)/enable", bearer: maria).status == 403)
+        #expect(try joao()["status"] as? String == "disabled")
+        #expect(try signIn() == 401)
+        // Support lifts it.
+        #expect(try gateway.request("POST", "/v1/users/\(id)/enable", bearer: admin).status == 204)
+        #expect(try signIn() == 201)
+
+        // Maria's own block she lifts; support may lift it too.
+        #expect(try gateway.request("POST", "/v1/users/\(id)/disable", bearer: maria).status == 204)
+        #expect(try joao()["disabled_by"] as? String == "company")
+        #expect(try signIn() == 401)
+        #expect(try gateway.request("POST", "/v1/users/\(id)/enable", bearer: maria).status == 204)
+        #expect(try joao()["status"] as? String == "active")
+        #expect(try signIn() == 201)
+        #expect(try gateway.request("POST", "/v1/users/\(id)/disable", bearer: maria).status == 204)
+        #expect(try gateway.request("POST", "/v1/users/\(id)/enable", bearer: admin).status == 204)
+        // Support's disable over the company's binds again.
+        #expect(try gateway.request("POST", "/v1/users/\(id)/disable", bearer: maria).status == 204)
+        #expect(try gateway.request("POST", "/v1/users/\(id)/disable", bearer: admin).status == 204)
+        #expect(try joao()["disabled_by"] as? String == "administrator")
+        #expect(try gateway.request("POST", "/v1/users/\(id)/enable", bearer: maria).status == 403)
+    }
+}

@@ -581,6 +581,7 @@ paths:
       operationId: post_v1_users_id_enable
       tags: [Users]
       summary: "Lets a disabled user sign in again (active with a password, invited without one); administrators any user, a company's administrator its contacts"
+      description: "Support's block binds the company: a company's administrator enabling a sign-in support disabled (`disabled_by: administrator`) is 403 DISABLED_BY_SUPPORT; one its company disabled (`disabled_by: company`) it may enable."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       responses:
@@ -8442,7 +8443,7 @@ components:
         agent_id: {type: string}
         organization_id: {type: string}
         representative_id: {type: string}
-        disabled_by: {type: string, enum: [administrator, contact, agent], description: "disabled users: by an administrator (only an administrator enables it again), because the intake contact (representative's person) is inactive (enabled again when it is reactivated), or because the workflow agent (of an agent, knowledge editor or chefe) is inactive (enabled again when it is reactivated)"}
+        disabled_by: {type: string, enum: [administrator, company, contact, agent], description: "disabled users: by support's administrator (only an administrator enables it again; also every sign-in disabled by hand before `company` existed), by the company's administrator (`company`: its administrators or support enable it again), because the intake contact (representative's person) is inactive (enabled again when it is reactivated), or because the workflow agent (of an agent, knowledge editor or chefe) is inactive (enabled again when it is reactivated)"}
     Principal:
       type: object
       properties:

@@ -260,18 +260,24 @@ public final class CredentialStore: Sendable {
         sessionCache.removeUser(userID)
     }
 
-    /// Sets a user's status; `disabled` (by an administrator: only an administrator's enable
-    /// undoes it, not a contact's reactivation) also ends its sessions.
-    public func setStatus(userID: String, status: String) throws {
-        try database.write { tx in try setStatus(tx, userID: userID, status: status) }
+    /// Sets a user's status; `disabled` (by hand, `by` support's administrator or the company's:
+    /// only an enable undoes it, not a contact's reactivation) also ends its sessions.
+    public func setStatus(userID: String, status: String, by: DisabledBy = .administrator) throws {
+        try database.write { tx in try setStatus(tx, userID: userID, status: status, by: by) }
         forgetSessions(userID: userID)
     }
 
-    /// ``setStatus(userID:status:)`` in the caller's transaction; the caller then calls
-    /// ``forgetSessions(userID:)`` once it committed.
-    public func setStatus(_ tx: any SQLExecutor, userID: String, status: String) throws {
-        try tx.execute("UPDATE gateway_users SET status = ?, disabled_by = ?, updated_at = ? WHERE id = ?",
-                       [.text(status), status == "disabled" ? .text(DisabledBy.administrator.rawValue) : .null, .integer(Self.now()), .text(userID)])
+    /// ``setStatus(userID:status:by:)`` in the caller's transaction; the caller then calls
+    /// ``forgetSessions(userID:)`` once it committed. A company's disable (`by: .company`) of a
+    /// sign-in support already disabled keeps it support's (``DisabledBy/administrator``): the
+    /// company cannot turn support's block into one it may lift.
+    public func setStatus(_ tx: any SQLExecutor, userID: String, status: String, by: DisabledBy = .administrator) throws {
+        try tx.execute("""
+            UPDATE gateway_users SET status = ?,
+              disabled_by = CASE WHEN ? = 'company' AND status = 'disabled' AND disabled_by = 'administrator' THEN disabled_by ELSE ? END,
+              updated_at = ?
+            WHERE id = ?
+            """, [.text(status), .text(by.rawValue), status == "disabled" ? .text(by.rawValue) : .null, .integer(Self.now()), .text(userID)])
         if status == "disabled" { try tx.execute("DELETE FROM gateway_sessions WHERE user_id = ?", [.text(userID)]) }
         try SessionRevocations.record(tx, userID: userID)
     }

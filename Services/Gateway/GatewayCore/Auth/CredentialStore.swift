@@ -116,6 +116,24 @@ public final class CredentialStore: Sendable {
         CREATE INDEX gateway_users_contact ON gateway_users (contact_id);
         CREATE INDEX gateway_users_representative ON gateway_users (representative_id);
         """),
+        // One sign-in per intake person (contact or representative's person), as a unique index:
+        // the check before the insert let two invitations at once both pass. Duplicates an
+        // existing deployment may hold are resolved first, the same on every engine: per
+        // contact the sign-in kept linked is the oldest active one (else the oldest), by
+        // `created_at` then `id`; every other is unlinked (`contact_id` NULL: it signs in as
+        // nobody, refused as CONTACT_INACTIVE), disabled by support (`disabled_by =
+        // 'administrator'`) and its sessions end. Support sees them in `GET /v1/users`.
+        Migration(version: 6, name: "one sign-in per contact", sql: """
+        DELETE FROM gateway_sessions WHERE user_id IN (
+          SELECT u.id FROM gateway_users u WHERE u.contact_id IS NOT NULL AND u.id <> (
+            SELECT k.id FROM gateway_users k WHERE k.contact_id = u.contact_id
+            ORDER BY CASE WHEN k.status = 'active' THEN 0 ELSE 1 END, k.created_at, k.id LIMIT 1));
+        UPDATE gateway_users SET status = 'disabled', disabled_by = 'administrator', contact_id = NULL
+        WHERE contact_id IS NOT NULL AND id <> (
+          SELECT k.id FROM gateway_users k WHERE k.contact_id = gateway_users.contact_id
+          ORDER BY CASE WHEN k.status = 'active' THEN 0 ELSE 1 END, k.created_at, k.id LIMIT 1);
+        CREATE UNIQUE INDEX gateway_users_one_per_contact ON gateway_users (contact_id) WHERE contact_id IS NOT NULL;
+        """),
     ]
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -156,10 +174,20 @@ public final class CredentialStore: Sendable {
                       SQLValue(agentID), SQLValue(organizationID), SQLValue(representativeID), .integer(Int64(accessLevel)), SQLValue(passwordHash),
                       .text(user.status), .text(locale), SQLValue(invitedBy), .integer(now), .integer(now)])
         } catch let error as StorageError where error.kind == .uniqueViolation {
-            throw Self.emailTaken
+            // SQLite names the column (`gateway_users.contact_id`), PostgreSQL the index.
+            let text = error.message + " " + (error.code ?? "")
+            throw text.contains("contact_id") || text.contains("one_per_contact") ? Self.contactHasSignIn : Self.emailTaken
         }
         return user
     }
+
+    /// 409: the intake person already has a sign-in (one per contact: a second login would act
+    /// as that person with another e-mail and password). The check before the insert
+    /// (``signIns(of:)``) answers it early; the unique index (migration 6) when two race.
+    public static let contactHasSignIn = APIError(status: 409, code: "ALREADY_EXISTS", pt: "Este contato já tem um acesso ao portal.",
+                                                  en: "This contact already has a sign-in.",
+                                                  details: [.init(field: "contact_id", reason: "has_sign_in", pt: "o contato já tem um acesso",
+                                                                  en: "the contact already has a sign-in")])
 
     /// 409: a user with that e-mail exists.
     public static let emailTaken = APIError(status: 409, code: "ALREADY_EXISTS", pt: "Já existe um usuário com esse e-mail.",

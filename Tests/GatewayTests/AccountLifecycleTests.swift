@@ -1,4 +1,6 @@
 import Foundation
+import Messages
+import RPC
 import Storage
 import Testing
 import TestSupport
@@ -186,5 +188,45 @@ extension AccountLifecycleTests {
         #expect(try gateway.request("POST", "/v1/users/\(id)/disable", bearer: admin).status == 204)
         #expect(try joao()["disabled_by"] as? String == "administrator")
         #expect(try gateway.request("POST", "/v1/users/\(id)/enable", bearer: maria).status == 403)
+    }
+}
+
+extension AccountLifecycleTests {
+    @Test("an administrator's API keys stop while she is disabled (HTTP 401 API_KEY_CREATOR_DISABLED; the RPC port refuses new connections and calls on open ones, saying why) and work again once she is enabled; keys of other makers, and a key made with a key, keep working", arguments: TestEngines.all)
+    func keysFollowTheirMaker(engine: DatabaseEngine) throws {
+        let setup = try SeededDeployment(engine: engine)
+        let (gateway, admin) = (setup.gateway, setup.seeded.admin)
+        let rosa = try gateway.createUser(admin: admin, email: "rosa@suporte.example", role: "administrator", accessLevel: 3)
+        func key(_ name: String, by bearer: String) throws -> String {
+            let created = try gateway.request("POST", "/v1/api-keys", json: ["name": name, "role": "administrator", "access_level": 3], bearer: bearer)
+            setup.ok(created, 201)
+            return try #require(created.json["key"] as? String)
+        }
+        let rosas = try key("rosa", by: rosa)
+        let admins = try key("admin", by: admin)
+        let byKey = try key("by-key", by: admins)
+        let rosaID = try #require(((try gateway.request("GET", "/v1/me", bearer: rosa)).json["user"] as? [String: Any])?["id"] as? String)
+        let open = ProxyTests.client(port: gateway.proxyPort, key: rosas)
+        defer { open.close() }
+        #expect(try open.call(RpcV1.Health.check, RpcV1.HealthCheckRequest()).status == .serving)
+        setup.ok(try gateway.request("GET", "/v1/api-keys", bearer: rosas))
+
+        setup.ok(try gateway.request("POST", "/v1/users/\(rosaID)/disable", bearer: admin), 204)
+        let refused = try gateway.request("GET", "/v1/api-keys", bearer: rosas)
+        #expect(refused.status == 401 && (refused.json["error"] as? [String: Any])?["code"] as? String == "API_KEY_CREATOR_DISABLED", "\(refused.text)")
+        #expect(((refused.json["error"] as? [String: Any])?["message_en"] as? String)?.contains("disabled") == true, "\(refused.text)")
+        let onOpen = #expect(throws: RPCError.self) { try open.call(RpcV1.Health.check, RpcV1.HealthCheckRequest()) }
+        #expect(onOpen?.code == .unauthenticated && onOpen?.message.contains("disabled") == true, "\(String(describing: onOpen))")
+        let fresh = ProxyTests.client(port: gateway.proxyPort, key: rosas)
+        let onConnect = #expect(throws: RPCError.self) { try fresh.call(RpcV1.Health.check, RpcV1.HealthCheckRequest()) }
+        fresh.close()
+        #expect(onConnect?.code == .unauthenticated && onConnect?.message.contains("disabled") == true, "\(String(describing: onConnect))")
+        for other in [admins, byKey] { setup.ok(try gateway.request("GET", "/v1/api-keys", bearer: other)) }
+
+        setup.ok(try gateway.request("POST", "/v1/users/\(rosaID)/enable", bearer: admin), 204)
+        setup.ok(try gateway.request("GET", "/v1/api-keys", bearer: rosas))
+        let again = ProxyTests.client(port: gateway.proxyPort, key: rosas)
+        defer { again.close() }
+        #expect(try again.call(RpcV1.Health.check, RpcV1.HealthCheckRequest()).status == .serving)
     }
 }

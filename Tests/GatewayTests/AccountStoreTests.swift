@@ -209,3 +209,27 @@ extension AccountStoreTests {
     }
 }
 
+
+extension AccountStoreTests {
+    @Test("a key works while the sign-in that made it is neither disabled nor gone (401 API_KEY_CREATOR_DISABLED otherwise, back when enabled); a key whose maker is unknown keeps working", arguments: TestEngines.all)
+    func keysFollowTheirMaker(engine: DatabaseEngine) throws {
+        let scratch = try ScratchDatabase(engine)
+        let database = try scratch.open(migrations: CredentialStore.migrations)
+        defer { database.close() }
+        let store = CredentialStore(database: database, revocationCheckMilliseconds: 0)
+        let rosa = try store.createUser(email: "rosa@suporte.example", displayName: "Rosa", role: .administrator, passwordHash: "h")
+        let made = try store.createAPIKey(name: "rosa", role: .administrator, organizationID: nil, accessLevel: 3, permissions: [], createdBy: rosa.id).key
+        let unknown = try store.createAPIKey(name: "old", role: .administrator, organizationID: nil, accessLevel: 3, permissions: [], createdBy: nil).key
+        let gone = try store.createAPIKey(name: "gone", role: .administrator, organizationID: nil, accessLevel: 3, permissions: [], createdBy: "U-gone").key
+        #expect(try store.verifyAPIKey(made) != nil && store.verifyAPIKey(unknown) != nil)
+        let refusal = #expect(throws: APIError.self) { try store.verifyAPIKey(gone) }
+        #expect(refusal?.status == 401 && refusal?.code == "API_KEY_CREATOR_DISABLED", "\(String(describing: refusal))")
+        try store.setStatus(userID: rosa.id, status: "disabled")
+        #expect(throws: APIError.self) { try store.verifyAPIKey(made) }
+        #expect(try store.verifyAPIKey(unknown) != nil)
+        // A wrong secret is still nobody's (the reason is told only to the key's holder).
+        #expect(try store.verifyAPIKey(String(made.dropLast()) + (made.hasSuffix("A") ? "B" : "A")) == nil)
+        try store.enable(userID: rosa.id)
+        #expect(try store.verifyAPIKey(made) != nil)
+    }
+}

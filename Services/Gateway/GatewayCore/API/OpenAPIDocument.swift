@@ -30,6 +30,8 @@ info:
     key was made (docs/GATEWAY.md, "Inactive organizations"): 403 `ORGANIZATION_INACTIVE` for a
     customer (sign-in, token, session or customer API key) of an organization that is inactive in
     intake, 503 `ORGANIZATION_UNVERIFIED` when intake cannot say. Signing out is always let through.
+    An API key whose maker (`created_by`) is disabled or gone is 401 `API_KEY_CREATOR_DISABLED`
+    (it works again once that sign-in is enabled); keys with no `created_by` are not concerned.
 
     Every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (per user or
     API key once authenticated, per IP address before) and `X-Request-Id`. POSTs may carry

@@ -418,7 +418,19 @@ public final class CredentialStore: Sendable {
         return ("ocr_\(id)_\(secret)", record)
     }
 
+    /// 401: the key is right, but the sign-in that made it is disabled or gone.
+    public static let apiKeyCreatorDisabled = APIError(
+        status: 401, code: "API_KEY_CREATOR_DISABLED",
+        pt: "Esta chave de API foi criada por um acesso que está desativado (ou foi removido); ela volta a funcionar se ele for reativado, ou crie outra.",
+        en: "This API key was made by a sign-in that is disabled (or removed); it works again if that sign-in is enabled, or make another key.")
+
     /// The active key matching `key`, `nil` when malformed, unknown, revoked or wrong.
+    ///
+    /// A key made by a sign-in (`created_by`) works only while that sign-in is not disabled and
+    /// still exists: an administrator who leaves is disabled, and their keys stop with them
+    /// (and work again if they are enabled). Keys whose maker is unknown (`created_by` empty:
+    /// made with another key, or before keys recorded it) keep working.
+    /// - Throws: ``apiKeyCreatorDisabled`` for a right key whose maker is disabled or gone.
     public func verifyAPIKey(_ key: String) throws -> APIKeyRecord? {
         guard key.hasPrefix("ocr_") else { return nil }
         let rest = key.dropFirst(4)
@@ -427,11 +439,19 @@ public final class CredentialStore: Sendable {
         let secret = String(rest[rest.index(after: separator)...])
         guard !id.isEmpty, !secret.isEmpty else { return nil }
         let row = try database.read { tx in
-            try tx.queryOne("SELECT * FROM gateway_api_keys WHERE id = ?", [.text(id)])
+            try tx.queryOne("""
+                SELECT k.*, u.id AS creator_id, u.status AS creator_status FROM gateway_api_keys k
+                LEFT JOIN gateway_users u ON u.id = k.created_by WHERE k.id = ?
+                """, [.text(id)])
         }
         guard let row, try row.optionalInt("revoked_at") == nil,
               Digest.constantTimeEqual(try row.text("key_hash"), Tokens.digest(secret)) else { return nil }
-        return try Self.apiKey(row)
+        let record = try Self.apiKey(row)
+        if let creator = record.createdBy, !creator.isEmpty,
+           row.optionalText("creator_id") == nil || row.optionalText("creator_status") == "disabled" {
+            throw Self.apiKeyCreatorDisabled
+        }
+        return record
     }
 
     public func apiKeys() throws -> [APIKeyRecord] {

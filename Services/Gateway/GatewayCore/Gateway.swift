@@ -34,6 +34,8 @@ public final class Gateway: Sendable {
     public let representatives: RepresentativeDirectory
     /// Whether customer organizations are active in intake (``OrganizationAccess``), cached.
     public let organizationStates: ActiveStates
+    /// Whether the workflow agents team members sign in as are active (``AgentSignIns``), cached.
+    public let agentStates: ActiveStates
     /// Every route; built once.
     public let router: Router
     /// Assembled ticket views per caller (docs/GATEWAY.md, "View cache").
@@ -83,6 +85,7 @@ public final class Gateway: Sendable {
         self.representatives = representatives
         let organizationStates = ActiveStates(lifetimeMilliseconds: configuration.accessRecheckMilliseconds)
         self.organizationStates = organizationStates
+        agentStates = ActiveStates(lifetimeMilliseconds: configuration.accessRecheckMilliseconds)
 
         intakeFileLimits = IntakeFileLimits(own: configuration.http.inlineFiles)
         let people = LinkedPeople(runtime: runtime, signer: signer)
@@ -329,11 +332,13 @@ public final class Gateway: Sendable {
 
     /// Refuses a caller whose standing changed after its session or key was made, where no
     /// event ends it at once: a customer of an organization deactivated in intake
-    /// (``OrganizationAccess``). Anonymous routes and signing out are let through.
+    /// (``OrganizationAccess``), a member of the team whose workflow agent was deactivated
+    /// (``AgentSignIns/stillActive(_:gateway:)``). Anonymous routes and signing out are let through.
     func checkStanding(_ route: Route, _ context: RequestContext) throws {
         guard route.access != .anonymous, route.template != "/v1/auth/logout" else { return }
         if let user = context.user {
             try OrganizationAccess.require(role: user.role, organizationID: user.organizationID, gateway: self)
+            try AgentSignIns.stillActive(user, gateway: self)
         } else if let key = context.apiKey {
             try OrganizationAccess.require(role: key.role, organizationID: key.organizationID, gateway: self)
         }

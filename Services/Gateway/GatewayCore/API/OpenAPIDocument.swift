@@ -29,7 +29,9 @@ info:
     Any authenticated route may also refuse a caller whose standing changed after its session or
     key was made (docs/GATEWAY.md, "Inactive organizations"): 403 `ORGANIZATION_INACTIVE` for a
     customer (sign-in, token, session or customer API key) of an organization that is inactive in
-    intake, 503 `ORGANIZATION_UNVERIFIED` when intake cannot say. Signing out is always let through.
+    intake, 503 `ORGANIZATION_UNVERIFIED` when intake cannot say; 403 `AGENT_INACTIVE` for a member
+    of the team whose workflow agent was deactivated (its sessions end with it). Signing out is
+    always let through.
     An API key whose maker (`created_by`) is disabled or gone is 401 `API_KEY_CREATOR_DISABLED`
     (it works again once that sign-in is enabled); keys with no `created_by` are not concerned.
 

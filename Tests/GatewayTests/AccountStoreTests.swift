@@ -161,12 +161,13 @@ extension AccountStoreTests {
         let scratch = try ScratchDatabase(engine)
         let before = Array(CredentialStore.migrations.prefix { $0.version <= 5 })
         let old = try scratch.open(migrations: before)
-        func insert(_ id: String, contact: String?, status: String, createdAt: Int64) throws {
+        func insert(_ id: String, contact: String?, status: String, createdAt: Int64, organization: String = "O-1") throws {
             try old.write { tx in
                 try tx.execute("""
                     INSERT INTO gateway_users (id, email, display_name, role, contact_id, organization_id, status, created_at, updated_at)
-                    VALUES (?, ?, ?, 'customer_contact', ?, 'O-1', ?, ?, ?)
-                    """, [.text(id), .text("\(id.lowercased())@acme.com.br"), .text(id), SQLValue(contact), .text(status), .integer(createdAt), .integer(createdAt)])
+                    VALUES (?, ?, ?, 'customer_contact', ?, ?, ?, ?, ?)
+                    """, [.text(id), .text("\(id.lowercased())@acme.com.br"), .text(id), SQLValue(contact), .text(organization), .text(status),
+                          .integer(createdAt), .integer(createdAt)])
                 try tx.execute("INSERT INTO gateway_sessions (token_hash, user_id, kind, csrf_token, created_at, expires_at) VALUES (?, ?, 'bearer', 'c', 0, ?)",
                                [.text("T-\(id)"), .text(id), .integer(Int64.max / 2)])
             }
@@ -181,6 +182,8 @@ extension AccountStoreTests {
         // Alone, and without a contact: untouched.
         try insert("U-alone", contact: "C-3", status: "active", createdAt: 100)
         try insert("U-staff", contact: nil, status: "active", createdAt: 100)
+        // The same contact id in another organization is another person.
+        try insert("U-elsewhere", contact: "C-1", status: "invited", createdAt: 50, organization: "O-2")
         old.close()
 
         let database = try scratch.open(migrations: CredentialStore.migrations)
@@ -190,12 +193,13 @@ extension AccountStoreTests {
         func sessions(_ id: String) throws -> Int {
             try database.read { tx in try tx.query("SELECT token_hash FROM gateway_sessions WHERE user_id = ?", [.text(id)]).count }
         }
-        for kept in ["U-active-first", "U-a", "U-alone", "U-staff"] {
+        for kept in ["U-active-first", "U-a", "U-alone", "U-staff", "U-elsewhere"] {
             #expect(try sessions(kept) == 1, "\(kept)")
         }
         #expect(try user("U-active-first").contactID == "C-1" && user("U-active-first").status == "active")
         #expect(try user("U-a").contactID == "C-2" && user("U-a").status == "invited")
         #expect(try user("U-alone").contactID == "C-3" && user("U-staff").contactID == nil && user("U-staff").status == "active")
+        #expect(try user("U-elsewhere").contactID == "C-1" && user("U-elsewhere").status == "invited")
         for unlinked in ["U-old-invited", "U-active-second", "U-b"] {
             let changed = try user(unlinked)
             #expect(changed.contactID == nil && changed.status == "disabled" && changed.disabledBy == .administrator, "\(unlinked)")

@@ -116,7 +116,8 @@ public final class CredentialStore: Sendable {
         CREATE INDEX gateway_users_contact ON gateway_users (contact_id);
         CREATE INDEX gateway_users_representative ON gateway_users (representative_id);
         """),
-        // One sign-in per intake person (contact or representative's person), as a unique index:
+        // One sign-in per intake person (contact of an organization, or representative's person:
+        // the contact id with its organization or representative), as a unique index:
         // the check before the insert let two invitations at once both pass. Duplicates an
         // existing deployment may hold are resolved first, the same on every engine: per
         // contact the sign-in kept linked is the oldest active one (else the oldest), by
@@ -127,12 +128,17 @@ public final class CredentialStore: Sendable {
         DELETE FROM gateway_sessions WHERE user_id IN (
           SELECT u.id FROM gateway_users u WHERE u.contact_id IS NOT NULL AND u.id <> (
             SELECT k.id FROM gateway_users k WHERE k.contact_id = u.contact_id
+              AND COALESCE(k.organization_id, '') = COALESCE(u.organization_id, '')
+              AND COALESCE(k.representative_id, '') = COALESCE(u.representative_id, '')
             ORDER BY CASE WHEN k.status = 'active' THEN 0 ELSE 1 END, k.created_at, k.id LIMIT 1));
         UPDATE gateway_users SET status = 'disabled', disabled_by = 'administrator', contact_id = NULL
         WHERE contact_id IS NOT NULL AND id <> (
           SELECT k.id FROM gateway_users k WHERE k.contact_id = gateway_users.contact_id
+            AND COALESCE(k.organization_id, '') = COALESCE(gateway_users.organization_id, '')
+            AND COALESCE(k.representative_id, '') = COALESCE(gateway_users.representative_id, '')
           ORDER BY CASE WHEN k.status = 'active' THEN 0 ELSE 1 END, k.created_at, k.id LIMIT 1);
-        CREATE UNIQUE INDEX gateway_users_one_per_contact ON gateway_users (contact_id) WHERE contact_id IS NOT NULL;
+        CREATE UNIQUE INDEX gateway_users_one_per_contact
+          ON gateway_users (contact_id, COALESCE(organization_id, ''), COALESCE(representative_id, '')) WHERE contact_id IS NOT NULL;
         """),
     ]
 

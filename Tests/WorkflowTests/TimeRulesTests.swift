@@ -69,6 +69,16 @@ struct TimeRulesTests {
             let next = try #require(try target(harness, id, .nextResponse))
             #expect(next.status == "running" && next.cycle == 1, "\(id): \(next)")
             #expect(next.dueAtMs == saoPaulo("2027-03-01 15:00"), "\(id)")
+            // A reopening in the metrics, as leaving Finalizado is in padrão (none before 2026-12-02).
+            #expect(try fact(harness, id)?.int("reopens") == 1, "\(id)")
+        }
+        var metrics = WorkflowV1.GetMetricsRequest()
+        metrics.fromDay = "2027-03-01"
+        metrics.toDay = "2027-03-02"
+        for group in ["", "n1"] {
+            metrics.groupID = group
+            let totals = try harness.call(WorkflowV1.WorkflowTime.getMetrics, metrics, as: WorkflowHarness.admin()).totals
+            #expect(totals?.reopened == 2 && totals?.finished == 0, "group '\(group)': \(String(describing: totals))")
         }
         // The rejection read first: a solution is not proposed over an unread message (CustomerAnswerTests).
         var read = WorkflowV1.MarkMessagesReadRequest()

@@ -66,11 +66,27 @@ public enum MetricsEvent: Sendable, Hashable {
 /// Days are local days of `calendar`'s time zone (São Paulo by default).
 public struct MetricsRecorder: Sendable {
     public var finalStages: Set<String>
+    /// Open stages where a ticket stands solved, its resolution clock stopped, until the customer
+    /// accepts or rejects the solution (TOTVS Resolvido): leaving one back to work is a
+    /// reopening, as leaving a final stage is (``isReopening(from:wasOpen:to:)``).
+    public var solvedStages: Set<String>
     public var calendar: BusinessCalendar
 
-    public init(finalStages: Set<String> = ["finalizado", "cancelado", "fechado"], calendar: BusinessCalendar = .default) {
+    public init(finalStages: Set<String> = ["finalizado", "cancelado", "fechado"], solvedStages: Set<String> = ["resolvido"],
+                calendar: BusinessCalendar = .default) {
         self.finalStages = finalStages
+        self.solvedStages = solvedStages.subtracting(finalStages)
         self.calendar = calendar
+    }
+
+    /// Whether a move from `previous` (open or not) to `stage` reopens the ticket: it goes back to
+    /// work from where it stood finished (a final stage) or solved (``solvedStages``: the
+    /// customer rejected the solution, or wrote back, in TOTVS Resolvido). A move into a final or
+    /// solved stage (Resolvido → Fechado, Finalizado → Resolvido) reopens nothing: the ticket
+    /// still stands solved.
+    func isReopening(from previous: String, wasOpen: Bool, to stage: String) -> Bool {
+        guard !finalStages.contains(stage), !solvedStages.contains(stage) else { return false }
+        return !wasOpen || solvedStages.contains(previous)
     }
 
     /// The DDL of a counter table of migration 150: per dimension (`'all'`, `'category'`,
@@ -351,16 +367,17 @@ public struct MetricsRecorder: Sendable {
                                                        business_ms = wf_metric_daily_stage.business_ms + excluded.business_ms
                 """, [.integer(Int64(day(at))), .text(previous), stageShard.value, .integer(spent), .integer(business)])
             let wasOpen = try fact.bool("is_open"), isOpen = !finalStages.contains(stage)
+            let reopening = isReopening(from: previous, wasOpen: wasOpen, to: stage)
             // How it ended while finished (migration 194); "" once open again.
             let ended = isOpen ? "" : outcome
             batch.add("""
                 UPDATE wf_metric_tickets SET stage = ?, stage_entered_at = ?, is_open = ?, finished_at = ?, reopens = reopens + ?, outcome = ?
                 WHERE ticket_id = ?
                 """, [.text(stage), .integer(at), .integer(isOpen ? 1 : 0), isOpen ? .null : .integer(at),
-                      .integer(!wasOpen && isOpen ? 1 : 0), .text(ended), .text(ticketID)])
+                      .integer(reopening ? 1 : 0), .text(ended), .text(ticketID)])
             after.isOpen = isOpen
             after.outcome = ended
-            if !wasOpen && isOpen { after.reopens += 1 }
+            if reopening { after.reopens += 1 }
             try cohortChange(tx, ticketID: ticketID, from: before, to: after, stay: (previous, spent, business), into: &batch)
             try batch.run(tx)
             let openedDay = Int(try fact.int("opened_day"))
@@ -368,7 +385,7 @@ public struct MetricsRecorder: Sendable {
             if isOpen { try backlog(tx, stage: stage, openedDay: openedDay, delta: 1) }
             // A finishing also counts under its outcome (dimension `outcome`, the report's by_outcome).
             if wasOpen && !isOpen { try add(tx, at: at, d, [.finished: 1], outcome: ended) }
-            if !wasOpen && isOpen { try add(tx, at: at, d, [.reopened: 1]) }
+            if reopening { try add(tx, at: at, d, [.reopened: 1]) }
         case .firstResponse(let wall, let business, let met):
             guard fact["first_response_wall_ms"].isNull else { return }
             after.firstResponse = (wall, business, met ? 1 : 0)

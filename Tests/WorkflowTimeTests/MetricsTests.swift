@@ -193,6 +193,12 @@ import TestSupport
         #expect(cells[MetricsExport.columns.firstIndex(of: "category")!] == "PROBLEMA", "\(lines[0])")
         #expect(cells[MetricsExport.columns.firstIndex(of: "priority")!] == "PRIORITY_UNSPECIFIED", "\(lines[0])")
         #expect(MetricsExport.header.hasPrefix("ticket_id,opened_at,"))
+        // What people read of the coded columns, appended in both languages (a stage by the shipped flows' names).
+        #expect(cells.count == MetricsExport.columns.count + MetricsExport.labelColumns.count, "\(lines[0])")
+        let label = { (column: String) in cells[MetricsExport.columns.count + MetricsExport.labelColumns.firstIndex(of: column)!] }
+        #expect(label("category_label") == "Problema" && label("category_label_en") == "Problem" && label("priority_label_en") == "—", "\(lines[0])")
+        #expect(label("stage_name") == cells[MetricsExport.columns.firstIndex(of: "stage")!].replacingOccurrences(of: "aguardando_atendimento", with: "Aguardando atendimento"),
+                "\(lines[0])")
     }
 }
 

@@ -1451,7 +1451,7 @@ paths:
     get:
       operationId: get_v1_reports_metrics_csv
       tags: [Workflow]
-      summary: "Metrics of tickets opened in [from_ms, to_ms) as CSV (workflow-time ExportMetrics, streamed); the last column, outcome, is how a finished ticket ended (the key)"
+      summary: "Metrics of tickets opened in [from_ms, to_ms) as CSV (workflow-time ExportMetrics, streamed); outcome is how a finished ticket ended (the key); after it, appended last, what people read of the coded columns in Portuguese and English: category_label, category_label_en, priority_label, priority_label_en, stage_name, stage_name_en, outcome_label, outcome_label_en"
       parameters:
         - name: from_ms
           in: query
@@ -1512,7 +1512,7 @@ paths:
     get:
       operationId: get_v1_tickets_export_csv
       tags: [Workflow]
-      summary: "The queue as CSV (workflow ExportQueue, streamed); outcome and outcome_en say how a finished ticket ended (its Portuguese and its English label, empty while open); the last two columns, category_en and priority_en, are the English labels of category and priority (Portuguese)"
+      summary: "The queue as CSV (workflow ExportQueue, streamed); outcome and outcome_en say how a finished ticket ended (its Portuguese and its English label, empty while open); then category_en, priority_en and, last, stage_en: the English labels of category, priority and stage (Portuguese; stage_en is the flow's English name of the stage)"
       parameters:
         - name: stage
           in: query

@@ -81,6 +81,11 @@ struct TicketHandlingPageTests {
         let list = try gateway.request("GET", "/v1/tickets?page_size=50&text=comissoes", bearer: seeded.admin)
         let found = (list.json["tickets"] as? [[String: Any]] ?? []).filter { ($0["subject"] as? String ?? "").hasPrefix("Relatório de comissões") }
         #expect(found.count == 1 && found.first?["ticket_id"] as? String == PortalBrowser.value(result.output), "\(list.text)")
+        // Ana's repasse from the page that showed Bruno holding it was refused: still in the group's queue.
+        let contestedRow = try gateway.request("GET", "/v1/tickets/\(contested)", bearer: seeded.admin).json["workflow"]
+            .flatMap { ($0 as? [String: Any])?["row"] as? [String: Any] }
+        let holder = contestedRow?["holder"] as? [String: Any]
+        #expect((holder?["agent_id"] as? String ?? "") == "" && holder?["group_id"] as? String == "n1", "\(String(describing: contestedRow))")
     }
 
     /// Caio, an agent of Ana's group Nível 1 at level 0 (no sign-in): below a confidential ticket.

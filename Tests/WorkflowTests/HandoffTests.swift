@@ -58,8 +58,8 @@ struct HandoffTests {
         var view = try harness.call(WorkflowV1.Workflow.transferTicket, request, as: Self.ana)
         #expect(view.row?.holder?.agentID == "bruno" && view.row?.holder?.groupID == "n1")
         #expect(view.discussion.last?.kind == "transfer" && view.discussion.last?.isPublic == false)
-        // Ana no longer holds it: she cannot act on it.
-        #expect(harness.failure(WorkflowV1.Workflow.transferTicket, Self.transfer("t1", agent: "ana"), as: Self.ana)?.code == .permissionDenied)
+        // Ana no longer holds it: she cannot act on it (her page is out of date: FAILED_PRECONDITION since 2026-12).
+        #expect(harness.failure(WorkflowV1.Workflow.transferTicket, Self.transfer("t1", agent: "ana"), as: Self.ana)?.code == .failedPrecondition)
         // Devolver requires a justification and returns to ana.
         var back = WorkflowV1.SendBackRequest()
         back.ticketID = "t1"

@@ -6,7 +6,7 @@
 // act, where a ticket may go); a refusal shows its message above the forms and changes nothing.
 // Also: changing the ticket's contact (intake) and the related tickets, linked with a note.
 // Loaded after portal.js and built from its helpers (el, api, t, tf, label, CATEGORIES,
-// PRIORITIES, me, errorBox, ticketTable); the ticket page (portal.js) calls handlingForms for staff.
+// PRIORITIES, me, errorBox, ticketTable, ticketExpectation); the ticket page (portal.js) calls handlingForms for staff.
 
 Object.assign(TEXT['pt-BR'], {
   handlingTransfer: 'Repassar', handlingTransferTo: 'Para', handlingTransferNote: 'Nota do repasse (fica no histórico interno)',
@@ -77,7 +77,7 @@ function handlingForms(id, row, intake, act, visit) {
     event.preventDefault();
     const [kind, target] = destination.value.split(/:(.*)/);
     act('POST', path('transfer'), { [kind === 'group' ? 'to_group_id' : 'to_agent_id']: target, note: transfer.elements.note.value,
-      copy_to: list(transfer.elements.copy_to.value) }, { event });
+      copy_to: list(transfer.elements.copy_to.value), expected: ticketExpectation(row) }, { event });
   });
 
   const sendBack = el('form', { id: 'send-back-form', 'aria-labelledby': 'send-back-title' },
@@ -86,7 +86,7 @@ function handlingForms(id, row, intake, act, visit) {
     el('button', { type: 'submit', id: 'send-back-submit', class: 'secondary', text: t('handlingSendBack') }));
   sendBack.addEventListener('submit', (event) => {
     event.preventDefault();
-    act('POST', path('send-back'), { justification: sendBack.elements.justification.value }, { event });
+    act('POST', path('send-back'), { justification: sendBack.elements.justification.value, expected: ticketExpectation(row) }, { event });
   });
 
   const choice = (name, table, current) => el('select', { name, id: `reclassify-${name}` },

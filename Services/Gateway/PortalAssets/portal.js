@@ -1349,6 +1349,13 @@ function ticketConversation(ticketId, intake, workflow) {
 // ticket, not which API field ("ticket_id: Marque as mensagens como lidas." read as code).
 const ticketRefusal = (error) => errorBox({ message: error.message, details: (error.details || []).map((d) => Object.assign({}, d, { field: '' })) });
 
+// What the page shows of the ticket (workflow's stage and holder), sent with the changes made from
+// it (`expected`): workflow refuses one when the ticket has since moved or changed hands (422, the
+// page drawn again as it is now) rather than applying it to a ticket the agent did not see.
+// Nothing while workflow's part is missing.
+const ticketExpectation = (row) => row && row.stage
+  ? { stage: row.stage, agent_id: (row.holder && row.holder.agent_id) || '', group_id: (row.holder && row.holder.group_id) || '' } : undefined;
+
 // `notice`: what the action that drew the page again did ("Salvo."), or the refusal that showed
 // the page was out of date, shown on the new page.
 async function ticketPage(id, visit = ticketVisit(), notice = '') {
@@ -1564,8 +1571,8 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
       el('button', { type: 'submit', text: t('move') }));
     move.addEventListener('submit', (e) => {
       e.preventDefault();
-      act('POST', `/v1/tickets/${encodeURIComponent(id)}/move`, { to_stage: moves.value, note: move.elements.note.value, public_note: move.elements.public_note.value },
-        { event: e });
+      act('POST', `/v1/tickets/${encodeURIComponent(id)}/move`, { to_stage: moves.value, note: move.elements.note.value, public_note: move.elements.public_note.value,
+        expected: ticketExpectation(row) }, { event: e });
     });
     const current = (row.status && row.status.status) || '';
     const statusSelect = el('select', { name: 'status', id: 'status-select' }, el('option', { value: '', text: t('statusNone') }),
@@ -1578,7 +1585,8 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
       el('button', { type: 'submit', id: 'status-submit', class: 'secondary', text: t('setStatus') }));
     statusForm.addEventListener('submit', (e) => {
       e.preventDefault();
-      act('POST', `/v1/tickets/${encodeURIComponent(id)}/status`, { status: statusSelect.value, reason: statusForm.elements.reason.value }, { event: e });
+      act('POST', `/v1/tickets/${encodeURIComponent(id)}/status`, { status: statusSelect.value, reason: statusForm.elements.reason.value,
+        expected: ticketExpectation(row) }, { event: e });
     });
     // A discussion entry with files, picked, dropped or pasted as in the customer's reply; an
     // internal entry's files are internal (customers never see them).

@@ -517,6 +517,24 @@ extension WorkflowV1 {
         public init() {}
     }
 
+    /// What the caller's page showed of a ticket when a change was asked from it: its stage and its
+    /// holder. A change that carries one is refused with FAILED_PRECONDITION (field "expected", reason
+    /// "stale"; "no_longer_holder" when the page showed the caller holding it) when the ticket has
+    /// since moved to another stage or changed hands, naming the current stage and holder, even when
+    /// the change would still be allowed in the new state (a chefe's repasse right after the holder's
+    /// own, a "concluir" chosen in one stage and sent in another). Without one a change is judged on
+    /// the ticket as it is (integrations). Staff only: a customer's move does not check it (their pages
+    /// show the public stage and no holder ids). In BulkAction it applies to every ticket named.
+    public struct TicketExpectation: Sendable, Hashable {
+        /// The stage key (TicketRow.stage). Required when an expectation is given.
+        public var stage: String = ""
+        /// The holder as shown (TicketRow.holder): the agent ("" when nobody held it) and the group.
+        public var agentID: String = ""
+        public var groupID: String = ""
+
+        public init() {}
+    }
+
     public struct MoveTicketRequest: Sendable, Hashable {
         public var ticketID: String = ""
         public var toStage: String = ""
@@ -524,6 +542,8 @@ extension WorkflowV1 {
         public var note: String = ""
         /// Text shown to the customer (required when denying: the reason).
         public var publicNote: String = ""
+        /// The ticket as the caller's page showed it (TicketExpectation); absent: not checked.
+        public var expected: WorkflowV1.TicketExpectation? = nil
 
         public init() {}
     }
@@ -556,6 +576,8 @@ extension WorkflowV1 {
         public var status: String = ""
         /// Required for "paralisado" (who or what the ticket waits on).
         public var reason: String = ""
+        /// The ticket as the caller's page showed it (TicketExpectation); absent: not checked.
+        public var expected: WorkflowV1.TicketExpectation? = nil
 
         public init() {}
     }
@@ -593,6 +615,8 @@ extension WorkflowV1 {
         public var toGroupID: String = ""
         public var note: String = ""
         public var copyTo: [String] = []
+        /// The ticket as the caller's page showed it (TicketExpectation); absent: not checked.
+        public var expected: WorkflowV1.TicketExpectation? = nil
 
         public init() {}
     }
@@ -600,6 +624,8 @@ extension WorkflowV1 {
     public struct SendBackRequest: Sendable, Hashable {
         public var ticketID: String = ""
         public var justification: String = ""
+        /// The ticket as the caller's page showed it (TicketExpectation); absent: not checked.
+        public var expected: WorkflowV1.TicketExpectation? = nil
 
         public init() {}
     }
@@ -623,6 +649,8 @@ extension WorkflowV1 {
         public var ticketID: String = ""
         public var scheduledForMs: Int64 = 0
         public var note: String = ""
+        /// The ticket as the caller's page showed it (TicketExpectation); absent: not checked.
+        public var expected: WorkflowV1.TicketExpectation? = nil
 
         public init() {}
     }
@@ -2176,6 +2204,25 @@ extension WorkflowV1.SearchTicketsRequest: ProtoMessage {
     }
 }
 
+extension WorkflowV1.TicketExpectation: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__TicketExpectation
+    public static var protoName: String { "ocorrencias.workflow.v1.TicketExpectation" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__TicketExpectation(); ocorrencias__workflow__v1__ticket_expectation__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__TicketExpectation>) { ocorrencias__workflow__v1__ticket_expectation__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__TicketExpectation, arena: inout ProtoArena) {
+        if !self.stage.isEmpty { c.stage = arena.cString(self.stage) }
+        if !self.agentID.isEmpty { c.agent_id = arena.cString(self.agentID) }
+        if !self.groupID.isEmpty { c.group_id = arena.cString(self.groupID) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketExpectation>) {
+        self.stage = _ProtoRuntime.string(c.pointee.stage)
+        self.agentID = _ProtoRuntime.string(c.pointee.agent_id)
+        self.groupID = _ProtoRuntime.string(c.pointee.group_id)
+    }
+}
+
 extension WorkflowV1.MoveTicketRequest: ProtoMessage {
     public typealias _CStruct = Ocorrencias__Workflow__V1__MoveTicketRequest
     public static var protoName: String { "ocorrencias.workflow.v1.MoveTicketRequest" }
@@ -2187,6 +2234,7 @@ extension WorkflowV1.MoveTicketRequest: ProtoMessage {
         if !self.toStage.isEmpty { c.to_stage = arena.cString(self.toStage) }
         if !self.note.isEmpty { c.note = arena.cString(self.note) }
         if !self.publicNote.isEmpty { c.public_note = arena.cString(self.publicNote) }
+        if let value = self.expected { c.expected = arena.message(value) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__MoveTicketRequest>) {
@@ -2194,6 +2242,7 @@ extension WorkflowV1.MoveTicketRequest: ProtoMessage {
         self.toStage = _ProtoRuntime.string(c.pointee.to_stage)
         self.note = _ProtoRuntime.string(c.pointee.note)
         self.publicNote = _ProtoRuntime.string(c.pointee.public_note)
+        self.expected = c.pointee.expected.map { WorkflowV1.TicketExpectation(_c: $0) }
     }
 }
 
@@ -2269,12 +2318,14 @@ extension WorkflowV1.SetStageStatusRequest: ProtoMessage {
         if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
         if !self.status.isEmpty { c.status = arena.cString(self.status) }
         if !self.reason.isEmpty { c.reason = arena.cString(self.reason) }
+        if let value = self.expected { c.expected = arena.message(value) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetStageStatusRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.status = _ProtoRuntime.string(c.pointee.status)
         self.reason = _ProtoRuntime.string(c.pointee.reason)
+        self.expected = c.pointee.expected.map { WorkflowV1.TicketExpectation(_c: $0) }
     }
 }
 
@@ -2350,6 +2401,7 @@ extension WorkflowV1.TransferTicketRequest: ProtoMessage {
             c.n_copy_to = self.copyTo.count
             c.copy_to = arena.cStrings(self.copyTo)
         }
+        if let value = self.expected { c.expected = arena.message(value) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TransferTicketRequest>) {
@@ -2362,6 +2414,7 @@ extension WorkflowV1.TransferTicketRequest: ProtoMessage {
         } else {
             self.copyTo = []
         }
+        self.expected = c.pointee.expected.map { WorkflowV1.TicketExpectation(_c: $0) }
     }
 }
 
@@ -2374,11 +2427,13 @@ extension WorkflowV1.SendBackRequest: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Workflow__V1__SendBackRequest, arena: inout ProtoArena) {
         if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
         if !self.justification.isEmpty { c.justification = arena.cString(self.justification) }
+        if let value = self.expected { c.expected = arena.message(value) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SendBackRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.justification = _ProtoRuntime.string(c.pointee.justification)
+        self.expected = c.pointee.expected.map { WorkflowV1.TicketExpectation(_c: $0) }
     }
 }
 
@@ -2426,12 +2481,14 @@ extension WorkflowV1.ScheduleTicketRequest: ProtoMessage {
         if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
         c.scheduled_for_ms = self.scheduledForMs
         if !self.note.isEmpty { c.note = arena.cString(self.note) }
+        if let value = self.expected { c.expected = arena.message(value) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ScheduleTicketRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.scheduledForMs = c.pointee.scheduled_for_ms
         self.note = _ProtoRuntime.string(c.pointee.note)
+        self.expected = c.pointee.expected.map { WorkflowV1.TicketExpectation(_c: $0) }
     }
 }
 

@@ -16,7 +16,9 @@ drawn after the sign-in.
 Ana again: the unread customer message is counted with "Marcar como lidas", after which she
 finishes the ticket (workflow refuses while a message is unread).
 Ana, her page of another ticket open while Bruno takes it: her "Assumir" is refused and the page
-is drawn again as the ticket is now (Bruno holds it), with the refusal written as a sentence.
+is drawn again as the ticket is now (Bruno holds it), with the refusal written as a sentence; once
+Bruno puts it back in the group's queue, her repasse from that page (which showed Bruno holding it)
+is refused as made from a page out of date, and the page drawn again says so.
 Usage: ticket_page_care.py BASE_URL SCREENSHOT_DIR TICKET_ID CANCEL_TICKET_ID CONTESTED_TICKET_ID
 (credentials in PORTAL_AGENT / PORTAL_CUSTOMER as email:password, Bruno's bearer token in
 PORTAL_OTHER_AGENT_TOKEN). Prints "OK <id of the ticket opened after the session ended>"."""
@@ -237,6 +239,23 @@ try:
     # is FAILED_PRECONDITION "já está com outro agente").
     assert driver.find_element(By.ID, "action-status").text.startswith("A ocorrência já está com outro agente"), \
         driver.find_element(By.ID, "action-status").text
+    # Her page now shows Bruno holding it; Bruno puts it back in the group's queue, where Ana (a
+    # member) could act on it. Her repasse to Bruno from the page that showed him holding it is
+    # refused (the page sends what it showed: `expected`), not applied to a ticket she did not
+    # see, and the page is drawn again as it is now, saying so.
+    back = urllib.request.urlopen(urllib.request.Request(
+        f"{base}/v1/tickets/{contested}/transfer", data=b'{"to_group_id": "n1"}', method="POST",
+        headers={"Authorization": "Bearer " + os.environ["PORTAL_OTHER_AGENT_TOKEN"], "Content-Type": "application/json"}))
+    assert back.status == 200, back.status
+    wait.until(lambda d: "agent:A-bruno" in [o.get_attribute("value") for o in Select(d.find_element(By.ID, "transfer-to")).options])
+    Select(driver.find_element(By.ID, "transfer-to")).select_by_value("agent:A-bruno")
+    before = driver.find_element(By.ID, "ticket-title")
+    driver.find_element(By.ID, "transfer-submit").click()
+    wait.until(EC.staleness_of(before))
+    wait.until(lambda d: d.find_elements(By.ID, "action-status") and d.find_element(By.ID, "action-status").text)
+    assert driver.find_element(By.ID, "action-status").text.startswith("A ocorrência mudou desde que você a abriu"), \
+        driver.find_element(By.ID, "action-status").text
+    assert not portal.facts("ticket-facts").get("Com", "").startswith("Bruno"), portal.facts("ticket-facts")
     print("OK", opened)
 except Exception:
     portal.report_failure("ticket-page-care")

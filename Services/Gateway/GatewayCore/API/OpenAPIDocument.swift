@@ -2986,7 +2986,9 @@ paths:
           application/json:
             schema:
               type: object
-              description: 'ocorrencias.workflow.v1.MoveTicketRequest as JSON'
+              description: 'ocorrencias.workflow.v1.MoveTicketRequest as JSON; `expected` (optional) is what the caller''s page showed of the ticket (TicketExpectation)'
+              properties:
+                expected: {$ref: '#/components/schemas/TicketExpectation'}
       responses:
         '200':
           description: ocorrencias.workflow.v1.TicketView
@@ -3038,7 +3040,9 @@ paths:
           application/json:
             schema:
               type: object
-              description: 'ocorrencias.workflow.v1.SetStageStatusRequest as JSON'
+              description: 'ocorrencias.workflow.v1.SetStageStatusRequest as JSON; `expected` (optional) is what the caller''s page showed of the ticket (TicketExpectation)'
+              properties:
+                expected: {$ref: '#/components/schemas/TicketExpectation'}
       responses:
         '200':
           description: ocorrencias.workflow.v1.TicketView
@@ -3246,7 +3250,9 @@ paths:
           application/json:
             schema:
               type: object
-              description: 'ocorrencias.workflow.v1.TransferTicketRequest as JSON'
+              description: 'ocorrencias.workflow.v1.TransferTicketRequest as JSON; `expected` (optional) is what the caller''s page showed of the ticket (TicketExpectation)'
+              properties:
+                expected: {$ref: '#/components/schemas/TicketExpectation'}
       responses:
         '200':
           description: ocorrencias.workflow.v1.TicketView
@@ -3298,7 +3304,9 @@ paths:
           application/json:
             schema:
               type: object
-              description: 'ocorrencias.workflow.v1.SendBackRequest as JSON'
+              description: 'ocorrencias.workflow.v1.SendBackRequest as JSON; `expected` (optional) is what the caller''s page showed of the ticket (TicketExpectation)'
+              properties:
+                expected: {$ref: '#/components/schemas/TicketExpectation'}
       responses:
         '200':
           description: ocorrencias.workflow.v1.TicketView
@@ -3454,7 +3462,9 @@ paths:
           application/json:
             schema:
               type: object
-              description: 'ocorrencias.workflow.v1.ScheduleTicketRequest as JSON'
+              description: 'ocorrencias.workflow.v1.ScheduleTicketRequest as JSON; `expected` (optional) is what the caller''s page showed of the ticket (TicketExpectation)'
+              properties:
+                expected: {$ref: '#/components/schemas/TicketExpectation'}
       responses:
         '200':
           description: ocorrencias.workflow.v1.TicketView
@@ -8584,6 +8594,22 @@ components:
         intake: {type: object, description: intake's Ticket as JSON}
         workflow: {type: [object, 'null'], description: "workflow's TicketView as JSON (null for a moment after opening, and while workflow cannot be reached). A finished ticket's outcome: outcome (the key: resolvida, resolvida_configuracao, negada, cancelada_cliente, nao_necessita_atuacao, inatividade) outcome_label (how it reads in Portuguese: resolvida, resolvida por configuração, negada, cancelada pelo cliente, sem necessidade de atuação, sem retorno do cliente; the key when unknown) and outcome_label_en (the same in English: resolved, solved by configuration, denied, cancelled by the customer, no action needed, no answer from the customer), both languages side by side as an error's message and message_en, for customers and staff alike; row.outcome in listings, with row.outcome_label and row.outcome_label_en"}
         workflow_unavailable: {type: boolean, description: "present and true when workflow could not be reached or answer in time: the view holds intake's part alone (not cached)"}
+    TicketExpectation:
+      type: object
+      description: >-
+        What the caller's page showed of the ticket when the change was asked (MoveTicket, SetStageStatus, TransferTicket,
+        SendBack, ScheduleTicket; staff): its stage key and holder, as `workflow.row.stage` and `workflow.row.holder` read.
+        When the ticket has since moved to another stage or changed hands the change is refused, even if it would still be
+        allowed now: 422 `FAILED_PRECONDITION` with detail field `expected`, reason `stale` ("a ocorrência mudou desde que
+        você a abriu (agora: …); recarregue / the ticket changed since you opened it (now: …); reload", naming the current
+        stage and holder), or reason `no_longer_holder` when the page showed the caller holding it. Absent: the change is
+        judged on the ticket as it is (integrations keep working). A caller who passed the ticket on and acts on it without
+        one gets the same 422 (`no_longer_holder`, detail field `ticket_id`), not 403.
+      required: [stage]
+      properties:
+        stage: {type: string, description: "the stage key (workflow.row.stage); required: empty is 400 on expected.stage"}
+        agent_id: {type: string, description: "the holding agent (workflow.row.holder.agent_id); empty when nobody held it"}
+        group_id: {type: string, description: "the holding group (workflow.row.holder.group_id)"}
     TicketConversationPage:
       type: object
       properties:

@@ -2772,7 +2772,7 @@ addPage({ path: '/prazos', visible: deadlineVisible, nav: { id: 'nav-deadlines',
 // act, where a ticket may go); a refusal shows its message above the forms and changes nothing.
 // Also: changing the ticket's contact (intake) and the related tickets, linked with a note.
 // Loaded after portal.js and built from its helpers (el, api, t, tf, label, CATEGORIES,
-// PRIORITIES, me, errorBox, ticketTable); the ticket page (portal.js) calls handlingForms for staff.
+// PRIORITIES, me, errorBox, ticketTable, ticketExpectation); the ticket page (portal.js) calls handlingForms for staff.
 
 Object.assign(TEXT['pt-BR'], {
   handlingTransfer: 'Repassar', handlingTransferTo: 'Para', handlingTransferNote: 'Nota do repasse (fica no histórico interno)',
@@ -2843,7 +2843,7 @@ function handlingForms(id, row, intake, act, visit) {
     event.preventDefault();
     const [kind, target] = destination.value.split(/:(.*)/);
     act('POST', path('transfer'), { [kind === 'group' ? 'to_group_id' : 'to_agent_id']: target, note: transfer.elements.note.value,
-      copy_to: list(transfer.elements.copy_to.value) }, { event });
+      copy_to: list(transfer.elements.copy_to.value), expected: ticketExpectation(row) }, { event });
   });
 
   const sendBack = el('form', { id: 'send-back-form', 'aria-labelledby': 'send-back-title' },
@@ -2852,7 +2852,7 @@ function handlingForms(id, row, intake, act, visit) {
     el('button', { type: 'submit', id: 'send-back-submit', class: 'secondary', text: t('handlingSendBack') }));
   sendBack.addEventListener('submit', (event) => {
     event.preventDefault();
-    act('POST', path('send-back'), { justification: sendBack.elements.justification.value }, { event });
+    act('POST', path('send-back'), { justification: sendBack.elements.justification.value, expected: ticketExpectation(row) }, { event });
   });
 
   const choice = (name, table, current) => el('select', { name, id: `reclassify-${name}` },
@@ -5429,6 +5429,13 @@ function ticketConversation(ticketId, intake, workflow) {
 // ticket, not which API field ("ticket_id: Marque as mensagens como lidas." read as code).
 const ticketRefusal = (error) => errorBox({ message: error.message, details: (error.details || []).map((d) => Object.assign({}, d, { field: '' })) });
 
+// What the page shows of the ticket (workflow's stage and holder), sent with the changes made from
+// it (`expected`): workflow refuses one when the ticket has since moved or changed hands (422, the
+// page drawn again as it is now) rather than applying it to a ticket the agent did not see.
+// Nothing while workflow's part is missing.
+const ticketExpectation = (row) => row && row.stage
+  ? { stage: row.stage, agent_id: (row.holder && row.holder.agent_id) || '', group_id: (row.holder && row.holder.group_id) || '' } : undefined;
+
 // `notice`: what the action that drew the page again did ("Salvo."), or the refusal that showed
 // the page was out of date, shown on the new page.
 async function ticketPage(id, visit = ticketVisit(), notice = '') {
@@ -5644,8 +5651,8 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
       el('button', { type: 'submit', text: t('move') }));
     move.addEventListener('submit', (e) => {
       e.preventDefault();
-      act('POST', `/v1/tickets/${encodeURIComponent(id)}/move`, { to_stage: moves.value, note: move.elements.note.value, public_note: move.elements.public_note.value },
-        { event: e });
+      act('POST', `/v1/tickets/${encodeURIComponent(id)}/move`, { to_stage: moves.value, note: move.elements.note.value, public_note: move.elements.public_note.value,
+        expected: ticketExpectation(row) }, { event: e });
     });
     const current = (row.status && row.status.status) || '';
     const statusSelect = el('select', { name: 'status', id: 'status-select' }, el('option', { value: '', text: t('statusNone') }),
@@ -5658,7 +5665,8 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
       el('button', { type: 'submit', id: 'status-submit', class: 'secondary', text: t('setStatus') }));
     statusForm.addEventListener('submit', (e) => {
       e.preventDefault();
-      act('POST', `/v1/tickets/${encodeURIComponent(id)}/status`, { status: statusSelect.value, reason: statusForm.elements.reason.value }, { event: e });
+      act('POST', `/v1/tickets/${encodeURIComponent(id)}/status`, { status: statusSelect.value, reason: statusForm.elements.reason.value,
+        expected: ticketExpectation(row) }, { event: e });
     });
     // A discussion entry with files, picked, dropped or pasted as in the customer's reply; an
     // internal entry's files are internal (customers never see them).

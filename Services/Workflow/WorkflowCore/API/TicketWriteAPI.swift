@@ -58,7 +58,7 @@ extension WorkflowAPI {
                     throw RPCError(.invalidArgument, "informe o motivo da paralisação / give the reason", violations: [
                         FieldViolation(field: "reason", reason: "required", pt: "Quem ou o que a ocorrência aguarda.", en: "Who or what it waits on.")])
                 }
-                let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
+                let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor, expecting: request.expected)
                 // A status is inside a stage's work: a finished ticket has none (a stale page set one).
                 guard ticket.isOpen else { throw Self.finishedError }
                 // Scheduling, or telling the customer the solution (which they then accept), over a
@@ -129,7 +129,7 @@ extension WorkflowAPI {
                     throw RPCError(.invalidArgument, "justificativa obrigatória para devolver / a justification is required", violations: [
                         FieldViolation(field: "justification", reason: "required", pt: "Explique por que devolve.", en: "Explain why.")])
                 }
-                let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
+                let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor, expecting: request.expected)
                 guard ticket.isOpen else { throw Self.finishedError }
                 guard ticket.unreadCount == 0 else { throw lifecycle.unreadError(ticket) }
                 guard let previous = try lifecycle.previousHolder(tx, ticket) else {
@@ -176,7 +176,7 @@ extension WorkflowAPI {
                     throw RPCError(.invalidArgument, "data obrigatória / a date is required", violations: [
                         FieldViolation(field: "scheduled_for_ms", reason: "required", pt: "Informe a data.", en: "Give the date.")])
                 }
-                let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
+                let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor, expecting: request.expected)
                 guard ticket.isOpen else { throw Self.finishedError }
                 return try api.view(tx, try lifecycle.schedule(tx, ticket, at: request.scheduledForMs, note: request.note, actor: actor), actor)
             }
@@ -256,6 +256,7 @@ extension WorkflowAPI {
         }
         try actor.requireWork()
         let ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
+        try lifecycle.requireUnchanged(ticket, since: request.expected, actor: actor)
         do {
             try lifecycle.requireCanAct(tx, ticket, actor)
         } catch {
@@ -311,7 +312,7 @@ extension WorkflowAPI {
             throw RPCError(.invalidArgument, "informe o destino / give the destination", violations: [
                 FieldViolation(field: "to_agent_id", reason: "required", pt: "Agente ou grupo de destino.", en: "Destination agent or group.")])
         }
-        let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
+        let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor, expecting: request.expected)
         guard ticket.isOpen else { throw Self.finishedError }
         guard ticket.unreadCount == 0 else { throw lifecycle.unreadError(ticket) }
         let named = HolderRef(agentID: request.toAgentID, groupID: request.toGroupID)

@@ -64,6 +64,7 @@ typedef struct Ocorrencias__Workflow__V1__CountByStageRequest Ocorrencias__Workf
 typedef struct Ocorrencias__Workflow__V1__CountByStageResponse Ocorrencias__Workflow__V1__CountByStageResponse;
 typedef struct Ocorrencias__Workflow__V1__ListCustomerTicketsRequest Ocorrencias__Workflow__V1__ListCustomerTicketsRequest;
 typedef struct Ocorrencias__Workflow__V1__SearchTicketsRequest Ocorrencias__Workflow__V1__SearchTicketsRequest;
+typedef struct Ocorrencias__Workflow__V1__TicketExpectation Ocorrencias__Workflow__V1__TicketExpectation;
 typedef struct Ocorrencias__Workflow__V1__MoveTicketRequest Ocorrencias__Workflow__V1__MoveTicketRequest;
 typedef struct Ocorrencias__Workflow__V1__AllowedMove Ocorrencias__Workflow__V1__AllowedMove;
 typedef struct Ocorrencias__Workflow__V1__ListAllowedMovesRequest Ocorrencias__Workflow__V1__ListAllowedMovesRequest;
@@ -975,6 +976,34 @@ struct  Ocorrencias__Workflow__V1__SearchTicketsRequest
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0 }
 
 
+/*
+ * What the caller's page showed of a ticket when a change was asked from it: its stage and its
+ * holder. A change that carries one is refused with FAILED_PRECONDITION (field "expected", reason
+ * "stale"; "no_longer_holder" when the page showed the caller holding it) when the ticket has
+ * since moved to another stage or changed hands, naming the current stage and holder, even when
+ * the change would still be allowed in the new state (a chefe's repasse right after the holder's
+ * own, a "concluir" chosen in one stage and sent in another). Without one a change is judged on
+ * the ticket as it is (integrations). Staff only: a customer's move does not check it (their pages
+ * show the public stage and no holder ids). In BulkAction it applies to every ticket named.
+ */
+struct  Ocorrencias__Workflow__V1__TicketExpectation
+{
+  ProtobufCMessage base;
+  /*
+   * The stage key (TicketRow.stage). Required when an expectation is given.
+   */
+  char *stage;
+  /*
+   * The holder as shown (TicketRow.holder): the agent ("" when nobody held it) and the group.
+   */
+  char *agent_id;
+  char *group_id;
+};
+#define OCORRENCIAS__WORKFLOW__V1__TICKET_EXPECTATION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__ticket_expectation__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
 struct  Ocorrencias__Workflow__V1__MoveTicketRequest
 {
   ProtobufCMessage base;
@@ -988,10 +1017,14 @@ struct  Ocorrencias__Workflow__V1__MoveTicketRequest
    * Text shown to the customer (required when denying: the reason).
    */
   char *public_note;
+  /*
+   * The ticket as the caller's page showed it (TicketExpectation); absent: not checked.
+   */
+  Ocorrencias__Workflow__V1__TicketExpectation *expected;
 };
 #define OCORRENCIAS__WORKFLOW__V1__MOVE_TICKET_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__move_ticket_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
 
 
 struct  Ocorrencias__Workflow__V1__AllowedMove
@@ -1039,10 +1072,14 @@ struct  Ocorrencias__Workflow__V1__SetStageStatusRequest
    * Required for "paralisado" (who or what the ticket waits on).
    */
   char *reason;
+  /*
+   * The ticket as the caller's page showed it (TicketExpectation); absent: not checked.
+   */
+  Ocorrencias__Workflow__V1__TicketExpectation *expected;
 };
 #define OCORRENCIAS__WORKFLOW__V1__SET_STAGE_STATUS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__set_stage_status_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
 
 
 struct  Ocorrencias__Workflow__V1__ReclassifyRequest
@@ -1099,10 +1136,14 @@ struct  Ocorrencias__Workflow__V1__TransferTicketRequest
   char *note;
   size_t n_copy_to;
   char **copy_to;
+  /*
+   * The ticket as the caller's page showed it (TicketExpectation); absent: not checked.
+   */
+  Ocorrencias__Workflow__V1__TicketExpectation *expected;
 };
 #define OCORRENCIAS__WORKFLOW__V1__TRANSFER_TICKET_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__transfer_ticket_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, NULL }
 
 
 struct  Ocorrencias__Workflow__V1__SendBackRequest
@@ -1110,10 +1151,14 @@ struct  Ocorrencias__Workflow__V1__SendBackRequest
   ProtobufCMessage base;
   char *ticket_id;
   char *justification;
+  /*
+   * The ticket as the caller's page showed it (TicketExpectation); absent: not checked.
+   */
+  Ocorrencias__Workflow__V1__TicketExpectation *expected;
 };
 #define OCORRENCIAS__WORKFLOW__V1__SEND_BACK_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__send_back_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
 
 
 struct  Ocorrencias__Workflow__V1__MarkMessagesReadRequest
@@ -1147,10 +1192,14 @@ struct  Ocorrencias__Workflow__V1__ScheduleTicketRequest
   char *ticket_id;
   int64_t scheduled_for_ms;
   char *note;
+  /*
+   * The ticket as the caller's page showed it (TicketExpectation); absent: not checked.
+   */
+  Ocorrencias__Workflow__V1__TicketExpectation *expected;
 };
 #define OCORRENCIAS__WORKFLOW__V1__SCHEDULE_TICKET_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__schedule_ticket_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, NULL }
 
 
 struct  Ocorrencias__Workflow__V1__AddDiscussionRequest
@@ -2682,6 +2731,25 @@ Ocorrencias__Workflow__V1__SearchTicketsRequest *
 void   ocorrencias__workflow__v1__search_tickets_request__free_unpacked
                      (Ocorrencias__Workflow__V1__SearchTicketsRequest *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__TicketExpectation methods */
+void   ocorrencias__workflow__v1__ticket_expectation__init
+                     (Ocorrencias__Workflow__V1__TicketExpectation         *message);
+size_t ocorrencias__workflow__v1__ticket_expectation__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TicketExpectation   *message);
+size_t ocorrencias__workflow__v1__ticket_expectation__pack
+                     (const Ocorrencias__Workflow__V1__TicketExpectation   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__ticket_expectation__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TicketExpectation   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__TicketExpectation *
+       ocorrencias__workflow__v1__ticket_expectation__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__ticket_expectation__free_unpacked
+                     (Ocorrencias__Workflow__V1__TicketExpectation *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Workflow__V1__MoveTicketRequest methods */
 void   ocorrencias__workflow__v1__move_ticket_request__init
                      (Ocorrencias__Workflow__V1__MoveTicketRequest         *message);
@@ -3927,6 +3995,9 @@ typedef void (*Ocorrencias__Workflow__V1__ListCustomerTicketsRequest_Closure)
 typedef void (*Ocorrencias__Workflow__V1__SearchTicketsRequest_Closure)
                  (const Ocorrencias__Workflow__V1__SearchTicketsRequest *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__TicketExpectation_Closure)
+                 (const Ocorrencias__Workflow__V1__TicketExpectation *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Workflow__V1__MoveTicketRequest_Closure)
                  (const Ocorrencias__Workflow__V1__MoveTicketRequest *message,
                   void *closure_data);
@@ -4699,6 +4770,7 @@ extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__count_by_stag
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__count_by_stage_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_customer_tickets_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__search_tickets_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_expectation__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__move_ticket_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__allowed_move__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_allowed_moves_request__descriptor;

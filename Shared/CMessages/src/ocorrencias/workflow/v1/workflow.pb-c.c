@@ -2038,6 +2038,51 @@ void   ocorrencias__workflow__v1__search_tickets_request__free_unpacked
   assert(message->base.descriptor == &ocorrencias__workflow__v1__search_tickets_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__workflow__v1__ticket_expectation__init
+                     (Ocorrencias__Workflow__V1__TicketExpectation         *message)
+{
+  static const Ocorrencias__Workflow__V1__TicketExpectation init_value = OCORRENCIAS__WORKFLOW__V1__TICKET_EXPECTATION__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__ticket_expectation__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TicketExpectation *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_expectation__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__ticket_expectation__pack
+                     (const Ocorrencias__Workflow__V1__TicketExpectation *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_expectation__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__ticket_expectation__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TicketExpectation *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_expectation__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__TicketExpectation *
+       ocorrencias__workflow__v1__ticket_expectation__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__TicketExpectation *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__ticket_expectation__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__ticket_expectation__free_unpacked
+                     (Ocorrencias__Workflow__V1__TicketExpectation *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_expectation__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__workflow__v1__move_ticket_request__init
                      (Ocorrencias__Workflow__V1__MoveTicketRequest         *message)
 {
@@ -8194,7 +8239,71 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__search_tickets_reque
   (ProtobufCMessageInit) ocorrencias__workflow__v1__search_tickets_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__move_ticket_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_expectation__field_descriptors[3] =
+{
+  {
+    "stage",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketExpectation, stage),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "agent_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketExpectation, agent_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "group_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketExpectation, group_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__ticket_expectation__field_indices_by_name[] = {
+  1,   /* field[1] = agent_id */
+  2,   /* field[2] = group_id */
+  0,   /* field[0] = stage */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__ticket_expectation__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_expectation__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.TicketExpectation",
+  "TicketExpectation",
+  "Ocorrencias__Workflow__V1__TicketExpectation",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__TicketExpectation),
+  3,
+  ocorrencias__workflow__v1__ticket_expectation__field_descriptors,
+  ocorrencias__workflow__v1__ticket_expectation__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__ticket_expectation__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__ticket_expectation__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__move_ticket_request__field_descriptors[5] =
 {
   {
     "ticket_id",
@@ -8244,8 +8353,21 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__move_ticket_req
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "expected",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__MoveTicketRequest, expected),
+    &ocorrencias__workflow__v1__ticket_expectation__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__move_ticket_request__field_indices_by_name[] = {
+  4,   /* field[4] = expected */
   2,   /* field[2] = note */
   3,   /* field[3] = public_note */
   0,   /* field[0] = ticket_id */
@@ -8254,7 +8376,7 @@ static const unsigned ocorrencias__workflow__v1__move_ticket_request__field_indi
 static const ProtobufCIntRange ocorrencias__workflow__v1__move_ticket_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__move_ticket_request__descriptor =
 {
@@ -8264,7 +8386,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__move_ticket_request_
   "Ocorrencias__Workflow__V1__MoveTicketRequest",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__MoveTicketRequest),
-  4,
+  5,
   ocorrencias__workflow__v1__move_ticket_request__field_descriptors,
   ocorrencias__workflow__v1__move_ticket_request__field_indices_by_name,
   1,  ocorrencias__workflow__v1__move_ticket_request__number_ranges,
@@ -8450,7 +8572,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_allowed_moves_r
   (ProtobufCMessageInit) ocorrencias__workflow__v1__list_allowed_moves_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__set_stage_status_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__set_stage_status_request__field_descriptors[4] =
 {
   {
     "ticket_id",
@@ -8488,8 +8610,21 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__set_stage_statu
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "expected",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetStageStatusRequest, expected),
+    &ocorrencias__workflow__v1__ticket_expectation__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__set_stage_status_request__field_indices_by_name[] = {
+  3,   /* field[3] = expected */
   2,   /* field[2] = reason */
   1,   /* field[1] = status */
   0,   /* field[0] = ticket_id */
@@ -8497,7 +8632,7 @@ static const unsigned ocorrencias__workflow__v1__set_stage_status_request__field
 static const ProtobufCIntRange ocorrencias__workflow__v1__set_stage_status_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_stage_status_request__descriptor =
 {
@@ -8507,7 +8642,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_stage_status_req
   "Ocorrencias__Workflow__V1__SetStageStatusRequest",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__SetStageStatusRequest),
-  3,
+  4,
   ocorrencias__workflow__v1__set_stage_status_request__field_descriptors,
   ocorrencias__workflow__v1__set_stage_status_request__field_indices_by_name,
   1,  ocorrencias__workflow__v1__set_stage_status_request__number_ranges,
@@ -8706,7 +8841,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__take_ticket_request_
   (ProtobufCMessageInit) ocorrencias__workflow__v1__take_ticket_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__transfer_ticket_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__transfer_ticket_request__field_descriptors[6] =
 {
   {
     "ticket_id",
@@ -8768,9 +8903,22 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__transfer_ticket
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "expected",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TransferTicketRequest, expected),
+    &ocorrencias__workflow__v1__ticket_expectation__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__transfer_ticket_request__field_indices_by_name[] = {
   4,   /* field[4] = copy_to */
+  5,   /* field[5] = expected */
   3,   /* field[3] = note */
   0,   /* field[0] = ticket_id */
   1,   /* field[1] = to_agent_id */
@@ -8779,7 +8927,7 @@ static const unsigned ocorrencias__workflow__v1__transfer_ticket_request__field_
 static const ProtobufCIntRange ocorrencias__workflow__v1__transfer_ticket_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__transfer_ticket_request__descriptor =
 {
@@ -8789,14 +8937,14 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__transfer_ticket_requ
   "Ocorrencias__Workflow__V1__TransferTicketRequest",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__TransferTicketRequest),
-  5,
+  6,
   ocorrencias__workflow__v1__transfer_ticket_request__field_descriptors,
   ocorrencias__workflow__v1__transfer_ticket_request__field_indices_by_name,
   1,  ocorrencias__workflow__v1__transfer_ticket_request__number_ranges,
   (ProtobufCMessageInit) ocorrencias__workflow__v1__transfer_ticket_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__send_back_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__send_back_request__field_descriptors[3] =
 {
   {
     "ticket_id",
@@ -8822,15 +8970,28 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__send_back_reque
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "expected",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SendBackRequest, expected),
+    &ocorrencias__workflow__v1__ticket_expectation__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__send_back_request__field_indices_by_name[] = {
+  2,   /* field[2] = expected */
   1,   /* field[1] = justification */
   0,   /* field[0] = ticket_id */
 };
 static const ProtobufCIntRange ocorrencias__workflow__v1__send_back_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__send_back_request__descriptor =
 {
@@ -8840,7 +9001,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__send_back_request__d
   "Ocorrencias__Workflow__V1__SendBackRequest",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__SendBackRequest),
-  2,
+  3,
   ocorrencias__workflow__v1__send_back_request__field_descriptors,
   ocorrencias__workflow__v1__send_back_request__field_indices_by_name,
   1,  ocorrencias__workflow__v1__send_back_request__number_ranges,
@@ -8949,7 +9110,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__log_customer_message
   (ProtobufCMessageInit) ocorrencias__workflow__v1__log_customer_message_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__schedule_ticket_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__schedule_ticket_request__field_descriptors[4] =
 {
   {
     "ticket_id",
@@ -8987,8 +9148,21 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__schedule_ticket
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "expected",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ScheduleTicketRequest, expected),
+    &ocorrencias__workflow__v1__ticket_expectation__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__schedule_ticket_request__field_indices_by_name[] = {
+  3,   /* field[3] = expected */
   2,   /* field[2] = note */
   1,   /* field[1] = scheduled_for_ms */
   0,   /* field[0] = ticket_id */
@@ -8996,7 +9170,7 @@ static const unsigned ocorrencias__workflow__v1__schedule_ticket_request__field_
 static const ProtobufCIntRange ocorrencias__workflow__v1__schedule_ticket_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__schedule_ticket_request__descriptor =
 {
@@ -9006,7 +9180,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__schedule_ticket_requ
   "Ocorrencias__Workflow__V1__ScheduleTicketRequest",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__ScheduleTicketRequest),
-  3,
+  4,
   ocorrencias__workflow__v1__schedule_ticket_request__field_descriptors,
   ocorrencias__workflow__v1__schedule_ticket_request__field_indices_by_name,
   1,  ocorrencias__workflow__v1__schedule_ticket_request__number_ranges,

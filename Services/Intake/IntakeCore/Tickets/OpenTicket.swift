@@ -348,7 +348,9 @@ extension IntakeContext {
             }
         }
         var representative: IntakeV1.Representative?
-        if !request.representativeID.isEmpty {
+        if let refused = OpeningSources.representativeViolation(request, caller: caller) {
+            violations.add(refused)
+        } else if !request.representativeID.isEmpty {
             representative = try DirectoryStore.representative(tx, id: request.representativeID)
             if let found = representative {
                 if !found.active {
@@ -368,10 +370,14 @@ extension IntakeContext {
         let catalog = try catalogCache.forOpening(tx, version: read.catalogVersion, channel: channel, origin: originKey)
         if catalog.channel == nil {
             violations.add("channel", "unknown_channel", pt: "Canal não cadastrado ou inativo.", en: "Unknown or inactive channel.")
+        } else if let refused = OpeningSources.channelViolation(channel, request: request, caller: caller) {
+            violations.add(refused)
         }
         let origin = catalog.origin
         if origin == nil {
             violations.add("origin", "unknown_origin", pt: "Origem não cadastrada ou inativa.", en: "Unknown or inactive origin.")
+        } else if let refused = OpeningSources.originViolation(originKey, caller: caller) {
+            violations.add(refused)
         } else if origin?.originKind == .internal && !caller.isInternalStaff {
             violations.add("origin", "internal_only", pt: "Origem interna só para a equipe.", en: "Internal origin is for staff only.")
         }

@@ -334,15 +334,7 @@ extension IntakeContext {
         let contact = read.contact
         if !contactID.isEmpty {
             if let found = contact, organization != nil {
-                if found.organizationID != request.organizationID {
-                    violations.add("contact_id", "other_organization", pt: "O contato não é desta organização.",
-                                   en: "The contact does not belong to this organization.")
-                } else if !found.active {
-                    violations.add("contact_id", "inactive", pt: "Contato desativado.", en: "Inactive contact.")
-                } else if !found.authorized {
-                    violations.add("contact_id", "not_authorized", pt: "Contato não autorizado a abrir ocorrências.",
-                                   en: "Contact not authorized to open tickets.")
-                }
+                if let refused = TicketContactRule.violation(found, organizationID: request.organizationID) { violations.add(refused) }
             } else if contact == nil {
                 violations.notFound("contact_id")
             }

@@ -324,11 +324,13 @@ extension IntakeContext {
             // A customer acts only as an active, authorized contact of their own organization.
             let me = contactID == caller.id ? read.contact : try DirectoryStore.contact(tx, id: caller.id)
             guard let me, me.organizationID == request.organizationID, me.active, me.authorized else { throw Denied.notAuthorized }
+            // For a colleague only as the company's administrator (the signed role and the
+            // contact's `admin` flag).
+            if contactID != caller.id && !CompanyAdministrator.acts(caller, me: me, organizationID: request.organizationID) {
+                throw RPCError(.permissionDenied, "apenas o administrador da empresa abre em nome de outro contato / only the company's administrator opens for another contact")
+            }
         } else if !caller.isStaffOrSystem {
             throw RPCError(.permissionDenied, "sem permissão para abrir ocorrências / not allowed to open tickets")
-        }
-        if caller.isCustomer && !caller.isRepresentative && contactID != caller.id && !caller.principal.organizationAdmin {
-            throw RPCError(.permissionDenied, "apenas o administrador da empresa abre em nome de outro contato / only the company's administrator opens for another contact")
         }
         violations.required("contact_id", contactID)
         let contact = read.contact

@@ -312,6 +312,7 @@ extension IntakeContext {
         let contactID = Self.openingContactID(request, caller: caller)
         let read = try DirectoryStore.forOpening(tx, organizationID: request.organizationID, contactID: contactID,
                                                  lockContact: tx.engine == .postgres && settings.duplicateWindowMilliseconds > 0,
+                                                 lockOrganization: tx.engine == .postgres,
                                                  readAhead: (tx as? OpenBatch)?.takeOpening(organizationID: request.organizationID, contactID: contactID))
         let organization = read.organization
         if !request.organizationID.isEmpty && organization == nil { violations.notFound("organization_id") }

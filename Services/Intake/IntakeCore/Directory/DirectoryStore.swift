@@ -214,9 +214,10 @@ enum DirectoryStore {
         try tx.queryOne("SELECT linked FROM contacts WHERE id = ?", [.text(contactID)])?.bool("linked") ?? false
     }
 
-    /// Active contacts whose e-mail is `email` (case-insensitive).
+    /// Contacts whose e-mail is `email` (case-insensitive, either Unicode form), the one created
+    /// first first (then by id: one order whatever the engine).
     static func contacts(_ tx: any SQLExecutor, email: String) throws -> [IntakeV1.Contact] {
-        try tx.query("SELECT \(contactColumns) FROM contacts WHERE email_key = ? ORDER BY created_at",
+        try tx.query("SELECT \(contactColumns) FROM contacts WHERE email_key = ? ORDER BY created_at, id",
                      [.text(emailKey(email))]).map(contact)
     }
 

@@ -281,6 +281,45 @@ struct TemplateAndOnDemandTests {
         #expect(opening.headers["Subject"] == "[2026-000123] Ocorrência registrada: Nota Bcc: intruso@evil.example")
         #expect(opening.headers["To"]?.hasPrefix("\"Conceição Bcc:") == true)
     }
+
+    @Test("""
+          an address with a line break or brackets (as intake stored some before 2026-12-02) is never written into To: a ticket's \
+          contact and organization with such addresses get no mail, an account e-mail to one is refused naming `to`
+          """, arguments: TestEngines.all)
+    func storedAddressesNeverReachHeaders(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        let bad = ["maria@cliente.example>\r\nBcc: intruso@evil.example", "<jose@cliente.example>", "ti@cliente.example\nBcc: intruso@evil.example",
+                   "[ana@cliente.example]", "ana@cliente.example,intruso@evil.example"]
+        var account = NotificationV1.SendAccountEmailRequest()
+        account.kind = "invitation"
+        account.name = "Ninguém"
+        account.organizationName = "Cliente"
+        account.link = "https://portal.example/portal/convite#token=abc"
+        account.expiresAtMs = 1_800_000_000_000
+        for address in bad {
+            account.to = address
+            let refused = SuppressionTests.rpcError {
+                _ = try harness.client.call(NotificationV1.Notification.sendAccountEmail, account, options: harness.options(PrincipalSigner.service("gateway")))
+            }
+            #expect(refused?.code == .invalidArgument && refused?.violations.map(\.field) == ["to"], "\(address.debugDescription)")
+        }
+        var events = bad.enumerated().map { index, address in
+            Events.envelope(Events.opened(ticketID: "t-bad-\(index)", contactEmail: address, organizationEmail: bad[(index + 1) % bad.count]),
+                            key: "t-bad-\(index)")
+        }
+        let good = Events.opened(ticketID: "t-good", contactEmail: "boa@cliente.example", organizationEmail: "ti@cliente.example")
+        events.append(Events.envelope(good, key: good.ticketID))
+        try harness.deliver(events)
+        #expect(waitFor(15) { sink.files("eml").count >= 1 })
+        usleep(1_000_000)
+        let mails = try ReceivedMail.all(in: mailDirectory.path)
+        #expect(mails.count == 1 && Set(mails.flatMap(\.envelope.to)) == ["boa@cliente.example"], "\(mails.map(\.envelope.to))")
+        for mail in mails {
+            #expect(mail.headers["Bcc"] == nil && mail.headers["To"]?.contains("evil") == false, "\(mail.headers)")
+        }
+    }
 }
 
 extension TemplateAndOnDemandTests {

@@ -158,7 +158,7 @@ final class OpenBatch: SQLExecutor {
     /// The reads of every open of a batch, in three statements whatever the number of opens (on
     /// PostgreSQL in one round trip; on SQLite two, the counter being read by the first open that
     /// needs it): the organizations and contacts of all opens (on PostgreSQL every contact locked, `FOR
-    /// UPDATE`), then every double-submission check (a statement after the locks, so it sees what
+    /// UPDATE`, and every organization share-locked, ``DirectoryStore/openingLocks(contact:organization:)``), then every double-submission check (a statement after the locks, so it sees what
     /// a concurrent identical submission committed before a lock was granted; one index scan per
     /// open, a `LATERAL` or correlated subquery), then the code counters (locked). Each open then gets, from memory, exactly the rows its own statement
     /// would have returned. The lists are padded to a power of two (by repeating the last entry),
@@ -197,7 +197,7 @@ final class OpenBatch: SQLExecutor {
             statements.append(("""
                 WITH v (organization_id, contact_id) AS (VALUES \(values(padded.count, ["TEXT", "TEXT"])))
                 SELECT \(DirectoryStore.openingSelect), COALESCE((SELECT last_value FROM counters WHERE name = ?), 0) AS catalog_version
-                FROM v JOIN organizations o ON o.id = v.organization_id JOIN contacts c ON c.id = v.contact_id\(postgres ? " FOR UPDATE OF c" : "")
+                FROM v JOIN organizations o ON o.id = v.organization_id JOIN contacts c ON c.id = v.contact_id\(DirectoryStore.openingLocks(contact: postgres, organization: postgres))
                 """, padded.flatMap { [SQLValue.text($0.hash), .text($0.contactID)] } + [.text(CatalogCache.versionCounter)]))
         }
         if !checks.isEmpty {

@@ -1,16 +1,34 @@
 import Messages
 
-/// Why a byte stream is not a valid sequence of frames. Every case ends the connection.
+/// Why a byte stream is not a valid sequence of frames. Every case but ``shapeRefused(callID:_:)``
+/// ends the connection.
 public enum FrameDecodingError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The length prefix announces more than the configured maximum; detected before allocating.
     case frameTooLarge(length: Int, limit: Int)
     /// The frame bytes are not a valid `ocorrencias.rpc.v1.Frame`.
     case malformedFrame(length: Int)
+    /// The frame's wire tags show more than ``FrameShape/Limits`` allow (metadata entries or
+    /// bytes, fields); it was skipped without being decoded, and the stream is still in step:
+    /// a server answers call `callID` with the error and reads on.
+    case shapeRefused(callID: UInt64, FrameShape.Violation)
 
     public var description: String {
         switch self {
         case .frameTooLarge(let length, let limit): "frame of \(length) bytes exceeds the limit of \(limit) bytes"
         case .malformedFrame(let length): "malformed frame of \(length) bytes"
+        case .shapeRefused(_, let v):
+            "quadro recusado sem decodificar: \(v.count) \(Self.portuguese(v.what)), limite \(v.limit) / "
+                + "frame refused before decoding: \(v.what) \(v.count) over the limit of \(v.limit)"
+        }
+    }
+
+    private static func portuguese(_ what: String) -> String {
+        switch what {
+        case "metadata entries": "entradas de metadados"
+        case "metadata bytes": "bytes de metadados"
+        case "status entries": "entradas de status"
+        case "fields per entry": "campos numa entrada"
+        default: "campos"
         }
     }
 
@@ -19,6 +37,7 @@ public enum FrameDecodingError: Error, Sendable, Hashable, CustomStringConvertib
         switch self {
         case .frameTooLarge: .resourceExhausted
         case .malformedFrame: .invalidArgument
+        case .shapeRefused: .resourceExhausted
         }
     }
 }
@@ -35,11 +54,14 @@ public struct FrameDecoder: Sendable {
     /// Largest accepted frame body, in bytes. A server lowers it until its peer authenticated
     /// (the handshake's frames are small), then raises it to the configured limit.
     public var maxFrameSize: Int
+    /// What a frame may hold, checked on its wire tags before it is decoded (``FrameShape``).
+    public var shapeLimits: FrameShape.Limits
     private var buffer: [UInt8] = []
     private var readIndex = 0
 
-    public init(maxFrameSize: Int) {
+    public init(maxFrameSize: Int, shapeLimits: FrameShape.Limits = FrameShape.Limits()) {
         self.maxFrameSize = maxFrameSize
+        self.shapeLimits = shapeLimits
     }
 
     /// Bytes received but not yet returned as frames.
@@ -71,19 +93,31 @@ public struct FrameDecoder: Sendable {
     }
 
     /// The next complete frame, or `nil` when more bytes are needed.
-    /// - Throws: ``FrameDecodingError``; the stream cannot continue after it.
+    /// - Throws: ``FrameDecodingError``; the stream cannot continue after it, except after
+    ///   ``FrameDecodingError/shapeRefused(callID:_:)`` (that frame was skipped).
     public mutating func next() throws(FrameDecodingError) -> RpcV1.Frame? {
         guard let length = try peekLength() else { return nil }
         guard bufferedByteCount >= 4 + length else { return nil }
         let start = readIndex + 4
+        let limits = shapeLimits
+        var refused: (UInt64, FrameShape.Violation)?
         let frame: RpcV1.Frame? = buffer.withUnsafeBytes { all in
-            try? RpcV1.Frame(serializedBytes: UnsafeRawBufferPointer(rebasing: all[start..<(start + length)]))
+            let body = UnsafeRawBufferPointer(rebasing: all[start..<(start + length)])
+            // Tags first: a frame of a hundred thousand tiny entries is refused for the price of
+            // reading its bytes once, not decoded into as many allocations.
+            guard let scan = FrameShape.scan(body, limits: limits) else { return nil }
+            if let violation = scan.violation {
+                refused = (scan.callID, violation)
+                return nil
+            }
+            return try? RpcV1.Frame(serializedBytes: body)
         }
         readIndex = start + length
         if readIndex == buffer.count {
             buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
             readIndex = 0
         }
+        if let (callID, violation) = refused { throw .shapeRefused(callID: callID, violation) }
         guard let frame else { throw .malformedFrame(length: length) }
         return frame
     }

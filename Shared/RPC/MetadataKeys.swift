@@ -10,6 +10,9 @@ public enum MetadataKey {
     public static let principal = "principal"
     /// HMAC of ``principal`` with the deployment secret.
     public static let principalSignature = "principal-signature"
+    /// HMAC of ``principalSignature``, the service and the method a call is sent to: a principal
+    /// is good for that method of that service only (`PrincipalBinding`).
+    public static let principalBinding = "principal-binding"
     /// Name of the calling service, for logs.
     public static let caller = "caller"
     /// On the gateway's public RPC port: the integration API key, sent in the AUTH frame.

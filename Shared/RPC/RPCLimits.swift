@@ -23,6 +23,18 @@ public struct RPCLimits: Sendable, Hashable {
     /// worker pool, which a few idle streams would otherwise hold); a stream beyond it is
     /// refused with RESOURCE_EXHAUSTED (`OCORRENCIAS_RPC_MAX_STREAMS`, 1024).
     public var maxStreamingHandlers: Int = 1024
+    /// Bytes of streaming requests one connection may have buffered, across its calls, that
+    /// their handlers did not take yet; past it the server stops reading that connection until
+    /// the handlers took half of them (back-pressure, not an error)
+    /// (`OCORRENCIAS_RPC_MAX_CONNECTION_BUFFER_BYTES`, 64 MiB). Without it one connection could
+    /// have 512 calls × 16 messages × 4 MiB waiting.
+    public var maxBufferedStreamBytesPerConnection: Int = 64 << 20
+    /// At the connection limit, once no connection that has not authenticated is left to
+    /// replace, a new connection replaces the authenticated one that has had no call for the
+    /// longest, if that is longer than this (PINGs do not count)
+    /// (`OCORRENCIAS_RPC_IDLE_REPLACE_MS`, 2 min): many keys' idle connections cannot fill the
+    /// gateway's RPC port for good.
+    public var idleReplaceAfterMilliseconds: Int = 120_000
     public init() {}
 
     /// Defaults overridden by the `OCORRENCIAS_RPC_*` variables that are set and valid.
@@ -38,6 +50,8 @@ public struct RPCLimits: Sendable, Hashable {
         if let v = int("OCORRENCIAS_RPC_DEFAULT_TIMEOUT_MS") { defaultTimeoutMilliseconds = v }
         if let v = int("OCORRENCIAS_RPC_MAX_TIMEOUT_MS") { maxTimeoutMilliseconds = v }
         if let v = int("OCORRENCIAS_RPC_MAX_STREAMS") { maxStreamingHandlers = v }
+        if let v = int("OCORRENCIAS_RPC_MAX_CONNECTION_BUFFER_BYTES") { maxBufferedStreamBytesPerConnection = v }
+        if let v = int("OCORRENCIAS_RPC_IDLE_REPLACE_MS") { idleReplaceAfterMilliseconds = v }
     }
 }
 

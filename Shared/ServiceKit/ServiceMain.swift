@@ -124,6 +124,7 @@ public enum ServiceMain {
         serverConfiguration.port = configuration.port
         serverConfiguration.limits = configuration.limits
         serverConfiguration.workerThreads = configuration.workers
+        serverConfiguration.acceptsUnboundPrincipals = PrincipalBinding.acceptsUnbound(configuration.environment)
         let server = RPCServer(configuration: serverConfiguration, logger: logger) { progress.reason }
         do {
             try server.start(listeningOn: listeners.removeValue(forKey: ServicePort.rpc))

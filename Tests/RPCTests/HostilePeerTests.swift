@@ -256,7 +256,7 @@ extension HostilePeerTests {
 }
 
 extension HostilePeerTests {
-    @Test("a caller's request and trace ids are taken only when they look like ids (1 to 100 bytes of letters, digits and -_.:): a megabyte id, or one with a line break, is replaced by the server's own and is not passed on")
+    @Test("a caller's request and trace ids are taken only when they look like ids (1 to 100 bytes of letters, digits and -_.:): a 4 KiB id, or one with a line break, is replaced by the server's own and is not passed on; a megabyte one is refused with its frame (RESOURCE_EXHAUSTED, metadata over 16 KiB)")
     func requestIDsAreBounded() throws {
         var router = RPCRouter()
         let method = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Ids", clientStreaming: false, serverStreaming: false)
@@ -278,7 +278,12 @@ extension HostilePeerTests {
             return String(decoding: answer.payload, as: UTF8.self).split(separator: "|").map(String.init)
         }
         #expect(try ids("gw-1a2b-7", "trace:çã-9") == ["gw-1a2b-7", "trace:çã-9", "gw-1a2b-7"])
-        let huge = String(repeating: "a", count: 1 << 20)
+        let megabyte = String(repeating: "a", count: 1 << 20)
+        #expect(throws: RPCError.self) { try ids(megabyte, "t") }
+        do { _ = try ids(megabyte, "t") } catch let error as RPCError {
+            #expect(error.code == .resourceExhausted && error.message.contains("metadata bytes"))
+        }
+        let huge = String(repeating: "a", count: 4 << 10)
         let replaced = try ids(huge, huge)
         #expect(replaced[0].hasPrefix("ids-") && replaced[0].utf8.count < 100, "\(replaced[0].prefix(120))")
         #expect(replaced[1] == "-" && replaced[2] == replaced[0])

@@ -31,6 +31,8 @@ enum TestMethods {
     static let uploadLater = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/UploadLater", clientStreaming: true, serverStreaming: false)
     /// Like `upload`, counting its handler's starts (`Probe.watchedStarts`).
     static let watchedUpload = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/WatchedUpload", clientStreaming: true, serverStreaming: false)
+    /// Like `upload`, reading nothing until the test opens the gate (`Probe.gateOpen`).
+    static let gatedUpload = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/GatedUpload", clientStreaming: true, serverStreaming: false)
     /// Sums the sizes of uploaded chunks (`registerStreamingCompleting`), on the event loop when
     /// the whole call is here and has at most 3 chunks.
     static let smallInline = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/SmallInline", clientStreaming: true, serverStreaming: false)
@@ -56,7 +58,8 @@ final class LoopbackServer: @unchecked Sendable {
     let secret: DeploymentSecret
     let probe = Probe()
 
-    init(limits: RPCLimits = RPCLimits(), workers: Int = 16, secret: DeploymentSecret = .random(), eventLoops: Int = 2) throws {
+    init(limits: RPCLimits = RPCLimits(), workers: Int = 16, secret: DeploymentSecret = .random(), eventLoops: Int = 2,
+         acceptsUnboundPrincipals: Bool = false, authenticator: (any ConnectionAuthenticator)? = nil) throws {
         self.secret = secret
         var router = RPCRouter()
         BuiltinServices.register(in: &router, service: "test") { .serving }
@@ -125,6 +128,14 @@ final class LoopbackServer: @unchecked Sendable {
             response.payload = Array(String(total).utf8)
             return response
         }
+        router.registerStreaming(TestMethods.gatedUpload) { requests, _, context in
+            while !probe.gateOpen.load(ordering: .acquiring) && !context.isCancelled { usleep(1000) }
+            var total = 0
+            while let chunk = try requests.receive() { total += chunk.payload.count }
+            var response = RpcV1.EchoResponse()
+            response.payload = Array(String(total).utf8)
+            return response
+        }
         router.registerStreaming(TestMethods.watchedUpload) { requests, _, _ in
             probe.watchedStarts.wrappingAdd(1, ordering: .relaxed)
             var total = 0
@@ -186,6 +197,8 @@ final class LoopbackServer: @unchecked Sendable {
         configuration.limits = limits
         configuration.workerThreads = workers
         configuration.eventLoops = eventLoops
+        configuration.acceptsUnboundPrincipals = acceptsUnboundPrincipals
+        configuration.authenticator = authenticator
         server = RPCServer(configuration: configuration, router: router, logger: Logger(service: "test", level: .critical))
         try server.start()
     }

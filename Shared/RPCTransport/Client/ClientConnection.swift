@@ -25,6 +25,9 @@ final class ClientConnection: @unchecked Sendable {
     let endpoint: Endpoint
     private let fd: Int32
     private let maxFrameSize: Int
+    /// With the deployment-secret handshake: the secret and the service the server's HELLO named,
+    /// to bind each call's principal to its service and method (``PrincipalBinding``).
+    private var binding: (secret: DeploymentSecret, service: String)?
     private let stateLock = ConditionLock()
     // Guarded by stateLock.
     private var pending: [UInt64: Pending] = [:]
@@ -105,6 +108,7 @@ final class ClientConnection: @unchecked Sendable {
             }
             return
         }
+        binding = (secret, hello.metadata[MetadataKey.service] ?? "")
         var auth = RpcV1.Frame()
         auth.kind = .auth
         auth.metadata = [MetadataKey.caller: callerName]
@@ -168,7 +172,7 @@ final class ClientConnection: @unchecked Sendable {
         frame.callID = callID
         frame.method = method
         frame.timeoutMs = UInt32(clamping: max(1, deadline.remainingMilliseconds))
-        frame.metadata = metadata
+        frame.metadata = bound(metadata, method: method)
         let written: Bool
         switch request {
         case .message(let payload):
@@ -225,7 +229,7 @@ final class ClientConnection: @unchecked Sendable {
         frame.callID = stream.callID
         frame.method = method
         frame.timeoutMs = UInt32(clamping: max(1, deadline.remainingMilliseconds))
-        frame.metadata = metadata
+        frame.metadata = bound(metadata, method: method)
         if let firstMessage {
             frame.payload = firstMessage
             frame.endStream = true
@@ -238,6 +242,12 @@ final class ClientConnection: @unchecked Sendable {
             throw RPCError(.unavailable, "falha ao enviar / send failed", metadata: [TransportMetadata.sent: "false"])
         }
         return stream
+    }
+
+    /// `metadata` with its principal bound to `method` of this connection's service.
+    private func bound(_ metadata: [String: String], method: String) -> [String: String] {
+        guard let binding else { return metadata }
+        return PrincipalBinding.bound(metadata, secret: binding.secret, service: binding.service, method: method)
     }
 
     /// Sends PING and completes when PONG arrives.

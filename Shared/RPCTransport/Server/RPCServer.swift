@@ -302,7 +302,7 @@ final class ServerLoop: EventLoopSource, @unchecked Sendable {
             let fd = csystem_accept_nonblocking(listenFD)
             if fd < 0 { return }
             _ = csystem_tune_tcp(fd)
-            guard server.admitConnection() || replaceUnauthenticated() else {
+            guard server.admitConnection() || replaceUnauthenticated() || replaceIdle() else {
                 var refuse = RpcV1.Frame()
                 refuse.kind = .goaway
                 refuse.status = RPCError(.resourceExhausted, "limite de conexões atingido / too many connections").status
@@ -336,6 +336,25 @@ final class ServerLoop: EventLoopSource, @unchecked Sendable {
             return server.admitConnection()
         }
         return false
+    }
+
+    /// At the connection limit with no stranger left to replace: closes this loop's authenticated
+    /// connection that has had no call for the longest, if longer than
+    /// ``RPCLimits/idleReplaceAfterMilliseconds`` (PINGs keep a connection open, not busy), and
+    /// admits the new one in its place. A connection with a call in flight is never replaced.
+    private func replaceIdle() -> Bool {
+        let now = MonotonicNanos.now()
+        let threshold = UInt64(server.configuration.limits.idleReplaceAfterMilliseconds) * 1_000_000
+        var idlest: (connection: ServerConnection, idle: UInt64)?
+        for connection in connections.values {
+            guard let idle = connection.idleWithoutCalls(now: now), idle > threshold else { continue }
+            if idle > idlest?.idle ?? 0 { idlest = (connection, idle) }
+        }
+        guard let idlest else { return false }
+        server.logger.warning("closing the longest-idle connection at the connection limit",
+                              ["connection.id": String(idlest.connection.id), "idle_ms": String(idlest.idle / 1_000_000)])
+        idlest.connection.replaceWhileIdle()
+        return server.admitConnection()
     }
 
     func forget(_ connection: ServerConnection) {

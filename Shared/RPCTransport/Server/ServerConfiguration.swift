@@ -21,6 +21,10 @@ public struct ServerConfiguration: Sendable {
     /// Replaces the deployment-secret handshake (the gateway's public RPC port authenticates
     /// integration API keys); `nil` keeps the secret.
     public var authenticator: (any ConnectionAuthenticator)?
+    /// Whether calls whose principal carries no `principal-binding` are served (an older release's
+    /// signers, during the one rolling upgrade: ``PrincipalBinding/acceptUnboundSetting``); a
+    /// binding for another service or method is refused either way.
+    public var acceptsUnboundPrincipals = false
 
     public init(serviceName: String, secret: DeploymentSecret) {
         self.serviceName = serviceName

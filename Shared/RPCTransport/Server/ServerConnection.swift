@@ -22,11 +22,15 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
     // Loop-thread state.
     private var decoder: FrameDecoder
     private var authenticated = false
+    /// An AUTH frame is being checked by the server's authenticator (loop thread only).
+    private var authenticating = false
     /// Whether the peer proved itself (loop thread only).
     var isAuthenticated: Bool { authenticated }
     private var serverNonce: [UInt8] = []
     private let openedAt: UInt64
     private var lastActivity: UInt64
+    /// When the peer last started or fed a call (or authenticated): PINGs do not count.
+    private var lastCallActivity: UInt64
     private var partialFrameSince: UInt64?
     private var closedOnLoop = false
     /// Client-streaming calls whose handler is held back until it has a request to read
@@ -55,7 +59,14 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
     /// (``outputHighWater``): a peer that sends and never reads cannot make the server buffer
     /// without bound (PINGs, echoes, any call).
     private var outputPaused = false
-    private var readPaused: Bool { callsPaused || outputPaused }
+    /// Reading stopped while the authenticator checks the peer's AUTH frame on a worker.
+    private var authPaused = false
+    /// Reading stopped because the connection's streaming calls have more requests buffered than
+    /// their handlers took (``RPCLimits/maxBufferedStreamBytesPerConnection``).
+    private var bufferPaused = false
+    /// Bytes of streaming requests buffered for this connection's handlers (``inboundBuffered(_:)``).
+    private var bufferedInbound = 0
+    private var readPaused: Bool { callsPaused || outputPaused || authPaused || bufferPaused }
     private var broken = false
     private var calls: [UInt64: ActiveCall] = [:]
     /// Set when the server drains: when its grace period ends (``beginDraining(until:)``).
@@ -86,9 +97,11 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         self.loop = loop
         // Until the peer authenticated, only the handshake's small frames are read: a stranger
         // cannot make the server hold a frame-limit's worth of bytes per connection.
-        self.decoder = FrameDecoder(maxFrameSize: min(server.configuration.limits.maxFrameSize, Handshake.maxFrameBytes))
+        self.decoder = FrameDecoder(maxFrameSize: min(server.configuration.limits.maxFrameSize, Handshake.maxFrameBytes),
+                                    shapeLimits: .fromClients)
         openedAt = MonotonicNanos.now()
         lastActivity = openedAt
+        lastCallActivity = openedAt
     }
 
     // MARK: lifecycle (loop thread)
@@ -148,6 +161,13 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
             let frame: RpcV1.Frame?
             do {
                 frame = try decoder.next()
+            } catch .shapeRefused(let callID, let violation) where authenticated {
+                // Skipped undecoded; the stream is still in step: the call alone fails.
+                let error = FrameDecodingError.shapeRefused(callID: callID, violation)
+                server.logger.warning("refused frame: \(error)", ["connection.id": String(id), "peer": peer, "rpc.call_id": String(callID)])
+                refuseCall(callID, RPCError(error.statusCode, error.description))
+                decodedAny = true
+                continue
             } catch {
                 server.logger.warning("closing connection: \(error)", ["connection.id": String(id), "peer": peer])
                 sendConnectionError(RPCError(error.statusCode, error.description))
@@ -198,15 +218,28 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
     private func authenticate(_ frame: RpcV1.Frame) {
         let secret = server.configuration.secret
         if let authenticator = server.configuration.authenticator {
-            do {
-                if frame.kind == .auth, let attached = try authenticator.authenticate(metadata: frame.metadata, payload: frame.payload, peer: peer) {
-                    connectionMetadata = attached
-                    return acceptPeer(frame)
+            guard frame.kind == .auth, !authenticating else {
+                return rejectPeer(frame, log: "rejected peer: authenticator refused it", "credencial recusada / credential refused")
+            }
+            // The check may read a database (the gateway's API keys): on a worker, not on this
+            // loop, whose other connections would wait for it. Nothing more is read from the
+            // peer until it is done (a client waits for AUTH_OK anyway).
+            authenticating = true
+            lock.withLock { authPaused = true }
+            loop.modify(fd: fd, token: token, events: lock.withLock { interestLocked() })
+            let peer = self.peer
+            server.workers.submit { [self] in
+                let outcome: Result<[String: String]?, RPCError>
+                do {
+                    outcome = .success(try authenticator.authenticate(metadata: frame.metadata, payload: frame.payload, peer: peer))
+                } catch let error as RPCError {
+                    outcome = .failure(error)
+                } catch {
+                    outcome = .success(nil)
                 }
-            } catch let error as RPCError {
-                return rejectPeer(frame, log: "rejected peer: \(error.message)", error)
-            } catch {}
-            return rejectPeer(frame, log: "rejected peer: authenticator refused it", "credencial recusada / credential refused")
+                loop.execute { [self] in authenticated(frame, by: authenticator, outcome) }
+            }
+            return
         }
         if frame.kind == .auth, frame.payload.count == 2 * Handshake.nonceLength {
             let clientNonce = Array(frame.payload[0..<Handshake.nonceLength])
@@ -218,11 +251,37 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         rejectPeer(frame, log: "rejected unauthenticated peer", "peer did not prove it belongs to the deployment")
     }
 
+    /// The authenticator's answer about `frame`, back on the loop: the peer accepted (reading
+    /// resumes) or refused. A connection that closed meanwhile (authentication timeout) gives
+    /// back what the authenticator counted for it.
+    private func authenticated(_ frame: RpcV1.Frame, by authenticator: any ConnectionAuthenticator,
+                               _ outcome: Result<[String: String]?, RPCError>) {
+        guard !closedOnLoop else {
+            if case .success(let attached?) = outcome { authenticator.connectionClosed(attached: attached) }
+            return
+        }
+        switch outcome {
+        case .success(let attached?):
+            connectionMetadata = attached
+            acceptPeer(frame)
+            lock.withLock {
+                authPaused = false
+                resumeReadingLocked()
+            }
+            flush()
+        case .success(nil):
+            rejectPeer(frame, log: "rejected peer: authenticator refused it", "credencial recusada / credential refused")
+        case .failure(let error):
+            rejectPeer(frame, log: "rejected peer: \(error.message)", error)
+        }
+    }
+
     /// The peer proved itself: the connection serves calls from the caller its AUTH frame
     /// names, and AUTH_OK answers (carrying `proof`, the server's MAC, in the shared-secret
     /// handshake).
     private func acceptPeer(_ frame: RpcV1.Frame, proof: [UInt8] = []) {
         authenticated = true
+        lastCallActivity = MonotonicNanos.now()
         decoder.maxFrameSize = server.configuration.limits.maxFrameSize
         callerName = frame.metadata[MetadataKey.caller] ?? ""
         var ok = RpcV1.Frame()
@@ -251,11 +310,22 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
     // MARK: calls
 
     private func startCall(_ incoming: RpcV1.Frame) {
+        lastCallActivity = MonotonicNanos.now()
         let frame = withConnectionMetadata(incoming)
         let limits = server.configuration.limits
         let now = MonotonicNanos.now()
         if let until = lock.withLock({ drainingUntil }) {
             respond(callID: frame.callID, error: Self.drainingError("servidor encerrando / server is draining", until: until))
+            return
+        }
+        // A principal read off the wire works only where it was sent: this service, this method.
+        // (With an authenticator the client's principal was dropped: the server attaches its own.)
+        if server.configuration.authenticator == nil,
+           let refusal = PrincipalBinding.refusal(frame.metadata, secret: server.configuration.secret,
+                                                  service: server.configuration.serviceName, method: frame.method,
+                                                  acceptingUnbound: server.configuration.acceptsUnboundPrincipals) {
+            server.logger.warning("refused call: \(refusal.message)", ["connection.id": String(id), "peer": peer, "rpc.method": frame.method])
+            respond(callID: frame.callID, error: refusal)
             return
         }
         let routes = server.routes
@@ -398,10 +468,21 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
     }
 
     private func streamMessage(_ frame: RpcV1.Frame) {
+        lastCallActivity = MonotonicNanos.now()
         guard let stream = lock.withLock({ calls[frame.callID]?.stream }) else { return }
         let accepted = frame.endStream ? stream.deliver(nil, end: true) : stream.deliver(frame.payload, end: false)
         if !accepted {
             expire(callID: frame.callID, error: RPCError(.resourceExhausted, "janela de fluxo excedida / flow-control window exceeded"))
+        }
+    }
+
+    /// Ends call `callID` with `error`: the call in flight under that id, or the one its refused
+    /// REQUEST would have opened.
+    private func refuseCall(_ callID: UInt64, _ error: RPCError) {
+        if lock.withLock({ calls[callID] != nil }) {
+            expire(callID: callID, error: error)
+        } else {
+            respond(callID: callID, error: error)
         }
     }
 
@@ -414,6 +495,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         guard let call else { return }
         call.state.cancel()
         call.stream?.interrupt(RPCError(.cancelled, "chamada cancelada / call cancelled"))
+        call.stream?.release()
         logCall(call, callID: callID, code: .cancelled)
     }
 
@@ -434,6 +516,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         guard let call else { return }
         call.state.cancel()
         call.stream?.interrupt(error)
+        call.stream?.release()
         logCall(call, callID: callID, code: error.code, cause: error.metadata[RPCError.causeKey])
     }
 
@@ -480,6 +563,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         // the answer's caller may send before `send` here returns) does not wait for it.
         if write { flush() }
         guard let call else { return }
+        call.stream?.release()
         if case .failure(let error) = outcome { call.stream?.interrupt(error) }
         var cause: String?
         if case .failure(let error) = outcome { cause = error.metadata[RPCError.causeKey] }
@@ -547,6 +631,25 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         if write { flush() }
         return queued
     }
+
+    /// Streaming requests were buffered for a handler (`delta` > 0) or taken or dropped (< 0).
+    /// Past the connection's budget reading stops; it resumes once half of it was taken. Any thread.
+    func inboundBuffered(_ delta: Int) {
+        lock.withLock {
+            bufferedInbound += delta
+            let budget = server.configuration.limits.maxBufferedStreamBytesPerConnection
+            if delta > 0 && !bufferPaused && !broken && bufferedInbound > budget {
+                bufferPaused = true
+                loop.modify(fd: fd, token: token, events: interestLocked())
+            } else if delta < 0 && bufferPaused && bufferedInbound <= budget / 2 {
+                bufferPaused = false
+                resumeReadingLocked()
+            }
+        }
+    }
+
+    /// Bytes of streaming requests buffered and not taken by their handlers (tests).
+    var bufferedInboundBytes: Int { lock.withLock { bufferedInbound } }
 
     func sendWindow(callID: UInt64, count: Int) {
         var frame = RpcV1.Frame()
@@ -721,6 +824,21 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
 
     var inFlightCount: Int { lock.withLock { calls.count } }
 
+    /// How long this authenticated connection has had no call in flight and started none (its
+    /// PINGs aside); `nil` while it has calls, or before it authenticated. Loop thread.
+    func idleWithoutCalls(now: UInt64) -> UInt64? {
+        guard authenticated, !closedOnLoop, lock.withLock({ calls.isEmpty }) else { return nil }
+        return now &- lastCallActivity
+    }
+
+    /// Closed to make room at the connection limit (``idleWithoutCalls(now:)``): told why with
+    /// GOAWAY `UNAVAILABLE` (a client reconnects when it has a call to make). Loop thread.
+    func replaceWhileIdle() {
+        sendConnectionError(RPCError(.unavailable,
+            "conexão ociosa encerrada: servidor no limite de conexões / idle connection closed: server at its connection limit"))
+        close(reason: "idle, replaced by a new connection at the connection limit")
+    }
+
     func close(reason: String) {
         guard !closedOnLoop else { return }
         closedOnLoop = true
@@ -743,6 +861,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         for call in remaining {
             call.state.cancel()
             call.stream?.interrupt(RPCError(.unavailable, "conexão encerrada / connection closed"))
+            call.stream?.release()
         }
         heldStreams.removeAll()
         if authenticated, let attached = connectionMetadata { server.configuration.authenticator?.connectionClosed(attached: attached) }

@@ -16,6 +16,10 @@ final class ServerStream: @unchecked Sendable {
     private var failure: RPCError?
     private var heldStart: (@Sendable () -> Void)?
     private var decodedAhead: (any Sendable)?
+    /// Bytes of `inbound` (counted against the connection's buffer budget).
+    private var inboundBytes = 0
+    /// The call ended: what is buffered was given back, and later messages are dropped.
+    private var released = false
 
     init(callID: UInt64, deadline: Deadline, state: CallState, connection: ServerConnection) {
         self.callID = callID
@@ -29,16 +33,34 @@ final class ServerStream: @unchecked Sendable {
     /// A request message arrived. Returns false when the client exceeded its window.
     func deliver(_ message: [UInt8]?, end: Bool) -> Bool {
         condition.lock()
-        defer { condition.unlock(); condition.broadcast() }
-        if let message {
+        var added = 0
+        defer {
+            condition.unlock()
+            condition.broadcast()
+            if added > 0 { connection?.inboundBuffered(added) }
+        }
+        if let message, !released {
             if inbound.count >= RPCProtocol.initialStreamWindow * 2 {
                 failure = RPCError(.resourceExhausted, "cliente excedeu a janela de fluxo / client exceeded the flow-control window")
                 return false
             }
             inbound.append(message)
+            inboundBytes += message.count
+            added = message.count
         }
         if end { inboundEnded = true }
         return true
+    }
+
+    /// The call ended (answered, cancelled, expired, connection closed): requests its handler did
+    /// not take are dropped and given back to the connection's buffer budget. Any thread.
+    func release() {
+        let dropped: Int = condition.withLock {
+            released = true
+            defer { inboundBytes = 0; inbound.removeAll() }
+            return inboundBytes
+        }
+        if dropped > 0 { connection?.inboundBuffered(-dropped) }
     }
 
     /// The client granted `count` more response messages.
@@ -119,8 +141,10 @@ final class ServerStream: @unchecked Sendable {
         if let failure { condition.unlock(); throw failure }
         guard !inbound.isEmpty else { condition.unlock(); return nil }
         let message = inbound.removeFirst()
+        inboundBytes -= message.count
         let grant = window.consume()
         condition.unlock()
+        if message.count > 0 { connection?.inboundBuffered(-message.count) }
         if grant > 0 { connection?.sendWindow(callID: callID, count: grant) }
         return message
     }

@@ -9,7 +9,8 @@ import WorkflowCore
 /// The customer's accept/reject of a proposed solution, in both shipped flows.
 @Suite struct SolutionAcceptanceTests {
     static let ana = WorkflowHarness.agent("ana")
-    static let maria = WorkflowHarness.customer("maria", organization: "org-1")
+    /// The tickets' contact: who decides for them.
+    static let maria = WorkflowHarness.ticketContact()
 
     func answer(_ harness: WorkflowHarness, _ id: String, accept: Bool, reason: String = "",
                 as principal: AuthV1.Principal = Self.maria) throws -> WorkflowV1.TicketView {

@@ -28,11 +28,16 @@ extension WorkflowAPI {
                 // guards (a product manager's accept or deny in Análise produto).
                 let mayWork = actor.kind == .customer || (try? actor.requireWork()) != nil
                 let mayAct = actor.kind == .customer || (try? lifecycle.requireCanAct(tx, ticket, actor)) != nil
-                // A customer's rejection of a proposed solution needs its reason (``move``: it is AnswerSolution).
-                let rejection = actor.kind == .customer ? lifecycle.acceptanceMoves(ticket, in: ticket.stage)?.reject : nil
+                // A customer's rejection of a proposed solution needs its reason (``move``: it is AnswerSolution),
+                // and only who may answer it is offered the answer (its contact, a company administrator,
+                // its representative's people).
+                let acceptance = actor.kind == .customer ? lifecycle.acceptanceMoves(ticket, in: ticket.stage) : nil
+                let rejection = acceptance?.reject
+                let answers = acceptance.map { [$0.accept, $0.reject] } ?? []
+                let mayAnswer = lifecycle.mayAnswerSolution(ticket, actor)
                 for trigger in triggers where mayWork {
                     for transition in flow.moves(from: ticket.stage, trigger: trigger, category: ticket.category)
-                    where transition.permission.isEmpty ? mayAct : actor.has(transition.permission) {
+                    where (transition.permission.isEmpty ? mayAct : actor.has(transition.permission)) && (mayAnswer || !answers.contains(transition.to)) {
                         var move = WorkflowV1.AllowedMove()
                         move.toStage = transition.to
                         move.stageName = actor.isStaff ? flow.stage(transition.to)?.name ?? transition.to : flow.stage(transition.to)?.customerName ?? transition.to

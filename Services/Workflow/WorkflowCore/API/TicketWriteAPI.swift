@@ -348,6 +348,8 @@ extension WorkflowAPI {
         // limit, the gateway put the entry's files on the ticket, then the entry was refused).
         // 3,000,000 characters were stored; a kind of any length too.
         try TextLimits.check([(request.text, "text", TextLimits.text), (request.kind, "kind", TextLimits.name)])
+        // One of the kinds an agent writes (not a customer's: before 2026-12 any text was taken).
+        _ = try EntryKinds.agentKind(request.kind)
         guard !request.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw RPCError(.invalidArgument, "texto vazio / empty text", violations: [
                 FieldViolation(field: "text", reason: "required", pt: "Escreva o texto.", en: "Write the text.")])
@@ -364,7 +366,7 @@ extension WorkflowAPI {
         let messageID = request.attachments.isEmpty ? "" : RandomID.timeOrdered()
         let attachments = try InternalAttachments.recordEntryFiles(tx, ticketID: ticket.id, request.attachments, messageID: messageID,
                                                                    entryIsPublic: request.isPublic, at: lifecycle.now())
-        return try lifecycle.addEntry(tx, ticket, kind: request.kind.isEmpty ? "note" : request.kind, isPublic: request.isPublic,
+        return try lifecycle.addEntry(tx, ticket, kind: try EntryKinds.agentKind(request.kind), isPublic: request.isPublic,
                                       text: request.text, actor: actor, publishable: request.publishable, messageID: messageID,
                                       attachments: attachments)
     }

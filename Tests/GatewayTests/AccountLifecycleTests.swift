@@ -1,4 +1,6 @@
 import Foundation
+import Messages
+import RPC
 import Storage
 import Testing
 import TestSupport
@@ -134,5 +136,97 @@ struct AccountLifecycleTests {
         setup.ok(try gateway.request("POST", "/v1/contacts/\(joaoContact)/active", json: ["active": false], bearer: maria))
         setup.ok(try gateway.request("POST", "/v1/contacts/\(biaContact)/active", json: ["active": false], bearer: admin))
         #expect(try gateway.request("GET", "/v1/me", bearer: bia).status == 401)
+    }
+}
+
+extension AccountLifecycleTests {
+    @Test("support's block binds the company: a sign-in support disabled is 403 DISABLED_BY_SUPPORT for the company's administrator to enable (also after she disables it again), support enables it; one she disabled (disabled_by company) she enables again", arguments: TestEngines.all)
+    func supportsBlockBinds(engine: DatabaseEngine) throws {
+        let setup = try SeededDeployment(engine: engine)
+        let (gateway, seeded) = (setup.gateway, setup.seeded)
+        let (admin, maria, organizationID) = (seeded.admin, seeded.maria, seeded.organizationID)
+        let added = try gateway.request("POST", "/v1/organizations/\(organizationID)/contacts",
+                                        json: ["name": "João", "email": "joao@acme.com.br", "authorized": true], bearer: admin)
+        setup.ok(added, 201)
+        _ = try gateway.createUser(admin: admin, email: "joao@acme.com.br", role: "customer_contact", organization: organizationID,
+                                   contact: try #require(added.json["id"] as? String))
+        func joao() throws -> [String: Any] {
+            let users = try gateway.request("GET", "/v1/users", bearer: maria).json["users"] as? [[String: Any]] ?? []
+            return try #require(users.first { $0["email"] as? String == "joao@acme.com.br" })
+        }
+        let id = try #require(try joao()["id"] as? String)
+        func signIn() throws -> Int {
+            try gateway.request("POST", "/v1/auth/tokens", json: ["email": "joao@acme.com.br", "password": "Us3r-Passw0rd!x"]).status
+        }
+
+        // Support disables him: Maria may not enable him, not even after disabling him herself.
+        #expect(try gateway.request("POST", "/v1/users/\(id)/disable", bearer: admin).status == 204)
+        #expect(try joao()["disabled_by"] as? String == "administrator")
+        let refused = try gateway.request("POST", "/v1/users/\(id)/enable", bearer: maria)
+        #expect(refused.status == 403 && (refused.json["error"] as? [String: Any])?["code"] as? String == "DISABLED_BY_SUPPORT", "\(refused.text)")
+        #expect(((refused.json["error"] as? [String: Any])?["message_en"] as? String)?.contains("disabled by support") == true, "\(refused.text)")
+        #expect(try gateway.request("POST", "/v1/users/\(id)/disable", bearer: maria).status == 204)
+        #expect(try joao()["disabled_by"] as? String == "administrator")
+        #expect(try gateway.request("POST", "/v1/users/\(id)/enable", bearer: maria).status == 403)
+        #expect(try joao()["status"] as? String == "disabled")
+        #expect(try signIn() == 401)
+        // Support lifts it.
+        #expect(try gateway.request("POST", "/v1/users/\(id)/enable", bearer: admin).status == 204)
+        #expect(try signIn() == 201)
+
+        // Maria's own block she lifts; support may lift it too.
+        #expect(try gateway.request("POST", "/v1/users/\(id)/disable", bearer: maria).status == 204)
+        #expect(try joao()["disabled_by"] as? String == "company")
+        #expect(try signIn() == 401)
+        #expect(try gateway.request("POST", "/v1/users/\(id)/enable", bearer: maria).status == 204)
+        #expect(try joao()["status"] as? String == "active")
+        #expect(try signIn() == 201)
+        #expect(try gateway.request("POST", "/v1/users/\(id)/disable", bearer: maria).status == 204)
+        #expect(try gateway.request("POST", "/v1/users/\(id)/enable", bearer: admin).status == 204)
+        // Support's disable over the company's binds again.
+        #expect(try gateway.request("POST", "/v1/users/\(id)/disable", bearer: maria).status == 204)
+        #expect(try gateway.request("POST", "/v1/users/\(id)/disable", bearer: admin).status == 204)
+        #expect(try joao()["disabled_by"] as? String == "administrator")
+        #expect(try gateway.request("POST", "/v1/users/\(id)/enable", bearer: maria).status == 403)
+    }
+}
+
+extension AccountLifecycleTests {
+    @Test("an administrator's API keys stop while she is disabled (HTTP 401 API_KEY_CREATOR_DISABLED; the RPC port refuses new connections and calls on open ones, saying why) and work again once she is enabled; keys of other makers, and a key made with a key, keep working", arguments: TestEngines.all)
+    func keysFollowTheirMaker(engine: DatabaseEngine) throws {
+        let setup = try SeededDeployment(engine: engine)
+        let (gateway, admin) = (setup.gateway, setup.seeded.admin)
+        let rosa = try gateway.createUser(admin: admin, email: "rosa@suporte.example", role: "administrator", accessLevel: 3)
+        func key(_ name: String, by bearer: String) throws -> String {
+            let created = try gateway.request("POST", "/v1/api-keys", json: ["name": name, "role": "administrator", "access_level": 3], bearer: bearer)
+            setup.ok(created, 201)
+            return try #require(created.json["key"] as? String)
+        }
+        let rosas = try key("rosa", by: rosa)
+        let admins = try key("admin", by: admin)
+        let byKey = try key("by-key", by: admins)
+        let rosaID = try #require(((try gateway.request("GET", "/v1/me", bearer: rosa)).json["user"] as? [String: Any])?["id"] as? String)
+        let open = ProxyTests.client(port: gateway.proxyPort, key: rosas)
+        defer { open.close() }
+        #expect(try open.call(RpcV1.Health.check, RpcV1.HealthCheckRequest()).status == .serving)
+        setup.ok(try gateway.request("GET", "/v1/api-keys", bearer: rosas))
+
+        setup.ok(try gateway.request("POST", "/v1/users/\(rosaID)/disable", bearer: admin), 204)
+        let refused = try gateway.request("GET", "/v1/api-keys", bearer: rosas)
+        #expect(refused.status == 401 && (refused.json["error"] as? [String: Any])?["code"] as? String == "API_KEY_CREATOR_DISABLED", "\(refused.text)")
+        #expect(((refused.json["error"] as? [String: Any])?["message_en"] as? String)?.contains("disabled") == true, "\(refused.text)")
+        let onOpen = #expect(throws: RPCError.self) { try open.call(RpcV1.Health.check, RpcV1.HealthCheckRequest()) }
+        #expect(onOpen?.code == .unauthenticated && onOpen?.message.contains("disabled") == true, "\(String(describing: onOpen))")
+        let fresh = ProxyTests.client(port: gateway.proxyPort, key: rosas)
+        let onConnect = #expect(throws: RPCError.self) { try fresh.call(RpcV1.Health.check, RpcV1.HealthCheckRequest()) }
+        fresh.close()
+        #expect(onConnect?.code == .unauthenticated && onConnect?.message.contains("disabled") == true, "\(String(describing: onConnect))")
+        for other in [admins, byKey] { setup.ok(try gateway.request("GET", "/v1/api-keys", bearer: other)) }
+
+        setup.ok(try gateway.request("POST", "/v1/users/\(rosaID)/enable", bearer: admin), 204)
+        setup.ok(try gateway.request("GET", "/v1/api-keys", bearer: rosas))
+        let again = ProxyTests.client(port: gateway.proxyPort, key: rosas)
+        defer { again.close() }
+        #expect(try again.call(RpcV1.Health.check, RpcV1.HealthCheckRequest()).status == .serving)
     }
 }

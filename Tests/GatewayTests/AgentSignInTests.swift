@@ -59,3 +59,45 @@ struct AgentSignInTests {
         #expect(try gateway.request("GET", "/v1/me", bearer: admin).status == 200)
     }
 }
+
+extension AgentSignInTests {
+    @Test("an agent deactivated on workflow's own port loses an open session within GATEWAY_ACCESS_RECHECK_MS without signing in again: the request that learns it is 403 AGENT_INACTIVE, her sign-in is disabled (disabled_by agent) and the session ends (401); reactivated there, she signs in and her new session works", arguments: TestEngines.all)
+    func sessionsFollowTheAgent(engine: DatabaseEngine) throws {
+        let setup = try SeededDeployment(engine: engine, gatewayEnvironment: ["GATEWAY_ACCESS_RECHECK_MS": "1500"])
+        let (gateway, seeded) = (setup.gateway, setup.seeded)
+        let (admin, ana, password) = (seeded.admin, seeded.ana, seeded.password)
+        let workflow = gateway.direct("workflow", as: GatewayHarness.administrator)
+        defer { workflow.client.close() }
+        func setActive(_ active: Bool) throws {
+            var lookup = WorkflowV1.GetAgentRequest()
+            lookup.agentID = "A-ana"
+            var agent = try workflow.client.call(WorkflowV1.Workflow.getAgent, lookup, options: workflow.options)
+            agent.active = active
+            var put = WorkflowV1.PutAgentRequest()
+            put.agent = agent
+            _ = try workflow.client.call(WorkflowV1.Workflow.putAgent, put, options: workflow.options)
+        }
+        // Intake's customer directory answers her (workflow alone would refuse her ticket work).
+        setup.ok(try gateway.request("GET", "/v1/customers?q=Acme", bearer: ana))
+
+        try setActive(false)
+        let started = Date()
+        var learnt: GatewayHarness.Response?
+        #expect(try waitFor(10) {
+            let answer = try gateway.request("GET", "/v1/customers?q=Acme", bearer: ana)
+            if answer.status != 200 { learnt = answer }
+            return answer.status != 200
+        })
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(elapsed < 1.5 + 2, "within the re-check interval (\(elapsed) s)")
+        #expect(learnt?.status == 403 && learnt?.errorCode == "AGENT_INACTIVE", "\(learnt?.text ?? "")")
+        #expect(try gateway.request("GET", "/v1/me", bearer: ana).status == 401, "her sessions ended")
+        let user = (try gateway.request("GET", "/v1/users", bearer: admin).json["users"] as? [[String: Any]] ?? [])
+            .first { $0["email"] as? String == "ana@suporte.example" } ?? [:]
+        #expect(user["status"] as? String == "disabled" && user["disabled_by"] as? String == "agent", "\(user)")
+
+        try setActive(true)
+        let back = try gateway.token("ana@suporte.example", password)
+        setup.ok(try gateway.request("GET", "/v1/tickets?stage=", bearer: back))
+    }
+}

@@ -156,7 +156,7 @@ struct CLITests {
         #expect(missing.status == 2 && missing.error.contains("nao-existe.txt"), "\(missing.error)")
     }
 
-    @Test("ocorre tickets list and show read as people read them: Portuguese headers, names for priorities and categories, dates, the holder, the request and the discussion; take, history, discuss and solve by code; --lang en in English; filters (priority, text, --mine, --open-only, --sla) reach the route; an unknown priority is a usage error; move --public-note asks the customer, read marks their answer read; a finished ticket shows its outcome (Desfecho: resolvida / Outcome: resolved), its JSON, the listing's rows and the CSV export carry outcome_label and outcome_label_en (the CSV category_en and priority_en too); open takes typed priorities and categories")
+    @Test("ocorre tickets list and show read as people read them: Portuguese headers, names for priorities and categories, dates, the holder, the request and the discussion; take, history, discuss and solve by code; --lang en in English; filters (priority, text, --mine, --open-only, --sla) reach the route; an unknown priority is a usage error; move --public-note asks the customer, read marks their answer read; a finished ticket shows its outcome (Desfecho: resolvida / Outcome: resolved), its JSON, the listing's rows and the CSV export carry outcome_label and outcome_label_en (the CSV category_en, priority_en and stage_en too); open takes typed priorities and categories")
     func readableTickets() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let gateway = deployment.gateway
@@ -267,8 +267,8 @@ struct CLITests {
         #expect(finishedView?["outcome_label"] as? String == "resolvida" && finishedView?["outcome_label_en"] as? String == "resolved",
                 "\(finishedJSON.output)")
         let csv = try ReplyFilesTests.ocorre(["get", "/v1/tickets/export.csv?stage=finalizado"], gateway, token: seeded.ana)
-        #expect(csv.output.split(separator: "\r\n").first?.hasSuffix(",ping_pong,outcome,outcome_en,category_en,priority_en") == true
-                && csv.output.contains(",resolvida,resolved,"), "\(csv.output) \(csv.error)")
+        #expect(csv.output.split(separator: "\r\n").first?.hasSuffix(",ping_pong,outcome,outcome_en,category_en,priority_en,stage_en") == true
+                && csv.output.contains(",resolvida,resolved,") && csv.output.contains(",Finished\r\n"), "\(csv.output) \(csv.error)")
         // The rows of a listing carry the outcome's labels beside its key.
         let listed = try ReplyFilesTests.ocorre(["get", "/v1/tickets?stage=finalizado", "--json"], gateway, token: seeded.ana).output
         #expect(listed.contains("\"outcome_label_en\" : \"resolved\""), "\(listed)")

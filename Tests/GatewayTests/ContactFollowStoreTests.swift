@@ -17,9 +17,10 @@ struct ContactFollowStoreTests {
         let store = CredentialStore(database: database, revocationCheckMilliseconds: 0)
         let rita = try store.createUser(email: "rita@acme.com.br", displayName: "Rita", role: .customerContact, contactID: "C-1",
                                         organizationID: "O-1", passwordHash: "x")
-        let invited = try store.createUser(email: "rita2@acme.com.br", displayName: "Rita", role: .customerAdmin, contactID: "C-1",
+        // One sign-in per contact (migration 6): the invited and the hand-disabled ones are other contacts of O-1.
+        let invited = try store.createUser(email: "rita2@acme.com.br", displayName: "Rita", role: .customerAdmin, contactID: "C-2",
                                            organizationID: "O-1", passwordHash: nil)
-        let byHand = try store.createUser(email: "rita3@acme.com.br", displayName: "Rita", role: .customerContact, contactID: "C-1",
+        let byHand = try store.createUser(email: "rita3@acme.com.br", displayName: "Rita", role: .customerContact, contactID: "C-3",
                                           organizationID: "O-1", passwordHash: "x")
         let elsewhere = try store.createUser(email: "rita@outra.com.br", displayName: "Rita", role: .customerContact, contactID: "C-1",
                                              organizationID: "O-2", passwordHash: "x")
@@ -28,32 +29,34 @@ struct ContactFollowStoreTests {
         try store.setStatus(userID: byHand.id, status: "disabled")
         let (token, _) = try store.createSession(user: rita, kind: "bearer", lifetimeSeconds: 3600, clientAddress: "127.0.0.1")
         let person = LinkedContact(contactID: "C-1", owner: .organization("O-1"))
+        let people = [person] + ["C-2", "C-3"].map { LinkedContact(contactID: $0, owner: .organization("O-1")) }
+        func followAll(active: Bool) throws -> Set<String> { Set(try people.flatMap { try store.follow($0, active: active) }) }
         #expect(rita.linkedContact == person && representative.linkedContact == LinkedContact(contactID: "C-1", owner: .representative("R-1")))
         func state(_ user: User) throws -> (String?, DisabledBy?) {
             let stored = try store.user(id: user.id)
             return (stored?.status, stored?.disabledBy)
         }
 
-        #expect(Set(try store.follow(person, active: false)) == [rita.id, invited.id])
+        #expect(try followAll(active: false) == [rita.id, invited.id])
         #expect(try store.session(token: token) == nil)
         #expect(try state(rita) == ("disabled", .contact) && state(invited) == ("disabled", .contact))
         #expect(try state(byHand) == ("disabled", .administrator))
         #expect(try state(elsewhere) == ("active", nil) && state(representative) == ("active", nil))
-        #expect(try store.follow(person, active: false).isEmpty, "idempotent")
+        #expect(try followAll(active: false).isEmpty, "idempotent")
 
         // A contact's event is keyed by the contact, a representative's (its people's too) by the representative.
         #expect(try store.linkedContacts(announcedAs: "C-1") == [person, LinkedContact(contactID: "C-1", owner: .organization("O-2"))])
         #expect(try store.linkedContacts(announcedAs: "R-1") == [LinkedContact(contactID: "C-1", owner: .representative("R-1"))])
         #expect(try store.linkedContacts(announcedAs: "O-1").isEmpty)
 
-        #expect(Set(try store.follow(person, active: true)) == [rita.id, invited.id])
+        #expect(try followAll(active: true) == [rita.id, invited.id])
         #expect(try state(rita) == ("active", nil) && state(invited) == ("invited", nil))
         #expect(try state(byHand) == ("disabled", .administrator), "an administrator's disable stays")
-        #expect(try store.follow(person, active: true).isEmpty, "idempotent")
+        #expect(try followAll(active: true).isEmpty, "idempotent")
         // An administrator's disable of a sign-in already disabled because of its contact makes it theirs.
-        try store.follow(person, active: false)
+        _ = try followAll(active: false)
         try store.setStatus(userID: rita.id, status: "disabled")
-        try store.follow(person, active: true)
+        _ = try followAll(active: true)
         #expect(try state(rita) == ("disabled", .administrator) && state(invited) == ("invited", nil))
     }
 }

@@ -65,4 +65,55 @@ struct CompanyAdministratorContactTests {
             .contacts.map { ($0.name, $0.active) })
         #expect(states == ["Ana Souza": true, "Bia": false, "João": false])
     }
+
+    @Test("a sign-in signed as the company's administrator whose contact lacks the `admin` flag (support took it away) adds, reads, changes, deactivates and deletes no contact and opens for no colleague; given the flag again, it does",
+          arguments: TestEngines.all)
+    func theContactsFlagDecides(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        var ana = try harness.contact(acme, "Ana", email: "ana@acme.example", admin: true)
+        let joao = try harness.contact(acme, "João", email: "joao@acme.example")
+        // Support takes the flag away; Ana's sign-in still says `customer_admin`.
+        ana.admin = false
+        ana = try harness.client.call(IntakeV1.Intake.updateContact, ana, options: harness.staff)
+        let asAna = harness.options(IntakeHarness.customer(ana, admin: true))
+        var colleague = IntakeV1.Contact()
+        colleague.organizationID = acme.id
+        colleague.name = "Rita"
+        colleague.email = "rita@acme.example"
+        colleague.authorized = true
+        var renamed = joao
+        renamed.name = "João Lima"
+        var status = IntakeV1.UpdateContactStatusRequest()
+        status.contactID = joao.id
+        status.active = false
+        var get = IntakeV1.GetContactRequest()
+        get.contactID = joao.id
+        var delete = IntakeV1.DeleteContactRequest()
+        delete.contactID = joao.id
+        var forJoao = IntakeHarness.request(acme, subject: "Para o João")
+        forJoao.contactID = joao.id
+        func refusals() -> [RPCStatusCode?] {
+            [rpcError { _ = try harness.client.call(IntakeV1.Intake.addContact, colleague, options: asAna) }?.code,
+             rpcError { _ = try harness.client.call(IntakeV1.Intake.updateContact, renamed, options: asAna) }?.code,
+             rpcError { _ = try harness.client.call(IntakeV1.Intake.getContact, get, options: asAna) }?.code,
+             rpcError { _ = try harness.client.call(IntakeV1.Intake.setContactActive, status, options: asAna) }?.code,
+             rpcError { _ = try harness.client.call(IntakeV1.Intake.deleteContact, delete, options: asAna) }?.code,
+             rpcError { _ = try harness.client.call(IntakeV1.Intake.openTicket, forJoao, options: asAna) }?.code]
+        }
+        #expect(refusals() == Array(repeating: .permissionDenied, count: 6))
+        #expect(try harness.count("contacts") == 2 && harness.count("tickets") == 0)
+        #expect(try harness.client.call(IntakeV1.Intake.getContact, get, options: harness.staff) == joao)
+        // Her own tickets she still opens.
+        #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: "Meu"), options: asAna) } == nil)
+
+        ana.admin = true
+        _ = try harness.client.call(IntakeV1.Intake.updateContact, ana, options: harness.staff)
+        #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.openTicket, forJoao, options: asAna) } == nil)
+        #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.addContact, colleague, options: asAna) } == nil)
+        #expect(try harness.client.call(IntakeV1.Intake.updateContact, renamed, options: asAna).name == "João Lima")
+        #expect(try harness.client.call(IntakeV1.Intake.setContactActive, status, options: asAna).active == false)
+        // (Linked to the ticket opened for him: deactivated, not deleted.)
+        #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.deleteContact, delete, options: asAna) }?.code == .failedPrecondition)
+    }
 }

@@ -21,6 +21,7 @@ struct ContactChangeTests {
         let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
         let joao = try harness.contact(acme, "João", email: "joao@acme.example")
         let stranger = try harness.contact(beta, "Estranho", email: "e@beta.example")
+        let visitor = try harness.contact(acme, "Visitante", email: "visitante@acme.example", authorized: false)
         let ticket = try #require(try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme),
                                                           options: harness.options(IntakeHarness.customer(maria))).ticket)
         var change = IntakeV1.ChangeTicketContactRequest()
@@ -50,6 +51,15 @@ struct ContactChangeTests {
         #expect(attempt(IntakeHarness.customer(maria))?.code == .permissionDenied, "customers never")
         change.contactID = stranger.id
         #expect(attempt(holder)?.violations.map(\.field) == ["contact_id"], "a contact of another organization")
+        // The rule opening applies: a contact not authorized to open tickets is no ticket's contact
+        // (accepted before 2026-12-02).
+        change.contactID = visitor.id
+        let unauthorized = attempt(holder)
+        #expect(unauthorized?.code == .invalidArgument
+            && unauthorized?.violations.map { "\($0.field):\($0.reason)" } == ["contact_id:not_authorized"], "\(String(describing: unauthorized))")
+        #expect(try harness.client.call(IntakeV1.Intake.getTicket, { var get = IntakeV1.GetTicketRequest(); get.ticket = ticket.id; return get }(),
+                                        options: harness.staff).contact?.id == maria.id)
+        #expect(try harness.events(IntakeV1.TicketContactChanged.self).count == 2)
         change.contactID = joao.id
         #expect(attempt(holder) == nil)
         #expect(workflow.asked.allSatisfy { $0 == ticket.id })

@@ -281,4 +281,109 @@ struct TemplateAndOnDemandTests {
         #expect(opening.headers["Subject"] == "[2026-000123] Ocorrência registrada: Nota Bcc: intruso@evil.example")
         #expect(opening.headers["To"]?.hasPrefix("\"Conceição Bcc:") == true)
     }
+
+    @Test("""
+          an address with a line break or brackets (as intake stored some before 2026-12-02) is never written into To: a ticket's \
+          contact and organization with such addresses get no mail, an account e-mail to one is refused naming `to`
+          """, arguments: TestEngines.all)
+    func storedAddressesNeverReachHeaders(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        let bad = ["maria@cliente.example>\r\nBcc: intruso@evil.example", "<jose@cliente.example>", "ti@cliente.example\nBcc: intruso@evil.example",
+                   "[ana@cliente.example]", "ana@cliente.example,intruso@evil.example"]
+        var account = NotificationV1.SendAccountEmailRequest()
+        account.kind = "invitation"
+        account.name = "Ninguém"
+        account.organizationName = "Cliente"
+        account.link = "https://portal.example/portal/convite#token=abc"
+        account.expiresAtMs = 1_800_000_000_000
+        for address in bad {
+            account.to = address
+            let refused = SuppressionTests.rpcError {
+                _ = try harness.client.call(NotificationV1.Notification.sendAccountEmail, account, options: harness.options(PrincipalSigner.service("gateway")))
+            }
+            #expect(refused?.code == .invalidArgument && refused?.violations.map(\.field) == ["to"], "\(address.debugDescription)")
+        }
+        var events = bad.enumerated().map { index, address in
+            Events.envelope(Events.opened(ticketID: "t-bad-\(index)", contactEmail: address, organizationEmail: bad[(index + 1) % bad.count]),
+                            key: "t-bad-\(index)")
+        }
+        let good = Events.opened(ticketID: "t-good", contactEmail: "boa@cliente.example", organizationEmail: "ti@cliente.example")
+        events.append(Events.envelope(good, key: good.ticketID))
+        try harness.deliver(events)
+        #expect(waitFor(15) { sink.files("eml").count >= 1 })
+        usleep(1_000_000)
+        let mails = try ReceivedMail.all(in: mailDirectory.path)
+        #expect(mails.count == 1 && Set(mails.flatMap(\.envelope.to)) == ["boa@cliente.example"], "\(mails.map(\.envelope.to))")
+        for mail in mails {
+            #expect(mail.headers["Bcc"] == nil && mail.headers["To"]?.contains("evil") == false, "\(mail.headers)")
+        }
+    }
+}
+
+extension TemplateAndOnDemandTests {
+    /// Every stored byte of delivery `id`'s message (the row's `payload` and its chunks).
+    static func storedMessage(_ harness: NotificationHarness, _ id: String) throws -> String {
+        try harness.database.read { tx in
+            var bytes: [UInt8] = []
+            if let row = try tx.queryOne("SELECT payload FROM notification_deliveries WHERE id = ?", [.text(id)]) {
+                bytes += (try? row.optionalBlob("payload") ?? []) ?? []
+            }
+            for row in try tx.query("SELECT data FROM notification_payload_chunks WHERE delivery_id = ? ORDER BY seq", [.text(id)]) {
+                bytes += try row.blob("data")
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
+    @Test("""
+          A reset e-mail's one-time link leaves notification's stored copy once the relay accepted it (headers kept, the body a \
+          note); the retry after a refused first attempt still sent it whole; a ticket e-mail is stored as it was
+          """, arguments: TestEngines.all)
+    func accountEmailLinkLeavesStoredCopy(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path, failFirst: 1)
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        var request = NotificationV1.SendAccountEmailRequest()
+        request.kind = "password_reset"
+        request.to = "maria@cliente.example"
+        request.name = "Maria"
+        request.link = "https://portal.example/portal/nova-senha#token=SEGREDO-0123456789abcdef"
+        request.expiresAtMs = 1_800_000_000_000
+        let sent = try harness.client.call(NotificationV1.Notification.sendAccountEmail, request,
+                                           options: harness.options(PrincipalSigner.service("gateway")))
+        let id = try #require(sent.delivery?.id)
+        #expect(waitFor(20) { sink.files("eml").count == 1 })
+        let mail = try #require(try ReceivedMail.all(in: mailDirectory.path).first)
+        #expect(mail.text.contains("SEGREDO-0123456789abcdef") || mail.html.contains("SEGREDO-0123456789abcdef"), "the retry sent the link")
+        var delivery: NotificationV1.Delivery?
+        #expect(waitFor(10) {
+            delivery = (try? harness.deliveries(recipient: "maria@cliente.example"))?.first { $0.id == id }
+            return delivery?.state == "sent"
+        })
+        #expect((delivery?.attempts ?? 0) >= 2, "\(String(describing: delivery))")
+        let stored = try Self.storedMessage(harness, id)
+        #expect(!stored.contains("SEGREDO") && !stored.contains("nova-senha"), "\(stored)")
+        #expect(stored.contains("Content removed after sending") && stored.contains("Subject:") && stored.contains("Message-ID:"), "\(stored)")
+    }
+
+    @Test("the redacted copy keeps the header (without its MIME lines, folded ones included) and replaces the body")
+    func redactedMessage() {
+        let message = Array("""
+            From: Suporte <suporte@suporte.example>\r
+            Subject: Redefini\u{E7}\u{E3}o\r
+            MIME-Version: 1.0\r
+            Content-Type: multipart/alternative;\r
+             boundary="b1"\r
+            Message-ID: <m1@suporte.example>\r
+            \r
+            --b1\r
+            https://portal.example/#token=SEGREDO\r
+            """.utf8)
+        let redacted = String(decoding: AccountMailRedaction.redacted(message), as: UTF8.self)
+        #expect(!redacted.contains("SEGREDO") && !redacted.contains("boundary") && !redacted.contains("multipart"), "\(redacted)")
+        #expect(redacted.contains("From: Suporte <suporte@suporte.example>\r\nSubject: Redefinição\r\nMessage-ID: <m1@suporte.example>\r\n"), "\(redacted)")
+        #expect(redacted.hasSuffix("\r\n\r\n" + AccountMailRedaction.note), "\(redacted)")
+    }
 }

@@ -243,9 +243,10 @@ struct DirectoryAndIntakeTests {
         var csv = ""
         while let chunk = try stream.receive() { csv += chunk.text }
         let lines = csv.components(separatedBy: "\r\n").filter { !$0.isEmpty }
-        // Category and priority in Portuguese where they stood, in English in the last two columns.
-        #expect(lines.first?.hasSuffix(",ping_pong,outcome,outcome_en,category_en,priority_en") == true && lines.count == 2
-                && lines[1].hasSuffix(",cancelada pelo cliente,cancelled by the customer,Problem,Normal")
+        // Category, priority and stage in Portuguese where they stood, in English in the last three columns.
+        #expect(lines.first?.hasSuffix(",ping_pong,outcome,outcome_en,category_en,priority_en,stage_en") == true && lines.count == 2
+                && lines[1].hasSuffix(",cancelada pelo cliente,cancelled by the customer,Problem,Normal,Cancelled")
+                && lines[1].contains(",Cancelado,")
                 && lines[1].contains(",Problema,Normal,"), "\(csv)")
     }
 }

@@ -70,6 +70,16 @@ struct TimeRulesTests {
             let next = try #require(try target(harness, id, .nextResponse))
             #expect(next.status == "running" && next.cycle == 1, "\(id): \(next)")
             #expect(next.dueAtMs == saoPaulo("2027-03-01 15:00"), "\(id)")
+            // A reopening in the metrics, as leaving Finalizado is in padrão (none before 2026-12-02).
+            #expect(try fact(harness, id)?.int("reopens") == 1, "\(id)")
+        }
+        var metrics = WorkflowV1.GetMetricsRequest()
+        metrics.fromDay = "2027-03-01"
+        metrics.toDay = "2027-03-02"
+        for group in ["", "n1"] {
+            metrics.groupID = group
+            let totals = try harness.call(WorkflowV1.WorkflowTime.getMetrics, metrics, as: WorkflowHarness.admin()).totals
+            #expect(totals?.reopened == 2 && totals?.finished == 0, "group '\(group)': \(String(describing: totals))")
         }
         // The rejection read first: a solution is not proposed over an unread message (CustomerAnswerTests).
         var read = WorkflowV1.MarkMessagesReadRequest()
@@ -212,6 +222,72 @@ struct TimeRulesTests {
         request.fromDay = "2027-04-01"
         request.toDay = "2027-05-01"
         #expect(try harness.call(WorkflowV1.WorkflowTime.getMetrics, request, as: WorkflowHarness.admin()).totals?.opened ?? 0 == 0)
+    }
+
+    /// A first response is a person's: an integration's public entry (an API key posting "we got
+    /// your ticket", another system writing to the customer) is written and reaches the customer
+    /// but answers nothing — the SLA's first- and next-response clocks keep running, the ticket
+    /// has no first response and the metrics count none — until an agent answers. By hand
+    /// (Monday, padrão calendar): opened 09:00, the integration's entry 09:01, ana's answer 10:30:
+    /// a first response of 90 min (before 2026-12-02: 1 min, the integration's); the customer
+    /// writes at 11:00, the integration at 11:05, ana at 11:40: the next response is ana's.
+    @Test("an integration's public entry is no first (or next) response; the agent's answer is, by hand", arguments: TestEngines.all)
+    func integrationEntriesAreNoResponse(engine: DatabaseEngine) throws {
+        let clock = ManualClock(saoPaulo("2027-03-01 09:00"))  // a Monday
+        let harness = try self.harness(engine, clock: clock)
+        var erp = AuthV1.Principal()
+        erp.kind = .integration
+        erp.id = "key-erp"
+        erp.displayName = "ERP"
+        erp.accessLevel = 1
+        erp.permissions = ["tickets.work"]
+        // An administrator's key, so it may write on a ticket ana holds (at 11:05).
+        erp.administrator = true
+        func entry(_ text: String, as principal: AuthV1.Principal) throws {
+            var request = WorkflowV1.AddDiscussionRequest()
+            request.ticketID = "auto"
+            request.isPublic = true
+            request.text = text
+            _ = try harness.call(WorkflowV1.Workflow.addDiscussion, request, as: principal)
+        }
+        try open(harness, "auto", at: "2027-03-01 09:00", clock: clock)
+        clock.set(saoPaulo("2027-03-01 09:01"))
+        try entry("Recebemos sua ocorrência; em breve um analista responde.", as: erp)
+        #expect(try target(harness, "auto", .firstResponse)?.status == "running", "the integration's entry stops nothing")
+        #expect(try fact(harness, "auto")?["first_response_wall_ms"].isNull == true)
+        #expect(try harness.ticket("auto").firstResponseAtMs == 0)
+        clock.set(saoPaulo("2027-03-01 10:30"))
+        try harness.take("auto", as: Self.ana)
+        try entry("Verificamos o certificado.", as: Self.ana)
+        let first = try #require(try target(harness, "auto", .firstResponse))
+        #expect(first.status == "met" && first.stoppedAtMs == saoPaulo("2027-03-01 10:30"), "\(first)")
+        let row = try #require(try fact(harness, "auto"))
+        #expect(try row.optionalInt("first_response_wall_ms") == 90 * 60_000 && row.optionalInt("first_response_business_ms") == 90 * 60_000)
+        #expect(try harness.ticket("auto").firstResponseAtMs == saoPaulo("2027-03-01 10:30"))
+
+        clock.set(saoPaulo("2027-03-01 11:00"))
+        var reply = IntakeV1.CustomerReplied()
+        reply.ticketID = "auto"
+        reply.messageID = "m1"
+        reply.text = "Obrigada, aguardo."
+        reply.repliedAtMs = clock.now
+        try harness.deliver(reply, key: "auto")
+        clock.set(saoPaulo("2027-03-01 11:05"))
+        try entry("Mensagem recebida.", as: erp)
+        #expect(try target(harness, "auto", .nextResponse)?.status == "running", "nor the next response")
+        clock.set(saoPaulo("2027-03-01 11:40"))
+        try entry("Pode testar agora?", as: Self.ana)
+        let next = try #require(try target(harness, "auto", .nextResponse))
+        #expect(next.status == "met" && next.stoppedAtMs == saoPaulo("2027-03-01 11:40"), "\(next)")
+
+        var request = WorkflowV1.GetMetricsRequest()
+        request.fromDay = "2027-03-01"
+        request.toDay = "2027-03-02"
+        let totals = try #require(try harness.call(WorkflowV1.WorkflowTime.getMetrics, request, as: WorkflowHarness.admin()).totals)
+        #expect(totals.firstResponses == 1 && totals.avgFirstResponseWallMs == 90 * 60_000 && totals.avgFirstResponseBusinessMs == 90 * 60_000,
+                "\(totals)")
+        // The entries are there, for the customer too.
+        #expect(try harness.ticket("auto").discussion.filter { $0.authorID == "key-erp" && $0.isPublic }.count == 2)
     }
 
     /// A cancellation (by the customer, or by an agent as needing no action) finishes a ticket

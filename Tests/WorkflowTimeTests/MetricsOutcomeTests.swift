@@ -101,9 +101,14 @@ import TestSupport
         let facts = try client.serverStream(WorkflowV1.WorkflowTime.exportMetrics, export, options: admin)
         var lines = ""
         while let chunk = try facts.receive() { lines += chunk.text }
-        #expect(lines.hasPrefix(MetricsExport.header) && MetricsExport.header.hasSuffix(",survey_score,outcome\r\n"))
-        #expect(lines.components(separatedBy: "\r\n").filter { $0.hasPrefix("V3,") }.first?.hasSuffix(",cancelada_cliente") == true, "\(lines)")
-        #expect(lines.components(separatedBy: "\r\n").filter { $0.hasPrefix("O,") }.first?.hasSuffix(",") == true, "\(lines)")
+        // Then, appended since 2026-12-02, the labels of the coded columns, the outcome's last.
+        #expect(lines.hasPrefix(MetricsExport.header)
+                && MetricsExport.header.hasSuffix(",survey_score,outcome," + MetricsExport.labelColumns.joined(separator: ",") + "\r\n"))
+        let outcome = MetricsExport.columns.firstIndex(of: "outcome")!
+        let v3 = lines.components(separatedBy: "\r\n").first { $0.hasPrefix("V3,") }?.components(separatedBy: ",") ?? []
+        #expect(v3.count > outcome && v3[outcome] == "cancelada_cliente" && v3.suffix(2) == ["cancelada pelo cliente", "cancelled by the customer"], "\(lines)")
+        let open = lines.components(separatedBy: "\r\n").first { $0.hasPrefix("O,") }?.components(separatedBy: ",") ?? []
+        #expect(open.count > outcome && open[outcome] == "" && open.suffix(2) == ["", ""], "\(lines)")
     }
 
     @Test("migrations 194–195 give tickets finished before them their outcome: the rollups' rows by their finishing day, the cohort counters, the facts",

@@ -32,6 +32,10 @@ public final class Gateway: Sendable {
     let signedPrincipals: SignedPrincipals
     /// The organizations each representative acts for (from intake, cached).
     public let representatives: RepresentativeDirectory
+    /// Whether customer organizations are active in intake (``OrganizationAccess``), cached.
+    public let organizationStates: ActiveStates
+    /// Whether the workflow agents team members sign in as are active (``AgentSignIns``), cached.
+    public let agentStates: ActiveStates
     /// Every route; built once.
     public let router: Router
     /// Assembled ticket views per caller (docs/GATEWAY.md, "View cache").
@@ -77,14 +81,19 @@ public final class Gateway: Sendable {
             .filter { !runtime.configuration.endpoints(of: $0).isEmpty }.map { ($0, runtime.client(for: $0)) })
         viewCache = ViewCache(ttlMilliseconds: configuration.viewCache.ttlMilliseconds, maxBytes: configuration.viewCache.maxBytes,
                               settleMilliseconds: configuration.viewCache.settleMilliseconds)
-        let representatives = RepresentativeDirectory()
+        let representatives = RepresentativeDirectory(lifetimeSeconds: max(1, configuration.accessRecheckMilliseconds / 1000))
         self.representatives = representatives
+        let organizationStates = ActiveStates(lifetimeMilliseconds: configuration.accessRecheckMilliseconds)
+        self.organizationStates = organizationStates
+        agentStates = ActiveStates(lifetimeMilliseconds: configuration.accessRecheckMilliseconds)
+
         intakeFileLimits = IntakeFileLimits(own: configuration.http.inlineFiles)
         let people = LinkedPeople(runtime: runtime, signer: signer)
         linkedPeople = people
         let contactSignIns = ContactSignInFollower(store: store, people: people, logger: runtime.logger)
         self.contactSignIns = contactSignIns
-        eventFeed = Self.makeEventFeed(cache: viewCache, representatives: representatives, signIns: contactSignIns, runtime: runtime,
+        eventFeed = Self.makeEventFeed(cache: viewCache, representatives: representatives, organizations: organizationStates,
+                                       signIns: contactSignIns, runtime: runtime,
                                        configuration: configuration.viewCache)
     }
 
@@ -213,6 +222,7 @@ public final class Gateway: Sendable {
                 context.idempotencyKey = key
             }
             try authenticate(request, route: route, into: &context)
+            try checkStanding(route, context)
             if let permission = route.permission { try context.require(permission) }
             if let permission = route.keyPermission, context.apiKey != nil { try context.require(permission) }
             if let subject = context.user?.id ?? context.apiKey?.id {
@@ -318,6 +328,20 @@ public final class Gateway: Sendable {
             return
         }
         if route.access == .authenticated { throw APIError.unauthenticated }
+    }
+
+    /// Refuses a caller whose standing changed after its session or key was made, where no
+    /// event ends it at once: a customer of an organization deactivated in intake
+    /// (``OrganizationAccess``), a member of the team whose workflow agent was deactivated
+    /// (``AgentSignIns/stillActive(_:gateway:)``). Anonymous routes and signing out are let through.
+    func checkStanding(_ route: Route, _ context: RequestContext) throws {
+        guard route.access != .anonymous, route.template != "/v1/auth/logout" else { return }
+        if let user = context.user {
+            try OrganizationAccess.require(role: user.role, organizationID: user.organizationID, gateway: self)
+            try AgentSignIns.stillActive(user, gateway: self)
+        } else if let key = context.apiKey {
+            try OrganizationAccess.require(role: key.role, organizationID: key.organizationID, gateway: self)
+        }
     }
 
     /// The token of an `Authorization: Bearer <token>` header (scheme in any case, surrounding

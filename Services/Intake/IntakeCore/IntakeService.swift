@@ -76,6 +76,11 @@ public enum IntakeService {
         let tokens = ReplyToken(secret: runtime.secret)
         // Mail held before migration 26: the ticket each was threaded to, looked for once.
         try intake.recordQuarantineThreads(tokens: tokens)
+        // Addresses and keys stored before today's rules (migration 35), once.
+        let addresses = try intake.checkStoredAddresses()
+        if addresses.rekeyed + addresses.cleared > 0 {
+            runtime.logger.notice("stored e-mail addresses checked", ["rekeyed": "\(addresses.rekeyed)", "cleared": "\(addresses.cleared)"])
+        }
         MailQuarantineAPI.register(intake, principals: runtime.principals, tokens: tokens,
                                    settings: MailIngestSettings(environment: environment), in: &router)
         // Answers to rejected mail are sent by any intake process with SMTP configured, also

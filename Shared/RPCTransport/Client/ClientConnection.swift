@@ -97,8 +97,11 @@ final class ClientConnection: @unchecked Sendable {
             let ok = try readFrame(&decoder, deadline: deadline)
             guard ok.kind == .authOk else {
                 // A refusal that says why (too many connections with this key) is passed on.
-                if let refusal = RPCError(status: ok.status), refusal.code != .unauthenticated { throw refusal }
-                throw RPCError(.unauthenticated, "chave de API recusada / API key refused")
+                let refusal = RPCError(status: ok.status)
+                if let refusal, refusal.code != .unauthenticated { throw refusal }
+                // A key refused for a reason the gateway states (its maker is disabled) says it.
+                let reason = refusal.map(\.message).flatMap { $0.isEmpty || $0 == "credencial recusada / credential refused" ? nil : $0 }
+                throw RPCError(.unauthenticated, "chave de API recusada / API key refused" + (reason.map { ": \($0)" } ?? ""))
             }
             return
         }

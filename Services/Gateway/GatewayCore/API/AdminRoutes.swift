@@ -22,6 +22,11 @@ enum AdminRoutes {
         return user
     }
 
+    /// 403: a company's administrator enabling a sign-in support disabled.
+    static let disabledBySupport = APIError(status: 403, code: "DISABLED_BY_SUPPORT",
+                                            pt: "Este acesso foi desativado pelo suporte; só o suporte pode reativá-lo.",
+                                            en: "This sign-in was disabled by support; only support can enable it again.")
+
     /// A pending invitation sent again: a new one-time link (7 days), the earlier ones no longer
     /// valid, and the e-mail once more (after the commit, not on a retry with the same key).
     /// Administrators any user, a company's administrator its contacts. 409 when the person
@@ -142,8 +147,9 @@ enum AdminRoutes {
             }
             if let replay = try context.replay(request) { return replay }
             try AdministratorAgent.follow(user, active: false, gateway: context.gateway)
+            let by: DisabledBy = try context.requirePrincipal().administrator ? .administrator : .company
             let response = try context.once(request) { tx in
-                try context.gateway.store.setStatus(tx, userID: user.id, status: "disabled")
+                try context.gateway.store.setStatus(tx, userID: user.id, status: "disabled", by: by)
                 return .noContent
             }
             context.gateway.store.forgetSessions(userID: user.id)
@@ -152,6 +158,8 @@ enum AdminRoutes {
         router.add("POST", "/v1/users/{id}/enable") { request, context in
             let user = try managedUser(request, context)
             if user.status == "disabled" {
+                // Support's block binds the company: its administrator lifts only its own.
+                if user.disabledBy == .administrator, try !context.requirePrincipal().administrator { throw disabledBySupport }
                 if let replay = try context.replay(request) { return replay }
                 try AdministratorAgent.follow(user, active: true, gateway: context.gateway)
             }

@@ -57,6 +57,8 @@ enum ContactSignIns {
         guard user.signsInAsIntakePerson else { return try AgentSignIns.admit(user, gateway: gateway) }
         guard user.status == "active" || (user.status == "disabled" && user.disabledBy == .contact) else { throw invalid }
         guard let person = user.linkedContact else { throw inactive }
+        // A customer of an inactive organization signs in no more (ORGANIZATION_INACTIVE).
+        try OrganizationAccess.require(role: user.role, organizationID: user.organizationID, gateway: gateway)
         let active: Bool
         do {
             active = try gateway.linkedPeople.isActive(person)

@@ -83,11 +83,6 @@ enum InvitedContact {
 
     /// ``requireNoSignIn(_:context:)`` for any intake person (a representative's too).
     static func requireNoSignIn(_ person: LinkedContact, context: RequestContext) throws {
-        guard try context.gateway.store.signIns(of: person).isEmpty else {
-            throw APIError(status: 409, code: "ALREADY_EXISTS", pt: "Este contato já tem um acesso ao portal.",
-                           en: "This contact already has a sign-in.",
-                           details: [.init(field: "contact_id", reason: "has_sign_in", pt: "o contato já tem um acesso",
-                                           en: "the contact already has a sign-in")])
-        }
+        guard try context.gateway.store.signIns(of: person).isEmpty else { throw CredentialStore.contactHasSignIn }
     }
 }

@@ -26,6 +26,15 @@ info:
     done. Multipart forms are taken where the operation lists `multipart/form-data`, and
     `POST /v1/attachments` takes raw bytes of any type.
 
+    Any authenticated route may also refuse a caller whose standing changed after its session or
+    key was made (docs/GATEWAY.md, "Inactive organizations"): 403 `ORGANIZATION_INACTIVE` for a
+    customer (sign-in, token, session or customer API key) of an organization that is inactive in
+    intake, 503 `ORGANIZATION_UNVERIFIED` when intake cannot say; 403 `AGENT_INACTIVE` for a member
+    of the team whose workflow agent was deactivated (its sessions end with it). Signing out is
+    always let through.
+    An API key whose maker (`created_by`) is disabled or gone is 401 `API_KEY_CREATOR_DISABLED`
+    (it works again once that sign-in is enabled); keys with no `created_by` are not concerned.
+
     Every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (per user or
     API key once authenticated, per IP address before) and `X-Request-Id`. POSTs may carry
     `Idempotency-Key`, passed to the owning service, which stores the first answer with its
@@ -137,7 +146,7 @@ paths:
       operationId: post_v1_auth_login
       tags: [Auth]
       summary: "Portal sign-in: sets the session cookie (HttpOnly, SameSite=Strict) and the CSRF cookie"
-      description: "Customers and representatives sign in only while intake says their person (contact, representative's person) is active: 403 CONTACT_INACTIVE otherwise, 503 CONTACT_UNVERIFIED when intake does not answer (docs/GATEWAY.md, \"Sign-ins follow intake\"). Agents, knowledge editors and chefes sign in only while workflow's agent record is active: 403 AGENT_INACTIVE otherwise. The body must be sent as application/json (415 UNSUPPORTED_MEDIA_TYPE otherwise): another site's form cannot sign a browser in to the attacker's account (login CSRF)."
+      description: "Customers and representatives sign in only while intake says their person (contact, representative's person) is active: 403 CONTACT_INACTIVE otherwise, 503 CONTACT_UNVERIFIED when intake does not answer (docs/GATEWAY.md, \"Sign-ins follow intake\"). Agents, knowledge editors and chefes sign in only while workflow's agent record is active: 403 AGENT_INACTIVE otherwise. A customer of an organization inactive in intake: 403 ORGANIZATION_INACTIVE (503 ORGANIZATION_UNVERIFIED when intake does not answer). The body must be sent as application/json (415 UNSUPPORTED_MEDIA_TYPE otherwise): another site's form cannot sign a browser in to the attacker's account (login CSRF)."
       security: []
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
@@ -175,7 +184,7 @@ paths:
       operationId: post_v1_auth_tokens
       tags: [Auth]
       summary: "Bearer token for the CLI and scripts"
-      description: "The same checks as /v1/auth/login: 403 CONTACT_INACTIVE for a customer or representative whose intake person is inactive, 503 CONTACT_UNVERIFIED when intake does not answer; 403 AGENT_INACTIVE for a member of the team whose workflow agent is inactive."
+      description: "The same checks as /v1/auth/login: 403 CONTACT_INACTIVE for a customer or representative whose intake person is inactive, 503 CONTACT_UNVERIFIED when intake does not answer; 403 AGENT_INACTIVE for a member of the team whose workflow agent is inactive; 403 ORGANIZATION_INACTIVE for a customer of an organization inactive in intake."
       security: []
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
@@ -576,6 +585,7 @@ paths:
       operationId: post_v1_users_id_enable
       tags: [Users]
       summary: "Lets a disabled user sign in again (active with a password, invited without one); administrators any user, a company's administrator its contacts"
+      description: "Support's block binds the company: a company's administrator enabling a sign-in support disabled (`disabled_by: administrator`) is 403 DISABLED_BY_SUPPORT; one its company disabled (`disabled_by: company`) it may enable."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       responses:
@@ -1441,7 +1451,7 @@ paths:
     get:
       operationId: get_v1_reports_metrics_csv
       tags: [Workflow]
-      summary: "Metrics of tickets opened in [from_ms, to_ms) as CSV (workflow-time ExportMetrics, streamed); the last column, outcome, is how a finished ticket ended (the key)"
+      summary: "Metrics of tickets opened in [from_ms, to_ms) as CSV (workflow-time ExportMetrics, streamed); outcome is how a finished ticket ended (the key); after it, appended last, what people read of the coded columns in Portuguese and English: category_label, category_label_en, priority_label, priority_label_en, stage_name, stage_name_en, outcome_label, outcome_label_en"
       parameters:
         - name: from_ms
           in: query
@@ -1502,7 +1512,7 @@ paths:
     get:
       operationId: get_v1_tickets_export_csv
       tags: [Workflow]
-      summary: "The queue as CSV (workflow ExportQueue, streamed); outcome and outcome_en say how a finished ticket ended (its Portuguese and its English label, empty while open); the last two columns, category_en and priority_en, are the English labels of category and priority (Portuguese)"
+      summary: "The queue as CSV (workflow ExportQueue, streamed); outcome and outcome_en say how a finished ticket ended (its Portuguese and its English label, empty while open); then category_en, priority_en and, last, stage_en: the English labels of category, priority and stage (Portuguese; stage_en is the flow's English name of the stage)"
       parameters:
         - name: stage
           in: query
@@ -8447,7 +8457,7 @@ components:
         agent_id: {type: string}
         organization_id: {type: string}
         representative_id: {type: string}
-        disabled_by: {type: string, enum: [administrator, contact, agent], description: "disabled users: by an administrator (only an administrator enables it again), because the intake contact (representative's person) is inactive (enabled again when it is reactivated), or because the workflow agent (of an agent, knowledge editor or chefe) is inactive (enabled again when it is reactivated)"}
+        disabled_by: {type: string, enum: [administrator, company, contact, agent], description: "disabled users: by support's administrator (only an administrator enables it again; also every sign-in disabled by hand before `company` existed), by the company's administrator (`company`: its administrators or support enable it again), because the intake contact (representative's person) is inactive (enabled again when it is reactivated), or because the workflow agent (of an agent, knowledge editor or chefe) is inactive (enabled again when it is reactivated)"}
     Principal:
       type: object
       properties:

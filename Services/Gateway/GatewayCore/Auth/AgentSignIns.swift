@@ -19,6 +19,11 @@ import ServiceKit
 ///   a change made on workflow's own port (an integration): 403 `AGENT_INACTIVE`, and the answer
 ///   is applied to the stored sign-ins either way. Workflow unreachable: an active sign-in goes on
 ///   (as staff sign in without intake), one disabled because of its agent stays refused.
+/// - every request of an open session asks too (``stillActive(_:gateway:)``), through
+///   ``Gateway/agentStates``: an answer is reused for `GATEWAY_ACCESS_RECHECK_MS` (30 s), so an
+///   agent deactivated on workflow's own port (which publishes no agent events) loses its
+///   sessions within that time: the request that learns it is 403 `AGENT_INACTIVE`, its sign-ins
+///   are disabled because of the agent and their sessions end (401 after).
 ///
 /// Administrators are not followed: their sign-in is disabled and enabled by
 /// `POST /v1/users/{id}/disable|enable`, which changes their agent record too
@@ -51,10 +56,34 @@ enum AgentSignIns {
             guard user.status == "active" else { throw invalid }
             return user
         }
+        gateway.agentStates.note(agentID, active: active)
         try gateway.store.followAgent(agentID, active: active)
         guard active else { throw inactive }
         guard let current = try gateway.store.user(id: user.id), current.status == "active" else { throw invalid }
         return current
+    }
+
+    /// An open session's member of the team, as it may go on: workflow's answer (cached, see
+    /// the type's notes) for its agent. An inactive agent's sign-ins are disabled because of it
+    /// and their sessions end. Workflow unreachable with nothing known: it goes on (as at sign-in).
+    /// - Throws: ``inactive``.
+    static func stillActive(_ user: User, gateway: Gateway) throws {
+        guard followed.contains(user.role), let agentID = user.agentID, !agentID.isEmpty,
+              !gateway.runtime.configuration.endpoints(of: "workflow").isEmpty else { return }
+        let active: Bool
+        do {
+            active = try gateway.agentStates.isActive(agentID) { try isActive($0, gateway: gateway) }
+        } catch {
+            gateway.runtime.logger.warning("request: workflow did not say whether the agent is active: \(error)",
+                                           ["user.id": user.id, "agent.id": agentID])
+            return
+        }
+        guard !active else { return }
+        let ended = try gateway.store.followAgent(agentID, active: false)
+        if !ended.isEmpty {
+            gateway.runtime.logger.info("sign-ins disabled: their workflow agent is inactive", ["agent.id": agentID, "users": ended.joined(separator: ",")])
+        }
+        throw inactive
     }
 
     /// Whether workflow's agent `agentID` is active (an agent workflow does not know is not
@@ -85,7 +114,9 @@ enum AgentSignIns {
             guard (200..<300).contains(response.status),
                   let agent = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any],
                   let id = agent["id"] as? String else { return response }
-            try context.gateway.store.followAgent(id, active: agent["active"] as? Bool ?? false)
+            let active = agent["active"] as? Bool ?? false
+            context.gateway.agentStates.note(id, active: active)
+            try context.gateway.store.followAgent(id, active: active)
             return response
         }
         return route

@@ -116,6 +116,30 @@ public final class CredentialStore: Sendable {
         CREATE INDEX gateway_users_contact ON gateway_users (contact_id);
         CREATE INDEX gateway_users_representative ON gateway_users (representative_id);
         """),
+        // One sign-in per intake person (contact of an organization, or representative's person:
+        // the contact id with its organization or representative), as a unique index:
+        // the check before the insert let two invitations at once both pass. Duplicates an
+        // existing deployment may hold are resolved first, the same on every engine: per
+        // contact the sign-in kept linked is the oldest active one (else the oldest), by
+        // `created_at` then `id`; every other is unlinked (`contact_id` NULL: it signs in as
+        // nobody, refused as CONTACT_INACTIVE), disabled by support (`disabled_by =
+        // 'administrator'`) and its sessions end. Support sees them in `GET /v1/users`.
+        Migration(version: 6, name: "one sign-in per contact", sql: """
+        DELETE FROM gateway_sessions WHERE user_id IN (
+          SELECT u.id FROM gateway_users u WHERE u.contact_id IS NOT NULL AND u.id <> (
+            SELECT k.id FROM gateway_users k WHERE k.contact_id = u.contact_id
+              AND COALESCE(k.organization_id, '') = COALESCE(u.organization_id, '')
+              AND COALESCE(k.representative_id, '') = COALESCE(u.representative_id, '')
+            ORDER BY CASE WHEN k.status = 'active' THEN 0 ELSE 1 END, k.created_at, k.id LIMIT 1));
+        UPDATE gateway_users SET status = 'disabled', disabled_by = 'administrator', contact_id = NULL
+        WHERE contact_id IS NOT NULL AND id <> (
+          SELECT k.id FROM gateway_users k WHERE k.contact_id = gateway_users.contact_id
+            AND COALESCE(k.organization_id, '') = COALESCE(gateway_users.organization_id, '')
+            AND COALESCE(k.representative_id, '') = COALESCE(gateway_users.representative_id, '')
+          ORDER BY CASE WHEN k.status = 'active' THEN 0 ELSE 1 END, k.created_at, k.id LIMIT 1);
+        CREATE UNIQUE INDEX gateway_users_one_per_contact
+          ON gateway_users (contact_id, COALESCE(organization_id, ''), COALESCE(representative_id, '')) WHERE contact_id IS NOT NULL;
+        """),
     ]
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -156,10 +180,20 @@ public final class CredentialStore: Sendable {
                       SQLValue(agentID), SQLValue(organizationID), SQLValue(representativeID), .integer(Int64(accessLevel)), SQLValue(passwordHash),
                       .text(user.status), .text(locale), SQLValue(invitedBy), .integer(now), .integer(now)])
         } catch let error as StorageError where error.kind == .uniqueViolation {
-            throw Self.emailTaken
+            // SQLite names the column (`gateway_users.contact_id`), PostgreSQL the index.
+            let text = error.message + " " + (error.code ?? "")
+            throw text.contains("contact_id") || text.contains("one_per_contact") ? Self.contactHasSignIn : Self.emailTaken
         }
         return user
     }
+
+    /// 409: the intake person already has a sign-in (one per contact: a second login would act
+    /// as that person with another e-mail and password). The check before the insert
+    /// (``signIns(of:)``) answers it early; the unique index (migration 6) when two race.
+    public static let contactHasSignIn = APIError(status: 409, code: "ALREADY_EXISTS", pt: "Este contato já tem um acesso ao portal.",
+                                                  en: "This contact already has a sign-in.",
+                                                  details: [.init(field: "contact_id", reason: "has_sign_in", pt: "o contato já tem um acesso",
+                                                                  en: "the contact already has a sign-in")])
 
     /// 409: a user with that e-mail exists.
     public static let emailTaken = APIError(status: 409, code: "ALREADY_EXISTS", pt: "Já existe um usuário com esse e-mail.",
@@ -260,18 +294,24 @@ public final class CredentialStore: Sendable {
         sessionCache.removeUser(userID)
     }
 
-    /// Sets a user's status; `disabled` (by an administrator: only an administrator's enable
-    /// undoes it, not a contact's reactivation) also ends its sessions.
-    public func setStatus(userID: String, status: String) throws {
-        try database.write { tx in try setStatus(tx, userID: userID, status: status) }
+    /// Sets a user's status; `disabled` (by hand, `by` support's administrator or the company's:
+    /// only an enable undoes it, not a contact's reactivation) also ends its sessions.
+    public func setStatus(userID: String, status: String, by: DisabledBy = .administrator) throws {
+        try database.write { tx in try setStatus(tx, userID: userID, status: status, by: by) }
         forgetSessions(userID: userID)
     }
 
-    /// ``setStatus(userID:status:)`` in the caller's transaction; the caller then calls
-    /// ``forgetSessions(userID:)`` once it committed.
-    public func setStatus(_ tx: any SQLExecutor, userID: String, status: String) throws {
-        try tx.execute("UPDATE gateway_users SET status = ?, disabled_by = ?, updated_at = ? WHERE id = ?",
-                       [.text(status), status == "disabled" ? .text(DisabledBy.administrator.rawValue) : .null, .integer(Self.now()), .text(userID)])
+    /// ``setStatus(userID:status:by:)`` in the caller's transaction; the caller then calls
+    /// ``forgetSessions(userID:)`` once it committed. A company's disable (`by: .company`) of a
+    /// sign-in support already disabled keeps it support's (``DisabledBy/administrator``): the
+    /// company cannot turn support's block into one it may lift.
+    public func setStatus(_ tx: any SQLExecutor, userID: String, status: String, by: DisabledBy = .administrator) throws {
+        try tx.execute("""
+            UPDATE gateway_users SET status = ?,
+              disabled_by = CASE WHEN ? = 'company' AND status = 'disabled' AND disabled_by = 'administrator' THEN disabled_by ELSE ? END,
+              updated_at = ?
+            WHERE id = ?
+            """, [.text(status), .text(by.rawValue), status == "disabled" ? .text(by.rawValue) : .null, .integer(Self.now()), .text(userID)])
         if status == "disabled" { try tx.execute("DELETE FROM gateway_sessions WHERE user_id = ?", [.text(userID)]) }
         try SessionRevocations.record(tx, userID: userID)
     }
@@ -384,7 +424,19 @@ public final class CredentialStore: Sendable {
         return ("ocr_\(id)_\(secret)", record)
     }
 
+    /// 401: the key is right, but the sign-in that made it is disabled or gone.
+    public static let apiKeyCreatorDisabled = APIError(
+        status: 401, code: "API_KEY_CREATOR_DISABLED",
+        pt: "Esta chave de API foi criada por um acesso que está desativado (ou foi removido); ela volta a funcionar se ele for reativado, ou crie outra.",
+        en: "This API key was made by a sign-in that is disabled (or removed); it works again if that sign-in is enabled, or make another key.")
+
     /// The active key matching `key`, `nil` when malformed, unknown, revoked or wrong.
+    ///
+    /// A key made by a sign-in (`created_by`) works only while that sign-in is not disabled and
+    /// still exists: an administrator who leaves is disabled, and their keys stop with them
+    /// (and work again if they are enabled). Keys whose maker is unknown (`created_by` empty:
+    /// made with another key, or before keys recorded it) keep working.
+    /// - Throws: ``apiKeyCreatorDisabled`` for a right key whose maker is disabled or gone.
     public func verifyAPIKey(_ key: String) throws -> APIKeyRecord? {
         guard key.hasPrefix("ocr_") else { return nil }
         let rest = key.dropFirst(4)
@@ -393,11 +445,19 @@ public final class CredentialStore: Sendable {
         let secret = String(rest[rest.index(after: separator)...])
         guard !id.isEmpty, !secret.isEmpty else { return nil }
         let row = try database.read { tx in
-            try tx.queryOne("SELECT * FROM gateway_api_keys WHERE id = ?", [.text(id)])
+            try tx.queryOne("""
+                SELECT k.*, u.id AS creator_id, u.status AS creator_status FROM gateway_api_keys k
+                LEFT JOIN gateway_users u ON u.id = k.created_by WHERE k.id = ?
+                """, [.text(id)])
         }
         guard let row, try row.optionalInt("revoked_at") == nil,
               Digest.constantTimeEqual(try row.text("key_hash"), Tokens.digest(secret)) else { return nil }
-        return try Self.apiKey(row)
+        let record = try Self.apiKey(row)
+        if let creator = record.createdBy, !creator.isEmpty,
+           row.optionalText("creator_id") == nil || row.optionalText("creator_status") == "disabled" {
+            throw Self.apiKeyCreatorDisabled
+        }
+        return record
     }
 
     public func apiKeys() throws -> [APIKeyRecord] {

@@ -7,13 +7,15 @@ import Synchronization
 
 /// The organizations each representative acts for, asked of intake (which owns representatives)
 /// and kept for a short while, so a representative's requests do not each cost an extra call.
-/// An inactive or unknown representative represents nobody. Intake's `RepresentativeAccessChanged`
-/// event (watched by every gateway instance) drops a representative's answer at once
-/// (``forget(_:)``).
+/// An inactive or unknown representative represents nobody, and an inactive organization is
+/// nobody's to act for (``OrganizationAccess``: the representative keeps its other ones).
+/// Intake's `RepresentativeAccessChanged` event (watched by every gateway instance) drops a
+/// representative's answer at once (``forget(_:)``), and a `DirectoryChanged` of an organization
+/// it acts for, active or not, the answers that name it (``forget(organization:)``).
 public final class RepresentativeDirectory: Sendable {
     let lifetimeNanoseconds: UInt64
     private struct State {
-        var entries: [String: (at: UInt64, organizations: [String])] = [:]
+        var entries: [String: (at: UInt64, organizations: [String], named: Set<String>)] = [:]
         /// Counts ``forget(_:)`` calls: an answer asked before one is not kept.
         var forgets: UInt64 = 0
     }
@@ -27,21 +29,34 @@ public final class RepresentativeDirectory: Sendable {
     /// The organizations `representativeID` represents now (within the cache lifetime), asking
     /// `lookup` when the cache has no fresh answer.
     /// - Throws: what `lookup` throws (e.g. intake unavailable).
-    public func organizations(of representativeID: String, lookup: (String) throws -> [String]) throws -> [String] {
+    /// - Parameter lookup: the representative's organizations, each with whether it is active.
+    public func organizations(of representativeID: String, lookup: (String) throws -> [(id: String, active: Bool)]) throws -> [String] {
         guard !representativeID.isEmpty else { return [] }
         let now = MonotonicClock.nanoseconds()
         let (cached, forgets) = cache.withLock { ($0.entries[representativeID], $0.forgets) }
         if let cached, now - cached.at < lifetimeNanoseconds {
             return cached.organizations
         }
-        let organizations = try lookup(representativeID)
+        let listed = try lookup(representativeID)
+        let organizations = listed.filter(\.active).map(\.id)
         cache.withLock { state in
             // A change announced while intake was being asked may postdate this answer.
             guard state.forgets == forgets else { return }
             if state.entries.count > 10_000 { state.entries.removeAll() }
-            state.entries[representativeID] = (now, organizations)
+            state.entries[representativeID] = (now, organizations, Set(listed.map(\.id)))
         }
         return organizations
+    }
+
+    /// Drops the answers naming `organizationID` (active or not): it may have been activated or
+    /// deactivated. Keys of other entries (a contact's `DirectoryChanged`) match nothing.
+    public func forget(organization organizationID: String) {
+        cache.withLock { state in
+            let named = state.entries.filter { $0.value.named.contains(organizationID) }.map(\.key)
+            guard !named.isEmpty else { return }
+            state.forgets &+= 1
+            for representativeID in named { state.entries[representativeID] = nil }
+        }
     }
 
     /// Drops what is known of `representativeID` (its organizations changed in intake); the next
@@ -53,8 +68,9 @@ public final class RepresentativeDirectory: Sendable {
         }
     }
 
-    /// Asks intake's `GetRepresentative` as the gateway itself.
-    static func intakeLookup(_ gateway: Gateway) -> (String) throws -> [String] {
+    /// Asks intake's `GetRepresentative` as the gateway itself, then (an active one) its
+    /// organizations with their state (`ListRepresentativeOrganizations`).
+    static func intakeLookup(_ gateway: Gateway) -> (String) throws -> [(id: String, active: Bool)] {
         { representativeID in
             var request = IntakeV1.RepresentativeRequest()
             request.representativeID = representativeID
@@ -63,7 +79,11 @@ public final class RepresentativeDirectory: Sendable {
                 let bytes = try gateway.forward(service: "intake", path: IntakeV1.Intake.getRepresentative.path,
                                                 payload: request.serializedBytes(), options: options)
                 let representative = try IntakeV1.Representative(serializedBytes: bytes)
-                return representative.active ? representative.organizationIDs : []
+                guard representative.active, !representative.organizationIDs.isEmpty else { return [] }
+                request.includeInactive = true
+                let listed = try IntakeV1.ListOrganizationsResponse(serializedBytes: try gateway.forward(
+                    service: "intake", path: IntakeV1.Intake.listRepresentativeOrganizations.path, payload: request.serializedBytes(), options: options))
+                return listed.organizations.map { ($0.id, $0.active) }
             } catch let error as RPCError where error.code == .notFound {
                 return []
             }

@@ -89,8 +89,13 @@ public struct User: Sendable, Codable, Equatable {
 
 /// Why a sign-in is disabled (`gateway_users.disabled_by`).
 public enum DisabledBy: String, Sendable, Codable {
-    /// By hand (`POST /v1/users/{id}/disable`): only an administrator's enable undoes it.
+    /// By hand by support (an administrator's `POST /v1/users/{id}/disable`; also every sign-in
+    /// disabled by hand before `company` existed): only an administrator's enable undoes it, not
+    /// the company's administrator's (403 `DISABLED_BY_SUPPORT`).
     case administrator
+    /// By hand by the company's administrator (a `customer_admin`'s `POST /v1/users/{id}/disable`
+    /// of one of its contacts): that company's administrators or support enable it again.
+    case company
     /// Its intake contact (or representative's person) is inactive: reactivating that person
     /// enables it again (``ContactSignIns``).
     case contact

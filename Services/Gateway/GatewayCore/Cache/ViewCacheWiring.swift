@@ -10,7 +10,7 @@ extension Gateway {
     /// organizations from `representatives` on intake's `RepresentativeAccessChanged` and hands
     /// intake's directory events to `signIns` (a contact deactivated in intake ends its
     /// sign-ins). `nil` only when intake has no address.
-    static func makeEventFeed(cache: ViewCache, representatives: RepresentativeDirectory, signIns: ContactSignInFollower,
+    static func makeEventFeed(cache: ViewCache, representatives: RepresentativeDirectory, organizations: ActiveStates, signIns: ContactSignInFollower,
                               runtime: ServiceRuntime, configuration: ViewCacheConfiguration) -> ViewCacheFeed? {
         // Without the cache, workflow's ticket events serve nobody.
         let services = configuration.isEnabled ? ["intake", "workflow"] : ["intake"]
@@ -20,6 +20,11 @@ extension Gateway {
                              silenceMilliseconds: configuration.silenceMilliseconds, maxLagMilliseconds: configuration.maxLagMilliseconds,
                              onEvent: { event in
                                  if event.type == IntakeV1.RepresentativeAccessChanged.protoName { representatives.forget(event.key) }
+                                 if event.source == "intake" && event.type == IntakeV1.DirectoryChanged.protoName {
+                                     // An organization's is keyed by its id (a contact's id matches nothing here).
+                                     organizations.forget(event.key)
+                                     representatives.forget(organization: event.key)
+                                 }
                                  signIns.take(event)
                              },
                              onOpen: { service in
@@ -58,6 +63,11 @@ extension Gateway {
         if status < 400, method == "POST", route.template == "/v1/representatives/{id}", let id = parameters["id"] {
             // Its organizations may have changed: ask intake again (other instances by the event).
             representatives.forget(id)
+        }
+        if status < 400, method == "POST", route.template == "/v1/organizations/{id}", let id = parameters["id"] {
+            // It may have been activated or deactivated (other instances learn it by the event).
+            organizationStates.forget(id)
+            representatives.forget(organization: id)
         }
         guard configuration.viewCache.isEnabled, eventFeed != nil, status < 400, !["GET", "HEAD", "OPTIONS"].contains(method) else { return }
         let template = route.template

@@ -282,6 +282,7 @@ public final class HTTPServer: @unchecked Sendable {
                     return true
                 case .streamForm(let sink):
                     pending.sink = sink
+                    FormContentType.normalize(connection)
                     pending.form = MHD_create_post_processor(connection, 64 << 10, Callbacks.formField, pointer(pending))
                     if pending.form == nil {
                         // Not a form encoding libmicrohttpd knows.

@@ -89,13 +89,28 @@ public final class RPCProxy: Sendable {
         return try gateway.forward(service: target, path: context.method, payload: payload, options: options, serving: context)
     }
 
+    /// ``CredentialStore/verifyAPIKey(_:)`` with its refusals as the RPC port answers them
+    /// (`UNAUTHENTICATED` with the reason: a key whose maker is disabled).
+    static func verified(_ key: String, store: CredentialStore) throws -> APIKeyRecord? {
+        do {
+            return try store.verifyAPIKey(key)
+        } catch let refused as APIError {
+            throw RPCError(.unauthenticated, "\(refused.messagePT) / \(refused.messageEN)")
+        }
+    }
+
     /// What every call goes through, unary or streaming: the key checked again, its rate limit,
     /// the owning service chosen by method name (`nil`: the gateway's own built-ins), and the
     /// options of the forwarded call (the key's principal signed in, the caller's deadline,
     /// request id, trace id and idempotency key).
     static func authorize(gateway: Gateway, context: ServerContext) throws -> (service: String?, options: CallOptions) {
-        guard let key = context.metadata[MetadataKey.apiKey], let record = try gateway.store.verifyAPIKey(key) else {
+        guard let key = context.metadata[MetadataKey.apiKey], let record = try verified(key, store: gateway.store) else {
             throw RPCError(.unauthenticated, "chave de API inválida ou revogada / invalid or revoked API key")
+        }
+        do {
+            try OrganizationAccess.require(role: record.role, organizationID: record.organizationID, gateway: gateway)
+        } catch let refused as APIError {
+            throw RPCError(refused.status == 403 ? .permissionDenied : .unavailable, "\(refused.messagePT) / \(refused.messageEN)")
         }
         let decision = gateway.userLimiter.take("u:" + record.id)
         guard decision.allowed else {
@@ -282,7 +297,15 @@ final class KeyAuthenticator: ConnectionAuthenticator {
             logger.debug("rpc proxy connection let in while the gateway starts", ["peer": peer])
             return [MetadataKey.apiKey: key]
         }
-        guard let record = try? store.verifyAPIKey(key) else { return nil }
+        let record: APIKeyRecord
+        do {
+            guard let verified = try RPCProxy.verified(key, store: store) else { return nil }
+            record = verified
+        } catch let error as RPCError where error.code == .unauthenticated {
+            throw error
+        } catch {
+            return nil
+        }
         let limit = perKeyLimit.load(ordering: .relaxed)
         let admitted = open.withLock { open in
             guard open[record.id, default: 0] < limit else { return false }

@@ -229,16 +229,15 @@ extension IntakeContext {
         return try database.read { try DirectoryStore.lookup($0, query: request.query, limit: limit) }
     }
 
-    /// Staff, or the administrator of the organization who is one of its active contacts (as
-    /// the directory says now: a signed principal naming no contact — an API key with a
-    /// customer's role — manages none).
+    /// Staff, or the administrator of the organization who is one of its active contacts with
+    /// the `admin` flag (as the directory says now, ``CompanyAdministrator``: a signed principal
+    /// naming no contact — an API key with a customer's role — manages none).
     private func requireContactManager(_ caller: Caller, organizationID: String) throws {
         if caller.isStaffOrSystem { return }
         let refused = RPCError(.permissionDenied, "apenas a equipe ou o administrador da empresa / only staff or the company's administrator")
         guard caller.isCustomer, caller.principal.organizationAdmin, caller.canSee(organizationID: organizationID) else { throw refused }
-        guard let me = try database.read({ try DirectoryStore.contact($0, id: caller.id) }), me.active, me.organizationID == organizationID else {
-            throw refused
-        }
+        let me = try database.read { try DirectoryStore.contact($0, id: caller.id) }
+        guard CompanyAdministrator.acts(caller, me: me, organizationID: organizationID) else { throw refused }
     }
 
     /// A company's administrator deactivates or deletes the company's other contacts, not

@@ -135,13 +135,32 @@ enum DirectoryStore {
     ///   the contact is missing).
     /// The one statement ``forOpening(_:organizationID:contactID:lockContact:)`` runs when both ids
     /// are given (`nil` otherwise), so a group commit can send those of a whole batch at once.
-    static func forOpeningStatement(organizationID: String, contactID: String, lockContact: Bool) -> (sql: String, params: [SQLValue])? {
+    ///
+    /// With `lockOrganization` (PostgreSQL) the organization row is share-locked until commit
+    /// (``openingLocks(contact:organization:)``).
+    static func forOpeningStatement(organizationID: String, contactID: String, lockContact: Bool,
+                                    lockOrganization: Bool = false) -> (sql: String, params: [SQLValue])? {
         guard !organizationID.isEmpty && !contactID.isEmpty else { return nil }
         return ("""
             SELECT \(openingSelect), COALESCE((SELECT last_value FROM counters WHERE name = ?), 0) AS catalog_version
             FROM organizations o, contacts c
-            WHERE o.id = ? AND c.id = ?\(lockContact ? " FOR UPDATE OF c" : "")
+            WHERE o.id = ? AND c.id = ?\(openingLocks(contact: lockContact, organization: lockOrganization))
             """, [.text(CatalogCache.versionCounter), .text(organizationID), .text(contactID)])
+    }
+
+    /// The locking clauses of the opening read (PostgreSQL only):
+    /// - the contact `FOR UPDATE`, so two identical submissions of one contact are serialized for
+    ///   the double-submission check;
+    /// - the organization `FOR SHARE`, so an open that read its organization active commits
+    ///   before a concurrent deactivation (whose `UPDATE` waits for the share lock), or, when the
+    ///   deactivation's `UPDATE` came first, waits for it and reads the organization again
+    ///   (READ COMMITTED re-reads a locked row that changed): once a deactivation is answered, no
+    ///   open of that organization commits. Opens share the lock, so they do not wait for each
+    ///   other; a group-commit batch takes it once for all its opens. (Not `FOR KEY SHARE`: an
+    ///   `UPDATE` of non-key columns does not wait for that one.) SQLite needs neither: its one
+    ///   writer runs an open's transaction or the deactivation's, never both.
+    static func openingLocks(contact: Bool, organization: Bool) -> String {
+        (contact ? " FOR UPDATE OF c" : "") + (organization ? " FOR SHARE OF o" : "")
     }
 
     /// What ``forOpening(_:organizationID:contactID:lockContact:readAhead:)`` returns.
@@ -151,11 +170,12 @@ enum DirectoryStore {
     ///   already read and parsed (``opening(_:)``) by a group-commit batch: `.some(nil)` when that
     ///   statement returned no row, `nil` when it was not read ahead.
     static func forOpening(_ tx: any SQLExecutor, organizationID: String, contactID: String, lockContact: Bool,
-                           readAhead: Opening?? = nil) throws -> Opening {
+                           lockOrganization: Bool = false, readAhead: Opening?? = nil) throws -> Opening {
         let lock = lockContact ? " FOR UPDATE" : ""
         if let readAhead {
             if let found = readAhead { return found }
-        } else if let statement = forOpeningStatement(organizationID: organizationID, contactID: contactID, lockContact: lockContact) {
+        } else if let statement = forOpeningStatement(organizationID: organizationID, contactID: contactID, lockContact: lockContact,
+                                                      lockOrganization: lockOrganization) {
             if let row = try tx.queryOne(statement.sql, statement.params) { return try opening(row) }
         }
         let organization = organizationID.isEmpty ? nil : try organization(tx, id: organizationID)
@@ -194,9 +214,10 @@ enum DirectoryStore {
         try tx.queryOne("SELECT linked FROM contacts WHERE id = ?", [.text(contactID)])?.bool("linked") ?? false
     }
 
-    /// Active contacts whose e-mail is `email` (case-insensitive).
+    /// Contacts whose e-mail is `email` (case-insensitive, either Unicode form), the one created
+    /// first first (then by id: one order whatever the engine).
     static func contacts(_ tx: any SQLExecutor, email: String) throws -> [IntakeV1.Contact] {
-        try tx.query("SELECT \(contactColumns) FROM contacts WHERE email_key = ? ORDER BY created_at",
+        try tx.query("SELECT \(contactColumns) FROM contacts WHERE email_key = ? ORDER BY created_at, id",
                      [.text(emailKey(email))]).map(contact)
     }
 

@@ -138,6 +138,25 @@ enum IntakeSchema {
             ALTER TABLE tickets ADD COLUMN email_fingerprint TEXT;
             ALTER TABLE ticket_messages ADD COLUMN email_fingerprint TEXT;
             """),
+        // Addresses stored before today's rule (2026-12-02: line breaks, brackets, invisible
+        // characters) and lookup keys stored before they were NFC: every row with an address
+        // is marked unchecked, and ``IntakeContext/checkStoredAddresses()`` (at start-up)
+        // rewrites its key or clears the address, keeping what it cleared in `refused_email`.
+        // New rows (written through the rule) are checked already (the default 1).
+        Migration(version: 35, name: "stored_addresses_checked", sql: """
+            ALTER TABLE contacts ADD COLUMN address_checked INTEGER NOT NULL DEFAULT 1;
+            ALTER TABLE contacts ADD COLUMN refused_email TEXT NOT NULL DEFAULT '';
+            UPDATE contacts SET address_checked = 0 WHERE email <> '';
+            ALTER TABLE representatives ADD COLUMN address_checked INTEGER NOT NULL DEFAULT 1;
+            ALTER TABLE representatives ADD COLUMN refused_email TEXT NOT NULL DEFAULT '';
+            UPDATE representatives SET address_checked = 0 WHERE email <> '';
+            ALTER TABLE representative_contacts ADD COLUMN address_checked INTEGER NOT NULL DEFAULT 1;
+            ALTER TABLE representative_contacts ADD COLUMN refused_email TEXT NOT NULL DEFAULT '';
+            UPDATE representative_contacts SET address_checked = 0 WHERE email <> '';
+            ALTER TABLE organizations ADD COLUMN address_checked INTEGER NOT NULL DEFAULT 1;
+            ALTER TABLE organizations ADD COLUMN refused_email TEXT NOT NULL DEFAULT '';
+            UPDATE organizations SET address_checked = 0 WHERE email <> '';
+            """),
     ]
 
     /// Migration 28: `ticket_messages.seq` (1, 2, … per ticket) and `tickets.last_message_seq`,

@@ -223,11 +223,9 @@ extension IntakeContext {
             }
             if !request.contactID.isEmpty {
                 if let contact = try DirectoryStore.contact(tx, id: request.contactID) {
-                    if contact.organizationID != organizationID {
-                        violations.add("contact_id", "other_organization", pt: "O contato não é desta organização.",
-                                       en: "The contact does not belong to this organization.")
-                    } else if !contact.active {
-                        violations.add("contact_id", "inactive", pt: "Contato desativado.", en: "Inactive contact.")
+                    // The rule an open applies to its contact.
+                    if let refused = TicketContactRule.violation(contact, organizationID: organizationID) {
+                        violations.add(refused)
                     } else {
                         ticket.contact = Self.person(contact)
                     }

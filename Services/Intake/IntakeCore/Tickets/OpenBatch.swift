@@ -158,7 +158,7 @@ final class OpenBatch: SQLExecutor {
     /// The reads of every open of a batch, in three statements whatever the number of opens (on
     /// PostgreSQL in one round trip; on SQLite two, the counter being read by the first open that
     /// needs it): the organizations and contacts of all opens (on PostgreSQL every contact locked, `FOR
-    /// UPDATE`), then every double-submission check (a statement after the locks, so it sees what
+    /// UPDATE`, and every organization share-locked, ``DirectoryStore/openingLocks(contact:organization:)``), then every double-submission check (a statement after the locks, so it sees what
     /// a concurrent identical submission committed before a lock was granted; one index scan per
     /// open, a `LATERAL` or correlated subquery), then the code counters (locked). Each open then gets, from memory, exactly the rows its own statement
     /// would have returned. The lists are padded to a power of two (by repeating the last entry),
@@ -197,7 +197,7 @@ final class OpenBatch: SQLExecutor {
             statements.append(("""
                 WITH v (organization_id, contact_id) AS (VALUES \(values(padded.count, ["TEXT", "TEXT"])))
                 SELECT \(DirectoryStore.openingSelect), COALESCE((SELECT last_value FROM counters WHERE name = ?), 0) AS catalog_version
-                FROM v JOIN organizations o ON o.id = v.organization_id JOIN contacts c ON c.id = v.contact_id\(postgres ? " FOR UPDATE OF c" : "")
+                FROM v JOIN organizations o ON o.id = v.organization_id JOIN contacts c ON c.id = v.contact_id\(DirectoryStore.openingLocks(contact: postgres, organization: postgres))
                 """, padded.flatMap { [SQLValue.text($0.hash), .text($0.contactID)] } + [.text(CatalogCache.versionCounter)]))
         }
         if !checks.isEmpty {
@@ -235,8 +235,9 @@ final class OpenBatch: SQLExecutor {
             for read in reads.joined() {
                 guard case .opening(let organizationID, let contactID) = read, !organizationID.isEmpty, !contactID.isEmpty else { continue }
                 let pair = Submission(contactID: contactID, hash: organizationID)
-                if batch.openings[pair] != nil {
-                    batch.openings[pair]!.remaining += 1
+                // One hash of the pair per open (its two strings), not three.
+                if let index = batch.openings.index(forKey: pair) {
+                    batch.openings.values[index].remaining += 1
                 } else {
                     batch.openings[pair] = (try byPair[pair].map { try DirectoryStore.opening($0, organizations: &organizations) }, 1)
                 }
@@ -268,9 +269,9 @@ final class OpenBatch: SQLExecutor {
     /// when the batch read them ahead for it: `.some(nil)` if that statement found no row, `nil`
     /// if it was not read ahead (or every open that read it has taken it).
     func takeOpening(organizationID: String, contactID: String) -> DirectoryStore.Opening?? {
-        let pair = Submission(contactID: contactID, hash: organizationID)
-        guard let entry = openings[pair] else { return nil }
-        if entry.remaining <= 1 { openings[pair] = nil } else { openings[pair]!.remaining -= 1 }
+        guard let index = openings.index(forKey: Submission(contactID: contactID, hash: organizationID)) else { return nil }
+        let entry = openings.values[index]
+        if entry.remaining <= 1 { openings.remove(at: index) } else { openings.values[index].remaining -= 1 }
         return .some(entry.opening)
     }
 
@@ -280,7 +281,7 @@ final class OpenBatch: SQLExecutor {
     }
 
     private static func unique<T: Hashable>(_ values: [T]) -> [T] {
-        var seen = Set<T>()
+        var seen = Set<T>(minimumCapacity: values.count)
         return values.filter { seen.insert($0).inserted }
     }
 

@@ -312,6 +312,7 @@ extension IntakeContext {
         let contactID = Self.openingContactID(request, caller: caller)
         let read = try DirectoryStore.forOpening(tx, organizationID: request.organizationID, contactID: contactID,
                                                  lockContact: tx.engine == .postgres && settings.duplicateWindowMilliseconds > 0,
+                                                 lockOrganization: tx.engine == .postgres,
                                                  readAhead: (tx as? OpenBatch)?.takeOpening(organizationID: request.organizationID, contactID: contactID))
         let organization = read.organization
         if !request.organizationID.isEmpty && organization == nil { violations.notFound("organization_id") }
@@ -324,31 +325,27 @@ extension IntakeContext {
             // A customer acts only as an active, authorized contact of their own organization.
             let me = contactID == caller.id ? read.contact : try DirectoryStore.contact(tx, id: caller.id)
             guard let me, me.organizationID == request.organizationID, me.active, me.authorized else { throw Denied.notAuthorized }
+            // For a colleague only as the company's administrator (the signed role and the
+            // contact's `admin` flag).
+            if contactID != caller.id && !CompanyAdministrator.acts(caller, me: me, organizationID: request.organizationID) {
+                throw RPCError(.permissionDenied, "apenas o administrador da empresa abre em nome de outro contato / only the company's administrator opens for another contact")
+            }
         } else if !caller.isStaffOrSystem {
             throw RPCError(.permissionDenied, "sem permissão para abrir ocorrências / not allowed to open tickets")
-        }
-        if caller.isCustomer && !caller.isRepresentative && contactID != caller.id && !caller.principal.organizationAdmin {
-            throw RPCError(.permissionDenied, "apenas o administrador da empresa abre em nome de outro contato / only the company's administrator opens for another contact")
         }
         violations.required("contact_id", contactID)
         let contact = read.contact
         if !contactID.isEmpty {
             if let found = contact, organization != nil {
-                if found.organizationID != request.organizationID {
-                    violations.add("contact_id", "other_organization", pt: "O contato não é desta organização.",
-                                   en: "The contact does not belong to this organization.")
-                } else if !found.active {
-                    violations.add("contact_id", "inactive", pt: "Contato desativado.", en: "Inactive contact.")
-                } else if !found.authorized {
-                    violations.add("contact_id", "not_authorized", pt: "Contato não autorizado a abrir ocorrências.",
-                                   en: "Contact not authorized to open tickets.")
-                }
+                if let refused = TicketContactRule.violation(found, organizationID: request.organizationID) { violations.add(refused) }
             } else if contact == nil {
                 violations.notFound("contact_id")
             }
         }
         var representative: IntakeV1.Representative?
-        if !request.representativeID.isEmpty {
+        if let refused = OpeningSources.representativeViolation(request, caller: caller) {
+            violations.add(refused)
+        } else if !request.representativeID.isEmpty {
             representative = try DirectoryStore.representative(tx, id: request.representativeID)
             if let found = representative {
                 if !found.active {
@@ -368,10 +365,14 @@ extension IntakeContext {
         let catalog = try catalogCache.forOpening(tx, version: read.catalogVersion, channel: channel, origin: originKey)
         if catalog.channel == nil {
             violations.add("channel", "unknown_channel", pt: "Canal não cadastrado ou inativo.", en: "Unknown or inactive channel.")
+        } else if let refused = OpeningSources.channelViolation(channel, request: request, caller: caller) {
+            violations.add(refused)
         }
         let origin = catalog.origin
         if origin == nil {
             violations.add("origin", "unknown_origin", pt: "Origem não cadastrada ou inativa.", en: "Unknown or inactive origin.")
+        } else if let refused = OpeningSources.originViolation(originKey, caller: caller) {
+            violations.add(refused)
         } else if origin?.originKind == .internal && !caller.isInternalStaff {
             violations.add("origin", "internal_only", pt: "Origem interna só para a equipe.", en: "Internal origin is for staff only.")
         }

@@ -141,13 +141,8 @@ final class RecentSubmissions: Sendable {
         let cutoff = now - windowMilliseconds - 60_000
         state.withLock { state in
             for ticket in opened where ticket.openedAt >= cutoff {
-                var list = state.tickets[ticket.key] ?? []
-                if let last = list.last, last.openedAt > ticket.openedAt {
-                    list.insert((ticket.openedAt, ticket.ticketID), at: list.firstIndex { $0.openedAt > ticket.openedAt } ?? list.count)
-                } else {
-                    list.append((ticket.openedAt, ticket.ticketID))
-                }
-                state.tickets[ticket.key] = list
+                // Changed in place: one lookup of the key, and no copy of its list.
+                Self.insert((ticket.openedAt, ticket.ticketID), into: &state.tickets[ticket.key, default: []])
                 state.order.append((ticket.key, ticket.openedAt, ticket.ticketID, ticket.rowID))
                 state.live += 1
             }
@@ -189,6 +184,15 @@ final class RecentSubmissions: Sendable {
                 state.order.removeFirst(state.orderStart)
                 state.orderStart = 0
             }
+        }
+    }
+
+    /// Adds `entry` to a key's list, kept in order of opening time.
+    private static func insert(_ entry: (openedAt: Int64, ticketID: String), into list: inout [(openedAt: Int64, ticketID: String)]) {
+        if let last = list.last, last.openedAt > entry.openedAt {
+            list.insert(entry, at: list.firstIndex { $0.openedAt > entry.openedAt } ?? list.count)
+        } else {
+            list.append(entry)
         }
     }
 

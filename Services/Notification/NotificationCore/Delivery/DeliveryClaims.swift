@@ -326,6 +326,10 @@ enum DeliveryClaims {
             if state != .queued, claimed.channel == DeliveryChannel.email.rawValue, !claimed.ticketID.isEmpty {
                 events.append((emailSent(kept, state: state, answer: answer, now: at), claimed.ticketID, 0))
             }
+            // A sent account e-mail's one-time link leaves the stored copy.
+            if state == .sent, claimed.channel == DeliveryChannel.email.rawValue, AccountMailRedaction.kinds.contains(claimed.eventKind) {
+                try AccountMailRedaction.redact(tx, deliveryID: claimed.id, payload: claimed.payload)
+            }
             result.append((claimed, (state, answer)))
         }
         // As `publishAll` does (one multi-row outbox insert per statement size), with ids taken

@@ -14,10 +14,10 @@ public enum FlowStore {
                            [.text(flow.name), .text(flow.queueStage), .text(flow.workingStage), .text(flow.waitingStage)])
             for (position, stage) in flow.stages.enumerated() {
                 try tx.execute("""
-                    INSERT INTO flow_stages (flow, stage_key, name, customer_name, customer_stage, position, is_final)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO flow_stages (flow, stage_key, name, customer_name, customer_stage, position, is_final, name_en, customer_name_en)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, [.text(flow.name), .text(stage.key), .text(stage.name), .text(stage.customerName),
-                          .text(stage.customerStage), SQLValue(position), SQLValue(stage.isFinal)])
+                          .text(stage.customerStage), SQLValue(position), SQLValue(stage.isFinal), .text(stage.nameEN), .text(stage.customerNameEN)])
             }
             for (position, move) in flow.transitions.enumerated() {
                 let categories = move.categories.map { String($0.rawValue) }.sorted().joined(separator: ",")
@@ -32,6 +32,22 @@ public enum FlowStore {
         }
     }
 
+    /// Migration 200: a stage's English names beside its Portuguese ones (`name_en`,
+    /// `customer_name_en`; empty: a shipped stage's English name when its Portuguese name is one,
+    /// else the Portuguese name), so a flow an administrator configures names its stages in both
+    /// languages. Stored flows get the shipped stages' English names (``ShippedStageNames``).
+    static let englishNamesMigration: Migration = {
+        let names = ShippedStageNames.english.sorted { $0.key < $1.key }
+        func english(_ column: String) -> String {
+            "CASE \(column) " + names.map { "WHEN '\($0.key)' THEN '\($0.value)'" }.joined(separator: " ") + " ELSE '' END"
+        }
+        return Migration(version: 200, name: "flow_stage_english_names", sql: """
+            ALTER TABLE flow_stages ADD COLUMN name_en TEXT NOT NULL DEFAULT '';
+            ALTER TABLE flow_stages ADD COLUMN customer_name_en TEXT NOT NULL DEFAULT '';
+            UPDATE flow_stages SET name_en = \(english("name")), customer_name_en = \(english("customer_name"));
+            """)
+    }()
+
     /// Every flow in the tables.
     public static func load(_ tx: any SQLExecutor) throws -> [String: StageFlow] {
         var flows: [String: StageFlow] = [:]
@@ -39,7 +55,7 @@ public enum FlowStore {
             let name = settings.s("flow")
             let stages = try tx.query("SELECT * FROM flow_stages WHERE flow = ? ORDER BY position", [.text(name)]).map {
                 StageDefinition($0.s("stage_key"), $0.s("name"), customer: $0.s("customer_name"), shownAs: $0.s("customer_stage"),
-                                isFinal: $0.i("is_final") != 0)
+                                isFinal: $0.i("is_final") != 0, nameEN: $0.s("name_en"), customerNameEN: $0.s("customer_name_en"))
             }
             let transitions = try tx.query("SELECT * FROM flow_transitions WHERE flow = ? ORDER BY position", [.text(name)]).compactMap { row -> Transition? in
                 guard let trigger = TransitionTrigger(rawValue: row.s("trigger_kind")) else { return nil }

@@ -11,13 +11,22 @@ public struct StageDefinition: Sendable, Hashable {
     /// The public stage customers see this one as (itself when it is public).
     public var customerStage: String
     public var isFinal: Bool
+    /// ``name`` in English (what people read in English: the queue's CSV `stage_en`, the metrics'
+    /// CSVs): the flow's own (`flow_stages.name_en`, migration 200), else a shipped stage's
+    /// (``ShippedStageNames``), else ``name`` itself.
+    public var nameEN: String
+    /// ``customerName`` in English, likewise (`flow_stages.customer_name_en`).
+    public var customerNameEN: String
 
-    public init(_ key: String, _ name: String, customer: String? = nil, shownAs customerStage: String? = nil, isFinal: Bool = false) {
+    public init(_ key: String, _ name: String, customer: String? = nil, shownAs customerStage: String? = nil, isFinal: Bool = false,
+                nameEN: String = "", customerNameEN: String = "") {
         self.key = key
         self.name = name
         self.customerName = customer ?? name
         self.customerStage = customerStage ?? key
         self.isFinal = isFinal
+        self.nameEN = nameEN.isEmpty ? ShippedStageNames.name(name, .english) : nameEN
+        self.customerNameEN = customerNameEN.isEmpty ? ShippedStageNames.name(customer ?? name, .english) : customerNameEN
     }
 }
 

@@ -12,7 +12,7 @@ extension TimeAPI {
             guard let request = try requests.receive() else { return nil }
             let report = try api.report(request, caller: caller)
             var chunk = WorkflowV1.CsvChunk()
-            chunk.text = MetricsExport.csv(report)
+            chunk.text = MetricsExport.csv(report, stages: api.stages)
             chunk.rows = Int64(chunk.text.components(separatedBy: "\r\n").count - 1)
             try responses.send(chunk)
             return nil
@@ -29,7 +29,7 @@ extension TimeAPI {
             response.stageTime = report.stageTime.map {
                 var row = WorkflowV1.StageTimeRow()
                 row.stage = $0.stage
-                row.stageName = api.stageNames[$0.stage] ?? $0.stage
+                row.stageName = api.stages.names($0.stage).portuguese
                 row.exits = $0.exits
                 row.avgWallMs = $0.averageWallMs
                 row.avgBusinessMs = $0.averageBusinessMs
@@ -46,7 +46,7 @@ extension TimeAPI {
             response.backlog = report.backlog.map {
                 var row = WorkflowV1.BacklogStageRow()
                 row.stage = $0.stage
-                row.stageName = api.stageNames[$0.stage] ?? $0.stage
+                row.stageName = api.stages.names($0.stage).portuguese
                 row.count = $0.count
                 row.byAge = $0.byAge
                 return row
@@ -69,7 +69,7 @@ extension TimeAPI {
                 // One short read per page: memory stays flat and no transaction is held open.
                 let page = try api.database.read { tx in
                     try MetricsExport.page(tx, from: request.fromMs, to: to, after: cursor, limit: pageSize, maxAccessLevel: level, holder: holder,
-                                           filter: filter)
+                                           filter: filter, stages: api.stages)
                 }
                 var chunk = WorkflowV1.CsvChunk()
                 chunk.text = (first ? MetricsExport.header : "") + page.csv

@@ -232,8 +232,42 @@ public enum MetricsExport {
         "outcome",
     ]
 
+    /// The columns after ``columns``, appended (since 2026-12-02) so a reader by position keeps its
+    /// columns: what people read of the coded ones, in Portuguese and in English.
+    public static let labelColumns = ["category_label", "category_label_en", "priority_label", "priority_label_en",
+                                      "stage_name", "stage_name_en", "outcome_label", "outcome_label_en"]
+
+    /// The names of the stages the metrics name by code, by code: the flows' (Portuguese and
+    /// English, ``StageDefinition/nameEN``), else a shipped flow's, else the code itself.
+    public struct StageNames: Sendable {
+        public var portuguese: [String: String]
+        public var english: [String: String]
+
+        public init(portuguese: [String: String] = [:], english: [String: String] = [:]) {
+            self.portuguese = portuguese
+            self.english = english
+        }
+
+        /// The shipped flows' (``FlowPresets``), the first flow's name winning.
+        public static let shipped: StageNames = {
+            var names = StageNames()
+            for stage in FlowPresets.all.flatMap(\.stages) where names.portuguese[stage.key] == nil {
+                names.portuguese[stage.key] = stage.name
+                names.english[stage.key] = stage.nameEN
+            }
+            return names
+        }()
+
+        /// `code`'s names in Portuguese and in English.
+        public func names(_ code: String) -> (portuguese: String, english: String) {
+            if let name = portuguese[code] { return (name, english[code] ?? name) }
+            if let name = Self.shipped.portuguese[code] { return (name, Self.shipped.english[code] ?? name) }
+            return (code, code)
+        }
+    }
+
     /// The header line.
-    public static var header: String { columns.joined(separator: ",") + "\r\n" }
+    public static var header: String { (columns + labelColumns).joined(separator: ",") + "\r\n" }
 
     /// Up to `limit` tickets opened in `[from, to)` (epoch ms) after `cursor`, matching `filter`'s
     /// group, product and holder, at or below `maxAccessLevel` or held by `holder` (the caller's
@@ -241,7 +275,7 @@ public enum MetricsExport {
     /// cursor of the next page (`nil` at the end).
     public static func page(_ tx: any SQLExecutor, from: Int64, to: Int64, after cursor: Cursor?, limit: Int,
                             maxAccessLevel: Int32 = Int32.max, holder: String = "",
-                            filter: MetricsFilter = MetricsFilter()) throws -> (csv: String, rows: Int, next: Cursor?) {
+                            filter: MetricsFilter = MetricsFilter(), stages: StageNames = .shipped) throws -> (csv: String, rows: Int, next: Cursor?) {
         var sql = "SELECT \(columns.joined(separator: ", ")), access_level FROM wf_metric_tickets WHERE opened_at >= ? AND opened_at < ?"
         var params: [SQLValue] = [.integer(from), .integer(to)]
         // The dimensions in SQL (pages still walk the (opened_at, ticket_id) index, skipping the others).
@@ -260,7 +294,12 @@ public enum MetricsExport {
         var csv = ""
         // Filtered here rather than in SQL so pages stay on the (opened_at, ticket_id) index.
         for row in rows where try row.int("access_level") <= Int64(maxAccessLevel) || (!holder.isEmpty && row.s("agent_id") == holder) {
-            csv += row.values.dropLast().enumerated().map { field(named($1, column: $0)) }.joined(separator: ",") + "\r\n"
+            let category = CommonV1.Category(rawValue: Int32(clamping: try row.int("category"))) ?? .unspecified
+            let priority = CommonV1.Priority(rawValue: Int32(clamping: try row.int("priority"))) ?? .unspecified
+            let stage = stages.names(row.s("stage")), outcome = row.s("outcome")
+            let labels = [category.label(), category.label(.english), priority.label(), priority.label(.english), stage.portuguese, stage.english,
+                          TicketOutcome.label(outcome), TicketOutcome.label(outcome, .english)].map { field(.text($0)) }
+            csv += (row.values.dropLast().enumerated().map { field(named($1, column: $0)) } + labels).joined(separator: ",") + "\r\n"
         }
         let next = rows.count < limit ? nil : try rows.last.map { Cursor(openedAt: try $0.int("opened_at"), ticketID: try $0.text("ticket_id")) }
         return (csv, rows.count, next)
@@ -292,18 +331,27 @@ public enum MetricsExport {
 
 extension MetricsExport {
     /// A report as CSV: one line per section and key (totals, each breakdown, time per stage,
-    /// backlog), with every figure of ``MetricTotals``.
-    public static func csv(_ report: MetricsReport) -> String {
+    /// backlog), with every figure of ``MetricTotals``. Keys are codes (a category's number, a
+    /// stage's key); since 2026-12-02 each line ends with what people read of its key in
+    /// Portuguese and in English (`label,label_en`; `stage_name,stage_name_en`), after the
+    /// figures, so a reader by position keeps its columns.
+    public static func csv(_ report: MetricsReport, stages: StageNames = .shipped) -> String {
         var lines = ["section,key,opened,finished,reopened,first_responses,avg_first_response_wall_ms,avg_first_response_business_ms,"
                      + "resolutions,avg_resolution_wall_ms,avg_resolution_business_ms,sla_met_percent,reopen_percent,transfers,ping_pongs,"
-                     + "surveys,avg_survey_score"]
+                     + "surveys,avg_survey_score,label,label_en"]
         func line(_ section: String, _ key: String, _ t: MetricTotals) -> String {
             let figures: [String] = [String(t.opened), String(t.finished), String(t.reopened), String(t.firstResponses),
                                      String(t.averageFirstResponseWallMs), String(t.averageFirstResponseBusinessMs), String(t.resolutions),
                                      String(t.averageResolutionWallMs), String(t.averageResolutionBusinessMs),
                                      String(format: "%.2f", t.slaMetPercent), String(format: "%.2f", t.reopenPercent),
                                      String(t.transfers), String(t.pingPongs), String(t.surveys), String(format: "%.2f", t.averageSurveyScore)]
-            return ([section, field(.text(key))] + figures).joined(separator: ",")
+            // Products, modules and groups are named by their data (the key itself).
+            let labels: (String, String) = switch section {
+            case "total": ("Total", "Total")
+            case "category": Int32(key).flatMap(CommonV1.Category.init(rawValue:)).map { ($0.label(), $0.label(.english)) } ?? (key, key)
+            default: (key, key)
+            }
+            return ([section, field(.text(key))] + figures + [field(.text(labels.0)), field(.text(labels.1))]).joined(separator: ",")
         }
         lines.append(line("total", "", report.totals))
         for (section, rows) in [("category", report.byCategory), ("product", report.byProduct), ("module", report.byModule), ("group", report.byGroup)] {
@@ -317,14 +365,19 @@ extension MetricsExport {
                          + field(.text(TicketOutcome.label(row.outcome, .english))))
         }
         lines.append("")
-        lines.append("section,stage,exits,avg_wall_ms,avg_business_ms")
+        func stageNames(_ code: String) -> String {
+            let names = stages.names(code)
+            return field(.text(names.portuguese)) + "," + field(.text(names.english))
+        }
+        lines.append("section,stage,exits,avg_wall_ms,avg_business_ms,stage_name,stage_name_en")
         for row in report.stageTime {
-            lines.append("stage_time,\(field(.text(row.stage))),\(row.exits),\(row.averageWallMs),\(row.averageBusinessMs)")
+            lines.append("stage_time,\(field(.text(row.stage))),\(row.exits),\(row.averageWallMs),\(row.averageBusinessMs),\(stageNames(row.stage))")
         }
         lines.append("")
-        lines.append("section,stage,open,age_0d,age_1_2d,age_3_6d,age_7_29d,age_30d_plus")
+        lines.append("section,stage,open,age_0d,age_1_2d,age_3_6d,age_7_29d,age_30d_plus,stage_name,stage_name_en")
         for row in report.backlog {
-            lines.append((["backlog", field(.text(row.stage)), String(row.count)] + row.byAge.map(String.init)).joined(separator: ","))
+            lines.append((["backlog", field(.text(row.stage)), String(row.count)] + row.byAge.map(String.init) + [stageNames(row.stage)])
+                .joined(separator: ","))
         }
         return lines.joined(separator: "\r\n") + "\r\n"
     }

@@ -66,12 +66,38 @@ public enum MetricsEvent: Sendable, Hashable {
 /// Days are local days of `calendar`'s time zone (São Paulo by default).
 public struct MetricsRecorder: Sendable {
     public var finalStages: Set<String>
+    /// Open stages where a ticket stands solved, its resolution clock stopped, until the customer
+    /// accepts or rejects the solution (TOTVS Resolvido): leaving one back to work is a
+    /// reopening, as leaving a final stage is (``isReopening(from:wasOpen:to:)``).
+    public var solvedStages: Set<String>
     public var calendar: BusinessCalendar
 
-    public init(finalStages: Set<String> = ["finalizado", "cancelado", "fechado"], calendar: BusinessCalendar = .default) {
+    public init(finalStages: Set<String> = ["finalizado", "cancelado", "fechado"], solvedStages: Set<String> = ["resolvido"],
+                calendar: BusinessCalendar = .default) {
         self.finalStages = finalStages
+        self.solvedStages = solvedStages.subtracting(finalStages)
         self.calendar = calendar
     }
+
+    /// Whether a move from `previous` (open or not) to `stage` reopens the ticket: it goes back to
+    /// work from where it stood finished (a final stage) or solved (``solvedStages``: the
+    /// customer rejected the solution, or wrote back, in TOTVS Resolvido). A move into a final or
+    /// solved stage (Resolvido → Fechado, Finalizado → Resolvido) reopens nothing: the ticket
+    /// still stands solved.
+    func isReopening(from previous: String, wasOpen: Bool, to stage: String) -> Bool {
+        guard !finalStages.contains(stage), !solvedStages.contains(stage) else { return false }
+        return !wasOpen || solvedStages.contains(previous)
+    }
+
+    /// Migration 199: the instant a ticket's resolution was counted (the finish that recorded it),
+    /// so the rollups can withdraw it from that day when the ticket reopens or is resolved again
+    /// (one resolution per ticket, its last). Backfilled with the finish of the finished tickets
+    /// that hold a resolution; a ticket reopened before it keeps its earlier resolution in the
+    /// rollups (its day is not known).
+    static let resolvedAtMigration = Migration(version: 199, name: "time_metric_resolved_at", sql: """
+        ALTER TABLE wf_metric_tickets ADD COLUMN resolved_at BIGINT;
+        UPDATE wf_metric_tickets SET resolved_at = finished_at WHERE resolution_wall_ms IS NOT NULL AND finished_at IS NOT NULL AND is_open = 0;
+        """)
 
     /// The DDL of a counter table of migration 150: per dimension (`'all'`, `'category'`,
     /// `'product'`, `'module'` or `'group'`) × `period` × key, the sums and counts each event adds
@@ -351,16 +377,20 @@ public struct MetricsRecorder: Sendable {
                                                        business_ms = wf_metric_daily_stage.business_ms + excluded.business_ms
                 """, [.integer(Int64(day(at))), .text(previous), stageShard.value, .integer(spent), .integer(business)])
             let wasOpen = try fact.bool("is_open"), isOpen = !finalStages.contains(stage)
+            let reopening = isReopening(from: previous, wasOpen: wasOpen, to: stage)
             // How it ended while finished (migration 194); "" once open again.
             let ended = isOpen ? "" : outcome
+            // A reopening withdraws the resolution the ticket had (one per ticket: its last).
+            let withdrawn = reopening ? try withdrawResolution(tx, fact, d, from: &after) : false
             batch.add("""
-                UPDATE wf_metric_tickets SET stage = ?, stage_entered_at = ?, is_open = ?, finished_at = ?, reopens = reopens + ?, outcome = ?
+                UPDATE wf_metric_tickets SET stage = ?, stage_entered_at = ?, is_open = ?, finished_at = ?, reopens = reopens + ?, outcome = ?\(
+                    withdrawn ? Self.clearResolution : "")
                 WHERE ticket_id = ?
                 """, [.text(stage), .integer(at), .integer(isOpen ? 1 : 0), isOpen ? .null : .integer(at),
-                      .integer(!wasOpen && isOpen ? 1 : 0), .text(ended), .text(ticketID)])
+                      .integer(reopening ? 1 : 0), .text(ended), .text(ticketID)])
             after.isOpen = isOpen
             after.outcome = ended
-            if !wasOpen && isOpen { after.reopens += 1 }
+            if reopening { after.reopens += 1 }
             try cohortChange(tx, ticketID: ticketID, from: before, to: after, stay: (previous, spent, business), into: &batch)
             try batch.run(tx)
             let openedDay = Int(try fact.int("opened_day"))
@@ -368,7 +398,7 @@ public struct MetricsRecorder: Sendable {
             if isOpen { try backlog(tx, stage: stage, openedDay: openedDay, delta: 1) }
             // A finishing also counts under its outcome (dimension `outcome`, the report's by_outcome).
             if wasOpen && !isOpen { try add(tx, at: at, d, [.finished: 1], outcome: ended) }
-            if !wasOpen && isOpen { try add(tx, at: at, d, [.reopened: 1]) }
+            if reopening { try add(tx, at: at, d, [.reopened: 1]) }
         case .firstResponse(let wall, let business, let met):
             guard fact["first_response_wall_ms"].isNull else { return }
             after.firstResponse = (wall, business, met ? 1 : 0)
@@ -377,12 +407,15 @@ public struct MetricsRecorder: Sendable {
                 """, [.integer(wall), .integer(business), .integer(met ? 1 : 0), .text(ticketID)], from: before, to: after)
             try add(tx, at: at, d, [.frCount: 1, .frWall: wall, .frBusiness: business, .frMet: met ? 1 : 0])
         case .resolved(let wall, let business, let met):
-            // A reopened ticket's earlier resolution is replaced in the ticket row; each
-            // resolution counts on the day it happened.
+            // One resolution per ticket, its last, counted on the day of the finish that recorded
+            // it: a reopening withdraws it, and one still held (legacy rows, a move between final
+            // stages) is withdrawn here before the new one counts.
+            _ = try withdrawResolution(tx, fact, d, from: &after)
             after.resolution = (wall, business, met ? 1 : 0)
             try factUpdate(tx, ticketID: ticketID, """
-                UPDATE wf_metric_tickets SET resolution_wall_ms = ?, resolution_business_ms = ?, resolution_met = ? WHERE ticket_id = ?
-                """, [.integer(wall), .integer(business), .integer(met ? 1 : 0), .text(ticketID)], from: before, to: after)
+                UPDATE wf_metric_tickets SET resolution_wall_ms = ?, resolution_business_ms = ?, resolution_met = ?, resolved_at = ?
+                WHERE ticket_id = ?
+                """, [.integer(wall), .integer(business), .integer(met ? 1 : 0), .integer(at), .text(ticketID)], from: before, to: after)
             try add(tx, at: at, d, [.resCount: 1, .resWall: wall, .resBusiness: business, .resMet: met ? 1 : 0])
         case .transferred(let pingPong, let group, let agent):
             after.transfers += 1
@@ -414,6 +447,21 @@ public struct MetricsRecorder: Sendable {
                            from: before, to: after)
             try add(tx, at: at, d, [.surveyCount: 1, .surveySum: Int64(score)])
         }
+    }
+
+    /// The assignments that clear a fact row's resolution (with ``withdrawResolution(_:_:_:from:)``).
+    private static let clearResolution = ", resolution_wall_ms = NULL, resolution_business_ms = NULL, resolution_met = NULL, resolved_at = NULL"
+
+    /// Takes the resolution `fact` holds out of the rollups of the day it was counted on
+    /// (`resolved_at`, migration 199; under the ticket's current dimensions — a finished ticket
+    /// is not reclassified) and out of `share` (the cohort counters follow). A resolution counted
+    /// before migration 199 on a ticket then open has no day and stays.
+    /// - Returns: whether the fact row's resolution columns must be cleared (the caller's UPDATE).
+    private func withdrawResolution(_ tx: any SQLExecutor, _ fact: Row, _ d: TicketDimensions, from share: inout CohortShare) throws -> Bool {
+        guard case .integer(let resolvedAt) = fact["resolved_at"], let resolution = share.resolution else { return false }
+        try add(tx, at: resolvedAt, d, [.resCount: -1, .resWall: -resolution.wall, .resBusiness: -resolution.business, .resMet: -resolution.met])
+        share.resolution = nil
+        return true
     }
 
     /// The local day number (days since 1970-01-01 in the calendar's zone) of `instant`.

@@ -8,13 +8,14 @@ import Storage
 /// read in its own snapshot, so an export has no row cap and holds no long transaction. Names are
 /// as people read them (category, priority, stage, and how a finished ticket ended, `outcome`:
 /// ``TicketOutcome``'s Portuguese label, empty while open; `outcome_en`, its English label, as the
-/// JSON carries both). Category and priority read in Portuguese; their English labels are the last
-/// two columns, `category_en` and `priority_en` (appended, so columns read by position stay put).
+/// JSON carries both). Category, priority and stage read in Portuguese; their English labels come
+/// last, `category_en`, `priority_en` and (since 2026-12-02) `stage_en` — the flow's English name
+/// of the stage (``StageDefinition/nameEN``) — appended, so columns read by position stay put.
 enum CsvExport {
     static let batch = 1_000
     static let header = ["code", "subject", "organization", "category", "priority", "product", "module", "stage", "group", "agent",
                          "access_level", "opened_at", "last_interaction_at", "ping_pong", "outcome", "outcome_en",
-                         "category_en", "priority_en"]
+                         "category_en", "priority_en", "stage_en"]
 
     /// One cell (``CSVCell``: quoting, and formulas kept from running in a spreadsheet).
     static func field(_ text: String) -> String { CSVCell.text(text) }
@@ -52,7 +53,8 @@ enum CsvExport {
                                       row.product, row.module, row.stageName, row.holder?.groupName ?? "", row.holder?.agentName ?? "",
                                       String(row.accessLevel), iso(row.openedAtMs), iso(row.lastInteractionAtMs), row.pingPong ? "1" : "0",
                                       TicketOutcome.label(row.outcome), TicketOutcome.label(row.outcome, .english),
-                                      row.category.label(.english), row.priority.label(.english)]
+                                      row.category.label(.english), row.priority.label(.english),
+                                      api.lifecycle.englishStageName(key: row.stage, name: row.stageName)]
                         text += values.map(field).joined(separator: ",") + "\r\n"
                         rows += 1
                     }

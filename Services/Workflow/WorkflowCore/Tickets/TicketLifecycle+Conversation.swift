@@ -4,8 +4,12 @@ import RPC
 import Storage
 
 extension TicketLifecycle {
-    /// Adds a discussion entry. Public entries by staff count as responses (the first one is the
-    /// ticket's first response); customer entries count as interactions and unread messages.
+    /// Adds a discussion entry. Public entries by agents — people — count as responses (the first
+    /// one is the ticket's first response); an integration's (an API key's, another system's) or
+    /// a service's public entry is written and published but answers nothing: it stops no SLA
+    /// clock, counts no first response and asks the customer nothing again (since 2026-12-02:
+    /// an automatic "recebemos seu chamado" posted by an integration counted as the first
+    /// response). Customer entries count as interactions and unread messages.
     /// - Returns: the entry and the ticket after it.
     @discardableResult
     public func addEntry(_ tx: any SQLExecutor, _ ticket: TicketRecord, kind: String, isPublic: Bool, text: String, actor: Actor,
@@ -21,7 +25,7 @@ extension TicketLifecycle {
                   .text(actor.name), .text(actor.kind.rawValue), SQLValue(publishable), .text(messageID), .integer(at)])
         // Searchable in a row of its own (public ones by customers too), whatever the ticket's history.
         try EntryTextIndex.add(tx, ticketID: ticket.id, isPublic: isPublic, text: text)
-        let staffResponse = isPublic && actor.kind == .agent
+        let staffResponse = isPublic && actor.kind == .agent && !actor.isIntegration
         let first = staffResponse && ticket.firstResponseAt == 0
         if isPublic {
             // Never backwards: a reply delivered late carries the earlier instant it was written

@@ -21,7 +21,8 @@ public enum TicketChange: Sendable, Hashable {
     /// is reported at its delivery, and after the reopening when that goes back into the stage it
     /// was written in (whose countdown it stops).
     case customerReplied
-    /// An agent wrote a public entry; `first` is true for the ticket's first public response.
+    /// An agent (a person, not an integration's key) wrote a public entry; `first` is true for the
+    /// ticket's first public response.
     case agentPublicResponse(first: Bool)
     /// The ticket reached a final stage (also reported as `stageChanged`).
     case finished(outcome: String)

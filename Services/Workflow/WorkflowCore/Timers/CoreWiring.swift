@@ -145,12 +145,15 @@ public enum WorkflowTimeWiring {
             try seedInactivityPolicies(tx, flows: Array(lifecycle.flows.values), now: time.clock())
         }
         // Stage names for the metrics: the default flow's first, then any other flow's.
-        var stageNames: [String: String] = [:]
+        var stages = MetricsExport.StageNames()
         let flows = lifecycle.flows.sorted { ($0.key != lifecycle.defaultFlow ? 1 : 0, $0.key) < ($1.key != lifecycle.defaultFlow ? 1 : 0, $1.key) }
         for (_, flow) in flows {
-            for stage in flow.stages where stageNames[stage.key] == nil { stageNames[stage.key] = stage.name }
+            for stage in flow.stages where stages.portuguese[stage.key] == nil {
+                stages.portuguese[stage.key] = stage.name
+                stages.english[stage.key] = stage.nameEN
+            }
         }
-        time.register(runtime: runtime, router: &router, stageNames: stageNames)
+        time.register(runtime: runtime, router: &router, stages: stages)
     }
 
     /// When no inactivity policy exists yet, one per `timer` transition of the flows: the shipped

@@ -14,15 +14,16 @@ import Storage
 extension WorkflowTime {
     /// Registers the RPC methods and runs the timer scheduler in the background.
     ///
-    /// - Parameter stageNames: The flows' stage names by code, for the metrics' rows.
-    public func register(runtime: ServiceRuntime, router: inout RPCRouter, stageNames: [String: String] = [:]) {
-        register(router: &router, principals: runtime.principals, stageNames: stageNames)
+    /// - Parameter stages: The flows' stage names by code (Portuguese and English), for the
+    ///   metrics' rows and CSVs; a code not there reads as a shipped flow's stage, else as itself.
+    public func register(runtime: ServiceRuntime, router: inout RPCRouter, stages: MetricsExport.StageNames = .shipped) {
+        register(router: &router, principals: runtime.principals, stages: stages)
         runtime.addBackground(scheduler)
     }
 
     /// Registers the RPC methods, verifying callers with `principals`.
-    public func register(router: inout RPCRouter, principals: PrincipalSigner, stageNames: [String: String] = [:]) {
-        let api = TimeAPI(time: self, principals: principals, stageNames: stageNames)
+    public func register(router: inout RPCRouter, principals: PrincipalSigner, stages: MetricsExport.StageNames = .shipped) {
+        let api = TimeAPI(time: self, principals: principals, stages: stages)
         api.registerCalendars(&router)
         api.registerSLA(&router)
         api.registerInactivity(&router)
@@ -34,8 +35,8 @@ extension WorkflowTime {
 struct TimeAPI: Sendable {
     let time: WorkflowTime
     let principals: PrincipalSigner
-    /// The flows' stage names by code (metrics rows name their stage).
-    var stageNames: [String: String] = [:]
+    /// The flows' stage names by code (metrics rows and CSVs name their stage).
+    var stages: MetricsExport.StageNames = .shipped
 
     var database: any Database { time.database }
 

@@ -94,7 +94,7 @@ public final class WorkflowTime: Sendable {
         self.inactivity = inactivity
         survey = SurveyService(secret: secret, baseURL: configuration.surveyBaseURL, validity: configuration.surveyValidity,
                                publisher: publisher, core: core)
-        metrics = MetricsRecorder(finalStages: configuration.finalStages)
+        metrics = MetricsRecorder(finalStages: configuration.finalStages, solvedStages: configuration.slaStopStages)
         scheduler = TimerScheduler(database: database, name: "workflow-timers", configuration: configuration.scheduler,
                                    onError: onTimerError, clock: clock)
         sla.register(on: scheduler)

@@ -16,6 +16,8 @@ public enum WorkflowTimeMigrations {
                // Open tickets above level 0: a level-held viewer's backlog (Metrics/FilteredMetrics.swift).
                MetricsQuery.confidentialMigration,
                // Finished tickets by outcome: the tickets' outcome, cohort outcome counters, rollup rows (Metrics/OutcomeMetrics.swift).
-               MetricsQuery.outcomeMigration]
+               MetricsQuery.outcomeMigration,
+               // The day a ticket's resolution counted on, so a reopening withdraws it (Metrics/MetricsRecorder.swift).
+               MetricsRecorder.resolvedAtMigration]
     }
 }

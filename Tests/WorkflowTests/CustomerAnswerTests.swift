@@ -166,7 +166,7 @@ import WorkflowCore
         var view = try answer(harness, "a", accept: true)
         #expect(view.row?.stage == "em_atendimento", "no longer waiting on a customer who answered")
         let confirmed = try harness.ticket("a", as: Self.ana).row?.status
-        #expect(confirmed?.status == "solucao_confirmada" && confirmed?.setByID == "maria")
+        #expect(confirmed?.status == "solucao_confirmada" && confirmed?.setByID == Self.maria.id)
         let line = try harness.history("a").last { $0.kind == "status" }
         #expect(line?.oldValue == "cliente_informado" && line?.newValue == "solucao_confirmada")
         #expect(try harness.history("a").contains { $0.kind == "stage" && $0.oldValue == "aguardando_cliente" && $0.newValue == "em_atendimento" })

@@ -135,4 +135,55 @@ struct CustomerSideTests {
         #expect(try harness.client.call(IntakeV1.Intake.reply, reply, options: asMaria).message != nil)
         #expect(try harness.events(IntakeV1.TicketCancelledByCustomer.self).isEmpty)
     }
+
+    @Test("a customer's cancel that crossed a finish follows workflow's outcome: finished when workflow finished it otherwise (it could not apply the cancel), still cancelled when workflow applied it (cancelada_cliente); the reason kept",
+          arguments: TestEngines.all)
+    func cancelCrossingAFinish(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
+        let asMaria = harness.options(IntakeHarness.customer(maria))
+        func finish(_ ticket: IntakeV1.Ticket, _ outcome: String) throws {
+            var finished = WorkflowV1.TicketFinished()
+            var summary = WorkflowV1.TicketSummary()
+            summary.ticketID = ticket.id
+            summary.code = ticket.code
+            finished.ticket = summary
+            finished.outcome = outcome
+            var envelope = EventsV1.EventEnvelope()
+            envelope.id = "finished-\(ticket.id)"
+            envelope.type = WorkflowV1.TicketFinished.protoName
+            envelope.key = ticket.id
+            envelope.source = "workflow"
+            envelope.payload = finished.serializedBytes()
+            var delivery = EventsV1.DeliverEventsRequest()
+            delivery.events = [envelope]
+            #expect(try harness.client.call(EventsV1.EventSink.deliver, delivery).accepted == 1)
+        }
+        func status(_ ticket: IntakeV1.Ticket) throws -> IntakeV1.Ticket {
+            var get = IntakeV1.GetTicketRequest()
+            get.ticket = ticket.id
+            return try harness.client.call(IntakeV1.Intake.getTicket, get, options: asMaria)
+        }
+        var opened: [IntakeV1.Ticket] = []
+        for subject in ["Nota fiscal rejeitada", "Boleto duplicado"] {
+            var request = IntakeHarness.request(acme)
+            request.subject = subject
+            let ticket = try #require(try harness.client.call(IntakeV1.Intake.openTicket, request, options: asMaria).ticket)
+            var cancel = IntakeV1.CancelTicketRequest()
+            cancel.ticket = ticket.id
+            cancel.reason = "Resolvemos internamente."
+            _ = try harness.client.call(IntakeV1.Intake.cancelTicket, cancel, options: asMaria)
+            #expect(try status(ticket).status == "cancelled")
+            opened.append(ticket)
+        }
+        // The agent's conclusion crossed the cancel: workflow finished it as resolved. Before,
+        // intake's copy stayed "cancelled" while workflow's said "Finalizado — resolvida".
+        try finish(opened[0], "resolvida")
+        let crossed = try status(opened[0])
+        #expect(crossed.status == "finished" && crossed.cancelReason == "Resolvemos internamente.", "\(crossed.status)")
+        // Workflow applied the cancel: it stays cancelled.
+        try finish(opened[1], "cancelada_cliente")
+        #expect(try status(opened[1]).status == "cancelled")
+    }
 }

@@ -42,6 +42,36 @@ struct TicketAccessTests {
         #expect(Self.code { _ = try harness.client.call(NotificationV1.Notification.listDeliveries, byTicket, options: agent) } == .unavailable)
     }
 
+    @Test("SendTicketEmail is acting on the ticket: an agent who sees it but may not act on it (workflow's caller_may_act: not its holder, group or chefe) gets PERMISSION_DENIED and nothing is stored, nor replayed by a retry with the key; who may act, and administrators, send it",
+          arguments: TestEngines.all)
+    func onlyWhoMayAct(engine: DatabaseEngine) throws {
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: 1))
+        var options = harness.options(NotificationHarness.agent())
+        options.metadata[MetadataKey.idempotencyKey] = "envio-ato"
+        let email = TicketEmails.request("t-held", code: "2026-000720", subject: "Resumo", body: "Segue o que combinamos.")
+        // Before 2026-12 any agent who could see the ticket could e-mail any address about it.
+        harness.workflow.seeOnly("t-held", by: "agent-1")
+        do {
+            _ = try harness.client.call(NotificationV1.Notification.sendTicketEmail, email, options: options)
+            Issue.record("sent by an agent who may not act on the ticket")
+        } catch let error as RPCError {
+            #expect(error.code == .permissionDenied && error.violations.first?.reason == "may_not_act", "\(error)")
+            #expect(error.message.contains("apenas quem atende a ocorrência") && error.message.contains("only who works the ticket"), "\(error.message)")
+        }
+        #expect(try harness.deliveries(ticketID: "t-held").isEmpty)
+        // An administrator is not asked about, and sends it.
+        #expect(try harness.client.call(NotificationV1.Notification.sendTicketEmail, email,
+                                        options: harness.options(NotificationHarness.administrator())).delivery?.ticketID == "t-held")
+        // Another ticket she works: sent; once she may no longer act on it, the retry with the key is refused, nothing more stored.
+        let own = TicketEmails.request("t-own", code: "2026-000721", subject: "Resumo", body: "Segue.")
+        options.metadata[MetadataKey.idempotencyKey] = "envio-proprio"
+        let first = try #require(try harness.client.call(NotificationV1.Notification.sendTicketEmail, own, options: options).delivery)
+        #expect(first.ticketID == "t-own")
+        harness.workflow.seeOnly("t-own", by: "agent-1")
+        #expect(Self.code { _ = try harness.client.call(NotificationV1.Notification.sendTicketEmail, own, options: options) } == .permissionDenied)
+        #expect(try harness.deliveries(ticketID: "t-own").count == 1)
+    }
+
     @Test("SendTicketEmail retried with its idempotency key replays the first delivery only while the caller's level still reaches the e-mail's: lowered since, PERMISSION_DENIED and nothing more stored",
           arguments: TestEngines.all)
     func replayChecksTheLevel(engine: DatabaseEngine) throws {

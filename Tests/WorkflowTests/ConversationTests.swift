@@ -150,4 +150,45 @@ struct ConversationTests {
         #expect(harness.failure(WorkflowV1.Workflow.addDiscussion, add, as: Self.ana) == nil)
         #expect(try harness.ticket("t1").discussion.isEmpty, "nothing stored")
     }
+
+    @Test("an agent's entry takes one of the kinds agents write: a customer's kind (customer_reply, solution_accepted…) or an unknown one is INVALID_ARGUMENT on kind, also with validate_only and in a bulk note; empty is a note; a row stored before with another kind still reads",
+          arguments: TestEngines.all)
+    func agentEntryKinds(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        try harness.deliver(WorkflowHarness.opened("t1"), key: "t1")
+        try harness.take("t1", as: Self.ana)
+        var add = WorkflowV1.AddDiscussionRequest()
+        add.ticketID = "t1"
+        add.isPublic = true
+        add.text = "Pode fechar, resolvido."
+        for kind in ["customer_reply", "solution_accepted", "cancellation", "voicemail", "transfer", "resposta"] {
+            add.kind = kind
+            for validateOnly in [true, false] {
+                add.validateOnly = validateOnly
+                let refused = harness.failure(WorkflowV1.Workflow.addDiscussion, add, as: Self.ana)
+                #expect(refused?.code == .invalidArgument && refused?.violations.map(\.field) == ["kind"]
+                        && refused?.violations.first?.reason == "invalid", "\(kind): \(String(describing: refused))")
+                #expect(refused?.message.contains("tipo de registro inválido") == true && refused?.message.contains("invalid entry kind") == true)
+            }
+        }
+        var bulk = WorkflowV1.BulkActionRequest()
+        bulk.ticketIDs = ["t1"]
+        bulk.note = add
+        let results = try harness.call(WorkflowV1.Workflow.bulkAction, bulk, as: Self.ana).results
+        #expect(results.count == 1 && results.first?.ok == false && results.first?.error.contains("tipo de registro inválido") == true, "\(results)")
+        #expect(try harness.ticket("t1").discussion.isEmpty, "nothing stored")
+        add.validateOnly = false
+        var kinds: [String] = []
+        for kind in ["", "note", "possible_solution", "request_info", "solution", "article"] {
+            add.kind = kind
+            kinds.append(try harness.call(WorkflowV1.Workflow.addDiscussion, add, as: Self.ana).entry?.kind ?? "")
+        }
+        #expect(kinds == ["note", "note", "possible_solution", "request_info", "solution", "article"])
+        // A row an agent stored before 2026-12 with a kind of their own still reads as stored.
+        try harness.database.write { tx in
+            try tx.execute("UPDATE discussion_entries SET kind = 'resposta_antiga' WHERE ticket_id = 't1' AND kind = 'article'", [])
+        }
+        #expect(try harness.ticket("t1").discussion.map(\.kind).last == "resposta_antiga")
+    }
 }

@@ -12,7 +12,8 @@ import WorkflowCore
 /// interaction never going backwards, and a cancellation arriving after the finish kept.
 @Suite struct CustomerAnswerTests {
     static let ana = WorkflowHarness.agent("ana")
-    static let maria = WorkflowHarness.customer("maria", organization: "org-1")
+    /// The tickets' contact: who decides for them.
+    static let maria = WorkflowHarness.ticketContact()
 
     func reply(_ harness: WorkflowHarness, _ id: String, _ message: String, _ text: String, writtenAt: Int64 = 0) throws {
         var reply = IntakeV1.CustomerReplied()
@@ -84,12 +85,63 @@ import WorkflowCore
                 "the customer reads her own reason back")
         let agentView = try harness.ticket("a", as: Self.ana)
         #expect(agentView.row?.unreadMessages == 1, "the holder has the rejection to read")
-        #expect(!agentView.discussion.contains { !$0.isPublic && $0.authorID == "maria" }, "nothing the customer wrote is internal")
+        #expect(!agentView.discussion.contains { !$0.isPublic && $0.authorID == Self.maria.id }, "nothing the customer wrote is internal")
 
         view = try harness.move("b", to: "fechado", note: "Funcionou, obrigada.", as: Self.maria)
         #expect(view.row?.stage == "fechado" && view.outcome == "resolvida")
         #expect(view.discussion.contains { $0.kind == "solution_accepted" && $0.isPublic && $0.text == "Funcionou, obrigada." })
-        #expect(!(try harness.ticket("b", as: Self.ana)).discussion.contains { !$0.isPublic && $0.authorID == "maria" })
+        #expect(!(try harness.ticket("b", as: Self.ana)).discussion.contains { !$0.isPublic && $0.authorID == Self.maria.id })
+    }
+
+    @Test("only the ticket's contact, a company administrator or its representative's people answer a proposed solution (intake's cancellation rule, one TicketDecisionRule): a colleague and another representative get PERMISSION_DENIED, are not offered the answer, and the ticket stays in Resolvido",
+          arguments: TestEngines.all)
+    func whoMayAnswer(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine, environment: ["WORKFLOW_FLOW": "totvs"])
+        try harness.seedDirectory()
+        for id in ["a", "b", "c"] {
+            var opened = WorkflowHarness.opened(id)
+            opened.representative = TicketFixtures.person("rep-1", name: "Consultoria", email: "rep@consultoria.example")
+            try harness.deliver(opened, key: id)
+            try harness.take(id, as: Self.ana)
+            try harness.move(id, to: "resolvido", publicNote: "Corrigido no pacote 3", as: Self.ana)
+        }
+        func person(_ id: String, admin: Bool = false, representative: String = "") -> AuthV1.Principal {
+            var principal = WorkflowHarness.customer(id, organization: "org-1")
+            principal.organizationAdmin = admin
+            if !representative.isEmpty {
+                principal.organizationID = "consultoria"
+                principal.representativeID = representative
+                principal.representedOrganizationIDs = ["org-1"]
+            }
+            return principal
+        }
+        func offered(_ id: String, as principal: AuthV1.Principal) throws -> [String] {
+            var request = WorkflowV1.ListAllowedMovesRequest()
+            request.ticketID = id
+            return try harness.call(WorkflowV1.Workflow.listAllowedMoves, request, as: principal).moves.map(\.toStage).sorted()
+        }
+        var accept = WorkflowV1.AnswerSolutionRequest()
+        accept.ticketID = "a"
+        accept.accept = true
+        // João, a colleague at the company, and a representative who is not the ticket's: before,
+        // either finished the ticket as resolved.
+        for outsider in [person("joao"), person("eva", representative: "rep-2")] {
+            let refused = harness.failure(WorkflowV1.Workflow.answerSolution, accept, as: outsider)
+            #expect(refused?.code == .permissionDenied && refused?.violations.first?.reason == "not_the_tickets_own",
+                    "\(String(describing: refused))")
+            #expect(refused?.message.contains("apenas o contato da ocorrência") == true && refused?.message.contains("only the ticket's contact") == true)
+            #expect(moveFailure(harness, "a", to: "fechado", as: outsider)?.code == .permissionDenied, "however it is asked")
+            #expect(try offered("a", as: outsider).isEmpty, "not offered the answer")
+        }
+        #expect(try harness.ticket("a").row?.stage == "resolvido")
+        // The contact, a company administrator and the ticket's representative's people may.
+        #expect(try offered("a", as: Self.maria) == ["em_atendimento", "fechado"])
+        #expect(try harness.call(WorkflowV1.Workflow.answerSolution, accept, as: Self.maria).row?.stage == "fechado")
+        accept.ticketID = "b"
+        #expect(try offered("b", as: person("ines", admin: true)) == ["em_atendimento", "fechado"])
+        #expect(try harness.call(WorkflowV1.Workflow.answerSolution, accept, as: person("ines", admin: true)).row?.stage == "fechado")
+        accept.ticketID = "c"
+        #expect(try harness.call(WorkflowV1.Workflow.answerSolution, accept, as: person("rui", representative: "rep-1")).row?.stage == "fechado")
     }
 
     @Test("default flow: told the solution while the ticket waits on her, the customer's acceptance or rejection brings it back to Em atendimento (no inactivity close 'sem retorno do cliente')",
@@ -114,7 +166,7 @@ import WorkflowCore
         var view = try answer(harness, "a", accept: true)
         #expect(view.row?.stage == "em_atendimento", "no longer waiting on a customer who answered")
         let confirmed = try harness.ticket("a", as: Self.ana).row?.status
-        #expect(confirmed?.status == "solucao_confirmada" && confirmed?.setByID == "maria")
+        #expect(confirmed?.status == "solucao_confirmada" && confirmed?.setByID == Self.maria.id)
         let line = try harness.history("a").last { $0.kind == "status" }
         #expect(line?.oldValue == "cliente_informado" && line?.newValue == "solucao_confirmada")
         #expect(try harness.history("a").contains { $0.kind == "stage" && $0.oldValue == "aguardando_cliente" && $0.newValue == "em_atendimento" })
@@ -268,7 +320,7 @@ import WorkflowCore
         #expect(missing?.code == .invalidArgument && missing?.violations.first?.field == "note", "\(String(describing: missing))")
         let view = try harness.move("t", to: "aguardando_atendimento", note: "Prefiro falar com o nível 2.", as: Self.maria)
         #expect(view.row?.stage == "aguardando_atendimento")
-        #expect(view.discussion.contains { $0.isPublic && $0.authorID == "maria" && $0.text == "Prefiro falar com o nível 2." })
-        #expect(!(try harness.ticket("t", as: Self.ana)).discussion.contains { !$0.isPublic && $0.authorID == "maria" })
+        #expect(view.discussion.contains { $0.isPublic && $0.authorID == Self.maria.id && $0.text == "Prefiro falar com o nível 2." })
+        #expect(!(try harness.ticket("t", as: Self.ana)).discussion.contains { !$0.isPublic && $0.authorID == Self.maria.id })
     }
 }

@@ -38,7 +38,6 @@ struct ReplyOnceTests {
         var answer = WorkflowV1.AddDiscussionRequest()
         answer.ticketID = "t1"
         answer.text = "Recebido, obrigado."
-        answer.kind = "reply"
         answer.isPublic = true
         _ = try harness.call(WorkflowV1.Workflow.addDiscussion, answer, as: Self.ana)
         let answered = try #require(try late.target(harness, "t1", .nextResponse))

@@ -9,7 +9,8 @@ import WorkflowCore
 /// The customer's accept/reject of a proposed solution, in both shipped flows.
 @Suite struct SolutionAcceptanceTests {
     static let ana = WorkflowHarness.agent("ana")
-    static let maria = WorkflowHarness.customer("maria", organization: "org-1")
+    /// The tickets' contact: who decides for them.
+    static let maria = WorkflowHarness.ticketContact()
 
     func answer(_ harness: WorkflowHarness, _ id: String, accept: Bool, reason: String = "",
                 as principal: AuthV1.Principal = Self.maria) throws -> WorkflowV1.TicketView {
@@ -64,7 +65,7 @@ import WorkflowCore
         #expect(view.awaitingAcceptance == false)
         #expect(view.row?.stage == "em_atendimento")
         let mine = view.discussion.filter { $0.kind == "solution_rejected" }
-        #expect(mine.count == 1 && mine[0].isPublic && mine[0].text == "O erro 539 continua na filial 2." && mine[0].authorID == "maria",
+        #expect(mine.count == 1 && mine[0].isPublic && mine[0].text == "O erro 539 continua na filial 2." && mine[0].authorID == Self.maria.id,
                 "the customer sees her own reason")
         let agentView = try harness.ticket("t1", as: Self.ana)
         #expect(agentView.discussion.contains { $0.kind == "solution_rejected" && $0.isPublic && $0.text.contains("filial 2") })
@@ -82,7 +83,7 @@ import WorkflowCore
         view = try answer(harness, "t1", accept: true)
         #expect(view.awaitingAcceptance == false)
         let confirmed = try harness.ticket("t1", as: Self.ana).row?.status
-        #expect(confirmed?.status == "solucao_confirmada" && confirmed?.setByID == "maria")
+        #expect(confirmed?.status == "solucao_confirmada" && confirmed?.setByID == Self.maria.id)
     }
 
     @Test("totvs flow: Resolvido awaits acceptance; rejecting with a reason reopens with a public entry, accepting closes",

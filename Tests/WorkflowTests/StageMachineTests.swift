@@ -139,7 +139,7 @@ struct StageMachineTests {
     func totvsPreset(engine: DatabaseEngine) throws {
         let harness = try WorkflowHarness(engine, environment: ["WORKFLOW_FLOW": "totvs"])
         try harness.seedDirectory()
-        let customer = WorkflowHarness.customer("maria", organization: "org-1")
+        let customer = WorkflowHarness.ticketContact()
         for id in ["a", "b", "c"] { try harness.deliver(WorkflowHarness.opened(id), key: id) }
         try harness.take("a", as: Self.ana)
         var view = try harness.move("a", to: "pendente", publicNote: "Envie o XML", as: Self.ana)

@@ -12,7 +12,8 @@ import WorkflowCore
 @Suite("Workflow: time rules through the service (reopening from Resolvido, resolution and first-response metrics, inactivity outcomes)")
 struct TimeRulesTests {
     static let ana = WorkflowHarness.agent("ana")
-    static let maria = WorkflowHarness.customer("maria", organization: "org-1")
+    /// The tickets' contact: who decides for them.
+    static let maria = WorkflowHarness.ticketContact()
 
     func harness(_ engine: DatabaseEngine, clock: ManualClock, flow: String = "padrao", daySeconds: Int = 86_400) throws -> WorkflowHarness {
         var options = WorkflowService.Options()

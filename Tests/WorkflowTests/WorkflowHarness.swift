@@ -78,6 +78,15 @@ final class WorkflowHarness: @unchecked Sendable {
         return principal
     }
 
+    /// The contact of ``opened(_:organization:plan:category:priority:product:module:subject:request:openedAt:)``'s
+    /// tickets ("contact-org-1", shown as maria): the customer who decides for them (accepts or
+    /// rejects a solution, ServiceKit's `TicketDecisionRule`), not a colleague of theirs.
+    static func ticketContact(organization: String = "org-1") -> AuthV1.Principal {
+        var principal = customer("contact-\(organization)", organization: organization)
+        principal.displayName = "maria"
+        return principal
+    }
+
     static func customer(_ id: String, organization: String) -> AuthV1.Principal {
         var principal = AuthV1.Principal()
         principal.kind = .customer

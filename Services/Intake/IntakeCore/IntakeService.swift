@@ -52,10 +52,11 @@ public enum IntakeService {
         IntakeAPI.register(intake, principals: runtime.principals, in: &router)
         var consumer = EventConsumer(consumer: "intake", batched: true)
         // Workflow finished the ticket (Finalizado or Cancelado): the customer can no longer
-        // cancel it, and `GetTicket` says so.
+        // cancel it, and `GetTicket` says so — also when a customer's cancel here crossed the
+        // finish and workflow could not apply it (``TicketStore/markFinished(_:ticketID:outcome:)``).
         consumer.on(WorkflowV1.TicketFinished.self) { event, _, tx in
             guard let ticketID = event.ticket?.ticketID, !ticketID.isEmpty else { return }
-            try TicketStore.markFinished(tx, ticketID: ticketID)
+            try TicketStore.markFinished(tx, ticketID: ticketID, outcome: event.outcome)
         }
         consumer.register(in: &router, database: runtime.database, logger: runtime.logger)
         var relay = RelayConfiguration()

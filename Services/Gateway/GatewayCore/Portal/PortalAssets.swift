@@ -5591,17 +5591,18 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
       el('label', {}, t('reason'), el('input', { name: 'reason', id: 'cancel-reason', required: true })),
       el('button', { type: 'submit', id: 'cancel-submit', class: 'secondary', text: t('cancel') }));
     cancel.addEventListener('submit', (e) => { e.preventDefault(); act('POST', `/v1/tickets/${encodeURIComponent(id)}/cancel`, { reason: cancel.elements.reason.value }, { event: e }); });
-    // Nothing to answer or cancel once either service closed the ticket. Cancelling is offered
-    // only to whom intake lets cancel: the ticket's contact, its representative's people and the
-    // company's administrators (a colleague reads and answers it).
+    // Nothing to answer or cancel once either service closed the ticket. Cancelling, and accepting
+    // or rejecting a proposed solution, are offered only to whom intake and workflow let decide for
+    // the ticket (ServiceKit's TicketDecisionRule): its contact, its representative's people and
+    // the company's administrators (a colleague reads and answers it).
     const finished = workflowFinal || closedAtIntake;
-    const mayCancel = isRepresentative()
+    const mayDecide = isRepresentative()
       ? !!(intake.representative && intake.representative.id && intake.representative.id === me.principal.representative_id)
       : !!(intake.contact && intake.contact.id === me.principal.id) || !!me.principal.organization_admin;
-    if (!finished) page.push(reply, mayCancel ? cancel : null);
+    if (!finished) page.push(reply, mayDecide ? cancel : null);
     // Accept / reject a proposed solution, in any flow: workflow says when the ticket awaits the
     // customer's acceptance (its flow's customer moves, or status "cliente_informado").
-    if (workflow && workflow.awaiting_acceptance) {
+    if (workflow && workflow.awaiting_acceptance && mayDecide) {
       const answer = (accept, event) => act('POST', `/v1/tickets/${encodeURIComponent(id)}/solution/answer`, { accept, reason: reason.value }, { event });
       const reason = el('textarea', { name: 'reason', id: 'reject-reason' });
       verdict.replaceChildren(el('h2', { text: t('proposedSolution') }),

@@ -171,17 +171,16 @@ extension IntakeContext {
     }
 
     /// Throws `PERMISSION_DENIED` unless `caller` may cancel `ticket` (one they already see):
-    /// staff (agents and integrations workflow lets act, services), the ticket's own contact,
-    /// a company administrator (`organization_admin`) of its organization, and the people of the
-    /// ticket's representative (the one who opened it, or whom an agent named since). Another
-    /// contact of the company reads and answers the ticket, but does not cancel a colleague's;
-    /// neither does a representative who is not the ticket's.
+    /// staff (agents and integrations workflow lets act, services), and among customers those
+    /// ServiceKit's ``TicketDecisionRule`` names — the ticket's own contact, a company
+    /// administrator (`organization_admin`) of its organization, and the people of the ticket's
+    /// representative (the one who opened it, or whom an agent named since); workflow's
+    /// `AnswerSolution` follows the same rule. Another contact of the company reads and answers
+    /// the ticket, but does not cancel a colleague's; neither does a representative who is not the ticket's.
     func requireMayCancel(_ ticket: IntakeV1.Ticket, caller: Caller) throws {
         guard caller.isCustomer else { return }
-        let allowed = caller.isRepresentative
-            ? ticket.representative.map { !$0.id.isEmpty && $0.id == caller.principal.representativeID } ?? false
-            : ticket.contact?.id == caller.id || caller.principal.organizationAdmin
-        guard allowed else { throw Denied.notTheTicketsOwn }
+        guard TicketDecisionRule.mayDecide(caller.principal, contactID: ticket.contact?.id ?? "",
+                                           representativeID: ticket.representative?.id ?? "") else { throw Denied.notTheTicketsOwn }
     }
 
     /// Changes a ticket's contact and/or representative. Allowed only while the ticket is open

@@ -15,9 +15,15 @@ enum TicketStore {
     /// Workflow reported the ticket finished (`TicketFinished`).
     static let finished = "finished"
 
-    /// Records that workflow finished a ticket; a ticket the customer cancelled stays cancelled.
-    static func markFinished(_ tx: any SQLExecutor, ticketID: String) throws {
-        try tx.execute("UPDATE tickets SET status = ? WHERE id = ? AND status = ?", [.text(finished), .text(ticketID), .text(open)])
+    /// Records that workflow finished a ticket with `outcome`. Workflow is the authority for the
+    /// stage: a ticket the customer cancelled here stays cancelled when workflow applied the
+    /// cancellation (`cancelada_cliente`), and follows workflow's finish otherwise — a conclusion
+    /// crossed the cancel, which workflow could not apply (it keeps the customer's reason for the
+    /// team). Before 2026-12 intake's copy stayed cancelled while workflow's was finished.
+    static func markFinished(_ tx: any SQLExecutor, ticketID: String, outcome: String) throws {
+        try tx.execute("UPDATE tickets SET status = ? WHERE id = ? AND (status = ? OR (status = ? AND ? <> ?))",
+                       [.text(finished), .text(ticketID), .text(open), .text(cancelled), .text(outcome),
+                        .text(TicketOutcome.canceladaCliente.rawValue)])
     }
 
     /// The ticket with this id or code, without its messages and attachments.

@@ -305,9 +305,21 @@ struct NotificationAPI: Sendable {
         // A ticket hidden from the caller is NOT_FOUND before anything else (as the gateway's
         // route answers); workflow's current level of it counts below (it may have been raised
         // since the last event notification saw).
-        let current = try tickets.require(request.ticketID, caller: caller, context: context)?.accessLevel ?? 0
+        let holder = try tickets.require(request.ticketID, caller: caller, context: context)
+        let current = holder?.accessLevel ?? 0
         try Access.requireAgent(caller)
         guard !request.ticketID.isEmpty else { throw Access.required("ticket_id", "Informe a ocorrência.", "Ticket is required.") }
+        // Writing to anyone about the ticket is acting on it: workflow's rule (`caller_may_act`:
+        // the holder, the holding group's members while nobody holds it, the holder's chefe;
+        // services and administrators are not asked). Before 2026-12 any agent who could see
+        // the ticket could e-mail any address about it.
+        if let holder, !holder.callerMayAct {
+            throw RPCError(.permissionDenied, """
+                apenas quem atende a ocorrência (ou seu chefe) envia e-mails sobre ela / \
+                only who works the ticket (or their chefe) sends e-mails about it
+                """, violations: [FieldViolation(field: "ticket_id", reason: "may_not_act",
+                                                 pt: "A ocorrência está com outro responsável.", en: "The ticket is held by someone else.")])
+        }
         guard !request.to.isEmpty else { throw Access.required("to", "Informe os destinatários.", "Recipients are required.") }
         for (field, list) in [("to", request.to), ("copies", request.copies)] {
             if let bad = list.first(where: { !EmailAddress.isValid($0) }) {

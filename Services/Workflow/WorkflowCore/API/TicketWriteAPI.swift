@@ -28,11 +28,16 @@ extension WorkflowAPI {
                 // guards (a product manager's accept or deny in Análise produto).
                 let mayWork = actor.kind == .customer || (try? actor.requireWork()) != nil
                 let mayAct = actor.kind == .customer || (try? lifecycle.requireCanAct(tx, ticket, actor)) != nil
-                // A customer's rejection of a proposed solution needs its reason (``move``: it is AnswerSolution).
-                let rejection = actor.kind == .customer ? lifecycle.acceptanceMoves(ticket, in: ticket.stage)?.reject : nil
+                // A customer's rejection of a proposed solution needs its reason (``move``: it is AnswerSolution),
+                // and only who may answer it is offered the answer (its contact, a company administrator,
+                // its representative's people).
+                let acceptance = actor.kind == .customer ? lifecycle.acceptanceMoves(ticket, in: ticket.stage) : nil
+                let rejection = acceptance?.reject
+                let answers = acceptance.map { [$0.accept, $0.reject] } ?? []
+                let mayAnswer = lifecycle.mayAnswerSolution(ticket, actor)
                 for trigger in triggers where mayWork {
                     for transition in flow.moves(from: ticket.stage, trigger: trigger, category: ticket.category)
-                    where transition.permission.isEmpty ? mayAct : actor.has(transition.permission) {
+                    where (transition.permission.isEmpty ? mayAct : actor.has(transition.permission)) && (mayAnswer || !answers.contains(transition.to)) {
                         var move = WorkflowV1.AllowedMove()
                         move.toStage = transition.to
                         move.stageName = actor.isStaff ? flow.stage(transition.to)?.name ?? transition.to : flow.stage(transition.to)?.customerName ?? transition.to
@@ -343,6 +348,8 @@ extension WorkflowAPI {
         // limit, the gateway put the entry's files on the ticket, then the entry was refused).
         // 3,000,000 characters were stored; a kind of any length too.
         try TextLimits.check([(request.text, "text", TextLimits.text), (request.kind, "kind", TextLimits.name)])
+        // One of the kinds an agent writes (not a customer's: before 2026-12 any text was taken).
+        _ = try EntryKinds.agentKind(request.kind)
         guard !request.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw RPCError(.invalidArgument, "texto vazio / empty text", violations: [
                 FieldViolation(field: "text", reason: "required", pt: "Escreva o texto.", en: "Write the text.")])
@@ -359,7 +366,7 @@ extension WorkflowAPI {
         let messageID = request.attachments.isEmpty ? "" : RandomID.timeOrdered()
         let attachments = try InternalAttachments.recordEntryFiles(tx, ticketID: ticket.id, request.attachments, messageID: messageID,
                                                                    entryIsPublic: request.isPublic, at: lifecycle.now())
-        return try lifecycle.addEntry(tx, ticket, kind: request.kind.isEmpty ? "note" : request.kind, isPublic: request.isPublic,
+        return try lifecycle.addEntry(tx, ticket, kind: try EntryKinds.agentKind(request.kind), isPublic: request.isPublic,
                                       text: request.text, actor: actor, publishable: request.publishable, messageID: messageID,
                                       attachments: attachments)
     }

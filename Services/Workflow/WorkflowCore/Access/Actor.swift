@@ -31,6 +31,10 @@ public struct Actor: Sendable {
     /// An integration's API key (kind ``Kind/agent`` otherwise): changes tickets only with
     /// ``workPermission`` (``requireWork()``).
     public var isIntegration = false
+    /// Customers: the representative whose person the actor is ("" for a company's own contact).
+    public var representativeID = ""
+    /// Customers: a company administrator (`organization_admin`) of their organization.
+    public var isOrganizationAdmin = false
 
     /// The permission to change tickets (take, move, write, transfer…): every agent role of the
     /// gateway holds it; an integration's key only when it was given it.
@@ -76,14 +80,18 @@ public struct Actor: Sendable {
         switch principal.kind {
         case .customer where !principal.representativeID.isEmpty:
             // A representative's person: the organizations the representative acts for.
-            return Actor(kind: .customer, id: principal.id, name: principal.displayName, email: principal.email,
-                         organizationIDs: principal.representedOrganizationIDs.filter { !$0.isEmpty })
+            var actor = Actor(kind: .customer, id: principal.id, name: principal.displayName, email: principal.email,
+                              organizationIDs: principal.representedOrganizationIDs.filter { !$0.isEmpty })
+            actor.representativeID = principal.representativeID
+            return actor
         case .customer:
             guard !principal.organizationID.isEmpty else {
                 throw RPCError(.permissionDenied, "cliente sem organização / customer without an organization")
             }
-            return Actor(kind: .customer, id: principal.id, name: principal.displayName, email: principal.email,
-                         organizationID: principal.organizationID)
+            var actor = Actor(kind: .customer, id: principal.id, name: principal.displayName, email: principal.email,
+                              organizationID: principal.organizationID)
+            actor.isOrganizationAdmin = principal.organizationAdmin
+            return actor
         case .service:
             return Actor(kind: .service, id: principal.id, name: principal.displayName, level: principal.accessLevel,
                          isAdministrator: true, permissions: Set(principal.permissions))

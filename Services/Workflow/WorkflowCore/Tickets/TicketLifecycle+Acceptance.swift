@@ -1,6 +1,7 @@
 import Foundation
 import Messages
 import RPC
+import ServiceKit
 import Storage
 
 /// How a ticket awaits the customer's acceptance of a solution, if it does.
@@ -37,6 +38,17 @@ extension TicketLifecycle {
         return (accept.to, reject.to)
     }
 
+    /// Whether customer `actor` may accept or reject `ticket`'s proposed solution: its own contact,
+    /// a company administrator of its organization or its representative's people — the rule
+    /// intake's cancellation follows (``TicketDecisionRule``). Another contact of the company
+    /// reads and answers the ticket, but does not decide for a colleague's (before 2026-12 any
+    /// contact of the organization accepted, which in the `totvs` flow finishes the ticket).
+    func mayAnswerSolution(_ ticket: TicketRecord, _ actor: Actor) -> Bool {
+        actor.kind == .customer && TicketDecisionRule.mayDecide(
+            callerID: actor.id, callerRepresentativeID: actor.representativeID, organizationAdmin: actor.isOrganizationAdmin,
+            contactID: ticket.contact.id, representativeID: ticket.representative.id)
+    }
+
     /// The customer's answer to the proposed solution of `ticket`.
     ///
     /// Accepting finishes the ticket along the flow's customer move, or confirms the solution
@@ -44,12 +56,21 @@ extension TicketLifecycle {
     /// discussion entry (`solution_rejected`: the holder and the customer see it), counts it as an
     /// unread customer message, and reopens the work: the flow's customer move back, or the status
     /// cleared.
-    /// - Throws: `PERMISSION_DENIED` for staff; `FAILED_PRECONDITION` when the ticket awaits no
+    /// - Throws: `PERMISSION_DENIED` for staff and for a customer who may not decide for the ticket
+    ///   (``mayAnswerSolution(_:_:)``); `FAILED_PRECONDITION` when the ticket awaits no
     ///   acceptance; `INVALID_ARGUMENT` naming `reason` when a rejection has none.
     @discardableResult
     public func answerSolution(_ tx: any SQLExecutor, _ ticket: TicketRecord, accept: Bool, reason: String, actor: Actor) throws -> TicketRecord {
         guard actor.kind == .customer else {
             throw RPCError(.permissionDenied, "somente o cliente aceita ou rejeita a solução / only the customer accepts or rejects the solution")
+        }
+        guard mayAnswerSolution(ticket, actor) else {
+            throw RPCError(.permissionDenied, """
+                apenas o contato da ocorrência, um administrador da empresa ou o representante dela aceita ou rejeita a solução / \
+                only the ticket's contact, a company administrator or its representative's people accept or reject the solution
+                """, violations: [FieldViolation(field: "ticket_id", reason: "not_the_tickets_own",
+                                                 pt: "A ocorrência é de \(ticket.contact.name.isEmpty ? "outro contato" : ticket.contact.name).",
+                                                 en: "The ticket is \(ticket.contact.name.isEmpty ? "another contact" : ticket.contact.name)'s.")])
         }
         guard let acceptance = solutionAcceptance(ticket) else {
             throw RPCError(.failedPrecondition, "a ocorrência não aguarda sua validação / the ticket does not await your acceptance",

@@ -145,10 +145,18 @@ struct AdministrationPagesTests {
         #expect(without.status == 400, "\(without.text)")
         #expect(((without.json["error"] as? [String: Any])?["details"] as? [[String: Any]])?.map { $0["field"] as? String ?? "?" }
             == ["custom_fields.modulo_contratado"], "\(without.text)")
-        let registered = try gateway.request("POST", "/v1/tickets", json: [
+        // A customer opens through the portal only (`not_for_customers`); the team logs the call
+        // on the new channel for her.
+        var call: [String: Any] = [
             "subject": "Liguei no 0800", "request": "Registro do que combinamos por telefone.", "category": "DUVIDA", "product": "ERP",
             "organization_id": seeded.organizationID, "channel": "0800",
-            "custom_fields": [["key": "modulo_contratado", "value": "Estoque"]]], bearer: seeded.maria)
+            "custom_fields": [["key": "modulo_contratado", "value": "Estoque"]]]
+        let byCustomer = try gateway.request("POST", "/v1/tickets", json: call, bearer: seeded.maria)
+        #expect(byCustomer.status == 400 && byCustomer.text.contains("not_for_customers"), "\(byCustomer.text)")
+        let contacts = try gateway.request("GET", "/v1/organizations/\(seeded.organizationID)/contacts", bearer: seeded.admin)
+        call["contact_id"] = try #require(((contacts.json["contacts"] as? [[String: Any]])?.first { $0["name"] as? String == "Maria" })?["id"] as? String,
+                                          "\(contacts.text)")
+        let registered = try gateway.request("POST", "/v1/tickets", json: call, bearer: seeded.admin)
         #expect(registered.status == 201, "\(registered.text)")
         // Agents cannot change the catalog through the API either; the built-in portal channel
         // cannot be deactivated even by an administrator.

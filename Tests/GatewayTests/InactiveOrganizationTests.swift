@@ -4,6 +4,7 @@ import Messages
 import RPC
 import RPCTransport
 import Storage
+import Synchronization
 import Testing
 import TestSupport
 
@@ -115,5 +116,31 @@ struct InactiveOrganizationTests {
         #expect(throws: RPCError.self) { try states.isActive("O-2", lookup: down) }
         states.note("O-2", active: false)
         #expect(try !states.isActive("O-2", lookup: down))
+    }
+
+    @Test("answers are kept per thread stripe (no lock shared by every request), yet a forget or a note made on one thread reaches every thread's next read")
+    func changesReachEveryThread() throws {
+        let states = ActiveStates(lifetimeMilliseconds: 60_000)
+        let answer = Atomic<Bool>(true)
+        let asked = Atomic<Int>(0)
+        let lookup: @Sendable (String) throws -> Bool = { _ in asked.add(1, ordering: .relaxed); return answer.load(ordering: .relaxed) }
+        func readEverywhere() -> [Bool] {
+            let results = Mutex<[Bool]>([])
+            DispatchQueue.concurrentPerform(iterations: 64) { _ in
+                let active = (try? states.isActive("O-1", lookup: lookup)) ?? false
+                results.withLock { $0.append(active) }
+            }
+            return results.withLock { $0 }
+        }
+        #expect(readEverywhere().allSatisfy { $0 })
+        let first = asked.load(ordering: .relaxed)
+        #expect(first >= 1 && first <= 64)
+        answer.store(false, ordering: .relaxed)
+        #expect(readEverywhere().allSatisfy { $0 }, "reused within the lifetime on every thread")
+        states.forget("O-1")
+        #expect(readEverywhere().allSatisfy { !$0 }, "a forget made on this thread is seen by every thread")
+        states.note("O-1", active: true)
+        let before = asked.load(ordering: .relaxed)
+        #expect(readEverywhere().allSatisfy { $0 } && asked.load(ordering: .relaxed) == before, "a note is every thread's answer, nothing asked")
     }
 }

@@ -75,6 +75,55 @@ struct ResolutionDefinitionTests {
         #expect(tuesday.finished == 1 && tuesday.resolutions == 1 && tuesday.reopened == 1, "\(tuesday)")
     }
 
+    /// A finished ticket may be reclassified (to correct the reports). Its resolution stays in the
+    /// rollups where it was counted (the category, module and group of its finish: a resolution
+    /// is never moved), and a later reopening withdraws it from there. Until 2026-12-02 the
+    /// reopening took it from the ticket's new classification: the old category, module and group
+    /// kept a resolution for good and the new ones went to −1.
+    @Test("a finished ticket reclassified, then reopened, has its resolution withdrawn from where it was counted",
+          arguments: TestEngines.all)
+    func reclassifiedWhileFinished(engine: DatabaseEngine) throws {
+        let fixture = try TimeAPIFixture(engine, secret: secret, at: "2027-03-01 09:00")
+        defer { withExtendedLifetime(fixture) {} }
+        let (clock, time, at) = (fixture.clock, fixture.time, fixture.at)
+        try at("2027-03-01 09:00") { tx in
+            try time.ticketOpened(tx, ticketID: "C", dimensions: Self.dims, stage: "em_atendimento", at: clock.now)
+        }
+        try at("2027-03-01 10:00") { tx in _ = try time.stageChanged(tx, ticketID: "C", to: "finalizado", outcome: "resolvida", at: clock.now) }
+        var moved = Self.dims
+        (moved.category, moved.module, moved.groupID) = (3, "Contabil", "n2")
+        try at("2027-03-02 09:00") { tx in try time.reclassified(tx, ticketID: "C", dimensions: moved, at: clock.now) }
+        func resolutions(_ by: [(key: String, totals: MetricTotals)]) -> [String: Int64] {
+            Dictionary(uniqueKeysWithValues: by.map { ($0.key, $0.totals.resolutions) }.filter { $0.1 != 0 })
+        }
+        func month() throws -> MetricsReport {
+            try fixture.database.read { tx in
+                try MetricsQuery.report(tx, from: LocalDay(2027, 3, 1), to: LocalDay(2027, 4, 1), now: sp("2027-03-10 09:00"))
+            }
+        }
+        let finished = try month()
+        #expect(resolutions(finished.byCategory) == ["1": 1] && resolutions(finished.byModule) == ["Folha": 1]
+                && resolutions(finished.byGroup) == ["n1": 1] && finished.totals.resolutions == 1,
+                "counted where it finished: \(finished.byCategory) \(finished.byGroup)")
+        try at("2027-03-03 09:00") { tx in _ = try time.stageChanged(tx, ticketID: "C", to: "em_atendimento", at: clock.now) }
+        let reopened = try month()
+        for (name, by) in [("category", reopened.byCategory), ("module", reopened.byModule), ("group", reopened.byGroup)] {
+            #expect(resolutions(by).isEmpty && by.allSatisfy { $0.totals.resolutionWallMs == 0 && $0.totals.resolutionMet == 0 },
+                    "withdrawn where it was counted, nothing below zero: \(name) \(by)")
+        }
+        #expect(reopened.totals.resolutions == 0 && reopened.totals.resolutionWallMs == 0 && reopened.totals.reopened == 1)
+        let n2 = try fixture.database.read { tx in
+            try MetricsQuery.report(tx, from: LocalDay(2027, 3, 1), to: LocalDay(2027, 4, 1), now: sp("2027-03-10 09:00"),
+                                    filter: MetricsFilter(groupID: "n2")).totals
+        }
+        #expect(n2.resolutions == 0 && n2.reopened == 1, "the group-filtered report (current dimensions) agrees: \(n2)")
+        // Finished again under the new classification: counted there now.
+        try at("2027-03-03 11:00") { tx in _ = try time.stageChanged(tx, ticketID: "C", to: "finalizado", outcome: "resolvida", at: clock.now) }
+        let again = try month()
+        #expect(resolutions(again.byCategory) == ["3": 1] && resolutions(again.byGroup) == ["n2": 1] && again.totals.resolutions == 1,
+                "\(again.byCategory) \(again.byGroup)")
+    }
+
     /// totvs: opened Monday 09:00, solved (Resolvido) 10:00, the customer rejects the solution at
     /// 11:00 (back to Em atendimento), solved again 12:00, accepted Thursday 16:00 (Fechado).
     /// The rejection is a reopening, as leaving Finalizado is in padrão (before 2026-12-02 it

@@ -99,6 +99,19 @@ public struct MetricsRecorder: Sendable {
         UPDATE wf_metric_tickets SET resolved_at = finished_at WHERE resolution_wall_ms IS NOT NULL AND finished_at IS NOT NULL AND is_open = 0;
         """)
 
+    /// Migration 201: the category, product, module and group a ticket's resolution was counted
+    /// under in the rollups (the dimensions at its finish; a resolution is never moved), so a
+    /// reopening withdraws it from there even when the finished ticket was reclassified since.
+    /// Backfilled with the ticket's current dimensions (the best known).
+    static let resolvedDimensionsMigration = Migration(version: 201, name: "time_metric_resolved_dimensions", sql: """
+        ALTER TABLE wf_metric_tickets ADD COLUMN resolved_category INTEGER;
+        ALTER TABLE wf_metric_tickets ADD COLUMN resolved_product TEXT;
+        ALTER TABLE wf_metric_tickets ADD COLUMN resolved_module TEXT;
+        ALTER TABLE wf_metric_tickets ADD COLUMN resolved_group TEXT;
+        UPDATE wf_metric_tickets SET resolved_category = category, resolved_product = product, resolved_module = module,
+            resolved_group = group_id WHERE resolved_at IS NOT NULL;
+        """)
+
     /// The DDL of a counter table of migration 150: per dimension (`'all'`, `'category'`,
     /// `'product'`, `'module'` or `'group'`) × `period` × key, the sums and counts each event adds
     /// to, so a month's report reads a few thousand rows at most. `wf_metric_daily` counts local
@@ -413,9 +426,12 @@ public struct MetricsRecorder: Sendable {
             _ = try withdrawResolution(tx, fact, d, from: &after)
             after.resolution = (wall, business, met ? 1 : 0)
             try factUpdate(tx, ticketID: ticketID, """
-                UPDATE wf_metric_tickets SET resolution_wall_ms = ?, resolution_business_ms = ?, resolution_met = ?, resolved_at = ?
+                UPDATE wf_metric_tickets SET resolution_wall_ms = ?, resolution_business_ms = ?, resolution_met = ?, resolved_at = ?,
+                    resolved_category = ?, resolved_product = ?, resolved_module = ?, resolved_group = ?
                 WHERE ticket_id = ?
-                """, [.integer(wall), .integer(business), .integer(met ? 1 : 0), .integer(at), .text(ticketID)], from: before, to: after)
+                """, [.integer(wall), .integer(business), .integer(met ? 1 : 0), .integer(at),
+                      .integer(Int64(d.category)), .text(d.product), .text(d.module), .text(d.groupID), .text(ticketID)],
+                from: before, to: after)
             try add(tx, at: at, d, [.resCount: 1, .resWall: wall, .resBusiness: business, .resMet: met ? 1 : 0])
         case .transferred(let pingPong, let group, let agent):
             after.transfers += 1
@@ -450,16 +466,27 @@ public struct MetricsRecorder: Sendable {
     }
 
     /// The assignments that clear a fact row's resolution (with ``withdrawResolution(_:_:_:from:)``).
-    private static let clearResolution = ", resolution_wall_ms = NULL, resolution_business_ms = NULL, resolution_met = NULL, resolved_at = NULL"
+    private static let clearResolution = """
+        , resolution_wall_ms = NULL, resolution_business_ms = NULL, resolution_met = NULL, resolved_at = NULL, \
+        resolved_category = NULL, resolved_product = NULL, resolved_module = NULL, resolved_group = NULL
+        """
 
     /// Takes the resolution `fact` holds out of the rollups of the day it was counted on
-    /// (`resolved_at`, migration 199; under the ticket's current dimensions — a finished ticket
-    /// is not reclassified) and out of `share` (the cohort counters follow). A resolution counted
-    /// before migration 199 on a ticket then open has no day and stays.
+    /// (`resolved_at`, migration 199), under the dimensions it was counted under (migration 201:
+    /// a finished ticket may have been reclassified since; rows without them, the ticket's current
+    /// `d`), and out of `share` (the cohort counters follow). A resolution counted before
+    /// migration 199 on a ticket then open has no day and stays.
     /// - Returns: whether the fact row's resolution columns must be cleared (the caller's UPDATE).
     private func withdrawResolution(_ tx: any SQLExecutor, _ fact: Row, _ d: TicketDimensions, from share: inout CohortShare) throws -> Bool {
         guard case .integer(let resolvedAt) = fact["resolved_at"], let resolution = share.resolution else { return false }
-        try add(tx, at: resolvedAt, d, [.resCount: -1, .resWall: -resolution.wall, .resBusiness: -resolution.business, .resMet: -resolution.met])
+        var counted = d
+        if let category = try fact.optionalInt("resolved_category") {
+            counted.category = Int32(category)
+            (counted.product, counted.module, counted.groupID) = (try fact.text("resolved_product"), try fact.text("resolved_module"),
+                                                                  try fact.text("resolved_group"))
+        }
+        try add(tx, at: resolvedAt, counted, [.resCount: -1, .resWall: -resolution.wall, .resBusiness: -resolution.business,
+                                              .resMet: -resolution.met])
         share.resolution = nil
         return true
     }

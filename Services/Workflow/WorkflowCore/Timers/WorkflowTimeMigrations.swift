@@ -18,6 +18,8 @@ public enum WorkflowTimeMigrations {
                // Finished tickets by outcome: the tickets' outcome, cohort outcome counters, rollup rows (Metrics/OutcomeMetrics.swift).
                MetricsQuery.outcomeMigration,
                // The day a ticket's resolution counted on, so a reopening withdraws it (Metrics/MetricsRecorder.swift).
-               MetricsRecorder.resolvedAtMigration]
+               MetricsRecorder.resolvedAtMigration,
+               // ... and the dimensions it counted under, so a reclassified finished ticket's reopening finds it (same file).
+               MetricsRecorder.resolvedDimensionsMigration]
     }
 }

@@ -28,7 +28,7 @@ struct CompanyAdministratorFlagTests {
         #expect(try intake.client.call(IntakeV1.Intake.updateContact, contact, options: intake.options).admin == admin)
     }
 
-    @Test("support takes Maria's admin flag in intake: within seconds (the event; answers are otherwise kept 10 minutes here) listing, disabling and enabling the company's sign-ins, inviting an existing contact, resending an invitation and the company's contact routes are 403 NOT_COMPANY_ADMINISTRATOR (bilingual), cancelling João's ticket and opening for him 403, /v1/me shows customer_contact without organization_admin; nothing changed; the flag back, every right is hers again; a customer_admin key is never signed organization_admin",
+    @Test("support takes Maria's admin flag in intake: within seconds (the event; answers are otherwise kept 10 minutes here) listing, disabling and enabling the company's sign-ins, inviting an existing contact, resending an invitation and the company's contact routes are 403 NOT_COMPANY_ADMINISTRATOR (bilingual), cancelling João's ticket, opening for him and accepting his proposed solution (workflow) 403, /v1/me shows customer_contact without organization_admin; nothing changed; the flag back, every right is hers again; a customer_admin key is never signed organization_admin",
           arguments: TestEngines.all)
     func theFlagDecides(engine: DatabaseEngine) throws {
         let setup = try SeededDeployment(engine: engine, gatewayEnvironment: ["GATEWAY_ACCESS_RECHECK_MS": "600000"])
@@ -71,6 +71,14 @@ struct CompanyAdministratorFlagTests {
             return try #require((response.json["ticket"] as? [String: Any])?["id"] as? String, "\(response.text)")
         }
         let joaosTicket = try ticketID(try open("Nota fiscal rejeitada", as: joao))
+        // Another of João's, whose solution Ana told him (workflow awaits his company's answer).
+        let solved = try ticketID(try open("Boleto sem registro", as: joao))
+        #expect(try waitFor { try gateway.request("POST", "/v1/tickets/\(solved)/take", bearer: seeded.ana, conform: false).status == 200 })
+        setup.ok(try gateway.request("POST", "/v1/tickets/\(solved)/solution", json: ["text": "Registro reenviado ao banco."], bearer: seeded.ana))
+        setup.ok(try gateway.request("POST", "/v1/tickets/\(solved)/status", json: ["status": "cliente_informado"], bearer: seeded.ana))
+        func answer() throws -> GatewayHarness.Response {
+            try gateway.request("POST", "/v1/tickets/\(solved)/solution/answer", json: ["accept": true], bearer: maria)
+        }
         func cancel(_ ticket: String) throws -> GatewayHarness.Response {
             try gateway.request("POST", "/v1/tickets/\(ticket)/cancel", json: ["reason": "Resolvido internamente"], bearer: maria)
         }
@@ -108,6 +116,9 @@ struct CompanyAdministratorFlagTests {
         #expect(refusedCancel.status == 403 && refusedCancel.errorCode == "PERMISSION_DENIED", "\(refusedCancel.text)")
         let refusedOpen = try open("Para o João", for: joaoContact, as: maria)
         #expect(refusedOpen.status == 403, "\(refusedOpen.text)")
+        // Workflow's, which takes the signed principal: João's proposed solution is not hers to accept.
+        let refusedAnswer = try answer()
+        #expect(refusedAnswer.status == 403 && refusedAnswer.errorCode == "PERMISSION_DENIED", "\(refusedAnswer.text)")
         // What she is now, as /v1/me says; she still reads the company's tickets and opens her own.
         let (user, principal) = try me(maria)
         #expect(user["role"] as? String == "customer_contact" && user["company_administrator_withdrawn"] as? Bool == true, "\(user)")
@@ -129,6 +140,7 @@ struct CompanyAdministratorFlagTests {
                                      bearer: maria), 201)
         setup.ok(try cancel(joaosTicket))
         _ = try ticketID(try open("Para o João", for: joaoContact, as: maria))
+        setup.ok(try answer())
         let restored = try me(maria)
         #expect(restored.user["role"] as? String == "customer_admin" && restored.user["company_administrator_withdrawn"] == nil, "\(restored.user)")
         #expect(restored.principal["organization_admin"] as? Bool == true)
@@ -139,6 +151,36 @@ struct CompanyAdministratorFlagTests {
         let key = try #require(created.json["key"] as? String)
         #expect(try me(key).principal["organization_admin"] as? Bool == false)
         #expect(try gateway.request("GET", "/v1/organizations/\(acme)/contacts", bearer: key).status == 403)
+    }
+
+    @Test("in the browser: without the flag Maria has no Contatos da empresa link, Minha conta says Contato do cliente and why, João's ticket offers her no cancel; the flag back, all three again")
+    func inBrowser() throws {
+        try PortalBrowser.requireChromium()
+        let setup = try SeededDeployment(engine: .sqlite)
+        let (gateway, seeded) = (setup.gateway, setup.seeded)
+        let mariaContact = try #require((try gateway.request("GET", "/v1/me", bearer: seeded.maria).json["principal"] as? [String: Any])?["id"] as? String)
+        let added = try gateway.request("POST", "/v1/organizations/\(seeded.organizationID)/contacts",
+                                        json: ["name": "João", "email": "joao@acme.com.br", "authorized": true], bearer: seeded.admin)
+        setup.ok(added, 201)
+        let joao = try gateway.createUser(admin: seeded.admin, email: "joao@acme.com.br", role: "customer_contact", organization: seeded.organizationID,
+                                          contact: try #require(added.json["id"] as? String))
+        let opened = try gateway.request("POST", "/v1/tickets", json: [
+            "subject": "Boleto sem registro", "request": "O banco recusa o boleto.", "category": "PROBLEMA", "priority": "NORMAL",
+            "product": "ERP", "module": "Financeiro", "organization_id": seeded.organizationID], bearer: joao)
+        setup.ok(opened, 201)
+        let ticket = try #require((opened.json["ticket"] as? [String: Any])?["id"] as? String)
+        #expect(try waitFor { try gateway.request("GET", "/v1/tickets?stage=", bearer: seeded.ana).text.contains(ticket) })
+        func page(_ state: String) throws {
+            let result = try PortalBrowser.run("withdrawn_administrator.py", gateway, [state, ticket],
+                                               environment: ["PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)"])
+            #expect(result.status == 0 && result.output.hasPrefix("OK"), Comment(rawValue: state + ": " + result.output + "\n" + result.error))
+        }
+        try Self.setAdmin(gateway, mariaContact, false)
+        #expect(try waitFor(10) { try gateway.request("GET", "/v1/users", bearer: seeded.maria).errorCode == "NOT_COMPANY_ADMINISTRATOR" })
+        try page("withdrawn")
+        try Self.setAdmin(gateway, mariaContact, true)
+        #expect(try waitFor(10) { try gateway.request("GET", "/v1/users", bearer: seeded.maria).status == 200 })
+        try page("restored")
     }
 
     @Test("intake's DirectoryChanged drops a contact's answer at once (and an organization's), whatever the entry: the next request asks intake again")

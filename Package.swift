@@ -112,7 +112,7 @@ let package = Package(
                     path: "Tests/ServiceKitTests", swiftSettings: strict),
         .testTarget(name: "KnowledgeTests", dependencies: ["KnowledgeCore", "GatewayCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage"],
                     path: "Tests/KnowledgeTests", exclude: ["Evaluation"], swiftSettings: strict),
-        .testTarget(name: "GatewayTests", dependencies: ["GatewayCore", "TestSupport", "Messages", "RPC", "RPCTransport", "ServiceKit", "Storage"],
+        .testTarget(name: "GatewayTests", dependencies: ["GatewayCore", "TestSupport", "Messages", "Observability", "RPC", "RPCTransport", "ServiceKit", "Storage"],
                     path: "Tests/GatewayTests", exclude: ["Browser"], swiftSettings: strict),
         .testTarget(name: "IntakeTests", dependencies: ["IntakeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability", "MailKit"],
                     path: "Tests/IntakeTests", exclude: ["Fixtures"], swiftSettings: strict),

@@ -11,6 +11,11 @@ import Messages
 /// already sees the ticket (its organization's customer, or a representative acting for it):
 /// the rule does not check the organization again.
 ///
+/// Who is a company administrator is the contact's `admin` flag in intake's directory: the gateway
+/// signs `organization_admin` only while the caller's contact has it (checked per request, cached
+/// as organizations' states are), and intake passes `organizationAdmin` as its own directory says
+/// (its `CompanyAdministrator`); workflow, which owns no directory, takes the signed one.
+///
 /// ```swift
 /// guard TicketDecisionRule.mayDecide(principal, contactID: ticket.contact.id,
 ///                                    representativeID: ticket.representative.id) else { throw denied }

@@ -116,4 +116,63 @@ struct CompanyAdministratorContactTests {
         // (Linked to the ticket opened for him: deactivated, not deleted.)
         #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.deleteContact, delete, options: asAna) }?.code == .failedPrecondition)
     }
+
+    @Test("the company's contacts listed and a colleague's ticket cancelled follow the contact's `admin` flag, not the signed role: without it Ana (signed as the company's administrator) lists none and cancels none of João's tickets (PERMISSION_DENIED, bilingual, nothing changed) but still cancels her own; a principal naming no contact (a customer_admin API key) lists none; given the flag back, Ana lists and cancels",
+          arguments: TestEngines.all)
+    func listingAndCancellingFollowTheFlag(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        var ana = try harness.contact(acme, "Ana", email: "ana@acme.example", admin: true)
+        let joao = try harness.contact(acme, "João", email: "joao@acme.example")
+        let asAna = harness.options(IntakeHarness.customer(ana, admin: true))
+        let asJoao = harness.options(IntakeHarness.customer(joao))
+        func open(_ subject: String, as options: CallOptions) throws -> IntakeV1.Ticket {
+            try #require(try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: subject), options: options).ticket)
+        }
+        func cancel(_ ticket: IntakeV1.Ticket, as options: CallOptions) -> RPCError? {
+            var request = IntakeV1.CancelTicketRequest()
+            request.ticket = ticket.id
+            request.reason = "Não precisamos mais"
+            return rpcError { _ = try harness.client.call(IntakeV1.Intake.cancelTicket, request, options: options) }
+        }
+        var listing = IntakeV1.ListContactsRequest()
+        listing.organizationID = acme.id
+        func listed(as options: CallOptions) -> ([String]?, RPCError?) {
+            var names: [String]?
+            let error = rpcError { names = try harness.client.call(IntakeV1.Intake.listContacts, listing, options: options).contacts.map(\.name) }
+            return (names, error)
+        }
+        let first = try open("Boleto duplicado", as: asJoao)
+        let second = try open("Relatório lento", as: asJoao)
+        #expect(listed(as: asAna).0 == ["Ana", "João"], "with the flag")
+
+        // Support takes the flag away; the principal still says `organization_admin`.
+        ana.admin = false
+        ana = try harness.client.call(IntakeV1.Intake.updateContact, ana, options: harness.staff)
+        let (names, refusal) = listed(as: asAna)
+        #expect(names == nil && refusal?.code == .permissionDenied
+                && refusal?.message == "apenas a equipe, o administrador da empresa ou seu representante / only staff, the company's administrator or its representative",
+                "\(String(describing: refusal))")
+        let refused = cancel(first, as: asAna)
+        #expect(refused?.code == .permissionDenied && refused?.message.hasPrefix("apenas o contato da ocorrência") == true
+                && refused?.message.contains(" / only the ticket's contact") == true, "\(String(describing: refused))")
+        #expect(try harness.getTicket(first.id, as: harness.staff).status == "open")
+        #expect(try harness.events(IntakeV1.TicketCancelledByCustomer.self).isEmpty)
+        // Her own ticket is hers to cancel, flag or not.
+        #expect(cancel(try open("Meu pedido", as: asAna), as: asAna) == nil)
+
+        // A principal signed as the company's administrator naming no contact of it (an API key's).
+        var key = IntakeHarness.customer(joao, admin: true)
+        key.id = "K-erp"
+        #expect(listed(as: harness.options(key)).1?.code == .permissionDenied)
+        // (Intake's ticket content needs an active contact: the ticket is not even found.)
+        #expect(cancel(second, as: harness.options(key))?.code == .notFound)
+
+        // The flag back: listing and cancelling a colleague's ticket again.
+        ana.admin = true
+        _ = try harness.client.call(IntakeV1.Intake.updateContact, ana, options: harness.staff)
+        #expect(listed(as: asAna).0 == ["Ana", "João"])
+        #expect(cancel(first, as: asAna) == nil)
+        #expect(try harness.getTicket(first.id, as: harness.staff).status == "cancelled")
+    }
 }

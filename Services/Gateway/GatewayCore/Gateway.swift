@@ -32,8 +32,12 @@ public final class Gateway: Sendable {
     let signedPrincipals: SignedPrincipals
     /// The organizations each representative acts for (from intake, cached).
     public let representatives: RepresentativeDirectory
-    /// Whether customer organizations are active in intake (``OrganizationAccess``), cached.
-    public let organizationStates: ActiveStates
+    /// What intake's directory says of the entries every customer's request depends on, cached
+    /// (``ActiveStates``): whether customer organizations are active (``OrganizationAccess``,
+    /// under their id) and whether `customer_admin` sign-ins' contacts are their company's
+    /// administrators (``CompanyAdministratorAccess``, under its key). Intake's `DirectoryChanged`
+    /// drops an entry's answers at once.
+    public let directoryStates: ActiveStates
     /// Whether the workflow agents team members sign in as are active (``AgentSignIns``), cached.
     public let agentStates: ActiveStates
     /// Every route; built once.
@@ -83,8 +87,8 @@ public final class Gateway: Sendable {
                               settleMilliseconds: configuration.viewCache.settleMilliseconds)
         let representatives = RepresentativeDirectory(lifetimeSeconds: max(1, configuration.accessRecheckMilliseconds / 1000))
         self.representatives = representatives
-        let organizationStates = ActiveStates(lifetimeMilliseconds: configuration.accessRecheckMilliseconds)
-        self.organizationStates = organizationStates
+        let directoryStates = ActiveStates(lifetimeMilliseconds: configuration.accessRecheckMilliseconds)
+        self.directoryStates = directoryStates
         agentStates = ActiveStates(lifetimeMilliseconds: configuration.accessRecheckMilliseconds)
 
         intakeFileLimits = IntakeFileLimits(own: configuration.http.inlineFiles)
@@ -92,7 +96,7 @@ public final class Gateway: Sendable {
         linkedPeople = people
         let contactSignIns = ContactSignInFollower(store: store, people: people, logger: runtime.logger)
         self.contactSignIns = contactSignIns
-        eventFeed = Self.makeEventFeed(cache: viewCache, representatives: representatives, organizations: organizationStates,
+        eventFeed = Self.makeEventFeed(cache: viewCache, representatives: representatives, directory: directoryStates,
                                        signIns: contactSignIns, runtime: runtime,
                                        configuration: configuration.viewCache)
     }
@@ -222,7 +226,7 @@ public final class Gateway: Sendable {
                 context.idempotencyKey = key
             }
             try authenticate(request, route: route, into: &context)
-            try checkStanding(route, context)
+            try checkStanding(route, &context)
             if let permission = route.permission { try context.require(permission) }
             if let permission = route.keyPermission, context.apiKey != nil { try context.require(permission) }
             if let subject = context.user?.id ?? context.apiKey?.id {
@@ -333,12 +337,16 @@ public final class Gateway: Sendable {
     /// Refuses a caller whose standing changed after its session or key was made, where no
     /// event ends it at once: a customer of an organization deactivated in intake
     /// (``OrganizationAccess``), a member of the team whose workflow agent was deactivated
-    /// (``AgentSignIns/stillActive(_:gateway:)``). Anonymous routes and signing out are let through.
-    func checkStanding(_ route: Route, _ context: RequestContext) throws {
+    /// (``AgentSignIns/stillActive(_:gateway:)``); and confirms a `customer_admin` sign-in as
+    /// its company's administrator while its contact has intake's `admin` flag
+    /// (``CompanyAdministratorAccess``; otherwise it acts as a plain customer). Anonymous routes
+    /// and signing out are let through (a `customer_admin` is then not confirmed).
+    func checkStanding(_ route: Route, _ context: inout RequestContext) throws {
         guard route.access != .anonymous, route.template != "/v1/auth/logout" else { return }
         if let user = context.user {
             try OrganizationAccess.require(role: user.role, organizationID: user.organizationID, gateway: self)
             try AgentSignIns.stillActive(user, gateway: self)
+            if user.role == .customerAdmin { context.companyAdministratorConfirmed = try CompanyAdministratorAccess.holds(user, gateway: self) }
         } else if let key = context.apiKey {
             try OrganizationAccess.require(role: key.role, organizationID: key.organizationID, gateway: self)
         }

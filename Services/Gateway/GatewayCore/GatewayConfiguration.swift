@@ -17,7 +17,7 @@ import ServiceKit
 /// | limits shared by the instances on one database (`1`, `0`, `auto`: on PostgreSQL) | `GATEWAY_RATE_LIMIT_SHARED` | `auto` |
 /// | failed logins before throttling (per e-mail; ×4 per IP), counted across instances | `GATEWAY_LOGIN_MAX_FAILURES` | 5 in 15 min |
 /// | longest an ended session may still be honoured by another instance (0: no session cache) | `GATEWAY_SESSION_REVOCATION_CHECK_MS` | 1000 |
-/// | longest a deactivation the gateway hears no event of (an organization, an agent changed on workflow's port) takes to apply | `GATEWAY_ACCESS_RECHECK_MS` | 30000 |
+/// | longest a deactivation the gateway hears no event of (an organization, a company administrator's `admin` flag, an agent changed on workflow's port) takes to apply | `GATEWAY_ACCESS_RECHECK_MS` | 30000 |
 /// | reset / invitation token in the HTTP answer (development and tests only) | `GATEWAY_EXPOSE_TOKENS` | `0` |
 /// | address people use to reach the portal (links in e-mails) | `GATEWAY_PUBLIC_URL` | `http://127.0.0.1:8080` |
 /// | Argon2id cost (`interactive`, or `minimal` for tests) | `GATEWAY_PWHASH` | `interactive` |
@@ -41,8 +41,9 @@ public struct GatewayConfiguration: Sendable {
     /// How often (at most) an instance reads the shared log of ended sessions; the bound on how
     /// long another instance's cached lookup of an ended session may still be used.
     public var sessionRevocationCheckMilliseconds = 1_000
-    /// How long an answer of intake (is this customer organization active? which organizations
-    /// does this representative act for?) or workflow (is this agent active?) is reused
+    /// How long an answer of intake (is this customer organization active? is this `customer_admin`'s
+    /// contact still its company's administrator? which organizations does this representative act
+    /// for?) or workflow (is this agent active?) is reused
     /// (``ActiveStates``): the bound on how long a deactivation the gateway is not told of by an
     /// event still lets a session or key in.
     public var accessRecheckMilliseconds = 30_000

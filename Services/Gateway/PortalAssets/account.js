@@ -16,6 +16,7 @@ Object.assign(TEXT['pt-BR'], {
   invite: 'Convidar', inviteColleague: 'Convidar um colega', inviteSent: 'Convite enviado para {email}.', deactivate: 'Desativar',
   resendInvite: 'Reenviar convite', resendInviteOf: 'Reenviar o convite de {name}', inviteResent: 'Convite reenviado para {email}; o link anterior deixou de valer.',
   reactivate: 'Reativar', deactivated: '{name} foi desativado.', reactivated: '{name} foi reativado.', noContactsYet: 'Nenhum contato cadastrado.',
+  administrationWithdrawn: 'O suporte retirou de você a administração da empresa: você acompanha as ocorrências como os demais contatos. Fale com o suporte se isso for um engano.',
   roles: { customer_contact: 'Contato do cliente', customer_admin: 'Administrador da empresa', representative: 'Representante', agent: 'Agente',
     chefe: 'Chefe', admin: 'Administrador' },
 });
@@ -31,6 +32,7 @@ Object.assign(TEXT.en, {
   invite: 'Invite', inviteColleague: 'Invite a colleague', inviteSent: 'Invitation sent to {email}.', deactivate: 'Deactivate',
   resendInvite: 'Resend invitation', resendInviteOf: 'Resend the invitation of {name}', inviteResent: 'Invitation sent again to {email}; the earlier link no longer works.',
   reactivate: 'Reactivate', deactivated: '{name} was deactivated.', reactivated: '{name} was reactivated.', noContactsYet: 'No contacts yet.',
+  administrationWithdrawn: 'Support has withdrawn your company administration: you follow tickets as the other contacts do. Contact support if this is a mistake.',
   roles: { customer_contact: 'Customer contact', customer_admin: 'Company administrator', representative: 'Representative', agent: 'Agent',
     chefe: 'Supervisor', admin: 'Administrator' },
 });
@@ -124,12 +126,15 @@ function accountPage() {
       say(t('passwordChanged'));
     } catch (error) { status.replaceChildren(errorBox(error)); }
   });
+  // The role acted with (GET /v1/me): a company's administrator whose contact lost the flag is a
+  // customer contact, and is told why.
   const role = roleName(user.role) || me.principal.kind;
   show(el('h1', { text: t('account') }), el('p', { class: 'muted', text: t('accountIntro') }),
     el('dl', { class: 'facts', id: 'account-facts' },
       el('dt', { text: t('name') }), el('dd', { text: user.display_name || me.principal.display_name }),
       el('dt', { text: t('email') }), el('dd', { text: user.email || '' }),
       el('dt', { text: t('role') }), el('dd', { text: role })),
+    user.company_administrator_withdrawn ? el('p', { class: 'muted', id: 'administration-withdrawn', text: t('administrationWithdrawn') }) : null,
     el('h2', { id: 'password-title', text: t('changePassword') }), form,
     el('h2', { id: 'sessions-title', text: t('sessions') }), el('p', { class: 'muted', text: t('sessionsIntro') }),
     el('button', { type: 'button', class: 'secondary', id: 'logout-everywhere', text: t('logoutEverywhere'),

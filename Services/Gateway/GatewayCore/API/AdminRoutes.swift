@@ -5,7 +5,9 @@ import Messages
 enum AdminRoutes {
     /// Whether the caller is a company's administrator signed in as a person: an API key made
     /// with the `customer_admin` role names no contact, and manages no people (as intake refuses
-    /// it the company's contacts, and the gateway its invitations).
+    /// it the company's contacts, and the gateway its invitations). The principal says so only
+    /// while the sign-in's contact has intake's `admin` flag (``CompanyAdministratorAccess``); one
+    /// whose flag was taken is refused with ``CompanyAdministratorAccess/refusal(_:)``.
     static func companyAdministrator(_ principal: AuthV1.Principal, _ context: RequestContext) -> Bool {
         principal.organizationAdmin && context.user != nil
     }
@@ -17,7 +19,7 @@ enum AdminRoutes {
         guard let user = try context.gateway.store.user(id: request.parameter("id")) else { throw APIError.notFound }
         guard principal.administrator
             || (companyAdministrator(principal, context) && user.organizationID == principal.organizationID && user.role == .customerContact) else {
-            throw APIError.forbidden
+            throw principal.administrator ? APIError.forbidden : CompanyAdministratorAccess.refusal(context)
         }
         return user
     }
@@ -62,7 +64,7 @@ enum AdminRoutes {
             } else if companyAdministrator(principal, context) {
                 users = try context.gateway.store.users(organizationID: principal.organizationID)
             } else {
-                throw APIError.forbidden
+                throw CompanyAdministratorAccess.refusal(context)
             }
             return .json(["users": users.map(AuthRoutes.userJSON)])
         }

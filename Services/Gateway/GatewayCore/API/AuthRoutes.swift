@@ -43,7 +43,12 @@ enum AuthRoutes {
         router.add("GET", "/v1/me") { _, context in
             let principal = try context.requirePrincipal()
             var body: [String: Any] = ["principal": principalJSON(principal)]
-            if let user = context.user { body["user"] = userJSON(user) }
+            // The role acted with: a `customer_admin` whose contact lost intake's `admin` flag is
+            // a `customer_contact` (``CompanyAdministratorAccess``), and says why.
+            if var user = context.effectiveUser.map(userJSON) {
+                if context.companyAdministrationWithdrawn { user["company_administrator_withdrawn"] = true }
+                body["user"] = user
+            }
             if let session = context.session, session.kind == "cookie" { body["csrf_token"] = session.csrfToken }
             return .json(body)
         }
@@ -115,7 +120,9 @@ enum AuthRoutes {
             }
             // Who may invite at all is decided before the request is read.
             let principal = try context.requirePrincipal()
-            guard principal.administrator || AdminRoutes.companyAdministrator(principal, context) else { throw APIError.forbidden }
+            guard principal.administrator || AdminRoutes.companyAdministrator(principal, context) else {
+                throw CompanyAdministratorAccess.refusal(context)
+            }
             // A retry is answered before the checks its first call's user would now fail (e-mail taken).
             if let replay = try context.replay(request) { return replay }
             let invite = try request.decode(Invite.self)

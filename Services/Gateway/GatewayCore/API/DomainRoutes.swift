@@ -332,20 +332,24 @@ enum DomainRoutes {
         router.add(B.route("GET", "/v1/organizations/{id}", "intake", IntakeV1.Intake.getOrganization, path: ["id": "organization_id"]))
         router.add(MergedUpdate.route("/v1/organizations/{id}", "intake", read: IntakeV1.Intake.getOrganization, readField: "organization_id",
                                       update: IntakeV1.Intake.updateOrganization).requiringOfKeys(work))
-        router.add(B.route("POST", "/v1/organizations/{id}/contacts", "intake", IntakeV1.Intake.addContact, path: ["id": "organization_id"], status: 201).requiringOfKeys(work))
-        router.add(B.route("GET", "/v1/organizations/{id}/contacts", "intake", IntakeV1.Intake.listContacts, path: ["id": "organization_id"],
-                           query: ["include_inactive": "include_inactive", "authorized_only": "authorized_only"]))
-        router.add(B.route("GET", "/v1/contacts/{id}", "intake", IntakeV1.Intake.getContact, path: ["id": "contact_id"]))
+        // The company's contacts: staff's, and a company's administrator's while their contact has
+        // intake's `admin` flag; one whose flag was taken is told so (``CompanyAdministratorAccess``).
+        let administrators = CompanyAdministratorAccess.only
+        router.add(administrators(B.route("POST", "/v1/organizations/{id}/contacts", "intake", IntakeV1.Intake.addContact,
+                                          path: ["id": "organization_id"], status: 201)).requiringOfKeys(work))
+        router.add(administrators(B.route("GET", "/v1/organizations/{id}/contacts", "intake", IntakeV1.Intake.listContacts, path: ["id": "organization_id"],
+                                          query: ["include_inactive": "include_inactive", "authorized_only": "authorized_only"])))
+        router.add(administrators(B.route("GET", "/v1/contacts/{id}", "intake", IntakeV1.Intake.getContact, path: ["id": "contact_id"])))
         // A company's administrator neither deactivates nor deletes their own contact or another
         // administrator's (``CompanyAdministrators``; intake refuses it too).
-        router.add(CompanyAdministrators.guarding(MergedUpdate.route("/v1/contacts/{id}", "intake", read: IntakeV1.Intake.getContact,
-                                                                     readField: "contact_id", update: IntakeV1.Intake.updateContact),
-                                                  removes: CompanyAdministrators.updateDeactivates).requiringOfKeys(work))
-        router.add(CompanyAdministrators.guarding(ContactSignIns.following(B.route("POST", "/v1/contacts/{id}/active", "intake",
-                                                                                   IntakeV1.Intake.setContactActive, path: ["id": "contact_id"])),
-                                                  removes: CompanyAdministrators.setsInactive).requiringOfKeys(work))
-        router.add(CompanyAdministrators.guarding(B.route("DELETE", "/v1/contacts/{id}", "intake", IntakeV1.Intake.deleteContact,
-                                                          path: ["id": "contact_id"]), removes: { _ in true }).requiringOfKeys(work))
+        router.add(administrators(CompanyAdministrators.guarding(MergedUpdate.route("/v1/contacts/{id}", "intake", read: IntakeV1.Intake.getContact,
+                                                                                    readField: "contact_id", update: IntakeV1.Intake.updateContact),
+                                                                 removes: CompanyAdministrators.updateDeactivates)).requiringOfKeys(work))
+        router.add(administrators(CompanyAdministrators.guarding(ContactSignIns.following(B.route("POST", "/v1/contacts/{id}/active", "intake",
+                                                                                                  IntakeV1.Intake.setContactActive, path: ["id": "contact_id"])),
+                                                                 removes: CompanyAdministrators.setsInactive)).requiringOfKeys(work))
+        router.add(administrators(CompanyAdministrators.guarding(B.route("DELETE", "/v1/contacts/{id}", "intake", IntakeV1.Intake.deleteContact,
+                                                                         path: ["id": "contact_id"]), removes: { _ in true })).requiringOfKeys(work))
         router.add(B.route("POST", "/v1/representatives", "intake", IntakeV1.Intake.createRepresentative, status: 201).requiringOfKeys(work))
         router.add(B.route("GET", "/v1/representatives/{id}", "intake", IntakeV1.Intake.getRepresentative, path: ["id": "representative_id"]))
         router.add(MergedUpdate.route("/v1/representatives/{id}", "intake", read: IntakeV1.Intake.getRepresentative, readField: "representative_id",

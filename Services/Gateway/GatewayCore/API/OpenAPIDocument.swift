@@ -32,6 +32,13 @@ info:
     intake, 503 `ORGANIZATION_UNVERIFIED` when intake cannot say; 403 `AGENT_INACTIVE` for a member
     of the team whose workflow agent was deactivated (its sessions end with it). Signing out is
     always let through.
+    A `customer_admin` sign-in is its company's administrator only while its intake contact has
+    the `admin` flag (docs/GATEWAY.md, "Company administrators follow the contact's flag"):
+    without it, it acts as a `customer_contact` (`GET /v1/me` says so), and the company
+    administrator's routes (`GET /v1/users`, `POST /v1/users/{id}/disable|enable|resend-invitation`,
+    `POST /v1/invitations`, the company's contacts under `/v1/organizations/{id}/contacts` and
+    `/v1/contacts/{id}`) are 403 `NOT_COMPANY_ADMINISTRATOR`; 503 `COMPANY_ADMINISTRATOR_UNVERIFIED`
+    on any route of such a sign-in when intake cannot say and nothing is known.
     An API key whose maker (`created_by`) is disabled or gone is 401 `API_KEY_CREATOR_DISABLED`
     (it works again once that sign-in is enabled); keys with no `created_by` are not concerned.
 
@@ -8457,6 +8464,7 @@ components:
         agent_id: {type: string}
         organization_id: {type: string}
         representative_id: {type: string}
+        company_administrator_withdrawn: {type: boolean, description: "GET /v1/me only, and only when true: the sign-in was made `customer_admin` but its intake contact no longer has the `admin` flag, so `role` is the one it acts with, `customer_contact` (docs/GATEWAY.md, \"Company administrators follow the contact's flag\")"}
         disabled_by: {type: string, enum: [administrator, company, contact, agent], description: "disabled users: by support's administrator (only an administrator enables it again; also every sign-in disabled by hand before `company` existed), by the company's administrator (`company`: its administrators or support enable it again), because the intake contact (representative's person) is inactive (enabled again when it is reactivated), or because the workflow agent (of an agent, knowledge editor or chefe) is inactive (enabled again when it is reactivated)"}
     Principal:
       type: object
@@ -8465,7 +8473,7 @@ components:
         id: {type: string}
         display_name: {type: string}
         organization_id: {type: string}
-        organization_admin: {type: boolean}
+        organization_admin: {type: boolean, description: "a `customer_admin` sign-in whose intake contact has the `admin` flag now; never an API key"}
         access_level: {type: integer}
         chefe: {type: boolean}
         administrator: {type: boolean}
@@ -8488,7 +8496,9 @@ components:
     Me:
       type: object
       properties:
-        user: {$ref: '#/components/schemas/User'}
+        user:
+          allOf: [{$ref: '#/components/schemas/User'}]
+          description: "the signed-in user with the role it acts with: a `customer_admin` whose contact lost intake's `admin` flag is `customer_contact` here, with `company_administrator_withdrawn: true` (absent for API keys)"
         principal: {$ref: '#/components/schemas/Principal'}
         csrf_token: {type: string}
     PasswordChange:

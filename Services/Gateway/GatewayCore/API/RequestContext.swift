@@ -21,9 +21,27 @@ public struct RequestContext: Sendable {
     /// Representatives: the organizations they act for (from intake, see ``RepresentativeDirectory``).
     public var representedOrganizationIDs: [String] = []
 
-    /// The principal signed into every RPC of this request.
+    /// A `customer_admin` sign-in whose contact has intake's `admin` flag now, as checked with the
+    /// caller's standing (``CompanyAdministratorAccess``). Until then (a route whose standing is
+    /// not checked) or without the flag, the sign-in acts as a plain customer: fail closed.
+    public var companyAdministratorConfirmed = false
+
+    /// The role the signed-in user acts with: the sign-in's, except `customer_contact` for a
+    /// `customer_admin` not confirmed as its company's administrator (``companyAdministratorConfirmed``).
+    public var effectiveUser: User? {
+        guard var user else { return nil }
+        if user.role == .customerAdmin && !companyAdministratorConfirmed { user.role = .customerContact }
+        return user
+    }
+
+    /// A `customer_admin` sign-in whose contact is not its company's administrator now (support took
+    /// the `admin` flag away): refused company-administrator rights with `NOT_COMPANY_ADMINISTRATOR`.
+    var companyAdministrationWithdrawn: Bool { user?.role == .customerAdmin && !companyAdministratorConfirmed }
+
+    /// The principal signed into every RPC of this request: the ``effectiveUser``'s (a company's
+    /// administrator's `organization_admin` only while confirmed), or the API key's.
     public var principal: AuthV1.Principal? {
-        guard var principal = user?.principal else { return apiKey?.principal }
+        guard var principal = effectiveUser?.principal else { return apiKey?.principal }
         if user?.role == .representative { principal.representedOrganizationIDs = representedOrganizationIDs }
         return principal
     }

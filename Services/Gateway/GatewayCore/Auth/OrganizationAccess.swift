@@ -12,7 +12,7 @@ import ServiceKit
 /// not concerned; a representative keeps its other organizations (``RepresentativeDirectory``
 /// lists only the active ones).
 ///
-/// Intake is asked as the gateway itself and the answer kept in ``Gateway/organizationStates``
+/// Intake is asked as the gateway itself and the answer kept in ``Gateway/directoryStates``
 /// (``ActiveStates``): intake's `DirectoryChanged` for the organization (every instance watches
 /// the feed) drops it at once, so a deactivation applies within a second or two; if the event
 /// is missed, within `GATEWAY_ACCESS_RECHECK_MS` (30 s). Intake unreachable with nothing known:
@@ -41,7 +41,7 @@ enum OrganizationAccess {
         guard let organizationID = customerOrganization(role: role, organizationID: organizationID) else { return }
         let active: Bool
         do {
-            active = try gateway.organizationStates.isActive(organizationID, lookup: intakeLookup(gateway))
+            active = try gateway.directoryStates.isActive(organizationID, lookup: intakeLookup(gateway))
         } catch let error as RPCError {
             gateway.runtime.logger.warning("customer refused: intake did not say whether the organization is active: \(error)",
                                            ["organization.id": organizationID])

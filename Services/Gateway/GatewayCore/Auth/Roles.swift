@@ -59,8 +59,10 @@ public struct User: Sendable, Codable, Equatable {
     /// Why a `disabled` user is: by an administrator, or because its intake person is inactive.
     public var disabledBy: DisabledBy? = nil
 
-    /// The principal the gateway signs into every RPC made for this user. A representative's
-    /// represented organizations are filled in by the request (from intake).
+    /// The principal of this user as its role says. A representative's represented
+    /// organizations are filled in by the request (from intake); what the gateway signs for a
+    /// request is ``RequestContext/principal``, whose `customer_admin` is one only while its
+    /// contact has intake's `admin` flag (``RequestContext/effectiveUser``).
     public var principal: AuthV1.Principal {
         var p = AuthV1.Principal()
         let customerSide = role.isCustomer || role == .representative
@@ -120,14 +122,18 @@ public struct APIKeyRecord: Sendable, Codable, Equatable {
     /// a key made with a customer's role is a customer of its organization instead (kind
     /// `customer`), so every service holds it to that organization's tickets and their public
     /// entries. As an integration it was staff to workflow and intake: every company's tickets at
-    /// the key's level.
+    /// the key's level. Never its company's administrator, `customer_admin` included: a key names
+    /// no contact, and a company's administrator is a contact with intake's `admin` flag
+    /// (docs/GATEWAY.md, "Company administrators follow the contact's flag"). Until 2026-12-02 a
+    /// `customer_admin` key was signed `organization_admin` and answered colleagues' proposed
+    /// solutions in workflow, and listed the company's contacts and cancelled its tickets in intake.
     public var principal: AuthV1.Principal {
         var p = AuthV1.Principal()
         p.kind = role.isCustomer || role == .representative ? .customer : .integration
         p.id = id
         p.displayName = name
         p.organizationID = organizationID ?? ""
-        p.organizationAdmin = role == .customerAdmin
+        p.organizationAdmin = false
         p.accessLevel = Int32(clamping: accessLevel)
         p.chefe = role == .chefe || role == .administrator
         p.administrator = role == .administrator

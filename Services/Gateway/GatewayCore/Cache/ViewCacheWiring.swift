@@ -7,10 +7,11 @@ import ServiceKit
 extension Gateway {
     /// The feed of intake's (and, with the view cache, workflow's) events: it keeps the view
     /// cache correct when the cache is enabled, and in every case drops a representative's
-    /// organizations from `representatives` on intake's `RepresentativeAccessChanged` and hands
-    /// intake's directory events to `signIns` (a contact deactivated in intake ends its
-    /// sign-ins). `nil` only when intake has no address.
-    static func makeEventFeed(cache: ViewCache, representatives: RepresentativeDirectory, organizations: ActiveStates, signIns: ContactSignInFollower,
+    /// organizations from `representatives` on intake's `RepresentativeAccessChanged`, drops
+    /// what `directory` knows of an entry on its `DirectoryChanged`, and hands intake's directory
+    /// events to `signIns` (a contact deactivated in intake ends its sign-ins). `nil` only when
+    /// intake has no address.
+    static func makeEventFeed(cache: ViewCache, representatives: RepresentativeDirectory, directory: ActiveStates, signIns: ContactSignInFollower,
                               runtime: ServiceRuntime, configuration: ViewCacheConfiguration) -> ViewCacheFeed? {
         // Without the cache, workflow's ticket events serve nobody.
         let services = configuration.isEnabled ? ["intake", "workflow"] : ["intake"]
@@ -19,18 +20,26 @@ extension Gateway {
                              secret: runtime.secret, logger: runtime.logger,
                              silenceMilliseconds: configuration.silenceMilliseconds, maxLagMilliseconds: configuration.maxLagMilliseconds,
                              onEvent: { event in
-                                 if event.type == IntakeV1.RepresentativeAccessChanged.protoName { representatives.forget(event.key) }
-                                 if event.source == "intake" && event.type == IntakeV1.DirectoryChanged.protoName {
-                                     // An organization's is keyed by its id (a contact's id matches nothing here).
-                                     organizations.forget(event.key)
-                                     representatives.forget(organization: event.key)
-                                 }
+                                 forgetDirectoryEntries(event, representatives: representatives, directory: directory)
                                  signIns.take(event)
                              },
                              onOpen: { service in
                                  // Events may have been missed while the stream was closed.
                                  if service == "intake" { signIns.checkEveryone() }
                              })
+    }
+
+    /// Drops what an intake event of the feed makes stale: a representative's organizations on
+    /// its `RepresentativeAccessChanged`; on a `DirectoryChanged`, keyed by the entry's id (an
+    /// organization's or a contact's: watchers get no payload to tell), the organization's active
+    /// state and representatives' lists naming it, and whether the contact is its company's
+    /// administrator (its `admin` flag, active state, deletion; ``CompanyAdministratorAccess``).
+    static func forgetDirectoryEntries(_ event: EventsV1.EventEnvelope, representatives: RepresentativeDirectory, directory: ActiveStates) {
+        if event.type == IntakeV1.RepresentativeAccessChanged.protoName { representatives.forget(event.key) }
+        guard event.source == "intake" && event.type == IntakeV1.DirectoryChanged.protoName else { return }
+        directory.forget(event.key)
+        directory.forget(CompanyAdministratorAccess.key(contactID: event.key))
+        representatives.forget(organization: event.key)
     }
 
     /// Whether cached views may be served and stored now: the cache is enabled and its feed
@@ -66,8 +75,13 @@ extension Gateway {
         }
         if status < 400, method == "POST", route.template == "/v1/organizations/{id}", let id = parameters["id"] {
             // It may have been activated or deactivated (other instances learn it by the event).
-            organizationStates.forget(id)
+            directoryStates.forget(id)
             representatives.forget(organization: id)
+        }
+        if status < 400, method != "GET", route.template.hasPrefix("/v1/contacts/{id}"), let id = parameters["id"] {
+            // Its `admin` flag or active state may have changed, or it is gone (other instances
+            // learn it by the event).
+            directoryStates.forget(CompanyAdministratorAccess.key(contactID: id))
         }
         guard configuration.viewCache.isEnabled, eventFeed != nil, status < 400, !["GET", "HEAD", "OPTIONS"].contains(method) else { return }
         let template = route.template

@@ -7,10 +7,13 @@ import Storage
 extension IntakeContext {
     /// The contacts of `request.organizationID`, ordered by name.
     ///
-    /// Allowed to staff and internal systems; to the organization's own administrator; and to a
-    /// representative's person when the representative acts for the organization — checked in
-    /// intake's directory now (person and representative active, organization represented), not
-    /// only from the signed principal. Other customers (a company's plain contacts) are refused.
+    /// Allowed to staff and internal systems; to the organization's own administrator (the signed
+    /// role **and** their contact's `admin` flag as the directory says now, ``CompanyAdministrator``:
+    /// before 2026-12-02 the signed role alone, so a contact support had taken the flag from kept
+    /// listing the company's contacts); and to a representative's person when the representative
+    /// acts for the organization — checked in intake's directory now (person and representative
+    /// active, organization represented), not only from the signed principal. Other customers (a
+    /// company's plain contacts, an API key with a customer's role) are refused.
     ///
     /// - Throws: `PERMISSION_DENIED`; `INVALID_ARGUMENT` without `organization_id`; `NOT_FOUND`
     ///   for an unknown organization (staff) — others get `PERMISSION_DENIED` first.
@@ -21,17 +24,21 @@ extension IntakeContext {
             violations.add("contact_ids", "too_many", pt: "No máximo 1000 ids.", en: "At most 1000 ids.")
         }
         try violations.check()
-        if caller.isCustomer && !caller.isRepresentative {
-            guard caller.principal.organizationAdmin, caller.canSee(organizationID: request.organizationID) else {
-                throw RPCError(.permissionDenied,
+        let companyContact = caller.isCustomer && !caller.isRepresentative
+        let refused = RPCError(.permissionDenied,
                                "apenas a equipe, o administrador da empresa ou seu representante / only staff, the company's administrator or its representative")
-            }
+        if companyContact {
+            guard caller.principal.organizationAdmin, caller.canSee(organizationID: request.organizationID) else { throw refused }
         } else if !caller.isRepresentative {
             try caller.requireStaff()
         }
         return try database.read { tx in
             if caller.isRepresentative, try !representativeActs(tx, caller, organizationID: request.organizationID) {
                 throw Denied.otherOrganization
+            }
+            if companyContact, !CompanyAdministrator.acts(caller, me: try DirectoryStore.contact(tx, id: caller.id),
+                                                          organizationID: request.organizationID) {
+                throw refused
             }
             guard try DirectoryStore.organization(tx, id: request.organizationID) != nil else {
                 throw RPCError(.notFound, "organização não encontrada / organization not found")

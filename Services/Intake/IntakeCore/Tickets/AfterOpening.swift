@@ -138,7 +138,7 @@ extension IntakeContext {
         defer { nudgeRelay() }
         return try write("CancelTicket", caller, request) { tx in
             var ticket = try visibleTicket(tx, request.ticket, caller: caller)
-            try requireMayCancel(ticket, caller: caller)
+            try requireMayCancel(tx, ticket, caller: caller)
             var violations = Violations()
             violations.maxLength("reason", request.reason, 2_000)
             try violations.check()
@@ -173,13 +173,24 @@ extension IntakeContext {
     /// Throws `PERMISSION_DENIED` unless `caller` may cancel `ticket` (one they already see):
     /// staff (agents and integrations workflow lets act, services), and among customers those
     /// ServiceKit's ``TicketDecisionRule`` names — the ticket's own contact, a company
-    /// administrator (`organization_admin`) of its organization, and the people of the ticket's
-    /// representative (the one who opened it, or whom an agent named since); workflow's
-    /// `AnswerSolution` follows the same rule. Another contact of the company reads and answers
-    /// the ticket, but does not cancel a colleague's; neither does a representative who is not the ticket's.
-    func requireMayCancel(_ ticket: IntakeV1.Ticket, caller: Caller) throws {
+    /// administrator of its organization, and the people of the ticket's representative (the one
+    /// who opened it, or whom an agent named since); workflow's `AnswerSolution` follows the same
+    /// rule. Another contact of the company reads and answers the ticket, but does not cancel a
+    /// colleague's; neither does a representative who is not the ticket's. A company
+    /// administrator is one as ``CompanyAdministrator`` says: the signed role **and** their
+    /// contact's `admin` flag, read in `tx` (before 2026-12-02 the signed role alone, so a
+    /// contact support had taken the flag from kept cancelling colleagues' tickets).
+    func requireMayCancel(_ tx: any SQLExecutor, _ ticket: IntakeV1.Ticket, caller: Caller) throws {
         guard caller.isCustomer else { return }
-        guard TicketDecisionRule.mayDecide(caller.principal, contactID: ticket.contact?.id ?? "",
+        let contactID = ticket.contact?.id ?? ""
+        // The directory is read only when the role alone would decide (not the ticket's contact).
+        var administrator = false
+        if caller.principal.organizationAdmin && !caller.isRepresentative && contactID != caller.id {
+            administrator = CompanyAdministrator.acts(caller, me: try DirectoryStore.contact(tx, id: caller.id),
+                                                      organizationID: ticket.organization?.id ?? "")
+        }
+        guard TicketDecisionRule.mayDecide(callerID: caller.id, callerRepresentativeID: caller.principal.representativeID,
+                                           organizationAdmin: administrator, contactID: contactID,
                                            representativeID: ticket.representative?.id ?? "") else { throw Denied.notTheTicketsOwn }
     }
 

@@ -99,11 +99,11 @@ public struct MetricsRecorder: Sendable {
         UPDATE wf_metric_tickets SET resolved_at = finished_at WHERE resolution_wall_ms IS NOT NULL AND finished_at IS NOT NULL AND is_open = 0;
         """)
 
-    /// Migration 201: the category, product, module and group a ticket's resolution was counted
+    /// Migration 202: the category, product, module and group a ticket's resolution was counted
     /// under in the rollups (the dimensions at its finish; a resolution is never moved), so a
     /// reopening withdraws it from there even when the finished ticket was reclassified since.
     /// Backfilled with the ticket's current dimensions (the best known).
-    static let resolvedDimensionsMigration = Migration(version: 201, name: "time_metric_resolved_dimensions", sql: """
+    static let resolvedDimensionsMigration = Migration(version: 202, name: "time_metric_resolved_dimensions", sql: """
         ALTER TABLE wf_metric_tickets ADD COLUMN resolved_category INTEGER;
         ALTER TABLE wf_metric_tickets ADD COLUMN resolved_product TEXT;
         ALTER TABLE wf_metric_tickets ADD COLUMN resolved_module TEXT;
@@ -472,7 +472,7 @@ public struct MetricsRecorder: Sendable {
         """
 
     /// Takes the resolution `fact` holds out of the rollups of the day it was counted on
-    /// (`resolved_at`, migration 199), under the dimensions it was counted under (migration 201:
+    /// (`resolved_at`, migration 199), under the dimensions it was counted under (migration 202:
     /// a finished ticket may have been reclassified since; rows without them, the ticket's current
     /// `d`), and out of `share` (the cohort counters follow). A resolution counted before
     /// migration 199 on a ticket then open has no day and stays.

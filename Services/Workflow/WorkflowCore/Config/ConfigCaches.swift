@@ -15,10 +15,20 @@ struct TimeConfigSnapshot: Sendable {
     var calendars: [String: BusinessCalendar]
     /// Every inactivity policy (`wf_inactivity_policies`), by stage then id.
     var inactivityPolicies: [InactivityPolicy]
+    /// Each inactivity policy's revision (``InactivityPolicyStore/allRevised(_:)``), by id, read by the
+    /// same statement as ``inactivityPolicies``.
+    var inactivityRevisions: [String: Int64] = [:]
 
     /// ``InactivityPolicyStore/active(_:stage:)`` over the snapshot: the stage's active policy.
     func activeInactivityPolicy(stage: String) -> InactivityPolicy? {
         inactivityPolicies.first { $0.stage == stage && $0.active }
+    }
+
+    /// The stage's active policy and the revision a countdown planned under it records
+    /// (`wf_inactivity_tickets.planned_revision`); revision 0 without a policy.
+    func inactivityPlan(stage: String) -> (policy: InactivityPolicy?, revision: Int64) {
+        guard let policy = activeInactivityPolicy(stage: stage) else { return (nil, 0) }
+        return (policy, inactivityRevisions[policy.id] ?? 0)
     }
 
     /// ``SLAPolicyStore/resolve(_:plan:priority:)`` over the snapshot.
@@ -59,8 +69,10 @@ extension VersionedCache where Snapshot == TimeConfigSnapshot {
             for id in try CalendarStore.ids(tx) {
                 if let calendar = try CalendarStore.load(tx, id: id) { calendars[id] = calendar }
             }
+            let inactivity = try InactivityPolicyStore.allRevised(tx)
             return TimeConfigSnapshot(policies: try SLAPolicyStore.all(tx), calendars: calendars,
-                                      inactivityPolicies: try InactivityPolicyStore.all(tx))
+                                      inactivityPolicies: inactivity.map(\.policy),
+                                      inactivityRevisions: Dictionary(inactivity.map { ($0.policy.id, $0.revision) }) { _, last in last })
         }
     }
 }

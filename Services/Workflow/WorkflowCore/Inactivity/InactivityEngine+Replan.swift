@@ -56,7 +56,7 @@ extension InactivityEngine {
     func replan(_ tx: any SQLExecutor, stages: Set<String>, now: Int64) throws -> Int {
         var planned = 0
         for stage in stages.sorted() {
-            guard let policy = try InactivityPolicyStore.active(tx, stage: stage) else {
+            guard let (policy, revision) = try InactivityPolicyStore.activeRevised(tx, stage: stage) else {
                 try tx.execute("""
                     UPDATE wf_timers SET state = 'cancelled' WHERE state = 'pending' AND kind LIKE 'inactivity.%'
                     AND ticket_id IN (SELECT ticket_id FROM wf_inactivity_tickets WHERE stage = ?)
@@ -72,26 +72,42 @@ extension InactivityEngine {
             // before it (the reminder still pending): the re-plan set it again and it went out
             // twice (`InactivityTests.aPolicyEditWaitingForAReminderDoesNotSendItAgain`). The read
             // keeps its lock for a ticket that entered the stage between the two statements.
-            let lock = tx.engine == .postgres ? " FOR UPDATE OF t" : ""
+            // The locking statement records the policy's revision as the one the countdowns are
+            // planned under (on SQLite it only does that): a ticket entering the stage while
+            // this runs (PostgreSQL) keeps the revision it read, older, and the scheduler
+            // re-plans it (InactivityEngine+Revisions.swift).
+            let mark = "UPDATE wf_inactivity_tickets SET planned_revision = ? WHERE stage = ? AND customer_acted = 0"
             if tx.engine == .postgres {
-                try tx.executeDeferred("SELECT ticket_id FROM wf_inactivity_tickets WHERE stage = ? AND customer_acted = 0 FOR UPDATE",
-                                       [.text(stage)])
+                try tx.executeDeferred(mark, [.integer(revision), .text(stage)])
+            } else {
+                try tx.execute(mark, [.integer(revision), .text(stage)])
             }
-            let waiting = try tx.query("""
-                SELECT t.ticket_id, t.entered_at, t.version, a.due_at AS action_due, r.due_at AS reminder_due
-                FROM wf_inactivity_tickets t
-                LEFT JOIN wf_timers a ON a.ticket_id = t.ticket_id AND a.kind = ? AND a.state = 'pending' AND a.generation = t.version
-                LEFT JOIN wf_timers r ON r.ticket_id = t.ticket_id AND r.kind = ? AND r.state = 'pending' AND r.generation = t.version
-                WHERE t.stage = ? AND t.customer_acted = 0
-                """ + lock, [.text(Self.actionKind), .text(Self.reminderKind), .text(stage)])
-            for row in waiting {
-                try replan(tx, ticketID: try row.text("ticket_id"), entry: try row.int("entered_at"), version: try row.int("version"),
-                           pendingClose: try row.optionalInt("action_due"), reminderPending: try row.optionalInt("reminder_due") != nil,
-                           policy: policy, now: now)
-                planned += 1
-            }
+            let waiting = try waitingCountdowns(tx, where: "t.stage = ? AND t.customer_acted = 0", [.text(stage)],
+                                                lock: tx.engine == .postgres ? " FOR UPDATE OF t" : "")
+            planned += try replan(tx, waiting, policy: policy, now: now)
         }
         return planned
+    }
+
+    /// The countdowns `condition` (on `wf_inactivity_tickets t`) selects, with their pending timers.
+    func waitingCountdowns(_ tx: any SQLExecutor, where condition: String, _ params: [SQLValue], lock: String) throws -> [Row] {
+        try tx.query("""
+            SELECT t.ticket_id, t.entered_at, t.version, a.due_at AS action_due, r.due_at AS reminder_due
+            FROM wf_inactivity_tickets t
+            LEFT JOIN wf_timers a ON a.ticket_id = t.ticket_id AND a.kind = ? AND a.state = 'pending' AND a.generation = t.version
+            LEFT JOIN wf_timers r ON r.ticket_id = t.ticket_id AND r.kind = ? AND r.state = 'pending' AND r.generation = t.version
+            WHERE \(condition)
+            """ + lock, [.text(Self.actionKind), .text(Self.reminderKind)] + params)
+    }
+
+    /// Re-plans each countdown of `rows` (``waitingCountdowns(_:where:_:lock:)``) under `policy`. - Returns: how many.
+    func replan(_ tx: any SQLExecutor, _ rows: [Row], policy: InactivityPolicy, now: Int64) throws -> Int {
+        for row in rows {
+            try replan(tx, ticketID: try row.text("ticket_id"), entry: try row.int("entered_at"), version: try row.int("version"),
+                       pendingClose: try row.optionalInt("action_due"), reminderPending: try row.optionalInt("reminder_due") != nil,
+                       policy: policy, now: now)
+        }
+        return rows.count
     }
 
     private func replan(_ tx: any SQLExecutor, ticketID: String, entry: Int64, version: Int64, pendingClose: Int64?, reminderPending: Bool,

@@ -77,6 +77,9 @@ public struct InactivityEngine: Sendable {
         Migration(version: 198, name: "inactivity_customer_acted", sql: """
             ALTER TABLE wf_inactivity_tickets ADD COLUMN customer_acted INTEGER NOT NULL DEFAULT 0;
             """),
+        // Policy revisions: a countdown re-planned by the scheduler when planned under an older
+        // revision than its stage's policy (InactivityEngine+Revisions.swift).
+        revisionsMigration,
     ]
 
     struct Payload: Codable {
@@ -98,10 +101,13 @@ public struct InactivityEngine: Sendable {
     ///   exist yet: it is inserted without the upsert's `RETURNING` (which SQLite answers through
     ///   a temporary table), and bumped as usual only when it existed after all.
     public func onStageEntered(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64, opening: Bool = false) throws {
-        let version = try opening ? firstEntry(tx, ticketID: ticketID, stage: stage, at: at) : bump(tx, ticketID: ticketID, stage: stage, at: at)
+        // The policy first: the entry records the revision its countdown is planned under.
+        let plan = try config.snapshot(tx).inactivityPlan(stage: stage)
+        let version = try opening ? firstEntry(tx, ticketID: ticketID, stage: stage, at: at, revision: plan.revision)
+            : bump(tx, ticketID: ticketID, stage: stage, at: at, revision: plan.revision)
         // Version 1: the ticket's first stage entry, so no countdown of it can be pending.
         if version > 1 { try TimerStore.cancelAll(tx, ticketID: ticketID, kindPrefix: "inactivity.") }
-        guard let policy = try config.snapshot(tx).activeInactivityPolicy(stage: stage) else { return }
+        guard let policy = plan.policy else { return }
         try schedule(tx, ticketID: ticketID, policy: policy, from: at, version: version)
     }
 
@@ -110,9 +116,11 @@ public struct InactivityEngine: Sendable {
     /// does nothing when the ticket has one already — and, only then, the stage policy's timers.
     /// The caller runs ``onStageEntered(_:ticketID:stage:at:)`` when the guard did not insert.
     func openingWrites(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64, into statement: inout GuardedWrites) throws {
-        statement.guardInsert("entry", into: "wf_inactivity_tickets", columns: "ticket_id, stage, entered_at, version",
-                              values: [.text(ticketID), .text(stage), .integer(at), .integer(1)], conflict: "ticket_id", returning: "ticket_id")
-        guard let policy = try config.snapshot(tx).activeInactivityPolicy(stage: stage) else { return }
+        let plan = try config.snapshot(tx).inactivityPlan(stage: stage)
+        statement.guardInsert("entry", into: "wf_inactivity_tickets", columns: "ticket_id, stage, entered_at, version, planned_revision",
+                              values: [.text(ticketID), .text(stage), .integer(at), .integer(1), .integer(plan.revision)],
+                              conflict: "ticket_id", returning: "ticket_id")
+        guard let policy = plan.policy else { return }
         for timer in try timers(tx, ticketID: ticketID, policy: policy, from: at, version: 1) {
             let insert = TimerStore.guardedInsertStatement(from: "entry", kind: timer.kind, dueAt: timer.dueAt, payload: timer.payload,
                                                            generation: 1, now: at)
@@ -139,15 +147,17 @@ public struct InactivityEngine: Sendable {
     /// policy. A countdown still running, or another stage's, is left alone.
     public func onAgentResponse(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64) throws {
         // Most stages have no policy: no statement at all for them.
-        guard let policy = try config.snapshot(tx).activeInactivityPolicy(stage: stage) else { return }
-        guard let version = try tx.queryOne(Self.restartSQL, [.integer(at), .text(ticketID), .text(stage)])?.i("version") else { return }
+        let plan = try config.snapshot(tx).inactivityPlan(stage: stage)
+        guard let policy = plan.policy else { return }
+        guard let version = try tx.queryOne(Self.restartSQL, [.integer(at), .integer(plan.revision), .text(ticketID), .text(stage)])?
+            .i("version") else { return }
         try TimerStore.cancelAll(tx, ticketID: ticketID, kindPrefix: "inactivity.")
         try schedule(tx, ticketID: ticketID, policy: policy, from: at, version: version)
     }
 
     /// A stopped countdown of the ticket's stage started again (``onAgentResponse(_:ticketID:stage:at:)``).
     private static let restartSQL = """
-        UPDATE wf_inactivity_tickets SET entered_at = ?, version = version + 1, customer_acted = 0
+        UPDATE wf_inactivity_tickets SET entered_at = ?, version = version + 1, customer_acted = 0, planned_revision = ?
         WHERE ticket_id = ? AND stage = ? AND customer_acted = 1
         RETURNING version
         """
@@ -168,10 +178,12 @@ public struct InactivityEngine: Sendable {
 
     // MARK: Timers
 
+    /// Registers the timers' handlers and, as a round task, ``replanStale(_:now:)``.
     public func register(on scheduler: TimerScheduler) {
         let engine = self
         scheduler.on(Self.reminderKind) { timer, tx, now in try engine.fireReminder(timer, tx, now: now) }
         scheduler.on(Self.actionKind) { timer, tx, now in try engine.fireAction(timer, tx, now: now) }
+        scheduler.everyRound { database, now in try engine.replanStale(database, now: now) }
     }
 
     func fireReminder(_ timer: TimerRecord, _ tx: any SQLExecutor, now: Int64) throws {
@@ -250,42 +262,49 @@ public struct InactivityEngine: Sendable {
     }
 
     private static let bumpSQL = """
-        INSERT INTO wf_inactivity_tickets (ticket_id, stage, entered_at, version) VALUES (?, ?, ?, 1)
+        INSERT INTO wf_inactivity_tickets (ticket_id, stage, entered_at, version, planned_revision) VALUES (?, ?, ?, 1, ?)
         ON CONFLICT (ticket_id) DO UPDATE SET stage = excluded.stage, entered_at = excluded.entered_at,
-                                              version = wf_inactivity_tickets.version + 1, customer_acted = 0
+                                              version = wf_inactivity_tickets.version + 1, customer_acted = 0,
+                                              planned_revision = excluded.planned_revision
         RETURNING version
         """
 
-    /// The ticket's first entry (version 1), or ``bump(_:ticketID:stage:at:)`` when it has one.
-    private func firstEntry(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64) throws -> Int64 {
+    /// The ticket's first entry (version 1), or ``bump(_:ticketID:stage:at:revision:)`` when it has one.
+    private func firstEntry(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64, revision: Int64) throws -> Int64 {
         let inserted = try tx.execute("""
-            INSERT INTO wf_inactivity_tickets (ticket_id, stage, entered_at, version) VALUES (?, ?, ?, 1) ON CONFLICT (ticket_id) DO NOTHING
-            """, [.text(ticketID), .text(stage), .integer(at)])
-        return inserted > 0 ? 1 : try bump(tx, ticketID: ticketID, stage: stage, at: at)
+            INSERT INTO wf_inactivity_tickets (ticket_id, stage, entered_at, version, planned_revision) VALUES (?, ?, ?, 1, ?)
+            ON CONFLICT (ticket_id) DO NOTHING
+            """, [.text(ticketID), .text(stage), .integer(at), .integer(revision)])
+        return inserted > 0 ? 1 : try bump(tx, ticketID: ticketID, stage: stage, at: at, revision: revision)
     }
 
-    /// Starts a new entry of the ticket's state. - Returns: its version (1 for the first).
-    private func bump(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64) throws -> Int64 {
-        try tx.scalar(Self.bumpSQL, [.text(ticketID), .text(stage), .integer(at)]).integerValue ?? 0
+    /// Starts a new entry of the ticket's state, planned under the stage policy's `revision`.
+    /// - Returns: its version (1 for the first).
+    private func bump(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64, revision: Int64) throws -> Int64 {
+        try tx.scalar(Self.bumpSQL, [.text(ticketID), .text(stage), .integer(at), .integer(revision)]).integerValue ?? 0
     }
 }
 
 /// Inactivity policies in `wf_inactivity_policies` (one active policy per stage).
 public enum InactivityPolicyStore {
-    /// Inserts or replaces `policy`. Saving an active policy deactivates the other active policy
+    /// Inserts or replaces `policy`, under a new revision (``nextRevision(_:)``): countdowns planned
+    /// under an older one are re-planned by the scheduler (``InactivityEngine/replanStale(_:now:)``)
+    /// when the edit itself did not. Saving an active policy deactivates the other active policy
     /// of its stage, if any (one active policy per stage).
     public static func save(_ tx: any SQLExecutor, _ policy: InactivityPolicy, at now: Int64 = currentMillis()) throws {
+        let revision = try nextRevision(tx)
         if policy.active {
             try tx.execute("UPDATE wf_inactivity_policies SET active = 0, updated_at = ? WHERE stage = ? AND active = 1 AND id <> ?",
                            [.integer(now), .text(policy.stage), .text(policy.id)])
         }
         try tx.execute("DELETE FROM wf_inactivity_policies WHERE id = ?", [.text(policy.id)])
         try tx.execute("""
-            INSERT INTO wf_inactivity_policies (id, stage, days, business_days, reminder_days, to_stage, outcome, calendar_id, active, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO wf_inactivity_policies (id, stage, days, business_days, reminder_days, to_stage, outcome, calendar_id, active, updated_at,
+                                                revision)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.text(policy.id), .text(policy.stage), .integer(Int64(policy.days)), .integer(policy.businessDays ? 1 : 0),
                   .integer(Int64(policy.reminderDaysBefore)), .text(policy.toStage), .text(policy.outcome),
-                  .text(policy.calendarID), .integer(policy.active ? 1 : 0), .integer(now)])
+                  .text(policy.calendarID), .integer(policy.active ? 1 : 0), .integer(now), .integer(revision)])
     }
 
     /// Replaces every policy with a preset's.
@@ -299,7 +318,12 @@ public enum InactivityPolicyStore {
     }
 
     public static func all(_ tx: any SQLExecutor) throws -> [InactivityPolicy] {
-        try tx.query("SELECT * FROM wf_inactivity_policies ORDER BY stage, id").map(policy(from:))
+        try allRevised(tx).map(\.policy)
+    }
+
+    /// Every policy with its revision, read by one statement (so each revision is its policy's).
+    static func allRevised(_ tx: any SQLExecutor) throws -> [(policy: InactivityPolicy, revision: Int64)] {
+        try tx.query("SELECT * FROM wf_inactivity_policies ORDER BY stage, id").map { (try policy(from: $0), try $0.int("revision")) }
     }
 
     public static func get(_ tx: any SQLExecutor, id: String) throws -> InactivityPolicy? {
@@ -307,7 +331,13 @@ public enum InactivityPolicyStore {
     }
 
     public static func active(_ tx: any SQLExecutor, stage: String) throws -> InactivityPolicy? {
-        try tx.queryOne("SELECT * FROM wf_inactivity_policies WHERE stage = ? AND active = 1", [.text(stage)]).map(policy(from:))
+        try activeRevised(tx, stage: stage)?.policy
+    }
+
+    /// The stage's active policy with its revision.
+    static func activeRevised(_ tx: any SQLExecutor, stage: String) throws -> (policy: InactivityPolicy, revision: Int64)? {
+        try tx.queryOne("SELECT * FROM wf_inactivity_policies WHERE stage = ? AND active = 1", [.text(stage)])
+            .map { (try policy(from: $0), try $0.int("revision")) }
     }
 
     static func policy(from row: Row) throws -> InactivityPolicy {

@@ -39,6 +39,9 @@ public final class TimerScheduler: BackgroundService, @unchecked Sendable {
 
     /// Fires one timer inside the transaction that marks it fired.
     public typealias Handler = @Sendable (TimerRecord, any SQLExecutor, Int64) throws -> Void
+    /// Runs at the start of every round, before the claim, with the database and the round's time
+    /// (it opens its own transactions, if any).
+    public typealias RoundTask = @Sendable (any Database, Int64) throws -> Void
 
     /// Identifies this instance in leases.
     public let owner: String
@@ -47,6 +50,7 @@ public final class TimerScheduler: BackgroundService, @unchecked Sendable {
     private let clock: @Sendable () -> Int64
     private let onError: (@Sendable (TimerRecord?, any Error) -> Void)?
     private let handlers = Mutex<[String: Handler]>([:])
+    private let roundTasks = Mutex<[RoundTask]>([])
     private let fired = Atomic<Int>(0)
     private let condition = NSCondition()
     private var running = false  // guarded by condition
@@ -72,6 +76,12 @@ public final class TimerScheduler: BackgroundService, @unchecked Sendable {
         handlers.withLock { $0[kind] = handler }
     }
 
+    /// Adds a task run at the start of every round (e.g. re-planning countdowns a concurrent
+    /// edit missed). Keep it cheap: it runs about every ``Configuration/pollInterval``. Add before ``start()``.
+    public func everyRound(_ task: @escaping RoundTask) {
+        roundTasks.withLock { $0.append(task) }
+    }
+
     /// Timers fired by this instance.
     public var firedCount: Int { fired.load(ordering: .relaxed) }
 
@@ -80,12 +90,19 @@ public final class TimerScheduler: BackgroundService, @unchecked Sendable {
     /// Claims the due timers and fires them. - Returns: how many this call fired.
     @discardableResult
     public func runOnce() throws -> Int {
+        try runRoundTasks()
         let claimed = try claim()
         var count = 0
         for timer in claimed {
             if try fire(timer) { count += 1 }
         }
         return count
+    }
+
+    /// Runs the ``everyRound(_:)`` tasks at the round's time.
+    func runRoundTasks() throws {
+        let now = clock()
+        for task in roundTasks.withLock({ $0 }) { try task(database, now) }
     }
 
     /// Leases up to `batchSize` due timers to this instance.
@@ -187,6 +204,13 @@ public final class TimerScheduler: BackgroundService, @unchecked Sendable {
             condition.unlock()
             if stopping { return }
             var busy = false
+            do {
+                try runRoundTasks()
+            } catch let error as StorageError where error.kind == .closed {
+                return
+            } catch {
+                onError?(nil, error)  // the timers still fire
+            }
             do {
                 let claimed = try claim()
                 for timer in claimed {

@@ -134,8 +134,16 @@ public enum TimerStore {
 
     /// Cancels every pending timer of `ticketID` whose kind starts with `prefix` (all when empty).
     public static func cancelAll(_ tx: any SQLExecutor, ticketID: String, kindPrefix prefix: String = "") throws {
-        try tx.execute("UPDATE wf_timers SET state = 'cancelled' WHERE ticket_id = ? AND state = 'pending' AND kind LIKE ?",
-                       [.text(ticketID), .text(prefix + "%")])
+        try tx.execute(cancelAllSQL(tx.engine), [.text(ticketID), .text(prefix + "%")])
+    }
+
+    /// ``cancelAll(_:ticketID:kindPrefix:)``'s statement. On SQLite it names the ticket's index:
+    /// without statistics SQLite read it through `wf_timers_due` (`state = 'pending'`, the `LIKE`
+    /// not being indexable), so every stage change, customer reply and restarted countdown
+    /// scanned every pending timer: 6 ms a call at 20,000 pending timers, 12 µs through the index.
+    static func cancelAllSQL(_ engine: DatabaseEngine) -> String {
+        let table = engine == .sqlite ? "wf_timers INDEXED BY wf_timers_one_pending" : "wf_timers"
+        return "UPDATE \(table) SET state = 'cancelled' WHERE ticket_id = ? AND state = 'pending' AND kind LIKE ?"
     }
 
     /// The pending timers of `ticketID`, soonest first.

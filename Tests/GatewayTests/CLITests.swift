@@ -217,7 +217,7 @@ struct CLITests {
         let crlfShow = try ReplyFilesTests.ocorre(["tickets", "show", crlfID], gateway, token: seeded.maria)
         #expect(crlfShow.output.contains("  Linha um\n  Linha dois"), "\(crlfShow.output.debugDescription)")
         let english = try ReplyFilesTests.ocorre(["tickets", "show", code, "--lang", "en"], gateway, token: seeded.ana)
-        for expected in ["Category: Problem", "Priority: Normal", "Holder: Ana (Nível 1)", "Request:", "[internal]"] {
+        for expected in ["Stage: In service", "Category: Problem", "Priority: Normal", "Holder: Ana (Nível 1)", "Request:", "[internal]"] {
             #expect(english.output.contains(expected), "missing \(expected) in\n\(english.output)")
         }
         let englishList = try ReplyFilesTests.ocorre(["tickets", "list"], gateway, token: seeded.ana, language: "en")
@@ -272,6 +272,8 @@ struct CLITests {
         // The rows of a listing carry the outcome's labels beside its key.
         let listed = try ReplyFilesTests.ocorre(["get", "/v1/tickets?stage=finalizado", "--json"], gateway, token: seeded.ana).output
         #expect(listed.contains("\"outcome_label_en\" : \"resolved\""), "\(listed)")
+        // And the stage's English name beside its Portuguese one (workflow's, stage_name_en).
+        #expect(listed.contains("\"stage_name\" : \"Finalizado\"") && listed.contains("\"stage_name_en\" : \"Finished\""), "\(listed)")
 
         // An open takes priorities and categories as people type them, as the list does.
         let typed = try ReplyFilesTests.ocorre(["tickets", "open", "--subject", "Dúvida digitada", "--description", "Como emito a segunda via?",

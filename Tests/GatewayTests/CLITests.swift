@@ -244,9 +244,10 @@ struct CLITests {
         // workflow refuses (naming public_note), with it the ticket waits for the customer.
         let bare = try ReplyFilesTests.ocorre(["tickets", "move", code, "--stage", "aguardando_cliente"], gateway, token: seeded.ana)
         #expect(bare.status == 1 && bare.error.contains("public_note"), "\(bare.output) \(bare.error)")
-        let ask = try ReplyFilesTests.ocorre(["tickets", "move", code, "--stage", "aguardando_cliente", "--public-note", "Envie o XML da nota."],
-                                             gateway, token: seeded.ana)
-        #expect(ask.status == 0 && ask.output.contains("\(code) · Aguardando cliente"), "\(ask.output) \(ask.error)")
+        // The stage named in English (the moves' stage_name_en), the answer's line in English.
+        let ask = try ReplyFilesTests.ocorre(["tickets", "move", code, "--stage", "waiting on the customer", "--public-note", "Envie o XML da nota.",
+                                              "--lang", "en"], gateway, token: seeded.ana)
+        #expect(ask.status == 0 && ask.output.contains("\(code) · Waiting on the customer"), "\(ask.output) \(ask.error)")
         #expect(try waitFor { try ReplyFilesTests.ocorre(["tickets", "show", code], gateway, token: seeded.maria).output.contains("Envie o XML da nota.") })
         // The customer answers; the agent marks the answer read (one line, as other changes).
         #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/replies", json: ["text": "Segue o XML."], bearer: seeded.maria).status == 201)

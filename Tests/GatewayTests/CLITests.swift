@@ -217,7 +217,7 @@ struct CLITests {
         let crlfShow = try ReplyFilesTests.ocorre(["tickets", "show", crlfID], gateway, token: seeded.maria)
         #expect(crlfShow.output.contains("  Linha um\n  Linha dois"), "\(crlfShow.output.debugDescription)")
         let english = try ReplyFilesTests.ocorre(["tickets", "show", code, "--lang", "en"], gateway, token: seeded.ana)
-        for expected in ["Category: Problem", "Priority: Normal", "Holder: Ana (Nível 1)", "Request:", "[internal]"] {
+        for expected in ["Stage: In service", "Category: Problem", "Priority: Normal", "Holder: Ana (Nível 1)", "Request:", "[internal]"] {
             #expect(english.output.contains(expected), "missing \(expected) in\n\(english.output)")
         }
         let englishList = try ReplyFilesTests.ocorre(["tickets", "list"], gateway, token: seeded.ana, language: "en")
@@ -244,9 +244,10 @@ struct CLITests {
         // workflow refuses (naming public_note), with it the ticket waits for the customer.
         let bare = try ReplyFilesTests.ocorre(["tickets", "move", code, "--stage", "aguardando_cliente"], gateway, token: seeded.ana)
         #expect(bare.status == 1 && bare.error.contains("public_note"), "\(bare.output) \(bare.error)")
-        let ask = try ReplyFilesTests.ocorre(["tickets", "move", code, "--stage", "aguardando_cliente", "--public-note", "Envie o XML da nota."],
-                                             gateway, token: seeded.ana)
-        #expect(ask.status == 0 && ask.output.contains("\(code) · Aguardando cliente"), "\(ask.output) \(ask.error)")
+        // The stage named in English (the moves' stage_name_en), the answer's line in English.
+        let ask = try ReplyFilesTests.ocorre(["tickets", "move", code, "--stage", "waiting on the customer", "--public-note", "Envie o XML da nota.",
+                                              "--lang", "en"], gateway, token: seeded.ana)
+        #expect(ask.status == 0 && ask.output.contains("\(code) · Waiting on the customer"), "\(ask.output) \(ask.error)")
         #expect(try waitFor { try ReplyFilesTests.ocorre(["tickets", "show", code], gateway, token: seeded.maria).output.contains("Envie o XML da nota.") })
         // The customer answers; the agent marks the answer read (one line, as other changes).
         #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/replies", json: ["text": "Segue o XML."], bearer: seeded.maria).status == 201)
@@ -272,6 +273,8 @@ struct CLITests {
         // The rows of a listing carry the outcome's labels beside its key.
         let listed = try ReplyFilesTests.ocorre(["get", "/v1/tickets?stage=finalizado", "--json"], gateway, token: seeded.ana).output
         #expect(listed.contains("\"outcome_label_en\" : \"resolved\""), "\(listed)")
+        // And the stage's English name beside its Portuguese one (workflow's, stage_name_en).
+        #expect(listed.contains("\"stage_name\" : \"Finalizado\"") && listed.contains("\"stage_name_en\" : \"Finished\""), "\(listed)")
 
         // An open takes priorities and categories as people type them, as the list does.
         let typed = try ReplyFilesTests.ocorre(["tickets", "open", "--subject", "Dúvida digitada", "--description", "Como emito a segunda via?",

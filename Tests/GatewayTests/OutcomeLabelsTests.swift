@@ -6,8 +6,9 @@ import Testing
 /// The portal's label tables (portal.js, JavaScript) are copies of Messages' (Swift, shared with
 /// notification's e-mails, the CLI and the CSV exports): one wording per value and language
 /// wherever people read it. `OUTCOMES` copies ``TicketOutcome``, `CATEGORIES` and `PRIORITIES`
-/// the labels of `CommonV1.Category` and `CommonV1.Priority`, `SHIPPED_STAGES` and
-/// `SHIPPED_CUSTOMER_STAGES` ``ShippedStageNames``.
+/// the labels of `CommonV1.Category` and `CommonV1.Priority`, `SHIPPED_STAGES` (the stage codes
+/// the backlog and deadlines pages offer) ``ShippedStageNames``. A stage workflow sends carries
+/// its English name (`stage_name_en`), which the portal shows: it has no table of stage names.
 @Suite("Gateway: the portal words every outcome, category, priority and shipped stage as Messages does (the e-mails' and the CLI's wording)")
 struct OutcomeLabelsTests {
     /// `key: ['português', 'English']` pairs of the table `const <name> = {…};` of the embedded portal.js.
@@ -52,11 +53,13 @@ struct OutcomeLabelsTests {
         expectCopy(try Self.portalTable("PRIORITIES"), of: CommonV1.Priority.self, "PRIORITIES")
     }
 
-    @Test("SHIPPED_STAGES and SHIPPED_CUSTOMER_STAGES in portal.js name the shipped stages in English as ShippedStageNames does (notification's English e-mails)")
+    @Test("SHIPPED_STAGES in portal.js names the shipped flows' stages in English as ShippedStageNames does (workflow's English names of them); the portal names workflow's stages with their stage_name_en, no table of customers' names")
     func shippedStages() throws {
-        let pairs = Array(try Self.portalTable("SHIPPED_STAGES").values) + Array(try Self.portalTable("SHIPPED_CUSTOMER_STAGES").values)
         var portal: [String: String] = [:]
-        for pair in pairs { portal[pair[0]] = pair[1] }
-        #expect(portal == ShippedStageNames.english, "\(portal)")
+        for pair in try Self.portalTable("SHIPPED_STAGES").values { portal[pair[0]] = pair[1] }
+        let customers = ["Aguardando sua resposta", "Em análise", "Aguardando sua validação"]
+        #expect(portal == ShippedStageNames.english.filter { !customers.contains($0.key) }, "\(portal)")
+        let script = try #require(PortalAssets.files["portal.js"]?.text)
+        #expect(!script.contains("SHIPPED_CUSTOMER_STAGES") && script.contains("entry[field + '_en']"))
     }
 }

@@ -10,9 +10,12 @@ import TestSupport
 struct ProxyTests {
     /// intake, workflow, notification and knowledge as real processes, and the gateway in front.
     final class Deployment: @unchecked Sendable {
-        let services: [ServiceProcess]
+        private(set) var services: [ServiceProcess]
         let gateway: GatewayHarness
         let directory: TemporaryDirectory
+        /// The settings the four services started with (addresses, data directory, databases' URLs).
+        let serviceEnvironment: [String: String]
+        private let ports: [String: Int]
 
         /// - Parameters:
         ///   - serviceEnvironment: extra settings of the four services (e.g. `WORKFLOW_FLOW`).
@@ -42,7 +45,24 @@ struct ProxyTests {
             addresses["OCORRENCIAS_SECRET"] = secret
             for (key, value) in gatewayEnvironment { addresses[key] = value }
             self.services = services
+            self.serviceEnvironment = environment
+            self.ports = ports
             gateway = try GatewayHarness(engine: engine, extra: addresses)
+        }
+
+        /// Stops service `name` and starts it again, on its port with its settings, so it reads
+        /// again what it reads at the start (workflow's flows, edited in its database).
+        func restart(_ name: String) throws {
+            guard let index = services.firstIndex(where: { $0.name == name }) else { return }
+            services[index].stop()
+            services[index] = try ServiceProcess(name: name, environment: serviceEnvironment, port: ports[name])
+        }
+
+        /// Service `name`'s database (SQLite file in ``directory`` or its PostgreSQL URL), opened
+        /// without migrations.
+        func database(of name: String) throws -> any Database {
+            try openDatabase(DatabaseConfiguration(url: serviceEnvironment["\(name.uppercased())_DATABASE_URL"],
+                                                   sqlitePath: "\(directory.path)/\(name).sqlite", poolSize: 1), migrations: [])
         }
 
         deinit { for service in services { service.stop() } }

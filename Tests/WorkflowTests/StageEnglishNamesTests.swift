@@ -10,8 +10,10 @@ import WorkflowCore
 /// A flow's stages have an English name beside the Portuguese one (`flow_stages.name_en`,
 /// `customer_name_en`, migration 200): the shipped stages' from ``ShippedStageNames`` (seeded, and
 /// given by the migration to flows stored before it), an administrator's own stage as they name
-/// it; the queue's CSV ends with `stage_en` and the metrics' CSVs name stages in both languages.
-@Suite("Workflow: stages named in English too (flow rows, queue CSV stage_en, metrics CSVs)")
+/// it; the queue's CSV ends with `stage_en` and the metrics' CSVs name stages in both languages;
+/// every message that names a stage in Portuguese carries its English name too (`stage_name_en`,
+/// `customer_stage_name_en`: rows, views, counts, moves, metrics, the events' ticket summary).
+@Suite("Workflow: stages named in English too (flow rows, the messages' stage_name_en, queue CSV stage_en, metrics CSVs)")
 struct StageEnglishNamesTests {
     static let ana = WorkflowHarness.agent("ana")
 
@@ -96,5 +98,62 @@ struct StageEnglishNamesTests {
         let factLines = facts.components(separatedBy: "\r\n").filter { !$0.isEmpty }
         #expect(factLines.first == (MetricsExport.columns + MetricsExport.labelColumns).joined(separator: ","), "\(facts)")
         #expect(factLines.contains { $0.hasPrefix("w1,") && $0.hasSuffix(",Problema,Problem,Normal,Normal,Em atendimento,Being handled,,") }, "\(facts)")
+    }
+
+    @Test("an administrator's stage with an English name reads in English in every message naming it: the queue's and the customer's rows, the ticket view (customer_stage_name_en), the counts, the allowed moves, the metrics' backlog and the StageChanged event's summary; shipped stages by ShippedStageNames' words",
+          arguments: TestEngines.all)
+    func englishNamesInTheMessages(engine: DatabaseEngine) throws {
+        let data = try TemporaryDirectory()
+        var environment = ["OCORRENCIAS_DATA_DIR": data.path]
+        if engine == .postgres { environment["WORKFLOW_DATABASE_URL"] = try PostgresTestServer.shared().createDatabase() }
+        do {
+            let first = try WorkflowHarness(engine, environment: environment)
+            try FlowFixtures.addTaxTriage(first.database)
+        }
+        // The flow as stored is read at the start.
+        let harness = try WorkflowHarness(engine, environment: environment)
+        try harness.seedDirectory()
+        for id in ["q1", "w1"] { try harness.deliver(WorkflowHarness.opened(id), key: id) }
+        try harness.take("w1", as: Self.ana)
+        var allowed = WorkflowV1.ListAllowedMovesRequest()
+        allowed.ticketID = "w1"
+        let moves = try harness.call(WorkflowV1.Workflow.listAllowedMoves, allowed, as: Self.ana).moves
+        let triage = moves.first { $0.toStage == "triagem_fiscal" }
+        #expect(triage?.stageName == "Triagem fiscal" && triage?.stageNameEn == "Tax triage", "\(moves)")
+        let waiting = moves.first { $0.toStage == "aguardando_cliente" }
+        #expect(waiting?.stageNameEn == "Waiting on the customer", "\(moves)")
+        _ = try harness.move("w1", to: "triagem_fiscal", as: Self.ana)
+
+        // The team's queue and view.
+        let queue = try harness.call(WorkflowV1.Workflow.listQueue, WorkflowV1.ListQueueRequest(), as: WorkflowHarness.admin()).tickets
+        let rows = Dictionary(uniqueKeysWithValues: queue.map { ($0.ticketID, $0) })
+        #expect(rows["w1"]?.stageName == "Triagem fiscal" && rows["w1"]?.stageNameEn == "Tax triage", "\(queue)")
+        #expect(rows["q1"]?.stageName == "Aguardando atendimento" && rows["q1"]?.stageNameEn == "Awaiting service", "\(queue)")
+        let view = try harness.ticket("w1")
+        #expect(view.row?.stageNameEn == "Tax triage" && view.customerStageName == "Em triagem" && view.customerStageNameEn == "In triage",
+                "\(view)")
+        // The customer's list and view: their names of the stage.
+        let contact = WorkflowHarness.ticketContact()
+        let own = try harness.call(WorkflowV1.Workflow.listCustomerTickets, WorkflowV1.ListCustomerTicketsRequest(), as: contact).tickets
+        let ownRows = Dictionary(uniqueKeysWithValues: own.map { ($0.ticketID, $0) })
+        #expect(ownRows["w1"]?.stageName == "Em triagem" && ownRows["w1"]?.stageNameEn == "In triage", "\(own)")
+        #expect(ownRows["q1"].map { $0.stageNameEn == ShippedStageNames.name($0.stageName, .english) && $0.stageNameEn != $0.stageName } == true,
+                "\(own)")
+        let customerView = try harness.ticket("w1", as: contact)
+        #expect(customerView.row?.stageNameEn == "In triage" && customerView.customerStageNameEn == "In triage", "\(customerView)")
+        // The counts by stage.
+        let counts = try harness.call(WorkflowV1.Workflow.countByStage, WorkflowV1.CountByStageRequest(), as: WorkflowHarness.admin()).counts
+        #expect(counts.first { $0.stage == "triagem_fiscal" }?.stageNameEn == "Tax triage", "\(counts)")
+        #expect(counts.first { $0.stage == "aguardando_atendimento" }?.stageNameEn == "Awaiting service", "\(counts)")
+        // The metrics' backlog by stage.
+        let metrics = try harness.call(WorkflowV1.WorkflowTime.getMetrics, WorkflowHarness.metricsAroundToday(), as: WorkflowHarness.admin())
+        let backlog = metrics.backlog.first { $0.stage == "triagem_fiscal" }
+        #expect(backlog?.stageName == "Triagem fiscal" && backlog?.stageNameEn == "Tax triage", "\(metrics.backlog)")
+        // The event notification reads: both names of both audiences.
+        let moved = try #require(try harness.published(WorkflowV1.StageChanged.self, ticket: "w1").last?.0.ticket)
+        #expect(moved.stageName == "Triagem fiscal" && moved.stageNameEn == "Tax triage", "\(moved)")
+        #expect(moved.customerStageName == "Em triagem" && moved.customerStageNameEn == "In triage", "\(moved)")
+        let routed = try #require(try harness.published(WorkflowV1.TicketRouted.self, ticket: "q1").last?.0.ticket)
+        #expect(routed.stageNameEn == "Awaiting service", "\(routed)")
     }
 }

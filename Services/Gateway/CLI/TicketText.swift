@@ -15,7 +15,7 @@ enum TicketText {
         let headers = pt ? ["CÓDIGO", "ASSUNTO", "ETAPA", "PRIORIDADE", "CLIENTE", "RESPONSÁVEL", "SLA", "ÚLTIMA INTERAÇÃO"]
                          : ["CODE", "SUBJECT", "STAGE", "PRIORITY", "CUSTOMER", "HOLDER", "SLA", "LAST INTERACTION"]
         let rows = tickets.map { row -> [String] in
-            [text(row["code"]), text(row["subject"]), text(row["stage_name"]), priority(row["priority"], language),
+            [text(row["code"]), text(row["subject"]), stage(row, "stage_name", language), priority(row["priority"], language),
              text(row["organization_name"]), holder(row["holder"]), sla(row["sla_state"], language),
              date(row["last_interaction_at_ms"], language)]
         }
@@ -65,8 +65,8 @@ enum TicketText {
             lines.append(pt ? "(o workflow ainda não recebeu esta ocorrência: etapa e histórico aparecem em instantes)"
                             : "(workflow has not received this ticket yet: stage and history show in a moment)")
         }
-        let stage = text(row["stage_name"])
-        field("Etapa", "Stage", stage.isEmpty ? text(workflow?["customer_stage_name"]) : stage)
+        let stageName = stage(row, "stage_name", language)
+        field("Etapa", "Stage", stageName.isEmpty ? stage(workflow ?? [:], "customer_stage_name", language) : stageName)
         let status = (row["status"] as? [String: Any]).map { text($0["status"]) } ?? ""
         field("Situação", "Status", status.replacingOccurrences(of: "_", with: " "))
         field("Categoria", "Category", category(row["category"] ?? intake["category"], language))
@@ -157,6 +157,13 @@ enum TicketText {
     ]
 
     // MARK: values
+
+    /// A stage as workflow names it in `language`: `entry[field]` in Portuguese, `entry[field_en]`
+    /// in English (the flow's own English name; the Portuguese one when there is none).
+    static func stage(_ entry: [String: Any], _ field: String, _ language: DisplayLanguage) -> String {
+        let english = language == .english ? text(entry[field + "_en"]) : ""
+        return english.isEmpty ? text(entry[field]) : english
+    }
 
     static func text(_ value: Any?) -> String {
         switch value {

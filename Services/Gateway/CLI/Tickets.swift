@@ -222,11 +222,11 @@ enum Tickets {
     }
 
     /// What a change answered (workflow's `TicketView`): with `--json` as it came, else one line
-    /// with the ticket's code, stage and holder.
+    /// with the ticket's code, stage (in the chosen language) and holder.
     static func changed(_ options: Ocorre.Options, _ answer: [String: Any]) throws {
         if options.json { return try Ocorre.show(answer, options) }
         let row = answer["row"] as? [String: Any] ?? [:]
-        print([TicketText.text(row["code"]), TicketText.text(row["stage_name"]), TicketText.holder(row["holder"])]
+        print([TicketText.text(row["code"]), TicketText.stage(row, "stage_name", TicketText.language(options)), TicketText.holder(row["holder"])]
             .filter { !$0.isEmpty }.joined(separator: " · "))
     }
 
@@ -321,7 +321,8 @@ enum Tickets {
     }
 
     /// A stage as workflow keys it (`em_atendimento`) from what people type: the key itself, or
-    /// a stage's name (`"Em atendimento"`, case and accents ignored). For a move the names are
+    /// a stage's name in Portuguese or English (`"Em atendimento"`, `"in service"`; case and accents
+    /// ignored). For a move the names are
     /// those of the ticket's allowed moves (`GET /v1/tickets/{id}/moves`); for a list, of the
     /// stages that hold tickets (`GET /v1/tickets/counts`), read only when the value is not
     /// written as a key. A name that matches none is sent as typed (workflow answers for it).
@@ -338,7 +339,8 @@ enum Tickets {
         let wanted = key(trimmed)
         for row in rows {
             let stage = TicketText.text(row["to_stage"] ?? row["stage"])
-            if stage == trimmed || key(stage) == wanted || key(TicketText.text(row["stage_name"])) == wanted { return stage }
+            if stage == trimmed || key(stage) == wanted || key(TicketText.text(row["stage_name"])) == wanted
+                || key(TicketText.text(row["stage_name_en"])) == wanted { return stage }
         }
         return trimmed
     }

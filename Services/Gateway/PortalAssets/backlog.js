@@ -216,7 +216,7 @@ function blgRow(state, row, openVersions, status) {
   return el('tr', { 'data-ticket': row.ticket_id },
     el('td', {}, el('a', { href: '#/t/' + encodeURIComponent(row.ticket_id), text: code })), el('td', { text: row.subject || '' }),
     el('td', { text: row.product || '' }), el('td', { text: label(CATEGORIES, row.category) }), el('td', { text: label(PRIORITIES, row.priority) }),
-    el('td', {}, el('span', { class: 'badge', text: stageName(row.stage_name, row.stage) })),
+    el('td', {}, el('span', { class: 'badge', text: stageName(row, row.stage) })),
     el('td', { class: 'blg-effort', text: Number(row.estimated_effort_hours || 0) ? String(row.estimated_effort_hours) : '' }),
     el('td', { class: 'blg-step', text: blgStepText(row) }), actions);
 }

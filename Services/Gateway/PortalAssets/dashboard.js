@@ -423,7 +423,7 @@ async function panelPage() {
     filtered.length ? api('GET', `/v1/reports/metrics?${periodQuery}`).catch(() => null) : null,
   ]);
   // Names for the keys workflow reports: stages as workflow names them, groups by id.
-  const rowStage = (row) => stageName(row.stage_name, row.stage);
+  const rowStage = (row) => stageName(row, row.stage);
   const groupNames = {};
   ((groups && groups.groups) || []).forEach((g) => { groupNames[g.id] = g.name; });
   const groupName = (id) => (id ? groupNames[id] || id : t('noGroup'));
@@ -441,7 +441,7 @@ async function panelPage() {
   if (counts instanceof Error) {
     parts.push(el('h2', { text: t('byStage') }), errorBox(counts));
   } else {
-    const rows = (counts.counts || []).map((c) => ({ label: stageName(c.stage_name, c.stage), value: Number(c.count) }));
+    const rows = (counts.counts || []).map((c) => ({ label: stageName(c, c.stage), value: Number(c.count) }));
     parts.push(countSection('stage-chart', t('byStage'), t('byStage'), rows));
   }
   if (metrics instanceof Error) {

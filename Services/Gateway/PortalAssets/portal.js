@@ -130,10 +130,10 @@ const STAGE_STATUSES = { solucionado_nao_informado: ['Solucionado, cliente não 
   cliente_informado: ['Cliente informado', 'Customer told'], solucao_confirmada: ['Solução confirmada', 'Solution confirmed'],
   agendado: ['Agendado', 'Scheduled'], pendente: ['Pendente', 'Pending'], paralisado: ['Paralisado', 'On hold'] };
 const PRIORITIES = { BAIXA: ['Baixa', 'Low'], NORMAL: ['Normal', 'Normal'], ALTA: ['Alta', 'High'], URGENTE: ['Urgente', 'Urgent'] };
-// The stages of the shipped flows (workflow's FlowPresets: padrao and totvs) by code, and the
-// names customers see of some of them. Workflow names stages in Portuguese; see stageName. A copy
-// of Messages' ShippedStageNames (notification's English e-mails name stages with it), pinned to
-// it by GatewayTests' OutcomeLabelsTests.
+// The stages of the shipped flows (workflow's FlowPresets: padrao and totvs) by code, for pages
+// that offer stage codes before workflow names them (the backlog's stage choice, the deadlines'
+// suggestions): a copy of Messages' ShippedStageNames, pinned to it by GatewayTests'
+// OutcomeLabelsTests. A stage workflow sends is named with its own names (stageName).
 const SHIPPED_STAGES = { aguardando_atendimento: ['Aguardando atendimento', 'Awaiting service'], em_atendimento: ['Em atendimento', 'In service'],
   aguardando_cliente: ['Aguardando cliente', 'Waiting on the customer'], diagnostico_tecnico: ['Diagnóstico técnico', 'Technical diagnosis'],
   analise_produto: ['Análise produto', 'Product analysis'], para_desenvolver: ['Para desenvolver', 'To develop'],
@@ -149,8 +149,6 @@ const SHIPPED_STAGES = { aguardando_atendimento: ['Aguardando atendimento', 'Awa
 const OUTCOMES = { resolvida: ['resolvida', 'resolved'], resolvida_configuracao: ['resolvida por configuração', 'solved by configuration'],
   negada: ['negada', 'denied'], cancelada_cliente: ['cancelada pelo cliente', 'cancelled by the customer'],
   nao_necessita_atuacao: ['sem necessidade de atuação', 'no action needed'], inatividade: ['sem retorno do cliente', 'no answer from the customer'] };
-const SHIPPED_CUSTOMER_STAGES = { aguardando_resposta: ['Aguardando sua resposta', 'Awaiting your answer'], em_analise: ['Em análise', 'Under review'],
-  aguardando_validacao: ['Aguardando sua validação', 'Awaiting your validation'] };
 
 let lang = localStorage.getItem('ocorrencias.lang') || 'pt-BR';
 let me = null;
@@ -158,14 +156,11 @@ const t = (key) => (TEXT[lang] && TEXT[lang][key]) || TEXT['pt-BR'][key] || key;
 // A text with {name} placeholders filled from `values` (as text: the result goes through textContent).
 const tf = (key, values) => t(key).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
 const label = (table, key) => (table[key] ? table[key][lang === 'en' ? 1 : 0] : key);
-// A stage as workflow names it (`name`, Portuguese; else its `code`) in the page's language: a
-// shipped flow's stage by its name or code, any other (a flow configured here) as named.
-function stageName(name, code) {
-  if (lang !== 'en') return name || code || '';
-  const shipped = Object.values(SHIPPED_STAGES).concat(Object.values(SHIPPED_CUSTOMER_STAGES)).find(([pt]) => pt === name);
-  if (shipped) return shipped[1];
-  return SHIPPED_STAGES[code] && (!name || name === SHIPPED_STAGES[code][0]) ? SHIPPED_STAGES[code][1] : name || code || '';
-}
+// A stage workflow sends (a listing row, a move, a count, a view) in the page's language:
+// workflow names it in Portuguese (`entry[field]`, e.g. `stage_name`) and in English
+// (`entry[field + '_en']`: the flow's own English name, an administrator's stage as they named
+// it); the Portuguese name when there is no English one, else the stage's `code`.
+const stageName = (entry, code, field = 'stage_name') => (lang === 'en' && entry[field + '_en']) || entry[field] || code || '';
 // A service's own words in the page's language: `field_pt` / `field_en` of `entry` (labels of
 // channels and custom fields, texts of the support policy), the other language when one is empty.
 // A service's text written "português / English" in one string (intake's reasons for a held
@@ -844,7 +839,7 @@ function ticketTable(rows, id, withSLA, withOrganization) {
       withOrganization ? el('td', { class: 'organization', text: row.organization_name || row.organization_id }) : null,
       // A finished ticket's stage says how it ended, as its page does ("Finalizado — resolvida").
       el('td', {}, el('span', { class: 'badge', 'data-outcome': row.outcome || null,
-        text: stageName(row.stage_name, row.stage) + (row.outcome ? ` — ${label(OUTCOMES, row.outcome)}` : '') })),
+        text: stageName(row, row.stage) + (row.outcome ? ` — ${label(OUTCOMES, row.outcome)}` : '') })),
       el('td', { text: label(PRIORITIES, row.priority) }),
       el('td', { text: when(row.last_interaction_at_ms) }),
       withSLA ? el('td', { class: 'holder', text: [row.holder && row.holder.agent_name, row.holder && row.holder.group_name].filter(Boolean).join(' · ') }) : null,
@@ -882,7 +877,7 @@ async function dashboardPage() {
     const list = await api('GET', '/v1/tickets?' + query.toString());
     const rows = list.tickets || [];
     const byState = {};
-    rows.forEach((row) => { const key = stageName(row.stage_name, row.stage); byState[key] = (byState[key] || 0) + 1; });
+    rows.forEach((row) => { const key = stageName(row, row.stage); byState[key] = (byState[key] || 0) + 1; });
     show(el('h1', { text: t('dashboard') }),
       el('div', { class: 'cards' }, Object.entries(byState).map(([state, count]) => el('div', { class: 'card' }, el('strong', { text: count }), state))),
       // The cards count this page's tickets: say so when there are more.
@@ -1370,7 +1365,8 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
   // drawn at once). Customers read their flow's words for a stage ("Aguardando sua resposta"),
   // the team the stage's own name.
   const closedAtIntake = intake.status === 'cancelled' || intake.status === 'finished';
-  const workflowStage = workflow && stageName((isCustomer() && workflow.customer_stage_name) || row.stage_name, row.stage);
+  const workflowStage = workflow && (isCustomer() && workflow.customer_stage_name ? stageName(workflow, row.stage, 'customer_stage_name')
+    : stageName(row, row.stage));
   const workflowFinal = workflow && (Number(workflow.finished_at_ms || 0) > 0 || !!workflow.outcome);
   // A finished ticket says how it ended, as the move form named the move ("Finalizado —
   // resolvida por configuração"); workflow clears the outcome when a ticket reopens.
@@ -1561,7 +1557,7 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
     moves.addEventListener('change', askNotes);
     api('GET', `/v1/tickets/${encodeURIComponent(id)}/moves`).then((m) => {
       (m.moves || []).forEach((move) => moves.append(el('option', { value: move.to_stage,
-        text: stageName(move.stage_name, move.to_stage) + (move.outcome ? ` — ${label(OUTCOMES, move.outcome)}` : ''), 'data-outcome': move.outcome || null,
+        text: stageName(move, move.to_stage) + (move.outcome ? ` — ${label(OUTCOMES, move.outcome)}` : ''), 'data-outcome': move.outcome || null,
         'data-requires-note': move.requires_note ? '1' : null, 'data-requires-public-note': move.requires_public_note ? '1' : null })));
       askNotes();
     }).catch(() => null);
@@ -1701,7 +1697,7 @@ async function queuePage() {
   const choice = (name, entries, all = 'all') => el('select', { name, id: `queue-${name}` }, el('option', { value: '', text: t(all) }),
     entries.map(([value, text]) => el('option', { value, selected: keep(name) === value, text })));
   const filters = el('form', { id: 'queue-filters', class: 'row', 'aria-label': t('filters') },
-    el('label', {}, t('stage'), choice('stage', (counts.counts || []).map((c) => [c.stage, `${stageName(c.stage_name, c.stage)} (${c.count || 0})`]))),
+    el('label', {}, t('stage'), choice('stage', (counts.counts || []).map((c) => [c.stage, `${stageName(c, c.stage)} (${c.count || 0})`]))),
     el('label', {}, t('priority'), choice('priority', Object.keys(PRIORITIES).map((key) => [key, label(PRIORITIES, key)]))),
     el('label', {}, t('category'), choice('category', Object.keys(CATEGORIES).map((key) => [key, label(CATEGORIES, key)]))),
     el('label', {}, t('group'), choice('group_id', (groups.groups || []).map((g) => [g.id, g.name]), 'allMasculine')),

@@ -49,6 +49,12 @@ extension WorkflowV1 {
         public var accessLevel: Int32 = 0
         public var organizationEmail: String = ""
         public var locale: String = ""
+        /// `stage_name` and `customer_stage_name` in English (the flow's own English names, migration
+        /// 200: an administrator's stage as they named it, a shipped stage's as ShippedStageNames has
+        /// it), so English e-mails name any stage in English. Empty in events published before
+        /// 2026-12-02, which notification reads with ShippedStageNames instead.
+        public var stageNameEn: String = ""
+        public var customerStageNameEn: String = ""
 
         public init() {}
     }
@@ -284,6 +290,8 @@ extension WorkflowV1.TicketSummary: ProtoMessage {
         c.access_level = self.accessLevel
         if !self.organizationEmail.isEmpty { c.organization_email = arena.cString(self.organizationEmail) }
         if !self.locale.isEmpty { c.locale = arena.cString(self.locale) }
+        if !self.stageNameEn.isEmpty { c.stage_name_en = arena.cString(self.stageNameEn) }
+        if !self.customerStageNameEn.isEmpty { c.customer_stage_name_en = arena.cString(self.customerStageNameEn) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketSummary>) {
@@ -305,6 +313,8 @@ extension WorkflowV1.TicketSummary: ProtoMessage {
         self.accessLevel = c.pointee.access_level
         self.organizationEmail = _ProtoRuntime.string(c.pointee.organization_email)
         self.locale = _ProtoRuntime.string(c.pointee.locale)
+        self.stageNameEn = _ProtoRuntime.string(c.pointee.stage_name_en)
+        self.customerStageNameEn = _ProtoRuntime.string(c.pointee.customer_stage_name_en)
     }
 }
 

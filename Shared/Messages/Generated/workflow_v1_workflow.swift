@@ -332,6 +332,9 @@ extension WorkflowV1 {
         /// outcome_label_en's rule: Messages' TicketOutcome; the key when unknown, "" while open).
         public var outcomeLabel: String = ""
         public var outcomeLabelEn: String = ""
+        /// `stage_name` in English (the flow's own English name: customers get their stage's customer
+        /// name's), so each reader shows its language's, as outcome_label and outcome_label_en.
+        public var stageNameEn: String = ""
 
         public init() {}
     }
@@ -407,6 +410,8 @@ extension WorkflowV1 {
         /// languages side by side, as an error carries message and message_en and a list entry label_pt
         /// and label_en, so each reader shows its own (Portuguese first).
         public var outcomeLabelEn: String = ""
+        /// `customer_stage_name` in English (the flow's own English customer name).
+        public var customerStageNameEn: String = ""
 
         public init() {}
     }
@@ -475,6 +480,8 @@ extension WorkflowV1 {
         public var stage: String = ""
         public var stageName: String = ""
         public var count: Int64 = 0
+        /// `stage_name` in English (the flow's own English name).
+        public var stageNameEn: String = ""
 
         public init() {}
     }
@@ -555,6 +562,8 @@ extension WorkflowV1 {
         public var requiresNote: Bool = false
         public var requiresPublicNote: Bool = false
         public var permission: String = ""
+        /// `stage_name` in English (the flow's own English name; customers get the customer name's).
+        public var stageNameEn: String = ""
 
         public init() {}
     }
@@ -1766,6 +1775,7 @@ extension WorkflowV1.TicketRow: ProtoMessage {
         if !self.outcome.isEmpty { c.outcome = arena.cString(self.outcome) }
         if !self.outcomeLabel.isEmpty { c.outcome_label = arena.cString(self.outcomeLabel) }
         if !self.outcomeLabelEn.isEmpty { c.outcome_label_en = arena.cString(self.outcomeLabelEn) }
+        if !self.stageNameEn.isEmpty { c.stage_name_en = arena.cString(self.stageNameEn) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketRow>) {
@@ -1801,6 +1811,7 @@ extension WorkflowV1.TicketRow: ProtoMessage {
         self.outcome = _ProtoRuntime.string(c.pointee.outcome)
         self.outcomeLabel = _ProtoRuntime.string(c.pointee.outcome_label)
         self.outcomeLabelEn = _ProtoRuntime.string(c.pointee.outcome_label_en)
+        self.stageNameEn = _ProtoRuntime.string(c.pointee.stage_name_en)
     }
 }
 
@@ -1899,6 +1910,7 @@ extension WorkflowV1.TicketView: ProtoMessage {
         if !self.discussionBefore.isEmpty { c.discussion_before = arena.cString(self.discussionBefore) }
         if !self.outcomeLabel.isEmpty { c.outcome_label = arena.cString(self.outcomeLabel) }
         if !self.outcomeLabelEn.isEmpty { c.outcome_label_en = arena.cString(self.outcomeLabelEn) }
+        if !self.customerStageNameEn.isEmpty { c.customer_stage_name_en = arena.cString(self.customerStageNameEn) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketView>) {
@@ -1951,6 +1963,7 @@ extension WorkflowV1.TicketView: ProtoMessage {
         self.discussionBefore = _ProtoRuntime.string(c.pointee.discussion_before)
         self.outcomeLabel = _ProtoRuntime.string(c.pointee.outcome_label)
         self.outcomeLabelEn = _ProtoRuntime.string(c.pointee.outcome_label_en)
+        self.customerStageNameEn = _ProtoRuntime.string(c.pointee.customer_stage_name_en)
     }
 }
 
@@ -2092,12 +2105,14 @@ extension WorkflowV1.StageCount: ProtoMessage {
         if !self.stage.isEmpty { c.stage = arena.cString(self.stage) }
         if !self.stageName.isEmpty { c.stage_name = arena.cString(self.stageName) }
         c.count = self.count
+        if !self.stageNameEn.isEmpty { c.stage_name_en = arena.cString(self.stageNameEn) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__StageCount>) {
         self.stage = _ProtoRuntime.string(c.pointee.stage)
         self.stageName = _ProtoRuntime.string(c.pointee.stage_name)
         self.count = c.pointee.count
+        self.stageNameEn = _ProtoRuntime.string(c.pointee.stage_name_en)
     }
 }
 
@@ -2259,6 +2274,7 @@ extension WorkflowV1.AllowedMove: ProtoMessage {
         c.requires_note = (self.requiresNote ? 1 : 0)
         c.requires_public_note = (self.requiresPublicNote ? 1 : 0)
         if !self.permission.isEmpty { c.permission = arena.cString(self.permission) }
+        if !self.stageNameEn.isEmpty { c.stage_name_en = arena.cString(self.stageNameEn) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AllowedMove>) {
@@ -2268,6 +2284,7 @@ extension WorkflowV1.AllowedMove: ProtoMessage {
         self.requiresNote = (c.pointee.requires_note != 0)
         self.requiresPublicNote = (c.pointee.requires_public_note != 0)
         self.permission = _ProtoRuntime.string(c.pointee.permission)
+        self.stageNameEn = _ProtoRuntime.string(c.pointee.stage_name_en)
     }
 }
 

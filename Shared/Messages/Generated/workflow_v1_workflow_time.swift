@@ -352,8 +352,9 @@ extension WorkflowV1 {
         public var avgWallMs: Int64 = 0
         /// Business time of the default calendar.
         public var avgBusinessMs: Int64 = 0
-        /// The stage's name in the flows (the code when no flow names it).
+        /// The stage's name in the flows (the code when no flow names it), in Portuguese and English.
         public var stageName: String = ""
+        public var stageNameEn: String = ""
 
         public init() {}
     }
@@ -363,8 +364,9 @@ extension WorkflowV1 {
         public var count: Int64 = 0
         /// Open tickets aged < 1 day, 1–3, 3–7, 7–30, >= 30 days.
         public var byAge: [Int64] = []
-        /// The stage's name in the flows (the code when no flow names it).
+        /// The stage's name in the flows (the code when no flow names it), in Portuguese and English.
         public var stageName: String = ""
+        public var stageNameEn: String = ""
 
         public init() {}
     }
@@ -1250,6 +1252,7 @@ extension WorkflowV1.StageTimeRow: ProtoMessage {
         c.avg_wall_ms = self.avgWallMs
         c.avg_business_ms = self.avgBusinessMs
         if !self.stageName.isEmpty { c.stage_name = arena.cString(self.stageName) }
+        if !self.stageNameEn.isEmpty { c.stage_name_en = arena.cString(self.stageNameEn) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__StageTimeRow>) {
@@ -1258,6 +1261,7 @@ extension WorkflowV1.StageTimeRow: ProtoMessage {
         self.avgWallMs = c.pointee.avg_wall_ms
         self.avgBusinessMs = c.pointee.avg_business_ms
         self.stageName = _ProtoRuntime.string(c.pointee.stage_name)
+        self.stageNameEn = _ProtoRuntime.string(c.pointee.stage_name_en)
     }
 }
 
@@ -1275,6 +1279,7 @@ extension WorkflowV1.BacklogStageRow: ProtoMessage {
             c.by_age = arena.array(self.byAge)
         }
         if !self.stageName.isEmpty { c.stage_name = arena.cString(self.stageName) }
+        if !self.stageNameEn.isEmpty { c.stage_name_en = arena.cString(self.stageNameEn) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__BacklogStageRow>) {
@@ -1286,6 +1291,7 @@ extension WorkflowV1.BacklogStageRow: ProtoMessage {
             self.byAge = []
         }
         self.stageName = _ProtoRuntime.string(c.pointee.stage_name)
+        self.stageNameEn = _ProtoRuntime.string(c.pointee.stage_name_en)
     }
 }
 

@@ -1,12 +1,13 @@
 /// The names of the shipped flows' stages (workflow's `FlowPresets`, "padrao" and "totvs": what
-/// the team reads and what customers read) in English. Workflow names stages in Portuguese only
-/// (an administrator's own flow is named as configured); what people read in English — the
-/// portal switched to English, notification's English e-mails — names a shipped stage with these
-/// words, and any other stage as workflow names it.
+/// the team reads and what customers read) in English. Workflow gives a stage these words as its
+/// English name when the flow names it none (`StageDefinition.nameEN`, seeded and migrated rows),
+/// and sends each stage's English name beside the Portuguese one (`stage_name_en`), which the
+/// portal, the CLI and notification's English e-mails show; notification names a stage with this
+/// table only for an event published before workflow carried that name.
 ///
-/// The portal is JavaScript: its copy (`SHIPPED_STAGES` and `SHIPPED_CUSTOMER_STAGES` in
-/// `PortalAssets/portal.js`) is pinned to this table by `GatewayTests` (`OutcomeLabelsTests`);
-/// `WorkflowTests` checks every shipped stage name is here.
+/// The portal is JavaScript: its copy (`SHIPPED_STAGES` in `PortalAssets/portal.js`, the stage
+/// codes the backlog and deadlines pages offer) is pinned to this table by `GatewayTests`
+/// (`OutcomeLabelsTests`); `WorkflowTests` checks every shipped stage name is here.
 ///
 /// ```swift
 /// ShippedStageNames.name("Aguardando sua resposta", .english)   // "Awaiting your answer"

@@ -1433,7 +1433,7 @@ paths:
             application/json:
               schema:
                 type: object
-                description: 'ocorrencias.workflow.v1.GetMetricsResponse as JSON. by_outcome: [{outcome, outcome_label (Portuguese), outcome_label_en (English), finished}], totals.finished by how the tickets ended (most first; they add up to it): without a filter the finishings of the period by day, with one (or below administrator) the cohort finished now'
+                description: 'ocorrencias.workflow.v1.GetMetricsResponse as JSON. stage_time and backlog rows name their stage in stage_name (Portuguese) and stage_name_en (English). by_outcome: [{outcome, outcome_label (Portuguese), outcome_label_en (English), finished}], totals.finished by how the tickets ended (most first; they add up to it): without a filter the finishings of the period by day, with one (or below administrator) the cohort finished now'
         '400':
           $ref: '#/components/responses/E400'
         '401':
@@ -2409,7 +2409,7 @@ paths:
             application/json:
               schema:
                 type: object
-                description: 'ocorrencias.workflow.v1.CountByStageResponse as JSON'
+                description: 'ocorrencias.workflow.v1.CountByStageResponse as JSON: counts [{stage, stage_name (Portuguese), stage_name_en (English: the flow''s own English name), count}]'
         '400':
           $ref: '#/components/responses/E400'
         '401':
@@ -2644,7 +2644,7 @@ paths:
             application/json:
               schema:
                 type: object
-                description: 'ocorrencias.workflow.v1.ListAllowedMovesResponse as JSON'
+                description: 'ocorrencias.workflow.v1.ListAllowedMovesResponse as JSON: moves [{to_stage, stage_name (Portuguese), stage_name_en (English: the flow''s own English name; customers get their names of the stage), outcome, ...}]'
         '400':
           $ref: '#/components/responses/E400'
         '401':
@@ -8594,7 +8594,7 @@ components:
         permissions: {type: array, items: {type: string}}
     TicketList:
       type: object
-      description: workflow's ListTicketsResponse as JSON (tickets, next_cursor)
+      description: "workflow's ListTicketsResponse as JSON (tickets, next_cursor). Each row names its stage in Portuguese (stage_name) and in English (stage_name_en: the flow's own English name, an administrator's stage as they named it; customers get their names of the stage), as outcome_label and outcome_label_en"
       properties:
         tickets: {type: array, items: {type: object}}
         next_cursor: {type: string}
@@ -8602,7 +8602,7 @@ components:
       type: object
       properties:
         intake: {type: object, description: intake's Ticket as JSON}
-        workflow: {type: [object, 'null'], description: "workflow's TicketView as JSON (null for a moment after opening, and while workflow cannot be reached). A finished ticket's outcome: outcome (the key: resolvida, resolvida_configuracao, negada, cancelada_cliente, nao_necessita_atuacao, inatividade) outcome_label (how it reads in Portuguese: resolvida, resolvida por configuração, negada, cancelada pelo cliente, sem necessidade de atuação, sem retorno do cliente; the key when unknown) and outcome_label_en (the same in English: resolved, solved by configuration, denied, cancelled by the customer, no action needed, no answer from the customer), both languages side by side as an error's message and message_en, for customers and staff alike; row.outcome in listings, with row.outcome_label and row.outcome_label_en"}
+        workflow: {type: [object, 'null'], description: "workflow's TicketView as JSON (null for a moment after opening, and while workflow cannot be reached). A finished ticket's outcome: outcome (the key: resolvida, resolvida_configuracao, negada, cancelada_cliente, nao_necessita_atuacao, inatividade) outcome_label (how it reads in Portuguese: resolvida, resolvida por configuração, negada, cancelada pelo cliente, sem necessidade de atuação, sem retorno do cliente; the key when unknown) and outcome_label_en (the same in English: resolved, solved by configuration, denied, cancelled by the customer, no action needed, no answer from the customer), both languages side by side as an error's message and message_en, for customers and staff alike; row.outcome in listings, with row.outcome_label and row.outcome_label_en. The stage in both languages too: row.stage_name and row.stage_name_en (the flow's own English name, an administrator's stage as they named it; customers get their names of the stage), customer_stage_name and customer_stage_name_en"}
         workflow_unavailable: {type: boolean, description: "present and true when workflow could not be reached or answer in time: the view holds intake's part alone (not cached)"}
     TicketExpectation:
       type: object

@@ -98,11 +98,22 @@ struct EventFacts: Sendable {
         variables["subject"] = summary.subject
         variables["organization_name"] = summary.organizationName
         variables["contact_name"] = summary.contact?.name ?? ""
-        // A shipped stage in the reader's language (workflow names stages in Portuguese).
-        variables["stage_name"] = ShippedStageNames.name(summary.customerStageName.isEmpty ? summary.stageName : summary.customerStageName,
-                                                         DisplayLanguage(code: locale))
+        variables["stage_name"] = Self.stageName(summary, DisplayLanguage(code: locale))
         variables["holder_name"] = summary.holder.map { $0.agentName.isEmpty ? $0.groupName : $0.agentName } ?? ""
         sensitiveKeys.insert("subject")
+    }
+
+    /// The stage as the customer reads it (their name of it; the team's when it has none) in
+    /// `language`: workflow's English name (`customer_stage_name_en`, `stage_name_en`: the flow's
+    /// own, an administrator's stage as they named it). An event published before workflow carried
+    /// them (2026-12-02, still in an outbox) has none: a shipped stage is then named by
+    /// ``ShippedStageNames``, any other as it reads in Portuguese.
+    static func stageName(_ summary: WorkflowV1.TicketSummary, _ language: DisplayLanguage) -> String {
+        let customers = !summary.customerStageName.isEmpty
+        let portuguese = customers ? summary.customerStageName : summary.stageName
+        guard language == .english else { return portuguese }
+        let english = customers ? summary.customerStageNameEn : summary.stageNameEn
+        return english.isEmpty ? ShippedStageNames.name(portuguese, .english) : english
     }
 
     /// A date variable: the UTC text, and the instant for e-mails.

@@ -40,7 +40,9 @@ extension WorkflowAPI {
                     where (transition.permission.isEmpty ? mayAct : actor.has(transition.permission)) && (mayAnswer || !answers.contains(transition.to)) {
                         var move = WorkflowV1.AllowedMove()
                         move.toStage = transition.to
-                        move.stageName = actor.isStaff ? flow.stage(transition.to)?.name ?? transition.to : flow.stage(transition.to)?.customerName ?? transition.to
+                        let stage = flow.stage(transition.to)
+                        move.stageName = (actor.isStaff ? stage?.name : stage?.customerName) ?? transition.to
+                        move.stageNameEn = (actor.isStaff ? stage?.nameEN : stage?.customerNameEN) ?? transition.to
                         move.outcome = transition.outcome
                         move.requiresNote = transition.requiresNote
                         move.requiresPublicNote = transition.requiresPublicNote || transition.to == rejection

@@ -87,6 +87,7 @@ struct WorkflowAPI: Sendable {
         view.solution = ticket.solution
         let stage = lifecycle.flow(of: ticket).stage(ticket.stage)
         view.customerStageName = stage?.customerName ?? ticket.stage
+        view.customerStageNameEn = stage?.customerNameEN ?? ticket.stage
         view.outcome = ticket.outcome
         view.outcomeLabel = TicketOutcome.label(ticket.outcome)
         view.outcomeLabelEn = TicketOutcome.label(ticket.outcome, .english)

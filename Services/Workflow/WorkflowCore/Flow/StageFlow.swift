@@ -11,11 +11,13 @@ public struct StageDefinition: Sendable, Hashable {
     /// The public stage customers see this one as (itself when it is public).
     public var customerStage: String
     public var isFinal: Bool
-    /// ``name`` in English (what people read in English: the queue's CSV `stage_en`, the metrics'
-    /// CSVs): the flow's own (`flow_stages.name_en`, migration 200), else a shipped stage's
+    /// ``name`` in English (what people read in English: the listing rows', counts', moves' and
+    /// metrics' `stage_name_en`, the events' `TicketSummary.stage_name_en`, the queue's CSV
+    /// `stage_en`, the metrics' CSVs): the flow's own (`flow_stages.name_en`, migration 200), else a shipped stage's
     /// (``ShippedStageNames``), else ``name`` itself.
     public var nameEN: String
-    /// ``customerName`` in English, likewise (`flow_stages.customer_name_en`).
+    /// ``customerName`` in English, likewise (`flow_stages.customer_name_en`; customers' rows and
+    /// moves, `TicketView.customer_stage_name_en`, `TicketSummary.customer_stage_name_en`).
     public var customerNameEN: String
 
     public init(_ key: String, _ name: String, customer: String? = nil, shownAs customerStage: String? = nil, isFinal: Bool = false,

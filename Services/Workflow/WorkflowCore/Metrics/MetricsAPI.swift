@@ -29,7 +29,7 @@ extension TimeAPI {
             response.stageTime = report.stageTime.map {
                 var row = WorkflowV1.StageTimeRow()
                 row.stage = $0.stage
-                row.stageName = api.stages.names($0.stage).portuguese
+                (row.stageName, row.stageNameEn) = api.stages.names($0.stage)
                 row.exits = $0.exits
                 row.avgWallMs = $0.averageWallMs
                 row.avgBusinessMs = $0.averageBusinessMs
@@ -46,7 +46,7 @@ extension TimeAPI {
             response.backlog = report.backlog.map {
                 var row = WorkflowV1.BacklogStageRow()
                 row.stage = $0.stage
-                row.stageName = api.stages.names($0.stage).portuguese
+                (row.stageName, row.stageNameEn) = api.stages.names($0.stage)
                 row.count = $0.count
                 row.byAge = $0.byAge
                 return row

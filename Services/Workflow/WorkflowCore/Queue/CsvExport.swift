@@ -10,7 +10,7 @@ import Storage
 /// ``TicketOutcome``'s Portuguese label, empty while open; `outcome_en`, its English label, as the
 /// JSON carries both). Category, priority and stage read in Portuguese; their English labels come
 /// last, `category_en`, `priority_en` and (since 2026-12-02) `stage_en` — the flow's English name
-/// of the stage (``StageDefinition/nameEN``) — appended, so columns read by position stay put.
+/// of the stage (``StageDefinition/nameEN``, the row's `stage_name_en`) — appended, so columns read by position stay put.
 enum CsvExport {
     static let batch = 1_000
     static let header = ["code", "subject", "organization", "category", "priority", "product", "module", "stage", "group", "agent",
@@ -54,7 +54,7 @@ enum CsvExport {
                                       String(row.accessLevel), iso(row.openedAtMs), iso(row.lastInteractionAtMs), row.pingPong ? "1" : "0",
                                       TicketOutcome.label(row.outcome), TicketOutcome.label(row.outcome, .english),
                                       row.category.label(.english), row.priority.label(.english),
-                                      api.lifecycle.englishStageName(key: row.stage, name: row.stageName)]
+                                      row.stageNameEn]
                         text += values.map(field).joined(separator: ",") + "\r\n"
                         rows += 1
                     }

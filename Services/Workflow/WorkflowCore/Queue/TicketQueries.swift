@@ -120,16 +120,17 @@ public struct TicketQueries: Sendable {
         let rows = try tx.query("SELECT t.flow, t.stage, COUNT(*) AS n FROM tickets t"
                                 + " WHERE " + clauses.joined(separator: " AND ") + " GROUP BY t.flow, t.stage", params)
         var counts: [String: Int64] = [:]
-        var names: [String: String] = [:]
+        var names: [String: (portuguese: String, english: String)] = [:]
         for row in rows {
             counts[row.s("stage"), default: 0] += row.i("n")
-            names[row.s("stage")] = lifecycle.flows[row.s("flow")]?.stage(row.s("stage"))?.name ?? row.s("stage")
+            let stage = lifecycle.flows[row.s("flow")]?.stage(row.s("stage"))
+            names[row.s("stage")] = (stage?.name ?? row.s("stage"), stage?.nameEN ?? row.s("stage"))
         }
         let order = (lifecycle.flows[lifecycle.defaultFlow]?.stages.map(\.key) ?? [])
         return counts.keys.sorted { (order.firstIndex(of: $0) ?? 99, $0) < (order.firstIndex(of: $1) ?? 99, $1) }.map {
             var count = WorkflowV1.StageCount()
             count.stage = $0
-            count.stageName = names[$0] ?? $0
+            (count.stageName, count.stageNameEn) = names[$0] ?? ($0, $0)
             count.count = counts[$0] ?? 0
             return count
         }
@@ -276,6 +277,7 @@ public struct TicketQueries: Sendable {
         if actor.kind == .customer {
             row.stage = stage?.customerStage ?? ticket.stage
             row.stageName = stage?.customerName ?? ticket.stage
+            row.stageNameEn = stage?.customerNameEN ?? ticket.stage
             var holder = WorkflowV1.Holder()
             holder.agentName = ticket.agentName
             holder.groupName = ticket.groupName
@@ -283,6 +285,7 @@ public struct TicketQueries: Sendable {
         } else {
             row.stage = ticket.stage
             row.stageName = stage?.name ?? ticket.stage
+            row.stageNameEn = stage?.nameEN ?? ticket.stage
             row.holder = ticket.holder
             row.accessLevel = ticket.accessLevel
             row.unreadMessages = Int32(ticket.unreadCount)

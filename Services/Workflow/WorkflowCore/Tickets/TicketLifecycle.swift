@@ -48,18 +48,6 @@ public final class TicketLifecycle: Sendable {
         flows[ticket.flow] ?? flows[defaultFlow] ?? FlowPresets.standard
     }
 
-    /// The English name of the stage `key` that reads `name` in Portuguese (a listing row's
-    /// `stage`/`stage_name`, whose flow the row does not say): the default flow's stage of that
-    /// key and name, else any flow's, else a shipped stage's English name, else `name`.
-    public func englishStageName(key: String, name: String) -> String {
-        let ordered = [flows[defaultFlow]].compactMap { $0 } + flows.keys.sorted().compactMap { $0 == defaultFlow ? nil : flows[$0] }
-        for flow in ordered {
-            if let stage = flow.stage(key), stage.name == name { return stage.nameEN }
-            if let stage = flow.stages.first(where: { $0.customerStage == key && $0.customerName == name }) { return stage.customerNameEN }
-        }
-        return ShippedStageNames.name(name, .english)
-    }
-
     func stageName(_ ticket: TicketRecord, _ key: String) -> String { flow(of: ticket).stage(key)?.name ?? key }
 
     // MARK: - Reading
@@ -195,6 +183,8 @@ public final class TicketLifecycle: Sendable {
         let stage = flow(of: ticket).stage(ticket.stage)
         summary.stageName = stage?.name ?? ticket.stage
         summary.customerStageName = stage?.customerName ?? ticket.stage
+        summary.stageNameEn = stage?.nameEN ?? ticket.stage
+        summary.customerStageNameEn = stage?.customerNameEN ?? ticket.stage
         summary.holder = ticket.holder
         summary.accessLevel = ticket.accessLevel
         summary.locale = ticket.locale

@@ -99,10 +99,18 @@ struct  Ocorrencias__Workflow__V1__TicketSummary
   int32_t access_level;
   char *organization_email;
   char *locale;
+  /*
+   * `stage_name` and `customer_stage_name` in English (the flow's own English names, migration
+   * 200: an administrator's stage as they named it, a shipped stage's as ShippedStageNames has
+   * it), so English e-mails name any stage in English. Empty in events published before
+   * 2026-12-02, which notification reads with ShippedStageNames instead.
+   */
+  char *stage_name_en;
+  char *customer_stage_name_en;
 };
 #define OCORRENCIAS__WORKFLOW__V1__TICKET_SUMMARY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__ticket_summary__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, OCORRENCIAS__COMMON__V1__PRIORITY__PRIORITY_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, OCORRENCIAS__COMMON__V1__PRIORITY__PRIORITY_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /*

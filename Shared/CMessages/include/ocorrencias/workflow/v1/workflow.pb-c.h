@@ -673,10 +673,15 @@ struct  Ocorrencias__Workflow__V1__TicketRow
    */
   char *outcome_label;
   char *outcome_label_en;
+  /*
+   * `stage_name` in English (the flow's own English name: customers get their stage's customer
+   * name's), so each reader shows its language's, as outcome_label and outcome_label_en.
+   */
+  char *stage_name_en;
 };
 #define OCORRENCIAS__WORKFLOW__V1__TICKET_ROW__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__ticket_row__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, OCORRENCIAS__COMMON__V1__PRIORITY__PRIORITY_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, 0, 0, 0, 0, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, OCORRENCIAS__COMMON__V1__PRIORITY__PRIORITY_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, 0, 0, 0, 0, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Workflow__V1__DiscussionEntry
@@ -791,10 +796,14 @@ struct  Ocorrencias__Workflow__V1__TicketView
    * and label_en, so each reader shows its own (Portuguese first).
    */
   char *outcome_label_en;
+  /*
+   * `customer_stage_name` in English (the flow's own English customer name).
+   */
+  char *customer_stage_name_en;
 };
 #define OCORRENCIAS__WORKFLOW__V1__TICKET_VIEW__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__ticket_view__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0,NULL, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0,NULL, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Workflow__V1__GetTicketRequest
@@ -905,10 +914,14 @@ struct  Ocorrencias__Workflow__V1__StageCount
   char *stage;
   char *stage_name;
   int64_t count;
+  /*
+   * `stage_name` in English (the flow's own English name).
+   */
+  char *stage_name_en;
 };
 #define OCORRENCIAS__WORKFLOW__V1__STAGE_COUNT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__stage_count__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Workflow__V1__CountByStageRequest
@@ -1036,10 +1049,14 @@ struct  Ocorrencias__Workflow__V1__AllowedMove
   protobuf_c_boolean requires_note;
   protobuf_c_boolean requires_public_note;
   char *permission;
+  /*
+   * `stage_name` in English (the flow's own English name; customers get the customer name's).
+   */
+  char *stage_name_en;
 };
 #define OCORRENCIAS__WORKFLOW__V1__ALLOWED_MOVE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__allowed_move__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Workflow__V1__ListAllowedMovesRequest

@@ -651,13 +651,14 @@ struct  Ocorrencias__Workflow__V1__StageTimeRow
    */
   int64_t avg_business_ms;
   /*
-   * The stage's name in the flows (the code when no flow names it).
+   * The stage's name in the flows (the code when no flow names it), in Portuguese and English.
    */
   char *stage_name;
+  char *stage_name_en;
 };
 #define OCORRENCIAS__WORKFLOW__V1__STAGE_TIME_ROW__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__stage_time_row__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Workflow__V1__BacklogStageRow
@@ -671,13 +672,14 @@ struct  Ocorrencias__Workflow__V1__BacklogStageRow
   size_t n_by_age;
   int64_t *by_age;
   /*
-   * The stage's name in the flows (the code when no flow names it).
+   * The stage's name in the flows (the code when no flow names it), in Portuguese and English.
    */
   char *stage_name;
+  char *stage_name_en;
 };
 #define OCORRENCIAS__WORKFLOW__V1__BACKLOG_STAGE_ROW__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__backlog_stage_row__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /*

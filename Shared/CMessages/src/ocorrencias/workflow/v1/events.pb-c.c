@@ -843,7 +843,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__holder__descriptor =
   (ProtobufCMessageInit) ocorrencias__workflow__v1__holder__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_summary__field_descriptors[18] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_summary__field_descriptors[20] =
 {
   {
     "ticket_id",
@@ -1061,6 +1061,30 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_summary_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "stage_name_en",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketSummary, stage_name_en),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_stage_name_en",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketSummary, customer_stage_name_en),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__ticket_summary__field_indices_by_name[] = {
   15,   /* field[15] = access_level */
@@ -1068,6 +1092,7 @@ static const unsigned ocorrencias__workflow__v1__ticket_summary__field_indices_b
   1,   /* field[1] = code */
   4,   /* field[4] = contact */
   13,   /* field[13] = customer_stage_name */
+  19,   /* field[19] = customer_stage_name_en */
   14,   /* field[14] = holder */
   17,   /* field[17] = locale */
   10,   /* field[10] = module */
@@ -1079,13 +1104,14 @@ static const unsigned ocorrencias__workflow__v1__ticket_summary__field_indices_b
   5,   /* field[5] = representative */
   11,   /* field[11] = stage */
   12,   /* field[12] = stage_name */
+  18,   /* field[18] = stage_name_en */
   6,   /* field[6] = subject */
   0,   /* field[0] = ticket_id */
 };
 static const ProtobufCIntRange ocorrencias__workflow__v1__ticket_summary__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 18 }
+  { 0, 20 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_summary__descriptor =
 {
@@ -1095,7 +1121,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_summary__desc
   "Ocorrencias__Workflow__V1__TicketSummary",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__TicketSummary),
-  18,
+  20,
   ocorrencias__workflow__v1__ticket_summary__field_descriptors,
   ocorrencias__workflow__v1__ticket_summary__field_indices_by_name,
   1,  ocorrencias__workflow__v1__ticket_summary__number_ranges,

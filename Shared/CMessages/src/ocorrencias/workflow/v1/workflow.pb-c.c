@@ -6432,7 +6432,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__status_info__descrip
   (ProtobufCMessageInit) ocorrencias__workflow__v1__status_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_row__field_descriptors[32] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_row__field_descriptors[33] =
 {
   {
     "ticket_id",
@@ -6818,6 +6818,18 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_row__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "stage_name_en",
+    33,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, stage_name_en),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__ticket_row__field_indices_by_name[] = {
   12,   /* field[12] = access_level */
@@ -6842,6 +6854,7 @@ static const unsigned ocorrencias__workflow__v1__ticket_row__field_indices_by_na
   21,   /* field[21] = sla_warn_at_ms */
   9,   /* field[9] = stage */
   10,   /* field[10] = stage_name */
+  32,   /* field[32] = stage_name_en */
   17,   /* field[17] = status */
   28,   /* field[28] = step_count */
   27,   /* field[27] = step_name */
@@ -6856,7 +6869,7 @@ static const unsigned ocorrencias__workflow__v1__ticket_row__field_indices_by_na
 static const ProtobufCIntRange ocorrencias__workflow__v1__ticket_row__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 32 }
+  { 0, 33 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_row__descriptor =
 {
@@ -6866,7 +6879,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_row__descript
   "Ocorrencias__Workflow__V1__TicketRow",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__TicketRow),
-  32,
+  33,
   ocorrencias__workflow__v1__ticket_row__field_descriptors,
   ocorrencias__workflow__v1__ticket_row__field_indices_by_name,
   1,  ocorrencias__workflow__v1__ticket_row__number_ranges,
@@ -7066,7 +7079,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__fields_
   (ProtobufCMessageInit) ocorrencias__workflow__v1__ticket_view__fields_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_view__field_descriptors[32] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_view__field_descriptors[33] =
 {
   {
     "row",
@@ -7452,6 +7465,18 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_view__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "customer_stage_name_en",
+    33,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, customer_stage_name_en),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__ticket_view__field_indices_by_name[] = {
   17,   /* field[17] = attachments */
@@ -7459,6 +7484,7 @@ static const unsigned ocorrencias__workflow__v1__ticket_view__field_indices_by_n
   8,   /* field[8] = channel */
   6,   /* field[6] = contact */
   3,   /* field[3] = customer_stage_name */
+  32,   /* field[32] = customer_stage_name_en */
   16,   /* field[16] = discussion */
   29,   /* field[29] = discussion_before */
   19,   /* field[19] = estimated_effort_hours */
@@ -7490,7 +7516,7 @@ static const unsigned ocorrencias__workflow__v1__ticket_view__field_indices_by_n
 static const ProtobufCIntRange ocorrencias__workflow__v1__ticket_view__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 32 }
+  { 0, 33 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__descriptor =
 {
@@ -7500,7 +7526,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__descrip
   "Ocorrencias__Workflow__V1__TicketView",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__TicketView),
-  32,
+  33,
   ocorrencias__workflow__v1__ticket_view__field_descriptors,
   ocorrencias__workflow__v1__ticket_view__field_indices_by_name,
   1,  ocorrencias__workflow__v1__ticket_view__number_ranges,
@@ -7893,7 +7919,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_tickets_respons
   (ProtobufCMessageInit) ocorrencias__workflow__v1__list_tickets_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__stage_count__field_descriptors[3] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__stage_count__field_descriptors[4] =
 {
   {
     "stage",
@@ -7931,16 +7957,29 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__stage_count__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "stage_name_en",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__StageCount, stage_name_en),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__stage_count__field_indices_by_name[] = {
   2,   /* field[2] = count */
   0,   /* field[0] = stage */
   1,   /* field[1] = stage_name */
+  3,   /* field[3] = stage_name_en */
 };
 static const ProtobufCIntRange ocorrencias__workflow__v1__stage_count__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__stage_count__descriptor =
 {
@@ -7950,7 +7989,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__stage_count__descrip
   "Ocorrencias__Workflow__V1__StageCount",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__StageCount),
-  3,
+  4,
   ocorrencias__workflow__v1__stage_count__field_descriptors,
   ocorrencias__workflow__v1__stage_count__field_indices_by_name,
   1,  ocorrencias__workflow__v1__stage_count__number_ranges,
@@ -8393,7 +8432,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__move_ticket_request_
   (ProtobufCMessageInit) ocorrencias__workflow__v1__move_ticket_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__allowed_move__field_descriptors[6] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__allowed_move__field_descriptors[7] =
 {
   {
     "to_stage",
@@ -8467,6 +8506,18 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__allowed_move__f
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "stage_name_en",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AllowedMove, stage_name_en),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__allowed_move__field_indices_by_name[] = {
   2,   /* field[2] = outcome */
@@ -8474,12 +8525,13 @@ static const unsigned ocorrencias__workflow__v1__allowed_move__field_indices_by_
   3,   /* field[3] = requires_note */
   4,   /* field[4] = requires_public_note */
   1,   /* field[1] = stage_name */
+  6,   /* field[6] = stage_name_en */
   0,   /* field[0] = to_stage */
 };
 static const ProtobufCIntRange ocorrencias__workflow__v1__allowed_move__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__allowed_move__descriptor =
 {
@@ -8489,7 +8541,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__allowed_move__descri
   "Ocorrencias__Workflow__V1__AllowedMove",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__AllowedMove),
-  6,
+  7,
   ocorrencias__workflow__v1__allowed_move__field_descriptors,
   ocorrencias__workflow__v1__allowed_move__field_indices_by_name,
   1,  ocorrencias__workflow__v1__allowed_move__number_ranges,

@@ -4404,7 +4404,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__metrics_breakdown_ro
   (ProtobufCMessageInit) ocorrencias__workflow__v1__metrics_breakdown_row__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__stage_time_row__field_descriptors[5] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__stage_time_row__field_descriptors[6] =
 {
   {
     "stage",
@@ -4466,6 +4466,18 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__stage_time_row_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "stage_name_en",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__StageTimeRow, stage_name_en),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__stage_time_row__field_indices_by_name[] = {
   3,   /* field[3] = avg_business_ms */
@@ -4473,11 +4485,12 @@ static const unsigned ocorrencias__workflow__v1__stage_time_row__field_indices_b
   1,   /* field[1] = exits */
   0,   /* field[0] = stage */
   4,   /* field[4] = stage_name */
+  5,   /* field[5] = stage_name_en */
 };
 static const ProtobufCIntRange ocorrencias__workflow__v1__stage_time_row__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__stage_time_row__descriptor =
 {
@@ -4487,14 +4500,14 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__stage_time_row__desc
   "Ocorrencias__Workflow__V1__StageTimeRow",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__StageTimeRow),
-  5,
+  6,
   ocorrencias__workflow__v1__stage_time_row__field_descriptors,
   ocorrencias__workflow__v1__stage_time_row__field_indices_by_name,
   1,  ocorrencias__workflow__v1__stage_time_row__number_ranges,
   (ProtobufCMessageInit) ocorrencias__workflow__v1__stage_time_row__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__backlog_stage_row__field_descriptors[4] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__backlog_stage_row__field_descriptors[5] =
 {
   {
     "stage",
@@ -4544,17 +4557,30 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__backlog_stage_r
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "stage_name_en",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__BacklogStageRow, stage_name_en),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__backlog_stage_row__field_indices_by_name[] = {
   2,   /* field[2] = by_age */
   1,   /* field[1] = count */
   0,   /* field[0] = stage */
   3,   /* field[3] = stage_name */
+  4,   /* field[4] = stage_name_en */
 };
 static const ProtobufCIntRange ocorrencias__workflow__v1__backlog_stage_row__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__backlog_stage_row__descriptor =
 {
@@ -4564,7 +4590,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__backlog_stage_row__d
   "Ocorrencias__Workflow__V1__BacklogStageRow",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__BacklogStageRow),
-  4,
+  5,
   ocorrencias__workflow__v1__backlog_stage_row__field_descriptors,
   ocorrencias__workflow__v1__backlog_stage_row__field_indices_by_name,
   1,  ocorrencias__workflow__v1__backlog_stage_row__number_ranges,

@@ -300,6 +300,12 @@ enum DomainRoutes {
                            path: ["kind": "event_kind"]))
         router.add(B.route("DELETE", "/v1/notification-rules/{kind}", "notification", NotificationV1.Notification.resetAudienceRule,
                            path: ["kind": "event_kind"]))
+        router.add(B.route("POST", "/v1/notification-rules/{kind}/entries", "notification", NotificationV1.Notification.addRuleEntry,
+                           path: ["kind": "event_kind"], status: 201))
+        router.add(B.route("POST", "/v1/notification-rules/{kind}/entries/{id}", "notification", NotificationV1.Notification.updateRuleEntry,
+                           path: ["kind": "event_kind", "id": "entry.id"]))
+        router.add(B.route("DELETE", "/v1/notification-rules/{kind}/entries/{id}", "notification", NotificationV1.Notification.removeRuleEntry,
+                           path: ["kind": "event_kind", "id": "id"]))
         router.add(B.route("POST", "/v1/group-mailboxes/{id}", "notification", NotificationV1.Notification.putGroupMailbox,
                            path: ["id": "group_id"]))
         router.add(B.route("DELETE", "/v1/group-mailboxes/{id}", "notification", NotificationV1.Notification.removeGroupMailbox,

@@ -68,6 +68,8 @@ enum IdempotencyCoverage {
         "POST /v1/deliveries/{id}/replay": "notification.ReplayDelivery",
         "POST /v1/subscriptions": "notification.SetSubscription",
         "POST /v1/notification-rules/{kind}": "notification.PutAudienceRule",
+        "POST /v1/notification-rules/{kind}/entries": "notification.AddRuleEntry",
+        "POST /v1/notification-rules/{kind}/entries/{id}": "notification.UpdateRuleEntry",
         "POST /v1/group-mailboxes/{id}": "notification.PutGroupMailbox",
         "POST /v1/webhooks": "notification.RegisterWebhook",
         "POST /v1/webhooks/{id}/secret": "notification.RotateWebhookSecret",

@@ -32,6 +32,9 @@ struct NotificationAPI: Sendable {
         router.register(NotificationV1.Notification.listRules) { try api.listRules($0, $1) }
         router.register(NotificationV1.Notification.putAudienceRule) { try api.putAudienceRule($0, $1) }
         router.register(NotificationV1.Notification.resetAudienceRule) { try api.resetAudienceRule($0, $1) }
+        router.register(NotificationV1.Notification.addRuleEntry) { try api.addRuleEntry($0, $1) }
+        router.register(NotificationV1.Notification.updateRuleEntry) { try api.updateRuleEntry($0, $1) }
+        router.register(NotificationV1.Notification.removeRuleEntry) { try api.removeRuleEntry($0, $1) }
         router.register(NotificationV1.Notification.putGroupMailbox) { try api.putGroupMailbox($0, $1) }
         router.register(NotificationV1.Notification.removeGroupMailbox) { try api.removeGroupMailbox($0, $1) }
         router.register(NotificationV1.Notification.registerWebhook) { try api.registerWebhook($0, $1) }

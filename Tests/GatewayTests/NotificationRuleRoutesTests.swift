@@ -5,7 +5,7 @@ import TestSupport
 
 /// A kind's several audience rules over HTTP (`/v1/notification-rules/{kind}/entries`), through
 /// the real gateway and services.
-@Suite("Notification rules of a kind over HTTP: added, edited, removed", .serialized)
+@Suite("Notification rules of a kind and webhooks over HTTP: added, edited, removed", .serialized)
 struct NotificationRuleRoutesTests {
     @Test("An administrator adds a rule (201, with its id; the kind keeps the default's), edits it and removes it; a bad address, a rule naming nobody and an unknown kind are 400 naming the field; an unknown id is 404; agents get 403",
           arguments: TestEngines.all)
@@ -50,5 +50,32 @@ struct NotificationRuleRoutesTests {
         let listed = try gateway.request("GET", "/v1/notification-rules", bearer: admin).json
         let changes = (listed["recent_changes"] as? [[String: Any]] ?? []).compactMap { $0["action"] as? String }
         #expect(changes == ["rule_removed", "rule_updated", "rule_added"], "\(changes)")
+    }
+
+    @Test("An administrator edits a webhook's kinds and filter (POST /v1/webhooks/{id}); an unknown kind is 400 naming the field, an unknown id 404, agents 403",
+          arguments: TestEngines.all)
+    func webhookEdited(engine: DatabaseEngine) throws {
+        let deployment = try ProxyTests.Deployment(engine: engine)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let admin = seeded.admin
+        func field(_ response: GatewayHarness.Response) -> String? {
+            ((response.json["error"] as? [String: Any])?["details"] as? [[String: Any]])?.first?["field"] as? String
+        }
+        let registered = try gateway.request("POST", "/v1/webhooks", json: ["url": "https://hooks.example/ocorrencias", "event_kinds": ["TicketOpened"]],
+                                             bearer: admin)
+        #expect(registered.status == 201, "\(registered.text)")
+        let id = try #require((registered.json["webhook"] as? [String: Any])?["id"] as? String)
+        let edited = try gateway.request("POST", "/v1/webhooks/\(id)", json: ["event_kinds": ["*"], "filter": ["priorities": ["URGENTE"]]], bearer: admin)
+        let webhook = edited.json["webhook"] as? [String: Any]
+        #expect(edited.status == 200 && webhook?["event_kinds"] as? [String] == ["*"]
+                && (webhook?["filter"] as? [String: Any])?["priorities"] as? [String] == ["URGENTE"]
+                && webhook?["url"] as? String == "https://hooks.example/ocorrencias", "\(edited.text)")
+        let badKind = try gateway.request("POST", "/v1/webhooks/\(id)", json: ["event_kinds": ["TicketExploded"]], bearer: admin)
+        #expect(badKind.status == 400 && field(badKind) == "event_kinds[0]", "\(badKind.text)")
+        #expect(try gateway.request("POST", "/v1/webhooks/no-such-hook", json: ["event_kinds": ["*"]], bearer: admin).status == 404)
+        #expect(try gateway.request("POST", "/v1/webhooks/\(id)", json: ["event_kinds": ["TicketOpened"]], bearer: seeded.ana).status == 403)
+        let listed = try gateway.request("GET", "/v1/webhooks", bearer: admin).json["webhooks"] as? [[String: Any]] ?? []
+        #expect(listed.count == 1 && listed.first?["event_kinds"] as? [String] == ["*"], "\(listed)")
     }
 }

@@ -320,6 +320,27 @@ extension NotificationV1 {
         public init() {}
     }
 
+    /// Changes what an active webhook receives: its event kinds, ticket filter, access level and
+    /// internal entries, all replaced as given (as RegisterWebhook takes them; a field left out is
+    /// emptied: no filter is every ticket). Its URL and secret stay (RotateWebhookSecret changes the
+    /// secret; another URL is another webhook). Administrators and services, as registration.
+    /// NOT_FOUND when no active webhook has the id.
+    public struct UpdateWebhookRequest: Sendable, Hashable {
+        public var id: String = ""
+        public var eventKinds: [String] = []
+        public var filter: NotificationV1.TicketFilter? = nil
+        public var accessLevel: Int32 = 0
+        public var internalEntries: Bool = false
+
+        public init() {}
+    }
+
+    public struct UpdateWebhookResponse: Sendable, Hashable {
+        public var webhook: NotificationV1.Webhook? = nil
+
+        public init() {}
+    }
+
     public struct ListWebhooksRequest: Sendable, Hashable {
 
         public init() {}
@@ -1407,6 +1428,51 @@ extension NotificationV1.RegisterWebhookResponse: ProtoMessage {
     }
 }
 
+extension NotificationV1.UpdateWebhookRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__UpdateWebhookRequest
+    public static var protoName: String { "ocorrencias.notification.v1.UpdateWebhookRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__UpdateWebhookRequest(); ocorrencias__notification__v1__update_webhook_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__UpdateWebhookRequest>) { ocorrencias__notification__v1__update_webhook_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__UpdateWebhookRequest, arena: inout ProtoArena) {
+        if !self.id.isEmpty { c.id = arena.cString(self.id) }
+        if !self.eventKinds.isEmpty {
+            c.n_event_kinds = self.eventKinds.count
+            c.event_kinds = arena.cStrings(self.eventKinds)
+        }
+        if let value = self.filter { c.filter = arena.message(value) }
+        c.access_level = self.accessLevel
+        c.internal_entries = (self.internalEntries ? 1 : 0)
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__UpdateWebhookRequest>) {
+        self.id = _ProtoRuntime.string(c.pointee.id)
+        if c.pointee.n_event_kinds > 0, let _items = c.pointee.event_kinds {
+            self.eventKinds = (0..<c.pointee.n_event_kinds).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.eventKinds = []
+        }
+        self.filter = c.pointee.filter.map { NotificationV1.TicketFilter(_c: $0) }
+        self.accessLevel = c.pointee.access_level
+        self.internalEntries = (c.pointee.internal_entries != 0)
+    }
+}
+
+extension NotificationV1.UpdateWebhookResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__UpdateWebhookResponse
+    public static var protoName: String { "ocorrencias.notification.v1.UpdateWebhookResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__UpdateWebhookResponse(); ocorrencias__notification__v1__update_webhook_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__UpdateWebhookResponse>) { ocorrencias__notification__v1__update_webhook_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__UpdateWebhookResponse, arena: inout ProtoArena) {
+        if let value = self.webhook { c.webhook = arena.message(value) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__UpdateWebhookResponse>) {
+        self.webhook = c.pointee.webhook.map { NotificationV1.Webhook(_c: $0) }
+    }
+}
+
 extension NotificationV1.ListWebhooksRequest: ProtoMessage {
     public typealias _CStruct = Ocorrencias__Notification__V1__ListWebhooksRequest
     public static var protoName: String { "ocorrencias.notification.v1.ListWebhooksRequest" }
@@ -2304,6 +2370,10 @@ extension NotificationV1 {
             path: "/ocorrencias.notification.v1.Notification/RegisterWebhook",
             clientStreaming: false,
             serverStreaming: false)
+        public static let updateWebhook = RPCMethod<NotificationV1.UpdateWebhookRequest, NotificationV1.UpdateWebhookResponse>(
+            path: "/ocorrencias.notification.v1.Notification/UpdateWebhook",
+            clientStreaming: false,
+            serverStreaming: false)
         public static let listWebhooks = RPCMethod<NotificationV1.ListWebhooksRequest, NotificationV1.ListWebhooksResponse>(
             path: "/ocorrencias.notification.v1.Notification/ListWebhooks",
             clientStreaming: false,
@@ -2376,6 +2446,6 @@ extension NotificationV1 {
             path: "/ocorrencias.notification.v1.Notification/RemoveSuppression",
             clientStreaming: false,
             serverStreaming: false)
-        public static let methods: [RPCMethodInfo] = [setSubscription.info, listSubscriptions.info, removeSubscription.info, listRules.info, putAudienceRule.info, resetAudienceRule.info, addRuleEntry.info, updateRuleEntry.info, removeRuleEntry.info, putGroupMailbox.info, removeGroupMailbox.info, registerWebhook.info, listWebhooks.info, removeWebhook.info, rotateWebhookSecret.info, resealSecrets.info, getTemplate.info, setTemplate.info, sendTicketEmail.info, sendAccountEmail.info, listDeliveries.info, retryDeadLetters.info, listDeadLetters.info, discardDeadLetters.info, reportBounce.info, replayDelivery.info, getStats.info, listSuppressions.info, addSuppression.info, removeSuppression.info]
+        public static let methods: [RPCMethodInfo] = [setSubscription.info, listSubscriptions.info, removeSubscription.info, listRules.info, putAudienceRule.info, resetAudienceRule.info, addRuleEntry.info, updateRuleEntry.info, removeRuleEntry.info, putGroupMailbox.info, removeGroupMailbox.info, registerWebhook.info, updateWebhook.info, listWebhooks.info, removeWebhook.info, rotateWebhookSecret.info, resealSecrets.info, getTemplate.info, setTemplate.info, sendTicketEmail.info, sendAccountEmail.info, listDeliveries.info, retryDeadLetters.info, listDeadLetters.info, discardDeadLetters.info, reportBounce.info, replayDelivery.info, getStats.info, listSuppressions.info, addSuppression.info, removeSuppression.info]
     }
 }

@@ -312,6 +312,7 @@ enum DomainRoutes {
                            path: ["id": "group_id"]))
         router.add(B.route("GET", "/v1/webhooks", "notification", NotificationV1.Notification.listWebhooks))
         router.add(B.route("POST", "/v1/webhooks", "notification", NotificationV1.Notification.registerWebhook, status: 201))
+        router.add(B.route("POST", "/v1/webhooks/{id}", "notification", NotificationV1.Notification.updateWebhook, path: ["id": "id"]))
         router.add(B.route("DELETE", "/v1/webhooks/{id}", "notification", NotificationV1.Notification.removeWebhook, path: ["id": "id"]))
         router.add(B.route("POST", "/v1/webhooks/{id}/secret", "notification", NotificationV1.Notification.rotateWebhookSecret,
                            path: ["id": "id"]))

@@ -72,6 +72,7 @@ enum IdempotencyCoverage {
         "POST /v1/notification-rules/{kind}/entries/{id}": "notification.UpdateRuleEntry",
         "POST /v1/group-mailboxes/{id}": "notification.PutGroupMailbox",
         "POST /v1/webhooks": "notification.RegisterWebhook",
+        "POST /v1/webhooks/{id}": "notification.UpdateWebhook",
         "POST /v1/webhooks/{id}/secret": "notification.RotateWebhookSecret",
         "POST /v1/templates": "notification.SetTemplate",
         "POST /v1/email-suppressions": "notification.AddSuppression",

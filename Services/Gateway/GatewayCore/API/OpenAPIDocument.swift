@@ -5942,7 +5942,7 @@ paths:
       operationId: post_v1_webhooks
       tags: [Notification]
       summary: "notification `RegisterWebhook`: request `ocorrencias.notification.v1.RegisterWebhookRequest`, answer `ocorrencias.notification.v1.RegisterWebhookResponse` (as JSON, .proto field names)"
-      description: "Registers a signed webhook for event kinds (event_kinds, or [\"*\"]). Optional filter, the tickets whose events it receives, as for POST /v1/notification-rules/{kind}: {\"filter\": {\"priorities\": [\"URGENTE\"], \"organization_ids\": [\"org-9\"]}} (each list empty or absent: any value; AND across lists, OR within one; an unknown or unspecified category or priority, an empty value or more than 100 values is refused, 400, field filter.<list>[i], nothing stored). GET /v1/webhooks lists each webhook's filter. Administrators only."
+      description: "Registers a signed webhook for event kinds (event_kinds, or [\"*\"]). Optional filter, the tickets whose events it receives, as for POST /v1/notification-rules/{kind}: {\"filter\": {\"priorities\": [\"URGENTE\"], \"organization_ids\": [\"org-9\"]}} (each list empty or absent: any value; AND across lists, OR within one; an unknown or unspecified category or priority, an empty value or more than 100 values is refused, 400, field filter.<list>[i], nothing stored). GET /v1/webhooks lists each webhook's filter; POST /v1/webhooks/{id} changes it. Administrators only."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -5991,6 +5991,52 @@ paths:
         required: true
         schema:
           type: string
+    post:
+      operationId: post_v1_webhooks_id
+      tags: [Notification]
+      summary: "notification `UpdateWebhook`: request `ocorrencias.notification.v1.UpdateWebhookRequest`, answer `ocorrencias.notification.v1.UpdateWebhookResponse` (as JSON, .proto field names)"
+      description: "Changes what an active webhook receives (body: {\"event_kinds\": [\"TicketOpened\"], \"filter\": {\"priorities\": [\"URGENTE\"]}, \"access_level\": 1, \"internal_entries\": false}), all replaced as given, checked as POST /v1/webhooks checks them (an unknown kind: 400, field event_kinds[i]; a filter's unknown or empty value: filter.<list>[i]); what the body leaves out is emptied (no filter: every ticket; no access_level: 0). The URL and the secret stay (POST /v1/webhooks/{id}/secret rotates the secret; another URL is another webhook). The next event planned uses it. 404 when no active webhook has the id. Administrators only."
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.notification.v1.UpdateWebhookRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.UpdateWebhookResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.UpdateWebhookResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
     delete:
       operationId: delete_v1_webhooks_id
       tags: [Notification]

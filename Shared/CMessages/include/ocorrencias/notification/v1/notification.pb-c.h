@@ -47,6 +47,8 @@ typedef struct Ocorrencias__Notification__V1__RemoveGroupMailboxResponse Ocorren
 typedef struct Ocorrencias__Notification__V1__Webhook Ocorrencias__Notification__V1__Webhook;
 typedef struct Ocorrencias__Notification__V1__RegisterWebhookRequest Ocorrencias__Notification__V1__RegisterWebhookRequest;
 typedef struct Ocorrencias__Notification__V1__RegisterWebhookResponse Ocorrencias__Notification__V1__RegisterWebhookResponse;
+typedef struct Ocorrencias__Notification__V1__UpdateWebhookRequest Ocorrencias__Notification__V1__UpdateWebhookRequest;
+typedef struct Ocorrencias__Notification__V1__UpdateWebhookResponse Ocorrencias__Notification__V1__UpdateWebhookResponse;
 typedef struct Ocorrencias__Notification__V1__ListWebhooksRequest Ocorrencias__Notification__V1__ListWebhooksRequest;
 typedef struct Ocorrencias__Notification__V1__ListWebhooksResponse Ocorrencias__Notification__V1__ListWebhooksResponse;
 typedef struct Ocorrencias__Notification__V1__RemoveWebhookRequest Ocorrencias__Notification__V1__RemoveWebhookRequest;
@@ -647,6 +649,38 @@ struct  Ocorrencias__Notification__V1__RegisterWebhookResponse
 #define OCORRENCIAS__NOTIFICATION__V1__REGISTER_WEBHOOK_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__register_webhook_response__descriptor) \
     , NULL, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Changes what an active webhook receives: its event kinds, ticket filter, access level and
+ * internal entries, all replaced as given (as RegisterWebhook takes them; a field left out is
+ * emptied: no filter is every ticket). Its URL and secret stay (RotateWebhookSecret changes the
+ * secret; another URL is another webhook). Administrators and services, as registration.
+ * NOT_FOUND when no active webhook has the id.
+ */
+struct  Ocorrencias__Notification__V1__UpdateWebhookRequest
+{
+  ProtobufCMessage base;
+  char *id;
+  size_t n_event_kinds;
+  char **event_kinds;
+  Ocorrencias__Notification__V1__TicketFilter *filter;
+  int32_t access_level;
+  protobuf_c_boolean internal_entries;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__UPDATE_WEBHOOK_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__update_webhook_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, NULL, 0, 0 }
+
+
+struct  Ocorrencias__Notification__V1__UpdateWebhookResponse
+{
+  ProtobufCMessage base;
+  Ocorrencias__Notification__V1__Webhook *webhook;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__UPDATE_WEBHOOK_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__update_webhook_response__descriptor) \
+    , NULL }
 
 
 struct  Ocorrencias__Notification__V1__ListWebhooksRequest
@@ -1892,6 +1926,44 @@ Ocorrencias__Notification__V1__RegisterWebhookResponse *
 void   ocorrencias__notification__v1__register_webhook_response__free_unpacked
                      (Ocorrencias__Notification__V1__RegisterWebhookResponse *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__UpdateWebhookRequest methods */
+void   ocorrencias__notification__v1__update_webhook_request__init
+                     (Ocorrencias__Notification__V1__UpdateWebhookRequest         *message);
+size_t ocorrencias__notification__v1__update_webhook_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__UpdateWebhookRequest   *message);
+size_t ocorrencias__notification__v1__update_webhook_request__pack
+                     (const Ocorrencias__Notification__V1__UpdateWebhookRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__update_webhook_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__UpdateWebhookRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__UpdateWebhookRequest *
+       ocorrencias__notification__v1__update_webhook_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__update_webhook_request__free_unpacked
+                     (Ocorrencias__Notification__V1__UpdateWebhookRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__UpdateWebhookResponse methods */
+void   ocorrencias__notification__v1__update_webhook_response__init
+                     (Ocorrencias__Notification__V1__UpdateWebhookResponse         *message);
+size_t ocorrencias__notification__v1__update_webhook_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__UpdateWebhookResponse   *message);
+size_t ocorrencias__notification__v1__update_webhook_response__pack
+                     (const Ocorrencias__Notification__V1__UpdateWebhookResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__update_webhook_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__UpdateWebhookResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__UpdateWebhookResponse *
+       ocorrencias__notification__v1__update_webhook_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__update_webhook_response__free_unpacked
+                     (Ocorrencias__Notification__V1__UpdateWebhookResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Notification__V1__ListWebhooksRequest methods */
 void   ocorrencias__notification__v1__list_webhooks_request__init
                      (Ocorrencias__Notification__V1__ListWebhooksRequest         *message);
@@ -2747,6 +2819,12 @@ typedef void (*Ocorrencias__Notification__V1__RegisterWebhookRequest_Closure)
 typedef void (*Ocorrencias__Notification__V1__RegisterWebhookResponse_Closure)
                  (const Ocorrencias__Notification__V1__RegisterWebhookResponse *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__UpdateWebhookRequest_Closure)
+                 (const Ocorrencias__Notification__V1__UpdateWebhookRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__UpdateWebhookResponse_Closure)
+                 (const Ocorrencias__Notification__V1__UpdateWebhookResponse *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Notification__V1__ListWebhooksRequest_Closure)
                  (const Ocorrencias__Notification__V1__ListWebhooksRequest *message,
                   void *closure_data);
@@ -2922,6 +3000,10 @@ struct Ocorrencias__Notification__V1__Notification_Service
                            const Ocorrencias__Notification__V1__RegisterWebhookRequest *input,
                            Ocorrencias__Notification__V1__RegisterWebhookResponse_Closure closure,
                            void *closure_data);
+  void (*update_webhook)(Ocorrencias__Notification__V1__Notification_Service *service,
+                         const Ocorrencias__Notification__V1__UpdateWebhookRequest *input,
+                         Ocorrencias__Notification__V1__UpdateWebhookResponse_Closure closure,
+                         void *closure_data);
   void (*list_webhooks)(Ocorrencias__Notification__V1__Notification_Service *service,
                         const Ocorrencias__Notification__V1__ListWebhooksRequest *input,
                         Ocorrencias__Notification__V1__ListWebhooksResponse_Closure closure,
@@ -3014,6 +3096,7 @@ void ocorrencias__notification__v1__notification__init (Ocorrencias__Notificatio
       function_prefix__ ## put_group_mailbox,\
       function_prefix__ ## remove_group_mailbox,\
       function_prefix__ ## register_webhook,\
+      function_prefix__ ## update_webhook,\
       function_prefix__ ## list_webhooks,\
       function_prefix__ ## remove_webhook,\
       function_prefix__ ## rotate_webhook_secret,\
@@ -3080,6 +3163,10 @@ void ocorrencias__notification__v1__notification__register_webhook(ProtobufCServ
                                                                    const Ocorrencias__Notification__V1__RegisterWebhookRequest *input,
                                                                    Ocorrencias__Notification__V1__RegisterWebhookResponse_Closure closure,
                                                                    void *closure_data);
+void ocorrencias__notification__v1__notification__update_webhook(ProtobufCService *service,
+                                                                 const Ocorrencias__Notification__V1__UpdateWebhookRequest *input,
+                                                                 Ocorrencias__Notification__V1__UpdateWebhookResponse_Closure closure,
+                                                                 void *closure_data);
 void ocorrencias__notification__v1__notification__list_webhooks(ProtobufCService *service,
                                                                 const Ocorrencias__Notification__V1__ListWebhooksRequest *input,
                                                                 Ocorrencias__Notification__V1__ListWebhooksResponse_Closure closure,
@@ -3186,6 +3273,8 @@ extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_gr
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__webhook__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__register_webhook_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__register_webhook_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__update_webhook_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__update_webhook_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_webhooks_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_webhooks_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_webhook_request__descriptor;

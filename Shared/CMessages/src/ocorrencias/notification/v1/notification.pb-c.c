@@ -1402,6 +1402,96 @@ void   ocorrencias__notification__v1__register_webhook_response__free_unpacked
   assert(message->base.descriptor == &ocorrencias__notification__v1__register_webhook_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__notification__v1__update_webhook_request__init
+                     (Ocorrencias__Notification__V1__UpdateWebhookRequest         *message)
+{
+  static const Ocorrencias__Notification__V1__UpdateWebhookRequest init_value = OCORRENCIAS__NOTIFICATION__V1__UPDATE_WEBHOOK_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__update_webhook_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__UpdateWebhookRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_webhook_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__update_webhook_request__pack
+                     (const Ocorrencias__Notification__V1__UpdateWebhookRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_webhook_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__update_webhook_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__UpdateWebhookRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_webhook_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__UpdateWebhookRequest *
+       ocorrencias__notification__v1__update_webhook_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__UpdateWebhookRequest *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__update_webhook_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__update_webhook_request__free_unpacked
+                     (Ocorrencias__Notification__V1__UpdateWebhookRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_webhook_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__update_webhook_response__init
+                     (Ocorrencias__Notification__V1__UpdateWebhookResponse         *message)
+{
+  static const Ocorrencias__Notification__V1__UpdateWebhookResponse init_value = OCORRENCIAS__NOTIFICATION__V1__UPDATE_WEBHOOK_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__update_webhook_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__UpdateWebhookResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_webhook_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__update_webhook_response__pack
+                     (const Ocorrencias__Notification__V1__UpdateWebhookResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_webhook_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__update_webhook_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__UpdateWebhookResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_webhook_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__UpdateWebhookResponse *
+       ocorrencias__notification__v1__update_webhook_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__UpdateWebhookResponse *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__update_webhook_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__update_webhook_response__free_unpacked
+                     (Ocorrencias__Notification__V1__UpdateWebhookResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_webhook_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__notification__v1__list_webhooks_request__init
                      (Ocorrencias__Notification__V1__ListWebhooksRequest         *message)
 {
@@ -5036,6 +5126,134 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__register_webhook
   (ProtobufCMessageInit) ocorrencias__notification__v1__register_webhook_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__update_webhook_request__field_descriptors[5] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__UpdateWebhookRequest, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "event_kinds",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Notification__V1__UpdateWebhookRequest, n_event_kinds),
+    offsetof(Ocorrencias__Notification__V1__UpdateWebhookRequest, event_kinds),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "filter",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__UpdateWebhookRequest, filter),
+    &ocorrencias__notification__v1__ticket_filter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "access_level",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__UpdateWebhookRequest, access_level),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "internal_entries",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__UpdateWebhookRequest, internal_entries),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__update_webhook_request__field_indices_by_name[] = {
+  3,   /* field[3] = access_level */
+  1,   /* field[1] = event_kinds */
+  2,   /* field[2] = filter */
+  0,   /* field[0] = id */
+  4,   /* field[4] = internal_entries */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__update_webhook_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__update_webhook_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.UpdateWebhookRequest",
+  "UpdateWebhookRequest",
+  "Ocorrencias__Notification__V1__UpdateWebhookRequest",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__UpdateWebhookRequest),
+  5,
+  ocorrencias__notification__v1__update_webhook_request__field_descriptors,
+  ocorrencias__notification__v1__update_webhook_request__field_indices_by_name,
+  1,  ocorrencias__notification__v1__update_webhook_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__update_webhook_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__update_webhook_response__field_descriptors[1] =
+{
+  {
+    "webhook",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__UpdateWebhookResponse, webhook),
+    &ocorrencias__notification__v1__webhook__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__update_webhook_response__field_indices_by_name[] = {
+  0,   /* field[0] = webhook */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__update_webhook_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__update_webhook_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.UpdateWebhookResponse",
+  "UpdateWebhookResponse",
+  "Ocorrencias__Notification__V1__UpdateWebhookResponse",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__UpdateWebhookResponse),
+  1,
+  ocorrencias__notification__v1__update_webhook_response__field_descriptors,
+  ocorrencias__notification__v1__update_webhook_response__field_indices_by_name,
+  1,  ocorrencias__notification__v1__update_webhook_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__update_webhook_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 #define ocorrencias__notification__v1__list_webhooks_request__field_descriptors NULL
 #define ocorrencias__notification__v1__list_webhooks_request__field_indices_by_name NULL
 #define ocorrencias__notification__v1__list_webhooks_request__number_ranges NULL
@@ -7490,7 +7708,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__get_stats_respon
   (ProtobufCMessageInit) ocorrencias__notification__v1__get_stats_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notification__method_descriptors[30] =
+static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notification__method_descriptors[31] =
 {
   { "SetSubscription", &ocorrencias__notification__v1__set_subscription_request__descriptor, &ocorrencias__notification__v1__set_subscription_response__descriptor },
   { "ListSubscriptions", &ocorrencias__notification__v1__list_subscriptions_request__descriptor, &ocorrencias__notification__v1__list_subscriptions_response__descriptor },
@@ -7504,6 +7722,7 @@ static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notificati
   { "PutGroupMailbox", &ocorrencias__notification__v1__put_group_mailbox_request__descriptor, &ocorrencias__notification__v1__put_group_mailbox_response__descriptor },
   { "RemoveGroupMailbox", &ocorrencias__notification__v1__remove_group_mailbox_request__descriptor, &ocorrencias__notification__v1__remove_group_mailbox_response__descriptor },
   { "RegisterWebhook", &ocorrencias__notification__v1__register_webhook_request__descriptor, &ocorrencias__notification__v1__register_webhook_response__descriptor },
+  { "UpdateWebhook", &ocorrencias__notification__v1__update_webhook_request__descriptor, &ocorrencias__notification__v1__update_webhook_response__descriptor },
   { "ListWebhooks", &ocorrencias__notification__v1__list_webhooks_request__descriptor, &ocorrencias__notification__v1__list_webhooks_response__descriptor },
   { "RemoveWebhook", &ocorrencias__notification__v1__remove_webhook_request__descriptor, &ocorrencias__notification__v1__remove_webhook_response__descriptor },
   { "RotateWebhookSecret", &ocorrencias__notification__v1__rotate_webhook_secret_request__descriptor, &ocorrencias__notification__v1__rotate_webhook_secret_response__descriptor },
@@ -7525,35 +7744,36 @@ static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notificati
 };
 const unsigned ocorrencias__notification__v1__notification__method_indices_by_name[] = {
   6,        /* AddRuleEntry */
-  28,        /* AddSuppression */
-  23,        /* DiscardDeadLetters */
-  26,        /* GetStats */
-  16,        /* GetTemplate */
-  22,        /* ListDeadLetters */
-  20,        /* ListDeliveries */
+  29,        /* AddSuppression */
+  24,        /* DiscardDeadLetters */
+  27,        /* GetStats */
+  17,        /* GetTemplate */
+  23,        /* ListDeadLetters */
+  21,        /* ListDeliveries */
   3,        /* ListRules */
   1,        /* ListSubscriptions */
-  27,        /* ListSuppressions */
-  12,        /* ListWebhooks */
+  28,        /* ListSuppressions */
+  13,        /* ListWebhooks */
   4,        /* PutAudienceRule */
   9,        /* PutGroupMailbox */
   11,        /* RegisterWebhook */
   10,        /* RemoveGroupMailbox */
   8,        /* RemoveRuleEntry */
   2,        /* RemoveSubscription */
-  29,        /* RemoveSuppression */
-  13,        /* RemoveWebhook */
-  25,        /* ReplayDelivery */
-  24,        /* ReportBounce */
-  15,        /* ResealSecrets */
+  30,        /* RemoveSuppression */
+  14,        /* RemoveWebhook */
+  26,        /* ReplayDelivery */
+  25,        /* ReportBounce */
+  16,        /* ResealSecrets */
   5,        /* ResetAudienceRule */
-  21,        /* RetryDeadLetters */
-  14,        /* RotateWebhookSecret */
-  19,        /* SendAccountEmail */
-  18,        /* SendTicketEmail */
+  22,        /* RetryDeadLetters */
+  15,        /* RotateWebhookSecret */
+  20,        /* SendAccountEmail */
+  19,        /* SendTicketEmail */
   0,        /* SetSubscription */
-  17,        /* SetTemplate */
-  7         /* UpdateRuleEntry */
+  18,        /* SetTemplate */
+  7,        /* UpdateRuleEntry */
+  12         /* UpdateWebhook */
 };
 const ProtobufCServiceDescriptor ocorrencias__notification__v1__notification__descriptor =
 {
@@ -7562,7 +7782,7 @@ const ProtobufCServiceDescriptor ocorrencias__notification__v1__notification__de
   "Notification",
   "Ocorrencias__Notification__V1__Notification",
   "ocorrencias.notification.v1",
-  30,
+  31,
   ocorrencias__notification__v1__notification__method_descriptors,
   ocorrencias__notification__v1__notification__method_indices_by_name
 };
@@ -7662,13 +7882,21 @@ void ocorrencias__notification__v1__notification__register_webhook(ProtobufCServ
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
   service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void ocorrencias__notification__v1__notification__update_webhook(ProtobufCService *service,
+                                                                 const Ocorrencias__Notification__V1__UpdateWebhookRequest *input,
+                                                                 Ocorrencias__Notification__V1__UpdateWebhookResponse_Closure closure,
+                                                                 void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void ocorrencias__notification__v1__notification__list_webhooks(ProtobufCService *service,
                                                                 const Ocorrencias__Notification__V1__ListWebhooksRequest *input,
                                                                 Ocorrencias__Notification__V1__ListWebhooksResponse_Closure closure,
                                                                 void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__remove_webhook(ProtobufCService *service,
                                                                  const Ocorrencias__Notification__V1__RemoveWebhookRequest *input,
@@ -7676,7 +7904,7 @@ void ocorrencias__notification__v1__notification__remove_webhook(ProtobufCServic
                                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__rotate_webhook_secret(ProtobufCService *service,
                                                                         const Ocorrencias__Notification__V1__RotateWebhookSecretRequest *input,
@@ -7684,7 +7912,7 @@ void ocorrencias__notification__v1__notification__rotate_webhook_secret(Protobuf
                                                                         void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__reseal_secrets(ProtobufCService *service,
                                                                  const Ocorrencias__Notification__V1__ResealSecretsRequest *input,
@@ -7692,7 +7920,7 @@ void ocorrencias__notification__v1__notification__reseal_secrets(ProtobufCServic
                                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__get_template(ProtobufCService *service,
                                                                const Ocorrencias__Notification__V1__GetTemplateRequest *input,
@@ -7700,7 +7928,7 @@ void ocorrencias__notification__v1__notification__get_template(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__set_template(ProtobufCService *service,
                                                                const Ocorrencias__Notification__V1__SetTemplateRequest *input,
@@ -7708,7 +7936,7 @@ void ocorrencias__notification__v1__notification__set_template(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__send_ticket_email(ProtobufCService *service,
                                                                     const Ocorrencias__Notification__V1__SendTicketEmailRequest *input,
@@ -7716,7 +7944,7 @@ void ocorrencias__notification__v1__notification__send_ticket_email(ProtobufCSer
                                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__send_account_email(ProtobufCService *service,
                                                                      const Ocorrencias__Notification__V1__SendAccountEmailRequest *input,
@@ -7724,7 +7952,7 @@ void ocorrencias__notification__v1__notification__send_account_email(ProtobufCSe
                                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__list_deliveries(ProtobufCService *service,
                                                                   const Ocorrencias__Notification__V1__ListDeliveriesRequest *input,
@@ -7732,7 +7960,7 @@ void ocorrencias__notification__v1__notification__list_deliveries(ProtobufCServi
                                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__retry_dead_letters(ProtobufCService *service,
                                                                      const Ocorrencias__Notification__V1__RetryDeadLettersRequest *input,
@@ -7740,7 +7968,7 @@ void ocorrencias__notification__v1__notification__retry_dead_letters(ProtobufCSe
                                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__list_dead_letters(ProtobufCService *service,
                                                                     const Ocorrencias__Notification__V1__ListDeadLettersRequest *input,
@@ -7748,7 +7976,7 @@ void ocorrencias__notification__v1__notification__list_dead_letters(ProtobufCSer
                                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__discard_dead_letters(ProtobufCService *service,
                                                                        const Ocorrencias__Notification__V1__DiscardDeadLettersRequest *input,
@@ -7756,7 +7984,7 @@ void ocorrencias__notification__v1__notification__discard_dead_letters(ProtobufC
                                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__report_bounce(ProtobufCService *service,
                                                                 const Ocorrencias__Notification__V1__ReportBounceRequest *input,
@@ -7764,7 +7992,7 @@ void ocorrencias__notification__v1__notification__report_bounce(ProtobufCService
                                                                 void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__replay_delivery(ProtobufCService *service,
                                                                   const Ocorrencias__Notification__V1__ReplayDeliveryRequest *input,
@@ -7772,7 +8000,7 @@ void ocorrencias__notification__v1__notification__replay_delivery(ProtobufCServi
                                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__get_stats(ProtobufCService *service,
                                                             const Ocorrencias__Notification__V1__GetStatsRequest *input,
@@ -7780,7 +8008,7 @@ void ocorrencias__notification__v1__notification__get_stats(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__list_suppressions(ProtobufCService *service,
                                                                     const Ocorrencias__Notification__V1__ListSuppressionsRequest *input,
@@ -7788,7 +8016,7 @@ void ocorrencias__notification__v1__notification__list_suppressions(ProtobufCSer
                                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__add_suppression(ProtobufCService *service,
                                                                   const Ocorrencias__Notification__V1__AddSuppressionRequest *input,
@@ -7796,7 +8024,7 @@ void ocorrencias__notification__v1__notification__add_suppression(ProtobufCServi
                                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__remove_suppression(ProtobufCService *service,
                                                                      const Ocorrencias__Notification__V1__RemoveSuppressionRequest *input,
@@ -7804,7 +8032,7 @@ void ocorrencias__notification__v1__notification__remove_suppression(ProtobufCSe
                                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__init (Ocorrencias__Notification__V1__Notification_Service *service,
                                                         Ocorrencias__Notification__V1__Notification_ServiceDestroy destroy)

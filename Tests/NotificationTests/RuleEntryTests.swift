@@ -290,4 +290,20 @@ struct RuleEntryTests {
         #expect(refusal(#"{"audiences": {"SLAWarning": ["holder"]}, "rules": {"SLAWarning": [{"audiences": ["chefe"]}]}}"#)
                 .contains("SLAWarning"))
     }
+
+    @Test("A fixed address on transfers reads the copies' e-mail without the internal note, even when it is the holder's own address too it is mailed once, as the holder",
+          arguments: TestEngines.all)
+    func fixedAddressOnTransfers(engine: DatabaseEngine) throws {
+        let (mailDirectory, sink, harness) = try NotificationHarness.withSMTPSink(engine)
+        defer { sink.stop() }
+        _ = try Self.add(harness, "Transferred", Self.entry(addresses: ["auditoria@suporte.example", "BRUNO@suporte.example"]))
+        #expect(try harness.deliver([TransferCopiesTests.transfer("t-transfer", code: "2026-000841", level: 0, copies: [], agents: [])]).accepted == 1)
+        #expect(waitFor(20) { sink.files("eml").count >= 2 }, "\(sink.files("eml").count) e-mails")
+        let mails = try ReceivedMail.all(in: mailDirectory.path)
+        #expect(mails.flatMap(\.envelope.to).sorted() == ["auditoria@suporte.example", "bruno@suporte.example"], "one e-mail to Bruno: \(mails.map(\.envelope.to))")
+        let audit = try #require(mails.first { $0.envelope.to == ["auditoria@suporte.example"] })
+        let holder = try #require(mails.first { $0.envelope.to == ["bruno@suporte.example"] })
+        #expect((audit.headers["Subject"] ?? "").contains("Cópia") && !audit.text.contains("cliente difícil"), "\(audit.headers) \(audit.text)")
+        #expect(holder.text.contains("cliente difícil"), "the holder named by a rule's address too still reads the note: \(holder.text)")
+    }
 }

@@ -105,8 +105,10 @@ enum AuthorizationPolicy {
         "GET /v1/deliveries": .staff, "GET /v1/deliveries/stats": .staff, "POST /v1/deliveries/retry": .admin,
         "POST /v1/deliveries/{id}/replay": .admin, "GET /v1/subscriptions": .signedIn, "POST /v1/subscriptions": .signedIn,
         "DELETE /v1/subscriptions": .signedIn, "GET /v1/notification-rules": .admin, "POST /v1/notification-rules/{kind}": .admin,
-        "DELETE /v1/notification-rules/{kind}": .admin, "POST /v1/group-mailboxes/{id}": .admin, "DELETE /v1/group-mailboxes/{id}": .admin,
-        "GET /v1/webhooks": .admin, "POST /v1/webhooks": .admin, "DELETE /v1/webhooks/{id}": .admin, "POST /v1/webhooks/{id}/secret": .admin,
+        "DELETE /v1/notification-rules/{kind}": .admin, "POST /v1/notification-rules/{kind}/entries": .admin,
+        "POST /v1/notification-rules/{kind}/entries/{id}": .admin, "DELETE /v1/notification-rules/{kind}/entries/{id}": .admin,
+        "POST /v1/group-mailboxes/{id}": .admin, "DELETE /v1/group-mailboxes/{id}": .admin,
+        "GET /v1/webhooks": .admin, "POST /v1/webhooks": .admin, "POST /v1/webhooks/{id}": .admin, "DELETE /v1/webhooks/{id}": .admin, "POST /v1/webhooks/{id}/secret": .admin,
         "GET /v1/email-suppressions": .staff, "POST /v1/email-suppressions": .admin, "DELETE /v1/email-suppressions/{address}": .admin,
         "GET /v1/templates/{kind}": .staff, "POST /v1/templates": .admin,
         // Intake's directory and configuration.

@@ -69,7 +69,12 @@ struct NotificationsPageTests {
         #expect(mailboxes.map { "\($0["group_id"] ?? "")=\($0["address"] ?? "")/\($0["source"] ?? "")" } == ["grp-n1=fila-n1@suporte.example/administrator"],
                 "\(mailboxes)")
         let changes = rules["recent_changes"] as? [[String: Any]] ?? []
-        #expect(changes.compactMap { $0["action"] as? String } == ["mailbox", "reset", "audiences", "audiences"]
+        // Solutions: the rule added on the page (chefe and a fixed address, Urgente only), the default customer's removed.
+        let solution = byKind["SolutionGiven"]?["entries"] as? [[String: Any]] ?? []
+        #expect(solution.count == 1 && solution.first?["audiences"] as? [String] == ["chefe"]
+                && solution.first?["addresses"] as? [String] == ["fiscal@suporte.example"]
+                && (solution.first?["filter"] as? [String: Any])?["priorities"] as? [String] == ["URGENTE"], "\(solution)")
+        #expect(changes.compactMap { $0["action"] as? String } == ["mailbox", "rule_removed", "rule_added", "reset", "audiences", "audiences"]
                 && changes.allSatisfy { $0["changed_by"] as? String == GatewayHarness.adminEmail }, "\(changes)")
         // Through the API: an unknown kind or audience is 400 naming the field; agents get 403;
         // none of it changed what is stored.
@@ -79,7 +84,7 @@ struct NotificationsPageTests {
         let unknownKind = try gateway.request("POST", "/v1/notification-rules/TicketExploded", json: ["audiences": ["customer"]], bearer: admin)
         #expect(unknownKind.status == 400 && field(unknownKind) == "event_kind", "\(unknownKind.text)")
         let unknownAudience = try gateway.request("POST", "/v1/notification-rules/SLABreached", json: ["audiences": ["diretoria"]], bearer: admin)
-        #expect(unknownAudience.status == 400 && field(unknownAudience) == "audiences", "\(unknownAudience.text)")
+        #expect(unknownAudience.status == 400 && field(unknownAudience) == "audiences[0]", "\(unknownAudience.text)")
         let badMailbox = try gateway.request("POST", "/v1/group-mailboxes/grp-n1", json: ["address": "n1@"], bearer: admin)
         #expect(badMailbox.status == 400 && field(badMailbox) == "address", "\(badMailbox.text)")
         // A filter's unknown priority name (the gateway reads the enum) or unspecified category
@@ -103,7 +108,7 @@ struct NotificationsPageTests {
                 && (breachRule?["filter"] as? [String: Any])?["priorities"] as? [String] == ["URGENTE"], "\(String(describing: breachRule))")
         #expect(try gateway.request("GET", "/v1/webhooks", bearer: admin).json["webhooks"].map { ($0 as? [Any])?.count } == 1)
         #expect((after["group_mailboxes"] as? [[String: Any]])?.map { $0["address"] as? String } == ["fila-n1@suporte.example"])
-        #expect((after["recent_changes"] as? [[String: Any]])?.count == 4)
+        #expect((after["recent_changes"] as? [[String: Any]])?.count == 6)
 
         // The receiver knows the secret the page showed once after rotating it (the first one no
         // longer signs); an opened ticket reaches it signed with that one.

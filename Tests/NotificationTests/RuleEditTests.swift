@@ -81,7 +81,7 @@ struct RuleEditTests {
                 "pt-BR first, then English: \(unknownKind.message)")
         #expect(violation { _ = try Self.putAudiences(client, admin, "", ["customer"]) }.field == "event_kind")
         let unknownAudience = violation { _ = try Self.putAudiences(client, admin, "TicketOpened", ["customer", "diretoria"]) }
-        #expect(unknownAudience.code == .invalidArgument && unknownAudience.field == "audiences", "\(unknownAudience)")
+        #expect(unknownAudience.code == .invalidArgument && unknownAudience.field == "audiences[1]", "\(unknownAudience)")
         #expect(unknownAudience.message.hasPrefix("Público desconhecido: diretoria") && unknownAudience.message.contains("Unknown audience: diretoria"))
         #expect(violation { _ = try Self.reset(client, admin, "NoSuchKind") }.field == "event_kind")
         let badAddress = violation { _ = try Self.putMailbox(client, admin, "grp-fiscal", "fiscal@@suporte") }

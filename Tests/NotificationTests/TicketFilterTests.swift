@@ -82,7 +82,7 @@ struct TicketFilterTests {
         return Events.envelope(event, key: ticketID)
     }
 
-    @Test("A rule filtered by priority e-mails for Urgente and not for Normal; unfiltered rules, a rule saved without a filter and one stored before filters existed e-mail every ticket as before",
+    @Test("A rule filtered by priority e-mails for Urgente and not for Normal; unfiltered rules, a rule saved without a filter e-mail every ticket as before",
           arguments: TestEngines.all)
     func priorityFilteredRule(engine: DatabaseEngine) throws {
         let (mailDirectory, sink, harness) = try NotificationHarness.withSMTPSink(engine)
@@ -113,14 +113,7 @@ struct TicketFilterTests {
         #expect(unfiltered?.filter == nil)
         #expect(try recipients(of: Self.breach("t-normal-2", code: "2026-000703", priority: .normal), code: "2026-000703", expected: 2)
                 == ["ana@suporte.example", "chefe@suporte.example"])
-        // A rule stored before migration 11 (no filter column written): every ticket.
-        try harness.database.write { tx in
-            try tx.execute("INSERT INTO notification_audience_rules (event_kind, audiences, updated_by, updated_at) VALUES (?, ?, ?, ?)",
-                           [.text("StageChanged"), .text("holder"), .text("old@suporte.example"), .integer(1)])
-        }
-        #expect(try recipients(of: Self.stageChanged("t-old", code: "2026-000704", priority: .baixa), code: "2026-000704", expected: 1)
-                == ["ana@suporte.example"])
-        #expect(try Self.rules(harness).rules.first { $0.eventKind == "StageChanged" }.map { $0.customized && $0.filter == nil } == true)
+        // Rules stored before migrations 11 and 12: RuleEntryTests.storedRulesCarriedOver.
 
         let changes = try Self.rules(harness).recentChanges.map(\.value)
         #expect(changes == ["holder,chefe", "holder,chefe [priorities=URGENTE]"], "\(changes)")

@@ -6,6 +6,8 @@
 // template that would not render is refused by the service, with its reason next to the form),
 // who hears of each event (each kind's audiences ticked and saved, optionally only for some
 // tickets — categories, priorities, products, modules, organizations —, or reset to the rules file's;
+// a kind with several rules or fixed addresses listed rule by rule, each removed, and one more
+// rule added with Nova regra;
 // the groups' mailboxes set and removed; the last edits), the people's switches per event kind
 // (subscriptions: set, turned over, deleted), and the delivery log: counts per state,
 // dead deliveries retried, suppressed addresses listed and lifted. Loaded after portal.js,
@@ -41,7 +43,12 @@ Object.assign(TEXT['pt-BR'], {
   notifyMailboxRemove: 'Remover', notifyMailboxRemoveOf: 'Remover a caixa do grupo {group}', notifyMailboxRemoved: 'Caixa do grupo {group} removida.',
   notifyConfirmMailboxRemove: 'Remover a caixa {address} do grupo {group}? O grupo fica sem caixa (também a do arquivo de regras) até uma nova ser salva.',
   notifyChanges: 'Últimas alterações das regras', notifyNoChanges: 'Nenhuma alteração: valem o arquivo de regras ou o padrão.', notifyWho: 'Quem', notifyWhat: 'O quê',
-  notifyChangeActions: { audiences: 'público de', reset: 'restaurado o padrão de', mailbox: 'caixa do grupo', mailbox_removed: 'caixa removida do grupo' },
+  notifyChangeActions: { audiences: 'público de', reset: 'restaurado o padrão de', rule_added: 'regra acrescentada a', rule_updated: 'regra alterada de',
+    rule_removed: 'regra removida de', mailbox: 'caixa do grupo', mailbox_removed: 'caixa removida do grupo' },
+  notifyRuleList: 'Regras de {kind}', notifyRuleEntryRemove: 'Remover', notifyRuleEntryRemoveOf: 'Remover a regra {rule} de {kind}',
+  notifyConfirmEntryRemove: 'Remover a regra {rule} de {kind}?', notifyRuleEntryRemoved: 'Regra removida de {kind}.',
+  notifyNewRule: 'Nova regra', notifyNewRuleHelp: 'Uma regra a mais para o tipo: os e-mails vão a todos os que alguma regra cujo filtro bate com a ocorrência nomeia, um e-mail por pessoa. Um tipo ainda não alterado guarda as regras do arquivo ou do padrão. Endereços fixos leem como as cópias de um repasse (sem conteúdo confidencial).',
+  notifyRuleAddresses: 'Endereços fixos (separados por vírgula)', notifyRuleAdd: 'Acrescentar regra', notifyRuleAdded: 'Regra acrescentada a {kind}.',
   notifyRotate: 'Gerar novo segredo', notifyRotateOf: 'Gerar novo segredo para o webhook {url}',
   notifyConfirmRotate: 'Gerar um novo segredo para {url}? O atual continua assinando junto com o novo por 24 horas, para o receptor trocar sem recusar entregas.',
   notifyRevoke: 'Revogar segredo agora', notifyRevokeOf: 'Revogar na hora o segredo do webhook {url} (vazado)',
@@ -93,7 +100,12 @@ Object.assign(TEXT.en, {
   notifyMailboxRemove: 'Remove', notifyMailboxRemoveOf: 'Remove the mailbox of group {group}', notifyMailboxRemoved: 'Mailbox of group {group} removed.',
   notifyConfirmMailboxRemove: 'Remove the mailbox {address} of group {group}? The group has no mailbox (not the rules file\'s either) until a new one is saved.',
   notifyChanges: 'Latest edits of the rules', notifyNoChanges: 'No edits: the rules file or the defaults apply.', notifyWho: 'Who', notifyWhat: 'What',
-  notifyChangeActions: { audiences: 'audience of', reset: 'default restored for', mailbox: 'mailbox of group', mailbox_removed: 'mailbox removed from group' },
+  notifyChangeActions: { audiences: 'audience of', reset: 'default restored for', rule_added: 'rule added to', rule_updated: 'rule edited of',
+    rule_removed: 'rule removed from', mailbox: 'mailbox of group', mailbox_removed: 'mailbox removed from group' },
+  notifyRuleList: 'Rules of {kind}', notifyRuleEntryRemove: 'Remove', notifyRuleEntryRemoveOf: 'Remove the rule {rule} of {kind}',
+  notifyConfirmEntryRemove: 'Remove the rule {rule} of {kind}?', notifyRuleEntryRemoved: 'Rule removed from {kind}.',
+  notifyNewRule: 'New rule', notifyNewRuleHelp: 'One more rule for the kind: e-mails go to everyone named by a rule whose filter matches the ticket, one e-mail per person. A kind not yet edited keeps the rules file\'s or the default rules. Fixed addresses read like a transfer\'s copies (no confidential content).',
+  notifyRuleAddresses: 'Fixed addresses (comma-separated)', notifyRuleAdd: 'Add rule', notifyRuleAdded: 'Rule added to {kind}.',
   notifyRotate: 'Rotate secret', notifyRotateOf: 'Generate a new secret for webhook {url}',
   notifyConfirmRotate: 'Generate a new secret for {url}? The current one keeps signing beside the new one for 24 hours, so the receiver switches without refusing deliveries.',
   notifyRevoke: 'Revoke secret now', notifyRevokeOf: 'Revoke the secret of webhook {url} at once (leaked)',
@@ -385,6 +397,29 @@ function notifyRulesSection(rules, groups, organizations, redraw) {
       if (!confirm(tf('notifyConfirmReset', { kind, audiences }))) return;
       change(() => api('DELETE', `/v1/notification-rules/${encodeURIComponent(rule.event_kind)}`), () => tf('notifyRuleWasReset', { kind, audiences }));
     };
+    // Several rules (or fixed addresses): each listed with its filter, removed one by one; the
+    // checkboxes would save the kind as one rule, so they are not offered (Nova regra adds one).
+    const entries = rule.entries || [];
+    const listed = entries.length > 1 || entries.some((entry) => (entry.addresses || []).length);
+    if (listed) {
+      const items = entries.map((entry) => {
+        const text = notifyEntryText(entry);
+        return el('li', { class: 'notify-rule-entry', 'data-entry': entry.id || '' },
+          el('span', { text }), ' — ', el('span', { class: 'muted', text: notifyFilterText(entry.filter, organizations) }),
+          rule.customized && entry.id ? [' ', el('button', { type: 'button', class: 'link notify-rule-entry-remove',
+            text: t('notifyRuleEntryRemove'), 'aria-label': tf('notifyRuleEntryRemoveOf', { rule: text, kind }), onclick: () => {
+              if (!confirm(tf('notifyConfirmEntryRemove', { rule: text, kind }))) return;
+              change(() => api('DELETE', `/v1/notification-rules/${encodeURIComponent(rule.event_kind)}/entries/${encodeURIComponent(entry.id)}`),
+                () => tf('notifyRuleEntryRemoved', { kind }));
+            } })] : null);
+      });
+      return el('tr', { 'data-kind': rule.event_kind, 'data-customized': rule.customized ? 'true' : 'false', 'data-rules': String(entries.length) },
+        el('th', { scope: 'row', text: kind }),
+        el('td', { colspan: 2 }, el('ul', { class: 'notify-rule-entries', 'aria-label': tf('notifyRuleList', { kind }) }, items)),
+        el('td', { class: 'notify-rule-origin' }, rule.customized ? tf('notifyRuleEdited', { who: rule.updated_by || '?', when: when(rule.updated_at_ms) }) : t('notifyRuleDefault')),
+        el('td', { class: 'actions' }, rule.customized ? el('button', { type: 'button', class: 'link notify-rule-reset', id: `notify-rule-reset-${rule.event_kind}`,
+          text: t('notifyRuleReset'), 'aria-label': tf('notifyRuleResetOf', { kind }), onclick: reset }) : null));
+    }
     return el('tr', { 'data-kind': rule.event_kind, 'data-customized': rule.customized ? 'true' : 'false' },
       el('th', { scope: 'row', text: kind }),
       el('td', {}, el('div', { class: 'row notify-audiences', role: 'group', 'aria-label': kind }, boxes)),
@@ -401,7 +436,38 @@ function notifyRulesSection(rules, groups, organizations, redraw) {
   return [el('h2', { id: 'notify-rules-title', text: t('notifyRules') }), el('p', { class: 'muted', text: t('notifyRulesIntro') }),
     el('p', { class: 'muted', id: 'notify-audience-legend', text: t('notifyAudienceLegend') }),
     rowsTable('notify-rules', [t('notifyEvent'), t('notifyAudiences'), t('notifyFilter'), t('notifyRuleOrigin'), t('actions')], rows, 'notify-rules-empty', t('notifyNobody')), box,
+    ...notifyNewRulePart(rules.rules || [], organizations, change),
     ...notifyMailboxesPart(rules.group_mailboxes || [], groups, redraw), ...notifyRuleChangesPart(rules.recent_changes || [])];
+}
+
+// A rule as people read it: its audiences and fixed addresses.
+const notifyEntryText = (entry) => [...(entry.audiences || []).map((audience) => t('notifyAudienceShort')[audience] || audience),
+  ...(entry.addresses || [])].join(', ') || t('notifyNobody');
+
+// One more rule for a kind (POST …/entries): audiences, fixed addresses and a filter; the
+// service checks them (its reason shown next to the form).
+function notifyNewRulePart(rules, organizations, change) {
+  const names = t('notifyAudienceNames');
+  const filterFields = notifyFilterFields('notify-new-rule-filter', undefined, organizations);
+  const form = el('form', { id: 'notify-new-rule-form', novalidate: true, 'aria-labelledby': 'notify-new-rule-title' },
+    el('p', { class: 'muted', text: t('notifyNewRuleHelp') }),
+    el('label', {}, t('notifyKind'), el('select', { name: 'event_kind', id: 'notify-new-rule-kind' },
+      rules.map((rule) => el('option', { value: rule.event_kind, text: notifyKindName(rule.event_kind) })))),
+    el('div', { class: 'row notify-audiences', role: 'group', 'aria-label': t('notifyAudiences') }, NOTIFY_AUDIENCES.map((audience) =>
+      el('label', { class: 'check', title: names[audience] }, el('input', { type: 'checkbox', name: 'audiences', value: audience,
+        id: `notify-new-rule-${audience}` }), t('notifyAudienceShort')[audience]))),
+    el('label', {}, t('notifyRuleAddresses'), el('input', { name: 'addresses', id: 'notify-new-rule-addresses', autocomplete: 'off', maxlength: 4000 })),
+    filterFields,
+    el('button', { type: 'submit', class: 'secondary', id: 'notify-new-rule-submit', text: t('notifyRuleAdd') }));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const kind = form.elements.event_kind.value;
+    const audiences = Array.from(form.querySelectorAll('input[name=audiences]:checked'), (box) => box.value);
+    const addresses = form.elements.addresses.value.split(',').map((value) => value.trim()).filter(Boolean);
+    change(() => api('POST', `/v1/notification-rules/${encodeURIComponent(kind)}/entries`, { entry: { audiences, addresses, filter: notifyFilterRead(filterFields) } }),
+      () => tf('notifyRuleAdded', { kind: notifyKindName(kind) }), form);
+  });
+  return [el('h3', { id: 'notify-new-rule-title', text: t('notifyNewRule') }), form];
 }
 
 // The groups' mailboxes (a group holding a ticket without an agent hears of it there): listed
@@ -441,7 +507,7 @@ function notifyRuleChangesPart(changes) {
   const actions = t('notifyChangeActions');
   const rows = changes.map((change) => el('tr', {},
     el('td', { text: when(change.changed_at_ms) }), el('td', { text: change.changed_by }),
-    el('td', { text: [actions[change.action] || change.action, change.action === 'audiences' || change.action === 'reset' ? notifyKindName(change.subject) : change.subject].join(' ')
+    el('td', { text: [actions[change.action] || change.action, change.action.startsWith('mailbox') ? change.subject : notifyKindName(change.subject)].join(' ')
       + (change.action === 'audiences' ? ': ' + notifyAudienceList(change.value ? change.value.split(',') : []) : change.value ? ': ' + change.value : '') })));
   return [el('h3', { id: 'notify-changes-title', text: t('notifyChanges') }),
     rowsTable('notify-changes', [t('notifyWhen'), t('notifyWho'), t('notifyWhat')], rows, 'notify-changes-empty', t('notifyNoChanges'))];

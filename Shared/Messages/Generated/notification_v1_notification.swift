@@ -90,9 +90,33 @@ extension NotificationV1 {
         public var updatedBy: String = ""
         public var updatedAtMs: Int64 = 0
         /// The edit applies only to the tickets it matches: other tickets' events of this kind are
-        /// e-mailed to nobody (unset: every ticket). Only an edit has one (the file and the defaults
-        /// apply to every ticket).
+        /// e-mailed to nobody (unset: every ticket). Set only when the kind has exactly one rule
+        /// (`entries`); with several, `audiences` is the union of theirs and each entry has its filter.
         public var filter: NotificationV1.TicketFilter? = nil
+        /// The kind's rules in force (the administrator's when customized, else the file's or the
+        /// defaults'): an event is e-mailed to the union of the recipients of every rule whose filter
+        /// matches its ticket, one e-mail per address. None: nobody by e-mail.
+        public var entries: [NotificationV1.AudienceRuleEntry] = []
+        /// The file's (or the defaults') rules: what ResetAudienceRule brings back.
+        public var defaultEntries: [NotificationV1.AudienceRuleEntry] = []
+
+        public init() {}
+    }
+
+    /// One rule of an event kind: its audiences and fixed addresses hear of the tickets its filter
+    /// matches. Fixed addresses read like a transfer's copies: content above level 0 and internal
+    /// notes stay out of their e-mail; suppressions and unsubscriptions apply.
+    public struct AudienceRuleEntry: Sendable, Hashable {
+        /// Stable id (AddRuleEntry returns it); empty for the file's and the defaults' rules.
+        public var id: String = ""
+        /// "customer", "holder", "chefe", "copies".
+        public var audiences: [String] = []
+        /// Fixed e-mail addresses (a team's mailbox, an outside accountant), at most 100.
+        public var addresses: [String] = []
+        /// Only the tickets it matches (unset: every ticket).
+        public var filter: NotificationV1.TicketFilter? = nil
+        public var updatedBy: String = ""
+        public var updatedAtMs: Int64 = 0
 
         public init() {}
     }
@@ -114,11 +138,13 @@ extension NotificationV1 {
         public var changedAtMs: Int64 = 0
         /// The administrator's e-mail (or id).
         public var changedBy: String = ""
-        /// "audiences", "reset", "mailbox" or "mailbox_removed".
+        /// "audiences", "reset", "rule_added", "rule_updated", "rule_removed", "mailbox" or
+        /// "mailbox_removed".
         public var action: String = ""
         /// The event kind or the group id.
         public var subject: String = ""
-        /// The audiences (comma-separated) or the address; empty for a reset or a removal.
+        /// The audiences and fixed addresses (comma-separated, then the filter in brackets; a rule's
+        /// own edit begins with its id and a colon) or the address; empty for a reset or a removal.
         public var value: String = ""
 
         public init() {}
@@ -140,13 +166,16 @@ extension NotificationV1 {
         public init() {}
     }
 
-    /// Sets the audiences of one event kind (an empty list: nobody by e-mail), replacing what the
-    /// file or the defaults say for it until ResetAudienceRule. Administrators only.
+    /// Sets the audiences of one event kind as one rule (no audiences and no addresses: nobody by
+    /// e-mail), replacing every rule the kind had (the file's, the defaults' or an administrator's)
+    /// until ResetAudienceRule. Administrators only.
     public struct PutAudienceRuleRequest: Sendable, Hashable {
         public var eventKind: String = ""
         public var audiences: [String] = []
         /// Only tickets matching it are e-mailed about this kind (unset: every ticket).
         public var filter: NotificationV1.TicketFilter? = nil
+        /// Fixed e-mail addresses told too.
+        public var addresses: [String] = []
 
         public init() {}
     }
@@ -166,6 +195,54 @@ extension NotificationV1 {
     }
 
     public struct ResetAudienceRuleResponse: Sendable, Hashable {
+        public var rule: NotificationV1.AudienceRule? = nil
+
+        public init() {}
+    }
+
+    /// Adds one rule to an event kind (audiences and/or fixed addresses, at least one; an optional
+    /// filter). A kind not yet customized first takes the file's (or the defaults') rules as its own,
+    /// so adding "the chefe too for Urgente" keeps "the customer always". Administrators only.
+    public struct AddRuleEntryRequest: Sendable, Hashable {
+        public var eventKind: String = ""
+        public var entry: NotificationV1.AudienceRuleEntry? = nil
+
+        public init() {}
+    }
+
+    public struct AddRuleEntryResponse: Sendable, Hashable {
+        public var rule: NotificationV1.AudienceRule? = nil
+        /// The rule added, with its id.
+        public var entry: NotificationV1.AudienceRuleEntry? = nil
+
+        public init() {}
+    }
+
+    /// Replaces one rule of a kind (audiences, addresses and filter as given). NOT_FOUND when the
+    /// kind has no rule with that id.
+    public struct UpdateRuleEntryRequest: Sendable, Hashable {
+        public var eventKind: String = ""
+        public var entry: NotificationV1.AudienceRuleEntry? = nil
+
+        public init() {}
+    }
+
+    public struct UpdateRuleEntryResponse: Sendable, Hashable {
+        public var rule: NotificationV1.AudienceRule? = nil
+
+        public init() {}
+    }
+
+    /// Removes one rule of a kind; the kind stays customized (its last rule removed: nobody by
+    /// e-mail, until ResetAudienceRule). NOT_FOUND when the kind has no rule with that id.
+    public struct RemoveRuleEntryRequest: Sendable, Hashable {
+        public var eventKind: String = ""
+        public var id: String = ""
+
+        public init() {}
+    }
+
+    public struct RemoveRuleEntryResponse: Sendable, Hashable {
         public var rule: NotificationV1.AudienceRule? = nil
 
         public init() {}
@@ -239,6 +316,27 @@ extension NotificationV1 {
         /// The secret the service generated (the request gave none), shown only here (it is stored
         /// encrypted); empty when the request gave the secret.
         public var secret: String = ""
+
+        public init() {}
+    }
+
+    /// Changes what an active webhook receives: its event kinds, ticket filter, access level and
+    /// internal entries, all replaced as given (as RegisterWebhook takes them; a field left out is
+    /// emptied: no filter is every ticket). Its URL and secret stay (RotateWebhookSecret changes the
+    /// secret; another URL is another webhook). Administrators and services, as registration.
+    /// NOT_FOUND when no active webhook has the id.
+    public struct UpdateWebhookRequest: Sendable, Hashable {
+        public var id: String = ""
+        public var eventKinds: [String] = []
+        public var filter: NotificationV1.TicketFilter? = nil
+        public var accessLevel: Int32 = 0
+        public var internalEntries: Bool = false
+
+        public init() {}
+    }
+
+    public struct UpdateWebhookResponse: Sendable, Hashable {
+        public var webhook: NotificationV1.Webhook? = nil
 
         public init() {}
     }
@@ -826,6 +924,14 @@ extension NotificationV1.AudienceRule: ProtoMessage {
         if !self.updatedBy.isEmpty { c.updated_by = arena.cString(self.updatedBy) }
         c.updated_at_ms = self.updatedAtMs
         if let value = self.filter { c.filter = arena.message(value) }
+        if !self.entries.isEmpty {
+            c.n_entries = self.entries.count
+            c.entries = arena.messages(self.entries)
+        }
+        if !self.defaultEntries.isEmpty {
+            c.n_default_entries = self.defaultEntries.count
+            c.default_entries = arena.messages(self.defaultEntries)
+        }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__AudienceRule>) {
@@ -844,6 +950,55 @@ extension NotificationV1.AudienceRule: ProtoMessage {
         self.updatedBy = _ProtoRuntime.string(c.pointee.updated_by)
         self.updatedAtMs = c.pointee.updated_at_ms
         self.filter = c.pointee.filter.map { NotificationV1.TicketFilter(_c: $0) }
+        if c.pointee.n_entries > 0, let _items = c.pointee.entries {
+            self.entries = (0..<c.pointee.n_entries).map { (_items[$0].map { NotificationV1.AudienceRuleEntry(_c: $0) } ?? NotificationV1.AudienceRuleEntry()) }
+        } else {
+            self.entries = []
+        }
+        if c.pointee.n_default_entries > 0, let _items = c.pointee.default_entries {
+            self.defaultEntries = (0..<c.pointee.n_default_entries).map { (_items[$0].map { NotificationV1.AudienceRuleEntry(_c: $0) } ?? NotificationV1.AudienceRuleEntry()) }
+        } else {
+            self.defaultEntries = []
+        }
+    }
+}
+
+extension NotificationV1.AudienceRuleEntry: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__AudienceRuleEntry
+    public static var protoName: String { "ocorrencias.notification.v1.AudienceRuleEntry" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__AudienceRuleEntry(); ocorrencias__notification__v1__audience_rule_entry__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__AudienceRuleEntry>) { ocorrencias__notification__v1__audience_rule_entry__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__AudienceRuleEntry, arena: inout ProtoArena) {
+        if !self.id.isEmpty { c.id = arena.cString(self.id) }
+        if !self.audiences.isEmpty {
+            c.n_audiences = self.audiences.count
+            c.audiences = arena.cStrings(self.audiences)
+        }
+        if !self.addresses.isEmpty {
+            c.n_addresses = self.addresses.count
+            c.addresses = arena.cStrings(self.addresses)
+        }
+        if let value = self.filter { c.filter = arena.message(value) }
+        if !self.updatedBy.isEmpty { c.updated_by = arena.cString(self.updatedBy) }
+        c.updated_at_ms = self.updatedAtMs
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__AudienceRuleEntry>) {
+        self.id = _ProtoRuntime.string(c.pointee.id)
+        if c.pointee.n_audiences > 0, let _items = c.pointee.audiences {
+            self.audiences = (0..<c.pointee.n_audiences).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.audiences = []
+        }
+        if c.pointee.n_addresses > 0, let _items = c.pointee.addresses {
+            self.addresses = (0..<c.pointee.n_addresses).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.addresses = []
+        }
+        self.filter = c.pointee.filter.map { NotificationV1.TicketFilter(_c: $0) }
+        self.updatedBy = _ProtoRuntime.string(c.pointee.updated_by)
+        self.updatedAtMs = c.pointee.updated_at_ms
     }
 }
 
@@ -959,6 +1114,10 @@ extension NotificationV1.PutAudienceRuleRequest: ProtoMessage {
             c.audiences = arena.cStrings(self.audiences)
         }
         if let value = self.filter { c.filter = arena.message(value) }
+        if !self.addresses.isEmpty {
+            c.n_addresses = self.addresses.count
+            c.addresses = arena.cStrings(self.addresses)
+        }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__PutAudienceRuleRequest>) {
@@ -969,6 +1128,11 @@ extension NotificationV1.PutAudienceRuleRequest: ProtoMessage {
             self.audiences = []
         }
         self.filter = c.pointee.filter.map { NotificationV1.TicketFilter(_c: $0) }
+        if c.pointee.n_addresses > 0, let _items = c.pointee.addresses {
+            self.addresses = (0..<c.pointee.n_addresses).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.addresses = []
+        }
     }
 }
 
@@ -1013,6 +1177,104 @@ extension NotificationV1.ResetAudienceRuleResponse: ProtoMessage {
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ResetAudienceRuleResponse>) {
+        self.rule = c.pointee.rule.map { NotificationV1.AudienceRule(_c: $0) }
+    }
+}
+
+extension NotificationV1.AddRuleEntryRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__AddRuleEntryRequest
+    public static var protoName: String { "ocorrencias.notification.v1.AddRuleEntryRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__AddRuleEntryRequest(); ocorrencias__notification__v1__add_rule_entry_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__AddRuleEntryRequest>) { ocorrencias__notification__v1__add_rule_entry_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__AddRuleEntryRequest, arena: inout ProtoArena) {
+        if !self.eventKind.isEmpty { c.event_kind = arena.cString(self.eventKind) }
+        if let value = self.entry { c.entry = arena.message(value) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__AddRuleEntryRequest>) {
+        self.eventKind = _ProtoRuntime.string(c.pointee.event_kind)
+        self.entry = c.pointee.entry.map { NotificationV1.AudienceRuleEntry(_c: $0) }
+    }
+}
+
+extension NotificationV1.AddRuleEntryResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__AddRuleEntryResponse
+    public static var protoName: String { "ocorrencias.notification.v1.AddRuleEntryResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__AddRuleEntryResponse(); ocorrencias__notification__v1__add_rule_entry_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__AddRuleEntryResponse>) { ocorrencias__notification__v1__add_rule_entry_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__AddRuleEntryResponse, arena: inout ProtoArena) {
+        if let value = self.rule { c.rule = arena.message(value) }
+        if let value = self.entry { c.entry = arena.message(value) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__AddRuleEntryResponse>) {
+        self.rule = c.pointee.rule.map { NotificationV1.AudienceRule(_c: $0) }
+        self.entry = c.pointee.entry.map { NotificationV1.AudienceRuleEntry(_c: $0) }
+    }
+}
+
+extension NotificationV1.UpdateRuleEntryRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__UpdateRuleEntryRequest
+    public static var protoName: String { "ocorrencias.notification.v1.UpdateRuleEntryRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__UpdateRuleEntryRequest(); ocorrencias__notification__v1__update_rule_entry_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__UpdateRuleEntryRequest>) { ocorrencias__notification__v1__update_rule_entry_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__UpdateRuleEntryRequest, arena: inout ProtoArena) {
+        if !self.eventKind.isEmpty { c.event_kind = arena.cString(self.eventKind) }
+        if let value = self.entry { c.entry = arena.message(value) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__UpdateRuleEntryRequest>) {
+        self.eventKind = _ProtoRuntime.string(c.pointee.event_kind)
+        self.entry = c.pointee.entry.map { NotificationV1.AudienceRuleEntry(_c: $0) }
+    }
+}
+
+extension NotificationV1.UpdateRuleEntryResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__UpdateRuleEntryResponse
+    public static var protoName: String { "ocorrencias.notification.v1.UpdateRuleEntryResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__UpdateRuleEntryResponse(); ocorrencias__notification__v1__update_rule_entry_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__UpdateRuleEntryResponse>) { ocorrencias__notification__v1__update_rule_entry_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__UpdateRuleEntryResponse, arena: inout ProtoArena) {
+        if let value = self.rule { c.rule = arena.message(value) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__UpdateRuleEntryResponse>) {
+        self.rule = c.pointee.rule.map { NotificationV1.AudienceRule(_c: $0) }
+    }
+}
+
+extension NotificationV1.RemoveRuleEntryRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__RemoveRuleEntryRequest
+    public static var protoName: String { "ocorrencias.notification.v1.RemoveRuleEntryRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__RemoveRuleEntryRequest(); ocorrencias__notification__v1__remove_rule_entry_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__RemoveRuleEntryRequest>) { ocorrencias__notification__v1__remove_rule_entry_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__RemoveRuleEntryRequest, arena: inout ProtoArena) {
+        if !self.eventKind.isEmpty { c.event_kind = arena.cString(self.eventKind) }
+        if !self.id.isEmpty { c.id = arena.cString(self.id) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__RemoveRuleEntryRequest>) {
+        self.eventKind = _ProtoRuntime.string(c.pointee.event_kind)
+        self.id = _ProtoRuntime.string(c.pointee.id)
+    }
+}
+
+extension NotificationV1.RemoveRuleEntryResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__RemoveRuleEntryResponse
+    public static var protoName: String { "ocorrencias.notification.v1.RemoveRuleEntryResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__RemoveRuleEntryResponse(); ocorrencias__notification__v1__remove_rule_entry_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__RemoveRuleEntryResponse>) { ocorrencias__notification__v1__remove_rule_entry_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__RemoveRuleEntryResponse, arena: inout ProtoArena) {
+        if let value = self.rule { c.rule = arena.message(value) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__RemoveRuleEntryResponse>) {
         self.rule = c.pointee.rule.map { NotificationV1.AudienceRule(_c: $0) }
     }
 }
@@ -1163,6 +1425,51 @@ extension NotificationV1.RegisterWebhookResponse: ProtoMessage {
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__RegisterWebhookResponse>) {
         self.webhook = c.pointee.webhook.map { NotificationV1.Webhook(_c: $0) }
         self.secret = _ProtoRuntime.string(c.pointee.secret)
+    }
+}
+
+extension NotificationV1.UpdateWebhookRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__UpdateWebhookRequest
+    public static var protoName: String { "ocorrencias.notification.v1.UpdateWebhookRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__UpdateWebhookRequest(); ocorrencias__notification__v1__update_webhook_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__UpdateWebhookRequest>) { ocorrencias__notification__v1__update_webhook_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__UpdateWebhookRequest, arena: inout ProtoArena) {
+        if !self.id.isEmpty { c.id = arena.cString(self.id) }
+        if !self.eventKinds.isEmpty {
+            c.n_event_kinds = self.eventKinds.count
+            c.event_kinds = arena.cStrings(self.eventKinds)
+        }
+        if let value = self.filter { c.filter = arena.message(value) }
+        c.access_level = self.accessLevel
+        c.internal_entries = (self.internalEntries ? 1 : 0)
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__UpdateWebhookRequest>) {
+        self.id = _ProtoRuntime.string(c.pointee.id)
+        if c.pointee.n_event_kinds > 0, let _items = c.pointee.event_kinds {
+            self.eventKinds = (0..<c.pointee.n_event_kinds).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.eventKinds = []
+        }
+        self.filter = c.pointee.filter.map { NotificationV1.TicketFilter(_c: $0) }
+        self.accessLevel = c.pointee.access_level
+        self.internalEntries = (c.pointee.internal_entries != 0)
+    }
+}
+
+extension NotificationV1.UpdateWebhookResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__UpdateWebhookResponse
+    public static var protoName: String { "ocorrencias.notification.v1.UpdateWebhookResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__UpdateWebhookResponse(); ocorrencias__notification__v1__update_webhook_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__UpdateWebhookResponse>) { ocorrencias__notification__v1__update_webhook_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__UpdateWebhookResponse, arena: inout ProtoArena) {
+        if let value = self.webhook { c.webhook = arena.message(value) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__UpdateWebhookResponse>) {
+        self.webhook = c.pointee.webhook.map { NotificationV1.Webhook(_c: $0) }
     }
 }
 
@@ -2039,6 +2346,18 @@ extension NotificationV1 {
             path: "/ocorrencias.notification.v1.Notification/ResetAudienceRule",
             clientStreaming: false,
             serverStreaming: false)
+        public static let addRuleEntry = RPCMethod<NotificationV1.AddRuleEntryRequest, NotificationV1.AddRuleEntryResponse>(
+            path: "/ocorrencias.notification.v1.Notification/AddRuleEntry",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let updateRuleEntry = RPCMethod<NotificationV1.UpdateRuleEntryRequest, NotificationV1.UpdateRuleEntryResponse>(
+            path: "/ocorrencias.notification.v1.Notification/UpdateRuleEntry",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let removeRuleEntry = RPCMethod<NotificationV1.RemoveRuleEntryRequest, NotificationV1.RemoveRuleEntryResponse>(
+            path: "/ocorrencias.notification.v1.Notification/RemoveRuleEntry",
+            clientStreaming: false,
+            serverStreaming: false)
         public static let putGroupMailbox = RPCMethod<NotificationV1.PutGroupMailboxRequest, NotificationV1.PutGroupMailboxResponse>(
             path: "/ocorrencias.notification.v1.Notification/PutGroupMailbox",
             clientStreaming: false,
@@ -2049,6 +2368,10 @@ extension NotificationV1 {
             serverStreaming: false)
         public static let registerWebhook = RPCMethod<NotificationV1.RegisterWebhookRequest, NotificationV1.RegisterWebhookResponse>(
             path: "/ocorrencias.notification.v1.Notification/RegisterWebhook",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let updateWebhook = RPCMethod<NotificationV1.UpdateWebhookRequest, NotificationV1.UpdateWebhookResponse>(
+            path: "/ocorrencias.notification.v1.Notification/UpdateWebhook",
             clientStreaming: false,
             serverStreaming: false)
         public static let listWebhooks = RPCMethod<NotificationV1.ListWebhooksRequest, NotificationV1.ListWebhooksResponse>(
@@ -2123,6 +2446,6 @@ extension NotificationV1 {
             path: "/ocorrencias.notification.v1.Notification/RemoveSuppression",
             clientStreaming: false,
             serverStreaming: false)
-        public static let methods: [RPCMethodInfo] = [setSubscription.info, listSubscriptions.info, removeSubscription.info, listRules.info, putAudienceRule.info, resetAudienceRule.info, putGroupMailbox.info, removeGroupMailbox.info, registerWebhook.info, listWebhooks.info, removeWebhook.info, rotateWebhookSecret.info, resealSecrets.info, getTemplate.info, setTemplate.info, sendTicketEmail.info, sendAccountEmail.info, listDeliveries.info, retryDeadLetters.info, listDeadLetters.info, discardDeadLetters.info, reportBounce.info, replayDelivery.info, getStats.info, listSuppressions.info, addSuppression.info, removeSuppression.info]
+        public static let methods: [RPCMethodInfo] = [setSubscription.info, listSubscriptions.info, removeSubscription.info, listRules.info, putAudienceRule.info, resetAudienceRule.info, addRuleEntry.info, updateRuleEntry.info, removeRuleEntry.info, putGroupMailbox.info, removeGroupMailbox.info, registerWebhook.info, updateWebhook.info, listWebhooks.info, removeWebhook.info, rotateWebhookSecret.info, resealSecrets.info, getTemplate.info, setTemplate.info, sendTicketEmail.info, sendAccountEmail.info, listDeliveries.info, retryDeadLetters.info, listDeadLetters.info, discardDeadLetters.info, reportBounce.info, replayDelivery.info, getStats.info, listSuppressions.info, addSuppression.info, removeSuppression.info]
     }
 }

@@ -227,6 +227,43 @@ def rules_and_mailboxes():
     wait.until(lambda d: "restaurado" in text("notify-status") and rule_row("StageChanged").get_attribute("data-customized") == "false")
     assert not driver.find_element(By.ID, "notify-audience-StageChanged-holder").is_selected()
 
+    # One more rule for a solution: the chefe and a fixed address, only for Urgente tickets (an
+    # invalid address refused first, with its reason, nothing stored); the kind keeps the
+    # customer's default rule, and lists both; the customer's is then removed.
+    def add_rule(kind, audiences, addresses):
+        scroll_to("notify-new-rule-title")
+        Select(driver.find_element(By.ID, "notify-new-rule-kind")).select_by_value(kind)
+        for audience in ("customer", "holder", "chefe", "copies"):
+            box = driver.find_element(By.ID, f"notify-new-rule-{audience}")
+            if box.is_selected() != (audience in audiences):
+                box.click()
+        field = driver.find_element(By.ID, "notify-new-rule-addresses")
+        field.clear()
+        field.send_keys(addresses)
+        urgent = driver.find_element(By.ID, "notify-new-rule-filter-priorities-URGENTE")
+        if not urgent.is_selected():
+            urgent.click()
+        driver.find_element(By.ID, "notify-new-rule-submit").click()
+
+    add_rule("SolutionGiven", ["chefe"], "fiscal@suporte.example, fiscal@@suporte")
+    wait.until(lambda d: "Endereço de e-mail inválido: fiscal@@suporte" in text("notify-audience-status"))
+    assert rule_row("SolutionGiven").get_attribute("data-customized") == "false"
+    add_rule("SolutionGiven", ["chefe"], "fiscal@suporte.example")
+    wait.until(lambda d: "Regra acrescentada a Solução dada" in text("notify-status"))
+    row = rule_row("SolutionGiven")
+    assert row.get_attribute("data-customized") == "true" and row.get_attribute("data-rules") == "2", row.get_attribute("outerHTML")
+    entries = [e.text for e in row.find_elements(By.CLASS_NAME, "notify-rule-entry")]
+    assert entries[0].startswith("cliente — Todas as ocorrências"), entries
+    assert entries[1].startswith("chefe, fiscal@suporte.example — Prioridades: Urgente"), entries
+    scroll_to("notify-rules-title")
+    shot("70b-admin-notifications-several-rules")
+    row.find_elements(By.CLASS_NAME, "notify-rule-entry-remove")[0].click()
+    wait.until(EC.alert_is_present())
+    driver.switch_to.alert.accept()
+    wait.until(lambda d: "Regra removida de Solução dada" in text("notify-status"))
+    entries = [e.text for e in rule_row("SolutionGiven").find_elements(By.CLASS_NAME, "notify-rule-entry")]
+    assert len(entries) == 1 and entries[0].startswith("chefe, fiscal@suporte.example"), entries
+
     # A group's mailbox: an invalid address refused next to the form, nothing listed; then saved.
     def save_mailbox(group, address):
         field = driver.find_element(By.ID, "notify-mailbox-group")
@@ -252,7 +289,8 @@ def rules_and_mailboxes():
     assert "administrador" in row.find_element(By.CLASS_NAME, "notify-mailbox-source").text
     # The edits, newest first.
     changes = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#notify-changes tbody tr")]
-    assert len(changes) == 4 and "caixa do grupo grp-n1" in changes[0] and "SLA estourado" in changes[3], changes
+    assert len(changes) == 6 and "caixa do grupo grp-n1" in changes[0] and "regra removida de Solução dada" in changes[1] \
+        and "SLA estourado" in changes[5], changes
     scroll_to("notify-mailboxes-title")
     shot("72-admin-notifications-mailbox-saved")
 

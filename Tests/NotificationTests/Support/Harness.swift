@@ -44,8 +44,11 @@ final class NotificationHarness: @unchecked Sendable {
         return settings
     }
 
+    /// - Parameter stored: rows written before the service starts, on a database migrated only
+    ///   to `version` (what an older release left), e.g. to see a migration carry them over.
     init(engine: DatabaseEngine, settings: NotificationSettings, rules: NotificationRules = .defaults,
-         environment extra: [String: String] = [:]) throws {
+         environment extra: [String: String] = [:],
+         stored: (version: Int, write: (any SQLExecutor) throws -> Void)? = nil) throws {
         directory = try TemporaryDirectory(prefix: "notification-test")
         secret = DeploymentSecret(bytes: Array(secretText.utf8))
         self.settings = settings
@@ -59,6 +62,13 @@ final class NotificationHarness: @unchecked Sendable {
         environment.merge(extra) { _, new in new }
         if engine == .postgres {
             environment["NOTIFICATION_DATABASE_URL"] = try ScratchDatabase(.postgres).configuration.url
+        }
+        if let stored {
+            let configuration = DatabaseConfiguration(url: environment["NOTIFICATION_DATABASE_URL"],
+                                                      sqlitePath: "\(directory.path)/notification.sqlite")
+            let old = try openDatabase(configuration, migrations: NotificationService.migrations.filter { $0.version <= stored.version })
+            defer { old.close() }
+            try old.write { tx in try stored.write(tx) }
         }
         let configuration = try ServiceConfiguration(serviceName: "notification", arguments: ["test"], environment: environment)
         host = try ServiceMain.start(configuration: configuration, migrations: NotificationService.migrations,

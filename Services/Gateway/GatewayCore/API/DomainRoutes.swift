@@ -300,12 +300,19 @@ enum DomainRoutes {
                            path: ["kind": "event_kind"]))
         router.add(B.route("DELETE", "/v1/notification-rules/{kind}", "notification", NotificationV1.Notification.resetAudienceRule,
                            path: ["kind": "event_kind"]))
+        router.add(B.route("POST", "/v1/notification-rules/{kind}/entries", "notification", NotificationV1.Notification.addRuleEntry,
+                           path: ["kind": "event_kind"], status: 201))
+        router.add(B.route("POST", "/v1/notification-rules/{kind}/entries/{id}", "notification", NotificationV1.Notification.updateRuleEntry,
+                           path: ["kind": "event_kind", "id": "entry.id"]))
+        router.add(B.route("DELETE", "/v1/notification-rules/{kind}/entries/{id}", "notification", NotificationV1.Notification.removeRuleEntry,
+                           path: ["kind": "event_kind", "id": "id"]))
         router.add(B.route("POST", "/v1/group-mailboxes/{id}", "notification", NotificationV1.Notification.putGroupMailbox,
                            path: ["id": "group_id"]))
         router.add(B.route("DELETE", "/v1/group-mailboxes/{id}", "notification", NotificationV1.Notification.removeGroupMailbox,
                            path: ["id": "group_id"]))
         router.add(B.route("GET", "/v1/webhooks", "notification", NotificationV1.Notification.listWebhooks))
         router.add(B.route("POST", "/v1/webhooks", "notification", NotificationV1.Notification.registerWebhook, status: 201))
+        router.add(B.route("POST", "/v1/webhooks/{id}", "notification", NotificationV1.Notification.updateWebhook, path: ["id": "id"]))
         router.add(B.route("DELETE", "/v1/webhooks/{id}", "notification", NotificationV1.Notification.removeWebhook, path: ["id": "id"]))
         router.add(B.route("POST", "/v1/webhooks/{id}/secret", "notification", NotificationV1.Notification.rotateWebhookSecret,
                            path: ["id": "id"]))

@@ -5561,7 +5561,7 @@ paths:
       operationId: get_v1_notification_rules
       tags: [Notification]
       summary: "notification `ListRules`: request `ocorrencias.notification.v1.ListRulesRequest`, answer `ocorrencias.notification.v1.ListRulesResponse` (as JSON, .proto field names)"
-      description: "The audiences (customer, holder, chefe, copies) each event kind's e-mails go to and the groups' mailboxes, as the notification service plans with them: administrators' edits (customized, updated_by, updated_at_ms, and the tickets the edit applies to in filter; the mailbox's source 'administrator') over NOTIFICATION_RULES_FILE or its defaults (default_audiences; source 'file'), and the last 50 edits (recent_changes; a filtered edit's value ends with its filter, e.g. 'chefe [priorities=URGENTE]'). Administrators only."
+      description: "The audiences (customer, holder, chefe, copies) each event kind's e-mails go to and the groups' mailboxes, as the notification service plans with them: administrators' edits (customized, updated_by, updated_at_ms, and the tickets the edit applies to in filter; the mailbox's source 'administrator') over NOTIFICATION_RULES_FILE or its defaults (default_audiences; source 'file'), and the last 50 edits (recent_changes; a filtered edit's value ends with its filter, e.g. 'chefe [priorities=URGENTE]'). Each kind lists its rules in force (entries: id, audiences, fixed addresses, filter; an event is e-mailed to the union of the recipients of the rules whose filter matches its ticket) and the file's (default_entries); audiences is the union of the entries' audiences and filter is given only when the kind has one rule. Administrators only."
       responses:
         '200':
           description: ocorrencias.notification.v1.ListRulesResponse
@@ -5601,7 +5601,7 @@ paths:
       operationId: post_v1_notification_rules_kind
       tags: [Notification]
       summary: "notification `PutAudienceRule`: request `ocorrencias.notification.v1.PutAudienceRuleRequest`, answer `ocorrencias.notification.v1.PutAudienceRuleResponse` (as JSON, .proto field names)"
-      description: "Sets the audiences of one event kind (body: {\"audiences\": [\"holder\", \"chefe\"]}; an empty list: nobody by e-mail), stored in notification's database over NOTIFICATION_RULES_FILE or the defaults; every instance plans the events it handles after the edit with it. Optional filter, the tickets the edit applies to (other tickets' events of the kind are e-mailed to nobody): {\"audiences\": [\"chefe\"], \"filter\": {\"categories\": [\"EXIGENCIA_FISCAL\"], \"priorities\": [\"URGENTE\", \"ALTA\"], \"products\": [\"ERP Fiscal\"], \"modules\": [\"NF-e\"], \"organization_ids\": [\"org-9\"]}} - each list empty or absent: any value; every list given must match (AND), any value within a list (OR); products and modules ignore case. An unknown kind (field event_kind), audience (field audiences), category or priority (an unknown name, or CATEGORY_UNSPECIFIED / PRIORITY_UNSPECIFIED: field filter.categories[i] / filter.priorities[i]), an empty product, module or organization (filter.products[i], ...) or more than 100 values in a list is refused (400) and nothing is stored. Saving without filter: every ticket. Administrators only; the edit is recorded (who, when)."
+      description: "Sets the audiences of one event kind as its one rule, replacing every rule it had (body: {\"audiences\": [\"holder\", \"chefe\"]}, optional fixed addresses: {\"addresses\": [\"fiscal@suporte.example\"]}; neither: nobody by e-mail; several rules: POST /v1/notification-rules/{kind}/entries), stored in notification's database over NOTIFICATION_RULES_FILE or the defaults; every instance plans the events it handles after the edit with it. Optional filter, the tickets the edit applies to (other tickets' events of the kind are e-mailed to nobody): {\"audiences\": [\"chefe\"], \"filter\": {\"categories\": [\"EXIGENCIA_FISCAL\"], \"priorities\": [\"URGENTE\", \"ALTA\"], \"products\": [\"ERP Fiscal\"], \"modules\": [\"NF-e\"], \"organization_ids\": [\"org-9\"]}} - each list empty or absent: any value; every list given must match (AND), any value within a list (OR); products and modules ignore case. An unknown kind (field event_kind), audience (field audiences[i]), an invalid address (addresses[i]), category or priority (an unknown name, or CATEGORY_UNSPECIFIED / PRIORITY_UNSPECIFIED: field filter.categories[i] / filter.priorities[i]), an empty product, module or organization (filter.products[i], ...) or more than 100 values in a list is refused (400) and nothing is stored. Saving without filter: every ticket. Administrators only; the edit is recorded (who, when)."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -5656,6 +5656,152 @@ paths:
               schema:
                 type: object
                 description: 'ocorrencias.notification.v1.ResetAudienceRuleResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '415':
+          $ref: '#/components/responses/E415'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/notification-rules/{kind}/entries:
+    parameters:
+      - name: kind
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_notification_rules_kind_entries
+      tags: [Notification]
+      summary: "notification `AddRuleEntry`: request `ocorrencias.notification.v1.AddRuleEntryRequest`, answer `ocorrencias.notification.v1.AddRuleEntryResponse` (as JSON, .proto field names)"
+      description: "Adds one rule to an event kind (body: {\"entry\": {\"audiences\": [\"chefe\"], \"addresses\": [\"fiscal@suporte.example\"], \"filter\": {\"priorities\": [\"URGENTE\"]}}}): the kind's e-mails go to the union of the recipients of every rule whose filter matches the ticket, one e-mail per address. A kind not yet edited first takes NOTIFICATION_RULES_FILE's (or the default) rules as its own, so adding 'the chefe too for Urgente' keeps 'the customer always'. Fixed addresses read like a transfer's copies (content above level 0 and internal notes hidden); suppressions and unsubscriptions apply. An unknown kind (field event_kind) or audience (entry.audiences[i]), an invalid address (entry.addresses[i]: the deployment's e-mail address rule, ASCII only), neither audiences nor addresses (entry.audiences, reason required) or a filter refused as for POST /v1/notification-rules/{kind} (entry.filter.<list>[i]) is 400 and nothing is stored. Answers the kind (rule, with entries) and the rule added (entry, with its id). Administrators only; recorded."
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.notification.v1.AddRuleEntryRequest as JSON'
+      responses:
+        '201':
+          description: ocorrencias.notification.v1.AddRuleEntryResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.AddRuleEntryResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/notification-rules/{kind}/entries/{id}:
+    parameters:
+      - name: kind
+        in: path
+        required: true
+        schema:
+          type: string
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_notification_rules_kind_entries_id
+      tags: [Notification]
+      summary: "notification `UpdateRuleEntry`: request `ocorrencias.notification.v1.UpdateRuleEntryRequest`, answer `ocorrencias.notification.v1.UpdateRuleEntryResponse` (as JSON, .proto field names)"
+      description: "Replaces one rule of an event kind (body: {\"entry\": {\"audiences\": [...], \"addresses\": [...], \"filter\": {...}}}; the path's id names it; what the body leaves out is emptied). An unknown kind (field event_kind) or audience (entry.audiences[i]), an invalid address (entry.addresses[i]: the deployment's e-mail address rule, ASCII only), neither audiences nor addresses (entry.audiences, reason required) or a filter refused as for POST /v1/notification-rules/{kind} (entry.filter.<list>[i]) is 400 and nothing is stored. 404 when the kind has no rule with that id. Administrators only; recorded."
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.notification.v1.UpdateRuleEntryRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.UpdateRuleEntryResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.UpdateRuleEntryResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    delete:
+      operationId: delete_v1_notification_rules_kind_entries_id
+      tags: [Notification]
+      summary: "notification `RemoveRuleEntry`: request `ocorrencias.notification.v1.RemoveRuleEntryRequest`, answer `ocorrencias.notification.v1.RemoveRuleEntryResponse` (as JSON, .proto field names)"
+      description: "Removes one rule of an event kind; the kind stays edited (its last rule removed: nobody by e-mail, until DELETE /v1/notification-rules/{kind}). 404 when the kind has no rule with that id. Administrators only; recorded."
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.RemoveRuleEntryResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.RemoveRuleEntryResponse as JSON'
         '400':
           $ref: '#/components/responses/E400'
         '401':
@@ -5803,7 +5949,7 @@ paths:
       operationId: post_v1_webhooks
       tags: [Notification]
       summary: "notification `RegisterWebhook`: request `ocorrencias.notification.v1.RegisterWebhookRequest`, answer `ocorrencias.notification.v1.RegisterWebhookResponse` (as JSON, .proto field names)"
-      description: "Registers a signed webhook for event kinds (event_kinds, or [\"*\"]). Optional filter, the tickets whose events it receives, as for POST /v1/notification-rules/{kind}: {\"filter\": {\"priorities\": [\"URGENTE\"], \"organization_ids\": [\"org-9\"]}} (each list empty or absent: any value; AND across lists, OR within one; an unknown or unspecified category or priority, an empty value or more than 100 values is refused, 400, field filter.<list>[i], nothing stored). GET /v1/webhooks lists each webhook's filter. Administrators only."
+      description: "Registers a signed webhook for event kinds (event_kinds, or [\"*\"]). Optional filter, the tickets whose events it receives, as for POST /v1/notification-rules/{kind}: {\"filter\": {\"priorities\": [\"URGENTE\"], \"organization_ids\": [\"org-9\"]}} (each list empty or absent: any value; AND across lists, OR within one; an unknown or unspecified category or priority, an empty value or more than 100 values is refused, 400, field filter.<list>[i], nothing stored). GET /v1/webhooks lists each webhook's filter; POST /v1/webhooks/{id} changes it. Administrators only."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -5852,6 +5998,52 @@ paths:
         required: true
         schema:
           type: string
+    post:
+      operationId: post_v1_webhooks_id
+      tags: [Notification]
+      summary: "notification `UpdateWebhook`: request `ocorrencias.notification.v1.UpdateWebhookRequest`, answer `ocorrencias.notification.v1.UpdateWebhookResponse` (as JSON, .proto field names)"
+      description: "Changes what an active webhook receives (body: {\"event_kinds\": [\"TicketOpened\"], \"filter\": {\"priorities\": [\"URGENTE\"]}, \"access_level\": 1, \"internal_entries\": false}), all replaced as given, checked as POST /v1/webhooks checks them (an unknown kind: 400, field event_kinds[i]; a filter's unknown or empty value: filter.<list>[i]); what the body leaves out is emptied (no filter: every ticket; no access_level: 0). The URL and the secret stay (POST /v1/webhooks/{id}/secret rotates the secret; another URL is another webhook). The next event planned uses it. 404 when no active webhook has the id. Administrators only."
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.notification.v1.UpdateWebhookRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.UpdateWebhookResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.UpdateWebhookResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '415':
+          $ref: '#/components/responses/E415'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
     delete:
       operationId: delete_v1_webhooks_id
       tags: [Notification]

@@ -32,9 +32,13 @@ struct NotificationAPI: Sendable {
         router.register(NotificationV1.Notification.listRules) { try api.listRules($0, $1) }
         router.register(NotificationV1.Notification.putAudienceRule) { try api.putAudienceRule($0, $1) }
         router.register(NotificationV1.Notification.resetAudienceRule) { try api.resetAudienceRule($0, $1) }
+        router.register(NotificationV1.Notification.addRuleEntry) { try api.addRuleEntry($0, $1) }
+        router.register(NotificationV1.Notification.updateRuleEntry) { try api.updateRuleEntry($0, $1) }
+        router.register(NotificationV1.Notification.removeRuleEntry) { try api.removeRuleEntry($0, $1) }
         router.register(NotificationV1.Notification.putGroupMailbox) { try api.putGroupMailbox($0, $1) }
         router.register(NotificationV1.Notification.removeGroupMailbox) { try api.removeGroupMailbox($0, $1) }
         router.register(NotificationV1.Notification.registerWebhook) { try api.registerWebhook($0, $1) }
+        router.register(NotificationV1.Notification.updateWebhook) { try api.updateWebhook($0, $1) }
         router.register(NotificationV1.Notification.listWebhooks) { try api.listWebhooks($0, $1) }
         router.register(NotificationV1.Notification.removeWebhook) { try api.removeWebhook($0, $1) }
         router.register(NotificationV1.Notification.rotateWebhookSecret) { try api.rotateWebhookSecret($0, $1) }
@@ -145,14 +149,7 @@ struct NotificationAPI: Sendable {
         guard request.secret.isEmpty || request.secret.utf8.count >= 16 else {
             throw Access.invalid("secret", "O segredo precisa de ao menos 16 caracteres.", "The secret needs at least 16 characters.")
         }
-        let kinds = request.eventKinds.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard !kinds.isEmpty, kinds.allSatisfy({ !$0.contains(",") }) else {
-            throw Access.required("event_kinds", "Informe os tipos de evento.", "Event kinds are required.")
-        }
-        // A misspelt kind would be stored and never match an event: the receiver would wait for nothing.
-        for (index, kind) in request.eventKinds.enumerated() where !kind.trimmingCharacters(in: .whitespaces).isEmpty {
-            _ = try Self.knownKind(kind.trimmingCharacters(in: .whitespaces), field: "event_kinds[\(index)]", wildcard: true)
-        }
+        let kinds = try Self.webhookKinds(request.eventKinds)
         let criteria = try TicketCriteria(checking: request.filter)
         // No secret given: one is generated and returned once (as RotateWebhookSecret does).
         let secret = request.secret.isEmpty ? SecretBox.randomSecret() : request.secret
@@ -167,6 +164,40 @@ struct NotificationAPI: Sendable {
             if request.secret.isEmpty { response.secret = secret }
             return response
         }
+    }
+
+    /// A webhook's event kinds as given: at least one, each known (or `*`), trimmed.
+    static func webhookKinds(_ given: [String]) throws -> [String] {
+        let kinds = given.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !kinds.isEmpty, kinds.allSatisfy({ !$0.contains(",") }) else {
+            throw Access.required("event_kinds", "Informe os tipos de evento.", "Event kinds are required.")
+        }
+        // A misspelt kind would be stored and never match an event: the receiver would wait for nothing.
+        for (index, kind) in given.enumerated() where !kind.trimmingCharacters(in: .whitespaces).isEmpty {
+            _ = try knownKind(kind.trimmingCharacters(in: .whitespaces), field: "event_kinds[\(index)]", wildcard: true)
+        }
+        return kinds
+    }
+
+    /// Changes what an active webhook receives (kinds, filter, level, internal entries), checked
+    /// as registration checks them; URL and secret stay.
+    func updateWebhook(_ request: NotificationV1.UpdateWebhookRequest, _ context: ServerContext) throws -> NotificationV1.UpdateWebhookResponse {
+        try Access.requireAdministrator(try runtime.principals.require(context))
+        guard !request.id.isEmpty else { throw Access.required("id", "Informe o webhook.", "Webhook is required.") }
+        let kinds = try Self.webhookKinds(request.eventKinds)
+        let criteria = try TicketCriteria(checking: request.filter)
+        let response = try write(context, request) { tx in
+            guard try WebhookStore.update(tx, id: request.id, eventKinds: kinds, accessLevel: max(0, request.accessLevel),
+                                          internalEntries: request.internalEntries, criteria: criteria),
+                  let webhook = try WebhookStore.find(tx, id: request.id) else {
+                throw RPCError(.notFound, "webhook não encontrado / webhook not found")
+            }
+            var response = NotificationV1.UpdateWebhookResponse()
+            response.webhook = webhook.message
+            return response
+        }
+        dispatcher.forgetWebhooks()
+        return response
     }
 
     func listWebhooks(_ request: NotificationV1.ListWebhooksRequest, _ context: ServerContext) throws -> NotificationV1.ListWebhooksResponse {

@@ -20,7 +20,7 @@ extension NotificationAPI {
         let (edits, changes) = try database.read { tx in (try RuleStore.edits(tx), try RuleStore.changes(tx, limit: Self.listedChanges)) }
         let file = planner.fileRules
         var response = NotificationV1.ListRulesResponse()
-        response.rules = Set(TemplatePlaceholders.eventNames.keys).union(file.audiences.keys).union(edits.audiences.keys).sorted().map {
+        response.rules = Set(TemplatePlaceholders.eventNames.keys).union(file.kinds).union(edits.kinds.keys).sorted().map {
             Self.rule(kind: $0, file: file, edits: edits)
         }
         response.groupMailboxes = Set(file.groupAddresses.keys).union(edits.mailboxes.keys).sorted().compactMap {
@@ -34,23 +34,64 @@ extension NotificationAPI {
                          _ context: ServerContext) throws -> NotificationV1.PutAudienceRuleResponse {
         let editor = try administrator(context)
         let kind = try Self.knownKind(request.eventKind)
-        var audiences: [NotificationRules.Audience] = []
-        for name in request.audiences {
-            let trimmed = name.trimmingCharacters(in: .whitespaces)
-            guard let audience = NotificationRules.Audience(rawValue: trimmed) else {
-                throw Access.invalid("audiences", "Público desconhecido: \(name) (use \(Self.audienceNames)).",
-                                     "Unknown audience: \(name) (use \(Self.audienceNames)).")
-            }
-            if !audiences.contains(audience) { audiences.append(audience) }
-        }
-        let stored = audiences
-        let filter = try TicketCriteria(checking: request.filter)
+        // No audiences and no addresses: nobody by e-mail, as before several rules existed.
+        let rule = try NotificationRules.Rule(checking: request.audiences, addresses: request.addresses, filter: request.filter,
+                                              field: "", allowEmpty: true)
         return try write(context, request) { tx in
-            try RuleStore.putAudiences(tx, kind: kind, stored, filter: filter, by: editor)
+            try RuleStore.putAudiences(tx, kind: kind, rule, by: editor)
             var response = NotificationV1.PutAudienceRuleResponse()
             response.rule = Self.rule(kind: kind, file: planner.fileRules, edits: try RuleStore.edits(tx))
             return response
         }
+    }
+
+    /// Adds one rule to a kind (a kind not yet edited first takes the file's rules as its own).
+    func addRuleEntry(_ request: NotificationV1.AddRuleEntryRequest, _ context: ServerContext) throws -> NotificationV1.AddRuleEntryResponse {
+        let editor = try administrator(context)
+        let kind = try Self.knownKind(request.eventKind)
+        let entry = request.entry ?? NotificationV1.AudienceRuleEntry()
+        let rule = try NotificationRules.Rule(checking: entry.audiences, addresses: entry.addresses, filter: entry.filter, field: "entry")
+        let inherited = planner.fileRules.rules(of: kind)
+        return try write(context, request) { tx in
+            let stored = try RuleStore.addRule(tx, kind: kind, rule, inherited: inherited, by: editor)
+            var response = NotificationV1.AddRuleEntryResponse()
+            response.rule = Self.rule(kind: kind, file: planner.fileRules, edits: try RuleStore.edits(tx))
+            response.entry = stored.message
+            return response
+        }
+    }
+
+    /// Replaces one rule of a kind. NOT_FOUND when the kind has no rule with that id.
+    func updateRuleEntry(_ request: NotificationV1.UpdateRuleEntryRequest,
+                         _ context: ServerContext) throws -> NotificationV1.UpdateRuleEntryResponse {
+        let editor = try administrator(context)
+        let kind = try Self.knownKind(request.eventKind)
+        let entry = request.entry ?? NotificationV1.AudienceRuleEntry()
+        let id = try Self.ruleID(entry.id, field: "entry.id")
+        var rule = try NotificationRules.Rule(checking: entry.audiences, addresses: entry.addresses, filter: entry.filter, field: "entry")
+        rule.id = id
+        return try write(context, request) { tx in
+            guard try RuleStore.updateRule(tx, kind: kind, rule, by: editor) else { throw Self.unknownRule(kind: kind, id: id) }
+            var response = NotificationV1.UpdateRuleEntryResponse()
+            response.rule = Self.rule(kind: kind, file: planner.fileRules, edits: try RuleStore.edits(tx))
+            return response
+        }
+    }
+
+    /// Removes one rule of a kind (its last one removed: nobody by e-mail until a reset).
+    func removeRuleEntry(_ request: NotificationV1.RemoveRuleEntryRequest,
+                         _ context: ServerContext) throws -> NotificationV1.RemoveRuleEntryResponse {
+        let editor = try administrator(context)
+        let kind = try Self.knownKind(request.eventKind)
+        let id = try Self.ruleID(request.id, field: "id")
+        let edits = try database.write { tx -> RuleStore.Edits? in
+            guard try RuleStore.removeRule(tx, kind: kind, id: id, by: editor) else { return nil }
+            return try RuleStore.edits(tx)
+        }
+        guard let edits else { throw Self.unknownRule(kind: kind, id: id) }
+        var response = NotificationV1.RemoveRuleEntryResponse()
+        response.rule = Self.rule(kind: kind, file: planner.fileRules, edits: edits)
+        return response
     }
 
     func resetAudienceRule(_ request: NotificationV1.ResetAudienceRuleRequest,
@@ -109,8 +150,6 @@ extension NotificationAPI {
 
     // MARK: helpers
 
-    static let audienceNames = NotificationRules.Audience.allCases.map(\.rawValue).joined(separator: ", ")
-
     /// Who an edit is recorded as (their e-mail, else their id), once the caller is known to be
     /// an administrator (or a service).
     func administrator(_ context: ServerContext) throws -> String {
@@ -141,20 +180,38 @@ extension NotificationAPI {
         return group
     }
 
-    /// A kind's rule as listed: the edit in force, else the file's (or default) audiences.
+    /// A rule id as given (`field`): required.
+    static func ruleID(_ text: String, field: String) throws -> String {
+        let id = text.trimmingCharacters(in: .whitespaces)
+        guard !id.isEmpty else { throw Access.required(field, "Informe a regra.", "Rule id is required.") }
+        return id
+    }
+
+    static func unknownRule(kind: String, id: String) -> RPCError {
+        RPCError(.notFound, "\(kind) não tem a regra \(id) / \(kind) has no rule \(id)")
+    }
+
+    /// A kind as listed: its rules in force (the edit's, else the file's or the defaults'), the
+    /// file's, and the union of their audiences (`filter` only when the kind has exactly one rule).
     static func rule(kind: String, file: NotificationRules, edits: RuleStore.Edits) -> NotificationV1.AudienceRule {
         var rule = NotificationV1.AudienceRule()
         rule.eventKind = kind
         rule.defaultAudiences = file.audiences(of: kind).map(\.rawValue)
-        if let edit = edits.audiences[kind] {
-            rule.audiences = edit.value.map(\.rawValue)
+        rule.defaultEntries = file.rules(of: kind).map(\.message)
+        let entries: [NotificationRules.Rule]
+        if let edit = edits.kinds[kind] {
+            entries = edit.value
             rule.customized = true
             rule.updatedBy = edit.updatedBy
             rule.updatedAtMs = edit.updatedAtMs
-            rule.filter = edits.filters[kind]?.message
         } else {
-            rule.audiences = rule.defaultAudiences
+            entries = file.rules(of: kind)
         }
+        rule.entries = entries.map(\.message)
+        var union = NotificationRules(audiences: [:])
+        union.rules[kind] = entries
+        rule.audiences = union.audiences(of: kind).map(\.rawValue)
+        if entries.count == 1 { rule.filter = entries[0].filter.message }
         return rule
     }
 

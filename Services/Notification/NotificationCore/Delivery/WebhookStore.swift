@@ -75,6 +75,16 @@ enum WebhookStore {
 
     /// Replaces the stored (sealed) secret of an active webhook; the one it replaces keeps
     /// signing until `previousUntil` (0: it stops now).
+    /// Replaces what the active webhook `id` receives. - Returns: whether there was one.
+    static func update(_ executor: any SQLExecutor, id: String, eventKinds: [String], accessLevel: Int32, internalEntries: Bool,
+                       criteria: TicketCriteria) throws -> Bool {
+        try executor.execute("""
+            UPDATE notification_webhooks SET event_kinds = ?, access_level = ?, internal_entries = ?, ticket_filter = ?
+            WHERE id = ? AND active = 1
+            """, [.text(eventKinds.joined(separator: ",")), .integer(Int64(accessLevel)), .init(internalEntries), .text(criteria.stored),
+                  .text(id)]) == 1
+    }
+
     static func setSecret(_ executor: any SQLExecutor, id: String, sealed: String, previousUntil: Int64) throws -> Bool {
         try executor.execute("""
             UPDATE notification_webhooks SET previous_secret = CASE WHEN CAST(? AS BIGINT) > 0 THEN secret ELSE '' END, previous_until = ?, secret = ?

@@ -1,10 +1,16 @@
 import Foundation
 
-/// Who is told about what: for each event kind, the audiences that receive an e-mail. This is
-/// configuration (a JSON file named by `NOTIFICATION_RULES_FILE`); ``defaults`` are the issue's.
+/// Who is told about what: for each event kind, the audiences that receive an e-mail — one
+/// unfiltered rule (`audiences`), or several rules (`rules`), each with its own audiences, fixed
+/// addresses and ticket filter, combined as a union of recipients. This is configuration (a JSON
+/// file named by `NOTIFICATION_RULES_FILE`, ``load(path:)``) with administrators' edits over it;
+/// ``defaults`` are the issue's.
 ///
 /// ```json
 /// {"audiences": {"TicketOpened": ["customer"], "SLABreached": ["holder", "chefe"]},
+///  "rules": {"SLAWarning": [{"audiences": ["holder"]},
+///                           {"audiences": ["chefe"], "filter": {"priorities": ["URGENTE"]}}],
+///            "TicketRouted": [{"addresses": ["fiscal@suporte.example"], "filter": {"categories": ["EXIGENCIA_FISCAL"]}}]},
 ///  "groupAddresses": {"grp-fiscal": "fiscal@suporte.example"}}
 /// ```
 public struct NotificationRules: Sendable, Codable, Equatable {
@@ -20,13 +26,14 @@ public struct NotificationRules: Sendable, Codable, Equatable {
         case copies
     }
 
-    /// Event kind (short message name, e.g. "TicketOpened") → audiences.
+    /// Event kind (short message name, e.g. "TicketOpened") → audiences: one rule for every
+    /// ticket. A kind in ``rules`` follows those instead.
     public var audiences: [String: [Audience]]
     /// Group id → mailbox, for tickets held by a group without an agent.
     public var groupAddresses: [String: String]
-    /// Event kind → the tickets its audiences apply to (an administrator's edit's filter); a kind
-    /// not here applies to every ticket. Not read from the file.
-    var filters: [String: TicketCriteria] = [:]
+    /// Event kind → its rules, when they are not one unfiltered list of audiences (the file's
+    /// `rules`, an administrator's edits); wins over ``audiences``. An empty list: nobody.
+    var rules: [String: [Rule]] = [:]
 
     private enum CodingKeys: String, CodingKey { case audiences, groupAddresses }
 
@@ -51,34 +58,33 @@ public struct NotificationRules: Sendable, Codable, Equatable {
         "SLABreached": [.holder, .chefe],
     ])
 
-    /// The audiences of `kind` (none when the rules do not mention it).
-    public func audiences(of kind: String) -> [Audience] { audiences[kind] ?? [] }
-
-    /// The audiences of `kind` for an event of a ticket with `traits`: none when the kind's
-    /// filter (an administrator's edit's) does not match the ticket.
-    func audiences(of kind: String, ticket traits: TicketTraits) -> [Audience] {
-        guard let filter = filters[kind], !filter.matches(traits) else { return audiences(of: kind) }
-        return []
+    /// The audiences of `kind`, every rule's (none when the rules do not mention it).
+    public func audiences(of kind: String) -> [Audience] {
+        var union: [Audience] = []
+        for rule in rules(of: kind) { for audience in rule.audiences where !union.contains(audience) { union.append(audience) } }
+        return union
     }
 
-    /// Reads rules from a JSON file; kinds it does not mention keep their defaults.
+    /// The rules of `kind` (none when the rules do not mention it).
+    func rules(of kind: String) -> [Rule] {
+        if let list = rules[kind] { return list }
+        return audiences[kind].map { [Rule(audiences: $0)] } ?? []
+    }
+
+    /// The rules of `kind` that apply to an event of a ticket with `traits` (their filter matches).
+    func rules(of kind: String, ticket traits: TicketTraits) -> [Rule] {
+        rules(of: kind).filter { $0.filter.matches(traits) }
+    }
+
+    /// Every kind the rules name.
+    var kinds: Set<String> { Set(audiences.keys).union(rules.keys) }
+
+    /// Reads rules from a JSON file (``RulesFile``); kinds it does not mention keep their defaults.
     /// - Throws: ``NotificationConfigurationError`` when the file is unreadable or malformed.
     public static func load(path: String) throws -> NotificationRules {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw NotificationConfigurationError("não foi possível ler / cannot read NOTIFICATION_RULES_FILE \(path)")
         }
-        struct File: Decodable {
-            var audiences: [String: [Audience]]?
-            var groupAddresses: [String: String]?
-        }
-        do {
-            let file = try JSONDecoder().decode(File.self, from: data)
-            var rules = defaults
-            for (kind, list) in file.audiences ?? [:] { rules.audiences[kind] = list }
-            rules.groupAddresses = file.groupAddresses ?? [:]
-            return rules
-        } catch {
-            throw NotificationConfigurationError("NOTIFICATION_RULES_FILE inválido / invalid: \(error)")
-        }
+        return try RulesFile.rules(data)
     }
 }

@@ -37,7 +37,37 @@ struct RecipientResolver {
     func recipients(for facts: EventFacts, _ executor: any SQLExecutor,
                     isEnabled: ([String], String) throws -> Bool) throws -> [PlannedRecipient] {
         var planned: [PlannedRecipient] = []
-        for audience in rules.audiences(of: facts.kind, ticket: facts.traits) {
+        // Every rule of the kind whose filter matches the ticket: a union of recipients.
+        for rule in rules.rules(of: facts.kind, ticket: facts.traits) {
+            plan(rule, facts, into: &planned)
+        }
+        // One message per address per event, whichever audiences (and rules) named it (the most entitled wins).
+        var seen: [String: Int] = [:]
+        var unique: [PlannedRecipient] = []
+        for recipient in planned {
+            if let index = seen[recipient.key] {
+                if recipient.level > unique[index].level { unique[index].level = recipient.level }
+                // The customer among them: internal content stays out of their message; else a
+                // team audience (holder, chefe) over a copy: the holder copied still reads it.
+                let current = unique[index].audience
+                if current != .customer, recipient.audience == .customer || current == .copies && recipient.readsInternal {
+                    unique[index].audience = recipient.audience
+                }
+                continue
+            }
+            seen[recipient.key] = unique.count
+            unique.append(recipient)
+        }
+        return try unique.filter { recipient in
+            try isEnabled([recipient.key, recipient.personID].filter { !$0.isEmpty }, facts.kind)
+        }
+    }
+
+    /// Appends the recipients `rule` names for the event: its audiences, then its fixed addresses
+    /// (read like a transfer's copies: level 0, no internal content; an invalid stored one is a
+    /// visible failure).
+    private func plan(_ rule: NotificationRules.Rule, _ facts: EventFacts, into planned: inout [PlannedRecipient]) {
+        for audience in rule.audiences {
             switch audience {
             case .customer:
                 // Internal entries never reach the customer, whatever the rules say.
@@ -67,39 +97,23 @@ struct RecipientResolver {
                 for address in facts.copies {
                     let trimmed = address.trimmingCharacters(in: .whitespaces)
                     guard !trimmed.isEmpty else { continue }
-                    // Copies go to addresses nobody vouched for: level 0, so confidential content is
-                    // hidden; but workflow's agents cleared for the ticket read it as the holder does.
-                    if EmailAddress.isValid(trimmed) {
-                        let key = EmailAddress.normalized(trimmed), agent = agents.contains(key)
-                        planned.append(PlannedRecipient(key: key, name: "", email: trimmed, level: agent ? facts.accessLevel : 0,
-                                                        audience: .copies, agentCopy: agent))
-                    } else {
-                        planned.append(PlannedRecipient(key: "invalid:\(trimmed)", name: "", email: trimmed, level: 0,
-                                                        audience: .copies, failure: "endereço inválido / invalid address"))
-                    }
+                    planned.append(copy(trimmed, facts, agents: agents))
                 }
             }
         }
-        // One message per address per event, whichever audiences named it (the most entitled wins).
-        var seen: [String: Int] = [:]
-        var unique: [PlannedRecipient] = []
-        for recipient in planned {
-            if let index = seen[recipient.key] {
-                if recipient.level > unique[index].level { unique[index].level = recipient.level }
-                // The customer among them: internal content stays out of their message; else a
-                // team audience (holder, chefe) over a copy: the holder copied still reads it.
-                let current = unique[index].audience
-                if current != .customer, recipient.audience == .customer || current == .copies && recipient.readsInternal {
-                    unique[index].audience = recipient.audience
-                }
-                continue
-            }
-            seen[recipient.key] = unique.count
-            unique.append(recipient)
+        for address in rule.addresses { planned.append(copy(address, facts, agents: [])) }
+    }
+
+    /// A copy: an address nobody vouched for reads at level 0 (confidential content hidden, no
+    /// internal note); one of workflow's agents cleared for the ticket (in `agents`, normalized)
+    /// reads it as the holder does. An invalid address is a visible failure.
+    private func copy(_ address: String, _ facts: EventFacts, agents: Set<String>) -> PlannedRecipient {
+        guard EmailAddress.isValid(address) else {
+            return PlannedRecipient(key: "invalid:\(address)", name: "", email: address, level: 0, audience: .copies,
+                                    failure: "endereço inválido / invalid address")
         }
-        return try unique.filter { recipient in
-            try isEnabled([recipient.key, recipient.personID].filter { !$0.isEmpty }, facts.kind)
-        }
+        let key = EmailAddress.normalized(address), agent = agents.contains(key)
+        return PlannedRecipient(key: key, name: "", email: address, level: agent ? facts.accessLevel : 0, audience: .copies, agentCopy: agent)
     }
 
     /// The contact's address, falling back to the organization's; a failure when neither is valid.

@@ -18,10 +18,8 @@ enum RuleStore {
 
     /// Every edit in force.
     struct Edits: Sendable, Equatable {
-        /// Event kind → its audiences (empty: nobody by e-mail).
-        var audiences: [String: Edit<[NotificationRules.Audience]>] = [:]
-        /// Event kind → the tickets its edited audiences apply to (absent: every ticket).
-        var filters: [String: TicketCriteria] = [:]
+        /// Edited event kind → its rules in order (none: nobody by e-mail); who edited it last, when.
+        var kinds: [String: Edit<[NotificationRules.Rule]>] = [:]
         /// Group id → its mailbox; an empty address means the file's mailbox no longer applies.
         var mailboxes: [String: Edit<String>] = [:]
     }
@@ -29,17 +27,27 @@ enum RuleStore {
     /// What an edit of the log did.
     enum Action: String {
         case audiences, reset, mailbox
+        case ruleAdded = "rule_added", ruleUpdated = "rule_updated", ruleRemoved = "rule_removed"
         case mailboxRemoved = "mailbox_removed"
     }
 
     static func edits(_ tx: any SQLExecutor) throws -> Edits {
         var edits = Edits()
-        for row in try tx.query("SELECT event_kind, audiences, updated_by, updated_at, ticket_filter FROM notification_audience_rules", []) {
+        for row in try tx.query("SELECT event_kind, updated_by, updated_at FROM notification_audience_rules", []) {
+            edits.kinds[try row.text("event_kind")] = Edit(value: [], updatedBy: try row.text("updated_by"), updatedAtMs: try row.int("updated_at"))
+        }
+        for row in try tx.query("""
+            SELECT id, event_kind, audiences, addresses, ticket_filter, updated_by, updated_at FROM notification_audience_rule_entries
+            ORDER BY event_kind, position, id
+            """, []) {
             let kind = try row.text("event_kind")
-            edits.audiences[kind] = Edit(value: audiences(try row.text("audiences")),
-                                         updatedBy: try row.text("updated_by"), updatedAtMs: try row.int("updated_at"))
-            let filter = TicketCriteria(stored: try row.text("ticket_filter"))
-            if !filter.isEmpty { edits.filters[kind] = filter }
+            // A rule whose kind lost its row (plain SQL) is not in force.
+            guard edits.kinds[kind] != nil else { continue }
+            let addresses = try row.text("addresses")
+            edits.kinds[kind]?.value.append(NotificationRules.Rule(
+                id: try row.text("id"), audiences: audiences(try row.text("audiences")),
+                addresses: addresses.split(separator: ",").map(String.init), filter: TicketCriteria(stored: try row.text("ticket_filter")),
+                updatedBy: try row.text("updated_by"), updatedAtMs: try row.int("updated_at")))
         }
         for row in try tx.query("SELECT group_id, address, updated_by, updated_at FROM notification_group_mailboxes", []) {
             edits.mailboxes[try row.text("group_id")] = Edit(value: try row.text("address"), updatedBy: try row.text("updated_by"),
@@ -48,25 +56,87 @@ enum RuleStore {
         return edits
     }
 
-    /// Stores `kind`'s audiences and the tickets they apply to (replacing an earlier edit) and
+    /// Replaces `kind`'s rules with `rule` (none when it names nobody: nobody by e-mail) and
     /// records the edit (the log's value: `holder,chefe`, then ` [priorities=URGENTE]` when filtered).
-    static func putAudiences(_ tx: any SQLExecutor, kind: String, _ list: [NotificationRules.Audience], filter: TicketCriteria = .none,
+    static func putAudiences(_ tx: any SQLExecutor, kind: String, _ rule: NotificationRules.Rule,
                              by person: String, now: Date = Date()) throws {
-        let text = list.map(\.rawValue).joined(separator: ",")
-        let stored = filter.stored
-        try tx.execute("""
-            INSERT INTO notification_audience_rules (event_kind, audiences, updated_by, updated_at, ticket_filter) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT (event_kind) DO UPDATE SET audiences = excluded.audiences, updated_by = excluded.updated_by,
-                updated_at = excluded.updated_at, ticket_filter = excluded.ticket_filter
-            """, [.text(kind), .text(text), .text(person), .timestamp(now), .text(stored)])
-        try record(tx, .audiences, subject: kind, value: stored.isEmpty ? text : "\(text) [\(stored)]", by: person, now: now)
+        try touch(tx, kind: kind, by: person, now: now)
+        try tx.execute("DELETE FROM notification_audience_rule_entries WHERE event_kind = ?", [.text(kind)])
+        if !rule.isEmpty { _ = try insert(tx, kind: kind, rule, position: 0, by: person, now: now) }
+        try record(tx, .audiences, subject: kind, value: rule.logText, by: person, now: now)
+    }
+
+    /// Adds `rule` at the end of `kind`'s rules; a kind not yet edited first takes `inherited`
+    /// (the file's or the defaults' rules) as its own. - Returns: the rule stored, with its id.
+    static func addRule(_ tx: any SQLExecutor, kind: String, _ rule: NotificationRules.Rule, inherited: [NotificationRules.Rule],
+                        by person: String, now: Date = Date()) throws -> NotificationRules.Rule {
+        let edited = try !tx.query("SELECT event_kind FROM notification_audience_rules WHERE event_kind = ?", [.text(kind)]).isEmpty
+        try touch(tx, kind: kind, by: person, now: now)
+        var position: Int64 = 0
+        if edited {
+            if case .integer(let last) = try tx.scalar("SELECT MAX(position) FROM notification_audience_rule_entries WHERE event_kind = ?",
+                                                       [.text(kind)]) { position = last + 1 }
+        } else {
+            for old in inherited {
+                _ = try insert(tx, kind: kind, old, position: position, by: person, now: now)
+                position += 1
+            }
+        }
+        let stored = try insert(tx, kind: kind, rule, position: position, by: person, now: now)
+        try record(tx, .ruleAdded, subject: kind, value: "\(stored.id): \(stored.logText)", by: person, now: now)
+        return stored
+    }
+
+    /// Replaces the rule `rule.id` of `kind` (its place kept). - Returns: whether there was one.
+    static func updateRule(_ tx: any SQLExecutor, kind: String, _ rule: NotificationRules.Rule, by person: String, now: Date = Date()) throws -> Bool {
+        guard try tx.execute("""
+            UPDATE notification_audience_rule_entries SET audiences = ?, addresses = ?, ticket_filter = ?, updated_by = ?, updated_at = ?
+            WHERE id = ? AND event_kind = ?
+            """, [.text(rule.audiences.map(\.rawValue).joined(separator: ",")), .text(rule.addresses.joined(separator: ",")),
+                  .text(rule.filter.stored), .text(person), .timestamp(now), .text(rule.id), .text(kind)]) == 1 else { return false }
+        try touch(tx, kind: kind, by: person, now: now)
+        try record(tx, .ruleUpdated, subject: kind, value: "\(rule.id): \(rule.logText)", by: person, now: now)
+        return true
+    }
+
+    /// Removes the rule `id` of `kind` (the kind stays edited). - Returns: whether there was one.
+    static func removeRule(_ tx: any SQLExecutor, kind: String, id: String, by person: String, now: Date = Date()) throws -> Bool {
+        guard try tx.execute("DELETE FROM notification_audience_rule_entries WHERE id = ? AND event_kind = ?", [.text(id), .text(kind)]) == 1
+        else { return false }
+        try touch(tx, kind: kind, by: person, now: now)
+        try record(tx, .ruleRemoved, subject: kind, value: id, by: person, now: now)
+        return true
     }
 
     /// Drops the edit of `kind`. - Returns: whether there was one (only then is it recorded).
     static func resetAudiences(_ tx: any SQLExecutor, kind: String, by person: String, now: Date = Date()) throws -> Bool {
         guard try tx.execute("DELETE FROM notification_audience_rules WHERE event_kind = ?", [.text(kind)]) == 1 else { return false }
+        try tx.execute("DELETE FROM notification_audience_rule_entries WHERE event_kind = ?", [.text(kind)])
         try record(tx, .reset, subject: kind, value: "", by: person, now: now)
         return true
+    }
+
+    /// Marks `kind` as edited by `person` now (its rules are in notification_audience_rule_entries;
+    /// the row's `audiences` and `ticket_filter`, read before migration 12, are left empty).
+    private static func touch(_ tx: any SQLExecutor, kind: String, by person: String, now: Date) throws {
+        try tx.execute("""
+            INSERT INTO notification_audience_rules (event_kind, audiences, updated_by, updated_at, ticket_filter) VALUES (?, '', ?, ?, '')
+            ON CONFLICT (event_kind) DO UPDATE SET updated_by = excluded.updated_by, updated_at = excluded.updated_at
+            """, [.text(kind), .text(person), .timestamp(now)])
+    }
+
+    private static func insert(_ tx: any SQLExecutor, kind: String, _ rule: NotificationRules.Rule, position: Int64,
+                               by person: String, now: Date) throws -> NotificationRules.Rule {
+        var stored = rule
+        stored.id = "rule-" + RandomID.timeOrdered(milliseconds: Int64(now.timeIntervalSince1970 * 1000)).lowercased()
+        stored.updatedBy = person
+        stored.updatedAtMs = Int64(now.timeIntervalSince1970 * 1000)
+        try tx.execute("""
+            INSERT INTO notification_audience_rule_entries (id, event_kind, position, audiences, addresses, ticket_filter, updated_by, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(stored.id), .text(kind), .integer(position), .text(rule.audiences.map(\.rawValue).joined(separator: ",")),
+                  .text(rule.addresses.joined(separator: ",")), .text(rule.filter.stored), .text(person), .timestamp(now)])
+        return stored
     }
 
     /// Stores `group`'s mailbox (`address` empty: the group has none, whatever the file says) and
@@ -118,14 +188,11 @@ enum RuleStore {
 
 extension NotificationRules {
     /// These rules (the file's or the defaults) with administrators' `edits` over them: an
-    /// edited kind's audiences (and the tickets they apply to) replace the kind's; an edited mailbox replaces the group's (an
-    /// empty one removes it).
+    /// edited kind's rules replace the kind's; an edited mailbox replaces the group's (an empty
+    /// one removes it).
     func applying(_ edits: RuleStore.Edits) -> NotificationRules {
         var rules = self
-        for (kind, edit) in edits.audiences {
-            rules.audiences[kind] = edit.value
-            rules.filters[kind] = edits.filters[kind]
-        }
+        for (kind, edit) in edits.kinds { rules.rules[kind] = edit.value }
         for (group, edit) in edits.mailboxes {
             rules.groupAddresses[group] = edit.value.isEmpty ? nil : edit.value
         }

@@ -118,7 +118,34 @@ public enum NotificationSchema {
             ALTER TABLE notification_audience_rules ADD COLUMN ticket_filter TEXT NOT NULL DEFAULT '';
             ALTER TABLE notification_webhooks ADD COLUMN ticket_filter TEXT NOT NULL DEFAULT '';
             """),
+        // Several rules per event kind, each with its audiences, fixed addresses and filter
+        // (notification_audience_rules keeps which kinds are edited, by whom, when). Each stored
+        // rule becomes its kind's one rule, unchanged; a kind stored with no audiences keeps none
+        // (nobody by e-mail).
+        Migration(version: 12, name: "several audience rules per kind",
+                  sqlite: ruleEntries + versionTriggersSQLite(["notification_audience_rule_entries"]),
+                  postgres: ruleEntries + versionTriggersPostgres(["notification_audience_rule_entries"])),
     ]
+
+    /// An edited kind's rules, in order (`position`): audiences and fixed addresses
+    /// (comma-separated) and the tickets they apply to (``TicketCriteria``'s text, empty: every ticket).
+    static let ruleEntries = """
+        CREATE TABLE notification_audience_rule_entries (
+            id TEXT PRIMARY KEY,
+            event_kind TEXT NOT NULL,
+            position BIGINT NOT NULL,
+            audiences TEXT NOT NULL,
+            addresses TEXT NOT NULL DEFAULT '',
+            ticket_filter TEXT NOT NULL DEFAULT '',
+            updated_by TEXT NOT NULL,
+            updated_at BIGINT NOT NULL
+        );
+        CREATE INDEX notification_audience_rule_entries_kind ON notification_audience_rule_entries (event_kind, position);
+        INSERT INTO notification_audience_rule_entries (id, event_kind, position, audiences, addresses, ticket_filter, updated_by, updated_at)
+            SELECT 'rule-' || event_kind, event_kind, 0, audiences, '', ticket_filter, updated_by, updated_at
+            FROM notification_audience_rules WHERE audiences <> '';
+
+        """
 
     /// An edited kind's audiences (comma-separated; empty: nobody by e-mail); a group's mailbox
     /// (empty address: the file's mailbox for that group no longer applies); every edit.

@@ -25,6 +25,7 @@ typedef struct Ocorrencias__Notification__V1__RemoveSubscriptionRequest Ocorrenc
 typedef struct Ocorrencias__Notification__V1__RemoveSubscriptionResponse Ocorrencias__Notification__V1__RemoveSubscriptionResponse;
 typedef struct Ocorrencias__Notification__V1__TicketFilter Ocorrencias__Notification__V1__TicketFilter;
 typedef struct Ocorrencias__Notification__V1__AudienceRule Ocorrencias__Notification__V1__AudienceRule;
+typedef struct Ocorrencias__Notification__V1__AudienceRuleEntry Ocorrencias__Notification__V1__AudienceRuleEntry;
 typedef struct Ocorrencias__Notification__V1__GroupMailbox Ocorrencias__Notification__V1__GroupMailbox;
 typedef struct Ocorrencias__Notification__V1__RuleChange Ocorrencias__Notification__V1__RuleChange;
 typedef struct Ocorrencias__Notification__V1__ListRulesRequest Ocorrencias__Notification__V1__ListRulesRequest;
@@ -33,6 +34,12 @@ typedef struct Ocorrencias__Notification__V1__PutAudienceRuleRequest Ocorrencias
 typedef struct Ocorrencias__Notification__V1__PutAudienceRuleResponse Ocorrencias__Notification__V1__PutAudienceRuleResponse;
 typedef struct Ocorrencias__Notification__V1__ResetAudienceRuleRequest Ocorrencias__Notification__V1__ResetAudienceRuleRequest;
 typedef struct Ocorrencias__Notification__V1__ResetAudienceRuleResponse Ocorrencias__Notification__V1__ResetAudienceRuleResponse;
+typedef struct Ocorrencias__Notification__V1__AddRuleEntryRequest Ocorrencias__Notification__V1__AddRuleEntryRequest;
+typedef struct Ocorrencias__Notification__V1__AddRuleEntryResponse Ocorrencias__Notification__V1__AddRuleEntryResponse;
+typedef struct Ocorrencias__Notification__V1__UpdateRuleEntryRequest Ocorrencias__Notification__V1__UpdateRuleEntryRequest;
+typedef struct Ocorrencias__Notification__V1__UpdateRuleEntryResponse Ocorrencias__Notification__V1__UpdateRuleEntryResponse;
+typedef struct Ocorrencias__Notification__V1__RemoveRuleEntryRequest Ocorrencias__Notification__V1__RemoveRuleEntryRequest;
+typedef struct Ocorrencias__Notification__V1__RemoveRuleEntryResponse Ocorrencias__Notification__V1__RemoveRuleEntryResponse;
 typedef struct Ocorrencias__Notification__V1__PutGroupMailboxRequest Ocorrencias__Notification__V1__PutGroupMailboxRequest;
 typedef struct Ocorrencias__Notification__V1__PutGroupMailboxResponse Ocorrencias__Notification__V1__PutGroupMailboxResponse;
 typedef struct Ocorrencias__Notification__V1__RemoveGroupMailboxRequest Ocorrencias__Notification__V1__RemoveGroupMailboxRequest;
@@ -40,6 +47,8 @@ typedef struct Ocorrencias__Notification__V1__RemoveGroupMailboxResponse Ocorren
 typedef struct Ocorrencias__Notification__V1__Webhook Ocorrencias__Notification__V1__Webhook;
 typedef struct Ocorrencias__Notification__V1__RegisterWebhookRequest Ocorrencias__Notification__V1__RegisterWebhookRequest;
 typedef struct Ocorrencias__Notification__V1__RegisterWebhookResponse Ocorrencias__Notification__V1__RegisterWebhookResponse;
+typedef struct Ocorrencias__Notification__V1__UpdateWebhookRequest Ocorrencias__Notification__V1__UpdateWebhookRequest;
+typedef struct Ocorrencias__Notification__V1__UpdateWebhookResponse Ocorrencias__Notification__V1__UpdateWebhookResponse;
 typedef struct Ocorrencias__Notification__V1__ListWebhooksRequest Ocorrencias__Notification__V1__ListWebhooksRequest;
 typedef struct Ocorrencias__Notification__V1__ListWebhooksResponse Ocorrencias__Notification__V1__ListWebhooksResponse;
 typedef struct Ocorrencias__Notification__V1__RemoveWebhookRequest Ocorrencias__Notification__V1__RemoveWebhookRequest;
@@ -241,14 +250,60 @@ struct  Ocorrencias__Notification__V1__AudienceRule
   int64_t updated_at_ms;
   /*
    * The edit applies only to the tickets it matches: other tickets' events of this kind are
-   * e-mailed to nobody (unset: every ticket). Only an edit has one (the file and the defaults
-   * apply to every ticket).
+   * e-mailed to nobody (unset: every ticket). Set only when the kind has exactly one rule
+   * (`entries`); with several, `audiences` is the union of theirs and each entry has its filter.
    */
   Ocorrencias__Notification__V1__TicketFilter *filter;
+  /*
+   * The kind's rules in force (the administrator's when customized, else the file's or the
+   * defaults'): an event is e-mailed to the union of the recipients of every rule whose filter
+   * matches its ticket, one e-mail per address. None: nobody by e-mail.
+   */
+  size_t n_entries;
+  Ocorrencias__Notification__V1__AudienceRuleEntry **entries;
+  /*
+   * The file's (or the defaults') rules: what ResetAudienceRule brings back.
+   */
+  size_t n_default_entries;
+  Ocorrencias__Notification__V1__AudienceRuleEntry **default_entries;
 };
 #define OCORRENCIAS__NOTIFICATION__V1__AUDIENCE_RULE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__audience_rule__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, NULL }
+    , (char *)protobuf_c_empty_string, 0,NULL, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, NULL, 0,NULL, 0,NULL }
+
+
+/*
+ * One rule of an event kind: its audiences and fixed addresses hear of the tickets its filter
+ * matches. Fixed addresses read like a transfer's copies: content above level 0 and internal
+ * notes stay out of their e-mail; suppressions and unsubscriptions apply.
+ */
+struct  Ocorrencias__Notification__V1__AudienceRuleEntry
+{
+  ProtobufCMessage base;
+  /*
+   * Stable id (AddRuleEntry returns it); empty for the file's and the defaults' rules.
+   */
+  char *id;
+  /*
+   * "customer", "holder", "chefe", "copies".
+   */
+  size_t n_audiences;
+  char **audiences;
+  /*
+   * Fixed e-mail addresses (a team's mailbox, an outside accountant), at most 100.
+   */
+  size_t n_addresses;
+  char **addresses;
+  /*
+   * Only the tickets it matches (unset: every ticket).
+   */
+  Ocorrencias__Notification__V1__TicketFilter *filter;
+  char *updated_by;
+  int64_t updated_at_ms;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__AUDIENCE_RULE_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__audience_rule_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, NULL, (char *)protobuf_c_empty_string, 0 }
 
 
 /*
@@ -283,7 +338,8 @@ struct  Ocorrencias__Notification__V1__RuleChange
    */
   char *changed_by;
   /*
-   * "audiences", "reset", "mailbox" or "mailbox_removed".
+   * "audiences", "reset", "rule_added", "rule_updated", "rule_removed", "mailbox" or
+   * "mailbox_removed".
    */
   char *action;
   /*
@@ -291,7 +347,8 @@ struct  Ocorrencias__Notification__V1__RuleChange
    */
   char *subject;
   /*
-   * The audiences (comma-separated) or the address; empty for a reset or a removal.
+   * The audiences and fixed addresses (comma-separated, then the filter in brackets; a rule's
+   * own edit begins with its id and a colon) or the address; empty for a reset or a removal.
    */
   char *value;
 };
@@ -332,8 +389,9 @@ struct  Ocorrencias__Notification__V1__ListRulesResponse
 
 
 /*
- * Sets the audiences of one event kind (an empty list: nobody by e-mail), replacing what the
- * file or the defaults say for it until ResetAudienceRule. Administrators only.
+ * Sets the audiences of one event kind as one rule (no audiences and no addresses: nobody by
+ * e-mail), replacing every rule the kind had (the file's, the defaults' or an administrator's)
+ * until ResetAudienceRule. Administrators only.
  */
 struct  Ocorrencias__Notification__V1__PutAudienceRuleRequest
 {
@@ -345,10 +403,15 @@ struct  Ocorrencias__Notification__V1__PutAudienceRuleRequest
    * Only tickets matching it are e-mailed about this kind (unset: every ticket).
    */
   Ocorrencias__Notification__V1__TicketFilter *filter;
+  /*
+   * Fixed e-mail addresses told too.
+   */
+  size_t n_addresses;
+  char **addresses;
 };
 #define OCORRENCIAS__NOTIFICATION__V1__PUT_AUDIENCE_RULE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__put_audience_rule_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL, NULL }
+    , (char *)protobuf_c_empty_string, 0,NULL, NULL, 0,NULL }
 
 
 struct  Ocorrencias__Notification__V1__PutAudienceRuleResponse
@@ -382,6 +445,86 @@ struct  Ocorrencias__Notification__V1__ResetAudienceRuleResponse
 };
 #define OCORRENCIAS__NOTIFICATION__V1__RESET_AUDIENCE_RULE_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__reset_audience_rule_response__descriptor) \
+    , NULL }
+
+
+/*
+ * Adds one rule to an event kind (audiences and/or fixed addresses, at least one; an optional
+ * filter). A kind not yet customized first takes the file's (or the defaults') rules as its own,
+ * so adding "the chefe too for Urgente" keeps "the customer always". Administrators only.
+ */
+struct  Ocorrencias__Notification__V1__AddRuleEntryRequest
+{
+  ProtobufCMessage base;
+  char *event_kind;
+  Ocorrencias__Notification__V1__AudienceRuleEntry *entry;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__ADD_RULE_ENTRY_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__add_rule_entry_request__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Ocorrencias__Notification__V1__AddRuleEntryResponse
+{
+  ProtobufCMessage base;
+  Ocorrencias__Notification__V1__AudienceRule *rule;
+  /*
+   * The rule added, with its id.
+   */
+  Ocorrencias__Notification__V1__AudienceRuleEntry *entry;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__ADD_RULE_ENTRY_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__add_rule_entry_response__descriptor) \
+    , NULL, NULL }
+
+
+/*
+ * Replaces one rule of a kind (audiences, addresses and filter as given). NOT_FOUND when the
+ * kind has no rule with that id.
+ */
+struct  Ocorrencias__Notification__V1__UpdateRuleEntryRequest
+{
+  ProtobufCMessage base;
+  char *event_kind;
+  Ocorrencias__Notification__V1__AudienceRuleEntry *entry;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__UPDATE_RULE_ENTRY_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__update_rule_entry_request__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Ocorrencias__Notification__V1__UpdateRuleEntryResponse
+{
+  ProtobufCMessage base;
+  Ocorrencias__Notification__V1__AudienceRule *rule;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__UPDATE_RULE_ENTRY_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__update_rule_entry_response__descriptor) \
+    , NULL }
+
+
+/*
+ * Removes one rule of a kind; the kind stays customized (its last rule removed: nobody by
+ * e-mail, until ResetAudienceRule). NOT_FOUND when the kind has no rule with that id.
+ */
+struct  Ocorrencias__Notification__V1__RemoveRuleEntryRequest
+{
+  ProtobufCMessage base;
+  char *event_kind;
+  char *id;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__REMOVE_RULE_ENTRY_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__remove_rule_entry_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Notification__V1__RemoveRuleEntryResponse
+{
+  ProtobufCMessage base;
+  Ocorrencias__Notification__V1__AudienceRule *rule;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__REMOVE_RULE_ENTRY_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__remove_rule_entry_response__descriptor) \
     , NULL }
 
 
@@ -506,6 +649,38 @@ struct  Ocorrencias__Notification__V1__RegisterWebhookResponse
 #define OCORRENCIAS__NOTIFICATION__V1__REGISTER_WEBHOOK_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__register_webhook_response__descriptor) \
     , NULL, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Changes what an active webhook receives: its event kinds, ticket filter, access level and
+ * internal entries, all replaced as given (as RegisterWebhook takes them; a field left out is
+ * emptied: no filter is every ticket). Its URL and secret stay (RotateWebhookSecret changes the
+ * secret; another URL is another webhook). Administrators and services, as registration.
+ * NOT_FOUND when no active webhook has the id.
+ */
+struct  Ocorrencias__Notification__V1__UpdateWebhookRequest
+{
+  ProtobufCMessage base;
+  char *id;
+  size_t n_event_kinds;
+  char **event_kinds;
+  Ocorrencias__Notification__V1__TicketFilter *filter;
+  int32_t access_level;
+  protobuf_c_boolean internal_entries;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__UPDATE_WEBHOOK_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__update_webhook_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, NULL, 0, 0 }
+
+
+struct  Ocorrencias__Notification__V1__UpdateWebhookResponse
+{
+  ProtobufCMessage base;
+  Ocorrencias__Notification__V1__Webhook *webhook;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__UPDATE_WEBHOOK_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__update_webhook_response__descriptor) \
+    , NULL }
 
 
 struct  Ocorrencias__Notification__V1__ListWebhooksRequest
@@ -1333,6 +1508,25 @@ Ocorrencias__Notification__V1__AudienceRule *
 void   ocorrencias__notification__v1__audience_rule__free_unpacked
                      (Ocorrencias__Notification__V1__AudienceRule *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__AudienceRuleEntry methods */
+void   ocorrencias__notification__v1__audience_rule_entry__init
+                     (Ocorrencias__Notification__V1__AudienceRuleEntry         *message);
+size_t ocorrencias__notification__v1__audience_rule_entry__get_packed_size
+                     (const Ocorrencias__Notification__V1__AudienceRuleEntry   *message);
+size_t ocorrencias__notification__v1__audience_rule_entry__pack
+                     (const Ocorrencias__Notification__V1__AudienceRuleEntry   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__audience_rule_entry__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__AudienceRuleEntry   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__AudienceRuleEntry *
+       ocorrencias__notification__v1__audience_rule_entry__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__audience_rule_entry__free_unpacked
+                     (Ocorrencias__Notification__V1__AudienceRuleEntry *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Notification__V1__GroupMailbox methods */
 void   ocorrencias__notification__v1__group_mailbox__init
                      (Ocorrencias__Notification__V1__GroupMailbox         *message);
@@ -1485,6 +1679,120 @@ Ocorrencias__Notification__V1__ResetAudienceRuleResponse *
 void   ocorrencias__notification__v1__reset_audience_rule_response__free_unpacked
                      (Ocorrencias__Notification__V1__ResetAudienceRuleResponse *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__AddRuleEntryRequest methods */
+void   ocorrencias__notification__v1__add_rule_entry_request__init
+                     (Ocorrencias__Notification__V1__AddRuleEntryRequest         *message);
+size_t ocorrencias__notification__v1__add_rule_entry_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__AddRuleEntryRequest   *message);
+size_t ocorrencias__notification__v1__add_rule_entry_request__pack
+                     (const Ocorrencias__Notification__V1__AddRuleEntryRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__add_rule_entry_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__AddRuleEntryRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__AddRuleEntryRequest *
+       ocorrencias__notification__v1__add_rule_entry_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__add_rule_entry_request__free_unpacked
+                     (Ocorrencias__Notification__V1__AddRuleEntryRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__AddRuleEntryResponse methods */
+void   ocorrencias__notification__v1__add_rule_entry_response__init
+                     (Ocorrencias__Notification__V1__AddRuleEntryResponse         *message);
+size_t ocorrencias__notification__v1__add_rule_entry_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__AddRuleEntryResponse   *message);
+size_t ocorrencias__notification__v1__add_rule_entry_response__pack
+                     (const Ocorrencias__Notification__V1__AddRuleEntryResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__add_rule_entry_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__AddRuleEntryResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__AddRuleEntryResponse *
+       ocorrencias__notification__v1__add_rule_entry_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__add_rule_entry_response__free_unpacked
+                     (Ocorrencias__Notification__V1__AddRuleEntryResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__UpdateRuleEntryRequest methods */
+void   ocorrencias__notification__v1__update_rule_entry_request__init
+                     (Ocorrencias__Notification__V1__UpdateRuleEntryRequest         *message);
+size_t ocorrencias__notification__v1__update_rule_entry_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__UpdateRuleEntryRequest   *message);
+size_t ocorrencias__notification__v1__update_rule_entry_request__pack
+                     (const Ocorrencias__Notification__V1__UpdateRuleEntryRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__update_rule_entry_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__UpdateRuleEntryRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__UpdateRuleEntryRequest *
+       ocorrencias__notification__v1__update_rule_entry_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__update_rule_entry_request__free_unpacked
+                     (Ocorrencias__Notification__V1__UpdateRuleEntryRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__UpdateRuleEntryResponse methods */
+void   ocorrencias__notification__v1__update_rule_entry_response__init
+                     (Ocorrencias__Notification__V1__UpdateRuleEntryResponse         *message);
+size_t ocorrencias__notification__v1__update_rule_entry_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__UpdateRuleEntryResponse   *message);
+size_t ocorrencias__notification__v1__update_rule_entry_response__pack
+                     (const Ocorrencias__Notification__V1__UpdateRuleEntryResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__update_rule_entry_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__UpdateRuleEntryResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__UpdateRuleEntryResponse *
+       ocorrencias__notification__v1__update_rule_entry_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__update_rule_entry_response__free_unpacked
+                     (Ocorrencias__Notification__V1__UpdateRuleEntryResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__RemoveRuleEntryRequest methods */
+void   ocorrencias__notification__v1__remove_rule_entry_request__init
+                     (Ocorrencias__Notification__V1__RemoveRuleEntryRequest         *message);
+size_t ocorrencias__notification__v1__remove_rule_entry_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__RemoveRuleEntryRequest   *message);
+size_t ocorrencias__notification__v1__remove_rule_entry_request__pack
+                     (const Ocorrencias__Notification__V1__RemoveRuleEntryRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__remove_rule_entry_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__RemoveRuleEntryRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__RemoveRuleEntryRequest *
+       ocorrencias__notification__v1__remove_rule_entry_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__remove_rule_entry_request__free_unpacked
+                     (Ocorrencias__Notification__V1__RemoveRuleEntryRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__RemoveRuleEntryResponse methods */
+void   ocorrencias__notification__v1__remove_rule_entry_response__init
+                     (Ocorrencias__Notification__V1__RemoveRuleEntryResponse         *message);
+size_t ocorrencias__notification__v1__remove_rule_entry_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__RemoveRuleEntryResponse   *message);
+size_t ocorrencias__notification__v1__remove_rule_entry_response__pack
+                     (const Ocorrencias__Notification__V1__RemoveRuleEntryResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__remove_rule_entry_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__RemoveRuleEntryResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__RemoveRuleEntryResponse *
+       ocorrencias__notification__v1__remove_rule_entry_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__remove_rule_entry_response__free_unpacked
+                     (Ocorrencias__Notification__V1__RemoveRuleEntryResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Notification__V1__PutGroupMailboxRequest methods */
 void   ocorrencias__notification__v1__put_group_mailbox_request__init
                      (Ocorrencias__Notification__V1__PutGroupMailboxRequest         *message);
@@ -1617,6 +1925,44 @@ Ocorrencias__Notification__V1__RegisterWebhookResponse *
                       const uint8_t       *data);
 void   ocorrencias__notification__v1__register_webhook_response__free_unpacked
                      (Ocorrencias__Notification__V1__RegisterWebhookResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__UpdateWebhookRequest methods */
+void   ocorrencias__notification__v1__update_webhook_request__init
+                     (Ocorrencias__Notification__V1__UpdateWebhookRequest         *message);
+size_t ocorrencias__notification__v1__update_webhook_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__UpdateWebhookRequest   *message);
+size_t ocorrencias__notification__v1__update_webhook_request__pack
+                     (const Ocorrencias__Notification__V1__UpdateWebhookRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__update_webhook_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__UpdateWebhookRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__UpdateWebhookRequest *
+       ocorrencias__notification__v1__update_webhook_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__update_webhook_request__free_unpacked
+                     (Ocorrencias__Notification__V1__UpdateWebhookRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__UpdateWebhookResponse methods */
+void   ocorrencias__notification__v1__update_webhook_response__init
+                     (Ocorrencias__Notification__V1__UpdateWebhookResponse         *message);
+size_t ocorrencias__notification__v1__update_webhook_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__UpdateWebhookResponse   *message);
+size_t ocorrencias__notification__v1__update_webhook_response__pack
+                     (const Ocorrencias__Notification__V1__UpdateWebhookResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__update_webhook_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__UpdateWebhookResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__UpdateWebhookResponse *
+       ocorrencias__notification__v1__update_webhook_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__update_webhook_response__free_unpacked
+                     (Ocorrencias__Notification__V1__UpdateWebhookResponse *message,
                       ProtobufCAllocator *allocator);
 /* Ocorrencias__Notification__V1__ListWebhooksRequest methods */
 void   ocorrencias__notification__v1__list_webhooks_request__init
@@ -2407,6 +2753,9 @@ typedef void (*Ocorrencias__Notification__V1__TicketFilter_Closure)
 typedef void (*Ocorrencias__Notification__V1__AudienceRule_Closure)
                  (const Ocorrencias__Notification__V1__AudienceRule *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__AudienceRuleEntry_Closure)
+                 (const Ocorrencias__Notification__V1__AudienceRuleEntry *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Notification__V1__GroupMailbox_Closure)
                  (const Ocorrencias__Notification__V1__GroupMailbox *message,
                   void *closure_data);
@@ -2431,6 +2780,24 @@ typedef void (*Ocorrencias__Notification__V1__ResetAudienceRuleRequest_Closure)
 typedef void (*Ocorrencias__Notification__V1__ResetAudienceRuleResponse_Closure)
                  (const Ocorrencias__Notification__V1__ResetAudienceRuleResponse *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__AddRuleEntryRequest_Closure)
+                 (const Ocorrencias__Notification__V1__AddRuleEntryRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__AddRuleEntryResponse_Closure)
+                 (const Ocorrencias__Notification__V1__AddRuleEntryResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__UpdateRuleEntryRequest_Closure)
+                 (const Ocorrencias__Notification__V1__UpdateRuleEntryRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__UpdateRuleEntryResponse_Closure)
+                 (const Ocorrencias__Notification__V1__UpdateRuleEntryResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__RemoveRuleEntryRequest_Closure)
+                 (const Ocorrencias__Notification__V1__RemoveRuleEntryRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__RemoveRuleEntryResponse_Closure)
+                 (const Ocorrencias__Notification__V1__RemoveRuleEntryResponse *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Notification__V1__PutGroupMailboxRequest_Closure)
                  (const Ocorrencias__Notification__V1__PutGroupMailboxRequest *message,
                   void *closure_data);
@@ -2451,6 +2818,12 @@ typedef void (*Ocorrencias__Notification__V1__RegisterWebhookRequest_Closure)
                   void *closure_data);
 typedef void (*Ocorrencias__Notification__V1__RegisterWebhookResponse_Closure)
                  (const Ocorrencias__Notification__V1__RegisterWebhookResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__UpdateWebhookRequest_Closure)
+                 (const Ocorrencias__Notification__V1__UpdateWebhookRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__UpdateWebhookResponse_Closure)
+                 (const Ocorrencias__Notification__V1__UpdateWebhookResponse *message,
                   void *closure_data);
 typedef void (*Ocorrencias__Notification__V1__ListWebhooksRequest_Closure)
                  (const Ocorrencias__Notification__V1__ListWebhooksRequest *message,
@@ -2603,6 +2976,18 @@ struct Ocorrencias__Notification__V1__Notification_Service
                               const Ocorrencias__Notification__V1__ResetAudienceRuleRequest *input,
                               Ocorrencias__Notification__V1__ResetAudienceRuleResponse_Closure closure,
                               void *closure_data);
+  void (*add_rule_entry)(Ocorrencias__Notification__V1__Notification_Service *service,
+                         const Ocorrencias__Notification__V1__AddRuleEntryRequest *input,
+                         Ocorrencias__Notification__V1__AddRuleEntryResponse_Closure closure,
+                         void *closure_data);
+  void (*update_rule_entry)(Ocorrencias__Notification__V1__Notification_Service *service,
+                            const Ocorrencias__Notification__V1__UpdateRuleEntryRequest *input,
+                            Ocorrencias__Notification__V1__UpdateRuleEntryResponse_Closure closure,
+                            void *closure_data);
+  void (*remove_rule_entry)(Ocorrencias__Notification__V1__Notification_Service *service,
+                            const Ocorrencias__Notification__V1__RemoveRuleEntryRequest *input,
+                            Ocorrencias__Notification__V1__RemoveRuleEntryResponse_Closure closure,
+                            void *closure_data);
   void (*put_group_mailbox)(Ocorrencias__Notification__V1__Notification_Service *service,
                             const Ocorrencias__Notification__V1__PutGroupMailboxRequest *input,
                             Ocorrencias__Notification__V1__PutGroupMailboxResponse_Closure closure,
@@ -2615,6 +3000,10 @@ struct Ocorrencias__Notification__V1__Notification_Service
                            const Ocorrencias__Notification__V1__RegisterWebhookRequest *input,
                            Ocorrencias__Notification__V1__RegisterWebhookResponse_Closure closure,
                            void *closure_data);
+  void (*update_webhook)(Ocorrencias__Notification__V1__Notification_Service *service,
+                         const Ocorrencias__Notification__V1__UpdateWebhookRequest *input,
+                         Ocorrencias__Notification__V1__UpdateWebhookResponse_Closure closure,
+                         void *closure_data);
   void (*list_webhooks)(Ocorrencias__Notification__V1__Notification_Service *service,
                         const Ocorrencias__Notification__V1__ListWebhooksRequest *input,
                         Ocorrencias__Notification__V1__ListWebhooksResponse_Closure closure,
@@ -2701,9 +3090,13 @@ void ocorrencias__notification__v1__notification__init (Ocorrencias__Notificatio
       function_prefix__ ## list_rules,\
       function_prefix__ ## put_audience_rule,\
       function_prefix__ ## reset_audience_rule,\
+      function_prefix__ ## add_rule_entry,\
+      function_prefix__ ## update_rule_entry,\
+      function_prefix__ ## remove_rule_entry,\
       function_prefix__ ## put_group_mailbox,\
       function_prefix__ ## remove_group_mailbox,\
       function_prefix__ ## register_webhook,\
+      function_prefix__ ## update_webhook,\
       function_prefix__ ## list_webhooks,\
       function_prefix__ ## remove_webhook,\
       function_prefix__ ## rotate_webhook_secret,\
@@ -2746,6 +3139,18 @@ void ocorrencias__notification__v1__notification__reset_audience_rule(ProtobufCS
                                                                       const Ocorrencias__Notification__V1__ResetAudienceRuleRequest *input,
                                                                       Ocorrencias__Notification__V1__ResetAudienceRuleResponse_Closure closure,
                                                                       void *closure_data);
+void ocorrencias__notification__v1__notification__add_rule_entry(ProtobufCService *service,
+                                                                 const Ocorrencias__Notification__V1__AddRuleEntryRequest *input,
+                                                                 Ocorrencias__Notification__V1__AddRuleEntryResponse_Closure closure,
+                                                                 void *closure_data);
+void ocorrencias__notification__v1__notification__update_rule_entry(ProtobufCService *service,
+                                                                    const Ocorrencias__Notification__V1__UpdateRuleEntryRequest *input,
+                                                                    Ocorrencias__Notification__V1__UpdateRuleEntryResponse_Closure closure,
+                                                                    void *closure_data);
+void ocorrencias__notification__v1__notification__remove_rule_entry(ProtobufCService *service,
+                                                                    const Ocorrencias__Notification__V1__RemoveRuleEntryRequest *input,
+                                                                    Ocorrencias__Notification__V1__RemoveRuleEntryResponse_Closure closure,
+                                                                    void *closure_data);
 void ocorrencias__notification__v1__notification__put_group_mailbox(ProtobufCService *service,
                                                                     const Ocorrencias__Notification__V1__PutGroupMailboxRequest *input,
                                                                     Ocorrencias__Notification__V1__PutGroupMailboxResponse_Closure closure,
@@ -2758,6 +3163,10 @@ void ocorrencias__notification__v1__notification__register_webhook(ProtobufCServ
                                                                    const Ocorrencias__Notification__V1__RegisterWebhookRequest *input,
                                                                    Ocorrencias__Notification__V1__RegisterWebhookResponse_Closure closure,
                                                                    void *closure_data);
+void ocorrencias__notification__v1__notification__update_webhook(ProtobufCService *service,
+                                                                 const Ocorrencias__Notification__V1__UpdateWebhookRequest *input,
+                                                                 Ocorrencias__Notification__V1__UpdateWebhookResponse_Closure closure,
+                                                                 void *closure_data);
 void ocorrencias__notification__v1__notification__list_webhooks(ProtobufCService *service,
                                                                 const Ocorrencias__Notification__V1__ListWebhooksRequest *input,
                                                                 Ocorrencias__Notification__V1__ListWebhooksResponse_Closure closure,
@@ -2842,6 +3251,7 @@ extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_su
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_subscription_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__ticket_filter__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__audience_rule__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__audience_rule_entry__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__group_mailbox__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__rule_change__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_rules_request__descriptor;
@@ -2850,6 +3260,12 @@ extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__put_audie
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__put_audience_rule_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__reset_audience_rule_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__reset_audience_rule_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__add_rule_entry_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__add_rule_entry_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__update_rule_entry_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__update_rule_entry_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_rule_entry_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_rule_entry_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__put_group_mailbox_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__put_group_mailbox_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_group_mailbox_request__descriptor;
@@ -2857,6 +3273,8 @@ extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_gr
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__webhook__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__register_webhook_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__register_webhook_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__update_webhook_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__update_webhook_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_webhooks_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_webhooks_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_webhook_request__descriptor;

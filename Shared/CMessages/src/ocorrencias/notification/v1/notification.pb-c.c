@@ -412,6 +412,51 @@ void   ocorrencias__notification__v1__audience_rule__free_unpacked
   assert(message->base.descriptor == &ocorrencias__notification__v1__audience_rule__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__notification__v1__audience_rule_entry__init
+                     (Ocorrencias__Notification__V1__AudienceRuleEntry         *message)
+{
+  static const Ocorrencias__Notification__V1__AudienceRuleEntry init_value = OCORRENCIAS__NOTIFICATION__V1__AUDIENCE_RULE_ENTRY__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__audience_rule_entry__get_packed_size
+                     (const Ocorrencias__Notification__V1__AudienceRuleEntry *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__audience_rule_entry__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__audience_rule_entry__pack
+                     (const Ocorrencias__Notification__V1__AudienceRuleEntry *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__audience_rule_entry__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__audience_rule_entry__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__AudienceRuleEntry *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__audience_rule_entry__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__AudienceRuleEntry *
+       ocorrencias__notification__v1__audience_rule_entry__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__AudienceRuleEntry *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__audience_rule_entry__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__audience_rule_entry__free_unpacked
+                     (Ocorrencias__Notification__V1__AudienceRuleEntry *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__audience_rule_entry__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__notification__v1__group_mailbox__init
                      (Ocorrencias__Notification__V1__GroupMailbox         *message)
 {
@@ -772,6 +817,276 @@ void   ocorrencias__notification__v1__reset_audience_rule_response__free_unpacke
   assert(message->base.descriptor == &ocorrencias__notification__v1__reset_audience_rule_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__notification__v1__add_rule_entry_request__init
+                     (Ocorrencias__Notification__V1__AddRuleEntryRequest         *message)
+{
+  static const Ocorrencias__Notification__V1__AddRuleEntryRequest init_value = OCORRENCIAS__NOTIFICATION__V1__ADD_RULE_ENTRY_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__add_rule_entry_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__AddRuleEntryRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__add_rule_entry_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__add_rule_entry_request__pack
+                     (const Ocorrencias__Notification__V1__AddRuleEntryRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__add_rule_entry_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__add_rule_entry_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__AddRuleEntryRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__add_rule_entry_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__AddRuleEntryRequest *
+       ocorrencias__notification__v1__add_rule_entry_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__AddRuleEntryRequest *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__add_rule_entry_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__add_rule_entry_request__free_unpacked
+                     (Ocorrencias__Notification__V1__AddRuleEntryRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__add_rule_entry_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__add_rule_entry_response__init
+                     (Ocorrencias__Notification__V1__AddRuleEntryResponse         *message)
+{
+  static const Ocorrencias__Notification__V1__AddRuleEntryResponse init_value = OCORRENCIAS__NOTIFICATION__V1__ADD_RULE_ENTRY_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__add_rule_entry_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__AddRuleEntryResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__add_rule_entry_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__add_rule_entry_response__pack
+                     (const Ocorrencias__Notification__V1__AddRuleEntryResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__add_rule_entry_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__add_rule_entry_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__AddRuleEntryResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__add_rule_entry_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__AddRuleEntryResponse *
+       ocorrencias__notification__v1__add_rule_entry_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__AddRuleEntryResponse *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__add_rule_entry_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__add_rule_entry_response__free_unpacked
+                     (Ocorrencias__Notification__V1__AddRuleEntryResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__add_rule_entry_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__update_rule_entry_request__init
+                     (Ocorrencias__Notification__V1__UpdateRuleEntryRequest         *message)
+{
+  static const Ocorrencias__Notification__V1__UpdateRuleEntryRequest init_value = OCORRENCIAS__NOTIFICATION__V1__UPDATE_RULE_ENTRY_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__update_rule_entry_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__UpdateRuleEntryRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_rule_entry_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__update_rule_entry_request__pack
+                     (const Ocorrencias__Notification__V1__UpdateRuleEntryRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_rule_entry_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__update_rule_entry_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__UpdateRuleEntryRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_rule_entry_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__UpdateRuleEntryRequest *
+       ocorrencias__notification__v1__update_rule_entry_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__UpdateRuleEntryRequest *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__update_rule_entry_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__update_rule_entry_request__free_unpacked
+                     (Ocorrencias__Notification__V1__UpdateRuleEntryRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_rule_entry_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__update_rule_entry_response__init
+                     (Ocorrencias__Notification__V1__UpdateRuleEntryResponse         *message)
+{
+  static const Ocorrencias__Notification__V1__UpdateRuleEntryResponse init_value = OCORRENCIAS__NOTIFICATION__V1__UPDATE_RULE_ENTRY_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__update_rule_entry_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__UpdateRuleEntryResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_rule_entry_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__update_rule_entry_response__pack
+                     (const Ocorrencias__Notification__V1__UpdateRuleEntryResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_rule_entry_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__update_rule_entry_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__UpdateRuleEntryResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_rule_entry_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__UpdateRuleEntryResponse *
+       ocorrencias__notification__v1__update_rule_entry_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__UpdateRuleEntryResponse *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__update_rule_entry_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__update_rule_entry_response__free_unpacked
+                     (Ocorrencias__Notification__V1__UpdateRuleEntryResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_rule_entry_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__remove_rule_entry_request__init
+                     (Ocorrencias__Notification__V1__RemoveRuleEntryRequest         *message)
+{
+  static const Ocorrencias__Notification__V1__RemoveRuleEntryRequest init_value = OCORRENCIAS__NOTIFICATION__V1__REMOVE_RULE_ENTRY_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__remove_rule_entry_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__RemoveRuleEntryRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_rule_entry_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__remove_rule_entry_request__pack
+                     (const Ocorrencias__Notification__V1__RemoveRuleEntryRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_rule_entry_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__remove_rule_entry_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__RemoveRuleEntryRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_rule_entry_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__RemoveRuleEntryRequest *
+       ocorrencias__notification__v1__remove_rule_entry_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__RemoveRuleEntryRequest *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__remove_rule_entry_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__remove_rule_entry_request__free_unpacked
+                     (Ocorrencias__Notification__V1__RemoveRuleEntryRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_rule_entry_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__remove_rule_entry_response__init
+                     (Ocorrencias__Notification__V1__RemoveRuleEntryResponse         *message)
+{
+  static const Ocorrencias__Notification__V1__RemoveRuleEntryResponse init_value = OCORRENCIAS__NOTIFICATION__V1__REMOVE_RULE_ENTRY_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__remove_rule_entry_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__RemoveRuleEntryResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_rule_entry_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__remove_rule_entry_response__pack
+                     (const Ocorrencias__Notification__V1__RemoveRuleEntryResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_rule_entry_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__remove_rule_entry_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__RemoveRuleEntryResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_rule_entry_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__RemoveRuleEntryResponse *
+       ocorrencias__notification__v1__remove_rule_entry_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__RemoveRuleEntryResponse *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__remove_rule_entry_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__remove_rule_entry_response__free_unpacked
+                     (Ocorrencias__Notification__V1__RemoveRuleEntryResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_rule_entry_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__notification__v1__put_group_mailbox_request__init
                      (Ocorrencias__Notification__V1__PutGroupMailboxRequest         *message)
 {
@@ -1085,6 +1400,96 @@ void   ocorrencias__notification__v1__register_webhook_response__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &ocorrencias__notification__v1__register_webhook_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__update_webhook_request__init
+                     (Ocorrencias__Notification__V1__UpdateWebhookRequest         *message)
+{
+  static const Ocorrencias__Notification__V1__UpdateWebhookRequest init_value = OCORRENCIAS__NOTIFICATION__V1__UPDATE_WEBHOOK_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__update_webhook_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__UpdateWebhookRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_webhook_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__update_webhook_request__pack
+                     (const Ocorrencias__Notification__V1__UpdateWebhookRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_webhook_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__update_webhook_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__UpdateWebhookRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_webhook_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__UpdateWebhookRequest *
+       ocorrencias__notification__v1__update_webhook_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__UpdateWebhookRequest *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__update_webhook_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__update_webhook_request__free_unpacked
+                     (Ocorrencias__Notification__V1__UpdateWebhookRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_webhook_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__update_webhook_response__init
+                     (Ocorrencias__Notification__V1__UpdateWebhookResponse         *message)
+{
+  static const Ocorrencias__Notification__V1__UpdateWebhookResponse init_value = OCORRENCIAS__NOTIFICATION__V1__UPDATE_WEBHOOK_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__update_webhook_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__UpdateWebhookResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_webhook_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__update_webhook_response__pack
+                     (const Ocorrencias__Notification__V1__UpdateWebhookResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_webhook_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__update_webhook_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__UpdateWebhookResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_webhook_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__UpdateWebhookResponse *
+       ocorrencias__notification__v1__update_webhook_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__UpdateWebhookResponse *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__update_webhook_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__update_webhook_response__free_unpacked
+                     (Ocorrencias__Notification__V1__UpdateWebhookResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__update_webhook_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   ocorrencias__notification__v1__list_webhooks_request__init
@@ -3282,7 +3687,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__ticket_filter__d
   (ProtobufCMessageInit) ocorrencias__notification__v1__ticket_filter__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__notification__v1__audience_rule__field_descriptors[7] =
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__audience_rule__field_descriptors[9] =
 {
   {
     "event_kind",
@@ -3368,11 +3773,37 @@ static const ProtobufCFieldDescriptor ocorrencias__notification__v1__audience_ru
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "entries",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Notification__V1__AudienceRule, n_entries),
+    offsetof(Ocorrencias__Notification__V1__AudienceRule, entries),
+    &ocorrencias__notification__v1__audience_rule_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "default_entries",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Notification__V1__AudienceRule, n_default_entries),
+    offsetof(Ocorrencias__Notification__V1__AudienceRule, default_entries),
+    &ocorrencias__notification__v1__audience_rule_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__notification__v1__audience_rule__field_indices_by_name[] = {
   1,   /* field[1] = audiences */
   2,   /* field[2] = customized */
   3,   /* field[3] = default_audiences */
+  8,   /* field[8] = default_entries */
+  7,   /* field[7] = entries */
   0,   /* field[0] = event_kind */
   6,   /* field[6] = filter */
   5,   /* field[5] = updated_at_ms */
@@ -3381,7 +3812,7 @@ static const unsigned ocorrencias__notification__v1__audience_rule__field_indice
 static const ProtobufCIntRange ocorrencias__notification__v1__audience_rule__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor ocorrencias__notification__v1__audience_rule__descriptor =
 {
@@ -3391,11 +3822,114 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__audience_rule__d
   "Ocorrencias__Notification__V1__AudienceRule",
   "ocorrencias.notification.v1",
   sizeof(Ocorrencias__Notification__V1__AudienceRule),
-  7,
+  9,
   ocorrencias__notification__v1__audience_rule__field_descriptors,
   ocorrencias__notification__v1__audience_rule__field_indices_by_name,
   1,  ocorrencias__notification__v1__audience_rule__number_ranges,
   (ProtobufCMessageInit) ocorrencias__notification__v1__audience_rule__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__audience_rule_entry__field_descriptors[6] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__AudienceRuleEntry, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "audiences",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Notification__V1__AudienceRuleEntry, n_audiences),
+    offsetof(Ocorrencias__Notification__V1__AudienceRuleEntry, audiences),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "addresses",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Notification__V1__AudienceRuleEntry, n_addresses),
+    offsetof(Ocorrencias__Notification__V1__AudienceRuleEntry, addresses),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "filter",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__AudienceRuleEntry, filter),
+    &ocorrencias__notification__v1__ticket_filter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated_by",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__AudienceRuleEntry, updated_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated_at_ms",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__AudienceRuleEntry, updated_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__audience_rule_entry__field_indices_by_name[] = {
+  2,   /* field[2] = addresses */
+  1,   /* field[1] = audiences */
+  3,   /* field[3] = filter */
+  0,   /* field[0] = id */
+  5,   /* field[5] = updated_at_ms */
+  4,   /* field[4] = updated_by */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__audience_rule_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__audience_rule_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.AudienceRuleEntry",
+  "AudienceRuleEntry",
+  "Ocorrencias__Notification__V1__AudienceRuleEntry",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__AudienceRuleEntry),
+  6,
+  ocorrencias__notification__v1__audience_rule_entry__field_descriptors,
+  ocorrencias__notification__v1__audience_rule_entry__field_indices_by_name,
+  1,  ocorrencias__notification__v1__audience_rule_entry__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__audience_rule_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor ocorrencias__notification__v1__group_mailbox__field_descriptors[5] =
@@ -3660,7 +4194,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_rules_respo
   (ProtobufCMessageInit) ocorrencias__notification__v1__list_rules_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__notification__v1__put_audience_rule_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__put_audience_rule_request__field_descriptors[4] =
 {
   {
     "event_kind",
@@ -3698,8 +4232,21 @@ static const ProtobufCFieldDescriptor ocorrencias__notification__v1__put_audienc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "addresses",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Notification__V1__PutAudienceRuleRequest, n_addresses),
+    offsetof(Ocorrencias__Notification__V1__PutAudienceRuleRequest, addresses),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__notification__v1__put_audience_rule_request__field_indices_by_name[] = {
+  3,   /* field[3] = addresses */
   1,   /* field[1] = audiences */
   0,   /* field[0] = event_kind */
   2,   /* field[2] = filter */
@@ -3707,7 +4254,7 @@ static const unsigned ocorrencias__notification__v1__put_audience_rule_request__
 static const ProtobufCIntRange ocorrencias__notification__v1__put_audience_rule_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor ocorrencias__notification__v1__put_audience_rule_request__descriptor =
 {
@@ -3717,7 +4264,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__put_audience_rul
   "Ocorrencias__Notification__V1__PutAudienceRuleRequest",
   "ocorrencias.notification.v1",
   sizeof(Ocorrencias__Notification__V1__PutAudienceRuleRequest),
-  3,
+  4,
   ocorrencias__notification__v1__put_audience_rule_request__field_descriptors,
   ocorrencias__notification__v1__put_audience_rule_request__field_indices_by_name,
   1,  ocorrencias__notification__v1__put_audience_rule_request__number_ranges,
@@ -3836,6 +4383,286 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__reset_audience_r
   ocorrencias__notification__v1__reset_audience_rule_response__field_indices_by_name,
   1,  ocorrencias__notification__v1__reset_audience_rule_response__number_ranges,
   (ProtobufCMessageInit) ocorrencias__notification__v1__reset_audience_rule_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__add_rule_entry_request__field_descriptors[2] =
+{
+  {
+    "event_kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__AddRuleEntryRequest, event_kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "entry",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__AddRuleEntryRequest, entry),
+    &ocorrencias__notification__v1__audience_rule_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__add_rule_entry_request__field_indices_by_name[] = {
+  1,   /* field[1] = entry */
+  0,   /* field[0] = event_kind */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__add_rule_entry_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__add_rule_entry_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.AddRuleEntryRequest",
+  "AddRuleEntryRequest",
+  "Ocorrencias__Notification__V1__AddRuleEntryRequest",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__AddRuleEntryRequest),
+  2,
+  ocorrencias__notification__v1__add_rule_entry_request__field_descriptors,
+  ocorrencias__notification__v1__add_rule_entry_request__field_indices_by_name,
+  1,  ocorrencias__notification__v1__add_rule_entry_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__add_rule_entry_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__add_rule_entry_response__field_descriptors[2] =
+{
+  {
+    "rule",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__AddRuleEntryResponse, rule),
+    &ocorrencias__notification__v1__audience_rule__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "entry",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__AddRuleEntryResponse, entry),
+    &ocorrencias__notification__v1__audience_rule_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__add_rule_entry_response__field_indices_by_name[] = {
+  1,   /* field[1] = entry */
+  0,   /* field[0] = rule */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__add_rule_entry_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__add_rule_entry_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.AddRuleEntryResponse",
+  "AddRuleEntryResponse",
+  "Ocorrencias__Notification__V1__AddRuleEntryResponse",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__AddRuleEntryResponse),
+  2,
+  ocorrencias__notification__v1__add_rule_entry_response__field_descriptors,
+  ocorrencias__notification__v1__add_rule_entry_response__field_indices_by_name,
+  1,  ocorrencias__notification__v1__add_rule_entry_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__add_rule_entry_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__update_rule_entry_request__field_descriptors[2] =
+{
+  {
+    "event_kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__UpdateRuleEntryRequest, event_kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "entry",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__UpdateRuleEntryRequest, entry),
+    &ocorrencias__notification__v1__audience_rule_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__update_rule_entry_request__field_indices_by_name[] = {
+  1,   /* field[1] = entry */
+  0,   /* field[0] = event_kind */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__update_rule_entry_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__update_rule_entry_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.UpdateRuleEntryRequest",
+  "UpdateRuleEntryRequest",
+  "Ocorrencias__Notification__V1__UpdateRuleEntryRequest",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__UpdateRuleEntryRequest),
+  2,
+  ocorrencias__notification__v1__update_rule_entry_request__field_descriptors,
+  ocorrencias__notification__v1__update_rule_entry_request__field_indices_by_name,
+  1,  ocorrencias__notification__v1__update_rule_entry_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__update_rule_entry_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__update_rule_entry_response__field_descriptors[1] =
+{
+  {
+    "rule",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__UpdateRuleEntryResponse, rule),
+    &ocorrencias__notification__v1__audience_rule__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__update_rule_entry_response__field_indices_by_name[] = {
+  0,   /* field[0] = rule */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__update_rule_entry_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__update_rule_entry_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.UpdateRuleEntryResponse",
+  "UpdateRuleEntryResponse",
+  "Ocorrencias__Notification__V1__UpdateRuleEntryResponse",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__UpdateRuleEntryResponse),
+  1,
+  ocorrencias__notification__v1__update_rule_entry_response__field_descriptors,
+  ocorrencias__notification__v1__update_rule_entry_response__field_indices_by_name,
+  1,  ocorrencias__notification__v1__update_rule_entry_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__update_rule_entry_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__remove_rule_entry_request__field_descriptors[2] =
+{
+  {
+    "event_kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__RemoveRuleEntryRequest, event_kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__RemoveRuleEntryRequest, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__remove_rule_entry_request__field_indices_by_name[] = {
+  0,   /* field[0] = event_kind */
+  1,   /* field[1] = id */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__remove_rule_entry_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_rule_entry_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.RemoveRuleEntryRequest",
+  "RemoveRuleEntryRequest",
+  "Ocorrencias__Notification__V1__RemoveRuleEntryRequest",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__RemoveRuleEntryRequest),
+  2,
+  ocorrencias__notification__v1__remove_rule_entry_request__field_descriptors,
+  ocorrencias__notification__v1__remove_rule_entry_request__field_indices_by_name,
+  1,  ocorrencias__notification__v1__remove_rule_entry_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__remove_rule_entry_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__remove_rule_entry_response__field_descriptors[1] =
+{
+  {
+    "rule",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__RemoveRuleEntryResponse, rule),
+    &ocorrencias__notification__v1__audience_rule__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__remove_rule_entry_response__field_indices_by_name[] = {
+  0,   /* field[0] = rule */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__remove_rule_entry_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_rule_entry_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.RemoveRuleEntryResponse",
+  "RemoveRuleEntryResponse",
+  "Ocorrencias__Notification__V1__RemoveRuleEntryResponse",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__RemoveRuleEntryResponse),
+  1,
+  ocorrencias__notification__v1__remove_rule_entry_response__field_descriptors,
+  ocorrencias__notification__v1__remove_rule_entry_response__field_indices_by_name,
+  1,  ocorrencias__notification__v1__remove_rule_entry_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__remove_rule_entry_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor ocorrencias__notification__v1__put_group_mailbox_request__field_descriptors[2] =
@@ -4297,6 +5124,134 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__register_webhook
   ocorrencias__notification__v1__register_webhook_response__field_indices_by_name,
   1,  ocorrencias__notification__v1__register_webhook_response__number_ranges,
   (ProtobufCMessageInit) ocorrencias__notification__v1__register_webhook_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__update_webhook_request__field_descriptors[5] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__UpdateWebhookRequest, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "event_kinds",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Notification__V1__UpdateWebhookRequest, n_event_kinds),
+    offsetof(Ocorrencias__Notification__V1__UpdateWebhookRequest, event_kinds),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "filter",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__UpdateWebhookRequest, filter),
+    &ocorrencias__notification__v1__ticket_filter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "access_level",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__UpdateWebhookRequest, access_level),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "internal_entries",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__UpdateWebhookRequest, internal_entries),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__update_webhook_request__field_indices_by_name[] = {
+  3,   /* field[3] = access_level */
+  1,   /* field[1] = event_kinds */
+  2,   /* field[2] = filter */
+  0,   /* field[0] = id */
+  4,   /* field[4] = internal_entries */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__update_webhook_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__update_webhook_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.UpdateWebhookRequest",
+  "UpdateWebhookRequest",
+  "Ocorrencias__Notification__V1__UpdateWebhookRequest",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__UpdateWebhookRequest),
+  5,
+  ocorrencias__notification__v1__update_webhook_request__field_descriptors,
+  ocorrencias__notification__v1__update_webhook_request__field_indices_by_name,
+  1,  ocorrencias__notification__v1__update_webhook_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__update_webhook_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__update_webhook_response__field_descriptors[1] =
+{
+  {
+    "webhook",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__UpdateWebhookResponse, webhook),
+    &ocorrencias__notification__v1__webhook__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__update_webhook_response__field_indices_by_name[] = {
+  0,   /* field[0] = webhook */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__update_webhook_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__update_webhook_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.UpdateWebhookResponse",
+  "UpdateWebhookResponse",
+  "Ocorrencias__Notification__V1__UpdateWebhookResponse",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__UpdateWebhookResponse),
+  1,
+  ocorrencias__notification__v1__update_webhook_response__field_descriptors,
+  ocorrencias__notification__v1__update_webhook_response__field_indices_by_name,
+  1,  ocorrencias__notification__v1__update_webhook_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__update_webhook_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 #define ocorrencias__notification__v1__list_webhooks_request__field_descriptors NULL
@@ -6753,7 +7708,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__get_stats_respon
   (ProtobufCMessageInit) ocorrencias__notification__v1__get_stats_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notification__method_descriptors[27] =
+static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notification__method_descriptors[31] =
 {
   { "SetSubscription", &ocorrencias__notification__v1__set_subscription_request__descriptor, &ocorrencias__notification__v1__set_subscription_response__descriptor },
   { "ListSubscriptions", &ocorrencias__notification__v1__list_subscriptions_request__descriptor, &ocorrencias__notification__v1__list_subscriptions_response__descriptor },
@@ -6761,9 +7716,13 @@ static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notificati
   { "ListRules", &ocorrencias__notification__v1__list_rules_request__descriptor, &ocorrencias__notification__v1__list_rules_response__descriptor },
   { "PutAudienceRule", &ocorrencias__notification__v1__put_audience_rule_request__descriptor, &ocorrencias__notification__v1__put_audience_rule_response__descriptor },
   { "ResetAudienceRule", &ocorrencias__notification__v1__reset_audience_rule_request__descriptor, &ocorrencias__notification__v1__reset_audience_rule_response__descriptor },
+  { "AddRuleEntry", &ocorrencias__notification__v1__add_rule_entry_request__descriptor, &ocorrencias__notification__v1__add_rule_entry_response__descriptor },
+  { "UpdateRuleEntry", &ocorrencias__notification__v1__update_rule_entry_request__descriptor, &ocorrencias__notification__v1__update_rule_entry_response__descriptor },
+  { "RemoveRuleEntry", &ocorrencias__notification__v1__remove_rule_entry_request__descriptor, &ocorrencias__notification__v1__remove_rule_entry_response__descriptor },
   { "PutGroupMailbox", &ocorrencias__notification__v1__put_group_mailbox_request__descriptor, &ocorrencias__notification__v1__put_group_mailbox_response__descriptor },
   { "RemoveGroupMailbox", &ocorrencias__notification__v1__remove_group_mailbox_request__descriptor, &ocorrencias__notification__v1__remove_group_mailbox_response__descriptor },
   { "RegisterWebhook", &ocorrencias__notification__v1__register_webhook_request__descriptor, &ocorrencias__notification__v1__register_webhook_response__descriptor },
+  { "UpdateWebhook", &ocorrencias__notification__v1__update_webhook_request__descriptor, &ocorrencias__notification__v1__update_webhook_response__descriptor },
   { "ListWebhooks", &ocorrencias__notification__v1__list_webhooks_request__descriptor, &ocorrencias__notification__v1__list_webhooks_response__descriptor },
   { "RemoveWebhook", &ocorrencias__notification__v1__remove_webhook_request__descriptor, &ocorrencias__notification__v1__remove_webhook_response__descriptor },
   { "RotateWebhookSecret", &ocorrencias__notification__v1__rotate_webhook_secret_request__descriptor, &ocorrencias__notification__v1__rotate_webhook_secret_response__descriptor },
@@ -6784,33 +7743,37 @@ static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notificati
   { "RemoveSuppression", &ocorrencias__notification__v1__remove_suppression_request__descriptor, &ocorrencias__notification__v1__remove_suppression_response__descriptor },
 };
 const unsigned ocorrencias__notification__v1__notification__method_indices_by_name[] = {
-  25,        /* AddSuppression */
-  20,        /* DiscardDeadLetters */
-  23,        /* GetStats */
-  13,        /* GetTemplate */
-  19,        /* ListDeadLetters */
-  17,        /* ListDeliveries */
+  6,        /* AddRuleEntry */
+  29,        /* AddSuppression */
+  24,        /* DiscardDeadLetters */
+  27,        /* GetStats */
+  17,        /* GetTemplate */
+  23,        /* ListDeadLetters */
+  21,        /* ListDeliveries */
   3,        /* ListRules */
   1,        /* ListSubscriptions */
-  24,        /* ListSuppressions */
-  9,        /* ListWebhooks */
+  28,        /* ListSuppressions */
+  13,        /* ListWebhooks */
   4,        /* PutAudienceRule */
-  6,        /* PutGroupMailbox */
-  8,        /* RegisterWebhook */
-  7,        /* RemoveGroupMailbox */
+  9,        /* PutGroupMailbox */
+  11,        /* RegisterWebhook */
+  10,        /* RemoveGroupMailbox */
+  8,        /* RemoveRuleEntry */
   2,        /* RemoveSubscription */
-  26,        /* RemoveSuppression */
-  10,        /* RemoveWebhook */
-  22,        /* ReplayDelivery */
-  21,        /* ReportBounce */
-  12,        /* ResealSecrets */
+  30,        /* RemoveSuppression */
+  14,        /* RemoveWebhook */
+  26,        /* ReplayDelivery */
+  25,        /* ReportBounce */
+  16,        /* ResealSecrets */
   5,        /* ResetAudienceRule */
-  18,        /* RetryDeadLetters */
-  11,        /* RotateWebhookSecret */
-  16,        /* SendAccountEmail */
-  15,        /* SendTicketEmail */
+  22,        /* RetryDeadLetters */
+  15,        /* RotateWebhookSecret */
+  20,        /* SendAccountEmail */
+  19,        /* SendTicketEmail */
   0,        /* SetSubscription */
-  14         /* SetTemplate */
+  18,        /* SetTemplate */
+  7,        /* UpdateRuleEntry */
+  12         /* UpdateWebhook */
 };
 const ProtobufCServiceDescriptor ocorrencias__notification__v1__notification__descriptor =
 {
@@ -6819,7 +7782,7 @@ const ProtobufCServiceDescriptor ocorrencias__notification__v1__notification__de
   "Notification",
   "Ocorrencias__Notification__V1__Notification",
   "ocorrencias.notification.v1",
-  27,
+  31,
   ocorrencias__notification__v1__notification__method_descriptors,
   ocorrencias__notification__v1__notification__method_indices_by_name
 };
@@ -6871,13 +7834,37 @@ void ocorrencias__notification__v1__notification__reset_audience_rule(ProtobufCS
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
   service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void ocorrencias__notification__v1__notification__add_rule_entry(ProtobufCService *service,
+                                                                 const Ocorrencias__Notification__V1__AddRuleEntryRequest *input,
+                                                                 Ocorrencias__Notification__V1__AddRuleEntryResponse_Closure closure,
+                                                                 void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__notification__v1__notification__update_rule_entry(ProtobufCService *service,
+                                                                    const Ocorrencias__Notification__V1__UpdateRuleEntryRequest *input,
+                                                                    Ocorrencias__Notification__V1__UpdateRuleEntryResponse_Closure closure,
+                                                                    void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__notification__v1__notification__remove_rule_entry(ProtobufCService *service,
+                                                                    const Ocorrencias__Notification__V1__RemoveRuleEntryRequest *input,
+                                                                    Ocorrencias__Notification__V1__RemoveRuleEntryResponse_Closure closure,
+                                                                    void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void ocorrencias__notification__v1__notification__put_group_mailbox(ProtobufCService *service,
                                                                     const Ocorrencias__Notification__V1__PutGroupMailboxRequest *input,
                                                                     Ocorrencias__Notification__V1__PutGroupMailboxResponse_Closure closure,
                                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__remove_group_mailbox(ProtobufCService *service,
                                                                        const Ocorrencias__Notification__V1__RemoveGroupMailboxRequest *input,
@@ -6885,7 +7872,7 @@ void ocorrencias__notification__v1__notification__remove_group_mailbox(ProtobufC
                                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__register_webhook(ProtobufCService *service,
                                                                    const Ocorrencias__Notification__V1__RegisterWebhookRequest *input,
@@ -6893,7 +7880,15 @@ void ocorrencias__notification__v1__notification__register_webhook(ProtobufCServ
                                                                    void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__notification__v1__notification__update_webhook(ProtobufCService *service,
+                                                                 const Ocorrencias__Notification__V1__UpdateWebhookRequest *input,
+                                                                 Ocorrencias__Notification__V1__UpdateWebhookResponse_Closure closure,
+                                                                 void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__list_webhooks(ProtobufCService *service,
                                                                 const Ocorrencias__Notification__V1__ListWebhooksRequest *input,
@@ -6901,7 +7896,7 @@ void ocorrencias__notification__v1__notification__list_webhooks(ProtobufCService
                                                                 void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__remove_webhook(ProtobufCService *service,
                                                                  const Ocorrencias__Notification__V1__RemoveWebhookRequest *input,
@@ -6909,7 +7904,7 @@ void ocorrencias__notification__v1__notification__remove_webhook(ProtobufCServic
                                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__rotate_webhook_secret(ProtobufCService *service,
                                                                         const Ocorrencias__Notification__V1__RotateWebhookSecretRequest *input,
@@ -6917,7 +7912,7 @@ void ocorrencias__notification__v1__notification__rotate_webhook_secret(Protobuf
                                                                         void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__reseal_secrets(ProtobufCService *service,
                                                                  const Ocorrencias__Notification__V1__ResealSecretsRequest *input,
@@ -6925,7 +7920,7 @@ void ocorrencias__notification__v1__notification__reseal_secrets(ProtobufCServic
                                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__get_template(ProtobufCService *service,
                                                                const Ocorrencias__Notification__V1__GetTemplateRequest *input,
@@ -6933,7 +7928,7 @@ void ocorrencias__notification__v1__notification__get_template(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__set_template(ProtobufCService *service,
                                                                const Ocorrencias__Notification__V1__SetTemplateRequest *input,
@@ -6941,7 +7936,7 @@ void ocorrencias__notification__v1__notification__set_template(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__send_ticket_email(ProtobufCService *service,
                                                                     const Ocorrencias__Notification__V1__SendTicketEmailRequest *input,
@@ -6949,7 +7944,7 @@ void ocorrencias__notification__v1__notification__send_ticket_email(ProtobufCSer
                                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__send_account_email(ProtobufCService *service,
                                                                      const Ocorrencias__Notification__V1__SendAccountEmailRequest *input,
@@ -6957,7 +7952,7 @@ void ocorrencias__notification__v1__notification__send_account_email(ProtobufCSe
                                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__list_deliveries(ProtobufCService *service,
                                                                   const Ocorrencias__Notification__V1__ListDeliveriesRequest *input,
@@ -6965,7 +7960,7 @@ void ocorrencias__notification__v1__notification__list_deliveries(ProtobufCServi
                                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__retry_dead_letters(ProtobufCService *service,
                                                                      const Ocorrencias__Notification__V1__RetryDeadLettersRequest *input,
@@ -6973,7 +7968,7 @@ void ocorrencias__notification__v1__notification__retry_dead_letters(ProtobufCSe
                                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__list_dead_letters(ProtobufCService *service,
                                                                     const Ocorrencias__Notification__V1__ListDeadLettersRequest *input,
@@ -6981,7 +7976,7 @@ void ocorrencias__notification__v1__notification__list_dead_letters(ProtobufCSer
                                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__discard_dead_letters(ProtobufCService *service,
                                                                        const Ocorrencias__Notification__V1__DiscardDeadLettersRequest *input,
@@ -6989,7 +7984,7 @@ void ocorrencias__notification__v1__notification__discard_dead_letters(ProtobufC
                                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__report_bounce(ProtobufCService *service,
                                                                 const Ocorrencias__Notification__V1__ReportBounceRequest *input,
@@ -6997,7 +7992,7 @@ void ocorrencias__notification__v1__notification__report_bounce(ProtobufCService
                                                                 void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__replay_delivery(ProtobufCService *service,
                                                                   const Ocorrencias__Notification__V1__ReplayDeliveryRequest *input,
@@ -7005,7 +8000,7 @@ void ocorrencias__notification__v1__notification__replay_delivery(ProtobufCServi
                                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__get_stats(ProtobufCService *service,
                                                             const Ocorrencias__Notification__V1__GetStatsRequest *input,
@@ -7013,7 +8008,7 @@ void ocorrencias__notification__v1__notification__get_stats(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__list_suppressions(ProtobufCService *service,
                                                                     const Ocorrencias__Notification__V1__ListSuppressionsRequest *input,
@@ -7021,7 +8016,7 @@ void ocorrencias__notification__v1__notification__list_suppressions(ProtobufCSer
                                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__add_suppression(ProtobufCService *service,
                                                                   const Ocorrencias__Notification__V1__AddSuppressionRequest *input,
@@ -7029,7 +8024,7 @@ void ocorrencias__notification__v1__notification__add_suppression(ProtobufCServi
                                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__remove_suppression(ProtobufCService *service,
                                                                      const Ocorrencias__Notification__V1__RemoveSuppressionRequest *input,
@@ -7037,7 +8032,7 @@ void ocorrencias__notification__v1__notification__remove_suppression(ProtobufCSe
                                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__init (Ocorrencias__Notification__V1__Notification_Service *service,
                                                         Ocorrencias__Notification__V1__Notification_ServiceDestroy destroy)

@@ -68,8 +68,10 @@ enum AgentSignIns {
     /// and their sessions end. Workflow unreachable with nothing known: it goes on (as at sign-in).
     /// - Throws: ``inactive``.
     static func stillActive(_ user: User, gateway: Gateway) throws {
+        // `clients` holds the services with addresses, resolved once at start: reading the
+        // configuration's endpoints here parsed the environment on every request (≈ 10 µs).
         guard followed.contains(user.role), let agentID = user.agentID, !agentID.isEmpty,
-              !gateway.runtime.configuration.endpoints(of: "workflow").isEmpty else { return }
+              gateway.clients["workflow"] != nil else { return }
         let active: Bool
         do {
             active = try gateway.agentStates.isActive(agentID) { try isActive($0, gateway: gateway) }

@@ -141,9 +141,9 @@ extension ServiceMain {
         let database = runtime.database
         router.registerStreaming(EventsV1.EventFeed.watch) { requests, writer, context in
             guard let request = try requests.receive() else { return nil }
-            let prefix = request.subscriber + "|"
-            try feed.serve(subscriber: request.subscriber, writer: writer, context: context) {
-                guard let oldest = try database.read({ tx in try Outbox.oldestCreatedAt(tx, keyPrefix: prefix) }) else { return 0 }
+            let subscriber = request.subscriber
+            try feed.serve(subscriber: subscriber, writer: writer, context: context) {
+                guard let oldest = try database.read({ tx in try Outbox.oldestCreatedAt(tx, destination: subscriber) }) else { return 0 }
                 return max(0, Int64(Date().timeIntervalSince1970 * 1000) - oldest)
             }
             return nil

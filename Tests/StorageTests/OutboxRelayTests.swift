@@ -1,5 +1,5 @@
 import Foundation
-import Storage
+@testable import Storage
 import Testing
 import TestSupport
 
@@ -165,6 +165,66 @@ struct OutboxRelayTests {
         while try relay.runOnce() > 0 {}
         #expect(delivered.current == ["u1", "u2", "u3", "d1", "d2", "d3", "d4", "d5", "d6"])
         #expect(try relay.pending() == 0)
+    }
+
+    @Test("while a destination rests behind a backlog of hundreds, the others' events go out in key order, found through the destination index",
+          arguments: TestEngines.all)
+    func othersPassARestingBacklog(engine: DatabaseEngine) throws {
+        struct Unreachable: Error {}
+        let db = try ScratchDatabase(engine).open()
+        defer { db.close() }
+        // The resting destination's backlog is the front of the outbox; two live destinations'
+        // events come after it, several per key.
+        try Self.enqueue(db, (1...600).map { ("d\($0)", "down|t\($0 % 50)") })
+        let later = (1...30).map { ("u\($0)", "up|t\($0 % 4)") } + (1...20).map { ("g\($0)", "gateway|t\($0 % 3)") }
+        try Self.enqueue(db, later)
+        let isDown = Locked<Bool>(true)
+        let delivered = Locked<[String]>([])
+        let configuration = RelayConfiguration(batchSize: 8, deliveryConcurrency: 1, unreachableBackoffMax: .seconds(2),
+                                               isUnreachable: { $0 is Unreachable })
+        let relay = OutboxRelay(database: db, name: "test", configuration: configuration) { event in
+            if event.key.hasPrefix("down|"), isDown.current { throw Unreachable() }
+            delivered.withLock { $0.append(event.id) }
+        }
+        #expect(try relay.runOnce() == 0, "the backlog's first call fails: down rests")
+        while try relay.runOnce() > 0 {}
+        let sent = delivered.current
+        #expect(Set(sent) == Set(later.map(\.0)), "every live event went out, none of the resting backlog")
+        // Per key, in the order enqueued.
+        for key in Set(later.map(\.1)) {
+            let expected = later.filter { $0.1 == key }.map(\.0)
+            #expect(sent.filter { id in expected.contains(id) } == expected, "\(key)")
+        }
+        // The claim's statements while a destination rests read the destination index.
+        for sql in [OutboxRelay.destinationsSQL(engine), OutboxRelay.destinationWindowsSQL(engine, count: 2)] {
+            let params: [SQLValue] = sql.contains("?") ? [.text("up"), 16, .text("gateway"), 16] : []
+            let plan = try OutboxPlans.plan(db, engine, sql, params)
+            #expect(plan.contains("storage_outbox_destination_seq"), "\(sql)\n\(plan)")
+        }
+        // Back up: the backlog goes out in key order too.
+        isDown.withLock { $0 = false }
+        Thread.sleep(forTimeInterval: 2.05)
+        while try relay.runOnce() > 0 {}
+        #expect(try relay.pending() == 0)
+        let backlog = delivered.current.filter { $0.hasPrefix("d") }
+        #expect(backlog.count == 600)
+        for key in 0..<50 {
+            let expected = (1...600).filter { $0 % 50 == key }.map { "d\($0)" }
+            #expect(backlog.filter { id in expected.contains(id) } == expected, "down|t\(key)")
+        }
+    }
+
+    @Test("one call enqueues thousands of events of as many keys (more than a statement takes), in order",
+          arguments: TestEngines.all)
+    func enqueueThousands(engine: DatabaseEngine) throws {
+        let db = try ScratchDatabase(engine).open()
+        defer { db.close() }
+        // 7,000 events: 35,000 parameters in one INSERT (SQLite takes 32,766) and 7,000 advisory
+        // locks in one select list (PostgreSQL takes 1,664).
+        let events = (0..<7_000).map { OutboxEvent(id: "e\($0)", type: "t", key: "workflow|T\($0)", payload: [1]) }
+        try db.write { tx in try Outbox.enqueue(tx, events) }
+        let stored = try db.read { tx in try tx.query("SELECT event_id FROM storage_outbox ORDER BY seq", []).map { try $0.text("event_id") } }
+        #expect(stored == events.map(\.id))
     }
 
     @Test("a duplicate event id is a unique violation", arguments: TestEngines.all)

@@ -171,5 +171,14 @@ enum BuiltinSchema {
             version: 10, name: "storage_outbox_full_pages",
             sqlite: "SELECT 1",
             postgres: "ALTER TABLE storage_outbox RESET (fillfactor)"),
+        // Each destination's rows in `seq` order, for the relay's claim while a destination rests
+        // after being found unreachable (``OutboxRelay``): its backlog is the oldest rows, and a
+        // window in `seq` order read all of it every round before the first event of another
+        // destination (quadratic in the outage's backlog). The expression is the relay's
+        // `destinationExpression`, written the same way.
+        Migration(
+            version: 11, name: "storage_outbox_destination_index",
+            sqlite: "CREATE INDEX storage_outbox_destination_seq ON storage_outbox (substr(event_key, 1, instr(event_key || '|', '|') - 1), seq)",
+            postgres: "CREATE INDEX storage_outbox_destination_seq ON storage_outbox ((substr(event_key, 1, strpos(event_key || '|', '|') - 1)), seq)"),
     ]
 }

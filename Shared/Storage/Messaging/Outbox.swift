@@ -53,14 +53,24 @@ public enum Outbox {
         }
         guard !events.isEmpty else { return }
         let run: (String, [SQLValue]) throws -> Void = deferred ? executor.executeDeferred : { try executor.execute($0, $1) }
+        // In statements of at most `statementRows` keys or events: PostgreSQL takes at most 1,664
+        // expressions in a select list, SQLite 32,766 parameters in a statement (6,553 events).
         if executor.engine == .postgres && !keysAreNew {
             let keys = Array(Set(events.map(\.key))).sorted()
-            let locks = keys.map { _ in "pg_advisory_xact_lock(\(keyLockClass), hashtext(?))" }.joined(separator: ", ")
-            try run("SELECT \(locks)", keys.map { .text($0) })
+            for start in stride(from: 0, to: keys.count, by: statementRows) {
+                let part = keys[start..<min(keys.count, start + statementRows)]
+                let locks = part.map { _ in "pg_advisory_xact_lock(\(keyLockClass), hashtext(?))" }.joined(separator: ", ")
+                try run("SELECT \(locks)", part.map { .text($0) })
+            }
         }
-        let insert = insertStatement(events)
-        try run(insert.sql, insert.values)
+        for start in stride(from: 0, to: events.count, by: statementRows) {
+            let insert = insertStatement(Array(events[start..<min(events.count, start + statementRows)]))
+            try run(insert.sql, insert.values)
+        }
     }
+
+    /// The most keys one advisory-lock statement takes, and events one `INSERT` writes.
+    static let statementRows = 1_000
 
     /// The multi-row `INSERT` that records `events` (`?` placeholders and their values), for a
     /// caller that sends it as part of a larger statement (e.g. a PostgreSQL data-modifying
@@ -89,35 +99,22 @@ public enum Outbox {
         return (Int(try row.int("n")), try row.optionalInt("oldest"), Int(try row.optionalInt("retrying") ?? 0))
     }
 
-    /// The creation time (epoch milliseconds) of the oldest undelivered event whose key starts
-    /// with `keyPrefix` (e.g. `"gateway|"` for one subscriber's rows), nil when there is none.
-    /// "Oldest" is the first enqueued (lowest `seq`), whose creation time is the earliest up to
-    /// the time between creating an event and enqueueing it.
+    /// The creation time (epoch milliseconds) of the oldest undelivered event for `destination`
+    /// (one subscriber's rows: keys `destination|…`, or the key `destination` itself), nil when
+    /// there is none. "Oldest" is the first enqueued (lowest `seq`), whose creation time is the
+    /// earliest up to the time between creating an event and enqueueing it.
     ///
-    /// It reads the outbox's oldest rows in `seq` order, 256 at a time, and stops at the first
-    /// with the prefix, which in a publisher's outbox is at or near the front (every event
-    /// writes one row per subscriber, side by side). Call it in a read transaction, so that the
-    /// pages are one snapshot. It used to be `MIN(created_at) … WHERE event_key LIKE …`: a scan
-    /// of the whole table on both engines, dead rows included on PostgreSQL, which also planned
-    /// a `LIKE … ORDER BY seq LIMIT` as a scan and sort when its statistics were stale (≈ 20 ms a
-    /// call with a backlog of 30,000 rows; the watch streams run it for every batch they send).
-    ///
-    /// The first page is 16 rows (then 64, then 256 at a time): a publisher writes its rows of
-    /// one event side by side, so the first rows nearly always answer, and a page of 256 read
-    /// and copied up to 256 rows for every batch a watch stream sent.
-    public static func oldestCreatedAt(_ executor: any SQLExecutor, keyPrefix: String) throws -> Int64? {
-        var page = 16
-        var after: Int64 = 0
-        while true {
-            let rows = try executor.query("SELECT seq, event_key, created_at FROM storage_outbox WHERE seq > ? ORDER BY seq LIMIT ?",
-                                          [.integer(after), SQLValue(page)])
-            for row in rows where try row.text("event_key").hasPrefix(keyPrefix) {
-                return try row.int("created_at")
-            }
-            guard rows.count == page, let last = rows.last else { return nil }
-            after = try last.int("seq")
-            page = min(256, page * 4)
-        }
+    /// One probe of storage migration 11's index (destination, seq). It used to read the outbox's
+    /// oldest rows in `seq` order until the first with the prefix, which is at the front while
+    /// every subscriber keeps up — but while one subscriber is down its backlog is the front: with
+    /// notification stopped during ticket opens, every batch of intake's watch streams read the
+    /// whole backlog again (half of intake's CPU per open). Before that it was
+    /// `MIN(created_at) … WHERE event_key LIKE …`, a scan of the whole table on both engines.
+    public static func oldestCreatedAt(_ executor: any SQLExecutor, destination: String) throws -> Int64? {
+        try executor.queryOne("""
+            SELECT created_at FROM storage_outbox WHERE \(OutboxRelay.destinationExpression(executor.engine)) = ?
+            ORDER BY seq LIMIT 1
+            """, [.text(destination)])?.int("created_at")
     }
 
     /// The number of events not delivered yet.

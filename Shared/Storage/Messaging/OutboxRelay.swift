@@ -612,6 +612,16 @@ public final class OutboxRelay: @unchecked Sendable {
     /// PostgreSQL planned it as a hash join over the whole table, computing the head of every
     /// row: ≈ 37 ms a claim in the end-to-end benchmark, 1.6 s on a loaded machine.)
     ///
+    /// While destinations rest, their waiting events are the oldest rows (the others' are
+    /// delivered and deleted), so a window in `seq` order would read the whole resting backlog
+    /// before the first other row, every round: with notification down during ticket opens, intake
+    /// spent ≈ 570 µs per open instead of ≈ 120 and workflow got its tickets 18 s late
+    /// (docs/BENCHMARKS-gateway.md). Then the window is read per destination instead, through the
+    /// index of storage migration 11 (destination, seq): the destinations present (one index
+    /// probe each), and for each one not resting the oldest rows of its own — a window of that
+    /// destination's rows, so each key's first row in it is still the key's oldest event (a key
+    /// names one destination). The cost is again about the rows claimed, whatever the backlog.
+    ///
     /// - Parameter skipping: Destinations resting after being found unreachable: none of their
     ///   events is claimed (nor rewritten) this round.
     private func claim(now: Int64, lockedUntil: Int64, skipping: [String]) throws -> [ClaimedEvent] {
@@ -621,16 +631,9 @@ public final class OutboxRelay: @unchecked Sendable {
         var leased = false
         let claimed = try database.write { tx -> [ClaimedEvent] in
             leased = false
-            // A resting destination's events: its key is the destination itself or starts with it and `|`.
-            let rest = skipping.map { _ in " AND NOT (event_key = ? OR substr(event_key, 1, ?) = ?)" }.joined()
-            let restValues = skipping.flatMap { destination -> [SQLValue] in
-                [.text(destination), SQLValue(destination.unicodeScalars.count + 1), .text(destination + "|")]
-            }
-            let windowSQL = """
-                SELECT seq, event_key, next_attempt_at, locked_until FROM storage_outbox
-                WHERE seq > 0\(rest) ORDER BY seq LIMIT ?
-                """
-            var window = max(64, batchSize * 2)
+            let windowSQL = "SELECT seq, event_key, next_attempt_at, locked_until FROM storage_outbox WHERE seq > 0 ORDER BY seq LIMIT ?"
+            let firstWindow = max(64, batchSize * 2)
+            var window = firstWindow
             // One round trip on PostgreSQL (pipelined, executed in order): the previous round's
             // delivered events (so their keys are free in the window), the claim lock, the other
             // relays' lease rows and the first window, read after the lock was granted.
@@ -640,7 +643,8 @@ public final class OutboxRelay: @unchecked Sendable {
             }
             if tx.engine == .postgres { first.append(("SELECT pg_advisory_xact_lock(\(Self.claimLockKey))", [])) }
             first.append(("SELECT owner, locked_until, seqs FROM storage_outbox_leases", []))
-            first.append((windowSQL, restValues + [SQLValue(window)]))
+            // Nothing resting: the oldest rows. Else the destinations present, whose windows follow.
+            first.append(skipping.isEmpty ? (windowSQL, [SQLValue(window)]) : (Self.destinationsSQL(tx.engine), []))
             let results = try tx.queryPipelined(first)
             // The other relays' claims (one row each); expired ones are dropped.
             var held = Set<Int64>()
@@ -655,13 +659,30 @@ public final class OutboxRelay: @unchecked Sendable {
             if expired {
                 try tx.execute("DELETE FROM storage_outbox_leases WHERE locked_until < ? AND owner <> ?", [.integer(now), .text(owner)])
             }
-            var rows = results[results.count - 1]
+            let restingNow = Set(skipping)
+            let awake = skipping.isEmpty ? [] : try results[results.count - 1].map { try $0.text("name") }.filter { !restingNow.contains($0) }
+            // One window, or one per destination not resting; `complete` when it read every row
+            // it could (no window came back full).
+            func read(_ window: Int) throws -> (rows: [Row], complete: Bool) {
+                if skipping.isEmpty {
+                    let rows = window == firstWindow ? results[results.count - 1] : try tx.query(windowSQL, [SQLValue(window)])
+                    return (rows, rows.count < window)
+                }
+                guard !awake.isEmpty else { return ([], true) }
+                let rows = try tx.query(Self.destinationWindowsSQL(tx.engine, count: awake.count),
+                                        awake.flatMap { [SQLValue.text($0), SQLValue(window)] })
+                let ordered = try rows.map { (seq: try $0.int("seq"), row: $0) }.sorted { $0.seq < $1.seq }.map { $0.row }
+                var perDestination: [Substring: Int] = [:]
+                for row in ordered { perDestination[Self.destination(of: try row.text("event_key")), default: 0] += 1 }
+                return (ordered, perDestination.values.allSatisfy { $0 < window })
+            }
+            var (rows, complete) = try read(window)
             var picked: [Int64]
             while true {
                 picked = try Self.pick(rows, now: now, limit: batchSize, held: held)
-                if picked.count >= batchSize || rows.count < window { break }
+                if picked.count >= batchSize || complete { break }
                 window *= 4
-                rows = try tx.query(windowSQL, restValues + [SQLValue(window)])
+                (rows, complete) = try read(window)
             }
             guard !picked.isEmpty else {
                 if hadLease { try tx.execute("DELETE FROM storage_outbox_leases WHERE owner = ?", [.text(owner)]) }
@@ -692,6 +713,40 @@ public final class OutboxRelay: @unchecked Sendable {
         finishDeletes()
         leaseToken = leased ? lockedUntil : nil
         return claimed
+    }
+
+    /// An event key's destination in SQL (the part before the first `|`, or the whole key): the
+    /// expression of storage migration 11's index, written the same way so the engines use it.
+    static func destinationExpression(_ engine: DatabaseEngine) -> String {
+        engine == .postgres ? "substr(event_key, 1, strpos(event_key || '|', '|') - 1)"
+            : "substr(event_key, 1, instr(event_key || '|', '|') - 1)"
+    }
+
+    /// The destinations with events in the outbox (column `name`), one index probe each: a loose
+    /// index scan over migration 11's index.
+    static func destinationsSQL(_ engine: DatabaseEngine) -> String {
+        let destination = destinationExpression(engine)
+        return """
+            WITH RECURSIVE destinations(name) AS (
+                SELECT (SELECT \(destination) FROM storage_outbox ORDER BY \(destination) LIMIT 1)
+                UNION ALL
+                SELECT (SELECT \(destination) FROM storage_outbox WHERE \(destination) > destinations.name
+                        ORDER BY \(destination) LIMIT 1)
+                FROM destinations WHERE destinations.name IS NOT NULL)
+            SELECT name FROM destinations WHERE name IS NOT NULL
+            """
+    }
+
+    /// The oldest rows of each of `count` destinations (parameters: a destination, then the
+    /// window's size, for each), through migration 11's index; in no particular order.
+    static func destinationWindowsSQL(_ engine: DatabaseEngine, count: Int) -> String {
+        let destination = destinationExpression(engine)
+        return (0..<count).map { index in
+            """
+            SELECT * FROM (SELECT seq, event_key, next_attempt_at, locked_until FROM storage_outbox
+                           WHERE \(destination) = ? ORDER BY seq LIMIT ?) AS window\(index)
+            """
+        }.joined(separator: " UNION ALL ")
     }
 
     /// `seqs` (ascending) as ranges: `"4-9,12,15-17"`.

@@ -166,6 +166,12 @@ public struct EventPublisher: Sendable {
         }
     }
 
+    /// What ``relay(runtime:configuration:)`` uses when given nothing: rounds of up to 400
+    /// events. A service that tunes its relay starts from this, not from `RelayConfiguration()`
+    /// (intake did, and its rounds stayed at 100 events: 3 events per open, so ≈ 33 tickets per
+    /// round for workflow, which capped the tickets reaching workflow at ≈ 2,000/s).
+    public static let defaultRelayConfiguration = RelayConfiguration(batchSize: 400)
+
     /// A relay that delivers this service's outbox to the subscribers over RPC: each round, one
     /// `EventSink/Deliver` call per subscriber carrying all of that subscriber's claimed events
     /// (several keys, per-key order, `partial` so that an event that cannot be applied holds back
@@ -176,10 +182,10 @@ public struct EventPublisher: Sendable {
     /// behind a silent network) is retried within about a second, unless `configuration` already
     /// says how to recognise such failures; see ``RelayConfiguration/isUnreachable``.
     ///
-    /// By default a round claims up to 400 events (not `RelayConfiguration`'s 100): a busy
-    /// service's rounds then carry more events per call, and the relay keeps up with it
-    /// (docs/BENCHMARKS-gateway.md).
-    public func relay(runtime: ServiceRuntime, configuration: RelayConfiguration = RelayConfiguration(batchSize: 400)) -> OutboxRelay {
+    /// By default (``defaultRelayConfiguration``) a round claims up to 400 events (not
+    /// `RelayConfiguration`'s 100): a busy service's rounds then carry more events per call, and
+    /// the relay keeps up with it (docs/BENCHMARKS-gateway.md).
+    public func relay(runtime: ServiceRuntime, configuration: RelayConfiguration = EventPublisher.defaultRelayConfiguration) -> OutboxRelay {
         let watchers = Set(self.watchers)
         var configuration = configuration
         if configuration.isUnreachable == nil { configuration.isUnreachable = Self.isUnreachable }

@@ -59,7 +59,7 @@ public enum IntakeService {
             try TicketStore.markFinished(tx, ticketID: ticketID, outcome: event.outcome)
         }
         consumer.register(in: &router, database: runtime.database, logger: runtime.logger)
-        var relay = RelayConfiguration()
+        var relay = EventPublisher.defaultRelayConfiguration
         if let milliseconds = settings.relayPollMilliseconds { relay.pollInterval = .milliseconds(milliseconds) }
         let outbox = EventPublisher(source: "intake").relay(runtime: runtime, configuration: relay)
         intake.attach(relay: outbox)

@@ -1,4 +1,5 @@
 import Foundation
+import RPCTransport
 import Storage
 import Testing
 import TestSupport
@@ -114,5 +115,37 @@ struct QuietInvitationTests {
         let bySupport = try gateway.request("POST", "/v1/invitations", json: ["email": "bruno@beta.com.br", "display_name": "Bruno",
                                                                                "organization_id": organizationID], bearer: admin)
         #expect(bySupport.status == 409 && bySupport.text.contains("\"taken\""), "\(bySupport.text)")
+    }
+
+    @Test("""
+          the time does not tell either: with notification not answering, a quiet invitation waits for its notice's call as a \
+          fresh one waits for its e-mail's
+          """)
+    func comparableTiming() throws {
+        let silent = try ListeningSocket(host: "127.0.0.1", port: 0)
+        defer { silent.close() }
+        // Connections are accepted, never answered.
+        let listener = try #require(silent.take(blocking: true))
+        Thread.detachNewThread { while accept(listener, nil, nil) >= 0 {} }
+        let setup = try SeededDeployment(engine: .sqlite, gatewayEnvironment: ["NOTIFICATION_ADDRESSES": "127.0.0.1:\(silent.port)"])
+        let (gateway, seeded) = (setup.gateway, setup.seeded)
+        let other = try gateway.createOutsider(admin: seeded.admin, email: "bruno@beta.com.br")
+        try gateway.createUser(admin: seeded.admin, email: "carla@beta.com.br", role: "customer_contact", organization: other.organizationID,
+                               contact: try #require(try gateway.request("POST", "/v1/organizations/\(other.organizationID)/contacts",
+                                   json: ["name": "Carla", "email": "carla@beta.com.br", "authorized": true], bearer: seeded.admin).json["id"] as? String))
+        func timed(_ email: String) throws -> Double {
+            let start = Date()
+            let invited = try gateway.request("POST", "/v1/invitations", json: ["email": email, "display_name": "Pessoa"], bearer: seeded.maria)
+            #expect(invited.status == 201, "\(invited.text)")
+            return Date().timeIntervalSince(start)
+        }
+        // The first call to the silent notification takes the whole timeout, the next ones less
+        // (its client has marked it failing): fresh and quiet alternate after a first fresh one.
+        _ = try timed("primeiro@acme.com.br")
+        let times = [try timed("bruno@beta.com.br"), try timed("novo@acme.com.br"), try timed("carla@beta.com.br")]
+        let (quiet, fresh, quietAgain) = (times[0], times[1], times[2])
+        // Without the notice's call a quiet invitation answered in milliseconds.
+        #expect(fresh >= 1 && quiet >= 1 && quietAgain >= 1, "\(times)")
+        #expect(abs(fresh - quiet) < 1 && abs(fresh - quietAgain) < 1, "\(times)")
     }
 }

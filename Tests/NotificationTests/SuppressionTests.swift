@@ -124,7 +124,7 @@ struct SuppressionTests {
         let invalid = Self.rpcError { _ = try harness.client.call(NotificationV1.Notification.addSuppression, add, options: admin) }
         #expect(invalid?.code == .invalidArgument && invalid?.violations.first?.field == "address")
 
-        // Account e-mail (the gateway's invitation) to it: a failed row, kept for a replay; nothing sent.
+        // Account e-mail (the gateway's invitation) to it: a failed row, stored without its link; nothing sent.
         var invitation = NotificationV1.SendAccountEmailRequest()
         invitation.kind = "invitation"
         invitation.to = "bloqueado@cliente.example"

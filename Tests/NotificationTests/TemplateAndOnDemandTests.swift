@@ -368,6 +368,66 @@ extension TemplateAndOnDemandTests {
         #expect(stored.contains("Content removed after sending") && stored.contains("Subject:") && stored.contains("Message-ID:"), "\(stored)")
     }
 
+    @Test("""
+          An account e-mail refused for good (550 on its recipient), out of attempts (451 every time) or to a suppressed address \
+          loses its one-time link from the stored copy too; neither a replay (FAILED_PRECONDITION, pointing to a new link) nor a \
+          dead-letter retry sends the note; an invitation notice (no one-time link) is kept whole and replayable
+          """, arguments: TestEngines.all)
+    func undeliveredAccountEmailLosesItsLink(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path, failFirst: 1_000, extra: ["--reject-rcpt", "perdido"])
+        defer { sink.stop() }
+        var settings = NotificationHarness.settings(smtpPort: sink.port)
+        settings.retry = RetryPolicy(maxAttempts: 2, baseMilliseconds: 50, maxMilliseconds: 100)
+        let harness = try NotificationHarness(engine: engine, settings: settings)
+        let admin = harness.options(NotificationHarness.administrator())
+        var suppress = NotificationV1.AddSuppressionRequest()
+        suppress.address = "bloqueado@cliente.example"
+        _ = try harness.client.call(NotificationV1.Notification.addSuppression, suppress, options: admin)
+        func send(_ kind: String, to address: String, link: String) throws -> String {
+            var request = NotificationV1.SendAccountEmailRequest()
+            request.kind = kind
+            request.to = address
+            request.name = "Maria"
+            request.organizationName = "Acme"
+            request.link = link
+            request.expiresAtMs = 1_800_000_000_000
+            return try #require(try harness.client.call(NotificationV1.Notification.sendAccountEmail, request,
+                                                        options: harness.options(PrincipalSigner.service("gateway"))).delivery?.id)
+        }
+        let link = "https://portal.example/portal/nova-senha#token=SEGREDO-0123456789abcdef"
+        let refused = try send("password_reset", to: "perdido@cliente.example", link: link)
+        let exhausted = try send("invitation", to: "lento@cliente.example", link: link)
+        let suppressed = try send("password_reset", to: "bloqueado@cliente.example", link: link)
+        let notice = try send("invitation_notice", to: "bloqueado@cliente.example", link: "https://portal.example/portal/")
+        func state(_ id: String) -> String? {
+            try? harness.database.read { tx in try tx.queryOne("SELECT state FROM notification_deliveries WHERE id = ?", [.text(id)])?.text("state") }
+        }
+        #expect(waitFor(30) { state(refused) == "failed" && state(exhausted) == "dead" }, "\(String(describing: state(refused))) \(String(describing: state(exhausted)))")
+        #expect(state(suppressed) == "failed" && state(notice) == "failed")
+        for id in [refused, exhausted, suppressed] {
+            let stored = try Self.storedMessage(harness, id)
+            #expect(!stored.contains("SEGREDO") && !stored.contains("nova-senha"), "\(id): \(stored)")
+            #expect(stored.contains("Content removed after sending") && stored.contains("Message-ID:"), "\(id): \(stored)")
+        }
+        let kept = try Self.storedMessage(harness, notice)
+        #expect(!kept.contains("Content removed") && kept.contains("X-Ocorrencias-Event: InvitationNotice")
+                && kept.contains("Content-Type: multipart/alternative"), "\(kept)")
+
+        // No way to send the note: the person asks the gateway for a new link.
+        for id in [refused, exhausted, suppressed] {
+            var replay = NotificationV1.ReplayDeliveryRequest()
+            replay.deliveryID = id
+            let error = SuppressionTests.rpcError { _ = try harness.client.call(NotificationV1.Notification.replayDelivery, replay, options: admin) }
+            #expect(error?.code == .failedPrecondition && error?.message.contains("peça um novo") == true, "\(String(describing: error))")
+        }
+        var retry = NotificationV1.RetryDeadLettersRequest()
+        retry.includeFailed = true
+        retry.deliveryIDs = [refused, exhausted, suppressed, notice]
+        #expect(try harness.client.call(NotificationV1.Notification.retryDeadLetters, retry, options: admin).requeued == 1)
+        #expect(state(refused) == "failed" && state(exhausted) == "dead" && state(suppressed) == "failed")
+    }
+
     @Test("the redacted copy keeps the header (without its MIME lines, folded ones included) and replaces the body")
     func redactedMessage() {
         let message = Array("""

@@ -161,6 +161,7 @@ const NOTIFY_TEMPLATE_KINDS = Object.assign({}, NOTIFY_EVENT_KINDS, {
   TicketEmail: ['E-mail avulso sobre a ocorrência', 'E-mail about a ticket'], Invitation: ['Convite', 'Invitation'],
   StaffInvitation: ['Convite da equipe', 'Staff invitation'], RepresentativeInvitation: ['Convite de representante', 'Representative invitation'],
   PasswordReset: ['Redefinição de senha', 'Password reset'],
+  InvitationNotice: ['Aviso de convite a quem já tem conta', 'Notice of an invitation to an existing account'],
 });
 const notifyKindName = (kind) => (kind === '*' ? t('notifyAllEvents') : label(NOTIFY_TEMPLATE_KINDS, kind));
 const notifyStateName = (state) => t('notifyStates')[state] || state;

@@ -29,20 +29,23 @@ enum AdminRoutes {
                                             pt: "Este acesso foi desativado pelo suporte; só o suporte pode reativá-lo.",
                                             en: "This sign-in was disabled by support; only support can enable it again.")
 
+    /// 409: no pending invitation to resend.
+    static let invitationNotPending = APIError(
+        status: 409, code: "INVITATION_NOT_PENDING",
+        pt: "Não há convite pendente: esta pessoa já definiu a senha (ou o acesso está desativado). Para uma senha esquecida, use \"Esqueci minha senha\".",
+        en: "No pending invitation: this person already set a password (or the sign-in is disabled). For a forgotten password, use \"Forgot my password\".")
+
     /// A pending invitation sent again: a new one-time link (7 days), the earlier ones no longer
     /// valid, and the e-mail once more (after the commit, not on a retry with the same key).
     /// Administrators any user, a company's administrator its contacts. 409 when the person
     /// already chose a password (or the sign-in is disabled): there is no invitation to resend.
     static func resendInvitation(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        if let quiet = try QuietInvitation.managed(request, context) { return try QuietInvitation.manage("resend", quiet, request, context) }
         // Who may resend is decided before a retry is answered: the stored answer may hold the link's token.
         let user = try managedUser(request, context)
         if let replay = try context.replay(request) { return replay }
         let hasPassword = try context.gateway.store.userWithHash(email: user.email)?.1 != nil
-        guard user.status == "invited", !hasPassword else {
-            throw APIError(status: 409, code: "INVITATION_NOT_PENDING",
-                           pt: "Não há convite pendente: esta pessoa já definiu a senha (ou o acesso está desativado). Para uma senha esquecida, use \"Esqueci minha senha\".",
-                           en: "No pending invitation: this person already set a password (or the sign-in is disabled). For a forgotten password, use \"Forgot my password\".")
-        }
+        guard user.status == "invited", !hasPassword else { throw invitationNotPending }
         var token: String?
         let response = try context.once(request) { tx in
             let renewed = try context.gateway.store.renewInvitationToken(tx, userID: user.id, lifetimeSeconds: 7 * 24 * 3600)
@@ -62,7 +65,9 @@ enum AdminRoutes {
             if principal.administrator {
                 users = try context.gateway.store.users()
             } else if companyAdministrator(principal, context) {
-                users = try context.gateway.store.users(organizationID: principal.organizationID)
+                // The company's quiet invitations among them, as the real ones they stand for.
+                users = try (context.gateway.store.users(organizationID: principal.organizationID)
+                    + QuietInvitation.listed(organizationID: principal.organizationID, context: context)).sorted { $0.email < $1.email }
             } else {
                 throw CompanyAdministratorAccess.refusal(context)
             }
@@ -141,6 +146,7 @@ enum AdminRoutes {
             return response
         }
         router.add("POST", "/v1/users/{id}/disable") { request, context in
+            if let quiet = try QuietInvitation.managed(request, context) { return try QuietInvitation.manage("disable", quiet, request, context) }
             let user = try managedUser(request, context)
             guard user.id != context.user?.id else {
                 // Disabling yourself ends your own sessions: an administrator could lock everyone out.
@@ -158,6 +164,7 @@ enum AdminRoutes {
             return response
         }
         router.add("POST", "/v1/users/{id}/enable") { request, context in
+            if let quiet = try QuietInvitation.managed(request, context) { return try QuietInvitation.manage("enable", quiet, request, context) }
             let user = try managedUser(request, context)
             if user.status == "disabled" {
                 // Support's block binds the company: its administrator lifts only its own.
@@ -175,9 +182,9 @@ enum AdminRoutes {
         router.add("POST", "/v1/users/{id}/resend-invitation") { request, context in
             try resendInvitation(request, context)
         }
-        router.add("GET", "/v1/api-keys") { _, context in
+        router.add("GET", "/v1/api-keys") { request, context in
             try context.requireAdministrator()
-            return .encoded(["api_keys": try context.gateway.store.apiKeys()])
+            return .encoded(["api_keys": try APIKeyMakers.listed(request, context)])
         }
         router.add("POST", "/v1/api-keys") { request, context in
             try context.requireAdministrator()
@@ -212,11 +219,13 @@ enum AdminRoutes {
             if let problem = StaffChange.accessLevelProblem(create.access_level) {
                 throw APIError(status: 400, code: "INVALID_ARGUMENT", pt: "Dados inválidos.", en: "Invalid data.", details: [problem])
             }
+            // The person behind the key: the signed-in maker, or the one behind the key it is made with.
+            let maker = try APIKeyMakers.maker(context)
             // The key is in the answer: a retry gets it back from the sealed copy (no second key).
             return try context.once(request) { tx in
                 let (key, record) = try context.gateway.store.createAPIKey(tx, name: create.name, role: role, organizationID: create.organization_id,
                                                                           accessLevel: create.access_level ?? 0,
-                                                                          permissions: create.permissions ?? [], createdBy: context.user?.id)
+                                                                          permissions: create.permissions ?? [], createdBy: maker)
                 struct Created: Encodable { var key: String; var api_key: APIKeyRecord }
                 return .encoded(Created(key: key, api_key: record), status: 201)
             }

@@ -143,12 +143,22 @@ enum AuthRoutes {
             } else {
                 throw APIError.forbidden
             }
+            // A company's administrator inviting an address that has a sign-in outside their company
+            // is answered as for a fresh invitation (``QuietInvitation``): whether it has one is
+            // not theirs to know. One of their own company's is the 409 support gets.
+            let owner = try principal.administrator ? nil : QuietInvitation.owner(email: invite.email, organizationID: organization ?? "",
+                                                                                context: context)
             // A customer signs in as a contact of the organization (``InvitedContact``); an address
             // already taken is refused before intake is asked to add a contact.
             var contactID = invite.contact_id
             if role.isCustomer, let organization {
                 contactID = try InvitedContact.resolve(contactID: invite.contact_id, email: invite.email, displayName: invite.display_name,
-                                                       phone: invite.phone, organizationID: organization, role: role, context: context)
+                                                       phone: invite.phone, organizationID: organization, role: role,
+                                                       addressChecked: !principal.administrator, context: context)
+                if let owner {
+                    return try QuietInvitation.invite(request, owner: owner, displayName: invite.display_name, contactID: contactID,
+                                                      organizationID: organization, context: context)
+                }
             } else if role == .representative {
                 // A representative's person, as for POST /v1/users.
                 try RepresentativePerson.check(contactID: invite.contact_id, representativeID: invite.representative_id, context: context)
@@ -284,10 +294,8 @@ enum Mailer {
             send(gateway: gateway, to: user, purpose: purpose, token: token, context: context)
             return
         }
-        var lookup = IntakeV1.GetOrganizationRequest()
-        lookup.organizationID = organization
-        let organizationName = (try? context.call("intake", IntakeV1.Intake.getOrganization, lookup))?.name ?? ""
-        send(gateway: gateway, to: user, purpose: "invitation", token: token, organizationName: organizationName, context: context)
+        send(gateway: gateway, to: user, purpose: "invitation", token: token, organizationName: organizationName(organization, context: context),
+             context: context)
     }
 
     /// Where password-reset links are made and mailed after the answer, one at a time (a slow
@@ -295,19 +303,35 @@ enum Mailer {
     static let queue = DispatchQueue(label: "gateway-account-mail")
 
     /// `purpose`: `invitation`, `staff_invitation`, `representative_invitation` or `password_reset`
-    /// (notification's kinds).
+    /// (notification's kinds; `invitation_notice` goes through ``deliver(gateway:to:purpose:link:expiresAtMs:organizationName:context:)``).
     /// `organizationName`: the customer's company an invitation names (`{{organization_name}}`).
     static func send(gateway: Gateway, to user: User, purpose: String, token: String, organizationName: String = "", context: RequestContext) {
+        let base = gateway.configuration.publicURL
+        let invitation = purpose.hasSuffix("invitation")
+        let path = invitation ? "/portal/convite" : "/portal/nova-senha"
+        deliver(gateway: gateway, to: user, purpose: purpose, link: "\(base)\(path)#token=\(token)",
+                expiresAtMs: CredentialStore.now() + (invitation ? 7 * 24 * 3_600_000 : 3_600_000),
+                organizationName: organizationName, context: context)
+    }
+
+    /// The customer company `context`'s caller acts for, by name (empty when intake does not say).
+    static func organizationName(_ organizationID: String, context: RequestContext) -> String {
+        var lookup = IntakeV1.GetOrganizationRequest()
+        lookup.organizationID = organizationID
+        return (try? context.call("intake", IntakeV1.Intake.getOrganization, lookup))?.name ?? ""
+    }
+
+    /// Hands one account e-mail to notification: `link` is the one-time link (or, for an
+    /// `invitation_notice`, the portal's sign-in page).
+    static func deliver(gateway: Gateway, to user: User, purpose: String, link: String, expiresAtMs: Int64, organizationName: String,
+                        context: RequestContext) {
         var request = NotificationV1.SendAccountEmailRequest()
         request.kind = purpose
         request.to = user.email
         request.name = user.displayName
         request.organizationName = organizationName
-        let base = gateway.configuration.publicURL
-        let invitation = purpose.hasSuffix("invitation")
-        let path = invitation ? "/portal/convite" : "/portal/nova-senha"
-        request.link = "\(base)\(path)#token=\(token)"
-        request.expiresAtMs = CredentialStore.now() + (invitation ? 7 * 24 * 3_600_000 : 3_600_000)
+        request.link = link
+        request.expiresAtMs = expiresAtMs
         request.locale = user.locale
         var options = CallOptions(timeoutMilliseconds: 5_000, metadata: gateway.signer.metadata(for: PrincipalSigner.service("gateway")))
         options.metadata[MetadataKey.requestID] = context.requestID

@@ -24,9 +24,11 @@ enum InvitedContact {
     ///   naming `contact_id` (`not_found`, `inactive`, `not_authorized`) or `organization_id`
     ///   (`not_found`); what intake answers otherwise (403 for a caller who may not manage the
     ///   organization's contacts).
+    /// - Parameter addressChecked: the caller decided about the address already (a company
+    ///   administrator's invitation: ``QuietInvitation/owner(email:organizationID:context:)``).
     static func resolve(contactID: String?, email: String, displayName: String, phone: String?, organizationID: String, role: Role,
-                        context: RequestContext) throws -> String {
-        if try context.gateway.store.userWithHash(email: email) != nil { throw CredentialStore.emailTaken }
+                        addressChecked: Bool = false, context: RequestContext) throws -> String {
+        if !addressChecked, try context.gateway.store.userWithHash(email: email) != nil { throw CredentialStore.emailTaken }
         var listing = IntakeV1.ListContactsRequest()
         listing.organizationID = organizationID
         listing.includeInactive = true
@@ -77,8 +79,14 @@ enum InvitedContact {
     /// One sign-in per contact: a second login linked to a contact that has one would act as
     /// that person (open tickets, reply, in their name) with another e-mail and password, so a
     /// company's administrator could speak for a colleague. 409 naming `contact_id`.
+    /// For a company's administrator, a contact one of their quiet invitations names has one too
+    /// (as the real invitation it stands for would have linked it).
     private static func requireNoSignIn(_ contact: IntakeV1.Contact, context: RequestContext) throws {
         try requireNoSignIn(LinkedContact(contactID: contact.id, owner: .organization(contact.organizationID)), context: context)
+        if try !context.requirePrincipal().administrator,
+           try context.gateway.store.hasQuietInvitation(contactID: contact.id, organizationID: contact.organizationID) {
+            throw CredentialStore.contactHasSignIn
+        }
     }
 
     /// ``requireNoSignIn(_:context:)`` for any intake person (a representative's too).

@@ -40,7 +40,10 @@ info:
     `/v1/contacts/{id}`) are 403 `NOT_COMPANY_ADMINISTRATOR`; 503 `COMPANY_ADMINISTRATOR_UNVERIFIED`
     on any route of such a sign-in when intake cannot say and nothing is known.
     An API key whose maker (`created_by`) is disabled or gone is 401 `API_KEY_CREATOR_DISABLED`
-    (it works again once that sign-in is enabled); keys with no `created_by` are not concerned.
+    (it works again once that sign-in is enabled). A key made with a key records the person behind
+    the making key, so the rule covers the whole chain; keys made before that have no `created_by`,
+    are listed by `GET /v1/api-keys?maker=unknown` for review, keep working until revoked and make
+    no keys (403 `API_KEY_MAKER_UNKNOWN`).
 
     Every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (per user or
     API key once authenticated, per IP address before) and `X-Request-Id`. POSTs may carry
@@ -399,6 +402,7 @@ paths:
       operationId: post_v1_invitations
       tags: [Users]
       summary: "Invites a user: customer administrators invite authorized contacts of their company"
+      description: "A taken e-mail is 409 (email: taken) for administrators. A customer administrator gets that 409 only for an address of a sign-in of their own company (or one they invited already); an address with a sign-in elsewhere in the deployment is answered as a fresh invitation (201, the same body, a token that opens nothing when tokens are shown), nothing is made that links or takes over that account, the company's list shows it as a pending invitation (resend, disable, enable), and its owner is e-mailed a notice (invitation_notice). A contact that has a sign-in is 409 (contact_id: has_sign_in) for everyone."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -663,6 +667,15 @@ paths:
       operationId: get_v1_api_keys
       tags: [Integrations]
       summary: "Integration API keys (administrators)"
+      description: "Every key names the sign-in behind it (created_by); a key made with a key records the person behind the making key. Keys made with a key before that was recorded have no created_by: maker=unknown lists those not revoked, for review (they keep working until revoked, and may not make keys)."
+      parameters:
+        - name: maker
+          in: query
+          required: false
+          description: "unknown: only the keys not revoked whose maker is not recorded (another value is 400 naming maker)"
+          schema:
+            type: string
+            enum: ["unknown"]
       responses:
         '200':
           description: ApiKeys
@@ -670,6 +683,8 @@ paths:
             application/json:
               schema:
                 $ref: '#/components/schemas/ApiKeys'
+        '400':
+          $ref: '#/components/responses/E400'
         '401':
           $ref: '#/components/responses/E401'
         '403':
@@ -682,6 +697,7 @@ paths:
       operationId: post_v1_api_keys
       tags: [Integrations]
       summary: "Creates an API key; the key is shown once"
+      description: "The key records its maker (created_by): the signed-in administrator, or the person behind the key it is made with. A key with no recorded maker may not make keys (403 API_KEY_MAKER_UNKNOWN)."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:

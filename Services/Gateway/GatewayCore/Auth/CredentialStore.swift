@@ -140,6 +140,25 @@ public final class CredentialStore: Sendable {
         CREATE UNIQUE INDEX gateway_users_one_per_contact
           ON gateway_users (contact_id, COALESCE(organization_id, ''), COALESCE(representative_id, '')) WHERE contact_id IS NOT NULL;
         """),
+        // A company administrator's invitation of an address that has a sign-in outside their
+        // company: answered as a fresh invitation, nothing made that could link or take over the
+        // account; what stands for it in the company's list (``QuietInvitation``). One per
+        // address and company, as sign-ins are one per address.
+        Migration(version: 7, name: "quiet invitations", sql: """
+        CREATE TABLE gateway_quiet_invitations (
+          id TEXT PRIMARY KEY,
+          organization_id TEXT NOT NULL,
+          email TEXT NOT NULL,
+          display_name TEXT NOT NULL,
+          contact_id TEXT,
+          status TEXT NOT NULL,
+          disabled_by TEXT,
+          invited_by TEXT,
+          created_at BIGINT NOT NULL,
+          updated_at BIGINT NOT NULL,
+          UNIQUE (organization_id, email)
+        );
+        """),
     ]
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

@@ -3014,6 +3014,7 @@ Object.assign(TEXT['pt-BR'], {
   keyRevoked: 'A chave {name} foi revogada: quem a usa deixa de ter acesso.', createdAt: 'Criada em', revokedAt: 'Revogada em',
   noKeys: 'Nenhuma chave criada.', keyActive: 'Ativa', newKey: 'Nova chave', permissionsOfRole: '(as do papel)',
   confirmRevoke: 'Revogar a chave {name}? Os sistemas que a usam perdem o acesso na hora.', permissions: 'Permissões', secretOnce: 'Chave (mostrada só agora)',
+  keyNoMaker: 'sem criador registrado: revise (criada com outra chave; não para quando alguém é desativado)',
 });
 Object.assign(TEXT.en, {
   integrations: 'Integrations', integrationsIntro: 'API keys for other systems (Authorization: Bearer header on the HTTP API, or the gateway\'s RPC port). A key acts with the role, access level and permissions given here.',
@@ -3022,6 +3023,7 @@ Object.assign(TEXT.en, {
   keyRevoked: 'Key {name} was revoked: whoever uses it loses access.', createdAt: 'Created on', revokedAt: 'Revoked on',
   noKeys: 'No keys yet.', keyActive: 'Active', newKey: 'New key', permissionsOfRole: '(the role\'s)',
   confirmRevoke: 'Revoke key {name}? Systems using it lose access at once.', permissions: 'Permissions', secretOnce: 'Key (shown only now)',
+  keyNoMaker: 'no recorded maker: review it (made with another key; it does not stop when someone is disabled)',
 });
 
 async function integrationsPage(notice, secret) {
@@ -3035,7 +3037,10 @@ async function integrationsPage(notice, secret) {
   const rows = (keys.api_keys || []).slice().sort((a, b) => (b.created_at || 0) - (a.created_at || 0)).map((key) => el('tr', { 'data-key': key.id },
     el('td', { text: key.name }), el('td', { text: roleName(key.role) }), el('td', { text: String(key.access_level || 0) }),
     el('td', { text: (key.permissions || []).join(', ') || t('permissionsOfRole') }), el('td', { text: when(key.created_at) }),
-    el('td', { class: 'key-state', text: key.revoked_at ? `${t('revokedAt')} ${when(key.revoked_at)}` : t('keyActive') }),
+    // A key with no recorded maker (made with another key before makers were recorded) is
+    // marked for review: GET /v1/api-keys?maker=unknown lists the same.
+    el('td', { class: 'key-state', text: key.revoked_at ? `${t('revokedAt')} ${when(key.revoked_at)}`
+      : key.created_by ? t('keyActive') : `${t('keyActive')} · ${t('keyNoMaker')}` }),
     el('td', {}, key.revoked_at ? null : el('button', { type: 'button', class: 'link revoke-key', text: t('revoke'),
       'aria-label': tf('revokeKey', { name: key.name }), onclick: async () => {
         if (!confirm(tf('confirmRevoke', { name: key.name }))) return;
@@ -3608,6 +3613,7 @@ const NOTIFY_TEMPLATE_KINDS = Object.assign({}, NOTIFY_EVENT_KINDS, {
   TicketEmail: ['E-mail avulso sobre a ocorrência', 'E-mail about a ticket'], Invitation: ['Convite', 'Invitation'],
   StaffInvitation: ['Convite da equipe', 'Staff invitation'], RepresentativeInvitation: ['Convite de representante', 'Representative invitation'],
   PasswordReset: ['Redefinição de senha', 'Password reset'],
+  InvitationNotice: ['Aviso de convite a quem já tem conta', 'Notice of an invitation to an existing account'],
 });
 const notifyKindName = (kind) => (kind === '*' ? t('notifyAllEvents') : label(NOTIFY_TEMPLATE_KINDS, kind));
 const notifyStateName = (state) => t('notifyStates')[state] || state;

@@ -445,8 +445,9 @@ struct NotificationAPI: Sendable {
         case "staff_invitation": kind = "StaffInvitation"
         case "representative_invitation": kind = "RepresentativeInvitation"
         case "password_reset": kind = "PasswordReset"
-        default: throw Access.invalid("kind", "Tipo deve ser invitation, staff_invitation, representative_invitation ou password_reset.",
-                                      "Kind must be invitation, staff_invitation, representative_invitation or password_reset.")
+        case "invitation_notice": kind = "InvitationNotice"
+        default: throw Access.invalid("kind", "Tipo deve ser invitation, staff_invitation, representative_invitation, password_reset ou invitation_notice.",
+                                      "Kind must be invitation, staff_invitation, representative_invitation, password_reset or invitation_notice.")
         }
         guard EmailAddress.isValid(request.to) else { throw Access.invalid("to", "Endereço inválido.", "Invalid address.") }
         guard let link = URLComponents(string: request.link), ["http", "https"].contains(link.scheme ?? ""), link.host != nil else {
@@ -470,12 +471,15 @@ struct NotificationAPI: Sendable {
                                    subject: rendered.subject, text: rendered.text, html: rendered.html,
                                    messageID: messageID, date: Date(),
                                    extraHeaders: [("Auto-Submitted", "auto-generated"), ("X-Ocorrencias-Event", kind)])
-            // A suppressed address gets a failed row instead of the e-mail (kept, so that an
-            // administrator who lifts the suppression can replay it).
+            // A suppressed address gets a failed row instead of the e-mail, stored without its
+            // one-time link (``AccountMailRedaction``; the person asks the gateway for a new one
+            // once the suppression is lifted). A notice, which has no link, is kept whole.
             let suppression = try SuppressionStore.explanation(tx, address: recipient)
+            let message = mime.render()
+            let stored = suppression != nil && AccountMailRedaction.kinds.contains(kind) ? AccountMailRedaction.redacted(message) : message
             try DeliveryStore.insert(tx, NewDelivery(
                 id: id, eventID: eventID, recipient: recipient, channel: .email, eventKind: kind, ticketID: "",
-                lane: planner.emailLane, envelopeTo: [request.to], messageID: messageID, subject: rendered.subject, payload: mime.render(),
+                lane: planner.emailLane, envelopeTo: [request.to], messageID: messageID, subject: rendered.subject, payload: stored,
                 state: suppression == nil ? .queued : .failed, lastAnswer: suppression ?? ""))
             var response = NotificationV1.SendAccountEmailResponse()
             response.delivery = try DeliveryStore.find(tx, id: id)
@@ -526,6 +530,7 @@ struct NotificationAPI: Sendable {
         var sql = """
             UPDATE notification_deliveries SET state = 'queued', attempts = 0, next_attempt_at = ?
             WHERE state IN (\(stateMarks)) AND (channel = 'webhook' OR (envelope_to <> '' AND (length(payload) > 0 OR payload_bytes > 0)))
+              AND event_kind NOT IN (\(AccountMailRedaction.kindList))
             """
         var params: [SQLValue] = [.timestamp(Date())] + states.map(SQLValue.text)
         if !request.deliveryIDs.isEmpty {
@@ -601,6 +606,11 @@ struct NotificationAPI: Sendable {
     func replayDelivery(_ request: NotificationV1.ReplayDeliveryRequest, _ context: ServerContext) throws -> NotificationV1.ReplayDeliveryResponse {
         try Access.requireAdministrator(try runtime.principals.require(context))
         let response = try write(context, request) { tx in
+            // An account e-mail's stored copy lost its link: the gateway makes a new one instead.
+            if let kind = try tx.queryOne("SELECT event_kind FROM notification_deliveries WHERE id = ?", [.text(request.deliveryID)]),
+               AccountMailRedaction.kinds.contains(try kind.text("event_kind")) {
+                throw RPCError(.failedPrecondition, AccountMailRedaction.notReplayed)
+            }
             guard try tx.execute("""
                 UPDATE notification_deliveries SET state = 'queued', attempts = 0, next_attempt_at = ?
                 WHERE id = ? AND state <> 'sending' AND (channel = 'webhook' OR length(payload) > 0 OR payload_bytes > 0)

@@ -4,13 +4,33 @@ import Storage
 /// Account e-mails (invitations, password resets: ``kinds``) carry a one-time link that sets the
 /// person's password until it expires (an hour for a reset, 7 days for an invitation). Their
 /// stored copy keeps it while it may still be needed — retries before delivery send the very
-/// same message — and once the relay accepted the e-mail its body is replaced by a note in the
-/// same transaction as the outcome (``DeliveryClaims/recordAll``): the headers stay (the
-/// delivery log, `Message-ID`, a bounce's match), the link does not. A failed or discarded one
-/// keeps it (it is replayed whole when a suppression is lifted, and its link expires anyway).
+/// same message — and once its fate is settled its body is replaced by a note in the same
+/// transaction as the outcome (``DeliveryClaims/recordAll``): accepted by the relay (`sent`),
+/// refused for good (`failed`), or out of attempts (`dead`); one for a suppressed address is
+/// stored already without it (``NotificationAPI/sendAccountEmail``). The headers stay (the
+/// delivery log, `Message-ID`, a bounce's match), the link does not.
+///
+/// Such a copy is not sent again: a replay or a dead-letter retry would mail the note. The
+/// person gets a new link from the gateway instead (`POST /v1/users/{id}/resend-invitation`
+/// makes a new invitation link and ends the earlier ones; "Esqueci minha senha" a reset link),
+/// so ``NotificationAPI/replayDelivery`` refuses them (`FAILED_PRECONDITION`) and
+/// ``NotificationAPI/retryDeadLetters`` leaves them out.
 enum AccountMailRedaction {
-    /// The `event_kind`s of account e-mails (``NotificationAPI/sendAccountEmail``).
+    /// The `event_kind`s of account e-mails with a one-time link (``NotificationAPI/sendAccountEmail``;
+    /// an `InvitationNotice` carries none).
     static let kinds: Set<String> = ["Invitation", "StaffInvitation", "RepresentativeInvitation", "PasswordReset"]
+
+    /// ``kinds`` as an SQL list of literals (constants: no input reaches it).
+    static let kindList = kinds.sorted().map { "'\($0)'" }.joined(separator: ", ")
+
+    /// Whether `delivery` is an account e-mail whose stored copy holds a one-time link.
+    static func applies(_ delivery: ClaimedDelivery) -> Bool {
+        delivery.channel == DeliveryChannel.email.rawValue && kinds.contains(delivery.eventKind)
+    }
+
+    /// `FAILED_PRECONDITION`: an account e-mail is not sent again (its link left the stored copy).
+    static let notReplayed = "e-mail de conta: o link de uso único não fica guardado; peça um novo (reenviar convite, \"Esqueci minha senha\") "
+        + "/ account e-mail: its one-time link is not kept; ask for a new one (resend the invitation, \"Forgot my password\")"
 
     /// What stands for the body once sent.
     static let note = "[Conteúdo removido depois do envio: a mensagem continha um link de uso único. / "

@@ -319,15 +319,17 @@ enum DeliveryClaims {
             if !outcome.refused.isEmpty {
                 let split = try RecipientRefusals.split(tx, claimed, outcome.refused, retry: retry, now: at)
                 kept = split.kept
-                for (child, childState, childAnswer) in split.children where childState != .queued && !child.ticketID.isEmpty {
-                    events.append((emailSent(child, state: childState, answer: childAnswer, now: at), child.ticketID, 0))
+                for (child, childState, childAnswer) in split.children where childState != .queued {
+                    if !child.ticketID.isEmpty { events.append((emailSent(child, state: childState, answer: childAnswer, now: at), child.ticketID, 0)) }
+                    if AccountMailRedaction.applies(child) { try AccountMailRedaction.redact(tx, deliveryID: child.id, payload: claimed.payload) }
                 }
             }
             if state != .queued, claimed.channel == DeliveryChannel.email.rawValue, !claimed.ticketID.isEmpty {
                 events.append((emailSent(kept, state: state, answer: answer, now: at), claimed.ticketID, 0))
             }
-            // A sent account e-mail's one-time link leaves the stored copy.
-            if state == .sent, claimed.channel == DeliveryChannel.email.rawValue, AccountMailRedaction.kinds.contains(claimed.eventKind) {
+            // An account e-mail's one-time link leaves the stored copy once its fate is settled:
+            // sent, failed for good, or dead after the last attempt (no retry will need it).
+            if state != .queued, AccountMailRedaction.applies(claimed) {
                 try AccountMailRedaction.redact(tx, deliveryID: claimed.id, payload: claimed.payload)
             }
             result.append((claimed, (state, answer)))

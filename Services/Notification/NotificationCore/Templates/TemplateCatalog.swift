@@ -72,6 +72,17 @@ enum TemplateCatalog {
                                           text: "Olá, {{name}}.\n\nVocê foi convidado a acessar o portal de ocorrências ({{team_name}}) como representante: por ele você abre ocorrências em nome dos clientes que representa, acompanha e responde as que abriu.\nUse este link (válido uma vez, até {{expires_at}}):\n{{link}}"),
         "PasswordReset": Entry(subject: "Redefinição de senha",
                                text: "Olá, {{name}}.\n\nPara definir uma nova senha, use este link (válido uma vez, até {{expires_at}}):\n{{link}}\n\nSe não pediu, ignore esta mensagem."),
+        // To the owner of an address a company's administrator invited while it already had a
+        // sign-in elsewhere (the gateway's quiet invitation): nothing was made, no link.
+        "InvitationNotice": Entry(subject: "Tentativa de convite de {{organization_name}} / Invitation attempt from {{organization_name}}",
+                                  text: "Olá, {{name}}.\n\nAlguém da empresa {{organization_name}} tentou convidar este endereço para o portal de suporte. "
+                                      + "Você já tem uma conta neste portal com este endereço, por isso nenhum convite foi criado e nada mudou na sua conta.\n"
+                                      + "Se você também deve ter acesso por {{organization_name}}, fale com o suporte. Para entrar (ou usar \"Esqueci minha senha\"):\n{{link}}\n\n"
+                                      + "Se não esperava este aviso, ignore esta mensagem.\n\n---\n\n"
+                                      + "Hello {{name}},\n\nSomeone at {{organization_name}} tried to invite this address to the support portal. "
+                                      + "You already have an account on this portal with this address, so no invitation was made and nothing changed in your account.\n"
+                                      + "If you should also have access through {{organization_name}}, talk to support. To sign in (or use \"Forgot my password\"):\n{{link}}\n\n"
+                                      + "If you did not expect this notice, ignore this message."),
     ]
 
     static let english: [String: Entry] = [
@@ -114,5 +125,10 @@ enum TemplateCatalog {
                                           text: "Hello {{name}},\n\nYou were invited to the ticket portal ({{team_name}}) as a representative: there you open tickets on behalf of the customers you represent, and follow and answer the ones you opened.\nUse this link (valid once, until {{expires_at}}):\n{{link}}"),
         "PasswordReset": Entry(subject: "Password reset",
                                text: "Hello {{name}},\n\nTo set a new password, use this link (valid once, until {{expires_at}}):\n{{link}}\n\nIf you did not ask for it, ignore this message."),
+        "InvitationNotice": Entry(subject: "Invitation attempt from {{organization_name}}",
+                                  text: "Hello {{name}},\n\nSomeone at {{organization_name}} tried to invite this address to the support portal. "
+                                      + "You already have an account on this portal with this address, so no invitation was made and nothing changed in your account.\n"
+                                      + "If you should also have access through {{organization_name}}, talk to support. To sign in (or use \"Forgot my password\"):\n{{link}}\n\n"
+                                      + "If you did not expect this notice, ignore this message."),
     ]
 }

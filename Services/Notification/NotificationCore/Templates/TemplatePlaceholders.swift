@@ -34,6 +34,8 @@ enum TemplatePlaceholders {
         switch kind {
         case "TicketEmail": ["code", "subject", "text", "sender_name"]
         case "Invitation", "PasswordReset": ["name", "organization_name", "link", "expires_at"]
+        // No one-time link: `link` is the portal's sign-in page.
+        case "InvitationNotice": ["name", "organization_name", "link"]
         // An invitation without a customer company (agents, chefes, administrators; a
         // representative's person has their own wording): `team_name` is the deployment's sender
         // name (NOTIFICATION_MAIL_FROM_NAME).

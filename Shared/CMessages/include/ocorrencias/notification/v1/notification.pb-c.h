@@ -939,14 +939,16 @@ struct  Ocorrencias__Notification__V1__SendAccountEmailRequest
    * "invitation" (a customer's, naming organization_name), "staff_invitation" (staff's: names
    * the deployment's sender, NOTIFICATION_MAIL_FROM_NAME), "representative_invitation" (a
    * representative's person's: names the deployment too, says they open tickets for the
-   * customers they represent) or "password_reset".
+   * customers they represent), "password_reset" or "invitation_notice" (to the owner of an
+   * address a company's administrator invited while it had a sign-in elsewhere: nothing was
+   * made; names organization_name, link is the portal's sign-in page).
    */
   char *kind;
   char *to;
   char *name;
   char *organization_name;
   /*
-   * One-time link made by the gateway.
+   * One-time link made by the gateway (the portal's sign-in page for "invitation_notice").
    */
   char *link;
   int64_t expires_at_ms;

@@ -132,6 +132,10 @@ public enum NotificationSchema {
             ALTER TABLE notification_audience_rules DROP COLUMN audiences;
             ALTER TABLE notification_audience_rules DROP COLUMN ticket_filter;
             """),
+        // Which tickets a person's switch applies to (TicketCriteria's text, empty: every ticket,
+        // as every switch stored before): `enabled` for those, the opposite for the others.
+        Migration(version: 14, name: "subscription ticket filters",
+                  sql: "ALTER TABLE notification_subscriptions ADD COLUMN ticket_filter TEXT NOT NULL DEFAULT ''"),
     ]
 
     /// An edited kind's rules, in order (`position`): audiences and fixed addresses

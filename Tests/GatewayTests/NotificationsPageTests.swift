@@ -150,6 +150,64 @@ struct NotificationsPageTests {
         #expect(shown.output.hasPrefix("OK"))
     }
 
+    @Test("an administrator edits a webhook on the page (its form filled in, an ftp address refused in the form): it moves to another receiver with another event and a filter; the next opened ticket reaches the new receiver signed with the same secret, the old one keeps its delivery and its record; agents may not edit it")
+    func administratorEditsWebhook() throws {
+        try PortalBrowser.requireChromium()
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let admin = seeded.admin
+        let secret = "receiver-secret-0123456789abcdef"
+        // Two receivers knowing the webhook's secret, each storing what it gets.
+        func receiver() throws -> (url: String, directory: TemporaryDirectory, process: ChildProcess) {
+            let port = try FreePort.next()
+            let directory = try TemporaryDirectory(prefix: "hooks")
+            let process = try ChildProcess("/usr/bin/python3", ["\(Self.support)/webhook_receiver.py", "--port", String(port), "--secret", secret,
+                                                                "--dir", directory.path], output: .capture, error: .capture)
+            try #require(process.waitForCaptured(.standardOutput, containing: "ready", timeout: 15), "\(process.capturedText(.standardError))")
+            return ("http://127.0.0.1:\(port)/ocorrencias", directory, process)
+        }
+        let old = try receiver(), new = try receiver()
+        defer { for peer in [old, new] { peer.process.kill(); _ = peer.process.waitUntilExit(timeout: 5) } }
+        func tickets(_ peer: (url: String, directory: TemporaryDirectory, process: ChildProcess)) -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: peer.directory.path)) ?? []).filter { $0.hasSuffix(".json") }.compactMap { name in
+                guard let data = FileManager.default.contents(atPath: "\(peer.directory.path)/\(name)"),
+                      let record = try? JSONSerialization.jsonObject(with: data) as? [String: Any], record["verified"] as? Bool == true
+                else { return nil }
+                return (record["body"] as? [String: Any])?["ticket_id"] as? String
+            }
+        }
+        let registered = try gateway.request("POST", "/v1/webhooks", json: ["url": old.url, "secret": secret, "event_kinds": ["TicketOpened"]], bearer: admin)
+        #expect(registered.status == 201, "\(registered.text)")
+        let webhookID = try #require((registered.json["webhook"] as? [String: Any])?["id"] as? String)
+        let first = try ReplyFilesTests.openTicket(gateway, seeded, subject: "Pedido congela ao gravar")
+        #expect(waitFor(30) { tickets(old) == [first] }, "the old receiver got nothing")
+
+        let credentials = ["PORTAL_ADMIN": "\(GatewayHarness.adminEmail):\(GatewayHarness.adminPassword)",
+                           "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"]
+        let edited = try PortalBrowser.run("notifications_page.py", gateway, ["edit", old.url, new.url], environment: credentials)
+        #expect(edited.status == 0 && edited.output.hasPrefix("OK"), Comment(rawValue: edited.output + "\n" + edited.error))
+
+        let webhooks = try #require(try gateway.request("GET", "/v1/webhooks", bearer: admin).json["webhooks"] as? [[String: Any]])
+        #expect(webhooks.count == 1 && webhooks.first?["id"] as? String == webhookID && webhooks.first?["url"] as? String == new.url
+                && webhooks.first?["event_kinds"] as? [String] == ["TicketOpened", "SLAWarning"]
+                && (webhooks.first?["filter"] as? [String: Any])?["categories"] as? [String] == ["PROBLEMA"], "\(webhooks)")
+        // Agents may not edit it (nor move it).
+        let byAgent = try gateway.request("POST", "/v1/webhooks/\(webhookID)", json: ["url": old.url, "event_kinds": ["*"]], bearer: seeded.ana)
+        #expect(byAgent.status == 403, "\(byAgent.text)")
+
+        // The next ticket (Problema) reaches the new receiver, signed with the same secret; the old
+        // one keeps its delivery, whose record still names it.
+        let second = try ReplyFilesTests.openTicket(gateway, seeded, subject: "Nota não transmite")
+        #expect(waitFor(30) { tickets(new) == [second] }, "the new receiver got nothing: \(tickets(new))")
+        #expect(tickets(old) == [first])
+        #expect(try waitFor(15) {
+            let listed = try gateway.request("GET", "/v1/deliveries?recipient=webhook:\(webhookID)", bearer: admin).json["deliveries"] as? [[String: Any]] ?? []
+            let targets = Dictionary(listed.map { ($0["ticket_id"] as? String ?? "", "\($0["state"] ?? "") \($0["target"] ?? "")") }) { a, _ in a }
+            return targets == [first: "sent \(old.url)", second: "sent \(new.url)"]
+        })
+    }
+
     /// The SMTP sink's messages, parsed by the notification tests' `mail_to_json.py` (headers
     /// decoded, envelope).
     static func mails(in directory: String) throws -> [[String: Any]] {

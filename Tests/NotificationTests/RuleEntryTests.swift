@@ -206,7 +206,7 @@ struct RuleEntryTests {
         #expect(counts == [.integer(0), .integer(0), .integer(0)], "\(counts)")
     }
 
-    @Test("Rules stored before migration 12 (one per kind: filtered, unfiltered, written before filters existed, nobody) are carried over unchanged and plan as before",
+    @Test("Rules stored before migration 12 (one per kind: filtered, unfiltered, written before filters existed, nobody) are carried over unchanged and plan as before; migration 13 then drops the kinds' old columns",
           arguments: TestEngines.all)
     func storedRulesCarriedOver(engine: DatabaseEngine) throws {
         let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: 1), stored: (11, { tx in
@@ -236,6 +236,16 @@ struct RuleEntryTests {
         let added = try Self.add(harness, "SLABreached", Self.entry(["customer"], filter: TicketFilterTests.filter(priorities: [.normal])))
         let addedID = try #require(added.entry?.id)
         #expect(added.rule?.entries.map(\.id) == ["rule-SLABreached", addedID])
+        // Migration 13 dropped the kinds' old columns, which migration 12 read: only who edited, when.
+        for column in ["audiences", "ticket_filter"] {
+            #expect(throws: (any Error).self, "\(column) dropped") {
+                try harness.database.read { try $0.query("SELECT \(column) FROM notification_audience_rules", []) }
+            }
+        }
+        let kinds = try harness.database.read { tx in
+            try tx.query("SELECT event_kind, updated_by FROM notification_audience_rules ORDER BY event_kind", []).map { try $0.text("event_kind") }
+        }
+        #expect(kinds == ["SLABreached", "StageChanged", "TicketOpened"])
     }
 
     @Test("NOTIFICATION_RULES_FILE: the old form reads as before; `rules` gives a kind several rules with filters and fixed addresses, planned as a union; mistakes stop start-up naming the field",

@@ -10,6 +10,9 @@ extension NotificationV1 {
         public var person: String = ""
         public var eventKind: String = ""
         public var enabled: Bool = false
+        /// Which tickets the switch applies to (unset: every ticket): `enabled` for the tickets it
+        /// matches, the opposite for the others (on: only these tickets; off: all but these).
+        public var filter: NotificationV1.TicketFilter? = nil
 
         public init() {}
     }
@@ -331,6 +334,9 @@ extension NotificationV1 {
         public var filter: NotificationV1.TicketFilter? = nil
         public var accessLevel: Int32 = 0
         public var internalEntries: Bool = false
+        /// A new address, checked as RegisterWebhookRequest.url (empty: the URL stays). Deliveries not
+        /// yet delivered (queued, retrying, dead) go to it; delivered ones keep where they went.
+        public var url: String = ""
 
         public init() {}
     }
@@ -531,6 +537,8 @@ extension NotificationV1 {
         /// Sends repeated after an interruption between the send and its record.
         public var resends: Int32 = 0
         public var copies: [String] = []
+        /// A webhook delivery's address: where it was sent (delivered), or where it goes next.
+        public var target: String = ""
 
         public init() {}
     }
@@ -736,12 +744,14 @@ extension NotificationV1.Subscription: ProtoMessage {
         if !self.person.isEmpty { c.person = arena.cString(self.person) }
         if !self.eventKind.isEmpty { c.event_kind = arena.cString(self.eventKind) }
         c.enabled = (self.enabled ? 1 : 0)
+        if let value = self.filter { c.filter = arena.message(value) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__Subscription>) {
         self.person = _ProtoRuntime.string(c.pointee.person)
         self.eventKind = _ProtoRuntime.string(c.pointee.event_kind)
         self.enabled = (c.pointee.enabled != 0)
+        self.filter = c.pointee.filter.map { NotificationV1.TicketFilter(_c: $0) }
     }
 }
 
@@ -1445,6 +1455,7 @@ extension NotificationV1.UpdateWebhookRequest: ProtoMessage {
         if let value = self.filter { c.filter = arena.message(value) }
         c.access_level = self.accessLevel
         c.internal_entries = (self.internalEntries ? 1 : 0)
+        if !self.url.isEmpty { c.url = arena.cString(self.url) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__UpdateWebhookRequest>) {
@@ -1457,6 +1468,7 @@ extension NotificationV1.UpdateWebhookRequest: ProtoMessage {
         self.filter = c.pointee.filter.map { NotificationV1.TicketFilter(_c: $0) }
         self.accessLevel = c.pointee.access_level
         self.internalEntries = (c.pointee.internal_entries != 0)
+        self.url = _ProtoRuntime.string(c.pointee.url)
     }
 }
 
@@ -1876,6 +1888,7 @@ extension NotificationV1.Delivery: ProtoMessage {
             c.n_copies = self.copies.count
             c.copies = arena.cStrings(self.copies)
         }
+        if !self.target.isEmpty { c.target = arena.cString(self.target) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__Delivery>) {
@@ -1899,6 +1912,7 @@ extension NotificationV1.Delivery: ProtoMessage {
         } else {
             self.copies = []
         }
+        self.target = _ProtoRuntime.string(c.pointee.target)
     }
 }
 

@@ -16,7 +16,12 @@ Prints "OK <new secret>".
 deliveries: after a ticket was opened, the webhook's last delivery and its list of deliveries show
 it delivered; the log counts it. Prints "OK".
 
-Usage: notifications_page.py BASE_URL SCREENSHOT_DIR PHASE RECEIVER_URL SUPPRESSED_ADDRESS
+edit: the webhook registered at RECEIVER_URL is edited with Editar: its form comes filled in; an
+ftp address is refused in the form (the field named by its label and marked), nothing changed;
+then it is moved to NEW_URL (the fifth argument), with SLA warnings besides openings and only
+Problema tickets, and the row shows it. Prints "OK".
+
+Usage: notifications_page.py BASE_URL SCREENSHOT_DIR PHASE RECEIVER_URL SUPPRESSED_ADDRESS|NEW_URL
 (credentials in PORTAL_ADMIN / PORTAL_AGENT as email:password)."""
 import os
 import sys
@@ -39,9 +44,9 @@ driver, wait, shot = portal.driver, portal.wait, portal.shot
 sign_in, sign_out, text = portal.sign_in, portal.sign_out, portal.text
 
 
-def webhook_row():
+def webhook_row(url=None):
     found = [r for r in driver.find_elements(By.CSS_SELECTOR, "#notify-webhooks tbody tr[data-webhook]")
-             if r.find_element(By.CLASS_NAME, "notify-url").text == receiver]
+             if r.find_element(By.CLASS_NAME, "notify-url").text == (url or receiver)]
     return found[0] if found else None
 
 
@@ -343,8 +348,46 @@ def deliveries():
     print("OK", flush=True)
 
 
+def edit():
+    new_url = suppressed  # this phase's fifth argument
+    sign_in(*admin)
+    open_page()
+    scroll_to("notify-webhooks-title")
+    webhook_row().find_element(By.CLASS_NAME, "notify-edit").click()
+    form = wait.until(EC.presence_of_element_located((By.ID, "notify-edit-0")))
+    # Filled in with what the webhook has.
+    url = driver.find_element(By.ID, "notify-edit-url-0")
+    assert url.get_attribute("value") == receiver, url.get_attribute("value")
+    assert driver.find_element(By.ID, "notify-edit-event-0-TicketOpened").is_selected()
+    assert not driver.find_element(By.ID, "notify-edit-event-0-SLAWarning").is_selected()
+    assert driver.find_element(By.ID, "notify-edit-level-0").get_attribute("value") == "0"
+    # Refused in the form: an address that is not http(s); nothing changed.
+    url.clear()
+    url.send_keys(receiver.replace("http://", "ftp://"))
+    driver.find_element(By.ID, "notify-edit-submit-0").click()
+    wait.until(lambda d: "Endereço (URL):" in text("notify-edit-status-0"))
+    assert "url:" not in text("notify-edit-status-0") and invalid("notify-edit-url-0"), text("notify-edit-status-0")
+    assert webhook_row() is not None, "still at the old address"
+    # Moved to the new receiver, SLA warnings too, only Problema tickets.
+    url = driver.find_element(By.ID, "notify-edit-url-0")
+    url.clear()
+    url.send_keys(new_url)
+    driver.find_element(By.ID, "notify-edit-event-0-SLAWarning").click()
+    driver.find_element(By.ID, "notify-edit-filter-0-categories-PROBLEMA").click()
+    scroll_to("notify-edit-0")
+    shot("73b-admin-notifications-webhook-edit")
+    driver.find_element(By.ID, "notify-edit-submit-0").click()
+    wait.until(lambda d: f"Webhook {new_url} alterado" in text("notify-status"))
+    assert webhook_row() is None, "no webhook at the old address"
+    row = webhook_row(new_url)
+    assert row is not None and "Ocorrência aberta, Alerta de SLA" in row.text, row and row.text
+    assert row.find_element(By.CLASS_NAME, "notify-filter-text").text == "Categorias: Problema", row.text
+    assert not driver.find_elements(By.ID, "notify-edit-0"), "the form closes with the page drawn again"
+    print("OK", flush=True)
+
+
 try:
-    {"setup": setup, "deliveries": deliveries}[phase]()
+    {"setup": setup, "deliveries": deliveries, "edit": edit}[phase]()
 except Exception:
     print("page:", driver.find_element(By.TAG_NAME, "main").text, file=sys.stderr)
     raise

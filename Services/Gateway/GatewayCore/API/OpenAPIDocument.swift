@@ -5485,6 +5485,7 @@ paths:
       operationId: post_v1_subscriptions
       tags: [Notification]
       summary: "notification `SetSubscription`: request `ocorrencias.notification.v1.SetSubscriptionRequest`, answer `ocorrencias.notification.v1.SetSubscriptionResponse` (as JSON, .proto field names)"
+      description: "Sets a person's switch for one event kind (\"*\": every kind), optionally for some tickets only: {\"subscription\": {\"person\": \"ana@suporte.example\", \"event_kind\": \"SLAWarning\", \"enabled\": true, \"filter\": {\"priorities\": [\"URGENTE\"]}}} mails Ana SLA warnings of Urgente tickets only; with enabled false, all but those. The filter is the rules' and webhooks' (categories, priorities, products, modules, organization_ids; checked alike: 400 naming subscription.filter.<list>[i]); left out: every ticket. Anyone for themselves, administrators for anyone."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -6018,7 +6019,7 @@ paths:
       operationId: post_v1_webhooks_id
       tags: [Notification]
       summary: "notification `UpdateWebhook`: request `ocorrencias.notification.v1.UpdateWebhookRequest`, answer `ocorrencias.notification.v1.UpdateWebhookResponse` (as JSON, .proto field names)"
-      description: "Changes what an active webhook receives (body: {\"event_kinds\": [\"TicketOpened\"], \"filter\": {\"priorities\": [\"URGENTE\"]}, \"access_level\": 1, \"internal_entries\": false}), all replaced as given, checked as POST /v1/webhooks checks them (an unknown kind: 400, field event_kinds[i]; a filter's unknown or empty value: filter.<list>[i]); what the body leaves out is emptied (no filter: every ticket; no access_level: 0). The URL and the secret stay (POST /v1/webhooks/{id}/secret rotates the secret; another URL is another webhook). The next event planned uses it. 404 when no active webhook has the id. Administrators only."
+      description: "Changes what an active webhook receives and where (body: {\"url\": \"https://erp.example/hooks\", \"event_kinds\": [\"TicketOpened\"], \"filter\": {\"priorities\": [\"URGENTE\"]}, \"access_level\": 1, \"internal_entries\": false}), all replaced as given, checked as POST /v1/webhooks checks them (an unknown kind: 400, field event_kinds[i]; a filter's unknown or empty value: filter.<list>[i]; a URL that is not http(s), longer than 2048 characters or in NOTIFICATION_WEBHOOK_BLOCKED_NETWORKS: field url, reason invalid, too_long or blocked_network); what the body leaves out is emptied (no filter: every ticket; no access_level: 0), except the url (left out or empty: it stays). Deliveries not yet delivered (queued, waiting for a retry, dead) go to the new URL; delivered ones keep the URL they went to (a delivery's target). The secret stays (POST /v1/webhooks/{id}/secret rotates it). The next event planned uses it. 404 when no active webhook has the id. Administrators only."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:

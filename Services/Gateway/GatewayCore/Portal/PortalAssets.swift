@@ -3453,15 +3453,15 @@ addPage({
 'use strict';
 // The administrators' notifications page (#/notificacoes): notification's configuration, which
 // until now only the API and `ocorre call` reached. Webhooks (registered with the events they
-// receive, their signing secret shown once, deactivated; their recent deliveries, a failed one
-// sent again), e-mail templates per kind and language (the placeholders the kind fills listed; a
+// receive, their signing secret shown once, edited — URL, events, level, internal entries,
+// filter —, deactivated; their recent deliveries, a failed one sent again), e-mail templates per kind and language (the placeholders the kind fills listed; a
 // template that would not render is refused by the service, with its reason next to the form),
 // who hears of each event (each kind's audiences ticked and saved, optionally only for some
 // tickets — categories, priorities, products, modules, organizations —, or reset to the rules file's;
 // a kind with several rules or fixed addresses listed rule by rule, each removed, and one more
 // rule added with Nova regra;
 // the groups' mailboxes set and removed; the last edits), the people's switches per event kind
-// (subscriptions: set, turned over, deleted), and the delivery log: counts per state,
+// (subscriptions, optionally for some tickets: set, turned over, deleted), and the delivery log: counts per state,
 // dead deliveries retried, suppressed addresses listed and lifted. Loaded after portal.js,
 // team.js and integrations.js and built from their helpers (el, api, show, t, tf, errorBox, when,
 // label, rowsTable, isAdministrator, accessLevel/createdAt/state/actions texts); its link and
@@ -3507,9 +3507,12 @@ Object.assign(TEXT['pt-BR'], {
   notifyConfirmRevoke: 'Gerar um novo segredo para {url} e revogar o atual na hora? Use se ele vazou: o receptor recusa as entregas até receber o novo.',
   notifyPreviousUntil: 'o segredo anterior assina junto até {when}',
   notifyRotated: 'Novo segredo do webhook {url}. Copie-o agora: ele não será mostrado de novo.',
+  notifyEdit: 'Editar', notifyEditOf: 'Editar o webhook {url}', notifyEditTitle: 'Editar o webhook {url}', notifySaveWebhook: 'Salvar webhook',
+  notifyEditHelp: 'Tudo é gravado como está no formulário. Os envios ainda não entregues (na fila, aguardando nova tentativa ou esgotados) passam a ir para o novo endereço; os entregues guardam o endereço para onde foram. O segredo não muda.',
+  notifyWebhookUpdated: 'Webhook {url} alterado.', notifyCancel: 'Cancelar',
   notifyAudiences: 'Público', notifyNobody: '(ninguém por e-mail)', notifyMailboxes: 'Caixas dos grupos (quando o grupo está com a ocorrência sem agente)', notifyGroup: 'Grupo',
   notifyAudienceNames: { customer: 'cliente (contato)', holder: 'responsável (agente ou caixa do grupo)', chefe: 'chefe do responsável', copies: 'cópias do repasse' },
-  notifySubscriptions: 'Assinaturas', notifySubscriptionsIntro: 'Cada pessoa (e-mail ou id) pode deixar de receber, ou voltar a receber, um tipo de evento (* = todos; o registro do tipo vale sobre o *). Sem registro, ela recebe o que as regras lhe dão.',
+  notifySubscriptions: 'Assinaturas', notifySubscriptionsIntro: 'Cada pessoa (e-mail ou id) pode deixar de receber, ou voltar a receber, um tipo de evento (* = todos; o registro do tipo vale sobre o *). Sem registro, ela recebe o que as regras lhe dão. Com um filtro (Só para as ocorrências), o registro separa as ocorrências: Recebe Sim = só as que batem com o filtro; Recebe Não = todas menos essas.',
   notifyRemoveSwitch: 'Excluir', notifyRemoveSwitchOf: 'Excluir o registro {kind} de {person}', notifySwitchRemoved: 'Registro excluído: {person} · {kind}.',
   notifyPerson: 'Pessoa (e-mail ou id)', notifyShowPerson: 'Ver', notifyNoSwitches: 'Nenhum registro: esta pessoa recebe todos os avisos que as regras lhe dão.',
   notifyReceives: 'Recebe', notifyYes: 'Sim', notifyNo: 'Não', notifySwitchOff: 'Desligar', notifySwitchOn: 'Religar',
@@ -3564,9 +3567,12 @@ Object.assign(TEXT.en, {
   notifyConfirmRevoke: 'Generate a new secret for {url} and revoke the current one at once? Use it when it leaked: the receiver refuses deliveries until it has the new one.',
   notifyPreviousUntil: 'the previous secret also signs until {when}',
   notifyRotated: 'New secret of webhook {url}. Copy it now: it will not be shown again.',
+  notifyEdit: 'Edit', notifyEditOf: 'Edit webhook {url}', notifyEditTitle: 'Edit webhook {url}', notifySaveWebhook: 'Save webhook',
+  notifyEditHelp: 'Everything is saved as the form holds it. Deliveries not yet delivered (queued, waiting for a retry or dead) go to the new address; delivered ones keep the address they went to. The secret does not change.',
+  notifyWebhookUpdated: 'Webhook {url} updated.', notifyCancel: 'Cancel',
   notifyAudiences: 'Audience', notifyNobody: '(nobody by e-mail)', notifyMailboxes: 'Groups\' mailboxes (when a group holds the ticket without an agent)', notifyGroup: 'Group',
   notifyAudienceNames: { customer: 'customer (contact)', holder: 'holder (agent or the group\'s mailbox)', chefe: 'the holder\'s supervisor', copies: 'the transfer\'s copies' },
-  notifySubscriptions: 'Subscriptions', notifySubscriptionsIntro: 'Each person (e-mail or id) may stop, or start again, receiving a kind of event (* = all; the kind\'s entry wins over *). With no entry they receive what the rules give them.',
+  notifySubscriptions: 'Subscriptions', notifySubscriptionsIntro: 'Each person (e-mail or id) may stop, or start again, receiving a kind of event (* = all; the kind\'s entry wins over *). With no entry they receive what the rules give them. With a filter (Only for tickets), the entry splits the tickets: Receives Yes = only those matching the filter; Receives No = all but those.',
   notifyRemoveSwitch: 'Delete', notifyRemoveSwitchOf: 'Delete the {kind} entry of {person}', notifySwitchRemoved: 'Entry deleted: {person} · {kind}.',
   notifyPerson: 'Person (e-mail or id)', notifyShowPerson: 'Show', notifyNoSwitches: 'No entries: this person receives every notice the rules give them.',
   notifyReceives: 'Receives', notifyYes: 'Yes', notifyNo: 'No', notifySwitchOff: 'Switch off', notifySwitchOn: 'Switch on',
@@ -3649,7 +3655,7 @@ async function notifyPage(person, notice, secret) {
   };
   show(el('h1', { text: t('notifyTitle') }), el('p', { class: 'muted', text: t('notifyIntro') }), status,
     ...notifyWebhooksSection(hooks, deliveries, organizations.organizations || [], redraw), ...notifyTemplatesSection(),
-    ...notifyRulesSection(rules, groups.groups || [], organizations.organizations || [], redraw), ...notifySubscriptionsSection(person, switches.subscriptions || [], redraw), ...notifyLogSection(stats, dead.deliveries || [], suppressions.suppressions || [], redraw));
+    ...notifyRulesSection(rules, groups.groups || [], organizations.organizations || [], redraw), ...notifySubscriptionsSection(person, switches.subscriptions || [], organizations.organizations || [], redraw), ...notifyLogSection(stats, dead.deliveries || [], suppressions.suppressions || [], redraw));
 }
 
 
@@ -3714,8 +3720,58 @@ function notifyFilterText(filter, organizations) {
   return parts.join(' · ') || t('notifyEveryTicket');
 }
 
+// A webhook's fields, for the form registering one and the one editing it: its URL, events,
+// level, internal entries and filter, filled from `hook` when editing. `ids` names the controls
+// (the registration form keeps the ids it always had).
+function notifyWebhookFields(ids, hook, organizations) {
+  const chosen = (hook && hook.event_kinds) || [];
+  const events = el('fieldset', { id: ids.events }, el('legend', { text: t('notifyEvents') }), el('div', { class: 'grid-fields' },
+    ['*'].concat(Object.keys(NOTIFY_EVENT_KINDS)).map((kind) => el('label', { class: 'row' },
+      el('input', { type: 'checkbox', name: 'event_kinds', value: kind, id: `${ids.event}-${kind === '*' ? 'all' : kind}`, checked: chosen.includes(kind) }),
+      notifyKindName(kind)))));
+  const filter = notifyFilterFields(ids.filter, hook && hook.filter, organizations);
+  return { filter, nodes: [
+    el('label', {}, t('notifyUrl'), el('input', { name: 'url', id: ids.url, required: true, maxlength: 2000, autocomplete: 'off', inputmode: 'url',
+      value: (hook && hook.url) || '' })),
+    events,
+    el('label', {}, t('accessLevel'), el('input', { type: 'number', name: 'access_level', id: ids.level, min: 0, max: 99,
+      value: (hook && hook.access_level) || 0, required: true })),
+    el('label', { class: 'row' }, el('input', { type: 'checkbox', name: 'internal_entries', id: ids.internal, checked: !!(hook && hook.internal_entries) }),
+      t('notifyInternal')),
+    filter] };
+}
+
+// What a form of notifyWebhookFields holds, as the API takes it.
+function notifyWebhookRead(form, filter) {
+  const fields = form.elements;
+  return { url: fields.url.value.trim(), access_level: Number(fields.access_level.value), internal_entries: fields.internal_entries.checked,
+    event_kinds: Array.from(form.querySelectorAll('input[name=event_kinds]:checked'), (box) => box.value), filter: notifyFilterRead(filter) };
+}
+
+// The form editing a webhook (POST /v1/webhooks/{id}), in a row of its own under the webhook's,
+// built when Editar is pressed; the service checks it (its reason shown in the form).
+function notifyWebhookEditRow(hook, index, organizations, redraw) {
+  const box = el('div', { id: `notify-edit-status-${index}`, role: 'status' });
+  const change = changeThen(box, redraw);
+  const fields = notifyWebhookFields({ events: `notify-edit-events-${index}`, event: `notify-edit-event-${index}`, filter: `notify-edit-filter-${index}`,
+    url: `notify-edit-url-${index}`, level: `notify-edit-level-${index}`, internal: `notify-edit-internal-${index}` }, hook, organizations);
+  const row = el('tr', { class: 'notify-edit-row', id: `notify-edit-row-${index}` });
+  const form = el('form', { id: `notify-edit-${index}`, class: 'notify-webhook-edit', novalidate: true, 'aria-labelledby': `notify-edit-title-${index}` },
+    el('h3', { id: `notify-edit-title-${index}`, text: tf('notifyEditTitle', { url: hook.url }) }),
+    el('p', { class: 'muted', text: t('notifyEditHelp') }), ...fields.nodes,
+    el('div', { class: 'row' }, el('button', { type: 'submit', id: `notify-edit-submit-${index}`, text: t('notifySaveWebhook') }),
+      el('button', { type: 'button', class: 'secondary', id: `notify-edit-cancel-${index}`, text: t('notifyCancel'), onclick: () => row.remove() })), box);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const body = notifyWebhookRead(form, fields.filter);
+    change(() => api('POST', `/v1/webhooks/${encodeURIComponent(hook.id)}`, body), () => tf('notifyWebhookUpdated', { url: body.url }), form);
+  });
+  row.append(el('td', { colspan: 6 }, form));
+  return row;
+}
+
 // Webhooks: the active ones with their last delivery, their recent deliveries on request, a
-// button deactivating one, and the form registering one.
+// form editing one, buttons rotating its secret and deactivating it, and the form registering one.
 function notifyWebhooksSection(hooks, deliveries, organizations, redraw) {
   const box = el('div', { id: 'notify-webhook-status', role: 'status' });
   const change = changeThen(box, redraw);
@@ -3728,13 +3784,21 @@ function notifyWebhooksSection(hooks, deliveries, organizations, redraw) {
         notifyDeliveriesTable(`notify-deliveries-${index}`, recent, change, false))));
     const toggle = el('button', { type: 'button', class: 'link notify-show-deliveries', 'aria-expanded': 'false', 'aria-controls': list.id,
       text: t('notifyShowDeliveries'), onclick: () => { list.hidden = !list.hidden; toggle.setAttribute('aria-expanded', String(!list.hidden)); } });
+    // Editar: the edit form under the row (one at a time per webhook), its URL focused.
+    const edit = el('button', { type: 'button', class: 'link notify-edit', text: t('notifyEdit'), 'aria-label': tf('notifyEditOf', { url: hook.url }),
+      onclick: (event) => {
+        const open = document.getElementById(`notify-edit-row-${index}`);
+        if (open) { open.querySelector('input[name=url]').focus(); return; }
+        event.target.closest('tr').after(notifyWebhookEditRow(hook, index, organizations, redraw));
+        document.getElementById(`notify-edit-url-${index}`).focus();
+      } });
     return [el('tr', { 'data-webhook': hook.id },
       el('td', {}, el('span', { class: 'notify-url', text: hook.url }), Number(hook.previous_secret_until_ms || 0) > Date.now()
         ? el('div', { class: 'muted notify-previous-secret', text: tf('notifyPreviousUntil', { when: when(Number(hook.previous_secret_until_ms)) }) }) : null), el('td', {}, (hook.event_kinds || []).map(notifyKindName).join(', '),
         el('div', { class: 'muted notify-filter-text', text: notifyFilterText(hook.filter, organizations) })),
       el('td', { text: String(hook.access_level || 0) }), el('td', { text: hook.internal_entries ? t('notifyYes') : t('notifyNo') }),
       el('td', { class: 'notify-last' }, last ? [notifyStateBadge(last.state), ' ', when(last.sent_at_ms || last.created_at_ms)] : t('notifyNever')),
-      el('td', { class: 'actions' }, toggle, ' ', el('button', { type: 'button', class: 'link notify-rotate', text: t('notifyRotate'),
+      el('td', { class: 'actions' }, toggle, ' ', edit, ' ', el('button', { type: 'button', class: 'link notify-rotate', text: t('notifyRotate'),
         'aria-label': tf('notifyRotateOf', { url: hook.url }), onclick: () => {
           if (!confirm(tf('notifyConfirmRotate', { url: hook.url }))) return;
           change(() => api('POST', `/v1/webhooks/${encodeURIComponent(hook.id)}/secret`, {}), (answer) => [tf('notifyRotated', { url: hook.url }), answer.secret]);
@@ -3751,24 +3815,14 @@ function notifyWebhooksSection(hooks, deliveries, organizations, redraw) {
   });
   const table = rowsTable('notify-webhooks', [t('notifyUrl'), t('notifyEvents'), t('accessLevel'), t('notifyInternal'), t('notifyLastDelivery'), t('actions')],
     rows.flat(), 'notify-webhooks-empty', t('notifyNoWebhooks'));
-  const events = el('fieldset', { id: 'notify-webhook-events' }, el('legend', { text: t('notifyEvents') }), el('div', { class: 'grid-fields' },
-    ['*'].concat(Object.keys(NOTIFY_EVENT_KINDS)).map((kind) => el('label', { class: 'row' },
-      el('input', { type: 'checkbox', name: 'event_kinds', value: kind, id: `notify-event-${kind === '*' ? 'all' : kind}` }), notifyKindName(kind)))));
-  const filterFields = notifyFilterFields('notify-webhook-filter', null, organizations);
-  const form = el('form', { id: 'notify-webhook-form', 'aria-labelledby': 'notify-webhook-title' },
-    el('label', {}, t('notifyUrl'), el('input', { name: 'url', id: 'notify-webhook-url', required: true, maxlength: 2000, autocomplete: 'off', inputmode: 'url' })),
-    events,
-    el('label', {}, t('accessLevel'), el('input', { type: 'number', name: 'access_level', id: 'notify-webhook-level', min: 0, max: 99, value: 0, required: true })),
-    el('label', { class: 'row' }, el('input', { type: 'checkbox', name: 'internal_entries', id: 'notify-webhook-internal' }), t('notifyInternal')),
-    filterFields,
+  const fields = notifyWebhookFields({ events: 'notify-webhook-events', event: 'notify-event', filter: 'notify-webhook-filter', url: 'notify-webhook-url',
+    level: 'notify-webhook-level', internal: 'notify-webhook-internal' }, null, organizations);
+  const form = el('form', { id: 'notify-webhook-form', 'aria-labelledby': 'notify-webhook-title' }, ...fields.nodes,
     el('label', {}, t('notifySecret'), el('input', { name: 'secret', id: 'notify-webhook-secret', autocomplete: 'off', maxlength: 200 })),
     el('button', { type: 'submit', id: 'notify-webhook-submit', text: t('notifyRegister') }), box);
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    const fields = form.elements;
-    const body = { url: fields.url.value.trim(), secret: fields.secret.value, access_level: Number(fields.access_level.value),
-      internal_entries: fields.internal_entries.checked,
-      event_kinds: Array.from(form.querySelectorAll('input[name=event_kinds]:checked'), (box) => box.value), filter: notifyFilterRead(filterFields) };
+    const body = Object.assign(notifyWebhookRead(form, fields.filter), { secret: form.elements.secret.value });
     change(() => api('POST', '/v1/webhooks', body), (answer) => (answer.secret
       ? [tf('notifyWebhookCreatedSecret', { url: body.url }), answer.secret] : tf('notifyWebhookCreated', { url: body.url })), form);
   });
@@ -3966,12 +4020,12 @@ function notifyRuleChangesPart(changes) {
     rowsTable('notify-changes', [t('notifyWhen'), t('notifyWho'), t('notifyWhat')], rows, 'notify-changes-empty', t('notifyNoChanges'))];
 }
 
-// Subscriptions: one person's switches per event kind (turned over or deleted with a button)
-// and the form setting one for anyone.
-function notifySubscriptionsSection(person, switches, redraw) {
+// Subscriptions: one person's switches per event kind, each optionally for some tickets (its
+// filter; turned over — the filter kept — or deleted with a button) and the form setting one for anyone.
+function notifySubscriptionsSection(person, switches, organizations, redraw) {
   const box = el('div', { id: 'notify-rule-status', role: 'status' });
   const change = changeThen(box, redraw);
-  const save = (who, kind, enabled, form) => change(() => api('POST', '/v1/subscriptions', { subscription: { person: who, event_kind: kind, enabled } }),
+  const save = (who, kind, enabled, filter, form) => change(() => api('POST', '/v1/subscriptions', { subscription: { person: who, event_kind: kind, enabled, filter } }),
     () => [tf('notifySwitchSaved', { person: who, kind: notifyKindName(kind) }), undefined, who], form);
   const remove = (who, kind) => change(() => api('DELETE', `/v1/subscriptions?person=${encodeURIComponent(who)}&event_kind=${encodeURIComponent(kind)}`),
     () => tf('notifySwitchRemoved', { person: who, kind: notifyKindName(kind) }));
@@ -3987,25 +4041,28 @@ function notifySubscriptionsSection(person, switches, redraw) {
     return el('tr', { 'data-kind': entry.event_kind, 'data-person': entry.person },
       el('td', { text: entry.person }), el('td', { text: notifyKindName(entry.event_kind) }),
       el('td', { class: 'notify-receives', text: t(entry.enabled ? 'notifyYes' : 'notifyNo') }),
+      el('td', { class: 'notify-filter-text', text: notifyFilterText(entry.filter, organizations) }),
       el('td', { class: 'actions' }, el('button', { type: 'button', class: 'link notify-toggle-switch', text: action,
         'aria-label': tf('notifySwitchOf', { action, kind: notifyKindName(entry.event_kind), person: entry.person }),
-        onclick: () => save(entry.person, entry.event_kind, !entry.enabled) }), ' ',
+        onclick: () => save(entry.person, entry.event_kind, !entry.enabled, entry.filter) }), ' ',
       el('button', { type: 'button', class: 'link notify-remove-switch', text: t('notifyRemoveSwitch'),
         'aria-label': tf('notifyRemoveSwitchOf', { kind: notifyKindName(entry.event_kind), person: entry.person }),
         onclick: () => remove(entry.person, entry.event_kind) })));
   });
-  const table = person ? rowsTable('notify-subscriptions', [t('notifyPerson'), t('notifyKind'), t('notifyReceives'), t('actions')],
+  const table = person ? rowsTable('notify-subscriptions', [t('notifyPerson'), t('notifyKind'), t('notifyReceives'), t('notifyFilter'), t('actions')],
     rows, 'notify-subscriptions-empty', t('notifyNoSwitches')) : null;
+  const filterFields = notifyFilterFields('notify-switch-filter', undefined, organizations);
   const form = el('form', { id: 'notify-rule-form', 'aria-labelledby': 'notify-rule-title' },
     el('label', {}, t('notifyPerson'), el('input', { name: 'person', id: 'notify-rule-person', value: person || '', required: true, autocomplete: 'off' })),
     el('label', {}, t('notifyKind'), el('select', { name: 'event_kind', id: 'notify-rule-kind' },
       ['*'].concat(Object.keys(NOTIFY_EVENT_KINDS)).map((kind) => el('option', { value: kind, text: notifyKindName(kind) })))),
     el('label', {}, t('notifyReceives'), el('select', { name: 'enabled', id: 'notify-rule-enabled' },
       el('option', { value: 'false', text: t('notifyNo') }), el('option', { value: 'true', text: t('notifyYes') }))),
+    filterFields,
     el('button', { type: 'submit', id: 'notify-rule-submit', text: t('notifySetSwitch') }), box);
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    save(form.elements.person.value.trim(), form.elements.event_kind.value, form.elements.enabled.value === 'true', form);
+    save(form.elements.person.value.trim(), form.elements.event_kind.value, form.elements.enabled.value === 'true', notifyFilterRead(filterFields), form);
   });
   return [el('h2', { id: 'notify-subscriptions-title', text: t('notifySubscriptions') }), el('p', { class: 'muted', text: t('notifySubscriptionsIntro') }), lookup, table,
     el('h3', { id: 'notify-rule-title', text: t('notifyNewSwitch') }), form];

@@ -68,11 +68,13 @@ struct NotificationAPI: Sendable {
         try Self.requireOwnOrAdministrator(caller, person: subscription.person)
         // A misspelt kind would be stored and never apply: the person would still be mailed.
         _ = try Self.knownKind(subscription.eventKind, field: "subscription.event_kind", wildcard: true)
-        let stored = subscription
+        let criteria = try TicketCriteria(checking: subscription.filter, field: "subscription.filter")
+        let stored = NotificationV1Subscription(person: subscription.person, kind: subscription.eventKind,
+                                                setting: SubscriptionSwitch(enabled: subscription.enabled, criteria: criteria))
         return try write(context, request) { tx in
-            try SubscriptionStore().set(tx, person: stored.person, kind: stored.eventKind, enabled: stored.enabled)
+            try SubscriptionStore().set(tx, person: stored.person, kind: stored.kind, enabled: stored.enabled, criteria: criteria)
             var response = NotificationV1.SetSubscriptionResponse()
-            response.subscription = stored
+            response.subscription = stored.message
             return response
         }
     }
@@ -95,11 +97,7 @@ struct NotificationAPI: Sendable {
             throw RPCError(.notFound, "registro não encontrado / subscription not found")
         }
         var response = NotificationV1.RemoveSubscriptionResponse()
-        var subscription = NotificationV1.Subscription()
-        subscription.person = removed.person
-        subscription.eventKind = removed.kind
-        subscription.enabled = removed.enabled
-        response.subscription = subscription
+        response.subscription = removed.message
         return response
     }
 
@@ -116,13 +114,7 @@ struct NotificationAPI: Sendable {
         }
         var response = NotificationV1.ListSubscriptionsResponse()
         response.subscriptions = try database.read { tx in
-            try SubscriptionStore().list(tx, persons: persons).map {
-                var s = NotificationV1.Subscription()
-                s.person = $0.person
-                s.eventKind = $0.kind
-                s.enabled = $0.enabled
-                return s
-            }
+            try SubscriptionStore().list(tx, persons: persons).map(\.message)
         }
         return response
     }
@@ -131,21 +123,7 @@ struct NotificationAPI: Sendable {
 
     func registerWebhook(_ request: NotificationV1.RegisterWebhookRequest, _ context: ServerContext) throws -> NotificationV1.RegisterWebhookResponse {
         try Access.requireAdministrator(try runtime.principals.require(context))
-        // An address of 150,000 characters was registered and called.
-        guard request.url.utf8.count <= 2_048 else {
-            throw Access.invalid("url", "No máximo 2048 caracteres.", "At most 2048 characters.", reason: "too_long")
-        }
-        guard let url = URLComponents(string: request.url), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
-              !(url.host ?? "").isEmpty else {
-            throw Access.invalid("url", "Informe um endereço http(s) válido.", "A valid http(s) URL is required.")
-        }
-        // Literal addresses and `localhost` only: names are not resolved here (they may not
-        // resolve yet, and may change); every connection is checked when sent (WebhookSender).
-        guard !planner.settings.webhookBlockedNetworks.refuses(host: url.host ?? "") else {
-            throw Access.invalid("url", "Endereço interno bloqueado para webhooks (loopback, link-local; NOTIFICATION_WEBHOOK_BLOCKED_NETWORKS).",
-                                 "Internal address blocked for webhooks (loopback, link-local; NOTIFICATION_WEBHOOK_BLOCKED_NETWORKS).",
-                                 reason: "blocked_network")
-        }
+        _ = try WebhookURL.checked(request.url, blocked: planner.settings.webhookBlockedNetworks)
         guard request.secret.isEmpty || request.secret.utf8.count >= 16 else {
             throw Access.invalid("secret", "O segredo precisa de ao menos 16 caracteres.", "The secret needs at least 16 characters.")
         }
@@ -179,16 +157,20 @@ struct NotificationAPI: Sendable {
         return kinds
     }
 
-    /// Changes what an active webhook receives (kinds, filter, level, internal entries), checked
-    /// as registration checks them; URL and secret stay.
+    /// Changes what an active webhook receives (kinds, filter, level, internal entries) and,
+    /// when given, its URL, checked as registration checks them; the secret stays. Its
+    /// deliveries not yet delivered (queued, retrying, dead) go to the new URL; those delivered
+    /// keep the one they went to (a claim taken before the edit is put back, not sent to the old
+    /// one: ``DeliveryDispatcher``).
     func updateWebhook(_ request: NotificationV1.UpdateWebhookRequest, _ context: ServerContext) throws -> NotificationV1.UpdateWebhookResponse {
         try Access.requireAdministrator(try runtime.principals.require(context))
         guard !request.id.isEmpty else { throw Access.required("id", "Informe o webhook.", "Webhook is required.") }
+        let url: String? = try request.url.isEmpty ? nil : WebhookURL.checked(request.url, blocked: planner.settings.webhookBlockedNetworks)
         let kinds = try Self.webhookKinds(request.eventKinds)
         let criteria = try TicketCriteria(checking: request.filter)
         let response = try write(context, request) { tx in
             guard try WebhookStore.update(tx, id: request.id, eventKinds: kinds, accessLevel: max(0, request.accessLevel),
-                                          internalEntries: request.internalEntries, criteria: criteria),
+                                          internalEntries: request.internalEntries, criteria: criteria, url: url),
                   let webhook = try WebhookStore.find(tx, id: request.id) else {
                 throw RPCError(.notFound, "webhook não encontrado / webhook not found")
             }

@@ -43,6 +43,9 @@ enum ClaimResult: Sendable {
     /// Not sent (the lease was no longer certain, or the lane stopped): back to `queued` without
     /// counting the attempt.
     case released
+    /// Not sent because its webhook's URL changed after the claim: back to `queued` without
+    /// counting the attempt, now for that URL (its target and lane).
+    case moved(to: String)
 }
 
 /// The SQL of the claim protocol that lets several instances share one database:
@@ -238,6 +241,15 @@ enum DeliveryClaims {
             UPDATE notification_deliveries SET state = 'queued', attempts = attempts - 1, claimed_until = 0
             WHERE id = ? AND state = 'sending' AND claimed_by = ? AND attempts = ?
             """, [.text(claimed.id), .text(instance), .integer(Int64(claimed.attempts))])
+    }
+
+    /// Gives back a webhook delivery's claim that was not sent because its webhook now has
+    /// another URL: queued again for `url` (target and lane).
+    static func release(_ tx: any SQLExecutor, _ claimed: ClaimedDelivery, instance: String, movedTo url: String) throws {
+        try tx.execute("""
+            UPDATE notification_deliveries SET state = 'queued', attempts = attempts - 1, claimed_until = 0, target = ?, lane = ?
+            WHERE id = ? AND state = 'sending' AND claimed_by = ? AND attempts = ?
+            """, [.text(url), .text(WebhookURL.lane(url)), .text(claimed.id), .text(instance), .integer(Int64(claimed.attempts))])
     }
 
     /// What ``recordAll(_:_:instance:retry:publisher:)`` writes for `outcome`: the state,

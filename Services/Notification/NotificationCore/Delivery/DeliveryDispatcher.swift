@@ -370,6 +370,13 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
                 return .finished(.transient("\(error)"))
             }
             guard let webhook, webhook.active else { return .finished(.permanent("webhook removido / webhook removed")) }
+            // Its URL changed since this row was planned or retargeted (claimed before the edit,
+            // or a replay of one delivered before it): not sent to the old address, queued again
+            // for the new one, the attempt not counted.
+            guard webhook.url == claimed.target else {
+                recorder?.add(claimed, .moved(to: webhook.url))
+                return .released
+            }
             let signing: [String]
             do {
                 // Within a rotation's overlap the previous secret signs too.
@@ -428,6 +435,9 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
                     switch result {
                     case .released:
                         try DeliveryClaims.release(tx, claimed, instance: instanceID)
+                        released.append((claimed, nil))
+                    case .moved(let url):
+                        try DeliveryClaims.release(tx, claimed, instance: instanceID, movedTo: url)
                         released.append((claimed, nil))
                     case .sent(let outcome, let at):
                         sends.append((claimed, outcome, at))

@@ -47,7 +47,7 @@ struct DeliveryPlanner: Sendable {
         var inserted = 0
         let snapshot = try cache.snapshot(tx)
         let recipients = try RecipientResolver(rules: snapshot.rules).recipients(for: facts, tx) { keys, kind in
-            try snapshot.isEnabled(tx, person: keys, kind: kind)
+            try snapshot.isEnabled(tx, person: keys, kind: kind, ticket: facts.traits)
         }
         let token = recipients.isEmpty ? nil : identity.token(facts.ticketID)
         for recipient in recipients {
@@ -113,7 +113,7 @@ struct DeliveryPlanner: Sendable {
                 "data": .object(facts.variables(forLevel: webhook.accessLevel, readsInternal: webhook.internalEntries)),
             ])
             let row = NewDelivery(id: id, eventID: facts.eventID, recipient: "webhook:\(webhook.id)", channel: .webhook, eventKind: facts.kind,
-                                  ticketID: facts.ticketID, lane: "webhook|" + Self.host(of: webhook.url), target: webhook.url,
+                                  ticketID: facts.ticketID, lane: WebhookURL.lane(webhook.url), target: webhook.url,
                                   messageID: id, subject: facts.kind, payload: Array(json), accessLevel: facts.accessLevel,
                                   webhookID: webhook.id)
             if try insert(row, tx, now: now) { inserted += 1 }

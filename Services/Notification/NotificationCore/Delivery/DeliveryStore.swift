@@ -148,7 +148,7 @@ enum DeliveryStore {
 
     static let columns = """
         id, event_id, event_kind, ticket_id, recipient, channel, state, attempts, next_attempt_at, last_answer, message_id,
-        subject, created_at, sent_at, resends, copies, envelope_to, access_level
+        subject, created_at, sent_at, resends, copies, envelope_to, access_level, target
         """
 
     /// A row as the API shows it.
@@ -170,6 +170,8 @@ enum DeliveryStore {
         delivery.sentAtMs = try row.optionalInt("sent_at") ?? 0
         delivery.resends = Int32(try row.int("resends"))
         delivery.copies = try row.text("copies").split(separator: "\n").map(String.init)
+        // A webhook's URL (e-mail rows keep none).
+        delivery.target = try row.text("target")
         return delivery
     }
 

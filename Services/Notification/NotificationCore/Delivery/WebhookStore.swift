@@ -73,18 +73,30 @@ enum WebhookStore {
                   .text(record.criteria.stored)])
     }
 
-    /// Replaces the stored (sealed) secret of an active webhook; the one it replaces keeps
-    /// signing until `previousUntil` (0: it stops now).
-    /// Replaces what the active webhook `id` receives. - Returns: whether there was one.
+    /// Replaces what the active webhook `id` receives and, when `url` is given, where: its
+    /// deliveries not yet delivered (`queued`, including those waiting for a retry, and `dead`)
+    /// go there too (their target and send lane); delivered, failed and discarded ones keep the
+    /// address they went to. A `sending` one, claimed before this commits, is put back by its
+    /// sender when it sees the new URL (``DeliveryClaims/release(_:_:instance:movedTo:)``).
+    /// - Returns: whether there was one.
     static func update(_ executor: any SQLExecutor, id: String, eventKinds: [String], accessLevel: Int32, internalEntries: Bool,
-                       criteria: TicketCriteria) throws -> Bool {
-        try executor.execute("""
-            UPDATE notification_webhooks SET event_kinds = ?, access_level = ?, internal_entries = ?, ticket_filter = ?
+                       criteria: TicketCriteria, url: String? = nil) throws -> Bool {
+        guard try executor.execute("""
+            UPDATE notification_webhooks SET event_kinds = ?, access_level = ?, internal_entries = ?, ticket_filter = ?, url = COALESCE(?, url)
             WHERE id = ? AND active = 1
             """, [.text(eventKinds.joined(separator: ",")), .integer(Int64(accessLevel)), .init(internalEntries), .text(criteria.stored),
-                  .text(id)]) == 1
+                  url.map(SQLValue.text) ?? .null, .text(id)]) == 1 else { return false }
+        if let url {
+            try executor.execute("""
+                UPDATE notification_deliveries SET target = ?, lane = ?
+                WHERE recipient = ? AND channel = 'webhook' AND state IN ('queued', 'dead') AND target <> ?
+                """, [.text(url), .text(WebhookURL.lane(url)), .text("webhook:\(id)"), .text(url)])
+        }
+        return true
     }
 
+    /// Replaces the stored (sealed) secret of an active webhook; the one it replaces keeps
+    /// signing until `previousUntil` (0: it stops now).
     static func setSecret(_ executor: any SQLExecutor, id: String, sealed: String, previousUntil: Int64) throws -> Bool {
         try executor.execute("""
             UPDATE notification_webhooks SET previous_secret = CASE WHEN CAST(? AS BIGINT) > 0 THEN secret ELSE '' END, previous_until = ?, secret = ?

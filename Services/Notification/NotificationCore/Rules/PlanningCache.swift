@@ -24,8 +24,8 @@ final class PlanningCache: Sendable {
         /// `kind|locale` → the administrator's template.
         var templates: [String: TemplateCatalog.Entry]
         var webhooks: [WebhookRecord]
-        /// Person → (kind → enabled); nil when the table is larger than ``subscriptionLimit``.
-        var subscriptions: [String: [String: Bool]]?
+        /// Person → (kind → switch); nil when the table is larger than ``subscriptionLimit``.
+        var subscriptions: [String: [String: SubscriptionSwitch]]?
         /// Suppressed address → what a delivery to it records; nil when there are more than
         /// ``subscriptionLimit`` (then read per recipient).
         var suppressed: [String: String]?
@@ -65,14 +65,14 @@ final class PlanningCache: Sendable {
             templates["\(try row.text("event_kind"))|\(try row.text("locale"))"] =
                 TemplateCatalog.Entry(subject: try row.text("subject"), text: try row.text("text_body"), html: try row.text("html_body"))
         }
-        var subscriptions: [String: [String: Bool]]? = [:]
-        let rows = try tx.query("SELECT person, event_kind, enabled FROM notification_subscriptions LIMIT ?",
+        var subscriptions: [String: [String: SubscriptionSwitch]]? = [:]
+        let rows = try tx.query("SELECT person, event_kind, enabled, ticket_filter FROM notification_subscriptions LIMIT ?",
                                 [.integer(Int64(Self.subscriptionLimit + 1))])
         if rows.count > Self.subscriptionLimit {
             subscriptions = nil
         } else {
             for row in rows {
-                subscriptions?[try row.text("person"), default: [:]][try row.text("event_kind")] = try row.bool("enabled")
+                subscriptions?[try row.text("person"), default: [:]][try row.text("event_kind")] = try SubscriptionStore.switchOf(row)
             }
         }
         let snapshot = Snapshot(version: version, rules: fileRules.applying(try RuleStore.edits(tx)), templates: templates, webhooks: try WebhookStore.active(tx), subscriptions: subscriptions,
@@ -94,17 +94,13 @@ extension PlanningCache.Snapshot {
         return templates["\(kind)|\(locale)"] ?? TemplateCatalog.builtIn(kind: kind, locale: locale)
     }
 
-    /// Whether any of `keys` (a person's id and address) is subscribed to `kind`, as
-    /// ``SubscriptionStore/isEnabled(_:person:kind:)`` decides it (a kind's own switch before
-    /// `*`; no switch: subscribed); read from `tx` when the table was too large to cache.
-    func isEnabled(_ tx: any SQLExecutor, person keys: [String], kind: String) throws -> Bool {
-        guard let subscriptions else { return try SubscriptionStore().isEnabled(tx, person: keys, kind: kind) }
-        guard !keys.isEmpty else { return true }
-        let normalized = keys.map { $0.utf8.contains(UInt8(ascii: "@")) ? EmailAddress.normalized($0) : $0 }
-        let switches = normalized.compactMap { subscriptions[$0] }
-        if let specific = switches.lazy.compactMap({ $0[kind] }).first { return specific }
-        if let all = switches.lazy.compactMap({ $0["*"] }).first { return all }
-        return true
+    /// Whether any of `keys` (a person's id and address) is subscribed to `kind` for a ticket
+    /// with `traits`, as ``SubscriptionSwitch/isEnabled(_:kind:ticket:)`` decides it (a kind's own
+    /// switch before `*`, its filter applied; no switch: subscribed); read from `tx` when the
+    /// table was too large to cache.
+    func isEnabled(_ tx: any SQLExecutor, person keys: [String], kind: String, ticket traits: TicketTraits = TicketTraits()) throws -> Bool {
+        guard let subscriptions else { return try SubscriptionStore().isEnabled(tx, person: keys, kind: kind, ticket: traits) }
+        return SubscriptionSwitch.isEnabled(keys.compactMap { subscriptions[SubscriptionStore.key($0)] }, kind: kind, ticket: traits)
     }
 
     /// Why `address` gets no e-mail (its suppression, as a delivery records it); nil when it may

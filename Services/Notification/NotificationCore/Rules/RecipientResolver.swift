@@ -26,6 +26,17 @@ struct PlannedRecipient: Sendable, Equatable {
     /// for the ticket). Never the customer, nor the other copies — addresses the transferring
     /// agent typed (a supplier, someone at the customer), which nobody vouched for.
     var readsInternal: Bool { audience == .holder || audience == .chefe || (audience == .copies && agentCopy) }
+
+    /// Which audience an address named twice reads as: the customer (internal content stays out
+    /// of their message), then the team (holder, chefe: same template, same content), then a
+    /// copy workflow vouched for, then any other copy (level 0, the copies' template).
+    var precedence: Int {
+        switch audience {
+        case .customer: 3
+        case .holder, .chefe: 2
+        case .copies: agentCopy ? 1 : 0
+        }
+    }
 }
 
 /// Applies the rules to an event: audiences → people → addresses, minus unsubscribed people and
@@ -41,22 +52,28 @@ struct RecipientResolver {
         for rule in rules.rules(of: facts.kind, ticket: facts.traits) {
             plan(rule, facts, into: &planned)
         }
-        // One message per address per event, whichever audiences (and rules) named it (the most entitled wins).
+        // One message per address per event, whichever audiences (and rules) named it, merged so
+        // that the order of the rules (and of their audiences) never changes the message
+        // (docs/NOTIFICATION.md, "Several rules per kind"): the highest level; the name and person
+        // id of whichever named them (a fixed address has none, the holder has both: the person's
+        // switches apply); the most entitled audience (``PlannedRecipient/precedence``).
         var seen: [String: Int] = [:]
         var unique: [PlannedRecipient] = []
         for recipient in planned {
-            if let index = seen[recipient.key] {
-                if recipient.level > unique[index].level { unique[index].level = recipient.level }
-                // The customer among them: internal content stays out of their message; else a
-                // team audience (holder, chefe) over a copy: the holder copied still reads it.
-                let current = unique[index].audience
-                if current != .customer, recipient.audience == .customer || current == .copies && recipient.readsInternal {
-                    unique[index].audience = recipient.audience
-                }
+            guard let index = seen[recipient.key] else {
+                seen[recipient.key] = unique.count
+                unique.append(recipient)
                 continue
             }
-            seen[recipient.key] = unique.count
-            unique.append(recipient)
+            var merged = unique[index]
+            merged.level = max(merged.level, recipient.level)
+            if merged.name.isEmpty { merged.name = recipient.name }
+            if merged.personID.isEmpty { merged.personID = recipient.personID }
+            if recipient.precedence > merged.precedence {
+                merged.audience = recipient.audience
+                merged.agentCopy = recipient.agentCopy
+            }
+            unique[index] = merged
         }
         return try unique.filter { recipient in
             try isEnabled([recipient.key, recipient.personID].filter { !$0.isEmpty }, facts.kind)

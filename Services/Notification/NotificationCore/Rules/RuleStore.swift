@@ -116,11 +116,10 @@ enum RuleStore {
         return true
     }
 
-    /// Marks `kind` as edited by `person` now (its rules are in notification_audience_rule_entries;
-    /// the row's `audiences` and `ticket_filter`, read before migration 12, are left empty).
+    /// Marks `kind` as edited by `person` now (its rules are in notification_audience_rule_entries).
     private static func touch(_ tx: any SQLExecutor, kind: String, by person: String, now: Date) throws {
         try tx.execute("""
-            INSERT INTO notification_audience_rules (event_kind, audiences, updated_by, updated_at, ticket_filter) VALUES (?, '', ?, ?, '')
+            INSERT INTO notification_audience_rules (event_kind, updated_by, updated_at) VALUES (?, ?, ?)
             ON CONFLICT (event_kind) DO UPDATE SET updated_by = excluded.updated_by, updated_at = excluded.updated_at
             """, [.text(kind), .text(person), .timestamp(now)])
     }

@@ -125,6 +125,17 @@ public enum NotificationSchema {
         Migration(version: 12, name: "several audience rules per kind",
                   sqlite: ruleEntries + versionTriggersSQLite(["notification_audience_rule_entries"]),
                   postgres: ruleEntries + versionTriggersPostgres(["notification_audience_rule_entries"])),
+        // The edited kinds' own audiences and filter, read once by migration 12 (which made each
+        // its kind's first rule) and written empty since: nothing reads them. SQLite ≥ 3.35 drops
+        // a column in place (Debian's is 3.40; no index, view or trigger names these two).
+        Migration(version: 13, name: "edited kinds without their old audiences", sql: """
+            ALTER TABLE notification_audience_rules DROP COLUMN audiences;
+            ALTER TABLE notification_audience_rules DROP COLUMN ticket_filter;
+            """),
+        // Which tickets a person's switch applies to (TicketCriteria's text, empty: every ticket,
+        // as every switch stored before): `enabled` for those, the opposite for the others.
+        Migration(version: 14, name: "subscription ticket filters",
+                  sql: "ALTER TABLE notification_subscriptions ADD COLUMN ticket_filter TEXT NOT NULL DEFAULT ''"),
     ]
 
     /// An edited kind's rules, in order (`position`): audiences and fixed addresses

@@ -106,10 +106,15 @@ struct  Ocorrencias__Notification__V1__Subscription
   char *person;
   char *event_kind;
   protobuf_c_boolean enabled;
+  /*
+   * Which tickets the switch applies to (unset: every ticket): `enabled` for the tickets it
+   * matches, the opposite for the others (on: only these tickets; off: all but these).
+   */
+  Ocorrencias__Notification__V1__TicketFilter *filter;
 };
 #define OCORRENCIAS__NOTIFICATION__V1__SUBSCRIPTION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__subscription__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL }
 
 
 struct  Ocorrencias__Notification__V1__SetSubscriptionRequest
@@ -667,10 +672,15 @@ struct  Ocorrencias__Notification__V1__UpdateWebhookRequest
   Ocorrencias__Notification__V1__TicketFilter *filter;
   int32_t access_level;
   protobuf_c_boolean internal_entries;
+  /*
+   * A new address, checked as RegisterWebhookRequest.url (empty: the URL stays). Deliveries not
+   * yet delivered (queued, retrying, dead) go to it; delivered ones keep where they went.
+   */
+  char *url;
 };
 #define OCORRENCIAS__NOTIFICATION__V1__UPDATE_WEBHOOK_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__update_webhook_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL, NULL, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0,NULL, NULL, 0, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Notification__V1__UpdateWebhookResponse
@@ -998,10 +1008,14 @@ struct  Ocorrencias__Notification__V1__Delivery
   int32_t resends;
   size_t n_copies;
   char **copies;
+  /*
+   * A webhook delivery's address: where it was sent (delivered), or where it goes next.
+   */
+  char *target;
 };
 #define OCORRENCIAS__NOTIFICATION__V1__DELIVERY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__delivery__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Notification__V1__ListDeliveriesRequest

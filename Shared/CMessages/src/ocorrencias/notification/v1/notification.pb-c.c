@@ -3292,7 +3292,7 @@ void   ocorrencias__notification__v1__get_stats_response__free_unpacked
   assert(message->base.descriptor == &ocorrencias__notification__v1__get_stats_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor ocorrencias__notification__v1__subscription__field_descriptors[3] =
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__subscription__field_descriptors[4] =
 {
   {
     "person",
@@ -3330,16 +3330,29 @@ static const ProtobufCFieldDescriptor ocorrencias__notification__v1__subscriptio
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "filter",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__Subscription, filter),
+    &ocorrencias__notification__v1__ticket_filter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__notification__v1__subscription__field_indices_by_name[] = {
   2,   /* field[2] = enabled */
   1,   /* field[1] = event_kind */
+  3,   /* field[3] = filter */
   0,   /* field[0] = person */
 };
 static const ProtobufCIntRange ocorrencias__notification__v1__subscription__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor ocorrencias__notification__v1__subscription__descriptor =
 {
@@ -3349,7 +3362,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__subscription__de
   "Ocorrencias__Notification__V1__Subscription",
   "ocorrencias.notification.v1",
   sizeof(Ocorrencias__Notification__V1__Subscription),
-  3,
+  4,
   ocorrencias__notification__v1__subscription__field_descriptors,
   ocorrencias__notification__v1__subscription__field_indices_by_name,
   1,  ocorrencias__notification__v1__subscription__number_ranges,
@@ -5126,7 +5139,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__register_webhook
   (ProtobufCMessageInit) ocorrencias__notification__v1__register_webhook_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__notification__v1__update_webhook_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__update_webhook_request__field_descriptors[6] =
 {
   {
     "id",
@@ -5188,6 +5201,18 @@ static const ProtobufCFieldDescriptor ocorrencias__notification__v1__update_webh
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "url",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__UpdateWebhookRequest, url),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__notification__v1__update_webhook_request__field_indices_by_name[] = {
   3,   /* field[3] = access_level */
@@ -5195,11 +5220,12 @@ static const unsigned ocorrencias__notification__v1__update_webhook_request__fie
   2,   /* field[2] = filter */
   0,   /* field[0] = id */
   4,   /* field[4] = internal_entries */
+  5,   /* field[5] = url */
 };
 static const ProtobufCIntRange ocorrencias__notification__v1__update_webhook_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor ocorrencias__notification__v1__update_webhook_request__descriptor =
 {
@@ -5209,7 +5235,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__update_webhook_r
   "Ocorrencias__Notification__V1__UpdateWebhookRequest",
   "ocorrencias.notification.v1",
   sizeof(Ocorrencias__Notification__V1__UpdateWebhookRequest),
-  5,
+  6,
   ocorrencias__notification__v1__update_webhook_request__field_descriptors,
   ocorrencias__notification__v1__update_webhook_request__field_indices_by_name,
   1,  ocorrencias__notification__v1__update_webhook_request__number_ranges,
@@ -6281,7 +6307,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__send_account_ema
   (ProtobufCMessageInit) ocorrencias__notification__v1__send_account_email_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__notification__v1__delivery__field_descriptors[16] =
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__delivery__field_descriptors[17] =
 {
   {
     "id",
@@ -6475,6 +6501,18 @@ static const ProtobufCFieldDescriptor ocorrencias__notification__v1__delivery__f
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "target",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__Delivery, target),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__notification__v1__delivery__field_indices_by_name[] = {
   7,   /* field[7] = attempts */
@@ -6492,12 +6530,13 @@ static const unsigned ocorrencias__notification__v1__delivery__field_indices_by_
   9,   /* field[9] = server_answer */
   6,   /* field[6] = state */
   11,   /* field[11] = subject */
+  16,   /* field[16] = target */
   3,   /* field[3] = ticket_id */
 };
 static const ProtobufCIntRange ocorrencias__notification__v1__delivery__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 16 }
+  { 0, 17 }
 };
 const ProtobufCMessageDescriptor ocorrencias__notification__v1__delivery__descriptor =
 {
@@ -6507,7 +6546,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__delivery__descri
   "Ocorrencias__Notification__V1__Delivery",
   "ocorrencias.notification.v1",
   sizeof(Ocorrencias__Notification__V1__Delivery),
-  16,
+  17,
   ocorrencias__notification__v1__delivery__field_descriptors,
   ocorrencias__notification__v1__delivery__field_indices_by_name,
   1,  ocorrencias__notification__v1__delivery__number_ranges,

@@ -35,6 +35,24 @@ struct FormerHolderTests {
         return move
     }
 
+    /// Opens `id` as a ticket of type "implantacao" whose steps are `steps` (name, agent in n1):
+    /// it starts held by the first step's agent.
+    static func openWithSteps(_ harness: WorkflowHarness, _ id: String, _ steps: [(name: String, agent: String)]) throws {
+        var sequence = WorkflowV1.PutStepSequenceRequest()
+        sequence.ticketType = "implantacao"
+        sequence.steps = steps.map { name, agent in
+            var step = WorkflowV1.Step()
+            step.name = name
+            step.agentID = agent
+            step.groupID = "n1"
+            return step
+        }
+        _ = try harness.call(WorkflowV1.Workflow.putStepSequence, sequence, as: WorkflowHarness.admin())
+        var opened = WorkflowHarness.opened(id)
+        opened.customFields = ["ticket_type": "implantacao"]
+        try harness.deliver(opened, key: id)
+    }
+
     static func reply(_ id: String) -> WorkflowV1.AddDiscussionRequest {
         var reply = WorkflowV1.AddDiscussionRequest()
         reply.ticketID = id
@@ -129,20 +147,7 @@ struct FormerHolderTests {
     func stepsAssignment(engine: DatabaseEngine) throws {
         let harness = try WorkflowHarness(engine)
         try harness.seedDirectory()
-        var sequence = WorkflowV1.PutStepSequenceRequest()
-        sequence.ticketType = "implantacao"
-        var first = WorkflowV1.Step()
-        first.name = "Levantamento"
-        first.agentID = "ana"
-        var second = WorkflowV1.Step()
-        second.name = "Configuração"
-        second.agentID = "bruno"
-        second.groupID = "n1"
-        sequence.steps = [first, second]
-        _ = try harness.call(WorkflowV1.Workflow.putStepSequence, sequence, as: WorkflowHarness.admin())
-        var opened = WorkflowHarness.opened("imp1")
-        opened.customFields = ["ticket_type": "implantacao"]
-        try harness.deliver(opened, key: "imp1")
+        try Self.openWithSteps(harness, "imp1", [("Levantamento", "ana"), ("Configuração", "bruno")])
         #expect(try harness.ticket("imp1").row?.holder?.agentID == "ana")
         var advance = WorkflowV1.AdvanceStepRequest()
         advance.ticketID = "imp1"
@@ -169,17 +174,7 @@ struct FormerHolderTests {
             try harness.take("t3", as: Self.bruno)
             try harness.take("t3", as: Self.chefe)
             // t4: assigned to ana by a step (its line names her only), then the chefe takes it.
-            var sequence = WorkflowV1.PutStepSequenceRequest()
-            sequence.ticketType = "implantacao"
-            var first = WorkflowV1.Step()
-            first.name = "Levantamento"
-            first.agentID = "ana"
-            first.groupID = "n1"
-            sequence.steps = [first]
-            _ = try harness.call(WorkflowV1.Workflow.putStepSequence, sequence, as: WorkflowHarness.admin())
-            var opened = WorkflowHarness.opened("t4")
-            opened.customFields = ["ticket_type": "implantacao"]
-            try harness.deliver(opened, key: "t4")
+            try Self.openWithSteps(harness, "t4", [("Levantamento", "ana")])
             try harness.take("t4", as: Self.chefe)
             try harness.database.write { tx in
                 // As before migration 203.

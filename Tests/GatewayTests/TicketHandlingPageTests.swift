@@ -59,8 +59,12 @@ struct TicketHandlingPageTests {
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let gateway = deployment.gateway
         let seeded = try TicketFlowTests.seed(gateway)
-        // Bruno, another agent of Ana's group, takes a ticket while her page of it is open.
-        let bruno = try Self.addBruno(gateway, seeded, chefe: false)
+        // Bruno, another agent of Ana's group and her chefe, takes a ticket while her page of it is
+        // open; later takes one from her.
+        let bruno = try Self.addBruno(gateway, seeded, chefe: true)
+        #expect(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-ana", "name": "Ana", "email": "ana@suporte.example",
+                                                                          "max_access_level": 1, "active": true, "chefe_agent_id": "A-bruno"]],
+                                    bearer: seeded.admin).status == 200)
         let contested = try ReplyFilesTests.openTicket(gateway, seeded, subject: "Estoque negativo")
         let cancelled = try ReplyFilesTests.openTicket(gateway, seeded, subject: "Boleto duplicado")
         let ticket = try ReplyFilesTests.openTicket(gateway, seeded)
@@ -81,11 +85,17 @@ struct TicketHandlingPageTests {
         let list = try gateway.request("GET", "/v1/tickets?page_size=50&text=comissoes", bearer: seeded.admin)
         let found = (list.json["tickets"] as? [[String: Any]] ?? []).filter { ($0["subject"] as? String ?? "").hasPrefix("Relatório de comissões") }
         #expect(found.count == 1 && found.first?["ticket_id"] as? String == PortalBrowser.value(result.output), "\(list.text)")
-        // Ana's repasse from the page that showed Bruno holding it was refused: still in the group's queue.
-        let contestedRow = try gateway.request("GET", "/v1/tickets/\(contested)", bearer: seeded.admin).json["workflow"]
-            .flatMap { ($0 as? [String: Any])?["row"] as? [String: Any] }
+        // Ana's repasse from the page that showed Bruno holding it was refused (it stayed in the
+        // group's queue, where she took it); Bruno took it from her, and her public answer after
+        // that was refused: Bruno holds it, with no public entry.
+        let contestedView = try gateway.request("GET", "/v1/tickets/\(contested)", bearer: seeded.admin).json["workflow"] as? [String: Any]
+        let contestedRow = contestedView?["row"] as? [String: Any]
         let holder = contestedRow?["holder"] as? [String: Any]
-        #expect((holder?["agent_id"] as? String ?? "") == "" && holder?["group_id"] as? String == "n1", "\(String(describing: contestedRow))")
+        #expect(holder?["agent_id"] as? String == "A-bruno" && holder?["group_id"] as? String == "n1", "\(String(describing: contestedRow))")
+        #expect(!(contestedView?["discussion"] as? [[String: Any]] ?? []).contains { $0["text"] as? String == "Já verifiquei o certificado." },
+                "\(String(describing: contestedView?["discussion"]))")
+        let holders = try gateway.request("GET", "/v1/tickets/\(contested)/history", bearer: seeded.admin)
+        #expect(holders.status == 200 && holders.text.contains("agente Ana"), "\(holders.text)")
     }
 
     /// Caio, an agent of Ana's group Nível 1 at level 0 (no sign-in): below a confidential ticket.

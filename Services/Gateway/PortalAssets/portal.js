@@ -416,7 +416,8 @@ function filePicker(form, ids) {
 // Sends a form's text and picked files (see sendableFiles) to `path` once: the button is disabled
 // while it goes, `status` says so, and a failure is shown there with the button enabled again.
 // Each submission has an idempotency key of its own, so a retried request is not stored twice.
-async function sendWithFiles({ path, body, picker, button, status, keyPrefix, done }) {
+// `refused(error)`, when given, may handle a failure itself (true: nothing more is shown).
+async function sendWithFiles({ path, body, picker, button, status, keyPrefix, done, refused = null }) {
   button.disabled = true;
   status.replaceChildren(el('p', { class: 'muted', text: t('sending') }));
   try {
@@ -424,8 +425,9 @@ async function sendWithFiles({ path, body, picker, button, status, keyPrefix, do
     status.replaceChildren(el('p', { class: 'ok', text: t('saved') }));
     done();
   } catch (error) {
-    announce(status, errorBox(error));
     button.disabled = false;
+    if (refused && refused(error)) return;
+    announce(status, errorBox(error));
   }
 }
 
@@ -1598,8 +1600,13 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
       e.preventDefault();
       const text = discussion.elements.text.value;
       if (!text.trim()) return announce(status, errorBox(new Error(t('discussionEmpty'))));
+      // Refused by the ticket's state (it changed hands while the page was open: "você não é mais
+      // o responsável…"), the page is drawn again as the ticket is now, with the refusal, as the
+      // other actions are (act); the typed text is kept (its draft). Not while files are picked:
+      // a page drawn again would drop them, so the refusal is shown in place.
       sendWithFiles({ path: `/v1/tickets/${encodeURIComponent(id)}/discussion`, body: { text, is_public: discussion.elements.is_public.checked },
-        picker: discussionFiles, button: discussionButton, status, keyPrefix: 'portal-discussion-', done: () => { discussionDraft.clear(); reload(t('saved')); } });
+        picker: discussionFiles, button: discussionButton, status, keyPrefix: 'portal-discussion-', done: () => { discussionDraft.clear(); reload(t('saved')); },
+        refused: (error) => [403, 409, 422].includes(error.status) && !discussionFiles.files.length && (reload(error), true) });
     });
     const solution = el('form', { id: 'solution-form' },
       el('label', {}, t('solution'), el('textarea', { name: 'text', id: 'solution-text', required: true })),

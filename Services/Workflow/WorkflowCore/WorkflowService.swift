@@ -10,7 +10,8 @@ public enum WorkflowService {
     public static var migrations: [Migration] { WorkflowSchema.migrations + WorkflowTimeMigrations.all + [OpeningStorage.migration, DeferredTextIndex.migration, MetricsQuery.filterMigration, AttachmentOrder.migration,
                                                      InternalAttachments.migration, DeferredTextIndex.explicitInsertMigration, EntryTextIndex.migration,
                                                      HeldTicketIndexes.migration, EntrySequences.migration, FiscalConfigurationFinish.migration,
-                                                     MetricsQuery.outcomeBackfill, AppliedReplies.migration, FlowStore.englishNamesMigration] }
+                                                     MetricsQuery.outcomeBackfill, AppliedReplies.migration, FlowStore.englishNamesMigration,
+                                                     FormerHolders.migration] }
 
     /// The service's defaults for its database (the environment's settings win): on SQLite an
     /// 8 MiB writer page cache (the last pages of the tickets table's indexes, the history, the

@@ -18,7 +18,9 @@ finishes the ticket (workflow refuses while a message is unread).
 Ana, her page of another ticket open while Bruno takes it: her "Assumir" is refused and the page
 is drawn again as the ticket is now (Bruno holds it), with the refusal written as a sentence; once
 Bruno puts it back in the group's queue, her repasse from that page (which showed Bruno holding it)
-is refused as made from a page out of date, and the page drawn again says so.
+is refused as made from a page out of date, and the page drawn again says so. She takes it again;
+Bruno, her chefe, takes it from her: her public answer is refused saying he took it and when, the
+page drawn again with her text kept.
 Usage: ticket_page_care.py BASE_URL SCREENSHOT_DIR TICKET_ID CANCEL_TICKET_ID CONTESTED_TICKET_ID
 (credentials in PORTAL_AGENT / PORTAL_CUSTOMER as email:password, Bruno's bearer token in
 PORTAL_OTHER_AGENT_TOKEN). Prints "OK <id of the ticket opened after the session ended>"."""
@@ -256,6 +258,28 @@ try:
     assert driver.find_element(By.ID, "action-status").text.startswith("A ocorrência mudou desde que você a abriu"), \
         driver.find_element(By.ID, "action-status").text
     assert not portal.facts("ticket-facts").get("Com", "").startswith("Bruno"), portal.facts("ticket-facts")
+    # Ana takes it from the queue; Bruno, her chefe, takes it from her while her page is open. Her
+    # public answer (sent without the page's expectation) is refused as from someone who no longer
+    # holds it, naming who took it and when, in Portuguese only (before, 403 "está com outro
+    # responsável", and the stale answer's Portuguese was cut at "grupo Nível 1 /"); the page is
+    # drawn again as it is now, her text kept.
+    press("take")
+    wait.until(lambda d: portal.facts("ticket-facts").get("Com", "").startswith("Ana"))
+    taken = urllib.request.urlopen(urllib.request.Request(
+        f"{base}/v1/tickets/{contested}/take", data=b"{}", method="POST",
+        headers={"Authorization": "Bearer " + os.environ["PORTAL_OTHER_AGENT_TOKEN"], "Content-Type": "application/json"}))
+    assert taken.status == 200, taken.status
+    driver.find_element(By.ID, "discussion-text").send_keys("Já verifiquei o certificado.")
+    driver.find_element(By.ID, "discussion-public").click()
+    before = driver.find_element(By.ID, "ticket-title")
+    driver.find_element(By.ID, "discussion-submit").click()
+    wait.until(EC.staleness_of(before))
+    wait.until(lambda d: d.find_elements(By.ID, "action-status") and d.find_element(By.ID, "action-status").text)
+    refusal = driver.find_element(By.ID, "action-status").text
+    assert refusal.startswith("Você não é mais o responsável pela ocorrência (Bruno a assumiu em "), refusal
+    assert "agente Bruno); recarregue" in refusal and "UTC-03:00" in refusal and "reload" not in refusal, refusal
+    assert portal.facts("ticket-facts").get("Com", "").startswith("Bruno"), portal.facts("ticket-facts")
+    assert driver.find_element(By.ID, "discussion-text").get_attribute("value") == "Já verifiquei o certificado."
     print("OK", opened)
 except Exception:
     portal.report_failure("ticket-page-care")

@@ -8822,8 +8822,14 @@ components:
         allowed now: 422 `FAILED_PRECONDITION` with detail field `expected`, reason `stale` ("a ocorrência mudou desde que
         você a abriu (agora: …); recarregue / the ticket changed since you opened it (now: …); reload", naming the current
         stage and holder), or reason `no_longer_holder` when the page showed the caller holding it. Absent: the change is
-        judged on the ticket as it is (integrations keep working). A caller who passed the ticket on and acts on it without
-        one gets the same 422 (`no_longer_holder`, detail field `ticket_id`), not 403.
+        judged on the ticket as it is (integrations keep working). A caller who held the ticket and lost it — passed it on,
+        had it sent back, taken by their chefe, assigned by a step — and acts on it (a move, a status, a repasse, a
+        devolver, a schedule, a public entry) with or without one gets the same 422 (`no_longer_holder`, detail field
+        `ticket_id` without one), not 403, saying how, when and who holds it now ("você não é mais o responsável pela
+        ocorrência (Carla a assumiu em 02/12/2026 09:00 UTC-03:00; agora: …); recarregue / you no longer hold this ticket
+        (Carla took it at 2026-12-02 09:00 UTC-03:00; now: …); reload"; the detail's message and message_en the same
+        from "Carla …"). Still 403 for an agent who never held it (and for a loss before workflow's migration 203 that
+        its history names by name only).
       required: [stage]
       properties:
         stage: {type: string, description: "the stage key (workflow.row.stage); required: empty is 400 on expected.stage"}

@@ -263,7 +263,7 @@ extension WorkflowAPI {
         }
         try actor.requireWork()
         let ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
-        try lifecycle.requireUnchanged(ticket, since: request.expected, actor: actor)
+        try lifecycle.requireUnchanged(tx, ticket, since: request.expected, actor: actor)
         do {
             try lifecycle.requireCanAct(tx, ticket, actor)
         } catch {

@@ -17,7 +17,8 @@ extension TicketLifecycle {
     }
 
     /// Changes the holder; transfers and send-backs are recorded in `transfers`, counted, and
-    /// flagged as ping-pong from the third transfer between the same two holders.
+    /// flagged as ping-pong from the third transfer between the same two holders. An agent who
+    /// loses the ticket, by any kind, is recorded in ``FormerHolders``.
     @discardableResult
     public func changeHolder(_ tx: any SQLExecutor, _ ticket: TicketRecord, to holder: HolderRef, kind: HandoffKind, actor: Actor,
                              note: String = "", copyTo: [String] = []) throws -> TicketRecord {
@@ -39,6 +40,10 @@ extension TicketLifecycle {
                       [SQLValue(pingPong || ticket.pingPong)], at: at)
         }
         try touch(tx, ticket.id, "agent_id = ?, group_id = ?", [.text(holder.agentID), .text(holder.groupID)], at: at)
+        // Whoever loses the ticket, however, by id: a later action of theirs is told it changed hands.
+        if from.agentID != holder.agentID {
+            try FormerHolders.record(tx, ticketID: ticket.id, agentID: from.agentID, at: at, kind: kind, actor: actor)
+        }
         var updated = try load(tx, ticket.id)
         try record(tx, ticket.id, "holder", old: describe(ticket), new: describe(updated),
                    note: [kind == .sendBack ? "devolvida" : kind.rawValue, note].filter { !$0.isEmpty }.joined(separator: ": "),

@@ -89,12 +89,12 @@ public final class TicketLifecycle: Sendable {
     /// The ticket `id` when `actor` may act on it: the holder, a member of the holding group when
     /// no agent holds it, the holder's chefe, or an administrator; always within what they may see.
     /// - Parameter expected: what the caller's page showed of it, when the request says
-    ///   (``requireUnchanged(_:since:actor:)``), checked before who may act on it.
+    ///   (``requireUnchanged(_:_:since:actor:)``), checked before who may act on it.
     public func loadActionable(_ tx: any SQLExecutor, _ id: String, actor: Actor,
                                expecting expected: WorkflowV1.TicketExpectation? = nil) throws -> TicketRecord {
         try actor.requireWork()
         let ticket = try loadVisible(tx, id, actor: actor, forUpdate: true)
-        try requireUnchanged(ticket, since: expected, actor: actor)
+        try requireUnchanged(tx, ticket, since: expected, actor: actor)
         try requireCanAct(tx, ticket, actor)
         return ticket
     }
@@ -110,8 +110,11 @@ public final class TicketLifecycle: Sendable {
         } else if actor.has("tickets.act_any") {
             return
         }
-        // They held it and passed it on (or had it sent back): their page is out of date.
-        if try handedOnBy(tx, ticket, actor) { throw noLongerHolderError(ticket, field: "ticket_id") }
+        // They held it and lost it (passed it on, had it sent back, taken by their chefe, assigned
+        // by a step): their page is out of date; still refused, told how and who holds it now.
+        if let lost = try formerHolding(tx, ticket, actor) {
+            throw noLongerHolderError(ticket, field: "ticket_id", lost: lost, actor: actor)
+        }
         throw RPCError(.permissionDenied, "a ocorrência está com outro responsável / the ticket is held by someone else")
     }
 

@@ -1,0 +1,114 @@
+import Foundation
+import Storage
+
+/// Who held a ticket and lost it, by agent id: when, how (a repasse, a devolver, a chefe's take,
+/// a step's assignment) and by whom. One row per ticket and former holder, the latest loss.
+///
+/// The answer to a former holder acting on the ticket from an out-of-date page reads it
+/// (``TicketLifecycle/noLongerHolderError(_:field:lost:actor:)``): "you held this ticket until
+/// the chefe took it at …", a `FAILED_PRECONDITION`, not the `PERMISSION_DENIED` of a colleague
+/// who never held it. Before migration 203 only repasses and devolver (`transfers`) named the
+/// agent who lost the ticket; the history's `holder` lines name holders by name only, so a
+/// chefe's take or a step's assignment left nothing by id.
+public enum FormerHolders {
+    /// How and when an agent lost a ticket.
+    public struct Loss: Sendable, Hashable {
+        /// When (epoch ms).
+        public var at: Int64
+        /// ``TicketLifecycle/HandoffKind``'s raw value: `take`, `transfer`, `send_back`, `assign`.
+        public var kind: String
+        /// Who made the change (the former holder themselves for their own repasse).
+        public var actorID: String
+        public var actorName: String
+    }
+
+    /// Migration 203: the table, backfilled with what can be known by id.
+    ///
+    /// - Repasses and devolver: every `transfers` row from an agent (exact).
+    /// - A take or a step's assignment: from the history's `holder` lines, when the line before it
+    ///   made an agent known by id the holder — a take (its actor is who took it) or a repasse
+    ///   or devolver to an agent (its `transfers` row, same ticket and time) — and that line's new
+    ///   holder reads as this one's old (nothing unrecorded in between, no rename since).
+    /// - Left out: a holder who got the ticket by a step's assignment, or one renamed between the
+    ///   two lines (their history names them only); they keep today's `PERMISSION_DENIED` for
+    ///   losses before the migration.
+    static let migration = Migration(version: 203, name: "ticket_former_holders", sql: """
+        CREATE TABLE ticket_former_holders (
+            ticket_id TEXT NOT NULL, agent_id TEXT NOT NULL, until_at BIGINT NOT NULL, kind TEXT NOT NULL,
+            actor_id TEXT NOT NULL DEFAULT '', actor_name TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (ticket_id, agent_id));
+        WITH holder_lines AS (
+            SELECT h.id, h.ticket_id, h.seq, h.at, h.note, h.actor_id, h.actor_name, h.old_value, h.new_value,
+                   CASE WHEN h.note = 'take' THEN h.actor_id
+                        WHEN h.note LIKE 'transfer%' OR h.note LIKE 'devolvida%' THEN COALESCE((
+                            SELECT tr.to_agent_id FROM transfers tr WHERE tr.ticket_id = h.ticket_id AND tr.at = h.at
+                            ORDER BY tr.id DESC LIMIT 1), '')
+                   END AS new_agent_id
+            FROM ticket_history h WHERE h.kind = 'holder'
+        ), ordered AS (
+            SELECT l.*, LAG(l.new_agent_id) OVER (PARTITION BY l.ticket_id ORDER BY l.seq) AS prev_agent_id,
+                   LAG(l.new_value) OVER (PARTITION BY l.ticket_id ORDER BY l.seq) AS prev_value
+            FROM holder_lines l
+        ), losses AS (
+            SELECT tr.ticket_id, tr.from_agent_id AS agent_id, tr.at, tr.id AS tie,
+                   CASE WHEN tr.sent_back <> 0 THEN 'send_back' ELSE 'transfer' END AS kind, tr.actor_id, tr.actor_name
+            FROM transfers tr WHERE tr.from_agent_id <> '' AND tr.from_agent_id <> tr.to_agent_id
+            UNION ALL
+            SELECT o.ticket_id, o.prev_agent_id, o.at, o.id, CASE WHEN o.note = 'take' THEN 'take' ELSE 'assign' END,
+                   o.actor_id, o.actor_name
+            FROM ordered o
+            WHERE (o.note = 'take' OR o.note LIKE 'assign%') AND o.prev_agent_id <> '' AND o.prev_value = o.old_value
+              AND o.prev_agent_id <> COALESCE(o.new_agent_id, '')
+        ), latest AS (
+            SELECT losses.*, ROW_NUMBER() OVER (PARTITION BY ticket_id, agent_id ORDER BY at DESC, tie DESC) AS n FROM losses
+        )
+        INSERT INTO ticket_former_holders (ticket_id, agent_id, until_at, kind, actor_id, actor_name)
+        SELECT ticket_id, agent_id, at, kind, actor_id, actor_name FROM latest WHERE n = 1;
+        """)
+
+    /// Records that `agentID` lost `ticketID` (a no-op for nobody). Deferred on PostgreSQL: it goes
+    /// out with the change's next statement, no round trip more.
+    static func record(_ tx: any SQLExecutor, ticketID: String, agentID: String, at: Int64, kind: TicketLifecycle.HandoffKind,
+                       actor: Actor) throws {
+        guard !agentID.isEmpty else { return }
+        try tx.executeDeferred("""
+            INSERT INTO ticket_former_holders (ticket_id, agent_id, until_at, kind, actor_id, actor_name) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (ticket_id, agent_id) DO UPDATE SET until_at = excluded.until_at, kind = excluded.kind,
+                actor_id = excluded.actor_id, actor_name = excluded.actor_name
+            """, [.text(ticketID), .text(agentID), .integer(at), .text(kind.rawValue), .text(actor.id), .text(actor.name)])
+    }
+
+    /// The latest time `agentID` lost `ticketID`; `nil` when they never held it (as far as known).
+    public static func loss(_ tx: any SQLExecutor, ticketID: String, agentID: String) throws -> Loss? {
+        guard !agentID.isEmpty,
+              let row = try tx.queryOne("SELECT until_at, kind, actor_id, actor_name FROM ticket_former_holders WHERE ticket_id = ? AND agent_id = ?",
+                                        [.text(ticketID), .text(agentID)]) else { return nil }
+        return Loss(at: row.i("until_at"), kind: row.s("kind"), actorID: row.s("actor_id"), actorName: row.s("actor_name"))
+    }
+
+    /// "Chefe a assumiu em 02/12/2026 09:00 UTC-03:00" / "Chefe took it at 2026-12-02 09:00
+    /// UTC-03:00": who did what, when, in São Paulo's time (the business calendar's default
+    /// zone), the zone named by its offset. "Você"/"You" when the caller did it themselves.
+    static func describe(_ loss: Loss, caller: Actor) -> (pt: String, en: String) {
+        let own = !loss.actorID.isEmpty && loss.actorID == caller.id
+        let name = loss.actorName.isEmpty ? loss.actorID : loss.actorName
+        let who = own ? ("Você", "You") : name.isEmpty ? ("Alguém", "Someone") : (name, name)
+        let did: (String, String)
+        switch TicketLifecycle.HandoffKind(rawValue: loss.kind) {
+        case .take: did = ("a assumiu", "took it")
+        case .transfer: did = ("a repassou", "passed it on")
+        case .sendBack: did = ("a devolveu", "sent it back")
+        case .assign: did = ("a atribuiu a outro responsável", "assigned it to another holder")
+        case nil: did = ("a passou adiante", "handed it on")
+        }
+        return ("\(who.0) \(did.0) em \(time(loss.at, english: false))", "\(who.1) \(did.1) at \(time(loss.at, english: true))")
+    }
+
+    static func time(_ ms: Int64, english: Bool) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "America/Sao_Paulo") ?? .gmt
+        formatter.dateFormat = (english ? "yyyy-MM-dd HH:mm" : "dd/MM/yyyy HH:mm") + " 'UTC'xxx"
+        return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+    }
+}

@@ -615,7 +615,7 @@ public final class OutboxRelay: @unchecked Sendable {
     /// While destinations rest, their waiting events are the oldest rows (the others' are
     /// delivered and deleted), so a window in `seq` order would read the whole resting backlog
     /// before the first other row, every round: with notification down during ticket opens, intake
-    /// spent ≈ 570 µs per open instead of ≈ 120 and workflow got its tickets 18 s late
+    /// spent ≈ 570 µs per open instead of ≈ 170 and workflow got its tickets 18 s late
     /// (docs/BENCHMARKS-gateway.md). Then the window is read per destination instead, through the
     /// index of storage migration 11 (destination, seq): the destinations present (one index
     /// probe each), and for each one not resting the oldest rows of its own — a window of that

@@ -103,7 +103,7 @@ let package = Package(
         .target(name: "LoadDriverKit", dependencies: ["ServiceKit", "RPCTransport", "Messages", "RPC", "Storage"],
                 path: "Tests/Benchmarks/LoadDriver/Kit", swiftSettings: strict),
         .executableTarget(name: "LoadDriver", dependencies: ["LoadDriverKit"], path: "Tests/Benchmarks/LoadDriver/Main", swiftSettings: strict),
-        .executableTarget(name: "OutboxScrapeBench", dependencies: ["Storage", "TestSupport"],
+        .executableTarget(name: "OutboxScrapeBench", dependencies: ["Storage", "TestSupport", "CSQLite"],
                           path: "Tests/Benchmarks/OutboxScrapeBench", swiftSettings: strict),
         .executableTarget(name: "CodecFuzz", dependencies: ["Messages", "RPC", "TestSupport"], path: "Tests/Benchmarks/CodecFuzz", swiftSettings: strict),
 

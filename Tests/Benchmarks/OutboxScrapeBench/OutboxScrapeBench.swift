@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import Storage
 import TestSupport
@@ -121,7 +122,12 @@ struct OutboxScrapeBench {
         if scratch.engine == .postgres, let url = scratch.configuration.url {
             try PostgresAdmin.execute(url: url, "VACUUM ANALYZE storage_outbox")
         } else {
-            try db.write { tx in _ = try tx.query("PRAGMA wal_checkpoint(TRUNCATE)", []) }
+            // Outside any transaction, so on a connection of its own.
+            var handle: OpaquePointer?
+            guard sqlite3_open(scratch.configuration.sqlitePath, &handle) == SQLITE_OK else { throw BenchError("cannot open the SQLite file") }
+            defer { sqlite3_close(handle) }
+            let rc = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_TRUNCATE, nil, nil)
+            guard rc == SQLITE_OK else { throw BenchError("checkpoint: \(String(cString: sqlite3_errmsg(handle)))") }
         }
     }
 
@@ -136,4 +142,9 @@ struct OutboxScrapeBench {
     static func loadAverage() -> String {
         (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
     }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

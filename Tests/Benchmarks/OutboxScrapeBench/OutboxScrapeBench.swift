@@ -70,7 +70,9 @@ struct OutboxScrapeBench {
         var list: [(name: String, body: () throws -> String)] = [
             ("Outbox.stats (Stats/Outbox, /metrics)", {
                 let stats = try db.read { try Outbox.stats($0) }
-                return "pending \(stats.pending), retrying \(stats.retrying), oldest \(stats.oldestCreatedAt.map { "\(Self.nowMillis() - $0) ms ago" } ?? "none")"
+                let destinations = stats.destinations.map { "\($0.name) \($0.pending)" }.joined(separator: ", ")
+                return "pending \(stats.pendingIsExact ? "" : "≥ ")\(stats.pending), retrying \(stats.retrying), "
+                    + "oldest \(stats.oldestCreatedAt.map { "\(Self.nowMillis() - $0) ms ago" } ?? "none"); \(destinations)"
             }),
             ("OutboxRelay.lag()", { "\(try relay.lag())" }),
             ("OutboxRelay.pending()", { "\(try relay.pending())" }),

@@ -29,6 +29,7 @@ let package = Package(
         .executable(name: "workflow-time-bench", targets: ["WorkflowTimeBench"]),
         .executable(name: "workflow-open-bench", targets: ["WorkflowOpenBench"]),
         .executable(name: "load-driver", targets: ["LoadDriver"]),
+        .executable(name: "outbox-scrape-bench", targets: ["OutboxScrapeBench"]),
     ],
     targets: [
         // MARK: C libraries and generated C code
@@ -102,6 +103,8 @@ let package = Package(
         .target(name: "LoadDriverKit", dependencies: ["ServiceKit", "RPCTransport", "Messages", "RPC", "Storage"],
                 path: "Tests/Benchmarks/LoadDriver/Kit", swiftSettings: strict),
         .executableTarget(name: "LoadDriver", dependencies: ["LoadDriverKit"], path: "Tests/Benchmarks/LoadDriver/Main", swiftSettings: strict),
+        .executableTarget(name: "OutboxScrapeBench", dependencies: ["Storage", "TestSupport", "CSQLite"],
+                          path: "Tests/Benchmarks/OutboxScrapeBench", swiftSettings: strict),
         .executableTarget(name: "CodecFuzz", dependencies: ["Messages", "RPC", "TestSupport"], path: "Tests/Benchmarks/CodecFuzz", swiftSettings: strict),
 
         // MARK: Tests

@@ -177,4 +177,40 @@ struct PrometheusExpositionTests {
         #expect(GatewayMetrics.httpMethodLabel("GET") == "GET" && GatewayMetrics.httpMethodLabel("PATCH") == "PATCH")
         #expect(GatewayMetrics.httpMethodLabel("FOO1") == "OTHER" && GatewayMetrics.httpMethodLabel("get\"") == "OTHER")
     }
+
+    @Test("the outbox series: per service and per destination, the count limit beside the counts, a silent service up 0 and nothing else")
+    func outboxSeries() {
+        var intake = RpcV1.OutboxStatsResponse()
+        intake.pending = 10_000
+        intake.countLimit = 10_000
+        intake.retrying = 3
+        intake.oldestPendingAgeMs = 7_250_000
+        intake.destinationsComplete = true
+        for (name, pending, age) in [("notification", Int64(10_000), Int64(7_250_000)), ("work\"flow", 12, 1_500)] {
+            var destination = RpcV1.OutboxDestinationStats()
+            destination.destination = name
+            destination.pending = pending
+            destination.oldestPendingAgeMs = age
+            intake.destinations.append(destination)
+        }
+        let text = OutboxMetricsText.render(services: ["intake", "workflow", "gateway"], answers: [intake, nil, RpcV1.OutboxStatsResponse()])
+        let (problems, samples) = Self.validate(text)
+        #expect(problems.isEmpty, "\(problems)\n\(text)")
+        func value(_ name: String, _ labels: [String: String]) -> String? {
+            samples.first { $0.name == name && Dictionary($0.labels, uniquingKeysWith: { a, _ in a }) == labels }?.value
+        }
+        #expect(value("ocorrencias_service_up", ["service": "intake"]) == "1" && value("ocorrencias_service_up", ["service": "workflow"]) == "0")
+        #expect(value("ocorrencias_outbox_pending", ["service": "intake"]) == "10000")
+        #expect(value("ocorrencias_outbox_count_limit", ["service": "intake"]) == "10000")
+        #expect(value("ocorrencias_outbox_oldest_age_seconds", ["service": "intake"]) == "7250.0")
+        #expect(value("ocorrencias_outbox_retrying", ["service": "intake"]) == "3")
+        #expect(value("ocorrencias_outbox_destination_pending", ["service": "intake", "destination": "notification"]) == "10000")
+        #expect(value("ocorrencias_outbox_destination_oldest_age_seconds", ["service": "intake", "destination": "work\"flow"]) == "1.5")
+        #expect(value("ocorrencias_outbox_pending", ["service": "gateway"]) == "0", "an empty outbox answers 0")
+        #expect(!samples.contains { $0.labels.contains { $0.0 == "service" && $0.1 == "workflow" } && $0.name != "ocorrencias_service_up" },
+                "no outbox series for a service that did not answer")
+        #expect(text.contains("a value equal to the limit means at least that many"), "the help says what a capped count means")
+        let silent = OutboxMetricsText.render(services: ["intake"], answers: [nil])
+        #expect(silent == "# HELP ocorrencias_service_up Whether the service answered the scrape's outbox question (1) or not (0: down, unreachable, or slower than 500 ms).\n# TYPE ocorrencias_service_up gauge\nocorrencias_service_up{service=\"intake\"} 0\n")
+    }
 }

@@ -171,6 +171,7 @@ struct WorkflowTimeRoutesTests {
             #expect(metrics.text.contains("ocorrencias_outbox_oldest_age_seconds{service=\"\(service)\"} "), "\(service)")
         }
         #expect(metrics.text.contains("# TYPE ocorrencias_outbox_pending gauge"))
+        #expect(metrics.text.contains("ocorrencias_outbox_count_limit{service=\"intake\"} \(Outbox.countLimit)"), "counts stop at the limit")
         for service in ["intake", "workflow", "notification", "knowledge", "gateway"] {
             #expect(metrics.text.contains("ocorrencias_service_up{service=\"\(service)\"} 1"), "\(service)")
         }

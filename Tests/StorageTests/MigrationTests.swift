@@ -34,7 +34,7 @@ struct MigrationTests {
         #expect(try Self.serviceHistory(db) == ["1:create_notes", "2:seed_notes", "3:add_notes_author"])
         try db.write { try $0.execute("UPDATE notes SET author = ? WHERE id = ?", ["ana", 1]) }
         let builtin = try db.read { try $0.scalar("SELECT COUNT(*) FROM schema_migrations WHERE component = ?", ["storage"]) }
-        #expect(builtin == 11, "the outbox (seven steps), its leases, inbox, idempotency and write-probe tables are recorded too")
+        #expect(builtin == 12, "the outbox (eight steps), its leases, inbox, idempotency and write-probe tables are recorded too")
     }
 
     @Test("progress names each pending migration, step of count, then how many were applied; a database up to date reports none pending",

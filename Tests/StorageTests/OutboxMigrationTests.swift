@@ -5,7 +5,8 @@ import TestSupport
 
 /// Outbox migrations 4 (SQLite: `seq` without AUTOINCREMENT), 5 (the per-key index led by the
 /// entity the key names), 6 (PostgreSQL: room for the leases' heap-only updates), 7 (no per-key
-/// index) and 11 (the destination index, for claims while a destination rests): events written before them are kept with their order, leases and retry state, and are
+/// index), 11 (the destination index, for claims while a destination rests) and 12 (the failed
+/// rows' partial index, for the metrics): events written before them are kept with their order, leases and retry state, and are
 /// still delivered, in order, after them.
 @Suite("Outbox migration")
 struct OutboxMigrationTests {
@@ -34,9 +35,10 @@ struct OutboxMigrationTests {
             } else {
                 try tx.execute("DROP INDEX IF EXISTS storage_outbox_entity_key_seq", [])
                 try tx.execute("DROP INDEX IF EXISTS storage_outbox_destination_seq", [])
+                try tx.execute("DROP INDEX IF EXISTS storage_outbox_retrying", [])
             }
             try tx.execute("CREATE INDEX storage_outbox_key_seq ON storage_outbox (event_key, seq)", [])
-            try tx.execute("DELETE FROM schema_migrations WHERE component = 'storage' AND version IN (4, 5, 6, 7, 11)", [])
+            try tx.execute("DELETE FROM schema_migrations WHERE component = 'storage' AND version IN (4, 5, 6, 7, 11, 12)", [])
         }
     }
 
@@ -76,11 +78,13 @@ struct OutboxMigrationTests {
             guard case .text(let text) = sql else { Issue.record("no storage_outbox table"); return }
             #expect(!text.uppercased().contains("AUTOINCREMENT"))
             let indexes = try db.read { try $0.query("SELECT name FROM sqlite_master WHERE tbl_name = 'storage_outbox' AND type = 'index'", []) }
-            #expect(try indexes.map { try $0.text("name") }.filter { !$0.hasPrefix("sqlite_autoindex") } == ["storage_outbox_destination_seq"],
-                    "no per-key index: the relay claims by primary key (migration 7); the destination index (migration 11)")
+            #expect(try indexes.map { try $0.text("name") }.filter { !$0.hasPrefix("sqlite_autoindex") }.sorted()
+                    == ["storage_outbox_destination_seq", "storage_outbox_retrying"],
+                    "no per-key index: the relay claims by primary key (migration 7); the destination index (migration 11); failed rows (migration 12)")
         } else {
             let indexes = try db.read { try $0.query("SELECT indexname FROM pg_indexes WHERE tablename = 'storage_outbox' ORDER BY 1", []) }
-            #expect(try indexes.map { try $0.text("indexname") } == ["storage_outbox_destination_seq", "storage_outbox_event_id_key", "storage_outbox_pkey"])
+            #expect(try indexes.map { try $0.text("indexname") } == ["storage_outbox_destination_seq", "storage_outbox_event_id_key", "storage_outbox_pkey",
+                                                                          "storage_outbox_retrying"])
         }
 
         // New events after the migration go after the old ones of their key.

@@ -32,13 +32,33 @@ extension RpcV1 {
         public init() {}
     }
 
+    /// Counts stop at `count_limit` so that a scrape costs the same whatever the backlog: a count
+    /// below it is exact, a count equal to it means "at least that many" (docs/STORAGE.md, "What the
+    /// outbox's metrics mean").
     public struct OutboxStatsResponse: Sendable, Hashable {
-        /// Rows waiting in the outbox (one per subscriber of each event).
+        /// Rows waiting in the outbox (one per subscriber of each event), counted up to `count_limit`.
         public var pending: Int64 = 0
-        /// Age of the oldest pending row in milliseconds; 0 when none.
+        /// Age of the oldest pending row (the first enqueued one still waiting) in milliseconds; 0 when none.
         public var oldestPendingAgeMs: Int64 = 0
-        /// Pending rows that failed at least once and wait for a retry.
+        /// Pending rows that failed at least once and wait for a retry, counted up to `count_limit`.
         public var retrying: Int64 = 0
+        /// Where counting stopped; 0 from a service older than 2026-12-02, whose counts are exact.
+        public var countLimit: Int64 = 0
+        /// Each destination (subscriber) with rows waiting, by name; at most 32.
+        public var destinations: [RpcV1.OutboxDestinationStats] = []
+        /// Whether `destinations` names every destination with rows waiting.
+        public var destinationsComplete: Bool = false
+
+        public init() {}
+    }
+
+    /// One destination's rows in a service's outbox (keys `destination|…`).
+    public struct OutboxDestinationStats: Sendable, Hashable {
+        public var destination: String = ""
+        /// Its rows waiting, counted up to the response's `count_limit`.
+        public var pending: Int64 = 0
+        /// Age of its oldest pending row in milliseconds.
+        public var oldestPendingAgeMs: Int64 = 0
 
         public init() {}
     }
@@ -136,12 +156,44 @@ extension RpcV1.OutboxStatsResponse: ProtoMessage {
         c.pending = self.pending
         c.oldest_pending_age_ms = self.oldestPendingAgeMs
         c.retrying = self.retrying
+        c.count_limit = self.countLimit
+        if !self.destinations.isEmpty {
+            c.n_destinations = self.destinations.count
+            c.destinations = arena.messages(self.destinations)
+        }
+        c.destinations_complete = (self.destinationsComplete ? 1 : 0)
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Rpc__V1__OutboxStatsResponse>) {
         self.pending = c.pointee.pending
         self.oldestPendingAgeMs = c.pointee.oldest_pending_age_ms
         self.retrying = c.pointee.retrying
+        self.countLimit = c.pointee.count_limit
+        if c.pointee.n_destinations > 0, let _items = c.pointee.destinations {
+            self.destinations = (0..<c.pointee.n_destinations).map { (_items[$0].map { RpcV1.OutboxDestinationStats(_c: $0) } ?? RpcV1.OutboxDestinationStats()) }
+        } else {
+            self.destinations = []
+        }
+        self.destinationsComplete = (c.pointee.destinations_complete != 0)
+    }
+}
+
+extension RpcV1.OutboxDestinationStats: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Rpc__V1__OutboxDestinationStats
+    public static var protoName: String { "ocorrencias.rpc.v1.OutboxDestinationStats" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Rpc__V1__OutboxDestinationStats(); ocorrencias__rpc__v1__outbox_destination_stats__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Rpc__V1__OutboxDestinationStats>) { ocorrencias__rpc__v1__outbox_destination_stats__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Rpc__V1__OutboxDestinationStats, arena: inout ProtoArena) {
+        if !self.destination.isEmpty { c.destination = arena.cString(self.destination) }
+        c.pending = self.pending
+        c.oldest_pending_age_ms = self.oldestPendingAgeMs
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Rpc__V1__OutboxDestinationStats>) {
+        self.destination = _ProtoRuntime.string(c.pointee.destination)
+        self.pending = c.pointee.pending
+        self.oldestPendingAgeMs = c.pointee.oldest_pending_age_ms
     }
 }
 

@@ -180,5 +180,12 @@ enum BuiltinSchema {
             version: 11, name: "storage_outbox_destination_index",
             sqlite: "CREATE INDEX storage_outbox_destination_seq ON storage_outbox (substr(event_key, 1, instr(event_key || '|', '|') - 1), seq)",
             postgres: "CREATE INDEX storage_outbox_destination_seq ON storage_outbox ((substr(event_key, 1, strpos(event_key || '|', '|') - 1)), seq)"),
+        // The rows that failed at least once, for the metrics (``Outbox/stats``: `retrying`),
+        // which counted them by reading the whole table on every scrape. A partial index: an
+        // enqueued row (no attempts yet) has no entry, so enqueues write nothing more; only a
+        // failed delivery's update (rare) and the delete of such a row touch it.
+        Migration(
+            version: 12, name: "storage_outbox_retrying_index",
+            sql: "CREATE INDEX storage_outbox_retrying ON storage_outbox (seq) WHERE attempts > 0"),
     ]
 }

@@ -89,16 +89,6 @@ public enum Outbox {
             """, values)
     }
 
-    /// What waits in the outbox: rows not delivered yet, the oldest one's creation time (epoch
-    /// milliseconds, nil when empty) and how many of them failed at least once.
-    public static func stats(_ executor: any SQLExecutor) throws -> (pending: Int, oldestCreatedAt: Int64?, retrying: Int) {
-        guard let row = try executor.queryOne("""
-            SELECT COUNT(*) AS n, MIN(created_at) AS oldest, SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS retrying
-            FROM storage_outbox
-            """) else { return (0, nil, 0) }
-        return (Int(try row.int("n")), try row.optionalInt("oldest"), Int(try row.optionalInt("retrying") ?? 0))
-    }
-
     /// The creation time (epoch milliseconds) of the oldest undelivered event for `destination`
     /// (one subscriber's rows: keys `destination|…`, or the key `destination` itself), nil when
     /// there is none. "Oldest" is the first enqueued (lowest `seq`), whose creation time is the
@@ -110,14 +100,35 @@ public enum Outbox {
     /// notification stopped during ticket opens, every batch of intake's watch streams read the
     /// whole backlog again (half of intake's CPU per open). Before that it was
     /// `MIN(created_at) … WHERE event_key LIKE …`, a scan of the whole table on both engines.
+    ///
+    /// On PostgreSQL the rest of the caller's transaction is planned for its parameters' values
+    /// (``planForValues(_:)``): the generic plan of the prepared statement, which PostgreSQL
+    /// switched to after five calls, does not know which destination is asked for and walked
+    /// the primary key from the oldest row, filtering, past a resting destination's whole backlog
+    /// to a live destination's first row (5,000,000 rows waiting: 4–9 s per call, 2026-12-02,
+    /// `outbox-scrape-bench`; docs/STORAGE.md).
     public static func oldestCreatedAt(_ executor: any SQLExecutor, destination: String) throws -> Int64? {
-        try executor.queryOne("""
-            SELECT created_at FROM storage_outbox WHERE \(OutboxRelay.destinationExpression(executor.engine)) = ?
-            ORDER BY seq LIMIT 1
-            """, [.text(destination)])?.int("created_at")
+        try planForValues(executor)
+        return try executor.queryOne(oldestOfDestinationSQL(executor.engine), [.text(destination)])?.int("created_at")
     }
 
-    /// The number of events not delivered yet.
+    /// The first row's creation time of the destination given as the parameter.
+    static func oldestOfDestinationSQL(_ engine: DatabaseEngine) -> String {
+        "SELECT created_at FROM storage_outbox WHERE \(OutboxRelay.destinationExpression(engine)) = ? ORDER BY seq LIMIT 1"
+    }
+
+    /// PostgreSQL: plans the statements of the rest of the caller's transaction for the values
+    /// of their parameters (`SET LOCAL plan_cache_mode = force_custom_plan`, sent with the next
+    /// statement), for statements whose best plan depends on which destination they name: a
+    /// live destination's few rows through the destination index, while a generic plan, made
+    /// once for any destination, may walk the primary key past a resting one's backlog. Planning
+    /// each call costs a fraction of a millisecond. SQLite plans do not depend on the values.
+    static func planForValues(_ executor: any SQLExecutor) throws {
+        if executor.engine == .postgres { try executor.executeDeferred("SET LOCAL plan_cache_mode = force_custom_plan") }
+    }
+
+    /// The number of events not delivered yet, exact: it counts every row (a read of the whole
+    /// primary key), so it is for tests and tools; metrics use ``stats(_:countLimit:)``.
     public static func pendingCount(_ executor: any SQLExecutor) throws -> Int {
         Int(try executor.queryOne("SELECT COUNT(*) AS n FROM storage_outbox")?.int("n") ?? 0)
     }

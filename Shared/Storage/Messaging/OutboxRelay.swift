@@ -737,6 +737,22 @@ public final class OutboxRelay: @unchecked Sendable {
             """
     }
 
+    /// The first `limit` destinations by name with events in the outbox (column `name`), one
+    /// index probe each: ``destinationsSQL(_:)`` stopped after `limit` probes (the metrics, which
+    /// must not probe once per key when keys name no destination of their own).
+    static func destinationsSQL(_ engine: DatabaseEngine, limit: Int) -> String {
+        let destination = destinationExpression(engine)
+        return """
+            WITH RECURSIVE destinations(name, n) AS (
+                SELECT (SELECT \(destination) FROM storage_outbox ORDER BY \(destination) LIMIT 1), 1
+                UNION ALL
+                SELECT (SELECT \(destination) FROM storage_outbox WHERE \(destination) > destinations.name
+                        ORDER BY \(destination) LIMIT 1), destinations.n + 1
+                FROM destinations WHERE destinations.name IS NOT NULL AND destinations.n < \(max(1, limit)))
+            SELECT name FROM destinations WHERE name IS NOT NULL
+            """
+    }
+
     /// The oldest rows of each of `count` destinations (parameters: a destination, then the
     /// window's size, for each), through migration 11's index; in no particular order.
     static func destinationWindowsSQL(_ engine: DatabaseEngine, count: Int) -> String {
@@ -853,15 +869,19 @@ public final class OutboxRelay: @unchecked Sendable {
 
     // MARK: Metrics
 
-    /// The number of events not delivered yet (by any relay).
+    /// The number of events not delivered yet (by any relay), exact: it counts every row (a read
+    /// of the whole primary key), so it is for tests and tools; metrics use ``Outbox/stats(_:countLimit:)``,
+    /// which stops counting at a limit.
     public func pending() throws -> Int {
         try database.read { try Outbox.pendingCount($0) }
     }
 
-    /// The age of the oldest undelivered event, or zero when the outbox is empty: how far
-    /// publishing is behind.
+    /// The age of the oldest undelivered event (the first enqueued one still waiting:
+    /// ``Outbox/oldestCreatedAt(_:)``, one probe of the primary key), or zero when the outbox is
+    /// empty: how far publishing is behind. (Until 2026-12-02 it was `MIN(created_at)`, a read of
+    /// the whole table.)
     public func lag() throws -> Duration {
-        let oldest = try database.read { try $0.queryOne("SELECT MIN(created_at) AS oldest FROM storage_outbox")?.optionalInt("oldest") }
+        let oldest = try database.read { try Outbox.oldestCreatedAt($0) }
         guard let oldest else { return .zero }
         return .milliseconds(max(0, EpochMillis.now() - oldest))
     }

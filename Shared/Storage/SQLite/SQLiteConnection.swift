@@ -143,6 +143,16 @@ final class SQLiteConnection: ScriptExecutor {
         }
     }
 
+    /// The virtual-machine steps one run of `sql` takes (`SQLITE_STMTSTATUS_VM_STEP`): a measure
+    /// of the rows it visits, for tests that pin a statement's work as bounded whatever the
+    /// table's size (its query plan does not show a `LIMIT`).
+    func virtualMachineSteps(_ sql: String, _ params: [SQLValue]) throws -> Int {
+        let cached = try prepared(sql)
+        sqlite3_stmt_status(cached.handle, SQLITE_STMTSTATUS_VM_STEP, 1)
+        _ = try query(sql, params)
+        return Int(sqlite3_stmt_status(cached.handle, SQLITE_STMTSTATUS_VM_STEP, 0))
+    }
+
     private func prepared(_ sql: String) throws -> CachedStatement {
         if let cached = statements[sql] { return cached }
         if statements.count >= cacheCapacity { clearStatementCache() }

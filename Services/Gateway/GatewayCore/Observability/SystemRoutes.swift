@@ -62,7 +62,7 @@ enum SystemRoutes {
 
     /// Outbox lag per service: `Stats/Outbox` on every service behind the gateway, concurrently,
     /// 500 ms each (a service that does not answer is left out of the lag series), and the
-    /// gateway's own outbox; `ocorrencias_service_up` says which answered.
+    /// gateway's own outbox; `ocorrencias_service_up` says which answered (``OutboxMetricsText``).
     static func outboxMetrics(_ gateway: Gateway) -> String {
         let services = gateway.configuration.services + ["gateway"]
         let results = Results(count: services.count)
@@ -70,8 +70,7 @@ enum SystemRoutes {
             let service = services[index]
             if service == "gateway" {
                 if let stats = try? gateway.runtime.database.read({ tx in try Outbox.stats(tx) }) {
-                    let age = stats.oldestCreatedAt.map { max(0, Int64(Date().timeIntervalSince1970 * 1000) - $0) } ?? 0
-                    results.set(index, ["pending": Int64(stats.pending), "age": age, "retrying": Int64(stats.retrying)])
+                    results.set(index, ["stats": RpcV1.OutboxStatsResponse(stats)])
                 }
                 return
             }
@@ -80,28 +79,10 @@ enum SystemRoutes {
             guard let bytes = try? gateway.forward(service: service, path: RpcV1.Stats.outbox.path,
                                                    payload: RpcV1.OutboxStatsRequest().serializedBytes(), options: options),
                   let stats = try? RpcV1.OutboxStatsResponse(serializedBytes: bytes) else { return }
-            results.set(index, ["pending": stats.pending, "age": stats.oldestPendingAgeMs, "retrying": stats.retrying])
+            results.set(index, ["stats": stats])
         }
-        var pending = "", age = "", retrying = "", up = ""
-        for (index, service) in services.enumerated() {
-            let values = results.get(index)
-            let label = "{service=\"\(GatewayMetrics.escape(service))\"}"
-            // A service that does not answer says so, instead of only missing from the series.
-            up += "ocorrencias_service_up\(label) \(values["pending"] == nil ? 0 : 1)\n"
-            guard let count = values["pending"] as? Int64 else { continue }
-            pending += "ocorrencias_outbox_pending\(label) \(count)\n"
-            age += "ocorrencias_outbox_oldest_age_seconds\(label) \(Double(values["age"] as? Int64 ?? 0) / 1000)\n"
-            retrying += "ocorrencias_outbox_retrying\(label) \(values["retrying"] as? Int64 ?? 0)\n"
-        }
-        let upText = "# HELP ocorrencias_service_up Whether the service answered the scrape's outbox question (1) or not (0: down, unreachable, or slower than 500 ms).\n"
-            + "# TYPE ocorrencias_service_up gauge\n" + up
-        guard !pending.isEmpty else { return upText }
-        return upText + "# HELP ocorrencias_outbox_pending Events written to a service's outbox and not yet delivered.\n"
-            + "# TYPE ocorrencias_outbox_pending gauge\n" + pending
-            + "# HELP ocorrencias_outbox_oldest_age_seconds Age of the oldest undelivered event in a service's outbox (0 when empty).\n"
-            + "# TYPE ocorrencias_outbox_oldest_age_seconds gauge\n" + age
-            + "# HELP ocorrencias_outbox_retrying Undelivered events that failed at least once.\n"
-            + "# TYPE ocorrencias_outbox_retrying gauge\n" + retrying
+        return OutboxMetricsText.render(services: services,
+                                        answers: services.indices.map { results.get($0)["stats"] as? RpcV1.OutboxStatsResponse })
     }
 
     /// Health/Check on every service behind the gateway, concurrently, 1 s each.

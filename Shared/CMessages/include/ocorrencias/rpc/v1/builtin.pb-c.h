@@ -19,6 +19,7 @@ typedef struct Ocorrencias__Rpc__V1__HealthCheckRequest Ocorrencias__Rpc__V1__He
 typedef struct Ocorrencias__Rpc__V1__HealthCheckResponse Ocorrencias__Rpc__V1__HealthCheckResponse;
 typedef struct Ocorrencias__Rpc__V1__OutboxStatsRequest Ocorrencias__Rpc__V1__OutboxStatsRequest;
 typedef struct Ocorrencias__Rpc__V1__OutboxStatsResponse Ocorrencias__Rpc__V1__OutboxStatsResponse;
+typedef struct Ocorrencias__Rpc__V1__OutboxDestinationStats Ocorrencias__Rpc__V1__OutboxDestinationStats;
 typedef struct Ocorrencias__Rpc__V1__ListMethodsRequest Ocorrencias__Rpc__V1__ListMethodsRequest;
 typedef struct Ocorrencias__Rpc__V1__MethodInfo Ocorrencias__Rpc__V1__MethodInfo;
 typedef struct Ocorrencias__Rpc__V1__ListMethodsResponse Ocorrencias__Rpc__V1__ListMethodsResponse;
@@ -73,25 +74,64 @@ struct  Ocorrencias__Rpc__V1__OutboxStatsRequest
      }
 
 
+/*
+ * Counts stop at `count_limit` so that a scrape costs the same whatever the backlog: a count
+ * below it is exact, a count equal to it means "at least that many" (docs/STORAGE.md, "What the
+ * outbox's metrics mean").
+ */
 struct  Ocorrencias__Rpc__V1__OutboxStatsResponse
 {
   ProtobufCMessage base;
   /*
-   * Rows waiting in the outbox (one per subscriber of each event).
+   * Rows waiting in the outbox (one per subscriber of each event), counted up to `count_limit`.
    */
   int64_t pending;
   /*
-   * Age of the oldest pending row in milliseconds; 0 when none.
+   * Age of the oldest pending row (the first enqueued one still waiting) in milliseconds; 0 when none.
    */
   int64_t oldest_pending_age_ms;
   /*
-   * Pending rows that failed at least once and wait for a retry.
+   * Pending rows that failed at least once and wait for a retry, counted up to `count_limit`.
    */
   int64_t retrying;
+  /*
+   * Where counting stopped; 0 from a service older than 2026-12-02, whose counts are exact.
+   */
+  int64_t count_limit;
+  /*
+   * Each destination (subscriber) with rows waiting, by name; at most 32.
+   */
+  size_t n_destinations;
+  Ocorrencias__Rpc__V1__OutboxDestinationStats **destinations;
+  /*
+   * Whether `destinations` names every destination with rows waiting.
+   */
+  protobuf_c_boolean destinations_complete;
 };
 #define OCORRENCIAS__RPC__V1__OUTBOX_STATS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__rpc__v1__outbox_stats_response__descriptor) \
-    , 0, 0, 0 }
+    , 0, 0, 0, 0, 0,NULL, 0 }
+
+
+/*
+ * One destination's rows in a service's outbox (keys `destination|…`).
+ */
+struct  Ocorrencias__Rpc__V1__OutboxDestinationStats
+{
+  ProtobufCMessage base;
+  char *destination;
+  /*
+   * Its rows waiting, counted up to the response's `count_limit`.
+   */
+  int64_t pending;
+  /*
+   * Age of its oldest pending row in milliseconds.
+   */
+  int64_t oldest_pending_age_ms;
+};
+#define OCORRENCIAS__RPC__V1__OUTBOX_DESTINATION_STATS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__rpc__v1__outbox_destination_stats__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Ocorrencias__Rpc__V1__ListMethodsRequest
@@ -234,6 +274,25 @@ Ocorrencias__Rpc__V1__OutboxStatsResponse *
 void   ocorrencias__rpc__v1__outbox_stats_response__free_unpacked
                      (Ocorrencias__Rpc__V1__OutboxStatsResponse *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Rpc__V1__OutboxDestinationStats methods */
+void   ocorrencias__rpc__v1__outbox_destination_stats__init
+                     (Ocorrencias__Rpc__V1__OutboxDestinationStats         *message);
+size_t ocorrencias__rpc__v1__outbox_destination_stats__get_packed_size
+                     (const Ocorrencias__Rpc__V1__OutboxDestinationStats   *message);
+size_t ocorrencias__rpc__v1__outbox_destination_stats__pack
+                     (const Ocorrencias__Rpc__V1__OutboxDestinationStats   *message,
+                      uint8_t             *out);
+size_t ocorrencias__rpc__v1__outbox_destination_stats__pack_to_buffer
+                     (const Ocorrencias__Rpc__V1__OutboxDestinationStats   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Rpc__V1__OutboxDestinationStats *
+       ocorrencias__rpc__v1__outbox_destination_stats__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__rpc__v1__outbox_destination_stats__free_unpacked
+                     (Ocorrencias__Rpc__V1__OutboxDestinationStats *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Rpc__V1__ListMethodsRequest methods */
 void   ocorrencias__rpc__v1__list_methods_request__init
                      (Ocorrencias__Rpc__V1__ListMethodsRequest         *message);
@@ -342,6 +401,9 @@ typedef void (*Ocorrencias__Rpc__V1__OutboxStatsRequest_Closure)
                   void *closure_data);
 typedef void (*Ocorrencias__Rpc__V1__OutboxStatsResponse_Closure)
                  (const Ocorrencias__Rpc__V1__OutboxStatsResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Rpc__V1__OutboxDestinationStats_Closure)
+                 (const Ocorrencias__Rpc__V1__OutboxDestinationStats *message,
                   void *closure_data);
 typedef void (*Ocorrencias__Rpc__V1__ListMethodsRequest_Closure)
                  (const Ocorrencias__Rpc__V1__ListMethodsRequest *message,
@@ -462,6 +524,7 @@ extern const ProtobufCMessageDescriptor ocorrencias__rpc__v1__health_check_respo
 extern const ProtobufCEnumDescriptor    ocorrencias__rpc__v1__health_check_response__serving_status__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__rpc__v1__outbox_stats_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__rpc__v1__outbox_stats_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__rpc__v1__outbox_destination_stats__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__rpc__v1__list_methods_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__rpc__v1__method_info__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__rpc__v1__list_methods_response__descriptor;

@@ -187,6 +187,51 @@ void   ocorrencias__rpc__v1__outbox_stats_response__free_unpacked
   assert(message->base.descriptor == &ocorrencias__rpc__v1__outbox_stats_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__rpc__v1__outbox_destination_stats__init
+                     (Ocorrencias__Rpc__V1__OutboxDestinationStats         *message)
+{
+  static const Ocorrencias__Rpc__V1__OutboxDestinationStats init_value = OCORRENCIAS__RPC__V1__OUTBOX_DESTINATION_STATS__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__rpc__v1__outbox_destination_stats__get_packed_size
+                     (const Ocorrencias__Rpc__V1__OutboxDestinationStats *message)
+{
+  assert(message->base.descriptor == &ocorrencias__rpc__v1__outbox_destination_stats__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__rpc__v1__outbox_destination_stats__pack
+                     (const Ocorrencias__Rpc__V1__OutboxDestinationStats *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__rpc__v1__outbox_destination_stats__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__rpc__v1__outbox_destination_stats__pack_to_buffer
+                     (const Ocorrencias__Rpc__V1__OutboxDestinationStats *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__rpc__v1__outbox_destination_stats__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Rpc__V1__OutboxDestinationStats *
+       ocorrencias__rpc__v1__outbox_destination_stats__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Rpc__V1__OutboxDestinationStats *)
+     protobuf_c_message_unpack (&ocorrencias__rpc__v1__outbox_destination_stats__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__rpc__v1__outbox_destination_stats__free_unpacked
+                     (Ocorrencias__Rpc__V1__OutboxDestinationStats *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__rpc__v1__outbox_destination_stats__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__rpc__v1__list_methods_request__init
                      (Ocorrencias__Rpc__V1__ListMethodsRequest         *message)
 {
@@ -549,7 +594,7 @@ const ProtobufCMessageDescriptor ocorrencias__rpc__v1__outbox_stats_request__des
   (ProtobufCMessageInit) ocorrencias__rpc__v1__outbox_stats_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__rpc__v1__outbox_stats_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor ocorrencias__rpc__v1__outbox_stats_response__field_descriptors[6] =
 {
   {
     "pending",
@@ -587,8 +632,47 @@ static const ProtobufCFieldDescriptor ocorrencias__rpc__v1__outbox_stats_respons
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "count_limit",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Rpc__V1__OutboxStatsResponse, count_limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "destinations",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Rpc__V1__OutboxStatsResponse, n_destinations),
+    offsetof(Ocorrencias__Rpc__V1__OutboxStatsResponse, destinations),
+    &ocorrencias__rpc__v1__outbox_destination_stats__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "destinations_complete",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Rpc__V1__OutboxStatsResponse, destinations_complete),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__rpc__v1__outbox_stats_response__field_indices_by_name[] = {
+  3,   /* field[3] = count_limit */
+  4,   /* field[4] = destinations */
+  5,   /* field[5] = destinations_complete */
   1,   /* field[1] = oldest_pending_age_ms */
   0,   /* field[0] = pending */
   2,   /* field[2] = retrying */
@@ -596,7 +680,7 @@ static const unsigned ocorrencias__rpc__v1__outbox_stats_response__field_indices
 static const ProtobufCIntRange ocorrencias__rpc__v1__outbox_stats_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor ocorrencias__rpc__v1__outbox_stats_response__descriptor =
 {
@@ -606,11 +690,75 @@ const ProtobufCMessageDescriptor ocorrencias__rpc__v1__outbox_stats_response__de
   "Ocorrencias__Rpc__V1__OutboxStatsResponse",
   "ocorrencias.rpc.v1",
   sizeof(Ocorrencias__Rpc__V1__OutboxStatsResponse),
-  3,
+  6,
   ocorrencias__rpc__v1__outbox_stats_response__field_descriptors,
   ocorrencias__rpc__v1__outbox_stats_response__field_indices_by_name,
   1,  ocorrencias__rpc__v1__outbox_stats_response__number_ranges,
   (ProtobufCMessageInit) ocorrencias__rpc__v1__outbox_stats_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__rpc__v1__outbox_destination_stats__field_descriptors[3] =
+{
+  {
+    "destination",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Rpc__V1__OutboxDestinationStats, destination),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pending",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Rpc__V1__OutboxDestinationStats, pending),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "oldest_pending_age_ms",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Rpc__V1__OutboxDestinationStats, oldest_pending_age_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__rpc__v1__outbox_destination_stats__field_indices_by_name[] = {
+  0,   /* field[0] = destination */
+  2,   /* field[2] = oldest_pending_age_ms */
+  1,   /* field[1] = pending */
+};
+static const ProtobufCIntRange ocorrencias__rpc__v1__outbox_destination_stats__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__rpc__v1__outbox_destination_stats__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.rpc.v1.OutboxDestinationStats",
+  "OutboxDestinationStats",
+  "Ocorrencias__Rpc__V1__OutboxDestinationStats",
+  "ocorrencias.rpc.v1",
+  sizeof(Ocorrencias__Rpc__V1__OutboxDestinationStats),
+  3,
+  ocorrencias__rpc__v1__outbox_destination_stats__field_descriptors,
+  ocorrencias__rpc__v1__outbox_destination_stats__field_indices_by_name,
+  1,  ocorrencias__rpc__v1__outbox_destination_stats__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__rpc__v1__outbox_destination_stats__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 #define ocorrencias__rpc__v1__list_methods_request__field_descriptors NULL

@@ -78,7 +78,7 @@ struct FormerHolderTests {
                 "\(String(describing: refusal?.violations))", sourceLocation: sourceLocation)
     }
 
-    @Test("the chefe takes ana's ticket: her move, public reply, repasse, devolver, status and schedule without an expectation are FAILED_PRECONDITION naming the chefe and when; nothing changes; bruno, who never held it, gets PERMISSION_DENIED",
+    @Test("the chefe takes ana's ticket: her move, public reply, repasse, devolver, status and schedule without an expectation are FAILED_PRECONDITION naming the chefe and when (GetTicketHolder carries the same refusal); nothing changes; bruno, who never held it, gets PERMISSION_DENIED",
           arguments: TestEngines.all)
     func chefesTake(engine: DatabaseEngine) throws {
         let harness = try takenFromAnaByTheChefe(engine)
@@ -103,6 +103,17 @@ struct FormerHolderTests {
                         harness.failure(WorkflowV1.Workflow.transferTicket, HandoffTests.transfer("t1", group: "n1"), as: Self.bruno)] {
             #expect(refused?.code == .permissionDenied, "\(String(describing: refused))")
         }
+        // GetTicketHolder carries the same refusal for services that refuse on workflow's behalf
+        // (notification's SendTicketEmail); none for bruno.
+        var ask = WorkflowV1.GetTicketHolderRequest()
+        ask.ticketID = "t1"
+        let anas = try harness.call(WorkflowV1.Workflow.getTicketHolder, ask, as: Self.ana)
+        let moved = harness.failure(WorkflowV1.Workflow.moveTicket, Self.move("t1"), as: Self.ana)
+        #expect(!anas.callerMayAct && anas.callerNoLongerHolder?.kind == "take" && anas.callerNoLongerHolder?.message == moved?.message
+                && anas.callerNoLongerHolder?.description == moved?.violations.first?.descriptionPT
+                && anas.callerNoLongerHolder?.descriptionEn == moved?.violations.first?.descriptionEN, "\(anas)")
+        let brunos = try harness.call(WorkflowV1.Workflow.getTicketHolder, ask, as: Self.bruno)
+        #expect(!brunos.callerMayAct && brunos.callerNoLongerHolder == nil, "\(brunos)")
         // Refused is refused: nothing changed.
         let view = try harness.ticket("t1")
         #expect(view.row?.stage == "em_atendimento" && view.row?.holder?.agentID == "chefe" && view.row?.status == nil,

@@ -8836,8 +8836,8 @@ components:
         `ticket_id` without one), not 403, saying how, when and who holds it now ("você não é mais o responsável pela
         ocorrência (Carla a assumiu em 02/12/2026 09:00 UTC-03:00; agora: …); recarregue / you no longer hold this ticket
         (Carla took it at 2026-12-02 09:00 UTC-03:00; now: …); reload"; the detail's message and message_en the same
-        from "Carla …"). Still 403 for an agent who never held it (and for a loss before workflow's migration 203 that
-        its history names by name only).
+        from "Carla …"). Still 403 for an agent who never held it (and for a loss before workflow's migrations 203–204
+        that its history names by name only: an agent renamed since, a step sequence edited since).
       required: [stage]
       properties:
         stage: {type: string, description: "the stage key (workflow.row.stage); required: empty is 400 on expected.stage"}

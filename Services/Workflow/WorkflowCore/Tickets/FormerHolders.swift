@@ -29,9 +29,9 @@ public enum FormerHolders {
     ///   made an agent known by id the holder — a take (its actor is who took it) or a repasse
     ///   or devolver to an agent (its `transfers` row, same ticket and time) — and that line's new
     ///   holder reads as this one's old (nothing unrecorded in between, no rename since).
-    /// - Left out: a holder who got the ticket by a step's assignment, or one renamed between the
-    ///   two lines (their history names them only); they keep today's `PERMISSION_DENIED` for
-    ///   losses before the migration.
+    /// - Left out: a holder who got the ticket by a step's assignment (204 adds them when the
+    ///   step still says who, ``stepsMigration``), or one renamed between the two lines (their
+    ///   history names them only); they keep `PERMISSION_DENIED` for losses before the migration.
     static let migration = Migration(version: 203, name: "ticket_former_holders", sql: """
         CREATE TABLE ticket_former_holders (
             ticket_id TEXT NOT NULL, agent_id TEXT NOT NULL, until_at BIGINT NOT NULL, kind TEXT NOT NULL,
@@ -64,6 +64,48 @@ public enum FormerHolders {
         )
         INSERT INTO ticket_former_holders (ticket_id, agent_id, until_at, kind, actor_id, actor_name)
         SELECT ticket_id, agent_id, at, kind, actor_id, actor_name FROM latest WHERE n = 1;
+        """)
+
+    /// Migration 204: what 203 left out of a step sequence. A step's assignment line (note
+    /// `assign: Passo <name>`) names its new holder by name only, but the step it names says who:
+    /// the ticket's type's step of that name (`step_sequences`), taken as the line's holder when
+    /// that step's holder, named as workflow names holders today ("grupo G / agente A"), reads as
+    /// the line's new holder — the sequence not edited and the agent not renamed since. Each such
+    /// holder who then lost the ticket by a take or by the next step's assignment (the next line
+    /// reading them as its old holder) is recorded; their losses by repasse or devolver were
+    /// already (`transfers`, 203). Run as its own migration so that databases that applied 203
+    /// before it get it too; a loss recorded already, later or at the same time, is kept.
+    static let stepsMigration = Migration(version: 204, name: "ticket_former_holders_steps", sql: """
+        WITH step_lines AS (
+            SELECT h.id, h.ticket_id, h.seq, h.at, h.note, h.actor_id, h.actor_name, h.old_value, h.new_value,
+                   CASE WHEN h.note LIKE 'assign: Passo %' THEN (
+                       SELECT s.agent_id FROM tickets t
+                       JOIN step_sequences s ON s.ticket_type = t.ticket_type AND 'assign: Passo ' || s.name = h.note
+                       LEFT JOIN agents a ON a.id = s.agent_id
+                       LEFT JOIN staff_groups g ON g.id = s.group_id
+                       WHERE t.id = h.ticket_id AND s.agent_id <> ''
+                         AND h.new_value = CASE WHEN s.group_id = '' THEN '' ELSE 'grupo ' || COALESCE(NULLIF(g.name, ''), s.group_id) || ' / ' END
+                                           || 'agente ' || COALESCE(NULLIF(a.name, ''), s.agent_id)
+                       ORDER BY s.position LIMIT 1)
+                   END AS step_agent_id
+            FROM ticket_history h WHERE h.kind = 'holder'
+        ), ordered AS (
+            SELECT l.*, LAG(l.step_agent_id) OVER (PARTITION BY l.ticket_id ORDER BY l.seq) AS prev_agent_id,
+                   LAG(l.new_value) OVER (PARTITION BY l.ticket_id ORDER BY l.seq) AS prev_value
+            FROM step_lines l
+        ), latest AS (
+            SELECT o.ticket_id, o.prev_agent_id AS agent_id, o.at, CASE WHEN o.note = 'take' THEN 'take' ELSE 'assign' END AS kind,
+                   o.actor_id, o.actor_name,
+                   ROW_NUMBER() OVER (PARTITION BY o.ticket_id, o.prev_agent_id ORDER BY o.at DESC, o.seq DESC) AS n
+            FROM ordered o
+            WHERE (o.note = 'take' OR o.note LIKE 'assign%') AND o.prev_agent_id IS NOT NULL AND o.prev_value = o.old_value
+              AND COALESCE(CASE WHEN o.note = 'take' THEN o.actor_id ELSE o.step_agent_id END, '') <> o.prev_agent_id
+        )
+        INSERT INTO ticket_former_holders (ticket_id, agent_id, until_at, kind, actor_id, actor_name)
+        SELECT ticket_id, agent_id, at, kind, actor_id, actor_name FROM latest WHERE n = 1
+        ON CONFLICT (ticket_id, agent_id) DO UPDATE SET until_at = excluded.until_at, kind = excluded.kind,
+            actor_id = excluded.actor_id, actor_name = excluded.actor_name
+        WHERE excluded.until_at > ticket_former_holders.until_at;
         """)
 
     /// Records that `agentID` lost `ticketID` (a no-op for nobody). Deferred on PostgreSQL: it goes

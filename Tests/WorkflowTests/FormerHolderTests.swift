@@ -198,12 +198,24 @@ struct FormerHolderTests {
             var advance = WorkflowV1.AdvanceStepRequest()
             advance.ticketID = "t5"
             #expect(try harness.call(WorkflowV1.Workflow.advanceStep, advance, as: Self.chefe).row?.holder?.agentID == "bruno")
-            // t6: as t5, but the sequence was edited since (its step 1 now names bruno): the line's
-            // holder can no longer be told.
-            try Self.openWithSteps(harness, "t6", [("Levantamento", "ana"), ("Configuração", "chefe")], type: "suporte_dedicado")
+            // t6: as t5, but the sequence was edited since (its step 1 now names bruno, and no
+            // other step of that name names ana): the line's holder can no longer be told.
+            try Self.openWithSteps(harness, "t6", [("Triagem", "ana"), ("Configuração", "chefe")], type: "suporte_dedicado")
             advance.ticketID = "t6"
             _ = try harness.call(WorkflowV1.Workflow.advanceStep, advance, as: Self.chefe)
-            try Self.putSteps(harness, [("Levantamento", "bruno"), ("Configuração", "chefe")], type: "suporte_dedicado")
+            try Self.putSteps(harness, [("Triagem", "bruno"), ("Configuração", "chefe")], type: "suporte_dedicado")
+            // t7: ana loses it twice, a repasse then (given back) the chefe's take: the take is latest.
+            try harness.deliver(WorkflowHarness.opened("t7"), key: "t7")
+            try harness.take("t7", as: Self.ana)
+            _ = try harness.call(WorkflowV1.Workflow.transferTicket, HandoffTests.transfer("t7", agent: "bruno"), as: Self.ana)
+            _ = try harness.call(WorkflowV1.Workflow.transferTicket, HandoffTests.transfer("t7", agent: "ana"), as: Self.bruno)
+            try harness.take("t7", as: Self.chefe)
+            // t8: the other way round: the chefe's take, then (given back) her own repasse.
+            try harness.deliver(WorkflowHarness.opened("t8"), key: "t8")
+            try harness.take("t8", as: Self.ana)
+            try harness.take("t8", as: Self.chefe)
+            _ = try harness.call(WorkflowV1.Workflow.transferTicket, HandoffTests.transfer("t8", agent: "ana"), as: Self.chefe)
+            _ = try harness.call(WorkflowV1.Workflow.transferTicket, HandoffTests.transfer("t8", agent: "bruno"), as: Self.ana)
             try harness.database.write { tx in
                 // As before migrations 203 and 204.
                 try tx.execute("DROP TABLE ticket_former_holders")
@@ -217,7 +229,8 @@ struct FormerHolderTests {
             try tx.query("SELECT ticket_id, agent_id, kind, actor_id FROM ticket_former_holders ORDER BY ticket_id, agent_id")
                 .map { "\($0.s("ticket_id")):\($0.s("agent_id")):\($0.s("kind")):\($0.s("actor_id"))" }
         }
-        #expect(rows == ["t1:ana:take:chefe", "t2:ana:transfer:ana", "t4:ana:take:chefe", "t5:ana:assign:chefe"], "\(rows)")
+        #expect(rows == ["t1:ana:take:chefe", "t2:ana:transfer:ana", "t4:ana:take:chefe", "t5:ana:assign:chefe",
+                         "t7:ana:take:chefe", "t7:bruno:transfer:bruno", "t8:ana:transfer:ana", "t8:chefe:transfer:chefe"], "\(rows)")
         let times = try harness.database.read { tx in
             try tx.query("""
                 SELECT f.until_at AS until_at, h.at AS at FROM ticket_former_holders f

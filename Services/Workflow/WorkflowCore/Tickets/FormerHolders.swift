@@ -49,9 +49,7 @@ public enum FormerHolders {
         """
 
     /// 203's `losses`: the `transfers` rows from an agent, and the takes and assignments whose
-    /// previous `holder` line (in the history's order, `at` then `seq`: the order of
-    /// `ticket_history`'s primary key, so SQLite reads the table as it lies, no sort) made an
-    /// agent known by id the holder.
+    /// previous `holder` line (``ordered(_:agent:)``) made an agent known by id the holder.
     static let historyLosses = """
         WITH holder_lines AS (
             SELECT h.id, h.ticket_id, h.seq, h.at, h.note, h.actor_id, h.actor_name, h.old_value, h.new_value,
@@ -61,10 +59,7 @@ public enum FormerHolders {
                             ORDER BY tr.id DESC LIMIT 1), '')
                    END AS new_agent_id
             FROM ticket_history h WHERE h.kind = 'holder'
-        ), ordered AS (
-            SELECT l.*, LAG(l.new_agent_id) OVER (PARTITION BY l.ticket_id ORDER BY l.at, l.seq) AS prev_agent_id,
-                   LAG(l.new_value) OVER (PARTITION BY l.ticket_id ORDER BY l.at, l.seq) AS prev_value
-            FROM holder_lines l
+        ), \(ordered("holder_lines", agent: "new_agent_id"))
         ), losses AS (
             SELECT tr.ticket_id, tr.from_agent_id AS agent_id, tr.at, tr.id AS tie,
                    CASE WHEN tr.sent_back <> 0 THEN 'send_back' ELSE 'transfer' END AS kind, tr.actor_id, tr.actor_name
@@ -77,6 +72,19 @@ public enum FormerHolders {
               AND o.prev_agent_id <> COALESCE(o.new_agent_id, '')
         )
         """
+
+    /// `ordered`: each of `lines` (`holder` lines, in a `WITH`) with the previous line's agent
+    /// id (its column `agent`) and new holder (`prev_agent_id`, `prev_value`), in the history's
+    /// order, `at` then `seq`: `ticket_history`'s primary key, so SQLite reads the table as it
+    /// lies, no sort.
+    static func ordered(_ lines: String, agent: String) -> String {
+        """
+        ordered AS (
+            SELECT l.*, LAG(l.\(agent)) OVER (PARTITION BY l.ticket_id ORDER BY l.at, l.seq) AS prev_agent_id,
+                   LAG(l.new_value) OVER (PARTITION BY l.ticket_id ORDER BY l.at, l.seq) AS prev_value
+            FROM \(lines) l
+        """
+    }
 
     /// Writes the latest of `losses` (a `WITH` whose last table is `losses`: ticket_id,
     /// agent_id, at, tie, kind, actor_id, actor_name) per ticket and agent, keeping a later loss
@@ -145,10 +153,7 @@ public enum FormerHolders {
             FROM ticket_history h
             LEFT JOIN step_agents sa ON sa.note = h.note AND sa.described = h.new_value
             WHERE h.kind = 'holder' AND EXISTS (SELECT 1 FROM step_sequences WHERE agent_id <> '')
-        ), ordered AS (
-            SELECT l.*, LAG(l.step_agent_id) OVER (PARTITION BY l.ticket_id ORDER BY l.at, l.seq) AS prev_agent_id,
-                   LAG(l.new_value) OVER (PARTITION BY l.ticket_id ORDER BY l.at, l.seq) AS prev_value
-            FROM step_lines l
+        ), \(ordered("step_lines", agent: "step_agent_id"))
         ), losses AS (
             SELECT o.ticket_id, o.prev_agent_id AS agent_id, o.at, o.id AS tie,
                    CASE WHEN o.note = 'take' THEN 'take' ELSE 'assign' END AS kind, o.actor_id, o.actor_name

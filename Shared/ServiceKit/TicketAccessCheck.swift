@@ -91,6 +91,19 @@ public struct TicketAccessCheck: Sendable {
         }
     }
 
+    /// The refusal for a caller who may see the ticket but not act on it (`answer.caller_may_act`
+    /// false), as workflow answers the same caller's own changes: a former holder (who held it
+    /// and lost it: a repasse, a devolver, a chefe's take, a step's assignment) gets workflow's
+    /// `FAILED_PRECONDITION`, reason `no_longer_holder` on `ticket_id`, its texts as workflow
+    /// wrote them (`answer.caller_no_longer_holder`; the gateway answers it 422); anyone else
+    /// `otherwise` (a `PERMISSION_DENIED`). `nil` when the caller may act.
+    public static func refusalToAct(_ answer: WorkflowV1.GetTicketHolderResponse, otherwise: RPCError) -> RPCError? {
+        guard !answer.callerMayAct else { return nil }
+        guard let lost = answer.callerNoLongerHolder, !lost.message.isEmpty else { return otherwise }
+        return RPCError(.failedPrecondition, lost.message, violations: [
+            FieldViolation(field: "ticket_id", reason: "no_longer_holder", pt: lost.description, en: lost.descriptionEn)])
+    }
+
     /// A ticket the caller may not see: the same answer as a missing one.
     public static let ticketNotFound = RPCError(.notFound, "ocorrência não encontrada / ticket not found")
 

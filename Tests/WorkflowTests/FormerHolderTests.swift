@@ -37,9 +37,18 @@ struct FormerHolderTests {
 
     /// Opens `id` as a ticket of type "implantacao" whose steps are `steps` (name, agent in n1):
     /// it starts held by the first step's agent.
-    static func openWithSteps(_ harness: WorkflowHarness, _ id: String, _ steps: [(name: String, agent: String)]) throws {
+    static func openWithSteps(_ harness: WorkflowHarness, _ id: String, _ steps: [(name: String, agent: String)],
+                              type: String = "implantacao") throws {
+        try putSteps(harness, steps, type: type)
+        var opened = WorkflowHarness.opened(id)
+        opened.customFields = ["ticket_type": type]
+        try harness.deliver(opened, key: id)
+    }
+
+    /// Defines (or replaces) `type`'s step sequence: `steps` (name, agent in n1).
+    static func putSteps(_ harness: WorkflowHarness, _ steps: [(name: String, agent: String)], type: String) throws {
         var sequence = WorkflowV1.PutStepSequenceRequest()
-        sequence.ticketType = "implantacao"
+        sequence.ticketType = type
         sequence.steps = steps.map { name, agent in
             var step = WorkflowV1.Step()
             step.name = name
@@ -48,9 +57,6 @@ struct FormerHolderTests {
             return step
         }
         _ = try harness.call(WorkflowV1.Workflow.putStepSequence, sequence, as: WorkflowHarness.admin())
-        var opened = WorkflowHarness.opened(id)
-        opened.customFields = ["ticket_type": "implantacao"]
-        try harness.deliver(opened, key: id)
     }
 
     static func reply(_ id: String) -> WorkflowV1.AddDiscussionRequest {
@@ -78,7 +84,7 @@ struct FormerHolderTests {
                 "\(String(describing: refusal?.violations))", sourceLocation: sourceLocation)
     }
 
-    @Test("the chefe takes ana's ticket: her move, public reply, repasse, devolver, status and schedule without an expectation are FAILED_PRECONDITION naming the chefe and when; nothing changes; bruno, who never held it, gets PERMISSION_DENIED",
+    @Test("the chefe takes ana's ticket: her move, public reply, repasse, devolver, status and schedule without an expectation are FAILED_PRECONDITION naming the chefe and when (GetTicketHolder carries the same refusal); nothing changes; bruno, who never held it, gets PERMISSION_DENIED",
           arguments: TestEngines.all)
     func chefesTake(engine: DatabaseEngine) throws {
         let harness = try takenFromAnaByTheChefe(engine)
@@ -103,6 +109,17 @@ struct FormerHolderTests {
                         harness.failure(WorkflowV1.Workflow.transferTicket, HandoffTests.transfer("t1", group: "n1"), as: Self.bruno)] {
             #expect(refused?.code == .permissionDenied, "\(String(describing: refused))")
         }
+        // GetTicketHolder carries the same refusal for services that refuse on workflow's behalf
+        // (notification's SendTicketEmail); none for bruno.
+        var ask = WorkflowV1.GetTicketHolderRequest()
+        ask.ticketID = "t1"
+        let anas = try harness.call(WorkflowV1.Workflow.getTicketHolder, ask, as: Self.ana)
+        let moved = harness.failure(WorkflowV1.Workflow.moveTicket, Self.move("t1"), as: Self.ana)
+        #expect(!anas.callerMayAct && anas.callerNoLongerHolder?.kind == "take" && anas.callerNoLongerHolder?.message == moved?.message
+                && anas.callerNoLongerHolder?.description == moved?.violations.first?.descriptionPT
+                && anas.callerNoLongerHolder?.descriptionEn == moved?.violations.first?.descriptionEN, "\(anas)")
+        let brunos = try harness.call(WorkflowV1.Workflow.getTicketHolder, ask, as: Self.bruno)
+        #expect(!brunos.callerMayAct && brunos.callerNoLongerHolder == nil, "\(brunos)")
         // Refused is refused: nothing changed.
         let view = try harness.ticket("t1")
         #expect(view.row?.stage == "em_atendimento" && view.row?.holder?.agentID == "chefe" && view.row?.status == nil,
@@ -157,7 +174,7 @@ struct FormerHolderTests {
                                   holder: "agente Bruno")
     }
 
-    @Test("migration 203 backfills the losses it can tell by id: a repasse (transfers), a chefe's take after a take; not a take after a step's assignment nor after a line that no longer reads as the one before",
+    @Test("migrations 203 and 204 backfill the losses they can tell by id: a repasse (transfers), a chefe's take after a take, a take or the next step's assignment after a step's assignment (204); not after a line that no longer reads as the one before (a rename) nor a step edited since",
           arguments: TestEngines.all)
     func backfill(engine: DatabaseEngine) throws {
         let data = try TemporaryDirectory()
@@ -176,20 +193,44 @@ struct FormerHolderTests {
             // t4: assigned to ana by a step (its line names her only), then the chefe takes it.
             try Self.openWithSteps(harness, "t4", [("Levantamento", "ana")])
             try harness.take("t4", as: Self.chefe)
+            // t5: step 1 assigns it to ana, step 2 to bruno (both lines name them only).
+            try Self.openWithSteps(harness, "t5", [("Levantamento", "ana"), ("Configuração", "bruno")], type: "migracao")
+            var advance = WorkflowV1.AdvanceStepRequest()
+            advance.ticketID = "t5"
+            #expect(try harness.call(WorkflowV1.Workflow.advanceStep, advance, as: Self.chefe).row?.holder?.agentID == "bruno")
+            // t6: as t5, but the sequence was edited since (its step 1 now names bruno, and no
+            // other step of that name names ana): the line's holder can no longer be told.
+            try Self.openWithSteps(harness, "t6", [("Triagem", "ana"), ("Configuração", "chefe")], type: "suporte_dedicado")
+            advance.ticketID = "t6"
+            _ = try harness.call(WorkflowV1.Workflow.advanceStep, advance, as: Self.chefe)
+            try Self.putSteps(harness, [("Triagem", "bruno"), ("Configuração", "chefe")], type: "suporte_dedicado")
+            // t7: ana loses it twice, a repasse then (given back) the chefe's take: the take is latest.
+            try harness.deliver(WorkflowHarness.opened("t7"), key: "t7")
+            try harness.take("t7", as: Self.ana)
+            _ = try harness.call(WorkflowV1.Workflow.transferTicket, HandoffTests.transfer("t7", agent: "bruno"), as: Self.ana)
+            _ = try harness.call(WorkflowV1.Workflow.transferTicket, HandoffTests.transfer("t7", agent: "ana"), as: Self.bruno)
+            try harness.take("t7", as: Self.chefe)
+            // t8: the other way round: the chefe's take, then (given back) her own repasse.
+            try harness.deliver(WorkflowHarness.opened("t8"), key: "t8")
+            try harness.take("t8", as: Self.ana)
+            try harness.take("t8", as: Self.chefe)
+            _ = try harness.call(WorkflowV1.Workflow.transferTicket, HandoffTests.transfer("t8", agent: "ana"), as: Self.chefe)
+            _ = try harness.call(WorkflowV1.Workflow.transferTicket, HandoffTests.transfer("t8", agent: "bruno"), as: Self.ana)
             try harness.database.write { tx in
-                // As before migration 203.
+                // As before migrations 203 and 204.
                 try tx.execute("DROP TABLE ticket_former_holders")
-                try tx.execute("DELETE FROM schema_migrations WHERE component = 'service' AND version = 203")
+                try tx.execute("DELETE FROM schema_migrations WHERE component = 'service' AND version IN (203, 204)")
                 try tx.execute("UPDATE ticket_history SET old_value = 'grupo Nível 1 / agente Bruno Souza' WHERE ticket_id = 't3' AND kind = 'holder' AND actor_id = 'chefe'")
             }
         }
-        // Started again on the same database: migration 203 runs.
+        // Started again on the same database: migrations 203 and 204 run.
         let harness = try WorkflowHarness(engine, environment: environment)
         let rows = try harness.database.read { tx in
             try tx.query("SELECT ticket_id, agent_id, kind, actor_id FROM ticket_former_holders ORDER BY ticket_id, agent_id")
                 .map { "\($0.s("ticket_id")):\($0.s("agent_id")):\($0.s("kind")):\($0.s("actor_id"))" }
         }
-        #expect(rows == ["t1:ana:take:chefe", "t2:ana:transfer:ana"], "\(rows)")
+        #expect(rows == ["t1:ana:take:chefe", "t2:ana:transfer:ana", "t4:ana:take:chefe", "t5:ana:assign:chefe",
+                         "t7:ana:take:chefe", "t7:bruno:transfer:bruno", "t8:ana:transfer:ana", "t8:chefe:transfer:chefe"], "\(rows)")
         let times = try harness.database.read { tx in
             try tx.query("""
                 SELECT f.until_at AS until_at, h.at AS at FROM ticket_former_holders f
@@ -201,9 +242,16 @@ struct FormerHolderTests {
                                   how: (pt: "Chefe a assumiu em", en: "Chefe took it at"))
         Self.expectNoLongerHolder(harness.failure(WorkflowV1.Workflow.moveTicket, Self.move("t2"), as: Self.ana),
                                   how: (pt: "Você a repassou em", en: "You passed it on at"), holder: "agente Bruno")
-        // What the history could not tell by id keeps the old answer for that loss.
+        // A holder by a step's assignment, known by id from the step (migration 204).
+        Self.expectNoLongerHolder(harness.failure(WorkflowV1.Workflow.moveTicket, Self.move("t4"), as: Self.ana),
+                                  how: (pt: "Chefe a assumiu em", en: "Chefe took it at"))
+        Self.expectNoLongerHolder(harness.failure(WorkflowV1.Workflow.moveTicket, Self.move("t5"), as: Self.ana),
+                                  how: (pt: "Chefe a atribuiu a outro responsável em", en: "Chefe assigned it to another holder at"),
+                                  holder: "agente Bruno")
+        // What the history could not tell by id keeps the old answer for that loss: a rename,
+        // a sequence edited since.
         #expect(harness.failure(WorkflowV1.Workflow.moveTicket, Self.move("t3"), as: Self.bruno)?.code == .permissionDenied)
-        #expect(harness.failure(WorkflowV1.Workflow.moveTicket, Self.move("t4"), as: Self.ana)?.code == .permissionDenied)
+        #expect(harness.failure(WorkflowV1.Workflow.moveTicket, Self.move("t6"), as: Self.ana)?.code == .permissionDenied)
         // A loss after the migration is recorded as it happens.
         _ = try harness.call(WorkflowV1.Workflow.transferTicket, HandoffTests.transfer("t3", agent: "bruno"), as: Self.chefe)
         try harness.take("t3", as: Self.chefe)

@@ -11,7 +11,7 @@ public enum WorkflowService {
                                                      InternalAttachments.migration, DeferredTextIndex.explicitInsertMigration, EntryTextIndex.migration,
                                                      HeldTicketIndexes.migration, EntrySequences.migration, FiscalConfigurationFinish.migration,
                                                      MetricsQuery.outcomeBackfill, AppliedReplies.migration, FlowStore.englishNamesMigration,
-                                                     FormerHolders.migration] }
+                                                     FormerHolders.migration, FormerHolders.stepsMigration] }
 
     /// The service's defaults for its database (the environment's settings win): on SQLite an
     /// 8 MiB writer page cache (the last pages of the tickets table's indexes, the history, the

@@ -25,6 +25,27 @@ extension WorkflowV1 {
         /// "tickets.act_any") while nobody holds it; the holder's chefe. Intake requires it before a
         /// staff caller shows the customer something (a reply, a public file, a cancellation).
         public var callerMayAct: Bool = false
+        /// Set when the caller may not act (caller_may_act false) because they held the ticket and lost
+        /// it (a repasse, a devolver, a chefe's take, a step's assignment): workflow's own answer to such
+        /// a caller's change, FAILED_PRECONDITION with reason "no_longer_holder" on "ticket_id". Services
+        /// that refuse on workflow's behalf (notification's SendTicketEmail) answer it as it is; unset
+        /// for a caller who never held the ticket (workflow's PERMISSION_DENIED).
+        public var callerNoLongerHolder: WorkflowV1.NoLongerHolder? = nil
+
+        public init() {}
+    }
+
+    /// Workflow's refusal of a former holder, as GetTicketHolder carries it (its texts as workflow's
+    /// own FAILED_PRECONDITION has them).
+    public struct NoLongerHolder: Sendable, Hashable {
+        /// The status message: Portuguese, " / ", English.
+        public var message: String = ""
+        /// The field violation's texts: how and when the caller lost the ticket, who holds it now.
+        public var description: String = ""
+        public var descriptionEn: String = ""
+        /// When the caller lost the ticket (epoch ms), and how: "take", "transfer", "send_back", "assign".
+        public var lostAtMs: Int64 = 0
+        public var kind: String = ""
 
         public init() {}
     }
@@ -1093,6 +1114,7 @@ extension WorkflowV1.GetTicketHolderResponse: ProtoMessage {
         if !self.stage.isEmpty { c.stage = arena.cString(self.stage) }
         c.caller_may_link_customers = (self.callerMayLinkCustomers ? 1 : 0)
         c.caller_may_act = (self.callerMayAct ? 1 : 0)
+        if let value = self.callerNoLongerHolder { c.caller_no_longer_holder = arena.message(value) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetTicketHolderResponse>) {
@@ -1102,6 +1124,30 @@ extension WorkflowV1.GetTicketHolderResponse: ProtoMessage {
         self.stage = _ProtoRuntime.string(c.pointee.stage)
         self.callerMayLinkCustomers = (c.pointee.caller_may_link_customers != 0)
         self.callerMayAct = (c.pointee.caller_may_act != 0)
+        self.callerNoLongerHolder = c.pointee.caller_no_longer_holder.map { WorkflowV1.NoLongerHolder(_c: $0) }
+    }
+}
+
+extension WorkflowV1.NoLongerHolder: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__NoLongerHolder
+    public static var protoName: String { "ocorrencias.workflow.v1.NoLongerHolder" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__NoLongerHolder(); ocorrencias__workflow__v1__no_longer_holder__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__NoLongerHolder>) { ocorrencias__workflow__v1__no_longer_holder__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__NoLongerHolder, arena: inout ProtoArena) {
+        if !self.message.isEmpty { c.message = arena.cString(self.message) }
+        if !self.description.isEmpty { c.description = arena.cString(self.description) }
+        if !self.descriptionEn.isEmpty { c.description_en = arena.cString(self.descriptionEn) }
+        c.lost_at_ms = self.lostAtMs
+        if !self.kind.isEmpty { c.kind = arena.cString(self.kind) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__NoLongerHolder>) {
+        self.message = _ProtoRuntime.string(c.pointee.message)
+        self.description = _ProtoRuntime.string(c.pointee.description)
+        self.descriptionEn = _ProtoRuntime.string(c.pointee.description_en)
+        self.lostAtMs = c.pointee.lost_at_ms
+        self.kind = _ProtoRuntime.string(c.pointee.kind)
     }
 }
 

@@ -18,6 +18,12 @@ import WorkflowCore
 /// schema: what an existing database pays at the first start of a new version). Tickets are loaded
 /// in transactions of 50,000 tickets (multi-row inserts of 250 rows). `--entries N` measures
 /// instead the cost of a discussion entry as one ticket's discussion grows (``EntryCostBench``).
+/// `--handoffs 1` writes hand-offs into held tickets' histories (takes, repasses with their
+/// `transfers` rows, chefes' takes, step assignments: ``HandoffHistory``), as a live database has
+/// them; `--upgrade-only 1` stops after the upgrade; `--load-only 1` stops after loading below
+/// the migration (a copy of that file is then upgraded again and again). The upgrade opens the database with the
+/// service's tuning (``WorkflowService/databaseTuning(_:)``) and prints each migration's time and,
+/// on SQLite, the process's peak resident memory during the upgrade.
 struct WorkflowBench {
     var engine: DatabaseEngine = .sqlite
     var tickets = 1_000_000
@@ -30,6 +36,12 @@ struct WorkflowBench {
     var loadBelowMigration: Int?
     /// Measure discussion entries on one ticket instead (`--entries N`; ``EntryCostBench``).
     var entries: Int?
+    /// Hand-offs in held tickets' histories (`--handoffs 1`, ``HandoffHistory``).
+    var handoffs = false
+    /// Stop after the upgrade (`--upgrade-only 1`).
+    var upgradeOnly = false
+    /// Stop after loading below ``loadBelowMigration`` (`--load-only 1`).
+    var loadOnly = false
 
     static let end = Int64(1_793_491_200_000) // 2026-11-01
     static let span = Int64(730) * 86_400_000
@@ -53,6 +65,9 @@ struct WorkflowBench {
             case "--explain": explain = value != "0"
             case "--load-below-migration": loadBelowMigration = Int(value)
             case "--entries": entries = Int(value)
+            case "--handoffs": handoffs = value != "0"
+            case "--upgrade-only": upgradeOnly = value != "0"
+            case "--load-only": loadOnly = value != "0"
             default: break
             }
             index += 2
@@ -64,7 +79,7 @@ struct WorkflowBench {
         let existing = try database.read { try $0.queryOne("SELECT COUNT(*) AS n FROM tickets")?.int("n") ?? 0 }
         guard existing < Int64(tickets) else { return }
         let started = Date()
-        try Generator(database: database, tickets: tickets).load(from: Int(existing))
+        try Generator(database: database, tickets: tickets, handoffs: handoffs).load(from: Int(existing))
         print("loaded \(tickets) tickets (with history, discussion and search rows) on \(engine.rawValue) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
     }
 
@@ -86,11 +101,9 @@ struct WorkflowBench {
             let older = try openDatabase(configuration, migrations: WorkflowService.migrations.filter { $0.version < limit })
             try load(into: older)
             older.close()
-            let started = Date()
-            let upgraded = try openDatabase(configuration, migrations: WorkflowService.migrations)
-            upgraded.close()
-            let applied = WorkflowService.migrations.filter { $0.version >= limit }.map { String($0.version) }.joined(separator: ", ")
-            print("migrations \(applied) applied to \(tickets) tickets on \(engine.rawValue) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+            if loadOnly { return }
+            try UpgradeTiming.run(configuration: WorkflowService.databaseTuning(configuration), engine: engine, tickets: tickets, from: limit)
+            if upgradeOnly { return }
         }
         let database = try openDatabase(configuration, migrations: WorkflowService.migrations)
         defer { database.close() }
@@ -234,6 +247,7 @@ struct WorkflowBench {
 struct Generator {
     let database: any Database
     let tickets: Int
+    var handoffs = false
     static let batch = 50_000, rowsPerStatement = 250
 
     func load(from start: Int) throws {
@@ -261,6 +275,7 @@ struct Generator {
                 try tx.execute("INSERT INTO group_members (group_id, agent_id, added_at) VALUES (?, ?, 0)",
                                [.text(String(format: "G%02d", a % WorkflowBench.groups)), .text(id)])
             }
+            if handoffs { try HandoffHistory.directory(tx) }
         }
     }
 
@@ -274,6 +289,7 @@ struct Generator {
             : "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = 'ticket_search_entries'"
         let perEntry = try tx.queryOne(catalog)?.int("n") ?? 0 > 0
         var entryRows: [[SQLValue]] = []
+        var handoffRows: [[SQLValue]] = [], transferRows: [[SQLValue]] = []
         for i in range {
             var random = SplitMix64(state: UInt64(i) &* 7_919)
             let id = String(format: "T%07d", i)
@@ -281,8 +297,16 @@ struct Generator {
             let recent = WorkflowBench.end - openedAt < 45 * 86_400_000
             let isOpen = random.chance(recent ? 0.6 : 0.02)
             let stage = isOpen ? Self.openStages[random.below(Self.openStages.count)] : (random.chance(0.92) ? "finalizado" : "cancelado")
-            let group = String(format: "G%02d", random.below(WorkflowBench.groups))
-            let agent = stage == "aguardando_atendimento" ? "" : String(format: "A%04d", random.below(WorkflowBench.agents))
+            var groupNumber = random.below(WorkflowBench.groups)
+            var agentNumber: Int? = stage == "aguardando_atendimento" ? nil : random.below(WorkflowBench.agents)
+            var handoff: HandoffHistory.Rows?
+            if handoffs, let held = agentNumber {
+                handoff = HandoffHistory.rows(id, i, agent: held, group: groupNumber, at: openedAt + 3_600_000, seq: 2)
+                groupNumber = handoff?.group ?? groupNumber
+                agentNumber = handoff?.agent
+            }
+            let group = String(format: "G%02d", groupNumber)
+            let agent = agentNumber.map { String(format: "A%04d", $0) } ?? ""
             let organization = String(format: "O%05d", random.below(WorkflowBench.organizations))
             let category = Int64(1 + random.below(6)), priority = Int64(1 + random.below(4))
             let level = Int64(random.chance(0.9) ? 0 : random.chance(0.8) ? 1 : 3)
@@ -300,23 +324,28 @@ struct Generator {
                                .text("padrao"), .text(stage), .integer(lastInteraction), SQLValue(isOpen), .text(group), .text(agent),
                                .integer(level), .integer(openedAt), .integer(lastInteraction), .integer(lastInteraction),
                                .integer(openedAt + 3_600_000), .integer(finished), .text(isOpen ? "" : stage == "finalizado" ? "resolvida" : "cancelada_cliente"),
-                               .integer(Int64(random.below(3)))])
+                               .integer(Int64(random.below(3))), .text(handoff?.ticketType ?? "")])
             let note = SearchText.indexText("Verifique o cadastro \(i % 31)")
             searchRows.append([.text(id), .text(SearchText.indexText(subject)), .text(SearchText.indexText(request)),
                                .text(perEntry ? "" : note), .text(isOpen ? "" : "aplicar o pacote \(i % 17)"), .text(perEntry ? "" : note)])
             entryRows.append([.text(id), 1, .text(note)])
             historyRows.append([.text("\(id)-h1"), .text(id), .integer(openedAt), 1, "opened", "", .text("grupo \(group)"), "", ""])
-            historyRows.append([.text("\(id)-h2"), .text(id), .integer(openedAt + 3_600_000), 2, "holder", .text("grupo \(group)"),
-                                .text("agente \(agent)"), .text(agent), .text(agent)])
-            historyRows.append([.text("\(id)-h3"), .text(id), .integer(lastInteraction), 3, "stage", "aguardando_atendimento", .text(stage),
-                                .text(agent), .text(agent)])
+            if let handoff {
+                handoffRows += handoff.history
+                transferRows += handoff.transfers
+            } else {
+                historyRows.append([.text("\(id)-h2"), .text(id), .integer(openedAt + 3_600_000), 2, "holder", .text("grupo \(group)"),
+                                    .text("agente \(agent)"), .text(agent), .text(agent)])
+            }
+            historyRows.append([.text("\(id)-h3"), .text(id), .integer(lastInteraction), .integer(handoff?.nextSeq ?? 3), "stage",
+                                "aguardando_atendimento", .text(stage), .text(agent), .text(agent)])
             discussionRows.append([.text("\(id)-d1"), .text(id), 1, "note", 1, .text("Verifique o cadastro \(i % 31)"), .text(agent),
                                    .text(agent), "agent", .integer(openedAt + 3_600_000)])
         }
         try bulk(tx, "tickets", ["id", "code", "organization_id", "organization_name", "plan", "contact_id", "contact_name", "category", "priority",
                                  "declared_category", "declared_priority", "product", "module", "subject", "request_text", "flow", "stage",
                                  "stage_since", "is_open", "group_id", "agent_id", "access_level", "opened_at", "updated_at",
-                                 "last_interaction_at", "first_response_at", "finished_at", "outcome", "transfer_count"], ticketRows)
+                                 "last_interaction_at", "first_response_at", "finished_at", "outcome", "transfer_count", "ticket_type"], ticketRows)
         try bulk(tx, "ticket_search", ["ticket_id", "subject", "request", "discussion", "solution", "public_discussion"], searchRows)
         if perEntry {
             let last = try tx.queryOne("SELECT COALESCE(MAX(seq), 0) AS n FROM ticket_search_entries")?.int("n") ?? 0
@@ -326,6 +355,10 @@ struct Generator {
             }
         }
         try bulk(tx, "ticket_history", ["id", "ticket_id", "at", "seq", "kind", "old_value", "new_value", "actor_id", "actor_name"], historyRows)
+        try bulk(tx, "ticket_history", ["id", "ticket_id", "at", "seq", "kind", "old_value", "new_value", "note", "actor_id", "actor_name"],
+                 handoffRows)
+        try bulk(tx, "transfers", ["id", "ticket_id", "at", "from_agent_id", "from_group_id", "to_agent_id", "to_group_id", "pair_key",
+                                   "actor_id", "actor_name"], transferRows)
         try bulk(tx, "discussion_entries", ["id", "ticket_id", "seq", "kind", "is_public", "text", "author_id", "author_name", "author_kind", "added_at"],
                  discussionRows)
     }

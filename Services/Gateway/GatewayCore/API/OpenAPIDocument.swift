@@ -3990,6 +3990,14 @@ paths:
       operationId: post_v1_tickets_id_email
       tags: [Notification]
       summary: "notification `SendTicketEmail`: request `ocorrencias.notification.v1.SendTicketEmailRequest`, answer `ocorrencias.notification.v1.SendTicketEmailResponse` (as JSON, .proto field names)"
+      description: >-
+        An e-mail about the ticket is acting on it: only who may act on it in workflow sends it (its holder, the holding
+        group's members while nobody holds it, the holder's chefe; administrators). An agent who sees the ticket but never
+        held it: 403 `PERMISSION_DENIED`, detail field `ticket_id`, reason `may_not_act`. An agent who held it and lost it
+        (passed it on, had it sent back, taken by their chefe, assigned by a step): 422 `FAILED_PRECONDITION`, detail field
+        `ticket_id`, reason `no_longer_holder`, the same answer as workflow's to their move ("você não é mais o
+        responsável pela ocorrência (Carla a assumiu em 02/12/2026 09:00 UTC-03:00; agora: …); recarregue / you no longer
+        hold this ticket (Carla took it at 2026-12-02 09:00 UTC-03:00; now: …); reload"). Nothing is queued either way.
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -8828,8 +8836,8 @@ components:
         `ticket_id` without one), not 403, saying how, when and who holds it now ("você não é mais o responsável pela
         ocorrência (Carla a assumiu em 02/12/2026 09:00 UTC-03:00; agora: …); recarregue / you no longer hold this ticket
         (Carla took it at 2026-12-02 09:00 UTC-03:00; now: …); reload"; the detail's message and message_en the same
-        from "Carla …"). Still 403 for an agent who never held it (and for a loss before workflow's migration 203 that
-        its history names by name only).
+        from "Carla …"). Still 403 for an agent who never held it (and for a loss before workflow's migrations 203–204
+        that its history names by name only: an agent renamed since, a step sequence edited since).
       required: [stage]
       properties:
         stage: {type: string, description: "the stage key (workflow.row.stage); required: empty is 400 on expected.stage"}

@@ -325,14 +325,10 @@ struct NotificationAPI: Sendable {
         // Writing to anyone about the ticket is acting on it: workflow's rule (`caller_may_act`:
         // the holder, the holding group's members while nobody holds it, the holder's chefe;
         // services and administrators are not asked). Before 2026-12 any agent who could see
-        // the ticket could e-mail any address about it.
-        if let holder, !holder.callerMayAct {
-            throw RPCError(.permissionDenied, """
-                apenas quem atende a ocorrência (ou seu chefe) envia e-mails sobre ela / \
-                only who works the ticket (or their chefe) sends e-mails about it
-                """, violations: [FieldViolation(field: "ticket_id", reason: "may_not_act",
-                                                 pt: "A ocorrência está com outro responsável.", en: "The ticket is held by someone else.")])
-        }
+        // the ticket could e-mail any address about it. A former holder (who held it and lost it)
+        // is answered as workflow answers their own changes: FAILED_PRECONDITION,
+        // `no_longer_holder`, saying how and when, and who holds it now (HTTP 422).
+        if let holder, let refusal = TicketAccessCheck.refusalToAct(holder, otherwise: Self.mayNotSend) { throw refusal }
         guard !request.to.isEmpty else { throw Access.required("to", "Informe os destinatários.", "Recipients are required.") }
         for (field, list) in [("to", request.to), ("copies", request.copies)] {
             if let bad = list.first(where: { !EmailAddress.isValid($0) }) {
@@ -417,6 +413,13 @@ struct NotificationAPI: Sendable {
         dispatcher.wake()
         return response
     }
+
+    /// A caller who may see the ticket but not act on it, and never held it.
+    static let mayNotSend = RPCError(.permissionDenied, """
+        apenas quem atende a ocorrência (ou seu chefe) envia e-mails sobre ela / \
+        only who works the ticket (or their chefe) sends e-mails about it
+        """, violations: [FieldViolation(field: "ticket_id", reason: "may_not_act",
+                                         pt: "A ocorrência está com outro responsável.", en: "The ticket is held by someone else.")])
 
     func sendAccountEmail(_ request: NotificationV1.SendAccountEmailRequest, _ context: ServerContext) throws -> NotificationV1.SendAccountEmailResponse {
         let caller = try runtime.principals.require(context)

@@ -17,7 +17,7 @@ extension WorkflowAPI {
                 response.accessLevel = ticket.accessLevel
                 response.stage = ticket.stage
                 response.callerMayLinkCustomers = actor.mayLinkCustomers(ticket)
-                response.callerMayAct = (try? api.lifecycle.requireCanAct(tx, ticket, actor)) != nil
+                (response.callerMayAct, response.callerNoLongerHolder) = api.lifecycle.mayAct(tx, ticket, actor)
                 return response
             }
         }

@@ -54,6 +54,29 @@ extension TicketLifecycle {
                                              en: (how.map { $0.en + ". " } ?? "") + "Now: \(en).")])
     }
 
+    /// Whether `actor` may act on `ticket` (``requireCanAct(_:_:_:)``), for `GetTicketHolder`;
+    /// when not because they held it and lost it, the refusal workflow answers their own changes
+    /// (``noLongerHolderError(_:field:lost:actor:)``), for services that refuse on its behalf
+    /// (notification's `SendTicketEmail`, ``TicketAccessCheck``).
+    func mayAct(_ tx: any SQLExecutor, _ ticket: TicketRecord, _ actor: Actor) -> (Bool, WorkflowV1.NoLongerHolder?) {
+        do {
+            try requireCanAct(tx, ticket, actor)
+            return (true, nil)
+        } catch let error as RPCError where error.code == .failedPrecondition {
+            guard let violation = error.violations.first, violation.reason == "no_longer_holder",
+                  let lost = try? formerHolding(tx, ticket, actor) else { return (false, nil) }
+            var refusal = WorkflowV1.NoLongerHolder()
+            refusal.message = error.message
+            refusal.description = violation.descriptionPT
+            refusal.descriptionEn = violation.descriptionEN
+            refusal.lostAtMs = lost.at
+            refusal.kind = lost.kind
+            return (false, refusal)
+        } catch {
+            return (false, nil)
+        }
+    }
+
     /// How and when `actor`, an agent who does not hold `ticket`, once held it and lost it (a
     /// repasse, a devolver, a chefe's take, a step's assignment); `nil` when they never held it.
     func formerHolding(_ tx: any SQLExecutor, _ ticket: TicketRecord, _ actor: Actor) throws -> FormerHolders.Loss? {

@@ -20,6 +20,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Ocorrencias__Workflow__V1__GetTicketHolderRequest Ocorrencias__Workflow__V1__GetTicketHolderRequest;
 typedef struct Ocorrencias__Workflow__V1__GetTicketHolderResponse Ocorrencias__Workflow__V1__GetTicketHolderResponse;
+typedef struct Ocorrencias__Workflow__V1__NoLongerHolder Ocorrencias__Workflow__V1__NoLongerHolder;
 typedef struct Ocorrencias__Workflow__V1__Agent Ocorrencias__Workflow__V1__Agent;
 typedef struct Ocorrencias__Workflow__V1__Destination Ocorrencias__Workflow__V1__Destination;
 typedef struct Ocorrencias__Workflow__V1__Group Ocorrencias__Workflow__V1__Group;
@@ -165,10 +166,45 @@ struct  Ocorrencias__Workflow__V1__GetTicketHolderResponse
    * staff caller shows the customer something (a reply, a public file, a cancellation).
    */
   protobuf_c_boolean caller_may_act;
+  /*
+   * Set when the caller may not act (caller_may_act false) because they held the ticket and lost
+   * it (a repasse, a devolver, a chefe's take, a step's assignment): workflow's own answer to such
+   * a caller's change, FAILED_PRECONDITION with reason "no_longer_holder" on "ticket_id". Services
+   * that refuse on workflow's behalf (notification's SendTicketEmail) answer it as it is; unset
+   * for a caller who never held the ticket (workflow's PERMISSION_DENIED).
+   */
+  Ocorrencias__Workflow__V1__NoLongerHolder *caller_no_longer_holder;
 };
 #define OCORRENCIAS__WORKFLOW__V1__GET_TICKET_HOLDER_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__get_ticket_holder_response__descriptor) \
-    , 0, NULL, 0, (char *)protobuf_c_empty_string, 0, 0 }
+    , 0, NULL, 0, (char *)protobuf_c_empty_string, 0, 0, NULL }
+
+
+/*
+ * Workflow's refusal of a former holder, as GetTicketHolder carries it (its texts as workflow's
+ * own FAILED_PRECONDITION has them).
+ */
+struct  Ocorrencias__Workflow__V1__NoLongerHolder
+{
+  ProtobufCMessage base;
+  /*
+   * The status message: Portuguese, " / ", English.
+   */
+  char *message;
+  /*
+   * The field violation's texts: how and when the caller lost the ticket, who holds it now.
+   */
+  char *description;
+  char *description_en;
+  /*
+   * When the caller lost the ticket (epoch ms), and how: "take", "transfer", "send_back", "assign".
+   */
+  int64_t lost_at_ms;
+  char *kind;
+};
+#define OCORRENCIAS__WORKFLOW__V1__NO_LONGER_HOLDER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__no_longer_holder__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -1927,6 +1963,25 @@ Ocorrencias__Workflow__V1__GetTicketHolderResponse *
                       const uint8_t       *data);
 void   ocorrencias__workflow__v1__get_ticket_holder_response__free_unpacked
                      (Ocorrencias__Workflow__V1__GetTicketHolderResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__NoLongerHolder methods */
+void   ocorrencias__workflow__v1__no_longer_holder__init
+                     (Ocorrencias__Workflow__V1__NoLongerHolder         *message);
+size_t ocorrencias__workflow__v1__no_longer_holder__get_packed_size
+                     (const Ocorrencias__Workflow__V1__NoLongerHolder   *message);
+size_t ocorrencias__workflow__v1__no_longer_holder__pack
+                     (const Ocorrencias__Workflow__V1__NoLongerHolder   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__no_longer_holder__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__NoLongerHolder   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__NoLongerHolder *
+       ocorrencias__workflow__v1__no_longer_holder__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__no_longer_holder__free_unpacked
+                     (Ocorrencias__Workflow__V1__NoLongerHolder *message,
                       ProtobufCAllocator *allocator);
 /* Ocorrencias__Workflow__V1__Agent methods */
 void   ocorrencias__workflow__v1__agent__init
@@ -3880,6 +3935,9 @@ typedef void (*Ocorrencias__Workflow__V1__GetTicketHolderRequest_Closure)
 typedef void (*Ocorrencias__Workflow__V1__GetTicketHolderResponse_Closure)
                  (const Ocorrencias__Workflow__V1__GetTicketHolderResponse *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__NoLongerHolder_Closure)
+                 (const Ocorrencias__Workflow__V1__NoLongerHolder *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Workflow__V1__Agent_Closure)
                  (const Ocorrencias__Workflow__V1__Agent *message,
                   void *closure_data);
@@ -4743,6 +4801,7 @@ void ocorrencias__workflow__v1__workflow__export_queue(ProtobufCService *service
 
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_ticket_holder_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_ticket_holder_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__no_longer_holder__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__agent__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__destination__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__group__descriptor;

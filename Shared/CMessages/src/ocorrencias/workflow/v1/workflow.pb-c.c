@@ -97,6 +97,51 @@ void   ocorrencias__workflow__v1__get_ticket_holder_response__free_unpacked
   assert(message->base.descriptor == &ocorrencias__workflow__v1__get_ticket_holder_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__workflow__v1__no_longer_holder__init
+                     (Ocorrencias__Workflow__V1__NoLongerHolder         *message)
+{
+  static const Ocorrencias__Workflow__V1__NoLongerHolder init_value = OCORRENCIAS__WORKFLOW__V1__NO_LONGER_HOLDER__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__no_longer_holder__get_packed_size
+                     (const Ocorrencias__Workflow__V1__NoLongerHolder *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__no_longer_holder__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__no_longer_holder__pack
+                     (const Ocorrencias__Workflow__V1__NoLongerHolder *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__no_longer_holder__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__no_longer_holder__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__NoLongerHolder *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__no_longer_holder__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__NoLongerHolder *
+       ocorrencias__workflow__v1__no_longer_holder__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__NoLongerHolder *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__no_longer_holder__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__no_longer_holder__free_unpacked
+                     (Ocorrencias__Workflow__V1__NoLongerHolder *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__no_longer_holder__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__workflow__v1__agent__init
                      (Ocorrencias__Workflow__V1__Agent         *message)
 {
@@ -4737,7 +4782,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_ticket_holder_re
   (ProtobufCMessageInit) ocorrencias__workflow__v1__get_ticket_holder_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_ticket_holder_response__field_descriptors[6] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_ticket_holder_response__field_descriptors[7] =
 {
   {
     "open",
@@ -4811,11 +4856,24 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_ticket_hold
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "caller_no_longer_holder",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__GetTicketHolderResponse, caller_no_longer_holder),
+    &ocorrencias__workflow__v1__no_longer_holder__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__get_ticket_holder_response__field_indices_by_name[] = {
   2,   /* field[2] = access_level */
   5,   /* field[5] = caller_may_act */
   4,   /* field[4] = caller_may_link_customers */
+  6,   /* field[6] = caller_no_longer_holder */
   1,   /* field[1] = holder */
   0,   /* field[0] = open */
   3,   /* field[3] = stage */
@@ -4823,7 +4881,7 @@ static const unsigned ocorrencias__workflow__v1__get_ticket_holder_response__fie
 static const ProtobufCIntRange ocorrencias__workflow__v1__get_ticket_holder_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_ticket_holder_response__descriptor =
 {
@@ -4833,11 +4891,101 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_ticket_holder_re
   "Ocorrencias__Workflow__V1__GetTicketHolderResponse",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__GetTicketHolderResponse),
-  6,
+  7,
   ocorrencias__workflow__v1__get_ticket_holder_response__field_descriptors,
   ocorrencias__workflow__v1__get_ticket_holder_response__field_indices_by_name,
   1,  ocorrencias__workflow__v1__get_ticket_holder_response__number_ranges,
   (ProtobufCMessageInit) ocorrencias__workflow__v1__get_ticket_holder_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__no_longer_holder__field_descriptors[5] =
+{
+  {
+    "message",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__NoLongerHolder, message),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "description",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__NoLongerHolder, description),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "description_en",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__NoLongerHolder, description_en),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "lost_at_ms",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__NoLongerHolder, lost_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__NoLongerHolder, kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__no_longer_holder__field_indices_by_name[] = {
+  1,   /* field[1] = description */
+  2,   /* field[2] = description_en */
+  4,   /* field[4] = kind */
+  3,   /* field[3] = lost_at_ms */
+  0,   /* field[0] = message */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__no_longer_holder__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__no_longer_holder__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.NoLongerHolder",
+  "NoLongerHolder",
+  "Ocorrencias__Workflow__V1__NoLongerHolder",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__NoLongerHolder),
+  5,
+  ocorrencias__workflow__v1__no_longer_holder__field_descriptors,
+  ocorrencias__workflow__v1__no_longer_holder__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__no_longer_holder__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__no_longer_holder__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__agent__field_descriptors[11] =

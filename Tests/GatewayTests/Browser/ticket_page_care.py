@@ -280,6 +280,17 @@ try:
     assert "agente Bruno); recarregue" in refusal and "UTC-03:00" in refusal and "reload" not in refusal, refusal
     assert portal.facts("ticket-facts").get("Com", "").startswith("Bruno"), portal.facts("ticket-facts")
     assert driver.find_element(By.ID, "discussion-text").get_attribute("value") == "Já verifiquei o certificado."
+    # Her e-mail about the ticket, from the same page, is refused the same way (422
+    # `no_longer_holder` from notification, 403 before): the page drawn again, her message kept.
+    driver.find_element(By.ID, "email-body").send_keys("Segue o passo a passo.")
+    before = driver.find_element(By.ID, "ticket-title")
+    driver.find_element(By.ID, "email-submit").click()
+    wait.until(EC.staleness_of(before))
+    wait.until(lambda d: d.find_elements(By.ID, "action-status") and d.find_element(By.ID, "action-status").text)
+    refusal = driver.find_element(By.ID, "action-status").text
+    assert refusal.startswith("Você não é mais o responsável pela ocorrência (Bruno a assumiu em "), refusal
+    assert driver.find_element(By.ID, "email-body").get_attribute("value") == "Segue o passo a passo."
+    assert not driver.find_elements(By.ID, "email-sent")
     print("OK", opened)
 except Exception:
     portal.report_failure("ticket-page-care")

@@ -5859,7 +5859,16 @@ async function ticketPage(id, visit = ticketVisit(), notice = '') {
           { to, subject: email.elements.subject.value, body: email.elements.body.value, ticket_code: intake.code || '' }, { idempotencyKey: newId() });
         email.reset();
         status.replaceChildren(el('p', { class: 'ok', id: 'email-sent', text: t('emailSent') }));
-      } catch (error) { status.replaceChildren(errorBox(error)); }
+      } catch (error) {
+        // No longer the holder (someone took the ticket meanwhile): the page is drawn again as
+        // the ticket is now, with the refusal, and the message typed put back, as for the moves.
+        if (error.status === 422) {
+          const typed = typedValues(email);
+          await reload(error);
+          return restoreTyped(typed);
+        }
+        status.replaceChildren(errorBox(error));
+      }
     });
     // Workflow finishes a ticket only once its customer messages are read: say how many are not,
     // with the button marking them read (MarkMessagesRead).

@@ -208,6 +208,71 @@ struct NotificationsPageTests {
         })
     }
 
+    @Test("a support lead sets Maria's switch for opened tickets to Sim only for Urgente ones on the page, sees it listed with its filter, edits it (Editar fills the form; products typed with a semicolon refused in Portuguese, naming Produtos, nothing changed) to Problema tickets of ERP or Fiscal; then a Problema ticket of ERP (Normal) e-mails Maria and an Urgente Dúvida does not, while a fixed address hearing of every opening gets both")
+    func administratorFiltersSubscription() throws {
+        try PortalBrowser.requireChromium()
+        try #require(SMTPSink.isAvailable, "python3 and the SMTP sink script are needed")
+        let sink = try SMTPSink()
+        defer { sink.stop() }
+        let deployment = try ProxyTests.Deployment(engine: .sqlite, serviceEnvironment: ["NOTIFICATION_SMTP_URL": sink.url])
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let admin = seeded.admin
+        let maria = "maria@acme.com.br", witness = "registro@suporte.example"
+        // A witness: every opened ticket is e-mailed to a fixed address too (no filter, no switch),
+        // so a ticket's planning is known to be done when its delivery is there.
+        let added = try gateway.request("POST", "/v1/notification-rules/TicketOpened/entries", json: ["entry": ["addresses": [witness]]], bearer: admin)
+        #expect(added.status == 201, "\(added.text)")
+
+        let credentials = ["PORTAL_ADMIN": "\(GatewayHarness.adminEmail):\(GatewayHarness.adminPassword)",
+                           "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"]
+        let page = try PortalBrowser.run("notifications_page.py", gateway, ["subscription", maria, "-"], environment: credentials)
+        #expect(page.status == 0 && page.output.hasPrefix("OK"), Comment(rawValue: page.output + "\n" + page.error))
+
+        // Stored as the page left it: one switch, on, for Problema tickets of ERP or Fiscal (the
+        // Urgente filter replaced, the refused save stored nothing).
+        let switches = try #require(try gateway.request("GET", "/v1/subscriptions?person=\(maria)", bearer: admin).json["subscriptions"] as? [[String: Any]])
+        #expect(switches.count == 1 && switches.first?["event_kind"] as? String == "TicketOpened" && switches.first?["enabled"] as? Bool == true, "\(switches)")
+        let filter = switches.first?["filter"] as? [String: Any]
+        #expect(filter?["categories"] as? [String] == ["PROBLEMA"] && filter?["products"] as? [String] == ["ERP", "Fiscal"]
+                && (filter?["priorities"] as? [String] ?? []).isEmpty, "\(switches)")
+
+        // A Problema ticket of ERP at Normal priority (not Urgente: the first filter would have
+        // left Maria out), then an Urgente Dúvida (which the first filter let through).
+        func open(_ subject: String, category: String, priority: String) throws -> String {
+            let opened = try gateway.request("POST", "/v1/tickets", json: [
+                "subject": subject, "request": "Ao gravar o pedido a tela congela.", "category": category, "priority": priority,
+                "product": "ERP", "module": "Vendas", "organization_id": seeded.organizationID], bearer: seeded.maria)
+            #expect(opened.status == 201, "\(opened.text)")
+            return try #require((opened.json["ticket"] as? [String: Any])?["id"] as? String, "\(opened.text)")
+        }
+        let matching = try open("Pedido congela ao gravar", category: "PROBLEMA", priority: "NORMAL")
+        let other = try open("Como emitir a nota de devolução", category: "DUVIDA", priority: "URGENTE")
+        /// The addresses a ticket's opening was planned for, once the witness's delivery is there.
+        func recipients(_ ticket: String) throws -> Set<String> {
+            var found: Set<String> = []
+            #expect(try waitFor(30) {
+                let listed = try gateway.request("GET", "/v1/deliveries?ticket_id=\(ticket)", bearer: admin).json["deliveries"] as? [[String: Any]] ?? []
+                found = Set(listed.filter { $0["event_kind"] as? String == "TicketOpened" }.compactMap { $0["recipient"] as? String })
+                return found.contains(witness)
+            }, "no delivery to the witness for \(ticket)")
+            return found
+        }
+        #expect(try recipients(matching) == [witness, maria])
+        #expect(try recipients(other) == [witness])
+
+        // The SMTP server got Maria's receipt of the matching ticket only; the witness got both.
+        var mails: [(to: [String], subject: String)] = []
+        #expect(waitFor(30) {
+            mails = ((try? Self.mails(in: sink.directory)) ?? []).map {
+                ((($0["envelope"] as? [String: Any])?["to"] as? [String]) ?? [], (($0["headers"] as? [String: Any])?["Subject"] as? String) ?? "")
+            }
+            return mails.filter { $0.to.contains(witness) }.count == 2 && mails.contains { $0.to.contains(maria) }
+        }, "\(mails)")
+        let toMaria = mails.filter { $0.to.contains(maria) }.map(\.subject)
+        #expect(toMaria.count == 1 && toMaria.first?.contains("Pedido congela ao gravar") == true, "\(toMaria)")
+    }
+
     /// The SMTP sink's messages, parsed by the notification tests' `mail_to_json.py` (headers
     /// decoded, envelope).
     static func mails(in directory: String) throws -> [[String: Any]] {

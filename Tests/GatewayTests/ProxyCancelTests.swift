@@ -114,7 +114,8 @@ struct ProxyCancelTests {
     }
     @Test("with the real intake: a CreateOrganization blocked behind another connection's write lock on intake's SQLite file, cancelled by the client, ends as CANCELLED in intake's own log at once")
     func unaryCancelReachesRealIntake() throws {
-        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        // At debug level the services log each call as they take it ("call started").
+        let deployment = try ProxyTests.Deployment(engine: .sqlite, serviceEnvironment: ["OCORRENCIAS_LOG_LEVEL": "debug"])
         let gateway = deployment.gateway
         let admin = try gateway.adminToken()
         let created = try gateway.request("POST", "/v1/api-keys", json: ["name": "ERP", "role": "agent", "access_level": 1], bearer: admin)
@@ -155,12 +156,13 @@ struct ProxyCancelTests {
         let call = client.start(path: IntakeV1.Intake.createOrganization.path, payload: organization.serializedBytes(),
                                 options: CallOptions(timeoutMilliseconds: 30_000)) { _ in }
         // The call has to reach intake before the CANCEL does: a CANCEL the gateway gets before it
-        // has forwarded the call never reaches intake, which then logs nothing. Nothing outside
-        // intake's process shows that the call arrived (it logs a call when it ends), so this stays
-        // a pause, sized to the window: intake's write waits for the lock up to its busy timeout
-        // (5 s) on each of its 5 attempts, about 25 s, and the CANCEL must come within it. 3 s
-        // (not 1 s) gives a loaded machine time to forward and stays far inside the window.
-        Thread.sleep(forTimeInterval: 3)
+        // has forwarded the call never reaches intake, which then logs nothing. Intake logs the
+        // call as it takes it ("call started", debug level), after which a CANCEL finds it; the
+        // CANCEL must then come within the window intake's write waits for the lock (its busy
+        // timeout, 5 s, on each of its 5 attempts: about 25 s).
+        #expect(waitFor(20) {
+            intake.log.split(separator: "\n").contains { $0.contains("\"msg\":\"call started\"") && $0.contains("Intake/CreateOrganization") }
+        }, "intake never took the call")
         call.cancel()
         // Intake logs the call as CANCELLED when the CANCEL arrives, while the lock is still held.
         let cancelled = intake.waitForOutput(containing: "\"rpc.status\":\"CANCELLED\"", timeout: 20)

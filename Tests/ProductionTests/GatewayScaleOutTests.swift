@@ -38,10 +38,15 @@ struct GatewayScaleOutTests {
         // The killed processes have exited (kill waits), but the gateway's connections to them
         // learn it only when their reader threads see the end of the stream: a write sent on one
         // before that is ambiguous (it may have reached the instance) and is not retried, so the
-        // next round could fail for a reason this test is not about. Nothing outside the gateway
-        // shows that its readers have seen it (no metric, log line or socket state: the socket
-        // stays open until the connection is replaced), so this stays a short pause.
-        Thread.sleep(forTimeInterval: 0.5)
+        // next round could fail for a reason this test is not about. A reader that sees the end
+        // marks its connection unusable, then shuts its socket down: wait until none of the
+        // gateway's sockets to the killed instances is still established or half-closed.
+        let killed = [cluster.ports["intake"]![1], cluster.ports["workflow"]![1]]
+        var open: [String] = []
+        #expect(waitFor(20) {
+            open = TCPSockets.connected(process: gateway.process.process.processIdentifier, toPorts: killed, states: ["01", "08"])
+            return open.isEmpty
+        }, "the gateway's connections to the killed instances still open: \(open)")
         let after = try (20..<60).flatMap { try round($0) }
         #expect(after.allSatisfy { (200..<300).contains($0) }, "statuses after losing one instance of each: \(after)")
 

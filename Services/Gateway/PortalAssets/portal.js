@@ -556,12 +556,14 @@ function fieldCaption(form, control) {
 // Shows a refused save under its form (`errors`): the service's message and per-field reasons
 // (errorBox), each field named by its label on the form, and each named control marked invalid
 // (aria-invalid) until the next save. A field the service names by its path in the request
-// ("message_template.subject") is the form's control of the last part ("subject"). The form
-// keeps what was typed.
+// ("message_template.subject") is the form's control of the last part ("subject"), and one value
+// of a list ("subscription.filter.products[1]") the control holding the list ("products"). The
+// form keeps what was typed.
 function formRefused(form, errors, error) {
   form.querySelectorAll('[aria-invalid]').forEach((control) => control.removeAttribute('aria-invalid'));
   const details = (error.details || []).map((detail) => {
-    const names = detail.field ? [detail.field, detail.field.split('.').pop()] : [];
+    const last = detail.field ? detail.field.split('.').pop() : '';
+    const names = detail.field ? [detail.field, last, last.replace(/\[\d+\]$/, '')] : [];
     const control = names.map((name) => form.querySelector(`[name="${CSS.escape(name)}"]`)).find(Boolean);
     if (!control) return detail;
     form.querySelectorAll(`[name="${CSS.escape(control.name)}"]`).forEach((named) => named.setAttribute('aria-invalid', 'true'));

@@ -443,6 +443,9 @@ final class ClientConnection: @unchecked Sendable {
         }
     }
 
+    /// The reader's end (the server closed, a broken frame, or ``close()``): the connection is
+    /// no longer used, its socket shut down at once — a server that went away leaves no half-open
+    /// socket (CLOSE_WAIT) behind until the connection is replaced — and pending calls fail.
     private func failAll() {
         let all: [Pending] = stateLock.withLock {
             closed = true
@@ -450,6 +453,7 @@ final class ClientConnection: @unchecked Sendable {
             pending.removeAll()
             return all
         }
+        shutdown(fd, Int32(SHUT_RDWR))
         var error = closeError
         error.metadata[TransportMetadata.sent] = "true"
         for entry in all {

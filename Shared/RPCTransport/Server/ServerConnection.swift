@@ -365,6 +365,12 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
             respond(callID: frame.callID, error: RPCError(.invalidArgument, "call id \(frame.callID) already in flight"))
             return
         }
+        // At debug level, each call as it is taken (its end is logged as "call finished"): a call
+        // that hangs shows as started and never finished, and from here on a CANCEL finds it.
+        if server.logger.isEnabled(.debug) {
+            server.logger.debug("call started", ["rpc.method": frame.method, "rpc.call_id": String(frame.callID),
+                                                 "connection.id": String(id), "caller": callerName])
+        }
         let connectionID = id
         let callID = frame.callID
         let server = self.server

@@ -21,7 +21,14 @@ ftp address is refused in the form (the field named by its label and marked), no
 then it is moved to NEW_URL (the fifth argument), with SLA warnings besides openings and only
 Problema tickets, and the row shows it. Prints "OK".
 
-Usage: notifications_page.py BASE_URL SCREENSHOT_DIR PHASE RECEIVER_URL SUPPRESSED_ADDRESS|NEW_URL
+subscription: a support lead sets PERSON's (the fourth argument) switch for "Ocorrência aberta"
+to Sim only for Urgente tickets; the row lists it with its filter. Editar brings the entry into
+the form (title, person, kind, switch and filter filled in); products typed with a semicolon
+("ERP; Fiscal") are refused in the form in Portuguese, the field named by its label and marked,
+the stored filter unchanged; then saved as Problema tickets of products ERP or Fiscal: the same
+row (one per person and kind) shows the new filter. Prints "OK".
+
+Usage: notifications_page.py BASE_URL SCREENSHOT_DIR PHASE RECEIVER_URL|PERSON SUPPRESSED_ADDRESS|NEW_URL|-
 (credentials in PORTAL_ADMIN / PORTAL_AGENT as email:password)."""
 import os
 import sys
@@ -386,8 +393,72 @@ def edit():
     print("OK", flush=True)
 
 
+def subscription():
+    person = receiver  # this phase's fourth argument
+    sign_in(*admin)
+    open_page()
+    scroll_to("notify-subscriptions-title")
+
+    def row():
+        found = driver.find_elements(By.CSS_SELECTOR, "#notify-subscriptions tbody tr[data-kind='TicketOpened']")
+        return found[0] if found else None
+
+    def filter_text():
+        return row().find_element(By.CLASS_NAME, "notify-filter-text").text
+
+    # Sim for opened tickets, only Urgente ones.
+    driver.find_element(By.ID, "notify-rule-person").clear()
+    driver.find_element(By.ID, "notify-rule-person").send_keys(person)
+    Select(driver.find_element(By.ID, "notify-rule-kind")).select_by_value("TicketOpened")
+    Select(driver.find_element(By.ID, "notify-rule-enabled")).select_by_value("true")
+    driver.find_element(By.ID, "notify-switch-filter-priorities-URGENTE").click()
+    driver.find_element(By.ID, "notify-rule-submit").click()
+    wait.until(lambda d: "Registro salvo" in text("notify-status") and row() is not None)
+    assert row().get_attribute("data-person") == person and row().find_element(By.CLASS_NAME, "notify-receives").text == "Sim", row().text
+    assert filter_text() == "Prioridades: Urgente", row().text
+    assert driver.find_element(By.ID, "notify-rule-title").text == "Novo registro"
+
+    # Editar: the entry in the form, its title saying which one.
+    row().find_element(By.CLASS_NAME, "notify-edit-switch").click()
+    wait.until(lambda d: text("notify-rule-title") == "Alterar o registro Ocorrência aberta de " + person)
+    assert driver.find_element(By.ID, "notify-rule-person").get_attribute("value") == person
+    assert Select(driver.find_element(By.ID, "notify-rule-kind")).first_selected_option.get_attribute("value") == "TicketOpened"
+    assert Select(driver.find_element(By.ID, "notify-rule-enabled")).first_selected_option.get_attribute("value") == "true"
+    assert driver.find_element(By.ID, "notify-switch-filter-priorities-URGENTE").is_selected()
+    assert not driver.find_element(By.ID, "notify-switch-filter-categories-PROBLEMA").is_selected()
+    assert driver.switch_to.active_element.get_attribute("id") == "notify-switch-filter-categories-PROBLEMA", "the filter is where the focus goes"
+
+    # Problema tickets of ERP or Fiscal instead, the products first separated by a semicolon:
+    # refused, in Portuguese, naming the field by its label; nothing changed.
+    driver.find_element(By.ID, "notify-switch-filter-priorities-URGENTE").click()
+    driver.find_element(By.ID, "notify-switch-filter-categories-PROBLEMA").click()
+    products = driver.find_element(By.ID, "notify-switch-filter-products")
+    products.send_keys("ERP; Fiscal")
+    driver.find_element(By.ID, "notify-rule-submit").click()
+    wait.until(lambda d: "Produtos:" in text("notify-rule-status"))
+    status = text("notify-rule-status")
+    assert "sem vírgula nem ponto e vírgula" in status and "products" not in status and "subscription" not in status, status
+    assert invalid("notify-switch-filter-products") and not invalid("notify-rule-person"), status
+    assert filter_text() == "Prioridades: Urgente", row().text
+    assert products.get_attribute("value") == "ERP; Fiscal", "what was typed is kept"
+    driver.execute_script("document.getElementById('notify-rule-title').scrollIntoView()")
+    shot("73c-admin-notifications-subscription-filter-refused")
+
+    products.clear()
+    products.send_keys("ERP, Fiscal")
+    driver.find_element(By.ID, "notify-rule-submit").click()
+    wait.until(lambda d: "Registro salvo" in text("notify-status") and row() is not None and "Problema" in filter_text())
+    assert filter_text() == "Categorias: Problema · Produtos: ERP, Fiscal", row().text
+    assert row().find_element(By.CLASS_NAME, "notify-receives").text == "Sim", row().text
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#notify-subscriptions tbody tr")) == 1, "the entry replaced, not another one"
+    assert driver.find_element(By.ID, "notify-rule-title").text == "Novo registro"
+    scroll_to("notify-subscriptions-title")
+    shot("73d-admin-notifications-subscription-filter-edited")
+    print("OK", flush=True)
+
+
 try:
-    {"setup": setup, "deliveries": deliveries, "edit": edit}[phase]()
+    {"setup": setup, "deliveries": deliveries, "edit": edit, "subscription": subscription}[phase]()
 except Exception:
     print("page:", driver.find_element(By.TAG_NAME, "main").text, file=sys.stderr)
     raise

@@ -3461,7 +3461,7 @@ addPage({
 // a kind with several rules or fixed addresses listed rule by rule, each removed, and one more
 // rule added with Nova regra;
 // the groups' mailboxes set and removed; the last edits), the people's switches per event kind
-// (subscriptions, optionally for some tickets: set, turned over, deleted), and the delivery log: counts per state,
+// (subscriptions, optionally for some tickets: set, edited, turned over, deleted), and the delivery log: counts per state,
 // dead deliveries retried, suppressed addresses listed and lifted. Loaded after portal.js,
 // team.js and integrations.js and built from their helpers (el, api, show, t, tf, errorBox, when,
 // label, rowsTable, isAdministrator, accessLevel/createdAt/state/actions texts); its link and
@@ -3516,6 +3516,7 @@ Object.assign(TEXT['pt-BR'], {
   notifyRemoveSwitch: 'Excluir', notifyRemoveSwitchOf: 'Excluir o registro {kind} de {person}', notifySwitchRemoved: 'Registro excluído: {person} · {kind}.',
   notifyPerson: 'Pessoa (e-mail ou id)', notifyShowPerson: 'Ver', notifyNoSwitches: 'Nenhum registro: esta pessoa recebe todos os avisos que as regras lhe dão.',
   notifyReceives: 'Recebe', notifyYes: 'Sim', notifyNo: 'Não', notifySwitchOff: 'Desligar', notifySwitchOn: 'Religar',
+  notifyEditSwitch: 'Editar', notifyEditSwitchOf: 'Editar o registro {kind} de {person}', notifyEditSwitchTitle: 'Alterar o registro {kind} de {person}',
   notifySwitchOf: '{action} {kind} para {person}', notifySetSwitch: 'Salvar', notifyNewSwitch: 'Novo registro', notifySwitchSaved: 'Registro salvo: {person} · {kind}.',
   notifyLog: 'Registro de envios', notifyStats: 'Envios por situação', notifyResends: 'reenvios após interrupção',
   notifyRetryDead: 'Reenfileirar os esgotados', notifyRetried: '{count} envio(s) reenfileirado(s).', notifyDead: 'Envios esgotados',
@@ -3576,6 +3577,7 @@ Object.assign(TEXT.en, {
   notifyRemoveSwitch: 'Delete', notifyRemoveSwitchOf: 'Delete the {kind} entry of {person}', notifySwitchRemoved: 'Entry deleted: {person} · {kind}.',
   notifyPerson: 'Person (e-mail or id)', notifyShowPerson: 'Show', notifyNoSwitches: 'No entries: this person receives every notice the rules give them.',
   notifyReceives: 'Receives', notifyYes: 'Yes', notifyNo: 'No', notifySwitchOff: 'Switch off', notifySwitchOn: 'Switch on',
+  notifyEditSwitch: 'Edit', notifyEditSwitchOf: 'Edit the {kind} entry of {person}', notifyEditSwitchTitle: 'Change the {kind} entry of {person}',
   notifySwitchOf: '{action} {kind} for {person}', notifySetSwitch: 'Save', notifyNewSwitch: 'New entry', notifySwitchSaved: 'Entry saved: {person} · {kind}.',
   notifyLog: 'Delivery log', notifyStats: 'Deliveries by state', notifyResends: 'resends after an interruption',
   notifyRetryDead: 'Queue the dead ones again', notifyRetried: '{count} deliveries queued again.', notifyDead: 'Dead deliveries',
@@ -3706,6 +3708,16 @@ function notifyFilterRead(fieldset) {
     if (values.length) filter[name] = values;
   }
   return Object.keys(filter).length ? filter : undefined;
+}
+
+// Puts `filter` (the API's TicketFilter; undefined: every ticket) into a fieldset of
+// notifyFilterFields, replacing what it held: an entry's filter brought into a form to edit it.
+function notifyFilterFill(fieldset, filter) {
+  const f = filter || {};
+  for (const list of ['categories', 'priorities']) {
+    fieldset.querySelectorAll(`input[name=${list}]`).forEach((box) => { box.checked = (f[list] || []).includes(box.value); });
+  }
+  for (const name of ['products', 'modules', 'organization_ids']) fieldset.querySelector(`input[name=${name}]`).value = (f[name] || []).join(', ');
 }
 
 // A filter as people read it ("Prioridades: Urgente · Organizações: Acme"), or "Todas as ocorrências".
@@ -4021,7 +4033,8 @@ function notifyRuleChangesPart(changes) {
 }
 
 // Subscriptions: one person's switches per event kind, each optionally for some tickets (its
-// filter; turned over — the filter kept — or deleted with a button) and the form setting one for anyone.
+// filter; edited in the form, turned over — the filter kept — or deleted with a button) and the
+// form setting one for anyone.
 function notifySubscriptionsSection(person, switches, organizations, redraw) {
   const box = el('div', { id: 'notify-rule-status', role: 'status' });
   const change = changeThen(box, redraw);
@@ -4042,7 +4055,10 @@ function notifySubscriptionsSection(person, switches, organizations, redraw) {
       el('td', { text: entry.person }), el('td', { text: notifyKindName(entry.event_kind) }),
       el('td', { class: 'notify-receives', text: t(entry.enabled ? 'notifyYes' : 'notifyNo') }),
       el('td', { class: 'notify-filter-text', text: notifyFilterText(entry.filter, organizations) }),
-      el('td', { class: 'actions' }, el('button', { type: 'button', class: 'link notify-toggle-switch', text: action,
+      el('td', { class: 'actions' }, el('button', { type: 'button', class: 'link notify-edit-switch', text: t('notifyEditSwitch'),
+        'aria-label': tf('notifyEditSwitchOf', { kind: notifyKindName(entry.event_kind), person: entry.person }),
+        onclick: () => edit(entry) }), ' ',
+      el('button', { type: 'button', class: 'link notify-toggle-switch', text: action,
         'aria-label': tf('notifySwitchOf', { action, kind: notifyKindName(entry.event_kind), person: entry.person }),
         onclick: () => save(entry.person, entry.event_kind, !entry.enabled, entry.filter) }), ' ',
       el('button', { type: 'button', class: 'link notify-remove-switch', text: t('notifyRemoveSwitch'),
@@ -4052,6 +4068,7 @@ function notifySubscriptionsSection(person, switches, organizations, redraw) {
   const table = person ? rowsTable('notify-subscriptions', [t('notifyPerson'), t('notifyKind'), t('notifyReceives'), t('notifyFilter'), t('actions')],
     rows, 'notify-subscriptions-empty', t('notifyNoSwitches')) : null;
   const filterFields = notifyFilterFields('notify-switch-filter', undefined, organizations);
+  const title = el('h3', { id: 'notify-rule-title', text: t('notifyNewSwitch') });
   const form = el('form', { id: 'notify-rule-form', 'aria-labelledby': 'notify-rule-title' },
     el('label', {}, t('notifyPerson'), el('input', { name: 'person', id: 'notify-rule-person', value: person || '', required: true, autocomplete: 'off' })),
     el('label', {}, t('notifyKind'), el('select', { name: 'event_kind', id: 'notify-rule-kind' },
@@ -4064,8 +4081,21 @@ function notifySubscriptionsSection(person, switches, organizations, redraw) {
     event.preventDefault();
     save(form.elements.person.value.trim(), form.elements.event_kind.value, form.elements.enabled.value === 'true', notifyFilterRead(filterFields), form);
   });
+  // Editar: the entry's person, kind, switch and filter brought into the form (saving it
+  // replaces the entry: one per person and kind), its title saying so, the filter in view.
+  function edit(entry) {
+    form.elements.person.value = entry.person;
+    form.elements.event_kind.value = entry.event_kind;
+    form.elements.enabled.value = entry.enabled ? 'true' : 'false';
+    notifyFilterFill(filterFields, entry.filter);
+    form.querySelectorAll('[aria-invalid]').forEach((control) => control.removeAttribute('aria-invalid'));
+    box.replaceChildren();
+    title.textContent = tf('notifyEditSwitchTitle', { kind: notifyKindName(entry.event_kind), person: entry.person });
+    title.scrollIntoView();
+    filterFields.querySelector('input').focus();
+  }
   return [el('h2', { id: 'notify-subscriptions-title', text: t('notifySubscriptions') }), el('p', { class: 'muted', text: t('notifySubscriptionsIntro') }), lookup, table,
-    el('h3', { id: 'notify-rule-title', text: t('notifyNewSwitch') }), form];
+    title, form];
 }
 
 // The delivery log: counts per state, the dead deliveries (queued again, all or one), and the
@@ -4770,12 +4800,14 @@ function fieldCaption(form, control) {
 // Shows a refused save under its form (`errors`): the service's message and per-field reasons
 // (errorBox), each field named by its label on the form, and each named control marked invalid
 // (aria-invalid) until the next save. A field the service names by its path in the request
-// ("message_template.subject") is the form's control of the last part ("subject"). The form
-// keeps what was typed.
+// ("message_template.subject") is the form's control of the last part ("subject"), and one value
+// of a list ("subscription.filter.products[1]") the control holding the list ("products"). The
+// form keeps what was typed.
 function formRefused(form, errors, error) {
   form.querySelectorAll('[aria-invalid]').forEach((control) => control.removeAttribute('aria-invalid'));
   const details = (error.details || []).map((detail) => {
-    const names = detail.field ? [detail.field, detail.field.split('.').pop()] : [];
+    const last = detail.field ? detail.field.split('.').pop() : '';
+    const names = detail.field ? [detail.field, last, last.replace(/\[\d+\]$/, '')] : [];
     const control = names.map((name) => form.querySelector(`[name="${CSS.escape(name)}"]`)).find(Boolean);
     if (!control) return detail;
     form.querySelectorAll(`[name="${CSS.escape(control.name)}"]`).forEach((named) => named.setAttribute('aria-invalid', 'true'));

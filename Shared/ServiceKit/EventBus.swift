@@ -194,6 +194,12 @@ public struct EventPublisher: Sendable {
         if let value = runtime.configuration.environment["OCORRENCIAS_RELAY_ROUND_MS"], let milliseconds = Int(value), milliseconds >= 0 {
             configuration.roundInterval = .milliseconds(milliseconds)
         }
+        // OCORRENCIAS_RELAY_BATCH: the most events a round claims (RelayConfiguration.batchSize),
+        // for tuning and benchmarks.
+        if let value = runtime.configuration.environment["OCORRENCIAS_RELAY_BATCH"], let size = Int(value), (1...10_000).contains(size) {
+            configuration.batchSize = size
+        }
+        let byteBudget = Self.deliveryByteBudget(maxFrameSize: runtime.configuration.limits.maxFrameSize)
         return OutboxRelay(database: runtime.database, name: "\(source)-events", instance: runtime.configuration.instanceID,
                            configuration: configuration) { subscriber, events in
             if watchers.contains(subscriber) {
@@ -207,32 +213,94 @@ public struct EventPublisher: Sendable {
                 }
                 return failures
             }
-            let started = MonotonicClock.nanoseconds()
-            let response: EventsV1.DeliverEventsResponse
-            do {
-                response = try runtime.client(for: subscriber).call(EventsV1.EventSink.deliver, encodedRequest: Self.deliverRequest(events),
-                                                                     options: CallOptions(timeoutMilliseconds: 5_000))
-            } catch {
-                // One line per failed delivery (an unreachable subscriber costs one per round):
-                // what the outbox lag in /metrics cannot say is why events wait.
-                runtime.logger.warning("event delivery failed", [
-                    "subscriber": subscriber, "events": String(events.count), "event.type": events.first?.type ?? "",
-                    "event.id": events.first?.id ?? "",
-                    "duration_us": String((MonotonicClock.nanoseconds() - started) / 1_000), "error": "\(error)",
-                ])
-                throw error
+            // One call per slice of the round's events that fits a frame (most rounds: one).
+            func call(_ batch: [OutboxEvent]) throws -> OutboxRelay.BatchFailures {
+                let started = MonotonicClock.nanoseconds()
+                let response: EventsV1.DeliverEventsResponse
+                do {
+                    response = try runtime.client(for: subscriber).call(EventsV1.EventSink.deliver, encodedRequest: Self.deliverRequest(batch),
+                                                                         options: CallOptions(timeoutMilliseconds: 5_000))
+                } catch {
+                    // One line per failed delivery (an unreachable subscriber costs one per round):
+                    // what the outbox lag in /metrics cannot say is why events wait.
+                    runtime.logger.warning("event delivery failed", [
+                        "subscriber": subscriber, "events": String(batch.count), "event.type": batch.first?.type ?? "",
+                        "event.id": batch.first?.id ?? "",
+                        "duration_us": String((MonotonicClock.nanoseconds() - started) / 1_000), "error": "\(error)",
+                    ])
+                    throw error
+                }
+                var failures: OutboxRelay.BatchFailures = [:]
+                for failure in response.failures where batch.indices.contains(Int(failure.index)) {
+                    let error = RPCError(RPCStatusCode(rawValue: failure.code) ?? .unknown, failure.message)
+                    failures[Int(failure.index)] = error
+                    runtime.logger.warning("event not applied", [
+                        "subscriber": subscriber, "event.type": batch[Int(failure.index)].type,
+                        "event.id": batch[Int(failure.index)].id, "error": "\(error)",
+                    ])
+                }
+                return failures
             }
-            var failures: OutboxRelay.BatchFailures = [:]
-            for failure in response.failures where events.indices.contains(Int(failure.index)) {
-                let error = RPCError(RPCStatusCode(rawValue: failure.code) ?? .unknown, failure.message)
-                failures[Int(failure.index)] = error
-                runtime.logger.warning("event not applied", [
-                    "subscriber": subscriber, "event.type": events[Int(failure.index)].type,
-                    "event.id": events[Int(failure.index)].id, "error": "\(error)",
-                ])
-            }
-            return failures
+            let slices = Self.deliverySlices(events, byteBudget: byteBudget)
+            guard slices.count > 1 else { return try call(events) }
+            return try Self.deliverInSlices(events, slices, call)
         }
+    }
+
+    /// What one `Deliver` call's events may weigh: the frame limit less room for the frame's own
+    /// fields and metadata (at most 16 KiB, ``FrameShape``) and the request's framing.
+    static func deliveryByteBudget(maxFrameSize: Int) -> Int {
+        max(1, maxFrameSize - 32 * 1024)
+    }
+
+    /// `events` (in sequence order) cut into consecutive slices whose encoded events stay within
+    /// `byteBudget`; an event larger than the budget alone (its call then fails at the client as
+    /// too large, holding back its key only). Before, a round's call carried all of a
+    /// subscriber's events of the round: long tickets (texts up to 100,000 characters) past the
+    /// 4 MiB frame limit failed the whole call, every key's first event with it, round after round.
+    static func deliverySlices(_ events: [OutboxEvent], byteBudget: Int) -> [Range<Int>] {
+        var slices: [Range<Int>] = []
+        var start = 0, weight = 0
+        for (index, event) in events.enumerated() {
+            let size = event.payload.count + 8
+            if index > start, weight + size > byteBudget {
+                slices.append(start..<index)
+                (start, weight) = (index, 0)
+            }
+            weight += size
+        }
+        if start < events.count { slices.append(start..<events.count) }
+        return slices
+    }
+
+    /// Delivers `events` slice after slice, keeping each key's order: a key that failed in a
+    /// slice sends none of its later events (they are reported failed with its error, which the
+    /// relay treats as held back). A call that throws on the first slice throws (nothing was
+    /// delivered: the relay's usual handling, unreachable included); on a later slice, that
+    /// slice's events and every later one are reported failed with the error.
+    static func deliverInSlices(_ events: [OutboxEvent], _ slices: [Range<Int>],
+                                _ call: ([OutboxEvent]) throws -> OutboxRelay.BatchFailures) throws -> OutboxRelay.BatchFailures {
+        var failures: OutboxRelay.BatchFailures = [:]
+        var failedKeys: [String: any Error] = [:]
+        for (number, slice) in slices.enumerated() {
+            var sent: [Int] = []
+            for index in slice {
+                if let error = failedKeys[events[index].key] { failures[index] = error } else { sent.append(index) }
+            }
+            guard !sent.isEmpty else { continue }
+            do {
+                for (position, error) in try call(sent.map { events[$0] }) where sent.indices.contains(position) {
+                    let index = sent[position]
+                    failures[index] = error
+                    if failedKeys[events[index].key] == nil { failedKeys[events[index].key] = error }
+                }
+            } catch {
+                if number == 0 { throw error }
+                for index in slice.lowerBound..<events.count where failures[index] == nil { failures[index] = error }
+                return failures
+            }
+        }
+        return failures
     }
 }
 
